@@ -1,0 +1,27 @@
+import { fail } from './result.js';
+
+/**
+ * Why a codec refused a frame. Each reason names one integrity or sanity check; the layer that
+ * drops the frame counts it as `drop.<layer>.<reason>` in the stack's stats.
+ */
+export type DecodeReason =
+  | 'truncated' // fewer bytes than a fixed header or a declared length needs
+  | 'badVersion' // IPv4 version field is not 4
+  | 'badHeaderLength' // header length field below the minimum or past the buffer
+  | 'badTotalLength' // a total/datagram length field inconsistent with the bytes present
+  | 'badChecksum' // checksum verification failed
+  | 'badOption' // an option whose length is impossible or runs past the header
+  | 'badField' // a field holds a value the protocol forbids
+  | 'unsupported'; // well-formed, but not something this codec understands
+
+/** A typed decoding failure: which layer, which check, and a sentence for humans. */
+export interface DecodeError {
+  readonly layer: string;
+  readonly reason: DecodeReason;
+  readonly message: string;
+}
+
+/** Shorthand for a failed Result carrying a DecodeError. */
+export function decodeFail(layer: string, reason: DecodeReason, message: string) {
+  return fail<DecodeError>({ layer, reason, message });
+}

@@ -1,0 +1,85 @@
+/**
+ * IPv4 addresses are unsigned 32-bit numbers inside the stack (fast to compare, mask and hash);
+ * dotted-quad strings only at the edges (socket API, CLI, traces).
+ */
+export type Ipv4Address = number;
+
+/** 0.0.0.0, "any address" for bind. */
+export const IPV4_ANY: Ipv4Address = 0;
+/** 255.255.255.255, the limited broadcast address. */
+export const IPV4_BROADCAST: Ipv4Address = 0xffffffff;
+
+/** Parses a dotted quad; null if it is not exactly four decimal octets. */
+export function parseIpv4Address(text: string): Ipv4Address | null {
+  const parts = text.split('.');
+  if (parts.length !== 4) return null;
+  let value = 0;
+  for (const part of parts) {
+    if (!/^\d{1,3}$/.test(part)) return null;
+    const octet = Number(part);
+    if (octet > 255) return null;
+    value = value * 256 + octet;
+  }
+  return value >>> 0;
+}
+
+/** Dotted-quad text of an address. */
+export function formatIpv4Address(address: Ipv4Address): string {
+  return `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;
+}
+
+/** Reads an address from 4 bytes at `offset`. */
+export function readIpv4Address(bytes: Uint8Array, offset: number): Ipv4Address {
+  return ((bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0;
+}
+
+/** Writes an address as 4 bytes at `offset`. */
+export function writeIpv4Address(bytes: Uint8Array, offset: number, address: Ipv4Address): void {
+  bytes[offset] = address >>> 24;
+  bytes[offset + 1] = (address >>> 16) & 0xff;
+  bytes[offset + 2] = (address >>> 8) & 0xff;
+  bytes[offset + 3] = address & 0xff;
+}
+
+/** A network prefix: `10.0.0.0/24`. */
+export interface Ipv4Cidr {
+  readonly address: Ipv4Address;
+  readonly prefixLength: number;
+}
+
+/** The netmask of a prefix length (24 → 255.255.255.0). */
+export function prefixMask(prefixLength: number): number {
+  return prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+}
+
+/** Parses `a.b.c.d/n` (or a bare address, as /32); null when malformed. */
+export function parseIpv4Cidr(text: string): Ipv4Cidr | null {
+  const [addressText, prefixText, ...rest] = text.split('/');
+  if (rest.length > 0) return null;
+  const address = parseIpv4Address(addressText);
+  if (address === null) return null;
+  if (prefixText === undefined) return { address, prefixLength: 32 };
+  if (!/^\d{1,2}$/.test(prefixText) || Number(prefixText) > 32) return null;
+  return { address, prefixLength: Number(prefixText) };
+}
+
+/** True when `address` lies inside the prefix. */
+export function cidrContains(cidr: Ipv4Cidr, address: Ipv4Address): boolean {
+  const mask = prefixMask(cidr.prefixLength);
+  return ((cidr.address & mask) >>> 0) === ((address & mask) >>> 0);
+}
+
+/** The subnet's directed broadcast address (10.0.0.0/24 → 10.0.0.255). */
+export function cidrBroadcast(cidr: Ipv4Cidr): Ipv4Address {
+  return (cidr.address | ~prefixMask(cidr.prefixLength)) >>> 0;
+}
+
+/** `a.b.c.d/n` text of a prefix. */
+export function formatIpv4Cidr(cidr: Ipv4Cidr): string {
+  return `${formatIpv4Address(cidr.address)}/${cidr.prefixLength}`;
+}
+
+/** 224.0.0.0/4. */
+export function isMulticast(address: Ipv4Address): boolean {
+  return address >>> 28 === 0xe;
+}

@@ -1,0 +1,54 @@
+import { dataView } from '../core/bytes.js';
+import type { Ipv4Address } from './address.js';
+
+/**
+ * The Internet checksum (RFC 1071): the 16-bit one's complement of the one's complement sum
+ * of 16-bit words. The sum is accumulated 32 bits at a time without folding (a JS number holds
+ * 2^53, far more than 64 KiB of words can add up to) and folded once at the end.
+ */
+
+/** Adds `bytes` to a running, unfolded sum (`initial`). An odd last byte is padded with zero. */
+export function onesComplementSum(bytes: Uint8Array, initial = 0): number {
+  const view = dataView(bytes);
+  const length = bytes.length;
+  const end32 = length & ~3;
+  let high = 0;
+  let low = 0;
+  let i = 0;
+  for (; i < end32; i += 4) {
+    const word = view.getUint32(i);
+    high += word >>> 16;
+    low += word & 0xffff;
+  }
+  let sum = initial + high + low;
+  if (length - i >= 2) {
+    sum += view.getUint16(i);
+    i += 2;
+  }
+  if (i < length) sum += bytes[i] << 8;
+  return sum;
+}
+
+/** Folds a running sum to 16 bits (end-around carry). */
+export function foldSum(sum: number): number {
+  while (sum > 0xffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
+/** The checksum field value for `bytes` (whose checksum field must be zero) plus `initial`. */
+export function internetChecksum(bytes: Uint8Array, initial = 0): number {
+  return ~foldSum(onesComplementSum(bytes, initial)) & 0xffff;
+}
+
+/** True when `bytes` (checksum field included) plus `initial` sums to all ones. */
+export function checksumIsValid(bytes: Uint8Array, initial = 0): boolean {
+  return foldSum(onesComplementSum(bytes, initial)) === 0xffff;
+}
+
+/**
+ * The unfolded sum of the IPv4 pseudo-header that TCP and UDP checksums cover
+ * (RFC 9293 §3.1, RFC 768): source, destination, zero, protocol, transport length.
+ */
+export function pseudoHeaderSum(source: Ipv4Address, destination: Ipv4Address, protocol: number, length: number): number {
+  return (source >>> 16) + (source & 0xffff) + (destination >>> 16) + (destination & 0xffff) + protocol + length;
+}

@@ -1,0 +1,169 @@
+/**
+ * IPv4 options (RFC 791 §3.1, "Options"). Two single-octet options (End of Option List,
+ * No Operation); every other option is type, length (counting type and length), data:
+ *
+ *    Record Route (type 7)          Timestamp (type 68)
+ *    +--------+--------+--------+   +--------+--------+--------+--------+
+ *    |00000111| length | pointer|   |01000100| length | pointer|oflw|flg|
+ *    +--------+--------+--------+   +--------+--------+--------+--------+
+ *    |    route data (addresses) |   |   [internet address]  timestamp   |
+ *
+ * Record route and timestamp are decoded; any other option is kept as raw type and data so
+ * that parse→emit reproduces the header exactly.
+ */
+import { decodeFail, type DecodeError } from '../core/decode-error.js';
+import { ok, type Result } from '../core/result.js';
+import { readIpv4Address, writeIpv4Address, type Ipv4Address } from './address.js';
+
+/** Option type numbers (the whole type octet, copy flag and class included). */
+export const Ipv4OptionType = {
+  END_OF_LIST: 0,
+  NO_OPERATION: 1,
+  RECORD_ROUTE: 7,
+  TIMESTAMP: 68,
+} as const;
+
+/** One timestamp entry: with an address when the flag is 1 or 3. */
+export interface Ipv4TimestampEntry {
+  readonly address?: Ipv4Address;
+  readonly timestamp: number;
+}
+
+/** A decoded IPv4 option. */
+export type Ipv4Option =
+  /** End of Option List; `padding` holds any bytes after it in the header (normally zeros). */
+  | { readonly kind: 'endOfList'; readonly padding: Uint8Array }
+  | { readonly kind: 'noOperation' }
+  /** Record Route: `pointer` is the 1-based octet offset of the next free slot; every slot listed. */
+  | { readonly kind: 'recordRoute'; readonly pointer: number; readonly route: readonly Ipv4Address[] }
+  /** Internet Timestamp: flag 0 timestamps only, 1 address+timestamp, 3 prespecified addresses. */
+  | {
+      readonly kind: 'timestamp';
+      readonly pointer: number;
+      readonly overflow: number;
+      readonly flag: number;
+      readonly entries: readonly Ipv4TimestampEntry[];
+    }
+  | { readonly kind: 'raw'; readonly type: number; readonly data: Uint8Array };
+
+/** Decodes the option bytes of a header (between byte 20 and IHL × 4). */
+export function parseIpv4Options(bytes: Uint8Array): Result<Ipv4Option[], DecodeError> {
+  const options: Ipv4Option[] = [];
+  let i = 0;
+  while (i < bytes.length) {
+    const type = bytes[i];
+    if (type === Ipv4OptionType.END_OF_LIST) {
+      options.push({ kind: 'endOfList', padding: bytes.subarray(i + 1) });
+      break;
+    }
+    if (type === Ipv4OptionType.NO_OPERATION) {
+      options.push({ kind: 'noOperation' });
+      i += 1;
+      continue;
+    }
+    if (i + 1 >= bytes.length) return decodeFail('ipv4', 'badOption', `option ${type} at ${i} has no length octet`);
+    const length = bytes[i + 1];
+    if (length < 2) return decodeFail('ipv4', 'badOption', `option ${type} has length ${length} (< 2)`);
+    if (i + length > bytes.length) {
+      return decodeFail('ipv4', 'badOption', `option ${type} of length ${length} runs past the header`);
+    }
+    options.push(decodeOption(type, bytes.subarray(i, i + length)));
+    i += length;
+  }
+  return ok(options);
+}
+
+/** Decodes one type-length-value option; shapes that do not fit the RFC stay raw. */
+function decodeOption(type: number, option: Uint8Array): Ipv4Option {
+  const data = option.subarray(2);
+  if (type === Ipv4OptionType.RECORD_ROUTE && option.length >= 3 && (option.length - 3) % 4 === 0) {
+    const route: Ipv4Address[] = [];
+    for (let j = 3; j < option.length; j += 4) route.push(readIpv4Address(option, j));
+    return { kind: 'recordRoute', pointer: option[2], route };
+  }
+  if (type === Ipv4OptionType.TIMESTAMP && option.length >= 4) {
+    const flag = option[3] & 0x0f;
+    const entrySize = flag === 0 ? 4 : flag === 1 || flag === 3 ? 8 : 0;
+    if (entrySize !== 0 && (option.length - 4) % entrySize === 0) {
+      const entries: Ipv4TimestampEntry[] = [];
+      for (let j = 4; j < option.length; j += entrySize) {
+        entries.push(
+          entrySize === 4
+            ? { timestamp: readIpv4Address(option, j) }
+            : { address: readIpv4Address(option, j), timestamp: readIpv4Address(option, j + 4) },
+        );
+      }
+      return { kind: 'timestamp', pointer: option[2], overflow: option[3] >> 4, flag, entries };
+    }
+  }
+  return { kind: 'raw', type, data };
+}
+
+/** Encoded length of one option. */
+function optionLength(option: Ipv4Option): number {
+  switch (option.kind) {
+    case 'endOfList':
+      return 1 + option.padding.length;
+    case 'noOperation':
+      return 1;
+    case 'recordRoute':
+      return 3 + 4 * option.route.length;
+    case 'timestamp':
+      return 4 + (option.flag === 0 ? 4 : 8) * option.entries.length;
+    case 'raw':
+      return 2 + option.data.length;
+  }
+}
+
+/** Encoded length of an option list, before padding to a multiple of 4. */
+export function ipv4OptionsLength(options: readonly Ipv4Option[]): number {
+  let length = 0;
+  for (const option of options) length += optionLength(option);
+  return length;
+}
+
+/** Writes `options` into `out`; returns the bytes written. */
+export function emitIpv4Options(options: readonly Ipv4Option[], out: Uint8Array): number {
+  let i = 0;
+  for (const option of options) {
+    const length = optionLength(option);
+    switch (option.kind) {
+      case 'endOfList':
+        out[i] = Ipv4OptionType.END_OF_LIST;
+        out.set(option.padding, i + 1);
+        break;
+      case 'noOperation':
+        out[i] = Ipv4OptionType.NO_OPERATION;
+        break;
+      case 'recordRoute':
+        out[i] = Ipv4OptionType.RECORD_ROUTE;
+        out[i + 1] = length;
+        out[i + 2] = option.pointer;
+        option.route.forEach((address, k) => writeIpv4Address(out, i + 3 + 4 * k, address));
+        break;
+      case 'timestamp': {
+        out[i] = Ipv4OptionType.TIMESTAMP;
+        out[i + 1] = length;
+        out[i + 2] = option.pointer;
+        out[i + 3] = (option.overflow << 4) | (option.flag & 0x0f);
+        let j = i + 4;
+        for (const entry of option.entries) {
+          if (option.flag !== 0) {
+            writeIpv4Address(out, j, entry.address ?? 0);
+            j += 4;
+          }
+          writeIpv4Address(out, j, entry.timestamp);
+          j += 4;
+        }
+        break;
+      }
+      case 'raw':
+        out[i] = option.type;
+        out[i + 1] = length;
+        out.set(option.data, i + 2);
+        break;
+    }
+    i += length;
+  }
+  return i;
+}

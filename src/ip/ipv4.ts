@@ -1,0 +1,265 @@
+/**
+ * IPv4 header codec (RFC 791 §3.1).
+ *
+ *     0                   1                   2                   3
+ *     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *    +-------+-------+-----------+---+-------------------------------+
+ *    |Version|  IHL  |   DSCP    |ECN|          Total Length         |
+ *    +-------+-------+-----------+---+-----+-------------------------+
+ *    |         Identification        |Flags|     Fragment Offset     |
+ *    +---------------+---------------+-----+-------------------------+
+ *    |  Time to Live |    Protocol   |         Header Checksum       |
+ *    +---------------+---------------+-------------------------------+
+ *    |                       Source Address                          |
+ *    +---------------------------------------------------------------+
+ *    |                    Destination Address                        |
+ *    +-----------------------------------------------+---------------+
+ *    |                    Options                    |    Padding    |
+ *    +-----------------------------------------------+---------------+
+ *
+ * Flags: bit 0 reserved (must be zero), bit 1 DF (don't fragment), bit 2 MF (more fragments).
+ * DSCP/ECN replace the old Type of Service octet (RFC 2474, RFC 3168).
+ */
+import { dataView } from '../core/bytes.js';
+import { decodeFail, type DecodeError } from '../core/decode-error.js';
+import { ok, type Result } from '../core/result.js';
+import { readIpv4Address, writeIpv4Address, type Ipv4Address } from './address.js';
+import { checksumIsValid, internetChecksum } from './checksum.js';
+import { emitIpv4Options, ipv4OptionsLength, parseIpv4Options, type Ipv4Option } from './ipv4-options.js';
+
+/** Protocol numbers carried in the IPv4 Protocol field (IANA). */
+export const IpProtocol = { ICMP: 1, TCP: 6, UDP: 17 } as const;
+
+/** Length of the fixed part of the header, without options. */
+export const IPV4_MIN_HEADER_LENGTH = 20;
+/** Largest possible header: IHL 15 × 4 bytes. */
+export const IPV4_MAX_HEADER_LENGTH = 60;
+/** Largest total length the 16-bit field can hold. */
+export const IPV4_MAX_TOTAL_LENGTH = 65535;
+
+const Field = {
+  VERSION_IHL: 0,
+  DSCP_ECN: 1,
+  TOTAL_LENGTH: 2,
+  IDENTIFICATION: 4,
+  FLAGS_FRAGMENT_OFFSET: 6,
+  TTL: 8,
+  PROTOCOL: 9,
+  CHECKSUM: 10,
+  SOURCE: 12,
+  DESTINATION: 16,
+  OPTIONS: 20,
+} as const;
+
+const FLAG_RESERVED = 0x8000;
+const FLAG_DONT_FRAGMENT = 0x4000;
+const FLAG_MORE_FRAGMENTS = 0x2000;
+const FRAGMENT_OFFSET_MASK = 0x1fff;
+
+/**
+ * A zero-copy view of an IPv4 packet. `checked()` validates every length first; after that no
+ * accessor can read outside the buffer. Setters write the wire format in place.
+ */
+export class Ipv4Packet {
+  private readonly view: DataView;
+
+  private constructor(readonly bytes: Uint8Array) {
+    this.view = dataView(bytes);
+  }
+
+  /**
+   * Validates version, header length and total length against the buffer. The buffer may be
+   * longer than Total Length (e.g. Ethernet padding); the packet is the first Total Length bytes.
+   */
+  static checked(bytes: Uint8Array): Result<Ipv4Packet, DecodeError> {
+    if (bytes.length < IPV4_MIN_HEADER_LENGTH) {
+      return decodeFail('ipv4', 'truncated', `${bytes.length} bytes is shorter than the 20-byte header`);
+    }
+    const packet = new Ipv4Packet(bytes);
+    if (packet.version !== 4) return decodeFail('ipv4', 'badVersion', `version ${packet.version}`);
+    const headerLength = packet.headerLength;
+    if (headerLength < IPV4_MIN_HEADER_LENGTH) {
+      return decodeFail('ipv4', 'badHeaderLength', `IHL ${headerLength / 4} is below 5`);
+    }
+    if (headerLength > bytes.length) {
+      return decodeFail('ipv4', 'truncated', `header length ${headerLength} exceeds the ${bytes.length} bytes present`);
+    }
+    const totalLength = packet.totalLength;
+    if (totalLength < headerLength) {
+      return decodeFail('ipv4', 'badTotalLength', `total length ${totalLength} is less than header length ${headerLength}`);
+    }
+    if (totalLength > bytes.length) {
+      return decodeFail('ipv4', 'truncated', `total length ${totalLength} exceeds the ${bytes.length} bytes present`);
+    }
+    return ok(packet);
+  }
+
+  /** A view over a buffer the caller is about to fill (egress); no validation. */
+  static unchecked(bytes: Uint8Array): Ipv4Packet {
+    return new Ipv4Packet(bytes);
+  }
+
+  get version(): number {
+    return this.bytes[Field.VERSION_IHL] >> 4;
+  }
+  /** Header length in bytes (IHL × 4). */
+  get headerLength(): number {
+    return (this.bytes[Field.VERSION_IHL] & 0x0f) * 4;
+  }
+  /** The whole second octet (old TOS, now DSCP << 2 | ECN): tshark's `ip.dsfield`. */
+  get dsField(): number {
+    return this.bytes[Field.DSCP_ECN];
+  }
+  get dscp(): number {
+    return this.bytes[Field.DSCP_ECN] >> 2;
+  }
+  get ecn(): number {
+    return this.bytes[Field.DSCP_ECN] & 0x03;
+  }
+  get totalLength(): number {
+    return this.view.getUint16(Field.TOTAL_LENGTH);
+  }
+  get identification(): number {
+    return this.view.getUint16(Field.IDENTIFICATION);
+  }
+  /** The reserved ("evil") bit; must be zero on the wire. */
+  get reservedFlag(): boolean {
+    return (this.view.getUint16(Field.FLAGS_FRAGMENT_OFFSET) & FLAG_RESERVED) !== 0;
+  }
+  get dontFragment(): boolean {
+    return (this.view.getUint16(Field.FLAGS_FRAGMENT_OFFSET) & FLAG_DONT_FRAGMENT) !== 0;
+  }
+  get moreFragments(): boolean {
+    return (this.view.getUint16(Field.FLAGS_FRAGMENT_OFFSET) & FLAG_MORE_FRAGMENTS) !== 0;
+  }
+  /** Fragment offset in bytes (the field counts 8-byte units). */
+  get fragmentOffset(): number {
+    return (this.view.getUint16(Field.FLAGS_FRAGMENT_OFFSET) & FRAGMENT_OFFSET_MASK) * 8;
+  }
+  get ttl(): number {
+    return this.bytes[Field.TTL];
+  }
+  get protocol(): number {
+    return this.bytes[Field.PROTOCOL];
+  }
+  get checksum(): number {
+    return this.view.getUint16(Field.CHECKSUM);
+  }
+  get source(): Ipv4Address {
+    return readIpv4Address(this.bytes, Field.SOURCE);
+  }
+  get destination(): Ipv4Address {
+    return readIpv4Address(this.bytes, Field.DESTINATION);
+  }
+  /** The raw option bytes (between the fixed header and the payload). */
+  get optionBytes(): Uint8Array {
+    return this.bytes.subarray(Field.OPTIONS, this.headerLength);
+  }
+  /** The header bytes, options included. */
+  get header(): Uint8Array {
+    return this.bytes.subarray(0, this.headerLength);
+  }
+  /** The bytes after the header, up to Total Length. */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.headerLength, this.totalLength);
+  }
+  /** True when the header checksum verifies. */
+  get checksumValid(): boolean {
+    return checksumIsValid(this.header);
+  }
+
+  set ttl(value: number) {
+    this.bytes[Field.TTL] = value;
+  }
+  set checksum(value: number) {
+    this.view.setUint16(Field.CHECKSUM, value);
+  }
+  /** Recomputes the header checksum in place (after changing a field such as TTL). */
+  fillChecksum(): void {
+    this.checksum = 0;
+    this.checksum = internetChecksum(this.header);
+  }
+}
+
+/** An IPv4 header as plain data. The payload travels separately; only its length is here. */
+export interface Ipv4Repr {
+  readonly dscp: number;
+  readonly ecn: number;
+  readonly identification: number;
+  /** The reserved flag bit; false on every sane packet, kept so parse→emit is exact. */
+  readonly reservedFlag: boolean;
+  readonly dontFragment: boolean;
+  readonly moreFragments: boolean;
+  /** Offset of this fragment's data in the original datagram, in bytes (a multiple of 8). */
+  readonly fragmentOffset: number;
+  readonly ttl: number;
+  readonly protocol: number;
+  readonly source: Ipv4Address;
+  readonly destination: Ipv4Address;
+  readonly options: readonly Ipv4Option[];
+  readonly payloadLength: number;
+}
+
+/** Options for parseIpv4. */
+export interface Ipv4ParseOptions {
+  /** Verify the header checksum (default true). */
+  readonly verifyChecksum?: boolean;
+}
+
+/** Decodes a checked packet's header, verifying its checksum and options. */
+export function parseIpv4(packet: Ipv4Packet, options: Ipv4ParseOptions = {}): Result<Ipv4Repr, DecodeError> {
+  if (options.verifyChecksum !== false && !packet.checksumValid) {
+    return decodeFail('ipv4', 'badChecksum', `header checksum 0x${packet.checksum.toString(16).padStart(4, '0')} does not verify`);
+  }
+  const parsedOptions = parseIpv4Options(packet.optionBytes);
+  if (!parsedOptions.ok) return parsedOptions;
+  return ok({
+    dscp: packet.dscp,
+    ecn: packet.ecn,
+    identification: packet.identification,
+    reservedFlag: packet.reservedFlag,
+    dontFragment: packet.dontFragment,
+    moreFragments: packet.moreFragments,
+    fragmentOffset: packet.fragmentOffset,
+    ttl: packet.ttl,
+    protocol: packet.protocol,
+    source: packet.source,
+    destination: packet.destination,
+    options: parsedOptions.value,
+    payloadLength: packet.totalLength - packet.headerLength,
+  });
+}
+
+/** Header length in bytes that emitIpv4 will write for `repr` (options padded to 4 bytes). */
+export function ipv4HeaderLength(repr: Pick<Ipv4Repr, 'options'>): number {
+  const optionsLength = ipv4OptionsLength(repr.options);
+  return IPV4_MIN_HEADER_LENGTH + ((optionsLength + 3) & ~3);
+}
+
+/**
+ * Writes the header for `repr` at the start of `out` (which must hold at least
+ * ipv4HeaderLength(repr) bytes) and fills the header checksum. Returns the header length.
+ * The payload is written by the caller into `out` after the header.
+ */
+export function emitIpv4(repr: Ipv4Repr, out: Uint8Array): number {
+  const headerLength = ipv4HeaderLength(repr);
+  const view = dataView(out);
+  out[Field.VERSION_IHL] = 0x40 | (headerLength / 4);
+  out[Field.DSCP_ECN] = (repr.dscp << 2) | (repr.ecn & 0x03);
+  view.setUint16(Field.TOTAL_LENGTH, headerLength + repr.payloadLength);
+  view.setUint16(Field.IDENTIFICATION, repr.identification);
+  const flags =
+    (repr.reservedFlag ? FLAG_RESERVED : 0) |
+    (repr.dontFragment ? FLAG_DONT_FRAGMENT : 0) |
+    (repr.moreFragments ? FLAG_MORE_FRAGMENTS : 0);
+  view.setUint16(Field.FLAGS_FRAGMENT_OFFSET, flags | ((repr.fragmentOffset / 8) & FRAGMENT_OFFSET_MASK));
+  out[Field.TTL] = repr.ttl;
+  out[Field.PROTOCOL] = repr.protocol;
+  view.setUint16(Field.CHECKSUM, 0);
+  writeIpv4Address(out, Field.SOURCE, repr.source);
+  writeIpv4Address(out, Field.DESTINATION, repr.destination);
+  const optionsEnd = Field.OPTIONS + emitIpv4Options(repr.options, out.subarray(Field.OPTIONS, headerLength));
+  out.fill(0, optionsEnd, headerLength); // padding with End of Option List
+  view.setUint16(Field.CHECKSUM, internetChecksum(out.subarray(0, headerLength)));
+  return headerLength;
+}

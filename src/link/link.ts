@@ -1,0 +1,29 @@
+/**
+ * A Link moves frames between a stack and a medium: a TUN device (raw IPv4 packets), a TAP
+ * device (Ethernet frames), or a virtual wire to another stack. Decorators (FaultInjector,
+ * PcapTap) are Links that wrap a Link.
+ *
+ * Links are driven like the stack: nothing happens on its own. Frames that a link holds back
+ * (a wire's latency, a fault injector's delay) come out in `poll(now)`; `pollAt()` says when.
+ */
+export type LinkMedium = 'ip' | 'ethernet';
+
+/** Where a link hands frames it received. */
+export type FrameReceiver = (frame: Uint8Array, now: number) => void;
+
+export interface Link {
+  /** A name for traces and errors (`tun0`, `wire:a`). */
+  readonly name: string;
+  /** What a frame on this link is: a bare IPv4 packet (`ip`) or an Ethernet II frame. */
+  readonly medium: LinkMedium;
+  /** Largest IP packet the link carries without fragmentation (bytes). */
+  readonly mtu: number;
+  /** Sends one frame. `now` is the sender's time in ms. The link may keep `frame`. */
+  transmit(frame: Uint8Array, now: number): void;
+  /** Sets the one receiver of frames arriving from the medium. */
+  setReceiver(receiver: FrameReceiver): void;
+  /** The next time (ms) this link has frames to release, or Infinity. */
+  pollAt(): number;
+  /** Releases every frame due at or before `now`. */
+  poll(now: number): void;
+}
