@@ -1,0 +1,262 @@
+/**
+ * ICMPv4 (RFC 792, RFC 1122 §3.2.2): answers echo requests, hands echo replies to whoever
+ * pings, passes received errors to the transport that sent the offending datagram, and sends
+ * errors on behalf of IP and the transports — never about an ICMP error, a broadcast or
+ * multicast, a non-first fragment, or a packet from a martian source (RFC 1122 §3.2.2), and
+ * no faster than a token bucket allows (RFC 1812 §4.3.2.8).
+ */
+import type { ErrnoCode } from '../core/errno.js';
+import type { Result } from '../core/result.js';
+import type { Stats } from '../core/stats.js';
+import { formatIpv4Address, IPV4_BROADCAST, isMulticast, readIpv4Address, cidrBroadcast, type Ipv4Address } from './address.js';
+import {
+  DestinationUnreachableCode,
+  emitIcmpv4,
+  Icmpv4Packet,
+  icmpv4Length,
+  Icmpv4Type,
+  parseIcmpv4,
+  parseQuotedDatagram,
+  type Icmpv4Repr,
+  type QuotedDatagram,
+} from './icmpv4.js';
+import type { IcmpErrorSender, IncomingDatagram, IpLayer, ProtocolHandler } from './ip-layer.js';
+import { IpProtocol } from './ipv4.js';
+
+/** An ICMP error received about a datagram this host sent. */
+export interface IcmpErrorReport {
+  readonly kind: 'destinationUnreachable' | 'timeExceeded' | 'parameterProblem';
+  readonly code: number;
+  /** Next-hop MTU of a fragmentation-needed message (RFC 1191), else 0. */
+  readonly nextHopMtu: number;
+  /** Who sent the error. */
+  readonly reporter: Ipv4Address;
+  /** The datagram the error is about. */
+  readonly quoted: QuotedDatagram;
+}
+
+/** A transport that wants to hear ICMP errors about its datagrams. */
+export interface IcmpErrorListener {
+  icmpError(report: IcmpErrorReport, now: number): void;
+}
+
+/** An echo reply as a ping program sees it. */
+export interface EchoReply {
+  readonly source: Ipv4Address;
+  readonly identifier: number;
+  readonly sequence: number;
+  readonly data: Uint8Array;
+  readonly ttl: number;
+}
+
+/** ICMP settings. */
+export interface IcmpConfig {
+  /** Error messages per second allowed on average, and the burst above it. */
+  readonly errorRatePerSecond: number;
+  readonly errorBurst: number;
+  /** Answer echo requests sent to a broadcast address (Linux default: no). */
+  readonly echoReplyToBroadcast: boolean;
+}
+
+/** Defaults for IcmpConfig (Linux: icmp_msgs_per_sec 1000, icmp_msgs_burst 50). */
+export const DEFAULT_ICMP_CONFIG: IcmpConfig = { errorRatePerSecond: 1000, errorBurst: 50, echoReplyToBroadcast: false };
+
+/** Largest ICMP error datagram (RFC 1812 §4.3.2.3: quote as much as fits in 576 bytes). */
+const MAX_ERROR_DATAGRAM = 576;
+
+/** The ICMP protocol of one stack. */
+export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
+  private readonly errorListeners = new Map<number, IcmpErrorListener>();
+  private readonly echoListeners = new Set<(reply: EchoReply, now: number) => void>();
+  private tokens: number;
+  private tokensUpdatedAt: number | null = null;
+
+  constructor(
+    private readonly ip: IpLayer,
+    private readonly stats: Stats,
+    private readonly config: IcmpConfig = DEFAULT_ICMP_CONFIG,
+  ) {
+    this.tokens = config.errorBurst;
+  }
+
+  /** Routes ICMP errors about `protocol` datagrams to `listener`. */
+  registerErrorListener(protocol: number, listener: IcmpErrorListener): void {
+    this.errorListeners.set(protocol, listener);
+  }
+
+  /** Calls `listener` for every echo reply received; returns a function that stops it. */
+  onEchoReply(listener: (reply: EchoReply, now: number) => void): () => void {
+    this.echoListeners.add(listener);
+    return () => this.echoListeners.delete(listener);
+  }
+
+  /** Sends an echo request (a ping). */
+  sendEchoRequest(
+    destination: Ipv4Address,
+    identifier: number,
+    sequence: number,
+    data: Uint8Array,
+    now: number,
+    ttl?: number,
+  ): Result<{ readonly source: Ipv4Address }, ErrnoCode> {
+    this.stats.increment('icmp.tx.echoRequest');
+    return this.sendMessage(destination, { kind: 'echoRequest', identifier, sequence, data }, now, ttl);
+  }
+
+  /** Handles a received ICMP message. */
+  input(datagram: IncomingDatagram, now: number): void {
+    const checked = Icmpv4Packet.checked(datagram.payload);
+    if (!checked.ok) {
+      this.stats.increment(`drop.icmp.${checked.error.reason}`);
+      return;
+    }
+    const parsed = parseIcmpv4(checked.value);
+    if (!parsed.ok) {
+      this.stats.increment(`drop.icmp.${parsed.error.reason}`);
+      return;
+    }
+    const message = parsed.value;
+    const source = datagram.header.source;
+    switch (message.kind) {
+      case 'echoRequest':
+        this.stats.increment('icmp.rx.echoRequest');
+        if (datagram.destinationKind !== 'unicast' && !this.config.echoReplyToBroadcast) {
+          this.stats.increment('drop.icmp.broadcastEcho');
+          return;
+        }
+        // RFC 1122 §3.2.2.6: the reply carries the request's identifier, sequence and data.
+        this.stats.increment('icmp.tx.echoReply');
+        this.sendMessage(source, { kind: 'echoReply', identifier: message.identifier, sequence: message.sequence, data: message.data }, now, undefined, datagram.header.destination);
+        return;
+      case 'echoReply':
+        this.stats.increment('icmp.rx.echoReply');
+        for (const listener of [...this.echoListeners]) {
+          listener({ source, identifier: message.identifier, sequence: message.sequence, data: message.data, ttl: datagram.header.ttl }, now);
+        }
+        return;
+      case 'destinationUnreachable':
+      case 'timeExceeded':
+      case 'parameterProblem': {
+        this.stats.increment(`icmp.rx.${message.kind}`);
+        const quoted = parseQuotedDatagram(message.quoted);
+        if (!quoted.ok) {
+          this.stats.increment('drop.icmp.badQuote');
+          return;
+        }
+        const listener = this.errorListeners.get(quoted.value.protocol);
+        if (!listener) {
+          this.stats.increment('icmp.rx.errorUnclaimed');
+          return;
+        }
+        listener.icmpError(
+          {
+            kind: message.kind,
+            code: message.code,
+            nextHopMtu: message.kind === 'destinationUnreachable' ? message.nextHopMtu : 0,
+            reporter: source,
+            quoted: quoted.value,
+          },
+          now,
+        );
+        return;
+      }
+      default:
+        this.stats.increment('icmp.rx.other');
+    }
+  }
+
+  /** Port unreachable for a datagram no socket wanted (RFC 1122 §4.1.3.1). */
+  portUnreachable(datagram: IncomingDatagram, now: number): void {
+    if (datagram.destinationKind !== 'unicast') return;
+    this.sendError(datagram.packet, Icmpv4Type.DESTINATION_UNREACHABLE, DestinationUnreachableCode.PORT_UNREACHABLE, 0, now);
+  }
+
+  /** Protocol unreachable: no handler for the IP protocol number. */
+  protocolUnreachable(packet: Uint8Array, now: number): void {
+    this.sendError(packet, Icmpv4Type.DESTINATION_UNREACHABLE, DestinationUnreachableCode.PROTOCOL_UNREACHABLE, 0, now);
+  }
+
+  /** Fragmentation needed and DF set, with the next-hop MTU (RFC 1191 §4). */
+  fragmentationNeeded(packet: Uint8Array, nextHopMtu: number, now: number): void {
+    this.sendError(packet, Icmpv4Type.DESTINATION_UNREACHABLE, DestinationUnreachableCode.FRAGMENTATION_NEEDED, nextHopMtu, now);
+  }
+
+  /** Time exceeded: TTL ran out in transit (code 0) or reassembly timed out (code 1). */
+  timeExceeded(packet: Uint8Array, code: number, now: number): void {
+    this.sendError(packet, Icmpv4Type.TIME_EXCEEDED, code, 0, now);
+  }
+
+  /** Builds and sends an error about `packet` unless RFC 1122 §3.2.2 forbids it. */
+  private sendError(packet: Uint8Array, type: number, code: number, nextHopMtu: number, now: number): void {
+    const reason = this.mustNotAnswer(packet);
+    if (reason) {
+      this.stats.increment(`icmp.tx.suppressed.${reason}`);
+      return;
+    }
+    if (!this.takeToken(now)) {
+      this.stats.increment('icmp.tx.rateLimited');
+      return;
+    }
+    const headerLength = (packet[0] & 0x0f) * 4;
+    const quoteLength = Math.min(packet.length, MAX_ERROR_DATAGRAM - 20 - 8);
+    const quoted = packet.slice(0, Math.max(quoteLength, headerLength));
+    const repr: Icmpv4Repr =
+      type === Icmpv4Type.TIME_EXCEEDED
+        ? { kind: 'timeExceeded', code, quoted }
+        : { kind: 'destinationUnreachable', code, nextHopMtu, quoted };
+    const source = readIpv4Address(packet, 12);
+    this.stats.increment(`icmp.tx.${repr.kind}`);
+    const destination = readIpv4Address(packet, 16);
+    this.sendMessage(source, repr, now, undefined, this.ip.isLocalAddress(destination) ? destination : undefined);
+  }
+
+  /** Why an error about `packet` must not be sent, or null if it may (RFC 1122 §3.2.2). */
+  private mustNotAnswer(packet: Uint8Array): string | null {
+    const headerLength = (packet[0] & 0x0f) * 4;
+    const protocol = packet[9];
+    if (protocol === IpProtocol.ICMP && packet.length > headerLength) {
+      const type = packet[headerLength];
+      const isQuery = type === Icmpv4Type.ECHO_REQUEST || type === Icmpv4Type.ECHO_REPLY || type === 13 || type === 14;
+      if (!isQuery) return 'aboutIcmpError';
+    }
+    if (((packet[6] << 8) | packet[7]) & 0x1fff) return 'notFirstFragment';
+    const destination = readIpv4Address(packet, 16);
+    if (destination === IPV4_BROADCAST || isMulticast(destination)) return 'toBroadcast';
+    for (const iface of this.ip.listInterfaces()) {
+      if (!iface.loopback && iface.address.prefixLength < 31 && destination === cidrBroadcast(iface.address)) return 'toBroadcast';
+    }
+    const source = readIpv4Address(packet, 12);
+    if (source === 0 || source === IPV4_BROADCAST || isMulticast(source)) return 'martianSource';
+    return null;
+  }
+
+  /** Token bucket refilled at errorRatePerSecond up to errorBurst. */
+  private takeToken(now: number): boolean {
+    if (this.tokensUpdatedAt !== null) {
+      const refill = ((now - this.tokensUpdatedAt) * this.config.errorRatePerSecond) / 1000;
+      this.tokens = Math.min(this.config.errorBurst, this.tokens + refill);
+    }
+    this.tokensUpdatedAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private sendMessage(
+    destination: Ipv4Address,
+    repr: Icmpv4Repr,
+    now: number,
+    ttl?: number,
+    source?: Ipv4Address,
+  ): Result<{ readonly source: Ipv4Address }, ErrnoCode> {
+    const length = icmpv4Length(repr);
+    const result = this.ip.send({ destination, protocol: IpProtocol.ICMP, ttl, source }, length, (out) => emitIcmpv4(repr, out), now);
+    if (!result.ok) this.stats.increment(`icmp.tx.failed.${result.error}`);
+    return result;
+  }
+
+  /** A one-line description of an echo reply, ping-style. */
+  static describeReply(reply: EchoReply): string {
+    return `${reply.data.length + 8} bytes from ${formatIpv4Address(reply.source)}: icmp_seq=${reply.sequence} ttl=${reply.ttl}`;
+  }
+}

@@ -1,0 +1,379 @@
+/**
+ * The IPv4 layer (RFC 791, RFC 1122 §3.2.1, RFC 1812 §5 when forwarding): validates incoming
+ * packets, reassembles fragments, demultiplexes by protocol; routes, fragments and frames
+ * outgoing datagrams. It never touches a device: frames to send wait in an outbox that the
+ * stack flushes in `poll(now)`.
+ */
+import type { ErrnoCode } from '../core/errno.js';
+import { fail, ok, type Result } from '../core/result.js';
+import type { Rng } from '../core/rng.js';
+import type { Stats } from '../core/stats.js';
+import type { Tracer } from '../core/trace.js';
+import {
+  cidrBroadcast,
+  formatIpv4Address,
+  IPV4_BROADCAST,
+  isMulticast,
+  type Ipv4Address,
+} from './address.js';
+import { DEFAULT_REASSEMBLY, fragmentDatagram, Reassembler, type ReassemblyConfig } from './fragments.js';
+import type { NetworkInterface } from './interface.js';
+import { emitIpv4, ipv4HeaderLength, Ipv4Packet, IPV4_MAX_TOTAL_LENGTH, parseIpv4, type Ipv4Repr } from './ipv4.js';
+import type { Ipv4Option } from './ipv4-options.js';
+import { RouteTable, type Route } from './routes.js';
+import { ipv4TraceFields } from './trace-fields.js';
+
+/** How a packet was addressed to us. */
+export type DestinationKind = 'unicast' | 'broadcast' | 'multicast';
+
+/** A datagram delivered to a transport protocol. */
+export interface IncomingDatagram {
+  readonly header: Ipv4Repr;
+  readonly payload: Uint8Array;
+  /** The IP packet as received (the first fragment, for a reassembled datagram), for ICMP quoting. */
+  readonly packet: Uint8Array;
+  readonly interfaceName: string;
+  readonly destinationKind: DestinationKind;
+}
+
+/** A protocol above IP (ICMP, UDP, TCP, raw sockets). */
+export interface ProtocolHandler {
+  /** A datagram for this protocol arrived. */
+  input(datagram: IncomingDatagram, now: number): void;
+}
+
+/** What to put in the IP header of an outgoing datagram. */
+export interface DatagramSpec {
+  /** Source address; omitted or 0 picks the outgoing interface's address. */
+  readonly source?: Ipv4Address;
+  readonly destination: Ipv4Address;
+  readonly protocol: number;
+  readonly ttl?: number;
+  readonly dscp?: number;
+  readonly ecn?: number;
+  readonly dontFragment?: boolean;
+  readonly options?: readonly Ipv4Option[];
+}
+
+/** The IP layer's settings. */
+export interface IpConfig {
+  /** TTL of datagrams we originate (Linux: 64). */
+  readonly defaultTtl: number;
+  /** Forward packets not addressed to us (a router); off for a host (RFC 1122 §3.3.4). */
+  readonly forwarding: boolean;
+  readonly reassembly: ReassemblyConfig;
+}
+
+/** Defaults for IpConfig. */
+export const DEFAULT_IP_CONFIG: IpConfig = { defaultTtl: 64, forwarding: false, reassembly: DEFAULT_REASSEMBLY };
+
+/** Called by the IP layer when it must report a problem with a packet by ICMP. */
+export interface IcmpErrorSender {
+  timeExceeded(packet: Uint8Array, code: number, now: number): void;
+  fragmentationNeeded(packet: Uint8Array, nextHopMtu: number, now: number): void;
+  protocolUnreachable(packet: Uint8Array, now: number): void;
+}
+
+/** The IPv4 layer of one stack. */
+export class IpLayer {
+  readonly routes = new RouteTable();
+  readonly reassembler: Reassembler;
+  private readonly interfaces = new Map<string, NetworkInterface>();
+  private readonly protocols = new Map<number, ProtocolHandler>();
+  private readonly outbox: Array<{ readonly interfaceName: string; readonly frame: Uint8Array }> = [];
+  private nextIdentification: number;
+  icmpErrors: IcmpErrorSender | null = null;
+  tracer: Tracer | null = null;
+
+  constructor(
+    readonly config: IpConfig,
+    private readonly stats: Stats,
+    rng: Rng,
+  ) {
+    this.reassembler = new Reassembler(config.reassembly);
+    this.nextIdentification = rng.nextU32() & 0xffff;
+  }
+
+  /** Attaches an interface and its connected route. */
+  addInterface(iface: NetworkInterface): void {
+    this.interfaces.set(iface.name, iface);
+    if (!iface.loopback) this.routes.add({ destination: iface.address, interfaceName: iface.name });
+  }
+
+  /** The interface with this name. */
+  getInterface(name: string): NetworkInterface | undefined {
+    return this.interfaces.get(name);
+  }
+
+  /** Every interface. */
+  listInterfaces(): NetworkInterface[] {
+    return [...this.interfaces.values()];
+  }
+
+  /** Registers the handler for an IP protocol number. */
+  registerProtocol(protocol: number, handler: ProtocolHandler): void {
+    this.protocols.set(protocol, handler);
+  }
+
+  /** True when `address` is one of this host's addresses (or in 127/8 with a loopback). */
+  isLocalAddress(address: Ipv4Address): boolean {
+    for (const iface of this.interfaces.values()) {
+      if (iface.address.address === address) return true;
+      if (iface.loopback && address >>> 24 === 127) return true;
+    }
+    return false;
+  }
+
+  /** Frames waiting to be transmitted, removed from the outbox. */
+  takeOutbox(): Array<{ readonly interfaceName: string; readonly frame: Uint8Array }> {
+    return this.outbox.splice(0, this.outbox.length);
+  }
+
+  /** True when frames are waiting. */
+  get hasOutput(): boolean {
+    return this.outbox.length > 0;
+  }
+
+  // ---- input -------------------------------------------------------------------------------
+
+  /** Processes one IPv4 packet received on `iface` (RFC 1122 §3.2.1 checks, in order). */
+  input(iface: NetworkInterface, bytes: Uint8Array, now: number): void {
+    this.stats.increment('ipv4.rx.packets');
+    const checked = Ipv4Packet.checked(bytes);
+    if (!checked.ok) {
+      this.stats.increment(`drop.ipv4.${checked.error.reason}`);
+      return;
+    }
+    const packet = checked.value;
+    const parsed = parseIpv4(packet);
+    if (!parsed.ok) {
+      this.stats.increment(`drop.ipv4.${parsed.error.reason}`);
+      return;
+    }
+    const header = parsed.value;
+    // A source that is broadcast or multicast is a martian (RFC 1122 §3.2.1.3).
+    if (header.source === IPV4_BROADCAST || isMulticast(header.source) || header.source === cidrBroadcast(iface.address)) {
+      this.stats.increment('drop.ipv4.martianSource');
+      return;
+    }
+    const ipPacket = bytes.subarray(0, packet.totalLength);
+    const destinationKind = this.classifyDestination(iface, header.destination);
+    if (destinationKind === null) {
+      this.forward(header, ipPacket, now);
+      return;
+    }
+    if (this.tracer) {
+      this.tracer({
+        direction: 'up',
+        layer: 'ipv4',
+        time: now,
+        where: iface.name,
+        summary: `IPv4 ${formatIpv4Address(header.source)} → ${formatIpv4Address(header.destination)} proto ${header.protocol}, header ${packet.headerLength} bytes, checksum verified`,
+        fields: ipv4TraceFields(packet),
+        header: packet.header,
+        payloadLength: header.payloadLength,
+      });
+    }
+
+    let datagramHeader = header;
+    let payload = packet.payload;
+    if (header.moreFragments || header.fragmentOffset !== 0) {
+      this.stats.increment('ipv4.rx.fragments');
+      const result = this.reassembler.insert(header, payload, ipPacket, now);
+      if (result.kind === 'dropped') {
+        this.stats.increment(`drop.ipv4.${result.reason}`);
+        return;
+      }
+      if (result.kind === 'pending') return;
+      this.stats.increment('ipv4.rx.reassembled');
+      datagramHeader = result.header;
+      payload = result.payload;
+    }
+
+    const handler = this.protocols.get(datagramHeader.protocol);
+    if (!handler) {
+      this.stats.increment('drop.ipv4.unknownProtocol');
+      if (destinationKind === 'unicast') this.icmpErrors?.protocolUnreachable(ipPacket, now);
+      return;
+    }
+    this.stats.increment('ipv4.rx.delivered');
+    handler.input({ header: datagramHeader, payload, packet: ipPacket, interfaceName: iface.name, destinationKind }, now);
+  }
+
+  /** Unicast to us, a broadcast we accept, multicast, or null (not for this host). */
+  private classifyDestination(iface: NetworkInterface, destination: Ipv4Address): DestinationKind | null {
+    if (this.isLocalAddress(destination)) return 'unicast';
+    if (destination === IPV4_BROADCAST || destination === cidrBroadcast(iface.address)) return 'broadcast';
+    if (isMulticast(destination)) return 'multicast';
+    return null;
+  }
+
+  /** Forwards a packet not addressed to us (RFC 1812 §5.2), or drops it on a host. */
+  private forward(header: Ipv4Repr, packet: Uint8Array, now: number): void {
+    if (!this.config.forwarding) {
+      this.stats.increment('drop.ipv4.notForUs');
+      return;
+    }
+    // RFC 1812 §5.3.1: a packet whose TTL would reach zero is discarded with Time Exceeded.
+    if (header.ttl <= 1) {
+      this.stats.increment('drop.ipv4.ttlExceeded');
+      this.icmpErrors?.timeExceeded(packet, 0, now);
+      return;
+    }
+    const route = this.routes.lookup(header.destination);
+    const iface = route && this.interfaces.get(route.interfaceName);
+    if (!route || !iface) {
+      this.stats.increment('drop.ipv4.noRoute');
+      return;
+    }
+    const mtu = routeMtu(route, iface);
+    const forwarded = { ...header, ttl: header.ttl - 1 };
+    const payload = packet.subarray(ipv4HeaderLength(header));
+    if (packet.length > mtu && header.dontFragment) {
+      this.stats.increment('drop.ipv4.fragmentationNeeded');
+      this.icmpErrors?.fragmentationNeeded(packet, mtu, now);
+      return;
+    }
+    this.stats.increment('ipv4.forwarded');
+    for (const frame of fragmentDatagram(forwarded, payload, mtu)) this.enqueue(iface, frame);
+  }
+
+  // ---- output ------------------------------------------------------------------------------
+
+  /** The route and interface a datagram to `destination` would take, or null. */
+  routeTo(destination: Ipv4Address): { readonly route: Route; readonly iface: NetworkInterface } | null {
+    if (this.isLocalAddress(destination)) {
+      for (const iface of this.interfaces.values()) {
+        if (iface.loopback) return { route: { destination: { address: destination, prefixLength: 32 }, interfaceName: iface.name }, iface };
+      }
+    }
+    const route = this.routes.lookup(destination);
+    const iface = route && this.interfaces.get(route.interfaceName);
+    return route && iface ? { route, iface } : null;
+  }
+
+  /** The source address a datagram to `destination` would carry, or null with no route. */
+  sourceFor(destination: Ipv4Address): Ipv4Address | null {
+    const path = this.routeTo(destination);
+    if (!path) return null;
+    return path.iface.loopback && this.isLocalAddress(destination) && destination >>> 24 !== 127 ? destination : path.iface.address.address;
+  }
+
+  /** Path MTU toward `destination` (route MTU or interface MTU), or null with no route. */
+  mtuTo(destination: Ipv4Address): number | null {
+    const path = this.routeTo(destination);
+    return path ? routeMtu(path.route, path.iface) : null;
+  }
+
+  /**
+   * Sends a datagram whose transport part is `transportLength` bytes, written by `write` into
+   * the slice after the IP header (one buffer per frame; no copy unless it must fragment).
+   * Errors: ENETUNREACH (no route), EMSGSIZE (too large, or DF and over the path MTU).
+   */
+  send(
+    spec: DatagramSpec,
+    transportLength: number,
+    write: (out: Uint8Array, source: Ipv4Address) => void,
+    now: number,
+  ): Result<{ readonly source: Ipv4Address }, ErrnoCode> {
+    const path = this.routeTo(spec.destination);
+    if (!path) {
+      this.stats.increment('ipv4.tx.noRoute');
+      return fail('ENETUNREACH');
+    }
+    const source = spec.source || this.sourceFor(spec.destination)!;
+    const options = spec.options ?? [];
+    const headerLength = ipv4HeaderLength({ options });
+    if (headerLength + transportLength > IPV4_MAX_TOTAL_LENGTH) return fail('EMSGSIZE');
+    const mtu = routeMtu(path.route, path.iface);
+    if (spec.dontFragment && headerLength + transportLength > mtu) return fail('EMSGSIZE');
+
+    const frame = new Uint8Array(headerLength + transportLength);
+    write(frame.subarray(headerLength), source);
+    const header: Ipv4Repr = {
+      dscp: spec.dscp ?? 0,
+      ecn: spec.ecn ?? 0,
+      identification: this.takeIdentification(),
+      reservedFlag: false,
+      dontFragment: spec.dontFragment ?? false,
+      moreFragments: false,
+      fragmentOffset: 0,
+      ttl: spec.ttl ?? this.config.defaultTtl,
+      protocol: spec.protocol,
+      source,
+      destination: spec.destination,
+      options,
+      payloadLength: transportLength,
+    };
+    if (frame.length <= mtu) {
+      emitIpv4(header, frame);
+      this.traceDown(path.iface, frame, now);
+      this.enqueue(path.iface, frame);
+    } else {
+      this.stats.increment('ipv4.tx.fragmented');
+      for (const fragment of fragmentDatagram(header, frame.subarray(headerLength), mtu)) {
+        this.stats.increment('ipv4.tx.fragments');
+        this.traceDown(path.iface, fragment, now);
+        this.enqueue(path.iface, fragment);
+      }
+    }
+    return ok({ source });
+  }
+
+  /** Sends an already built IP packet unchanged (ICMP errors' helper, raw sockets with IP_HDRINCL). */
+  sendPacket(packet: Uint8Array, now: number): Result<void, ErrnoCode> {
+    const checked = Ipv4Packet.checked(packet);
+    if (!checked.ok) return fail('EINVAL');
+    const path = this.routeTo(checked.value.destination);
+    if (!path) return fail('ENETUNREACH');
+    if (packet.length > routeMtu(path.route, path.iface)) return fail('EMSGSIZE');
+    this.traceDown(path.iface, packet, now);
+    this.enqueue(path.iface, packet);
+    return ok(undefined);
+  }
+
+  /** Runs the reassembly timer; reports expired datagrams whose first fragment arrived. */
+  poll(now: number): void {
+    for (const expired of this.reassembler.expire(now)) {
+      this.stats.increment('drop.ipv4.reassemblyTimeout');
+      // RFC 792 / RFC 1122 §3.3.2: Time Exceeded code 1 only if fragment zero was received.
+      if (expired.firstFrame) this.icmpErrors?.timeExceeded(expired.firstFrame, 1, now);
+    }
+  }
+
+  /** The next time `poll` has work, or Infinity. */
+  pollAt(): number {
+    return this.reassembler.pollAt();
+  }
+
+  private takeIdentification(): number {
+    const id = this.nextIdentification;
+    this.nextIdentification = (id + 1) & 0xffff;
+    return id;
+  }
+
+  private enqueue(iface: NetworkInterface, frame: Uint8Array): void {
+    this.stats.increment('ipv4.tx.packets');
+    this.outbox.push({ interfaceName: iface.name, frame });
+  }
+
+  private traceDown(iface: NetworkInterface, frame: Uint8Array, now: number): void {
+    if (!this.tracer) return;
+    const packet = Ipv4Packet.unchecked(frame);
+    this.tracer({
+      direction: 'down',
+      layer: 'ipv4',
+      time: now,
+      where: iface.name,
+      summary: `IPv4 ${formatIpv4Address(packet.source)} → ${formatIpv4Address(packet.destination)} proto ${packet.protocol}: added ${packet.headerLength}-byte header, checksum 0x${packet.checksum.toString(16).padStart(4, '0')} over the header`,
+      fields: ipv4TraceFields(packet),
+      header: packet.header,
+      payloadLength: packet.totalLength - packet.headerLength,
+    });
+  }
+}
+
+/** The MTU a route allows on its interface. */
+function routeMtu(route: Route, iface: NetworkInterface): number {
+  return route.mtu !== undefined ? Math.min(route.mtu, iface.mtu) : iface.mtu;
+}

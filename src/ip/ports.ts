@@ -1,0 +1,26 @@
+/**
+ * Ephemeral port selection shared by UDP and TCP (RFC 6056). We use Algorithm 1, "simple port
+ * randomization" (§3.3.1): start at a random point of the range and walk forward to the first
+ * port the caller says is free. The randomness comes from the stack's injected Rng.
+ */
+import type { Rng } from '../core/rng.js';
+
+/** An inclusive range of ports for automatic assignment. */
+export interface PortRange {
+  readonly low: number;
+  readonly high: number;
+}
+
+/** IANA's dynamic/private range (RFC 6335 §6), our default. Linux defaults to 32768–60999. */
+export const DEFAULT_EPHEMERAL_PORTS: PortRange = { low: 49152, high: 65535 };
+
+/** Picks a random free port in `range`, or null when every port is taken. */
+export function allocateEphemeralPort(range: PortRange, rng: Rng, isFree: (port: number) => boolean): number | null {
+  const count = range.high - range.low + 1;
+  const start = rng.nextInt(0, count);
+  for (let i = 0; i < count; i++) {
+    const port = range.low + ((start + i) % count);
+    if (isFree(port)) return port;
+  }
+  return null;
+}

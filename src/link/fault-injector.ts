@@ -1,0 +1,148 @@
+/**
+ * A Link decorator that makes a link misbehave on purpose, reproducibly: loss, duplication,
+ * reordering, bit corruption, delay with jitter, and a rate limit with a bounded queue (a slow
+ * router's tail drop). All randomness comes from the injected Rng, so a seed fixes every fault.
+ * Faults apply to transmitted frames, received frames, or both.
+ */
+import type { Rng } from '../core/rng.js';
+import { Stats } from '../core/stats.js';
+import type { FrameReceiver, Link } from './link.js';
+
+/** Which frames are subjected to faults. */
+export type FaultDirection = 'transmit' | 'receive' | 'both';
+
+/** Fault settings; every rate is a probability in [0, 1]. */
+export interface FaultConfig {
+  readonly lossRate?: number;
+  readonly duplicateRate?: number;
+  /** Probability that a frame is held back by `reorderDelayMs` so later frames overtake it. */
+  readonly reorderRate?: number;
+  readonly reorderDelayMs?: number;
+  /** Probability that one random bit of the frame is flipped. */
+  readonly corruptRate?: number;
+  /** Fixed one-way delay (ms) and uniform jitter added to it. */
+  readonly delayMs?: number;
+  readonly jitterMs?: number;
+  /** Bytes per second the link drains; frames wait their turn. Infinite when unset. */
+  readonly rateBytesPerSecond?: number;
+  /** Frames that may wait for the rate limit before new ones are tail-dropped. */
+  readonly queueLimit?: number;
+  readonly direction?: FaultDirection;
+}
+
+interface Scheduled {
+  readonly frame: Uint8Array;
+  readonly time: number;
+  readonly order: number;
+}
+
+/** A link that injects faults into another link's traffic. */
+export class FaultInjector implements Link {
+  /** `fault.lost`, `fault.duplicated`, `fault.reordered`, `fault.corrupted`, `fault.queueDropped`, `fault.passed`. */
+  readonly stats = new Stats();
+  private receiver: FrameReceiver | null = null;
+  private readonly outgoing: Scheduled[] = [];
+  private readonly incoming: Scheduled[] = [];
+  private order = 0;
+  private transmitFreeAt = 0;
+  private receiveFreeAt = 0;
+
+  constructor(
+    private readonly inner: Link,
+    private readonly config: FaultConfig,
+    private readonly rng: Rng,
+  ) {
+    inner.setReceiver((frame, now) => {
+      if (this.applies('receive')) this.schedule(this.incoming, frame, now, 'receive');
+      else this.receiver?.(frame, now);
+    });
+  }
+
+  get name(): string {
+    return this.inner.name;
+  }
+  get medium() {
+    return this.inner.medium;
+  }
+  get mtu(): number {
+    return this.inner.mtu;
+  }
+
+  transmit(frame: Uint8Array, now: number): void {
+    if (this.applies('transmit')) this.schedule(this.outgoing, frame, now, 'transmit');
+    else this.inner.transmit(frame, now);
+  }
+
+  setReceiver(receiver: FrameReceiver): void {
+    this.receiver = receiver;
+  }
+
+  pollAt(): number {
+    return Math.min(this.inner.pollAt(), this.outgoing[0]?.time ?? Infinity, this.incoming[0]?.time ?? Infinity);
+  }
+
+  poll(now: number): void {
+    this.inner.poll(now);
+    while (this.outgoing.length > 0 && this.outgoing[0].time <= now) this.inner.transmit(this.outgoing.shift()!.frame, now);
+    while (this.incoming.length > 0 && this.incoming[0].time <= now) this.receiver?.(this.incoming.shift()!.frame, now);
+  }
+
+  private applies(direction: 'transmit' | 'receive'): boolean {
+    const configured = this.config.direction ?? 'transmit';
+    return configured === 'both' || configured === direction;
+  }
+
+  private chance(rate: number | undefined): boolean {
+    return rate !== undefined && rate > 0 && this.rng.nextFloat() < rate;
+  }
+
+  private schedule(queue: Scheduled[], frame: Uint8Array, now: number, direction: 'transmit' | 'receive'): void {
+    const c = this.config;
+    if (this.chance(c.lossRate)) {
+      this.stats.increment('fault.lost');
+      return;
+    }
+    if (c.queueLimit !== undefined && queue.length >= c.queueLimit) {
+      this.stats.increment('fault.queueDropped');
+      return;
+    }
+    let copy = frame;
+    if (this.chance(c.corruptRate) && frame.length > 0) {
+      copy = frame.slice();
+      const bit = this.rng.nextInt(0, frame.length * 8);
+      copy[bit >> 3] ^= 1 << (bit & 7);
+      this.stats.increment('fault.corrupted');
+    }
+    // Rate limit: each frame leaves when the previous one has finished serialising.
+    let departure = now;
+    if (c.rateBytesPerSecond !== undefined && c.rateBytesPerSecond > 0) {
+      const freeAt = direction === 'transmit' ? this.transmitFreeAt : this.receiveFreeAt;
+      departure = Math.max(now, freeAt) + (frame.length * 1000) / c.rateBytesPerSecond;
+      if (direction === 'transmit') this.transmitFreeAt = departure;
+      else this.receiveFreeAt = departure;
+    }
+    let time = departure + (c.delayMs ?? 0) + (c.jitterMs ? this.rng.nextFloat() * c.jitterMs : 0);
+    if (this.chance(c.reorderRate)) {
+      time += c.reorderDelayMs ?? 1;
+      this.stats.increment('fault.reordered');
+    }
+    this.insert(queue, { frame: copy, time, order: this.order++ });
+    if (this.chance(c.duplicateRate)) {
+      this.stats.increment('fault.duplicated');
+      this.insert(queue, { frame: copy, time, order: this.order++ });
+    }
+    this.stats.increment('fault.passed');
+  }
+
+  /** Inserts keeping the queue sorted by time, ties in arrival order. */
+  private insert(queue: Scheduled[], item: Scheduled): void {
+    let low = 0;
+    let high = queue.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (queue[mid].time <= item.time) low = mid + 1;
+      else high = mid;
+    }
+    queue.splice(low, 0, item);
+  }
+}

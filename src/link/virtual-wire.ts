@@ -1,0 +1,76 @@
+/**
+ * A virtual wire: a point-to-point link joining two stacks in one process. A frame transmitted
+ * at one end arrives at the other after `latencyMs`, in order. Frames larger than the MTU are
+ * dropped and counted, as a real link would refuse them.
+ */
+import type { FrameReceiver, Link, LinkMedium } from './link.js';
+
+/** Settings of a virtual wire. */
+export interface VirtualWireOptions {
+  readonly name?: string;
+  /** Largest IP packet (bytes); 1500 by default. */
+  readonly mtu?: number;
+  /** One-way delay in ms; 0 by default. */
+  readonly latencyMs?: number;
+  readonly medium?: LinkMedium;
+}
+
+/** One end of a virtual wire; a Link for the stack attached to it. */
+export class WireEnd implements Link {
+  private receiver: FrameReceiver | null = null;
+  private readonly arriving: Array<{ readonly frame: Uint8Array; readonly time: number }> = [];
+  /** Frames dropped for exceeding the MTU. */
+  oversizeDrops = 0;
+  /** Frames delivered to this end's receiver. */
+  delivered = 0;
+  peer!: WireEnd;
+
+  constructor(
+    readonly name: string,
+    readonly medium: LinkMedium,
+    readonly mtu: number,
+    private readonly latencyMs: number,
+  ) {}
+
+  transmit(frame: Uint8Array, now: number): void {
+    const limit = this.medium === 'ethernet' ? this.mtu + 18 : this.mtu;
+    if (frame.length > limit) {
+      this.oversizeDrops++;
+      return;
+    }
+    this.peer.arriving.push({ frame, time: now + this.latencyMs });
+  }
+
+  setReceiver(receiver: FrameReceiver): void {
+    this.receiver = receiver;
+  }
+
+  pollAt(): number {
+    return this.arriving.length > 0 ? this.arriving[0].time : Infinity;
+  }
+
+  poll(now: number): void {
+    while (this.arriving.length > 0 && this.arriving[0].time <= now) {
+      const { frame } = this.arriving.shift()!;
+      this.delivered++;
+      this.receiver?.(frame, now);
+    }
+  }
+}
+
+/** Two WireEnds joined back to back. */
+export class VirtualWire {
+  readonly a: WireEnd;
+  readonly b: WireEnd;
+
+  constructor(options: VirtualWireOptions = {}) {
+    const name = options.name ?? 'wire';
+    const medium = options.medium ?? 'ip';
+    const mtu = options.mtu ?? 1500;
+    const latency = options.latencyMs ?? 0;
+    this.a = new WireEnd(`${name}:a`, medium, mtu, latency);
+    this.b = new WireEnd(`${name}:b`, medium, mtu, latency);
+    this.a.peer = this.b;
+    this.b.peer = this.a;
+  }
+}

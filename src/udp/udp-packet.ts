@@ -1,0 +1,126 @@
+/**
+ * UDP header codec (RFC 768).
+ *
+ *     0                   1                   2                   3
+ *     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *    +-------------------------------+-------------------------------+
+ *    |          Source Port          |       Destination Port        |
+ *    +-------------------------------+-------------------------------+
+ *    |            Length             |           Checksum            |
+ *    +-------------------------------+-------------------------------+
+ *    |                          data octets ...
+ *
+ * Length counts header and data. The checksum covers the IPv4 pseudo-header, the header and the
+ * data; a transmitted 0 means "no checksum", so a computed 0 is sent as 0xffff.
+ */
+import { dataView } from '../core/bytes.js';
+import { decodeFail, type DecodeError } from '../core/decode-error.js';
+import { ok, type Result } from '../core/result.js';
+import type { Ipv4Address } from '../ip/address.js';
+import { checksumIsValid, internetChecksum, onesComplementSum, pseudoHeaderSum } from '../ip/checksum.js';
+import { IpProtocol } from '../ip/ipv4.js';
+
+/** Length of the UDP header. */
+export const UDP_HEADER_LENGTH = 8;
+
+const Field = { SOURCE_PORT: 0, DESTINATION_PORT: 2, LENGTH: 4, CHECKSUM: 6, DATA: 8 } as const;
+
+/** The addresses of the IPv4 pseudo-header. */
+export interface PseudoHeader {
+  readonly source: Ipv4Address;
+  readonly destination: Ipv4Address;
+}
+
+/** Zero-copy view of a UDP datagram. */
+export class UdpPacket {
+  private readonly view: DataView;
+
+  private constructor(readonly bytes: Uint8Array) {
+    this.view = dataView(bytes);
+  }
+
+  /**
+   * Checks the header is present and Length fits: 8 ≤ Length ≤ bytes present. Bytes beyond
+   * Length (an IP payload longer than the datagram) are not part of the datagram.
+   */
+  static checked(bytes: Uint8Array): Result<UdpPacket, DecodeError> {
+    if (bytes.length < UDP_HEADER_LENGTH) {
+      return decodeFail('udp', 'truncated', `${bytes.length} bytes is shorter than the 8-byte header`);
+    }
+    const packet = new UdpPacket(bytes);
+    if (packet.length < UDP_HEADER_LENGTH) return decodeFail('udp', 'badTotalLength', `length field ${packet.length} is below 8`);
+    if (packet.length > bytes.length) {
+      return decodeFail('udp', 'truncated', `length field ${packet.length} exceeds the ${bytes.length} bytes present`);
+    }
+    return ok(packet);
+  }
+
+  /** A view over a buffer the caller is about to fill; no validation. */
+  static unchecked(bytes: Uint8Array): UdpPacket {
+    return new UdpPacket(bytes);
+  }
+
+  get sourcePort(): number {
+    return this.view.getUint16(Field.SOURCE_PORT);
+  }
+  get destinationPort(): number {
+    return this.view.getUint16(Field.DESTINATION_PORT);
+  }
+  get length(): number {
+    return this.view.getUint16(Field.LENGTH);
+  }
+  get checksum(): number {
+    return this.view.getUint16(Field.CHECKSUM);
+  }
+  set checksum(value: number) {
+    this.view.setUint16(Field.CHECKSUM, value);
+  }
+  /** The data octets, up to Length. */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(Field.DATA, this.length);
+  }
+  /** True when the checksum is absent (0) or verifies against the pseudo-header. */
+  checksumValid(pseudo: PseudoHeader): boolean {
+    if (this.checksum === 0) return true;
+    const datagram = this.bytes.subarray(0, this.length);
+    return checksumIsValid(datagram, pseudoHeaderSum(pseudo.source, pseudo.destination, IpProtocol.UDP, this.length));
+  }
+}
+
+/** A UDP datagram as plain data. */
+export interface UdpRepr {
+  readonly sourcePort: number;
+  readonly destinationPort: number;
+  readonly payload: Uint8Array;
+}
+
+/** How parseUdp checks the checksum: against a pseudo-header, or not at all. */
+export type UdpChecksumCheck = PseudoHeader | { readonly verifyChecksum: false };
+
+/** Decodes a checked datagram, verifying the checksum unless told not to. */
+export function parseUdp(packet: UdpPacket, check: UdpChecksumCheck): Result<UdpRepr, DecodeError> {
+  if (!('verifyChecksum' in check) && !packet.checksumValid(check)) {
+    return decodeFail('udp', 'badChecksum', `checksum 0x${packet.checksum.toString(16).padStart(4, '0')} does not verify`);
+  }
+  return ok({ sourcePort: packet.sourcePort, destinationPort: packet.destinationPort, payload: packet.payload });
+}
+
+/** Bytes emitUdp writes for `repr`. */
+export function udpLength(repr: UdpRepr): number {
+  return UDP_HEADER_LENGTH + repr.payload.length;
+}
+
+/** Writes header and data into `out` and fills the checksum. Returns the datagram length. */
+export function emitUdp(repr: UdpRepr, out: Uint8Array, pseudo: PseudoHeader): number {
+  const length = udpLength(repr);
+  const view = dataView(out);
+  view.setUint16(Field.SOURCE_PORT, repr.sourcePort);
+  view.setUint16(Field.DESTINATION_PORT, repr.destinationPort);
+  view.setUint16(Field.LENGTH, length);
+  view.setUint16(Field.CHECKSUM, 0);
+  out.set(repr.payload, Field.DATA);
+  const sum = onesComplementSum(out.subarray(0, length), pseudoHeaderSum(pseudo.source, pseudo.destination, IpProtocol.UDP, length));
+  const checksum = internetChecksum(new Uint8Array(0), sum);
+  view.setUint16(Field.CHECKSUM, checksum === 0 ? 0xffff : checksum);
+  return length;
+}
