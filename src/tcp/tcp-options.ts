@@ -1,0 +1,219 @@
+/**
+ * TCP options (RFC 9293 §3.1 and §3.2, RFC 7323, RFC 2018). Two single-octet options (End of
+ * Option List, No Operation); every other option is kind, length (counting kind and length
+ * octets), then data:
+ *
+ *    MSS (RFC 9293 §3.7.1)                  Window scale (RFC 7323 §2.2)
+ *    +--------+--------+--------+--------+  +--------+--------+---------+
+ *    |00000010|00000100| max segment size|  |00000011|00000011|shift cnt|
+ *    +--------+--------+--------+--------+  +--------+--------+---------+
+ *
+ *    SACK permitted (RFC 2018 §2)           Timestamps (RFC 7323 §3.2)
+ *    +--------+--------+                    +--------+--------+----------+----------+
+ *    |00000100|00000010|                    |00001000|00001010| TSval (4)| TSecr (4)|
+ *    +--------+--------+                    +--------+--------+----------+----------+
+ *
+ *    SACK (RFC 2018 §3): 1 to 4 blocks, each a left and a right edge of 4 octets
+ *    +--------+--------+-------------------+-------------------+----
+ *    |00000101| 2 + 8n | left edge block 1 | right edge block 1| ...
+ *    +--------+--------+-------------------+-------------------+----
+ *
+ * An option whose length octet is missing or below 2, that runs past the header, or whose
+ * length does not fit its kind is a `badOption` error: the segment is dropped and counted
+ * (Linux ignores such options; a typed error lets the layer say why). Unknown kinds are kept as
+ * raw kind and data so that parse→emit reproduces the header exactly.
+ */
+import { dataView } from '../core/bytes.js';
+import { decodeFail, type DecodeError } from '../core/decode-error.js';
+import { ok, type Result } from '../core/result.js';
+
+/** Option-Kind numbers (IANA "TCP Option Kind Numbers"). */
+export const TcpOptionKind = {
+  END_OF_LIST: 0,
+  NO_OPERATION: 1,
+  MAX_SEGMENT_SIZE: 2,
+  WINDOW_SCALE: 3,
+  SACK_PERMITTED: 4,
+  SACK: 5,
+  TIMESTAMPS: 8,
+} as const;
+
+/** Option-Length each fixed-size option must carry (kind and length octets included). */
+const FIXED_LENGTH: Readonly<Record<number, number>> = {
+  [TcpOptionKind.MAX_SEGMENT_SIZE]: 4,
+  [TcpOptionKind.WINDOW_SCALE]: 3,
+  [TcpOptionKind.SACK_PERMITTED]: 2,
+  [TcpOptionKind.TIMESTAMPS]: 10,
+};
+
+/** Length of one SACK block: a left and a right edge. */
+const SACK_BLOCK_LENGTH = 8;
+/** At most 4 blocks fit in the 40 option octets (RFC 2018 §3). */
+export const TCP_MAX_SACK_BLOCKS = 4;
+
+/** One SACK block: the received octets from `leftEdge` up to, not including, `rightEdge`. */
+export interface SackBlock {
+  readonly leftEdge: number;
+  readonly rightEdge: number;
+}
+
+/** A decoded TCP option. */
+export type TcpOption =
+  /** End of Option List; `padding` holds the header bytes after it (normally zeros). */
+  | { readonly kind: 'endOfList'; readonly padding: Uint8Array }
+  | { readonly kind: 'noOperation' }
+  /** Maximum Segment Size the sender can receive (SYN only, RFC 9293 §3.7.1). */
+  | { readonly kind: 'maxSegmentSize'; readonly mss: number }
+  /**
+   * Window scale (SYN only, RFC 7323 §2). `shiftCount` is the value on the wire; a receiver
+   * treats anything above 14 as 14 (§2.3), which is the layer's to do, not the codec's.
+   */
+  | { readonly kind: 'windowScale'; readonly shiftCount: number }
+  /** The sender accepts SACK blocks (SYN only, RFC 2018 §2). */
+  | { readonly kind: 'sackPermitted' }
+  /** Selective acknowledgment blocks, 1 to 4 (RFC 2018 §3). */
+  | { readonly kind: 'sack'; readonly blocks: readonly SackBlock[] }
+  /** Timestamps (RFC 7323 §3): the sender's clock value and the echoed one. */
+  | { readonly kind: 'timestamps'; readonly tsVal: number; readonly tsEcr: number }
+  /** Any other kind, kept as its kind number and data (the octets after the length). */
+  | { readonly kind: 'raw'; readonly optionKind: number; readonly data: Uint8Array };
+
+/** Decodes the option bytes of a header (between byte 20 and the data offset). */
+export function parseTcpOptions(bytes: Uint8Array): Result<TcpOption[], DecodeError> {
+  const options: TcpOption[] = [];
+  let i = 0;
+  while (i < bytes.length) {
+    const optionKind = bytes[i];
+    if (optionKind === TcpOptionKind.END_OF_LIST) {
+      options.push({ kind: 'endOfList', padding: bytes.subarray(i + 1) });
+      break;
+    }
+    if (optionKind === TcpOptionKind.NO_OPERATION) {
+      options.push({ kind: 'noOperation' });
+      i += 1;
+      continue;
+    }
+    if (i + 1 >= bytes.length) {
+      return decodeFail('tcp', 'badOption', `option kind ${optionKind} at offset ${i} has no length octet`);
+    }
+    const length = bytes[i + 1];
+    if (length < 2) return decodeFail('tcp', 'badOption', `option kind ${optionKind} has length ${length} (< 2)`);
+    if (i + length > bytes.length) {
+      return decodeFail('tcp', 'badOption', `option kind ${optionKind} of length ${length} runs past the header`);
+    }
+    const decoded = decodeOption(optionKind, bytes.subarray(i, i + length));
+    if (!decoded.ok) return decoded;
+    options.push(decoded.value);
+    i += length;
+  }
+  return ok(options);
+}
+
+/** Decodes one kind-length-data option whose length is already known to lie inside the header. */
+function decodeOption(optionKind: number, option: Uint8Array): Result<TcpOption, DecodeError> {
+  const expected = FIXED_LENGTH[optionKind];
+  if (expected !== undefined && option.length !== expected) {
+    return decodeFail('tcp', 'badOption', `option kind ${optionKind} has length ${option.length}, expected ${expected}`);
+  }
+  const view = dataView(option);
+  switch (optionKind) {
+    case TcpOptionKind.MAX_SEGMENT_SIZE:
+      return ok({ kind: 'maxSegmentSize', mss: view.getUint16(2) });
+    case TcpOptionKind.WINDOW_SCALE:
+      return ok({ kind: 'windowScale', shiftCount: option[2] });
+    case TcpOptionKind.SACK_PERMITTED:
+      return ok({ kind: 'sackPermitted' });
+    case TcpOptionKind.TIMESTAMPS:
+      return ok({ kind: 'timestamps', tsVal: view.getUint32(2), tsEcr: view.getUint32(6) });
+    case TcpOptionKind.SACK: {
+      const blockBytes = option.length - 2;
+      if (blockBytes === 0 || blockBytes % SACK_BLOCK_LENGTH !== 0) {
+        return decodeFail('tcp', 'badOption', `SACK option has length ${option.length}, not 2 + 8n with n ≥ 1`);
+      }
+      const blocks: SackBlock[] = [];
+      for (let j = 2; j < option.length; j += SACK_BLOCK_LENGTH) {
+        blocks.push({ leftEdge: view.getUint32(j), rightEdge: view.getUint32(j + 4) });
+      }
+      return ok({ kind: 'sack', blocks });
+    }
+    default:
+      return ok({ kind: 'raw', optionKind, data: option.subarray(2) });
+  }
+}
+
+/** Encoded length of one option. */
+function optionLength(option: TcpOption): number {
+  switch (option.kind) {
+    case 'endOfList':
+      return 1 + option.padding.length;
+    case 'noOperation':
+      return 1;
+    case 'maxSegmentSize':
+      return FIXED_LENGTH[TcpOptionKind.MAX_SEGMENT_SIZE];
+    case 'windowScale':
+      return FIXED_LENGTH[TcpOptionKind.WINDOW_SCALE];
+    case 'sackPermitted':
+      return FIXED_LENGTH[TcpOptionKind.SACK_PERMITTED];
+    case 'sack':
+      return 2 + SACK_BLOCK_LENGTH * option.blocks.length;
+    case 'timestamps':
+      return FIXED_LENGTH[TcpOptionKind.TIMESTAMPS];
+    case 'raw':
+      return 2 + option.data.length;
+  }
+}
+
+/** Encoded length of an option list, before padding to a multiple of 4. */
+export function tcpOptionsLength(options: readonly TcpOption[]): number {
+  let length = 0;
+  for (const option of options) length += optionLength(option);
+  return length;
+}
+
+/** Writes `options` into `out` (at least tcpOptionsLength(options) bytes); returns the bytes written. */
+export function emitTcpOptions(options: readonly TcpOption[], out: Uint8Array): number {
+  const view = dataView(out);
+  let i = 0;
+  for (const option of options) {
+    const length = optionLength(option);
+    if (option.kind !== 'endOfList' && option.kind !== 'noOperation') out[i + 1] = length;
+    switch (option.kind) {
+      case 'endOfList':
+        out[i] = TcpOptionKind.END_OF_LIST;
+        out.set(option.padding, i + 1);
+        break;
+      case 'noOperation':
+        out[i] = TcpOptionKind.NO_OPERATION;
+        break;
+      case 'maxSegmentSize':
+        out[i] = TcpOptionKind.MAX_SEGMENT_SIZE;
+        view.setUint16(i + 2, option.mss);
+        break;
+      case 'windowScale':
+        out[i] = TcpOptionKind.WINDOW_SCALE;
+        out[i + 2] = option.shiftCount;
+        break;
+      case 'sackPermitted':
+        out[i] = TcpOptionKind.SACK_PERMITTED;
+        break;
+      case 'sack':
+        out[i] = TcpOptionKind.SACK;
+        option.blocks.forEach((block, k) => {
+          view.setUint32(i + 2 + SACK_BLOCK_LENGTH * k, block.leftEdge);
+          view.setUint32(i + 6 + SACK_BLOCK_LENGTH * k, block.rightEdge);
+        });
+        break;
+      case 'timestamps':
+        out[i] = TcpOptionKind.TIMESTAMPS;
+        view.setUint32(i + 2, option.tsVal);
+        view.setUint32(i + 6, option.tsEcr);
+        break;
+      case 'raw':
+        out[i] = option.optionKind;
+        out.set(option.data, i + 2);
+        break;
+    }
+    i += length;
+  }
+  return i;
+}

@@ -1,0 +1,358 @@
+/**
+ * TCP header codec (RFC 9293 §3.1).
+ *
+ *     0                   1                   2                   3
+ *     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *    +-------------------------------+-------------------------------+
+ *    |          Source Port          |        Destination Port       |
+ *    +-------------------------------+-------------------------------+
+ *    |                        Sequence Number                        |
+ *    +---------------------------------------------------------------+
+ *    |                     Acknowledgment Number                     |
+ *    +-------+-----+-+-+-+-+-+-+-+-+-+-------------------------------+
+ *    | Data  | Rsv |N|C|E|U|A|P|R|S|F|                               |
+ *    |Offset |     |S|W|C|R|C|S|S|Y|I|            Window             |
+ *    |       |     | |R|E|G|K|H|T|N|N|                               |
+ *    +-------+-----+-+-+-+-+-+-+-+-+-+-------------------------------+
+ *    |           Checksum            |         Urgent Pointer        |
+ *    +-------------------------------+-------------------------------+
+ *    |               Options (0 to 40 octets)                | Pad   |
+ *    +-------------------------------------------------------+-------+
+ *    |                             Data                              |
+ *
+ * Data Offset counts 32-bit words of header (5 to 15). The twelve bits after it are kept whole
+ * as `flags`: three reserved bits, the former ECN-nonce bit NS (RFC 3540, historic since
+ * RFC 8311; Accurate ECN reuses it as AE), CWR and ECE (RFC 3168), then URG ACK PSH RST SYN FIN.
+ * The checksum covers a pseudo-header (source, destination, zero, protocol 6, TCP length), the
+ * header and the data.
+ */
+import { dataView } from '../core/bytes.js';
+import { decodeFail, type DecodeError } from '../core/decode-error.js';
+import { ok, type Result } from '../core/result.js';
+import type { Ipv4Address } from '../ip/address.js';
+import { checksumIsValid, internetChecksum, pseudoHeaderSum } from '../ip/checksum.js';
+import { emitTcpOptions, parseTcpOptions, tcpOptionsLength, type TcpOption } from './tcp-options.js';
+import type { SeqNumber } from './seq.js';
+
+/** The IP protocol number of TCP, as carried in the pseudo-header. */
+const PROTOCOL_TCP = 6;
+
+/** Length of the fixed part of the header, without options. */
+export const TCP_MIN_HEADER_LENGTH = 20;
+/** Largest possible header: data offset 15 × 4 bytes. */
+export const TCP_MAX_HEADER_LENGTH = 60;
+/** Most option bytes a header can carry. */
+export const TCP_MAX_OPTIONS_LENGTH = TCP_MAX_HEADER_LENGTH - TCP_MIN_HEADER_LENGTH;
+
+const Field = {
+  SOURCE_PORT: 0,
+  DESTINATION_PORT: 2,
+  SEQUENCE_NUMBER: 4,
+  ACKNOWLEDGMENT_NUMBER: 8,
+  DATA_OFFSET_FLAGS: 12,
+  WINDOW: 14,
+  CHECKSUM: 16,
+  URGENT_POINTER: 18,
+  OPTIONS: 20,
+} as const;
+
+/** The 12 bits below the data offset in the 16-bit word at offset 12. */
+const FLAGS_MASK = 0x0fff;
+
+/** Flag bits of the 12-bit `flags` field. */
+export const TcpFlag = {
+  FIN: 0x001,
+  SYN: 0x002,
+  RST: 0x004,
+  PSH: 0x008,
+  ACK: 0x010,
+  URG: 0x020,
+  /** ECN-Echo (RFC 3168 §6.1). */
+  ECE: 0x040,
+  /** Congestion Window Reduced (RFC 3168 §6.1). */
+  CWR: 0x080,
+  /** The former ECN-nonce sum bit (RFC 3540, historic); Accurate ECN's AE. */
+  NS: 0x100,
+} as const;
+
+/** The three bits of `flags` still reserved; zero on every sane segment. */
+export const TCP_RESERVED_FLAGS = 0xe00;
+
+/** Flag names from the most to the least significant bit, as tshark lists them. */
+const FLAG_NAMES: readonly (readonly [number, string])[] = [
+  [TCP_RESERVED_FLAGS, 'Reserved'],
+  [TcpFlag.NS, 'NS'],
+  [TcpFlag.CWR, 'CWR'],
+  [TcpFlag.ECE, 'ECE'],
+  [TcpFlag.URG, 'URG'],
+  [TcpFlag.ACK, 'ACK'],
+  [TcpFlag.PSH, 'PSH'],
+  [TcpFlag.RST, 'RST'],
+  [TcpFlag.SYN, 'SYN'],
+  [TcpFlag.FIN, 'FIN'],
+];
+
+/** The set flag names of `flags`, comma-separated (`0x012` → `ACK,SYN`); `none` when zero. */
+export function formatTcpFlags(flags: number): string {
+  const names = FLAG_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
+  return names.length === 0 ? 'none' : names.join(',');
+}
+
+/** The addresses of the IPv4 pseudo-header the checksum covers (RFC 9293 §3.1). */
+export interface TcpPseudoHeader {
+  readonly source: Ipv4Address;
+  readonly destination: Ipv4Address;
+}
+
+/** The unfolded sum of the pseudo-header for a TCP segment of `tcpLength` bytes. */
+function tcpPseudoHeaderSum(pseudoHeader: TcpPseudoHeader, tcpLength: number): number {
+  return pseudoHeaderSum(pseudoHeader.source, pseudoHeader.destination, PROTOCOL_TCP, tcpLength);
+}
+
+/**
+ * A zero-copy view of a TCP segment (header and data). `checked()` validates the data offset
+ * against the buffer; after that no accessor can read outside it. Setters write the wire format
+ * in place. The segment is the whole buffer: the IP layer hands over its payload already trimmed
+ * to Total Length.
+ */
+export class TcpPacket {
+  private readonly view: DataView;
+
+  private constructor(readonly bytes: Uint8Array) {
+    this.view = dataView(bytes);
+  }
+
+  /** Validates the fixed header and the data offset against the buffer. */
+  static checked(bytes: Uint8Array): Result<TcpPacket, DecodeError> {
+    if (bytes.length < TCP_MIN_HEADER_LENGTH) {
+      return decodeFail('tcp', 'truncated', `${bytes.length} bytes is shorter than the 20-byte header`);
+    }
+    const packet = new TcpPacket(bytes);
+    const headerLength = packet.headerLength;
+    if (headerLength < TCP_MIN_HEADER_LENGTH) {
+      return decodeFail('tcp', 'badHeaderLength', `data offset ${headerLength / 4} is below 5`);
+    }
+    if (headerLength > bytes.length) {
+      return decodeFail('tcp', 'truncated', `header length ${headerLength} exceeds the ${bytes.length} bytes present`);
+    }
+    return ok(packet);
+  }
+
+  /** A view over a buffer the caller is about to fill (egress); no validation. */
+  static unchecked(bytes: Uint8Array): TcpPacket {
+    return new TcpPacket(bytes);
+  }
+
+  get srcPort(): number {
+    return this.view.getUint16(Field.SOURCE_PORT);
+  }
+  get dstPort(): number {
+    return this.view.getUint16(Field.DESTINATION_PORT);
+  }
+  /** Sequence number of the first octet of data (or of the SYN). */
+  get seq(): SeqNumber {
+    return this.view.getUint32(Field.SEQUENCE_NUMBER);
+  }
+  /** Acknowledgment number: the next sequence number the sender expects (meaningful with ACK). */
+  get ack(): SeqNumber {
+    return this.view.getUint32(Field.ACKNOWLEDGMENT_NUMBER);
+  }
+  /** The data offset field: header length in 32-bit words. */
+  get dataOffset(): number {
+    return this.bytes[Field.DATA_OFFSET_FLAGS] >> 4;
+  }
+  /** Header length in bytes (data offset × 4). */
+  get headerLength(): number {
+    return this.dataOffset * 4;
+  }
+  /** All 12 bits after the data offset (reserved, NS, CWR, ECE, URG, ACK, PSH, RST, SYN, FIN). */
+  get flags(): number {
+    return this.view.getUint16(Field.DATA_OFFSET_FLAGS) & FLAGS_MASK;
+  }
+  get finFlag(): boolean {
+    return (this.flags & TcpFlag.FIN) !== 0;
+  }
+  get synFlag(): boolean {
+    return (this.flags & TcpFlag.SYN) !== 0;
+  }
+  get rstFlag(): boolean {
+    return (this.flags & TcpFlag.RST) !== 0;
+  }
+  get pshFlag(): boolean {
+    return (this.flags & TcpFlag.PSH) !== 0;
+  }
+  get ackFlag(): boolean {
+    return (this.flags & TcpFlag.ACK) !== 0;
+  }
+  get urgFlag(): boolean {
+    return (this.flags & TcpFlag.URG) !== 0;
+  }
+  get eceFlag(): boolean {
+    return (this.flags & TcpFlag.ECE) !== 0;
+  }
+  get cwrFlag(): boolean {
+    return (this.flags & TcpFlag.CWR) !== 0;
+  }
+  get nsFlag(): boolean {
+    return (this.flags & TcpFlag.NS) !== 0;
+  }
+  /** The three reserved bits, right-aligned (0 to 7). */
+  get reservedBits(): number {
+    return (this.flags & TCP_RESERVED_FLAGS) >> 9;
+  }
+  /** The window field as sent, before any window scaling (RFC 7323 §2.3). */
+  get window(): number {
+    return this.view.getUint16(Field.WINDOW);
+  }
+  get checksum(): number {
+    return this.view.getUint16(Field.CHECKSUM);
+  }
+  /** Offset from `seq` of the octet after the urgent data (meaningful with URG). */
+  get urgentPointer(): number {
+    return this.view.getUint16(Field.URGENT_POINTER);
+  }
+  /** The raw option bytes (between the fixed header and the data). */
+  get optionBytes(): Uint8Array {
+    return this.bytes.subarray(Field.OPTIONS, this.headerLength);
+  }
+  /** The header bytes, options included. */
+  get header(): Uint8Array {
+    return this.bytes.subarray(0, this.headerLength);
+  }
+  /** The data after the header. */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(this.headerLength);
+  }
+
+  /** True when the checksum verifies over the pseudo-header, header and data. */
+  checksumValid(source: Ipv4Address, destination: Ipv4Address): boolean {
+    return checksumIsValid(this.bytes, tcpPseudoHeaderSum({ source, destination }, this.bytes.length));
+  }
+  /** Recomputes the checksum in place (after changing a field or the data). */
+  fillChecksum(source: Ipv4Address, destination: Ipv4Address): void {
+    this.checksum = 0;
+    this.checksum = internetChecksum(this.bytes, tcpPseudoHeaderSum({ source, destination }, this.bytes.length));
+  }
+
+  set srcPort(value: number) {
+    this.view.setUint16(Field.SOURCE_PORT, value);
+  }
+  set dstPort(value: number) {
+    this.view.setUint16(Field.DESTINATION_PORT, value);
+  }
+  set seq(value: SeqNumber) {
+    this.view.setUint32(Field.SEQUENCE_NUMBER, value);
+  }
+  set ack(value: SeqNumber) {
+    this.view.setUint32(Field.ACKNOWLEDGMENT_NUMBER, value);
+  }
+  /** Sets the header length in bytes (a multiple of 4, 20 to 60). */
+  set headerLength(value: number) {
+    this.bytes[Field.DATA_OFFSET_FLAGS] = ((value / 4) << 4) | (this.bytes[Field.DATA_OFFSET_FLAGS] & 0x0f);
+  }
+  set flags(value: number) {
+    const word = this.view.getUint16(Field.DATA_OFFSET_FLAGS);
+    this.view.setUint16(Field.DATA_OFFSET_FLAGS, (word & ~FLAGS_MASK) | (value & FLAGS_MASK));
+  }
+  set window(value: number) {
+    this.view.setUint16(Field.WINDOW, value);
+  }
+  set checksum(value: number) {
+    this.view.setUint16(Field.CHECKSUM, value);
+  }
+  set urgentPointer(value: number) {
+    this.view.setUint16(Field.URGENT_POINTER, value);
+  }
+}
+
+/** A TCP segment as plain data. */
+export interface TcpRepr {
+  readonly srcPort: number;
+  readonly dstPort: number;
+  readonly seq: SeqNumber;
+  readonly ack: SeqNumber;
+  /** The 12-bit flags field: an OR of `TcpFlag` bits (reserved bits kept so parse→emit is exact). */
+  readonly flags: number;
+  /** The window field as sent, unscaled. */
+  readonly window: number;
+  readonly urgentPointer: number;
+  readonly options: readonly TcpOption[];
+  readonly payload: Uint8Array;
+}
+
+/** Options for parseTcp: the pseudo-header addresses to verify the checksum, or no verification. */
+export type TcpParseOptions =
+  | (TcpPseudoHeader & { readonly verifyChecksum?: true })
+  | { readonly verifyChecksum: false };
+
+/**
+ * Decodes a checked segment, verifying its checksum (unless told not to) and its options. The
+ * returned payload is a view into the packet's bytes, not a copy.
+ */
+export function parseTcp(packet: TcpPacket, options: TcpParseOptions): Result<TcpRepr, DecodeError> {
+  if (options.verifyChecksum !== false && !packet.checksumValid(options.source, options.destination)) {
+    return decodeFail('tcp', 'badChecksum', `checksum 0x${packet.checksum.toString(16).padStart(4, '0')} does not verify`);
+  }
+  const parsedOptions = parseTcpOptions(packet.optionBytes);
+  if (!parsedOptions.ok) return parsedOptions;
+  return ok({
+    srcPort: packet.srcPort,
+    dstPort: packet.dstPort,
+    seq: packet.seq,
+    ack: packet.ack,
+    flags: packet.flags,
+    window: packet.window,
+    urgentPointer: packet.urgentPointer,
+    options: parsedOptions.value,
+    payload: packet.payload,
+  });
+}
+
+/**
+ * Header length in bytes that emitTcp will write for `repr` (options padded to 4 bytes).
+ * Throws RangeError when the options need more than 40 bytes: that is a bug in whoever built
+ * the list, not something a peer can cause.
+ */
+export function tcpHeaderLength(repr: Pick<TcpRepr, 'options'>): number {
+  const optionsLength = tcpOptionsLength(repr.options);
+  if (optionsLength > TCP_MAX_OPTIONS_LENGTH) {
+    throw new RangeError(`TCP options need ${optionsLength} bytes; at most ${TCP_MAX_OPTIONS_LENGTH} fit`);
+  }
+  return TCP_MIN_HEADER_LENGTH + ((optionsLength + 3) & ~3);
+}
+
+/** Bytes emitTcp will write for `repr`: header and data (the pseudo-header's "TCP length"). */
+export function tcpLength(repr: Pick<TcpRepr, 'options' | 'payload'>): number {
+  return tcpHeaderLength(repr) + repr.payload.length;
+}
+
+/** SEG.LEN (RFC 9293 §3.4): the sequence space the segment occupies, data plus SYN and FIN. */
+export function segLen(repr: Pick<TcpRepr, 'flags' | 'payload'>): number {
+  return repr.payload.length + (repr.flags & TcpFlag.SYN ? 1 : 0) + (repr.flags & TcpFlag.FIN ? 1 : 0);
+}
+
+/**
+ * Writes the segment for `repr` (header, then data) at the start of `out`, which must hold at
+ * least tcpLength(repr) bytes, and fills the checksum over the pseudo-header. Returns the number
+ * of bytes written. `repr.payload` may already sit in `out` at the header's end (zero-copy).
+ */
+export function emitTcp(repr: TcpRepr, out: Uint8Array, pseudoHeader: TcpPseudoHeader): number {
+  const headerLength = tcpHeaderLength(repr);
+  const length = headerLength + repr.payload.length;
+  const view = dataView(out);
+  view.setUint16(Field.SOURCE_PORT, repr.srcPort);
+  view.setUint16(Field.DESTINATION_PORT, repr.dstPort);
+  view.setUint32(Field.SEQUENCE_NUMBER, repr.seq);
+  view.setUint32(Field.ACKNOWLEDGMENT_NUMBER, repr.ack);
+  view.setUint16(Field.DATA_OFFSET_FLAGS, ((headerLength / 4) << 12) | (repr.flags & FLAGS_MASK));
+  view.setUint16(Field.WINDOW, repr.window);
+  view.setUint16(Field.CHECKSUM, 0);
+  view.setUint16(Field.URGENT_POINTER, repr.urgentPointer);
+  const optionsEnd = Field.OPTIONS + emitTcpOptions(repr.options, out.subarray(Field.OPTIONS, headerLength));
+  out.fill(0, optionsEnd, headerLength); // padding with End of Option List
+  out.set(repr.payload, headerLength);
+  const segment = out.subarray(0, length);
+  view.setUint16(Field.CHECKSUM, internetChecksum(segment, tcpPseudoHeaderSum(pseudoHeader, length)));
+  return length;
+}
+
