@@ -84,6 +84,8 @@ export class IpLayer {
   private nextIdentification: number;
   icmpErrors: IcmpErrorSender | null = null;
   tracer: Tracer | null = null;
+  /** Called whenever a frame is queued, so a driver can schedule a poll. */
+  onOutput: (() => void) | null = null;
 
   constructor(
     readonly config: IpConfig,
@@ -355,6 +357,7 @@ export class IpLayer {
   private enqueue(iface: NetworkInterface, frame: Uint8Array): void {
     this.stats.increment('ipv4.tx.packets');
     this.outbox.push({ interfaceName: iface.name, frame });
+    this.onOutput?.();
   }
 
   private traceDown(iface: NetworkInterface, frame: Uint8Array, now: number): void {

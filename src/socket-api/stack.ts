@@ -1,0 +1,197 @@
+/**
+ * A Stack composes the layers of one host: interfaces and their links, IPv4 with ICMP, UDP
+ * (TCP later). It is I/O-free and deterministic (ARCHITECTURE.md):
+ *
+ *     stack.receive(interfaceName, frame, now)   a frame arrived: parse, demux, update state
+ *     stack.poll(now)                            run due timers, move frames to the links
+ *     stack.pollAt()                             the next time poll has work, or Infinity
+ *
+ * Time only ever comes in as `now`; randomness only from the seeded Rng.
+ */
+import { cidrBroadcast, formatIpv4Cidr, parseIpv4Address, parseIpv4Cidr, type Ipv4Address, type Ipv4Cidr } from '../ip/address.js';
+import { Rng } from '../core/rng.js';
+import { Stats } from '../core/stats.js';
+import type { Tracer } from '../core/trace.js';
+import { DEFAULT_ICMP_CONFIG, IcmpLayer, type IcmpConfig } from '../ip/icmp-layer.js';
+import type { NetworkInterface } from '../ip/interface.js';
+import { DEFAULT_IP_CONFIG, IpLayer, type IpConfig } from '../ip/ip-layer.js';
+import { IpProtocol } from '../ip/ipv4.js';
+import type { Link } from '../link/link.js';
+import { LoopbackLink } from '../link/loopback.js';
+import { DEFAULT_UDP_CONFIG, UdpLayer, type UdpConfig } from '../udp/udp-layer.js';
+
+/** Settings of a stack; every part optional. */
+export interface StackOptions {
+  /** A name for traces (`client`, `server`). */
+  readonly name?: string;
+  /** Seed of the stack's Rng (ephemeral ports, IP identification, later ISNs). */
+  readonly seed?: number;
+  /** Add a loopback interface with 127.0.0.1/8 (default true). */
+  readonly loopback?: boolean;
+  readonly ip?: Partial<IpConfig>;
+  readonly icmp?: Partial<IcmpConfig>;
+  readonly udp?: Partial<UdpConfig>;
+}
+
+/** What addInterface needs. */
+export interface InterfaceOptions {
+  readonly name: string;
+  readonly link: Link;
+  /** This host's address with the network's prefix: `10.0.0.1/24`. */
+  readonly address: string | Ipv4Cidr;
+  /** Defaults to the link's MTU. */
+  readonly mtu?: number;
+}
+
+/** What addRoute needs besides the destination. */
+export interface RouteOptions {
+  readonly via?: string;
+  readonly interfaceName?: string;
+  readonly metric?: number;
+  readonly mtu?: number;
+}
+
+/** One host's TCP/IP stack. */
+export class Stack {
+  readonly name: string;
+  readonly stats = new Stats();
+  readonly rng: Rng;
+  readonly ip: IpLayer;
+  readonly icmp: IcmpLayer;
+  readonly udp: UdpLayer;
+  /** Called when a frame is queued for output, so a driver can schedule a poll. */
+  onWake: (() => void) | null = null;
+  /** The last internal error caught at the stack boundary (should stay null; tests assert it). */
+  lastInternalError: unknown = null;
+  private currentTime = 0;
+  private tracerFunction: Tracer | null = null;
+
+  constructor(options: StackOptions = {}) {
+    this.name = options.name ?? 'stack';
+    this.rng = new Rng(options.seed ?? 1);
+    this.ip = new IpLayer({ ...DEFAULT_IP_CONFIG, ...options.ip }, this.stats, this.rng);
+    this.icmp = new IcmpLayer(this.ip, this.stats, { ...DEFAULT_ICMP_CONFIG, ...options.icmp });
+    this.ip.icmpErrors = this.icmp;
+    this.ip.onOutput = () => this.onWake?.();
+    this.ip.registerProtocol(IpProtocol.ICMP, this.icmp);
+    this.udp = new UdpLayer({ ...DEFAULT_UDP_CONFIG, ...options.udp }, this.ip, this.icmp, this.stats, this.rng, () => this.currentTime);
+    this.ip.registerProtocol(IpProtocol.UDP, this.udp);
+    this.icmp.registerErrorListener(IpProtocol.UDP, this.udp);
+    if (options.loopback !== false) {
+      this.addInterface({ name: 'lo', link: new LoopbackLink(), address: '127.0.0.1/8' });
+    }
+  }
+
+  /** The last time the stack was given (ms). */
+  get now(): number {
+    return this.currentTime;
+  }
+
+  /** Installs (or removes, with null) a tracer on every layer. */
+  set tracer(tracer: Tracer | null) {
+    this.tracerFunction = tracer;
+    this.ip.tracer = tracer;
+    this.udp.tracer = tracer;
+  }
+  get tracer(): Tracer | null {
+    return this.tracerFunction;
+  }
+
+  /** Attaches a link with an address; adds the connected route. */
+  addInterface(options: InterfaceOptions): NetworkInterface {
+    const address = typeof options.address === 'string' ? parseIpv4Cidr(options.address) : options.address;
+    if (!address) throw new Error(`addInterface: bad address ${String(options.address)}; expected a.b.c.d/n`);
+    if (this.ip.getInterface(options.name)) throw new Error(`addInterface: ${this.name} already has an interface named ${options.name}`);
+    if (options.link.medium !== 'ip') {
+      throw new Error(`addInterface: ${options.link.name} carries Ethernet frames; Ethernet with ARP is not supported yet (TAP support comes with the device work)`);
+    }
+    const iface: NetworkInterface = {
+      name: options.name,
+      link: options.link,
+      address,
+      mtu: options.mtu ?? options.link.mtu,
+      loopback: options.link instanceof LoopbackLink,
+    };
+    this.ip.addInterface(iface);
+    options.link.setReceiver((frame, now) => this.receive(iface.name, frame, now));
+    return iface;
+  }
+
+  /** Adds a route: `addRoute('0.0.0.0/0', { via: '10.0.0.254' })`. */
+  addRoute(destination: string, options: RouteOptions): void {
+    const prefix = parseIpv4Cidr(destination === 'default' ? '0.0.0.0/0' : destination);
+    if (!prefix) throw new Error(`addRoute: bad destination ${destination}`);
+    const gateway = options.via === undefined ? undefined : parseIpv4Address(options.via);
+    if (gateway === null) throw new Error(`addRoute: bad gateway ${options.via}`);
+    let interfaceName = options.interfaceName;
+    if (interfaceName === undefined) {
+      if (gateway === undefined) throw new Error('addRoute: give a gateway (via) or an interface');
+      const path = this.ip.routes.lookup(gateway);
+      if (!path) throw new Error(`addRoute: gateway ${options.via} is not on a connected network`);
+      interfaceName = path.interfaceName;
+    }
+    this.ip.routes.add({ destination: prefix, gateway, interfaceName, metric: options.metric, mtu: options.mtu });
+  }
+
+  /** A frame arrived on an interface. Never throws: bad input is counted and dropped. */
+  receive(interfaceName: string, frame: Uint8Array, now: number): void {
+    this.advanceTo(now);
+    const iface = this.ip.getInterface(interfaceName);
+    if (!iface) {
+      this.stats.increment('drop.link.unknownInterface');
+      return;
+    }
+    this.stats.increment(`link.${interfaceName}.rx.frames`);
+    try {
+      this.ip.input(iface, frame, now);
+    } catch (error) {
+      this.stats.increment('drop.internalError');
+      this.lastInternalError = error;
+    }
+  }
+
+  /** Runs due timers and hands waiting frames to the links. */
+  poll(now: number): void {
+    this.advanceTo(now);
+    for (const iface of this.ip.listInterfaces()) iface.link.poll(now);
+    this.ip.poll(now);
+    this.flush(now);
+  }
+
+  /** The next time poll has work: a frame waiting, a link's delayed frame, a timer; or Infinity. */
+  pollAt(): number {
+    if (this.ip.hasOutput) return this.currentTime;
+    let next = this.ip.pollAt();
+    for (const iface of this.ip.listInterfaces()) next = Math.min(next, iface.link.pollAt());
+    return next;
+  }
+
+  /** Sends a ping (ICMP echo request); replies arrive through `icmp.onEchoReply`. */
+  ping(destination: string, identifier: number, sequence: number, data: Uint8Array = new Uint8Array(56)) {
+    const address = parseIpv4Address(destination);
+    if (address === null) throw new Error(`ping: bad address ${destination}`);
+    return this.icmp.sendEchoRequest(address, identifier, sequence, data, this.currentTime);
+  }
+
+  /** One line per interface, `ip addr`-style. */
+  describeInterfaces(): string {
+    return this.ip
+      .listInterfaces()
+      .map((i) => `${i.name}: ${formatIpv4Cidr(i.address)} brd ${formatIpv4Cidr({ address: cidrBroadcast(i.address), prefixLength: 32 }).slice(0, -3)} mtu ${i.mtu}`)
+      .join('\n');
+  }
+
+  private advanceTo(now: number): void {
+    if (now > this.currentTime) this.currentTime = now;
+  }
+
+  private flush(now: number): void {
+    for (const { interfaceName, frame } of this.ip.takeOutbox()) {
+      const iface = this.ip.getInterface(interfaceName)!;
+      this.stats.increment(`link.${interfaceName}.tx.frames`);
+      iface.link.transmit(frame, now);
+    }
+  }
+}
+
+export type { Ipv4Address };
