@@ -142,6 +142,7 @@ export class Stack {
       return;
     }
     this.stats.increment(`link.${interfaceName}.rx.frames`);
+    this.traceLink('up', iface.name, frame, now);
     try {
       this.ip.input(iface, frame, now);
     } catch (error) {
@@ -181,6 +182,27 @@ export class Stack {
       .join('\n');
   }
 
+  private traceLink(direction: 'up' | 'down', interfaceName: string, frame: Uint8Array, now: number): void {
+    if (!this.tracerFunction) return;
+    const iface = this.ip.getInterface(interfaceName)!;
+    this.tracerFunction({
+      direction,
+      layer: 'link',
+      time: now,
+      where: interfaceName,
+      summary:
+        direction === 'down'
+          ? `${iface.link.name}: ${frame.length}-byte frame handed to the link (${iface.link.medium === 'ip' ? 'a bare IPv4 packet, as on a TUN device' : 'an Ethernet frame'})`
+          : `${iface.link.name}: ${frame.length}-byte frame arrived from the link`,
+      fields: [
+        ['interface', interfaceName],
+        ['length', String(frame.length)],
+      ],
+      header: new Uint8Array(0),
+      payloadLength: frame.length,
+    });
+  }
+
   private advanceTo(now: number): void {
     if (now > this.currentTime) this.currentTime = now;
   }
@@ -189,6 +211,7 @@ export class Stack {
     for (const { interfaceName, frame } of this.ip.takeOutbox()) {
       const iface = this.ip.getInterface(interfaceName)!;
       this.stats.increment(`link.${interfaceName}.tx.frames`);
+      this.traceLink('down', interfaceName, frame, now);
       iface.link.transmit(frame, now);
     }
   }

@@ -55,7 +55,7 @@ export class VirtualNetwork {
   }
 
   /** Joins two stacks with a wire; each side gets an interface with the given address. */
-  connect(a: Attachment, b: Attachment, options: { mtu?: number; latencyMs?: number } = {}): Connection {
+  connect(a: Attachment, b: Attachment, options: { mtu?: number; latencyMs?: number; captureEpochMs?: number } = {}): Connection {
     const index = this.wireCount++;
     const wire = new VirtualWire({ name: `wire${index}`, mtu: options.mtu ?? 1500, latencyMs: options.latencyMs ?? 0 });
     const attach = (side: Attachment, end: Link) => {
@@ -63,7 +63,7 @@ export class VirtualNetwork {
       let faults: FaultInjector | undefined;
       let tap: PcapTap | undefined;
       if (side.faults) link = faults = new FaultInjector(link, side.faults, new Rng(this.rng.nextU32()));
-      if (side.capture) link = tap = new PcapTap(link);
+      if (side.capture) link = tap = new PcapTap(link, { epochMs: options.captureEpochMs ?? 0 });
       const iface = side.stack.addInterface({ name: side.interfaceName ?? `eth${index}`, link, address: side.address });
       return { iface, tap, faults };
     };
