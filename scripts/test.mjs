@@ -21,6 +21,7 @@ const tools = {
   ping: 'iputils-ping',
   nc: 'netcat-openbsd',
   python3: 'python3',
+  nft: 'nftables',
 };
 
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
