@@ -9,13 +9,17 @@ export const IPV4_ANY: Ipv4Address = 0;
 /** 255.255.255.255, the limited broadcast address. */
 export const IPV4_BROADCAST: Ipv4Address = 0xffffffff;
 
-/** Parses a dotted quad; null if it is not exactly four decimal octets. */
+/**
+ * Parses a dotted quad; null if it is not exactly four decimal octets. An octet with a leading
+ * zero is refused, as inet_pton and Node's `net.isIPv4` do: inet_aton would read `010` as
+ * octal 8, so accepting it as decimal 10 would silently mean another host.
+ */
 export function parseIpv4Address(text: string): Ipv4Address | null {
   const parts = text.split('.');
   if (parts.length !== 4) return null;
   let value = 0;
   for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return null;
+    if (!/^(0|[1-9]\d{0,2})$/.test(part)) return null;
     const octet = Number(part);
     if (octet > 255) return null;
     value = value * 256 + octet;
