@@ -85,8 +85,10 @@ export class ErrnoError extends Error {
   readonly code: ErrnoCode;
   readonly errno: number;
   readonly syscall: string;
-  readonly address?: string;
-  readonly port?: number;
+  // `declare`: no own key at all unless given, like Node's errors (a class field would be an
+  // own `port: undefined` under ES2022 semantics).
+  declare readonly address?: string;
+  declare readonly port?: number;
 
   constructor(code: ErrnoCode, syscall: string, address?: string, port?: number, detail?: string) {
     const where = address === undefined ? '' : port === undefined ? ` ${address}` : ` ${address}:${port}`;
