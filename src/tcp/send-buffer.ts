@@ -1,0 +1,152 @@
+/**
+ * The send buffer: bytes the application wrote that the peer has not yet acknowledged
+ * (RFC 9293 §3.3.1, the part of the send sequence space from SND.UNA onward, sent or not).
+ *
+ * A ring over one Uint8Array. Offsets are counted from the head, which is SND.UNA: offset
+ * `SND.NXT − SND.UNA` is the first unsent byte. The caller maps sequence numbers to offsets
+ * (with `seqSub`), so nothing here knows about sequence space or its wrap.
+ *
+ * Storage grows lazily, doubling from a small first allocation up to `capacity`, so an idle
+ * socket with a large SO_SNDBUF costs nothing. It never shrinks while it holds data; once it is
+ * empty and the capacity has been lowered below its size, it is released.
+ */
+
+/** The first allocation: enough for a few segments, small enough for thousands of idle sockets. */
+const INITIAL_STORAGE = 4096;
+
+/** A byte ring holding unacknowledged and unsent data, with a settable capacity (SO_SNDBUF). */
+export class SendBuffer {
+  private storage: Uint8Array = new Uint8Array(0);
+  /** Index in `storage` of offset 0 (SND.UNA). */
+  private head = 0;
+  private held = 0;
+  private limit: number;
+
+  constructor(capacity: number) {
+    this.limit = checkedCapacity(capacity);
+  }
+
+  /** Bytes held: sent-but-unacknowledged plus unsent. */
+  get length(): number {
+    return this.held;
+  }
+
+  /** Bytes `write` would accept now (0 when the capacity was lowered below `length`). */
+  get free(): number {
+    return Math.max(0, this.limit - this.held);
+  }
+
+  /**
+   * The most bytes the buffer will hold. Raising it keeps the data and lets storage grow
+   * further on later writes; lowering it below `length` drops nothing and only refuses writes
+   * until enough is consumed.
+   */
+  get capacity(): number {
+    return this.limit;
+  }
+
+  set capacity(capacity: number) {
+    this.limit = checkedCapacity(capacity);
+    if (this.held === 0 && this.storage.length > this.limit) {
+      this.storage = new Uint8Array(0);
+      this.head = 0;
+    }
+  }
+
+  /** Bytes of storage allocated now (for tests and memory accounting); at most max(capacity, what was ever needed). */
+  get allocated(): number {
+    return this.storage.length;
+  }
+
+  /** Appends as much of `data` as fits (a copy) and returns how many bytes were taken. */
+  write(data: Uint8Array): number {
+    const accepted = Math.min(data.length, this.free);
+    if (accepted === 0) return 0;
+    this.reserve(this.held + accepted);
+    const size = this.storage.length;
+    const tail = (this.head + this.held) % size;
+    const firstPart = Math.min(accepted, size - tail);
+    this.storage.set(data.subarray(0, firstPart), tail);
+    if (firstPart < accepted) this.storage.set(data.subarray(firstPart, accepted), 0);
+    this.held += accepted;
+    return accepted;
+  }
+
+  /**
+   * Bytes [offset, offset + length) counted from the head (offset 0 is SND.UNA). When the range
+   * is contiguous in storage this is a view, not a copy: it stays valid until those bytes are
+   * consumed (a later write may then overwrite them), so copy it to keep it longer. A range that
+   * wraps around the end of the ring is copied. Throws RangeError for a range outside
+   * [0, length): a bug in the caller, never a consequence of input.
+   */
+  read(offset: number, length: number): Uint8Array {
+    this.checkRange(offset, length);
+    if (length === 0) return new Uint8Array(0);
+    const size = this.storage.length;
+    const start = (this.head + offset) % size;
+    if (start + length <= size) return this.storage.subarray(start, start + length);
+    const out = new Uint8Array(length);
+    this.copyTo(offset, length, out, 0);
+    return out;
+  }
+
+  /**
+   * Copies bytes [offset, offset + length) from the head into `out` at `outOffset`, for building
+   * a segment in place in an outgoing frame. Throws RangeError for a range outside [0, length) or
+   * an `out` too short.
+   */
+  copyTo(offset: number, length: number, out: Uint8Array, outOffset: number): void {
+    this.checkRange(offset, length);
+    if (!(Number.isInteger(outOffset) && outOffset >= 0 && outOffset + length <= out.length)) {
+      throw new RangeError(`SendBuffer.copyTo: ${length} bytes do not fit at ${outOffset} in ${out.length}`);
+    }
+    if (length === 0) return;
+    const size = this.storage.length;
+    const start = (this.head + offset) % size;
+    const firstPart = Math.min(length, size - start);
+    out.set(this.storage.subarray(start, start + firstPart), outOffset);
+    if (firstPart < length) out.set(this.storage.subarray(0, length - firstPart), outOffset + firstPart);
+  }
+
+  /**
+   * Drops `length` acknowledged bytes from the head (SND.UNA advanced by `length`). Throws
+   * RangeError for more than `length` bytes: the caller must have checked the ACK against
+   * SND.NXT (RFC 9293 §3.10.7.4, "fifth, check the ACK field").
+   */
+  consume(length: number): void {
+    if (!(Number.isInteger(length) && length >= 0 && length <= this.held)) {
+      throw new RangeError(`SendBuffer.consume: ${length} of ${this.held} bytes`);
+    }
+    this.held -= length;
+    // An empty ring restarts at index 0, so the next writes are contiguous and reads stay views.
+    this.head = this.held === 0 ? 0 : (this.head + length) % this.storage.length;
+  }
+
+  private checkRange(offset: number, length: number): void {
+    if (!(Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.held)) {
+      throw new RangeError(`SendBuffer: range [${offset}, ${offset}+${length}) outside the ${this.held} bytes held`);
+    }
+  }
+
+  /** Makes storage at least `needed` bytes, doubling, never past max(capacity, needed); unwraps the data. */
+  private reserve(needed: number): void {
+    const current = this.storage.length;
+    if (needed <= current) return;
+    let size = Math.max(current, Math.min(INITIAL_STORAGE, this.limit));
+    while (size < needed) size *= 2;
+    size = Math.max(needed, Math.min(size, this.limit));
+    const grown = new Uint8Array(size);
+    if (this.held > 0) {
+      const firstPart = Math.min(this.held, current - this.head);
+      grown.set(this.storage.subarray(this.head, this.head + firstPart), 0);
+      if (firstPart < this.held) grown.set(this.storage.subarray(0, this.held - firstPart), firstPart);
+    }
+    this.storage = grown;
+    this.head = 0;
+  }
+}
+
+function checkedCapacity(capacity: number): number {
+  if (!(Number.isSafeInteger(capacity) && capacity >= 0)) throw new RangeError(`SendBuffer: bad capacity ${capacity}`);
+  return capacity;
+}
