@@ -20,11 +20,20 @@ function copiedOptions(options: readonly Ipv4Option[]): Ipv4Option[] {
 }
 
 /**
+ * The smallest MTU an IPv4 link may have: "every internet module must be able to forward a
+ * datagram of 68 octets without further fragmentation" (RFC 791 §3.2) — a 60-byte header
+ * and 8 octets of data, so every fragment can carry data.
+ */
+export const IPV4_MIN_MTU = 68;
+
+/**
  * Splits a datagram into frames no larger than `mtu`. `header` describes the datagram (it may
  * itself be a fragment being forwarded: offsets add and its MF carries to the last piece).
- * Returns one frame when it already fits. The caller has checked DF.
+ * Returns one frame when it already fits. The caller has checked DF. An MTU below 68 is a
+ * configuration error (interfaces and routes refuse it) and throws.
  */
 export function fragmentDatagram(header: Ipv4Repr, payload: Uint8Array, mtu: number): Uint8Array[] {
+  if (!(mtu >= IPV4_MIN_MTU)) throw new RangeError(`MTU ${mtu} is below the IPv4 minimum of ${IPV4_MIN_MTU}`);
   const firstHeaderLength = ipv4HeaderLength(header);
   if (firstHeaderLength + payload.length <= mtu) {
     const frame = new Uint8Array(firstHeaderLength + payload.length);

@@ -16,7 +16,7 @@ import {
   isMulticast,
   type Ipv4Address,
 } from './address.js';
-import { DEFAULT_REASSEMBLY, fragmentDatagram, Reassembler, type ReassemblyConfig } from './fragments.js';
+import { DEFAULT_REASSEMBLY, fragmentDatagram, IPV4_MIN_MTU, Reassembler, type ReassemblyConfig } from './fragments.js';
 import type { NetworkInterface } from './interface.js';
 import { emitIpv4, ipv4HeaderLength, Ipv4Packet, IPV4_MAX_TOTAL_LENGTH, parseIpv4, type Ipv4Repr } from './ipv4.js';
 import type { Ipv4Option } from './ipv4-options.js';
@@ -96,8 +96,9 @@ export class IpLayer {
     this.nextIdentification = rng.nextU32() & 0xffff;
   }
 
-  /** Attaches an interface and its connected route. */
+  /** Attaches an interface and its connected route. Throws on an MTU below 68 (RFC 791 §3.2). */
   addInterface(iface: NetworkInterface): void {
+    if (!(iface.mtu >= IPV4_MIN_MTU)) throw new RangeError(`${iface.name}: MTU ${iface.mtu} is below the IPv4 minimum of ${IPV4_MIN_MTU}`);
     this.interfaces.set(iface.name, iface);
     if (!iface.loopback) this.routes.add({ destination: iface.address, interfaceName: iface.name });
   }

@@ -3,6 +3,7 @@
  * by the lower metric, then by insertion order. A default route is simply 0.0.0.0/0.
  */
 import { cidrContains, formatIpv4Address, formatIpv4Cidr, prefixMask, type Ipv4Address, type Ipv4Cidr } from './address.js';
+import { IPV4_MIN_MTU } from './fragments.js';
 
 /** One route: packets to `destination` leave through `interfaceName`, via `gateway` if set. */
 export interface Route {
@@ -20,8 +21,11 @@ export interface Route {
 export class RouteTable {
   private routes: Route[] = [];
 
-  /** Adds a route (normalising the prefix to its network address). */
+  /** Adds a route (normalising the prefix to its network address). Throws on an MTU below 68. */
   add(route: Route): void {
+    if (route.mtu !== undefined && !(route.mtu >= IPV4_MIN_MTU)) {
+      throw new RangeError(`route MTU ${route.mtu} is below the IPv4 minimum of ${IPV4_MIN_MTU} (RFC 791 §3.2)`);
+    }
     const network = (route.destination.address & prefixMask(route.destination.prefixLength)) >>> 0;
     this.routes.push({ ...route, destination: { address: network, prefixLength: route.destination.prefixLength } });
   }

@@ -96,6 +96,23 @@ describe('fragmentation (RFC 791 §2.3, §3.2)', () => {
     const last = fragmentDatagram(datagramHeader({ fragmentOffset: 2960, moreFragments: false }), pattern(1040, 2960), 576).map(decode);
     expect(last.map((d) => d.repr.moreFragments)).toEqual([true, false]);
   });
+
+  it('refuses an MTU below the 68 octets every IPv4 module must carry (RFC 791 §3.2) instead of looping', () => {
+    expect(() => fragmentDatagram(datagramHeader(), pattern(100), 27)).toThrow(RangeError);
+    // 68 is enough even for a 60-byte header: 8 data octets per fragment.
+    const tight = fragmentDatagram(datagramHeader({ options: [{ kind: 'raw', type: 0x94, data: new Uint8Array(38) }] }), pattern(40), 68);
+    expect(tight.map((f) => decode(f).payload.length)).toEqual([8, 8, 8, 8, 8]);
+  });
+
+  it('an interface or a route with an MTU below 68 is refused when configured', () => {
+    const net = new VirtualNetwork(1);
+    const stack = net.createStack('tiny');
+    expect(() => attachRawPeer(net, stack, '10.0.0.2/24', { mtu: 40 })).toThrow(RangeError);
+    attachRawPeer(net, stack, '10.0.0.2/24', { mtu: 68 });
+    expect(() => stack.addRoute('10.9.0.0/16', { via: '10.0.0.1', mtu: 67 })).toThrow(RangeError);
+    stack.addRoute('10.9.0.0/16', { via: '10.0.0.1', mtu: 68 });
+    expect(stack.ip.mtuTo(addr('10.9.1.1'))).toBe(68);
+  });
 });
 
 describe('reassembly (RFC 791 §3.2, RFC 815)', () => {
