@@ -155,8 +155,10 @@ export class Reassembler {
       if (partial) this.discard(partial);
       return { kind: 'dropped', reason: 'fragmentTooLong' };
     }
-    // RFC 791: every fragment but the last carries a multiple of 8 data octets.
-    if (!isLast && payload.length % 8 !== 0) return { kind: 'dropped', reason: 'fragmentInconsistent' };
+    // RFC 791: every fragment but the last carries a multiple of 8 data octets. A fragment with
+    // no data at all carries nothing to reassemble; kept, it would sit at an offset where the
+    // real fragment would then look like an overlap.
+    if ((!isLast && payload.length % 8 !== 0) || payload.length === 0) return { kind: 'dropped', reason: 'fragmentInconsistent' };
 
     const cost = payload.length + FRAGMENT_OVERHEAD;
     if (this.memoryInUse + cost > this.config.memoryLimit) return { kind: 'dropped', reason: 'reassemblyMemoryFull' };

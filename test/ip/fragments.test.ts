@@ -193,6 +193,13 @@ describe('reassembly (RFC 791 §3.2, RFC 815)', () => {
     expect(reassembler.pending).toBe(1);
   });
 
+  it('an empty fragment is refused on its own instead of making the real fragment at its offset look like an overlap', () => {
+    const reassembler = new Reassembler();
+    const results = feed(reassembler, [piece(0, 0, true), piece(0, 16, true), piece(16, 8, false)]);
+    expect(results.map((r) => r.kind)).toEqual(['dropped', 'pending', 'complete']);
+    expect(results[0]).toEqual({ kind: 'dropped', reason: 'fragmentInconsistent' });
+  });
+
   it('refuses a non-last fragment whose data is not a multiple of 8 octets', () => {
     const reassembler = new Reassembler();
     expect(feed(reassembler, [piece(0, 12, true)])[0]).toEqual({ kind: 'dropped', reason: 'fragmentInconsistent' });
