@@ -207,6 +207,12 @@ export class Reassembler {
 
     if (partial.totalLength === null || partial.firstHeader === null || !this.isContiguous(partial)) return { kind: 'pending' };
 
+    // The whole datagram is fragment zero's header (options and all) plus the data; a last
+    // fragment with a short header can fit the limit on its own while the whole does not.
+    if (ipv4HeaderLength(partial.firstHeader) + partial.totalLength > IPV4_MAX_TOTAL_LENGTH) {
+      this.discard(partial);
+      return { kind: 'dropped', reason: 'fragmentTooLong' };
+    }
     const data = new Uint8Array(partial.totalLength);
     for (const fragment of fragments) data.set(fragment.data, fragment.offset);
     const complete: Ipv4Repr = { ...partial.firstHeader, moreFragments: false, fragmentOffset: 0, payloadLength: data.length };

@@ -228,6 +228,20 @@ describe('reassembly (RFC 791 §3.2, RFC 815)', () => {
     expect(feed(reassembler, [piece(65512, 3, false)])[0].kind).toBe('pending');
   });
 
+  it('a datagram whose fragment zero has options is too long when its header plus data pass 65535', () => {
+    const reassembler = new Reassembler({ ...DEFAULT_REASSEMBLY, maxFragmentsPerDatagram: 64 });
+    // 40 bytes of options in fragment zero: a 60-byte header. The last fragment (20-byte header)
+    // ends at 65515, so it fits alone, but 60 + 65515 = 65575 does not.
+    const options: Ipv4Option[] = [{ kind: 'raw', type: 0x94, data: new Uint8Array(38) }];
+    const pieces = [];
+    for (let offset = 0; offset < 65512; offset += 1480) pieces.push(piece(offset, Math.min(1480, 65512 - offset), true, offset === 0 ? { options } : {}));
+    pieces.push(piece(65512, 3, false));
+    const results = feed(reassembler, pieces);
+    expect(results.slice(0, -1).every((r) => r.kind === 'pending')).toBe(true);
+    expect(results[results.length - 1]).toEqual({ kind: 'dropped', reason: 'fragmentTooLong' });
+    expect(reassembler.memory).toBe(0);
+  });
+
   it('caps the fragments of one datagram', () => {
     const reassembler = new Reassembler({ ...DEFAULT_REASSEMBLY, maxFragmentsPerDatagram: 4 });
     const results = feed(reassembler, [0, 8, 16, 24, 32].map((offset) => piece(offset, 8, true)));
