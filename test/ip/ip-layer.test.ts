@@ -1,0 +1,290 @@
+import { describe, expect, it } from 'vitest';
+import { Icmpv4Packet, parseIcmpv4, parseQuotedDatagram, type Icmpv4Repr } from '../../src/ip/icmpv4.js';
+import type { IcmpErrorReport } from '../../src/ip/icmp-layer.js';
+import type { IncomingDatagram } from '../../src/ip/ip-layer.js';
+import { Ipv4Packet, IpProtocol, parseIpv4, type Ipv4Repr } from '../../src/ip/ipv4.js';
+import type { Stack } from '../../src/socket-api/stack.js';
+import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
+import { addr, ipv4Frame, pattern, udpFrame } from '../support/packets.js';
+import { attachRawPeer, drive } from '../support/raw-peer.js';
+
+/** An unassigned protocol number used as a probe: no handler unless a test registers one. */
+const PROBE = 253;
+
+/** Records probe datagrams delivered to a stack and ICMP errors about probes it sent. */
+function listen(stack: Stack) {
+  const delivered: IncomingDatagram[] = [];
+  const errors: IcmpErrorReport[] = [];
+  stack.ip.registerProtocol(PROBE, { input: (d) => delivered.push(d) });
+  stack.icmp.registerErrorListener(PROBE, { icmpError: (r) => errors.push(r) });
+  return { delivered, errors };
+}
+
+/** Sends a probe of `length` bytes (a byte pattern) from `stack`. */
+function sendProbe(stack: Stack, destination: string, length: number, spec: { ttl?: number; dontFragment?: boolean } = {}) {
+  return stack.ip.send({ destination: addr(destination), protocol: PROBE, ...spec }, length, (out) => out.set(pattern(length)), stack.now);
+}
+
+/**
+ *     a 10.0.0.1 ── eth0 10.0.0.254 [router] 10.0.1.254 eth1 ── 10.0.1.2 b
+ * The far link's MTU is `farMtu`.
+ */
+function threeStacks(farMtu = 1500, seed = 3) {
+  const net = new VirtualNetwork(seed);
+  const a = net.createStack('a');
+  const router = net.createStack('router', { ip: { forwarding: true } });
+  const b = net.createStack('b');
+  net.connect({ stack: a, address: '10.0.0.1/24' }, { stack: router, address: '10.0.0.254/24' }, { latencyMs: 1 });
+  net.connect({ stack: router, address: '10.0.1.254/24' }, { stack: b, address: '10.0.1.2/24' }, { latencyMs: 1, mtu: farMtu });
+  a.addRoute('default', { via: '10.0.0.254' });
+  b.addRoute('default', { via: '10.0.1.254' });
+  return { net, a, router, b, atA: listen(a), atB: listen(b) };
+}
+
+function decodeIpv4(frame: Uint8Array): { repr: Ipv4Repr; payload: Uint8Array } {
+  const packet = Ipv4Packet.checked(frame);
+  if (!packet.ok) throw new Error(packet.error.message);
+  const repr = parseIpv4(packet.value);
+  if (!repr.ok) throw new Error(repr.error.message);
+  return { repr: repr.value, payload: packet.value.payload };
+}
+
+function decodeIcmp(frame: Uint8Array): { ip: Ipv4Repr; icmp: Icmpv4Repr } {
+  const { repr, payload } = decodeIpv4(frame);
+  const packet = Icmpv4Packet.checked(payload);
+  if (!packet.ok) throw new Error(packet.error.message);
+  const icmp = parseIcmpv4(packet.value);
+  if (!icmp.ok) throw new Error(icmp.error.message);
+  return { ip: repr, icmp: icmp.value };
+}
+
+describe('forwarding through a router (RFC 1812 §5)', () => {
+  it('forwards a datagram from host to host, decrementing TTL by one', () => {
+    const { net, a, router, atB } = threeStacks();
+    expect(sendProbe(a, '10.0.1.2', 100, { ttl: 9 }).ok).toBe(true);
+    net.runUntilIdle();
+    expect(atB.delivered).toHaveLength(1);
+    expect(atB.delivered[0].header.ttl).toBe(8);
+    expect(atB.delivered[0].header.source).toBe(addr('10.0.0.1'));
+    expect(atB.delivered[0].payload).toEqual(pattern(100));
+    expect(router.stats.get('ipv4.forwarded')).toBe(1);
+    expect(router.stats.sum('drop.')).toBe(0);
+  });
+
+  it('TTL 1 is not forwarded: Time Exceeded code 0 goes back to the sender (RFC 1812 §5.3.1)', () => {
+    const { net, a, router, atA, atB } = threeStacks();
+    sendProbe(a, '10.0.1.2', 40, { ttl: 1 });
+    net.runUntilIdle();
+    expect(atB.delivered).toHaveLength(0);
+    expect(router.stats.get('drop.ipv4.ttlExceeded')).toBe(1);
+    expect(router.stats.get('icmp.tx.timeExceeded')).toBe(1);
+    expect(atA.errors).toHaveLength(1);
+    const report = atA.errors[0];
+    expect(report.kind).toBe('timeExceeded');
+    expect(report.code).toBe(0);
+    expect(report.reporter).toBe(addr('10.0.0.254'));
+    expect(report.quoted.destination).toBe(addr('10.0.1.2'));
+    expect(report.quoted.header[8]).toBe(1); // quoted as received, TTL 1
+    expect(report.quoted.payload).toEqual(pattern(40));
+  });
+
+  it('TTL 0 is not forwarded either', () => {
+    const { net, a, router, atA } = threeStacks();
+    sendProbe(a, '10.0.1.2', 8, { ttl: 0 });
+    net.runUntilIdle();
+    expect(router.stats.get('drop.ipv4.ttlExceeded')).toBe(1);
+    expect(atA.errors.map((e) => e.kind)).toEqual(['timeExceeded']);
+  });
+
+  it('a host accepts a datagram addressed to it whatever its TTL (RFC 1122 §3.2.1.7)', () => {
+    const { net, a, atB } = threeStacks();
+    const peer = attachRawPeer(net, a, '192.168.9.1/24', { interfaceName: 'raw' });
+    peer.send(ipv4Frame({ source: addr('192.168.9.2'), destination: addr('192.168.9.1'), protocol: PROBE, ttl: 0 }, pattern(4)));
+    drive(net, [peer]);
+    expect(atB.delivered).toHaveLength(0);
+    expect(a.stats.get('ipv4.rx.delivered')).toBe(1);
+  });
+
+  it('DF and a smaller MTU on the far link: Fragmentation Needed with that next-hop MTU (RFC 1191 §4)', () => {
+    const { net, a, router, atA, atB } = threeStacks(576);
+    expect(sendProbe(a, '10.0.1.2', 1000, { dontFragment: true }).ok).toBe(true);
+    net.runUntilIdle();
+    expect(atB.delivered).toHaveLength(0);
+    expect(router.stats.get('drop.ipv4.fragmentationNeeded')).toBe(1);
+    expect(atA.errors).toHaveLength(1);
+    expect(atA.errors[0]).toMatchObject({ kind: 'destinationUnreachable', code: 4, nextHopMtu: 576, reporter: addr('10.0.0.254') });
+  });
+
+  it('a route MTU lower than the interface MTU is the next-hop MTU reported', () => {
+    const { net, a, router, atA } = threeStacks();
+    router.addRoute('10.0.1.2/32', { interfaceName: 'eth1', mtu: 1280 });
+    sendProbe(a, '10.0.1.2', 1400, { dontFragment: true });
+    net.runUntilIdle();
+    expect(atA.errors[0]).toMatchObject({ code: 4, nextHopMtu: 1280 });
+    expect(router.stats.get('drop.ipv4.fragmentationNeeded')).toBe(1);
+  });
+
+  it('DF clear: the router fragments for the far link and the host reassembles', () => {
+    const { net, a, router, b, atB } = threeStacks(576);
+    sendProbe(a, '10.0.1.2', 1400);
+    net.runUntilIdle();
+    expect(atB.delivered).toHaveLength(1);
+    expect(atB.delivered[0].payload).toEqual(pattern(1400));
+    expect(b.stats.get('ipv4.rx.fragments')).toBe(3);
+    expect(b.stats.get('ipv4.rx.reassembled')).toBe(1);
+    expect(router.stats.get('link.eth1.tx.frames')).toBe(3);
+  });
+
+  it('fragments of fragments: a datagram already fragmented by the sender is cut again, offsets intact', () => {
+    const { net, a, router, b, atB } = threeStacks(576);
+    sendProbe(a, '10.0.1.2', 4000);
+    net.runUntilIdle();
+    expect(a.stats.get('ipv4.tx.fragments')).toBe(3);
+    expect(router.stats.get('ipv4.forwarded')).toBe(3);
+    // 1480 → 552 + 552 + 376, twice; 1040 → 552 + 488.
+    expect(b.stats.get('ipv4.rx.fragments')).toBe(8);
+    expect(atB.delivered[0].payload).toEqual(pattern(4000));
+  });
+});
+
+describe('input validation on a host (RFC 1122 §3.2.1)', () => {
+  function host() {
+    const net = new VirtualNetwork(9);
+    const stack = net.createStack('host');
+    const peer = attachRawPeer(net, stack, '10.0.0.2/24');
+    const probes = listen(stack);
+    const socket = stack.udp.open();
+    socket.bind(0, 67);
+    return { net, stack, peer, probes, socket };
+  }
+  const PEER = addr('10.0.0.1');
+  const HOST = addr('10.0.0.2');
+
+  it('drops and counts a packet whose header fails a check, without a word back', () => {
+    const { net, stack, peer } = host();
+    const good = ipv4Frame({ source: PEER, destination: HOST, protocol: PROBE }, pattern(8));
+    const badChecksum = good.slice();
+    badChecksum[11] ^= 1;
+    const badVersion = good.slice();
+    badVersion[0] = 0x65;
+    const shortIhl = good.slice();
+    shortIhl[0] = 0x44;
+    const longTotal = good.slice();
+    longTotal[3] += 1;
+    peer.send(badChecksum);
+    peer.send(badVersion);
+    peer.send(shortIhl);
+    peer.send(longTotal);
+    peer.send(good.subarray(0, 12));
+    drive(net, [peer]);
+    expect(stack.stats.get('drop.ipv4.badChecksum')).toBe(1);
+    expect(stack.stats.get('drop.ipv4.badVersion')).toBe(1);
+    expect(stack.stats.get('drop.ipv4.badHeaderLength')).toBe(1);
+    expect(stack.stats.get('drop.ipv4.truncated')).toBe(2);
+    expect(stack.stats.get('ipv4.rx.delivered')).toBe(0);
+    expect(peer.take()).toEqual([]);
+  });
+
+  it('drops a bad option as drop.ipv4.badOption', () => {
+    const { net, stack, peer } = host();
+    const frame = ipv4Frame({ source: PEER, destination: HOST, protocol: PROBE, options: [{ kind: 'raw', type: 0x94, data: new Uint8Array(2) }] });
+    frame[21] = 1; // option length 1
+    frame[10] = frame[11] = 0;
+    const sum = (() => {
+      let s = 0;
+      for (let i = 0; i < 24; i += 2) s += (frame[i] << 8) | frame[i + 1];
+      while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+      return ~s & 0xffff;
+    })();
+    frame[10] = sum >> 8;
+    frame[11] = sum & 0xff;
+    peer.send(frame);
+    drive(net, [peer]);
+    expect(stack.stats.get('drop.ipv4.badOption')).toBe(1);
+  });
+
+  it('accepts source 0.0.0.0 only toward the limited broadcast (a DHCP client, RFC 2131 §4.1)', () => {
+    const { net, stack, peer, socket } = host();
+    peer.send(udpFrame({ source: 0, destination: addr('255.255.255.255') }, 68, 67, pattern(4)));
+    drive(net, [peer]);
+    expect(stack.stats.get('drop.ipv4.martianSource')).toBe(0);
+    expect(socket.queuedDatagrams).toBe(1);
+  });
+
+  it('a host drops a datagram not addressed to it, without forwarding or answering (RFC 1122 §3.3.4)', () => {
+    const { net, stack, peer } = host();
+    peer.send(ipv4Frame({ source: PEER, destination: addr('10.0.0.77'), protocol: PROBE, ttl: 5 }, pattern(8)));
+    peer.send(ipv4Frame({ source: PEER, destination: addr('192.0.2.1'), protocol: PROBE, ttl: 5 }, pattern(8)));
+    drive(net, [peer]);
+    expect(stack.stats.get('drop.ipv4.notForUs')).toBe(2);
+    expect(stack.stats.get('ipv4.forwarded')).toBe(0);
+    expect(peer.take()).toEqual([]);
+  });
+
+  it('an unknown protocol draws Protocol Unreachable for unicast, nothing for broadcast', () => {
+    const { net, stack, peer } = host();
+    peer.send(ipv4Frame({ source: PEER, destination: HOST, protocol: 254 }, pattern(30)));
+    peer.send(ipv4Frame({ source: PEER, destination: addr('10.0.0.255'), protocol: 254 }, pattern(30)));
+    peer.send(ipv4Frame({ source: PEER, destination: addr('255.255.255.255'), protocol: 254 }, pattern(30)));
+    drive(net, [peer]);
+    expect(stack.stats.get('drop.ipv4.unknownProtocol')).toBe(3);
+    const sent = peer.take();
+    expect(sent).toHaveLength(1);
+    const { ip, icmp } = decodeIcmp(sent[0].frame);
+    expect(ip.source).toBe(HOST);
+    expect(ip.destination).toBe(PEER);
+    expect(icmp).toMatchObject({ kind: 'destinationUnreachable', code: 2 });
+    if (icmp.kind === 'destinationUnreachable') {
+      const quoted = parseQuotedDatagram(icmp.quoted);
+      expect(quoted.ok && quoted.value.protocol).toBe(254);
+    }
+  });
+});
+
+describe('a point-to-point /31 link (RFC 3021)', () => {
+});
+
+describe('output (RFC 1122 §3.3)', () => {
+  function twoHosts() {
+    const net = new VirtualNetwork(4);
+    const a = net.createStack('a');
+    const b = net.createStack('b');
+    net.connect({ stack: a, address: '10.0.0.1/24' }, { stack: b, address: '10.0.0.2/24' }, { mtu: 1000 });
+    return { net, a, b, atB: listen(b) };
+  }
+
+  it('refuses more than 65535 bytes, DF over the path MTU, and a destination without a route', () => {
+    const { a } = twoHosts();
+    expect(sendProbe(a, '10.0.0.2', 65_515).ok).toBe(true);
+    expect(sendProbe(a, '10.0.0.2', 65_516)).toEqual({ ok: false, error: 'EMSGSIZE' });
+    expect(sendProbe(a, '10.0.0.2', 980, { dontFragment: true }).ok).toBe(true);
+    expect(sendProbe(a, '10.0.0.2', 981, { dontFragment: true })).toEqual({ ok: false, error: 'EMSGSIZE' });
+    expect(sendProbe(a, '192.0.2.1', 10)).toEqual({ ok: false, error: 'ENETUNREACH' });
+    expect(a.stats.get('ipv4.tx.noRoute')).toBe(1);
+  });
+
+  it('gives each datagram the next identification, and fragments of one datagram the same one', () => {
+    const { net, a, atB } = twoHosts();
+    sendProbe(a, '10.0.0.2', 10);
+    sendProbe(a, '10.0.0.2', 2000);
+    sendProbe(a, '10.0.0.2', 10);
+    net.runUntilIdle();
+    const ids = atB.delivered.map((d) => d.header.identification);
+    expect(ids).toEqual([ids[0], (ids[0] + 1) & 0xffff, (ids[0] + 2) & 0xffff]);
+    expect(a.stats.get('ipv4.tx.fragmented')).toBe(1);
+    expect(a.stats.get('ipv4.tx.packets')).toBe(5);
+  });
+
+  it('a datagram to one of our own addresses goes through loopback with that address as source', () => {
+    const { net, a } = twoHosts();
+    const self = listen(a);
+    sendProbe(a, '10.0.0.1', 10);
+    sendProbe(a, '127.0.0.1', 10);
+    net.runUntilIdle();
+    expect(self.delivered.map((d) => [d.interfaceName, d.header.source])).toEqual([
+      ['lo', addr('10.0.0.1')],
+      ['lo', addr('127.0.0.1')],
+    ]);
+    expect(a.stats.get('link.eth0.tx.frames')).toBe(0);
+  });
+});
