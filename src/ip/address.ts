@@ -78,6 +78,15 @@ export function cidrBroadcast(cidr: Ipv4Cidr): Ipv4Address {
   return (cidr.address | ~prefixMask(cidr.prefixLength)) >>> 0;
 }
 
+/**
+ * The broadcast address of the network an interface is on, or null for a /31 or /32: a /31
+ * point-to-point link has two host addresses and no broadcast (RFC 3021 §2.2), and cidrBroadcast
+ * of it would be the peer's address.
+ */
+export function subnetBroadcast(cidr: Ipv4Cidr): Ipv4Address | null {
+  return cidr.prefixLength >= 31 ? null : cidrBroadcast(cidr);
+}
+
 /** `a.b.c.d/n` text of a prefix. */
 export function formatIpv4Cidr(cidr: Ipv4Cidr): string {
   return `${formatIpv4Address(cidr.address)}/${cidr.prefixLength}`;

@@ -9,13 +9,7 @@ import { fail, ok, type Result } from '../core/result.js';
 import type { Rng } from '../core/rng.js';
 import type { Stats } from '../core/stats.js';
 import type { Tracer } from '../core/trace.js';
-import {
-  cidrBroadcast,
-  formatIpv4Address,
-  IPV4_BROADCAST,
-  isMulticast,
-  type Ipv4Address,
-} from './address.js';
+import { formatIpv4Address, IPV4_BROADCAST, isMulticast, subnetBroadcast, type Ipv4Address } from './address.js';
 import { DEFAULT_REASSEMBLY, fragmentDatagram, IPV4_MIN_MTU, Reassembler, type ReassemblyConfig } from './fragments.js';
 import type { NetworkInterface } from './interface.js';
 import { emitIpv4, ipv4HeaderLength, Ipv4Packet, IPV4_MAX_TOTAL_LENGTH, parseIpv4, type Ipv4Repr } from './ipv4.js';
@@ -82,6 +76,8 @@ export class IpLayer {
   private readonly protocols = new Map<number, ProtocolHandler>();
   private readonly outbox: Array<{ readonly interfaceName: string; readonly frame: Uint8Array }> = [];
   private nextIdentification: number;
+  /** Path MTUs learned from fragmentation-needed messages (RFC 1191 §6.3), with expiry. */
+  private readonly pathMtus = new Map<Ipv4Address, { readonly mtu: number; readonly expires: number }>();
   icmpErrors: IcmpErrorSender | null = null;
   tracer: Tracer | null = null;
   /** Called whenever a frame is queued, so a driver can schedule a poll. */
@@ -155,7 +151,7 @@ export class IpLayer {
     }
     const header = parsed.value;
     // A source that is broadcast or multicast is a martian (RFC 1122 §3.2.1.3).
-    if (header.source === IPV4_BROADCAST || isMulticast(header.source) || header.source === cidrBroadcast(iface.address)) {
+    if (header.source === IPV4_BROADCAST || isMulticast(header.source) || header.source === subnetBroadcast(iface.address)) {
       this.stats.increment('drop.ipv4.martianSource');
       return;
     }
@@ -206,7 +202,7 @@ export class IpLayer {
   /** Unicast to us, a broadcast we accept, multicast, or null (not for this host). */
   private classifyDestination(iface: NetworkInterface, destination: Ipv4Address): DestinationKind | null {
     if (this.isLocalAddress(destination)) return 'unicast';
-    if (destination === IPV4_BROADCAST || destination === cidrBroadcast(iface.address)) return 'broadcast';
+    if (destination === IPV4_BROADCAST || destination === subnetBroadcast(iface.address)) return 'broadcast';
     if (isMulticast(destination)) return 'multicast';
     return null;
   }
@@ -262,10 +258,25 @@ export class IpLayer {
     return path.iface.loopback && this.isLocalAddress(destination) && destination >>> 24 !== 127 ? destination : path.iface.address.address;
   }
 
-  /** Path MTU toward `destination` (route MTU or interface MTU), or null with no route. */
+  /** Path MTU toward `destination` (learned PMTU, route MTU or interface MTU), or null with no route. */
   mtuTo(destination: Ipv4Address): number | null {
     const path = this.routeTo(destination);
-    return path ? routeMtu(path.route, path.iface) : null;
+    if (!path) return null;
+    const learned = this.pathMtus.get(destination);
+    const mtu = routeMtu(path.route, path.iface);
+    return learned ? Math.min(mtu, learned.mtu) : mtu;
+  }
+
+  /**
+   * Records a smaller path MTU toward `destination` (RFC 1191 §6.3), never below 68 (RFC 791)
+   * or 552 + 20 as Linux's min_pmtu guards against forged tiny values; kept for 10 minutes (§6.3).
+   */
+  updatePathMtu(destination: Ipv4Address, mtu: number, now: number): void {
+    const clamped = Math.max(mtu, PATH_MTU_FLOOR);
+    const current = this.mtuTo(destination);
+    if (current !== null && clamped >= current) return;
+    this.stats.increment('ipv4.pmtu.lowered');
+    this.pathMtus.set(destination, { mtu: clamped, expires: now + PATH_MTU_LIFETIME_MS });
   }
 
   /**
@@ -337,6 +348,7 @@ export class IpLayer {
 
   /** Runs the reassembly timer; reports expired datagrams whose first fragment arrived. */
   poll(now: number): void {
+    for (const [destination, entry] of this.pathMtus) if (entry.expires <= now) this.pathMtus.delete(destination);
     for (const expired of this.reassembler.expire(now)) {
       this.stats.increment('drop.ipv4.reassemblyTimeout');
       // RFC 792 / RFC 1122 §3.3.2: Time Exceeded code 1 only if fragment zero was received.
@@ -346,7 +358,9 @@ export class IpLayer {
 
   /** The next time `poll` has work, or Infinity. */
   pollAt(): number {
-    return this.reassembler.pollAt();
+    let next = this.reassembler.pollAt();
+    for (const entry of this.pathMtus.values()) next = Math.min(next, entry.expires);
+    return next;
   }
 
   private takeIdentification(): number {
@@ -376,6 +390,11 @@ export class IpLayer {
     });
   }
 }
+
+/** Linux's min_pmtu: 552 bytes; a forged fragmentation-needed cannot push us below it. */
+const PATH_MTU_FLOOR = 552;
+/** RFC 1191 §6.3: forget a learned PMTU after about ten minutes. */
+const PATH_MTU_LIFETIME_MS = 10 * 60_000;
 
 /** The MTU a route allows on its interface. */
 function routeMtu(route: Route, iface: NetworkInterface): number {

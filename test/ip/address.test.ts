@@ -10,6 +10,7 @@ import {
   parseIpv4Cidr,
   prefixMask,
   readIpv4Address,
+  subnetBroadcast,
   writeIpv4Address,
 } from '../../src/ip/address.js';
 
@@ -90,5 +91,13 @@ describe('IPv4 prefixes', () => {
     expect(formatIpv4Address(cidrBroadcast(parseIpv4Cidr('10.0.0.1/24')!))).toBe('10.0.0.255');
     expect(formatIpv4Address(cidrBroadcast(parseIpv4Cidr('172.16.5.4/12')!))).toBe('172.31.255.255');
     expect(formatIpv4Address(cidrBroadcast(parseIpv4Cidr('0.0.0.0/0')!))).toBe('255.255.255.255');
+  });
+});
+
+describe('subnet broadcast', () => {
+  it('is the directed broadcast up to /30, and absent on a /31 or /32 (RFC 3021 §2.2)', () => {
+    expect(subnetBroadcast(parseIpv4Cidr('10.0.0.1/30')!)).toBe(parseIpv4Address('10.0.0.3'));
+    expect(subnetBroadcast(parseIpv4Cidr('10.0.0.0/31')!)).toBe(null);
+    expect(subnetBroadcast(parseIpv4Cidr('10.0.0.7/32')!)).toBe(null);
   });
 });

@@ -242,6 +242,20 @@ describe('input validation on a host (RFC 1122 §3.2.1)', () => {
 });
 
 describe('a point-to-point /31 link (RFC 3021)', () => {
+  it('has no broadcast address: each end\'s packets are accepted, not taken for martians', () => {
+    const net = new VirtualNetwork(31);
+    const a = net.createStack('a');
+    const b = net.createStack('b');
+    net.connect({ stack: a, address: '10.0.0.0/31' }, { stack: b, address: '10.0.0.1/31' });
+    const replies: number[] = [];
+    a.icmp.onEchoReply((r) => replies.push(r.sequence));
+    b.icmp.onEchoReply((r) => replies.push(r.sequence));
+    a.ping('10.0.0.1', 1, 1);
+    b.ping('10.0.0.0', 1, 2);
+    net.runUntilIdle();
+    expect(replies.sort()).toEqual([1, 2]);
+    expect(a.stats.sum('drop.') + b.stats.sum('drop.')).toBe(0);
+  });
 });
 
 describe('output (RFC 1122 §3.3)', () => {
