@@ -123,6 +123,20 @@ export class IpLayer {
     return false;
   }
 
+  /**
+   * True for the limited broadcast and for the broadcast address of any of our networks. A
+   * router receives a directed broadcast for one of its networks itself rather than forwarding
+   * it onto that network, since forwarding them by default is what made smurf attacks possible
+   * (RFC 2644); Linux does the same.
+   */
+  isBroadcastAddress(address: Ipv4Address): boolean {
+    if (address === IPV4_BROADCAST) return true;
+    for (const iface of this.interfaces.values()) {
+      if (!iface.loopback && address === subnetBroadcast(iface.address)) return true;
+    }
+    return false;
+  }
+
   /** Frames waiting to be transmitted, removed from the outbox. */
   takeOutbox(): Array<{ readonly interfaceName: string; readonly frame: Uint8Array }> {
     return this.outbox.splice(0, this.outbox.length);
@@ -151,12 +165,12 @@ export class IpLayer {
     }
     const header = parsed.value;
     // A source that is broadcast or multicast is a martian (RFC 1122 §3.2.1.3).
-    if (header.source === IPV4_BROADCAST || isMulticast(header.source) || header.source === subnetBroadcast(iface.address)) {
+    if (this.isBroadcastAddress(header.source) || isMulticast(header.source)) {
       this.stats.increment('drop.ipv4.martianSource');
       return;
     }
     const ipPacket = bytes.subarray(0, packet.totalLength);
-    const destinationKind = this.classifyDestination(iface, header.destination);
+    const destinationKind = this.classifyDestination(header.destination);
     if (destinationKind === null) {
       this.forward(header, ipPacket, now);
       return;
@@ -200,9 +214,9 @@ export class IpLayer {
   }
 
   /** Unicast to us, a broadcast we accept, multicast, or null (not for this host). */
-  private classifyDestination(iface: NetworkInterface, destination: Ipv4Address): DestinationKind | null {
+  private classifyDestination(destination: Ipv4Address): DestinationKind | null {
     if (this.isLocalAddress(destination)) return 'unicast';
-    if (destination === IPV4_BROADCAST || destination === subnetBroadcast(iface.address)) return 'broadcast';
+    if (this.isBroadcastAddress(destination)) return 'broadcast';
     if (isMulticast(destination)) return 'multicast';
     return null;
   }

@@ -145,6 +145,22 @@ describe('forwarding through a router (RFC 1812 §5)', () => {
     expect(b.stats.get('ipv4.rx.fragments')).toBe(8);
     expect(atB.delivered[0].payload).toEqual(pattern(4000));
   });
+
+  it('a router does not forward a directed broadcast to its other network (RFC 2644), it receives it', () => {
+    const { net, a, router, b } = threeStacks();
+    const listener = b.udp.open();
+    listener.options.broadcast = true;
+    listener.bind(0, 7000);
+    const sender = a.udp.open();
+    // Not a broadcast as far as host a knows, so no SO_BROADCAST is needed to send it.
+    expect(sender.send(pattern(10), addr('10.0.1.255'), 7000).ok).toBe(true);
+    net.runUntilIdle();
+    expect(router.stats.get('ipv4.forwarded')).toBe(0);
+    expect(b.stats.get('ipv4.rx.packets')).toBe(0);
+    expect(router.stats.get('udp.rx.noPort')).toBe(1);
+    // A broadcast draws no port unreachable.
+    expect(router.stats.get('icmp.tx.destinationUnreachable')).toBe(0);
+  });
 });
 
 describe('input validation on a host (RFC 1122 §3.2.1)', () => {
