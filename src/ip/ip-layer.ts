@@ -164,9 +164,24 @@ export class IpLayer {
       return;
     }
     const header = parsed.value;
-    // A source that is broadcast or multicast is a martian (RFC 1122 §3.2.1.3).
-    if (this.isBroadcastAddress(header.source) || isMulticast(header.source)) {
+    // Martians (RFC 1122 §3.2.1.3, RFC 1812 §5.3.7): a source that cannot be one host —
+    // broadcast, multicast, "this network" 0/8 (except toward 255.255.255.255, from a host that
+    // does not know its address yet: DHCP, RFC 2131 §4.1) — and loopback 127/8 as source or
+    // destination anywhere but on the loopback interface.
+    const fromOutside = !iface.loopback;
+    const sourceNet = header.source >>> 24;
+    if (
+      this.isBroadcastAddress(header.source) ||
+      isMulticast(header.source) ||
+      (sourceNet === 0 && header.destination !== IPV4_BROADCAST) ||
+      (sourceNet === 127 && fromOutside)
+    ) {
       this.stats.increment('drop.ipv4.martianSource');
+      return;
+    }
+    const destinationNet = header.destination >>> 24;
+    if (destinationNet === 0 || (destinationNet === 127 && fromOutside)) {
+      this.stats.increment('drop.ipv4.martianDestination');
       return;
     }
     const ipPacket = bytes.subarray(0, packet.totalLength);

@@ -219,12 +219,34 @@ describe('input validation on a host (RFC 1122 §3.2.1)', () => {
     expect(stack.stats.get('drop.ipv4.badOption')).toBe(1);
   });
 
+  it('drops martian sources: broadcast, multicast, this network\'s broadcast, 0/8 and loopback from outside', () => {
+    const { net, stack, peer, socket } = host();
+    for (const source of ['255.255.255.255', '224.0.0.5', '239.1.2.3', '10.0.0.255', '0.0.0.0', '0.1.2.3', '127.0.0.1', '127.9.9.9']) {
+      peer.send(udpFrame({ source: addr(source), destination: HOST }, 68, 67, pattern(4)));
+    }
+    drive(net, [peer]);
+    expect(stack.stats.get('drop.ipv4.martianSource')).toBe(8);
+    expect(socket.queuedDatagrams).toBe(0);
+    expect(peer.take()).toEqual([]);
+  });
+
   it('accepts source 0.0.0.0 only toward the limited broadcast (a DHCP client, RFC 2131 §4.1)', () => {
     const { net, stack, peer, socket } = host();
     peer.send(udpFrame({ source: 0, destination: addr('255.255.255.255') }, 68, 67, pattern(4)));
     drive(net, [peer]);
     expect(stack.stats.get('drop.ipv4.martianSource')).toBe(0);
     expect(socket.queuedDatagrams).toBe(1);
+  });
+
+  it('drops a loopback or 0/8 destination arriving from outside (RFC 1122 §3.2.1.3 (a), (g))', () => {
+    const { net, stack, peer } = host();
+    const echo = new Uint8Array([8, 0, 0xf7, 0xff, 0, 0, 0, 0]);
+    peer.send(ipv4Frame({ source: PEER, destination: addr('127.0.0.1'), protocol: IpProtocol.ICMP }, echo));
+    peer.send(ipv4Frame({ source: PEER, destination: addr('0.0.0.0'), protocol: IpProtocol.ICMP }, echo));
+    drive(net, [peer]);
+    expect(stack.stats.get('drop.ipv4.martianDestination')).toBe(2);
+    expect(stack.stats.get('icmp.rx.echoRequest')).toBe(0);
+    expect(peer.take()).toEqual([]);
   });
 
   it('a host drops a datagram not addressed to it, without forwarding or answering (RFC 1122 §3.3.4)', () => {
