@@ -113,7 +113,8 @@ export type ReassemblyDrop =
 
 /** What happened to one fragment. */
 export type ReassemblyResult =
-  | { readonly kind: 'complete'; readonly header: Ipv4Repr; readonly payload: Uint8Array }
+  /** `firstFrame`: the start of fragment zero as received (≤ 576 bytes), for ICMP quoting. */
+  | { readonly kind: 'complete'; readonly header: Ipv4Repr; readonly payload: Uint8Array; readonly firstFrame: Uint8Array }
   | { readonly kind: 'pending' }
   | { readonly kind: 'dropped'; readonly reason: ReassemblyDrop };
 
@@ -217,7 +218,7 @@ export class Reassembler {
     for (const fragment of fragments) data.set(fragment.data, fragment.offset);
     const complete: Ipv4Repr = { ...partial.firstHeader, moreFragments: false, fragmentOffset: 0, payloadLength: data.length };
     this.discard(partial);
-    return { kind: 'complete', header: complete, payload: data };
+    return { kind: 'complete', header: complete, payload: data, firstFrame: partial.firstFrame! };
   }
 
   /** Removes datagrams whose time ran out (RFC 791 §3.2 "timer runs out"). */

@@ -24,7 +24,10 @@ export type DestinationKind = 'unicast' | 'broadcast' | 'multicast';
 export interface IncomingDatagram {
   readonly header: Ipv4Repr;
   readonly payload: Uint8Array;
-  /** The IP packet as received (the first fragment, for a reassembled datagram), for ICMP quoting. */
+  /**
+   * The IP packet as received, for ICMP quoting; for a reassembled datagram the start of
+   * fragment zero, since an error about a non-first fragment must not be sent (RFC 1122 §3.2.2).
+   */
   readonly packet: Uint8Array;
   readonly interfaceName: string;
   readonly destinationKind: DestinationKind;
@@ -184,7 +187,7 @@ export class IpLayer {
       this.stats.increment('drop.ipv4.martianDestination');
       return;
     }
-    const ipPacket = bytes.subarray(0, packet.totalLength);
+    let ipPacket = bytes.subarray(0, packet.totalLength);
     const destinationKind = this.classifyDestination(header.destination);
     if (destinationKind === null) {
       this.forward(header, ipPacket, now);
@@ -216,6 +219,7 @@ export class IpLayer {
       this.stats.increment('ipv4.rx.reassembled');
       datagramHeader = result.header;
       payload = result.payload;
+      ipPacket = result.firstFrame;
     }
 
     const handler = this.protocols.get(datagramHeader.protocol);

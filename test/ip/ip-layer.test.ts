@@ -277,6 +277,37 @@ describe('input validation on a host (RFC 1122 §3.2.1)', () => {
       expect(quoted.ok && quoted.value.protocol).toBe(254);
     }
   });
+
+  it('a reassembled datagram to a closed port draws Port Unreachable quoting fragment zero', () => {
+    const { net, stack, peer } = host();
+    // The fragments of a 1200-byte UDP datagram as a sender with MTU 576 cuts them.
+    const frames = (() => {
+      const sender = new VirtualNetwork(1).createStack('sender', { loopback: false });
+      const out: Uint8Array[] = [];
+      const wire = { name: 'w', medium: 'ip' as const, mtu: 576, transmit: (f: Uint8Array) => out.push(f), setReceiver: () => {}, pollAt: () => Infinity, poll: () => {} };
+      sender.addInterface({ name: 'eth0', link: wire, address: '10.0.0.1/24' });
+      const s = sender.udp.open();
+      s.send(pattern(1200), HOST, 4444);
+      sender.poll(0);
+      return out;
+    })();
+    expect(frames.length).toBe(3);
+    for (const frame of [frames[2], frames[0], frames[1]]) peer.send(frame);
+    drive(net, [peer]);
+    expect(stack.stats.get('ipv4.rx.reassembled')).toBe(1);
+    expect(stack.stats.get('udp.rx.noPort')).toBe(1);
+    const sent = peer.take();
+    expect(sent).toHaveLength(1);
+    const { icmp } = decodeIcmp(sent[0].frame);
+    expect(icmp).toMatchObject({ kind: 'destinationUnreachable', code: 3 });
+    if (icmp.kind !== 'destinationUnreachable') return;
+    const quoted = parseQuotedDatagram(icmp.quoted);
+    expect(quoted.ok).toBe(true);
+    if (!quoted.ok) return;
+    // Fragment zero's header, then the UDP header: ports 4444 as destination.
+    expect((quoted.value.header[6] << 8 | quoted.value.header[7]) & 0x1fff).toBe(0);
+    expect((quoted.value.payload[2] << 8) | quoted.value.payload[3]).toBe(4444);
+  });
 });
 
 describe('a point-to-point /31 link (RFC 3021)', () => {
