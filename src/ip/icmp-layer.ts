@@ -176,6 +176,11 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     this.sendError(packet, Icmpv4Type.DESTINATION_UNREACHABLE, DestinationUnreachableCode.PROTOCOL_UNREACHABLE, 0, now);
   }
 
+  /** Network unreachable: a router has no route to the destination (RFC 1812 §5.2.7.1). */
+  netUnreachable(packet: Uint8Array, now: number): void {
+    this.sendError(packet, Icmpv4Type.DESTINATION_UNREACHABLE, DestinationUnreachableCode.NET_UNREACHABLE, 0, now);
+  }
+
   /** Fragmentation needed and DF set, with the next-hop MTU (RFC 1191 §4). */
   fragmentationNeeded(packet: Uint8Array, nextHopMtu: number, now: number): void {
     this.sendError(packet, Icmpv4Type.DESTINATION_UNREACHABLE, DestinationUnreachableCode.FRAGMENTATION_NEEDED, nextHopMtu, now);

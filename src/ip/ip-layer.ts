@@ -69,6 +69,7 @@ export interface IcmpErrorSender {
   timeExceeded(packet: Uint8Array, code: number, now: number): void;
   fragmentationNeeded(packet: Uint8Array, nextHopMtu: number, now: number): void;
   protocolUnreachable(packet: Uint8Array, now: number): void;
+  netUnreachable(packet: Uint8Array, now: number): void;
 }
 
 /** The IPv4 layer of one stack. */
@@ -255,7 +256,9 @@ export class IpLayer {
     const route = this.routes.lookup(header.destination);
     const iface = route && this.interfaces.get(route.interfaceName);
     if (!route || !iface) {
+      // RFC 1812 §5.2.7.1: a router with no route at all MUST answer Network Unreachable.
       this.stats.increment('drop.ipv4.noRoute');
+      this.icmpErrors?.netUnreachable(packet, now);
       return;
     }
     const mtu = routeMtu(route, iface);

@@ -146,6 +146,15 @@ describe('forwarding through a router (RFC 1812 §5)', () => {
     expect(atB.delivered[0].payload).toEqual(pattern(4000));
   });
 
+  it('a router answers a destination it has no route to with Network Unreachable (RFC 1812 §5.2.7.1)', () => {
+    const { net, a, router, atA } = threeStacks();
+    sendProbe(a, '192.0.2.7', 20);
+    net.runUntilIdle();
+    expect(router.stats.get('drop.ipv4.noRoute')).toBe(1);
+    expect(atA.errors).toHaveLength(1);
+    expect(atA.errors[0]).toMatchObject({ kind: 'destinationUnreachable', code: 0, reporter: addr('10.0.0.254') });
+  });
+
   it('a router does not forward a directed broadcast to its other network (RFC 2644), it receives it', () => {
     const { net, a, router, b } = threeStacks();
     const listener = b.udp.open();
