@@ -12,7 +12,7 @@ import type { Tracer } from '../core/trace.js';
 import { formatIpv4Address, IPV4_BROADCAST, isMulticast, subnetBroadcast, type Ipv4Address } from './address.js';
 import { DEFAULT_REASSEMBLY, fragmentDatagram, IPV4_MIN_MTU, Reassembler, type ReassemblyConfig } from './fragments.js';
 import type { NetworkInterface } from './interface.js';
-import { emitIpv4, ipv4HeaderLength, Ipv4Packet, IPV4_MAX_TOTAL_LENGTH, parseIpv4, type Ipv4Repr } from './ipv4.js';
+import { emitIpv4, ipv4HeaderLength, Ipv4Packet, IPV4_MAX_HEADER_LENGTH, IPV4_MAX_TOTAL_LENGTH, parseIpv4, type Ipv4Repr } from './ipv4.js';
 import type { Ipv4Option } from './ipv4-options.js';
 import { RouteTable, type Route } from './routes.js';
 import { ipv4TraceFields } from './trace-fields.js';
@@ -334,6 +334,8 @@ export class IpLayer {
     const source = spec.source || this.sourceFor(spec.destination)!;
     const options = spec.options ?? [];
     const headerLength = ipv4HeaderLength({ options });
+    // IHL is 4 bits: at most 40 bytes of options (Linux's IP_OPTIONS says EINVAL too).
+    if (headerLength > IPV4_MAX_HEADER_LENGTH) return fail('EINVAL');
     if (headerLength + transportLength > IPV4_MAX_TOTAL_LENGTH) return fail('EMSGSIZE');
     const mtu = routeMtu(path.route, path.iface);
     if (spec.dontFragment && headerLength + transportLength > mtu) return fail('EMSGSIZE');

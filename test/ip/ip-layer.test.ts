@@ -355,6 +355,15 @@ describe('output (RFC 1122 §3.3)', () => {
     expect(a.stats.get('ipv4.tx.noRoute')).toBe(1);
   });
 
+  it('refuses more than 40 bytes of options (IHL has 4 bits) with EINVAL', () => {
+    const { a } = twoHosts();
+    const options = [{ kind: 'raw' as const, type: 0x94, data: new Uint8Array(40) }];
+    const result = a.ip.send({ destination: addr('10.0.0.2'), protocol: PROBE, options }, 8, () => {}, 0);
+    expect(result).toEqual({ ok: false, error: 'EINVAL' });
+    const fits = a.ip.send({ destination: addr('10.0.0.2'), protocol: PROBE, options: [{ kind: 'raw', type: 0x94, data: new Uint8Array(38) }] }, 8, () => {}, 0);
+    expect(fits.ok).toBe(true);
+  });
+
   it('gives each datagram the next identification, and fragments of one datagram the same one', () => {
     const { net, a, atB } = twoHosts();
     sendProbe(a, '10.0.0.2', 10);
