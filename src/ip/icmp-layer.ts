@@ -124,9 +124,12 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
           this.stats.increment('drop.icmp.broadcastEcho');
           return;
         }
-        // RFC 1122 §3.2.2.6: the reply carries the request's identifier, sequence and data.
+        // RFC 1122 §3.2.2.6: the reply carries the request's identifier, sequence and data, and
+        // comes from the address the request was sent to — unless that was a broadcast or
+        // multicast address, which must never be a source (§3.2.1.3): then from our own.
         this.stats.increment('icmp.tx.echoReply');
-        this.sendMessage(source, { kind: 'echoReply', identifier: message.identifier, sequence: message.sequence, data: message.data }, now, undefined, datagram.header.destination);
+        const replySource = datagram.destinationKind === 'unicast' ? datagram.header.destination : undefined;
+        this.sendMessage(source, { kind: 'echoReply', identifier: message.identifier, sequence: message.sequence, data: message.data }, now, undefined, replySource);
         return;
       case 'echoReply':
         this.stats.increment('icmp.rx.echoReply');

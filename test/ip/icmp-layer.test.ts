@@ -92,6 +92,15 @@ describe('echo (RFC 792, RFC 1122 §3.2.2.6)', () => {
     expect(peer.take()).toEqual([]);
     expect(stack.stats.get('drop.icmp.broadcastEcho')).toBe(3);
   });
+
+  it('when told to answer broadcast pings, replies from its own address, not from the broadcast address', () => {
+    const { net, peer } = host({ icmp: { echoReplyToBroadcast: true } });
+    peer.send(icmpFrame({ source: PEER, destination: addr('10.0.0.255') }, { kind: 'echoRequest', identifier: 1, sequence: 1, data: pattern(8) }));
+    run(net, peer);
+    const sent = peer.take();
+    expect(sent).toHaveLength(1);
+    expect(decode(sent[0].frame).ip.source).toBe(HOST);
+  });
 });
 
 describe('errors never sent (RFC 1122 §3.2.2)', () => {
