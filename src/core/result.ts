@@ -13,3 +13,12 @@ export function ok<T>(value: T): { readonly ok: true; readonly value: T } {
 export function fail<E>(error: E): { readonly ok: false; readonly error: E } {
   return { ok: false, error };
 }
+
+/**
+ * The value of a successful result; throws with the error otherwise. For code where failure is a
+ * programming error (tests, examples), never for handling untrusted input.
+ */
+export function unwrap<T, E>(result: Result<T, E>): T {
+  if (!result.ok) throw new Error(`unexpected failure: ${String(result.error)}`);
+  return result.value;
+}

@@ -19,6 +19,8 @@ import { IpProtocol } from '../ip/ipv4.js';
 import type { Link } from '../link/link.js';
 import { LoopbackLink } from '../link/loopback.js';
 import { DEFAULT_UDP_CONFIG, UdpLayer, type UdpConfig } from '../udp/udp-layer.js';
+import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/config.js';
+import { TcpLayer } from '../tcp/tcp-layer.js';
 
 /** Settings of a stack; every part optional. */
 export interface StackOptions {
@@ -31,6 +33,7 @@ export interface StackOptions {
   readonly ip?: Partial<IpConfig>;
   readonly icmp?: Partial<IcmpConfig>;
   readonly udp?: Partial<UdpConfig>;
+  readonly tcp?: Partial<TcpConfig>;
 }
 
 /** What addInterface needs. */
@@ -59,6 +62,7 @@ export class Stack {
   readonly ip: IpLayer;
   readonly icmp: IcmpLayer;
   readonly udp: UdpLayer;
+  readonly tcp: TcpLayer;
   /** Called when a frame is queued for output, so a driver can schedule a poll. */
   onWake: (() => void) | null = null;
   /** The last internal error caught at the stack boundary (should stay null; tests assert it). */
@@ -77,6 +81,10 @@ export class Stack {
     this.udp = new UdpLayer({ ...DEFAULT_UDP_CONFIG, ...options.udp }, this.ip, this.icmp, this.stats, this.rng, () => this.currentTime);
     this.ip.registerProtocol(IpProtocol.UDP, this.udp);
     this.icmp.registerErrorListener(IpProtocol.UDP, this.udp);
+    this.tcp = new TcpLayer({ ...DEFAULT_TCP_CONFIG, ...options.tcp }, this.ip, this.stats, this.rng, () => this.currentTime);
+    this.tcp.ephemeralPorts = this.udp.config.ephemeralPorts;
+    this.ip.registerProtocol(IpProtocol.TCP, this.tcp);
+    this.icmp.registerErrorListener(IpProtocol.TCP, this.tcp);
     if (options.loopback !== false) {
       this.addInterface({ name: 'lo', link: new LoopbackLink(), address: '127.0.0.1/8' });
     }
@@ -156,13 +164,14 @@ export class Stack {
     this.advanceTo(now);
     for (const iface of this.ip.listInterfaces()) iface.link.poll(now);
     this.ip.poll(now);
+    this.tcp.poll(now);
     this.flush(now);
   }
 
   /** The next time poll has work: a frame waiting, a link's delayed frame, a timer; or Infinity. */
   pollAt(): number {
     if (this.ip.hasOutput) return this.currentTime;
-    let next = this.ip.pollAt();
+    let next = Math.min(this.ip.pollAt(), this.tcp.pollAt());
     for (const iface of this.ip.listInterfaces()) next = Math.min(next, iface.link.pollAt());
     return next;
   }

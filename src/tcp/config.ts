@@ -1,0 +1,78 @@
+/**
+ * TCP settings of a stack, with Linux's defaults where Linux has one. Each socket may override
+ * the per-connection ones through socket options (TCP_NODELAY, SO_KEEPALIVE, TCP_USER_TIMEOUT…).
+ */
+import type { CongestionAlgorithm } from './congestion.js';
+
+/** Stack-wide TCP configuration. Times in ms, sizes in bytes. */
+export interface TcpConfig {
+  /** MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1: 536). */
+  readonly defaultMss: number;
+  /** RFC 6298 initial, minimum (Linux 200 ms; RFC 1 s) and maximum RTO. */
+  readonly initialRtoMs: number;
+  readonly minRtoMs: number;
+  readonly maxRtoMs: number;
+  /** SYN retransmissions before connect fails with ETIMEDOUT (Linux tcp_syn_retries: 6). */
+  readonly synRetries: number;
+  /** SYN-ACK retransmissions before a half-open connection is dropped (tcp_synack_retries: 5). */
+  readonly synAckRetries: number;
+  /** Data retransmissions before the connection is aborted with ETIMEDOUT (tcp_retries2: 15). */
+  readonly dataRetries: number;
+  /** TIME-WAIT length: 2 × MSL (RFC 9293 §3.4.2; Linux fixes it at 60 s). */
+  readonly timeWaitMs: number;
+  /** How long an orphaned FIN-WAIT-2 waits for the peer's FIN (tcp_fin_timeout: 60 s). */
+  readonly finWait2TimeoutMs: number;
+  /** Delayed-ACK timeout (RFC 1122 §4.2.3.2 requires < 500 ms; Linux uses 40 ms minimum). */
+  readonly delayedAckMs: number;
+  /** Keepalive idle time, probe interval and probe count (tcp_keepalive_*: 7200 s, 75 s, 9). */
+  readonly keepaliveIdleMs: number;
+  readonly keepaliveIntervalMs: number;
+  readonly keepaliveCount: number;
+  /** Default socket buffer sizes (SO_RCVBUF / SO_SNDBUF). */
+  readonly receiveBufferSize: number;
+  readonly sendBufferSize: number;
+  /** Offer and accept these options on SYNs. */
+  readonly windowScaling: boolean;
+  readonly timestamps: boolean;
+  readonly sack: boolean;
+  /** Negotiate ECN (RFC 3168). */
+  readonly ecn: boolean;
+  /** Congestion control for new connections (RFC 9438 CUBIC by default). */
+  readonly congestionControl: CongestionAlgorithm;
+  /** Initial window in segments (RFC 6928: 10). */
+  readonly initialWindowSegments: number;
+  /** Challenge ACKs allowed per second, stack-wide (RFC 5961 §7; tcp_challenge_ack_limit). */
+  readonly challengeAckPerSecond: number;
+  /** Limits of a listener's queues when listen() gives no backlog (SOMAXCONN). */
+  readonly defaultBacklog: number;
+  /** TCP_USER_TIMEOUT default: 0 = off (RFC 5482). */
+  readonly userTimeoutMs: number;
+}
+
+/** Linux-like defaults. */
+export const DEFAULT_TCP_CONFIG: TcpConfig = {
+  defaultMss: 536,
+  initialRtoMs: 1000,
+  minRtoMs: 200,
+  maxRtoMs: 120_000,
+  synRetries: 6,
+  synAckRetries: 5,
+  dataRetries: 15,
+  timeWaitMs: 60_000,
+  finWait2TimeoutMs: 60_000,
+  delayedAckMs: 40,
+  keepaliveIdleMs: 7_200_000,
+  keepaliveIntervalMs: 75_000,
+  keepaliveCount: 9,
+  receiveBufferSize: 1024 * 1024,
+  sendBufferSize: 1024 * 1024,
+  windowScaling: true,
+  timestamps: true,
+  sack: true,
+  ecn: false,
+  congestionControl: 'cubic',
+  initialWindowSegments: 10,
+  challengeAckPerSecond: 1000,
+  defaultBacklog: 4096,
+  userTimeoutMs: 0,
+};

@@ -1,0 +1,457 @@
+/**
+ * One TCP connection: the Transmission Control Block of RFC 9293 §3.3.1 and the user calls of
+ * §3.10.1–3.10.6 (OPEN, SEND, RECEIVE, CLOSE, ABORT, STATUS). Segment arrival lives in
+ * `input.ts`, segment building in `output.ts`, timers in `timers.ts`, loss recovery in
+ * `recovery.ts`; they all work on this object.
+ */
+import type { ErrnoCode } from '../core/errno.js';
+import { fail, ok, type Result } from '../core/result.js';
+import type { Stats } from '../core/stats.js';
+import type { Ipv4Address } from '../ip/address.js';
+import { ReceiveAssembler } from './assembler.js';
+import type { TcpConfig } from './config.js';
+import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
+import { RttEstimator } from './rtt.js';
+import { SendBuffer } from './send-buffer.js';
+import { transmitPending, transmitSegment, windowUpdateAfterRead } from './output.js';
+import type { Segment } from './segment.js';
+import { TcpFlag, type TcpRepr } from './tcp-packet.js';
+
+/** The eleven states of RFC 9293 §3.3.2. */
+export type TcpState =
+  | 'CLOSED'
+  | 'LISTEN'
+  | 'SYN-SENT'
+  | 'SYN-RECEIVED'
+  | 'ESTABLISHED'
+  | 'FIN-WAIT-1'
+  | 'FIN-WAIT-2'
+  | 'CLOSE-WAIT'
+  | 'CLOSING'
+  | 'LAST-ACK'
+  | 'TIME-WAIT';
+
+/** What a connection needs from the layer that owns it. */
+export interface TcpHost {
+  readonly config: TcpConfig;
+  readonly stats: Stats;
+  /** The stack's current time (ms). */
+  now(): number;
+  /** Hands a segment to IP. */
+  transmit(connection: TcpConnection, segment: TcpRepr): void;
+  /** Path MTU toward the peer, or null without a route. */
+  pathMtu(remote: Ipv4Address): number | null;
+  /** The connection reached CLOSED: forget it. */
+  release(connection: TcpConnection): void;
+  /** A passively opened connection reached ESTABLISHED: move it to its listener's accept queue. */
+  established(connection: TcpConnection): void;
+  /** Stack-wide challenge-ACK rate limit (RFC 5961 §7). */
+  challengeAckAllowed(now: number): boolean;
+  /** Whether the listener of a half-open connection can take one more established one. */
+  acceptQueueHasRoom(connection: TcpConnection): boolean;
+  /** Sends a RST answering `segment` (RFC 9293 §3.10.7.1). */
+  replyWithReset(localAddress: Ipv4Address, localPort: number, remoteAddress: Ipv4Address, remotePort: number, segment: Segment): void;
+}
+
+/** Callbacks to the socket that owns the connection. */
+export interface TcpConnectionEvents {
+  /** The handshake completed (ESTABLISHED). */
+  onConnect?(): void;
+  /** Data, or the end of the stream, can be read. */
+  onReadable?(): void;
+  /** Send-buffer space was freed. */
+  onWritable?(): void;
+  /** The connection is gone; `error` says why if it did not close normally. */
+  onClose?(error: ErrnoCode | null): void;
+}
+
+/** A segment sent and not yet acknowledged (the retransmission queue and SACK scoreboard). */
+export interface SentSegment {
+  seq: number;
+  /** Sequence space: data plus SYN and FIN. */
+  length: number;
+  syn: boolean;
+  fin: boolean;
+  /** When it was last (re)transmitted (ms). */
+  sentAt: number;
+  /**
+   * Order of that transmission among all of this connection's transmissions. RACK needs to know
+   * which of two segments left first; at millisecond resolution many share `sentAt`, and a
+   * retransmission can leave after new data with a higher sequence number.
+   */
+  sentOrder: number;
+  /** Times retransmitted. */
+  retransmits: number;
+  /** Covered by a SACK block (RFC 6675 "SACKed"). */
+  sacked: boolean;
+  /** Deemed lost and not yet retransmitted. */
+  lost: boolean;
+}
+
+/** Per-connection settings that socket options change. */
+export interface TcpConnectionOptions {
+  noDelay: boolean;
+  keepalive: boolean;
+  keepaliveIdleMs: number;
+  keepaliveIntervalMs: number;
+  keepaliveCount: number;
+  userTimeoutMs: number;
+  /** TCP_MAXSEG: an upper bound on the MSS we send and advertise (0 = none). */
+  maxSegmentSize: number;
+  /** SO_LINGER with a zero timeout: close() aborts with RST. */
+  lingerZero: boolean;
+}
+
+/** One TCP connection (or listener-spawned half-open connection). */
+export class TcpConnection {
+  state: TcpState = 'CLOSED';
+  readonly options: TcpConnectionOptions;
+  events: TcpConnectionEvents = {};
+  /** Set when the connection died of an error (SO_ERROR until read). */
+  error: ErrnoCode | null = null;
+  /** The last soft ICMP error (RFC 1122 §4.2.3.9), reported only if the connection then times out. */
+  softError: ErrnoCode | null = null;
+  /** The listener that spawned this connection (passive open), until it is accepted. */
+  listenerKey: string | null = null;
+
+  // ---- send sequence variables (RFC 9293 §3.3.1) ----
+  iss = 0;
+  sndUna = 0;
+  sndNxt = 0;
+  /** Send window in bytes (already scaled). */
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  sndUp = 0;
+  /** Largest window the peer ever offered (RFC 5961 §5.2 MAX.SND.WND; SWS avoidance). */
+  maxSndWnd = 0;
+  /** Sequence number of send-buffer byte 0 (the first unacknowledged data byte). */
+  sendBufferSeq = 0;
+
+  // ---- receive sequence variables ----
+  irs = 0;
+  rcvNxt = 0;
+  rcvUp = 0;
+  /** Right edge of the window last advertised; never moved left (RFC 9293 §3.8.6.2.2). */
+  rcvAdvertisedEdge = 0;
+
+  // ---- negotiated options ----
+  /** Our MSS for sending: the peer's MSS option bounded by the path. */
+  sendMss: number;
+  /** MSS we advertise. */
+  advertisedMss = 0;
+  peerMss = 0;
+  /** Window scale shifts: applied to windows we receive / we send (RFC 7323 §2.3). */
+  sndWindowShift = 0;
+  rcvWindowShift = 0;
+  sackEnabled = false;
+  timestampsEnabled = false;
+  /** TS.Recent and Last.ACK.sent (RFC 7323 §4.3). */
+  tsRecent = 0;
+  tsRecentSetAt = 0;
+  lastAckSent = 0;
+  /** Random offset of our timestamp clock (RFC 7323 §5.4). */
+  tsOffset = 0;
+  ecnEnabled = false;
+
+  // ---- buffers ----
+  readonly sendBuffer: SendBuffer;
+  receiveBufferSize: number;
+  readonly receiveQueue: Uint8Array[] = [];
+  receiveQueueBytes = 0;
+  readonly assembler: ReceiveAssembler;
+  /** The user called CLOSE or SHUTDOWN(SHUT_WR): a FIN follows the data. */
+  finPending = false;
+  /** Our FIN has been sent (it occupies sendBufferSeq + sendBuffer.length). */
+  finSent = false;
+  /** The peer's FIN arrived in order: the stream has ended after the queued data. */
+  peerFinReceived = false;
+  /** A FIN arrived beyond a hole; its sequence number. */
+  outOfOrderFinSeq: number | null = null;
+  /** The user shut down reading (SHUT_RD): arriving data is discarded. */
+  readShutdown = false;
+  /** Urgent data pointer reported by the peer, if any (RFC 9293 §3.8.5). */
+  urgentPending = false;
+
+  // ---- retransmission and congestion ----
+  readonly inFlight: SentSegment[] = [];
+  readonly rtt: RttEstimator;
+  cc: CongestionControl;
+  /** Counts transmissions of segments that occupy sequence space (see SentSegment.sentOrder). */
+  transmissions = 0;
+  /** Consecutive retransmission timeouts without progress. */
+  timeoutCount = 0;
+  /** Sequence number being timed for RTT without timestamps (Karn), and when it left. */
+  rttSeq: number | null = null;
+  rttStartedAt = 0;
+  dupAcks = 0;
+  inRecovery = false;
+  /** After an RTO, until everything then outstanding is acknowledged (Linux's "Loss" state). */
+  rtoRecovery = false;
+  /** RFC 6582 "recover": the highest sequence number sent when recovery began (starts at ISS). */
+  recoveryPoint = 0;
+  /** Highest SACKed sequence number (RFC 6675 HighACK side; RACK.fack). */
+  highestSackedEnd = 0;
+  /** RACK (RFC 8985 §6.1): the most recently sent segment known delivered. */
+  rackSentAt = -Infinity;
+  rackSentOrder = -1;
+  rackEndSeq = 0;
+  rackRtt = 0;
+  rackReorderingSeen = false;
+  /** Time the first unacknowledged byte was first sent; for the user timeout. */
+  firstUnackedSentAt: number | null = null;
+  /** When data was last sent or received (for CWV restart and keepalive). */
+  lastSendAt = 0;
+  lastReceiveAt = 0;
+  /** ECN (RFC 3168 §6.1): CE seen, echo ECE until CWR; we reduced and owe a CWR. */
+  ecnEchoPending = false;
+  cwrPending = false;
+  /** SND.NXT when we last reduced for ECE: once per window (RFC 3168 §6.1.2). */
+  ecnReducedAt = 0;
+
+  // ---- ACK generation ----
+  /** Send an ACK at the next output. */
+  ackNow = false;
+  /** Full-sized segments received since the last ACK (RFC 5681 §4.2: ACK every second one). */
+  segmentsSinceAck = 0;
+  /** D-SACK block to report with the next ACK (RFC 2883). */
+  pendingDsack: { leftEdge: number; rightEdge: number } | null = null;
+
+  // ---- timers (absolute deadlines in ms, Infinity when not armed) ----
+  retransmitDeadline = Infinity;
+  delayedAckDeadline = Infinity;
+  persistDeadline = Infinity;
+  persistBackoff = 0;
+  keepaliveDeadline = Infinity;
+  keepaliveProbesSent = 0;
+  timeWaitDeadline = Infinity;
+  finWait2Deadline = Infinity;
+  rackDeadline = Infinity;
+  probeDeadline = Infinity;
+  /** The user closed the socket: nobody reads anymore (orphan). */
+  orphaned = false;
+
+  constructor(
+    readonly host: TcpHost,
+    readonly localAddress: Ipv4Address,
+    readonly localPort: number,
+    readonly remoteAddress: Ipv4Address,
+    readonly remotePort: number,
+    congestion?: CongestionAlgorithm,
+  ) {
+    const config = host.config;
+    this.options = {
+      noDelay: false,
+      keepalive: false,
+      keepaliveIdleMs: config.keepaliveIdleMs,
+      keepaliveIntervalMs: config.keepaliveIntervalMs,
+      keepaliveCount: config.keepaliveCount,
+      userTimeoutMs: config.userTimeoutMs,
+      maxSegmentSize: 0,
+      lingerZero: false,
+    };
+    this.sendMss = config.defaultMss;
+    this.sendBuffer = new SendBuffer(config.sendBufferSize);
+    this.receiveBufferSize = config.receiveBufferSize;
+    this.assembler = new ReceiveAssembler(config.receiveBufferSize);
+    this.rtt = new RttEstimator({ initialMs: config.initialRtoMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 });
+    this.cc = createCongestionControl(congestion ?? config.congestionControl, this.sendMss, { initialWindowSegments: config.initialWindowSegments });
+  }
+
+  /** `local:port>remote:port`, the demultiplexing key. */
+  get key(): string {
+    return connectionKey(this.localAddress, this.localPort, this.remoteAddress, this.remotePort);
+  }
+
+  get stats(): Stats {
+    return this.host.stats;
+  }
+
+  /** Bytes the application can read now. */
+  get readableBytes(): number {
+    return this.receiveQueueBytes;
+  }
+
+  /** True when the peer's FIN has arrived and every byte before it was read. */
+  get endOfStream(): boolean {
+    return this.peerFinReceived && this.receiveQueueBytes === 0;
+  }
+
+  /** Bytes sent and not yet acknowledged (FlightSize, RFC 5681 §2). */
+  get flightSize(): number {
+    return (this.sndNxt - this.sndUna) >>> 0;
+  }
+
+  /** True in the states where both sides have exchanged SYNs (RFC 9293 "synchronized"). */
+  get synchronized(): boolean {
+    return this.state !== 'CLOSED' && this.state !== 'LISTEN' && this.state !== 'SYN-SENT' && this.state !== 'SYN-RECEIVED';
+  }
+
+  /** True while SEND is allowed (RFC 9293 §3.10.2). */
+  get canSend(): boolean {
+    return (
+      !this.finPending &&
+      (this.state === 'ESTABLISHED' || this.state === 'CLOSE-WAIT' || this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED')
+    );
+  }
+
+  /** Our current timestamp clock value (RFC 7323 §5.4: ms granularity, random offset). */
+  tsNow(now: number): number {
+    return (Math.floor(now) + this.tsOffset) >>> 0;
+  }
+
+  /** Moves to a new state, counting the transition. */
+  setState(state: TcpState): void {
+    if (this.state === state) return;
+    this.stats.increment(`tcp.state.${state}`);
+    this.state = state;
+  }
+
+  /** Reads up to `max` bytes of in-order data (RFC 9293 §3.10.3 RECEIVE); an empty array when none. */
+  read(max = Infinity): Uint8Array {
+    if (this.receiveQueueBytes === 0) return new Uint8Array(0);
+    const wanted = Math.min(max, this.receiveQueueBytes);
+    let out: Uint8Array;
+    const first = this.receiveQueue[0];
+    if (first.length >= wanted) {
+      out = first.subarray(0, wanted);
+      if (first.length === wanted) this.receiveQueue.shift();
+      else this.receiveQueue[0] = first.subarray(wanted);
+    } else {
+      out = new Uint8Array(wanted);
+      let filled = 0;
+      while (filled < wanted) {
+        const chunk = this.receiveQueue[0];
+        const take = Math.min(chunk.length, wanted - filled);
+        out.set(chunk.subarray(0, take), filled);
+        filled += take;
+        if (take === chunk.length) this.receiveQueue.shift();
+        else this.receiveQueue[0] = chunk.subarray(take);
+      }
+    }
+    this.receiveQueueBytes -= wanted;
+    return out;
+  }
+
+  /**
+   * SEND (RFC 9293 §3.10.2): queues as much of `data` as the send buffer takes and transmits
+   * what the windows allow. Returns the bytes accepted (0 when the buffer is full).
+   */
+  send(data: Uint8Array): Result<number, ErrnoCode> {
+    if (this.error) return fail(this.error);
+    if (this.state === 'CLOSED' || this.state === 'LISTEN') return fail('ENOTCONN');
+    if (!this.canSend) return fail('EPIPE');
+    const accepted = this.sendBuffer.write(data);
+    if (accepted > 0 && this.synchronized) transmitPending(this, this.host.now());
+    return ok(accepted);
+  }
+
+  /** RECEIVE (RFC 9293 §3.10.3): reads up to `max` bytes and reopens the window if it grew enough. */
+  receive(max = Infinity): Uint8Array {
+    const data = this.read(max);
+    if (data.length > 0) windowUpdateAfterRead(this, this.host.now());
+    return data;
+  }
+
+  /**
+   * CLOSE (RFC 9293 §3.10.4). Unread data, or SO_LINGER 0, turns it into an abort with RST
+   * (RFC 2525 §2.17, as Linux does). Otherwise a FIN follows the queued data.
+   */
+  close(): void {
+    this.orphaned = true;
+    if (this.state === 'CLOSED') return;
+    if (this.state === 'SYN-SENT' || this.state === 'LISTEN') {
+      this.closeWithError(null);
+      return;
+    }
+    if (this.options.lingerZero || this.receiveQueueBytes > 0) {
+      this.stats.increment(this.options.lingerZero ? 'tcp.close.lingerZeroReset' : 'tcp.close.unreadDataReset');
+      this.abort();
+      return;
+    }
+    this.shutdownWrite();
+    if (this.state === 'FIN-WAIT-2') this.finWait2Deadline = this.host.now() + this.host.config.finWait2TimeoutMs;
+  }
+
+  /** SHUTDOWN(SHUT_WR): send FIN after the queued data; reading goes on (half-close). */
+  shutdownWrite(): void {
+    if (this.finPending) return;
+    switch (this.state) {
+      case 'SYN-RECEIVED':
+      case 'ESTABLISHED':
+        this.finPending = true;
+        this.setState('FIN-WAIT-1');
+        break;
+      case 'CLOSE-WAIT':
+        this.finPending = true;
+        this.setState('LAST-ACK');
+        break;
+      default:
+        return;
+    }
+    transmitPending(this, this.host.now());
+  }
+
+  /** SHUTDOWN(SHUT_RD): discard queued and future data. */
+  shutdownRead(): void {
+    this.readShutdown = true;
+    this.receiveQueue.length = 0;
+    this.receiveQueueBytes = 0;
+  }
+
+  /** ABORT (RFC 9293 §3.10.5): RST in synchronized states, then CLOSED. */
+  abort(): void {
+    if (this.state === 'CLOSED') return;
+    if (this.state !== 'SYN-SENT' && this.state !== 'TIME-WAIT' && this.state !== 'LISTEN') {
+      this.stats.increment('tcp.tx.resets');
+      transmitSegment(this, this.host.now(), this.sndNxt, TcpFlag.RST, new Uint8Array(0), []);
+    }
+    this.closeWithError(null);
+  }
+
+  /** Receive window we can offer now: free buffer space (RFC 9293 §3.8.6.2.2). */
+  receiveWindowSpace(): number {
+    return Math.max(0, this.receiveBufferSize - this.receiveQueueBytes - this.assembler.heldBytes);
+  }
+
+  /** Records an error and tells the socket the connection is gone. */
+  closeWithError(error: ErrnoCode | null): void {
+    if (error) this.error = error;
+    this.setState('CLOSED');
+    this.clearTimers();
+    this.inFlight.length = 0;
+    this.host.release(this);
+    this.events.onClose?.(error);
+  }
+
+  /** Disarms every timer. */
+  clearTimers(): void {
+    this.retransmitDeadline = Infinity;
+    this.delayedAckDeadline = Infinity;
+    this.persistDeadline = Infinity;
+    this.keepaliveDeadline = Infinity;
+    this.timeWaitDeadline = Infinity;
+    this.finWait2Deadline = Infinity;
+    this.rackDeadline = Infinity;
+    this.probeDeadline = Infinity;
+  }
+
+  /** The earliest armed timer, or Infinity. */
+  pollAt(): number {
+    return Math.min(
+      this.retransmitDeadline,
+      this.delayedAckDeadline,
+      this.persistDeadline,
+      this.keepaliveDeadline,
+      this.timeWaitDeadline,
+      this.finWait2Deadline,
+      this.rackDeadline,
+      this.probeDeadline,
+    );
+  }
+}
+
+/** The demultiplexing key of a 4-tuple. */
+export function connectionKey(localAddress: number, localPort: number, remoteAddress: number, remotePort: number): string {
+  return `${localAddress >>> 0}:${localPort}>${remoteAddress >>> 0}:${remotePort}`;
+}

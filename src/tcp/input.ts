@@ -1,0 +1,441 @@
+/**
+ * SEGMENT ARRIVES (RFC 9293 §3.10.7.3 for SYN-SENT, §3.10.7.4 for the other states), in the
+ * RFC's order: sequence number check (with PAWS, RFC 7323 §5), RST (with RFC 5961 §3), SYN
+ * (RFC 5961 §4), ACK (RFC 5961 §5), URG, segment text, FIN. LISTEN and CLOSED are the
+ * layer's (tcp-layer.ts): they have no connection yet.
+ */
+import type { TcpConnection } from './connection.js';
+import { advertisedMssFor, sendAck, sendSynAck, transmitPending, TCP_IP_HEADERS, windowShiftFor } from './output.js';
+import { acknowledge, detectLossByRack, duplicateAck, enterRecovery, isDuplicateAck, processSack, reductionBase } from './recovery.js';
+import { has, type Segment } from './segment.js';
+import { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqSub } from './seq.js';
+import { armDelayedAck, armKeepalive, armProbeTimer, armRetransmitTimer, startTimeWait } from './timers.js';
+
+/** RFC 7323 §5.5: TS.Recent older than 24 days is invalid for PAWS. */
+const PAWS_IDLE_LIMIT_MS = 24 * 24 * 3600 * 1000;
+
+/**
+ * Applies the options of the peer's SYN (or SYN-ACK) to the connection: MSS (RFC 9293
+ * §3.7.1), window scale (RFC 7323 §2.2–2.3), SACK-permitted (RFC 2018 §2), timestamps
+ * (RFC 7323 §3.2), ECN (RFC 3168 §6.1.1).
+ */
+export function negotiateOptions(connection: TcpConnection, syn: Segment, now: number): void {
+  const config = connection.host.config;
+  const options = syn.parsed;
+  if (config.windowScaling && options.windowScale !== undefined) {
+    connection.sndWindowShift = Math.min(options.windowScale, 14);
+  } else {
+    connection.sndWindowShift = 0;
+    connection.rcvWindowShift = 0;
+  }
+  connection.sackEnabled = config.sack && options.sackPermitted;
+  connection.timestampsEnabled = config.timestamps && options.timestamps !== undefined;
+  if (options.timestamps) {
+    connection.tsRecent = options.timestamps.tsVal;
+    connection.tsRecentSetAt = now;
+  }
+  connection.peerMss = options.mss ?? config.defaultMss;
+  const pathMss = (connection.host.pathMtu(connection.remoteAddress) ?? 576) - TCP_IP_HEADERS;
+  let mss = Math.min(connection.peerMss, pathMss);
+  if (connection.options.maxSegmentSize > 0) mss = Math.min(mss, connection.options.maxSegmentSize);
+  if (connection.timestampsEnabled) mss -= 12; // the option rides on every segment
+  connection.sendMss = Math.max(mss, 64);
+  connection.cc.setMss(connection.sendMss);
+}
+
+/** Prepares a connection's own side before its SYN or SYN-ACK goes out. */
+export function prepareOwnSyn(connection: TcpConnection, iss: number, now: number, tsOffset: number): void {
+  connection.iss = iss;
+  connection.sndUna = iss;
+  connection.sndNxt = seqAdd(iss, 1);
+  connection.sendBufferSeq = seqAdd(iss, 1);
+  connection.recoveryPoint = iss;
+  connection.highestSackedEnd = iss;
+  connection.tsOffset = tsOffset;
+  connection.advertisedMss = advertisedMssFor(connection);
+  connection.rcvWindowShift = connection.host.config.windowScaling ? windowShiftFor(connection.receiveBufferSize) : 0;
+  connection.inFlight.push({ seq: iss, length: 1, syn: true, fin: false, sentAt: now, sentOrder: connection.transmissions++, retransmits: 0, sacked: false, lost: false });
+  connection.firstUnackedSentAt = now;
+}
+
+/** Sends a RST in reply to a segment (RFC 9293 §3.10.7.1 rules). */
+function sendResetFor(connection: TcpConnection, segment: Segment): void {
+  connection.host.replyWithReset(connection.localAddress, connection.localPort, connection.remoteAddress, connection.remotePort, segment);
+}
+
+/** A challenge ACK (RFC 5961 §3.2, §4.2, §5.2), subject to the stack-wide rate limit (§7). */
+function challengeAck(connection: TcpConnection, now: number, reason: string): void {
+  if (!connection.host.challengeAckAllowed(now)) {
+    connection.stats.increment('tcp.challengeAck.rateLimited');
+    return;
+  }
+  connection.stats.increment(`tcp.challengeAck.${reason}`);
+  sendAck(connection, now);
+}
+
+/** Processes a segment for a connection in any state but LISTEN and CLOSED. */
+export function segmentArrives(connection: TcpConnection, segment: Segment, now: number, congestionExperienced = false): void {
+  connection.lastReceiveAt = now;
+  if (connection.state === 'SYN-SENT') synSentArrives(connection, segment, now);
+  else synchronizedArrives(connection, segment, now, congestionExperienced);
+  if (connection.state !== 'CLOSED') transmitPending(connection, now);
+}
+
+/** RFC 9293 §3.10.7.3: SYN-SENT. */
+function synSentArrives(connection: TcpConnection, segment: Segment, now: number): void {
+  let ackAcceptable = false;
+  if (has.ack(segment)) {
+    // First: the ACK must cover our SYN and nothing we have not sent.
+    if (seqLe(segment.ack, connection.iss) || seqGt(segment.ack, connection.sndNxt)) {
+      connection.stats.increment('drop.tcp.synSentBadAck');
+      if (!has.rst(segment)) sendResetFor(connection, segment);
+      return;
+    }
+    ackAcceptable = seqLt(connection.sndUna, segment.ack) && seqLe(segment.ack, connection.sndNxt);
+  }
+  if (has.rst(segment)) {
+    // Second: a RST is believed only if it acknowledges our SYN (RFC 5961 §3.2 keeps this).
+    if (ackAcceptable) {
+      connection.stats.increment('tcp.rx.resetRefused');
+      connection.closeWithError('ECONNREFUSED');
+    } else {
+      connection.stats.increment('drop.tcp.synSentResetWithoutAck');
+    }
+    return;
+  }
+  if (!has.syn(segment)) {
+    connection.stats.increment('drop.tcp.synSentNoSyn');
+    return;
+  }
+  // Fourth: SYN.
+  connection.irs = segment.seq;
+  connection.rcvNxt = seqAdd(segment.seq, 1);
+  connection.rcvAdvertisedEdge = connection.rcvNxt;
+  negotiateOptions(connection, segment, now);
+  if (connection.host.config.ecn && has.ece(segment) && !has.cwr(segment)) connection.ecnEnabled = true;
+  if (ackAcceptable) {
+    acknowledge(connection, segment, now);
+    connection.sndWnd = segment.window; // a SYN-ACK's window is never scaled (RFC 7323 §2.2)
+    connection.maxSndWnd = connection.sndWnd;
+    connection.sndWl1 = segment.seq;
+    connection.sndWl2 = segment.ack;
+    connection.retransmitDeadline = Infinity;
+    connection.firstUnackedSentAt = null;
+    connection.setState('ESTABLISHED');
+    connection.ackNow = true;
+    armKeepalive(connection, now);
+    connection.events.onConnect?.();
+    if (segment.payload.length > 0 || has.fin(segment)) processTextAndFin(connection, segment, now);
+    return;
+  }
+  // Simultaneous open (RFC 9293 Figure 7): answer with SYN-ACK and wait in SYN-RECEIVED.
+  connection.setState('SYN-RECEIVED');
+  connection.sndWnd = segment.window;
+  connection.sndWl1 = segment.seq;
+  sendSynAck(connection, now, segment.parsed.windowScale !== undefined);
+  armRetransmitTimer(connection, now);
+}
+
+/** RFC 9293 §3.10.7.4: every synchronized state, and SYN-RECEIVED. */
+function synchronizedArrives(connection: TcpConnection, segment: Segment, now: number, congestionExperienced: boolean): void {
+  const state = connection.state;
+
+  // A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost; send it again.
+  if (state === 'SYN-RECEIVED' && has.syn(segment) && !has.ack(segment) && segment.seq === connection.irs) {
+    connection.stats.increment('tcp.rx.synRetransmitted');
+    sendSynAck(connection, now, connection.sndWindowShift > 0 || connection.rcvWindowShift > 0);
+    return;
+  }
+
+  // PAWS (RFC 7323 §5.3): a timestamp older than TS.Recent marks an old duplicate.
+  const ts = segment.parsed.timestamps;
+  if (connection.timestampsEnabled && ts && !has.rst(segment)) {
+    const stale = now - connection.tsRecentSetAt > PAWS_IDLE_LIMIT_MS;
+    if (!stale && seqLt(ts.tsVal, connection.tsRecent)) {
+      connection.stats.increment('drop.tcp.paws');
+      connection.ackNow = true;
+      return;
+    }
+  }
+
+  // First: sequence number check (the four cases of §3.10.7.4).
+  const window = Math.max(0, seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
+  if (!sequenceAcceptable(connection.rcvNxt, window, segment)) {
+    if (has.rst(segment)) {
+      connection.stats.increment('drop.tcp.resetOutsideWindow');
+      return;
+    }
+    connection.stats.increment('drop.tcp.outsideWindow');
+    if (state === 'TIME-WAIT' && has.fin(segment)) {
+      startTimeWait(connection, now); // a retransmitted FIN: ACK it and restart 2·MSL
+    }
+    if (segment.len > 0 && seqLe(seqAdd(segment.seq, segment.len), connection.rcvNxt) && connection.sackEnabled) {
+      connection.pendingDsack = { leftEdge: segment.seq, rightEdge: seqAdd(segment.seq, segment.len) };
+    }
+    connection.ackNow = true;
+    return;
+  }
+
+  // Second: RST (RFC 5961 §3.2: only an exact match resets; in-window gets a challenge ACK).
+  if (has.rst(segment)) {
+    if (state === 'TIME-WAIT') {
+      connection.stats.increment('tcp.rx.resetInTimeWaitIgnored'); // RFC 1337
+      return;
+    }
+    if (segment.seq !== connection.rcvNxt) {
+      challengeAck(connection, now, 'reset');
+      return;
+    }
+    connection.stats.increment('tcp.rx.resets');
+    if (state === 'SYN-RECEIVED') {
+      connection.closeWithError(connection.listenerKey !== null ? null : 'ECONNREFUSED');
+    } else if (state === 'CLOSING' || state === 'LAST-ACK') {
+      connection.closeWithError(null);
+    } else {
+      connection.closeWithError('ECONNRESET');
+    }
+    return;
+  }
+
+  // Fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK, drop.
+  if (has.syn(segment)) {
+    if (state === 'SYN-RECEIVED' && connection.listenerKey !== null) {
+      connection.stats.increment('tcp.rx.synInSynReceived');
+      connection.closeWithError(null); // back to LISTEN: forget the half-open connection
+      return;
+    }
+    challengeAck(connection, now, 'syn');
+    return;
+  }
+
+  // Fifth: ACK.
+  if (!has.ack(segment)) {
+    connection.stats.increment('drop.tcp.noAck');
+    return;
+  }
+  if (state === 'SYN-RECEIVED') {
+    if (!(seqLt(connection.sndUna, segment.ack) && seqLe(segment.ack, connection.sndNxt))) {
+      connection.stats.increment('drop.tcp.synReceivedBadAck');
+      sendResetFor(connection, segment);
+      return;
+    }
+    if (connection.listenerKey !== null && !connection.host.acceptQueueHasRoom(connection)) {
+      // Linux (tcp_abort_on_overflow = 0): drop the ACK and stay half-open; the SYN-ACK
+      // retransmission gives the application time to accept.
+      connection.stats.increment('drop.tcp.acceptQueueFull');
+      return;
+    }
+    acknowledge(connection, segment, now);
+    connection.sndWnd = segment.window << connection.sndWindowShift;
+    connection.maxSndWnd = connection.sndWnd;
+    connection.sndWl1 = segment.seq;
+    connection.sndWl2 = segment.ack;
+    connection.retransmitDeadline = Infinity;
+    connection.firstUnackedSentAt = null;
+    connection.setState('ESTABLISHED');
+    armKeepalive(connection, now);
+    if (connection.listenerKey !== null) connection.host.established(connection);
+    else connection.events.onConnect?.();
+  } else if (!processAck(connection, segment, now)) {
+    return;
+  }
+  if (connection.state === 'CLOSED') return;
+
+  // Timestamps (RFC 7323 §4.3): remember TSval of a segment covering Last.ACK.sent.
+  if (ts && connection.timestampsEnabled && seqLe(segment.seq, connection.lastAckSent) && seqGe(ts.tsVal, connection.tsRecent)) {
+    connection.tsRecent = ts.tsVal;
+    connection.tsRecentSetAt = now;
+  }
+
+  // ECN (RFC 3168 §6.1.3): CE on the IP header is echoed with ECE until CWR arrives.
+  if (connection.ecnEnabled) {
+    if (has.cwr(segment)) connection.ecnEchoPending = false;
+    if (congestionExperienced) {
+      connection.ecnEchoPending = true;
+      connection.ackNow = true;
+      connection.stats.increment('tcp.rx.congestionExperienced');
+    }
+  }
+
+  armKeepalive(connection, now);
+  processTextAndFin(connection, segment, now);
+}
+
+/** The four acceptability cases of RFC 9293 §3.10.7.4 (a zero window still admits ACK/RST/URG at RCV.NXT). */
+function sequenceAcceptable(rcvNxt: number, window: number, segment: Segment): boolean {
+  if (segment.len === 0) return window === 0 ? segment.seq === rcvNxt : seqInWindow(segment.seq, rcvNxt, window);
+  if (window === 0) return segment.seq === rcvNxt; // control and ACK processed; the text is dropped
+  const last = seqAdd(segment.seq, segment.len - 1);
+  return seqInWindow(segment.seq, rcvNxt, window) || seqInWindow(last, rcvNxt, window);
+}
+
+/**
+ * The ACK step for ESTABLISHED and later states. Returns false when the segment was dropped.
+ */
+function processAck(connection: TcpConnection, segment: Segment, now: number): boolean {
+  const ack = segment.ack;
+  if (seqGt(ack, connection.sndNxt)) {
+    // RFC 5961 §5.2 / RFC 9293: an ACK for something not yet sent: ACK, drop.
+    connection.stats.increment('drop.tcp.ackTooNew');
+    challengeAck(connection, now, 'ackTooNew');
+    return false;
+  }
+  if (seqLt(ack, seqAdd(connection.sndUna, -connection.maxSndWnd))) {
+    connection.stats.increment('drop.tcp.ackTooOld');
+    challengeAck(connection, now, 'ackTooOld');
+    return false;
+  }
+  const previousWindow = connection.sndWnd;
+  let dataAcked = 0;
+  let finAcked = false;
+  if (seqGt(ack, connection.sndUna)) {
+    const result = acknowledge(connection, segment, now);
+    dataAcked = result.dataAcked;
+    finAcked = result.finAcked;
+  }
+  processSack(connection, segment.parsed.sackBlocks, now);
+
+  // Window update (RFC 9293 §3.10.7.4: SND.WL1/SND.WL2 keep old segments from updating it).
+  if (seqLt(connection.sndWl1, segment.seq) || (connection.sndWl1 === segment.seq && seqLe(connection.sndWl2, ack))) {
+    connection.sndWnd = segment.window << connection.sndWindowShift;
+    connection.sndWl1 = segment.seq;
+    connection.sndWl2 = ack;
+    if (connection.sndWnd > connection.maxSndWnd) connection.maxSndWnd = connection.sndWnd;
+    if (connection.sndWnd > 0) connection.persistDeadline = Infinity;
+  }
+  if (ack === connection.sndUna && dataAcked === 0 && isDuplicateAck(connection, segment, previousWindow)) duplicateAck(connection);
+
+  if (connection.sackEnabled && detectLossByRack(connection, now)) enterRecovery(connection, now);
+
+  // ECN-Echo (RFC 3168 §6.1.2): reduce once per window of data.
+  if (connection.ecnEnabled && has.ece(segment) && seqGt(connection.sndUna, connection.ecnReducedAt)) {
+    connection.stats.increment('tcp.ecn.reductions');
+    connection.cc.onEcnEcho(now, reductionBase(connection));
+    connection.ecnReducedAt = connection.sndNxt;
+    connection.cwrPending = true;
+  }
+
+  // The retransmission timer follows the oldest unacknowledged segment (RFC 6298 §5.2–5.3).
+  if (connection.inFlight.length === 0) {
+    connection.retransmitDeadline = Infinity;
+    connection.probeDeadline = Infinity;
+    connection.firstUnackedSentAt = null;
+  } else if (dataAcked > 0 || finAcked) {
+    armRetransmitTimer(connection, now);
+    connection.firstUnackedSentAt = now;
+    armProbeTimer(connection, now);
+  }
+  if (dataAcked > 0) connection.events.onWritable?.();
+
+  if (finAcked) {
+    switch (connection.state) {
+      case 'FIN-WAIT-1':
+        connection.setState('FIN-WAIT-2');
+        if (connection.orphaned) connection.finWait2Deadline = now + connection.host.config.finWait2TimeoutMs;
+        break;
+      case 'CLOSING':
+        startTimeWait(connection, now);
+        break;
+      case 'LAST-ACK':
+        connection.closeWithError(null);
+        return false;
+    }
+  }
+  return true;
+}
+
+/** Steps six to eight: URG, segment text, FIN. */
+function processTextAndFin(connection: TcpConnection, segment: Segment, now: number): void {
+  const state = connection.state;
+  const receiving = state === 'ESTABLISHED' || state === 'FIN-WAIT-1' || state === 'FIN-WAIT-2';
+  const dataStart = has.syn(segment) ? seqAdd(segment.seq, 1) : segment.seq;
+
+  // Sixth: URG (RFC 9293 §3.8.5 / §3.10.7.4): remember how far urgent data extends.
+  if (has.urg(segment) && receiving) {
+    const urgentEnd = seqAdd(dataStart, segment.urgentPointer);
+    if (seqGt(urgentEnd, connection.rcvUp)) connection.rcvUp = urgentEnd;
+    connection.urgentPending = true;
+    connection.stats.increment('tcp.rx.urgent');
+  }
+
+  // Seventh: the text, trimmed to the window, delivered in order through the assembler.
+  if (segment.payload.length > 0 && receiving) {
+    let start = dataStart;
+    let data = segment.payload;
+    const windowEnd = seqMax(connection.rcvAdvertisedEdge, connection.rcvNxt);
+    if (seqGt(seqAdd(start, data.length), windowEnd)) {
+      data = data.subarray(0, Math.max(0, seqSub(windowEnd, start)));
+      connection.stats.increment('tcp.rx.trimmedToWindow');
+    }
+    const wasHolding = connection.assembler.heldBytes > 0;
+    if (seqLt(start, connection.rcvNxt)) {
+      const skip = Math.min(data.length, seqSub(connection.rcvNxt, start));
+      if (connection.sackEnabled && skip > 0) connection.pendingDsack = { leftEdge: start, rightEdge: seqAdd(start, skip) };
+      data = data.subarray(skip);
+      start = connection.rcvNxt;
+    }
+    if (data.length > 0) deliverText(connection, start, data, segment, wasHolding, now);
+  }
+
+  // Eighth: FIN, processed once every byte before it has arrived.
+  if (has.fin(segment) && state !== 'CLOSED' && state !== 'LISTEN' && state !== 'SYN-SENT') {
+    const finSeq = seqAdd(dataStart, segment.payload.length);
+    if (finSeq === connection.rcvNxt) finArrives(connection, now);
+    else if (seqGt(finSeq, connection.rcvNxt)) {
+      connection.outOfOrderFinSeq = finSeq;
+      connection.ackNow = true;
+    } else if (state === 'TIME-WAIT' || connection.peerFinReceived) {
+      connection.ackNow = true;
+      if (state === 'TIME-WAIT') startTimeWait(connection, now);
+    }
+  }
+}
+
+function deliverText(connection: TcpConnection, start: number, data: Uint8Array, segment: Segment, wasHolding: boolean, now: number): void {
+  const inOrder = start === connection.rcvNxt;
+  const result = connection.assembler.insert(start, data, connection.rcvNxt);
+  if (result.refusedBytes > 0) connection.stats.increment('drop.tcp.outOfOrderLimit');
+  if (result.duplicate && connection.sackEnabled) connection.pendingDsack = result.duplicate;
+  const advanced = seqSub(result.rcvNxt, connection.rcvNxt);
+  connection.rcvNxt = result.rcvNxt;
+  for (const chunk of result.delivered) {
+    if (connection.readShutdown) continue; // SHUT_RD: acknowledged and discarded
+    connection.receiveQueue.push(chunk);
+    connection.receiveQueueBytes += chunk.length;
+  }
+  connection.stats.increment('tcp.rx.dataSegments');
+  if (!inOrder || wasHolding || result.duplicate !== undefined) {
+    // Out of order, a duplicate, or filling a hole: ACK at once (RFC 5681 §4.2, RFC 9293 §3.8.6.3).
+    connection.ackNow = true;
+  } else {
+    connection.segmentsSinceAck++;
+    if (connection.segmentsSinceAck >= 2 || has.psh(segment)) connection.ackNow = true;
+    else armDelayedAck(connection, now);
+  }
+  if (connection.outOfOrderFinSeq !== null && connection.outOfOrderFinSeq === connection.rcvNxt) finArrives(connection, now);
+  if (advanced > 0) connection.events.onReadable?.();
+}
+
+/** The peer's FIN, in order (RFC 9293 §3.10.7.4 eighth step). */
+function finArrives(connection: TcpConnection, now: number): void {
+  if (connection.peerFinReceived) return;
+  connection.peerFinReceived = true;
+  connection.outOfOrderFinSeq = null;
+  connection.rcvNxt = seqAdd(connection.rcvNxt, 1);
+  connection.ackNow = true;
+  connection.stats.increment('tcp.rx.fin');
+  switch (connection.state) {
+    case 'SYN-RECEIVED':
+    case 'ESTABLISHED':
+      connection.setState('CLOSE-WAIT');
+      break;
+    case 'FIN-WAIT-1':
+      // Our FIN not yet acknowledged: simultaneous close.
+      connection.setState('CLOSING');
+      break;
+    case 'FIN-WAIT-2':
+      startTimeWait(connection, now);
+      break;
+  }
+  connection.events.onReadable?.();
+}

@@ -1,0 +1,268 @@
+/**
+ * Building and sending segments: SYN and SYN-ACK with their options, data within the send
+ * window and the congestion window, Nagle (RFC 896 / RFC 9293 §3.7.4), sender-side
+ * silly-window avoidance (§3.8.6.2.1), the advertised window with receiver-side SWS avoidance
+ * (§3.8.6.2.2) and window scaling (RFC 7323 §2.3), timestamps (RFC 7323 §3) and SACK blocks
+ * (RFC 2018 §4, D-SACK RFC 2883), and pure ACKs.
+ */
+import type { SentSegment, TcpConnection } from './connection.js';
+import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
+import type { SackBlock, TcpOption } from './tcp-options.js';
+import { TcpFlag, type TcpRepr } from './tcp-packet.js';
+import { armProbeTimer, armRetransmitTimer } from './timers.js';
+
+/** IPv4 (20) + TCP (20) header bytes without options. */
+export const TCP_IP_HEADERS = 40;
+
+/** Largest window field value. */
+const MAX_WINDOW_FIELD = 0xffff;
+
+/** The window-scale shift we offer for a receive buffer (RFC 7323 §2.3: at most 14). */
+export function windowShiftFor(bufferSize: number): number {
+  let shift = 0;
+  while (shift < 14 && bufferSize >> shift > MAX_WINDOW_FIELD) shift++;
+  return shift;
+}
+
+/** The MSS we advertise: the path MTU minus headers, bounded by TCP_MAXSEG (RFC 9293 §3.7.1). */
+export function advertisedMssFor(connection: TcpConnection): number {
+  const mtu = connection.host.pathMtu(connection.remoteAddress) ?? 576;
+  const mss = mtu - TCP_IP_HEADERS;
+  return connection.options.maxSegmentSize > 0 ? Math.min(mss, connection.options.maxSegmentSize) : mss;
+}
+
+/** Options for a SYN or SYN-ACK, in Linux's order so captures look familiar. */
+function synOptions(connection: TcpConnection, now: number, isSynAck: boolean, peerOffers?: { sack: boolean; ts: boolean; ws: boolean }): TcpOption[] {
+  const config = connection.host.config;
+  const sack = isSynAck ? connection.sackEnabled : config.sack;
+  const ts = isSynAck ? connection.timestampsEnabled : config.timestamps;
+  const ws = isSynAck ? peerOffers?.ws ?? false : config.windowScaling;
+  const options: TcpOption[] = [{ kind: 'maxSegmentSize', mss: connection.advertisedMss }];
+  if (sack && ts) options.push({ kind: 'sackPermitted' });
+  if (ts) {
+    if (!sack) options.push({ kind: 'noOperation' }, { kind: 'noOperation' });
+    options.push({ kind: 'timestamps', tsVal: connection.tsNow(now), tsEcr: isSynAck ? connection.tsRecent : 0 });
+  } else if (sack) {
+    options.push({ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'sackPermitted' });
+  }
+  if (ws) options.push({ kind: 'noOperation' }, { kind: 'windowScale', shiftCount: connection.rcvWindowShift });
+  return options;
+}
+
+/** Options for a synchronized-state segment: timestamps, then SACK blocks if any. */
+function segmentOptions(connection: TcpConnection, now: number): TcpOption[] {
+  const options: TcpOption[] = [];
+  if (connection.timestampsEnabled) {
+    options.push({ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: connection.tsNow(now), tsEcr: connection.tsRecent });
+  }
+  if (connection.sackEnabled) {
+    const max = connection.timestampsEnabled ? 3 : 4;
+    const blocks: SackBlock[] = connection.assembler.sackBlocks(max, connection.pendingDsack ?? undefined);
+    if (blocks.length > 0) options.push({ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'sack', blocks });
+  }
+  return options;
+}
+
+/**
+ * The window to advertise (unscaled bytes), never moving the right edge left, and moving it
+ * right only by a worthwhile amount: min(buffer/2, MSS) (RFC 9293 §3.8.6.2.2).
+ */
+function windowToAdvertise(connection: TcpConnection): number {
+  const space = connection.receiveWindowSpace();
+  const current = Math.max(0, seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
+  const threshold = Math.min(connection.receiveBufferSize / 2, connection.advertisedMss || connection.sendMss);
+  if (space >= current + threshold || space >= connection.receiveBufferSize) return Math.max(space, current);
+  return current;
+}
+
+/** Builds and transmits one segment; updates the ACK and window bookkeeping. */
+export function transmitSegment(
+  connection: TcpConnection,
+  now: number,
+  seq: number,
+  flags: number,
+  payload: Uint8Array,
+  options?: TcpOption[],
+): void {
+  let window: number;
+  const isSyn = (flags & TcpFlag.SYN) !== 0;
+  if (isSyn) {
+    // RFC 7323 §2.2: the window in a SYN or SYN-ACK is never scaled.
+    window = Math.min(connection.receiveWindowSpace(), MAX_WINDOW_FIELD);
+    connection.rcvAdvertisedEdge = seqAdd(connection.rcvNxt, window);
+  } else {
+    const bytes = windowToAdvertise(connection);
+    const unit = 1 << connection.rcvWindowShift;
+    window = Math.min(MAX_WINDOW_FIELD, Math.ceil(bytes / unit));
+    const edge = seqAdd(connection.rcvNxt, window * unit);
+    if (seqGt(edge, connection.rcvAdvertisedEdge)) connection.rcvAdvertisedEdge = edge;
+  }
+  if (connection.ecnEnabled && !isSyn) {
+    if (connection.ecnEchoPending) flags |= TcpFlag.ECE;
+    if (connection.cwrPending && payload.length > 0) {
+      flags |= TcpFlag.CWR;
+      connection.cwrPending = false;
+    }
+  }
+  const segment: TcpRepr = {
+    srcPort: connection.localPort,
+    dstPort: connection.remotePort,
+    seq,
+    ack: flags & TcpFlag.ACK ? connection.rcvNxt : 0,
+    flags,
+    window,
+    urgentPointer: 0,
+    options: options ?? segmentOptions(connection, now),
+    payload,
+  };
+  if (flags & TcpFlag.ACK) {
+    connection.lastAckSent = connection.rcvNxt;
+    connection.ackNow = false;
+    connection.segmentsSinceAck = 0;
+    connection.delayedAckDeadline = Infinity;
+    connection.pendingDsack = null;
+  }
+  connection.stats.increment('tcp.tx.segments');
+  connection.host.transmit(connection, segment);
+}
+
+/** Sends (or re-sends) our SYN (active open, RFC 9293 §3.10.1). */
+export function sendSyn(connection: TcpConnection, now: number): void {
+  const flags = TcpFlag.SYN | (connection.host.config.ecn ? TcpFlag.ECE | TcpFlag.CWR : 0);
+  transmitSegment(connection, now, connection.iss, flags, new Uint8Array(0), synOptions(connection, now, false));
+}
+
+/** Sends (or re-sends) our SYN-ACK (passive open, RFC 9293 §3.10.7.2). */
+export function sendSynAck(connection: TcpConnection, now: number, peerOfferedWindowScale: boolean): void {
+  const flags = TcpFlag.SYN | TcpFlag.ACK | (connection.ecnEnabled ? TcpFlag.ECE : 0);
+  transmitSegment(connection, now, connection.iss, flags, new Uint8Array(0), synOptions(connection, now, true, { sack: connection.sackEnabled, ts: connection.timestampsEnabled, ws: peerOfferedWindowScale }));
+}
+
+/** Sends a bare ACK for the current RCV.NXT. */
+export function sendAck(connection: TcpConnection, now: number): void {
+  transmitSegment(connection, now, connection.sndNxt, TcpFlag.ACK, new Uint8Array(0));
+}
+
+/** Bytes of a SentSegment's data (without SYN/FIN). */
+function dataLength(segment: SentSegment): number {
+  return segment.length - (segment.syn ? 1 : 0) - (segment.fin ? 1 : 0);
+}
+
+/** Retransmits one segment from the send buffer (RFC 9293 §3.8.1; RFC 6675 §5 step 4). */
+export function retransmit(connection: TcpConnection, segment: SentSegment, now: number): void {
+  connection.stats.increment('tcp.tx.retransmits');
+  segment.retransmits++;
+  segment.lost = false;
+  segment.sentAt = now;
+  segment.sentOrder = connection.transmissions++;
+  if (connection.rttSeq !== null && !seqLt(connection.rttSeq, segment.seq) && seqLt(connection.rttSeq, seqAdd(segment.seq, segment.length))) {
+    connection.rttSeq = null; // Karn: never time a retransmitted segment
+  }
+  if (segment.syn) {
+    if (connection.state === 'SYN-SENT') sendSyn(connection, now);
+    else sendSynAck(connection, now, connection.rcvWindowShift > 0 || connection.sndWindowShift > 0);
+    return;
+  }
+  const length = dataLength(segment);
+  const payload = length > 0 ? connection.sendBuffer.read(seqSub(segment.seq, connection.sendBufferSeq), length) : new Uint8Array(0);
+  transmitSegment(connection, now, segment.seq, TcpFlag.ACK | (segment.fin ? TcpFlag.FIN : 0) | (length > 0 ? TcpFlag.PSH : 0), payload);
+}
+
+/** Bytes in flight per RFC 6675 §4 "pipe": sent, not SACKed, not marked lost. */
+export function pipe(connection: TcpConnection): number {
+  let bytes = 0;
+  for (const segment of connection.inFlight) if (!segment.sacked && !segment.lost) bytes += segment.length;
+  return bytes;
+}
+
+/**
+ * Sends whatever may be sent now: retransmissions of segments marked lost, new data and FIN
+ * within min(send window, congestion window), then an ACK if one is owed and none was sent.
+ */
+export function transmitPending(connection: TcpConnection, now: number): void {
+  const state = connection.state;
+  if (state === 'CLOSED' || state === 'LISTEN' || state === 'SYN-SENT' || state === 'SYN-RECEIVED' || state === 'TIME-WAIT') {
+    if (connection.ackNow && state === 'TIME-WAIT') sendAck(connection, now);
+    return;
+  }
+  let sentSomething = false;
+  const cwnd = connection.cc.cwnd;
+  let inPipe = pipe(connection);
+
+  // Retransmissions first: lost segments in sequence order while the pipe allows (RFC 6675 §5).
+  for (const segment of connection.inFlight) {
+    if (!segment.lost) continue;
+    if (inPipe + segment.length > cwnd && sentSomething) break;
+    retransmit(connection, segment, now);
+    inPipe += segment.length;
+    sentSomething = true;
+  }
+
+  const mayCarryData = state === 'ESTABLISHED' || state === 'CLOSE-WAIT' || state === 'FIN-WAIT-1' || state === 'CLOSING' || state === 'LAST-ACK';
+  while (mayCarryData && !connection.finSent) {
+    const unsentOffset = seqSub(connection.sndNxt, connection.sendBufferSeq);
+    const unsent = connection.sendBuffer.length - unsentOffset;
+    if (unsent <= 0 && !connection.finPending) break;
+    const usableWindow = seqSub(seqAdd(connection.sndUna, connection.sndWnd), connection.sndNxt);
+    const congestionRoom = cwnd - inPipe;
+    let length = Math.min(unsent, connection.sendMss, usableWindow, congestionRoom);
+    if (unsent > 0 && length <= 0) {
+      if (usableWindow <= 0 && connection.flightSize === 0) armPersistIfIdle(connection, now);
+      break;
+    }
+    length = Math.max(0, length);
+    if (length > 0 && length < connection.sendMss && length < unsent) {
+      // Sender SWS avoidance (§3.8.6.2.1): a partial segment only if it is at least half the
+      // largest window the peer offered, or nothing is outstanding and the window caps it.
+      if (length < connection.maxSndWnd / 2 && connection.flightSize > 0) break;
+    }
+    if (length > 0 && length === unsent && length < connection.sendMss && !connection.options.noDelay && connection.flightSize > 0 && !connection.finPending) {
+      connection.stats.increment('tcp.nagle.delayed');
+      break; // Nagle: hold a small segment while data is unacknowledged
+    }
+    const fin = connection.finPending && length === unsent;
+    if (length === 0 && !fin) break;
+    const payload = length > 0 ? connection.sendBuffer.read(unsentOffset, length) : new Uint8Array(0);
+    const flags = TcpFlag.ACK | (length > 0 && length === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
+    const seq = connection.sndNxt;
+    transmitSegment(connection, now, seq, flags, payload);
+    const segmentLength = length + (fin ? 1 : 0);
+    connection.inFlight.push({ seq, length: segmentLength, syn: false, fin, sentAt: now, sentOrder: connection.transmissions++, retransmits: 0, sacked: false, lost: false });
+    if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;
+    if (connection.rttSeq === null && !connection.timestampsEnabled && length > 0) {
+      connection.rttSeq = seq;
+      connection.rttStartedAt = now;
+    }
+    connection.sndNxt = seqAdd(seq, segmentLength);
+    inPipe += segmentLength;
+    connection.lastSendAt = now;
+    connection.stats.increment('tcp.tx.dataSegments');
+    if (fin) connection.finSent = true;
+    sentSomething = true;
+  }
+
+  if (sentSomething) {
+    if (connection.retransmitDeadline === Infinity) armRetransmitTimer(connection, now);
+    connection.persistDeadline = Infinity;
+    armProbeTimer(connection, now);
+  }
+  if (connection.ackNow) sendAck(connection, now);
+}
+
+function armPersistIfIdle(connection: TcpConnection, now: number): void {
+  if (connection.persistDeadline !== Infinity) return;
+  const interval = Math.min(connection.rtt.rto * 2 ** connection.persistBackoff, connection.host.config.maxRtoMs);
+  connection.persistDeadline = now + interval;
+}
+
+/** After the application read data: send a window update if the window opened enough. */
+export function windowUpdateAfterRead(connection: TcpConnection, now: number): void {
+  if (!connection.synchronized || connection.peerFinReceived) return;
+  const advertised = Math.max(0, seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
+  const space = connection.receiveWindowSpace();
+  // Linux and BSD: update when the window grows by two segments or by half the buffer.
+  if (space - advertised >= 2 * connection.sendMss || (advertised === 0 && space >= connection.sendMss) || space - advertised >= connection.receiveBufferSize / 2) {
+    connection.ackNow = true;
+    transmitPending(connection, now);
+  }
+}

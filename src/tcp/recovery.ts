@@ -1,0 +1,278 @@
+/**
+ * The sender's side of acknowledgments: the retransmission queue, RTT samples (RFC 6298,
+ * RFC 7323 §4), the SACK scoreboard (RFC 2018, RFC 6675), loss detection by RACK (RFC 8985
+ * §6) with SACK or by duplicate ACKs with NewReno (RFC 5681 §3.2, RFC 6582) without it, and
+ * the congestion controller's hooks. Retransmission timeouts (RFC 6298 §5) end here too.
+ */
+import type { SentSegment, TcpConnection } from './connection.js';
+import type { Segment } from './segment.js';
+import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
+import type { SackBlock } from './tcp-options.js';
+
+/** RFC 5681 §2 DupThresh. */
+export const DUP_THRESHOLD = 3;
+
+/** The end of a sent segment's sequence space. */
+function endOf(segment: SentSegment): number {
+  return seqAdd(segment.seq, segment.length);
+}
+
+/**
+ * Splits the segment at `index` at sequence number `at` (strictly inside it) into two queue
+ * entries, so that SACK edges and partial ACKs always fall on entry boundaries.
+ */
+function splitAt(connection: TcpConnection, index: number, at: number): void {
+  const segment = connection.inFlight[index];
+  const headLength = seqSub(at, segment.seq);
+  const tail: SentSegment = { ...segment, seq: at, length: segment.length - headLength, syn: false };
+  segment.length = headLength;
+  segment.fin = false;
+  connection.inFlight.splice(index + 1, 0, tail);
+}
+
+/** RFC 8985 §6.2 step 2: remember the most recently sent segment known to be delivered. */
+function rackUpdate(connection: TcpConnection, segment: SentSegment, now: number): void {
+  const rtt = now - segment.sentAt;
+  const minRtt = connection.rtt.minRtt;
+  // A retransmitted segment acknowledged faster than the minimum RTT was acknowledged by
+  // its original transmission: its send time says nothing.
+  if (segment.retransmits > 0 && minRtt !== undefined && rtt < minRtt) return;
+  if (segment.sentOrder > connection.rackSentOrder) {
+    connection.rackSentAt = segment.sentAt;
+    connection.rackSentOrder = segment.sentOrder;
+    connection.rackEndSeq = endOf(segment);
+    connection.rackRtt = rtt;
+  }
+}
+
+/** What a cumulative ACK did. */
+export interface AckResult {
+  /** Data bytes newly acknowledged (SYN and FIN excluded). */
+  readonly dataAcked: number;
+  /** Sequence space newly acknowledged (SYN and FIN included). */
+  readonly sequenceAcked: number;
+  readonly finAcked: boolean;
+  readonly rttSample: number | undefined;
+}
+
+/**
+ * Processes an acceptable ACK that advances SND.UNA (RFC 9293 §3.10.7.4, fifth step):
+ * drops acknowledged segments and data, takes an RTT sample, updates the congestion window.
+ */
+export function acknowledge(connection: TcpConnection, segment: Segment, now: number): AckResult {
+  const ack = segment.ack;
+  const sequenceAcked = seqSub(ack, connection.sndUna);
+  // RFC 7661 / Linux tcp_is_cwnd_limited: grow cwnd only if it was what held the sender back
+  // (in slow start, when at least half of it was in use).
+  const cwnd = connection.cc.cwnd;
+  const flight = connection.flightSize;
+  const cwndLimited = cwnd < connection.cc.ssthresh ? 2 * flight >= cwnd : flight + connection.sendMss >= cwnd;
+  const appLimited = !cwndLimited;
+
+  // Drop acknowledged entries from the retransmission queue; trim a partly acknowledged one.
+  const queue = connection.inFlight;
+  let removed = 0;
+  while (removed < queue.length && seqLe(endOf(queue[removed]), ack)) {
+    if (!queue[removed].sacked) rackUpdate(connection, queue[removed], now);
+    removed++;
+  }
+  queue.splice(0, removed);
+  if (queue.length > 0 && seqLt(queue[0].seq, ack)) {
+    splitAt(connection, 0, ack);
+    rackUpdate(connection, queue[0], now);
+    queue.shift();
+  }
+
+  // Data bytes covered by the ACK leave the send buffer; FIN sits just past the data.
+  const dataEnd = seqAdd(connection.sendBufferSeq, connection.sendBuffer.length);
+  const dataAcked = Math.max(0, seqSub(seqLt(ack, dataEnd) ? ack : dataEnd, connection.sendBufferSeq));
+  if (dataAcked > 0) {
+    connection.sendBuffer.consume(dataAcked);
+    connection.sendBufferSeq = seqAdd(connection.sendBufferSeq, dataAcked);
+  }
+  const finAcked = connection.finSent && seqGt(ack, dataEnd);
+  connection.sndUna = ack;
+
+  // RTT: from the echoed timestamp (RFC 7323 §4.1), else the one timed segment (Karn).
+  let rttSample: number | undefined;
+  const ts = segment.parsed.timestamps;
+  if (connection.timestampsEnabled && ts && ts.tsEcr !== 0) {
+    const sample = (connection.tsNow(now) - ts.tsEcr) >>> 0;
+    if (sample < 600_000) rttSample = Math.max(sample, 0);
+  } else if (connection.rttSeq !== null && seqGt(ack, connection.rttSeq)) {
+    rttSample = now - connection.rttStartedAt;
+    connection.rttSeq = null;
+  }
+  if (rttSample !== undefined) connection.rtt.sample(Math.max(rttSample, 1));
+  connection.rtt.resetBackoff();
+  connection.timeoutCount = 0;
+  connection.persistBackoff = 0;
+  connection.dupAcks = 0;
+
+  // Congestion control (RFC 5681 §3.1; RFC 6582 §3.2 steps 5–6; RFC 6675 §5).
+  if (connection.inRecovery) {
+    if (seqGe(ack, connection.recoveryPoint)) {
+      connection.inRecovery = false;
+      connection.stats.increment('tcp.recovery.exit');
+      connection.cc.onRecoveryEnd(now);
+    } else if (!connection.sackEnabled && queue.length > 0) {
+      // NewReno partial acknowledgment: the next hole is lost too.
+      queue[0].lost = true;
+      connection.stats.increment('tcp.recovery.partialAck');
+    }
+  } else if (dataAcked > 0) {
+    connection.cc.onAck(dataAcked, now, rttSample, appLimited);
+  }
+  if (connection.rtoRecovery && seqGe(ack, connection.recoveryPoint)) connection.rtoRecovery = false;
+
+  return { dataAcked, sequenceAcked, finAcked, rttSample };
+}
+
+/**
+ * Marks segments covered by SACK blocks (RFC 2018 §3, RFC 6675 §4 Update()). Blocks outside
+ * (SND.UNA, SND.NXT] are ignored; a first block at or below SND.UNA is a D-SACK (RFC 2883).
+ */
+export function processSack(connection: TcpConnection, blocks: readonly SackBlock[], now: number): void {
+  if (!connection.sackEnabled || blocks.length === 0) return;
+  let highestSacked = connection.highestSackedEnd;
+  for (let b = 0; b < blocks.length; b++) {
+    const { leftEdge, rightEdge } = blocks[b];
+    if (!seqLt(leftEdge, rightEdge)) {
+      connection.stats.increment('tcp.rx.sackInvalid');
+      continue;
+    }
+    if (seqLe(rightEdge, connection.sndUna)) {
+      if (b === 0) connection.stats.increment('tcp.rx.dsack');
+      continue;
+    }
+    if (seqGt(rightEdge, connection.sndNxt) || seqLt(leftEdge, connection.sndUna)) {
+      connection.stats.increment('tcp.rx.sackInvalid');
+      continue;
+    }
+    const queue = connection.inFlight;
+    for (let i = 0; i < queue.length; i++) {
+      const segment = queue[i];
+      const end = endOf(segment);
+      if (seqLe(end, leftEdge)) continue;
+      if (seqGe(segment.seq, rightEdge)) break;
+      if (segment.sacked) continue;
+      if (seqLt(segment.seq, leftEdge)) {
+        splitAt(connection, i, leftEdge);
+        continue; // the tail is examined next
+      }
+      if (seqGt(end, rightEdge)) splitAt(connection, i, rightEdge);
+      segment.sacked = true;
+      segment.lost = false;
+      connection.stats.increment('tcp.rx.sackedSegments');
+      rackUpdate(connection, segment, now);
+      const segmentEnd = endOf(segment);
+      // RFC 8985 §6.2 step 3: delivery of a segment below the highest SACKed one is reordering.
+      if (seqLt(segmentEnd, highestSacked) && segment.retransmits === 0) connection.rackReorderingSeen = true;
+      if (seqGt(segmentEnd, highestSacked)) highestSacked = segmentEnd;
+    }
+  }
+  connection.highestSackedEnd = highestSacked;
+}
+
+/** Segments currently SACKed. */
+function sackedCount(connection: TcpConnection): number {
+  let count = 0;
+  for (const segment of connection.inFlight) if (segment.sacked) count++;
+  return count;
+}
+
+/**
+ * RACK loss detection (RFC 8985 §6.2 steps 4–5): a segment sent before the most recently
+ * delivered one is lost once RACK.rtt + reo_wnd has passed since it was sent. Arms the
+ * reordering timer for those not yet due. Returns true if any segment was newly marked lost.
+ */
+export function detectLossByRack(connection: TcpConnection, now: number): boolean {
+  if (connection.rackSentOrder < 0) return false;
+  const minRtt = connection.rtt.minRtt ?? connection.rackRtt;
+  let reorderWindow = minRtt / 4;
+  if (!connection.rackReorderingSeen && (connection.inRecovery || connection.rtoRecovery || sackedCount(connection) >= DUP_THRESHOLD)) {
+    reorderWindow = 0;
+  }
+  reorderWindow = Math.min(reorderWindow, connection.rtt.srtt ?? reorderWindow);
+  let timeout = 0;
+  let marked = false;
+  for (const segment of connection.inFlight) {
+    if (segment.sacked || segment.lost) continue;
+    // RFC 8985 §6.2 step 5 compares send times, then end sequence numbers on a tie; the
+    // transmission order settles both at once.
+    if (segment.sentOrder >= connection.rackSentOrder) continue;
+    const remaining = segment.sentAt + connection.rackRtt + reorderWindow - now;
+    if (remaining <= 0) {
+      segment.lost = true;
+      marked = true;
+      connection.stats.increment('tcp.rack.lost');
+    } else {
+      timeout = Math.max(timeout, remaining);
+    }
+  }
+  connection.rackDeadline = timeout > 0 ? now + timeout : Infinity;
+  return marked;
+}
+
+/**
+ * A duplicate ACK (RFC 5681 §2): no data, no SYN/FIN, ACK equal to SND.UNA, the same window,
+ * and data outstanding. Without SACK, the third starts fast retransmit (RFC 5681 §3.2, RFC 6582).
+ */
+export function isDuplicateAck(connection: TcpConnection, segment: Segment, previousWindow: number): boolean {
+  return (
+    segment.payload.length === 0 &&
+    segment.len === 0 &&
+    segment.ack === connection.sndUna &&
+    segment.window << connection.sndWindowShift === previousWindow &&
+    connection.inFlight.length > 0
+  );
+}
+
+/** Counts a duplicate ACK and, without SACK, starts NewReno fast retransmit at DupThresh. */
+export function duplicateAck(connection: TcpConnection): void {
+  connection.dupAcks++;
+  connection.stats.increment('tcp.rx.duplicateAcks');
+  if (connection.sackEnabled || connection.inRecovery) return;
+  // RFC 6582 §3.2 step 1: only when the ACK covers more than the last recovery point.
+  if (connection.dupAcks === DUP_THRESHOLD && seqGt(connection.sndUna, connection.recoveryPoint)) {
+    connection.inFlight[0].lost = true;
+    connection.stats.increment('tcp.fastRetransmits');
+    enterRecovery(connection, connection.host.now());
+  }
+}
+
+/**
+ * The FlightSize a reduction is computed from. With SACK, SND.NXT − SND.UNA counts SACKed data
+ * too and can far exceed what the congestion window let out; halving that would raise cwnd.
+ * Like Linux, we never base a reduction on more than cwnd.
+ */
+export function reductionBase(connection: TcpConnection): number {
+  return Math.min(connection.flightSize, connection.cc.cwnd);
+}
+
+/** Enters loss recovery once per window of data (RFC 6675 §5, RFC 8985 §6.3). */
+export function enterRecovery(connection: TcpConnection, now: number): void {
+  if (connection.inRecovery) return;
+  connection.inRecovery = true;
+  connection.recoveryPoint = connection.sndNxt;
+  connection.stats.increment(connection.sackEnabled ? 'tcp.recovery.sack' : 'tcp.recovery.newReno');
+  connection.cc.onCongestionEvent(now, reductionBase(connection));
+  if (connection.ecnEnabled) connection.cwrPending = true;
+}
+
+/**
+ * The retransmission timer expired (RFC 6298 §5.4–5.6): back off, collapse the congestion
+ * window (RFC 5681 §3.1), and treat every unSACKed segment as lost (RFC 8985 §6.3).
+ */
+export function retransmissionTimeout(connection: TcpConnection, now: number): void {
+  connection.stats.increment('tcp.rto.fired');
+  connection.cc.onRetransmitTimeout(now, reductionBase(connection));
+  for (const segment of connection.inFlight) if (!segment.sacked) segment.lost = true;
+  connection.inRecovery = false;
+  connection.rtoRecovery = true;
+  connection.recoveryPoint = connection.sndNxt;
+  connection.dupAcks = 0;
+  connection.rttSeq = null;
+  connection.rtt.backoff();
+  connection.timeoutCount++;
+}

@@ -1,0 +1,427 @@
+/**
+ * TCP's place in the stack: demultiplexing by 4-tuple, listeners with a SYN queue and an
+ * accept queue, active opens with RFC 6528 ISNs and RFC 6056 ephemeral ports, RSTs for
+ * segments nobody wants (RFC 9293 §3.10.7.1), SYNs that reopen TIME-WAIT (RFC 6191), ICMP
+ * errors (RFC 5927, RFC 1122 §4.2.3.9, RFC 1191), and the timers of every connection.
+ */
+import type { ErrnoCode } from '../core/errno.js';
+import { fail, ok, type Result } from '../core/result.js';
+import type { Rng } from '../core/rng.js';
+import type { Stats } from '../core/stats.js';
+import { IPV4_ANY, type Ipv4Address } from '../ip/address.js';
+import { icmpErrorMeaning } from '../ip/icmp-errors.js';
+import type { IcmpErrorListener, IcmpErrorReport } from '../ip/icmp-layer.js';
+import type { IncomingDatagram, IpLayer, ProtocolHandler } from '../ip/ip-layer.js';
+import { IpProtocol } from '../ip/ipv4.js';
+import { allocateEphemeralPort, DEFAULT_EPHEMERAL_PORTS, type PortRange } from '../ip/ports.js';
+import type { TcpConfig } from './config.js';
+import type { CongestionAlgorithm } from './congestion.js';
+import { connectionKey, TcpConnection, type TcpHost } from './connection.js';
+import { negotiateOptions, prepareOwnSyn, segmentArrives } from './input.js';
+import { IsnGenerator } from './isn.js';
+import { sendSyn, sendSynAck, TCP_IP_HEADERS, transmitPending } from './output.js';
+import { has, toSegment, type Segment } from './segment.js';
+import { seqAdd, seqGe, seqGt, seqLt } from './seq.js';
+import { emitTcp, parseTcp, TcpFlag, tcpLength, TcpPacket, type TcpRepr } from './tcp-packet.js';
+import { armRetransmitTimer, runTimers } from './timers.js';
+
+/** A passive open: a port in LISTEN with its two queues. */
+export class TcpListener {
+  /** Half-open connections (SYN-RECEIVED), by key. */
+  readonly synQueue = new Map<string, TcpConnection>();
+  /** Established connections not yet accepted. */
+  readonly acceptQueue: TcpConnection[] = [];
+  /** Called when a connection joins the accept queue. */
+  onAcceptable: (() => void) | null = null;
+  closed = false;
+
+  constructor(
+    private readonly layer: TcpLayer,
+    readonly address: Ipv4Address,
+    readonly port: number,
+    /** Accept-queue limit (listen's backlog). */
+    public backlog: number,
+    readonly congestion: CongestionAlgorithm | undefined,
+  ) {}
+
+  /** `address:port`, the listener table key. */
+  get key(): string {
+    return `${this.address >>> 0}:${this.port}`;
+  }
+
+  /** The SYN-queue limit: Linux bounds it by max(backlog, 128)-ish; we use max(backlog, 64). */
+  get synBacklog(): number {
+    return Math.max(this.backlog, 64);
+  }
+
+  /** Takes the oldest established connection, or null. */
+  accept(): TcpConnection | null {
+    const connection = this.acceptQueue.shift() ?? null;
+    if (connection) connection.listenerKey = null;
+    return connection;
+  }
+
+  /** Stops listening; connections not yet accepted are reset (as Linux does on close). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const connection of [...this.synQueue.values(), ...this.acceptQueue]) this.layer.abort(connection);
+    this.synQueue.clear();
+    this.acceptQueue.length = 0;
+    this.layer.removeListener(this);
+  }
+}
+
+/** Options of an active open. */
+export interface ConnectOptions {
+  readonly localAddress?: Ipv4Address;
+  readonly localPort?: number;
+  readonly congestion?: CongestionAlgorithm;
+  /** Applied before the SYN is sent (buffer sizes and TCP_MAXSEG shape the SYN's options). */
+  readonly configure?: (connection: TcpConnection) => void;
+}
+
+/** The TCP protocol of one stack. */
+export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
+  private readonly connections = new Map<string, TcpConnection>();
+  private readonly listeners = new Map<string, TcpListener>();
+  private readonly isn: IsnGenerator;
+  private challengeTokens: number;
+  private challengeUpdatedAt: number | null = null;
+  ephemeralPorts: PortRange = DEFAULT_EPHEMERAL_PORTS;
+
+  constructor(
+    readonly config: TcpConfig,
+    private readonly ip: IpLayer,
+    readonly stats: Stats,
+    private readonly rng: Rng,
+    private readonly clock: () => number,
+  ) {
+    this.isn = new IsnGenerator(rng);
+    this.challengeTokens = config.challengeAckPerSecond;
+  }
+
+  // ---- TcpHost -----------------------------------------------------------------------------
+
+  now(): number {
+    return this.clock();
+  }
+
+  transmit(connection: TcpConnection, segment: TcpRepr): void {
+    this.sendSegment(connection.localAddress, connection.remoteAddress, segment, connection.ecnEnabled && segment.payload.length > 0);
+  }
+
+  pathMtu(remote: Ipv4Address): number | null {
+    return this.ip.mtuTo(remote);
+  }
+
+  release(connection: TcpConnection): void {
+    if (this.connections.get(connection.key) === connection) this.connections.delete(connection.key);
+    if (connection.listenerKey !== null) {
+      const listener = this.listeners.get(connection.listenerKey);
+      listener?.synQueue.delete(connection.key);
+      if (listener) {
+        const index = listener.acceptQueue.indexOf(connection);
+        if (index >= 0) listener.acceptQueue.splice(index, 1);
+      }
+    }
+  }
+
+  established(connection: TcpConnection): void {
+    const listener = connection.listenerKey === null ? undefined : this.listeners.get(connection.listenerKey);
+    if (!listener) return;
+    listener.synQueue.delete(connection.key);
+    listener.acceptQueue.push(connection);
+    this.stats.increment('tcp.passiveOpens');
+    listener.onAcceptable?.();
+  }
+
+  acceptQueueHasRoom(connection: TcpConnection): boolean {
+    const listener = connection.listenerKey === null ? undefined : this.listeners.get(connection.listenerKey);
+    return !listener || listener.acceptQueue.length < listener.backlog;
+  }
+
+  challengeAckAllowed(now: number): boolean {
+    if (this.challengeUpdatedAt !== null) {
+      const refill = ((now - this.challengeUpdatedAt) * this.config.challengeAckPerSecond) / 1000;
+      this.challengeTokens = Math.min(this.config.challengeAckPerSecond, this.challengeTokens + refill);
+    }
+    this.challengeUpdatedAt = now;
+    if (this.challengeTokens < 1) return false;
+    this.challengeTokens -= 1;
+    return true;
+  }
+
+  replyWithReset(localAddress: Ipv4Address, localPort: number, remoteAddress: Ipv4Address, remotePort: number, segment: Segment): void {
+    // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST> if the segment had ACK, else
+    // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+    this.stats.increment('tcp.tx.resets');
+    const reset: TcpRepr = has.ack(segment)
+      ? { srcPort: localPort, dstPort: remotePort, seq: segment.ack, ack: 0, flags: TcpFlag.RST, window: 0, urgentPointer: 0, options: [], payload: new Uint8Array(0) }
+      : { srcPort: localPort, dstPort: remotePort, seq: 0, ack: seqAdd(segment.seq, segment.len), flags: TcpFlag.RST | TcpFlag.ACK, window: 0, urgentPointer: 0, options: [], payload: new Uint8Array(0) };
+    this.sendSegment(localAddress, remoteAddress, reset, false);
+  }
+
+  // ---- user calls --------------------------------------------------------------------------
+
+  /** Whether `address:port` is in use by a listener or a connection's local end. */
+  portInUse(address: Ipv4Address, port: number): boolean {
+    for (const listener of this.listeners.values()) {
+      if (listener.port === port && (listener.address === IPV4_ANY || address === IPV4_ANY || listener.address === address)) return true;
+    }
+    for (const connection of this.connections.values()) {
+      if (connection.localPort === port && (address === IPV4_ANY || connection.localAddress === address)) return true;
+    }
+    return false;
+  }
+
+  /** An ephemeral port for an active open (RFC 6056), or null when all are taken. */
+  allocatePort(localAddress: Ipv4Address, remoteAddress: Ipv4Address, remotePort: number): number | null {
+    return allocateEphemeralPort(this.ephemeralPorts, this.rng, (port) => {
+      if (this.listenerFor(localAddress, port)) return false;
+      return !this.connections.has(connectionKey(localAddress, port, remoteAddress, remotePort));
+    });
+  }
+
+  /** OPEN, active (RFC 9293 §3.10.1): sends a SYN; the connection reports success through its events. */
+  connect(remoteAddress: Ipv4Address, remotePort: number, options: ConnectOptions = {}): Result<TcpConnection, ErrnoCode> {
+    if (remotePort <= 0 || remotePort > 65535) return fail('EINVAL');
+    const source = options.localAddress && options.localAddress !== IPV4_ANY ? options.localAddress : this.ip.sourceFor(remoteAddress);
+    if (source === null) return fail('ENETUNREACH');
+    const port = options.localPort || this.allocatePort(source, remoteAddress, remotePort);
+    if (port === null) return fail('EADDRNOTAVAIL');
+    const key = connectionKey(source, port, remoteAddress, remotePort);
+    if (this.connections.has(key)) return fail('EADDRINUSE');
+    const now = this.clock();
+    const connection = new TcpConnection(this, source, port, remoteAddress, remotePort, options.congestion);
+    options.configure?.(connection);
+    prepareOwnSyn(connection, this.isn.next(source, port, remoteAddress, remotePort, now), now, this.rng.nextU32());
+    connection.rcvAdvertisedEdge = 0;
+    connection.setState('SYN-SENT');
+    this.connections.set(key, connection);
+    this.stats.increment('tcp.activeOpens');
+    sendSyn(connection, now);
+    armRetransmitTimer(connection, now);
+    return ok(connection);
+  }
+
+  /** OPEN, passive: a listener on `address:port` (0.0.0.0 = every address). */
+  listen(address: Ipv4Address, port: number, backlog = this.config.defaultBacklog, congestion?: CongestionAlgorithm): Result<TcpListener, ErrnoCode> {
+    if (port <= 0 || port > 65535) return fail('EINVAL');
+    if (address !== IPV4_ANY && !this.ip.isLocalAddress(address)) return fail('EADDRNOTAVAIL');
+    if (this.portInUse(address, port)) return fail('EADDRINUSE');
+    const listener = new TcpListener(this, address, port, Math.max(1, backlog), congestion);
+    this.listeners.set(listener.key, listener);
+    return ok(listener);
+  }
+
+  /** @internal */
+  removeListener(listener: TcpListener): void {
+    if (this.listeners.get(listener.key) === listener) this.listeners.delete(listener.key);
+  }
+
+  /** ABORT (RFC 9293 §3.10.5): RST to the peer in synchronized states, then gone. */
+  abort(connection: TcpConnection): void {
+    connection.abort();
+  }
+
+  /** Connections in the table (any state), for status displays and tests. */
+  listConnections(): TcpConnection[] {
+    return [...this.connections.values()];
+  }
+
+  // ---- input -------------------------------------------------------------------------------
+
+  /** A TCP segment arrived (RFC 9293 §3.10.7). */
+  input(datagram: IncomingDatagram, now: number): void {
+    const { header } = datagram;
+    const checked = TcpPacket.checked(datagram.payload);
+    if (!checked.ok) {
+      this.stats.increment(`drop.tcp.${checked.error.reason}`);
+      return;
+    }
+    const parsed = parseTcp(checked.value, { source: header.source, destination: header.destination });
+    if (!parsed.ok) {
+      this.stats.increment(`drop.tcp.${parsed.error.reason}`);
+      return;
+    }
+    if (datagram.destinationKind !== 'unicast') {
+      this.stats.increment('drop.tcp.notUnicast'); // RFC 1122 §4.2.3.10
+      return;
+    }
+    this.stats.increment('tcp.rx.segments');
+    const segment = toSegment(parsed.value);
+    const local = header.destination;
+    const remote = header.source;
+    const congestionExperienced = header.ecn === 3;
+
+    let connection = this.connections.get(connectionKey(local, segment.dstPort, remote, segment.srcPort));
+    if (connection && connection.state === 'TIME-WAIT' && has.syn(segment) && !has.ack(segment) && !has.rst(segment)) {
+      if (this.synMayReopenTimeWait(connection, segment)) {
+        const issHint = seqAdd(connection.sndNxt, 65535 + 2);
+        this.stats.increment('tcp.timeWait.reopened');
+        connection.closeWithError(null);
+        connection = undefined;
+        const listener = this.listenerFor(local, segment.dstPort);
+        if (listener) return this.listenArrives(listener, local, remote, segment, now, issHint);
+      }
+    }
+    if (connection) {
+      segmentArrives(connection, segment, now, congestionExperienced);
+      return;
+    }
+    const listener = this.listenerFor(local, segment.dstPort);
+    if (listener) {
+      this.listenArrives(listener, local, remote, segment, now);
+      return;
+    }
+    // CLOSED (RFC 9293 §3.10.7.1): everything but a RST is answered with a RST.
+    this.stats.increment('tcp.rx.noConnection');
+    if (!has.rst(segment)) this.replyWithReset(local, segment.dstPort, remote, segment.srcPort, segment);
+  }
+
+  /** RFC 6191 §2: a SYN may reuse a TIME-WAIT 4-tuple if it is newer than the old connection. */
+  private synMayReopenTimeWait(connection: TcpConnection, segment: Segment): boolean {
+    const ts = segment.parsed.timestamps;
+    if (connection.timestampsEnabled && ts) return seqGt(ts.tsVal, connection.tsRecent);
+    return seqGt(segment.seq, connection.rcvNxt);
+  }
+
+  private listenerFor(address: Ipv4Address, port: number): TcpListener | undefined {
+    return this.listeners.get(`${address >>> 0}:${port}`) ?? this.listeners.get(`0:${port}`);
+  }
+
+  /** RFC 9293 §3.10.7.2: LISTEN. */
+  private listenArrives(listener: TcpListener, local: Ipv4Address, remote: Ipv4Address, segment: Segment, now: number, issHint?: number): void {
+    if (has.rst(segment)) {
+      this.stats.increment('drop.tcp.listenReset');
+      return;
+    }
+    if (has.ack(segment)) {
+      this.stats.increment('tcp.listen.ackWithoutConnection');
+      this.replyWithReset(local, segment.dstPort, remote, segment.srcPort, segment);
+      return;
+    }
+    if (!has.syn(segment)) {
+      this.stats.increment('drop.tcp.listenNoSyn');
+      return;
+    }
+    // Linux drops the SYN when either queue is full (no syncookies); the peer retries.
+    if (listener.acceptQueue.length >= listener.backlog) {
+      this.stats.increment('drop.tcp.listenOverflow');
+      return;
+    }
+    if (listener.synQueue.size >= listener.synBacklog) {
+      this.stats.increment('drop.tcp.synQueueFull');
+      return;
+    }
+    const connection = new TcpConnection(this, local, segment.dstPort, remote, segment.srcPort, listener.congestion);
+    connection.listenerKey = listener.key;
+    connection.irs = segment.seq;
+    connection.rcvNxt = seqAdd(segment.seq, 1);
+    connection.rcvAdvertisedEdge = connection.rcvNxt;
+    const iss = issHint ?? this.isn.next(local, segment.dstPort, remote, segment.srcPort, now);
+    prepareOwnSyn(connection, iss, now, this.rng.nextU32());
+    negotiateOptions(connection, segment, now);
+    if (this.config.ecn && has.ece(segment) && has.cwr(segment)) connection.ecnEnabled = true;
+    connection.sndWnd = segment.window;
+    connection.sndWl1 = segment.seq;
+    connection.setState('SYN-RECEIVED');
+    this.connections.set(connection.key, connection);
+    listener.synQueue.set(connection.key, connection);
+    this.stats.increment('tcp.rx.syn');
+    sendSynAck(connection, now, segment.parsed.windowScale !== undefined);
+    armRetransmitTimer(connection, now);
+  }
+
+  // ---- ICMP --------------------------------------------------------------------------------
+
+  /**
+   * An ICMP error about a segment we sent (RFC 5927): believed only if the quoted sequence
+   * number lies in SND.UNA..SND.NXT. Hard errors abort a connection still in SYN-SENT or
+   * SYN-RECEIVED (RFC 1122 §4.2.3.9 as Linux applies it); fragmentation-needed lowers the
+   * path MTU and the MSS and resends what no longer fits (RFC 1191 §6.3).
+   */
+  icmpError(report: IcmpErrorReport, now: number): void {
+    const quoted = report.quoted.payload;
+    if (quoted.length < 8) {
+      this.stats.increment('drop.tcp.icmpQuoteTooShort');
+      return;
+    }
+    const localPort = (quoted[0] << 8) | quoted[1];
+    const remotePort = (quoted[2] << 8) | quoted[3];
+    const seq = ((quoted[4] << 24) | (quoted[5] << 16) | (quoted[6] << 8) | quoted[7]) >>> 0;
+    const connection = this.connections.get(connectionKey(report.quoted.source, localPort, report.quoted.destination, remotePort));
+    if (!connection) {
+      this.stats.increment('tcp.icmp.noConnection');
+      return;
+    }
+    if (!(seqGe(seq, connection.sndUna) && seqLt(seq, connection.sndNxt))) {
+      this.stats.increment('drop.tcp.icmpOutOfWindow'); // RFC 5927 §4.1
+      return;
+    }
+    if (report.kind === 'destinationUnreachable' && report.code === 4) {
+      this.pathMtuDiscovered(connection, report.nextHopMtu, now);
+      return;
+    }
+    const meaning = icmpErrorMeaning(report);
+    this.stats.increment(`tcp.icmp.${meaning.code}`);
+    if (meaning.fatal && (connection.state === 'SYN-SENT' || connection.state === 'SYN-RECEIVED')) {
+      connection.closeWithError(meaning.code);
+      return;
+    }
+    connection.softError = meaning.code;
+  }
+
+  private pathMtuDiscovered(connection: TcpConnection, nextHopMtu: number, now: number): void {
+    // RFC 1191 §5: a router that gives no MTU (old style) → guess the next plateau down.
+    const mtu = nextHopMtu >= 68 ? nextHopMtu : Math.max(576, (this.ip.mtuTo(connection.remoteAddress) ?? 1500) - 1);
+    this.ip.updatePathMtu(connection.remoteAddress, mtu, now);
+    const mss = mtu - TCP_IP_HEADERS - (connection.timestampsEnabled ? 12 : 0);
+    if (mss >= connection.sendMss) return;
+    this.stats.increment('tcp.pmtu.mssLowered');
+    connection.sendMss = Math.max(mss, 64);
+    connection.cc.setMss(connection.sendMss);
+    // Resegment what was sent too large and send it again (RFC 1191 §6.3: retransmit now).
+    const queue = connection.inFlight;
+    for (let i = 0; i < queue.length; i++) {
+      const segment = queue[i];
+      if (segment.sacked) continue;
+      if (segment.length > connection.sendMss && !segment.syn) {
+        const tail = { ...segment, seq: seqAdd(segment.seq, connection.sendMss), length: segment.length - connection.sendMss };
+        segment.length = connection.sendMss;
+        segment.fin = false;
+        queue.splice(i + 1, 0, tail);
+      }
+      segment.lost = true;
+    }
+    transmitPending(connection, now);
+  }
+
+  // ---- timers ------------------------------------------------------------------------------
+
+  /** Runs every connection's due timers. */
+  poll(now: number): void {
+    for (const connection of [...this.connections.values()]) {
+      if (connection.pollAt() <= now) runTimers(connection, now);
+    }
+  }
+
+  /** The earliest timer of any connection, or Infinity. */
+  pollAt(): number {
+    let next = Infinity;
+    for (const connection of this.connections.values()) next = Math.min(next, connection.pollAt());
+    return next;
+  }
+
+  private sendSegment(source: Ipv4Address, destination: Ipv4Address, segment: TcpRepr, ect: boolean): void {
+    const length = tcpLength(segment);
+    const sent = this.ip.send(
+      { source, destination, protocol: IpProtocol.TCP, dontFragment: true, ecn: ect ? 2 : 0 },
+      length,
+      (out) => emitTcp(segment, out, { source, destination }),
+      this.clock(),
+    );
+    if (!sent.ok) this.stats.increment(`tcp.tx.failed.${sent.error}`);
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * TCP's timers as deadlines on the connection, fired by `runTimers(now)`: retransmission
+ * (RFC 6298), delayed ACK (RFC 1122 §4.2.3.2, RFC 5681 §4.2), persist / zero-window probe
+ * (RFC 9293 §3.8.6.1), keepalive (RFC 1122 §4.2.3.6), TIME-WAIT (RFC 9293 §3.10.8), the
+ * orphaned FIN-WAIT-2 timeout, RACK's reordering timer and the tail loss probe (RFC 8985).
+ */
+import type { TcpConnection } from './connection.js';
+import { retransmit, sendAck, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
+import { detectLossByRack, enterRecovery, retransmissionTimeout } from './recovery.js';
+import { seqAdd, seqSub } from './seq.js';
+import { TcpFlag } from './tcp-packet.js';
+
+/** RFC 8985 §7.2 WCDelAckT: the worst-case delayed-ACK time assumed for a lone segment. */
+const WORST_CASE_DELAYED_ACK_MS = 200;
+
+/** (Re)starts the retransmission timer: now + RTO (RFC 6298 §5.1, §5.3). */
+export function armRetransmitTimer(connection: TcpConnection, now: number): void {
+  connection.retransmitDeadline = now + connection.rtt.rto;
+}
+
+/** Starts the delayed-ACK timer unless it runs already. */
+export function armDelayedAck(connection: TcpConnection, now: number): void {
+  if (connection.delayedAckDeadline === Infinity) connection.delayedAckDeadline = now + connection.host.config.delayedAckMs;
+}
+
+/** Restarts the keepalive timer after activity (if SO_KEEPALIVE is on). */
+export function armKeepalive(connection: TcpConnection, now: number): void {
+  connection.keepaliveProbesSent = 0;
+  connection.keepaliveDeadline = connection.options.keepalive && connection.synchronized ? now + connection.options.keepaliveIdleMs : Infinity;
+}
+
+/**
+ * Arms the tail loss probe (RFC 8985 §7.2) after new data left: PTO = 2·SRTT, more when a
+ * single segment is out (the peer may delay its ACK), never later than the RTO.
+ */
+export function armProbeTimer(connection: TcpConnection, now: number): void {
+  if (!connection.sackEnabled || connection.inRecovery || connection.rtoRecovery || connection.inFlight.length === 0) {
+    connection.probeDeadline = Infinity;
+    return;
+  }
+  const srtt = connection.rtt.srtt;
+  let pto = srtt === undefined ? 1000 : 2 * srtt;
+  if (srtt !== undefined && connection.inFlight.length === 1) pto = Math.max(pto, 1.5 * srtt + WORST_CASE_DELAYED_ACK_MS);
+  connection.probeDeadline = Math.min(now + pto, connection.retransmitDeadline);
+}
+
+/** Enters TIME-WAIT (or restarts its 2·MSL timer). */
+export function startTimeWait(connection: TcpConnection, now: number): void {
+  connection.setState('TIME-WAIT');
+  connection.clearTimers();
+  connection.timeWaitDeadline = now + connection.host.config.timeWaitMs;
+}
+
+/** Fires every timer due at `now`, in a fixed order. */
+export function runTimers(connection: TcpConnection, now: number): void {
+  if (connection.timeWaitDeadline <= now) {
+    connection.stats.increment('tcp.timeWait.expired');
+    connection.closeWithError(null);
+    return;
+  }
+  if (connection.finWait2Deadline <= now) {
+    connection.stats.increment('tcp.finWait2.timeout');
+    connection.closeWithError(null);
+    return;
+  }
+  if (connection.retransmitDeadline <= now) onRetransmitTimer(connection, now);
+  if (isClosed(connection)) return;
+  if (connection.rackDeadline <= now) {
+    connection.rackDeadline = Infinity;
+    if (detectLossByRack(connection, now)) {
+      enterRecovery(connection, now);
+      transmitPending(connection, now);
+    }
+  }
+  if (connection.probeDeadline <= now) onProbeTimer(connection, now);
+  if (connection.persistDeadline <= now) onPersistTimer(connection, now);
+  if (connection.keepaliveDeadline <= now) onKeepaliveTimer(connection, now);
+  if (isClosed(connection)) return;
+  if (connection.delayedAckDeadline <= now) {
+    connection.stats.increment('tcp.delayedAck.fired');
+    sendAck(connection, now);
+  }
+}
+
+/** Read through a function so the compiler does not narrow the state across calls that change it. */
+function isClosed(connection: TcpConnection): boolean {
+  return connection.state === 'CLOSED';
+}
+
+function onRetransmitTimer(connection: TcpConnection, now: number): void {
+  connection.retransmitDeadline = Infinity;
+  const config = connection.host.config;
+  if (connection.inFlight.length === 0) return;
+  if (connection.state === 'SYN-SENT' || connection.state === 'SYN-RECEIVED') {
+    const limit = connection.state === 'SYN-SENT' ? config.synRetries : config.synAckRetries;
+    if (connection.timeoutCount >= limit) {
+      connection.stats.increment('tcp.connect.timeout');
+      connection.closeWithError('ETIMEDOUT');
+      return;
+    }
+    connection.timeoutCount++;
+    connection.rtt.backoff();
+    connection.stats.increment(connection.state === 'SYN-SENT' ? 'tcp.tx.synRetransmits' : 'tcp.tx.synAckRetransmits');
+    connection.inFlight[0].retransmits++;
+    connection.inFlight[0].sentAt = now;
+    connection.inFlight[0].sentOrder = connection.transmissions++;
+    if (connection.state === 'SYN-SENT') sendSyn(connection, now);
+    else sendSynAck(connection, now, connection.rcvWindowShift > 0);
+    armRetransmitTimer(connection, now);
+    return;
+  }
+  const userTimeout = connection.options.userTimeoutMs;
+  const stalledFor = connection.firstUnackedSentAt === null ? 0 : now - connection.firstUnackedSentAt;
+  if (connection.timeoutCount >= config.dataRetries || (userTimeout > 0 && stalledFor >= userTimeout)) {
+    // RFC 9293 §3.8.3 R2 / RFC 5482: give up and report the failure.
+    connection.stats.increment('tcp.retransmit.giveUp');
+    connection.closeWithError('ETIMEDOUT');
+    return;
+  }
+  retransmissionTimeout(connection, now);
+  const first = connection.inFlight.find((s) => s.lost);
+  if (first) retransmit(connection, first, now);
+  armRetransmitTimer(connection, now);
+  connection.probeDeadline = Infinity;
+}
+
+/** RFC 8985 §7.3: send one new segment if possible, else retransmit the last one. */
+function onProbeTimer(connection: TcpConnection, now: number): void {
+  connection.probeDeadline = Infinity;
+  if (connection.inFlight.length === 0) return;
+  connection.stats.increment('tcp.tlp.probes');
+  const before = connection.sndNxt;
+  transmitPending(connection, now);
+  if (connection.sndNxt === before) {
+    const last = connection.inFlight[connection.inFlight.length - 1];
+    if (!last.sacked) retransmit(connection, last, now);
+  }
+  armRetransmitTimer(connection, now);
+  connection.probeDeadline = Infinity;
+}
+
+/**
+ * Zero-window probe (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17): an ACK with SEG.SEQ = SND.UNA−1
+ * makes the peer answer with its current window. Backs off exponentially and never gives up
+ * while the peer answers (each answer resets `timeoutCount`).
+ */
+function onPersistTimer(connection: TcpConnection, now: number): void {
+  connection.persistDeadline = Infinity;
+  const unsent = connection.sendBuffer.length - seqSub(connection.sndNxt, connection.sendBufferSeq);
+  if (unsent <= 0 || connection.sndWnd > 0 || connection.flightSize > 0) return;
+  if (connection.timeoutCount >= connection.host.config.dataRetries) {
+    connection.closeWithError('ETIMEDOUT');
+    return;
+  }
+  connection.stats.increment('tcp.tx.windowProbes');
+  connection.timeoutCount++;
+  transmitSegment(connection, now, seqAdd(connection.sndUna, -1), TcpFlag.ACK, new Uint8Array(0));
+  connection.persistBackoff++;
+  const interval = Math.min(connection.rtt.rto * 2 ** connection.persistBackoff, connection.host.config.maxRtoMs);
+  connection.persistDeadline = now + interval;
+}
+
+/** Keepalive probe (RFC 1122 §4.2.3.6): SEG.SEQ = SND.NXT−1, no data; ETIMEDOUT after the count. */
+function onKeepaliveTimer(connection: TcpConnection, now: number): void {
+  const options = connection.options;
+  if (!options.keepalive || !connection.synchronized) {
+    connection.keepaliveDeadline = Infinity;
+    return;
+  }
+  if (connection.keepaliveProbesSent >= options.keepaliveCount) {
+    connection.stats.increment('tcp.keepalive.timeout');
+    connection.closeWithError('ETIMEDOUT');
+    return;
+  }
+  connection.keepaliveProbesSent++;
+  connection.stats.increment('tcp.tx.keepaliveProbes');
+  transmitSegment(connection, now, seqAdd(connection.sndNxt, -1), TcpFlag.ACK, new Uint8Array(0));
+  connection.keepaliveDeadline = now + options.keepaliveIntervalMs;
+}
