@@ -214,13 +214,21 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     if (port <= 0 || port > 65535) return fail('EINVAL');
     const source = this.ip.sourceFor(address);
     if (source === null) return fail('ENETUNREACH');
-    if (!socket.bound) {
-      const bound = this.bind(socket, IPV4_ANY, 0);
-      if (!bound.ok) return bound;
-    }
+    const bound = this.autobind(socket);
+    if (!bound.ok) return bound;
     socket.remoteAddress = address;
     socket.remotePort = port;
     return ok(undefined);
+  }
+
+  /**
+   * Binds an unbound socket to the wildcard address and an ephemeral port, as sendto() and
+   * connect() do. When no port is free Linux's inet_autobind says EAGAIN, not EADDRINUSE.
+   */
+  private autobind(socket: UdpSocket): Result<void, ErrnoCode> {
+    if (socket.bound) return ok(undefined);
+    const bound = this.bind(socket, IPV4_ANY, 0);
+    return bound.ok || bound.error !== 'EADDRINUSE' ? bound : fail('EAGAIN');
   }
 
   /** @internal */
@@ -239,10 +247,8 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     if (destinationPort <= 0 || destinationPort > 65535) return fail('EINVAL');
     if (payload.length > UDP_MAX_PAYLOAD) return fail('EMSGSIZE');
     if ((destination === IPV4_BROADCAST || this.isDirectedBroadcast(destination)) && !socket.options.broadcast) return fail('EACCES');
-    if (!socket.bound) {
-      const bound = this.bind(socket, IPV4_ANY, 0);
-      if (!bound.ok) return bound;
-    }
+    const bound = this.autobind(socket);
+    if (!bound.ok) return bound;
     const repr = { sourcePort: socket.localPort, destinationPort, payload };
     const length = udpLength(repr);
     const now = this.clock();

@@ -128,6 +128,15 @@ describe('ephemeral ports (RFC 6056 §3.3.1)', () => {
     expect(again.bind(IPV4_ANY, 0).ok).toBe(true);
     expect(again.localPort).toBe(sockets[1].localPort);
   });
+
+  it('an implicit bind by sendto or connect that finds no free port says EAGAIN (Linux inet_autobind)', () => {
+    const { client } = twoHosts({ client: { udp: { ephemeralPorts: { low: 40000, high: 40000 } } } });
+    expect(client.udp.open().bind(IPV4_ANY, 0).ok).toBe(true);
+    const unbound = client.udp.open();
+    expect(unbound.send(pattern(1), SERVER, 9)).toEqual({ ok: false, error: 'EAGAIN' });
+    expect(unbound.connect(SERVER, 9)).toEqual({ ok: false, error: 'EAGAIN' });
+    expect(unbound.bound).toBe(false);
+  });
 });
 
 describe('delivery', () => {
