@@ -7,7 +7,7 @@ import { fail, ok, type Result } from '../core/result.js';
 import type { Rng } from '../core/rng.js';
 import type { Stats } from '../core/stats.js';
 import type { Tracer } from '../core/trace.js';
-import { cidrBroadcast, formatIpv4Address, IPV4_ANY, IPV4_BROADCAST, isMulticast, type Ipv4Address } from '../ip/address.js';
+import { formatIpv4Address, IPV4_ANY, IPV4_BROADCAST, isMulticast, type Ipv4Address } from '../ip/address.js';
 import type { IcmpErrorListener, IcmpErrorReport, IcmpLayer } from '../ip/icmp-layer.js';
 import { icmpErrorMeaning } from '../ip/icmp-errors.js';
 import type { IncomingDatagram, IpLayer, ProtocolHandler } from '../ip/ip-layer.js';
@@ -212,6 +212,8 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
   connect(socket: UdpSocket, address: Ipv4Address, port: number): Result<void, ErrnoCode> {
     if (socket.closed) return fail('EBADF');
     if (port <= 0 || port > 65535) return fail('EINVAL');
+    // Linux refuses to connect to a broadcast address without SO_BROADCAST, as sendto does.
+    if (this.isBroadcast(address) && !socket.options.broadcast) return fail('EACCES');
     const source = this.ip.sourceFor(address);
     if (source === null) return fail('ENETUNREACH');
     const bound = this.autobind(socket);
@@ -246,7 +248,7 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     if (destination === undefined || destinationPort === undefined) return fail('EDESTADDRREQ');
     if (destinationPort <= 0 || destinationPort > 65535) return fail('EINVAL');
     if (payload.length > UDP_MAX_PAYLOAD) return fail('EMSGSIZE');
-    if ((destination === IPV4_BROADCAST || this.isDirectedBroadcast(destination)) && !socket.options.broadcast) return fail('EACCES');
+    if (this.isBroadcast(destination) && !socket.options.broadcast) return fail('EACCES');
     const bound = this.autobind(socket);
     if (!bound.ok) return bound;
     const repr = { sourcePort: socket.localPort, destinationPort, payload };
@@ -273,8 +275,9 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     return ok(payload.length);
   }
 
-  private isDirectedBroadcast(address: Ipv4Address): boolean {
-    return this.ip.listInterfaces().some((i) => !i.loopback && i.address.prefixLength < 31 && address === cidrBroadcast(i.address));
+  /** 255.255.255.255 or the broadcast address of one of our networks. */
+  private isBroadcast(address: Ipv4Address): boolean {
+    return this.ip.isBroadcastAddress(address);
   }
 
   /** Handles a received UDP datagram (RFC 1122 §4.1.3). */

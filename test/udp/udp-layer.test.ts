@@ -299,6 +299,15 @@ describe('sending', () => {
     expect(drain(listener)).toEqual([pattern(1), pattern(2)]);
   });
 
+  it('connecting to a broadcast address needs SO_BROADCAST too (Linux ip4_datagram_connect)', () => {
+    const { client } = twoHosts();
+    const socket = client.udp.open();
+    expect(socket.connect(addr('10.0.0.255'), 7000)).toEqual({ ok: false, error: 'EACCES' });
+    expect(socket.connected).toBe(false);
+    socket.options.broadcast = true;
+    expect(socket.connect(addr('10.0.0.255'), 7000).ok).toBe(true);
+  });
+
   it('sets TTL and TOS from the socket options, and the source from a specific bind', () => {
     const { net, client, server } = twoHosts();
     const listener = server.udp.open();
