@@ -5,6 +5,7 @@
  * Faults apply to transmitted frames, received frames, or both.
  */
 import type { Rng } from '../core/rng.js';
+import { Ipv4Packet } from '../ip/ipv4.js';
 import { Stats } from '../core/stats.js';
 import type { FrameReceiver, Link } from './link.js';
 
@@ -20,6 +21,11 @@ export interface FaultConfig {
   readonly reorderDelayMs?: number;
   /** Probability that one random bit of the frame is flipped. */
   readonly corruptRate?: number;
+  /**
+   * Probability that an ECN-capable IPv4 packet (ECT(0) or ECT(1)) is marked Congestion
+   * Experienced instead of being dropped, as an AQM router would (RFC 3168 §5). `ip` links only.
+   */
+  readonly congestionMarkRate?: number;
   /** Fixed one-way delay (ms) and uniform jitter added to it. */
   readonly delayMs?: number;
   readonly jitterMs?: number;
@@ -38,7 +44,7 @@ interface Scheduled {
 
 /** A link that injects faults into another link's traffic. */
 export class FaultInjector implements Link {
-  /** `fault.lost`, `fault.duplicated`, `fault.reordered`, `fault.corrupted`, `fault.queueDropped`, `fault.passed`. */
+  /** `fault.lost`, `fault.duplicated`, `fault.reordered`, `fault.corrupted`, `fault.congestionMarked`, `fault.queueDropped`, `fault.passed`. */
   readonly stats = new Stats();
   private receiver: FrameReceiver | null = null;
   private readonly outgoing: Scheduled[] = [];
@@ -107,8 +113,14 @@ export class FaultInjector implements Link {
       return;
     }
     let copy = frame;
-    if (this.chance(c.corruptRate) && frame.length > 0) {
+    if (this.medium === 'ip' && frame.length >= 20 && (frame[1] & 3) !== 0 && (frame[1] & 3) !== 3 && this.chance(c.congestionMarkRate)) {
       copy = frame.slice();
+      copy[1] |= 3;
+      Ipv4Packet.unchecked(copy).fillChecksum();
+      this.stats.increment('fault.congestionMarked');
+    }
+    if (this.chance(c.corruptRate) && frame.length > 0) {
+      if (copy === frame) copy = frame.slice();
       const bit = this.rng.nextInt(0, frame.length * 8);
       copy[bit >> 3] ^= 1 << (bit & 7);
       this.stats.increment('fault.corrupted');

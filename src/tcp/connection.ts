@@ -208,6 +208,8 @@ export class TcpConnection {
   cwrPending = false;
   /** SND.NXT when we last reduced for ECE: once per window (RFC 3168 §6.1.2). */
   ecnReducedAt = 0;
+  /** A reduction for ECE is in progress until ecnReducedAt is acknowledged. */
+  ecnEpisode = false;
 
   // ---- ACK generation ----
   /** Send an ACK at the next output. */

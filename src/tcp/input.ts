@@ -51,6 +51,7 @@ export function prepareOwnSyn(connection: TcpConnection, iss: number, now: numbe
   connection.sendBufferSeq = seqAdd(iss, 1);
   connection.recoveryPoint = iss;
   connection.highestSackedEnd = iss;
+  connection.ecnReducedAt = iss;
   connection.tsOffset = tsOffset;
   connection.advertisedMss = advertisedMssFor(connection);
   connection.rcvWindowShift = connection.host.config.windowScaling ? windowShiftFor(connection.receiveBufferSize) : 0;
@@ -308,10 +309,16 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
   if (connection.sackEnabled && detectLossByRack(connection, now)) enterRecovery(connection, now);
 
   // ECN-Echo (RFC 3168 §6.1.2): reduce once per window of data.
-  if (connection.ecnEnabled && has.ece(segment) && seqGt(connection.sndUna, connection.ecnReducedAt)) {
+  if (connection.ecnEpisode && seqGe(connection.sndUna, connection.ecnReducedAt)) {
+    // The window that saw the congestion mark is acknowledged: the reduction is complete.
+    connection.ecnEpisode = false;
+    if (!connection.inRecovery && !connection.rtoRecovery) connection.cc.onRecoveryEnd(now);
+  }
+  if (connection.ecnEnabled && has.ece(segment) && !connection.ecnEpisode && seqGt(connection.sndUna, connection.ecnReducedAt)) {
     connection.stats.increment('tcp.ecn.reductions');
     connection.cc.onEcnEcho(now, reductionBase(connection));
     connection.ecnReducedAt = connection.sndNxt;
+    connection.ecnEpisode = true;
     connection.cwrPending = true;
   }
 

@@ -188,6 +188,16 @@ export function transmitPending(connection: TcpConnection, now: number): void {
   let sentSomething = false;
   const cwnd = connection.cc.cwnd;
   let inPipe = pipe(connection);
+  if (!connection.sackEnabled && connection.dupAcks > 0) {
+    // Without SACK each duplicate ACK says one segment left the network: limited transmit for
+    // the first two (RFC 3042), fast-recovery inflation after that (RFC 5681 §3.2 step 4).
+    inPipe = Math.max(0, inPipe - connection.dupAcks * connection.sendMss);
+  }
+  if (connection.flightSize === 0 && connection.lastSendAt > 0 && now - connection.lastSendAt > connection.rtt.rto) {
+    // Restart after idle (RFC 5681 §4.1): the window measured before the pause is stale.
+    connection.stats.increment('tcp.cwnd.idleRestart');
+    connection.cc.onIdleRestart(now, connection.rtt.rto);
+  }
 
   // Retransmissions first: lost segments in sequence order while the pipe allows (RFC 6675 §5).
   for (const segment of connection.inFlight) {

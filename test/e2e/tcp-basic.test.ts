@@ -10,17 +10,17 @@ import type { FaultConfig } from '../../src/link/fault-injector.js';
 const addr = (t: string) => parseIpv4Address(t)!;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-function setup(seed = 1, faults?: FaultConfig, latencyMs = 1) {
+function setup(seed = 1, faults?: FaultConfig, latencyMs = 1, tcp: { ecn?: boolean } = {}) {
   const net = new VirtualNetwork(seed);
-  const client = net.createStack('client');
-  const server = net.createStack('server');
+  const client = net.createStack('client', { tcp });
+  const server = net.createStack('server', { tcp });
   net.connect({ stack: client, address: '10.0.0.1/24', faults }, { stack: server, address: '10.0.0.2/24', faults }, { latencyMs });
   return { net, client, server };
 }
 
 /** Sends `data` over one connection and collects what the server reads; closes both ways. */
-function transfer(seed: number, size: number, faults?: FaultConfig, latencyMs = 1) {
-  const { net, client, server } = setup(seed, faults, latencyMs);
+function transfer(seed: number, size: number, faults?: FaultConfig, latencyMs = 1, tcp: { ecn?: boolean } = {}) {
+  const { net, client, server } = setup(seed, faults, latencyMs, tcp);
   const data = new Rng(seed).bytes(size);
   const listener = unwrap(server.tcp.listen(0, 80));
   const received: Uint8Array[] = [];
@@ -81,6 +81,14 @@ describe('TCP between two stacks on the virtual network', () => {
     const { data, total, client } = transfer(2, 500_000, { lossRate: 0.02 });
     expect(sha(total)).toBe(sha(data));
     expect(client.stats.get('tcp.tx.retransmits')).toBeGreaterThan(0);
+  });
+
+  it('negotiates ECN and reacts to CE marks by reducing the window instead of losing packets (RFC 3168)', () => {
+    const { data, total, client, server } = transfer(3, 2_000_000, { congestionMarkRate: 0.01 }, 5, { ecn: true });
+    expect(sha(total)).toBe(sha(data));
+    expect(server.stats.get('tcp.rx.congestionExperienced')).toBeGreaterThan(0);
+    expect(client.stats.get('tcp.ecn.reductions')).toBeGreaterThan(0);
+    expect(client.stats.get('tcp.tx.retransmits')).toBe(0);
   });
 
   it('refuses a connection to a closed port with ECONNREFUSED', () => {
