@@ -35,7 +35,7 @@ export interface TcpConfig {
   readonly windowScaling: boolean;
   readonly timestamps: boolean;
   readonly sack: boolean;
-  /** Negotiate ECN (RFC 3168). */
+  /** Negotiate ECN (RFC 3168): on by default; Linux accepts it when asked (tcp_ecn = 2). */
   readonly ecn: boolean;
   /** Congestion control for new connections (RFC 9438 CUBIC by default). */
   readonly congestionControl: CongestionAlgorithm;
@@ -69,7 +69,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   windowScaling: true,
   timestamps: true,
   sack: true,
-  ecn: false,
+  ecn: true,
   congestionControl: 'cubic',
   initialWindowSegments: 10,
   challengeAckPerSecond: 1000,
