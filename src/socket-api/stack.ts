@@ -9,6 +9,7 @@
  * Time only ever comes in as `now`; randomness only from the seeded Rng.
  */
 import { cidrBroadcast, formatIpv4Cidr, parseIpv4Address, parseIpv4Cidr, type Ipv4Address, type Ipv4Cidr } from '../ip/address.js';
+import type { Clock } from '../core/clock.js';
 import { Rng } from '../core/rng.js';
 import { Stats } from '../core/stats.js';
 import type { Tracer } from '../core/trace.js';
@@ -68,6 +69,8 @@ export class Stack {
   /** The last internal error caught at the stack boundary (should stay null; tests assert it). */
   lastInternalError: unknown = null;
   private currentTime = 0;
+  /** The driver's clock, consulted when an application call needs the time (see setTimeSource). */
+  private timeSource: Clock | null = null;
   private tracerFunction: Tracer | null = null;
 
   constructor(options: StackOptions = {}) {
@@ -78,10 +81,10 @@ export class Stack {
     this.ip.icmpErrors = this.icmp;
     this.ip.onOutput = () => this.onWake?.();
     this.ip.registerProtocol(IpProtocol.ICMP, this.icmp);
-    this.udp = new UdpLayer({ ...DEFAULT_UDP_CONFIG, ...options.udp }, this.ip, this.icmp, this.stats, this.rng, () => this.currentTime);
+    this.udp = new UdpLayer({ ...DEFAULT_UDP_CONFIG, ...options.udp }, this.ip, this.icmp, this.stats, this.rng, () => this.time());
     this.ip.registerProtocol(IpProtocol.UDP, this.udp);
     this.icmp.registerErrorListener(IpProtocol.UDP, this.udp);
-    this.tcp = new TcpLayer({ ...DEFAULT_TCP_CONFIG, ...options.tcp }, this.ip, this.stats, this.rng, () => this.currentTime);
+    this.tcp = new TcpLayer({ ...DEFAULT_TCP_CONFIG, ...options.tcp }, this.ip, this.stats, this.rng, () => this.time());
     this.tcp.ephemeralPorts = this.udp.config.ephemeralPorts;
     this.ip.registerProtocol(IpProtocol.TCP, this.tcp);
     this.icmp.registerErrorListener(IpProtocol.TCP, this.tcp);
@@ -92,6 +95,21 @@ export class Stack {
 
   /** The last time the stack was given (ms). */
   get now(): number {
+    return this.currentTime;
+  }
+
+  /**
+   * Lets a driver supply the time for application calls made between polls (a send at real
+   * time t must not be stamped with the time of the last poll). The stack never reads a clock
+   * of its own; it asks this one, and only from calls the application makes.
+   */
+  setTimeSource(clock: Clock | null): void {
+    this.timeSource = clock;
+  }
+
+  /** The time for work triggered by an application call: the driver's clock if any, never behind. */
+  private time(): number {
+    if (this.timeSource) this.advanceTo(this.timeSource.now());
     return this.currentTime;
   }
 
@@ -180,7 +198,7 @@ export class Stack {
   ping(destination: string, identifier: number, sequence: number, data: Uint8Array = new Uint8Array(56)) {
     const address = parseIpv4Address(destination);
     if (address === null) throw new Error(`ping: bad address ${destination}`);
-    return this.icmp.sendEchoRequest(address, identifier, sequence, data, this.currentTime);
+    return this.icmp.sendEchoRequest(address, identifier, sequence, data, this.time());
   }
 
   /** One line per interface, `ip addr`-style. */

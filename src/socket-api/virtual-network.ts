@@ -50,6 +50,7 @@ export class VirtualNetwork {
   /** A new stack on this network, seeded from the network's seed. */
   createStack(name: string, options: Omit<StackOptions, 'name'> = {}): Stack {
     const stack = new Stack({ seed: this.rng.nextU32(), ...options, name });
+    stack.setTimeSource(this.clock);
     this.stacks.push(stack);
     return stack;
   }

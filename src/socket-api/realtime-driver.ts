@@ -1,0 +1,80 @@
+/**
+ * The real-time driver: runs one stack against the wall clock inside Node's event loop.
+ * One timer, re-armed at `stack.pollAt()`; a poll as soon as possible after anything queues
+ * output (`stack.onWake`) or a frame arrives from a real device. The stack itself stays
+ * I/O-free: this is the only place that turns its deadlines into timers.
+ */
+import { SystemClock, type Clock } from '../core/clock.js';
+import type { Stack } from './stack.js';
+
+/** Drives a Stack in real time. */
+export class RealtimeDriver {
+  private timer: NodeJS.Timeout | null = null;
+  private timerDeadline = Infinity;
+  private pollQueued = false;
+  private running = false;
+
+  constructor(
+    readonly stack: Stack,
+    readonly clock: Clock = new SystemClock(),
+  ) {}
+
+  /** Starts driving: the stack's timers fire in real time from now on. */
+  start(): this {
+    if (this.running) return this;
+    this.running = true;
+    this.stack.setTimeSource(this.clock);
+    this.stack.onWake = () => this.pollSoon();
+    this.pollSoon();
+    return this;
+  }
+
+  /** Stops every timer; the stack keeps its state. */
+  stop(): void {
+    this.running = false;
+    this.stack.onWake = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerDeadline = Infinity;
+  }
+
+  /** Hands a frame from a device to the stack at the current time, then polls. */
+  receive(interfaceName: string, frame: Uint8Array): void {
+    this.stack.receive(interfaceName, frame, this.clock.now());
+    this.pollSoon();
+  }
+
+  /** Schedules a poll on the next turn of the event loop (coalescing repeated requests). */
+  pollSoon(): void {
+    if (!this.running || this.pollQueued) return;
+    this.pollQueued = true;
+    setImmediate(() => {
+      this.pollQueued = false;
+      this.pollNow();
+    });
+  }
+
+  /** Polls at the current time and re-arms the timer for the next deadline. */
+  pollNow(): void {
+    if (!this.running) return;
+    this.stack.poll(this.clock.now());
+    this.arm();
+  }
+
+  private arm(): void {
+    const next = this.stack.pollAt();
+    if (next === this.timerDeadline && this.timer) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerDeadline = next;
+    if (next === Infinity) return;
+    const delay = Math.max(0, Math.ceil(next - this.clock.now()));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerDeadline = Infinity;
+      this.pollNow();
+    }, delay);
+    // Timers alone do not keep the process alive: sockets and servers hold the ref (as in Node).
+    this.timer.unref();
+  }
+}
