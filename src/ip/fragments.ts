@@ -83,6 +83,8 @@ export const DEFAULT_REASSEMBLY: ReassemblyConfig = { timeoutMs: 30_000, memoryL
 
 /** Bytes charged per fragment on top of its data, so that tiny fragments cannot be free. */
 const FRAGMENT_OVERHEAD = 64;
+/** Bytes of fragment zero kept for an ICMP error: all an error may quote (RFC 1812 §4.3.2.3). */
+const QUOTE_LIMIT = 576;
 
 interface Fragment {
   readonly offset: number;
@@ -161,7 +163,8 @@ export class Reassembler {
     // real fragment would then look like an overlap.
     if ((!isLast && payload.length % 8 !== 0) || payload.length === 0) return { kind: 'dropped', reason: 'fragmentInconsistent' };
 
-    const cost = payload.length + FRAGMENT_OVERHEAD;
+    // Fragment zero also leaves a copy of its first bytes for ICMP quoting: that is held too.
+    const cost = payload.length + FRAGMENT_OVERHEAD + (start === 0 ? Math.min(frame.length, QUOTE_LIMIT) : 0);
     if (this.memoryInUse + cost > this.config.memoryLimit) return { kind: 'dropped', reason: 'reassemblyMemoryFull' };
 
     if (!partial) {
@@ -203,7 +206,7 @@ export class Reassembler {
     this.memoryInUse += cost;
     if (start === 0) {
       partial.firstHeader = header;
-      partial.firstFrame = frame.slice(0, Math.min(frame.length, 576));
+      partial.firstFrame = frame.slice(0, Math.min(frame.length, QUOTE_LIMIT));
     }
 
     if (partial.totalLength === null || partial.firstHeader === null || !this.isContiguous(partial)) return { kind: 'pending' };

@@ -267,6 +267,17 @@ describe('reassembly (RFC 791 §3.2, RFC 815)', () => {
     expect(reassembler.pending).toBe(0);
   });
 
+  it('counts every byte it holds: data, a per-fragment overhead, and the copy of fragment zero kept for ICMP', () => {
+    const reassembler = new Reassembler();
+    feed(reassembler, [piece(8, 8, true)]);
+    expect(reassembler.memory).toBe(8 + 64);
+    feed(reassembler, [piece(0, 8, true)]);
+    expect(reassembler.memory).toBe(8 + 64 + (8 + 64 + 28));
+    const big = new Reassembler();
+    feed(big, [piece(0, 1480, true)]);
+    expect(big.memory).toBe(1480 + 64 + 576);
+  });
+
   it('times out a partial datagram exactly 30 s after its first fragment, reporting fragment zero only if it came', () => {
     const reassembler = new Reassembler();
     feed(reassembler, [piece(8, 8, false, { identification: 1 })], 1000);
