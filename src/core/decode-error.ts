@@ -5,10 +5,10 @@ import { fail } from './result.js';
  * drops the frame counts it as `drop.<layer>.<reason>` in the stack's stats.
  */
 export type DecodeReason =
-  | 'truncated' // fewer bytes than a fixed header or a declared length needs
+  | 'truncated' // fewer bytes than a fixed header or a declared length (IHL, Total Length, UDP Length) needs
   | 'badVersion' // IPv4 version field is not 4
-  | 'badHeaderLength' // header length field below the minimum or past the buffer
-  | 'badTotalLength' // a total/datagram length field inconsistent with the bytes present
+  | 'badHeaderLength' // header length field below the minimum (in an ICMP quote, also past the quoted bytes)
+  | 'badTotalLength' // a total/datagram length field shorter than the header it includes
   | 'badChecksum' // checksum verification failed
   | 'badOption' // an option whose length is impossible or runs past the header
   | 'badField' // a field holds a value the protocol forbids
