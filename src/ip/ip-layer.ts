@@ -84,6 +84,11 @@ export class IpLayer {
   private readonly pathMtus = new Map<Ipv4Address, { readonly mtu: number; readonly expires: number }>();
   icmpErrors: IcmpErrorSender | null = null;
   tracer: Tracer | null = null;
+  /**
+   * Raw sockets' tap: sees every datagram delivered to this host before its protocol handler;
+   * returns true when some raw socket took it (then no protocol-unreachable is sent).
+   */
+  rawReceiver: ((datagram: IncomingDatagram, now: number) => boolean) | null = null;
   /** Called whenever a frame is queued, so a driver can schedule a poll. */
   onOutput: (() => void) | null = null;
 
@@ -223,14 +228,18 @@ export class IpLayer {
       ipPacket = result.firstFrame;
     }
 
+    const incoming: IncomingDatagram = { header: datagramHeader, payload, packet: ipPacket, interfaceName: iface.name, destinationKind };
+    // Raw sockets see a copy of every datagram of their protocol first (as on Linux).
+    const rawTaken = this.rawReceiver?.(incoming, now) ?? false;
     const handler = this.protocols.get(datagramHeader.protocol);
     if (!handler) {
+      if (rawTaken) return;
       this.stats.increment('drop.ipv4.unknownProtocol');
       if (destinationKind === 'unicast') this.icmpErrors?.protocolUnreachable(ipPacket, now);
       return;
     }
     this.stats.increment('ipv4.rx.delivered');
-    handler.input({ header: datagramHeader, payload, packet: ipPacket, interfaceName: iface.name, destinationKind }, now);
+    handler.input(incoming, now);
   }
 
   /** Unicast to us, a broadcast we accept, multicast, or null (not for this host). */
@@ -318,7 +327,8 @@ export class IpLayer {
   /**
    * Sends a datagram whose transport part is `transportLength` bytes, written by `write` into
    * the slice after the IP header (one buffer per frame; no copy unless it must fragment).
-   * Errors: ENETUNREACH (no route), EMSGSIZE (too large, or DF and over the path MTU).
+   * Errors: ENETUNREACH (no route), EMSGSIZE (too large, or DF and over the path MTU), EINVAL
+   * (a loopback source toward another host, or more than 40 bytes of options).
    */
   send(
     spec: DatagramSpec,
@@ -332,6 +342,8 @@ export class IpLayer {
       return fail('ENETUNREACH');
     }
     const source = spec.source || this.sourceFor(spec.destination)!;
+    // 127/8 must never appear outside the host (RFC 1122 §3.2.1.3 (g)); Linux says EINVAL.
+    if (source >>> 24 === 127 && !path.iface.loopback) return fail('EINVAL');
     const options = spec.options ?? [];
     const headerLength = ipv4HeaderLength({ options });
     // IHL is 4 bits: at most 40 bytes of options (Linux's IP_OPTIONS says EINVAL too).

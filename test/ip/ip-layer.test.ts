@@ -364,6 +364,19 @@ describe('output (RFC 1122 §3.3)', () => {
     expect(fits.ok).toBe(true);
   });
 
+  it('a loopback source never leaves the host: EINVAL, as Linux (RFC 1122 §3.2.1.3 (g))', () => {
+    const { net, a, b, atB } = twoHosts();
+    const fromLoopback = a.ip.send({ source: addr('127.0.0.1'), destination: addr('10.0.0.2'), protocol: PROBE }, 4, () => {}, 0);
+    expect(fromLoopback).toEqual({ ok: false, error: 'EINVAL' });
+    const socket = a.udp.open();
+    socket.bind(addr('127.0.0.1'), 0);
+    expect(socket.send(pattern(4), addr('10.0.0.2'), 9)).toEqual({ ok: false, error: 'EINVAL' });
+    expect(socket.send(pattern(4), addr('127.0.0.1'), 9).ok).toBe(true);
+    net.runUntilIdle();
+    expect(atB.delivered).toHaveLength(0);
+    expect(b.stats.get('ipv4.rx.packets')).toBe(0);
+  });
+
   it('gives each datagram the next identification, and fragments of one datagram the same one', () => {
     const { net, a, atB } = twoHosts();
     sendProbe(a, '10.0.0.2', 10);
