@@ -22,6 +22,7 @@ import { LoopbackLink } from '../link/loopback.js';
 import { DEFAULT_UDP_CONFIG, UdpLayer, type UdpConfig } from '../udp/udp-layer.js';
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/config.js';
 import { TcpLayer } from '../tcp/tcp-layer.js';
+import { RawLayer } from '../ip/raw-layer.js';
 
 /** Settings of a stack; every part optional. */
 export interface StackOptions {
@@ -64,11 +65,14 @@ export class Stack {
   readonly icmp: IcmpLayer;
   readonly udp: UdpLayer;
   readonly tcp: TcpLayer;
+  readonly raw: RawLayer;
   /** Called when a frame is queued for output, so a driver can schedule a poll. */
   onWake: (() => void) | null = null;
   /** The last internal error caught at the stack boundary (should stay null; tests assert it). */
   lastInternalError: unknown = null;
   private currentTime = 0;
+  /** Deadlines set by layers above the core (socket timeouts, poll timeouts), in time order. */
+  private readonly userTimers: Array<{ readonly at: number; readonly callback: () => void; cancelled: boolean }> = [];
   /** The driver's clock, consulted when an application call needs the time (see setTimeSource). */
   private timeSource: Clock | null = null;
   private tracerFunction: Tracer | null = null;
@@ -88,6 +92,7 @@ export class Stack {
     this.tcp.ephemeralPorts = this.udp.config.ephemeralPorts;
     this.ip.registerProtocol(IpProtocol.TCP, this.tcp);
     this.icmp.registerErrorListener(IpProtocol.TCP, this.tcp);
+    this.raw = new RawLayer(this.ip, this.stats, () => this.time());
     if (options.loopback !== false) {
       this.addInterface({ name: 'lo', link: new LoopbackLink(), address: '127.0.0.1/8' });
     }
@@ -183,15 +188,46 @@ export class Stack {
     for (const iface of this.ip.listInterfaces()) iface.link.poll(now);
     this.ip.poll(now);
     this.tcp.poll(now);
+    this.runUserTimers(now);
     this.flush(now);
   }
 
   /** The next time poll has work: a frame waiting, a link's delayed frame, a timer; or Infinity. */
   pollAt(): number {
     if (this.ip.hasOutput) return this.currentTime;
-    let next = Math.min(this.ip.pollAt(), this.tcp.pollAt());
+    let next = Math.min(this.ip.pollAt(), this.tcp.pollAt(), this.userTimers[0]?.at ?? Infinity);
     for (const iface of this.ip.listInterfaces()) next = Math.min(next, iface.link.pollAt());
     return next;
+  }
+
+  /**
+   * Calls `callback` from `poll` once the stack's time reaches `at` (ms). For the socket layer's
+   * timeouts: they then run in whatever time the driver keeps, virtual or real. Returns a
+   * function that cancels the timer.
+   */
+  schedule(at: number, callback: () => void): () => void {
+    const timer = { at, callback, cancelled: false };
+    let index = this.userTimers.length;
+    while (index > 0 && this.userTimers[index - 1].at > at) index--;
+    this.userTimers.splice(index, 0, timer);
+    this.onWake?.();
+    return () => {
+      timer.cancelled = true;
+      const position = this.userTimers.indexOf(timer);
+      if (position >= 0) this.userTimers.splice(position, 1);
+    };
+  }
+
+  /** The time application calls see now (see setTimeSource). */
+  currentTimeForCalls(): number {
+    return this.time();
+  }
+
+  private runUserTimers(now: number): void {
+    while (this.userTimers.length > 0 && this.userTimers[0].at <= now) {
+      const timer = this.userTimers.shift()!;
+      if (!timer.cancelled) timer.callback();
+    }
   }
 
   /** Sends a ping (ICMP echo request); replies arrive through `icmp.onEchoReply`. */

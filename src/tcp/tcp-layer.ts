@@ -25,6 +25,16 @@ import { seqAdd, seqGe, seqGt, seqLt } from './seq.js';
 import { emitTcp, parseTcp, TcpFlag, tcpLength, TcpPacket, type TcpRepr } from './tcp-packet.js';
 import { armRetransmitTimer, runTimers } from './timers.js';
 
+/** A local address and port held by a socket (bind), a listener, or both. */
+export interface TcpBinding {
+  readonly address: Ipv4Address;
+  port: number;
+  readonly reuseAddress: boolean;
+  readonly reusePort: boolean;
+  /** A listener uses it (then SO_REUSEADDR no longer lets others share it). */
+  listening: boolean;
+}
+
 /** A passive open: a port in LISTEN with its two queues. */
 export class TcpListener {
   /** Half-open connections (SYN-RECEIVED), by key. */
@@ -42,6 +52,10 @@ export class TcpListener {
     /** Accept-queue limit (listen's backlog). */
     public backlog: number,
     readonly congestion: CongestionAlgorithm | undefined,
+    /** The local address and port it holds. */
+    readonly binding: TcpBinding,
+    /** True when listen() made the binding (and closing releases it). */
+    readonly ownsBinding: boolean,
   ) {}
 
   /** `address:port`, the listener table key. */
@@ -85,6 +99,7 @@ export interface ConnectOptions {
 export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   private readonly connections = new Map<string, TcpConnection>();
   private readonly listeners = new Map<string, TcpListener>();
+  private readonly bindings = new Set<TcpBinding>();
   private readonly isn: IsnGenerator;
   private challengeTokens: number;
   private challengeUpdatedAt: number | null = null;
@@ -164,21 +179,57 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
 
   // ---- user calls --------------------------------------------------------------------------
 
-  /** Whether `address:port` is in use by a listener or a connection's local end. */
-  portInUse(address: Ipv4Address, port: number): boolean {
-    for (const listener of this.listeners.values()) {
-      if (listener.port === port && (listener.address === IPV4_ANY || address === IPV4_ANY || listener.address === address)) return true;
+  /**
+   * BIND: holds a local address and port for a socket before it listens or connects. Port 0
+   * picks an ephemeral port (RFC 6056). Conflicts follow Linux: overlapping addresses clash
+   * unless both sides set SO_REUSEADDR (and the other is not listening) or both SO_REUSEPORT;
+   * a port used by connections (TIME-WAIT included) needs SO_REUSEADDR.
+   */
+  bind(address: Ipv4Address, port: number, options: { reuseAddress?: boolean; reusePort?: boolean } = {}): Result<TcpBinding, ErrnoCode> {
+    if (port < 0 || port > 65535 || !Number.isInteger(port)) return fail('EINVAL');
+    if (address !== IPV4_ANY && !this.ip.isLocalAddress(address)) return fail('EADDRNOTAVAIL');
+    const binding: TcpBinding = { address, port, reuseAddress: options.reuseAddress ?? false, reusePort: options.reusePort ?? false, listening: false };
+    if (port === 0) {
+      const chosen = allocateEphemeralPort(this.ephemeralPorts, this.rng, (p) => !this.conflicts({ ...binding, port: p }));
+      if (chosen === null) return fail('EADDRINUSE');
+      binding.port = chosen;
+    } else if (this.conflicts(binding)) {
+      return fail('EADDRINUSE');
     }
+    this.bindings.add(binding);
+    return ok(binding);
+  }
+
+  /** Releases a binding (the socket closed). */
+  unbind(binding: TcpBinding): void {
+    this.bindings.delete(binding);
+  }
+
+  /** Whether `candidate` would clash with a binding or a connection's local end. */
+  private conflicts(candidate: TcpBinding): boolean {
+    const overlaps = (address: Ipv4Address) => address === IPV4_ANY || candidate.address === IPV4_ANY || address === candidate.address;
+    for (const other of this.bindings) {
+      if (other === candidate || other.port !== candidate.port || !overlaps(other.address)) continue;
+      if (candidate.reuseAddress && other.reuseAddress && !other.listening) continue;
+      if (candidate.reusePort && other.reusePort) continue;
+      return true;
+    }
+    if (candidate.reuseAddress) return false;
     for (const connection of this.connections.values()) {
-      if (connection.localPort === port && (address === IPV4_ANY || connection.localAddress === address)) return true;
+      if (connection.localPort === candidate.port && overlaps(connection.localAddress) && connection.listenerKey === null) return true;
     }
     return false;
+  }
+
+  /** Whether `address:port` is held by a binding, a listener or a connection. */
+  portInUse(address: Ipv4Address, port: number): boolean {
+    return this.conflicts({ address, port, reuseAddress: false, reusePort: false, listening: false });
   }
 
   /** An ephemeral port for an active open (RFC 6056), or null when all are taken. */
   allocatePort(localAddress: Ipv4Address, remoteAddress: Ipv4Address, remotePort: number): number | null {
     return allocateEphemeralPort(this.ephemeralPorts, this.rng, (port) => {
-      if (this.listenerFor(localAddress, port)) return false;
+      if (this.portInUse(localAddress, port)) return false;
       return !this.connections.has(connectionKey(localAddress, port, remoteAddress, remotePort));
     });
   }
@@ -205,12 +256,32 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     return ok(connection);
   }
 
-  /** OPEN, passive: a listener on `address:port` (0.0.0.0 = every address). */
-  listen(address: Ipv4Address, port: number, backlog = this.config.defaultBacklog, congestion?: CongestionAlgorithm): Result<TcpListener, ErrnoCode> {
-    if (port <= 0 || port > 65535) return fail('EINVAL');
-    if (address !== IPV4_ANY && !this.ip.isLocalAddress(address)) return fail('EADDRNOTAVAIL');
-    if (this.portInUse(address, port)) return fail('EADDRINUSE');
-    const listener = new TcpListener(this, address, port, Math.max(1, backlog), congestion);
+  /**
+   * OPEN, passive: a listener on `address:port` (0.0.0.0 = every address). Takes the socket's
+   * binding when it called bind() first; otherwise binds here.
+   */
+  listen(
+    address: Ipv4Address,
+    port: number,
+    backlog = this.config.defaultBacklog,
+    congestion?: CongestionAlgorithm,
+    existing?: TcpBinding,
+  ): Result<TcpListener, ErrnoCode> {
+    let binding = existing;
+    if (!binding) {
+      if (port <= 0 || port > 65535) return fail('EINVAL');
+      const bound = this.bind(address, port);
+      if (!bound.ok) return bound;
+      binding = bound.value;
+    }
+    if (this.listeners.has(`${binding.address >>> 0}:${binding.port}`)) return fail('EADDRINUSE');
+    for (const other of this.bindings) {
+      if (other !== binding && other.listening && other.port === binding.port && (other.address === IPV4_ANY || binding.address === IPV4_ANY || other.address === binding.address)) {
+        return fail('EADDRINUSE');
+      }
+    }
+    binding.listening = true;
+    const listener = new TcpListener(this, binding.address, binding.port, Math.max(1, backlog), congestion, binding, existing === undefined);
     this.listeners.set(listener.key, listener);
     return ok(listener);
   }
@@ -218,6 +289,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   /** @internal */
   removeListener(listener: TcpListener): void {
     if (this.listeners.get(listener.key) === listener) this.listeners.delete(listener.key);
+    listener.binding.listening = false;
+    if (listener.ownsBinding) this.unbind(listener.binding);
   }
 
   /** ABORT (RFC 9293 §3.10.5): RST to the peer in synchronized states, then gone. */
