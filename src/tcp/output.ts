@@ -182,7 +182,8 @@ export function pipe(connection: TcpConnection): number {
 export function transmitPending(connection: TcpConnection, now: number): void {
   const state = connection.state;
   if (state === 'CLOSED' || state === 'LISTEN' || state === 'SYN-SENT' || state === 'SYN-RECEIVED' || state === 'TIME-WAIT') {
-    if (connection.ackNow && state === 'TIME-WAIT') sendAck(connection, now);
+    // An unacceptable segment in SYN-RECEIVED or TIME-WAIT is answered too (RFC 9293 §3.10.7.4).
+    if (connection.ackNow && (state === 'TIME-WAIT' || state === 'SYN-RECEIVED')) sendAck(connection, now);
     return;
   }
   let sentSomething = false;
