@@ -373,6 +373,9 @@ function processTextAndFin(connection: TcpConnection, segment: Segment, now: num
     if (seqGt(seqAdd(start, data.length), windowEnd)) {
       data = data.subarray(0, Math.max(0, seqSub(windowEnd, start)));
       connection.stats.increment('tcp.rx.trimmedToWindow');
+      // Text beyond the window is not acceptable (with a zero window, none is: a BSD-style
+      // window probe): ACK at once so the sender learns where the window ends.
+      connection.ackNow = true;
     }
     const wasHolding = connection.assembler.heldBytes > 0;
     if (seqLt(start, connection.rcvNxt)) {

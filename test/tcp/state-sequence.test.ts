@@ -134,6 +134,17 @@ describe('RFC 9293 §3.10.7.4 with a zero receive window', () => {
     h.expectSent(flags(ACK), ack(h.peerSeq(RCV_WND)), window(0));
   });
 
+  it('SEG.LEN > 0, RCV.WND = 0: the data is not acceptable and is answered with an ACK; its ACK field is still processed', () => {
+    // A BSD-style zero-window probe carries one octet of new data at RCV.NXT.
+    const h = zeroWindow();
+    h.write(10);
+    h.take();
+    h.send({ seq: h.peerSeq(RCV_WND), ack: h.ourSeq(10), flags: ACK, payload: 1 });
+    h.expectSent(flags(ACK), seq(h.ourSeq(10)), ack(h.peerSeq(RCV_WND)), window(0));
+    expect(h.conn.sndUna, 'special allowance for valid ACKs').toBe(h.ourSeq(10));
+    expect(h.read()).toHaveLength(RCV_WND);
+  });
+
   it('the window reopens once the application reads, and the next segment is taken', () => {
     const h = zeroWindow();
     expect(h.read()).toHaveLength(RCV_WND);
