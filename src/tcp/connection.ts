@@ -100,6 +100,10 @@ export interface TcpConnectionOptions {
   maxSegmentSize: number;
   /** SO_LINGER with a zero timeout: close() aborts with RST. */
   lingerZero: boolean;
+  /** IP_TTL for this connection's segments (default: the stack's). */
+  ttl: number | undefined;
+  /** IP_TOS: DSCP and, unless ECN is negotiated, the ECN bits. */
+  tos: number;
 }
 
 /** One TCP connection (or listener-spawned half-open connection). */
@@ -251,6 +255,8 @@ export class TcpConnection {
       userTimeoutMs: config.userTimeoutMs,
       maxSegmentSize: 0,
       lingerZero: false,
+      ttl: undefined,
+      tos: 0,
     };
     this.sendMss = config.defaultMss;
     this.sendBuffer = new SendBuffer(config.sendBufferSize);

@@ -123,7 +123,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   }
 
   transmit(connection: TcpConnection, segment: TcpRepr): void {
-    this.sendSegment(connection.localAddress, connection.remoteAddress, segment, connection.ecnEnabled && segment.payload.length > 0);
+    const ect = connection.ecnEnabled && segment.payload.length > 0;
+    this.sendSegment(connection.localAddress, connection.remoteAddress, segment, ect, connection.options.ttl, connection.options.tos);
   }
 
   pathMtu(remote: Ipv4Address): number | null {
@@ -487,10 +488,10 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     return next;
   }
 
-  private sendSegment(source: Ipv4Address, destination: Ipv4Address, segment: TcpRepr, ect: boolean): void {
+  private sendSegment(source: Ipv4Address, destination: Ipv4Address, segment: TcpRepr, ect: boolean, ttl?: number, tos = 0): void {
     const length = tcpLength(segment);
     const sent = this.ip.send(
-      { source, destination, protocol: IpProtocol.TCP, dontFragment: true, ecn: ect ? 2 : 0 },
+      { source, destination, protocol: IpProtocol.TCP, dontFragment: true, ttl, dscp: tos >> 2, ecn: ect ? 2 : tos & 3 },
       length,
       (out) => emitTcp(segment, out, { source, destination }),
       this.clock(),

@@ -111,6 +111,11 @@ export class UdpSocket {
     return datagram;
   }
 
+  /** The oldest queued datagram without removing it (MSG_PEEK), or null. */
+  peek(): ReceivedDatagram | null {
+    return this.queue[0] ?? null;
+  }
+
   /** The size of the next datagram (FIONREAD), or 0. */
   get nextDatagramSize(): number {
     return this.queue[0]?.payload.length ?? 0;

@@ -1,0 +1,720 @@
+/**
+ * The Berkeley socket API over a ustack Stack: file descriptors, and the calls of the seed
+ * notes — socket, bind, listen, accept, connect, send/recv, sendto/recvfrom, shutdown, close —
+ * plus getsockname/getpeername, setsockopt/getsockopt, fcntl(O_NONBLOCK), ioctl(FIONREAD)
+ * and poll. Calls that block in C return Promises here; with O_NONBLOCK they fail at once with
+ * EAGAIN / EINPROGRESS, and SO_RCVTIMEO / SO_SNDTIMEO bound the wait. Failures throw (or
+ * reject with) an ErrnoError carrying the POSIX code of each call (see docs/berkeley-errors.md).
+ */
+import { ErrnoError, Errno, type ErrnoCode } from '../core/errno.js';
+import type { Result } from '../core/result.js';
+import { formatIpv4Address, IPV4_ANY, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
+import type { RawSocket } from '../ip/raw-layer.js';
+import { createCongestionControl, type CongestionAlgorithm } from '../tcp/congestion.js';
+import type { TcpConnection } from '../tcp/connection.js';
+import type { TcpBinding, TcpListener } from '../tcp/tcp-layer.js';
+import type { UdpSocket } from '../udp/udp-layer.js';
+import * as C from './berkeley-constants.js';
+import type { Stack } from './stack.js';
+
+/** An IPv4 socket address. */
+export interface SocketAddress {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** One poll() entry. */
+export interface PollFd {
+  readonly fd: number;
+  readonly events: number;
+}
+
+/** A poll() result. */
+export interface PollResult extends PollFd {
+  readonly revents: number;
+}
+
+/** Options kept per socket (some apply only once a connection exists). */
+interface SocketOptions {
+  reuseAddress: boolean;
+  reusePort: boolean;
+  keepalive: boolean;
+  keepIdleSeconds: number;
+  keepIntervalSeconds: number;
+  keepCount: number;
+  linger: { onoff: boolean; seconds: number };
+  receiveBuffer: number;
+  sendBuffer: number;
+  receiveTimeoutMs: number;
+  sendTimeoutMs: number;
+  noDelay: boolean;
+  maxSegment: number;
+  userTimeoutMs: number;
+  congestion: CongestionAlgorithm;
+  ttl: number | undefined;
+  tos: number;
+  broadcast: boolean;
+  headerIncluded: boolean;
+}
+
+/** What a descriptor refers to. */
+class SocketEntry {
+  nonBlocking = false;
+  binding: TcpBinding | null = null;
+  listener: TcpListener | null = null;
+  connection: TcpConnection | null = null;
+  udp: UdpSocket | null = null;
+  raw: RawSocket | null = null;
+  /** A connect() failed or a connection died: reported once by SO_ERROR or the next call. */
+  pendingError: ErrnoCode | null = null;
+  closed = false;
+  readonly waiters = new Set<() => void>();
+
+  constructor(
+    readonly fd: number,
+    readonly type: number,
+    readonly protocol: number,
+    readonly options: SocketOptions,
+  ) {}
+
+  /** Wakes every blocked call on this socket to re-check its condition. */
+  notify(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+/** The socket calls of one stack. */
+export class BerkeleySockets {
+  private readonly table = new Map<number, SocketEntry>();
+  private nextFd = 3;
+
+  constructor(readonly stack: Stack) {}
+
+  // ---- creation and addresses --------------------------------------------------------------
+
+  /** socket(2). `type` may include SOCK_NONBLOCK. */
+  socket(domain: number, type: number, protocol = 0): number {
+    if (domain !== C.AF_INET) throw new ErrnoError('EAFNOSUPPORT', 'socket');
+    const baseType = type & ~C.SOCK_NONBLOCK;
+    if (baseType === C.SOCK_STREAM && protocol !== 0 && protocol !== C.IPPROTO_TCP) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
+    if (baseType === C.SOCK_DGRAM && protocol !== 0 && protocol !== C.IPPROTO_UDP) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
+    if (baseType === C.SOCK_RAW && (protocol <= 0 || protocol > 255)) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
+    if (baseType !== C.SOCK_STREAM && baseType !== C.SOCK_DGRAM && baseType !== C.SOCK_RAW) throw new ErrnoError('EINVAL', 'socket');
+    const config = this.stack.tcp.config;
+    const entry = new SocketEntry(this.nextFd++, baseType, protocol || (baseType === C.SOCK_STREAM ? C.IPPROTO_TCP : C.IPPROTO_UDP), {
+      reuseAddress: false,
+      reusePort: false,
+      keepalive: false,
+      keepIdleSeconds: config.keepaliveIdleMs / 1000,
+      keepIntervalSeconds: config.keepaliveIntervalMs / 1000,
+      keepCount: config.keepaliveCount,
+      linger: { onoff: false, seconds: 0 },
+      receiveBuffer: baseType === C.SOCK_STREAM ? config.receiveBufferSize : this.stack.udp.config.receiveBufferSize,
+      sendBuffer: config.sendBufferSize,
+      receiveTimeoutMs: 0,
+      sendTimeoutMs: 0,
+      noDelay: false,
+      maxSegment: 0,
+      userTimeoutMs: config.userTimeoutMs,
+      congestion: config.congestionControl,
+      ttl: undefined,
+      tos: 0,
+      broadcast: false,
+      headerIncluded: protocol === C.IPPROTO_RAW,
+    });
+    entry.nonBlocking = (type & C.SOCK_NONBLOCK) !== 0;
+    if (baseType === C.SOCK_DGRAM) {
+      entry.udp = this.stack.udp.open();
+      entry.udp.onReadable = () => entry.notify();
+      entry.udp.onError = () => entry.notify();
+    } else if (baseType === C.SOCK_RAW) {
+      entry.raw = this.stack.raw.open(protocol);
+      entry.raw.headerIncluded = entry.options.headerIncluded;
+      entry.raw.onReadable = () => entry.notify();
+    }
+    this.table.set(entry.fd, entry);
+    return entry.fd;
+  }
+
+  /** bind(2). */
+  bind(fd: number, address: SocketAddress): void {
+    const entry = this.get(fd, 'bind');
+    const local = parseAddress(address.address, 'bind');
+    if (entry.udp) return check(entry.udp.bind(local, address.port), 'bind', address);
+    if (entry.raw) {
+      if (local !== IPV4_ANY && !this.stack.ip.isLocalAddress(local)) throw new ErrnoError('EADDRNOTAVAIL', 'bind', address.address, address.port);
+      entry.raw.localAddress = local;
+      return;
+    }
+    if (entry.binding || entry.connection || entry.listener) throw new ErrnoError('EINVAL', 'bind', address.address, address.port);
+    const bound = this.stack.tcp.bind(local, address.port, { reuseAddress: entry.options.reuseAddress, reusePort: entry.options.reusePort });
+    entry.binding = check(bound, 'bind', address);
+  }
+
+  /** getsockname(2). */
+  getsockname(fd: number): SocketAddress {
+    const entry = this.get(fd, 'getsockname');
+    if (entry.connection) return { address: formatIpv4Address(entry.connection.localAddress), port: entry.connection.localPort };
+    if (entry.binding) return { address: formatIpv4Address(entry.binding.address), port: entry.binding.port };
+    if (entry.udp) return { address: formatIpv4Address(entry.udp.localAddress), port: entry.udp.localPort };
+    if (entry.raw) return { address: formatIpv4Address(entry.raw.localAddress), port: 0 };
+    return { address: '0.0.0.0', port: 0 };
+  }
+
+  /** getpeername(2). */
+  getpeername(fd: number): SocketAddress {
+    const entry = this.get(fd, 'getpeername');
+    const c = entry.connection;
+    if (c && c.state !== 'CLOSED' && c.state !== 'SYN-SENT') return { address: formatIpv4Address(c.remoteAddress), port: c.remotePort };
+    if (entry.udp?.connected) return { address: formatIpv4Address(entry.udp.remoteAddress), port: entry.udp.remotePort };
+    throw new ErrnoError('ENOTCONN', 'getpeername');
+  }
+
+  // ---- TCP connection management -----------------------------------------------------------
+
+  /** listen(2). Binds an ephemeral port first if the socket is unbound, as Linux does. */
+  listen(fd: number, backlog = 128): void {
+    const entry = this.get(fd, 'listen');
+    if (entry.type !== C.SOCK_STREAM) throw new ErrnoError('EOPNOTSUPP', 'listen');
+    if (entry.connection) throw new ErrnoError('EINVAL', 'listen');
+    if (entry.listener) {
+      entry.listener.backlog = Math.max(1, backlog);
+      return;
+    }
+    if (!entry.binding) entry.binding = check(this.stack.tcp.bind(IPV4_ANY, 0, { reuseAddress: entry.options.reuseAddress }), 'listen');
+    const listener = check(
+      this.stack.tcp.listen(entry.binding.address, entry.binding.port, Math.max(1, backlog), entry.options.congestion, entry.binding),
+      'listen',
+    );
+    listener.onAcceptable = () => entry.notify();
+    entry.listener = listener;
+  }
+
+  /** accept(2): the next established connection as a new descriptor, with the peer's address. */
+  async accept(fd: number): Promise<{ fd: number } & SocketAddress> {
+    const entry = this.get(fd, 'accept');
+    if (!entry.listener) throw new ErrnoError('EINVAL', 'accept');
+    const listener = entry.listener;
+    const connection = await this.waitFor(entry, 'accept', entry.options.receiveTimeoutMs, () => listener.accept() ?? undefined);
+    const child = new SocketEntry(this.nextFd++, C.SOCK_STREAM, C.IPPROTO_TCP, { ...entry.options, linger: { ...entry.options.linger } });
+    this.attachConnection(child, connection);
+    this.table.set(child.fd, child);
+    return { fd: child.fd, address: formatIpv4Address(connection.remoteAddress), port: connection.remotePort };
+  }
+
+  /** connect(2). TCP: the handshake (EINPROGRESS when non-blocking). UDP/raw: sets the peer. */
+  async connect(fd: number, address: SocketAddress): Promise<void> {
+    const entry = this.get(fd, 'connect');
+    const remote = parseAddress(address.address, 'connect');
+    if (entry.udp) {
+      if (address.port === 0) {
+        entry.udp.disconnect();
+        return;
+      }
+      return check(entry.udp.connect(remote, address.port), 'connect', address);
+    }
+    if (entry.raw) {
+      entry.raw.remoteAddress = remote;
+      return;
+    }
+    if (entry.listener) throw new ErrnoError('EINVAL', 'connect', address.address, address.port);
+    let connection = entry.connection;
+    if (connection) {
+      if (connection.state === 'SYN-SENT' || connection.state === 'SYN-RECEIVED') throw new ErrnoError('EALREADY', 'connect', address.address, address.port);
+      if (connection.state !== 'CLOSED') throw new ErrnoError('EISCONN', 'connect', address.address, address.port);
+      throw new ErrnoError(connection.error ?? 'ECONNABORTED', 'connect', address.address, address.port);
+    }
+    const options = entry.options;
+    connection = check(
+      this.stack.tcp.connect(remote, address.port, {
+        localAddress: entry.binding?.address,
+        localPort: entry.binding?.port,
+        congestion: options.congestion,
+        configure: (c) => applyConnectionOptions(c, options),
+      }),
+      'connect',
+      address,
+    );
+    this.attachConnection(entry, connection);
+    if (entry.nonBlocking) throw new ErrnoError('EINPROGRESS', 'connect', address.address, address.port);
+    await this.waitFor(entry, 'connect', options.sendTimeoutMs, () => {
+      if (connection!.state === 'CLOSED') {
+        const error = connection!.error ?? entry.pendingError ?? 'ECONNREFUSED';
+        entry.pendingError = null;
+        throw new ErrnoError(error, 'connect', address.address, address.port);
+      }
+      return connection!.state === 'SYN-SENT' || connection!.state === 'SYN-RECEIVED' ? undefined : true;
+    }, 'EINPROGRESS');
+  }
+
+  private attachConnection(entry: SocketEntry, connection: TcpConnection): void {
+    entry.connection = connection;
+    connection.events = {
+      onConnect: () => entry.notify(),
+      onReadable: () => entry.notify(),
+      onWritable: () => entry.notify(),
+      onClose: (error) => {
+        if (error) entry.pendingError = error;
+        entry.notify();
+      },
+    };
+  }
+
+  // ---- data --------------------------------------------------------------------------------
+
+  /** send(2): for TCP, blocks until every byte is queued (or returns what fit, non-blocking). */
+  async send(fd: number, data: Uint8Array, flags = 0): Promise<number> {
+    const entry = this.get(fd, 'send');
+    if (entry.udp) {
+      if (!entry.udp.connected) throw new ErrnoError('EDESTADDRREQ', 'send');
+      return check(entry.udp.send(data), 'send');
+    }
+    if (entry.raw) return check(entry.raw.send(data), 'send');
+    const connection = entry.connection;
+    if (!connection) throw new ErrnoError(entry.listener ? 'ENOTCONN' : 'ENOTCONN', 'send');
+    const nonBlocking = entry.nonBlocking || (flags & C.MSG_DONTWAIT) !== 0;
+    let sent = 0;
+    for (;;) {
+      if (connection.state === 'CLOSED' || connection.error) {
+        if (sent > 0) return sent;
+        throw new ErrnoError(this.takeError(entry) ?? 'EPIPE', 'send');
+      }
+      if (connection.state === 'SYN-SENT' || connection.state === 'SYN-RECEIVED') {
+        if (nonBlocking) throw new ErrnoError('EAGAIN', 'send');
+      } else {
+        const result = connection.send(data.subarray(sent));
+        if (!result.ok) {
+          if (sent > 0) return sent;
+          throw new ErrnoError(result.error, 'send');
+        }
+        sent += result.value;
+        if (sent === data.length) return sent;
+        if (nonBlocking) {
+          if (sent > 0) return sent;
+          throw new ErrnoError('EAGAIN', 'send');
+        }
+      }
+      try {
+        await this.waitFor(entry, 'send', entry.options.sendTimeoutMs, () =>
+          connection.state === 'CLOSED' || connection.error || (connection.synchronized && connection.sendBuffer.free > 0) ? true : undefined,
+        );
+      } catch (error) {
+        if (sent > 0) return sent;
+        throw error;
+      }
+    }
+  }
+
+  /** sendto(2): UDP and raw take a destination; TCP ignores it (as Linux does when connected). */
+  async sendto(fd: number, data: Uint8Array, address: SocketAddress, flags = 0): Promise<number> {
+    const entry = this.get(fd, 'sendto');
+    const destination = parseAddress(address.address, 'sendto');
+    if (entry.udp) return check(entry.udp.send(data, destination, address.port), 'sendto', address);
+    if (entry.raw) return check(entry.raw.send(data, destination), 'sendto', address);
+    return this.send(fd, data, flags);
+  }
+
+  /** recv(2): up to `max` bytes; an empty array means end of stream (TCP). */
+  async recv(fd: number, max: number, flags = 0): Promise<Uint8Array> {
+    return (await this.recvfrom(fd, max, flags)).data;
+  }
+
+  /** recvfrom(2): data and the sender's address. */
+  async recvfrom(fd: number, max: number, flags = 0): Promise<{ data: Uint8Array } & SocketAddress> {
+    const entry = this.get(fd, 'recvfrom');
+    const nonBlocking = entry.nonBlocking || (flags & C.MSG_DONTWAIT) !== 0;
+    const peek = (flags & C.MSG_PEEK) !== 0;
+    const timeout = nonBlocking ? -1 : entry.options.receiveTimeoutMs;
+    if (entry.udp) {
+      const udp = entry.udp;
+      const datagram = await this.waitFor(entry, 'recvfrom', timeout, () => {
+        const error = udp.takeError();
+        if (error) throw new ErrnoError(error, 'recvfrom');
+        return (peek ? udp.peek() : udp.receive()) ?? undefined;
+      });
+      return { data: datagram.payload.subarray(0, max), address: formatIpv4Address(datagram.sourceAddress), port: datagram.sourcePort };
+    }
+    if (entry.raw) {
+      const raw = entry.raw;
+      const datagram = await this.waitFor(entry, 'recvfrom', timeout, () => raw.receive() ?? undefined);
+      return { data: datagram.packet.subarray(0, max), address: formatIpv4Address(datagram.source), port: 0 };
+    }
+    const connection = entry.connection;
+    if (!connection) throw new ErrnoError('ENOTCONN', 'recvfrom');
+    const data = await this.waitFor(entry, 'recvfrom', timeout, () => {
+      if (connection.readableBytes > 0) return peek ? peekStream(connection, max) : connection.receive(max);
+      if (connection.peerFinReceived || connection.readShutdown) return new Uint8Array(0);
+      if (connection.state === 'CLOSED') {
+        const error = this.takeError(entry);
+        if (error) throw new ErrnoError(error, 'recvfrom');
+        return new Uint8Array(0);
+      }
+      if (connection.state === 'SYN-SENT' && nonBlocking) throw new ErrnoError('EAGAIN', 'recvfrom');
+      return undefined;
+    });
+    return { data, address: formatIpv4Address(connection.remoteAddress), port: connection.remotePort };
+  }
+
+  /** shutdown(2). */
+  shutdown(fd: number, how: number): void {
+    const entry = this.get(fd, 'shutdown');
+    if (how !== C.SHUT_RD && how !== C.SHUT_WR && how !== C.SHUT_RDWR) throw new ErrnoError('EINVAL', 'shutdown');
+    const connection = entry.connection;
+    if (!connection || connection.state === 'SYN-SENT' || connection.state === 'CLOSED') {
+      if (entry.udp?.connected) return;
+      throw new ErrnoError('ENOTCONN', 'shutdown');
+    }
+    if (how !== C.SHUT_WR) connection.shutdownRead();
+    if (how !== C.SHUT_RD) connection.shutdownWrite();
+    entry.notify();
+  }
+
+  /** close(2): TCP sends FIN (or RST with unread data or SO_LINGER 0); the descriptor is gone. */
+  close(fd: number): void {
+    const entry = this.get(fd, 'close');
+    entry.closed = true;
+    this.table.delete(fd);
+    entry.listener?.close();
+    if (entry.connection) {
+      entry.connection.events = {};
+      entry.connection.close();
+    }
+    if (entry.binding && !entry.listener) this.stack.tcp.unbind(entry.binding);
+    entry.udp?.close();
+    entry.raw?.close();
+    entry.notify();
+  }
+
+  // ---- control -----------------------------------------------------------------------------
+
+  /** fcntl(2) with F_GETFL / F_SETFL (O_NONBLOCK). */
+  fcntl(fd: number, command: number, flags = 0): number {
+    const entry = this.get(fd, 'fcntl');
+    if (command === C.F_GETFL) return entry.nonBlocking ? C.O_NONBLOCK : 0;
+    if (command === C.F_SETFL) {
+      entry.nonBlocking = (flags & C.O_NONBLOCK) !== 0;
+      return 0;
+    }
+    throw new ErrnoError('EINVAL', 'fcntl');
+  }
+
+  /** ioctl(2) FIONREAD / SIOCINQ: bytes readable (TCP) or the next datagram's size (UDP, raw). */
+  ioctl(fd: number, request: number): number {
+    const entry = this.get(fd, 'ioctl');
+    if (request !== C.FIONREAD) throw new ErrnoError('EINVAL', 'ioctl');
+    if (entry.listener) throw new ErrnoError('EINVAL', 'ioctl');
+    if (entry.udp) return entry.udp.nextDatagramSize;
+    if (entry.raw) return entry.raw.nextDatagramSize;
+    return entry.connection?.readableBytes ?? 0;
+  }
+
+  /** setsockopt(2). Values: numbers (booleans as 0/1), SO_LINGER `{ onoff, linger }`, TCP_CONGESTION a name. */
+  setsockopt(fd: number, level: number, name: number, value: number | boolean | string | { onoff: number | boolean; linger: number }): void {
+    const entry = this.get(fd, 'setsockopt');
+    const options = entry.options;
+    const n = typeof value === 'boolean' ? Number(value) : typeof value === 'number' ? value : NaN;
+    const flag = n !== 0 && !Number.isNaN(n);
+    const connection = entry.connection;
+    const key = `${level}:${name}`;
+    switch (key) {
+      case `${C.SOL_SOCKET}:${C.SO_REUSEADDR}`:
+        options.reuseAddress = flag;
+        if (entry.udp) entry.udp.options.reuseAddress = flag;
+        return;
+      case `${C.SOL_SOCKET}:${C.SO_REUSEPORT}`:
+        options.reusePort = flag;
+        if (entry.udp) entry.udp.options.reusePort = flag;
+        return;
+      case `${C.SOL_SOCKET}:${C.SO_BROADCAST}`:
+        options.broadcast = flag;
+        if (entry.udp) entry.udp.options.broadcast = flag;
+        return;
+      case `${C.SOL_SOCKET}:${C.SO_KEEPALIVE}`:
+        options.keepalive = flag;
+        break;
+      case `${C.SOL_SOCKET}:${C.SO_LINGER}`:
+        if (typeof value !== 'object') throw new ErrnoError('EINVAL', 'setsockopt');
+        options.linger = { onoff: Boolean(value.onoff), seconds: value.linger };
+        break;
+      case `${C.SOL_SOCKET}:${C.SO_RCVBUF}`:
+        options.receiveBuffer = positive(n);
+        if (entry.udp) entry.udp.options.receiveBufferSize = options.receiveBuffer;
+        break;
+      case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`:
+        options.sendBuffer = positive(n);
+        break;
+      case `${C.SOL_SOCKET}:${C.SO_RCVTIMEO}`:
+        options.receiveTimeoutMs = positive(n, true);
+        return;
+      case `${C.SOL_SOCKET}:${C.SO_SNDTIMEO}`:
+        options.sendTimeoutMs = positive(n, true);
+        return;
+      case `${C.IPPROTO_IP}:${C.IP_TTL}`:
+        if (!(n >= 1 && n <= 255) && n !== -1) throw new ErrnoError('EINVAL', 'setsockopt');
+        options.ttl = n === -1 ? undefined : n;
+        if (entry.udp) entry.udp.options.ttl = options.ttl;
+        if (entry.raw) entry.raw.ttl = options.ttl;
+        break;
+      case `${C.IPPROTO_IP}:${C.IP_TOS}`:
+        options.tos = n & 0xff;
+        if (entry.udp) entry.udp.options.tos = options.tos;
+        if (entry.raw) entry.raw.tos = options.tos;
+        break;
+      case `${C.IPPROTO_IP}:${C.IP_HDRINCL}`:
+        if (!entry.raw) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+        options.headerIncluded = flag;
+        entry.raw.headerIncluded = flag;
+        return;
+      case `${C.IPPROTO_TCP}:${C.TCP_NODELAY}`:
+        options.noDelay = flag;
+        break;
+      case `${C.IPPROTO_TCP}:${C.TCP_MAXSEG}`:
+        if (n < 88 || n > 32767) throw new ErrnoError('EINVAL', 'setsockopt');
+        options.maxSegment = n;
+        break;
+      case `${C.IPPROTO_TCP}:${C.TCP_KEEPIDLE}`:
+        options.keepIdleSeconds = atLeastOne(n);
+        break;
+      case `${C.IPPROTO_TCP}:${C.TCP_KEEPINTVL}`:
+        options.keepIntervalSeconds = atLeastOne(n);
+        break;
+      case `${C.IPPROTO_TCP}:${C.TCP_KEEPCNT}`:
+        options.keepCount = atLeastOne(n);
+        break;
+      case `${C.IPPROTO_TCP}:${C.TCP_USER_TIMEOUT}`:
+        options.userTimeoutMs = positive(n, true);
+        break;
+      case `${C.IPPROTO_TCP}:${C.TCP_CONGESTION}`: {
+        const algorithm = value === 'cubic' ? 'cubic' : value === 'reno' || value === 'newreno' ? 'newreno' : null;
+        if (!algorithm) throw new ErrnoError('ENOENT' as ErrnoCode, 'setsockopt');
+        options.congestion = algorithm;
+        if (connection && connection.cc.algorithm !== algorithm) connection.cc = createCongestionControl(algorithm, connection.sendMss);
+        return;
+      }
+      default:
+        throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+    }
+    if (connection) applyConnectionOptions(connection, options);
+  }
+
+  /** getsockopt(2). SO_ERROR returns and clears the pending error as an errno number. */
+  getsockopt(fd: number, level: number, name: number): number | string | { onoff: number; linger: number } {
+    const entry = this.get(fd, 'getsockopt');
+    const options = entry.options;
+    switch (`${level}:${name}`) {
+      case `${C.SOL_SOCKET}:${C.SO_ERROR}`: {
+        const error = this.takeError(entry);
+        return error ? Errno[error] : 0;
+      }
+      case `${C.SOL_SOCKET}:${C.SO_TYPE}`:
+        return entry.type;
+      case `${C.SOL_SOCKET}:${C.SO_ACCEPTCONN}`:
+        return entry.listener ? 1 : 0;
+      case `${C.SOL_SOCKET}:${C.SO_REUSEADDR}`:
+        return Number(options.reuseAddress);
+      case `${C.SOL_SOCKET}:${C.SO_REUSEPORT}`:
+        return Number(options.reusePort);
+      case `${C.SOL_SOCKET}:${C.SO_BROADCAST}`:
+        return Number(options.broadcast);
+      case `${C.SOL_SOCKET}:${C.SO_KEEPALIVE}`:
+        return Number(options.keepalive);
+      case `${C.SOL_SOCKET}:${C.SO_LINGER}`:
+        return { onoff: Number(options.linger.onoff), linger: options.linger.seconds };
+      case `${C.SOL_SOCKET}:${C.SO_RCVBUF}`:
+        return options.receiveBuffer * 2; // Linux reports double what was set (socket(7))
+      case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`:
+        return options.sendBuffer * 2;
+      case `${C.SOL_SOCKET}:${C.SO_RCVTIMEO}`:
+        return options.receiveTimeoutMs;
+      case `${C.SOL_SOCKET}:${C.SO_SNDTIMEO}`:
+        return options.sendTimeoutMs;
+      case `${C.IPPROTO_IP}:${C.IP_TTL}`:
+        return options.ttl ?? this.stack.ip.config.defaultTtl;
+      case `${C.IPPROTO_IP}:${C.IP_TOS}`:
+        return options.tos;
+      case `${C.IPPROTO_IP}:${C.IP_HDRINCL}`:
+        return Number(options.headerIncluded);
+      case `${C.IPPROTO_TCP}:${C.TCP_NODELAY}`:
+        return Number(options.noDelay);
+      case `${C.IPPROTO_TCP}:${C.TCP_MAXSEG}`:
+        return entry.connection?.synchronized ? entry.connection.sendMss : options.maxSegment || this.stack.tcp.config.defaultMss;
+      case `${C.IPPROTO_TCP}:${C.TCP_KEEPIDLE}`:
+        return options.keepIdleSeconds;
+      case `${C.IPPROTO_TCP}:${C.TCP_KEEPINTVL}`:
+        return options.keepIntervalSeconds;
+      case `${C.IPPROTO_TCP}:${C.TCP_KEEPCNT}`:
+        return options.keepCount;
+      case `${C.IPPROTO_TCP}:${C.TCP_USER_TIMEOUT}`:
+        return options.userTimeoutMs;
+      case `${C.IPPROTO_TCP}:${C.TCP_CONGESTION}`:
+        return options.congestion === 'newreno' ? 'reno' : options.congestion;
+      default:
+        throw new ErrnoError('ENOPROTOOPT', 'getsockopt');
+    }
+  }
+
+  /**
+   * poll(2): readiness of each descriptor; waits up to `timeoutMs` (negative = forever, 0 =
+   * just look) for any to become ready. POLLNVAL for unknown descriptors.
+   */
+  async poll(fds: readonly PollFd[], timeoutMs: number): Promise<PollResult[]> {
+    const look = () => fds.map((p) => ({ ...p, revents: this.readiness(p) }));
+    const now = look();
+    if (timeoutMs === 0 || now.some((r) => r.revents !== 0)) return now;
+    const entries = fds.map((p) => this.table.get(p.fd)).filter((e): e is SocketEntry => e !== undefined);
+    return new Promise((resolve) => {
+      let cancelTimer: (() => void) | null = null;
+      const finish = () => {
+        for (const entry of entries) entry.waiters.delete(wake);
+        cancelTimer?.();
+        resolve(look());
+      };
+      const wake = () => {
+        if (fds.some((p) => this.readiness(p) !== 0)) finish();
+      };
+      for (const entry of entries) entry.waiters.add(wake);
+      if (timeoutMs > 0) cancelTimer = this.stack.schedule(this.stack.currentTimeForCalls() + timeoutMs, finish);
+    });
+  }
+
+  private readiness(p: PollFd): number {
+    const entry = this.table.get(p.fd);
+    if (!entry) return C.POLLNVAL;
+    const always = C.POLLERR | C.POLLHUP | C.POLLNVAL;
+    let revents = 0;
+    if (entry.listener) {
+      if (entry.listener.acceptQueue.length > 0) revents |= C.POLLIN;
+    } else if (entry.udp) {
+      if (entry.udp.queuedDatagrams > 0) revents |= C.POLLIN;
+      revents |= C.POLLOUT;
+      if (entry.udp.pendingError) revents |= C.POLLERR;
+    } else if (entry.raw) {
+      if (entry.raw.nextDatagramSize > 0) revents |= C.POLLIN;
+      revents |= C.POLLOUT;
+    } else if (entry.connection) {
+      const c = entry.connection;
+      if (c.readableBytes > 0 || c.peerFinReceived) revents |= C.POLLIN;
+      if (c.peerFinReceived) revents |= C.POLLRDHUP;
+      if (c.synchronized && c.canSend && c.sendBuffer.free > 0) revents |= C.POLLOUT;
+      if (c.state === 'CLOSED') revents |= C.POLLHUP | C.POLLIN | (entry.pendingError || c.error ? C.POLLERR : 0);
+      if (c.peerFinReceived && c.finPending) revents |= C.POLLHUP;
+    } else {
+      revents |= C.POLLOUT | C.POLLHUP; // an unconnected stream socket
+    }
+    return revents & (p.events | always);
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------
+
+  private get(fd: number, syscall: string): SocketEntry {
+    const entry = this.table.get(fd);
+    if (!entry) throw new ErrnoError('EBADF', syscall);
+    return entry;
+  }
+
+  private takeError(entry: SocketEntry): ErrnoCode | null {
+    const error = entry.pendingError ?? entry.connection?.error ?? entry.udp?.takeError() ?? null;
+    entry.pendingError = null;
+    if (entry.connection && entry.connection.error === error) entry.connection.error = null;
+    return error;
+  }
+
+  /**
+   * Resolves with `ready()`'s value once it returns one (it may throw an ErrnoError). With a
+   * negative timeout it does not wait (EAGAIN); 0 waits forever; otherwise fails with
+   * `timeoutError` after `timeoutMs` in the stack's time.
+   */
+  private waitFor<T>(entry: SocketEntry, syscall: string, timeoutMs: number, ready: () => T | undefined, timeoutError: ErrnoCode = 'EAGAIN'): Promise<T> {
+    const first = ready();
+    if (first !== undefined) return Promise.resolve(first);
+    if (timeoutMs < 0 || (entry.nonBlocking && syscall !== 'connect')) return Promise.reject(new ErrnoError('EAGAIN', syscall));
+    return new Promise<T>((resolve, reject) => {
+      let cancelTimer: (() => void) | null = null;
+      const done = () => {
+        entry.waiters.delete(wake);
+        cancelTimer?.();
+      };
+      const wake = () => {
+        if (entry.closed) {
+          done();
+          reject(new ErrnoError('EBADF', syscall));
+          return;
+        }
+        try {
+          const value = ready();
+          if (value === undefined) return;
+          done();
+          resolve(value);
+        } catch (error) {
+          done();
+          reject(error);
+        }
+      };
+      entry.waiters.add(wake);
+      if (timeoutMs > 0) {
+        cancelTimer = this.stack.schedule(this.stack.currentTimeForCalls() + timeoutMs, () => {
+          entry.waiters.delete(wake);
+          reject(new ErrnoError(timeoutError, syscall));
+        });
+      }
+    });
+  }
+}
+
+/** Copies socket options into a connection (before its SYN, or live). */
+function applyConnectionOptions(connection: TcpConnection, options: SocketOptions): void {
+  const o = connection.options;
+  o.noDelay = options.noDelay;
+  o.keepalive = options.keepalive;
+  o.keepaliveIdleMs = options.keepIdleSeconds * 1000;
+  o.keepaliveIntervalMs = options.keepIntervalSeconds * 1000;
+  o.keepaliveCount = options.keepCount;
+  o.userTimeoutMs = options.userTimeoutMs;
+  o.maxSegmentSize = options.maxSegment;
+  o.lingerZero = options.linger.onoff && options.linger.seconds === 0;
+  o.ttl = options.ttl;
+  o.tos = options.tos;
+  connection.sendBuffer.capacity = options.sendBuffer;
+  if (!connection.synchronized) {
+    connection.receiveBufferSize = options.receiveBuffer;
+    connection.assembler.limitBytes = options.receiveBuffer;
+  }
+  if (o.keepalive && connection.synchronized && connection.keepaliveDeadline === Infinity) {
+    connection.keepaliveDeadline = connection.host.now() + o.keepaliveIdleMs;
+  }
+  if (!o.keepalive) connection.keepaliveDeadline = Infinity;
+}
+
+/** Reads without consuming (MSG_PEEK). */
+function peekStream(connection: TcpConnection, max: number): Uint8Array {
+  const out = new Uint8Array(Math.min(max, connection.readableBytes));
+  let filled = 0;
+  for (const chunk of connection.receiveQueue) {
+    if (filled === out.length) break;
+    const take = Math.min(chunk.length, out.length - filled);
+    out.set(chunk.subarray(0, take), filled);
+    filled += take;
+  }
+  return out;
+}
+
+function parseAddress(text: string, syscall: string): Ipv4Address {
+  const address = parseIpv4Address(text === '' || text === 'INADDR_ANY' ? '0.0.0.0' : text === 'localhost' ? '127.0.0.1' : text);
+  if (address === null) throw new ErrnoError('EINVAL', syscall, text);
+  return address;
+}
+
+function check<T>(result: Result<T, ErrnoCode>, syscall: string, address?: SocketAddress): T {
+  if (!result.ok) throw new ErrnoError(result.error, syscall, address?.address, address?.port);
+  return result.value;
+}
+
+function positive(n: number, allowZero = false): number {
+  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new ErrnoError('EINVAL', 'setsockopt');
+  return Math.floor(n);
+}
+
+function atLeastOne(n: number): number {
+  if (!Number.isFinite(n) || n < 1) throw new ErrnoError('EINVAL', 'setsockopt');
+  return Math.floor(n);
+}
