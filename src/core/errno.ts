@@ -7,6 +7,7 @@
 /** Linux errno numbers for the codes the stack raises. */
 export const Errno = {
   EPERM: 1,
+  ENOENT: 2,
   EBADF: 9,
   EAGAIN: 11,
   EACCES: 13,
@@ -45,6 +46,7 @@ export const EWOULDBLOCK: ErrnoCode = 'EAGAIN';
 
 const descriptions: Record<ErrnoCode, string> = {
   EPERM: 'Operation not permitted',
+  ENOENT: 'No such file or directory',
   EBADF: 'Bad file descriptor',
   EAGAIN: 'Resource temporarily unavailable',
   EACCES: 'Permission denied',

@@ -486,7 +486,7 @@ export class BerkeleySockets {
         break;
       case `${C.IPPROTO_TCP}:${C.TCP_CONGESTION}`: {
         const algorithm = value === 'cubic' ? 'cubic' : value === 'reno' || value === 'newreno' ? 'newreno' : null;
-        if (!algorithm) throw new ErrnoError('ENOENT' as ErrnoCode, 'setsockopt');
+        if (!algorithm) throw new ErrnoError('ENOENT', 'setsockopt'); // as Linux for an unknown algorithm
         options.congestion = algorithm;
         if (connection && connection.cc.algorithm !== algorithm) connection.cc = createCongestionControl(algorithm, connection.sendMss);
         return;
