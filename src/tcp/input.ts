@@ -111,7 +111,8 @@ function synSentArrives(connection: TcpConnection, segment: Segment, now: number
   // Fourth: SYN.
   connection.irs = segment.seq;
   connection.rcvNxt = seqAdd(segment.seq, 1);
-  connection.rcvAdvertisedEdge = connection.rcvNxt;
+  // Our SYN offered an unscaled window (RFC 7323 §2.2); data on the SYN-ACK may fill it.
+  connection.rcvAdvertisedEdge = seqAdd(connection.rcvNxt, Math.min(connection.receiveWindowSpace(), 0xffff));
   negotiateOptions(connection, segment, now);
   if (connection.host.config.ecn && has.ece(segment) && !has.cwr(segment)) connection.ecnEnabled = true;
   if (ackAcceptable) {
