@@ -5,7 +5,7 @@
  * memory cap across all datagrams (new fragments are refused while it is exceeded, as Linux
  * does since 4.17), and a cap on fragments per datagram. A fragment that overlaps data already
  * received discards the whole datagram, as RFC 5722 prescribes for IPv6 and Linux does for IPv4;
- * an exact duplicate is dropped on its own.
+ * a duplicate — a fragment wholly inside one already held — is dropped on its own, as Linux does.
  */
 import { emitIpv4, ipv4HeaderLength, IPV4_MAX_TOTAL_LENGTH, type Ipv4Repr } from './ipv4.js';
 import type { Ipv4Option } from './ipv4-options.js';
@@ -189,7 +189,9 @@ export class Reassembler {
     while (index < fragments.length && fragments[index].offset < start) index++;
     const next = fragments[index];
     const previous = fragments[index - 1];
-    if (next && next.offset === start && next.data.length === payload.length) {
+    // A fragment lying wholly inside one already received is a duplicate (Linux's IPFRAG_DUP).
+    const container = next && next.offset === start ? next : previous;
+    if (container && container.offset <= start && end <= container.offset + container.data.length) {
       return { kind: 'dropped', reason: 'fragmentDuplicate' };
     }
     if ((previous && previous.offset + previous.data.length > start) || (next && next.offset < end)) {

@@ -201,7 +201,9 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
       this.stats.increment(`icmp.tx.suppressed.${reason}`);
       return;
     }
-    if (!this.takeToken(now)) {
+    // Linux never rate-limits fragmentation-needed: throttling it would black-hole PMTUD.
+    const pathMtuMessage = type === Icmpv4Type.DESTINATION_UNREACHABLE && code === DestinationUnreachableCode.FRAGMENTATION_NEEDED;
+    if (!pathMtuMessage && !this.takeToken(now)) {
       this.stats.increment('icmp.tx.rateLimited');
       return;
     }

@@ -223,6 +223,8 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     if (source === null) return fail('ENETUNREACH');
     const bound = this.autobind(socket);
     if (!bound.ok) return bound;
+    // Linux pins the local address to the route's source on connect (ip4_datagram_connect).
+    if (socket.localAddress === IPV4_ANY) socket.localAddress = source;
     socket.remoteAddress = address;
     socket.remotePort = port;
     return ok(undefined);

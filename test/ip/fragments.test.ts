@@ -176,12 +176,16 @@ describe('reassembly (RFC 791 §3.2, RFC 815)', () => {
     expect(feed(reassembler, [piece(16, 16, false)])[0].kind).toBe('pending');
   });
 
-  it('overlap with the following fragment, or data inside another, is an overlap too (only exact duplicates are forgiven, RFC 8200 §4.5)', () => {
+  it('overlap with the following fragment is an overlap too (RFC 5722 §4 applied to IPv4)', () => {
     const after = new Reassembler();
     expect(feed(after, [piece(16, 16, false), piece(8, 16, true)])[1]).toEqual({ kind: 'dropped', reason: 'fragmentOverlap' });
+    expect(after.pending).toBe(0);
+  });
+
+  it('a fragment wholly inside one already held is a duplicate, dropped on its own (Linux IPFRAG_DUP)', () => {
     const inside = new Reassembler();
-    expect(feed(inside, [piece(0, 32, true), piece(8, 8, true)])[1]).toEqual({ kind: 'dropped', reason: 'fragmentOverlap' });
-    expect(inside.pending).toBe(0);
+    expect(feed(inside, [piece(0, 32, true), piece(8, 8, true)])[1]).toEqual({ kind: 'dropped', reason: 'fragmentDuplicate' });
+    expect(inside.pending).toBe(1);
   });
 
   it('an exact duplicate is dropped on its own and the datagram still completes', () => {
