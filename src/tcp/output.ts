@@ -270,7 +270,9 @@ function armPersistIfIdle(connection: TcpConnection, now: number): void {
 export function windowUpdateAfterRead(connection: TcpConnection, now: number): void {
   if (!connection.synchronized || connection.peerFinReceived) return;
   const advertised = Math.max(0, seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
-  const space = connection.receiveWindowSpace();
+  // Only what the window field can carry counts: a buffer larger than 65535 << shift cannot
+  // open the window further, and an update that changes nothing is a wasted segment.
+  const space = Math.min(connection.receiveWindowSpace(), MAX_WINDOW_FIELD * 2 ** connection.rcvWindowShift);
   // Linux and BSD: update when the window grows by two segments or by half the buffer.
   if (space - advertised >= 2 * connection.sendMss || (advertised === 0 && space >= connection.sendMss) || space - advertised >= connection.receiveBufferSize / 2) {
     connection.ackNow = true;

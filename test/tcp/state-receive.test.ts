@@ -1,0 +1,191 @@
+/**
+ * The receiver: when ACKs are sent (delayed ACK, RFC 1122 §4.2.3.2 and RFC 5681 §4.2), out-of-
+ * order data held and reported in SACK blocks (RFC 2018 §4) with D-SACK for duplicates
+ * (RFC 2883), and the advertised window with receiver-side silly-window avoidance
+ * (RFC 9293 §3.8.6.2.2, RFC 1122 §4.2.3.3).
+ */
+import { describe, expect, it } from 'vitest';
+import type { TcpOption } from '../../src/tcp/tcp-options.js';
+import {
+  ACK,
+  ack,
+  established,
+  flags,
+  mssOnly,
+  payloadLength,
+  PSH,
+  sackBlocks,
+  seq,
+  sentAt,
+  window,
+  type FixtureOptions,
+  type TcpHarness,
+} from './harness.js';
+
+const SACK_PEER: TcpOption[] = [...mssOnly(), { kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'sackPermitted' }];
+const MSS = 1460;
+
+describe('delayed ACK (RFC 1122 §4.2.3.2, RFC 5681 §4.2)', () => {
+  it('a single segment is acknowledged after the 40 ms delayed-ACK timer', () => {
+    const h = established();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, payload: 100 });
+    h.expectNothingSent();
+    h.advance(39);
+    h.expectNothingSent();
+    h.advance(1);
+    h.expectSent(flags(ACK), seq(h.ourSeq(0)), ack(h.peerSeq(100)), sentAt(40));
+    expect(h.stat('tcp.delayedAck.fired')).toBe(1);
+  });
+
+  it('the second full-sized segment is acknowledged at once', () => {
+    const h = established();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, payload: MSS });
+    h.expectNothingSent();
+    h.advance(5);
+    h.send({ seq: h.peerSeq(MSS), ack: h.ourSeq(0), flags: ACK, payload: MSS });
+    h.expectSent(flags(ACK), ack(h.peerSeq(2 * MSS)), sentAt(5));
+    h.advance(100);
+    h.expectNothingSent(); // the delayed-ACK timer was cancelled by that ACK
+  });
+
+  it('a segment with PSH is acknowledged at once', () => {
+    const h = established();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 100 });
+    h.expectSent(flags(ACK), ack(h.peerSeq(100)), sentAt(0));
+  });
+
+  it('data we send carries the pending ACK, and the timer is cancelled', () => {
+    const h = established();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, payload: 100 });
+    h.advance(10);
+    h.write(20);
+    h.expectSent(flags(ACK | PSH), seq(h.ourSeq(0)), ack(h.peerSeq(100)), payloadLength(20));
+    h.advance(100);
+    h.expectNothingSent();
+  });
+
+  it('an out-of-order segment is acknowledged at once with a SACK block (RFC 5681 §4.2, RFC 2018 §4)', () => {
+    const h = established({ peerSynOptions: SACK_PEER });
+    h.send({ seq: h.peerSeq(100), ack: h.ourSeq(0), flags: ACK, payload: 100 });
+    h.expectSent(flags(ACK), ack(h.peerSeq(0)), sackBlocks([{ leftEdge: h.peerSeq(100), rightEdge: h.peerSeq(200) }]));
+  });
+
+  it('a segment that fills a hole is acknowledged at once, and the SACK blocks go away', () => {
+    const h = established({ peerSynOptions: SACK_PEER });
+    h.send({ seq: h.peerSeq(100), ack: h.ourSeq(0), flags: ACK, payload: 100 });
+    h.take();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, payload: 100 });
+    h.expectSent(flags(ACK), ack(h.peerSeq(200)), sackBlocks([]));
+    expect(h.read()).toHaveLength(200);
+  });
+});
+
+describe('out-of-order data (RFC 9293 §3.10.7.4 seventh step, RFC 2018, RFC 2883)', () => {
+  it('segments arriving 3, 1, 4, 2 are delivered in order; SACK blocks list the most recent first', () => {
+    const h = established({ peerSynOptions: SACK_PEER });
+    const block = (from: number, to: number) => ({ leftEdge: h.peerSeq(from * 100), rightEdge: h.peerSeq(to * 100) });
+    const segment = (i: number) => h.send({ seq: h.peerSeq(i * 100), ack: h.ourSeq(0), flags: ACK, payload: pattern100(i) });
+    segment(2);
+    h.expectSent(ack(h.peerSeq(0)), sackBlocks([block(2, 3)]));
+    segment(4);
+    h.expectSent(ack(h.peerSeq(0)), sackBlocks([block(4, 5), block(2, 3)]));
+    segment(0);
+    h.expectSent(ack(h.peerSeq(100)), sackBlocks([block(4, 5), block(2, 3)]));
+    segment(1);
+    h.expectSent(ack(h.peerSeq(300)), sackBlocks([block(4, 5)]));
+    segment(3);
+    h.expectSent(ack(h.peerSeq(500)), sackBlocks([]));
+    const data = h.read();
+    expect(data).toHaveLength(500);
+    for (let i = 0; i < 5; i++) expect(data[i * 100]).toBe(i);
+  });
+
+  it('a duplicate of data already acknowledged is reported in a D-SACK block (RFC 2883 §4.1)', () => {
+    const h = established({ peerSynOptions: SACK_PEER });
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 200 });
+    h.take();
+    h.send({ seq: h.peerSeq(100), ack: h.ourSeq(0), flags: ACK | PSH, payload: 100 });
+    h.expectSent(ack(h.peerSeq(200)), sackBlocks([{ leftEdge: h.peerSeq(100), rightEdge: h.peerSeq(200) }]));
+    // The D-SACK is reported once.
+    h.send({ seq: h.peerSeq(200), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10 });
+    h.expectSent(ack(h.peerSeq(210)), sackBlocks([]));
+  });
+
+  it('a duplicate of held out-of-order data: D-SACK first, then the block containing it (RFC 2883 §4.2)', () => {
+    const h = established({ peerSynOptions: SACK_PEER });
+    h.send({ seq: h.peerSeq(100), ack: h.ourSeq(0), flags: ACK, payload: 200 });
+    h.take();
+    h.send({ seq: h.peerSeq(150), ack: h.ourSeq(0), flags: ACK, payload: 50 });
+    h.expectSent(
+      ack(h.peerSeq(0)),
+      sackBlocks([
+        { leftEdge: h.peerSeq(150), rightEdge: h.peerSeq(200) },
+        { leftEdge: h.peerSeq(100), rightEdge: h.peerSeq(300) },
+      ]),
+    );
+  });
+
+  it('without SACK, out-of-order data is still held and the ACKs are plain duplicates', () => {
+    const h = established();
+    h.send({ seq: h.peerSeq(100), ack: h.ourSeq(0), flags: ACK, payload: 100 });
+    h.expectSent(flags(ACK), ack(h.peerSeq(0)), sackBlocks([]));
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, payload: 100 });
+    h.expectSent(flags(ACK), ack(h.peerSeq(200)));
+  });
+});
+
+/** `100` bytes all equal to `i`. */
+function pattern100(i: number): Uint8Array {
+  return new Uint8Array(100).fill(i);
+}
+
+describe('the advertised window and receiver SWS avoidance (RFC 9293 §3.8.6.2.2, RFC 1122 §4.2.3.3)', () => {
+  const small: FixtureOptions = { tcp: { receiveBufferSize: 8192 } };
+
+  /** An 8192-byte buffer filled by the peer: window 0. */
+  function full(): TcpHarness {
+    const h = established(small);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 8192 });
+    h.expectSent(ack(h.peerSeq(8192)), window(0));
+    return h;
+  }
+
+  it('the window shrinks by what arrives and is not read; the right edge never moves left', () => {
+    const h = established(small);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 1000 });
+    h.expectSent(ack(h.peerSeq(1000)), window(8192 - 1000));
+  });
+
+  it('reading less than min(RCV.BUFF/2, MSS) does not open the window: no update, and probes still see 0', () => {
+    const h = full();
+    expect(h.conn.receive(100)).toHaveLength(100);
+    expect(h.conn.receive(1000)).toHaveLength(1000);
+    h.expectNothingSent();
+    h.send({ seq: h.peerSeq(8191), ack: h.ourSeq(0), flags: ACK }); // zero-window probe
+    h.expectSent(ack(h.peerSeq(8192)), window(0));
+  });
+
+  it('reading enough to offer a full segment sends a window update at once', () => {
+    const h = full();
+    h.conn.receive(MSS);
+    h.expectSent(flags(ACK), ack(h.peerSeq(8192)), window(MSS));
+  });
+
+  it('reading sends no window update when the window cannot grow (a 1 MiB buffer behind an unscaled 65535)', () => {
+    const h = established();
+    for (let i = 0; i < 4; i++) {
+      h.send({ seq: h.peerSeq(i * 1000), ack: h.ourSeq(0), flags: ACK | PSH, payload: 1000 });
+      h.expectSent(ack(h.peerSeq(i * 1000 + 1000)), window(65535));
+      expect(h.read()).toHaveLength(1000);
+      h.expectNothingSent();
+    }
+  });
+
+  it('shutdown(SHUT_RD): arriving data is acknowledged and discarded', () => {
+    const h = established();
+    h.conn.shutdownRead();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 100 });
+    h.expectSent(ack(h.peerSeq(100)));
+    expect(h.conn.readableBytes).toBe(0);
+  });
+});
