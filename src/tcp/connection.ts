@@ -410,7 +410,10 @@ export class TcpConnection {
   /** ABORT (RFC 9293 §3.10.5): RST in synchronized states, then CLOSED. */
   abort(): void {
     if (this.state === 'CLOSED') return;
-    if (this.state !== 'SYN-SENT' && this.state !== 'TIME-WAIT' && this.state !== 'LISTEN') {
+    // RFC 9293 §3.10.5: a RST only where the peer may still send or wait for data; CLOSING,
+    // LAST-ACK and TIME-WAIT just delete the TCB (Linux's tcp_need_reset agrees).
+    const resetPeer = this.state === 'SYN-RECEIVED' || this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2' || this.state === 'CLOSE-WAIT';
+    if (resetPeer) {
       this.stats.increment('tcp.tx.resets');
       transmitSegment(this, this.host.now(), this.sndNxt, TcpFlag.RST, new Uint8Array(0), []);
     }
