@@ -6,6 +6,7 @@
  * (RFC 2018 §4, D-SACK RFC 2883), and pure ACKs.
  */
 import type { SentSegment, TcpConnection } from './connection.js';
+import { splitAt } from './recovery.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import type { SackBlock, TcpOption } from './tcp-options.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
@@ -61,6 +62,19 @@ function segmentOptions(connection: TcpConnection, now: number): TcpOption[] {
     if (blocks.length > 0) options.push({ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'sack', blocks });
   }
   return options;
+}
+
+/**
+ * Payload bytes a data segment with these options may carry. The send MSS already leaves room
+ * for timestamps; SACK blocks come and go and take payload room while they ride along
+ * (RFC 2018 §3 with RFC 9293 §3.7.1: the MSS counts data only, the IP packet must still fit
+ * the path; Linux's tcp_current_mss does the same). Without this a full-sized segment that
+ * picks up SACK blocks exceeds the MTU, and with DF set it cannot be sent at all.
+ */
+function payloadRoom(connection: TcpConnection, options: readonly TcpOption[]): number {
+  let room = connection.sendMss;
+  for (const option of options) if (option.kind === 'sack') room -= 4 + 8 * option.blocks.length; // two NOPs, kind, length, blocks
+  return room;
 }
 
 /**
@@ -150,6 +164,13 @@ function dataLength(segment: SentSegment): number {
 
 /** Retransmits one segment from the send buffer (RFC 9293 §3.8.1; RFC 6675 §5 step 4). */
 export function retransmit(connection: TcpConnection, segment: SentSegment, now: number): void {
+  const options = segment.syn ? [] : segmentOptions(connection, now);
+  const room = payloadRoom(connection, options);
+  if (!segment.syn && dataLength(segment) > room) {
+    // SACK blocks now take room the original transmission had: resend the head, and leave the
+    // tail as its own entry in the state the whole was in (Linux tcp_fragment does the same).
+    splitAt(connection, connection.inFlight.indexOf(segment), seqAdd(segment.seq, room));
+  }
   connection.stats.increment('tcp.tx.retransmits');
   segment.retransmits++;
   segment.lost = false;
@@ -165,7 +186,7 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
   }
   const length = dataLength(segment);
   const payload = length > 0 ? connection.sendBuffer.read(seqSub(segment.seq, connection.sendBufferSeq), length) : new Uint8Array(0);
-  transmitSegment(connection, now, segment.seq, TcpFlag.ACK | (segment.fin ? TcpFlag.FIN : 0) | (length > 0 ? TcpFlag.PSH : 0), payload);
+  transmitSegment(connection, now, segment.seq, TcpFlag.ACK | (segment.fin ? TcpFlag.FIN : 0) | (length > 0 ? TcpFlag.PSH : 0), payload, options);
 }
 
 /** Bytes in flight per RFC 6675 §4 "pipe": sent, not SACKed, not marked lost. */
@@ -216,18 +237,20 @@ export function transmitPending(connection: TcpConnection, now: number): void {
     if (unsent <= 0 && !connection.finPending) break;
     const usableWindow = seqSub(seqAdd(connection.sndUna, connection.sndWnd), connection.sndNxt);
     const congestionRoom = cwnd - inPipe;
-    let length = Math.min(unsent, connection.sendMss, usableWindow, congestionRoom);
+    const options = segmentOptions(connection, now);
+    const mss = payloadRoom(connection, options);
+    let length = Math.min(unsent, mss, usableWindow, congestionRoom);
     if (unsent > 0 && length <= 0) {
       if (usableWindow <= 0 && connection.flightSize === 0) armPersistIfIdle(connection, now);
       break;
     }
     length = Math.max(0, length);
-    if (length > 0 && length < connection.sendMss && length < unsent) {
+    if (length > 0 && length < mss && length < unsent) {
       // Sender SWS avoidance (§3.8.6.2.1): a partial segment only if it is at least half the
       // largest window the peer offered, or nothing is outstanding and the window caps it.
       if (length < connection.maxSndWnd / 2 && connection.flightSize > 0) break;
     }
-    if (length > 0 && length === unsent && length < connection.sendMss && !connection.options.noDelay && connection.flightSize > 0 && !connection.finPending) {
+    if (length > 0 && length === unsent && length < mss && !connection.options.noDelay && connection.flightSize > 0 && !connection.finPending) {
       connection.stats.increment('tcp.nagle.delayed');
       break; // Nagle: hold a small segment while data is unacknowledged
     }
@@ -236,7 +259,7 @@ export function transmitPending(connection: TcpConnection, now: number): void {
     const payload = length > 0 ? connection.sendBuffer.read(unsentOffset, length) : new Uint8Array(0);
     const flags = TcpFlag.ACK | (length > 0 && length === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
     const seq = connection.sndNxt;
-    transmitSegment(connection, now, seq, flags, payload);
+    transmitSegment(connection, now, seq, flags, payload, options);
     const segmentLength = length + (fin ? 1 : 0);
     connection.inFlight.push({ seq, length: segmentLength, syn: false, fin, sentAt: now, sentOrder: connection.transmissions++, retransmits: 0, sacked: false, lost: false });
     if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;

@@ -21,7 +21,7 @@ function endOf(segment: SentSegment): number {
  * Splits the segment at `index` at sequence number `at` (strictly inside it) into two queue
  * entries, so that SACK edges and partial ACKs always fall on entry boundaries.
  */
-function splitAt(connection: TcpConnection, index: number, at: number): void {
+export function splitAt(connection: TcpConnection, index: number, at: number): void {
   const segment = connection.inFlight[index];
   const headLength = seqSub(at, segment.seq);
   const tail: SentSegment = { ...segment, seq: at, length: segment.length - headLength, syn: false };

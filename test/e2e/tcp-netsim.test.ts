@@ -1,0 +1,229 @@
+/**
+ * The netsim scenario suite: two stacks on a virtual wire, one connection, 10 MB each way at
+ * the same time, bit-exact (SHA-256 per direction), FIN both ways, for every link below and
+ * three seeds. Each run must finish (both ends in TIME-WAIT or CLOSED, no error) within a
+ * virtual-time bound derived from the link model, so a pass shows that recovery works and
+ * not only that the transfer ends eventually. On a failed assertion both stacks' captures are
+ * written to `captures/failures/<scenario>-seed<N>.pcap` (client view) and `…-server.pcap`.
+ *
+ * Every seed moves the full 10 MB each way (about 1 s of wall time per run here).
+ * `NETSIM_VERBOSE=1` prints the table of runs; `NETSIM_SNAPLEN=65535` keeps whole frames in
+ * the captures (the default keeps 128 bytes: every header and option).
+ *
+ * Link model, unless a scenario says otherwise: 1 ms one way (2 ms base RTT), MTU 1500, and a
+ * 100 Mbit/s bottleneck in each direction (12.5 MB/s, `rateBytesPerSecond`) with a 1000-frame
+ * queue: deeper than the 1 MiB default window (~725 full frames), so no scenario loses a frame
+ * to the queue, only to the fault it names. Faults apply to what each side transmits, so data
+ * and ACKs in both directions suffer them.
+ *
+ * Bounds (B = bytes each way, MSS 1448 = 1500 − 40 − 12 of timestamps, N = B / MSS segments):
+ *
+ *  scenario   link                        bound (ms)                                why
+ *  none       as above                    1.1·line + 20                             line = N·1500 B / 12.5 MB/s (829 ms
+ *                                                                                   for 10 MB) plus ACK overhead (<10%),
+ *                                                                                   handshake, one doubling of IW10 to
+ *                                                                                   the 25 KB BDP, FINs: a few RTTs.
+ *  loss1/5    + lossRate 1% / 5%          2·B/min(line rate, Mathis) + RTO_min      Mathis et al.: MSS/RTT·√(3/2b)/√p
+ *  corrupt1   + corruptRate 1%            (as loss1)                                with b = 2 (delayed ACKs), RTT 2 ms.
+ *                                                                                   Twice that model: repair by SACK and
+ *                                                                                   RACK keeps to it; falling back to
+ *                                                                                   200 ms timeouts would be ~100× slower.
+ *  loss20     + lossRate 20%              1.5·(N·RTT/W + N·P_to·RTO_min/(1−2p))     W = √(3/2bp) ≈ 1.9 segments per RTT
+ *                                                                                   (Mathis), plus timeouts (Padhye et al.):
+ *                                                                                   a segment needs one when it is lost and
+ *                                                                                   both RACK's chance (the next segment and
+ *                                                                                   its ACK arrive) and the tail loss probe's
+ *                                                                                   fail: P_to = p·(1−(1−p)²)² ≈ 2.6%; each
+ *                                                                                   costs RTO_min with backoff, /(1−2p).
+ *  dup5       + duplicateRate 5%          as none                                   a duplicate leaves with its original
+ *                                                                                   (no extra link time in this model).
+ *  reorder10  + reorderRate 10%, 5 ms     as none + 5                               a held frame is 5 ms late; the window
+ *                                                                                   (1 MiB ≫ 62 KB in 5 ms) hides it if
+ *                                                                                   RACK's reordering window does not
+ *                                                                                   call it lost.
+ *  delay64k   50 ms one way, 1 Gbit/s     1.1·(RTT + B/(W/RTT) + 3 RTT + RTT)       window-limited: W/RTT = 655 KB/s,
+ *             (4000-frame queue), 64 KiB  and at least B/(W/RTT)                    15.3 s for 10 MB; slow start to 64 KiB
+ *             buffers (W)                                                           takes 3 RTTs.
+ *  delay4m    50 ms one way, 1 Gbit/s     1.1·(RTT + (log2(W/IW)+1)·RTT             BDP 12.5 MB > W: window-limited at
+ *             4 MiB buffers               + B/(W/RTT) + RTT)                        41.9 MB/s after slow start (9 RTTs).
+ *                                                                                   Its bound (≈1.5 s) is 10× below the
+ *                                                                                   64 KiB floor.
+ *  outage     as none; everything both    none + 3000 + (3000 + 2·R)                after the link returns, the next
+ *             ways dropped for 3 s from                                             retransmission comes within one
+ *             t = 200 + 100·seed ms                                                 backed-off RTO: with timeouts at t1,
+ *                                                                                   t1+2R, t1+6R, … the interval after the
+ *                                                                                   last one inside the outage is less than
+ *                                                                                   3000 + 2R, R the RTO before backoff
+ *                                                                                   (≤ 500 ms: SRTT ≤ 2 ms + the 84 ms a
+ *                                                                                   1 MiB window can queue, RTO ≤ 5·SRTT).
+ *  zerowin    as none; the server stops   none + 30000 + RTT                        the client persists (zero-window
+ *             reading for 30 s after 1 MB                                           probes) while the server does not
+ *                                                                                   read; reading again sends a window
+ *                                                                                   update at once on this lossless link.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Stats } from '../../src/core/stats.js';
+import type { FaultConfig } from '../../src/link/fault-injector.js';
+import { describeRun, runScenario, writeFailureCaptures, type RunResult, type Scenario } from './netsim.js';
+
+const SEEDS = [1, 2, 3];
+const BYTES = 10_000_000;
+const MSS = 1448;
+const FRAME = 1500;
+/** 100 Mbit/s. */
+const RATE = 12_500_000;
+const QUEUE = 1000;
+/** Holds a whole 4 MiB window (~2900 frames): the delay scenarios have no bottleneck queue. */
+const DEEP_QUEUE = 4000;
+const LATENCY = 1;
+const RTT = 2 * LATENCY;
+const MIN_RTO = 200;
+const IW = 10 * MSS;
+
+const link = (faults: FaultConfig = {}) => ({ latencyMs: LATENCY, faults: { rateBytesPerSecond: RATE, queueLimit: QUEUE, ...faults } });
+const segments = (bytes: number) => Math.ceil(bytes / MSS);
+/** Time to serialise `bytes` of payload in full frames at `rate` (ms). */
+const lineMs = (bytes: number, rate = RATE) => (segments(bytes) * FRAME * 1000) / rate;
+/** The lossless bound: line time plus 10%, and 20 ms for handshake, slow start and FINs. */
+const cleanBound = (bytes: number) => 1.1 * lineMs(bytes) + 20;
+/** Mathis et al. (1997) with delayed ACKs (b = 2), bytes per second at loss rate p. */
+const mathis = (p: number, rttMs = RTT) => ((MSS * 1000) / rttMs) * Math.sqrt(3 / 4) / Math.sqrt(p);
+const lossBound = (p: number) => (bytes: number) => 2 * ((bytes * 1000) / Math.min(mathis(p), (RATE * MSS) / FRAME)) + MIN_RTO;
+
+/** Counters summed over both stacks. */
+const both = (r: RunResult, name: string) => r.client.stats.get(name) + r.server.stats.get(name);
+/** Frames a stack dropped because the bytes did not decode: every IPv4 drop and TCP's codec drops. */
+const integrityDrops = (stats: Stats) =>
+  stats.sum('drop.ipv4.') + ['truncated', 'badHeaderLength', 'badTotalLength', 'badChecksum', 'badOption', 'badField'].reduce((n, reason) => n + stats.get(`drop.tcp.${reason}`), 0);
+
+interface Case {
+  readonly scenario: (seed: number) => Scenario;
+  /** Upper bound on the virtual completion time (ms) for `bytes` each way. */
+  readonly bound: (bytes: number) => number;
+  /** Lower bound, where the model has one worth checking. */
+  readonly floor?: (bytes: number) => number;
+  /** What shows the scenario's mechanism at work. */
+  readonly check: (r: RunResult) => void;
+}
+
+const cases: Record<string, Case> = {
+  none: {
+    scenario: () => ({ name: 'none', link: link() }),
+    bound: cleanBound,
+    check: (r) => {
+      expect(both(r, 'tcp.tx.retransmits')).toBe(0);
+      expect(r.client.stats.sum('drop.') + r.server.stats.sum('drop.')).toBe(0);
+    },
+  },
+  loss1: {
+    scenario: () => ({ name: 'loss1', link: link({ lossRate: 0.01 }) }),
+    bound: lossBound(0.01),
+    check: (r) => {
+      expect(r.client.stats.get('tcp.tx.retransmits')).toBeGreaterThan(0);
+      expect(r.server.stats.get('tcp.tx.retransmits')).toBeGreaterThan(0);
+      expect(both(r, 'tcp.rack.lost')).toBeGreaterThan(0);
+    },
+  },
+  loss5: {
+    scenario: () => ({ name: 'loss5', link: link({ lossRate: 0.05 }) }),
+    bound: lossBound(0.05),
+    check: (r) => {
+      expect(r.client.stats.get('tcp.tx.retransmits')).toBeGreaterThan(0);
+      expect(r.server.stats.get('tcp.tx.retransmits')).toBeGreaterThan(0);
+      expect(both(r, 'tcp.rack.lost')).toBeGreaterThan(0);
+    },
+  },
+  dup5: {
+    scenario: () => ({ name: 'dup5', link: link({ duplicateRate: 0.05 }) }),
+    bound: cleanBound,
+    check: (r) => {
+      // The receiver reports each duplicate with a D-SACK (RFC 2883); nothing is resent for them.
+      expect(r.client.stats.get('tcp.rx.dsack')).toBeGreaterThan(0);
+      expect(r.server.stats.get('tcp.rx.dsack')).toBeGreaterThan(0);
+      expect(both(r, 'tcp.tx.retransmits')).toBe(0);
+    },
+  },
+  corrupt1: {
+    scenario: () => ({ name: 'corrupt1', link: link({ corruptRate: 0.01 }) }),
+    bound: lossBound(0.01),
+    check: (r) => {
+      // Every corrupted frame is caught by a checksum (or a length check) and counted.
+      expect(r.client.stats.get('drop.tcp.badChecksum') + r.client.stats.get('drop.ipv4.badChecksum')).toBeGreaterThan(0);
+      expect(integrityDrops(r.server.stats)).toBe(r.clientFaults!.stats.get('fault.corrupted'));
+      expect(integrityDrops(r.client.stats)).toBe(r.serverFaults!.stats.get('fault.corrupted'));
+      expect(r.client.stats.get('tcp.tx.retransmits')).toBeGreaterThan(0);
+    },
+  },
+  delay64k: {
+    scenario: () => ({
+      name: 'delay64k',
+      link: { latencyMs: 50, faults: { rateBytesPerSecond: 10 * RATE, queueLimit: DEEP_QUEUE } },
+      tcp: { receiveBufferSize: 65536, sendBufferSize: 65536 },
+    }),
+    bound: (bytes) => 1.1 * (100 + (bytes * 100) / 65536 + 3 * 100 + 100),
+    floor: (bytes) => (bytes * 100) / 65536,
+    check: (r) => expect(both(r, 'tcp.tx.retransmits')).toBe(0),
+  },
+  delay4m: {
+    scenario: () => ({
+      name: 'delay4m',
+      link: { latencyMs: 50, faults: { rateBytesPerSecond: 10 * RATE, queueLimit: DEEP_QUEUE } },
+      tcp: { receiveBufferSize: 4 << 20, sendBufferSize: 4 << 20 },
+    }),
+    bound: (bytes) => 1.1 * (100 + (Math.ceil(Math.log2((4 << 20) / IW)) + 1) * 100 + (bytes * 100) / (4 << 20) + 100),
+    check: (r) => expect(both(r, 'tcp.tx.retransmits')).toBe(0),
+  },
+  outage: {
+    scenario: (seed) => ({ name: 'outage', link: { ...link(), outage: { startMs: 200 + 100 * seed, durationMs: 3000 } } }),
+    bound: (bytes) => cleanBound(bytes) + 3000 + (3000 + 2 * 500),
+    floor: () => 3000,
+    check: (r) => {
+      expect(r.outageDrops).toBeGreaterThan(0);
+      expect(r.client.stats.get('tcp.rto.fired')).toBeGreaterThan(0);
+      expect(r.server.stats.get('tcp.rto.fired')).toBeGreaterThan(0);
+    },
+  },
+  zerowin: {
+    scenario: () => ({ name: 'zerowin', link: link(), readerPause: { afterBytes: 1_000_000, durationMs: 30_000 } }),
+    bound: (bytes) => cleanBound(bytes) + 30_000 + RTT,
+    floor: () => 30_000,
+    check: (r) => {
+      expect(r.client.stats.get('tcp.tx.windowProbes')).toBeGreaterThan(0);
+      expect(both(r, 'tcp.tx.retransmits')).toBe(0);
+    },
+  },
+};
+
+const table: string[] = [];
+afterAll(() => {
+  if (process.env.NETSIM_VERBOSE) console.log(['scenario  seed  virtual ms  bound ms  wall ms', ...table].join('\n'));
+});
+
+describe('netsim: 10 MB each way at once, bit-exact, within a virtual-time bound', () => {
+  for (const [name, testCase] of Object.entries(cases)) {
+    describe(name, () => {
+      for (const seed of SEEDS) {
+        it(`seed ${seed}`, () => {
+          const bound = testCase.bound(BYTES);
+          const result = runScenario(testCase.scenario(seed), { seed, bytes: BYTES, limitMs: Math.max(4 * bound, 60_000) });
+          table.push(`${name.padEnd(9)} ${String(seed).padStart(5)} ${(result.closedAt ?? NaN).toFixed(1).padStart(11)} ${bound.toFixed(0).padStart(9)} ${result.wallMs.toFixed(0).padStart(8)}`);
+          try {
+            expect(result.failure).toBe(null);
+            expect(result.client.lastInternalError).toBe(null);
+            expect(result.server.lastInternalError).toBe(null);
+            expect(result.clientToServer.exact).toBe(true);
+            expect(result.serverToClient.exact).toBe(true);
+            expect(result.closeErrors).toEqual({ client: null, server: null });
+            expect(result.closedAt).toBeLessThanOrEqual(bound);
+            if (testCase.floor) expect(result.closedAt).toBeGreaterThanOrEqual(testCase.floor(BYTES));
+            testCase.check(result);
+          } catch (error) {
+            const files = writeFailureCaptures(result);
+            if (error instanceof Error) error.message += `\n${describeRun(result)}\ncaptures: ${files.join(' ')}`;
+            throw error;
+          }
+        });
+      }
+    });
+  }
+});
