@@ -72,14 +72,19 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   // Drop acknowledged entries from the retransmission queue; trim a partly acknowledged one.
   const queue = connection.inFlight;
   let removed = 0;
+  // When the newly acknowledged data was last retransmitted (-Infinity if never).
+  let lastRetransmittedAt = -Infinity;
   while (removed < queue.length && seqLe(endOf(queue[removed]), ack)) {
-    if (!queue[removed].sacked) rackUpdate(connection, queue[removed], now);
+    const acked = queue[removed];
+    if (!acked.sacked) rackUpdate(connection, acked, now);
+    if (acked.retransmits > 0 && acked.sentAt > lastRetransmittedAt) lastRetransmittedAt = acked.sentAt;
     removed++;
   }
   queue.splice(0, removed);
   if (queue.length > 0 && seqLt(queue[0].seq, ack)) {
     splitAt(connection, 0, ack);
     rackUpdate(connection, queue[0], now);
+    if (queue[0].retransmits > 0 && queue[0].sentAt > lastRetransmittedAt) lastRetransmittedAt = queue[0].sentAt;
     queue.shift();
   }
 
@@ -97,8 +102,15 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   let rttSample: number | undefined;
   const ts = segment.parsed.timestamps;
   if (connection.timestampsEnabled && ts && ts.tsEcr !== 0) {
+    // Karn's rule still applies when the echo is older than the latest retransmission of the
+    // data acknowledged: the peer echoes the segment that last advanced its window (RFC 7323
+    // §4.3), so this ACK may have been sent for the original (a true sample) or for the
+    // retransmission arriving as a duplicate after ACKs were lost (then the "sample" adds
+    // the whole recovery time). Such samples feed back into ever larger RTOs under ACK loss.
     const sample = (connection.tsNow(now) - ts.tsEcr) >>> 0;
-    if (sample < 600_000) rttSample = Math.max(sample, 0);
+    const ambiguous = lastRetransmittedAt > -Infinity && seqLt(ts.tsEcr, connection.tsNow(lastRetransmittedAt));
+    if (ambiguous) connection.stats.increment('tcp.rtt.ambiguousEcho');
+    else if (sample < 600_000) rttSample = Math.max(sample, 0);
   } else if (connection.rttSeq !== null && seqGt(ack, connection.rttSeq)) {
     rttSample = now - connection.rttStartedAt;
     connection.rttSeq = null;

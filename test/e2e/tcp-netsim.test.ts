@@ -133,6 +133,23 @@ const cases: Record<string, Case> = {
       expect(both(r, 'tcp.rack.lost')).toBeGreaterThan(0);
     },
   },
+  loss20: {
+    scenario: () => ({ name: 'loss20', link: link({ lossRate: 0.2 }) }),
+    bound: (bytes) => {
+      const p = 0.2;
+      const window = Math.sqrt(3 / (4 * p)); // Mathis, b = 2: segments per RTT
+      const timeoutChance = p * (1 - (1 - p) ** 2) ** 2;
+      return 1.5 * ((segments(bytes) * RTT) / window + (segments(bytes) * timeoutChance * MIN_RTO) / (1 - 2 * p));
+    },
+    check: (r) => {
+      expect(r.client.stats.get('tcp.rack.lost')).toBeGreaterThan(0);
+      expect(r.server.stats.get('tcp.rack.lost')).toBeGreaterThan(0);
+      expect(both(r, 'tcp.tlp.probes')).toBeGreaterThan(0);
+      expect(both(r, 'tcp.rto.fired')).toBeGreaterThan(0);
+      // ACKs are lost too: echoes older than a retransmission give no RTT sample (Karn).
+      expect(both(r, 'tcp.rtt.ambiguousEcho')).toBeGreaterThan(0);
+    },
+  },
   dup5: {
     scenario: () => ({ name: 'dup5', link: link({ duplicateRate: 0.05 }) }),
     bound: cleanBound,
