@@ -148,6 +148,8 @@ export class TcpConnection {
   /** Window scale shifts: applied to windows we receive / we send (RFC 7323 §2.3). */
   sndWindowShift = 0;
   rcvWindowShift = 0;
+  /** Both SYNs carried a window-scale option (RFC 7323 §2.2): every SYN-ACK we send must carry ours. */
+  windowScalingEnabled = false;
   sackEnabled = false;
   timestampsEnabled = false;
   /** TS.Recent and Last.ACK.sent (RFC 7323 §4.3). */

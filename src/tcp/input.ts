@@ -22,8 +22,9 @@ const PAWS_IDLE_LIMIT_MS = 24 * 24 * 3600 * 1000;
 export function negotiateOptions(connection: TcpConnection, syn: Segment, now: number): void {
   const config = connection.host.config;
   const options = syn.parsed;
-  if (config.windowScaling && options.windowScale !== undefined) {
-    connection.sndWindowShift = Math.min(options.windowScale, 14);
+  connection.windowScalingEnabled = config.windowScaling && options.windowScale !== undefined;
+  if (connection.windowScalingEnabled) {
+    connection.sndWindowShift = Math.min(options.windowScale!, 14);
   } else {
     connection.sndWindowShift = 0;
     connection.rcvWindowShift = 0;
@@ -134,7 +135,7 @@ function synSentArrives(connection: TcpConnection, segment: Segment, now: number
   connection.setState('SYN-RECEIVED');
   connection.sndWnd = segment.window;
   connection.sndWl1 = segment.seq;
-  sendSynAck(connection, now, segment.parsed.windowScale !== undefined);
+  sendSynAck(connection, now);
   armRetransmitTimer(connection, now);
 }
 
@@ -145,7 +146,7 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
   // A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost; send it again.
   if (state === 'SYN-RECEIVED' && has.syn(segment) && !has.ack(segment) && segment.seq === connection.irs) {
     connection.stats.increment('tcp.rx.synRetransmitted');
-    sendSynAck(connection, now, connection.sndWindowShift > 0 || connection.rcvWindowShift > 0);
+    sendSynAck(connection, now);
     return;
   }
 

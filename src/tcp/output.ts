@@ -33,11 +33,12 @@ export function advertisedMssFor(connection: TcpConnection): number {
 }
 
 /** Options for a SYN or SYN-ACK, in Linux's order so captures look familiar. */
-function synOptions(connection: TcpConnection, now: number, isSynAck: boolean, peerOffers?: { sack: boolean; ts: boolean; ws: boolean }): TcpOption[] {
+function synOptions(connection: TcpConnection, now: number, isSynAck: boolean): TcpOption[] {
   const config = connection.host.config;
   const sack = isSynAck ? connection.sackEnabled : config.sack;
   const ts = isSynAck ? connection.timestampsEnabled : config.timestamps;
-  const ws = isSynAck ? peerOffers?.ws ?? false : config.windowScaling;
+  // A SYN-ACK carries window scale only in answer to one, and only if we scale (RFC 7323 §2.2).
+  const ws = isSynAck ? connection.windowScalingEnabled : config.windowScaling;
   const options: TcpOption[] = [{ kind: 'maxSegmentSize', mss: connection.advertisedMss }];
   if (sack && ts) options.push({ kind: 'sackPermitted' });
   if (ts) {
@@ -147,9 +148,9 @@ export function sendSyn(connection: TcpConnection, now: number): void {
 }
 
 /** Sends (or re-sends) our SYN-ACK (passive open, RFC 9293 §3.10.7.2). */
-export function sendSynAck(connection: TcpConnection, now: number, peerOfferedWindowScale: boolean): void {
+export function sendSynAck(connection: TcpConnection, now: number): void {
   const flags = TcpFlag.SYN | TcpFlag.ACK | (connection.ecnEnabled ? TcpFlag.ECE : 0);
-  transmitSegment(connection, now, connection.iss, flags, new Uint8Array(0), synOptions(connection, now, true, { sack: connection.sackEnabled, ts: connection.timestampsEnabled, ws: peerOfferedWindowScale }));
+  transmitSegment(connection, now, connection.iss, flags, new Uint8Array(0), synOptions(connection, now, true));
 }
 
 /** Sends a bare ACK for the current RCV.NXT. */
@@ -181,7 +182,7 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
   }
   if (segment.syn) {
     if (connection.state === 'SYN-SENT') sendSyn(connection, now);
-    else sendSynAck(connection, now, connection.rcvWindowShift > 0 || connection.sndWindowShift > 0);
+    else sendSynAck(connection, now);
     return;
   }
   const length = dataLength(segment);

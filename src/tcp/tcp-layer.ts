@@ -404,7 +404,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     this.connections.set(connection.key, connection);
     listener.synQueue.set(connection.key, connection);
     this.stats.increment('tcp.rx.syn');
-    sendSynAck(connection, now, segment.parsed.windowScale !== undefined);
+    sendSynAck(connection, now);
     armRetransmitTimer(connection, now);
   }
 

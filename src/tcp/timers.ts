@@ -105,7 +105,7 @@ function onRetransmitTimer(connection: TcpConnection, now: number): void {
     connection.inFlight[0].sentAt = now;
     connection.inFlight[0].sentOrder = connection.transmissions++;
     if (connection.state === 'SYN-SENT') sendSyn(connection, now);
-    else sendSynAck(connection, now, connection.rcvWindowShift > 0);
+    else sendSynAck(connection, now);
     armRetransmitTimer(connection, now);
     return;
   }
