@@ -308,7 +308,8 @@ export class IpLayer {
     const path = this.routeTo(destination);
     if (!path) return null;
     const learned = this.pathMtus.get(destination);
-    const mtu = routeMtu(path.route, path.iface);
+    // A link MTU above 65535 (loopback's 65536) cannot be used whole: Total Length is 16 bits.
+    const mtu = Math.min(routeMtu(path.route, path.iface), IPV4_MAX_TOTAL_LENGTH);
     return learned ? Math.min(mtu, learned.mtu) : mtu;
   }
 
