@@ -306,6 +306,10 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
     if (connection.sndWnd > connection.maxSndWnd) connection.maxSndWnd = connection.sndWnd;
     if (connection.sndWnd > 0) connection.persistDeadline = Infinity;
   }
+  // With nothing in flight the timeouts counted were zero-window probes, and this ACK answers
+  // them: probing goes on as long as the peer answers (RFC 1122 §4.2.2.17; Linux resets
+  // icsk_probes_out on every ACK).
+  if (connection.inFlight.length === 0) connection.timeoutCount = 0;
   if (ack === connection.sndUna && dataAcked === 0 && isDuplicateAck(connection, segment, previousWindow)) duplicateAck(connection);
 
   if (connection.sackEnabled && detectLossByRack(connection, now)) enterRecovery(connection, now);
