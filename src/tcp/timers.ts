@@ -160,7 +160,7 @@ function onPersistTimer(connection: TcpConnection, now: number): void {
   connection.persistDeadline = now + interval;
 }
 
-/** Keepalive probe (RFC 1122 §4.2.3.6): SEG.SEQ = SND.NXT−1, no data; ETIMEDOUT after the count. */
+/** Keepalive probe (RFC 1122 §4.2.3.6): SEG.SEQ = SND.UNA−1, no data (as Linux); ETIMEDOUT after the count. */
 function onKeepaliveTimer(connection: TcpConnection, now: number): void {
   const options = connection.options;
   if (!options.keepalive || !connection.synchronized) {
@@ -174,6 +174,6 @@ function onKeepaliveTimer(connection: TcpConnection, now: number): void {
   }
   connection.keepaliveProbesSent++;
   connection.stats.increment('tcp.tx.keepaliveProbes');
-  transmitSegment(connection, now, seqAdd(connection.sndNxt, -1), TcpFlag.ACK, new Uint8Array(0));
+  transmitSegment(connection, now, seqAdd(connection.sndUna, -1), TcpFlag.ACK, new Uint8Array(0));
   connection.keepaliveDeadline = now + options.keepaliveIntervalMs;
 }
