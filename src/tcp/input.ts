@@ -117,16 +117,8 @@ function synSentArrives(connection: TcpConnection, segment: Segment, now: number
   negotiateOptions(connection, segment, now);
   if (connection.host.config.ecn && has.ece(segment) && !has.cwr(segment)) connection.ecnEnabled = true;
   if (ackAcceptable) {
-    acknowledge(connection, segment, now);
-    connection.sndWnd = segment.window; // a SYN-ACK's window is never scaled (RFC 7323 §2.2)
-    connection.maxSndWnd = connection.sndWnd;
-    connection.sndWl1 = segment.seq;
-    connection.sndWl2 = segment.ack;
-    connection.retransmitDeadline = Infinity;
-    connection.firstUnackedSentAt = null;
-    connection.setState('ESTABLISHED');
+    establish(connection, segment, segment.window, now); // a SYN-ACK's window is never scaled (RFC 7323 §2.2)
     connection.ackNow = true;
-    armKeepalive(connection, now);
     connection.events.onConnect?.();
     if (segment.payload.length > 0 || has.fin(segment)) processTextAndFin(connection, segment, now);
     return;
@@ -228,15 +220,7 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
       connection.stats.increment('drop.tcp.acceptQueueFull');
       return;
     }
-    acknowledge(connection, segment, now);
-    connection.sndWnd = segment.window << connection.sndWindowShift;
-    connection.maxSndWnd = connection.sndWnd;
-    connection.sndWl1 = segment.seq;
-    connection.sndWl2 = segment.ack;
-    connection.retransmitDeadline = Infinity;
-    connection.firstUnackedSentAt = null;
-    connection.setState('ESTABLISHED');
-    armKeepalive(connection, now);
+    establish(connection, segment, segment.window << connection.sndWindowShift, now);
     if (connection.listenerKey !== null) connection.host.established(connection);
     else connection.events.onConnect?.();
   } else if (!processAck(connection, segment, now)) {
@@ -262,6 +246,22 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
 
   armKeepalive(connection, now);
   processTextAndFin(connection, segment, now);
+}
+
+/**
+ * Our SYN is acknowledged: take the ACK, the peer's window (SND.WND, SND.WL1, SND.WL2) and
+ * move to ESTABLISHED (RFC 9293 §3.10.7.3 and the SYN-RECEIVED case of §3.10.7.4).
+ */
+function establish(connection: TcpConnection, segment: Segment, window: number, now: number): void {
+  acknowledge(connection, segment, now);
+  connection.sndWnd = window;
+  connection.maxSndWnd = window;
+  connection.sndWl1 = segment.seq;
+  connection.sndWl2 = segment.ack;
+  connection.retransmitDeadline = Infinity;
+  connection.firstUnackedSentAt = null;
+  connection.setState('ESTABLISHED');
+  armKeepalive(connection, now);
 }
 
 /** The four acceptability cases of RFC 9293 §3.10.7.4 (a zero window still admits ACK/RST/URG at RCV.NXT). */
