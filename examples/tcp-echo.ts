@@ -7,6 +7,7 @@
 import { ErrnoError } from '../src/core/errno.js';
 import * as C from '../src/socket-api/berkeley-constants.js';
 import type { BerkeleySockets } from '../src/socket-api/berkeley.js';
+import { acceptLoop, listenTcp } from './server-socket.js';
 
 /** The well-known echo port (RFC 862). */
 export const ECHO_PORT = 7;
@@ -38,29 +39,13 @@ export async function echoConnection(api: BerkeleySockets, fd: number): Promise<
  * Closing the returned fd stops the accept loop.
  */
 export function startEchoServer(api: BerkeleySockets, mode: EchoMode, port = ECHO_PORT): { fd: number; stopped: Promise<void> } {
-  const server = api.socket(C.AF_INET, C.SOCK_STREAM);
-  api.setsockopt(server, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
-  api.bind(server, { address: '0.0.0.0', port });
-  api.listen(server, mode === 'single' ? 1 : 128);
-  const stopped = (async () => {
-    const tasks: Promise<number>[] = [];
-    for (;;) {
-      let accepted;
-      try {
-        accepted = await api.accept(server);
-      } catch (error) {
-        if (error instanceof ErrnoError && error.code === 'EBADF') break;
-        throw error;
-      }
-      if (mode === 'concurrent') tasks.push(echoConnection(api, accepted.fd));
-      else await echoConnection(api, accepted.fd);
-      if (mode === 'single') {
-        api.close(server);
-        break;
-      }
-    }
-    await Promise.all(tasks);
-  })();
+  const server = listenTcp(api, port, mode === 'single' ? 1 : 128);
+  const stopped = acceptLoop(api, server, (fd) => echoConnection(api, fd), {
+    oneAtATime: mode !== 'concurrent',
+    limit: mode === 'single' ? 1 : undefined,
+  }).then(() => {
+    if (mode === 'single') api.close(server);
+  });
   return { fd: server, stopped };
 }
 

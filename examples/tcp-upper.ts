@@ -6,6 +6,7 @@
 import { ErrnoError } from '../src/core/errno.js';
 import * as C from '../src/socket-api/berkeley-constants.js';
 import type { BerkeleySockets } from '../src/socket-api/berkeley.js';
+import { acceptLoop, listenTcp } from './server-socket.js';
 
 /** The port the notes' TCP example uses. */
 export const TCP_UPPER_PORT = 12000;
@@ -15,33 +16,18 @@ const decoder = new TextDecoder();
 
 /** Starts the server; closing the returned fd stops it. */
 export function startTcpUpperServer(api: BerkeleySockets, port = TCP_UPPER_PORT, log: (line: string) => void = () => {}): { fd: number; stopped: Promise<void> } {
-  const welcome = api.socket(C.AF_INET, C.SOCK_STREAM);
-  api.setsockopt(welcome, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
-  api.bind(welcome, { address: '0.0.0.0', port });
-  api.listen(welcome, 16);
-  const stopped = (async () => {
-    for (;;) {
-      let connection;
-      try {
-        connection = await api.accept(welcome);
-      } catch (error) {
-        if (error instanceof ErrnoError && error.code === 'EBADF') return;
-        throw error;
-      }
-      const { fd, address, port: clientPort } = connection;
-      void (async () => {
-        try {
-          const sentence = decoder.decode(await api.recv(fd, 1024));
-          log(`tcp upper: ${JSON.stringify(sentence)} from ${address}:${clientPort}`);
-          await api.send(fd, encoder.encode(sentence.toUpperCase()));
-        } catch (error) {
-          if (!(error instanceof ErrnoError)) throw error;
-        } finally {
-          api.close(fd);
-        }
-      })();
+  const welcome = listenTcp(api, port, 16);
+  const stopped = acceptLoop(api, welcome, async (fd, client) => {
+    try {
+      const sentence = decoder.decode(await api.recv(fd, 1024));
+      log(`tcp upper: ${JSON.stringify(sentence)} from ${client.address}:${client.port}`);
+      await api.send(fd, encoder.encode(sentence.toUpperCase()));
+    } catch (error) {
+      if (!(error instanceof ErrnoError)) throw error;
+    } finally {
+      api.close(fd);
     }
-  })();
+  });
   return { fd: welcome, stopped };
 }
 

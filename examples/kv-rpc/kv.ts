@@ -7,6 +7,7 @@
 import { ErrnoError } from '../../src/core/errno.js';
 import * as C from '../../src/socket-api/berkeley-constants.js';
 import type { BerkeleySockets } from '../../src/socket-api/berkeley.js';
+import { acceptLoop, listenTcp } from '../server-socket.js';
 import { encodeFrame, FrameDecoder, FrameError } from './framing.js';
 
 /** The default port of the seed's server. */
@@ -55,27 +56,15 @@ async function serveConnection(api: BerkeleySockets, fd: number, dictionary: Map
   }
 }
 
-/** Starts the server: socket, SO_REUSEADDR, bind, listen, then accept forever (until closed). */
+/** Starts the server: socket, SO_REUSEADDR, bind, listen, then accept until the socket is closed. */
 export function startKvServer(api: BerkeleySockets, port = KV_PORT, log: (line: string) => void = () => {}): { fd: number; stopped: Promise<void> } {
   const dictionary = new Map<string, unknown>();
-  const server = api.socket(C.AF_INET, C.SOCK_STREAM);
-  api.setsockopt(server, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
-  api.bind(server, { address: '0.0.0.0', port });
-  api.listen(server, 16);
-  const stopped = (async () => {
-    for (;;) {
-      let accepted;
-      try {
-        accepted = await api.accept(server);
-      } catch (error) {
-        if (error instanceof ErrnoError && error.code === 'EBADF') return; // the server socket was closed
-        throw error;
-      }
-      log(`kv server: got message from ${accepted.address}:${accepted.port}`);
-      void serveConnection(api, accepted.fd, dictionary, log);
-    }
-  })();
-  return { fd: server, stopped };
+  const fd = listenTcp(api, port, 16);
+  const stopped = acceptLoop(api, fd, (connection, peer) => {
+    log(`kv server: got message from ${peer.address}:${peer.port}`);
+    return serveConnection(api, connection, dictionary, log);
+  });
+  return { fd, stopped };
 }
 
 /** The seed's client_do_single_call: connect, send one request, read the reply, close. */

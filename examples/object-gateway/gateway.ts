@@ -11,10 +11,10 @@
  * A value is JSON, except an object with methods, which travels as { $ref: 'a:3' } — a reference
  * into the sender's table — and arrives as a proxy whose methods are remote calls.
  */
-import { ErrnoError } from '../../src/core/errno.js';
 import * as C from '../../src/socket-api/berkeley-constants.js';
 import type { BerkeleySockets } from '../../src/socket-api/berkeley.js';
 import { encodeFrame, FrameDecoder } from '../kv-rpc/framing.js';
+import { acceptLoop, listenTcp } from '../server-socket.js';
 
 /** A remote method failed, or the connection did. */
 export class GatewayError extends Error {
@@ -158,25 +158,13 @@ export function startGatewayServer(
   entryPoint: object,
   onClient: (peer: GatewayPeer) => void = () => {},
 ): { fd: number; stopped: Promise<void> } {
-  const server = api.socket(C.AF_INET, C.SOCK_STREAM);
-  api.setsockopt(server, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
-  api.bind(server, { address: '0.0.0.0', port });
-  api.listen(server, 16);
-  const stopped = (async () => {
-    for (;;) {
-      let accepted;
-      try {
-        accepted = await api.accept(server);
-      } catch (error) {
-        if (error instanceof ErrnoError && error.code === 'EBADF') return;
-        throw error;
-      }
-      const peer = new GatewayPeer(api, accepted.fd, 'server');
-      peer.expose('entryPoint', entryPoint);
-      onClient(peer);
-    }
-  })();
-  return { fd: server, stopped };
+  const fd = listenTcp(api, port, 16);
+  const stopped = acceptLoop(api, fd, (connection) => {
+    const peer = new GatewayPeer(api, connection, 'server');
+    peer.expose('entryPoint', entryPoint);
+    onClient(peer);
+  });
+  return { fd, stopped };
 }
 
 /** The client side: connects and returns the peer (like Py4J's GatewayConnection.start). */

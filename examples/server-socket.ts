@@ -1,0 +1,43 @@
+/**
+ * The server-side boilerplate every seed program shares: a listening ("welcome") socket, and
+ * an accept loop that ends when that socket is closed.
+ */
+import { ErrnoError } from '../src/core/errno.js';
+import * as C from '../src/socket-api/berkeley-constants.js';
+import type { BerkeleySockets, SocketAddress } from '../src/socket-api/berkeley.js';
+
+/** socket(AF_INET, SOCK_STREAM); setsockopt(SO_REUSEADDR); bind(("", port)); listen(backlog). */
+export function listenTcp(api: BerkeleySockets, port: number, backlog = 128): number {
+  const fd = api.socket(C.AF_INET, C.SOCK_STREAM);
+  api.setsockopt(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
+  api.bind(fd, { address: '0.0.0.0', port });
+  api.listen(fd, backlog);
+  return fd;
+}
+
+/**
+ * Accepts connections until the listening socket is closed (accept then fails with EBADF),
+ * handing each to `handle`. When `handle` returns a promise the loop waits for it before the
+ * next accept only if `oneAtATime` is set; otherwise connections are served at once.
+ */
+export async function acceptLoop(
+  api: BerkeleySockets,
+  listening: number,
+  handle: (fd: number, peer: SocketAddress) => void | Promise<unknown>,
+  options: { oneAtATime?: boolean; limit?: number } = {},
+): Promise<void> {
+  const running: Promise<unknown>[] = [];
+  for (let served = 0; served < (options.limit ?? Infinity); served++) {
+    let accepted;
+    try {
+      accepted = await api.accept(listening);
+    } catch (error) {
+      if (error instanceof ErrnoError && error.code === 'EBADF') break;
+      throw error;
+    }
+    const task = Promise.resolve(handle(accepted.fd, { address: accepted.address, port: accepted.port }));
+    if (options.oneAtATime) await task;
+    else running.push(task);
+  }
+  await Promise.all(running);
+}
