@@ -169,6 +169,10 @@ function onKeepaliveTimer(connection: TcpConnection, now: number): void {
   }
   if (connection.keepaliveProbesSent >= options.keepaliveCount) {
     connection.stats.increment('tcp.keepalive.timeout');
+    // Linux resets the connection (tcp_send_active_reset): a peer that lost only our probes'
+    // answers, or came back without state, learns that the connection is gone.
+    connection.stats.increment('tcp.tx.resets');
+    transmitSegment(connection, now, connection.sndNxt, TcpFlag.RST, new Uint8Array(0), []);
     connection.closeWithError('ETIMEDOUT');
     return;
   }

@@ -1,0 +1,63 @@
+/**
+ * Keepalive (RFC 1122 §4.2.3.6 with Linux's tcp_keepalive_* defaults).
+ */
+import { describe, expect, it } from 'vitest';
+import { ACK, ack, established, flags, payloadLength, PSH, RST, seq, sentAt } from './harness.js';
+
+describe('keepalive (RFC 1122 §4.2.3.6)', () => {
+  it('off by default: an idle connection sends nothing, ever', () => {
+    const h = established();
+    h.advance(10 * 3600 * 1000);
+    h.expectNothingSent();
+    h.expectState('ESTABLISHED');
+  });
+
+  it('the first probe after 2 h idle: <SEQ=SND.NXT−1><ACK=RCV.NXT>, no data', () => {
+    const h = established();
+    h.setKeepalive();
+    h.advance(7_200_000 - 1);
+    h.expectNothingSent();
+    h.advance(1);
+    h.expectSent(flags(ACK), seq(h.ourSeq(-1)), ack(h.peerSeq(0)), payloadLength(0), sentAt(7_200_000));
+  });
+
+  it('unanswered, probes repeat every 75 s; after 9 the connection fails with ETIMEDOUT and a RST (as Linux)', () => {
+    const h = established();
+    h.setKeepalive();
+    h.advance(7_200_000 + 9 * 75_000 - 1);
+    const probes = h.take();
+    expect(probes.map((s) => s.time)).toEqual(Array.from({ length: 9 }, (_, i) => 7_200_000 + i * 75_000));
+    h.expectState('ESTABLISHED');
+    h.advance(1);
+    const rst = h.expectSent(seq(h.ourSeq(0)));
+    expect(rst.tcp.flags & RST).toBe(RST);
+    expect(h.closedWith).toBe('ETIMEDOUT');
+    expect(h.stat('tcp.keepalive.timeout')).toBe(1);
+  });
+
+  it('an answer resets the count and the idle timer', () => {
+    const h = established();
+    h.setKeepalive(1000, 100, 3);
+    h.advance(1200);
+    expect(h.take()).toHaveLength(3); // at 1000, 1100, 1200
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK });
+    h.expectNothingSent();
+    h.advance(999);
+    h.expectNothingSent();
+    h.advance(1);
+    h.expectSent(seq(h.ourSeq(-1)), sentAt(2200));
+    h.expectState('ESTABLISHED');
+  });
+
+  it('received data restarts the idle time', () => {
+    const h = established();
+    h.setKeepalive(1000, 100, 3);
+    h.advance(900);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10 });
+    h.take();
+    h.advance(999);
+    h.expectNothingSent();
+    h.advance(1);
+    h.expectSent(seq(h.ourSeq(-1)), ack(h.peerSeq(10)), sentAt(1900));
+  });
+});
