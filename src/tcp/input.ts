@@ -334,8 +334,8 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
     connection.probeDeadline = Infinity;
     connection.firstUnackedSentAt = null;
   } else if (dataAcked > 0 || finAcked) {
-    armRetransmitTimer(connection, now);
     connection.firstUnackedSentAt = now;
+    armRetransmitTimer(connection, now);
     armProbeTimer(connection, now);
   }
   if (dataAcked > 0) connection.events.onWritable?.();

@@ -15,7 +15,14 @@ const WORST_CASE_DELAYED_ACK_MS = 200;
 
 /** (Re)starts the retransmission timer: now + RTO (RFC 6298 §5.1, §5.3). */
 export function armRetransmitTimer(connection: TcpConnection, now: number): void {
-  connection.retransmitDeadline = now + connection.rtt.rto;
+  let deadline = now + connection.rtt.rto;
+  // RFC 5482: with a user timeout the timer also fires when it runs out, so the connection
+  // fails then and not at the next backed-off RTO (Linux's tcp_clamp_rto_to_user_timeout).
+  const userTimeout = connection.options.userTimeoutMs;
+  if (userTimeout > 0 && connection.synchronized && connection.firstUnackedSentAt !== null) {
+    deadline = Math.min(deadline, Math.max(now, connection.firstUnackedSentAt + userTimeout));
+  }
+  connection.retransmitDeadline = deadline;
 }
 
 /** Starts the delayed-ACK timer unless it runs already. */

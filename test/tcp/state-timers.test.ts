@@ -1,5 +1,6 @@
 /**
- * Keepalive (RFC 1122 §4.2.3.6 with Linux's tcp_keepalive_* defaults).
+ * Keepalive (RFC 1122 §4.2.3.6 with Linux's tcp_keepalive_* defaults) and the user timeout
+ * (RFC 5482 TCP_USER_TIMEOUT, RFC 9293 §3.8.3 R2).
  */
 import { describe, expect, it } from 'vitest';
 import { ACK, ack, established, flags, payloadLength, PSH, RST, seq, sentAt } from './harness.js';
@@ -59,5 +60,43 @@ describe('keepalive (RFC 1122 §4.2.3.6)', () => {
     h.expectNothingSent();
     h.advance(1);
     h.expectSent(seq(h.ourSeq(-1)), ack(h.peerSeq(10)), sentAt(1900));
+  });
+});
+
+describe('user timeout (RFC 5482, TCP_USER_TIMEOUT)', () => {
+  it('data unacknowledged for the user timeout fails the connection with ETIMEDOUT at that time, not at the next RTO', () => {
+    const h = established();
+    h.conn.options.userTimeoutMs = 5000;
+    h.write(100);
+    h.take();
+    h.advance(4999);
+    expect(h.take().map((s) => s.time)).toEqual([1000, 3000]);
+    h.expectState('ESTABLISHED');
+    h.advance(1);
+    expect(h.closedWith).toBe('ETIMEDOUT');
+  });
+
+  it('counts from the oldest unacknowledged data: progress restarts it', () => {
+    const h = established();
+    h.conn.options.userTimeoutMs = 5000;
+    h.conn.options.noDelay = true;
+    h.write(100);
+    h.advance(4000);
+    h.write(100);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100), flags: ACK });
+    h.take();
+    h.advance(4999);
+    h.expectState('ESTABLISHED');
+    h.advance(1);
+    expect(h.closedWith).toBe('ETIMEDOUT');
+  });
+
+  it('a user timeout shorter than the retries gives up before dataRetries would', () => {
+    const h = established();
+    h.conn.options.userTimeoutMs = 20_000;
+    h.write(100);
+    h.advance(60_000);
+    expect(h.closedWith).toBe('ETIMEDOUT');
+    expect(h.stat('tcp.retransmit.giveUp')).toBe(1);
   });
 });
