@@ -23,6 +23,7 @@ import { DEFAULT_UDP_CONFIG, UdpLayer, type UdpConfig } from '../udp/udp-layer.j
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/config.js';
 import { TcpLayer } from '../tcp/tcp-layer.js';
 import { RawLayer } from '../ip/raw-layer.js';
+import { nodeModulesOf, type DgramModule, type NetModule } from './node-modules.js';
 
 /** Settings of a stack; every part optional. */
 export interface StackOptions {
@@ -116,6 +117,16 @@ export class Stack {
   private time(): number {
     if (this.timeSource) this.advanceTo(this.timeSource.now());
     return this.currentTime;
+  }
+
+  /** Node's `net` for this stack (IPv4): same exports, events and errors; created on first use. */
+  get net(): NetModule {
+    return nodeModulesOf(this).net;
+  }
+
+  /** Node's `dgram` for this stack (`udp4`); created on first use. */
+  get dgram(): DgramModule {
+    return nodeModulesOf(this).dgram;
   }
 
   /** Installs (or removes, with null) a tracer on every layer. */

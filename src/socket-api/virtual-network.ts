@@ -31,6 +31,17 @@ export interface Connection {
   readonly b: { readonly iface: NetworkInterface; readonly tap?: PcapTap; readonly faults?: FaultInjector };
 }
 
+/** Options of VirtualNetwork.runAsync. */
+export interface RunAsyncOptions {
+  /** Virtual time allowed before giving up (ms; default 60 000). */
+  readonly limitMs?: number;
+  /** Event-loop turns to wait, with no stack work at the current instant, before the clock jumps (default 4). */
+  readonly settleTurns?: number;
+  /** Real time to wait when nothing at all is scheduled in virtual time (ms; default 1000). */
+  readonly idleRealTimeMs?: number;
+  readonly maxSteps?: number;
+}
+
 /** Stacks on virtual wires, driven in virtual time. */
 export class VirtualNetwork {
   readonly clock = new ManualClock();
@@ -106,6 +117,69 @@ export class VirtualNetwork {
     const end = this.clock.now() + ms;
     for (let steps = 0; steps < maxSteps && this.pollAt() <= end; steps++) this.step();
     this.clock.set(end);
+  }
+
+  /**
+   * Runs asynchronous, Node-style code (callbacks, promises, `stack.net`/`stack.dgram`) in
+   * virtual time until `until` settles, and returns its value (or rejects with its error).
+   *
+   * It alternates turns of Node's event loop (`await setImmediate`) with `step()`: while any
+   * stack has work at the current instant it steps at that instant; when none has, it first
+   * lets the event loop turn `settleTurns` more times, so that callbacks, ticks and immediates
+   * of this instant finish before the clock jumps to the next deadline. Deterministic for a
+   * seed, as long as the code waits only on the network (not on real timers or files).
+   *
+   * Rejects when `limitMs` of virtual time pass first, or when nothing is left to do in virtual
+   * time and `until` is still pending after `idleRealTimeMs` of real time (waiting for real I/O).
+   */
+  async runAsync<T>(until: Promise<T> | (() => Promise<T>), options: RunAsyncOptions = {}): Promise<T> {
+    const limitMs = options.limitMs ?? 60_000;
+    const settleTurns = options.settleTurns ?? 4;
+    const idleRealTimeMs = options.idleRealTimeMs ?? 1_000;
+    const maxSteps = options.maxSteps ?? 10_000_000;
+    const promise = typeof until === 'function' ? until() : until;
+    let outcome: { value: T } | { error: unknown } | null = null;
+    promise.then(
+      (value) => (outcome = { value }),
+      (error: unknown) => (outcome = { error }),
+    );
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const end = this.clock.now() + limitMs;
+    let quietTurns = 0;
+    let idleSince: number | null = null;
+    for (let steps = 0; ; ) {
+      await turn();
+      if (outcome) break;
+      const next = this.pollAt();
+      if (next <= this.clock.now()) {
+        quietTurns = 0;
+        idleSince = null;
+        if (++steps > maxSteps) throw new Error(`runAsync: more than ${maxSteps} steps`);
+        this.step();
+        continue;
+      }
+      if (quietTurns < settleTurns) {
+        quietTurns++;
+        continue;
+      }
+      quietTurns = 0;
+      if (next === Infinity) {
+        // Nothing scheduled in virtual time: the code waits on something real, or on nothing.
+        idleSince ??= performance.now();
+        if (performance.now() - idleSince > idleRealTimeMs) {
+          throw new Error(`runAsync: nothing left to do in virtual time at ${this.clock.now()} ms and the promise is still pending`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        continue;
+      }
+      idleSince = null;
+      if (next > end) throw new Error(`runAsync: not settled within ${limitMs} ms of virtual time`);
+      if (++steps > maxSteps) throw new Error(`runAsync: more than ${maxSteps} steps`);
+      this.step();
+    }
+    const result = outcome as { value: T } | { error: unknown };
+    if ('error' in result) throw result.error;
+    return result.value;
   }
 
   /** Runs until `done()` is true; throws if it is not within `limitMs` of virtual time. */

@@ -1,0 +1,649 @@
+/**
+ * Node's `dgram` module over one ustack Stack (`udp4`): the same exports, events, argument
+ * forms and errors as `node:dgram`, observed call for call:
+ *
+ * - `bind()` resolves its address first, so `listening` (and the bind callback) come on a
+ *   later tick; a `send()` or `connect()` on an unbound socket binds it implicitly
+ *   (0.0.0.0, ephemeral port) and is queued until then;
+ * - `send()` reports success or failure only through its callback (`send EMSGSIZE
+ *   127.0.0.1:9`, `send EACCES 255.255.255.255:9` without setBroadcast); with no callback a
+ *   failed send is silent, as in Node;
+ * - on a connected socket an ICMP port unreachable becomes an `error` event, `recvmsg
+ *   ECONNREFUSED`, as Linux reports it through the next receive;
+ * - buffer sizes follow Linux: the value set is doubled, capped by rmem_max/wmem_max.
+ *
+ * Multicast membership calls are accepted and validated, but the stack has no IGMP: datagrams
+ * to a group reach sockets bound to its port only when they arrive.
+ */
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+import type { UdpSocket } from '../udp/udp-layer.js';
+import {
+  codedError,
+  errnoException,
+  exceptionWithHostPort,
+  invalidArgType,
+  nodeErrors,
+  socketBufferSizeError,
+  validateFunction,
+  validateNumber,
+  validatePort,
+  validateString,
+  type NodeSystemError,
+} from './node-errors.js';
+import { addressInfo, callableClass, NodeModuleContext, toIpv4, type LookupFunction } from './node-support.js';
+import type { Stack } from './stack.js';
+
+/** Linux's limits for SO_RCVBUF/SO_SNDBUF as an unprivileged process sets them. */
+const RMEM_MAX = 212_992;
+const WMEM_MAX = 212_992;
+const SOCK_MIN_RCVBUF = 2_304;
+const SOCK_MIN_SNDBUF = 4_608;
+const DEFAULT_SEND_BUFFER = 212_992;
+
+/** What a datagram's sender looks like in a `message` event. */
+export interface RemoteInfo {
+  address: string;
+  family: 'IPv4';
+  port: number;
+  size: number;
+}
+
+/** Options of `dgram.createSocket({...})`. */
+export interface DgramSocketOptions {
+  type: 'udp4' | 'udp6';
+  reuseAddr?: boolean;
+  ipv6Only?: boolean;
+  recvBufferSize?: number;
+  sendBufferSize?: number;
+  lookup?: (hostname: string, family: number, callback: (error: Error | null, address?: string, family?: number) => void) => void;
+  signal?: AbortSignal;
+}
+
+type Chunk = Uint8Array | string;
+type SendCallback = (error: Error | null, bytes?: number) => void;
+
+const enum BindState {
+  Unbound,
+  Binding,
+  Bound,
+}
+
+const enum ConnectState {
+  Disconnected,
+  Connecting,
+  Connected,
+}
+
+const kContext = Symbol('ustack.dgram.context');
+
+/** Node's `dgram.Socket` for one stack (each stack's module subclasses it with its context). */
+export class DgramSocket extends EventEmitter {
+  static [kContext]: NodeModuleContext | undefined;
+
+  /** `udp4`. */
+  readonly type: string;
+  readonly #context: NodeModuleContext;
+  #handle: UdpSocket | null;
+  readonly #lookup: (address: string, callback: (error: Error | null, ip?: string) => void) => void;
+  #bindState = BindState.Unbound;
+  #connectState = ConnectState.Disconnected;
+  #receiving = false;
+  /** Calls waiting for the implicit bind to finish. */
+  #queue: Array<() => void> | undefined;
+  readonly #reuseAddr: boolean;
+  #recvBufferSize: number | undefined;
+  #sendBufferSize: number | undefined;
+  #sendBuffer = DEFAULT_SEND_BUFFER;
+  #deliveryQueued = false;
+  #referenced = true;
+
+  constructor(type: 'udp4' | 'udp6' | DgramSocketOptions, listener?: (message: Buffer, rinfo: RemoteInfo) => void) {
+    super();
+    const context = (new.target as typeof DgramSocket)[kContext];
+    if (!context) throw new Error("ustack: create sockets through a stack's dgram module (stack.dgram.createSocket)");
+    this.#context = context;
+    let options: DgramSocketOptions | undefined;
+    let lookup: DgramSocketOptions['lookup'];
+    if (type !== null && typeof type === 'object') {
+      options = type;
+      type = options.type;
+      lookup = options.lookup;
+      if (options.recvBufferSize) validateUint32(options.recvBufferSize, 'options.recvBufferSize');
+      if (options.sendBufferSize) validateUint32(options.sendBufferSize, 'options.sendBufferSize');
+    }
+    if (type === 'udp6') throw codedError('ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', 'ustack: udp6 sockets are not available; this stack is IPv4 only');
+    if (type !== 'udp4') throw nodeErrors.badSocketType();
+    if (lookup !== undefined) validateFunction(lookup, 'lookup');
+    const resolve: LookupFunction = context.lookup;
+    this.#lookup = lookup
+      ? (address, callback) => lookup!(address || '127.0.0.1', 4, callback)
+      : (address, callback) => resolve(address || '127.0.0.1', 4, (error, ip) => callback(error, ip as string | undefined));
+    this.type = type;
+    this.#handle = context.stack.udp.open();
+    this.#reuseAddr = Boolean(options?.reuseAddr);
+    this.#recvBufferSize = options?.recvBufferSize;
+    this.#sendBufferSize = options?.sendBufferSize;
+    if (typeof listener === 'function') this.on('message', listener);
+    const signal = options?.signal;
+    if (signal !== undefined) {
+      const onAbort = () => {
+        if (this.#handle) this.close();
+      };
+      if (signal.aborted) onAbort();
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.once('close', () => signal.removeEventListener('abort', onAbort));
+      }
+    }
+  }
+
+  #healthCheck(): UdpSocket {
+    if (!this.#handle) throw nodeErrors.dgramNotRunning();
+    return this.#handle;
+  }
+
+  // ---- bind --------------------------------------------------------------------------------
+
+  /** `bind([port][, address][, cb])` or `bind({ port, address, exclusive }[, cb])`. */
+  bind(...args: unknown[]): this {
+    this.#healthCheck();
+    if (this.#bindState !== BindState.Unbound) throw nodeErrors.socketAlreadyBound();
+    this.#bindState = BindState.Binding;
+    const callback = args.length > 0 ? args[args.length - 1] : undefined;
+    if (typeof callback === 'function') {
+      const onListening = () => {
+        removeListeners();
+        (callback as () => void).call(this);
+      };
+      const removeListeners = () => {
+        this.removeListener('error', removeListeners);
+        this.removeListener('listening', onListening);
+      };
+      this.on('error', removeListeners);
+      this.on('listening', onListening);
+    }
+    let port: unknown = args[0];
+    let address: unknown;
+    if (port !== null && typeof port === 'object') {
+      const options = port as { port?: unknown; address?: string; fd?: unknown };
+      if (typeof options.fd === 'number' && options.fd > 0) {
+        throw codedError('ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', 'ustack: binding to a file descriptor is not available in a user-space stack');
+      }
+      address = options.address || '';
+      port = options.port;
+    } else {
+      address = typeof args[1] === 'function' ? '' : args[1];
+    }
+    if (!address) address = '0.0.0.0';
+    this.#lookup(address as string, (error, ip) => {
+      const handle = this.#handle;
+      if (!handle) return;
+      if (error) {
+        this.#bindState = BindState.Unbound;
+        this.emit('error', error);
+        return;
+      }
+      const portNumber = Number(port) || 0;
+      const local = toIpv4(ip as string);
+      handle.options.reuseAddress = this.#reuseAddr;
+      const bound =
+        local === null
+          ? ({ ok: false, error: 'EAFNOSUPPORT' } as const)
+          : portNumber < 0 || portNumber > 65535 || !Number.isInteger(portNumber)
+            ? ({ ok: false, error: 'EINVAL' } as const)
+            : handle.bind(local, portNumber);
+      if (!bound.ok) {
+        this.#bindState = BindState.Unbound;
+        this.emit('error', exceptionWithHostPort(bound.error, 'bind', ip, port as number));
+        return;
+      }
+      this.#startListening();
+    });
+    return this;
+  }
+
+  #startListening(): void {
+    const handle = this.#handle!;
+    handle.onReadable = () => this.#scheduleDelivery();
+    handle.onError = () => this.#scheduleDelivery();
+    this.#receiving = true;
+    this.#bindState = BindState.Bound;
+    this.#updateReference();
+    if (this.#recvBufferSize) this.#bufferSize(this.#recvBufferSize, true);
+    if (this.#sendBufferSize) this.#bufferSize(this.#sendBufferSize, false);
+    this.emit('listening');
+    if (handle.queuedDatagrams > 0 || handle.pendingError) this.#scheduleDelivery();
+  }
+
+  /** Bind implicitly (0.0.0.0, ephemeral port) the way send and connect do. */
+  #implicitBind(): void {
+    if (this.#bindState === BindState.Unbound) this.bind({ port: 0, exclusive: true }, null);
+  }
+
+  /** Runs `call` once the socket is bound (queued while the implicit bind is in progress). */
+  #enqueue(call: () => void): void {
+    if (this.#queue === undefined) {
+      this.#queue = [];
+      const onError = () => {
+        this.removeListener('listening', onListening);
+        this.#queue = undefined;
+      };
+      const onListening = () => {
+        this.removeListener(EventEmitter.errorMonitor, onError);
+        const queue = this.#queue ?? [];
+        this.#queue = undefined;
+        for (const queued of queue) queued();
+      };
+      this.once(EventEmitter.errorMonitor, onError);
+      this.once('listening', onListening);
+    }
+    this.#queue.push(call);
+  }
+
+  // ---- receiving ---------------------------------------------------------------------------
+
+  #scheduleDelivery(): void {
+    if (this.#deliveryQueued) return;
+    this.#deliveryQueued = true;
+    process.nextTick(() => {
+      this.#deliveryQueued = false;
+      this.#deliver();
+    });
+  }
+
+  #deliver(): void {
+    const handle = this.#handle;
+    if (!handle || !this.#receiving) return;
+    for (let datagram = handle.receive(); datagram; datagram = this.#handle === handle && this.#receiving ? handle.receive() : null) {
+      const rinfo: RemoteInfo = { ...addressInfo(datagram.sourceAddress, datagram.sourcePort), family: 'IPv4', size: datagram.payload.length };
+      this.emit('message', Buffer.from(datagram.payload), rinfo);
+    }
+    if (this.#handle === handle && this.#receiving) {
+      const error = handle.takeError();
+      if (error) this.emit('error', errnoException(error, 'recvmsg'));
+    }
+  }
+
+  // ---- connect -----------------------------------------------------------------------------
+
+  /** Associates the socket with one remote address: `connect(port[, address][, cb])`. */
+  connect(port: unknown, address?: unknown, callback?: (error?: Error) => void): void {
+    const portNumber = validatePort(port, 'Port', false);
+    if (typeof address === 'function') {
+      callback = address as (error?: Error) => void;
+      address = '';
+    } else if (address === undefined) {
+      address = '';
+    }
+    validateString(address, 'address');
+    if (this.#connectState !== ConnectState.Disconnected) throw nodeErrors.dgramIsConnected();
+    this.#connectState = ConnectState.Connecting;
+    this.#implicitBind();
+    if (this.#bindState !== BindState.Bound) {
+      this.#enqueue(() => this.#connect(portNumber, address as string, callback));
+      return;
+    }
+    this.#connect(portNumber, address, callback);
+  }
+
+  #connect(port: number, address: string, callback: ((error?: Error) => void) | undefined): void {
+    if (callback) this.once('connect', callback);
+    this.#lookup(address, (lookupError, ip) => {
+      const handle = this.#handle;
+      if (!handle) return;
+      let error: Error | null = lookupError;
+      if (!error) {
+        const remote = toIpv4(ip as string);
+        const connected = remote === null ? ({ ok: false, error: 'EAFNOSUPPORT' } as const) : handle.connect(remote, port);
+        if (!connected.ok) error = exceptionWithHostPort(connected.error, 'connect', address, port);
+      }
+      if (error) {
+        const failure = error;
+        this.#connectState = ConnectState.Disconnected;
+        process.nextTick(() => {
+          if (callback) {
+            this.removeListener('connect', callback);
+            callback(failure);
+          } else {
+            this.emit('error', failure);
+          }
+        });
+        return;
+      }
+      this.#connectState = ConnectState.Connected;
+      process.nextTick(() => this.emit('connect'));
+    });
+  }
+
+  /** Forgets the remote address. */
+  disconnect(): void {
+    if (this.#connectState !== ConnectState.Connected) throw nodeErrors.dgramNotConnected();
+    this.#handle?.disconnect();
+    this.#connectState = ConnectState.Disconnected;
+  }
+
+  // ---- send --------------------------------------------------------------------------------
+
+  /**
+   * `send(msg[, offset, length][, port][, address][, callback])`: msg is a Buffer, TypedArray,
+   * DataView, string, or an array of them (sent as one datagram).
+   */
+  send(...args: unknown[]): void {
+    let [buffer, offset, length, port, address, callback] = args as [unknown, unknown, unknown, unknown, unknown, unknown];
+    const connected = this.#connectState === ConnectState.Connected;
+    if (!connected) {
+      if (address || (port && typeof port !== 'function')) {
+        buffer = sliceBuffer(buffer, offset, length);
+      } else {
+        callback = port;
+        port = offset;
+        address = length;
+      }
+    } else {
+      if (typeof length === 'number') {
+        buffer = sliceBuffer(buffer, offset, length);
+        if (typeof port === 'function') {
+          callback = port;
+          port = null;
+        }
+      } else {
+        callback = offset;
+      }
+      if (port || address) throw nodeErrors.dgramIsConnected();
+    }
+    let list: Uint8Array[];
+    if (!Array.isArray(buffer)) {
+      if (typeof buffer === 'string') list = [Buffer.from(buffer)];
+      else if (!ArrayBuffer.isView(buffer)) throw invalidArgType('buffer', ['Buffer', 'TypedArray', 'DataView', 'string'], buffer);
+      else list = [viewBytes(buffer)];
+    } else {
+      const fixed = fixBufferList(buffer);
+      if (!fixed) throw invalidArgType('buffer list arguments', ['Buffer', 'TypedArray', 'DataView', 'string'], buffer);
+      list = fixed;
+    }
+    let portNumber = 0;
+    if (!connected) portNumber = validatePort(port, 'Port', false);
+    if (typeof callback !== 'function') callback = undefined;
+    if (typeof address === 'function') {
+      callback = address;
+      address = undefined;
+    } else if (address != null) {
+      validateString(address, 'address');
+    }
+    this.#healthCheck();
+    this.#implicitBind();
+    if (list.length === 0) list.push(Buffer.alloc(0));
+    const done = callback as SendCallback | undefined;
+    if (this.#bindState !== BindState.Bound) {
+      this.#enqueue(() => this.send(list, connected ? undefined : portNumber, address as string | undefined, done));
+      return;
+    }
+    if (!connected) {
+      this.#lookup(address as string, (error, ip) => this.#doSend(error, ip, list, address as string | undefined, portNumber, done));
+    } else {
+      this.#doSend(null, undefined, list, undefined, 0, done);
+    }
+  }
+
+  #doSend(error: Error | null, ip: string | undefined, list: Uint8Array[], address: string | undefined, port: number, callback: SendCallback | undefined): void {
+    if (error) {
+      if (callback) process.nextTick(callback, error);
+      else process.nextTick(() => this.emit('error', error));
+      return;
+    }
+    const handle = this.#handle;
+    if (!handle) return;
+    const payload = list.length === 1 ? list[0] : Buffer.concat(list);
+    let result;
+    if (port) {
+      const destination = toIpv4(ip as string);
+      result = destination === null ? ({ ok: false, error: 'EAFNOSUPPORT' } as const) : handle.send(payload, destination, port);
+    } else {
+      result = handle.send(payload);
+    }
+    if (!callback) return; // without a callback Node reports nothing, not even an error
+    if (result.ok) process.nextTick(callback, null, result.value);
+    else {
+      const failure: NodeSystemError = exceptionWithHostPort(result.error, 'send', address, port || undefined);
+      process.nextTick(callback, failure);
+    }
+  }
+
+  // ---- close and options -------------------------------------------------------------------
+
+  /** Closes the socket; `close` follows on the next tick. */
+  close(callback?: () => void): this {
+    if (typeof callback === 'function') this.on('close', callback);
+    if (this.#queue !== undefined) {
+      this.#queue.push(() => this.close());
+      return this;
+    }
+    const handle = this.#healthCheck();
+    this.#receiving = false;
+    handle.onReadable = null;
+    handle.onError = null;
+    handle.close();
+    this.#handle = null;
+    this.#updateReference();
+    process.nextTick(() => this.emit('close'));
+    return this;
+  }
+
+  /** `{ address, family, port }` of the bound socket; throws `getsockname EBADF` before binding. */
+  address(): { address: string; family: string; port: number } {
+    const handle = this.#healthCheck();
+    if (!handle.bound) throw errnoException('EBADF', 'getsockname');
+    return addressInfo(handle.localAddress, handle.localPort);
+  }
+
+  /** The connected peer; throws ERR_SOCKET_DGRAM_NOT_CONNECTED otherwise. */
+  remoteAddress(): { address: string; family: string; port: number } {
+    const handle = this.#healthCheck();
+    if (this.#connectState !== ConnectState.Connected) throw nodeErrors.dgramNotConnected();
+    return addressInfo(handle.remoteAddress, handle.remotePort);
+  }
+
+  /** The bound handle, or the `EBADF` Node raises for an option set before binding. */
+  #boundHandle(syscall: string): UdpSocket {
+    const handle = this.#handle;
+    if (!handle || !handle.bound) throw errnoException('EBADF', syscall);
+    return handle;
+  }
+
+  /** SO_BROADCAST: needed to send to 255.255.255.255 or a subnet's broadcast address. */
+  setBroadcast(flag: unknown): void {
+    this.#boundHandle('setBroadcast').options.broadcast = Boolean(flag);
+  }
+
+  /** IP_TTL (1–255). */
+  setTTL(ttl: unknown): number {
+    validateNumber(ttl, 'ttl');
+    const handle = this.#boundHandle('setTTL');
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) throw errnoException('EINVAL', 'setTTL');
+    handle.options.ttl = ttl;
+    return ttl;
+  }
+
+  /** IP_MULTICAST_TTL (0–255); recorded only (no multicast routing here). */
+  setMulticastTTL(ttl: unknown): number {
+    validateNumber(ttl, 'ttl');
+    this.#boundHandle('setMulticastTTL');
+    if (!Number.isInteger(ttl) || ttl < 0 || ttl > 255) throw errnoException('EINVAL', 'setMulticastTTL');
+    return ttl;
+  }
+
+  /** IP_MULTICAST_LOOP; recorded only. */
+  setMulticastLoopback(flag: unknown): unknown {
+    this.#boundHandle('setMulticastLoopback');
+    return flag;
+  }
+
+  /** IP_MULTICAST_IF; validated only. */
+  setMulticastInterface(interfaceAddress: unknown): void {
+    this.#healthCheck();
+    validateString(interfaceAddress, 'interfaceAddress');
+    this.#boundHandle('setMulticastInterface');
+    if (!isIP(interfaceAddress)) throw errnoException('EINVAL', 'setMulticastInterface');
+  }
+
+  /** IP_ADD_MEMBERSHIP; validated only (the stack speaks no IGMP). */
+  addMembership(multicastAddress: unknown, _interfaceAddress?: unknown): void {
+    this.#healthCheck();
+    if (!multicastAddress) throw nodeErrors.missingArgs('multicastAddress');
+    this.#checkGroup(multicastAddress, 'addMembership');
+  }
+
+  /** IP_DROP_MEMBERSHIP; validated only. */
+  dropMembership(multicastAddress: unknown, _interfaceAddress?: unknown): void {
+    this.#healthCheck();
+    if (!multicastAddress) throw nodeErrors.missingArgs('multicastAddress');
+    this.#checkGroup(multicastAddress, 'dropMembership');
+  }
+
+  /** Source-specific membership; validated only. */
+  addSourceSpecificMembership(sourceAddress: unknown, groupAddress: unknown, _interfaceAddress?: unknown): void {
+    this.#healthCheck();
+    validateString(sourceAddress, 'sourceAddress');
+    validateString(groupAddress, 'groupAddress');
+    this.#checkGroup(groupAddress, 'addSourceSpecificMembership');
+  }
+
+  /** Source-specific membership; validated only. */
+  dropSourceSpecificMembership(sourceAddress: unknown, groupAddress: unknown, _interfaceAddress?: unknown): void {
+    this.#healthCheck();
+    validateString(sourceAddress, 'sourceAddress');
+    validateString(groupAddress, 'groupAddress');
+    this.#checkGroup(groupAddress, 'dropSourceSpecificMembership');
+  }
+
+  #checkGroup(group: unknown, syscall: string): void {
+    const address = typeof group === 'string' ? toIpv4(group) : null;
+    if (address === null || address >>> 28 !== 0xe) throw errnoException('EINVAL', syscall);
+  }
+
+  /** SO_RCVBUF as Linux sets it (doubled, capped by rmem_max). */
+  setRecvBufferSize(size: number): void {
+    this.#bufferSize(size, true);
+  }
+
+  /** SO_SNDBUF as Linux sets it (doubled, capped by wmem_max). */
+  setSendBufferSize(size: number): void {
+    this.#bufferSize(size, false);
+  }
+
+  /** SO_RCVBUF. */
+  getRecvBufferSize(): number {
+    return this.#bufferSize(0, true);
+  }
+
+  /** SO_SNDBUF. */
+  getSendBufferSize(): number {
+    return this.#bufferSize(0, false);
+  }
+
+  /** Bytes waiting to be sent: datagrams leave at once here. */
+  getSendQueueSize(): number {
+    return 0;
+  }
+
+  /** Datagrams waiting to be sent: none. */
+  getSendQueueCount(): number {
+    return 0;
+  }
+
+  #bufferSize(size: number, receive: boolean): number {
+    if (size >>> 0 !== size) throw nodeErrors.badBufferSize();
+    const handle = this.#handle;
+    if (!handle || !handle.bound) throw socketBufferSizeError('EBADF', receive ? 'uv_recv_buffer_size' : 'uv_send_buffer_size');
+    if (receive) {
+      if (size > 0) handle.options.receiveBufferSize = Math.max(Math.min(size, RMEM_MAX) * 2, SOCK_MIN_RCVBUF);
+      return handle.options.receiveBufferSize;
+    }
+    if (size > 0) this.#sendBuffer = Math.max(Math.min(size, WMEM_MAX) * 2, SOCK_MIN_SNDBUF);
+    return this.#sendBuffer;
+  }
+
+  /** Keeps the event loop alive while bound (the default). */
+  ref(): this {
+    this.#referenced = true;
+    this.#updateReference();
+    return this;
+  }
+
+  /** Lets the process exit although the socket is open. */
+  unref(): this {
+    this.#referenced = false;
+    this.#updateReference();
+    return this;
+  }
+
+  #updateReference(): void {
+    if (this.#handle && this.#receiving && this.#referenced) this.#context.loop.hold(this);
+    else this.#context.loop.release(this);
+  }
+
+  /** `await using socket`: closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#handle) return;
+    await new Promise<void>((resolve) => this.close(resolve));
+  }
+
+  /** The UDP socket underneath (ustack-specific: for inspection and tests). */
+  get ustackSocket(): UdpSocket | null {
+    return this.#handle;
+  }
+}
+
+function validateUint32(value: unknown, name: string): void {
+  validateNumber(value, name);
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw codedError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= 0 && <= 4294967295. Received ${String(value)}`, RangeError);
+  }
+}
+
+function viewBytes(view: ArrayBufferView): Buffer {
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+function sliceBuffer(buffer: unknown, offset: unknown, length: unknown): Buffer {
+  let view: ArrayBufferView;
+  if (typeof buffer === 'string') view = Buffer.from(buffer);
+  else if (!ArrayBuffer.isView(buffer)) throw invalidArgType('buffer', ['Buffer', 'TypedArray', 'DataView', 'string'], buffer);
+  else view = buffer;
+  const start = Number(offset) >>> 0;
+  const count = Number(length) >>> 0;
+  if (start > view.byteLength) throw nodeErrors.bufferOutOfBounds('offset');
+  if (start + count > view.byteLength) throw nodeErrors.bufferOutOfBounds('length');
+  return Buffer.from(view.buffer, view.byteOffset + start, count);
+}
+
+function fixBufferList(list: readonly unknown[]): Uint8Array[] | null {
+  const fixed: Uint8Array[] = [];
+  for (const item of list) {
+    if (typeof item === 'string') fixed.push(Buffer.from(item));
+    else if (!ArrayBuffer.isView(item)) return null;
+    else fixed.push(viewBytes(item));
+  }
+  return fixed;
+}
+
+/** The `dgram` module of one stack. */
+export interface DgramModule {
+  readonly Socket: typeof DgramSocket & ((type: 'udp4' | DgramSocketOptions, listener?: (message: Buffer, rinfo: RemoteInfo) => void) => DgramSocket);
+  createSocket(type: 'udp4' | 'udp6' | DgramSocketOptions, listener?: (message: Buffer, rinfo: RemoteInfo) => void): DgramSocket;
+  /** The stack underneath (ustack-specific). */
+  readonly stack: Stack;
+}
+
+/** Builds the `dgram` module of `stack` on a shared per-stack context (see node-modules.ts). */
+export function createDgram(stack: Stack, context: NodeModuleContext = new NodeModuleContext(stack)): DgramModule {
+  class Socket extends DgramSocket {
+    static override [kContext] = context;
+  }
+  return {
+    Socket: callableClass(Socket),
+    createSocket: (type, listener) => new Socket(type, listener),
+    stack,
+  };
+}

@@ -1,0 +1,270 @@
+/**
+ * `net.Server` over a ustack TCP listener. As in Node: `listen()` binds at once (SO_REUSEADDR,
+ * as libuv sets it) and reports `listening` or `error` on the next tick; every accepted
+ * connection becomes a `net.Socket` and a `connection` event; `close()` stops listening at once
+ * and emits `close` when the last accepted socket is gone.
+ *
+ * Without a host the server listens on 0.0.0.0 (Node would try `::` first; this stack is IPv4).
+ */
+import { EventEmitter } from 'node:events';
+import type { TcpBinding, TcpListener } from '../tcp/tcp-layer.js';
+import type { TcpConnection } from '../tcp/connection.js';
+import { codedError, invalidArgValue, nodeErrors, uvExceptionWithHostPort, validateNumber, validatePort } from './node-errors.js';
+import { kConnection, kContext, isPipeName, normalizeArgs, toNumber, type NetSocket, type NetSocketOptions } from './net-socket.js';
+import { addressInfo, toIpv4, type NodeModuleContext } from './node-support.js';
+
+/** Options of `net.createServer()`. */
+export interface NetServerOptions {
+  allowHalfOpen?: boolean;
+  pauseOnConnect?: boolean;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+  keepAliveInitialDelay?: number;
+  highWaterMark?: number;
+}
+
+/** Options of `server.listen()`. */
+export interface NetListenOptions {
+  port?: number | string | null;
+  host?: string;
+  backlog?: number;
+  exclusive?: boolean;
+  path?: string;
+  signal?: AbortSignal;
+  ipv6Only?: boolean;
+}
+
+/** What the server needs from its stack's net module: the Socket class to wrap connections in. */
+export interface NetServerContext extends NodeModuleContext {
+  readonly socketClass: new (options: NetSocketOptions) => NetSocket;
+}
+
+/** Node's `net.Server` for one stack (each stack's module subclasses it with its context). */
+export class NetServer extends EventEmitter {
+  static [kContext]: NetServerContext | undefined;
+
+  /** Accepted sockets not yet closed. */
+  _connections = 0;
+  /** Refuse (close at once, with a `drop` event) connections beyond this many. */
+  declare maxConnections?: number;
+  allowHalfOpen: boolean;
+  pauseOnConnect: boolean;
+  noDelay: boolean;
+  keepAlive: boolean;
+  /** Seconds, as Node keeps it. */
+  keepAliveInitialDelay: number;
+  highWaterMark: number;
+
+  readonly #context: NetServerContext;
+  #listener: TcpListener | null = null;
+  #binding: TcpBinding | null = null;
+  #listeningId = 1;
+  #unref = false;
+  #acceptQueued = false;
+
+  constructor(options?: NetServerOptions | ((socket: NetSocket) => void), connectionListener?: (socket: NetSocket) => void) {
+    super();
+    const context = (new.target as typeof NetServer)[kContext];
+    if (!context) throw new Error("ustack: create servers through a stack's net module (stack.net.createServer)");
+    this.#context = context;
+    let given: NetServerOptions;
+    if (typeof options === 'function') {
+      given = {};
+      this.on('connection', options);
+    } else if (options == null || typeof options === 'object') {
+      given = { ...options };
+      if (typeof connectionListener === 'function') this.on('connection', connectionListener);
+    } else {
+      throw codedError('ERR_INVALID_ARG_TYPE', `The "options" argument must be of type object. Received type ${typeof options} (${String(options)})`, TypeError);
+    }
+    if (given.keepAliveInitialDelay !== undefined) {
+      validateNumber(given.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
+      if (given.keepAliveInitialDelay < 0) given.keepAliveInitialDelay = 0;
+    }
+    if (given.highWaterMark !== undefined) {
+      validateNumber(given.highWaterMark, 'options.highWaterMark');
+      if (given.highWaterMark < 0) given.highWaterMark = undefined;
+    }
+    this.allowHalfOpen = given.allowHalfOpen || false;
+    this.pauseOnConnect = Boolean(given.pauseOnConnect);
+    this.noDelay = Boolean(given.noDelay);
+    this.keepAlive = Boolean(given.keepAlive);
+    this.keepAliveInitialDelay = ~~((given.keepAliveInitialDelay ?? 0) / 1000);
+    this.highWaterMark = given.highWaterMark ?? 16384;
+  }
+
+  /** `listen([port][, host][, backlog][, cb])` or `listen(options[, cb])`. */
+  listen(...args: unknown[]): this {
+    const [normalized, callback] = normalizeArgs(args);
+    if (this.#listener) throw nodeErrors.serverAlreadyListen();
+    if (callback !== null) this.once('listening', callback);
+    const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
+    const options = { ...(normalized as NetListenOptions) };
+    this.#listeningId++;
+    if ((normalized as { handle?: unknown; _handle?: unknown; fd?: unknown }).handle || (normalized as { _handle?: unknown })._handle || typeof (normalized as { fd?: unknown }).fd === 'number') {
+      throw codedError('ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', 'ustack: listening on an existing handle or file descriptor is not available in a user-space stack');
+    }
+    if (options.signal) this.#watchSignal(options.signal);
+    if (args.length === 0 || typeof args[0] === 'function' || (options.port === undefined && 'port' in options) || options.port === null) options.port = 0;
+    if (typeof options.port === 'number' || typeof options.port === 'string') {
+      const port = validatePort(options.port, 'options.port');
+      const backlog = options.backlog || backlogFromArgs || 0;
+      if (options.host) this.#lookupAndListen(port, options.host, backlog);
+      else this.#setupListen('0.0.0.0', port, backlog);
+      return this;
+    }
+    if (options.path && isPipeName(options.path)) {
+      throw codedError('ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', 'ustack: IPC paths (Unix sockets, pipes) are not available in a user-space TCP/IP stack');
+    }
+    if (!('port' in options || 'path' in options)) throw invalidArgValue('options', normalized, 'must have the property "port" or "path"');
+    throw invalidArgValue('options', normalized);
+  }
+
+  #watchSignal(signal: AbortSignal): void {
+    const onAbort = () => this.close();
+    if (signal.aborted) process.nextTick(onAbort);
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+  }
+
+  #lookupAndListen(port: number, host: string, backlog: number): void {
+    const listeningId = this.#listeningId;
+    this.#context.lookup(host, {}, (error, ip, family) => {
+      if (listeningId !== this.#listeningId) return;
+      if (error) this.emit('error', error);
+      else if (family === 6) process.nextTick(() => this.emit('error', uvExceptionWithHostPort('EAFNOSUPPORT', 'listen', ip as string, port)));
+      else this.#setupListen((ip as string) || '0.0.0.0', port, backlog);
+    });
+  }
+
+  #setupListen(address: string, port: number, backlog: number): void {
+    const tcp = this.#context.stack.tcp;
+    const local = toIpv4(address);
+    const fail = (code: string) => process.nextTick(() => this.emit('error', uvExceptionWithHostPort(code, 'listen', address, port)));
+    if (local === null) return fail('EAFNOSUPPORT');
+    const bound = tcp.bind(local, port, { reuseAddress: true });
+    if (!bound.ok) return fail(bound.error);
+    const listening = tcp.listen(local, bound.value.port, backlog || 511, undefined, bound.value);
+    if (!listening.ok) {
+      tcp.unbind(bound.value);
+      return fail(listening.error);
+    }
+    this.#binding = bound.value;
+    this.#listener = listening.value;
+    this.#listener.onAcceptable = () => this.#scheduleAccept();
+    this.#updateReference();
+    process.nextTick(() => {
+      if (this.#listener) this.emit('listening');
+    });
+  }
+
+  #scheduleAccept(): void {
+    if (this.#acceptQueued) return;
+    this.#acceptQueued = true;
+    process.nextTick(() => {
+      this.#acceptQueued = false;
+      for (let connection = this.#listener?.accept(); connection; connection = this.#listener?.accept()) this.#onConnection(connection);
+    });
+  }
+
+  #onConnection(connection: TcpConnection): void {
+    if (this.maxConnections && this._connections >= this.maxConnections) {
+      const local = addressInfo(connection.localAddress, connection.localPort);
+      const remote = addressInfo(connection.remoteAddress, connection.remotePort);
+      this.emit('drop', {
+        localAddress: local.address,
+        localPort: local.port,
+        localFamily: local.family,
+        remoteAddress: remote.address,
+        remotePort: remote.port,
+        remoteFamily: remote.family,
+      });
+      connection.close();
+      return;
+    }
+    const socket = new this.#context.socketClass({
+      [kConnection]: connection,
+      allowHalfOpen: this.allowHalfOpen,
+      pauseOnCreate: this.pauseOnConnect,
+      readable: true,
+      writable: true,
+      readableHighWaterMark: this.highWaterMark,
+      writableHighWaterMark: this.highWaterMark,
+    });
+    if (this.noDelay) socket.setNoDelay(true);
+    if (this.keepAlive) socket.setKeepAlive(true, this.keepAliveInitialDelay * 1000);
+    this._connections++;
+    socket.server = this;
+    socket._server = this;
+    this.emit('connection', socket);
+  }
+
+  /** `{ address, family, port }` while listening, else null. */
+  address(): { address: string; family: string; port: number } | null {
+    const listener = this.#listener;
+    return listener ? addressInfo(listener.address, listener.port) : null;
+  }
+
+  /** True while listening. */
+  get listening(): boolean {
+    return this.#listener !== null;
+  }
+
+  /** Stops accepting; `close` (and `callback`) once every accepted socket has closed. */
+  close(callback?: (error?: Error) => void): this {
+    this.#listeningId++;
+    if (typeof callback === 'function') {
+      if (!this.#listener) this.once('close', () => callback(nodeErrors.serverNotRunning()));
+      else this.once('close', callback);
+    }
+    if (this.#listener) {
+      this.#listener.onAcceptable = null;
+      this.#listener.close();
+      if (this.#binding) this.#context.stack.tcp.unbind(this.#binding);
+      this.#listener = null;
+      this.#binding = null;
+      this.#updateReference();
+    }
+    this._emitCloseIfDrained();
+    return this;
+  }
+
+  /** @internal Emits `close` when neither the listener nor any accepted socket is left. */
+  _emitCloseIfDrained(): void {
+    if (this.#listener || this._connections) return;
+    process.nextTick(() => this.emit('close'));
+  }
+
+  /** Calls back (asynchronously) with the number of open accepted sockets. */
+  getConnections(callback: (error: Error | null, count: number) => void): this {
+    process.nextTick(callback, null, this._connections);
+    return this;
+  }
+
+  /** Keeps the event loop alive while listening (the default). */
+  ref(): this {
+    this.#unref = false;
+    this.#updateReference();
+    return this;
+  }
+
+  /** Lets the process exit although the server listens. */
+  unref(): this {
+    this.#unref = true;
+    this.#updateReference();
+    return this;
+  }
+
+  #updateReference(): void {
+    if (this.#listener && !this.#unref) this.#context.loop.hold(this);
+    else this.#context.loop.release(this);
+  }
+
+  /** `await using server`: closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#listener) return;
+    await new Promise<void>((resolve, reject) => this.close((error) => (error ? reject(error) : resolve())));
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Node's `net` module over one ustack Stack (IPv4): the same exports, classes, events, options
+ * and errors, so code written for `node:net` runs unchanged on a user-space stack — in real
+ * time under a RealtimeDriver, or in virtual time on the virtual network (`runAsync`).
+ *
+ *     const net = stack.net;                 // or createNet(stack)
+ *     const server = net.createServer((socket) => socket.pipe(socket)).listen(7);
+ *     const client = net.connect(7, '127.0.0.1', () => client.end('hello'));
+ *
+ * The Socket lives in net-socket.ts, the Server in net-server.ts; this file binds them to a
+ * stack. Host names: IPv4 literals and `localhost`; anything else needs a `lookup` option
+ * (there is no DNS client here), or fails with `getaddrinfo ENOTFOUND`.
+ */
+import { BlockList, SocketAddress, isIP, isIPv4, isIPv6 } from 'node:net';
+import { NetServer, type NetServerContext, type NetServerOptions } from './net-server.js';
+import { kContext, NetSocket, normalizeArgs, type NetConnectOptions } from './net-socket.js';
+import { validateBoolean, validateNumber } from './node-errors.js';
+import { callableClass, NodeModuleContext, type CallableClass } from './node-support.js';
+import type { Stack } from './stack.js';
+
+/** The `net` module of one stack. */
+export interface NetModule {
+  readonly Socket: CallableClass<typeof NetSocket>;
+  /** Node's legacy alias of Socket. */
+  readonly Stream: CallableClass<typeof NetSocket>;
+  readonly Server: CallableClass<typeof NetServer>;
+  createServer(options?: NetServerOptions | ((socket: NetSocket) => void), connectionListener?: (socket: NetSocket) => void): NetServer;
+  connect(...args: unknown[]): NetSocket;
+  createConnection(...args: unknown[]): NetSocket;
+  isIP(input: string): number;
+  isIPv4(input: string): boolean;
+  isIPv6(input: string): boolean;
+  readonly BlockList: typeof BlockList;
+  readonly SocketAddress: typeof SocketAddress;
+  getDefaultAutoSelectFamily(): boolean;
+  setDefaultAutoSelectFamily(value: boolean): void;
+  getDefaultAutoSelectFamilyAttemptTimeout(): number;
+  setDefaultAutoSelectFamilyAttemptTimeout(value: number): void;
+  /** Node exposes its argument normalizer; some code (and Node's tests) use it. */
+  _normalizeArgs(args: unknown[]): unknown[];
+  /** The stack underneath (ustack-specific). */
+  readonly stack: Stack;
+}
+
+/** Builds the `net` module of `stack` on a shared per-stack context (see node-modules.ts). */
+export function createNet(stack: Stack, context: NodeModuleContext = new NodeModuleContext(stack)): NetModule {
+  class Socket extends NetSocket {
+    static override [kContext] = context;
+  }
+  const serverContext = context as NodeModuleContext & { socketClass?: typeof Socket };
+  serverContext.socketClass = Socket;
+  class Server extends NetServer {
+    static override [kContext] = serverContext as NetServerContext;
+  }
+  const SocketClass = callableClass(Socket);
+  const ServerClass = callableClass(Server);
+
+  function connect(...args: unknown[]): NetSocket {
+    const normalized = normalizeArgs(args);
+    const options = normalized[0] as NetConnectOptions;
+    const socket = new Socket(options);
+    if (options.timeout) socket.setTimeout(options.timeout);
+    return socket.connect(normalized);
+  }
+
+  return {
+    Socket: SocketClass,
+    Stream: SocketClass,
+    Server: ServerClass,
+    createServer: (options, connectionListener) => new Server(options, connectionListener),
+    connect,
+    createConnection: connect,
+    isIP,
+    isIPv4,
+    isIPv6,
+    BlockList,
+    SocketAddress,
+    getDefaultAutoSelectFamily: () => context.autoSelectFamily,
+    setDefaultAutoSelectFamily: (value: boolean) => {
+      validateBoolean(value, 'value');
+      context.autoSelectFamily = value;
+    },
+    getDefaultAutoSelectFamilyAttemptTimeout: () => context.autoSelectFamilyAttemptTimeout,
+    setDefaultAutoSelectFamilyAttemptTimeout: (value: number) => {
+      validateNumber(value, 'value');
+      context.autoSelectFamilyAttemptTimeout = Math.max(10, value);
+    },
+    _normalizeArgs: (args: unknown[]) => normalizeArgs(args),
+    stack,
+  };
+}

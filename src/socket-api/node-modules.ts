@@ -1,0 +1,43 @@
+/**
+ * Node's `net` and `dgram` for one stack: `createNodeModules(stack)` returns objects with the
+ * exports of `node:net` and `node:dgram` (IPv4), bound to that stack. `stack.net` and
+ * `stack.dgram` give the same objects, created on first use: each stack instance provides its
+ * own modules, sharing one context (clock, timers, resolver, event-loop reference).
+ */
+import { createDgram, type DgramModule } from './dgram.js';
+import { createNet, type NetModule } from './net.js';
+import { NodeModuleContext, type LookupFunction } from './node-support.js';
+import type { Stack } from './stack.js';
+
+/** The pair of modules of one stack. */
+export interface NodeModules {
+  readonly net: NetModule;
+  readonly dgram: DgramModule;
+}
+
+/** Options of createNodeModules. */
+export interface NodeModulesOptions {
+  /** Resolver for host names that are not IPv4 literals (default: only `localhost`). */
+  readonly lookup?: LookupFunction;
+}
+
+const modulesOfStack = new WeakMap<Stack, NodeModules>();
+
+/** Fresh `net` and `dgram` modules bound to `stack`. */
+export function createNodeModules(stack: Stack, options: NodeModulesOptions = {}): NodeModules {
+  const context = new NodeModuleContext(stack);
+  if (options.lookup) context.lookup = options.lookup;
+  return { net: createNet(stack, context), dgram: createDgram(stack, context) };
+}
+
+/** The stack's own modules (what `stack.net` and `stack.dgram` return), created on first use. */
+export function nodeModulesOf(stack: Stack): NodeModules {
+  let modules = modulesOfStack.get(stack);
+  if (!modules) {
+    modules = createNodeModules(stack);
+    modulesOfStack.set(stack, modules);
+  }
+  return modules;
+}
+
+export type { NetModule, DgramModule };

@@ -1,0 +1,152 @@
+/**
+ * What the Node drop-ins (`net.ts`, `dgram.ts`) share for one stack: the stack's clock and
+ * timers (so socket timeouts run in virtual time on the virtual network), the resolver (no
+ * DNS here: IPv4 literals and `localhost`), and the reference that keeps Node's event loop
+ * alive while a socket or server is open, as a libuv handle would.
+ *
+ * Everything that reaches user code from inside the stack's processing (a segment arrived, a
+ * timer fired) is deferred to `process.nextTick`: user callbacks never run inside `poll`.
+ */
+import { isIP, isIPv4 } from 'node:net';
+import { formatIpv4Address, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
+import { dnsNotFound, type NodeSystemError } from './node-errors.js';
+import type { Stack } from './stack.js';
+
+/** One resolved address, as `dns.lookup(…, { all: true })` gives it. */
+export interface LookupAddress {
+  readonly address: string;
+  readonly family: number;
+}
+
+/** Options a lookup function receives (a subset of `dns.lookup`'s). */
+export interface LookupOptions {
+  readonly family?: number;
+  readonly hints?: number;
+  readonly all?: boolean;
+}
+
+/** `dns.lookup`'s shape: `(hostname, options | family, callback)`. */
+export type LookupFunction = (
+  hostname: string,
+  options: LookupOptions | number,
+  callback: (error: NodeSystemError | Error | null, address?: string | LookupAddress[], family?: number) => void,
+) => void;
+
+/**
+ * Keeps Node's event loop alive while any owner holds it, as a referenced libuv handle does.
+ * Only a stack driven in real time needs that: on the virtual network nothing would ever wake
+ * the held loop, so there it holds nothing (`active` says which).
+ */
+export class LoopReference {
+  private readonly holders = new Set<object>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly active: () => boolean) {}
+
+  /** `owner` keeps the loop alive until released. */
+  hold(owner: object): void {
+    this.holders.add(owner);
+    this.update();
+  }
+
+  /** `owner` no longer keeps the loop alive. */
+  release(owner: object): void {
+    this.holders.delete(owner);
+    this.update();
+  }
+
+  private update(): void {
+    const wanted = this.holders.size > 0 && this.active();
+    if (wanted && !this.timer) this.timer = setInterval(() => {}, 0x7fffffff);
+    else if (!wanted && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+}
+
+/** The per-stack state both modules use. */
+export class NodeModuleContext {
+  /** Keeps the event loop alive for open sockets and servers. */
+  readonly loop: LoopReference;
+  /** The resolver used when a call gives none (`lookup` option). */
+  lookup: LookupFunction = defaultLookup;
+  /** `net.setDefaultAutoSelectFamily` (Node 20's default: on). */
+  autoSelectFamily = true;
+  /** `net.setDefaultAutoSelectFamilyAttemptTimeout` (ms). */
+  autoSelectFamilyAttemptTimeout = 250;
+
+  constructor(readonly stack: Stack) {
+    // A real-time driver installs onWake; the virtual network does not.
+    this.loop = new LoopReference(() => stack.onWake !== null);
+  }
+
+  /** The stack's time for application calls (ms): virtual or real, whichever drives it. */
+  now(): number {
+    return this.stack.currentTimeForCalls();
+  }
+
+  /**
+   * Calls `callback` `delayMs` from now in the stack's time, outside the stack's processing.
+   * Returns a function that cancels it.
+   */
+  after(delayMs: number, callback: () => void): () => void {
+    let cancelled = false;
+    const cancelTimer = this.stack.schedule(this.now() + delayMs, () => {
+      process.nextTick(() => {
+        if (!cancelled) callback();
+      });
+    });
+    return () => {
+      cancelled = true;
+      cancelTimer();
+    };
+  }
+}
+
+/**
+ * The resolver without DNS: an IP literal resolves to itself (on the next tick, as
+ * `dns.lookup` does), `localhost` to 127.0.0.1 (asynchronously, as getaddrinfo would), and any
+ * other name fails with `getaddrinfo ENOTFOUND name`. Pass a `lookup` option to resolve more.
+ */
+export const defaultLookup: LookupFunction = (hostname, options, callback) => {
+  const all = typeof options === 'object' && options !== null && options.all === true;
+  const literal = isIP(hostname);
+  let address: string | null = null;
+  let family = 4;
+  if (literal) {
+    address = hostname;
+    family = literal;
+  } else if (/^localhost\.?$/i.test(hostname) || /\.localhost\.?$/i.test(hostname)) {
+    address = '127.0.0.1';
+  }
+  const answer = () => {
+    if (address === null) callback(dnsNotFound(hostname));
+    else if (all) callback(null, [{ address, family }]);
+    else callback(null, address, family);
+  };
+  if (literal) process.nextTick(answer);
+  else setImmediate(answer);
+};
+
+/** Parses an IPv4 literal to the stack's number form, or null. */
+export function toIpv4(text: string): Ipv4Address | null {
+  return isIPv4(text) ? parseIpv4Address(text) : null;
+}
+
+/** `{ address, family: 'IPv4', port }`, the shape of Node's `address()`. */
+export function addressInfo(address: Ipv4Address, port: number): { address: string; family: string; port: number } {
+  return { address: formatIpv4Address(address), family: 'IPv4', port };
+}
+
+/** A class callable with or without `new`, as Node's constructors are. */
+export type CallableClass<T extends abstract new (...args: never[]) => unknown> = T & ((...args: ConstructorParameters<T>) => InstanceType<T>);
+
+/** Lets `net.Socket()` work without `new` (Node allows it); `instanceof` and subclassing still work. */
+export function callableClass<T extends new (...args: never[]) => unknown>(target: T): CallableClass<T> {
+  return new Proxy(target, {
+    apply(constructor, _thisArg, args: unknown[]) {
+      return new (constructor as unknown as new (...a: unknown[]) => unknown)(...args);
+    },
+  }) as CallableClass<T>;
+}
