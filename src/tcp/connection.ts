@@ -204,6 +204,14 @@ export class TcpConnection {
   rackEndSeq = 0;
   rackRtt = 0;
   rackReorderingSeen = false;
+  /**
+   * RFC 8985 §6.2 step 4: the reordering window is this many quarters of min_RTT; it grows by one
+   * per round trip that brings a D-SACK (RACK.dsack_round is SND.NXT when it last grew) and falls
+   * back to 1 after 16 recoveries without one.
+   */
+  rackReorderWindowMultiplier = 1;
+  rackDsackRound: number | null = null;
+  rackReorderWindowPersist = 16;
   /** Time the first unacknowledged byte was first sent; for the user timeout. */
   firstUnackedSentAt: number | null = null;
   /** When data was last sent or received (for CWV restart and keepalive). */

@@ -296,7 +296,7 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
     dataAcked = result.dataAcked;
     finAcked = result.finAcked;
   }
-  processSack(connection, segment.parsed.sackBlocks, now);
+  processSack(connection, segment.parsed.sackBlocks, now, ack);
 
   // Window update (RFC 9293 §3.10.7.4: SND.WL1/SND.WL2 keep old segments from updating it).
   if (seqLt(connection.sndWl1, segment.seq) || (connection.sndWl1 === segment.seq && seqLe(connection.sndWl2, ack))) {

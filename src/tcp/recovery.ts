@@ -76,7 +76,13 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   let lastRetransmittedAt = -Infinity;
   while (removed < queue.length && seqLe(endOf(queue[removed]), ack)) {
     const acked = queue[removed];
-    if (!acked.sacked) rackUpdate(connection, acked, now);
+    if (!acked.sacked) {
+      rackUpdate(connection, acked, now);
+      // RFC 8985 §6.2 step 3 counts cumulatively acknowledged segments too: an original
+      // transmission that arrives after a later segment was SACKed fills the hole and is
+      // acknowledged cumulatively, never SACKed itself.
+      if (acked.retransmits === 0 && seqLt(endOf(acked), connection.highestSackedEnd)) connection.rackReorderingSeen = true;
+    }
     if (acked.retransmits > 0 && acked.sentAt > lastRetransmittedAt) lastRetransmittedAt = acked.sentAt;
     removed++;
   }
@@ -127,6 +133,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
       connection.inRecovery = false;
       connection.stats.increment('tcp.recovery.exit');
       connection.cc.onRecoveryEnd(now);
+      recoveryEndedForReorderWindow(connection);
     } else if (!connection.sackEnabled && queue.length > 0) {
       // NewReno partial acknowledgment: the next hole is lost too.
       queue[0].lost = true;
@@ -135,17 +142,30 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   } else if (dataAcked > 0) {
     connection.cc.onAck(dataAcked, now, rttSample, appLimited);
   }
-  if (connection.rtoRecovery && seqGe(ack, connection.recoveryPoint)) connection.rtoRecovery = false;
+  if (connection.rtoRecovery && seqGe(ack, connection.recoveryPoint)) {
+    connection.rtoRecovery = false;
+    recoveryEndedForReorderWindow(connection);
+  }
 
   return { dataAcked, sequenceAcked, finAcked, rttSample };
 }
 
 /**
  * Marks segments covered by SACK blocks (RFC 2018 §3, RFC 6675 §4 Update()). Blocks outside
- * (SND.UNA, SND.NXT] are ignored; a first block at or below SND.UNA is a D-SACK (RFC 2883).
+ * (SND.UNA, SND.NXT] are ignored. A first block at or below the ACK field of the same segment
+ * (`ack`), or inside the second block, is a D-SACK (RFC 2883 §4); compared with SND.UNA instead,
+ * the ordinary SACK blocks of an ACK overtaken by a later one would look like D-SACKs.
  */
-export function processSack(connection: TcpConnection, blocks: readonly SackBlock[], now: number): void {
+export function processSack(connection: TcpConnection, blocks: readonly SackBlock[], now: number, ack = connection.sndUna): void {
   if (!connection.sackEnabled || blocks.length === 0) return;
+  const first = blocks[0];
+  const dsack =
+    seqLe(first.rightEdge, ack) ||
+    (blocks.length > 1 && seqGe(first.leftEdge, blocks[1].leftEdge) && seqLe(first.rightEdge, blocks[1].rightEdge));
+  if (dsack) {
+    connection.stats.increment('tcp.rx.dsack');
+    growReorderWindow(connection);
+  }
   let highestSacked = connection.highestSackedEnd;
   for (let b = 0; b < blocks.length; b++) {
     const { leftEdge, rightEdge } = blocks[b];
@@ -153,10 +173,7 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
       connection.stats.increment('tcp.rx.sackInvalid');
       continue;
     }
-    if (seqLe(rightEdge, connection.sndUna)) {
-      if (b === 0) connection.stats.increment('tcp.rx.dsack');
-      continue;
-    }
+    if (seqLe(rightEdge, connection.sndUna)) continue; // a D-SACK, or old news on a late ACK
     if (seqGt(rightEdge, connection.sndNxt) || seqLt(leftEdge, connection.sndUna)) {
       connection.stats.increment('tcp.rx.sackInvalid');
       continue;
@@ -186,6 +203,26 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
   connection.highestSackedEnd = highestSacked;
 }
 
+/**
+ * RFC 8985 §6.2 step 4: a D-SACK says a retransmission was spurious, most likely because the
+ * reordering window was too small for this path. Widen it by min_RTT/4, at most once per round
+ * trip, and keep it for the next 16 recoveries.
+ */
+function growReorderWindow(connection: TcpConnection): void {
+  if (connection.rackDsackRound !== null && seqGe(connection.sndUna, connection.rackDsackRound)) connection.rackDsackRound = null;
+  if (connection.rackDsackRound !== null) return;
+  connection.rackDsackRound = connection.sndNxt;
+  connection.rackReorderWindowMultiplier++;
+  connection.rackReorderingSeen = true; // a spurious retransmission is reordering seen late (as Linux)
+  connection.rackReorderWindowPersist = 16;
+  connection.stats.increment('tcp.rack.reorderWindowGrown');
+}
+
+/** RFC 8985 §6.2 step 4: after 16 recoveries without a D-SACK the window shrinks back. */
+function recoveryEndedForReorderWindow(connection: TcpConnection): void {
+  if (--connection.rackReorderWindowPersist <= 0) connection.rackReorderWindowMultiplier = 1;
+}
+
 /** Segments currently SACKed. */
 function sackedCount(connection: TcpConnection): number {
   let count = 0;
@@ -201,7 +238,7 @@ function sackedCount(connection: TcpConnection): number {
 export function detectLossByRack(connection: TcpConnection, now: number): boolean {
   if (connection.rackSentOrder < 0) return false;
   const minRtt = connection.rtt.minRtt ?? connection.rackRtt;
-  let reorderWindow = minRtt / 4;
+  let reorderWindow = (connection.rackReorderWindowMultiplier * minRtt) / 4;
   if (!connection.rackReorderingSeen && (connection.inRecovery || connection.rtoRecovery || sackedCount(connection) >= DUP_THRESHOLD)) {
     reorderWindow = 0;
   }
