@@ -451,7 +451,10 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     // RFC 1191 §5: a router that gives no MTU (old style) → guess the next plateau down.
     const mtu = nextHopMtu >= 68 ? nextHopMtu : Math.max(576, (this.ip.mtuTo(connection.remoteAddress) ?? 1500) - 1);
     this.ip.updatePathMtu(connection.remoteAddress, mtu, now);
-    const mss = mtu - TCP_IP_HEADERS - (connection.timestampsEnabled ? 12 : 0);
+    // What IP now holds for the path: it refuses to go below its floor (552, Linux's min_pmtu),
+    // so a forged tiny MTU cannot shrink our segments to nothing.
+    const pathMtu = this.ip.mtuTo(connection.remoteAddress) ?? mtu;
+    const mss = pathMtu - TCP_IP_HEADERS - (connection.timestampsEnabled ? 12 : 0);
     if (mss >= connection.sendMss) return;
     this.stats.increment('tcp.pmtu.mssLowered');
     connection.sendMss = Math.max(mss, 64);
