@@ -195,8 +195,11 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
       connection.stats.increment('tcp.rx.sackedSegments');
       rackUpdate(connection, segment, now);
       const segmentEnd = endOf(segment);
-      // RFC 8985 §6.2 step 3: delivery of a segment below the highest SACKed one is reordering.
-      if (seqLt(segmentEnd, highestSacked) && segment.retransmits === 0) connection.rackReorderingSeen = true;
+      // RFC 8985 §6.2 step 3: delivery of a segment below the highest one SACKed before is
+      // reordering. Not below one SACKed by this same ACK: a receiver lists its most recent
+      // block first (RFC 2018 §4), so blocks come in any sequence order, and which of them
+      // arrived first is unknowable (Linux sorts them before tagging for the same reason).
+      if (seqLt(segmentEnd, connection.highestSackedEnd) && segment.retransmits === 0) connection.rackReorderingSeen = true;
       if (seqGt(segmentEnd, highestSacked)) highestSacked = segmentEnd;
     }
   }

@@ -1,0 +1,253 @@
+/**
+ * Retransmission: the RTO (RFC 6298: 1 s initial, doubling, 120 s cap as Linux), giving up
+ * (RFC 9293 §3.8.3 R2 as tcp_retries2 / tcp_syn_retries / tcp_synack_retries), fast retransmit
+ * on three duplicate ACKs without SACK (RFC 5681 §3.2, RFC 6582), and SACK-based loss detection
+ * by RACK (RFC 2018, RFC 6675, RFC 8985) retransmitting exactly the hole.
+ */
+import { describe, expect, it } from 'vitest';
+import type { TcpOption } from '../../src/tcp/tcp-options.js';
+import {
+  ACK,
+  ack,
+  established,
+  flags,
+  mssOnly,
+  payloadLength,
+  PSH,
+  sackOption,
+  seq,
+  sentAt,
+  SYN,
+  synReceived,
+  synSent,
+  type FixtureOptions,
+  type TcpHarness,
+} from './harness.js';
+
+const MSS = 1460;
+const SACK_PEER: FixtureOptions = { peerSynOptions: [...mssOnly(), { kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'sackPermitted' }] as TcpOption[] };
+
+/** Sends `count` full segments (Nagle off) and takes them. */
+function sendSegments(h: TcpHarness, count: number): void {
+  h.conn.options.noDelay = true;
+  h.write(count * MSS);
+  expect(h.take()).toHaveLength(count);
+}
+
+describe('retransmission timeout (RFC 6298)', () => {
+  it('the first retransmission comes 1 s after the segment (RFC 6298 §2.1), and each later one twice as late (§5.5)', () => {
+    const h = established();
+    h.write(100);
+    h.take();
+    h.advance(60_000);
+    const sent = h.take();
+    expect(sent.map((s) => s.time)).toEqual([1000, 3000, 7000, 15_000, 31_000]);
+    for (const s of sent) {
+      expect(s.tcp.seq).toBe(h.ourSeq(0));
+      expect(s.tcp.payload).toHaveLength(100);
+    }
+    expect(h.stat('tcp.rto.fired')).toBe(5);
+  });
+
+  it('the backed-off RTO stops at 120 s (RFC 6298 §2.5, Linux TCP_RTO_MAX)', () => {
+    const h = established();
+    h.write(100);
+    h.take();
+    h.advance(600_000);
+    const times = h.take().map((s) => s.time);
+    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    expect(gaps).toEqual([2000, 4000, 8000, 16_000, 32_000, 64_000, 120_000, 120_000, 120_000]);
+  });
+
+  it('after dataRetries retransmissions the connection fails with ETIMEDOUT, and no RST is sent', () => {
+    const h = established({ tcp: { dataRetries: 3 } });
+    h.write(100);
+    h.take();
+    h.advance(14_999);
+    expect(h.take().map((s) => s.time)).toEqual([1000, 3000, 7000]);
+    h.expectState('ESTABLISHED');
+    h.advance(1);
+    h.expectNothingSent();
+    expect(h.closedWith).toBe('ETIMEDOUT');
+    expect(h.inTable).toBe(false);
+  });
+
+  it('an RTT sample sets the RTO (RFC 6298 §2.2–2.4: SRTT + 4·RTTVAR, at least 200 ms as Linux)', () => {
+    const h = established();
+    h.write(100);
+    h.take();
+    h.advance(100);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100), flags: ACK });
+    expect(h.conn.rtt.srtt).toBe(100);
+    h.write(100);
+    h.take();
+    h.advance(299);
+    h.expectNothingSent();
+    h.advance(1);
+    h.expectSent(seq(h.ourSeq(100)), sentAt(400)); // 100 + 4·50
+  });
+
+  it('an ACK of new data cancels the backoff and restarts the timer for what is left (RFC 6298 §5.3, §5.7)', () => {
+    const h = established();
+    h.conn.options.noDelay = true;
+    h.write(100);
+    h.write(100);
+    h.take();
+    h.advance(3000); // retransmissions at 1000 and 3000 (the first segment only)
+    expect(h.take()).toHaveLength(2);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100), flags: ACK });
+    expect(h.conn.rtt.backoffCount).toBe(0);
+    expect(h.conn.retransmitDeadline).toBe(h.now + h.conn.rtt.rto);
+  });
+
+  it('after an RTO, what was outstanding is resent in slow start from one segment (RFC 5681 §3.1)', () => {
+    const h = established();
+    sendSegments(h, 3);
+    h.advance(1000);
+    h.expectSent(seq(h.ourSeq(0)), payloadLength(MSS));
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(MSS), flags: ACK });
+    const sent = h.take();
+    expect(sent.map((s) => s.tcp.seq)).toEqual([h.ourSeq(MSS), h.ourSeq(2 * MSS)]);
+  });
+});
+
+describe('handshake retransmission', () => {
+  it('the SYN is retransmitted at 1, 3, 7, 15, 31 and 63 s, and connect fails with ETIMEDOUT at 127 s (tcp_syn_retries = 6)', () => {
+    const h = synSent();
+    h.advance(126_999);
+    const sent = h.take();
+    expect(sent.map((s) => s.time)).toEqual([1000, 3000, 7000, 15_000, 31_000, 63_000]);
+    for (const s of sent) {
+      expect(s.tcp.flags & SYN).toBe(SYN);
+      expect(s.tcp.seq).toBe(h.iss);
+      expect(s.tcp.options).toEqual(h.ourSyn.tcp.options.map((o) => (o.kind === 'timestamps' ? { ...o, tsVal: (o.tsVal + s.time) >>> 0 } : o)));
+    }
+    h.expectState('SYN-SENT');
+    h.advance(1);
+    expect(h.closedWith).toBe('ETIMEDOUT');
+    expect(h.inTable).toBe(false);
+  });
+
+  it('the SYN-ACK is retransmitted at 1, 3, 7, 15 and 31 s, and the half-open connection dropped at 63 s (tcp_synack_retries = 5)', () => {
+    const h = synReceived();
+    h.advance(62_999);
+    const sent = h.take();
+    expect(sent.map((s) => s.time)).toEqual([1000, 3000, 7000, 15_000, 31_000]);
+    for (const s of sent) expect(s.tcp.flags).toBe(SYN | ACK);
+    h.advance(1);
+    h.expectNothingSent();
+    expect(h.conn.state).toBe('CLOSED');
+    expect(h.listener!.synQueue.size).toBe(0);
+  });
+
+  it('a SYN-ACK arriving after a SYN retransmission still completes the handshake', () => {
+    const h = synSent();
+    h.advance(1000);
+    h.take();
+    h.send({ seq: 5000, ack: h.ourSeq(0), flags: SYN | ACK, options: mssOnly() });
+    h.expectSent(flags(ACK), ack(5001));
+    h.expectState('ESTABLISHED');
+    expect(h.conn.retransmitDeadline).toBe(Infinity);
+  });
+});
+
+describe('fast retransmit without SACK (RFC 5681 §3.2, RFC 6582)', () => {
+  it('the third duplicate ACK retransmits the first unacknowledged segment at once', () => {
+    const h = established();
+    sendSegments(h, 5);
+    h.advance(10);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(MSS), flags: ACK });
+    h.expectNothingSent();
+    for (let i = 0; i < 2; i++) {
+      h.send({ seq: h.peerSeq(0), ack: h.ourSeq(MSS), flags: ACK });
+      h.expectNothingSent();
+    }
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(MSS), flags: ACK });
+    h.expectSent(flags(ACK | PSH), seq(h.ourSeq(MSS)), payloadLength(MSS), sentAt(10));
+    expect(h.stat('tcp.fastRetransmits')).toBe(1);
+  });
+
+  it('an ACK with a window change, or carrying data, is not a duplicate ACK (RFC 5681 §2)', () => {
+    const h = established();
+    sendSegments(h, 5);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(MSS), flags: ACK });
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(MSS), flags: ACK, window: 60000 });
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(MSS), flags: ACK | PSH, window: 60000, payload: 10 });
+    h.send({ seq: h.peerSeq(10), ack: h.ourSeq(MSS), flags: ACK, window: 60000 });
+    expect(h.stat('tcp.fastRetransmits')).toBe(0);
+  });
+
+  it('NewReno: a partial ACK retransmits the next hole at once (RFC 6582 §3.2 step 5)', () => {
+    const h = established();
+    sendSegments(h, 5);
+    for (let i = 0; i < 4; i++) h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK });
+    h.expectSent(seq(h.ourSeq(0)));
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(2 * MSS), flags: ACK });
+    const sent = h.take();
+    expect(sent[0].tcp.seq).toBe(h.ourSeq(2 * MSS));
+    expect(h.stat('tcp.recovery.partialAck')).toBe(1);
+  });
+});
+
+describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
+  it('SACK blocks above a hole mark the segments; RACK declares the hole lost and exactly the hole is retransmitted', () => {
+    const h = established(SACK_PEER);
+    sendSegments(h, 5);
+    h.advance(10);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(5 * MSS) }) });
+    h.expectSent(seq(h.ourSeq(0)), payloadLength(MSS), sentAt(10));
+    expect(h.conn.inFlight.filter((s) => s.sacked)).toHaveLength(4);
+    expect(h.stat('tcp.rack.lost')).toBe(1);
+    // The cumulative ACK for everything ends recovery; nothing more is resent.
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(5 * MSS), flags: ACK });
+    h.expectNothingSent();
+    expect(h.conn.inRecovery).toBe(false);
+  });
+
+  it('two holes reported in one ACK, most recent block first (RFC 2018 §4): both holes are retransmitted at once, nothing SACKed is', () => {
+    const h = established(SACK_PEER);
+    sendSegments(h, 6);
+    h.advance(10);
+    // Segment 0 arrived, 1 was lost, 2 arrived, 3 was lost, 4 and 5 arrived last.
+    h.send({
+      seq: h.peerSeq(0),
+      ack: h.ourSeq(MSS),
+      flags: ACK,
+      options: sackOption({ leftEdge: h.ourSeq(4 * MSS), rightEdge: h.ourSeq(6 * MSS) }, { leftEdge: h.ourSeq(2 * MSS), rightEdge: h.ourSeq(3 * MSS) }),
+    });
+    const sent = h.take();
+    expect(sent.map((s) => s.tcp.seq)).toEqual([h.ourSeq(MSS), h.ourSeq(3 * MSS)]);
+    expect(h.conn.rackReorderingSeen).toBe(false);
+  });
+
+  it('a segment SACKed below one SACKed by an earlier ACK is reordering (RFC 8985 §6.2 step 3)', () => {
+    const h = established(SACK_PEER);
+    sendSegments(h, 4);
+    h.advance(10);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(3 * MSS), rightEdge: h.ourSeq(4 * MSS) }) });
+    expect(h.conn.rackReorderingSeen).toBe(false);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(2 * MSS) }, { leftEdge: h.ourSeq(3 * MSS), rightEdge: h.ourSeq(4 * MSS) }) });
+    expect(h.conn.rackReorderingSeen).toBe(true);
+  });
+
+  it('with fewer than three segments SACKed, RACK waits a quarter of the minimum RTT before calling the hole lost (RFC 8985 §6.2)', () => {
+    const h = established(SACK_PEER);
+    sendSegments(h, 3);
+    h.advance(40);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(2 * MSS) }) });
+    h.expectNothingSent();
+    expect(h.conn.rackDeadline).toBe(h.now + 10);
+    h.advance(9);
+    h.expectNothingSent();
+    h.advance(1);
+    h.expectSent(seq(h.ourSeq(0)), sentAt(50));
+  });
+
+  it('SACK blocks outside SND.UNA..SND.NXT are ignored (RFC 2018 §3)', () => {
+    const h = established(SACK_PEER);
+    sendSegments(h, 2);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(10 * MSS) }) });
+    expect(h.conn.inFlight.some((s) => s.sacked)).toBe(false);
+    expect(h.stat('tcp.rx.sackInvalid')).toBe(1);
+  });
+});
