@@ -1,0 +1,229 @@
+/**
+ * A Link on a Linux TUN device: each frame is one bare IPv4 packet read from or written to the
+ * device's file descriptor (opened with IFF_TUN | IFF_NO_PI by the native addon).
+ *
+ * Receiving is event-driven: the addon wakes on the fd, reads every packet waiting (a bounded
+ * batch) and hands them over in one call; the link gives each to the receiver with one time
+ * from its clock, then calls `onBatch` once, so a driver can poll the stack right after the
+ * batch and every reply goes out together (see attachDevice).
+ *
+ * Sending writes straight to the fd. When the kernel's queue is full (EAGAIN) frames wait in a
+ * bounded queue, flushed when the fd becomes writable; beyond the bound they are dropped and
+ * counted, as a full qdisc drops them (TCP recovers; UDP loses them, as on any host).
+ */
+import { SystemClock, type Clock } from '../core/clock.js';
+import type { FrameReceiver, Link, LinkMedium } from './link.js';
+import { loadNativeTun, type NativeTunAddon } from './native.js';
+
+/** How a TunLink is opened. */
+export interface TunLinkOptions {
+  /** Device name (at most 15 bytes); omitted or '' lets the kernel pick `tunN`. */
+  readonly name?: string;
+  /** The MTU the stack uses on this link (default 1500); configure the device to match (device.ts). */
+  readonly mtu?: number;
+  /** Open the device with IFF_MULTI_QUEUE (more fds may then attach to the same name). */
+  readonly multiQueue?: boolean;
+  /** Where receive times come from (default a SystemClock; attachDevice sets the driver's). */
+  readonly clock?: Clock;
+  /** Frames held while the fd cannot take writes (default 1024); more are dropped. */
+  readonly writeQueueLimit?: number;
+  /** Whether the open device keeps Node's event loop alive (default true, like a socket). */
+  readonly ref?: boolean;
+}
+
+/** Counters of one device link. */
+export interface TunLinkCounters {
+  rxPackets: number;
+  rxBytes: number;
+  /** Wake-ups that delivered packets (rxPackets / rxBatches = mean batch size). */
+  rxBatches: number;
+  txPackets: number;
+  txBytes: number;
+  /** Writes that met EAGAIN and waited in the queue. */
+  txQueued: number;
+  /** Frames dropped because the queue was full. */
+  txDropped: number;
+  /** Writes that failed for another reason (EIO while the device is down, EINVAL, …). */
+  txErrors: number;
+}
+
+/** An errno-shaped error like Node's own system errors. */
+function systemError(syscall: string, errno: number, device: string): NodeJS.ErrnoException {
+  const codes: Record<number, string> = { 1: 'EPERM', 5: 'EIO', 9: 'EBADF', 11: 'EAGAIN', 22: 'EINVAL', 77: 'EBADFD', 105: 'ENOBUFS' };
+  const code = codes[-errno] ?? `E${-errno}`;
+  const error: NodeJS.ErrnoException = new Error(`${syscall} ${device}: ${code}`);
+  error.code = code;
+  error.errno = errno;
+  error.syscall = syscall;
+  return error;
+}
+
+const EAGAIN = -11;
+
+/** A Link backed by a TUN device's file descriptor. */
+export class TunLink implements Link {
+  readonly medium: LinkMedium = 'ip';
+  readonly name: string;
+  mtu: number;
+  /** Source of receive times. */
+  clock: Clock;
+  /** Called after each received batch was handed to the receiver (a driver polls the stack here). */
+  onBatch: (() => void) | null = null;
+  /** Called when reading fails for good (the device was deleted under us) or a write fails. */
+  onError: ((error: NodeJS.ErrnoException) => void) | null = null;
+  /** Called when the write queue has emptied after backpressure. */
+  onDrain: (() => void) | null = null;
+  readonly counters: TunLinkCounters = { rxPackets: 0, rxBytes: 0, rxBatches: 0, txPackets: 0, txBytes: 0, txQueued: 0, txDropped: 0, txErrors: 0 };
+  private receiver: FrameReceiver | null = null;
+  private readonly queue: Uint8Array[] = [];
+  private queueHead = 0;
+  private readonly writeQueueLimit: number;
+  private readonly ends: Int32Array;
+  private closed = false;
+
+  private constructor(
+    private readonly addon: NativeTunAddon,
+    private readonly handle: unknown,
+    name: string,
+    options: TunLinkOptions,
+  ) {
+    this.name = name;
+    this.mtu = options.mtu ?? 1500;
+    this.clock = options.clock ?? new SystemClock();
+    this.writeQueueLimit = options.writeQueueLimit ?? 1024;
+    this.ends = new Int32Array(addon.maxBatch);
+    addon.start(handle, (buffer, count) => this.arrived(buffer, count), () => this.flush(), this.ends);
+    if (options.ref === false) addon.setRef(handle, false);
+  }
+
+  /**
+   * Opens (creating if needed) TUN device `name`. Throws when the addon is missing, or with the
+   * kernel's errno (`code` EPERM, EBUSY, …) and what to do about it.
+   */
+  static open(options: TunLinkOptions = {}): TunLink {
+    const name = options.name ?? '';
+    if (Buffer.byteLength(name) > 15) throw new RangeError(`TUN device name ${JSON.stringify(name)} is longer than 15 bytes (IFNAMSIZ)`);
+    const addon = loadNativeTun();
+    const device = addon.open(name, false, options.multiQueue ?? false);
+    return new TunLink(addon, device.handle, device.name, options);
+  }
+
+  /** Frames waiting for the fd to become writable. */
+  get queuedFrames(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /** Whether the link was closed. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  setReceiver(receiver: FrameReceiver): void {
+    this.receiver = receiver;
+  }
+
+  transmit(frame: Uint8Array, _now: number): void {
+    if (this.closed) return;
+    if (this.queuedFrames > 0) {
+      this.enqueue(frame);
+      return;
+    }
+    this.write(frame);
+  }
+
+  /** A TUN link holds nothing back in time: frames leave in transmit or when the fd drains. */
+  pollAt(): number {
+    return Infinity;
+  }
+
+  poll(_now: number): void {}
+
+  /** Whether the open device keeps Node's event loop alive. */
+  setRef(yes: boolean): void {
+    if (!this.closed) this.addon.setRef(this.handle, yes);
+  }
+
+  /** Closes the fd: the device disappears (with its addresses and routes) unless persistent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.length = 0;
+    this.queueHead = 0;
+    this.addon.close(this.handle);
+  }
+
+  /** Writes one frame; true when it left (or failed for good), false when it must wait. */
+  private write(frame: Uint8Array): boolean {
+    const result = this.addon.write(this.handle, frame);
+    if (result >= 0) {
+      this.counters.txPackets++;
+      this.counters.txBytes += result;
+      return true;
+    }
+    if (result === EAGAIN) {
+      this.counters.txQueued++;
+      this.enqueue(frame);
+      this.addon.wantWritable(this.handle, true);
+      return false;
+    }
+    this.counters.txErrors++;
+    this.onError?.(systemError('write', result, this.name));
+    return true;
+  }
+
+  private enqueue(frame: Uint8Array): void {
+    if (this.queuedFrames >= this.writeQueueLimit) {
+      this.counters.txDropped++;
+      return;
+    }
+    this.queue.push(frame);
+  }
+
+  /** The fd is writable again: send what waited, in order, until it fills up again. */
+  private flush(): void {
+    while (this.queueHead < this.queue.length && !this.closed) {
+      const frame = this.queue[this.queueHead];
+      const result = this.addon.write(this.handle, frame);
+      if (result === EAGAIN) {
+        this.addon.wantWritable(this.handle, true);
+        return;
+      }
+      this.queueHead++;
+      if (result >= 0) {
+        this.counters.txPackets++;
+        this.counters.txBytes += result;
+      } else {
+        this.counters.txErrors++;
+        this.onError?.(systemError('write', result, this.name));
+      }
+    }
+    this.queue.length = 0;
+    this.queueHead = 0;
+    this.onDrain?.();
+  }
+
+  /** A batch from the addon: `count` packets back to back in `buffer`, or a read error. */
+  private arrived(buffer: Buffer | null, count: number): void {
+    if (buffer === null) {
+      const error = systemError('read', count, this.name);
+      if (this.onError) this.onError(error);
+      else process.emitWarning(`TUN device ${this.name} stopped reading: ${error.message}`);
+      return;
+    }
+    if (this.closed) return;
+    const now = this.clock.now();
+    const receiver = this.receiver;
+    const ends = this.ends;
+    let start = 0;
+    this.counters.rxBatches++;
+    this.counters.rxPackets += count;
+    this.counters.rxBytes += buffer.length;
+    for (let i = 0; i < count; i++) {
+      const end = ends[i];
+      // A plain Uint8Array view (not a Buffer: Buffer#slice shares memory, Uint8Array#slice copies).
+      if (receiver) receiver(new Uint8Array(buffer.buffer, buffer.byteOffset + start, end - start), now);
+      start = end;
+    }
+    this.onBatch?.();
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Glue between a Stack, its RealtimeDriver and a device link (TunLink): the link's frames go to
+ * the stack with the driver's time, and after each batch of frames the driver polls the stack
+ * at once, so the replies to a whole batch (ACKs, echoes) leave in one go instead of one poll
+ * per frame.
+ */
+import type { NetworkInterface } from '../ip/interface.js';
+import type { TunLink } from '../link/tun.js';
+import type { RealtimeDriver } from './realtime-driver.js';
+import type { Stack } from './stack.js';
+
+/** What attachDevice needs besides the link. */
+export interface AttachOptions {
+  /** The stack's address on the link with its prefix: `10.77.0.2/24`. */
+  readonly address: string;
+  /** The interface's name inside the stack (default: the device's name). */
+  readonly interfaceName?: string;
+  /** The interface MTU (default: the link's). */
+  readonly mtu?: number;
+}
+
+/** Adds `link` to `stack` as an interface driven by `driver` (which should be started). */
+export function attachDevice(stack: Stack, driver: RealtimeDriver, link: TunLink, options: AttachOptions): NetworkInterface {
+  if (driver.stack !== stack) throw new Error(`attachDevice: the driver drives stack ${driver.stack.name}, not ${stack.name}`);
+  link.clock = driver.clock;
+  const iface = stack.addInterface({ name: options.interfaceName ?? link.name, link, address: options.address, mtu: options.mtu });
+  link.onBatch = () => driver.pollNow();
+  return iface;
+}
