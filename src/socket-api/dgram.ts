@@ -60,7 +60,6 @@ export interface DgramSocketOptions {
   signal?: AbortSignal;
 }
 
-type Chunk = Uint8Array | string;
 type SendCallback = (error: Error | null, bytes?: number) => void;
 
 const enum BindState {

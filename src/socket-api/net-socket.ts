@@ -15,8 +15,7 @@
  * Everything the stack reports is taken up on the next tick (`#schedulePump`), never inside the
  * stack's processing.
  */
-import { Duplex, type DuplexOptions } from 'node:stream';
-import { isIP } from 'node:net';
+import { Duplex } from 'node:stream';
 import { IPV4_ANY } from '../ip/address.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { transmitPending } from '../tcp/output.js';
@@ -24,93 +23,25 @@ import { armKeepalive } from '../tcp/timers.js';
 import {
   errnoException,
   exceptionWithHostPort,
-  invalidArgType,
   invalidArgValue,
   nodeErrors,
   outOfRange,
-  validateBoolean,
   validateFunction,
   validateNumber,
-  validatePort,
   codedError,
   type NodeSystemError,
 } from './node-errors.js';
-import { addressInfo, toIpv4, type LookupAddress, type LookupFunction, type NodeModuleContext } from './node-support.js';
+import { lookupAndConnect } from './net-connect.js';
+import { kConnection, kInternalConnect, kNormalized, kTouch, normalizeArgs, type NetSocketOptions, type NormalizedArgs } from './net-args.js';
+import { IdleTimer } from './idle-timer.js';
+import { addressInfo, toIpv4, type NodeModuleContext } from './node-support.js';
+
+export { kConnection, normalizeArgs, isPipeName, toNumber, type NetConnectOptions, type NetSocketOptions } from './net-args.js';
 
 /** Static key under which a per-stack subclass stores its context. */
 export const kContext = Symbol('ustack.net.context');
-/** Constructor option carrying an accepted connection (the server's use only). */
-export const kConnection = Symbol('ustack.net.connection');
-/** Marks an argument array already normalized by `normalizeArgs`. */
-export const kNormalized = Symbol('ustack.net.normalizedArgs');
-
 /** Largest chunk one read hands to the stream (libuv reads 64 KiB at a time). */
 const READ_CHUNK = 65536;
-
-/** Options of `new net.Socket()` and `net.connect()`. */
-export interface NetSocketOptions extends DuplexOptions {
-  allowHalfOpen?: boolean;
-  readable?: boolean;
-  writable?: boolean;
-  noDelay?: boolean;
-  keepAlive?: boolean;
-  keepAliveInitialDelay?: number;
-  fd?: number;
-  pauseOnCreate?: boolean;
-  [kConnection]?: TcpConnection;
-}
-
-/** Options of `socket.connect()` / `net.connect()`. */
-export interface NetConnectOptions extends NetSocketOptions {
-  port?: number | string;
-  host?: string;
-  localAddress?: string;
-  localPort?: number;
-  family?: number | string;
-  hints?: number;
-  lookup?: LookupFunction;
-  timeout?: number;
-  autoSelectFamily?: boolean;
-  autoSelectFamilyAttemptTimeout?: number;
-  path?: string;
-}
-
-type NormalizedArgs = [NetConnectOptions, ((...args: unknown[]) => void) | null] & { [kNormalized]?: true };
-
-/** Node's `toNumber`: a non-negative number, or false. */
-export function toNumber(value: unknown): number | false {
-  const n = Number(value);
-  return n >= 0 ? n : false;
-}
-
-/** A string that is not a number names a pipe (IPC path) in Node's argument forms. */
-export function isPipeName(value: unknown): value is string {
-  return typeof value === 'string' && toNumber(value) === false;
-}
-
-/**
- * Node's argument forms for connect and listen: `(options[, cb])`, `(path[, cb])`,
- * `([port][, host][, …][, cb])`, normalized to `[options, cb]`.
- */
-export function normalizeArgs(args: readonly unknown[]): NormalizedArgs {
-  let result: NormalizedArgs;
-  if (args.length === 0) {
-    result = [{}, null];
-  } else {
-    const first = args[0];
-    let options: NetConnectOptions = {};
-    if (typeof first === 'object' && first !== null) options = first as NetConnectOptions;
-    else if (isPipeName(first)) options.path = first;
-    else {
-      options.port = first as number;
-      if (args.length > 1 && typeof args[1] === 'string') options.host = args[1];
-    }
-    const last = args[args.length - 1];
-    result = [options, typeof last === 'function' ? (last as (...a: unknown[]) => void) : null];
-  }
-  result[kNormalized] = true;
-  return result;
-}
 
 /** What a connect attempt was aimed at (for the error it may end with). */
 interface ConnectRequest {
@@ -173,9 +104,7 @@ export class NetSocket extends Duplex {
   #keepAlive: boolean;
   /** Keepalive idle time in seconds, as Node keeps it. */
   #keepAliveDelay: number;
-  #timeoutMs = 0;
-  #lastActivity = 0;
-  #cancelTimer: (() => void) | null = null;
+  readonly #idle: IdleTimer;
   #resetAndClosing = false;
   #referenced = true;
 
@@ -195,6 +124,9 @@ export class NetSocket extends Duplex {
     const context = (new.target as typeof NetSocket)[kContext];
     if (!context) throw new Error('ustack: create sockets through a stack\'s net module (stack.net.Socket)');
     this.#context = context;
+    this.#idle = new IdleTimer(context, () => {
+      if (!this.destroyed) this.emit('timeout');
+    });
     if (given.fd !== undefined) throw codedError('ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', 'ustack: sockets on file descriptors are not available in a user-space stack');
     this.#noDelay = Boolean(given.noDelay);
     this.#keepAlive = Boolean(given.keepAlive);
@@ -245,78 +177,18 @@ export class NetSocket extends Duplex {
     this.#touch();
     this.connecting = true;
     this.#updateReference();
-    this.#lookupAndConnect(options);
+    lookupAndConnect(this, options, this.#context);
     return this;
   }
 
-  #lookupAndConnect(options: NetConnectOptions): void {
-    const { localAddress, localPort } = options;
-    const host = options.host || 'localhost';
-    let port: number | string | undefined = options.port;
-    if (localAddress && !isIP(localAddress)) throw nodeErrors.invalidIpAddress(localAddress);
-    if (localPort) validateNumber(localPort, 'options.localPort');
-    if (port !== undefined) {
-      if (typeof port !== 'number' && typeof port !== 'string') throw invalidArgType('options.port', ['number', 'string'], port);
-      validatePort(port);
-    }
-    port = Number(port) | 0;
-    let autoSelectFamily = options.autoSelectFamily;
-    if (autoSelectFamily != null) validateBoolean(autoSelectFamily, 'options.autoSelectFamily');
-    else autoSelectFamily = this.#context.autoSelectFamily;
+  /** @internal Activity for the idle timer (used by the connect path in net-connect.ts). */
+  [kTouch](): void {
+    this.#touch();
+  }
 
-    const literal = isIP(host);
-    if (literal) {
-      process.nextTick(() => {
-        if (this.connecting) this.#internalConnect(host, port as number, literal, localAddress, localPort);
-      });
-      return;
-    }
-    if (options.lookup != null) validateFunction(options.lookup, 'options.lookup');
-    const lookup: LookupFunction = options.lookup ?? this.#context.lookup;
-    const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : (options.family as number | undefined);
-    this._host = host;
-    if (family !== 4 && family !== 6 && !localAddress && autoSelectFamily) {
-      lookup(host, { family, hints: options.hints || 0, all: true }, (error, addresses) => {
-        if (!this.connecting) return;
-        if (error) {
-          this.emit('lookup', error, undefined, undefined, host);
-          process.nextTick(() => this.destroy(error));
-          return;
-        }
-        const list = (addresses ?? []) as LookupAddress[];
-        let chosen: LookupAddress | undefined;
-        for (const entry of list) {
-          this.emit('lookup', null, entry.address, entry.family, host);
-          if (!this.connecting) return;
-          if (!chosen && entry.family === 4 && isIP(entry.address) === 4) chosen = entry;
-        }
-        chosen ??= list[0];
-        if (!chosen || !isIP(chosen.address)) {
-          const invalid = nodeErrors.invalidIpAddress(chosen?.address);
-          process.nextTick(() => this.destroy(invalid));
-          return;
-        }
-        this.#touch();
-        this.#internalConnect(chosen.address, port as number, isIP(chosen.address), localAddress, localPort);
-      });
-      return;
-    }
-    lookup(host, { family, hints: options.hints || 0 }, (error, ip, addressType) => {
-      this.emit('lookup', error, ip, addressType, host);
-      if (!this.connecting) return;
-      if (error) {
-        process.nextTick(() => this.destroy(error));
-      } else if (typeof ip !== 'string' || !isIP(ip)) {
-        const invalid = nodeErrors.invalidIpAddress(ip);
-        process.nextTick(() => this.destroy(invalid));
-      } else if (addressType !== 4 && addressType !== 6) {
-        const invalid = codedError('ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${String(addressType)} ${host}:${port}`, RangeError);
-        process.nextTick(() => this.destroy(invalid));
-      } else {
-        this.#touch();
-        this.#internalConnect(ip, port as number, addressType, localAddress, localPort);
-      }
-    });
+  /** @internal Opens the TCP connection to a resolved address (Node's internalConnect). */
+  [kInternalConnect](address: string, port: number, addressType: number, localAddress: string | undefined, localPort: number | undefined): void {
+    this.#internalConnect(address, port, addressType, localAddress, localPort);
   }
 
   #internalConnect(address: string, port: number, addressType: number, localAddress: string | undefined, localPort: number | undefined): void {
@@ -510,7 +382,7 @@ export class NetSocket extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.connecting = false;
-    this.#clearTimer();
+    this.#idle.stop();
     if (this.#hasHandle) {
       const isException = Boolean(error);
       this.#hasHandle = false;
@@ -530,7 +402,7 @@ export class NetSocket extends Duplex {
       callback(error);
     } else {
       callback(error);
-      process.nextTick(() => this.emit('close', false));
+      process.nextTick(() => this.emit('close'));
     }
     const server = this._server;
     if (server) {
@@ -609,17 +481,14 @@ export class NetSocket extends Duplex {
     this.timeout = msecs;
     validateNumber(msecs, 'msecs');
     if (msecs < 0 || !Number.isFinite(msecs)) throw outOfRange('msecs', 'a non-negative finite number', msecs);
-    this.#clearTimer();
     if (msecs === 0) {
-      this.#timeoutMs = 0;
+      this.#idle.stop();
       if (callback !== undefined) {
         validateFunction(callback, 'callback');
         this.removeListener('timeout', callback);
       }
     } else {
-      this.#timeoutMs = msecs > 0x7fffffff ? 1 : msecs;
-      this.#lastActivity = this.#context.now();
-      this.#armTimer(this.#lastActivity + this.#timeoutMs);
+      this.#idle.start(msecs > 0x7fffffff ? 1 : msecs);
       if (callback !== undefined) {
         validateFunction(callback, 'callback');
         this.once('timeout', callback);
@@ -628,30 +497,9 @@ export class NetSocket extends Duplex {
     return this;
   }
 
-  /** Activity: restarts the idle timer (Node refreshes its timer the same way). */
+  /** Activity (a read, a write, the handshake) restarts the idle timeout. */
   #touch(): void {
-    if (this.#timeoutMs === 0) return;
-    this.#lastActivity = this.#context.now();
-    if (!this.#cancelTimer) this.#armTimer(this.#lastActivity + this.#timeoutMs);
-  }
-
-  #armTimer(at: number): void {
-    const delay = Math.max(0, at - this.#context.now());
-    this.#cancelTimer = this.#context.after(delay, () => {
-      this.#cancelTimer = null;
-      if (this.destroyed || this.#timeoutMs === 0) return;
-      const due = this.#lastActivity + this.#timeoutMs;
-      if (this.#context.now() < due) {
-        this.#armTimer(due);
-        return;
-      }
-      this.emit('timeout');
-    });
-  }
-
-  #clearTimer(): void {
-    this.#cancelTimer?.();
-    this.#cancelTimer = null;
+    this.#idle.touch();
   }
 
   /** The local end: `{ address, family, port }`, or `{}` before there is one. */

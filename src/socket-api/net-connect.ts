@@ -1,0 +1,97 @@
+/**
+ * The first half of `socket.connect()`: checking the options as Node does and resolving the
+ * host. There is no DNS client in the stack: IPv4 literals connect directly (on the next tick,
+ * as in Node), other names go through `options.lookup` or the module's resolver (`localhost`
+ * only by default). Node 20 asks the resolver for all addresses (autoSelectFamily); this stack
+ * connects to the first IPv4 one.
+ */
+import { isIP } from 'node:net';
+import { kTouch, kInternalConnect } from './net-args.js';
+import type { NetConnectOptions } from './net-args.js';
+import { codedError, invalidArgType, nodeErrors, validateBoolean, validateFunction, validateNumber, validatePort } from './node-errors.js';
+import type { LookupAddress, LookupFunction, NodeModuleContext } from './node-support.js';
+
+/** What the connect path needs of a socket. */
+export interface ConnectingSocket {
+  readonly connecting: boolean;
+  _host: string | null;
+  emit(event: string | symbol, ...args: unknown[]): boolean;
+  destroy(error?: Error): unknown;
+  [kTouch](): void;
+  [kInternalConnect](address: string, port: number, addressType: number, localAddress: string | undefined, localPort: number | undefined): void;
+}
+
+/**
+ * Node's lookupAndConnect: validates the options, resolves the host (an IP literal on the next
+ * tick; a name through `options.lookup` or the context's resolver, emitting `lookup`), then
+ * hands the address to the socket's internal connect.
+ */
+export function lookupAndConnect(socket: ConnectingSocket, options: NetConnectOptions, context: NodeModuleContext): void {
+  const { localAddress, localPort } = options;
+  const host = options.host || 'localhost';
+  let port: number | string | undefined = options.port;
+  if (localAddress && !isIP(localAddress)) throw nodeErrors.invalidIpAddress(localAddress);
+  if (localPort) validateNumber(localPort, 'options.localPort');
+  if (port !== undefined) {
+    if (typeof port !== 'number' && typeof port !== 'string') throw invalidArgType('options.port', ['number', 'string'], port);
+    validatePort(port);
+  }
+  port = Number(port) | 0;
+  let autoSelectFamily = options.autoSelectFamily;
+  if (autoSelectFamily != null) validateBoolean(autoSelectFamily, 'options.autoSelectFamily');
+  else autoSelectFamily = context.autoSelectFamily;
+
+  const literal = isIP(host);
+  if (literal) {
+    process.nextTick(() => {
+      if (socket.connecting) socket[kInternalConnect](host, port as number, literal, localAddress, localPort);
+    });
+    return;
+  }
+  if (options.lookup != null) validateFunction(options.lookup, 'options.lookup');
+  const lookup: LookupFunction = options.lookup ?? context.lookup;
+  const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : (options.family as number | undefined);
+  socket._host = host;
+  if (family !== 4 && family !== 6 && !localAddress && autoSelectFamily) {
+    lookup(host, { family, hints: options.hints || 0, all: true }, (error, addresses) => {
+      if (!socket.connecting) return;
+      if (error) {
+        socket.emit('lookup', error, undefined, undefined, host);
+        process.nextTick(() => socket.destroy(error));
+        return;
+      }
+      const list = (addresses ?? []) as LookupAddress[];
+      let chosen: LookupAddress | undefined;
+      for (const entry of list) {
+        socket.emit('lookup', null, entry.address, entry.family, host);
+        if (!socket.connecting) return;
+        if (!chosen && entry.family === 4 && isIP(entry.address) === 4) chosen = entry;
+      }
+      chosen ??= list[0];
+      if (!chosen || !isIP(chosen.address)) {
+        const invalid = nodeErrors.invalidIpAddress(chosen?.address);
+        process.nextTick(() => socket.destroy(invalid));
+        return;
+      }
+      socket[kTouch]();
+      socket[kInternalConnect](chosen.address, port as number, isIP(chosen.address), localAddress, localPort);
+    });
+    return;
+  }
+  lookup(host, { family, hints: options.hints || 0 }, (error, ip, addressType) => {
+    socket.emit('lookup', error, ip, addressType, host);
+    if (!socket.connecting) return;
+    if (error) {
+      process.nextTick(() => socket.destroy(error));
+    } else if (typeof ip !== 'string' || !isIP(ip)) {
+      const invalid = nodeErrors.invalidIpAddress(ip);
+      process.nextTick(() => socket.destroy(invalid));
+    } else if (addressType !== 4 && addressType !== 6) {
+      const invalid = codedError('ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${String(addressType)} ${host}:${port}`, RangeError);
+      process.nextTick(() => socket.destroy(invalid));
+    } else {
+      socket[kTouch]();
+      socket[kInternalConnect](ip, port as number, addressType, localAddress, localPort);
+    }
+  });
+}
