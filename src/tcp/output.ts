@@ -210,7 +210,14 @@ export function transmitPending(connection: TcpConnection, now: number): void {
   }
   let sentSomething = false;
   const cwnd = connection.cc.cwnd;
-  let inPipe = pipe(connection);
+  // pipe() and the search for lost segments in one pass: this runs on every ACK, over the whole
+  // retransmission queue.
+  let inPipe = 0;
+  let anyLost = false;
+  for (const segment of connection.inFlight) {
+    if (segment.lost) anyLost = true;
+    else if (!segment.sacked) inPipe += segment.length;
+  }
   if (!connection.sackEnabled && connection.dupAcks > 0) {
     // Without SACK each duplicate ACK says one segment left the network: limited transmit for
     // the first two (RFC 3042), fast-recovery inflation after that (RFC 5681 §3.2 step 4).
@@ -223,7 +230,8 @@ export function transmitPending(connection: TcpConnection, now: number): void {
   }
 
   // Retransmissions first: lost segments in sequence order while the pipe allows (RFC 6675 §5).
-  for (const segment of connection.inFlight) {
+  for (let i = 0; anyLost && i < connection.inFlight.length; i++) {
+    const segment = connection.inFlight[i];
     if (!segment.lost) continue;
     if (inPipe + segment.length > cwnd && sentSomething) break;
     retransmit(connection, segment, now);

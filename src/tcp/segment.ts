@@ -52,7 +52,20 @@ export function summarizeOptions(options: readonly TcpOption[]): SegmentOptions 
 
 /** Makes a Segment from a parsed TcpRepr. */
 export function toSegment(repr: TcpRepr): Segment {
-  return { ...repr, len: segLen(repr), parsed: summarizeOptions(repr.options) };
+  // Fields spelled out: an object spread here cost 9% of the bulk path (bench/tcp-virtual.ts).
+  return {
+    srcPort: repr.srcPort,
+    dstPort: repr.dstPort,
+    seq: repr.seq,
+    ack: repr.ack,
+    flags: repr.flags,
+    window: repr.window,
+    urgentPointer: repr.urgentPointer,
+    options: repr.options,
+    payload: repr.payload,
+    len: segLen(repr),
+    parsed: summarizeOptions(repr.options),
+  };
 }
 
 /** Flag tests that read like the RFC. */
