@@ -16,6 +16,7 @@ import { TunLink } from '../../src/link/tun.js';
 import { RealtimeDriver } from '../../src/socket-api/realtime-driver.js';
 import { attachDevice } from '../../src/socket-api/attach-device.js';
 import { Stack, type StackOptions } from '../../src/socket-api/stack.js';
+import type { TcpConnection } from '../../src/tcp/connection.js';
 
 /** Whether these tests can run: root, or CI (where not being able to run is a failure). */
 export const IS_ROOT = process.getuid?.() === 0;
@@ -46,6 +47,8 @@ export interface CommandResult {
 /** A command running inside the namespace. */
 export interface RunningCommand {
   readonly pid: number | undefined;
+  /** What it printed so far. */
+  output(): string;
   readonly done: Promise<CommandResult>;
   /** Stops it (SIGTERM to this child only). */
   kill(): void;
@@ -114,7 +117,12 @@ export class KernelPeer {
         resolve({ code: null, signal: null, stdout: Buffer.concat(stdout), stderr: `${stderr}${error.message}` });
       });
     });
-    const running: RunningCommand = { pid: child.pid, done, kill: () => child.exitCode === null && child.kill('SIGTERM') };
+    const running: RunningCommand = {
+      pid: child.pid,
+      done,
+      output: () => Buffer.concat(stdout).toString(),
+      kill: () => child.exitCode === null && child.kill('SIGTERM'),
+    };
     this.children.add(running);
     return running;
   }
@@ -133,6 +141,17 @@ export class KernelPeer {
     }
   }
 
+  /** Resolves once a kernel socket listens on TCP `port` in the namespace (for `nc -l`). */
+  async kernelListening(port: number, protocol: 'tcp' | 'udp' = 'tcp'): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const listing = await this.run(['ss', '-Hn', protocol === 'tcp' ? '-lt' : '-lu', `sport = :${port}`]);
+      if (listing.stdout.toString().trim() !== '') return;
+      if (Date.now() > deadline) throw new Error(`nothing listens on ${protocol} port ${port} in ${this.namespace.name}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   /** Kills what still runs, stops the driver, closes the device and deletes the namespace. */
   async close(): Promise<void> {
     for (const child of this.children) child.kill();
@@ -142,6 +161,96 @@ export class KernelPeer {
     this.device.close();
     this.namespace.close();
   }
+}
+
+/** A running peer.py (test/interop/peer.py) in the namespace, once it listens. */
+export async function startPeerScript(peer: KernelPeer, args: readonly string[], timeoutMs = 60_000): Promise<RunningCommand> {
+  const script = new URL('./peer.py', import.meta.url).pathname;
+  const running = peer.start(['python3', script, ...args], { timeoutMs });
+  await peer.until(() => running.output().includes('listening'), 10_000, `peer.py ${args.join(' ')} to listen`);
+  return running;
+}
+
+/** What arrived on a connection before it ended. */
+export interface Received {
+  readonly length: number;
+  readonly sha256: string;
+  readonly bytes: Uint8Array | null;
+  /** Why the connection closed, if it failed. */
+  readonly error: string | null;
+}
+
+/**
+ * Reads `connection` until the peer's FIN (or the connection dies), hashing as it goes; keeps
+ * the bytes too when `keep`. Closes our side when the stream ends, if `closeAtEnd`.
+ */
+export function receiveAll(connection: TcpConnection, options: { keep?: boolean; closeAtEnd?: boolean } = {}): Promise<Received> {
+  return new Promise((resolve) => {
+    const digest = createHash('sha256');
+    const kept: Uint8Array[] = [];
+    let length = 0;
+    let finished = false;
+    const finish = (error: string | null) => {
+      if (finished) return;
+      finished = true;
+      const bytes = options.keep ? Buffer.concat(kept) : null;
+      resolve({ length, sha256: digest.digest('hex'), bytes, error });
+    };
+    const drain = () => {
+      for (let chunk = connection.receive(); chunk.length > 0; chunk = connection.receive()) {
+        digest.update(chunk);
+        length += chunk.length;
+        if (options.keep) kept.push(chunk.slice());
+      }
+      if (connection.endOfStream) {
+        if (options.closeAtEnd) connection.close();
+        finish(null);
+      }
+    };
+    const previousClose = connection.events.onClose;
+    connection.events.onReadable = drain;
+    connection.events.onClose = (error) => {
+      previousClose?.(error);
+      drain();
+      finish(error);
+    };
+    drain();
+  });
+}
+
+/** Sends all of `data` as the window allows, then closes (FIN) when `closeAfter`. */
+export function sendAll(connection: TcpConnection, data: Uint8Array, closeAfter = true): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let offset = 0;
+    const pump = () => {
+      while (offset < data.length) {
+        const sent = connection.send(data.subarray(offset, offset + 256 * 1024));
+        if (!sent.ok) {
+          reject(new Error(`send failed: ${sent.error}`));
+          return;
+        }
+        if (sent.value === 0) return;
+        offset += sent.value;
+      }
+      connection.events.onWritable = undefined;
+      if (closeAfter) connection.shutdownWrite();
+      resolve();
+    };
+    connection.events.onWritable = pump;
+    pump();
+  });
+}
+
+/** Resolves when an active open completes, rejects with the errno when it fails. */
+export function connected(connection: TcpConnection): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (connection.state === 'ESTABLISHED') {
+      resolve();
+      return;
+    }
+    connection.events.onConnect = () => resolve();
+    connection.events.onClose = (error) => reject(Object.assign(new Error(`connect failed: ${error}`), { code: error }));
+  });
 }
 
 /** sha256 of bytes, hex. */

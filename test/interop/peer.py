@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""The kernel's end of the interop tests: small TCP servers run inside the namespace.
+
+  peer.py sink ADDRESS PORT            accept one connection, read to EOF, print "<bytes> <sha256>"
+  peer.py source ADDRESS PORT BYTES    accept one connection, send BYTES pseudo-random bytes, close;
+                                       print "<bytes> <sha256>" of what was sent
+  peer.py exchange ADDRESS PORT BYTES  both at once: send BYTES while reading to EOF; print
+                                       "<sent> <sha256 sent> <received> <sha256 received>"
+
+  peer.py udp-echo ADDRESS PORT COUNT  echo COUNT UDP datagrams back to their senders, then exit
+
+Each prints "listening" (flushed) once it listens, then its result line. It also prints the
+TCP_INFO options of the connection: "options sack=<0|1> timestamps=<0|1> wscale=<snd>,<rcv>".
+"""
+import hashlib, random, socket, struct, sys, threading
+
+mode, address, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+count = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+
+if mode == "udp-echo":
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind((address, port))
+    print("listening", flush=True)
+    for _ in range(count):
+        datagram, sender = udp.recvfrom(65535)
+        udp.sendto(datagram, sender)
+        print("echoed %d" % len(datagram), flush=True)
+    sys.exit(0)
+
+server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind((address, port))
+server.listen(1)
+print("listening", flush=True)
+connection, _ = server.accept()
+
+
+def options():
+    # struct tcp_info: state, ca_state, retransmits, probes, backoff, options, wscale byte.
+    info = connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    opts, wscale = info[5], info[6]
+    return "options sack=%d timestamps=%d wscale=%d,%d" % (bool(opts & 2), bool(opts & 1), wscale & 15, wscale >> 4)
+
+
+def send_all():
+    generator = random.Random(count)
+    digest, left = hashlib.sha256(), count
+    while left > 0:
+        chunk = generator.randbytes(min(left, 1 << 16))
+        connection.sendall(chunk)
+        digest.update(chunk)
+        left -= len(chunk)
+    connection.shutdown(socket.SHUT_WR)
+    return "%d %s" % (count, digest.hexdigest())
+
+
+def read_all():
+    digest, total = hashlib.sha256(), 0
+    while True:
+        chunk = connection.recv(1 << 16)
+        if not chunk:
+            return "%d %s" % (total, digest.hexdigest())
+        digest.update(chunk)
+        total += len(chunk)
+
+
+if mode == "sink":
+    print(read_all(), flush=True)
+elif mode == "source":
+    print(send_all(), flush=True)
+    connection.recv(1)  # wait for the peer's FIN before closing
+elif mode == "exchange":
+    result = {}
+    sender = threading.Thread(target=lambda: result.setdefault("sent", send_all()))
+    sender.start()
+    received = read_all()
+    sender.join()
+    print("%s %s" % (result["sent"], received), flush=True)
+print(options(), flush=True)
+connection.close()

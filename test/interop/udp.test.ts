@@ -1,0 +1,70 @@
+/**
+ * UDP between the Linux kernel and our stack over a TUN device: the kernel's nc to our server,
+ * our datagrams (one fragmented) to a kernel echo server, and ICMP port unreachable turned into
+ * ECONNREFUSED on a connected socket (RFC 1122 §4.1.3.3).
+ */
+import { afterEach, expect, it } from 'vitest';
+import { parseIpv4Address } from '../../src/ip/address.js';
+import { Rng } from '../../src/core/rng.js';
+import type { ReceivedDatagram } from '../../src/udp/udp-layer.js';
+import { describeInterop, KERNEL_ADDRESS, KernelPeer, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
+
+const kernel = parseIpv4Address(KERNEL_ADDRESS)!;
+
+describeInterop('interop: UDP between the Linux kernel and ustack', () => {
+  let peer: KernelPeer | null = null;
+  afterEach(async () => {
+    if (peer) {
+      expect(peer.stack.lastInternalError).toBe(null);
+      await peer.close();
+    }
+    peer = null;
+  });
+
+  it('kernel nc -u → ustack server: the reply comes back upper-cased', async () => {
+    peer = new KernelPeer();
+    const socket = peer.stack.udp.open();
+    expect(socket.bind(0, 5000).ok).toBe(true);
+    socket.onReadable = () => {
+      for (let datagram = socket.receive(); datagram; datagram = socket.receive()) {
+        const reply = new TextEncoder().encode(new TextDecoder().decode(datagram.payload).toUpperCase());
+        socket.send(reply, datagram.sourceAddress, datagram.sourcePort);
+      }
+    };
+    const result = await peer.run(['nc', '-u', '-w', '1', STACK_ADDRESS, '5000'], { input: 'hello, udp\n', timeoutMs: 10_000 });
+    expect(result.stdout.toString()).toBe('HELLO, UDP\n');
+    expect(peer.stack.stats.sum('drop.')).toBe(0);
+  });
+
+  it('ustack → kernel echo server: small and fragmented (8000-byte) datagrams come back whole', async () => {
+    peer = new KernelPeer();
+    const server = await startPeerScript(peer, ['udp-echo', KERNEL_ADDRESS, '5001', '2']);
+    const socket = peer.stack.udp.open();
+    const replies: ReceivedDatagram[] = [];
+    socket.onReadable = () => {
+      for (let datagram = socket.receive(); datagram; datagram = socket.receive()) replies.push(datagram);
+    };
+    const small = new TextEncoder().encode('ping');
+    const large = new Rng(3).bytes(8000);
+    expect(socket.send(small, kernel, 5001).ok).toBe(true);
+    await peer.until(() => replies.length === 1, 5_000, 'the small echo');
+    expect(socket.send(large, kernel, 5001).ok).toBe(true);
+    await peer.until(() => replies.length === 2, 5_000, 'the fragmented echo');
+    expect(new TextDecoder().decode(replies[0].payload)).toBe('ping');
+    expect(sha256(replies[1].payload)).toBe(sha256(large));
+    expect(peer.stack.stats.get('ipv4.tx.fragments')).toBeGreaterThan(0);
+    expect((await server.done).stdout.toString()).toContain('echoed 8000');
+  });
+
+  it('a datagram to a closed kernel port leaves ECONNREFUSED on a connected socket', async () => {
+    peer = new KernelPeer();
+    const socket = peer.stack.udp.open();
+    expect(socket.connect(kernel, 9).ok).toBe(true);
+    let reported: string | null = null;
+    socket.onError = (code) => (reported = code);
+    expect(socket.send(new TextEncoder().encode('anyone there?')).ok).toBe(true);
+    await peer.until(() => socket.pendingError !== null, 5_000, 'the ICMP port unreachable');
+    expect(reported).toBe('ECONNREFUSED');
+    expect(socket.takeError()).toBe('ECONNREFUSED');
+  });
+});
