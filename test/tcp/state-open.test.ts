@@ -18,6 +18,7 @@ import {
   mssOnly,
   noOptions,
   options,
+  payloadLength,
   ports,
   PSH,
   RST,
@@ -112,6 +113,48 @@ describe('LISTEN (RFC 9293 §3.10.7.2)', () => {
   });
 });
 
+describe('the listen queues (Linux, tcp_abort_on_overflow = 0)', () => {
+  /** A listener with backlog 1 whose application does not accept. */
+  function slowListener() {
+    const h = listening({ backlog: 1 });
+    h.listener!.onAcceptable = null;
+    return h;
+  }
+  /** A handshake from the peer's port `port`; returns our SYN-ACK's ISS. */
+  function handshake(h: TcpHarness, port: number): number {
+    h.send({ seq: 1000, flags: SYN, options: mssOnly(), srcPort: port });
+    const synAck = h.take()[0];
+    h.send({ seq: 1001, ack: synAck.tcp.seq + 1, flags: ACK, srcPort: port });
+    return synAck.tcp.seq;
+  }
+
+  it('with the accept queue full, the completing ACK is dropped and the connection stays half-open', () => {
+    const h = slowListener();
+    handshake(h, 40001);
+    expect(h.listener!.acceptQueue).toHaveLength(1);
+    h.send({ seq: 1000, flags: SYN, options: mssOnly(), srcPort: 40002 });
+    h.expectNothingSent(); // the SYN itself is dropped while the accept queue is full
+    expect(h.stat('drop.tcp.listenOverflow')).toBe(1);
+  });
+
+  it('a connection whose ACK was dropped completes when the SYN-ACK is retransmitted after an accept', () => {
+    const h = slowListener();
+    h.send({ seq: 1000, flags: SYN, options: mssOnly(), srcPort: 40001 });
+    h.send({ seq: 5000, flags: SYN, options: mssOnly(), srcPort: 40002 });
+    const [first, second] = h.take();
+    h.send({ seq: 1001, ack: first.tcp.seq + 1, flags: ACK, srcPort: 40001 });
+    h.send({ seq: 5001, ack: second.tcp.seq + 1, flags: ACK, srcPort: 40002 });
+    expect(h.listener!.acceptQueue).toHaveLength(1);
+    expect(h.stat('drop.tcp.acceptQueueFull')).toBe(1);
+    h.listener!.accept();
+    h.advance(1000);
+    h.expectSent(flags(SYN | ACK), seq(second.tcp.seq), ports(LISTEN_PORT, 40002));
+    h.send({ seq: 5001, ack: second.tcp.seq + 1, flags: ACK, srcPort: 40002 });
+    expect(h.listener!.acceptQueue).toHaveLength(1);
+    expect(h.listener!.acceptQueue[0].remotePort).toBe(40002);
+  });
+});
+
 describe('SYN-SENT (RFC 9293 §3.10.7.3)', () => {
   it('an ACK that does not acknowledge our SYN is answered with <SEQ=SEG.ACK><CTL=RST>', () => {
     for (const bad of [0, -1, 2]) {
@@ -146,6 +189,14 @@ describe('SYN-SENT (RFC 9293 §3.10.7.3)', () => {
     expect(h.events).toEqual(['connect']);
     expect(h.conn.sndWnd).toBe(1000);
     expect(h.conn.irs).toBe(5000);
+  });
+
+  it('data written in SYN-SENT is queued and sent once the connection is established', () => {
+    const h = synSent();
+    expect(h.write(100)).toBe(100);
+    h.expectNothingSent();
+    h.send({ seq: 5000, ack: h.ourSeq(0), flags: SYN | ACK, options: mssOnly() });
+    h.expectSent(flags(ACK | PSH), seq(h.ourSeq(0)), ack(5001), payloadLength(100));
   });
 
   it('a SYN-ACK carrying data: the data is queued and acknowledged', () => {
