@@ -244,6 +244,15 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     }
   }
 
+  // New data after CLOSE: nobody will read it, so say that it was lost (RFC 1122 §4.2.2.13
+  // SHOULD; Linux resets on data after close, TCPAbortOnData).
+  if (connection.orphaned && segment.payload.length > 0 && seqGt(seqAdd(segment.seq, segment.payload.length), connection.rcvNxt) && (connection.state === 'FIN-WAIT-1' || connection.state === 'FIN-WAIT-2')) {
+    connection.stats.increment('tcp.rx.dataAfterClose');
+    sendResetFor(connection, segment);
+    connection.closeWithError(null);
+    return;
+  }
+
   armKeepalive(connection, now);
   processTextAndFin(connection, segment, now);
 }

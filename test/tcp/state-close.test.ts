@@ -76,8 +76,10 @@ describe('active close (RFC 9293 §3.6, Figure 12)', () => {
     h.expectState('TIME-WAIT');
   });
 
-  it('FIN-WAIT-1 and FIN-WAIT-2 still receive data (the receive half is open)', () => {
-    const h = finWait1();
+  it('after shutdown(SHUT_WR), FIN-WAIT-1 and FIN-WAIT-2 still receive data (the receive half is open)', () => {
+    const h = established();
+    h.conn.shutdownWrite();
+    h.expectSent(flags(FIN | ACK), seq(h.ourSeq(0)));
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10 });
     h.expectSent(flags(ACK), ack(h.peerSeq(10)));
     h.send({ seq: h.peerSeq(10), ack: h.ourSeq(1), flags: ACK | PSH, payload: 10 });
@@ -146,6 +148,61 @@ describe('passive close (RFC 9293 §3.6)', () => {
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: FIN | ACK });
     h.expectSent(flags(ACK), ack(h.peerSeq(1)));
     h.expectState('CLOSE-WAIT');
+  });
+});
+
+describe('a retransmitted FIN in the states after it (RFC 9293 §3.10.7.4, eighth step)', () => {
+  for (const [state, fixture] of [
+    ['CLOSE-WAIT', closeWait],
+    ['CLOSING', closing],
+    ['LAST-ACK', lastAck],
+  ] as const) {
+    it(`${state}: the FIN is acknowledged again and the state does not change`, () => {
+      const h = fixture();
+      const { sndNxt } = h.conn;
+      h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: FIN | ACK });
+      h.expectSent(flags(ACK), seq(sndNxt), ack(h.peerSeq(1)));
+      h.expectState(state);
+    });
+  }
+});
+
+describe('data arriving after CLOSE (RFC 1122 §4.2.2.13)', () => {
+  it('new data for a closed (orphaned) FIN-WAIT-2 connection is answered with <SEQ=SEG.ACK><CTL=RST>, and the connection is gone', () => {
+    const h = finWait2();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(1), flags: ACK | PSH, payload: 10 });
+    const rst = h.expectSent(seq(h.ourSeq(1)));
+    expect(rst.tcp.flags & RST).toBe(RST);
+    expect(h.conn.state).toBe('CLOSED');
+    expect(h.inTable).toBe(false);
+  });
+
+  it('the same in FIN-WAIT-1, with the RST at the peer’s ACK so that it is exact for the peer (RFC 5961 §3.2)', () => {
+    const h = finWait1();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10 });
+    const rst = h.expectSent(seq(h.ourSeq(0)));
+    expect(rst.tcp.flags & RST).toBe(RST);
+    expect(h.conn.state).toBe('CLOSED');
+  });
+
+  it('a duplicate of data received before the close is only acknowledged', () => {
+    const h = established();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10 });
+    h.take();
+    h.read();
+    h.conn.close();
+    h.take();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(1), flags: ACK | PSH, payload: 10 });
+    h.expectSent(flags(ACK), ack(h.peerSeq(10)));
+    h.expectState('FIN-WAIT-1'); // a wholly old segment is dropped, its ACK field unread
+  });
+
+  it('after shutdown(SHUT_WR) the socket is still open: data is taken, not reset', () => {
+    const h = established();
+    h.conn.shutdownWrite();
+    h.take();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(1), flags: ACK | PSH, payload: 10 });
+    h.expectSent(flags(ACK), ack(h.peerSeq(10)));
   });
 });
 
