@@ -1,0 +1,71 @@
+/**
+ * `ustack dissect FILE [--json]`: every frame of a pcap or pcapng file taken apart layer by
+ * layer. Text mode prints each layer's header byte range, fields and payload handoff; `--json`
+ * prints one JSON object per frame and line, keyed by Wireshark field names, with values as
+ * `tshark -T fields` prints them (see src/dissect/dissection.ts for the field list).
+ */
+import { dissectFrame, toTsharkFields } from '../dissect/dissect.js';
+import { formatDissection } from '../dissect/format-text.js';
+import { readPcapFile } from '../pcap/pcap-file.js';
+
+/** The usage text of the subcommand. */
+export const DISSECT_USAGE = `usage: ustack dissect FILE [--json]
+
+Prints every frame of a pcap or pcapng capture layer by layer: each header's byte range in the
+frame, its fields (bad checksums and malformed lengths flagged), and the payload it hands on.
+  --json   one JSON object per frame and line, with Wireshark's field names and tshark's
+           -T fields values (for comparison with tshark)`;
+
+/**
+ * Runs `ustack dissect` with `args` (the words after `dissect`), printing through `out` (one
+ * line per call) and errors through `err`. Resolves to the exit code: 0 done, 1 the file could
+ * not be read or is not a capture, 2 bad arguments.
+ */
+export async function runDissect(
+  args: string[],
+  out: (line: string) => void,
+  err: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<number> {
+  let json = false;
+  const files: string[] = [];
+  for (const arg of args) {
+    if (arg === '--json') json = true;
+    else if (arg === '--help' || arg === '-h') {
+      out(DISSECT_USAGE);
+      return 0;
+    } else if (arg.startsWith('-') && arg !== '-') {
+      err(`ustack dissect: unknown option '${arg}'`);
+      err(DISSECT_USAGE);
+      return 2;
+    } else files.push(arg);
+  }
+  if (files.length !== 1) {
+    err(files.length === 0 ? 'ustack dissect: which capture file?' : 'ustack dissect: give one capture file');
+    err(DISSECT_USAGE);
+    return 2;
+  }
+  const [path] = files;
+
+  let capture;
+  try {
+    capture = await readPcapFile(path);
+  } catch (error) {
+    err(`ustack dissect: ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+  if (!capture.ok) {
+    err(`ustack dissect: ${path}: not a readable capture: ${capture.error.message} (at byte ${capture.error.offset})`);
+    return 1;
+  }
+
+  capture.value.records.forEach((record, index) => {
+    const dissection = dissectFrame(record.data, record.linkType, index + 1, { originalLength: record.originalLength });
+    if (json) {
+      out(JSON.stringify(toTsharkFields(dissection)));
+      return;
+    }
+    if (index > 0) out('');
+    for (const line of formatDissection(dissection, { time: record, frame: record.data })) out(line);
+  });
+  return 0;
+}

@@ -1,0 +1,96 @@
+/**
+ * Layer-by-layer dissection of one captured frame: the entry point `dissectFrame`, shared by
+ * `ustack dissect` and the trace tools. It never throws: a frame too short for a header, or with
+ * lengths that contradict each other, gives a dissection whose layer notes say so and a closing
+ * `malformed` layer (tshark's "[Malformed Packet]").
+ *
+ * Per link type, the first layer after `frame`:
+ *    1 Ethernet  → eth (→ vlan) → IPv4 | ARP | IPv6 | data, then padding/trailer
+ *  101 RAW       → IPv4 or IPv6 by the version nibble
+ *  113 SLL       → sll → IPv4 | ARP | IPv6 | data
+ *  228 IPv4      → IPv4 (IPv6 when the version nibble says 6, as tshark does)
+ * and from IPv4: ICMP (its error messages quote an IPv4 datagram, dissected again), UDP, TCP.
+ */
+import { linkTypeName, LinkType } from '../pcap/link-type.js';
+import { addDataLayer, DissectionBuilder, StopDissection, type Span } from './dissect-context.js';
+import { dissectIpv4 } from './dissect-ip.js';
+import { dissectIpv6 } from './dissect-ipv6.js';
+import { addTrailer, dissectEthernet, dissectLinuxSll } from './dissect-link.js';
+import type { Dissection } from './dissection.js';
+
+export { toTsharkFields, TSHARK_JSON_FIELDS, type Dissection, type DissectionField, type DissectionLayer, type LayerKind } from './dissection.js';
+
+/** Options for dissectFrame. */
+export interface DissectOptions {
+  /**
+   * The frame's length on the wire, when the capture cut it shorter (pcap's original length).
+   * Defaults to the captured length. Decides, like tshark's "reported length", whether a header
+   * that runs out of bytes was cut by the snapshot length or is malformed.
+   */
+  readonly originalLength?: number;
+}
+
+/**
+ * Takes `data` (one captured frame of LINKTYPE_ `linkType`) apart layer by layer.
+ * `frameNumber` is its 1-based position in the capture, as tshark counts.
+ */
+export function dissectFrame(data: Uint8Array, linkType: number, frameNumber: number, options: DissectOptions = {}): Dissection {
+  const originalLength = Math.max(data.length, options.originalLength ?? data.length);
+  const ctx = new DissectionBuilder(data, linkType, frameNumber, originalLength);
+  const frameLayer = ctx.addLayer('frame', frameTitle(frameNumber, data.length, originalLength), 0, 0);
+  frameLayer.field('frame.number', 'Frame Number', String(frameNumber));
+  frameLayer.field('frame.len', 'Frame Length', String(originalLength));
+  frameLayer.field('frame.cap_len', 'Capture Length', String(data.length));
+  frameLayer.field(undefined, 'Link type', `${linkTypeName(linkType)} (${linkType})`);
+  frameLayer.setRanges(0, 0, data.length);
+  const span: Span = { start: 0, capturedEnd: data.length, reportedEnd: originalLength };
+  try {
+    dissectLink(ctx, span, linkType);
+  } catch (error) {
+    if (error instanceof StopDissection) ctx.recordStop(error);
+    else ctx.recordFailure(error);
+  }
+  return ctx.finish();
+}
+
+function frameTitle(frameNumber: number, captured: number, original: number): string {
+  return captured === original
+    ? `Frame ${frameNumber}: ${captured} bytes`
+    : `Frame ${frameNumber}: ${original} bytes on wire, ${captured} bytes captured`;
+}
+
+function dissectLink(ctx: DissectionBuilder, span: Span, linkType: number): void {
+  const frame = ctx.frame;
+  switch (linkType) {
+    case LinkType.ETHERNET:
+      dissectEthernet(ctx, span);
+      return;
+    case LinkType.LINUX_SLL:
+      dissectLinuxSll(ctx, span);
+      return;
+    case LinkType.RAW:
+    case LinkType.IPV4: {
+      // tshark's raw-IP dissector wants 8 bytes before it decides IPv4 or IPv6.
+      if (frame.length === 0 || (linkType === LinkType.RAW && frame.length < 8)) {
+        addDataLayer(ctx, 0, frame.length, 0);
+        return;
+      }
+      const version = frame[0] >> 4;
+      let end: number | undefined;
+      if (linkType === LinkType.IPV4) {
+        end = dissectIpv4(ctx, span, 0, 'link');
+      } else if (version === 6) {
+        end = dissectIpv6(ctx, span, 0);
+      } else if (version === 4) {
+        end = dissectIpv4(ctx, span, 0, 'link');
+      } else {
+        addDataLayer(ctx, 0, frame.length, 0, `Data (${frame.length} bytes: version nibble ${version} is neither IPv4 nor IPv6)`);
+        return;
+      }
+      if (end !== undefined && end < frame.length) addTrailer(ctx, end, frame.length, undefined, 'Trailer', 'Bytes after the packet');
+      return;
+    }
+    default:
+      addDataLayer(ctx, 0, frame.length, 0, `Data (${frame.length} bytes of link type ${linkTypeName(linkType)}, not dissected)`);
+  }
+}
