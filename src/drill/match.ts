@@ -1,0 +1,292 @@
+/**
+ * Does what ustack sent match what a script line expects? And how to print both, in the
+ * script's own notation with relative sequence numbers, so a failure reads like the script.
+ *
+ * Two modes (see docs/drill.md):
+ * - portable (default): options compared as a set (nop/eol ignored), an outbound line without an
+ *   option list does not check options, an option written without a value (`mss`) is not
+ *   checked for its value;
+ * - linux (`--linux`): the option list must be exactly the one written, in order.
+ * In both, a window, urgent pointer or IP ECN field is checked only when the line writes it.
+ */
+import type { Ipv4Repr } from '../ip/ipv4.js';
+import type { TcpOption } from '../tcp/tcp-options.js';
+import { TcpFlag, type TcpRepr } from '../tcp/tcp-packet.js';
+import type { IcmpPacketSpec, OptionSpec, TcpPacketSpec, UdpPacketSpec } from './script.js';
+import { ecnMatches, ecnName, flagsFromLetters, icmpCodeName, icmpTypeName, ICMP_TYPES, lettersFromFlags, UNREACHABLE_CODES, type DecodedPacket, type Flow } from './wire.js';
+
+/** How strictly to compare. */
+export interface MatchSettings {
+  readonly portable: boolean;
+  /** How far ustack's TS val may stray from the script's (after remapping), in ticks. */
+  readonly tsToleranceTicks: number;
+  /** Never let one scripted packet match several smaller segments. */
+  readonly strictSegments: boolean;
+}
+
+/** The outcome of comparing one real segment with a scripted one. */
+export type MatchOutcome =
+  | { readonly kind: 'match' }
+  /** The segment is the first `bytes` of the scripted one (a split send); wait for the rest. */
+  | { readonly kind: 'partial'; readonly bytes: number }
+  | { readonly kind: 'mismatch'; readonly differences: readonly string[] };
+
+function sub(a: number, b: number): number {
+  return (a - b) >>> 0;
+}
+
+/** Relative sequence number of ustack's `seq`. */
+function localRelative(flow: Flow, seq: number): number {
+  return sub(seq, flow.localIsn ?? 0);
+}
+
+function formatOption(option: TcpOption, flow: Flow): string {
+  switch (option.kind) {
+    case 'noOperation':
+      return 'nop';
+    case 'endOfList':
+      return 'eol';
+    case 'maxSegmentSize':
+      return `mss ${option.mss}`;
+    case 'windowScale':
+      return `wscale ${option.shiftCount}`;
+    case 'sackPermitted':
+      return 'sackOK';
+    case 'sack':
+      return `sack ${option.blocks.map((b) => `${sub(b.leftEdge, flow.remoteIsn)}:${sub(b.rightEdge, flow.remoteIsn)}`).join(' ')}`;
+    case 'timestamps':
+      return `TS val ${flow.tsOffset === null ? option.tsVal : sub(option.tsVal, flow.tsOffset)} ecr ${option.tsEcr}`;
+    case 'raw':
+      return `kind ${option.optionKind} (${option.data.length} bytes)`;
+  }
+}
+
+function formatOptionSpec(spec: OptionSpec): string {
+  switch (spec.kind) {
+    case 'nop':
+    case 'eol':
+    case 'sackOK':
+      return spec.kind;
+    case 'mss':
+    case 'wscale':
+      return spec.value === undefined ? spec.kind : `${spec.kind} ${spec.value}`;
+    case 'sack':
+      return spec.blocks === undefined ? 'sack' : `sack ${spec.blocks.map(([l, r]) => `${l}:${r}`).join(' ')}`;
+    case 'TS':
+      return spec.val === undefined ? 'TS' : `TS val ${spec.val} ecr ${spec.ecr ?? '*'}`;
+  }
+}
+
+/** A TCP segment ustack sent, in script notation relative to the flow's ISNs. */
+export function formatTcp(tcp: TcpRepr, ip: Ipv4Repr | null, flow: Flow): string {
+  const letters = lettersFromFlags(tcp.flags);
+  const start = localRelative(flow, tcp.seq);
+  let text = `${ip && ip.ecn !== 0 ? `[${ecnName(ip.ecn)}] ` : ''}${letters} ${start}:${(start + tcp.payload.length) >>> 0}(${tcp.payload.length})`;
+  if (tcp.flags & TcpFlag.ACK) text += ` ack ${sub(tcp.ack, flow.remoteIsn)}`;
+  text += ` win ${tcp.window}`;
+  if (tcp.flags & TcpFlag.URG) text += ` urg ${tcp.urgentPointer}`;
+  const options = tcp.options.filter((o) => o.kind !== 'endOfList' || o.padding.some((b) => b !== 0));
+  if (options.length > 0) text += ` <${options.map((o) => formatOption(o, flow)).join(',')}>`;
+  return text;
+}
+
+/** A scripted TCP packet, normalised. */
+export function formatTcpSpec(spec: TcpPacketSpec): string {
+  let text = `${spec.ecn ? `[${spec.ecn}] ` : ''}${spec.flags} ${spec.seqStart}:${spec.seqEnd}(${spec.length})`;
+  if (spec.ack !== undefined) text += ` ack ${spec.ack}`;
+  if (spec.window !== undefined) text += ` win ${spec.window}`;
+  if (spec.urgent !== undefined) text += ` urg ${spec.urgent}`;
+  if (spec.options === 'any') text += ' <...>';
+  else if (spec.options !== undefined) text += ` <${spec.options.map(formatOptionSpec).join(',')}>`;
+  return text;
+}
+
+/** Any packet ustack sent, in script notation (`> S. 0:0(0) ack 1 …`, `> udp (10)`, `> icmp …`). */
+export function formatDecoded(packet: DecodedPacket, flow: Flow): string {
+  switch (packet.protocol) {
+    case 'tcp':
+      return formatTcp(packet.tcp, packet.ip, flow);
+    case 'udp':
+      return `udp (${packet.udp.payload.length}) ${packet.udp.sourcePort} > ${packet.udp.destinationPort}`;
+    case 'icmp': {
+      const icmp = packet.icmp;
+      if (icmp.kind === 'destinationUnreachable') return `icmp unreachable ${icmpCodeName(3, icmp.code)}${icmp.nextHopMtu ? ` mtu ${icmp.nextHopMtu}` : ''}`;
+      if (icmp.kind === 'timeExceeded') return `icmp time_exceeded ${icmpCodeName(11, icmp.code)}`;
+      if (icmp.kind === 'echoRequest' || icmp.kind === 'echoReply') return `icmp ${icmp.kind === 'echoRequest' ? 'echo_request' : 'echo_reply'}`;
+      if (icmp.kind === 'other') return `icmp ${icmpTypeName(icmp.type)} ${icmp.code}`;
+      return `icmp ${icmp.kind} ${'code' in icmp ? icmp.code : ''}`;
+    }
+    case 'other':
+      return `undecodable packet (${packet.reason})`;
+  }
+}
+
+function optionKindOf(option: TcpOption): OptionSpec['kind'] | 'raw' {
+  switch (option.kind) {
+    case 'noOperation':
+      return 'nop';
+    case 'endOfList':
+      return 'eol';
+    case 'maxSegmentSize':
+      return 'mss';
+    case 'windowScale':
+      return 'wscale';
+    case 'sackPermitted':
+      return 'sackOK';
+    case 'sack':
+      return 'sack';
+    case 'timestamps':
+      return 'TS';
+    case 'raw':
+      return 'raw';
+  }
+}
+
+/** Why one option differs from its spec, or null when it matches. */
+function optionDifference(spec: OptionSpec, actual: TcpOption, flow: Flow, settings: MatchSettings): string | null {
+  if (optionKindOf(actual) !== spec.kind) return `expected option ${formatOptionSpec(spec)}, got ${formatOption(actual, flow)}`;
+  switch (spec.kind) {
+    case 'mss':
+      if (spec.value !== undefined && actual.kind === 'maxSegmentSize' && actual.mss !== spec.value) return `mss ${actual.mss}, expected ${spec.value}`;
+      return null;
+    case 'wscale':
+      if (spec.value !== undefined && actual.kind === 'windowScale' && actual.shiftCount !== spec.value) return `wscale ${actual.shiftCount}, expected ${spec.value}`;
+      return null;
+    case 'sack': {
+      if (spec.blocks === undefined || actual.kind !== 'sack') return null;
+      const got = actual.blocks.map((b) => `${sub(b.leftEdge, flow.remoteIsn)}:${sub(b.rightEdge, flow.remoteIsn)}`).join(' ');
+      const want = spec.blocks.map(([l, r]) => `${l}:${r}`).join(' ');
+      return got === want ? null : `sack ${got}, expected sack ${want}`;
+    }
+    case 'TS': {
+      if (actual.kind !== 'timestamps') return null;
+      if (spec.ecr !== undefined && actual.tsEcr !== spec.ecr >>> 0) return `TS ecr ${actual.tsEcr}, expected ${spec.ecr}`;
+      if (spec.val !== undefined && flow.tsOffset !== null) {
+        const relative = sub(actual.tsVal, flow.tsOffset);
+        const drift = Math.abs(((relative - spec.val) << 0) | 0);
+        if (drift > settings.tsToleranceTicks) return `TS val ${relative}, expected ${spec.val} (±${settings.tsToleranceTicks})`;
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** Differences between a scripted option list and the real one. */
+function optionDifferences(expected: TcpPacketSpec['options'], actual: readonly TcpOption[], flow: Flow, settings: MatchSettings): string[] {
+  if (expected === 'any') return [];
+  if (expected === undefined && settings.portable) return [];
+  const wanted = expected ?? [];
+  const wantsEol = wanted.some((o) => o.kind === 'eol');
+  let real = actual.filter((o) => wantsEol || o.kind !== 'endOfList');
+  let want = wanted;
+  if (settings.portable) {
+    real = real.filter((o) => o.kind !== 'noOperation' && o.kind !== 'endOfList');
+    want = wanted.filter((o) => o.kind !== 'nop' && o.kind !== 'eol');
+    const differences: string[] = [];
+    const unused = [...real];
+    for (const spec of want) {
+      const index = unused.findIndex((o) => optionKindOf(o) === spec.kind);
+      if (index < 0) {
+        differences.push(`option ${formatOptionSpec(spec)} missing`);
+        continue;
+      }
+      const difference = optionDifference(spec, unused[index], flow, settings);
+      if (difference) differences.push(difference);
+      unused.splice(index, 1);
+    }
+    for (const extra of unused) differences.push(`unexpected option ${formatOption(extra, flow)}`);
+    return differences;
+  }
+  const describe = (list: readonly TcpOption[]) => `<${list.map((o) => formatOption(o, flow)).join(',')}>`;
+  if (real.length !== want.length) return [`options ${describe(real)}, expected <${want.map(formatOptionSpec).join(',')}>`];
+  const differences: string[] = [];
+  want.forEach((spec, i) => {
+    const difference = optionDifference(spec, real[i], flow, settings);
+    if (difference) differences.push(difference);
+  });
+  return differences;
+}
+
+/**
+ * Learns what an outbound segment tells about the flow before it is compared: ustack's ISN from
+ * a SYN or SYN-ACK, its TS clock offset from the first TS val (mapped to the script's value).
+ */
+export function learnFromOutbound(spec: TcpPacketSpec | null, tcp: TcpRepr, flow: Flow): void {
+  if (tcp.flags & TcpFlag.SYN) {
+    flow.localIsn = tcp.seq;
+    flow.tsOffset = null;
+  }
+  const ts = tcp.options.find((o) => o.kind === 'timestamps');
+  if (ts && ts.kind === 'timestamps' && flow.tsOffset === null) {
+    const written = spec && spec.options !== 'any' ? spec.options?.find((o) => o.kind === 'TS') : undefined;
+    const scriptValue = written && written.kind === 'TS' && written.val !== undefined ? written.val : 0;
+    flow.tsOffset = sub(ts.tsVal, scriptValue);
+  }
+}
+
+/** Compares a TCP segment ustack sent with a scripted `>` line. */
+export function matchTcp(spec: TcpPacketSpec, packet: DecodedPacket, flow: Flow, settings: MatchSettings): MatchOutcome {
+  if (packet.protocol !== 'tcp') return { kind: 'mismatch', differences: [`expected a TCP segment, got ${formatDecoded(packet, flow)}`] };
+  const { tcp, ip } = packet;
+  learnFromOutbound(spec, tcp, flow);
+  const differences: string[] = [];
+  if (tcp.dstPort !== flow.remotePort) differences.push(`destination port ${tcp.dstPort}, expected ${flow.remotePort}`);
+  if (flow.localPort !== 0 && tcp.srcPort !== flow.localPort) differences.push(`source port ${tcp.srcPort}, expected ${flow.localPort}`);
+  const wantFlags = flagsFromLetters(spec.flags);
+  const gotFlags = tcp.flags & 0xff;
+  const start = localRelative(flow, tcp.seq);
+  const length = tcp.payload.length;
+  // A smaller segment that starts the scripted one: packetdrill lets one line cover a split send.
+  const ignoredOnPiece = TcpFlag.PSH | TcpFlag.FIN;
+  const piece =
+    !settings.strictSegments &&
+    length > 0 &&
+    length < spec.length &&
+    start === spec.seqStart >>> 0 &&
+    (gotFlags & ~ignoredOnPiece) === (wantFlags & ~ignoredOnPiece) &&
+    (gotFlags & TcpFlag.FIN) === 0;
+  if (!piece && gotFlags !== wantFlags) differences.push(`flags ${lettersFromFlags(gotFlags)}, expected ${spec.flags}`);
+  if (start !== spec.seqStart >>> 0) differences.push(`sequence number ${start}, expected ${spec.seqStart}`);
+  if (!piece && length !== spec.length) differences.push(`payload ${length} bytes, expected ${spec.length}`);
+  if (spec.ack !== undefined && (tcp.flags & TcpFlag.ACK) !== 0) {
+    const ack = sub(tcp.ack, flow.remoteIsn);
+    if (ack !== spec.ack >>> 0) differences.push(`ack ${ack}, expected ${spec.ack}`);
+  }
+  if (spec.window !== undefined && tcp.window !== spec.window) differences.push(`window ${tcp.window}, expected ${spec.window}`);
+  if (spec.urgent !== undefined && tcp.urgentPointer !== spec.urgent) differences.push(`urgent pointer ${tcp.urgentPointer}, expected ${spec.urgent}`);
+  if (spec.ecn !== undefined && !ecnMatches(spec.ecn, ip.ecn)) differences.push(`IP ECN ${ecnName(ip.ecn)}, expected ${spec.ecn}`);
+  differences.push(...optionDifferences(spec.options, tcp.options, flow, settings));
+  if (differences.length > 0) return { kind: 'mismatch', differences };
+  return piece ? { kind: 'partial', bytes: length } : { kind: 'match' };
+}
+
+/** Compares a UDP datagram ustack sent with a scripted `> udp (N)` line. */
+export function matchUdp(spec: UdpPacketSpec, packet: DecodedPacket, flow: Flow): MatchOutcome {
+  if (packet.protocol !== 'udp') return { kind: 'mismatch', differences: [`expected a UDP datagram, got ${formatDecoded(packet, flow)}`] };
+  const differences: string[] = [];
+  if (packet.udp.payload.length !== spec.length) differences.push(`payload ${packet.udp.payload.length} bytes, expected ${spec.length}`);
+  if (packet.udp.destinationPort !== flow.remotePort) differences.push(`destination port ${packet.udp.destinationPort}, expected ${flow.remotePort}`);
+  if (spec.ecn !== undefined && !ecnMatches(spec.ecn, packet.ip.ecn)) differences.push(`IP ECN ${ecnName(packet.ip.ecn)}, expected ${spec.ecn}`);
+  return differences.length > 0 ? { kind: 'mismatch', differences } : { kind: 'match' };
+}
+
+/** Compares an ICMP message ustack sent with a scripted `> icmp …` line. */
+export function matchIcmp(spec: IcmpPacketSpec, packet: DecodedPacket, flow: Flow): MatchOutcome {
+  if (packet.protocol !== 'icmp') return { kind: 'mismatch', differences: [`expected an ICMP message, got ${formatDecoded(packet, flow)}`] };
+  const icmp = packet.icmp;
+  const type = icmp.kind === 'destinationUnreachable' ? 3 : icmp.kind === 'timeExceeded' ? 11 : icmp.kind === 'echoRequest' ? 8 : icmp.kind === 'echoReply' ? 0 : icmp.kind === 'other' ? icmp.type : -1;
+  const code = 'code' in icmp ? icmp.code : 0;
+  const differences: string[] = [];
+  if (ICMP_TYPES[spec.type] !== type) differences.push(`ICMP ${icmpTypeName(type)}, expected ${spec.type}`);
+  else if (spec.code !== undefined && type === 3 && UNREACHABLE_CODES[spec.code] !== code) differences.push(`code ${icmpCodeName(type, code)}, expected ${spec.code}`);
+  if (spec.mtu !== undefined && icmp.kind === 'destinationUnreachable' && icmp.nextHopMtu !== spec.mtu) differences.push(`mtu ${icmp.nextHopMtu}, expected ${spec.mtu}`);
+  if (spec.quoted && 'quoted' in icmp) {
+    const quoted = icmp.quoted;
+    const protocol = quoted.length >= 20 ? quoted[9] : -1;
+    if (spec.quoted.protocol === 'udp' && protocol !== 17) differences.push('the quoted datagram is not UDP');
+    if (spec.quoted.protocol === 'tcp' && protocol !== 6) differences.push('the quoted datagram is not TCP');
+  }
+  return differences.length > 0 ? { kind: 'mismatch', differences } : { kind: 'match' };
+}

@@ -1,0 +1,629 @@
+/**
+ * Runs one packetdrill script against a fresh ustack in virtual time.
+ *
+ * The stack has one interface (`tun0`, 192.168.0.1/24 by default, a default route through it)
+ * on a capturing link: the runner injects the script's `<` packets with `stack.receive`, and
+ * every frame ustack transmits waits in a queue for the next `>` line. A ManualClock is the
+ * stack's time source; before each event the runner moves it forward deadline by deadline
+ * (`stack.pollAt()` then `stack.poll(now)`), so timers fire exactly when they are due and a
+ * script that waits a minute runs in milliseconds.
+ *
+ * Timing follows packetdrill: an expected packet must leave within `--tolerance_usecs` (4 ms) of
+ * its scripted time; a relative time after a `>` line counts from when the packet really left;
+ * a blocking call (`start...end`) lets the following lines run while it waits and must return
+ * within the tolerance of its end time.
+ */
+import { ManualClock } from '../core/clock.js';
+import { ErrnoError } from '../core/errno.js';
+import { formatIpv4Address, parseIpv4Address } from '../ip/address.js';
+import type { FrameReceiver, Link } from '../link/link.js';
+import { LinkType } from '../pcap/link-type.js';
+import { PcapWriter } from '../pcap/pcap-writer.js';
+import { BerkeleySockets } from '../socket-api/berkeley.js';
+import { Stack } from '../socket-api/stack.js';
+import type { TcpConfig } from '../tcp/config.js';
+import { formatDecoded, formatTcpSpec, learnFromOutbound, matchIcmp, matchTcp, matchUdp, type MatchOutcome, type MatchSettings } from './match.js';
+import { parseScript, ScriptSyntaxError } from './parser.js';
+import type { PacketEvent, Script, ScriptEvent, ScriptOption, SyscallEvent, TcpPacketSpec, TimePoint } from './script.js';
+import { mapShellCommand, type TcpConfigChanges } from './sysctl.js';
+import { describeOutcome, evaluate, startSyscall, SyscallProblem, type SyscallContext } from './syscalls.js';
+import { buildIcmpFrame, buildTcpFrame, buildUdpFrame, decodeFrame, type DecodedPacket, type Flow } from './wire.js';
+
+/** How to run scripts; every field has packetdrill's default. */
+export interface DrillSettings {
+  /** Portable mode (default): see docs/drill.md. `--linux` turns it off. */
+  readonly portable: boolean;
+  /** How far a packet or a blocking call's return may be from its scripted time (µs). */
+  readonly toleranceUsecs: number;
+  /** One scripted packet never matches several smaller real segments. */
+  readonly strictSegments: boolean;
+  readonly localIp: string;
+  readonly remoteIp: string;
+  /** Prefix length of the local interface's network. */
+  readonly prefixLength: number;
+  readonly bindPort: number;
+  readonly connectPort: number;
+  /** The peer's port for connections it opens and datagrams it sends. */
+  readonly remotePort: number;
+  /** Added to every inbound sequence number (the script's ISN). */
+  readonly remoteIsn: number;
+  readonly mtu: number;
+  /** ustack's timestamp clock tick (µs); TS val is compared in these ticks. */
+  readonly tsTickUsecs: number;
+  /** Seed of the stack's Rng (ISNs, ports). */
+  readonly seed: number;
+}
+
+/** packetdrill's defaults, with ustack's addresses. */
+export const DEFAULT_DRILL_SETTINGS: DrillSettings = {
+  portable: true,
+  toleranceUsecs: 4000,
+  strictSegments: false,
+  localIp: '192.168.0.1',
+  remoteIp: '192.0.2.1',
+  prefixLength: 24,
+  bindPort: 8080,
+  connectPort: 8080,
+  remotePort: 40000,
+  remoteIsn: 0,
+  mtu: 1500,
+  tsTickUsecs: 1000,
+  seed: 1,
+};
+
+/** Why a script failed: the line, and what was expected and what ustack did. */
+export interface DrillFailure {
+  readonly line: number;
+  readonly text: string;
+  readonly message: string;
+  readonly expected?: string;
+  readonly actual?: string;
+  /** Virtual time of the failure (s). */
+  readonly time: number;
+}
+
+/** The outcome of one script. */
+export interface DrillResult {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly failure: DrillFailure | null;
+  /** Backtick lines mapped to configuration, one line each. */
+  readonly applied: readonly string[];
+  /** Backtick commands with no ustack equivalent, and other things worth knowing. */
+  readonly warnings: readonly string[];
+  /** Every frame in and out, as a pcap file (link type RAW). */
+  readonly pcap: Uint8Array;
+  /** Virtual time the script covered (s). */
+  readonly virtualSeconds: number;
+}
+
+class Failure extends Error {
+  constructor(readonly failure: DrillFailure) {
+    super(failure.message);
+  }
+}
+
+/** A link that hands ustack's frames to the runner and takes the runner's frames in. */
+class CaptureLink implements Link {
+  readonly name = 'drill';
+  readonly medium = 'ip' as const;
+  private receiver: FrameReceiver | null = null;
+  constructor(
+    readonly mtu: number,
+    private readonly onTransmit: (frame: Uint8Array, now: number) => void,
+  ) {}
+  transmit(frame: Uint8Array, now: number): void {
+    this.onTransmit(frame.slice(), now);
+  }
+  setReceiver(receiver: FrameReceiver): void {
+    this.receiver = receiver;
+  }
+  pollAt(): number {
+    return Infinity;
+  }
+  poll(): void {}
+  /** The receiver the stack installed (unused: the runner calls stack.receive itself). */
+  get installed(): boolean {
+    return this.receiver !== null;
+  }
+}
+
+/** A frame ustack sent and the runner has not matched yet. */
+interface Sent {
+  readonly time: number;
+  readonly frame: Uint8Array;
+  readonly packet: DecodedPacket;
+}
+
+/** A blocking call in flight. */
+interface PendingCall {
+  readonly event: ScriptEvent & SyscallEvent;
+  readonly endMs: number;
+  settled: { value: number; time: number } | { error: unknown; time: number } | null;
+}
+
+const INTERFACE = 'tun0';
+
+/** Applies `--name=value` options (from a script or the command line) to settings. */
+export function applyOptions(settings: DrillSettings, options: readonly Pick<ScriptOption, 'name' | 'value'>[], warnings: string[]): DrillSettings {
+  const next: { -readonly [K in keyof DrillSettings]: DrillSettings[K] } = { ...settings };
+  for (const { name, value } of options) {
+    const n = Number(value);
+    switch (name) {
+      case 'linux':
+        next.portable = false;
+        break;
+      case 'portable':
+        next.portable = true;
+        break;
+      case 'tolerance_usecs':
+        next.toleranceUsecs = n;
+        break;
+      case 'tolerance_percent':
+        warnings.push(`--tolerance_percent is not supported; use --tolerance_usecs`);
+        break;
+      case 'strict_segments':
+        next.strictSegments = value === undefined || value !== '0';
+        break;
+      case 'local_ip':
+        next.localIp = value ?? next.localIp;
+        break;
+      case 'remote_ip':
+        next.remoteIp = value ?? next.remoteIp;
+        break;
+      case 'bind_port':
+        next.bindPort = n;
+        break;
+      case 'connect_port':
+        next.connectPort = n;
+        break;
+      case 'remote_port':
+        next.remotePort = n;
+        break;
+      case 'remote_isn':
+        next.remoteIsn = n >>> 0;
+        break;
+      case 'mtu':
+        next.mtu = n;
+        break;
+      case 'tcp_ts_tick_usecs':
+        next.tsTickUsecs = n;
+        break;
+      case 'seed':
+        next.seed = n;
+        break;
+      case 'ip_version':
+        if (value !== 'ipv4') throw new Error(`--ip_version=${value}: ustack speaks IPv4 only`);
+        break;
+      case 'verbose':
+      case 'dry_run':
+      case 'non_fatal':
+      case 'wire_client':
+      case 'wire_server':
+        warnings.push(`--${name} has no meaning for ustack's runner`);
+        break;
+      default:
+        warnings.push(`unknown option --${name}${value === undefined ? '' : `=${value}`} (ignored)`);
+    }
+    if (Number.isNaN(n) && ['tolerance_usecs', 'bind_port', 'connect_port', 'remote_port', 'remote_isn', 'mtu', 'tcp_ts_tick_usecs', 'seed'].includes(name)) {
+      throw new Error(`--${name} needs a number`);
+    }
+  }
+  return next;
+}
+
+/** One run of one script. */
+class DrillRun {
+  private readonly clock = new ManualClock(0);
+  private stack: Stack | null = null;
+  private api: BerkeleySockets | null = null;
+  private readonly sent: Sent[] = [];
+  private readonly pending: PendingCall[] = [];
+  private readonly pcap = new PcapWriter({ linkType: LinkType.RAW });
+  private readonly flow: Flow;
+  private readonly socketTypes = new Map<number, number>();
+  private config: TcpConfigChanges = {};
+  /** Virtual time (ms) relative times count from. */
+  private base = 0;
+  private current: ScriptEvent | null = null;
+  readonly applied: string[] = [];
+
+  constructor(
+    private readonly settings: DrillSettings,
+    readonly warnings: string[],
+  ) {
+    const local = parseIpv4Address(settings.localIp);
+    const remote = parseIpv4Address(settings.remoteIp);
+    if (local === null || remote === null) throw new Error(`bad address: --local_ip=${settings.localIp} --remote_ip=${settings.remoteIp}`);
+    this.flow = {
+      localAddress: local,
+      remoteAddress: remote,
+      localPort: settings.bindPort,
+      remotePort: settings.remotePort,
+      localIsn: null,
+      remoteIsn: settings.remoteIsn,
+      tsOffset: null,
+      nextIpId: 1,
+    };
+  }
+
+  private get toleranceMs(): number {
+    return this.settings.toleranceUsecs / 1000;
+  }
+
+  private get matchSettings(): MatchSettings {
+    const ticks = Math.ceil(this.settings.toleranceUsecs / this.settings.tsTickUsecs) + 1;
+    return { portable: this.settings.portable, tsToleranceTicks: ticks, strictSegments: this.settings.strictSegments };
+  }
+
+  get now(): number {
+    return this.clock.now();
+  }
+
+  get pcapBytes(): Uint8Array {
+    return this.pcap.toBytes();
+  }
+
+  private fail(message: string, expected?: string, actual?: string): never {
+    const event = this.current;
+    throw new Failure({ line: event?.line ?? 0, text: event?.text ?? '', message, expected, actual, time: this.now / 1000 });
+  }
+
+  /** The stack, created at the first event that needs it (after the leading backtick lines). */
+  private ensureStack(): { stack: Stack; api: BerkeleySockets } {
+    if (this.stack && this.api) return { stack: this.stack, api: this.api };
+    const link = new CaptureLink(this.settings.mtu, (frame, now) => {
+      this.pcap.record(now, frame);
+      this.sent.push({ time: now, frame, packet: decodeFrame(frame) });
+    });
+    const stack = new Stack({ name: 'ustack', seed: this.settings.seed, tcp: this.config as Partial<TcpConfig> });
+    stack.setTimeSource(this.clock);
+    stack.addInterface({ name: INTERFACE, link, address: `${this.settings.localIp}/${this.settings.prefixLength}` });
+    stack.addRoute('0.0.0.0/0', { interfaceName: INTERFACE });
+    this.stack = stack;
+    this.api = new BerkeleySockets(stack);
+    return { stack, api: this.api };
+  }
+
+  /**
+   * Lets promise callbacks run (blocking calls finishing), checks the calls that returned, and
+   * fails when one is still blocked past its end time.
+   */
+  private async settle(): Promise<void> {
+    if (this.pending.length === 0) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const call of [...this.pending]) {
+      if (call.settled !== null) {
+        this.pending.splice(this.pending.indexOf(call), 1);
+        const saved = this.current;
+        this.current = call.event;
+        this.checkPending(call);
+        this.current = saved;
+      } else if (this.now > call.endMs + this.toleranceMs) {
+        this.current = call.event;
+        this.fail(`the call was still blocked at ${(this.now / 1000).toFixed(3)} s; it should have returned at ${(call.endMs / 1000).toFixed(3)} s`);
+      }
+    }
+  }
+
+  /** Moves one step: to the next deadline if it is at or before `limit`; false if there is none. */
+  private async step(limit: number): Promise<boolean> {
+    const stack = this.ensureStack().stack;
+    const next = stack.pollAt();
+    if (next > limit) return false;
+    const time = Math.max(next, this.now);
+    this.clock.set(time);
+    stack.poll(time);
+    await this.settle();
+    return true;
+  }
+
+  /** Runs ustack's timers up to `target` (ms) and leaves the clock there. */
+  private async advanceTo(target: number): Promise<void> {
+    const stack = this.ensureStack().stack;
+    let spins = 0;
+    let lastTime = -1;
+    while (await this.step(target)) {
+      spins = this.now === lastTime ? spins + 1 : 0;
+      lastTime = this.now;
+      if (spins > 10_000) this.fail(`ustack asks to be polled at ${this.now} ms over and over`);
+    }
+    if (target > this.now) this.clock.set(target);
+    stack.poll(this.now);
+    await this.settle();
+  }
+
+  /** Resolves a written time point against the base (ms). */
+  private resolve(point: TimePoint): number {
+    return point.relative ? this.base + point.seconds * 1000 : point.seconds * 1000;
+  }
+
+  /** When an event starts (for inbound packets, calls, shell lines). */
+  private startTime(event: ScriptEvent): number {
+    if (event.time.kind === 'any') return this.now;
+    const at = event.time.kind === 'point' ? this.resolve(event.time.at) : this.resolve(event.time.low);
+    if (at + 1e-9 < this.base - this.toleranceMs && event.time.kind === 'point' && !event.time.at.relative) {
+      this.fail(`time ${event.time.at.seconds} s is before the previous event (${(this.base / 1000).toFixed(3)} s)`);
+    }
+    return Math.max(at, this.now);
+  }
+
+  async run(script: Script): Promise<void> {
+    for (const event of script.events) {
+      this.current = event;
+      switch (event.kind) {
+        case 'shell':
+          await this.shell(event);
+          break;
+        case 'packet':
+          if (event.direction === 'inbound') await this.inbound(event);
+          else await this.outbound(event);
+          break;
+        case 'syscall':
+          await this.syscall(event);
+          break;
+      }
+    }
+    // Blocking calls still in flight must return by their end time.
+    while (this.pending.length > 0) {
+      const call = this.pending[0];
+      this.current = call.event;
+      const deadline = call.endMs + this.toleranceMs;
+      if (!(await this.step(deadline))) {
+        await this.advanceTo(deadline);
+        if (this.pending.includes(call)) this.fail(`the call never returned; it should have returned at ${(call.endMs / 1000).toFixed(3)} s`);
+      }
+    }
+  }
+
+  private async shell(event: ScriptEvent & { kind: 'shell' }): Promise<void> {
+    const outcome = mapShellCommand(event.command, this.settings.portable);
+    for (const line of outcome.applied) this.applied.push(`line ${event.line}: ${line}`);
+    for (const line of outcome.unsupported) this.warnings.push(`line ${event.line}: unsupported: ${line}`);
+    Object.assign(this.config, outcome.changes);
+    if (this.stack) {
+      // Later changes reach live connections too: they read the layer's configuration.
+      const layer = this.stack.tcp as unknown as { config: TcpConfig };
+      layer.config = { ...layer.config, ...outcome.changes };
+      await this.advanceTo(this.startTime(event));
+      this.base = this.now;
+    }
+  }
+
+  private async inbound(event: ScriptEvent & PacketEvent): Promise<void> {
+    const { stack } = this.ensureStack();
+    const at = this.startTime(event);
+    await this.advanceTo(at);
+    this.base = event.time.kind === 'any' ? this.now : at;
+    const spec = event.packet;
+    let frame: Uint8Array;
+    try {
+      frame =
+        spec.protocol === 'tcp' ? buildTcpFrame(spec, this.flow, event.line) : spec.protocol === 'udp' ? buildUdpFrame(spec, this.flow) : buildIcmpFrame(spec, this.flow, event.line);
+    } catch (error) {
+      this.fail(error instanceof Error ? error.message : String(error));
+    }
+    this.pcap.record(this.now, frame);
+    stack.receive(INTERFACE, frame, this.now);
+    if (stack.lastInternalError) this.fail(`ustack threw while taking the packet: ${String(stack.lastInternalError)}`);
+    stack.poll(this.now);
+    await this.settle();
+  }
+
+  /** The next frame ustack sends, waiting (in virtual time) until `limit`; null if none by then. */
+  private async nextSent(limit: number): Promise<Sent | null> {
+    while (this.sent.length === 0) {
+      if (!(await this.step(limit))) {
+        if (limit !== Infinity && limit > this.now) {
+          this.clock.set(limit);
+          this.ensureStack().stack.poll(limit);
+          await this.settle();
+        }
+        if (this.sent.length === 0) return null;
+      }
+    }
+    return this.sent.shift()!;
+  }
+
+  private async outbound(event: ScriptEvent & PacketEvent): Promise<void> {
+    this.ensureStack();
+    const tolerance = this.toleranceMs;
+    let low: number;
+    let high: number;
+    let scripted: number;
+    if (event.time.kind === 'any') {
+      low = -Infinity;
+      high = this.now + 3_600_000;
+      scripted = this.now;
+    } else if (event.time.kind === 'range') {
+      low = this.resolve(event.time.low) - tolerance;
+      high = this.resolve(event.time.high) + tolerance;
+      scripted = low;
+    } else {
+      scripted = this.resolve(event.time.at);
+      low = scripted - tolerance;
+      high = scripted + tolerance;
+    }
+    let spec = event.packet;
+    const expectedText = spec.protocol === 'tcp' ? formatTcpSpec(spec) : event.text.replace(/^\S+\s+>\s*/, '');
+    for (;;) {
+      const sent = await this.nextSent(high);
+      if (!sent) {
+        this.fail(
+          `ustack sent nothing by ${(high / 1000).toFixed(3)} s`,
+          `${expectedText} at ${(scripted / 1000).toFixed(3)} s`,
+          'no packet',
+        );
+      }
+      const actualText = `${formatDecoded(sent.packet, this.flow)} at ${(sent.time / 1000).toFixed(3)} s`;
+      let outcome: MatchOutcome;
+      if (spec.protocol === 'tcp') outcome = matchTcp(spec, sent.packet, this.flow, this.matchSettings);
+      else if (spec.protocol === 'udp') outcome = matchUdp(spec, sent.packet, this.flow);
+      else outcome = matchIcmp(spec, sent.packet, this.flow);
+      if (outcome.kind === 'mismatch') {
+        this.fail(outcome.differences.join('; '), expectedText, formatDecoded(sent.packet, this.flow));
+      }
+      if (sent.time < low) {
+        this.fail(
+          `sent ${((scripted - sent.time) / 1000).toFixed(3)} s early (tolerance ${tolerance} ms)`,
+          `${expectedText} at ${(scripted / 1000).toFixed(3)} s`,
+          actualText,
+        );
+      }
+      if (sent.time > high) {
+        this.fail(
+          `sent ${((sent.time - scripted) / 1000).toFixed(3)} s late (tolerance ${tolerance} ms)`,
+          `${expectedText} at ${(scripted / 1000).toFixed(3)} s`,
+          actualText,
+        );
+      }
+      this.base = sent.time;
+      if (outcome.kind === 'match') return;
+      // A piece of the scripted segment: the rest must follow.
+      const tcpSpec = spec as TcpPacketSpec;
+      spec = { ...tcpSpec, seqStart: (tcpSpec.seqStart + outcome.bytes) >>> 0, length: tcpSpec.length - outcome.bytes };
+    }
+  }
+
+  private async syscall(event: ScriptEvent & SyscallEvent): Promise<void> {
+    const { api } = this.ensureStack();
+    const at = this.startTime(event);
+    await this.advanceTo(at);
+    this.base = event.time.kind === 'any' ? this.now : at;
+    const endMs = event.end ? this.resolve(event.end) : at;
+    const call: PendingCall = { event, endMs, settled: null };
+    const context: SyscallContext = {
+      api,
+      flow: this.flow,
+      bindPort: this.settings.bindPort,
+      connectPort: this.settings.connectPort,
+      remotePort: this.settings.remotePort,
+      socketTypes: this.socketTypes,
+    };
+    try {
+      const result = startSyscall(event, context);
+      if (typeof result === 'number') call.settled = { value: result, time: this.now };
+      else {
+        result.then(
+          (value) => (call.settled = { value, time: this.now }),
+          (error: unknown) => (call.settled = { error, time: this.now }),
+        );
+      }
+    } catch (error) {
+      call.settled = { error, time: this.now };
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    // Output from the call (a SYN, data) leaves at once.
+    this.ensureStack().stack.poll(this.now);
+    if (call.settled === null) {
+      if (!event.end) this.fail('the call blocked; a blocking call is written with its return time (start...end)');
+      this.pending.push(call);
+      return;
+    }
+    this.checkPending(call);
+  }
+
+  private checkPending(call: PendingCall): void {
+    const settled = call.settled!;
+    const event = call.event;
+    if ('error' in settled && settled.error instanceof SyscallProblem) this.fail(settled.error.message);
+    if ('error' in settled && !(settled.error instanceof ErrnoError)) {
+      this.fail(`the call threw: ${settled.error instanceof Error ? settled.error.message : String(settled.error)}`);
+    }
+    const describedExpectation = `${event.name}() = ${event.errno ? `-1 ${event.errno}` : event.result.kind === 'elided' ? '...' : safeValue(event.result)}`;
+    const describedActual = `${describeOutcome(settled)} at ${(settled.time / 1000).toFixed(3)} s`;
+    if (event.result.kind !== 'elided') {
+      let expectedValue: number;
+      try {
+        expectedValue = evaluate(event.result);
+      } catch (error) {
+        this.fail(error instanceof Error ? error.message : String(error));
+      }
+      if ('value' in settled) {
+        if (settled.value !== expectedValue) this.fail('the call returned a different value', describedExpectation, describedActual);
+      } else {
+        const code = (settled.error as ErrnoError).code;
+        const wanted = event.errno === 'EWOULDBLOCK' ? 'EAGAIN' : event.errno;
+        if (expectedValue !== -1 || (wanted !== undefined && wanted !== code)) this.fail('the call failed differently', describedExpectation, describedActual);
+      }
+    }
+    if (event.end) {
+      const late = settled.time - call.endMs;
+      if (Math.abs(late) > this.toleranceMs) {
+        this.fail(`the call returned ${Math.abs(late / 1000).toFixed(3)} s ${late > 0 ? 'late' : 'early'}`, `return at ${(call.endMs / 1000).toFixed(3)} s`, describedActual);
+      }
+    }
+  }
+
+  /** Frames ustack sent that no line asked about (for the report). */
+  get unmatched(): readonly Sent[] {
+    return this.sent;
+  }
+
+  /** Describes an unmatched frame for the report. */
+  describe(sent: Sent): string {
+    if (sent.packet.protocol === 'tcp') learnFromOutbound(null, sent.packet.tcp, this.flow);
+    return `${formatDecoded(sent.packet, this.flow)} at ${(sent.time / 1000).toFixed(3)} s`;
+  }
+
+  get localAddress(): string {
+    return formatIpv4Address(this.flow.localAddress);
+  }
+}
+
+function safeValue(expression: SyscallEvent['result']): string {
+  try {
+    return String(evaluate(expression));
+  } catch {
+    return expression.kind;
+  }
+}
+
+/** What runScript needs besides the script text. */
+export interface RunScriptOptions {
+  /** A name for the report (the file name). */
+  readonly name: string;
+  /** Settings from the command line; they win over the script's own `--` lines. */
+  readonly overrides?: readonly Pick<ScriptOption, 'name' | 'value'>[];
+  /** Starting settings (defaults: DEFAULT_DRILL_SETTINGS). */
+  readonly settings?: DrillSettings;
+}
+
+/** Parses and runs one script. Never throws: every problem is a failed result. */
+export async function runScript(source: string, options: RunScriptOptions): Promise<DrillResult> {
+  const warnings: string[] = [];
+  let script: Script;
+  let settings: DrillSettings;
+  try {
+    script = parseScript(source);
+    settings = applyOptions(applyOptions(options.settings ?? DEFAULT_DRILL_SETTINGS, script.options, warnings), options.overrides ?? [], warnings);
+  } catch (error) {
+    const line = error instanceof ScriptSyntaxError ? error.line : 0;
+    return {
+      name: options.name,
+      passed: false,
+      failure: { line, text: '', message: error instanceof ScriptSyntaxError ? `syntax: ${error.detail}` : String(error instanceof Error ? error.message : error), time: 0 },
+      applied: [],
+      warnings,
+      pcap: new PcapWriter({ linkType: LinkType.RAW }).toBytes(),
+      virtualSeconds: 0,
+    };
+  }
+  const run = new DrillRun(settings, warnings);
+  let failure: DrillFailure | null = null;
+  try {
+    await run.run(script);
+  } catch (error) {
+    if (error instanceof Failure) failure = error.failure;
+    else failure = { line: 0, text: '', message: `runner error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, time: run.now / 1000 };
+  }
+  return {
+    name: options.name,
+    passed: failure === null,
+    failure,
+    applied: run.applied,
+    warnings,
+    pcap: run.pcapBytes,
+    virtualSeconds: run.now / 1000,
+  };
+}

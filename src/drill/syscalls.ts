@@ -1,0 +1,247 @@
+/**
+ * System call lines, carried out on ustack's Berkeley API. Arguments written `...` take
+ * packetdrill's defaults: the address of a bind is the local address and `--bind_port`
+ * (8080), of a connect or sendto the remote address and `--connect_port` (8080); buffers are
+ * zeros of the length given. Values a call returns through an argument (`getsockopt(…, [1],
+ * [4])`, `ioctl(…, SIOCINQ, [1000])`, poll's `revents`) are compared with what is written.
+ */
+import { Errno, ErrnoError } from '../core/errno.js';
+import { formatIpv4Address } from '../ip/address.js';
+import type { BerkeleySockets } from '../socket-api/berkeley.js';
+import * as C from '../socket-api/berkeley-constants.js';
+import type { Expression, SyscallEvent } from './script.js';
+import type { Flow } from './wire.js';
+
+/** A call that was understood but whose outcome differs from the script, or cannot be made. */
+export class SyscallProblem extends Error {}
+
+/** Symbols a script may use, by name. */
+const CONSTANTS: Readonly<Record<string, number>> = {
+  ...Object.fromEntries(Object.entries(C as Record<string, unknown>).filter((entry): entry is [string, number] => typeof entry[1] === 'number')),
+  ...Errno,
+  EWOULDBLOCK: Errno.EAGAIN,
+  O_RDONLY: 0,
+  O_WRONLY: 1,
+  O_RDWR: 2,
+  INADDR_ANY: 0,
+  PF_INET: C.AF_INET,
+  SOCK_CLOEXEC: 0o2000000,
+  MSG_NOSIGNAL: 0x4000,
+  MSG_WAITALL: 0x100,
+  MSG_OOB: 0x1,
+};
+
+/** Evaluates an expression to a number (symbols, `a|b`, htons()). */
+export function evaluate(expression: Expression): number {
+  switch (expression.kind) {
+    case 'number':
+      return expression.value;
+    case 'symbol': {
+      const value = CONSTANTS[expression.name];
+      if (value === undefined) throw new SyscallProblem(`unknown symbol ${expression.name}`);
+      return value;
+    }
+    case 'binary':
+      return evaluate(expression.left) | evaluate(expression.right);
+    case 'call':
+      if ((expression.name === 'htons' || expression.name === 'htonl' || expression.name === 'ntohs') && expression.args.length === 1) return evaluate(expression.args[0]);
+      throw new SyscallProblem(`cannot evaluate ${expression.name}(…)`);
+    case 'array':
+      if (expression.items.length === 1) return evaluate(expression.items[0]);
+      throw new SyscallProblem('expected a single value');
+    default:
+      throw new SyscallProblem(`expected a number, got ${expression.kind}`);
+  }
+}
+
+function isElided(expression: Expression | undefined): boolean {
+  return expression === undefined || expression.kind === 'elided';
+}
+
+/** The field `name` of a struct expression. */
+function field(expression: Expression, ...names: string[]): Expression | undefined {
+  if (expression.kind !== 'struct') return undefined;
+  return expression.fields.find((f) => names.includes(f.name))?.value;
+}
+
+/** What the runner passes to a call. */
+export interface SyscallContext {
+  readonly api: BerkeleySockets;
+  readonly flow: Flow;
+  readonly bindPort: number;
+  readonly connectPort: number;
+  /** The script's peer chose this port for passive connections and datagrams to ustack. */
+  readonly remotePort: number;
+  /** Sockets the script opened, by descriptor: their type. */
+  readonly socketTypes: Map<number, number>;
+}
+
+/** The expected value written in an output argument like `[1]`, or undefined for `...`. */
+function writtenValue(expression: Expression | undefined): number | undefined {
+  if (expression === undefined || isElided(expression)) return undefined;
+  return evaluate(expression);
+}
+
+function checkOutput(call: string, what: string, got: number, expected: number | undefined): void {
+  if (expected !== undefined && got !== expected) throw new SyscallProblem(`${call} returned ${what} ${got}, expected ${expected}`);
+}
+
+function addressOf(expression: Expression | undefined, fallbackAddress: string, fallbackPort: number): { address: string; port: number } {
+  if (expression === undefined || isElided(expression)) return { address: fallbackAddress, port: fallbackPort };
+  const port = field(expression, 'sin_port');
+  const address = field(expression, 'sin_addr');
+  let text = fallbackAddress;
+  if (address?.kind === 'call' && address.name === 'inet_addr' && address.args[0]?.kind === 'string') text = address.args[0].value;
+  return { address: text, port: port ? evaluate(port) : fallbackPort };
+}
+
+/**
+ * Starts the call of `event`. Returns its value (a number), or a Promise for a call that may
+ * block. Errors come as thrown or rejected ErrnoErrors; a disagreement with an output argument
+ * as a SyscallProblem.
+ */
+export function startSyscall(event: SyscallEvent, context: SyscallContext): number | Promise<number> {
+  const { api, flow } = context;
+  const args = event.args;
+  const fd = (): number => evaluate(args[0]);
+  const local = formatIpv4Address(flow.localAddress);
+  const remote = formatIpv4Address(flow.remoteAddress);
+  switch (event.name) {
+    case 'socket': {
+      const domain = isElided(args[0]) ? C.AF_INET : evaluate(args[0]);
+      const type = evaluate(args[1]);
+      const result = api.socket(domain, type & ~0o2000000, isElided(args[2]) ? 0 : evaluate(args[2]));
+      context.socketTypes.set(result, type & 0xf);
+      return result;
+    }
+    case 'bind': {
+      const target = addressOf(args[1], local, context.bindPort);
+      api.bind(fd(), target);
+      flow.localPort = target.port || api.getsockname(fd()).port;
+      flow.remotePort = context.remotePort;
+      return 0;
+    }
+    case 'listen':
+      api.listen(fd(), isElided(args[1]) ? 128 : evaluate(args[1]));
+      flow.localPort = api.getsockname(fd()).port;
+      flow.remotePort = context.remotePort;
+      return 0;
+    case 'accept':
+    case 'accept4':
+      return api.accept(fd()).then((accepted) => accepted.fd);
+    case 'connect': {
+      const descriptor = fd();
+      const target = addressOf(args[1], remote, context.connectPort);
+      flow.remotePort = target.port;
+      flow.localIsn = null;
+      flow.tsOffset = null;
+      const promise = api.connect(descriptor, target);
+      try {
+        flow.localPort = api.getsockname(descriptor).port;
+      } catch {
+        // the descriptor is bad; connect's own error says so
+      }
+      return promise.then(() => 0);
+    }
+    case 'write':
+    case 'send': {
+      const length = evaluate(args[2]);
+      return api.send(fd(), new Uint8Array(length), event.name === 'send' && !isElided(args[3]) ? evaluate(args[3]) : 0);
+    }
+    case 'sendto': {
+      const descriptor = fd();
+      const length = evaluate(args[2]);
+      const target = addressOf(args[4], remote, context.connectPort);
+      if (context.socketTypes.get(descriptor) === C.SOCK_DGRAM) flow.remotePort = target.port;
+      const promise = api.sendto(descriptor, new Uint8Array(length), target, isElided(args[3]) ? 0 : evaluate(args[3]));
+      if (context.socketTypes.get(descriptor) === C.SOCK_DGRAM) flow.localPort = api.getsockname(descriptor).port;
+      return promise;
+    }
+    case 'read':
+    case 'recv':
+    case 'recvfrom': {
+      const length = evaluate(args[2]);
+      const flags = event.name !== 'read' && !isElided(args[3]) ? evaluate(args[3]) : 0;
+      return api.recvfrom(fd(), length, flags).then((result) => result.data.length);
+    }
+    case 'shutdown':
+      api.shutdown(fd(), evaluate(args[1]));
+      return 0;
+    case 'close':
+      api.close(fd());
+      context.socketTypes.delete(fd());
+      return 0;
+    case 'fcntl': {
+      const command = evaluate(args[1]);
+      if (command === C.F_GETFL) return api.fcntl(fd(), command) | CONSTANTS.O_RDWR; // a socket is open read-write
+      return api.fcntl(fd(), command, evaluate(args[2]));
+    }
+    case 'ioctl': {
+      const request = evaluate(args[1]);
+      const value = api.ioctl(fd(), request);
+      checkOutput('ioctl', 'value', value, writtenValue(args[2]));
+      return 0;
+    }
+    case 'setsockopt': {
+      const level = evaluate(args[1]);
+      const name = evaluate(args[2]);
+      const value = args[3];
+      if (level === C.SOL_SOCKET && name === C.SO_LINGER) {
+        const onoff = field(value, 'l_onoff', 'onoff');
+        const linger = field(value, 'l_linger', 'linger');
+        if (!onoff || !linger) throw new SyscallProblem('SO_LINGER takes {l_onoff=N, l_linger=N}');
+        api.setsockopt(fd(), level, name, { onoff: evaluate(onoff), linger: evaluate(linger) });
+      } else if (value.kind === 'string') {
+        api.setsockopt(fd(), level, name, value.value);
+      } else {
+        api.setsockopt(fd(), level, name, evaluate(value));
+      }
+      return 0;
+    }
+    case 'getsockopt': {
+      const level = evaluate(args[1]);
+      const name = evaluate(args[2]);
+      const got = api.getsockopt(fd(), level, name);
+      const expected = args[3];
+      if (typeof got === 'number') checkOutput('getsockopt', 'value', got, writtenValue(expected));
+      else if (typeof got === 'string') {
+        if (expected?.kind === 'string' && expected.value !== got) throw new SyscallProblem(`getsockopt returned "${got}", expected "${expected.value}"`);
+      } else if (expected && expected.kind === 'struct') {
+        const onoff = field(expected, 'l_onoff', 'onoff');
+        const linger = field(expected, 'l_linger', 'linger');
+        if (onoff) checkOutput('getsockopt', 'l_onoff', got.onoff, evaluate(onoff));
+        if (linger) checkOutput('getsockopt', 'l_linger', got.linger, evaluate(linger));
+      }
+      return 0;
+    }
+    case 'poll': {
+      const list = args[0];
+      if (list.kind !== 'array') throw new SyscallProblem('poll takes [{fd=N, events=…, revents=…}, …]');
+      const entries = list.items.map((item) => {
+        const descriptor = field(item, 'fd');
+        const events = field(item, 'events');
+        if (!descriptor || !events) throw new SyscallProblem('each poll entry needs fd= and events=');
+        return { fd: evaluate(descriptor), events: evaluate(events), revents: writtenValue(field(item, 'revents')) };
+      });
+      const timeout = isElided(args[2]) ? -1 : evaluate(args[2]);
+      return api.poll(entries.map(({ fd: d, events }) => ({ fd: d, events })), timeout).then((results) => {
+        results.forEach((result, i) => checkOutput('poll', `revents of fd ${result.fd}`, result.revents, entries[i].revents));
+        return results.filter((r) => r.revents !== 0).length;
+      });
+    }
+    case 'getsockname':
+    case 'getpeername':
+      (event.name === 'getsockname' ? api.getsockname(fd()) : api.getpeername(fd()));
+      return 0;
+    default:
+      throw new SyscallProblem(`system call ${event.name}() is not supported by the runner`);
+  }
+}
+
+/** Describes a call's outcome for messages: `4` or `-1 ECONNREFUSED (Connection refused)`. */
+export function describeOutcome(outcome: { value: number } | { error: unknown }): string {
+  if ('value' in outcome) return String(outcome.value);
+  const error = outcome.error;
+  if (error instanceof ErrnoError) return `-1 ${error.code} (${error.message})`;
+  return `an exception: ${error instanceof Error ? error.message : String(error)}`;
+}

@@ -1,0 +1,231 @@
+/**
+ * Backtick lines. packetdrill runs them in a shell; they mostly set sysctls for the test. The
+ * runner runs nothing: it maps the settings it knows to ustack's TCP configuration and reports
+ * every other command as unsupported (never silently ignores it).
+ *
+ * Understood forms: `sysctl [-q] [-w] name=value …`, `echo value > /proc/sys/net/…`,
+ * `ip route … initcwnd N`, packetdrill's `defaults.sh`, and ustack's own `ustack tcp.key=value`
+ * (any TcpConfig field). FreeBSD's `net.inet.tcp.*` names are mapped in portable mode only.
+ */
+import type { CongestionAlgorithm } from '../tcp/congestion.js';
+import type { TcpConfig } from '../tcp/config.js';
+
+/** TCP configuration being built up, field by field. */
+export type TcpConfigChanges = { -readonly [K in keyof TcpConfig]?: TcpConfig[K] };
+
+/** What a backtick line did. */
+export interface ShellOutcome {
+  /** Configuration to apply. */
+  readonly changes: TcpConfigChanges;
+  /** One line per command understood (`net.ipv4.tcp_sack=0 → tcp.sack=false`). */
+  readonly applied: string[];
+  /** One line per command not understood or with no ustack equivalent. */
+  readonly unsupported: string[];
+}
+
+type Setter = (value: string, changes: TcpConfigChanges, notes: string[]) => string | null;
+
+const on = (value: string) => Number(value.trim()) !== 0;
+const seconds = (value: string) => Number(value.trim()) * 1000;
+
+/** A setter of one boolean field. */
+function flag(field: 'sack' | 'timestamps' | 'windowScaling' | 'ecn'): Setter {
+  return (value, changes) => {
+    changes[field] = on(value);
+    return `tcp.${field}=${changes[field]}`;
+  };
+}
+
+/** A setter of one numeric field, value scaled by `scale`. */
+function number(field: keyof TcpConfig, scale = 1): Setter {
+  return (value, changes) => {
+    const n = Number(value.trim().split(/\s+/)[0]) * scale;
+    if (!Number.isFinite(n) || n < 0) return null;
+    (changes as Record<string, unknown>)[field] = n;
+    return `tcp.${field}=${n}`;
+  };
+}
+
+function congestion(value: string, changes: TcpConfigChanges): string | null {
+  const name = value.trim();
+  const algorithm: CongestionAlgorithm | null = name === 'cubic' ? 'cubic' : name === 'reno' || name === 'newreno' ? 'newreno' : null;
+  if (!algorithm) return null;
+  changes.congestionControl = algorithm;
+  return `tcp.congestionControl=${algorithm}`;
+}
+
+/** Linux sysctls (net.ipv4.*), understood in both modes. */
+const LINUX: Readonly<Record<string, Setter>> = {
+  'net.ipv4.tcp_sack': flag('sack'),
+  'net.ipv4.tcp_timestamps': flag('timestamps'),
+  'net.ipv4.tcp_window_scaling': flag('windowScaling'),
+  'net.ipv4.tcp_ecn': (value, changes, notes) => {
+    const mode = Number(value.trim());
+    changes.ecn = mode === 1;
+    if (mode === 2) notes.push('tcp_ecn=2 (accept ECN, never ask): ustack has no accept-only mode, ECN is off');
+    return `tcp.ecn=${changes.ecn}`;
+  },
+  'net.ipv4.tcp_syncookies': (value) => (Number(value.trim()) === 0 ? 'ustack has no syncookies (as tcp_syncookies=0)' : null),
+  'net.ipv4.tcp_init_cwnd': number('initialWindowSegments'),
+  'net.ipv4.tcp_fin_timeout': number('finWait2TimeoutMs', 1000),
+  'net.ipv4.tcp_syn_retries': number('synRetries'),
+  'net.ipv4.tcp_synack_retries': number('synAckRetries'),
+  'net.ipv4.tcp_retries2': number('dataRetries'),
+  'net.ipv4.tcp_keepalive_time': number('keepaliveIdleMs', 1000),
+  'net.ipv4.tcp_keepalive_intvl': number('keepaliveIntervalMs', 1000),
+  'net.ipv4.tcp_keepalive_probes': number('keepaliveCount'),
+  'net.ipv4.tcp_challenge_ack_limit': number('challengeAckPerSecond'),
+  'net.ipv4.tcp_rto_min_us': number('minRtoMs', 1 / 1000),
+  'net.ipv4.tcp_rmem': (value, changes) => {
+    const middle = Number(value.trim().split(/\s+/)[1]);
+    if (!Number.isFinite(middle) || middle <= 0) return null;
+    changes.receiveBufferSize = middle;
+    return `tcp.receiveBufferSize=${middle}`;
+  },
+  'net.ipv4.tcp_wmem': (value, changes) => {
+    const middle = Number(value.trim().split(/\s+/)[1]);
+    if (!Number.isFinite(middle) || middle <= 0) return null;
+    changes.sendBufferSize = middle;
+    return `tcp.sendBufferSize=${middle}`;
+  },
+  'net.ipv4.tcp_congestion_control': congestion,
+  'net.core.somaxconn': number('defaultBacklog'),
+};
+
+/** FreeBSD sysctls (net.inet.tcp.*), understood in portable mode. Times there are in ms. */
+const FREEBSD: Readonly<Record<string, Setter>> = {
+  'net.inet.tcp.rfc1323': (value, changes) => {
+    changes.timestamps = on(value);
+    changes.windowScaling = on(value);
+    return `tcp.timestamps=${changes.timestamps}, tcp.windowScaling=${changes.windowScaling}`;
+  },
+  'net.inet.tcp.sack.enable': flag('sack'),
+  'net.inet.tcp.ecn.enable': (value, changes) => {
+    changes.ecn = Number(value.trim()) === 1;
+    return `tcp.ecn=${changes.ecn}`;
+  },
+  'net.inet.tcp.initcwnd_segments': number('initialWindowSegments'),
+  'net.inet.tcp.msl': number('timeWaitMs', 2),
+  'net.inet.tcp.delacktime': number('delayedAckMs'),
+  'net.inet.tcp.keepidle': number('keepaliveIdleMs'),
+  'net.inet.tcp.keepintvl': number('keepaliveIntervalMs'),
+  'net.inet.tcp.keepcnt': number('keepaliveCount'),
+  'net.inet.tcp.rexmit_min': number('minRtoMs'),
+  'net.inet.tcp.rexmit_initial': number('initialRtoMs'),
+  'net.inet.tcp.syncookies': (value) => (Number(value.trim()) === 0 ? 'ustack has no syncookies (as syncookies=0)' : null),
+  'net.inet.tcp.cc.algorithm': congestion,
+};
+
+/** The TcpConfig fields `ustack tcp.key=value` may set, with their kind. */
+const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'>> = {
+  defaultMss: 'number',
+  initialRtoMs: 'number',
+  minRtoMs: 'number',
+  maxRtoMs: 'number',
+  synRetries: 'number',
+  synAckRetries: 'number',
+  dataRetries: 'number',
+  timeWaitMs: 'number',
+  finWait2TimeoutMs: 'number',
+  delayedAckMs: 'number',
+  keepaliveIdleMs: 'number',
+  keepaliveIntervalMs: 'number',
+  keepaliveCount: 'number',
+  receiveBufferSize: 'number',
+  sendBufferSize: 'number',
+  windowScaling: 'boolean',
+  timestamps: 'boolean',
+  sack: 'boolean',
+  ecn: 'boolean',
+  congestionControl: 'congestion',
+  initialWindowSegments: 'number',
+  challengeAckPerSecond: 'number',
+  defaultBacklog: 'number',
+  userTimeoutMs: 'number',
+};
+
+function ustackSetting(assignment: string, changes: TcpConfigChanges): string | null {
+  const match = /^tcp\.([A-Za-z0-9]+)=(.+)$/.exec(assignment);
+  if (!match) return null;
+  const [, field, value] = match;
+  const kind = USTACK_FIELDS[field];
+  if (kind === 'boolean') {
+    if (value !== 'true' && value !== 'false') return null;
+    (changes as Record<string, unknown>)[field] = value === 'true';
+  } else if (kind === 'number') {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) return null;
+    (changes as Record<string, unknown>)[field] = n;
+  } else if (kind === 'congestion') {
+    return congestion(value, changes);
+  } else {
+    return null;
+  }
+  return `tcp.${field}=${value}`;
+}
+
+/** Applies one `name=value` sysctl assignment. */
+function sysctl(name: string, value: string, portable: boolean, outcome: ShellOutcome): void {
+  const setter = LINUX[name] ?? (portable ? FREEBSD[name] : undefined);
+  const notes: string[] = [];
+  const result = setter ? setter(value, outcome.changes, notes) : null;
+  if (result === null) {
+    outcome.unsupported.push(`${name}=${value.trim()}: ${setter === undefined ? 'no ustack equivalent' : 'this value has no ustack equivalent'}`);
+    return;
+  }
+  outcome.applied.push(`${name}=${value.trim()} → ${result}`);
+  for (const note of notes) outcome.unsupported.push(note);
+}
+
+/** Splits a shell line into simple commands (on `;`, `&&`, `||` and newlines). */
+function simpleCommands(command: string): string[] {
+  return command
+    .split(/;|&&|\|\||\n/)
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
+}
+
+/** Maps a backtick command to ustack configuration. */
+export function mapShellCommand(command: string, portable: boolean): ShellOutcome {
+  const outcome: ShellOutcome = { changes: {}, applied: [], unsupported: [] };
+  for (const simple of simpleCommands(command)) {
+    const words = simple.split(/\s+/);
+    if (words[0] === 'sysctl') {
+      const assignments = words.slice(1).filter((w) => !w.startsWith('-'));
+      // `sysctl -w net.ipv4.tcp_rmem="4096 87380 6291456"`: rejoin quoted values split on spaces.
+      const joined = simple.replace(/^sysctl(\s+-\w+)*\s+/, '');
+      const pairs = [...joined.matchAll(/([\w.]+)\s*=\s*("[^"]*"|'[^']*'|\S+)/g)];
+      if (pairs.length === 0 || assignments.length === 0) {
+        outcome.unsupported.push(`'${simple}': only sysctl name=value is understood`);
+        continue;
+      }
+      for (const [, name, value] of pairs) sysctl(name, value.replace(/^["']|["']$/g, ''), portable, outcome);
+      continue;
+    }
+    const echo = /^echo\s+("[^"]*"|'[^']*'|\S+)\s*>\s*\/proc\/sys\/(\S+)$/.exec(simple);
+    if (echo) {
+      sysctl(echo[2].replace(/\//g, '.'), echo[1].replace(/^["']|["']$/g, ''), portable, outcome);
+      continue;
+    }
+    const initcwnd = /^ip\s+route\s+.*\binitcwnd\s+(\d+)/.exec(simple);
+    if (initcwnd) {
+      outcome.changes.initialWindowSegments = Number(initcwnd[1]);
+      outcome.applied.push(`${simple} → tcp.initialWindowSegments=${initcwnd[1]}`);
+      continue;
+    }
+    if (/(^|\/)defaults\.sh$/.test(words[0])) {
+      outcome.applied.push(`${simple} → ustack's defaults stand in for Linux's (delayed ACK 40 ms, RTO 1 s/200 ms, IW 10, SACK/TS/WS on)`);
+      continue;
+    }
+    if (words[0] === 'ustack') {
+      for (const assignment of words.slice(1)) {
+        const result = ustackSetting(assignment, outcome.changes);
+        if (result === null) outcome.unsupported.push(`'${assignment}': not a ustack tcp.<field>=<value> setting`);
+        else outcome.applied.push(`${assignment} → ${result}`);
+      }
+      continue;
+    }
+    outcome.unsupported.push(`'${simple}': not run (the runner maps sysctls to ustack configuration and runs no shell)`);
+  }
+  return outcome;
+}
