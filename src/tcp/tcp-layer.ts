@@ -123,7 +123,9 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   }
 
   transmit(connection: TcpConnection, segment: TcpRepr): void {
-    const ect = connection.ecnEnabled && segment.payload.length > 0;
+    // RFC 3168 §6.1.4–6.1.5: only new data is ECN-capable; pure ACKs, probes and retransmissions
+    // are not (new data leaves at SND.NXT, before SND.NXT moves past it).
+    const ect = connection.ecnEnabled && segment.payload.length > 0 && !seqLt(segment.seq, connection.sndNxt);
     this.sendSegment(connection.localAddress, connection.remoteAddress, segment, ect, connection.options.ttl, connection.options.tos);
   }
 
