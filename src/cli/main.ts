@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/**
+ * The `ustack` command. Subcommands:
+ *   ustack demo                      the `npm start` demo on a virtual network (no root)
+ *   ustack dissect FILE [--json]     each frame of a pcap, layer by layer (or tshark-style JSON)
+ */
+import { resolve } from 'node:path';
+import { runDemo } from '../../examples/demo.js';
+import { runDissect } from './dissect-command.js';
+
+const usage = `usage: ustack <command> [arguments]
+
+commands:
+  demo                       two stacks on a virtual wire: UDP upper-casing, ping, a traced datagram;
+                             writes captures/demo.pcap (no root needed)
+  dissect FILE [--json]      print every frame of a pcap/pcapng file layer by layer, with the byte
+                             range of each header; --json prints tshark-style fields, one frame a line
+  help                       this text
+`;
+
+async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  switch (command) {
+    case 'demo':
+      runDemo({ capturePath: resolve(process.cwd(), 'captures/demo.pcap'), print: (line) => console.log(line) });
+      return 0;
+    case 'dissect':
+      return runDissect(rest, (line) => console.log(line));
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(usage);
+      return command === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`ustack: unknown command '${command}'\n\n${usage}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`ustack: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
