@@ -251,3 +251,43 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     expect(h.stat('tcp.rx.sackInvalid')).toBe(1);
   });
 });
+
+describe('tail loss probe (RFC 8985 §7)', () => {
+  /** SACK connection with a 50 ms RTT sample behind it: SRTT 50, RTO 200 (the floor). */
+  function measured(): TcpHarness {
+    const h = established(SACK_PEER);
+    h.conn.options.noDelay = true;
+    h.write(100);
+    h.take();
+    h.advance(50);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100), flags: ACK });
+    expect(h.conn.rtt.srtt).toBe(50);
+    return h;
+  }
+
+  it('with no ACK for 2·SRTT, the last segment sent is retransmitted as a probe; the RTO is re-armed after it', () => {
+    const h = measured();
+    const start = h.now;
+    h.write(3 * MSS);
+    h.take();
+    h.advance(99);
+    h.expectNothingSent();
+    h.advance(1);
+    h.expectSent(seq(h.ourSeq(100 + 2 * MSS)), payloadLength(MSS), sentAt(start + 100));
+    expect(h.stat('tcp.tlp.probes')).toBe(1);
+    expect(h.conn.retransmitDeadline).toBe(start + 100 + h.conn.rtt.rto);
+  });
+
+  it('the probe’s ACK, with SACK for the tail, lets RACK repair the rest without an RTO', () => {
+    const h = measured();
+    h.write(3 * MSS);
+    h.take();
+    h.advance(100);
+    h.take(); // the probe
+    h.advance(50);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(100 + 2 * MSS), rightEdge: h.ourSeq(100 + 3 * MSS) }) });
+    const resent = h.take().map((s) => s.tcp.seq);
+    expect(resent).toEqual([h.ourSeq(100), h.ourSeq(100 + MSS)]);
+    expect(h.stat('tcp.rto.fired')).toBe(0);
+  });
+});
