@@ -181,7 +181,8 @@ export class TcpConnection {
 
   // ---- retransmission and congestion ----
   readonly inFlight: SentSegment[] = [];
-  readonly rtt: RttEstimator;
+  /** Replaced (not reset) when the handshake needed a retransmission: RFC 6298 §5.7's 3 s start. */
+  rtt: RttEstimator;
   cc: CongestionControl;
   /** Counts transmissions of segments that occupy sequence space (see SentSegment.sentOrder). */
   transmissions = 0;

@@ -4,9 +4,11 @@
  * (RFC 5961 §4), ACK (RFC 5961 §5), URG, segment text, FIN. LISTEN and CLOSED are the
  * layer's (tcp-layer.ts): they have no connection yet.
  */
+import { createCongestionControl } from './congestion.js';
 import type { TcpConnection } from './connection.js';
 import { advertisedMssFor, sendAck, sendSynAck, transmitPending, TCP_IP_HEADERS, windowShiftFor } from './output.js';
 import { acknowledge, detectLossByRack, duplicateAck, enterRecovery, isDuplicateAck, processSack, reductionBase } from './recovery.js';
+import { RttEstimator } from './rtt.js';
 import { has, type Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqSub } from './seq.js';
 import { armDelayedAck, armKeepalive, armProbeTimer, armRetransmitTimer, startTimeWait } from './timers.js';
@@ -262,7 +264,19 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
  * move to ESTABLISHED (RFC 9293 §3.10.7.3 and the SYN-RECEIVED case of §3.10.7.4).
  */
 function establish(connection: TcpConnection, segment: Segment, window: number, now: number): void {
+  const handshake = connection.inFlight.length > 0 && connection.inFlight[0].syn ? connection.inFlight[0] : null;
+  const handshakeRetransmitted = handshake !== null && handshake.retransmits > 0;
+  // A SYN or SYN-ACK sent once is timed like data (RFC 6298 §2, §3 Karn; Linux samples it too),
+  // so the first RTO follows the path instead of the initial 1 s when timestamps give no sample.
+  const handshakeRtt = handshake !== null && !handshakeRetransmitted ? now - handshake.sentAt : undefined;
   acknowledge(connection, segment, now);
+  if (handshakeRtt !== undefined && connection.rtt.srtt === undefined) connection.rtt.sample(Math.max(handshakeRtt, 1));
+  if (handshakeRetransmitted) {
+    // Our SYN or SYN-ACK was lost: start with one segment (RFC 5681 §3.1, RFC 6928 §2) and,
+    // without an RTT sample, with an RTO of 3 s (RFC 6298 §5.7).
+    connection.cc = createCongestionControl(connection.cc.algorithm, connection.sendMss, { initialWindowSegments: 1 });
+    if (connection.rtt.srtt === undefined) connection.rtt = new RttEstimator({ ...connection.rtt.config, initialMs: 3000 });
+  }
   connection.sndWnd = window;
   connection.maxSndWnd = window;
   connection.sndWl1 = segment.seq;

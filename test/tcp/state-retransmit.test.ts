@@ -291,3 +291,45 @@ describe('tail loss probe (RFC 8985 §7)', () => {
     expect(h.stat('tcp.rto.fired')).toBe(0);
   });
 });
+
+describe('after a lost SYN or SYN-ACK (RFC 5681 §3.1, RFC 6298 §5.7)', () => {
+  it('without handshake loss, data starts with the ten-segment initial window (RFC 6928) and a 1 s RTO', () => {
+    const h = established({ peerWindow: 65535 });
+    sendSegments(h, 10);
+    h.conn.options.noDelay = true;
+    h.write(MSS);
+    h.expectNothingSent(); // the eleventh waits for an ACK
+    h.advance(1000);
+    h.expectSent(seq(h.ourSeq(0)), sentAt(1000));
+  });
+
+  it('active open whose SYN was retransmitted: one segment of initial window, and an RTO of 3 s', () => {
+    const h = synSent();
+    h.advance(1000);
+    h.take();
+    h.send({ seq: 5000, ack: h.ourSeq(0), flags: SYN | ACK, options: mssOnly() });
+    h.take();
+    h.conn.options.noDelay = true;
+    h.write(3 * MSS);
+    h.expectSent(seq(h.ourSeq(0)), payloadLength(MSS));
+    const start = h.now;
+    h.advance(2999);
+    h.expectNothingSent();
+    h.advance(1);
+    h.expectSent(seq(h.ourSeq(0)), sentAt(start + 3000));
+  });
+
+  it('passive open whose SYN-ACK was retransmitted: the same', () => {
+    const h = synReceived();
+    h.advance(1000);
+    h.take();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK });
+    h.expectState('ESTABLISHED');
+    h.conn.options.noDelay = true;
+    h.write(3 * MSS);
+    h.expectSent(seq(h.ourSeq(0)), payloadLength(MSS));
+    const start = h.now;
+    h.advance(3000);
+    h.expectSent(seq(h.ourSeq(0)), sentAt(start + 3000));
+  });
+});
