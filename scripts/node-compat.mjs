@@ -73,6 +73,7 @@ function unportable(source, name) {
     [/process\.std(in|out|err)\.(destroy|_handle)|listen-after-destroying-stdin|listen-fd0/, 'process stdio handles'],
     [/perf_hooks|PerformanceObserver/, 'performance hooks of Node\'s own net'],
     [/common\.hasMultiLocalhost|127\.0\.0\.2/, 'a second local address'],
+    [/--test-udp-no-try-send/, 'libuv\'s send queue (--test-udp-no-try-send)'],
     [/require\(['"]\.\.\/common\/internet/, 'the internet'],
   ];
   for (const [pattern, reason] of rules) if (pattern.test(source) || pattern.test(name)) return reason;

@@ -8,10 +8,13 @@ const dist = process.env.USTACK_DIST;
 if (!dist) throw new Error('node-compat preload: USTACK_DIST (the compiled dist/src directory) is not set');
 const { Stack } = await import(`${dist}/socket-api/stack.js`);
 const { RealtimeDriver } = await import(`${dist}/socket-api/realtime-driver.js`);
+const { createNodeModules } = await import(`${dist}/socket-api/node-modules.js`);
+const dns = await import('node:dns');
 
 const stack = new Stack({ name: 'node-compat', seed: Number(process.env.USTACK_SEED ?? 1) });
 new RealtimeDriver(stack).start();
-const modules = { net: stack.net, dgram: stack.dgram };
+// Names resolve as in Node: through dns.lookup (looked up at each call, so tests may replace it).
+const modules = createNodeModules(stack, { lookup: (...args) => dns.default.lookup(...args) });
 globalThis[Symbol.for('ustack.nodeModules')] = modules;
 
 const replaced = new Map([

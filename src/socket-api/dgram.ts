@@ -29,6 +29,7 @@ import {
   validateNumber,
   validatePort,
   validateString,
+  validateAbortSignal,
   type NodeSystemError,
 } from './node-errors.js';
 import { addressInfo, callableClass, NodeModuleContext, toIpv4, type LookupFunction } from './node-support.js';
@@ -125,6 +126,7 @@ export class DgramSocket extends EventEmitter {
     this.#sendBufferSize = options?.sendBufferSize;
     if (typeof listener === 'function') this.on('message', listener);
     const signal = options?.signal;
+    validateAbortSignal(signal, 'options.signal');
     if (signal !== undefined) {
       const onAbort = () => {
         if (this.#handle) this.close();
@@ -383,6 +385,15 @@ export class DgramSocket extends EventEmitter {
     } else {
       this.#doSend(null, undefined, list, undefined, 0, done);
     }
+  }
+
+  /** The legacy form: every argument given and checked. */
+  sendto(buffer: unknown, offset: unknown, length: unknown, port: unknown, address: unknown, callback?: SendCallback): void {
+    validateNumber(offset, 'offset');
+    validateNumber(length, 'length');
+    validateNumber(port, 'port');
+    validateString(address, 'address');
+    this.send(buffer, offset, length, port, address, callback);
   }
 
   #doSend(error: Error | null, ip: string | undefined, list: Uint8Array[], address: string | undefined, port: number, callback: SendCallback | undefined): void {

@@ -26,6 +26,8 @@ export interface NetSocketOptions extends DuplexOptions {
   keepAliveInitialDelay?: number;
   fd?: number;
   pauseOnCreate?: boolean;
+  /** Reads go into `buffer` (or a buffer the function returns) and to `callback`, not to 'data'. */
+  onread?: { buffer: Uint8Array | (() => Uint8Array); callback: (bytes: number, buffer: Uint8Array) => unknown } | null;
   [kConnection]?: TcpConnection;
 }
 

@@ -8,7 +8,7 @@
 import { isIP } from 'node:net';
 import { kTouch, kInternalConnect } from './net-args.js';
 import type { NetConnectOptions } from './net-args.js';
-import { codedError, invalidArgType, nodeErrors, validateBoolean, validateFunction, validateNumber, validatePort } from './node-errors.js';
+import { invalidAddressFamily, invalidArgType, nodeErrors, validateBoolean, validateFunction, validateInt32, validateNumber, validatePort } from './node-errors.js';
 import type { LookupAddress, LookupFunction, NodeModuleContext } from './node-support.js';
 
 /** What the connect path needs of a socket. */
@@ -40,6 +40,7 @@ export function lookupAndConnect(socket: ConnectingSocket, options: NetConnectOp
   let autoSelectFamily = options.autoSelectFamily;
   if (autoSelectFamily != null) validateBoolean(autoSelectFamily, 'options.autoSelectFamily');
   else autoSelectFamily = context.autoSelectFamily;
+  if (options.autoSelectFamilyAttemptTimeout != null) validateInt32(options.autoSelectFamilyAttemptTimeout, 'options.autoSelectFamilyAttemptTimeout', 1);
 
   const literal = isIP(host);
   if (literal) {
@@ -62,19 +63,24 @@ export function lookupAndConnect(socket: ConnectingSocket, options: NetConnectOp
       }
       const list = (addresses ?? []) as LookupAddress[];
       let chosen: LookupAddress | undefined;
+      let valid: LookupAddress | undefined;
       for (const entry of list) {
         socket.emit('lookup', null, entry.address, entry.family, host);
         if (!socket.connecting) return;
-        if (!chosen && entry.family === 4 && isIP(entry.address) === 4) chosen = entry;
+        const usable = isIP(entry.address) !== 0 && (entry.family === 4 || entry.family === 6);
+        if (usable) valid ??= entry;
+        if (!chosen && usable && entry.family === 4) chosen = entry;
       }
-      chosen ??= list[0];
-      if (!chosen || !isIP(chosen.address)) {
-        const invalid = nodeErrors.invalidIpAddress(chosen?.address);
-        process.nextTick(() => socket.destroy(invalid));
+      // This stack speaks IPv4: an IPv6-only answer goes on to fail with EAFNOSUPPORT.
+      chosen ??= valid;
+      if (!chosen) {
+        const first = list[0];
+        const failure = !first || !isIP(first.address) ? nodeErrors.invalidIpAddress(first?.address) : invalidAddressFamily(first.family, host, port as number);
+        process.nextTick(() => socket.destroy(failure));
         return;
       }
       socket[kTouch]();
-      socket[kInternalConnect](chosen.address, port as number, isIP(chosen.address), localAddress, localPort);
+      socket[kInternalConnect](chosen.address, port as number, chosen.family, localAddress, localPort);
     });
     return;
   }
@@ -87,7 +93,7 @@ export function lookupAndConnect(socket: ConnectingSocket, options: NetConnectOp
       const invalid = nodeErrors.invalidIpAddress(ip);
       process.nextTick(() => socket.destroy(invalid));
     } else if (addressType !== 4 && addressType !== 6) {
-      const invalid = codedError('ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${String(addressType)} ${host}:${port}`, RangeError);
+      const invalid = invalidAddressFamily(addressType, host, port as number);
       process.nextTick(() => socket.destroy(invalid));
     } else {
       socket[kTouch]();

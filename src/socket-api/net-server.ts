@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type { TcpBinding, TcpListener } from '../tcp/tcp-layer.js';
 import type { TcpConnection } from '../tcp/connection.js';
-import { codedError, invalidArgValue, nodeErrors, uvExceptionWithHostPort, validateNumber, validatePort } from './node-errors.js';
+import { codedError, invalidArgValue, nodeErrors, uvExceptionWithHostPort, validateAbortSignal, validateNumber, validatePort } from './node-errors.js';
 import { kConnection, kContext, isPipeName, normalizeArgs, toNumber, type NetSocket, type NetSocketOptions } from './net-socket.js';
 import { addressInfo, toIpv4, type NodeModuleContext } from './node-support.js';
 
@@ -61,6 +61,8 @@ export class NetServer extends EventEmitter {
   #listeningId = 1;
   #unref = false;
   #acceptQueued = false;
+  /** `family:address:requested port`, as Node keys a listening server (set by listen). */
+  declare _connectionKey?: string;
 
   constructor(options?: NetServerOptions | ((socket: NetSocket) => void), connectionListener?: (socket: NetSocket) => void) {
     super();
@@ -104,6 +106,7 @@ export class NetServer extends EventEmitter {
     if ((normalized as { handle?: unknown; _handle?: unknown; fd?: unknown }).handle || (normalized as { _handle?: unknown })._handle || typeof (normalized as { fd?: unknown }).fd === 'number') {
       throw codedError('ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', 'ustack: listening on an existing handle or file descriptor is not available in a user-space stack');
     }
+    validateAbortSignal(options.signal, 'options.signal');
     if (options.signal) this.#watchSignal(options.signal);
     if (args.length === 0 || typeof args[0] === 'function' || (options.port === undefined && 'port' in options) || options.port === null) options.port = 0;
     if (typeof options.port === 'number' || typeof options.port === 'string') {
@@ -153,6 +156,7 @@ export class NetServer extends EventEmitter {
     }
     this.#binding = bound.value;
     this.#listener = listening.value;
+    this._connectionKey = `4:${address}:${port}`;
     this.#listener.onAcceptable = () => this.#scheduleAccept();
     this.#updateReference();
     process.nextTick(() => {
@@ -260,6 +264,12 @@ export class NetServer extends EventEmitter {
   #updateReference(): void {
     if (this.#listener && !this.#unref) this.#context.loop.hold(this);
     else this.#context.loop.release(this);
+  }
+
+  /** A rejected async 'connection' listener destroys that socket; others become 'error'. */
+  override [EventEmitter.captureRejectionSymbol](error: Error, event: string, socket?: NetSocket): void {
+    if (event === 'connection' && socket) socket.destroy(error);
+    else this.emit('error', error);
   }
 
   /** `await using server`: closes it. */

@@ -15,7 +15,7 @@
  * Everything the stack reports is taken up on the next tick (`#schedulePump`), never inside the
  * stack's processing.
  */
-import { Duplex } from 'node:stream';
+import { addAbortSignal, Duplex } from 'node:stream';
 import { IPV4_ANY } from '../ip/address.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { transmitPending } from '../tcp/output.js';
@@ -27,7 +27,9 @@ import {
   nodeErrors,
   outOfRange,
   validateFunction,
+  validateAbortSignal,
   validateNumber,
+  validateString,
   codedError,
   type NodeSystemError,
 } from './node-errors.js';
@@ -107,6 +109,10 @@ export class NetSocket extends Duplex {
   readonly #idle: IdleTimer;
   #resetAndClosing = false;
   #referenced = true;
+  /** The `onread` option: reads go into this buffer and to the callback instead of 'data'. */
+  #onreadBuffer: Uint8Array | null = null;
+  #onreadGenerator: (() => Uint8Array) | null = null;
+  #onreadCallback: ((bytes: number, buffer: Uint8Array) => unknown) | null = null;
 
   constructor(options: NetSocketOptions | number = {}) {
     if (typeof options === 'number') options = { fd: options };
@@ -120,7 +126,8 @@ export class NetSocket extends Duplex {
       validateNumber(given.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
       if (given.keepAliveInitialDelay < 0) given.keepAliveInitialDelay = 0;
     }
-    super({ ...given, allowHalfOpen: Boolean(given.allowHalfOpen), emitClose: false, autoDestroy: true, decodeStrings: false });
+    const { signal, ...streamOptions } = given;
+    super({ ...streamOptions, allowHalfOpen: Boolean(given.allowHalfOpen), emitClose: false, autoDestroy: true, decodeStrings: false });
     const context = (new.target as typeof NetSocket)[kContext];
     if (!context) throw new Error('ustack: create sockets through a stack\'s net module (stack.net.Socket)');
     this.#context = context;
@@ -132,10 +139,17 @@ export class NetSocket extends Duplex {
     this.#keepAlive = Boolean(given.keepAlive);
     this.#keepAliveDelay = ~~((given.keepAliveInitialDelay ?? 0) / 1000);
     this.on('end', onReadableStreamEnd);
+    const onread = given.onread;
+    if (onread !== null && typeof onread === 'object' && (onread.buffer instanceof Uint8Array || typeof onread.buffer === 'function') && typeof onread.callback === 'function') {
+      if (typeof onread.buffer === 'function') this.#onreadGenerator = onread.buffer;
+      else this.#onreadBuffer = onread.buffer;
+      this.#onreadCallback = onread.callback;
+    }
 
     const accepted = given[kConnection];
     if (accepted) {
       this.#hasHandle = true;
+      this.#nextOnreadBuffer();
       this.#handshakeDone = true;
       this.#adopt(accepted);
       this.#updateReference();
@@ -148,6 +162,21 @@ export class NetSocket extends Duplex {
         }
       }
     }
+    // After the fields exist: an aborted signal destroys the socket at once.
+    validateAbortSignal(signal, 'options.signal');
+    if (signal) {
+      addAbortSignal(signal, this);
+      // Node notes the abort for its connect attempts, and listens from the next tick on.
+      if (signal.aborted) process.nextTick(() => (this._aborted = true));
+      else process.nextTick(() => signal.addEventListener('abort', () => (this._aborted = true), { once: true }));
+    }
+  }
+
+  /** With `onread.buffer` a function, each read gets a fresh buffer from it. */
+  #nextOnreadBuffer(): void {
+    if (!this.#onreadGenerator) return;
+    const next = this.#onreadGenerator();
+    if (next instanceof Uint8Array) this.#onreadBuffer = next;
   }
 
   // ---- connecting --------------------------------------------------------------------------
@@ -165,7 +194,7 @@ export class NetSocket extends Duplex {
       this.#peername = null;
       this.#sockname = null;
     }
-    if (options.path) throw codedError('ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', 'ustack: IPC paths (Unix sockets, pipes) are not available in a user-space TCP/IP stack');
+
     if (!this.#hasHandle) {
       this.#hasHandle = true;
       (this as unknown as { _undestroy(): void })._undestroy();
@@ -173,10 +202,23 @@ export class NetSocket extends Duplex {
       this.#handshakeDone = false;
       this.#eofPushed = false;
       this.#reading = false;
+      // A new handle counts from zero (Node reads these from the handle).
+      this.#bytesRead = 0;
+      this.#bytesDispatched = 0;
+      this.#nextOnreadBuffer();
     }
     this.#touch();
     this.connecting = true;
     this.#updateReference();
+    if (options.path) {
+      // A user-space TCP/IP stack has no Unix-domain sockets: nothing listens at any path.
+      validateString(options.path, 'options.path');
+      const path = options.path;
+      process.nextTick(() => {
+        if (this.connecting) this.destroy(exceptionWithHostPort('ENOENT', 'connect', path, undefined));
+      });
+      return this;
+    }
     lookupAndConnect(this, options, this.#context);
     return this;
   }
@@ -247,6 +289,7 @@ export class NetSocket extends Duplex {
       if (this.#noDelay) connection.options.noDelay = true;
       if (this.#keepAlive) this.#applyKeepAlive(connection);
     }
+    this.#updateReference();
   }
 
   #schedulePump(): void {
@@ -269,6 +312,17 @@ export class NetSocket extends Duplex {
     }
     this.#continueWrite(false);
     while (this.#reading && connection.readableBytes > 0 && !this.destroyed) {
+      const buffer = this.#onreadBuffer;
+      if (buffer && this.#onreadCallback) {
+        const data = connection.receive(Math.min(READ_CHUNK, buffer.length));
+        buffer.set(data);
+        this.#bytesRead += data.length;
+        this.#touch();
+        const more = this.#onreadCallback.call(this, data.length, buffer) !== false;
+        this.#nextOnreadBuffer();
+        if (!more) this.#reading = false;
+        continue;
+      }
       const data = connection.receive(READ_CHUNK);
       this.#bytesRead += data.length;
       this.#touch();
@@ -282,6 +336,7 @@ export class NetSocket extends Duplex {
     if (connection.state === 'CLOSED' && connection.error && !this.destroyed && this.#connection === connection) {
       this.destroy(errnoException(connection.error, 'read'));
     }
+    this.#updateReference();
   }
 
   #afterConnect(connection: TcpConnection): void {
@@ -313,8 +368,7 @@ export class NetSocket extends Duplex {
     if (this.connecting || !this.#connection) {
       this.once('connect', () => this._read(_size));
     } else if (!this.#reading) {
-      this.#reading = true;
-      this.#schedulePump();
+      this.#startReading();
     }
   }
 
@@ -341,6 +395,7 @@ export class NetSocket extends Duplex {
     this.#bytesDispatched += data.length;
     this.#write = { data, offset: 0, callback };
     this.#continueWrite(true);
+    this.#updateReference();
   }
 
   /** Moves as much of the chunk being written as fits into the send buffer. */
@@ -412,6 +467,31 @@ export class NetSocket extends Duplex {
   }
 
   // ---- user calls --------------------------------------------------------------------------
+
+  /** With `onread`, pausing stops reading from the connection itself (nothing is buffered). */
+  override pause(): this {
+    if (this.#onreadCallback && !this.connecting && this.#connection && this.#reading) {
+      this.#reading = false;
+      this.#updateReference();
+    }
+    return super.pause();
+  }
+
+  override resume(): this {
+    if (this.#onreadCallback && !this.connecting && this.#connection && !this.#reading) this.#startReading();
+    return super.resume();
+  }
+
+  override read(size?: number): unknown {
+    if (this.#onreadCallback && !this.connecting && this.#connection && !this.#reading) this.#startReading();
+    return super.read(size);
+  }
+
+  #startReading(): void {
+    this.#reading = true;
+    this.#updateReference();
+    this.#schedulePump();
+  }
 
   /** Ends the writable side; returns the socket. */
   override end(...args: unknown[]): this {
@@ -541,8 +621,14 @@ export class NetSocket extends Duplex {
     return this;
   }
 
+  /**
+   * A libuv stream keeps the loop alive only while it is active: connecting, reading (until
+   * EOF, and not stopped for backpressure), or with a write pending. A paused socket, or one
+   * whose peer has ended it, lets the process exit, in Node and here.
+   */
   #updateReference(): void {
-    if (this.#hasHandle && this.#referenced) this.#context.loop.hold(this);
+    const active = (this.connecting && this.#connection !== null) || (this.#reading && !this.#eofPushed) || this.#write !== null;
+    if (this.#hasHandle && this.#referenced && active) this.#context.loop.hold(this);
     else this.#context.loop.release(this);
   }
 

@@ -14,7 +14,7 @@
 import { BlockList, SocketAddress, isIP, isIPv4, isIPv6 } from 'node:net';
 import { NetServer, type NetServerContext, type NetServerOptions } from './net-server.js';
 import { kContext, NetSocket, normalizeArgs, type NetConnectOptions } from './net-socket.js';
-import { validateBoolean, validateNumber } from './node-errors.js';
+import { validateBoolean, validateInt32 } from './node-errors.js';
 import { callableClass, NodeModuleContext, type CallableClass } from './node-support.js';
 import type { Stack } from './stack.js';
 
@@ -36,6 +36,8 @@ export interface NetModule {
   setDefaultAutoSelectFamily(value: boolean): void;
   getDefaultAutoSelectFamilyAttemptTimeout(): number;
   setDefaultAutoSelectFamilyAttemptTimeout(value: number): void;
+  /** Deprecated (DEP0121): warns once, does nothing (as on every platform but Windows). */
+  _setSimultaneousAccepts(handle?: unknown): void;
   /** Node exposes its argument normalizer; some code (and Node's tests) use it. */
   _normalizeArgs(args: unknown[]): unknown[];
   /** The stack underneath (ustack-specific). */
@@ -54,6 +56,8 @@ export function createNet(stack: Stack, context: NodeModuleContext = new NodeMod
   }
   const SocketClass = callableClass(Socket);
   const ServerClass = callableClass(Server);
+
+  let warnedSimultaneousAccepts = false;
 
   function connect(...args: unknown[]): NetSocket {
     const normalized = normalizeArgs(args);
@@ -82,8 +86,14 @@ export function createNet(stack: Stack, context: NodeModuleContext = new NodeMod
     },
     getDefaultAutoSelectFamilyAttemptTimeout: () => context.autoSelectFamilyAttemptTimeout,
     setDefaultAutoSelectFamilyAttemptTimeout: (value: number) => {
-      validateNumber(value, 'value');
+      validateInt32(value, 'value', 1);
       context.autoSelectFamilyAttemptTimeout = Math.max(10, value);
+    },
+    _setSimultaneousAccepts: () => {
+      if (!warnedSimultaneousAccepts) {
+        warnedSimultaneousAccepts = true;
+        process.emitWarning('net._setSimultaneousAccepts() is deprecated and will be removed.', 'DeprecationWarning', 'DEP0121');
+      }
     },
     _normalizeArgs: (args: unknown[]) => normalizeArgs(args),
     stack,

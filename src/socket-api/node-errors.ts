@@ -214,6 +214,26 @@ export function validateBoolean(value: unknown, name: string): asserts value is 
   if (typeof value !== 'boolean') throw invalidArgType(name, 'boolean', value);
 }
 
+/** Throws ERR_INVALID_ARG_TYPE unless `value` is an AbortSignal (or undefined). */
+export function validateAbortSignal(value: unknown, name: string): void {
+  if (value !== undefined && (value === null || typeof value !== 'object' || !('aborted' in value))) throw invalidArgType(name, 'AbortSignal', value);
+}
+
+/** Node's validateInt32: an integer in [min, max], else ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE. */
+export function validateInt32(value: unknown, name: string, min = -2147483648, max = 2147483647): asserts value is number {
+  validateNumber(value, name);
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
+  if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value);
+}
+
+/** ERR_INVALID_ADDRESS_FAMILY: a resolver answered with a family that is neither 4 nor 6. */
+export function invalidAddressFamily(family: unknown, host: string, port: number): NodeCodedError & { host: string; port: number } {
+  const error = codedError('ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${String(family)} ${host}:${port}`, RangeError) as NodeCodedError & { host: string; port: number };
+  error.host = host;
+  error.port = port;
+  return error;
+}
+
 /** Node's system-error class for a failed socket option (ERR_SOCKET_BUFFER_SIZE). */
 export function socketBufferSizeError(code: string, syscall: string): NodeCodedError {
   const description = uvMessage(code);

@@ -9,7 +9,8 @@
  */
 import { isIP, isIPv4 } from 'node:net';
 import { formatIpv4Address, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
-import { dnsNotFound, type NodeSystemError } from './node-errors.js';
+import * as dns from 'node:dns';
+import { dnsNotFound, invalidArgValue, type NodeSystemError } from './node-errors.js';
 import type { Stack } from './stack.js';
 
 /** One resolved address, as `dns.lookup(…, { all: true })` gives it. */
@@ -111,6 +112,10 @@ export class NodeModuleContext {
  */
 export const defaultLookup: LookupFunction = (hostname, options, callback) => {
   const all = typeof options === 'object' && options !== null && options.all === true;
+  const hints = typeof options === 'object' && options !== null ? options.hints : undefined;
+  if (hints !== undefined && hints !== 0 && (typeof hints !== 'number' || (hints & ~(dns.ADDRCONFIG | dns.V4MAPPED | dns.ALL)) !== 0)) {
+    throw invalidArgValue('hints', hints);
+  }
   const literal = isIP(hostname);
   let address: string | null = null;
   let family = 4;
