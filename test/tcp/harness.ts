@@ -489,6 +489,11 @@ export interface FixtureOptions extends HarnessOptions {
   readonly configure?: (connection: TcpConnection) => void;
   /** Listen backlog (passive open). */
   readonly backlog?: number;
+  /**
+   * Virtual time between our SYN (or SYN-ACK) and the segment acknowledging it: the handshake's
+   * RTT sample. 0 by default, which gives SRTT 1 ms and the 200 ms minimum RTO.
+   */
+  readonly handshakeRttMs?: number;
 }
 
 function newHarness(options: FixtureOptions): TcpHarness {
@@ -557,6 +562,7 @@ export function established(options: FixtureOptions = {}): TcpHarness {
   if (options.open === 'active') {
     const h = synSent(options);
     h.peerTimestamps = peerUsesTimestamps(options);
+    h.advance(options.handshakeRttMs ?? 0);
     h.send({ seq: h.peerIss, ack: h.ourSeq(0), flags: SYN | ACK, window: options.peerWindow, options: options.peerSynOptions ?? mssOnly() });
     h.expectSent(flags(ACK), seq(h.ourSeq(0)), ack(h.peerSeq(0)));
     h.expectState('ESTABLISHED');
@@ -564,6 +570,7 @@ export function established(options: FixtureOptions = {}): TcpHarness {
     return h;
   }
   const h = synReceived(options);
+  h.advance(options.handshakeRttMs ?? 0);
   h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, window: options.peerWindow });
   h.expectNothingSent();
   h.expectState('ESTABLISHED');

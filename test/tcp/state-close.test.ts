@@ -99,6 +99,25 @@ describe('active close (RFC 9293 §3.6, Figure 12)', () => {
   });
 });
 
+describe('our FIN is retransmitted like data (RFC 9293 §3.8.1)', () => {
+  for (const [state, fixture] of [
+    ['FIN-WAIT-1', finWait1],
+    ['CLOSING', closing],
+    ['LAST-ACK', lastAck],
+  ] as const) {
+    it(`${state}: an unacknowledged FIN goes again after the RTO, with the same sequence number`, () => {
+      const h = fixture();
+      const finSeq = seqAdd(h.conn.sndNxt, -1);
+      const rto = h.conn.rtt.rto;
+      h.advance(rto);
+      h.expectSent(flags(FIN | ACK), seq(finSeq), ack(h.conn.rcvNxt));
+      h.expectState(state);
+      h.advance(2 * rto);
+      h.expectSent(flags(FIN | ACK), seq(finSeq));
+    });
+  }
+});
+
 describe('passive close (RFC 9293 §3.6)', () => {
   it('ESTABLISHED → CLOSE-WAIT on the FIN (ACKed at once, end of stream) → LAST-ACK → CLOSED', () => {
     const h = established();

@@ -4,7 +4,10 @@
  * (RFC 5961 §4).
  */
 import { describe, expect, it } from 'vitest';
+import { IpProtocol } from '../../src/ip/ipv4.js';
 import { seqAdd } from '../../src/tcp/seq.js';
+import { emitTcp, tcpLength } from '../../src/tcp/tcp-packet.js';
+import { addr, ipv4Frame } from '../support/packets.js';
 import {
   ACK,
   ack,
@@ -18,7 +21,9 @@ import {
   mssOnly,
   noOptions,
   options,
+  OUR_ADDRESS,
   payloadLength,
+  PEER_ADDRESS,
   ports,
   PSH,
   RST,
@@ -49,6 +54,33 @@ describe('CLOSED: a segment for no connection is answered with RST (RFC 9293 §3
     const h = new TcpHarness();
     h.send({ seq: 1000, ack: 0xdeadbeef, flags: ACK | PSH, payload: 10 });
     h.expectSent(flags(RST), seq(0xdeadbeef), ack(0), noOptions());
+  });
+});
+
+describe('segments that never reach the state machine', () => {
+  it('a bad checksum is dropped and counted, never answered', () => {
+    const h = listening();
+    h.send({ seq: 1000, flags: SYN, options: mssOnly() });
+    const good = h.take()[0];
+    expect(good.tcp.flags).toBe(SYN | ACK);
+    const frame = ipv4Frame(
+      { source: PEER_ADDRESS, destination: OUR_ADDRESS, protocol: IpProtocol.TCP },
+      new Uint8Array([0x9c, 0x40, 0x00, 0x50, 0, 0, 0x13, 0x88, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0x12, 0x34, 0, 0]),
+    );
+    h.inject(frame);
+    h.expectNothingSent();
+    expect(h.stat('drop.tcp.badChecksum')).toBe(1);
+  });
+
+  it('a segment sent to a broadcast address is dropped without a RST (RFC 1122 §4.2.3.10)', () => {
+    const h = new TcpHarness();
+    const repr = { srcPort: 40000, dstPort: 81, seq: 1000, ack: 0, flags: SYN, window: 65535, urgentPointer: 0, options: [], payload: new Uint8Array(0) };
+    const broadcast = addr('10.0.0.255');
+    const bytes = new Uint8Array(tcpLength(repr));
+    emitTcp(repr, bytes, { source: PEER_ADDRESS, destination: broadcast });
+    h.inject(ipv4Frame({ source: PEER_ADDRESS, destination: broadcast, protocol: IpProtocol.TCP }, bytes));
+    h.expectNothingSent();
+    expect(h.stat('drop.tcp.notUnicast')).toBe(1);
   });
 });
 
