@@ -264,13 +264,8 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
  * move to ESTABLISHED (RFC 9293 §3.10.7.3 and the SYN-RECEIVED case of §3.10.7.4).
  */
 function establish(connection: TcpConnection, segment: Segment, window: number, now: number): void {
-  const handshake = connection.inFlight.length > 0 && connection.inFlight[0].syn ? connection.inFlight[0] : null;
-  const handshakeRetransmitted = handshake !== null && handshake.retransmits > 0;
-  // A SYN or SYN-ACK sent once is timed like data (RFC 6298 §2, §3 Karn; Linux samples it too),
-  // so the first RTO follows the path instead of the initial 1 s when timestamps give no sample.
-  const handshakeRtt = handshake !== null && !handshakeRetransmitted ? now - handshake.sentAt : undefined;
+  const handshakeRetransmitted = connection.inFlight.length > 0 && connection.inFlight[0].syn && connection.inFlight[0].retransmits > 0;
   acknowledge(connection, segment, now);
-  if (handshakeRtt !== undefined && connection.rtt.srtt === undefined) connection.rtt.sample(Math.max(handshakeRtt, 1));
   if (handshakeRetransmitted) {
     // Our SYN or SYN-ACK was lost: start with one segment (RFC 5681 §3.1, RFC 6928 §2) and,
     // without an RTT sample, with an RTO of 3 s (RFC 6298 §5.7).
