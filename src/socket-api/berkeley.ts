@@ -198,6 +198,7 @@ export class BerkeleySockets {
     const connection = await this.waitFor(entry, 'accept', entry.options.receiveTimeoutMs, () => listener.accept() ?? undefined);
     const child = new SocketEntry(this.nextFd++, C.SOCK_STREAM, C.IPPROTO_TCP, { ...entry.options, linger: { ...entry.options.linger } });
     this.attachConnection(child, connection);
+    applyConnectionOptions(connection, child.options); // an accepted socket inherits the listener's options, as on Linux
     this.table.set(child.fd, child);
     return { fd: child.fd, address: formatIpv4Address(connection.remoteAddress), port: connection.remotePort };
   }
@@ -679,8 +680,9 @@ function applyConnectionOptions(connection: TcpConnection, options: SocketOption
     connection.receiveBufferSize = options.receiveBuffer;
     connection.assembler.limitBytes = options.receiveBuffer;
   }
-  if (o.keepalive && connection.synchronized && connection.keepaliveDeadline === Infinity) {
-    connection.keepaliveDeadline = connection.host.now() + o.keepaliveIdleMs;
+  if (o.keepalive && connection.synchronized && connection.keepaliveProbesSent === 0) {
+    // A new idle time applies at once, counted from the last segment received (Linux's TCP_KEEPIDLE).
+    connection.keepaliveDeadline = Math.max(connection.host.now(), connection.lastReceiveAt + o.keepaliveIdleMs);
   }
   if (!o.keepalive) connection.keepaliveDeadline = Infinity;
 }
