@@ -645,6 +645,25 @@ export const SYNCHRONIZED_FIXTURES: ReadonlyArray<readonly [TcpState, (options?:
   ['TIME-WAIT', timeWait],
 ];
 
+/**
+ * The gaps between successive backed-off timeouts starting from `rto`: 2·rto, 4·rto, … capped
+ * at 120 s (RFC 6298 §5.5 with Linux's TCP_RTO_MAX).
+ */
+export function doublingCappedAt120s(rto: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => Math.min(rto * 2 ** (i + 1), 120_000));
+}
+
+/** Times of `count` backed-off timeouts after `start`: start + rto, + 2·rto, … (capped at 120 s). */
+export function backoffTimes(start: number, rto: number, count: number): number[] {
+  const times: number[] = [];
+  let t = start;
+  for (let i = 0; i < count; i++) {
+    t += Math.min(rto * 2 ** i, 120_000);
+    times.push(t);
+  }
+  return times;
+}
+
 /** RCV.NXT of the connection under test, as the fixture left it. */
 export function rcvNxt(h: TcpHarness): number {
   return h.conn.rcvNxt;

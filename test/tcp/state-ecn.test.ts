@@ -33,7 +33,7 @@ describe('ECN-capable transport (RFC 3168 §6.1.1, §6.1.4, §6.1.5)', () => {
     const h = ecnEstablished();
     h.write(100);
     h.take();
-    h.advance(1000);
+    h.advance(h.conn.rtt.rto);
     const retransmission = h.expectSent(seq(h.ourSeq(0)));
     expect(retransmission.ip.ecn).toBe(0);
   });

@@ -1,5 +1,6 @@
 /**
- * Retransmission: the RTO (RFC 6298: 1 s initial, doubling, 120 s cap as Linux), giving up
+ * Retransmission: the RTO (RFC 6298: 1 s before any sample, SRTT + 4·RTTVAR with Linux's 200 ms
+ * floor after, doubling, 120 s cap as Linux), giving up
  * (RFC 9293 §3.8.3 R2 as tcp_retries2 / tcp_syn_retries / tcp_synack_retries), fast retransmit
  * on three duplicate ACKs without SACK (RFC 5681 §3.2, RFC 6582), and SACK-based loss detection
  * by RACK (RFC 2018, RFC 6675, RFC 8985) retransmitting exactly the hole.
@@ -20,12 +21,18 @@ import {
   SYN,
   synReceived,
   synSent,
+  backoffTimes,
+  doublingCappedAt120s,
   type FixtureOptions,
   type TcpHarness,
 } from './harness.js';
 
 const MSS = 1460;
-const SACK_PEER: FixtureOptions = { peerSynOptions: [...mssOnly(), { kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'sackPermitted' }] as TcpOption[] };
+/** A SACK peer 40 ms away. */
+const SACK_PEER: FixtureOptions = {
+  peerSynOptions: [...mssOnly(), { kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'sackPermitted' }] as TcpOption[],
+  handshakeRttMs: 40,
+};
 
 /** Sends `count` full segments (Nagle off) and takes them. */
 function sendSegments(h: TcpHarness, count: number): void {
@@ -35,36 +42,51 @@ function sendSegments(h: TcpHarness, count: number): void {
 }
 
 describe('retransmission timeout (RFC 6298)', () => {
-  it('the first retransmission comes 1 s after the segment (RFC 6298 §2.1), and each later one twice as late (§5.5)', () => {
+  // The RTO of the first data is 1 s without an RTT sample (§2.1), or SRTT + 4·RTTVAR with
+  // Linux's 200 ms floor (§2.2–2.4) when the handshake gave one. These tests read that first RTO
+  // from the connection and pin everything after it; the SYN's 1 s is pinned further down.
+
+  it('the first RTO is 1 s before any RTT sample, else max(200 ms, SRTT + 4·RTTVAR) (RFC 6298 §2)', () => {
+    const h = established({ handshakeRttMs: 100 });
+    const { srtt, rttvar } = h.conn.rtt;
+    expect(h.conn.rtt.rto).toBe(srtt === undefined ? 1000 : Math.max(200, srtt + 4 * rttvar!));
+  });
+
+  it('the first retransmission comes one RTO after the segment, each later one twice as late (§5.5)', () => {
     const h = established();
+    const rto = h.conn.rtt.rto;
     h.write(100);
     h.take();
     h.advance(60_000);
     const sent = h.take();
-    expect(sent.map((s) => s.time)).toEqual([1000, 3000, 7000, 15_000, 31_000]);
+    const expected = backoffTimes(0, rto, 20).filter((t) => t <= 60_000);
+    expect(sent.map((s) => s.time)).toEqual(expected);
     for (const s of sent) {
       expect(s.tcp.seq).toBe(h.ourSeq(0));
       expect(s.tcp.payload).toHaveLength(100);
     }
-    expect(h.stat('tcp.rto.fired')).toBe(5);
+    expect(h.stat('tcp.rto.fired')).toBe(expected.length);
   });
 
   it('the backed-off RTO stops at 120 s (RFC 6298 §2.5, Linux TCP_RTO_MAX)', () => {
     const h = established();
+    const rto = h.conn.rtt.rto;
     h.write(100);
     h.take();
-    h.advance(600_000);
+    h.advance(900_000);
     const times = h.take().map((s) => s.time);
     const gaps = times.slice(1).map((t, i) => t - times[i]);
-    expect(gaps).toEqual([2000, 4000, 8000, 16_000, 32_000, 64_000, 120_000, 120_000, 120_000]);
+    expect(gaps).toEqual(doublingCappedAt120s(rto, gaps.length));
+    expect(gaps.slice(-3)).toEqual([120_000, 120_000, 120_000]);
   });
 
   it('after dataRetries retransmissions the connection fails with ETIMEDOUT, and no RST is sent', () => {
     const h = established({ tcp: { dataRetries: 3 } });
+    const [first, second, third, giveUp] = backoffTimes(0, h.conn.rtt.rto, 4);
     h.write(100);
     h.take();
-    h.advance(14_999);
-    expect(h.take().map((s) => s.time)).toEqual([1000, 3000, 7000]);
+    h.advance(giveUp - 1);
+    expect(h.take().map((s) => s.time)).toEqual([first, second, third]);
     h.expectState('ESTABLISHED');
     h.advance(1);
     h.expectNothingSent();
@@ -72,29 +94,35 @@ describe('retransmission timeout (RFC 6298)', () => {
     expect(h.inTable).toBe(false);
   });
 
-  it('an RTT sample sets the RTO (RFC 6298 §2.2–2.4: SRTT + 4·RTTVAR, at least 200 ms as Linux)', () => {
+  it('an RTT sample from data moves the RTO, and the next segment is timed with it (RFC 6298 §2.3, §5.1)', () => {
     const h = established();
     h.write(100);
     h.take();
-    h.advance(100);
+    h.advance(150);
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100), flags: ACK });
-    expect(h.conn.rtt.srtt).toBe(100);
+    expect(h.conn.rtt.latestRtt).toBe(150);
+    const { srtt, rttvar } = h.conn.rtt;
+    const rto = Math.max(200, srtt! + 4 * rttvar!);
+    expect(h.conn.rtt.rto).toBe(rto);
+    const start = h.now;
     h.write(100);
     h.take();
-    h.advance(299);
+    h.advance(rto - 1);
     h.expectNothingSent();
     h.advance(1);
-    h.expectSent(seq(h.ourSeq(100)), sentAt(400)); // 100 + 4·50
+    h.expectSent(seq(h.ourSeq(100)), sentAt(start + rto));
   });
 
-  it('an ACK of new data cancels the backoff and restarts the timer for what is left (RFC 6298 §5.3, §5.7)', () => {
+  it('an ACK of new data cancels the backoff and restarts the timer for what is left (RFC 6298 §5.3)', () => {
     const h = established();
+    const rto = h.conn.rtt.rto;
     h.conn.options.noDelay = true;
     h.write(100);
     h.write(100);
     h.take();
-    h.advance(3000); // retransmissions at 1000 and 3000 (the first segment only)
-    expect(h.take()).toHaveLength(2);
+    h.advance(3 * rto); // retransmissions at rto and 3·rto (of the first segment only)
+    expect(h.take().map((s) => s.tcp.seq)).toEqual([h.ourSeq(0), h.ourSeq(0)]);
+    expect(h.conn.rtt.backoffCount).toBe(2);
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100), flags: ACK });
     expect(h.conn.rtt.backoffCount).toBe(0);
     expect(h.conn.retransmitDeadline).toBe(h.now + h.conn.rtt.rto);
@@ -103,7 +131,7 @@ describe('retransmission timeout (RFC 6298)', () => {
   it('after an RTO, what was outstanding is resent in slow start from one segment (RFC 5681 §3.1)', () => {
     const h = established();
     sendSegments(h, 3);
-    h.advance(1000);
+    h.advance(h.conn.rtt.rto);
     h.expectSent(seq(h.ourSeq(0)), payloadLength(MSS));
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(MSS), flags: ACK });
     const sent = h.take();
@@ -195,7 +223,7 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     sendSegments(h, 5);
     h.advance(10);
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(5 * MSS) }) });
-    h.expectSent(seq(h.ourSeq(0)), payloadLength(MSS), sentAt(10));
+    h.expectSent(seq(h.ourSeq(0)), payloadLength(MSS), sentAt(h.now));
     expect(h.conn.inFlight.filter((s) => s.sacked)).toHaveLength(4);
     expect(h.stat('tcp.rack.lost')).toBe(1);
     // The cumulative ACK for everything ends recovery; nothing more is resent.
@@ -232,6 +260,7 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
 
   it('with fewer than three segments SACKed, RACK waits a quarter of the minimum RTT before calling the hole lost (RFC 8985 §6.2)', () => {
     const h = established(SACK_PEER);
+    const start = h.now;
     sendSegments(h, 3);
     h.advance(40);
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(2 * MSS) }) });
@@ -240,7 +269,7 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     h.advance(9);
     h.expectNothingSent();
     h.advance(1);
-    h.expectSent(seq(h.ourSeq(0)), sentAt(50));
+    h.expectSent(seq(h.ourSeq(0)), sentAt(start + 50));
   });
 
   it('SACK blocks outside SND.UNA..SND.NXT are ignored (RFC 2018 §3)', () => {
@@ -253,9 +282,9 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
 });
 
 describe('tail loss probe (RFC 8985 §7)', () => {
-  /** SACK connection with a 50 ms RTT sample behind it: SRTT 50, RTO 200 (the floor). */
+  /** SACK connection whose RTT samples were all 50 ms: SRTT 50, RTO 200 (the floor). */
   function measured(): TcpHarness {
-    const h = established(SACK_PEER);
+    const h = established({ ...SACK_PEER, handshakeRttMs: 50 });
     h.conn.options.noDelay = true;
     h.write(100);
     h.take();
@@ -293,14 +322,15 @@ describe('tail loss probe (RFC 8985 §7)', () => {
 });
 
 describe('after a lost SYN or SYN-ACK (RFC 5681 §3.1, RFC 6298 §5.7)', () => {
-  it('without handshake loss, data starts with the ten-segment initial window (RFC 6928) and a 1 s RTO', () => {
+  it('without handshake loss, data starts with the ten-segment initial window (RFC 6928)', () => {
     const h = established({ peerWindow: 65535 });
     sendSegments(h, 10);
     h.conn.options.noDelay = true;
     h.write(MSS);
     h.expectNothingSent(); // the eleventh waits for an ACK
-    h.advance(1000);
-    h.expectSent(seq(h.ourSeq(0)), sentAt(1000));
+    const rto = h.conn.rtt.rto;
+    h.advance(rto);
+    h.expectSent(seq(h.ourSeq(0)), sentAt(rto));
   });
 
   it('active open whose SYN was retransmitted: one segment of initial window, and an RTO of 3 s', () => {

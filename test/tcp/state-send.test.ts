@@ -4,7 +4,7 @@
  * window probes (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17).
  */
 import { describe, expect, it } from 'vitest';
-import { ACK, ack, established, flags, payloadLength, PSH, seq, sentAt, type TcpHarness } from './harness.js';
+import { ACK, ack, doublingCappedAt120s, established, flags, payloadLength, PSH, seq, sentAt, type TcpHarness } from './harness.js';
 
 describe('Nagle (RFC 1122 §4.2.3.4, RFC 9293 §3.7.4)', () => {
   it('a small write goes out at once when nothing is outstanding', () => {
@@ -77,20 +77,23 @@ describe('zero window: persist timer and probes (RFC 9293 §3.8.6.1, RFC 1122 §
 
   it('the first probe goes after one RTO: an ACK with SEG.SEQ = SND.UNA − 1 and no data', () => {
     const h = blocked();
-    h.advance(999);
+    const rto = h.conn.rtt.rto;
+    h.advance(rto - 1);
     h.expectNothingSent();
     h.advance(1);
-    h.expectSent(flags(ACK), seq(h.ourSeq(-1)), ack(h.peerSeq(0)), payloadLength(0), sentAt(1000));
+    h.expectSent(flags(ACK), seq(h.ourSeq(-1)), ack(h.peerSeq(0)), payloadLength(0), sentAt(rto));
     expect(h.stat('tcp.tx.windowProbes')).toBe(1);
   });
 
   it('probes back off exponentially up to the 120 s maximum RTO', () => {
     const h = blocked();
-    h.advance(600_000);
+    const rto = h.conn.rtt.rto;
+    h.advance(900_000);
     const times = h.take().map((s) => s.time);
     const gaps = times.slice(1).map((t, i) => t - times[i]);
-    expect(times[0]).toBe(1000);
-    expect(gaps.slice(0, 7)).toEqual([2000, 4000, 8000, 16_000, 32_000, 64_000, 120_000]);
+    expect(times[0]).toBe(rto);
+    expect(gaps).toEqual(doublingCappedAt120s(rto, gaps.length));
+    expect(gaps.slice(-2)).toEqual([120_000, 120_000]);
   });
 
   it('probes never stop while the peer answers them, however long the window stays shut', () => {
@@ -114,7 +117,7 @@ describe('zero window: persist timer and probes (RFC 9293 §3.8.6.1, RFC 1122 §
 
   it('when the window opens the data goes at once and probing stops', () => {
     const h = blocked();
-    h.advance(1000);
+    h.advance(h.conn.rtt.rto);
     h.take();
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, window: 1000 });
     h.expectSent(flags(ACK | PSH), seq(h.ourSeq(0)), payloadLength(100));
