@@ -3,9 +3,11 @@
  * The `ustack` command. Subcommands:
  *   ustack demo                      the `npm start` demo on a virtual network (no root)
  *   ustack dissect FILE [--json]     each frame of a pcap, layer by layer (or tshark-style JSON)
+ *   ustack drill SCRIPT.pkt...       run packetdrill scripts against ustack in virtual time
  */
 import { resolve } from 'node:path';
 import { runDemo } from '../../examples/demo.js';
+import { runDrill } from '../drill/drill-command.js';
 import { runDissect } from './dissect-command.js';
 
 const usage = `usage: ustack <command> [arguments]
@@ -15,6 +17,8 @@ commands:
                              writes captures/demo.pcap (no root needed)
   dissect FILE [--json]      print every frame of a pcap/pcapng file layer by layer, with the byte
                              range of each header; --json prints tshark-style fields, one frame a line
+  drill [--linux] [--tolerance_usecs=N] [--strict_segments] [--pcap_dir=DIR] SCRIPT.pkt...
+                             run packetdrill scripts against ustack in virtual time (docs/drill.md)
   help                       this text
 `;
 
@@ -26,6 +30,8 @@ async function main(args: string[]): Promise<number> {
       return 0;
     case 'dissect':
       return runDissect(rest, (line) => console.log(line));
+    case 'drill':
+      return runDrill(rest, (line) => console.log(line));
     case undefined:
     case 'help':
     case '--help':
