@@ -5,6 +5,7 @@
  * per frame.
  */
 import type { NetworkInterface } from '../ip/interface.js';
+import type { Link } from '../link/link.js';
 import type { TunLink } from '../link/tun.js';
 import type { RealtimeDriver } from './realtime-driver.js';
 import type { Stack } from './stack.js';
@@ -17,13 +18,19 @@ export interface AttachOptions {
   readonly interfaceName?: string;
   /** The interface MTU (default: the link's). */
   readonly mtu?: number;
+  /**
+   * Decorates the link before the stack sees it (a PcapTap, a FaultInjector): the stack talks
+   * to what this returns, while batches are still noticed on the device itself.
+   */
+  readonly wrap?: (link: Link) => Link;
 }
 
 /** Adds `link` to `stack` as an interface driven by `driver` (which should be started). */
 export function attachDevice(stack: Stack, driver: RealtimeDriver, link: TunLink, options: AttachOptions): NetworkInterface {
   if (driver.stack !== stack) throw new Error(`attachDevice: the driver drives stack ${driver.stack.name}, not ${stack.name}`);
   link.clock = driver.clock;
-  const iface = stack.addInterface({ name: options.interfaceName ?? link.name, link, address: options.address, mtu: options.mtu });
+  const seen = options.wrap ? options.wrap(link) : link;
+  const iface = stack.addInterface({ name: options.interfaceName ?? link.name, link: seen, address: options.address, mtu: options.mtu });
   link.onBatch = () => driver.pollNow();
   return iface;
 }

@@ -17,6 +17,7 @@ import { RealtimeDriver } from '../../src/socket-api/realtime-driver.js';
 import { attachDevice } from '../../src/socket-api/attach-device.js';
 import { Stack, type StackOptions } from '../../src/socket-api/stack.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
+import type { Link } from '../../src/link/link.js';
 
 /** Whether these tests can run: root, or CI (where not being able to run is a failure). */
 export const IS_ROOT = process.getuid?.() === 0;
@@ -49,6 +50,8 @@ export interface RunningCommand {
   readonly pid: number | undefined;
   /** What it printed so far. */
   output(): string;
+  /** What it printed on stderr so far. */
+  stderr(): string;
   readonly done: Promise<CommandResult>;
   /** Stops it (SIGTERM to this child only). */
   kill(): void;
@@ -73,7 +76,7 @@ export class KernelPeer {
   private readonly device: Configured;
   private readonly children = new Set<RunningCommand>();
 
-  constructor(options: { mtu?: number; stack?: StackOptions } = {}) {
+  constructor(options: { mtu?: number; stack?: StackOptions; wrap?: (link: Link) => Link } = {}) {
     counter++;
     const mtu = options.mtu ?? 1500;
     this.namespace = createNamespace(`ustack-it-${process.pid}-${counter}`);
@@ -91,7 +94,7 @@ export class KernelPeer {
     }
     this.stack = new Stack({ name: 'ustack', seed: 1, ...options.stack });
     this.driver = new RealtimeDriver(this.stack).start();
-    attachDevice(this.stack, this.driver, this.link, { address: `${STACK_ADDRESS}/24`, interfaceName: 'tun0' });
+    attachDevice(this.stack, this.driver, this.link, { address: `${STACK_ADDRESS}/24`, interfaceName: 'tun0', wrap: options.wrap });
   }
 
   /** Starts `argv` inside the namespace. */
@@ -121,6 +124,7 @@ export class KernelPeer {
       pid: child.pid,
       done,
       output: () => Buffer.concat(stdout).toString(),
+      stderr: () => stderr,
       kill: () => child.exitCode === null && child.kill('SIGTERM'),
     };
     this.children.add(running);
@@ -139,6 +143,12 @@ export class KernelPeer {
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+  }
+
+  /** Records the device's traffic, as the kernel sees it, into `path` (tcpdump, until close). */
+  async capture(path: string): Promise<void> {
+    const tcpdump = this.start(['tcpdump', '-i', this.link.name, '-U', '-n', '-w', path], { timeoutMs: 600_000 });
+    await this.until(() => /listening on/.test(tcpdump.stderr()), 10_000, 'tcpdump to start');
   }
 
   /** Resolves once a kernel socket listens on TCP `port` in the namespace (for `nc -l`). */
