@@ -266,6 +266,7 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
 function establish(connection: TcpConnection, segment: Segment, window: number, now: number): void {
   const handshakeRetransmitted = connection.inFlight.length > 0 && connection.inFlight[0].syn && connection.inFlight[0].retransmits > 0;
   acknowledge(connection, segment, now);
+  connection.softError = null;
   if (handshakeRetransmitted) {
     // Our SYN or SYN-ACK was lost: start with one segment (RFC 5681 §3.1, RFC 6928 §2) and,
     // without an RTT sample, with an RTO of 3 s (RFC 6298 §5.7).
@@ -306,6 +307,9 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
     challengeAck(connection, now, 'ackTooOld');
     return false;
   }
+  // An acceptable ACK: the path works, so a soft ICMP error seen before is stale (Linux clears
+  // sk_err_soft here too).
+  connection.softError = null;
   const previousWindow = connection.sndWnd;
   let dataAcked = 0;
   let finAcked = false;

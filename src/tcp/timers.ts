@@ -102,7 +102,9 @@ function onRetransmitTimer(connection: TcpConnection, now: number): void {
     const limit = connection.state === 'SYN-SENT' ? config.synRetries : config.synAckRetries;
     if (connection.timeoutCount >= limit) {
       connection.stats.increment('tcp.connect.timeout');
-      connection.closeWithError('ETIMEDOUT');
+      // RFC 1122 §4.2.3.9: a soft ICMP error seen meanwhile says more than ETIMEDOUT (Linux
+      // reports sk_err_soft the same way in tcp_write_err).
+      connection.closeWithError(connection.softError ?? 'ETIMEDOUT');
       return;
     }
     connection.timeoutCount++;
@@ -121,7 +123,7 @@ function onRetransmitTimer(connection: TcpConnection, now: number): void {
   if (connection.timeoutCount >= config.dataRetries || (userTimeout > 0 && stalledFor >= userTimeout)) {
     // RFC 9293 §3.8.3 R2 / RFC 5482: give up and report the failure.
     connection.stats.increment('tcp.retransmit.giveUp');
-    connection.closeWithError('ETIMEDOUT');
+    connection.closeWithError(connection.softError ?? 'ETIMEDOUT');
     return;
   }
   retransmissionTimeout(connection, now);
@@ -156,7 +158,7 @@ function onPersistTimer(connection: TcpConnection, now: number): void {
   const unsent = connection.sendBuffer.length - seqSub(connection.sndNxt, connection.sendBufferSeq);
   if (unsent <= 0 || connection.sndWnd > 0 || connection.flightSize > 0) return;
   if (connection.timeoutCount >= connection.host.config.dataRetries) {
-    connection.closeWithError('ETIMEDOUT');
+    connection.closeWithError(connection.softError ?? 'ETIMEDOUT');
     return;
   }
   connection.stats.increment('tcp.tx.windowProbes');
@@ -180,7 +182,7 @@ function onKeepaliveTimer(connection: TcpConnection, now: number): void {
     // answers, or came back without state, learns that the connection is gone.
     connection.stats.increment('tcp.tx.resets');
     transmitSegment(connection, now, connection.sndNxt, TcpFlag.RST, new Uint8Array(0), []);
-    connection.closeWithError('ETIMEDOUT');
+    connection.closeWithError(connection.softError ?? 'ETIMEDOUT');
     return;
   }
   connection.keepaliveProbesSent++;

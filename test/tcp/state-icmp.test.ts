@@ -50,6 +50,33 @@ describe('ICMP errors during the handshake (RFC 1122 §4.2.3.9, RFC 5927)', () =
   });
 });
 
+describe('soft errors are reported when the connection times out (RFC 1122 §4.2.3.9; Linux sk_err_soft)', () => {
+  it('a connection attempt that times out after a Host Unreachable fails with EHOSTUNREACH, not ETIMEDOUT', () => {
+    const h = synSent({ tcp: { synRetries: 1 } });
+    h.sendIcmpUnreachable(h.ourSyn, HOST_UNREACHABLE, 0, addr('10.0.0.254'));
+    h.advance(10_000);
+    expect(h.closedWith).toBe('EHOSTUNREACH');
+  });
+
+  it('data that times out after a Host Unreachable fails with EHOSTUNREACH', () => {
+    const { h, sent } = inFlight(1);
+    h.conn.options.userTimeoutMs = 5000;
+    h.sendIcmpUnreachable(sent[0], HOST_UNREACHABLE, 0, addr('10.0.0.254'));
+    h.advance(10_000);
+    expect(h.closedWith).toBe('EHOSTUNREACH');
+  });
+
+  it('an ACK after the soft error clears it: a later timeout is ETIMEDOUT', () => {
+    const { h, sent } = inFlight(2);
+    h.conn.options.userTimeoutMs = 5000;
+    h.sendIcmpUnreachable(sent[0], HOST_UNREACHABLE, 0, addr('10.0.0.254'));
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(MSS), flags: ACK });
+    expect(h.conn.softError).toBe(null);
+    h.advance(10_000);
+    expect(h.closedWith).toBe('ETIMEDOUT');
+  });
+});
+
 describe('ICMP errors on an established connection', () => {
   it('Port Unreachable is only a soft error once synchronized', () => {
     const { h, sent } = inFlight(1);
