@@ -9,9 +9,11 @@
  *   connect+close N /s        connect, accept, FIN both ways, repeatedly (TIME-WAIT piles up)
  *   idle N bytes/connection   heap and ArrayBuffer growth per idle ESTABLISHED endpoint
  *
- * Every loop is bounded. Run with `node --expose-gc` for the memory figure to be exact (without
- * it the figure includes garbage). `BENCH_ONLY=bulk` runs one part (for profiling).
+ * Every loop is bounded. The memory figure needs full collections: the script enables `gc` itself
+ * when node was not started with `--expose-gc`. `BENCH_ONLY=bulk` runs one part (for profiling).
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { unwrap } from '../src/core/result.js';
 import { Rng } from '../src/core/rng.js';
 import { parseIpv4Address } from '../src/ip/address.js';
@@ -30,7 +32,13 @@ function pair(seed = 1): { net: VirtualNetwork; client: Stack; server: Stack } {
   return { net, client, server };
 }
 
-const exposedGc = (globalThis as { gc?: () => void }).gc;
+/** `gc` from `--expose-gc`, or turned on here so that `npm run bench:tcp` needs no flag. */
+const exposedGc: (() => void) | undefined =
+  (globalThis as { gc?: () => void }).gc ??
+  (() => {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as (() => void) | undefined;
+  })();
 /** Full collections until the heap stops shrinking (one is not always enough). */
 function collect(): void {
   if (!exposedGc) return;
