@@ -176,6 +176,13 @@ function onKeepaliveTimer(connection: TcpConnection, now: number): void {
     connection.keepaliveDeadline = Infinity;
     return;
   }
+  if (connection.inFlight.length > 0 || connection.sendBuffer.length > 0) {
+    // Data waiting: the retransmission or persist timer watches the peer (Linux reschedules
+    // the keepalive timer while packets are out or queued).
+    connection.keepaliveProbesSent = 0;
+    connection.keepaliveDeadline = now + options.keepaliveIdleMs;
+    return;
+  }
   if (connection.keepaliveProbesSent >= options.keepaliveCount) {
     connection.stats.increment('tcp.keepalive.timeout');
     // Linux resets the connection (tcp_send_active_reset): a peer that lost only our probes'

@@ -63,6 +63,20 @@ describe('keepalive (RFC 1122 §4.2.3.6)', () => {
   });
 });
 
+describe('keepalive and outstanding data', () => {
+  it('no keepalive probe while data is outstanding: the retransmission timer is in charge (as Linux)', () => {
+    const h = established({ tcp: { dataRetries: 30 } });
+    h.setKeepalive(1000, 100, 2);
+    h.write(100);
+    h.take();
+    h.advance(5000);
+    const sent = h.take();
+    expect(sent.every((s) => s.tcp.seq === h.ourSeq(0) && s.tcp.payload.length === 100)).toBe(true);
+    expect(h.stat('tcp.tx.keepaliveProbes')).toBe(0);
+    h.expectState('ESTABLISHED');
+  });
+});
+
 describe('user timeout (RFC 5482, TCP_USER_TIMEOUT)', () => {
   it('data unacknowledged for the user timeout fails the connection with ETIMEDOUT at that time, not at the next RTO', () => {
     const h = established();
