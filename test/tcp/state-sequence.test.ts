@@ -193,6 +193,16 @@ describe('PAWS (RFC 7323 §5.3)', () => {
     h.expectSent(flags(ACK), ack(h.peerSeq(10)), timestamps({ tsVal: h.ourTsVal(), tsEcr: h.peerTsVal() }));
   });
 
+  it('a delayed ACK echoes the TSval of the earliest segment it acknowledges (RFC 7323 §4.3)', () => {
+    const h = established(TS_PEER);
+    h.advance(10);
+    const first = h.peerTsVal();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, payload: 10 });
+    h.advance(10);
+    h.send({ seq: h.peerSeq(10), ack: h.ourSeq(0), flags: ACK, payload: 10 });
+    h.expectSent(flags(ACK), ack(h.peerSeq(20)), timestamps({ tsEcr: first }));
+  });
+
   it('R1: a segment whose TSval is older than TS.Recent is not acceptable: ACK (echoing TS.Recent), drop', () => {
     const h = established(TS_PEER);
     h.advance(10);
