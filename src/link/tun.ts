@@ -1,6 +1,7 @@
 /**
  * A Link on a Linux TUN device: each frame is one bare IPv4 packet read from or written to the
- * device's file descriptor (opened with IFF_TUN | IFF_NO_PI by the native addon).
+ * device's file descriptor (opened with IFF_TUN | IFF_NO_PI by the native addon). With `tap`
+ * the device is a TAP and each frame an Ethernet frame (IFF_TAP; see EthernetAdapter for ARP).
  *
  * Receiving is event-driven: the addon wakes on the fd, reads every packet waiting (a bounded
  * batch) and hands them over in one call; the link gives each to the receiver with one time
@@ -21,6 +22,8 @@ export interface TunLinkOptions {
   readonly name?: string;
   /** The MTU the stack uses on this link (default 1500); configure the device to match (device.ts). */
   readonly mtu?: number;
+  /** A TAP device (Ethernet frames; wrap it in an EthernetAdapter) instead of TUN (bare IPv4). */
+  readonly tap?: boolean;
   /** Open the device with IFF_MULTI_QUEUE (more fds may then attach to the same name). */
   readonly multiQueue?: boolean;
   /** Where receive times come from (default a SystemClock; attachDevice sets the driver's). */
@@ -62,7 +65,7 @@ const EAGAIN = -11;
 
 /** A Link backed by a TUN device's file descriptor. */
 export class TunLink implements Link {
-  readonly medium: LinkMedium = 'ip';
+  readonly medium: LinkMedium;
   readonly name: string;
   mtu: number;
   /** Source of receive times. */
@@ -88,6 +91,7 @@ export class TunLink implements Link {
     options: TunLinkOptions,
   ) {
     this.name = name;
+    this.medium = options.tap ? 'ethernet' : 'ip';
     this.mtu = options.mtu ?? 1500;
     this.clock = options.clock ?? new SystemClock();
     this.writeQueueLimit = options.writeQueueLimit ?? 1024;
@@ -97,14 +101,14 @@ export class TunLink implements Link {
   }
 
   /**
-   * Opens (creating if needed) TUN device `name`. Throws when the addon is missing, or with the
+   * Opens (creating if needed) TUN device `name` (TAP with `tap: true`). Throws when the addon is missing, or with the
    * kernel's errno (`code` EPERM, EBUSY, …) and what to do about it.
    */
   static open(options: TunLinkOptions = {}): TunLink {
     const name = options.name ?? '';
     if (Buffer.byteLength(name) > 15) throw new RangeError(`TUN device name ${JSON.stringify(name)} is longer than 15 bytes (IFNAMSIZ)`);
     const addon = loadNativeTun();
-    const device = addon.open(name, false, options.multiQueue ?? false);
+    const device = addon.open(name, options.tap ?? false, options.multiQueue ?? false);
     return new TunLink(addon, device.handle, device.name, options);
   }
 

@@ -145,7 +145,7 @@ export class Stack {
     if (!address) throw new Error(`addInterface: bad address ${String(options.address)}; expected a.b.c.d/n`);
     if (this.ip.getInterface(options.name)) throw new Error(`addInterface: ${this.name} already has an interface named ${options.name}`);
     if (options.link.medium !== 'ip') {
-      throw new Error(`addInterface: ${options.link.name} carries Ethernet frames; Ethernet with ARP is not supported yet (TAP support comes with the device work)`);
+      throw new Error(`addInterface: ${options.link.name} carries Ethernet frames: wrap it in an EthernetAdapter (IPv4 over Ethernet with ARP, src/link/ethernet-adapter.ts); attachDevice does that for TAP devices`);
     }
     const iface: NetworkInterface = {
       name: options.name,

@@ -18,6 +18,7 @@ import { attachDevice } from '../../src/socket-api/attach-device.js';
 import { Stack, type StackOptions } from '../../src/socket-api/stack.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
 import type { Link } from '../../src/link/link.js';
+import type { NetworkInterface } from '../../src/ip/interface.js';
 
 /** Whether these tests can run: root, or CI (where not being able to run is a failure). */
 export const IS_ROOT = process.getuid?.() === 0;
@@ -76,12 +77,15 @@ export class KernelPeer {
   private readonly device: Configured;
   private readonly children = new Set<RunningCommand>();
 
-  constructor(options: { mtu?: number; stack?: StackOptions; wrap?: (link: Link) => Link } = {}) {
+  /** The stack's interface on the device (its link is an EthernetAdapter on a TAP). */
+  readonly iface: NetworkInterface;
+
+  constructor(options: { mtu?: number; tap?: boolean; stack?: StackOptions; wrap?: (link: Link) => Link } = {}) {
     counter++;
     const mtu = options.mtu ?? 1500;
     this.namespace = createNamespace(`ustack-it-${process.pid}-${counter}`);
     try {
-      this.link = TunLink.open({ name: `ust${process.pid % 100000}n${counter}`, mtu });
+      this.link = TunLink.open({ name: `ust${process.pid % 100000}n${counter}`, mtu, tap: options.tap });
       try {
         this.device = configureDevice({ name: this.link.name, netns: this.namespace.name, mtu, addresses: [`${KERNEL_ADDRESS}/24`] });
       } catch (error) {
@@ -94,7 +98,7 @@ export class KernelPeer {
     }
     this.stack = new Stack({ name: 'ustack', seed: 1, ...options.stack });
     this.driver = new RealtimeDriver(this.stack).start();
-    attachDevice(this.stack, this.driver, this.link, { address: `${STACK_ADDRESS}/24`, interfaceName: 'tun0', wrap: options.wrap });
+    this.iface = attachDevice(this.stack, this.driver, this.link, { address: `${STACK_ADDRESS}/24`, interfaceName: 'tun0', wrap: options.wrap });
   }
 
   /** Starts `argv` inside the namespace. */

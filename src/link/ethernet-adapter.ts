@@ -1,0 +1,283 @@
+/**
+ * IPv4 over Ethernet: a Link decorator that turns an Ethernet link (a TAP device, an Ethernet
+ * virtual wire) into the bare-IP link the stack's interfaces speak, resolving next hops with
+ * ARP (RFC 826; RFC 1122 §2.3.2).
+ *
+ *   stack ── IPv4 packet ──▶ EthernetAdapter ── Ethernet frame ──▶ inner link
+ *                             │ next hop → ARP cache → destination MAC
+ *                             │ miss: queue the packet, broadcast a request, retry, give up
+ *   stack ◀── IPv4 packet ── EthernetAdapter ◀── Ethernet frame ── inner link
+ *                               (ARP answered and learned here; frames for other MACs dropped)
+ *
+ * The adapter keeps the core I/O-free: retries and cache ageing are deadlines in `pollAt()`,
+ * run by `poll(now)`, like every other timer of the stack.
+ */
+import { bytesEqual } from '../core/bytes.js';
+import { isMulticast, subnetBroadcast, readIpv4Address, type Ipv4Address, type Ipv4Cidr } from '../ip/address.js';
+import { ArpOperation, ArpPacket, ARP_PACKET_LENGTH, emitArp, parseArp } from './arp.js';
+import {
+  emitEthernet,
+  EtherType,
+  ETHERNET_HEADER_LENGTH,
+  ETHERNET_MIN_FRAME_LENGTH,
+  EthernetFrame,
+  isBroadcastMac,
+  isMulticastMac,
+  MAC_BROADCAST,
+  type MacAddress,
+} from './ethernet.js';
+import type { FrameReceiver, Link, LinkMedium } from './link.js';
+
+/** Settings of an EthernetAdapter. */
+export interface EthernetAdapterOptions {
+  /** This interface's MAC address. */
+  readonly mac: MacAddress;
+  /** This interface's IPv4 address and prefix (ARP requests for it are answered). */
+  readonly address: Ipv4Cidr;
+  /** The next hop toward a destination: the route's gateway, or the destination when on-link. */
+  readonly nextHop?: (destination: Ipv4Address) => Ipv4Address;
+  /** How long a learned mapping is trusted before it is confirmed again (ms; Linux ~30 s). */
+  readonly reachableMs?: number;
+  /** Time between ARP requests for an unanswered address (ms; Linux retrans_time 1 s). */
+  readonly retryMs?: number;
+  /** Requests sent before giving up on an address (Linux mcast_solicit 3). */
+  readonly attempts?: number;
+  /** Packets held per unresolved address; more are dropped (Linux keeps ~100 KB). */
+  readonly queueLimit?: number;
+}
+
+/** What the adapter did, for tests and `ustack` status lines. */
+export interface EthernetAdapterCounters {
+  arpRequestsSent: number;
+  arpRepliesSent: number;
+  /** Mappings learned or refreshed from ARP packets. */
+  arpLearned: number;
+  /** Packets dropped because their next hop never answered (or its queue was full). */
+  unresolvedDrops: number;
+  /** Frames addressed to another station's MAC. */
+  notForUs: number;
+  /** Frames that were too short or carried an EtherType other than IPv4 and ARP. */
+  malformedOrUnknown: number;
+  /** ARP packets claiming our own IPv4 address from another MAC (an address conflict). */
+  addressConflicts: number;
+}
+
+interface Neighbor {
+  mac: MacAddress;
+  confirmedAt: number;
+}
+
+interface Resolution {
+  readonly queue: Uint8Array[];
+  attempts: number;
+  nextAt: number;
+}
+
+/** A random locally administered unicast MAC (02:xx:xx:xx:xx:xx) from `random` (0 ≤ x < 1). */
+export function randomLocalMac(random: () => number = Math.random): MacAddress {
+  const mac = new Uint8Array(6);
+  for (let i = 0; i < 6; i++) mac[i] = Math.floor(random() * 256);
+  mac[0] = (mac[0] & 0xfc) | 0x02; // locally administered, unicast (IEEE 802 §8.2)
+  return mac;
+}
+
+/** RFC 1112 §6.4: an IPv4 multicast group's MAC is 01:00:5e plus its low 23 bits. */
+function multicastMac(address: Ipv4Address): MacAddress {
+  return new Uint8Array([0x01, 0x00, 0x5e, (address >>> 16) & 0x7f, (address >>> 8) & 0xff, address & 0xff]);
+}
+
+/** Carries IPv4 over an Ethernet link with ARP. */
+export class EthernetAdapter implements Link {
+  readonly medium: LinkMedium = 'ip';
+  readonly counters: EthernetAdapterCounters = {
+    arpRequestsSent: 0,
+    arpRepliesSent: 0,
+    arpLearned: 0,
+    unresolvedDrops: 0,
+    notForUs: 0,
+    malformedOrUnknown: 0,
+    addressConflicts: 0,
+  };
+  private receiver: FrameReceiver | null = null;
+  private readonly neighbors = new Map<Ipv4Address, Neighbor>();
+  private readonly resolving = new Map<Ipv4Address, Resolution>();
+  private readonly reachableMs: number;
+  private readonly retryMs: number;
+  private readonly attempts: number;
+  private readonly queueLimit: number;
+
+  constructor(
+    readonly inner: Link,
+    private readonly options: EthernetAdapterOptions,
+  ) {
+    if (inner.medium !== 'ethernet') throw new Error(`EthernetAdapter: ${inner.name} carries ${inner.medium} frames, not Ethernet`);
+    this.reachableMs = options.reachableMs ?? 30_000;
+    this.retryMs = options.retryMs ?? 1_000;
+    this.attempts = options.attempts ?? 3;
+    this.queueLimit = options.queueLimit ?? 64;
+    inner.setReceiver((frame, now) => this.arrived(frame, now));
+  }
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  get mtu(): number {
+    return this.inner.mtu;
+  }
+
+  /** The MAC address this interface uses. */
+  get mac(): MacAddress {
+    return this.options.mac;
+  }
+
+  /** The MAC the cache holds for `address`, or null. */
+  lookup(address: Ipv4Address): MacAddress | null {
+    return this.neighbors.get(address)?.mac ?? null;
+  }
+
+  setReceiver(receiver: FrameReceiver): void {
+    this.receiver = receiver;
+  }
+
+  transmit(packet: Uint8Array, now: number): void {
+    if (packet.length < 20) {
+      this.counters.malformedOrUnknown++;
+      return;
+    }
+    const destination = readIpv4Address(packet, 16);
+    if (destination === 0xffffffff || destination === subnetBroadcast(this.options.address)) {
+      this.send(MAC_BROADCAST, EtherType.IPV4, packet, now);
+      return;
+    }
+    if (isMulticast(destination)) {
+      this.send(multicastMac(destination), EtherType.IPV4, packet, now);
+      return;
+    }
+    const hop = this.options.nextHop?.(destination) ?? destination;
+    const neighbor = this.neighbors.get(hop);
+    if (neighbor) {
+      this.send(neighbor.mac, EtherType.IPV4, packet, now);
+      // Old mapping: keep using it, but ask again (Linux's STALE → PROBE, simplified).
+      if (now - neighbor.confirmedAt > this.reachableMs && !this.resolving.has(hop)) this.request(hop, now, null);
+      return;
+    }
+    this.request(hop, now, packet);
+  }
+
+  pollAt(): number {
+    let next = this.inner.pollAt();
+    for (const resolution of this.resolving.values()) next = Math.min(next, resolution.nextAt);
+    return next;
+  }
+
+  poll(now: number): void {
+    this.inner.poll(now);
+    for (const [address, resolution] of this.resolving) {
+      if (resolution.nextAt > now) continue;
+      if (resolution.attempts >= this.attempts) {
+        // RFC 1122 §2.3.2.2: give up; what waited is lost (the sender's own timers recover).
+        this.resolving.delete(address);
+        this.neighbors.delete(address);
+        this.counters.unresolvedDrops += resolution.queue.length;
+        continue;
+      }
+      this.sendRequest(address, now);
+      resolution.attempts++;
+      resolution.nextAt = now + this.retryMs;
+    }
+  }
+
+  /** Starts (or joins) resolving `address`, holding `packet` until it is answered. */
+  private request(address: Ipv4Address, now: number, packet: Uint8Array | null): void {
+    let resolution = this.resolving.get(address);
+    if (!resolution) {
+      resolution = { queue: [], attempts: 1, nextAt: now + this.retryMs };
+      this.resolving.set(address, resolution);
+      this.sendRequest(address, now);
+    }
+    if (packet === null) return;
+    if (resolution.queue.length >= this.queueLimit) {
+      this.counters.unresolvedDrops++;
+      return;
+    }
+    resolution.queue.push(packet);
+  }
+
+  private sendRequest(address: Ipv4Address, now: number): void {
+    this.counters.arpRequestsSent++;
+    this.sendArp(ArpOperation.REQUEST, MAC_BROADCAST, new Uint8Array(6), address, now);
+  }
+
+  private sendArp(operation: number, to: MacAddress, targetMac: MacAddress, targetAddress: Ipv4Address, now: number): void {
+    const packet = new Uint8Array(ARP_PACKET_LENGTH);
+    emitArp(
+      { operation, senderHardwareAddress: this.options.mac, senderProtocolAddress: this.options.address.address, targetHardwareAddress: targetMac, targetProtocolAddress: targetAddress },
+      packet,
+    );
+    this.send(to, EtherType.ARP, packet, now);
+  }
+
+  /** Frames `payload` for `to` and hands it to the inner link (padded to Ethernet's 60 bytes). */
+  private send(to: MacAddress, etherType: number, payload: Uint8Array, now: number): void {
+    const frame = new Uint8Array(Math.max(ETHERNET_MIN_FRAME_LENGTH, ETHERNET_HEADER_LENGTH + payload.length));
+    emitEthernet({ destination: to, source: this.options.mac, etherType, vlan: null }, frame);
+    frame.set(payload, ETHERNET_HEADER_LENGTH);
+    this.inner.transmit(frame, now);
+  }
+
+  private arrived(bytes: Uint8Array, now: number): void {
+    const checked = EthernetFrame.checked(bytes);
+    if (!checked.ok || checked.value.vlanTagged) {
+      this.counters.malformedOrUnknown++;
+      return;
+    }
+    const frame = checked.value;
+    const destination = frame.destination;
+    if (!bytesEqual(destination, this.options.mac) && !isBroadcastMac(destination) && !isMulticastMac(destination)) {
+      this.counters.notForUs++;
+      return;
+    }
+    if (frame.etherType === EtherType.IPV4) this.receiver?.(frame.payload, now);
+    else if (frame.etherType === EtherType.ARP) this.arp(frame.payload, now);
+    else this.counters.malformedOrUnknown++;
+  }
+
+  /** RFC 826 "Packet Reception", for IPv4 over Ethernet. */
+  private arp(bytes: Uint8Array, now: number): void {
+    const checked = ArpPacket.checked(bytes);
+    if (!checked.ok) {
+      this.counters.malformedOrUnknown++;
+      return;
+    }
+    const parsed = parseArp(checked.value);
+    if (!parsed.ok) {
+      this.counters.malformedOrUnknown++;
+      return;
+    }
+    const arp = parsed.value;
+    const ours = this.options.address.address;
+    if (arp.senderProtocolAddress === ours) {
+      if (!bytesEqual(arp.senderHardwareAddress, this.options.mac)) this.counters.addressConflicts++;
+      return;
+    }
+    // Merge: update a mapping we hold (or are asking for); add one if the packet is for us.
+    const known = this.neighbors.has(arp.senderProtocolAddress) || this.resolving.has(arp.senderProtocolAddress);
+    const forUs = arp.targetProtocolAddress === ours;
+    if ((known || forUs) && arp.senderProtocolAddress !== 0) this.learn(arp.senderProtocolAddress, arp.senderHardwareAddress, now);
+    if (forUs && arp.operation === ArpOperation.REQUEST) {
+      this.counters.arpRepliesSent++;
+      this.sendArp(ArpOperation.REPLY, arp.senderHardwareAddress, arp.senderHardwareAddress, arp.senderProtocolAddress, now);
+    }
+  }
+
+  /** Records `address` at `mac` and sends what waited for it. */
+  private learn(address: Ipv4Address, mac: MacAddress, now: number): void {
+    this.counters.arpLearned++;
+    this.neighbors.set(address, { mac, confirmedAt: now });
+    const resolution = this.resolving.get(address);
+    if (!resolution) return;
+    this.resolving.delete(address);
+    for (const packet of resolution.queue) this.send(mac, EtherType.IPV4, packet, now);
+  }
+}
