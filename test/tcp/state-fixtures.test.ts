@@ -14,6 +14,8 @@ import {
   lastAck,
   listening,
   mss,
+  OUR_ADDRESS,
+  PEER_ADDRESS,
   PSH,
   seq,
   synReceived,
@@ -68,6 +70,15 @@ describe('state fixtures (RFC 9293 §3.3.2, Figure 5)', () => {
     const h = timeWait();
     h.expectState('TIME-WAIT');
     expect(h.conn.timeWaitDeadline).toBe(h.now + 60_000);
+  });
+
+  it('segments leave with DF set (path MTU discovery, RFC 1191), TTL 64, from our address to the peer', () => {
+    const h = synReceived();
+    const ip = h.ourSynAck.ip;
+    expect(ip.dontFragment).toBe(true);
+    expect(ip.ttl).toBe(64);
+    expect(ip.source).toBe(OUR_ADDRESS);
+    expect(ip.destination).toBe(PEER_ADDRESS);
   });
 
   it('the SYN-ACK carries MSS 1460 for the default peer', () => {
