@@ -186,6 +186,8 @@ export class TcpConnection {
   cc: CongestionControl;
   /** Counts transmissions of segments that occupy sequence space (see SentSegment.sentOrder). */
   transmissions = 0;
+  /** End of the last sub-MSS segment sent (Linux's snd_sml), for Minshall's Nagle. */
+  smallSegmentEnd = 0;
   /** Consecutive retransmission timeouts without progress. */
   timeoutCount = 0;
   /** Sequence number being timed for RTT without timestamps (Karn), and when it left. */
@@ -426,7 +428,9 @@ export class TcpConnection {
     const resetPeer = this.state === 'SYN-RECEIVED' || this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2' || this.state === 'CLOSE-WAIT';
     if (resetPeer) {
       this.stats.increment('tcp.tx.resets');
-      transmitSegment(this, this.host.now(), this.sndNxt, TcpFlag.RST, new Uint8Array(0), []);
+      // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> as Linux and BSD send it (RFC 9293 §3.10.5
+      // names only RST; the ACK lets the peer's RFC 5961 check see an exact sequence number).
+      transmitSegment(this, this.host.now(), this.sndNxt, TcpFlag.RST | TcpFlag.ACK, new Uint8Array(0), []);
     }
     this.closeWithError(null);
   }

@@ -54,6 +54,7 @@ export function prepareOwnSyn(connection: TcpConnection, iss: number, now: numbe
   connection.sendBufferSeq = seqAdd(iss, 1);
   connection.recoveryPoint = iss;
   connection.highestSackedEnd = iss;
+  connection.smallSegmentEnd = iss;
   connection.ecnReducedAt = iss;
   connection.tsOffset = tsOffset;
   connection.advertisedMss = advertisedMssFor(connection);
@@ -264,8 +265,12 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
  * move to ESTABLISHED (RFC 9293 §3.10.7.3 and the SYN-RECEIVED case of §3.10.7.4).
  */
 function establish(connection: TcpConnection, segment: Segment, window: number, now: number): void {
-  const handshakeRetransmitted = connection.inFlight.length > 0 && connection.inFlight[0].syn && connection.inFlight[0].retransmits > 0;
+  const handshake = connection.inFlight.length > 0 && connection.inFlight[0].syn ? connection.inFlight[0] : null;
+  const handshakeRetransmitted = handshake !== null && handshake.retransmits > 0;
   acknowledge(connection, segment, now);
+  // A SYN or SYN-ACK sent once is timed like data (RFC 6298 §2, Karn's rule; Linux samples it
+  // too), so without timestamps the first RTO still follows the path, not the initial 1 s.
+  if (handshake && !handshakeRetransmitted && connection.rtt.srtt === undefined) connection.rtt.sample(Math.max(now - handshake.sentAt, 1));
   connection.softError = null;
   if (handshakeRetransmitted) {
     // Our SYN or SYN-ACK was lost: start with one segment (RFC 5681 §3.1, RFC 6928 §2) and,

@@ -101,7 +101,9 @@ export function transmitSegment(
 ): void {
   let window: number;
   const isSyn = (flags & TcpFlag.SYN) !== 0;
-  if (isSyn) {
+  if (flags & TcpFlag.RST) {
+    window = 0; // a reset offers no window (Linux sends 0)
+  } else if (isSyn) {
     // RFC 7323 §2.2: the window in a SYN or SYN-ACK is never scaled.
     window = Math.min(connection.receiveWindowSpace(), MAX_WINDOW_FIELD);
     connection.rcvAdvertisedEdge = seqAdd(connection.rcvNxt, window);
@@ -259,9 +261,12 @@ export function transmitPending(connection: TcpConnection, now: number): void {
       // largest window the peer offered, or nothing is outstanding and the window caps it.
       if (length < connection.maxSndWnd / 2 && connection.flightSize > 0) break;
     }
-    if (length > 0 && length === unsent && length < mss && !connection.options.noDelay && connection.flightSize > 0 && !connection.finPending) {
+    if (length > 0 && length === unsent && length < mss && !connection.options.noDelay && !connection.finPending && seqGt(connection.smallSegmentEnd, connection.sndUna)) {
+      // Nagle (RFC 896, RFC 9293 §3.7.4) in Minshall's form, as Linux: a small segment waits
+      // only while an earlier small segment is unacknowledged, so the tail of a large write
+      // leaves at once but a stream of small writes still coalesces.
       connection.stats.increment('tcp.nagle.delayed');
-      break; // Nagle: hold a small segment while data is unacknowledged
+      break;
     }
     const fin = connection.finPending && length === unsent;
     if (length === 0 && !fin) break;
@@ -270,6 +275,7 @@ export function transmitPending(connection: TcpConnection, now: number): void {
     const seq = connection.sndNxt;
     transmitSegment(connection, now, seq, flags, payload, options);
     const segmentLength = length + (fin ? 1 : 0);
+    if (length > 0 && length < mss) connection.smallSegmentEnd = seqAdd(seq, length);
     connection.inFlight.push({ seq, length: segmentLength, syn: false, fin, sentAt: now, sentOrder: connection.transmissions++, retransmits: 0, sacked: false, lost: false });
     if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;
     if (connection.rttSeq === null && !connection.timestampsEnabled && length > 0) {
