@@ -4,11 +4,13 @@
  *   ustack demo                      the `npm start` demo on a virtual network (no root)
  *   ustack dissect FILE [--json]     each frame of a pcap, layer by layer (or tshark-style JSON)
  *   ustack drill SCRIPT.pkt...       run packetdrill scripts against ustack in virtual time
+ *   ustack up [options]              ustack on a real TUN/TAP device until Ctrl-C (root)
  */
 import { resolve } from 'node:path';
 import { runDemo } from '../../examples/demo.js';
 import { runDrill } from '../drill/drill-command.js';
 import { runDissect } from './dissect-command.js';
+import { runUp } from './up-command.js';
 
 const usage = `usage: ustack <command> [arguments]
 
@@ -19,6 +21,9 @@ commands:
                              range of each header; --json prints tshark-style fields, one frame a line
   drill [--linux] [--tolerance_usecs=N] [--strict_segments] [--pcap_dir=DIR] SCRIPT.pkt...
                              run packetdrill scripts against ustack in virtual time (docs/drill.md)
+  up [--tun NAME|--tap NAME] [--address CIDR] [--kernel CIDR] [--netns NS] [--echo PORT] [--pcap FILE]
+                             ustack on a real TUN (or TAP) device, answering ping and echo servers,
+                             until Ctrl-C; needs root (\`ustack up --help\`)
   help                       this text
 `;
 
@@ -32,6 +37,8 @@ async function main(args: string[]): Promise<number> {
       return runDissect(rest, (line) => console.log(line));
     case 'drill':
       return runDrill(rest, (line) => console.log(line));
+    case 'up':
+      return runUp(rest, (line) => console.log(line));
     case undefined:
     case 'help':
     case '--help':

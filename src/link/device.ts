@@ -66,7 +66,10 @@ function runPendingCleanups(): void {
 
 function onSignal(signal: NodeJS.Signals): void {
   runPendingCleanups();
-  process.removeListener(signal, onSignal);
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  process.removeListener('exit', runPendingCleanups);
+  exitHooksInstalled = false; // configurations made after this (if the process goes on) install them again
   // Nobody else handles it: die of the signal as we would have without our handler.
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
