@@ -32,6 +32,8 @@ export interface DeviceConfig {
   readonly routes?: readonly KernelRoute[];
   /** Bring the device up (default true). */
   readonly up?: boolean;
+  /** Keep IPv6 on the device (default off: the kernel's router solicitations and MLD reports would reach an IPv4-only stack as noise). */
+  readonly ipv6?: boolean;
 }
 
 /** Runs `ip ARGS…` (inside `netns` when given); throws with iproute2's own message on failure. */
@@ -162,6 +164,14 @@ export function configureDevice(config: DeviceConfig): Configured {
     for (const address of config.addresses ?? []) {
       ip(['addr', 'add', address, 'dev', config.name], netns);
       undo.push(() => ip(['addr', 'del', address, 'dev', config.name], netns));
+    }
+    if (!config.ipv6) {
+      const sysctl = ['sysctl', '-qw', `net.ipv6.conf.${config.name}.disable_ipv6=1`];
+      try {
+        execFileSync(netns ? 'ip' : sysctl[0], netns ? ['netns', 'exec', netns, ...sysctl] : sysctl.slice(1), { stdio: 'ignore', timeout: 10_000 });
+      } catch {
+        // Best effort: a kernel without IPv6 has nothing to turn off.
+      }
     }
     if (config.up !== false) {
       ip(['link', 'set', 'dev', config.name, 'up'], netns);
