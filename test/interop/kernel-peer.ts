@@ -80,14 +80,14 @@ export class KernelPeer {
   /** The stack's interface on the device (its link is an EthernetAdapter on a TAP). */
   readonly iface: NetworkInterface;
 
-  constructor(options: { mtu?: number; tap?: boolean; stack?: StackOptions; wrap?: (link: Link) => Link } = {}) {
+  constructor(options: { mtu?: number; kernelMtu?: number; tap?: boolean; stack?: StackOptions; wrap?: (link: Link) => Link } = {}) {
     counter++;
     const mtu = options.mtu ?? 1500;
     this.namespace = createNamespace(`ustack-it-${process.pid}-${counter}`);
     try {
       this.link = TunLink.open({ name: `ust${process.pid % 100000}n${counter}`, mtu, tap: options.tap });
       try {
-        this.device = configureDevice({ name: this.link.name, netns: this.namespace.name, mtu, addresses: [`${KERNEL_ADDRESS}/24`] });
+        this.device = configureDevice({ name: this.link.name, netns: this.namespace.name, mtu: options.kernelMtu ?? mtu, addresses: [`${KERNEL_ADDRESS}/24`] });
       } catch (error) {
         this.link.close();
         throw error;
@@ -99,6 +99,13 @@ export class KernelPeer {
     this.stack = new Stack({ name: 'ustack', seed: 1, ...options.stack });
     this.driver = new RealtimeDriver(this.stack).start();
     this.iface = attachDevice(this.stack, this.driver, this.link, { address: `${STACK_ADDRESS}/24`, interfaceName: 'tun0', wrap: options.wrap });
+  }
+
+  /** A view of this peer whose commands run in another namespace (a router's far side). */
+  elsewhere(namespace: Namespace): KernelPeer {
+    const view = Object.create(this) as KernelPeer;
+    Object.defineProperty(view, 'namespace', { value: namespace });
+    return view;
   }
 
   /** Starts `argv` inside the namespace. */
