@@ -8,6 +8,10 @@
                                        "<sent> <sha256 sent> <received> <sha256 received>"
 
   peer.py udp-echo ADDRESS PORT COUNT  echo COUNT UDP datagrams back to their senders, then exit
+  peer.py clients ADDRESS PORT COUNT BYTES   COUNT concurrent TCP clients, each sends BYTES and
+                                       expects them echoed; print "ok <n> failed <m>"
+  peer.py echo-server ADDRESS PORT COUNT     asyncio TCP echo server; exits after COUNT connections
+                                       ended, printing "served <n> bytes <total>"
 
 Each prints "listening" (flushed) once it listens, then its result line. It also prints the
 TCP_INFO options of the connection: "options sack=<0|1> timestamps=<0|1> wscale=<snd>,<rcv>".
@@ -16,6 +20,64 @@ import hashlib, random, socket, struct, sys, threading
 
 mode, address, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 count = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+
+import asyncio, resource
+
+# Many connections need many descriptors.
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def clients():
+    size = int(sys.argv[5])
+
+    async def one(index):
+        payload = bytes((index + i) & 0xFF for i in range(size))
+        reader, writer = await asyncio.open_connection(address, port)
+        writer.write(payload)
+        await writer.drain()
+        echoed = await reader.readexactly(size)
+        writer.close()
+        await writer.wait_closed()
+        return echoed == payload
+
+    print("listening", flush=True)  # (nothing to wait for: clients start at once)
+    results = await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
+    good = sum(1 for r in results if r is True)
+    errors = sorted({type(r).__name__ for r in results if r is not True})
+    print("ok %d failed %d %s" % (good, count - good, ",".join(errors)), flush=True)
+
+
+async def echo_server():
+    done = asyncio.Event()
+    state = {"served": 0, "bytes": 0}
+
+    async def handle(reader, writer):
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            state["bytes"] += len(data)
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+        state["served"] += 1
+        if state["served"] == count:
+            done.set()
+
+    server = await asyncio.start_server(handle, address, port, backlog=1024)
+    print("listening", flush=True)
+    await done.wait()
+    server.close()
+    print("served %d bytes %d" % (state["served"], state["bytes"]), flush=True)
+
+
+if mode == "clients":
+    asyncio.run(clients())
+    sys.exit(0)
+if mode == "echo-server":
+    asyncio.run(echo_server())
+    sys.exit(0)
 
 if mode == "udp-echo":
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
