@@ -75,11 +75,15 @@ export class TcpListener {
     return connection;
   }
 
-  /** Stops listening; connections not yet accepted are reset (as Linux does on close). */
+  /**
+   * Stops listening, as Linux does on close: established connections nobody accepted are reset;
+   * half-open ones are forgotten silently (their SYN-ACK simply stops being retransmitted).
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const connection of [...this.synQueue.values(), ...this.acceptQueue]) this.layer.abort(connection);
+    for (const connection of [...this.synQueue.values()]) connection.closeWithError(null);
+    for (const connection of [...this.acceptQueue]) this.layer.abort(connection);
     this.synQueue.clear();
     this.acceptQueue.length = 0;
     this.layer.removeListener(this);

@@ -187,6 +187,26 @@ describe('the listen queues (Linux, tcp_abort_on_overflow = 0)', () => {
   });
 });
 
+describe('closing a listener (Linux inet_csk_listen_stop)', () => {
+  it('resets established connections nobody accepted and forgets half-open ones silently', () => {
+    const h = listening();
+    h.listener!.onAcceptable = null;
+    h.send({ seq: 1000, flags: SYN, options: mssOnly(), srcPort: 40001 });
+    const synAck = h.take()[0];
+    h.send({ seq: 1001, ack: synAck.tcp.seq + 1, flags: ACK, srcPort: 40001 });
+    h.send({ seq: 7000, flags: SYN, options: mssOnly(), srcPort: 40002 });
+    h.take();
+    expect(h.listener!.acceptQueue).toHaveLength(1);
+    expect(h.listener!.synQueue.size).toBe(1);
+    h.listener!.close();
+    h.expectSent(flags(RST | ACK), ports(LISTEN_PORT, 40001));
+    h.expectNothingSent();
+    expect(h.stack.tcp.listConnections()).toHaveLength(0);
+    h.advance(10_000);
+    h.expectNothingSent(); // no SYN-ACK retransmission for the forgotten half-open connection
+  });
+});
+
 describe('SYN-SENT (RFC 9293 §3.10.7.3)', () => {
   it('an ACK that does not acknowledge our SYN is answered with <SEQ=SEG.ACK><CTL=RST>', () => {
     for (const bad of [0, -1, 2]) {
