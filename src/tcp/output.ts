@@ -202,8 +202,9 @@ export function pipe(connection: TcpConnection): number {
 /**
  * Sends whatever may be sent now: retransmissions of segments marked lost, new data and FIN
  * within min(send window, congestion window), then an ACK if one is owed and none was sent.
+ * `ignoreNagle` lets a tail loss probe send held new data (RFC 8985 §7.3, as Linux).
  */
-export function transmitPending(connection: TcpConnection, now: number): void {
+export function transmitPending(connection: TcpConnection, now: number, mode: { ignoreNagle?: boolean } = {}): void {
   const state = connection.state;
   if (state === 'CLOSED' || state === 'LISTEN' || state === 'SYN-SENT' || state === 'SYN-RECEIVED' || state === 'TIME-WAIT') {
     // An unacceptable segment in SYN-RECEIVED or TIME-WAIT is answered too (RFC 9293 §3.10.7.4).
@@ -261,7 +262,7 @@ export function transmitPending(connection: TcpConnection, now: number): void {
       // largest window the peer offered, or nothing is outstanding and the window caps it.
       if (length < connection.maxSndWnd / 2 && connection.flightSize > 0) break;
     }
-    if (length > 0 && length === unsent && length < mss && !connection.options.noDelay && !connection.finPending && seqGt(connection.smallSegmentEnd, connection.sndUna)) {
+    if (length > 0 && length === unsent && length < mss && !connection.options.noDelay && !mode.ignoreNagle && !connection.finPending && seqGt(connection.smallSegmentEnd, connection.sndUna)) {
       // Nagle (RFC 896, RFC 9293 §3.7.4) in Minshall's form, as Linux: a small segment waits
       // only while an earlier small segment is unacknowledged, so the tail of a large write
       // leaves at once but a stream of small writes still coalesces.

@@ -139,7 +139,7 @@ function onProbeTimer(connection: TcpConnection, now: number): void {
   if (connection.inFlight.length === 0) return;
   connection.stats.increment('tcp.tlp.probes');
   const before = connection.sndNxt;
-  transmitPending(connection, now);
+  transmitPending(connection, now, { ignoreNagle: true });
   if (connection.sndNxt === before) {
     const last = connection.inFlight[connection.inFlight.length - 1];
     if (!last.sacked) retransmit(connection, last, now);

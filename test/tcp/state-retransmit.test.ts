@@ -307,6 +307,21 @@ describe('tail loss probe (RFC 8985 §7)', () => {
     expect(h.conn.retransmitDeadline).toBe(start + 100 + h.conn.rtt.rto);
   });
 
+  it('the probe sends new data that Nagle was holding instead of retransmitting (RFC 8985 §7.3, as Linux)', () => {
+    const h = measured();
+    h.conn.options.noDelay = false;
+    h.write(MSS + 50); // a full segment, then a small one: no small segment was unacknowledged
+    h.write(60); // held by Nagle behind the small segment
+    expect(h.take().map((s) => s.tcp.payload.length)).toEqual([MSS, 50]);
+    const start = h.now;
+    h.advance(99);
+    h.expectNothingSent();
+    h.advance(1); // PTO = 2·SRTT, before the 200 ms RTO
+    h.expectSent(seq(h.ourSeq(100 + MSS + 50)), payloadLength(60), sentAt(start + 100));
+    expect(h.stat('tcp.tlp.probes')).toBe(1);
+    expect(h.stat('tcp.tx.retransmits')).toBe(0);
+  });
+
   it('the probe’s ACK, with SACK for the tail, lets RACK repair the rest without an RTO', () => {
     const h = measured();
     h.write(3 * MSS);
