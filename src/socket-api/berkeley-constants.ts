@@ -60,6 +60,8 @@ export const O_NONBLOCK = 0o4000;
 /** ioctl: bytes readable (SIOCINQ is the same number). */
 export const FIONREAD = 0x541b;
 export const SIOCINQ = FIONREAD;
+/** ioctl: 1 when the next byte read is the last byte of urgent data (the "mark"). */
+export const SIOCATMARK = 0x8905;
 
 /** poll() events. */
 export const POLLIN = 0x001;

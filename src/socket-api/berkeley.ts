@@ -399,9 +399,10 @@ export class BerkeleySockets {
     throw new ErrnoError('EINVAL', 'fcntl');
   }
 
-  /** ioctl(2) FIONREAD / SIOCINQ: bytes readable (TCP) or the next datagram's size (UDP, raw). */
+  /** ioctl(2) FIONREAD / SIOCINQ: bytes readable (TCP) or the next datagram's size (UDP, raw); SIOCATMARK. */
   ioctl(fd: number, request: number): number {
     const entry = this.get(fd, 'ioctl');
+    if (request === C.SIOCATMARK) return entry.connection?.urgentMarkDistance() === 0 ? 1 : 0;
     if (request !== C.FIONREAD) throw new ErrnoError('EINVAL', 'ioctl');
     if (entry.listener) throw new ErrnoError('EINVAL', 'ioctl');
     if (entry.udp) return entry.udp.nextDatagramSize;

@@ -15,6 +15,7 @@ import { RttEstimator } from './rtt.js';
 import { SendBuffer } from './send-buffer.js';
 import { transmitPending, transmitSegment, windowUpdateAfterRead } from './output.js';
 import type { Segment } from './segment.js';
+import { seqAdd, seqSub } from './seq.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
 
 /** The eleven states of RFC 9293 §3.3.2. */
@@ -176,7 +177,7 @@ export class TcpConnection {
   outOfOrderFinSeq: number | null = null;
   /** The user shut down reading (SHUT_RD): arriving data is discarded. */
   readShutdown = false;
-  /** Urgent data pointer reported by the peer, if any (RFC 9293 §3.8.5). */
+  /** The peer marked urgent data that has not been read past yet (RFC 9293 §3.8.5; RCV.UP). */
   urgentPending = false;
 
   // ---- retransmission and congestion ----
@@ -433,6 +434,26 @@ export class TcpConnection {
       transmitSegment(this, this.host.now(), this.sndNxt, TcpFlag.RST | TcpFlag.ACK, new Uint8Array(0), []);
     }
     this.closeWithError(null);
+  }
+
+  /** Sequence number of the next byte the application will read. */
+  readSequence(): number {
+    return seqAdd(this.rcvNxt, -(this.receiveQueueBytes + (this.peerFinReceived ? 1 : 0)));
+  }
+
+  /**
+   * Bytes the application can read before the last byte of urgent data (RFC 9293 §3.8.5: the
+   * urgent pointer points just past it, RFC 6093), so 0 means the next byte read is that byte
+   * (SIOCATMARK). Null when no urgent data lies ahead.
+   */
+  urgentMarkDistance(): number | null {
+    if (!this.urgentPending) return null;
+    const distance = seqSub(this.rcvUp, this.readSequence()) - 1;
+    if (distance < 0) {
+      this.urgentPending = false;
+      return null;
+    }
+    return distance;
   }
 
   /** Receive window we can offer now: free buffer space (RFC 9293 §3.8.6.2.2). */

@@ -393,8 +393,8 @@ function processTextAndFin(connection: TcpConnection, segment: Segment, now: num
   // Sixth: URG (RFC 9293 §3.8.5 / §3.10.7.4): remember how far urgent data extends.
   if (has.urg(segment) && receiving) {
     const urgentEnd = seqAdd(dataStart, segment.urgentPointer);
-    if (seqGt(urgentEnd, connection.rcvUp)) connection.rcvUp = urgentEnd;
-    connection.urgentPending = true;
+    if (!connection.urgentPending || seqGt(urgentEnd, connection.rcvUp)) connection.rcvUp = urgentEnd;
+    connection.urgentPending = seqGt(connection.rcvUp, connection.readSequence());
     connection.stats.increment('tcp.rx.urgent');
   }
 

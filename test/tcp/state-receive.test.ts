@@ -18,6 +18,7 @@ import {
   seq,
   sentAt,
   window,
+  URG,
   type FixtureOptions,
   type TcpHarness,
 } from './harness.js';
@@ -187,5 +188,31 @@ describe('the advertised window and receiver SWS avoidance (RFC 9293 §3.8.6.2.2
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 100 });
     h.expectSent(ack(h.peerSeq(100)));
     expect(h.conn.readableBytes).toBe(0);
+  });
+});
+
+describe('urgent data (RFC 9293 §3.8.5, RFC 6093)', () => {
+  it('the urgent pointer marks where urgent data ends; the reader learns how far away the mark is', () => {
+    const h = established();
+    // 10 bytes; the urgent pointer 6 points just past the urgent data (RFC 6093): byte 5 is urgent.
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH | URG, urgentPointer: 6, payload: 10 });
+    expect(h.stat('tcp.rx.urgent')).toBe(1);
+    expect(h.conn.urgentMarkDistance()).toBe(5);
+    expect(h.conn.receive(3).length).toBe(3);
+    expect(h.conn.urgentMarkDistance()).toBe(2);
+    h.conn.receive(2);
+    expect(h.conn.urgentMarkDistance()).toBe(0); // SIOCATMARK: the next byte is the urgent one
+    h.conn.receive(1);
+    expect(h.conn.urgentMarkDistance()).toBe(null);
+  });
+
+  it('a later urgent pointer moves the mark forward; segments without URG leave it', () => {
+    const h = established();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | URG, urgentPointer: 4, payload: 4 });
+    expect(h.conn.urgentMarkDistance()).toBe(3);
+    h.send({ seq: h.peerSeq(4), ack: h.ourSeq(0), flags: ACK | URG, urgentPointer: 2, payload: 4 });
+    expect(h.conn.urgentMarkDistance()).toBe(5);
+    h.send({ seq: h.peerSeq(8), ack: h.ourSeq(0), flags: ACK, payload: 2 });
+    expect(h.conn.urgentMarkDistance()).toBe(5);
   });
 });
