@@ -11,6 +11,7 @@ import type { Ipv4Address } from '../ip/address.js';
 import { ReceiveAssembler } from './assembler.js';
 import type { TcpConfig } from './config.js';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
+import { RetransmissionQueue } from './retransmission-queue.js';
 import { RttEstimator } from './rtt.js';
 import { SendBuffer } from './send-buffer.js';
 import { transmitPending, transmitSegment, windowUpdateAfterRead } from './output.js';
@@ -66,28 +67,7 @@ export interface TcpConnectionEvents {
   onClose?(error: ErrnoCode | null): void;
 }
 
-/** A segment sent and not yet acknowledged (the retransmission queue and SACK scoreboard). */
-export interface SentSegment {
-  seq: number;
-  /** Sequence space: data plus SYN and FIN. */
-  length: number;
-  syn: boolean;
-  fin: boolean;
-  /** When it was last (re)transmitted (ms). */
-  sentAt: number;
-  /**
-   * Order of that transmission among all of this connection's transmissions. RACK needs to know
-   * which of two segments left first; at millisecond resolution many share `sentAt`, and a
-   * retransmission can leave after new data with a higher sequence number.
-   */
-  sentOrder: number;
-  /** Times retransmitted. */
-  retransmits: number;
-  /** Covered by a SACK block (RFC 6675 "SACKed"). */
-  sacked: boolean;
-  /** Deemed lost and not yet retransmitted. */
-  lost: boolean;
-}
+export type { SentSegment } from './retransmission-queue.js';
 
 /** Per-connection settings that socket options change. */
 export interface TcpConnectionOptions {
@@ -181,7 +161,8 @@ export class TcpConnection {
   urgentPending = false;
 
   // ---- retransmission and congestion ----
-  readonly inFlight: SentSegment[] = [];
+  /** The retransmission queue and SACK scoreboard. */
+  readonly inFlight = new RetransmissionQueue();
   /** Replaced (not reset) when the handshake needed a retransmission: RFC 6298 §5.7's 3 s start. */
   rtt: RttEstimator;
   cc: CongestionControl;
@@ -466,7 +447,7 @@ export class TcpConnection {
     if (error) this.error = error;
     this.setState('CLOSED');
     this.clearTimers();
-    this.inFlight.length = 0;
+    this.inFlight.clear();
     this.host.release(this);
     this.events.onClose?.(error);
   }

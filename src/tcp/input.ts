@@ -59,7 +59,7 @@ export function prepareOwnSyn(connection: TcpConnection, iss: number, now: numbe
   connection.tsOffset = tsOffset;
   connection.advertisedMss = advertisedMssFor(connection);
   connection.rcvWindowShift = connection.host.config.windowScaling ? windowShiftFor(connection.receiveBufferSize) : 0;
-  connection.inFlight.push({ seq: iss, length: 1, syn: true, fin: false, sentAt: now, sentOrder: connection.transmissions++, retransmits: 0, sacked: false, lost: false });
+  connection.inFlight.push({ seq: iss, length: 1, syn: true, fin: false, sentAt: now, sentOrder: connection.transmissions++ });
   connection.firstUnackedSentAt = now;
 }
 
@@ -265,7 +265,8 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
  * move to ESTABLISHED (RFC 9293 §3.10.7.3 and the SYN-RECEIVED case of §3.10.7.4).
  */
 function establish(connection: TcpConnection, segment: Segment, window: number, now: number): void {
-  const handshake = connection.inFlight.length > 0 && connection.inFlight[0].syn ? connection.inFlight[0] : null;
+  const first = connection.inFlight.first;
+  const handshake = first !== undefined && first.syn ? first : null;
   const handshakeRetransmitted = handshake !== null && handshake.retransmits > 0;
   acknowledge(connection, segment, now);
   // A SYN or SYN-ACK sent once is timed like data (RFC 6298 §2, Karn's rule; Linux samples it

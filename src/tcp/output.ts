@@ -6,7 +6,6 @@
  * (RFC 2018 §4, D-SACK RFC 2883), and pure ACKs.
  */
 import type { SentSegment, TcpConnection } from './connection.js';
-import { splitAt } from './recovery.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import type { SackBlock, TcpOption } from './tcp-options.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
@@ -172,11 +171,11 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
   if (!segment.syn && dataLength(segment) > room) {
     // SACK blocks now take room the original transmission had: resend the head, and leave the
     // tail as its own entry in the state the whole was in (Linux tcp_fragment does the same).
-    splitAt(connection, connection.inFlight.indexOf(segment), seqAdd(segment.seq, room));
+    connection.inFlight.splitAt(connection.inFlight.indexOf(segment), seqAdd(segment.seq, room));
   }
   connection.stats.increment('tcp.tx.retransmits');
   segment.retransmits++;
-  segment.lost = false;
+  connection.inFlight.clearLost(segment);
   segment.sentAt = now;
   segment.sentOrder = connection.transmissions++;
   if (connection.rttSeq !== null && !seqLt(connection.rttSeq, segment.seq) && seqLt(connection.rttSeq, seqAdd(segment.seq, segment.length))) {
@@ -194,9 +193,7 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
 
 /** Bytes in flight per RFC 6675 §4 "pipe": sent, not SACKed, not marked lost. */
 export function pipe(connection: TcpConnection): number {
-  let bytes = 0;
-  for (const segment of connection.inFlight) if (!segment.sacked && !segment.lost) bytes += segment.length;
-  return bytes;
+  return connection.inFlight.pipe;
 }
 
 /**
@@ -213,14 +210,8 @@ export function transmitPending(connection: TcpConnection, now: number, mode: { 
   }
   let sentSomething = false;
   const cwnd = connection.cc.cwnd;
-  // pipe() and the search for lost segments in one pass: this runs on every ACK, over the whole
-  // retransmission queue.
-  let inPipe = 0;
-  let anyLost = false;
-  for (const segment of connection.inFlight) {
-    if (segment.lost) anyLost = true;
-    else if (!segment.sacked) inPipe += segment.length;
-  }
+  const queue = connection.inFlight;
+  let inPipe = queue.pipe;
   if (!connection.sackEnabled && connection.dupAcks > 0) {
     // Without SACK each duplicate ACK says one segment left the network: limited transmit for
     // the first two (RFC 3042), fast-recovery inflation after that (RFC 5681 §3.2 step 4).
@@ -233,8 +224,9 @@ export function transmitPending(connection: TcpConnection, now: number, mode: { 
   }
 
   // Retransmissions first: lost segments in sequence order while the pipe allows (RFC 6675 §5).
-  for (let i = 0; anyLost && i < connection.inFlight.length; i++) {
-    const segment = connection.inFlight[i];
+  // A retransmission that must be split leaves its tail lost, next in line.
+  for (let i = 0; queue.lostCount > 0 && i < queue.length; i++) {
+    const segment = queue.at(i);
     if (!segment.lost) continue;
     if (inPipe + segment.length > cwnd && sentSomething) break;
     retransmit(connection, segment, now);
@@ -277,7 +269,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: { 
     transmitSegment(connection, now, seq, flags, payload, options);
     const segmentLength = length + (fin ? 1 : 0);
     if (length > 0 && length < mss) connection.smallSegmentEnd = seqAdd(seq, length);
-    connection.inFlight.push({ seq, length: segmentLength, syn: false, fin, sentAt: now, sentOrder: connection.transmissions++, retransmits: 0, sacked: false, lost: false });
+    queue.push({ seq, length: segmentLength, syn: false, fin, sentAt: now, sentOrder: connection.transmissions++ });
     if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;
     if (connection.rttSeq === null && !connection.timestampsEnabled && length > 0) {
       connection.rttSeq = seq;

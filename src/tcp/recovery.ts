@@ -17,19 +17,6 @@ function endOf(segment: SentSegment): number {
   return seqAdd(segment.seq, segment.length);
 }
 
-/**
- * Splits the segment at `index` at sequence number `at` (strictly inside it) into two queue
- * entries, so that SACK edges and partial ACKs always fall on entry boundaries.
- */
-export function splitAt(connection: TcpConnection, index: number, at: number): void {
-  const segment = connection.inFlight[index];
-  const headLength = seqSub(at, segment.seq);
-  const tail: SentSegment = { ...segment, seq: at, length: segment.length - headLength, syn: false };
-  segment.length = headLength;
-  segment.fin = false;
-  connection.inFlight.splice(index + 1, 0, tail);
-}
-
 /** RFC 8985 §6.2 step 2: remember the most recently sent segment known to be delivered. */
 function rackUpdate(connection: TcpConnection, segment: SentSegment, now: number): void {
   const rtt = now - segment.sentAt;
@@ -74,8 +61,8 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   let removed = 0;
   // When the newly acknowledged data was last retransmitted (-Infinity if never).
   let lastRetransmittedAt = -Infinity;
-  while (removed < queue.length && seqLe(endOf(queue[removed]), ack)) {
-    const acked = queue[removed];
+  while (removed < queue.length && seqLe(endOf(queue.at(removed)), ack)) {
+    const acked = queue.at(removed);
     if (!acked.sacked) {
       rackUpdate(connection, acked, now);
       // RFC 8985 §6.2 step 3 counts cumulatively acknowledged segments too: an original
@@ -86,12 +73,13 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
     if (acked.retransmits > 0 && acked.sentAt > lastRetransmittedAt) lastRetransmittedAt = acked.sentAt;
     removed++;
   }
-  queue.splice(0, removed);
-  if (queue.length > 0 && seqLt(queue[0].seq, ack)) {
-    splitAt(connection, 0, ack);
-    rackUpdate(connection, queue[0], now);
-    if (queue[0].retransmits > 0 && queue[0].sentAt > lastRetransmittedAt) lastRetransmittedAt = queue[0].sentAt;
-    queue.shift();
+  queue.dropFront(removed);
+  const partlyAcked = queue.first;
+  if (partlyAcked !== undefined && seqLt(partlyAcked.seq, ack)) {
+    queue.splitAt(0, ack);
+    rackUpdate(connection, partlyAcked, now);
+    if (partlyAcked.retransmits > 0 && partlyAcked.sentAt > lastRetransmittedAt) lastRetransmittedAt = partlyAcked.sentAt;
+    queue.dropFront(1);
   }
 
   // Data bytes covered by the ACK leave the send buffer; FIN sits just past the data.
@@ -136,7 +124,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
       recoveryEndedForReorderWindow(connection);
     } else if (!connection.sackEnabled && queue.length > 0) {
       // NewReno partial acknowledgment: the next hole is lost too.
-      queue[0].lost = true;
+      queue.markLost(queue.at(0));
       connection.stats.increment('tcp.recovery.partialAck');
     }
   } else if (dataAcked > 0) {
@@ -179,19 +167,18 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
       continue;
     }
     const queue = connection.inFlight;
-    for (let i = 0; i < queue.length; i++) {
-      const segment = queue[i];
+    // Entries ending at or before the left edge are not covered: start past them.
+    for (let i = queue.firstEndingAfter(leftEdge); i < queue.length; i++) {
+      const segment = queue.at(i);
       const end = endOf(segment);
-      if (seqLe(end, leftEdge)) continue;
       if (seqGe(segment.seq, rightEdge)) break;
       if (segment.sacked) continue;
       if (seqLt(segment.seq, leftEdge)) {
-        splitAt(connection, i, leftEdge);
+        queue.splitAt(i, leftEdge);
         continue; // the tail is examined next
       }
-      if (seqGt(end, rightEdge)) splitAt(connection, i, rightEdge);
-      segment.sacked = true;
-      segment.lost = false;
+      if (seqGt(end, rightEdge)) queue.splitAt(i, rightEdge);
+      queue.markSacked(segment);
       connection.stats.increment('tcp.rx.sackedSegments');
       rackUpdate(connection, segment, now);
       const segmentEnd = endOf(segment);
@@ -226,13 +213,6 @@ function recoveryEndedForReorderWindow(connection: TcpConnection): void {
   if (--connection.rackReorderWindowPersist <= 0) connection.rackReorderWindowMultiplier = 1;
 }
 
-/** Segments currently SACKed. */
-function sackedCount(connection: TcpConnection): number {
-  let count = 0;
-  for (const segment of connection.inFlight) if (segment.sacked) count++;
-  return count;
-}
-
 /**
  * RACK loss detection (RFC 8985 §6.2 steps 4–5): a segment sent before the most recently
  * delivered one is lost once RACK.rtt + reo_wnd has passed since it was sent. Arms the
@@ -242,20 +222,22 @@ export function detectLossByRack(connection: TcpConnection, now: number): boolea
   if (connection.rackSentOrder < 0) return false;
   const minRtt = connection.rtt.minRtt ?? connection.rackRtt;
   let reorderWindow = (connection.rackReorderWindowMultiplier * minRtt) / 4;
-  if (!connection.rackReorderingSeen && (connection.inRecovery || connection.rtoRecovery || sackedCount(connection) >= DUP_THRESHOLD)) {
+  if (!connection.rackReorderingSeen && (connection.inRecovery || connection.rtoRecovery || connection.inFlight.sackedCount >= DUP_THRESHOLD)) {
     reorderWindow = 0;
   }
   reorderWindow = Math.min(reorderWindow, connection.rtt.srtt ?? reorderWindow);
   let timeout = 0;
   let marked = false;
-  for (const segment of connection.inFlight) {
+  const queue = connection.inFlight;
+  for (let i = 0; i < queue.length; i++) {
+    const segment = queue.at(i);
     if (segment.sacked || segment.lost) continue;
     // RFC 8985 §6.2 step 5 compares send times, then end sequence numbers on a tie; the
     // transmission order settles both at once.
     if (segment.sentOrder >= connection.rackSentOrder) continue;
     const remaining = segment.sentAt + connection.rackRtt + reorderWindow - now;
     if (remaining <= 0) {
-      segment.lost = true;
+      queue.markLost(segment);
       marked = true;
       connection.stats.increment('tcp.rack.lost');
     } else {
@@ -287,7 +269,7 @@ export function duplicateAck(connection: TcpConnection): void {
   if (connection.sackEnabled || connection.inRecovery) return;
   // RFC 6582 §3.2 step 1: only when the ACK covers more than the last recovery point.
   if (connection.dupAcks === DUP_THRESHOLD && seqGt(connection.sndUna, connection.recoveryPoint)) {
-    connection.inFlight[0].lost = true;
+    connection.inFlight.markLost(connection.inFlight.at(0));
     connection.stats.increment('tcp.fastRetransmits');
     enterRecovery(connection, connection.host.now());
   }
@@ -319,7 +301,8 @@ export function enterRecovery(connection: TcpConnection, now: number): void {
 export function retransmissionTimeout(connection: TcpConnection, now: number): void {
   connection.stats.increment('tcp.rto.fired');
   connection.cc.onRetransmitTimeout(now, reductionBase(connection));
-  for (const segment of connection.inFlight) if (!segment.sacked) segment.lost = true;
+  const queue = connection.inFlight;
+  for (let i = 0; i < queue.length; i++) queue.markLost(queue.at(i)); // SACKed entries stay SACKed
   connection.inRecovery = false;
   connection.rtoRecovery = true;
   connection.recoveryPoint = connection.sndNxt;

@@ -468,15 +468,10 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     // Resegment what was sent too large and send it again (RFC 1191 §6.3: retransmit now).
     const queue = connection.inFlight;
     for (let i = 0; i < queue.length; i++) {
-      const segment = queue[i];
+      const segment = queue.at(i);
       if (segment.sacked) continue;
-      if (segment.length > connection.sendMss && !segment.syn) {
-        const tail = { ...segment, seq: seqAdd(segment.seq, connection.sendMss), length: segment.length - connection.sendMss };
-        segment.length = connection.sendMss;
-        segment.fin = false;
-        queue.splice(i + 1, 0, tail);
-      }
-      segment.lost = true;
+      if (segment.length > connection.sendMss && !segment.syn) queue.splitAt(i, seqAdd(segment.seq, connection.sendMss));
+      queue.markLost(segment);
     }
     transmitPending(connection, now);
   }

@@ -110,9 +110,10 @@ function onRetransmitTimer(connection: TcpConnection, now: number): void {
     connection.timeoutCount++;
     connection.rtt.backoff();
     connection.stats.increment(connection.state === 'SYN-SENT' ? 'tcp.tx.synRetransmits' : 'tcp.tx.synAckRetransmits');
-    connection.inFlight[0].retransmits++;
-    connection.inFlight[0].sentAt = now;
-    connection.inFlight[0].sentOrder = connection.transmissions++;
+    const handshake = connection.inFlight.at(0);
+    handshake.retransmits++;
+    handshake.sentAt = now;
+    handshake.sentOrder = connection.transmissions++;
     if (connection.state === 'SYN-SENT') sendSyn(connection, now);
     else sendSynAck(connection, now);
     armRetransmitTimer(connection, now);
@@ -127,7 +128,7 @@ function onRetransmitTimer(connection: TcpConnection, now: number): void {
     return;
   }
   retransmissionTimeout(connection, now);
-  const first = connection.inFlight.find((s) => s.lost);
+  const first = connection.inFlight.firstLost();
   if (first) retransmit(connection, first, now);
   armRetransmitTimer(connection, now);
   connection.probeDeadline = Infinity;
@@ -141,7 +142,7 @@ function onProbeTimer(connection: TcpConnection, now: number): void {
   const before = connection.sndNxt;
   transmitPending(connection, now, { ignoreNagle: true });
   if (connection.sndNxt === before) {
-    const last = connection.inFlight[connection.inFlight.length - 1];
+    const last = connection.inFlight.last!;
     if (!last.sacked) retransmit(connection, last, now);
   }
   armRetransmitTimer(connection, now);

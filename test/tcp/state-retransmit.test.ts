@@ -224,7 +224,7 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     h.advance(10);
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(5 * MSS) }) });
     h.expectSent(seq(h.ourSeq(0)), payloadLength(MSS), sentAt(h.now));
-    expect(h.conn.inFlight.filter((s) => s.sacked)).toHaveLength(4);
+    expect([...h.conn.inFlight].filter((s) => s.sacked)).toHaveLength(4);
     expect(h.stat('tcp.rack.lost')).toBe(1);
     // The cumulative ACK for everything ends recovery; nothing more is resent.
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(5 * MSS), flags: ACK });
@@ -276,7 +276,7 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     const h = established(SACK_PEER);
     sendSegments(h, 2);
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(10 * MSS) }) });
-    expect(h.conn.inFlight.some((s) => s.sacked)).toBe(false);
+    expect([...h.conn.inFlight].some((s) => s.sacked)).toBe(false);
     expect(h.stat('tcp.rx.sackInvalid')).toBe(1);
   });
 });
