@@ -74,7 +74,6 @@ function unportable(source, name) {
     [/perf_hooks|PerformanceObserver/, 'performance hooks of Node\'s own net'],
     [/common\.hasMultiLocalhost|127\.0\.0\.2/, 'a second local address'],
     [/--test-udp-no-try-send/, 'libuv\'s send queue (--test-udp-no-try-send)'],
-    [/require\(['"]\.\.\/common\/internet/, 'the internet'],
   ];
   for (const [pattern, reason] of rules) if (pattern.test(source) || pattern.test(name)) return reason;
   return null;
@@ -141,20 +140,46 @@ function runOne(file) {
   const path = join(parallel, file);
   const flags = flagsOf(readFileSync(path, 'utf8')).filter((f) => f !== '--expose-internals');
   return new Promise((resolvePromise) => {
+    // Its own process group, so that a test's children (and their hold on our pipes) go too.
     const child = spawn(process.execPath, [...flags, '--import', pathToFileURL(preload).href, path], {
       cwd: parallel,
       env: { ...process.env, USTACK_DIST: pathToFileURL(dist).href, NODE_SKIP_FLAG_CHECK: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     let output = '';
     child.stdout.on('data', (data) => (output += data));
     child.stderr.on('data', (data) => (output += data));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code, signal) => {
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, timeoutMs);
+    child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      if (code === 0) return resolvePromise({ reason: null, output });
-      const why = signal === 'SIGKILL' ? `timed out after ${timeoutMs} ms` : signal ? `killed by ${signal}` : `exit code ${code}`;
-      resolvePromise({ reason: `${why}${summarize(output)}`, output });
+      killGroup();
+      // Let the pipes drain (they close once every process of the group is gone).
+      const finish = () => {
+        if (code === 0) return resolvePromise({ reason: null, output });
+        const why = timedOut ? `timed out after ${timeoutMs} ms` : signal ? `killed by ${signal}` : `exit code ${code}`;
+        resolvePromise({ reason: `${why}${summarize(output)}`, output });
+      };
+      let finished = false;
+      const once = () => {
+        if (!finished) {
+          finished = true;
+          finish();
+        }
+      };
+      child.on('close', once);
+      setTimeout(once, 1000).unref();
     });
   });
 }
