@@ -31,6 +31,19 @@ describe('VirtualNetwork.runAsync', () => {
     expect(performance.now() - started).toBeLessThan(5_000);
   });
 
+  it('runs the README example: an echo server and a client iterating over its socket', async () => {
+    const { network, client, server } = twoStacks(1, 1);
+    const lines: string[] = [];
+    await network.runAsync(async () => {
+      const echo = server.net.createServer((socket: any) => socket.pipe(socket)).listen(7);
+      const socket = client.net.connect(7, '10.0.0.2', () => socket.end('hello'));
+      for await (const chunk of socket) lines.push(`${chunk} at ${network.now} ms`);
+      echo.close();
+    });
+    // SYN, SYN-ACK, then the data 1 ms each way (the client sends as soon as it is connected).
+    expect(lines).toEqual(['hello at 4 ms']);
+  });
+
   it('accepts a promise as well as a function, and rejects with the promise\'s own error', async () => {
     const { network } = twoStacks();
     await expect(network.runAsync(Promise.resolve(42))).resolves.toBe(42);
