@@ -384,6 +384,24 @@ describe('net: the same events as Node', () => {
 });
 
 describe('net on the virtual network', () => {
+  it('listen without a host binds 0.0.0.0, and a second listener there gets EADDRINUSE with Node\'s message', async () => {
+    const env = virtualEnvironment(8);
+    const result = await env.run(async () => {
+      const first = env.serverNet.createServer().listen(80);
+      await once(first, 'listening');
+      const second = env.serverNet.createServer().listen(80);
+      const [error] = await once(second, 'error');
+      const address = first.address();
+      first.close();
+      return { address, message: error.message, fields: [error.code, error.errno, error.syscall, error.address, error.port] };
+    });
+    expect(result).toEqual({
+      address: { address: '0.0.0.0', family: 'IPv4', port: 80 },
+      message: 'listen EADDRINUSE: address already in use 0.0.0.0:80',
+      fields: ['EADDRINUSE', -98, 'listen', '0.0.0.0', 80],
+    });
+  });
+
   it('setTimeout fires exactly that long (virtual ms) after the last activity', async () => {
     const env = virtualEnvironment(3, 5);
     const srv = env.serverNet.createServer((socket: any) => socket.on('data', () => {}));
