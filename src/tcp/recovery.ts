@@ -231,6 +231,10 @@ export function detectLossByRack(connection: TcpConnection, now: number): boolea
   const queue = connection.inFlight;
   for (let i = 0; i < queue.length; i++) {
     const segment = queue.at(i);
+    // New data leaves in sequence order, and a retransmission only ever leaves later: past an
+    // entry first sent after the RACK segment, every entry was sent after it too. (Linux keeps
+    // a list in send order for the same purpose; on an ACK without loss this stops at once.)
+    if (segment.retransmits === 0 && segment.sentOrder >= connection.rackSentOrder) break;
     if (segment.sacked || segment.lost) continue;
     // RFC 8985 §6.2 step 5 compares send times, then end sequence numbers on a tie; the
     // transmission order settles both at once.
