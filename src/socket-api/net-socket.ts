@@ -1,8 +1,7 @@
 /**
- * `net.Socket` over a ustack TCP connection: a real `stream.Duplex` whose readable side is fed
- * from the connection's receive queue and whose writable side hands bytes to its send buffer.
- * It follows Node's own Socket event for event (observed behaviour and the documentation are
- * the specification):
+ * `net.Socket` over a ustack TCP connection: a real `stream.Duplex` over a TcpHandle (what
+ * libuv's TCP handle is to Node's Socket). It follows Node's own Socket event for event
+ * (observed behaviour and the documentation are the specification):
  *
  * - `connect` then `ready` when the handshake completes; `lookup` when a name was resolved;
  * - `data`, then `end` when the peer's FIN has been read; with `allowHalfOpen: false` (the
@@ -12,31 +11,30 @@
  *   the TCP send buffer has taken all of it (as a kernel socket's write does);
  * - errors are Node's: `connect ECONNREFUSED 10.0.0.2:80`, `read ECONNRESET`, `read ETIMEDOUT`.
  *
- * Everything the stack reports is taken up on the next tick (`#schedulePump`), never inside the
- * stack's processing.
+ * The handle takes up whatever the stack reports on the next tick, never inside its processing.
  */
 import { addAbortSignal, Duplex } from 'node:stream';
+import type { ErrnoCode } from '../core/errno.js';
 import { IPV4_ANY } from '../ip/address.js';
 import type { TcpConnection } from '../tcp/connection.js';
-import { transmitPending } from '../tcp/output.js';
-import { armKeepalive } from '../tcp/timers.js';
+import { IdleTimer } from './idle-timer.js';
+import { kConnection, kInternalConnect, kNormalized, kTouch, normalizeArgs, type NetSocketOptions, type NormalizedArgs } from './net-args.js';
+import { lookupAndConnect } from './net-connect.js';
 import {
+  codedError,
   errnoException,
   exceptionWithHostPort,
   invalidArgValue,
   nodeErrors,
   outOfRange,
-  validateFunction,
   validateAbortSignal,
+  validateFunction,
   validateNumber,
   validateString,
-  codedError,
   type NodeSystemError,
 } from './node-errors.js';
-import { lookupAndConnect } from './net-connect.js';
-import { kConnection, kInternalConnect, kNormalized, kTouch, normalizeArgs, type NetSocketOptions, type NormalizedArgs } from './net-args.js';
-import { IdleTimer } from './idle-timer.js';
-import { addressInfo, toIpv4, type NodeModuleContext } from './node-support.js';
+import { toIpv4, type NodeModuleContext } from './node-support.js';
+import { TcpHandle, type SocketName } from './tcp-handle.js';
 
 export { kConnection, normalizeArgs, isPipeName, toNumber, type NetConnectOptions, type NetSocketOptions } from './net-args.js';
 
@@ -53,14 +51,7 @@ interface ConnectRequest {
   readonly localPort: number | undefined;
 }
 
-/** A chunk being handed to the send buffer. */
-interface WriteInProgress {
-  readonly data: Uint8Array;
-  offset: number;
-  readonly callback: (error?: Error | null) => void;
-}
-
-type SocketAddressInfo = { address?: string; family?: string; port?: number };
+type SocketAddressInfo = Partial<SocketName>;
 
 /** Server bookkeeping a socket updates when it is destroyed. */
 export interface SocketOwner {
@@ -86,29 +77,22 @@ export class NetSocket extends Duplex {
   declare _aborted?: boolean;
 
   readonly #context: NodeModuleContext;
-  #connection: TcpConnection | null = null;
-  /** Node's `_handle !== null`: from connect() (or accept) until destroy. */
-  #hasHandle = false;
-  /** The handle is reading (libuv readStart): data is moved into the stream as it arrives. */
-  #reading = false;
-  #pumpQueued = false;
-  #handshakeDone = false;
-  #eofPushed = false;
-  #bytesRead = 0;
-  #bytesDispatched = 0;
-  #pendingData: Uint8Array | string | null = null;
-  #pendingEncoding: BufferEncoding | '' = '';
-  #write: WriteInProgress | null = null;
+  /** Node's `_handle`: from connect() (or accept) until destroy. */
+  #handle: TcpHandle | null = null;
   #request: ConnectRequest | null = null;
   #peername: SocketAddressInfo | null = null;
   #sockname: SocketAddressInfo | null = null;
+  /** The counters of the last handle, readable after destroy. */
+  #closedBytesRead = 0;
+  #closedBytesWritten = 0;
+  #pendingData: Uint8Array | string | null = null;
+  #pendingEncoding: BufferEncoding | '' = '';
   #noDelay: boolean;
   #keepAlive: boolean;
   /** Keepalive idle time in seconds, as Node keeps it. */
   #keepAliveDelay: number;
   readonly #idle: IdleTimer;
   #resetAndClosing = false;
-  #referenced = true;
   /** The `onread` option: reads go into this buffer and to the callback instead of 'data'. */
   #onreadBuffer: Uint8Array | null = null;
   #onreadGenerator: (() => Uint8Array) | null = null;
@@ -129,7 +113,7 @@ export class NetSocket extends Duplex {
     const { signal, ...streamOptions } = given;
     super({ ...streamOptions, allowHalfOpen: Boolean(given.allowHalfOpen), emitClose: false, autoDestroy: true, decodeStrings: false });
     const context = (new.target as typeof NetSocket)[kContext];
-    if (!context) throw new Error('ustack: create sockets through a stack\'s net module (stack.net.Socket)');
+    if (!context) throw new Error("ustack: create sockets through a stack's net module (stack.net.Socket)");
     this.#context = context;
     this.#idle = new IdleTimer(context, () => {
       if (!this.destroyed) this.emit('timeout');
@@ -148,18 +132,10 @@ export class NetSocket extends Duplex {
 
     const accepted = given[kConnection];
     if (accepted) {
-      this.#hasHandle = true;
-      this.#nextOnreadBuffer();
-      this.#handshakeDone = true;
-      this.#adopt(accepted);
-      this.#updateReference();
+      this.#newHandle().adopt(accepted);
       if (given.readable !== false) {
-        if (given.pauseOnCreate) {
-          this.#reading = false;
-          (this as unknown as { readableFlowing: boolean }).readableFlowing = false;
-        } else {
-          this.read(0);
-        }
+        if (given.pauseOnCreate) (this as unknown as { readableFlowing: boolean }).readableFlowing = false;
+        else this.read(0);
       }
     }
     // After the fields exist: an aborted signal destroys the socket at once.
@@ -172,11 +148,44 @@ export class NetSocket extends Duplex {
     }
   }
 
+  /** A fresh handle (Node's initSocketHandle): counters from zero, options carried over. */
+  #newHandle(): TcpHandle {
+    const handle = new TcpHandle(this.#context, {
+      handleConnected: () => this.#afterConnect(),
+      handleConnectFailed: (code) => this.#connectFailed(code),
+      handleData: (data) => this.#onData(data),
+      handleEnd: () => {
+        this.push(null);
+        this.read(0);
+      },
+      handleError: (code) => this.destroy(errnoException(code, 'read')),
+      readLimit: () => (this.#onreadCallback && this.#onreadBuffer ? Math.min(READ_CHUNK, this.#onreadBuffer.length) : READ_CHUNK),
+    });
+    this.#handle = handle;
+    this.#sockname = null;
+    if (this.#noDelay) handle.setNoDelay(true);
+    if (this.#keepAlive) handle.setKeepAlive(true, this.#keepAliveDelay);
+    this.#nextOnreadBuffer();
+    return handle;
+  }
+
   /** With `onread.buffer` a function, each read gets a fresh buffer from it. */
   #nextOnreadBuffer(): void {
     if (!this.#onreadGenerator) return;
     const next = this.#onreadGenerator();
     if (next instanceof Uint8Array) this.#onreadBuffer = next;
+  }
+
+  #onData(data: Uint8Array): boolean {
+    this.#touch();
+    const buffer = this.#onreadBuffer;
+    if (this.#onreadCallback && buffer) {
+      buffer.set(data);
+      const more = this.#onreadCallback.call(this, data.length, buffer) !== false;
+      this.#nextOnreadBuffer();
+      return more && this.#handle?.reading === true;
+    }
+    return this.push(Buffer.from(data));
   }
 
   // ---- connecting --------------------------------------------------------------------------
@@ -189,27 +198,16 @@ export class NetSocket extends Duplex {
     if (options.port === undefined && options.path == null) throw nodeErrors.missingConnectArgs();
     if (Object.prototype.hasOwnProperty.call(this, 'write')) delete (this as { write?: unknown }).write;
     if (this.destroyed) {
-      this.#hasHandle = false;
-      this.#connection = null;
+      this.#handle = null;
       this.#peername = null;
       this.#sockname = null;
     }
-
-    if (!this.#hasHandle) {
-      this.#hasHandle = true;
+    if (!this.#handle) {
       (this as unknown as { _undestroy(): void })._undestroy();
-      this.#sockname = null;
-      this.#handshakeDone = false;
-      this.#eofPushed = false;
-      this.#reading = false;
-      // A new handle counts from zero (Node reads these from the handle).
-      this.#bytesRead = 0;
-      this.#bytesDispatched = 0;
-      this.#nextOnreadBuffer();
+      this.#newHandle();
     }
     this.#touch();
     this.connecting = true;
-    this.#updateReference();
     if (options.path) {
       // A user-space TCP/IP stack has no Unix-domain sockets: nothing listens at any path.
       validateString(options.path, 'options.path');
@@ -230,10 +228,8 @@ export class NetSocket extends Duplex {
 
   /** @internal Opens the TCP connection to a resolved address (Node's internalConnect). */
   [kInternalConnect](address: string, port: number, addressType: number, localAddress: string | undefined, localPort: number | undefined): void {
-    this.#internalConnect(address, port, addressType, localAddress, localPort);
-  }
-
-  #internalConnect(address: string, port: number, addressType: number, localAddress: string | undefined, localPort: number | undefined): void {
+    const handle = this.#handle;
+    if (!handle) return;
     const tcp = this.#context.stack.tcp;
     let bindAddress: string | undefined;
     let bindPort = 0;
@@ -258,99 +254,26 @@ export class NetSocket extends Duplex {
         : tcp.connect(remote, port, {
             localAddress: bindAddress === undefined ? undefined : (toIpv4(bindAddress) ?? IPV4_ANY),
             localPort: bindPort || undefined,
-            configure: (connection) => this.#configure(connection),
           });
     if (!opened.ok) {
-      const local = `${bindAddress ?? '0.0.0.0'}:${bindPort}`;
-      this.destroy(exceptionWithHostPort(opened.error, 'connect', address, port, local));
+      this.destroy(exceptionWithHostPort(opened.error, 'connect', address, port, `${bindAddress ?? '0.0.0.0'}:${bindPort}`));
       return;
     }
-    this.#adopt(opened.value);
+    handle.connecting(opened.value);
   }
 
-  #configure(connection: TcpConnection): void {
-    if (this.#noDelay) connection.options.noDelay = true;
-  }
-
-  /** Takes over a connection: every event it reports is taken up on the next tick. */
-  #adopt(connection: TcpConnection): void {
-    this.#connection = connection;
-    const wake = () => this.#schedulePump();
-    connection.events = {
-      onConnect: () => {
-        this.#handshakeDone = true;
-        wake();
-      },
-      onReadable: wake,
-      onWritable: wake,
-      onClose: wake,
-    };
-    if (this.#handshakeDone) {
-      if (this.#noDelay) connection.options.noDelay = true;
-      if (this.#keepAlive) this.#applyKeepAlive(connection);
-    }
-    this.#updateReference();
-  }
-
-  #schedulePump(): void {
-    if (this.#pumpQueued) return;
-    this.#pumpQueued = true;
-    process.nextTick(() => {
-      this.#pumpQueued = false;
-      this.#pump();
-    });
-  }
-
-  /** Catches up with the connection: handshake, queued writes, received data, EOF, errors. */
-  #pump(): void {
-    const connection = this.#connection;
-    if (!connection || this.destroyed) return;
-    if (this.connecting) {
-      if (this.#handshakeDone) this.#afterConnect(connection);
-      else if (connection.state === 'CLOSED') this.#connectFailed(connection.error ?? 'ECONNREFUSED');
-      if (this.connecting || this.destroyed || this.#connection !== connection) return;
-    }
-    this.#continueWrite(false);
-    while (this.#reading && connection.readableBytes > 0 && !this.destroyed) {
-      const buffer = this.#onreadBuffer;
-      if (buffer && this.#onreadCallback) {
-        const data = connection.receive(Math.min(READ_CHUNK, buffer.length));
-        buffer.set(data);
-        this.#bytesRead += data.length;
-        this.#touch();
-        const more = this.#onreadCallback.call(this, data.length, buffer) !== false;
-        this.#nextOnreadBuffer();
-        if (!more) this.#reading = false;
-        continue;
-      }
-      const data = connection.receive(READ_CHUNK);
-      this.#bytesRead += data.length;
-      this.#touch();
-      if (!this.push(Buffer.from(data))) this.#reading = false;
-    }
-    if (this.#reading && connection.endOfStream && !this.#eofPushed && !this.destroyed) {
-      this.#eofPushed = true;
-      this.push(null);
-      this.read(0);
-    }
-    if (connection.state === 'CLOSED' && connection.error && !this.destroyed && this.#connection === connection) {
-      this.destroy(errnoException(connection.error, 'read'));
-    }
-    this.#updateReference();
-  }
-
-  #afterConnect(connection: TcpConnection): void {
+  #afterConnect(): void {
+    if (this.destroyed) return;
     this.connecting = false;
     this.#sockname = null;
     this.#touch();
-    if (this.#noDelay) connection.options.noDelay = true;
-    if (this.#keepAlive) this.#applyKeepAlive(connection);
     this.emit('connect');
     this.emit('ready');
     if (!this.isPaused()) this.read(0);
   }
 
-  #connectFailed(code: string): void {
+  #connectFailed(code: ErrnoCode): void {
+    if (this.destroyed) return;
     const request = this.#request!;
     const local = request.localAddress && request.localPort ? `${request.localAddress}:${request.localPort}` : undefined;
     const error: NodeSystemError = exceptionWithHostPort(code, 'connect', request.address, request.port, local);
@@ -364,12 +287,9 @@ export class NetSocket extends Duplex {
 
   // ---- the stream's side -------------------------------------------------------------------
 
-  override _read(_size: number): void {
-    if (this.connecting || !this.#connection) {
-      this.once('connect', () => this._read(_size));
-    } else if (!this.#reading) {
-      this.#startReading();
-    }
+  override _read(size: number): void {
+    if (this.connecting || !this.#handle) this.once('connect', () => this._read(size));
+    else this.#handle.readStart();
   }
 
   override _write(chunk: Uint8Array | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -386,37 +306,17 @@ export class NetSocket extends Duplex {
     }
     this.#pendingData = null;
     this.#pendingEncoding = '';
-    if (!this.#connection) {
+    const handle = this.#handle;
+    if (!handle || !handle.connection) {
       callback(nodeErrors.socketClosed());
       return;
     }
     this.#touch();
     const data = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
-    this.#bytesDispatched += data.length;
-    this.#write = { data, offset: 0, callback };
-    this.#continueWrite(true);
-    this.#updateReference();
-  }
-
-  /** Moves as much of the chunk being written as fits into the send buffer. */
-  #continueWrite(synchronous: boolean): void {
-    const write = this.#write;
-    const connection = this.#connection;
-    if (!write || !connection) return;
-    while (write.offset < write.data.length) {
-      const sent = connection.send(write.data.subarray(write.offset));
-      if (!sent.ok) {
-        this.#write = null;
-        write.callback(errnoException(sent.error, 'write'));
-        return;
-      }
-      if (sent.value === 0) break;
-      write.offset += sent.value;
-    }
-    if (write.offset < write.data.length) return;
-    this.#write = null;
-    if (!synchronous) this.#touch();
-    write.callback();
+    handle.write(data, (error, synchronous) => {
+      if (!synchronous) this.#touch();
+      callback(error ? errnoException(error, 'write') : null);
+    });
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -424,34 +324,22 @@ export class NetSocket extends Duplex {
       this.once('connect', () => this._final(callback));
       return;
     }
-    const connection = this.#connection;
-    if (!connection || connection.state === 'CLOSED') {
-      callback();
-      return;
-    }
-    connection.shutdownWrite();
-    // libuv completes a shutdown asynchronously but within the same loop iteration: after the
-    // ticks already queued, before any immediate.
-    queueMicrotask(() => callback());
+    if (!this.#handle) callback();
+    else this.#handle.shutdown(() => callback());
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.connecting = false;
     this.#idle.stop();
-    if (this.#hasHandle) {
+    const handle = this.#handle;
+    if (handle) {
       const isException = Boolean(error);
-      this.#hasHandle = false;
-      this.#sockname = null;
-      const connection = this.#connection;
-      this.#connection = null;
-      this.#write = null;
-      if (connection) {
-        connection.events = {};
-        if (this.#resetAndClosing) connection.abort();
-        else connection.close();
-      }
+      this.#closedBytesRead = handle.bytesRead;
+      this.#closedBytesWritten = handle.bytesWritten;
+      handle.close(this.#resetAndClosing);
       this.#resetAndClosing = false;
-      this.#updateReference();
+      this.#handle = null;
+      this.#sockname = null;
       // The handle's close callback runs on a later turn, after the error (if any) was emitted.
       setImmediate(() => this.emit('close', isException));
       callback(error);
@@ -470,27 +358,18 @@ export class NetSocket extends Duplex {
 
   /** With `onread`, pausing stops reading from the connection itself (nothing is buffered). */
   override pause(): this {
-    if (this.#onreadCallback && !this.connecting && this.#connection && this.#reading) {
-      this.#reading = false;
-      this.#updateReference();
-    }
+    if (this.#onreadCallback && !this.connecting && this.#handle?.reading) this.#handle.readStop();
     return super.pause();
   }
 
   override resume(): this {
-    if (this.#onreadCallback && !this.connecting && this.#connection && !this.#reading) this.#startReading();
+    if (this.#onreadCallback && !this.connecting && this.#handle && !this.#handle.reading) this.#handle.readStart();
     return super.resume();
   }
 
   override read(size?: number): unknown {
-    if (this.#onreadCallback && !this.connecting && this.#connection && !this.#reading) this.#startReading();
+    if (this.#onreadCallback && !this.connecting && this.#handle && !this.#handle.reading) this.#handle.readStart();
     return super.read(size);
-  }
-
-  #startReading(): void {
-    this.#reading = true;
-    this.#updateReference();
-    this.#schedulePump();
   }
 
   /** Ends the writable side; returns the socket. */
@@ -501,7 +380,7 @@ export class NetSocket extends Duplex {
 
   /** Closes the connection with a RST (SO_LINGER 0), then destroys the socket. */
   resetAndDestroy(): this {
-    if (this.#hasHandle) {
+    if (this.#handle) {
       if (this.connecting) this.once('connect', () => this.#reset());
       else this.#reset();
     } else {
@@ -525,12 +404,9 @@ export class NetSocket extends Duplex {
   /** TCP_NODELAY (true when called without an argument). */
   setNoDelay(enable?: boolean): this {
     const value = enable === undefined ? true : Boolean(enable);
-    if (value === this.#noDelay) return this;
-    this.#noDelay = value;
-    const connection = this.#connection;
-    if (connection && this.#handshakeDone) {
-      connection.options.noDelay = value;
-      if (value && connection.state !== 'CLOSED') transmitPending(connection, this.#context.now());
+    if (value !== this.#noDelay) {
+      this.#noDelay = value;
+      this.#handle?.setNoDelay(value);
     }
     return this;
   }
@@ -539,17 +415,12 @@ export class NetSocket extends Duplex {
   setKeepAlive(enable?: boolean, initialDelay?: number): this {
     const value = Boolean(enable);
     const delay = ~~((initialDelay as number) / 1000);
-    if (value === this.#keepAlive && (!value || delay === this.#keepAliveDelay)) return this;
-    this.#keepAlive = value;
-    this.#keepAliveDelay = delay;
-    if (this.#connection && this.#handshakeDone) this.#applyKeepAlive(this.#connection);
+    if (value !== this.#keepAlive || (value && delay !== this.#keepAliveDelay)) {
+      this.#keepAlive = value;
+      this.#keepAliveDelay = delay;
+      this.#handle?.setKeepAlive(value, delay);
+    }
     return this;
-  }
-
-  #applyKeepAlive(connection: TcpConnection): void {
-    connection.options.keepalive = this.#keepAlive;
-    if (this.#keepAlive && this.#keepAliveDelay > 0) connection.options.keepaliveIdleMs = this.#keepAliveDelay * 1000;
-    if (connection.state !== 'CLOSED') armKeepalive(connection, this.#context.now());
   }
 
   /**
@@ -588,62 +459,43 @@ export class NetSocket extends Duplex {
   }
 
   #getsockname(): SocketAddressInfo {
-    if (!this.#hasHandle || !this.#connection) return {};
-    this.#sockname ??= addressInfo(this.#connection.localAddress, this.#connection.localPort);
-    return this.#sockname;
+    if (!this.#handle) return {};
+    this.#sockname ??= this.#handle.getsockname();
+    return this.#sockname ?? {};
   }
 
   #getpeername(): SocketAddressInfo {
-    if (!this.#hasHandle || !this.#connection || this.connecting) return this.#peername ?? {};
-    this.#peername ??= addressInfo(this.#connection.remoteAddress, this.#connection.remotePort);
-    return this.#peername;
+    if (!this.#handle || this.connecting) return this.#peername ?? {};
+    this.#peername ??= this.#handle.getpeername();
+    return this.#peername ?? {};
   }
 
-  /** Keeps the event loop alive while open (the default). */
+  /** Keeps the event loop alive while the socket is active (the default). */
   ref(): this {
-    if (!this.#hasHandle) {
-      this.once('connect', () => this.ref());
-      return this;
-    }
-    this.#referenced = true;
-    this.#updateReference();
+    if (!this.#handle) this.once('connect', () => this.ref());
+    else this.#handle.ref();
     return this;
   }
 
   /** Lets the process exit even though this socket is open. */
   unref(): this {
-    if (!this.#hasHandle) {
-      this.once('connect', () => this.unref());
-      return this;
-    }
-    this.#referenced = false;
-    this.#updateReference();
+    if (!this.#handle) this.once('connect', () => this.unref());
+    else this.#handle.unref();
     return this;
-  }
-
-  /**
-   * A libuv stream keeps the loop alive only while it is active: connecting, reading (until
-   * EOF, and not stopped for backpressure), or with a write pending. A paused socket, or one
-   * whose peer has ended it, lets the process exit, in Node and here.
-   */
-  #updateReference(): void {
-    const active = (this.connecting && this.#connection !== null) || (this.#reading && !this.#eofPushed) || this.#write !== null;
-    if (this.#hasHandle && this.#referenced && active) this.#context.loop.hold(this);
-    else this.#context.loop.release(this);
   }
 
   // ---- properties --------------------------------------------------------------------------
 
   /** Bytes received. */
   get bytesRead(): number {
-    return this.#bytesRead;
+    return this.#handle ? this.#handle.bytesRead : this.#closedBytesRead;
   }
 
   /** Bytes written by the application so far, including those still buffered in the stream. */
   get bytesWritten(): number | undefined {
     const buffer = (this as unknown as { writableBuffer?: Array<{ chunk: Uint8Array | string; encoding: BufferEncoding }> }).writableBuffer;
     if (!buffer) return undefined;
-    let bytes = this.#bytesDispatched;
+    let bytes = this._bytesDispatched;
     for (const entry of buffer) bytes += typeof entry.chunk === 'string' ? Buffer.byteLength(entry.chunk, entry.encoding) : entry.chunk.length;
     const pending = this.#pendingData;
     if (typeof pending === 'string') bytes += Buffer.byteLength(pending, (this.#pendingEncoding || 'utf8') as BufferEncoding);
@@ -653,7 +505,7 @@ export class NetSocket extends Duplex {
 
   /** Node's legacy name for the bytes handed to the handle. */
   get _bytesDispatched(): number {
-    return this.#bytesDispatched;
+    return this.#handle ? this.#handle.bytesWritten : this.#closedBytesWritten;
   }
 
   get remoteAddress(): string | undefined {
@@ -682,7 +534,7 @@ export class NetSocket extends Duplex {
 
   /** True before the socket is connected (no handle yet, or still connecting). */
   get pending(): boolean {
-    return !this.#hasHandle || this.connecting;
+    return !this.#handle || this.connecting;
   }
 
   get _connecting(): boolean {
@@ -700,12 +552,12 @@ export class NetSocket extends Duplex {
 
   /** Deprecated alias of writableLength. */
   get bufferSize(): number | undefined {
-    return this.#hasHandle ? this.writableLength : undefined;
+    return this.#handle ? this.writableLength : undefined;
   }
 
   /** The TCP connection underneath (ustack-specific: for inspection and tests). */
   get ustackConnection(): TcpConnection | null {
-    return this.#connection;
+    return this.#handle?.connection ?? null;
   }
 }
 
