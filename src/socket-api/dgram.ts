@@ -32,6 +32,7 @@ import {
   validateAbortSignal,
   type NodeSystemError,
 } from './node-errors.js';
+import { fixBufferList, sliceBuffer, validateUint32, viewBytes } from './dgram-args.js';
 import { addressInfo, callableClass, NodeModuleContext, toIpv4, type LookupFunction } from './node-support.js';
 import type { Stack } from './stack.js';
 
@@ -603,39 +604,6 @@ export class DgramSocket extends EventEmitter {
   get ustackSocket(): UdpSocket | null {
     return this.#handle;
   }
-}
-
-function validateUint32(value: unknown, name: string): void {
-  validateNumber(value, name);
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-    throw codedError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be >= 0 && <= 4294967295. Received ${String(value)}`, RangeError);
-  }
-}
-
-function viewBytes(view: ArrayBufferView): Buffer {
-  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
-}
-
-function sliceBuffer(buffer: unknown, offset: unknown, length: unknown): Buffer {
-  let view: ArrayBufferView;
-  if (typeof buffer === 'string') view = Buffer.from(buffer);
-  else if (!ArrayBuffer.isView(buffer)) throw invalidArgType('buffer', ['Buffer', 'TypedArray', 'DataView', 'string'], buffer);
-  else view = buffer;
-  const start = Number(offset) >>> 0;
-  const count = Number(length) >>> 0;
-  if (start > view.byteLength) throw nodeErrors.bufferOutOfBounds('offset');
-  if (start + count > view.byteLength) throw nodeErrors.bufferOutOfBounds('length');
-  return Buffer.from(view.buffer, view.byteOffset + start, count);
-}
-
-function fixBufferList(list: readonly unknown[]): Uint8Array[] | null {
-  const fixed: Uint8Array[] = [];
-  for (const item of list) {
-    if (typeof item === 'string') fixed.push(Buffer.from(item));
-    else if (!ArrayBuffer.isView(item)) return null;
-    else fixed.push(viewBytes(item));
-  }
-  return fixed;
 }
 
 /** The `dgram` module of one stack. */
