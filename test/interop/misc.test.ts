@@ -9,6 +9,7 @@ import { Rng } from '../../src/core/rng.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import type { ReceivedDatagram } from '../../src/udp/udp-layer.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
+import { armKeepalive } from '../../src/tcp/timers.js';
 import { connected, describeInterop, KERNEL_ADDRESS, KernelPeer, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
 
 const kernel = parseIpv4Address(KERNEL_ADDRESS)!;
@@ -44,6 +45,7 @@ print(s.recv(100).decode(), flush=True)
     connection.options.keepalive = true;
     connection.options.keepaliveIdleMs = 1000;
     connection.options.keepaliveIntervalMs = 1000;
+    armKeepalive(connection, peer.stack.currentTimeForCalls());
     const before = peer.stack.stats.get('tcp.rx.segments');
     connection.events.onReadable = () => {
       const data = connection.receive();
@@ -53,6 +55,8 @@ print(s.recv(100).decode(), flush=True)
     expect(result.stdout.toString().trim()).toBe('you said: still here');
     // The kernel probed an idle connection (2-3 probes in 3.5 s) and we kept it alive.
     expect(peer.stack.stats.get('tcp.rx.segments') - before).toBeGreaterThanOrEqual(3);
+    expect(peer.stack.stats.get('tcp.tx.keepaliveProbes')).toBeGreaterThanOrEqual(1);
+    expect(peer.stack.stats.get('tcp.keepalive.timeout')).toBe(0);
   }, 30_000);
 
   it('a kernel client reconnecting from the same port while we hold the old connection in TIME-WAIT gets through (RFC 6191)', async () => {
