@@ -10,7 +10,9 @@
  *
  * Sending writes straight to the fd. When the kernel's queue is full (EAGAIN) frames wait in a
  * bounded queue, flushed when the fd becomes writable; beyond the bound they are dropped and
- * counted, as a full qdisc drops them (TCP recovers; UDP loses them, as on any host).
+ * counted, as a full qdisc drops them (TCP recovers; UDP loses them, as on any host). Linux
+ * hands a TUN write to its IP input at once, so EAGAIN is rare there; the queue is for when it
+ * happens (and is tested with a fake addon).
  */
 import { SystemClock, type Clock } from '../core/clock.js';
 import type { FrameReceiver, Link, LinkMedium } from './link.js';
@@ -32,6 +34,8 @@ export interface TunLinkOptions {
   readonly writeQueueLimit?: number;
   /** Whether the open device keeps Node's event loop alive (default true, like a socket). */
   readonly ref?: boolean;
+  /** The addon to use instead of native/ (tests pass a fake one to play the kernel). */
+  readonly addon?: NativeTunAddon;
 }
 
 /** Counters of one device link. */
@@ -107,7 +111,7 @@ export class TunLink implements Link {
   static open(options: TunLinkOptions = {}): TunLink {
     const name = options.name ?? '';
     if (Buffer.byteLength(name) > 15) throw new RangeError(`TUN device name ${JSON.stringify(name)} is longer than 15 bytes (IFNAMSIZ)`);
-    const addon = loadNativeTun();
+    const addon = options.addon ?? loadNativeTun();
     const device = addon.open(name, options.tap ?? false, options.multiQueue ?? false);
     return new TunLink(addon, device.handle, device.name, options);
   }
@@ -226,6 +230,7 @@ export class TunLink implements Link {
       const end = ends[i];
       // A plain Uint8Array view (not a Buffer: Buffer#slice shares memory, Uint8Array#slice copies).
       if (receiver) receiver(new Uint8Array(buffer.buffer, buffer.byteOffset + start, end - start), now);
+      if (this.closed) return;
       start = end;
     }
     this.onBatch?.();

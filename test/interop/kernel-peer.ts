@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { describe } from 'vitest';
 import { configureDevice, createNamespace, type Configured, type Namespace } from '../../src/link/device.js';
-import { TunLink } from '../../src/link/tun.js';
+import { TunLink, type TunLinkOptions } from '../../src/link/tun.js';
 import { RealtimeDriver } from '../../src/socket-api/realtime-driver.js';
 import { attachDevice } from '../../src/socket-api/attach-device.js';
 import { Stack, type StackOptions } from '../../src/socket-api/stack.js';
@@ -80,12 +80,14 @@ export class KernelPeer {
   /** The stack's interface on the device (its link is an EthernetAdapter on a TAP). */
   readonly iface: NetworkInterface;
 
-  constructor(options: { mtu?: number; kernelMtu?: number; tap?: boolean; stack?: StackOptions; wrap?: (link: Link) => Link } = {}) {
+  constructor(
+    options: { mtu?: number; kernelMtu?: number; tap?: boolean; link?: Partial<TunLinkOptions>; stack?: StackOptions; wrap?: (link: Link) => Link } = {},
+  ) {
     counter++;
     const mtu = options.mtu ?? 1500;
     this.namespace = createNamespace(`ustack-it-${process.pid}-${counter}`);
     try {
-      this.link = TunLink.open({ name: `ust${process.pid % 100000}n${counter}`, mtu, tap: options.tap });
+      this.link = TunLink.open({ name: `ust${process.pid % 100000}n${counter}`, mtu, tap: options.tap, ...options.link });
       try {
         this.device = configureDevice({ name: this.link.name, netns: this.namespace.name, mtu: options.kernelMtu ?? mtu, addresses: [`${KERNEL_ADDRESS}/24`] });
       } catch (error) {
