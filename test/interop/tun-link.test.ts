@@ -38,6 +38,19 @@ describeInterop('interop: TunLink on a real device', () => {
     again.close();
   });
 
+  it('attaches several queues to one multi-queue device (IFF_MULTI_QUEUE), and refuses a single-queue open of it', () => {
+    const name = `ustmq${process.pid % 100000}`;
+    const first = TunLink.open({ name, multiQueue: true });
+    const second = TunLink.open({ name, multiQueue: true });
+    try {
+      expect(second.name).toBe(first.name);
+      expect(() => TunLink.open({ name })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    } finally {
+      first.close();
+      second.close();
+    }
+  });
+
   it('reports once when the device is deleted under the open fd', async () => {
     peer = new KernelPeer();
     const errors: NodeJS.ErrnoException[] = [];
