@@ -8,10 +8,11 @@
  * The device is created here and moved into the namespace; its fd stays with us. Everything is
  * torn down by `close()` (and by device.ts's exit/signal hooks if a test dies).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { describe } from 'vitest';
 import { configureDevice, createNamespace, type Configured, type Namespace } from '../../src/link/device.js';
+import { nativeTunAvailable } from '../../src/link/native.js';
 import { TunLink, type TunLinkOptions } from '../../src/link/tun.js';
 import { RealtimeDriver } from '../../src/socket-api/realtime-driver.js';
 import { attachDevice } from '../../src/socket-api/attach-device.js';
@@ -24,10 +25,24 @@ import type { NetworkInterface } from '../../src/ip/interface.js';
 export const IS_ROOT = process.getuid?.() === 0;
 export const IN_CI = process.env.CI === 'true';
 
-/** `describe` for root-only suites: skipped loudly when not root, run (and failing) under CI=true. */
+const TOOLS = ['ip', 'ss', 'ping', 'nc', 'python3'];
+
+/** What is missing for the interop suites (root, the addon, the kernel-side tools), or null. */
+function missingForInterop(): string | null {
+  if (!IS_ROOT) return 'root';
+  if (!nativeTunAvailable()) return 'the TUN/TAP addon: run `node native/build.mjs`';
+  const missing = TOOLS.filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0);
+  return missing.length > 0 ? missing.join(', ') : null;
+}
+
+/**
+ * `describe` for root-only suites: skipped loudly when something they need is missing, but run
+ * (and failing) under CI=true, where nothing may be skipped.
+ */
 export function describeInterop(name: string, body: () => void): void {
-  if (!IS_ROOT && !IN_CI) {
-    console.warn(`SKIPPED (needs root): ${name} — TUN device and network namespace against the Linux kernel`);
+  const missing = missingForInterop();
+  if (missing !== null && !IN_CI) {
+    console.warn(`SKIPPED (needs ${missing}): ${name} — TUN device and network namespace against the Linux kernel`);
     describe.skip(name, body);
     return;
   }
