@@ -9,6 +9,7 @@
 import { resolve } from 'node:path';
 import { runDemo } from '../../examples/demo.js';
 import { runDrill } from '../drill/drill-command.js';
+import { runExample } from '../../examples/run-example.js';
 import { runDissect } from './dissect-command.js';
 import { runUp } from './up-command.js';
 
@@ -19,6 +20,9 @@ commands:
                              writes captures/demo.pcap (no root needed)
   dissect FILE [--json]      print every frame of a pcap/pcapng file layer by layer, with the byte
                              range of each header; --json prints tshark-style fields, one frame a line
+  example NAME [--faults] [--tun DEVICE]
+                             a seed program (echo, tcp-upper, udp-upper, kv, gateway): both ends on
+                             the virtual network, or the server on a TUN device (\`ustack example\`)
   drill [--linux] [--tolerance_usecs=N] [--strict_segments] [--pcap_dir=DIR] SCRIPT.pkt...
                              run packetdrill scripts against ustack in virtual time (docs/drill.md)
   up [--tun NAME|--tap NAME] [--address CIDR] [--kernel CIDR] [--netns NS] [--echo PORT] [--pcap FILE]
@@ -35,6 +39,8 @@ async function main(args: string[]): Promise<number> {
       return 0;
     case 'dissect':
       return runDissect(rest, (line) => console.log(line));
+    case 'example':
+      return runExample(rest, (line) => console.log(line));
     case 'drill':
       return runDrill(rest, (line) => console.log(line));
     case 'up':
