@@ -138,6 +138,29 @@ describe('Berkeley sockets over ustack', () => {
     expect(await errnoOf(api.recv(client, 10))).toBe('ECONNRESET');
   });
 
+  it('IP_HDRINCL: a raw socket sends a whole datagram it built, and a raw UDP socket sees datagrams with their IP header', async () => {
+    const api = sockets();
+    const rawUdp = api.socket(C.AF_INET, C.SOCK_RAW, C.IPPROTO_UDP);
+    const server = api.socket(C.AF_INET, C.SOCK_DGRAM);
+    api.bind(server, { address: '127.0.0.1', port: 9999 });
+    const sender = api.socket(C.AF_INET, C.SOCK_RAW, C.IPPROTO_RAW);
+    expect(api.getsockopt(sender, C.IPPROTO_IP, C.IP_HDRINCL)).toBe(1);
+    // IPv4 header (source 0.0.0.0: the stack fills it in, and the checksum) + UDP header + "raw!".
+    const payload = encode('raw!');
+    const datagram = new Uint8Array(20 + 8 + payload.length);
+    datagram.set([0x45, 0, 0, datagram.length, 0x12, 0x34, 0x40, 0, 64, C.IPPROTO_UDP, 0, 0, 0, 0, 0, 0, 127, 0, 0, 1]);
+    datagram.set([0x30, 0x39, 0x27, 0x0f, 0, 8 + payload.length, 0, 0], 20); // 12345 → 9999, no UDP checksum
+    datagram.set(payload, 28);
+    await api.sendto(sender, datagram, { address: '127.0.0.1', port: 0 });
+    const received = await api.recvfrom(server, 100);
+    expect(decode(received.data)).toBe('raw!');
+    expect(received.port).toBe(12345);
+    const seen = await api.recvfrom(rawUdp, 1500);
+    expect(seen.data[9]).toBe(C.IPPROTO_UDP);
+    expect(decode(seen.data.subarray(28))).toBe('raw!');
+    expect(seen.data[12]).toBe(127); // the source the stack filled in
+  });
+
   it('a raw ICMP socket implements ping', async () => {
     const api = sockets();
     const raw = api.socket(C.AF_INET, C.SOCK_RAW, C.IPPROTO_ICMP);
