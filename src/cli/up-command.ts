@@ -29,6 +29,8 @@ export const UP_USAGE = `usage: ustack up [options]            (needs root or CA
   --kernel CIDR         the kernel's address on the device (default 10.77.0.1/24)
   --netns NAME          put the kernel's end in this network namespace (made if missing)
   --mtu N               device MTU (default 1500)
+  --txqueuelen N        packets the kernel holds for us to read (default 1000: a full 1 MB
+                        receive window of segments fits, so a busy moment loses none)
   --echo PORT           a TCP echo server on PORT (default 7; repeatable; 0 for none)
   --udp-echo PORT       a UDP echo server on PORT (default 7; repeatable; 0 for none)
   --pcap FILE           record what crosses the device (pcap)
@@ -54,6 +56,7 @@ export async function runUp(args: string[], print: (line: string) => void, contr
       kernel: { type: 'string', default: '10.77.0.1/24' },
       netns: { type: 'string' },
       mtu: { type: 'string', default: '1500' },
+      txqueuelen: { type: 'string', default: '1000' },
       echo: { type: 'string', multiple: true },
       'udp-echo': { type: 'string', multiple: true },
       pcap: { type: 'string' },
@@ -88,7 +91,7 @@ export async function runUp(args: string[], print: (line: string) => void, contr
     }
     const link = TunLink.open({ name: values.tap ?? values.tun ?? 'ustack0', tap, mtu });
     undo.push(link);
-    const device: Configured = configureDevice({ name: link.name, netns: namespace, mtu, addresses: [values.kernel!] });
+    const device: Configured = configureDevice({ name: link.name, netns: namespace, mtu, txQueueLength: Number(values.txqueuelen), addresses: [values.kernel!] });
     undo.push(device);
 
     const stack = new Stack({ name: 'ustack', seed: Date.now() >>> 0 });
