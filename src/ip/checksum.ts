@@ -1,32 +1,35 @@
-import { dataView } from '../core/bytes.js';
 import type { Ipv4Address } from './address.js';
 
 /**
  * The Internet checksum (RFC 1071): the 16-bit one's complement of the one's complement sum
- * of 16-bit words. The sum is accumulated 32 bits at a time without folding (a JS number holds
- * 2^53, far more than 64 KiB of words can add up to) and folded once at the end.
+ * of 16-bit words. The sum is accumulated without folding (a JS number holds 2^53, far more
+ * than 64 KiB of words can add up to) and folded once at the end.
  */
 
-/** Adds `bytes` to a running, unfolded sum (`initial`). An odd last byte is padded with zero. */
+/**
+ * Adds `bytes` to a running, unfolded sum (`initial`). An odd last byte is padded with zero.
+ *
+ * The words are not assembled one by one: the high bytes (even offsets) and the low bytes (odd
+ * offsets) are summed apart, and the sum of the words is 256 × the first plus the second. That
+ * reads the array directly, eight bytes a turn, with no DataView to allocate per call (which
+ * cost more than summing a 20-byte header).
+ */
 export function onesComplementSum(bytes: Uint8Array, initial = 0): number {
-  const view = dataView(bytes);
   const length = bytes.length;
-  const end32 = length & ~3;
+  const end8 = length & ~7;
   let high = 0;
   let low = 0;
   let i = 0;
-  for (; i < end32; i += 4) {
-    const word = view.getUint32(i);
-    high += word >>> 16;
-    low += word & 0xffff;
+  for (; i < end8; i += 8) {
+    high += bytes[i] + bytes[i + 2] + bytes[i + 4] + bytes[i + 6];
+    low += bytes[i + 1] + bytes[i + 3] + bytes[i + 5] + bytes[i + 7];
   }
-  let sum = initial + high + low;
-  if (length - i >= 2) {
-    sum += view.getUint16(i);
-    i += 2;
+  for (; i + 1 < length; i += 2) {
+    high += bytes[i];
+    low += bytes[i + 1];
   }
-  if (i < length) sum += bytes[i] << 8;
-  return sum;
+  if (i < length) high += bytes[i];
+  return initial + high * 256 + low;
 }
 
 /** Folds a running sum to 16 bits (end-around carry). */
