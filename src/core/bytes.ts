@@ -43,3 +43,30 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 export function dataView(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
+
+// Network-order (big-endian) fields read and written straight from the bytes: codecs use these
+// rather than a DataView, which would be one more object to allocate for every packet.
+
+/** The unsigned 16-bit big-endian value at `offset`. */
+export function readUint16(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset] << 8) | bytes[offset + 1];
+}
+
+/** The unsigned 32-bit big-endian value at `offset`. */
+export function readUint32(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0;
+}
+
+/** Writes `value` (taken mod 2^16) big-endian at `offset`. */
+export function writeUint16(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value >>> 8;
+  bytes[offset + 1] = value;
+}
+
+/** Writes `value` (taken mod 2^32) big-endian at `offset`. */
+export function writeUint32(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value >>> 24;
+  bytes[offset + 1] = value >>> 16;
+  bytes[offset + 2] = value >>> 8;
+  bytes[offset + 3] = value;
+}

@@ -20,7 +20,7 @@
  * Flags: bit 0 reserved (must be zero), bit 1 DF (don't fragment), bit 2 MF (more fragments).
  * DSCP/ECN replace the old Type of Service octet (RFC 2474, RFC 3168).
  */
-import { dataView } from '../core/bytes.js';
+import { readUint16, writeUint16 } from '../core/bytes.js';
 import { decodeFail, type DecodeError } from '../core/decode-error.js';
 import { ok, type Result } from '../core/result.js';
 import { readIpv4Address, writeIpv4Address, type Ipv4Address } from './address.js';
@@ -61,11 +61,7 @@ const FRAGMENT_OFFSET_MASK = 0x1fff;
  * accessor can read outside the buffer. Setters write the wire format in place.
  */
 export class Ipv4Packet {
-  private readonly view: DataView;
-
-  private constructor(readonly bytes: Uint8Array) {
-    this.view = dataView(bytes);
-  }
+  private constructor(readonly bytes: Uint8Array) {}
 
   /**
    * Validates version, header length and total length against the buffer. The buffer may be
@@ -117,24 +113,24 @@ export class Ipv4Packet {
     return this.bytes[Field.DSCP_ECN] & 0x03;
   }
   get totalLength(): number {
-    return this.view.getUint16(Field.TOTAL_LENGTH);
+    return readUint16(this.bytes, Field.TOTAL_LENGTH);
   }
   get identification(): number {
-    return this.view.getUint16(Field.IDENTIFICATION);
+    return readUint16(this.bytes, Field.IDENTIFICATION);
   }
   /** The reserved ("evil") bit; must be zero on the wire. */
   get reservedFlag(): boolean {
-    return (this.view.getUint16(Field.FLAGS_FRAGMENT_OFFSET) & FLAG_RESERVED) !== 0;
+    return (readUint16(this.bytes, Field.FLAGS_FRAGMENT_OFFSET) & FLAG_RESERVED) !== 0;
   }
   get dontFragment(): boolean {
-    return (this.view.getUint16(Field.FLAGS_FRAGMENT_OFFSET) & FLAG_DONT_FRAGMENT) !== 0;
+    return (readUint16(this.bytes, Field.FLAGS_FRAGMENT_OFFSET) & FLAG_DONT_FRAGMENT) !== 0;
   }
   get moreFragments(): boolean {
-    return (this.view.getUint16(Field.FLAGS_FRAGMENT_OFFSET) & FLAG_MORE_FRAGMENTS) !== 0;
+    return (readUint16(this.bytes, Field.FLAGS_FRAGMENT_OFFSET) & FLAG_MORE_FRAGMENTS) !== 0;
   }
   /** Fragment offset in bytes (the field counts 8-byte units). */
   get fragmentOffset(): number {
-    return (this.view.getUint16(Field.FLAGS_FRAGMENT_OFFSET) & FRAGMENT_OFFSET_MASK) * 8;
+    return (readUint16(this.bytes, Field.FLAGS_FRAGMENT_OFFSET) & FRAGMENT_OFFSET_MASK) * 8;
   }
   get ttl(): number {
     return this.bytes[Field.TTL];
@@ -143,7 +139,7 @@ export class Ipv4Packet {
     return this.bytes[Field.PROTOCOL];
   }
   get checksum(): number {
-    return this.view.getUint16(Field.CHECKSUM);
+    return readUint16(this.bytes, Field.CHECKSUM);
   }
   get source(): Ipv4Address {
     return readIpv4Address(this.bytes, Field.SOURCE);
@@ -172,7 +168,7 @@ export class Ipv4Packet {
     this.bytes[Field.TTL] = value;
   }
   set checksum(value: number) {
-    this.view.setUint16(Field.CHECKSUM, value);
+    writeUint16(this.bytes, Field.CHECKSUM, value);
   }
   /** Recomputes the header checksum in place (after changing a field such as TTL). */
   fillChecksum(): void {
@@ -243,23 +239,22 @@ export function ipv4HeaderLength(repr: Pick<Ipv4Repr, 'options'>): number {
  */
 export function emitIpv4(repr: Ipv4Repr, out: Uint8Array): number {
   const headerLength = ipv4HeaderLength(repr);
-  const view = dataView(out);
   out[Field.VERSION_IHL] = 0x40 | (headerLength / 4);
   out[Field.DSCP_ECN] = (repr.dscp << 2) | (repr.ecn & 0x03);
-  view.setUint16(Field.TOTAL_LENGTH, headerLength + repr.payloadLength);
-  view.setUint16(Field.IDENTIFICATION, repr.identification);
+  writeUint16(out, Field.TOTAL_LENGTH, headerLength + repr.payloadLength);
+  writeUint16(out, Field.IDENTIFICATION, repr.identification);
   const flags =
     (repr.reservedFlag ? FLAG_RESERVED : 0) |
     (repr.dontFragment ? FLAG_DONT_FRAGMENT : 0) |
     (repr.moreFragments ? FLAG_MORE_FRAGMENTS : 0);
-  view.setUint16(Field.FLAGS_FRAGMENT_OFFSET, flags | ((repr.fragmentOffset / 8) & FRAGMENT_OFFSET_MASK));
+  writeUint16(out, Field.FLAGS_FRAGMENT_OFFSET, flags | ((repr.fragmentOffset / 8) & FRAGMENT_OFFSET_MASK));
   out[Field.TTL] = repr.ttl;
   out[Field.PROTOCOL] = repr.protocol;
-  view.setUint16(Field.CHECKSUM, 0);
+  writeUint16(out, Field.CHECKSUM, 0);
   writeIpv4Address(out, Field.SOURCE, repr.source);
   writeIpv4Address(out, Field.DESTINATION, repr.destination);
   const optionsEnd = Field.OPTIONS + emitIpv4Options(repr.options, out.subarray(Field.OPTIONS, headerLength));
   out.fill(0, optionsEnd, headerLength); // padding with End of Option List
-  view.setUint16(Field.CHECKSUM, internetChecksum(out.subarray(0, headerLength)));
+  writeUint16(out, Field.CHECKSUM, internetChecksum(out.subarray(0, headerLength)));
   return headerLength;
 }

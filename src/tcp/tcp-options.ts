@@ -23,7 +23,7 @@
  * (Linux ignores such options; a typed error lets the layer say why). Unknown kinds are kept as
  * raw kind and data so that parse→emit reproduces the header exactly.
  */
-import { dataView } from '../core/bytes.js';
+import { readUint16, readUint32, writeUint16, writeUint32 } from '../core/bytes.js';
 import { decodeFail, type DecodeError } from '../core/decode-error.js';
 import { ok, type Result } from '../core/result.js';
 
@@ -115,16 +115,15 @@ function decodeOption(optionKind: number, option: Uint8Array): Result<TcpOption,
   if (expected !== undefined && option.length !== expected) {
     return decodeFail('tcp', 'badOption', `option kind ${optionKind} has length ${option.length}, expected ${expected}`);
   }
-  const view = dataView(option);
   switch (optionKind) {
     case TcpOptionKind.MAX_SEGMENT_SIZE:
-      return ok({ kind: 'maxSegmentSize', mss: view.getUint16(2) });
+      return ok({ kind: 'maxSegmentSize', mss: readUint16(option, 2) });
     case TcpOptionKind.WINDOW_SCALE:
       return ok({ kind: 'windowScale', shiftCount: option[2] });
     case TcpOptionKind.SACK_PERMITTED:
       return ok({ kind: 'sackPermitted' });
     case TcpOptionKind.TIMESTAMPS:
-      return ok({ kind: 'timestamps', tsVal: view.getUint32(2), tsEcr: view.getUint32(6) });
+      return ok({ kind: 'timestamps', tsVal: readUint32(option, 2), tsEcr: readUint32(option, 6) });
     case TcpOptionKind.SACK: {
       const blockBytes = option.length - 2;
       if (blockBytes === 0 || blockBytes % SACK_BLOCK_LENGTH !== 0) {
@@ -132,7 +131,7 @@ function decodeOption(optionKind: number, option: Uint8Array): Result<TcpOption,
       }
       const blocks: SackBlock[] = [];
       for (let j = 2; j < option.length; j += SACK_BLOCK_LENGTH) {
-        blocks.push({ leftEdge: view.getUint32(j), rightEdge: view.getUint32(j + 4) });
+        blocks.push({ leftEdge: readUint32(option, j), rightEdge: readUint32(option, j + 4) });
       }
       return ok({ kind: 'sack', blocks });
     }
@@ -172,7 +171,6 @@ export function tcpOptionsLength(options: readonly TcpOption[]): number {
 
 /** Writes `options` into `out` (at least tcpOptionsLength(options) bytes); returns the bytes written. */
 export function emitTcpOptions(options: readonly TcpOption[], out: Uint8Array): number {
-  const view = dataView(out);
   let i = 0;
   for (const option of options) {
     const length = optionLength(option);
@@ -187,7 +185,7 @@ export function emitTcpOptions(options: readonly TcpOption[], out: Uint8Array): 
         break;
       case 'maxSegmentSize':
         out[i] = TcpOptionKind.MAX_SEGMENT_SIZE;
-        view.setUint16(i + 2, option.mss);
+        writeUint16(out, i + 2, option.mss);
         break;
       case 'windowScale':
         out[i] = TcpOptionKind.WINDOW_SCALE;
@@ -199,14 +197,14 @@ export function emitTcpOptions(options: readonly TcpOption[], out: Uint8Array): 
       case 'sack':
         out[i] = TcpOptionKind.SACK;
         option.blocks.forEach((block, k) => {
-          view.setUint32(i + 2 + SACK_BLOCK_LENGTH * k, block.leftEdge);
-          view.setUint32(i + 6 + SACK_BLOCK_LENGTH * k, block.rightEdge);
+          writeUint32(out, i + 2 + SACK_BLOCK_LENGTH * k, block.leftEdge);
+          writeUint32(out, i + 6 + SACK_BLOCK_LENGTH * k, block.rightEdge);
         });
         break;
       case 'timestamps':
         out[i] = TcpOptionKind.TIMESTAMPS;
-        view.setUint32(i + 2, option.tsVal);
-        view.setUint32(i + 6, option.tsEcr);
+        writeUint32(out, i + 2, option.tsVal);
+        writeUint32(out, i + 6, option.tsEcr);
         break;
       case 'raw':
         out[i] = option.optionKind;

@@ -26,7 +26,7 @@
  * The checksum covers a pseudo-header (source, destination, zero, protocol 6, TCP length), the
  * header and the data.
  */
-import { dataView } from '../core/bytes.js';
+import { readUint16, readUint32, writeUint16, writeUint32 } from '../core/bytes.js';
 import { decodeFail, type DecodeError } from '../core/decode-error.js';
 import { ok, type Result } from '../core/result.js';
 import type { Ipv4Address } from '../ip/address.js';
@@ -116,11 +116,7 @@ function tcpPseudoHeaderSum(pseudoHeader: TcpPseudoHeader, tcpLength: number): n
  * to Total Length.
  */
 export class TcpPacket {
-  private readonly view: DataView;
-
-  private constructor(readonly bytes: Uint8Array) {
-    this.view = dataView(bytes);
-  }
+  private constructor(readonly bytes: Uint8Array) {}
 
   /** Validates the fixed header and the data offset against the buffer. */
   static checked(bytes: Uint8Array): Result<TcpPacket, DecodeError> {
@@ -144,18 +140,18 @@ export class TcpPacket {
   }
 
   get srcPort(): number {
-    return this.view.getUint16(Field.SOURCE_PORT);
+    return readUint16(this.bytes, Field.SOURCE_PORT);
   }
   get dstPort(): number {
-    return this.view.getUint16(Field.DESTINATION_PORT);
+    return readUint16(this.bytes, Field.DESTINATION_PORT);
   }
   /** Sequence number of the first octet of data (or of the SYN). */
   get seq(): SeqNumber {
-    return this.view.getUint32(Field.SEQUENCE_NUMBER);
+    return readUint32(this.bytes, Field.SEQUENCE_NUMBER);
   }
   /** Acknowledgment number: the next sequence number the sender expects (meaningful with ACK). */
   get ack(): SeqNumber {
-    return this.view.getUint32(Field.ACKNOWLEDGMENT_NUMBER);
+    return readUint32(this.bytes, Field.ACKNOWLEDGMENT_NUMBER);
   }
   /** The data offset field: header length in 32-bit words. */
   get dataOffset(): number {
@@ -167,7 +163,7 @@ export class TcpPacket {
   }
   /** All 12 bits after the data offset (reserved, NS, CWR, ECE, URG, ACK, PSH, RST, SYN, FIN). */
   get flags(): number {
-    return this.view.getUint16(Field.DATA_OFFSET_FLAGS) & FLAGS_MASK;
+    return readUint16(this.bytes, Field.DATA_OFFSET_FLAGS) & FLAGS_MASK;
   }
   get finFlag(): boolean {
     return (this.flags & TcpFlag.FIN) !== 0;
@@ -202,14 +198,14 @@ export class TcpPacket {
   }
   /** The window field as sent, before any window scaling (RFC 7323 §2.3). */
   get window(): number {
-    return this.view.getUint16(Field.WINDOW);
+    return readUint16(this.bytes, Field.WINDOW);
   }
   get checksum(): number {
-    return this.view.getUint16(Field.CHECKSUM);
+    return readUint16(this.bytes, Field.CHECKSUM);
   }
   /** Offset from `seq` of the octet after the urgent data (meaningful with URG). */
   get urgentPointer(): number {
-    return this.view.getUint16(Field.URGENT_POINTER);
+    return readUint16(this.bytes, Field.URGENT_POINTER);
   }
   /** The raw option bytes (between the fixed header and the data). */
   get optionBytes(): Uint8Array {
@@ -235,33 +231,33 @@ export class TcpPacket {
   }
 
   set srcPort(value: number) {
-    this.view.setUint16(Field.SOURCE_PORT, value);
+    writeUint16(this.bytes, Field.SOURCE_PORT, value);
   }
   set dstPort(value: number) {
-    this.view.setUint16(Field.DESTINATION_PORT, value);
+    writeUint16(this.bytes, Field.DESTINATION_PORT, value);
   }
   set seq(value: SeqNumber) {
-    this.view.setUint32(Field.SEQUENCE_NUMBER, value);
+    writeUint32(this.bytes, Field.SEQUENCE_NUMBER, value);
   }
   set ack(value: SeqNumber) {
-    this.view.setUint32(Field.ACKNOWLEDGMENT_NUMBER, value);
+    writeUint32(this.bytes, Field.ACKNOWLEDGMENT_NUMBER, value);
   }
   /** Sets the header length in bytes (a multiple of 4, 20 to 60). */
   set headerLength(value: number) {
     this.bytes[Field.DATA_OFFSET_FLAGS] = ((value / 4) << 4) | (this.bytes[Field.DATA_OFFSET_FLAGS] & 0x0f);
   }
   set flags(value: number) {
-    const word = this.view.getUint16(Field.DATA_OFFSET_FLAGS);
-    this.view.setUint16(Field.DATA_OFFSET_FLAGS, (word & ~FLAGS_MASK) | (value & FLAGS_MASK));
+    const word = readUint16(this.bytes, Field.DATA_OFFSET_FLAGS);
+    writeUint16(this.bytes, Field.DATA_OFFSET_FLAGS, (word & ~FLAGS_MASK) | (value & FLAGS_MASK));
   }
   set window(value: number) {
-    this.view.setUint16(Field.WINDOW, value);
+    writeUint16(this.bytes, Field.WINDOW, value);
   }
   set checksum(value: number) {
-    this.view.setUint16(Field.CHECKSUM, value);
+    writeUint16(this.bytes, Field.CHECKSUM, value);
   }
   set urgentPointer(value: number) {
-    this.view.setUint16(Field.URGENT_POINTER, value);
+    writeUint16(this.bytes, Field.URGENT_POINTER, value);
   }
 }
 
@@ -339,20 +335,19 @@ export function segLen(repr: Pick<TcpRepr, 'flags' | 'payload'>): number {
 export function emitTcp(repr: TcpRepr, out: Uint8Array, pseudoHeader: TcpPseudoHeader): number {
   const headerLength = tcpHeaderLength(repr);
   const length = headerLength + repr.payload.length;
-  const view = dataView(out);
-  view.setUint16(Field.SOURCE_PORT, repr.srcPort);
-  view.setUint16(Field.DESTINATION_PORT, repr.dstPort);
-  view.setUint32(Field.SEQUENCE_NUMBER, repr.seq);
-  view.setUint32(Field.ACKNOWLEDGMENT_NUMBER, repr.ack);
-  view.setUint16(Field.DATA_OFFSET_FLAGS, ((headerLength / 4) << 12) | (repr.flags & FLAGS_MASK));
-  view.setUint16(Field.WINDOW, repr.window);
-  view.setUint16(Field.CHECKSUM, 0);
-  view.setUint16(Field.URGENT_POINTER, repr.urgentPointer);
+  writeUint16(out, Field.SOURCE_PORT, repr.srcPort);
+  writeUint16(out, Field.DESTINATION_PORT, repr.dstPort);
+  writeUint32(out, Field.SEQUENCE_NUMBER, repr.seq);
+  writeUint32(out, Field.ACKNOWLEDGMENT_NUMBER, repr.ack);
+  writeUint16(out, Field.DATA_OFFSET_FLAGS, ((headerLength / 4) << 12) | (repr.flags & FLAGS_MASK));
+  writeUint16(out, Field.WINDOW, repr.window);
+  writeUint16(out, Field.CHECKSUM, 0);
+  writeUint16(out, Field.URGENT_POINTER, repr.urgentPointer);
   const optionsEnd = Field.OPTIONS + emitTcpOptions(repr.options, out.subarray(Field.OPTIONS, headerLength));
   out.fill(0, optionsEnd, headerLength); // padding with End of Option List
   out.set(repr.payload, headerLength);
   const segment = out.subarray(0, length);
-  view.setUint16(Field.CHECKSUM, internetChecksum(segment, tcpPseudoHeaderSum(pseudoHeader, length)));
+  writeUint16(out, Field.CHECKSUM, internetChecksum(segment, tcpPseudoHeaderSum(pseudoHeader, length)));
   return length;
 }
 

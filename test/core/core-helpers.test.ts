@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytesEqual, concatBytes, dataView, fromHex, toHex } from '../../src/core/bytes.js';
+import { bytesEqual, concatBytes, dataView, fromHex, readUint16, readUint32, toHex, writeUint16, writeUint32 } from '../../src/core/bytes.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { describeErrno, Errno, ErrnoError, EWOULDBLOCK } from '../../src/core/errno.js';
 import { Stats } from '../../src/core/stats.js';
@@ -67,5 +67,24 @@ describe('byte helpers', () => {
     const view = dataView(joined.subarray(1));
     expect(view.byteLength).toBe(2);
     expect(view.getUint16(0)).toBe(0x0203);
+  });
+
+  it('reads and writes network-order fields as DataView does, values taken modulo the width', () => {
+    const bytes = new Uint8Array(8);
+    writeUint16(bytes, 1, 0xabcd);
+    writeUint32(bytes, 3, 0xfedcba98);
+    expect(toHex(bytes)).toBe('00abcdfedcba9800');
+    expect(readUint16(bytes, 1)).toBe(0xabcd);
+    expect(readUint32(bytes, 3)).toBe(0xfedcba98);
+    const view = dataView(bytes);
+    for (const value of [-1, 0x1_0001, 2 ** 32 + 5, 70000.7]) {
+      writeUint16(bytes, 0, value);
+      writeUint32(bytes, 4, value);
+      const expected = new Uint8Array(8);
+      dataView(expected).setUint16(0, value);
+      dataView(expected).setUint32(4, value);
+      expect(toHex(bytes.subarray(0, 2)) + toHex(bytes.subarray(4))).toBe(toHex(expected.subarray(0, 2)) + toHex(expected.subarray(4)));
+      expect(readUint32(bytes, 4)).toBe(view.getUint32(4));
+    }
   });
 });
