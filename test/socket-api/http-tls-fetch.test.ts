@@ -10,6 +10,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import type { Socket as NodeSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Agent, fetch } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -99,7 +100,8 @@ describe('http, tls and fetch over ustack', () => {
     const agent = new Agent({
       connect: (options, callback) => {
         const socket = client.net.connect(Number(options.port), options.hostname);
-        socket.once('connect', () => callback(null, socket));
+        // undici types the socket as node:net's Socket; ustack's is a Duplex with the same surface.
+        socket.once('connect', () => callback(null, socket as unknown as NodeSocket));
         socket.once('error', (error: Error) => callback(error, null));
       },
     });
