@@ -7,7 +7,7 @@
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Rng } from '../core/rng.js';
-import type { Stats } from '../core/stats.js';
+import type { Counter, Stats } from '../core/stats.js';
 import type { Tracer } from '../core/trace.js';
 import { formatIpv4Address, IPV4_BROADCAST, isMulticast, subnetBroadcast, type Ipv4Address } from './address.js';
 import { DEFAULT_REASSEMBLY, fragmentDatagram, IPV4_MIN_MTU, Reassembler, type ReassemblyConfig } from './fragments.js';
@@ -91,6 +91,8 @@ export class IpLayer {
   rawReceiver: ((datagram: IncomingDatagram, now: number) => boolean) | null = null;
   /** Called whenever a frame is queued, so a driver can schedule a poll. */
   onOutput: (() => void) | null = null;
+  /** The counters of every packet, looked up once. */
+  private readonly counters: { readonly rxPackets: Counter; readonly rxDelivered: Counter; readonly txPackets: Counter };
 
   constructor(
     readonly config: IpConfig,
@@ -99,6 +101,7 @@ export class IpLayer {
   ) {
     this.reassembler = new Reassembler(config.reassembly);
     this.nextIdentification = rng.nextU32() & 0xffff;
+    this.counters = { rxPackets: stats.counter('ipv4.rx.packets'), rxDelivered: stats.counter('ipv4.rx.delivered'), txPackets: stats.counter('ipv4.tx.packets') };
   }
 
   /** Attaches an interface and its connected route. Throws on an MTU below 68 (RFC 791 §3.2). */
@@ -160,7 +163,7 @@ export class IpLayer {
 
   /** Processes one IPv4 packet received on `iface` (RFC 1122 §3.2.1 checks, in order). */
   input(iface: NetworkInterface, bytes: Uint8Array, now: number): void {
-    this.stats.increment('ipv4.rx.packets');
+    this.counters.rxPackets.increment();
     const checked = Ipv4Packet.checked(bytes);
     if (!checked.ok) {
       this.stats.increment(`drop.ipv4.${checked.error.reason}`);
@@ -238,7 +241,7 @@ export class IpLayer {
       if (destinationKind === 'unicast') this.icmpErrors?.protocolUnreachable(ipPacket, now);
       return;
     }
-    this.stats.increment('ipv4.rx.delivered');
+    this.counters.rxDelivered.increment();
     handler.input(incoming, now);
   }
 
@@ -421,7 +424,7 @@ export class IpLayer {
   }
 
   private enqueue(iface: NetworkInterface, frame: Uint8Array): void {
-    this.stats.increment('ipv4.tx.packets');
+    this.counters.txPackets.increment();
     this.outbox.push({ interfaceName: iface.name, frame });
     this.onOutput?.();
   }

@@ -11,7 +11,7 @@
 import { cidrBroadcast, formatIpv4Cidr, parseIpv4Address, parseIpv4Cidr, type Ipv4Address, type Ipv4Cidr } from '../ip/address.js';
 import type { Clock } from '../core/clock.js';
 import { Rng } from '../core/rng.js';
-import { Stats } from '../core/stats.js';
+import { Stats, type Counter } from '../core/stats.js';
 import type { Tracer } from '../core/trace.js';
 import { DEFAULT_ICMP_CONFIG, IcmpLayer, type IcmpConfig } from '../ip/icmp-layer.js';
 import type { NetworkInterface } from '../ip/interface.js';
@@ -77,6 +77,8 @@ export class Stack {
   /** The driver's clock, consulted when an application call needs the time (see setTimeSource). */
   private timeSource: Clock | null = null;
   private tracerFunction: Tracer | null = null;
+  /** `link.<interface>.rx.frames` and `.tx.frames` by interface name, looked up once. */
+  private readonly linkCounters = new Map<string, { readonly rxFrames: Counter; readonly txFrames: Counter }>();
 
   constructor(options: StackOptions = {}) {
     this.name = options.name ?? 'stack';
@@ -183,7 +185,7 @@ export class Stack {
       this.stats.increment('drop.link.unknownInterface');
       return;
     }
-    this.stats.increment(`link.${interfaceName}.rx.frames`);
+    this.linkCountersOf(interfaceName).rxFrames.increment();
     this.traceLink('up', iface.name, frame, now);
     try {
       this.ip.input(iface, frame, now);
@@ -277,6 +279,15 @@ export class Stack {
     });
   }
 
+  private linkCountersOf(interfaceName: string): { readonly rxFrames: Counter; readonly txFrames: Counter } {
+    let counters = this.linkCounters.get(interfaceName);
+    if (counters === undefined) {
+      counters = { rxFrames: this.stats.counter(`link.${interfaceName}.rx.frames`), txFrames: this.stats.counter(`link.${interfaceName}.tx.frames`) };
+      this.linkCounters.set(interfaceName, counters);
+    }
+    return counters;
+  }
+
   private advanceTo(now: number): void {
     if (now > this.currentTime) this.currentTime = now;
   }
@@ -284,7 +295,7 @@ export class Stack {
   private flush(now: number): void {
     for (const { interfaceName, frame } of this.ip.takeOutbox()) {
       const iface = this.ip.getInterface(interfaceName)!;
-      this.stats.increment(`link.${interfaceName}.tx.frames`);
+      this.linkCountersOf(interfaceName).txFrames.increment();
       this.traceLink('down', interfaceName, frame, now);
       iface.link.transmit(frame, now);
     }

@@ -6,7 +6,7 @@
  */
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
-import type { Stats } from '../core/stats.js';
+import type { Counter, Stats } from '../core/stats.js';
 import type { Ipv4Address } from '../ip/address.js';
 import { ReceiveAssembler } from './assembler.js';
 import type { TcpConfig } from './config.js';
@@ -37,6 +37,8 @@ export type TcpState =
 export interface TcpHost {
   readonly config: TcpConfig;
   readonly stats: Stats;
+  /** The counters of every segment, looked up once. */
+  readonly counters: TcpSegmentCounters;
   /** The stack's current time (ms). */
   now(): number;
   /** Hands a segment to IP. */
@@ -53,6 +55,13 @@ export interface TcpHost {
   acceptQueueHasRoom(connection: TcpConnection): boolean;
   /** Sends a RST answering `segment` (RFC 9293 §3.10.7.1). */
   replyWithReset(localAddress: Ipv4Address, localPort: number, remoteAddress: Ipv4Address, remotePort: number, segment: Segment): void;
+}
+
+/** Counters incremented for every segment: `tcp.tx.segments`, `tcp.tx.dataSegments`, `tcp.rx.dataSegments`. */
+export interface TcpSegmentCounters {
+  readonly txSegments: Counter;
+  readonly txDataSegments: Counter;
+  readonly rxDataSegments: Counter;
 }
 
 /** Callbacks to the socket that owns the connection. */

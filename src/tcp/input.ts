@@ -447,7 +447,7 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
     connection.receiveQueue.push(chunk);
     connection.receiveQueueBytes += chunk.length;
   }
-  connection.stats.increment('tcp.rx.dataSegments');
+  connection.host.counters.rxDataSegments.increment();
   if (!inOrder || wasHolding || result.duplicate !== undefined) {
     // Out of order, a duplicate, or filling a hole: ACK at once (RFC 5681 §4.2, RFC 9293 §3.8.6.3).
     connection.ackNow = true;

@@ -138,7 +138,7 @@ export function transmitSegment(
     connection.delayedAckDeadline = Infinity;
     connection.pendingDsack = null;
   }
-  connection.stats.increment('tcp.tx.segments');
+  connection.host.counters.txSegments.increment();
   connection.host.transmit(connection, segment);
 }
 
@@ -278,7 +278,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: { 
     connection.sndNxt = seqAdd(seq, segmentLength);
     inPipe += segmentLength;
     connection.lastSendAt = now;
-    connection.stats.increment('tcp.tx.dataSegments');
+    connection.host.counters.txDataSegments.increment();
     if (fin) connection.finSent = true;
     sentSomething = true;
   }

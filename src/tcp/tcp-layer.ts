@@ -7,7 +7,7 @@
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Rng } from '../core/rng.js';
-import type { Stats } from '../core/stats.js';
+import type { Counter, Stats } from '../core/stats.js';
 import { IPV4_ANY, type Ipv4Address } from '../ip/address.js';
 import { icmpErrorMeaning } from '../ip/icmp-errors.js';
 import type { IcmpErrorListener, IcmpErrorReport } from '../ip/icmp-layer.js';
@@ -16,7 +16,7 @@ import { IpProtocol } from '../ip/ipv4.js';
 import { allocateEphemeralPort, DEFAULT_EPHEMERAL_PORTS, type PortRange } from '../ip/ports.js';
 import type { TcpConfig } from './config.js';
 import type { CongestionAlgorithm } from './congestion.js';
-import { connectionKey, TcpConnection, type TcpHost } from './connection.js';
+import { connectionKey, TcpConnection, type TcpHost, type TcpSegmentCounters } from './connection.js';
 import { negotiateOptions, prepareOwnSyn, segmentArrives } from './input.js';
 import { IsnGenerator } from './isn.js';
 import { sendSyn, sendSynAck, TCP_IP_HEADERS, transmitPending } from './output.js';
@@ -108,6 +108,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   private challengeTokens: number;
   private challengeUpdatedAt: number | null = null;
   ephemeralPorts: PortRange = DEFAULT_EPHEMERAL_PORTS;
+  readonly counters: TcpSegmentCounters;
+  private readonly rxSegments: Counter;
 
   constructor(
     readonly config: TcpConfig,
@@ -118,6 +120,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   ) {
     this.isn = new IsnGenerator(rng);
     this.challengeTokens = config.challengeAckPerSecond;
+    this.counters = { txSegments: stats.counter('tcp.tx.segments'), txDataSegments: stats.counter('tcp.tx.dataSegments'), rxDataSegments: stats.counter('tcp.rx.dataSegments') };
+    this.rxSegments = stats.counter('tcp.rx.segments');
   }
 
   // ---- TcpHost -----------------------------------------------------------------------------
@@ -329,7 +333,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       this.stats.increment('drop.tcp.notUnicast'); // RFC 1122 §4.2.3.10
       return;
     }
-    this.stats.increment('tcp.rx.segments');
+    this.rxSegments.increment();
     const segment = toSegment(parsed.value);
     const local = header.destination;
     const remote = header.source;

@@ -16,6 +16,21 @@ describe('Stats counters', () => {
     expect(stats.sum('drop.ipv4.')).toBe(3);
     expect(Object.keys(stats.snapshot())).toEqual(['drop.ipv4.badChecksum', 'drop.udp.badChecksum', 'ipv4.rx.packets']);
   });
+
+  it('hand out a counter looked up once: it counts under its name, and stays out of snapshots until incremented', () => {
+    const stats = new Stats();
+    const packets = stats.counter('ipv4.rx.packets');
+    const unused = stats.counter('tcp.rx.segments');
+    expect(stats.snapshot()).toEqual({});
+    packets.increment();
+    stats.increment('ipv4.rx.packets', 2);
+    expect(stats.get('ipv4.rx.packets')).toBe(3);
+    expect(packets.value).toBe(3);
+    expect(stats.counter('ipv4.rx.packets')).toBe(packets);
+    expect(stats.snapshot()).toEqual({ 'ipv4.rx.packets': 3 });
+    unused.increment(0);
+    expect(stats.snapshot()).toEqual({ 'ipv4.rx.packets': 3, 'tcp.rx.segments': 0 });
+  });
 });
 
 describe('ManualClock', () => {
