@@ -7,6 +7,7 @@
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Rng } from '../core/rng.js';
+import { SlabAllocator } from '../core/slab-allocator.js';
 import type { Counter, Stats } from '../core/stats.js';
 import type { Tracer } from '../core/trace.js';
 import { formatIpv4Address, IPV4_BROADCAST, isMulticast, subnetBroadcast, type Ipv4Address } from './address.js';
@@ -79,6 +80,8 @@ export class IpLayer {
   private readonly interfaces = new Map<string, NetworkInterface>();
   private readonly protocols = new Map<number, ProtocolHandler>();
   private readonly outbox: Array<{ readonly interfaceName: string; readonly frame: Uint8Array }> = [];
+  /** Where outgoing frames come from: one small allocation each instead of an ArrayBuffer each. */
+  private readonly frames = new SlabAllocator();
   private nextIdentification: number;
   /** Path MTUs learned from fragmentation-needed messages (RFC 1191 §6.3), with expiry. */
   private readonly pathMtus = new Map<Ipv4Address, { readonly mtu: number; readonly expires: number }>();
@@ -356,7 +359,7 @@ export class IpLayer {
     const mtu = routeMtu(path.route, path.iface);
     if (spec.dontFragment && headerLength + transportLength > mtu) return fail('EMSGSIZE');
 
-    const frame = new Uint8Array(headerLength + transportLength);
+    const frame = this.frames.allocate(headerLength + transportLength);
     write(frame.subarray(headerLength), source);
     const header: Ipv4Repr = {
       dscp: spec.dscp ?? 0,
