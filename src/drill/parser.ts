@@ -172,8 +172,6 @@ function integer(text: string): number {
   return text.startsWith('0x') || text.startsWith('0X') ? parseInt(text, 16) : Number(text);
 }
 
-const ECN_NAMES: readonly EcnSpec[] = ['noecn', 'ect0', 'ect1', 'ce', 'ect01'];
-
 function takeEcn(cursor: Cursor): EcnSpec | undefined {
   const match = cursor.take(/\[(noecn|ect0|ect1|ce|ect01)\]/);
   return match ? (match[1] as EcnSpec) : undefined;

@@ -26,7 +26,6 @@ export interface ShellOutcome {
 type Setter = (value: string, changes: TcpConfigChanges, notes: string[]) => string | null;
 
 const on = (value: string) => Number(value.trim()) !== 0;
-const seconds = (value: string) => Number(value.trim()) * 1000;
 
 /** A setter of one boolean field. */
 function flag(field: 'sack' | 'timestamps' | 'windowScaling' | 'ecn'): Setter {

@@ -10,7 +10,7 @@ import { parseIpv4Address } from '../../src/ip/address.js';
 import type { ReceivedDatagram } from '../../src/udp/udp-layer.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
 import { armKeepalive } from '../../src/tcp/timers.js';
-import { connected, describeInterop, KERNEL_ADDRESS, KernelPeer, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
+import { describeInterop, KERNEL_ADDRESS, KernelPeer, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
 
 const kernel = parseIpv4Address(KERNEL_ADDRESS)!;
 

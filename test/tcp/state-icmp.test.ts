@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { addr } from '../support/packets.js';
-import { ACK, established, flags, payloadLength, PSH, seq, synSent, type TcpHarness } from './harness.js';
+import { ACK, established, flags, PSH, seq, synSent, type TcpHarness } from './harness.js';
 
 const PORT_UNREACHABLE = 3;
 const HOST_UNREACHABLE = 1;

@@ -97,7 +97,6 @@ export type ConnectionEvent = 'connect' | 'readable' | `close:${ErrnoCode | 'ok'
 export class TcpHarness {
   readonly stack: Stack;
   private readonly link: CaptureLink;
-  private captured = 0;
   now = 0;
   /** The connection under test (set by the fixtures, or by `connect` / `accept`). */
   connection: TcpConnection | null = null;
