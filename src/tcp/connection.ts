@@ -11,6 +11,7 @@ import type { Ipv4Address } from '../ip/address.js';
 import { ReceiveAssembler } from './assembler.js';
 import type { TcpConfig } from './config.js';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
+import { TimerDeadlines } from './deadlines.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
 import { RttEstimator } from './rtt.js';
 import { SendBuffer } from './send-buffer.js';
@@ -47,6 +48,8 @@ export interface TcpHost {
   pathMtu(remote: Ipv4Address): number | null;
   /** The connection reached CLOSED: forget it. */
   release(connection: TcpConnection): void;
+  /** A timer deadline of the connection changed (TimerDeadlines): its place among the host's timers may have. */
+  deadlinesChanged(connection: TcpConnection): void;
   /** A passively opened connection reached ESTABLISHED: move it to its listener's accept queue. */
   established(connection: TcpConnection): void;
   /** Stack-wide challenge-ACK rate limit (RFC 5961 §7). */
@@ -97,7 +100,7 @@ export interface TcpConnectionOptions {
 }
 
 /** One TCP connection (or listener-spawned half-open connection). */
-export class TcpConnection {
+export class TcpConnection extends TimerDeadlines {
   state: TcpState = 'CLOSED';
   readonly options: TcpConnectionOptions;
   events: TcpConnectionEvents = {};
@@ -107,6 +110,8 @@ export class TcpConnection {
   softError: ErrnoCode | null = null;
   /** The listener that spawned this connection (passive open), until it is accepted. */
   listenerKey: string | null = null;
+  /** Place in the host's connection table (order of entry), -1 when not in it; due timers run in this order. */
+  tableOrder = -1;
 
   // ---- send sequence variables (RFC 9293 §3.3.1) ----
   iss = 0;
@@ -227,17 +232,9 @@ export class TcpConnection {
   /** D-SACK block to report with the next ACK (RFC 2883). */
   pendingDsack: { leftEdge: number; rightEdge: number } | null = null;
 
-  // ---- timers (absolute deadlines in ms, Infinity when not armed) ----
-  retransmitDeadline = Infinity;
-  delayedAckDeadline = Infinity;
-  persistDeadline = Infinity;
+  // ---- timers: the deadlines are TimerDeadlines' (retransmitDeadline, delayedAckDeadline, …) ----
   persistBackoff = 0;
-  keepaliveDeadline = Infinity;
   keepaliveProbesSent = 0;
-  timeWaitDeadline = Infinity;
-  finWait2Deadline = Infinity;
-  rackDeadline = Infinity;
-  probeDeadline = Infinity;
   /** The user closed the socket: nobody reads anymore (orphan). */
   orphaned = false;
 
@@ -249,6 +246,7 @@ export class TcpConnection {
     readonly remotePort: number,
     congestion?: CongestionAlgorithm,
   ) {
+    super();
     const config = host.config;
     this.options = {
       noDelay: false,
@@ -461,30 +459,8 @@ export class TcpConnection {
     this.events.onClose?.(error);
   }
 
-  /** Disarms every timer. */
-  clearTimers(): void {
-    this.retransmitDeadline = Infinity;
-    this.delayedAckDeadline = Infinity;
-    this.persistDeadline = Infinity;
-    this.keepaliveDeadline = Infinity;
-    this.timeWaitDeadline = Infinity;
-    this.finWait2Deadline = Infinity;
-    this.rackDeadline = Infinity;
-    this.probeDeadline = Infinity;
-  }
-
-  /** The earliest armed timer, or Infinity. */
-  pollAt(): number {
-    return Math.min(
-      this.retransmitDeadline,
-      this.delayedAckDeadline,
-      this.persistDeadline,
-      this.keepaliveDeadline,
-      this.timeWaitDeadline,
-      this.finWait2Deadline,
-      this.rackDeadline,
-      this.probeDeadline,
-    );
+  protected deadlinesChanged(): void {
+    this.host.deadlinesChanged(this);
   }
 }
 

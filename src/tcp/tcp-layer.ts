@@ -6,6 +6,7 @@
  */
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
+import { DeadlineQueue } from '../core/deadline-queue.js';
 import type { Rng } from '../core/rng.js';
 import type { Counter, Stats } from '../core/stats.js';
 import { IPV4_ANY, type Ipv4Address } from '../ip/address.js';
@@ -102,6 +103,14 @@ export interface ConnectOptions {
 /** The TCP protocol of one stack. */
 export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   private readonly connections = new Map<string, TcpConnection>();
+  /** TcpConnection.tableOrder of the next connection to enter the table. */
+  private nextTableOrder = 0;
+  /** Connections in the table with an armed timer, by their earliest deadline. */
+  private readonly timerQueue = new DeadlineQueue<TcpConnection>();
+  /** Connections whose deadlines changed since the timer queue was last brought up to date. */
+  private readonly deadlinesChangedFor: TcpConnection[] = [];
+  /** While poll runs timers: connections whose deadlines changed meanwhile. */
+  private changedWhileRunningTimers: TcpConnection[] | null = null;
   private readonly listeners = new Map<string, TcpListener>();
   private readonly bindings = new Set<TcpBinding>();
   private readonly isn: IsnGenerator;
@@ -143,6 +152,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
 
   release(connection: TcpConnection): void {
     if (this.connections.get(connection.key) === connection) this.connections.delete(connection.key);
+    connection.tableOrder = -1;
+    this.timerQueue.delete(connection);
     if (connection.listenerKey !== null) {
       const listener = this.listeners.get(connection.listenerKey);
       listener?.synQueue.delete(connection.key);
@@ -260,7 +271,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     prepareOwnSyn(connection, this.isn.next(source, port, remoteAddress, remotePort, now), now, this.rng.nextU32());
     connection.rcvAdvertisedEdge = 0;
     connection.setState('SYN-SENT');
-    this.connections.set(key, connection);
+    this.enterTable(key, connection);
     this.stats.increment('tcp.activeOpens');
     sendSyn(connection, now);
     armRetransmitTimer(connection, now);
@@ -411,7 +422,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     connection.sndWnd = segment.window;
     connection.sndWl1 = segment.seq;
     connection.setState('SYN-RECEIVED');
-    this.connections.set(connection.key, connection);
+    this.enterTable(connection.key, connection);
     listener.synQueue.set(connection.key, connection);
     this.stats.increment('tcp.rx.syn');
     sendSynAck(connection, now);
@@ -480,20 +491,67 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     transmitPending(connection, now);
   }
 
+  private enterTable(key: string, connection: TcpConnection): void {
+    connection.tableOrder = this.nextTableOrder++;
+    this.connections.set(key, connection);
+    this.deadlinesChanged(connection);
+  }
+
   // ---- timers ------------------------------------------------------------------------------
 
-  /** Runs every connection's due timers. */
+  deadlinesChanged(connection: TcpConnection): void {
+    this.deadlinesChangedFor.push(connection);
+    this.changedWhileRunningTimers?.push(connection);
+  }
+
+  /** Brings the timer queue up to date with the deadlines changed since it was last read. */
+  private updateTimerQueue(): void {
+    const changed = this.deadlinesChangedFor;
+    for (let i = 0; i < changed.length; i++) {
+      const connection = changed[i];
+      connection.markDeadlinesSeen();
+      // A connection outside the table (closed, or not yet in) has no timers to run.
+      this.timerQueue.set(connection, connection.tableOrder < 0 ? Infinity : connection.pollAt());
+    }
+    changed.length = 0;
+  }
+
+  /**
+   * Runs the due timers of every connection, in table order, as a scan of the table would: a
+   * connection that another's timer makes due before the scan gets to it runs too, one opened
+   * meanwhile waits for the next poll. Only due connections are visited.
+   */
   poll(now: number): void {
-    for (const connection of [...this.connections.values()]) {
-      if (connection.pollAt() <= now) runTimers(connection, now);
+    this.updateTimerQueue();
+    if (this.timerQueue.nextDeadline > now) return;
+    const due = this.timerQueue.dueBy(now).sort((a, b) => a.tableOrder - b.tableOrder);
+    const scanEnd = this.nextTableOrder;
+    const changed: TcpConnection[] = [];
+    this.changedWhileRunningTimers = changed;
+    try {
+      for (let i = 0; i < due.length; i++) {
+        const connection = due[i];
+        const position = connection.tableOrder;
+        if (position < 0 || connection.pollAt() > now) continue;
+        runTimers(connection, now);
+        for (const other of changed) {
+          if (other.tableOrder <= position || other.tableOrder >= scanEnd || due.includes(other, i + 1)) continue;
+          let at = i + 1;
+          while (at < due.length && due[at].tableOrder < other.tableOrder) at++;
+          due.splice(at, 0, other); // checked when the scan reaches it
+        }
+        changed.length = 0;
+        this.updateTimerQueue();
+      }
+    } finally {
+      this.changedWhileRunningTimers = null;
     }
   }
 
   /** The earliest timer of any connection, or Infinity. */
   pollAt(): number {
-    let next = Infinity;
-    for (const connection of this.connections.values()) next = Math.min(next, connection.pollAt());
-    return next;
+    this.updateTimerQueue();
+    return this.timerQueue.nextDeadline;
   }
 
   private sendSegment(source: Ipv4Address, destination: Ipv4Address, segment: TcpRepr, ect: boolean, ttl?: number, tos = 0): void {
