@@ -103,6 +103,8 @@ export interface ConnectOptions {
 /** The TCP protocol of one stack. */
 export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   private readonly connections = new Map<string, TcpConnection>();
+  /** The same connections by local port, for bind conflicts and ephemeral ports. */
+  private readonly connectionsByLocalPort = new Map<number, Set<TcpConnection>>();
   /** TcpConnection.tableOrder of the next connection to enter the table. */
   private nextTableOrder = 0;
   /** Connections in the table with an armed timer, by their earliest deadline. */
@@ -152,6 +154,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
 
   release(connection: TcpConnection): void {
     if (this.connections.get(connection.key) === connection) this.connections.delete(connection.key);
+    const samePort = this.connectionsByLocalPort.get(connection.localPort);
+    if (samePort?.delete(connection) && samePort.size === 0) this.connectionsByLocalPort.delete(connection.localPort);
     connection.tableOrder = -1;
     this.timerQueue.delete(connection);
     if (connection.listenerKey !== null) {
@@ -237,8 +241,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       return true;
     }
     if (candidate.reuseAddress) return false;
-    for (const connection of this.connections.values()) {
-      if (connection.localPort === candidate.port && overlaps(connection.localAddress) && connection.listenerKey === null) return true;
+    for (const connection of this.connectionsByLocalPort.get(candidate.port) ?? []) {
+      if (overlaps(connection.localAddress) && connection.listenerKey === null) return true;
     }
     return false;
   }
@@ -494,6 +498,9 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   private enterTable(key: string, connection: TcpConnection): void {
     connection.tableOrder = this.nextTableOrder++;
     this.connections.set(key, connection);
+    const samePort = this.connectionsByLocalPort.get(connection.localPort);
+    if (samePort) samePort.add(connection);
+    else this.connectionsByLocalPort.set(connection.localPort, new Set([connection]));
     this.deadlinesChanged(connection);
   }
 
