@@ -5,12 +5,16 @@
  *   ustack dissect FILE [--json]     each frame of a pcap, layer by layer (or tshark-style JSON)
  *   ustack drill SCRIPT.pkt...       run packetdrill scripts against ustack in virtual time
  *   ustack up [options]              ustack on a real TUN/TAP device until Ctrl-C (root)
+ *   ustack ping [options] HOST       ping from ustack over a TUN/TAP device (root)
+ *   ustack nc [options] [-l] [-u] HOST PORT   netcat over ustack on a TUN/TAP device (root)
  */
 import { resolve } from 'node:path';
 import { runDemo } from '../../examples/demo.js';
 import { runDrill } from '../drill/drill-command.js';
 import { runExample } from '../../examples/run-example.js';
 import { runDissect } from './dissect-command.js';
+import { runNc } from './nc-command.js';
+import { runPing } from './ping-command.js';
 import { runUp } from './up-command.js';
 
 const usage = `usage: ustack <command> [arguments]
@@ -28,6 +32,12 @@ commands:
   up [--tun NAME|--tap NAME] [--address CIDR] [--kernel CIDR] [--netns NS] [--echo PORT] [--pcap FILE]
                              ustack on a real TUN (or TAP) device, answering ping and echo servers,
                              until Ctrl-C; needs root (\`ustack up --help\`)
+  ping [device options] HOST [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT]
+                             ping from ustack (a raw ICMP socket) over the same device setup as up;
+                             iputils-style output and summary (\`ustack ping --help\`)
+  nc [device options] [-l] [-u] [-w SECS] [-q SECS] [--progress] HOST PORT
+                             netcat over ustack: stdin to the socket, the socket to stdout; -l
+                             listens, -u for UDP; a progress line for files (\`ustack nc --help\`)
   help                       this text
 `;
 
@@ -45,6 +55,10 @@ async function main(args: string[]): Promise<number> {
       return runDrill(rest, (line) => console.log(line));
     case 'up':
       return runUp(rest, (line) => console.log(line));
+    case 'ping':
+      return runPing(rest, (line) => console.log(line));
+    case 'nc':
+      return runNc(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,0 +1,373 @@
+/**
+ * `ustack nc`: netcat over ustack, on the same device setup as `ustack up`, written on the
+ * stack's Node API (`stack.net`, `stack.dgram`). Client by default, listener with `-l` (one
+ * connection, or the first UDP sender, as OpenBSD nc does), UDP with `-u`. stdin goes to the
+ * socket and the socket to stdout; EOF on stdin half-closes a TCP connection (like `nc -N`) and
+ * the command ends once the peer has closed its side too. When stdin is a file (or with
+ * `--progress`) a progress line on stderr shows the bytes and the rate, a few times a second.
+ *
+ *   sudo npx ustack nc --netns ns 10.77.0.1 5000 < file       to `ip netns exec ns nc -l 5000`
+ *   sudo npx ustack nc --netns ns -l 5000 > file              from `ip netns exec ns nc 10.77.0.2 5000`
+ *   sudo npx ustack nc --netns ns -u -q 1 10.77.0.1 5000 < file
+ */
+import { fstatSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { parseIpv4Address } from '../ip/address.js';
+import type { TunLink } from '../link/tun.js';
+import type { DgramSocket, RemoteInfo } from '../socket-api/dgram.js';
+import type { NetSocket } from '../socket-api/net-socket.js';
+import type { Stack } from '../socket-api/stack.js';
+import { DEVICE_ARG_OPTIONS, DEVICE_USAGE, openDevice, type OpenDevice } from './device-setup.js';
+
+/** Help text of `ustack nc`. */
+export const NC_USAGE = `usage: ustack nc [device options] [-l] [-u] [-w SECS] [-q SECS] [-v] [--progress] HOST PORT
+       ustack nc [device options] -l [-u] [HOST] PORT          (needs root or CAP_NET_ADMIN)
+
+  -l                    listen on PORT (at HOST, default any address) for one connection, or
+                        with -u for the first sender's datagrams
+  -u                    UDP (each read of stdin is sent as datagrams of at most MTU - 28 bytes)
+  -w SECS               give up connecting, or quit when idle, after SECS
+  -q SECS               after EOF on stdin, wait SECS, then quit (default: TCP waits for the
+                        peer to close; UDP waits for -w, or Ctrl-C)
+  -v                    say when connected / listening on stderr
+  --progress            a progress line on stderr (on by default when stdin is a file)
+  --for SECONDS         stop by itself after SECONDS
+
+device options (as ustack up):
+${DEVICE_USAGE}`;
+
+/** Options a caller (or test) can add to the command-line arguments. */
+export interface NcControls {
+  /** Stops the command when aborted (as Ctrl-C does). */
+  readonly signal?: AbortSignal;
+  /** Called once listening (-l) or about to connect. */
+  readonly onReady?: (info: { stack: Stack; link: TunLink }) => void;
+  /** Default process.stdin / process.stdout / process.stderr. */
+  readonly stdin?: Readable;
+  readonly stdout?: Writable;
+  readonly stderr?: Writable;
+  /** How many bytes stdin holds (a file): shown as a percentage; turns the progress line on. */
+  readonly inputSize?: number;
+}
+
+/** Updates of the progress line, at most this often. */
+const PROGRESS_INTERVAL_MS = 250;
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** The progress line: bytes each way and the rate, redrawn in place (`\r`) at most 4 times a second. */
+export class ProgressLine {
+  sent = 0;
+  received = 0;
+  private readonly started = Date.now();
+  private lastActivity = this.started;
+  private lastDrawn = -Infinity;
+  private width = 0;
+
+  constructor(
+    private readonly out: Writable,
+    private readonly total: number | undefined,
+  ) {}
+
+  /** The line's text now; the rate is over the time until the last byte moved. */
+  text(now = Date.now()): string {
+    const seconds = Math.max(0.001, (Math.min(now, this.lastActivity) - this.started) / 1000);
+    const percent = this.total ? ` (${Math.min(100, Math.floor((this.sent / this.total) * 100))}%)` : '';
+    const rate = formatBytes((this.sent + this.received) / seconds);
+    return `${this.sent} bytes sent${percent}, ${this.received} received, ${seconds.toFixed(1)} s, ${rate}/s`;
+  }
+
+  /** Redraws if the last drawing is old enough. */
+  update(): void {
+    const now = Date.now();
+    this.lastActivity = now;
+    if (now - this.lastDrawn < PROGRESS_INTERVAL_MS) return;
+    this.lastDrawn = now;
+    this.draw(this.text(now), '');
+  }
+
+  /** The final line, with its newline. */
+  finish(): void {
+    this.draw(this.text(), '\n');
+  }
+
+  private draw(text: string, end: string): void {
+    const padding = ' '.repeat(Math.max(0, this.width - text.length));
+    this.width = text.length;
+    this.out.write(`\r${text}${padding}${end}`);
+  }
+}
+
+function seconds(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`nc: bad ${name} ${text}`);
+  return value * 1000;
+}
+
+function stdinIsFile(stdin: Readable): number | undefined {
+  if (stdin !== process.stdin) return undefined;
+  try {
+    const stat = fstatSync(0);
+    return stat.isFile() ? stat.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `ustack nc ARGS`; resolves with the exit code once the transfer is over. */
+export async function runNc(args: string[], controls: NcControls = {}): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...DEVICE_ARG_OPTIONS,
+      listen: { type: 'boolean', short: 'l' },
+      udp: { type: 'boolean', short: 'u' },
+      wait: { type: 'string', short: 'w' },
+      quit: { type: 'string', short: 'q' },
+      verbose: { type: 'boolean', short: 'v' },
+      progress: { type: 'boolean' },
+      for: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const stdin = controls.stdin ?? process.stdin;
+  const stdout = controls.stdout ?? process.stdout;
+  const stderr = controls.stderr ?? process.stderr;
+  if (values.help) {
+    stdout.write(NC_USAGE);
+    return 0;
+  }
+  const listen = Boolean(values.listen);
+  if (listen ? positionals.length < 1 || positionals.length > 2 : positionals.length !== 2) throw new Error(`nc: give HOST PORT (or -l [HOST] PORT)\n${NC_USAGE}`);
+  const host = listen && positionals.length === 1 ? '0.0.0.0' : positionals[0];
+  const port = Number(positionals.at(-1));
+  if (parseIpv4Address(host) === null) throw new Error(`nc: ${host}: give an IPv4 address (there is no DNS client)`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`nc: bad port ${positionals.at(-1)}`);
+  const idleMs = seconds(values.wait, '-w');
+  const quitMs = seconds(values.quit, '-q');
+  const forMs = seconds(values.for, '--for');
+  const inputSize = controls.inputSize ?? stdinIsFile(stdin);
+  const progress = values.progress || inputSize !== undefined ? new ProgressLine(stderr, inputSize) : null;
+  const say = (line: string) => {
+    if (values.verbose) stderr.write(`${progress ? '\n' : ''}${line}\n`);
+  };
+
+  const device = openDevice(values);
+  const session = new Session(device, stdin, stdout, stderr, progress, idleMs, quitMs);
+  const interrupt = () => session.finish(130);
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+  controls.signal?.addEventListener('abort', interrupt);
+  const stopTimer = forMs === undefined ? undefined : setTimeout(() => session.finish(0), forMs);
+  try {
+    const ready = () => controls.onReady?.({ stack: device.stack, link: device.link });
+    if (values.udp) session.udp(host, port, listen, ready, say);
+    else session.tcp(host, port, listen, ready, say);
+    const code = await session.done;
+    progress?.finish();
+    return code;
+  } catch (error) {
+    progress?.finish();
+    throw error;
+  } finally {
+    clearTimeout(stopTimer);
+    process.removeListener('SIGINT', interrupt);
+    process.removeListener('SIGTERM', interrupt);
+    controls.signal?.removeEventListener('abort', interrupt);
+    device.close();
+  }
+}
+
+/** One nc run: the socket, stdin and stdout between them, and the timers that end it. */
+class Session {
+  private resolve!: (code: number) => void;
+  readonly done = new Promise<number>((resolve) => (this.resolve = resolve));
+  private finished = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private quitTimer: NodeJS.Timeout | undefined;
+  private readonly cleanups: Array<() => void> = [];
+  /** Largest UDP payload that leaves unfragmented. */
+  private readonly maxDatagram: number;
+
+  constructor(
+    private readonly device: OpenDevice,
+    private readonly stdin: Readable,
+    private readonly stdout: Writable,
+    private readonly stderr: Writable,
+    private readonly progress: ProgressLine | null,
+    private readonly idleMs: number | undefined,
+    private readonly quitMs: number | undefined,
+  ) {
+    this.maxDatagram = device.mtu - 28;
+  }
+
+  /** Ends the run with `code` (the first call wins). */
+  finish(code: number): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.quitTimer);
+    for (const cleanup of this.cleanups.reverse()) cleanup();
+    this.stdin.pause();
+    // process.stdin would keep the process alive (a terminal or a pipe): we are done with it.
+    if (this.stdin === process.stdin) process.stdin.destroy();
+    this.resolve(code);
+  }
+
+  private fail(message: string): void {
+    if (this.finished) return;
+    this.stderr.write(`${this.progress ? '\n' : ''}nc: ${message}\n`);
+    this.finish(1);
+  }
+
+  /** Set while a TCP connect is under way: -w running out then is a failure. */
+  private connecting: string | null = null;
+
+  /** (Re)starts the -w idle timer. */
+  private touch(): void {
+    if (this.idleMs === undefined || this.finished) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => (this.connecting ? this.fail(`${this.connecting}: Operation timed out`) : this.finish(0)), this.idleMs);
+  }
+
+  /** After EOF on stdin: the -q timer. */
+  private stdinEnded(): void {
+    if (this.quitMs === undefined || this.finished) return;
+    this.quitTimer = setTimeout(() => this.finish(0), this.quitMs);
+  }
+
+  private output(data: Buffer): void {
+    this.touch();
+    if (this.progress) {
+      this.progress.received += data.length;
+      this.progress.update();
+    }
+    this.stdout.write(data);
+  }
+
+  private counted(length: number): void {
+    this.touch();
+    if (this.progress) {
+      this.progress.sent += length;
+      this.progress.update();
+    }
+  }
+
+  tcp(host: string, port: number, listen: boolean, ready: () => void, say: (line: string) => void): void {
+    const net = this.device.stack.net;
+    if (!listen) {
+      const socket = net.connect({ host, port, allowHalfOpen: true });
+      this.cleanups.push(() => socket.destroy());
+      this.connecting = `connect to ${host} port ${port} (tcp) failed`;
+      socket.once('connect', () => {
+        this.connecting = null;
+        say(`Connection to ${host} ${port} port [tcp] succeeded!`);
+        this.pump(socket);
+      });
+      socket.once('error', (error: Error) => this.fail(`connect to ${host} port ${port} (tcp) failed: ${error.message}`));
+      this.touch();
+      ready();
+      return;
+    }
+    const server = net.createServer({ allowHalfOpen: true });
+    this.cleanups.push(() => server.close());
+    server.once('connection', (socket: NetSocket) => {
+      server.close(); // one connection, as nc -l
+      this.cleanups.push(() => socket.destroy());
+      say(`Connection received on ${socket.remoteAddress} ${socket.remotePort}`);
+      this.touch();
+      this.pump(socket);
+    });
+    server.once('error', (error: Error) => this.fail(`listen on ${host} port ${port}: ${error.message}`));
+    server.listen(port, host, () => {
+      say(`Listening on ${host} ${port}`);
+      ready();
+    });
+  }
+
+  /** stdin → socket (EOF half-closes), socket → stdout; over when the socket has closed. */
+  private pump(socket: NetSocket): void {
+    socket.on('data', (data: Buffer) => this.output(data));
+    socket.once('error', (error: Error) => this.fail(error.message));
+    socket.once('close', () => this.finish(0));
+    // Once the peer has finished sending and we have too, the socket closes; if stdin is still
+    // open then, nc stops reading it (the connection is over).
+    socket.once('end', () => {
+      if (!this.stdin.readableEnded) {
+        this.stdin.unpipe(socket);
+        socket.end();
+      }
+    });
+    this.stdin.on('data', (chunk: Buffer) => this.counted(chunk.length));
+    this.stdin.once('end', () => this.stdinEnded());
+    this.stdin.pipe(socket);
+    this.cleanups.push(() => this.stdin.unpipe(socket));
+  }
+
+  udp(host: string, port: number, listen: boolean, ready: () => void, say: (line: string) => void): void {
+    const socket: DgramSocket = this.device.stack.dgram.createSocket('udp4');
+    this.cleanups.push(() => {
+      try {
+        socket.close();
+      } catch {
+        // Already closed.
+      }
+    });
+    socket.on('error', (error: Error) => this.fail(error.message));
+    let peer: { address: string; port: number } | null = null;
+    const startSending = () => {
+      this.stdin.on('data', (chunk: Buffer) => {
+        // Sent as datagrams that fit the MTU; stdin waits until the stack has taken them all.
+        if (chunk.length === 0) return;
+        this.stdin.pause();
+        let pending = 0;
+        for (let offset = 0; offset < chunk.length; offset += this.maxDatagram) {
+          const piece = chunk.subarray(offset, offset + this.maxDatagram);
+          pending++;
+          socket.send(piece, peer!.port, peer!.address, (error: Error | null) => {
+            if (error) return this.fail(error.message);
+            this.counted(piece.length);
+            if (--pending === 0 && !this.finished) this.stdin.resume();
+          });
+        }
+      });
+      this.stdin.once('end', () => this.stdinEnded());
+      this.stdin.resume();
+    };
+    socket.on('message', (message: Buffer, rinfo: RemoteInfo) => {
+      if (!peer) {
+        peer = { address: rinfo.address, port: rinfo.port };
+        say(`Connection received on ${rinfo.address} ${rinfo.port}`);
+        startSending();
+      } else if (rinfo.address !== peer.address || rinfo.port !== peer.port) return;
+      this.output(message);
+    });
+    if (listen) {
+      socket.bind(port, host, () => {
+        say(`Bound on ${host} ${port}`);
+        ready();
+      });
+      return;
+    }
+    socket.bind(0, () => {
+      peer = { address: host, port };
+      say(`Sending to ${host} ${port} [udp]`);
+      this.touch();
+      ready();
+      startSending();
+    });
+  }
+}
