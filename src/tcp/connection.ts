@@ -464,7 +464,11 @@ export class TcpConnection extends TimerDeadlines {
   }
 }
 
-/** The demultiplexing key of a 4-tuple. */
+/**
+ * The demultiplexing key of a 4-tuple: its 96 bits as six 16-bit code units. Not for display;
+ * built and hashed for every arriving segment, it costs a quarter of a decimal
+ * `a:p>b:q` string.
+ */
 export function connectionKey(localAddress: number, localPort: number, remoteAddress: number, remotePort: number): string {
-  return `${localAddress >>> 0}:${localPort}>${remoteAddress >>> 0}:${remotePort}`;
+  return String.fromCharCode(localAddress >>> 16, localAddress & 0xffff, localPort, remoteAddress >>> 16, remoteAddress & 0xffff, remotePort);
 }
