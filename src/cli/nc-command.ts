@@ -11,6 +11,7 @@
  *   sudo npx ustack nc --netns ns -u -q 1 10.77.0.1 5000 < file
  */
 import { fstatSync } from 'node:fs';
+import { describeErrno, Errno, type ErrnoCode } from '../core/errno.js';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { parseIpv4Address } from '../ip/address.js';
@@ -49,6 +50,12 @@ export interface NcControls {
   readonly stderr?: Writable;
   /** How many bytes stdin holds (a file): shown as a percentage; turns the progress line on. */
   readonly inputSize?: number;
+}
+
+/** What nc says about an error: strerror() text for errno errors (`Connection refused`), else the message. */
+function describe(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && code in Errno ? describeErrno(code as ErrnoCode) : error.message;
 }
 
 /** Updates of the progress line, at most this often. */
@@ -277,7 +284,7 @@ class Session {
         say(`Connection to ${host} ${port} port [tcp] succeeded!`);
         this.pump(socket);
       });
-      socket.once('error', (error: Error) => this.fail(`connect to ${host} port ${port} (tcp) failed: ${error.message}`));
+      socket.once('error', (error: Error) => this.fail(`connect to ${host} port ${port} (tcp) failed: ${describe(error)}`));
       this.touch();
       ready();
       return;
@@ -291,7 +298,7 @@ class Session {
       this.touch();
       this.pump(socket);
     });
-    server.once('error', (error: Error) => this.fail(`listen on ${host} port ${port}: ${error.message}`));
+    server.once('error', (error: Error) => this.fail(`listen on ${host} port ${port}: ${describe(error)}`));
     server.listen(port, host, () => {
       say(`Listening on ${host} ${port}`);
       ready();
@@ -301,7 +308,7 @@ class Session {
   /** stdin → socket (EOF half-closes), socket → stdout; over when the socket has closed. */
   private pump(socket: NetSocket): void {
     socket.on('data', (data: Buffer) => this.output(data));
-    socket.once('error', (error: Error) => this.fail(error.message));
+    socket.once('error', (error: Error) => this.fail(describe(error)));
     socket.once('close', () => this.finish(0));
     // Once the peer has finished sending and we have too, the socket closes; if stdin is still
     // open then, nc stops reading it (the connection is over).
@@ -326,7 +333,7 @@ class Session {
         // Already closed.
       }
     });
-    socket.on('error', (error: Error) => this.fail(error.message));
+    socket.on('error', (error: Error) => this.fail(describe(error)));
     let peer: { address: string; port: number } | null = null;
     const startSending = () => {
       this.stdin.on('data', (chunk: Buffer) => {
@@ -338,7 +345,7 @@ class Session {
           const piece = chunk.subarray(offset, offset + this.maxDatagram);
           pending++;
           socket.send(piece, peer!.port, peer!.address, (error: Error | null) => {
-            if (error) return this.fail(error.message);
+            if (error) return this.fail(describe(error));
             this.counted(piece.length);
             if (--pending === 0 && !this.finished) this.stdin.resume();
           });

@@ -10,7 +10,7 @@
  *   sudo npx ustack ping --netns ns 10.77.0.1 -c 3 -s 3000
  */
 import { parseArgs } from 'node:util';
-import { ErrnoError } from '../core/errno.js';
+import { describeErrno, ErrnoError } from '../core/errno.js';
 import { internetChecksum } from '../ip/checksum.js';
 import { parseIpv4Address } from '../ip/address.js';
 import { BerkeleySockets, type PollResult } from '../socket-api/berkeley.js';
@@ -172,7 +172,7 @@ export async function runPing(args: string[], print: (line: string) => void, con
           answered.delete(sequence);
         } catch (error) {
           if (!(error instanceof ErrnoError)) throw error;
-          print(`ping: sendmsg: ${error.message}`);
+          print(`ping: sendmsg: ${describeErrno(error.code)}`);
           errors++;
         }
         transmitted++;
