@@ -50,16 +50,20 @@ function synOptions(connection: TcpConnection, now: number, isSynAck: boolean): 
   return options;
 }
 
+/** No-Operation, which pads the options after it to 32 bits; one shared object, as options are never changed. */
+const NO_OPERATION: TcpOption = Object.freeze({ kind: 'noOperation' });
+
 /** Options for a synchronized-state segment: timestamps, then SACK blocks if any. */
 function segmentOptions(connection: TcpConnection, now: number): TcpOption[] {
   const options: TcpOption[] = [];
   if (connection.timestampsEnabled) {
-    options.push({ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: connection.tsNow(now), tsEcr: connection.tsRecent });
+    options.push(NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.tsNow(now), tsEcr: connection.tsRecent });
   }
-  if (connection.sackEnabled) {
+  // Blocks exist only for data held out of order or a duplicate to report (RFC 2018 §4, RFC 2883).
+  if (connection.sackEnabled && (connection.assembler.holes || connection.pendingDsack !== null)) {
     const max = connection.timestampsEnabled ? 3 : 4;
     const blocks: SackBlock[] = connection.assembler.sackBlocks(max, connection.pendingDsack ?? undefined);
-    if (blocks.length > 0) options.push({ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'sack', blocks });
+    if (blocks.length > 0) options.push(NO_OPERATION, NO_OPERATION, { kind: 'sack', blocks });
   }
   return options;
 }
