@@ -22,6 +22,7 @@ const tools = {
   nc: 'netcat-openbsd',
   python3: 'python3',
   nft: 'nftables',
+  curl: 'curl',
 };
 
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
