@@ -7,28 +7,28 @@ import type { Ipv4Address } from './address.js';
  */
 
 /**
- * Adds `bytes` to a running, unfolded sum (`initial`). An odd last byte is padded with zero.
+ * Adds `bytes` (or its bytes [start, end), which spares the caller a subarray) to a running,
+ * unfolded sum (`initial`). An odd last byte is padded with zero.
  *
  * The words are not assembled one by one: the high bytes (even offsets) and the low bytes (odd
  * offsets) are summed apart, and the sum of the words is 256 × the first plus the second. That
  * reads the array directly, eight bytes a turn, with no DataView to allocate per call (which
  * cost more than summing a 20-byte header).
  */
-export function onesComplementSum(bytes: Uint8Array, initial = 0): number {
-  const length = bytes.length;
-  const end8 = length & ~7;
+export function onesComplementSum(bytes: Uint8Array, initial = 0, start = 0, end = bytes.length): number {
+  const end8 = start + ((end - start) & ~7);
   let high = 0;
   let low = 0;
-  let i = 0;
+  let i = start;
   for (; i < end8; i += 8) {
     high += bytes[i] + bytes[i + 2] + bytes[i + 4] + bytes[i + 6];
     low += bytes[i + 1] + bytes[i + 3] + bytes[i + 5] + bytes[i + 7];
   }
-  for (; i + 1 < length; i += 2) {
+  for (; i + 1 < end; i += 2) {
     high += bytes[i];
     low += bytes[i + 1];
   }
-  if (i < length) high += bytes[i];
+  if (i < end) high += bytes[i];
   return initial + high * 256 + low;
 }
 
@@ -38,14 +38,14 @@ export function foldSum(sum: number): number {
   return sum;
 }
 
-/** The checksum field value for `bytes` (whose checksum field must be zero) plus `initial`. */
-export function internetChecksum(bytes: Uint8Array, initial = 0): number {
-  return ~foldSum(onesComplementSum(bytes, initial)) & 0xffff;
+/** The checksum field value for `bytes` [start, end) (whose checksum field must be zero) plus `initial`. */
+export function internetChecksum(bytes: Uint8Array, initial = 0, start = 0, end = bytes.length): number {
+  return ~foldSum(onesComplementSum(bytes, initial, start, end)) & 0xffff;
 }
 
-/** True when `bytes` (checksum field included) plus `initial` sums to all ones. */
-export function checksumIsValid(bytes: Uint8Array, initial = 0): boolean {
-  return foldSum(onesComplementSum(bytes, initial)) === 0xffff;
+/** True when `bytes` [start, end) (checksum field included) plus `initial` sums to all ones. */
+export function checksumIsValid(bytes: Uint8Array, initial = 0, start = 0, end = bytes.length): boolean {
+  return foldSum(onesComplementSum(bytes, initial, start, end)) === 0xffff;
 }
 
 /**

@@ -199,7 +199,7 @@ export class IpLayer {
       this.stats.increment('drop.ipv4.martianDestination');
       return;
     }
-    let ipPacket = bytes.subarray(0, packet.totalLength);
+    let ipPacket = packet.totalLength === bytes.length ? bytes : bytes.subarray(0, packet.totalLength);
     const destinationKind = this.classifyDestination(header.destination);
     if (destinationKind === null) {
       this.forward(header, ipPacket, now);

@@ -161,7 +161,7 @@ export class Ipv4Packet {
   }
   /** True when the header checksum verifies. */
   get checksumValid(): boolean {
-    return checksumIsValid(this.header);
+    return checksumIsValid(this.bytes, 0, 0, this.headerLength);
   }
 
   set ttl(value: number) {
@@ -202,12 +202,16 @@ export interface Ipv4ParseOptions {
   readonly verifyChecksum?: boolean;
 }
 
+/** The options of a header that has none (shared: option lists are never changed). */
+const NO_OPTIONS: Result<readonly Ipv4Option[], DecodeError> = ok(Object.freeze([]));
+
 /** Decodes a checked packet's header, verifying its checksum and options. */
 export function parseIpv4(packet: Ipv4Packet, options: Ipv4ParseOptions = {}): Result<Ipv4Repr, DecodeError> {
   if (options.verifyChecksum !== false && !packet.checksumValid) {
     return decodeFail('ipv4', 'badChecksum', `header checksum 0x${packet.checksum.toString(16).padStart(4, '0')} does not verify`);
   }
-  const parsedOptions = parseIpv4Options(packet.optionBytes);
+  // Almost no header carries options: then there is nothing to look at.
+  const parsedOptions = packet.headerLength === IPV4_MIN_HEADER_LENGTH ? NO_OPTIONS : parseIpv4Options(packet.optionBytes);
   if (!parsedOptions.ok) return parsedOptions;
   return ok({
     dscp: packet.dscp,
@@ -253,8 +257,10 @@ export function emitIpv4(repr: Ipv4Repr, out: Uint8Array): number {
   writeUint16(out, Field.CHECKSUM, 0);
   writeIpv4Address(out, Field.SOURCE, repr.source);
   writeIpv4Address(out, Field.DESTINATION, repr.destination);
-  const optionsEnd = Field.OPTIONS + emitIpv4Options(repr.options, out.subarray(Field.OPTIONS, headerLength));
-  out.fill(0, optionsEnd, headerLength); // padding with End of Option List
-  writeUint16(out, Field.CHECKSUM, internetChecksum(out.subarray(0, headerLength)));
+  if (headerLength > IPV4_MIN_HEADER_LENGTH) {
+    const optionsEnd = Field.OPTIONS + emitIpv4Options(repr.options, out.subarray(Field.OPTIONS, headerLength));
+    out.fill(0, optionsEnd, headerLength); // padding with End of Option List
+  }
+  writeUint16(out, Field.CHECKSUM, internetChecksum(out, 0, 0, headerLength));
   return headerLength;
 }

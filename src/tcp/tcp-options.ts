@@ -78,14 +78,17 @@ export type TcpOption =
   /** Any other kind, kept as its kind number and data (the octets after the length). */
   | { readonly kind: 'raw'; readonly optionKind: number; readonly data: Uint8Array };
 
-/** Decodes the option bytes of a header (between byte 20 and the data offset). */
-export function parseTcpOptions(bytes: Uint8Array): Result<TcpOption[], DecodeError> {
+/**
+ * Decodes the option bytes of a header: all of `bytes`, or its bytes [start, end) (a header's
+ * 20 to data offset × 4, without making a subarray for them).
+ */
+export function parseTcpOptions(bytes: Uint8Array, start = 0, end = bytes.length): Result<TcpOption[], DecodeError> {
   const options: TcpOption[] = [];
-  let i = 0;
-  while (i < bytes.length) {
+  let i = start;
+  while (i < end) {
     const optionKind = bytes[i];
     if (optionKind === TcpOptionKind.END_OF_LIST) {
-      options.push({ kind: 'endOfList', padding: bytes.subarray(i + 1) });
+      options.push({ kind: 'endOfList', padding: bytes.subarray(i + 1, end) });
       break;
     }
     if (optionKind === TcpOptionKind.NO_OPERATION) {
@@ -93,15 +96,15 @@ export function parseTcpOptions(bytes: Uint8Array): Result<TcpOption[], DecodeEr
       i += 1;
       continue;
     }
-    if (i + 1 >= bytes.length) {
-      return decodeFail('tcp', 'badOption', `option kind ${optionKind} at offset ${i} has no length octet`);
+    if (i + 1 >= end) {
+      return decodeFail('tcp', 'badOption', `option kind ${optionKind} at offset ${i - start} has no length octet`);
     }
     const length = bytes[i + 1];
     if (length < 2) return decodeFail('tcp', 'badOption', `option kind ${optionKind} has length ${length} (< 2)`);
-    if (i + length > bytes.length) {
+    if (i + length > end) {
       return decodeFail('tcp', 'badOption', `option kind ${optionKind} of length ${length} runs past the header`);
     }
-    const decoded = decodeOption(optionKind, bytes.subarray(i, i + length));
+    const decoded = decodeOption(optionKind, bytes, i, length);
     if (!decoded.ok) return decoded;
     options.push(decoded.value);
     i += length;
@@ -109,34 +112,37 @@ export function parseTcpOptions(bytes: Uint8Array): Result<TcpOption[], DecodeEr
   return ok(options);
 }
 
-/** Decodes one kind-length-data option whose length is already known to lie inside the header. */
-function decodeOption(optionKind: number, option: Uint8Array): Result<TcpOption, DecodeError> {
+/**
+ * Decodes the kind-length-data option of `length` bytes at `at` in `bytes`, whose length is
+ * already known to lie inside the header.
+ */
+function decodeOption(optionKind: number, bytes: Uint8Array, at: number, length: number): Result<TcpOption, DecodeError> {
   const expected = FIXED_LENGTH[optionKind];
-  if (expected !== undefined && option.length !== expected) {
-    return decodeFail('tcp', 'badOption', `option kind ${optionKind} has length ${option.length}, expected ${expected}`);
+  if (expected !== undefined && length !== expected) {
+    return decodeFail('tcp', 'badOption', `option kind ${optionKind} has length ${length}, expected ${expected}`);
   }
   switch (optionKind) {
     case TcpOptionKind.MAX_SEGMENT_SIZE:
-      return ok({ kind: 'maxSegmentSize', mss: readUint16(option, 2) });
+      return ok({ kind: 'maxSegmentSize', mss: readUint16(bytes, at + 2) });
     case TcpOptionKind.WINDOW_SCALE:
-      return ok({ kind: 'windowScale', shiftCount: option[2] });
+      return ok({ kind: 'windowScale', shiftCount: bytes[at + 2] });
     case TcpOptionKind.SACK_PERMITTED:
       return ok({ kind: 'sackPermitted' });
     case TcpOptionKind.TIMESTAMPS:
-      return ok({ kind: 'timestamps', tsVal: readUint32(option, 2), tsEcr: readUint32(option, 6) });
+      return ok({ kind: 'timestamps', tsVal: readUint32(bytes, at + 2), tsEcr: readUint32(bytes, at + 6) });
     case TcpOptionKind.SACK: {
-      const blockBytes = option.length - 2;
+      const blockBytes = length - 2;
       if (blockBytes === 0 || blockBytes % SACK_BLOCK_LENGTH !== 0) {
-        return decodeFail('tcp', 'badOption', `SACK option has length ${option.length}, not 2 + 8n with n ≥ 1`);
+        return decodeFail('tcp', 'badOption', `SACK option has length ${length}, not 2 + 8n with n ≥ 1`);
       }
       const blocks: SackBlock[] = [];
-      for (let j = 2; j < option.length; j += SACK_BLOCK_LENGTH) {
-        blocks.push({ leftEdge: readUint32(option, j), rightEdge: readUint32(option, j + 4) });
+      for (let j = at + 2; j < at + length; j += SACK_BLOCK_LENGTH) {
+        blocks.push({ leftEdge: readUint32(bytes, j), rightEdge: readUint32(bytes, j + 4) });
       }
       return ok({ kind: 'sack', blocks });
     }
     default:
-      return ok({ kind: 'raw', optionKind, data: option.subarray(2) });
+      return ok({ kind: 'raw', optionKind, data: bytes.subarray(at + 2, at + length) });
   }
 }
 
@@ -169,9 +175,12 @@ export function tcpOptionsLength(options: readonly TcpOption[]): number {
   return length;
 }
 
-/** Writes `options` into `out` (at least tcpOptionsLength(options) bytes); returns the bytes written. */
-export function emitTcpOptions(options: readonly TcpOption[], out: Uint8Array): number {
-  let i = 0;
+/**
+ * Writes `options` into `out` from `offset` on (tcpOptionsLength(options) bytes must fit);
+ * returns the offset just past them, so the bytes written when `offset` is 0.
+ */
+export function emitTcpOptions(options: readonly TcpOption[], out: Uint8Array, offset = 0): number {
+  let i = offset;
   for (const option of options) {
     const length = optionLength(option);
     if (option.kind !== 'endOfList' && option.kind !== 'noOperation') out[i + 1] = length;

@@ -289,7 +289,7 @@ export function parseTcp(packet: TcpPacket, options: TcpParseOptions): Result<Tc
   if (options.verifyChecksum !== false && !packet.checksumValid(options.source, options.destination)) {
     return decodeFail('tcp', 'badChecksum', `checksum 0x${packet.checksum.toString(16).padStart(4, '0')} does not verify`);
   }
-  const parsedOptions = parseTcpOptions(packet.optionBytes);
+  const parsedOptions = parseTcpOptions(packet.bytes, Field.OPTIONS, packet.headerLength);
   if (!parsedOptions.ok) return parsedOptions;
   return ok({
     srcPort: packet.srcPort,
@@ -343,11 +343,10 @@ export function emitTcp(repr: TcpRepr, out: Uint8Array, pseudoHeader: TcpPseudoH
   writeUint16(out, Field.WINDOW, repr.window);
   writeUint16(out, Field.CHECKSUM, 0);
   writeUint16(out, Field.URGENT_POINTER, repr.urgentPointer);
-  const optionsEnd = Field.OPTIONS + emitTcpOptions(repr.options, out.subarray(Field.OPTIONS, headerLength));
+  const optionsEnd = emitTcpOptions(repr.options, out, Field.OPTIONS);
   out.fill(0, optionsEnd, headerLength); // padding with End of Option List
   out.set(repr.payload, headerLength);
-  const segment = out.subarray(0, length);
-  writeUint16(out, Field.CHECKSUM, internetChecksum(segment, tcpPseudoHeaderSum(pseudoHeader, length)));
+  writeUint16(out, Field.CHECKSUM, internetChecksum(out, tcpPseudoHeaderSum(pseudoHeader, length), 0, length));
   return length;
 }
 

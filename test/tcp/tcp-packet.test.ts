@@ -10,7 +10,7 @@ import { Rng } from '../../src/core/rng.js';
 import { parseIpv4Address, type Ipv4Address } from '../../src/ip/address.js';
 import { emitIpv4 } from '../../src/ip/ipv4.js';
 import { emitEthernet, EtherType, parseMac } from '../../src/link/ethernet.js';
-import { TcpOptionKind, type TcpOption } from '../../src/tcp/tcp-options.js';
+import { emitTcpOptions, parseTcpOptions, tcpOptionsLength, TcpOptionKind, type TcpOption } from '../../src/tcp/tcp-options.js';
 import {
   emitTcp,
   formatTcpFlags,
@@ -233,6 +233,19 @@ describe('TCP header codec (RFC 9293 §3.1)', () => {
 
     it('fails to verify under a different destination address', () => {
       expect(expectOk(TcpPacket.checked(SACK_ACK)).checksumValid(SERVER, parseIpv4Address('10.0.0.3')!)).toBe(false);
+    });
+
+    it('reads and writes its options in place, inside a larger buffer, as in a subarray of their own', () => {
+      const optionBytes = SACK_ACK.subarray(20, 60);
+      const inPlace = expectOk(parseTcpOptions(SACK_ACK, 20, 60));
+      expect(inPlace).toEqual(expectOk(parseTcpOptions(optionBytes)));
+      const out = new Uint8Array(60).fill(0xee);
+      expect(emitTcpOptions(inPlace, out, 20)).toBe(20 + tcpOptionsLength(inPlace));
+      expect(toHex(out.subarray(20, 60))).toBe(toHex(optionBytes));
+      expect(out[19]).toBe(0xee);
+      // End of Option List keeps what follows it up to the end of the range only.
+      const padded = fromHex('0101 0000 ffff');
+      expect(expectOk(parseTcpOptions(padded, 0, 4))).toEqual([{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'endOfList', padding: fromHex('00') }]);
     });
   });
 
