@@ -10,12 +10,34 @@ import type { Ipv4Address } from './address.js';
  * Adds `bytes` (or its bytes [start, end), which spares the caller a subarray) to a running,
  * unfolded sum (`initial`). An odd last byte is padded with zero.
  *
- * The words are not assembled one by one: the high bytes (even offsets) and the low bytes (odd
- * offsets) are summed apart, and the sum of the words is 256 × the first plus the second. That
- * reads the array directly, eight bytes a turn, with no DataView to allocate per call (which
- * cost more than summing a 20-byte header).
+ * A long run that starts on a 4-byte boundary is read as 32-bit words in the machine's byte
+ * order, one load per four bytes. Since 2^16 ≡ 1 (mod 2^16 − 1), folding the sum of 32-bit
+ * words gives the one's complement sum of their 16-bit halves; on a little-endian machine each
+ * half has its bytes swapped, and then so has that sum (RFC 1071 §2(B)), which is swapped back.
  */
 export function onesComplementSum(bytes: Uint8Array, initial = 0, start = 0, end = bytes.length): number {
+  const offset = bytes.byteOffset + start;
+  if (end - start < WORD_VIEW_MIN || (offset & 3) !== 0) return bytePairSum(bytes, initial, start, end);
+  const count = (end - start) >>> 2;
+  const words = new Uint32Array(bytes.buffer, offset, count);
+  let sum = 0;
+  for (let k = 0; k < count; k++) sum += words[k];
+  let folded = foldSum(sum); // positive unless every word is zero, as the sum it stands for
+  if (LITTLE_ENDIAN) folded = ((folded & 0xff) << 8) | (folded >>> 8);
+  return bytePairSum(bytes, initial + folded, start + 4 * count, end);
+}
+
+/** Below this many bytes a Uint32Array view (~45 ns) costs more than it saves. */
+const WORD_VIEW_MIN = 128;
+/** True where a Uint32Array sees the bytes of each 16-bit half swapped. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * onesComplementSum byte by byte: the high bytes (even offsets) and the low bytes (odd offsets)
+ * are summed apart, and the sum of the words is 256 × the first plus the second. For headers
+ * and unaligned data, with nothing to allocate.
+ */
+function bytePairSum(bytes: Uint8Array, initial: number, start: number, end: number): number {
   const end8 = start + ((end - start) & ~7);
   let high = 0;
   let low = 0;

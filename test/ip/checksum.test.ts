@@ -61,6 +61,24 @@ describe('Internet checksum (RFC 1071)', () => {
     }
   });
 
+  it('agrees with the reference at every alignment, read as a view or as a range of a larger buffer (the 32-bit word path)', () => {
+    const rng = new Rng(2);
+    for (let round = 0; round < 800; round++) {
+      const length = round < 790 ? rng.nextInt(100, 700) : rng.nextInt(60_000, 65_536);
+      const offset = round % 8;
+      const buffer = rng.bytes(length);
+      const host = new Uint8Array(length + 16);
+      host.set(buffer, offset);
+      expect(internetChecksum(host.subarray(offset, offset + length))).toBe(naiveChecksum(buffer));
+      expect(internetChecksum(host, 0, offset, offset + length)).toBe(naiveChecksum(buffer));
+    }
+    for (const fill of [0x00, 0xff]) {
+      const words = new Uint8Array(4096).fill(fill);
+      expect(internetChecksum(words)).toBe(naiveChecksum(words));
+      expect(checksumIsValid(words, 0)).toBe(fill === 0xff);
+    }
+  });
+
   it('does not lose carries on 64 KiB of 0xff (the worst case for an unfolded 32-bit sum)', () => {
     const buffer = new Uint8Array(65_535).fill(0xff);
     expect(internetChecksum(buffer)).toBe(naiveChecksum(buffer));
