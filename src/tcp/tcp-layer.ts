@@ -91,6 +91,9 @@ export class TcpListener {
   }
 }
 
+/** The connections on one local port: the connection itself while it is alone there (as an ephemeral port's usually is), else a Set. */
+type PortUsers = TcpConnection | Set<TcpConnection>;
+
 /** Options of an active open. */
 export interface ConnectOptions {
   readonly localAddress?: Ipv4Address;
@@ -104,7 +107,7 @@ export interface ConnectOptions {
 export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   private readonly connections = new Map<string, TcpConnection>();
   /** The same connections by local port, for bind conflicts and ephemeral ports. */
-  private readonly connectionsByLocalPort = new Map<number, Set<TcpConnection>>();
+  private readonly connectionsByLocalPort = new Map<number, PortUsers>();
   /** TcpConnection.tableOrder of the next connection to enter the table. */
   private nextTableOrder = 0;
   /** Connections in the table with an armed timer, by their earliest deadline. */
@@ -155,7 +158,9 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   release(connection: TcpConnection): void {
     if (this.connections.get(connection.key) === connection) this.connections.delete(connection.key);
     const samePort = this.connectionsByLocalPort.get(connection.localPort);
-    if (samePort?.delete(connection) && samePort.size === 0) this.connectionsByLocalPort.delete(connection.localPort);
+    if (samePort === connection || (samePort instanceof Set && samePort.delete(connection) && samePort.size === 0)) {
+      this.connectionsByLocalPort.delete(connection.localPort);
+    }
     connection.tableOrder = -1;
     this.timerQueue.delete(connection);
     if (connection.listenerKey !== null) {
@@ -241,7 +246,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       return true;
     }
     if (candidate.reuseAddress) return false;
-    for (const connection of this.connectionsByLocalPort.get(candidate.port) ?? []) {
+    const samePort = this.connectionsByLocalPort.get(candidate.port);
+    for (const connection of samePort instanceof Set ? samePort : samePort ? [samePort] : []) {
       if (overlaps(connection.localAddress) && connection.listenerKey === null) return true;
     }
     return false;
@@ -499,8 +505,9 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     connection.tableOrder = this.nextTableOrder++;
     this.connections.set(key, connection);
     const samePort = this.connectionsByLocalPort.get(connection.localPort);
-    if (samePort) samePort.add(connection);
-    else this.connectionsByLocalPort.set(connection.localPort, new Set([connection]));
+    if (samePort === undefined) this.connectionsByLocalPort.set(connection.localPort, connection);
+    else if (samePort instanceof Set) samePort.add(connection);
+    else this.connectionsByLocalPort.set(connection.localPort, new Set([samePort, connection]));
     this.deadlinesChanged(connection);
   }
 
