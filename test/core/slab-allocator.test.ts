@@ -13,7 +13,7 @@ describe('SlabAllocator', () => {
     arrays.forEach((bytes, i) => expect(bytes.every((b) => b === i + 1)).toBe(true));
   });
 
-  it('carves frame-sized arrays from shared slabs, 8-byte aligned, and gives small and large ones their own buffer', () => {
+  it('carves frame-sized and small arrays from shared slabs, 8-byte aligned, and gives large ones their own buffer', () => {
     const allocator = new SlabAllocator();
     const a = allocator.allocate(1500);
     const b = allocator.allocate(1500);
@@ -22,7 +22,8 @@ describe('SlabAllocator', () => {
     expect(b.byteOffset).toBeGreaterThanOrEqual(a.byteOffset + 1500);
     const small = allocator.allocate(52);
     expect(small.byteLength).toBe(52);
-    expect(small.buffer).not.toBe(a.buffer);
+    expect(small.buffer).toBe(a.buffer);
+    expect(allocator.allocate(0).length).toBe(0);
     const large = allocator.allocate(9000);
     expect(large.byteOffset).toBe(0);
     expect(large.buffer.byteLength).toBe(9000);
