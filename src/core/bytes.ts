@@ -1,5 +1,11 @@
 /** Small helpers over Uint8Array used by every layer. */
 
+/**
+ * A zero-length array for "no data" (an ACK's payload), shared: it has no bytes to change, and
+ * `new Uint8Array(0)` costs ~0.2 µs in V8, as much as a whole frame from a slab.
+ */
+export const NO_BYTES = new Uint8Array(0);
+
 /** Lowercase hex of `bytes`, optionally separated (`toHex(b, ':')` → `aa:bb`). */
 export function toHex(bytes: Uint8Array, separator = ''): string {
   let out = '';

@@ -4,6 +4,7 @@
  * `input.ts`, segment building in `output.ts`, timers in `timers.ts`, loss recovery in
  * `recovery.ts`; they all work on this object.
  */
+import { NO_BYTES } from '../core/bytes.js';
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Counter, Stats } from '../core/stats.js';
@@ -419,7 +420,7 @@ export class TcpConnection extends TimerDeadlines {
       this.stats.increment('tcp.tx.resets');
       // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> as Linux and BSD send it (RFC 9293 §3.10.5
       // names only RST; the ACK lets the peer's RFC 5961 check see an exact sequence number).
-      transmitSegment(this, this.host.now(), this.sndNxt, TcpFlag.RST | TcpFlag.ACK, new Uint8Array(0), []);
+      transmitSegment(this, this.host.now(), this.sndNxt, TcpFlag.RST | TcpFlag.ACK, NO_BYTES, []);
     }
     this.closeWithError(null);
   }

@@ -5,6 +5,7 @@
  * (§3.8.6.2.2) and window scaling (RFC 7323 §2.3), timestamps (RFC 7323 §3) and SACK blocks
  * (RFC 2018 §4, D-SACK RFC 2883), and pure ACKs.
  */
+import { NO_BYTES } from '../core/bytes.js';
 import type { SentSegment, TcpConnection } from './connection.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import type { SackBlock, TcpOption } from './tcp-options.js';
@@ -149,18 +150,18 @@ export function transmitSegment(
 /** Sends (or re-sends) our SYN (active open, RFC 9293 §3.10.1). */
 export function sendSyn(connection: TcpConnection, now: number): void {
   const flags = TcpFlag.SYN | (connection.host.config.ecn ? TcpFlag.ECE | TcpFlag.CWR : 0);
-  transmitSegment(connection, now, connection.iss, flags, new Uint8Array(0), synOptions(connection, now, false));
+  transmitSegment(connection, now, connection.iss, flags, NO_BYTES, synOptions(connection, now, false));
 }
 
 /** Sends (or re-sends) our SYN-ACK (passive open, RFC 9293 §3.10.7.2). */
 export function sendSynAck(connection: TcpConnection, now: number): void {
   const flags = TcpFlag.SYN | TcpFlag.ACK | (connection.ecnEnabled ? TcpFlag.ECE : 0);
-  transmitSegment(connection, now, connection.iss, flags, new Uint8Array(0), synOptions(connection, now, true));
+  transmitSegment(connection, now, connection.iss, flags, NO_BYTES, synOptions(connection, now, true));
 }
 
 /** Sends a bare ACK for the current RCV.NXT. */
 export function sendAck(connection: TcpConnection, now: number): void {
-  transmitSegment(connection, now, connection.sndNxt, TcpFlag.ACK, new Uint8Array(0));
+  transmitSegment(connection, now, connection.sndNxt, TcpFlag.ACK, NO_BYTES);
 }
 
 /** Bytes of a SentSegment's data (without SYN/FIN). */
@@ -191,7 +192,7 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
     return;
   }
   const length = dataLength(segment);
-  const payload = length > 0 ? connection.sendBuffer.read(seqSub(segment.seq, connection.sendBufferSeq), length) : new Uint8Array(0);
+  const payload = length > 0 ? connection.sendBuffer.read(seqSub(segment.seq, connection.sendBufferSeq), length) : NO_BYTES;
   transmitSegment(connection, now, segment.seq, TcpFlag.ACK | (segment.fin ? TcpFlag.FIN : 0) | (length > 0 ? TcpFlag.PSH : 0), payload, options);
 }
 
@@ -267,7 +268,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: { 
     }
     const fin = connection.finPending && length === unsent;
     if (length === 0 && !fin) break;
-    const payload = length > 0 ? connection.sendBuffer.read(unsentOffset, length) : new Uint8Array(0);
+    const payload = length > 0 ? connection.sendBuffer.read(unsentOffset, length) : NO_BYTES;
     const flags = TcpFlag.ACK | (length > 0 && length === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
     const seq = connection.sndNxt;
     transmitSegment(connection, now, seq, flags, payload, options);

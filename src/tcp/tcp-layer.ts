@@ -4,6 +4,7 @@
  * segments nobody wants (RFC 9293 §3.10.7.1), SYNs that reopen TIME-WAIT (RFC 6191), ICMP
  * errors (RFC 5927, RFC 1122 §4.2.3.9, RFC 1191), and the timers of every connection.
  */
+import { NO_BYTES } from '../core/bytes.js';
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { DeadlineQueue } from '../core/deadline-queue.js';
@@ -203,8 +204,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
     this.stats.increment('tcp.tx.resets');
     const reset: TcpRepr = has.ack(segment)
-      ? { srcPort: localPort, dstPort: remotePort, seq: segment.ack, ack: 0, flags: TcpFlag.RST, window: 0, urgentPointer: 0, options: [], payload: new Uint8Array(0) }
-      : { srcPort: localPort, dstPort: remotePort, seq: 0, ack: seqAdd(segment.seq, segment.len), flags: TcpFlag.RST | TcpFlag.ACK, window: 0, urgentPointer: 0, options: [], payload: new Uint8Array(0) };
+      ? { srcPort: localPort, dstPort: remotePort, seq: segment.ack, ack: 0, flags: TcpFlag.RST, window: 0, urgentPointer: 0, options: [], payload: NO_BYTES }
+      : { srcPort: localPort, dstPort: remotePort, seq: 0, ack: seqAdd(segment.seq, segment.len), flags: TcpFlag.RST | TcpFlag.ACK, window: 0, urgentPointer: 0, options: [], payload: NO_BYTES };
     this.sendSegment(localAddress, remoteAddress, reset, false);
   }
 

@@ -4,6 +4,7 @@
  * (RFC 9293 §3.8.6.1), keepalive (RFC 1122 §4.2.3.6), TIME-WAIT (RFC 9293 §3.10.8), the
  * orphaned FIN-WAIT-2 timeout, RACK's reordering timer and the tail loss probe (RFC 8985).
  */
+import { NO_BYTES } from '../core/bytes.js';
 import type { TcpConnection } from './connection.js';
 import { retransmit, sendAck, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
 import { detectLossByRack, enterRecovery, retransmissionTimeout } from './recovery.js';
@@ -164,7 +165,7 @@ function onPersistTimer(connection: TcpConnection, now: number): void {
   }
   connection.stats.increment('tcp.tx.windowProbes');
   connection.timeoutCount++;
-  transmitSegment(connection, now, seqAdd(connection.sndUna, -1), TcpFlag.ACK, new Uint8Array(0));
+  transmitSegment(connection, now, seqAdd(connection.sndUna, -1), TcpFlag.ACK, NO_BYTES);
   connection.persistBackoff++;
   const interval = Math.min(connection.rtt.rto * 2 ** connection.persistBackoff, connection.host.config.maxRtoMs);
   connection.persistDeadline = now + interval;
@@ -189,12 +190,12 @@ function onKeepaliveTimer(connection: TcpConnection, now: number): void {
     // Linux resets the connection (tcp_send_active_reset): a peer that lost only our probes'
     // answers, or came back without state, learns that the connection is gone.
     connection.stats.increment('tcp.tx.resets');
-    transmitSegment(connection, now, connection.sndNxt, TcpFlag.RST, new Uint8Array(0), []);
+    transmitSegment(connection, now, connection.sndNxt, TcpFlag.RST, NO_BYTES, []);
     connection.closeWithError(connection.softError ?? 'ETIMEDOUT');
     return;
   }
   connection.keepaliveProbesSent++;
   connection.stats.increment('tcp.tx.keepaliveProbes');
-  transmitSegment(connection, now, seqAdd(connection.sndUna, -1), TcpFlag.ACK, new Uint8Array(0));
+  transmitSegment(connection, now, seqAdd(connection.sndUna, -1), TcpFlag.ACK, NO_BYTES);
   connection.keepaliveDeadline = now + options.keepaliveIntervalMs;
 }
