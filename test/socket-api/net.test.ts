@@ -232,11 +232,16 @@ describe('net: the same events as Node', () => {
       let readerStarted = false;
       const srv = env.serverNet.createServer({ pauseOnConnect: true }, (socket: any) => {
         // The reader starts late, so the sender's buffers fill and writes must wait.
-        setTimeout(() => {
+        const startReader = () => {
           readerStarted = true;
           socket.on('data', (data: Buffer) => (received += data.length));
           socket.resume();
-        }, 50);
+        };
+        // 50 ms in the environment's own time: in virtual time a real timer races the stack's
+        // speed (zero-window probes back off until the 600 s limit if it fires too late).
+        const server = env.stacks[env.stacks.length - 1];
+        if (env.name === 'virtual') server.schedule(server.currentTimeForCalls() + 50, startReader);
+        else setTimeout(startReader, 50);
       });
       const port = await listen(env, srv);
       const socket = env.clientNet.connect(port, env.serverHost);
