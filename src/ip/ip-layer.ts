@@ -78,8 +78,10 @@ export class IpLayer {
   readonly routes = new RouteTable();
   readonly reassembler: Reassembler;
   private readonly interfaces = new Map<string, NetworkInterface>();
+  /** The same interfaces as a list, rebuilt when one is added: every packet looks through them. */
+  private interfaceList: readonly NetworkInterface[] = [];
   private readonly protocols = new Map<number, ProtocolHandler>();
-  private readonly outbox: Array<{ readonly interfaceName: string; readonly frame: Uint8Array }> = [];
+  private outbox: Array<{ readonly interfaceName: string; readonly frame: Uint8Array }> = [];
   /** Where outgoing frames come from: one small allocation each instead of an ArrayBuffer each. */
   private readonly frames = new SlabAllocator();
   private nextIdentification: number;
@@ -111,6 +113,7 @@ export class IpLayer {
   addInterface(iface: NetworkInterface): void {
     if (!(iface.mtu >= IPV4_MIN_MTU)) throw new RangeError(`${iface.name}: MTU ${iface.mtu} is below the IPv4 minimum of ${IPV4_MIN_MTU}`);
     this.interfaces.set(iface.name, iface);
+    this.interfaceList = [...this.interfaces.values()];
     if (!iface.loopback) this.routes.add({ destination: iface.address, interfaceName: iface.name });
   }
 
@@ -119,9 +122,9 @@ export class IpLayer {
     return this.interfaces.get(name);
   }
 
-  /** Every interface. */
-  listInterfaces(): NetworkInterface[] {
-    return [...this.interfaces.values()];
+  /** Every interface (the layer's own list, not a copy). */
+  listInterfaces(): readonly NetworkInterface[] {
+    return this.interfaceList;
   }
 
   /** Registers the handler for an IP protocol number. */
@@ -131,7 +134,7 @@ export class IpLayer {
 
   /** True when `address` is one of this host's addresses (or in 127/8 with a loopback). */
   isLocalAddress(address: Ipv4Address): boolean {
-    for (const iface of this.interfaces.values()) {
+    for (const iface of this.interfaceList) {
       if (iface.address.address === address) return true;
       if (iface.loopback && address >>> 24 === 127) return true;
     }
@@ -146,7 +149,7 @@ export class IpLayer {
    */
   isBroadcastAddress(address: Ipv4Address): boolean {
     if (address === IPV4_BROADCAST) return true;
-    for (const iface of this.interfaces.values()) {
+    for (const iface of this.interfaceList) {
       if (!iface.loopback && address === subnetBroadcast(iface.address)) return true;
     }
     return false;
@@ -154,7 +157,9 @@ export class IpLayer {
 
   /** Frames waiting to be transmitted, removed from the outbox. */
   takeOutbox(): Array<{ readonly interfaceName: string; readonly frame: Uint8Array }> {
-    return this.outbox.splice(0, this.outbox.length);
+    const frames = this.outbox;
+    this.outbox = [];
+    return frames;
   }
 
   /** True when frames are waiting. */
