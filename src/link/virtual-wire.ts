@@ -60,7 +60,7 @@ export class WireEnd implements Link {
       this.receiver?.(frame, now);
     }
     if (this.arrivedCount === this.arriving.length) {
-      this.arriving.length = 0;
+      this.arriving = [];
       this.arrivedCount = 0;
     } else if (this.arrivedCount >= 1024 && 2 * this.arrivedCount >= this.arriving.length) {
       this.arriving = this.arriving.slice(this.arrivedCount);

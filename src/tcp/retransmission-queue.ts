@@ -139,7 +139,7 @@ export class RetransmissionQueue {
     for (let i = this.head; i < this.head + count; i++) this.forget(this.entries[i]);
     this.head += count;
     if (this.head === this.entries.length) {
-      this.entries.length = 0;
+      this.entries = []; // cheaper than emptying the old one (length = 0)
       this.head = 0;
     } else if (this.head >= COMPACT_AFTER && 2 * this.head >= this.entries.length) {
       this.entries.splice(0, this.head);
@@ -149,7 +149,7 @@ export class RetransmissionQueue {
 
   /** Removes every entry. */
   clear(): void {
-    this.entries.length = 0;
+    this.entries = [];
     this.head = 0;
     this.totalBytes = this.sackedTotal = this.sackedEntries = this.lostTotal = this.lostEntries = 0;
   }
