@@ -4,22 +4,16 @@
  * recover the other's losses — the kernel's SACK/RACK recovery against our receiver, ours
  * against its — and every byte must arrive intact.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { unwrap } from '../../src/core/result.js';
 import { Rng } from '../../src/core/rng.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import { FaultInjector } from '../../src/link/fault-injector.js';
-import { connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, sha256, startPeerScript } from './kernel-peer.js';
+import { closePeersAfterEach, connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, sha256, startPeerScript } from './kernel-peer.js';
 
 describeInterop('interop: TCP with the Linux kernel over a faulty link', () => {
   let peer: KernelPeer | null = null;
-  afterEach(async () => {
-    if (peer) {
-      expect(peer.stack.lastInternalError).toBe(null);
-      await peer.close();
-    }
-    peer = null;
-  });
+  closePeersAfterEach();
 
   it('3 MB each way at once through 2% loss, 1% duplication, 2% reordering, 0.5% corruption and jittered delay', async () => {
     let faults: FaultInjector | null = null;

@@ -4,8 +4,8 @@
  * which Linux turns into ECONNREFUSED on that socket — python3 raises ConnectionRefusedError on
  * the next recv, or on the next send.
  */
-import { afterEach, expect, it } from 'vitest';
-import { describeInterop, KernelPeer, STACK_ADDRESS } from './kernel-peer.js';
+import { expect, it } from 'vitest';
+import { closePeersAfterEach, describeInterop, KernelPeer, STACK_ADDRESS } from './kernel-peer.js';
 
 /** Run in the namespace: one connected socket per way of learning of the error. */
 const SCRIPT = `
@@ -41,13 +41,7 @@ report("send", on_send)
 
 describeInterop("interop: ustack's ICMP errors seen by the kernel's sockets", () => {
   let peer: KernelPeer | null = null;
-  afterEach(async () => {
-    if (peer) {
-      expect(peer.stack.lastInternalError).toBe(null);
-      await peer.close();
-    }
-    peer = null;
-  });
+  closePeersAfterEach();
 
   it('a kernel UDP socket connected to a closed ustack port gets ECONNREFUSED on its next recv and on its next send', async () => {
     peer = new KernelPeer();

@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { describe } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { configureDevice, createNamespace, type Configured, type Namespace } from '../../src/link/device.js';
 import { nativeTunAvailable } from '../../src/link/native.js';
 import { TunLink, type TunLinkOptions } from '../../src/link/tun.js';
@@ -84,6 +84,22 @@ export interface RunOptions {
 let counter = 0;
 
 /** One namespace + TUN device + our stack on it, driven in real time. */
+/** Peers not yet closed, so that `closePeersAfterEach` can close what a test left open. */
+const openPeers = new Set<KernelPeer>();
+
+/**
+ * Registers the teardown every interop file needs: after each test, each peer it made must have
+ * had no internal error in its stack, and is closed (namespace, device and processes).
+ */
+export function closePeersAfterEach(): void {
+  afterEach(async () => {
+    for (const peer of [...openPeers]) {
+      expect(peer.stack.lastInternalError).toBe(null);
+      await peer.close();
+    }
+  });
+}
+
 export class KernelPeer {
   readonly namespace: Namespace;
   readonly link: TunLink;
@@ -116,6 +132,7 @@ export class KernelPeer {
     this.stack = new Stack({ name: 'ustack', seed: 1, ...options.stack });
     this.driver = new RealtimeDriver(this.stack).start();
     this.iface = attachDevice(this.stack, this.driver, this.link, { address: `${STACK_ADDRESS}/24`, interfaceName: 'tun0', wrap: options.wrap });
+    openPeers.add(this);
   }
 
   /** A view of this peer whose commands run in another namespace (a router's far side). */
@@ -191,7 +208,9 @@ export class KernelPeer {
   }
 
   /** Kills what still runs, stops the driver, closes the device and deletes the namespace. */
+  /** Closes everything the peer made; a second call does nothing. */
   async close(): Promise<void> {
+    if (!openPeers.delete(this)) return;
     for (const child of this.children) child.kill();
     await Promise.all([...this.children].map((child) => child.done));
     this.driver.stop();

@@ -4,24 +4,18 @@
  * loss recovery works against the other's receiver for tens of megabytes, and every byte
  * arrives intact, within a generous time bound.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { unwrap } from '../../src/core/result.js';
 import { Rng } from '../../src/core/rng.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import { FaultInjector } from '../../src/link/fault-injector.js';
-import { connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, sha256, startPeerScript } from './kernel-peer.js';
+import { closePeersAfterEach, connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, sha256, startPeerScript } from './kernel-peer.js';
 
 const SIZE = 50_000_000;
 
 describeInterop('interop: bulk TCP with the Linux kernel through 2% loss', () => {
   let peer: KernelPeer | null = null;
-  afterEach(async () => {
-    if (peer) {
-      expect(peer.stack.lastInternalError).toBe(null);
-      await peer.close();
-    }
-    peer = null;
-  });
+  closePeersAfterEach();
 
   it(`${SIZE / 1_000_000} MB each way at once, bit-exact, with 2% of frames dropped both ways`, async () => {
     let faults: FaultInjector | null = null;

@@ -3,21 +3,15 @@
  * (a burst of SYNs larger than the device's queue, so some must be retransmitted), and 200 of
  * our connections against a kernel echo server. Every byte comes back; nothing leaks.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { unwrap } from '../../src/core/result.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
-import { connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
+import { closePeersAfterEach, connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
 
 describeInterop('interop: many TCP connections with the Linux kernel', () => {
   let peer: KernelPeer | null = null;
-  afterEach(async () => {
-    if (peer) {
-      expect(peer.stack.lastInternalError).toBe(null);
-      await peer.close();
-    }
-    peer = null;
-  });
+  closePeersAfterEach();
 
   it('1000 concurrent kernel clients each get their 1000 bytes echoed, and every connection is released', async () => {
     peer = new KernelPeer();

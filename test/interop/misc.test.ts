@@ -3,26 +3,20 @@
  * connection onto a four-tuple we hold in TIME-WAIT (RFC 6191), maximum-size UDP datagrams
  * (45 fragments) both ways, and pings carrying IP options (RFC 791 record route / timestamp).
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { unwrap } from '../../src/core/result.js';
 import { Rng } from '../../src/core/rng.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import type { ReceivedDatagram } from '../../src/udp/udp-layer.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
 import { armKeepalive } from '../../src/tcp/timers.js';
-import { describeInterop, KERNEL_ADDRESS, KernelPeer, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
+import { closePeersAfterEach, describeInterop, KERNEL_ADDRESS, KernelPeer, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
 
 const kernel = parseIpv4Address(KERNEL_ADDRESS)!;
 
 describeInterop('interop: corners with the Linux kernel', () => {
   let peer: KernelPeer | null = null;
-  afterEach(async () => {
-    if (peer) {
-      expect(peer.stack.lastInternalError).toBe(null);
-      await peer.close();
-    }
-    peer = null;
-  });
+  closePeersAfterEach();
 
   it('answers the kernel\'s keepalive probes, and ours are answered by the kernel', async () => {
     peer = new KernelPeer();

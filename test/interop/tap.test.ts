@@ -2,22 +2,16 @@
  * Our stack on a TAP device: Ethernet frames, so the kernel must find our MAC with ARP
  * (RFC 826) before it can ping us or open a TCP connection, and we must find its.
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { unwrap } from '../../src/core/result.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import { EthernetAdapter } from '../../src/link/ethernet-adapter.js';
 import { formatMac } from '../../src/link/ethernet.js';
-import { connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
+import { closePeersAfterEach, connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
 
 describeInterop('interop: ustack on a TAP device (Ethernet and ARP) with the Linux kernel', () => {
   let peer: KernelPeer | null = null;
-  afterEach(async () => {
-    if (peer) {
-      expect(peer.stack.lastInternalError).toBe(null);
-      await peer.close();
-    }
-    peer = null;
-  });
+  closePeersAfterEach();
 
   it('the kernel resolves our MAC with ARP and pings us (one ping fragmented)', async () => {
     peer = new KernelPeer({ tap: true });

@@ -6,14 +6,14 @@
  * ways (RFC 9293 §3.8.6.1 probes); and a reset in the middle of a transfer.
  */
 import { execFileSync } from 'node:child_process';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { unwrap } from '../../src/core/result.js';
 import { Rng } from '../../src/core/rng.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import { FaultInjector, type FaultConfig } from '../../src/link/fault-injector.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
 import type { Link } from '../../src/link/link.js';
-import { connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
+import { closePeersAfterEach, connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
 
 const kernel = parseIpv4Address(KERNEL_ADDRESS)!;
 
@@ -47,13 +47,7 @@ async function exchange(peer: KernelPeer, port: number, size = 1_000_000): Promi
 
 describeInterop('interop: TCP against differently configured Linux kernels', () => {
   let peer: KernelPeer | null = null;
-  afterEach(async () => {
-    if (peer) {
-      expect(peer.stack.lastInternalError).toBe(null);
-      await peer.close();
-    }
-    peer = null;
-  });
+  closePeersAfterEach();
 
   it('without SACK (tcp_sack=0), through 2% loss: NewReno recovery both ways', async () => {
     ({ peer } = faultyPeer({ lossRate: 0.02, direction: 'both' }));

@@ -4,22 +4,12 @@
  * the options the kernel negotiates with us (RFC 7323 window scaling and timestamps, RFC 2018
  * SACK).
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { unwrap } from '../../src/core/result.js';
 import { Rng } from '../../src/core/rng.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
-import {
-  connected,
-  describeInterop,
-  KERNEL_ADDRESS,
-  KernelPeer,
-  receiveAll,
-  sendAll,
-  sha256,
-  STACK_ADDRESS,
-  startPeerScript,
-} from './kernel-peer.js';
+import { closePeersAfterEach, connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
 
 const kernel = parseIpv4Address(KERNEL_ADDRESS)!;
 
@@ -66,13 +56,7 @@ function megabytesPerSecond(bytes: number, ms: number): string {
 
 describeInterop('interop: TCP between the Linux kernel and ustack', () => {
   let peer: KernelPeer | null = null;
-  afterEach(async () => {
-    if (peer) {
-      expect(peer.stack.lastInternalError).toBe(null);
-      await peer.close();
-    }
-    peer = null;
-  });
+  closePeersAfterEach();
 
   it('kernel nc → ustack echo server: the bytes come back, then both sides close', async () => {
     peer = new KernelPeer();

@@ -3,23 +3,17 @@
  * our datagrams (one fragmented) to a kernel echo server, and ICMP port unreachable turned into
  * ECONNREFUSED on a connected socket (RFC 1122 §4.1.3.3).
  */
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import { Rng } from '../../src/core/rng.js';
 import type { ReceivedDatagram } from '../../src/udp/udp-layer.js';
-import { describeInterop, KERNEL_ADDRESS, KernelPeer, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
+import { closePeersAfterEach, describeInterop, KERNEL_ADDRESS, KernelPeer, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
 
 const kernel = parseIpv4Address(KERNEL_ADDRESS)!;
 
 describeInterop('interop: UDP between the Linux kernel and ustack', () => {
   let peer: KernelPeer | null = null;
-  afterEach(async () => {
-    if (peer) {
-      expect(peer.stack.lastInternalError).toBe(null);
-      await peer.close();
-    }
-    peer = null;
-  });
+  closePeersAfterEach();
 
   it('kernel nc -u → ustack server: the reply comes back upper-cased', async () => {
     peer = new KernelPeer();
