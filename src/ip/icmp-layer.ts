@@ -8,6 +8,7 @@
 import type { ErrnoCode } from '../core/errno.js';
 import type { Result } from '../core/result.js';
 import type { Stats } from '../core/stats.js';
+import type { TraceEvent, Tracer } from '../core/trace.js';
 import { formatIpv4Address, IPV4_BROADCAST, isMulticast, readIpv4Address, cidrBroadcast, type Ipv4Address } from './address.js';
 import {
   DestinationUnreachableCode,
@@ -70,6 +71,8 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
   private readonly echoListeners = new Set<(reply: EchoReply, now: number) => void>();
   private tokens: number;
   private tokensUpdatedAt: number | null = null;
+  /** Gets a trace event per message in and out when set (core/trace.ts). */
+  tracer: Tracer | null = null;
 
   constructor(
     private readonly ip: IpLayer,
@@ -116,6 +119,7 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
       return;
     }
     const message = parsed.value;
+    if (this.tracer) this.tracer(icmpTraceEvent('up', message, checked.value, now));
     const source = datagram.header.source;
     switch (message.kind) {
       case 'echoRequest':
@@ -260,7 +264,16 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     source?: Ipv4Address,
   ): Result<{ readonly source: Ipv4Address }, ErrnoCode> {
     const length = icmpv4Length(repr);
-    const result = this.ip.send({ destination, protocol: IpProtocol.ICMP, ttl, source }, length, (out) => emitIcmpv4(repr, out), now);
+    const result = this.ip.send(
+      { destination, protocol: IpProtocol.ICMP, ttl, source },
+      length,
+      (out) => {
+        const written = emitIcmpv4(repr, out);
+        if (this.tracer) this.tracer(icmpTraceEvent('down', repr, Icmpv4Packet.unchecked(out.subarray(0, written)), now));
+        return written;
+      },
+      now,
+    );
     if (!result.ok) this.stats.increment(`icmp.tx.failed.${result.error}`);
     return result;
   }
@@ -269,4 +282,27 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
   static describeReply(reply: EchoReply): string {
     return `${reply.data.length + 8} bytes from ${formatIpv4Address(reply.source)}: icmp_seq=${reply.sequence} ttl=${reply.ttl}`;
   }
+}
+
+/** A trace event for one ICMP message (see core/trace.ts). */
+function icmpTraceEvent(direction: 'up' | 'down', repr: Icmpv4Repr, packet: Icmpv4Packet, now: number): TraceEvent {
+  const checksum = `0x${packet.checksum.toString(16).padStart(4, '0')}`;
+  const name = repr.kind === 'other' ? `type ${repr.type}` : repr.kind.replace(/[A-Z]/g, (letter) => ` ${letter.toLowerCase()}`);
+  const detail = repr.kind === 'echoRequest' || repr.kind === 'echoReply' ? ` id=${repr.identifier} seq=${repr.sequence}` : 'code' in repr ? ` code=${repr.code}` : '';
+  const dataLength = packet.bytes.length - 8;
+  return {
+    direction,
+    layer: 'icmp',
+    time: now,
+    where: name,
+    summary: `ICMP ${name}${detail}: ${direction === 'down' ? `added 8-byte header, checksum ${checksum}` : 'removed 8-byte header, checksum verified'}, ${dataLength} bytes of data`,
+    fields: [
+      ['type', String(packet.type)],
+      ['code', String(packet.code)],
+      ['checksum', checksum],
+      ['rest of header', `0x${packet.restOfHeader.toString(16).padStart(8, '0')}`],
+    ],
+    header: packet.bytes.subarray(0, 8),
+    payloadLength: dataLength,
+  };
 }

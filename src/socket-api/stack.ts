@@ -135,7 +135,9 @@ export class Stack {
   set tracer(tracer: Tracer | null) {
     this.tracerFunction = tracer;
     this.ip.tracer = tracer;
+    this.icmp.tracer = tracer;
     this.udp.tracer = tracer;
+    this.tcp.tracer = tracer;
   }
   get tracer(): Tracer | null {
     return this.tracerFunction;

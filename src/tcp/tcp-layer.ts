@@ -10,6 +10,7 @@ import { fail, ok, type Result } from '../core/result.js';
 import { DeadlineQueue } from '../core/deadline-queue.js';
 import type { Rng } from '../core/rng.js';
 import type { Counter, Stats } from '../core/stats.js';
+import type { Tracer } from '../core/trace.js';
 import { IPV4_ANY, type Ipv4Address } from '../ip/address.js';
 import { icmpErrorMeaning } from '../ip/icmp-errors.js';
 import type { IcmpErrorListener, IcmpErrorReport } from '../ip/icmp-layer.js';
@@ -25,6 +26,7 @@ import { sendSyn, sendSynAck, TCP_IP_HEADERS, transmitPending } from './output.j
 import { has, toSegment, type Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqLt } from './seq.js';
 import { emitTcp, parseTcp, TcpFlag, tcpLength, TcpPacket, type TcpRepr } from './tcp-packet.js';
+import { tcpTraceEvent } from './tcp-trace.js';
 import { armRetransmitTimer, runTimers } from './timers.js';
 
 /** A local address and port held by a socket (bind), a listener, or both. */
@@ -124,6 +126,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   private challengeUpdatedAt: number | null = null;
   ephemeralPorts: PortRange = DEFAULT_EPHEMERAL_PORTS;
   readonly counters: TcpSegmentCounters;
+  /** Gets a trace event per segment in and out when set (core/trace.ts). */
+  tracer: Tracer | null = null;
   private readonly rxSegments: Counter;
 
   constructor(
@@ -356,6 +360,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       return;
     }
     this.rxSegments.increment();
+    if (this.tracer) this.tracer(tcpTraceEvent('up', datagram.payload, now));
     const segment = toSegment(parsed.value);
     const local = header.destination;
     const remote = header.source;
@@ -575,7 +580,11 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     const sent = this.ip.send(
       { source, destination, protocol: IpProtocol.TCP, dontFragment: true, ttl, dscp: tos >> 2, ecn: ect ? 2 : tos & 3 },
       length,
-      (out) => emitTcp(segment, out, { source, destination }),
+      (out) => {
+        const written = emitTcp(segment, out, { source, destination });
+        if (this.tracer) this.tracer(tcpTraceEvent('down', out.subarray(0, written), this.clock()));
+        return written;
+      },
       this.clock(),
     );
     if (!sent.ok) this.stats.increment(`tcp.tx.failed.${sent.error}`);
