@@ -2,7 +2,7 @@
  * `ustack example NAME`: runs one of the seed programs. By default both ends run on two stacks
  * joined by a virtual wire, in virtual time (no root); `--faults` puts seeded loss, duplication
  * and reordering on the wire. With `--tun`, the server runs on a ustack stack on a real TUN
- * device (as `ustack up` sets it up) and the machine's own tools are the clients.
+ * device (`ustack up --serve SERVICE`) and the machine's own tools are the clients.
  */
 import { parseArgs } from 'node:util';
 import { runUp } from '../src/cli/up-command.js';
@@ -10,19 +10,18 @@ import type { FaultConfig } from '../src/link/fault-injector.js';
 import { BerkeleySockets } from '../src/socket-api/berkeley.js';
 import type { Stack } from '../src/socket-api/stack.js';
 import { VirtualNetwork } from '../src/socket-api/virtual-network.js';
-import { kvCall, KV_PORT, startKvServer } from './kv-rpc/kv.js';
-import { connectGateway, startGatewayServer, type RemoteObject } from './object-gateway/gateway.js';
-import { echoClient, ECHO_PORT, startEchoServer } from './tcp-echo.js';
-import { startTcpUpperServer, tcpUpperClient, TCP_UPPER_PORT } from './tcp-upper.js';
-import { sendUdpUpperRequest, startUdpUpperServer, UDP_UPPER_PORT } from './udp-upper.js';
+import { kvCall } from './kv-rpc/kv.js';
+import { connectGateway } from './object-gateway/gateway.js';
+import { describePorts, GATEWAY_PORT, SERVICES } from './services.js';
+import { echoClient } from './tcp-echo.js';
+import { tcpUpperClient } from './tcp-upper.js';
+import { sendUdpUpperRequest, UDP_UPPER_PORT } from './udp-upper.js';
 
-/** One runnable example: a server, a client run against it, and how to reach it from a shell. */
+/** One runnable example: a client run against one of the services. */
 interface Example {
+  readonly service: keyof typeof SERVICES;
   readonly summary: string;
-  readonly port: number;
-  readonly serve: (api: BerkeleySockets, stack: Stack, print: (line: string) => void) => void;
   readonly client: (api: BerkeleySockets, stack: Stack, server: string, print: (line: string) => void) => Promise<void>;
-  readonly fromShell: (address: string) => string;
 }
 
 const encoder = new TextEncoder();
@@ -31,30 +30,25 @@ const decoder = new TextDecoder();
 /** The seed programs by name. */
 export const EXAMPLES: Record<string, Example> = {
   echo: {
+    service: 'echo',
     summary: 'TCP echo server (connections served at once) and client',
-    port: ECHO_PORT,
-    serve: (api) => void startEchoServer(api, 'concurrent'),
     client: async (api, _stack, server, print) => {
       for (const line of ['hello, echo', 'a second connection']) {
         const reply = decoder.decode(await echoClient(api, server, encoder.encode(line)));
         print(`echo client: sent ${JSON.stringify(line)}, got back ${JSON.stringify(reply)}`);
       }
     },
-    fromShell: (address) => `nc ${address} ${ECHO_PORT}`,
   },
   'tcp-upper': {
+    service: 'upper',
     summary: 'TCP upper-casing server with a welcome socket, and its client',
-    port: TCP_UPPER_PORT,
-    serve: (api, _stack, print) => void startTcpUpperServer(api, TCP_UPPER_PORT, print),
     client: async (api, _stack, server, print) => {
       print(`tcp upper client: ${JSON.stringify(await tcpUpperClient(api, server, 'a sentence in lower case'))}`);
     },
-    fromShell: (address) => `echo 'a sentence' | nc -N ${address} ${TCP_UPPER_PORT}`,
   },
   'udp-upper': {
+    service: 'upper',
     summary: 'UDP upper-casing server (one socket for every client) and client',
-    port: UDP_UPPER_PORT,
-    serve: (_api, stack, print) => void startUdpUpperServer(stack, UDP_UPPER_PORT, print),
     // UDP does not retransmit: a client that must get an answer tries again (here every second).
     client: (_api, stack, server, print) =>
       new Promise((resolve, reject) => {
@@ -73,34 +67,20 @@ export const EXAMPLES: Record<string, Example> = {
         };
         tryOnce();
       }),
-    fromShell: (address) => `echo hello | nc -u -w1 ${address} ${UDP_UPPER_PORT}`,
   },
   kv: {
+    service: 'kv',
     summary: 'key-value RPC (8-byte header + JSON, GET/PUT)',
-    port: KV_PORT,
-    serve: (api, _stack, print) => void startKvServer(api, KV_PORT, print),
     client: async (api, _stack, server, print) => {
       print(`kv client: ${JSON.stringify(await kvCall(api, server, { func: 'PUT', params: { obj: 'colour', val: 'blue' } }))}`);
       print(`kv client: ${JSON.stringify(await kvCall(api, server, { func: 'GET', params: { obj: 'colour' } }))}`);
     },
-    fromShell: (address) => `python3 -c "import socket,struct,json;s=socket.create_connection(('${address}',${KV_PORT}));b=json.dumps({'func':'GET','params':{'obj':'colour'}}).encode();s.sendall(struct.pack('<ii',1,len(b))+b);print(s.recv(4096))"`,
   },
   gateway: {
+    service: 'gateway',
     summary: 'object gateway (Py4J style): calls, references, callbacks, remote errors',
-    port: 25333,
-    serve: (api) =>
-      void startGatewayServer(api, 25333, {
-        add: (a: number, b: number) => a + b,
-        countdown: async (listener: RemoteObject, from: number) => {
-          for (let i = from; i > 0; i--) await listener.tick(i);
-          return 'lift-off';
-        },
-        fail: () => {
-          throw new TypeError('this method always fails');
-        },
-      }),
     client: async (api, _stack, server, print) => {
-      const peer = await connectGateway(api, server, 25333);
+      const peer = await connectGateway(api, server, GATEWAY_PORT);
       const gateway = peer.remote('entryPoint');
       print(`gateway client: add(2, 3) = ${await gateway.add(2, 3)}`);
       const ticks: number[] = [];
@@ -108,7 +88,6 @@ export const EXAMPLES: Record<string, Example> = {
       await gateway.fail().catch((error: Error) => print(`gateway client: fail() raised ${error.name}: ${error.message}`));
       peer.close();
     },
-    fromShell: () => '(a ustack gateway client: npx ustack example gateway)',
   },
 };
 
@@ -131,14 +110,7 @@ export async function runExample(args: string[], print: (line: string) => void):
   }
   if (typeof values.tun === 'string') {
     const upArgs = args.filter((a) => a !== name && a !== '--faults');
-    return runUp([...upArgs, '--echo', '0', '--udp-echo', '0'], print, {
-      onReady: ({ stack }) => {
-        example.serve(new BerkeleySockets(stack), stack, print);
-        const address = stack.ip.listInterfaces().find((i) => !i.loopback)?.address.address;
-        const text = address === undefined ? '' : `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
-        print(`${name} is served on port ${example.port}; try: ${example.fromShell(text)}`);
-      },
-    });
+    return runUp([...upArgs, '--serve', example.service], print);
   }
   print(`${name}: ${example.summary}`);
   const faults = values.faults ? { lossRate: 0.05, duplicateRate: 0.02, reorderRate: 0.05, reorderDelayMs: 3 } : undefined;
@@ -168,8 +140,9 @@ export async function runOnVirtualNetwork(
   const faults = options.faults;
   net.connect({ stack: client, address: '10.0.0.1/24', faults }, { stack: server, address: '10.0.0.2/24', faults }, { latencyMs: 2 });
   const describe = faults ? `, ${Math.round((faults.lossRate ?? 0) * 100)}% loss, ${Math.round((faults.duplicateRate ?? 0) * 100)}% duplication, ${Math.round((faults.reorderRate ?? 0) * 100)}% reordering` : '';
-  print(`client 10.0.0.1 ── virtual wire (2 ms${describe}) ── server 10.0.0.2:${example.port}`);
-  example.serve(new BerkeleySockets(server), server, print);
+  const service = SERVICES[example.service]!;
+  print(`client 10.0.0.1 ── virtual wire (2 ms${describe}) ── server 10.0.0.2 (${describePorts(service.ports)})`);
+  service.start(server, print);
   await net.runAsync(() => example.client(new BerkeleySockets(client), client, '10.0.0.2', print), { limitMs: 10 * 60_000 });
   const retransmits = client.stats.get('tcp.tx.retransmits') + server.stats.get('tcp.tx.retransmits');
   return { virtualMs: net.now, retransmits, stacks: [client, server] };

@@ -18,8 +18,8 @@ import { Stack } from '../socket-api/stack.js';
 export const DEVICE_ARG_OPTIONS = {
   tun: { type: 'string' },
   tap: { type: 'string' },
-  address: { type: 'string', default: '10.77.0.2/24' },
-  kernel: { type: 'string', default: '10.77.0.1/24' },
+  addr: { type: 'string', default: '10.7.0.2/24' },
+  'host-addr': { type: 'string', default: '10.7.0.1' },
   netns: { type: 'string' },
   mtu: { type: 'string', default: '1500' },
   txqueuelen: { type: 'string', default: '1000' },
@@ -29,8 +29,9 @@ export const DEVICE_ARG_OPTIONS = {
 /** Help text of the device options (as in `ustack up --help`). */
 export const DEVICE_USAGE = `  --tun NAME            TUN device name (default ustack0)
   --tap NAME            a TAP device instead (Ethernet; we answer ARP)
-  --address CIDR        our address on the device (default 10.77.0.2/24)
-  --kernel CIDR         the kernel's address on the device (default 10.77.0.1/24)
+  --addr CIDR           ustack's address on the device (default 10.7.0.2/24)
+  --host-addr ADDR      the host kernel's address on the device, same network (default 10.7.0.1;
+                        the prefix length is --addr's unless given)
   --netns NAME          put the kernel's end in this network namespace (made if missing)
   --mtu N               device MTU (default 1500)
   --txqueuelen N        packets the kernel holds for us to read (default 1000: a full 1 MB
@@ -42,8 +43,8 @@ export const DEVICE_USAGE = `  --tun NAME            TUN device name (default us
 export interface DeviceArgs {
   readonly tun?: string;
   readonly tap?: string;
-  readonly address?: string;
-  readonly kernel?: string;
+  readonly addr?: string;
+  readonly 'host-addr'?: string;
   readonly netns?: string;
   readonly mtu?: string;
   readonly txqueuelen?: string;
@@ -60,7 +61,7 @@ export interface OpenDevice {
   /** Our address on the device, and the kernel's. */
   readonly ours: Ipv4Cidr;
   readonly kernel: Ipv4Cidr;
-  /** The options as given (with defaults): `address`, `kernel` as CIDR text. */
+  /** The two addresses as CIDR text (`10.7.0.2/24`, `10.7.0.1/24`). */
   readonly address: string;
   readonly kernelAddress: string;
   /** The namespace holding the kernel's end, if any. */
@@ -71,12 +72,15 @@ export interface OpenDevice {
 
 /** Opens and configures the device described by `args`, and attaches a started stack to it. */
 export function openDevice(args: DeviceArgs): OpenDevice {
-  const address = args.address ?? DEVICE_ARG_OPTIONS.address.default;
-  const kernelAddress = args.kernel ?? DEVICE_ARG_OPTIONS.kernel.default;
+  const address = args.addr ?? DEVICE_ARG_OPTIONS.addr.default;
   const ours = parseIpv4Cidr(address);
+  if (!ours) throw new Error(`bad --addr ${address}: give a.b.c.d/n`);
+  const hostAddr = args['host-addr'] ?? DEVICE_ARG_OPTIONS['host-addr'].default;
+  const kernelAddress = hostAddr.includes('/') ? hostAddr : `${hostAddr}/${ours.prefixLength}`;
   const kernel = parseIpv4Cidr(kernelAddress);
-  if (!ours || !kernel) throw new Error(`bad address: give a.b.c.d/n (--address ${address}, --kernel ${kernelAddress})`);
-  if (!cidrContains(kernel, ours.address)) throw new Error(`--address ${address} is not on the kernel's network ${kernelAddress}`);
+  if (!kernel) throw new Error(`bad --host-addr ${hostAddr}: give a.b.c.d or a.b.c.d/n`);
+  if (!cidrContains(kernel, ours.address)) throw new Error(`--addr ${address} is not on the host's network ${kernelAddress}`);
+  if (kernel.address === ours.address) throw new Error(`--addr and --host-addr are both ${hostAddr}: give the two ends different addresses`);
   const mtu = Number(args.mtu ?? DEVICE_ARG_OPTIONS.mtu.default);
   if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new Error(`bad --mtu ${args.mtu}`);
   const tap = args.tap !== undefined;

@@ -29,9 +29,10 @@ commands:
                              the virtual network, or the server on a TUN device (\`ustack example\`)
   drill [--linux] [--tolerance_usecs=N] [--strict_segments] [--pcap_dir=DIR] SCRIPT.pkt...
                              run packetdrill scripts against ustack in virtual time (docs/drill.md)
-  up [--tun NAME|--tap NAME] [--address CIDR] [--kernel CIDR] [--netns NS] [--echo PORT] [--pcap FILE]
-                             ustack on a real TUN (or TAP) device, answering ping and echo servers,
-                             until Ctrl-C; needs root (\`ustack up --help\`)
+  up [--tun NAME|--tap NAME] [--addr CIDR] [--host-addr ADDR] [--netns NS]
+     [--serve echo,upper,kv,gateway,http] [--pcap FILE] [--trace]
+                             ustack on a real TUN (or TAP) device, answering ping and serving the
+                             seed programs, until Ctrl-C; needs root (\`ustack up --help\`)
   ping [device options] HOST [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT]
                              ping from ustack (a raw ICMP socket) over the same device setup as up;
                              iputils-style output and summary (\`ustack ping --help\`)

@@ -1,15 +1,14 @@
 /**
  * `ustack up`: brings ustack up on a real TUN (or TAP) device so the machine's own programs can
- * talk to it — ping it, `nc` to its echo servers — until Ctrl-C (or `--for SECONDS`). The
- * kernel's end of the device gets an address too, optionally inside a network namespace; every
+ * talk to it — ping it, `nc` and `curl` its services — until Ctrl-C (or `--for SECONDS`). The
+ * host's end of the device gets an address too, optionally inside a network namespace; every
  * change is undone when it stops.
  *
- *   sudo npx ustack up                         tun ustack0: us 10.77.0.2/24, kernel 10.77.0.1/24
- *   sudo npx ustack up --netns ustack          the kernel's end inside namespace `ustack`
- *   ping 10.77.0.2;  nc 10.77.0.2 7;  nc -u 10.77.0.2 7
+ *   sudo npx ustack up --serve echo,upper,kv,gateway,http
+ *   ping 10.7.0.2;  nc 10.7.0.2 7;  nc -u 10.7.0.2 7;  curl http://10.7.0.2/
  */
 import { parseArgs } from 'node:util';
-import { unwrap } from '../core/result.js';
+import { describePorts, parseServiceList, SERVICES } from '../../examples/services.js';
 import { formatIpv4Address } from '../ip/address.js';
 import type { TunLink } from '../link/tun.js';
 import type { Stack } from '../socket-api/stack.js';
@@ -18,8 +17,13 @@ import { DEVICE_ARG_OPTIONS, DEVICE_USAGE, openDevice } from './device-setup.js'
 /** Help text of `ustack up`. */
 export const UP_USAGE = `usage: ustack up [options]            (needs root or CAP_NET_ADMIN)
 
-${DEVICE_USAGE}  --echo PORT           a TCP echo server on PORT (default 7; repeatable; 0 for none)
-  --udp-echo PORT       a UDP echo server on PORT (default 7; repeatable; 0 for none)
+${DEVICE_USAGE}  --serve LIST          services to run, comma-separated (default echo; none for none):
+${Object.entries(SERVICES)
+  .map(([name, service]) => `                          ${name.padEnd(8)} ${describePorts(service.ports).padEnd(20)} ${service.summary}`)
+  .join('\n')}
+  --trace               print every packet crossing the stack's layers, one line each
+  --stats SECONDS       print the counters every SECONDS (default: a live line on a terminal,
+                        every second; 0 for none)
   --for SECONDS         stop by itself after SECONDS
 `;
 
@@ -27,8 +31,10 @@ ${DEVICE_USAGE}  --echo PORT           a TCP echo server on PORT (default 7; rep
 export interface UpControls {
   /** Stops the command when aborted (as Ctrl-C does). */
   readonly signal?: AbortSignal;
-  /** Called once the device is up and the servers listen. */
+  /** Called once the device is up and the services listen. */
   readonly onReady?: (info: { stack: Stack; link: TunLink }) => void;
+  /** Whether output goes to a terminal, where the counters line is rewritten in place (default: stdout's). */
+  readonly terminal?: boolean;
 }
 
 /** Runs `ustack up ARGS`; resolves with the exit code once stopped. */
@@ -37,8 +43,9 @@ export async function runUp(args: string[], print: (line: string) => void, contr
     args,
     options: {
       ...DEVICE_ARG_OPTIONS,
-      echo: { type: 'string', multiple: true },
-      'udp-echo': { type: 'string', multiple: true },
+      serve: { type: 'string', multiple: true },
+      trace: { type: 'boolean' },
+      stats: { type: 'string' },
       for: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -47,37 +54,35 @@ export async function runUp(args: string[], print: (line: string) => void, contr
     print(UP_USAGE.trimEnd());
     return 0;
   }
-  const tcpPorts = (values.echo ?? ['7']).map(Number).filter((port) => port > 0);
-  const udpPorts = (values['udp-echo'] ?? ['7']).map(Number).filter((port) => port > 0);
+  const services = parseServiceList(values.serve ?? ['echo']);
+  const terminal = controls.terminal ?? process.stdout.isTTY === true;
+  const statsSeconds = values.stats !== undefined ? Number(values.stats) : terminal ? 1 : 0;
+  if (!(statsSeconds >= 0)) throw new Error(`bad --stats ${values.stats}: give seconds (0 for none)`);
+  const live = terminal && statsSeconds > 0;
+  // On a terminal the counters line is rewritten in place; every other line first clears it.
+  const log = live ? (line: string) => print(`\r\x1b[K${line}`) : print;
 
   const device = openDevice(values);
+  let statsTimer: NodeJS.Timeout | undefined;
   try {
     const { stack, link, tap, mtu, ours, namespace } = device;
-    for (const port of tcpPorts) {
-      const listener = unwrap(stack.tcp.listen(0, port));
-      listener.onAcceptable = () => {
-        for (let connection = listener.accept(); connection; connection = listener.accept()) {
-          const c = connection;
-          c.events.onReadable = () => {
-            for (let data = c.receive(); data.length > 0; data = c.receive()) c.send(data);
-            if (c.endOfStream) c.close();
-          };
-        }
-      };
-    }
-    for (const port of udpPorts) {
-      const socket = stack.udp.open();
-      unwrap(socket.bind(0, port));
-      socket.onReadable = () => {
-        for (let datagram = socket.receive(); datagram; datagram = socket.receive()) socket.send(datagram.payload, datagram.sourceAddress, datagram.sourcePort);
-      };
-    }
-
-    const where = namespace ? ` (in netns ${namespace}: prefix commands with \`ip netns exec ${namespace}\`)` : '';
     const us = formatIpv4Address(ours.address);
-    print(`ustack up: ${tap ? 'tap' : 'tun'} ${link.name}, ustack ${values.address} ↔ kernel ${values.kernel}${where}, mtu ${mtu}`);
-    print(`  try: ping ${us}${tcpPorts.length ? `; nc ${us} ${tcpPorts[0]} (TCP echo)` : ''}${udpPorts.length ? `; nc -u ${us} ${udpPorts[0]} (UDP echo)` : ''}`);
-    print(`  Ctrl-C to stop${values.pcap ? `; recording ${values.pcap}` : ''}`);
+    const where = namespace ? ` (in netns ${namespace}: prefix commands with \`ip netns exec ${namespace}\`)` : '';
+    log(`ustack up: ${tap ? 'tap' : 'tun'} ${link.name}, ustack ${device.address} ↔ host ${device.kernelAddress}${where}, mtu ${mtu}`);
+    log(`  ping ${us}`);
+    for (const name of services) {
+      const service = SERVICES[name]!;
+      service.start(stack, log);
+      log(`  ${name} (${describePorts(service.ports)}): ${service.tryFromShell(us).join('   ')}`);
+    }
+    if (values.trace) {
+      stack.tracer = (event) => log(`${event.direction === 'down' ? '↓' : '↑'} ${event.layer.padEnd(5)} ${event.summary}`);
+    }
+    log(`  Ctrl-C to stop${values.pcap ? `; recording ${values.pcap}` : ''}`);
+    if (statsSeconds > 0) {
+      statsTimer = setInterval(() => (live ? process.stdout.write(`\r\x1b[K${counters(stack, link)}`) : print(counters(stack, link))), statsSeconds * 1000);
+      statsTimer.unref();
+    }
     controls.onReady?.({ stack, link });
 
     await new Promise<void>((resolve) => {
@@ -93,13 +98,31 @@ export async function runUp(args: string[], print: (line: string) => void, contr
       controls.signal?.addEventListener('abort', finish);
       const timer = values.for ? setTimeout(finish, Number(values.for) * 1000) : undefined;
     });
+    clearInterval(statsTimer);
     const stats = stack.stats;
-    print(
+    log(
       `ustack down: ${link.counters.rxPackets} packets in, ${link.counters.txPackets} out; ` +
-        `${stats.get('icmp.tx.echoReply')} pings answered, ${stats.get('tcp.passiveOpens')} TCP connections, ${stats.sum('drop.')} dropped`,
+        `${stats.get('icmp.tx.echoReply')} pings answered, ${stats.get('tcp.passiveOpens')} TCP connections, ${stats.get('udp.rx.delivered')} UDP datagrams, ${stats.sum('drop.')} dropped`,
     );
     return 0;
   } finally {
+    clearInterval(statsTimer);
     device.close();
   }
+}
+
+/** One line of live counters: the device, TCP, UDP, ICMP and drops. */
+function counters(stack: Stack, link: TunLink): string {
+  const c = link.counters;
+  const s = stack.stats;
+  const open = stack.tcp.listConnections().length;
+  return (
+    `in ${c.rxPackets} pkts ${megabytes(c.rxBytes)}, out ${c.txPackets} pkts ${megabytes(c.txBytes)} | ` +
+    `tcp ${open} open, ${s.get('tcp.passiveOpens')} accepted, ${s.get('tcp.tx.retransmits')} retransmitted | ` +
+    `udp ${s.get('udp.rx.delivered')} in | ping ${s.get('icmp.tx.echoReply')} | dropped ${s.sum('drop.')}`
+  );
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }

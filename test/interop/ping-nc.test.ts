@@ -90,7 +90,7 @@ describeInterop('interop: ustack ping and ustack nc', () => {
     expect(ip(['link', 'show'])).not.toContain(device);
   });
 
-  const deviceArgs = () => ['--tun', device, '--netns', namespace!.name];
+  const deviceArgs = () => ['--tun', device, '--netns', namespace!.name, '--addr', '10.77.0.2/24', '--host-addr', '10.77.0.1'];
   const kernel = (argv: string[], input?: Uint8Array) => {
     const command = startInNamespace(namespace!.name, argv, input);
     kernelCommands.push(command);
@@ -286,7 +286,7 @@ describeInterop('interop: the ustack command (ping, nc) as a process', () => {
   }
 
   it('ustack ping -c 2 prints the replies and the summary, and exits 0', async () => {
-    const result = await cli(['ping', '--tun', `ustpc${process.pid % 100000}`, '--netns', namespace!.name, '10.77.0.1', '-c', '2', '-i', '0.2'], null);
+    const result = await cli(['ping', '--tun', `ustpc${process.pid % 100000}`, '--netns', namespace!.name, '--addr', '10.77.0.2/24', '--host-addr', '10.77.0.1', '10.77.0.1', '-c', '2', '-i', '0.2'], null);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout.toString()).toMatch(/^PING 10\.77\.0\.1 .*\n64 bytes from 10\.77\.0\.1: icmp_seq=1 ttl=64 time=[\d.]+ ms\n64 bytes from .*icmp_seq=2[^]*2 packets transmitted, 2 received, 0% packet loss/);
@@ -300,7 +300,7 @@ describeInterop('interop: the ustack command (ping, nc) as a process', () => {
     const listener = startInNamespace(namespace!.name, ['nc', '-l', '5100']);
     try {
       await until(async () => (await startInNamespace(namespace!.name, ['ss', '-Hnlt', 'sport = :5100']).done).stdout.toString().trim() !== '', 'nc -l');
-      const result = await cli(['nc', '--tun', `ustnc${process.pid % 100000}`, '--netns', namespace!.name, '10.77.0.1', '5100'], file);
+      const result = await cli(['nc', '--tun', `ustnc${process.pid % 100000}`, '--netns', namespace!.name, '--addr', '10.77.0.2/24', '--host-addr', '10.77.0.1', '10.77.0.1', '5100'], file);
       expect(result.code).toBe(0);
       expect(result.stderr).toMatch(/\r1000000 bytes sent \(100%\), 0 received, [\d.]+ s, [\d.]+ \S+\/s *\n$/);
       const received = await listener.done;

@@ -27,30 +27,74 @@ function inNamespace(namespace: string, argv: string[], input?: string, timeoutM
 
 const namespaces = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
 
+/** Runs `ustack up ARGS` until `stop` aborts; resolves once ready with the lines printed so far. */
+function startUp(args: string[]): { lines: string[]; ready: Promise<void>; stop: () => Promise<number> } {
+  const lines: string[] = [];
+  const abort = new AbortController();
+  let ready!: () => void;
+  const isReady = new Promise<void>((resolve) => (ready = resolve));
+  const running = runUp([...args, '--for', '60'], (line) => lines.push(line), { signal: abort.signal, onReady: () => ready(), terminal: false });
+  return {
+    lines,
+    ready: Promise.race([isReady, running.then(() => Promise.reject(new Error(`ustack up stopped early: ${lines.join('\n')}`)))]),
+    stop: () => {
+      abort.abort();
+      return running;
+    },
+  };
+}
+
+/** A Python client sending one message in the kv/gateway framing and printing the JSON reply. */
+const FRAMED_CALL = `
+import socket, struct, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+body = sys.argv[3].encode()
+s.sendall(struct.pack('<ii', 1, len(body)) + body)
+def exactly(n):
+    data = b''
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk: raise SystemExit('closed early')
+        data += chunk
+    return data
+version, length = struct.unpack('<ii', exactly(8))
+print(exactly(length).decode())
+`;
+
 describeInterop('interop: ustack up', () => {
-  it('answers ping, TCP echo and UDP echo from the kernel, records a pcap, and cleans up when stopped', async () => {
+  it('--serve echo,upper,kv,gateway,http: the kernel reaches every service with its own tools; --pcap records both directions; --stats prints counters; nothing is left behind', async () => {
     const namespace = `ustack-it-${process.pid}-up`;
     const directory = mkdtempSync(join(tmpdir(), 'ustack-up-'));
     const pcap = join(directory, 'up.pcap');
-    const lines: string[] = [];
-    const stop = new AbortController();
-    let ready!: () => void;
-    const isReady = new Promise<void>((resolve) => (ready = resolve));
-    const running = runUp(['--tun', `ustup${process.pid % 100000}`, '--netns', namespace, '--address', '10.78.0.2/24', '--kernel', '10.78.0.1/24', '--pcap', pcap, '--for', '30'], (line) => lines.push(line), {
-      signal: stop.signal,
-      onReady: () => ready(),
-    });
+    const up = startUp(['--tun', `ustup${process.pid % 100000}`, '--netns', namespace, '--addr', '10.78.0.2/24', '--host-addr', '10.78.0.1', '--serve', 'echo,upper,kv,gateway,http', '--pcap', pcap, '--stats', '0.2']);
     try {
-      await isReady;
-      expect(lines[0]).toMatch(/^ustack up: tun ustup\d+, ustack 10\.78\.0\.2\/24 ↔ kernel 10\.78\.0\.1\/24/);
+      await up.ready;
+      expect(up.lines[0]).toMatch(/^ustack up: tun ustup\d+, ustack 10\.78\.0\.2\/24 ↔ host 10\.78\.0\.1\/24/);
+      // How to reach each service is printed, with the address filled in.
+      expect(up.lines).toContain('  echo (tcp 7, udp 7): nc 10.78.0.2 7   nc -u 10.78.0.2 7');
+      expect(up.lines.some((line) => line.startsWith('  http (tcp 80): curl http://10.78.0.2/'))).toBe(true);
+      for (const name of ['upper', 'kv', 'gateway']) expect(up.lines.some((line) => line.startsWith(`  ${name} (`))).toBe(true);
+
       expect(await inNamespace(namespace, ['ping', '-c', '2', '-i', '0.2', '-W', '2', '10.78.0.2'])).toMatch(/2 received/);
       expect(await inNamespace(namespace, ['nc', '-N', '10.78.0.2', '7'], 'echo me\n')).toBe('echo me\n');
       expect(await inNamespace(namespace, ['nc', '-u', '-w', '1', '10.78.0.2', '7'], 'udp echo\n')).toBe('udp echo\n');
+      expect(await inNamespace(namespace, ['nc', '-N', '10.78.0.2', '12000'], 'a sentence\n')).toBe('A SENTENCE\n');
+      expect(await inNamespace(namespace, ['nc', '-u', '-w', '1', '10.78.0.2', '15000'], 'hello')).toBe('HELLO');
+      const kv = (call: object) => inNamespace(namespace, ['python3', '-c', FRAMED_CALL, '10.78.0.2', '4444', JSON.stringify(call)]);
+      expect(JSON.parse(await kv({ func: 'PUT', params: { obj: 'colour', val: 'blue' } }))).toEqual({ status: 'OK', response: { func: 'PUT', response: { obj: 'colour', response: 'ok' } } });
+      expect(JSON.parse(await kv({ func: 'GET', params: { obj: 'colour' } }))).toEqual({ status: 'OK', response: { func: 'GET', response: { obj: 'colour', val: 'blue' } } });
+      const gateway = await inNamespace(namespace, ['python3', '-c', FRAMED_CALL, '10.78.0.2', '25333', JSON.stringify({ type: 'call', id: 1, target: 'entryPoint', method: 'add', args: [2, 3] })]);
+      expect(JSON.parse(gateway)).toEqual({ type: 'return', id: 1, value: 5 });
+      const page = await inNamespace(namespace, ['curl', '-sS', '--max-time', '10', 'http://10.78.0.2/']);
+      expect(page).toMatch(/^hello from ustack/);
+      expect(page).toMatch(/^tcp\.passiveOpens \d+$/m);
+      const download = await inNamespace(namespace, ['sh', '-c', 'curl -sS --max-time 20 http://10.78.0.2/bytes/5000000 | wc -c'], undefined, 30_000);
+      expect(download.trim()).toBe('5000000');
+      expect(up.lines.some((line) => /^in \d+ pkts .* \| tcp \d+ open, \d+ accepted/.test(line))).toBe(true);
     } finally {
-      stop.abort();
-      expect(await running).toBe(0);
+      expect(await up.stop()).toBe(0);
     }
-    expect(lines.at(-1)).toMatch(/^ustack down: \d+ packets in, \d+ out; 2 pings answered, 1 TCP connections/);
+    expect(up.lines.at(-1)).toMatch(/^ustack down: \d+ packets in, \d+ out; 2 pings answered, \d+ TCP connections, 2 UDP datagrams/);
     expect(namespaces()).not.toContain(namespace);
     expect(existsSync(pcap) && statSync(pcap).size).toBeGreaterThan(24 + 10 * 16);
     // A raw-IP (101) capture holding both directions: the kernel's echo requests and our replies.
@@ -63,26 +107,25 @@ describeInterop('interop: ustack up', () => {
     expect(icmpTypes.filter((type) => type === 8)).toHaveLength(2);
     expect(icmpTypes.filter((type) => type === 0)).toHaveLength(2);
     rmSync(directory, { recursive: true, force: true });
-  });
+  }, 120_000);
 
-  it('--tap: the kernel finds us with ARP and pings us', async () => {
+  it('--tap with the default addresses (10.7.0.2/24, host 10.7.0.1): the kernel finds us with ARP and pings us; --trace prints each packet', async () => {
     const namespace = `ustack-it-${process.pid}-uptap`;
-    const lines: string[] = [];
-    const stop = new AbortController();
-    let ready!: () => void;
-    const isReady = new Promise<void>((resolve) => (ready = resolve));
-    const running = runUp(['--tap', `ustut${process.pid % 100000}`, '--netns', namespace, '--echo', '0', '--udp-echo', '0', '--for', '30'], (line) => lines.push(line), {
-      signal: stop.signal,
-      onReady: () => ready(),
-    });
+    const up = startUp(['--tap', `ustut${process.pid % 100000}`, '--netns', namespace, '--serve', 'none', '--trace']);
     try {
-      await isReady;
-      expect(lines[0]).toMatch(/^ustack up: tap ustut/);
-      expect(await inNamespace(namespace, ['ping', '-c', '2', '-i', '0.2', '-W', '2', '10.77.0.2'])).toMatch(/2 received/);
+      await up.ready;
+      expect(up.lines[0]).toMatch(/^ustack up: tap ustut\d+, ustack 10\.7\.0\.2\/24 ↔ host 10\.7\.0\.1\/24/);
+      expect(await inNamespace(namespace, ['ping', '-c', '2', '-i', '0.2', '-W', '2', '10.7.0.2'])).toMatch(/2 received/);
     } finally {
-      stop.abort();
-      expect(await running).toBe(0);
+      expect(await up.stop()).toBe(0);
     }
+    expect(up.lines.filter((line) => /^↑ \S+ .*echo request/i.test(line)).length).toBeGreaterThanOrEqual(2);
+    expect(up.lines.filter((line) => /^↓ \S+ .*echo reply/i.test(line)).length).toBeGreaterThanOrEqual(2);
     expect(namespaces()).not.toContain(namespace);
+  }, 60_000);
+
+  it('refuses unknown services and bad addresses with a clear message, before touching any device', async () => {
+    await expect(runUp(['--serve', 'echo,telnet'], () => {})).rejects.toThrow('unknown service telnet: choose from echo, upper, kv, gateway, http (or none)');
+    await expect(runUp(['--addr', '10.7.0.2/24', '--host-addr', '10.8.0.1'], () => {})).rejects.toThrow("--addr 10.7.0.2/24 is not on the host's network 10.8.0.1/24");
   });
 });

@@ -1,0 +1,178 @@
+/**
+ * The seed programs as services a stack can serve: `ustack up --serve echo,upper,kv,gateway,http`
+ * starts them on a stack on a real device, and `ustack example NAME` runs one of them against its
+ * client on the virtual network. Each names the ports it listens on (well-known ones where they
+ * exist: echo on 7, RFC 862; http on 80) and a command that reaches it from the host's shell.
+ */
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { formatIpv4Address } from '../src/ip/address.js';
+import { BerkeleySockets } from '../src/socket-api/berkeley.js';
+import type { Stack } from '../src/socket-api/stack.js';
+import { startKvServer, KV_PORT } from './kv-rpc/kv.js';
+import { startGatewayServer, type RemoteObject } from './object-gateway/gateway.js';
+import { ECHO_PORT, startEchoServer } from './tcp-echo.js';
+import { startTcpUpperServer, TCP_UPPER_PORT } from './tcp-upper.js';
+import { startUdpUpperServer, UDP_UPPER_PORT } from './udp-upper.js';
+
+/** One port a service listens on. */
+export interface ServicePort {
+  readonly protocol: 'tcp' | 'udp';
+  readonly port: number;
+}
+
+/** A service: what it is, where it listens, how to start it, and how to reach it. */
+export interface Service {
+  readonly summary: string;
+  readonly ports: readonly ServicePort[];
+  /** Starts listening on every address of `stack`; `log` gets a line per request where useful. */
+  readonly start: (stack: Stack, log: (line: string) => void) => void;
+  /** Shell commands that reach the service at `address` from the host. */
+  readonly tryFromShell: (address: string) => readonly string[];
+}
+
+/** The object gateway's port (Py4J's default). */
+export const GATEWAY_PORT = 25333;
+/** The HTTP port. */
+export const HTTP_PORT = 80;
+
+/** What the gateway service exposes as its entry point. */
+export const GATEWAY_ENTRY_POINT = {
+  add: (a: number, b: number) => a + b,
+  countdown: async (listener: RemoteObject, from: number) => {
+    for (let i = from; i > 0; i--) await listener.tick(i);
+    return 'lift-off';
+  },
+  fail: () => {
+    throw new TypeError('this method always fails');
+  },
+};
+
+/** A UDP echo server (RFC 862) on `port`: every datagram goes back to where it came from. */
+export function startUdpEchoServer(stack: Stack, port = ECHO_PORT): void {
+  const socket = stack.udp.open();
+  const bound = socket.bind(0, port);
+  if (!bound.ok) throw new Error(`bind udp :${port} ${bound.error}`);
+  socket.onReadable = () => {
+    for (let datagram = socket.receive(); datagram; datagram = socket.receive()) socket.send(datagram.payload, datagram.sourceAddress, datagram.sourcePort);
+  };
+}
+
+/** Largest body `/bytes/N` serves (1 GB). */
+const MAX_HTTP_BYTES = 1_000_000_000;
+
+/**
+ * Node's own http server on a ustack listener on `port`. `GET /` is a page of the stack's
+ * counters, `GET /stats.json` the same as JSON, `GET /bytes/N` N bytes (a download to time).
+ */
+export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: string) => void = () => {}): http.Server {
+  const server = http.createServer((request, response) => {
+    const url = request.url ?? '/';
+    log(`http: ${request.method} ${url} from ${request.socket.remoteAddress}:${request.socket.remotePort}`);
+    const bytes = /^\/bytes\/(\d+)$/.exec(url);
+    if (url === '/') {
+      response.setHeader('content-type', 'text/plain; charset=utf-8');
+      const counters = Object.entries(stack.stats.snapshot()).filter(([, value]) => value > 0);
+      response.end(`hello from ustack: this page came over a TCP/IP stack written in TypeScript\n\n${counters.map(([name, value]) => `${name} ${value}`).join('\n')}\n`);
+    } else if (url === '/stats.json') {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify(stack.stats.snapshot()));
+    } else if (bytes && Number(bytes[1]) <= MAX_HTTP_BYTES) {
+      sendZeros(response, Number(bytes[1]));
+    } else {
+      response.statusCode = 404;
+      response.end('not found: try /, /stats.json or /bytes/N\n');
+    }
+  });
+  const listener = stack.net.createServer((socket: Duplex) => server.emit('connection', socket));
+  listener.listen(port);
+  return server;
+}
+
+/** Writes `count` zero bytes to `response` in 64 KiB chunks, waiting for 'drain' when full. */
+function sendZeros(response: http.ServerResponse, count: number): void {
+  const chunk = Buffer.alloc(64 * 1024);
+  response.setHeader('content-type', 'application/octet-stream');
+  response.setHeader('content-length', count);
+  let left = count;
+  const pump = () => {
+    while (left > 0) {
+      const n = Math.min(left, chunk.length);
+      left -= n;
+      if (!response.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void response.once('drain', pump);
+    }
+    response.end();
+  };
+  pump();
+}
+
+/** A Python one-liner that sends one framed JSON message (the kv/gateway framing) and prints the reply. */
+function pythonFramedCall(address: string, port: number, message: object): string {
+  return `python3 -c "import socket,struct,json;s=socket.create_connection(('${address}',${port}));b=json.dumps(${JSON.stringify(message).replaceAll('"', "'")}).encode();s.sendall(struct.pack('<ii',1,len(b))+b);h=s.recv(8);print(s.recv(struct.unpack('<ii',h)[1]).decode())"`;
+}
+
+/** The services by name. */
+export const SERVICES: Readonly<Record<string, Service>> = {
+  echo: {
+    summary: 'echo (RFC 862) on TCP and UDP: every byte comes back',
+    ports: [
+      { protocol: 'tcp', port: ECHO_PORT },
+      { protocol: 'udp', port: ECHO_PORT },
+    ],
+    start: (stack) => {
+      startEchoServer(new BerkeleySockets(stack), 'concurrent');
+      startUdpEchoServer(stack);
+    },
+    tryFromShell: (address) => [`nc ${address} ${ECHO_PORT}`, `nc -u ${address} ${ECHO_PORT}`],
+  },
+  upper: {
+    summary: 'the upper-casing servers of the seed notes, on TCP (welcome socket) and UDP',
+    ports: [
+      { protocol: 'tcp', port: TCP_UPPER_PORT },
+      { protocol: 'udp', port: UDP_UPPER_PORT },
+    ],
+    start: (stack, log) => {
+      startTcpUpperServer(new BerkeleySockets(stack), TCP_UPPER_PORT, log);
+      startUdpUpperServer(stack, UDP_UPPER_PORT, log);
+    },
+    tryFromShell: (address) => [`echo 'a sentence' | nc -N ${address} ${TCP_UPPER_PORT}`, `echo hello | nc -u -w1 ${address} ${UDP_UPPER_PORT}`],
+  },
+  kv: {
+    summary: 'key-value RPC: 8-byte header + JSON, {func: GET|PUT, params: {obj, val}}',
+    ports: [{ protocol: 'tcp', port: KV_PORT }],
+    start: (stack, log) => void startKvServer(new BerkeleySockets(stack), KV_PORT, log),
+    tryFromShell: (address) => [pythonFramedCall(address, KV_PORT, { func: 'PUT', params: { obj: 'colour', val: 'blue' } })],
+  },
+  gateway: {
+    summary: 'object gateway (Py4J style): add(a, b), countdown(listener, n) with callbacks, fail()',
+    ports: [{ protocol: 'tcp', port: GATEWAY_PORT }],
+    start: (stack, log) =>
+      void startGatewayServer(new BerkeleySockets(stack), GATEWAY_PORT, GATEWAY_ENTRY_POINT, () => log('gateway: a client connected')),
+    tryFromShell: (address) => [pythonFramedCall(address, GATEWAY_PORT, { type: 'call', id: 1, target: 'entryPoint', method: 'add', args: [2, 3] })],
+  },
+  http: {
+    summary: "Node's http server on a ustack listener: / (counters), /stats.json, /bytes/N",
+    ports: [{ protocol: 'tcp', port: HTTP_PORT }],
+    start: (stack, log) => void startHttpServer(stack, HTTP_PORT, log),
+    tryFromShell: (address) => [`curl http://${address}/`, `curl -o /dev/null http://${address}/bytes/100000000`],
+  },
+};
+
+/** Parses `--serve` values ("echo,upper" or repeated; "none" for nothing) into known names. */
+export function parseServiceList(values: readonly string[]): string[] {
+  const names = values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter((name) => name !== '' && name !== 'none');
+  const unknown = names.filter((name) => !(name in SERVICES));
+  if (unknown.length > 0) throw new Error(`unknown service ${unknown.join(', ')}: choose from ${Object.keys(SERVICES).join(', ')} (or none)`);
+  return [...new Set(names)];
+}
+
+/** "tcp 7, udp 7" */
+export function describePorts(ports: readonly ServicePort[]): string {
+  return ports.map((p) => `${p.protocol} ${p.port}`).join(', ');
+}
+
+/** The dotted address of `stack`'s first non-loopback interface (for messages). */
+export function firstAddress(stack: Stack): string | undefined {
+  const found = stack.ip.listInterfaces().find((i) => !i.loopback);
+  return found ? formatIpv4Address(found.address.address) : undefined;
+}
