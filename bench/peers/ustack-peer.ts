@@ -1,0 +1,94 @@
+/**
+ * ustack as a benchmark peer (bench/peers/README.md): `node dist/bench/peers/ustack-peer.js
+ * --tun NAME --addr A.B.C.D --mtu N`. It opens the TUN device, brings a stack up on it with the
+ * address A.B.C.D/24, and serves TCP 5001 sink, 5002 source and 5003 echo with the stack's own
+ * connection API (no Node streams in between, as the other peers use their stacks' native APIs).
+ * Prints `ready` once listening; exits on SIGINT/SIGTERM or when stdin closes.
+ */
+import { parseArgs } from 'node:util';
+import { unwrap } from '../../src/core/result.js';
+import { TunLink } from '../../src/link/tun.js';
+import { attachDevice } from '../../src/socket-api/attach-device.js';
+import { RealtimeDriver } from '../../src/socket-api/realtime-driver.js';
+import { Stack } from '../../src/socket-api/stack.js';
+import type { TcpConnection } from '../../src/tcp/connection.js';
+
+const { values } = parseArgs({ options: { tun: { type: 'string' }, addr: { type: 'string' }, mtu: { type: 'string', default: '1500' } } });
+if (!values.tun || !values.addr) {
+  process.stderr.write('usage: ustack-peer --tun NAME --addr A.B.C.D [--mtu N]\n');
+  process.exit(2);
+}
+const mtu = Number(values.mtu);
+
+const link = TunLink.open({ name: values.tun, mtu });
+const stack = new Stack({ name: 'ustack-peer' });
+const driver = new RealtimeDriver(stack).start();
+attachDevice(stack, driver, link, { address: `${values.addr}/24` });
+
+/** Calls `serve` with every connection accepted on `port`. */
+function listen(port: number, serve: (connection: TcpConnection) => void): void {
+  const listener = unwrap(stack.tcp.listen(0, port, 1024));
+  listener.onAcceptable = () => {
+    for (let connection = listener.accept(); connection; connection = listener.accept()) serve(connection);
+  };
+}
+
+// 5001 sink: read to EOF, then close.
+listen(5001, (c) => {
+  c.events.onReadable = () => {
+    while (c.receive().length > 0);
+    if (c.endOfStream) c.close();
+  };
+});
+
+// 5002 source: an 8-byte big-endian count, then that many bytes, then close.
+const zeros = new Uint8Array(256 * 1024);
+listen(5002, (c) => {
+  let header = new Uint8Array(0);
+  let left = -1;
+  const pump = () => {
+    while (left > 0) {
+      const sent = unwrap(c.send(zeros.subarray(0, Math.min(left, zeros.length))));
+      if (sent === 0) return;
+      left -= sent;
+    }
+    if (left === 0) {
+      left = -2;
+      c.close();
+    }
+  };
+  c.events.onReadable = () => {
+    for (let data = c.receive(); data.length > 0 && left === -1; data = c.receive()) {
+      const joined = new Uint8Array(header.length + data.length);
+      joined.set(header);
+      joined.set(data, header.length);
+      header = joined;
+      if (header.length >= 8) {
+        left = Number(new DataView(header.buffer).getBigUint64(0));
+        pump();
+      }
+    }
+  };
+  c.events.onWritable = pump;
+});
+
+// 5003 echo, Nagle off.
+listen(5003, (c) => {
+  c.options.noDelay = true;
+  c.events.onReadable = () => {
+    for (let data = c.receive(); data.length > 0; data = c.receive()) c.send(data);
+    if (c.endOfStream) c.close();
+  };
+});
+
+const stop = () => {
+  driver.stop();
+  link.close();
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+process.stdin.on('end', stop);
+process.stdin.on('error', stop);
+process.stdin.resume();
+process.stdout.write('ready\n');

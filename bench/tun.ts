@@ -1,0 +1,412 @@
+/**
+ * ustack beside other TCP/IP stacks on the same path (a benchmark, not a test; needs root):
+ *
+ *   npm run bench:tun [-- --megabytes 200] [--runs 3] [--mtus 1500,9000,65000]
+ *                     [--peers ustack,kernel,gvisor,lwip] [--round-trips 10000] [--connections 2000]
+ *                     [--profile DIR]   (a V8 CPU profile of each ustack peer process)
+ *
+ * Each user-space stack is a peer process (bench/peers/README.md) on a TUN device whose other end
+ * is the Linux kernel in a network namespace of its own; the kernel side runs one Python client
+ * for every peer. `kernel` is the reference: the kernel's own TCP on both ends of a veth pair
+ * (the same client in one namespace, a Python server in another). For each peer and TUN MTU:
+ * bulk TCP kernel→peer (into the peer's sink) and peer→kernel (from its source), the median of
+ * `--runs`; at the first MTU also 1-byte request/response latency (p50, p99) and the rate of
+ * connections that each carry one 1-byte exchange. Figures, the peer process's CPU, and the
+ * ratios ustack/peer are printed side by side.
+ *
+ * gVisor and lwIP peers are built here from Debian's packages (golang-go +
+ * golang-gvisor-gvisor-dev; liblwip-dev); a peer that cannot be built is left out with a note.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { configureDevice, createNamespace, ip, type Configured } from '../src/link/device.js';
+
+const { values } = parseArgs({
+  options: {
+    megabytes: { type: 'string', default: '200' },
+    runs: { type: 'string', default: '3' },
+    mtus: { type: 'string', default: '1500,9000,65000' },
+    peers: { type: 'string', default: 'ustack,kernel,gvisor,lwip' },
+    'round-trips': { type: 'string', default: '10000' },
+    connections: { type: 'string', default: '2000' },
+    /** Writes a V8 CPU profile of each ustack peer process into this directory. */
+    profile: { type: 'string' },
+  },
+});
+const BYTES = Number(values.megabytes) * 1_000_000;
+const RUNS = Number(values.runs);
+const MTUS = values.mtus.split(',').map(Number);
+const ROUND_TRIPS = Number(values['round-trips']);
+const CONNECTIONS = Number(values.connections);
+/** No single measurement may take longer than this; a stuck peer fails the run, not the machine. */
+const CLIENT_TIMEOUT_MS = 120_000;
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const build = join(root, 'bench', 'peers', 'build');
+const KERNEL_ADDRESS = '10.78.0.1';
+const PEER_ADDRESS = '10.78.0.2';
+
+/** The kernel side's client: one measurement per run, printed as one JSON line. */
+const CLIENT = `
+import json, socket, struct, sys, time
+host, test, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def connect(port):
+    s = socket.create_connection((host, port), timeout=30)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+def exactly(s, n):
+    got = b''
+    while len(got) < n:
+        chunk = s.recv(n - len(got))
+        if not chunk: raise SystemExit('connection closed early')
+        got += chunk
+    return got
+if test == 'sink':       # kernel -> peer: send count bytes, then wait for the peer's close
+    s = connect(5001); block = memoryview(bytes(1 << 18)); left = count
+    began = time.perf_counter()
+    while left > 0:
+        n = min(left, len(block)); s.sendall(block[:n]); left -= n
+    s.shutdown(socket.SHUT_WR)
+    if s.recv(1) != b'': raise SystemExit('sink sent data')
+    print(json.dumps({'bytesPerSecond': count / (time.perf_counter() - began)}))
+elif test == 'source':   # peer -> kernel: ask for count bytes, read to EOF
+    s = connect(5002); buffer = bytearray(1 << 20); got = 0
+    began = time.perf_counter()
+    s.sendall(struct.pack('>Q', count))
+    while True:
+        n = s.recv_into(buffer)
+        if n == 0: break
+        got += n
+    seconds = time.perf_counter() - began
+    if got != count: raise SystemExit(f'source sent {got} bytes, not {count}')
+    print(json.dumps({'bytesPerSecond': count / seconds}))
+elif test == 'rr':       # 1-byte request/response on one connection
+    s = connect(5003); samples = []
+    for i in range(count + 200):
+        began = time.perf_counter_ns(); s.sendall(b'x'); exactly(s, 1)
+        if i >= 200: samples.append((time.perf_counter_ns() - began) / 1000)
+    samples.sort()
+    print(json.dumps({'p50': samples[len(samples) // 2], 'p99': samples[int(len(samples) * 0.99)]}))
+elif test == 'crr':      # connections per second, each with one 1-byte exchange
+    began = time.perf_counter()
+    for i in range(count):
+        s = connect(5003); s.sendall(b'x'); exactly(s, 1); s.close()
+    print(json.dumps({'perSecond': count / (time.perf_counter() - began)}))
+`;
+
+/** The reference peer: the kernel's own TCP, the three services in Python threads. */
+const KERNEL_SERVER = `
+import socket, struct, sys, threading
+address = sys.argv[1]
+def serve(port, handle):
+    server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind((address, port)); server.listen(1024)
+    def loop():
+        while True:
+            c, _ = server.accept()
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=handle, args=(c,), daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+def sink(c):
+    buffer = bytearray(1 << 20)
+    while c.recv_into(buffer): pass
+    c.close()
+def source(c):
+    header = b''
+    while len(header) < 8: header += c.recv(8 - len(header))
+    left = struct.unpack('>Q', header)[0]; block = memoryview(bytes(1 << 18))
+    while left > 0:
+        n = min(left, len(block)); c.sendall(block[:n]); left -= n
+    c.close()
+def echo(c):
+    while True:
+        data = c.recv(65536)
+        if not data: break
+        c.sendall(data)
+    c.close()
+serve(5001, sink); serve(5002, source); serve(5003, echo)
+print('ready', flush=True)
+sys.stdin.read()
+`;
+
+/** A peer stack: how to build it and how to start it on a TUN device. */
+interface Peer {
+  readonly name: string;
+  readonly label: string;
+  /** Builds it; returns null when ready, else why it cannot run here. */
+  readonly prepare: () => string | null;
+  /** argv of the peer process for device `tun` at `mtu`. */
+  readonly command: (tun: string, mtu: number) => string[];
+}
+
+function buildWith(script: string, output: string): string | null {
+  const result = spawnSync('bash', [join(root, 'bench', 'peers', script), join(build, output)], { encoding: 'utf8', timeout: 300_000 });
+  return result.status === 0 ? null : (result.stderr.trim() || `build failed (${result.status})`).split('\n').at(-1)!;
+}
+
+const PEERS: Record<string, Peer> = {
+  ustack: {
+    name: 'ustack',
+    label: 'ustack',
+    prepare: () => null,
+    command: (tun, mtu) => [
+      process.execPath,
+      ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : []),
+      join(root, 'dist', 'bench', 'peers', 'ustack-peer.js'), '--tun', tun, '--addr', PEER_ADDRESS, '--mtu', String(mtu)],
+  },
+  gvisor: {
+    name: 'gvisor',
+    label: 'gVisor',
+    prepare: () => buildWith('gvisor/build.sh', 'gvisor-peer'),
+    command: (tun, mtu) => [join(build, 'gvisor-peer'), '--tun', tun, '--addr', PEER_ADDRESS, '--mtu', String(mtu)],
+  },
+  lwip: {
+    name: 'lwip',
+    label: 'lwIP',
+    prepare: () => buildWith('lwip/build.sh', 'lwip-peer'),
+    command: (tun, mtu) => [join(build, 'lwip-peer'), '--tun', tun, '--addr', PEER_ADDRESS, '--mtu', String(mtu)],
+  },
+};
+
+function debianVersion(pkg: string): string {
+  const result = spawnSync('dpkg-query', ['-W', '-f', '${Version}', pkg], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.split('+')[0]!.replace(/^0\.0~/, '') : '(not installed)';
+}
+
+/** A running peer: its process (for CPU time) and its setup to undo. */
+interface Running {
+  readonly clientNamespace: string;
+  readonly process: ChildProcess;
+  stop(): void;
+}
+
+/** Starts `child` and resolves once it prints `ready`. */
+function whenReady(child: ChildProcess, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`${what}: not ready after 30 s: ${output}`)), 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${code}) before it was ready: ${output}`));
+    });
+  });
+}
+
+let sequence = 0;
+
+/** A user-space peer on a fresh TUN device, the kernel's end in a fresh namespace. */
+async function startTunPeer(peer: Peer, mtu: number): Promise<Running> {
+  const tag = `${process.pid % 10000}${sequence++}`;
+  const tun = `ustb${tag}`;
+  const namespace = createNamespace(`ustack-bench-${tag}`);
+  const child = spawn(peer.command(tun, mtu)[0]!, peer.command(tun, mtu).slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+  let device: Configured | undefined;
+  const stop = () => {
+    child.stdin!.end();
+    child.kill('SIGTERM');
+    device?.close();
+    namespace.close();
+  };
+  try {
+    await whenReady(child, peer.name);
+    device = configureDevice({ name: tun, netns: namespace.name, mtu, txQueueLength: 1000, addresses: [`${KERNEL_ADDRESS}/24`] });
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  return { clientNamespace: namespace.name, process: child, stop };
+}
+
+/** The kernel on both ends of a veth pair, a namespace each. */
+async function startKernelPeer(mtu: number): Promise<Running> {
+  const tag = `${process.pid % 10000}${sequence++}`;
+  const client = createNamespace(`ustack-bench-${tag}c`);
+  const server = createNamespace(`ustack-bench-${tag}s`);
+  const stopNamespaces = () => {
+    server.close();
+    client.close();
+  };
+  let child: ChildProcess | undefined;
+  try {
+    ip(['link', 'add', `ustbc${tag}`, 'netns', client.name, 'type', 'veth', 'peer', 'name', `ustbs${tag}`, 'netns', server.name]);
+    for (const [name, namespace, address] of [
+      [`ustbc${tag}`, client.name, KERNEL_ADDRESS],
+      [`ustbs${tag}`, server.name, PEER_ADDRESS],
+    ] as const) {
+      ip(['link', 'set', 'dev', name, 'mtu', String(mtu), 'up'], namespace);
+      ip(['addr', 'add', `${address}/24`, 'dev', name], namespace);
+    }
+    child = spawn('ip', ['netns', 'exec', server.name, 'python3', '-c', KERNEL_SERVER, PEER_ADDRESS], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await whenReady(child, 'kernel server');
+  } catch (error) {
+    child?.kill('SIGTERM');
+    stopNamespaces();
+    throw error;
+  }
+  const running = child;
+  return {
+    clientNamespace: client.name,
+    process: running,
+    stop: () => {
+      running.stdin!.end();
+      running.kill('SIGTERM');
+      stopNamespaces();
+    },
+  };
+}
+
+/** Runs one client measurement in `namespace`; resolves with its JSON. */
+function runClient(namespace: string, test: string, count: number): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', namespace, 'python3', '-c', CLIENT, PEER_ADDRESS, test, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), CLIENT_TIMEOUT_MS);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(JSON.parse(stdout) as Record<string, number>);
+      else reject(new Error(`${test} failed (${code ?? 'killed after timeout'}): ${stderr.trim().split('\n').at(-1) ?? ''}`));
+    });
+  });
+}
+
+/** User+system CPU seconds of process `pid` so far (from /proc; clock ticks are 100 Hz on Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** One row of results: a figure per peer (NaN when not measured), and which way is better. */
+interface Row {
+  readonly label: string;
+  readonly unit: string;
+  readonly higherIsBetter: boolean;
+  readonly figures: Map<string, number>;
+  readonly notes: Map<string, string>;
+}
+
+const rows = new Map<string, Row>();
+function record(key: string, label: string, unit: string, higherIsBetter: boolean, peer: string, value: number, note = ''): void {
+  let row = rows.get(key);
+  if (!row) rows.set(key, (row = { label, unit, higherIsBetter, figures: new Map(), notes: new Map() }));
+  row.figures.set(peer, value);
+  if (note) row.notes.set(peer, note);
+}
+
+/** Measures one peer at one MTU: bulk both ways (median of RUNS), and at `latency` rr and crr. */
+async function measure(peer: string, label: string, mtu: number, latency: boolean, start: () => Promise<Running>): Promise<void> {
+  const running = await start();
+  try {
+    for (const [test, direction] of [
+      ['sink', `kernel → stack`],
+      ['source', `stack → kernel`],
+    ] as const) {
+      const rates: number[] = [];
+      const cpu: number[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        const cpuBefore = cpuSeconds(running.process.pid);
+        const began = performance.now();
+        rates.push((await runClient(running.clientNamespace, test, BYTES)).bytesPerSecond!);
+        cpu.push((cpuSeconds(running.process.pid) - cpuBefore) / ((performance.now() - began) / 1000));
+      }
+      const gbits = (median(rates) * 8) / 1e9;
+      const note = peer === 'kernel' ? '' : `cpu ${(median(cpu) * 100).toFixed(0)}%`;
+      record(`${test}-${mtu}`, `bulk ${direction}, MTU ${mtu}`, 'Gbit/s', true, peer, gbits, note);
+      console.log(`  ${label.padEnd(18)} MTU ${String(mtu).padEnd(5)} ${direction}: ${gbits.toFixed(2)} Gbit/s (runs: ${rates.map((r) => ((r * 8) / 1e9).toFixed(2)).join(', ')})${note ? `, peer ${note}` : ''}`);
+    }
+    if (latency) {
+      const rr = await runClient(running.clientNamespace, 'rr', ROUND_TRIPS);
+      record('rr-p50', `1-byte request/response, p50`, 'µs', false, peer, rr.p50!);
+      record('rr-p99', `1-byte request/response, p99`, 'µs', false, peer, rr.p99!);
+      const crr = await runClient(running.clientNamespace, 'crr', CONNECTIONS);
+      record('crr', `connect + 1-byte exchange + close`, 'per s', true, peer, crr.perSecond!);
+      console.log(`  ${label.padEnd(18)} MTU ${String(mtu).padEnd(5)} rr p50 ${rr.p50!.toFixed(0)} µs, p99 ${rr.p99!.toFixed(0)} µs; ${crr.perSecond!.toFixed(0)} connections/s`);
+    }
+  } finally {
+    running.stop();
+  }
+}
+
+// ---- main ----------------------------------------------------------------------------------
+
+if (process.getuid?.() !== 0) {
+  console.error('bench:tun needs root (TUN devices and network namespaces): sudo npm run bench:tun');
+  process.exit(2);
+}
+const requested = values.peers.split(',');
+const columns: Array<{ name: string; label: string }> = [];
+for (const name of requested) {
+  if (name === 'kernel') {
+    columns.push({ name, label: 'kernel' });
+    continue;
+  }
+  const peer = PEERS[name];
+  if (!peer) throw new Error(`unknown peer ${name}: choose from ustack, kernel, ${Object.keys(PEERS).slice(1).join(', ')}`);
+  const problem = peer.prepare();
+  if (problem) console.log(`leaving out ${name}: ${problem}`);
+  else columns.push({ name, label: peer.label });
+}
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+console.log(`bench:tun — ${cpu} × ${cpus().length}, Linux ${release()}, Node ${process.version}`);
+console.log(`${values.megabytes} MB per bulk run, median of ${RUNS}; ${ROUND_TRIPS} round trips; ${CONNECTIONS} connections; kernel side: Python 3 in a network namespace`);
+console.log(`peers: kernel = Linux TCP on both ends of a veth pair; gVisor netstack ${debianVersion('golang-gvisor-gvisor-dev')} (Debian); lwIP ${debianVersion('liblwip-dev')} (Debian)`);
+for (const [index, mtu] of MTUS.entries()) {
+  for (const column of columns) {
+    const start = column.name === 'kernel' ? () => startKernelPeer(mtu) : () => startTunPeer(PEERS[column.name]!, mtu);
+    try {
+      await measure(column.name, column.label, mtu, index === 0, start);
+    } catch (error) {
+      console.log(`  ${column.label}: MTU ${mtu}: ${(error as Error).message}`);
+    }
+  }
+}
+
+// The table: a figure per stack, then ustack's ratio to each of the others (>1: ustack better).
+const others = columns.filter((c) => c.name !== 'ustack');
+const width = 10;
+const header = ['', ...columns.map((c) => c.label), ...others.map((c) => `÷${c.label}`)];
+console.log('');
+console.log(header.map((h, i) => (i === 0 ? h.padEnd(46) : h.padStart(width))).join(''));
+for (const row of rows.values()) {
+  const cells = columns.map((c) => {
+    const value = row.figures.get(c.name);
+    return value === undefined ? '—' : `${value < 10 ? value.toFixed(2) : value.toFixed(0)}`;
+  });
+  const ratios = others.map((c) => {
+    const ours = row.figures.get('ustack');
+    const theirs = row.figures.get(c.name);
+    if (ours === undefined || theirs === undefined) return '—';
+    return `${(row.higherIsBetter ? ours / theirs : theirs / ours).toFixed(2)}×`;
+  });
+  console.log([`${row.label} (${row.unit})`.padEnd(46), ...[...cells, ...ratios].map((cell) => cell.padStart(width))].join(''));
+}
+console.log('÷X: ustack\'s figure over X\'s (inverted for latency): above 1× means ustack did better.');
+const cpuNotes = [...rows.values()].filter((row) => row.notes.size > 0);
+if (cpuNotes.length > 0) {
+  console.log('CPU of the peer process during the bulk runs (100% = one core):');
+  for (const row of cpuNotes) console.log(`  ${row.label.padEnd(32)} ${columns.filter((c) => row.notes.has(c.name)).map((c) => `${c.label} ${row.notes.get(c.name)!.replace('cpu ', '')}`).join(', ')}`);
+}
