@@ -69,7 +69,7 @@ function waitFor(count: () => number, expected: number): Promise<void> {
 
 async function rawRun(namespace: string, index: number, prefill: boolean): Promise<void> {
   const addon = loadNativeTun();
-  const device = addon.open(`ustb${process.pid % 10000}r${index}`, false, false);
+  const device = addon.open(`ustb${process.pid % 10000}r${index}`, false, false, false);
   const config = configureDevice({ name: device.name, netns: namespace, addresses: ['10.77.0.1/24'], txQueueLength: PACKETS + 1000 });
   let received = 0;
   let batches = 0;

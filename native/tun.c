@@ -3,11 +3,14 @@
  * Node's own event loop. Everything above the fd (every protocol) is TypeScript; this file only
  * moves whole packets between the fd and JavaScript.
  *
- *   open(name, tap, multiQueue) -> { handle, name }     TUNSETIFF with IFF_NO_PI; O_NONBLOCK
+ *   open(name, tap, multiQueue, offload) -> { handle, name }   TUNSETIFF with IFF_NO_PI; O_NONBLOCK.
+ *       offload: IFF_VNET_HDR with checksum and TCPv4 segmentation offload (TUNSETOFFLOAD): every
+ *       packet read starts with a 10-byte virtio_net_hdr, and every write takes one.
  *   start(handle, onPackets, onWritable, ends)          a uv_poll_t on the fd
  *       onPackets(buffer, count): `count` packets back to back in `buffer`, packet i ending at
  *       byte ends[i] (an Int32Array the caller owns). A read error: onPackets(null, -errno).
- *   write(handle, bytes) -> bytes written, or -errno (-EAGAIN: queue it, wait for writable)
+ *   write(handle, bytes[, header]) -> bytes written, or -errno (-EAGAIN: queue it, wait for
+ *       writable); with `header` (the virtio_net_hdr) one writev of header and packet
  *   wantWritable(handle, yes)   also wake on POLLOUT; onWritable() is then called once
  *   setRef(handle, yes)         whether the open device keeps the event loop alive
  *   close(handle)               stops polling and closes the fd (the device goes with it)
@@ -28,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define MAX_BATCH 256
@@ -188,8 +192,10 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
 }
 
 /* Reads the arguments of a call that starts with a handle; throws and returns NULL if bad. */
-static tun_t *tun_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
-  size_t argc = expected;
+/* The handle in argv[0] and at least `expected` arguments; argv has room for `capacity` (missing
+ * ones read as undefined). */
+static tun_t *tun_args_at_least(napi_env env, napi_callback_info info, size_t expected, size_t capacity, napi_value *argv) {
+  size_t argc = capacity;
   void *data = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < expected ||
       napi_get_value_external(env, argv[0], &data) != napi_ok || data == NULL) {
@@ -199,15 +205,20 @@ static tun_t *tun_args(napi_env env, napi_callback_info info, size_t expected, n
   return data;
 }
 
+static tun_t *tun_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
+  return tun_args_at_least(env, info, expected, expected, argv);
+}
+
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3, name_length = 0;
-  napi_value argv[3], result, handle, name_value;
+  size_t argc = 4, name_length = 0;
+  napi_value argv[4], result, handle, name_value;
   char name[IFNAMSIZ] = {0};
-  bool tap = false, multi_queue = false;
+  bool tap = false, multi_queue = false, offload = false;
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_length) != napi_ok ||
-      napi_get_value_bool(env, argv[1], &tap) != napi_ok || napi_get_value_bool(env, argv[2], &multi_queue) != napi_ok) {
-    napi_throw_type_error(env, NULL, "open(name: string, tap: boolean, multiQueue: boolean)");
+  if (argc < 4 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_length) != napi_ok ||
+      napi_get_value_bool(env, argv[1], &tap) != napi_ok || napi_get_value_bool(env, argv[2], &multi_queue) != napi_ok ||
+      napi_get_value_bool(env, argv[3], &offload) != napi_ok) {
+    napi_throw_type_error(env, NULL, "open(name: string, tap: boolean, multiQueue: boolean, offload: boolean)");
     return NULL;
   }
   /* O_CLOEXEC: children (ip, ping…) must not inherit the fd, or the device outlives close(). */
@@ -221,7 +232,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI | (multi_queue ? IFF_MULTI_QUEUE : 0);
+  ifr.ifr_flags = (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI | (multi_queue ? IFF_MULTI_QUEUE : 0) | (offload ? IFF_VNET_HDR : 0);
   memcpy(ifr.ifr_name, name, name_length); /* an empty name lets the kernel pick tunN / tapN */
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int err = errno;
@@ -231,6 +242,14 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     if (err == EBUSY) advice = "the name is taken by a device another open fd holds (this process or another): pick another name, or none to let the kernel choose";
     if (err == EINVAL) advice = "the name belongs to a device of another kind, or one opened with other flags (TUN/TAP, multi-queue)";
     return throw_errno(env, err, "ioctl TUNSETIFF", advice);
+  }
+  /* The kernel may then hand us (and take from us) TCP segments up to 64 KiB with a partial
+   * checksum: the 10-byte virtio_net_hdr says how to finish or cut them. */
+  int header_size = 10;
+  if (offload && (ioctl(fd, TUNSETVNETHDRSZ, &header_size) < 0 || ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0)) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, err, "ioctl TUNSETOFFLOAD", "this kernel's TUN driver does not take offloads: open the device without them");
   }
   tun_t *t = calloc(1, sizeof *t);
   unsigned char *slab = malloc(SLAB_SIZE);
@@ -291,19 +310,24 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_write(napi_env env, napi_callback_info info) {
-  napi_value argv[2], result;
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
+  napi_value argv[3], result;
+  napi_typedarray_type type, header_type = napi_uint8_array;
+  napi_valuetype header_kind = napi_undefined;
+  size_t length, header_length = 0;
+  void *data, *header = NULL;
   ssize_t n = -EBADF;
-  tun_t *t = tun_args(env, info, 2, argv);
+  tun_t *t = tun_args_at_least(env, info, 2, 3, argv);
   if (t == NULL) return NULL;
-  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "write(handle, packet: Uint8Array)");
+  napi_typeof(env, argv[2], &header_kind);
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array ||
+      (header_kind != napi_undefined && (napi_get_typedarray_info(env, argv[2], &header_type, &header_length, &header, NULL, NULL) != napi_ok ||
+                                         header_type != napi_uint8_array))) {
+    napi_throw_type_error(env, NULL, "write(handle, packet: Uint8Array, header?: Uint8Array)");
     return NULL;
   }
   if (!t->closed) {
-    do n = write(t->fd, data, length);
+    struct iovec parts[2] = {{header, header_length}, {data, length}};
+    do n = header ? writev(t->fd, parts, 2) : write(t->fd, data, length);
     while (n < 0 && errno == EINTR);
     if (n < 0) n = -errno;
   }

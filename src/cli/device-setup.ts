@@ -24,6 +24,7 @@ export const DEVICE_ARG_OPTIONS = {
   mtu: { type: 'string', default: '1500' },
   txqueuelen: { type: 'string', default: '1000' },
   pcap: { type: 'string' },
+  'no-offload': { type: 'boolean' },
 } as const;
 
 /** Help text of the device options (as in `ustack up --help`). */
@@ -37,6 +38,8 @@ export const DEVICE_USAGE = `  --tun NAME            TUN device name (default us
   --txqueuelen N        packets the kernel holds for us to read (default 1000: a full 1 MB
                         receive window of segments fits, so a busy moment loses none)
   --pcap FILE           record what crosses the device (pcap)
+  --no-offload          a TUN without checksum/segmentation offload: every packet within the MTU
+                        (with it, the kernel and ustack pass TCP segments of up to 64 KiB)
 `;
 
 /** The device options as parseArgs returns them. */
@@ -49,6 +52,7 @@ export interface DeviceArgs {
   readonly mtu?: string;
   readonly txqueuelen?: string;
   readonly pcap?: string;
+  readonly 'no-offload'?: boolean;
 }
 
 /** A stack on an open, configured device. */
@@ -97,7 +101,7 @@ export function openDevice(args: DeviceArgs): OpenDevice {
       const exists = ip(['netns', 'list']).split('\n').some((line) => line.split(' ')[0] === namespace);
       if (!exists) undo.push(createNamespace(namespace));
     }
-    const link = TunLink.open({ name: args.tap ?? args.tun ?? 'ustack0', tap, mtu });
+    const link = TunLink.open({ name: args.tap ?? args.tun ?? 'ustack0', tap, mtu, offload: !tap && !args['no-offload'] });
     undo.push(link);
     undo.push(configureDevice({ name: link.name, netns: namespace, mtu, txQueueLength: Number(args.txqueuelen ?? DEVICE_ARG_OPTIONS.txqueuelen.default), addresses: [kernelAddress] }));
 

@@ -51,6 +51,19 @@ export interface DatagramSpec {
   readonly ecn?: number;
   readonly dontFragment?: boolean;
   readonly options?: readonly Ipv4Option[];
+  /**
+   * TCP segmentation offload: the datagram is one TCP segment that may exceed the MTU, for a
+   * link that cuts it into segments of this many data bytes (see segmentationOffloadTo).
+   */
+  readonly segmentSize?: number;
+}
+
+/** A frame waiting in the outbox for its interface's link. */
+export interface OutgoingFrame {
+  readonly interfaceName: string;
+  readonly frame: Uint8Array;
+  /** For Link.transmit: the TSO segment size, or 0. */
+  readonly segmentSize: number;
 }
 
 /** The IP layer's settings. */
@@ -81,7 +94,7 @@ export class IpLayer {
   /** The same interfaces as a list, rebuilt when one is added: every packet looks through them. */
   private interfaceList: readonly NetworkInterface[] = [];
   private readonly protocols = new Map<number, ProtocolHandler>();
-  private outbox: Array<{ readonly interfaceName: string; readonly frame: Uint8Array }> = [];
+  private outbox: OutgoingFrame[] = [];
   /** Where outgoing frames come from: one small allocation each instead of an ArrayBuffer each. */
   private readonly frames = new SlabAllocator();
   private nextIdentification: number;
@@ -156,7 +169,7 @@ export class IpLayer {
   }
 
   /** Frames waiting to be transmitted, removed from the outbox. */
-  takeOutbox(): Array<{ readonly interfaceName: string; readonly frame: Uint8Array }> {
+  takeOutbox(): OutgoingFrame[] {
     const frames = this.outbox;
     this.outbox = [];
     return frames;
@@ -325,6 +338,15 @@ export class IpLayer {
   }
 
   /**
+   * The largest IPv4 packet toward `destination` that its link cuts into segments itself (TCP
+   * segmentation offload), or 0 when the link has none.
+   */
+  segmentationOffloadTo(destination: Ipv4Address): number {
+    const path = this.routeTo(destination);
+    return path?.iface.link.tcpSegmentationMax ?? 0;
+  }
+
+  /**
    * Records a smaller path MTU toward `destination` (RFC 1191 §6.3), never below 68 (RFC 791)
    * or 552 + 20 as Linux's min_pmtu guards against forged tiny values; kept for 10 minutes (§6.3).
    */
@@ -362,7 +384,9 @@ export class IpLayer {
     if (headerLength > IPV4_MAX_HEADER_LENGTH) return fail('EINVAL');
     if (headerLength + transportLength > IPV4_MAX_TOTAL_LENGTH) return fail('EMSGSIZE');
     const mtu = routeMtu(path.route, path.iface);
-    if (spec.dontFragment && headerLength + transportLength > mtu) return fail('EMSGSIZE');
+    const segmentSize = spec.segmentSize ?? 0;
+    const offloaded = segmentSize > 0 && headerLength + transportLength <= (path.iface.link.tcpSegmentationMax ?? 0);
+    if (spec.dontFragment && headerLength + transportLength > mtu && !offloaded) return fail('EMSGSIZE');
 
     const frame = this.frames.allocate(headerLength + transportLength);
     write(frame.subarray(headerLength), source);
@@ -381,10 +405,10 @@ export class IpLayer {
       options,
       payloadLength: transportLength,
     };
-    if (frame.length <= mtu) {
+    if (frame.length <= mtu || offloaded) {
       emitIpv4(header, frame);
       this.traceDown(path.iface, frame, now);
-      this.enqueue(path.iface, frame);
+      this.enqueue(path.iface, frame, frame.length > mtu ? segmentSize : 0);
     } else {
       this.stats.increment('ipv4.tx.fragmented');
       for (const fragment of fragmentDatagram(header, frame.subarray(headerLength), mtu)) {
@@ -431,9 +455,9 @@ export class IpLayer {
     return id;
   }
 
-  private enqueue(iface: NetworkInterface, frame: Uint8Array): void {
+  private enqueue(iface: NetworkInterface, frame: Uint8Array, segmentSize = 0): void {
     this.counters.txPackets.increment();
-    this.outbox.push({ interfaceName: iface.name, frame });
+    this.outbox.push({ interfaceName: iface.name, frame, segmentSize });
     this.onOutput?.();
   }
 

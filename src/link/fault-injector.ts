@@ -40,6 +40,8 @@ interface Scheduled {
   readonly frame: Uint8Array;
   readonly time: number;
   readonly order: number;
+  /** For the inner link's transmit (TSO), 0 otherwise. */
+  readonly segmentSize: number;
 }
 
 /** A link that injects faults into another link's traffic. */
@@ -73,10 +75,14 @@ export class FaultInjector implements Link {
   get mtu(): number {
     return this.inner.mtu;
   }
+  /** The inner link's: a large segment is one frame here, lost or delayed whole. */
+  get tcpSegmentationMax(): number | undefined {
+    return this.inner.tcpSegmentationMax;
+  }
 
-  transmit(frame: Uint8Array, now: number): void {
-    if (this.applies('transmit')) this.schedule(this.outgoing, frame, now, 'transmit');
-    else this.inner.transmit(frame, now);
+  transmit(frame: Uint8Array, now: number, segmentSize = 0): void {
+    if (this.applies('transmit')) this.schedule(this.outgoing, frame, now, 'transmit', segmentSize);
+    else this.inner.transmit(frame, now, segmentSize);
   }
 
   setReceiver(receiver: FrameReceiver): void {
@@ -89,7 +95,10 @@ export class FaultInjector implements Link {
 
   poll(now: number): void {
     this.inner.poll(now);
-    while (this.outgoing.length > 0 && this.outgoing[0].time <= now) this.inner.transmit(this.outgoing.shift()!.frame, now);
+    while (this.outgoing.length > 0 && this.outgoing[0].time <= now) {
+      const { frame, segmentSize } = this.outgoing.shift()!;
+      this.inner.transmit(frame, now, segmentSize);
+    }
     while (this.incoming.length > 0 && this.incoming[0].time <= now) this.receiver?.(this.incoming.shift()!.frame, now);
   }
 
@@ -102,7 +111,7 @@ export class FaultInjector implements Link {
     return rate !== undefined && rate > 0 && this.rng.nextFloat() < rate;
   }
 
-  private schedule(queue: Scheduled[], frame: Uint8Array, now: number, direction: 'transmit' | 'receive'): void {
+  private schedule(queue: Scheduled[], frame: Uint8Array, now: number, direction: 'transmit' | 'receive', segmentSize = 0): void {
     const c = this.config;
     if (this.chance(c.lossRate)) {
       this.stats.increment('fault.lost');
@@ -138,10 +147,10 @@ export class FaultInjector implements Link {
       time += c.reorderDelayMs ?? 1;
       this.stats.increment('fault.reordered');
     }
-    this.insert(queue, { frame: copy, time, order: this.order++ });
+    this.insert(queue, { frame: copy, time, order: this.order++, segmentSize });
     if (this.chance(c.duplicateRate)) {
       this.stats.increment('fault.duplicated');
-      this.insert(queue, { frame: copy, time, order: this.order++ });
+      this.insert(queue, { frame: copy, time, order: this.order++, segmentSize });
     }
     this.stats.increment('fault.passed');
   }

@@ -18,8 +18,18 @@ export interface Link {
   readonly medium: LinkMedium;
   /** Largest IP packet the link carries without fragmentation (bytes). */
   readonly mtu: number;
-  /** Sends one frame. `now` is the sender's time in ms. The link may keep `frame`. */
-  transmit(frame: Uint8Array, now: number): void;
+  /**
+   * Sends one frame. `now` is the sender's time in ms. The link may keep `frame`.
+   * `segmentSize` (only on a link with `tcpSegmentationMax`): the frame is one IPv4 TCP segment
+   * larger than the MTU, which the device cuts into segments of `segmentSize` data bytes (TSO).
+   */
+  transmit(frame: Uint8Array, now: number, segmentSize?: number): void;
+  /**
+   * TCP segmentation offload: the largest frame the link takes with a `segmentSize` (0 or
+   * absent: none). Such a link may also deliver TCP segments larger than its MTU (the device
+   * joined them), with complete checksums.
+   */
+  readonly tcpSegmentationMax?: number;
   /** Sets the one receiver of frames arriving from the medium. */
   setReceiver(receiver: FrameReceiver): void;
   /** The next time (ms) this link has frames to release, or Infinity. */

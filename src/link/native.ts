@@ -17,8 +17,12 @@ export interface NativeDevice {
 
 /** The addon's functions (see the header comment of native/tun.c). */
 export interface NativeTunAddon {
-  /** Opens /dev/net/tun and attaches it to device `name` ('' lets the kernel choose). Throws errno-shaped errors. */
-  open(name: string, tap: boolean, multiQueue: boolean): NativeDevice;
+  /**
+   * Opens /dev/net/tun and attaches it to device `name` ('' lets the kernel choose). With
+   * `offload`, packets both ways carry a 10-byte virtio_net_hdr (checksum and TCPv4
+   * segmentation offload). Throws errno-shaped errors.
+   */
+  open(name: string, tap: boolean, multiQueue: boolean, offload: boolean): NativeDevice;
   /**
    * Starts watching the fd. `onPackets(buffer, count)` gets a batch: packet i is
    * `buffer[ends[i-1] ?? 0 .. ends[i])`. A read error arrives as `onPackets(null, -errno)`.
@@ -29,8 +33,11 @@ export interface NativeTunAddon {
     onWritable: () => void,
     ends: Int32Array,
   ): void;
-  /** Writes one packet: the bytes written, or -errno (-EAGAIN: wait for writable and retry). */
-  write(handle: unknown, packet: Uint8Array): number;
+  /**
+   * Writes one packet, after `header` (its virtio_net_hdr) when given: the bytes written, or
+   * -errno (-EAGAIN: wait for writable and retry).
+   */
+  write(handle: unknown, packet: Uint8Array, header?: Uint8Array): number;
   /** Asks for one onWritable call when the fd can take a write again. */
   wantWritable(handle: unknown, yes: boolean): void;
   /** Whether the watching keeps Node's event loop alive (default yes). */

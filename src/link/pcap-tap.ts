@@ -71,10 +71,15 @@ export class PcapTap implements Link {
     return this.inner.mtu;
   }
 
+  /** The inner link's. */
+  get tcpSegmentationMax(): number | undefined {
+    return this.inner.tcpSegmentationMax;
+  }
+
   /** Records `frame` as outbound at `now`, then hands it to the inner link. */
-  transmit(frame: Uint8Array, now: number): void {
+  transmit(frame: Uint8Array, now: number, segmentSize?: number): void {
     this.writer.record(now + this.epochMs, frame);
-    this.inner.transmit(frame, now);
+    this.inner.transmit(frame, now, segmentSize);
   }
 
   /** Installs `receiver` behind a recorder: inbound frames are recorded, then delivered. */

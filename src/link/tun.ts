@@ -13,8 +13,17 @@
  * counted, as a full qdisc drops them (TCP recovers; UDP loses them, as on any host). Linux
  * hands a TUN write to its IP input at once, so EAGAIN is rare there; the queue is for when it
  * happens (and is tested with a fake addon).
+ *
+ * With `offload` (TUN only) the device carries a virtio_net_hdr before every packet
+ * (IFF_VNET_HDR) and takes checksum and TCPv4 segmentation offload: the kernel may hand us TCP
+ * segments up to 64 KiB (what it would have cut into MTU-sized ones) with the checksum left
+ * for us to finish, and we may hand it segments up to 64 KiB that it cuts itself. Per packet
+ * that is one read, write and trip through both stacks instead of up to 44: the path's MTU and
+ * what goes on any wire beyond are unchanged. The link finishes partial checksums on arrival,
+ * so the stack, captures and forwarding all see ordinary packets.
  */
 import { SystemClock, type Clock } from '../core/clock.js';
+import { foldSum, onesComplementSum, pseudoHeaderSum } from '../ip/checksum.js';
 import type { FrameReceiver, Link, LinkMedium } from './link.js';
 import { loadNativeTun, type NativeTunAddon } from './native.js';
 
@@ -28,6 +37,8 @@ export interface TunLinkOptions {
   readonly tap?: boolean;
   /** Open the device with IFF_MULTI_QUEUE (more fds may then attach to the same name). */
   readonly multiQueue?: boolean;
+  /** Checksum and TCP segmentation offload through a virtio_net_hdr (TUN only; see above). */
+  readonly offload?: boolean;
   /** Where receive times come from (default a SystemClock; attachDevice sets the driver's). */
   readonly clock?: Clock;
   /** Frames held while the fd cannot take writes (default 1024); more are dropped. */
@@ -50,6 +61,11 @@ export interface TunLinkCounters {
   txQueued: number;
   /** Frames dropped because the queue was full. */
   txDropped: number;
+  /** Packets read whose virtio_net_hdr made no sense (dropped). */
+  rxErrors: number;
+  /** Packets larger than the MTU the kernel handed over joined (offload), and that we sent for it to cut. */
+  rxSegmentationOffloads: number;
+  txSegmentationOffloads: number;
   /** Writes that failed for another reason (EIO while the device is down, EINVAL, …). */
   txErrors: number;
 }
@@ -67,6 +83,20 @@ function systemError(syscall: string, errno: number, device: string): NodeJS.Err
 
 const EAGAIN = -11;
 
+/** The virtio_net_hdr (linux/virtio_net.h) without num_buffers: 10 bytes, little-endian on x86. */
+const VNET_HEADER_LENGTH = 10;
+const VNET_F_NEEDS_CSUM = 1;
+const VNET_GSO_NONE = 0;
+const VNET_GSO_TCPV4 = 1;
+/** The segment carries CWR: only the first piece may (RFC 3168 §6.1.2). */
+const VNET_GSO_ECN = 0x80;
+const TCP_FLAG_CWR = 0x80;
+/** The header of a packet that needs nothing done. */
+const PLAIN_VNET_HEADER = new Uint8Array(VNET_HEADER_LENGTH);
+/** TCP's checksum field offset in its header, and UDP's. */
+const TCP_CHECKSUM_OFFSET = 16;
+const UDP_CHECKSUM_OFFSET = 6;
+
 /** A Link backed by a TUN device's file descriptor. */
 export class TunLink implements Link {
   readonly medium: LinkMedium;
@@ -80,9 +110,24 @@ export class TunLink implements Link {
   onError: ((error: NodeJS.ErrnoException) => void) | null = null;
   /** Called when the write queue has emptied after backpressure. */
   onDrain: (() => void) | null = null;
-  readonly counters: TunLinkCounters = { rxPackets: 0, rxBytes: 0, rxBatches: 0, txPackets: 0, txBytes: 0, txQueued: 0, txDropped: 0, txErrors: 0 };
+  readonly counters: TunLinkCounters = {
+    rxPackets: 0,
+    rxBytes: 0,
+    rxBatches: 0,
+    txPackets: 0,
+    txBytes: 0,
+    txQueued: 0,
+    txDropped: 0,
+    txErrors: 0,
+    rxErrors: 0,
+    rxSegmentationOffloads: 0,
+    txSegmentationOffloads: 0,
+  };
+  /** With offload: the largest IPv4 packet the kernel cuts for us (Total Length's limit). */
+  readonly tcpSegmentationMax: number;
   private receiver: FrameReceiver | null = null;
-  private readonly queue: Uint8Array[] = [];
+  /** Frames waiting for the fd, with their virtio_net_hdr when offloading. */
+  private readonly queue: Array<{ readonly frame: Uint8Array; readonly header: Uint8Array | undefined }> = [];
   private queueHead = 0;
   private readonly writeQueueLimit: number;
   private readonly ends: Int32Array;
@@ -97,6 +142,7 @@ export class TunLink implements Link {
     this.name = name;
     this.medium = options.tap ? 'ethernet' : 'ip';
     this.mtu = options.mtu ?? 1500;
+    this.tcpSegmentationMax = options.offload ? 65535 : 0;
     this.clock = options.clock ?? new SystemClock();
     this.writeQueueLimit = options.writeQueueLimit ?? 1024;
     this.ends = new Int32Array(addon.maxBatch);
@@ -111,8 +157,9 @@ export class TunLink implements Link {
   static open(options: TunLinkOptions = {}): TunLink {
     const name = options.name ?? '';
     if (Buffer.byteLength(name) > 15) throw new RangeError(`TUN device name ${JSON.stringify(name)} is longer than 15 bytes (IFNAMSIZ)`);
+    if (options.offload && options.tap) throw new RangeError('offload is for TUN devices (IPv4 packets), not TAP');
     const addon = options.addon ?? loadNativeTun();
-    const device = addon.open(name, options.tap ?? false, options.multiQueue ?? false);
+    const device = addon.open(name, options.tap ?? false, options.multiQueue ?? false, options.offload ?? false);
     return new TunLink(addon, device.handle, device.name, options);
   }
 
@@ -130,13 +177,38 @@ export class TunLink implements Link {
     this.receiver = receiver;
   }
 
-  transmit(frame: Uint8Array, _now: number): void {
+  transmit(frame: Uint8Array, _now: number, segmentSize?: number): void {
     if (this.closed) return;
+    const header = this.tcpSegmentationMax > 0 ? this.vnetHeaderFor(frame, segmentSize) : undefined;
     if (this.queuedFrames > 0) {
-      this.enqueue(frame);
+      this.enqueue(frame, header);
       return;
     }
-    this.write(frame);
+    this.write(frame, header);
+  }
+
+  /**
+   * The virtio_net_hdr for an outgoing packet: none needed, or (a TCP segment for the kernel to
+   * cut) GSO TCPv4 with `segmentSize`, its checksum field turned into the pseudo-header's partial
+   * sum that the kernel completes for each piece.
+   */
+  private vnetHeaderFor(frame: Uint8Array, segmentSize: number | undefined): Uint8Array {
+    if (!segmentSize) return PLAIN_VNET_HEADER;
+    const ipHeaderLength = (frame[0] & 0x0f) * 4;
+    const tcpHeaderLength = (frame[ipHeaderLength + 12] >> 4) * 4;
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    const partial = foldSum(pseudoHeaderSum(view.getUint32(12), view.getUint32(16), 6, frame.length - ipHeaderLength));
+    view.setUint16(ipHeaderLength + TCP_CHECKSUM_OFFSET, partial);
+    const header = new Uint8Array(VNET_HEADER_LENGTH);
+    const fields = new DataView(header.buffer);
+    fields.setUint8(0, VNET_F_NEEDS_CSUM);
+    fields.setUint8(1, VNET_GSO_TCPV4 | (frame[ipHeaderLength + 13] & TCP_FLAG_CWR ? VNET_GSO_ECN : 0));
+    fields.setUint16(2, ipHeaderLength + tcpHeaderLength, true);
+    fields.setUint16(4, segmentSize, true);
+    fields.setUint16(6, ipHeaderLength, true);
+    fields.setUint16(8, TCP_CHECKSUM_OFFSET, true);
+    this.counters.txSegmentationOffloads++;
+    return header;
   }
 
   /** A TUN link holds nothing back in time: frames leave in transmit or when the fd drains. */
@@ -161,16 +233,16 @@ export class TunLink implements Link {
   }
 
   /** Writes one frame; true when it left (or failed for good), false when it must wait. */
-  private write(frame: Uint8Array): boolean {
-    const result = this.addon.write(this.handle, frame);
+  private write(frame: Uint8Array, header: Uint8Array | undefined): boolean {
+    const result = this.addon.write(this.handle, frame, header);
     if (result >= 0) {
       this.counters.txPackets++;
-      this.counters.txBytes += result;
+      this.counters.txBytes += result - (header?.length ?? 0);
       return true;
     }
     if (result === EAGAIN) {
       this.counters.txQueued++;
-      this.enqueue(frame);
+      this.enqueue(frame, header);
       this.addon.wantWritable(this.handle, true);
       return false;
     }
@@ -179,19 +251,19 @@ export class TunLink implements Link {
     return true;
   }
 
-  private enqueue(frame: Uint8Array): void {
+  private enqueue(frame: Uint8Array, header: Uint8Array | undefined): void {
     if (this.queuedFrames >= this.writeQueueLimit) {
       this.counters.txDropped++;
       return;
     }
-    this.queue.push(frame);
+    this.queue.push({ frame, header });
   }
 
   /** The fd is writable again: send what waited, in order, until it fills up again. */
   private flush(): void {
     while (this.queueHead < this.queue.length && !this.closed) {
-      const frame = this.queue[this.queueHead];
-      const result = this.addon.write(this.handle, frame);
+      const { frame, header } = this.queue[this.queueHead];
+      const result = this.addon.write(this.handle, frame, header);
       if (result === EAGAIN) {
         this.addon.wantWritable(this.handle, true);
         return;
@@ -199,7 +271,7 @@ export class TunLink implements Link {
       this.queueHead++;
       if (result >= 0) {
         this.counters.txPackets++;
-        this.counters.txBytes += result;
+        this.counters.txBytes += result - (header?.length ?? 0);
       } else {
         this.counters.txErrors++;
         this.onError?.(systemError('write', result, this.name));
@@ -226,13 +298,43 @@ export class TunLink implements Link {
     this.counters.rxBatches++;
     this.counters.rxPackets += count;
     this.counters.rxBytes += buffer.length;
+    const offload = this.tcpSegmentationMax > 0;
     for (let i = 0; i < count; i++) {
       const end = ends[i];
       // A plain Uint8Array view (not a Buffer: Buffer#slice shares memory, Uint8Array#slice copies).
-      if (receiver) receiver(new Uint8Array(buffer.buffer, buffer.byteOffset + start, end - start), now);
+      const packet = offload ? this.afterVnetHeader(buffer, start, end) : new Uint8Array(buffer.buffer, buffer.byteOffset + start, end - start);
+      if (receiver && packet) receiver(packet, now);
       if (this.closed) return;
       start = end;
     }
+    if (offload) this.counters.rxBytes -= count * VNET_HEADER_LENGTH;
     this.onBatch?.();
+  }
+
+  /**
+   * The packet after its virtio_net_hdr, its checksum finished if the kernel left it partial
+   * (NEEDS_CSUM: the field holds the pseudo-header sum; the rest is summed from csum_start), or
+   * null (counted) when the header does not fit the packet.
+   */
+  private afterVnetHeader(buffer: Buffer, start: number, end: number): Uint8Array | null {
+    if (end - start < VNET_HEADER_LENGTH) {
+      this.counters.rxErrors++;
+      return null;
+    }
+    const fields = new DataView(buffer.buffer, buffer.byteOffset + start, VNET_HEADER_LENGTH);
+    const packet = new Uint8Array(buffer.buffer, buffer.byteOffset + start + VNET_HEADER_LENGTH, end - start - VNET_HEADER_LENGTH);
+    if (fields.getUint8(1) !== VNET_GSO_NONE) this.counters.rxSegmentationOffloads++;
+    if ((fields.getUint8(0) & VNET_F_NEEDS_CSUM) === 0) return packet;
+    const checksumStart = fields.getUint16(6, true);
+    const checksumAt = checksumStart + fields.getUint16(8, true);
+    if (checksumAt + 2 > packet.length) {
+      this.counters.rxErrors++;
+      return null;
+    }
+    let checksum = ~foldSum(onesComplementSum(packet, 0, checksumStart, packet.length)) & 0xffff;
+    if (checksum === 0 && checksumAt - checksumStart === UDP_CHECKSUM_OFFSET) checksum = 0xffff; // UDP's zero means "none" (RFC 768)
+    packet[checksumAt] = checksum >> 8;
+    packet[checksumAt + 1] = checksum & 0xff;
+    return packet;
   }
 }

@@ -1,7 +1,9 @@
 /**
  * A virtual wire: a point-to-point link joining two stacks in one process. A frame transmitted
  * at one end arrives at the other after `latencyMs`, in order. Frames larger than the MTU are
- * dropped and counted, as a real link would refuse them.
+ * dropped and counted, as a real link would refuse them — except, with `segmentationOffload`,
+ * TCP segments sent with a segment size: those arrive whole, as between two Linux hosts on a
+ * veth pair, where TSO on one side meets GRO on the other.
  */
 import type { FrameReceiver, Link, LinkMedium } from './link.js';
 
@@ -13,6 +15,8 @@ export interface VirtualWireOptions {
   /** One-way delay in ms; 0 by default. */
   readonly latencyMs?: number;
   readonly medium?: LinkMedium;
+  /** TCP segmentation offload: segments up to 64 KiB cross whole (see above). */
+  readonly segmentationOffload?: boolean;
 }
 
 /** One end of a virtual wire; a Link for the stack attached to it. */
@@ -25,6 +29,8 @@ export class WireEnd implements Link {
   oversizeDrops = 0;
   /** Frames delivered to this end's receiver. */
   delivered = 0;
+  /** Frames sent larger than the MTU for the link to cut (TSO). */
+  segmentationOffloads = 0;
   peer!: WireEnd;
 
   constructor(
@@ -32,11 +38,14 @@ export class WireEnd implements Link {
     readonly medium: LinkMedium,
     readonly mtu: number,
     private readonly latencyMs: number,
+    readonly tcpSegmentationMax = 0,
   ) {}
 
-  transmit(frame: Uint8Array, now: number): void {
+  transmit(frame: Uint8Array, now: number, segmentSize?: number): void {
     const limit = this.medium === 'ethernet' ? this.mtu + 18 : this.mtu;
-    if (frame.length > limit) {
+    if (frame.length > limit && segmentSize && frame.length <= this.tcpSegmentationMax) {
+      this.segmentationOffloads++;
+    } else if (frame.length > limit) {
       this.oversizeDrops++;
       return;
     }
@@ -79,8 +88,9 @@ export class VirtualWire {
     const medium = options.medium ?? 'ip';
     const mtu = options.mtu ?? 1500;
     const latency = options.latencyMs ?? 0;
-    this.a = new WireEnd(`${name}:a`, medium, mtu, latency);
-    this.b = new WireEnd(`${name}:b`, medium, mtu, latency);
+    const offload = options.segmentationOffload && medium === 'ip' ? 65535 : 0;
+    this.a = new WireEnd(`${name}:a`, medium, mtu, latency, offload);
+    this.b = new WireEnd(`${name}:b`, medium, mtu, latency, offload);
     this.a.peer = this.b;
     this.b.peer = this.a;
   }

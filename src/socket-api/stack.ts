@@ -295,11 +295,11 @@ export class Stack {
   }
 
   private flush(now: number): void {
-    for (const { interfaceName, frame } of this.ip.takeOutbox()) {
+    for (const { interfaceName, frame, segmentSize } of this.ip.takeOutbox()) {
       const iface = this.ip.getInterface(interfaceName)!;
       this.linkCountersOf(interfaceName).txFrames.increment();
       this.traceLink('down', interfaceName, frame, now);
-      iface.link.transmit(frame, now);
+      iface.link.transmit(frame, now, segmentSize);
     }
   }
 }

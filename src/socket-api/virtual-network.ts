@@ -67,9 +67,9 @@ export class VirtualNetwork {
   }
 
   /** Joins two stacks with a wire; each side gets an interface with the given address. */
-  connect(a: Attachment, b: Attachment, options: { mtu?: number; latencyMs?: number; captureEpochMs?: number } = {}): Connection {
+  connect(a: Attachment, b: Attachment, options: { mtu?: number; latencyMs?: number; captureEpochMs?: number; segmentationOffload?: boolean } = {}): Connection {
     const index = this.wireCount++;
-    const wire = new VirtualWire({ name: `wire${index}`, mtu: options.mtu ?? 1500, latencyMs: options.latencyMs ?? 0 });
+    const wire = new VirtualWire({ name: `wire${index}`, mtu: options.mtu ?? 1500, latencyMs: options.latencyMs ?? 0, segmentationOffload: options.segmentationOffload });
     const attach = (side: Attachment, end: Link) => {
       let link: Link = end;
       let faults: FaultInjector | undefined;

@@ -43,10 +43,12 @@ export interface TcpHost {
   readonly counters: TcpSegmentCounters;
   /** The stack's current time (ms). */
   now(): number;
-  /** Hands a segment to IP. */
-  transmit(connection: TcpConnection, segment: TcpRepr): void;
+  /** Hands a segment to IP; `segmentSize` when it is larger than one MSS for the link to cut (TSO). */
+  transmit(connection: TcpConnection, segment: TcpRepr, segmentSize?: number): void;
   /** Path MTU toward the peer, or null without a route. */
   pathMtu(remote: Ipv4Address): number | null;
+  /** The largest IP packet toward the peer that the link cuts into segments itself (TSO), or 0. */
+  segmentationOffload(remote: Ipv4Address): number;
   /** The connection reached CLOSED: forget it. */
   release(connection: TcpConnection): void;
   /** A timer deadline of the connection changed (TimerDeadlines): its place among the host's timers may have. */
@@ -138,6 +140,8 @@ export class TcpConnection extends TimerDeadlines {
   // ---- negotiated options ----
   /** Our MSS for sending: the peer's MSS option bounded by the path. */
   sendMss: number;
+  /** Data bytes one new-data segment may carry when the link cuts it into MSS-sized ones (TSO); 0 without. */
+  segmentationOffloadBytes = 0;
   /** MSS we advertise. */
   advertisedMss = 0;
   peerMss = 0;

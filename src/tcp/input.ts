@@ -44,6 +44,10 @@ export function negotiateOptions(connection: TcpConnection, syn: Segment, now: n
   if (connection.timestampsEnabled) mss -= 12; // the option rides on every segment
   connection.sendMss = Math.max(mss, 64);
   connection.cc.setMss(connection.sendMss);
+  // TCP segmentation offload: the link cuts segments up to this size (IP and TCP headers with
+  // the largest options left out), so new data may leave in segments of many MSS.
+  const offload = connection.host.segmentationOffload(connection.remoteAddress);
+  connection.segmentationOffloadBytes = offload > 0 ? offload - TCP_IP_HEADERS - 40 : 0;
 }
 
 /** Prepares a connection's own side before its SYN or SYN-ACK goes out. */
@@ -452,7 +456,9 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
     // Out of order, a duplicate, or filling a hole: ACK at once (RFC 5681 §4.2, RFC 9293 §3.8.6.3).
     connection.ackNow = true;
   } else {
-    connection.segmentsSinceAck++;
+    // A segment longer than our MSS is several that a device joined (the kernel's segmentation
+    // offload on a TUN): it counts as two, so it is ACKed at once as they would have been.
+    connection.segmentsSinceAck += data.length > (connection.advertisedMss || connection.sendMss) ? 2 : 1;
     if (connection.segmentsSinceAck >= 2 || has.psh(segment)) connection.ackNow = true;
     else armDelayedAck(connection, now);
   }

@@ -102,6 +102,7 @@ export function transmitSegment(
   flags: number,
   payload: Uint8Array,
   options?: TcpOption[],
+  segmentSize?: number,
 ): void {
   let window: number;
   const isSyn = (flags & TcpFlag.SYN) !== 0;
@@ -144,7 +145,7 @@ export function transmitSegment(
     connection.pendingDsack = null;
   }
   connection.host.counters.txSegments.increment();
-  connection.host.transmit(connection, segment);
+  connection.host.transmit(connection, segment, segmentSize);
 }
 
 /** Sends (or re-sends) our SYN (active open, RFC 9293 §3.10.1). */
@@ -248,7 +249,11 @@ export function transmitPending(connection: TcpConnection, now: number, mode: { 
     const congestionRoom = cwnd - inPipe;
     const options = segmentOptions(connection, now);
     const mss = payloadRoom(connection, options);
-    let length = Math.min(unsent, mss, usableWindow, congestionRoom);
+    // With segmentation offload one segment may carry many MSS (a whole number of them) for the
+    // link to cut; Nagle and SWS avoidance still reason in MSS.
+    const offload = connection.segmentationOffloadBytes;
+    const largest = offload > mss ? offload - (offload % mss) : mss;
+    let length = Math.min(unsent, largest, usableWindow, congestionRoom);
     if (unsent > 0 && length <= 0) {
       if (usableWindow <= 0 && connection.flightSize === 0) armPersistIfIdle(connection, now);
       break;
@@ -271,7 +276,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: { 
     const payload = length > 0 ? connection.sendBuffer.read(unsentOffset, length) : NO_BYTES;
     const flags = TcpFlag.ACK | (length > 0 && length === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
     const seq = connection.sndNxt;
-    transmitSegment(connection, now, seq, flags, payload, options);
+    transmitSegment(connection, now, seq, flags, payload, options, length > mss ? mss : undefined);
     const segmentLength = length + (fin ? 1 : 0);
     if (length > 0 && length < mss) connection.smallSegmentEnd = seqAdd(seq, length);
     queue.push({ seq, length: segmentLength, syn: false, fin, sentAt: now, sentOrder: connection.transmissions++ });

@@ -149,15 +149,19 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     return this.clock();
   }
 
-  transmit(connection: TcpConnection, segment: TcpRepr): void {
+  transmit(connection: TcpConnection, segment: TcpRepr, segmentSize?: number): void {
     // RFC 3168 §6.1.4–6.1.5: only new data is ECN-capable; pure ACKs, probes and retransmissions
     // are not (new data leaves at SND.NXT, before SND.NXT moves past it).
     const ect = connection.ecnEnabled && segment.payload.length > 0 && !seqLt(segment.seq, connection.sndNxt);
-    this.sendSegment(connection.localAddress, connection.remoteAddress, segment, ect, connection.options.ttl, connection.options.tos);
+    this.sendSegment(connection.localAddress, connection.remoteAddress, segment, ect, connection.options.ttl, connection.options.tos, segmentSize);
   }
 
   pathMtu(remote: Ipv4Address): number | null {
     return this.ip.mtuTo(remote);
+  }
+
+  segmentationOffload(remote: Ipv4Address): number {
+    return this.ip.segmentationOffloadTo(remote);
   }
 
   release(connection: TcpConnection): void {
@@ -575,10 +579,10 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     return this.timerQueue.nextDeadline;
   }
 
-  private sendSegment(source: Ipv4Address, destination: Ipv4Address, segment: TcpRepr, ect: boolean, ttl?: number, tos = 0): void {
+  private sendSegment(source: Ipv4Address, destination: Ipv4Address, segment: TcpRepr, ect: boolean, ttl?: number, tos = 0, segmentSize?: number): void {
     const length = tcpLength(segment);
     const sent = this.ip.send(
-      { source, destination, protocol: IpProtocol.TCP, dontFragment: true, ttl, dscp: tos >> 2, ecn: ect ? 2 : tos & 3 },
+      { source, destination, protocol: IpProtocol.TCP, dontFragment: true, ttl, dscp: tos >> 2, ecn: ect ? 2 : tos & 3, segmentSize },
       length,
       (out) => {
         const written = emitTcp(segment, out, { source, destination });

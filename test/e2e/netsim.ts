@@ -37,6 +37,8 @@ export interface LinkModel {
   readonly faults?: FaultConfig;
   /** Both directions drop every frame sent in [startMs, startMs + durationMs). */
   readonly outage?: { readonly startMs: number; readonly durationMs: number };
+  /** TCP segmentation offload: segments up to 64 KiB cross as one frame (VirtualWire). */
+  readonly segmentationOffload?: boolean;
 }
 
 /** One netsim scenario. */
@@ -115,13 +117,16 @@ export class OutageLink implements Link {
   get mtu(): number {
     return this.inner.mtu;
   }
+  get tcpSegmentationMax(): number | undefined {
+    return this.inner.tcpSegmentationMax;
+  }
 
-  transmit(frame: Uint8Array, now: number): void {
+  transmit(frame: Uint8Array, now: number, segmentSize?: number): void {
     if (now >= this.startMs && now < this.endMs) {
       this.dropped++;
       return;
     }
-    this.inner.transmit(frame, now);
+    this.inner.transmit(frame, now, segmentSize);
   }
 
   setReceiver(receiver: FrameReceiver): void {
@@ -235,7 +240,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunResult 
   const client = net.createStack('client', { tcp: scenario.tcp });
   const server = net.createStack('server', { tcp: scenario.tcp });
   const model = scenario.link;
-  const wire = new VirtualWire({ name: 'netsim', mtu: model.mtu ?? 1500, latencyMs: model.latencyMs });
+  const wire = new VirtualWire({ name: 'netsim', mtu: model.mtu ?? 1500, latencyMs: model.latencyMs, segmentationOffload: model.segmentationOffload });
   const a = attach(client, CLIENT_ADDRESS, wire.a, model, seed * 2 + 1, snaplen);
   const b = attach(server, SERVER_ADDRESS, wire.b, model, seed * 2 + 2, snaplen);
 

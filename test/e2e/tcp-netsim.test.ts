@@ -241,6 +241,28 @@ const cases: Record<string, Case> = {
       expect(r.server.stats.get('tcp.rto.fired')).toBeGreaterThan(0);
     },
   },
+  tso: {
+    // TCP segmentation offload on both ends: new data leaves in segments of up to 64 KiB that
+    // cross whole (TSO meeting GRO); the receiver ACKs each at once.
+    scenario: () => ({ name: 'tso', link: { ...link(), segmentationOffload: true } }),
+    bound: cleanBound,
+    check: (r) => {
+      const frames = r.client.stats.get('link.eth0.tx.frames');
+      expect(frames).toBeGreaterThan(0);
+      expect(frames).toBeLessThan(segments(BYTES) / 4);
+      expect(both(r, 'tcp.tx.retransmits')).toBe(0);
+    },
+  },
+  tsoLoss1: {
+    // 1% of frames lost, each large segment lost whole: SACK marks what arrived, and the lost
+    // ranges go again as MSS-sized retransmissions (the queue splits them).
+    scenario: () => ({ name: 'tsoLoss1', link: { ...link({ lossRate: 0.01 }), segmentationOffload: true } }),
+    bound: lossBound(0.01),
+    check: (r) => {
+      expect(both(r, 'tcp.tx.retransmits')).toBeGreaterThan(0);
+      expect(both(r, 'tcp.rx.sackedSegments')).toBeGreaterThan(0);
+    },
+  },
   zerowin: {
     scenario: () => ({ name: 'zerowin', link: link(), readerPause: { afterBytes: 1_000_000, durationMs: 30_000 } }),
     bound: (bytes) => cleanBound(bytes) + 30_000 + RTT,

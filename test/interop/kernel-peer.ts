@@ -118,7 +118,7 @@ export class KernelPeer {
     const mtu = options.mtu ?? 1500;
     this.namespace = createNamespace(`ustack-it-${process.pid}-${counter}`);
     try {
-      this.link = TunLink.open({ name: `ust${process.pid % 100000}n${counter}`, mtu, tap: options.tap, ...options.link });
+      this.link = TunLink.open({ name: `ust${process.pid % 100000}n${counter}`, mtu, tap: options.tap, offload: !options.tap, ...options.link });
       try {
         this.device = configureDevice({ name: this.link.name, netns: this.namespace.name, mtu: options.kernelMtu ?? mtu, addresses: [`${KERNEL_ADDRESS}/24`] });
       } catch (error) {

@@ -138,8 +138,11 @@ describeInterop('interop: TCP between the Linux kernel and ustack', () => {
     expect(connection.state).toBe('CLOSED');
   });
 
-  it('bulk: 20 MB kernel → ustack and 20 MB ustack → kernel, bit-exact', async () => {
-    peer = new KernelPeer();
+  it.each([
+    ['with offload: the kernel joins what it sends into segments of up to 64 KB and cuts ours', true],
+    ['without offload: every packet within the 1500-byte MTU', false],
+  ])('bulk: 20 MB kernel → ustack and 20 MB ustack → kernel, bit-exact, %s', async (_, offload) => {
+    peer = new KernelPeer({ link: { offload } });
     const size = 20_000_000;
     // Kernel → ustack: python3 sends, we hash.
     const source = await startPeerScript(peer, ['source', KERNEL_ADDRESS, '9100', String(size)], 120_000);
@@ -164,6 +167,15 @@ describeInterop('interop: TCP between the Linux kernel and ustack', () => {
     const [gotLength, gotHash] = sinkOutput.split('\n')[1].split(' ');
     expect(Number(gotLength)).toBe(size);
     expect(gotHash).toBe(sha256(data));
-    console.log(`bulk over TUN: kernel → ustack ${megabytesPerSecond(size, downMs)}, ustack → kernel ${megabytesPerSecond(size, upMs)}; retransmits ${peer.stack.stats.get('tcp.tx.retransmits')}`);
+    const counters = peer.link.counters;
+    if (offload) {
+      expect(counters.rxSegmentationOffloads).toBeGreaterThan(0);
+      expect(counters.txSegmentationOffloads).toBeGreaterThan(0);
+      expect(peer.stack.stats.get('link.' + peer.iface.name + '.tx.frames')).toBeLessThan(size / 1448);
+    } else {
+      expect([counters.rxSegmentationOffloads, counters.txSegmentationOffloads]).toEqual([0, 0]);
+      expect(counters.rxBytes / counters.rxPackets).toBeLessThanOrEqual(1500);
+    }
+    console.log(`bulk over TUN${offload ? ' with offload' : ''}: kernel → ustack ${megabytesPerSecond(size, downMs)}, ustack → kernel ${megabytesPerSecond(size, upMs)}; retransmits ${peer.stack.stats.get('tcp.tx.retransmits')}`);
   }, 120_000);
 });

@@ -6,6 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import type { NativeDevice, NativeTunAddon } from '../../src/link/native.js';
 import { TunLink } from '../../src/link/tun.js';
+import { foldSum, onesComplementSum, pseudoHeaderSum } from '../../src/ip/checksum.js';
+import { IpProtocol } from '../../src/ip/ipv4.js';
+import { emitTcp, TcpFlag, tcpLength, type TcpRepr } from '../../src/tcp/tcp-packet.js';
+import { addr, ipv4Frame, pattern, udpFrame } from '../support/packets.js';
 
 const EAGAIN = -11;
 
@@ -13,6 +17,8 @@ const EAGAIN = -11;
 class FakeKernel implements NativeTunAddon {
   readonly maxBatch = 256;
   readonly written: number[][] = [];
+  /** The virtio_net_hdr written before each packet (offload), or null. */
+  readonly headers: Array<number[] | null> = [];
   full = false;
   failWith = 0;
   wantsWritable = false;
@@ -29,11 +35,12 @@ class FakeKernel implements NativeTunAddon {
     this.onWritable = onWritable;
     this.ends = ends;
   }
-  write(_handle: unknown, packet: Uint8Array): number {
+  write(_handle: unknown, packet: Uint8Array, header?: Uint8Array): number {
     if (this.failWith) return this.failWith;
     if (this.full) return EAGAIN;
     this.written.push([...packet]);
-    return packet.length;
+    this.headers.push(header ? [...header] : null);
+    return packet.length + (header?.length ?? 0);
   }
   wantWritable(_handle: unknown, yes: boolean): void {
     this.wantsWritable = yes;
@@ -62,7 +69,7 @@ class FakeKernel implements NativeTunAddon {
   }
 }
 
-function open(options: { writeQueueLimit?: number } = {}) {
+function open(options: { writeQueueLimit?: number; offload?: boolean } = {}) {
   const kernel = new FakeKernel();
   const clock = new ManualClock(5);
   const link = TunLink.open({ name: 'tunX', addon: kernel, clock, ...options });
@@ -155,5 +162,95 @@ describe('TunLink', () => {
     expect(got).toEqual([]);
     expect(kernel.closed).toBe(true);
     expect(link.isClosed).toBe(true);
+  });
+});
+
+describe('TunLink with offload (virtio_net_hdr: checksum and TCP segmentation offload)', () => {
+  const source = addr('10.77.0.1');
+  const destination = addr('10.77.0.2');
+
+  /** An IPv4 TCP segment with `dataLength` bytes of data and a correct checksum. */
+  function tcpPacket(dataLength: number, flags = TcpFlag.ACK | TcpFlag.PSH): Uint8Array {
+    const repr: TcpRepr = { srcPort: 5000, dstPort: 80, seq: 1, ack: 1, flags, window: 512, urgentPointer: 0, options: [], payload: pattern(dataLength) };
+    const segment = new Uint8Array(tcpLength(repr));
+    emitTcp(repr, segment, { source, destination });
+    return ipv4Frame({ source, destination, protocol: IpProtocol.TCP }, segment);
+  }
+
+  /** A virtio_net_hdr as the kernel writes it (little-endian). */
+  function vnetHeader(fields: { flags: number; gsoType: number; headerLength: number; gsoSize: number; checksumStart: number; checksumOffset: number }): number[] {
+    const bytes = new Uint8Array(10);
+    const view = new DataView(bytes.buffer);
+    view.setUint8(0, fields.flags);
+    view.setUint8(1, fields.gsoType);
+    view.setUint16(2, fields.headerLength, true);
+    view.setUint16(4, fields.gsoSize, true);
+    view.setUint16(6, fields.checksumStart, true);
+    view.setUint16(8, fields.checksumOffset, true);
+    return [...bytes];
+  }
+
+  /** `packet` with its transport checksum replaced by the pseudo-header sum (Linux's CHECKSUM_PARTIAL). */
+  function partial(packet: Uint8Array, protocol: number, checksumAt: number): number[] {
+    const copy = packet.slice();
+    const sum = foldSum(pseudoHeaderSum(source, destination, protocol, packet.length - 20));
+    copy[20 + checksumAt] = sum >> 8;
+    copy[20 + checksumAt + 1] = sum & 0xff;
+    return [...copy];
+  }
+
+  it('finishes a TCP checksum the kernel left partial (NEEDS_CSUM) on a 64 KB segment it joined (GSO), and hands over the bare packet', () => {
+    const { kernel, link } = open({ offload: true });
+    const received: Uint8Array[] = [];
+    link.setReceiver((frame) => received.push(frame.slice()));
+    const whole = tcpPacket(60_000);
+    kernel.deliver([[...vnetHeader({ flags: 1, gsoType: 1, headerLength: 40, gsoSize: 1448, checksumStart: 20, checksumOffset: 16 }), ...partial(whole, 6, 16)]]);
+    expect(received).toEqual([whole]);
+    expect(link.counters).toMatchObject({ rxPackets: 1, rxBytes: whole.length, rxSegmentationOffloads: 1, rxErrors: 0 });
+  });
+
+  it('finishes a partial UDP checksum, and passes a packet that needs nothing untouched', () => {
+    const { kernel, link } = open({ offload: true });
+    const received: Uint8Array[] = [];
+    link.setReceiver((frame) => received.push(frame.slice()));
+    const datagram = udpFrame({ source, destination }, 4000, 7, pattern(300));
+    const plain = tcpPacket(10);
+    kernel.deliver([
+      [...vnetHeader({ flags: 1, gsoType: 0, headerLength: 0, gsoSize: 0, checksumStart: 20, checksumOffset: 6 }), ...partial(datagram, 17, 6)],
+      [...vnetHeader({ flags: 0, gsoType: 0, headerLength: 0, gsoSize: 0, checksumStart: 0, checksumOffset: 0 }), ...plain],
+    ]);
+    expect(received).toEqual([datagram, plain]);
+  });
+
+  it('drops and counts a packet shorter than its header, or whose checksum offset lies outside it', () => {
+    const { kernel, link } = open({ offload: true });
+    const received: Uint8Array[] = [];
+    link.setReceiver((frame) => received.push(frame));
+    kernel.deliver([[1, 2, 3], [...vnetHeader({ flags: 1, gsoType: 0, headerLength: 0, gsoSize: 0, checksumStart: 20, checksumOffset: 500 }), ...tcpPacket(10)]]);
+    expect(received).toHaveLength(0);
+    expect(link.counters.rxErrors).toBe(2);
+  });
+
+  it('sends a segment larger than the MTU with GSO TCPv4 and a partial checksum the kernel completes per piece; others with an empty header', () => {
+    const { kernel, link } = open({ offload: true });
+    expect(link.tcpSegmentationMax).toBe(65535);
+    const big = tcpPacket(14_480, TcpFlag.ACK | TcpFlag.CWR);
+    const original = big.slice();
+    link.transmit(big, 0, 1448);
+    link.transmit(tcpPacket(100), 0);
+    expect(kernel.headers[0]).toEqual(vnetHeader({ flags: 1, gsoType: 1 | 0x80, headerLength: 40, gsoSize: 1448, checksumStart: 20, checksumOffset: 16 }));
+    expect(kernel.headers[1]).toEqual(new Array(10).fill(0));
+    // What the kernel does with NEEDS_CSUM: sum from csum_start over the partial field and the
+    // rest; that gives back the checksum we computed over the whole segment.
+    const written = Uint8Array.from(kernel.written[0]);
+    expect(written.subarray(0, 36)).toEqual(original.subarray(0, 36));
+    const completed = ~foldSum(onesComplementSum(written, 0, 20)) & 0xffff;
+    expect(completed).toBe((original[36] << 8) | original[37]);
+    expect(link.counters).toMatchObject({ txPackets: 2, txBytes: big.length + 140, txSegmentationOffloads: 1 });
+  });
+
+  it('is refused on a TAP device, and absent without the option', () => {
+    expect(() => TunLink.open({ name: 'tapX', tap: true, offload: true, addon: new FakeKernel() })).toThrow(/offload is for TUN/);
+    expect(open().link.tcpSegmentationMax).toBe(0);
   });
 });
