@@ -2,9 +2,11 @@
  * ustack beside other TCP/IP stacks on the same path (a benchmark, not a test; needs root):
  *
  *   npm run bench:tun [-- --megabytes 200] [--runs 3] [--mtus 1500,9000,65000]
- *                     [--peers ustack,kernel,gvisor,lwip] [--round-trips 10000] [--connections 2000]
+ *                     [--peers ustack,ustack-plain,kernel,gvisor,lwip] [--round-trips 10000] [--connections 2000]
  *                     [--profile DIR]   (a V8 CPU profile of each ustack peer process)
  *
+ * `ustack` opens its TUN device with checksum and segmentation offload (src/link/tun.ts), as
+ * `ustack up` does; `ustack-plain` without (every packet within the MTU, like the other peers).
  * Each user-space stack is a peer process (bench/peers/README.md) on a TUN device whose other end
  * is the Linux kernel in a network namespace of its own; the kernel side runs one Python client
  * for every peer. `kernel` is the reference: the kernel's own TCP on both ends of a veth pair
@@ -30,7 +32,7 @@ const { values } = parseArgs({
     megabytes: { type: 'string', default: '200' },
     runs: { type: 'string', default: '3' },
     mtus: { type: 'string', default: '1500,9000,65000' },
-    peers: { type: 'string', default: 'ustack,kernel,gvisor,lwip' },
+    peers: { type: 'string', default: 'ustack,ustack-plain,kernel,gvisor,lwip' },
     'round-trips': { type: 'string', default: '10000' },
     connections: { type: 'string', default: '2000' },
     /** Writes a V8 CPU profile of each ustack peer process into this directory. */
@@ -148,16 +150,15 @@ function buildWith(script: string, output: string): string | null {
   return result.status === 0 ? null : (result.stderr.trim() || `build failed (${result.status})`).split('\n').at(-1)!;
 }
 
+/** The ustack peer's argv, with `extra` arguments. */
+function ustackCommand(tun: string, mtu: number, extra: string[]): string[] {
+  const profile = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
+  return [process.execPath, ...profile, join(root, 'dist', 'bench', 'peers', 'ustack-peer.js'), '--tun', tun, '--addr', PEER_ADDRESS, '--mtu', String(mtu), ...extra];
+}
+
 const PEERS: Record<string, Peer> = {
-  ustack: {
-    name: 'ustack',
-    label: 'ustack',
-    prepare: () => null,
-    command: (tun, mtu) => [
-      process.execPath,
-      ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : []),
-      join(root, 'dist', 'bench', 'peers', 'ustack-peer.js'), '--tun', tun, '--addr', PEER_ADDRESS, '--mtu', String(mtu)],
-  },
+  ustack: { name: 'ustack', label: 'ustack', prepare: () => null, command: (tun, mtu) => ustackCommand(tun, mtu, []) },
+  'ustack-plain': { name: 'ustack-plain', label: 'plain', prepare: () => null, command: (tun, mtu) => ustackCommand(tun, mtu, ['--no-offload']) },
   gvisor: {
     name: 'gvisor',
     label: 'gVisor',
@@ -364,7 +365,7 @@ for (const name of requested) {
     continue;
   }
   const peer = PEERS[name];
-  if (!peer) throw new Error(`unknown peer ${name}: choose from ustack, kernel, ${Object.keys(PEERS).slice(1).join(', ')}`);
+  if (!peer) throw new Error(`unknown peer ${name}: choose from kernel, ${Object.keys(PEERS).join(', ')}`);
   const problem = peer.prepare();
   if (problem) console.log(`leaving out ${name}: ${problem}`);
   else columns.push({ name, label: peer.label });
@@ -385,26 +386,28 @@ for (const [index, mtu] of MTUS.entries()) {
   }
 }
 
-// The table: a figure per stack, then ustack's ratio to each of the others (>1: ustack better).
-const others = columns.filter((c) => c.name !== 'ustack');
-const width = 10;
+// The table: a figure per stack, then ustack's ratio to each of the others (>1: ustack better),
+// and after a slash the ratio of ustack without offload.
+const others = columns.filter((c) => !c.name.startsWith('ustack'));
+const width = 12;
 const header = ['', ...columns.map((c) => c.label), ...others.map((c) => `÷${c.label}`)];
 console.log('');
-console.log(header.map((h, i) => (i === 0 ? h.padEnd(46) : h.padStart(width))).join(''));
+console.log(header.map((h, i) => (i === 0 ? h.padEnd(46) : h.padStart(width))).join(' '));
 for (const row of rows.values()) {
   const cells = columns.map((c) => {
     const value = row.figures.get(c.name);
     return value === undefined ? '—' : `${value < 10 ? value.toFixed(2) : value.toFixed(0)}`;
   });
+  const ratio = (ours: number | undefined, theirs: number | undefined) =>
+    ours === undefined || theirs === undefined ? '—' : `${(row.higherIsBetter ? ours / theirs : theirs / ours).toFixed(2)}×`;
   const ratios = others.map((c) => {
-    const ours = row.figures.get('ustack');
     const theirs = row.figures.get(c.name);
-    if (ours === undefined || theirs === undefined) return '—';
-    return `${(row.higherIsBetter ? ours / theirs : theirs / ours).toFixed(2)}×`;
+    const plain = row.figures.has('ustack-plain') ? ` / ${ratio(row.figures.get('ustack-plain'), theirs)}` : '';
+    return `${ratio(row.figures.get('ustack'), theirs)}${plain}`;
   });
-  console.log([`${row.label} (${row.unit})`.padEnd(46), ...[...cells, ...ratios].map((cell) => cell.padStart(width))].join(''));
+  console.log([`${row.label} (${row.unit})`.padEnd(46), ...[...cells, ...ratios].map((cell) => cell.padStart(width))].join(' '));
 }
-console.log('÷X: ustack\'s figure over X\'s (inverted for latency): above 1× means ustack did better.');
+console.log('÷X: ustack\'s figure over X\'s (inverted for latency), then plain\'s: above 1× means ustack did better.');
 const cpuNotes = [...rows.values()].filter((row) => row.notes.size > 0);
 if (cpuNotes.length > 0) {
   console.log('CPU of the peer process during the bulk runs (100% = one core):');

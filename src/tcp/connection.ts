@@ -234,6 +234,12 @@ export class TcpConnection extends TimerDeadlines {
   ackNow = false;
   /** Full-sized segments received since the last ACK (RFC 5681 §4.2: ACK every second one). */
   segmentsSinceAck = 0;
+  /**
+   * A segment is being processed (its callbacks run inside): what the application does there —
+   * a read that opens the window, a reply — leaves in the one transmission at the end, so a
+   * window update or ACK rides on the reply instead of going alone before it.
+   */
+  processingSegment = false;
   /** D-SACK block to report with the next ACK (RFC 2883). */
   pendingDsack: { leftEdge: number; rightEdge: number } | null = null;
 

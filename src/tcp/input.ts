@@ -85,8 +85,13 @@ function challengeAck(connection: TcpConnection, now: number, reason: string): v
 /** Processes a segment for a connection in any state but LISTEN and CLOSED. */
 export function segmentArrives(connection: TcpConnection, segment: Segment, now: number, congestionExperienced = false): void {
   connection.lastReceiveAt = now;
-  if (connection.state === 'SYN-SENT') synSentArrives(connection, segment, now);
-  else synchronizedArrives(connection, segment, now, congestionExperienced);
+  connection.processingSegment = true;
+  try {
+    if (connection.state === 'SYN-SENT') synSentArrives(connection, segment, now);
+    else synchronizedArrives(connection, segment, now, congestionExperienced);
+  } finally {
+    connection.processingSegment = false;
+  }
   if (connection.state !== 'CLOSED') transmitPending(connection, now);
 }
 

@@ -317,6 +317,6 @@ export function windowUpdateAfterRead(connection: TcpConnection, now: number): v
   // Linux and BSD: update when the window grows by two segments or by half the buffer.
   if (space - advertised >= 2 * connection.sendMss || (advertised === 0 && space >= connection.sendMss) || space - advertised >= connection.receiveBufferSize / 2) {
     connection.ackNow = true;
-    transmitPending(connection, now);
+    if (!connection.processingSegment) transmitPending(connection, now);
   }
 }

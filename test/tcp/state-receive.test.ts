@@ -172,6 +172,16 @@ describe('the advertised window and receiver SWS avoidance (RFC 9293 §3.8.6.2.2
     h.expectSent(flags(ACK), ack(h.peerSeq(8192)), window(MSS));
   });
 
+  it('a read and a reply inside onReadable leave as one segment: the window update rides on the reply', () => {
+    const h = established(small);
+    h.conn.events.onReadable = () => {
+      expect(h.conn.receive(8192)).toHaveLength(4096); // opens the window by 4096 ≥ 2 MSS
+      h.conn.send(new Uint8Array(10));
+    };
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 4096 });
+    h.expectSent(flags(ACK | PSH), payloadLength(10), ack(h.peerSeq(4096)), window(8192));
+  });
+
   it('reading sends no window update when the window cannot grow (a 1 MiB buffer behind an unscaled 65535)', () => {
     const h = established();
     for (let i = 0; i < 4; i++) {
