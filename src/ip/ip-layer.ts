@@ -13,7 +13,8 @@ import type { Tracer } from '../core/trace.js';
 import { formatIpv4Address, IPV4_BROADCAST, isMulticast, subnetBroadcast, type Ipv4Address } from './address.js';
 import { DEFAULT_REASSEMBLY, fragmentDatagram, IPV4_MIN_MTU, Reassembler, type ReassemblyConfig } from './fragments.js';
 import type { NetworkInterface } from './interface.js';
-import { emitIpv4, ipv4HeaderLength, Ipv4Packet, IPV4_MAX_HEADER_LENGTH, IPV4_MAX_TOTAL_LENGTH, parseIpv4, type Ipv4Repr } from './ipv4.js';
+import { internetChecksum, pseudoHeaderSum } from './checksum.js';
+import { emitIpv4, IpProtocol, ipv4HeaderLength, Ipv4Packet, IPV4_MAX_HEADER_LENGTH, IPV4_MAX_TOTAL_LENGTH, parseIpv4, type Ipv4Repr } from './ipv4.js';
 import type { Ipv4Option } from './ipv4-options.js';
 import { RouteTable, type Route } from './routes.js';
 import { ipv4TraceFields } from './trace-fields.js';
@@ -32,6 +33,8 @@ export interface IncomingDatagram {
   readonly packet: Uint8Array;
   readonly interfaceName: string;
   readonly destinationKind: DestinationKind;
+  /** The device vouched for the TCP/UDP checksum, which may be only partial (see FrameReceiver). */
+  readonly checksumTrusted: boolean;
 }
 
 /** A protocol above IP (ICMP, UDP, TCP, raw sockets). */
@@ -183,7 +186,7 @@ export class IpLayer {
   // ---- input -------------------------------------------------------------------------------
 
   /** Processes one IPv4 packet received on `iface` (RFC 1122 §3.2.1 checks, in order). */
-  input(iface: NetworkInterface, bytes: Uint8Array, now: number): void {
+  input(iface: NetworkInterface, bytes: Uint8Array, now: number, checksumTrusted = false): void {
     this.counters.rxPackets.increment();
     const checked = Ipv4Packet.checked(bytes);
     if (!checked.ok) {
@@ -220,6 +223,7 @@ export class IpLayer {
     let ipPacket = packet.totalLength === bytes.length ? bytes : bytes.subarray(0, packet.totalLength);
     const destinationKind = this.classifyDestination(header.destination);
     if (destinationKind === null) {
+      if (checksumTrusted) ipPacket = withTransportChecksum(ipPacket, header);
       this.forward(header, ipPacket, now);
       return;
     }
@@ -252,7 +256,9 @@ export class IpLayer {
       ipPacket = result.firstFrame;
     }
 
-    const incoming: IncomingDatagram = { header: datagramHeader, payload, packet: ipPacket, interfaceName: iface.name, destinationKind };
+    // A reassembled datagram's checksum is verified: the device vouched only for whole packets.
+    const trusted = checksumTrusted && datagramHeader === header;
+    const incoming: IncomingDatagram = { header: datagramHeader, payload, packet: ipPacket, interfaceName: iface.name, destinationKind, checksumTrusted: trusted };
     // Raw sockets see a copy of every datagram of their protocol first (as on Linux).
     const rawTaken = this.rawReceiver?.(incoming, now) ?? false;
     const handler = this.protocols.get(datagramHeader.protocol);
@@ -361,13 +367,15 @@ export class IpLayer {
   /**
    * Sends a datagram whose transport part is `transportLength` bytes, written by `write` into
    * the slice after the IP header (one buffer per frame; no copy unless it must fragment).
+   * With `spec.segmentSize` on a link with segmentation offload the datagram goes whole for the
+   * link to cut, and `write` is told so (`checksumOffloaded`: leave the checksum partial).
    * Errors: ENETUNREACH (no route), EMSGSIZE (too large, or DF and over the path MTU), EINVAL
    * (a loopback source toward another host, or more than 40 bytes of options).
    */
   send(
     spec: DatagramSpec,
     transportLength: number,
-    write: (out: Uint8Array, source: Ipv4Address) => void,
+    write: (out: Uint8Array, source: Ipv4Address, checksumOffloaded: boolean) => void,
     now: number,
   ): Result<{ readonly source: Ipv4Address }, ErrnoCode> {
     const path = this.routeTo(spec.destination);
@@ -389,7 +397,7 @@ export class IpLayer {
     if (spec.dontFragment && headerLength + transportLength > mtu && !offloaded) return fail('EMSGSIZE');
 
     const frame = this.frames.allocate(headerLength + transportLength);
-    write(frame.subarray(headerLength), source);
+    write(frame.subarray(headerLength), source, offloaded);
     const header: Ipv4Repr = {
       dscp: spec.dscp ?? 0,
       ecn: spec.ecn ?? 0,
@@ -408,7 +416,7 @@ export class IpLayer {
     if (frame.length <= mtu || offloaded) {
       emitIpv4(header, frame);
       this.traceDown(path.iface, frame, now);
-      this.enqueue(path.iface, frame, frame.length > mtu ? segmentSize : 0);
+      this.enqueue(path.iface, frame, offloaded ? segmentSize : 0);
     } else {
       this.stats.increment('ipv4.tx.fragmented');
       for (const fragment of fragmentDatagram(header, frame.subarray(headerLength), mtu)) {
@@ -485,4 +493,23 @@ const PATH_MTU_LIFETIME_MS = 10 * 60_000;
 /** The MTU a route allows on its interface. */
 function routeMtu(route: Route, iface: NetworkInterface): number {
   return route.mtu !== undefined ? Math.min(route.mtu, iface.mtu) : iface.mtu;
+}
+
+/**
+ * A copy of `packet` (a whole, unfragmented datagram) whose TCP or UDP checksum is computed in
+ * full: a packet the device vouched for may carry only a partial one, which must not leave the
+ * host (Linux's skb_checksum_help before a device without offload).
+ */
+function withTransportChecksum(packet: Uint8Array, header: Ipv4Repr): Uint8Array {
+  const at = header.protocol === IpProtocol.TCP ? 16 : header.protocol === IpProtocol.UDP ? 6 : -1;
+  const start = ipv4HeaderLength(header);
+  if (at < 0 || header.moreFragments || header.fragmentOffset !== 0 || packet.length < start + at + 2) return packet;
+  const copy = packet.slice();
+  copy[start + at] = 0;
+  copy[start + at + 1] = 0;
+  let checksum = internetChecksum(copy, pseudoHeaderSum(header.source, header.destination, header.protocol, copy.length - start), start);
+  if (checksum === 0 && header.protocol === IpProtocol.UDP) checksum = 0xffff; // UDP's zero means "none" (RFC 768)
+  copy[start + at] = checksum >> 8;
+  copy[start + at + 1] = checksum & 0xff;
+  return copy;
 }

@@ -42,6 +42,8 @@ interface Scheduled {
   readonly order: number;
   /** For the inner link's transmit (TSO), 0 otherwise. */
   readonly segmentSize: number;
+  /** For the receiver (see FrameReceiver). */
+  readonly checksumTrusted: boolean;
 }
 
 /** A link that injects faults into another link's traffic. */
@@ -60,9 +62,9 @@ export class FaultInjector implements Link {
     private readonly config: FaultConfig,
     private readonly rng: Rng,
   ) {
-    inner.setReceiver((frame, now) => {
-      if (this.applies('receive')) this.schedule(this.incoming, frame, now, 'receive');
-      else this.receiver?.(frame, now);
+    inner.setReceiver((frame, now, checksumTrusted = false) => {
+      if (this.applies('receive')) this.schedule(this.incoming, frame, now, 'receive', 0, checksumTrusted);
+      else this.receiver?.(frame, now, checksumTrusted);
     });
   }
 
@@ -99,7 +101,10 @@ export class FaultInjector implements Link {
       const { frame, segmentSize } = this.outgoing.shift()!;
       this.inner.transmit(frame, now, segmentSize);
     }
-    while (this.incoming.length > 0 && this.incoming[0].time <= now) this.receiver?.(this.incoming.shift()!.frame, now);
+    while (this.incoming.length > 0 && this.incoming[0].time <= now) {
+      const { frame, checksumTrusted } = this.incoming.shift()!;
+      this.receiver?.(frame, now, checksumTrusted);
+    }
   }
 
   private applies(direction: 'transmit' | 'receive'): boolean {
@@ -111,7 +116,7 @@ export class FaultInjector implements Link {
     return rate !== undefined && rate > 0 && this.rng.nextFloat() < rate;
   }
 
-  private schedule(queue: Scheduled[], frame: Uint8Array, now: number, direction: 'transmit' | 'receive', segmentSize = 0): void {
+  private schedule(queue: Scheduled[], frame: Uint8Array, now: number, direction: 'transmit' | 'receive', segmentSize = 0, checksumTrusted = false): void {
     const c = this.config;
     if (this.chance(c.lossRate)) {
       this.stats.increment('fault.lost');
@@ -132,6 +137,7 @@ export class FaultInjector implements Link {
       if (copy === frame) copy = frame.slice();
       const bit = this.rng.nextInt(0, frame.length * 8);
       copy[bit >> 3] ^= 1 << (bit & 7);
+      checksumTrusted = false; // damaged on the way: nobody vouches for it any more
       this.stats.increment('fault.corrupted');
     }
     // Rate limit: each frame leaves when the previous one has finished serialising.
@@ -147,10 +153,10 @@ export class FaultInjector implements Link {
       time += c.reorderDelayMs ?? 1;
       this.stats.increment('fault.reordered');
     }
-    this.insert(queue, { frame: copy, time, order: this.order++, segmentSize });
+    this.insert(queue, { frame: copy, time, order: this.order++, segmentSize, checksumTrusted });
     if (this.chance(c.duplicateRate)) {
       this.stats.increment('fault.duplicated');
-      this.insert(queue, { frame: copy, time, order: this.order++, segmentSize });
+      this.insert(queue, { frame: copy, time, order: this.order++, segmentSize, checksumTrusted });
     }
     this.stats.increment('fault.passed');
   }

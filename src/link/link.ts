@@ -8,8 +8,13 @@
  */
 export type LinkMedium = 'ip' | 'ethernet';
 
-/** Where a link hands frames it received. */
-export type FrameReceiver = (frame: Uint8Array, now: number) => void;
+/**
+ * Where a link hands frames it received. `checksumTrusted`: the device vouches for the TCP/UDP
+ * checksum — the packet never crossed a wire (the kernel's own, with its checksum left partial
+ * for an offloading device, or one it already verified) — so the stack need not verify it, and
+ * the field may hold only the pseudo-header's partial sum (as Linux's CHECKSUM_PARTIAL).
+ */
+export type FrameReceiver = (frame: Uint8Array, now: number, checksumTrusted?: boolean) => void;
 
 export interface Link {
   /** A name for traces and errors (`tun0`, `wire:a`). */
@@ -20,8 +25,9 @@ export interface Link {
   readonly mtu: number;
   /**
    * Sends one frame. `now` is the sender's time in ms. The link may keep `frame`.
-   * `segmentSize` (only on a link with `tcpSegmentationMax`): the frame is one IPv4 TCP segment
-   * larger than the MTU, which the device cuts into segments of `segmentSize` data bytes (TSO).
+   * `segmentSize` (only on a link with `tcpSegmentationMax`): the frame is one IPv4 TCP segment,
+   * usually larger than the MTU, which the device cuts into segments of `segmentSize` data bytes
+   * (TSO); its checksum field holds only the pseudo-header's sum, which the device completes.
    */
   transmit(frame: Uint8Array, now: number, segmentSize?: number): void;
   /**

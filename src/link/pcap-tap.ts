@@ -84,9 +84,9 @@ export class PcapTap implements Link {
 
   /** Installs `receiver` behind a recorder: inbound frames are recorded, then delivered. */
   setReceiver(receiver: FrameReceiver): void {
-    this.inner.setReceiver((frame, now) => {
+    this.inner.setReceiver((frame, now, checksumTrusted) => {
       this.writer.record(now + this.epochMs, frame);
-      receiver(frame, now);
+      receiver(frame, now, checksumTrusted);
     });
   }
 

@@ -19,11 +19,11 @@
  * segments up to 64 KiB (what it would have cut into MTU-sized ones) with the checksum left
  * for us to finish, and we may hand it segments up to 64 KiB that it cuts itself. Per packet
  * that is one read, write and trip through both stacks instead of up to 44: the path's MTU and
- * what goes on any wire beyond are unchanged. The link finishes partial checksums on arrival,
- * so the stack, captures and forwarding all see ordinary packets.
+ * what goes on any wire beyond are unchanged. The kernel leaves the checksum of its own packets
+ * partial (the pseudo-header sum only): the link hands them over as trusted (FrameReceiver), so
+ * no byte is summed twice; the stack completes it only for a packet it forwards.
  */
 import { SystemClock, type Clock } from '../core/clock.js';
-import { foldSum, onesComplementSum, pseudoHeaderSum } from '../ip/checksum.js';
 import type { FrameReceiver, Link, LinkMedium } from './link.js';
 import { loadNativeTun, type NativeTunAddon } from './native.js';
 
@@ -86,6 +86,7 @@ const EAGAIN = -11;
 /** The virtio_net_hdr (linux/virtio_net.h) without num_buffers: 10 bytes, little-endian on x86. */
 const VNET_HEADER_LENGTH = 10;
 const VNET_F_NEEDS_CSUM = 1;
+const VNET_F_DATA_VALID = 2;
 const VNET_GSO_NONE = 0;
 const VNET_GSO_TCPV4 = 1;
 /** The segment carries CWR: only the first piece may (RFC 3168 §6.1.2). */
@@ -93,9 +94,8 @@ const VNET_GSO_ECN = 0x80;
 const TCP_FLAG_CWR = 0x80;
 /** The header of a packet that needs nothing done. */
 const PLAIN_VNET_HEADER = new Uint8Array(VNET_HEADER_LENGTH);
-/** TCP's checksum field offset in its header, and UDP's. */
+/** TCP's checksum field offset in its header. */
 const TCP_CHECKSUM_OFFSET = 16;
-const UDP_CHECKSUM_OFFSET = 6;
 
 /** A Link backed by a TUN device's file descriptor. */
 export class TunLink implements Link {
@@ -189,16 +189,13 @@ export class TunLink implements Link {
 
   /**
    * The virtio_net_hdr for an outgoing packet: none needed, or (a TCP segment for the kernel to
-   * cut) GSO TCPv4 with `segmentSize`, its checksum field turned into the pseudo-header's partial
-   * sum that the kernel completes for each piece.
+   * cut, its checksum partial: see Link.transmit) GSO TCPv4 with `segmentSize` and NEEDS_CSUM,
+   * so that the kernel completes the checksum of each piece.
    */
   private vnetHeaderFor(frame: Uint8Array, segmentSize: number | undefined): Uint8Array {
     if (!segmentSize) return PLAIN_VNET_HEADER;
     const ipHeaderLength = (frame[0] & 0x0f) * 4;
     const tcpHeaderLength = (frame[ipHeaderLength + 12] >> 4) * 4;
-    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-    const partial = foldSum(pseudoHeaderSum(view.getUint32(12), view.getUint32(16), 6, frame.length - ipHeaderLength));
-    view.setUint16(ipHeaderLength + TCP_CHECKSUM_OFFSET, partial);
     const header = new Uint8Array(VNET_HEADER_LENGTH);
     const fields = new DataView(header.buffer);
     fields.setUint8(0, VNET_F_NEEDS_CSUM);
@@ -302,8 +299,8 @@ export class TunLink implements Link {
     for (let i = 0; i < count; i++) {
       const end = ends[i];
       // A plain Uint8Array view (not a Buffer: Buffer#slice shares memory, Uint8Array#slice copies).
-      const packet = offload ? this.afterVnetHeader(buffer, start, end) : new Uint8Array(buffer.buffer, buffer.byteOffset + start, end - start);
-      if (receiver && packet) receiver(packet, now);
+      if (offload) this.receiveWithVnetHeader(buffer, start, end, now);
+      else if (receiver) receiver(new Uint8Array(buffer.buffer, buffer.byteOffset + start, end - start), now);
       if (this.closed) return;
       start = end;
     }
@@ -312,29 +309,23 @@ export class TunLink implements Link {
   }
 
   /**
-   * The packet after its virtio_net_hdr, its checksum finished if the kernel left it partial
-   * (NEEDS_CSUM: the field holds the pseudo-header sum; the rest is summed from csum_start), or
-   * null (counted) when the header does not fit the packet.
+   * Hands over the packet after its virtio_net_hdr — as trusted when the kernel left its
+   * checksum partial (NEEDS_CSUM: its own packet) or verified it (DATA_VALID) — or drops and
+   * counts it when the header does not fit the packet.
    */
-  private afterVnetHeader(buffer: Buffer, start: number, end: number): Uint8Array | null {
+  private receiveWithVnetHeader(buffer: Buffer, start: number, end: number, now: number): void {
     if (end - start < VNET_HEADER_LENGTH) {
       this.counters.rxErrors++;
-      return null;
+      return;
     }
     const fields = new DataView(buffer.buffer, buffer.byteOffset + start, VNET_HEADER_LENGTH);
     const packet = new Uint8Array(buffer.buffer, buffer.byteOffset + start + VNET_HEADER_LENGTH, end - start - VNET_HEADER_LENGTH);
-    if (fields.getUint8(1) !== VNET_GSO_NONE) this.counters.rxSegmentationOffloads++;
-    if ((fields.getUint8(0) & VNET_F_NEEDS_CSUM) === 0) return packet;
-    const checksumStart = fields.getUint16(6, true);
-    const checksumAt = checksumStart + fields.getUint16(8, true);
-    if (checksumAt + 2 > packet.length) {
+    const flags = fields.getUint8(0);
+    if (flags & VNET_F_NEEDS_CSUM && fields.getUint16(6, true) + fields.getUint16(8, true) + 2 > packet.length) {
       this.counters.rxErrors++;
-      return null;
+      return;
     }
-    let checksum = ~foldSum(onesComplementSum(packet, 0, checksumStart, packet.length)) & 0xffff;
-    if (checksum === 0 && checksumAt - checksumStart === UDP_CHECKSUM_OFFSET) checksum = 0xffff; // UDP's zero means "none" (RFC 768)
-    packet[checksumAt] = checksum >> 8;
-    packet[checksumAt + 1] = checksum & 0xff;
-    return packet;
+    if (fields.getUint8(1) !== VNET_GSO_NONE) this.counters.rxSegmentationOffloads++;
+    this.receiver?.(packet, now, (flags & (VNET_F_NEEDS_CSUM | VNET_F_DATA_VALID)) !== 0);
   }
 }

@@ -3,7 +3,8 @@
  * at one end arrives at the other after `latencyMs`, in order. Frames larger than the MTU are
  * dropped and counted, as a real link would refuse them — except, with `segmentationOffload`,
  * TCP segments sent with a segment size: those arrive whole, as between two Linux hosts on a
- * veth pair, where TSO on one side meets GRO on the other.
+ * veth pair, where TSO on one side meets GRO on the other, their checksum left partial and
+ * trusted (see FrameReceiver).
  */
 import type { FrameReceiver, Link, LinkMedium } from './link.js';
 
@@ -23,7 +24,7 @@ export interface VirtualWireOptions {
 export class WireEnd implements Link {
   private receiver: FrameReceiver | null = null;
   /** Frames on their way to this end, in order; those before `arrivedCount` are delivered. */
-  private arriving: Array<{ readonly frame: Uint8Array; readonly time: number }> = [];
+  private arriving: Array<{ readonly frame: Uint8Array; readonly time: number; readonly checksumTrusted: boolean }> = [];
   private arrivedCount = 0;
   /** Frames dropped for exceeding the MTU. */
   oversizeDrops = 0;
@@ -43,13 +44,14 @@ export class WireEnd implements Link {
 
   transmit(frame: Uint8Array, now: number, segmentSize?: number): void {
     const limit = this.medium === 'ethernet' ? this.mtu + 18 : this.mtu;
-    if (frame.length > limit && segmentSize && frame.length <= this.tcpSegmentationMax) {
+    const offloaded = frame.length > limit && segmentSize !== undefined && segmentSize > 0 && frame.length <= this.tcpSegmentationMax;
+    if (offloaded) {
       this.segmentationOffloads++;
     } else if (frame.length > limit) {
       this.oversizeDrops++;
       return;
     }
-    this.peer.arriving.push({ frame, time: now + this.latencyMs });
+    this.peer.arriving.push({ frame, time: now + this.latencyMs, checksumTrusted: offloaded });
   }
 
   setReceiver(receiver: FrameReceiver): void {
@@ -64,9 +66,9 @@ export class WireEnd implements Link {
     // A read index rather than shift(): with thousands of frames on the wire (a fast link's
     // bandwidth-delay product) each shift would move them all.
     while (this.arrivedCount < this.arriving.length && this.arriving[this.arrivedCount].time <= now) {
-      const { frame } = this.arriving[this.arrivedCount++];
+      const { frame, checksumTrusted } = this.arriving[this.arrivedCount++];
       this.delivered++;
-      this.receiver?.(frame, now);
+      this.receiver?.(frame, now, checksumTrusted);
     }
     if (this.arrivedCount === this.arriving.length) {
       this.arriving = [];

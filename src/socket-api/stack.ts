@@ -159,7 +159,7 @@ export class Stack {
       loopback: options.link instanceof LoopbackLink,
     };
     this.ip.addInterface(iface);
-    options.link.setReceiver((frame, now) => this.receive(iface.name, frame, now));
+    options.link.setReceiver((frame, now, checksumTrusted) => this.receive(iface.name, frame, now, checksumTrusted));
     return iface;
   }
 
@@ -179,8 +179,11 @@ export class Stack {
     this.ip.routes.add({ destination: prefix, gateway, interfaceName, metric: options.metric, mtu: options.mtu });
   }
 
-  /** A frame arrived on an interface. Never throws: bad input is counted and dropped. */
-  receive(interfaceName: string, frame: Uint8Array, now: number): void {
+  /**
+   * A frame arrived on an interface (`checksumTrusted`: see FrameReceiver). Never throws: bad
+   * input is counted and dropped.
+   */
+  receive(interfaceName: string, frame: Uint8Array, now: number, checksumTrusted = false): void {
     this.advanceTo(now);
     const iface = this.ip.getInterface(interfaceName);
     if (!iface) {
@@ -190,7 +193,7 @@ export class Stack {
     this.linkCountersOf(interfaceName).rxFrames.increment();
     this.traceLink('up', iface.name, frame, now);
     try {
-      this.ip.input(iface, frame, now);
+      this.ip.input(iface, frame, now, checksumTrusted);
     } catch (error) {
       this.stats.increment('drop.internalError');
       this.lastInternalError = error;

@@ -354,7 +354,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       this.stats.increment(`drop.tcp.${checked.error.reason}`);
       return;
     }
-    const parsed = parseTcp(checked.value, { source: header.source, destination: header.destination });
+    const parsed = parseTcp(checked.value, datagram.checksumTrusted ? { verifyChecksum: false } : { source: header.source, destination: header.destination });
     if (!parsed.ok) {
       this.stats.increment(`drop.tcp.${parsed.error.reason}`);
       return;
@@ -364,7 +364,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       return;
     }
     this.rxSegments.increment();
-    if (this.tracer) this.tracer(tcpTraceEvent('up', datagram.payload, now));
+    if (this.tracer) this.tracer(tcpTraceEvent('up', datagram.payload, now, datagram.checksumTrusted));
     const segment = toSegment(parsed.value);
     const local = header.destination;
     const remote = header.source;
@@ -584,8 +584,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     const sent = this.ip.send(
       { source, destination, protocol: IpProtocol.TCP, dontFragment: true, ttl, dscp: tos >> 2, ecn: ect ? 2 : tos & 3, segmentSize },
       length,
-      (out) => {
-        const written = emitTcp(segment, out, { source, destination });
+      (out, _source, checksumOffloaded) => {
+        const written = emitTcp(segment, out, { source, destination }, checksumOffloaded);
         if (this.tracer) this.tracer(tcpTraceEvent('down', out.subarray(0, written), this.clock()));
         return written;
       },

@@ -30,7 +30,7 @@ import { readUint16, readUint32, writeUint16, writeUint32 } from '../core/bytes.
 import { decodeFail, type DecodeError } from '../core/decode-error.js';
 import { ok, type Result } from '../core/result.js';
 import type { Ipv4Address } from '../ip/address.js';
-import { checksumIsValid, internetChecksum, pseudoHeaderSum } from '../ip/checksum.js';
+import { checksumIsValid, foldSum, internetChecksum, pseudoHeaderSum } from '../ip/checksum.js';
 import { emitTcpOptions, parseTcpOptions, tcpOptionsLength, type TcpOption } from './tcp-options.js';
 import type { SeqNumber } from './seq.js';
 
@@ -331,8 +331,10 @@ export function segLen(repr: Pick<TcpRepr, 'flags' | 'payload'>): number {
  * Writes the segment for `repr` (header, then data) at the start of `out`, which must hold at
  * least tcpLength(repr) bytes, and fills the checksum over the pseudo-header. Returns the number
  * of bytes written. `repr.payload` may already sit in `out` at the header's end (zero-copy).
+ * With `partialChecksum` the field gets only the pseudo-header's sum, for a device that
+ * completes it (checksum offload: Linux's CHECKSUM_PARTIAL).
  */
-export function emitTcp(repr: TcpRepr, out: Uint8Array, pseudoHeader: TcpPseudoHeader): number {
+export function emitTcp(repr: TcpRepr, out: Uint8Array, pseudoHeader: TcpPseudoHeader, partialChecksum = false): number {
   const headerLength = tcpHeaderLength(repr);
   const length = headerLength + repr.payload.length;
   writeUint16(out, Field.SOURCE_PORT, repr.srcPort);
@@ -346,7 +348,8 @@ export function emitTcp(repr: TcpRepr, out: Uint8Array, pseudoHeader: TcpPseudoH
   const optionsEnd = emitTcpOptions(repr.options, out, Field.OPTIONS);
   out.fill(0, optionsEnd, headerLength); // padding with End of Option List
   out.set(repr.payload, headerLength);
-  writeUint16(out, Field.CHECKSUM, internetChecksum(out, tcpPseudoHeaderSum(pseudoHeader, length), 0, length));
+  const pseudo = tcpPseudoHeaderSum(pseudoHeader, length);
+  writeUint16(out, Field.CHECKSUM, partialChecksum ? foldSum(pseudo) : internetChecksum(out, pseudo, 0, length));
   return length;
 }
 

@@ -7,14 +7,15 @@ import { formatTcpFlags, TcpPacket } from './tcp-packet.js';
 import { parseTcpOptions, type TcpOption } from './tcp-options.js';
 
 /** A trace event for `segment` (the TCP header and data) going `direction` at `now`. */
-export function tcpTraceEvent(direction: 'up' | 'down', segment: Uint8Array, now: number): TraceEvent {
+export function tcpTraceEvent(direction: 'up' | 'down', segment: Uint8Array, now: number, checksumTrusted = false): TraceEvent {
   const packet = TcpPacket.unchecked(segment);
   const headerLength = packet.headerLength;
   const dataLength = segment.length - headerLength;
   const parsed = parseTcpOptions(segment, 20, headerLength);
   const options = parsed.ok ? parsed.value.map(describeOption).filter((text) => text !== '') : ['malformed'];
   const checksum = `0x${packet.checksum.toString(16).padStart(4, '0')}`;
-  const action = direction === 'down' ? `added ${headerLength}-byte header, checksum ${checksum}` : `removed ${headerLength}-byte header, checksum verified`;
+  const verdict = checksumTrusted ? 'checksum vouched for by the device (offload)' : 'checksum verified';
+  const action = direction === 'down' ? `added ${headerLength}-byte header, checksum ${checksum}` : `removed ${headerLength}-byte header, ${verdict}`;
   return {
     direction,
     layer: 'tcp',

@@ -296,7 +296,7 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
       return;
     }
     const packet = checked.value;
-    const parsed = parseUdp(packet, { source: header.source, destination: header.destination });
+    const parsed = parseUdp(packet, datagram.checksumTrusted ? { verifyChecksum: false } : { source: header.source, destination: header.destination });
     if (!parsed.ok) {
       this.stats.increment(`drop.udp.${parsed.error.reason}`);
       return;

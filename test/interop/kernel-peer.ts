@@ -83,7 +83,6 @@ export interface RunOptions {
 
 let counter = 0;
 
-/** One namespace + TUN device + our stack on it, driven in real time. */
 /** Peers not yet closed, so that `closePeersAfterEach` can close what a test left open. */
 const openPeers = new Set<KernelPeer>();
 
@@ -100,6 +99,7 @@ export function closePeersAfterEach(): void {
   });
 }
 
+/** One namespace + TUN device + our stack on it, driven in real time. */
 export class KernelPeer {
   readonly namespace: Namespace;
   readonly link: TunLink;
@@ -118,7 +118,10 @@ export class KernelPeer {
     const mtu = options.mtu ?? 1500;
     this.namespace = createNamespace(`ustack-it-${process.pid}-${counter}`);
     try {
-      this.link = TunLink.open({ name: `ust${process.pid % 100000}n${counter}`, mtu, tap: options.tap, offload: !options.tap, ...options.link });
+      // A TUN gets checksum and segmentation offload, as `ustack up` opens it — unless the test
+      // wraps the link to inject faults: those act per packet of the MTU, as on a wire.
+      const offload = !options.tap && !options.wrap;
+      this.link = TunLink.open({ name: `ust${process.pid % 100000}n${counter}`, mtu, tap: options.tap, offload, ...options.link });
       try {
         this.device = configureDevice({ name: this.link.name, netns: this.namespace.name, mtu: options.kernelMtu ?? mtu, addresses: [`${KERNEL_ADDRESS}/24`] });
       } catch (error) {

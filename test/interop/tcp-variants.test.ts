@@ -92,8 +92,7 @@ describeInterop('interop: TCP against differently configured Linux kernels', () 
       pollAt: () => link.pollAt(),
       poll: (now) => link.poll(now),
     });
-    // Without offload: marks are per packet of the MTU, as a router on the path would set them.
-    peer = new KernelPeer({ link: { offload: false }, wrap: (link) => new FaultInjector(countCwr(link), { congestionMarkRate: 0.02, direction: 'receive' }, new Rng(4)) });
+    peer = new KernelPeer({ wrap: (link) => new FaultInjector(countCwr(link), { congestionMarkRate: 0.02, direction: 'receive' }, new Rng(4)) });
     sysctl(peer, 'net.ipv4.tcp_ecn=1');
     const listener = unwrap(peer.stack.tcp.listen(0, 9703));
     const accepted = new Promise<TcpConnection>((resolve) => (listener.onAcceptable = () => resolve(listener.accept()!)));

@@ -169,11 +169,11 @@ describe('TunLink with offload (virtio_net_hdr: checksum and TCP segmentation of
   const source = addr('10.77.0.1');
   const destination = addr('10.77.0.2');
 
-  /** An IPv4 TCP segment with `dataLength` bytes of data and a correct checksum. */
-  function tcpPacket(dataLength: number, flags = TcpFlag.ACK | TcpFlag.PSH): Uint8Array {
+  /** An IPv4 TCP segment with `dataLength` bytes of data and a correct (or partial) checksum. */
+  function tcpPacket(dataLength: number, flags = TcpFlag.ACK | TcpFlag.PSH, partialChecksum = false): Uint8Array {
     const repr: TcpRepr = { srcPort: 5000, dstPort: 80, seq: 1, ack: 1, flags, window: 512, urgentPointer: 0, options: [], payload: pattern(dataLength) };
     const segment = new Uint8Array(tcpLength(repr));
-    emitTcp(repr, segment, { source, destination });
+    emitTcp(repr, segment, { source, destination }, partialChecksum);
     return ipv4Frame({ source, destination, protocol: IpProtocol.TCP }, segment);
   }
 
@@ -199,27 +199,27 @@ describe('TunLink with offload (virtio_net_hdr: checksum and TCP segmentation of
     return [...copy];
   }
 
-  it('finishes a TCP checksum the kernel left partial (NEEDS_CSUM) on a 64 KB segment it joined (GSO), and hands over the bare packet', () => {
+  it('hands over a 64 KB segment the kernel joined (GSO) with its partial checksum (NEEDS_CSUM) as trusted, without its header', () => {
     const { kernel, link } = open({ offload: true });
-    const received: Uint8Array[] = [];
-    link.setReceiver((frame) => received.push(frame.slice()));
-    const whole = tcpPacket(60_000);
-    kernel.deliver([[...vnetHeader({ flags: 1, gsoType: 1, headerLength: 40, gsoSize: 1448, checksumStart: 20, checksumOffset: 16 }), ...partial(whole, 6, 16)]]);
-    expect(received).toEqual([whole]);
-    expect(link.counters).toMatchObject({ rxPackets: 1, rxBytes: whole.length, rxSegmentationOffloads: 1, rxErrors: 0 });
+    const received: Array<{ frame: Uint8Array; trusted: boolean | undefined }> = [];
+    link.setReceiver((frame, _now, trusted) => received.push({ frame: frame.slice(), trusted }));
+    const bytes = partial(tcpPacket(60_000), 6, 16);
+    kernel.deliver([[...vnetHeader({ flags: 1, gsoType: 1, headerLength: 40, gsoSize: 1448, checksumStart: 20, checksumOffset: 16 }), ...bytes]]);
+    expect(received).toEqual([{ frame: Uint8Array.from(bytes), trusted: true }]);
+    expect(link.counters).toMatchObject({ rxPackets: 1, rxBytes: bytes.length, rxSegmentationOffloads: 1, rxErrors: 0 });
   });
 
-  it('finishes a partial UDP checksum, and passes a packet that needs nothing untouched', () => {
+  it('trusts DATA_VALID (the kernel verified it) too, and nothing else', () => {
     const { kernel, link } = open({ offload: true });
-    const received: Uint8Array[] = [];
-    link.setReceiver((frame) => received.push(frame.slice()));
+    const trusted: Array<boolean | undefined> = [];
+    link.setReceiver((_frame, _now, checksumTrusted) => trusted.push(checksumTrusted));
     const datagram = udpFrame({ source, destination }, 4000, 7, pattern(300));
-    const plain = tcpPacket(10);
+    const header = (flags: number) => vnetHeader({ flags, gsoType: 0, headerLength: 0, gsoSize: 0, checksumStart: 0, checksumOffset: 0 });
     kernel.deliver([
-      [...vnetHeader({ flags: 1, gsoType: 0, headerLength: 0, gsoSize: 0, checksumStart: 20, checksumOffset: 6 }), ...partial(datagram, 17, 6)],
-      [...vnetHeader({ flags: 0, gsoType: 0, headerLength: 0, gsoSize: 0, checksumStart: 0, checksumOffset: 0 }), ...plain],
+      [...header(2), ...datagram],
+      [...header(0), ...datagram],
     ]);
-    expect(received).toEqual([datagram, plain]);
+    expect(trusted).toEqual([true, false]);
   });
 
   it('drops and counts a packet shorter than its header, or whose checksum offset lies outside it', () => {
@@ -231,21 +231,21 @@ describe('TunLink with offload (virtio_net_hdr: checksum and TCP segmentation of
     expect(link.counters.rxErrors).toBe(2);
   });
 
-  it('sends a segment larger than the MTU with GSO TCPv4 and a partial checksum the kernel completes per piece; others with an empty header', () => {
+  it('sends a segment with a segment size as GSO TCPv4 with NEEDS_CSUM (the partial checksum completes to the full one); others with an empty header', () => {
     const { kernel, link } = open({ offload: true });
     expect(link.tcpSegmentationMax).toBe(65535);
-    const big = tcpPacket(14_480, TcpFlag.ACK | TcpFlag.CWR);
-    const original = big.slice();
+    const big = tcpPacket(14_480, TcpFlag.ACK | TcpFlag.CWR, true);
     link.transmit(big, 0, 1448);
     link.transmit(tcpPacket(100), 0);
     expect(kernel.headers[0]).toEqual(vnetHeader({ flags: 1, gsoType: 1 | 0x80, headerLength: 40, gsoSize: 1448, checksumStart: 20, checksumOffset: 16 }));
     expect(kernel.headers[1]).toEqual(new Array(10).fill(0));
     // What the kernel does with NEEDS_CSUM: sum from csum_start over the partial field and the
-    // rest; that gives back the checksum we computed over the whole segment.
+    // rest; that gives the checksum of the whole segment, computed here independently.
     const written = Uint8Array.from(kernel.written[0]);
-    expect(written.subarray(0, 36)).toEqual(original.subarray(0, 36));
+    expect(written).toEqual(big);
     const completed = ~foldSum(onesComplementSum(written, 0, 20)) & 0xffff;
-    expect(completed).toBe((original[36] << 8) | original[37]);
+    const full = tcpPacket(14_480, TcpFlag.ACK | TcpFlag.CWR);
+    expect(completed).toBe((full[36] << 8) | full[37]);
     expect(link.counters).toMatchObject({ txPackets: 2, txBytes: big.length + 140, txSegmentationOffloads: 1 });
   });
 
