@@ -191,9 +191,8 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   napi_close_handle_scope(t->env, scope);
 }
 
-/* Reads the arguments of a call that starts with a handle; throws and returns NULL if bad. */
-/* The handle in argv[0] and at least `expected` arguments; argv has room for `capacity` (missing
- * ones read as undefined). */
+/* Reads the arguments of a call that starts with a handle: at least `expected` of them, into argv
+ * with room for `capacity` (missing ones read as undefined). Throws and returns NULL if bad. */
 static tun_t *tun_args_at_least(napi_env env, napi_callback_info info, size_t expected, size_t capacity, napi_value *argv) {
   size_t argc = capacity;
   void *data = NULL;

@@ -188,23 +188,24 @@ export class TunLink implements Link {
   }
 
   /**
-   * The virtio_net_hdr for an outgoing packet: none needed, or (a TCP segment for the kernel to
-   * cut, its checksum partial: see Link.transmit) GSO TCPv4 with `segmentSize` and NEEDS_CSUM,
-   * so that the kernel completes the checksum of each piece.
+   * The virtio_net_hdr for an outgoing packet: none needed, or (a TCP segment with a segment
+   * size, its checksum partial: see Link.transmit) NEEDS_CSUM, so that the kernel completes the
+   * checksum — and, when it holds more than one segment's data, GSO TCPv4 to cut it.
    */
   private vnetHeaderFor(frame: Uint8Array, segmentSize: number | undefined): Uint8Array {
     if (!segmentSize) return PLAIN_VNET_HEADER;
     const ipHeaderLength = (frame[0] & 0x0f) * 4;
-    const tcpHeaderLength = (frame[ipHeaderLength + 12] >> 4) * 4;
+    const headersLength = ipHeaderLength + (frame[ipHeaderLength + 12] >> 4) * 4;
+    const cut = frame.length - headersLength > segmentSize;
     const header = new Uint8Array(VNET_HEADER_LENGTH);
     const fields = new DataView(header.buffer);
     fields.setUint8(0, VNET_F_NEEDS_CSUM);
-    fields.setUint8(1, VNET_GSO_TCPV4 | (frame[ipHeaderLength + 13] & TCP_FLAG_CWR ? VNET_GSO_ECN : 0));
-    fields.setUint16(2, ipHeaderLength + tcpHeaderLength, true);
-    fields.setUint16(4, segmentSize, true);
+    fields.setUint8(1, cut ? VNET_GSO_TCPV4 | (frame[ipHeaderLength + 13] & TCP_FLAG_CWR ? VNET_GSO_ECN : 0) : VNET_GSO_NONE);
+    fields.setUint16(2, cut ? headersLength : 0, true);
+    fields.setUint16(4, cut ? segmentSize : 0, true);
     fields.setUint16(6, ipHeaderLength, true);
     fields.setUint16(8, TCP_CHECKSUM_OFFSET, true);
-    this.counters.txSegmentationOffloads++;
+    if (cut) this.counters.txSegmentationOffloads++;
     return header;
   }
 

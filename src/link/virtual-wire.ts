@@ -44,8 +44,9 @@ export class WireEnd implements Link {
 
   transmit(frame: Uint8Array, now: number, segmentSize?: number): void {
     const limit = this.medium === 'ethernet' ? this.mtu + 18 : this.mtu;
-    const offloaded = frame.length > limit && segmentSize !== undefined && segmentSize > 0 && frame.length <= this.tcpSegmentationMax;
-    if (offloaded) {
+    // A segment sent with a segment size has a partial checksum: it arrives trusted, whole.
+    const offloaded = segmentSize !== undefined && segmentSize > 0 && frame.length <= this.tcpSegmentationMax;
+    if (offloaded && frame.length > limit) {
       this.segmentationOffloads++;
     } else if (frame.length > limit) {
       this.oversizeDrops++;

@@ -43,7 +43,7 @@ export interface TcpHost {
   readonly counters: TcpSegmentCounters;
   /** The stack's current time (ms). */
   now(): number;
-  /** Hands a segment to IP; `segmentSize` when it is larger than one MSS for the link to cut (TSO). */
+  /** Hands a segment to IP; with offload `segmentSize` (the MSS) lets the link cut it and complete its checksum. */
   transmit(connection: TcpConnection, segment: TcpRepr, segmentSize?: number): void;
   /** Path MTU toward the peer, or null without a route. */
   pathMtu(remote: Ipv4Address): number | null;

@@ -276,7 +276,9 @@ export function transmitPending(connection: TcpConnection, now: number, mode: { 
     const payload = length > 0 ? connection.sendBuffer.read(unsentOffset, length) : NO_BYTES;
     const flags = TcpFlag.ACK | (length > 0 && length === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
     const seq = connection.sndNxt;
-    transmitSegment(connection, now, seq, flags, payload, options, length > mss ? mss : undefined);
+    // With offload every data segment goes with its segment size: the link cuts it if longer,
+    // and completes its checksum either way.
+    transmitSegment(connection, now, seq, flags, payload, options, offload > 0 && length > 0 ? mss : undefined);
     const segmentLength = length + (fin ? 1 : 0);
     if (length > 0 && length < mss) connection.smallSegmentEnd = seqAdd(seq, length);
     queue.push({ seq, length: segmentLength, syn: false, fin, sentAt: now, sentOrder: connection.transmissions++ });

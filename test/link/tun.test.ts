@@ -237,8 +237,11 @@ describe('TunLink with offload (virtio_net_hdr: checksum and TCP segmentation of
     const big = tcpPacket(14_480, TcpFlag.ACK | TcpFlag.CWR, true);
     link.transmit(big, 0, 1448);
     link.transmit(tcpPacket(100), 0);
+    link.transmit(tcpPacket(1448, TcpFlag.ACK, true), 0, 1448);
     expect(kernel.headers[0]).toEqual(vnetHeader({ flags: 1, gsoType: 1 | 0x80, headerLength: 40, gsoSize: 1448, checksumStart: 20, checksumOffset: 16 }));
     expect(kernel.headers[1]).toEqual(new Array(10).fill(0));
+    // One segment's worth: nothing to cut, only the checksum to complete.
+    expect(kernel.headers[2]).toEqual(vnetHeader({ flags: 1, gsoType: 0, headerLength: 0, gsoSize: 0, checksumStart: 20, checksumOffset: 16 }));
     // What the kernel does with NEEDS_CSUM: sum from csum_start over the partial field and the
     // rest; that gives the checksum of the whole segment, computed here independently.
     const written = Uint8Array.from(kernel.written[0]);
@@ -246,7 +249,7 @@ describe('TunLink with offload (virtio_net_hdr: checksum and TCP segmentation of
     const completed = ~foldSum(onesComplementSum(written, 0, 20)) & 0xffff;
     const full = tcpPacket(14_480, TcpFlag.ACK | TcpFlag.CWR);
     expect(completed).toBe((full[36] << 8) | full[37]);
-    expect(link.counters).toMatchObject({ txPackets: 2, txBytes: big.length + 140, txSegmentationOffloads: 1 });
+    expect(link.counters).toMatchObject({ txPackets: 3, txBytes: big.length + 140 + 1488, txSegmentationOffloads: 1 });
   });
 
   it('is refused on a TAP device, and absent without the option', () => {
