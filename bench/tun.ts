@@ -1,7 +1,7 @@
 /**
  * ustack beside other TCP/IP stacks on the same path (a benchmark, not a test; needs root):
  *
- *   npm run bench:tun [-- --megabytes 200] [--runs 3] [--mtus 1500,9000,65000]
+ *   npm run bench:tun [-- --megabytes 500] [--warmup 100] [--runs 3] [--mtus 1500,9000,65000]
  *                     [--peers ustack,ustack-plain,kernel,gvisor,lwip] [--round-trips 10000] [--connections 2000]
  *                     [--profile DIR]   (a V8 CPU profile of each ustack peer process)
  *
@@ -29,7 +29,9 @@ import { configureDevice, createNamespace, ip, type Configured } from '../src/li
 
 const { values } = parseArgs({
   options: {
-    megabytes: { type: 'string', default: '200' },
+    megabytes: { type: 'string', default: '500' },
+    /** An uncounted run first, each direction: JIT compilation and caches warm, as in steady use. */
+    warmup: { type: 'string', default: '100' },
     runs: { type: 'string', default: '3' },
     mtus: { type: 'string', default: '1500,9000,65000' },
     peers: { type: 'string', default: 'ustack,ustack-plain,kernel,gvisor,lwip' },
@@ -40,6 +42,7 @@ const { values } = parseArgs({
   },
 });
 const BYTES = Number(values.megabytes) * 1_000_000;
+const WARMUP_BYTES = Number(values.warmup) * 1_000_000;
 const RUNS = Number(values.runs);
 const MTUS = values.mtus.split(',').map(Number);
 const ROUND_TRIPS = Number(values['round-trips']);
@@ -327,6 +330,7 @@ async function measure(peer: string, label: string, mtu: number, latency: boolea
     ] as const) {
       const rates: number[] = [];
       const cpu: number[] = [];
+      if (WARMUP_BYTES > 0) await runClient(running.clientNamespace, test, WARMUP_BYTES);
       for (let run = 0; run < RUNS; run++) {
         const cpuBefore = cpuSeconds(running.process.pid);
         const began = performance.now();
@@ -373,7 +377,7 @@ for (const name of requested) {
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`bench:tun — ${cpu} × ${cpus().length}, Linux ${release()}, Node ${process.version}`);
-console.log(`${values.megabytes} MB per bulk run, median of ${RUNS}; ${ROUND_TRIPS} round trips; ${CONNECTIONS} connections; kernel side: Python 3 in a network namespace`);
+console.log(`${values.megabytes} MB per bulk run after a ${values.warmup} MB warm-up, median of ${RUNS}; ${ROUND_TRIPS} round trips; ${CONNECTIONS} connections; kernel side: Python 3 in a network namespace`);
 console.log(`peers: kernel = Linux TCP on both ends of a veth pair; gVisor netstack ${debianVersion('golang-gvisor-gvisor-dev')} (Debian); lwIP ${debianVersion('liblwip-dev')} (Debian)`);
 for (const [index, mtu] of MTUS.entries()) {
   for (const column of columns) {
