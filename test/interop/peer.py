@@ -10,6 +10,7 @@
   peer.py udp-echo ADDRESS PORT COUNT  echo COUNT UDP datagrams back to their senders, then exit
   peer.py clients ADDRESS PORT COUNT BYTES   COUNT concurrent TCP clients, each sends BYTES and
                                        expects them echoed; print "ok <n> failed <m>"
+  peer.py sequential-clients ADDRESS PORT COUNT BYTES   the same, one connection after another
   peer.py echo-server ADDRESS PORT COUNT     asyncio TCP echo server; exits after COUNT connections
                                        ended, printing "served <n> bytes <total>"
 
@@ -74,6 +75,26 @@ async def echo_server():
 
 if mode == "clients":
     asyncio.run(clients())
+    sys.exit(0)
+if mode == "sequential-clients":
+    size, good, errors = int(sys.argv[5]), 0, set()
+    print("listening", flush=True)  # (nothing to wait for: clients start at once)
+    for index in range(count):
+        payload = bytes((index + i) & 0xFF for i in range(size))
+        try:
+            with socket.create_connection((address, port), timeout=10) as client:
+                client.sendall(payload)
+                client.shutdown(socket.SHUT_WR)
+                echoed = b""
+                while len(echoed) <= size:
+                    chunk = client.recv(65536)
+                    if not chunk:
+                        break
+                    echoed += chunk
+                good += echoed == payload
+        except OSError as error:
+            errors.add(type(error).__name__)
+    print("ok %d failed %d %s" % (good, count - good, ",".join(sorted(errors))), flush=True)
     sys.exit(0)
 if mode == "echo-server":
     asyncio.run(echo_server())

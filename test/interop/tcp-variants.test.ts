@@ -161,4 +161,28 @@ c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.cl
     expect(await closed).toBe('ECONNRESET');
     await resetter.done;
   });
+
+  it('our abort in the middle of a transfer resets the kernel\'s connection: its recv raises ECONNRESET', async () => {
+    peer = new KernelPeer();
+    const reader = peer.start(['python3', '-c', `
+import socket
+s = socket.socket(); s.bind(('${KERNEL_ADDRESS}', 9707)); s.listen(1); print('listening', flush=True)
+c, _ = s.accept(); total = 0
+try:
+    while True:
+        data = c.recv(65536)
+        if not data: print('eof', total, flush=True); break
+        total += len(data)
+except ConnectionResetError:
+    print('reset after', total, flush=True)
+`]);
+    await peer.until(() => reader.output().includes('listening'), 10_000, 'the reading server');
+    const connection = unwrap(peer.stack.tcp.connect(kernel, 9707));
+    await connected(connection);
+    unwrap(connection.send(new Rng(8).bytes(100_000)));
+    await peer.until(() => connection.sndUna !== connection.sndNxt || connection.inFlight.length === 0, 5_000, 'data on its way');
+    connection.abort();
+    const result = await reader.done;
+    expect(result.stdout.toString()).toMatch(/^listening\nreset after \d+\n$/);
+  });
 });

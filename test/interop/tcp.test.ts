@@ -141,9 +141,9 @@ describeInterop('interop: TCP between the Linux kernel and ustack', () => {
   it.each([
     ['with offload: the kernel joins what it sends into segments of up to 64 KB and cuts ours', true],
     ['without offload: every packet within the 1500-byte MTU', false],
-  ])('bulk: 20 MB kernel → ustack and 20 MB ustack → kernel, bit-exact, %s', async (_, offload) => {
+  ])('bulk: 50 MB kernel → ustack and 50 MB ustack → kernel, bit-exact, %s', async (_, offload) => {
     peer = new KernelPeer({ link: { offload } });
-    const size = 20_000_000;
+    const size = 50_000_000;
     // Kernel → ustack: python3 sends, we hash.
     const source = await startPeerScript(peer, ['source', KERNEL_ADDRESS, '9100', String(size)], 120_000);
     let began = performance.now();
