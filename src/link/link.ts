@@ -33,7 +33,7 @@ export interface Link {
   /**
    * TCP segmentation offload: the largest frame the link takes with a `segmentSize` (0 or
    * absent: none). Such a link may also deliver TCP segments larger than its MTU (the device
-   * joined them), with complete checksums.
+   * joined them), their checksums vouched for (see FrameReceiver).
    */
   readonly tcpSegmentationMax?: number;
   /** Sets the one receiver of frames arriving from the medium. */

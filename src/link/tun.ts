@@ -17,7 +17,7 @@
  * With `offload` (TUN only) the device carries a virtio_net_hdr before every packet
  * (IFF_VNET_HDR) and takes checksum and TCPv4 segmentation offload: the kernel may hand us TCP
  * segments up to 64 KiB (what it would have cut into MTU-sized ones) with the checksum left
- * for us to finish, and we may hand it segments up to 64 KiB that it cuts itself. Per packet
+ * partial, and we may hand it segments up to 64 KiB that it cuts itself. Per packet
  * that is one read, write and trip through both stacks instead of up to 44: the path's MTU and
  * what goes on any wire beyond are unchanged. The kernel leaves the checksum of its own packets
  * partial (the pseudo-header sum only): the link hands them over as trusted (FrameReceiver), so
