@@ -5,7 +5,7 @@
  * device (`ustack up --serve SERVICE`) and the machine's own tools are the clients.
  */
 import { parseArgs } from 'node:util';
-import { runUp } from '../src/cli/up-command.js';
+import { runUp, type UpControls } from '../src/cli/up-command.js';
 import type { FaultConfig } from '../src/link/fault-injector.js';
 import { BerkeleySockets } from '../src/socket-api/berkeley.js';
 import type { Stack } from '../src/socket-api/stack.js';
@@ -92,7 +92,7 @@ export const EXAMPLES: Record<string, Example> = {
 };
 
 /** Runs `ustack example NAME [--faults] [--seed N] [--tun NAME ...]`. */
-export async function runExample(args: string[], print: (line: string) => void): Promise<number> {
+export async function runExample(args: string[], print: (line: string) => void, controls: UpControls = {}): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -110,7 +110,7 @@ export async function runExample(args: string[], print: (line: string) => void):
   }
   if (typeof values.tun === 'string') {
     const upArgs = args.filter((a) => a !== name && a !== '--faults');
-    return runUp([...upArgs, '--serve', example.service], print);
+    return runUp([...upArgs, '--serve', example.service], print, controls);
   }
   print(`${name}: ${example.summary}`);
   const faults = values.faults ? { lossRate: 0.05, duplicateRate: 0.02, reorderRate: 0.05, reorderDelayMs: 3 } : undefined;

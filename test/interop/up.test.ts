@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { runExample } from '../../examples/run-example.js';
 import { runUp } from '../../src/cli/up-command.js';
 import { readCapture } from '../../src/pcap/pcap.js';
 import { describeInterop } from './kernel-peer.js';
@@ -121,6 +122,30 @@ describeInterop('interop: ustack up', () => {
     }
     expect(up.lines.filter((line) => /^↑ \S+ .*echo request/i.test(line)).length).toBeGreaterThanOrEqual(2);
     expect(up.lines.filter((line) => /^↓ \S+ .*echo reply/i.test(line)).length).toBeGreaterThanOrEqual(2);
+    expect(namespaces()).not.toContain(namespace);
+  }, 60_000);
+
+  it('ustack example kv --tun: the seed key-value server on a real device, reached by a Python client in the kernel', async () => {
+    const namespace = `ustack-it-${process.pid}-upex`;
+    const lines: string[] = [];
+    const abort = new AbortController();
+    let ready!: () => void;
+    const isReady = new Promise<void>((resolve) => (ready = resolve));
+    const running = runExample(['kv', '--tun', `ustux${process.pid % 100000}`, '--netns', namespace, '--for', '60'], (line) => lines.push(line), {
+      signal: abort.signal,
+      onReady: () => ready(),
+      terminal: false,
+    });
+    try {
+      await isReady;
+      expect(lines.some((line) => line.startsWith('  kv (tcp 4444): python3 -c'))).toBe(true);
+      const kv = (call: object) => inNamespace(namespace, ['python3', '-c', FRAMED_CALL, '10.7.0.2', '4444', JSON.stringify(call)]);
+      expect(JSON.parse(await kv({ func: 'PUT', params: { obj: 'k', val: 42 } }))).toMatchObject({ status: 'OK' });
+      expect(JSON.parse(await kv({ func: 'GET', params: { obj: 'k' } }))).toEqual({ status: 'OK', response: { func: 'GET', response: { obj: 'k', val: 42 } } });
+    } finally {
+      abort.abort();
+      expect(await running).toBe(0);
+    }
     expect(namespaces()).not.toContain(namespace);
   }, 60_000);
 
