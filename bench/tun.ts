@@ -303,7 +303,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** One row of results: a figure per peer (NaN when not measured), and which way is better. */
+/** One row of results: a figure per peer measured, and which way is better. */
 interface Row {
   readonly label: string;
   readonly unit: string;

@@ -6,7 +6,6 @@
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { formatIpv4Address } from '../src/ip/address.js';
 import { BerkeleySockets } from '../src/socket-api/berkeley.js';
 import type { Stack } from '../src/socket-api/stack.js';
 import { startKvServer, KV_PORT } from './kv-rpc/kv.js';
@@ -169,10 +168,4 @@ export function parseServiceList(values: readonly string[]): string[] {
 /** "tcp 7, udp 7" */
 export function describePorts(ports: readonly ServicePort[]): string {
   return ports.map((p) => `${p.protocol} ${p.port}`).join(', ');
-}
-
-/** The dotted address of `stack`'s first non-loopback interface (for messages). */
-export function firstAddress(stack: Stack): string | undefined {
-  const found = stack.ip.listInterfaces().find((i) => !i.loopback);
-  return found ? formatIpv4Address(found.address.address) : undefined;
 }
