@@ -38,7 +38,7 @@ export const DEVICE_USAGE = `  --tun NAME            TUN device name (default us
   --txqueuelen N        packets the kernel holds for us to read (default 1000: a full 1 MB
                         receive window of segments fits, so a busy moment loses none)
   --pcap FILE           record what crosses the device (pcap)
-  --no-offload          a TUN without checksum/segmentation offload: every packet within the MTU
+  --no-offload          no checksum/segmentation offload on the device: every packet within the MTU
                         (with it, the kernel and ustack pass TCP segments of up to 64 KiB)
 `;
 
@@ -101,7 +101,7 @@ export function openDevice(args: DeviceArgs): OpenDevice {
       const exists = ip(['netns', 'list']).split('\n').some((line) => line.split(' ')[0] === namespace);
       if (!exists) undo.push(createNamespace(namespace));
     }
-    const link = TunLink.open({ name: args.tap ?? args.tun ?? 'ustack0', tap, mtu, offload: !tap && !args['no-offload'] });
+    const link = TunLink.open({ name: args.tap ?? args.tun ?? 'ustack0', tap, mtu, offload: !args['no-offload'] });
     undo.push(link);
     undo.push(configureDevice({ name: link.name, netns: namespace, mtu, txQueueLength: Number(args.txqueuelen ?? DEVICE_ARG_OPTIONS.txqueuelen.default), addresses: [kernelAddress] }));
 

@@ -68,7 +68,8 @@ interface Neighbor {
 }
 
 interface Resolution {
-  readonly queue: Uint8Array[];
+  /** Packets waiting for the answer, with the segment size each was sent with (TSO; 0 if none). */
+  readonly queue: Array<{ readonly packet: Uint8Array; readonly segmentSize: number }>;
   attempts: number;
   nextAt: number;
 }
@@ -115,7 +116,7 @@ export class EthernetAdapter implements Link {
     this.retryMs = options.retryMs ?? 1_000;
     this.attempts = options.attempts ?? 3;
     this.queueLimit = options.queueLimit ?? 64;
-    inner.setReceiver((frame, now) => this.arrived(frame, now));
+    inner.setReceiver((frame, now, checksumTrusted) => this.arrived(frame, now, checksumTrusted));
   }
 
   get name(): string {
@@ -124,6 +125,12 @@ export class EthernetAdapter implements Link {
 
   get mtu(): number {
     return this.inner.mtu;
+  }
+
+  /** The inner link's segmentation offload, counted in IPv4 packets (without our header). */
+  get tcpSegmentationMax(): number {
+    const inner = this.inner.tcpSegmentationMax ?? 0;
+    return inner > ETHERNET_HEADER_LENGTH ? inner - ETHERNET_HEADER_LENGTH : 0;
   }
 
   /** The MAC address this interface uses. */
@@ -140,7 +147,7 @@ export class EthernetAdapter implements Link {
     this.receiver = receiver;
   }
 
-  transmit(packet: Uint8Array, now: number): void {
+  transmit(packet: Uint8Array, now: number, segmentSize = 0): void {
     if (packet.length < 20) {
       this.counters.malformedOrUnknown++;
       return;
@@ -157,12 +164,12 @@ export class EthernetAdapter implements Link {
     const hop = this.options.nextHop?.(destination) ?? destination;
     const neighbor = this.neighbors.get(hop);
     if (neighbor) {
-      this.send(neighbor.mac, EtherType.IPV4, packet, now);
+      this.send(neighbor.mac, EtherType.IPV4, packet, now, segmentSize);
       // Old mapping: keep using it, but ask again (Linux's STALE → PROBE, simplified).
       if (now - neighbor.confirmedAt > this.reachableMs && !this.resolving.has(hop)) this.request(hop, now, null);
       return;
     }
-    this.request(hop, now, packet);
+    this.request(hop, now, { packet, segmentSize });
   }
 
   pollAt(): number {
@@ -188,20 +195,20 @@ export class EthernetAdapter implements Link {
     }
   }
 
-  /** Starts (or joins) resolving `address`, holding `packet` until it is answered. */
-  private request(address: Ipv4Address, now: number, packet: Uint8Array | null): void {
+  /** Starts (or joins) resolving `address`, holding `waiting` until it is answered. */
+  private request(address: Ipv4Address, now: number, waiting: { readonly packet: Uint8Array; readonly segmentSize: number } | null): void {
     let resolution = this.resolving.get(address);
     if (!resolution) {
       resolution = { queue: [], attempts: 1, nextAt: now + this.retryMs };
       this.resolving.set(address, resolution);
       this.sendRequest(address, now);
     }
-    if (packet === null) return;
+    if (waiting === null) return;
     if (resolution.queue.length >= this.queueLimit) {
       this.counters.unresolvedDrops++;
       return;
     }
-    resolution.queue.push(packet);
+    resolution.queue.push(waiting);
   }
 
   private sendRequest(address: Ipv4Address, now: number): void {
@@ -219,14 +226,14 @@ export class EthernetAdapter implements Link {
   }
 
   /** Frames `payload` for `to` and hands it to the inner link (padded to Ethernet's 60 bytes). */
-  private send(to: MacAddress, etherType: number, payload: Uint8Array, now: number): void {
+  private send(to: MacAddress, etherType: number, payload: Uint8Array, now: number, segmentSize = 0): void {
     const frame = new Uint8Array(Math.max(ETHERNET_MIN_FRAME_LENGTH, ETHERNET_HEADER_LENGTH + payload.length));
     emitEthernet({ destination: to, source: this.options.mac, etherType, vlan: null }, frame);
     frame.set(payload, ETHERNET_HEADER_LENGTH);
-    this.inner.transmit(frame, now);
+    this.inner.transmit(frame, now, segmentSize);
   }
 
-  private arrived(bytes: Uint8Array, now: number): void {
+  private arrived(bytes: Uint8Array, now: number, checksumTrusted = false): void {
     const checked = EthernetFrame.checked(bytes);
     if (!checked.ok || checked.value.vlanTagged) {
       this.counters.malformedOrUnknown++;
@@ -238,7 +245,7 @@ export class EthernetAdapter implements Link {
       this.counters.notForUs++;
       return;
     }
-    if (frame.etherType === EtherType.IPV4) this.receiver?.(frame.payload, now);
+    if (frame.etherType === EtherType.IPV4) this.receiver?.(frame.payload, now, checksumTrusted);
     else if (frame.etherType === EtherType.ARP) this.arp(frame.payload, now);
     else this.counters.malformedOrUnknown++;
   }
@@ -278,6 +285,6 @@ export class EthernetAdapter implements Link {
     const resolution = this.resolving.get(address);
     if (!resolution) return;
     this.resolving.delete(address);
-    for (const packet of resolution.queue) this.send(mac, EtherType.IPV4, packet, now);
+    for (const { packet, segmentSize } of resolution.queue) this.send(mac, EtherType.IPV4, packet, now, segmentSize);
   }
 }

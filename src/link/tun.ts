@@ -14,7 +14,7 @@
  * hands a TUN write to its IP input at once, so EAGAIN is rare there; the queue is for when it
  * happens (and is tested with a fake addon).
  *
- * With `offload` (TUN only) the device carries a virtio_net_hdr before every packet
+ * With `offload` the device (TUN or TAP, as a VM's virtio-net NIC) carries a virtio_net_hdr before every packet
  * (IFF_VNET_HDR) and takes checksum and TCPv4 segmentation offload: the kernel may hand us TCP
  * segments up to 64 KiB (what it would have cut into MTU-sized ones) with the checksum left
  * partial, and we may hand it segments up to 64 KiB that it cuts itself. Per packet
@@ -37,7 +37,7 @@ export interface TunLinkOptions {
   readonly tap?: boolean;
   /** Open the device with IFF_MULTI_QUEUE (more fds may then attach to the same name). */
   readonly multiQueue?: boolean;
-  /** Checksum and TCP segmentation offload through a virtio_net_hdr (TUN only; see above). */
+  /** Checksum and TCP segmentation offload through a virtio_net_hdr (see above). */
   readonly offload?: boolean;
   /** Where receive times come from (default a SystemClock; attachDevice sets the driver's). */
   readonly clock?: Clock;
@@ -96,6 +96,9 @@ const TCP_FLAG_CWR = 0x80;
 const PLAIN_VNET_HEADER = new Uint8Array(VNET_HEADER_LENGTH);
 /** TCP's checksum field offset in its header. */
 const TCP_CHECKSUM_OFFSET = 16;
+/** Total Length's limit, and an untagged Ethernet header (what comes before IPv4 on a TAP). */
+const IPV4_MAX_PACKET = 65535;
+const ETHERNET_HEADER = 14;
 
 /** A Link backed by a TUN device's file descriptor. */
 export class TunLink implements Link {
@@ -123,7 +126,7 @@ export class TunLink implements Link {
     rxSegmentationOffloads: 0,
     txSegmentationOffloads: 0,
   };
-  /** With offload: the largest IPv4 packet the kernel cuts for us (Total Length's limit). */
+  /** With offload: the largest frame the kernel cuts for us (an IPv4 packet at Total Length's limit, after an Ethernet header on a TAP). */
   readonly tcpSegmentationMax: number;
   private receiver: FrameReceiver | null = null;
   /** Frames waiting for the fd, with their virtio_net_hdr when offloading. */
@@ -142,7 +145,7 @@ export class TunLink implements Link {
     this.name = name;
     this.medium = options.tap ? 'ethernet' : 'ip';
     this.mtu = options.mtu ?? 1500;
-    this.tcpSegmentationMax = options.offload ? 65535 : 0;
+    this.tcpSegmentationMax = options.offload ? IPV4_MAX_PACKET + (options.tap ? ETHERNET_HEADER : 0) : 0;
     this.clock = options.clock ?? new SystemClock();
     this.writeQueueLimit = options.writeQueueLimit ?? 1024;
     this.ends = new Int32Array(addon.maxBatch);
@@ -157,7 +160,6 @@ export class TunLink implements Link {
   static open(options: TunLinkOptions = {}): TunLink {
     const name = options.name ?? '';
     if (Buffer.byteLength(name) > 15) throw new RangeError(`TUN device name ${JSON.stringify(name)} is longer than 15 bytes (IFNAMSIZ)`);
-    if (options.offload && options.tap) throw new RangeError('offload is for TUN devices (IPv4 packets), not TAP');
     const addon = options.addon ?? loadNativeTun();
     const device = addon.open(name, options.tap ?? false, options.multiQueue ?? false, options.offload ?? false);
     return new TunLink(addon, device.handle, device.name, options);
@@ -194,16 +196,17 @@ export class TunLink implements Link {
    */
   private vnetHeaderFor(frame: Uint8Array, segmentSize: number | undefined): Uint8Array {
     if (!segmentSize) return PLAIN_VNET_HEADER;
-    const ipHeaderLength = (frame[0] & 0x0f) * 4;
-    const headersLength = ipHeaderLength + (frame[ipHeaderLength + 12] >> 4) * 4;
+    const ipStart = this.medium === 'ethernet' ? ETHERNET_HEADER : 0; // an untagged Ethernet frame on a TAP
+    const tcpStart = ipStart + (frame[ipStart] & 0x0f) * 4;
+    const headersLength = tcpStart + (frame[tcpStart + 12] >> 4) * 4;
     const cut = frame.length - headersLength > segmentSize;
     const header = new Uint8Array(VNET_HEADER_LENGTH);
     const fields = new DataView(header.buffer);
     fields.setUint8(0, VNET_F_NEEDS_CSUM);
-    fields.setUint8(1, cut ? VNET_GSO_TCPV4 | (frame[ipHeaderLength + 13] & TCP_FLAG_CWR ? VNET_GSO_ECN : 0) : VNET_GSO_NONE);
+    fields.setUint8(1, cut ? VNET_GSO_TCPV4 | (frame[tcpStart + 13] & TCP_FLAG_CWR ? VNET_GSO_ECN : 0) : VNET_GSO_NONE);
     fields.setUint16(2, cut ? headersLength : 0, true);
     fields.setUint16(4, cut ? segmentSize : 0, true);
-    fields.setUint16(6, ipHeaderLength, true);
+    fields.setUint16(6, tcpStart, true);
     fields.setUint16(8, TCP_CHECKSUM_OFFSET, true);
     if (cut) this.counters.txSegmentationOffloads++;
     return header;

@@ -118,9 +118,9 @@ export class KernelPeer {
     const mtu = options.mtu ?? 1500;
     this.namespace = createNamespace(`ustack-it-${process.pid}-${counter}`);
     try {
-      // A TUN gets checksum and segmentation offload, as `ustack up` opens it — unless the test
-      // wraps the link to inject faults: those act per packet of the MTU, as on a wire.
-      const offload = !options.tap && !options.wrap;
+      // The device gets checksum and segmentation offload, as `ustack up` opens it — unless the
+      // test wraps the link to inject faults: those act per packet of the MTU, as on a wire.
+      const offload = !options.wrap;
       this.link = TunLink.open({ name: `ust${process.pid % 100000}n${counter}`, mtu, tap: options.tap, offload, ...options.link });
       try {
         this.device = configureDevice({ name: this.link.name, netns: this.namespace.name, mtu: options.kernelMtu ?? mtu, addresses: [`${KERNEL_ADDRESS}/24`] });

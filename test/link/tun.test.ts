@@ -252,8 +252,16 @@ describe('TunLink with offload (virtio_net_hdr: checksum and TCP segmentation of
     expect(link.counters).toMatchObject({ txPackets: 3, txBytes: big.length + 140 + 1488, txSegmentationOffloads: 1 });
   });
 
-  it('is refused on a TAP device, and absent without the option', () => {
-    expect(() => TunLink.open({ name: 'tapX', tap: true, offload: true, addon: new FakeKernel() })).toThrow(/offload is for TUN/);
+  it('on a TAP device the offsets count the Ethernet header, and the largest frame is 14 bytes more', () => {
+    const kernel = new FakeKernel();
+    const link = TunLink.open({ name: 'tapX', tap: true, offload: true, addon: kernel });
+    expect(link.tcpSegmentationMax).toBe(65535 + 14);
+    const ethernet = [...new Array(12).fill(2), 0x08, 0x00];
+    link.transmit(Uint8Array.from([...ethernet, ...tcpPacket(5000, TcpFlag.ACK, true)]), 0, 1448);
+    expect(kernel.headers[0]).toEqual(vnetHeader({ flags: 1, gsoType: 1, headerLength: 14 + 40, gsoSize: 1448, checksumStart: 14 + 20, checksumOffset: 16 }));
+  });
+
+  it('is absent without the option', () => {
     expect(open().link.tcpSegmentationMax).toBe(0);
   });
 });
