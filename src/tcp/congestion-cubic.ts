@@ -19,11 +19,11 @@
  *    avoidance stage afterwards K = 0 and W_max = W_est = cwnd_epoch;
  *  - §4.10 slow start: RFC 5681 with RFC 3465 byte counting (L = 2), as in NewReno;
  *  - §5.8 application-limited flows: app-limited ACKs grow nothing, and the time spent
- *    application-limited is taken out of t by moving epoch_start forward.
+ *    application-limited is taken out of t by moving epoch_start forward;
+ *  - §4.9 undo after a spurious congestion event, when the sender finds by D-SACK that every
+ *    retransmission of a recovery was needless (RFC 3708; onSpuriousCongestionEvent).
  *
  * Not implemented:
- *  - §4.9 undo after a spurious congestion event: the controller interface has no "that loss
- *    was spurious" event yet (the sender would need DSACK, RFC 3708, or F-RTO, RFC 5682);
  *  - HyStart++ (RFC 9406): it needs per-round RTT rounds keyed to sequence numbers, which the
  *    sender owns. Without it W_max is always defined by a loss or a timeout before the first
  *    congestion avoidance stage, so the §4.10 "W_max undefined" case only guards corner cases;
@@ -47,6 +47,17 @@ export const CUBIC_C = 0.4;
 export const CUBIC_BETA = 0.7;
 /** RFC 9438 §4.3: α_cubic = 3(1 − β_cubic)/(1 + β_cubic), Reno's average window under CUBIC's β. */
 export const CUBIC_ALPHA = (3 * (1 - CUBIC_BETA)) / (1 + CUBIC_BETA);
+
+/** What §4.9 restores after a spurious congestion event (windows in segments). */
+interface CubicState {
+  readonly cwnd: number;
+  readonly ssthresh: number;
+  readonly wMax: number | undefined;
+  readonly cwndPrior: number;
+  readonly wEst: number;
+  readonly k: number;
+  readonly epochStart: number | undefined;
+}
 
 /** Options for {@link CubicCongestionControl}. */
 export interface CubicOptions extends CongestionControlOptions {
@@ -87,6 +98,8 @@ export class CubicCongestionControl implements CongestionControl {
   private slowStartAfterTimeout = false;
   /** An RTO fired and no new data has been acknowledged since (RFC 5681 §3.1, note on eq. 4). */
   private timeoutWithoutProgress = false;
+  /** §4.9: the state just before the last loss reduction, for onSpuriousCongestionEvent. */
+  private beforeReduction: CubicState | null = null;
 
   constructor(mss: number, options: CubicOptions = {}) {
     assertMss(mss);
@@ -200,13 +213,32 @@ export class CubicCongestionControl implements CongestionControl {
   }
 
   onCongestionEvent(_now: number, flightSize: number): void {
+    if (!this.recovering) {
+      this.beforeReduction = { cwnd: this.cwndSegs, ssthresh: this.ssthreshSegs, wMax: this.wMax, cwndPrior: this.cwndPrior, wEst: this.wEst, k: this.k, epochStart: this.epochStart };
+    }
     // §4.6: "cwnd >= 2 SMSS" after a loss.
     this.reduce(flightSize, 2);
+  }
+
+  onSpuriousCongestionEvent(_now: number): void {
+    // §4.9: back to cwnd_prior, ssthresh_prior, W_max, K, epoch_start and W_est from before the
+    // reduction; cwnd and ssthresh not below what they have grown to since.
+    const before = this.beforeReduction;
+    if (!before || this.recovering) return;
+    this.cwndSegs = Math.max(this.cwndSegs, before.cwnd);
+    this.ssthreshSegs = Math.max(this.ssthreshSegs, before.ssthresh);
+    this.wMax = before.wMax;
+    this.cwndPrior = before.cwndPrior;
+    this.wEst = before.wEst;
+    this.k = before.k;
+    this.epochStart = before.epochStart;
+    this.beforeReduction = null;
   }
 
   onEcnEcho(_now: number, flightSize: number): void {
     // §4.6 Figure 5: after ECE the window may go down to 1 SMSS (no packet was lost, so the ACK
     // clock is intact); otherwise the same reaction as to a loss (RFC 3168 §6.1.2).
+    this.beforeReduction = null; // reported congestion is never undone
     this.reduce(flightSize, 1);
   }
 
@@ -225,6 +257,7 @@ export class CubicCongestionControl implements CongestionControl {
       this.ssthreshSegs = Math.max(this.flightSegments(flightSize) * CUBIC_BETA, 2);
     }
     this.cwndSegs = 1;
+    this.beforeReduction = null;
     this.recovering = false;
     this.epochStart = undefined;
     this.appLimitedSince = undefined;

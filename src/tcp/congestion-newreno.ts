@@ -46,6 +46,8 @@ export class NewRenoCongestionControl implements CongestionControl {
   private bytesAckedInAvoidance = 0;
   /** Between a loss or ECE reaction and `onRecoveryEnd`: no further reduction, no growth. */
   private recovering = false;
+  /** cwnd and ssthresh just before the last loss reduction, for onSpuriousCongestionEvent. */
+  private beforeReduction: { readonly cwnd: number; readonly ssthresh: number } | null = null;
   /** In the slow start that follows a retransmission timeout (RFC 3465 §2.3: L = 1*SMSS there). */
   private slowStartAfterTimeout = false;
   /** An RTO fired and no new data has been acknowledged since (RFC 5681 §3.1, note on eq. 4). */
@@ -106,11 +108,20 @@ export class NewRenoCongestionControl implements CongestionControl {
   }
 
   onCongestionEvent(_now: number, flightSize: number): void {
+    if (!this.recovering) this.beforeReduction = { cwnd: this.cwndBytes, ssthresh: this.ssthreshBytes };
     this.reduce(flightSize);
+  }
+
+  onSpuriousCongestionEvent(_now: number): void {
+    if (!this.beforeReduction || this.recovering) return;
+    this.cwndBytes = Math.max(this.cwndBytes, this.beforeReduction.cwnd);
+    this.ssthreshBytes = Math.max(this.ssthreshBytes, this.beforeReduction.ssthresh);
+    this.beforeReduction = null;
   }
 
   onEcnEcho(_now: number, flightSize: number): void {
     // RFC 3168 §6.1.2: respond to ECE as to a dropped packet, at most once per window.
+    this.beforeReduction = null; // reported congestion is never undone
     this.reduce(flightSize);
   }
 
@@ -130,6 +141,7 @@ export class NewRenoCongestionControl implements CongestionControl {
       this.ssthreshBytes = halvedFlight(flightSize, this.mss);
     }
     // RFC 5681 §3.1: cwnd = LW = 1 full-sized segment.
+    this.beforeReduction = null;
     this.cwndBytes = this.mss;
     this.bytesAckedInAvoidance = 0;
     this.recovering = false;

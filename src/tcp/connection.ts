@@ -198,6 +198,13 @@ export class TcpConnection extends TimerDeadlines {
   inRecovery = false;
   /** After an RTO, until everything then outstanding is acknowledged (Linux's "Loss" state). */
   rtoRecovery = false;
+  /**
+   * The last loss recovery, while it may still turn out spurious (RFC 3708, as Linux's undo):
+   * SND.UNA when it began, and how many of its retransmissions no D-SACK has yet called
+   * needless. At zero, after recovery, the congestion controller undoes its reduction. Null
+   * after a timeout or an ECN reduction, neither of which is undone.
+   */
+  undo: { readonly marker: number; retransmissions: number } | null = null;
   /** RFC 6582 "recover": the highest sequence number sent when recovery began (starts at ISS). */
   recoveryPoint = 0;
   /** Highest SACKed sequence number (RFC 6675 HighACK side; RACK.fack). */

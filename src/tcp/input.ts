@@ -359,6 +359,7 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
   }
   if (connection.ecnEnabled && has.ece(segment) && !connection.ecnEpisode && seqGt(connection.sndUna, connection.ecnReducedAt)) {
     connection.stats.increment('tcp.ecn.reductions');
+    connection.undo = null; // congestion the network reported: not to be undone
     connection.cc.onEcnEcho(now, reductionBase(connection));
     connection.ecnReducedAt = connection.sndNxt;
     connection.ecnEpisode = true;

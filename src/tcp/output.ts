@@ -180,6 +180,7 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
     connection.inFlight.splitAt(connection.inFlight.indexOf(segment), seqAdd(segment.seq, room));
   }
   connection.stats.increment('tcp.tx.retransmits');
+  if (connection.undo && connection.inRecovery) connection.undo.retransmissions++;
   segment.retransmits++;
   connection.inFlight.clearLost(segment);
   segment.sentAt = now;

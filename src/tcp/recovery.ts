@@ -122,6 +122,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
       connection.stats.increment('tcp.recovery.exit');
       connection.cc.onRecoveryEnd(now);
       recoveryEndedForReorderWindow(connection);
+      undoIfSpurious(connection, now);
     } else if (!connection.sackEnabled && queue.length > 0) {
       // NewReno partial acknowledgment: the next hole is lost too.
       queue.markLost(queue.at(0));
@@ -153,6 +154,12 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
   if (dsack) {
     connection.stats.increment('tcp.rx.dsack');
     growReorderWindow(connection);
+    // RFC 3708 §3.2: a D-SACK for data sent since the recovery began says one retransmission
+    // of it was needless.
+    if (connection.undo && connection.undo.retransmissions > 0 && seqGe(first.leftEdge, connection.undo.marker)) {
+      connection.undo.retransmissions--;
+      undoIfSpurious(connection, now);
+    }
   }
   let highestSacked = connection.highestSackedEnd;
   for (let b = 0; b < blocks.length; b++) {
@@ -288,10 +295,24 @@ export function reductionBase(connection: TcpConnection): number {
   return Math.min(connection.flightSize, connection.cc.cwnd);
 }
 
+/**
+ * RFC 3708 §3.2 (Linux's tcp_try_undo_dsack and tcp_try_undo_recovery): once the recovery is
+ * over and none of its retransmissions remains unexplained by a D-SACK, nothing was lost — the
+ * segments were only reordered or delayed — and the window reduction is undone.
+ */
+function undoIfSpurious(connection: TcpConnection, now: number): void {
+  const undo = connection.undo;
+  if (!undo || undo.retransmissions > 0 || connection.inRecovery || connection.rtoRecovery) return;
+  connection.undo = null;
+  connection.stats.increment('tcp.cwnd.undone');
+  connection.cc.onSpuriousCongestionEvent(now);
+}
+
 /** Enters loss recovery once per window of data (RFC 6675 §5, RFC 8985 §6.3). */
 export function enterRecovery(connection: TcpConnection, now: number): void {
   if (connection.inRecovery) return;
   connection.inRecovery = true;
+  connection.undo = { marker: connection.sndUna, retransmissions: 0 };
   connection.recoveryPoint = connection.sndNxt;
   connection.stats.increment(connection.sackEnabled ? 'tcp.recovery.sack' : 'tcp.recovery.newReno');
   connection.cc.onCongestionEvent(now, reductionBase(connection));
@@ -304,6 +325,7 @@ export function enterRecovery(connection: TcpConnection, now: number): void {
  */
 export function retransmissionTimeout(connection: TcpConnection, now: number): void {
   connection.stats.increment('tcp.rto.fired');
+  connection.undo = null; // a timeout is not undone (that would take F-RTO, RFC 5682)
   connection.cc.onRetransmitTimeout(now, reductionBase(connection));
   const queue = connection.inFlight;
   for (let i = 0; i < queue.length; i++) queue.markLost(queue.at(i)); // SACKed entries stay SACKed

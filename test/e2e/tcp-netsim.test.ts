@@ -193,11 +193,15 @@ const cases: Record<string, Case> = {
     check: (r) => {
       expect(r.clientFaults!.stats.get('fault.reordered')).toBeGreaterThan(0);
       for (const stack of [r.client, r.server]) {
-        // RACK's reordering window holds back all but a handful of retransmissions, and every
-        // one of those is reported spurious by a D-SACK: this link loses nothing.
-        expect(stack.stats.get('tcp.tx.retransmits')).toBeLessThanOrEqual(0.005 * segments(r.bytes));
+        // RACK's reordering window holds back all but a handful of retransmissions (under 1%:
+        // the window undone after a spurious recovery puts more in flight when the next
+        // reordering comes), and every one of those is reported spurious by a D-SACK: this link
+        // loses nothing.
+        expect(stack.stats.get('tcp.tx.retransmits')).toBeLessThanOrEqual(0.01 * segments(r.bytes));
         expect(stack.stats.get('tcp.rx.dsack')).toBeLessThanOrEqual(stack.stats.get('tcp.tx.retransmits'));
       }
+      // RFC 3708 / RFC 9438 §4.9: a recovery all of whose retransmissions were D-SACKed is undone.
+      expect(both(r, 'tcp.cwnd.undone')).toBeGreaterThan(0);
     },
   },
   corrupt1: {

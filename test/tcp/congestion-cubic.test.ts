@@ -319,3 +319,19 @@ describe('CUBIC idle restart and MSS changes', () => {
     expect(cc.smoothedRttMs).toBe(90);
   });
 });
+
+describe('CUBIC undo (RFC 9438 §4.9)', () => {
+  it('a spurious congestion event puts W_max, K and the epoch back as they were', () => {
+    const cc = new CubicCongestionControl(1000);
+    while (cc.cwnd < 50_000) cc.onAck(1000, 0, 100, false);
+    cc.onCongestionEvent(0, cc.cwnd);
+    cc.onRecoveryEnd(100);
+    for (let now = 100; now < 2000; now += 10) cc.onAck(1000, now, 100, false);
+    const before = { wMax: cc.wMaxSegments, k: cc.kSeconds, epoch: cc.epochStartMs, west: cc.wEstSegments, cwnd: cc.cwnd };
+    cc.onCongestionEvent(2000, cc.cwnd);
+    expect(cc.wMaxSegments).not.toBe(before.wMax);
+    cc.onRecoveryEnd(2100);
+    cc.onSpuriousCongestionEvent(2200);
+    expect({ wMax: cc.wMaxSegments, k: cc.kSeconds, epoch: cc.epochStartMs, west: cc.wEstSegments, cwnd: cc.cwnd }).toEqual(before);
+  });
+});

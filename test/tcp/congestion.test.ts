@@ -352,3 +352,65 @@ describe('NewReno (RFC 5681, RFC 3465, RFC 6582)', () => {
     expect(run()).toEqual(run());
   });
 });
+
+describe.each<CongestionAlgorithm>(['newreno', 'cubic'])('%s: undo after a spurious congestion event (RFC 3708, RFC 9438 §4.9)', (algorithm) => {
+  /** A controller in congestion avoidance at about 40 segments, with a loss behind it. */
+  function avoiding(): CongestionControl {
+    const cc = grownTo(algorithm, 60);
+    cc.onCongestionEvent(0, cc.cwnd);
+    cc.onRecoveryEnd(RTT);
+    let now = RTT;
+    for (let round = 0; round < 5; round++) now = ackRound(cc, now);
+    return cc;
+  }
+
+  it('restores cwnd and ssthresh from before the reduction, once recovery is over', () => {
+    const cc = avoiding();
+    const before = { cwnd: cc.cwnd, ssthresh: cc.ssthresh };
+    cc.onCongestionEvent(1000, cc.cwnd);
+    expect(cc.cwnd).toBeLessThan(before.cwnd);
+    cc.onRecoveryEnd(1100);
+    cc.onSpuriousCongestionEvent(1200);
+    expect({ cwnd: cc.cwnd, ssthresh: cc.ssthresh }).toEqual(before);
+    // Once only.
+    cc.onCongestionEvent(1300, cc.cwnd);
+    cc.onRecoveryEnd(1400);
+    const reduced = cc.cwnd;
+    cc.onSpuriousCongestionEvent(1500);
+    cc.onSpuriousCongestionEvent(1600);
+    expect(cc.cwnd).toBe(before.cwnd);
+    expect(reduced).toBeLessThan(before.cwnd);
+  });
+
+  it('never lowers what grew since the reduction', () => {
+    const cc = avoiding();
+    cc.onCongestionEvent(1000, cc.cwnd);
+    cc.onRecoveryEnd(1100);
+    const restoredAtLeast = cc.cwnd;
+    cc.onSpuriousCongestionEvent(1200);
+    expect(cc.cwnd).toBeGreaterThanOrEqual(restoredAtLeast);
+  });
+
+  it('undoes nothing after an ECN reduction or a timeout, or while recovering', () => {
+    const ecn = avoiding();
+    ecn.onCongestionEvent(1000, ecn.cwnd);
+    ecn.onRecoveryEnd(1100);
+    ecn.onEcnEcho(1150, ecn.cwnd);
+    ecn.onRecoveryEnd(1200);
+    const afterEcn = ecn.cwnd;
+    ecn.onSpuriousCongestionEvent(1300);
+    expect(ecn.cwnd).toBe(afterEcn);
+
+    const timeout = avoiding();
+    timeout.onCongestionEvent(1000, timeout.cwnd);
+    timeout.onRetransmitTimeout(1100, timeout.cwnd);
+    timeout.onSpuriousCongestionEvent(1200);
+    expect(timeout.cwnd).toBe(MSS);
+
+    const recovering = avoiding();
+    recovering.onCongestionEvent(1000, recovering.cwnd);
+    const during = recovering.cwnd;
+    recovering.onSpuriousCongestionEvent(1050);
+    expect(recovering.cwnd).toBe(during);
+  });
+});

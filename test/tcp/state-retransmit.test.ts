@@ -232,6 +232,39 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     expect(h.conn.inRecovery).toBe(false);
   });
 
+  it('a recovery whose every retransmission comes back D-SACKed was spurious: the window reduction is undone (RFC 3708, RFC 9438 §4.9)', () => {
+    const h = established(SACK_PEER);
+    sendSegments(h, 5);
+    const before = { cwnd: h.conn.cc.cwnd, ssthresh: h.conn.cc.ssthresh };
+    h.advance(10);
+    // Segment 0 was only delayed: SACKs above it make RACK call it lost, and it goes again.
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(5 * MSS) }) });
+    h.expectSent(seq(h.ourSeq(0)), payloadLength(MSS));
+    expect(h.conn.cc.cwnd).toBeLessThan(before.cwnd);
+    // The original arrives: everything is acknowledged, recovery ends, cwnd stays reduced ...
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(5 * MSS), flags: ACK });
+    expect(h.conn.inRecovery).toBe(false);
+    expect(h.conn.cc.cwnd).toBeLessThan(before.cwnd);
+    expect(h.stat('tcp.cwnd.undone')).toBe(0);
+    // ... until the receiver reports the retransmission as a duplicate (RFC 2883 D-SACK).
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(5 * MSS), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(0), rightEdge: h.ourSeq(MSS) }) });
+    expect(h.stat('tcp.cwnd.undone')).toBe(1);
+    expect({ cwnd: h.conn.cc.cwnd, ssthresh: h.conn.cc.ssthresh }).toEqual(before);
+  });
+
+  it('a recovery with a retransmission no D-SACK explains (a real loss) keeps its reduction', () => {
+    const h = established(SACK_PEER);
+    sendSegments(h, 5);
+    const before = h.conn.cc.cwnd;
+    h.advance(10);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(5 * MSS) }) });
+    h.take();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(5 * MSS), flags: ACK });
+    h.advance(1000);
+    expect(h.stat('tcp.cwnd.undone')).toBe(0);
+    expect(h.conn.cc.cwnd).toBeLessThan(before);
+  });
+
   it('two holes reported in one ACK, most recent block first (RFC 2018 §4): both holes are retransmitted at once, nothing SACKed is', () => {
     const h = established(SACK_PEER);
     sendSegments(h, 6);
