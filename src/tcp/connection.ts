@@ -252,6 +252,12 @@ export class TcpConnection extends TimerDeadlines {
 
   // ---- timers: the deadlines are TimerDeadlines' (retransmitDeadline, delayedAckDeadline, …) ----
   persistBackoff = 0;
+  /**
+   * When the first zero-window probe of the current closed-window episode went out, or null:
+   * a user timeout (RFC 5482) bounds how long probing may go on even while the peer answers
+   * (as Linux since 5.11, icsk_probes_tstamp). Cleared when the window opens.
+   */
+  zeroWindowSince: number | null = null;
   keepaliveProbesSent = 0;
   /** The user closed the socket: nobody reads anymore (orphan). */
   orphaned = false;

@@ -341,7 +341,10 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
     connection.sndWl1 = segment.seq;
     connection.sndWl2 = ack;
     if (connection.sndWnd > connection.maxSndWnd) connection.maxSndWnd = connection.sndWnd;
-    if (connection.sndWnd > 0) connection.persistDeadline = Infinity;
+    if (connection.sndWnd > 0) {
+      connection.persistDeadline = Infinity;
+      connection.zeroWindowSince = null;
+    }
   }
   // With nothing in flight the timeouts counted were zero-window probes, and this ACK answers
   // them: probing goes on as long as the peer answers (RFC 1122 §4.2.2.17; Linux resets

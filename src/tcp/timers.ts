@@ -20,7 +20,7 @@ export function armRetransmitTimer(connection: TcpConnection, now: number): void
   // RFC 5482: with a user timeout the timer also fires when it runs out, so the connection
   // fails then and not at the next backed-off RTO (Linux's tcp_clamp_rto_to_user_timeout).
   const userTimeout = connection.options.userTimeoutMs;
-  if (userTimeout > 0 && connection.synchronized && connection.firstUnackedSentAt !== null) {
+  if (userTimeout > 0 && (connection.synchronized || connection.state === 'SYN-SENT') && connection.firstUnackedSentAt !== null) {
     deadline = Math.min(deadline, Math.max(now, connection.firstUnackedSentAt + userTimeout));
   }
   connection.retransmitDeadline = deadline;
@@ -101,7 +101,11 @@ function onRetransmitTimer(connection: TcpConnection, now: number): void {
   if (connection.inFlight.length === 0) return;
   if (connection.state === 'SYN-SENT' || connection.state === 'SYN-RECEIVED') {
     const limit = connection.state === 'SYN-SENT' ? config.synRetries : config.synAckRetries;
-    if (connection.timeoutCount >= limit) {
+    // RFC 5482 on an active open too (as Linux): connect gives up when the user timeout has
+    // passed since the first SYN, whatever the retry count.
+    const userTimeout = connection.state === 'SYN-SENT' ? connection.options.userTimeoutMs : 0;
+    const waited = connection.firstUnackedSentAt === null ? 0 : now - connection.firstUnackedSentAt;
+    if (connection.timeoutCount >= limit || (userTimeout > 0 && waited >= userTimeout)) {
       connection.stats.increment('tcp.connect.timeout');
       // RFC 1122 §4.2.3.9: a soft ICMP error seen meanwhile says more than ETIMEDOUT (Linux
       // reports sk_err_soft the same way in tcp_write_err).
@@ -153,13 +157,17 @@ function onProbeTimer(connection: TcpConnection, now: number): void {
 /**
  * Zero-window probe (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17): an ACK with SEG.SEQ = SND.UNA−1
  * makes the peer answer with its current window. Backs off exponentially and never gives up
- * while the peer answers (each answer resets `timeoutCount`).
+ * while the peer answers (each answer resets `timeoutCount`) — unless a user timeout is set,
+ * which bounds the whole episode.
  */
 function onPersistTimer(connection: TcpConnection, now: number): void {
   connection.persistDeadline = Infinity;
   const unsent = connection.sendBuffer.length - seqSub(connection.sndNxt, connection.sendBufferSeq);
   if (unsent <= 0 || connection.sndWnd > 0 || connection.flightSize > 0) return;
-  if (connection.timeoutCount >= connection.host.config.dataRetries) {
+  connection.zeroWindowSince ??= now;
+  const userTimeout = connection.options.userTimeoutMs;
+  if (connection.timeoutCount >= connection.host.config.dataRetries || (userTimeout > 0 && now - connection.zeroWindowSince >= userTimeout)) {
+    connection.stats.increment('tcp.persist.giveUp');
     connection.closeWithError(connection.softError ?? 'ETIMEDOUT');
     return;
   }
@@ -168,7 +176,8 @@ function onPersistTimer(connection: TcpConnection, now: number): void {
   transmitSegment(connection, now, seqAdd(connection.sndUna, -1), TcpFlag.ACK, NO_BYTES);
   connection.persistBackoff++;
   const interval = Math.min(connection.rtt.rto * 2 ** connection.persistBackoff, connection.host.config.maxRtoMs);
-  connection.persistDeadline = now + interval;
+  // With a user timeout the timer also fires when it runs out (as the retransmission timer).
+  connection.persistDeadline = userTimeout > 0 ? Math.min(now + interval, Math.max(now, connection.zeroWindowSince + userTimeout)) : now + interval;
 }
 
 /** Keepalive probe (RFC 1122 §4.2.3.6): SEG.SEQ = SND.UNA−1, no data (as Linux); ETIMEDOUT after the count. */

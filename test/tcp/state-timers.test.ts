@@ -3,7 +3,7 @@
  * (RFC 5482 TCP_USER_TIMEOUT, RFC 9293 §3.8.3 R2).
  */
 import { describe, expect, it } from 'vitest';
-import { ACK, ack, established, flags, payloadLength, PSH, RST, seq, sentAt } from './harness.js';
+import { ACK, ack, established, flags, payloadLength, PSH, RST, seq, sentAt, synSent } from './harness.js';
 
 describe('keepalive (RFC 1122 §4.2.3.6)', () => {
   it('off by default: an idle connection sends nothing, ever', () => {
@@ -104,6 +104,33 @@ describe('user timeout (RFC 5482, TCP_USER_TIMEOUT)', () => {
     h.expectState('ESTABLISHED');
     h.advance(1);
     expect(h.closedWith).toBe('ETIMEDOUT');
+  });
+
+  it('covers an active open too: connect fails with ETIMEDOUT when the user timeout has passed since the first SYN (as Linux)', () => {
+    const h = synSent();
+    h.conn.options.userTimeoutMs = 10_000;
+    h.advance(9_999);
+    expect(h.take().map((s) => s.time)).toEqual([1000, 3000, 7000]);
+    h.expectState('SYN-SENT');
+    h.advance(1);
+    expect(h.closedWith).toBe('ETIMEDOUT');
+  });
+
+  it('bounds zero-window probing even while the peer answers every probe (as Linux since 5.11)', () => {
+    const h = established({ peerWindow: 0 });
+    h.conn.options.userTimeoutMs = 60_000;
+    h.write(100);
+    let firstProbeAt: number | null = null;
+    while (h.conn.state === 'ESTABLISHED' && h.now < 1_000_000) {
+      h.advanceTo(h.conn.persistDeadline);
+      if (h.conn.state !== 'ESTABLISHED') break;
+      const probe = h.expectSent(seq(h.ourSeq(-1)));
+      firstProbeAt ??= probe.time;
+      h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, window: 0 });
+    }
+    expect(h.closedWith).toBe('ETIMEDOUT');
+    expect(h.now).toBe(firstProbeAt! + 60_000);
+    expect(h.stat('tcp.persist.giveUp')).toBe(1);
   });
 
   it('a user timeout shorter than the retries gives up before dataRetries would', () => {
