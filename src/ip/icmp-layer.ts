@@ -23,6 +23,7 @@ import {
 } from './icmpv4.js';
 import type { IcmpErrorSender, IncomingDatagram, IpLayer, ProtocolHandler } from './ip-layer.js';
 import { IpProtocol } from './ipv4.js';
+import { echoReplyOptions, type Ipv4Option } from './ipv4-options.js';
 
 /** An ICMP error received about a datagram this host sent. */
 export interface IcmpErrorReport {
@@ -133,7 +134,9 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
         // multicast address, which must never be a source (§3.2.1.3): then from our own.
         this.stats.increment('icmp.tx.echoReply');
         const replySource = datagram.destinationKind === 'unicast' ? datagram.header.destination : undefined;
-        this.sendMessage(source, { kind: 'echoReply', identifier: message.identifier, sequence: message.sequence, data: message.data }, now, undefined, replySource);
+        // §3.2.2.6 also: Record Route and Timestamp options come back, with this host added.
+        const options = datagram.header.options.length > 0 ? echoReplyOptions(datagram.header.options, replySource ?? this.ip.sourceFor(source) ?? 0, now) : undefined;
+        this.sendMessage(source, { kind: 'echoReply', identifier: message.identifier, sequence: message.sequence, data: message.data }, now, undefined, replySource, options);
         return;
       case 'echoReply':
         this.stats.increment('icmp.rx.echoReply');
@@ -262,10 +265,11 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     now: number,
     ttl?: number,
     source?: Ipv4Address,
+    options?: readonly Ipv4Option[],
   ): Result<{ readonly source: Ipv4Address }, ErrnoCode> {
     const length = icmpv4Length(repr);
     const result = this.ip.send(
-      { destination, protocol: IpProtocol.ICMP, ttl, source },
+      { destination, protocol: IpProtocol.ICMP, ttl, source, options },
       length,
       (out) => {
         const written = emitIcmpv4(repr, out);

@@ -167,3 +167,46 @@ export function emitIpv4Options(options: readonly Ipv4Option[], out: Uint8Array)
   }
   return i;
 }
+
+/** A timestamp in ms, marked as not relative to midnight UT (RFC 791: high-order bit set). */
+function nonStandardTimestamp(now: number): number {
+  return ((Math.floor(now) & 0x7fffffff) | 0x80000000) >>> 0;
+}
+
+/**
+ * The options an echo reply carries back (RFC 1122 §3.2.2.6): the request's Record Route and
+ * Timestamp options, updated with this host (`address`, at `now` ms) as a router would update
+ * them (RFC 791), without truncation. A full option is returned as it came (Timestamp with its
+ * overflow count raised). Every other option is left out: this host does no source routing.
+ */
+export function echoReplyOptions(options: readonly Ipv4Option[], address: Ipv4Address, now: number): Ipv4Option[] {
+  const reply: Ipv4Option[] = [];
+  for (const option of options) {
+    if (option.kind === 'recordRoute') {
+      const slot = (option.pointer - 4) / 4;
+      if (!Number.isInteger(slot) || slot < 0 || slot >= option.route.length) {
+        reply.push(option);
+        continue;
+      }
+      const route = [...option.route];
+      route[slot] = address;
+      reply.push({ ...option, pointer: option.pointer + 4, route });
+    } else if (option.kind === 'timestamp') {
+      const size = option.flag === 0 ? 4 : 8;
+      const slot = (option.pointer - 5) / size;
+      if (!Number.isInteger(slot) || slot < 0 || slot >= option.entries.length) {
+        reply.push({ ...option, overflow: Math.min(option.overflow + 1, 15) });
+        continue;
+      }
+      // Flag 3: only the listed addresses stamp, in turn; the slot names someone else.
+      if (option.flag === 3 && option.entries[slot].address !== address) {
+        reply.push(option);
+        continue;
+      }
+      const entries = [...option.entries];
+      entries[slot] = option.flag === 0 ? { timestamp: nonStandardTimestamp(now) } : { address, timestamp: nonStandardTimestamp(now) };
+      reply.push({ ...option, pointer: option.pointer + size, entries });
+    }
+  }
+  return reply;
+}

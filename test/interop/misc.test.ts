@@ -96,11 +96,15 @@ for attempt in range(2):
     await server.done;
   });
 
-  it('answers pings that carry IP options (record route, timestamp)', async () => {
+  it('answers pings that carry IP options, reflecting them with our address and time added (RFC 1122 §3.2.2.6)', async () => {
     peer = new KernelPeer();
-    const recordRoute = await peer.run(['ping', '-c', '1', '-W', '2', '-R', STACK_ADDRESS]);
-    expect(recordRoute.stdout.toString()).toMatch(/1 received/);
-    const timestamp = await peer.run(['ping', '-c', '1', '-W', '2', '-T', 'tsonly', STACK_ADDRESS]);
-    expect(timestamp.stdout.toString()).toMatch(/1 received/);
+    // ping -R prints the route the reply brought back: the kernel, then us, then the kernel.
+    const recordRoute = (await peer.run(['ping', '-c', '1', '-W', '2', '-R', STACK_ADDRESS])).stdout.toString();
+    expect(recordRoute).toMatch(/1 received/);
+    expect(recordRoute).toContain(`RR: \t${KERNEL_ADDRESS}\n\t${STACK_ADDRESS}\n\t${KERNEL_ADDRESS}\n`);
+    // ping -T tsonly: our stamp is marked as not relative to midnight UT (RFC 791).
+    const timestamp = (await peer.run(['ping', '-c', '1', '-W', '2', '-T', 'tsonly', STACK_ADDRESS])).stdout.toString();
+    expect(timestamp).toMatch(/1 received/);
+    expect(timestamp).toMatch(/TS: \t\d+ absolute\n\t\d+ absolute not-standard\n/);
   });
 });

@@ -70,6 +70,32 @@ describe('echo (RFC 792, RFC 1122 §3.2.2.6)', () => {
     expect(stack.stats.get('icmp.tx.echoReply')).toBe(1);
   });
 
+  it('reflects Record Route and Timestamp options, with this host added; a full option comes back as it was (§3.2.2.6, RFC 791)', () => {
+    const { net, peer } = host();
+    const request = (options: Ipv4Repr['options']) => {
+      peer.send(icmpFrame({ source: PEER, destination: HOST, options }, { kind: 'echoRequest', identifier: 1, sequence: 1, data: pattern(8) }));
+      run(net, peer);
+      return decode(peer.take()[0].frame).ip.options.filter((option) => option.kind !== 'endOfList'); // (the header's padding)
+    };
+    // ping -R: nine empty slots, the pointer at the first.
+    expect(request([{ kind: 'recordRoute', pointer: 4, route: new Array(9).fill(0) }])).toEqual([
+      { kind: 'recordRoute', pointer: 8, route: [HOST, ...new Array(8).fill(0)] },
+    ]);
+    // Already full: as it came.
+    const full = { kind: 'recordRoute' as const, pointer: 12, route: [PEER, PEER] };
+    expect(request([full])).toEqual([full]);
+    // ping -T tsonly: a timestamp with the high bit set (not relative to midnight UT).
+    const [stamped] = request([{ kind: 'timestamp', pointer: 5, overflow: 0, flag: 0, entries: [{ timestamp: 0 }, { timestamp: 0 }] }]);
+    if (stamped.kind !== 'timestamp') throw new Error('no timestamp option');
+    expect(stamped.pointer).toBe(9);
+    expect(stamped.entries[0].timestamp >>> 31).toBe(1);
+    expect(stamped.entries[1]).toEqual({ timestamp: 0 });
+    // Address and timestamp, full: the overflow count goes up.
+    expect(request([{ kind: 'timestamp', pointer: 13, overflow: 2, flag: 1, entries: [{ address: PEER, timestamp: 5 }] }])).toEqual([
+      { kind: 'timestamp', pointer: 13, overflow: 3, flag: 1, entries: [{ address: PEER, timestamp: 5 }] },
+    ]);
+  });
+
   it('hands echo replies to every listener, with the TTL they arrived with', () => {
     const { net, stack, peer } = host();
     const seen: Array<[number, number, number]> = [];
