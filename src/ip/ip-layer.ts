@@ -37,6 +37,9 @@ export interface IncomingDatagram {
   readonly checksumTrusted: boolean;
 }
 
+/** 224.0.0.1: every multicast-capable host is a member (RFC 1112 §4). */
+const ALL_HOSTS_GROUP = 0xe0000001;
+
 /** A protocol above IP (ICMP, UDP, TCP, raw sockets). */
 export interface ProtocolHandler {
   /** A datagram for this protocol arrived. */
@@ -59,6 +62,11 @@ export interface DatagramSpec {
    * link that cuts it into segments of this many data bytes (see segmentationOffloadTo).
    */
   readonly segmentSize?: number;
+  /**
+   * Whether a copy of a multicast datagram comes back to this host when it is a member of the
+   * group (IP_MULTICAST_LOOP; default true). Broadcasts always come back, as on Linux.
+   */
+  readonly multicastLoop?: boolean;
 }
 
 /** A frame waiting in the outbox for its interface's link. */
@@ -98,6 +106,10 @@ export class IpLayer {
   private interfaceList: readonly NetworkInterface[] = [];
   private readonly protocols = new Map<number, ProtocolHandler>();
   private outbox: OutgoingFrame[] = [];
+  /** Copies of our own broadcasts and multicasts, to come in at the next poll. */
+  private looped: Array<{ readonly iface: NetworkInterface; readonly frame: Uint8Array }> = [];
+  /** Multicast groups joined, with how many joins each. */
+  private readonly groups = new Map<Ipv4Address, number>();
   /** Where outgoing frames come from: one small allocation each instead of an ArrayBuffer each. */
   private readonly frames = new SlabAllocator();
   private nextIdentification: number;
@@ -180,7 +192,30 @@ export class IpLayer {
 
   /** True when frames are waiting. */
   get hasOutput(): boolean {
-    return this.outbox.length > 0;
+    return this.outbox.length > 0 || this.looped.length > 0;
+  }
+
+  // ---- multicast groups ------------------------------------------------------------------
+
+  /**
+   * Joins `group` for the host (RFC 1112 §4: a host receives datagrams for the groups it is a
+   * member of), counted per join; 224.0.0.1, all hosts, is always joined. No IGMP report is
+   * sent: membership decides what this host accepts, and what of its own it loops back.
+   */
+  joinGroup(group: Ipv4Address): void {
+    this.groups.set(group, (this.groups.get(group) ?? 0) + 1);
+  }
+
+  /** Undoes one joinGroup. */
+  leaveGroup(group: Ipv4Address): void {
+    const count = this.groups.get(group) ?? 0;
+    if (count <= 1) this.groups.delete(group);
+    else this.groups.set(group, count - 1);
+  }
+
+  /** Whether this host is a member of multicast `group`. */
+  isMember(group: Ipv4Address): boolean {
+    return group === ALL_HOSTS_GROUP || this.groups.has(group);
   }
 
   // ---- input -------------------------------------------------------------------------------
@@ -222,6 +257,10 @@ export class IpLayer {
     }
     let ipPacket = packet.totalLength === bytes.length ? bytes : bytes.subarray(0, packet.totalLength);
     const destinationKind = this.classifyDestination(header.destination);
+    if (destinationKind === 'multicast' && !this.isMember(header.destination)) {
+      this.stats.increment('drop.ipv4.multicastNotJoined');
+      return;
+    }
     if (destinationKind === null) {
       if (checksumTrusted) ipPacket = withTransportChecksum(ipPacket, header);
       this.forward(header, ipPacket, now);
@@ -413,6 +452,11 @@ export class IpLayer {
       options,
       payloadLength: transportLength,
     };
+    if (!path.iface.loopback && (this.isBroadcastAddress(spec.destination) || (isMulticast(spec.destination) && spec.multicastLoop !== false && this.isMember(spec.destination)))) {
+      // Linux loops every broadcast, and a multicast to a joined group, back to this host.
+      emitIpv4(header, frame);
+      this.looped.push({ iface: path.iface, frame: frame.slice() });
+    }
     if (frame.length <= mtu || offloaded) {
       emitIpv4(header, frame);
       this.traceDown(path.iface, frame, now);
@@ -442,6 +486,10 @@ export class IpLayer {
 
   /** Runs the reassembly timer; reports expired datagrams whose first fragment arrived. */
   poll(now: number): void {
+    // Our own broadcasts and multicasts come back in as if received on their interface.
+    const looped = this.looped;
+    this.looped = [];
+    for (const { iface, frame } of looped) this.input(iface, frame, now);
     for (const [destination, entry] of this.pathMtus) if (entry.expires <= now) this.pathMtus.delete(destination);
     for (const expired of this.reassembler.expire(now)) {
       this.stats.increment('drop.ipv4.reassemblyTimeout');

@@ -38,6 +38,10 @@ export const SO_ACCEPTCONN = 30;
 export const IP_TOS = 1;
 export const IP_TTL = 2;
 export const IP_HDRINCL = 3;
+export const IP_MULTICAST_TTL = 33;
+export const IP_MULTICAST_LOOP = 34;
+export const IP_ADD_MEMBERSHIP = 35;
+export const IP_DROP_MEMBERSHIP = 36;
 
 export const TCP_NODELAY = 1;
 export const TCP_MAXSEG = 2;

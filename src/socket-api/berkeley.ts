@@ -467,6 +467,25 @@ export class BerkeleySockets {
         options.headerIncluded = flag;
         entry.raw.headerIncluded = flag;
         return;
+      case `${C.IPPROTO_IP}:${C.IP_MULTICAST_TTL}`:
+        if (!entry.udp) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+        if (!(n >= 0 && n <= 255) && n !== -1) throw new ErrnoError('EINVAL', 'setsockopt');
+        entry.udp.options.multicastTtl = n === -1 ? 1 : n;
+        return;
+      case `${C.IPPROTO_IP}:${C.IP_MULTICAST_LOOP}`:
+        if (!entry.udp) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+        entry.udp.options.multicastLoop = flag;
+        return;
+      case `${C.IPPROTO_IP}:${C.IP_ADD_MEMBERSHIP}`:
+      case `${C.IPPROTO_IP}:${C.IP_DROP_MEMBERSHIP}`: {
+        // The value is the group (ip_mreq's imr_multiaddr) as dotted text.
+        if (!entry.udp) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+        const group = typeof value === 'string' ? parseIpv4Address(value) : null;
+        if (group === null) throw new ErrnoError('EINVAL', 'setsockopt');
+        const done = name === C.IP_ADD_MEMBERSHIP ? entry.udp.joinGroup(group) : entry.udp.leaveGroup(group);
+        if (!done.ok) throw new ErrnoError(done.error, 'setsockopt');
+        return;
+      }
       case `${C.IPPROTO_TCP}:${C.TCP_NODELAY}`:
         options.noDelay = flag;
         break;
@@ -536,6 +555,10 @@ export class BerkeleySockets {
         return options.tos;
       case `${C.IPPROTO_IP}:${C.IP_HDRINCL}`:
         return Number(options.headerIncluded);
+      case `${C.IPPROTO_IP}:${C.IP_MULTICAST_TTL}`:
+        return entry.udp?.options.multicastTtl ?? 1;
+      case `${C.IPPROTO_IP}:${C.IP_MULTICAST_LOOP}`:
+        return Number(entry.udp?.options.multicastLoop ?? true);
       case `${C.IPPROTO_TCP}:${C.TCP_NODELAY}`:
         return Number(options.noDelay);
       case `${C.IPPROTO_TCP}:${C.TCP_MAXSEG}`:

@@ -476,17 +476,18 @@ export class DgramSocket extends EventEmitter {
     return ttl;
   }
 
-  /** IP_MULTICAST_TTL (0–255); recorded only (no multicast routing here). */
+  /** IP_MULTICAST_TTL (0–255): the TTL of datagrams to a group (default 1). */
   setMulticastTTL(ttl: unknown): number {
     validateNumber(ttl, 'ttl');
-    this.#boundHandle('setMulticastTTL');
+    const handle = this.#boundHandle('setMulticastTTL');
     if (!Number.isInteger(ttl) || ttl < 0 || ttl > 255) throw errnoException('EINVAL', 'setMulticastTTL');
+    handle.options.multicastTtl = ttl;
     return ttl;
   }
 
-  /** IP_MULTICAST_LOOP; recorded only. */
+  /** IP_MULTICAST_LOOP: whether our datagrams to a joined group come back to this host (default on). */
   setMulticastLoopback(flag: unknown): unknown {
-    this.#boundHandle('setMulticastLoopback');
+    this.#boundHandle('setMulticastLoopback').options.multicastLoop = Boolean(flag);
     return flag;
   }
 
@@ -498,18 +499,20 @@ export class DgramSocket extends EventEmitter {
     if (!isIP(interfaceAddress)) throw errnoException('EINVAL', 'setMulticastInterface');
   }
 
-  /** IP_ADD_MEMBERSHIP; validated only (the stack speaks no IGMP). */
+  /** IP_ADD_MEMBERSHIP: the stack accepts the group while this socket is in it (no IGMP report is sent). */
   addMembership(multicastAddress: unknown, _interfaceAddress?: unknown): void {
-    this.#healthCheck();
+    const handle = this.#healthCheck();
     if (!multicastAddress) throw nodeErrors.missingArgs('multicastAddress');
-    this.#checkGroup(multicastAddress, 'addMembership');
+    const joined = handle.joinGroup(this.#checkGroup(multicastAddress, 'addMembership'));
+    if (!joined.ok) throw errnoException(joined.error, 'addMembership');
   }
 
-  /** IP_DROP_MEMBERSHIP; validated only. */
+  /** IP_DROP_MEMBERSHIP. */
   dropMembership(multicastAddress: unknown, _interfaceAddress?: unknown): void {
-    this.#healthCheck();
+    const handle = this.#healthCheck();
     if (!multicastAddress) throw nodeErrors.missingArgs('multicastAddress');
-    this.#checkGroup(multicastAddress, 'dropMembership');
+    const left = handle.leaveGroup(this.#checkGroup(multicastAddress, 'dropMembership'));
+    if (!left.ok) throw errnoException(left.error, 'dropMembership');
   }
 
   /** Source-specific membership; validated only. */
@@ -528,9 +531,10 @@ export class DgramSocket extends EventEmitter {
     this.#checkGroup(groupAddress, 'dropSourceSpecificMembership');
   }
 
-  #checkGroup(group: unknown, syscall: string): void {
+  #checkGroup(group: unknown, syscall: string): number {
     const address = typeof group === 'string' ? toIpv4(group) : null;
     if (address === null || address >>> 28 !== 0xe) throw errnoException('EINVAL', syscall);
+    return address;
   }
 
   /** SO_RCVBUF as Linux sets it (doubled, capped by rmem_max). */

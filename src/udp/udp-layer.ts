@@ -50,6 +50,10 @@ export interface UdpSocketOptions {
   /** The whole TOS octet (DSCP << 2 | ECN). */
   tos: number;
   receiveBufferSize: number;
+  /** TTL of datagrams to a multicast group (IP_MULTICAST_TTL; 1 by default, as Linux: this network only). */
+  multicastTtl: number;
+  /** Whether our multicasts to a joined group come back to this host (IP_MULTICAST_LOOP; default on). */
+  multicastLoop: boolean;
 }
 
 /** A UDP socket: an endpoint in the port table plus its receive queue. */
@@ -70,7 +74,35 @@ export class UdpSocket {
   private queuedBytes = 0;
 
   constructor(private readonly layer: UdpLayer) {
-    this.options = { reuseAddress: false, reusePort: false, broadcast: false, ttl: undefined, tos: 0, receiveBufferSize: layer.config.receiveBufferSize };
+    this.options = {
+      reuseAddress: false,
+      reusePort: false,
+      broadcast: false,
+      ttl: undefined,
+      tos: 0,
+      receiveBufferSize: layer.config.receiveBufferSize,
+      multicastTtl: 1,
+      multicastLoop: true,
+    };
+  }
+
+  /** The multicast groups this socket joined (IP_ADD_MEMBERSHIP). */
+  readonly memberships = new Set<Ipv4Address>();
+
+  /** IP_ADD_MEMBERSHIP: the host joins `group` for as long as this socket is in it. */
+  joinGroup(group: Ipv4Address): Result<void, ErrnoCode> {
+    if (!isMulticast(group)) return fail('EINVAL');
+    if (this.memberships.has(group)) return fail('EADDRINUSE'); // as Linux for a second join
+    this.memberships.add(group);
+    this.layer.groupJoined(group);
+    return ok(undefined);
+  }
+
+  /** IP_DROP_MEMBERSHIP. */
+  leaveGroup(group: Ipv4Address): Result<void, ErrnoCode> {
+    if (!this.memberships.delete(group)) return fail('EADDRNOTAVAIL');
+    this.layer.groupLeft(group);
+    return ok(undefined);
   }
 
   /** True once bound to a port. */
@@ -139,6 +171,8 @@ export class UdpSocket {
     this.closed = true;
     this.queue.length = 0;
     this.queuedBytes = 0;
+    for (const group of this.memberships) this.layer.groupLeft(group);
+    this.memberships.clear();
     this.layer.release(this);
   }
 
@@ -245,6 +279,16 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     this.sockets.delete(socket);
   }
 
+  /** @internal A socket joined a multicast group: so does the host. */
+  groupJoined(group: Ipv4Address): void {
+    this.ip.joinGroup(group);
+  }
+
+  /** @internal A socket left a multicast group. */
+  groupLeft(group: Ipv4Address): void {
+    this.ip.leaveGroup(group);
+  }
+
   /** @internal Sends one datagram from `socket`. Returns the payload bytes sent. */
   send(socket: UdpSocket, payload: Uint8Array, address?: Ipv4Address, port?: number): Result<number, ErrnoCode> {
     if (socket.closed) return fail('EBADF');
@@ -266,7 +310,8 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
         source: socket.localAddress !== IPV4_ANY && !isMulticast(socket.localAddress) && socket.localAddress !== IPV4_BROADCAST ? socket.localAddress : undefined,
         destination,
         protocol: IpProtocol.UDP,
-        ttl: socket.options.ttl,
+        ttl: isMulticast(destination) ? socket.options.multicastTtl : socket.options.ttl,
+        multicastLoop: socket.options.multicastLoop,
         dscp: socket.options.tos >> 2,
         ecn: socket.options.tos & 3,
       },

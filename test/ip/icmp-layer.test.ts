@@ -153,6 +153,7 @@ describe('errors never sent (RFC 1122 §3.2.2)', () => {
 
   it('no error about a datagram sent to a broadcast or multicast address', () => {
     const { net, stack, peer } = host();
+    stack.ip.joinGroup(addr('224.0.0.9')); // a member, so the datagrams reach UDP and IP's demux
     for (const destination of ['10.0.0.255', '255.255.255.255', '224.0.0.9']) {
       peer.send(udpFrame({ source: PEER, destination: addr(destination) }, 1000, 9, pattern(4)));
       peer.send(ipv4Frame({ source: PEER, destination: addr(destination), protocol: 254 }, pattern(4)));

@@ -72,6 +72,28 @@ describe('Berkeley sockets over ustack', () => {
     await serving;
   });
 
+  it('multicast: IP_ADD_MEMBERSHIP lets a UDP socket receive a group; the options read back as set', async () => {
+    const api = sockets();
+    api.stack.addRoute('224.0.0.0/4', { interfaceName: 'lo' });
+    const server = api.socket(C.AF_INET, C.SOCK_DGRAM);
+    api.bind(server, { address: '', port: 5353 });
+    api.setsockopt(server, C.IPPROTO_IP, C.IP_ADD_MEMBERSHIP, '239.1.2.3');
+    expect(await errnoOf(() => api.setsockopt(server, C.IPPROTO_IP, C.IP_ADD_MEMBERSHIP, '239.1.2.3'))).toBe('EADDRINUSE');
+    expect(await errnoOf(() => api.setsockopt(server, C.IPPROTO_IP, C.IP_DROP_MEMBERSHIP, '239.9.9.9'))).toBe('EADDRNOTAVAIL');
+    expect(await errnoOf(() => api.setsockopt(server, C.IPPROTO_IP, C.IP_ADD_MEMBERSHIP, '10.0.0.1'))).toBe('EINVAL');
+    const client = api.socket(C.AF_INET, C.SOCK_DGRAM);
+    expect(api.getsockopt(client, C.IPPROTO_IP, C.IP_MULTICAST_TTL)).toBe(1);
+    api.setsockopt(client, C.IPPROTO_IP, C.IP_MULTICAST_TTL, 4);
+    expect(api.getsockopt(client, C.IPPROTO_IP, C.IP_MULTICAST_TTL)).toBe(4);
+    await api.sendto(client, encode('to the group'), { address: '239.1.2.3', port: 5353 });
+    expect(decode((await api.recvfrom(server, 2048)).data)).toBe('to the group');
+    api.setsockopt(server, C.IPPROTO_IP, C.IP_DROP_MEMBERSHIP, '239.1.2.3');
+    await api.sendto(client, encode('not any more'), { address: '239.1.2.3', port: 5353 });
+    api.setsockopt(server, C.SOL_SOCKET, C.SO_RCVTIMEO, 50);
+    expect(await errnoOf(api.recvfrom(server, 2048))).toBe('EAGAIN');
+    expect(api.stack.stats.get('drop.ipv4.multicastNotJoined')).toBe(1);
+  });
+
   it('reports the POSIX errors of each call', async () => {
     const api = sockets();
     expect(await errnoOf(() => api.socket(99, C.SOCK_STREAM))).toBe('EAFNOSUPPORT');

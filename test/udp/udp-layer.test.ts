@@ -402,6 +402,7 @@ describe('ICMP errors to sockets (RFC 1122 §4.1.3.3, as Linux without IP_RECVER
 describe('ICMP Port Unreachable is sent only for unicast', () => {
   it('answers a unicast datagram to a closed port with code 3, quoting it', () => {
     const { net, server, peer } = serverWithPeer();
+    server.ip.joinGroup(addr('224.0.0.251')); // a member, so the datagram reaches UDP
     const frame = udpFrame({ source: CLIENT, destination: SERVER }, 1000, 9, pattern(4));
     peer.send(frame);
     peer.send(udpFrame({ source: CLIENT, destination: addr('10.0.0.255') }, 1000, 9, pattern(4)));
@@ -414,5 +415,72 @@ describe('ICMP Port Unreachable is sent only for unicast', () => {
     const icmp = ip.ok ? Icmpv4Packet.checked(ip.value.payload) : null;
     const message = icmp?.ok ? parseIcmpv4(icmp.value) : null;
     expect(message?.ok && message.value).toEqual({ kind: 'destinationUnreachable', code: 3, nextHopMtu: 0, quoted: frame });
+  });
+});
+
+describe('multicast groups and loopback (RFC 1112, IP_ADD_MEMBERSHIP, IP_MULTICAST_LOOP/TTL)', () => {
+  const GROUP = addr('239.1.2.3');
+
+  it('a host receives a group only while a socket is in it; every socket bound to the port gets it', () => {
+    const { net, client, server } = twoHosts();
+    client.addRoute('224.0.0.0/4', { interfaceName: 'eth0' }); // multicast goes out the wire (as Linux's route to 224/4)
+    const [a, b] = [server.udp.open(), server.udp.open()];
+    for (const s of [a, b]) {
+      s.options.reusePort = true;
+      s.bind(0, 5353);
+    }
+    const sender = client.udp.open();
+    const send = (text: string) => {
+      sender.send(new TextEncoder().encode(text), GROUP, 5353);
+      net.runUntilIdle();
+    };
+    send('before');
+    expect([a.queuedDatagrams, b.queuedDatagrams]).toEqual([0, 0]);
+    expect(server.stats.get('drop.ipv4.multicastNotJoined')).toBe(1);
+    expect(a.joinGroup(GROUP).ok).toBe(true);
+    expect(a.joinGroup(GROUP)).toEqual({ ok: false, error: 'EADDRINUSE' });
+    send('member');
+    expect([a.queuedDatagrams, b.queuedDatagrams]).toEqual([1, 1]);
+    a.close();
+    send('after');
+    expect(b.queuedDatagrams).toBe(1);
+    expect(b.leaveGroup(GROUP)).toEqual({ ok: false, error: 'EADDRNOTAVAIL' });
+    expect(b.joinGroup(addr('10.0.0.9'))).toEqual({ ok: false, error: 'EINVAL' });
+  });
+
+  it('our multicast to a joined group comes back to our own sockets unless IP_MULTICAST_LOOP is off; it leaves with TTL 1', () => {
+    const { net, client, server } = twoHosts();
+    const frames: Uint8Array[] = [];
+    client.tracer = (e) => {
+      if (e.layer === 'ipv4' && e.direction === 'down') frames.push(e.header);
+    };
+    client.addRoute('224.0.0.0/4', { interfaceName: 'eth0' });
+    const listener = client.udp.open();
+    listener.bind(0, 5353);
+    listener.joinGroup(GROUP);
+    const sender = client.udp.open();
+    sender.send(pattern(3), GROUP, 5353);
+    net.runUntilIdle();
+    expect(listener.receive()?.payload).toEqual(pattern(3));
+    expect(frames[0][8]).toBe(1); // TTL
+    sender.options.multicastLoop = false;
+    sender.send(pattern(3), GROUP, 5353);
+    net.runUntilIdle();
+    expect(listener.receive()).toBe(null);
+    expect(server.stats.get('udp.rx.datagrams')).toBe(0); // the server never joined
+  });
+
+  it('our broadcasts come back to our own sockets bound to the port (as Linux)', () => {
+    const { net, client, server } = twoHosts();
+    const local = client.udp.open();
+    local.bind(0, 6000);
+    const remote = server.udp.open();
+    remote.bind(0, 6000);
+    const sender = client.udp.open();
+    sender.options.broadcast = true;
+    sender.send(pattern(4), addr('10.0.0.255'), 6000);
+    net.runUntilIdle();
+    expect(local.receive()?.payload).toEqual(pattern(4));
+    expect(remote.receive()?.payload).toEqual(pattern(4));
   });
 });
