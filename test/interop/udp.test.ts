@@ -1,7 +1,7 @@
 /**
  * UDP between the Linux kernel and our stack over a TUN device: the kernel's nc to our server,
- * our datagrams (one fragmented) to a kernel echo server, and ICMP port unreachable turned into
- * ECONNREFUSED on a connected socket (RFC 1122 §4.1.3.3).
+ * our datagrams (one fragmented) to a kernel echo server, multicast to a group both ends joined,
+ * and ICMP port unreachable turned into ECONNREFUSED on a connected socket (RFC 1122 §4.1.3.3).
  */
 import { expect, it } from 'vitest';
 import { parseIpv4Address } from '../../src/ip/address.js';
@@ -48,6 +48,40 @@ describeInterop('interop: UDP between the Linux kernel and ustack', () => {
     expect(sha256(replies[1].payload)).toBe(sha256(large));
     expect(peer.stack.stats.get('ipv4.tx.fragments')).toBeGreaterThan(0);
     expect((await server.done).stdout.toString()).toContain('echoed 8000');
+  });
+
+  it("multicast both ways over the device: the kernel's member socket gets our datagram to the group, and ours gets the kernel's", async () => {
+    peer = new KernelPeer();
+    const group = '239.7.7.7';
+    // The kernel side: join the group on the device, echo one datagram back to the group.
+    const member = peer.start(['python3', '-c', `
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('', 5353))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack('4s4s', socket.inet_aton('${group}'), socket.inet_aton('${KERNEL_ADDRESS}')))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('${KERNEL_ADDRESS}'))
+print('listening', flush=True)
+data, sender = s.recvfrom(2048)
+print('got', data.decode(), 'from', sender[0], flush=True)
+s.sendto(data.upper(), ('${group}', 5353))
+`], { timeoutMs: 15_000 });
+    await peer.until(() => member.output().includes('listening'), 10_000, 'the kernel member');
+    peer.stack.addRoute('224.0.0.0/4', { interfaceName: peer.iface.name });
+    const socket = peer.stack.udp.open();
+    socket.options.reuseAddress = true;
+    expect(socket.bind(0, 5353).ok).toBe(true);
+    expect(socket.joinGroup(parseIpv4Address(group)!).ok).toBe(true);
+    socket.options.multicastLoop = false; // only the kernel's copy should come back
+    const received: ReceivedDatagram[] = [];
+    socket.onReadable = () => {
+      for (let datagram = socket.receive(); datagram; datagram = socket.receive()) received.push(datagram);
+    };
+    expect(socket.send(new TextEncoder().encode('hello group'), parseIpv4Address(group)!, 5353).ok).toBe(true);
+    await peer.until(() => received.length > 0, 10_000, "the kernel's datagram to the group");
+    expect(new TextDecoder().decode(received[0].payload)).toBe('HELLO GROUP');
+    expect(received[0].sourceAddress).toBe(kernel);
+    expect((await member.done).stdout.toString()).toContain(`got hello group from ${STACK_ADDRESS}`);
   });
 
   it('a datagram to a closed kernel port leaves ECONNREFUSED on a connected socket', async () => {
