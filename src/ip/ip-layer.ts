@@ -484,7 +484,10 @@ export class IpLayer {
     return ok(undefined);
   }
 
-  /** Runs the reassembly timer; reports expired datagrams whose first fragment arrived. */
+  /**
+   * Takes in our own looped-back broadcasts and multicasts, expires path MTUs, and runs the
+   * reassembly timer (reporting expired datagrams whose first fragment arrived).
+   */
   poll(now: number): void {
     // Our own broadcasts and multicasts come back in as if received on their interface.
     const looped = this.looped;
