@@ -7,7 +7,7 @@
  * In:
  *  - §4.2 window increase function W_cubic(t) = C*(t − K)^3 + W_max, K = cbrt((W_max −
  *    cwnd_epoch)/C), target = W_cubic(t + RTT) clamped to [cwnd, 1.5*cwnd], with RTT the
- *    smoothed RTT (RFC 6298 §2 gains) of the samples `onAck` receives (0 until the first);
+ *    sender's smoothed RTT (RFC 6298) that `onAck` receives (0 until the first sample);
  *  - §4.3 Reno-friendly region: W_est from cwnd_epoch, α_cubic = 3(1 − β)/(1 + β), and α = 1
  *    once W_est ≥ cwnd_prior;
  *  - §4.4/§4.5 concave and convex regions: cwnd += (target − cwnd)/cwnd per SMSS acknowledged;
@@ -88,7 +88,7 @@ export class CubicCongestionControl implements CongestionControl {
   private epochStart: number | undefined;
   /** When the current run of application-limited ACKs began (§5.8). */
   private appLimitedSince: number | undefined;
-  /** Smoothed RTT in ms (RFC 6298 §2.2–2.3), the RTT of §4.2. */
+  /** The sender's smoothed RTT in ms as of the last ACK, the RTT of §4.2. */
   private srttMs: number | undefined;
   /** Between a loss or ECE reaction and `onRecoveryEnd`: no further reduction, no growth. */
   private recovering = false;
@@ -157,11 +157,8 @@ export class CubicCongestionControl implements CongestionControl {
     return this.mss;
   }
 
-  onAck(bytesAcked: number, now: number, rttMs: number | undefined, appLimited: boolean): void {
-    if (rttMs !== undefined && Number.isFinite(rttMs) && rttMs >= 0) {
-      // RFC 6298 §2.2 (first sample) and §2.3 (α = 1/8).
-      this.srttMs = this.srttMs === undefined ? rttMs : this.srttMs + (rttMs - this.srttMs) / 8;
-    }
+  onAck(bytesAcked: number, now: number, srttMs: number | undefined, appLimited: boolean): void {
+    if (srttMs !== undefined && Number.isFinite(srttMs) && srttMs >= 0) this.srttMs = srttMs;
     if (!(bytesAcked > 0)) return;
     this.timeoutWithoutProgress = false;
     if (this.recovering) return;

@@ -78,7 +78,7 @@ export class NewRenoCongestionControl implements CongestionControl {
     return this.mss;
   }
 
-  onAck(bytesAcked: number, _now: number, _rttMs: number | undefined, appLimited: boolean): void {
+  onAck(bytesAcked: number, _now: number, _srttMs: number | undefined, appLimited: boolean): void {
     if (!(bytesAcked > 0)) return;
     this.timeoutWithoutProgress = false;
     // The sender drives recovery itself (RFC 6675 pipe / RFC 6582 partial ACKs); an ACK that

@@ -36,8 +36,8 @@ export interface CongestionControl {
   readonly cwnd: number;
   readonly ssthresh: number;
   /** New data acknowledged outside loss recovery (RFC 5681 §3.1; with RFC 3465 ABC, L = 2*SMSS in slow start).
-      `bytesAcked` newly acked; `now` ms; `rttMs` the latest RTT sample or undefined; `appLimited` true if the sender did not fill cwnd (RFC 7661: then do not grow cwnd). */
-  onAck(bytesAcked: number, now: number, rttMs: number | undefined, appLimited: boolean): void;
+      `bytesAcked` newly acked; `now` ms; `srttMs` the sender's smoothed RTT (RFC 6298), undefined before the first sample; `appLimited` true if the sender did not fill cwnd (RFC 7661: then do not grow cwnd). */
+  onAck(bytesAcked: number, now: number, srttMs: number | undefined, appLimited: boolean): void;
   /** A loss detected by fast retransmit / SACK / RACK: enter recovery once per window (RFC 5681 §3.2 step 2, RFC 6675, RFC 9438 §4.6). `flightSize` bytes in flight. */
   onCongestionEvent(now: number, flightSize: number): void;
   /** Recovery finished (the recovery point was acknowledged): NewReno sets cwnd = ssthresh (RFC 6582 §3.2 step 3, "full acknowledgment"); CUBIC per RFC 9438. */

@@ -129,7 +129,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
       connection.stats.increment('tcp.recovery.partialAck');
     }
   } else if (dataAcked > 0) {
-    connection.cc.onAck(dataAcked, now, rttSample, appLimited);
+    connection.cc.onAck(dataAcked, now, connection.rtt.srtt, appLimited);
   }
   if (connection.rtoRecovery && seqGe(ack, connection.recoveryPoint)) {
     connection.rtoRecovery = false;

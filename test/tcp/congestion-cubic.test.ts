@@ -308,12 +308,12 @@ describe('CUBIC idle restart and MSS changes', () => {
     expect(cc.cwnd).toBe(initialWindow(1460, 4));
   });
 
-  it('keeps a smoothed RTT (RFC 6298 §2) for the target', () => {
+  it("uses the sender's smoothed RTT for the target, keeping the last one known", () => {
     const cc = new CubicCongestionControl(MSS);
     expect(cc.smoothedRttMs).toBeUndefined();
     cc.onAck(MSS, 0, 80, false);
     expect(cc.smoothedRttMs).toBe(80);
-    cc.onAck(MSS, 10, 160, false);
+    cc.onAck(MSS, 10, 90, false);
     expect(cc.smoothedRttMs).toBe(90);
     cc.onAck(MSS, 20, undefined, false);
     expect(cc.smoothedRttMs).toBe(90);
