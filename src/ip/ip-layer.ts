@@ -40,6 +40,12 @@ export interface IncomingDatagram {
 /** 224.0.0.1: every multicast-capable host is a member (RFC 1112 §4). */
 const ALL_HOSTS_GROUP = 0xe0000001;
 
+/** Told when the host's membership of a multicast group begins and ends (IGMP reports it). */
+export interface GroupListener {
+  joined(group: Ipv4Address): void;
+  left(group: Ipv4Address): void;
+}
+
 /** A protocol above IP (ICMP, UDP, TCP, raw sockets). */
 export interface ProtocolHandler {
   /** A datagram for this protocol arrived. */
@@ -110,6 +116,8 @@ export class IpLayer {
   private looped: Array<{ readonly iface: NetworkInterface; readonly frame: Uint8Array }> = [];
   /** Multicast groups joined, with how many joins each. */
   private readonly groups = new Map<Ipv4Address, number>();
+  /** Told when a group's membership begins and ends (the IGMP layer). */
+  groupListener: GroupListener | null = null;
   /** Where outgoing frames come from: one small allocation each instead of an ArrayBuffer each. */
   private readonly frames = new SlabAllocator();
   private nextIdentification: number;
@@ -199,18 +207,31 @@ export class IpLayer {
 
   /**
    * Joins `group` for the host (RFC 1112 §4: a host receives datagrams for the groups it is a
-   * member of), counted per join; 224.0.0.1, all hosts, is always joined. No IGMP report is
-   * sent: membership decides what this host accepts, and what of its own it loops back.
+   * member of), counted per join; 224.0.0.1, all hosts, is always joined. Membership decides
+   * what this host accepts and what of its own it loops back; the group listener (IGMP) tells
+   * the routers.
    */
   joinGroup(group: Ipv4Address): void {
-    this.groups.set(group, (this.groups.get(group) ?? 0) + 1);
+    const count = this.groups.get(group) ?? 0;
+    this.groups.set(group, count + 1);
+    if (count === 0) this.groupListener?.joined(group);
   }
 
   /** Undoes one joinGroup. */
   leaveGroup(group: Ipv4Address): void {
     const count = this.groups.get(group) ?? 0;
-    if (count <= 1) this.groups.delete(group);
-    else this.groups.set(group, count - 1);
+    if (count === 0) return;
+    if (count > 1) {
+      this.groups.set(group, count - 1);
+      return;
+    }
+    this.groups.delete(group);
+    this.groupListener?.left(group);
+  }
+
+  /** The groups this host joined (224.0.0.1 not listed: it is always a member). */
+  joinedGroups(): Ipv4Address[] {
+    return [...this.groups.keys()];
   }
 
   /** Whether this host is a member of multicast `group`. */

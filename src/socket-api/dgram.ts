@@ -12,8 +12,8 @@
  *   ECONNREFUSED`, as Linux reports it through the next receive;
  * - buffer sizes follow Linux: the value set is doubled, capped by rmem_max/wmem_max.
  *
- * Multicast membership calls are accepted and validated, but the stack has no IGMP: datagrams
- * to a group reach sockets bound to its port only when they arrive.
+ * Multicast: a socket's membership makes the stack accept the group (and report it with IGMPv2);
+ * datagrams to it reach every socket bound to its port, as on Linux.
  */
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
@@ -499,7 +499,7 @@ export class DgramSocket extends EventEmitter {
     if (!isIP(interfaceAddress)) throw errnoException('EINVAL', 'setMulticastInterface');
   }
 
-  /** IP_ADD_MEMBERSHIP: the stack accepts the group while this socket is in it (no IGMP report is sent). */
+  /** IP_ADD_MEMBERSHIP: the stack accepts the group while this socket is in it, and reports it (IGMPv2). */
   addMembership(multicastAddress: unknown, _interfaceAddress?: unknown): void {
     const handle = this.#healthCheck();
     if (!multicastAddress) throw nodeErrors.missingArgs('multicastAddress');

@@ -14,6 +14,7 @@ import { Rng } from '../core/rng.js';
 import { Stats, type Counter } from '../core/stats.js';
 import type { Tracer } from '../core/trace.js';
 import { DEFAULT_ICMP_CONFIG, IcmpLayer, type IcmpConfig } from '../ip/icmp-layer.js';
+import { IGMP_PROTOCOL, IgmpLayer } from '../ip/igmp.js';
 import type { NetworkInterface } from '../ip/interface.js';
 import { DEFAULT_IP_CONFIG, IpLayer, type IpConfig } from '../ip/ip-layer.js';
 import { IpProtocol } from '../ip/ipv4.js';
@@ -67,6 +68,8 @@ export class Stack {
   readonly udp: UdpLayer;
   readonly tcp: TcpLayer;
   readonly raw: RawLayer;
+  /** IGMPv2: tells multicast routers which groups this host joined. */
+  readonly igmp: IgmpLayer;
   /** Called when a frame is queued for output, so a driver can schedule a poll. */
   onWake: (() => void) | null = null;
   /** The last internal error caught at the stack boundary (should stay null; tests assert it). */
@@ -96,6 +99,9 @@ export class Stack {
     this.ip.registerProtocol(IpProtocol.TCP, this.tcp);
     this.icmp.registerErrorListener(IpProtocol.TCP, this.tcp);
     this.raw = new RawLayer(this.ip, this.stats, () => this.time());
+    this.igmp = new IgmpLayer(this.ip, this.stats, this.rng, () => this.time());
+    this.ip.registerProtocol(IGMP_PROTOCOL, this.igmp);
+    this.ip.groupListener = this.igmp;
     if (options.loopback !== false) {
       this.addInterface({ name: 'lo', link: new LoopbackLink(), address: '127.0.0.1/8' });
     }
@@ -205,6 +211,7 @@ export class Stack {
     this.advanceTo(now);
     for (const iface of this.ip.listInterfaces()) iface.link.poll(now);
     this.ip.poll(now);
+    this.igmp.poll(now);
     this.tcp.poll(now);
     this.runUserTimers(now);
     this.flush(now);
@@ -213,7 +220,7 @@ export class Stack {
   /** The next time poll has work: a frame waiting, a link's delayed frame, a timer; or Infinity. */
   pollAt(): number {
     if (this.ip.hasOutput) return this.currentTime;
-    let next = Math.min(this.ip.pollAt(), this.tcp.pollAt(), this.userTimers[0]?.at ?? Infinity);
+    let next = Math.min(this.ip.pollAt(), this.igmp.pollAt(), this.tcp.pollAt(), this.userTimers[0]?.at ?? Infinity);
     for (const iface of this.ip.listInterfaces()) next = Math.min(next, iface.link.pollAt());
     return next;
   }

@@ -50,7 +50,7 @@ describeInterop('interop: UDP between the Linux kernel and ustack', () => {
     expect((await server.done).stdout.toString()).toContain('echoed 8000');
   });
 
-  it("multicast both ways over the device: the kernel's member socket gets our datagram to the group, and ours gets the kernel's", async () => {
+  it("multicast both ways over the device: our IGMP report as tcpdump reads it, the kernel's member socket gets our datagram to the group, and ours gets the kernel's", async () => {
     peer = new KernelPeer();
     const group = '239.7.7.7';
     // The kernel side: join the group on the device, echo one datagram back to the group.
@@ -68,10 +68,14 @@ s.sendto(data.upper(), ('${group}', 5353))
 `], { timeoutMs: 15_000 });
     await peer.until(() => member.output().includes('listening'), 10_000, 'the kernel member');
     peer.stack.addRoute('224.0.0.0/4', { interfaceName: peer.iface.name });
+    // tcpdump on the kernel's end is the oracle for our IGMP membership report (RFC 2236).
+    const dump = peer.start(['tcpdump', '-i', peer.link.name, '-n', '-l', '-c', '1', 'igmp'], { timeoutMs: 15_000 });
+    await peer.until(() => dump.stderr().includes('listening on'), 10_000, 'tcpdump');
     const socket = peer.stack.udp.open();
     socket.options.reuseAddress = true;
     expect(socket.bind(0, 5353).ok).toBe(true);
     expect(socket.joinGroup(parseIpv4Address(group)!).ok).toBe(true);
+    expect((await dump.done).stdout.toString()).toMatch(new RegExp(`${STACK_ADDRESS} > ${group.replaceAll('.', '\\.')}: igmp v2 report ${group.replaceAll('.', '\\.')}`));
     socket.options.multicastLoop = false; // only the kernel's copy should come back
     const received: ReceivedDatagram[] = [];
     socket.onReadable = () => {
