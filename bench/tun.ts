@@ -214,7 +214,8 @@ async function startTunPeer(peer: Peer, mtu: number): Promise<Running> {
   const tag = `${process.pid % 10000}${sequence++}`;
   const tun = `ustb${tag}`;
   const namespace = createNamespace(`ustack-bench-${tag}`);
-  const child = spawn(peer.command(tun, mtu)[0]!, peer.command(tun, mtu).slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [program, ...args] = peer.command(tun, mtu);
+  const child = spawn(program!, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   let device: Configured | undefined;
   const stop = () => {
     child.stdin!.end();
