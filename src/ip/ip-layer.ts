@@ -473,7 +473,9 @@ export class IpLayer {
       options,
       payloadLength: transportLength,
     };
-    if (!path.iface.loopback && (this.isBroadcastAddress(spec.destination) || (isMulticast(spec.destination) && spec.multicastLoop !== false && this.isMember(spec.destination)))) {
+    const destination = spec.destination;
+    const broadcast = destination === IPV4_BROADCAST || destination === subnetBroadcast(path.iface.address);
+    if (!path.iface.loopback && (broadcast || (isMulticast(destination) && spec.multicastLoop !== false && this.isMember(destination)))) {
       // Linux loops every broadcast, and a multicast to a joined group, back to this host.
       emitIpv4(header, frame);
       this.looped.push({ iface: path.iface, frame: frame.slice() });
