@@ -73,6 +73,11 @@ export interface DatagramSpec {
    * group (IP_MULTICAST_LOOP; default true). Broadcasts always come back, as on Linux.
    */
   readonly multicastLoop?: boolean;
+  /**
+   * For a multicast destination: leave through the interface with this address, whatever the
+   * routes say (IP_MULTICAST_IF).
+   */
+  readonly multicastInterface?: Ipv4Address;
 }
 
 /** A frame waiting in the outbox for its interface's link. */
@@ -386,11 +391,21 @@ export class IpLayer {
     return route && iface ? { route, iface } : null;
   }
 
+  /** A path to `destination` straight out of the interface whose address is `address`, or null. */
+  private pathThrough(address: Ipv4Address, destination: Ipv4Address): { readonly route: Route; readonly iface: NetworkInterface } | null {
+    const iface = this.interfaceList.find((i) => i.address.address === address);
+    return iface ? { route: { destination: { address: destination, prefixLength: 32 }, interfaceName: iface.name }, iface } : null;
+  }
+
   /** The source address a datagram to `destination` would carry, or null with no route. */
   sourceFor(destination: Ipv4Address): Ipv4Address | null {
     const path = this.routeTo(destination);
-    if (!path) return null;
-    return path.iface.loopback && this.isLocalAddress(destination) && destination >>> 24 !== 127 ? destination : path.iface.address.address;
+    return path ? this.sourceOn(path.iface, destination) : null;
+  }
+
+  /** The source address of a datagram to `destination` leaving by `iface`. */
+  private sourceOn(iface: NetworkInterface, destination: Ipv4Address): Ipv4Address {
+    return iface.loopback && this.isLocalAddress(destination) && destination >>> 24 !== 127 ? destination : iface.address.address;
   }
 
   /** Path MTU toward `destination` (learned PMTU, route MTU or interface MTU), or null with no route. */
@@ -438,12 +453,12 @@ export class IpLayer {
     write: (out: Uint8Array, source: Ipv4Address, checksumOffloaded: boolean) => void,
     now: number,
   ): Result<{ readonly source: Ipv4Address }, ErrnoCode> {
-    const path = this.routeTo(spec.destination);
+    const path = isMulticast(spec.destination) && spec.multicastInterface ? this.pathThrough(spec.multicastInterface, spec.destination) : this.routeTo(spec.destination);
     if (!path) {
       this.stats.increment('ipv4.tx.noRoute');
       return fail('ENETUNREACH');
     }
-    const source = spec.source || this.sourceFor(spec.destination)!;
+    const source = spec.source || this.sourceOn(path.iface, spec.destination);
     // 127/8 must never appear outside the host (RFC 1122 §3.2.1.3 (g)); Linux says EINVAL.
     if (source >>> 24 === 127 && !path.iface.loopback) return fail('EINVAL');
     const options = spec.options ?? [];

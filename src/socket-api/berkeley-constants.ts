@@ -38,6 +38,7 @@ export const SO_ACCEPTCONN = 30;
 export const IP_TOS = 1;
 export const IP_TTL = 2;
 export const IP_HDRINCL = 3;
+export const IP_MULTICAST_IF = 32;
 export const IP_MULTICAST_TTL = 33;
 export const IP_MULTICAST_LOOP = 34;
 export const IP_ADD_MEMBERSHIP = 35;

@@ -467,6 +467,15 @@ export class BerkeleySockets {
         options.headerIncluded = flag;
         entry.raw.headerIncluded = flag;
         return;
+      case `${C.IPPROTO_IP}:${C.IP_MULTICAST_IF}`: {
+        // The value is the interface's address as dotted text ('0.0.0.0': by the routes).
+        if (!entry.udp) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+        const address = typeof value === 'string' ? parseIpv4Address(value) : null;
+        if (address === null) throw new ErrnoError('EINVAL', 'setsockopt');
+        const set = entry.udp.setMulticastInterface(address);
+        if (!set.ok) throw new ErrnoError(set.error, 'setsockopt');
+        return;
+      }
       case `${C.IPPROTO_IP}:${C.IP_MULTICAST_TTL}`:
         if (!entry.udp) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
         if (!(n >= 0 && n <= 255) && n !== -1) throw new ErrnoError('EINVAL', 'setsockopt');

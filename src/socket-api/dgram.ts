@@ -16,7 +16,6 @@
  * datagrams to it reach every socket bound to its port, as on Linux.
  */
 import { EventEmitter } from 'node:events';
-import { isIP } from 'node:net';
 import type { UdpSocket } from '../udp/udp-layer.js';
 import {
   codedError,
@@ -491,12 +490,15 @@ export class DgramSocket extends EventEmitter {
     return flag;
   }
 
-  /** IP_MULTICAST_IF; validated only. */
+  /** IP_MULTICAST_IF: multicasts leave by the interface with this address ('0.0.0.0': by the routes). */
   setMulticastInterface(interfaceAddress: unknown): void {
     this.#healthCheck();
     validateString(interfaceAddress, 'interfaceAddress');
-    this.#boundHandle('setMulticastInterface');
-    if (!isIP(interfaceAddress)) throw errnoException('EINVAL', 'setMulticastInterface');
+    const handle = this.#boundHandle('setMulticastInterface');
+    const address = toIpv4(interfaceAddress);
+    if (address === null) throw errnoException('EINVAL', 'setMulticastInterface');
+    const set = handle.setMulticastInterface(address);
+    if (!set.ok) throw errnoException(set.error, 'setMulticastInterface');
   }
 
   /** IP_ADD_MEMBERSHIP: the stack accepts the group while this socket is in it, and reports it (IGMPv2). */

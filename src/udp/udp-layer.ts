@@ -54,6 +54,8 @@ export interface UdpSocketOptions {
   multicastTtl: number;
   /** Whether our multicasts to a joined group come back to this host (IP_MULTICAST_LOOP; default on). */
   multicastLoop: boolean;
+  /** The address of the interface multicasts leave by (IP_MULTICAST_IF), or undefined: by the routes. */
+  multicastInterface: Ipv4Address | undefined;
 }
 
 /** A UDP socket: an endpoint in the port table plus its receive queue. */
@@ -83,6 +85,7 @@ export class UdpSocket {
       receiveBufferSize: layer.config.receiveBufferSize,
       multicastTtl: 1,
       multicastLoop: true,
+      multicastInterface: undefined,
     };
   }
 
@@ -95,6 +98,13 @@ export class UdpSocket {
     if (this.memberships.has(group)) return fail('EADDRINUSE'); // as Linux for a second join
     this.memberships.add(group);
     this.layer.groupJoined(group);
+    return ok(undefined);
+  }
+
+  /** IP_MULTICAST_IF: multicasts leave by the interface with `address` (0: by the routes again). */
+  setMulticastInterface(address: Ipv4Address): Result<void, ErrnoCode> {
+    if (address !== IPV4_ANY && !this.layer.isOurAddress(address)) return fail('EADDRNOTAVAIL');
+    this.options.multicastInterface = address === IPV4_ANY ? undefined : address;
     return ok(undefined);
   }
 
@@ -279,6 +289,11 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     this.sockets.delete(socket);
   }
 
+  /** @internal Whether `address` is one of this stack's. */
+  isOurAddress(address: Ipv4Address): boolean {
+    return this.ip.isLocalAddress(address);
+  }
+
   /** @internal A socket joined a multicast group: so does the host. */
   groupJoined(group: Ipv4Address): void {
     this.ip.joinGroup(group);
@@ -312,6 +327,7 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
         protocol: IpProtocol.UDP,
         ttl: isMulticast(destination) ? socket.options.multicastTtl : socket.options.ttl,
         multicastLoop: socket.options.multicastLoop,
+        multicastInterface: socket.options.multicastInterface,
         dscp: socket.options.tos >> 2,
         ecn: socket.options.tos & 3,
       },

@@ -263,14 +263,21 @@ describe('dgram on the virtual network', () => {
     expect(result).toEqual({ refused: 'EACCES: send EACCES 10.0.0.255:5000', message: 'hi all', from: 'HOST' });
   });
 
-  it('multicast: a socket that joined the group gets it; joining twice is EADDRINUSE and leaving a group not joined EADDRNOTAVAIL, as on Linux', async () => {
+  it('multicast: a socket that joined the group gets it; joining twice is EADDRINUSE, leaving a group not joined EADDRNOTAVAIL, a foreign multicast interface EADDRNOTAVAIL, as on Linux', async () => {
     const env = virtualEnvironment(14);
     env.client.addRoute('224.0.0.0/4', { interfaceName: 'eth0' });
     const result = await env.run(async () => {
       const server = env.serverDgram.createSocket({ type: 'udp4', reuseAddr: true });
       await new Promise<void>((resolve) => server.bind(5353, resolve));
       server.addMembership('239.1.2.3');
-      const errors = [attempt(() => server.addMembership('239.1.2.3')), attempt(() => server.dropMembership('239.9.9.9')), attempt(() => server.addMembership('10.0.0.1'))];
+      const errors = [
+        attempt(() => server.addMembership('239.1.2.3')),
+        attempt(() => server.dropMembership('239.9.9.9')),
+        attempt(() => server.addMembership('10.0.0.1')),
+        attempt(() => server.setMulticastInterface('10.9.9.9')),
+        attempt(() => server.setMulticastInterface('x')),
+        attempt(() => server.setMulticastInterface('0.0.0.0')),
+      ];
       const client = env.clientDgram.createSocket('udp4');
       const received = once(server, 'message');
       client.send('to the group', 5353, '239.1.2.3');
@@ -285,6 +292,9 @@ describe('dgram on the virtual network', () => {
         'Error EADDRINUSE: addMembership EADDRINUSE',
         'Error EADDRNOTAVAIL: dropMembership EADDRNOTAVAIL',
         'Error EINVAL: addMembership EINVAL',
+        'Error EADDRNOTAVAIL: setMulticastInterface EADDRNOTAVAIL',
+        'Error EINVAL: setMulticastInterface EINVAL',
+        'returned undefined',
       ],
       message: 'to the group',
     });

@@ -470,6 +470,24 @@ describe('multicast groups and loopback (RFC 1112, IP_ADD_MEMBERSHIP, IP_MULTICA
     expect(server.stats.get('udp.rx.datagrams')).toBe(0); // the server never joined
   });
 
+  it('IP_MULTICAST_IF: with no route to the group, a multicast leaves by the interface chosen, from its address', () => {
+    const { net, client, server } = twoHosts();
+    const member = server.udp.open();
+    member.bind(0, 5353);
+    member.joinGroup(GROUP);
+    const sender = client.udp.open();
+    expect(sender.send(pattern(2), GROUP, 5353)).toEqual({ ok: false, error: 'ENETUNREACH' });
+    expect(sender.setMulticastInterface(addr('10.0.0.9'))).toEqual({ ok: false, error: 'EADDRNOTAVAIL' });
+    expect(sender.setMulticastInterface(CLIENT).ok).toBe(true);
+    expect(sender.send(pattern(2), GROUP, 5353).ok).toBe(true);
+    net.runUntilIdle();
+    const datagram = member.receive();
+    expect(datagram?.payload).toEqual(pattern(2));
+    expect(datagram?.sourceAddress).toBe(CLIENT);
+    expect(sender.setMulticastInterface(0).ok).toBe(true);
+    expect(sender.send(pattern(2), GROUP, 5353)).toEqual({ ok: false, error: 'ENETUNREACH' });
+  });
+
   it('our broadcasts come back to our own sockets bound to the port (as Linux)', () => {
     const { net, client, server } = twoHosts();
     const local = client.udp.open();
