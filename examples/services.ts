@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { BerkeleySockets } from '../src/socket-api/berkeley.js';
 import type { Stack } from '../src/socket-api/stack.js';
 import { startKvServer, KV_PORT } from './kv-rpc/kv.js';
+import { IPERF3_PORT, startIperf3Server } from './iperf3-server.js';
 import { startGatewayServer, type RemoteObject } from './object-gateway/gateway.js';
 import { ECHO_PORT, startEchoServer } from './tcp-echo.js';
 import { startTcpUpperServer, TCP_UPPER_PORT } from './tcp-upper.js';
@@ -154,6 +155,12 @@ export const SERVICES: Readonly<Record<string, Service>> = {
     ports: [{ protocol: 'tcp', port: HTTP_PORT }],
     start: (stack, log) => void startHttpServer(stack, HTTP_PORT, log),
     tryFromShell: (address) => [`curl http://${address}/`, `curl -o /dev/null http://${address}/bytes/100000000`],
+  },
+  iperf: {
+    summary: 'an iperf3-compatible server (TCP, -R and -P too): measure ustack with iperf3 -c',
+    ports: [{ protocol: 'tcp', port: IPERF3_PORT }],
+    start: (stack, log) => startIperf3Server(stack, IPERF3_PORT, log),
+    tryFromShell: (address) => [`iperf3 -c ${address}`, `iperf3 -c ${address} -R`],
   },
 };
 

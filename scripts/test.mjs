@@ -23,6 +23,7 @@ const tools = {
   python3: 'python3',
   nft: 'nftables',
   curl: 'curl',
+  iperf3: 'iperf3',
 };
 
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
