@@ -20,6 +20,8 @@ import type { Stack } from '../src/socket-api/stack.js';
 export const IPERF3_PORT = 5201;
 
 const COOKIE_SIZE = 37;
+/** The largest JSON message taken from a client (parameters, results): bounds what we buffer. */
+const MAX_JSON = 1024 * 1024;
 const State = {
   TEST_START: 1,
   TEST_RUNNING: 2,
@@ -152,6 +154,7 @@ export function startIperf3Server(stack: Stack, port = IPERF3_PORT, log: (line: 
     const send = (state: number) => socket.write(Buffer.from([state & 0xff]));
     const readJson = async (): Promise<Record<string, unknown>> => {
       const length = (await reader.take(4)).readUInt32BE(0);
+      if (length > MAX_JSON) throw new Error(`a ${length}-byte JSON message is more than iperf3 ever sends`);
       return JSON.parse((await reader.take(length)).toString('utf8')) as Record<string, unknown>;
     };
     send(State.PARAM_EXCHANGE);
