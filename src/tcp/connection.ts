@@ -241,6 +241,8 @@ export class TcpConnection extends TimerDeadlines {
   ackNow = false;
   /** Full-sized segments received since the last ACK (RFC 5681 §4.2: ACK every second one). */
   segmentsSinceAck = 0;
+  /** ACKs still to send at once for a segment with PSH (Linux's quickack mode at the start). */
+  quickAcks = 16;
   /**
    * A segment is being processed (its callbacks run inside): what the application does there —
    * a read that opens the window, a reply — leaves in the one transmission at the end, so a

@@ -468,7 +468,7 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
     // A segment longer than our MSS is several that a device joined (the kernel's segmentation
     // offload on a TUN): it counts as two, so it is ACKed at once as they would have been.
     connection.segmentsSinceAck += data.length > (connection.advertisedMss || connection.sendMss) ? 2 : 1;
-    if (connection.segmentsSinceAck >= 2 || has.psh(segment)) connection.ackNow = true;
+    if (connection.segmentsSinceAck >= 2 || (has.psh(segment) && connection.quickAcks > 0)) connection.ackNow = true;
     else armDelayedAck(connection, now);
   }
   if (connection.outOfOrderFinSeq !== null && connection.outOfOrderFinSeq === connection.rcvNxt) finArrives(connection, now);

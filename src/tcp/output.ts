@@ -141,6 +141,7 @@ export function transmitSegment(
     connection.lastAckSent = connection.rcvNxt;
     connection.ackNow = false;
     connection.segmentsSinceAck = 0;
+    if (connection.quickAcks > 0) connection.quickAcks--;
     connection.delayedAckDeadline = Infinity;
     connection.pendingDsack = null;
   }

@@ -49,10 +49,33 @@ describe('delayed ACK (RFC 1122 §4.2.3.2, RFC 5681 §4.2)', () => {
     h.expectNothingSent(); // the delayed-ACK timer was cancelled by that ACK
   });
 
-  it('a segment with PSH is acknowledged at once', () => {
+  it('a segment with PSH is acknowledged at once while the connection is young (Linux\'s quickack mode)', () => {
     const h = established();
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 100 });
     h.expectSent(flags(ACK), ack(h.peerSeq(100)), sentAt(0));
+  });
+
+  it('after 16 ACKs a PSH segment waits for the delayed-ACK timer, so a reply within it carries the ACK (as Linux)', () => {
+    const h = established();
+    let received = 0;
+    // The handshake's ACK was the first of the sixteen.
+    for (; h.conn.quickAcks > 0; received += 10) {
+      h.send({ seq: h.peerSeq(received), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10 });
+      h.expectSent(flags(ACK), ack(h.peerSeq(received + 10)));
+    }
+    expect(received).toBe(150);
+    h.send({ seq: h.peerSeq(received), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10 });
+    h.expectNothingSent();
+    h.advance(5);
+    h.conn.options.noDelay = true;
+    h.write(20); // the application answers 5 ms later: one segment, data and ACK
+    h.expectSent(flags(ACK | PSH), payloadLength(20), ack(h.peerSeq(received + 10)), sentAt(h.now));
+    // Unanswered, a request is acknowledged when the 40 ms timer fires.
+    h.send({ seq: h.peerSeq(received + 10), ack: h.ourSeq(20), flags: ACK | PSH, payload: 10 });
+    h.advance(39);
+    h.expectNothingSent();
+    h.advance(1);
+    h.expectSent(flags(ACK), ack(h.peerSeq(received + 20)));
   });
 
   it('data we send carries the pending ACK, and the timer is cancelled', () => {
