@@ -107,8 +107,8 @@ interface Test {
   running: boolean;
 }
 
-/** Starts the server on `port` of every address of `stack`. */
-export function startIperf3Server(stack: Stack, port = IPERF3_PORT, log: (line: string) => void = () => {}): void {
+/** Starts the server on `port` of every address of `stack`; returns what stops it. */
+export function startIperf3Server(stack: Stack, port = IPERF3_PORT, log: (line: string) => void = () => {}): () => void {
   let test: Test | null = null;
 
   const accept = async (socket: NetSocket) => {
@@ -227,5 +227,9 @@ export function startIperf3Server(stack: Stack, port = IPERF3_PORT, log: (line: 
     fill();
   };
 
-  stack.net.createServer((socket: NetSocket) => void accept(socket)).listen(port);
+  const server = stack.net.createServer((socket: NetSocket) => void accept(socket)).listen(port);
+  return () => {
+    server.close();
+    for (const stream of test?.streams ?? []) stream.socket.destroy();
+  };
 }

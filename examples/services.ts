@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BerkeleySockets } from '../src/socket-api/berkeley.js';
 import type { Stack } from '../src/socket-api/stack.js';
+import type { UdpSocket } from '../src/udp/udp-layer.js';
 import { startKvServer, KV_PORT } from './kv-rpc/kv.js';
 import { IPERF3_PORT, startIperf3Server } from './iperf3-server.js';
 import { startGatewayServer, type RemoteObject } from './object-gateway/gateway.js';
@@ -25,8 +26,11 @@ export interface ServicePort {
 export interface Service {
   readonly summary: string;
   readonly ports: readonly ServicePort[];
-  /** Starts listening on every address of `stack`; `log` gets a line per request where useful. */
-  readonly start: (stack: Stack, log: (line: string) => void) => void;
+  /**
+   * Starts listening on every address of `stack`; `log` gets a line per request where useful.
+   * Returns what stops it (its listeners closed, so nothing of it keeps the process alive).
+   */
+  readonly start: (stack: Stack, log: (line: string) => void) => () => void;
   /** Shell commands that reach the service at `address` from the host. */
   readonly tryFromShell: (address: string) => readonly string[];
 }
@@ -49,13 +53,14 @@ export const GATEWAY_ENTRY_POINT = {
 };
 
 /** A UDP echo server (RFC 862) on `port`: every datagram goes back to where it came from. */
-export function startUdpEchoServer(stack: Stack, port = ECHO_PORT): void {
+export function startUdpEchoServer(stack: Stack, port = ECHO_PORT): UdpSocket {
   const socket = stack.udp.open();
   const bound = socket.bind(0, port);
   if (!bound.ok) throw new Error(`bind udp :${port} ${bound.error}`);
   socket.onReadable = () => {
     for (let datagram = socket.receive(); datagram; datagram = socket.receive()) socket.send(datagram.payload, datagram.sourceAddress, datagram.sourcePort);
   };
+  return socket;
 }
 
 /** Largest body `/bytes/N` serves (1 GB). */
@@ -65,7 +70,7 @@ const MAX_HTTP_BYTES = 1_000_000_000;
  * Node's own http server on a ustack listener on `port`. `GET /` is a page of the stack's
  * counters, `GET /stats.json` the same as JSON, `GET /bytes/N` N bytes (a download to time).
  */
-export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: string) => void = () => {}): http.Server {
+export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: string) => void = () => {}): () => void {
   const server = http.createServer((request, response) => {
     const url = request.url ?? '/';
     log(`http: ${request.method} ${url} from ${request.socket.remoteAddress}:${request.socket.remotePort}`);
@@ -86,7 +91,11 @@ export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: stri
   });
   const listener = stack.net.createServer((socket: Duplex) => server.emit('connection', socket));
   listener.listen(port);
-  return server;
+  return () => {
+    listener.close();
+    server.close();
+    server.closeAllConnections();
+  };
 }
 
 /** Writes `count` zero bytes to `response` in 64 KiB chunks, waiting for 'drain' when full. */
@@ -120,8 +129,13 @@ export const SERVICES: Readonly<Record<string, Service>> = {
       { protocol: 'udp', port: ECHO_PORT },
     ],
     start: (stack) => {
-      startEchoServer(new BerkeleySockets(stack), 'concurrent');
-      startUdpEchoServer(stack);
+      const api = new BerkeleySockets(stack);
+      const tcp = startEchoServer(api, 'concurrent');
+      const udp = startUdpEchoServer(stack);
+      return () => {
+        api.close(tcp.fd);
+        udp.close();
+      };
     },
     tryFromShell: (address) => [`nc ${address} ${ECHO_PORT}`, `nc -u ${address} ${ECHO_PORT}`],
   },
@@ -132,28 +146,40 @@ export const SERVICES: Readonly<Record<string, Service>> = {
       { protocol: 'udp', port: UDP_UPPER_PORT },
     ],
     start: (stack, log) => {
-      startTcpUpperServer(new BerkeleySockets(stack), TCP_UPPER_PORT, log);
-      startUdpUpperServer(stack, UDP_UPPER_PORT, log);
+      const api = new BerkeleySockets(stack);
+      const tcp = startTcpUpperServer(api, TCP_UPPER_PORT, log);
+      const udp = startUdpUpperServer(stack, UDP_UPPER_PORT, log);
+      return () => {
+        api.close(tcp.fd);
+        udp.close();
+      };
     },
     tryFromShell: (address) => [`echo 'a sentence' | nc -N ${address} ${TCP_UPPER_PORT}`, `echo hello | nc -u -w1 ${address} ${UDP_UPPER_PORT}`],
   },
   kv: {
     summary: 'key-value RPC: 8-byte header + JSON, {func: GET|PUT, params: {obj, val}}',
     ports: [{ protocol: 'tcp', port: KV_PORT }],
-    start: (stack, log) => void startKvServer(new BerkeleySockets(stack), KV_PORT, log),
+    start: (stack, log) => {
+      const api = new BerkeleySockets(stack);
+      const { fd } = startKvServer(api, KV_PORT, log);
+      return () => api.close(fd);
+    },
     tryFromShell: (address) => [pythonFramedCall(address, KV_PORT, { func: 'PUT', params: { obj: 'colour', val: 'blue' } })],
   },
   gateway: {
     summary: 'object gateway (Py4J style): add(a, b), countdown(listener, n) with callbacks, fail()',
     ports: [{ protocol: 'tcp', port: GATEWAY_PORT }],
-    start: (stack, log) =>
-      void startGatewayServer(new BerkeleySockets(stack), GATEWAY_PORT, GATEWAY_ENTRY_POINT, () => log('gateway: a client connected')),
+    start: (stack, log) => {
+      const api = new BerkeleySockets(stack);
+      const { fd } = startGatewayServer(api, GATEWAY_PORT, GATEWAY_ENTRY_POINT, () => log('gateway: a client connected'));
+      return () => api.close(fd);
+    },
     tryFromShell: (address) => [pythonFramedCall(address, GATEWAY_PORT, { type: 'call', id: 1, target: 'entryPoint', method: 'add', args: [2, 3] })],
   },
   http: {
     summary: "Node's http server on a ustack listener: / (counters), /stats.json, /bytes/N",
     ports: [{ protocol: 'tcp', port: HTTP_PORT }],
-    start: (stack, log) => void startHttpServer(stack, HTTP_PORT, log),
+    start: (stack, log) => startHttpServer(stack, HTTP_PORT, log),
     tryFromShell: (address) => [`curl http://${address}/`, `curl -o /dev/null http://${address}/bytes/100000000`],
   },
   iperf: {

@@ -64,6 +64,7 @@ export async function runUp(args: string[], print: (line: string) => void, contr
 
   const device = openDevice(values);
   let statsTimer: NodeJS.Timeout | undefined;
+  const stops: Array<() => void> = [];
   try {
     const { stack, link, tap, mtu, ours, namespace } = device;
     const us = formatIpv4Address(ours.address);
@@ -72,7 +73,7 @@ export async function runUp(args: string[], print: (line: string) => void, contr
     log(`  ping ${us}`);
     for (const name of services) {
       const service = SERVICES[name]!;
-      service.start(stack, log);
+      stops.push(service.start(stack, log));
       log(`  ${name} (${describePorts(service.ports)}): ${service.tryFromShell(us).join('   ')}`);
     }
     if (values.trace) {
@@ -107,6 +108,8 @@ export async function runUp(args: string[], print: (line: string) => void, contr
     return 0;
   } finally {
     clearInterval(statsTimer);
+    // The services' listeners go first: a listening server keeps Node's process alive, as Node's own do.
+    for (const stop of stops) stop();
     device.close();
   }
 }

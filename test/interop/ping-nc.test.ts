@@ -243,7 +243,7 @@ describeInterop('interop: ustack ping and ustack nc', () => {
   });
 });
 
-describeInterop('interop: the ustack command (ping, nc) as a process', () => {
+describeInterop('interop: the ustack command (up, ping, nc) as a process', () => {
   // The CLI compiled into a scratch directory (tsc of tsconfig.build.json), so the real entry
   // point runs: argument handling in main.ts, stdin a file, exit by itself.
   const root = new URL('../../', import.meta.url).pathname;
@@ -284,6 +284,15 @@ describeInterop('interop: the ustack command (ping, nc) as a process', () => {
       });
     });
   }
+
+  it('ustack up --serve (every service) --for 1: serves, then tears down and the process exits by itself, 0', async () => {
+    // A listener left behind would keep Node running (as a listening server does): the process
+    // would then be killed at the 20 s timeout, with no exit code.
+    const result = await cli(['up', '--tun', `ustuc${process.pid % 100000}`, '--netns', namespace!.name, '--addr', '10.77.0.2/24', '--host-addr', '10.77.0.1', '--serve', 'echo,upper,kv,gateway,http,iperf', '--for', '1'], null, 20_000);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.toString()).toMatch(/\nustack down: /);
+  });
 
   it('ustack ping -c 2 prints the replies and the summary, and exits 0', async () => {
     const result = await cli(['ping', '--tun', `ustpc${process.pid % 100000}`, '--netns', namespace!.name, '--addr', '10.77.0.2/24', '--host-addr', '10.77.0.1', '10.77.0.1', '-c', '2', '-i', '0.2'], null);
