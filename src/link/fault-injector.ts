@@ -7,7 +7,7 @@
 import type { Rng } from '../core/rng.js';
 import { Ipv4Packet } from '../ip/ipv4.js';
 import { Stats } from '../core/stats.js';
-import type { FrameReceiver, Link } from './link.js';
+import { LinkDecorator, type FrameReceiver, type Link } from './link.js';
 
 /** Which frames are subjected to faults. */
 export type FaultDirection = 'transmit' | 'receive' | 'both';
@@ -47,7 +47,7 @@ interface Scheduled {
 }
 
 /** A link that injects faults into another link's traffic. */
-export class FaultInjector implements Link {
+export class FaultInjector extends LinkDecorator {
   /** `fault.lost`, `fault.duplicated`, `fault.reordered`, `fault.corrupted`, `fault.congestionMarked`, `fault.queueDropped`, `fault.passed`. */
   readonly stats = new Stats();
   private receiver: FrameReceiver | null = null;
@@ -58,44 +58,32 @@ export class FaultInjector implements Link {
   private receiveFreeAt = 0;
 
   constructor(
-    private readonly inner: Link,
+    inner: Link,
     private readonly config: FaultConfig,
     private readonly rng: Rng,
   ) {
+    super(inner);
     inner.setReceiver((frame, now, checksumTrusted = false) => {
       if (this.applies('receive')) this.schedule(this.incoming, frame, now, 'receive', 0, checksumTrusted);
       else this.receiver?.(frame, now, checksumTrusted);
     });
   }
 
-  get name(): string {
-    return this.inner.name;
-  }
-  get medium() {
-    return this.inner.medium;
-  }
-  get mtu(): number {
-    return this.inner.mtu;
-  }
-  /** The inner link's: a large segment is one frame here, lost or delayed whole. */
-  get tcpSegmentationMax(): number | undefined {
-    return this.inner.tcpSegmentationMax;
-  }
-
-  transmit(frame: Uint8Array, now: number, segmentSize = 0): void {
+  /** A large segment (the inner link's segmentation offload) is one frame here, lost or delayed whole. */
+  override transmit(frame: Uint8Array, now: number, segmentSize = 0): void {
     if (this.applies('transmit')) this.schedule(this.outgoing, frame, now, 'transmit', segmentSize);
     else this.inner.transmit(frame, now, segmentSize);
   }
 
-  setReceiver(receiver: FrameReceiver): void {
+  override setReceiver(receiver: FrameReceiver): void {
     this.receiver = receiver;
   }
 
-  pollAt(): number {
+  override pollAt(): number {
     return Math.min(this.inner.pollAt(), this.outgoing[0]?.time ?? Infinity, this.incoming[0]?.time ?? Infinity);
   }
 
-  poll(now: number): void {
+  override poll(now: number): void {
     this.inner.poll(now);
     while (this.outgoing.length > 0 && this.outgoing[0].time <= now) {
       const { frame, segmentSize } = this.outgoing.shift()!;

@@ -43,3 +43,41 @@ export interface Link {
   /** Releases every frame due at or before `now`. */
   poll(now: number): void;
 }
+
+/**
+ * A Link wrapped around another (PcapTap, FaultInjector, a test's outage): what a subclass does
+ * not change is the inner link's — name, medium, MTU, segmentation offload, frames both ways
+ * (with their segment sizes and checksum trust), deadlines. Subclasses override what they change.
+ */
+export abstract class LinkDecorator implements Link {
+  constructor(readonly inner: Link) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+  get medium(): LinkMedium {
+    return this.inner.medium;
+  }
+  get mtu(): number {
+    return this.inner.mtu;
+  }
+  get tcpSegmentationMax(): number | undefined {
+    return this.inner.tcpSegmentationMax;
+  }
+
+  transmit(frame: Uint8Array, now: number, segmentSize?: number): void {
+    this.inner.transmit(frame, now, segmentSize);
+  }
+
+  setReceiver(receiver: FrameReceiver): void {
+    this.inner.setReceiver(receiver);
+  }
+
+  pollAt(): number {
+    return this.inner.pollAt();
+  }
+
+  poll(now: number): void {
+    this.inner.poll(now);
+  }
+}

@@ -14,7 +14,7 @@
  */
 import { LinkType } from '../pcap/link-type.js';
 import { PcapWriter } from '../pcap/pcap-writer.js';
-import type { FrameReceiver, Link, LinkMedium } from './link.js';
+import { LinkDecorator, type FrameReceiver, type Link, type LinkMedium } from './link.js';
 
 /** How a PcapTap records. */
 export interface PcapTapOptions {
@@ -36,16 +36,14 @@ export function linkTypeForMedium(medium: LinkMedium): number {
 }
 
 /** A Link decorator that records both directions of `inner` into a `PcapWriter`. */
-export class PcapTap implements Link {
+export class PcapTap extends LinkDecorator {
   /** The writer holding (or streaming) the capture. */
   readonly writer: PcapWriter;
   private readonly epochMs: number;
 
-  constructor(
-    /** The link being recorded; everything but the recording is its business. */
-    readonly inner: Link,
-    options: PcapTapOptions = {},
-  ) {
+  /** `inner`: the link being recorded; everything but the recording is its business. */
+  constructor(inner: Link, options: PcapTapOptions = {}) {
+    super(inner);
     this.epochMs = options.epochMs ?? 0;
     this.writer = new PcapWriter({
       linkType: linkTypeForMedium(inner.medium),
@@ -56,48 +54,18 @@ export class PcapTap implements Link {
     });
   }
 
-  /** The inner link's. */
-  get name(): string {
-    return this.inner.name;
-  }
-
-  /** The inner link's. */
-  get medium(): LinkMedium {
-    return this.inner.medium;
-  }
-
-  /** The inner link's. */
-  get mtu(): number {
-    return this.inner.mtu;
-  }
-
-  /** The inner link's. */
-  get tcpSegmentationMax(): number | undefined {
-    return this.inner.tcpSegmentationMax;
-  }
-
   /** Records `frame` as outbound at `now`, then hands it to the inner link. */
-  transmit(frame: Uint8Array, now: number, segmentSize?: number): void {
+  override transmit(frame: Uint8Array, now: number, segmentSize?: number): void {
     this.writer.record(now + this.epochMs, frame);
     this.inner.transmit(frame, now, segmentSize);
   }
 
   /** Installs `receiver` behind a recorder: inbound frames are recorded, then delivered. */
-  setReceiver(receiver: FrameReceiver): void {
+  override setReceiver(receiver: FrameReceiver): void {
     this.inner.setReceiver((frame, now, checksumTrusted) => {
       this.writer.record(now + this.epochMs, frame);
       receiver(frame, now, checksumTrusted);
     });
-  }
-
-  /** The inner link's next deadline. */
-  pollAt(): number {
-    return this.inner.pollAt();
-  }
-
-  /** Lets the inner link release its due frames (inbound ones are recorded on the way). */
-  poll(now: number): void {
-    this.inner.poll(now);
   }
 
   /** The capture so far as pcap bytes (requires the writer to retain chunks). */

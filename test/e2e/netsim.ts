@@ -19,7 +19,7 @@ import { Rng } from '../../src/core/rng.js';
 import { unwrap } from '../../src/core/result.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import { FaultInjector, type FaultConfig } from '../../src/link/fault-injector.js';
-import type { FrameReceiver, Link } from '../../src/link/link.js';
+import { LinkDecorator, type Link } from '../../src/link/link.js';
 import { PcapTap } from '../../src/link/pcap-tap.js';
 import { VirtualWire } from '../../src/link/virtual-wire.js';
 import type { Stack } from '../../src/socket-api/stack.js';
@@ -99,46 +99,23 @@ export interface RunResult {
 }
 
 /** A Link decorator that drops everything transmitted during a time window (a dead link). */
-export class OutageLink implements Link {
+export class OutageLink extends LinkDecorator {
   dropped = 0;
 
   constructor(
-    private readonly inner: Link,
+    inner: Link,
     private readonly startMs: number,
     private readonly endMs: number,
-  ) {}
-
-  get name(): string {
-    return this.inner.name;
-  }
-  get medium() {
-    return this.inner.medium;
-  }
-  get mtu(): number {
-    return this.inner.mtu;
-  }
-  get tcpSegmentationMax(): number | undefined {
-    return this.inner.tcpSegmentationMax;
+  ) {
+    super(inner);
   }
 
-  transmit(frame: Uint8Array, now: number, segmentSize?: number): void {
+  override transmit(frame: Uint8Array, now: number, segmentSize?: number): void {
     if (now >= this.startMs && now < this.endMs) {
       this.dropped++;
       return;
     }
     this.inner.transmit(frame, now, segmentSize);
-  }
-
-  setReceiver(receiver: FrameReceiver): void {
-    this.inner.setReceiver(receiver);
-  }
-
-  pollAt(): number {
-    return this.inner.pollAt();
-  }
-
-  poll(now: number): void {
-    this.inner.poll(now);
   }
 }
 
