@@ -490,13 +490,12 @@ export class IpLayer {
     };
     const destination = spec.destination;
     const broadcast = destination === IPV4_BROADCAST || destination === subnetBroadcast(path.iface.address);
-    if (!path.iface.loopback && (broadcast || (isMulticast(destination) && spec.multicastLoop !== false && this.isMember(destination)))) {
-      // Linux loops every broadcast, and a multicast to a joined group, back to this host.
-      emitIpv4(header, frame);
-      this.looped.push({ iface: path.iface, frame: frame.slice() });
-    }
-    if (frame.length <= mtu || offloaded) {
-      emitIpv4(header, frame);
+    // Linux loops every broadcast, and a multicast to a joined group, back to this host.
+    const loop = !path.iface.loopback && (broadcast || (isMulticast(destination) && spec.multicastLoop !== false && this.isMember(destination)));
+    const whole = frame.length <= mtu || offloaded;
+    if (whole || loop) emitIpv4(header, frame);
+    if (loop) this.looped.push({ iface: path.iface, frame: frame.slice() });
+    if (whole) {
       this.traceDown(path.iface, frame, now);
       this.enqueue(path.iface, frame, offloaded ? segmentSize : 0);
     } else {
