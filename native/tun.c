@@ -9,8 +9,8 @@
  *   start(handle, onPackets, onWritable, ends)          a uv_poll_t on the fd
  *       onPackets(buffer, count): `count` packets back to back in `buffer`, packet i ending at
  *       byte ends[i] (an Int32Array the caller owns). A read error: onPackets(null, -errno).
- *   write(handle, bytes[, header]) -> bytes written, or -errno (-EAGAIN: queue it, wait for
- *       writable); with `header` (the virtio_net_hdr) one writev of header and packet
+ *   write(handle, header, bytes) -> bytes written, or -errno (-EAGAIN: queue it, wait for
+ *       writable); one writev of the virtio_net_hdr (empty without offload) and the packet
  *   wantWritable(handle, yes)   also wake on POLLOUT; onWritable() is then called once
  *   setRef(handle, yes)         whether the open device keeps the event loop alive
  *   close(handle)               stops polling and closes the fd (the device goes with it)
@@ -191,10 +191,9 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   napi_close_handle_scope(t->env, scope);
 }
 
-/* Reads the arguments of a call that starts with a handle: at least `expected` of them, into argv
- * with room for `capacity` (missing ones read as undefined). Throws and returns NULL if bad. */
-static tun_t *tun_args_at_least(napi_env env, napi_callback_info info, size_t expected, size_t capacity, napi_value *argv) {
-  size_t argc = capacity;
+/* Reads the arguments of a call that starts with a handle; throws and returns NULL if bad. */
+static tun_t *tun_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
+  size_t argc = expected;
   void *data = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < expected ||
       napi_get_value_external(env, argv[0], &data) != napi_ok || data == NULL) {
@@ -202,10 +201,6 @@ static tun_t *tun_args_at_least(napi_env env, napi_callback_info info, size_t ex
     return NULL;
   }
   return data;
-}
-
-static tun_t *tun_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
-  return tun_args_at_least(env, info, expected, expected, argv);
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
@@ -310,23 +305,19 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
 
 static napi_value js_write(napi_env env, napi_callback_info info) {
   napi_value argv[3], result;
-  napi_typedarray_type type, header_type = napi_uint8_array;
-  napi_valuetype header_kind = napi_undefined;
-  size_t length, header_length = 0;
-  void *data, *header = NULL;
+  napi_typedarray_type types[2];
+  struct iovec parts[2];
   ssize_t n = -EBADF;
-  tun_t *t = tun_args_at_least(env, info, 2, 3, argv);
+  tun_t *t = tun_args(env, info, 3, argv);
   if (t == NULL) return NULL;
-  napi_typeof(env, argv[2], &header_kind);
-  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array ||
-      (header_kind != napi_undefined && (napi_get_typedarray_info(env, argv[2], &header_type, &header_length, &header, NULL, NULL) != napi_ok ||
-                                         header_type != napi_uint8_array))) {
-    napi_throw_type_error(env, NULL, "write(handle, packet: Uint8Array, header?: Uint8Array)");
-    return NULL;
+  for (int i = 0; i < 2; i++) {
+    if (napi_get_typedarray_info(env, argv[i + 1], &types[i], &parts[i].iov_len, &parts[i].iov_base, NULL, NULL) != napi_ok || types[i] != napi_uint8_array) {
+      napi_throw_type_error(env, NULL, "write(handle, header: Uint8Array, packet: Uint8Array)");
+      return NULL;
+    }
   }
   if (!t->closed) {
-    struct iovec parts[2] = {{header, header_length}, {data, length}};
-    do n = header ? writev(t->fd, parts, 2) : write(t->fd, data, length);
+    do n = writev(t->fd, parts, 2);
     while (n < 0 && errno == EINTR);
     if (n < 0) n = -errno;
   }

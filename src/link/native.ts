@@ -34,10 +34,10 @@ export interface NativeTunAddon {
     ends: Int32Array,
   ): void;
   /**
-   * Writes one packet, after `header` (its virtio_net_hdr) when given: the bytes written, or
-   * -errno (-EAGAIN: wait for writable and retry).
+   * Writes one packet after `header`, its virtio_net_hdr (empty without offload): the bytes
+   * written, header included, or -errno (-EAGAIN: wait for writable and retry).
    */
-  write(handle: unknown, packet: Uint8Array, header?: Uint8Array): number;
+  write(handle: unknown, header: Uint8Array, packet: Uint8Array): number;
   /** Asks for one onWritable call when the fd can take a write again. */
   wantWritable(handle: unknown, yes: boolean): void;
   /** Whether the watching keeps Node's event loop alive (default yes). */

@@ -23,6 +23,7 @@
  * partial (the pseudo-header sum only): the link hands them over as trusted (FrameReceiver), so
  * no byte is summed twice; the stack completes it only for a packet it forwards.
  */
+import { NO_BYTES } from '../core/bytes.js';
 import { SystemClock, type Clock } from '../core/clock.js';
 import type { FrameReceiver, Link, LinkMedium } from './link.js';
 import { loadNativeTun, type NativeTunAddon } from './native.js';
@@ -130,7 +131,7 @@ export class TunLink implements Link {
   readonly tcpSegmentationMax: number;
   private receiver: FrameReceiver | null = null;
   /** Frames waiting for the fd, with their virtio_net_hdr when offloading. */
-  private readonly queue: Array<{ readonly frame: Uint8Array; readonly header: Uint8Array | undefined }> = [];
+  private readonly queue: Array<{ readonly frame: Uint8Array; readonly header: Uint8Array }> = [];
   private queueHead = 0;
   private readonly writeQueueLimit: number;
   private readonly ends: Int32Array;
@@ -181,7 +182,7 @@ export class TunLink implements Link {
 
   transmit(frame: Uint8Array, _now: number, segmentSize?: number): void {
     if (this.closed) return;
-    const header = this.tcpSegmentationMax > 0 ? this.vnetHeaderFor(frame, segmentSize) : undefined;
+    const header = this.tcpSegmentationMax > 0 ? this.vnetHeaderFor(frame, segmentSize) : NO_BYTES;
     if (this.queuedFrames > 0) {
       this.enqueue(frame, header);
       return;
@@ -234,11 +235,11 @@ export class TunLink implements Link {
   }
 
   /** Writes one frame; true when it left (or failed for good), false when it must wait. */
-  private write(frame: Uint8Array, header: Uint8Array | undefined): boolean {
-    const result = this.addon.write(this.handle, frame, header);
+  private write(frame: Uint8Array, header: Uint8Array): boolean {
+    const result = this.addon.write(this.handle, header, frame);
     if (result >= 0) {
       this.counters.txPackets++;
-      this.counters.txBytes += result - (header?.length ?? 0);
+      this.counters.txBytes += result - header.length;
       return true;
     }
     if (result === EAGAIN) {
@@ -252,7 +253,7 @@ export class TunLink implements Link {
     return true;
   }
 
-  private enqueue(frame: Uint8Array, header: Uint8Array | undefined): void {
+  private enqueue(frame: Uint8Array, header: Uint8Array): void {
     if (this.queuedFrames >= this.writeQueueLimit) {
       this.counters.txDropped++;
       return;
@@ -264,7 +265,7 @@ export class TunLink implements Link {
   private flush(): void {
     while (this.queueHead < this.queue.length && !this.closed) {
       const { frame, header } = this.queue[this.queueHead];
-      const result = this.addon.write(this.handle, frame, header);
+      const result = this.addon.write(this.handle, header, frame);
       if (result === EAGAIN) {
         this.addon.wantWritable(this.handle, true);
         return;
@@ -272,7 +273,7 @@ export class TunLink implements Link {
       this.queueHead++;
       if (result >= 0) {
         this.counters.txPackets++;
-        this.counters.txBytes += result - (header?.length ?? 0);
+        this.counters.txBytes += result - header.length;
       } else {
         this.counters.txErrors++;
         this.onError?.(systemError('write', result, this.name));

@@ -35,12 +35,12 @@ class FakeKernel implements NativeTunAddon {
     this.onWritable = onWritable;
     this.ends = ends;
   }
-  write(_handle: unknown, packet: Uint8Array, header?: Uint8Array): number {
+  write(_handle: unknown, header: Uint8Array, packet: Uint8Array): number {
     if (this.failWith) return this.failWith;
     if (this.full) return EAGAIN;
     this.written.push([...packet]);
-    this.headers.push(header ? [...header] : null);
-    return packet.length + (header?.length ?? 0);
+    this.headers.push(header.length > 0 ? [...header] : null);
+    return packet.length + header.length;
   }
   wantWritable(_handle: unknown, yes: boolean): void {
     this.wantsWritable = yes;
@@ -118,7 +118,7 @@ describe('TunLink', () => {
     for (let i = 1; i <= 3; i++) link.transmit(new Uint8Array([i]), 0);
     let writes = 0;
     const write = kernel.write.bind(kernel);
-    kernel.write = (handle, packet) => (++writes === 2 ? EAGAIN : write(handle, packet));
+    kernel.write = (handle, header, packet) => (++writes === 2 ? EAGAIN : write(handle, header, packet));
     kernel.drain();
     expect(kernel.written).toEqual([[1]]);
     expect(kernel.wantsWritable).toBe(true);
