@@ -9,13 +9,14 @@
  *   --strict_segments       one scripted packet never matches several real segments
  *   --pcap_dir=DIR          where the pcap of a failed run goes (default captures/failures)
  *   --pcap_always           write a pcap for passing scripts too
+ *   -D NAME, --define NAME  a name `#ifdef NAME` sees (nplab); default STANDARD
  *   --local_ip, --remote_ip, --bind_port, --connect_port, --remote_port, --remote_isn, --mtu
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { runScript, type DrillResult } from './runner.js';
 
-const USAGE = 'usage: ustack drill [--linux] [--tolerance_usecs=N] [--strict_segments] [--pcap_dir=DIR] [--pcap_always] SCRIPT.pkt...';
+const USAGE = 'usage: ustack drill [--linux] [--tolerance_usecs=N] [--strict_segments] [-D NAME] [--pcap_dir=DIR] [--pcap_always] SCRIPT.pkt...';
 
 /** The report lines of one result (without the summary). */
 export function formatResult(result: DrillResult, pcapPath: string | null): string[] {
@@ -43,10 +44,23 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
   const overrides: { name: string; value: string | undefined }[] = [];
   let pcapDir = 'captures/failures';
   let pcapAlways = false;
-  for (const arg of args) {
+  let defines: string[] | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
     if (arg === '-h' || arg === '--help') {
       out(USAGE);
       return 0;
+    }
+    // nplab's `-D NAME` / `--define NAME`: a name `#ifdef` sees (replaces the default STANDARD).
+    const define = /^(?:-D|--define=?)(.*)$/.exec(arg);
+    if (define) {
+      const name = define[1] !== '' ? define[1] : args[++i];
+      if (name === undefined || !/^[A-Za-z_]\w*$/.test(name)) {
+        out(`${arg} needs a name`);
+        return 2;
+      }
+      (defines ??= []).push(name);
+      continue;
     }
     const option = /^--([A-Za-z0-9_-]+)(?:=(.*))?$/.exec(arg);
     if (!option) {
@@ -74,7 +88,7 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
       failed++;
       continue;
     }
-    const result = await runScript(source, { name: file, overrides });
+    const result = await runScript(source, { name: file, overrides, defines });
     let pcapPath: string | null = null;
     if (!result.passed || pcapAlways) {
       try {

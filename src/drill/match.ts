@@ -92,7 +92,8 @@ export function formatTcp(tcp: TcpRepr, ip: Ipv4Repr | null, flow: Flow): string
 
 /** A scripted TCP packet, normalised. */
 export function formatTcpSpec(spec: TcpPacketSpec): string {
-  let text = `${spec.ecn ? `[${spec.ecn}] ` : ''}${spec.flags} ${spec.seqStart}:${spec.seqEnd}(${spec.length})`;
+  const range = spec.anySequence ? `...(${spec.length})` : `${spec.seqStart}:${spec.seqEnd}(${spec.length})`;
+  let text = `${spec.ecn ? `[${spec.ecn}] ` : ''}${spec.flags} ${range}`;
   if (spec.ack !== undefined) text += ` ack ${spec.ack}`;
   if (spec.window !== undefined) text += ` win ${spec.window}`;
   if (spec.urgent !== undefined) text += ` urg ${spec.urgent}`;
@@ -236,7 +237,7 @@ export function matchTcp(spec: TcpPacketSpec, packet: DecodedPacket, flow: Flow,
   if (flow.localPort !== 0 && tcp.srcPort !== flow.localPort) differences.push(`source port ${tcp.srcPort}, expected ${flow.localPort}`);
   const wantFlags = flagsFromLetters(spec.flags);
   const gotFlags = tcp.flags & 0xff;
-  const start = localRelative(flow, tcp.seq);
+  const start = spec.anySequence ? spec.seqStart >>> 0 : localRelative(flow, tcp.seq);
   const length = tcp.payload.length;
   // A smaller segment that starts the scripted one: packetdrill lets one line cover a split send.
   const ignoredOnPiece = TcpFlag.PSH | TcpFlag.FIN;

@@ -49,15 +49,53 @@ interface Statement {
   readonly line: number;
 }
 
-/** Blanks out comments, keeping newlines (so line numbers hold) and strings/backticks intact. */
+/**
+ * nplab packetdrill's conditional lines: `#ifdef NAME`, `#ifndef NAME`, `#else`, `#endif`.
+ * Lines of a branch not taken, and the directives themselves, become empty (line numbers hold).
+ */
+function preprocess(source: string, defines: ReadonlySet<string>): string {
+  const lines = source.split('\n');
+  /** One entry per open #if: whether its current branch is taken, and whether its parent's is. */
+  const open: { taken: boolean; parentTaken: boolean; line: number; sawElse: boolean }[] = [];
+  const active = (): boolean => open.length === 0 || open[open.length - 1].taken;
+  const out = lines.map((line, index) => {
+    const directive = /^\s*#\s*(ifdef|ifndef|else|endif)\b\s*(\S*)/.exec(line);
+    if (!directive) return active() ? line : '';
+    const [, word, name] = directive;
+    if (word === 'ifdef' || word === 'ifndef') {
+      if (name === '') throw new ScriptSyntaxError(index + 1, `#${word} needs a name`);
+      const parentTaken = active();
+      open.push({ taken: parentTaken && defines.has(name) === (word === 'ifdef'), parentTaken, line: index + 1, sawElse: false });
+    } else {
+      const top = open[open.length - 1];
+      if (!top) throw new ScriptSyntaxError(index + 1, `#${word} without #ifdef`);
+      if (word === 'else') {
+        if (top.sawElse) throw new ScriptSyntaxError(index + 1, 'a second #else');
+        top.sawElse = true;
+        top.taken = top.parentTaken && !top.taken;
+      } else {
+        open.pop();
+      }
+    }
+    return '';
+  });
+  if (open.length > 0) throw new ScriptSyntaxError(open[open.length - 1].line, '#ifdef without #endif');
+  return out.join('\n');
+}
+
+/**
+ * Blanks out comments, keeping newlines (so line numbers hold) and leaving strings, backtick
+ * commands and `%{ … }%` code blocks intact (`//` is Python's integer division).
+ */
 function stripComments(source: string): string {
   let out = '';
   let i = 0;
   while (i < source.length) {
     const c = source[i];
-    if (c === '"' || c === '`') {
-      const close = source.indexOf(c, i + 1);
-      const end = close < 0 ? source.length : close + 1;
+    if (c === '"' || c === '`' || (c === '%' && source[i + 1] === '{')) {
+      const closing = c === '%' ? '}%' : c;
+      const close = source.indexOf(closing, i + (c === '%' ? 2 : 1));
+      const end = close < 0 ? source.length : close + closing.length;
       out += source.slice(i, end);
       i = end;
     } else if (c === '/' && source[i + 1] === '/') {
@@ -75,29 +113,52 @@ function stripComments(source: string): string {
   return out;
 }
 
-/** Splits into statements, joining lines while (), [] or {} are open. */
+/**
+ * Splits into statements. A statement goes on over the next lines while (), [] or {} are open,
+ * and inside a backtick command or a `%{ … }%` block, whose lines keep their newlines (shell
+ * commands and Python code are line-structured).
+ */
 function statements(source: string): Statement[] {
   const lines = stripComments(source).split('\n');
   const result: Statement[] = [];
   let pending = '';
   let pendingLine = 0;
   let depth = 0;
+  /** What the end of the previous line was inside. */
+  let mode: 'normal' | 'string' | 'backtick' | 'code' = 'normal';
   lines.forEach((raw, index) => {
     const line = raw.replace(/\r$/, '');
-    if (depth === 0 && line.trim() === '') return;
-    if (depth === 0) {
+    const continuing = depth > 0 || mode !== 'normal';
+    if (!continuing && line.trim() === '') return;
+    if (!continuing) {
       pending = line.trim();
       pendingLine = index + 1;
+    } else if (mode === 'backtick' || mode === 'code') {
+      pending += '\n' + line;
     } else {
       pending += ' ' + line.trim();
     }
-    let inString = false;
-    for (const c of line) {
-      if (c === '"' || c === '`') inString = !inString;
-      else if (!inString && (c === '(' || c === '[' || c === '{')) depth++;
-      else if (!inString && (c === ')' || c === ']' || c === '}')) depth = Math.max(0, depth - 1);
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      if (mode === 'string') {
+        if (c === '\\') i++;
+        else if (c === '"') mode = 'normal';
+      } else if (mode === 'backtick') {
+        if (c === '`') mode = 'normal';
+      } else if (mode === 'code') {
+        if (c === '}' && line[i + 1] === '%') {
+          mode = 'normal';
+          i++;
+        }
+      } else if (c === '"') mode = 'string';
+      else if (c === '`') mode = 'backtick';
+      else if (c === '%' && line[i + 1] === '{') {
+        mode = 'code';
+        i++;
+      } else if (c === '(' || c === '[' || c === '{') depth++;
+      else if (c === ')' || c === ']' || c === '}') depth = Math.max(0, depth - 1);
     }
-    if (depth === 0) {
+    if (depth === 0 && mode === 'normal') {
       result.push({ text: pending, line: pendingLine });
       pending = '';
     }
@@ -228,10 +289,11 @@ function parseTcpPacket(cursor: Cursor): TcpPacketSpec {
   let ecn = takeEcn(cursor);
   const flags = cursor.expect(/[SFRPUEW.\-]+(?=\s)/, 'TCP flags (S, S., ., P., F., R…)')[0];
   ecn ??= takeEcn(cursor);
-  const seq = cursor.expect(/(\d+):(\d+)\((\d+)\)/, 'a sequence range start:end(length)');
-  const seqStart = Number(seq[1]);
-  const seqEnd = Number(seq[2]);
+  const seq = cursor.expect(/(?:(\d+):(\d+)|\.\.\.)\((\d+)\)/, 'a sequence range start:end(length) or ...(length)');
+  const anySequence = seq[1] === undefined;
   const length = Number(seq[3]);
+  const seqStart = anySequence ? 0 : Number(seq[1]);
+  const seqEnd = anySequence ? length : Number(seq[2]);
   if ((seqEnd - seqStart) >>> 0 !== length) throw new ScriptSyntaxError(cursor.line, `sequence range ${seq[0]}: end - start is not the length`);
   let ack: number | undefined;
   let window: number | undefined;
@@ -246,7 +308,7 @@ function parseTcpPacket(cursor: Cursor): TcpPacketSpec {
     else throw cursor.error('unexpected text in TCP packet');
   }
   if (window !== undefined && (window < 0 || window > 0xffff)) throw new ScriptSyntaxError(cursor.line, `window ${window} does not fit 16 bits`);
-  return { protocol: 'tcp', flags, seqStart, seqEnd, length, ack, window, urgent, options, ecn };
+  return { protocol: 'tcp', flags, ...(anySequence ? { anySequence } : {}), seqStart, seqEnd, length, ack, window, urgent, options, ecn };
 }
 
 function parseQuoted(cursor: Cursor): QuotedSpec {
@@ -348,11 +410,14 @@ function parseSyscall(text: string, line: number, end: TimePoint | undefined): S
   return { kind: 'syscall', name, args, result, errno, end };
 }
 
-/** Parses a whole script. Throws ScriptSyntaxError naming the line of the first problem. */
-export function parseScript(source: string): Script {
+/**
+ * Parses a whole script. `defines` are the names `#ifdef` tests (nplab's `-D NAME`). Throws
+ * ScriptSyntaxError naming the line of the first problem.
+ */
+export function parseScript(source: string, defines: ReadonlySet<string> = new Set()): Script {
   const options: ScriptOption[] = [];
   const events: ScriptEvent[] = [];
-  for (const statement of statements(source)) {
+  for (const statement of statements(preprocess(source, defines))) {
     const { text, line } = statement;
     if (text.startsWith('--')) {
       for (const word of text.split(/\s+/)) {
@@ -369,6 +434,13 @@ export function parseScript(source: string): Script {
       const close = body.lastIndexOf('`');
       if (close <= 0) throw new ScriptSyntaxError(line, 'unterminated backtick command');
       events.push({ kind: 'shell', command: body.slice(1, close).trim(), time, line, text });
+      continue;
+    }
+    if (body.startsWith('%{')) {
+      const close = body.lastIndexOf('}%');
+      if (close < 2) throw new ScriptSyntaxError(line, 'unterminated %{ code block');
+      // As packetdrill: spaces and tabs at either end go (Python minds indentation).
+      events.push({ kind: 'code', code: body.slice(2, close).replace(/^[ \t]+|[ \t]+$/g, ''), time, line, text });
       continue;
     }
     if (!timed) throw new ScriptSyntaxError(line, `expected a time (0, +0.1, *, 0.1~0.2) at '${text.slice(0, 30)}'`);

@@ -20,11 +20,13 @@ import type { FrameReceiver, Link } from '../link/link.js';
 import { LinkType } from '../pcap/link-type.js';
 import { PcapWriter } from '../pcap/pcap-writer.js';
 import { BerkeleySockets } from '../socket-api/berkeley.js';
+import * as C from '../socket-api/berkeley-constants.js';
 import { Stack } from '../socket-api/stack.js';
 import type { TcpConfig } from '../tcp/config.js';
 import { formatDecoded, formatTcpSpec, learnFromOutbound, matchIcmp, matchTcp, matchUdp, type MatchOutcome, type MatchSettings } from './match.js';
 import { parseScript, ScriptSyntaxError } from './parser.js';
-import type { PacketEvent, Script, ScriptEvent, ScriptOption, SyscallEvent, TcpPacketSpec, TimePoint } from './script.js';
+import { runPythonSnippets, type CodeSnippet } from './python-code.js';
+import type { CodeEvent, PacketEvent, Script, ScriptEvent, ScriptOption, SyscallEvent, TcpPacketSpec, TimePoint } from './script.js';
 import { mapShellCommand, type TcpConfigChanges } from './sysctl.js';
 import { describeOutcome, evaluate, startSyscall, SyscallProblem, type SyscallContext } from './syscalls.js';
 import { buildIcmpFrame, buildTcpFrame, buildUdpFrame, decodeFrame, type DecodedPacket, type Flow } from './wire.js';
@@ -223,6 +225,10 @@ class DrillRun {
   private readonly flow: Flow;
   private readonly socketTypes = new Map<number, number>();
   private config: TcpConfigChanges = {};
+  /** packetdrill's "socket under test": the last socket() or accept() result; `%{ }%` reads its TCP_INFO. */
+  private socketUnderTest: number | null = null;
+  /** `%{ }%` blocks with the TCP_INFO they saw, run with python3 when the script is over. */
+  private readonly snippets: CodeSnippet[] = [];
   /** Virtual time (ms) relative times count from. */
   private base = 0;
   private current: ScriptEvent | null = null;
@@ -362,6 +368,9 @@ class DrillRun {
         case 'syscall':
           await this.syscall(event);
           break;
+        case 'code':
+          await this.code(event);
+          break;
       }
     }
     // Blocking calls still in flight must return by their end time.
@@ -374,6 +383,32 @@ class DrillRun {
         if (this.pending.includes(call)) this.fail(`the call never returned; it should have returned at ${(call.endMs / 1000).toFixed(3)} s`);
       }
     }
+    const outcome = runPythonSnippets(this.snippets);
+    if (!outcome.ok) {
+      const snippet = this.snippets.find((s) => s.line === outcome.line);
+      this.current = snippet ? ({ line: snippet.line, text: `%{ ${snippet.code} }%` } as ScriptEvent) : this.current;
+      this.fail(outcome.message);
+    }
+  }
+
+  /** A `%{ }%` block: reads TCP_INFO of the socket under test now; the code runs at the end. */
+  private async code(event: ScriptEvent & CodeEvent): Promise<void> {
+    const { api } = this.ensureStack();
+    const at = this.startTime(event);
+    await this.advanceTo(at);
+    this.base = event.time.kind === 'any' ? this.now : at;
+    if (this.socketUnderTest === null) this.fail('no socket to use for code (no socket() or accept() yet)');
+    let info: unknown;
+    try {
+      info = api.getsockopt(this.socketUnderTest, C.IPPROTO_TCP, C.TCP_INFO);
+    } catch (error) {
+      this.fail(`getsockopt(${this.socketUnderTest}, IPPROTO_TCP, TCP_INFO) failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const variables: Record<string, number> = {};
+    for (const [name, value] of Object.entries(info as Record<string, unknown>)) {
+      if (typeof value === 'number') variables[`tcpi_${name}`] = value;
+    }
+    this.snippets.push({ line: event.line, code: event.code, variables });
   }
 
   private async shell(event: ScriptEvent & { kind: 'shell' }): Promise<void> {
@@ -500,12 +535,20 @@ class DrillRun {
       remotePort: this.settings.remotePort,
       socketTypes: this.socketTypes,
     };
+    const underTest = (value: number): void => {
+      if ((event.name === 'socket' || event.name === 'accept' || event.name === 'accept4') && value >= 0) this.socketUnderTest = value;
+    };
     try {
       const result = startSyscall(event, context);
-      if (typeof result === 'number') call.settled = { value: result, time: this.now };
-      else {
+      if (typeof result === 'number') {
+        call.settled = { value: result, time: this.now };
+        underTest(result);
+      } else {
         result.then(
-          (value) => (call.settled = { value, time: this.now }),
+          (value) => {
+            call.settled = { value, time: this.now };
+            underTest(value);
+          },
           (error: unknown) => (call.settled = { error, time: this.now }),
         );
       }
@@ -587,6 +630,11 @@ export interface RunScriptOptions {
   readonly overrides?: readonly Pick<ScriptOption, 'name' | 'value'>[];
   /** Starting settings (defaults: DEFAULT_DRILL_SETTINGS). */
   readonly settings?: DrillSettings;
+  /**
+   * Names `#ifdef` sees (nplab's `-D NAME`). Default: STANDARD, the branch of the nplab scripts
+   * that follows the RFC.
+   */
+  readonly defines?: readonly string[];
 }
 
 /** Parses and runs one script. Never throws: every problem is a failed result. */
@@ -595,7 +643,7 @@ export async function runScript(source: string, options: RunScriptOptions): Prom
   let script: Script;
   let settings: DrillSettings;
   try {
-    script = parseScript(source);
+    script = parseScript(source, new Set(options.defines ?? ['STANDARD']));
     settings = applyOptions(applyOptions(options.settings ?? DEFAULT_DRILL_SETTINGS, script.options, warnings), options.overrides ?? [], warnings);
   } catch (error) {
     const line = error instanceof ScriptSyntaxError ? error.line : 0;

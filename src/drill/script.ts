@@ -39,6 +39,8 @@ export interface TcpPacketSpec {
   readonly protocol: 'tcp';
   /** Flag letters as written: S F R P . U E W (and `-` for none). */
   readonly flags: string;
+  /** `...(N)` (nplab): the sequence number is not checked; only outbound lines may write it. */
+  readonly anySequence?: boolean;
   readonly seqStart: number;
   readonly seqEnd: number;
   readonly length: number;
@@ -110,8 +112,17 @@ export interface ShellEvent {
   readonly command: string;
 }
 
+/**
+ * A `%{ ... }%` block: Python code packetdrill runs with the `tcpi_*` fields of the socket
+ * under test's TCP_INFO, read when the event happens, defined as variables.
+ */
+export interface CodeEvent {
+  readonly kind: 'code';
+  readonly code: string;
+}
+
 /** An event with where it came from. */
-export type ScriptEvent = (PacketEvent | SyscallEvent | ShellEvent) & {
+export type ScriptEvent = (PacketEvent | SyscallEvent | ShellEvent | CodeEvent) & {
   readonly time: EventTime;
   /** 1-based line number in the script. */
   readonly line: number;

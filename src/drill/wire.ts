@@ -134,6 +134,7 @@ function inboundOptions(specs: readonly OptionSpec[], flow: Flow, line: number):
 /** The segment an inbound TCP line describes, in absolute sequence numbers. */
 export function inboundTcpRepr(spec: TcpPacketSpec, flow: Flow, line: number): TcpRepr {
   if (spec.options === 'any') throw new Error(`line ${line}: an injected packet cannot have <...> options`);
+  if (spec.anySequence) throw new Error(`line ${line}: an injected packet needs its sequence numbers (not ...)`);
   return {
     srcPort: flow.remotePort,
     dstPort: flow.localPort,

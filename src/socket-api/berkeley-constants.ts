@@ -49,6 +49,8 @@ export const TCP_MAXSEG = 2;
 export const TCP_KEEPIDLE = 4;
 export const TCP_KEEPINTVL = 5;
 export const TCP_KEEPCNT = 6;
+/** Linux struct tcp_info (getsockopt only). */
+export const TCP_INFO = 11;
 export const TCP_CONGESTION = 13;
 export const TCP_USER_TIMEOUT = 18;
 
