@@ -76,10 +76,11 @@ const LINUX: Readonly<Record<string, Setter>> = {
   'net.ipv4.tcp_challenge_ack_limit': number('challengeAckPerSecond'),
   'net.ipv4.tcp_rto_min_us': number('minRtoMs', 1 / 1000),
   'net.ipv4.tcp_rmem': (value, changes) => {
-    const middle = Number(value.trim().split(/\s+/)[1]);
-    if (!Number.isFinite(middle) || middle <= 0) return null;
+    const [, middle, max] = value.trim().split(/\s+/).map(Number);
+    if (!(middle > 0)) return null;
     changes.receiveBufferSize = middle;
-    return `tcp.receiveBufferSize=${middle}`;
+    if (max > 0) changes.receiveBufferMax = max;
+    return `tcp.receiveBufferSize=${middle}${max > 0 ? `, tcp.receiveBufferMax=${max}` : ''}`;
   },
   'net.ipv4.tcp_wmem': (value, changes) => {
     const middle = Number(value.trim().split(/\s+/)[1]);
@@ -132,6 +133,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   keepaliveCount: 'number',
   receiveBufferSize: 'number',
   sendBufferSize: 'number',
+  receiveBufferMax: 'number',
   windowScaling: 'boolean',
   timestamps: 'boolean',
   sack: 'boolean',

@@ -44,6 +44,8 @@ interface SocketOptions {
   keepCount: number;
   linger: { onoff: boolean; seconds: number };
   receiveBuffer: number;
+  /** SO_RCVBUF was set (Linux's SOCK_RCVBUF_LOCK). */
+  receiveBufferSet: boolean;
   sendBuffer: number;
   receiveTimeoutMs: number;
   sendTimeoutMs: number;
@@ -110,6 +112,7 @@ export class BerkeleySockets {
       keepCount: config.keepaliveCount,
       linger: { onoff: false, seconds: 0 },
       receiveBuffer: baseType === C.SOCK_STREAM ? config.receiveBufferSize : this.stack.udp.config.receiveBufferSize,
+      receiveBufferSet: false,
       sendBuffer: config.sendBufferSize,
       receiveTimeoutMs: 0,
       sendTimeoutMs: 0,
@@ -440,6 +443,7 @@ export class BerkeleySockets {
         break;
       case `${C.SOL_SOCKET}:${C.SO_RCVBUF}`:
         options.receiveBuffer = positive(n);
+        options.receiveBufferSet = true;
         if (entry.udp) entry.udp.options.receiveBufferSize = options.receiveBuffer;
         break;
       case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`:
@@ -706,6 +710,7 @@ function applyConnectionOptions(connection: TcpConnection, options: SocketOption
   o.userTimeoutMs = options.userTimeoutMs;
   o.maxSegmentSize = options.maxSegment;
   o.lingerZero = options.linger.onoff && options.linger.seconds === 0;
+  o.receiveBufferLocked = options.receiveBufferSet;
   o.ttl = options.ttl;
   o.tos = options.tos;
   connection.sendBuffer.capacity = options.sendBuffer;

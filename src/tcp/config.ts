@@ -31,6 +31,12 @@ export interface TcpConfig {
   /** Default socket buffer sizes (SO_RCVBUF / SO_SNDBUF). */
   readonly receiveBufferSize: number;
   readonly sendBufferSize: number;
+  /**
+   * The largest receive buffer a connection may grow to (Linux tcp_rmem[2], FreeBSD
+   * kern.ipc.maxsockbuf). The window-scale shift offered is the smallest that lets a window
+   * this large be advertised (RFC 7323 §2.3), as both systems compute it.
+   */
+  readonly receiveBufferMax: number;
   /** Offer and accept these options on SYNs. */
   readonly windowScaling: boolean;
   readonly timestamps: boolean;
@@ -66,6 +72,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   keepaliveCount: 9,
   receiveBufferSize: 1024 * 1024,
   sendBufferSize: 1024 * 1024,
+  receiveBufferMax: 1024 * 1024,
   windowScaling: true,
   timestamps: true,
   sack: true,

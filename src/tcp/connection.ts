@@ -96,6 +96,11 @@ export interface TcpConnectionOptions {
   maxSegmentSize: number;
   /** SO_LINGER with a zero timeout: close() aborts with RST. */
   lingerZero: boolean;
+  /**
+   * SO_RCVBUF was set: the receive buffer stays as set, and the window-scale shift follows it
+   * rather than the stack's largest buffer (Linux's SOCK_RCVBUF_LOCK clamps the window).
+   */
+  receiveBufferLocked: boolean;
   /** IP_TTL for this connection's segments (default: the stack's). */
   ttl: number | undefined;
   /** IP_TOS: DSCP and, unless ECN is negotiated, the ECN bits. */
@@ -283,6 +288,7 @@ export class TcpConnection extends TimerDeadlines {
       userTimeoutMs: config.userTimeoutMs,
       maxSegmentSize: 0,
       lingerZero: false,
+      receiveBufferLocked: false,
       ttl: undefined,
       tos: 0,
     };

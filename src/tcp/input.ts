@@ -62,7 +62,9 @@ export function prepareOwnSyn(connection: TcpConnection, iss: number, now: numbe
   connection.ecnReducedAt = iss;
   connection.tsOffset = tsOffset;
   connection.advertisedMss = advertisedMssFor(connection);
-  connection.rcvWindowShift = connection.host.config.windowScaling ? windowShiftFor(connection.receiveBufferSize) : 0;
+  const config = connection.host.config;
+  const largestBuffer = connection.options.receiveBufferLocked ? connection.receiveBufferSize : Math.max(connection.receiveBufferSize, config.receiveBufferMax);
+  connection.rcvWindowShift = config.windowScaling ? windowShiftFor(largestBuffer) : 0;
   connection.inFlight.push({ seq: iss, length: 1, syn: true, fin: false, sentAt: now, sentOrder: connection.transmissions++ });
   connection.firstUnackedSentAt = now;
 }

@@ -139,7 +139,7 @@ describe('window scale (RFC 7323 §2)', () => {
   });
 
   it('a buffer small enough for shift 0 still answers the offer with window scale 0, on every SYN-ACK', () => {
-    const h = synReceived({ tcp: { receiveBufferSize: 32768 }, peerSynOptions: [...mssOnly(), ...ws(7)] });
+    const h = synReceived({ tcp: { receiveBufferSize: 32768, receiveBufferMax: 32768 }, peerSynOptions: [...mssOnly(), ...ws(7)] });
     expect(windowScale(0).test(h.ourSynAck)).toBe(null);
     // The retransmitted SYN-ACK (RTO) and the answer to a retransmitted SYN say the same.
     h.advance(1000);
