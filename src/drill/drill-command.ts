@@ -13,7 +13,7 @@
  *   --local_ip, --remote_ip, --bind_port, --connect_port, --remote_port, --remote_isn, --mtu
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { runScript, type DrillResult } from './runner.js';
 
 const USAGE = 'usage: ustack drill [--linux] [--tolerance_usecs=N] [--strict_segments] [-D NAME] [--pcap_dir=DIR] [--pcap_always] SCRIPT.pkt...';
@@ -88,7 +88,7 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
       failed++;
       continue;
     }
-    const result = await runScript(source, { name: file, overrides, defines });
+    const result = await runScript(source, { name: file, overrides, defines, directory: dirname(resolve(file)) });
     let pcapPath: string | null = null;
     if (!result.passed || pcapAlways) {
       try {

@@ -168,7 +168,7 @@ function statements(source: string): Statement[] {
 }
 
 const NUMBER = String.raw`(?:\d+\.?\d*|\.\d+)`;
-const TIME_PATTERN = new RegExp(String.raw`^(\*|(\+?)(${NUMBER})(?:(\.\.\.|~)(\+?)(${NUMBER}))?)(?=\s|$)`);
+const TIME_PATTERN = new RegExp(String.raw`^(\*|(\+?)(${NUMBER})(?:\s*(\.\.\.|~)\s*(\+?)(${NUMBER}))?)(?=\s|$)`);
 
 /** Parses the leading time of an event, returning it and the rest of the text. */
 function parseTime(text: string, line: number): { time: EventTime; end?: TimePoint; rest: string } | null {
@@ -379,11 +379,13 @@ function parsePrimary(cursor: Cursor): Expression {
   if (string) return { kind: 'string', value: string[1] };
   if (cursor.take(/\[/)) return { kind: 'array', items: parseList(cursor, ']') };
   if (cursor.take(/\{/)) {
+    // `{fd=4, events=POLLIN}`, `{msg_iov(1)=[…], msg_flags=0}` (a length in parentheses, as
+    // packetdrill writes arrays' sizes), or positional `{..., 100}` (an iovec: base, length).
     const fields: { name: string; value: Expression }[] = [];
     if (cursor.take(/\}/)) return { kind: 'struct', fields };
-    for (;;) {
-      const name = cursor.expect(/\.?([A-Za-z_][A-Za-z0-9_]*)\s*=/, 'a field name=value')[1];
-      fields.push({ name, value: parseExpression(cursor) });
+    for (let index = 0; ; index++) {
+      const named = cursor.take(/\.?([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(\s*(?:\.\.\.|\d+)\s*\))?\s*=(?!=)/);
+      fields.push({ name: named ? named[1] : `#${index}`, value: parseExpression(cursor) });
       if (cursor.take(/,/)) continue;
       cursor.expect(/\}/, "'}'");
       return { kind: 'struct', fields };

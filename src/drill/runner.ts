@@ -22,11 +22,12 @@ import { PcapWriter } from '../pcap/pcap-writer.js';
 import { BerkeleySockets } from '../socket-api/berkeley.js';
 import * as C from '../socket-api/berkeley-constants.js';
 import { Stack } from '../socket-api/stack.js';
-import type { TcpConfig } from '../tcp/config.js';
+import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/config.js';
 import { formatDecoded, formatTcpSpec, learnFromOutbound, matchIcmp, matchTcp, matchUdp, type MatchOutcome, type MatchSettings } from './match.js';
 import { parseScript, ScriptSyntaxError } from './parser.js';
 import { runPythonSnippets, type CodeSnippet } from './python-code.js';
 import type { CodeEvent, PacketEvent, Script, ScriptEvent, ScriptOption, SyscallEvent, TcpPacketSpec, TimePoint } from './script.js';
+import { expandCommand } from './shell-scripts.js';
 import { mapShellCommand, type TcpConfigChanges } from './sysctl.js';
 import { describeOutcome, evaluate, startSyscall, SyscallProblem, type SyscallContext } from './syscalls.js';
 import { buildIcmpFrame, buildTcpFrame, buildUdpFrame, decodeFrame, type DecodedPacket, type Flow } from './wire.js';
@@ -54,6 +55,8 @@ export interface DrillSettings {
   readonly tsTickUsecs: number;
   /** Seed of the stack's Rng (ISNs, ports). */
   readonly seed: number;
+  /** The folder of the script: backtick commands that run a file (`../common/defaults.sh`) read it from there. */
+  readonly directory?: string;
 }
 
 /** packetdrill's defaults, with ustack's addresses. */
@@ -225,6 +228,8 @@ class DrillRun {
   private readonly flow: Flow;
   private readonly socketTypes = new Map<number, number>();
   private config: TcpConfigChanges = {};
+  /** Values set_sysctls.py replaced, for its restore script. */
+  private restoreValues: TcpConfigChanges = {};
   /** packetdrill's "socket under test": the last socket() or accept() result; `%{ }%` reads its TCP_INFO. */
   private socketUnderTest: number | null = null;
   /** `%{ }%` blocks with the TCP_INFO they saw, run with python3 when the script is over. */
@@ -412,17 +417,39 @@ class DrillRun {
   }
 
   private async shell(event: ScriptEvent & { kind: 'shell' }): Promise<void> {
-    const outcome = mapShellCommand(event.command, this.settings.portable);
-    for (const line of outcome.applied) this.applied.push(`line ${event.line}: ${line}`);
-    for (const line of outcome.unsupported) this.warnings.push(`line ${event.line}: unsupported: ${line}`);
-    Object.assign(this.config, outcome.changes);
+    const expanded = expandCommand(event.command, this.settings.directory);
+    for (const note of expanded.notes) this.applied.push(`line ${event.line}: ${note}`);
+    const changes: TcpConfigChanges = {};
+    if (expanded.restore) {
+      Object.assign(changes, this.restoreValues);
+      this.restoreValues = {};
+    }
+    for (const command of expanded.commands) {
+      const outcome = mapShellCommand(command.text, this.settings.portable);
+      for (const line of outcome.applied) this.applied.push(`line ${event.line}: ${line}`);
+      for (const line of outcome.unsupported) this.warnings.push(`line ${event.line}: unsupported: ${line}`);
+      if (command.fromHelper) {
+        // set_sysctls.py remembers the old value of what it sets, for its restore script.
+        const effective = { ...this.tcpConfig, ...changes } as Record<string, unknown>;
+        for (const field of Object.keys(outcome.changes)) {
+          if (!(field in this.restoreValues)) (this.restoreValues as Record<string, unknown>)[field] = effective[field];
+        }
+      }
+      Object.assign(changes, outcome.changes);
+    }
+    Object.assign(this.config, changes);
     if (this.stack) {
       // Later changes reach live connections too: they read the layer's configuration.
       const layer = this.stack.tcp as unknown as { config: TcpConfig };
-      layer.config = { ...layer.config, ...outcome.changes };
+      layer.config = { ...layer.config, ...changes };
       await this.advanceTo(this.startTime(event));
       this.base = this.now;
     }
+  }
+
+  /** The TCP configuration in force: ustack's defaults with the script's changes. */
+  private get tcpConfig(): TcpConfig {
+    return this.stack ? this.stack.tcp.config : { ...DEFAULT_TCP_CONFIG, ...this.config };
   }
 
   private async inbound(event: ScriptEvent & PacketEvent): Promise<void> {
@@ -630,6 +657,8 @@ export interface RunScriptOptions {
   readonly overrides?: readonly Pick<ScriptOption, 'name' | 'value'>[];
   /** Starting settings (defaults: DEFAULT_DRILL_SETTINGS). */
   readonly settings?: DrillSettings;
+  /** The script's folder, for backtick commands that run a file next to it. */
+  readonly directory?: string;
   /**
    * Names `#ifdef` sees (nplab's `-D NAME`). Default: STANDARD, the branch of the nplab scripts
    * that follows the RFC.
@@ -645,6 +674,7 @@ export async function runScript(source: string, options: RunScriptOptions): Prom
   try {
     script = parseScript(source, new Set(options.defines ?? ['STANDARD']));
     settings = applyOptions(applyOptions(options.settings ?? DEFAULT_DRILL_SETTINGS, script.options, warnings), options.overrides ?? [], warnings);
+    if (options.directory !== undefined) settings = { ...settings, directory: options.directory };
   } catch (error) {
     const line = error instanceof ScriptSyntaxError ? error.line : 0;
     return {

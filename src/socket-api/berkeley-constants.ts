@@ -13,7 +13,7 @@ export const SOCK_RAW = 3;
 /** Flag ORed into the type: start in non-blocking mode. */
 export const SOCK_NONBLOCK = 0o4000;
 
-/** Protocols. */
+/** Protocols (also the option levels SOL_IP and SOL_TCP). */
 export const IPPROTO_IP = 0;
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
@@ -46,6 +46,8 @@ export const IP_DROP_MEMBERSHIP = 36;
 
 export const TCP_NODELAY = 1;
 export const TCP_MAXSEG = 2;
+/** Hold partial segments until uncorked (or a full segment, or the probe timer). */
+export const TCP_CORK = 3;
 export const TCP_KEEPIDLE = 4;
 export const TCP_KEEPINTVL = 5;
 export const TCP_KEEPCNT = 6;
@@ -53,6 +55,11 @@ export const TCP_KEEPCNT = 6;
 export const TCP_INFO = 11;
 export const TCP_CONGESTION = 13;
 export const TCP_USER_TIMEOUT = 18;
+/** Not-yet-sent bytes above which the socket is not writable (Linux 3.12). */
+export const TCP_NOTSENT_LOWAT = 25;
+/** recvmsg() reports the bytes still readable in a TCP_CM_INQ control message (Linux 4.18). */
+export const TCP_INQ = 36;
+export const TCP_CM_INQ = TCP_INQ;
 
 /** shutdown() directions. */
 export const SHUT_RD = 0;
@@ -80,5 +87,27 @@ export const POLLNVAL = 0x020;
 export const POLLRDHUP = 0x2000;
 
 /** send/recv flags. */
+export const MSG_OOB = 0x01;
 export const MSG_PEEK = 0x02;
 export const MSG_DONTWAIT = 0x40;
+/** End of record: later data never shares a segment with this write's last byte. */
+export const MSG_EOR = 0x80;
+export const MSG_WAITALL = 0x100;
+export const MSG_NOSIGNAL = 0x4000;
+/** More data follows: hold partial segments, as TCP_CORK does for this call. */
+export const MSG_MORE = 0x8000;
+
+/** epoll: control operations and events (EPOLLIN… have poll()'s values). */
+export const EPOLL_CTL_ADD = 1;
+export const EPOLL_CTL_DEL = 2;
+export const EPOLL_CTL_MOD = 3;
+export const EPOLLIN = POLLIN;
+export const EPOLLPRI = POLLPRI;
+export const EPOLLOUT = POLLOUT;
+export const EPOLLERR = POLLERR;
+export const EPOLLHUP = POLLHUP;
+export const EPOLLRDHUP = POLLRDHUP;
+/** Report each entry once per wakeup, not while it stays ready. */
+export const EPOLLONESHOT = 0x40000000;
+/** Edge-triggered: report a ready entry only after something happened to it. */
+export const EPOLLET = 0x80000000;

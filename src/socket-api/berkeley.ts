@@ -15,6 +15,7 @@ import type { TcpConnection } from '../tcp/connection.js';
 import type { TcpBinding, TcpListener } from '../tcp/tcp-layer.js';
 import type { UdpSocket } from '../udp/udp-layer.js';
 import * as C from './berkeley-constants.js';
+import { EpollInstance, type EpollEvent } from './epoll.js';
 import type { Stack } from './stack.js';
 
 /** An IPv4 socket address. */
@@ -50,6 +51,12 @@ interface SocketOptions {
   receiveTimeoutMs: number;
   sendTimeoutMs: number;
   noDelay: boolean;
+  /** TCP_CORK. */
+  cork: boolean;
+  /** TCP_NOTSENT_LOWAT (0: the stack's). */
+  notSentLowWater: number;
+  /** TCP_INQ: recvmsg reports the bytes still readable. */
+  reportInq: boolean;
   maxSegment: number;
   userTimeoutMs: number;
   congestion: CongestionAlgorithm;
@@ -70,7 +77,11 @@ class SocketEntry {
   /** A connect() failed or a connection died: reported once by SO_ERROR or the next call. */
   pendingError: ErrnoCode | null = null;
   closed = false;
+  /** A writer found no room (Linux's SOCK_NOSPACE): the next room to write wakes the socket. */
+  noSpace = false;
   readonly waiters = new Set<() => void>();
+  /** Lasting listeners of every wakeup (epoll entries). */
+  readonly watchers = new Set<() => void>();
 
   constructor(
     readonly fd: number,
@@ -79,15 +90,18 @@ class SocketEntry {
     readonly options: SocketOptions,
   ) {}
 
-  /** Wakes every blocked call on this socket to re-check its condition. */
+  /** Wakes every blocked call on this socket to re-check its condition, and tells its watchers. */
   notify(): void {
     for (const waiter of [...this.waiters]) waiter();
+    for (const watcher of [...this.watchers]) watcher();
   }
 }
 
 /** The socket calls of one stack. */
 export class BerkeleySockets {
   private readonly table = new Map<number, SocketEntry>();
+  /** epoll instances, by descriptor (descriptors share one numbering with sockets). */
+  private readonly epolls = new Map<number, EpollInstance>();
   private nextFd = 3;
 
   constructor(readonly stack: Stack) {}
@@ -117,6 +131,9 @@ export class BerkeleySockets {
       receiveTimeoutMs: 0,
       sendTimeoutMs: 0,
       noDelay: false,
+      cork: false,
+      notSentLowWater: 0,
+      reportInq: false,
       maxSegment: 0,
       userTimeoutMs: config.userTimeoutMs,
       congestion: config.congestionControl,
@@ -256,7 +273,14 @@ export class BerkeleySockets {
     connection.events = {
       onConnect: () => entry.notify(),
       onReadable: () => entry.notify(),
-      onWritable: () => entry.notify(),
+      // A wakeup for room to write only when a writer ran short and there is now room worth
+      // waking for (Linux's SOCK_NOSPACE and sk_stream_write_space).
+      onWritable: () => {
+        if (entry.noSpace && connection.wakesWriter) {
+          entry.noSpace = false;
+          entry.notify();
+        }
+      },
       onClose: (error) => {
         if (error) entry.pendingError = error;
         entry.notify();
@@ -266,9 +290,14 @@ export class BerkeleySockets {
 
   // ---- data --------------------------------------------------------------------------------
 
-  /** send(2): for TCP, blocks until every byte is queued (or returns what fit, non-blocking). */
-  async send(fd: number, data: Uint8Array, flags = 0): Promise<number> {
+  /**
+   * send(2): for TCP, blocks until every byte is queued (or returns what fit, non-blocking);
+   * MSG_MORE holds a partial segment, MSG_EOR ends a record. `null` data is EFAULT, as a bad
+   * pointer in C.
+   */
+  async send(fd: number, data: Uint8Array | null, flags = 0): Promise<number> {
     const entry = this.get(fd, 'send');
+    if (data === null) throw new ErrnoError('EFAULT', 'send');
     if (entry.udp) {
       if (!entry.udp.connected) throw new ErrnoError('EDESTADDRREQ', 'send');
       return check(entry.udp.send(data), 'send');
@@ -286,7 +315,7 @@ export class BerkeleySockets {
       if (connection.state === 'SYN-SENT' || connection.state === 'SYN-RECEIVED') {
         if (nonBlocking) throw new ErrnoError('EAGAIN', 'send');
       } else {
-        const result = connection.send(data.subarray(sent));
+        const result = connection.send(data.subarray(sent), { more: (flags & C.MSG_MORE) !== 0, endOfRecord: (flags & C.MSG_EOR) !== 0 });
         if (!result.ok) {
           if (sent > 0) return sent;
           throw new ErrnoError(result.error, 'send');
@@ -294,13 +323,15 @@ export class BerkeleySockets {
         sent += result.value;
         if (sent === data.length) return sent;
         if (nonBlocking) {
+          entry.noSpace = true;
           if (sent > 0) return sent;
           throw new ErrnoError('EAGAIN', 'send');
         }
       }
+      entry.noSpace = true;
       try {
         await this.waitFor(entry, 'send', entry.options.sendTimeoutMs, () =>
-          connection.state === 'CLOSED' || connection.error || (connection.synchronized && connection.sendBuffer.free > 0) ? true : undefined,
+          connection.state === 'CLOSED' || connection.error || (connection.synchronized && connection.writable) ? true : undefined,
         );
       } catch (error) {
         if (sent > 0) return sent;
@@ -310,12 +341,42 @@ export class BerkeleySockets {
   }
 
   /** sendto(2): UDP and raw take a destination; TCP ignores it (as Linux does when connected). */
-  async sendto(fd: number, data: Uint8Array, address: SocketAddress, flags = 0): Promise<number> {
+  async sendto(fd: number, data: Uint8Array | null, address: SocketAddress, flags = 0): Promise<number> {
     const entry = this.get(fd, 'sendto');
+    if (data === null) throw new ErrnoError('EFAULT', 'sendto');
     const destination = parseAddress(address.address, 'sendto');
     if (entry.udp) return check(entry.udp.send(data, destination, address.port), 'sendto', address);
     if (entry.raw) return check(entry.raw.send(data, destination), 'sendto', address);
     return this.send(fd, data, flags);
+  }
+
+  /**
+   * read(2)/recv(2) into the caller's buffer, as in C: the bytes copied, 0 at end of stream. A
+   * `null` buffer is a bad pointer: EFAULT once there is data to copy, which stays queued.
+   */
+  async recvInto(fd: number, buffer: Uint8Array | null, flags = 0): Promise<number> {
+    if (buffer === null) {
+      const { data } = await this.recvfrom(fd, 1, flags | C.MSG_PEEK);
+      if (data.length > 0) throw new ErrnoError('EFAULT', 'recv');
+      return 0;
+    }
+    const { data } = await this.recvfrom(fd, buffer.length, flags);
+    buffer.set(data);
+    return data.length;
+  }
+
+  /**
+   * recvmsg(2) for TCP and UDP: like recvfrom, plus the control messages Linux would attach;
+   * with TCP_INQ, `inq` is the bytes still readable after this read (1 at end of stream while
+   * none are left, so a reader knows to read again and see it).
+   */
+  async recvmsg(fd: number, max: number, flags = 0): Promise<{ data: Uint8Array; inq?: number } & SocketAddress> {
+    const entry = this.get(fd, 'recvmsg');
+    const result = await this.recvfrom(fd, max, flags);
+    const connection = entry.connection;
+    if (!entry.options.reportInq || !connection) return result;
+    const inq = connection.readableBytes > 0 ? connection.readableBytes : connection.peerFinReceived ? 1 : 0;
+    return { ...result, inq };
   }
 
   /** recv(2): up to `max` bytes; an empty array means end of stream (TCP). */
@@ -375,9 +436,16 @@ export class BerkeleySockets {
 
   /** close(2): TCP sends FIN (or RST with unread data or SO_LINGER 0); the descriptor is gone. */
   close(fd: number): void {
+    const epoll = this.epolls.get(fd);
+    if (epoll) {
+      this.epolls.delete(fd);
+      epoll.close();
+      return;
+    }
     const entry = this.get(fd, 'close');
     entry.closed = true;
     this.table.delete(fd);
+    for (const instance of this.epolls.values()) instance.forget(fd);
     entry.listener?.close();
     if (entry.connection) {
       entry.connection.events = {};
@@ -501,7 +569,18 @@ export class BerkeleySockets {
       }
       case `${C.IPPROTO_TCP}:${C.TCP_NODELAY}`:
         options.noDelay = flag;
+        connection?.setNoDelay(flag); // turning it on sends what was held
         break;
+      case `${C.IPPROTO_TCP}:${C.TCP_CORK}`:
+        options.cork = flag;
+        connection?.setCork(flag); // uncorking sends what was held
+        break;
+      case `${C.IPPROTO_TCP}:${C.TCP_NOTSENT_LOWAT}`:
+        options.notSentLowWater = n >>> 0;
+        break;
+      case `${C.IPPROTO_TCP}:${C.TCP_INQ}`:
+        options.reportInq = flag;
+        return;
       case `${C.IPPROTO_TCP}:${C.TCP_MAXSEG}`:
         if (n < 88 || n > 32767) throw new ErrnoError('EINVAL', 'setsockopt');
         options.maxSegment = n;
@@ -574,6 +653,12 @@ export class BerkeleySockets {
         return Number(entry.udp?.options.multicastLoop ?? true);
       case `${C.IPPROTO_TCP}:${C.TCP_NODELAY}`:
         return Number(options.noDelay);
+      case `${C.IPPROTO_TCP}:${C.TCP_CORK}`:
+        return Number(options.cork);
+      case `${C.IPPROTO_TCP}:${C.TCP_NOTSENT_LOWAT}`:
+        return options.notSentLowWater;
+      case `${C.IPPROTO_TCP}:${C.TCP_INQ}`:
+        return Number(options.reportInq);
       case `${C.IPPROTO_TCP}:${C.TCP_MAXSEG}`:
         return entry.connection?.synchronized ? entry.connection.sendMss : options.maxSegment || this.stack.tcp.config.defaultMss;
       case `${C.IPPROTO_TCP}:${C.TCP_KEEPIDLE}`:
@@ -633,7 +718,8 @@ export class BerkeleySockets {
       const c = entry.connection;
       if (c.readableBytes > 0 || c.peerFinReceived) revents |= C.POLLIN;
       if (c.peerFinReceived) revents |= C.POLLRDHUP;
-      if (c.synchronized && c.canSend && c.sendBuffer.free > 0) revents |= C.POLLOUT;
+      if (c.synchronized && c.canSend && c.writable) revents |= C.POLLOUT;
+      else if (p.events & C.POLLOUT) entry.noSpace = true;
       if (c.state === 'CLOSED') revents |= C.POLLHUP | C.POLLIN | (entry.pendingError || c.error ? C.POLLERR : 0);
       if (c.peerFinReceived && c.finPending) revents |= C.POLLHUP;
     } else {
@@ -642,12 +728,68 @@ export class BerkeleySockets {
     return revents & (p.events | always);
   }
 
+  // ---- epoll -------------------------------------------------------------------------------
+
+  /** epoll_create(2): a new epoll instance's descriptor (`size` is a hint, > 0). */
+  epollCreate(size = 1): number {
+    if (!(size > 0)) throw new ErrnoError('EINVAL', 'epoll_create');
+    const fd = this.nextFd++;
+    this.epolls.set(
+      fd,
+      new EpollInstance({
+        readiness: (target, events) => this.readiness({ fd: target, events }),
+        watch: (target, wake) => {
+          const entry = this.get(target, 'epoll_ctl');
+          entry.watchers.add(wake);
+          return () => entry.watchers.delete(wake);
+        },
+      }),
+    );
+    return fd;
+  }
+
+  /** epoll_ctl(2): EPOLL_CTL_ADD / MOD / DEL of socket `fd` on instance `epfd`. */
+  epollCtl(epfd: number, operation: number, fd: number, event: EpollEvent | null): void {
+    const instance = this.epoll(epfd, 'epoll_ctl');
+    if (fd === epfd) throw new ErrnoError('EINVAL', 'epoll_ctl');
+    this.get(fd, 'epoll_ctl');
+    instance.control(operation, fd, event);
+  }
+
+  /** epoll_wait(2): up to `maxEvents` ready entries; waits up to `timeoutMs` (negative = forever, 0 = just look). */
+  async epollWait(epfd: number, maxEvents: number, timeoutMs: number): Promise<EpollEvent[]> {
+    const instance = this.epoll(epfd, 'epoll_wait');
+    if (!(maxEvents > 0)) throw new ErrnoError('EINVAL', 'epoll_wait');
+    const now = instance.collect(maxEvents);
+    if (now.length > 0 || timeoutMs === 0) return now;
+    return new Promise((resolve) => {
+      let cancelTimer: (() => void) | null = null;
+      const finish = (events: EpollEvent[]) => {
+        instance.waiters.delete(wake);
+        cancelTimer?.();
+        resolve(events);
+      };
+      const wake = () => {
+        const events = instance.collect(maxEvents);
+        if (events.length > 0 || !this.epolls.has(epfd)) finish(events);
+      };
+      instance.waiters.add(wake);
+      if (timeoutMs > 0) cancelTimer = this.stack.schedule(this.stack.currentTimeForCalls() + timeoutMs, () => finish([]));
+    });
+  }
+
   // ---- plumbing ----------------------------------------------------------------------------
 
   private get(fd: number, syscall: string): SocketEntry {
     const entry = this.table.get(fd);
-    if (!entry) throw new ErrnoError('EBADF', syscall);
+    if (!entry) throw new ErrnoError(this.epolls.has(fd) ? 'ENOTSOCK' : 'EBADF', syscall);
     return entry;
+  }
+
+  private epoll(fd: number, syscall: string): EpollInstance {
+    const instance = this.epolls.get(fd);
+    if (!instance) throw new ErrnoError(this.table.has(fd) ? 'EINVAL' : 'EBADF', syscall);
+    return instance;
   }
 
   private takeError(entry: SocketEntry): ErrnoCode | null {
@@ -710,6 +852,7 @@ function applyConnectionOptions(connection: TcpConnection, options: SocketOption
   o.userTimeoutMs = options.userTimeoutMs;
   o.maxSegmentSize = options.maxSegment;
   o.lingerZero = options.linger.onoff && options.linger.seconds === 0;
+  o.notSentLowWater = options.notSentLowWater;
   o.receiveBufferLocked = options.receiveBufferSet;
   o.ttl = options.ttl;
   o.tos = options.tos;

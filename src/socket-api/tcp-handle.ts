@@ -16,7 +16,6 @@
  */
 import type { ErrnoCode } from '../core/errno.js';
 import type { TcpConnection } from '../tcp/connection.js';
-import { transmitPending } from '../tcp/output.js';
 import { armKeepalive } from '../tcp/timers.js';
 import { addressInfo, type NodeModuleContext } from './node-support.js';
 
@@ -194,7 +193,7 @@ export class TcpHandle {
     this.#noDelay = enable;
     this.#applyOptions();
     const connection = this.connection;
-    if (enable && connection && this.#handshakeDone && connection.state !== 'CLOSED') transmitPending(connection, this.context.now());
+    if (connection && this.#handshakeDone && connection.state !== 'CLOSED') connection.setNoDelay(enable);
   }
 
   /** SO_KEEPALIVE with TCP_KEEPIDLE in seconds (0 keeps the stack's default). */

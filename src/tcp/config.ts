@@ -53,6 +53,8 @@ export interface TcpConfig {
   readonly defaultBacklog: number;
   /** TCP_USER_TIMEOUT default: 0 = off (RFC 5482). */
   readonly userTimeoutMs: number;
+  /** Default TCP_NOTSENT_LOWAT (Linux tcp_notsent_lowat): 0xffffffff = no limit. */
+  readonly notSentLowWater: number;
 }
 
 /** Linux-like defaults. */
@@ -82,4 +84,5 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   challengeAckPerSecond: 1000,
   defaultBacklog: 4096,
   userTimeoutMs: 0,
+  notSentLowWater: 0xffffffff,
 };

@@ -15,7 +15,7 @@ import { createCongestionControl, type CongestionAlgorithm, type CongestionContr
 import { TimerDeadlines } from './deadlines.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
 import { RttEstimator } from './rtt.js';
-import { SendBuffer } from './send-buffer.js';
+import { SendBuffer, WriteMarks } from './send-buffer.js';
 import { transmitPending, transmitSegment, windowUpdateAfterRead } from './output.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
@@ -105,6 +105,21 @@ export interface TcpConnectionOptions {
   ttl: number | undefined;
   /** IP_TOS: DSCP and, unless ECN is negotiated, the ECN bits. */
   tos: number;
+  /** TCP_CORK: partial segments wait for more data, an uncork, or the probe timer. */
+  cork: boolean;
+  /**
+   * TCP_NOTSENT_LOWAT: the socket is writable only while fewer bytes than this wait unsent
+   * (0: the stack's `notSentLowWater`).
+   */
+  notSentLowWater: number;
+}
+
+/** How one SEND call wants its data treated (the flags of send(2)). */
+export interface SendFlags {
+  /** MSG_MORE: more follows; hold a partial segment and do not push. */
+  readonly more?: boolean;
+  /** MSG_EOR: the data ends a record; no later data shares its last segment. */
+  readonly endOfRecord?: boolean;
 }
 
 /** One TCP connection (or listener-spawned half-open connection). */
@@ -167,6 +182,8 @@ export class TcpConnection extends TimerDeadlines {
 
   // ---- buffers ----
   readonly sendBuffer: SendBuffer;
+  /** Ends of writes in the unsent data: push points and record ends. */
+  readonly writeMarks = new WriteMarks();
   receiveBufferSize: number;
   readonly receiveQueue: Uint8Array[] = [];
   receiveQueueBytes = 0;
@@ -291,6 +308,8 @@ export class TcpConnection extends TimerDeadlines {
       receiveBufferLocked: false,
       ttl: undefined,
       tos: 0,
+      cork: false,
+      notSentLowWater: 0,
     };
     this.sendMss = config.defaultMss;
     this.sendBuffer = new SendBuffer(config.sendBufferSize);
@@ -376,16 +395,67 @@ export class TcpConnection extends TimerDeadlines {
   }
 
   /**
-   * SEND (RFC 9293 §3.10.2): queues as much of `data` as the send buffer takes and transmits
-   * what the windows allow. Returns the bytes accepted (0 when the buffer is full).
+   * SEND (RFC 9293 §3.10.2): queues as much of `data` as the send buffer and the not-sent low
+   * water mark take, marks the end for a push (unless MSG_MORE) and transmits what the windows
+   * allow. Returns the bytes accepted (0 when none fit).
    */
-  send(data: Uint8Array): Result<number, ErrnoCode> {
+  send(data: Uint8Array, flags: SendFlags = {}): Result<number, ErrnoCode> {
     if (this.error) return fail(this.error);
     if (this.state === 'CLOSED' || this.state === 'LISTEN') return fail('ENOTCONN');
     if (!this.canSend) return fail('EPIPE');
-    const accepted = this.sendBuffer.write(data);
-    if (accepted > 0 && this.synchronized) transmitPending(this, this.host.now());
-    return ok(accepted);
+    // Data leaves as it is queued, so the low water mark bounds what waits unsent, not the write
+    // (Linux sends each full segment while copying a write in).
+    let accepted = 0;
+    const now = this.host.now();
+    for (;;) {
+      const room = Math.min(data.length - accepted, this.notSentLowWater - this.unsentBytes);
+      const taken = room > 0 ? this.sendBuffer.write(data.subarray(accepted, accepted + room)) : 0;
+      accepted += taken;
+      const last = taken === 0 || accepted === data.length;
+      if (last && accepted > 0) this.writeMarks.add(seqAdd(this.sendBufferSeq, this.sendBuffer.length), !flags.more, flags.endOfRecord === true);
+      if (this.synchronized && (taken > 0 || (last && accepted > 0))) transmitPending(this, now, { corked: !last || flags.more === true });
+      if (last) return ok(accepted);
+    }
+  }
+
+  /** Bytes written and not yet sent once (Linux's notsent_bytes). */
+  get unsentBytes(): number {
+    return Math.max(0, this.sendBuffer.length - seqSub(this.sndNxt, this.sendBufferSeq));
+  }
+
+  /** TCP_NOTSENT_LOWAT in force (Infinity when unlimited). */
+  get notSentLowWater(): number {
+    const value = this.options.notSentLowWater || this.host.config.notSentLowWater;
+    return value >= 0xffffffff ? Infinity : value;
+  }
+
+  /**
+   * Room to write, as Linux's sk_stream_is_writeable: free space at least half of what is
+   * queued (so a writer wakes for a worthwhile amount), and fewer unsent bytes than the low
+   * water mark.
+   */
+  get writable(): boolean {
+    return this.sendBuffer.free > 0 && this.sendBuffer.free >= this.sendBuffer.length / 2 && this.unsentBytes < this.notSentLowWater;
+  }
+
+  /**
+   * Room worth waking a writer for (Linux's sk_stream_write_space): as `writable`, with the
+   * unsent bytes under half the low water mark.
+   */
+  get wakesWriter(): boolean {
+    return this.writable && this.unsentBytes * 2 < this.notSentLowWater;
+  }
+
+  /** TCP_NODELAY; turning it on sends at once what Nagle or a cork was holding (as Linux). */
+  setNoDelay(on: boolean): void {
+    this.options.noDelay = on;
+    if (on && this.synchronized) transmitPending(this, this.host.now(), { push: true });
+  }
+
+  /** TCP_CORK; uncorking sends what the cork held. */
+  setCork(on: boolean): void {
+    this.options.cork = on;
+    if (!on && this.synchronized) transmitPending(this, this.host.now(), { push: true });
   }
 
   /** RECEIVE (RFC 9293 §3.10.3): reads up to `max` bytes and reopens the window if it grew enough. */

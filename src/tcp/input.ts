@@ -65,7 +65,7 @@ export function prepareOwnSyn(connection: TcpConnection, iss: number, now: numbe
   const config = connection.host.config;
   const largestBuffer = connection.options.receiveBufferLocked ? connection.receiveBufferSize : Math.max(connection.receiveBufferSize, config.receiveBufferMax);
   connection.rcvWindowShift = config.windowScaling ? windowShiftFor(largestBuffer) : 0;
-  connection.inFlight.push({ seq: iss, length: 1, syn: true, fin: false, sentAt: now, sentOrder: connection.transmissions++ });
+  connection.inFlight.push({ seq: iss, length: 1, syn: true, fin: false, push: false, sentAt: now, sentOrder: connection.transmissions++ });
   connection.firstUnackedSentAt = now;
 }
 

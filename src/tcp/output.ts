@@ -196,7 +196,7 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
   }
   const length = dataLength(segment);
   const payload = length > 0 ? connection.sendBuffer.read(seqSub(segment.seq, connection.sendBufferSeq), length) : NO_BYTES;
-  transmitSegment(connection, now, segment.seq, TcpFlag.ACK | (segment.fin ? TcpFlag.FIN : 0) | (length > 0 ? TcpFlag.PSH : 0), payload, options);
+  transmitSegment(connection, now, segment.seq, TcpFlag.ACK | (segment.fin ? TcpFlag.FIN : 0) | (segment.push ? TcpFlag.PSH : 0), payload, options);
 }
 
 /** Bytes in flight per RFC 6675 §4 "pipe": sent, not SACKed, not marked lost. */
@@ -204,12 +204,26 @@ export function pipe(connection: TcpConnection): number {
   return connection.inFlight.pipe;
 }
 
+/** Why transmitPending runs, when that changes what it may send. */
+export interface TransmitMode {
+  /** A tail loss probe: held new data may go (RFC 8985 §7.3, as Linux). */
+  readonly ignoreNagle?: boolean;
+  /** A write with MSG_MORE, or one not yet fully queued: partial segments wait. */
+  readonly corked?: boolean;
+  /** TCP_NODELAY set or TCP_CORK cleared: held data goes now, cork or not (Linux's TCP_NAGLE_PUSH). */
+  readonly push?: boolean;
+  /**
+   * The probe timer found data held with nothing in flight: one segment goes whatever Nagle or
+   * a cork say, with PSH (Linux's tcp_write_wakeup).
+   */
+  readonly wakeup?: boolean;
+}
+
 /**
  * Sends whatever may be sent now: retransmissions of segments marked lost, new data and FIN
  * within min(send window, congestion window), then an ACK if one is owed and none was sent.
- * `ignoreNagle` lets a tail loss probe send held new data (RFC 8985 §7.3, as Linux).
  */
-export function transmitPending(connection: TcpConnection, now: number, mode: { ignoreNagle?: boolean } = {}): void {
+export function transmitPending(connection: TcpConnection, now: number, mode: TransmitMode = {}): void {
   const state = connection.state;
   if (state === 'CLOSED' || state === 'LISTEN' || state === 'SYN-SENT' || state === 'SYN-RECEIVED' || state === 'TIME-WAIT') {
     // An unacceptable segment in SYN-RECEIVED or TIME-WAIT is answered too (RFC 9293 §3.10.7.4).
@@ -266,7 +280,17 @@ export function transmitPending(connection: TcpConnection, now: number, mode: { 
       // largest window the peer offered, or nothing is outstanding and the window caps it.
       if (length < connection.maxSndWnd / 2 && connection.flightSize > 0) break;
     }
-    if (length > 0 && length === unsent && length < mss && !connection.options.noDelay && !mode.ignoreNagle && !connection.finPending && seqGt(connection.smallSegmentEnd, connection.sndUna)) {
+    // MSG_EOR: a segment stops at the end of a record.
+    length = Math.min(length, connection.writeMarks.untilRecordEnd(connection.sndNxt));
+    const partial = length > 0 && length === unsent && length < mss && !connection.finPending;
+    if (partial && !mode.push && !mode.wakeup && (mode.corked || connection.options.cork)) {
+      // TCP_CORK or MSG_MORE: the partial tail waits for more data, an uncork, or — with nothing
+      // in flight to bring an ACK — the probe timer (Linux's tcp_check_probe_timer).
+      connection.stats.increment('tcp.cork.held');
+      if (connection.flightSize === 0) armPersistIfIdle(connection, now);
+      break;
+    }
+    if (partial && !connection.options.noDelay && !mode.ignoreNagle && !mode.wakeup && seqGt(connection.smallSegmentEnd, connection.sndUna)) {
       // Nagle (RFC 896, RFC 9293 §3.7.4) in Minshall's form, as Linux: a small segment waits
       // only while an earlier small segment is unacknowledged, so the tail of a large write
       // leaves at once but a stream of small writes still coalesces.
@@ -276,14 +300,16 @@ export function transmitPending(connection: TcpConnection, now: number, mode: { 
     const fin = connection.finPending && length === unsent;
     if (length === 0 && !fin) break;
     const payload = length > 0 ? connection.sendBuffer.read(unsentOffset, length) : NO_BYTES;
-    const flags = TcpFlag.ACK | (length > 0 && length === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
+    // PSH on the segment that carries the end of a write (RFC 9293 §3.9.1), as Linux marks it.
+    const push = (length > 0 && connection.writeMarks.take(seqAdd(connection.sndNxt, length))) || (mode.wakeup === true && length > 0);
+    const flags = TcpFlag.ACK | (push ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
     const seq = connection.sndNxt;
     // With offload every data segment goes with its segment size: the link cuts it if longer,
     // and completes its checksum either way.
     transmitSegment(connection, now, seq, flags, payload, options, offload > 0 && length > 0 ? mss : undefined);
     const segmentLength = length + (fin ? 1 : 0);
     if (length > 0 && length < mss) connection.smallSegmentEnd = seqAdd(seq, length);
-    queue.push({ seq, length: segmentLength, syn: false, fin, sentAt: now, sentOrder: connection.transmissions++ });
+    queue.push({ seq, length: segmentLength, syn: false, fin, push, sentAt: now, sentOrder: connection.transmissions++ });
     if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;
     if (connection.rttSeq === null && !connection.timestampsEnabled && length > 0) {
       connection.rttSeq = seq;
@@ -295,6 +321,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: { 
     connection.host.counters.txDataSegments.increment();
     if (fin) connection.finSent = true;
     sentSomething = true;
+    if (mode.wakeup) break;
   }
 
   if (sentSomething) {

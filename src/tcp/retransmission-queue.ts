@@ -24,6 +24,8 @@ export interface SentSegment {
   readonly length: number;
   readonly syn: boolean;
   readonly fin: boolean;
+  /** It carries the end of a write (PSH); a retransmission carries PSH again only then. */
+  readonly push: boolean;
   /** When it was last (re)transmitted (ms). */
   sentAt: number;
   /**
@@ -46,6 +48,7 @@ export interface NewSentSegment {
   readonly length: number;
   readonly syn: boolean;
   readonly fin: boolean;
+  readonly push: boolean;
   readonly sentAt: number;
   readonly sentOrder: number;
 }
@@ -125,6 +128,7 @@ export class RetransmissionQueue {
       length: segment.length,
       syn: segment.syn,
       fin: segment.fin,
+      push: segment.push,
       sentAt: segment.sentAt,
       sentOrder: segment.sentOrder,
       retransmits: 0,
@@ -157,7 +161,7 @@ export class RetransmissionQueue {
   /**
    * Splits the entry at `index` at sequence number `at` (strictly inside it) into two entries in
    * the same state, so that SACK edges and partial ACKs always fall on entry boundaries. The
-   * head keeps SYN, the tail keeps FIN.
+   * head keeps SYN, the tail keeps FIN and PSH.
    */
   splitAt(index: number, at: number): void {
     const segment = this.entries[this.head + index];
@@ -165,6 +169,7 @@ export class RetransmissionQueue {
     const tail: Entry = { ...segment, seq: at, length: segment.length - headLength, syn: false };
     segment.length = headLength;
     segment.fin = false;
+    segment.push = false; // PSH stays with the last byte (as Linux's tcp_fragment)
     this.entries.splice(this.head + index + 1, 0, tail);
     if (tail.sacked) this.sackedEntries++;
     if (tail.lost) this.lostEntries++;

@@ -150,3 +150,58 @@ function checkedCapacity(capacity: number): number {
   if (!(Number.isSafeInteger(capacity) && capacity >= 0)) throw new RangeError(`SendBuffer: bad capacity ${capacity}`);
   return capacity;
 }
+
+/**
+ * Where the application's writes ended in the data not yet sent: push points (RFC 9293 §3.9.1:
+ * a write without MSG_MORE asks for its data to be pushed, and the segment carrying its last
+ * byte has PSH, as Linux marks the tail of each write) and record ends (MSG_EOR: no segment
+ * crosses one, so later data never rides with the record's last byte). Sequence numbers, in
+ * order; a mark leaves once the segment covering it is sent.
+ */
+export class WriteMarks {
+  private readonly positions: number[] = [];
+  /** Per mark: 1 push, 2 end of record. */
+  private readonly kinds: number[] = [];
+  private head = 0;
+
+  /** Marks `end` (the sequence number after a write's last byte). */
+  add(end: number, push: boolean, endOfRecord: boolean): void {
+    if (!push && !endOfRecord) return;
+    const kind = (push ? 1 : 0) | (endOfRecord ? 2 : 0);
+    const last = this.positions.length - 1;
+    if (last >= this.head && this.positions[last] === end) {
+      this.kinds[last] |= kind;
+      return;
+    }
+    this.positions.push(end);
+    this.kinds.push(kind);
+  }
+
+  /** Bytes from `start` to the next end of record, or Infinity. */
+  untilRecordEnd(start: number): number {
+    for (let i = this.head; i < this.positions.length; i++) {
+      const distance = (this.positions[i] - start) | 0;
+      if (distance > 0 && this.kinds[i] & 2) return distance;
+    }
+    return Infinity;
+  }
+
+  /** Forgets the marks up to `end` (a segment [.., end) is being sent) and says whether one asked for a push. */
+  take(end: number): boolean {
+    let push = false;
+    while (this.head < this.positions.length && ((this.positions[this.head] - end) | 0) <= 0) {
+      if (this.kinds[this.head] & 1) push = true;
+      this.head++;
+    }
+    if (this.head === this.positions.length) {
+      this.positions.length = 0;
+      this.kinds.length = 0;
+      this.head = 0;
+    } else if (this.head >= 64 && 2 * this.head >= this.positions.length) {
+      this.positions.splice(0, this.head);
+      this.kinds.splice(0, this.head);
+      this.head = 0;
+    }
+    return push;
+  }
+}

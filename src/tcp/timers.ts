@@ -8,7 +8,7 @@ import { NO_BYTES } from '../core/bytes.js';
 import type { TcpConnection } from './connection.js';
 import { retransmit, sendAck, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
 import { detectLossByRack, enterRecovery, retransmissionTimeout } from './recovery.js';
-import { seqAdd, seqSub } from './seq.js';
+import { seqAdd } from './seq.js';
 import { TcpFlag } from './tcp-packet.js';
 
 /** RFC 8985 §7.2 WCDelAckT: the worst-case delayed-ACK time assumed for a lone segment. */
@@ -155,15 +155,22 @@ function onProbeTimer(connection: TcpConnection, now: number): void {
 }
 
 /**
- * Zero-window probe (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17): an ACK with SEG.SEQ = SND.UNA−1
+ * The probe timer, armed when data waits with nothing in flight. With the window closed, a
+ * zero-window probe (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17): an ACK with SEG.SEQ = SND.UNA−1
  * makes the peer answer with its current window. Backs off exponentially and never gives up
  * while the peer answers (each answer resets `timeoutCount`) — unless a user timeout is set,
  * which bounds the whole episode.
  */
 function onPersistTimer(connection: TcpConnection, now: number): void {
   connection.persistDeadline = Infinity;
-  const unsent = connection.sendBuffer.length - seqSub(connection.sndNxt, connection.sendBufferSeq);
-  if (unsent <= 0 || connection.sndWnd > 0 || connection.flightSize > 0) return;
+  if (connection.unsentBytes <= 0 || connection.flightSize > 0) return;
+  if (connection.sndWnd > 0) {
+    // The window is open but a cork (TCP_CORK, MSG_MORE) held a partial segment with nothing
+    // in flight: send it, with PSH (Linux's tcp_write_wakeup).
+    connection.stats.increment('tcp.cork.probeSends');
+    transmitPending(connection, now, { wakeup: true });
+    return;
+  }
   connection.zeroWindowSince ??= now;
   const userTimeout = connection.options.userTimeoutMs;
   if (connection.timeoutCount >= connection.host.config.dataRetries || (userTimeout > 0 && now - connection.zeroWindowSince >= userTimeout)) {

@@ -6,7 +6,7 @@ import { seqAdd } from '../../src/tcp/seq.js';
 /** A queue of `count` data segments of `size` bytes from `start`. */
 function queueOf(count: number, size = 100, start = 1000): RetransmissionQueue {
   const queue = new RetransmissionQueue();
-  for (let i = 0; i < count; i++) queue.push({ seq: seqAdd(start, i * size), length: size, syn: false, fin: false, sentAt: i, sentOrder: i });
+  for (let i = 0; i < count; i++) queue.push({ seq: seqAdd(start, i * size), length: size, syn: false, fin: false, push: false, sentAt: i, sentOrder: i });
   return queue;
 }
 
@@ -50,7 +50,7 @@ describe('RetransmissionQueue', () => {
 
   it('splits an entry into two in the same state, SYN with the head and FIN with the tail', () => {
     const queue = new RetransmissionQueue();
-    queue.push({ seq: 10, length: 101, syn: false, fin: true, sentAt: 5, sentOrder: 3 });
+    queue.push({ seq: 10, length: 101, syn: false, fin: true, push: true, sentAt: 5, sentOrder: 3 });
     queue.markLost(queue.at(0));
     queue.splitAt(0, 60);
     expect(queue.length).toBe(2);
@@ -100,7 +100,7 @@ describe('RetransmissionQueue', () => {
       const action = rng.nextInt(0, 9);
       if (action <= 3 || queue.length === 0) {
         const length = rng.nextInt(1, 1500);
-        queue.push({ seq: next, length, syn: false, fin: false, sentAt: step, sentOrder: order++ });
+        queue.push({ seq: next, length, syn: false, fin: false, push: false, sentAt: step, sentOrder: order++ });
         next = seqAdd(next, length);
       } else {
         const index = rng.nextInt(0, queue.length);
