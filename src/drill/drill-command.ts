@@ -1,27 +1,35 @@
 /**
- * `ustack drill [options] SCRIPT.pkt...`: runs packetdrill scripts against ustack in virtual
- * time and prints, per script, PASS or FAIL — on failure the line, what it expected and what
- * ustack did, decoded — then `N passed, N failed`.
+ * `ustack drill [options] SCRIPT.pkt...` and `ustack drill --corpus DIR...`: runs packetdrill
+ * scripts against ustack in virtual time and reports, per script, PASS, FAIL (the line, what
+ * it expected and what ustack did) or UNSUPPORTED (a feature ustack lacks, named in
+ * src/drill/unsupported.ts), then `N passed, N failed, N unsupported`.
  *
  * Options (also accepted as `--` lines inside a script; the command line wins):
  *   --linux                 compare as packetdrill on Linux: option lists exact and in order
  *   --tolerance_usecs=N     timing tolerance (default 4000)
  *   --strict_segments       one scripted packet never matches several real segments
+ *   -D NAME, --define NAME  a name `#ifdef NAME` sees (nplab); default STANDARD
+ *   --corpus DIR            every .pkt under DIR (sorted), one line each, and a table per folder
  *   --pcap_dir=DIR          where the pcap of a failed run goes (default captures/failures)
  *   --pcap_always           write a pcap for passing scripts too
- *   -D NAME, --define NAME  a name `#ifdef NAME` sees (nplab); default STANDARD
  *   --local_ip, --remote_ip, --bind_port, --connect_port, --remote_port, --remote_isn, --mtu
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { runScript, type DrillResult } from './runner.js';
 
-const USAGE = 'usage: ustack drill [--linux] [--tolerance_usecs=N] [--strict_segments] [-D NAME] [--pcap_dir=DIR] [--pcap_always] SCRIPT.pkt...';
+const USAGE =
+  'usage: ustack drill [--linux] [--tolerance_usecs=N] [--strict_segments] [-D NAME] [--pcap_dir=DIR] [--pcap_always] (SCRIPT.pkt... | --corpus DIR...)';
+
+/** PASS, FAIL or UNSUPPORTED. */
+export function verdict(result: DrillResult): 'PASS' | 'FAIL' | 'UNSUPPORTED' {
+  return result.passed ? 'PASS' : result.unsupported ? 'UNSUPPORTED' : 'FAIL';
+}
 
 /** The report lines of one result (without the summary). */
 export function formatResult(result: DrillResult, pcapPath: string | null): string[] {
   const lines: string[] = [];
-  lines.push(`${result.passed ? 'PASS' : 'FAIL'} ${result.name}`);
+  lines.push(`${verdict(result)} ${result.name}${result.unsupported ? `: ${result.unsupported}` : ''}`);
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
   const failure = result.failure;
   if (failure) {
@@ -35,12 +43,49 @@ export function formatResult(result: DrillResult, pcapPath: string | null): stri
   return lines;
 }
 
+/** One line per script, for a corpus: `PASS name`, `FAIL name: line N: reason (expected …; ustack …)`, `UNSUPPORTED name: feature`. */
+export function formatResultLine(result: DrillResult): string {
+  const failure = result.failure;
+  if (result.passed || !failure) return `PASS ${result.name}`;
+  if (result.unsupported) return `UNSUPPORTED ${result.name}: ${result.unsupported} (${failure.message})`;
+  const detail = failure.expected !== undefined ? ` (expected ${failure.expected}; ustack ${failure.actual ?? 'nothing'})` : '';
+  return `FAIL ${result.name}: line ${failure.line}: ${failure.message}${detail}`;
+}
+
+/** Every `.pkt` file under `directory`, sorted. */
+function scriptsUnder(directory: string): string[] {
+  const found: string[] = [];
+  const walk = (folder: string): void => {
+    for (const name of readdirSync(folder).sort()) {
+      const path = join(folder, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name.endsWith('.pkt')) found.push(path);
+    }
+  };
+  walk(directory);
+  return found;
+}
+
+/** Counts of each verdict. */
+interface Tally {
+  passed: number;
+  failed: number;
+  unsupported: number;
+}
+
+function count(tally: Tally, result: DrillResult): void {
+  const v = verdict(result);
+  if (v === 'PASS') tally.passed++;
+  else if (v === 'UNSUPPORTED') tally.unsupported++;
+  else tally.failed++;
+}
+
 /**
  * Runs the scripts named in `args` and reports through `out`, one line per call. Returns the
- * exit code: 0 when every script passed, 1 when one failed, 2 for bad usage.
+ * exit code: 0 when no script failed, 1 when one did, 2 for bad usage.
  */
 export async function runDrill(args: string[], out: (line: string) => void): Promise<number> {
-  const files: string[] = [];
+  const files: { path: string; corpus: string | null }[] = [];
   const overrides: { name: string; value: string | undefined }[] = [];
   let pcapDir = 'captures/failures';
   let pcapAlways = false;
@@ -62,9 +107,21 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
       (defines ??= []).push(name);
       continue;
     }
+    const corpus = /^--corpus(?:=(.*))?$/.exec(arg);
+    if (corpus) {
+      const directory = corpus[1] ?? args[++i];
+      try {
+        if (directory === undefined) throw new Error('--corpus needs a folder');
+        for (const path of scriptsUnder(directory)) files.push({ path, corpus: directory });
+      } catch (error) {
+        out(`cannot read the corpus: ${error instanceof Error ? error.message : String(error)}`);
+        return 2;
+      }
+      continue;
+    }
     const option = /^--([A-Za-z0-9_-]+)(?:=(.*))?$/.exec(arg);
     if (!option) {
-      files.push(arg);
+      files.push({ path: arg, corpus: null });
       continue;
     }
     const name = option[1].replace(/-/g, '_');
@@ -76,21 +133,21 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
     out(USAGE);
     return 2;
   }
-  let passed = 0;
-  let failed = 0;
-  for (const file of files) {
+  const total: Tally = { passed: 0, failed: 0, unsupported: 0 };
+  const folders = new Map<string, Tally>();
+  for (const { path: file, corpus } of files) {
+    const name = corpus === null ? file : relative(corpus, file);
     let source: string;
     try {
       source = readFileSync(file, 'utf8');
     } catch (error) {
-      out(`FAIL ${file}`);
-      out(`  error: cannot read: ${error instanceof Error ? error.message : String(error)}`);
-      failed++;
+      out(`FAIL ${name}: cannot read: ${error instanceof Error ? error.message : String(error)}`);
+      total.failed++;
       continue;
     }
-    const result = await runScript(source, { name: file, overrides, defines, directory: dirname(resolve(file)) });
+    const result = await runScript(source, { name, overrides, defines, directory: dirname(resolve(file)) });
     let pcapPath: string | null = null;
-    if (!result.passed || pcapAlways) {
+    if ((!result.passed && !result.unsupported) || pcapAlways) {
       try {
         mkdirSync(pcapDir, { recursive: true });
         pcapPath = join(pcapDir, `drill-${basename(file).replace(/\.pkt$/, '')}.pcap`);
@@ -101,10 +158,22 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
         pcapPath = null;
       }
     }
-    for (const line of formatResult(result, pcapPath)) out(line);
-    if (result.passed) passed++;
-    else failed++;
+    if (corpus === null) for (const line of formatResult(result, pcapPath)) out(line);
+    else {
+      out(formatResultLine(result));
+      const folder = dirname(name);
+      if (!folders.has(folder)) folders.set(folder, { passed: 0, failed: 0, unsupported: 0 });
+      count(folders.get(folder)!, result);
+    }
+    count(total, result);
   }
-  out(`${passed} passed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
+  if (folders.size > 0) {
+    out('');
+    out('| folder | passed | failed | unsupported |');
+    out('| --- | --- | --- | --- |');
+    for (const [folder, t] of folders) out(`| ${folder} | ${t.passed} | ${t.failed} | ${t.unsupported} |`);
+    out('');
+  }
+  out(`${total.passed} passed, ${total.failed} failed, ${total.unsupported} unsupported`);
+  return total.failed === 0 ? 0 : 1;
 }

@@ -31,6 +31,7 @@ import type {
   TimePoint,
   UdpPacketSpec,
 } from './script.js';
+import { UnsupportedFeatureError } from './unsupported.js';
 
 /** A script that cannot be parsed: the line and what is wrong there. */
 export class ScriptSyntaxError extends Error {
@@ -279,8 +280,13 @@ function parseOptions(cursor: Cursor): readonly OptionSpec[] | 'any' {
         }
         return { kind: 'TS', val: number(2), ecr: number(4) };
       }
+      case 'FO':
+      case 'FOEXP':
+        throw new UnsupportedFeatureError('TCP Fast Open', `the TCP option '${item.trim()}' (line ${cursor.line})`);
+      case 'md5':
+        throw new UnsupportedFeatureError('TCP-MD5/AO', `the TCP option '${item.trim()}' (line ${cursor.line})`);
       default:
-        throw new ScriptSyntaxError(cursor.line, `unsupported TCP option '${item.trim()}'`);
+        throw new ScriptSyntaxError(cursor.line, `unknown TCP option '${item.trim()}'`);
     }
   });
 }

@@ -26,6 +26,7 @@ import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/config.js';
 import { formatDecoded, formatTcpSpec, learnFromOutbound, matchIcmp, matchTcp, matchUdp, type MatchOutcome, type MatchSettings } from './match.js';
 import { parseScript, ScriptSyntaxError } from './parser.js';
 import { runPythonSnippets, type CodeSnippet } from './python-code.js';
+import { UnsupportedFeatureError, type UnsupportedFeature } from './unsupported.js';
 import type { CodeEvent, PacketEvent, Script, ScriptEvent, ScriptOption, SyscallEvent, TcpPacketSpec, TimePoint } from './script.js';
 import { expandCommand } from './shell-scripts.js';
 import { mapShellCommand, type TcpConfigChanges } from './sysctl.js';
@@ -92,6 +93,8 @@ export interface DrillResult {
   readonly name: string;
   readonly passed: boolean;
   readonly failure: DrillFailure | null;
+  /** The script needs a feature ustack lacks (src/drill/unsupported.ts); `failure` says where. */
+  readonly unsupported: UnsupportedFeature | null;
   /** Backtick lines mapped to configuration, one line each. */
   readonly applied: readonly string[];
   /** Backtick commands with no ustack equivalent, and other things worth knowing. */
@@ -103,7 +106,10 @@ export interface DrillResult {
 }
 
 class Failure extends Error {
-  constructor(readonly failure: DrillFailure) {
+  constructor(
+    readonly failure: DrillFailure,
+    readonly unsupported: UnsupportedFeature | null = null,
+  ) {
     super(failure.message);
   }
 }
@@ -198,7 +204,7 @@ export function applyOptions(settings: DrillSettings, options: readonly Pick<Scr
         next.seed = n;
         break;
       case 'ip_version':
-        if (value !== 'ipv4') throw new Error(`--ip_version=${value}: ustack speaks IPv4 only`);
+        if (value !== 'ipv4') throw new UnsupportedFeatureError('IPv6', `--ip_version=${value}`);
         break;
       case 'verbose':
       case 'dry_run':
@@ -275,9 +281,9 @@ class DrillRun {
     return this.pcap.toBytes();
   }
 
-  private fail(message: string, expected?: string, actual?: string): never {
+  private fail(message: string, expected?: string, actual?: string, unsupported: UnsupportedFeature | null = null): never {
     const event = this.current;
-    throw new Failure({ line: event?.line ?? 0, text: event?.text ?? '', message, expected, actual, time: this.now / 1000 });
+    throw new Failure({ line: event?.line ?? 0, text: event?.text ?? '', message, expected, actual, time: this.now / 1000 }, unsupported);
   }
 
   /** The stack, created at the first event that needs it (after the leading backtick lines). */
@@ -597,6 +603,7 @@ class DrillRun {
     const settled = call.settled!;
     const event = call.event;
     if ('error' in settled && settled.error instanceof SyscallProblem) this.fail(settled.error.message);
+    if ('error' in settled && settled.error instanceof UnsupportedFeatureError) this.fail(settled.error.message, undefined, undefined, settled.error.feature);
     if ('error' in settled && !(settled.error instanceof ErrnoError)) {
       this.fail(`the call threw: ${settled.error instanceof Error ? settled.error.message : String(settled.error)}`);
     }
@@ -666,7 +673,7 @@ export interface RunScriptOptions {
   readonly defines?: readonly string[];
 }
 
-/** Parses and runs one script. Never throws: every problem is a failed result. */
+/** Parses and runs one script. Never throws: every problem is a failed (or unsupported) result. */
 export async function runScript(source: string, options: RunScriptOptions): Promise<DrillResult> {
   const warnings: string[] = [];
   let script: Script;
@@ -677,10 +684,12 @@ export async function runScript(source: string, options: RunScriptOptions): Prom
     if (options.directory !== undefined) settings = { ...settings, directory: options.directory };
   } catch (error) {
     const line = error instanceof ScriptSyntaxError ? error.line : 0;
+    const message = error instanceof ScriptSyntaxError ? `syntax: ${error.detail}` : String(error instanceof Error ? error.message : error);
     return {
       name: options.name,
       passed: false,
-      failure: { line, text: '', message: error instanceof ScriptSyntaxError ? `syntax: ${error.detail}` : String(error instanceof Error ? error.message : error), time: 0 },
+      failure: { line, text: '', message, time: 0 },
+      unsupported: error instanceof UnsupportedFeatureError ? error.feature : null,
       applied: [],
       warnings,
       pcap: new PcapWriter({ linkType: LinkType.RAW }).toBytes(),
@@ -689,16 +698,20 @@ export async function runScript(source: string, options: RunScriptOptions): Prom
   }
   const run = new DrillRun(settings, warnings);
   let failure: DrillFailure | null = null;
+  let unsupported: UnsupportedFeature | null = null;
   try {
     await run.run(script);
   } catch (error) {
-    if (error instanceof Failure) failure = error.failure;
-    else failure = { line: 0, text: '', message: `runner error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, time: run.now / 1000 };
+    if (error instanceof Failure) {
+      failure = error.failure;
+      unsupported = error.unsupported;
+    } else failure = { line: 0, text: '', message: `runner error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, time: run.now / 1000 };
   }
   return {
     name: options.name,
     passed: failure === null,
     failure,
+    unsupported,
     applied: run.applied,
     warnings,
     pcap: run.pcapBytes,

@@ -10,6 +10,7 @@ import { formatIpv4Address } from '../ip/address.js';
 import type { BerkeleySockets } from '../socket-api/berkeley.js';
 import * as C from '../socket-api/berkeley-constants.js';
 import type { Expression, SyscallEvent } from './script.js';
+import { UnsupportedFeatureError } from './unsupported.js';
 import type { Flow } from './wire.js';
 
 /** A call that was understood but whose outcome differs from the script, or cannot be made. */
@@ -26,10 +27,40 @@ const CONSTANTS: Readonly<Record<string, number>> = {
   INADDR_ANY: 0,
   PF_INET: C.AF_INET,
   SOCK_CLOEXEC: 0o2000000,
-  MSG_NOSIGNAL: 0x4000,
-  MSG_WAITALL: 0x100,
-  MSG_OOB: 0x1,
+  SOL_IP: C.IPPROTO_IP,
+  SOL_TCP: C.IPPROTO_TCP,
+  NULL: 0,
+  // Linux's numbers for what ustack reports as unsupported (so the script says which feature).
+  SO_ZEROCOPY: 60,
+  MSG_ZEROCOPY: 0x4000000,
+  MSG_FASTOPEN: 0x20000000,
+  TCP_FASTOPEN: 23,
+  TCP_FASTOPEN_CONNECT: 30,
+  TCP_FASTOPEN_KEY: 33,
+  TCP_FASTOPEN_NO_COOKIE: 34,
+  TCP_MD5SIG: 14,
+  TCP_MD5SIG_EXT: 32,
+  SO_TIMESTAMPING: 37,
 };
+
+/** Socket options and flags of features ustack lacks: using one makes the script UNSUPPORTED. */
+const UNSUPPORTED_OPTIONS: Readonly<Record<string, ConstructorParameters<typeof UnsupportedFeatureError>[0]>> = {
+  [`${C.SOL_SOCKET}:60`]: 'MSG_ZEROCOPY',
+  [`${C.IPPROTO_TCP}:23`]: 'TCP Fast Open',
+  [`${C.IPPROTO_TCP}:30`]: 'TCP Fast Open',
+  [`${C.IPPROTO_TCP}:33`]: 'TCP Fast Open',
+  [`${C.IPPROTO_TCP}:34`]: 'TCP Fast Open',
+  [`${C.IPPROTO_TCP}:14`]: 'TCP-MD5/AO',
+  [`${C.IPPROTO_TCP}:32`]: 'TCP-MD5/AO',
+  [`${C.SOL_SOCKET}:37`]: 'SO_TIMESTAMPING',
+};
+
+/** Send flags of features ustack lacks. */
+function checkSendFlags(flags: number): number {
+  if (flags & CONSTANTS.MSG_ZEROCOPY) throw new UnsupportedFeatureError('MSG_ZEROCOPY', 'a send with MSG_ZEROCOPY');
+  if (flags & CONSTANTS.MSG_FASTOPEN) throw new UnsupportedFeatureError('TCP Fast Open', 'a send with MSG_FASTOPEN');
+  return flags;
+}
 
 /** Evaluates an expression to a number (symbols, `a|b`, htons()). */
 export function evaluate(expression: Expression): number {
@@ -42,7 +73,7 @@ export function evaluate(expression: Expression): number {
       return value;
     }
     case 'binary':
-      return evaluate(expression.left) | evaluate(expression.right);
+      return (evaluate(expression.left) | evaluate(expression.right)) >>> 0;
     case 'call':
       if ((expression.name === 'htons' || expression.name === 'htonl' || expression.name === 'ntohs') && expression.args.length === 1) return evaluate(expression.args[0]);
       throw new SyscallProblem(`cannot evaluate ${expression.name}(…)`);
@@ -74,6 +105,46 @@ export interface SyscallContext {
   readonly remotePort: number;
   /** Sockets the script opened, by descriptor: their type. */
   readonly socketTypes: Map<number, number>;
+}
+
+/**
+ * The buffer of a read or write: `NULL` is a bad pointer (the call fails with EFAULT, as in
+ * C); anything else is zeros of the length given.
+ */
+function buffer(expression: Expression | undefined, length: number): Uint8Array | null {
+  return expression?.kind === 'symbol' && expression.name === 'NULL' ? null : new Uint8Array(length);
+}
+
+/** Total length of an iovec array `[{..., 100}, {..., 200}]` (fields iov_base, iov_len, or positional). */
+function iovLength(iov: Expression | undefined): number {
+  if (!iov || iov.kind !== 'array') throw new SyscallProblem('expected msg_iov=[{..., length}, …]');
+  return iov.items.reduce((total, item) => {
+    const length = field(item, 'iov_len', '#1');
+    if (!length) throw new SyscallProblem('each iovec is {base, length}');
+    return total + evaluate(length);
+  }, 0);
+}
+
+/** Compares the control messages a script expects from recvmsg with what ustack attached. */
+function checkControl(control: Expression | undefined, inq: number | undefined): void {
+  if (!control || isElided(control)) return;
+  const messages = control.kind === 'array' ? control.items : [control];
+  if (messages.length === 0 && inq !== undefined) throw new SyscallProblem(`recvmsg attached TCP_CM_INQ ${inq}, expected no control message`);
+  for (const message of messages) {
+    const level = field(message, 'cmsg_level');
+    const type = field(message, 'cmsg_type');
+    const data = field(message, 'cmsg_data');
+    if (!level || !type || evaluate(level) !== C.IPPROTO_TCP || evaluate(type) !== C.TCP_CM_INQ) {
+      throw new SyscallProblem('the runner checks only TCP_CM_INQ control messages');
+    }
+    if (inq === undefined) throw new SyscallProblem('recvmsg attached no TCP_CM_INQ (is TCP_INQ on?)');
+    checkOutput('recvmsg', 'TCP_CM_INQ', inq, writtenValue(data));
+  }
+}
+
+/** A symbol's name, for messages. */
+function symbolName(expression: Expression | undefined): string {
+  return expression?.kind === 'symbol' ? expression.name : String(expression && expression.kind === 'number' ? expression.value : '?');
 }
 
 /** The expected value written in an output argument like `[1]`, or undefined for `...`. */
@@ -145,25 +216,69 @@ export function startSyscall(event: SyscallEvent, context: SyscallContext): numb
     }
     case 'write':
     case 'send': {
-      const length = evaluate(args[2]);
-      return api.send(fd(), new Uint8Array(length), event.name === 'send' && !isElided(args[3]) ? evaluate(args[3]) : 0);
+      const flags = event.name === 'send' && !isElided(args[3]) ? checkSendFlags(evaluate(args[3])) : 0;
+      return api.send(fd(), buffer(args[1], evaluate(args[2])), flags);
     }
     case 'sendto': {
       const descriptor = fd();
-      const length = evaluate(args[2]);
       const target = addressOf(args[4], remote, context.connectPort);
       if (context.socketTypes.get(descriptor) === C.SOCK_DGRAM) flow.remotePort = target.port;
-      const promise = api.sendto(descriptor, new Uint8Array(length), target, isElided(args[3]) ? 0 : evaluate(args[3]));
+      const promise = api.sendto(descriptor, buffer(args[1], evaluate(args[2])), target, isElided(args[3]) ? 0 : checkSendFlags(evaluate(args[3])));
       if (context.socketTypes.get(descriptor) === C.SOCK_DGRAM) flow.localPort = api.getsockname(descriptor).port;
       return promise;
+    }
+    case 'sendmsg': {
+      // sendmsg(fd, {msg_name(...)=..., msg_iov(N)=[{..., len}, …], msg_flags=0}, flags)
+      const flags = isElided(args[2]) ? 0 : checkSendFlags(evaluate(args[2]));
+      const control = field(args[1], 'msg_control');
+      if (control && !isElided(control)) throw new SyscallProblem('sendmsg with msg_control is not supported by the runner');
+      return api.send(fd(), new Uint8Array(iovLength(field(args[1], 'msg_iov'))), flags);
     }
     case 'read':
     case 'recv':
     case 'recvfrom': {
-      const length = evaluate(args[2]);
       const flags = event.name !== 'read' && !isElided(args[3]) ? evaluate(args[3]) : 0;
-      return api.recvfrom(fd(), length, flags).then((result) => result.data.length);
+      return api.recvInto(fd(), buffer(args[1], evaluate(args[2])), flags);
     }
+    case 'recvmsg': {
+      // recvmsg(fd, {msg_iov(1)=[{..., len}], msg_control=[{cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ, cmsg_data=N}], msg_flags=0}, flags)
+      const message = args[1];
+      const flags = isElided(args[2]) ? 0 : evaluate(args[2]);
+      return api.recvmsg(fd(), iovLength(field(message, 'msg_iov')), flags).then((result) => {
+        checkControl(field(message, 'msg_control'), result.inq);
+        return result.data.length;
+      });
+    }
+    case 'epoll_create':
+    case 'epoll_create1':
+      return api.epollCreate(event.name === 'epoll_create' ? evaluate(args[0]) : 1);
+    case 'epoll_ctl': {
+      const event4 = args[3];
+      const events = field(event4, 'events');
+      const data = field(event4, 'fd', 'ptr', 'u32', 'u64');
+      const registered = events ? { events: evaluate(events), data: data ? evaluate(data) : 0 } : null;
+      api.epollCtl(fd(), evaluate(args[1]), evaluate(args[2]), registered);
+      return 0;
+    }
+    case 'epoll_wait': {
+      const expected = args[1];
+      const max = evaluate(args[2]);
+      const timeout = isElided(args[3]) ? -1 : evaluate(args[3]);
+      return api.epollWait(fd(), max, timeout).then((ready) => {
+        // The script writes the first event it expects (or {events=0, ptr=0} for none).
+        const first = ready[0] ?? { events: 0, data: 0 };
+        const wanted = writtenValue(field(expected, 'events'));
+        checkOutput('epoll_wait', 'events', first.events >>> 0, wanted === undefined ? undefined : wanted >>> 0);
+        const data = field(expected, 'fd', 'u32', 'u64');
+        if (ready.length > 0 && data) checkOutput('epoll_wait', 'fd', first.data, evaluate(data));
+        return ready.length;
+      });
+    }
+    case 'splice':
+    case 'vmsplice':
+      throw new UnsupportedFeatureError('splice', `${event.name}()`);
+    case 'sendfile':
+      throw new UnsupportedFeatureError('sendfile', 'sendfile()');
     case 'shutdown':
       api.shutdown(fd(), evaluate(args[1]));
       return 0;
@@ -186,6 +301,8 @@ export function startSyscall(event: SyscallEvent, context: SyscallContext): numb
       const level = evaluate(args[1]);
       const name = evaluate(args[2]);
       const value = args[3];
+      const unsupported = UNSUPPORTED_OPTIONS[`${level}:${name}`];
+      if (unsupported) throw new UnsupportedFeatureError(unsupported, `setsockopt ${symbolName(args[2])}`);
       if (level === C.SOL_SOCKET && name === C.SO_LINGER) {
         const onoff = field(value, 'l_onoff', 'onoff');
         const linger = field(value, 'l_linger', 'linger');

@@ -38,6 +38,12 @@ export const SO_ACCEPTCONN = 30;
 export const IP_TOS = 1;
 export const IP_TTL = 2;
 export const IP_HDRINCL = 3;
+/** Path MTU discovery for the socket (DF set), or not (IP_PMTUDISC_DONT). */
+export const IP_MTU_DISCOVER = 10;
+export const IP_PMTUDISC_DONT = 0;
+export const IP_PMTUDISC_WANT = 1;
+export const IP_PMTUDISC_DO = 2;
+export const IP_PMTUDISC_PROBE = 3;
 export const IP_MULTICAST_IF = 32;
 export const IP_MULTICAST_TTL = 33;
 export const IP_MULTICAST_LOOP = 34;

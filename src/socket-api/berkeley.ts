@@ -62,6 +62,8 @@ interface SocketOptions {
   congestion: CongestionAlgorithm;
   ttl: number | undefined;
   tos: number;
+  /** IP_MTU_DISCOVER: one of IP_PMTUDISC_DONT, _WANT, _DO, _PROBE. */
+  mtuDiscover: number;
   broadcast: boolean;
   headerIncluded: boolean;
 }
@@ -139,6 +141,7 @@ export class BerkeleySockets {
       congestion: config.congestionControl,
       ttl: undefined,
       tos: 0,
+      mtuDiscover: C.IP_PMTUDISC_WANT,
       broadcast: false,
       headerIncluded: protocol === C.IPPROTO_RAW,
     });
@@ -534,6 +537,10 @@ export class BerkeleySockets {
         if (entry.udp) entry.udp.options.tos = options.tos;
         if (entry.raw) entry.raw.tos = options.tos;
         break;
+      case `${C.IPPROTO_IP}:${C.IP_MTU_DISCOVER}`:
+        if (!(n >= C.IP_PMTUDISC_DONT && n <= C.IP_PMTUDISC_PROBE)) throw new ErrnoError('EINVAL', 'setsockopt');
+        options.mtuDiscover = n;
+        break;
       case `${C.IPPROTO_IP}:${C.IP_HDRINCL}`:
         if (!entry.raw) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
         options.headerIncluded = flag;
@@ -647,6 +654,8 @@ export class BerkeleySockets {
         return options.tos;
       case `${C.IPPROTO_IP}:${C.IP_HDRINCL}`:
         return Number(options.headerIncluded);
+      case `${C.IPPROTO_IP}:${C.IP_MTU_DISCOVER}`:
+        return options.mtuDiscover;
       case `${C.IPPROTO_IP}:${C.IP_MULTICAST_TTL}`:
         return entry.udp?.options.multicastTtl ?? 1;
       case `${C.IPPROTO_IP}:${C.IP_MULTICAST_LOOP}`:
@@ -856,6 +865,7 @@ function applyConnectionOptions(connection: TcpConnection, options: SocketOption
   o.receiveBufferLocked = options.receiveBufferSet;
   o.ttl = options.ttl;
   o.tos = options.tos;
+  o.dontFragment = options.mtuDiscover !== C.IP_PMTUDISC_DONT;
   connection.sendBuffer.capacity = options.sendBuffer;
   if (!connection.synchronized) {
     connection.receiveBufferSize = options.receiveBuffer;

@@ -55,6 +55,18 @@ export interface TcpConfig {
   readonly userTimeoutMs: number;
   /** Default TCP_NOTSENT_LOWAT (Linux tcp_notsent_lowat): 0xffffffff = no limit. */
   readonly notSentLowWater: number;
+  /**
+   * Send units (Linux's TSO autosizing, tcp_tso_autosize): new data leaves in units of about a
+   * millisecond's worth at the pacing rate — cwnd/SRTT times the slow-start ratio while cwnd is
+   * under half of ssthresh, the congestion-avoidance ratio after (percent; Linux
+   * tcp_pacing_ss_ratio, tcp_pacing_ca_ratio) — and at least `minSendUnitSegments` segments
+   * (tcp_min_tso_segs). With segmentation offload a unit is one segment the link cuts; without,
+   * it is that many MSS segments. The last segment of a unit of two or more carries PSH, as
+   * Linux forces PSH on GSO packets so the receiver's GRO flushes. ustack does not pace.
+   */
+  readonly minSendUnitSegments: number;
+  readonly pacingSlowStartRatio: number;
+  readonly pacingCongestionAvoidanceRatio: number;
 }
 
 /** Linux-like defaults. */
@@ -85,4 +97,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   defaultBacklog: 4096,
   userTimeoutMs: 0,
   notSentLowWater: 0xffffffff,
+  minSendUnitSegments: 2,
+  pacingSlowStartRatio: 200,
+  pacingCongestionAvoidanceRatio: 120,
 };

@@ -199,6 +199,25 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
   transmitSegment(connection, now, segment.seq, TcpFlag.ACK | (segment.fin ? TcpFlag.FIN : 0) | (segment.push ? TcpFlag.PSH : 0), payload, options);
 }
 
+/** The largest send unit: a 64 KiB IP packet's worth (Linux's GSO_MAX_SIZE). */
+const MAX_SEND_UNIT_BYTES = 65536;
+
+/**
+ * Segments per send unit (TcpConfig.minSendUnitSegments; Linux's tcp_tso_autosize): about
+ * 1/1024 s of data at the pacing rate Linux would set (tcp_update_pacing_rate), at least the
+ * minimum; a 64 KiB unit before there is an RTT sample to compute a rate from.
+ */
+export function sendUnitSegments(connection: TcpConnection, mss: number): number {
+  const config = connection.host.config;
+  const largest = Math.max(1, Math.floor(MAX_SEND_UNIT_BYTES / mss));
+  const srtt = connection.rtt.srtt;
+  if (srtt === undefined || srtt <= 0) return largest;
+  const cc = connection.cc;
+  const ratio = cc.cwnd < cc.ssthresh / 2 ? config.pacingSlowStartRatio : config.pacingCongestionAvoidanceRatio;
+  const bytesPerSecond = (Math.max(cc.cwnd, connection.flightSize) * ratio) / 100 / (srtt / 1000);
+  return Math.min(largest, Math.max(config.minSendUnitSegments, Math.floor(bytesPerSecond / 1024 / mss)));
+}
+
 /** Bytes in flight per RFC 6675 §4 "pipe": sent, not SACKed, not marked lost. */
 export function pipe(connection: TcpConnection): number {
   return connection.inFlight.pipe;
@@ -257,6 +276,10 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   }
 
   const mayCarryData = state === 'ESTABLISHED' || state === 'CLOSE-WAIT' || state === 'FIN-WAIT-1' || state === 'CLOSING' || state === 'LAST-ACK';
+  // New data leaves in send units (sendUnitSegments); a burst's units count from its first byte.
+  const burstStart = connection.sndNxt;
+  let burstBytes = -1;
+  let unitBytes = 0;
   while (mayCarryData && !connection.finSent) {
     const unsentOffset = seqSub(connection.sndNxt, connection.sendBufferSeq);
     const unsent = connection.sendBuffer.length - unsentOffset;
@@ -267,8 +290,12 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     const mss = payloadRoom(connection, options);
     // With segmentation offload one segment may carry many MSS (a whole number of them) for the
     // link to cut; Nagle and SWS avoidance still reason in MSS.
+    if (burstBytes < 0) {
+      unitBytes = sendUnitSegments(connection, mss) * mss;
+      burstBytes = Math.max(0, Math.min(unsent, usableWindow, congestionRoom));
+    }
     const offload = connection.segmentationOffloadBytes;
-    const largest = offload > mss ? offload - (offload % mss) : mss;
+    const largest = offload > mss ? Math.min(offload - (offload % mss), unitBytes) : mss;
     let length = Math.min(unsent, largest, usableWindow, congestionRoom);
     if (unsent > 0 && length <= 0) {
       if (usableWindow <= 0 && connection.flightSize === 0) armPersistIfIdle(connection, now);
@@ -300,8 +327,12 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     const fin = connection.finPending && length === unsent;
     if (length === 0 && !fin) break;
     const payload = length > 0 ? connection.sendBuffer.read(unsentOffset, length) : NO_BYTES;
-    // PSH on the segment that carries the end of a write (RFC 9293 §3.9.1), as Linux marks it.
-    const push = (length > 0 && connection.writeMarks.take(seqAdd(connection.sndNxt, length))) || (mode.wakeup === true && length > 0);
+    // PSH on the segment that carries the end of a write (RFC 9293 §3.9.1, as Linux marks it),
+    // and on the last segment of a send unit of two or more (Linux forces it on GSO packets).
+    const writeEnd = length > 0 && connection.writeMarks.take(seqAdd(connection.sndNxt, length));
+    const offset = seqSub(connection.sndNxt, burstStart);
+    const unitPush = length > mss || (offset % unitBytes !== 0 && ((offset + length) % unitBytes === 0 || offset + length >= burstBytes));
+    const push = length > 0 && (writeEnd || unitPush || mode.wakeup === true);
     const flags = TcpFlag.ACK | (push ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
     const seq = connection.sndNxt;
     // With offload every data segment goes with its segment size: the link cuts it if longer,

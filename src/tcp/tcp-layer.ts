@@ -153,7 +153,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     // RFC 3168 §6.1.4–6.1.5: only new data is ECN-capable; pure ACKs, probes and retransmissions
     // are not (new data leaves at SND.NXT, before SND.NXT moves past it).
     const ect = connection.ecnEnabled && segment.payload.length > 0 && !seqLt(segment.seq, connection.sndNxt);
-    this.sendSegment(connection.localAddress, connection.remoteAddress, segment, ect, connection.options.ttl, connection.options.tos, segmentSize);
+    const o = connection.options;
+    this.sendSegment(connection.localAddress, connection.remoteAddress, segment, ect, o.ttl, o.tos, segmentSize, o.dontFragment);
   }
 
   pathMtu(remote: Ipv4Address): number | null {
@@ -579,10 +580,10 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     return this.timerQueue.nextDeadline;
   }
 
-  private sendSegment(source: Ipv4Address, destination: Ipv4Address, segment: TcpRepr, ect: boolean, ttl?: number, tos = 0, segmentSize?: number): void {
+  private sendSegment(source: Ipv4Address, destination: Ipv4Address, segment: TcpRepr, ect: boolean, ttl?: number, tos = 0, segmentSize?: number, dontFragment = true): void {
     const length = tcpLength(segment);
     const sent = this.ip.send(
-      { source, destination, protocol: IpProtocol.TCP, dontFragment: true, ttl, dscp: tos >> 2, ecn: ect ? 2 : tos & 3, segmentSize },
+      { source, destination, protocol: IpProtocol.TCP, dontFragment, ttl, dscp: tos >> 2, ecn: ect ? 2 : tos & 3, segmentSize },
       length,
       (out, _source, checksumOffloaded) => {
         const written = emitTcp(segment, out, { source, destination }, checksumOffloaded);

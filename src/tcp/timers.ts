@@ -14,6 +14,9 @@ import { TcpFlag } from './tcp-packet.js';
 /** RFC 8985 §7.2 WCDelAckT: the worst-case delayed-ACK time assumed for a lone segment. */
 const WORST_CASE_DELAYED_ACK_MS = 200;
 
+/** Linux's TCP_TIMEOUT_MIN added to 2·SRTT (tcp_schedule_loss_probe). */
+const PROBE_TIMER_SLACK_MS = 2;
+
 /** (Re)starts the retransmission timer: now + RTO (RFC 6298 §5.1, §5.3). */
 export function armRetransmitTimer(connection: TcpConnection, now: number): void {
   let deadline = now + connection.rtt.rto;
@@ -47,7 +50,8 @@ export function armProbeTimer(connection: TcpConnection, now: number): void {
     return;
   }
   const srtt = connection.rtt.srtt;
-  let pto = srtt === undefined ? 1000 : 2 * srtt;
+  // Linux adds two timer ticks (TCP_TIMEOUT_MIN, 2 ms) so that an ACK due at 2·SRTT is not beaten.
+  let pto = srtt === undefined ? 1000 : 2 * srtt + PROBE_TIMER_SLACK_MS;
   if (srtt !== undefined && connection.inFlight.length === 1) pto = Math.max(pto, 1.5 * srtt + WORST_CASE_DELAYED_ACK_MS);
   connection.probeDeadline = Math.min(now + pto, connection.retransmitDeadline);
 }

@@ -328,17 +328,18 @@ describe('tail loss probe (RFC 8985 §7)', () => {
     return h;
   }
 
+  // PTO = 2·SRTT (RFC 8985 §7.2) plus Linux's two timer ticks (TCP_TIMEOUT_MIN): 102 ms here.
   it('with no ACK for 2·SRTT, the last segment sent is retransmitted as a probe; the RTO is re-armed after it', () => {
     const h = measured();
     const start = h.now;
     h.write(3 * MSS);
     h.take();
-    h.advance(99);
+    h.advance(101);
     h.expectNothingSent();
     h.advance(1);
-    h.expectSent(seq(h.ourSeq(100 + 2 * MSS)), payloadLength(MSS), sentAt(start + 100));
+    h.expectSent(seq(h.ourSeq(100 + 2 * MSS)), payloadLength(MSS), sentAt(start + 102));
     expect(h.stat('tcp.tlp.probes')).toBe(1);
-    expect(h.conn.retransmitDeadline).toBe(start + 100 + h.conn.rtt.rto);
+    expect(h.conn.retransmitDeadline).toBe(start + 102 + h.conn.rtt.rto);
   });
 
   it('the probe sends new data that Nagle was holding instead of retransmitting (RFC 8985 §7.3, as Linux)', () => {
@@ -348,10 +349,10 @@ describe('tail loss probe (RFC 8985 §7)', () => {
     h.write(60); // held by Nagle behind the small segment
     expect(h.take().map((s) => s.tcp.payload.length)).toEqual([MSS, 50]);
     const start = h.now;
-    h.advance(99);
+    h.advance(101);
     h.expectNothingSent();
-    h.advance(1); // PTO = 2·SRTT, before the 200 ms RTO
-    h.expectSent(seq(h.ourSeq(100 + MSS + 50)), payloadLength(60), sentAt(start + 100));
+    h.advance(1); // PTO = 2·SRTT + 2 ms, before the 200 ms RTO
+    h.expectSent(seq(h.ourSeq(100 + MSS + 50)), payloadLength(60), sentAt(start + 102));
     expect(h.stat('tcp.tlp.probes')).toBe(1);
     expect(h.stat('tcp.tx.retransmits')).toBe(0);
   });
@@ -360,9 +361,9 @@ describe('tail loss probe (RFC 8985 §7)', () => {
     const h = measured();
     h.write(3 * MSS);
     h.take();
-    h.advance(100);
+    h.advance(102);
     h.take(); // the probe
-    h.advance(50);
+    h.advance(50); // an RTT after the probe: RACK takes the sample (RFC 8985 §6.2 step 2)
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(100 + 2 * MSS), rightEdge: h.ourSeq(100 + 3 * MSS) }) });
     const resent = h.take().map((s) => s.tcp.seq);
     expect(resent).toEqual([h.ourSeq(100), h.ourSeq(100 + MSS)]);
