@@ -16,6 +16,7 @@ import { TimerDeadlines } from './deadlines.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
 import { RttEstimator } from './rtt.js';
 import { SendBuffer } from './send-buffer.js';
+import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
 import { transmitPending, transmitSegment, windowUpdateAfterRead } from './output.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
@@ -269,6 +270,9 @@ export class TcpConnection extends TimerDeadlines {
   /** The user closed the socket: nobody reads anymore (orphan). */
   orphaned = false;
 
+  /** What only TCP_INFO reports: RFC 4898 counters, last-activity stamps, chrono times (`tcp-info.ts`). */
+  readonly info: TcpInfoCounters;
+
   constructor(
     readonly host: TcpHost,
     readonly localAddress: Ipv4Address,
@@ -298,6 +302,7 @@ export class TcpConnection extends TimerDeadlines {
     this.assembler = new ReceiveAssembler(config.receiveBufferSize);
     this.rtt = new RttEstimator({ initialMs: config.initialRtoMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 });
     this.cc = createCongestionControl(congestion ?? config.congestionControl, this.sendMss, { initialWindowSegments: config.initialWindowSegments });
+    this.info = new TcpInfoCounters(host.now());
   }
 
   /** `local:port>remote:port`, the demultiplexing key. */
@@ -384,14 +389,21 @@ export class TcpConnection extends TimerDeadlines {
     if (this.state === 'CLOSED' || this.state === 'LISTEN') return fail('ENOTCONN');
     if (!this.canSend) return fail('EPIPE');
     const accepted = this.sendBuffer.write(data);
-    if (accepted > 0 && this.synchronized) transmitPending(this, this.host.now());
+    const now = this.host.now();
+    if (accepted > 0) this.info.chronoStart(Chrono.busy, now);
+    if (accepted < data.length) this.info.sendBufferFilled();
+    if (accepted > 0 && this.synchronized) transmitPending(this, now);
     return ok(accepted);
   }
 
   /** RECEIVE (RFC 9293 §3.10.3): reads up to `max` bytes and reopens the window if it grew enough. */
   receive(max = Infinity): Uint8Array {
     const data = this.read(max);
-    if (data.length > 0) windowUpdateAfterRead(this, this.host.now());
+    if (data.length > 0) {
+      const now = this.host.now();
+      this.info.applicationRead(this, now);
+      windowUpdateAfterRead(this, now);
+    }
     return data;
   }
 
