@@ -331,6 +331,17 @@ export function tcpInfo(connection: TcpConnection, now: number): TcpInfo {
 }
 
 /**
+ * TCP_INFO as a socket's owner reads it (getsockopt, `socket.getTcpInfo()`): as `tcpInfo`, but a
+ * connection in TIME-WAIT reads CLOSE — Linux hands TIME-WAIT to a separate mini-socket
+ * (tcp_time_wait) and closes the socket itself (tcp_done), counters intact.
+ */
+export function socketTcpInfo(connection: TcpConnection, now: number): TcpInfo {
+  const info = tcpInfo(connection, now);
+  if (connection.state === 'TIME-WAIT') info.state = LINUX_TCP_STATE.CLOSED;
+  return info;
+}
+
+/**
  * TCP_INFO of a TCP socket with no connection (fresh, or only bound): state CLOSE, and the
  * values Linux's tcp_init_sock() gives a new socket where tcp_get_info() reports them — the
  * initial RTO and its RTTVAR, the default MSS, the initial window, an unset ssthresh and
