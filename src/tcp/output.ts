@@ -121,7 +121,7 @@ export function transmitSegment(
     const edge = seqAdd(connection.rcvNxt, window * unit);
     if (seqGt(edge, connection.rcvAdvertisedEdge)) connection.rcvAdvertisedEdge = edge;
   }
-  if (!(flags & TcpFlag.RST)) connection.info.receiveWindow = isSyn ? window : window * 2 ** connection.rcvWindowShift;
+  if (!(flags & TcpFlag.RST)) connection.info.receiveWindow = isSyn ? window : window << connection.rcvWindowShift;
   if (connection.ecnEnabled && !isSyn) {
     if (connection.ecnEchoPending) flags |= TcpFlag.ECE;
     if (connection.cwrPending && payload.length > 0) {

@@ -100,8 +100,12 @@ export class TcpInfoCounters {
   // ---- receiver RTT estimate (tcp_rcv_rtt_est): µs × 8, as Linux keeps it; 0 before a sample ----
   receiverRttScaled = 0;
   private receiverRttSeq = 0;
-  private receiverRttStartedAt: number | null = null;
-  private receiverRttLastEcho: number | null = null;
+  // NaN rather than null for "none": these are written for every segment, and a field that may
+  // hold null boxes each number stored in it (a 32-bit TSecr is rarely a small integer).
+  /** When the per-window measure began (ms), NaN before the first in-order data. */
+  private receiverRttStartedAt = NaN;
+  /** The TSecr last used for a sample (rcv_rtt_last_tsecr), NaN before one. */
+  private receiverRttLastEcho = NaN;
 
   // ---- dynamic right-sizing (rcvq_space): data the application read per receiver RTT ----
   receiveSpace = 0;
@@ -170,7 +174,7 @@ export class TcpInfoCounters {
   dataArrivedInOrder(connection: TcpConnection, payloadLength: number, flags: number, now: number): void {
     this.lastDataReceivedAt = now;
     this.measureReceiveMss(connection, payloadLength, flags);
-    if (this.receiverRttStartedAt !== null) {
+    if (!Number.isNaN(this.receiverRttStartedAt)) {
       if (seqLt(connection.rcvNxt, this.receiverRttSeq)) return;
       this.updateReceiverRtt(connection, Math.max(1, Math.round((now - this.receiverRttStartedAt) * 1000)), true);
     }
