@@ -130,7 +130,11 @@ export interface TcpInfo {
   snd_ssthresh: number;
   /** Congestion window in segments, rounded down: Linux counts whole segments, crediting growth only for fully acknowledged ones, so ustack's bytes / snd_mss is floored. */
   snd_cwnd: number;
-  /** The MSS we advertised on our SYN or SYN-ACK (bytes). */
+  /**
+   * The MSS we advertised on our SYN or SYN-ACK (bytes). Linux's active opener lowers its advmss
+   * by the timestamp option's 12 bytes once the SYN-ACK has them (tcp_rcv_synsent_state_process),
+   * its passive side does not; ustack reports the value it advertised on both.
+   */
   advmss: number;
   /** Reordering degree in segments: DupThresh (3) until an ACK shows more (tcp_check_sack_reordering). */
   reordering: number;
