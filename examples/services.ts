@@ -7,7 +7,9 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BerkeleySockets } from '../src/socket-api/berkeley.js';
+import { formatIpv4Address } from '../src/ip/address.js';
 import type { Stack } from '../src/socket-api/stack.js';
+import { tcpInfo, type TcpInfo } from '../src/tcp/tcp-info.js';
 import type { UdpSocket } from '../src/udp/udp-layer.js';
 import { startKvServer, KV_PORT } from './kv-rpc/kv.js';
 import { IPERF3_PORT, startIperf3Server } from './iperf3-server.js';
@@ -63,12 +65,39 @@ export function startUdpEchoServer(stack: Stack, port = ECHO_PORT): UdpSocket {
   return socket;
 }
 
+/** One TCP connection in `/stats.json`: its 4-tuple, RFC 9293 state and Linux's TCP_INFO. */
+export interface ConnectionReport {
+  readonly local: string;
+  readonly remote: string;
+  readonly state: string;
+  readonly tcpInfo: TcpInfo;
+}
+
+/** What `/stats.json` serves: every counter of the stack, and each TCP connection (as `ss -ti` lists them). */
+export interface StatsReport {
+  readonly counters: Record<string, number>;
+  readonly connections: readonly ConnectionReport[];
+}
+
+/** The stack's counters and its TCP connections with their TCP_INFO, now. */
+export function statsReport(stack: Stack): StatsReport {
+  const now = stack.currentTimeForCalls();
+  const connections = stack.tcp.listConnections().map((connection) => ({
+    local: `${formatIpv4Address(connection.localAddress)}:${connection.localPort}`,
+    remote: `${formatIpv4Address(connection.remoteAddress)}:${connection.remotePort}`,
+    state: connection.state,
+    tcpInfo: tcpInfo(connection, now),
+  }));
+  return { counters: stack.stats.snapshot(), connections };
+}
+
 /** Largest body `/bytes/N` serves (1 GB). */
 const MAX_HTTP_BYTES = 1_000_000_000;
 
 /**
  * Node's own http server on a ustack listener on `port`. `GET /` is a page of the stack's
- * counters, `GET /stats.json` the same as JSON, `GET /bytes/N` N bytes (a download to time).
+ * counters, `GET /stats.json` the counters and every TCP connection with its TCP_INFO as JSON
+ * (`statsReport`), `GET /bytes/N` N bytes (a download to time).
  */
 export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: string) => void = () => {}): () => void {
   const server = http.createServer((request, response) => {
@@ -81,7 +110,7 @@ export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: stri
       response.end(`hello from ustack: this page came over a TCP/IP stack written in TypeScript\n\n${counters.map(([name, value]) => `${name} ${value}`).join('\n')}\n`);
     } else if (url === '/stats.json') {
       response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify(stack.stats.snapshot()));
+      response.end(JSON.stringify(statsReport(stack)));
     } else if (bytes && Number(bytes[1]) <= MAX_HTTP_BYTES) {
       sendZeros(response, Number(bytes[1]));
     } else {
@@ -177,7 +206,7 @@ export const SERVICES: Readonly<Record<string, Service>> = {
     tryFromShell: (address) => [pythonFramedCall(address, GATEWAY_PORT, { type: 'call', id: 1, target: 'entryPoint', method: 'add', args: [2, 3] })],
   },
   http: {
-    summary: "Node's http server on a ustack listener: / (counters), /stats.json, /bytes/N",
+    summary: "Node's http server on a ustack listener: / (counters), /stats.json (counters, TCP_INFO per connection), /bytes/N",
     ports: [{ protocol: 'tcp', port: HTTP_PORT }],
     start: (stack, log) => startHttpServer(stack, HTTP_PORT, log),
     tryFromShell: (address) => [`curl http://${address}/`, `curl -o /dev/null http://${address}/bytes/100000000`],

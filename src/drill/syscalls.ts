@@ -323,7 +323,7 @@ export function startSyscall(event: SyscallEvent, context: SyscallContext): numb
       if (typeof got === 'number') checkOutput('getsockopt', 'value', got, writtenValue(expected));
       else if (typeof got === 'string') {
         if (expected?.kind === 'string' && expected.value !== got) throw new SyscallProblem(`getsockopt returned "${got}", expected "${expected.value}"`);
-      } else if (expected && expected.kind === 'struct') {
+      } else if (expected && expected.kind === 'struct' && 'onoff' in got) {
         const onoff = field(expected, 'l_onoff', 'onoff');
         const linger = field(expected, 'l_linger', 'linger');
         if (onoff) checkOutput('getsockopt', 'l_onoff', got.onoff, evaluate(onoff));

@@ -19,6 +19,8 @@ export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 export const IPPROTO_RAW = 255;
+/** Linux's name for the TCP option level: the same number as IPPROTO_TCP. */
+export const SOL_TCP = IPPROTO_TCP;
 
 /** setsockopt levels and options. */
 export const SOL_SOCKET = 1;
@@ -57,7 +59,7 @@ export const TCP_CORK = 3;
 export const TCP_KEEPIDLE = 4;
 export const TCP_KEEPINTVL = 5;
 export const TCP_KEEPCNT = 6;
-/** Linux struct tcp_info (getsockopt only). */
+/** Linux's struct tcp_info (getsockopt only; see src/tcp/tcp-info.ts). */
 export const TCP_INFO = 11;
 export const TCP_CONGESTION = 13;
 export const TCP_USER_TIMEOUT = 18;

@@ -12,6 +12,7 @@ import { formatIpv4Address, IPV4_ANY, parseIpv4Address, type Ipv4Address } from 
 import type { RawSocket } from '../ip/raw-layer.js';
 import { createCongestionControl, type CongestionAlgorithm } from '../tcp/congestion.js';
 import type { TcpConnection } from '../tcp/connection.js';
+import { listenerTcpInfo, socketTcpInfo, unconnectedTcpInfo, type TcpInfo } from '../tcp/tcp-info.js';
 import type { TcpBinding, TcpListener } from '../tcp/tcp-layer.js';
 import type { UdpSocket } from '../udp/udp-layer.js';
 import * as C from './berkeley-constants.js';
@@ -617,8 +618,12 @@ export class BerkeleySockets {
     if (connection) applyConnectionOptions(connection, options);
   }
 
-  /** getsockopt(2). SO_ERROR returns and clears the pending error as an errno number. */
-  getsockopt(fd: number, level: number, name: number): number | string | { onoff: number; linger: number } {
+  /**
+   * getsockopt(2). SO_ERROR returns and clears the pending error as an errno number. TCP_INFO
+   * (level IPPROTO_TCP, which is SOL_TCP) returns Linux's struct tcp_info as an object whose keys
+   * are its field names without `tcpi_` (src/tcp/tcp-info.ts).
+   */
+  getsockopt(fd: number, level: number, name: number): number | string | { onoff: number; linger: number } | TcpInfo {
     const entry = this.get(fd, 'getsockopt');
     const options = entry.options;
     switch (`${level}:${name}`) {
@@ -680,9 +685,20 @@ export class BerkeleySockets {
         return options.userTimeoutMs;
       case `${C.IPPROTO_TCP}:${C.TCP_CONGESTION}`:
         return options.congestion === 'newreno' ? 'reno' : options.congestion;
+      case `${C.IPPROTO_TCP}:${C.TCP_INFO}`:
+        return this.tcpInfo(entry);
       default:
         throw new ErrnoError('ENOPROTOOPT', 'getsockopt');
     }
+  }
+
+  /** TCP_INFO of a TCP socket: its connection's, a listener's, or a fresh socket's (Linux's values for each). */
+  private tcpInfo(entry: SocketEntry): TcpInfo {
+    if (entry.type !== C.SOCK_STREAM) throw new ErrnoError('ENOPROTOOPT', 'getsockopt');
+    const config = this.stack.tcp.config;
+    if (entry.connection) return socketTcpInfo(entry.connection, this.stack.currentTimeForCalls());
+    if (entry.listener) return listenerTcpInfo(entry.listener, config);
+    return unconnectedTcpInfo(config);
   }
 
   /**

@@ -17,6 +17,7 @@ import { addAbortSignal, Duplex } from 'node:stream';
 import type { ErrnoCode } from '../core/errno.js';
 import { IPV4_ANY } from '../ip/address.js';
 import type { TcpConnection } from '../tcp/connection.js';
+import { socketTcpInfo, type TcpInfo } from '../tcp/tcp-info.js';
 import { IdleTimer } from './idle-timer.js';
 import { kConnection, kInternalConnect, kNormalized, kTouch, normalizeArgs, type NetSocketOptions, type NormalizedArgs } from './net-args.js';
 import { lookupAndConnect } from './net-connect.js';
@@ -558,6 +559,16 @@ export class NetSocket extends Duplex {
   /** The TCP connection underneath (ustack-specific: for inspection and tests). */
   get ustackConnection(): TcpConnection | null {
     return this.#handle?.connection ?? null;
+  }
+
+  /**
+   * Linux's TCP_INFO for this socket's connection (src/tcp/tcp-info.ts: keys are struct
+   * tcp_info's field names without `tcpi_`, in Linux's units), or undefined before connect() and
+   * after destroy. A ustack extension: Node's net.Socket has no such method.
+   */
+  getTcpInfo(): TcpInfo | undefined {
+    const connection = this.#handle?.connection;
+    return connection ? socketTcpInfo(connection, this.#context.stack.currentTimeForCalls()) : undefined;
   }
 }
 

@@ -16,6 +16,7 @@ import { TimerDeadlines } from './deadlines.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
 import { RttEstimator } from './rtt.js';
 import { SendBuffer, WriteMarks } from './send-buffer.js';
+import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
 import { transmitPending, transmitSegment, windowUpdateAfterRead } from './output.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
@@ -288,6 +289,9 @@ export class TcpConnection extends TimerDeadlines {
   /** The user closed the socket: nobody reads anymore (orphan). */
   orphaned = false;
 
+  /** What only TCP_INFO reports: RFC 4898 counters, last-activity stamps, chrono times (`tcp-info.ts`). */
+  readonly info: TcpInfoCounters;
+
   constructor(
     readonly host: TcpHost,
     readonly localAddress: Ipv4Address,
@@ -320,6 +324,7 @@ export class TcpConnection extends TimerDeadlines {
     this.assembler = new ReceiveAssembler(config.receiveBufferSize);
     this.rtt = new RttEstimator({ initialMs: config.initialRtoMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 });
     this.cc = createCongestionControl(congestion ?? config.congestionControl, this.sendMss, { initialWindowSegments: config.initialWindowSegments });
+    this.info = new TcpInfoCounters(host.now());
   }
 
   /** `local:port>remote:port`, the demultiplexing key. */
@@ -411,10 +416,13 @@ export class TcpConnection extends TimerDeadlines {
     let accepted = 0;
     const now = this.host.now();
     for (;;) {
-      const room = Math.min(data.length - accepted, this.notSentLowWater - this.unsentBytes);
+      const wanted = data.length - accepted;
+      const room = Math.min(wanted, this.notSentLowWater - this.unsentBytes);
       const taken = room > 0 ? this.sendBuffer.write(data.subarray(accepted, accepted + room)) : 0;
       accepted += taken;
       const last = taken === 0 || accepted === data.length;
+      if (taken > 0) this.info.chronoStart(Chrono.busy, now);
+      if (taken < wanted) this.info.sendBufferFilled();
       if (last && accepted > 0) this.writeMarks.add(seqAdd(this.sendBufferSeq, this.sendBuffer.length), !flags.more, flags.endOfRecord === true);
       if (this.synchronized && (taken > 0 || (last && accepted > 0))) transmitPending(this, now, { corked: !last || flags.more === true });
       if (last) return ok(accepted);
@@ -464,7 +472,11 @@ export class TcpConnection extends TimerDeadlines {
   /** RECEIVE (RFC 9293 §3.10.3): reads up to `max` bytes and reopens the window if it grew enough. */
   receive(max = Infinity): Uint8Array {
     const data = this.read(max);
-    if (data.length > 0) windowUpdateAfterRead(this, this.host.now());
+    if (data.length > 0) {
+      const now = this.host.now();
+      this.info.applicationRead(this, now);
+      windowUpdateAfterRead(this, now);
+    }
     return data;
   }
 

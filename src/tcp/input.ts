@@ -11,6 +11,7 @@ import { acknowledge, detectLossByRack, duplicateAck, enterRecovery, isDuplicate
 import { RttEstimator } from './rtt.js';
 import { has, type Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqSub } from './seq.js';
+import { Chrono } from './tcp-info-counters.js';
 import { armDelayedAck, armKeepalive, armProbeTimer, armRetransmitTimer, startTimeWait } from './timers.js';
 
 /** RFC 7323 §5.5: TS.Recent older than 24 days is invalid for PAWS. */
@@ -84,13 +85,20 @@ function challengeAck(connection: TcpConnection, now: number, reason: string): v
   sendAck(connection, now);
 }
 
-/** Processes a segment for a connection in any state but LISTEN and CLOSED. */
-export function segmentArrives(connection: TcpConnection, segment: Segment, now: number, congestionExperienced = false): void {
+/** IP's ECN field: Congestion Experienced (RFC 3168 §5). */
+const ECN_CE = 3;
+
+/**
+ * Processes a segment for a connection in any state but LISTEN and CLOSED. `ecnField` is the
+ * ECN field of its IP header (RFC 3168 §5: 0 Not-ECT, 1 and 2 ECT, 3 CE).
+ */
+export function segmentArrives(connection: TcpConnection, segment: Segment, now: number, ecnField = 0): void {
   connection.lastReceiveAt = now;
+  connection.info.segmentArrived(segment.payload.length, connection.advertisedMss || connection.sendMss);
   connection.processingSegment = true;
   try {
     if (connection.state === 'SYN-SENT') synSentArrives(connection, segment, now);
-    else synchronizedArrives(connection, segment, now, congestionExperienced);
+    else synchronizedArrives(connection, segment, now, ecnField);
   } finally {
     connection.processingSegment = false;
   }
@@ -146,12 +154,13 @@ function synSentArrives(connection: TcpConnection, segment: Segment, now: number
 }
 
 /** RFC 9293 §3.10.7.4: every synchronized state, and SYN-RECEIVED. */
-function synchronizedArrives(connection: TcpConnection, segment: Segment, now: number, congestionExperienced: boolean): void {
+function synchronizedArrives(connection: TcpConnection, segment: Segment, now: number, ecnField: number): void {
   const state = connection.state;
 
   // A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost; send it again.
   if (state === 'SYN-RECEIVED' && has.syn(segment) && !has.ack(segment) && segment.seq === connection.irs) {
     connection.stats.increment('tcp.rx.synRetransmitted');
+    connection.info.retransmitted(0, 1); // Linux's inet_rtx_syn_ack counts it (req->num_retrans)
     sendSynAck(connection, now);
     return;
   }
@@ -247,11 +256,15 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     connection.tsRecent = ts.tsVal;
     connection.tsRecentSetAt = now;
   }
+  // The echo also times the peer's view of the path: a receiver RTT sample (Linux's
+  // tcp_rcv_rtt_measure_ts, for TCP_INFO's rcv_rtt).
+  if (ts && connection.timestampsEnabled && connection.state === 'ESTABLISHED') connection.info.timestampEchoed(connection, segment.len, ts.tsEcr, now);
 
   // ECN (RFC 3168 §6.1.3): CE on the IP header is echoed with ECE until CWR arrives.
   if (connection.ecnEnabled) {
     if (has.cwr(segment)) connection.ecnEchoPending = false;
-    if (congestionExperienced) {
+    if (ecnField !== 0 && segment.payload.length > 0) connection.info.ecnCapableDataArrived();
+    if (ecnField === ECN_CE) {
       connection.ecnEchoPending = true;
       connection.ackNow = true;
       connection.stats.increment('tcp.rx.congestionExperienced');
@@ -276,6 +289,7 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
  * move to ESTABLISHED (RFC 9293 §3.10.7.3 and the SYN-RECEIVED case of §3.10.7.4).
  */
 function establish(connection: TcpConnection, segment: Segment, window: number, now: number): void {
+  const passive = connection.state === 'SYN-RECEIVED' && connection.listenerKey !== null;
   const first = connection.inFlight.first;
   const handshake = first !== undefined && first.syn ? first : null;
   const handshakeRetransmitted = handshake !== null && handshake.retransmits > 0;
@@ -297,6 +311,7 @@ function establish(connection: TcpConnection, segment: Segment, window: number, 
   connection.retransmitDeadline = Infinity;
   connection.firstUnackedSentAt = null;
   connection.setState('ESTABLISHED');
+  connection.info.established(connection, passive, now);
   armKeepalive(connection, now);
 }
 
@@ -327,6 +342,8 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
   // An acceptable ACK: the path works, so a soft ICMP error seen before is stale (Linux clears
   // sk_err_soft here too).
   connection.softError = null;
+  connection.info.ackArrived(now);
+  const deliveredBefore = connection.info.delivered;
   const previousWindow = connection.sndWnd;
   let dataAcked = 0;
   let finAcked = false;
@@ -355,6 +372,8 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
   if (ack === connection.sndUna && dataAcked === 0 && isDuplicateAck(connection, segment, previousWindow)) duplicateAck(connection);
 
   if (connection.sackEnabled && detectLossByRack(connection, now)) enterRecovery(connection, now);
+  // Segments this ACK reported delivered while it echoed congestion (Linux's delivered_ce).
+  if (connection.ecnEnabled && has.ece(segment)) connection.info.deliveredWithEcnEcho(connection.info.delivered - deliveredBefore);
 
   // ECN-Echo (RFC 3168 §6.1.2): reduce once per window of data.
   if (connection.ecnEpisode && seqGe(connection.sndUna, connection.ecnReducedAt)) {
@@ -372,16 +391,21 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
   }
 
   // The retransmission timer follows the oldest unacknowledged segment (RFC 6298 §5.2–5.3).
+  const unsent = connection.sendBuffer.length - seqSub(connection.sndNxt, connection.sendBufferSeq);
   if (connection.inFlight.length === 0) {
     connection.retransmitDeadline = Infinity;
     connection.probeDeadline = Infinity;
     connection.firstUnackedSentAt = null;
+    connection.info.chronoStop(Chrono.busy, unsent <= 0, now);
   } else if (dataAcked > 0 || finAcked) {
     connection.firstUnackedSentAt = now;
     armRetransmitTimer(connection, now);
     armProbeTimer(connection, now);
   }
-  if (dataAcked > 0) connection.events.onWritable?.();
+  if (dataAcked > 0) {
+    connection.info.sendBufferFreed(connection.sendBuffer.free, connection.sendBuffer.length, connection.inFlight.length === 0 && unsent <= 0, now);
+    connection.events.onWritable?.();
+  }
 
   if (finAcked) {
     switch (connection.state) {
@@ -457,6 +481,9 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
   if (result.duplicate && connection.sackEnabled) connection.pendingDsack = result.duplicate;
   const advanced = seqSub(result.rcvNxt, connection.rcvNxt);
   connection.rcvNxt = result.rcvNxt;
+  connection.info.received(advanced);
+  if (inOrder) connection.info.dataArrivedInOrder(connection, segment.payload.length, segment.flags, now);
+  else if (result.refusedBytes < data.length) connection.info.outOfOrderArrived();
   for (const chunk of result.delivered) {
     if (connection.readShutdown) continue; // SHUT_RD: acknowledged and discarded
     connection.receiveQueue.push(chunk);
@@ -483,6 +510,7 @@ function finArrives(connection: TcpConnection, now: number): void {
   connection.peerFinReceived = true;
   connection.outOfOrderFinSeq = null;
   connection.rcvNxt = seqAdd(connection.rcvNxt, 1);
+  connection.info.received(1);
   connection.ackNow = true;
   connection.stats.increment('tcp.rx.fin');
   switch (connection.state) {

@@ -7,7 +7,9 @@
  */
 import { NO_BYTES } from '../core/bytes.js';
 import type { SentSegment, TcpConnection } from './connection.js';
+import { congestionWindowLimited } from './recovery.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
+import { Chrono, segmentCount } from './tcp-info-counters.js';
 import type { SackBlock, TcpOption } from './tcp-options.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
 import { armProbeTimer, armRetransmitTimer } from './timers.js';
@@ -119,6 +121,7 @@ export function transmitSegment(
     const edge = seqAdd(connection.rcvNxt, window * unit);
     if (seqGt(edge, connection.rcvAdvertisedEdge)) connection.rcvAdvertisedEdge = edge;
   }
+  if (!(flags & TcpFlag.RST)) connection.info.receiveWindow = isSyn ? window : window << connection.rcvWindowShift;
   if (connection.ecnEnabled && !isSyn) {
     if (connection.ecnEchoPending) flags |= TcpFlag.ECE;
     if (connection.cwrPending && payload.length > 0) {
@@ -146,6 +149,9 @@ export function transmitSegment(
     connection.pendingDsack = null;
   }
   connection.host.counters.txSegments.increment();
+  // With offload a segment of many MSS leaves as the segments the link cuts it into.
+  const segments = segmentSize !== undefined && payload.length > segmentSize ? Math.ceil(payload.length / segmentSize) : 1;
+  connection.info.segmentSent(payload.length, segments, now);
   connection.host.transmit(connection, segment, segmentSize);
 }
 
@@ -181,6 +187,7 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
     connection.inFlight.splitAt(connection.inFlight.indexOf(segment), seqAdd(segment.seq, room));
   }
   connection.stats.increment('tcp.tx.retransmits');
+  connection.info.retransmitted(dataLength(segment), segmentCount(segment, connection.sendMss));
   if (connection.undo && connection.inRecovery) connection.undo.retransmissions++;
   segment.retransmits++;
   connection.inFlight.clearLost(segment);
@@ -250,6 +257,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     return;
   }
   let sentSomething = false;
+  let sentNewData = false;
   const cwnd = connection.cc.cwnd;
   const queue = connection.inFlight;
   let inPipe = queue.pipe;
@@ -352,8 +360,10 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     connection.host.counters.txDataSegments.increment();
     if (fin) connection.finSent = true;
     sentSomething = true;
+    sentNewData = true;
     if (mode.wakeup) break;
   }
+  if (mayCarryData) chargeSenderTime(connection, now, cwnd, inPipe, sentNewData);
 
   if (sentSomething) {
     if (connection.retransmitDeadline === Infinity) armRetransmitTimer(connection, now);
@@ -361,6 +371,30 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     armProbeTimer(connection, now);
   }
   if (connection.ackNow) sendAck(connection, now);
+}
+
+/**
+ * Linux's chrono accounting at the end of tcp_write_xmit (for TCP_INFO's rwnd_limited and
+ * sndbuf_limited): data left unsent because its next segment did not fit the peer's window,
+ * although the congestion window had room, is receive-window-limited time; all of it sent while
+ * the congestion window was not what limited the sender and the application found the buffer
+ * full is send-buffer-limited time (tcp_cwnd_validate).
+ */
+function chargeSenderTime(connection: TcpConnection, now: number, cwnd: number, inPipe: number, sentNewData: boolean): void {
+  const info = connection.info;
+  const unsent = connection.sendBuffer.length - seqSub(connection.sndNxt, connection.sendBufferSeq);
+  if (unsent > 0) {
+    const usableWindow = seqSub(seqAdd(connection.sndUna, connection.sndWnd), connection.sndNxt);
+    if (usableWindow < Math.min(unsent, connection.sendMss) && inPipe < cwnd) info.chronoStart(Chrono.receiveWindowLimited, now);
+    else info.chronoStop(Chrono.receiveWindowLimited, false, now);
+    return;
+  }
+  if (!sentNewData) return;
+  info.chronoStop(Chrono.receiveWindowLimited, connection.inFlight.length === 0, now);
+  const state = connection.state;
+  if (info.sendBufferFull && !congestionWindowLimited(connection) && (state === 'ESTABLISHED' || state === 'CLOSE-WAIT')) {
+    info.chronoStart(Chrono.sendBufferLimited, now);
+  }
 }
 
 function armPersistIfIdle(connection: TcpConnection, now: number): void {

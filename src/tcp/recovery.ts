@@ -7,6 +7,7 @@
 import type { SentSegment, TcpConnection } from './connection.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
+import { segmentCount } from './tcp-info-counters.js';
 import type { SackBlock } from './tcp-options.js';
 
 /** RFC 5681 §2 DupThresh. */
@@ -32,6 +33,17 @@ function rackUpdate(connection: TcpConnection, segment: SentSegment, now: number
   }
 }
 
+/**
+ * RFC 7661 / Linux tcp_is_cwnd_limited: whether the congestion window is what holds the sender
+ * back (in slow start, when at least half of it is in use; after it, when less than a segment
+ * of it is left).
+ */
+export function congestionWindowLimited(connection: TcpConnection): boolean {
+  const cwnd = connection.cc.cwnd;
+  const flight = connection.flightSize;
+  return cwnd < connection.cc.ssthresh ? 2 * flight >= cwnd : flight + connection.sendMss >= cwnd;
+}
+
 /** What a cumulative ACK did. */
 export interface AckResult {
   /** Data bytes newly acknowledged (SYN and FIN excluded). */
@@ -49,26 +61,33 @@ export interface AckResult {
 export function acknowledge(connection: TcpConnection, segment: Segment, now: number): AckResult {
   const ack = segment.ack;
   const sequenceAcked = seqSub(ack, connection.sndUna);
-  // RFC 7661 / Linux tcp_is_cwnd_limited: grow cwnd only if it was what held the sender back
-  // (in slow start, when at least half of it was in use).
-  const cwnd = connection.cc.cwnd;
-  const flight = connection.flightSize;
-  const cwndLimited = cwnd < connection.cc.ssthresh ? 2 * flight >= cwnd : flight + connection.sendMss >= cwnd;
-  const appLimited = !cwndLimited;
+  const info = connection.info;
+  info.acknowledged(sequenceAcked);
+  // Grow cwnd only if it was what held the sender back (RFC 7661).
+  const appLimited = !congestionWindowLimited(connection);
+  const mss = connection.sendMss;
 
   // Drop acknowledged entries from the retransmission queue; trim a partly acknowledged one.
   const queue = connection.inFlight;
   let removed = 0;
   // When the newly acknowledged data was last retransmitted (-Infinity if never).
   let lastRetransmittedAt = -Infinity;
+  // Segments newly known delivered (SACKed ones were counted when SACKed), and the lowest
+  // sequence number acknowledged out of order, for TCP_INFO.
+  let deliveredSegments = 0;
+  let reorderedFrom: number | null = null;
   while (removed < queue.length && seqLe(endOf(queue.at(removed)), ack)) {
     const acked = queue.at(removed);
     if (!acked.sacked) {
       rackUpdate(connection, acked, now);
+      deliveredSegments += segmentCount(acked, mss);
       // RFC 8985 §6.2 step 3 counts cumulatively acknowledged segments too: an original
       // transmission that arrives after a later segment was SACKed fills the hole and is
       // acknowledged cumulatively, never SACKed itself.
-      if (acked.retransmits === 0 && seqLt(endOf(acked), connection.highestSackedEnd)) connection.rackReorderingSeen = true;
+      if (acked.retransmits === 0 && seqLt(endOf(acked), connection.highestSackedEnd)) {
+        connection.rackReorderingSeen = true;
+        reorderedFrom ??= acked.seq;
+      }
     }
     if (acked.retransmits > 0 && acked.sentAt > lastRetransmittedAt) lastRetransmittedAt = acked.sentAt;
     removed++;
@@ -78,6 +97,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   if (partlyAcked !== undefined && seqLt(partlyAcked.seq, ack)) {
     queue.splitAt(0, ack);
     rackUpdate(connection, partlyAcked, now);
+    if (!partlyAcked.sacked) deliveredSegments += segmentCount(partlyAcked, mss);
     if (partlyAcked.retransmits > 0 && partlyAcked.sentAt > lastRetransmittedAt) lastRetransmittedAt = partlyAcked.sentAt;
     queue.dropFront(1);
   }
@@ -90,6 +110,11 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
     connection.sendBufferSeq = seqAdd(connection.sendBufferSeq, dataAcked);
   }
   const finAcked = connection.finSent && seqGt(ack, dataEnd);
+  // Linux's tcp_count_delivered (with SACK) and tcp_remove_reno_sacks (without), and
+  // tcp_check_sack_reordering for data acknowledged below the highest SACKed byte.
+  if (connection.sackEnabled) info.deliveredSegments(deliveredSegments);
+  else if (deliveredSegments > 0) info.cumulativeAckWithoutSack(deliveredSegments);
+  if (reorderedFrom !== null) info.reorderingSeen(seqSub(connection.highestSackedEnd, reorderedFrom), mss);
   connection.sndUna = ack;
 
   // RTT: from the echoed timestamp (RFC 7323 §4.1), else the one timed segment (Karn).
@@ -133,6 +158,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   }
   if (connection.rtoRecovery && seqGe(ack, connection.recoveryPoint)) {
     connection.rtoRecovery = false;
+    info.rtoRecoveryEnded(now);
     recoveryEndedForReorderWindow(connection);
   }
 
@@ -153,6 +179,7 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
     (blocks.length > 1 && seqGe(first.leftEdge, blocks[1].leftEdge) && seqLe(first.rightEdge, blocks[1].rightEdge));
   if (dsack) {
     connection.stats.increment('tcp.rx.dsack');
+    connection.info.dsackReceived(seqSub(first.rightEdge, first.leftEdge), connection.sendMss, connection.maxSndWnd);
     growReorderWindow(connection);
     // RFC 3708 §3.2: a D-SACK for data sent since the recovery began says one retransmission
     // of it was needless.
@@ -162,6 +189,8 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
     }
   }
   let highestSacked = connection.highestSackedEnd;
+  // The lowest segment this ACK shows delivered below the highest one SACKed before (TCP_INFO's reordering).
+  let reorderedFrom: number | null = null;
   for (let b = 0; b < blocks.length; b++) {
     const { leftEdge, rightEdge } = blocks[b];
     if (!seqLt(leftEdge, rightEdge)) {
@@ -187,16 +216,21 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
       if (seqGt(end, rightEdge)) queue.splitAt(i, rightEdge);
       queue.markSacked(segment);
       connection.stats.increment('tcp.rx.sackedSegments');
+      connection.info.deliveredSegments(segmentCount(segment, connection.sendMss));
       rackUpdate(connection, segment, now);
       const segmentEnd = endOf(segment);
       // RFC 8985 §6.2 step 3: delivery of a segment below the highest one SACKed before is
       // reordering. Not below one SACKed by this same ACK: a receiver lists its most recent
       // block first (RFC 2018 §4), so blocks come in any sequence order, and which of them
       // arrived first is unknowable (Linux sorts them before tagging for the same reason).
-      if (seqLt(segmentEnd, connection.highestSackedEnd) && segment.retransmits === 0) connection.rackReorderingSeen = true;
+      if (seqLt(segmentEnd, connection.highestSackedEnd) && segment.retransmits === 0) {
+        connection.rackReorderingSeen = true;
+        if (reorderedFrom === null || seqLt(segment.seq, reorderedFrom)) reorderedFrom = segment.seq;
+      }
       if (seqGt(segmentEnd, highestSacked)) highestSacked = segmentEnd;
     }
   }
+  if (reorderedFrom !== null) connection.info.reorderingSeen(seqSub(connection.highestSackedEnd, reorderedFrom), connection.sendMss);
   connection.highestSackedEnd = highestSacked;
 }
 
@@ -277,6 +311,7 @@ export function isDuplicateAck(connection: TcpConnection, segment: Segment, prev
 export function duplicateAck(connection: TcpConnection): void {
   connection.dupAcks++;
   connection.stats.increment('tcp.rx.duplicateAcks');
+  if (!connection.sackEnabled) connection.info.duplicateAckWithoutSack(connection.inFlight.length);
   if (connection.sackEnabled || connection.inRecovery) return;
   // RFC 6582 §3.2 step 1: only when the ACK covers more than the last recovery point.
   if (connection.dupAcks === DUP_THRESHOLD && seqGt(connection.sndUna, connection.recoveryPoint)) {
@@ -325,6 +360,7 @@ export function enterRecovery(connection: TcpConnection, now: number): void {
  */
 export function retransmissionTimeout(connection: TcpConnection, now: number): void {
   connection.stats.increment('tcp.rto.fired');
+  connection.info.rtoFired(connection.timeoutCount === 0, now);
   connection.undo = null; // a timeout is not undone (that would take F-RTO, RFC 5682)
   connection.cc.onRetransmitTimeout(now, reductionBase(connection));
   const queue = connection.inFlight;

@@ -369,7 +369,6 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     const segment = toSegment(parsed.value);
     const local = header.destination;
     const remote = header.source;
-    const congestionExperienced = header.ecn === 3;
 
     let connection = this.connections.get(connectionKey(local, segment.dstPort, remote, segment.srcPort));
     if (connection && connection.state === 'TIME-WAIT' && has.syn(segment) && !has.ack(segment) && !has.rst(segment)) {
@@ -383,7 +382,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       }
     }
     if (connection) {
-      segmentArrives(connection, segment, now, congestionExperienced);
+      segmentArrives(connection, segment, now, header.ecn);
       return;
     }
     const listener = this.listenerFor(local, segment.dstPort);

@@ -116,6 +116,8 @@ function onRetransmitTimer(connection: TcpConnection, now: number): void {
       connection.closeWithError(connection.softError ?? 'ETIMEDOUT');
       return;
     }
+    connection.info.rtoFired(connection.timeoutCount === 0, now);
+    connection.info.retransmitted(0, 1);
     connection.timeoutCount++;
     connection.rtt.backoff();
     connection.stats.increment(connection.state === 'SYN-SENT' ? 'tcp.tx.synRetransmits' : 'tcp.tx.synAckRetransmits');
