@@ -180,8 +180,8 @@ function parseTime(text: string, line: number): { time: EventTime; end?: TimePoi
   const start: TimePoint = { relative: match[2] === '+', seconds: Number(match[3]) };
   if (!Number.isFinite(start.seconds)) throw new ScriptSyntaxError(line, `bad time '${match[1]}'`);
   if (match[4] === undefined) return { time: { kind: 'point', at: start }, rest };
-  // The second number of `+a...b` or `+a~b` counts from the same base as the first.
-  const second: TimePoint = { relative: start.relative || match[5] === '+', seconds: Number(match[6]) };
+  // As packetdrill: the time after `...` or `~` is absolute unless it is written with `+`.
+  const second: TimePoint = { relative: match[5] === '+', seconds: Number(match[6]) };
   if (match[4] === '~') return { time: { kind: 'range', low: start, high: second }, rest };
   return { time: { kind: 'point', at: start }, end: second, rest };
 }
@@ -447,8 +447,10 @@ export function parseScript(source: string, defines: ReadonlySet<string> = new S
     if (body.startsWith('%{')) {
       const close = body.lastIndexOf('}%');
       if (close < 2) throw new ScriptSyntaxError(line, 'unterminated %{ code block');
-      // As packetdrill: spaces and tabs at either end go (Python minds indentation).
-      events.push({ kind: 'code', code: body.slice(2, close).replace(/^[ \t]+|[ \t]+$/g, ''), time, line, text });
+      // As packetdrill: spaces and tabs at either end go (Python minds indentation). A final
+      // line continuation joined, in packetdrill's generated file, the blank line after it.
+      const code = body.slice(2, close).replace(/^[ \t]+|[ \t]+$/g, '').replace(/\\\s*$/, '');
+      events.push({ kind: 'code', code, time, line, text });
       continue;
     }
     if (!timed) throw new ScriptSyntaxError(line, `expected a time (0, +0.1, *, 0.1~0.2) at '${text.slice(0, 30)}'`);

@@ -155,6 +155,9 @@ interface PendingCall {
 
 const INTERFACE = 'tun0';
 
+/** Calls whose result is a new descriptor: the script's number becomes its name. */
+const DESCRIPTOR_CALLS: ReadonlySet<string> = new Set(['socket', 'accept', 'accept4', 'epoll_create', 'epoll_create1']);
+
 /** Applies `--name=value` options (from a script or the command line) to settings. */
 export function applyOptions(settings: DrillSettings, options: readonly Pick<ScriptOption, 'name' | 'value'>[], warnings: string[]): DrillSettings {
   const next: { -readonly [K in keyof DrillSettings]: DrillSettings[K] } = { ...settings };
@@ -233,6 +236,8 @@ class DrillRun {
   private readonly pcap = new PcapWriter({ linkType: LinkType.RAW });
   private readonly flow: Flow;
   private readonly socketTypes = new Map<number, number>();
+  /** Script descriptor numbers → ustack's (packetdrill maps them the same way). */
+  private readonly descriptors = new Map<number, number>();
   private config: TcpConfigChanges = {};
   /** Values set_sysctls.py replaced, for its restore script. */
   private restoreValues: TcpConfigChanges = {};
@@ -567,6 +572,7 @@ class DrillRun {
       connectPort: this.settings.connectPort,
       remotePort: this.settings.remotePort,
       socketTypes: this.socketTypes,
+      descriptors: this.descriptors,
     };
     const underTest = (value: number): void => {
       if ((event.name === 'socket' || event.name === 'accept' || event.name === 'accept4') && value >= 0) this.socketUnderTest = value;
@@ -617,7 +623,8 @@ class DrillRun {
         this.fail(error instanceof Error ? error.message : String(error));
       }
       if ('value' in settled) {
-        if (settled.value !== expectedValue) this.fail('the call returned a different value', describedExpectation, describedActual);
+        if (DESCRIPTOR_CALLS.has(event.name) && expectedValue >= 0 && settled.value >= 0) this.descriptors.set(expectedValue, settled.value);
+        else if (settled.value !== expectedValue) this.fail('the call returned a different value', describedExpectation, describedActual);
       } else {
         const code = (settled.error as ErrnoError).code;
         const wanted = event.errno === 'EWOULDBLOCK' ? 'EAGAIN' : event.errno;

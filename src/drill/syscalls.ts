@@ -103,8 +103,13 @@ export interface SyscallContext {
   readonly connectPort: number;
   /** The script's peer chose this port for passive connections and datagrams to ustack. */
   readonly remotePort: number;
-  /** Sockets the script opened, by descriptor: their type. */
+  /** Sockets the script opened, by (live) descriptor: their type. */
   readonly socketTypes: Map<number, number>;
+  /**
+   * The script's descriptor numbers → ustack's: as in packetdrill, the number a script writes
+   * for socket(), accept() or epoll_create() names the descriptor, whatever number it gets.
+   */
+  readonly descriptors: Map<number, number>;
 }
 
 /**
@@ -174,7 +179,8 @@ function addressOf(expression: Expression | undefined, fallbackAddress: string, 
 export function startSyscall(event: SyscallEvent, context: SyscallContext): number | Promise<number> {
   const { api, flow } = context;
   const args = event.args;
-  const fd = (): number => evaluate(args[0]);
+  const live = (scriptFd: number): number => context.descriptors.get(scriptFd) ?? scriptFd;
+  const fd = (): number => live(evaluate(args[0]));
   const local = formatIpv4Address(flow.localAddress);
   const remote = formatIpv4Address(flow.remoteAddress);
   switch (event.name) {
@@ -256,8 +262,9 @@ export function startSyscall(event: SyscallEvent, context: SyscallContext): numb
       const event4 = args[3];
       const events = field(event4, 'events');
       const data = field(event4, 'fd', 'ptr', 'u32', 'u64');
-      const registered = events ? { events: evaluate(events), data: data ? evaluate(data) : 0 } : null;
-      api.epollCtl(fd(), evaluate(args[1]), evaluate(args[2]), registered);
+      // The data of an entry written as fd=N is that descriptor (ustack's number for it).
+      const registered = events ? { events: evaluate(events), data: data ? (field(event4, 'fd') ? live(evaluate(data)) : evaluate(data)) : 0 } : null;
+      api.epollCtl(fd(), evaluate(args[1]), live(evaluate(args[2])), registered);
       return 0;
     }
     case 'epoll_wait': {
@@ -269,8 +276,8 @@ export function startSyscall(event: SyscallEvent, context: SyscallContext): numb
         const first = ready[0] ?? { events: 0, data: 0 };
         const wanted = writtenValue(field(expected, 'events'));
         checkOutput('epoll_wait', 'events', first.events >>> 0, wanted === undefined ? undefined : wanted >>> 0);
-        const data = field(expected, 'fd', 'u32', 'u64');
-        if (ready.length > 0 && data) checkOutput('epoll_wait', 'fd', first.data, evaluate(data));
+        const descriptor = field(expected, 'fd');
+        if (ready.length > 0 && descriptor) checkOutput('epoll_wait', 'fd', first.data, live(evaluate(descriptor)));
         return ready.length;
       });
     }
@@ -338,7 +345,7 @@ export function startSyscall(event: SyscallEvent, context: SyscallContext): numb
         const descriptor = field(item, 'fd');
         const events = field(item, 'events');
         if (!descriptor || !events) throw new SyscallProblem('each poll entry needs fd= and events=');
-        return { fd: evaluate(descriptor), events: evaluate(events), revents: writtenValue(field(item, 'revents')) };
+        return { fd: live(evaluate(descriptor)), events: evaluate(events), revents: writtenValue(field(item, 'revents')) };
       });
       const timeout = isElided(args[2]) ? -1 : evaluate(args[2]);
       return api.poll(entries.map(({ fd: d, events }) => ({ fd: d, events })), timeout).then((results) => {
