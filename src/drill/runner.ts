@@ -23,6 +23,7 @@ import { BerkeleySockets } from '../socket-api/berkeley.js';
 import * as C from '../socket-api/berkeley-constants.js';
 import { Stack } from '../socket-api/stack.js';
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/config.js';
+import { TCP_PROFILES } from '../tcp/profiles.js';
 import { formatDecoded, formatTcpSpec, learnFromOutbound, matchIcmp, matchTcp, matchUdp, type MatchOutcome, type MatchSettings } from './match.js';
 import { parseScript, ScriptSyntaxError } from './parser.js';
 import { runPythonSnippets, type CodeSnippet } from './python-code.js';
@@ -239,6 +240,8 @@ class DrillRun {
   /** Script descriptor numbers → ustack's (packetdrill maps them the same way). */
   private readonly descriptors = new Map<number, number>();
   private config: TcpConfigChanges = {};
+  /** The OS personality applied (src/tcp/profiles.ts), once the script's sysctls named one. */
+  private profile: 'linux' | 'freebsd' | null = null;
   /** Values set_sysctls.py replaced, for its restore script. */
   private restoreValues: TcpConfigChanges = {};
   /** packetdrill's "socket under test": the last socket() or accept() result; `%{ }%` reads its TCP_INFO. */
@@ -431,6 +434,17 @@ class DrillRun {
     const expanded = expandCommand(event.command, this.settings.directory);
     for (const note of expanded.notes) this.applied.push(`line ${event.line}: ${note}`);
     const changes: TcpConfigChanges = {};
+    if (this.profile === null) {
+      // The script's own sysctls say which system it was written for: apply that personality
+      // first (src/tcp/profiles.ts); the script's values then override it.
+      const text = expanded.commands.map((c) => c.text).join('\n');
+      const os = /\bnet[./]ipv4[./]/.test(text) ? 'linux' : /\bnet\.inet\.|\bkern\.ipc\./.test(text) ? 'freebsd' : null;
+      if (os !== null) {
+        this.profile = os;
+        Object.assign(changes, TCP_PROFILES[os]);
+        this.applied.push(`line ${event.line}: the script sets ${os === 'linux' ? 'Linux' : 'FreeBSD'} sysctls → ${os} profile (${Object.keys(TCP_PROFILES[os]).join(', ') || 'no differences'})`);
+      }
+    }
     if (expanded.restore) {
       Object.assign(changes, this.restoreValues);
       this.restoreValues = {};

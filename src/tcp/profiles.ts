@@ -1,0 +1,23 @@
+/**
+ * OS personalities: the TcpConfig settings in which Linux or FreeBSD differ from ustack's own
+ * defaults. Each entry is an ordinary setting a user may also set alone; a profile only
+ * gathers them. `ustack drill` applies one when a script's own sysctls say which system it was
+ * written for (net.ipv4.* → Linux, net.inet.* → FreeBSD), and says so.
+ *
+ * ustack's defaults follow the RFCs and, where they leave room, Linux. A setting belongs here
+ * only when an OS deviates from what ustack does by default; its doc comment in config.ts names
+ * the RFC rule and the deviation.
+ */
+import type { TcpConfig } from './config.js';
+
+/** An OS personality: the settings it changes. */
+export type TcpProfile = Partial<TcpConfig>;
+
+/** Linux (as of 6.x) where it differs from ustack's defaults. */
+export const LINUX_PROFILE: TcpProfile = {};
+
+/** FreeBSD (as of 14.x) where it differs from ustack's defaults. */
+export const FREEBSD_PROFILE: TcpProfile = {};
+
+/** The profiles by name. */
+export const TCP_PROFILES: Readonly<Record<'linux' | 'freebsd', TcpProfile>> = { linux: LINUX_PROFILE, freebsd: FREEBSD_PROFILE };
