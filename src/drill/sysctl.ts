@@ -4,8 +4,9 @@
  * every other command as unsupported (never silently ignores it).
  *
  * Understood forms: `sysctl [-q] [-w] name=value …`, `echo value > /proc/sys/net/…`,
- * `ip route … initcwnd N`, packetdrill's `defaults.sh`, and ustack's own `ustack tcp.key=value`
- * (any TcpConfig field). FreeBSD's `net.inet.tcp.*` names are mapped in portable mode only.
+ * `ip route … initcwnd N`, and ustack's own `ustack tcp.key=value` (any TcpConfig field).
+ * FreeBSD's `net.inet.tcp.*` names are mapped in portable mode only. Script files such as
+ * packetdrill's `defaults.sh` are read by shell-scripts.ts and come here line by line.
  */
 import type { CongestionAlgorithm } from '../tcp/congestion.js';
 import type { TcpConfig } from '../tcp/config.js';
@@ -212,10 +213,6 @@ export function mapShellCommand(command: string, portable: boolean): ShellOutcom
     if (initcwnd) {
       outcome.changes.initialWindowSegments = Number(initcwnd[1]);
       outcome.applied.push(`${simple} → tcp.initialWindowSegments=${initcwnd[1]}`);
-      continue;
-    }
-    if (/(^|\/)defaults\.sh$/.test(words[0])) {
-      outcome.applied.push(`${simple} → ustack's defaults stand in for Linux's (delayed ACK 40 ms, RTO 1 s/200 ms, IW 10, SACK/TS/WS on)`);
       continue;
     }
     if (words[0] === 'ustack') {
