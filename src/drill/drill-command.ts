@@ -9,7 +9,7 @@
  *   --tolerance_usecs=N     timing tolerance (default 4000)
  *   --strict_segments       one scripted packet never matches several real segments
  *   -D NAME, --define NAME  a name `#ifdef NAME` sees (nplab); default STANDARD
- *   --corpus DIR            every .pkt under DIR (sorted), one line each, and a table per folder
+ *   --corpus DIR, or DIR    every .pkt under DIR (sorted), one line each, and a table per folder
  *   --pcap_dir=DIR          where the pcap of a failed run goes (default captures/failures)
  *   --pcap_always           write a pcap for passing scripts too
  *   --local_ip, --remote_ip, --bind_port, --connect_port, --remote_port, --remote_isn, --mtu
@@ -50,6 +50,14 @@ export function formatResultLine(result: DrillResult): string {
   if (result.unsupported) return `UNSUPPORTED ${result.name}: ${result.unsupported} (${failure.message})`;
   const detail = failure.expected !== undefined ? ` (expected ${failure.expected}; ustack ${failure.actual ?? 'nothing'})` : '';
   return `FAIL ${result.name}: line ${failure.line}: ${failure.message}${detail}`;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Every `.pkt` file under `directory`, sorted. */
@@ -121,7 +129,9 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
     }
     const option = /^--([A-Za-z0-9_-]+)(?:=(.*))?$/.exec(arg);
     if (!option) {
-      files.push({ path: arg, corpus: null });
+      // A folder is a corpus: every .pkt under it.
+      if (isDirectory(arg)) for (const path of scriptsUnder(arg)) files.push({ path, corpus: arg });
+      else files.push({ path: arg, corpus: null });
       continue;
     }
     const name = option[1].replace(/-/g, '_');
