@@ -248,6 +248,20 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     connection.tsRecentSetAt = now;
   }
 
+  if (connection.state === 'TIME-WAIT') {
+    // RFC 9293 §3.10.7.4, fifth step in TIME-WAIT: "The only thing that can arrive in this
+    // state is a retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL
+    // timeout." Anything but a bare repeat of the peer's last ACK (SEG.SEQ = RCV.NXT, no text,
+    // no FIN) is acknowledged, and a FIN restarts the timeout (eighth step); the text is
+    // ignored (seventh step). Linux and FreeBSD answer the same way.
+    if (has.fin(segment) || segment.payload.length > 0 || segment.seq !== connection.rcvNxt) {
+      connection.stats.increment('tcp.timeWait.acknowledged');
+      connection.ackNow = true;
+    }
+    if (has.fin(segment)) startTimeWait(connection, now);
+    return;
+  }
+
   // ECN (RFC 3168 §6.1.3): CE on the IP header is echoed with ECE until CWR arrives.
   if (connection.ecnEnabled) {
     if (has.cwr(segment)) connection.ecnEchoPending = false;
