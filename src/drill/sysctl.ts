@@ -28,7 +28,7 @@ type Setter = (value: string, changes: TcpConfigChanges, notes: string[]) => str
 const on = (value: string) => Number(value.trim()) !== 0;
 
 /** A setter of one boolean field. */
-function flag(field: 'sack' | 'timestamps' | 'windowScaling' | 'ecn'): Setter {
+function flag(field: 'sack' | 'timestamps' | 'windowScaling'): Setter {
   return (value, changes) => {
     changes[field] = on(value);
     return `tcp.${field}=${changes[field]}`;
@@ -45,6 +45,14 @@ function number(field: keyof TcpConfig, scale = 1): Setter {
   };
 }
 
+/** Linux tcp_ecn and FreeBSD ecn.enable agree: 0 off, 1 ask and accept, 2 accept when asked. */
+function ecnSetting(value: string, changes: TcpConfigChanges): string | null {
+  const mode = (['off', 'on', 'accept'] as const)[Number(value.trim())];
+  if (mode === undefined) return null;
+  changes.ecn = mode;
+  return `tcp.ecn=${mode}`;
+}
+
 function congestion(value: string, changes: TcpConfigChanges): string | null {
   const name = value.trim();
   const algorithm: CongestionAlgorithm | null = name === 'cubic' ? 'cubic' : name === 'reno' || name === 'newreno' ? 'newreno' : null;
@@ -58,12 +66,7 @@ const LINUX: Readonly<Record<string, Setter>> = {
   'net.ipv4.tcp_sack': flag('sack'),
   'net.ipv4.tcp_timestamps': flag('timestamps'),
   'net.ipv4.tcp_window_scaling': flag('windowScaling'),
-  'net.ipv4.tcp_ecn': (value, changes, notes) => {
-    const mode = Number(value.trim());
-    changes.ecn = mode === 1;
-    if (mode === 2) notes.push('tcp_ecn=2 (accept ECN, never ask): ustack has no accept-only mode, ECN is off');
-    return `tcp.ecn=${changes.ecn}`;
-  },
+  'net.ipv4.tcp_ecn': ecnSetting,
   'net.ipv4.tcp_syncookies': (value) => (Number(value.trim()) === 0 ? 'ustack has no syncookies (as tcp_syncookies=0)' : null),
   'net.ipv4.tcp_init_cwnd': number('initialWindowSegments'),
   'net.ipv4.tcp_fin_timeout': number('finWait2TimeoutMs', 1000),
@@ -100,10 +103,7 @@ const FREEBSD: Readonly<Record<string, Setter>> = {
     return `tcp.timestamps=${changes.timestamps}, tcp.windowScaling=${changes.windowScaling}`;
   },
   'net.inet.tcp.sack.enable': flag('sack'),
-  'net.inet.tcp.ecn.enable': (value, changes) => {
-    changes.ecn = Number(value.trim()) === 1;
-    return `tcp.ecn=${changes.ecn}`;
-  },
+  'net.inet.tcp.ecn.enable': ecnSetting,
   'net.inet.tcp.initcwnd_segments': number('initialWindowSegments'),
   'net.inet.tcp.msl': number('timeWaitMs', 2),
   'net.inet.tcp.delacktime': number('delayedAckMs'),
@@ -116,8 +116,8 @@ const FREEBSD: Readonly<Record<string, Setter>> = {
   'net.inet.tcp.cc.algorithm': congestion,
 };
 
-/** The TcpConfig fields `ustack tcp.key=value` may set, with their kind. */
-const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'>> = {
+/** The TcpConfig fields `ustack tcp.key=value` may set, with their kind (or their values). */
+const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion' | readonly string[]>> = {
   defaultMss: 'number',
   initialRtoMs: 'number',
   minRtoMs: 'number',
@@ -137,7 +137,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   windowScaling: 'boolean',
   timestamps: 'boolean',
   sack: 'boolean',
-  ecn: 'boolean',
+  ecn: ['on', 'accept', 'off'],
   congestionControl: 'congestion',
   initialWindowSegments: 'number',
   challengeAckPerSecond: 'number',
@@ -159,6 +159,9 @@ function ustackSetting(assignment: string, changes: TcpConfigChanges): string | 
     (changes as Record<string, unknown>)[field] = n;
   } else if (kind === 'congestion') {
     return congestion(value, changes);
+  } else if (Array.isArray(kind)) {
+    if (!kind.includes(value)) return null;
+    (changes as Record<string, unknown>)[field] = value;
   } else {
     return null;
   }

@@ -4,6 +4,13 @@
  */
 import type { CongestionAlgorithm } from './congestion.js';
 
+/**
+ * ECN negotiation (RFC 3168 §6.1.1): `on` asks for it on our SYNs and accepts it on the peer's,
+ * `accept` only accepts it when the peer asks (Linux tcp_ecn = 2, FreeBSD ecn.enable = 2),
+ * `off` neither asks nor accepts.
+ */
+export type EcnMode = 'on' | 'accept' | 'off';
+
 /** Stack-wide TCP configuration. Times in ms, sizes in bytes. */
 export interface TcpConfig {
   /** MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1: 536). */
@@ -41,8 +48,8 @@ export interface TcpConfig {
   readonly windowScaling: boolean;
   readonly timestamps: boolean;
   readonly sack: boolean;
-  /** Negotiate ECN (RFC 3168): on by default; Linux accepts it when asked (tcp_ecn = 2). */
-  readonly ecn: boolean;
+  /** ECN negotiation (RFC 3168): `on` by default; `true` and `false` mean `on` and `off`. */
+  readonly ecn: EcnMode | boolean;
   /** Congestion control for new connections (RFC 9438 CUBIC by default). */
   readonly congestionControl: CongestionAlgorithm;
   /** Initial window in segments (RFC 6928: 10). */
@@ -53,6 +60,11 @@ export interface TcpConfig {
   readonly defaultBacklog: number;
   /** TCP_USER_TIMEOUT default: 0 = off (RFC 5482). */
   readonly userTimeoutMs: number;
+}
+
+/** The ECN mode a configuration asks for (`true` and `false` are `on` and `off`). */
+export function ecnMode(config: Pick<TcpConfig, 'ecn'>): EcnMode {
+  return config.ecn === true ? 'on' : config.ecn === false ? 'off' : config.ecn;
 }
 
 /** Linux-like defaults. */
@@ -76,7 +88,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   windowScaling: true,
   timestamps: true,
   sack: true,
-  ecn: true,
+  ecn: 'on',
   congestionControl: 'cubic',
   initialWindowSegments: 10,
   challengeAckPerSecond: 1000,

@@ -4,6 +4,7 @@
  * (RFC 5961 §4), ACK (RFC 5961 §5), URG, segment text, FIN. LISTEN and CLOSED are the
  * layer's (tcp-layer.ts): they have no connection yet.
  */
+import { ecnMode } from './config.js';
 import { createCongestionControl } from './congestion.js';
 import type { TcpConnection } from './connection.js';
 import { advertisedMssFor, sendAck, sendSynAck, transmitPending, TCP_IP_HEADERS, windowShiftFor } from './output.js';
@@ -129,7 +130,8 @@ function synSentArrives(connection: TcpConnection, segment: Segment, now: number
   // Our SYN offered an unscaled window (RFC 7323 §2.2); data on the SYN-ACK may fill it.
   connection.rcvAdvertisedEdge = seqAdd(connection.rcvNxt, Math.min(connection.receiveWindowSpace(), 0xffff));
   negotiateOptions(connection, segment, now);
-  if (connection.host.config.ecn && has.ece(segment) && !has.cwr(segment)) connection.ecnEnabled = true;
+  // RFC 3168 §6.1.1: an ECN-setup SYN-ACK (ECE without CWR) counts only if our SYN asked.
+  if (ecnMode(connection.host.config) === 'on' && has.ece(segment) && !has.cwr(segment)) connection.ecnEnabled = true;
   if (ackAcceptable) {
     establish(connection, segment, segment.window, now); // a SYN-ACK's window is never scaled (RFC 7323 §2.2)
     connection.ackNow = true;

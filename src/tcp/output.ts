@@ -6,6 +6,7 @@
  * (RFC 2018 §4, D-SACK RFC 2883), and pure ACKs.
  */
 import { NO_BYTES } from '../core/bytes.js';
+import { ecnMode } from './config.js';
 import type { SentSegment, TcpConnection } from './connection.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import type { SackBlock, TcpOption } from './tcp-options.js';
@@ -151,7 +152,8 @@ export function transmitSegment(
 
 /** Sends (or re-sends) our SYN (active open, RFC 9293 §3.10.1). */
 export function sendSyn(connection: TcpConnection, now: number): void {
-  const flags = TcpFlag.SYN | (connection.host.config.ecn ? TcpFlag.ECE | TcpFlag.CWR : 0);
+  // RFC 3168 §6.1.1: an ECN-setup SYN (ECE and CWR) only when we ask for ECN; 'accept' never asks.
+  const flags = TcpFlag.SYN | (ecnMode(connection.host.config) === 'on' ? TcpFlag.ECE | TcpFlag.CWR : 0);
   transmitSegment(connection, now, connection.iss, flags, NO_BYTES, synOptions(connection, now, false));
 }
 

@@ -17,7 +17,7 @@ import type { IcmpErrorListener, IcmpErrorReport } from '../ip/icmp-layer.js';
 import type { IncomingDatagram, IpLayer, ProtocolHandler } from '../ip/ip-layer.js';
 import { IpProtocol } from '../ip/ipv4.js';
 import { allocateEphemeralPort, DEFAULT_EPHEMERAL_PORTS, type PortRange } from '../ip/ports.js';
-import type { TcpConfig } from './config.js';
+import { ecnMode, type TcpConfig } from './config.js';
 import type { CongestionAlgorithm } from './congestion.js';
 import { connectionKey, TcpConnection, type TcpHost, type TcpSegmentCounters } from './connection.js';
 import { negotiateOptions, prepareOwnSyn, segmentArrives } from './input.js';
@@ -438,7 +438,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     const iss = issHint ?? this.isn.next(local, segment.dstPort, remote, segment.srcPort, now);
     prepareOwnSyn(connection, iss, now, this.rng.nextU32());
     negotiateOptions(connection, segment, now);
-    if (this.config.ecn && has.ece(segment) && has.cwr(segment)) connection.ecnEnabled = true;
+    // RFC 3168 §6.1.1: an ECN-setup SYN is accepted unless ECN is off ('accept' answers it too).
+    if (ecnMode(this.config) !== 'off' && has.ece(segment) && has.cwr(segment)) connection.ecnEnabled = true;
     connection.sndWnd = segment.window;
     connection.sndWl1 = segment.seq;
     connection.setState('SYN-RECEIVED');
