@@ -412,7 +412,7 @@ class DrillRun {
   }
 
   private async shell(event: ScriptEvent & { kind: 'shell' }): Promise<void> {
-    const outcome = mapShellCommand(event.command, this.settings.portable);
+    const outcome = mapShellCommand(event.command, this.settings.portable, this.config);
     for (const line of outcome.applied) this.applied.push(`line ${event.line}: ${line}`);
     for (const line of outcome.unsupported) this.warnings.push(`line ${event.line}: unsupported: ${line}`);
     Object.assign(this.config, outcome.changes);

@@ -5,7 +5,8 @@
  *
  * Understood forms: `sysctl [-q] [-w] name=value …`, `echo value > /proc/sys/net/…`,
  * `ip route … initcwnd N`, packetdrill's `defaults.sh`, and ustack's own `ustack tcp.key=value`
- * (any TcpConfig field). FreeBSD's `net.inet.tcp.*` names are mapped in portable mode only.
+ * (any TcpConfig field). FreeBSD's `net.inet.tcp.*` and `kern.ipc.*` names are mapped in
+ * portable mode only; the first one a script sets applies the FreeBSD profile as well.
  */
 import type { CongestionAlgorithm } from '../tcp/congestion.js';
 import type { TcpConfig } from '../tcp/config.js';
@@ -95,7 +96,11 @@ const LINUX: Readonly<Record<string, Setter>> = {
   'net.core.somaxconn': number('defaultBacklog'),
 };
 
-/** FreeBSD sysctls (net.inet.tcp.*), understood in portable mode. Times there are in ms. */
+/**
+ * FreeBSD sysctls (net.inet.tcp.*, kern.ipc.maxsockbuf), understood in portable mode. Times
+ * there are in ms. A script that sets one is written for FreeBSD, so it also gets FreeBSD's
+ * socket-buffer accounting (see mapShellCommand).
+ */
 const FREEBSD: Readonly<Record<string, Setter>> = {
   'net.inet.tcp.rfc1323': (value, changes) => {
     changes.timestamps = on(value);
@@ -104,6 +109,9 @@ const FREEBSD: Readonly<Record<string, Setter>> = {
   },
   'net.inet.tcp.sack.enable': flag('sack'),
   'net.inet.tcp.ecn.enable': ecnSetting,
+  'net.inet.tcp.recvspace': number('receiveBufferSize'),
+  'net.inet.tcp.sendspace': number('sendBufferSize'),
+  'kern.ipc.maxsockbuf': number('receiveBufferMax'),
   'net.inet.tcp.initcwnd_segments': number('initialWindowSegments'),
   'net.inet.tcp.msl': number('timeWaitMs', 2),
   'net.inet.tcp.delacktime': number('delayedAckMs'),
@@ -115,6 +123,13 @@ const FREEBSD: Readonly<Record<string, Setter>> = {
   'net.inet.tcp.syncookies': (value) => (Number(value.trim()) === 0 ? 'ustack has no syncookies (as syncookies=0)' : null),
   'net.inet.tcp.cc.algorithm': congestion,
 };
+
+/**
+ * What a script written for FreeBSD gets besides the sysctls it sets, FreeBSD's ways where
+ * they differ from ustack's defaults: its socket-buffer accounting (SO_RCVBUF as set, grown to
+ * whole segments once connected).
+ */
+const FREEBSD_PROFILE: TcpConfigChanges = { socketBufferAccounting: 'freebsd' };
 
 /** The TcpConfig fields `ustack tcp.key=value` may set, with their kind (or their values). */
 const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion' | readonly string[]>> = {
@@ -138,6 +153,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   timestamps: 'boolean',
   sack: 'boolean',
   ecn: ['on', 'accept', 'off'],
+  socketBufferAccounting: ['linux', 'freebsd'],
   congestionControl: 'congestion',
   initialWindowSegments: 'number',
   challengeAckPerSecond: 'number',
@@ -169,8 +185,9 @@ function ustackSetting(assignment: string, changes: TcpConfigChanges): string | 
 }
 
 /** Applies one `name=value` sysctl assignment. */
-function sysctl(name: string, value: string, portable: boolean, outcome: ShellOutcome): void {
-  const setter = LINUX[name] ?? (portable ? FREEBSD[name] : undefined);
+function sysctl(name: string, value: string, portable: boolean, outcome: ShellOutcome, current: TcpConfigChanges): void {
+  const freebsd = portable ? FREEBSD[name] : undefined;
+  const setter = LINUX[name] ?? freebsd;
   const notes: string[] = [];
   const result = setter ? setter(value, outcome.changes, notes) : null;
   if (result === null) {
@@ -179,6 +196,11 @@ function sysctl(name: string, value: string, portable: boolean, outcome: ShellOu
   }
   outcome.applied.push(`${name}=${value.trim()} → ${result}`);
   for (const note of notes) outcome.unsupported.push(note);
+  if (freebsd && current.socketBufferAccounting !== 'freebsd' && outcome.changes.socketBufferAccounting !== 'freebsd') {
+    // The script is written for FreeBSD: it expects FreeBSD's socket buffers.
+    Object.assign(outcome.changes, FREEBSD_PROFILE);
+    outcome.applied.push(`${name} is FreeBSD's → profile freebsd: ${Object.entries(FREEBSD_PROFILE).map(([field, value]) => `tcp.${field}=${value}`).join(', ')}`);
+  }
 }
 
 /** Splits a shell line into simple commands (on `;`, `&&`, `||` and newlines). */
@@ -189,8 +211,11 @@ function simpleCommands(command: string): string[] {
     .filter((c) => c !== '');
 }
 
-/** Maps a backtick command to ustack configuration. */
-export function mapShellCommand(command: string, portable: boolean): ShellOutcome {
+/**
+ * Maps a backtick command to ustack configuration. `current` is what earlier lines of the
+ * script set (the FreeBSD profile is announced once).
+ */
+export function mapShellCommand(command: string, portable: boolean, current: TcpConfigChanges = {}): ShellOutcome {
   const outcome: ShellOutcome = { changes: {}, applied: [], unsupported: [] };
   for (const simple of simpleCommands(command)) {
     const words = simple.split(/\s+/);
@@ -203,12 +228,12 @@ export function mapShellCommand(command: string, portable: boolean): ShellOutcom
         outcome.unsupported.push(`'${simple}': only sysctl name=value is understood`);
         continue;
       }
-      for (const [, name, value] of pairs) sysctl(name, value.replace(/^["']|["']$/g, ''), portable, outcome);
+      for (const [, name, value] of pairs) sysctl(name, value.replace(/^["']|["']$/g, ''), portable, outcome, current);
       continue;
     }
     const echo = /^echo\s+("[^"]*"|'[^']*'|\S+)\s*>\s*\/proc\/sys\/(\S+)$/.exec(simple);
     if (echo) {
-      sysctl(echo[2].replace(/\//g, '.'), echo[1].replace(/^["']|["']$/g, ''), portable, outcome);
+      sysctl(echo[2].replace(/\//g, '.'), echo[1].replace(/^["']|["']$/g, ''), portable, outcome, current);
       continue;
     }
     const initcwnd = /^ip\s+route\s+.*\binitcwnd\s+(\d+)/.exec(simple);

@@ -47,6 +47,8 @@ interface SocketOptions {
   /** SO_RCVBUF was set (Linux's SOCK_RCVBUF_LOCK). */
   receiveBufferSet: boolean;
   sendBuffer: number;
+  /** SO_SNDBUF was set: it replaces the connection's send buffer size, even once connected. */
+  sendBufferSet: boolean;
   receiveTimeoutMs: number;
   sendTimeoutMs: number;
   noDelay: boolean;
@@ -114,6 +116,7 @@ export class BerkeleySockets {
       receiveBuffer: baseType === C.SOCK_STREAM ? config.receiveBufferSize : this.stack.udp.config.receiveBufferSize,
       receiveBufferSet: false,
       sendBuffer: config.sendBufferSize,
+      sendBufferSet: false,
       receiveTimeoutMs: 0,
       sendTimeoutMs: 0,
       noDelay: false,
@@ -448,6 +451,7 @@ export class BerkeleySockets {
         break;
       case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`:
         options.sendBuffer = positive(n);
+        options.sendBufferSet = true;
         break;
       case `${C.SOL_SOCKET}:${C.SO_RCVTIMEO}`:
         options.receiveTimeoutMs = positive(n, true);
@@ -555,9 +559,9 @@ export class BerkeleySockets {
       case `${C.SOL_SOCKET}:${C.SO_LINGER}`:
         return { onoff: Number(options.linger.onoff), linger: options.linger.seconds };
       case `${C.SOL_SOCKET}:${C.SO_RCVBUF}`:
-        return options.receiveBuffer * 2; // Linux reports double what was set (socket(7))
+        return this.reportedBufferSize(entry, 'receive');
       case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`:
-        return options.sendBuffer * 2;
+        return this.reportedBufferSize(entry, 'send');
       case `${C.SOL_SOCKET}:${C.SO_RCVTIMEO}`:
         return options.receiveTimeoutMs;
       case `${C.SOL_SOCKET}:${C.SO_SNDTIMEO}`:
@@ -642,6 +646,22 @@ export class BerkeleySockets {
     return revents & (p.events | always);
   }
 
+  /**
+   * SO_RCVBUF / SO_SNDBUF as the configured system reports them (TcpConfig.socketBufferAccounting).
+   * Linux (socket(7)): double a value that was set, the default (tcp_rmem[1], tcp_wmem[1],
+   * rmem_default for UDP) as it is. FreeBSD: the connection's buffers once it has one (grown to
+   * whole segments when the MSS became known), else the value set or recvspace / sendspace.
+   */
+  private reportedBufferSize(entry: SocketEntry, which: 'receive' | 'send'): number {
+    const options = entry.options;
+    const value = which === 'receive' ? options.receiveBuffer : options.sendBuffer;
+    const set = which === 'receive' ? options.receiveBufferSet : options.sendBufferSet;
+    if (entry.type !== C.SOCK_STREAM || this.stack.tcp.config.socketBufferAccounting === 'linux') return set ? value * 2 : value;
+    const connection = entry.connection;
+    if (connection) return which === 'receive' ? connection.receiveBufferSize : connection.sendBuffer.capacity;
+    return value;
+  }
+
   // ---- plumbing ----------------------------------------------------------------------------
 
   private get(fd: number, syscall: string): SocketEntry {
@@ -713,7 +733,9 @@ function applyConnectionOptions(connection: TcpConnection, options: SocketOption
   o.receiveBufferLocked = options.receiveBufferSet;
   o.ttl = options.ttl;
   o.tos = options.tos;
-  connection.sendBuffer.capacity = options.sendBuffer;
+  // An accepted connection keeps the size it was given unless this socket set its own (with
+  // FreeBSD's accounting it may have grown to whole segments already).
+  if (options.sendBufferSet || !connection.synchronized) connection.sendBuffer.capacity = options.sendBuffer;
   if (!connection.synchronized) {
     connection.receiveBufferSize = options.receiveBuffer;
     connection.assembler.limitBytes = options.receiveBuffer;

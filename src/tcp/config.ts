@@ -11,6 +11,15 @@ import type { CongestionAlgorithm } from './congestion.js';
  */
 export type EcnMode = 'on' | 'accept' | 'off';
 
+/**
+ * How SO_RCVBUF and SO_SNDBUF are counted and reported. `linux` (socket(7)): a value set is
+ * doubled (room for bookkeeping) and reported doubled, an unset buffer reports tcp_rmem[1] /
+ * tcp_wmem[1]. `freebsd`: a value set is reported as set, an unset buffer reports recvspace /
+ * sendspace, and once the MSS is known both buffers grow to a whole number of MSS-sized
+ * segments (FreeBSD's tcp_mss(), bounded by kern.ipc.maxsockbuf).
+ */
+export type SocketBufferAccounting = 'linux' | 'freebsd';
+
 /** Stack-wide TCP configuration. Times in ms, sizes in bytes. */
 export interface TcpConfig {
   /** MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1: 536). */
@@ -35,9 +44,11 @@ export interface TcpConfig {
   readonly keepaliveIdleMs: number;
   readonly keepaliveIntervalMs: number;
   readonly keepaliveCount: number;
-  /** Default socket buffer sizes (SO_RCVBUF / SO_SNDBUF). */
+  /** Default socket buffer sizes (SO_RCVBUF / SO_SNDBUF; Linux tcp_rmem[1] / tcp_wmem[1], FreeBSD recvspace / sendspace). */
   readonly receiveBufferSize: number;
   readonly sendBufferSize: number;
+  /** How SO_RCVBUF / SO_SNDBUF are counted and reported: Linux's way (default) or FreeBSD's. */
+  readonly socketBufferAccounting: SocketBufferAccounting;
   /**
    * The largest receive buffer a connection may grow to (Linux tcp_rmem[2], FreeBSD
    * kern.ipc.maxsockbuf). The window-scale shift offered is the smallest that lets a window
@@ -84,6 +95,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   keepaliveCount: 9,
   receiveBufferSize: 1024 * 1024,
   sendBufferSize: 1024 * 1024,
+  socketBufferAccounting: 'linux',
   receiveBufferMax: 1024 * 1024,
   windowScaling: true,
   timestamps: true,

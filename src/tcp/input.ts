@@ -42,6 +42,8 @@ export function negotiateOptions(connection: TcpConnection, syn: Segment, now: n
   const pathMss = (connection.host.pathMtu(connection.remoteAddress) ?? 576) - TCP_IP_HEADERS;
   let mss = Math.min(connection.peerMss, pathMss);
   if (connection.options.maxSegmentSize > 0) mss = Math.min(mss, connection.options.maxSegmentSize);
+  // An active open sizes its buffers now; a passive one once established (fitBuffersToSegments).
+  if (config.socketBufferAccounting === 'freebsd' && connection.listenerKey === null) fitBuffersToSegments(connection, mss);
   if (connection.timestampsEnabled) mss -= 12; // the option rides on every segment
   connection.sendMss = Math.max(mss, 64);
   connection.cc.setMss(connection.sendMss);
@@ -49,6 +51,23 @@ export function negotiateOptions(connection: TcpConnection, syn: Segment, now: n
   // the largest options left out), so new data may leave in segments of many MSS.
   const offload = connection.host.segmentationOffload(connection.remoteAddress);
   connection.segmentationOffloadBytes = offload > 0 ? offload - TCP_IP_HEADERS - 40 : 0;
+}
+
+/**
+ * FreeBSD's socket buffers once the MSS is known (its tcp_mss(), run when an active open learns
+ * the peer's MSS and when a passive one gets its socket at establishment): each grows to a
+ * whole number of segments, so that a full window is full segments, bounded by the largest
+ * buffer (kern.ipc.maxsockbuf). A buffer smaller than one segment stays as it is.
+ */
+function fitBuffersToSegments(connection: TcpConnection, mss: number): void {
+  const limit = connection.host.config.receiveBufferMax;
+  const rounded = (size: number) => Math.min(Math.ceil(size / mss) * mss, limit);
+  if (connection.receiveBufferSize > mss && rounded(connection.receiveBufferSize) > connection.receiveBufferSize) {
+    connection.receiveBufferSize = rounded(connection.receiveBufferSize);
+    connection.assembler.limitBytes = connection.receiveBufferSize;
+  }
+  const send = connection.sendBuffer.capacity;
+  if (send >= mss && rounded(send) > send) connection.sendBuffer.capacity = rounded(send);
 }
 
 /** Prepares a connection's own side before its SYN or SYN-ACK goes out. */
@@ -64,7 +83,10 @@ export function prepareOwnSyn(connection: TcpConnection, iss: number, now: numbe
   connection.tsOffset = tsOffset;
   connection.advertisedMss = advertisedMssFor(connection);
   const config = connection.host.config;
-  const largestBuffer = connection.options.receiveBufferLocked ? connection.receiveBufferSize : Math.max(connection.receiveBufferSize, config.receiveBufferMax);
+  // Linux lets a set SO_RCVBUF bound the shift (SOCK_RCVBUF_LOCK); FreeBSD always scales for
+  // kern.ipc.maxsockbuf, as a buffer may grow to that later.
+  const locked = connection.options.receiveBufferLocked && config.socketBufferAccounting === 'linux';
+  const largestBuffer = locked ? connection.receiveBufferSize : Math.max(connection.receiveBufferSize, config.receiveBufferMax);
   connection.rcvWindowShift = config.windowScaling ? windowShiftFor(largestBuffer) : 0;
   connection.inFlight.push({ seq: iss, length: 1, syn: true, fin: false, sentAt: now, sentOrder: connection.transmissions++ });
   connection.firstUnackedSentAt = now;
@@ -312,6 +334,9 @@ function establish(connection: TcpConnection, segment: Segment, window: number, 
   connection.sndWl2 = segment.ack;
   connection.retransmitDeadline = Infinity;
   connection.firstUnackedSentAt = null;
+  if (connection.host.config.socketBufferAccounting === 'freebsd' && connection.listenerKey !== null) {
+    fitBuffersToSegments(connection, connection.sendMss + (connection.timestampsEnabled ? 12 : 0));
+  }
   connection.setState('ESTABLISHED');
   armKeepalive(connection, now);
 }

@@ -99,7 +99,7 @@ describe('backtick lines', () => {
     expect(outcome.unsupported).toEqual([]);
   });
   test('FreeBSD sysctls map in portable mode only', () => {
-    expect(mapShellCommand('sysctl net.inet.tcp.msl=5000', true).changes).toEqual({ timeWaitMs: 10000 });
+    expect(mapShellCommand('sysctl net.inet.tcp.msl=5000', true).changes).toMatchObject({ timeWaitMs: 10000, socketBufferAccounting: 'freebsd' });
     expect(mapShellCommand('sysctl net.inet.tcp.msl=5000', false).unsupported).toHaveLength(1);
   });
   test('initcwnd and ustack settings', () => {
