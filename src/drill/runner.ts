@@ -423,6 +423,7 @@ class DrillRun {
       await this.advanceTo(this.startTime(event));
       this.base = this.now;
     }
+    for (const action of outcome.actions) this.applied.push(`line ${event.line}: ${action(this.ensureStack().stack)}`);
   }
 
   private async inbound(event: ScriptEvent & PacketEvent): Promise<void> {

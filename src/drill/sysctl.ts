@@ -8,6 +8,7 @@
  * (any TcpConfig field). FreeBSD's `net.inet.tcp.*` and `kern.ipc.*` names are mapped in
  * portable mode only; the first one a script sets applies the FreeBSD profile as well.
  */
+import type { Stack } from '../socket-api/stack.js';
 import type { CongestionAlgorithm } from '../tcp/congestion.js';
 import type { TcpConfig } from '../tcp/config.js';
 
@@ -22,14 +23,19 @@ export interface ShellOutcome {
   readonly applied: string[];
   /** One line per command not understood or with no ustack equivalent. */
   readonly unsupported: string[];
+  /** Things to do to the running stack (not settings); each returns what it did, for `applied`. */
+  readonly actions: ShellAction[];
 }
 
-type Setter = (value: string, changes: TcpConfigChanges, notes: string[]) => string | null;
+/** Something a command does to the stack itself, rather than to its configuration. */
+export type ShellAction = (stack: Stack) => string;
+
+type Setter = (value: string, changes: TcpConfigChanges, notes: string[], actions: ShellAction[]) => string | null;
 
 const on = (value: string) => Number(value.trim()) !== 0;
 
 /** A setter of one boolean field. */
-function flag(field: 'sack' | 'timestamps' | 'windowScaling'): Setter {
+function flag(field: 'sack' | 'timestamps' | 'windowScaling' | 'dropSynFin'): Setter {
   return (value, changes) => {
     changes[field] = on(value);
     return `tcp.${field}=${changes[field]}`;
@@ -96,6 +102,16 @@ const LINUX: Readonly<Record<string, Setter>> = {
   'net.core.somaxconn': number('defaultBacklog'),
 };
 
+/** A setter choosing one of a field's values by the sysctl's number (index into `values`). */
+function choice<K extends 'closedPortReset' | 'inWindowSyn' | 'inWindowReset'>(field: K, values: readonly TcpConfig[K][]): Setter {
+  return (value, changes) => {
+    const chosen = values[Number(value.trim())];
+    if (chosen === undefined) return null;
+    (changes as Record<string, unknown>)[field] = chosen;
+    return `tcp.${field}=${chosen}`;
+  };
+}
+
 /**
  * FreeBSD sysctls (net.inet.tcp.*, kern.ipc.maxsockbuf), understood in portable mode. Times
  * there are in ms. A script that sets one is written for FreeBSD, so it also gets FreeBSD's
@@ -112,6 +128,19 @@ const FREEBSD: Readonly<Record<string, Setter>> = {
   'net.inet.tcp.recvspace': number('receiveBufferSize'),
   'net.inet.tcp.sendspace': number('sendBufferSize'),
   'kern.ipc.maxsockbuf': number('receiveBufferMax'),
+  'net.inet.tcp.blackhole': choice('closedPortReset', ['always', 'except-syn', 'never']),
+  'net.inet.tcp.drop_synfin': flag('dropSynFin'),
+  'net.inet.tcp.insecure_syn': choice('inWindowSyn', ['challenge-ack', 'reset']),
+  'net.inet.tcp.insecure_rst': choice('inWindowReset', ['challenge-ack', 'accept']),
+  'net.inet.tcp.keepinit': number('handshakeTimeoutMs'),
+  // FreeBSD's host cache remembers per-destination metrics (RTT, ssthresh, MTU) for new
+  // connections. ustack remembers none of them per destination but the path MTU that ICMP
+  // taught (RFC 1191), which IP keeps: purging the cache forgets those.
+  'net.inet.tcp.hostcache.purgenow': (value, _changes, _notes, actions) => {
+    if (!on(value)) return null;
+    actions.push((stack) => `forgot ${stack.ip.forgetPathMtus()} learned path MTU(s)`);
+    return 'the learned path MTUs are forgotten (ustack keeps no other per-destination metrics)';
+  },
   'net.inet.tcp.initcwnd_segments': number('initialWindowSegments'),
   'net.inet.tcp.msl': number('timeWaitMs', 2),
   'net.inet.tcp.delacktime': number('delayedAckMs'),
@@ -154,6 +183,11 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   sack: 'boolean',
   ecn: ['on', 'accept', 'off'],
   socketBufferAccounting: ['linux', 'freebsd'],
+  closedPortReset: ['always', 'except-syn', 'never'],
+  dropSynFin: 'boolean',
+  inWindowSyn: ['challenge-ack', 'reset'],
+  inWindowReset: ['challenge-ack', 'accept'],
+  handshakeTimeoutMs: 'number',
   congestionControl: 'congestion',
   initialWindowSegments: 'number',
   challengeAckPerSecond: 'number',
@@ -189,7 +223,7 @@ function sysctl(name: string, value: string, portable: boolean, outcome: ShellOu
   const freebsd = portable ? FREEBSD[name] : undefined;
   const setter = LINUX[name] ?? freebsd;
   const notes: string[] = [];
-  const result = setter ? setter(value, outcome.changes, notes) : null;
+  const result = setter ? setter(value, outcome.changes, notes, outcome.actions) : null;
   if (result === null) {
     outcome.unsupported.push(`${name}=${value.trim()}: ${setter === undefined ? 'no ustack equivalent' : 'this value has no ustack equivalent'}`);
     return;
@@ -216,7 +250,7 @@ function simpleCommands(command: string): string[] {
  * script set (the FreeBSD profile is announced once).
  */
 export function mapShellCommand(command: string, portable: boolean, current: TcpConfigChanges = {}): ShellOutcome {
-  const outcome: ShellOutcome = { changes: {}, applied: [], unsupported: [] };
+  const outcome: ShellOutcome = { changes: {}, applied: [], unsupported: [], actions: [] };
   for (const simple of simpleCommands(command)) {
     const words = simple.split(/\s+/);
     if (words[0] === 'sysctl') {

@@ -20,6 +20,13 @@ export type EcnMode = 'on' | 'accept' | 'off';
  */
 export type SocketBufferAccounting = 'linux' | 'freebsd';
 
+/**
+ * What a segment to a port nobody listens on gets (RFC 9293 §3.10.7.1: a RST). FreeBSD's
+ * net.inet.tcp.blackhole turns the RST off for SYNs (1) or for everything (2) so that port
+ * scans see nothing.
+ */
+export type ClosedPortReset = 'always' | 'except-syn' | 'never';
+
 /** Stack-wide TCP configuration. Times in ms, sizes in bytes. */
 export interface TcpConfig {
   /** MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1: 536). */
@@ -71,6 +78,32 @@ export interface TcpConfig {
   readonly defaultBacklog: number;
   /** TCP_USER_TIMEOUT default: 0 = off (RFC 5482). */
   readonly userTimeoutMs: number;
+  /**
+   * How long an opening connection (SYN-SENT, SYN-RECEIVED) may take before it is given up with
+   * ETIMEDOUT, whatever the retries left (FreeBSD net.inet.tcp.keepinit, 75 s there). 0: no such
+   * bound, only synRetries / synAckRetries (Linux).
+   */
+  readonly handshakeTimeoutMs: number;
+  /** What a segment to a closed port gets (FreeBSD net.inet.tcp.blackhole 0, 1, 2). */
+  readonly closedPortReset: ClosedPortReset;
+  /**
+   * Drop a segment carrying both SYN and FIN in LISTEN and SYN-SENT, where it would open a
+   * connection (FreeBSD net.inet.tcp.drop_synfin); in synchronized states it is answered as any
+   * SYN. RFC 9293 gives SYN+FIN no special meaning, so off by default.
+   */
+  readonly dropSynFin: boolean;
+  /**
+   * A SYN in a synchronized state whose sequence number lies in the window: `challenge-ack`
+   * (RFC 5961 §4.2, RFC 9293 §3.10.7.4; Linux, FreeBSD insecure_syn = 0) or `reset`, the RFC 793
+   * rule (send a RST and close; FreeBSD insecure_syn = 1).
+   */
+  readonly inWindowSyn: 'challenge-ack' | 'reset';
+  /**
+   * A RST in the window but not at RCV.NXT: `challenge-ack` (RFC 5961 §3.2; Linux, FreeBSD
+   * insecure_rst = 0) or `accept`, the RFC 793 rule that any in-window RST resets (FreeBSD
+   * insecure_rst = 1).
+   */
+  readonly inWindowReset: 'challenge-ack' | 'accept';
 }
 
 /** The ECN mode a configuration asks for (`true` and `false` are `on` and `off`). */
@@ -106,4 +139,9 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   challengeAckPerSecond: 1000,
   defaultBacklog: 4096,
   userTimeoutMs: 0,
+  handshakeTimeoutMs: 0,
+  closedPortReset: 'always',
+  dropSynFin: false,
+  inWindowSyn: 'challenge-ack',
+  inWindowReset: 'challenge-ack',
 };

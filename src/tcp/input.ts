@@ -4,14 +4,16 @@
  * (RFC 5961 §4), ACK (RFC 5961 §5), URG, segment text, FIN. LISTEN and CLOSED are the
  * layer's (tcp-layer.ts): they have no connection yet.
  */
+import { NO_BYTES } from '../core/bytes.js';
 import { ecnMode } from './config.js';
 import { createCongestionControl } from './congestion.js';
 import type { TcpConnection } from './connection.js';
-import { advertisedMssFor, sendAck, sendSynAck, transmitPending, TCP_IP_HEADERS, windowShiftFor } from './output.js';
+import { advertisedMssFor, sendAck, sendSynAck, transmitPending, transmitSegment, TCP_IP_HEADERS, windowShiftFor } from './output.js';
 import { acknowledge, detectLossByRack, duplicateAck, enterRecovery, isDuplicateAck, processSack, reductionBase } from './recovery.js';
 import { RttEstimator } from './rtt.js';
 import { has, type Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqSub } from './seq.js';
+import { TcpFlag } from './tcp-packet.js';
 import { armDelayedAck, armKeepalive, armProbeTimer, armRetransmitTimer, startTimeWait } from './timers.js';
 
 /** RFC 7323 §5.5: TS.Recent older than 24 days is invalid for PAWS. */
@@ -146,6 +148,10 @@ function synSentArrives(connection: TcpConnection, segment: Segment, now: number
     connection.stats.increment('drop.tcp.synSentNoSyn');
     return;
   }
+  if (has.fin(segment) && connection.host.config.dropSynFin) {
+    connection.stats.increment('drop.tcp.synFin'); // TcpConfig.dropSynFin (FreeBSD drop_synfin)
+    return;
+  }
   // Fourth: SYN.
   connection.irs = segment.seq;
   connection.rcvNxt = seqAdd(segment.seq, 1);
@@ -191,8 +197,16 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     }
   }
 
-  // First: sequence number check (the four cases of §3.10.7.4).
   const window = Math.max(0, seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
+  // Fourth check, taken first for a SYN: RFC 5961 §4.2 (and RFC 9293 §3.10.7.4) answer a SYN in
+  // a synchronized state "irrespective of the sequence number". A passive half-open connection
+  // goes back to LISTEN instead, in the RFC's order (below).
+  if (has.syn(segment) && !has.rst(segment) && !(state === 'SYN-RECEIVED' && connection.listenerKey !== null)) {
+    synchronizedSynArrives(connection, segment, now, window);
+    return;
+  }
+
+  // First: sequence number check (the four cases of §3.10.7.4).
   if (!sequenceAcceptable(connection.rcvNxt, window, segment)) {
     if (has.rst(segment)) {
       connection.stats.increment('drop.tcp.resetOutsideWindow');
@@ -215,7 +229,9 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
       connection.stats.increment('tcp.rx.resetInTimeWaitIgnored'); // RFC 1337
       return;
     }
-    if (segment.seq !== connection.rcvNxt) {
+    // RFC 793 believed any RST in the window; RFC 5961 §3.2 answers one not at RCV.NXT with a
+    // challenge ACK instead (TcpConfig.inWindowReset).
+    if (segment.seq !== connection.rcvNxt && connection.host.config.inWindowReset === 'challenge-ack') {
       challengeAck(connection, now, 'reset');
       return;
     }
@@ -230,14 +246,11 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     return;
   }
 
-  // Fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK, drop.
+  // Fourth: a SYN in SYN-RECEIVED of a passive open (the others were answered above): RFC 9293
+  // §3.10.7.4 returns the connection to LISTEN.
   if (has.syn(segment)) {
-    if (state === 'SYN-RECEIVED' && connection.listenerKey !== null) {
-      connection.stats.increment('tcp.rx.synInSynReceived');
-      connection.closeWithError(null); // back to LISTEN: forget the half-open connection
-      return;
-    }
-    challengeAck(connection, now, 'syn');
+    connection.stats.increment('tcp.rx.synInSynReceived');
+    connection.closeWithError(null); // back to LISTEN: forget the half-open connection
     return;
   }
 
@@ -307,6 +320,29 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
 
   armKeepalive(connection, now);
   processTextAndFin(connection, segment, now);
+}
+
+/**
+ * A SYN in a synchronized state (or in SYN-RECEIVED of an active open). RFC 5961 §4.2: a
+ * challenge ACK whatever its sequence number, and nothing else. With TcpConfig.inWindowSyn =
+ * 'reset', RFC 793's rule: "If the SYN is in the window it is an error, send a reset", the
+ * user is told "connection reset" and the connection closes; a SYN whose own sequence number
+ * is outside the window gets the ACK of the sequence number check instead.
+ */
+function synchronizedSynArrives(connection: TcpConnection, segment: Segment, now: number, window: number): void {
+  if (connection.host.config.inWindowSyn === 'challenge-ack') {
+    challengeAck(connection, now, 'syn');
+    return;
+  }
+  if (!seqInWindow(segment.seq, connection.rcvNxt, window)) {
+    connection.stats.increment('drop.tcp.outsideWindow');
+    sendAck(connection, now);
+    return;
+  }
+  connection.stats.increment('tcp.rx.synInWindowReset');
+  connection.stats.increment('tcp.tx.resets');
+  transmitSegment(connection, now, connection.sndNxt, TcpFlag.RST | TcpFlag.ACK, NO_BYTES, []);
+  connection.closeWithError('ECONNRESET');
 }
 
 /**

@@ -390,9 +390,16 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       this.listenArrives(listener, local, remote, segment, now);
       return;
     }
-    // CLOSED (RFC 9293 §3.10.7.1): everything but a RST is answered with a RST.
+    // CLOSED (RFC 9293 §3.10.7.1): everything but a RST is answered with a RST, unless the
+    // configuration keeps closed ports silent (TcpConfig.closedPortReset, FreeBSD's blackhole).
     this.stats.increment('tcp.rx.noConnection');
-    if (!has.rst(segment)) this.replyWithReset(local, segment.dstPort, remote, segment.srcPort, segment);
+    if (has.rst(segment)) return;
+    const silence = this.config.closedPortReset;
+    if (silence === 'never' || (silence === 'except-syn' && has.syn(segment))) {
+      this.stats.increment('tcp.closedPort.silent');
+      return;
+    }
+    this.replyWithReset(local, segment.dstPort, remote, segment.srcPort, segment);
   }
 
   /** RFC 6191 §2: a SYN may reuse a TIME-WAIT 4-tuple if it is newer than the old connection. */
@@ -419,6 +426,10 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     }
     if (!has.syn(segment)) {
       this.stats.increment('drop.tcp.listenNoSyn');
+      return;
+    }
+    if (has.fin(segment) && this.config.dropSynFin) {
+      this.stats.increment('drop.tcp.synFin'); // TcpConfig.dropSynFin (FreeBSD drop_synfin)
       return;
     }
     // Linux drops the SYN when either queue is full (no syncookies); the peer retries.

@@ -23,6 +23,11 @@ export function armRetransmitTimer(connection: TcpConnection, now: number): void
   if (userTimeout > 0 && (connection.synchronized || connection.state === 'SYN-SENT') && connection.firstUnackedSentAt !== null) {
     deadline = Math.min(deadline, Math.max(now, connection.firstUnackedSentAt + userTimeout));
   }
+  // A handshake time limit (FreeBSD's keepinit) ends the opening exactly when it runs out.
+  const handshakeTimeout = connection.host.config.handshakeTimeoutMs;
+  if (handshakeTimeout > 0 && isOpening(connection) && connection.firstUnackedSentAt !== null) {
+    deadline = Math.min(deadline, Math.max(now, connection.firstUnackedSentAt + handshakeTimeout));
+  }
   connection.retransmitDeadline = deadline;
 }
 
@@ -95,6 +100,11 @@ function isClosed(connection: TcpConnection): boolean {
   return connection.state === 'CLOSED';
 }
 
+/** SYN-SENT or SYN-RECEIVED: our SYN or SYN-ACK is not acknowledged yet. */
+function isOpening(connection: TcpConnection): boolean {
+  return connection.state === 'SYN-SENT' || connection.state === 'SYN-RECEIVED';
+}
+
 function onRetransmitTimer(connection: TcpConnection, now: number): void {
   connection.retransmitDeadline = Infinity;
   const config = connection.host.config;
@@ -105,7 +115,8 @@ function onRetransmitTimer(connection: TcpConnection, now: number): void {
     // passed since the first SYN, whatever the retry count.
     const userTimeout = connection.state === 'SYN-SENT' ? connection.options.userTimeoutMs : 0;
     const waited = connection.firstUnackedSentAt === null ? 0 : now - connection.firstUnackedSentAt;
-    if (connection.timeoutCount >= limit || (userTimeout > 0 && waited >= userTimeout)) {
+    const handshakeTimeout = config.handshakeTimeoutMs;
+    if (connection.timeoutCount >= limit || (userTimeout > 0 && waited >= userTimeout) || (handshakeTimeout > 0 && waited >= handshakeTimeout)) {
       connection.stats.increment('tcp.connect.timeout');
       // RFC 1122 §4.2.3.9: a soft ICMP error seen meanwhile says more than ETIMEDOUT (Linux
       // reports sk_err_soft the same way in tcp_write_err).
