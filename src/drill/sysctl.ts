@@ -156,9 +156,11 @@ const FREEBSD: Readonly<Record<string, Setter>> = {
 /**
  * What a script written for FreeBSD gets besides the sysctls it sets, FreeBSD's ways where
  * they differ from ustack's defaults: its socket-buffer accounting (SO_RCVBUF as set, grown to
- * whole segments once connected).
+ * whole segments once connected), its receive window for the acceptability test (the free
+ * buffer space when larger than advertised), its FIN repeated in ACKs while unacknowledged,
+ * and ECONNRESET for a RST in CLOSING or LAST-ACK.
  */
-const FREEBSD_PROFILE: TcpConfigChanges = { socketBufferAccounting: 'freebsd' };
+const FREEBSD_PROFILE: TcpConfigChanges = { socketBufferAccounting: 'freebsd', receiveWindow: 'buffer', repeatFinInAcks: true, resetAfterCloseReported: true };
 
 /** The TcpConfig fields `ustack tcp.key=value` may set, with their kind (or their values). */
 const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion' | readonly string[]>> = {
@@ -183,8 +185,11 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   sack: 'boolean',
   ecn: ['on', 'accept', 'off'],
   socketBufferAccounting: ['linux', 'freebsd'],
+  receiveWindow: ['advertised', 'buffer'],
   closedPortReset: ['always', 'except-syn', 'never'],
   dropSynFin: 'boolean',
+  repeatFinInAcks: 'boolean',
+  resetAfterCloseReported: 'boolean',
   inWindowSyn: ['challenge-ack', 'reset'],
   inWindowReset: ['challenge-ack', 'accept'],
   handshakeTimeoutMs: 'number',
@@ -231,7 +236,7 @@ function sysctl(name: string, value: string, portable: boolean, outcome: ShellOu
   outcome.applied.push(`${name}=${value.trim()} → ${result}`);
   for (const note of notes) outcome.unsupported.push(note);
   if (freebsd && current.socketBufferAccounting !== 'freebsd' && outcome.changes.socketBufferAccounting !== 'freebsd') {
-    // The script is written for FreeBSD: it expects FreeBSD's socket buffers.
+    // The script is written for FreeBSD: it expects FreeBSD's socket buffers and window.
     Object.assign(outcome.changes, FREEBSD_PROFILE);
     outcome.applied.push(`${name} is FreeBSD's → profile freebsd: ${Object.entries(FREEBSD_PROFILE).map(([field, value]) => `tcp.${field}=${value}`).join(', ')}`);
   }

@@ -62,6 +62,14 @@ export interface TcpConfig {
    * this large be advertised (RFC 7323 §2.3), as both systems compute it.
    */
   readonly receiveBufferMax: number;
+  /**
+   * RCV.WND when deciding whether a segment is acceptable (RFC 9293 §3.10.7.4). `advertised`:
+   * the window we last sent (RFC 9293 §3.8.6: the window sent is the range we are prepared to
+   * accept; Linux). `buffer`: the free receive-buffer space when larger than that (FreeBSD's
+   * rcv_wnd = max(sbspace, rcv_adv − rcv_nxt)), which differs when the 16-bit field cannot
+   * carry the buffer (no window scaling) or the window was not updated yet.
+   */
+  readonly receiveWindow: 'advertised' | 'buffer';
   /** Offer and accept these options on SYNs. */
   readonly windowScaling: boolean;
   readonly timestamps: boolean;
@@ -104,6 +112,19 @@ export interface TcpConfig {
    * insecure_rst = 1).
    */
   readonly inWindowReset: 'challenge-ack' | 'accept';
+  /**
+   * While our FIN is unacknowledged, the ACKs the output path sends (for segments received,
+   * delayed ACKs) carry the FIN again at its sequence number, as BSD's tcp_output builds every
+   * segment in FIN-WAIT-1, CLOSING and LAST-ACK. Off: RFC 9293 §3.10.7.4's bare
+   * <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (Linux). Challenge ACKs and answers to a SYN stay bare.
+   */
+  readonly repeatFinInAcks: boolean;
+  /**
+   * A RST that ends a connection in CLOSING or LAST-ACK is reported to the user as ECONNRESET
+   * (Linux and FreeBSD set so_error then). Off: RFC 9293 §3.10.7.4, which in these states only
+   * enters CLOSED and deletes the TCB, with no "connection reset" signal.
+   */
+  readonly resetAfterCloseReported: boolean;
 }
 
 /** The ECN mode a configuration asks for (`true` and `false` are `on` and `off`). */
@@ -130,6 +151,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   sendBufferSize: 1024 * 1024,
   socketBufferAccounting: 'linux',
   receiveBufferMax: 1024 * 1024,
+  receiveWindow: 'advertised',
   windowScaling: true,
   timestamps: true,
   sack: true,
@@ -144,4 +166,6 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   dropSynFin: false,
   inWindowSyn: 'challenge-ack',
   inWindowReset: 'challenge-ack',
+  repeatFinInAcks: false,
+  resetAfterCloseReported: false,
 };

@@ -12,7 +12,7 @@ import { advertisedMssFor, sendAck, sendSynAck, transmitPending, transmitSegment
 import { acknowledge, detectLossByRack, duplicateAck, enterRecovery, isDuplicateAck, processSack, reductionBase } from './recovery.js';
 import { RttEstimator } from './rtt.js';
 import { has, type Segment } from './segment.js';
-import { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqSub } from './seq.js';
+import { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqSub } from './seq.js';
 import { TcpFlag } from './tcp-packet.js';
 import { armDelayedAck, armKeepalive, armProbeTimer, armRetransmitTimer, startTimeWait } from './timers.js';
 
@@ -197,7 +197,7 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     }
   }
 
-  const window = Math.max(0, seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
+  const window = receiveWindow(connection);
   // Fourth check, taken first for a SYN: RFC 5961 §4.2 (and RFC 9293 §3.10.7.4) answer a SYN in
   // a synchronized state "irrespective of the sequence number". A passive half-open connection
   // goes back to LISTEN instead, in the RFC's order (below).
@@ -239,7 +239,9 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     if (state === 'SYN-RECEIVED') {
       connection.closeWithError(connection.listenerKey !== null ? null : 'ECONNREFUSED');
     } else if (state === 'CLOSING' || state === 'LAST-ACK') {
-      connection.closeWithError(null);
+      // RFC 9293 §3.10.7.4: no "connection reset" signal in these states, unless configured
+      // to report one as Linux and FreeBSD do (TcpConfig.resetAfterCloseReported).
+      connection.closeWithError(connection.host.config.resetAfterCloseReported ? 'ECONNRESET' : null);
     } else {
       connection.closeWithError('ECONNRESET');
     }
@@ -377,6 +379,20 @@ function establish(connection: TcpConnection, segment: Segment, window: number, 
   armKeepalive(connection, now);
 }
 
+/**
+ * RCV.WND for the acceptability test (RFC 9293 §3.10.7.4): the window last advertised, or with
+ * TcpConfig.receiveWindow = 'buffer' the free receive-buffer space when that is larger
+ * (FreeBSD's rcv_wnd: a window the 16-bit field could not carry, without scaling, still
+ * admits what the buffer holds). A passive half-open connection keeps what its SYN-ACK
+ * offered: in the system this reproduces it has no buffer yet (a SYN cache, RFC 4987 §3.3).
+ */
+function receiveWindow(connection: TcpConnection): number {
+  const advertised = Math.max(0, seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
+  if (connection.host.config.receiveWindow === 'advertised') return advertised;
+  if (connection.state === 'SYN-RECEIVED' && connection.listenerKey !== null) return advertised;
+  return Math.max(advertised, connection.receiveWindowSpace());
+}
+
 /** The four acceptability cases of RFC 9293 §3.10.7.4 (a zero window still admits ACK/RST/URG at RCV.NXT). */
 function sequenceAcceptable(rcvNxt: number, window: number, segment: Segment): boolean {
   if (segment.len === 0) return window === 0 ? segment.seq === rcvNxt : seqInWindow(segment.seq, rcvNxt, window);
@@ -495,7 +511,7 @@ function processTextAndFin(connection: TcpConnection, segment: Segment, now: num
   if (segment.payload.length > 0 && receiving) {
     let start = dataStart;
     let data = segment.payload;
-    const windowEnd = seqMax(connection.rcvAdvertisedEdge, connection.rcvNxt);
+    const windowEnd = seqAdd(connection.rcvNxt, receiveWindow(connection));
     if (seqGt(seqAdd(start, data.length), windowEnd)) {
       data = data.subarray(0, Math.max(0, seqSub(windowEnd, start)));
       connection.stats.increment('tcp.rx.trimmedToWindow');

@@ -304,7 +304,20 @@ export function transmitPending(connection: TcpConnection, now: number, mode: { 
     connection.persistDeadline = Infinity;
     armProbeTimer(connection, now);
   }
-  if (connection.ackNow) sendAck(connection, now);
+  if (connection.ackNow) sendOwedAck(connection, now);
+}
+
+/**
+ * The ACK owed for what arrived (or a delayed ACK): bare, or with TcpConfig.repeatFinInAcks a
+ * repeat of our unacknowledged FIN at its own sequence number (BSD's tcp_output).
+ */
+export function sendOwedAck(connection: TcpConnection, now: number): void {
+  if (connection.host.config.repeatFinInAcks && connection.finSent && seqLt(connection.sndUna, connection.sndNxt)) {
+    connection.stats.increment('tcp.tx.finRepeated');
+    transmitSegment(connection, now, seqAdd(connection.sndNxt, -1), TcpFlag.ACK | TcpFlag.FIN, NO_BYTES);
+    return;
+  }
+  sendAck(connection, now);
 }
 
 function armPersistIfIdle(connection: TcpConnection, now: number): void {

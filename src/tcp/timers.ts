@@ -6,7 +6,7 @@
  */
 import { NO_BYTES } from '../core/bytes.js';
 import type { TcpConnection } from './connection.js';
-import { retransmit, sendAck, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
+import { retransmit, sendOwedAck, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
 import { detectLossByRack, enterRecovery, retransmissionTimeout } from './recovery.js';
 import { seqAdd, seqSub } from './seq.js';
 import { TcpFlag } from './tcp-packet.js';
@@ -91,7 +91,7 @@ export function runTimers(connection: TcpConnection, now: number): void {
   if (isClosed(connection)) return;
   if (connection.delayedAckDeadline <= now) {
     connection.stats.increment('tcp.delayedAck.fired');
-    sendAck(connection, now);
+    sendOwedAck(connection, now);
   }
 }
 

@@ -1,12 +1,12 @@
 /**
  * Settings that choose between an RFC rule and an older or looser form of it, as FreeBSD's
  * sysctls do: SYNs answered irrespective of their sequence number (RFC 5961 §4.2) or RFC 793's
- * reset for one in the window, RSTs (RFC 5961 §3.2 or RFC 793), the handshake time limit, and
- * FreeBSD's buffer accounting.
+ * reset for one in the window, RSTs (RFC 5961 §3.2 or RFC 793), RCV.WND for the acceptability
+ * test, the FIN repeated in ACKs, the handshake time limit, and FreeBSD's buffer accounting.
  */
 import { describe, expect, it } from 'vitest';
 import { seqAdd } from '../../src/tcp/seq.js';
-import { ACK, ack, established, flags, mssOnly, RST, seq, SYN, SYNCHRONIZED_FIXTURES, synReceived, window } from './harness.js';
+import { ACK, ack, established, FIN, flags, mssOnly, PSH, RST, seq, SYN, SYNCHRONIZED_FIXTURES, synReceived, window, type FixtureOptions, type TcpHarness } from './harness.js';
 
 describe('a SYN in a synchronized state (RFC 5961 §4.2, RFC 9293 §3.10.7.4)', () => {
   for (const [state, fixture] of SYNCHRONIZED_FIXTURES) {
@@ -59,6 +59,68 @@ describe('RFC 793 RSTs (inWindowReset = accept)', () => {
     h.send({ seq: seqAdd(h.conn.rcvNxt, -1), flags: RST });
     h.expectNothingSent();
     h.expectState('ESTABLISHED');
+  });
+});
+
+describe('RCV.WND for the acceptability test (receiveWindow)', () => {
+  // The peer offers no window scaling: our window field says at most 65535 of the 1 MiB buffer.
+  it('advertised (default): a segment beyond the 65535 we advertised is outside the window', () => {
+    const h = established();
+    h.send({ seq: h.peerSeq(70_000), flags: RST });
+    h.expectNothingSent();
+    h.send({ seq: h.peerSeq(70_000), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10 });
+    h.expectSent(flags(ACK), ack(h.peerSeq(0)));
+    expect(h.conn.assembler.heldBytes).toBe(0);
+  });
+
+  it('buffer: the free buffer space counts, so the RST draws a challenge ACK and the data is held out of order', () => {
+    const h = established({ tcp: { receiveWindow: 'buffer' } });
+    h.send({ seq: h.peerSeq(70_000), flags: RST });
+    h.expectSent(flags(ACK), ack(h.peerSeq(0)));
+    expect(h.stat('tcp.challengeAck.reset')).toBe(1);
+    h.send({ seq: h.peerSeq(70_000), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10 });
+    h.expectSent(flags(ACK), ack(h.peerSeq(0)));
+    expect(h.conn.assembler.heldBytes).toBe(10);
+  });
+
+  it('buffer: a passive half-open connection keeps the window of its SYN-ACK', () => {
+    const h = synReceived({ tcp: { receiveWindow: 'buffer' } });
+    h.send({ seq: h.peerSeq(70_000), flags: RST });
+    h.expectNothingSent();
+    h.expectState('SYN-RECEIVED');
+  });
+});
+
+/** FIN-WAIT-1 by SHUTDOWN(SHUT_WR): the application still reads, so data may arrive. */
+function halfClosed(options: FixtureOptions = {}): TcpHarness {
+  const h = established(options);
+  h.conn.shutdownWrite();
+  h.expectSent(flags(FIN | ACK), seq(h.ourSeq(0)));
+  h.expectState('FIN-WAIT-1');
+  return h;
+}
+
+describe('the FIN repeated in ACKs (repeatFinInAcks, BSD tcp_output)', () => {
+  it('in FIN-WAIT-1, the ACK of data carries our unacknowledged FIN again; a challenge ACK stays bare', () => {
+    const h = halfClosed({ tcp: { repeatFinInAcks: true } });
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10 });
+    h.expectSent(flags(FIN | ACK), seq(h.ourSeq(0)), ack(h.peerSeq(10)));
+    h.send({ seq: h.peerSeq(10), flags: SYN, options: mssOnly() });
+    h.expectSent(flags(ACK), seq(h.ourSeq(1)), ack(h.peerSeq(10)));
+    expect(h.stat('tcp.tx.finRepeated')).toBe(1);
+  });
+
+  it('once the FIN is acknowledged, ACKs are bare again', () => {
+    const h = halfClosed({ tcp: { repeatFinInAcks: true } });
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(1), flags: ACK | PSH, payload: 10 });
+    h.expectSent(flags(ACK), seq(h.ourSeq(1)), ack(h.peerSeq(10)));
+    h.expectState('FIN-WAIT-2');
+  });
+
+  it('off (default): the ACK is <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (RFC 9293 §3.10.7.4)', () => {
+    const h = halfClosed();
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10 });
+    h.expectSent(flags(ACK), seq(h.ourSeq(1)), ack(h.peerSeq(10)));
   });
 });
 
