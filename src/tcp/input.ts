@@ -171,8 +171,21 @@ function synSentArrives(connection: TcpConnection, segment: Segment, now: number
   connection.setState('SYN-RECEIVED');
   connection.sndWnd = segment.window;
   connection.sndWl1 = segment.seq;
+  queueTextOfSyn(connection, segment);
   sendSynAck(connection, now);
   armRetransmitTimer(connection, now);
+}
+
+/**
+ * RFC 9293 §3.10.7.2 (LISTEN) and §3.10.7.3 (SYN-SENT, a SYN without ACK): "If there are other
+ * controls or text in the segment, queue them for processing after the ESTABLISHED state has
+ * been reached". The SYN-ACK acknowledges only the SYN; the text and FIN wait, copied out of
+ * the frame.
+ */
+export function queueTextOfSyn(connection: TcpConnection, segment: Segment): void {
+  if (segment.payload.length === 0 && !has.fin(segment)) return;
+  connection.stats.increment('tcp.rx.synTextQueued');
+  connection.synTextQueued = { ...segment, payload: segment.payload.slice() };
 }
 
 /** RFC 9293 §3.10.7.4: every synchronized state, and SYN-RECEIVED. */
@@ -276,6 +289,12 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     establish(connection, segment, segment.window << connection.sndWindowShift, now);
     if (connection.listenerKey !== null) connection.host.established(connection);
     else connection.events.onConnect?.();
+    const queued = connection.synTextQueued;
+    if (queued !== null && connection.state === 'ESTABLISHED') {
+      // What came with the peer's SYN, now that ESTABLISHED is reached (queueTextOfSyn).
+      connection.synTextQueued = null;
+      processTextAndFin(connection, queued, now);
+    }
   } else if (!processAck(connection, segment, now)) {
     return;
   }

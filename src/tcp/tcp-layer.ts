@@ -20,7 +20,7 @@ import { allocateEphemeralPort, DEFAULT_EPHEMERAL_PORTS, type PortRange } from '
 import { ecnMode, type TcpConfig } from './config.js';
 import type { CongestionAlgorithm } from './congestion.js';
 import { connectionKey, TcpConnection, type TcpHost, type TcpSegmentCounters } from './connection.js';
-import { negotiateOptions, prepareOwnSyn, segmentArrives } from './input.js';
+import { negotiateOptions, prepareOwnSyn, queueTextOfSyn, segmentArrives } from './input.js';
 import { IsnGenerator } from './isn.js';
 import { sendSyn, sendSynAck, TCP_IP_HEADERS, transmitPending } from './output.js';
 import { has, toSegment, type Segment } from './segment.js';
@@ -454,6 +454,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     connection.sndWnd = segment.window;
     connection.sndWl1 = segment.seq;
     connection.setState('SYN-RECEIVED');
+    queueTextOfSyn(connection, segment);
     this.enterTable(connection.key, connection);
     listener.synQueue.set(connection.key, connection);
     this.stats.increment('tcp.rx.syn');
