@@ -1,7 +1,7 @@
 /**
  * `ustack drill [options] SCRIPT.pkt...`: runs packetdrill scripts against ustack in virtual
- * time and prints, per script, PASS or FAIL — on failure the line, what it expected and what
- * ustack did, decoded — then `N passed, N failed`.
+ * time and prints, per script, PASS or FAIL — on failure what its backtick lines applied, the
+ * line, what it expected and what ustack did, decoded — then `N passed, N failed`.
  *
  * Options (also accepted as `--` lines inside a script; the command line wins):
  *   --linux                 compare as packetdrill on Linux: option lists exact and in order
@@ -25,6 +25,8 @@ export function formatResult(result: DrillResult, pcapPath: string | null): stri
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
   const failure = result.failure;
   if (failure) {
+    // What the backtick lines set (the FreeBSD profile among them): the context of the failure.
+    for (const line of result.applied) lines.push(`  applied: ${line}`);
     lines.push(`  line ${failure.line}: ${failure.text}`);
     lines.push(`  error: ${failure.message}`);
     if (failure.expected !== undefined) lines.push(`  expected: ${failure.expected}`);

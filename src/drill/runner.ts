@@ -23,6 +23,7 @@ import { BerkeleySockets } from '../socket-api/berkeley.js';
 import * as C from '../socket-api/berkeley-constants.js';
 import { Stack } from '../socket-api/stack.js';
 import type { TcpConfig } from '../tcp/config.js';
+import { isFreeBsdTool, runFreeBsdTool } from './freebsd-tools.js';
 import { formatDecoded, formatTcpSpec, learnFromOutbound, matchIcmp, matchTcp, matchUdp, type MatchOutcome, type MatchSettings } from './match.js';
 import { parseScript, ScriptSyntaxError } from './parser.js';
 import { runPythonSnippets, type CodeSnippet } from './python-code.js';
@@ -412,6 +413,19 @@ class DrillRun {
   }
 
   private async shell(event: ScriptEvent & { kind: 'shell' }): Promise<void> {
+    if (this.stack) {
+      await this.advanceTo(this.startTime(event));
+      this.base = this.now;
+    }
+    if (isFreeBsdTool(event.command)) {
+      // sockstat and tcpdrop ask about (or act on) the stack as it is at this line's time.
+      const { stack, api } = this.ensureStack();
+      const tool = runFreeBsdTool(event.command, { stack, api, command: 'packetdrill', pid: process.pid });
+      if (tool.kind === 'unsupported') this.warnings.push(`line ${event.line}: unsupported: ${tool.reason}`);
+      else if (tool.exitStatus !== 0) this.fail(`\`${event.command}\` exited with status ${tool.exitStatus} (packetdrill fails the script)`, 'exit status 0', tool.output === '' ? 'no output' : `output ${JSON.stringify(tool.output)}`);
+      else this.applied.push(`line ${event.line}: ${event.command} → ${tool.summary}`);
+      return;
+    }
     const outcome = mapShellCommand(event.command, this.settings.portable, this.config);
     for (const line of outcome.applied) this.applied.push(`line ${event.line}: ${line}`);
     for (const line of outcome.unsupported) this.warnings.push(`line ${event.line}: unsupported: ${line}`);
@@ -420,8 +434,6 @@ class DrillRun {
       // Later changes reach live connections too: they read the layer's configuration.
       const layer = this.stack.tcp as unknown as { config: TcpConfig };
       layer.config = { ...layer.config, ...outcome.changes };
-      await this.advanceTo(this.startTime(event));
-      this.base = this.now;
     }
     for (const action of outcome.actions) this.applied.push(`line ${event.line}: ${action(this.ensureStack().stack)}`);
   }

@@ -1,7 +1,8 @@
 /**
  * Backtick lines. packetdrill runs them in a shell; they mostly set sysctls for the test. The
  * runner runs nothing: it maps the settings it knows to ustack's TCP configuration and reports
- * every other command as unsupported (never silently ignores it).
+ * every other command as unsupported (never silently ignores it). FreeBSD's sockstat and
+ * tcpdrop are answered in freebsd-tools.ts.
  *
  * Understood forms: `sysctl [-q] [-w] name=value …`, `echo value > /proc/sys/net/…`,
  * `ip route … initcwnd N`, packetdrill's `defaults.sh`, and ustack's own `ustack tcp.key=value`

@@ -11,7 +11,7 @@ import type { Result } from '../core/result.js';
 import { formatIpv4Address, IPV4_ANY, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
 import type { RawSocket } from '../ip/raw-layer.js';
 import { createCongestionControl, type CongestionAlgorithm } from '../tcp/congestion.js';
-import type { TcpConnection } from '../tcp/connection.js';
+import type { TcpConnection, TcpState } from '../tcp/connection.js';
 import type { TcpBinding, TcpListener } from '../tcp/tcp-layer.js';
 import type { UdpSocket } from '../udp/udp-layer.js';
 import * as C from './berkeley-constants.js';
@@ -32,6 +32,22 @@ export interface PollFd {
 /** A poll() result. */
 export interface PollResult extends PollFd {
   readonly revents: number;
+}
+
+/** One open descriptor and what it refers to, as status tools (netstat, sockstat) list them. */
+export interface DescriptorStatus {
+  readonly fd: number;
+  /** SOCK_STREAM, SOCK_DGRAM or SOCK_RAW. */
+  readonly type: number;
+  readonly protocol: number;
+  /** The local address and port (0.0.0.0:0 when unbound). */
+  readonly local: SocketAddress;
+  /** The peer, for a TCP connection or a connected UDP socket; else null. */
+  readonly remote: SocketAddress | null;
+  /** A TCP socket's state: LISTEN for a listener, its connection's (CLOSED once gone), CLOSED before listen or connect; null for others. */
+  readonly tcpState: TcpState | null;
+  /** The TCP connection the descriptor holds, if any (it may be CLOSED and out of the layer's table). */
+  readonly connection: TcpConnection | null;
 }
 
 /** Options kept per socket (some apply only once a connection exists). */
@@ -93,6 +109,20 @@ export class BerkeleySockets {
   private nextFd = 3;
 
   constructor(readonly stack: Stack) {}
+
+  /** Every open descriptor, lowest first (what `sockstat` or `netstat` would list for this process). */
+  descriptors(): DescriptorStatus[] {
+    return [...this.table.values()]
+      .sort((a, b) => a.fd - b.fd)
+      .map((entry) => {
+        const connection = entry.connection;
+        let remote: SocketAddress | null = null;
+        if (connection) remote = { address: formatIpv4Address(connection.remoteAddress), port: connection.remotePort };
+        else if (entry.udp?.connected) remote = { address: formatIpv4Address(entry.udp.remoteAddress), port: entry.udp.remotePort };
+        const tcpState: TcpState | null = entry.type !== C.SOCK_STREAM ? null : entry.listener ? 'LISTEN' : (connection?.state ?? 'CLOSED');
+        return { fd: entry.fd, type: entry.type, protocol: entry.protocol, local: this.getsockname(entry.fd), remote, tcpState, connection };
+      });
+  }
 
   // ---- creation and addresses --------------------------------------------------------------
 
