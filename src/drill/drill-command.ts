@@ -33,6 +33,8 @@ export function formatResult(result: DrillResult, pcapPath: string | null): stri
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
   const failure = result.failure;
   if (failure) {
+    // What the backtick lines set (the FreeBSD profile among them): the context of the failure.
+    for (const line of result.applied) lines.push(`  applied: ${line}`);
     lines.push(`  line ${failure.line}: ${failure.text}`);
     lines.push(`  error: ${failure.message}`);
     if (failure.expected !== undefined) lines.push(`  expected: ${failure.expected}`);

@@ -24,6 +24,7 @@ import * as C from '../socket-api/berkeley-constants.js';
 import { Stack } from '../socket-api/stack.js';
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/config.js';
 import { TCP_PROFILES } from '../tcp/profiles.js';
+import { isFreeBsdTool, runFreeBsdTool } from './freebsd-tools.js';
 import { formatDecoded, formatTcpSpec, learnFromOutbound, matchIcmp, matchTcp, matchUdp, type MatchOutcome, type MatchSettings } from './match.js';
 import { parseScript, ScriptSyntaxError } from './parser.js';
 import { runPythonSnippets, type CodeSnippet } from './python-code.js';
@@ -431,6 +432,20 @@ class DrillRun {
   }
 
   private async shell(event: ScriptEvent & { kind: 'shell' }): Promise<void> {
+    // A backtick line acts at its own time: the stack runs up to it first.
+    if (this.stack) {
+      await this.advanceTo(this.startTime(event));
+      this.base = this.now;
+    }
+    if (isFreeBsdTool(event.command)) {
+      // sockstat and tcpdrop ask about (or act on) the stack as it is at this line's time.
+      const { stack, api } = this.ensureStack();
+      const tool = runFreeBsdTool(event.command, { stack, api, command: 'packetdrill', pid: process.pid });
+      if (tool.kind === 'unsupported') this.warnings.push(`line ${event.line}: unsupported: ${tool.reason}`);
+      else if (tool.exitStatus !== 0) this.fail(`\`${event.command}\` exited with status ${tool.exitStatus} (packetdrill fails the script)`, 'exit status 0', tool.output === '' ? 'no output' : `output ${JSON.stringify(tool.output)}`);
+      else this.applied.push(`line ${event.line}: ${event.command} → ${tool.summary}`);
+      return;
+    }
     const expanded = expandCommand(event.command, this.settings.directory);
     for (const note of expanded.notes) this.applied.push(`line ${event.line}: ${note}`);
     const changes: TcpConfigChanges = {};
@@ -438,17 +453,19 @@ class DrillRun {
       // The script's own sysctls say which system it was written for: apply that personality
       // first (src/tcp/profiles.ts); the script's values then override it.
       const text = expanded.commands.map((c) => c.text).join('\n');
-      const os = /\bnet[./]ipv4[./]/.test(text) ? 'linux' : /\bnet\.inet\.|\bkern\.ipc\./.test(text) ? 'freebsd' : null;
+      const os = /\bnet[./]ipv4[./]/.test(text) ? 'linux' : this.settings.portable && /\bnet\.inet\.|\bkern\.ipc\./.test(text) ? 'freebsd' : null;
       if (os !== null) {
         this.profile = os;
         Object.assign(changes, TCP_PROFILES[os]);
-        this.applied.push(`line ${event.line}: the script sets ${os === 'linux' ? 'Linux' : 'FreeBSD'} sysctls → ${os} profile (${Object.keys(TCP_PROFILES[os]).join(', ') || 'no differences'})`);
+        const settings = Object.entries(TCP_PROFILES[os]).map(([field, value]) => `tcp.${field}=${String(value)}`);
+        this.applied.push(`line ${event.line}: the script sets ${os === 'linux' ? 'Linux' : 'FreeBSD'} sysctls → ${os} profile: ${settings.join(', ') || 'no differences'}`);
       }
     }
     if (expanded.restore) {
       Object.assign(changes, this.restoreValues);
       this.restoreValues = {};
     }
+    const actions: ((stack: Stack) => string)[] = [];
     for (const command of expanded.commands) {
       const outcome = mapShellCommand(command.text, this.settings.portable);
       for (const line of outcome.applied) this.applied.push(`line ${event.line}: ${line}`);
@@ -461,15 +478,15 @@ class DrillRun {
         }
       }
       Object.assign(changes, outcome.changes);
+      actions.push(...outcome.actions);
     }
     Object.assign(this.config, changes);
     if (this.stack) {
       // Later changes reach live connections too: they read the layer's configuration.
       const layer = this.stack.tcp as unknown as { config: TcpConfig };
       layer.config = { ...layer.config, ...changes };
-      await this.advanceTo(this.startTime(event));
-      this.base = this.now;
     }
+    for (const action of actions) this.applied.push(`line ${event.line}: ${action(this.ensureStack().stack)}`);
   }
 
   /** The TCP configuration in force: ustack's defaults with the script's changes. */

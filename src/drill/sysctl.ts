@@ -1,13 +1,16 @@
 /**
  * Backtick lines. packetdrill runs them in a shell; they mostly set sysctls for the test. The
  * runner runs nothing: it maps the settings it knows to ustack's TCP configuration and reports
- * every other command as unsupported (never silently ignores it).
+ * every other command as unsupported (never silently ignores it). FreeBSD's sockstat and
+ * tcpdrop are answered in freebsd-tools.ts.
  *
  * Understood forms: `sysctl [-q] [-w] name=value …`, `echo value > /proc/sys/net/…`,
  * `ip route … initcwnd N`, and ustack's own `ustack tcp.key=value` (any TcpConfig field).
- * FreeBSD's `net.inet.tcp.*` names are mapped in portable mode only. Script files such as
- * packetdrill's `defaults.sh` are read by shell-scripts.ts and come here line by line.
+ * FreeBSD's `net.inet.tcp.*` and `kern.ipc.*` names are mapped in portable mode only. Script
+ * files such as packetdrill's `defaults.sh` are read by shell-scripts.ts and come here line by
+ * line; the runner applies the OS profile (src/tcp/profiles.ts) the sysctls name.
  */
+import type { Stack } from '../socket-api/stack.js';
 import type { CongestionAlgorithm } from '../tcp/congestion.js';
 import type { TcpConfig } from '../tcp/config.js';
 
@@ -22,14 +25,19 @@ export interface ShellOutcome {
   readonly applied: string[];
   /** One line per command not understood or with no ustack equivalent. */
   readonly unsupported: string[];
+  /** Things to do to the running stack (not settings); each returns what it did, for `applied`. */
+  readonly actions: ShellAction[];
 }
 
-type Setter = (value: string, changes: TcpConfigChanges, notes: string[]) => string | null;
+/** Something a command does to the stack itself, rather than to its configuration. */
+export type ShellAction = (stack: Stack) => string;
+
+type Setter = (value: string, changes: TcpConfigChanges, notes: string[], actions: ShellAction[]) => string | null;
 
 const on = (value: string) => Number(value.trim()) !== 0;
 
 /** A setter of one boolean field. */
-function flag(field: 'sack' | 'timestamps' | 'windowScaling' | 'ecn'): Setter {
+function flag(field: 'sack' | 'timestamps' | 'windowScaling' | 'dropSynFin'): Setter {
   return (value, changes) => {
     changes[field] = on(value);
     return `tcp.${field}=${changes[field]}`;
@@ -46,6 +54,14 @@ function number(field: keyof TcpConfig, scale = 1): Setter {
   };
 }
 
+/** Linux tcp_ecn and FreeBSD ecn.enable agree: 0 off, 1 ask and accept, 2 accept when asked. */
+function ecnSetting(value: string, changes: TcpConfigChanges): string | null {
+  const mode = (['off', 'on', 'accept'] as const)[Number(value.trim())];
+  if (mode === undefined) return null;
+  changes.ecn = mode;
+  return `tcp.ecn=${mode}`;
+}
+
 function congestion(value: string, changes: TcpConfigChanges): string | null {
   const name = value.trim();
   const algorithm: CongestionAlgorithm | null = name === 'cubic' ? 'cubic' : name === 'reno' || name === 'newreno' ? 'newreno' : null;
@@ -59,12 +75,7 @@ const LINUX: Readonly<Record<string, Setter>> = {
   'net.ipv4.tcp_sack': flag('sack'),
   'net.ipv4.tcp_timestamps': flag('timestamps'),
   'net.ipv4.tcp_window_scaling': flag('windowScaling'),
-  'net.ipv4.tcp_ecn': (value, changes, notes) => {
-    const mode = Number(value.trim());
-    changes.ecn = mode === 1;
-    if (mode === 2) notes.push('tcp_ecn=2 (accept ECN, never ask): ustack has no accept-only mode, ECN is off');
-    return `tcp.ecn=${changes.ecn}`;
-  },
+  'net.ipv4.tcp_ecn': ecnSetting,
   'net.ipv4.tcp_syncookies': (value) => (Number(value.trim()) === 0 ? 'ustack has no syncookies (as tcp_syncookies=0)' : null),
   'net.ipv4.tcp_init_cwnd': number('initialWindowSegments'),
   'net.ipv4.tcp_fin_timeout': number('finWait2TimeoutMs', 1000),
@@ -93,7 +104,21 @@ const LINUX: Readonly<Record<string, Setter>> = {
   'net.core.somaxconn': number('defaultBacklog'),
 };
 
-/** FreeBSD sysctls (net.inet.tcp.*), understood in portable mode. Times there are in ms. */
+/** A setter choosing one of a field's values by the sysctl's number (index into `values`). */
+function choice<K extends 'closedPortReset' | 'inWindowSyn' | 'inWindowReset'>(field: K, values: readonly TcpConfig[K][]): Setter {
+  return (value, changes) => {
+    const chosen = values[Number(value.trim())];
+    if (chosen === undefined) return null;
+    (changes as Record<string, unknown>)[field] = chosen;
+    return `tcp.${field}=${chosen}`;
+  };
+}
+
+/**
+ * FreeBSD sysctls (net.inet.tcp.*, kern.ipc.maxsockbuf), understood in portable mode. Times
+ * there are in ms. A script that sets one is written for FreeBSD, so it also gets FreeBSD's
+ * socket-buffer accounting (see mapShellCommand).
+ */
 const FREEBSD: Readonly<Record<string, Setter>> = {
   'net.inet.tcp.rfc1323': (value, changes) => {
     changes.timestamps = on(value);
@@ -101,9 +126,22 @@ const FREEBSD: Readonly<Record<string, Setter>> = {
     return `tcp.timestamps=${changes.timestamps}, tcp.windowScaling=${changes.windowScaling}`;
   },
   'net.inet.tcp.sack.enable': flag('sack'),
-  'net.inet.tcp.ecn.enable': (value, changes) => {
-    changes.ecn = Number(value.trim()) === 1;
-    return `tcp.ecn=${changes.ecn}`;
+  'net.inet.tcp.ecn.enable': ecnSetting,
+  'net.inet.tcp.recvspace': number('receiveBufferSize'),
+  'net.inet.tcp.sendspace': number('sendBufferSize'),
+  'kern.ipc.maxsockbuf': number('receiveBufferMax'),
+  'net.inet.tcp.blackhole': choice('closedPortReset', ['always', 'except-syn', 'never']),
+  'net.inet.tcp.drop_synfin': flag('dropSynFin'),
+  'net.inet.tcp.insecure_syn': choice('inWindowSyn', ['challenge-ack', 'reset']),
+  'net.inet.tcp.insecure_rst': choice('inWindowReset', ['challenge-ack', 'accept']),
+  'net.inet.tcp.keepinit': number('handshakeTimeoutMs'),
+  // FreeBSD's host cache remembers per-destination metrics (RTT, ssthresh, MTU) for new
+  // connections. ustack remembers none of them per destination but the path MTU that ICMP
+  // taught (RFC 1191), which IP keeps: purging the cache forgets those.
+  'net.inet.tcp.hostcache.purgenow': (value, _changes, _notes, actions) => {
+    if (!on(value)) return null;
+    actions.push((stack) => `forgot ${stack.ip.forgetPathMtus()} learned path MTU(s)`);
+    return 'the learned path MTUs are forgotten (ustack keeps no other per-destination metrics)';
   },
   'net.inet.tcp.initcwnd_segments': number('initialWindowSegments'),
   'net.inet.tcp.msl': number('timeWaitMs', 2),
@@ -117,8 +155,8 @@ const FREEBSD: Readonly<Record<string, Setter>> = {
   'net.inet.tcp.cc.algorithm': congestion,
 };
 
-/** The TcpConfig fields `ustack tcp.key=value` may set, with their kind. */
-const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'>> = {
+/** The TcpConfig fields `ustack tcp.key=value` may set, with their kind (or their values). */
+const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion' | readonly string[]>> = {
   defaultMss: 'number',
   initialRtoMs: 'number',
   minRtoMs: 'number',
@@ -138,7 +176,16 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   windowScaling: 'boolean',
   timestamps: 'boolean',
   sack: 'boolean',
-  ecn: 'boolean',
+  ecn: ['on', 'accept', 'off'],
+  socketBufferAccounting: ['linux', 'freebsd'],
+  receiveWindow: ['advertised', 'buffer'],
+  closedPortReset: ['always', 'except-syn', 'never'],
+  dropSynFin: 'boolean',
+  repeatFinInAcks: 'boolean',
+  resetAfterCloseReported: 'boolean',
+  inWindowSyn: ['challenge-ack', 'reset'],
+  inWindowReset: ['challenge-ack', 'accept'],
+  handshakeTimeoutMs: 'number',
   congestionControl: 'congestion',
   initialWindowSegments: 'number',
   challengeAckPerSecond: 'number',
@@ -160,6 +207,9 @@ function ustackSetting(assignment: string, changes: TcpConfigChanges): string | 
     (changes as Record<string, unknown>)[field] = n;
   } else if (kind === 'congestion') {
     return congestion(value, changes);
+  } else if (Array.isArray(kind)) {
+    if (!kind.includes(value)) return null;
+    (changes as Record<string, unknown>)[field] = value;
   } else {
     return null;
   }
@@ -168,9 +218,10 @@ function ustackSetting(assignment: string, changes: TcpConfigChanges): string | 
 
 /** Applies one `name=value` sysctl assignment. */
 function sysctl(name: string, value: string, portable: boolean, outcome: ShellOutcome): void {
-  const setter = LINUX[name] ?? (portable ? FREEBSD[name] : undefined);
+  const freebsd = portable ? FREEBSD[name] : undefined;
+  const setter = LINUX[name] ?? freebsd;
   const notes: string[] = [];
-  const result = setter ? setter(value, outcome.changes, notes) : null;
+  const result = setter ? setter(value, outcome.changes, notes, outcome.actions) : null;
   if (result === null) {
     outcome.unsupported.push(`${name}=${value.trim()}: ${setter === undefined ? 'no ustack equivalent' : 'this value has no ustack equivalent'}`);
     return;
@@ -189,7 +240,7 @@ function simpleCommands(command: string): string[] {
 
 /** Maps a backtick command to ustack configuration. */
 export function mapShellCommand(command: string, portable: boolean): ShellOutcome {
-  const outcome: ShellOutcome = { changes: {}, applied: [], unsupported: [] };
+  const outcome: ShellOutcome = { changes: {}, applied: [], unsupported: [], actions: [] };
   for (const simple of simpleCommands(command)) {
     const words = simple.split(/\s+/);
     if (words[0] === 'sysctl') {

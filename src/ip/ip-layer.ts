@@ -440,6 +440,17 @@ export class IpLayer {
   }
 
   /**
+   * Forgets every path MTU learned from ICMP (FreeBSD's net.inet.tcp.hostcache.purgenow flushes
+   * the same knowledge): packets go by the route's MTU again until ICMP says otherwise.
+   * Returns how many destinations were forgotten.
+   */
+  forgetPathMtus(): number {
+    const count = this.pathMtus.size;
+    this.pathMtus.clear();
+    return count;
+  }
+
+  /**
    * Sends a datagram whose transport part is `transportLength` bytes, written by `write` into
    * the slice after the IP header (one buffer per frame; no copy unless it must fragment).
    * With `spec.segmentSize` on a link with segmentation offload the datagram goes whole for the

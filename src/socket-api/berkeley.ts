@@ -11,7 +11,7 @@ import type { Result } from '../core/result.js';
 import { formatIpv4Address, IPV4_ANY, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
 import type { RawSocket } from '../ip/raw-layer.js';
 import { createCongestionControl, type CongestionAlgorithm } from '../tcp/congestion.js';
-import type { TcpConnection } from '../tcp/connection.js';
+import type { TcpConnection, TcpState } from '../tcp/connection.js';
 import { listenerTcpInfo, socketTcpInfo, unconnectedTcpInfo, type TcpInfo } from '../tcp/tcp-info.js';
 import type { TcpBinding, TcpListener } from '../tcp/tcp-layer.js';
 import type { UdpSocket } from '../udp/udp-layer.js';
@@ -36,6 +36,22 @@ export interface PollResult extends PollFd {
   readonly revents: number;
 }
 
+/** One open descriptor and what it refers to, as status tools (netstat, sockstat) list them. */
+export interface DescriptorStatus {
+  readonly fd: number;
+  /** SOCK_STREAM, SOCK_DGRAM or SOCK_RAW. */
+  readonly type: number;
+  readonly protocol: number;
+  /** The local address and port (0.0.0.0:0 when unbound). */
+  readonly local: SocketAddress;
+  /** The peer, for a TCP connection or a connected UDP socket; else null. */
+  readonly remote: SocketAddress | null;
+  /** A TCP socket's state: LISTEN for a listener, its connection's (CLOSED once gone), CLOSED before listen or connect; null for others. */
+  readonly tcpState: TcpState | null;
+  /** The TCP connection the descriptor holds, if any (it may be CLOSED and out of the layer's table). */
+  readonly connection: TcpConnection | null;
+}
+
 /** Options kept per socket (some apply only once a connection exists). */
 interface SocketOptions {
   reuseAddress: boolean;
@@ -49,6 +65,8 @@ interface SocketOptions {
   /** SO_RCVBUF was set (Linux's SOCK_RCVBUF_LOCK). */
   receiveBufferSet: boolean;
   sendBuffer: number;
+  /** SO_SNDBUF was set: it replaces the connection's send buffer size, even once connected. */
+  sendBufferSet: boolean;
   receiveTimeoutMs: number;
   sendTimeoutMs: number;
   noDelay: boolean;
@@ -109,6 +127,20 @@ export class BerkeleySockets {
 
   constructor(readonly stack: Stack) {}
 
+  /** Every open descriptor, lowest first (what `sockstat` or `netstat` would list for this process). */
+  descriptors(): DescriptorStatus[] {
+    return [...this.table.values()]
+      .sort((a, b) => a.fd - b.fd)
+      .map((entry) => {
+        const connection = entry.connection;
+        let remote: SocketAddress | null = null;
+        if (connection) remote = { address: formatIpv4Address(connection.remoteAddress), port: connection.remotePort };
+        else if (entry.udp?.connected) remote = { address: formatIpv4Address(entry.udp.remoteAddress), port: entry.udp.remotePort };
+        const tcpState: TcpState | null = entry.type !== C.SOCK_STREAM ? null : entry.listener ? 'LISTEN' : (connection?.state ?? 'CLOSED');
+        return { fd: entry.fd, type: entry.type, protocol: entry.protocol, local: this.getsockname(entry.fd), remote, tcpState, connection };
+      });
+  }
+
   // ---- creation and addresses --------------------------------------------------------------
 
   /** socket(2). `type` may include SOCK_NONBLOCK. */
@@ -131,6 +163,7 @@ export class BerkeleySockets {
       receiveBuffer: baseType === C.SOCK_STREAM ? config.receiveBufferSize : this.stack.udp.config.receiveBufferSize,
       receiveBufferSet: false,
       sendBuffer: config.sendBufferSize,
+      sendBufferSet: false,
       receiveTimeoutMs: 0,
       sendTimeoutMs: 0,
       noDelay: false,
@@ -520,6 +553,7 @@ export class BerkeleySockets {
         break;
       case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`:
         options.sendBuffer = positive(n);
+        options.sendBufferSet = true;
         break;
       case `${C.SOL_SOCKET}:${C.SO_RCVTIMEO}`:
         options.receiveTimeoutMs = positive(n, true);
@@ -646,9 +680,9 @@ export class BerkeleySockets {
       case `${C.SOL_SOCKET}:${C.SO_LINGER}`:
         return { onoff: Number(options.linger.onoff), linger: options.linger.seconds };
       case `${C.SOL_SOCKET}:${C.SO_RCVBUF}`:
-        return options.receiveBuffer * 2; // Linux reports double what was set (socket(7))
+        return this.reportedBufferSize(entry, 'receive');
       case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`:
-        return options.sendBuffer * 2;
+        return this.reportedBufferSize(entry, 'send');
       case `${C.SOL_SOCKET}:${C.SO_RCVTIMEO}`:
         return options.receiveTimeoutMs;
       case `${C.SOL_SOCKET}:${C.SO_SNDTIMEO}`:
@@ -803,6 +837,22 @@ export class BerkeleySockets {
     });
   }
 
+  /**
+   * SO_RCVBUF / SO_SNDBUF as the configured system reports them (TcpConfig.socketBufferAccounting).
+   * Linux (socket(7)): double a value that was set, the default (tcp_rmem[1], tcp_wmem[1],
+   * rmem_default for UDP) as it is. FreeBSD: the connection's buffers once it has one (grown to
+   * whole segments when the MSS became known), else the value set or recvspace / sendspace.
+   */
+  private reportedBufferSize(entry: SocketEntry, which: 'receive' | 'send'): number {
+    const options = entry.options;
+    const value = which === 'receive' ? options.receiveBuffer : options.sendBuffer;
+    const set = which === 'receive' ? options.receiveBufferSet : options.sendBufferSet;
+    if (entry.type !== C.SOCK_STREAM || this.stack.tcp.config.socketBufferAccounting === 'linux') return set ? value * 2 : value;
+    const connection = entry.connection;
+    if (connection) return which === 'receive' ? connection.receiveBufferSize : connection.sendBuffer.capacity;
+    return value;
+  }
+
   // ---- plumbing ----------------------------------------------------------------------------
 
   private get(fd: number, syscall: string): SocketEntry {
@@ -882,7 +932,9 @@ function applyConnectionOptions(connection: TcpConnection, options: SocketOption
   o.ttl = options.ttl;
   o.tos = options.tos;
   o.dontFragment = options.mtuDiscover !== C.IP_PMTUDISC_DONT;
-  connection.sendBuffer.capacity = options.sendBuffer;
+  // An accepted connection keeps the size it was given unless this socket set its own (with
+  // FreeBSD's accounting it may have grown to whole segments already).
+  if (options.sendBufferSet || !connection.synchronized) connection.sendBuffer.capacity = options.sendBuffer;
   if (!connection.synchronized) {
     connection.receiveBufferSize = options.receiveBuffer;
     connection.assembler.limitBytes = options.receiveBuffer;

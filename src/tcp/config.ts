@@ -4,6 +4,29 @@
  */
 import type { CongestionAlgorithm } from './congestion.js';
 
+/**
+ * ECN negotiation (RFC 3168 §6.1.1): `on` asks for it on our SYNs and accepts it on the peer's,
+ * `accept` only accepts it when the peer asks (Linux tcp_ecn = 2, FreeBSD ecn.enable = 2),
+ * `off` neither asks nor accepts.
+ */
+export type EcnMode = 'on' | 'accept' | 'off';
+
+/**
+ * How SO_RCVBUF and SO_SNDBUF are counted and reported. `linux` (socket(7)): a value set is
+ * doubled (room for bookkeeping) and reported doubled, an unset buffer reports tcp_rmem[1] /
+ * tcp_wmem[1]. `freebsd`: a value set is reported as set, an unset buffer reports recvspace /
+ * sendspace, and once the MSS is known both buffers grow to a whole number of MSS-sized
+ * segments (FreeBSD's tcp_mss(), bounded by kern.ipc.maxsockbuf).
+ */
+export type SocketBufferAccounting = 'linux' | 'freebsd';
+
+/**
+ * What a segment to a port nobody listens on gets (RFC 9293 §3.10.7.1: a RST). FreeBSD's
+ * net.inet.tcp.blackhole turns the RST off for SYNs (1) or for everything (2) so that port
+ * scans see nothing.
+ */
+export type ClosedPortReset = 'always' | 'except-syn' | 'never';
+
 /** Stack-wide TCP configuration. Times in ms, sizes in bytes. */
 export interface TcpConfig {
   /** MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1: 536). */
@@ -28,21 +51,31 @@ export interface TcpConfig {
   readonly keepaliveIdleMs: number;
   readonly keepaliveIntervalMs: number;
   readonly keepaliveCount: number;
-  /** Default socket buffer sizes (SO_RCVBUF / SO_SNDBUF). */
+  /** Default socket buffer sizes (SO_RCVBUF / SO_SNDBUF; Linux tcp_rmem[1] / tcp_wmem[1], FreeBSD recvspace / sendspace). */
   readonly receiveBufferSize: number;
   readonly sendBufferSize: number;
+  /** How SO_RCVBUF / SO_SNDBUF are counted and reported: Linux's way (default) or FreeBSD's. */
+  readonly socketBufferAccounting: SocketBufferAccounting;
   /**
    * The largest receive buffer a connection may grow to (Linux tcp_rmem[2], FreeBSD
    * kern.ipc.maxsockbuf). The window-scale shift offered is the smallest that lets a window
    * this large be advertised (RFC 7323 §2.3), as both systems compute it.
    */
   readonly receiveBufferMax: number;
+  /**
+   * RCV.WND when deciding whether a segment is acceptable (RFC 9293 §3.10.7.4). `advertised`:
+   * the window we last sent (RFC 9293 §3.8.6: the window sent is the range we are prepared to
+   * accept; Linux). `buffer`: the free receive-buffer space when larger than that (FreeBSD's
+   * rcv_wnd = max(sbspace, rcv_adv − rcv_nxt)), which differs when the 16-bit field cannot
+   * carry the buffer (no window scaling) or the window was not updated yet.
+   */
+  readonly receiveWindow: 'advertised' | 'buffer';
   /** Offer and accept these options on SYNs. */
   readonly windowScaling: boolean;
   readonly timestamps: boolean;
   readonly sack: boolean;
-  /** Negotiate ECN (RFC 3168): on by default; Linux accepts it when asked (tcp_ecn = 2). */
-  readonly ecn: boolean;
+  /** ECN negotiation (RFC 3168): `on` by default; `true` and `false` mean `on` and `off`. */
+  readonly ecn: EcnMode | boolean;
   /** Congestion control for new connections (RFC 9438 CUBIC by default). */
   readonly congestionControl: CongestionAlgorithm;
   /** Initial window in segments (RFC 6928: 10). */
@@ -67,6 +100,50 @@ export interface TcpConfig {
   readonly minSendUnitSegments: number;
   readonly pacingSlowStartRatio: number;
   readonly pacingCongestionAvoidanceRatio: number;
+  /**
+   * How long an opening connection (SYN-SENT, SYN-RECEIVED) may take before it is given up with
+   * ETIMEDOUT, whatever the retries left (FreeBSD net.inet.tcp.keepinit, 75 s there). 0: no such
+   * bound, only synRetries / synAckRetries (Linux).
+   */
+  readonly handshakeTimeoutMs: number;
+  /** What a segment to a closed port gets (FreeBSD net.inet.tcp.blackhole 0, 1, 2). */
+  readonly closedPortReset: ClosedPortReset;
+  /**
+   * Drop a segment carrying both SYN and FIN in LISTEN and SYN-SENT, where it would open a
+   * connection (FreeBSD net.inet.tcp.drop_synfin); in synchronized states it is answered as any
+   * SYN. RFC 9293 gives SYN+FIN no special meaning, so off by default.
+   */
+  readonly dropSynFin: boolean;
+  /**
+   * A SYN in a synchronized state whose sequence number lies in the window: `challenge-ack`
+   * (RFC 5961 §4.2, RFC 9293 §3.10.7.4; Linux, FreeBSD insecure_syn = 0) or `reset`, the RFC 793
+   * rule (send a RST and close; FreeBSD insecure_syn = 1).
+   */
+  readonly inWindowSyn: 'challenge-ack' | 'reset';
+  /**
+   * A RST in the window but not at RCV.NXT: `challenge-ack` (RFC 5961 §3.2; Linux, FreeBSD
+   * insecure_rst = 0) or `accept`, the RFC 793 rule that any in-window RST resets (FreeBSD
+   * insecure_rst = 1).
+   */
+  readonly inWindowReset: 'challenge-ack' | 'accept';
+  /**
+   * While our FIN is unacknowledged, the ACKs the output path sends (for segments received,
+   * delayed ACKs) carry the FIN again at its sequence number, as BSD's tcp_output builds every
+   * segment in FIN-WAIT-1, CLOSING and LAST-ACK. Off: RFC 9293 §3.10.7.4's bare
+   * <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (Linux). Challenge ACKs and answers to a SYN stay bare.
+   */
+  readonly repeatFinInAcks: boolean;
+  /**
+   * A RST that ends a connection in CLOSING or LAST-ACK is reported to the user as ECONNRESET
+   * (Linux and FreeBSD set so_error then). Off: RFC 9293 §3.10.7.4, which in these states only
+   * enters CLOSED and deletes the TCB, with no "connection reset" signal.
+   */
+  readonly resetAfterCloseReported: boolean;
+}
+
+/** The ECN mode a configuration asks for (`true` and `false` are `on` and `off`). */
+export function ecnMode(config: Pick<TcpConfig, 'ecn'>): EcnMode {
+  return config.ecn === true ? 'on' : config.ecn === false ? 'off' : config.ecn;
 }
 
 /** Linux-like defaults. */
@@ -86,11 +163,13 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   keepaliveCount: 9,
   receiveBufferSize: 1024 * 1024,
   sendBufferSize: 1024 * 1024,
+  socketBufferAccounting: 'linux',
   receiveBufferMax: 1024 * 1024,
+  receiveWindow: 'advertised',
   windowScaling: true,
   timestamps: true,
   sack: true,
-  ecn: true,
+  ecn: 'on',
   congestionControl: 'cubic',
   initialWindowSegments: 10,
   challengeAckPerSecond: 1000,
@@ -100,4 +179,11 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   minSendUnitSegments: 2,
   pacingSlowStartRatio: 200,
   pacingCongestionAvoidanceRatio: 120,
+  handshakeTimeoutMs: 0,
+  closedPortReset: 'always',
+  dropSynFin: false,
+  inWindowSyn: 'challenge-ack',
+  inWindowReset: 'challenge-ack',
+  repeatFinInAcks: false,
+  resetAfterCloseReported: false,
 };

@@ -199,6 +199,11 @@ export class TcpConnection extends TimerDeadlines {
   peerFinReceived = false;
   /** A FIN arrived beyond a hole; its sequence number. */
   outOfOrderFinSeq: number | null = null;
+  /**
+   * Text and FIN that came on the peer's SYN while we were in LISTEN or SYN-SENT, kept (copied)
+   * for processing once ESTABLISHED is reached (RFC 9293 §3.10.7.2, §3.10.7.3).
+   */
+  synTextQueued: Segment | null = null;
   /** The user shut down reading (SHUT_RD): arriving data is discarded. */
   readShutdown = false;
   /** The peer marked urgent data that has not been read past yet (RFC 9293 §3.8.5; RCV.UP). */

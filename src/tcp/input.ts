@@ -4,14 +4,17 @@
  * (RFC 5961 §4), ACK (RFC 5961 §5), URG, segment text, FIN. LISTEN and CLOSED are the
  * layer's (tcp-layer.ts): they have no connection yet.
  */
+import { NO_BYTES } from '../core/bytes.js';
+import { ecnMode } from './config.js';
 import { createCongestionControl } from './congestion.js';
 import type { TcpConnection } from './connection.js';
-import { advertisedMssFor, sendAck, sendSynAck, transmitPending, TCP_IP_HEADERS, windowShiftFor } from './output.js';
+import { advertisedMssFor, sendAck, sendSynAck, transmitPending, transmitSegment, TCP_IP_HEADERS, windowShiftFor } from './output.js';
 import { acknowledge, detectLossByRack, duplicateAck, enterRecovery, isDuplicateAck, processSack, reductionBase } from './recovery.js';
 import { RttEstimator } from './rtt.js';
 import { has, type Segment } from './segment.js';
-import { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqSub } from './seq.js';
+import { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqSub } from './seq.js';
 import { Chrono } from './tcp-info-counters.js';
+import { TcpFlag } from './tcp-packet.js';
 import { armDelayedAck, armKeepalive, armProbeTimer, armRetransmitTimer, startTimeWait } from './timers.js';
 
 /** RFC 7323 §5.5: TS.Recent older than 24 days is invalid for PAWS. */
@@ -42,6 +45,8 @@ export function negotiateOptions(connection: TcpConnection, syn: Segment, now: n
   const pathMss = (connection.host.pathMtu(connection.remoteAddress) ?? 576) - TCP_IP_HEADERS;
   let mss = Math.min(connection.peerMss, pathMss);
   if (connection.options.maxSegmentSize > 0) mss = Math.min(mss, connection.options.maxSegmentSize);
+  // An active open sizes its buffers now; a passive one once established (fitBuffersToSegments).
+  if (config.socketBufferAccounting === 'freebsd' && connection.listenerKey === null) fitBuffersToSegments(connection, mss);
   if (connection.timestampsEnabled) mss -= 12; // the option rides on every segment
   connection.sendMss = Math.max(mss, 64);
   connection.cc.setMss(connection.sendMss);
@@ -49,6 +54,23 @@ export function negotiateOptions(connection: TcpConnection, syn: Segment, now: n
   // the largest options left out), so new data may leave in segments of many MSS.
   const offload = connection.host.segmentationOffload(connection.remoteAddress);
   connection.segmentationOffloadBytes = offload > 0 ? offload - TCP_IP_HEADERS - 40 : 0;
+}
+
+/**
+ * FreeBSD's socket buffers once the MSS is known (its tcp_mss(), run when an active open learns
+ * the peer's MSS and when a passive one gets its socket at establishment): each grows to a
+ * whole number of segments, so that a full window is full segments, bounded by the largest
+ * buffer (kern.ipc.maxsockbuf). A buffer smaller than one segment stays as it is.
+ */
+function fitBuffersToSegments(connection: TcpConnection, mss: number): void {
+  const limit = connection.host.config.receiveBufferMax;
+  const rounded = (size: number) => Math.min(Math.ceil(size / mss) * mss, limit);
+  if (connection.receiveBufferSize > mss && rounded(connection.receiveBufferSize) > connection.receiveBufferSize) {
+    connection.receiveBufferSize = rounded(connection.receiveBufferSize);
+    connection.assembler.limitBytes = connection.receiveBufferSize;
+  }
+  const send = connection.sendBuffer.capacity;
+  if (send >= mss && rounded(send) > send) connection.sendBuffer.capacity = rounded(send);
 }
 
 /** Prepares a connection's own side before its SYN or SYN-ACK goes out. */
@@ -64,7 +86,10 @@ export function prepareOwnSyn(connection: TcpConnection, iss: number, now: numbe
   connection.tsOffset = tsOffset;
   connection.advertisedMss = advertisedMssFor(connection);
   const config = connection.host.config;
-  const largestBuffer = connection.options.receiveBufferLocked ? connection.receiveBufferSize : Math.max(connection.receiveBufferSize, config.receiveBufferMax);
+  // Linux lets a set SO_RCVBUF bound the shift (SOCK_RCVBUF_LOCK); FreeBSD always scales for
+  // kern.ipc.maxsockbuf, as a buffer may grow to that later.
+  const locked = connection.options.receiveBufferLocked && config.socketBufferAccounting === 'linux';
+  const largestBuffer = locked ? connection.receiveBufferSize : Math.max(connection.receiveBufferSize, config.receiveBufferMax);
   connection.rcvWindowShift = config.windowScaling ? windowShiftFor(largestBuffer) : 0;
   connection.inFlight.push({ seq: iss, length: 1, syn: true, fin: false, push: false, sentAt: now, sentOrder: connection.transmissions++ });
   connection.firstUnackedSentAt = now;
@@ -131,13 +156,18 @@ function synSentArrives(connection: TcpConnection, segment: Segment, now: number
     connection.stats.increment('drop.tcp.synSentNoSyn');
     return;
   }
+  if (has.fin(segment) && connection.host.config.dropSynFin) {
+    connection.stats.increment('drop.tcp.synFin'); // TcpConfig.dropSynFin (FreeBSD drop_synfin)
+    return;
+  }
   // Fourth: SYN.
   connection.irs = segment.seq;
   connection.rcvNxt = seqAdd(segment.seq, 1);
   // Our SYN offered an unscaled window (RFC 7323 §2.2); data on the SYN-ACK may fill it.
   connection.rcvAdvertisedEdge = seqAdd(connection.rcvNxt, Math.min(connection.receiveWindowSpace(), 0xffff));
   negotiateOptions(connection, segment, now);
-  if (connection.host.config.ecn && has.ece(segment) && !has.cwr(segment)) connection.ecnEnabled = true;
+  // RFC 3168 §6.1.1: an ECN-setup SYN-ACK (ECE without CWR) counts only if our SYN asked.
+  if (ecnMode(connection.host.config) === 'on' && has.ece(segment) && !has.cwr(segment)) connection.ecnEnabled = true;
   if (ackAcceptable) {
     establish(connection, segment, segment.window, now); // a SYN-ACK's window is never scaled (RFC 7323 §2.2)
     connection.ackNow = true;
@@ -149,8 +179,21 @@ function synSentArrives(connection: TcpConnection, segment: Segment, now: number
   connection.setState('SYN-RECEIVED');
   connection.sndWnd = segment.window;
   connection.sndWl1 = segment.seq;
+  queueTextOfSyn(connection, segment);
   sendSynAck(connection, now);
   armRetransmitTimer(connection, now);
+}
+
+/**
+ * RFC 9293 §3.10.7.2 (LISTEN) and §3.10.7.3 (SYN-SENT, a SYN without ACK): "If there are other
+ * controls or text in the segment, queue them for processing after the ESTABLISHED state has
+ * been reached". The SYN-ACK acknowledges only the SYN; the text and FIN wait, copied out of
+ * the frame.
+ */
+export function queueTextOfSyn(connection: TcpConnection, segment: Segment): void {
+  if (segment.payload.length === 0 && !has.fin(segment)) return;
+  connection.stats.increment('tcp.rx.synTextQueued');
+  connection.synTextQueued = { ...segment, payload: segment.payload.slice() };
 }
 
 /** RFC 9293 §3.10.7.4: every synchronized state, and SYN-RECEIVED. */
@@ -176,8 +219,16 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     }
   }
 
+  const window = receiveWindow(connection);
+  // Fourth check, taken first for a SYN: RFC 5961 §4.2 (and RFC 9293 §3.10.7.4) answer a SYN in
+  // a synchronized state "irrespective of the sequence number". A passive half-open connection
+  // goes back to LISTEN instead, in the RFC's order (below).
+  if (has.syn(segment) && !has.rst(segment) && !(state === 'SYN-RECEIVED' && connection.listenerKey !== null)) {
+    synchronizedSynArrives(connection, segment, now, window);
+    return;
+  }
+
   // First: sequence number check (the four cases of §3.10.7.4).
-  const window = Math.max(0, seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
   if (!sequenceAcceptable(connection.rcvNxt, window, segment)) {
     if (has.rst(segment)) {
       connection.stats.increment('drop.tcp.resetOutsideWindow');
@@ -200,7 +251,9 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
       connection.stats.increment('tcp.rx.resetInTimeWaitIgnored'); // RFC 1337
       return;
     }
-    if (segment.seq !== connection.rcvNxt) {
+    // RFC 793 believed any RST in the window; RFC 5961 §3.2 answers one not at RCV.NXT with a
+    // challenge ACK instead (TcpConfig.inWindowReset).
+    if (segment.seq !== connection.rcvNxt && connection.host.config.inWindowReset === 'challenge-ack') {
       challengeAck(connection, now, 'reset');
       return;
     }
@@ -208,21 +261,20 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     if (state === 'SYN-RECEIVED') {
       connection.closeWithError(connection.listenerKey !== null ? null : 'ECONNREFUSED');
     } else if (state === 'CLOSING' || state === 'LAST-ACK') {
-      connection.closeWithError(null);
+      // RFC 9293 §3.10.7.4: no "connection reset" signal in these states, unless configured
+      // to report one as Linux and FreeBSD do (TcpConfig.resetAfterCloseReported).
+      connection.closeWithError(connection.host.config.resetAfterCloseReported ? 'ECONNRESET' : null);
     } else {
       connection.closeWithError('ECONNRESET');
     }
     return;
   }
 
-  // Fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK, drop.
+  // Fourth: a SYN in SYN-RECEIVED of a passive open (the others were answered above): RFC 9293
+  // §3.10.7.4 returns the connection to LISTEN.
   if (has.syn(segment)) {
-    if (state === 'SYN-RECEIVED' && connection.listenerKey !== null) {
-      connection.stats.increment('tcp.rx.synInSynReceived');
-      connection.closeWithError(null); // back to LISTEN: forget the half-open connection
-      return;
-    }
-    challengeAck(connection, now, 'syn');
+    connection.stats.increment('tcp.rx.synInSynReceived');
+    connection.closeWithError(null); // back to LISTEN: forget the half-open connection
     return;
   }
 
@@ -246,6 +298,12 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     establish(connection, segment, segment.window << connection.sndWindowShift, now);
     if (connection.listenerKey !== null) connection.host.established(connection);
     else connection.events.onConnect?.();
+    const queued = connection.synTextQueued;
+    if (queued !== null && connection.state === 'ESTABLISHED') {
+      // What came with the peer's SYN, now that ESTABLISHED is reached (queueTextOfSyn).
+      connection.synTextQueued = null;
+      processTextAndFin(connection, queued, now);
+    }
   } else if (!processAck(connection, segment, now)) {
     return;
   }
@@ -259,6 +317,20 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
   // The echo also times the peer's view of the path: a receiver RTT sample (Linux's
   // tcp_rcv_rtt_measure_ts, for TCP_INFO's rcv_rtt).
   if (ts && connection.timestampsEnabled && connection.state === 'ESTABLISHED') connection.info.timestampEchoed(connection, segment.len, ts.tsEcr, now);
+
+  if (connection.state === 'TIME-WAIT') {
+    // RFC 9293 §3.10.7.4, fifth step in TIME-WAIT: "The only thing that can arrive in this
+    // state is a retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL
+    // timeout." Anything but a bare repeat of the peer's last ACK (SEG.SEQ = RCV.NXT, no text,
+    // no FIN) is acknowledged, and a FIN restarts the timeout (eighth step); the text is
+    // ignored (seventh step). Linux and FreeBSD answer the same way.
+    if (has.fin(segment) || segment.payload.length > 0 || segment.seq !== connection.rcvNxt) {
+      connection.stats.increment('tcp.timeWait.acknowledged');
+      connection.ackNow = true;
+    }
+    if (has.fin(segment)) startTimeWait(connection, now);
+    return;
+  }
 
   // ECN (RFC 3168 §6.1.3): CE on the IP header is echoed with ECE until CWR arrives.
   if (connection.ecnEnabled) {
@@ -282,6 +354,29 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
 
   armKeepalive(connection, now);
   processTextAndFin(connection, segment, now);
+}
+
+/**
+ * A SYN in a synchronized state (or in SYN-RECEIVED of an active open). RFC 5961 §4.2: a
+ * challenge ACK whatever its sequence number, and nothing else. With TcpConfig.inWindowSyn =
+ * 'reset', RFC 793's rule: "If the SYN is in the window it is an error, send a reset", the
+ * user is told "connection reset" and the connection closes; a SYN whose own sequence number
+ * is outside the window gets the ACK of the sequence number check instead.
+ */
+function synchronizedSynArrives(connection: TcpConnection, segment: Segment, now: number, window: number): void {
+  if (connection.host.config.inWindowSyn === 'challenge-ack') {
+    challengeAck(connection, now, 'syn');
+    return;
+  }
+  if (!seqInWindow(segment.seq, connection.rcvNxt, window)) {
+    connection.stats.increment('drop.tcp.outsideWindow');
+    sendAck(connection, now);
+    return;
+  }
+  connection.stats.increment('tcp.rx.synInWindowReset');
+  connection.stats.increment('tcp.tx.resets');
+  transmitSegment(connection, now, connection.sndNxt, TcpFlag.RST | TcpFlag.ACK, NO_BYTES, []);
+  connection.closeWithError('ECONNRESET');
 }
 
 /**
@@ -310,9 +405,26 @@ function establish(connection: TcpConnection, segment: Segment, window: number, 
   connection.sndWl2 = segment.ack;
   connection.retransmitDeadline = Infinity;
   connection.firstUnackedSentAt = null;
+  if (connection.host.config.socketBufferAccounting === 'freebsd' && connection.listenerKey !== null) {
+    fitBuffersToSegments(connection, connection.sendMss + (connection.timestampsEnabled ? 12 : 0));
+  }
   connection.setState('ESTABLISHED');
   connection.info.established(connection, passive, now);
   armKeepalive(connection, now);
+}
+
+/**
+ * RCV.WND for the acceptability test (RFC 9293 §3.10.7.4): the window last advertised, or with
+ * TcpConfig.receiveWindow = 'buffer' the free receive-buffer space when that is larger
+ * (FreeBSD's rcv_wnd: a window the 16-bit field could not carry, without scaling, still
+ * admits what the buffer holds). A passive half-open connection keeps what its SYN-ACK
+ * offered: in the system this reproduces it has no buffer yet (a SYN cache, RFC 4987 §3.3).
+ */
+function receiveWindow(connection: TcpConnection): number {
+  const advertised = Math.max(0, seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
+  if (connection.host.config.receiveWindow === 'advertised') return advertised;
+  if (connection.state === 'SYN-RECEIVED' && connection.listenerKey !== null) return advertised;
+  return Math.max(advertised, connection.receiveWindowSpace());
 }
 
 /** The four acceptability cases of RFC 9293 §3.10.7.4 (a zero window still admits ACK/RST/URG at RCV.NXT). */
@@ -442,7 +554,7 @@ function processTextAndFin(connection: TcpConnection, segment: Segment, now: num
   if (segment.payload.length > 0 && receiving) {
     let start = dataStart;
     let data = segment.payload;
-    const windowEnd = seqMax(connection.rcvAdvertisedEdge, connection.rcvNxt);
+    const windowEnd = seqAdd(connection.rcvNxt, receiveWindow(connection));
     if (seqGt(seqAdd(start, data.length), windowEnd)) {
       data = data.subarray(0, Math.max(0, seqSub(windowEnd, start)));
       connection.stats.increment('tcp.rx.trimmedToWindow');

@@ -6,6 +6,7 @@
  * (RFC 2018 §4, D-SACK RFC 2883), and pure ACKs.
  */
 import { NO_BYTES } from '../core/bytes.js';
+import { ecnMode } from './config.js';
 import type { SentSegment, TcpConnection } from './connection.js';
 import { congestionWindowLimited } from './recovery.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
@@ -157,7 +158,8 @@ export function transmitSegment(
 
 /** Sends (or re-sends) our SYN (active open, RFC 9293 §3.10.1). */
 export function sendSyn(connection: TcpConnection, now: number): void {
-  const flags = TcpFlag.SYN | (connection.host.config.ecn ? TcpFlag.ECE | TcpFlag.CWR : 0);
+  // RFC 3168 §6.1.1: an ECN-setup SYN (ECE and CWR) only when we ask for ECN; 'accept' never asks.
+  const flags = TcpFlag.SYN | (ecnMode(connection.host.config) === 'on' ? TcpFlag.ECE | TcpFlag.CWR : 0);
   transmitSegment(connection, now, connection.iss, flags, NO_BYTES, synOptions(connection, now, false));
 }
 
@@ -370,7 +372,20 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     connection.persistDeadline = Infinity;
     armProbeTimer(connection, now);
   }
-  if (connection.ackNow) sendAck(connection, now);
+  if (connection.ackNow) sendOwedAck(connection, now);
+}
+
+/**
+ * The ACK owed for what arrived (or a delayed ACK): bare, or with TcpConfig.repeatFinInAcks a
+ * repeat of our unacknowledged FIN at its own sequence number (BSD's tcp_output).
+ */
+export function sendOwedAck(connection: TcpConnection, now: number): void {
+  if (connection.host.config.repeatFinInAcks && connection.finSent && seqLt(connection.sndUna, connection.sndNxt)) {
+    connection.stats.increment('tcp.tx.finRepeated');
+    transmitSegment(connection, now, seqAdd(connection.sndNxt, -1), TcpFlag.ACK | TcpFlag.FIN, NO_BYTES);
+    return;
+  }
+  sendAck(connection, now);
 }
 
 /**

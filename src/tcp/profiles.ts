@@ -16,8 +16,13 @@ export type TcpProfile = Partial<TcpConfig>;
 /** Linux (as of 6.x) where it differs from ustack's defaults. */
 export const LINUX_PROFILE: TcpProfile = {};
 
-/** FreeBSD (as of 14.x) where it differs from ustack's defaults. */
-export const FREEBSD_PROFILE: TcpProfile = {};
+/**
+ * FreeBSD (as of 14.x) where it differs from ustack's defaults: its socket-buffer accounting
+ * (SO_RCVBUF as set, grown to whole segments once connected), its receive window for the
+ * acceptability test (the free buffer space when larger than advertised), its FIN repeated in
+ * ACKs while unacknowledged, and ECONNRESET for a RST in CLOSING or LAST-ACK.
+ */
+export const FREEBSD_PROFILE: TcpProfile = { socketBufferAccounting: 'freebsd', receiveWindow: 'buffer', repeatFinInAcks: true, resetAfterCloseReported: true };
 
 /** The profiles by name. */
 export const TCP_PROFILES: Readonly<Record<'linux' | 'freebsd', TcpProfile>> = { linux: LINUX_PROFILE, freebsd: FREEBSD_PROFILE };

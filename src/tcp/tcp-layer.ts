@@ -17,10 +17,10 @@ import type { IcmpErrorListener, IcmpErrorReport } from '../ip/icmp-layer.js';
 import type { IncomingDatagram, IpLayer, ProtocolHandler } from '../ip/ip-layer.js';
 import { IpProtocol } from '../ip/ipv4.js';
 import { allocateEphemeralPort, DEFAULT_EPHEMERAL_PORTS, type PortRange } from '../ip/ports.js';
-import type { TcpConfig } from './config.js';
+import { ecnMode, type TcpConfig } from './config.js';
 import type { CongestionAlgorithm } from './congestion.js';
 import { connectionKey, TcpConnection, type TcpHost, type TcpSegmentCounters } from './connection.js';
-import { negotiateOptions, prepareOwnSyn, segmentArrives } from './input.js';
+import { negotiateOptions, prepareOwnSyn, queueTextOfSyn, segmentArrives } from './input.js';
 import { IsnGenerator } from './isn.js';
 import { sendSyn, sendSynAck, TCP_IP_HEADERS, transmitPending } from './output.js';
 import { has, toSegment, type Segment } from './segment.js';
@@ -390,9 +390,16 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       this.listenArrives(listener, local, remote, segment, now);
       return;
     }
-    // CLOSED (RFC 9293 §3.10.7.1): everything but a RST is answered with a RST.
+    // CLOSED (RFC 9293 §3.10.7.1): everything but a RST is answered with a RST, unless the
+    // configuration keeps closed ports silent (TcpConfig.closedPortReset, FreeBSD's blackhole).
     this.stats.increment('tcp.rx.noConnection');
-    if (!has.rst(segment)) this.replyWithReset(local, segment.dstPort, remote, segment.srcPort, segment);
+    if (has.rst(segment)) return;
+    const silence = this.config.closedPortReset;
+    if (silence === 'never' || (silence === 'except-syn' && has.syn(segment))) {
+      this.stats.increment('tcp.closedPort.silent');
+      return;
+    }
+    this.replyWithReset(local, segment.dstPort, remote, segment.srcPort, segment);
   }
 
   /** RFC 6191 §2: a SYN may reuse a TIME-WAIT 4-tuple if it is newer than the old connection. */
@@ -421,6 +428,10 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       this.stats.increment('drop.tcp.listenNoSyn');
       return;
     }
+    if (has.fin(segment) && this.config.dropSynFin) {
+      this.stats.increment('drop.tcp.synFin'); // TcpConfig.dropSynFin (FreeBSD drop_synfin)
+      return;
+    }
     // Linux drops the SYN when either queue is full (no syncookies); the peer retries.
     if (listener.acceptQueue.length >= listener.backlog) {
       this.stats.increment('drop.tcp.listenOverflow');
@@ -438,10 +449,12 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     const iss = issHint ?? this.isn.next(local, segment.dstPort, remote, segment.srcPort, now);
     prepareOwnSyn(connection, iss, now, this.rng.nextU32());
     negotiateOptions(connection, segment, now);
-    if (this.config.ecn && has.ece(segment) && has.cwr(segment)) connection.ecnEnabled = true;
+    // RFC 3168 §6.1.1: an ECN-setup SYN is accepted unless ECN is off ('accept' answers it too).
+    if (ecnMode(this.config) !== 'off' && has.ece(segment) && has.cwr(segment)) connection.ecnEnabled = true;
     connection.sndWnd = segment.window;
     connection.sndWl1 = segment.seq;
     connection.setState('SYN-RECEIVED');
+    queueTextOfSyn(connection, segment);
     this.enterTable(connection.key, connection);
     listener.synQueue.set(connection.key, connection);
     this.stats.increment('tcp.rx.syn');

@@ -6,7 +6,7 @@
  */
 import { NO_BYTES } from '../core/bytes.js';
 import type { TcpConnection } from './connection.js';
-import { retransmit, sendAck, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
+import { retransmit, sendOwedAck, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
 import { detectLossByRack, enterRecovery, retransmissionTimeout } from './recovery.js';
 import { seqAdd } from './seq.js';
 import { TcpFlag } from './tcp-packet.js';
@@ -25,6 +25,11 @@ export function armRetransmitTimer(connection: TcpConnection, now: number): void
   const userTimeout = connection.options.userTimeoutMs;
   if (userTimeout > 0 && (connection.synchronized || connection.state === 'SYN-SENT') && connection.firstUnackedSentAt !== null) {
     deadline = Math.min(deadline, Math.max(now, connection.firstUnackedSentAt + userTimeout));
+  }
+  // A handshake time limit (FreeBSD's keepinit) ends the opening exactly when it runs out.
+  const handshakeTimeout = connection.host.config.handshakeTimeoutMs;
+  if (handshakeTimeout > 0 && isOpening(connection) && connection.firstUnackedSentAt !== null) {
+    deadline = Math.min(deadline, Math.max(now, connection.firstUnackedSentAt + handshakeTimeout));
   }
   connection.retransmitDeadline = deadline;
 }
@@ -90,13 +95,18 @@ export function runTimers(connection: TcpConnection, now: number): void {
   if (isClosed(connection)) return;
   if (connection.delayedAckDeadline <= now) {
     connection.stats.increment('tcp.delayedAck.fired');
-    sendAck(connection, now);
+    sendOwedAck(connection, now);
   }
 }
 
 /** Read through a function so the compiler does not narrow the state across calls that change it. */
 function isClosed(connection: TcpConnection): boolean {
   return connection.state === 'CLOSED';
+}
+
+/** SYN-SENT or SYN-RECEIVED: our SYN or SYN-ACK is not acknowledged yet. */
+function isOpening(connection: TcpConnection): boolean {
+  return connection.state === 'SYN-SENT' || connection.state === 'SYN-RECEIVED';
 }
 
 function onRetransmitTimer(connection: TcpConnection, now: number): void {
@@ -109,7 +119,8 @@ function onRetransmitTimer(connection: TcpConnection, now: number): void {
     // passed since the first SYN, whatever the retry count.
     const userTimeout = connection.state === 'SYN-SENT' ? connection.options.userTimeoutMs : 0;
     const waited = connection.firstUnackedSentAt === null ? 0 : now - connection.firstUnackedSentAt;
-    if (connection.timeoutCount >= limit || (userTimeout > 0 && waited >= userTimeout)) {
+    const handshakeTimeout = config.handshakeTimeoutMs;
+    if (connection.timeoutCount >= limit || (userTimeout > 0 && waited >= userTimeout) || (handshakeTimeout > 0 && waited >= handshakeTimeout)) {
       connection.stats.increment('tcp.connect.timeout');
       // RFC 1122 §4.2.3.9: a soft ICMP error seen meanwhile says more than ETIMEDOUT (Linux
       // reports sk_err_soft the same way in tcp_write_err).

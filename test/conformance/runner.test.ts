@@ -95,7 +95,7 @@ describe('segments and timing', () => {
 describe('backtick lines', () => {
   test('Linux sysctls map to ustack configuration', () => {
     const outcome = mapShellCommand('sysctl -q net.ipv4.tcp_sack=0; sysctl -q net.ipv4.tcp_ecn=0', true);
-    expect(outcome.changes).toEqual({ sack: false, ecn: false });
+    expect(outcome.changes).toEqual({ sack: false, ecn: 'off' });
     expect(outcome.unsupported).toEqual([]);
   });
   test('FreeBSD sysctls map in portable mode only', () => {

@@ -143,6 +143,18 @@ describe('LISTEN (RFC 9293 §3.10.7.2)', () => {
     expect(h.listener!.synQueue.size).toBe(0);
     expect(h.listener!.acceptQueue[0].state).toBe('ESTABLISHED');
   });
+
+  it('text and FIN on the SYN wait for ESTABLISHED: the SYN-ACK acknowledges only the SYN, the completing ACK brings them in', () => {
+    const h = listening();
+    h.send({ seq: 1000, flags: SYN | FIN, options: mssOnly(), payload: 5 });
+    const connection = h.stack.tcp.listConnections()[0];
+    h.watch(connection);
+    h.expectSent(flags(SYN | ACK), ack(1001));
+    h.send({ seq: 1007, ack: connection.iss + 1, flags: ACK });
+    h.expectSent(flags(ACK), ack(1007)); // the five bytes and the FIN
+    h.expectState('CLOSE-WAIT');
+    expect(h.read()).toHaveLength(5);
+  });
 });
 
 describe('the listen queues (Linux, tcp_abort_on_overflow = 0)', () => {

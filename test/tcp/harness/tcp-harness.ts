@@ -11,7 +11,7 @@ import { emitIcmpv4, icmpv4Length } from '../../../src/ip/icmpv4.js';
 import { IpProtocol, Ipv4Packet, parseIpv4 } from '../../../src/ip/ipv4.js';
 import type { FrameReceiver, Link } from '../../../src/link/link.js';
 import { Stack } from '../../../src/socket-api/stack.js';
-import type { TcpConfig } from '../../../src/tcp/config.js';
+import { ecnMode, type TcpConfig } from '../../../src/tcp/config.js';
 import type { TcpConnection, TcpState } from '../../../src/tcp/connection.js';
 import { summarizeOptions } from '../../../src/tcp/segment.js';
 import { seqAdd } from '../../../src/tcp/seq.js';
@@ -303,7 +303,7 @@ export class TcpHarness {
 
   /** The flags of our SYN: SYN, with ECE and CWR when the stack asks for ECN (RFC 3168 §6.1.1). */
   get synFlags(): number {
-    return SYN | (this.stack.tcp.config.ecn ? ECE | CWR : 0);
+    return SYN | (ecnMode(this.stack.tcp.config) === 'on' ? ECE | CWR : 0);
   }
 
   /** Reads everything readable. */
