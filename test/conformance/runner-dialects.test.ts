@@ -127,6 +127,10 @@ describe('%{ }% blocks over TCP_INFO', () => {
     expect(failing.failure?.line).toBe(10);
     expect(failing.failure?.message).toBe('assertion failed: 1000');
   });
+  test('the blocks are one program: a name one defines is there for the next', async () => {
+    const script = `${ESTABLISHED}+0 %{ LIMIT = 0x7fffffff }%\n+0 %{ assert tcpi_snd_ssthresh == LIMIT, tcpi_snd_ssthresh }%\n`;
+    expect((await run(script)).failure).toBe(null);
+  });
   test('FreeBSD-style state names mean the same states', async () => {
     expect((await run(`${ESTABLISHED}+0 %{ assert tcpi_state == TCPI_ESTABLISHED }%\n`)).passed).toBe(true);
   });
