@@ -203,17 +203,28 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
       continue;
     }
     const queue = connection.inFlight;
+    const mss = connection.sendMss;
     // Entries ending at or before the left edge are not covered: start past them.
     for (let i = queue.firstEndingAfter(leftEdge); i < queue.length; i++) {
       const segment = queue.at(i);
       const end = endOf(segment);
       if (seqGe(segment.seq, rightEdge)) break;
       if (segment.sacked) continue;
+      // RFC 2018 §5: a segment is SACKed when a block wholly contains it. An entry of several
+      // segments (sent with segmentation offload) is that many MSS-sized segments: a block
+      // covering some of them splits it at the nearest whole-segment boundary inside the block
+      // (as Linux's tcp_match_skb_to_sack); a block covering only part of a segment says
+      // nothing about it.
       if (seqLt(segment.seq, leftEdge)) {
-        queue.splitAt(i, leftEdge);
-        continue; // the tail is examined next
+        const boundary = seqAdd(segment.seq, Math.ceil(seqSub(leftEdge, segment.seq) / mss) * mss);
+        if (seqLt(boundary, end) && seqLt(boundary, rightEdge)) queue.splitAt(i, boundary);
+        continue; // the tail, if any, is examined next
       }
-      if (seqGt(end, rightEdge)) queue.splitAt(i, rightEdge);
+      if (seqGt(end, rightEdge)) {
+        const boundary = seqAdd(segment.seq, Math.floor(seqSub(rightEdge, segment.seq) / mss) * mss);
+        if (boundary === segment.seq) break; // less than one segment covered
+        queue.splitAt(i, boundary);
+      }
       queue.markSacked(segment);
       connection.stats.increment('tcp.rx.sackedSegments');
       connection.info.deliveredSegments(segmentCount(segment, connection.sendMss));

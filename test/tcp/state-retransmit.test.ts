@@ -306,6 +306,34 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     h.expectSent(seq(h.ourSeq(0)), sentAt(start + 50));
   });
 
+  it('a block covering part of a segment does not SACK it (RFC 2018 §5: segments wholly contained): nothing is deemed lost', () => {
+    const h = established(SACK_PEER);
+    sendSegments(h, 3);
+    h.advance(40);
+    // Only the last byte of the last segment is reported.
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(3 * MSS - 1), rightEdge: h.ourSeq(3 * MSS) }) });
+    expect([...h.conn.inFlight].map((s) => [s.seq, s.length, s.sacked])).toEqual([0, 1, 2].map((n) => [h.ourSeq(n * MSS), MSS, false]));
+    expect(h.conn.rackDeadline).toBe(Infinity);
+    h.advance(30);
+    h.expectNothingSent();
+  });
+
+  it('an entry of several segments (segmentation offload) is SACKed in whole segments: a block is rounded inward to segment boundaries', () => {
+    const h = established(SACK_PEER);
+    h.conn.segmentationOffloadBytes = 64 * 1024; // one entry of four segments (the capture link drops it)
+    h.conn.options.noDelay = true;
+    h.write(4 * MSS);
+    h.take();
+    expect(h.conn.inFlight.length).toBe(1);
+    // From the middle of the second segment to the middle of the fourth: only the third is wholly inside.
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS + 700), rightEdge: h.ourSeq(3 * MSS + 700) }) });
+    expect([...h.conn.inFlight].map((s) => [s.seq, s.length, s.sacked])).toEqual([
+      [h.ourSeq(0), 2 * MSS, false],
+      [h.ourSeq(2 * MSS), MSS, true],
+      [h.ourSeq(3 * MSS), MSS, false],
+    ]);
+  });
+
   it('SACK blocks outside SND.UNA..SND.NXT are ignored (RFC 2018 §3)', () => {
     const h = established(SACK_PEER);
     sendSegments(h, 2);
