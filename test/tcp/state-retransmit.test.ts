@@ -385,6 +385,17 @@ describe('tail loss probe (RFC 8985 §7)', () => {
     expect(h.stat('tcp.tx.retransmits')).toBe(0);
   });
 
+  it('no probe is armed while segments are SACKed: RACK already times the hole below them (RFC 8985 §7.2)', () => {
+    const h = measured();
+    h.write(3 * MSS);
+    h.take();
+    h.advance(10);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(100 + 2 * MSS), rightEdge: h.ourSeq(100 + 3 * MSS) }) });
+    h.write(MSS); // new data leaves (RFC 3042 through the pipe), and would re-arm the probe
+    expect(h.take()).toHaveLength(1);
+    expect(h.conn.probeDeadline).toBe(Infinity);
+  });
+
   it('the probe’s ACK, with SACK for the tail, lets RACK repair the rest without an RTO', () => {
     const h = measured();
     h.write(3 * MSS);
