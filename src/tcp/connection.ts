@@ -18,6 +18,7 @@ import { RttEstimator } from './rtt.js';
 import { SendBuffer, WriteMarks } from './send-buffer.js';
 import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
 import { transmitPending, transmitSegment, windowUpdateAfterRead } from './output.js';
+import type { ProportionalRateReduction } from './prr.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
@@ -221,6 +222,8 @@ export class TcpConnection extends TimerDeadlines {
   rttStartedAt = 0;
   dupAcks = 0;
   inRecovery = false;
+  /** The congestion window through a fast recovery (RFC 9937 PRR); null outside one. */
+  prr: ProportionalRateReduction | null = null;
   /** After an RTO, until everything then outstanding is acknowledged (Linux's "Loss" state). */
   rtoRecovery = false;
   /**

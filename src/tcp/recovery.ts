@@ -5,6 +5,7 @@
  * the congestion controller's hooks. Retransmission timeouts (RFC 6298 §5) end here too.
  */
 import type { SentSegment, TcpConnection } from './connection.js';
+import { ProportionalRateReduction } from './prr.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import { segmentCount } from './tcp-info-counters.js';
@@ -42,6 +43,62 @@ export function congestionWindowLimited(connection: TcpConnection): boolean {
   const cwnd = connection.cc.cwnd;
   const flight = connection.flightSize;
   return cwnd < connection.cc.ssthresh ? 2 * flight >= cwnd : flight + connection.sendMss >= cwnd;
+}
+
+/**
+ * RFC 6675 §4 "pipe": the data in flight, neither SACKed nor deemed lost. Without SACK, each
+ * duplicate ACK since the last cumulative one says a segment has left the network: that is
+ * what lets limited transmit (RFC 3042) and fast recovery (RFC 5681 §3.2 step 4) send.
+ */
+export function pipe(connection: TcpConnection): number {
+  const inFlight = connection.inFlight.pipe;
+  return connection.sackEnabled ? inFlight : Math.max(0, inFlight - connection.dupAcks * connection.sendMss);
+}
+
+/** The congestion window the sender obeys: PRR's through a fast recovery (RFC 9937), the controller's otherwise. */
+export function congestionWindow(connection: TcpConnection): number {
+  return connection.prr?.cwnd ?? connection.cc.cwnd;
+}
+
+/** The scoreboard as an ACK found it, for what PRR needs to know of the ACK (`reduceForAck`). */
+export interface ScoreboardBefore {
+  readonly sndUna: number;
+  readonly sackedBytes: number;
+  readonly dupAcks: number;
+  readonly lossMarks: number;
+}
+
+/** Takes the scoreboard's measure before an ACK is processed. */
+export function scoreboardBefore(connection: TcpConnection): ScoreboardBefore {
+  const queue = connection.inFlight;
+  return { sndUna: connection.sndUna, sackedBytes: queue.sackedBytes, dupAcks: connection.dupAcks, lossMarks: queue.lossMarks };
+}
+
+/**
+ * RFC 9937 DeliveredData: what an ACK newly reports the receiver has, by the change in SND.UNA
+ * plus the change in SACKed bytes (data SACKed earlier and now cumulatively acknowledged is not
+ * delivered twice). Without SACK a duplicate ACK reports one segment, and a cumulative ACK what
+ * it covers less the segments its duplicate ACKs already reported — at least one segment, as
+ * Linux's tcp_remove_reno_sacks counts it.
+ */
+export function deliveredData(connection: TcpConnection, before: ScoreboardBefore, duplicate: boolean): number {
+  const acked = seqSub(connection.sndUna, before.sndUna);
+  const mss = connection.sendMss;
+  if (connection.sackEnabled) return Math.max(0, acked + connection.inFlight.sackedBytes - before.sackedBytes);
+  if (duplicate) return mss;
+  return acked > 0 ? Math.max(acked - before.dupAcks * mss, Math.min(acked, mss)) : 0;
+}
+
+/**
+ * PRR's step for an ACK during fast recovery (RFC 9937 §4), the one that began it included. An
+ * ACK is "safe" (PRR-SSRB may send a segment more) when it advanced SND.UNA and marked nothing
+ * newly lost.
+ */
+export function reduceForAck(connection: TcpConnection, before: ScoreboardBefore, delivered: number): void {
+  const prr = connection.prr;
+  if (prr === null || !connection.inRecovery) return;
+  const safe = seqGt(connection.sndUna, before.sndUna) && connection.inFlight.lossMarks === before.lossMarks;
+  prr.onAck(delivered, pipe(connection), connection.cc.ssthresh, safe, connection.sendMss);
 }
 
 /** What a cumulative ACK did. */
@@ -144,6 +201,8 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   if (connection.inRecovery) {
     if (seqGe(ack, connection.recoveryPoint)) {
       connection.inRecovery = false;
+      // RFC 9937 §4: recovery ends with cwnd = ssthresh, where the controller left it.
+      connection.prr = null;
       connection.stats.increment('tcp.recovery.exit');
       connection.cc.onRecoveryEnd(now);
       recoveryEndedForReorderWindow(connection);
@@ -318,8 +377,11 @@ export function isDuplicateAck(connection: TcpConnection, segment: Segment, prev
   );
 }
 
-/** Counts a duplicate ACK and, without SACK, starts NewReno fast retransmit at DupThresh. */
-export function duplicateAck(connection: TcpConnection): void {
+/**
+ * Counts a duplicate ACK and, without SACK, starts NewReno fast retransmit at DupThresh.
+ * `before` is the scoreboard as the ACK found it.
+ */
+export function duplicateAck(connection: TcpConnection, before: ScoreboardBefore): void {
   connection.dupAcks++;
   connection.stats.increment('tcp.rx.duplicateAcks');
   if (!connection.sackEnabled) connection.info.duplicateAckWithoutSack(connection.inFlight.length);
@@ -328,7 +390,7 @@ export function duplicateAck(connection: TcpConnection): void {
   if (connection.dupAcks === DUP_THRESHOLD && seqGt(connection.sndUna, connection.recoveryPoint)) {
     connection.inFlight.markLost(connection.inFlight.at(0));
     connection.stats.increment('tcp.fastRetransmits');
-    enterRecovery(connection, connection.host.now());
+    enterRecovery(connection, connection.host.now(), before);
   }
 }
 
@@ -354,14 +416,23 @@ function undoIfSpurious(connection: TcpConnection, now: number): void {
   connection.cc.onSpuriousCongestionEvent(now);
 }
 
-/** Enters loss recovery once per window of data (RFC 6675 §5, RFC 8985 §6.3). */
-export function enterRecovery(connection: TcpConnection, now: number): void {
+/**
+ * Enters loss recovery once per window of data (RFC 6675 §5, RFC 8985 §6.3): the controller
+ * picks ssthresh, and PRR (RFC 9937) paces the flight down to it. `before` is the scoreboard
+ * as the ACK that shows the loss found it (none when RACK's timer shows it): RecoverFS is what
+ * was outstanding then and not yet known delivered.
+ */
+export function enterRecovery(connection: TcpConnection, now: number, before?: ScoreboardBefore): void {
   if (connection.inRecovery) return;
   connection.inRecovery = true;
   connection.undo = { marker: connection.sndUna, retransmissions: 0 };
   connection.recoveryPoint = connection.sndNxt;
   connection.stats.increment(connection.sackEnabled ? 'tcp.recovery.sack' : 'tcp.recovery.newReno');
   connection.cc.onCongestionEvent(now, reductionBase(connection));
+  const recoverFs = before
+    ? seqSub(connection.sndNxt, before.sndUna) - before.sackedBytes
+    : connection.inFlight.bytes - connection.inFlight.sackedBytes;
+  connection.prr = new ProportionalRateReduction(recoverFs, pipe(connection), connection.sendMss);
   if (connection.ecnEnabled) connection.cwrPending = true;
 }
 
@@ -377,6 +448,7 @@ export function retransmissionTimeout(connection: TcpConnection, now: number): v
   const queue = connection.inFlight;
   for (let i = 0; i < queue.length; i++) queue.markLost(queue.at(i)); // SACKed entries stay SACKed
   connection.inRecovery = false;
+  connection.prr = null;
   connection.rtoRecovery = true;
   connection.recoveryPoint = connection.sndNxt;
   connection.dupAcks = 0;
