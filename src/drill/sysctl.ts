@@ -143,6 +143,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   challengeAckPerSecond: 'number',
   defaultBacklog: 'number',
   userTimeoutMs: 'number',
+  rackRttInSequenceOrder: 'boolean',
 };
 
 function ustackSetting(assignment: string, changes: TcpConfigChanges): string | null {

@@ -67,6 +67,16 @@ export interface TcpConfig {
   readonly minSendUnitSegments: number;
   readonly pacingSlowStartRatio: number;
   readonly pacingCongestionAvoidanceRatio: number;
+  /**
+   * Which of the segments an ACK newly delivers gives RACK.rtt. RFC 8985 §6.2 step 2 visits them
+   * in transmission order, so RACK.rtt is that of the most recently sent. Linux (tcp_rack_advance,
+   * called as tcp_sacktag_write_queue and then tcp_clean_rtx_queue walk the queue) visits them in
+   * sequence order, SACKed ones first: RACK.rtt is that of the highest cumulatively acknowledged
+   * one, else of the highest SACKed one. When an ACK covers a retransmission and older original
+   * segments above it, Linux times RACK's window by the older ones' longer RTT and calls less lost.
+   * False (the RFC) by default; Linux's profile sets it.
+   */
+  readonly rackRttInSequenceOrder: boolean;
 }
 
 /** Linux-like defaults. */
@@ -100,4 +110,5 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   minSendUnitSegments: 2,
   pacingSlowStartRatio: 200,
   pacingCongestionAvoidanceRatio: 120,
+  rackRttInSequenceOrder: false,
 };

@@ -242,6 +242,12 @@ export class TcpConnection extends TimerDeadlines {
   rackSentOrder = -1;
   rackEndSeq = 0;
   rackRtt = 0;
+  /**
+   * Which segment of the ACK being processed gave RACK.rtt (TcpConfig.rackRttInSequenceOrder):
+   * its transmission order (-1: none yet), and whether a cumulatively acknowledged one did.
+   */
+  rackRttSampleOrder = -1;
+  rackRttFromCumulative = false;
   rackReorderingSeen = false;
   /**
    * RFC 8985 §6.2 step 4: the reordering window is this many quarters of min_RTT; it grows by one

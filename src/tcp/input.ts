@@ -8,6 +8,7 @@ import { createCongestionControl } from './congestion.js';
 import type { TcpConnection } from './connection.js';
 import { advertisedMssFor, sendAck, sendSynAck, transmitPending, TCP_IP_HEADERS, windowShiftFor } from './output.js';
 import {
+  ackArrives,
   acknowledge,
   deliveredData,
   detectLossByRack,
@@ -17,7 +18,6 @@ import {
   processSack,
   reduceForAck,
   reductionBase,
-  scoreboardBefore,
 } from './recovery.js';
 import { RttEstimator } from './rtt.js';
 import { has, type Segment } from './segment.js';
@@ -355,7 +355,7 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
   connection.softError = null;
   connection.info.ackArrived(now);
   const deliveredBefore = connection.info.delivered;
-  const before = scoreboardBefore(connection);
+  const before = ackArrives(connection);
   const previousWindow = connection.sndWnd;
   let dataAcked = 0;
   let finAcked = false;

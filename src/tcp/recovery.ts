@@ -19,18 +19,31 @@ function endOf(segment: SentSegment): number {
   return seqAdd(segment.seq, segment.length);
 }
 
-/** RFC 8985 §6.2 step 2: remember the most recently sent segment known to be delivered. */
-function rackUpdate(connection: TcpConnection, segment: SentSegment, now: number): void {
+/**
+ * RFC 8985 §6.2 step 2, for a segment the ACK being processed newly delivers (`cumulative`: by
+ * its ACK field, else by SACK): RACK.rtt from it if it is the most recently sent of the ACK's
+ * segments (or, with rackRttInSequenceOrder, as Linux orders them), and RACK.xmit_ts from it if
+ * it is the most recently sent segment ever delivered.
+ */
+function rackUpdate(connection: TcpConnection, segment: SentSegment, now: number, cumulative: boolean): void {
   const rtt = now - segment.sentAt;
   const minRtt = connection.rtt.minRtt;
   // A retransmitted segment acknowledged faster than the minimum RTT was acknowledged by
   // its original transmission: its send time says nothing.
   if (segment.retransmits > 0 && minRtt !== undefined && rtt < minRtt) return;
+  if (connection.host.config.rackRttInSequenceOrder) {
+    // Linux visits SACKed segments, then cumulatively acknowledged ones, each in sequence order
+    // (ustack processes the cumulative part first: a SACKed one must not overwrite it).
+    if (cumulative || !connection.rackRttFromCumulative) connection.rackRtt = rtt;
+    if (cumulative) connection.rackRttFromCumulative = true;
+  } else if (segment.sentOrder > connection.rackRttSampleOrder) {
+    connection.rackRtt = rtt;
+    connection.rackRttSampleOrder = segment.sentOrder;
+  }
   if (segment.sentOrder > connection.rackSentOrder) {
     connection.rackSentAt = segment.sentAt;
     connection.rackSentOrder = segment.sentOrder;
     connection.rackEndSeq = endOf(segment);
-    connection.rackRtt = rtt;
   }
 }
 
@@ -68,8 +81,13 @@ export interface ScoreboardBefore {
   readonly lossMarks: number;
 }
 
-/** Takes the scoreboard's measure before an ACK is processed. */
-export function scoreboardBefore(connection: TcpConnection): ScoreboardBefore {
+/**
+ * An ACK arrives: RACK.rtt is to come from the segments it delivers (RFC 8985 §6.2 step 2), and
+ * the scoreboard's measure is taken for PRR.
+ */
+export function ackArrives(connection: TcpConnection): ScoreboardBefore {
+  connection.rackRttSampleOrder = -1;
+  connection.rackRttFromCumulative = false;
   const queue = connection.inFlight;
   return { sndUna: connection.sndUna, sackedBytes: queue.sackedBytes, dupAcks: connection.dupAcks, lossMarks: queue.lossMarks };
 }
@@ -136,7 +154,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   while (removed < queue.length && seqLe(endOf(queue.at(removed)), ack)) {
     const acked = queue.at(removed);
     if (!acked.sacked) {
-      rackUpdate(connection, acked, now);
+      rackUpdate(connection, acked, now, true);
       deliveredSegments += segmentCount(acked, mss);
       // RFC 8985 §6.2 step 3 counts cumulatively acknowledged segments too: an original
       // transmission that arrives after a later segment was SACKed fills the hole and is
@@ -153,7 +171,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   const partlyAcked = queue.first;
   if (partlyAcked !== undefined && seqLt(partlyAcked.seq, ack)) {
     queue.splitAt(0, ack);
-    rackUpdate(connection, partlyAcked, now);
+    rackUpdate(connection, partlyAcked, now, true);
     if (!partlyAcked.sacked) deliveredSegments += segmentCount(partlyAcked, mss);
     if (partlyAcked.retransmits > 0 && partlyAcked.sentAt > lastRetransmittedAt) lastRetransmittedAt = partlyAcked.sentAt;
     queue.dropFront(1);
@@ -250,8 +268,10 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
   let highestSacked = connection.highestSackedEnd;
   // The lowest segment this ACK shows delivered below the highest one SACKed before (TCP_INFO's reordering).
   let reorderedFrom: number | null = null;
-  for (let b = 0; b < blocks.length; b++) {
-    const { leftEdge, rightEdge } = blocks[b];
+  // In sequence order, as Linux walks them (it matters only to rackRttInSequenceOrder).
+  const ordered = blocks.length > 1 ? [...blocks].sort((x, y) => seqSub(x.leftEdge, y.leftEdge)) : blocks;
+  for (let b = 0; b < ordered.length; b++) {
+    const { leftEdge, rightEdge } = ordered[b];
     if (!seqLt(leftEdge, rightEdge)) {
       connection.stats.increment('tcp.rx.sackInvalid');
       continue;
@@ -287,7 +307,7 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
       queue.markSacked(segment);
       connection.stats.increment('tcp.rx.sackedSegments');
       connection.info.deliveredSegments(segmentCount(segment, connection.sendMss));
-      rackUpdate(connection, segment, now);
+      rackUpdate(connection, segment, now, false);
       const segmentEnd = endOf(segment);
       // RFC 8985 §6.2 step 3: delivery of a segment below the highest one SACKed before is
       // reordering. Not below one SACKed by this same ACK: a receiver lists its most recent

@@ -6,6 +6,7 @@
  * by RACK (RFC 2018, RFC 6675, RFC 8985) retransmitting exactly the hole.
  */
 import { describe, expect, it } from 'vitest';
+import type { SentSegment } from '../../src/tcp/connection.js';
 import type { TcpOption } from '../../src/tcp/tcp-options.js';
 import {
   ACK,
@@ -290,6 +291,38 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     expect(h.conn.rackReorderingSeen).toBe(false);
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(2 * MSS) }, { leftEdge: h.ourSeq(3 * MSS), rightEdge: h.ourSeq(4 * MSS) }) });
     expect(h.conn.rackReorderingSeen).toBe(true);
+  });
+
+  /**
+   * Seven segments leave; 0 and 3 are lost, 2 is delayed, 1, 4 and 5 arrive: RACK calls 0, 2 and
+   * 3 lost and 0 is retransmitted. 22 ms later the retransmission and the delayed 2 (sent 42 ms
+   * before) are acknowledged together. Returns the harness and segment 6, still unacknowledged.
+   */
+  function retransmissionAckedWithOlderOriginal(options: FixtureOptions): { h: TcpHarness; last: () => SentSegment | undefined } {
+    const h = established({ ...SACK_PEER, handshakeRttMs: 20, ...options });
+    sendSegments(h, 7);
+    h.advance(20);
+    const blocks = (...segments: number[]) => sackOption(...segments.map((n) => ({ leftEdge: h.ourSeq(n * MSS), rightEdge: h.ourSeq((n + 1) * MSS) })));
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: blocks(1) });
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: blocks(4, 1) });
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(4 * MSS), rightEdge: h.ourSeq(6 * MSS) }, { leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(2 * MSS) }) });
+    expect(h.take().map((s) => s.tcp.seq)).toEqual([h.ourSeq(0)]);
+    h.advance(22);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(3 * MSS), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(4 * MSS), rightEdge: h.ourSeq(6 * MSS) }) });
+    return { h, last: () => [...h.conn.inFlight].find((s) => s.seq === h.ourSeq(6 * MSS)) };
+  }
+
+  it('RACK.rtt comes from the most recently sent of the segments an ACK delivers: a retransmission before an older original (RFC 8985 §6.2 step 2)', () => {
+    const { h, last } = retransmissionAckedWithOlderOriginal({});
+    expect(h.conn.rackRtt).toBe(22);
+    // Timed by 22 ms, segment 6, sent 42 ms ago with the originals, is lost too.
+    expect(last()?.lost || last()?.retransmits).toBeTruthy();
+  });
+
+  it('with rackRttInSequenceOrder (Linux), the highest segment cumulatively acknowledged gives RACK.rtt instead', () => {
+    const { h, last } = retransmissionAckedWithOlderOriginal({ tcp: { rackRttInSequenceOrder: true } });
+    expect(h.conn.rackRtt).toBe(42);
+    expect(last()).toMatchObject({ lost: false, retransmits: 0 });
   });
 
   it('with fewer than three segments SACKed, RACK waits a quarter of the minimum RTT before calling the hole lost (RFC 8985 §6.2)', () => {
