@@ -144,6 +144,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   defaultBacklog: 'number',
   userTimeoutMs: 'number',
   rackRttInSequenceOrder: 'boolean',
+  cwndGrowthFromDeliveredData: 'boolean',
 };
 
 function ustackSetting(assignment: string, changes: TcpConfigChanges): string | null {

@@ -77,6 +77,16 @@ export interface TcpConfig {
    * False (the RFC) by default; Linux's profile sets it.
    */
   readonly rackRttInSequenceOrder: boolean;
+  /**
+   * What an ACK outside loss recovery grows cwnd by. RFC 5681 §3.1 counts N, the bytes it newly
+   * acknowledges cumulatively. Linux (tcp_cong_control with tcp_newly_delivered) counts what it
+   * newly delivered — and grows cwnd only on ACKs that advance SND.UNA (tcp_may_raise_cwnd) — so
+   * data SACKed earlier never grows it, and without SACK each duplicate ACK stands for a segment
+   * delivered that the next cumulative ACK does not count again (at least one segment). After
+   * limited transmit (RFC 3042) the ACK that fills the hole then grows cwnd by one segment, not
+   * by all it covers. False (the RFC) by default; Linux's profile sets it.
+   */
+  readonly cwndGrowthFromDeliveredData: boolean;
 }
 
 /** Linux-like defaults. */
@@ -111,4 +121,5 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   pacingSlowStartRatio: 200,
   pacingCongestionAvoidanceRatio: 120,
   rackRttInSequenceOrder: false,
+  cwndGrowthFromDeliveredData: false,
 };

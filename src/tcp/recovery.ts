@@ -151,9 +151,12 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   // sequence number acknowledged out of order, for TCP_INFO.
   let deliveredSegments = 0;
   let reorderedFrom: number | null = null;
+  // Data bytes SACKed before and acknowledged now: delivered already (TcpConfig.cwndGrowthFromDeliveredData).
+  let sackedDataAcked = 0;
   while (removed < queue.length && seqLe(endOf(queue.at(removed)), ack)) {
     const acked = queue.at(removed);
-    if (!acked.sacked) {
+    if (acked.sacked) sackedDataAcked += dataLengthOf(acked);
+    else {
       rackUpdate(connection, acked, now, true);
       deliveredSegments += segmentCount(acked, mss);
       // RFC 8985 §6.2 step 3 counts cumulatively acknowledged segments too: an original
@@ -173,6 +176,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
     queue.splitAt(0, ack);
     rackUpdate(connection, partlyAcked, now, true);
     if (!partlyAcked.sacked) deliveredSegments += segmentCount(partlyAcked, mss);
+    else sackedDataAcked += dataLengthOf(partlyAcked);
     if (partlyAcked.retransmits > 0 && partlyAcked.sentAt > lastRetransmittedAt) lastRetransmittedAt = partlyAcked.sentAt;
     queue.dropFront(1);
   }
@@ -213,6 +217,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   connection.rtt.resetBackoff();
   connection.timeoutCount = 0;
   connection.persistBackoff = 0;
+  const dupAcksBefore = connection.dupAcks;
   connection.dupAcks = 0;
 
   // Congestion control (RFC 5681 §3.1; RFC 6582 §3.2 steps 5–6; RFC 6675 §5).
@@ -231,7 +236,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
       connection.stats.increment('tcp.recovery.partialAck');
     }
   } else if (dataAcked > 0) {
-    connection.cc.onAck(dataAcked, now, connection.rtt.srtt, appLimited);
+    connection.cc.onAck(growthFor(connection, dataAcked, sackedDataAcked, dupAcksBefore), now, connection.rtt.srtt, appLimited);
   }
   if (connection.rtoRecovery && seqGe(ack, connection.recoveryPoint)) {
     connection.rtoRecovery = false;
@@ -240,6 +245,24 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   }
 
   return { dataAcked, sequenceAcked, finAcked, rttSample };
+}
+
+/** Data bytes of a sent segment (SYN and FIN excluded). */
+function dataLengthOf(segment: SentSegment): number {
+  return segment.length - (segment.syn ? 1 : 0) - (segment.fin ? 1 : 0);
+}
+
+/**
+ * What a cumulative ACK outside recovery grows cwnd by: the data it newly acknowledges (RFC 5681
+ * §3.1's N), or with cwndGrowthFromDeliveredData (Linux) only what it newly delivered — less what
+ * SACK blocks reported earlier, or without SACK less a segment per duplicate ACK since the last
+ * cumulative one, and then at least one segment (Linux's tcp_remove_reno_sacks).
+ */
+function growthFor(connection: TcpConnection, dataAcked: number, sackedDataAcked: number, dupAcks: number): number {
+  if (!connection.host.config.cwndGrowthFromDeliveredData) return dataAcked;
+  if (connection.sackEnabled) return dataAcked - sackedDataAcked;
+  const mss = connection.sendMss;
+  return Math.max(dataAcked - dupAcks * mss, Math.min(dataAcked, mss));
 }
 
 /**

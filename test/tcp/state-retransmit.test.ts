@@ -207,6 +207,26 @@ describe('fast retransmit without SACK (RFC 5681 §3.2, RFC 6582)', () => {
     expect(h.stat('tcp.fastRetransmits')).toBe(0);
   });
 
+  it('after limited transmit (RFC 3042), the ACK that fills the hole grows cwnd by N (RFC 5681 §3.1), or by the one segment it delivers with cwndGrowthFromDeliveredData (Linux)', () => {
+    for (const [fromDelivered, growth] of [
+      [false, 2 * MSS], // N = 3 segments, capped at RFC 3465's L = 2
+      [true, MSS], // the two segments the duplicate ACKs stood for are not counted again
+    ] as const) {
+      const h = established({ tcp: { cwndGrowthFromDeliveredData: fromDelivered } });
+      h.conn.options.noDelay = true;
+      h.write(12 * MSS);
+      expect(h.take()).toHaveLength(10);
+      const cwnd = h.conn.cc.cwnd;
+      h.advance(10);
+      for (let i = 0; i < 2; i++) {
+        h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK });
+        expect(h.take()).toHaveLength(1); // limited transmit
+      }
+      h.send({ seq: h.peerSeq(0), ack: h.ourSeq(3 * MSS), flags: ACK });
+      expect(h.conn.cc.cwnd - cwnd).toBe(growth);
+    }
+  });
+
   it('NewReno: a partial ACK retransmits the next hole at once (RFC 6582 §3.2 step 5)', () => {
     const h = established();
     sendSegments(h, 5);
