@@ -68,6 +68,28 @@ export interface TcpConfig {
   readonly pacingSlowStartRatio: number;
   readonly pacingCongestionAvoidanceRatio: number;
   /**
+   * DupThresh (RFC 5681 §2, RFC 6675 §2): without SACK, the duplicate ACKs that start fast
+   * retransmit; with it, the SACKed segments at which RACK stops allowing for reordering when it
+   * has seen none (RFC 8985 §6.2 step 4). 3; Linux's tcp_reordering.
+   */
+  readonly duplicateThreshold: number;
+  /**
+   * RFC 8985 §6.2 step 4: RACK's reordering window widens by min_RTT/4 per round trip that
+   * brings a D-SACK (a retransmission was needless). False keeps it at min_RTT/4 (Linux's
+   * tcp_recovery bit 0x2, TCP_RACK_STATIC_REO_WND).
+   */
+  readonly rackAdaptiveReorderWindow: boolean;
+  /**
+   * RFC 8985 §6.2 step 4: with no reordering seen, RACK's reordering window is zero once
+   * DupThresh segments are SACKed. False keeps waiting it out (Linux's tcp_recovery bit 0x4,
+   * TCP_RACK_NO_DUPTHRESH).
+   */
+  readonly rackDuplicateThreshold: boolean;
+  /** Tail loss probes (RFC 8985 §7); Linux sends them when tcp_early_retrans is 3 or 4. */
+  readonly tailLossProbe: boolean;
+  /** Report duplicate segments received with a D-SACK block (RFC 2883); Linux's tcp_dsack. */
+  readonly duplicateSack: boolean;
+  /**
    * Which of the segments an ACK newly delivers gives RACK.rtt. RFC 8985 §6.2 step 2 visits them
    * in transmission order, so RACK.rtt is that of the most recently sent. Linux (tcp_rack_advance,
    * called as tcp_sacktag_write_queue and then tcp_clean_rtx_queue walk the queue) visits them in
@@ -120,6 +142,11 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   minSendUnitSegments: 2,
   pacingSlowStartRatio: 200,
   pacingCongestionAvoidanceRatio: 120,
+  duplicateThreshold: 3,
+  rackAdaptiveReorderWindow: true,
+  rackDuplicateThreshold: true,
+  tailLossProbe: true,
+  duplicateSack: true,
   rackRttInSequenceOrder: false,
   cwndGrowthFromDeliveredData: false,
 };

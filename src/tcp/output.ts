@@ -63,9 +63,10 @@ function segmentOptions(connection: TcpConnection, now: number): TcpOption[] {
     options.push(NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.tsNow(now), tsEcr: connection.tsRecent });
   }
   // Blocks exist only for data held out of order or a duplicate to report (RFC 2018 §4, RFC 2883).
-  if (connection.sackEnabled && (connection.assembler.holes || connection.pendingDsack !== null)) {
+  const dsack = connection.host.config.duplicateSack ? connection.pendingDsack : null;
+  if (connection.sackEnabled && (connection.assembler.holes || dsack !== null)) {
     const max = connection.timestampsEnabled ? 3 : 4;
-    const blocks: SackBlock[] = connection.assembler.sackBlocks(max, connection.pendingDsack ?? undefined);
+    const blocks: SackBlock[] = connection.assembler.sackBlocks(max, dsack ?? undefined);
     if (blocks.length > 0) options.push(NO_OPERATION, NO_OPERATION, { kind: 'sack', blocks });
   }
   return options;

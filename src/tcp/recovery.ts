@@ -11,9 +11,6 @@ import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import { segmentCount } from './tcp-info-counters.js';
 import type { SackBlock } from './tcp-options.js';
 
-/** RFC 5681 §2 DupThresh. */
-export const DUP_THRESHOLD = 3;
-
 /** The end of a sent segment's sequence space. */
 function endOf(segment: SentSegment): number {
   return seqAdd(segment.seq, segment.length);
@@ -356,7 +353,7 @@ function growReorderWindow(connection: TcpConnection): void {
   if (connection.rackDsackRound !== null && seqGe(connection.sndUna, connection.rackDsackRound)) connection.rackDsackRound = null;
   if (connection.rackDsackRound !== null) return;
   connection.rackDsackRound = connection.sndNxt;
-  connection.rackReorderWindowMultiplier++;
+  if (connection.host.config.rackAdaptiveReorderWindow) connection.rackReorderWindowMultiplier++;
   connection.rackReorderingSeen = true; // a spurious retransmission is reordering seen late (as Linux)
   connection.rackReorderWindowPersist = 16;
   connection.stats.increment('tcp.rack.reorderWindowGrown');
@@ -375,8 +372,12 @@ function recoveryEndedForReorderWindow(connection: TcpConnection): void {
 export function detectLossByRack(connection: TcpConnection, now: number): boolean {
   if (connection.rackSentOrder < 0) return false;
   const minRtt = connection.rtt.minRtt ?? connection.rackRtt;
+  const config = connection.host.config;
   let reorderWindow = (connection.rackReorderWindowMultiplier * minRtt) / 4;
-  if (!connection.rackReorderingSeen && (connection.inRecovery || connection.rtoRecovery || connection.inFlight.sackedCount >= DUP_THRESHOLD)) {
+  if (
+    !connection.rackReorderingSeen &&
+    (connection.inRecovery || connection.rtoRecovery || (config.rackDuplicateThreshold && connection.inFlight.sackedCount >= config.duplicateThreshold))
+  ) {
     reorderWindow = 0;
   }
   reorderWindow = Math.min(reorderWindow, connection.rtt.srtt ?? reorderWindow);
@@ -430,7 +431,7 @@ export function duplicateAck(connection: TcpConnection, before: ScoreboardBefore
   if (!connection.sackEnabled) connection.info.duplicateAckWithoutSack(connection.inFlight.length);
   if (connection.sackEnabled || connection.inRecovery) return;
   // RFC 6582 §3.2 step 1: only when the ACK covers more than the last recovery point.
-  if (connection.dupAcks === DUP_THRESHOLD && seqGt(connection.sndUna, connection.recoveryPoint)) {
+  if (connection.dupAcks === connection.host.config.duplicateThreshold && seqGt(connection.sndUna, connection.recoveryPoint)) {
     connection.inFlight.markLost(connection.inFlight.at(0));
     connection.stats.increment('tcp.fastRetransmits');
     enterRecovery(connection, connection.host.now(), before);

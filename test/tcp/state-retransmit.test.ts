@@ -387,6 +387,28 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     ]);
   });
 
+  it('with rackDuplicateThreshold off (Linux tcp_recovery 0x4), RACK waits out its reordering window even with DupThresh segments SACKed', () => {
+    for (const shortcut of [true, false]) {
+      const h = established({ ...SACK_PEER, tcp: { rackDuplicateThreshold: shortcut } });
+      sendSegments(h, 4);
+      h.advance(40);
+      h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(4 * MSS) }) });
+      // RFC 8985 §6.2 step 4: reo_wnd = 0, the hole is lost at once; without the shortcut, min_RTT/4 = 10 ms later.
+      expect(h.take().length).toBe(shortcut ? 1 : 0);
+      expect(h.conn.rackDeadline).toBe(shortcut ? Infinity : h.now + 10);
+    }
+  });
+
+  it('with rackAdaptiveReorderWindow off (Linux tcp_recovery 0x2), a D-SACK leaves the reordering window at min_RTT/4 (RFC 8985 §6.2 step 4 widens it)', () => {
+    for (const adaptive of [true, false]) {
+      const h = established({ ...SACK_PEER, tcp: { rackAdaptiveReorderWindow: adaptive } });
+      sendSegments(h, 2);
+      h.advance(40);
+      h.send({ seq: h.peerSeq(0), ack: h.ourSeq(2 * MSS), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(0), rightEdge: h.ourSeq(MSS) }) });
+      expect(h.conn.rackReorderWindowMultiplier).toBe(adaptive ? 2 : 1);
+    }
+  });
+
   it('SACK blocks outside SND.UNA..SND.NXT are ignored (RFC 2018 §3)', () => {
     const h = established(SACK_PEER);
     sendSegments(h, 2);
