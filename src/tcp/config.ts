@@ -100,13 +100,14 @@ export interface TcpConfig {
    */
   readonly rackRttInSequenceOrder: boolean;
   /**
-   * What an ACK outside loss recovery grows cwnd by. RFC 5681 §3.1 counts N, the bytes it newly
+   * What an ACK outside fast recovery grows cwnd by. RFC 5681 §3.1 counts N, the bytes it newly
    * acknowledges cumulatively. Linux (tcp_cong_control with tcp_newly_delivered) counts what it
-   * newly delivered — and grows cwnd only on ACKs that advance SND.UNA (tcp_may_raise_cwnd) — so
-   * data SACKed earlier never grows it, and without SACK each duplicate ACK stands for a segment
-   * delivered that the next cumulative ACK does not count again (at least one segment). After
-   * limited transmit (RFC 3042) the ACK that fills the hole then grows cwnd by one segment, not
-   * by all it covers. False (the RFC) by default; Linux's profile sets it.
+   * newly delivered, RFC 9937's DeliveredData, and does so only on ACKs that acknowledge new data
+   * unless the reordering seen exceeds DupThresh (tcp_may_raise_cwnd): data SACKed earlier is
+   * not counted again when cumulatively acknowledged, and without SACK neither is a segment a
+   * duplicate ACK stood for (the cumulative ACK counts at least one). After limited transmit
+   * (RFC 3042) the ACK that fills the hole grows cwnd by one segment, not by all it covers. The
+   * ACK that ends a recovery grows it too. False (the RFC) by default; Linux's profile sets it.
    */
   readonly cwndGrowthFromDeliveredData: boolean;
 }

@@ -14,6 +14,7 @@ import {
   detectLossByRack,
   duplicateAck,
   enterRecovery,
+  growForDelivered,
   isDuplicateAck,
   processSack,
   reduceForAck,
@@ -385,7 +386,9 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
   if (duplicate) duplicateAck(connection, before);
 
   if (connection.sackEnabled && detectLossByRack(connection, now)) enterRecovery(connection, now, before);
-  reduceForAck(connection, before, deliveredData(connection, before, duplicate));
+  const delivered = deliveredData(connection, before, duplicate);
+  reduceForAck(connection, before, delivered);
+  growForDelivered(connection, before, delivered, dataAcked > 0, now);
   // Segments this ACK reported delivered while it echoed congestion (Linux's delivered_ce).
   if (connection.ecnEnabled && has.ece(segment)) connection.info.deliveredWithEcnEcho(connection.info.delivered - deliveredBefore);
 

@@ -76,6 +76,8 @@ export interface ScoreboardBefore {
   readonly sackedBytes: number;
   readonly dupAcks: number;
   readonly lossMarks: number;
+  /** Whether cwnd was what held the sender back (RFC 7661): only then may the ACK grow it. */
+  readonly cwndLimited: boolean;
 }
 
 /**
@@ -86,7 +88,13 @@ export function ackArrives(connection: TcpConnection): ScoreboardBefore {
   connection.rackRttSampleOrder = -1;
   connection.rackRttFromCumulative = false;
   const queue = connection.inFlight;
-  return { sndUna: connection.sndUna, sackedBytes: queue.sackedBytes, dupAcks: connection.dupAcks, lossMarks: queue.lossMarks };
+  return {
+    sndUna: connection.sndUna,
+    sackedBytes: queue.sackedBytes,
+    dupAcks: connection.dupAcks,
+    lossMarks: queue.lossMarks,
+    cwndLimited: congestionWindowLimited(connection),
+  };
 }
 
 /**
@@ -114,6 +122,19 @@ export function reduceForAck(connection: TcpConnection, before: ScoreboardBefore
   if (prr === null || !connection.inRecovery) return;
   const safe = seqGt(connection.sndUna, before.sndUna) && connection.inFlight.lossMarks === before.lossMarks;
   prr.onAck(delivered, pipe(connection), connection.cc.ssthresh, safe, connection.sendMss);
+}
+
+/**
+ * With cwndGrowthFromDeliveredData (Linux's tcp_cong_control): an ACK outside fast recovery grows
+ * cwnd by what it newly delivered (RFC 9937's DeliveredData) when it acknowledges new data — or,
+ * once the reordering seen exceeds DupThresh, whenever it delivers anything, SACKs included
+ * (tcp_may_raise_cwnd). Without the setting, `acknowledge` grows cwnd by RFC 5681's N.
+ */
+export function growForDelivered(connection: TcpConnection, before: ScoreboardBefore, delivered: number, dataAcked: boolean, now: number): void {
+  const config = connection.host.config;
+  if (!config.cwndGrowthFromDeliveredData || connection.inRecovery || delivered <= 0) return;
+  if (!dataAcked && connection.info.reordering <= config.duplicateThreshold) return;
+  connection.cc.onAck(delivered, now, connection.rtt.srtt, !before.cwndLimited);
 }
 
 /** What a cumulative ACK did. */
@@ -148,12 +169,9 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   // sequence number acknowledged out of order, for TCP_INFO.
   let deliveredSegments = 0;
   let reorderedFrom: number | null = null;
-  // Data bytes SACKed before and acknowledged now: delivered already (TcpConfig.cwndGrowthFromDeliveredData).
-  let sackedDataAcked = 0;
   while (removed < queue.length && seqLe(endOf(queue.at(removed)), ack)) {
     const acked = queue.at(removed);
-    if (acked.sacked) sackedDataAcked += dataLengthOf(acked);
-    else {
+    if (!acked.sacked) {
       rackUpdate(connection, acked, now, true);
       deliveredSegments += segmentCount(acked, mss);
       // RFC 8985 §6.2 step 3 counts cumulatively acknowledged segments too: an original
@@ -173,7 +191,6 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
     queue.splitAt(0, ack);
     rackUpdate(connection, partlyAcked, now, true);
     if (!partlyAcked.sacked) deliveredSegments += segmentCount(partlyAcked, mss);
-    else sackedDataAcked += dataLengthOf(partlyAcked);
     if (partlyAcked.retransmits > 0 && partlyAcked.sentAt > lastRetransmittedAt) lastRetransmittedAt = partlyAcked.sentAt;
     queue.dropFront(1);
   }
@@ -214,7 +231,6 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   connection.rtt.resetBackoff();
   connection.timeoutCount = 0;
   connection.persistBackoff = 0;
-  const dupAcksBefore = connection.dupAcks;
   connection.dupAcks = 0;
 
   // Congestion control (RFC 5681 §3.1; RFC 6582 §3.2 steps 5–6; RFC 6675 §5).
@@ -232,8 +248,8 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
       queue.markLost(queue.at(0));
       connection.stats.increment('tcp.recovery.partialAck');
     }
-  } else if (dataAcked > 0) {
-    connection.cc.onAck(growthFor(connection, dataAcked, sackedDataAcked, dupAcksBefore), now, connection.rtt.srtt, appLimited);
+  } else if (dataAcked > 0 && !connection.host.config.cwndGrowthFromDeliveredData) {
+    connection.cc.onAck(dataAcked, now, connection.rtt.srtt, appLimited);
   }
   if (connection.rtoRecovery && seqGe(ack, connection.recoveryPoint)) {
     connection.rtoRecovery = false;
@@ -242,24 +258,6 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   }
 
   return { dataAcked, sequenceAcked, finAcked, rttSample };
-}
-
-/** Data bytes of a sent segment (SYN and FIN excluded). */
-function dataLengthOf(segment: SentSegment): number {
-  return segment.length - (segment.syn ? 1 : 0) - (segment.fin ? 1 : 0);
-}
-
-/**
- * What a cumulative ACK outside recovery grows cwnd by: the data it newly acknowledges (RFC 5681
- * §3.1's N), or with cwndGrowthFromDeliveredData (Linux) only what it newly delivered — less what
- * SACK blocks reported earlier, or without SACK less a segment per duplicate ACK since the last
- * cumulative one, and then at least one segment (Linux's tcp_remove_reno_sacks).
- */
-function growthFor(connection: TcpConnection, dataAcked: number, sackedDataAcked: number, dupAcks: number): number {
-  if (!connection.host.config.cwndGrowthFromDeliveredData) return dataAcked;
-  if (connection.sackEnabled) return dataAcked - sackedDataAcked;
-  const mss = connection.sendMss;
-  return Math.max(dataAcked - dupAcks * mss, Math.min(dataAcked, mss));
 }
 
 /**

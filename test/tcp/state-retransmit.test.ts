@@ -227,6 +227,19 @@ describe('fast retransmit without SACK (RFC 5681 §3.2, RFC 6582)', () => {
     }
   });
 
+  it('with cwndGrowthFromDeliveredData (Linux), an ACK with only SACK blocks grows cwnd once the reordering seen exceeds DupThresh', () => {
+    const h = established({ ...SACK_PEER, tcp: { cwndGrowthFromDeliveredData: true } });
+    sendSegments(h, 10);
+    const cwnd = h.conn.cc.cwnd;
+    h.advance(40);
+    const block = (n: number) => ({ leftEdge: h.ourSeq(n * MSS), rightEdge: h.ourSeq((n + 1) * MSS) });
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption(block(9)) });
+    expect(h.conn.cc.cwnd).toBe(cwnd); // in-order delivery alone grows cwnd (RFC 5681)
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption(block(2), block(9)) });
+    expect(h.conn.info.reordering).toBe(8);
+    expect(h.conn.cc.cwnd).toBe(cwnd + MSS);
+  });
+
   it('NewReno: a partial ACK retransmits the next hole at once (RFC 6582 §3.2 step 5)', () => {
     const h = established();
     sendSegments(h, 5);
