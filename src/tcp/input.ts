@@ -11,7 +11,6 @@ import {
   ackArrives,
   acknowledge,
   deliveredData,
-  detectLossByRack,
   duplicateAck,
   enterRecovery,
   growForDelivered,
@@ -20,6 +19,7 @@ import {
   reduceForAck,
   reductionBase,
 } from './recovery.js';
+import { detectLossByRack } from './rack.js';
 import { RttEstimator } from './rtt.js';
 import { has, type Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqSub } from './seq.js';

@@ -7,7 +7,8 @@
 import { NO_BYTES } from '../core/bytes.js';
 import type { TcpConnection } from './connection.js';
 import { retransmit, sendAck, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
-import { detectLossByRack, enterRecovery, retransmissionTimeout } from './recovery.js';
+import { detectLossByRack } from './rack.js';
+import { enterRecovery, retransmissionTimeout } from './recovery.js';
 import { seqAdd } from './seq.js';
 import { TcpFlag } from './tcp-packet.js';
 
