@@ -385,8 +385,9 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
   });
 
   it('an entry of several segments (segmentation offload) is SACKed in whole segments: a block is rounded inward to segment boundaries', () => {
-    const h = established(SACK_PEER);
-    h.conn.segmentationOffloadBytes = 64 * 1024; // one entry of four segments (the capture link drops it)
+    // One entry of four segments (a send unit of at least four; the capture link drops it).
+    const h = established({ ...SACK_PEER, tcp: { minSendUnitSegments: 4 } });
+    h.conn.segmentationOffloadBytes = 64 * 1024;
     h.conn.options.noDelay = true;
     h.write(4 * MSS);
     h.take();
