@@ -205,7 +205,11 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   connection.rtt.resetBackoff();
   connection.timeoutCount = 0;
   connection.persistBackoff = 0;
-  connection.dupAcks = 0;
+  // RFC 6582 §3.2 step 5: a partial ACK in recovery deflates the window by the data it covers
+  // and adds one segment back, so the segments duplicate ACKs reported beyond those it covers
+  // stay out of the pipe (Linux's tcp_remove_reno_sacks keeps them too).
+  const partialAck = !connection.sackEnabled && connection.inRecovery && seqLt(ack, connection.recoveryPoint);
+  connection.dupAcks = partialAck ? Math.max(0, connection.dupAcks - (deliveredSegments - 1)) : 0;
 
   // Congestion control (RFC 5681 §3.1; RFC 6582 §3.2 steps 5–6; RFC 6675 §5).
   if (connection.inRecovery) {
