@@ -82,6 +82,32 @@ const LINUX: Readonly<Record<string, Setter>> = {
   'net.ipv4.tcp_syn_retries': number('synRetries'),
   'net.ipv4.tcp_synack_retries': number('synAckRetries'),
   'net.ipv4.tcp_retries2': number('dataRetries'),
+  'net.ipv4.tcp_reordering': (value, changes) => {
+    const n = Number(value.trim());
+    if (!Number.isInteger(n) || n < 1) return null;
+    changes.duplicateThreshold = n;
+    return `tcp.duplicateThreshold=${n}`;
+  },
+  // Linux always detects losses with RACK given SACK (bit 0x1 is no longer read); 0x2 keeps the
+  // reordering window static, 0x4 drops its DupThresh shortcut.
+  'net.ipv4.tcp_recovery': (value, changes) => {
+    const bits = Number(value.trim());
+    if (!Number.isInteger(bits) || bits < 0 || bits > 7) return null;
+    changes.rackAdaptiveReorderWindow = (bits & 2) === 0;
+    changes.rackDuplicateThreshold = (bits & 4) === 0;
+    return `tcp.rackAdaptiveReorderWindow=${changes.rackAdaptiveReorderWindow}, tcp.rackDuplicateThreshold=${changes.rackDuplicateThreshold}`;
+  },
+  // Linux arms tail loss probes when tcp_early_retrans is 3 or 4 (early retransmit itself is gone).
+  'net.ipv4.tcp_early_retrans': (value, changes) => {
+    const mode = Number(value.trim());
+    if (!Number.isInteger(mode) || mode < 0 || mode > 4) return null;
+    changes.tailLossProbe = mode === 3 || mode === 4;
+    return `tcp.tailLossProbe=${changes.tailLossProbe}`;
+  },
+  'net.ipv4.tcp_dsack': (value, changes) => {
+    changes.duplicateSack = on(value);
+    return `tcp.duplicateSack=${changes.duplicateSack}`;
+  },
   'net.ipv4.tcp_keepalive_time': number('keepaliveIdleMs', 1000),
   'net.ipv4.tcp_keepalive_intvl': number('keepaliveIntervalMs', 1000),
   'net.ipv4.tcp_keepalive_probes': number('keepaliveCount'),
@@ -191,6 +217,13 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   challengeAckPerSecond: 'number',
   defaultBacklog: 'number',
   userTimeoutMs: 'number',
+  duplicateThreshold: 'number',
+  rackAdaptiveReorderWindow: 'boolean',
+  rackDuplicateThreshold: 'boolean',
+  tailLossProbe: 'boolean',
+  duplicateSack: 'boolean',
+  rackRttInSequenceOrder: 'boolean',
+  cwndGrowthFromDeliveredData: 'boolean',
 };
 
 function ustackSetting(assignment: string, changes: TcpConfigChanges): string | null {

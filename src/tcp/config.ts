@@ -139,6 +139,49 @@ export interface TcpConfig {
    * enters CLOSED and deletes the TCB, with no "connection reset" signal.
    */
   readonly resetAfterCloseReported: boolean;
+  /**
+   * DupThresh (RFC 5681 §2, RFC 6675 §2): without SACK, the duplicate ACKs that start fast
+   * retransmit; with it, the SACKed segments at which RACK stops allowing for reordering when it
+   * has seen none (RFC 8985 §6.2 step 4). 3; Linux's tcp_reordering.
+   */
+  readonly duplicateThreshold: number;
+  /**
+   * RFC 8985 §6.2 step 4: RACK's reordering window widens by min_RTT/4 per round trip that
+   * brings a D-SACK (a retransmission was needless). False keeps it at min_RTT/4 (Linux's
+   * tcp_recovery bit 0x2, TCP_RACK_STATIC_REO_WND).
+   */
+  readonly rackAdaptiveReorderWindow: boolean;
+  /**
+   * RFC 8985 §6.2 step 4: with no reordering seen, RACK's reordering window is zero once
+   * DupThresh segments are SACKed. False keeps waiting it out (Linux's tcp_recovery bit 0x4,
+   * TCP_RACK_NO_DUPTHRESH).
+   */
+  readonly rackDuplicateThreshold: boolean;
+  /** Tail loss probes (RFC 8985 §7); Linux sends them when tcp_early_retrans is 3 or 4. */
+  readonly tailLossProbe: boolean;
+  /** Report duplicate segments received with a D-SACK block (RFC 2883); Linux's tcp_dsack. */
+  readonly duplicateSack: boolean;
+  /**
+   * Which of the segments an ACK newly delivers gives RACK.rtt. RFC 8985 §6.2 step 2 visits them
+   * in transmission order, so RACK.rtt is that of the most recently sent. Linux (tcp_rack_advance,
+   * called as tcp_sacktag_write_queue and then tcp_clean_rtx_queue walk the queue) visits them in
+   * sequence order, SACKed ones first: RACK.rtt is that of the highest cumulatively acknowledged
+   * one, else of the highest SACKed one. When an ACK covers a retransmission and older original
+   * segments above it, Linux times RACK's window by the older ones' longer RTT and calls less lost.
+   * False (the RFC) by default; Linux's profile sets it.
+   */
+  readonly rackRttInSequenceOrder: boolean;
+  /**
+   * What an ACK outside fast recovery grows cwnd by. RFC 5681 §3.1 counts N, the bytes it newly
+   * acknowledges cumulatively. Linux (tcp_cong_control with tcp_newly_delivered) counts what it
+   * newly delivered, RFC 9937's DeliveredData, and does so only on ACKs that acknowledge new data
+   * unless the reordering seen exceeds DupThresh (tcp_may_raise_cwnd): data SACKed earlier is
+   * not counted again when cumulatively acknowledged, and without SACK neither is a segment a
+   * duplicate ACK stood for (the cumulative ACK counts at least one). After limited transmit
+   * (RFC 3042) the ACK that fills the hole grows cwnd by one segment, not by all it covers. The
+   * ACK that ends a recovery grows it too. False (the RFC) by default; Linux's profile sets it.
+   */
+  readonly cwndGrowthFromDeliveredData: boolean;
 }
 
 /** The ECN mode a configuration asks for (`true` and `false` are `on` and `off`). */
@@ -186,4 +229,11 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   inWindowReset: 'challenge-ack',
   repeatFinInAcks: false,
   resetAfterCloseReported: false,
+  duplicateThreshold: 3,
+  rackAdaptiveReorderWindow: true,
+  rackDuplicateThreshold: true,
+  tailLossProbe: true,
+  duplicateSack: true,
+  rackRttInSequenceOrder: false,
+  cwndGrowthFromDeliveredData: false,
 };

@@ -18,6 +18,7 @@ import { RttEstimator } from './rtt.js';
 import { SendBuffer, WriteMarks } from './send-buffer.js';
 import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
 import { transmitPending, transmitSegment, windowUpdateAfterRead } from './output.js';
+import type { ProportionalRateReduction } from './prr.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
@@ -226,6 +227,8 @@ export class TcpConnection extends TimerDeadlines {
   rttStartedAt = 0;
   dupAcks = 0;
   inRecovery = false;
+  /** The congestion window through a fast recovery (RFC 9937 PRR); null outside one. */
+  prr: ProportionalRateReduction | null = null;
   /** After an RTO, until everything then outstanding is acknowledged (Linux's "Loss" state). */
   rtoRecovery = false;
   /**
@@ -244,6 +247,12 @@ export class TcpConnection extends TimerDeadlines {
   rackSentOrder = -1;
   rackEndSeq = 0;
   rackRtt = 0;
+  /**
+   * Which segment of the ACK being processed gave RACK.rtt (TcpConfig.rackRttInSequenceOrder):
+   * its transmission order (-1: none yet), and whether a cumulatively acknowledged one did.
+   */
+  rackRttSampleOrder = -1;
+  rackRttFromCumulative = false;
   rackReorderingSeen = false;
   /**
    * RFC 8985 §6.2 step 4: the reordering window is this many quarters of min_RTT; it grows by one

@@ -9,7 +9,19 @@ import { ecnMode } from './config.js';
 import { createCongestionControl } from './congestion.js';
 import type { TcpConnection } from './connection.js';
 import { advertisedMssFor, sendAck, sendSynAck, transmitPending, transmitSegment, TCP_IP_HEADERS, windowShiftFor } from './output.js';
-import { acknowledge, detectLossByRack, duplicateAck, enterRecovery, isDuplicateAck, processSack, reductionBase } from './recovery.js';
+import {
+  ackArrives,
+  acknowledge,
+  deliveredData,
+  duplicateAck,
+  enterRecovery,
+  growForDelivered,
+  isDuplicateAck,
+  processSack,
+  reduceForAck,
+  reductionBase,
+} from './recovery.js';
+import { detectLossByRack } from './rack.js';
 import { RttEstimator } from './rtt.js';
 import { has, type Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqSub } from './seq.js';
@@ -456,6 +468,7 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
   connection.softError = null;
   connection.info.ackArrived(now);
   const deliveredBefore = connection.info.delivered;
+  const before = ackArrives(connection);
   const previousWindow = connection.sndWnd;
   let dataAcked = 0;
   let finAcked = false;
@@ -481,9 +494,13 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
   // them: probing goes on as long as the peer answers (RFC 1122 §4.2.2.17; Linux resets
   // icsk_probes_out on every ACK).
   if (connection.inFlight.length === 0) connection.timeoutCount = 0;
-  if (ack === connection.sndUna && dataAcked === 0 && isDuplicateAck(connection, segment, previousWindow)) duplicateAck(connection);
+  const duplicate = ack === connection.sndUna && dataAcked === 0 && isDuplicateAck(connection, segment, previousWindow);
+  if (duplicate) duplicateAck(connection, before);
 
-  if (connection.sackEnabled && detectLossByRack(connection, now)) enterRecovery(connection, now);
+  if (connection.sackEnabled && detectLossByRack(connection, now)) enterRecovery(connection, now, before);
+  const delivered = deliveredData(connection, before, duplicate);
+  reduceForAck(connection, before, delivered);
+  growForDelivered(connection, before, delivered, dataAcked > 0, now);
   // Segments this ACK reported delivered while it echoed congestion (Linux's delivered_ce).
   if (connection.ecnEnabled && has.ece(segment)) connection.info.deliveredWithEcnEcho(connection.info.delivered - deliveredBefore);
 

@@ -8,7 +8,7 @@
 import { NO_BYTES } from '../core/bytes.js';
 import { ecnMode } from './config.js';
 import type { SentSegment, TcpConnection } from './connection.js';
-import { congestionWindowLimited } from './recovery.js';
+import { congestionWindow, congestionWindowLimited, pipe } from './recovery.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import { Chrono, segmentCount } from './tcp-info-counters.js';
 import type { SackBlock, TcpOption } from './tcp-options.js';
@@ -64,9 +64,10 @@ function segmentOptions(connection: TcpConnection, now: number): TcpOption[] {
     options.push(NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.tsNow(now), tsEcr: connection.tsRecent });
   }
   // Blocks exist only for data held out of order or a duplicate to report (RFC 2018 §4, RFC 2883).
-  if (connection.sackEnabled && (connection.assembler.holes || connection.pendingDsack !== null)) {
+  const dsack = connection.host.config.duplicateSack ? connection.pendingDsack : null;
+  if (connection.sackEnabled && (connection.assembler.holes || dsack !== null)) {
     const max = connection.timestampsEnabled ? 3 : 4;
-    const blocks: SackBlock[] = connection.assembler.sackBlocks(max, connection.pendingDsack ?? undefined);
+    const blocks: SackBlock[] = connection.assembler.sackBlocks(max, dsack ?? undefined);
     if (blocks.length > 0) options.push(NO_OPERATION, NO_OPERATION, { kind: 'sack', blocks });
   }
   return options;
@@ -191,6 +192,7 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
   connection.stats.increment('tcp.tx.retransmits');
   connection.info.retransmitted(dataLength(segment), segmentCount(segment, connection.sendMss));
   if (connection.undo && connection.inRecovery) connection.undo.retransmissions++;
+  connection.prr?.onSent(segment.length);
   segment.retransmits++;
   connection.inFlight.clearLost(segment);
   segment.sentAt = now;
@@ -227,11 +229,6 @@ export function sendUnitSegments(connection: TcpConnection, mss: number): number
   return Math.min(largest, Math.max(config.minSendUnitSegments, Math.floor(bytesPerSecond / 1024 / mss)));
 }
 
-/** Bytes in flight per RFC 6675 §4 "pipe": sent, not SACKed, not marked lost. */
-export function pipe(connection: TcpConnection): number {
-  return connection.inFlight.pipe;
-}
-
 /** Why transmitPending runs, when that changes what it may send. */
 export interface TransmitMode {
   /** A tail loss probe: held new data may go (RFC 8985 §7.3, as Linux). */
@@ -260,26 +257,22 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   }
   let sentSomething = false;
   let sentNewData = false;
-  const cwnd = connection.cc.cwnd;
   const queue = connection.inFlight;
-  let inPipe = queue.pipe;
-  if (!connection.sackEnabled && connection.dupAcks > 0) {
-    // Without SACK each duplicate ACK says one segment left the network: limited transmit for
-    // the first two (RFC 3042), fast-recovery inflation after that (RFC 5681 §3.2 step 4).
-    inPipe = Math.max(0, inPipe - connection.dupAcks * connection.sendMss);
-  }
   if (connection.flightSize === 0 && connection.lastSendAt > 0 && now - connection.lastSendAt > connection.rtt.rto) {
     // Restart after idle (RFC 5681 §4.1): the window measured before the pause is stale.
     connection.stats.increment('tcp.cwnd.idleRestart');
     connection.cc.onIdleRestart(now, connection.rtt.rto);
   }
+  const cwnd = congestionWindow(connection);
+  let inPipe = pipe(connection);
 
-  // Retransmissions first: lost segments in sequence order while the pipe allows (RFC 6675 §5).
-  // A retransmission that must be split leaves its tail lost, next in line.
+  // Retransmissions first: lost segments in sequence order while cwnd − pipe leaves room for a
+  // segment (RFC 6675 §5 (C)). A retransmission goes one segment at a time: an entry that is
+  // split leaves its tail lost, next in line.
   for (let i = 0; queue.lostCount > 0 && i < queue.length; i++) {
     const segment = queue.at(i);
     if (!segment.lost) continue;
-    if (inPipe + segment.length > cwnd && sentSomething) break;
+    if (cwnd - inPipe < connection.sendMss) break;
     retransmit(connection, segment, now);
     inPipe += segment.length;
     sentSomething = true;
@@ -349,6 +342,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     // and completes its checksum either way.
     transmitSegment(connection, now, seq, flags, payload, options, offload > 0 && length > 0 ? mss : undefined);
     const segmentLength = length + (fin ? 1 : 0);
+    connection.prr?.onSent(segmentLength);
     if (length > 0 && length < mss) connection.smallSegmentEnd = seqAdd(seq, length);
     queue.push({ seq, length: segmentLength, syn: false, fin, push, sentAt: now, sentOrder: connection.transmissions++ });
     if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;

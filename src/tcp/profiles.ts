@@ -14,7 +14,10 @@ import type { TcpConfig } from './config.js';
 export type TcpProfile = Partial<TcpConfig>;
 
 /** Linux (as of 6.x) where it differs from ustack's defaults. */
-export const LINUX_PROFILE: TcpProfile = {};
+export const LINUX_PROFILE: TcpProfile = {
+  rackRttInSequenceOrder: true,
+  cwndGrowthFromDeliveredData: true,
+};
 
 /**
  * FreeBSD (as of 14.x) where it differs from ustack's defaults: its socket-buffer accounting

@@ -1,36 +1,21 @@
 /**
  * The sender's side of acknowledgments: the retransmission queue, RTT samples (RFC 6298,
  * RFC 7323 §4), the SACK scoreboard (RFC 2018, RFC 6675), loss detection by RACK (RFC 8985
- * §6) with SACK or by duplicate ACKs with NewReno (RFC 5681 §3.2, RFC 6582) without it, and
- * the congestion controller's hooks. Retransmission timeouts (RFC 6298 §5) end here too.
+ * §6, in rack.ts) with SACK or by duplicate ACKs with NewReno (RFC 5681 §3.2, RFC 6582)
+ * without it, fast recovery paced by PRR (RFC 9937, in prr.ts), and the congestion
+ * controller's hooks. Retransmission timeouts (RFC 6298 §5) end here too.
  */
 import type { SentSegment, TcpConnection } from './connection.js';
+import { ProportionalRateReduction } from './prr.js';
+import { growReorderWindow, rackUpdate, recoveryEndedForReorderWindow } from './rack.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import { segmentCount } from './tcp-info-counters.js';
 import type { SackBlock } from './tcp-options.js';
 
-/** RFC 5681 §2 DupThresh. */
-export const DUP_THRESHOLD = 3;
-
 /** The end of a sent segment's sequence space. */
 function endOf(segment: SentSegment): number {
   return seqAdd(segment.seq, segment.length);
-}
-
-/** RFC 8985 §6.2 step 2: remember the most recently sent segment known to be delivered. */
-function rackUpdate(connection: TcpConnection, segment: SentSegment, now: number): void {
-  const rtt = now - segment.sentAt;
-  const minRtt = connection.rtt.minRtt;
-  // A retransmitted segment acknowledged faster than the minimum RTT was acknowledged by
-  // its original transmission: its send time says nothing.
-  if (segment.retransmits > 0 && minRtt !== undefined && rtt < minRtt) return;
-  if (segment.sentOrder > connection.rackSentOrder) {
-    connection.rackSentAt = segment.sentAt;
-    connection.rackSentOrder = segment.sentOrder;
-    connection.rackEndSeq = endOf(segment);
-    connection.rackRtt = rtt;
-  }
 }
 
 /**
@@ -42,6 +27,88 @@ export function congestionWindowLimited(connection: TcpConnection): boolean {
   const cwnd = connection.cc.cwnd;
   const flight = connection.flightSize;
   return cwnd < connection.cc.ssthresh ? 2 * flight >= cwnd : flight + connection.sendMss >= cwnd;
+}
+
+/**
+ * RFC 6675 §4 "pipe": the data in flight, neither SACKed nor deemed lost. Without SACK, each
+ * duplicate ACK since the last cumulative one says a segment has left the network: that is
+ * what lets limited transmit (RFC 3042) and fast recovery (RFC 5681 §3.2 step 4) send.
+ */
+export function pipe(connection: TcpConnection): number {
+  const inFlight = connection.inFlight.pipe;
+  return connection.sackEnabled ? inFlight : Math.max(0, inFlight - connection.dupAcks * connection.sendMss);
+}
+
+/** The congestion window the sender obeys: PRR's through a fast recovery (RFC 9937), the controller's otherwise. */
+export function congestionWindow(connection: TcpConnection): number {
+  return connection.prr?.cwnd ?? connection.cc.cwnd;
+}
+
+/** The scoreboard as an ACK found it, for what PRR needs to know of the ACK (`reduceForAck`). */
+export interface ScoreboardBefore {
+  readonly sndUna: number;
+  readonly sackedBytes: number;
+  readonly dupAcks: number;
+  readonly lossMarks: number;
+  /** Whether cwnd was what held the sender back (RFC 7661): only then may the ACK grow it. */
+  readonly cwndLimited: boolean;
+}
+
+/**
+ * An ACK arrives: RACK.rtt is to come from the segments it delivers (RFC 8985 §6.2 step 2), and
+ * the scoreboard's measure is taken for PRR.
+ */
+export function ackArrives(connection: TcpConnection): ScoreboardBefore {
+  connection.rackRttSampleOrder = -1;
+  connection.rackRttFromCumulative = false;
+  const queue = connection.inFlight;
+  return {
+    sndUna: connection.sndUna,
+    sackedBytes: queue.sackedBytes,
+    dupAcks: connection.dupAcks,
+    lossMarks: queue.lossMarks,
+    cwndLimited: congestionWindowLimited(connection),
+  };
+}
+
+/**
+ * RFC 9937 DeliveredData: what an ACK newly reports the receiver has, by the change in SND.UNA
+ * plus the change in SACKed bytes (data SACKed earlier and now cumulatively acknowledged is not
+ * delivered twice). Without SACK a duplicate ACK reports one segment, and a cumulative ACK what
+ * it covers less the segments its duplicate ACKs already reported — at least one segment, as
+ * Linux's tcp_remove_reno_sacks counts it.
+ */
+export function deliveredData(connection: TcpConnection, before: ScoreboardBefore, duplicate: boolean): number {
+  const acked = seqSub(connection.sndUna, before.sndUna);
+  const mss = connection.sendMss;
+  if (connection.sackEnabled) return Math.max(0, acked + connection.inFlight.sackedBytes - before.sackedBytes);
+  if (duplicate) return mss;
+  return acked > 0 ? Math.max(acked - before.dupAcks * mss, Math.min(acked, mss)) : 0;
+}
+
+/**
+ * PRR's step for an ACK during fast recovery (RFC 9937 §4), the one that began it included. An
+ * ACK is "safe" (PRR-SSRB may send a segment more) when it advanced SND.UNA and marked nothing
+ * newly lost.
+ */
+export function reduceForAck(connection: TcpConnection, before: ScoreboardBefore, delivered: number): void {
+  const prr = connection.prr;
+  if (prr === null || !connection.inRecovery) return;
+  const safe = seqGt(connection.sndUna, before.sndUna) && connection.inFlight.lossMarks === before.lossMarks;
+  prr.onAck(delivered, pipe(connection), connection.cc.ssthresh, safe, connection.sendMss);
+}
+
+/**
+ * With cwndGrowthFromDeliveredData (Linux's tcp_cong_control): an ACK outside fast recovery grows
+ * cwnd by what it newly delivered (RFC 9937's DeliveredData) when it acknowledges new data — or,
+ * once the reordering seen exceeds DupThresh, whenever it delivers anything, SACKs included
+ * (tcp_may_raise_cwnd). Without the setting, `acknowledge` grows cwnd by RFC 5681's N.
+ */
+export function growForDelivered(connection: TcpConnection, before: ScoreboardBefore, delivered: number, dataAcked: boolean, now: number): void {
+  const config = connection.host.config;
+  if (!config.cwndGrowthFromDeliveredData || connection.inRecovery || delivered <= 0) return;
+  if (!dataAcked && connection.info.reordering <= config.duplicateThreshold) return;
+  connection.cc.onAck(delivered, now, connection.rtt.srtt, !before.cwndLimited);
 }
 
 /** What a cumulative ACK did. */
@@ -79,7 +146,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   while (removed < queue.length && seqLe(endOf(queue.at(removed)), ack)) {
     const acked = queue.at(removed);
     if (!acked.sacked) {
-      rackUpdate(connection, acked, now);
+      rackUpdate(connection, acked, now, true);
       deliveredSegments += segmentCount(acked, mss);
       // RFC 8985 §6.2 step 3 counts cumulatively acknowledged segments too: an original
       // transmission that arrives after a later segment was SACKed fills the hole and is
@@ -96,7 +163,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   const partlyAcked = queue.first;
   if (partlyAcked !== undefined && seqLt(partlyAcked.seq, ack)) {
     queue.splitAt(0, ack);
-    rackUpdate(connection, partlyAcked, now);
+    rackUpdate(connection, partlyAcked, now, true);
     if (!partlyAcked.sacked) deliveredSegments += segmentCount(partlyAcked, mss);
     if (partlyAcked.retransmits > 0 && partlyAcked.sentAt > lastRetransmittedAt) lastRetransmittedAt = partlyAcked.sentAt;
     queue.dropFront(1);
@@ -138,12 +205,18 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   connection.rtt.resetBackoff();
   connection.timeoutCount = 0;
   connection.persistBackoff = 0;
-  connection.dupAcks = 0;
+  // RFC 6582 §3.2 step 5: a partial ACK in recovery deflates the window by the data it covers
+  // and adds one segment back, so the segments duplicate ACKs reported beyond those it covers
+  // stay out of the pipe (Linux's tcp_remove_reno_sacks keeps them too).
+  const partialAck = !connection.sackEnabled && connection.inRecovery && seqLt(ack, connection.recoveryPoint);
+  connection.dupAcks = partialAck ? Math.max(0, connection.dupAcks - (deliveredSegments - 1)) : 0;
 
   // Congestion control (RFC 5681 §3.1; RFC 6582 §3.2 steps 5–6; RFC 6675 §5).
   if (connection.inRecovery) {
     if (seqGe(ack, connection.recoveryPoint)) {
       connection.inRecovery = false;
+      // RFC 9937 §4: recovery ends with cwnd = ssthresh, where the controller left it.
+      connection.prr = null;
       connection.stats.increment('tcp.recovery.exit');
       connection.cc.onRecoveryEnd(now);
       recoveryEndedForReorderWindow(connection);
@@ -153,7 +226,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
       queue.markLost(queue.at(0));
       connection.stats.increment('tcp.recovery.partialAck');
     }
-  } else if (dataAcked > 0) {
+  } else if (dataAcked > 0 && !connection.host.config.cwndGrowthFromDeliveredData) {
     connection.cc.onAck(dataAcked, now, connection.rtt.srtt, appLimited);
   }
   if (connection.rtoRecovery && seqGe(ack, connection.recoveryPoint)) {
@@ -191,8 +264,10 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
   let highestSacked = connection.highestSackedEnd;
   // The lowest segment this ACK shows delivered below the highest one SACKed before (TCP_INFO's reordering).
   let reorderedFrom: number | null = null;
-  for (let b = 0; b < blocks.length; b++) {
-    const { leftEdge, rightEdge } = blocks[b];
+  // In sequence order, as Linux walks them (it matters only to rackRttInSequenceOrder).
+  const ordered = blocks.length > 1 ? [...blocks].sort((x, y) => seqSub(x.leftEdge, y.leftEdge)) : blocks;
+  for (let b = 0; b < ordered.length; b++) {
+    const { leftEdge, rightEdge } = ordered[b];
     if (!seqLt(leftEdge, rightEdge)) {
       connection.stats.increment('tcp.rx.sackInvalid');
       continue;
@@ -203,21 +278,32 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
       continue;
     }
     const queue = connection.inFlight;
+    const mss = connection.sendMss;
     // Entries ending at or before the left edge are not covered: start past them.
     for (let i = queue.firstEndingAfter(leftEdge); i < queue.length; i++) {
       const segment = queue.at(i);
       const end = endOf(segment);
       if (seqGe(segment.seq, rightEdge)) break;
       if (segment.sacked) continue;
+      // RFC 2018 §5: a segment is SACKed when a block wholly contains it. An entry of several
+      // segments (sent with segmentation offload) is that many MSS-sized segments: a block
+      // covering some of them splits it at the nearest whole-segment boundary inside the block
+      // (as Linux's tcp_match_skb_to_sack); a block covering only part of a segment says
+      // nothing about it.
       if (seqLt(segment.seq, leftEdge)) {
-        queue.splitAt(i, leftEdge);
-        continue; // the tail is examined next
+        const boundary = seqAdd(segment.seq, Math.ceil(seqSub(leftEdge, segment.seq) / mss) * mss);
+        if (seqLt(boundary, end) && seqLt(boundary, rightEdge)) queue.splitAt(i, boundary);
+        continue; // the tail, if any, is examined next
       }
-      if (seqGt(end, rightEdge)) queue.splitAt(i, rightEdge);
+      if (seqGt(end, rightEdge)) {
+        const boundary = seqAdd(segment.seq, Math.floor(seqSub(rightEdge, segment.seq) / mss) * mss);
+        if (boundary === segment.seq) break; // less than one segment covered
+        queue.splitAt(i, boundary);
+      }
       queue.markSacked(segment);
       connection.stats.increment('tcp.rx.sackedSegments');
       connection.info.deliveredSegments(segmentCount(segment, connection.sendMss));
-      rackUpdate(connection, segment, now);
+      rackUpdate(connection, segment, now, false);
       const segmentEnd = endOf(segment);
       // RFC 8985 §6.2 step 3: delivery of a segment below the highest one SACKed before is
       // reordering. Not below one SACKed by this same ACK: a receiver lists its most recent
@@ -235,65 +321,6 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
 }
 
 /**
- * RFC 8985 §6.2 step 4: a D-SACK says a retransmission was spurious, most likely because the
- * reordering window was too small for this path. Widen it by min_RTT/4, at most once per round
- * trip, and keep it for the next 16 recoveries.
- */
-function growReorderWindow(connection: TcpConnection): void {
-  if (connection.rackDsackRound !== null && seqGe(connection.sndUna, connection.rackDsackRound)) connection.rackDsackRound = null;
-  if (connection.rackDsackRound !== null) return;
-  connection.rackDsackRound = connection.sndNxt;
-  connection.rackReorderWindowMultiplier++;
-  connection.rackReorderingSeen = true; // a spurious retransmission is reordering seen late (as Linux)
-  connection.rackReorderWindowPersist = 16;
-  connection.stats.increment('tcp.rack.reorderWindowGrown');
-}
-
-/** RFC 8985 §6.2 step 4: after 16 recoveries without a D-SACK the window shrinks back. */
-function recoveryEndedForReorderWindow(connection: TcpConnection): void {
-  if (--connection.rackReorderWindowPersist <= 0) connection.rackReorderWindowMultiplier = 1;
-}
-
-/**
- * RACK loss detection (RFC 8985 §6.2 steps 4–5): a segment sent before the most recently
- * delivered one is lost once RACK.rtt + reo_wnd has passed since it was sent. Arms the
- * reordering timer for those not yet due. Returns true if any segment was newly marked lost.
- */
-export function detectLossByRack(connection: TcpConnection, now: number): boolean {
-  if (connection.rackSentOrder < 0) return false;
-  const minRtt = connection.rtt.minRtt ?? connection.rackRtt;
-  let reorderWindow = (connection.rackReorderWindowMultiplier * minRtt) / 4;
-  if (!connection.rackReorderingSeen && (connection.inRecovery || connection.rtoRecovery || connection.inFlight.sackedCount >= DUP_THRESHOLD)) {
-    reorderWindow = 0;
-  }
-  reorderWindow = Math.min(reorderWindow, connection.rtt.srtt ?? reorderWindow);
-  let timeout = 0;
-  let marked = false;
-  const queue = connection.inFlight;
-  for (let i = 0; i < queue.length; i++) {
-    const segment = queue.at(i);
-    // New data leaves in sequence order, and a retransmission only ever leaves later: past an
-    // entry first sent after the RACK segment, every entry was sent after it too. (Linux keeps
-    // a list in send order for the same purpose; on an ACK without loss this stops at once.)
-    if (segment.retransmits === 0 && segment.sentOrder >= connection.rackSentOrder) break;
-    if (segment.sacked || segment.lost) continue;
-    // RFC 8985 §6.2 step 5 compares send times, then end sequence numbers on a tie; the
-    // transmission order settles both at once.
-    if (segment.sentOrder >= connection.rackSentOrder) continue;
-    const remaining = segment.sentAt + connection.rackRtt + reorderWindow - now;
-    if (remaining <= 0) {
-      queue.markLost(segment);
-      marked = true;
-      connection.stats.increment('tcp.rack.lost');
-    } else {
-      timeout = Math.max(timeout, remaining);
-    }
-  }
-  connection.rackDeadline = timeout > 0 ? now + timeout : Infinity;
-  return marked;
-}
-
-/**
  * A duplicate ACK (RFC 5681 §2): no data, no SYN/FIN, ACK equal to SND.UNA, the same window,
  * and data outstanding. Without SACK, the third starts fast retransmit (RFC 5681 §3.2, RFC 6582).
  */
@@ -307,17 +334,20 @@ export function isDuplicateAck(connection: TcpConnection, segment: Segment, prev
   );
 }
 
-/** Counts a duplicate ACK and, without SACK, starts NewReno fast retransmit at DupThresh. */
-export function duplicateAck(connection: TcpConnection): void {
+/**
+ * Counts a duplicate ACK and, without SACK, starts NewReno fast retransmit at DupThresh.
+ * `before` is the scoreboard as the ACK found it.
+ */
+export function duplicateAck(connection: TcpConnection, before: ScoreboardBefore): void {
   connection.dupAcks++;
   connection.stats.increment('tcp.rx.duplicateAcks');
   if (!connection.sackEnabled) connection.info.duplicateAckWithoutSack(connection.inFlight.length);
   if (connection.sackEnabled || connection.inRecovery) return;
   // RFC 6582 §3.2 step 1: only when the ACK covers more than the last recovery point.
-  if (connection.dupAcks === DUP_THRESHOLD && seqGt(connection.sndUna, connection.recoveryPoint)) {
+  if (connection.dupAcks === connection.host.config.duplicateThreshold && seqGt(connection.sndUna, connection.recoveryPoint)) {
     connection.inFlight.markLost(connection.inFlight.at(0));
     connection.stats.increment('tcp.fastRetransmits');
-    enterRecovery(connection, connection.host.now());
+    enterRecovery(connection, connection.host.now(), before);
   }
 }
 
@@ -343,14 +373,23 @@ function undoIfSpurious(connection: TcpConnection, now: number): void {
   connection.cc.onSpuriousCongestionEvent(now);
 }
 
-/** Enters loss recovery once per window of data (RFC 6675 §5, RFC 8985 §6.3). */
-export function enterRecovery(connection: TcpConnection, now: number): void {
+/**
+ * Enters loss recovery once per window of data (RFC 6675 §5, RFC 8985 §6.3): the controller
+ * picks ssthresh, and PRR (RFC 9937) paces the flight down to it. `before` is the scoreboard
+ * as the ACK that shows the loss found it (none when RACK's timer shows it): RecoverFS is what
+ * was outstanding then and not yet known delivered.
+ */
+export function enterRecovery(connection: TcpConnection, now: number, before?: ScoreboardBefore): void {
   if (connection.inRecovery) return;
   connection.inRecovery = true;
   connection.undo = { marker: connection.sndUna, retransmissions: 0 };
   connection.recoveryPoint = connection.sndNxt;
   connection.stats.increment(connection.sackEnabled ? 'tcp.recovery.sack' : 'tcp.recovery.newReno');
   connection.cc.onCongestionEvent(now, reductionBase(connection));
+  const recoverFs = before
+    ? seqSub(connection.sndNxt, before.sndUna) - before.sackedBytes
+    : connection.inFlight.bytes - connection.inFlight.sackedBytes;
+  connection.prr = new ProportionalRateReduction(recoverFs, pipe(connection), connection.sendMss);
   if (connection.ecnEnabled) connection.cwrPending = true;
 }
 
@@ -366,6 +405,7 @@ export function retransmissionTimeout(connection: TcpConnection, now: number): v
   const queue = connection.inFlight;
   for (let i = 0; i < queue.length; i++) queue.markLost(queue.at(i)); // SACKed entries stay SACKed
   connection.inRecovery = false;
+  connection.prr = null;
   connection.rtoRecovery = true;
   connection.recoveryPoint = connection.sndNxt;
   connection.dupAcks = 0;

@@ -70,6 +70,7 @@ export class RetransmissionQueue {
   private sackedEntries = 0;
   private lostTotal = 0;
   private lostEntries = 0;
+  private markedLost = 0;
 
   /** Number of entries. */
   get length(): number {
@@ -114,6 +115,14 @@ export class RetransmissionQueue {
   /** Entries deemed lost and not yet retransmitted. */
   get lostCount(): number {
     return this.lostEntries;
+  }
+
+  /**
+   * How many times an entry has been deemed lost, ever: a change across an ACK says the ACK
+   * showed a further loss (RFC 9937's test for a "safe" ACK).
+   */
+  get lossMarks(): number {
+    return this.markedLost;
   }
 
   /** RFC 6675 §4 "pipe": sequence space sent, neither SACKed nor deemed lost. */
@@ -192,6 +201,7 @@ export class RetransmissionQueue {
     entry.lost = true;
     this.lostTotal += entry.length;
     this.lostEntries++;
+    this.markedLost++;
   }
 
   /** The entry was retransmitted: it is in the pipe again. */

@@ -16,6 +16,7 @@
  */
 import type { TcpConfig } from './config.js';
 import type { TcpConnection, TcpState } from './connection.js';
+import { congestionWindow } from './recovery.js';
 import { seqSub } from './seq.js';
 import { Chrono, INITIAL_REORDERING, largestReceiveWindow, segmentCount } from './tcp-info-counters.js';
 import type { TcpListener } from './tcp-layer.js';
@@ -300,7 +301,7 @@ export function tcpInfo(connection: TcpConnection, now: number): TcpInfo {
   info.rtt = rtt.srtt === undefined ? 0 : micros(rtt.srtt);
   info.rttvar = rtt.rttvar === undefined ? micros(connection.host.config.initialRtoMs / 4) : micros(rtt.rttvar);
   info.snd_ssthresh = Number.isFinite(cc.ssthresh) ? Math.min(Math.floor(cc.ssthresh / mss), TCP_INFINITE_SSTHRESH) : TCP_INFINITE_SSTHRESH;
-  info.snd_cwnd = Math.floor(cc.cwnd / mss);
+  info.snd_cwnd = Math.floor(congestionWindow(connection) / mss); // PRR's through a fast recovery, as Linux's
   info.advmss = connection.advertisedMss;
   info.reordering = counters.reordering;
   info.rcv_rtt = counters.receiverRttScaled >>> 3;

@@ -7,7 +7,8 @@
 import { NO_BYTES } from '../core/bytes.js';
 import type { TcpConnection } from './connection.js';
 import { retransmit, sendOwedAck, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
-import { detectLossByRack, enterRecovery, retransmissionTimeout } from './recovery.js';
+import { detectLossByRack } from './rack.js';
+import { enterRecovery, retransmissionTimeout } from './recovery.js';
 import { seqAdd } from './seq.js';
 import { TcpFlag } from './tcp-packet.js';
 
@@ -46,18 +47,22 @@ export function armKeepalive(connection: TcpConnection, now: number): void {
 }
 
 /**
- * Arms the tail loss probe (RFC 8985 §7.2) after new data left: PTO = 2·SRTT, more when a
- * single segment is out (the peer may delay its ACK), never later than the RTO.
+ * Arms the tail loss probe (RFC 8985 §7.2) after new data left or new data was acknowledged:
+ * PTO = 2·SRTT, plus WCDelAckT when a single segment is out (its ACK may be delayed), never later
+ * than the RTO. Only with SACK, outside loss recovery, and with nothing SACKed: a SACKed segment
+ * already lets RACK find the losses below it (§7.2's conditions; Linux arms it only in its Open
+ * and CWR states).
  */
 export function armProbeTimer(connection: TcpConnection, now: number): void {
-  if (!connection.sackEnabled || connection.inRecovery || connection.rtoRecovery || connection.inFlight.length === 0) {
+  const queue = connection.inFlight;
+  if (!connection.host.config.tailLossProbe || !connection.sackEnabled || connection.inRecovery || connection.rtoRecovery || queue.length === 0 || queue.sackedCount > 0) {
     connection.probeDeadline = Infinity;
     return;
   }
   const srtt = connection.rtt.srtt;
-  // Linux adds two timer ticks (TCP_TIMEOUT_MIN, 2 ms) so that an ACK due at 2·SRTT is not beaten.
-  let pto = srtt === undefined ? 1000 : 2 * srtt + PROBE_TIMER_SLACK_MS;
-  if (srtt !== undefined && connection.inFlight.length === 1) pto = Math.max(pto, 1.5 * srtt + WORST_CASE_DELAYED_ACK_MS);
+  // With more than one segment out Linux adds two timer ticks (TCP_TIMEOUT_MIN, 2 ms) so that an
+  // ACK due at 2·SRTT is not beaten; with one, WCDelAckT covers that and more.
+  const pto = srtt === undefined ? 1000 : 2 * srtt + (queue.length === 1 ? WORST_CASE_DELAYED_ACK_MS : PROBE_TIMER_SLACK_MS);
   connection.probeDeadline = Math.min(now + pto, connection.retransmitDeadline);
 }
 
@@ -80,6 +85,10 @@ export function runTimers(connection: TcpConnection, now: number): void {
     connection.closeWithError(null);
     return;
   }
+  // The probe timer stands in for the RTO while it is armed (RFC 8985 §7.2 caps the PTO at the
+  // RTO; §7.3 re-arms the RTO after the probe): when both fall due together, the probe goes and
+  // the RTO starts over from it (Linux has one timer for both, so it never sees both due).
+  if (connection.probeDeadline <= now && connection.probeDeadline <= connection.retransmitDeadline) onProbeTimer(connection, now);
   if (connection.retransmitDeadline <= now) onRetransmitTimer(connection, now);
   if (isClosed(connection)) return;
   if (connection.rackDeadline <= now) {

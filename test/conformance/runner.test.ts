@@ -102,12 +102,28 @@ describe('backtick lines', () => {
     expect(mapShellCommand('sysctl net.inet.tcp.msl=5000', true).changes).toEqual({ timeWaitMs: 10000 });
     expect(mapShellCommand('sysctl net.inet.tcp.msl=5000', false).unsupported).toHaveLength(1);
   });
+  test('the loss-recovery sysctls: tcp_reordering (DupThresh), tcp_recovery (RACK bits 0x2, 0x4), tcp_early_retrans (TLP at 3 or 4), tcp_dsack', () => {
+    expect(mapShellCommand('sysctl -q net.ipv4.tcp_reordering=5 net.ipv4.tcp_recovery=1 net.ipv4.tcp_early_retrans=4 net.ipv4.tcp_dsack=1', true).changes).toEqual({
+      duplicateThreshold: 5,
+      rackAdaptiveReorderWindow: true,
+      rackDuplicateThreshold: true,
+      tailLossProbe: true,
+      duplicateSack: true,
+    });
+    expect(mapShellCommand('sysctl -q net.ipv4.tcp_recovery=6 net.ipv4.tcp_early_retrans=0 net.ipv4.tcp_dsack=0', true).changes).toEqual({
+      rackAdaptiveReorderWindow: false,
+      rackDuplicateThreshold: false,
+      tailLossProbe: false,
+      duplicateSack: false,
+    });
+    expect(mapShellCommand('sysctl -q net.ipv4.tcp_reordering=0', true).unsupported).toHaveLength(1);
+  });
   test('initcwnd and ustack settings', () => {
     expect(mapShellCommand('ip route change 192.0.2.0/24 dev tun0 initcwnd 4', true).changes).toEqual({ initialWindowSegments: 4 });
     expect(mapShellCommand('ustack tcp.delayedAckMs=100 tcp.timestamps=false', true).changes).toEqual({ delayedAckMs: 100, timestamps: false });
   });
   test('anything else is reported, not silently ignored', async () => {
-    const result = await run("`tc qdisc add dev tun0 root netem delay 10ms`\n`sysctl -q net.ipv4.tcp_early_retrans=0`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n");
+    const result = await run("`tc qdisc add dev tun0 root netem delay 10ms`\n`sysctl -q net.ipv4.tcp_frto=2`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n");
     expect(result.passed).toBe(true);
     expect(result.warnings.filter((w) => w.includes('unsupported'))).toHaveLength(2);
   });

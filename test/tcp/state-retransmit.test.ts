@@ -6,6 +6,7 @@
  * by RACK (RFC 2018, RFC 6675, RFC 8985) retransmitting exactly the hole.
  */
 import { describe, expect, it } from 'vitest';
+import type { SentSegment } from '../../src/tcp/connection.js';
 import type { TcpOption } from '../../src/tcp/tcp-options.js';
 import {
   ACK,
@@ -206,6 +207,39 @@ describe('fast retransmit without SACK (RFC 5681 §3.2, RFC 6582)', () => {
     expect(h.stat('tcp.fastRetransmits')).toBe(0);
   });
 
+  it('after limited transmit (RFC 3042), the ACK that fills the hole grows cwnd by N (RFC 5681 §3.1), or by the one segment it delivers with cwndGrowthFromDeliveredData (Linux)', () => {
+    for (const [fromDelivered, growth] of [
+      [false, 2 * MSS], // N = 3 segments, capped at RFC 3465's L = 2
+      [true, MSS], // the two segments the duplicate ACKs stood for are not counted again
+    ] as const) {
+      const h = established({ tcp: { cwndGrowthFromDeliveredData: fromDelivered } });
+      h.conn.options.noDelay = true;
+      h.write(12 * MSS);
+      expect(h.take()).toHaveLength(10);
+      const cwnd = h.conn.cc.cwnd;
+      h.advance(10);
+      for (let i = 0; i < 2; i++) {
+        h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK });
+        expect(h.take()).toHaveLength(1); // limited transmit
+      }
+      h.send({ seq: h.peerSeq(0), ack: h.ourSeq(3 * MSS), flags: ACK });
+      expect(h.conn.cc.cwnd - cwnd).toBe(growth);
+    }
+  });
+
+  it('with cwndGrowthFromDeliveredData (Linux), an ACK with only SACK blocks grows cwnd once the reordering seen exceeds DupThresh', () => {
+    const h = established({ ...SACK_PEER, tcp: { cwndGrowthFromDeliveredData: true } });
+    sendSegments(h, 10);
+    const cwnd = h.conn.cc.cwnd;
+    h.advance(40);
+    const block = (n: number) => ({ leftEdge: h.ourSeq(n * MSS), rightEdge: h.ourSeq((n + 1) * MSS) });
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption(block(9)) });
+    expect(h.conn.cc.cwnd).toBe(cwnd); // in-order delivery alone grows cwnd (RFC 5681)
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption(block(2), block(9)) });
+    expect(h.conn.info.reordering).toBe(8);
+    expect(h.conn.cc.cwnd).toBe(cwnd + MSS);
+  });
+
   it('NewReno: a partial ACK retransmits the next hole at once (RFC 6582 §3.2 step 5)', () => {
     const h = established();
     sendSegments(h, 5);
@@ -292,6 +326,38 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     expect(h.conn.rackReorderingSeen).toBe(true);
   });
 
+  /**
+   * Seven segments leave; 0 and 3 are lost, 2 is delayed, 1, 4 and 5 arrive: RACK calls 0, 2 and
+   * 3 lost and 0 is retransmitted. 22 ms later the retransmission and the delayed 2 (sent 42 ms
+   * before) are acknowledged together. Returns the harness and segment 6, still unacknowledged.
+   */
+  function retransmissionAckedWithOlderOriginal(options: FixtureOptions): { h: TcpHarness; last: () => SentSegment | undefined } {
+    const h = established({ ...SACK_PEER, handshakeRttMs: 20, ...options });
+    sendSegments(h, 7);
+    h.advance(20);
+    const blocks = (...segments: number[]) => sackOption(...segments.map((n) => ({ leftEdge: h.ourSeq(n * MSS), rightEdge: h.ourSeq((n + 1) * MSS) })));
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: blocks(1) });
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: blocks(4, 1) });
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(4 * MSS), rightEdge: h.ourSeq(6 * MSS) }, { leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(2 * MSS) }) });
+    expect(h.take().map((s) => s.tcp.seq)).toEqual([h.ourSeq(0)]);
+    h.advance(22);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(3 * MSS), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(4 * MSS), rightEdge: h.ourSeq(6 * MSS) }) });
+    return { h, last: () => [...h.conn.inFlight].find((s) => s.seq === h.ourSeq(6 * MSS)) };
+  }
+
+  it('RACK.rtt comes from the most recently sent of the segments an ACK delivers: a retransmission before an older original (RFC 8985 §6.2 step 2)', () => {
+    const { h, last } = retransmissionAckedWithOlderOriginal({});
+    expect(h.conn.rackRtt).toBe(22);
+    // Timed by 22 ms, segment 6, sent 42 ms ago with the originals, is lost too.
+    expect(last()?.lost || last()?.retransmits).toBeTruthy();
+  });
+
+  it('with rackRttInSequenceOrder (Linux), the highest segment cumulatively acknowledged gives RACK.rtt instead', () => {
+    const { h, last } = retransmissionAckedWithOlderOriginal({ tcp: { rackRttInSequenceOrder: true } });
+    expect(h.conn.rackRtt).toBe(42);
+    expect(last()).toMatchObject({ lost: false, retransmits: 0 });
+  });
+
   it('with fewer than three segments SACKed, RACK waits a quarter of the minimum RTT before calling the hole lost (RFC 8985 §6.2)', () => {
     const h = established(SACK_PEER);
     const start = h.now;
@@ -304,6 +370,57 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     h.expectNothingSent();
     h.advance(1);
     h.expectSent(seq(h.ourSeq(0)), sentAt(start + 50));
+  });
+
+  it('a block covering part of a segment does not SACK it (RFC 2018 §5: segments wholly contained): nothing is deemed lost', () => {
+    const h = established(SACK_PEER);
+    sendSegments(h, 3);
+    h.advance(40);
+    // Only the last byte of the last segment is reported.
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(3 * MSS - 1), rightEdge: h.ourSeq(3 * MSS) }) });
+    expect([...h.conn.inFlight].map((s) => [s.seq, s.length, s.sacked])).toEqual([0, 1, 2].map((n) => [h.ourSeq(n * MSS), MSS, false]));
+    expect(h.conn.rackDeadline).toBe(Infinity);
+    h.advance(30);
+    h.expectNothingSent();
+  });
+
+  it('an entry of several segments (segmentation offload) is SACKed in whole segments: a block is rounded inward to segment boundaries', () => {
+    // One entry of four segments (a send unit of at least four; the capture link drops it).
+    const h = established({ ...SACK_PEER, tcp: { minSendUnitSegments: 4 } });
+    h.conn.segmentationOffloadBytes = 64 * 1024;
+    h.conn.options.noDelay = true;
+    h.write(4 * MSS);
+    h.take();
+    expect(h.conn.inFlight.length).toBe(1);
+    // From the middle of the second segment to the middle of the fourth: only the third is wholly inside.
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS + 700), rightEdge: h.ourSeq(3 * MSS + 700) }) });
+    expect([...h.conn.inFlight].map((s) => [s.seq, s.length, s.sacked])).toEqual([
+      [h.ourSeq(0), 2 * MSS, false],
+      [h.ourSeq(2 * MSS), MSS, true],
+      [h.ourSeq(3 * MSS), MSS, false],
+    ]);
+  });
+
+  it('with rackDuplicateThreshold off (Linux tcp_recovery 0x4), RACK waits out its reordering window even with DupThresh segments SACKed', () => {
+    for (const shortcut of [true, false]) {
+      const h = established({ ...SACK_PEER, tcp: { rackDuplicateThreshold: shortcut } });
+      sendSegments(h, 4);
+      h.advance(40);
+      h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(4 * MSS) }) });
+      // RFC 8985 §6.2 step 4: reo_wnd = 0, the hole is lost at once; without the shortcut, min_RTT/4 = 10 ms later.
+      expect(h.take().length).toBe(shortcut ? 1 : 0);
+      expect(h.conn.rackDeadline).toBe(shortcut ? Infinity : h.now + 10);
+    }
+  });
+
+  it('with rackAdaptiveReorderWindow off (Linux tcp_recovery 0x2), a D-SACK leaves the reordering window at min_RTT/4 (RFC 8985 §6.2 step 4 widens it)', () => {
+    for (const adaptive of [true, false]) {
+      const h = established({ ...SACK_PEER, tcp: { rackAdaptiveReorderWindow: adaptive } });
+      sendSegments(h, 2);
+      h.advance(40);
+      h.send({ seq: h.peerSeq(0), ack: h.ourSeq(2 * MSS), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(0), rightEdge: h.ourSeq(MSS) }) });
+      expect(h.conn.rackReorderWindowMultiplier).toBe(adaptive ? 2 : 1);
+    }
   });
 
   it('SACK blocks outside SND.UNA..SND.NXT are ignored (RFC 2018 §3)', () => {
@@ -357,6 +474,17 @@ describe('tail loss probe (RFC 8985 §7)', () => {
     expect(h.stat('tcp.tx.retransmits')).toBe(0);
   });
 
+  it('no probe is armed while segments are SACKed: RACK already times the hole below them (RFC 8985 §7.2)', () => {
+    const h = measured();
+    h.write(3 * MSS);
+    h.take();
+    h.advance(10);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(100 + 2 * MSS), rightEdge: h.ourSeq(100 + 3 * MSS) }) });
+    h.write(MSS); // new data leaves (RFC 3042 through the pipe), and would re-arm the probe
+    expect(h.take()).toHaveLength(1);
+    expect(h.conn.probeDeadline).toBe(Infinity);
+  });
+
   it('the probe’s ACK, with SACK for the tail, lets RACK repair the rest without an RTO', () => {
     const h = measured();
     h.write(3 * MSS);
@@ -365,8 +493,11 @@ describe('tail loss probe (RFC 8985 §7)', () => {
     h.take(); // the probe
     h.advance(50); // an RTT after the probe: RACK takes the sample (RFC 8985 §6.2 step 2)
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(100 + 2 * MSS), rightEdge: h.ourSeq(100 + 3 * MSS) }) });
-    const resent = h.take().map((s) => s.tcp.seq);
-    expect(resent).toEqual([h.ourSeq(100), h.ourSeq(100 + MSS)]);
+    // Both holes are lost; PRR (RFC 9937) sends as much as was delivered: one segment per ACK.
+    expect(h.take().map((s) => s.tcp.seq)).toEqual([h.ourSeq(100)]);
+    h.advance(50);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100 + MSS), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(100 + 2 * MSS), rightEdge: h.ourSeq(100 + 3 * MSS) }) });
+    expect(h.take().map((s) => s.tcp.seq)).toEqual([h.ourSeq(100 + MSS)]);
     expect(h.stat('tcp.rto.fired')).toBe(0);
   });
 });
