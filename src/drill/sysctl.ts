@@ -28,7 +28,7 @@ type Setter = (value: string, changes: TcpConfigChanges, notes: string[]) => str
 const on = (value: string) => Number(value.trim()) !== 0;
 
 /** A setter of one boolean field. */
-function flag(field: 'sack' | 'timestamps' | 'windowScaling' | 'ecn'): Setter {
+function flag(field: 'sack' | 'timestamps' | 'windowScaling' | 'ecn' | 'idleRestart'): Setter {
   return (value, changes) => {
     changes[field] = on(value);
     return `tcp.${field}=${changes[field]}`;
@@ -89,6 +89,10 @@ const LINUX: Readonly<Record<string, Setter>> = {
     return `tcp.sendBufferSize=${middle}`;
   },
   'net.ipv4.tcp_congestion_control': congestion,
+  'net.ipv4.tcp_slow_start_after_idle': flag('idleRestart'),
+  'net.ipv4.tcp_min_tso_segs': number('minSendUnitSegments'),
+  'net.ipv4.tcp_pacing_ss_ratio': number('pacingSlowStartRatio'),
+  'net.ipv4.tcp_pacing_ca_ratio': number('pacingCongestionAvoidanceRatio'),
   'net.core.somaxconn': number('defaultBacklog'),
 };
 
@@ -116,8 +120,8 @@ const FREEBSD: Readonly<Record<string, Setter>> = {
   'net.inet.tcp.cc.algorithm': congestion,
 };
 
-/** The TcpConfig fields `ustack tcp.key=value` may set, with their kind. */
-const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'>> = {
+/** The TcpConfig fields `ustack tcp.key=value` may set, with their kind (or the words allowed). */
+const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion' | readonly string[]>> = {
   defaultMss: 'number',
   initialRtoMs: 'number',
   minRtoMs: 'number',
@@ -143,6 +147,12 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   challengeAckPerSecond: 'number',
   defaultBacklog: 'number',
   userTimeoutMs: 'number',
+  slowStartAckLimitSegments: 'number',
+  idleRestart: 'boolean',
+  minSendUnitSegments: 'number',
+  pacingSlowStartRatio: 'number',
+  pacingCongestionAvoidanceRatio: 'number',
+  congestionWindowValidation: ['rfc7661', 'linux'],
 };
 
 function ustackSetting(assignment: string, changes: TcpConfigChanges): string | null {
@@ -155,10 +165,13 @@ function ustackSetting(assignment: string, changes: TcpConfigChanges): string | 
     (changes as Record<string, unknown>)[field] = value === 'true';
   } else if (kind === 'number') {
     const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) return null;
+    if (Number.isNaN(n) || n < 0) return null; // Infinity is a value: no limit
     (changes as Record<string, unknown>)[field] = n;
   } else if (kind === 'congestion') {
     return congestion(value, changes);
+  } else if (Array.isArray(kind)) {
+    if (!kind.includes(value)) return null;
+    (changes as Record<string, unknown>)[field] = value;
   } else {
     return null;
   }

@@ -3,6 +3,7 @@
  * the per-connection ones through socket options (TCP_NODELAY, SO_KEEPALIVE, TCP_USER_TIMEOUT…).
  */
 import type { CongestionAlgorithm } from './congestion.js';
+import type { CongestionWindowValidationRule } from './cwnd-validation.js';
 
 /** Stack-wide TCP configuration. Times in ms, sizes in bytes. */
 export interface TcpConfig {
@@ -47,6 +48,31 @@ export interface TcpConfig {
   readonly congestionControl: CongestionAlgorithm;
   /** Initial window in segments (RFC 6928: 10). */
   readonly initialWindowSegments: number;
+  /**
+   * Slow start's growth per ACK, in segments: cwnd += min(bytes acknowledged, L·SMSS), the limit
+   * L of RFC 3465 §2.2 (2, and 1 in the slow start after a retransmission timeout, §2.3).
+   * Infinity removes the limit, as Linux's tcp_slow_start does: a stretch ACK of four segments
+   * grows cwnd by four, and bytes that carry cwnd past ssthresh count toward congestion
+   * avoidance in the same ACK.
+   */
+  readonly slowStartAckLimitSegments: number;
+  /**
+   * When an ACK may grow cwnd (RFC 7661, new-CWV): only while the window is in use, measured
+   * over a window of data (the largest flight since SND.UNA passed the SND.NXT of the last
+   * measurement, and whether cwnd held the sender back in that time).
+   *  - 'rfc7661': in slow start when the largest flight is at least half of cwnd (RFC 7661 §4.3,
+   *    pipeACK ≥ ½·cwnd); in congestion avoidance when less than a segment of cwnd was left
+   *    (RFC 9438 §5.8: CUBIC does not grow while application-limited).
+   *  - 'linux': tcp_is_cwnd_limited — in slow start when cwnd is below twice the largest flight
+   *    (a flight of exactly half of cwnd does not grow it), after it only if the sender ran out
+   *    of cwnd in that window.
+   */
+  readonly congestionWindowValidation: CongestionWindowValidationRule;
+  /**
+   * Restart after idle (RFC 5681 §4.1, a SHOULD): before sending after more than an RTO without
+   * sending, cwnd = min(IW, cwnd). Linux's tcp_slow_start_after_idle, on by default there too.
+   */
+  readonly idleRestart: boolean;
   /** Challenge ACKs allowed per second, stack-wide (RFC 5961 §7; tcp_challenge_ack_limit). */
   readonly challengeAckPerSecond: number;
   /** Limits of a listener's queues when listen() gives no backlog (SOMAXCONN). */
@@ -93,6 +119,9 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   ecn: true,
   congestionControl: 'cubic',
   initialWindowSegments: 10,
+  slowStartAckLimitSegments: 2,
+  congestionWindowValidation: 'rfc7661',
+  idleRestart: true,
   challengeAckPerSecond: 1000,
   defaultBacklog: 4096,
   userTimeoutMs: 0,

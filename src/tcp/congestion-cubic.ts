@@ -34,6 +34,7 @@
 import {
   ABC_LIMIT_SEGMENTS,
   assertMss,
+  slowStartGrowth,
   DEFAULT_INITIAL_WINDOW_SEGMENTS,
   initialWindow,
   type CongestionAlgorithm,
@@ -72,6 +73,8 @@ export class CubicCongestionControl implements CongestionControl {
   private mss: number;
   private readonly initialWindowSegments: number;
   private readonly fastConvergence: boolean;
+  /** RFC 3465's L in segments (CongestionControlOptions.slowStartAckLimitSegments). */
+  private readonly slowStartLimit: number;
 
   /** cwnd and ssthresh in segments (fractional, as in the RFC). */
   private cwndSegs: number;
@@ -106,6 +109,7 @@ export class CubicCongestionControl implements CongestionControl {
     this.mss = mss;
     this.initialWindowSegments = options.initialWindowSegments ?? DEFAULT_INITIAL_WINDOW_SEGMENTS;
     this.fastConvergence = options.fastConvergence ?? true;
+    this.slowStartLimit = options.slowStartAckLimitSegments ?? ABC_LIMIT_SEGMENTS;
     this.cwndSegs = initialWindow(mss, this.initialWindowSegments) / mss;
   }
 
@@ -162,15 +166,16 @@ export class CubicCongestionControl implements CongestionControl {
     if (!(bytesAcked > 0)) return;
     this.timeoutWithoutProgress = false;
     if (this.recovering) return;
-    const segmentsAcked = bytesAcked / this.mss;
+    let segmentsAcked = bytesAcked / this.mss;
 
     if (this.cwndSegs < this.ssthreshSegs) {
       // §4.10: RFC 5681 slow start with RFC 3465 byte counting; §5.8: no growth when app-limited.
       if (appLimited) return;
-      const limit = this.slowStartAfterTimeout ? 1 : ABC_LIMIT_SEGMENTS;
-      this.cwndSegs = Math.min(this.cwndSegs + Math.min(segmentsAcked, limit), this.ssthreshSegs);
+      const share = slowStartGrowth(this.cwndSegs, this.ssthreshSegs, segmentsAcked, this.slowStartLimit, this.slowStartAfterTimeout);
+      this.cwndSegs = Math.min(this.cwndSegs + share.growth, this.ssthreshSegs);
       if (this.cwndSegs >= this.ssthreshSegs) this.slowStartAfterTimeout = false;
-      return;
+      if (!(share.left > 0)) return;
+      segmentsAcked = share.left;
     }
     this.slowStartAfterTimeout = false;
 

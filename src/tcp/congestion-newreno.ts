@@ -26,6 +26,7 @@
 import {
   ABC_LIMIT_SEGMENTS,
   assertMss,
+  slowStartGrowth,
   DEFAULT_INITIAL_WINDOW_SEGMENTS,
   initialWindow,
   type CongestionAlgorithm,
@@ -39,6 +40,8 @@ export class NewRenoCongestionControl implements CongestionControl {
 
   private mss: number;
   private readonly initialWindowSegments: number;
+  /** RFC 3465's L in segments (CongestionControlOptions.slowStartAckLimitSegments). */
+  private readonly slowStartLimit: number;
   private cwndBytes: number;
   /** RFC 5681 §3.1: "initial value of ssthresh SHOULD be set arbitrarily high". */
   private ssthreshBytes = Number.POSITIVE_INFINITY;
@@ -57,6 +60,7 @@ export class NewRenoCongestionControl implements CongestionControl {
     assertMss(mss);
     this.mss = mss;
     this.initialWindowSegments = options.initialWindowSegments ?? DEFAULT_INITIAL_WINDOW_SEGMENTS;
+    this.slowStartLimit = options.slowStartAckLimitSegments ?? ABC_LIMIT_SEGMENTS;
     this.cwndBytes = initialWindow(mss, this.initialWindowSegments);
   }
 
@@ -91,10 +95,11 @@ export class NewRenoCongestionControl implements CongestionControl {
     if (this.cwndBytes < this.ssthreshBytes) {
       // RFC 5681 §3.1 slow start, counting bytes: cwnd += min(N, L*SMSS) (RFC 3465 §2.2).
       // Growth stops at ssthresh so that congestion avoidance starts exactly there.
-      const limit = (this.slowStartAfterTimeout ? 1 : ABC_LIMIT_SEGMENTS) * this.mss;
-      this.cwndBytes = Math.min(this.cwndBytes + Math.min(bytesAcked, limit), this.ssthreshBytes);
+      const share = slowStartGrowth(this.cwndBytes / this.mss, this.ssthreshBytes / this.mss, bytesAcked / this.mss, this.slowStartLimit, this.slowStartAfterTimeout);
+      this.cwndBytes = Math.min(this.cwndBytes + Math.round(share.growth * this.mss), this.ssthreshBytes);
       if (this.cwndBytes >= this.ssthreshBytes) this.slowStartAfterTimeout = false;
-      return;
+      if (!(share.left > 0)) return;
+      bytesAcked = Math.round(share.left * this.mss);
     }
 
     // RFC 5681 §3.1 congestion avoidance, the recommended byte-counting form (RFC 3465 §2.1):

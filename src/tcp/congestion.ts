@@ -64,6 +64,33 @@ export interface CongestionControlOptions {
   /** Initial window in segments, fed to {@link initialWindow}; default 10 (RFC 6928). Pass 1
       when the SYN or SYN-ACK had to be retransmitted (RFC 5681 §3.1, RFC 6928 §2). */
   initialWindowSegments?: number;
+  /**
+   * RFC 3465 §2.2's L: slow start grows cwnd by at most this many segments per ACK (default
+   * {@link ABC_LIMIT_SEGMENTS}; 1 after a timeout, §2.3). Infinity: no limit, and the bytes an ACK
+   * acknowledges beyond ssthresh count toward congestion avoidance (Linux's tcp_slow_start).
+   */
+  slowStartAckLimitSegments?: number;
+}
+
+/**
+ * Slow start's share of an ACK (RFC 5681 §3.1 with RFC 3465 §2.2–2.3): how many of
+ * `segmentsAcked` grow cwnd from `cwnd` toward `ssthresh` (all in segments), and how many are
+ * left for congestion avoidance — only without a limit L, when the ACK carried cwnd past
+ * ssthresh (Linux's tcp_slow_start returns that remainder).
+ */
+export function slowStartGrowth(
+  cwnd: number,
+  ssthresh: number,
+  segmentsAcked: number,
+  limitSegments: number,
+  afterTimeout: boolean,
+): { readonly growth: number; readonly left: number } {
+  if (limitSegments === Number.POSITIVE_INFINITY) {
+    const growth = Math.min(segmentsAcked, ssthresh - cwnd);
+    return { growth, left: segmentsAcked - growth };
+  }
+  const limit = afterTimeout ? 1 : limitSegments;
+  return { growth: Math.min(segmentsAcked, limit, ssthresh - cwnd), left: 0 };
 }
 
 /** RFC 3465 §2.2: in slow start one ACK may grow cwnd by at most L*SMSS, here L = 2. */

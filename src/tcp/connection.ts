@@ -12,6 +12,7 @@ import type { Ipv4Address } from '../ip/address.js';
 import { ReceiveAssembler } from './assembler.js';
 import type { TcpConfig } from './config.js';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
+import { CongestionWindowUse } from './cwnd-validation.js';
 import { TimerDeadlines } from './deadlines.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
 import { RttEstimator } from './rtt.js';
@@ -210,6 +211,8 @@ export class TcpConnection extends TimerDeadlines {
   /** Replaced (not reset) when the handshake needed a retransmission: RFC 6298 §5.7's 3 s start. */
   rtt: RttEstimator;
   cc: CongestionControl;
+  /** How much of cwnd the sender uses, measured per window of data (RFC 7661). */
+  readonly windowUse = new CongestionWindowUse();
   /** Counts transmissions of segments that occupy sequence space (see SentSegment.sentOrder). */
   transmissions = 0;
   /** End of the last sub-MSS segment sent (Linux's snd_sml), for Minshall's Nagle. */
@@ -323,8 +326,20 @@ export class TcpConnection extends TimerDeadlines {
     this.receiveBufferSize = config.receiveBufferSize;
     this.assembler = new ReceiveAssembler(config.receiveBufferSize);
     this.rtt = new RttEstimator({ initialMs: config.initialRtoMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 });
-    this.cc = createCongestionControl(congestion ?? config.congestionControl, this.sendMss, { initialWindowSegments: config.initialWindowSegments });
+    this.cc = this.newCongestionControl(congestion ?? config.congestionControl);
     this.info = new TcpInfoCounters(host.now());
+  }
+
+  /**
+   * A congestion controller for this connection, configured from the stack's settings, starting
+   * at an initial window of `initialWindowSegments` (the configured IW unless given).
+   */
+  newCongestionControl(algorithm: CongestionAlgorithm, initialWindowSegments?: number): CongestionControl {
+    const config = this.host.config;
+    return createCongestionControl(algorithm, this.sendMss, {
+      initialWindowSegments: initialWindowSegments ?? config.initialWindowSegments,
+      slowStartAckLimitSegments: config.slowStartAckLimitSegments,
+    });
   }
 
   /** `local:port>remote:port`, the demultiplexing key. */

@@ -4,7 +4,6 @@
  * (RFC 5961 §4), ACK (RFC 5961 §5), URG, segment text, FIN. LISTEN and CLOSED are the
  * layer's (tcp-layer.ts): they have no connection yet.
  */
-import { createCongestionControl } from './congestion.js';
 import type { TcpConnection } from './connection.js';
 import { advertisedMssFor, sendAck, sendSynAck, transmitPending, TCP_IP_HEADERS, windowShiftFor } from './output.js';
 import { acknowledge, detectLossByRack, duplicateAck, enterRecovery, isDuplicateAck, processSack, reductionBase } from './recovery.js';
@@ -301,7 +300,7 @@ function establish(connection: TcpConnection, segment: Segment, window: number, 
   if (handshakeRetransmitted) {
     // Our SYN or SYN-ACK was lost: start with one segment (RFC 5681 §3.1, RFC 6928 §2) and,
     // without an RTT sample, with an RTO of 3 s (RFC 6298 §5.7).
-    connection.cc = createCongestionControl(connection.cc.algorithm, connection.sendMss, { initialWindowSegments: 1 });
+    connection.cc = connection.newCongestionControl(connection.cc.algorithm, 1);
     if (connection.rtt.srtt === undefined) connection.rtt = new RttEstimator({ ...connection.rtt.config, initialMs: 3000 });
   }
   connection.sndWnd = window;

@@ -212,7 +212,9 @@ const MAX_SEND_UNIT_BYTES = 65536;
 /**
  * Segments per send unit (TcpConfig.minSendUnitSegments; Linux's tcp_tso_autosize): about
  * 1/1024 s of data at the pacing rate Linux would set (tcp_update_pacing_rate), at least the
- * minimum; a 64 KiB unit before there is an RTT sample to compute a rate from.
+ * minimum; a 64 KiB unit before there is an RTT sample to compute a rate from. Both openers
+ * have a rate once the handshake completes (Linux's tcp_rcv_state_process sets a passive
+ * opener's from the SYN-ACK's RTT as it reaches ESTABLISHED).
  */
 export function sendUnitSegments(connection: TcpConnection, mss: number): number {
   const config = connection.host.config;
@@ -223,6 +225,17 @@ export function sendUnitSegments(connection: TcpConnection, mss: number): number
   const ratio = cc.cwnd < cc.ssthresh / 2 ? config.pacingSlowStartRatio : config.pacingCongestionAvoidanceRatio;
   const bytesPerSecond = (Math.max(cc.cwnd, connection.flightSize) * ratio) / 100 / (srtt / 1000);
   return Math.min(largest, Math.max(config.minSendUnitSegments, Math.floor(bytesPerSecond / 1024 / mss)));
+}
+
+/**
+ * The most segments one send unit may take of the congestion window (Linux's tcp_cwnd_test):
+ * what is left of it, and never more than half of it, so that at least two units are in flight
+ * and the ACK of the first releases the next while the second travels.
+ */
+export function congestionWindowQuota(cwnd: number, inPipe: number, mss: number): number {
+  const windowSegments = Math.floor(cwnd / mss);
+  const left = windowSegments - Math.ceil(inPipe / mss);
+  return Math.max(1, Math.min(Math.max(1, windowSegments >> 1), left));
 }
 
 /** Bytes in flight per RFC 6675 §4 "pipe": sent, not SACKed, not marked lost. */
@@ -258,7 +271,6 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   }
   let sentSomething = false;
   let sentNewData = false;
-  const cwnd = connection.cc.cwnd;
   const queue = connection.inFlight;
   let inPipe = queue.pipe;
   if (!connection.sackEnabled && connection.dupAcks > 0) {
@@ -266,11 +278,12 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     // the first two (RFC 3042), fast-recovery inflation after that (RFC 5681 §3.2 step 4).
     inPipe = Math.max(0, inPipe - connection.dupAcks * connection.sendMss);
   }
-  if (connection.flightSize === 0 && connection.lastSendAt > 0 && now - connection.lastSendAt > connection.rtt.rto) {
+  if (connection.host.config.idleRestart && connection.flightSize === 0 && connection.lastSendAt > 0 && now - connection.lastSendAt > connection.rtt.rto) {
     // Restart after idle (RFC 5681 §4.1): the window measured before the pause is stale.
     connection.stats.increment('tcp.cwnd.idleRestart');
     connection.cc.onIdleRestart(now, connection.rtt.rto);
   }
+  const cwnd = connection.cc.cwnd;
 
   // Retransmissions first: lost segments in sequence order while the pipe allows (RFC 6675 §5).
   // A retransmission that must be split leaves its tail lost, next in line.
@@ -284,10 +297,10 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   }
 
   const mayCarryData = state === 'ESTABLISHED' || state === 'CLOSE-WAIT' || state === 'FIN-WAIT-1' || state === 'CLOSING' || state === 'LAST-ACK';
-  // New data leaves in send units (sendUnitSegments); a burst's units count from its first byte.
-  const burstStart = connection.sndNxt;
-  let burstBytes = -1;
-  let unitBytes = 0;
+  // New data leaves in send units (Linux's GSO packets), each sized as it starts: where it ends,
+  // and whether it groups two segments or more.
+  let unitEnd = connection.sndNxt;
+  let unitIsGroup = false;
   while (mayCarryData && !connection.finSent) {
     const unsentOffset = seqSub(connection.sndNxt, connection.sendBufferSeq);
     const unsent = connection.sendBuffer.length - unsentOffset;
@@ -296,14 +309,16 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     const congestionRoom = cwnd - inPipe;
     const options = segmentOptions(connection, now);
     const mss = payloadRoom(connection, options);
-    // With segmentation offload one segment may carry many MSS (a whole number of them) for the
-    // link to cut; Nagle and SWS avoidance still reason in MSS.
-    if (burstBytes < 0) {
-      unitBytes = sendUnitSegments(connection, mss) * mss;
-      burstBytes = Math.max(0, Math.min(unsent, usableWindow, congestionRoom));
+    if (!seqLt(connection.sndNxt, unitEnd)) {
+      const segments = Math.min(sendUnitSegments(connection, mss), congestionWindowQuota(cwnd, inPipe, mss));
+      const unitBytes = Math.max(0, Math.min(segments * mss, unsent, usableWindow, congestionRoom));
+      unitEnd = seqAdd(connection.sndNxt, unitBytes);
+      unitIsGroup = unitBytes > mss;
     }
+    // With segmentation offload a unit is one segment of many MSS (a whole number of them) for
+    // the link to cut; Nagle and SWS avoidance still reason in MSS.
     const offload = connection.segmentationOffloadBytes;
-    const largest = offload > mss ? Math.min(offload - (offload % mss), unitBytes) : mss;
+    const largest = offload > mss ? Math.min(offload - (offload % mss), seqSub(unitEnd, connection.sndNxt)) : mss;
     let length = Math.min(unsent, largest, usableWindow, congestionRoom);
     if (unsent > 0 && length <= 0) {
       if (usableWindow <= 0 && connection.flightSize === 0) armPersistIfIdle(connection, now);
@@ -337,9 +352,9 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     const payload = length > 0 ? connection.sendBuffer.read(unsentOffset, length) : NO_BYTES;
     // PSH on the segment that carries the end of a write (RFC 9293 §3.9.1, as Linux marks it),
     // and on the last segment of a send unit of two or more (Linux forces it on GSO packets).
-    const writeEnd = length > 0 && connection.writeMarks.take(seqAdd(connection.sndNxt, length));
-    const offset = seqSub(connection.sndNxt, burstStart);
-    const unitPush = length > mss || (offset % unitBytes !== 0 && ((offset + length) % unitBytes === 0 || offset + length >= burstBytes));
+    const end = seqAdd(connection.sndNxt, length);
+    const writeEnd = length > 0 && connection.writeMarks.take(end);
+    const unitPush = length > mss || (unitIsGroup && !seqLt(end, unitEnd));
     const push = length > 0 && (writeEnd || unitPush || mode.wakeup === true);
     const flags = TcpFlag.ACK | (push ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
     const seq = connection.sndNxt;
@@ -363,7 +378,10 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     sentNewData = true;
     if (mode.wakeup) break;
   }
-  if (mayCarryData) chargeSenderTime(connection, now, cwnd, inPipe, sentNewData);
+  if (mayCarryData) {
+    chargeSenderTime(connection, now, cwnd, inPipe, sentNewData);
+    recordWindowUse(connection, cwnd, inPipe, sentNewData);
+  }
 
   if (sentSomething) {
     if (connection.retransmitDeadline === Infinity) armRetransmitTimer(connection, now);
@@ -371,6 +389,18 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     armProbeTimer(connection, now);
   }
   if (connection.ackNow) sendAck(connection, now);
+}
+
+/**
+ * After new data went out, or could not for want of cwnd: the flight and whether cwnd ran out
+ * (less than a segment of it left) go into the congestion window's use (RFC 7661,
+ * cwnd-validation.ts). Linux records at the same two moments (tcp_cwnd_validate at the end of
+ * tcp_write_xmit).
+ */
+function recordWindowUse(connection: TcpConnection, cwnd: number, inPipe: number, sentNewData: boolean): void {
+  const limited = inPipe + connection.sendMss > cwnd;
+  if (!sentNewData && !(limited && connection.unsentBytes > 0)) return;
+  connection.windowUse.recordTransmission(connection.sndUna, connection.sndNxt, connection.flightSize, limited);
 }
 
 /**

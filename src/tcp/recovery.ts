@@ -34,14 +34,13 @@ function rackUpdate(connection: TcpConnection, segment: SentSegment, now: number
 }
 
 /**
- * RFC 7661 / Linux tcp_is_cwnd_limited: whether the congestion window is what holds the sender
- * back (in slow start, when at least half of it is in use; after it, when less than a segment
- * of it is left).
+ * Whether the congestion window is what holds the sender back, so that an ACK may grow it
+ * (RFC 7661; TcpConfig.congestionWindowValidation says by which rule). Measured over the current
+ * window of data (cwnd-validation.ts), not from the flight left when the ACK arrives.
  */
 export function congestionWindowLimited(connection: TcpConnection): boolean {
-  const cwnd = connection.cc.cwnd;
-  const flight = connection.flightSize;
-  return cwnd < connection.cc.ssthresh ? 2 * flight >= cwnd : flight + connection.sendMss >= cwnd;
+  const cc = connection.cc;
+  return connection.windowUse.validated(connection.host.config.congestionWindowValidation, cc.cwnd, cc.cwnd < cc.ssthresh, connection.sendMss);
 }
 
 /** What a cumulative ACK did. */
