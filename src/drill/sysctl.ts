@@ -153,6 +153,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   pacingSlowStartRatio: 'number',
   pacingCongestionAvoidanceRatio: 'number',
   congestionWindowValidation: ['rfc7661', 'linux'],
+  rttEstimator: ['rfc6298', 'linux'],
 };
 
 function ustackSetting(assignment: string, changes: TcpConfigChanges): string | null {

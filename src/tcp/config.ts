@@ -13,6 +13,14 @@ export interface TcpConfig {
   readonly initialRtoMs: number;
   readonly minRtoMs: number;
   readonly maxRtoMs: number;
+  /**
+   * How the RTO follows the RTT. 'rfc6298': RTO = SRTT + max(G, 4·RTTVAR), at least minRtoMs
+   * (§2.2–2.4), from one timed segment per round trip or the timestamp echo (Karn, §3).
+   * 'linux': Linux's tcp_rtt_estimator — an RTT sample from every ACK of new data (the oldest
+   * segment it acknowledges, Karn still applying) and RTO = SRTT + the round's largest 4·RTTVAR,
+   * never below minRtoMs, so at least SRTT + 200 ms (rtt-linux.ts).
+   */
+  readonly rttEstimator: 'rfc6298' | 'linux';
   /** SYN retransmissions before connect fails with ETIMEDOUT (Linux tcp_syn_retries: 6). */
   readonly synRetries: number;
   /** SYN-ACK retransmissions before a half-open connection is dropped (tcp_synack_retries: 5). */
@@ -101,6 +109,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   initialRtoMs: 1000,
   minRtoMs: 200,
   maxRtoMs: 120_000,
+  rttEstimator: 'rfc6298',
   synRetries: 6,
   synAckRetries: 5,
   dataRetries: 15,

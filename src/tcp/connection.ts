@@ -15,7 +15,8 @@ import { createCongestionControl, type CongestionAlgorithm, type CongestionContr
 import { CongestionWindowUse } from './cwnd-validation.js';
 import { TimerDeadlines } from './deadlines.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
-import { RttEstimator } from './rtt.js';
+import { LinuxRttEstimator } from './rtt-linux.js';
+import { RttEstimator, type RoundTripEstimator } from './rtt.js';
 import { SendBuffer, WriteMarks } from './send-buffer.js';
 import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
 import { transmitPending, transmitSegment, windowUpdateAfterRead } from './output.js';
@@ -209,7 +210,7 @@ export class TcpConnection extends TimerDeadlines {
   /** The retransmission queue and SACK scoreboard. */
   readonly inFlight = new RetransmissionQueue();
   /** Replaced (not reset) when the handshake needed a retransmission: RFC 6298 §5.7's 3 s start. */
-  rtt: RttEstimator;
+  rtt: RoundTripEstimator;
   cc: CongestionControl;
   /** How much of cwnd the sender uses, measured per window of data (RFC 7661). */
   readonly windowUse = new CongestionWindowUse();
@@ -325,7 +326,7 @@ export class TcpConnection extends TimerDeadlines {
     this.sendBuffer = new SendBuffer(config.sendBufferSize);
     this.receiveBufferSize = config.receiveBufferSize;
     this.assembler = new ReceiveAssembler(config.receiveBufferSize);
-    this.rtt = new RttEstimator({ initialMs: config.initialRtoMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 });
+    this.rtt = this.newRttEstimator(config.initialRtoMs);
     this.cc = this.newCongestionControl(congestion ?? config.congestionControl);
     this.info = new TcpInfoCounters(host.now());
   }
@@ -340,6 +341,13 @@ export class TcpConnection extends TimerDeadlines {
       initialWindowSegments: initialWindowSegments ?? config.initialWindowSegments,
       slowStartAckLimitSegments: config.slowStartAckLimitSegments,
     });
+  }
+
+  /** A round-trip estimator of the configured kind (TcpConfig.rttEstimator) starting at an RTO of `initialMs`. */
+  newRttEstimator(initialMs: number): RoundTripEstimator {
+    const config = this.host.config;
+    const rto = { initialMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 };
+    return config.rttEstimator === 'linux' ? new LinuxRttEstimator(rto) : new RttEstimator(rto);
   }
 
   /** `local:port>remote:port`, the demultiplexing key. */

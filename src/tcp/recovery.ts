@@ -51,6 +51,8 @@ export interface AckResult {
   readonly sequenceAcked: number;
   readonly finAcked: boolean;
   readonly rttSample: number | undefined;
+  /** How long ago the newest segment this ACK newly acknowledged was sent, if never retransmitted (Linux's ca_rtt). */
+  readonly newestSegmentRtt: number | undefined;
 }
 
 /**
@@ -75,8 +77,16 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   // sequence number acknowledged out of order, for TCP_INFO.
   let deliveredSegments = 0;
   let reorderedFrom: number | null = null;
+  // When the oldest and the newest segment newly acknowledged here (not SACKed before, never
+  // retransmitted) were sent: Linux's per-ACK RTT samples (seq_rtt and ca_rtt).
+  let oldestSentAt: number | undefined;
+  let newestSentAt: number | undefined;
   while (removed < queue.length && seqLe(endOf(queue.at(removed)), ack)) {
     const acked = queue.at(removed);
+    if (!acked.sacked && acked.retransmits === 0) {
+      oldestSentAt ??= acked.sentAt;
+      newestSentAt = acked.sentAt;
+    }
     if (!acked.sacked) {
       rackUpdate(connection, acked, now);
       deliveredSegments += segmentCount(acked, mss);
@@ -95,6 +105,10 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   const partlyAcked = queue.first;
   if (partlyAcked !== undefined && seqLt(partlyAcked.seq, ack)) {
     queue.splitAt(0, ack);
+    if (!partlyAcked.sacked && partlyAcked.retransmits === 0) {
+      oldestSentAt ??= partlyAcked.sentAt;
+      newestSentAt = partlyAcked.sentAt;
+    }
     rackUpdate(connection, partlyAcked, now);
     if (!partlyAcked.sacked) deliveredSegments += segmentCount(partlyAcked, mss);
     if (partlyAcked.retransmits > 0 && partlyAcked.sentAt > lastRetransmittedAt) lastRetransmittedAt = partlyAcked.sentAt;
@@ -116,10 +130,15 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   if (reorderedFrom !== null) info.reorderingSeen(seqSub(connection.highestSackedEnd, reorderedFrom), mss);
   connection.sndUna = ack;
 
-  // RTT: from the echoed timestamp (RFC 7323 §4.1), else the one timed segment (Karn).
+  // RTT: from the echoed timestamp (RFC 7323 §4.1), else the one timed segment (Karn). Linux's
+  // estimator takes one from every ACK instead: the time since the oldest segment it newly
+  // acknowledges was sent, unless it acknowledges a retransmission (Karn); the echo otherwise.
   let rttSample: number | undefined;
   const ts = segment.parsed.timestamps;
-  if (connection.timestampsEnabled && ts && ts.tsEcr !== 0) {
+  const everyAck = connection.host.config.rttEstimator === 'linux';
+  if (everyAck && oldestSentAt !== undefined && lastRetransmittedAt === -Infinity) {
+    rttSample = now - oldestSentAt;
+  } else if (connection.timestampsEnabled && ts && ts.tsEcr !== 0) {
     // Karn's rule still applies when the echo is older than the latest retransmission of the
     // data acknowledged: the peer echoes the segment that last advanced its window (RFC 7323
     // §4.3), so this ACK may have been sent for the original (a true sample) or for the
@@ -129,11 +148,11 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
     const ambiguous = lastRetransmittedAt > -Infinity && seqLt(ts.tsEcr, connection.tsNow(lastRetransmittedAt));
     if (ambiguous) connection.stats.increment('tcp.rtt.ambiguousEcho');
     else if (sample < 600_000) rttSample = Math.max(sample, 0);
-  } else if (connection.rttSeq !== null && seqGt(ack, connection.rttSeq)) {
+  } else if (!everyAck && connection.rttSeq !== null && seqGt(ack, connection.rttSeq)) {
     rttSample = now - connection.rttStartedAt;
     connection.rttSeq = null;
   }
-  if (rttSample !== undefined) connection.rtt.sample(Math.max(rttSample, 1));
+  if (rttSample !== undefined) connection.rtt.measure(Math.max(rttSample, 1), connection.sndUna, connection.sndNxt);
   connection.rtt.resetBackoff();
   connection.timeoutCount = 0;
   connection.persistBackoff = 0;
@@ -161,7 +180,8 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
     recoveryEndedForReorderWindow(connection);
   }
 
-  return { dataAcked, sequenceAcked, finAcked, rttSample };
+  const newestSegmentRtt = newestSentAt !== undefined && lastRetransmittedAt === -Infinity ? now - newestSentAt : undefined;
+  return { dataAcked, sequenceAcked, finAcked, rttSample, newestSegmentRtt };
 }
 
 /**
