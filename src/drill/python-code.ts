@@ -2,8 +2,9 @@
  * `%{ … }%` blocks: Python code over the socket under test's TCP_INFO, as packetdrill runs it.
  * packetdrill reads `getsockopt(TCP_INFO)` when the block's time comes, defines every field as a
  * `tcpi_*` variable beside the symbolic names (TCP_ESTABLISHED…, TCP_CA_Open…, TCPI_OPT_*), and
- * runs all blocks with `python3` once the script is over. So does this module: one python3
- * process per script, each block in its own namespace, the first exception reported with the
+ * runs all blocks with `python3` once the script is over, as one program: a name one block
+ * defines is there for the next (Google's scripts define TCP_INFINITE_SSTHRESH that way). So
+ * does this module: one python3 process per script, the first exception reported with the
  * block's line.
  */
 import { spawnSync } from 'node:child_process';
@@ -61,8 +62,9 @@ export const PYTHON_SYMBOLS: Readonly<Record<string, number>> = {
 const DRIVER = String.raw`
 import json, sys, traceback
 blocks = json.load(sys.stdin)
+namespace = {}
 for block in blocks:
-    namespace = dict(block["variables"])
+    namespace.update(block["variables"])
     try:
         exec(compile(block["code"], "line %d" % block["line"], "exec"), namespace)
     except BaseException as error:
