@@ -120,7 +120,7 @@ const FREEBSD: Readonly<Record<string, Setter>> = {
   'net.inet.tcp.cc.algorithm': congestion,
 };
 
-/** The TcpConfig fields `ustack tcp.key=value` may set, with their kind (or the words allowed). */
+/** The TcpConfig fields `ustack tcp.key=value` may set, with their kind (or the words they take). */
 const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion' | readonly string[]>> = {
   defaultMss: 'number',
   initialRtoMs: 'number',
