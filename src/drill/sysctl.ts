@@ -28,7 +28,7 @@ type Setter = (value: string, changes: TcpConfigChanges, notes: string[]) => str
 const on = (value: string) => Number(value.trim()) !== 0;
 
 /** A setter of one boolean field. */
-function flag(field: 'sack' | 'timestamps' | 'windowScaling' | 'ecn' | 'idleRestart'): Setter {
+function flag(field: 'sack' | 'timestamps' | 'windowScaling' | 'ecn' | 'idleRestart' | 'hystart'): Setter {
   return (value, changes) => {
     changes[field] = on(value);
     return `tcp.${field}=${changes[field]}`;
@@ -93,6 +93,11 @@ const LINUX: Readonly<Record<string, Setter>> = {
   'net.ipv4.tcp_min_tso_segs': number('minSendUnitSegments'),
   'net.ipv4.tcp_pacing_ss_ratio': number('pacingSlowStartRatio'),
   'net.ipv4.tcp_pacing_ca_ratio': number('pacingCongestionAvoidanceRatio'),
+  // tcp_cubic's module parameters (echo N > /sys/module/tcp_cubic/parameters/NAME).
+  'tcp_cubic.hystart': flag('hystart'),
+  'tcp_cubic.hystart_detect': number('hystartDetect'),
+  'tcp_cubic.hystart_low_window': number('hystartLowWindow'),
+  'tcp_cubic.hystart_ack_delta_us': number('hystartAckDeltaUs'),
   'net.core.somaxconn': number('defaultBacklog'),
 };
 
@@ -154,6 +159,12 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   pacingCongestionAvoidanceRatio: 'number',
   congestionWindowValidation: ['rfc7661', 'linux'],
   rttEstimator: ['rfc6298', 'linux'],
+  cubicImplementation: ['rfc9438', 'linux'],
+  reductionBasis: ['flight-size', 'cwnd'],
+  hystart: 'boolean',
+  hystartDetect: 'number',
+  hystartLowWindow: 'number',
+  hystartAckDeltaUs: 'number',
 };
 
 function ustackSetting(assignment: string, changes: TcpConfigChanges): string | null {
@@ -220,6 +231,11 @@ export function mapShellCommand(command: string, portable: boolean): ShellOutcom
     const echo = /^echo\s+("[^"]*"|'[^']*'|\S+)\s*>\s*\/proc\/sys\/(\S+)$/.exec(simple);
     if (echo) {
       sysctl(echo[2].replace(/\//g, '.'), echo[1].replace(/^["']|["']$/g, ''), portable, outcome);
+      continue;
+    }
+    const cubic = /^echo\s+("[^"]*"|'[^']*'|\S+)\s*>\s*\/sys\/module\/tcp_cubic\/parameters\/(\w+)$/.exec(simple);
+    if (cubic) {
+      sysctl(`tcp_cubic.${cubic[2]}`, cubic[1].replace(/^["']|["']$/g, ''), portable, outcome);
       continue;
     }
     const initcwnd = /^ip\s+route\s+.*\binitcwnd\s+(\d+)/.exec(simple);

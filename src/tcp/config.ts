@@ -54,6 +54,28 @@ export interface TcpConfig {
   readonly ecn: boolean;
   /** Congestion control for new connections (RFC 9438 CUBIC by default). */
   readonly congestionControl: CongestionAlgorithm;
+  /**
+   * Which CUBIC `cubic` means: 'rfc9438' (congestion-cubic.ts) or 'linux', Linux's tcp_cubic
+   * arithmetic in whole segments with HyStart (congestion-cubic-linux.ts says where it departs
+   * from RFC 9438).
+   */
+  readonly cubicImplementation: 'rfc9438' | 'linux';
+  /**
+   * HyStart in Linux's CUBIC (tcp_cubic's module parameters): on or off, which detectors (1 the
+   * ACK train, 2 the delay, 3 both), the cwnd in segments from which it watches, and the
+   * largest gap between the ACKs of a train in µs.
+   */
+  readonly hystart: boolean;
+  readonly hystartDetect: number;
+  readonly hystartLowWindow: number;
+  readonly hystartAckDeltaUs: number;
+  /**
+   * What ssthresh is computed from after a loss, a timeout or ECE: 'flight-size', as RFC 5681
+   * §3.1 (eq. 4) and RFC 9438 §4.6 say (never more than cwnd, with SACK counting what is only
+   * SACKed); or 'cwnd', as Linux's ssthresh hooks do (RFC 9438 §4.6 allows it to a sender that
+   * keeps cwnd from growing past its flight, which cwnd validation does).
+   */
+  readonly reductionBasis: 'flight-size' | 'cwnd';
   /** Initial window in segments (RFC 6928: 10). */
   readonly initialWindowSegments: number;
   /**
@@ -127,6 +149,12 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   sack: true,
   ecn: true,
   congestionControl: 'cubic',
+  cubicImplementation: 'rfc9438',
+  hystart: true,
+  hystartDetect: 3,
+  hystartLowWindow: 16,
+  hystartAckDeltaUs: 2000,
+  reductionBasis: 'flight-size',
   initialWindowSegments: 10,
   slowStartAckLimitSegments: 2,
   congestionWindowValidation: 'rfc7661',

@@ -24,6 +24,7 @@
  */
 
 import { CubicCongestionControl } from './congestion-cubic.js';
+import { LinuxCubicCongestionControl, type AckTiming, type HystartSettings } from './congestion-cubic-linux.js';
 import { NewRenoCongestionControl } from './congestion-newreno.js';
 
 /** The congestion control algorithms a connection can use. */
@@ -57,6 +58,13 @@ export interface CongestionControl {
   onIdleRestart(now: number, rtoMs: number): void;
   /** The path MSS changed (PMTUD): rescale so cwnd stays the same number of segments. */
   setMss(mss: number): void;
+  /**
+   * An ACK of new data brought an RTT sample of its newest newly acknowledged segment; called
+   * before `onAck`, in recovery too (for controllers that watch delay, as HyStart).
+   */
+  onRttSample?(rttMs: number, now: number, timing: AckTiming): void;
+  /** New data leaves with nothing in flight, `idleMs` after data last left. */
+  onTransmitStart?(now: number, idleMs: number): void;
 }
 
 /** Options for {@link createCongestionControl}. */
@@ -70,6 +78,10 @@ export interface CongestionControlOptions {
    * acknowledges beyond ssthresh count toward congestion avoidance (Linux's tcp_slow_start).
    */
   slowStartAckLimitSegments?: number;
+  /** Which CUBIC: RFC 9438's (default) or Linux's arithmetic with HyStart (congestion-cubic-linux.ts). */
+  cubicImplementation?: 'rfc9438' | 'linux';
+  /** HyStart's settings for Linux's CUBIC. */
+  hystart?: HystartSettings;
 }
 
 /**
@@ -125,7 +137,7 @@ export function createCongestionControl(
     case 'newreno':
       return new NewRenoCongestionControl(mss, options);
     case 'cubic':
-      return new CubicCongestionControl(mss, options);
+      return options.cubicImplementation === 'linux' ? new LinuxCubicCongestionControl(mss, options) : new CubicCongestionControl(mss, options);
   }
 }
 

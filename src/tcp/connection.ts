@@ -340,6 +340,8 @@ export class TcpConnection extends TimerDeadlines {
     return createCongestionControl(algorithm, this.sendMss, {
       initialWindowSegments: initialWindowSegments ?? config.initialWindowSegments,
       slowStartAckLimitSegments: config.slowStartAckLimitSegments,
+      cubicImplementation: config.cubicImplementation,
+      hystart: { enabled: config.hystart, detect: config.hystartDetect, lowWindow: config.hystartLowWindow, ackDeltaUs: config.hystartAckDeltaUs },
     });
   }
 

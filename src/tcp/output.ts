@@ -7,6 +7,7 @@
  */
 import { NO_BYTES } from '../core/bytes.js';
 import type { SentSegment, TcpConnection } from './connection.js';
+import { pacingRate } from './pacing.js';
 import { congestionWindowLimited } from './recovery.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import { Chrono, segmentCount } from './tcp-info-counters.js';
@@ -217,14 +218,10 @@ const MAX_SEND_UNIT_BYTES = 65536;
  * opener's from the SYN-ACK's RTT as it reaches ESTABLISHED).
  */
 export function sendUnitSegments(connection: TcpConnection, mss: number): number {
-  const config = connection.host.config;
   const largest = Math.max(1, Math.floor(MAX_SEND_UNIT_BYTES / mss));
-  const srtt = connection.rtt.srtt;
-  if (srtt === undefined || srtt <= 0) return largest;
-  const cc = connection.cc;
-  const ratio = cc.cwnd < cc.ssthresh / 2 ? config.pacingSlowStartRatio : config.pacingCongestionAvoidanceRatio;
-  const bytesPerSecond = (Math.max(cc.cwnd, connection.flightSize) * ratio) / 100 / (srtt / 1000);
-  return Math.min(largest, Math.max(config.minSendUnitSegments, Math.floor(bytesPerSecond / 1024 / mss)));
+  const bytesPerSecond = pacingRate(connection);
+  if (bytesPerSecond <= 0) return largest;
+  return Math.min(largest, Math.max(connection.host.config.minSendUnitSegments, Math.floor(bytesPerSecond / 1024 / mss)));
 }
 
 /**
@@ -349,6 +346,8 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     }
     const fin = connection.finPending && length === unsent;
     if (length === 0 && !fin) break;
+    // Nothing in flight: the controller learns how long the sender was idle (Linux's CA_EVENT_TX_START).
+    if (connection.flightSize === 0 && connection.lastSendAt > 0) connection.cc.onTransmitStart?.(now, now - connection.lastSendAt);
     const payload = length > 0 ? connection.sendBuffer.read(unsentOffset, length) : NO_BYTES;
     // PSH on the segment that carries the end of a write (RFC 9293 §3.9.1, as Linux marks it),
     // and on the last segment of a send unit of two or more (Linux forces it on GSO packets).

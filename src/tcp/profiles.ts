@@ -18,6 +18,8 @@ export const LINUX_PROFILE: TcpProfile = {
   slowStartAckLimitSegments: Number.POSITIVE_INFINITY,
   congestionWindowValidation: 'linux',
   rttEstimator: 'linux',
+  cubicImplementation: 'linux',
+  reductionBasis: 'cwnd',
 };
 
 /** FreeBSD (as of 14.x) where it differs from ustack's defaults. */

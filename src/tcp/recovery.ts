@@ -5,6 +5,7 @@
  * the congestion controller's hooks. Retransmission timeouts (RFC 6298 §5) end here too.
  */
 import type { SentSegment, TcpConnection } from './connection.js';
+import { pacingRate } from './pacing.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import { segmentCount } from './tcp-info-counters.js';
@@ -51,7 +52,7 @@ export interface AckResult {
   readonly sequenceAcked: number;
   readonly finAcked: boolean;
   readonly rttSample: number | undefined;
-  /** How long ago the newest segment this ACK newly acknowledged was sent, if never retransmitted (Linux's ca_rtt). */
+  /** How long ago the newest segment this ACK newly acknowledged was sent, if never retransmitted, else the echo's RTT (Linux's ca_rtt). */
   readonly newestSegmentRtt: number | undefined;
 }
 
@@ -158,6 +159,12 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   connection.persistBackoff = 0;
   connection.dupAcks = 0;
 
+  // The newest segment's RTT (the echo's when none) for a controller that watches delay.
+  const newestSegmentRtt = newestSentAt !== undefined && lastRetransmittedAt === -Infinity ? now - newestSentAt : rttSample;
+  if (newestSegmentRtt !== undefined) {
+    connection.cc.onRttSample?.(Math.max(newestSegmentRtt, 0), now, { sndUna: ack, sndNxt: connection.sndNxt, pacingRate: pacingRate(connection) });
+  }
+
   // Congestion control (RFC 5681 §3.1; RFC 6582 §3.2 steps 5–6; RFC 6675 §5).
   if (connection.inRecovery) {
     if (seqGe(ack, connection.recoveryPoint)) {
@@ -180,7 +187,6 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
     recoveryEndedForReorderWindow(connection);
   }
 
-  const newestSegmentRtt = newestSentAt !== undefined && lastRetransmittedAt === -Infinity ? now - newestSentAt : undefined;
   return { dataAcked, sequenceAcked, finAcked, rttSample, newestSegmentRtt };
 }
 
@@ -346,6 +352,7 @@ export function duplicateAck(connection: TcpConnection): void {
  * Like Linux, we never base a reduction on more than cwnd.
  */
 export function reductionBase(connection: TcpConnection): number {
+  if (connection.host.config.reductionBasis === 'cwnd') return connection.cc.cwnd;
   return Math.min(connection.flightSize, connection.cc.cwnd);
 }
 
