@@ -5,7 +5,7 @@
  * the congestion controller's hooks. Retransmission timeouts (RFC 6298 §5) end here too.
  */
 import type { SentSegment, TcpConnection } from './connection.js';
-import { pacingRate } from './pacing.js';
+import { newlyAckedSendTimes, takeRttSample } from './rtt-sampling.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import { segmentCount } from './tcp-info-counters.js';
@@ -52,8 +52,6 @@ export interface AckResult {
   readonly sequenceAcked: number;
   readonly finAcked: boolean;
   readonly rttSample: number | undefined;
-  /** How long ago the newest segment this ACK newly acknowledged was sent, if never retransmitted, else the echo's RTT (Linux's ca_rtt). */
-  readonly newestSegmentRtt: number | undefined;
 }
 
 /**
@@ -71,6 +69,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
 
   // Drop acknowledged entries from the retransmission queue; trim a partly acknowledged one.
   const queue = connection.inFlight;
+  const sendTimes = newlyAckedSendTimes(queue, ack);
   let removed = 0;
   // When the newly acknowledged data was last retransmitted (-Infinity if never).
   let lastRetransmittedAt = -Infinity;
@@ -78,16 +77,8 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   // sequence number acknowledged out of order, for TCP_INFO.
   let deliveredSegments = 0;
   let reorderedFrom: number | null = null;
-  // When the oldest and the newest segment newly acknowledged here (not SACKed before, never
-  // retransmitted) were sent: Linux's per-ACK RTT samples (seq_rtt and ca_rtt).
-  let oldestSentAt: number | undefined;
-  let newestSentAt: number | undefined;
   while (removed < queue.length && seqLe(endOf(queue.at(removed)), ack)) {
     const acked = queue.at(removed);
-    if (!acked.sacked && acked.retransmits === 0) {
-      oldestSentAt ??= acked.sentAt;
-      newestSentAt = acked.sentAt;
-    }
     if (!acked.sacked) {
       rackUpdate(connection, acked, now);
       deliveredSegments += segmentCount(acked, mss);
@@ -106,10 +97,6 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   const partlyAcked = queue.first;
   if (partlyAcked !== undefined && seqLt(partlyAcked.seq, ack)) {
     queue.splitAt(0, ack);
-    if (!partlyAcked.sacked && partlyAcked.retransmits === 0) {
-      oldestSentAt ??= partlyAcked.sentAt;
-      newestSentAt = partlyAcked.sentAt;
-    }
     rackUpdate(connection, partlyAcked, now);
     if (!partlyAcked.sacked) deliveredSegments += segmentCount(partlyAcked, mss);
     if (partlyAcked.retransmits > 0 && partlyAcked.sentAt > lastRetransmittedAt) lastRetransmittedAt = partlyAcked.sentAt;
@@ -131,39 +118,11 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   if (reorderedFrom !== null) info.reorderingSeen(seqSub(connection.highestSackedEnd, reorderedFrom), mss);
   connection.sndUna = ack;
 
-  // RTT: from the echoed timestamp (RFC 7323 §4.1), else the one timed segment (Karn). Linux's
-  // estimator takes one from every ACK instead: the time since the oldest segment it newly
-  // acknowledges was sent, unless it acknowledges a retransmission (Karn); the echo otherwise.
-  let rttSample: number | undefined;
-  const ts = segment.parsed.timestamps;
-  const everyAck = connection.host.config.rttEstimator === 'linux';
-  if (everyAck && oldestSentAt !== undefined && lastRetransmittedAt === -Infinity) {
-    rttSample = now - oldestSentAt;
-  } else if (connection.timestampsEnabled && ts && ts.tsEcr !== 0) {
-    // Karn's rule still applies when the echo is older than the latest retransmission of the
-    // data acknowledged: the peer echoes the segment that last advanced its window (RFC 7323
-    // §4.3), so this ACK may have been sent for the original (a true sample) or for the
-    // retransmission arriving as a duplicate after ACKs were lost (then the "sample" adds
-    // the whole recovery time). Such samples feed back into ever larger RTOs under ACK loss.
-    const sample = (connection.tsNow(now) - ts.tsEcr) >>> 0;
-    const ambiguous = lastRetransmittedAt > -Infinity && seqLt(ts.tsEcr, connection.tsNow(lastRetransmittedAt));
-    if (ambiguous) connection.stats.increment('tcp.rtt.ambiguousEcho');
-    else if (sample < 600_000) rttSample = Math.max(sample, 0);
-  } else if (!everyAck && connection.rttSeq !== null && seqGt(ack, connection.rttSeq)) {
-    rttSample = now - connection.rttStartedAt;
-    connection.rttSeq = null;
-  }
-  if (rttSample !== undefined) connection.rtt.measure(Math.max(rttSample, 1), connection.sndUna, connection.sndNxt);
+  const rttSample = takeRttSample(connection, segment, now, sendTimes, lastRetransmittedAt);
   connection.rtt.resetBackoff();
   connection.timeoutCount = 0;
   connection.persistBackoff = 0;
   connection.dupAcks = 0;
-
-  // The newest segment's RTT (the echo's when none) for a controller that watches delay.
-  const newestSegmentRtt = newestSentAt !== undefined && lastRetransmittedAt === -Infinity ? now - newestSentAt : rttSample;
-  if (newestSegmentRtt !== undefined) {
-    connection.cc.onRttSample?.(Math.max(newestSegmentRtt, 0), now, { sndUna: ack, sndNxt: connection.sndNxt, pacingRate: pacingRate(connection) });
-  }
 
   // Congestion control (RFC 5681 §3.1; RFC 6582 §3.2 steps 5–6; RFC 6675 §5).
   if (connection.inRecovery) {
@@ -187,7 +146,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
     recoveryEndedForReorderWindow(connection);
   }
 
-  return { dataAcked, sequenceAcked, finAcked, rttSample, newestSegmentRtt };
+  return { dataAcked, sequenceAcked, finAcked, rttSample };
 }
 
 /**
