@@ -362,7 +362,10 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     transmitSegment(connection, now, seq, flags, payload, options, offload > 0 && length > 0 ? mss : undefined);
     const segmentLength = length + (fin ? 1 : 0);
     if (length > 0 && length < mss) connection.smallSegmentEnd = seqAdd(seq, length);
-    queue.push({ seq, length: segmentLength, syn: false, fin, push, sentAt: now, sentOrder: connection.transmissions++ });
+    // A retransmission repeats the PSH of a write's end or a wakeup, not a send unit's: Linux
+    // forces that one on the GSO packet as it leaves, not on the data it keeps for retransmission.
+    const pushKept = length > 0 && (writeEnd || mode.wakeup === true);
+    queue.push({ seq, length: segmentLength, syn: false, fin, push: pushKept, sentAt: now, sentOrder: connection.transmissions++ });
     if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;
     if (connection.rttSeq === null && !connection.timestampsEnabled && length > 0) {
       connection.rttSeq = seq;
