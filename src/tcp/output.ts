@@ -178,8 +178,11 @@ function dataLength(segment: SentSegment): number {
   return segment.length - (segment.syn ? 1 : 0) - (segment.fin ? 1 : 0);
 }
 
-/** Retransmits one segment from the send buffer (RFC 9293 §3.8.1; RFC 6675 §5 step 4). */
-export function retransmit(connection: TcpConnection, segment: SentSegment, now: number): void {
+/**
+ * Retransmits one segment from the send buffer (RFC 9293 §3.8.1; RFC 6675 §5 step 4), with PSH
+ * if it carried the end of a write or `endsUnit` (the last segment of a unit of two or more).
+ */
+export function retransmit(connection: TcpConnection, segment: SentSegment, now: number, endsUnit = false): void {
   const options = segment.syn ? [] : segmentOptions(connection, now);
   const room = payloadRoom(connection, options);
   if (!segment.syn && dataLength(segment) > room) {
@@ -204,7 +207,9 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
   }
   const length = dataLength(segment);
   const payload = length > 0 ? connection.sendBuffer.read(seqSub(segment.seq, connection.sendBufferSeq), length) : NO_BYTES;
-  transmitSegment(connection, now, segment.seq, TcpFlag.ACK | (segment.fin ? TcpFlag.FIN : 0) | (segment.push ? TcpFlag.PSH : 0), payload, options);
+  // A segment of several MSS (segmentation offload) is a unit of its own.
+  const push = segment.push || (length > 0 && (endsUnit || length > connection.sendMss));
+  transmitSegment(connection, now, segment.seq, TcpFlag.ACK | (segment.fin ? TcpFlag.FIN : 0) | (push ? TcpFlag.PSH : 0), payload, options);
 }
 
 /** The largest send unit: a 64 KiB IP packet's worth (Linux's GSO_MAX_SIZE). */
@@ -283,12 +288,27 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   const cwnd = connection.cc.cwnd;
 
   // Retransmissions first: lost segments in sequence order while the pipe allows (RFC 6675 §5).
-  // A retransmission that must be split leaves its tail lost, next in line.
+  // A retransmission that must be split leaves its tail lost, next in line. What is left of a
+  // send unit leaves again as one unit, as far as cwnd and the unit size allow, with PSH on its
+  // last segment when it has two or more (Linux retransmits a lost skb as one GSO packet).
+  let groupSegments = 0;
+  let groupLimit = 0;
   for (let i = 0; queue.lostCount > 0 && i < queue.length; i++) {
     const segment = queue.at(i);
     if (!segment.lost) continue;
     if (inPipe + segment.length > cwnd && sentSomething) break;
-    retransmit(connection, segment, now);
+    if (groupSegments === 0) groupLimit = sendUnitSegments(connection, connection.sendMss);
+    groupSegments++;
+    const next = i + 1 < queue.length ? queue.at(i + 1) : undefined;
+    const continues =
+      next !== undefined &&
+      next.lost &&
+      next.unitEnd === segment.unitEnd &&
+      next.seq === seqAdd(segment.seq, segment.length) &&
+      inPipe + segment.length + next.length <= cwnd &&
+      groupSegments < groupLimit;
+    retransmit(connection, segment, now, groupSegments >= 2 && !continues);
+    if (!continues) groupSegments = 0;
     inPipe += segment.length;
     sentSomething = true;
   }
@@ -365,7 +385,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     // A retransmission repeats the PSH of a write's end or a wakeup, not a send unit's: Linux
     // forces that one on the GSO packet as it leaves, not on the data it keeps for retransmission.
     const pushKept = length > 0 && (writeEnd || mode.wakeup === true);
-    queue.push({ seq, length: segmentLength, syn: false, fin, push: pushKept, sentAt: now, sentOrder: connection.transmissions++ });
+    queue.push({ seq, length: segmentLength, syn: false, fin, push: pushKept, unitEnd, sentAt: now, sentOrder: connection.transmissions++ });
     if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;
     if (connection.rttSeq === null && !connection.timestampsEnabled && length > 0) {
       connection.rttSeq = seq;
