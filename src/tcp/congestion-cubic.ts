@@ -24,11 +24,14 @@
  *    retransmission of a recovery was needless (RFC 3708; onSpuriousCongestionEvent).
  *
  * Not implemented:
- *  - HyStart++ (RFC 9406): it needs per-round RTT rounds keyed to sequence numbers, which the
- *    sender owns. Without it W_max is always defined by a loss or a timeout before the first
- *    congestion avoidance stage, so the §4.10 "W_max undefined" case only guards corner cases;
+ *  - HyStart++ (RFC 9406): without it W_max is always defined by a loss or a timeout before
+ *    the first congestion avoidance stage, so the §4.10 "W_max undefined" case only guards
+ *    corner cases. (Linux's CUBIC, congestion-cubic-linux.ts, has the older HyStart; the RTT
+ *    samples and rounds it needs reach a controller through `onRttSample`.)
  *  - RFC 7661 (new-CWV) idle handling; idle restart is RFC 5681 §4.1 (cwnd = min(IW, cwnd)),
  *    and the next congestion avoidance stage starts a fresh epoch so idle time is not in t.
+ *    (Whether the window is validated, `appLimited`, is the sender's measurement:
+ *    cwnd-validation.ts.)
  */
 
 import {

@@ -18,9 +18,10 @@
  *    enforce itself by not bursting.
  *  - ECN-Echo reduces exactly as a loss does (RFC 3168 §6.1.2 "halves the congestion window
  *    and reduces the slow start threshold"), at most once until `onRecoveryEnd`.
- *  - Idle restart is RFC 5681 §4.1 (cwnd = RW = min(IW, cwnd)). RFC 7661 (new-CWV) is not
- *    implemented: its pipeACK measurement and non-validated-period timer belong to a sender
- *    that tracks what it sends, which this controller deliberately does not see.
+ *  - Idle restart is RFC 5681 §4.1 (cwnd = RW = min(IW, cwnd)). RFC 7661 (new-CWV): whether
+ *    an ACK may grow cwnd is measured by the sender, which tracks what it sends
+ *    (cwnd-validation.ts), and arrives as `appLimited`; its non-validated-period timer (cwnd
+ *    decay after six RTTs unused) is not implemented.
  */
 
 import {
