@@ -37,7 +37,7 @@ type Setter = (value: string, changes: TcpConfigChanges, notes: string[], action
 const on = (value: string) => Number(value.trim()) !== 0;
 
 /** A setter of one boolean field. */
-function flag(field: 'sack' | 'timestamps' | 'windowScaling' | 'dropSynFin'): Setter {
+function flag(field: 'sack' | 'timestamps' | 'windowScaling' | 'dropSynFin' | 'idleRestart' | 'hystart'): Setter {
   return (value, changes) => {
     changes[field] = on(value);
     return `tcp.${field}=${changes[field]}`;
@@ -127,6 +127,15 @@ const LINUX: Readonly<Record<string, Setter>> = {
     return `tcp.sendBufferSize=${middle}`;
   },
   'net.ipv4.tcp_congestion_control': congestion,
+  'net.ipv4.tcp_slow_start_after_idle': flag('idleRestart'),
+  'net.ipv4.tcp_min_tso_segs': number('minSendUnitSegments'),
+  'net.ipv4.tcp_pacing_ss_ratio': number('pacingSlowStartRatio'),
+  'net.ipv4.tcp_pacing_ca_ratio': number('pacingCongestionAvoidanceRatio'),
+  // tcp_cubic's module parameters (echo N > /sys/module/tcp_cubic/parameters/NAME).
+  'tcp_cubic.hystart': flag('hystart'),
+  'tcp_cubic.hystart_detect': number('hystartDetect'),
+  'tcp_cubic.hystart_low_window': number('hystartLowWindow'),
+  'tcp_cubic.hystart_ack_delta_us': number('hystartAckDeltaUs'),
   'net.core.somaxconn': number('defaultBacklog'),
 };
 
@@ -181,7 +190,7 @@ const FREEBSD: Readonly<Record<string, Setter>> = {
   'net.inet.tcp.cc.algorithm': congestion,
 };
 
-/** The TcpConfig fields `ustack tcp.key=value` may set, with their kind (or their values). */
+/** The TcpConfig fields `ustack tcp.key=value` may set, with their kind (or the words they take). */
 const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion' | readonly string[]>> = {
   defaultMss: 'number',
   initialRtoMs: 'number',
@@ -224,6 +233,19 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   duplicateSack: 'boolean',
   rackRttInSequenceOrder: 'boolean',
   cwndGrowthFromDeliveredData: 'boolean',
+  slowStartAckLimitSegments: 'number',
+  idleRestart: 'boolean',
+  minSendUnitSegments: 'number',
+  pacingSlowStartRatio: 'number',
+  pacingCongestionAvoidanceRatio: 'number',
+  congestionWindowValidation: ['rfc7661', 'linux'],
+  rttEstimator: ['rfc6298', 'linux'],
+  cubicImplementation: ['rfc9438', 'linux'],
+  reductionBasis: ['flight-size', 'cwnd'],
+  hystart: 'boolean',
+  hystartDetect: 'number',
+  hystartLowWindow: 'number',
+  hystartAckDeltaUs: 'number',
 };
 
 function ustackSetting(assignment: string, changes: TcpConfigChanges): string | null {
@@ -236,7 +258,7 @@ function ustackSetting(assignment: string, changes: TcpConfigChanges): string | 
     (changes as Record<string, unknown>)[field] = value === 'true';
   } else if (kind === 'number') {
     const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) return null;
+    if (Number.isNaN(n) || n < 0) return null; // Infinity is a value: no limit
     (changes as Record<string, unknown>)[field] = n;
   } else if (kind === 'congestion') {
     return congestion(value, changes);
@@ -291,6 +313,11 @@ export function mapShellCommand(command: string, portable: boolean): ShellOutcom
     const echo = /^echo\s+("[^"]*"|'[^']*'|\S+)\s*>\s*\/proc\/sys\/(\S+)$/.exec(simple);
     if (echo) {
       sysctl(echo[2].replace(/\//g, '.'), echo[1].replace(/^["']|["']$/g, ''), portable, outcome);
+      continue;
+    }
+    const cubic = /^echo\s+("[^"]*"|'[^']*'|\S+)\s*>\s*\/sys\/module\/tcp_cubic\/parameters\/(\w+)$/.exec(simple);
+    if (cubic) {
+      sysctl(`tcp_cubic.${cubic[2]}`, cubic[1].replace(/^["']|["']$/g, ''), portable, outcome);
       continue;
     }
     const initcwnd = /^ip\s+route\s+.*\binitcwnd\s+(\d+)/.exec(simple);

@@ -10,7 +10,7 @@ import { ErrnoError, Errno, type ErrnoCode } from '../core/errno.js';
 import type { Result } from '../core/result.js';
 import { formatIpv4Address, IPV4_ANY, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
 import type { RawSocket } from '../ip/raw-layer.js';
-import { createCongestionControl, type CongestionAlgorithm } from '../tcp/congestion.js';
+import type { CongestionAlgorithm } from '../tcp/congestion.js';
 import type { TcpConnection, TcpState } from '../tcp/connection.js';
 import { listenerTcpInfo, socketTcpInfo, unconnectedTcpInfo, type TcpInfo } from '../tcp/tcp-info.js';
 import type { TcpBinding, TcpListener } from '../tcp/tcp-layer.js';
@@ -643,7 +643,7 @@ export class BerkeleySockets {
         const algorithm = value === 'cubic' ? 'cubic' : value === 'reno' || value === 'newreno' ? 'newreno' : null;
         if (!algorithm) throw new ErrnoError('ENOENT', 'setsockopt'); // as Linux for an unknown algorithm
         options.congestion = algorithm;
-        if (connection && connection.cc.algorithm !== algorithm) connection.cc = createCongestionControl(algorithm, connection.sendMss);
+        if (connection && connection.cc.algorithm !== algorithm) connection.cc = connection.newCongestionControl(algorithm);
         return;
       }
       default:

@@ -3,6 +3,7 @@
  * the per-connection ones through socket options (TCP_NODELAY, SO_KEEPALIVE, TCP_USER_TIMEOUT…).
  */
 import type { CongestionAlgorithm } from './congestion.js';
+import type { CongestionWindowValidationRule } from './cwnd-validation.js';
 
 /**
  * ECN negotiation (RFC 3168 §6.1.1): `on` asks for it on our SYNs and accepts it on the peer's,
@@ -35,6 +36,14 @@ export interface TcpConfig {
   readonly initialRtoMs: number;
   readonly minRtoMs: number;
   readonly maxRtoMs: number;
+  /**
+   * How the RTO follows the RTT. 'rfc6298': RTO = SRTT + max(G, 4·RTTVAR), at least minRtoMs
+   * (§2.2–2.4), from one timed segment per round trip or the timestamp echo (Karn, §3).
+   * 'linux': Linux's tcp_rtt_estimator — an RTT sample from every ACK of new data (the oldest
+   * segment it acknowledges, Karn still applying) and RTO = SRTT + the round's largest 4·RTTVAR,
+   * never below minRtoMs, so at least SRTT + 200 ms (rtt-linux.ts).
+   */
+  readonly rttEstimator: 'rfc6298' | 'linux';
   /** SYN retransmissions before connect fails with ETIMEDOUT (Linux tcp_syn_retries: 6). */
   readonly synRetries: number;
   /** SYN-ACK retransmissions before a half-open connection is dropped (tcp_synack_retries: 5). */
@@ -78,8 +87,55 @@ export interface TcpConfig {
   readonly ecn: EcnMode | boolean;
   /** Congestion control for new connections (RFC 9438 CUBIC by default). */
   readonly congestionControl: CongestionAlgorithm;
+  /**
+   * Which CUBIC `cubic` means: 'rfc9438' (congestion-cubic.ts) or 'linux', Linux's tcp_cubic
+   * arithmetic in whole segments with HyStart (congestion-cubic-linux.ts says where it departs
+   * from RFC 9438).
+   */
+  readonly cubicImplementation: 'rfc9438' | 'linux';
+  /**
+   * HyStart in Linux's CUBIC (tcp_cubic's module parameters): on or off, which detectors (1 the
+   * ACK train, 2 the delay, 3 both), the cwnd in segments from which it watches, and the
+   * largest gap between the ACKs of a train in µs.
+   */
+  readonly hystart: boolean;
+  readonly hystartDetect: number;
+  readonly hystartLowWindow: number;
+  readonly hystartAckDeltaUs: number;
+  /**
+   * What ssthresh is computed from after a loss, a timeout or ECE: 'flight-size', as RFC 5681
+   * §3.1 (eq. 4) and RFC 9438 §4.6 say (never more than cwnd, with SACK counting what is only
+   * SACKed); or 'cwnd', as Linux's ssthresh hooks do (RFC 9438 §4.6 allows it to a sender that
+   * keeps cwnd from growing past its flight, which cwnd validation does).
+   */
+  readonly reductionBasis: 'flight-size' | 'cwnd';
   /** Initial window in segments (RFC 6928: 10). */
   readonly initialWindowSegments: number;
+  /**
+   * Slow start's growth per ACK, in segments: cwnd += min(bytes acknowledged, L·SMSS), the limit
+   * L of RFC 3465 §2.2 (2, and 1 in the slow start after a retransmission timeout, §2.3).
+   * Infinity removes the limit, as Linux's tcp_slow_start does: a stretch ACK of four segments
+   * grows cwnd by four, and bytes that carry cwnd past ssthresh count toward congestion
+   * avoidance in the same ACK.
+   */
+  readonly slowStartAckLimitSegments: number;
+  /**
+   * When an ACK may grow cwnd (RFC 7661, new-CWV): only while the window is in use, measured
+   * over a window of data (the largest flight since SND.UNA passed the SND.NXT of the last
+   * measurement, and whether cwnd held the sender back in that time).
+   *  - 'rfc7661': in slow start when the largest flight is at least half of cwnd (RFC 7661 §4.3,
+   *    pipeACK ≥ ½·cwnd); in congestion avoidance when less than a segment of cwnd was left
+   *    (RFC 9438 §5.8: CUBIC does not grow while application-limited).
+   *  - 'linux': tcp_is_cwnd_limited — in slow start when cwnd is below twice the largest flight
+   *    (a flight of exactly half of cwnd does not grow it), after it only if the sender ran out
+   *    of cwnd in that window.
+   */
+  readonly congestionWindowValidation: CongestionWindowValidationRule;
+  /**
+   * Restart after idle (RFC 5681 §4.1, a SHOULD): before sending after more than an RTO without
+   * sending, cwnd = min(IW, cwnd). Linux's tcp_slow_start_after_idle, on by default there too.
+   */
+  readonly idleRestart: boolean;
   /** Challenge ACKs allowed per second, stack-wide (RFC 5961 §7; tcp_challenge_ack_limit). */
   readonly challengeAckPerSecond: number;
   /** Limits of a listener's queues when listen() gives no backlog (SOMAXCONN). */
@@ -195,6 +251,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   initialRtoMs: 1000,
   minRtoMs: 200,
   maxRtoMs: 120_000,
+  rttEstimator: 'rfc6298',
   synRetries: 6,
   synAckRetries: 5,
   dataRetries: 15,
@@ -214,7 +271,16 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   sack: true,
   ecn: 'on',
   congestionControl: 'cubic',
+  cubicImplementation: 'rfc9438',
+  hystart: true,
+  hystartDetect: 3,
+  hystartLowWindow: 16,
+  hystartAckDeltaUs: 2000,
+  reductionBasis: 'flight-size',
   initialWindowSegments: 10,
+  slowStartAckLimitSegments: 2,
+  congestionWindowValidation: 'rfc7661',
+  idleRestart: true,
   challengeAckPerSecond: 1000,
   defaultBacklog: 4096,
   userTimeoutMs: 0,

@@ -24,16 +24,20 @@
  *    retransmission of a recovery was needless (RFC 3708; onSpuriousCongestionEvent).
  *
  * Not implemented:
- *  - HyStart++ (RFC 9406): it needs per-round RTT rounds keyed to sequence numbers, which the
- *    sender owns. Without it W_max is always defined by a loss or a timeout before the first
- *    congestion avoidance stage, so the §4.10 "W_max undefined" case only guards corner cases;
+ *  - HyStart++ (RFC 9406): without it W_max is always defined by a loss or a timeout before
+ *    the first congestion avoidance stage, so the §4.10 "W_max undefined" case only guards
+ *    corner cases. (Linux's CUBIC, congestion-cubic-linux.ts, has the older HyStart; the RTT
+ *    samples and rounds it needs reach a controller through `onRttSample`.)
  *  - RFC 7661 (new-CWV) idle handling; idle restart is RFC 5681 §4.1 (cwnd = min(IW, cwnd)),
  *    and the next congestion avoidance stage starts a fresh epoch so idle time is not in t.
+ *    (Whether the window is validated, `appLimited`, is the sender's measurement:
+ *    cwnd-validation.ts.)
  */
 
 import {
   ABC_LIMIT_SEGMENTS,
   assertMss,
+  slowStartGrowth,
   DEFAULT_INITIAL_WINDOW_SEGMENTS,
   initialWindow,
   type CongestionAlgorithm,
@@ -72,6 +76,8 @@ export class CubicCongestionControl implements CongestionControl {
   private mss: number;
   private readonly initialWindowSegments: number;
   private readonly fastConvergence: boolean;
+  /** RFC 3465's L in segments (CongestionControlOptions.slowStartAckLimitSegments). */
+  private readonly slowStartLimit: number;
 
   /** cwnd and ssthresh in segments (fractional, as in the RFC). */
   private cwndSegs: number;
@@ -106,6 +112,7 @@ export class CubicCongestionControl implements CongestionControl {
     this.mss = mss;
     this.initialWindowSegments = options.initialWindowSegments ?? DEFAULT_INITIAL_WINDOW_SEGMENTS;
     this.fastConvergence = options.fastConvergence ?? true;
+    this.slowStartLimit = options.slowStartAckLimitSegments ?? ABC_LIMIT_SEGMENTS;
     this.cwndSegs = initialWindow(mss, this.initialWindowSegments) / mss;
   }
 
@@ -162,15 +169,16 @@ export class CubicCongestionControl implements CongestionControl {
     if (!(bytesAcked > 0)) return;
     this.timeoutWithoutProgress = false;
     if (this.recovering) return;
-    const segmentsAcked = bytesAcked / this.mss;
+    let segmentsAcked = bytesAcked / this.mss;
 
     if (this.cwndSegs < this.ssthreshSegs) {
       // §4.10: RFC 5681 slow start with RFC 3465 byte counting; §5.8: no growth when app-limited.
       if (appLimited) return;
-      const limit = this.slowStartAfterTimeout ? 1 : ABC_LIMIT_SEGMENTS;
-      this.cwndSegs = Math.min(this.cwndSegs + Math.min(segmentsAcked, limit), this.ssthreshSegs);
+      const share = slowStartGrowth(this.cwndSegs, this.ssthreshSegs, segmentsAcked, this.slowStartLimit, this.slowStartAfterTimeout);
+      this.cwndSegs = Math.min(this.cwndSegs + share.growth, this.ssthreshSegs);
       if (this.cwndSegs >= this.ssthreshSegs) this.slowStartAfterTimeout = false;
-      return;
+      if (!(share.left > 0)) return;
+      segmentsAcked = share.left;
     }
     this.slowStartAfterTimeout = false;
 

@@ -18,14 +18,16 @@
  *    enforce itself by not bursting.
  *  - ECN-Echo reduces exactly as a loss does (RFC 3168 §6.1.2 "halves the congestion window
  *    and reduces the slow start threshold"), at most once until `onRecoveryEnd`.
- *  - Idle restart is RFC 5681 §4.1 (cwnd = RW = min(IW, cwnd)). RFC 7661 (new-CWV) is not
- *    implemented: its pipeACK measurement and non-validated-period timer belong to a sender
- *    that tracks what it sends, which this controller deliberately does not see.
+ *  - Idle restart is RFC 5681 §4.1 (cwnd = RW = min(IW, cwnd)). RFC 7661 (new-CWV): whether
+ *    an ACK may grow cwnd is measured by the sender, which tracks what it sends
+ *    (cwnd-validation.ts), and arrives as `appLimited`; its non-validated-period timer (cwnd
+ *    decay after six RTTs unused) is not implemented.
  */
 
 import {
   ABC_LIMIT_SEGMENTS,
   assertMss,
+  slowStartGrowth,
   DEFAULT_INITIAL_WINDOW_SEGMENTS,
   initialWindow,
   type CongestionAlgorithm,
@@ -39,6 +41,8 @@ export class NewRenoCongestionControl implements CongestionControl {
 
   private mss: number;
   private readonly initialWindowSegments: number;
+  /** RFC 3465's L in segments (CongestionControlOptions.slowStartAckLimitSegments). */
+  private readonly slowStartLimit: number;
   private cwndBytes: number;
   /** RFC 5681 §3.1: "initial value of ssthresh SHOULD be set arbitrarily high". */
   private ssthreshBytes = Number.POSITIVE_INFINITY;
@@ -57,6 +61,7 @@ export class NewRenoCongestionControl implements CongestionControl {
     assertMss(mss);
     this.mss = mss;
     this.initialWindowSegments = options.initialWindowSegments ?? DEFAULT_INITIAL_WINDOW_SEGMENTS;
+    this.slowStartLimit = options.slowStartAckLimitSegments ?? ABC_LIMIT_SEGMENTS;
     this.cwndBytes = initialWindow(mss, this.initialWindowSegments);
   }
 
@@ -91,10 +96,11 @@ export class NewRenoCongestionControl implements CongestionControl {
     if (this.cwndBytes < this.ssthreshBytes) {
       // RFC 5681 §3.1 slow start, counting bytes: cwnd += min(N, L*SMSS) (RFC 3465 §2.2).
       // Growth stops at ssthresh so that congestion avoidance starts exactly there.
-      const limit = (this.slowStartAfterTimeout ? 1 : ABC_LIMIT_SEGMENTS) * this.mss;
-      this.cwndBytes = Math.min(this.cwndBytes + Math.min(bytesAcked, limit), this.ssthreshBytes);
+      const share = slowStartGrowth(this.cwndBytes / this.mss, this.ssthreshBytes / this.mss, bytesAcked / this.mss, this.slowStartLimit, this.slowStartAfterTimeout);
+      this.cwndBytes = Math.min(this.cwndBytes + Math.round(share.growth * this.mss), this.ssthreshBytes);
       if (this.cwndBytes >= this.ssthreshBytes) this.slowStartAfterTimeout = false;
-      return;
+      if (!(share.left > 0)) return;
+      bytesAcked = Math.round(share.left * this.mss);
     }
 
     // RFC 5681 §3.1 congestion avoidance, the recommended byte-counting form (RFC 3465 §2.1):

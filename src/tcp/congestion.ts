@@ -24,6 +24,7 @@
  */
 
 import { CubicCongestionControl } from './congestion-cubic.js';
+import { LinuxCubicCongestionControl, type AckTiming, type HystartSettings } from './congestion-cubic-linux.js';
 import { NewRenoCongestionControl } from './congestion-newreno.js';
 
 /** The congestion control algorithms a connection can use. */
@@ -57,6 +58,13 @@ export interface CongestionControl {
   onIdleRestart(now: number, rtoMs: number): void;
   /** The path MSS changed (PMTUD): rescale so cwnd stays the same number of segments. */
   setMss(mss: number): void;
+  /**
+   * An ACK of new data brought an RTT sample of its newest newly acknowledged segment; called
+   * before `onAck`, in recovery too (for controllers that watch delay, as HyStart).
+   */
+  onRttSample?(rttMs: number, now: number, timing: AckTiming): void;
+  /** New data leaves with nothing in flight, `idleMs` after data last left. */
+  onTransmitStart?(now: number, idleMs: number): void;
 }
 
 /** Options for {@link createCongestionControl}. */
@@ -64,6 +72,37 @@ export interface CongestionControlOptions {
   /** Initial window in segments, fed to {@link initialWindow}; default 10 (RFC 6928). Pass 1
       when the SYN or SYN-ACK had to be retransmitted (RFC 5681 §3.1, RFC 6928 §2). */
   initialWindowSegments?: number;
+  /**
+   * RFC 3465 §2.2's L: slow start grows cwnd by at most this many segments per ACK (default
+   * {@link ABC_LIMIT_SEGMENTS}; 1 after a timeout, §2.3). Infinity: no limit, and the bytes an ACK
+   * acknowledges beyond ssthresh count toward congestion avoidance (Linux's tcp_slow_start).
+   */
+  slowStartAckLimitSegments?: number;
+  /** Which CUBIC: RFC 9438's (default) or Linux's arithmetic with HyStart (congestion-cubic-linux.ts). */
+  cubicImplementation?: 'rfc9438' | 'linux';
+  /** HyStart's settings for Linux's CUBIC. */
+  hystart?: HystartSettings;
+}
+
+/**
+ * Slow start's share of an ACK (RFC 5681 §3.1 with RFC 3465 §2.2–2.3): how many of
+ * `segmentsAcked` grow cwnd from `cwnd` toward `ssthresh` (all in segments), and how many are
+ * left for congestion avoidance — only without a limit L, when the ACK carried cwnd past
+ * ssthresh (Linux's tcp_slow_start returns that remainder).
+ */
+export function slowStartGrowth(
+  cwnd: number,
+  ssthresh: number,
+  segmentsAcked: number,
+  limitSegments: number,
+  afterTimeout: boolean,
+): { readonly growth: number; readonly left: number } {
+  if (limitSegments === Number.POSITIVE_INFINITY) {
+    const growth = Math.min(segmentsAcked, ssthresh - cwnd);
+    return { growth, left: segmentsAcked - growth };
+  }
+  const limit = afterTimeout ? 1 : limitSegments;
+  return { growth: Math.min(segmentsAcked, limit, ssthresh - cwnd), left: 0 };
 }
 
 /** RFC 3465 §2.2: in slow start one ACK may grow cwnd by at most L*SMSS, here L = 2. */
@@ -98,7 +137,7 @@ export function createCongestionControl(
     case 'newreno':
       return new NewRenoCongestionControl(mss, options);
     case 'cubic':
-      return new CubicCongestionControl(mss, options);
+      return options.cubicImplementation === 'linux' ? new LinuxCubicCongestionControl(mss, options) : new CubicCongestionControl(mss, options);
   }
 }
 

@@ -12,9 +12,11 @@ import type { Ipv4Address } from '../ip/address.js';
 import { ReceiveAssembler } from './assembler.js';
 import type { TcpConfig } from './config.js';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
+import { CongestionWindowUse } from './cwnd-validation.js';
 import { TimerDeadlines } from './deadlines.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
-import { RttEstimator } from './rtt.js';
+import { LinuxRttEstimator } from './rtt-linux.js';
+import { RttEstimator, type RoundTripEstimator } from './rtt.js';
 import { SendBuffer, WriteMarks } from './send-buffer.js';
 import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
 import { transmitPending, transmitSegment, windowUpdateAfterRead } from './output.js';
@@ -214,8 +216,10 @@ export class TcpConnection extends TimerDeadlines {
   /** The retransmission queue and SACK scoreboard. */
   readonly inFlight = new RetransmissionQueue();
   /** Replaced (not reset) when the handshake needed a retransmission: RFC 6298 §5.7's 3 s start. */
-  rtt: RttEstimator;
+  rtt: RoundTripEstimator;
   cc: CongestionControl;
+  /** How much of cwnd the sender uses, measured per window of data (RFC 7661). */
+  readonly windowUse = new CongestionWindowUse();
   /** Counts transmissions of segments that occupy sequence space (see SentSegment.sentOrder). */
   transmissions = 0;
   /** End of the last sub-MSS segment sent (Linux's snd_sml), for Minshall's Nagle. */
@@ -336,9 +340,30 @@ export class TcpConnection extends TimerDeadlines {
     this.sendBuffer = new SendBuffer(config.sendBufferSize);
     this.receiveBufferSize = config.receiveBufferSize;
     this.assembler = new ReceiveAssembler(config.receiveBufferSize);
-    this.rtt = new RttEstimator({ initialMs: config.initialRtoMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 });
-    this.cc = createCongestionControl(congestion ?? config.congestionControl, this.sendMss, { initialWindowSegments: config.initialWindowSegments });
+    this.rtt = this.newRttEstimator(config.initialRtoMs);
+    this.cc = this.newCongestionControl(congestion ?? config.congestionControl);
     this.info = new TcpInfoCounters(host.now());
+  }
+
+  /**
+   * A congestion controller for this connection, configured from the stack's settings, starting
+   * at an initial window of `initialWindowSegments` (the configured IW unless given).
+   */
+  newCongestionControl(algorithm: CongestionAlgorithm, initialWindowSegments?: number): CongestionControl {
+    const config = this.host.config;
+    return createCongestionControl(algorithm, this.sendMss, {
+      initialWindowSegments: initialWindowSegments ?? config.initialWindowSegments,
+      slowStartAckLimitSegments: config.slowStartAckLimitSegments,
+      cubicImplementation: config.cubicImplementation,
+      hystart: { enabled: config.hystart, detect: config.hystartDetect, lowWindow: config.hystartLowWindow, ackDeltaUs: config.hystartAckDeltaUs },
+    });
+  }
+
+  /** A round-trip estimator of the configured kind (TcpConfig.rttEstimator) starting at an RTO of `initialMs`. */
+  newRttEstimator(initialMs: number): RoundTripEstimator {
+    const config = this.host.config;
+    const rto = { initialMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 };
+    return config.rttEstimator === 'linux' ? new LinuxRttEstimator(rto) : new RttEstimator(rto);
   }
 
   /** `local:port>remote:port`, the demultiplexing key. */

@@ -6,7 +6,6 @@
  */
 import { NO_BYTES } from '../core/bytes.js';
 import { ecnMode } from './config.js';
-import { createCongestionControl } from './congestion.js';
 import type { TcpConnection } from './connection.js';
 import { advertisedMssFor, sendAck, sendSynAck, transmitPending, transmitSegment, TCP_IP_HEADERS, windowShiftFor } from './output.js';
 import {
@@ -22,7 +21,6 @@ import {
   reductionBase,
 } from './recovery.js';
 import { detectLossByRack } from './rack.js';
-import { RttEstimator } from './rtt.js';
 import { has, type Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqSub } from './seq.js';
 import { Chrono } from './tcp-info-counters.js';
@@ -403,13 +401,13 @@ function establish(connection: TcpConnection, segment: Segment, window: number, 
   acknowledge(connection, segment, now);
   // A SYN or SYN-ACK sent once is timed like data (RFC 6298 §2, Karn's rule; Linux samples it
   // too), so without timestamps the first RTO still follows the path, not the initial 1 s.
-  if (handshake && !handshakeRetransmitted && connection.rtt.srtt === undefined) connection.rtt.sample(Math.max(now - handshake.sentAt, 1));
+  if (handshake && !handshakeRetransmitted && connection.rtt.srtt === undefined) connection.rtt.measure(Math.max(now - handshake.sentAt, 1), connection.sndUna, connection.sndNxt);
   connection.softError = null;
   if (handshakeRetransmitted) {
     // Our SYN or SYN-ACK was lost: start with one segment (RFC 5681 §3.1, RFC 6928 §2) and,
     // without an RTT sample, with an RTO of 3 s (RFC 6298 §5.7).
-    connection.cc = createCongestionControl(connection.cc.algorithm, connection.sendMss, { initialWindowSegments: 1 });
-    if (connection.rtt.srtt === undefined) connection.rtt = new RttEstimator({ ...connection.rtt.config, initialMs: 3000 });
+    connection.cc = connection.newCongestionControl(connection.cc.algorithm, 1);
+    if (connection.rtt.srtt === undefined) connection.rtt = connection.newRttEstimator(3000);
   }
   connection.sndWnd = window;
   connection.maxSndWnd = window;

@@ -8,6 +8,7 @@
 import { NO_BYTES } from '../core/bytes.js';
 import { ecnMode } from './config.js';
 import type { SentSegment, TcpConnection } from './connection.js';
+import { pacingRate } from './pacing.js';
 import { congestionWindow, congestionWindowLimited, pipe } from './recovery.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import { Chrono, segmentCount } from './tcp-info-counters.js';
@@ -180,8 +181,11 @@ function dataLength(segment: SentSegment): number {
   return segment.length - (segment.syn ? 1 : 0) - (segment.fin ? 1 : 0);
 }
 
-/** Retransmits one segment from the send buffer (RFC 9293 §3.8.1; RFC 6675 §5 step 4). */
-export function retransmit(connection: TcpConnection, segment: SentSegment, now: number): void {
+/**
+ * Retransmits one segment from the send buffer (RFC 9293 §3.8.1; RFC 6675 §5 step 4), with PSH
+ * if it carried the end of a write or `endsUnit` (the last segment of a unit of two or more).
+ */
+export function retransmit(connection: TcpConnection, segment: SentSegment, now: number, endsUnit = false): void {
   const options = segment.syn ? [] : segmentOptions(connection, now);
   const room = payloadRoom(connection, options);
   if (!segment.syn && dataLength(segment) > room) {
@@ -207,7 +211,9 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
   }
   const length = dataLength(segment);
   const payload = length > 0 ? connection.sendBuffer.read(seqSub(segment.seq, connection.sendBufferSeq), length) : NO_BYTES;
-  transmitSegment(connection, now, segment.seq, TcpFlag.ACK | (segment.fin ? TcpFlag.FIN : 0) | (segment.push ? TcpFlag.PSH : 0), payload, options);
+  // A segment of several MSS (segmentation offload) is a unit of its own.
+  const push = segment.push || (length > 0 && (endsUnit || length > connection.sendMss));
+  transmitSegment(connection, now, segment.seq, TcpFlag.ACK | (segment.fin ? TcpFlag.FIN : 0) | (push ? TcpFlag.PSH : 0), payload, options);
 }
 
 /** The largest send unit: a 64 KiB IP packet's worth (Linux's GSO_MAX_SIZE). */
@@ -216,17 +222,26 @@ const MAX_SEND_UNIT_BYTES = 65536;
 /**
  * Segments per send unit (TcpConfig.minSendUnitSegments; Linux's tcp_tso_autosize): about
  * 1/1024 s of data at the pacing rate Linux would set (tcp_update_pacing_rate), at least the
- * minimum; a 64 KiB unit before there is an RTT sample to compute a rate from.
+ * minimum; a 64 KiB unit before there is an RTT sample to compute a rate from. Both openers
+ * have a rate once the handshake completes (Linux's tcp_rcv_state_process sets a passive
+ * opener's from the SYN-ACK's RTT as it reaches ESTABLISHED).
  */
 export function sendUnitSegments(connection: TcpConnection, mss: number): number {
-  const config = connection.host.config;
   const largest = Math.max(1, Math.floor(MAX_SEND_UNIT_BYTES / mss));
-  const srtt = connection.rtt.srtt;
-  if (srtt === undefined || srtt <= 0) return largest;
-  const cc = connection.cc;
-  const ratio = cc.cwnd < cc.ssthresh / 2 ? config.pacingSlowStartRatio : config.pacingCongestionAvoidanceRatio;
-  const bytesPerSecond = (Math.max(cc.cwnd, connection.flightSize) * ratio) / 100 / (srtt / 1000);
-  return Math.min(largest, Math.max(config.minSendUnitSegments, Math.floor(bytesPerSecond / 1024 / mss)));
+  const bytesPerSecond = pacingRate(connection);
+  if (bytesPerSecond <= 0) return largest;
+  return Math.min(largest, Math.max(connection.host.config.minSendUnitSegments, Math.floor(bytesPerSecond / 1024 / mss)));
+}
+
+/**
+ * The most segments one send unit may take of the congestion window (Linux's tcp_cwnd_test):
+ * what is left of it, and never more than half of it, so that at least two units are in flight
+ * and the ACK of the first releases the next while the second travels.
+ */
+export function congestionWindowQuota(cwnd: number, inPipe: number, mss: number): number {
+  const windowSegments = Math.floor(cwnd / mss);
+  const left = windowSegments - Math.ceil(inPipe / mss);
+  return Math.max(1, Math.min(Math.max(1, windowSegments >> 1), left));
 }
 
 /** Why transmitPending runs, when that changes what it may send. */
@@ -258,7 +273,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   let sentSomething = false;
   let sentNewData = false;
   const queue = connection.inFlight;
-  if (connection.flightSize === 0 && connection.lastSendAt > 0 && now - connection.lastSendAt > connection.rtt.rto) {
+  if (connection.host.config.idleRestart && connection.flightSize === 0 && connection.lastSendAt > 0 && now - connection.lastSendAt > connection.rtt.rto) {
     // Restart after idle (RFC 5681 §4.1): the window measured before the pause is stale.
     connection.stats.increment('tcp.cwnd.idleRestart');
     connection.cc.onIdleRestart(now, connection.rtt.rto);
@@ -267,22 +282,37 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   let inPipe = pipe(connection);
 
   // Retransmissions first: lost segments in sequence order while cwnd − pipe leaves room for a
-  // segment (RFC 6675 §5 (C)). A retransmission goes one segment at a time: an entry that is
-  // split leaves its tail lost, next in line.
+  // segment (RFC 6675 §5 (C)). An entry that must be split leaves its tail lost, next in line.
+  // What is left of a send unit leaves again as one unit, as far as cwnd and the unit size
+  // allow, with PSH on its last segment when it has two or more (Linux retransmits a lost skb
+  // as one GSO packet).
+  let groupSegments = 0;
+  let groupLimit = 0;
   for (let i = 0; queue.lostCount > 0 && i < queue.length; i++) {
     const segment = queue.at(i);
     if (!segment.lost) continue;
     if (cwnd - inPipe < connection.sendMss) break;
-    retransmit(connection, segment, now);
+    if (groupSegments === 0) groupLimit = sendUnitSegments(connection, connection.sendMss);
+    groupSegments++;
+    const next = i + 1 < queue.length ? queue.at(i + 1) : undefined;
+    const continues =
+      next !== undefined &&
+      next.lost &&
+      next.unitEnd === segment.unitEnd &&
+      next.seq === seqAdd(segment.seq, segment.length) &&
+      inPipe + segment.length + next.length <= cwnd &&
+      groupSegments < groupLimit;
+    retransmit(connection, segment, now, groupSegments >= 2 && !continues);
+    if (!continues) groupSegments = 0;
     inPipe += segment.length;
     sentSomething = true;
   }
 
   const mayCarryData = state === 'ESTABLISHED' || state === 'CLOSE-WAIT' || state === 'FIN-WAIT-1' || state === 'CLOSING' || state === 'LAST-ACK';
-  // New data leaves in send units (sendUnitSegments); a burst's units count from its first byte.
-  const burstStart = connection.sndNxt;
-  let burstBytes = -1;
-  let unitBytes = 0;
+  // New data leaves in send units (Linux's GSO packets), each sized as it starts: where it ends,
+  // and whether it groups two segments or more.
+  let unitEnd = connection.sndNxt;
+  let unitIsGroup = false;
   while (mayCarryData && !connection.finSent) {
     const unsentOffset = seqSub(connection.sndNxt, connection.sendBufferSeq);
     const unsent = connection.sendBuffer.length - unsentOffset;
@@ -291,14 +321,16 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     const congestionRoom = cwnd - inPipe;
     const options = segmentOptions(connection, now);
     const mss = payloadRoom(connection, options);
-    // With segmentation offload one segment may carry many MSS (a whole number of them) for the
-    // link to cut; Nagle and SWS avoidance still reason in MSS.
-    if (burstBytes < 0) {
-      unitBytes = sendUnitSegments(connection, mss) * mss;
-      burstBytes = Math.max(0, Math.min(unsent, usableWindow, congestionRoom));
+    if (!seqLt(connection.sndNxt, unitEnd)) {
+      const segments = Math.min(sendUnitSegments(connection, mss), congestionWindowQuota(cwnd, inPipe, mss));
+      const unitBytes = Math.max(0, Math.min(segments * mss, unsent, usableWindow, congestionRoom));
+      unitEnd = seqAdd(connection.sndNxt, unitBytes);
+      unitIsGroup = unitBytes > mss;
     }
+    // With segmentation offload a unit is one segment of many MSS (a whole number of them) for
+    // the link to cut; Nagle and SWS avoidance still reason in MSS.
     const offload = connection.segmentationOffloadBytes;
-    const largest = offload > mss ? Math.min(offload - (offload % mss), unitBytes) : mss;
+    const largest = offload > mss ? Math.min(offload - (offload % mss), seqSub(unitEnd, connection.sndNxt)) : mss;
     let length = Math.min(unsent, largest, usableWindow, congestionRoom);
     if (unsent > 0 && length <= 0) {
       if (usableWindow <= 0 && connection.flightSize === 0) armPersistIfIdle(connection, now);
@@ -329,12 +361,14 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     }
     const fin = connection.finPending && length === unsent;
     if (length === 0 && !fin) break;
+    // Nothing in flight: the controller learns how long the sender was idle (Linux's CA_EVENT_TX_START).
+    if (connection.flightSize === 0 && connection.lastSendAt > 0) connection.cc.onTransmitStart?.(now, now - connection.lastSendAt);
     const payload = length > 0 ? connection.sendBuffer.read(unsentOffset, length) : NO_BYTES;
     // PSH on the segment that carries the end of a write (RFC 9293 §3.9.1, as Linux marks it),
     // and on the last segment of a send unit of two or more (Linux forces it on GSO packets).
-    const writeEnd = length > 0 && connection.writeMarks.take(seqAdd(connection.sndNxt, length));
-    const offset = seqSub(connection.sndNxt, burstStart);
-    const unitPush = length > mss || (offset % unitBytes !== 0 && ((offset + length) % unitBytes === 0 || offset + length >= burstBytes));
+    const end = seqAdd(connection.sndNxt, length);
+    const writeEnd = length > 0 && connection.writeMarks.take(end);
+    const unitPush = length > mss || (unitIsGroup && !seqLt(end, unitEnd));
     const push = length > 0 && (writeEnd || unitPush || mode.wakeup === true);
     const flags = TcpFlag.ACK | (push ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
     const seq = connection.sndNxt;
@@ -344,7 +378,10 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     const segmentLength = length + (fin ? 1 : 0);
     connection.prr?.onSent(segmentLength);
     if (length > 0 && length < mss) connection.smallSegmentEnd = seqAdd(seq, length);
-    queue.push({ seq, length: segmentLength, syn: false, fin, push, sentAt: now, sentOrder: connection.transmissions++ });
+    // A retransmission repeats the PSH of a write's end or a wakeup, not a send unit's: Linux
+    // forces that one on the GSO packet as it leaves, not on the data it keeps for retransmission.
+    const pushKept = length > 0 && (writeEnd || mode.wakeup === true);
+    queue.push({ seq, length: segmentLength, syn: false, fin, push: pushKept, unitEnd, sentAt: now, sentOrder: connection.transmissions++ });
     if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;
     if (connection.rttSeq === null && !connection.timestampsEnabled && length > 0) {
       connection.rttSeq = seq;
@@ -359,7 +396,10 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     sentNewData = true;
     if (mode.wakeup) break;
   }
-  if (mayCarryData) chargeSenderTime(connection, now, cwnd, inPipe, sentNewData);
+  if (mayCarryData) {
+    chargeSenderTime(connection, now, cwnd, inPipe, sentNewData);
+    recordWindowUse(connection, cwnd, inPipe, sentNewData);
+  }
 
   if (sentSomething) {
     if (connection.retransmitDeadline === Infinity) armRetransmitTimer(connection, now);
@@ -380,6 +420,18 @@ export function sendOwedAck(connection: TcpConnection, now: number): void {
     return;
   }
   sendAck(connection, now);
+}
+
+/**
+ * After new data went out, or could not for want of cwnd: the flight and whether cwnd ran out
+ * (less than a segment of it left) go into the congestion window's use (RFC 7661,
+ * cwnd-validation.ts). Linux records at the same two moments (tcp_cwnd_validate at the end of
+ * tcp_write_xmit).
+ */
+function recordWindowUse(connection: TcpConnection, cwnd: number, inPipe: number, sentNewData: boolean): void {
+  const limited = inPipe + connection.sendMss > cwnd;
+  if (!sentNewData && !(limited && connection.unsentBytes > 0)) return;
+  connection.windowUse.recordTransmission(connection.sndUna, connection.sndNxt, connection.flightSize, limited);
 }
 
 /**

@@ -17,6 +17,11 @@ export type TcpProfile = Partial<TcpConfig>;
 export const LINUX_PROFILE: TcpProfile = {
   rackRttInSequenceOrder: true,
   cwndGrowthFromDeliveredData: true,
+  slowStartAckLimitSegments: Number.POSITIVE_INFINITY,
+  congestionWindowValidation: 'linux',
+  rttEstimator: 'linux',
+  cubicImplementation: 'linux',
+  reductionBasis: 'cwnd',
 };
 
 /**

@@ -8,6 +8,7 @@
 import type { SentSegment, TcpConnection } from './connection.js';
 import { ProportionalRateReduction } from './prr.js';
 import { growReorderWindow, rackUpdate, recoveryEndedForReorderWindow } from './rack.js';
+import { newlyAckedSendTimes, takeRttSample } from './rtt-sampling.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import { segmentCount } from './tcp-info-counters.js';
@@ -19,14 +20,13 @@ function endOf(segment: SentSegment): number {
 }
 
 /**
- * RFC 7661 / Linux tcp_is_cwnd_limited: whether the congestion window is what holds the sender
- * back (in slow start, when at least half of it is in use; after it, when less than a segment
- * of it is left).
+ * Whether the congestion window is what holds the sender back, so that an ACK may grow it
+ * (RFC 7661; TcpConfig.congestionWindowValidation says by which rule). Measured over the current
+ * window of data (cwnd-validation.ts), not from the flight left when the ACK arrives.
  */
 export function congestionWindowLimited(connection: TcpConnection): boolean {
-  const cwnd = connection.cc.cwnd;
-  const flight = connection.flightSize;
-  return cwnd < connection.cc.ssthresh ? 2 * flight >= cwnd : flight + connection.sendMss >= cwnd;
+  const cc = connection.cc;
+  return connection.windowUse.validated(connection.host.config.congestionWindowValidation, cc.cwnd, cc.cwnd < cc.ssthresh, connection.sendMss);
 }
 
 /**
@@ -136,6 +136,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
 
   // Drop acknowledged entries from the retransmission queue; trim a partly acknowledged one.
   const queue = connection.inFlight;
+  const sendTimes = newlyAckedSendTimes(queue, ack);
   let removed = 0;
   // When the newly acknowledged data was last retransmitted (-Infinity if never).
   let lastRetransmittedAt = -Infinity;
@@ -184,24 +185,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   if (reorderedFrom !== null) info.reorderingSeen(seqSub(connection.highestSackedEnd, reorderedFrom), mss);
   connection.sndUna = ack;
 
-  // RTT: from the echoed timestamp (RFC 7323 §4.1), else the one timed segment (Karn).
-  let rttSample: number | undefined;
-  const ts = segment.parsed.timestamps;
-  if (connection.timestampsEnabled && ts && ts.tsEcr !== 0) {
-    // Karn's rule still applies when the echo is older than the latest retransmission of the
-    // data acknowledged: the peer echoes the segment that last advanced its window (RFC 7323
-    // §4.3), so this ACK may have been sent for the original (a true sample) or for the
-    // retransmission arriving as a duplicate after ACKs were lost (then the "sample" adds
-    // the whole recovery time). Such samples feed back into ever larger RTOs under ACK loss.
-    const sample = (connection.tsNow(now) - ts.tsEcr) >>> 0;
-    const ambiguous = lastRetransmittedAt > -Infinity && seqLt(ts.tsEcr, connection.tsNow(lastRetransmittedAt));
-    if (ambiguous) connection.stats.increment('tcp.rtt.ambiguousEcho');
-    else if (sample < 600_000) rttSample = Math.max(sample, 0);
-  } else if (connection.rttSeq !== null && seqGt(ack, connection.rttSeq)) {
-    rttSample = now - connection.rttStartedAt;
-    connection.rttSeq = null;
-  }
-  if (rttSample !== undefined) connection.rtt.sample(Math.max(rttSample, 1));
+  const rttSample = takeRttSample(connection, segment, now, sendTimes, lastRetransmittedAt);
   connection.rtt.resetBackoff();
   connection.timeoutCount = 0;
   connection.persistBackoff = 0;
@@ -357,6 +341,7 @@ export function duplicateAck(connection: TcpConnection, before: ScoreboardBefore
  * Like Linux, we never base a reduction on more than cwnd.
  */
 export function reductionBase(connection: TcpConnection): number {
+  if (connection.host.config.reductionBasis === 'cwnd') return connection.cc.cwnd;
   return Math.min(connection.flightSize, connection.cc.cwnd);
 }
 

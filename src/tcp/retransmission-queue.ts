@@ -26,6 +26,11 @@ export interface SentSegment {
   readonly fin: boolean;
   /** It carries the end of a write (PSH); a retransmission carries PSH again only then. */
   readonly push: boolean;
+  /**
+   * Where the send unit it first left in ended (a sequence number): what is left of one unit
+   * goes out again as one unit (Linux retransmits a lost skb whole, as far as cwnd allows).
+   */
+  readonly unitEnd: number;
   /** When it was last (re)transmitted (ms). */
   sentAt: number;
   /**
@@ -49,6 +54,8 @@ export interface NewSentSegment {
   readonly syn: boolean;
   readonly fin: boolean;
   readonly push: boolean;
+  /** Where its send unit ends; the segment's own end if not given. */
+  readonly unitEnd?: number;
   readonly sentAt: number;
   readonly sentOrder: number;
 }
@@ -138,6 +145,7 @@ export class RetransmissionQueue {
       syn: segment.syn,
       fin: segment.fin,
       push: segment.push,
+      unitEnd: segment.unitEnd ?? seqAdd(segment.seq, segment.length),
       sentAt: segment.sentAt,
       sentOrder: segment.sentOrder,
       retransmits: 0,

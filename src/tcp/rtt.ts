@@ -27,6 +27,34 @@ export interface RtoConfig {
   readonly clockGranularityMs: number;
 }
 
+/**
+ * What a connection needs of its round-trip estimator: RFC 6298's (RttEstimator) or Linux's
+ * (LinuxRttEstimator, rtt-linux.ts). Times in milliseconds.
+ */
+export interface RoundTripEstimator {
+  readonly config: RtoConfig;
+  /** SRTT; undefined before the first sample. */
+  readonly srtt: number | undefined;
+  /** The mean deviation of the RTT (RTTVAR); undefined before the first sample. */
+  readonly rttvar: number | undefined;
+  /** The smallest sample seen. */
+  readonly minRtt: number | undefined;
+  /** The most recent sample. */
+  readonly latestRtt: number | undefined;
+  /** Timer expiries since the last sample or `resetBackoff()`. */
+  readonly backoffCount: number;
+  /** The RTO before backoff. */
+  readonly baseRto: number;
+  /** The RTO to arm the timer with, backoff included. */
+  readonly rto: number;
+  /** One RTT measurement, taken with SND.UNA and SND.NXT as given (Linux's rounds use them). */
+  measure(rttMs: number, sndUna: number, sndNxt: number): void;
+  /** The retransmission timer expired: double the RTO. */
+  backoff(): void;
+  /** Back to the RTO the estimate gives. */
+  resetBackoff(): void;
+}
+
 /** Default RtoConfig: 1 s initial, 200 ms floor (as Linux), 120 s ceiling, 1 ms granularity. */
 export const DEFAULT_RTO_CONFIG: RtoConfig = { initialMs: 1000, minMs: 200, maxMs: 120_000, clockGranularityMs: 1 };
 
@@ -50,7 +78,7 @@ const MAX_BACKOFF_EXPONENT = 64;
  * step 5.7 ("collapsing" RTO back down). Whether an ACK of new data without a sample also
  * cancels it (Linux does) is the caller's decision: call `resetBackoff()`.
  */
-export class RttEstimator {
+export class RttEstimator implements RoundTripEstimator {
   /** The configuration this estimator clamps with. */
   readonly config: RtoConfig;
   private smoothed: number | undefined = undefined;
@@ -123,6 +151,11 @@ export class RttEstimator {
     // RFC 6298 §2.3: RTTVAR uses the SRTT from before this sample.
     this.variation = (1 - beta) * this.variation + beta * Math.abs(this.smoothed - rttMs);
     this.smoothed = (1 - alpha) * this.smoothed + alpha * rttMs;
+  }
+
+  /** One RTT measurement (RoundTripEstimator): `sample` with RFC 6298's gains. */
+  measure(rttMs: number): void {
+    this.sample(rttMs);
   }
 
   /**
