@@ -575,9 +575,11 @@ class DrillRun {
   private async syscall(event: ScriptEvent & SyscallEvent): Promise<void> {
     const { api } = this.ensureStack();
     const at = this.startTime(event);
+    // A relative end counts from the base the start counted from (packetdrill adds the same
+    // offset to both), not from the start.
+    const endMs = event.end ? this.resolve(event.end) : at;
     await this.advanceTo(at);
     this.base = event.time.kind === 'any' ? this.now : at;
-    const endMs = event.end ? this.resolve(event.end) : at;
     const call: PendingCall = { event, endMs, settled: null };
     const context: SyscallContext = {
       api,

@@ -73,6 +73,13 @@ describe('segments and timing', () => {
     expect(result.failure?.line).toBe(5);
     expect(result.failure?.message).toContain('still blocked');
   });
+  test('the end of a relative blocking call counts from the same base as its start (packetdrill)', async () => {
+    // The read starts at 0.2 s and ends at 0.1 + 0.3 = 0.4 s, when the data arrives.
+    const script = `${ESTABLISHED}+.1...0.3 read(4, ..., 10) = 10\n+.2 < P. 1:11(10) ack 1 win 65535\n`;
+    expect((await run(script)).passed).toBe(true);
+    const early = await run(`${ESTABLISHED}+.1...0.2 read(4, ..., 10) = 10\n+.2 < P. 1:11(10) ack 1 win 65535\n`);
+    expect(early.failure?.message).toContain('should have returned at 0.300 s');
+  });
   test('a call that blocks without start...end fails', async () => {
     const result = await run(`${LISTEN}+0 accept(3, ..., ...) = 4\n`);
     expect(result.failure?.message).toContain('blocked');
