@@ -211,6 +211,8 @@ export class BerkeleySockets {
       'listen',
     );
     listener.onAcceptable = () => entry.notify();
+    // Options set on the listener, even after listen(), shape each SYN-ACK (TCP_MAXSEG's MSS).
+    listener.configureChild = (connection) => applyConnectionOptions(connection, entry.options);
     entry.listener = listener;
   }
 
