@@ -89,6 +89,7 @@ const LINUX: Readonly<Record<string, Setter>> = {
     return `tcp.sendBufferSize=${middle}`;
   },
   'net.ipv4.tcp_congestion_control': congestion,
+  'net.ipv4.tcp_notsent_lowat': number('notSentLowWater'),
   'net.core.somaxconn': number('defaultBacklog'),
 };
 
@@ -116,8 +117,8 @@ const FREEBSD: Readonly<Record<string, Setter>> = {
   'net.inet.tcp.cc.algorithm': congestion,
 };
 
-/** The TcpConfig fields `ustack tcp.key=value` may set, with their kind. */
-const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'>> = {
+/** The TcpConfig fields `ustack tcp.key=value` may set, with their kind (or the words they take). */
+const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion' | readonly string[]>> = {
   defaultMss: 'number',
   initialRtoMs: 'number',
   minRtoMs: 'number',
@@ -128,6 +129,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   timeWaitMs: 'number',
   finWait2TimeoutMs: 'number',
   delayedAckMs: 'number',
+  quickAck: ['push', 'linux'],
   keepaliveIdleMs: 'number',
   keepaliveIntervalMs: 'number',
   keepaliveCount: 'number',
@@ -143,6 +145,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   challengeAckPerSecond: 'number',
   defaultBacklog: 'number',
   userTimeoutMs: 'number',
+  notSentLowWater: 'number',
 };
 
 function ustackSetting(assignment: string, changes: TcpConfigChanges): string | null {
@@ -159,6 +162,9 @@ function ustackSetting(assignment: string, changes: TcpConfigChanges): string | 
     (changes as Record<string, unknown>)[field] = n;
   } else if (kind === 'congestion') {
     return congestion(value, changes);
+  } else if (Array.isArray(kind)) {
+    if (!kind.includes(value)) return null;
+    (changes as Record<string, unknown>)[field] = value;
   } else {
     return null;
   }

@@ -4,6 +4,9 @@
  */
 import type { CongestionAlgorithm } from './congestion.js';
 
+/** Which in-order data is ACKed at once rather than after the delayed-ACK timer (quick-ack.ts). */
+export type QuickAckMode = 'push' | 'linux';
+
 /** Stack-wide TCP configuration. Times in ms, sizes in bytes. */
 export interface TcpConfig {
   /** MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1: 536). */
@@ -24,6 +27,14 @@ export interface TcpConfig {
   readonly finWait2TimeoutMs: number;
   /** Delayed-ACK timeout (RFC 1122 §4.2.3.2 requires < 500 ms; Linux uses 40 ms minimum). */
   readonly delayedAckMs: number;
+  /**
+   * Which in-order data is ACKed at once although RFC 1122 §4.2.3.2 and RFC 5681 §4.2 say a
+   * TCP SHOULD delay its ACKs (quick-ack.ts). `push` (default): a segment with PSH, within a
+   * connection's first 16 ACKs. `linux`: Linux's quickack mode — any data segment, for up to 16
+   * ACKs after the first data, an idle gap longer than the RTO or an old duplicate, unless the
+   * connection is interactive (it replied within the delayed-ACK timeout: pingpong mode).
+   */
+  readonly quickAck: QuickAckMode;
   /** Keepalive idle time, probe interval and probe count (tcp_keepalive_*: 7200 s, 75 s, 9). */
   readonly keepaliveIdleMs: number;
   readonly keepaliveIntervalMs: number;
@@ -81,6 +92,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   timeWaitMs: 60_000,
   finWait2TimeoutMs: 60_000,
   delayedAckMs: 40,
+  quickAck: 'push',
   keepaliveIdleMs: 7_200_000,
   keepaliveIntervalMs: 75_000,
   keepaliveCount: 9,

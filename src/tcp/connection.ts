@@ -13,6 +13,7 @@ import { ReceiveAssembler } from './assembler.js';
 import type { TcpConfig } from './config.js';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
 import { TimerDeadlines } from './deadlines.js';
+import { QuickAcks } from './quick-ack.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
 import { RttEstimator } from './rtt.js';
 import { SendBuffer, WriteMarks } from './send-buffer.js';
@@ -266,8 +267,8 @@ export class TcpConnection extends TimerDeadlines {
   ackNow = false;
   /** Full-sized segments received since the last ACK (RFC 5681 §4.2: ACK every second one). */
   segmentsSinceAck = 0;
-  /** ACKs still to send at once for a segment with PSH (Linux's quickack mode at the start). */
-  quickAcks = 16;
+  /** Which in-order data is ACKed at once (TcpConfig.quickAck). */
+  readonly quickAcks: QuickAcks;
   /**
    * A segment is being processed (its callbacks run inside): what the application does there —
    * a read that opens the window, a reply — leaves in the one transmission at the end, so a
@@ -325,6 +326,7 @@ export class TcpConnection extends TimerDeadlines {
     this.rtt = new RttEstimator({ initialMs: config.initialRtoMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 });
     this.cc = createCongestionControl(congestion ?? config.congestionControl, this.sendMss, { initialWindowSegments: config.initialWindowSegments });
     this.info = new TcpInfoCounters(host.now());
+    this.quickAcks = new QuickAcks(config.quickAck);
   }
 
   /** `local:port>remote:port`, the demultiplexing key. */

@@ -187,8 +187,9 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     if (state === 'TIME-WAIT' && has.fin(segment)) {
       startTimeWait(connection, now); // a retransmitted FIN: ACK it and restart 2·MSL
     }
-    if (segment.len > 0 && seqLe(seqAdd(segment.seq, segment.len), connection.rcvNxt) && connection.sackEnabled) {
-      connection.pendingDsack = { leftEdge: segment.seq, rightEdge: seqAdd(segment.seq, segment.len) };
+    if (segment.len > 0 && seqLe(seqAdd(segment.seq, segment.len), connection.rcvNxt)) {
+      if (connection.sackEnabled) connection.pendingDsack = { leftEdge: segment.seq, rightEdge: seqAdd(segment.seq, segment.len) };
+      connection.quickAcks.duplicateArrived(seqSub(connection.rcvAdvertisedEdge, connection.lastAckSent));
     }
     connection.ackNow = true;
     return;
@@ -490,6 +491,8 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
     connection.receiveQueueBytes += chunk.length;
   }
   connection.host.counters.rxDataSegments.increment();
+  const advertisedWindow = seqSub(connection.rcvAdvertisedEdge, connection.lastAckSent);
+  const quick = connection.quickAcks.dataArrived(data.length, has.psh(segment), advertisedWindow, connection.advertisedMss || connection.sendMss, connection.rtt.rto, now);
   if (!inOrder || wasHolding || result.duplicate !== undefined) {
     // Out of order, a duplicate, or filling a hole: ACK at once (RFC 5681 §4.2, RFC 9293 §3.8.6.3).
     connection.ackNow = true;
@@ -497,7 +500,7 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
     // A segment longer than our MSS is several that a device joined (the kernel's segmentation
     // offload on a TUN): it counts as two, so it is ACKed at once as they would have been.
     connection.segmentsSinceAck += data.length > (connection.advertisedMss || connection.sendMss) ? 2 : 1;
-    if (connection.segmentsSinceAck >= 2 || (has.psh(segment) && connection.quickAcks > 0)) connection.ackNow = true;
+    if (connection.segmentsSinceAck >= 2 || quick) connection.ackNow = true;
     else armDelayedAck(connection, now);
   }
   if (connection.outOfOrderFinSeq !== null && connection.outOfOrderFinSeq === connection.rcvNxt) finArrives(connection, now);

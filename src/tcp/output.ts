@@ -144,10 +144,11 @@ export function transmitSegment(
     connection.lastAckSent = connection.rcvNxt;
     connection.ackNow = false;
     connection.segmentsSinceAck = 0;
-    if (connection.quickAcks > 0) connection.quickAcks--;
+    connection.quickAcks.ackSent();
     connection.delayedAckDeadline = Infinity;
     connection.pendingDsack = null;
   }
+  if (payload.length > 0) connection.quickAcks.dataSent(now, connection.host.config.delayedAckMs);
   connection.host.counters.txSegments.increment();
   // With offload a segment of many MSS leaves as the segments the link cuts it into.
   const segments = segmentSize !== undefined && payload.length > segmentSize ? Math.ceil(payload.length / segmentSize) : 1;

@@ -14,7 +14,9 @@ import type { TcpConfig } from './config.js';
 export type TcpProfile = Partial<TcpConfig>;
 
 /** Linux (as of 6.x) where it differs from ustack's defaults. */
-export const LINUX_PROFILE: TcpProfile = {};
+export const LINUX_PROFILE: TcpProfile = {
+  quickAck: 'linux',
+};
 
 /** FreeBSD (as of 14.x) where it differs from ustack's defaults. */
 export const FREEBSD_PROFILE: TcpProfile = {};

@@ -90,6 +90,7 @@ export function runTimers(connection: TcpConnection, now: number): void {
   if (isClosed(connection)) return;
   if (connection.delayedAckDeadline <= now) {
     connection.stats.increment('tcp.delayedAck.fired');
+    connection.quickAcks.delayedAckFired();
     sendAck(connection, now);
   }
 }
