@@ -53,7 +53,10 @@ export interface DrillSettings {
   /** Added to every inbound sequence number (the script's ISN). */
   readonly remoteIsn: number;
   readonly mtu: number;
-  /** ustack's timestamp clock tick (µs); TS val is compared in these ticks. */
+  /**
+   * ustack's timestamp clock tick (µs); TS val is compared in these ticks, within the timing
+   * tolerance. 0 (packetdrill's default): TS val is not checked, only mapped.
+   */
   readonly tsTickUsecs: number;
   /** Seed of the stack's Rng (ISNs, ports). */
   readonly seed: number;
@@ -74,7 +77,7 @@ export const DEFAULT_DRILL_SETTINGS: DrillSettings = {
   remotePort: 40000,
   remoteIsn: 0,
   mtu: 1500,
-  tsTickUsecs: 1000,
+  tsTickUsecs: 0,
   seed: 1,
 };
 

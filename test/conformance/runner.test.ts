@@ -80,6 +80,18 @@ describe('segments and timing', () => {
     const early = await run(`${ESTABLISHED}+.1...0.2 read(4, ..., 10) = 10\n+.2 < P. 1:11(10) ack 1 win 65535\n`);
     expect(early.failure?.message).toContain('should have returned at 0.300 s');
   });
+  test("ustack's TS val is checked only with --tcp_ts_tick_usecs (packetdrill's default 0 leaves it unchecked)", async () => {
+    const script = `${LISTEN}+0 < S 0:0(0) win 65535 <mss 1000,TS val 100 ecr 0>
++0 > S. 0:0(0) ack 1 <mss 1460,TS val 500 ecr 100>
++0 < . 1:1(0) ack 1 win 65535 <nop,nop,TS val 110 ecr 500>
++0 accept(3, ..., ...) = 4
++.1 write(4, ..., 10) = 10
++0 > P. 1:11(10) ack 1 <nop,nop,TS val 700 ecr 110>
+`;
+    expect((await run(script)).passed).toBe(true);
+    const checked = await run(script, [{ name: 'tcp_ts_tick_usecs', value: '1000' }]);
+    expect(checked.failure?.message).toContain('TS val 600, expected 700');
+  });
   test('a call that blocks without start...end fails', async () => {
     const result = await run(`${LISTEN}+0 accept(3, ..., ...) = 4\n`);
     expect(result.failure?.message).toContain('blocked');
