@@ -130,6 +130,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   finWait2TimeoutMs: 'number',
   delayedAckMs: 'number',
   quickAck: ['push', 'linux'],
+  windowUpdate: ['bsd', 'linux'],
   keepaliveIdleMs: 'number',
   keepaliveIntervalMs: 'number',
   keepaliveCount: 'number',

@@ -35,6 +35,15 @@ export interface TcpConfig {
    * connection is interactive (it replied within the delayed-ACK timeout: pingpong mode).
    */
   readonly quickAck: QuickAckMode;
+  /**
+   * When a read that opened the receive window sends a window update. RFC 9293 §3.8.6.2.2 and
+   * RFC 1122 §4.2.3.3 say how far the right edge may move (receiver SWS avoidance), not when to
+   * announce it. `bsd` (default, BSD's tcp_output): when the window grows by two segments or half
+   * the buffer. `linux` (__tcp_cleanup_rbuf): only when the window still open is at most half
+   * the largest and the read at least doubles it, so a large buffer read in small bites sends
+   * none and the next ACK carries the window.
+   */
+  readonly windowUpdate: 'bsd' | 'linux';
   /** Keepalive idle time, probe interval and probe count (tcp_keepalive_*: 7200 s, 75 s, 9). */
   readonly keepaliveIdleMs: number;
   readonly keepaliveIntervalMs: number;
@@ -93,6 +102,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   finWait2TimeoutMs: 60_000,
   delayedAckMs: 40,
   quickAck: 'push',
+  windowUpdate: 'bsd',
   keepaliveIdleMs: 7_200_000,
   keepaliveIntervalMs: 75_000,
   keepaliveCount: 9,

@@ -410,9 +410,21 @@ export function windowUpdateAfterRead(connection: TcpConnection, now: number): v
   const advertised = Math.max(0, seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
   // Only what the window field can carry counts: a buffer larger than 65535 << shift cannot
   // open the window further, and an update that changes nothing is a wasted segment.
-  const space = Math.min(connection.receiveWindowSpace(), MAX_WINDOW_FIELD * 2 ** connection.rcvWindowShift);
-  // Linux and BSD: update when the window grows by two segments or by half the buffer.
-  if (space - advertised >= 2 * connection.sendMss || (advertised === 0 && space >= connection.sendMss) || space - advertised >= connection.receiveBufferSize / 2) {
+  const largest = MAX_WINDOW_FIELD * 2 ** connection.rcvWindowShift;
+  const space = Math.min(connection.receiveWindowSpace(), largest);
+  const mss = connection.advertisedMss || connection.sendMss;
+  let update: boolean;
+  if (connection.host.config.windowUpdate === 'linux') {
+    // Linux's __tcp_cleanup_rbuf: only once the window still open is at most half the largest
+    // it can be, and the read at least doubles it to a segment or more (a buffer smaller than a
+    // segment counts as one, as __tcp_select_window bounds the MSS by it).
+    const clamp = Math.min(connection.receiveBufferSize, largest);
+    update = 2 * advertised <= clamp && space >= Math.min(mss, clamp) && space >= 2 * advertised;
+  } else {
+    // BSD's tcp_output: when the window grows by two segments or by half the buffer.
+    update = space - advertised >= 2 * connection.sendMss || (advertised === 0 && space >= connection.sendMss) || space - advertised >= connection.receiveBufferSize / 2;
+  }
+  if (update) {
     connection.ackNow = true;
     if (!connection.processingSegment) transmitPending(connection, now);
   }

@@ -16,6 +16,7 @@ export type TcpProfile = Partial<TcpConfig>;
 /** Linux (as of 6.x) where it differs from ustack's defaults. */
 export const LINUX_PROFILE: TcpProfile = {
   quickAck: 'linux',
+  windowUpdate: 'linux',
 };
 
 /** FreeBSD (as of 14.x) where it differs from ustack's defaults. */

@@ -278,6 +278,33 @@ describe('the advertised window and receiver SWS avoidance (RFC 9293 §3.8.6.2.2
     }
   });
 
+  describe("Linux's window update on read (tcp.windowUpdate = 'linux')", () => {
+    const linux: FixtureOptions = { tcp: { receiveBufferSize: 8192, windowUpdate: 'linux' } };
+
+    it('a read that opens a closed window by a segment sends an update', () => {
+      const h = established(linux);
+      h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 8192 });
+      h.expectSent(ack(h.peerSeq(8192)), window(0));
+      h.conn.receive(MSS);
+      h.expectSent(flags(ACK), window(MSS));
+    });
+
+    it('a read that grows the window by two segments sends none unless it doubles a window at most half open (BSD sends one)', () => {
+      for (const rule of ['linux', 'bsd'] as const) {
+        const h = established({ tcp: { receiveBufferSize: 8192, windowUpdate: rule } });
+        h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 4192 });
+        h.expectSent(ack(h.peerSeq(4192)), window(4000));
+        h.conn.receive(3000); // 7000 free: +3000 ≥ 2 MSS, but less than twice 4000
+        if (rule === 'bsd') h.expectSent(flags(ACK), window(7000));
+        else h.expectNothingSent();
+        if (rule === 'linux') {
+          h.conn.receive(1192); // 8192 free: twice 4000
+          h.expectSent(flags(ACK), window(8192));
+        }
+      }
+    });
+  });
+
   it('shutdown(SHUT_RD): arriving data is acknowledged and discarded', () => {
     const h = established();
     h.conn.shutdownRead();
