@@ -131,6 +131,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   delayedAckMs: 'number',
   quickAck: ['push', 'linux'],
   windowUpdate: ['bsd', 'linux'],
+  readShutdownDiscards: 'boolean',
   keepaliveIdleMs: 'number',
   keepaliveIntervalMs: 'number',
   keepaliveCount: 'number',

@@ -743,12 +743,15 @@ export class BerkeleySockets {
       revents |= C.POLLOUT;
     } else if (entry.connection) {
       const c = entry.connection;
-      if (c.readableBytes > 0 || c.peerFinReceived) revents |= C.POLLIN;
-      if (c.peerFinReceived) revents |= C.POLLRDHUP;
+      // Reading has ended by the peer's FIN or our SHUT_RD: a read returns at once (Linux's
+      // RCV_SHUTDOWN), and with writing shut down too the connection is hung up.
+      const readEnded = c.peerFinReceived || c.readShutdown;
+      if (c.readableBytes > 0 || readEnded) revents |= C.POLLIN;
+      if (readEnded) revents |= C.POLLRDHUP;
       if (c.synchronized && c.canSend && c.writable) revents |= C.POLLOUT;
       else if (p.events & C.POLLOUT) entry.noSpace = true;
       if (c.state === 'CLOSED') revents |= C.POLLHUP | C.POLLIN | (entry.pendingError || c.error ? C.POLLERR : 0);
-      if (c.peerFinReceived && c.finPending) revents |= C.POLLHUP;
+      if (readEnded && c.finPending) revents |= C.POLLHUP;
     } else {
       revents |= C.POLLOUT | C.POLLHUP; // an unconnected stream socket
     }

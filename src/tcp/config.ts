@@ -44,6 +44,12 @@ export interface TcpConfig {
    * none and the next ACK carries the window.
    */
   readonly windowUpdate: 'bsd' | 'linux';
+  /**
+   * shutdown(SHUT_RD) discards the data queued and any that arrives later, still ACKing it
+   * (default, BSD's sorflush; POSIX: "further receive operations are disabled"). Off, as Linux:
+   * data still queues and is read before the end of the stream.
+   */
+  readonly readShutdownDiscards: boolean;
   /** Keepalive idle time, probe interval and probe count (tcp_keepalive_*: 7200 s, 75 s, 9). */
   readonly keepaliveIdleMs: number;
   readonly keepaliveIntervalMs: number;
@@ -103,6 +109,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   delayedAckMs: 40,
   quickAck: 'push',
   windowUpdate: 'bsd',
+  readShutdownDiscards: true,
   keepaliveIdleMs: 7_200_000,
   keepaliveIntervalMs: 75_000,
   keepaliveCount: 9,

@@ -200,7 +200,7 @@ export class TcpConnection extends TimerDeadlines {
   peerFinReceived = false;
   /** A FIN arrived beyond a hole; its sequence number. */
   outOfOrderFinSeq: number | null = null;
-  /** The user shut down reading (SHUT_RD): arriving data is discarded. */
+  /** The user shut down reading (SHUT_RD): reads end at the data queued (TcpConfig.readShutdownDiscards). */
   readShutdown = false;
   /** The peer marked urgent data that has not been read past yet (RFC 9293 §3.8.5; RCV.UP). */
   urgentPending = false;
@@ -521,9 +521,13 @@ export class TcpConnection extends TimerDeadlines {
     transmitPending(this, this.host.now());
   }
 
-  /** SHUTDOWN(SHUT_RD): discard queued and future data. */
+  /**
+   * SHUTDOWN(SHUT_RD): reading ends. Queued and future data are discarded (BSD's sorflush), or,
+   * with TcpConfig.readShutdownDiscards off, still queued and readable before the end (Linux).
+   */
   shutdownRead(): void {
     this.readShutdown = true;
+    if (!this.host.config.readShutdownDiscards) return;
     this.receiveQueue.length = 0;
     this.receiveQueueBytes = 0;
   }

@@ -486,7 +486,7 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
   if (inOrder) connection.info.dataArrivedInOrder(connection, segment.payload.length, segment.flags, now);
   else if (result.refusedBytes < data.length) connection.info.outOfOrderArrived();
   for (const chunk of result.delivered) {
-    if (connection.readShutdown) continue; // SHUT_RD: acknowledged and discarded
+    if (connection.readShutdown && connection.host.config.readShutdownDiscards) continue; // SHUT_RD: acknowledged and discarded
     connection.receiveQueue.push(chunk);
     connection.receiveQueueBytes += chunk.length;
   }

@@ -17,6 +17,7 @@ export type TcpProfile = Partial<TcpConfig>;
 export const LINUX_PROFILE: TcpProfile = {
   quickAck: 'linux',
   windowUpdate: 'linux',
+  readShutdownDiscards: false,
 };
 
 /** FreeBSD (as of 14.x) where it differs from ustack's defaults. */
