@@ -4,7 +4,6 @@
  * `input.ts`, segment building in `output.ts`, timers in `timers.ts`, loss recovery in
  * `recovery.ts`; they all work on this object.
  */
-import { NO_BYTES } from '../core/bytes.js';
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Counter, Stats } from '../core/stats.js';
@@ -18,7 +17,7 @@ import { RetransmissionQueue } from './retransmission-queue.js';
 import { RttEstimator } from './rtt.js';
 import { SendBuffer, WriteMarks } from './send-buffer.js';
 import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
-import { transmitPending, transmitSegment, windowUpdateAfterRead } from './output.js';
+import { sendReset, transmitPending, windowUpdateAfterRead } from './output.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
@@ -542,7 +541,7 @@ export class TcpConnection extends TimerDeadlines {
       this.stats.increment('tcp.tx.resets');
       // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> as Linux and BSD send it (RFC 9293 §3.10.5
       // names only RST; the ACK lets the peer's RFC 5961 check see an exact sequence number).
-      transmitSegment(this, this.host.now(), this.sndNxt, TcpFlag.RST | TcpFlag.ACK, NO_BYTES, []);
+      sendReset(this, this.host.now(), TcpFlag.ACK);
     }
     this.closeWithError(null);
   }

@@ -168,6 +168,16 @@ export function sendSynAck(connection: TcpConnection, now: number): void {
   transmitSegment(connection, now, connection.iss, flags, NO_BYTES, synOptions(connection, now, true));
 }
 
+/**
+ * Sends a RST for the connection (ABORT, or a keepalive that went unanswered) at SND.NXT. With
+ * timestamps negotiated it carries them (RFC 7323 §3.2: TSopt SHOULD be sent in a RST; Linux's
+ * tcp_send_active_reset does), but no SACK blocks.
+ */
+export function sendReset(connection: TcpConnection, now: number, flags: number): void {
+  const options: TcpOption[] = connection.timestampsEnabled ? [NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.tsNow(now), tsEcr: connection.tsRecent }] : [];
+  transmitSegment(connection, now, connection.sndNxt, TcpFlag.RST | flags, NO_BYTES, options);
+}
+
 /** Sends a bare ACK for the current RCV.NXT. */
 export function sendAck(connection: TcpConnection, now: number): void {
   transmitSegment(connection, now, connection.sndNxt, TcpFlag.ACK, NO_BYTES);

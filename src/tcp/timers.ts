@@ -6,7 +6,7 @@
  */
 import { NO_BYTES } from '../core/bytes.js';
 import type { TcpConnection } from './connection.js';
-import { retransmit, sendAck, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
+import { retransmit, sendAck, sendReset, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
 import { detectLossByRack, enterRecovery, retransmissionTimeout } from './recovery.js';
 import { seqAdd } from './seq.js';
 import { TcpFlag } from './tcp-packet.js';
@@ -213,7 +213,7 @@ function onKeepaliveTimer(connection: TcpConnection, now: number): void {
     // Linux resets the connection (tcp_send_active_reset): a peer that lost only our probes'
     // answers, or came back without state, learns that the connection is gone.
     connection.stats.increment('tcp.tx.resets');
-    transmitSegment(connection, now, connection.sndNxt, TcpFlag.RST, NO_BYTES, []);
+    sendReset(connection, now, 0);
     connection.closeWithError(connection.softError ?? 'ETIMEDOUT');
     return;
   }
