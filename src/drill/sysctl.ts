@@ -123,6 +123,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   initialRtoMs: 'number',
   minRtoMs: 'number',
   maxRtoMs: 'number',
+  minRtoBoundsVariance: 'boolean',
   synRetries: 'number',
   synAckRetries: 'number',
   dataRetries: 'number',

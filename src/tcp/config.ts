@@ -15,6 +15,12 @@ export interface TcpConfig {
   readonly initialRtoMs: number;
   readonly minRtoMs: number;
   readonly maxRtoMs: number;
+  /**
+   * RFC 6298 §2.4 puts the minimum under the RTO: max(minRtoMs, SRTT + 4·RTTVAR). Linux puts it
+   * under the variance term (tcp_rtt_estimator: rttvar ≥ tcp_rto_min): SRTT + max(4·RTTVAR,
+   * minRtoMs), so its RTO is about RTT + 200 ms. On: Linux's.
+   */
+  readonly minRtoBoundsVariance: boolean;
   /** SYN retransmissions before connect fails with ETIMEDOUT (Linux tcp_syn_retries: 6). */
   readonly synRetries: number;
   /** SYN-ACK retransmissions before a half-open connection is dropped (tcp_synack_retries: 5). */
@@ -101,6 +107,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   initialRtoMs: 1000,
   minRtoMs: 200,
   maxRtoMs: 120_000,
+  minRtoBoundsVariance: false,
   synRetries: 6,
   synAckRetries: 5,
   dataRetries: 15,

@@ -322,7 +322,7 @@ export class TcpConnection extends TimerDeadlines {
     this.sendBuffer = new SendBuffer(config.sendBufferSize);
     this.receiveBufferSize = config.receiveBufferSize;
     this.assembler = new ReceiveAssembler(config.receiveBufferSize);
-    this.rtt = new RttEstimator({ initialMs: config.initialRtoMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 });
+    this.rtt = new RttEstimator({ initialMs: config.initialRtoMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1, minBoundsVariance: config.minRtoBoundsVariance });
     this.cc = createCongestionControl(congestion ?? config.congestionControl, this.sendMss, { initialWindowSegments: config.initialWindowSegments });
     this.info = new TcpInfoCounters(host.now());
     this.quickAcks = new QuickAcks(config.quickAck);

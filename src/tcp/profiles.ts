@@ -18,6 +18,7 @@ export const LINUX_PROFILE: TcpProfile = {
   quickAck: 'linux',
   windowUpdate: 'linux',
   readShutdownDiscards: false,
+  minRtoBoundsVariance: true,
 };
 
 /** FreeBSD (as of 14.x) where it differs from ustack's defaults. */

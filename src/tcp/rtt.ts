@@ -25,6 +25,12 @@ export interface RtoConfig {
   readonly maxMs: number;
   /** G, the clock granularity (RFC 6298 §2): the variance term is at least this much. */
   readonly clockGranularityMs: number;
+  /**
+   * `minMs` bounds the variance term instead of the RTO: RTO = SRTT + max(G, K·RTTVAR, minMs),
+   * as Linux's tcp_rtt_estimator keeps rttvar at least tcp_rto_min (so a 10 ms path has a
+   * 210 ms RTO, where RFC 6298 §2.4's floor on the RTO gives 200 ms). Off by default.
+   */
+  readonly minBoundsVariance?: boolean;
 }
 
 /** Default RtoConfig: 1 s initial, 200 ms floor (as Linux), 120 s ceiling, 1 ms granularity. */
@@ -127,14 +133,16 @@ export class RttEstimator {
 
   /**
    * The RTO before backoff: `initialMs` until a sample (RFC 6298 §2.1), then
-   * SRTT + max(G, K·RTTVAR) (§2.2, §2.3), clamped to [minMs, maxMs] (§2.4, §2.5).
+   * SRTT + max(G, K·RTTVAR) (§2.2, §2.3), clamped to [minMs, maxMs] (§2.4, §2.5); with
+   * `minBoundsVariance`, SRTT + max(G, K·RTTVAR, minMs).
    */
   get baseRto(): number {
     const { initialMs, minMs, maxMs, clockGranularityMs } = this.config;
+    const varianceFloor = this.config.minBoundsVariance ? Math.max(clockGranularityMs, minMs) : clockGranularityMs;
     const unclamped =
       this.smoothed === undefined || this.variation === undefined
         ? initialMs
-        : this.smoothed + Math.max(clockGranularityMs, K * this.variation);
+        : this.smoothed + Math.max(varianceFloor, K * this.variation);
     return Math.min(maxMs, Math.max(minMs, unclamped));
   }
 

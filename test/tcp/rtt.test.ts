@@ -62,6 +62,17 @@ describe('RttEstimator (RFC 6298)', () => {
     expect(strict.rto).toBe(1000);
   });
 
+  it("with minBoundsVariance the minimum bounds the variance term, as Linux: RTO = SRTT + max(K·RTTVAR, min)", () => {
+    const linux = new RttEstimator({ ...DEFAULT_RTO_CONFIG, minBoundsVariance: true });
+    linux.sample(10);
+    expect(linux.rto).toBe(210); // the RFC 6298 §2.4 floor gives 200
+    const slow = new RttEstimator({ ...DEFAULT_RTO_CONFIG, minBoundsVariance: true });
+    slow.sample(100);
+    expect(slow.rto).toBe(300); // 100 + max(4·50, 200); the RFC rule gives 300 too
+    for (let i = 0; i < 200; i++) slow.sample(100);
+    expect(slow.rto).toBeCloseTo(300, 6); // the variance decays, the floor stays: RFC 6298 gives 200
+  });
+
   it('caps the RTO at the maximum (RFC 6298 §2.5)', () => {
     const rtt = new RttEstimator({ ...DEFAULT_RTO_CONFIG, maxMs: 60_000 });
     rtt.sample(50_000);
