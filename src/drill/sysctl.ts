@@ -83,13 +83,15 @@ const LINUX: Readonly<Record<string, Setter>> = {
     return `tcp.receiveBufferSize=${middle}${max > 0 ? `, tcp.receiveBufferMax=${max}` : ''}`;
   },
   'net.ipv4.tcp_wmem': (value, changes) => {
-    const middle = Number(value.trim().split(/\s+/)[1]);
+    const [, middle, max] = value.trim().split(/\s+/).map(Number);
     if (!Number.isFinite(middle) || middle <= 0) return null;
     changes.sendBufferSize = middle;
-    return `tcp.sendBufferSize=${middle}`;
+    if (max > 0) changes.sendBufferMax = max;
+    return `tcp.sendBufferSize=${middle}${max > 0 ? `, tcp.sendBufferMax=${max}` : ''}`;
   },
   'net.ipv4.tcp_congestion_control': congestion,
   'net.ipv4.tcp_notsent_lowat': number('notSentLowWater'),
+  'net.ipv4.tcp_min_tso_segs': number('minSendUnitSegments'),
   'net.core.somaxconn': number('defaultBacklog'),
 };
 
@@ -138,6 +140,8 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   keepaliveCount: 'number',
   receiveBufferSize: 'number',
   sendBufferSize: 'number',
+  sendBufferAccounting: ['bytes', 'linux'],
+  sendBufferMax: 'number',
   receiveBufferMax: 'number',
   windowScaling: 'boolean',
   timestamps: 'boolean',

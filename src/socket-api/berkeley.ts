@@ -49,6 +49,8 @@ interface SocketOptions {
   /** SO_RCVBUF was set (Linux's SOCK_RCVBUF_LOCK). */
   receiveBufferSet: boolean;
   sendBuffer: number;
+  /** SO_SNDBUF was set (Linux then stops growing the send buffer: SOCK_SNDBUF_LOCK). */
+  sendBufferSet: boolean;
   receiveTimeoutMs: number;
   sendTimeoutMs: number;
   noDelay: boolean;
@@ -131,6 +133,7 @@ export class BerkeleySockets {
       receiveBuffer: baseType === C.SOCK_STREAM ? config.receiveBufferSize : this.stack.udp.config.receiveBufferSize,
       receiveBufferSet: false,
       sendBuffer: config.sendBufferSize,
+      sendBufferSet: false,
       receiveTimeoutMs: 0,
       sendTimeoutMs: 0,
       noDelay: false,
@@ -282,7 +285,7 @@ export class BerkeleySockets {
       // A wakeup for room to write only when a writer ran short and there is now room worth
       // waking for (Linux's SOCK_NOSPACE and sk_stream_write_space).
       onWritable: () => {
-        if (entry.noSpace && connection.wakesWriter) {
+        if (entry.noSpace && connection.writable) {
           entry.noSpace = false;
           entry.notify();
         }
@@ -522,6 +525,7 @@ export class BerkeleySockets {
         break;
       case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`:
         options.sendBuffer = positive(n);
+        options.sendBufferSet = true;
         break;
       case `${C.SOL_SOCKET}:${C.SO_RCVTIMEO}`:
         options.receiveTimeoutMs = positive(n, true);
@@ -649,8 +653,12 @@ export class BerkeleySockets {
         return { onoff: Number(options.linger.onoff), linger: options.linger.seconds };
       case `${C.SOL_SOCKET}:${C.SO_RCVBUF}`:
         return options.receiveBuffer * 2; // Linux reports double what was set (socket(7))
-      case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`:
+      case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`: {
+        // Linux's accounting reports its limit, sk_sndbuf: twice what was set, or what it grew to.
+        const memory = entry.connection?.sendMemory;
+        if (memory && memory.accounting === 'linux') return memory.limit;
         return options.sendBuffer * 2;
+      }
       case `${C.SOL_SOCKET}:${C.SO_RCVTIMEO}`:
         return options.receiveTimeoutMs;
       case `${C.SOL_SOCKET}:${C.SO_SNDTIMEO}`:
@@ -887,7 +895,8 @@ function applyConnectionOptions(connection: TcpConnection, options: SocketOption
   o.ttl = options.ttl;
   o.tos = options.tos;
   o.dontFragment = options.mtuDiscover !== C.IP_PMTUDISC_DONT;
-  connection.sendBuffer.capacity = options.sendBuffer;
+  // Linux's accounting keeps its own limit (tcp_wmem[1], grown) until SO_SNDBUF is set.
+  if (options.sendBufferSet || connection.sendMemory.accounting === 'bytes') connection.sendMemory.setSize(options.sendBuffer);
   if (!connection.synchronized) {
     connection.receiveBufferSize = options.receiveBuffer;
     connection.assembler.limitBytes = options.receiveBuffer;

@@ -3,6 +3,7 @@
  * the per-connection ones through socket options (TCP_NODELAY, SO_KEEPALIVE, TCP_USER_TIMEOUT…).
  */
 import type { CongestionAlgorithm } from './congestion.js';
+import type { SendBufferAccounting } from './send-memory.js';
 
 /** Which in-order data is ACKed at once rather than after the delayed-ACK timer (quick-ack.ts). */
 export type QuickAckMode = 'push' | 'linux';
@@ -60,9 +61,19 @@ export interface TcpConfig {
   readonly keepaliveIdleMs: number;
   readonly keepaliveIntervalMs: number;
   readonly keepaliveCount: number;
-  /** Default socket buffer sizes (SO_RCVBUF / SO_SNDBUF). */
+  /** Default socket buffer sizes (SO_RCVBUF / SO_SNDBUF; Linux tcp_rmem[1], tcp_wmem[1]). */
   readonly receiveBufferSize: number;
   readonly sendBufferSize: number;
+  /**
+   * How the send buffer is counted (send-memory.ts). RFC 9293 §3.10.2 leaves it to the
+   * implementation. `bytes` (default): SO_SNDBUF bytes of data. `linux`: Linux's accounting —
+   * twice SO_SNDBUF (or tcp_wmem[1], grown with the congestion window up to `sendBufferMax`),
+   * charged with the data plus a fixed overhead per skb, a write filling its last skb past the
+   * limit.
+   */
+  readonly sendBufferAccounting: SendBufferAccounting;
+  /** The largest an unlocked `linux` send buffer grows to (Linux tcp_wmem[2]). */
+  readonly sendBufferMax: number;
   /**
    * The largest receive buffer a connection may grow to (Linux tcp_rmem[2], FreeBSD
    * kern.ipc.maxsockbuf). The window-scale shift offered is the smallest that lets a window
@@ -122,6 +133,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   keepaliveCount: 9,
   receiveBufferSize: 1024 * 1024,
   sendBufferSize: 1024 * 1024,
+  sendBufferAccounting: 'bytes',
+  sendBufferMax: 4 * 1024 * 1024,
   receiveBufferMax: 1024 * 1024,
   windowScaling: true,
   timestamps: true,

@@ -16,6 +16,7 @@ import { QuickAcks } from './quick-ack.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
 import { RttEstimator } from './rtt.js';
 import { SendBuffer, WriteMarks } from './send-buffer.js';
+import { SendMemory } from './send-memory.js';
 import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
 import { sendReset, transmitPending, windowUpdateAfterRead } from './output.js';
 import type { Segment } from './segment.js';
@@ -185,6 +186,8 @@ export class TcpConnection extends TimerDeadlines {
 
   // ---- buffers ----
   readonly sendBuffer: SendBuffer;
+  /** What a write may queue and when the socket is writable (SO_SNDBUF; TcpConfig.sendBufferAccounting). */
+  readonly sendMemory: SendMemory;
   /** Ends of writes in the unsent data: push points and record ends. */
   readonly writeMarks = new WriteMarks();
   receiveBufferSize: number;
@@ -320,6 +323,7 @@ export class TcpConnection extends TimerDeadlines {
     };
     this.sendMss = config.defaultMss;
     this.sendBuffer = new SendBuffer(config.sendBufferSize);
+    this.sendMemory = new SendMemory(this, config.sendBufferAccounting);
     this.receiveBufferSize = config.receiveBufferSize;
     this.assembler = new ReceiveAssembler(config.receiveBufferSize);
     this.rtt = new RttEstimator({ initialMs: config.initialRtoMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1, minBoundsVariance: config.minRtoBoundsVariance });
@@ -412,22 +416,40 @@ export class TcpConnection extends TimerDeadlines {
     if (this.error) return fail(this.error);
     if (this.state === 'CLOSED' || this.state === 'LISTEN') return fail('ENOTCONN');
     if (!this.canSend) return fail('EPIPE');
-    // Data leaves as it is queued, so the low water mark bounds what waits unsent, not the write
-    // (Linux sends each full segment while copying a write in).
+    // Data leaves as it is queued (Linux sends each full skb while copying a write in), so the
+    // buffer and the low water mark bound what waits, not the write.
     let accepted = 0;
     const now = this.host.now();
     for (;;) {
       const wanted = data.length - accepted;
-      const room = Math.min(wanted, this.notSentLowWater - this.unsentBytes);
+      const room = this.sendMemory.writeRoom(wanted);
       const taken = room > 0 ? this.sendBuffer.write(data.subarray(accepted, accepted + room)) : 0;
       accepted += taken;
-      const last = taken === 0 || accepted === data.length;
-      if (taken > 0) this.info.chronoStart(Chrono.busy, now);
-      if (taken < wanted) this.info.sendBufferFilled();
-      if (last && accepted > 0) this.writeMarks.add(seqAdd(this.sendBufferSeq, this.sendBuffer.length), !flags.more, flags.endOfRecord === true);
-      if (this.synchronized && (taken > 0 || (last && accepted > 0))) transmitPending(this, now, { corked: !last || flags.more === true });
+      const done = accepted === data.length;
+      if (taken > 0) {
+        this.info.chronoStart(Chrono.busy, now);
+        this.sendMemory.appended(taken, done && flags.endOfRecord === true);
+        const forced = done ? null : this.sendMemory.forcedPush();
+        if (forced !== null) this.writeMarks.add(forced, true, false);
+      }
+      const last = taken === 0 || done;
+      // A write cut short: the writer waits, marked so before the last push of what it copied
+      // (Linux's wait_for_space: SOCK_NOSPACE, then tcp_push). Counting bytes, a chunk smaller
+      // than asked already means the buffer (or the low water mark) is full.
+      if (taken === 0 && !done) this.sendMemory.writerWaiting = true;
+      if ((taken === 0 && !done) || (taken < wanted && this.sendMemory.accounting === 'bytes')) this.info.sendBufferFilled();
+      if (last && accepted > 0) {
+        this.writeMarks.add(this.sendBufferEnd, !flags.more, flags.endOfRecord === true);
+        if (!flags.more) this.sendMemory.pushed();
+      }
+      if (this.synchronized && accepted > 0 && (taken > 0 || last)) transmitPending(this, now, { corked: !last || flags.more === true });
       if (last) return ok(accepted);
     }
+  }
+
+  /** Sequence number after the last byte written. */
+  get sendBufferEnd(): number {
+    return seqAdd(this.sendBufferSeq, this.sendBuffer.length);
   }
 
   /** Bytes written and not yet sent once (Linux's notsent_bytes). */
@@ -442,20 +464,12 @@ export class TcpConnection extends TimerDeadlines {
   }
 
   /**
-   * Room to write, as Linux's sk_stream_is_writeable: free space at least half of what is
-   * queued (so a writer wakes for a worthwhile amount), and fewer unsent bytes than the low
-   * water mark.
+   * Room worth writing into (POLLOUT) and waking a blocked writer for, as Linux's
+   * __sk_stream_is_writeable(sk, 1): room left at least half of what is queued, and fewer unsent
+   * bytes than half the low water mark (send-memory.ts).
    */
   get writable(): boolean {
-    return this.sendBuffer.free > 0 && this.sendBuffer.free >= this.sendBuffer.length / 2 && this.unsentBytes < this.notSentLowWater;
-  }
-
-  /**
-   * Room worth waking a writer for (Linux's sk_stream_write_space): as `writable`, with the
-   * unsent bytes under half the low water mark.
-   */
-  get wakesWriter(): boolean {
-    return this.writable && this.unsentBytes * 2 < this.notSentLowWater;
+    return this.sendMemory.writable;
   }
 
   /** TCP_NODELAY; turning it on sends at once what Nagle or a cork was holding (as Linux). */

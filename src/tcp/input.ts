@@ -102,7 +102,12 @@ export function segmentArrives(connection: TcpConnection, segment: Segment, now:
   } finally {
     connection.processingSegment = false;
   }
-  if (connection.state !== 'CLOSED') transmitPending(connection, now);
+  if (connection.state === 'CLOSED') return;
+  transmitPending(connection, now);
+  // Room an ACK freed is announced after what it let us send left (Linux's tcp_data_snd_check:
+  // tcp_push_pending_frames, then tcp_check_space), so the send-buffer limit grows only while
+  // the congestion window is not full.
+  if (connection.sendMemory.takeFreed()) connection.events.onWritable?.();
 }
 
 /** RFC 9293 §3.10.7.3: SYN-SENT. */
@@ -312,6 +317,7 @@ function establish(connection: TcpConnection, segment: Segment, window: number, 
   connection.retransmitDeadline = Infinity;
   connection.firstUnackedSentAt = null;
   connection.setState('ESTABLISHED');
+  connection.sendMemory.established();
   connection.info.established(connection, passive, now);
   armKeepalive(connection, now);
 }
@@ -405,7 +411,7 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
   }
   if (dataAcked > 0) {
     connection.info.sendBufferFreed(connection.sendBuffer.free, connection.sendBuffer.length, connection.inFlight.length === 0 && unsent <= 0, now);
-    connection.events.onWritable?.();
+    connection.sendMemory.freed();
   }
 
   if (finAcked) {

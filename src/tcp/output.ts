@@ -374,6 +374,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     sentNewData = true;
     if (mode.wakeup) break;
   }
+  if (sentNewData) connection.sendMemory.transmitted(burstStart, connection.sndNxt, unitBytes);
   if (mayCarryData) chargeSenderTime(connection, now, cwnd, inPipe, sentNewData);
 
   if (sentSomething) {

@@ -19,6 +19,7 @@ export const LINUX_PROFILE: TcpProfile = {
   windowUpdate: 'linux',
   readShutdownDiscards: false,
   minRtoBoundsVariance: true,
+  sendBufferAccounting: 'linux',
 };
 
 /** FreeBSD (as of 14.x) where it differs from ustack's defaults. */

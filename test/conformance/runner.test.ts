@@ -6,6 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { runDrill } from '../../src/drill/drill-command.js';
 import { runScript } from '../../src/drill/runner.js';
+import { expandCommand } from '../../src/drill/shell-scripts.js';
 import { mapShellCommand } from '../../src/drill/sysctl.js';
 
 const LISTEN = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
@@ -120,6 +121,11 @@ describe('backtick lines', () => {
   test('FreeBSD sysctls map in portable mode only', () => {
     expect(mapShellCommand('sysctl net.inet.tcp.msl=5000', true).changes).toEqual({ timeWaitMs: 10000 });
     expect(mapShellCommand('sysctl net.inet.tcp.msl=5000', false).unsupported).toHaveLength(1);
+  });
+  test("set_sysctls.py's arguments are split as the shell splits them: a quoted value keeps its spaces", () => {
+    const expanded = expandCommand('../common/set_sysctls.py /proc/sys/net/ipv4/tcp_wmem="4096 50000 4194304" \\\n /proc/sys/net/ipv4/tcp_notsent_lowat=8000', undefined);
+    expect(expanded.commands.map((c) => c.text)).toEqual(['echo "4096 50000 4194304" > /proc/sys/net/ipv4/tcp_wmem', 'echo "8000" > /proc/sys/net/ipv4/tcp_notsent_lowat']);
+    expect(mapShellCommand(expanded.commands[0].text, true).changes).toEqual({ sendBufferSize: 50000, sendBufferMax: 4194304 });
   });
   test('initcwnd and ustack settings', () => {
     expect(mapShellCommand('ip route change 192.0.2.0/24 dev tun0 initcwnd 4', true).changes).toEqual({ initialWindowSegments: 4 });
