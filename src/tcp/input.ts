@@ -410,7 +410,8 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
     armProbeTimer(connection, now);
   }
   if (dataAcked > 0) {
-    connection.info.sendBufferFreed(connection.sendBuffer.free, connection.sendBuffer.length, connection.inFlight.length === 0 && unsent <= 0, now);
+    const charged = connection.sendMemory.charged;
+    connection.info.sendBufferFreed(connection.sendMemory.limit - charged, charged, connection.inFlight.length === 0 && unsent <= 0, now);
     connection.sendMemory.freed();
   }
 
