@@ -321,10 +321,15 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
       break;
     }
     length = Math.max(0, length);
-    if (length > 0 && length < mss && length < unsent) {
-      // Sender SWS avoidance (§3.8.6.2.1): a partial segment only if it is at least half the
-      // largest window the peer offered, or nothing is outstanding and the window caps it.
-      if (length < connection.maxSndWnd / 2 && connection.flightSize > 0) break;
+    if (length > 0 && length < mss && length < unsent && !mode.wakeup) {
+      // Sender SWS avoidance (§3.8.6.2.1): a segment shorter than the MSS that leaves data
+      // behind goes only if it is at least Fs = 1/2 of the largest window the peer offered.
+      // Otherwise it waits for the window to open or, with nothing outstanding to bring an
+      // ACK, for the override timeout: the persist timer sends it (tcp_write_wakeup in Linux).
+      if (length < connection.maxSndWnd / 2) {
+        if (connection.flightSize === 0) armPersistIfIdle(connection, now);
+        break;
+      }
     }
     // MSG_EOR: a segment stops at the end of a record.
     length = Math.min(length, connection.writeMarks.untilRecordEnd(connection.sndNxt));
