@@ -80,6 +80,18 @@ export interface TcpConfig {
    * this large be advertised (RFC 7323 §2.3), as both systems compute it.
    */
   readonly receiveBufferMax: number;
+  /**
+   * Packetization-layer path MTU discovery (RFC 4821, mtu-probe.ts): search for a larger MSS by
+   * probing with one larger segment now and then, as Linux with tcp_mtu_probing = 2. Off by
+   * default (classical path MTU discovery, RFC 1191, only lowers the MSS), as in Linux.
+   */
+  readonly mtuProbing: boolean;
+  /** Where the search starts: this MSS (Linux tcp_base_mss, 1024). */
+  readonly mtuProbeBaseMss: number;
+  /** The search stops when it has narrowed the MTU to this many bytes (Linux tcp_probe_threshold, 8). */
+  readonly mtuProbeThreshold: number;
+  /** Time after which the search starts over (Linux tcp_probe_interval, 600 s). */
+  readonly mtuProbeIntervalMs: number;
   /** Offer and accept these options on SYNs. */
   readonly windowScaling: boolean;
   readonly timestamps: boolean;
@@ -136,6 +148,10 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   sendBufferAccounting: 'bytes',
   sendBufferMax: 4 * 1024 * 1024,
   receiveBufferMax: 1024 * 1024,
+  mtuProbing: false,
+  mtuProbeBaseMss: 1024,
+  mtuProbeThreshold: 8,
+  mtuProbeIntervalMs: 600_000,
   windowScaling: true,
   timestamps: true,
   sack: true,

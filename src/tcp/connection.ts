@@ -12,6 +12,7 @@ import { ReceiveAssembler } from './assembler.js';
 import type { TcpConfig } from './config.js';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
 import { TimerDeadlines } from './deadlines.js';
+import { MtuProbing } from './mtu-probe.js';
 import { QuickAcks } from './quick-ack.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
 import { RttEstimator } from './rtt.js';
@@ -49,6 +50,10 @@ export interface TcpHost {
   transmit(connection: TcpConnection, segment: TcpRepr, segmentSize?: number): void;
   /** Path MTU toward the peer, or null without a route. */
   pathMtu(remote: Ipv4Address): number | null;
+  /** The MSS the route toward the peer says to offer (`ip route ... advmss`), or null. */
+  routeAdvertisedMss(remote: Ipv4Address): number | null;
+  /** The MTU of the interface toward the peer, whatever the route or path say; null without a route. */
+  interfaceMtu(remote: Ipv4Address): number | null;
   /** The largest IP packet toward the peer that the link cuts into segments itself (TSO), or 0. */
   segmentationOffload(remote: Ipv4Address): number;
   /** The connection reached CLOSED: forget it. */
@@ -271,6 +276,8 @@ export class TcpConnection extends TimerDeadlines {
   segmentsSinceAck = 0;
   /** Which in-order data is ACKed at once (TcpConfig.quickAck). */
   readonly quickAcks: QuickAcks;
+  /** Packetization-layer path MTU discovery (RFC 4821; TcpConfig.mtuProbing). */
+  readonly mtuProbing: MtuProbing;
   /**
    * A segment is being processed (its callbacks run inside): what the application does there —
    * a read that opens the window, a reply — leaves in the one transmission at the end, so a
@@ -330,6 +337,7 @@ export class TcpConnection extends TimerDeadlines {
     this.cc = createCongestionControl(congestion ?? config.congestionControl, this.sendMss, { initialWindowSegments: config.initialWindowSegments });
     this.info = new TcpInfoCounters(host.now());
     this.quickAcks = new QuickAcks(config.quickAck);
+    this.mtuProbing = new MtuProbing(this);
   }
 
   /** `local:port>remote:port`, the demultiplexing key. */

@@ -358,6 +358,7 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
     const result = acknowledge(connection, segment, now);
     dataAcked = result.dataAcked;
     finAcked = result.finAcked;
+    connection.mtuProbing.acknowledged();
   }
   processSack(connection, segment.parsed.sackBlocks, now, ack);
 

@@ -27,10 +27,13 @@ export function windowShiftFor(bufferSize: number): number {
   return shift;
 }
 
-/** The MSS we advertise: the path MTU minus headers, bounded by TCP_MAXSEG (RFC 9293 §3.7.1). */
+/**
+ * The MSS we advertise: the path MTU minus headers, or the route's advmss, bounded by TCP_MAXSEG
+ * (RFC 9293 §3.7.1).
+ */
 export function advertisedMssFor(connection: TcpConnection): number {
   const mtu = connection.host.pathMtu(connection.remoteAddress) ?? 576;
-  const mss = mtu - TCP_IP_HEADERS;
+  const mss = Math.min(mtu - TCP_IP_HEADERS, connection.host.routeAdvertisedMss(connection.remoteAddress) ?? Infinity);
   return connection.options.maxSegmentSize > 0 ? Math.min(mss, connection.options.maxSegmentSize) : mss;
 }
 
@@ -190,6 +193,7 @@ function dataLength(segment: SentSegment): number {
 
 /** Retransmits one segment from the send buffer (RFC 9293 §3.8.1; RFC 6675 §5 step 4). */
 export function retransmit(connection: TcpConnection, segment: SentSegment, now: number): void {
+  connection.mtuProbing.retransmitting(segment.seq);
   const options = segment.syn ? [] : segmentOptions(connection, now);
   const room = payloadRoom(connection, options);
   if (!segment.syn && dataLength(segment) > room) {
@@ -295,11 +299,23 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   }
 
   const mayCarryData = state === 'ESTABLISHED' || state === 'CLOSE-WAIT' || state === 'FIN-WAIT-1' || state === 'CLOSING' || state === 'LAST-ACK';
+  // RFC 4821: a path MTU probe goes before other new data when the search wants one; when the
+  // windows will soon have room for it, new data waits (mtu-probe.ts).
+  let holdForProbe = false;
+  if (mayCarryData && connection.host.config.mtuProbing && !mode.wakeup && !mode.ignoreNagle && !connection.finSent) {
+    const probed = sendMtuProbe(connection, now, cwnd, inPipe);
+    if (probed < 0) holdForProbe = true;
+    else if (probed > 0) {
+      inPipe += probed;
+      sentSomething = true;
+      sentNewData = true;
+    }
+  }
   // New data leaves in send units (sendUnitSegments); a burst's units count from its first byte.
   const burstStart = connection.sndNxt;
   let burstBytes = -1;
   let unitBytes = 0;
-  while (mayCarryData && !connection.finSent) {
+  while (mayCarryData && !connection.finSent && !holdForProbe) {
     const unsentOffset = seqSub(connection.sndNxt, connection.sendBufferSeq);
     const unsent = connection.sendBuffer.length - unsentOffset;
     if (unsent <= 0 && !connection.finPending) break;
@@ -379,7 +395,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     sentNewData = true;
     if (mode.wakeup) break;
   }
-  if (sentNewData) connection.sendMemory.transmitted(burstStart, connection.sndNxt, unitBytes);
+  if (sentNewData) connection.sendMemory.transmitted(burstStart, connection.sndNxt, Math.max(unitBytes, connection.sendMss));
   if (mayCarryData) chargeSenderTime(connection, now, cwnd, inPipe, sentNewData);
 
   if (sentSomething) {
@@ -388,6 +404,35 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     armProbeTimer(connection, now);
   }
   if (connection.ackNow) sendAck(connection, now);
+}
+
+/**
+ * Sends an RFC 4821 path MTU probe if the search wants one now: one new-data segment of the
+ * probe size, without segmentation offload so that it leaves whole. Returns its length, 0 when
+ * none went, or -1 when new data should wait for the windows to take the probe.
+ */
+function sendMtuProbe(connection: TcpConnection, now: number, cwnd: number, inPipe: number): number {
+  const mss = connection.sendMss;
+  const unsentOffset = seqSub(connection.sndNxt, connection.sendBufferSeq);
+  const unsent = connection.sendBuffer.length - unsentOffset;
+  const decision = connection.mtuProbing.decide(now, unsent, Math.ceil(inPipe / mss), Math.floor(cwnd / mss));
+  if (decision !== 'probe') return decision === 'wait' ? -1 : 0;
+  const length = connection.mtuProbing.probeLength;
+  const seq = connection.sndNxt;
+  const push = connection.writeMarks.take(seqAdd(seq, length));
+  transmitSegment(connection, now, seq, TcpFlag.ACK | (push ? TcpFlag.PSH : 0), connection.sendBuffer.read(unsentOffset, length), segmentOptions(connection, now));
+  connection.inFlight.push({ seq, length, syn: false, fin: false, push, sentAt: now, sentOrder: connection.transmissions++ });
+  if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;
+  if (connection.rttSeq === null && !connection.timestampsEnabled) {
+    connection.rttSeq = seq;
+    connection.rttStartedAt = now;
+  }
+  connection.sndNxt = seqAdd(seq, length);
+  connection.lastSendAt = now;
+  connection.host.counters.txDataSegments.increment();
+  connection.sendMemory.transmitted(seq, connection.sndNxt, length);
+  connection.mtuProbing.sent(seq, length, now);
+  return length;
 }
 
 /**

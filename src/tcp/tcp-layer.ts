@@ -167,6 +167,14 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     return this.ip.mtuTo(remote);
   }
 
+  interfaceMtu(remote: Ipv4Address): number | null {
+    return this.ip.routeTo(remote)?.iface.mtu ?? null;
+  }
+
+  routeAdvertisedMss(remote: Ipv4Address): number | null {
+    return this.ip.routeTo(remote)?.route.advertisedMss ?? null;
+  }
+
   segmentationOffload(remote: Ipv4Address): number {
     return this.ip.segmentationOffloadTo(remote);
   }

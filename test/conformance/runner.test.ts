@@ -127,6 +127,14 @@ describe('backtick lines', () => {
     expect(expanded.commands.map((c) => c.text)).toEqual(['echo "4096 50000 4194304" > /proc/sys/net/ipv4/tcp_wmem', 'echo "8000" > /proc/sys/net/ipv4/tcp_notsent_lowat']);
     expect(mapShellCommand(expanded.commands[0].text, true).changes).toEqual({ sendBufferSize: 50000, sendBufferMax: 4194304 });
   });
+  test('ip route lines set a route with its MTU and advmss; initcwnd stays stack-wide; ethtool offload off is what the link has', () => {
+    const outcome = mapShellCommand('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 advmss 600 mtu lock 640 initcwnd 11', false);
+    expect(outcome.routes).toEqual([{ destination: '192.0.2.1/32', via: '192.168.0.2', advertisedMss: 600, mtu: 640 }]);
+    expect(outcome.changes).toEqual({ initialWindowSegments: 11 });
+    expect(mapShellCommand('ip route change 192.0.2.0/24 dev tun0 rtt 10ms', true).unsupported).toHaveLength(1);
+    expect(mapShellCommand('ethtool -K tun0 gso off tso off', true).unsupported).toEqual([]);
+    expect(mapShellCommand('ethtool -K tun0 gso on', true).unsupported).toHaveLength(1);
+  });
   test('initcwnd and ustack settings', () => {
     expect(mapShellCommand('ip route change 192.0.2.0/24 dev tun0 initcwnd 4', true).changes).toEqual({ initialWindowSegments: 4 });
     expect(mapShellCommand('ustack tcp.delayedAckMs=100 tcp.timestamps=false', true).changes).toEqual({ delayedAckMs: 100, timestamps: false });
