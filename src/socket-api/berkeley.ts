@@ -757,7 +757,11 @@ export class BerkeleySockets {
       if (c.readableBytes > 0 || readEnded) revents |= C.POLLIN;
       if (readEnded) revents |= C.POLLRDHUP;
       if (c.synchronized && c.canSend && c.writable) revents |= C.POLLOUT;
-      else if (p.events & C.POLLOUT) entry.noSpace = true;
+      else if (p.events & C.POLLOUT) {
+        // As tcp_poll sets SOCK_NOSPACE: freed room then wakes this socket and may grow its buffer.
+        entry.noSpace = true;
+        c.sendMemory.writerWaiting = true;
+      }
       if (c.state === 'CLOSED') revents |= C.POLLHUP | C.POLLIN | (entry.pendingError || c.error ? C.POLLERR : 0);
       if (readEnded && c.finPending) revents |= C.POLLHUP;
     } else {
