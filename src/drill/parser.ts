@@ -180,8 +180,10 @@ function parseTime(text: string, line: number): { time: EventTime; end?: TimePoi
   const start: TimePoint = { relative: match[2] === '+', seconds: Number(match[3]) };
   if (!Number.isFinite(start.seconds)) throw new ScriptSyntaxError(line, `bad time '${match[1]}'`);
   if (match[4] === undefined) return { time: { kind: 'point', at: start }, rest };
-  // As packetdrill: the time after `...` or `~` is absolute unless it is written with `+`.
-  const second: TimePoint = { relative: match[5] === '+', seconds: Number(match[6]) };
+  // As packetdrill (run.c, adjust_relative_event_times): the end of a blocking call counts from
+  // the same base as its start, so `+0...0.1` after an event at 0.2 s ends at 0.3 s; a range is
+  // `a~b` (absolute) or `+a~+b` (relative). A `+` on the second number alone makes it relative.
+  const second: TimePoint = { relative: (match[4] === '...' && start.relative) || match[5] === '+', seconds: Number(match[6]) };
   if (match[4] === '~') return { time: { kind: 'range', low: start, high: second }, rest };
   return { time: { kind: 'point', at: start }, end: second, rest };
 }

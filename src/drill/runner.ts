@@ -15,7 +15,7 @@
  */
 import { ManualClock } from '../core/clock.js';
 import { ErrnoError } from '../core/errno.js';
-import { formatIpv4Address, parseIpv4Address } from '../ip/address.js';
+import { formatIpv4Address, parseIpv4Address, parseIpv4Cidr } from '../ip/address.js';
 import type { FrameReceiver, Link } from '../link/link.js';
 import { LinkType } from '../pcap/link-type.js';
 import { PcapWriter } from '../pcap/pcap-writer.js';
@@ -31,7 +31,7 @@ import { runPythonSnippets, type CodeSnippet } from './python-code.js';
 import { UnsupportedFeatureError, type UnsupportedFeature } from './unsupported.js';
 import type { CodeEvent, PacketEvent, Script, ScriptEvent, ScriptOption, SyscallEvent, TcpPacketSpec, TimePoint } from './script.js';
 import { expandCommand } from './shell-scripts.js';
-import { mapShellCommand, type TcpConfigChanges } from './sysctl.js';
+import { mapShellCommand, type DrillRoute, type TcpConfigChanges } from './sysctl.js';
 import { describeOutcome, evaluate, startSyscall, SyscallProblem, type SyscallContext } from './syscalls.js';
 import { buildIcmpFrame, buildTcpFrame, buildUdpFrame, decodeFrame, type DecodedPacket, type Flow } from './wire.js';
 
@@ -54,7 +54,10 @@ export interface DrillSettings {
   /** Added to every inbound sequence number (the script's ISN). */
   readonly remoteIsn: number;
   readonly mtu: number;
-  /** ustack's timestamp clock tick (µs); TS val is compared in these ticks. */
+  /**
+   * ustack's timestamp clock tick (µs); TS val is compared in these ticks, within the timing
+   * tolerance. 0 (packetdrill's default): TS val is not checked, only mapped.
+   */
   readonly tsTickUsecs: number;
   /** Seed of the stack's Rng (ISNs, ports). */
   readonly seed: number;
@@ -75,7 +78,7 @@ export const DEFAULT_DRILL_SETTINGS: DrillSettings = {
   remotePort: 40000,
   remoteIsn: 0,
   mtu: 1500,
-  tsTickUsecs: 1000,
+  tsTickUsecs: 0,
   seed: 1,
 };
 
@@ -156,6 +159,13 @@ interface PendingCall {
 }
 
 const INTERFACE = 'tun0';
+
+/** Puts a script's route in the stack's table, in place of one for the same prefix. */
+function applyRoute(stack: Stack, route: DrillRoute): void {
+  const prefix = parseIpv4Cidr(route.destination);
+  if (prefix) stack.ip.routes.remove(prefix);
+  stack.addRoute(route.destination, { interfaceName: INTERFACE, via: route.via, mtu: route.mtu, advertisedMss: route.advertisedMss });
+}
 
 /** Calls whose result is a new descriptor: the script's number becomes its name. */
 const DESCRIPTOR_CALLS: ReadonlySet<string> = new Set(['socket', 'accept', 'accept4', 'epoll_create', 'epoll_create1']);
@@ -243,6 +253,8 @@ class DrillRun {
   private config: TcpConfigChanges = {};
   /** The OS personality applied (src/tcp/profiles.ts), once the script's sysctls named one. */
   private profile: 'linux' | 'freebsd' | null = null;
+  /** Routes the script's `ip route` lines set, in order (applied to the stack when it exists). */
+  private readonly routes: DrillRoute[] = [];
   /** Values set_sysctls.py replaced, for its restore script. */
   private restoreValues: TcpConfigChanges = {};
   /** packetdrill's "socket under test": the last socket() or accept() result; `%{ }%` reads its TCP_INFO. */
@@ -306,6 +318,7 @@ class DrillRun {
     stack.setTimeSource(this.clock);
     stack.addInterface({ name: INTERFACE, link, address: `${this.settings.localIp}/${this.settings.prefixLength}` });
     stack.addRoute('0.0.0.0/0', { interfaceName: INTERFACE });
+    for (const route of this.routes) applyRoute(stack, route);
     this.stack = stack;
     this.api = new BerkeleySockets(stack);
     return { stack, api: this.api };
@@ -470,6 +483,10 @@ class DrillRun {
       const outcome = mapShellCommand(command.text, this.settings.portable);
       for (const line of outcome.applied) this.applied.push(`line ${event.line}: ${line}`);
       for (const line of outcome.unsupported) this.warnings.push(`line ${event.line}: unsupported: ${line}`);
+      for (const route of outcome.routes) {
+        this.routes.push(route);
+        if (this.stack) applyRoute(this.stack, route);
+      }
       if (command.fromHelper) {
         // set_sysctls.py remembers the old value of what it sets, for its restore script.
         const effective = { ...this.tcpConfig, ...changes } as Record<string, unknown>;
@@ -592,9 +609,11 @@ class DrillRun {
   private async syscall(event: ScriptEvent & SyscallEvent): Promise<void> {
     const { api } = this.ensureStack();
     const at = this.startTime(event);
+    // A relative end counts from the base the start counted from (packetdrill adds the same
+    // offset to both), not from the start.
+    const endMs = event.end ? this.resolve(event.end) : at;
     await this.advanceTo(at);
     this.base = event.time.kind === 'any' ? this.now : at;
-    const endMs = event.end ? this.resolve(event.end) : at;
     const call: PendingCall = { event, endMs, settled: null };
     const context: SyscallContext = {
       api,

@@ -95,9 +95,10 @@ export function expandCommand(command: string, directory: string | undefined, de
         continue;
       }
       if (basename(program) === 'set_sysctls.py') {
-        for (const assignment of words.slice(1)) {
+        // Words as the shell splits them: a quoted value keeps its spaces (tcp_wmem="4096 50000 4194304").
+        for (const assignment of (text.match(/(?:[^\s"']+|"[^"]*"|'[^']*')+/g) ?? []).slice(1)) {
           const match = /^(\/proc\/sys\/\S+?)=(.*)$/.exec(assignment);
-          const value = match?.[2].replace(/^["']|["']$/g, '');
+          const value = match?.[2].replace(/["']/g, '');
           result.commands.push({ text: match ? `echo "${value}" > ${match[1]}` : `set_sysctls.py ${assignment}`, fromHelper: true });
         }
         result.notes.push(`${program} → its arguments set as sysctls (and remembered for the restore script)`);

@@ -17,10 +17,21 @@ import type { TcpConfig } from '../tcp/config.js';
 /** TCP configuration being built up, field by field. */
 export type TcpConfigChanges = { -readonly [K in keyof TcpConfig]?: TcpConfig[K] };
 
+/** A route an `ip route add|change|replace` line sets (the runner puts it in ustack's table). */
+export interface DrillRoute {
+  /** `a.b.c.d/n` (a bare address is /32). */
+  readonly destination: string;
+  readonly via?: string;
+  readonly mtu?: number;
+  readonly advertisedMss?: number;
+}
+
 /** What a backtick line did. */
 export interface ShellOutcome {
   /** Configuration to apply. */
   readonly changes: TcpConfigChanges;
+  /** Routes to set, in order. */
+  readonly routes: DrillRoute[];
   /** One line per command understood (`net.ipv4.tcp_sack=0 → tcp.sack=false`). */
   readonly applied: string[];
   /** One line per command not understood or with no ustack equivalent. */
@@ -121,10 +132,11 @@ const LINUX: Readonly<Record<string, Setter>> = {
     return `tcp.receiveBufferSize=${middle}${max > 0 ? `, tcp.receiveBufferMax=${max}` : ''}`;
   },
   'net.ipv4.tcp_wmem': (value, changes) => {
-    const middle = Number(value.trim().split(/\s+/)[1]);
+    const [, middle, max] = value.trim().split(/\s+/).map(Number);
     if (!Number.isFinite(middle) || middle <= 0) return null;
     changes.sendBufferSize = middle;
-    return `tcp.sendBufferSize=${middle}`;
+    if (max > 0) changes.sendBufferMax = max;
+    return `tcp.sendBufferSize=${middle}${max > 0 ? `, tcp.sendBufferMax=${max}` : ''}`;
   },
   'net.ipv4.tcp_congestion_control': congestion,
   'net.ipv4.tcp_slow_start_after_idle': flag('idleRestart'),
@@ -136,6 +148,16 @@ const LINUX: Readonly<Record<string, Setter>> = {
   'tcp_cubic.hystart_detect': number('hystartDetect'),
   'tcp_cubic.hystart_low_window': number('hystartLowWindow'),
   'tcp_cubic.hystart_ack_delta_us': number('hystartAckDeltaUs'),
+  'net.ipv4.tcp_notsent_lowat': number('notSentLowWater'),
+  'net.ipv4.tcp_mtu_probing': (value, changes) => {
+    const mode = Number(value.trim());
+    if (mode !== 0 && mode !== 2) return null; // 1: only after a black hole is detected, which ustack does not do
+    changes.mtuProbing = mode === 2;
+    return `tcp.mtuProbing=${changes.mtuProbing}`;
+  },
+  'net.ipv4.tcp_base_mss': number('mtuProbeBaseMss'),
+  'net.ipv4.tcp_probe_threshold': number('mtuProbeThreshold'),
+  'net.ipv4.tcp_probe_interval': number('mtuProbeIntervalMs', 1000),
   'net.core.somaxconn': number('defaultBacklog'),
 };
 
@@ -196,17 +218,24 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   initialRtoMs: 'number',
   minRtoMs: 'number',
   maxRtoMs: 'number',
+  mtuProbing: 'boolean',
+  mtuProbeBaseMss: 'number',
   synRetries: 'number',
   synAckRetries: 'number',
   dataRetries: 'number',
   timeWaitMs: 'number',
   finWait2TimeoutMs: 'number',
   delayedAckMs: 'number',
+  quickAck: ['push', 'linux'],
+  windowUpdate: ['bsd', 'linux'],
+  readShutdownDiscards: 'boolean',
   keepaliveIdleMs: 'number',
   keepaliveIntervalMs: 'number',
   keepaliveCount: 'number',
   receiveBufferSize: 'number',
   sendBufferSize: 'number',
+  sendBufferAccounting: ['bytes', 'linux'],
+  sendBufferMax: 'number',
   receiveBufferMax: 'number',
   windowScaling: 'boolean',
   timestamps: 'boolean',
@@ -246,6 +275,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   hystartDetect: 'number',
   hystartLowWindow: 'number',
   hystartAckDeltaUs: 'number',
+  notSentLowWater: 'number',
 };
 
 function ustackSetting(assignment: string, changes: TcpConfigChanges): string | null {
@@ -293,9 +323,44 @@ function simpleCommands(command: string): string[] {
     .filter((c) => c !== '');
 }
 
+/**
+ * `ip route add|change|replace DEST [via GW] [dev IF] [advmss N] [mtu [lock] N] [initcwnd N]`:
+ * a route with its MTU and advertised MSS; initcwnd sets the initial window stack-wide (ustack
+ * keeps no per-route window). Any other attribute is reported.
+ */
+function ipRoute(simple: string, words: string[], outcome: ShellOutcome): void {
+  if (!['add', 'change', 'replace'].includes(words[2]) || words[3] === undefined) {
+    outcome.unsupported.push(`'${simple}': only ip route add/change/replace DEST … is understood`);
+    return;
+  }
+  const destination = words[3] === 'default' ? '0.0.0.0/0' : words[3].includes('/') ? words[3] : `${words[3]}/32`;
+  const route: { -readonly [K in keyof DrillRoute]: DrillRoute[K] } = { destination };
+  const notes: string[] = [];
+  for (let i = 4; i < words.length; i++) {
+    const [word, value] = [words[i], words[i + 1]];
+    if (word === 'via') route.via = value;
+    else if (word === 'dev') {
+      // the drill has one interface
+    } else if (word === 'advmss') route.advertisedMss = Number(value);
+    else if (word === 'mtu') {
+      if (value === 'lock') i++;
+      route.mtu = Number(words[i + 1]);
+    } else if (word === 'initcwnd') {
+      outcome.changes.initialWindowSegments = Number(value);
+      notes.push(`tcp.initialWindowSegments=${value}`);
+    } else {
+      outcome.unsupported.push(`'${simple}': route attribute '${word}' has no ustack equivalent`);
+    }
+    i++; // the attribute's value
+  }
+  outcome.routes.push(route);
+  const shown = [route.via ? `via ${route.via}` : '', route.mtu ? `mtu ${route.mtu}` : '', route.advertisedMss ? `advmss ${route.advertisedMss}` : ''].filter((s) => s !== '').join(' ');
+  outcome.applied.push(`${simple} → route ${destination}${shown ? ` ${shown}` : ''}${notes.length > 0 ? `, ${notes.join(', ')}` : ''}`);
+}
+
 /** Maps a backtick command to ustack configuration. */
 export function mapShellCommand(command: string, portable: boolean): ShellOutcome {
-  const outcome: ShellOutcome = { changes: {}, applied: [], unsupported: [], actions: [] };
+  const outcome: ShellOutcome = { changes: {}, routes: [], applied: [], unsupported: [], actions: [] };
   for (const simple of simpleCommands(command)) {
     const words = simple.split(/\s+/);
     if (words[0] === 'sysctl') {
@@ -320,10 +385,12 @@ export function mapShellCommand(command: string, portable: boolean): ShellOutcom
       sysctl(`tcp_cubic.${cubic[2]}`, cubic[1].replace(/^["']|["']$/g, ''), portable, outcome);
       continue;
     }
-    const initcwnd = /^ip\s+route\s+.*\binitcwnd\s+(\d+)/.exec(simple);
-    if (initcwnd) {
-      outcome.changes.initialWindowSegments = Number(initcwnd[1]);
-      outcome.applied.push(`${simple} → tcp.initialWindowSegments=${initcwnd[1]}`);
+    if (words[0] === 'ip' && words[1] === 'route') {
+      ipRoute(simple, words, outcome);
+      continue;
+    }
+    if (words[0] === 'ethtool' && words[1] === '-K' && words.slice(3).every((w, i) => (i % 2 === 0 ? /^(gso|tso|gro)$/.test(w) : w === 'off'))) {
+      outcome.applied.push(`${simple} → ustack's drill link has no segmentation offload`);
       continue;
     }
     if (words[0] === 'ustack') {

@@ -15,6 +15,8 @@ export interface Route {
   readonly metric?: number;
   /** Path MTU for this route, if lower than the interface MTU (e.g. `ip route ... mtu 1280`). */
   readonly mtu?: number;
+  /** The MSS TCP offers on connections over this route (`ip route ... advmss 1200`, Linux's RTAX_ADVMSS). */
+  readonly advertisedMss?: number;
 }
 
 /** A set of routes with longest-prefix-match lookup. */

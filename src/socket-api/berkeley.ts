@@ -65,7 +65,7 @@ interface SocketOptions {
   /** SO_RCVBUF was set (Linux's SOCK_RCVBUF_LOCK). */
   receiveBufferSet: boolean;
   sendBuffer: number;
-  /** SO_SNDBUF was set: it replaces the connection's send buffer size, even once connected. */
+  /** SO_SNDBUF was set: it replaces the connection's send buffer size, even once connected (and Linux's accounting stops growing it: SOCK_SNDBUF_LOCK). */
   sendBufferSet: boolean;
   receiveTimeoutMs: number;
   sendTimeoutMs: number;
@@ -244,6 +244,8 @@ export class BerkeleySockets {
       'listen',
     );
     listener.onAcceptable = () => entry.notify();
+    // Options set on the listener, even after listen(), shape each SYN-ACK (TCP_MAXSEG's MSS).
+    listener.configureChild = (connection) => applyConnectionOptions(connection, entry.options);
     entry.listener = listener;
   }
 
@@ -313,7 +315,7 @@ export class BerkeleySockets {
       // A wakeup for room to write only when a writer ran short and there is now room worth
       // waking for (Linux's SOCK_NOSPACE and sk_stream_write_space).
       onWritable: () => {
-        if (entry.noSpace && connection.wakesWriter) {
+        if (entry.noSpace && connection.writable) {
           entry.noSpace = false;
           entry.notify();
         }
@@ -681,8 +683,12 @@ export class BerkeleySockets {
         return { onoff: Number(options.linger.onoff), linger: options.linger.seconds };
       case `${C.SOL_SOCKET}:${C.SO_RCVBUF}`:
         return this.reportedBufferSize(entry, 'receive');
-      case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`:
+      case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`: {
+        // Linux's send memory reports its limit, sk_sndbuf: twice what was set, or what it grew to.
+        const memory = entry.connection?.sendMemory;
+        if (memory && memory.accounting === 'linux') return memory.limit;
         return this.reportedBufferSize(entry, 'send');
+      }
       case `${C.SOL_SOCKET}:${C.SO_RCVTIMEO}`:
         return options.receiveTimeoutMs;
       case `${C.SOL_SOCKET}:${C.SO_SNDTIMEO}`:
@@ -775,12 +781,19 @@ export class BerkeleySockets {
       revents |= C.POLLOUT;
     } else if (entry.connection) {
       const c = entry.connection;
-      if (c.readableBytes > 0 || c.peerFinReceived) revents |= C.POLLIN;
-      if (c.peerFinReceived) revents |= C.POLLRDHUP;
+      // Reading has ended by the peer's FIN or our SHUT_RD: a read returns at once (Linux's
+      // RCV_SHUTDOWN), and with writing shut down too the connection is hung up.
+      const readEnded = c.peerFinReceived || c.readShutdown;
+      if (c.readableBytes > 0 || readEnded) revents |= C.POLLIN;
+      if (readEnded) revents |= C.POLLRDHUP;
       if (c.synchronized && c.canSend && c.writable) revents |= C.POLLOUT;
-      else if (p.events & C.POLLOUT) entry.noSpace = true;
+      else if (p.events & C.POLLOUT) {
+        // As tcp_poll sets SOCK_NOSPACE: freed room then wakes this socket and may grow its buffer.
+        entry.noSpace = true;
+        c.sendMemory.writerWaiting = true;
+      }
       if (c.state === 'CLOSED') revents |= C.POLLHUP | C.POLLIN | (entry.pendingError || c.error ? C.POLLERR : 0);
-      if (c.peerFinReceived && c.finPending) revents |= C.POLLHUP;
+      if (readEnded && c.finPending) revents |= C.POLLHUP;
     } else {
       revents |= C.POLLOUT | C.POLLHUP; // an unconnected stream socket
     }
@@ -933,8 +946,9 @@ function applyConnectionOptions(connection: TcpConnection, options: SocketOption
   o.tos = options.tos;
   o.dontFragment = options.mtuDiscover !== C.IP_PMTUDISC_DONT;
   // An accepted connection keeps the size it was given unless this socket set its own (with
-  // FreeBSD's accounting it may have grown to whole segments already).
-  if (options.sendBufferSet || !connection.synchronized) connection.sendBuffer.capacity = options.sendBuffer;
+  // FreeBSD's accounting it may have grown to whole segments already; Linux's keeps its own
+  // limit, tcp_wmem[1] grown, until SO_SNDBUF is set).
+  if (options.sendBufferSet || (connection.sendMemory.accounting === 'bytes' && !connection.synchronized)) connection.sendMemory.setSize(options.sendBuffer);
   if (!connection.synchronized) {
     connection.receiveBufferSize = options.receiveBuffer;
     connection.assembler.limitBytes = options.receiveBuffer;

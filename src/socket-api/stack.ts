@@ -56,6 +56,8 @@ export interface RouteOptions {
   readonly interfaceName?: string;
   readonly metric?: number;
   readonly mtu?: number;
+  /** The MSS TCP offers over this route (`advmss`). */
+  readonly advertisedMss?: number;
 }
 
 /** One host's TCP/IP stack. */
@@ -182,7 +184,7 @@ export class Stack {
       if (!path) throw new Error(`addRoute: gateway ${options.via} is not on a connected network`);
       interfaceName = path.interfaceName;
     }
-    this.ip.routes.add({ destination: prefix, gateway, interfaceName, metric: options.metric, mtu: options.mtu });
+    this.ip.routes.add({ destination: prefix, gateway, interfaceName, metric: options.metric, mtu: options.mtu, advertisedMss: options.advertisedMss });
   }
 
   /**

@@ -27,6 +27,10 @@ export type SocketBufferAccounting = 'linux' | 'freebsd';
  * scans see nothing.
  */
 export type ClosedPortReset = 'always' | 'except-syn' | 'never';
+import type { SendBufferAccounting } from './send-memory.js';
+
+/** Which in-order data is ACKed at once rather than after the delayed-ACK timer (quick-ack.ts). */
+export type QuickAckMode = 'push' | 'linux';
 
 /** Stack-wide TCP configuration. Times in ms, sizes in bytes. */
 export interface TcpConfig {
@@ -56,6 +60,29 @@ export interface TcpConfig {
   readonly finWait2TimeoutMs: number;
   /** Delayed-ACK timeout (RFC 1122 §4.2.3.2 requires < 500 ms; Linux uses 40 ms minimum). */
   readonly delayedAckMs: number;
+  /**
+   * Which in-order data is ACKed at once although RFC 1122 §4.2.3.2 and RFC 5681 §4.2 say a
+   * TCP SHOULD delay its ACKs (quick-ack.ts). `push` (default): a segment with PSH, within a
+   * connection's first 16 ACKs. `linux`: Linux's quickack mode — any data segment, for up to 16
+   * ACKs after the first data, an idle gap longer than the RTO or an old duplicate, unless the
+   * connection is interactive (it replied within the delayed-ACK timeout: pingpong mode).
+   */
+  readonly quickAck: QuickAckMode;
+  /**
+   * When a read that opened the receive window sends a window update. RFC 9293 §3.8.6.2.2 and
+   * RFC 1122 §4.2.3.3 say how far the right edge may move (receiver SWS avoidance), not when to
+   * announce it. `bsd` (default, BSD's tcp_output): when the window grows by two segments or half
+   * the buffer. `linux` (__tcp_cleanup_rbuf): only when the window still open is at most half
+   * the largest and the read at least doubles it, so a large buffer read in small bites sends
+   * none and the next ACK carries the window.
+   */
+  readonly windowUpdate: 'bsd' | 'linux';
+  /**
+   * shutdown(SHUT_RD) discards the data queued and any that arrives later, still ACKing it
+   * (default, BSD's sorflush; POSIX: "further receive operations are disabled"). Off, as Linux:
+   * data still queues and is read before the end of the stream.
+   */
+  readonly readShutdownDiscards: boolean;
   /** Keepalive idle time, probe interval and probe count (tcp_keepalive_*: 7200 s, 75 s, 9). */
   readonly keepaliveIdleMs: number;
   readonly keepaliveIntervalMs: number;
@@ -65,6 +92,16 @@ export interface TcpConfig {
   readonly sendBufferSize: number;
   /** How SO_RCVBUF / SO_SNDBUF are counted and reported: Linux's way (default) or FreeBSD's. */
   readonly socketBufferAccounting: SocketBufferAccounting;
+  /**
+   * How the send buffer is counted (send-memory.ts). RFC 9293 §3.10.2 leaves it to the
+   * implementation. `bytes` (default): SO_SNDBUF bytes of data. `linux`: Linux's accounting —
+   * twice SO_SNDBUF (or tcp_wmem[1], grown with the congestion window up to `sendBufferMax`),
+   * charged with the data plus a fixed overhead per skb, a write filling its last skb past the
+   * limit.
+   */
+  readonly sendBufferAccounting: SendBufferAccounting;
+  /** The largest an unlocked `linux` send buffer grows to (Linux tcp_wmem[2]). */
+  readonly sendBufferMax: number;
   /**
    * The largest receive buffer a connection may grow to (Linux tcp_rmem[2], FreeBSD
    * kern.ipc.maxsockbuf). The window-scale shift offered is the smallest that lets a window
@@ -79,6 +116,18 @@ export interface TcpConfig {
    * carry the buffer (no window scaling) or the window was not updated yet.
    */
   readonly receiveWindow: 'advertised' | 'buffer';
+  /**
+   * Packetization-layer path MTU discovery (RFC 4821, mtu-probe.ts): search for a larger MSS by
+   * probing with one larger segment now and then, as Linux with tcp_mtu_probing = 2. Off by
+   * default (classical path MTU discovery, RFC 1191, only lowers the MSS), as in Linux.
+   */
+  readonly mtuProbing: boolean;
+  /** Where the search starts: this MSS (Linux tcp_base_mss, 1024). */
+  readonly mtuProbeBaseMss: number;
+  /** The search stops when it has narrowed the MTU to this many bytes (Linux tcp_probe_threshold, 8). */
+  readonly mtuProbeThreshold: number;
+  /** Time after which the search starts over (Linux tcp_probe_interval, 600 s). */
+  readonly mtuProbeIntervalMs: number;
   /** Offer and accept these options on SYNs. */
   readonly windowScaling: boolean;
   readonly timestamps: boolean;
@@ -258,14 +307,23 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   timeWaitMs: 60_000,
   finWait2TimeoutMs: 60_000,
   delayedAckMs: 40,
+  quickAck: 'push',
+  windowUpdate: 'bsd',
+  readShutdownDiscards: true,
   keepaliveIdleMs: 7_200_000,
   keepaliveIntervalMs: 75_000,
   keepaliveCount: 9,
   receiveBufferSize: 1024 * 1024,
   sendBufferSize: 1024 * 1024,
   socketBufferAccounting: 'linux',
+  sendBufferAccounting: 'bytes',
+  sendBufferMax: 4 * 1024 * 1024,
   receiveBufferMax: 1024 * 1024,
   receiveWindow: 'advertised',
+  mtuProbing: false,
+  mtuProbeBaseMss: 1024,
+  mtuProbeThreshold: 8,
+  mtuProbeIntervalMs: 600_000,
   windowScaling: true,
   timestamps: true,
   sack: true,

@@ -4,7 +4,6 @@
  * `input.ts`, segment building in `output.ts`, timers in `timers.ts`, loss recovery in
  * `recovery.ts`; they all work on this object.
  */
-import { NO_BYTES } from '../core/bytes.js';
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Counter, Stats } from '../core/stats.js';
@@ -14,12 +13,15 @@ import type { TcpConfig } from './config.js';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
 import { CongestionWindowUse } from './cwnd-validation.js';
 import { TimerDeadlines } from './deadlines.js';
+import { MtuProbing } from './mtu-probe.js';
+import { QuickAcks } from './quick-ack.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
 import { LinuxRttEstimator } from './rtt-linux.js';
 import { RttEstimator, type RoundTripEstimator } from './rtt.js';
 import { SendBuffer, WriteMarks } from './send-buffer.js';
+import { SendMemory } from './send-memory.js';
 import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
-import { transmitPending, transmitSegment, windowUpdateAfterRead } from './output.js';
+import { sendReset, transmitPending, windowUpdateAfterRead } from './output.js';
 import type { ProportionalRateReduction } from './prr.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
@@ -51,6 +53,10 @@ export interface TcpHost {
   transmit(connection: TcpConnection, segment: TcpRepr, segmentSize?: number): void;
   /** Path MTU toward the peer, or null without a route. */
   pathMtu(remote: Ipv4Address): number | null;
+  /** The MSS the route toward the peer says to offer (`ip route ... advmss`), or null. */
+  routeAdvertisedMss(remote: Ipv4Address): number | null;
+  /** The MTU of the interface toward the peer, whatever the route or path say; null without a route. */
+  interfaceMtu(remote: Ipv4Address): number | null;
   /** The largest IP packet toward the peer that the link cuts into segments itself (TSO), or 0. */
   segmentationOffload(remote: Ipv4Address): number;
   /** The connection reached CLOSED: forget it. */
@@ -188,6 +194,8 @@ export class TcpConnection extends TimerDeadlines {
 
   // ---- buffers ----
   readonly sendBuffer: SendBuffer;
+  /** What a write may queue and when the socket is writable (SO_SNDBUF; TcpConfig.sendBufferAccounting). */
+  readonly sendMemory: SendMemory;
   /** Ends of writes in the unsent data: push points and record ends. */
   readonly writeMarks = new WriteMarks();
   receiveBufferSize: number;
@@ -207,7 +215,7 @@ export class TcpConnection extends TimerDeadlines {
    * for processing once ESTABLISHED is reached (RFC 9293 §3.10.7.2, §3.10.7.3).
    */
   synTextQueued: Segment | null = null;
-  /** The user shut down reading (SHUT_RD): arriving data is discarded. */
+  /** The user shut down reading (SHUT_RD): reads end at the data queued (TcpConfig.readShutdownDiscards). */
   readShutdown = false;
   /** The peer marked urgent data that has not been read past yet (RFC 9293 §3.8.5; RCV.UP). */
   urgentPending = false;
@@ -284,8 +292,10 @@ export class TcpConnection extends TimerDeadlines {
   ackNow = false;
   /** Full-sized segments received since the last ACK (RFC 5681 §4.2: ACK every second one). */
   segmentsSinceAck = 0;
-  /** ACKs still to send at once for a segment with PSH (Linux's quickack mode at the start). */
-  quickAcks = 16;
+  /** Which in-order data is ACKed at once (TcpConfig.quickAck). */
+  readonly quickAcks: QuickAcks;
+  /** Packetization-layer path MTU discovery (RFC 4821; TcpConfig.mtuProbing). */
+  readonly mtuProbing: MtuProbing;
   /**
    * A segment is being processed (its callbacks run inside): what the application does there —
    * a read that opens the window, a reply — leaves in the one transmission at the end, so a
@@ -338,11 +348,14 @@ export class TcpConnection extends TimerDeadlines {
     };
     this.sendMss = config.defaultMss;
     this.sendBuffer = new SendBuffer(config.sendBufferSize);
+    this.sendMemory = new SendMemory(this, config.sendBufferAccounting);
     this.receiveBufferSize = config.receiveBufferSize;
     this.assembler = new ReceiveAssembler(config.receiveBufferSize);
     this.rtt = this.newRttEstimator(config.initialRtoMs);
     this.cc = this.newCongestionControl(congestion ?? config.congestionControl);
     this.info = new TcpInfoCounters(host.now());
+    this.quickAcks = new QuickAcks(config.quickAck);
+    this.mtuProbing = new MtuProbing(this);
   }
 
   /**
@@ -450,22 +463,40 @@ export class TcpConnection extends TimerDeadlines {
     if (this.error) return fail(this.error);
     if (this.state === 'CLOSED' || this.state === 'LISTEN') return fail('ENOTCONN');
     if (!this.canSend) return fail('EPIPE');
-    // Data leaves as it is queued, so the low water mark bounds what waits unsent, not the write
-    // (Linux sends each full segment while copying a write in).
+    // Data leaves as it is queued (Linux sends each full skb while copying a write in), so the
+    // buffer and the low water mark bound what waits, not the write.
     let accepted = 0;
     const now = this.host.now();
     for (;;) {
       const wanted = data.length - accepted;
-      const room = Math.min(wanted, this.notSentLowWater - this.unsentBytes);
+      const room = this.sendMemory.writeRoom(wanted);
       const taken = room > 0 ? this.sendBuffer.write(data.subarray(accepted, accepted + room)) : 0;
       accepted += taken;
-      const last = taken === 0 || accepted === data.length;
-      if (taken > 0) this.info.chronoStart(Chrono.busy, now);
-      if (taken < wanted) this.info.sendBufferFilled();
-      if (last && accepted > 0) this.writeMarks.add(seqAdd(this.sendBufferSeq, this.sendBuffer.length), !flags.more, flags.endOfRecord === true);
-      if (this.synchronized && (taken > 0 || (last && accepted > 0))) transmitPending(this, now, { corked: !last || flags.more === true });
+      const done = accepted === data.length;
+      if (taken > 0) {
+        this.info.chronoStart(Chrono.busy, now);
+        this.sendMemory.appended(taken, done && flags.endOfRecord === true);
+        const forced = done ? null : this.sendMemory.forcedPush();
+        if (forced !== null) this.writeMarks.add(forced, true, false);
+      }
+      const last = taken === 0 || done;
+      // A write cut short: the writer waits, marked so before the last push of what it copied
+      // (Linux's wait_for_space: SOCK_NOSPACE, then tcp_push). Counting bytes, a chunk smaller
+      // than asked already means the buffer (or the low water mark) is full.
+      if (taken === 0 && !done) this.sendMemory.writerWaiting = true;
+      if ((taken === 0 && !done) || (taken < wanted && this.sendMemory.accounting === 'bytes')) this.info.sendBufferFilled();
+      if (last && accepted > 0) {
+        this.writeMarks.add(this.sendBufferEnd, !flags.more, flags.endOfRecord === true);
+        if (!flags.more) this.sendMemory.pushed();
+      }
+      if (this.synchronized && accepted > 0 && (taken > 0 || last)) transmitPending(this, now, { corked: !last || flags.more === true });
       if (last) return ok(accepted);
     }
+  }
+
+  /** Sequence number after the last byte written. */
+  get sendBufferEnd(): number {
+    return seqAdd(this.sendBufferSeq, this.sendBuffer.length);
   }
 
   /** Bytes written and not yet sent once (Linux's notsent_bytes). */
@@ -480,20 +511,12 @@ export class TcpConnection extends TimerDeadlines {
   }
 
   /**
-   * Room to write, as Linux's sk_stream_is_writeable: free space at least half of what is
-   * queued (so a writer wakes for a worthwhile amount), and fewer unsent bytes than the low
-   * water mark.
+   * Room worth writing into (POLLOUT) and waking a blocked writer for, as Linux's
+   * __sk_stream_is_writeable(sk, 1): room left at least half of what is queued, and fewer unsent
+   * bytes than half the low water mark (send-memory.ts).
    */
   get writable(): boolean {
-    return this.sendBuffer.free > 0 && this.sendBuffer.free >= this.sendBuffer.length / 2 && this.unsentBytes < this.notSentLowWater;
-  }
-
-  /**
-   * Room worth waking a writer for (Linux's sk_stream_write_space): as `writable`, with the
-   * unsent bytes under half the low water mark.
-   */
-  get wakesWriter(): boolean {
-    return this.writable && this.unsentBytes * 2 < this.notSentLowWater;
+    return this.sendMemory.writable;
   }
 
   /** TCP_NODELAY; turning it on sends at once what Nagle or a cork was holding (as Linux). */
@@ -558,9 +581,13 @@ export class TcpConnection extends TimerDeadlines {
     transmitPending(this, this.host.now());
   }
 
-  /** SHUTDOWN(SHUT_RD): discard queued and future data. */
+  /**
+   * SHUTDOWN(SHUT_RD): reading ends. Queued and future data are discarded (BSD's sorflush), or,
+   * with TcpConfig.readShutdownDiscards off, still queued and readable before the end (Linux).
+   */
   shutdownRead(): void {
     this.readShutdown = true;
+    if (!this.host.config.readShutdownDiscards) return;
     this.receiveQueue.length = 0;
     this.receiveQueueBytes = 0;
   }
@@ -575,7 +602,7 @@ export class TcpConnection extends TimerDeadlines {
       this.stats.increment('tcp.tx.resets');
       // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> as Linux and BSD send it (RFC 9293 §3.10.5
       // names only RST; the ACK lets the peer's RFC 5961 check see an exact sequence number).
-      transmitSegment(this, this.host.now(), this.sndNxt, TcpFlag.RST | TcpFlag.ACK, NO_BYTES, []);
+      sendReset(this, this.host.now(), TcpFlag.ACK);
     }
     this.closeWithError(null);
   }

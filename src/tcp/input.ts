@@ -137,7 +137,12 @@ export function segmentArrives(connection: TcpConnection, segment: Segment, now:
   } finally {
     connection.processingSegment = false;
   }
-  if (connection.state !== 'CLOSED') transmitPending(connection, now);
+  if (connection.state === 'CLOSED') return;
+  transmitPending(connection, now);
+  // Room an ACK freed is announced after what it let us send left (Linux's tcp_data_snd_check:
+  // tcp_push_pending_frames, then tcp_check_space), so the send-buffer limit grows only while
+  // the congestion window is not full.
+  if (connection.sendMemory.takeFreed()) connection.events.onWritable?.();
 }
 
 /** RFC 9293 §3.10.7.3: SYN-SENT. */
@@ -248,8 +253,9 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     if (state === 'TIME-WAIT' && has.fin(segment)) {
       startTimeWait(connection, now); // a retransmitted FIN: ACK it and restart 2·MSL
     }
-    if (segment.len > 0 && seqLe(seqAdd(segment.seq, segment.len), connection.rcvNxt) && connection.sackEnabled) {
-      connection.pendingDsack = { leftEdge: segment.seq, rightEdge: seqAdd(segment.seq, segment.len) };
+    if (segment.len > 0 && seqLe(seqAdd(segment.seq, segment.len), connection.rcvNxt)) {
+      if (connection.sackEnabled) connection.pendingDsack = { leftEdge: segment.seq, rightEdge: seqAdd(segment.seq, segment.len) };
+      connection.quickAcks.duplicateArrived(seqSub(connection.rcvAdvertisedEdge, connection.lastAckSent));
     }
     connection.ackNow = true;
     return;
@@ -419,6 +425,7 @@ function establish(connection: TcpConnection, segment: Segment, window: number, 
     fitBuffersToSegments(connection, connection.sendMss + (connection.timestampsEnabled ? 12 : 0));
   }
   connection.setState('ESTABLISHED');
+  connection.sendMemory.established();
   connection.info.established(connection, passive, now);
   armKeepalive(connection, now);
 }
@@ -474,6 +481,7 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
     const result = acknowledge(connection, segment, now);
     dataAcked = result.dataAcked;
     finAcked = result.finAcked;
+    connection.mtuProbing.acknowledged();
   }
   processSack(connection, segment.parsed.sackBlocks, now, ack);
 
@@ -530,8 +538,9 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
     armProbeTimer(connection, now);
   }
   if (dataAcked > 0) {
-    connection.info.sendBufferFreed(connection.sendBuffer.free, connection.sendBuffer.length, connection.inFlight.length === 0 && unsent <= 0, now);
-    connection.events.onWritable?.();
+    const charged = connection.sendMemory.charged;
+    connection.info.sendBufferFreed(connection.sendMemory.limit - charged, charged, connection.inFlight.length === 0 && unsent <= 0, now);
+    connection.sendMemory.freed();
   }
 
   if (finAcked) {
@@ -612,11 +621,13 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
   if (inOrder) connection.info.dataArrivedInOrder(connection, segment.payload.length, segment.flags, now);
   else if (result.refusedBytes < data.length) connection.info.outOfOrderArrived();
   for (const chunk of result.delivered) {
-    if (connection.readShutdown) continue; // SHUT_RD: acknowledged and discarded
+    if (connection.readShutdown && connection.host.config.readShutdownDiscards) continue; // SHUT_RD: acknowledged and discarded
     connection.receiveQueue.push(chunk);
     connection.receiveQueueBytes += chunk.length;
   }
   connection.host.counters.rxDataSegments.increment();
+  const advertisedWindow = seqSub(connection.rcvAdvertisedEdge, connection.lastAckSent);
+  const quick = connection.quickAcks.dataArrived(data.length, has.psh(segment), advertisedWindow, connection.advertisedMss || connection.sendMss, connection.rtt.rto, now);
   if (!inOrder || wasHolding || result.duplicate !== undefined) {
     // Out of order, a duplicate, or filling a hole: ACK at once (RFC 5681 §4.2, RFC 9293 §3.8.6.3).
     connection.ackNow = true;
@@ -624,7 +635,7 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
     // A segment longer than our MSS is several that a device joined (the kernel's segmentation
     // offload on a TUN): it counts as two, so it is ACKed at once as they would have been.
     connection.segmentsSinceAck += data.length > (connection.advertisedMss || connection.sendMss) ? 2 : 1;
-    if (connection.segmentsSinceAck >= 2 || (has.psh(segment) && connection.quickAcks > 0)) connection.ackNow = true;
+    if (connection.segmentsSinceAck >= 2 || quick) connection.ackNow = true;
     else armDelayedAck(connection, now);
   }
   if (connection.outOfOrderFinSeq !== null && connection.outOfOrderFinSeq === connection.rcvNxt) finArrives(connection, now);

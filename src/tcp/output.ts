@@ -29,10 +29,13 @@ export function windowShiftFor(bufferSize: number): number {
   return shift;
 }
 
-/** The MSS we advertise: the path MTU minus headers, bounded by TCP_MAXSEG (RFC 9293 §3.7.1). */
+/**
+ * The MSS we advertise: the path MTU minus headers, or the route's advmss, bounded by TCP_MAXSEG
+ * (RFC 9293 §3.7.1).
+ */
 export function advertisedMssFor(connection: TcpConnection): number {
   const mtu = connection.host.pathMtu(connection.remoteAddress) ?? 576;
-  const mss = mtu - TCP_IP_HEADERS;
+  const mss = Math.min(mtu - TCP_IP_HEADERS, connection.host.routeAdvertisedMss(connection.remoteAddress) ?? Infinity);
   return connection.options.maxSegmentSize > 0 ? Math.min(mss, connection.options.maxSegmentSize) : mss;
 }
 
@@ -147,10 +150,11 @@ export function transmitSegment(
     connection.lastAckSent = connection.rcvNxt;
     connection.ackNow = false;
     connection.segmentsSinceAck = 0;
-    if (connection.quickAcks > 0) connection.quickAcks--;
+    connection.quickAcks.ackSent();
     connection.delayedAckDeadline = Infinity;
     connection.pendingDsack = null;
   }
+  if (payload.length > 0) connection.quickAcks.dataSent(now, connection.host.config.delayedAckMs);
   connection.host.counters.txSegments.increment();
   // With offload a segment of many MSS leaves as the segments the link cuts it into.
   const segments = segmentSize !== undefined && payload.length > segmentSize ? Math.ceil(payload.length / segmentSize) : 1;
@@ -171,6 +175,16 @@ export function sendSynAck(connection: TcpConnection, now: number): void {
   transmitSegment(connection, now, connection.iss, flags, NO_BYTES, synOptions(connection, now, true));
 }
 
+/**
+ * Sends a RST for the connection (ABORT, or a keepalive that went unanswered) at SND.NXT. With
+ * timestamps negotiated it carries them (RFC 7323 §3.2: TSopt SHOULD be sent in a RST; Linux's
+ * tcp_send_active_reset does), but no SACK blocks.
+ */
+export function sendReset(connection: TcpConnection, now: number, flags: number): void {
+  const options: TcpOption[] = connection.timestampsEnabled ? [NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.tsNow(now), tsEcr: connection.tsRecent }] : [];
+  transmitSegment(connection, now, connection.sndNxt, TcpFlag.RST | flags, NO_BYTES, options);
+}
+
 /** Sends a bare ACK for the current RCV.NXT. */
 export function sendAck(connection: TcpConnection, now: number): void {
   transmitSegment(connection, now, connection.sndNxt, TcpFlag.ACK, NO_BYTES);
@@ -186,6 +200,7 @@ function dataLength(segment: SentSegment): number {
  * if it carried the end of a write or `endsUnit` (the last segment of a unit of two or more).
  */
 export function retransmit(connection: TcpConnection, segment: SentSegment, now: number, endsUnit = false): void {
+  connection.mtuProbing.retransmitting(segment.seq);
   const options = segment.syn ? [] : segmentOptions(connection, now);
   const room = payloadRoom(connection, options);
   if (!segment.syn && dataLength(segment) > room) {
@@ -309,11 +324,24 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   }
 
   const mayCarryData = state === 'ESTABLISHED' || state === 'CLOSE-WAIT' || state === 'FIN-WAIT-1' || state === 'CLOSING' || state === 'LAST-ACK';
+  // RFC 4821: a path MTU probe goes before other new data when the search wants one; when the
+  // windows will soon have room for it, new data waits (mtu-probe.ts).
+  let holdForProbe = false;
+  if (mayCarryData && connection.host.config.mtuProbing && !mode.wakeup && !mode.ignoreNagle && !connection.finSent) {
+    const probed = sendMtuProbe(connection, now, cwnd, inPipe);
+    if (probed < 0) holdForProbe = true;
+    else if (probed > 0) {
+      inPipe += probed;
+      sentSomething = true;
+      sentNewData = true;
+    }
+  }
   // New data leaves in send units (Linux's GSO packets), each sized as it starts: where it ends,
-  // and whether it groups two segments or more.
+  // and whether it groups two segments or more. The send memory learns each unit (send-memory.ts).
+  let unitStart = connection.sndNxt;
   let unitEnd = connection.sndNxt;
   let unitIsGroup = false;
-  while (mayCarryData && !connection.finSent) {
+  while (mayCarryData && !connection.finSent && !holdForProbe) {
     const unsentOffset = seqSub(connection.sndNxt, connection.sendBufferSeq);
     const unsent = connection.sendBuffer.length - unsentOffset;
     if (unsent <= 0 && !connection.finPending) break;
@@ -322,6 +350,8 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     const options = segmentOptions(connection, now);
     const mss = payloadRoom(connection, options);
     if (!seqLt(connection.sndNxt, unitEnd)) {
+      if (seqGt(unitEnd, unitStart)) connection.sendMemory.transmitted(unitStart, unitEnd, seqSub(unitEnd, unitStart));
+      unitStart = connection.sndNxt;
       const segments = Math.min(sendUnitSegments(connection, mss), congestionWindowQuota(cwnd, inPipe, mss));
       const unitBytes = Math.max(0, Math.min(segments * mss, unsent, usableWindow, congestionRoom));
       unitEnd = seqAdd(connection.sndNxt, unitBytes);
@@ -337,10 +367,15 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
       break;
     }
     length = Math.max(0, length);
-    if (length > 0 && length < mss && length < unsent) {
-      // Sender SWS avoidance (§3.8.6.2.1): a partial segment only if it is at least half the
-      // largest window the peer offered, or nothing is outstanding and the window caps it.
-      if (length < connection.maxSndWnd / 2 && connection.flightSize > 0) break;
+    if (length > 0 && length < mss && length < unsent && !mode.wakeup) {
+      // Sender SWS avoidance (§3.8.6.2.1): a segment shorter than the MSS that leaves data
+      // behind goes only if it is at least Fs = 1/2 of the largest window the peer offered.
+      // Otherwise it waits for the window to open or, with nothing outstanding to bring an
+      // ACK, for the override timeout: the persist timer sends it (tcp_write_wakeup in Linux).
+      if (length < connection.maxSndWnd / 2) {
+        if (connection.flightSize === 0) armPersistIfIdle(connection, now);
+        break;
+      }
     }
     // MSG_EOR: a segment stops at the end of a record.
     length = Math.min(length, connection.writeMarks.untilRecordEnd(connection.sndNxt));
@@ -396,6 +431,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     sentNewData = true;
     if (mode.wakeup) break;
   }
+  if (seqGt(connection.sndNxt, unitStart)) connection.sendMemory.transmitted(unitStart, connection.sndNxt, Math.max(seqSub(unitEnd, unitStart), connection.sendMss));
   if (mayCarryData) {
     chargeSenderTime(connection, now, cwnd, inPipe, sentNewData);
     recordWindowUse(connection, cwnd, inPipe, sentNewData);
@@ -435,6 +471,35 @@ function recordWindowUse(connection: TcpConnection, cwnd: number, inPipe: number
 }
 
 /**
+ * Sends an RFC 4821 path MTU probe if the search wants one now: one new-data segment of the
+ * probe size, without segmentation offload so that it leaves whole. Returns its length, 0 when
+ * none went, or -1 when new data should wait for the windows to take the probe.
+ */
+function sendMtuProbe(connection: TcpConnection, now: number, cwnd: number, inPipe: number): number {
+  const mss = connection.sendMss;
+  const unsentOffset = seqSub(connection.sndNxt, connection.sendBufferSeq);
+  const unsent = connection.sendBuffer.length - unsentOffset;
+  const decision = connection.mtuProbing.decide(now, unsent, Math.ceil(inPipe / mss), Math.floor(cwnd / mss));
+  if (decision !== 'probe') return decision === 'wait' ? -1 : 0;
+  const length = connection.mtuProbing.probeLength;
+  const seq = connection.sndNxt;
+  const push = connection.writeMarks.take(seqAdd(seq, length));
+  transmitSegment(connection, now, seq, TcpFlag.ACK | (push ? TcpFlag.PSH : 0), connection.sendBuffer.read(unsentOffset, length), segmentOptions(connection, now));
+  connection.inFlight.push({ seq, length, syn: false, fin: false, push, sentAt: now, sentOrder: connection.transmissions++ });
+  if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;
+  if (connection.rttSeq === null && !connection.timestampsEnabled) {
+    connection.rttSeq = seq;
+    connection.rttStartedAt = now;
+  }
+  connection.sndNxt = seqAdd(seq, length);
+  connection.lastSendAt = now;
+  connection.host.counters.txDataSegments.increment();
+  connection.sendMemory.transmitted(seq, connection.sndNxt, length);
+  connection.mtuProbing.sent(seq, length, now);
+  return length;
+}
+
+/**
  * Linux's chrono accounting at the end of tcp_write_xmit (for TCP_INFO's rwnd_limited and
  * sndbuf_limited): data left unsent because its next segment did not fit the peer's window,
  * although the congestion window had room, is receive-window-limited time; all of it sent while
@@ -470,9 +535,21 @@ export function windowUpdateAfterRead(connection: TcpConnection, now: number): v
   const advertised = Math.max(0, seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
   // Only what the window field can carry counts: a buffer larger than 65535 << shift cannot
   // open the window further, and an update that changes nothing is a wasted segment.
-  const space = Math.min(connection.receiveWindowSpace(), MAX_WINDOW_FIELD * 2 ** connection.rcvWindowShift);
-  // Linux and BSD: update when the window grows by two segments or by half the buffer.
-  if (space - advertised >= 2 * connection.sendMss || (advertised === 0 && space >= connection.sendMss) || space - advertised >= connection.receiveBufferSize / 2) {
+  const largest = MAX_WINDOW_FIELD * 2 ** connection.rcvWindowShift;
+  const space = Math.min(connection.receiveWindowSpace(), largest);
+  const mss = connection.advertisedMss || connection.sendMss;
+  let update: boolean;
+  if (connection.host.config.windowUpdate === 'linux') {
+    // Linux's __tcp_cleanup_rbuf: only once the window still open is at most half the largest
+    // it can be, and the read at least doubles it to a segment or more (a buffer smaller than a
+    // segment counts as one, as __tcp_select_window bounds the MSS by it).
+    const clamp = Math.min(connection.receiveBufferSize, largest);
+    update = 2 * advertised <= clamp && space >= Math.min(mss, clamp) && space >= 2 * advertised;
+  } else {
+    // BSD's tcp_output: when the window grows by two segments or by half the buffer.
+    update = space - advertised >= 2 * connection.sendMss || (advertised === 0 && space >= connection.sendMss) || space - advertised >= connection.receiveBufferSize / 2;
+  }
+  if (update) {
     connection.ackNow = true;
     if (!connection.processingSegment) transmitPending(connection, now);
   }

@@ -22,6 +22,10 @@ export const LINUX_PROFILE: TcpProfile = {
   rttEstimator: 'linux',
   cubicImplementation: 'linux',
   reductionBasis: 'cwnd',
+  quickAck: 'linux',
+  windowUpdate: 'linux',
+  readShutdownDiscards: false,
+  sendBufferAccounting: 'linux',
 };
 
 /**

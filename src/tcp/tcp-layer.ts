@@ -47,6 +47,12 @@ export class TcpListener {
   readonly acceptQueue: TcpConnection[] = [];
   /** Called when a connection joins the accept queue. */
   onAcceptable: (() => void) | null = null;
+  /**
+   * Applies the listening socket's options to a connection its SYN creates, before the SYN-ACK
+   * is built: TCP_MAXSEG bounds the MSS the SYN-ACK offers and SO_RCVBUF its window (Linux's
+   * request socket takes them from the listener, tcp_openreq_init_rwin).
+   */
+  configureChild: ((connection: TcpConnection) => void) | null = null;
   closed = false;
 
   constructor(
@@ -159,6 +165,14 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
 
   pathMtu(remote: Ipv4Address): number | null {
     return this.ip.mtuTo(remote);
+  }
+
+  interfaceMtu(remote: Ipv4Address): number | null {
+    return this.ip.routeTo(remote)?.iface.mtu ?? null;
+  }
+
+  routeAdvertisedMss(remote: Ipv4Address): number | null {
+    return this.ip.routeTo(remote)?.route.advertisedMss ?? null;
   }
 
   segmentationOffload(remote: Ipv4Address): number {
@@ -446,6 +460,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     connection.irs = segment.seq;
     connection.rcvNxt = seqAdd(segment.seq, 1);
     connection.rcvAdvertisedEdge = connection.rcvNxt;
+    listener.configureChild?.(connection);
     const iss = issHint ?? this.isn.next(local, segment.dstPort, remote, segment.srcPort, now);
     prepareOwnSyn(connection, iss, now, this.rng.nextU32());
     negotiateOptions(connection, segment, now);

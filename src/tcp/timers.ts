@@ -6,7 +6,7 @@
  */
 import { NO_BYTES } from '../core/bytes.js';
 import type { TcpConnection } from './connection.js';
-import { retransmit, sendOwedAck, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
+import { retransmit, sendOwedAck, sendReset, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
 import { detectLossByRack } from './rack.js';
 import { enterRecovery, retransmissionTimeout } from './recovery.js';
 import { seqAdd } from './seq.js';
@@ -104,6 +104,7 @@ export function runTimers(connection: TcpConnection, now: number): void {
   if (isClosed(connection)) return;
   if (connection.delayedAckDeadline <= now) {
     connection.stats.increment('tcp.delayedAck.fired');
+    connection.quickAcks.delayedAckFired();
     sendOwedAck(connection, now);
   }
 }
@@ -232,7 +233,7 @@ function onKeepaliveTimer(connection: TcpConnection, now: number): void {
     // Linux resets the connection (tcp_send_active_reset): a peer that lost only our probes'
     // answers, or came back without state, learns that the connection is gone.
     connection.stats.increment('tcp.tx.resets');
-    transmitSegment(connection, now, connection.sndNxt, TcpFlag.RST, NO_BYTES, []);
+    sendReset(connection, now, 0);
     connection.closeWithError(connection.softError ?? 'ETIMEDOUT');
     return;
   }

@@ -75,10 +75,10 @@ describe('statements over several lines', () => {
       ],
     });
   });
-  test('an end time after ... is absolute unless written with +', () => {
-    const [absolute, relative] = parseScript('+.1...0.2 accept(3, ..., ...) = 4\n+.1...+0.2 accept(3, ..., ...) = 4\n').events;
-    expect(absolute.kind === 'syscall' && absolute.end).toEqual({ relative: false, seconds: 0.2 });
+  test('the end time after ... counts from the base its start counts from, as packetdrill', () => {
+    const [relative, absolute] = parseScript('+.1...0.2 accept(3, ..., ...) = 4\n0.1...0.2 accept(3, ..., ...) = 4\n').events;
     expect(relative.kind === 'syscall' && relative.end).toEqual({ relative: true, seconds: 0.2 });
+    expect(absolute.kind === 'syscall' && absolute.end).toEqual({ relative: false, seconds: 0.2 });
   });
 });
 

@@ -6,6 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import { runDrill } from '../../src/drill/drill-command.js';
 import { runScript } from '../../src/drill/runner.js';
+import { expandCommand } from '../../src/drill/shell-scripts.js';
 import { mapShellCommand } from '../../src/drill/sysctl.js';
 
 const LISTEN = `0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
@@ -73,6 +74,25 @@ describe('segments and timing', () => {
     expect(result.failure?.line).toBe(5);
     expect(result.failure?.message).toContain('still blocked');
   });
+  test('the end of a relative blocking call counts from the same base as its start (packetdrill)', async () => {
+    // The read starts at 0.2 s and ends at 0.1 + 0.3 = 0.4 s, when the data arrives.
+    const script = `${ESTABLISHED}+.1...0.3 read(4, ..., 10) = 10\n+.2 < P. 1:11(10) ack 1 win 65535\n`;
+    expect((await run(script)).passed).toBe(true);
+    const early = await run(`${ESTABLISHED}+.1...0.2 read(4, ..., 10) = 10\n+.2 < P. 1:11(10) ack 1 win 65535\n`);
+    expect(early.failure?.message).toContain('should have returned at 0.300 s');
+  });
+  test("ustack's TS val is checked only with --tcp_ts_tick_usecs (packetdrill's default 0 leaves it unchecked)", async () => {
+    const script = `${LISTEN}+0 < S 0:0(0) win 65535 <mss 1000,TS val 100 ecr 0>
++0 > S. 0:0(0) ack 1 <mss 1460,TS val 500 ecr 100>
++0 < . 1:1(0) ack 1 win 65535 <nop,nop,TS val 110 ecr 500>
++0 accept(3, ..., ...) = 4
++.1 write(4, ..., 10) = 10
++0 > P. 1:11(10) ack 1 <nop,nop,TS val 700 ecr 110>
+`;
+    expect((await run(script)).passed).toBe(true);
+    const checked = await run(script, [{ name: 'tcp_ts_tick_usecs', value: '1000' }]);
+    expect(checked.failure?.message).toContain('TS val 600, expected 700');
+  });
   test('a call that blocks without start...end fails', async () => {
     const result = await run(`${LISTEN}+0 accept(3, ..., ...) = 4\n`);
     expect(result.failure?.message).toContain('blocked');
@@ -117,6 +137,19 @@ describe('backtick lines', () => {
       duplicateSack: false,
     });
     expect(mapShellCommand('sysctl -q net.ipv4.tcp_reordering=0', true).unsupported).toHaveLength(1);
+  });
+  test("set_sysctls.py's arguments are split as the shell splits them: a quoted value keeps its spaces", () => {
+    const expanded = expandCommand('../common/set_sysctls.py /proc/sys/net/ipv4/tcp_wmem="4096 50000 4194304" \\\n /proc/sys/net/ipv4/tcp_notsent_lowat=8000', undefined);
+    expect(expanded.commands.map((c) => c.text)).toEqual(['echo "4096 50000 4194304" > /proc/sys/net/ipv4/tcp_wmem', 'echo "8000" > /proc/sys/net/ipv4/tcp_notsent_lowat']);
+    expect(mapShellCommand(expanded.commands[0].text, true).changes).toEqual({ sendBufferSize: 50000, sendBufferMax: 4194304 });
+  });
+  test('ip route lines set a route with its MTU and advmss; initcwnd stays stack-wide; ethtool offload off is what the link has', () => {
+    const outcome = mapShellCommand('ip route change 192.0.2.1 via 192.168.0.2 dev tun0 advmss 600 mtu lock 640 initcwnd 11', false);
+    expect(outcome.routes).toEqual([{ destination: '192.0.2.1/32', via: '192.168.0.2', advertisedMss: 600, mtu: 640 }]);
+    expect(outcome.changes).toEqual({ initialWindowSegments: 11 });
+    expect(mapShellCommand('ip route change 192.0.2.0/24 dev tun0 rtt 10ms', true).unsupported).toHaveLength(1);
+    expect(mapShellCommand('ethtool -K tun0 gso off tso off', true).unsupported).toEqual([]);
+    expect(mapShellCommand('ethtool -K tun0 gso on', true).unsupported).toHaveLength(1);
   });
   test('initcwnd and ustack settings', () => {
     expect(mapShellCommand('ip route change 192.0.2.0/24 dev tun0 initcwnd 4', true).changes).toEqual({ initialWindowSegments: 4 });

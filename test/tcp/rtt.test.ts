@@ -62,6 +62,7 @@ describe('RttEstimator (RFC 6298)', () => {
     expect(strict.rto).toBe(1000);
   });
 
+
   it('caps the RTO at the maximum (RFC 6298 §2.5)', () => {
     const rtt = new RttEstimator({ ...DEFAULT_RTO_CONFIG, maxMs: 60_000 });
     rtt.sample(50_000);

@@ -59,7 +59,7 @@ describe('delayed ACK (RFC 1122 §4.2.3.2, RFC 5681 §4.2)', () => {
     const h = established();
     let received = 0;
     // The handshake's ACK was the first of the sixteen.
-    for (; h.conn.quickAcks > 0; received += 10) {
+    for (; h.conn.quickAcks.remaining > 0; received += 10) {
       h.send({ seq: h.peerSeq(received), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10 });
       h.expectSent(flags(ACK), ack(h.peerSeq(received + 10)));
     }
@@ -76,6 +76,69 @@ describe('delayed ACK (RFC 1122 §4.2.3.2, RFC 5681 §4.2)', () => {
     h.expectNothingSent();
     h.advance(1);
     h.expectSent(flags(ACK), ack(h.peerSeq(received + 20)));
+  });
+
+  describe("Linux's quickack mode (tcp.quickAck = 'linux')", () => {
+    const linux = { tcp: { quickAck: 'linux' as const } };
+
+    it('the first data is acknowledged at once without PSH, for up to 16 ACKs of new data, then the timer waits', () => {
+      const h = established(linux);
+      let received = 0;
+      for (let i = 0; i < 16; i++, received += 100) {
+        h.send({ seq: h.peerSeq(received), ack: h.ourSeq(0), flags: ACK, payload: 100 });
+        h.expectSent(flags(ACK), ack(h.peerSeq(received + 100)), sentAt(h.now));
+        h.advance(1);
+      }
+      h.send({ seq: h.peerSeq(received), ack: h.ourSeq(0), flags: ACK | PSH, payload: 100 });
+      h.expectNothingSent();
+      h.advance(40);
+      h.expectSent(flags(ACK), ack(h.peerSeq(received + 100)));
+    });
+
+    it('a small window grants fewer quick ACKs: window / (2·receive MSS)', () => {
+      const h = established({ tcp: { quickAck: 'linux', receiveBufferSize: 4000, receiveBufferMax: 4000 } });
+      for (let i = 0; i < 2; i++) {
+        h.send({ seq: h.peerSeq(1000 * i), ack: h.ourSeq(0), flags: ACK, payload: 1000 });
+        h.expectSent(flags(ACK), ack(h.peerSeq(1000 * i + 1000)), sentAt(h.now));
+      }
+      h.send({ seq: h.peerSeq(2000), ack: h.ourSeq(0), flags: ACK, payload: 1000 });
+      h.expectNothingSent();
+      h.advance(40);
+      h.expectSent(flags(ACK), ack(h.peerSeq(3000)));
+    });
+
+    it('a reply within the delayed-ACK timeout makes the connection interactive: the next request waits for the reply, and the timer firing ends it', () => {
+      const h = established(linux);
+      h.conn.options.noDelay = true;
+      h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 100 });
+      h.expectSent(flags(ACK), ack(h.peerSeq(100)));
+      h.advance(5);
+      h.write(20); // a reply 5 ms after the request
+      h.expectSent(flags(ACK | PSH), payloadLength(20));
+      h.send({ seq: h.peerSeq(100), ack: h.ourSeq(20), flags: ACK | PSH, payload: 100 });
+      h.expectNothingSent();
+      h.advance(10);
+      h.write(20);
+      h.expectSent(flags(ACK | PSH), payloadLength(20), ack(h.peerSeq(200)));
+      h.send({ seq: h.peerSeq(200), ack: h.ourSeq(40), flags: ACK | PSH, payload: 100 });
+      h.advance(40);
+      h.expectSent(flags(ACK), ack(h.peerSeq(300)), sentAt(h.now));
+      h.send({ seq: h.peerSeq(300), ack: h.ourSeq(40), flags: ACK | PSH, payload: 100 });
+      h.expectSent(flags(ACK), ack(h.peerSeq(400)), sentAt(h.now));
+    });
+
+    it('an old duplicate starts quickack mode again (our ACK was lost)', () => {
+      const h = established(linux);
+      let received = 0;
+      for (let i = 0; i < 16; i++, received += 100) {
+        h.send({ seq: h.peerSeq(received), ack: h.ourSeq(0), flags: ACK, payload: 100 });
+        h.expectSent(flags(ACK));
+      }
+      h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, payload: 100 });
+      h.expectSent(flags(ACK), ack(h.peerSeq(received)));
+      h.send({ seq: h.peerSeq(received), ack: h.ourSeq(0), flags: ACK, payload: 100 });
+      h.expectSent(flags(ACK), ack(h.peerSeq(received + 100)), sentAt(h.now));
+    });
   });
 
   it('data we send carries the pending ACK, and the timer is cancelled', () => {
@@ -213,6 +276,33 @@ describe('the advertised window and receiver SWS avoidance (RFC 9293 §3.8.6.2.2
       expect(h.read()).toHaveLength(1000);
       h.expectNothingSent();
     }
+  });
+
+  describe("Linux's window update on read (tcp.windowUpdate = 'linux')", () => {
+    const linux: FixtureOptions = { tcp: { receiveBufferSize: 8192, windowUpdate: 'linux' } };
+
+    it('a read that opens a closed window by a segment sends an update', () => {
+      const h = established(linux);
+      h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 8192 });
+      h.expectSent(ack(h.peerSeq(8192)), window(0));
+      h.conn.receive(MSS);
+      h.expectSent(flags(ACK), window(MSS));
+    });
+
+    it('a read that grows the window by two segments sends none unless it doubles a window at most half open (BSD sends one)', () => {
+      for (const rule of ['linux', 'bsd'] as const) {
+        const h = established({ tcp: { receiveBufferSize: 8192, windowUpdate: rule } });
+        h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 4192 });
+        h.expectSent(ack(h.peerSeq(4192)), window(4000));
+        h.conn.receive(3000); // 7000 free: +3000 ≥ 2 MSS, but less than twice 4000
+        if (rule === 'bsd') h.expectSent(flags(ACK), window(7000));
+        else h.expectNothingSent();
+        if (rule === 'linux') {
+          h.conn.receive(1192); // 8192 free: twice 4000
+          h.expectSent(flags(ACK), window(8192));
+        }
+      }
+    });
   });
 
   it('shutdown(SHUT_RD): arriving data is acknowledged and discarded', () => {

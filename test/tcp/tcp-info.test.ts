@@ -338,7 +338,7 @@ describe('chrono accounting: busy, rwnd-limited and sndbuf-limited time, in µs'
 
   it('a writer blocked on a full send buffer while all it queued is sent and cwnd has room is sndbuf_limited time', () => {
     const h = established();
-    h.conn.sendBuffer.capacity = 2 * MSS;
+    h.conn.sendMemory.setSize(2 * MSS);
     h.conn.options.noDelay = true;
     expect(h.write(5000)).toBe(2 * MSS);
     h.take();
