@@ -261,8 +261,11 @@ export function congestionWindowQuota(cwnd: number, inPipe: number, mss: number)
 
 /** Why transmitPending runs, when that changes what it may send. */
 export interface TransmitMode {
-  /** A tail loss probe: held new data may go (RFC 8985 §7.3, as Linux). */
-  readonly ignoreNagle?: boolean;
+  /**
+   * A tail loss probe (RFC 8985 §7.3): one new segment goes if the receive window allows,
+   * whatever Nagle or the congestion window say (Linux's tcp_send_loss_probe, push_one = 2).
+   */
+  readonly lossProbe?: boolean;
   /** A write with MSG_MORE, or one not yet fully queued: partial segments wait. */
   readonly corked?: boolean;
   /** TCP_NODELAY set or TCP_CORK cleared: held data goes now, cork or not (Linux's TCP_NAGLE_PUSH). */
@@ -327,7 +330,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   // RFC 4821: a path MTU probe goes before other new data when the search wants one; when the
   // windows will soon have room for it, new data waits (mtu-probe.ts).
   let holdForProbe = false;
-  if (mayCarryData && connection.host.config.mtuProbing && !mode.wakeup && !mode.ignoreNagle && !connection.finSent) {
+  if (mayCarryData && connection.host.config.mtuProbing && !mode.wakeup && !mode.lossProbe && !connection.finSent) {
     const probed = sendMtuProbe(connection, now, cwnd, inPipe);
     if (probed < 0) holdForProbe = true;
     else if (probed > 0) {
@@ -346,9 +349,9 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     const unsent = connection.sendBuffer.length - unsentOffset;
     if (unsent <= 0 && !connection.finPending) break;
     const usableWindow = seqSub(seqAdd(connection.sndUna, connection.sndWnd), connection.sndNxt);
-    const congestionRoom = cwnd - inPipe;
     const options = segmentOptions(connection, now);
     const mss = payloadRoom(connection, options);
+    const congestionRoom = mode.lossProbe ? Math.max(cwnd - inPipe, mss) : cwnd - inPipe;
     if (!seqLt(connection.sndNxt, unitEnd)) {
       if (seqGt(unitEnd, unitStart)) connection.sendMemory.transmitted(unitStart, unitEnd, seqSub(unitEnd, unitStart));
       unitStart = connection.sndNxt;
@@ -387,7 +390,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
       if (connection.flightSize === 0) armPersistIfIdle(connection, now);
       break;
     }
-    if (partial && !connection.options.noDelay && !mode.ignoreNagle && !mode.wakeup && seqGt(connection.smallSegmentEnd, connection.sndUna)) {
+    if (partial && !connection.options.noDelay && !mode.lossProbe && !mode.wakeup && seqGt(connection.smallSegmentEnd, connection.sndUna)) {
       // Nagle (RFC 896, RFC 9293 §3.7.4) in Minshall's form, as Linux: a small segment waits
       // only while an earlier small segment is unacknowledged, so the tail of a large write
       // leaves at once but a stream of small writes still coalesces.
@@ -429,7 +432,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     if (fin) connection.finSent = true;
     sentSomething = true;
     sentNewData = true;
-    if (mode.wakeup) break;
+    if (mode.wakeup || mode.lossProbe) break;
   }
   if (seqGt(connection.sndNxt, unitStart)) connection.sendMemory.transmitted(unitStart, connection.sndNxt, Math.max(seqSub(unitEnd, unitStart), connection.sendMss));
   if (mayCarryData) {

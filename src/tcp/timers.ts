@@ -172,7 +172,7 @@ function onProbeTimer(connection: TcpConnection, now: number): void {
   if (connection.inFlight.length === 0) return;
   connection.stats.increment('tcp.tlp.probes');
   const before = connection.sndNxt;
-  transmitPending(connection, now, { ignoreNagle: true });
+  transmitPending(connection, now, { lossProbe: true });
   if (connection.sndNxt === before) {
     const last = connection.inFlight.last!;
     if (!last.sacked) retransmit(connection, last, now);
