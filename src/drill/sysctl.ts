@@ -246,6 +246,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   hystartDetect: 'number',
   hystartLowWindow: 'number',
   hystartAckDeltaUs: 'number',
+  hystartRoundsBelowLowWindow: 'boolean',
 };
 
 function ustackSetting(assignment: string, changes: TcpConfigChanges): string | null {

@@ -103,6 +103,14 @@ export interface TcpConfig {
   readonly hystartLowWindow: number;
   readonly hystartAckDeltaUs: number;
   /**
+   * When HyStart starts a round (its sample count anew) at an ACK past the previous round's
+   * end: at any cwnd (true, Linux since 6.14), or only once cwnd has reached
+   * `hystartLowWindow` (false, Linux 5.16 to 6.13: the first round then begins at the first ACK
+   * of that cwnd and lasts a flight, so slow start runs longer). HyStart has no RFC (RFC 9406's
+   * HyStart++ counts rounds from the start).
+   */
+  readonly hystartRoundsBelowLowWindow: boolean;
+  /**
    * What ssthresh is computed from after a loss, a timeout or ECE: 'flight-size', as RFC 5681
    * §3.1 (eq. 4) and RFC 9438 §4.6 say (never more than cwnd, with SACK counting what is only
    * SACKed); or 'cwnd', as Linux's ssthresh hooks do (RFC 9438 §4.6 allows it to a sender that
@@ -276,6 +284,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   hystartDetect: 3,
   hystartLowWindow: 16,
   hystartAckDeltaUs: 2000,
+  hystartRoundsBelowLowWindow: true,
   reductionBasis: 'flight-size',
   initialWindowSegments: 10,
   slowStartAckLimitSegments: 2,

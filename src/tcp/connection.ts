@@ -355,7 +355,7 @@ export class TcpConnection extends TimerDeadlines {
       initialWindowSegments: initialWindowSegments ?? config.initialWindowSegments,
       slowStartAckLimitSegments: config.slowStartAckLimitSegments,
       cubicImplementation: config.cubicImplementation,
-      hystart: { enabled: config.hystart, detect: config.hystartDetect, lowWindow: config.hystartLowWindow, ackDeltaUs: config.hystartAckDeltaUs },
+      hystart: { enabled: config.hystart, detect: config.hystartDetect, lowWindow: config.hystartLowWindow, ackDeltaUs: config.hystartAckDeltaUs, roundsBelowLowWindow: config.hystartRoundsBelowLowWindow },
     });
   }
 
