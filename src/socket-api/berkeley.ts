@@ -933,8 +933,10 @@ function applyConnectionOptions(connection: TcpConnection, options: SocketOption
   o.tos = options.tos;
   o.dontFragment = options.mtuDiscover !== C.IP_PMTUDISC_DONT;
   // An accepted connection keeps the size it was given unless this socket set its own (with
-  // FreeBSD's accounting it may have grown to whole segments already).
-  if (options.sendBufferSet || !connection.synchronized) connection.sendBuffer.capacity = options.sendBuffer;
+  // FreeBSD's accounting it may have grown to whole segments already). Linux doubles a value set
+  // (socket(7)) and holds that much: the room it keeps for bookkeeping ustack gives to data.
+  const doubled = options.sendBufferSet && connection.host.config.socketBufferAccounting === 'linux';
+  if (options.sendBufferSet || !connection.synchronized) connection.sendBuffer.capacity = doubled ? options.sendBuffer * 2 : options.sendBuffer;
   if (!connection.synchronized) {
     connection.receiveBufferSize = options.receiveBuffer;
     connection.assembler.limitBytes = options.receiveBuffer;
