@@ -5,7 +5,7 @@
  * tcpdrop are answered in freebsd-tools.ts.
  *
  * Understood forms: `sysctl [-q] [-w] name=value …`, `echo value > /proc/sys/net/…`,
- * `ip route … initcwnd N`, and ustack's own `ustack tcp.key=value` (any TcpConfig field).
+ * `ip route … initcwnd N`, `tc qdisc … root fq|pfifo`, and ustack's own `ustack tcp.key=value` (any TcpConfig field).
  * FreeBSD's `net.inet.tcp.*` and `kern.ipc.*` names are mapped in portable mode only. Script
  * files such as packetdrill's `defaults.sh` are read by shell-scripts.ts and come here line by
  * line; the runner applies the OS profile (src/tcp/profiles.ts) the sysctls name.
@@ -238,6 +238,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   minSendUnitSegments: 'number',
   pacingSlowStartRatio: 'number',
   pacingCongestionAvoidanceRatio: 'number',
+  pacing: 'boolean',
   congestionWindowValidation: ['rfc7661', 'linux'],
   rttEstimator: ['rfc6298', 'linux'],
   cubicImplementation: ['rfc9438', 'linux'],
@@ -294,6 +295,39 @@ function simpleCommands(command: string): string[] {
     .filter((c) => c !== '');
 }
 
+/** The interface a script's packets use (the runner's `tun0`). */
+const SCRIPT_INTERFACE = 'tun0';
+
+/**
+ * `tc qdisc add|replace|delete dev tun0 root [fq | pfifo | pfifo_fast]`: the root qdisc of the
+ * script's interface. fq paces each flow at its socket's pacing rate (tcp.pacing); pfifo and
+ * pfifo_fast send at once. Deleting the root qdisc restores the default (pfifo_fast).
+ */
+function trafficControl(command: string, outcome: ShellOutcome): void {
+  const simple = command.replace(/\s*\d?>\s*\/dev\/null/g, '').trim();
+  const match = /^tc\s+qdisc\s+(add|replace|change|del|delete)\s+dev\s+(\S+)\s+root(?:\s+(.*))?$/.exec(simple);
+  if (!match || match[2] !== SCRIPT_INTERFACE) {
+    outcome.unsupported.push(`'${command}': only a root qdisc on ${SCRIPT_INTERFACE} is understood`);
+    return;
+  }
+  const [, verb, , spec = ''] = match;
+  const words = spec.split(/\s+/).filter((w) => w !== '');
+  let pacing = false;
+  if (verb === 'del' || verb === 'delete') {
+    if (words.length > 0) {
+      outcome.unsupported.push(`'${command}': a qdisc to delete is named by its handle only`);
+      return;
+    }
+  } else if (words.length === 1 && words[0] === 'fq') {
+    pacing = true;
+  } else if (!(words.length === 1 && (words[0] === 'pfifo' || words[0] === 'pfifo_fast'))) {
+    outcome.unsupported.push(`'${command}': only fq, pfifo and pfifo_fast are modelled`);
+    return;
+  }
+  outcome.changes.pacing = pacing;
+  outcome.applied.push(`${command} → tcp.pacing=${pacing}`);
+}
+
 /** Maps a backtick command to ustack configuration. */
 export function mapShellCommand(command: string, portable: boolean): ShellOutcome {
   const outcome: ShellOutcome = { changes: {}, applied: [], unsupported: [], actions: [] };
@@ -325,6 +359,10 @@ export function mapShellCommand(command: string, portable: boolean): ShellOutcom
     if (initcwnd) {
       outcome.changes.initialWindowSegments = Number(initcwnd[1]);
       outcome.applied.push(`${simple} → tcp.initialWindowSegments=${initcwnd[1]}`);
+      continue;
+    }
+    if (words[0] === 'tc') {
+      trafficControl(simple, outcome);
       continue;
     }
     if (words[0] === 'ustack') {

@@ -159,11 +159,22 @@ export interface TcpConfig {
    * tcp_pacing_ss_ratio, tcp_pacing_ca_ratio) — and at least `minSendUnitSegments` segments
    * (tcp_min_tso_segs). With segmentation offload a unit is one segment the link cuts; without,
    * it is that many MSS segments. The last segment of a unit of two or more carries PSH, as
-   * Linux forces PSH on GSO packets so the receiver's GRO flushes. ustack does not pace.
+   * Linux forces PSH on GSO packets so the receiver's GRO flushes. The same rate paces units
+   * when `pacing` is on.
    */
   readonly minSendUnitSegments: number;
   readonly pacingSlowStartRatio: number;
   readonly pacingCongestionAvoidanceRatio: number;
+  /**
+   * Pacing (pacing.ts): each send unit, new data or retransmission, leaves no earlier than the
+   * previous one's departure plus its length at the pacing rate above, rather than as soon as
+   * the windows allow; the first 10 data segments go unpaced, and a sender behind its schedule
+   * gains at most half a unit's time. No TCP RFC asks for pacing (RFC 9002 §7.7 describes it
+   * for QUIC). Linux paces this way (its earliest-departure-time model, tcp_wstamp_ns) when the
+   * interface's qdisc is fq or the congestion control asks for it; off by default, as Linux
+   * over a pfifo qdisc. `ustack drill` turns it on for `tc qdisc … fq`.
+   */
+  readonly pacing: boolean;
   /**
    * How long an opening connection (SYN-SENT, SYN-RECEIVED) may take before it is given up with
    * ETIMEDOUT, whatever the retries left (FreeBSD net.inet.tcp.keepinit, 75 s there). 0: no such
@@ -297,6 +308,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   minSendUnitSegments: 2,
   pacingSlowStartRatio: 200,
   pacingCongestionAvoidanceRatio: 120,
+  pacing: false,
   handshakeTimeoutMs: 0,
   closedPortReset: 'always',
   dropSynFin: false,

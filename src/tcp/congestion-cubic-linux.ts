@@ -94,6 +94,8 @@ export interface AckTiming {
   readonly sndNxt: number;
   /** The pacing rate Linux would have, bytes per second (0: none yet). */
   readonly pacingRate: number;
+  /** Whether the sender paces at that rate (TcpConfig.pacing); absent: it does not. */
+  readonly paced?: boolean;
 }
 
 /** Integer cube root, rounded down. */
@@ -401,10 +403,11 @@ export class LinuxCubicCongestionControl implements CongestionControl {
     if (this.cwndSegments < this.hystart.lowWindow) return;
     if (this.hystart.detect & HYSTART_ACK_TRAIN && nowUs - this.lastAckUs <= this.hystart.ackDeltaUs) {
       this.lastAckUs = nowUs;
-      // Half the minimum RTT (ustack does not pace) plus the time a 64 KiB burst takes at the
-      // pacing rate, at most 1 ms (hystart_ack_delay: TSO and GRO delay the ACKs of a burst).
+      // The minimum RTT plus the time a 64 KiB burst takes at the pacing rate, at most 1 ms
+      // (hystart_ack_delay: TSO and GRO delay the ACKs of a burst); half of it for a sender
+      // that does not pace, as pacing may spread a round's segments over half an RTT.
       const burstDelayUs = timing.pacingRate > 0 ? Math.min(1000, Math.floor((65536 * 4 * 1_000_000) / timing.pacingRate)) : 0;
-      const threshold = (this.delayMinUs + burstDelayUs) >> 1;
+      const threshold = timing.paced ? this.delayMinUs + burstDelayUs : (this.delayMinUs + burstDelayUs) >> 1;
       if (nowUs - this.roundStartUs > threshold) this.exitSlowStart();
     }
     if (this.hystart.detect & HYSTART_DELAY) {

@@ -20,6 +20,7 @@ import { RttEstimator, type RoundTripEstimator } from './rtt.js';
 import { SendBuffer, WriteMarks } from './send-buffer.js';
 import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
 import { transmitPending, transmitSegment, windowUpdateAfterRead } from './output.js';
+import { PacingSchedule } from './pacing.js';
 import type { ProportionalRateReduction } from './prr.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
@@ -220,6 +221,8 @@ export class TcpConnection extends TimerDeadlines {
   cc: CongestionControl;
   /** How much of cwnd the sender uses, measured per window of data (RFC 7661). */
   readonly windowUse = new CongestionWindowUse();
+  /** When the next send unit may leave, with TcpConfig.pacing (pacing.ts). */
+  readonly pacing = new PacingSchedule();
   /** Counts transmissions of segments that occupy sequence space (see SentSegment.sentOrder). */
   transmissions = 0;
   /** End of the last sub-MSS segment sent (Linux's snd_sml), for Minshall's Nagle. */

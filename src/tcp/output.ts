@@ -8,7 +8,7 @@
 import { NO_BYTES } from '../core/bytes.js';
 import { ecnMode } from './config.js';
 import type { SentSegment, TcpConnection } from './connection.js';
-import { pacingRate } from './pacing.js';
+import { pacingHolds, pacingRate, pacingUnitSent } from './pacing.js';
 import { congestionWindow, congestionWindowLimited, pipe } from './recovery.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import { Chrono, segmentCount } from './tcp-info-counters.js';
@@ -288,11 +288,15 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   // as one GSO packet).
   let groupSegments = 0;
   let groupLimit = 0;
+  let groupBytes = 0;
   for (let i = 0; queue.lostCount > 0 && i < queue.length; i++) {
     const segment = queue.at(i);
     if (!segment.lost) continue;
     if (cwnd - inPipe < connection.sendMss) break;
-    if (groupSegments === 0) groupLimit = sendUnitSegments(connection, connection.sendMss);
+    if (groupSegments === 0) {
+      if (pacingHolds(connection, now)) break;
+      groupLimit = sendUnitSegments(connection, connection.sendMss);
+    }
     groupSegments++;
     const next = i + 1 < queue.length ? queue.at(i + 1) : undefined;
     const continues =
@@ -303,16 +307,23 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
       inPipe + segment.length + next.length <= cwnd &&
       groupSegments < groupLimit;
     retransmit(connection, segment, now, groupSegments >= 2 && !continues);
-    if (!continues) groupSegments = 0;
+    groupBytes += segment.length;
+    if (!continues) {
+      pacingUnitSent(connection, groupBytes, now);
+      groupSegments = 0;
+      groupBytes = 0;
+    }
     inPipe += segment.length;
     sentSomething = true;
   }
+  pacingUnitSent(connection, groupBytes, now);
 
   const mayCarryData = state === 'ESTABLISHED' || state === 'CLOSE-WAIT' || state === 'FIN-WAIT-1' || state === 'CLOSING' || state === 'LAST-ACK';
   // New data leaves in send units (Linux's GSO packets), each sized as it starts: where it ends,
   // and whether it groups two segments or more.
   let unitEnd = connection.sndNxt;
   let unitIsGroup = false;
+  let unitBytesSent = 0;
   while (mayCarryData && !connection.finSent) {
     const unsentOffset = seqSub(connection.sndNxt, connection.sendBufferSeq);
     const unsent = connection.sendBuffer.length - unsentOffset;
@@ -322,6 +333,11 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     const options = segmentOptions(connection, now);
     const mss = payloadRoom(connection, options);
     if (!seqLt(connection.sndNxt, unitEnd)) {
+      // With pacing a unit leaves only when the schedule allows (a probe's wakeup goes at once,
+      // as Linux's tcp_write_wakeup bypasses it).
+      pacingUnitSent(connection, unitBytesSent, now);
+      unitBytesSent = 0;
+      if (!mode.wakeup && pacingHolds(connection, now)) break;
       const segments = Math.min(sendUnitSegments(connection, mss), congestionWindowQuota(cwnd, inPipe, mss));
       const unitBytes = Math.max(0, Math.min(segments * mss, unsent, usableWindow, congestionRoom));
       unitEnd = seqAdd(connection.sndNxt, unitBytes);
@@ -389,6 +405,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     }
     connection.sndNxt = seqAdd(seq, segmentLength);
     inPipe += segmentLength;
+    unitBytesSent += length;
     connection.lastSendAt = now;
     connection.host.counters.txDataSegments.increment();
     if (fin) connection.finSent = true;
@@ -396,6 +413,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     sentNewData = true;
     if (mode.wakeup) break;
   }
+  pacingUnitSent(connection, unitBytesSent, now);
   if (mayCarryData) {
     chargeSenderTime(connection, now, cwnd, inPipe, sentNewData);
     recordWindowUse(connection, cwnd, inPipe, sentNewData);

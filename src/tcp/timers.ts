@@ -7,6 +7,7 @@
 import { NO_BYTES } from '../core/bytes.js';
 import type { TcpConnection } from './connection.js';
 import { retransmit, sendOwedAck, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
+import { pacingUnitSent } from './pacing.js';
 import { detectLossByRack } from './rack.js';
 import { enterRecovery, retransmissionTimeout } from './recovery.js';
 import { seqAdd } from './seq.js';
@@ -98,6 +99,11 @@ export function runTimers(connection: TcpConnection, now: number): void {
       transmitPending(connection, now);
     }
   }
+  if (connection.pacingDeadline <= now) {
+    // The pacing schedule lets the next send unit go (TcpConfig.pacing).
+    connection.pacingDeadline = Infinity;
+    transmitPending(connection, now);
+  }
   if (connection.probeDeadline <= now) onProbeTimer(connection, now);
   if (connection.persistDeadline <= now) onPersistTimer(connection, now);
   if (connection.keepaliveDeadline <= now) onKeepaliveTimer(connection, now);
@@ -160,7 +166,12 @@ function onRetransmitTimer(connection: TcpConnection, now: number): void {
   }
   retransmissionTimeout(connection, now);
   const first = connection.inFlight.firstLost();
-  if (first) retransmit(connection, first, now);
+  if (first) {
+    // A timeout's retransmission goes at once, and the pacing schedule counts it (as Linux's
+    // tcp_retransmit_timer, which does not wait for the pacing timer).
+    retransmit(connection, first, now);
+    pacingUnitSent(connection, first.length, now);
+  }
   armRetransmitTimer(connection, now);
   connection.probeDeadline = Infinity;
 }
@@ -174,7 +185,10 @@ function onProbeTimer(connection: TcpConnection, now: number): void {
   transmitPending(connection, now, { ignoreNagle: true });
   if (connection.sndNxt === before) {
     const last = connection.inFlight.last!;
-    if (!last.sacked) retransmit(connection, last, now);
+    if (!last.sacked) {
+      retransmit(connection, last, now);
+      pacingUnitSent(connection, last.length, now);
+    }
   }
   armRetransmitTimer(connection, now);
   connection.probeDeadline = Infinity;
