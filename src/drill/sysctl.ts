@@ -5,7 +5,7 @@
  * tcpdrop are answered in freebsd-tools.ts.
  *
  * Understood forms: `sysctl [-q] [-w] name=value …`, `echo value > /proc/sys/net/…`,
- * `ip route … initcwnd N`, `tc qdisc … root fq|pfifo`, and ustack's own `ustack tcp.key=value` (any TcpConfig field).
+ * `ip route … initcwnd N`, `tc qdisc … root fq|pfifo [limit N]`, and ustack's own `ustack tcp.key=value` (any TcpConfig field).
  * FreeBSD's `net.inet.tcp.*` and `kern.ipc.*` names are mapped in portable mode only. Script
  * files such as packetdrill's `defaults.sh` are read by shell-scripts.ts and come here line by
  * line; the runner applies the OS profile (src/tcp/profiles.ts) the sysctls name.
@@ -27,6 +27,11 @@ export interface ShellOutcome {
   readonly unsupported: string[];
   /** Things to do to the running stack (not settings); each returns what it did, for `applied`. */
   readonly actions: ShellAction[];
+  /**
+   * A qdisc installed on the script's interface: how many packets its transmit queue holds
+   * (Infinity: no limit the stack would reach), for the runner's link. Undefined: unchanged.
+   */
+  transmitQueueLimit?: number;
 }
 
 /** Something a command does to the stack itself, rather than to its configuration. */
@@ -299,9 +304,11 @@ function simpleCommands(command: string): string[] {
 const SCRIPT_INTERFACE = 'tun0';
 
 /**
- * `tc qdisc add|replace|delete dev tun0 root [fq | pfifo | pfifo_fast]`: the root qdisc of the
- * script's interface. fq paces each flow at its socket's pacing rate (tcp.pacing); pfifo and
- * pfifo_fast send at once. Deleting the root qdisc restores the default (pfifo_fast).
+ * `tc qdisc add|replace|delete dev tun0 root [fq | pfifo [limit N] | pfifo_fast]`: the root
+ * qdisc of the script's interface. fq paces each flow at its socket's pacing rate
+ * (tcp.pacing); pfifo and pfifo_fast send at once, and a pfifo limit bounds the transmit queue:
+ * `limit 0` drops every packet before it reaches the wire, which Linux's TCP sees as a failed
+ * transmission (NET_XMIT_DROP). Deleting the root qdisc restores the default (pfifo_fast).
  */
 function trafficControl(command: string, outcome: ShellOutcome): void {
   const simple = command.replace(/\s*\d?>\s*\/dev\/null/g, '').trim();
@@ -312,6 +319,7 @@ function trafficControl(command: string, outcome: ShellOutcome): void {
   }
   const [, verb, , spec = ''] = match;
   const words = spec.split(/\s+/).filter((w) => w !== '');
+  let limit = Number.POSITIVE_INFINITY;
   let pacing = false;
   if (verb === 'del' || verb === 'delete') {
     if (words.length > 0) {
@@ -320,12 +328,16 @@ function trafficControl(command: string, outcome: ShellOutcome): void {
     }
   } else if (words.length === 1 && words[0] === 'fq') {
     pacing = true;
-  } else if (!(words.length === 1 && (words[0] === 'pfifo' || words[0] === 'pfifo_fast'))) {
-    outcome.unsupported.push(`'${command}': only fq, pfifo and pfifo_fast are modelled`);
+  } else if (words[0] === 'pfifo' && (words.length === 1 || (words.length === 3 && words[1] === 'limit' && /^\d+$/.test(words[2])))) {
+    if (words.length === 3) limit = Number(words[2]);
+  } else if (!(words.length === 1 && words[0] === 'pfifo_fast')) {
+    outcome.unsupported.push(`'${command}': only fq, pfifo [limit N] and pfifo_fast are modelled`);
     return;
   }
   outcome.changes.pacing = pacing;
-  outcome.applied.push(`${command} → tcp.pacing=${pacing}`);
+  outcome.transmitQueueLimit = limit;
+  const queue = Number.isFinite(limit) ? `, the transmit queue holds ${limit} packet(s)` : '';
+  outcome.applied.push(`${command} → tcp.pacing=${pacing}${queue}`);
 }
 
 /** Maps a backtick command to ustack configuration. */

@@ -48,8 +48,11 @@ export interface TcpHost {
   readonly counters: TcpSegmentCounters;
   /** The stack's current time (ms). */
   now(): number;
-  /** Hands a segment to IP; with offload `segmentSize` (the MSS) lets the link cut it and complete its checksum. */
-  transmit(connection: TcpConnection, segment: TcpRepr, segmentSize?: number): void;
+  /**
+   * Hands a segment to IP; with offload `segmentSize` (the MSS) lets the link cut it and complete
+   * its checksum. False when it never left: the interface's transmit queue was full.
+   */
+  transmit(connection: TcpConnection, segment: TcpRepr, segmentSize?: number): boolean;
   /** Path MTU toward the peer, or null without a route. */
   pathMtu(remote: Ipv4Address): number | null;
   /** The largest IP packet toward the peer that the link cuts into segments itself (TSO), or 0. */
@@ -301,9 +304,10 @@ export class TcpConnection extends TimerDeadlines {
   // ---- timers: the deadlines are TimerDeadlines' (retransmitDeadline, delayedAckDeadline, …) ----
   persistBackoff = 0;
   /**
-   * When the first zero-window probe of the current closed-window episode went out, or null:
-   * a user timeout (RFC 5482) bounds how long probing may go on even while the peer answers
-   * (as Linux since 5.11, icsk_probes_tstamp). Cleared when the window opens.
+   * When the probe timer first fired in the current episode (a closed window, or data the
+   * interface's full transmit queue keeps dropping), or null: a user timeout (RFC 5482) bounds
+   * how long probing may go on even while the peer answers (as Linux since 5.11,
+   * icsk_probes_tstamp). Cleared when the window opens or the data leaves.
    */
   zeroWindowSince: number | null = null;
   keepaliveProbesSent = 0;

@@ -379,8 +379,9 @@ export function enterRecovery(connection: TcpConnection, now: number, before?: S
 }
 
 /**
- * The retransmission timer expired (RFC 6298 §5.4–5.6): back off, collapse the congestion
- * window (RFC 5681 §3.1), and treat every unSACKed segment as lost (RFC 8985 §6.3).
+ * The retransmission timer expired (RFC 6298 §5.4–5.6): collapse the congestion window
+ * (RFC 5681 §3.1) and treat every unSACKed segment as lost (RFC 8985 §6.3). The timer backs off
+ * once the retransmission has left (`retransmitTimerBackoff`).
  */
 export function retransmissionTimeout(connection: TcpConnection, now: number): void {
   connection.stats.increment('tcp.rto.fired');
@@ -395,6 +396,10 @@ export function retransmissionTimeout(connection: TcpConnection, now: number): v
   connection.recoveryPoint = connection.sndNxt;
   connection.dupAcks = 0;
   connection.rttSeq = null;
+}
+
+/** RFC 6298 §5.5: the timeout's retransmission left; the timer backs off and the timeout counts. */
+export function retransmitTimerBackoff(connection: TcpConnection): void {
   connection.rtt.backoff();
   connection.timeoutCount++;
 }
