@@ -253,6 +253,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   hystartLowWindow: 'number',
   hystartAckDeltaUs: 'number',
   hystartRoundsBelowLowWindow: 'boolean',
+  forcedPush: 'boolean',
 };
 
 function ustackSetting(assignment: string, changes: TcpConfigChanges): string | null {

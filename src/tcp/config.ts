@@ -153,6 +153,14 @@ export interface TcpConfig {
   /** Default TCP_NOTSENT_LOWAT (Linux tcp_notsent_lowat): 0xffffffff = no limit. */
   readonly notSentLowWater: number;
   /**
+   * PSH within a long write (forced-push.ts): RFC 9293 §3.9.1 pushes the end of a write and
+   * leaves other PSH bits to the sender; Linux also pushes the end of each buffer-full it copies
+   * a write into (whole segments, at most half the peer's largest window) once the data written
+   * is more than half that window past the last push (forced_push in tcp_sendmsg). Off: PSH
+   * only at a write's end (and a send unit's, see minSendUnitSegments).
+   */
+  readonly forcedPush: boolean;
+  /**
    * Send units (Linux's TSO autosizing, tcp_tso_autosize): new data leaves in units of about a
    * millisecond's worth at the pacing rate — cwnd/SRTT times the slow-start ratio while cwnd is
    * under half of ssthresh, the congestion-avoidance ratio after (percent; Linux
@@ -305,6 +313,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   defaultBacklog: 4096,
   userTimeoutMs: 0,
   notSentLowWater: 0xffffffff,
+  forcedPush: false,
   minSendUnitSegments: 2,
   pacingSlowStartRatio: 200,
   pacingCongestionAvoidanceRatio: 120,

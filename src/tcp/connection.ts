@@ -14,6 +14,7 @@ import type { TcpConfig } from './config.js';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
 import { CongestionWindowUse } from './cwnd-validation.js';
 import { TimerDeadlines } from './deadlines.js';
+import { ForcedPush, writeSizeGoal } from './forced-push.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
 import { LinuxRttEstimator } from './rtt-linux.js';
 import { RttEstimator, type RoundTripEstimator } from './rtt.js';
@@ -194,6 +195,8 @@ export class TcpConnection extends TimerDeadlines {
   readonly sendBuffer: SendBuffer;
   /** Ends of writes in the unsent data: push points and record ends. */
   readonly writeMarks = new WriteMarks();
+  /** Where Linux's forced pushes fall in a long write (TcpConfig.forcedPush). */
+  readonly forcedPush = new ForcedPush();
   receiveBufferSize: number;
   readonly receiveQueue: Uint8Array[] = [];
   receiveQueueBytes = 0;
@@ -461,15 +464,24 @@ export class TcpConnection extends TimerDeadlines {
     // (Linux sends each full segment while copying a write in).
     let accepted = 0;
     const now = this.host.now();
+    const forced = this.host.config.forcedPush;
     for (;;) {
       const wanted = data.length - accepted;
-      const room = Math.min(wanted, this.notSentLowWater - this.unsentBytes);
+      // With forced pushes the write goes in buffer-fulls, as Linux copies it (forced-push.ts).
+      const writeEnd = seqAdd(this.sendBufferSeq, this.sendBuffer.length);
+      const bufferRoom = forced ? this.forcedPush.room(writeEnd, this.sndNxt, seqAdd(this.iss, 1), writeSizeGoal(this.sendMss, this.maxSndWnd)) : Infinity;
+      const room = Math.min(wanted, this.notSentLowWater - this.unsentBytes, bufferRoom);
       const taken = room > 0 ? this.sendBuffer.write(data.subarray(accepted, accepted + room)) : 0;
       accepted += taken;
       const last = taken === 0 || accepted === data.length;
       if (taken > 0) this.info.chronoStart(Chrono.busy, now);
-      if (taken < wanted) this.info.sendBufferFilled();
-      if (last && accepted > 0) this.writeMarks.add(seqAdd(this.sendBufferSeq, this.sendBuffer.length), !flags.more, flags.endOfRecord === true);
+      if (taken < Math.min(wanted, bufferRoom)) this.info.sendBufferFilled();
+      if (!last && taken === bufferRoom && this.forcedPush.full(seqAdd(writeEnd, taken), this.maxSndWnd)) this.writeMarks.add(seqAdd(writeEnd, taken), true, false);
+      if (last && accepted > 0) {
+        const end = seqAdd(this.sendBufferSeq, this.sendBuffer.length);
+        const push = forced ? this.forcedPush.writeEnded(end, !flags.more, flags.endOfRecord === true, this.maxSndWnd) : !flags.more;
+        this.writeMarks.add(end, push, flags.endOfRecord === true);
+      }
       if (this.synchronized && (taken > 0 || (last && accepted > 0))) transmitPending(this, now, { corked: !last || flags.more === true });
       if (last) return ok(accepted);
     }

@@ -26,6 +26,7 @@ export const LINUX_PROFILE: TcpProfile = {
   cubicImplementation: 'linux',
   reductionBasis: 'cwnd',
   hystartRoundsBelowLowWindow: false,
+  forcedPush: true,
 };
 
 /**
