@@ -195,8 +195,7 @@ export class TcpConnection extends TimerDeadlines {
   readonly sendBuffer: SendBuffer;
   /** Ends of writes in the unsent data: push points and record ends. */
   readonly writeMarks = new WriteMarks();
-  /** Where Linux's forced pushes fall in a long write (TcpConfig.forcedPush). */
-  readonly forcedPush = new ForcedPush();
+  private forcedPushState: ForcedPush | null = null;
   receiveBufferSize: number;
   readonly receiveQueue: Uint8Array[] = [];
   receiveQueueBytes = 0;
@@ -227,8 +226,7 @@ export class TcpConnection extends TimerDeadlines {
   cc: CongestionControl;
   /** How much of cwnd the sender uses, measured per window of data (RFC 7661). */
   readonly windowUse = new CongestionWindowUse();
-  /** When the next send unit may leave, with TcpConfig.pacing (pacing.ts). */
-  readonly pacing = new PacingSchedule();
+  private pacingState: PacingSchedule | null = null;
   /** Counts transmissions of segments that occupy sequence space (see SentSegment.sentOrder). */
   transmissions = 0;
   /** End of the last sub-MSS segment sent (Linux's snd_sml), for Minshall's Nagle. */
@@ -374,6 +372,16 @@ export class TcpConnection extends TimerDeadlines {
     const config = this.host.config;
     const rto = { initialMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 };
     return config.rttEstimator === 'linux' ? new LinuxRttEstimator(rto) : new RttEstimator(rto);
+  }
+
+  /** When the next send unit may leave, with TcpConfig.pacing (pacing.ts); made when first needed. */
+  get pacing(): PacingSchedule {
+    return (this.pacingState ??= new PacingSchedule());
+  }
+
+  /** Where Linux's forced pushes fall in a long write (TcpConfig.forcedPush); made when first needed. */
+  get forcedPush(): ForcedPush {
+    return (this.forcedPushState ??= new ForcedPush());
   }
 
   /** `local:port>remote:port`, the demultiplexing key. */
