@@ -123,6 +123,8 @@ class Failure extends Error {
 class CaptureLink implements Link {
   readonly name = 'drill';
   readonly medium = 'ip' as const;
+  /** The transmit queue's limit a script's `tc qdisc … pfifo limit N` set (Infinity: none). */
+  transmitQueueLimit = Number.POSITIVE_INFINITY;
   private receiver: FrameReceiver | null = null;
   constructor(
     readonly mtu: number,
@@ -242,6 +244,9 @@ export function applyOptions(settings: DrillSettings, options: readonly Pick<Scr
 class DrillRun {
   private readonly clock = new ManualClock(0);
   private stack: Stack | null = null;
+  private link: CaptureLink | null = null;
+  /** The transmit queue's limit the script's qdisc sets, for the link once there is one. */
+  private queueLimit = Number.POSITIVE_INFINITY;
   private api: BerkeleySockets | null = null;
   private readonly sent: Sent[] = [];
   private readonly pending: PendingCall[] = [];
@@ -314,6 +319,8 @@ class DrillRun {
       this.pcap.record(now, frame);
       this.sent.push({ time: now, frame, packet: decodeFrame(frame) });
     });
+    link.transmitQueueLimit = this.queueLimit;
+    this.link = link;
     const stack = new Stack({ name: 'ustack', seed: this.settings.seed, tcp: this.config as Partial<TcpConfig> });
     stack.setTimeSource(this.clock);
     stack.addInterface({ name: INTERFACE, link, address: `${this.settings.localIp}/${this.settings.prefixLength}` });
@@ -496,6 +503,10 @@ class DrillRun {
       }
       Object.assign(changes, outcome.changes);
       actions.push(...outcome.actions);
+      if (outcome.transmitQueueLimit !== undefined) {
+        this.queueLimit = outcome.transmitQueueLimit;
+        if (this.link) this.link.transmitQueueLimit = this.queueLimit;
+      }
     }
     Object.assign(this.config, changes);
     if (this.stack) {

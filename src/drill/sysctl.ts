@@ -5,7 +5,7 @@
  * tcpdrop are answered in freebsd-tools.ts.
  *
  * Understood forms: `sysctl [-q] [-w] name=value …`, `echo value > /proc/sys/net/…`,
- * `ip route … initcwnd N`, and ustack's own `ustack tcp.key=value` (any TcpConfig field).
+ * `ip route … initcwnd N`, `tc qdisc … root fq|pfifo [limit N]`, and ustack's own `ustack tcp.key=value` (any TcpConfig field).
  * FreeBSD's `net.inet.tcp.*` and `kern.ipc.*` names are mapped in portable mode only. Script
  * files such as packetdrill's `defaults.sh` are read by shell-scripts.ts and come here line by
  * line; the runner applies the OS profile (src/tcp/profiles.ts) the sysctls name.
@@ -38,6 +38,11 @@ export interface ShellOutcome {
   readonly unsupported: string[];
   /** Things to do to the running stack (not settings); each returns what it did, for `applied`. */
   readonly actions: ShellAction[];
+  /**
+   * A qdisc installed on the script's interface: how many packets its transmit queue holds
+   * (Infinity: no limit the stack would reach), for the runner's link. Undefined: unchanged.
+   */
+  transmitQueueLimit?: number;
 }
 
 /** Something a command does to the stack itself, rather than to its configuration. */
@@ -267,6 +272,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   minSendUnitSegments: 'number',
   pacingSlowStartRatio: 'number',
   pacingCongestionAvoidanceRatio: 'number',
+  pacing: 'boolean',
   congestionWindowValidation: ['rfc7661', 'linux'],
   rttEstimator: ['rfc6298', 'linux'],
   cubicImplementation: ['rfc9438', 'linux'],
@@ -276,6 +282,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   hystartLowWindow: 'number',
   hystartAckDeltaUs: 'number',
   notSentLowWater: 'number',
+  hystartRoundsBelowLowWindow: 'boolean',
 };
 
 function ustackSetting(assignment: string, changes: TcpConfigChanges): string | null {
@@ -358,6 +365,46 @@ function ipRoute(simple: string, words: string[], outcome: ShellOutcome): void {
   outcome.applied.push(`${simple} → route ${destination}${shown ? ` ${shown}` : ''}${notes.length > 0 ? `, ${notes.join(', ')}` : ''}`);
 }
 
+/** The interface a script's packets use (the runner's `tun0`). */
+const SCRIPT_INTERFACE = 'tun0';
+
+/**
+ * `tc qdisc add|replace|delete dev tun0 root [fq | pfifo [limit N] | pfifo_fast]`: the root
+ * qdisc of the script's interface. fq paces each flow at its socket's pacing rate
+ * (tcp.pacing); pfifo and pfifo_fast send at once, and a pfifo limit bounds the transmit queue:
+ * `limit 0` drops every packet before it reaches the wire, which Linux's TCP sees as a failed
+ * transmission (NET_XMIT_DROP). Deleting the root qdisc restores the default (pfifo_fast).
+ */
+function trafficControl(command: string, outcome: ShellOutcome): void {
+  const simple = command.replace(/\s*\d?>\s*\/dev\/null/g, '').trim();
+  const match = /^tc\s+qdisc\s+(add|replace|change|del|delete)\s+dev\s+(\S+)\s+root(?:\s+(.*))?$/.exec(simple);
+  if (!match || match[2] !== SCRIPT_INTERFACE) {
+    outcome.unsupported.push(`'${command}': only a root qdisc on ${SCRIPT_INTERFACE} is understood`);
+    return;
+  }
+  const [, verb, , spec = ''] = match;
+  const words = spec.split(/\s+/).filter((w) => w !== '');
+  let limit = Number.POSITIVE_INFINITY;
+  let pacing = false;
+  if (verb === 'del' || verb === 'delete') {
+    if (words.length > 0) {
+      outcome.unsupported.push(`'${command}': a qdisc to delete is named by its handle only`);
+      return;
+    }
+  } else if (words.length === 1 && words[0] === 'fq') {
+    pacing = true;
+  } else if (words[0] === 'pfifo' && (words.length === 1 || (words.length === 3 && words[1] === 'limit' && /^\d+$/.test(words[2])))) {
+    if (words.length === 3) limit = Number(words[2]);
+  } else if (!(words.length === 1 && words[0] === 'pfifo_fast')) {
+    outcome.unsupported.push(`'${command}': only fq, pfifo [limit N] and pfifo_fast are modelled`);
+    return;
+  }
+  outcome.changes.pacing = pacing;
+  outcome.transmitQueueLimit = limit;
+  const queue = Number.isFinite(limit) ? `, the transmit queue holds ${limit} packet(s)` : '';
+  outcome.applied.push(`${command} → tcp.pacing=${pacing}${queue}`);
+}
+
 /** Maps a backtick command to ustack configuration. */
 export function mapShellCommand(command: string, portable: boolean): ShellOutcome {
   const outcome: ShellOutcome = { changes: {}, routes: [], applied: [], unsupported: [], actions: [] };
@@ -391,6 +438,10 @@ export function mapShellCommand(command: string, portable: boolean): ShellOutcom
     }
     if (words[0] === 'ethtool' && words[1] === '-K' && words.slice(3).every((w, i) => (i % 2 === 0 ? /^(gso|tso|gro)$/.test(w) : w === 'off'))) {
       outcome.applied.push(`${simple} → ustack's drill link has no segmentation offload`);
+      continue;
+    }
+    if (words[0] === 'tc') {
+      trafficControl(simple, outcome);
       continue;
     }
     if (words[0] === 'ustack') {

@@ -373,6 +373,7 @@ export class IpLayer {
       this.icmpErrors?.fragmentationNeeded(packet, mtu, now);
       return;
     }
+    if (this.transmitQueueFull(iface)) return;
     this.stats.increment('ipv4.forwarded');
     for (const frame of fragmentDatagram(forwarded, payload, mtu)) this.enqueue(iface, frame);
   }
@@ -456,7 +457,8 @@ export class IpLayer {
    * With `spec.segmentSize` on a link with segmentation offload the datagram goes whole for the
    * link to cut, and `write` is told so (`checksumOffloaded`: leave the checksum partial).
    * Errors: ENETUNREACH (no route), EMSGSIZE (too large, or DF and over the path MTU), EINVAL
-   * (a loopback source toward another host, or more than 40 bytes of options).
+   * (a loopback source toward another host, or more than 40 bytes of options), ENOBUFS (the
+   * interface's transmit queue is full: dropped before the wire, as Linux's NET_XMIT_DROP).
    */
   send(
     spec: DatagramSpec,
@@ -481,6 +483,7 @@ export class IpLayer {
     const segmentSize = spec.segmentSize ?? 0;
     const offloaded = segmentSize > 0 && headerLength + transportLength <= (path.iface.link.tcpSegmentationMax ?? 0);
     if (spec.dontFragment && headerLength + transportLength > mtu && !offloaded) return fail('EMSGSIZE');
+    if (this.transmitQueueFull(path.iface)) return fail('ENOBUFS');
 
     const frame = this.frames.allocate(headerLength + transportLength);
     write(frame.subarray(headerLength), source, offloaded);
@@ -527,6 +530,7 @@ export class IpLayer {
     const path = this.routeTo(checked.value.destination);
     if (!path) return fail('ENETUNREACH');
     if (packet.length > routeMtu(path.route, path.iface)) return fail('EMSGSIZE');
+    if (this.transmitQueueFull(path.iface)) return fail('ENOBUFS');
     this.traceDown(path.iface, packet, now);
     this.enqueue(path.iface, packet);
     return ok(undefined);
@@ -560,6 +564,21 @@ export class IpLayer {
     const id = this.nextIdentification;
     this.nextIdentification = (id + 1) & 0xffff;
     return id;
+  }
+
+  /**
+   * Whether the transmit queue of `iface` (the frames waiting for its link) is at the link's
+   * limit (Link.transmitQueueLimit, as a qdisc's): a datagram that finds it full is dropped
+   * before it reaches the wire, and counted. The whole datagram goes or none of it.
+   */
+  private transmitQueueFull(iface: NetworkInterface): boolean {
+    const limit = iface.link.transmitQueueLimit;
+    if (limit === undefined || limit === Number.POSITIVE_INFINITY) return false;
+    let queued = 0;
+    for (const frame of this.outbox) if (frame.interfaceName === iface.name) queued++;
+    if (queued < limit) return false;
+    this.stats.increment('drop.ipv4.transmitQueueFull');
+    return true;
   }
 
   private enqueue(iface: NetworkInterface, frame: Uint8Array, segmentSize = 0): void {

@@ -36,6 +36,12 @@ export interface Link {
    * joined them), their checksums vouched for (see FrameReceiver).
    */
   readonly tcpSegmentationMax?: number;
+  /**
+   * How many packets the device's transmit queue holds (a qdisc's limit, as Linux's pfifo
+   * `limit`); absent: no limit. IP drops a datagram that finds the queue full before it
+   * reaches the link and tells its sender (ENOBUFS; Linux's NET_XMIT_DROP).
+   */
+  readonly transmitQueueLimit?: number;
   /** Sets the one receiver of frames arriving from the medium. */
   setReceiver(receiver: FrameReceiver): void;
   /** The next time (ms) this link has frames to release, or Infinity. */
@@ -63,6 +69,9 @@ export abstract class LinkDecorator implements Link {
   }
   get tcpSegmentationMax(): number | undefined {
     return this.inner.tcpSegmentationMax;
+  }
+  get transmitQueueLimit(): number | undefined {
+    return this.inner.transmitQueueLimit;
   }
 
   transmit(frame: Uint8Array, now: number, segmentSize?: number): void {

@@ -152,6 +152,14 @@ export interface TcpConfig {
   readonly hystartLowWindow: number;
   readonly hystartAckDeltaUs: number;
   /**
+   * When HyStart starts a round (its sample count anew) at an ACK past the previous round's
+   * end: at any cwnd (true, Linux since 6.14), or only once cwnd has reached
+   * `hystartLowWindow` (false, Linux 5.16 to 6.13: the first round then begins at the first ACK
+   * of that cwnd and lasts a flight, so slow start runs longer). HyStart has no RFC (RFC 9406's
+   * HyStart++ counts rounds from the start).
+   */
+  readonly hystartRoundsBelowLowWindow: boolean;
+  /**
    * What ssthresh is computed from after a loss, a timeout or ECE: 'flight-size', as RFC 5681
    * §3.1 (eq. 4) and RFC 9438 §4.6 say (never more than cwnd, with SACK counting what is only
    * SACKed); or 'cwnd', as Linux's ssthresh hooks do (RFC 9438 §4.6 allows it to a sender that
@@ -200,11 +208,22 @@ export interface TcpConfig {
    * tcp_pacing_ss_ratio, tcp_pacing_ca_ratio) — and at least `minSendUnitSegments` segments
    * (tcp_min_tso_segs). With segmentation offload a unit is one segment the link cuts; without,
    * it is that many MSS segments. The last segment of a unit of two or more carries PSH, as
-   * Linux forces PSH on GSO packets so the receiver's GRO flushes. ustack does not pace.
+   * Linux forces PSH on GSO packets so the receiver's GRO flushes. The same rate paces units
+   * when `pacing` is on.
    */
   readonly minSendUnitSegments: number;
   readonly pacingSlowStartRatio: number;
   readonly pacingCongestionAvoidanceRatio: number;
+  /**
+   * Pacing (pacing.ts): each send unit, new data or retransmission, leaves no earlier than the
+   * previous one's departure plus its length at the pacing rate above, rather than as soon as
+   * the windows allow; the first 10 data segments go unpaced, and a sender behind its schedule
+   * gains at most half a unit's time. No TCP RFC asks for pacing (RFC 9002 §7.7 describes it
+   * for QUIC). Linux paces this way (its earliest-departure-time model, tcp_wstamp_ns) when the
+   * interface's qdisc is fq or the congestion control asks for it; off by default, as Linux
+   * over a pfifo qdisc. `ustack drill` turns it on for `tc qdisc … fq`.
+   */
+  readonly pacing: boolean;
   /**
    * How long an opening connection (SYN-SENT, SYN-RECEIVED) may take before it is given up with
    * ETIMEDOUT, whatever the retries left (FreeBSD net.inet.tcp.keepinit, 75 s there). 0: no such
@@ -334,6 +353,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   hystartDetect: 3,
   hystartLowWindow: 16,
   hystartAckDeltaUs: 2000,
+  hystartRoundsBelowLowWindow: true,
   reductionBasis: 'flight-size',
   initialWindowSegments: 10,
   slowStartAckLimitSegments: 2,
@@ -346,6 +366,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   minSendUnitSegments: 2,
   pacingSlowStartRatio: 200,
   pacingCongestionAvoidanceRatio: 120,
+  pacing: false,
   handshakeTimeoutMs: 0,
   closedPortReset: 'always',
   dropSynFin: false,

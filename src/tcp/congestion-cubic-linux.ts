@@ -69,6 +69,11 @@ export interface HystartSettings {
   readonly lowWindow: number;
   /** The largest gap between two ACKs of a train, µs (hystart_ack_delta_us). */
   readonly ackDeltaUs: number;
+  /**
+   * Whether a new round may start while cwnd is below `lowWindow` (Linux since 6.14); false:
+   * only once cwnd has reached it (5.16 to 6.13). Absent: true.
+   */
+  readonly roundsBelowLowWindow?: boolean;
 }
 
 /** tcp_cubic's defaults. */
@@ -89,6 +94,8 @@ export interface AckTiming {
   readonly sndNxt: number;
   /** The pacing rate Linux would have, bytes per second (0: none yet). */
   readonly pacingRate: number;
+  /** Whether the sender paces at that rate (TcpConfig.pacing); absent: it does not. */
+  readonly paced?: boolean;
 }
 
 /** Integer cube root, rounded down. */
@@ -383,17 +390,24 @@ export class LinuxCubicCongestionControl implements CongestionControl {
     this.sampleCount = 0;
   }
 
-  /** hystart_update: a new round once SND.UNA passes the last one's end, then the two detectors. */
+  /**
+   * hystart_update: a new round once SND.UNA passes the last one's end, then the two detectors.
+   * Linux 5.16 to 6.13 looked for the round's end only once cwnd had reached the low window
+   * (4e1fddc98d25 put the check behind that test; 25c1a9ca53db moved it back in 6.14), so the
+   * first round then starts at the first ACK with cwnd that large and ends a flight later.
+   */
   private hystartUpdate(delayUs: number, now: number, timing: AckTiming): void {
     const nowUs = Math.round(now * 1000);
+    if (this.hystart.roundsBelowLowWindow === false && this.cwndSegments < this.hystart.lowWindow) return;
     if (this.roundEnd === undefined || seqGt(timing.sndUna, this.roundEnd)) this.startHystartRound(nowUs, timing.sndNxt);
     if (this.cwndSegments < this.hystart.lowWindow) return;
     if (this.hystart.detect & HYSTART_ACK_TRAIN && nowUs - this.lastAckUs <= this.hystart.ackDeltaUs) {
       this.lastAckUs = nowUs;
-      // Half the minimum RTT (ustack does not pace) plus the time a 64 KiB burst takes at the
-      // pacing rate, at most 1 ms (hystart_ack_delay: TSO and GRO delay the ACKs of a burst).
+      // The minimum RTT plus the time a 64 KiB burst takes at the pacing rate, at most 1 ms
+      // (hystart_ack_delay: TSO and GRO delay the ACKs of a burst); half of it for a sender
+      // that does not pace, as pacing may spread a round's segments over half an RTT.
       const burstDelayUs = timing.pacingRate > 0 ? Math.min(1000, Math.floor((65536 * 4 * 1_000_000) / timing.pacingRate)) : 0;
-      const threshold = (this.delayMinUs + burstDelayUs) >> 1;
+      const threshold = timing.paced ? this.delayMinUs + burstDelayUs : (this.delayMinUs + burstDelayUs) >> 1;
       if (nowUs - this.roundStartUs > threshold) this.exitSlowStart();
     }
     if (this.hystart.detect & HYSTART_DELAY) {

@@ -22,6 +22,7 @@ import { SendBuffer, WriteMarks } from './send-buffer.js';
 import { SendMemory } from './send-memory.js';
 import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
 import { sendReset, transmitPending, windowUpdateAfterRead } from './output.js';
+import { PacingSchedule } from './pacing.js';
 import type { ProportionalRateReduction } from './prr.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
@@ -49,8 +50,11 @@ export interface TcpHost {
   readonly counters: TcpSegmentCounters;
   /** The stack's current time (ms). */
   now(): number;
-  /** Hands a segment to IP; with offload `segmentSize` (the MSS) lets the link cut it and complete its checksum. */
-  transmit(connection: TcpConnection, segment: TcpRepr, segmentSize?: number): void;
+  /**
+   * Hands a segment to IP; with offload `segmentSize` (the MSS) lets the link cut it and complete
+   * its checksum. False when it never left: the interface's transmit queue was full.
+   */
+  transmit(connection: TcpConnection, segment: TcpRepr, segmentSize?: number): boolean;
   /** Path MTU toward the peer, or null without a route. */
   pathMtu(remote: Ipv4Address): number | null;
   /** The MSS the route toward the peer says to offer (`ip route ... advmss`), or null. */
@@ -228,6 +232,7 @@ export class TcpConnection extends TimerDeadlines {
   cc: CongestionControl;
   /** How much of cwnd the sender uses, measured per window of data (RFC 7661). */
   readonly windowUse = new CongestionWindowUse();
+  private pacingState: PacingSchedule | null = null;
   /** Counts transmissions of segments that occupy sequence space (see SentSegment.sentOrder). */
   transmissions = 0;
   /** End of the last sub-MSS segment sent (Linux's snd_sml), for Minshall's Nagle. */
@@ -308,9 +313,10 @@ export class TcpConnection extends TimerDeadlines {
   // ---- timers: the deadlines are TimerDeadlines' (retransmitDeadline, delayedAckDeadline, …) ----
   persistBackoff = 0;
   /**
-   * When the first zero-window probe of the current closed-window episode went out, or null:
-   * a user timeout (RFC 5482) bounds how long probing may go on even while the peer answers
-   * (as Linux since 5.11, icsk_probes_tstamp). Cleared when the window opens.
+   * When the probe timer first fired in the current episode (a closed window, or data the
+   * interface's full transmit queue keeps dropping), or null: a user timeout (RFC 5482) bounds
+   * how long probing may go on even while the peer answers (as Linux since 5.11,
+   * icsk_probes_tstamp). Cleared when the window opens or the data leaves.
    */
   zeroWindowSince: number | null = null;
   keepaliveProbesSent = 0;
@@ -368,7 +374,7 @@ export class TcpConnection extends TimerDeadlines {
       initialWindowSegments: initialWindowSegments ?? config.initialWindowSegments,
       slowStartAckLimitSegments: config.slowStartAckLimitSegments,
       cubicImplementation: config.cubicImplementation,
-      hystart: { enabled: config.hystart, detect: config.hystartDetect, lowWindow: config.hystartLowWindow, ackDeltaUs: config.hystartAckDeltaUs },
+      hystart: { enabled: config.hystart, detect: config.hystartDetect, lowWindow: config.hystartLowWindow, ackDeltaUs: config.hystartAckDeltaUs, roundsBelowLowWindow: config.hystartRoundsBelowLowWindow },
     });
   }
 
@@ -377,6 +383,11 @@ export class TcpConnection extends TimerDeadlines {
     const config = this.host.config;
     const rto = { initialMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 };
     return config.rttEstimator === 'linux' ? new LinuxRttEstimator(rto) : new RttEstimator(rto);
+  }
+
+  /** When the next send unit may leave, with TcpConfig.pacing (pacing.ts); made when first needed. */
+  get pacing(): PacingSchedule {
+    return (this.pacingState ??= new PacingSchedule());
   }
 
   /** `local:port>remote:port`, the demultiplexing key. */

@@ -17,6 +17,7 @@ export abstract class TimerDeadlines {
   private finWait2At = Infinity;
   private rackAt = Infinity;
   private probeAt = Infinity;
+  private pacingAt = Infinity;
   /** A change was reported and the host has not looked since. */
   private changeReported = false;
 
@@ -114,6 +115,16 @@ export abstract class TimerDeadlines {
     this.changed();
   }
 
+  /** Pacing: when the next send unit may leave (TcpConfig.pacing, pacing.ts). */
+  get pacingDeadline(): number {
+    return this.pacingAt;
+  }
+  set pacingDeadline(at: number) {
+    if (at === this.pacingAt) return;
+    this.pacingAt = at;
+    this.changed();
+  }
+
   /** Disarms every timer. */
   clearTimers(): void {
     this.retransmitDeadline = Infinity;
@@ -124,10 +135,11 @@ export abstract class TimerDeadlines {
     this.finWait2Deadline = Infinity;
     this.rackDeadline = Infinity;
     this.probeDeadline = Infinity;
+    this.pacingDeadline = Infinity;
   }
 
   /** The earliest armed timer, or Infinity. */
   pollAt(): number {
-    return Math.min(this.retransmitAt, this.delayedAckAt, this.persistAt, this.keepaliveAt, this.timeWaitAt, this.finWait2At, this.rackAt, this.probeAt);
+    return Math.min(this.retransmitAt, this.delayedAckAt, this.persistAt, this.keepaliveAt, this.timeWaitAt, this.finWait2At, this.rackAt, this.probeAt, this.pacingAt);
   }
 }

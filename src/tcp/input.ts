@@ -18,7 +18,7 @@ import {
   isDuplicateAck,
   processSack,
   reduceForAck,
-  reductionBase,
+  reduceForEcnEcho,
 } from './recovery.js';
 import { detectLossByRack } from './rack.js';
 import { has, type Segment } from './segment.js';
@@ -504,26 +504,25 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
   if (duplicate) duplicateAck(connection, before);
 
   if (connection.sackEnabled && detectLossByRack(connection, now)) enterRecovery(connection, now, before);
+  // ECN-Echo (RFC 3168 §6.1.2): a reduction once per window of data, before this ACK's share of
+  // it is computed (recovery.ts).
+  if (connection.ecnEpisode && seqGe(connection.sndUna, connection.ecnReducedAt)) {
+    // The window that saw the congestion mark is acknowledged: the reduction is complete, and
+    // cwnd is ssthresh (RFC 9937 §4).
+    connection.ecnEpisode = false;
+    if (!connection.inRecovery && !connection.rtoRecovery) {
+      connection.prr = null;
+      connection.cc.onRecoveryEnd(now);
+    }
+  }
+  if (connection.ecnEnabled && has.ece(segment) && !connection.ecnEpisode && seqGt(connection.sndUna, connection.ecnReducedAt)) {
+    reduceForEcnEcho(connection, now, before);
+  }
   const delivered = deliveredData(connection, before, duplicate);
   reduceForAck(connection, before, delivered);
   growForDelivered(connection, before, delivered, dataAcked > 0, now);
   // Segments this ACK reported delivered while it echoed congestion (Linux's delivered_ce).
   if (connection.ecnEnabled && has.ece(segment)) connection.info.deliveredWithEcnEcho(connection.info.delivered - deliveredBefore);
-
-  // ECN-Echo (RFC 3168 §6.1.2): reduce once per window of data.
-  if (connection.ecnEpisode && seqGe(connection.sndUna, connection.ecnReducedAt)) {
-    // The window that saw the congestion mark is acknowledged: the reduction is complete.
-    connection.ecnEpisode = false;
-    if (!connection.inRecovery && !connection.rtoRecovery) connection.cc.onRecoveryEnd(now);
-  }
-  if (connection.ecnEnabled && has.ece(segment) && !connection.ecnEpisode && seqGt(connection.sndUna, connection.ecnReducedAt)) {
-    connection.stats.increment('tcp.ecn.reductions');
-    connection.undo = null; // congestion the network reported: not to be undone
-    connection.cc.onEcnEcho(now, reductionBase(connection));
-    connection.ecnReducedAt = connection.sndNxt;
-    connection.ecnEpisode = true;
-    connection.cwrPending = true;
-  }
 
   // The retransmission timer follows the oldest unacknowledged segment (RFC 6298 §5.2–5.3).
   const unsent = connection.sendBuffer.length - seqSub(connection.sndNxt, connection.sendBufferSeq);

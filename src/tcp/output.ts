@@ -8,7 +8,7 @@
 import { NO_BYTES } from '../core/bytes.js';
 import { ecnMode } from './config.js';
 import type { SentSegment, TcpConnection } from './connection.js';
-import { pacingRate } from './pacing.js';
+import { pacingHolds, pacingRate, pacingUnitSent } from './pacing.js';
 import { congestionWindow, congestionWindowLimited, pipe } from './recovery.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import { Chrono, segmentCount } from './tcp-info-counters.js';
@@ -102,7 +102,11 @@ function windowToAdvertise(connection: TcpConnection): number {
   return current;
 }
 
-/** Builds and transmits one segment; updates the ACK and window bookkeeping. */
+/**
+ * Builds and transmits one segment; updates the ACK and window bookkeeping. Returns false when
+ * the segment never left: the interface's transmit queue was full (local congestion). An ACK
+ * counts as sent either way (as Linux's tcp_event_ack_sent); data does not.
+ */
 export function transmitSegment(
   connection: TcpConnection,
   now: number,
@@ -111,7 +115,7 @@ export function transmitSegment(
   payload: Uint8Array,
   options?: TcpOption[],
   segmentSize?: number,
-): void {
+): boolean {
   let window: number;
   const isSyn = (flags & TcpFlag.SYN) !== 0;
   if (flags & TcpFlag.RST) {
@@ -159,7 +163,7 @@ export function transmitSegment(
   // With offload a segment of many MSS leaves as the segments the link cuts it into.
   const segments = segmentSize !== undefined && payload.length > segmentSize ? Math.ceil(payload.length / segmentSize) : 1;
   connection.info.segmentSent(payload.length, segments, now);
-  connection.host.transmit(connection, segment, segmentSize);
+  return connection.host.transmit(connection, segment, segmentSize);
 }
 
 /** Sends (or re-sends) our SYN (active open, RFC 9293 §3.10.1). */
@@ -198,8 +202,10 @@ function dataLength(segment: SentSegment): number {
 /**
  * Retransmits one segment from the send buffer (RFC 9293 §3.8.1; RFC 6675 §5 step 4), with PSH
  * if it carried the end of a write or `endsUnit` (the last segment of a unit of two or more).
+ * Returns false when the interface's full transmit queue dropped it: it stays as it was (lost,
+ * not retransmitted), as Linux's tcp_retransmit_skb leaves an skb whose transmission failed.
  */
-export function retransmit(connection: TcpConnection, segment: SentSegment, now: number, endsUnit = false): void {
+export function retransmit(connection: TcpConnection, segment: SentSegment, now: number, endsUnit = false): boolean {
   connection.mtuProbing.retransmitting(segment.seq);
   const options = segment.syn ? [] : segmentOptions(connection, now);
   const room = payloadRoom(connection, options);
@@ -208,8 +214,19 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
     // tail as its own entry in the state the whole was in (Linux tcp_fragment does the same).
     connection.inFlight.splitAt(connection.inFlight.indexOf(segment), seqAdd(segment.seq, room));
   }
-  connection.stats.increment('tcp.tx.retransmits');
+  // TCP_INFO's total_retrans and bytes_retrans count every attempt, as Linux's do.
   connection.info.retransmitted(dataLength(segment), segmentCount(segment, connection.sendMss));
+  if (!segment.syn) {
+    const length = dataLength(segment);
+    const payload = length > 0 ? connection.sendBuffer.read(seqSub(segment.seq, connection.sendBufferSeq), length) : NO_BYTES;
+    // A segment of several MSS (segmentation offload) is a unit of its own.
+    const push = segment.push || (length > 0 && (endsUnit || length > connection.sendMss));
+    if (!transmitSegment(connection, now, segment.seq, TcpFlag.ACK | (segment.fin ? TcpFlag.FIN : 0) | (push ? TcpFlag.PSH : 0), payload, options)) {
+      connection.stats.increment('tcp.tx.retransmitsFailed');
+      return false;
+    }
+  }
+  connection.stats.increment('tcp.tx.retransmits');
   if (connection.undo && connection.inRecovery) connection.undo.retransmissions++;
   connection.prr?.onSent(segment.length);
   segment.retransmits++;
@@ -222,13 +239,8 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
   if (segment.syn) {
     if (connection.state === 'SYN-SENT') sendSyn(connection, now);
     else sendSynAck(connection, now);
-    return;
   }
-  const length = dataLength(segment);
-  const payload = length > 0 ? connection.sendBuffer.read(seqSub(segment.seq, connection.sendBufferSeq), length) : NO_BYTES;
-  // A segment of several MSS (segmentation offload) is a unit of its own.
-  const push = segment.push || (length > 0 && (endsUnit || length > connection.sendMss));
-  transmitSegment(connection, now, segment.seq, TcpFlag.ACK | (segment.fin ? TcpFlag.FIN : 0) | (push ? TcpFlag.PSH : 0), payload, options);
+  return true;
 }
 
 /** The largest send unit: a 64 KiB IP packet's worth (Linux's GSO_MAX_SIZE). */
@@ -280,16 +292,19 @@ export interface TransmitMode {
 /**
  * Sends whatever may be sent now: retransmissions of segments marked lost, new data and FIN
  * within min(send window, congestion window), then an ACK if one is owed and none was sent.
+ * Returns true when a data segment found the interface's transmit queue full and did not leave.
  */
-export function transmitPending(connection: TcpConnection, now: number, mode: TransmitMode = {}): void {
+export function transmitPending(connection: TcpConnection, now: number, mode: TransmitMode = {}): boolean {
   const state = connection.state;
   if (state === 'CLOSED' || state === 'LISTEN' || state === 'SYN-SENT' || state === 'SYN-RECEIVED' || state === 'TIME-WAIT') {
     // An unacceptable segment in SYN-RECEIVED or TIME-WAIT is answered too (RFC 9293 §3.10.7.4).
     if (connection.ackNow && (state === 'TIME-WAIT' || state === 'SYN-RECEIVED')) sendAck(connection, now);
-    return;
+    return false;
   }
   let sentSomething = false;
   let sentNewData = false;
+  /** A segment found the interface's transmit queue full: nothing more goes now. */
+  let droppedLocally = false;
   const queue = connection.inFlight;
   if (connection.host.config.idleRestart && connection.flightSize === 0 && connection.lastSendAt > 0 && now - connection.lastSendAt > connection.rtt.rto) {
     // Restart after idle (RFC 5681 §4.1): the window measured before the pause is stale.
@@ -306,11 +321,15 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   // as one GSO packet).
   let groupSegments = 0;
   let groupLimit = 0;
+  let groupBytes = 0;
   for (let i = 0; queue.lostCount > 0 && i < queue.length; i++) {
     const segment = queue.at(i);
     if (!segment.lost) continue;
     if (cwnd - inPipe < connection.sendMss) break;
-    if (groupSegments === 0) groupLimit = sendUnitSegments(connection, connection.sendMss);
+    if (groupSegments === 0) {
+      if (pacingHolds(connection, now)) break;
+      groupLimit = sendUnitSegments(connection, connection.sendMss);
+    }
     groupSegments++;
     const next = i + 1 < queue.length ? queue.at(i + 1) : undefined;
     const continues =
@@ -320,11 +339,20 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
       next.seq === seqAdd(segment.seq, segment.length) &&
       inPipe + segment.length + next.length <= cwnd &&
       groupSegments < groupLimit;
-    retransmit(connection, segment, now, groupSegments >= 2 && !continues);
-    if (!continues) groupSegments = 0;
+    if (!retransmit(connection, segment, now, groupSegments >= 2 && !continues)) {
+      droppedLocally = true;
+      break;
+    }
+    groupBytes += segment.length;
+    if (!continues) {
+      pacingUnitSent(connection, groupBytes, now);
+      groupSegments = 0;
+      groupBytes = 0;
+    }
     inPipe += segment.length;
     sentSomething = true;
   }
+  pacingUnitSent(connection, groupBytes, now);
 
   const mayCarryData = state === 'ESTABLISHED' || state === 'CLOSE-WAIT' || state === 'FIN-WAIT-1' || state === 'CLOSING' || state === 'LAST-ACK';
   // RFC 4821: a path MTU probe goes before other new data when the search wants one; when the
@@ -344,7 +372,8 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   let unitStart = connection.sndNxt;
   let unitEnd = connection.sndNxt;
   let unitIsGroup = false;
-  while (mayCarryData && !connection.finSent && !holdForProbe) {
+  let unitBytesSent = 0;
+  while (mayCarryData && !connection.finSent && !holdForProbe && !droppedLocally) {
     const unsentOffset = seqSub(connection.sndNxt, connection.sendBufferSeq);
     const unsent = connection.sendBuffer.length - unsentOffset;
     if (unsent <= 0 && !connection.finPending) break;
@@ -355,6 +384,11 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     if (!seqLt(connection.sndNxt, unitEnd)) {
       if (seqGt(unitEnd, unitStart)) connection.sendMemory.transmitted(unitStart, unitEnd, seqSub(unitEnd, unitStart));
       unitStart = connection.sndNxt;
+      // With pacing a unit leaves only when the schedule allows (a probe's wakeup goes at once,
+      // as Linux's tcp_write_wakeup bypasses it).
+      pacingUnitSent(connection, unitBytesSent, now);
+      unitBytesSent = 0;
+      if (!mode.wakeup && pacingHolds(connection, now)) break;
       const segments = Math.min(sendUnitSegments(connection, mss), congestionWindowQuota(cwnd, inPipe, mss));
       const unitBytes = Math.max(0, Math.min(segments * mss, unsent, usableWindow, congestionRoom));
       unitEnd = seqAdd(connection.sndNxt, unitBytes);
@@ -405,14 +439,21 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     // PSH on the segment that carries the end of a write (RFC 9293 §3.9.1, as Linux marks it),
     // and on the last segment of a send unit of two or more (Linux forces it on GSO packets).
     const end = seqAdd(connection.sndNxt, length);
-    const writeEnd = length > 0 && connection.writeMarks.take(end);
+    const writeEnd = length > 0 && connection.writeMarks.pushUpTo(end);
     const unitPush = length > mss || (unitIsGroup && !seqLt(end, unitEnd));
     const push = length > 0 && (writeEnd || unitPush || mode.wakeup === true);
     const flags = TcpFlag.ACK | (push ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0);
     const seq = connection.sndNxt;
     // With offload every data segment goes with its segment size: the link cuts it if longer,
     // and completes its checksum either way.
-    transmitSegment(connection, now, seq, flags, payload, options, offload > 0 && length > 0 ? mss : undefined);
+    if (!transmitSegment(connection, now, seq, flags, payload, options, offload > 0 && length > 0 ? mss : undefined)) {
+      // Dropped before the wire: SND.NXT stays, and the data goes again when something next
+      // sends (an ACK, a timer, the probe timer when nothing is in flight).
+      droppedLocally = true;
+      if (connection.flightSize === 0) armPersistIfIdle(connection, now);
+      break;
+    }
+    if (length > 0) connection.writeMarks.take(end);
     const segmentLength = length + (fin ? 1 : 0);
     connection.prr?.onSent(segmentLength);
     if (length > 0 && length < mss) connection.smallSegmentEnd = seqAdd(seq, length);
@@ -427,6 +468,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     }
     connection.sndNxt = seqAdd(seq, segmentLength);
     inPipe += segmentLength;
+    unitBytesSent += length;
     connection.lastSendAt = now;
     connection.host.counters.txDataSegments.increment();
     if (fin) connection.finSent = true;
@@ -435,6 +477,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     if (mode.wakeup || mode.lossProbe) break;
   }
   if (seqGt(connection.sndNxt, unitStart)) connection.sendMemory.transmitted(unitStart, connection.sndNxt, Math.max(seqSub(unitEnd, unitStart), connection.sendMss));
+  pacingUnitSent(connection, unitBytesSent, now);
   if (mayCarryData) {
     chargeSenderTime(connection, now, cwnd, inPipe, sentNewData);
     recordWindowUse(connection, cwnd, inPipe, sentNewData);
@@ -446,6 +489,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     armProbeTimer(connection, now);
   }
   if (connection.ackNow) sendOwedAck(connection, now);
+  return droppedLocally;
 }
 
 /**

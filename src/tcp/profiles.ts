@@ -13,7 +13,10 @@ import type { TcpConfig } from './config.js';
 /** An OS personality: the settings it changes. */
 export type TcpProfile = Partial<TcpConfig>;
 
-/** Linux (as of 6.x) where it differs from ustack's defaults. */
+/**
+ * Linux (as of 6.x) where it differs from ustack's defaults. Where Linux changed within 6.x, the
+ * version Google's packetdrill corpus was checked against (6.1) decides.
+ */
 export const LINUX_PROFILE: TcpProfile = {
   rackRttInSequenceOrder: true,
   cwndGrowthFromDeliveredData: true,
@@ -26,6 +29,7 @@ export const LINUX_PROFILE: TcpProfile = {
   windowUpdate: 'linux',
   readShutdownDiscards: false,
   sendBufferAccounting: 'linux',
+  hystartRoundsBelowLowWindow: false,
 };
 
 /**

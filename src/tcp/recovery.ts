@@ -87,13 +87,13 @@ export function deliveredData(connection: TcpConnection, before: ScoreboardBefor
 }
 
 /**
- * PRR's step for an ACK during fast recovery (RFC 9937 §4), the one that began it included. An
- * ACK is "safe" (PRR-SSRB may send a segment more) when it advanced SND.UNA and marked nothing
- * newly lost.
+ * PRR's step for an ACK during fast recovery or an ECN reduction (RFC 9937 §4), the one that
+ * began it included. An ACK is "safe" (PRR-SSRB may send a segment more) when it advanced
+ * SND.UNA and marked nothing newly lost.
  */
 export function reduceForAck(connection: TcpConnection, before: ScoreboardBefore, delivered: number): void {
   const prr = connection.prr;
-  if (prr === null || !connection.inRecovery) return;
+  if (prr === null || !(connection.inRecovery || connection.ecnEpisode)) return;
   const safe = seqGt(connection.sndUna, before.sndUna) && connection.inFlight.lossMarks === before.lossMarks;
   prr.onAck(delivered, pipe(connection), connection.cc.ssthresh, safe, connection.sendMss);
 }
@@ -379,8 +379,30 @@ export function enterRecovery(connection: TcpConnection, now: number, before?: S
 }
 
 /**
- * The retransmission timer expired (RFC 6298 §5.4–5.6): back off, collapse the congestion
- * window (RFC 5681 §3.1), and treat every unSACKed segment as lost (RFC 8985 §6.3).
+ * ECN-Echo (RFC 3168 §6.1.2): once per window of data the controller reduces ssthresh (and
+ * ssthresh is never undone, the congestion being reported), and the next new data carries CWR.
+ * Outside a loss recovery PRR (RFC 9937) then brings the flight down to ssthresh ACK by ACK, as
+ * in fast recovery, rather than cwnd dropping at once and the sender falling silent until the
+ * flight drains — Linux's CWR state does this since 3.7, FreeBSD's base stack too. `before` is
+ * the scoreboard as the ACK found it. The reduction ends once SND.UNA reaches the SND.NXT of
+ * this moment (input.ts).
+ */
+export function reduceForEcnEcho(connection: TcpConnection, now: number, before: ScoreboardBefore): void {
+  connection.stats.increment('tcp.ecn.reductions');
+  connection.undo = null;
+  connection.cc.onEcnEcho(now, reductionBase(connection));
+  connection.ecnReducedAt = connection.sndNxt;
+  connection.ecnEpisode = true;
+  connection.cwrPending = true;
+  if (connection.inRecovery || connection.rtoRecovery) return;
+  const recoverFs = seqSub(connection.sndNxt, before.sndUna) - before.sackedBytes;
+  connection.prr = new ProportionalRateReduction(recoverFs, pipe(connection), connection.sendMss);
+}
+
+/**
+ * The retransmission timer expired (RFC 6298 §5.4–5.6): collapse the congestion window
+ * (RFC 5681 §3.1) and treat every unSACKed segment as lost (RFC 8985 §6.3). The timer backs off
+ * once the retransmission has left (`retransmitTimerBackoff`).
  */
 export function retransmissionTimeout(connection: TcpConnection, now: number): void {
   connection.stats.increment('tcp.rto.fired');
@@ -395,6 +417,10 @@ export function retransmissionTimeout(connection: TcpConnection, now: number): v
   connection.recoveryPoint = connection.sndNxt;
   connection.dupAcks = 0;
   connection.rttSeq = null;
+}
+
+/** RFC 6298 §5.5: the timeout's retransmission left; the timer backs off and the timeout counts. */
+export function retransmitTimerBackoff(connection: TcpConnection): void {
   connection.rtt.backoff();
   connection.timeoutCount++;
 }

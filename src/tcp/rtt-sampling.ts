@@ -69,7 +69,7 @@ export function takeRttSample(connection: TcpConnection, segment: Segment, now: 
   if (rttSample !== undefined) connection.rtt.measure(Math.max(rttSample, 1), connection.sndUna, connection.sndNxt);
   const newest = sendTimes.newest !== undefined && !retransmissionAcked ? now - sendTimes.newest : rttSample;
   if (newest !== undefined) {
-    connection.cc.onRttSample?.(Math.max(newest, 0), now, { sndUna: connection.sndUna, sndNxt: connection.sndNxt, pacingRate: pacingRate(connection) });
+    connection.cc.onRttSample?.(Math.max(newest, 0), now, { sndUna: connection.sndUna, sndNxt: connection.sndNxt, pacingRate: pacingRate(connection), paced: connection.host.config.pacing });
   }
   return rttSample;
 }

@@ -186,6 +186,14 @@ export class WriteMarks {
     return Infinity;
   }
 
+  /** Whether a mark up to `end` asks for a push (what `take(end)` would say, forgetting nothing). */
+  pushUpTo(end: number): boolean {
+    for (let i = this.head; i < this.positions.length && ((this.positions[i] - end) | 0) <= 0; i++) {
+      if (this.kinds[i] & 1) return true;
+    }
+    return false;
+  }
+
   /** Forgets the marks up to `end` (a segment [.., end) is being sent) and says whether one asked for a push. */
   take(end: number): boolean {
     let push = false;

@@ -155,12 +155,12 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     return this.clock();
   }
 
-  transmit(connection: TcpConnection, segment: TcpRepr, segmentSize?: number): void {
+  transmit(connection: TcpConnection, segment: TcpRepr, segmentSize?: number): boolean {
     // RFC 3168 §6.1.4–6.1.5: only new data is ECN-capable; pure ACKs, probes and retransmissions
     // are not (new data leaves at SND.NXT, before SND.NXT moves past it).
     const ect = connection.ecnEnabled && segment.payload.length > 0 && !seqLt(segment.seq, connection.sndNxt);
     const o = connection.options;
-    this.sendSegment(connection.localAddress, connection.remoteAddress, segment, ect, o.ttl, o.tos, segmentSize, o.dontFragment);
+    return this.sendSegment(connection.localAddress, connection.remoteAddress, segment, ect, o.ttl, o.tos, segmentSize, o.dontFragment);
   }
 
   pathMtu(remote: Ipv4Address): number | null {
@@ -607,7 +607,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     return this.timerQueue.nextDeadline;
   }
 
-  private sendSegment(source: Ipv4Address, destination: Ipv4Address, segment: TcpRepr, ect: boolean, ttl?: number, tos = 0, segmentSize?: number, dontFragment = true): void {
+  /** Hands a segment to IP; false when the interface's full transmit queue dropped it. */
+  private sendSegment(source: Ipv4Address, destination: Ipv4Address, segment: TcpRepr, ect: boolean, ttl?: number, tos = 0, segmentSize?: number, dontFragment = true): boolean {
     const length = tcpLength(segment);
     const sent = this.ip.send(
       { source, destination, protocol: IpProtocol.TCP, dontFragment, ttl, dscp: tos >> 2, ecn: ect ? 2 : tos & 3, segmentSize },
@@ -619,6 +620,10 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       },
       this.clock(),
     );
-    if (!sent.ok) this.stats.increment(`tcp.tx.failed.${sent.error}`);
+    if (sent.ok) return true;
+    this.stats.increment(`tcp.tx.failed.${sent.error}`);
+    // Other failures (no route, a path MTU lowered meanwhile) leave the segment to the timers
+    // as if lost on the way.
+    return sent.error !== 'ENOBUFS';
   }
 }

@@ -7,8 +7,9 @@
 import { NO_BYTES } from '../core/bytes.js';
 import type { TcpConnection } from './connection.js';
 import { retransmit, sendOwedAck, sendReset, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
+import { pacingUnitSent } from './pacing.js';
 import { detectLossByRack } from './rack.js';
-import { enterRecovery, retransmissionTimeout } from './recovery.js';
+import { enterRecovery, retransmissionTimeout, retransmitTimerBackoff } from './recovery.js';
 import { seqAdd } from './seq.js';
 import { TcpFlag } from './tcp-packet.js';
 
@@ -17,6 +18,12 @@ const WORST_CASE_DELAYED_ACK_MS = 200;
 
 /** Linux's TCP_TIMEOUT_MIN added to 2·SRTT (tcp_schedule_loss_probe). */
 const PROBE_TIMER_SLACK_MS = 2;
+
+/**
+ * How soon a transmission the interface's full transmit queue dropped is tried again, without
+ * backing off: the congestion is our own, not the path's (Linux's TCP_RESOURCE_PROBE_INTERVAL).
+ */
+const LOCAL_CONGESTION_RETRY_MS = 500;
 
 /** (Re)starts the retransmission timer: now + RTO (RFC 6298 §5.1, §5.3). */
 export function armRetransmitTimer(connection: TcpConnection, now: number): void {
@@ -98,6 +105,11 @@ export function runTimers(connection: TcpConnection, now: number): void {
       transmitPending(connection, now);
     }
   }
+  if (connection.pacingDeadline <= now) {
+    // The pacing schedule lets the next send unit go (TcpConfig.pacing).
+    connection.pacingDeadline = Infinity;
+    transmitPending(connection, now);
+  }
   if (connection.probeDeadline <= now) onProbeTimer(connection, now);
   if (connection.persistDeadline <= now) onPersistTimer(connection, now);
   if (connection.keepaliveDeadline <= now) onKeepaliveTimer(connection, now);
@@ -161,9 +173,19 @@ function onRetransmitTimer(connection: TcpConnection, now: number): void {
   }
   retransmissionTimeout(connection, now);
   const first = connection.inFlight.firstLost();
-  if (first) retransmit(connection, first, now);
-  armRetransmitTimer(connection, now);
   connection.probeDeadline = Infinity;
+  if (first) {
+    // A timeout's retransmission goes at once, and the pacing schedule counts it (as Linux's
+    // tcp_retransmit_timer, which does not wait for the pacing timer).
+    if (!retransmit(connection, first, now)) {
+      connection.stats.increment('tcp.rto.droppedLocally');
+      connection.retransmitDeadline = now + LOCAL_CONGESTION_RETRY_MS;
+      return;
+    }
+    pacingUnitSent(connection, first.length, now);
+  }
+  retransmitTimerBackoff(connection);
+  armRetransmitTimer(connection, now);
 }
 
 /** RFC 8985 §7.3: send one new segment if possible, else retransmit the last one. */
@@ -175,7 +197,10 @@ function onProbeTimer(connection: TcpConnection, now: number): void {
   transmitPending(connection, now, { lossProbe: true });
   if (connection.sndNxt === before) {
     const last = connection.inFlight.last!;
-    if (!last.sacked) retransmit(connection, last, now);
+    if (!last.sacked) {
+      retransmit(connection, last, now);
+      pacingUnitSent(connection, last.length, now);
+    }
   }
   armRetransmitTimer(connection, now);
   connection.probeDeadline = Infinity;
@@ -186,23 +211,34 @@ function onProbeTimer(connection: TcpConnection, now: number): void {
  * zero-window probe (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17): an ACK with SEG.SEQ = SND.UNA−1
  * makes the peer answer with its current window. Backs off exponentially and never gives up
  * while the peer answers (each answer resets `timeoutCount`) — unless a user timeout is set,
- * which bounds the whole episode.
+ * which bounds the whole episode. With the window open, the data itself goes (a cork held it,
+ * or the interface's full transmit queue dropped it); while the queue keeps dropping it, it is
+ * tried every 500 ms, each try counted as a probe (as Linux's tcp_send_probe0), under the same
+ * limits.
  */
 function onPersistTimer(connection: TcpConnection, now: number): void {
   connection.persistDeadline = Infinity;
   if (connection.unsentBytes <= 0 || connection.flightSize > 0) return;
-  if (connection.sndWnd > 0) {
-    // The window is open but a cork (TCP_CORK, MSG_MORE) held a partial segment with nothing
-    // in flight: send it, with PSH (Linux's tcp_write_wakeup).
-    connection.stats.increment('tcp.cork.probeSends');
-    transmitPending(connection, now, { wakeup: true });
-    return;
-  }
   connection.zeroWindowSince ??= now;
   const userTimeout = connection.options.userTimeoutMs;
   if (connection.timeoutCount >= connection.host.config.dataRetries || (userTimeout > 0 && now - connection.zeroWindowSince >= userTimeout)) {
     connection.stats.increment('tcp.persist.giveUp');
     connection.closeWithError(connection.softError ?? 'ETIMEDOUT');
+    return;
+  }
+  if (connection.sndWnd > 0) {
+    // The window is open but a cork (TCP_CORK, MSG_MORE) held a partial segment, or the
+    // transmit queue dropped the data, with nothing in flight: send it, with PSH (Linux's
+    // tcp_write_wakeup).
+    connection.stats.increment('tcp.cork.probeSends');
+    if (!transmitPending(connection, now, { wakeup: true })) {
+      connection.zeroWindowSince = null;
+      connection.timeoutCount = 0;
+      return;
+    }
+    connection.stats.increment('tcp.tx.resourceProbes');
+    connection.timeoutCount++;
+    connection.persistDeadline = userTimeout > 0 ? Math.min(now + LOCAL_CONGESTION_RETRY_MS, Math.max(now, connection.zeroWindowSince + userTimeout)) : now + LOCAL_CONGESTION_RETRY_MS;
     return;
   }
   connection.stats.increment('tcp.tx.windowProbes');

@@ -338,7 +338,13 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
       },
       now,
     );
-    if (!sent.ok) return sent;
+    if (!sent.ok) {
+      // A datagram the interface's full transmit queue dropped is lost like any other; Linux
+      // reports it only to a socket that asked for errors (IP_RECVERR, which ustack lacks).
+      if (sent.error !== 'ENOBUFS') return sent;
+      this.stats.increment('udp.tx.droppedLocally');
+      return ok(payload.length);
+    }
     this.stats.increment('udp.tx.datagrams');
     return ok(payload.length);
   }

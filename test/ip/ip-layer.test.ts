@@ -3,7 +3,8 @@ import { Icmpv4Packet, parseIcmpv4, parseQuotedDatagram, type Icmpv4Repr } from 
 import type { IcmpErrorReport } from '../../src/ip/icmp-layer.js';
 import type { IncomingDatagram } from '../../src/ip/ip-layer.js';
 import { Ipv4Packet, IpProtocol, parseIpv4, type Ipv4Repr } from '../../src/ip/ipv4.js';
-import type { Stack } from '../../src/socket-api/stack.js';
+import type { Link } from '../../src/link/link.js';
+import { Stack } from '../../src/socket-api/stack.js';
 import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
 import { addr, ipv4Frame, pattern, udpFrame } from '../support/packets.js';
 import { attachRawPeer, drive } from '../support/raw-peer.js';
@@ -362,6 +363,34 @@ describe('output (RFC 1122 §3.3)', () => {
     expect(result).toEqual({ ok: false, error: 'EINVAL' });
     const fits = a.ip.send({ destination: addr('10.0.0.2'), protocol: PROBE, options: [{ kind: 'raw', type: 0x94, data: new Uint8Array(38) }] }, 8, () => {}, 0);
     expect(fits.ok).toBe(true);
+  });
+
+  it('a datagram that finds the interface\'s transmit queue at its limit is dropped before the link: ENOBUFS', () => {
+    const frames: Uint8Array[] = [];
+    const link: Link & { transmitQueueLimit: number } = {
+      name: 'q0',
+      medium: 'ip',
+      mtu: 1500,
+      transmitQueueLimit: 2,
+      transmit: (frame) => frames.push(frame),
+      setReceiver: () => {},
+      pollAt: () => Infinity,
+      poll: () => {},
+    };
+    const host = new Stack({ name: 'host', seed: 5, loopback: false });
+    host.addInterface({ name: 'q0', link, address: '10.0.0.1/24' });
+    expect(sendProbe(host, '10.0.0.2', 10).ok).toBe(true);
+    expect(sendProbe(host, '10.0.0.2', 10).ok).toBe(true);
+    expect(sendProbe(host, '10.0.0.2', 10)).toEqual({ ok: false, error: 'ENOBUFS' });
+    expect(host.stats.get('drop.ipv4.transmitQueueFull')).toBe(1);
+    host.poll(0); // the queue drains to the link
+    expect(frames).toHaveLength(2);
+    expect(sendProbe(host, '10.0.0.2', 10).ok).toBe(true);
+    link.transmitQueueLimit = 0; // tc's pfifo limit 0: nothing gets through
+    host.poll(0);
+    expect(sendProbe(host, '10.0.0.2', 10)).toEqual({ ok: false, error: 'ENOBUFS' });
+    host.poll(0);
+    expect(frames).toHaveLength(3);
   });
 
   it('a loopback source never leaves the host: EINVAL, as Linux (RFC 1122 §3.2.1.3 (g))', () => {

@@ -58,7 +58,7 @@ describe('TCP timers of several connections', () => {
         a.keepaliveDeadline = due;
         c.keepaliveDeadline = due;
       }
-      transmit(connection, segment);
+      return transmit(connection, segment);
     };
     client.poll(due);
     expect(sentFrom).toEqual([b.localPort, c.localPort]); // a came before b in the table: already passed
