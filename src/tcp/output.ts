@@ -479,8 +479,10 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   if (seqGt(connection.sndNxt, unitStart)) connection.sendMemory.transmitted(unitStart, connection.sndNxt, Math.max(seqSub(unitEnd, unitStart), connection.sendMss));
   pacingUnitSent(connection, unitBytesSent, now);
   if (mayCarryData) {
-    chargeSenderTime(connection, now, cwnd, inPipe, sentNewData);
+    // The window's use is recorded first: whether this transmission found cwnd limiting decides
+    // whether a writer short of buffer is send-buffer limited (Linux's tcp_cwnd_validate order).
     recordWindowUse(connection, cwnd, inPipe, sentNewData);
+    chargeSenderTime(connection, now, cwnd, inPipe, sentNewData);
   }
 
   if (sentSomething) {

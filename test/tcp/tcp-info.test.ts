@@ -350,6 +350,24 @@ describe('chrono accounting: busy, rwnd-limited and sndbuf-limited time, in µs'
     h.advance(10);
     expect([info(h).sndbuf_limited, info(h).busy_time, info(h).rwnd_limited]).toEqual([50_000, 60_000, 0]);
   });
+
+  it('the first transmission after a cwnd-limited window that leaves cwnd unused starts sndbuf_limited time (tcp_cwnd_validate records the window first)', () => {
+    const h = established({ tcp: { congestionWindowValidation: 'linux', slowStartAckLimitSegments: Number.POSITIVE_INFINITY } });
+    h.conn.sendMemory.setSize(10 * MSS);
+    h.conn.options.noDelay = true;
+    expect(h.write(30 * MSS)).toBe(10 * MSS);
+    expect(h.take()).toHaveLength(10); // the whole initial window: cwnd-limited
+    h.advance(10);
+    // All ten acknowledged: cwnd 20; the writer fills the buffer again and all of it leaves, ten
+    // of twenty segments (Linux's slow-start rule: cwnd-limited only while cwnd < 2 × the flight).
+    // The buffer, not cwnd, holds the sender back from now on, though the window before was
+    // cwnd-limited.
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(10 * MSS), flags: ACK });
+    expect(h.write(20 * MSS)).toBe(10 * MSS);
+    expect(h.take()).toHaveLength(10);
+    h.advance(30);
+    expect(info(h).sndbuf_limited).toBe(30_000);
+  });
 });
 
 describe('sockets without a connection', () => {
