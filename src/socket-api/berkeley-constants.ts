@@ -129,6 +129,11 @@ export const EPOLLOUT = POLLOUT;
 export const EPOLLERR = POLLERR;
 export const EPOLLHUP = POLLHUP;
 export const EPOLLRDHUP = POLLRDHUP;
+/**
+ * Of several epoll instances watching one socket with this flag, a wakeup wakes one that has a
+ * caller blocked in epoll_wait rather than all (Linux 4.5; EPOLL_CTL_ADD only).
+ */
+export const EPOLLEXCLUSIVE = 0x10000000;
 /** Report each entry once per wakeup, not while it stays ready. */
 export const EPOLLONESHOT = 0x40000000;
 /** Edge-triggered: report a ready entry only after something happened to it. */

@@ -119,6 +119,8 @@ class SocketEntry {
   readonly waiters = new Set<() => void>();
   /** Lasting listeners of every wakeup (epoll entries). */
   readonly watchers = new Set<() => void>();
+  /** EPOLLEXCLUSIVE entries: woken in turn until one wakes a blocked epoll_wait. */
+  readonly exclusiveWatchers = new Set<() => boolean>();
 
   constructor(
     readonly fd: number,
@@ -131,6 +133,7 @@ class SocketEntry {
   notify(): void {
     for (const waiter of [...this.waiters]) waiter();
     for (const watcher of [...this.watchers]) watcher();
+    for (const watcher of [...this.exclusiveWatchers]) if (watcher()) break;
   }
 }
 
@@ -891,10 +894,11 @@ export class BerkeleySockets {
       fd,
       new EpollInstance({
         readiness: (target, events) => this.readiness({ fd: target, events }),
-        watch: (target, wake) => {
+        watch: (target, wake, exclusive) => {
           const entry = this.get(target, 'epoll_ctl');
-          entry.watchers.add(wake);
-          return () => entry.watchers.delete(wake);
+          const watchers = exclusive ? entry.exclusiveWatchers : entry.watchers;
+          watchers.add(wake);
+          return () => watchers.delete(wake);
         },
       }),
     );
