@@ -7,7 +7,7 @@
  */
 import { Errno, ErrnoError } from '../core/errno.js';
 import { formatIpv4Address } from '../ip/address.js';
-import type { BerkeleySockets } from '../socket-api/berkeley.js';
+import type { BerkeleySockets, ReceivedMessage } from '../socket-api/berkeley.js';
 import * as C from '../socket-api/berkeley-constants.js';
 import type { Expression, SyscallEvent } from './script.js';
 import { UnsupportedFeatureError } from './unsupported.js';
@@ -27,12 +27,13 @@ const CONSTANTS: Readonly<Record<string, number>> = {
   INADDR_ANY: 0,
   PF_INET: C.AF_INET,
   SOCK_CLOEXEC: 0o2000000,
-  SOL_IP: C.IPPROTO_IP,
   SOL_TCP: C.IPPROTO_TCP,
   NULL: 0,
+  // Google's run_all.py runs the IPv4 scripts with -D CMSG_LEVEL_IP=SOL_IP
+  // -D CMSG_TYPE_RECVERR=IP_RECVERR: the error queue's control message.
+  CMSG_LEVEL_IP: C.SOL_IP,
+  CMSG_TYPE_RECVERR: C.IP_RECVERR,
   // Linux's numbers for what ustack reports as unsupported (so the script says which feature).
-  SO_ZEROCOPY: 60,
-  MSG_ZEROCOPY: 0x4000000,
   MSG_FASTOPEN: 0x20000000,
   TCP_FASTOPEN: 23,
   TCP_FASTOPEN_CONNECT: 30,
@@ -45,7 +46,6 @@ const CONSTANTS: Readonly<Record<string, number>> = {
 
 /** Socket options and flags of features ustack lacks: using one makes the script UNSUPPORTED. */
 const UNSUPPORTED_OPTIONS: Readonly<Record<string, ConstructorParameters<typeof UnsupportedFeatureError>[0]>> = {
-  [`${C.SOL_SOCKET}:60`]: 'MSG_ZEROCOPY',
   [`${C.IPPROTO_TCP}:23`]: 'TCP Fast Open',
   [`${C.IPPROTO_TCP}:30`]: 'TCP Fast Open',
   [`${C.IPPROTO_TCP}:33`]: 'TCP Fast Open',
@@ -57,7 +57,6 @@ const UNSUPPORTED_OPTIONS: Readonly<Record<string, ConstructorParameters<typeof 
 
 /** Send flags of features ustack lacks. */
 function checkSendFlags(flags: number): number {
-  if (flags & CONSTANTS.MSG_ZEROCOPY) throw new UnsupportedFeatureError('MSG_ZEROCOPY', 'a send with MSG_ZEROCOPY');
   if (flags & CONSTANTS.MSG_FASTOPEN) throw new UnsupportedFeatureError('TCP Fast Open', 'a send with MSG_FASTOPEN');
   return flags;
 }
@@ -130,20 +129,43 @@ function iovLength(iov: Expression | undefined): number {
   }, 0);
 }
 
-/** Compares the control messages a script expects from recvmsg with what ustack attached. */
-function checkControl(control: Expression | undefined, inq: number | undefined): void {
+/** The fields of struct sock_extended_err as a script writes them, and ExtendedError's names. */
+const EXTENDED_ERROR_FIELDS = [
+  ['ee_errno', 'errno'],
+  ['ee_origin', 'origin'],
+  ['ee_type', 'type'],
+  ['ee_code', 'code'],
+  ['ee_info', 'info'],
+  ['ee_data', 'data'],
+] as const;
+
+/**
+ * Compares the control messages a script expects from recvmsg with what ustack attached:
+ * TCP_CM_INQ (SOL_TCP) and IP_RECVERR (SOL_IP, a struct sock_extended_err), as many as written.
+ */
+function checkControl(control: Expression | undefined, result: ReceivedMessage): void {
   if (!control || isElided(control)) return;
   const messages = control.kind === 'array' ? control.items : [control];
-  if (messages.length === 0 && inq !== undefined) throw new SyscallProblem(`recvmsg attached TCP_CM_INQ ${inq}, expected no control message`);
+  const attached = [result.inq !== undefined ? 'TCP_CM_INQ' : null, result.recvError ? 'IP_RECVERR' : null].filter((name) => name !== null);
+  if (messages.length !== attached.length) {
+    throw new SyscallProblem(`recvmsg attached ${attached.length === 0 ? 'no control message' : attached.join(', ')}, expected ${messages.length} control message(s)`);
+  }
   for (const message of messages) {
     const level = field(message, 'cmsg_level');
     const type = field(message, 'cmsg_type');
     const data = field(message, 'cmsg_data');
-    if (!level || !type || evaluate(level) !== C.IPPROTO_TCP || evaluate(type) !== C.TCP_CM_INQ) {
-      throw new SyscallProblem('the runner checks only TCP_CM_INQ control messages');
+    const kind = level && type ? `${evaluate(level)}:${evaluate(type)}` : '';
+    if (kind === `${C.IPPROTO_TCP}:${C.TCP_CM_INQ}`) {
+      if (result.inq === undefined) throw new SyscallProblem('recvmsg attached no TCP_CM_INQ (is TCP_INQ on?)');
+      checkOutput('recvmsg', 'TCP_CM_INQ', result.inq, writtenValue(data));
+    } else if (kind === `${C.SOL_IP}:${C.IP_RECVERR}`) {
+      const error = result.recvError;
+      if (!error) throw new SyscallProblem('recvmsg attached no IP_RECVERR');
+      if (!data || data.kind !== 'struct') throw new SyscallProblem('IP_RECVERR data is {ee_errno=…, ee_origin=…, …}');
+      for (const [name, key] of EXTENDED_ERROR_FIELDS) checkOutput('recvmsg', name, error[key], writtenValue(field(data, name)));
+    } else {
+      throw new SyscallProblem('the runner checks only TCP_CM_INQ and IP_RECVERR control messages');
     }
-    if (inq === undefined) throw new SyscallProblem('recvmsg attached no TCP_CM_INQ (is TCP_INQ on?)');
-    checkOutput('recvmsg', 'TCP_CM_INQ', inq, writtenValue(data));
   }
 }
 
@@ -248,10 +270,12 @@ export function startSyscall(event: SyscallEvent, context: SyscallContext): numb
     }
     case 'recvmsg': {
       // recvmsg(fd, {msg_iov(1)=[{..., len}], msg_control=[{cmsg_level=SOL_TCP, cmsg_type=TCP_CM_INQ, cmsg_data=N}], msg_flags=0}, flags)
+      // msg_flags and the control messages are what the call returned, compared as packetdrill does.
       const message = args[1];
       const flags = isElided(args[2]) ? 0 : evaluate(args[2]);
       return api.recvmsg(fd(), iovLength(field(message, 'msg_iov')), flags).then((result) => {
-        checkControl(field(message, 'msg_control'), result.inq);
+        checkOutput('recvmsg', 'msg_flags', result.flags, writtenValue(field(message, 'msg_flags')));
+        checkControl(field(message, 'msg_control'), result);
         return result.data.length;
       });
     }

@@ -8,7 +8,6 @@
 export const UNSUPPORTED_FEATURES = {
   'TCP Fast Open': 'RFC 7413 data on SYN and its cookies are not implemented',
   'TCP-MD5/AO': 'RFC 2385/5925 segment authentication needs keys and a MAC on every segment; not implemented',
-  MSG_ZEROCOPY: "ustack copies every write into its send buffer; there are no pinned pages to report on the error queue",
   splice: 'a kernel pipe-to-socket path; a user-space stack has no pipes of its own',
   sendfile: 'a kernel file-to-socket path; a user-space stack has no page cache',
   SO_TIMESTAMPING: 'kernel and NIC timestamps of transmission and reception are not modelled',

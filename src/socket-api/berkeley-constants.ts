@@ -36,12 +36,17 @@ export const SO_REUSEPORT = 15;
 export const SO_RCVTIMEO = 20;
 export const SO_SNDTIMEO = 21;
 export const SO_ACCEPTCONN = 30;
+/** Sends with MSG_ZEROCOPY report completion on the error queue (Linux 4.14; socket(7)). */
+export const SO_ZEROCOPY = 60;
 
 export const IP_TOS = 1;
 export const IP_TTL = 2;
 export const IP_HDRINCL = 3;
 /** Path MTU discovery for the socket (DF set), or not (IP_PMTUDISC_DONT). */
 export const IP_MTU_DISCOVER = 10;
+/** The control message level/type of an error-queue read: SOL_IP / IP_RECVERR (ip(7)). */
+export const SOL_IP = IPPROTO_IP;
+export const IP_RECVERR = 11;
 export const IP_PMTUDISC_DONT = 0;
 export const IP_PMTUDISC_WANT = 1;
 export const IP_PMTUDISC_DO = 2;
@@ -101,9 +106,18 @@ export const MSG_DONTWAIT = 0x40;
 /** End of record: later data never shares a segment with this write's last byte. */
 export const MSG_EOR = 0x80;
 export const MSG_WAITALL = 0x100;
+/** recvmsg: read the socket's error queue (ip(7) IP_RECVERR, MSG_ZEROCOPY completions). */
+export const MSG_ERRQUEUE = 0x2000;
 export const MSG_NOSIGNAL = 0x4000;
 /** More data follows: hold partial segments, as TCP_CORK does for this call. */
 export const MSG_MORE = 0x8000;
+/** Report when the kernel no longer needs the sent bytes (needs SO_ZEROCOPY; Linux's msg_zerocopy.rst). */
+export const MSG_ZEROCOPY = 0x4000000;
+
+/** struct sock_extended_err (linux/errqueue.h): where a MSG_ZEROCOPY completion comes from, and its code. */
+export const SO_EE_ORIGIN_ZEROCOPY = 5;
+/** The completion's code: the kernel copied the data after all (ustack always does). */
+export const SO_EE_CODE_ZEROCOPY_COPIED = 1;
 
 /** epoll: control operations and events (EPOLLIN… have poll()'s values). */
 export const EPOLL_CTL_ADD = 1;
@@ -115,6 +129,11 @@ export const EPOLLOUT = POLLOUT;
 export const EPOLLERR = POLLERR;
 export const EPOLLHUP = POLLHUP;
 export const EPOLLRDHUP = POLLRDHUP;
+/**
+ * Of several epoll instances watching one socket with this flag, a wakeup wakes one that has a
+ * caller blocked in epoll_wait rather than all (Linux 4.5; EPOLL_CTL_ADD only).
+ */
+export const EPOLLEXCLUSIVE = 0x10000000;
 /** Report each entry once per wakeup, not while it stays ready. */
 export const EPOLLONESHOT = 0x40000000;
 /** Edge-triggered: report a ready entry only after something happened to it. */

@@ -18,6 +18,7 @@ import type { UdpSocket } from '../udp/udp-layer.js';
 import * as C from './berkeley-constants.js';
 import { EpollInstance, type EpollEvent } from './epoll.js';
 import type { Stack } from './stack.js';
+import { ZerocopyNotifications, type ExtendedError } from './zerocopy.js';
 
 /** An IPv4 socket address. */
 export interface SocketAddress {
@@ -85,6 +86,19 @@ interface SocketOptions {
   mtuDiscover: number;
   broadcast: boolean;
   headerIncluded: boolean;
+  /** SO_ZEROCOPY: sends with MSG_ZEROCOPY are numbered and completed on the error queue. */
+  zerocopy: boolean;
+}
+
+/** What recvmsg(2) returns: the data, the sender, msg_flags and the control messages Linux would attach. */
+export interface ReceivedMessage extends SocketAddress {
+  readonly data: Uint8Array;
+  /** msg_flags: MSG_ERRQUEUE on an error-queue read (ustack reports no other flag here). */
+  readonly flags: number;
+  /** With TCP_INQ: the TCP_CM_INQ control message, bytes still readable. */
+  readonly inq?: number;
+  /** An error-queue read: the SOL_IP / IP_RECVERR control message, a MSG_ZEROCOPY completion. */
+  readonly recvError?: ExtendedError;
 }
 
 /** What a descriptor refers to. */
@@ -100,9 +114,13 @@ class SocketEntry {
   closed = false;
   /** A writer found no room (Linux's SOCK_NOSPACE): the next room to write wakes the socket. */
   noSpace = false;
+  /** MSG_ZEROCOPY ids, sends awaiting their ACK and the error queue; made by the first such send. */
+  zerocopy: ZerocopyNotifications | null = null;
   readonly waiters = new Set<() => void>();
   /** Lasting listeners of every wakeup (epoll entries). */
   readonly watchers = new Set<() => void>();
+  /** EPOLLEXCLUSIVE entries: woken in turn until one wakes a blocked epoll_wait. */
+  readonly exclusiveWatchers = new Set<() => boolean>();
 
   constructor(
     readonly fd: number,
@@ -115,6 +133,7 @@ class SocketEntry {
   notify(): void {
     for (const waiter of [...this.waiters]) waiter();
     for (const watcher of [...this.watchers]) watcher();
+    for (const watcher of [...this.exclusiveWatchers]) if (watcher()) break;
   }
 }
 
@@ -178,6 +197,7 @@ export class BerkeleySockets {
       mtuDiscover: C.IP_PMTUDISC_WANT,
       broadcast: false,
       headerIncluded: protocol === C.IPPROTO_RAW,
+      zerocopy: false,
     });
     entry.nonBlocking = (type & C.SOCK_NONBLOCK) !== 0;
     if (baseType === C.SOCK_DGRAM) {
@@ -315,6 +335,9 @@ export class BerkeleySockets {
       // A wakeup for room to write only when a writer ran short and there is now room worth
       // waking for (Linux's SOCK_NOSPACE and sk_stream_write_space).
       onWritable: () => {
+        // Room an ACK freed: the MSG_ZEROCOPY sends it acknowledged complete (Linux frees the
+        // acknowledged buffers, and with them the sends' records, in tcp_clean_rtx_queue).
+        if (entry.zerocopy?.acknowledged(connection.sendBufferSeq)) entry.notify();
         if (entry.noSpace && connection.writable) {
           entry.noSpace = false;
           entry.notify();
@@ -322,6 +345,7 @@ export class BerkeleySockets {
       },
       onClose: (error) => {
         if (error) entry.pendingError = error;
+        entry.zerocopy?.connectionGone();
         entry.notify();
       },
     };
@@ -332,18 +356,38 @@ export class BerkeleySockets {
   /**
    * send(2): for TCP, blocks until every byte is queued (or returns what fit, non-blocking);
    * MSG_MORE holds a partial segment, MSG_EOR ends a record. `null` data is EFAULT, as a bad
-   * pointer in C.
+   * pointer in C. With SO_ZEROCOPY set, MSG_ZEROCOPY numbers a send of at least one byte and
+   * reports its completion on the error queue (src/socket-api/zerocopy.ts); without it the flag
+   * is ignored, as Linux's tcp_sendmsg_locked and __ip_append_data ignore it.
    */
   async send(fd: number, data: Uint8Array | null, flags = 0): Promise<number> {
     const entry = this.get(fd, 'send');
     if (data === null) throw new ErrnoError('EFAULT', 'send');
+    const zerocopy = (flags & C.MSG_ZEROCOPY) !== 0 && entry.options.zerocopy && data.length > 0;
     if (entry.udp) {
       if (!entry.udp.connected) throw new ErrnoError('EDESTADDRREQ', 'send');
-      return check(entry.udp.send(data), 'send');
+      const sent = check(entry.udp.send(data), 'send');
+      if (zerocopy) this.datagramCompleted(entry);
+      return sent;
     }
     if (entry.raw) return check(entry.raw.send(data), 'send');
     const connection = entry.connection;
-    if (!connection) throw new ErrnoError(entry.listener ? 'ENOTCONN' : 'ENOTCONN', 'send');
+    if (!zerocopy || !connection) return this.sendStream(entry, data, flags);
+    // Linux numbers the send only if it queues something (a failed one gives its id back,
+    // msg_zerocopy_put_abort); the previous send's range takes this one in while its last
+    // bytes still wait to be sent (msg_zerocopy_realloc on the write queue's tail).
+    const zc = (entry.zerocopy ??= new ZerocopyNotifications());
+    const tailUnsent = connection.unsentBytes > 0 && zc.newestEnd === connection.sendBufferEnd;
+    const sent = await this.sendStream(entry, data, flags);
+    if (sent > 0) zc.streamSent(sent, connection.sendBufferEnd, tailUnsent);
+    return sent;
+  }
+
+  /** send(2) on a TCP socket. */
+  private async sendStream(entry: SocketEntry, data: Uint8Array, flags: number): Promise<number> {
+    const connection = entry.connection;
+    // Not connected (never, or listening): Linux's sk_stream_wait_connect fails with EPIPE.
+    if (!connection) throw new ErrnoError('EPIPE', 'send');
     const nonBlocking = entry.nonBlocking || (flags & C.MSG_DONTWAIT) !== 0;
     let sent = 0;
     for (;;) {
@@ -379,12 +423,25 @@ export class BerkeleySockets {
     }
   }
 
+  /**
+   * A UDP send with MSG_ZEROCOPY queued its datagram: the bytes were copied into the packet,
+   * so its id completes at once (Linux's __ip_append_data numbers it; its skb's release completes it).
+   */
+  private datagramCompleted(entry: SocketEntry): void {
+    (entry.zerocopy ??= new ZerocopyNotifications()).datagramSent();
+    entry.notify();
+  }
+
   /** sendto(2): UDP and raw take a destination; TCP ignores it (as Linux does when connected). */
   async sendto(fd: number, data: Uint8Array | null, address: SocketAddress, flags = 0): Promise<number> {
     const entry = this.get(fd, 'sendto');
     if (data === null) throw new ErrnoError('EFAULT', 'sendto');
     const destination = parseAddress(address.address, 'sendto');
-    if (entry.udp) return check(entry.udp.send(data, destination, address.port), 'sendto', address);
+    if (entry.udp) {
+      const sent = check(entry.udp.send(data, destination, address.port), 'sendto', address);
+      if ((flags & C.MSG_ZEROCOPY) !== 0 && entry.options.zerocopy && data.length > 0) this.datagramCompleted(entry);
+      return sent;
+    }
     if (entry.raw) return check(entry.raw.send(data, destination), 'sendto', address);
     return this.send(fd, data, flags);
   }
@@ -407,15 +464,29 @@ export class BerkeleySockets {
   /**
    * recvmsg(2) for TCP and UDP: like recvfrom, plus the control messages Linux would attach;
    * with TCP_INQ, `inq` is the bytes still readable after this read (1 at end of stream while
-   * none are left, so a reader knows to read again and see it).
+   * none are left, so a reader knows to read again and see it). With MSG_ERRQUEUE it reads the
+   * error queue instead: the oldest MSG_ZEROCOPY completion as `recvError` (no data, msg_flags
+   * MSG_ERRQUEUE), or EAGAIN at once when the queue is empty — it never waits (ip(7): Linux's
+   * ip_recv_error).
    */
-  async recvmsg(fd: number, max: number, flags = 0): Promise<{ data: Uint8Array; inq?: number } & SocketAddress> {
+  async recvmsg(fd: number, max: number, flags = 0): Promise<ReceivedMessage> {
     const entry = this.get(fd, 'recvmsg');
+    if (flags & C.MSG_ERRQUEUE) return this.readErrorQueue(entry, 'recvmsg');
     const result = await this.recvfrom(fd, max, flags);
     const connection = entry.connection;
-    if (!entry.options.reportInq || !connection) return result;
+    if (!entry.options.reportInq || !connection) return { ...result, flags: 0 };
     const inq = connection.readableBytes > 0 ? connection.readableBytes : connection.peerFinReceived ? 1 : 0;
-    return { ...result, inq };
+    return { ...result, flags: 0, inq };
+  }
+
+  /**
+   * Dequeues the oldest notification of the error queue. A completion carries no data and no
+   * sender (ip_recv_error fills msg_name only for ICMP errors); an empty queue is EAGAIN.
+   */
+  private readErrorQueue(entry: SocketEntry, syscall: string): ReceivedMessage {
+    const recvError = entry.zerocopy?.take();
+    if (!recvError) throw new ErrnoError('EAGAIN', syscall);
+    return { data: new Uint8Array(0), address: '0.0.0.0', port: 0, flags: C.MSG_ERRQUEUE, recvError };
   }
 
   /** recv(2): up to `max` bytes; an empty array means end of stream (TCP). */
@@ -426,6 +497,8 @@ export class BerkeleySockets {
   /** recvfrom(2): data and the sender's address. */
   async recvfrom(fd: number, max: number, flags = 0): Promise<{ data: Uint8Array } & SocketAddress> {
     const entry = this.get(fd, 'recvfrom');
+    // recv(2) and recvfrom(2) read the error queue too, dropping the control message.
+    if (flags & C.MSG_ERRQUEUE) return this.readErrorQueue(entry, 'recvfrom');
     const nonBlocking = entry.nonBlocking || (flags & C.MSG_DONTWAIT) !== 0;
     const peek = (flags & C.MSG_PEEK) !== 0;
     const timeout = nonBlocking ? -1 : entry.options.receiveTimeoutMs;
@@ -560,6 +633,13 @@ export class BerkeleySockets {
       case `${C.SOL_SOCKET}:${C.SO_RCVTIMEO}`:
         options.receiveTimeoutMs = positive(n, true);
         return;
+      case `${C.SOL_SOCKET}:${C.SO_ZEROCOPY}`:
+        // Linux's sock_setsockopt: TCP and UDP only, and the value 0 or 1. Clearing it leaves
+        // the sends already numbered to complete.
+        if (entry.raw) throw new ErrnoError('EOPNOTSUPP', 'setsockopt');
+        if (n !== 0 && n !== 1) throw new ErrnoError('EINVAL', 'setsockopt');
+        options.zerocopy = flag;
+        return;
       case `${C.SOL_SOCKET}:${C.SO_SNDTIMEO}`:
         options.sendTimeoutMs = positive(n, true);
         return;
@@ -693,6 +773,8 @@ export class BerkeleySockets {
         return options.receiveTimeoutMs;
       case `${C.SOL_SOCKET}:${C.SO_SNDTIMEO}`:
         return options.sendTimeoutMs;
+      case `${C.SOL_SOCKET}:${C.SO_ZEROCOPY}`:
+        return Number(options.zerocopy);
       case `${C.IPPROTO_IP}:${C.IP_TTL}`:
         return options.ttl ?? this.stack.ip.config.defaultTtl;
       case `${C.IPPROTO_IP}:${C.IP_TOS}`:
@@ -797,6 +879,8 @@ export class BerkeleySockets {
     } else {
       revents |= C.POLLOUT | C.POLLHUP; // an unconnected stream socket
     }
+    // A notification on the error queue (Linux's tcp_poll and datagram_poll).
+    if (entry.zerocopy?.readable) revents |= C.POLLERR;
     return revents & (p.events | always);
   }
 
@@ -810,10 +894,11 @@ export class BerkeleySockets {
       fd,
       new EpollInstance({
         readiness: (target, events) => this.readiness({ fd: target, events }),
-        watch: (target, wake) => {
+        watch: (target, wake, exclusive) => {
           const entry = this.get(target, 'epoll_ctl');
-          entry.watchers.add(wake);
-          return () => entry.watchers.delete(wake);
+          const watchers = exclusive ? entry.exclusiveWatchers : entry.watchers;
+          watchers.add(wake);
+          return () => watchers.delete(wake);
         },
       }),
     );

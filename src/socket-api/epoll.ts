@@ -4,7 +4,8 @@
  * edge-triggered ones (EPOLLET) only after a wakeup of their socket — data arriving, room to
  * write after a writer ran short, the connection changing state — and then with everything
  * the socket is ready for, once (Linux's ready list: a wakeup queues the entry, a wait drains
- * it). EPOLLONESHOT disables an entry once reported until EPOLL_CTL_MOD.
+ * it). EPOLLONESHOT disables an entry once reported until EPOLL_CTL_MOD. EPOLLEXCLUSIVE entries
+ * of several instances share a wakeup: it stops at the first that woke a blocked epoll_wait.
  */
 import { ErrnoError } from '../core/errno.js';
 import * as C from './berkeley-constants.js';
@@ -18,6 +19,8 @@ export interface EpollEvent {
 /** One registered descriptor. */
 interface Interest {
   readonly fd: number;
+  /** Added with EPOLLEXCLUSIVE (which then stays on it: EPOLL_CTL_MOD is EINVAL). */
+  readonly exclusive: boolean;
   events: number;
   data: number;
   /** A wakeup happened since the last report (Linux: on the ready list). */
@@ -32,14 +35,19 @@ interface Interest {
 export interface EpollHost {
   /** The poll() events `fd` is ready for among `events` (POLLERR and POLLHUP always count). */
   readiness(fd: number, events: number): number;
-  /** Calls `wake` at every wakeup of `fd` until the returned function is called; throws EBADF. */
-  watch(fd: number, wake: () => void): () => void;
+  /**
+   * Calls `wake` at every wakeup of `fd` until the returned function is called; throws EBADF.
+   * An `exclusive` watcher is called only until one of them returns true (it woke a waiter).
+   */
+  watch(fd: number, wake: () => boolean, exclusive: boolean): () => void;
 }
 
 /** EPOLLERR and EPOLLHUP are reported whether asked for or not (epoll_ctl(2)). */
 const ALWAYS = C.EPOLLERR | C.EPOLLHUP;
 /** The flags of `events` that are not events. */
-const MODES = C.EPOLLET | C.EPOLLONESHOT;
+const MODES = C.EPOLLET | C.EPOLLONESHOT | C.EPOLLEXCLUSIVE;
+/** What an EPOLLEXCLUSIVE entry may ask for (Linux's EPOLLEXCLUSIVE_OK_BITS, less EPOLLWAKEUP, which ustack lacks). */
+const EXCLUSIVE_OK = C.EPOLLIN | C.EPOLLOUT | C.EPOLLERR | C.EPOLLHUP | C.EPOLLET | C.EPOLLEXCLUSIVE;
 
 /** One epoll instance (the object an epoll descriptor refers to). */
 export class EpollInstance {
@@ -56,17 +64,29 @@ export class EpollInstance {
       case C.EPOLL_CTL_ADD: {
         if (existing) throw new ErrnoError('EEXIST', 'epoll_ctl');
         if (!event) throw new ErrnoError('EFAULT', 'epoll_ctl');
-        const interest: Interest = { fd, events: event.events, data: event.data, woken: true, disabled: false, unwatch: () => {} };
-        interest.unwatch = this.host.watch(fd, () => {
-          interest.woken = true;
-          for (const waiter of [...this.waiters]) waiter();
-        });
+        const exclusive = (event.events & C.EPOLLEXCLUSIVE) !== 0;
+        if (exclusive && (event.events & ~EXCLUSIVE_OK) !== 0) throw new ErrnoError('EINVAL', 'epoll_ctl');
+        const interest: Interest = { fd, exclusive, events: event.events, data: event.data, woken: true, disabled: false, unwatch: () => {} };
+        interest.unwatch = this.host.watch(
+          fd,
+          () => {
+            // Queued on the ready list either way; an exclusive entry ends the wakeup only if
+            // it woke a blocked epoll_wait (Linux's ep_poll_callback).
+            interest.woken = true;
+            const waiting = this.waiters.size > 0;
+            for (const waiter of [...this.waiters]) waiter();
+            return waiting;
+          },
+          exclusive,
+        );
         this.interests.set(fd, interest);
         return;
       }
       case C.EPOLL_CTL_MOD:
         if (!existing) throw new ErrnoError('ENOENT', 'epoll_ctl');
         if (!event) throw new ErrnoError('EFAULT', 'epoll_ctl');
+        // epoll_ctl(2): EPOLLEXCLUSIVE is for ADD only, and an exclusive entry cannot be modified.
+        if ((event.events & C.EPOLLEXCLUSIVE) !== 0 || existing.exclusive) throw new ErrnoError('EINVAL', 'epoll_ctl');
         existing.events = event.events;
         existing.data = event.data;
         existing.woken = true;

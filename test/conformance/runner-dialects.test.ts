@@ -187,13 +187,13 @@ describe('calls of the corpora', () => {
 });
 
 describe('UNSUPPORTED, and only for the named features', () => {
-  test('IPv6, TCP Fast Open and MSG_ZEROCOPY end UNSUPPORTED with the feature', async () => {
+  test('IPv6, TCP Fast Open and sendfile end UNSUPPORTED with the feature', async () => {
     expect((await run('--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n')).unsupported).toBe('IPv6');
     expect((await run(`${LISTEN}+0 < S 0:0(0) win 65535 <mss 1000,FO abcd1234>\n`)).unsupported).toBe('TCP Fast Open');
-    expect((await run(`${ESTABLISHED}+0 send(4, ..., 10, MSG_ZEROCOPY) = 10\n`)).unsupported).toBe('MSG_ZEROCOPY');
+    expect((await run(`${ESTABLISHED}+0 sendfile(4, 5, [0], 10) = 10\n`)).unsupported).toBe('sendfile');
   });
   test('a failure before the feature is reached stays a failure', async () => {
-    const result = await run(`${LISTEN}+0 < S 0:0(0) win 65535 <mss 1000>\n+0 > R 0:0(0)\n+0 send(3, ..., 10, MSG_ZEROCOPY) = 10\n`);
+    const result = await run(`${LISTEN}+0 < S 0:0(0) win 65535 <mss 1000>\n+0 > R 0:0(0)\n+0 send(3, ..., 10, MSG_FASTOPEN) = 10\n`);
     expect(result.passed).toBe(false);
     expect(result.unsupported).toBe(null);
   });

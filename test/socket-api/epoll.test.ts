@@ -74,6 +74,30 @@ describe('epoll on the Berkeley API', () => {
     expect(await api.epollWait(epoll, 8, 0)).toEqual([{ events: C.EPOLLIN, data: 2 }]);
   });
 
+  it('EPOLLEXCLUSIVE: of two instances blocked on one socket, a wakeup wakes one; ADD only, not with EPOLLONESHOT (EINVAL)', async () => {
+    const { api, client, server } = await pair();
+    const first = api.epollCreate(1);
+    const second = api.epollCreate(1);
+    for (const epoll of [first, second]) api.epollCtl(epoll, C.EPOLL_CTL_ADD, server, { events: C.EPOLLIN | C.EPOLLEXCLUSIVE, data: epoll });
+    let secondSettled = false;
+    const firstWait = api.epollWait(first, 8, 1000);
+    const secondWait = api.epollWait(second, 8, 200).then(() => (secondSettled = true));
+    await api.send(client, new Uint8Array(5));
+    expect(await firstWait).toEqual([{ events: C.EPOLLIN, data: first }]);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The wakeup that woke the first stopped there (Linux's ep_poll_callback and an exclusive
+    // wait queue entry); a later wakeup of the socket may reach the second.
+    expect(secondSettled).toBe(false);
+    await secondWait;
+    // The data is still there for a level-triggered look.
+    expect(await api.epollWait(second, 8, 0)).toEqual([{ events: C.EPOLLIN, data: second }]);
+    expect(codeOf(() => api.epollCtl(first, C.EPOLL_CTL_MOD, server, { events: C.EPOLLIN, data: 0 }))).toBe('EINVAL');
+    const third = api.epollCreate(1);
+    expect(codeOf(() => api.epollCtl(third, C.EPOLL_CTL_ADD, server, { events: C.EPOLLIN | C.EPOLLONESHOT | C.EPOLLEXCLUSIVE, data: 0 }))).toBe('EINVAL');
+    api.epollCtl(third, C.EPOLL_CTL_ADD, server, { events: C.EPOLLIN, data: 0 });
+    expect(codeOf(() => api.epollCtl(third, C.EPOLL_CTL_MOD, server, { events: C.EPOLLIN | C.EPOLLEXCLUSIVE, data: 0 }))).toBe('EINVAL');
+  });
+
   it('a timed wait with nothing ready returns empty after its timeout', async () => {
     const { api, server } = await pair();
     const epoll = api.epollCreate(1);
