@@ -227,6 +227,15 @@ export function learnFromOutbound(spec: TcpPacketSpec | null, tcp: TcpRepr, flow
   }
 }
 
+/** The TOS octet and TTL a line pins (`(tos 0x20)`, `(ttl 4)`), against the datagram sent. */
+function ipDifferences(spec: { readonly tos?: number; readonly ttl?: number }, ip: Ipv4Repr): string[] {
+  const differences: string[] = [];
+  const tos = (ip.dscp << 2) | ip.ecn;
+  if (spec.tos !== undefined && tos !== spec.tos) differences.push(`IP TOS 0x${tos.toString(16)}, expected 0x${spec.tos.toString(16)}`);
+  if (spec.ttl !== undefined && ip.ttl !== spec.ttl) differences.push(`IP TTL ${ip.ttl}, expected ${spec.ttl}`);
+  return differences;
+}
+
 /** Compares a TCP segment ustack sent with a scripted `>` line. */
 export function matchTcp(spec: TcpPacketSpec, packet: DecodedPacket, flow: Flow, settings: MatchSettings): MatchOutcome {
   if (packet.protocol !== 'tcp') return { kind: 'mismatch', differences: [`expected a TCP segment, got ${formatDecoded(packet, flow)}`] };
@@ -258,6 +267,7 @@ export function matchTcp(spec: TcpPacketSpec, packet: DecodedPacket, flow: Flow,
   if (spec.window !== undefined && tcp.window !== spec.window) differences.push(`window ${tcp.window}, expected ${spec.window}`);
   if (spec.urgent !== undefined && tcp.urgentPointer !== spec.urgent) differences.push(`urgent pointer ${tcp.urgentPointer}, expected ${spec.urgent}`);
   if (spec.ecn !== undefined && !ecnMatches(spec.ecn, ip.ecn)) differences.push(`IP ECN ${ecnName(ip.ecn)}, expected ${spec.ecn}`);
+  differences.push(...ipDifferences(spec, ip));
   differences.push(...optionDifferences(spec.options, tcp.options, flow, settings));
   if (differences.length > 0) return { kind: 'mismatch', differences };
   return piece ? { kind: 'partial', bytes: length } : { kind: 'match' };
@@ -270,6 +280,7 @@ export function matchUdp(spec: UdpPacketSpec, packet: DecodedPacket, flow: Flow)
   if (packet.udp.payload.length !== spec.length) differences.push(`payload ${packet.udp.payload.length} bytes, expected ${spec.length}`);
   if (packet.udp.destinationPort !== flow.remotePort) differences.push(`destination port ${packet.udp.destinationPort}, expected ${flow.remotePort}`);
   if (spec.ecn !== undefined && !ecnMatches(spec.ecn, packet.ip.ecn)) differences.push(`IP ECN ${ecnName(packet.ip.ecn)}, expected ${spec.ecn}`);
+  differences.push(...ipDifferences(spec, packet.ip));
   return differences.length > 0 ? { kind: 'mismatch', differences } : { kind: 'match' };
 }
 

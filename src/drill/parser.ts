@@ -236,9 +236,26 @@ function integer(text: string): number {
   return text.startsWith('0x') || text.startsWith('0X') ? parseInt(text, 16) : Number(text);
 }
 
-function takeEcn(cursor: Cursor): EcnSpec | undefined {
-  const match = cursor.take(/\[(noecn|ect0|ect1|ce|ect01)\]/);
-  return match ? (match[1] as EcnSpec) : undefined;
+/** IP header fields a packet line may pin (packetdrill's ip_info). */
+interface IpInfo {
+  ecn?: EcnSpec;
+  tos?: number;
+  ttl?: number;
+}
+
+/**
+ * packetdrill's `[ect0]`, `(tos 0x20)`, `(ttl 4)`, `[ce, flowlabel 7]` (brackets or
+ * parentheses): the ECN codepoint, the whole TOS octet, or the TTL. A flow label is IPv6's.
+ */
+function takeIpInfo(cursor: Cursor, into: IpInfo): boolean {
+  const match = cursor.take(/[[(]\s*(noecn|ect0|ect1|ce|ect01|tos\s+0x[0-9a-f]+|ttl\s+\d+)\s*[\])]/i);
+  if (!match) return false;
+  const [word, value] = match[1].split(/\s+/);
+  if (word === 'tos') into.tos = parseInt(value, 16);
+  else if (word === 'ttl') into.ttl = Number(value);
+  else into.ecn = word as EcnSpec;
+  if (into.tos !== undefined && into.tos > 0xff) throw cursor.error('tos out of range for 8 bits');
+  return true;
 }
 
 /** `<mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>` or `<...>`. */
@@ -293,10 +310,10 @@ function parseOptions(cursor: Cursor): readonly OptionSpec[] | 'any' {
   });
 }
 
-function parseTcpPacket(cursor: Cursor): TcpPacketSpec {
-  let ecn = takeEcn(cursor);
+function parseTcpPacket(cursor: Cursor, ip: IpInfo): TcpPacketSpec {
+  takeIpInfo(cursor, ip);
   const flags = cursor.expect(/[SFRPUEW.\-]+(?=\s)/, 'TCP flags (S, S., ., P., F., R…)')[0];
-  ecn ??= takeEcn(cursor);
+  takeIpInfo(cursor, ip);
   const seq = cursor.expect(/(?:(\d+):(\d+)|\.\.\.)\((\d+)\)/, 'a sequence range start:end(length) or ...(length)');
   const anySequence = seq[1] === undefined;
   const length = Number(seq[3]);
@@ -312,11 +329,13 @@ function parseTcpPacket(cursor: Cursor): TcpPacketSpec {
     else if (cursor.take(/win\b/)) window = integer(cursor.expect(/0x[0-9a-f]+|\d+/i, 'a window')[0]);
     else if (cursor.take(/urg\b/)) urgent = integer(cursor.expect(/\d+/, 'an urgent pointer')[0]);
     else if (cursor.peek() === '<') options = parseOptions(cursor);
-    else if (cursor.peek() === '[') ecn = takeEcn(cursor) ?? (() => { throw cursor.error('unknown bracketed field'); })();
+    else if (cursor.peek() === '[' || cursor.peek() === '(') {
+      if (!takeIpInfo(cursor, ip)) throw cursor.error('unknown bracketed field');
+    }
     else throw cursor.error('unexpected text in TCP packet');
   }
   if (window !== undefined && (window < 0 || window > 0xffff)) throw new ScriptSyntaxError(cursor.line, `window ${window} does not fit 16 bits`);
-  return { protocol: 'tcp', flags, ...(anySequence ? { anySequence } : {}), seqStart, seqEnd, length, ack, window, urgent, options, ecn };
+  return { protocol: 'tcp', flags, ...(anySequence ? { anySequence } : {}), seqStart, seqEnd, length, ack, window, urgent, options, ...ip };
 }
 
 function parseQuoted(cursor: Cursor): QuotedSpec {
@@ -343,16 +362,17 @@ function parseIcmpPacket(cursor: Cursor): IcmpPacketSpec {
 function parsePacket(text: string, line: number): PacketEvent {
   const cursor = new Cursor(text, line);
   const direction = cursor.expect(/[<>]/, "'<' or '>'")[0] === '<' ? 'inbound' : 'outbound';
-  const ecn = takeEcn(cursor);
+  const ip: IpInfo = {};
+  takeIpInfo(cursor, ip);
   if (cursor.take(/udp\b/)) {
     const length = Number(cursor.expect(/\(\s*(\d+)\s*\)/, 'a UDP payload length (N)')[1]);
-    const packet: UdpPacketSpec = { protocol: 'udp', length, ecn: ecn ?? takeEcn(cursor) };
+    takeIpInfo(cursor, ip);
+    const packet: UdpPacketSpec = { protocol: 'udp', length, ...ip };
     if (!cursor.done) throw cursor.error('unexpected text after UDP packet');
     return { kind: 'packet', direction, packet };
   }
   if (cursor.take(/icmp\b/)) return { kind: 'packet', direction, packet: parseIcmpPacket(cursor) };
-  if (ecn !== undefined) cursor.position = text.indexOf('[');
-  return { kind: 'packet', direction, packet: parseTcpPacket(cursor) };
+  return { kind: 'packet', direction, packet: parseTcpPacket(cursor, ip) };
 }
 
 // ---- system call expressions ---------------------------------------------------------------

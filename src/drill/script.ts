@@ -50,6 +50,10 @@ export interface TcpPacketSpec {
   /** The option list; `'any'` for `<...>`; undefined when the line has none. */
   readonly options?: readonly OptionSpec[] | 'any';
   readonly ecn?: EcnSpec;
+  /** `(tos 0x20)`: the whole TOS octet (DSCP and ECN). */
+  readonly tos?: number;
+  /** `(ttl 4)`: the IP TTL. */
+  readonly ttl?: number;
 }
 
 /** A UDP packet line: `< udp (100)`. */
@@ -57,6 +61,8 @@ export interface UdpPacketSpec {
   readonly protocol: 'udp';
   readonly length: number;
   readonly ecn?: EcnSpec;
+  readonly tos?: number;
+  readonly ttl?: number;
 }
 
 /** What an ICMP error quotes: a TCP segment by sequence range, or a UDP datagram by length. */

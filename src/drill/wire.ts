@@ -76,16 +76,17 @@ function add(a: number, b: number): number {
 }
 
 /** Wraps a transport payload in an IPv4 header from the script's peer to ustack. */
-function ipv4Frame(flow: Flow, protocol: number, transportLength: number, ecn: EcnSpec | undefined, write: (out: Uint8Array) => void, ttl = 64): Uint8Array {
+function ipv4Frame(flow: Flow, protocol: number, transportLength: number, ip: { ecn?: EcnSpec; tos?: number; ttl?: number }, write: (out: Uint8Array) => void): Uint8Array {
+  const tos = ip.tos ?? (ip.ecn === undefined ? 0 : ECN_CODEPOINT[ip.ecn]);
   const repr: Ipv4Repr = {
-    dscp: 0,
-    ecn: ecn === undefined ? 0 : ECN_CODEPOINT[ecn],
+    dscp: tos >> 2,
+    ecn: tos & 3,
     identification: flow.nextIpId++ & 0xffff,
     reservedFlag: false,
     dontFragment: protocol === IpProtocol.TCP,
     moreFragments: false,
     fragmentOffset: 0,
-    ttl,
+    ttl: ip.ttl ?? 64,
     protocol,
     source: flow.remoteAddress,
     destination: flow.localAddress,
@@ -151,7 +152,7 @@ export function inboundTcpRepr(spec: TcpPacketSpec, flow: Flow, line: number): T
 /** An IPv4 frame carrying an inbound TCP line. */
 export function buildTcpFrame(spec: TcpPacketSpec, flow: Flow, line: number): Uint8Array {
   const repr = inboundTcpRepr(spec, flow, line);
-  return ipv4Frame(flow, IpProtocol.TCP, tcpLength(repr), spec.ecn, (out) => {
+  return ipv4Frame(flow, IpProtocol.TCP, tcpLength(repr), spec, (out) => {
     emitTcp(repr, out, { source: flow.remoteAddress, destination: flow.localAddress });
   });
 }
@@ -159,7 +160,7 @@ export function buildTcpFrame(spec: TcpPacketSpec, flow: Flow, line: number): Ui
 /** An IPv4 frame carrying an inbound UDP line (zero bytes of payload data). */
 export function buildUdpFrame(spec: UdpPacketSpec, flow: Flow): Uint8Array {
   const repr: UdpRepr = { sourcePort: flow.remotePort, destinationPort: flow.localPort, payload: new Uint8Array(spec.length) };
-  return ipv4Frame(flow, IpProtocol.UDP, udpLength(repr), spec.ecn, (out) => {
+  return ipv4Frame(flow, IpProtocol.UDP, udpLength(repr), spec, (out) => {
     emitUdp(repr, out, { source: flow.remoteAddress, destination: flow.localAddress });
   });
 }
@@ -274,7 +275,7 @@ export function buildIcmpFrame(spec: IcmpPacketSpec, flow: Flow, line: number): 
       : type === 11
         ? { kind: 'timeExceeded', code, quoted }
         : { kind: 'other', type, code, restOfHeader: 0, data: quoted };
-  return ipv4Frame(flow, IpProtocol.ICMP, icmpv4Length(repr), undefined, (out) => emitIcmpv4(repr, out));
+  return ipv4Frame(flow, IpProtocol.ICMP, icmpv4Length(repr), {}, (out) => emitIcmpv4(repr, out));
 }
 
 /** A frame ustack transmitted, decoded. */

@@ -72,6 +72,8 @@ export const TCP_USER_TIMEOUT = 18;
 export const TCP_NOTSENT_LOWAT = 25;
 /** recvmsg() reports the bytes still readable in a TCP_CM_INQ control message (Linux 4.18). */
 export const TCP_INQ = 36;
+/** FreeBSD's per-socket handshake time limit in seconds (net.inet.tcp.keepinit's default); Linux has none. */
+export const TCP_KEEPINIT = 128;
 export const TCP_CM_INQ = TCP_INQ;
 
 /** shutdown() directions. */

@@ -61,6 +61,8 @@ interface SocketOptions {
   keepIdleSeconds: number;
   keepIntervalSeconds: number;
   keepCount: number;
+  /** TCP_KEEPINIT: handshake time limit in seconds (0: none). */
+  keepInitSeconds: number;
   linger: { onoff: boolean; seconds: number };
   receiveBuffer: number;
   /** SO_RCVBUF was set (Linux's SOCK_RCVBUF_LOCK). */
@@ -178,6 +180,7 @@ export class BerkeleySockets {
       keepIdleSeconds: config.keepaliveIdleMs / 1000,
       keepIntervalSeconds: config.keepaliveIntervalMs / 1000,
       keepCount: config.keepaliveCount,
+      keepInitSeconds: config.handshakeTimeoutMs / 1000,
       linger: { onoff: false, seconds: 0 },
       receiveBuffer: baseType === C.SOCK_STREAM ? config.receiveBufferSize : this.stack.udp.config.receiveBufferSize,
       receiveBufferSet: false,
@@ -718,6 +721,9 @@ export class BerkeleySockets {
       case `${C.IPPROTO_TCP}:${C.TCP_KEEPCNT}`:
         options.keepCount = atLeastOne(n);
         break;
+      case `${C.IPPROTO_TCP}:${C.TCP_KEEPINIT}`:
+        options.keepInitSeconds = positive(n, true);
+        break;
       case `${C.IPPROTO_TCP}:${C.TCP_USER_TIMEOUT}`:
         options.userTimeoutMs = positive(n, true);
         break;
@@ -803,6 +809,8 @@ export class BerkeleySockets {
         return options.keepIntervalSeconds;
       case `${C.IPPROTO_TCP}:${C.TCP_KEEPCNT}`:
         return options.keepCount;
+      case `${C.IPPROTO_TCP}:${C.TCP_KEEPINIT}`:
+        return options.keepInitSeconds;
       case `${C.IPPROTO_TCP}:${C.TCP_USER_TIMEOUT}`:
         return options.userTimeoutMs;
       case `${C.IPPROTO_TCP}:${C.TCP_CONGESTION}`:
@@ -1022,6 +1030,7 @@ function applyConnectionOptions(connection: TcpConnection, options: SocketOption
   o.keepaliveIdleMs = options.keepIdleSeconds * 1000;
   o.keepaliveIntervalMs = options.keepIntervalSeconds * 1000;
   o.keepaliveCount = options.keepCount;
+  o.handshakeTimeoutMs = options.keepInitSeconds * 1000;
   o.userTimeoutMs = options.userTimeoutMs;
   o.maxSegmentSize = options.maxSegment;
   o.lingerZero = options.linger.onoff && options.linger.seconds === 0;

@@ -119,6 +119,8 @@ export interface TcpConnectionOptions {
   ttl: number | undefined;
   /** IP_TOS: DSCP and, unless ECN is negotiated, the ECN bits. */
   tos: number;
+  /** TCP_KEEPINIT (FreeBSD): how long the opening may take (TcpConfig.handshakeTimeoutMs; 0 = no bound). */
+  handshakeTimeoutMs: number;
   /** IP_MTU_DISCOVER: DF on every segment for path MTU discovery (RFC 1191); off with IP_PMTUDISC_DONT. */
   dontFragment: boolean;
   /** TCP_CORK: partial segments wait for more data, an uncork, or the probe timer. */
@@ -348,6 +350,7 @@ export class TcpConnection extends TimerDeadlines {
       receiveBufferLocked: false,
       ttl: undefined,
       tos: 0,
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
       dontFragment: true,
       cork: false,
       notSentLowWater: 0,

@@ -35,7 +35,7 @@ export function armRetransmitTimer(connection: TcpConnection, now: number): void
     deadline = Math.min(deadline, Math.max(now, connection.firstUnackedSentAt + userTimeout));
   }
   // A handshake time limit (FreeBSD's keepinit) ends the opening exactly when it runs out.
-  const handshakeTimeout = connection.host.config.handshakeTimeoutMs;
+  const handshakeTimeout = connection.options.handshakeTimeoutMs;
   if (handshakeTimeout > 0 && isOpening(connection) && connection.firstUnackedSentAt !== null) {
     deadline = Math.min(deadline, Math.max(now, connection.firstUnackedSentAt + handshakeTimeout));
   }
@@ -141,7 +141,7 @@ function onRetransmitTimer(connection: TcpConnection, now: number): void {
     // passed since the first SYN, whatever the retry count.
     const userTimeout = connection.state === 'SYN-SENT' ? connection.options.userTimeoutMs : 0;
     const waited = connection.firstUnackedSentAt === null ? 0 : now - connection.firstUnackedSentAt;
-    const handshakeTimeout = config.handshakeTimeoutMs;
+    const handshakeTimeout = connection.options.handshakeTimeoutMs;
     if (connection.timeoutCount >= limit || (userTimeout > 0 && waited >= userTimeout) || (handshakeTimeout > 0 && waited >= handshakeTimeout)) {
       connection.stats.increment('tcp.connect.timeout');
       // RFC 1122 §4.2.3.9: a soft ICMP error seen meanwhile says more than ETIMEDOUT (Linux

@@ -186,6 +186,21 @@ describe('calls of the corpora', () => {
   });
 });
 
+describe('IP header fields on packet lines', () => {
+  test('(tos 0xNN) and (ttl N) pin the TOS octet and TTL both ways; [ect0] stays the ECN field', async () => {
+    const script = `${ESTABLISHED}+0 setsockopt(4, SOL_IP, IP_TOS, [0x20], 4) = 0
++0 setsockopt(4, SOL_IP, IP_TTL, [7], 4) = 0
++0 < (tos 0x28) P. 1:11(10) ack 1 win 65535
++0 > (tos 0x20) . 1:1(0) ack 11
++0 write(4, ..., 10) = 10
++0 > (ttl 7) P. 1:11(10) ack 11
+`;
+    expect((await run(script)).failure).toBe(null);
+    expect((await run(script.replace('> (tos 0x20)', '> (tos 0x24)'))).failure?.message).toContain('IP TOS 0x20, expected 0x24');
+    expect((await run(script.replace('> (ttl 7)', '> (ttl 8)'))).failure?.message).toContain('IP TTL 7, expected 8');
+  });
+});
+
 describe('UNSUPPORTED, and only for the named features', () => {
   test('IPv6, TCP Fast Open and sendfile end UNSUPPORTED with the feature', async () => {
     expect((await run('--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n')).unsupported).toBe('IPv6');
