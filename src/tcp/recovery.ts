@@ -8,7 +8,7 @@
 import type { SentSegment, TcpConnection } from './connection.js';
 import { ProportionalRateReduction } from './prr.js';
 import { growReorderWindow, rackUpdate, recoveryEndedForReorderWindow } from './rack.js';
-import { newlyAckedSendTimes, takeRttSample } from './rtt-sampling.js';
+import { takeRttSample } from './rtt-sampling.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
 import { segmentCount } from './tcp-info-counters.js';
@@ -136,8 +136,11 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
 
   // Drop acknowledged entries from the retransmission queue; trim a partly acknowledged one.
   const queue = connection.inFlight;
-  const sendTimes = newlyAckedSendTimes(queue, ack);
   let removed = 0;
+  // When the oldest and newest newly acknowledged segments were sent, of those whose time says
+  // something for an RTT sample: not SACKed before, never retransmitted (Karn, RFC 6298 §3).
+  let oldestSent: number | undefined;
+  let newestSent: number | undefined;
   // When the newly acknowledged data was last retransmitted (-Infinity if never).
   let lastRetransmittedAt = -Infinity;
   // Segments newly known delivered (SACKed ones were counted when SACKed), and the lowest
@@ -158,6 +161,10 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
       }
     }
     if (acked.retransmits > 0 && acked.sentAt > lastRetransmittedAt) lastRetransmittedAt = acked.sentAt;
+    else if (!acked.sacked && acked.retransmits === 0) {
+      oldestSent ??= acked.sentAt;
+      newestSent = acked.sentAt;
+    }
     removed++;
   }
   queue.dropFront(removed);
@@ -167,6 +174,10 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
     rackUpdate(connection, partlyAcked, now, true);
     if (!partlyAcked.sacked) deliveredSegments += segmentCount(partlyAcked, mss);
     if (partlyAcked.retransmits > 0 && partlyAcked.sentAt > lastRetransmittedAt) lastRetransmittedAt = partlyAcked.sentAt;
+    else if (!partlyAcked.sacked && partlyAcked.retransmits === 0) {
+      oldestSent ??= partlyAcked.sentAt;
+      newestSent = partlyAcked.sentAt;
+    }
     queue.dropFront(1);
   }
 
@@ -185,7 +196,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   if (reorderedFrom !== null) info.reorderingSeen(seqSub(connection.highestSackedEnd, reorderedFrom), mss);
   connection.sndUna = ack;
 
-  const rttSample = takeRttSample(connection, segment, now, sendTimes, lastRetransmittedAt);
+  const rttSample = takeRttSample(connection, segment, now, { oldest: oldestSent, newest: newestSent }, lastRetransmittedAt);
   connection.rtt.resetBackoff();
   connection.timeoutCount = 0;
   connection.persistBackoff = 0;

@@ -5,33 +5,14 @@
  */
 import type { TcpConnection } from './connection.js';
 import { pacingRate } from './pacing.js';
-import type { RetransmissionQueue } from './retransmission-queue.js';
 import type { Segment } from './segment.js';
 import { seqGt, seqLt } from './seq.js';
 
-/** When the oldest and the newest of an ACK's newly acknowledged segments were sent. */
+/** When the oldest and the newest of an ACK's newly acknowledged segments were sent (recovery.ts's acknowledge). */
 export interface AckedSendTimes {
   /** Of the segments neither SACKed before nor ever retransmitted; undefined when none. */
   readonly oldest: number | undefined;
   readonly newest: number | undefined;
-}
-
-/**
- * The send times of the segments an ACK of `ack` newly acknowledges (before they leave the
- * queue), counting only those whose time says something: not SACKed before (their delivery was
- * timed then), never retransmitted (Karn, RFC 6298 §3).
- */
-export function newlyAckedSendTimes(queue: RetransmissionQueue, ack: number): AckedSendTimes {
-  let oldest: number | undefined;
-  let newest: number | undefined;
-  for (let i = 0; i < queue.length; i++) {
-    const segment = queue.at(i);
-    if (!seqLt(segment.seq, ack)) break;
-    if (segment.sacked || segment.retransmits > 0) continue;
-    oldest ??= segment.sentAt;
-    newest = segment.sentAt;
-  }
-  return { oldest, newest };
 }
 
 /**
