@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrnoError } from '../../src/core/errno.js';
 import * as C from '../../src/socket-api/berkeley-constants.js';
 import { BerkeleySockets } from '../../src/socket-api/berkeley.js';
 import { RealtimeDriver } from '../../src/socket-api/realtime-driver.js';
 import { Stack } from '../../src/socket-api/stack.js';
+import { errnoOf } from '../support/errno.js';
 
 const encode = (s: string) => new TextEncoder().encode(s);
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -15,16 +15,6 @@ function sockets(): BerkeleySockets {
   return new BerkeleySockets(stack);
 }
 afterEach(() => driver?.stop());
-
-async function errnoOf(promise: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof promise === 'function' ? promise() : promise);
-  } catch (error) {
-    if (error instanceof ErrnoError) return error.code;
-    throw error;
-  }
-  return 'no error';
-}
 
 describe('Berkeley sockets over ustack', () => {
   it('runs the seed notes\' TCP echo: socket, bind, listen, accept, recv, send, close', async () => {

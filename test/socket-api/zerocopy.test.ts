@@ -6,25 +6,15 @@
  * stacks 5 ms apart in virtual time, so "before the ACK" is a real interval.
  */
 import { describe, expect, it } from 'vitest';
-import { ErrnoError } from '../../src/core/errno.js';
 import * as C from '../../src/socket-api/berkeley-constants.js';
 import { BerkeleySockets } from '../../src/socket-api/berkeley.js';
 import type { Stack } from '../../src/socket-api/stack.js';
 import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
+import { errnoOf } from '../support/errno.js';
 
 /** Resolves after `ms` of the stack's (virtual) time. */
 function sleep(stack: Stack, ms: number): Promise<void> {
   return new Promise((resolve) => stack.schedule(stack.currentTimeForCalls() + ms, resolve));
-}
-
-async function errnoOf(promise: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof promise === 'function' ? promise() : promise);
-  } catch (error) {
-    if (error instanceof ErrnoError) return error.code;
-    throw error;
-  }
-  return 'no error';
 }
 
 /** The completion of ids `info`–`data`, as Linux reports the copied case. */
