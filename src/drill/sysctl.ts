@@ -78,6 +78,16 @@ function ecnSetting(value: string, changes: TcpConfigChanges): string | null {
   return `tcp.ecn=${mode}`;
 }
 
+/** tcp_syncookies and FreeBSD's syncookies / syncookies_only: the mode each value means. */
+function synCookies(modes: readonly TcpConfig['synCookies'][]): Setter {
+  return (value, changes) => {
+    const mode = modes[Number(value.trim())];
+    if (mode === undefined) return null;
+    changes.synCookies = mode;
+    return `tcp.synCookies=${mode}`;
+  };
+}
+
 function congestion(value: string, changes: TcpConfigChanges): string | null {
   const name = value.trim();
   const algorithm: CongestionAlgorithm | null = name === 'cubic' ? 'cubic' : name === 'reno' || name === 'newreno' ? 'newreno' : null;
@@ -92,7 +102,7 @@ const LINUX: Readonly<Record<string, Setter>> = {
   'net.ipv4.tcp_timestamps': flag('timestamps'),
   'net.ipv4.tcp_window_scaling': flag('windowScaling'),
   'net.ipv4.tcp_ecn': ecnSetting,
-  'net.ipv4.tcp_syncookies': (value) => (Number(value.trim()) === 0 ? 'ustack has no syncookies (as tcp_syncookies=0)' : null),
+  'net.ipv4.tcp_syncookies': synCookies(['off', 'auto', 'always']),
   'net.ipv4.tcp_init_cwnd': number('initialWindowSegments'),
   'net.ipv4.tcp_fin_timeout': number('finWait2TimeoutMs', 1000),
   'net.ipv4.tcp_syn_retries': number('synRetries'),
@@ -213,7 +223,16 @@ const FREEBSD: Readonly<Record<string, Setter>> = {
   'net.inet.tcp.keepcnt': number('keepaliveCount'),
   'net.inet.tcp.rexmit_min': number('minRtoMs'),
   'net.inet.tcp.rexmit_initial': number('initialRtoMs'),
-  'net.inet.tcp.syncookies': (value) => (Number(value.trim()) === 0 ? 'ustack has no syncookies (as syncookies=0)' : null),
+  'net.inet.tcp.syncookies': (value, changes) => {
+    // syncookies=1 keeps syncookies_only=1 (cookies for every SYN) if that came first.
+    if (on(value) && changes.synCookies === 'always') return 'tcp.synCookies=always';
+    return synCookies(['off', 'auto'])(value, changes, [], []);
+  },
+  'net.inet.tcp.syncookies_only': (value, changes) => {
+    if (on(value)) return synCookies(['auto', 'always'])(value, changes, [], []);
+    if (changes.synCookies === 'always') changes.synCookies = 'auto';
+    return `tcp.synCookies=${changes.synCookies ?? 'auto'}`;
+  },
   'net.inet.tcp.cc.algorithm': congestion,
 };
 
@@ -259,6 +278,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   initialWindowSegments: 'number',
   challengeAckPerSecond: 'number',
   defaultBacklog: 'number',
+  synCookies: ['auto', 'always', 'off'],
   userTimeoutMs: 'number',
   duplicateThreshold: 'number',
   rackAdaptiveReorderWindow: 'boolean',

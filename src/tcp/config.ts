@@ -197,6 +197,13 @@ export interface TcpConfig {
   readonly challengeAckPerSecond: number;
   /** Limits of a listener's queues when listen() gives no backlog (SOMAXCONN). */
   readonly defaultBacklog: number;
+  /**
+   * SYN cookies (RFC 4987 §3.6, syn-cookies.ts): `auto` answers a SYN with a cookie when the
+   * listener's SYN queue is full (Linux tcp_syncookies = 1, FreeBSD syncookies = 1), `always`
+   * answers every SYN with one (tcp_syncookies = 2, FreeBSD syncookies_only), `off` drops the
+   * SYN instead (tcp_syncookies = 0).
+   */
+  readonly synCookies: 'auto' | 'always' | 'off';
   /** TCP_USER_TIMEOUT default: 0 = off (RFC 5482). */
   readonly userTimeoutMs: number;
   /** Default TCP_NOTSENT_LOWAT (Linux tcp_notsent_lowat): 0xffffffff = no limit. */
@@ -361,6 +368,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   idleRestart: true,
   challengeAckPerSecond: 1000,
   defaultBacklog: 4096,
+  synCookies: 'auto',
   userTimeoutMs: 0,
   notSentLowWater: 0xffffffff,
   minSendUnitSegments: 2,

@@ -102,6 +102,11 @@ function windowToAdvertise(connection: TcpConnection): number {
   return current;
 }
 
+/** The window a SYN or SYN-ACK offers: never scaled (RFC 7323 §2.2). */
+export function synWindow(connection: TcpConnection): number {
+  return Math.min(connection.receiveWindowSpace(), MAX_WINDOW_FIELD);
+}
+
 /**
  * Builds and transmits one segment; updates the ACK and window bookkeeping. Returns false when
  * the segment never left: the interface's transmit queue was full (local congestion). An ACK
@@ -121,8 +126,7 @@ export function transmitSegment(
   if (flags & TcpFlag.RST) {
     window = 0; // a reset offers no window (Linux sends 0)
   } else if (isSyn) {
-    // RFC 7323 §2.2: the window in a SYN or SYN-ACK is never scaled.
-    window = Math.min(connection.receiveWindowSpace(), MAX_WINDOW_FIELD);
+    window = synWindow(connection);
     connection.rcvAdvertisedEdge = seqAdd(connection.rcvNxt, window);
   } else {
     const bytes = windowToAdvertise(connection);

@@ -22,8 +22,9 @@ import type { CongestionAlgorithm } from './congestion.js';
 import { connectionKey, TcpConnection, type TcpHost, type TcpSegmentCounters } from './connection.js';
 import { negotiateOptions, prepareOwnSyn, queueTextOfSyn, segmentArrives } from './input.js';
 import { IsnGenerator } from './isn.js';
-import { sendSyn, sendSynAck, TCP_IP_HEADERS, transmitPending } from './output.js';
-import { has, toSegment, type Segment } from './segment.js';
+import { sendSyn, sendSynAck, synWindow, TCP_IP_HEADERS, transmitPending } from './output.js';
+import { has, toSegment, type Segment, type SegmentOptions } from './segment.js';
+import { COOKIE_LIFETIME_MS, SynCookies, type CookieOptions } from './syn-cookies.js';
 import { seqAdd, seqGe, seqGt, seqLt } from './seq.js';
 import { emitTcp, parseTcp, TcpFlag, tcpLength, TcpPacket, type TcpRepr } from './tcp-packet.js';
 import { tcpTraceEvent } from './tcp-trace.js';
@@ -54,6 +55,8 @@ export class TcpListener {
    */
   configureChild: ((connection: TcpConnection) => void) | null = null;
   closed = false;
+  /** When this listener last answered a SYN with a cookie (null: never); cookie ACKs are checked until two minutes after. */
+  lastCookieSentAt: number | null = null;
 
   constructor(
     private readonly layer: TcpLayer,
@@ -100,6 +103,26 @@ export class TcpListener {
   }
 }
 
+/** What a cookie without timestamps carries beyond the MSS: nothing. */
+const NOTHING_CARRIED: CookieOptions = { windowScale: undefined, sack: false, ecn: false };
+
+/** The SYN a cookie stands for: what a connection made from a cookie knows of the peer's SYN. */
+function cookieSyn(from: Segment, seq: number, window: number, mss: number, carried: CookieOptions, timestamps: SegmentOptions['timestamps']): Segment {
+  return {
+    srcPort: from.srcPort,
+    dstPort: from.dstPort,
+    seq,
+    ack: 0,
+    flags: TcpFlag.SYN,
+    window,
+    urgentPointer: 0,
+    options: [],
+    payload: NO_BYTES,
+    len: 1,
+    parsed: { mss, windowScale: carried.windowScale, sackPermitted: carried.sack, sackBlocks: [], timestamps },
+  };
+}
+
 /** The connections on one local port: the connection itself while it is alone there (as an ephemeral port's usually is), else a Set. */
 type PortUsers = TcpConnection | Set<TcpConnection>;
 
@@ -128,6 +151,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   private readonly listeners = new Map<string, TcpListener>();
   private readonly bindings = new Set<TcpBinding>();
   private readonly isn: IsnGenerator;
+  private synCookies: SynCookies | null = null;
   private challengeTokens: number;
   private challengeUpdatedAt: number | null = null;
   ephemeralPorts: PortRange = DEFAULT_EPHEMERAL_PORTS;
@@ -392,7 +416,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
         connection.closeWithError(null);
         connection = undefined;
         const listener = this.listenerFor(local, segment.dstPort);
-        if (listener) return this.listenArrives(listener, local, remote, segment, now, issHint);
+        if (listener) return this.listenArrives(listener, local, remote, segment, now, header.ecn, issHint);
       }
     }
     if (connection) {
@@ -401,7 +425,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     }
     const listener = this.listenerFor(local, segment.dstPort);
     if (listener) {
-      this.listenArrives(listener, local, remote, segment, now);
+      this.listenArrives(listener, local, remote, segment, now, header.ecn);
       return;
     }
     // CLOSED (RFC 9293 §3.10.7.1): everything but a RST is answered with a RST, unless the
@@ -428,12 +452,13 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   }
 
   /** RFC 9293 §3.10.7.2: LISTEN. */
-  private listenArrives(listener: TcpListener, local: Ipv4Address, remote: Ipv4Address, segment: Segment, now: number, issHint?: number): void {
+  private listenArrives(listener: TcpListener, local: Ipv4Address, remote: Ipv4Address, segment: Segment, now: number, ecnField: number, issHint?: number): void {
     if (has.rst(segment)) {
       this.stats.increment('drop.tcp.listenReset');
       return;
     }
     if (has.ack(segment)) {
+      if (!has.syn(segment) && this.cookieReturns(listener, local, remote, segment, now, ecnField)) return;
       this.stats.increment('tcp.listen.ackWithoutConnection');
       this.replyWithReset(local, segment.dstPort, remote, segment.srcPort, segment);
       return;
@@ -446,28 +471,31 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       this.stats.increment('drop.tcp.synFin'); // TcpConfig.dropSynFin (FreeBSD drop_synfin)
       return;
     }
-    // Linux drops the SYN when either queue is full (no syncookies); the peer retries.
+    // Linux drops the SYN when the accept queue is full, cookies or not; the peer retries.
     if (listener.acceptQueue.length >= listener.backlog) {
       this.stats.increment('drop.tcp.listenOverflow');
       return;
     }
-    if (listener.synQueue.size >= listener.synBacklog) {
-      this.stats.increment('drop.tcp.synQueueFull');
+    // No half-open state for a SYN whose SYN-ACK could not leave (a spoofed source we have no
+    // route to would otherwise hold a SYN-queue entry for every retransmission).
+    if (this.ip.routeTo(remote) === null) {
+      this.stats.increment('drop.tcp.synNoRoute');
       return;
     }
-    const connection = new TcpConnection(this, local, segment.dstPort, remote, segment.srcPort, listener.congestion);
-    connection.listenerKey = listener.key;
-    connection.irs = segment.seq;
-    connection.rcvNxt = seqAdd(segment.seq, 1);
-    connection.rcvAdvertisedEdge = connection.rcvNxt;
-    listener.configureChild?.(connection);
+    const cookies = this.config.synCookies;
+    if (listener.synQueue.size >= listener.synBacklog) this.pruneSynQueue(listener);
+    if (cookies === 'always' || listener.synQueue.size >= listener.synBacklog) {
+      if (cookies === 'off') {
+        this.stats.increment('drop.tcp.synQueueFull');
+        return;
+      }
+      this.sendCookie(listener, local, remote, segment, now);
+      return;
+    }
     const iss = issHint ?? this.isn.next(local, segment.dstPort, remote, segment.srcPort, now);
-    prepareOwnSyn(connection, iss, now, this.rng.nextU32());
-    negotiateOptions(connection, segment, now);
+    const connection = this.halfOpen(listener, local, remote, segment, now, iss, this.rng.nextU32());
     // RFC 3168 §6.1.1: an ECN-setup SYN is accepted unless ECN is off ('accept' answers it too).
-    if (ecnMode(this.config) !== 'off' && has.ece(segment) && has.cwr(segment)) connection.ecnEnabled = true;
-    connection.sndWnd = segment.window;
-    connection.sndWl1 = segment.seq;
+    connection.ecnEnabled = ecnMode(this.config) !== 'off' && has.ece(segment) && has.cwr(segment);
     connection.setState('SYN-RECEIVED');
     queueTextOfSyn(connection, segment);
     this.enterTable(connection.key, connection);
@@ -475,6 +503,110 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     this.stats.increment('tcp.rx.syn');
     sendSynAck(connection, now);
     armRetransmitTimer(connection, now);
+  }
+
+  /**
+   * A connection for `syn` on a listener, its SYN-ACK not yet sent, in no table: the child takes
+   * the listener's socket options, then our side (ISS, TSval offset) and the SYN's options.
+   */
+  private halfOpen(listener: TcpListener, local: Ipv4Address, remote: Ipv4Address, syn: Segment, now: number, iss: number, tsOffset: number): TcpConnection {
+    const connection = new TcpConnection(this, local, syn.dstPort, remote, syn.srcPort, listener.congestion);
+    connection.listenerKey = listener.key;
+    connection.irs = syn.seq;
+    connection.rcvNxt = seqAdd(syn.seq, 1);
+    connection.rcvAdvertisedEdge = connection.rcvNxt;
+    listener.configureChild?.(connection);
+    prepareOwnSyn(connection, iss, now, tsOffset);
+    negotiateOptions(connection, syn, now);
+    connection.sndWnd = syn.window;
+    connection.sndWl1 = syn.seq;
+    return connection;
+  }
+
+  /**
+   * The SYN queue is full: the oldest half-open connection goes if its SYN-ACK has been sent
+   * again (a peer that answers does so within an RTT, so an entry that had to retransmit is the
+   * likeliest spoofed one). Linux gets the same effect from its SYN-ACK timer, which gives up
+   * early on entries that have retransmitted while the queue is more than half full
+   * (reqsk_timer_handler); here it happens when the room is needed.
+   */
+  private pruneSynQueue(listener: TcpListener): void {
+    const oldest = listener.synQueue.values().next().value;
+    const synAck = oldest?.inFlight.first;
+    if (oldest === undefined || synAck === undefined || !synAck.syn || synAck.retransmits === 0) return;
+    this.stats.increment('tcp.synQueue.pruned');
+    oldest.closeWithError(null);
+  }
+
+  /**
+   * Answers a SYN with a SYN cookie (RFC 4987 §3.6, syn-cookies.ts) and keeps nothing. The
+   * SYN-ACK is the one a half-open connection would send, but for what a cookie can carry: the
+   * MSS from the cookie's table, and window scale, SACK and ECN only with timestamps (they ride
+   * in the TSval); SYN data is not kept.
+   */
+  private sendCookie(listener: TcpListener, local: Ipv4Address, remote: Ipv4Address, syn: Segment, now: number): void {
+    const tuple = { localAddress: local, localPort: syn.dstPort, remoteAddress: remote, remotePort: syn.srcPort };
+    const peerMss = syn.parsed.mss ?? this.config.defaultMss;
+    const iss = this.cookies().issue(tuple, syn.seq, peerMss, now);
+    const timestamps = this.config.timestamps && syn.parsed.timestamps !== undefined;
+    // Without timestamps nothing carries window scale or SACK: the SYN-ACK offers neither.
+    const carried = timestamps ? { windowScale: syn.parsed.windowScale, sack: syn.parsed.sackPermitted, ecn: false } : NOTHING_CARRIED;
+    const stands = cookieSyn(syn, syn.seq, syn.window, SynCookies.mssFor(peerMss), carried, timestamps ? syn.parsed.timestamps : undefined);
+    const connection = this.halfOpen(listener, local, remote, stands, now, iss, this.cookies().timestampOffset(tuple));
+    connection.ecnEnabled = timestamps && ecnMode(this.config) !== 'off' && has.ece(syn) && has.cwr(syn);
+    if (timestamps) {
+      const options = { windowScale: connection.windowScalingEnabled ? connection.sndWindowShift : undefined, sack: connection.sackEnabled, ecn: connection.ecnEnabled };
+      const tsVal = SynCookies.encodeTimestamp(connection.tsNow(now), options);
+      connection.tsOffset = (tsVal - Math.floor(now)) >>> 0; // the SYN-ACK's TSval carries the options
+    }
+    listener.lastCookieSentAt = now;
+    this.stats.increment('tcp.synCookies.sent');
+    sendSynAck(connection, now);
+  }
+
+  /**
+   * An ACK at a listener: the third segment of a handshake whose SYN got a cookie? If the cookie
+   * (SEG.ACK − 1) is valid, the connection is made from it in SYN-RECEIVED and the ACK is
+   * processed there (it may carry data). Checked only while the listener has sent cookies in the
+   * last two minutes, as Linux does (tcp_synq_no_recent_overflow); otherwise, or if invalid, the
+   * ACK gets the RST of RFC 9293 §3.10.7.2.
+   */
+  private cookieReturns(listener: TcpListener, local: Ipv4Address, remote: Ipv4Address, ack: Segment, now: number, ecnField: number): boolean {
+    if (listener.lastCookieSentAt === null || now - listener.lastCookieSentAt > COOKIE_LIFETIME_MS) return false;
+    const tuple = { localAddress: local, localPort: ack.dstPort, remoteAddress: remote, remotePort: ack.srcPort };
+    const peerIsn = seqAdd(ack.seq, -1);
+    const mss = this.cookies().check(tuple, peerIsn, seqAdd(ack.ack, -1), now);
+    const tsOffset = this.cookies().timestampOffset(tuple);
+    const ts = this.config.timestamps ? ack.parsed.timestamps : undefined;
+    const options = ts ? SynCookies.decodeTimestamp(ts.tsEcr, (Math.floor(now) + tsOffset) >>> 0) : NOTHING_CARRIED;
+    if (mss === null || options === null) {
+      this.stats.increment('tcp.synCookies.invalid');
+      return false;
+    }
+    this.stats.increment('tcp.synCookies.valid');
+    if (listener.acceptQueue.length >= listener.backlog) {
+      this.stats.increment('drop.tcp.listenOverflow');
+      return true; // Linux drops it: the peer's retransmission may find room
+    }
+    const syn = cookieSyn(ack, peerIsn, ack.window, mss, options, ts);
+    const connection = this.halfOpen(listener, local, remote, syn, now, seqAdd(ack.ack, -1), tsOffset);
+    connection.ecnEnabled = options.ecn && ecnMode(this.config) !== 'off';
+    // Our SYN-ACK left before this connection existed: its send time is unknown, so the ACK
+    // gives an RTT sample only through its timestamp echo (as Linux's cookie sockets).
+    connection.inFlight.dropFront(1);
+    connection.firstUnackedSentAt = null;
+    connection.rcvAdvertisedEdge = seqAdd(connection.rcvNxt, synWindow(connection));
+    connection.setState('SYN-RECEIVED');
+    this.enterTable(connection.key, connection);
+    listener.synQueue.set(connection.key, connection);
+    segmentArrives(connection, ack, now, ecnField);
+    return true;
+  }
+
+  /** The stack's SYN-cookie secret, drawn from the Rng when first needed. */
+  private cookies(): SynCookies {
+    this.synCookies ??= new SynCookies(this.rng);
+    return this.synCookies;
   }
 
   // ---- ICMP --------------------------------------------------------------------------------
