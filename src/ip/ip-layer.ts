@@ -14,6 +14,7 @@ import { formatIpv4Address, IPV4_BROADCAST, isMulticast, subnetBroadcast, type I
 import { DEFAULT_REASSEMBLY, fragmentDatagram, IPV4_MIN_MTU, Reassembler, type ReassemblyConfig } from './fragments.js';
 import type { NetworkInterface } from './interface.js';
 import { internetChecksum, pseudoHeaderSum } from './checksum.js';
+import { Ipv4Identification } from './identification.js';
 import { emitIpv4, IpProtocol, ipv4HeaderLength, Ipv4Packet, IPV4_MAX_HEADER_LENGTH, IPV4_MAX_TOTAL_LENGTH, parseIpv4, type Ipv4Repr } from './ipv4.js';
 import type { Ipv4Option } from './ipv4-options.js';
 import { RouteTable, type Route } from './routes.js';
@@ -125,7 +126,8 @@ export class IpLayer {
   groupListener: GroupListener | null = null;
   /** Where outgoing frames come from: one small allocation each instead of an ArrayBuffer each. */
   private readonly frames = new SlabAllocator();
-  private nextIdentification: number;
+  /** IDs of the datagrams we originate (RFC 6864, RFC 7739 §5.3). */
+  private readonly identification: Ipv4Identification;
   /** Path MTUs learned from fragmentation-needed messages (RFC 1191 §6.3), with expiry. */
   private readonly pathMtus = new Map<Ipv4Address, { readonly mtu: number; readonly expires: number }>();
   icmpErrors: IcmpErrorSender | null = null;
@@ -146,7 +148,7 @@ export class IpLayer {
     rng: Rng,
   ) {
     this.reassembler = new Reassembler(config.reassembly);
-    this.nextIdentification = rng.nextU32() & 0xffff;
+    this.identification = new Ipv4Identification(rng);
     this.counters = { rxPackets: stats.counter('ipv4.rx.packets'), rxDelivered: stats.counter('ipv4.rx.delivered'), txPackets: stats.counter('ipv4.tx.packets') };
   }
 
@@ -487,12 +489,17 @@ export class IpLayer {
 
     const frame = this.frames.allocate(headerLength + transportLength);
     write(frame.subarray(headerLength), source, offloaded);
+    const dontFragment = spec.dontFragment ?? false;
+    const whole = frame.length <= mtu || offloaded;
+    // Atomic (RFC 6864 §4.1): DF set and not fragmented here. A TSO datagram the link cuts is
+    // DF too (TCP always sets it), so its segments are atomic as well.
+    const atomic = dontFragment && whole;
     const header: Ipv4Repr = {
       dscp: spec.dscp ?? 0,
       ecn: spec.ecn ?? 0,
-      identification: this.takeIdentification(),
+      identification: this.identification.select(source, spec.destination, spec.protocol, atomic),
       reservedFlag: false,
-      dontFragment: spec.dontFragment ?? false,
+      dontFragment,
       moreFragments: false,
       fragmentOffset: 0,
       ttl: spec.ttl ?? this.config.defaultTtl,
@@ -506,7 +513,6 @@ export class IpLayer {
     const broadcast = destination === IPV4_BROADCAST || destination === subnetBroadcast(path.iface.address);
     // Linux loops every broadcast, and a multicast to a joined group, back to this host.
     const loop = !path.iface.loopback && (broadcast || (isMulticast(destination) && spec.multicastLoop !== false && this.isMember(destination)));
-    const whole = frame.length <= mtu || offloaded;
     if (whole || loop) emitIpv4(header, frame);
     if (loop) this.looped.push({ iface: path.iface, frame: frame.slice() });
     if (whole) {
@@ -558,12 +564,6 @@ export class IpLayer {
     let next = this.reassembler.pollAt();
     for (const entry of this.pathMtus.values()) next = Math.min(next, entry.expires);
     return next;
-  }
-
-  private takeIdentification(): number {
-    const id = this.nextIdentification;
-    this.nextIdentification = (id + 1) & 0xffff;
-    return id;
   }
 
   /**
