@@ -3,7 +3,8 @@
  * pings, passes received errors to the transport that sent the offending datagram, and sends
  * errors on behalf of IP and the transports — never about an ICMP error, a broadcast or
  * multicast, a non-first fragment, or a packet from a martian source (RFC 1122 §3.2.2), and
- * no faster than a token bucket allows (RFC 1812 §4.3.2.8).
+ * no faster than a bucket per destination and a global one allow (RFC 1812 §4.3.2.8;
+ * icmp-rate-limit.ts).
  */
 import type { ErrnoCode } from '../core/errno.js';
 import type { Result } from '../core/result.js';
@@ -22,6 +23,7 @@ import {
   type QuotedDatagram,
 } from './icmpv4.js';
 import type { IcmpErrorSender, IncomingDatagram, IpLayer, ProtocolHandler } from './ip-layer.js';
+import { IcmpRateLimiter, type IcmpRateLimitConfig } from './icmp-rate-limit.js';
 import { IpProtocol } from './ipv4.js';
 import { echoReplyOptions, type Ipv4Option } from './ipv4-options.js';
 
@@ -51,17 +53,24 @@ export interface EchoReply {
   readonly ttl: number;
 }
 
-/** ICMP settings. */
-export interface IcmpConfig {
-  /** Error messages per second allowed on average, and the burst above it. */
-  readonly errorRatePerSecond: number;
-  readonly errorBurst: number;
+/** ICMP settings: the error rate limits (see IcmpRateLimitConfig) and the echo policy. */
+export interface IcmpConfig extends IcmpRateLimitConfig {
   /** Answer echo requests sent to a broadcast address (Linux default: no). */
   readonly echoReplyToBroadcast: boolean;
 }
 
-/** Defaults for IcmpConfig (Linux: icmp_msgs_per_sec 1000, icmp_msgs_burst 50). */
-export const DEFAULT_ICMP_CONFIG: IcmpConfig = { errorRatePerSecond: 1000, errorBurst: 50, echoReplyToBroadcast: false };
+/**
+ * Defaults for IcmpConfig, Linux's: icmp_msgs_per_sec 1000, icmp_msgs_burst 50, icmp_ratelimit
+ * 1000 ms with a burst of 6 per destination; 4096 destinations remembered.
+ */
+export const DEFAULT_ICMP_CONFIG: IcmpConfig = {
+  errorRatePerSecond: 1000,
+  errorBurst: 50,
+  errorIntervalPerDestinationMs: 1000,
+  errorBurstPerDestination: 6,
+  errorDestinationsMax: 4096,
+  echoReplyToBroadcast: false,
+};
 
 /** Largest ICMP error datagram (RFC 1812 §4.3.2.3: quote as much as fits in 576 bytes). */
 const MAX_ERROR_DATAGRAM = 576;
@@ -70,17 +79,27 @@ const MAX_ERROR_DATAGRAM = 576;
 export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
   private readonly errorListeners = new Map<number, IcmpErrorListener>();
   private readonly echoListeners = new Set<(reply: EchoReply, now: number) => void>();
-  private tokens: number;
-  private tokensUpdatedAt: number | null = null;
+  private readonly rateLimiter: IcmpRateLimiter;
   /** Gets a trace event per message in and out when set (core/trace.ts). */
   tracer: Tracer | null = null;
 
   constructor(
     private readonly ip: IpLayer,
     private readonly stats: Stats,
-    private readonly config: IcmpConfig = DEFAULT_ICMP_CONFIG,
+    private config: IcmpConfig = DEFAULT_ICMP_CONFIG,
   ) {
-    this.tokens = config.errorBurst;
+    this.rateLimiter = new IcmpRateLimiter(config);
+  }
+
+  /** Changes settings while running (the drill's sysctls): the one way in after construction. */
+  configure(changes: Partial<IcmpConfig>): void {
+    this.config = { ...this.config, ...changes };
+    this.rateLimiter.config = this.config;
+  }
+
+  /** How many destinations the error rate limiter remembers now (bounded by errorDestinationsMax). */
+  get rateLimitedDestinations(): number {
+    return this.rateLimiter.destinationCount;
   }
 
   /** Routes ICMP errors about `protocol` datagrams to `listener`. */
@@ -209,10 +228,18 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
       return;
     }
     // Linux never rate-limits fragmentation-needed: throttling it would black-hole PMTUD.
+    // Every other error we send is of a type in Linux's default icmp_ratemask (destination
+    // unreachable, time exceeded, parameter problem); echo replies are not limited.
     const pathMtuMessage = type === Icmpv4Type.DESTINATION_UNREACHABLE && code === DestinationUnreachableCode.FRAGMENTATION_NEEDED;
-    if (!pathMtuMessage && !this.takeToken(now)) {
-      this.stats.increment('icmp.tx.rateLimited');
-      return;
+    if (!pathMtuMessage) {
+      // Errors to ourselves (over loopback) skip the destination's bucket, as on Linux.
+      const errorDestination = readIpv4Address(packet, 12);
+      const limited = this.rateLimiter.take(errorDestination, now, !this.ip.isLocalAddress(errorDestination));
+      if (limited) {
+        this.stats.increment('icmp.tx.rateLimited');
+        this.stats.increment(`icmp.tx.rateLimited.${limited}`);
+        return;
+      }
     }
     const headerLength = (packet[0] & 0x0f) * 4;
     const quoteLength = Math.min(packet.length, MAX_ERROR_DATAGRAM - 20 - 8);
@@ -245,18 +272,6 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     const source = readIpv4Address(packet, 12);
     if (source === 0 || source === IPV4_BROADCAST || isMulticast(source)) return 'martianSource';
     return null;
-  }
-
-  /** Token bucket refilled at errorRatePerSecond up to errorBurst. */
-  private takeToken(now: number): boolean {
-    if (this.tokensUpdatedAt !== null) {
-      const refill = ((now - this.tokensUpdatedAt) * this.config.errorRatePerSecond) / 1000;
-      this.tokens = Math.min(this.config.errorBurst, this.tokens + refill);
-    }
-    this.tokensUpdatedAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
   }
 
   private sendMessage(
