@@ -143,19 +143,7 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     const source = datagram.header.source;
     switch (message.kind) {
       case 'echoRequest':
-        this.stats.increment('icmp.rx.echoRequest');
-        if (datagram.destinationKind !== 'unicast' && !this.config.echoReplyToBroadcast) {
-          this.stats.increment('drop.icmp.broadcastEcho');
-          return;
-        }
-        // RFC 1122 §3.2.2.6: the reply carries the request's identifier, sequence and data, and
-        // comes from the address the request was sent to — unless that was a broadcast or
-        // multicast address, which must never be a source (§3.2.1.3): then from our own.
-        this.stats.increment('icmp.tx.echoReply');
-        const replySource = datagram.destinationKind === 'unicast' ? datagram.header.destination : undefined;
-        // §3.2.2.6 also: Record Route and Timestamp options come back, with this host added.
-        const options = datagram.header.options.length > 0 ? echoReplyOptions(datagram.header.options, replySource ?? this.ip.sourceFor(source) ?? 0, now) : undefined;
-        this.sendMessage(source, { kind: 'echoReply', identifier: message.identifier, sequence: message.sequence, data: message.data }, now, undefined, replySource, options);
+        this.answerEcho(datagram, { kind: 'echoReply', identifier: message.identifier, sequence: message.sequence, data: message.data }, now);
         return;
       case 'echoReply':
         this.stats.increment('icmp.rx.echoReply');
@@ -190,8 +178,33 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
         return;
       }
       default:
+        // An echo request with a code other than 0 (RFC 792 says 0) is still an echo request,
+        // which RFC 1122 §3.2.2.6 says every host MUST answer. Linux answers it, its reply
+        // carrying the request's code (it copies the header and changes only the type).
+        if (message.kind === 'other' && message.type === Icmpv4Type.ECHO_REQUEST) {
+          this.answerEcho(datagram, { ...message, type: Icmpv4Type.ECHO_REPLY }, now);
+          return;
+        }
         this.stats.increment('icmp.rx.other');
     }
+  }
+
+  /** Sends `reply` to the sender of an echo request (RFC 1122 §3.2.2.6). */
+  private answerEcho(datagram: IncomingDatagram, reply: Icmpv4Repr, now: number): void {
+    this.stats.increment('icmp.rx.echoRequest');
+    if (datagram.destinationKind !== 'unicast' && !this.config.echoReplyToBroadcast) {
+      this.stats.increment('drop.icmp.broadcastEcho');
+      return;
+    }
+    // RFC 1122 §3.2.2.6: the reply carries the request's identifier, sequence and data, and
+    // comes from the address the request was sent to — unless that was a broadcast or
+    // multicast address, which must never be a source (§3.2.1.3): then from our own.
+    this.stats.increment('icmp.tx.echoReply');
+    const source = datagram.header.source;
+    const replySource = datagram.destinationKind === 'unicast' ? datagram.header.destination : undefined;
+    // §3.2.2.6 also: Record Route and Timestamp options come back, with this host added.
+    const options = datagram.header.options.length > 0 ? echoReplyOptions(datagram.header.options, replySource ?? this.ip.sourceFor(source) ?? 0, now) : undefined;
+    this.sendMessage(source, reply, now, undefined, replySource, options);
   }
 
   /** Port unreachable for a datagram no socket wanted (RFC 1122 §4.1.3.1). */
@@ -220,8 +233,19 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     this.sendError(packet, Icmpv4Type.TIME_EXCEEDED, code, 0, now);
   }
 
-  /** Builds and sends an error about `packet` unless RFC 1122 §3.2.2 forbids it. */
-  private sendError(packet: Uint8Array, type: number, code: number, nextHopMtu: number, now: number): void {
+  /**
+   * Parameter problem, code 0: the octet `pointer` of the IP header is wrong (RFC 792; RFC 1122
+   * §3.2.2.5 — a host SHOULD send it). Rate-limited like every error of Linux's icmp_ratemask.
+   */
+  parameterProblem(packet: Uint8Array, pointer: number, now: number): void {
+    this.sendError(packet, Icmpv4Type.PARAMETER_PROBLEM, 0, pointer, now);
+  }
+
+  /**
+   * Builds and sends an error about `packet` unless RFC 1122 §3.2.2 forbids it. `parameter` is
+   * the next-hop MTU of a fragmentation-needed, the pointer of a parameter problem, else 0.
+   */
+  private sendError(packet: Uint8Array, type: number, code: number, parameter: number, now: number): void {
     const reason = this.mustNotAnswer(packet);
     if (reason) {
       this.stats.increment(`icmp.tx.suppressed.${reason}`);
@@ -247,7 +271,9 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     const repr: Icmpv4Repr =
       type === Icmpv4Type.TIME_EXCEEDED
         ? { kind: 'timeExceeded', code, quoted }
-        : { kind: 'destinationUnreachable', code, nextHopMtu, quoted };
+        : type === Icmpv4Type.PARAMETER_PROBLEM
+          ? { kind: 'parameterProblem', code, pointer: parameter, quoted }
+          : { kind: 'destinationUnreachable', code, nextHopMtu: parameter, quoted };
     const source = readIpv4Address(packet, 12);
     this.stats.increment(`icmp.tx.${repr.kind}`);
     const destination = readIpv4Address(packet, 16);
