@@ -96,6 +96,22 @@ function congestion(value: string, changes: TcpConfigChanges): string | null {
   return `tcp.congestionControl=${algorithm}`;
 }
 
+/**
+ * A setter of one ICMP error rate limit (Linux's icmp_ratelimit in ms, icmp_msgs_per_sec,
+ * icmp_msgs_burst): the stack's ICMP layer takes it through `configure` when the script runs.
+ */
+function icmpLimit(field: 'errorIntervalPerDestinationMs' | 'errorRatePerSecond' | 'errorBurst'): Setter {
+  return (value, _changes, _notes, actions) => {
+    const n = Number(value.trim());
+    if (!Number.isInteger(n) || n < 0) return null;
+    actions.push((stack) => {
+      stack.icmp.configure({ [field]: n });
+      return `icmp.${field}=${n}`;
+    });
+    return `icmp.${field}=${n}`;
+  };
+}
+
 /** Linux sysctls (net.ipv4.*), understood in both modes. */
 const LINUX: Readonly<Record<string, Setter>> = {
   'net.ipv4.tcp_sack': flag('sack'),
@@ -174,6 +190,9 @@ const LINUX: Readonly<Record<string, Setter>> = {
   'net.ipv4.tcp_probe_threshold': number('mtuProbeThreshold'),
   'net.ipv4.tcp_probe_interval': number('mtuProbeIntervalMs', 1000),
   'net.core.somaxconn': number('defaultBacklog'),
+  'net.ipv4.icmp_ratelimit': icmpLimit('errorIntervalPerDestinationMs'),
+  'net.ipv4.icmp_msgs_per_sec': icmpLimit('errorRatePerSecond'),
+  'net.ipv4.icmp_msgs_burst': icmpLimit('errorBurst'),
 };
 
 /** A setter choosing one of a field's values by the sysctl's number (index into `values`). */

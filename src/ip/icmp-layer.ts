@@ -3,7 +3,8 @@
  * pings, passes received errors to the transport that sent the offending datagram, and sends
  * errors on behalf of IP and the transports — never about an ICMP error, a broadcast or
  * multicast, a non-first fragment, or a packet from a martian source (RFC 1122 §3.2.2), and
- * no faster than a token bucket allows (RFC 1812 §4.3.2.8).
+ * no faster than a bucket per destination and a global one allow (RFC 1812 §4.3.2.8;
+ * icmp-rate-limit.ts).
  */
 import type { ErrnoCode } from '../core/errno.js';
 import type { Result } from '../core/result.js';
@@ -22,6 +23,7 @@ import {
   type QuotedDatagram,
 } from './icmpv4.js';
 import type { IcmpErrorSender, IncomingDatagram, IpLayer, ProtocolHandler } from './ip-layer.js';
+import { IcmpRateLimiter, type IcmpRateLimitConfig } from './icmp-rate-limit.js';
 import { IpProtocol } from './ipv4.js';
 import { echoReplyOptions, type Ipv4Option } from './ipv4-options.js';
 
@@ -51,17 +53,24 @@ export interface EchoReply {
   readonly ttl: number;
 }
 
-/** ICMP settings. */
-export interface IcmpConfig {
-  /** Error messages per second allowed on average, and the burst above it. */
-  readonly errorRatePerSecond: number;
-  readonly errorBurst: number;
+/** ICMP settings: the error rate limits (see IcmpRateLimitConfig) and the echo policy. */
+export interface IcmpConfig extends IcmpRateLimitConfig {
   /** Answer echo requests sent to a broadcast address (Linux default: no). */
   readonly echoReplyToBroadcast: boolean;
 }
 
-/** Defaults for IcmpConfig (Linux: icmp_msgs_per_sec 1000, icmp_msgs_burst 50). */
-export const DEFAULT_ICMP_CONFIG: IcmpConfig = { errorRatePerSecond: 1000, errorBurst: 50, echoReplyToBroadcast: false };
+/**
+ * Defaults for IcmpConfig, Linux's: icmp_msgs_per_sec 1000, icmp_msgs_burst 50, icmp_ratelimit
+ * 1000 ms with a burst of 6 per destination; 4096 destinations remembered.
+ */
+export const DEFAULT_ICMP_CONFIG: IcmpConfig = {
+  errorRatePerSecond: 1000,
+  errorBurst: 50,
+  errorIntervalPerDestinationMs: 1000,
+  errorBurstPerDestination: 6,
+  errorDestinationsMax: 4096,
+  echoReplyToBroadcast: false,
+};
 
 /** Largest ICMP error datagram (RFC 1812 §4.3.2.3: quote as much as fits in 576 bytes). */
 const MAX_ERROR_DATAGRAM = 576;
@@ -70,17 +79,27 @@ const MAX_ERROR_DATAGRAM = 576;
 export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
   private readonly errorListeners = new Map<number, IcmpErrorListener>();
   private readonly echoListeners = new Set<(reply: EchoReply, now: number) => void>();
-  private tokens: number;
-  private tokensUpdatedAt: number | null = null;
+  private readonly rateLimiter: IcmpRateLimiter;
   /** Gets a trace event per message in and out when set (core/trace.ts). */
   tracer: Tracer | null = null;
 
   constructor(
     private readonly ip: IpLayer,
     private readonly stats: Stats,
-    private readonly config: IcmpConfig = DEFAULT_ICMP_CONFIG,
+    private config: IcmpConfig = DEFAULT_ICMP_CONFIG,
   ) {
-    this.tokens = config.errorBurst;
+    this.rateLimiter = new IcmpRateLimiter(config);
+  }
+
+  /** Changes settings while running (the drill's sysctls): the one way in after construction. */
+  configure(changes: Partial<IcmpConfig>): void {
+    this.config = { ...this.config, ...changes };
+    this.rateLimiter.config = this.config;
+  }
+
+  /** How many destinations the error rate limiter remembers now (bounded by errorDestinationsMax). */
+  get rateLimitedDestinations(): number {
+    return this.rateLimiter.destinationCount;
   }
 
   /** Routes ICMP errors about `protocol` datagrams to `listener`. */
@@ -124,19 +143,7 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     const source = datagram.header.source;
     switch (message.kind) {
       case 'echoRequest':
-        this.stats.increment('icmp.rx.echoRequest');
-        if (datagram.destinationKind !== 'unicast' && !this.config.echoReplyToBroadcast) {
-          this.stats.increment('drop.icmp.broadcastEcho');
-          return;
-        }
-        // RFC 1122 §3.2.2.6: the reply carries the request's identifier, sequence and data, and
-        // comes from the address the request was sent to — unless that was a broadcast or
-        // multicast address, which must never be a source (§3.2.1.3): then from our own.
-        this.stats.increment('icmp.tx.echoReply');
-        const replySource = datagram.destinationKind === 'unicast' ? datagram.header.destination : undefined;
-        // §3.2.2.6 also: Record Route and Timestamp options come back, with this host added.
-        const options = datagram.header.options.length > 0 ? echoReplyOptions(datagram.header.options, replySource ?? this.ip.sourceFor(source) ?? 0, now) : undefined;
-        this.sendMessage(source, { kind: 'echoReply', identifier: message.identifier, sequence: message.sequence, data: message.data }, now, undefined, replySource, options);
+        this.answerEcho(datagram, { kind: 'echoReply', identifier: message.identifier, sequence: message.sequence, data: message.data }, now);
         return;
       case 'echoReply':
         this.stats.increment('icmp.rx.echoReply');
@@ -171,8 +178,33 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
         return;
       }
       default:
+        // An echo request with a code other than 0 (RFC 792 says 0) is still an echo request,
+        // which RFC 1122 §3.2.2.6 says every host MUST answer. Linux answers it, its reply
+        // carrying the request's code (it copies the header and changes only the type).
+        if (message.kind === 'other' && message.type === Icmpv4Type.ECHO_REQUEST) {
+          this.answerEcho(datagram, { ...message, type: Icmpv4Type.ECHO_REPLY }, now);
+          return;
+        }
         this.stats.increment('icmp.rx.other');
     }
+  }
+
+  /** Sends `reply` to the sender of an echo request (RFC 1122 §3.2.2.6). */
+  private answerEcho(datagram: IncomingDatagram, reply: Icmpv4Repr, now: number): void {
+    this.stats.increment('icmp.rx.echoRequest');
+    if (datagram.destinationKind !== 'unicast' && !this.config.echoReplyToBroadcast) {
+      this.stats.increment('drop.icmp.broadcastEcho');
+      return;
+    }
+    // RFC 1122 §3.2.2.6: the reply carries the request's identifier, sequence and data, and
+    // comes from the address the request was sent to — unless that was a broadcast or
+    // multicast address, which must never be a source (§3.2.1.3): then from our own.
+    this.stats.increment('icmp.tx.echoReply');
+    const source = datagram.header.source;
+    const replySource = datagram.destinationKind === 'unicast' ? datagram.header.destination : undefined;
+    // §3.2.2.6 also: Record Route and Timestamp options come back, with this host added.
+    const options = datagram.header.options.length > 0 ? echoReplyOptions(datagram.header.options, replySource ?? this.ip.sourceFor(source) ?? 0, now) : undefined;
+    this.sendMessage(source, reply, now, undefined, replySource, options);
   }
 
   /** Port unreachable for a datagram no socket wanted (RFC 1122 §4.1.3.1). */
@@ -201,18 +233,37 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     this.sendError(packet, Icmpv4Type.TIME_EXCEEDED, code, 0, now);
   }
 
-  /** Builds and sends an error about `packet` unless RFC 1122 §3.2.2 forbids it. */
-  private sendError(packet: Uint8Array, type: number, code: number, nextHopMtu: number, now: number): void {
+  /**
+   * Parameter problem, code 0: the octet `pointer` of the IP header is wrong (RFC 792; RFC 1122
+   * §3.2.2.5 — a host SHOULD send it). Rate-limited like every error of Linux's icmp_ratemask.
+   */
+  parameterProblem(packet: Uint8Array, pointer: number, now: number): void {
+    this.sendError(packet, Icmpv4Type.PARAMETER_PROBLEM, 0, pointer, now);
+  }
+
+  /**
+   * Builds and sends an error about `packet` unless RFC 1122 §3.2.2 forbids it. `parameter` is
+   * the next-hop MTU of a fragmentation-needed, the pointer of a parameter problem, else 0.
+   */
+  private sendError(packet: Uint8Array, type: number, code: number, parameter: number, now: number): void {
     const reason = this.mustNotAnswer(packet);
     if (reason) {
       this.stats.increment(`icmp.tx.suppressed.${reason}`);
       return;
     }
     // Linux never rate-limits fragmentation-needed: throttling it would black-hole PMTUD.
+    // Every other error we send is of a type in Linux's default icmp_ratemask (destination
+    // unreachable, time exceeded, parameter problem); echo replies are not limited.
     const pathMtuMessage = type === Icmpv4Type.DESTINATION_UNREACHABLE && code === DestinationUnreachableCode.FRAGMENTATION_NEEDED;
-    if (!pathMtuMessage && !this.takeToken(now)) {
-      this.stats.increment('icmp.tx.rateLimited');
-      return;
+    if (!pathMtuMessage) {
+      // Errors to ourselves (over loopback) skip the destination's bucket, as on Linux.
+      const errorDestination = readIpv4Address(packet, 12);
+      const limited = this.rateLimiter.take(errorDestination, now, !this.ip.isLocalAddress(errorDestination));
+      if (limited) {
+        this.stats.increment('icmp.tx.rateLimited');
+        this.stats.increment(`icmp.tx.rateLimited.${limited}`);
+        return;
+      }
     }
     const headerLength = (packet[0] & 0x0f) * 4;
     const quoteLength = Math.min(packet.length, MAX_ERROR_DATAGRAM - 20 - 8);
@@ -220,7 +271,9 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     const repr: Icmpv4Repr =
       type === Icmpv4Type.TIME_EXCEEDED
         ? { kind: 'timeExceeded', code, quoted }
-        : { kind: 'destinationUnreachable', code, nextHopMtu, quoted };
+        : type === Icmpv4Type.PARAMETER_PROBLEM
+          ? { kind: 'parameterProblem', code, pointer: parameter, quoted }
+          : { kind: 'destinationUnreachable', code, nextHopMtu: parameter, quoted };
     const source = readIpv4Address(packet, 12);
     this.stats.increment(`icmp.tx.${repr.kind}`);
     const destination = readIpv4Address(packet, 16);
@@ -245,18 +298,6 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     const source = readIpv4Address(packet, 12);
     if (source === 0 || source === IPV4_BROADCAST || isMulticast(source)) return 'martianSource';
     return null;
-  }
-
-  /** Token bucket refilled at errorRatePerSecond up to errorBurst. */
-  private takeToken(now: number): boolean {
-    if (this.tokensUpdatedAt !== null) {
-      const refill = ((now - this.tokensUpdatedAt) * this.config.errorRatePerSecond) / 1000;
-      this.tokens = Math.min(this.config.errorBurst, this.tokens + refill);
-    }
-    this.tokensUpdatedAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
   }
 
   private sendMessage(

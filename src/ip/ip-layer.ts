@@ -14,8 +14,9 @@ import { formatIpv4Address, IPV4_BROADCAST, isMulticast, subnetBroadcast, type I
 import { DEFAULT_REASSEMBLY, fragmentDatagram, IPV4_MIN_MTU, Reassembler, type ReassemblyConfig } from './fragments.js';
 import type { NetworkInterface } from './interface.js';
 import { internetChecksum, pseudoHeaderSum } from './checksum.js';
-import { emitIpv4, IpProtocol, ipv4HeaderLength, Ipv4Packet, IPV4_MAX_HEADER_LENGTH, IPV4_MAX_TOTAL_LENGTH, parseIpv4, type Ipv4Repr } from './ipv4.js';
-import type { Ipv4Option } from './ipv4-options.js';
+import { Ipv4Identification } from './identification.js';
+import { emitIpv4, IpProtocol, ipv4HeaderLength, Ipv4Packet, IPV4_MAX_HEADER_LENGTH, IPV4_MAX_TOTAL_LENGTH, IPV4_MIN_HEADER_LENGTH, parseIpv4, type Ipv4Repr } from './ipv4.js';
+import { ipv4OptionsVerdict, type Ipv4Option } from './ipv4-options.js';
 import { RouteTable, type Route } from './routes.js';
 import { ipv4TraceFields } from './trace-fields.js';
 
@@ -106,6 +107,8 @@ export interface IcmpErrorSender {
   fragmentationNeeded(packet: Uint8Array, nextHopMtu: number, now: number): void;
   protocolUnreachable(packet: Uint8Array, now: number): void;
   netUnreachable(packet: Uint8Array, now: number): void;
+  /** `pointer`: the octet of the IP header where the problem is (RFC 792). */
+  parameterProblem(packet: Uint8Array, pointer: number, now: number): void;
 }
 
 /** The IPv4 layer of one stack. */
@@ -125,7 +128,8 @@ export class IpLayer {
   groupListener: GroupListener | null = null;
   /** Where outgoing frames come from: one small allocation each instead of an ArrayBuffer each. */
   private readonly frames = new SlabAllocator();
-  private nextIdentification: number;
+  /** IDs of the datagrams we originate (RFC 6864, RFC 7739 §5.3). */
+  private readonly identification: Ipv4Identification;
   /** Path MTUs learned from fragmentation-needed messages (RFC 1191 §6.3), with expiry. */
   private readonly pathMtus = new Map<Ipv4Address, { readonly mtu: number; readonly expires: number }>();
   icmpErrors: IcmpErrorSender | null = null;
@@ -146,7 +150,7 @@ export class IpLayer {
     rng: Rng,
   ) {
     this.reassembler = new Reassembler(config.reassembly);
-    this.nextIdentification = rng.nextU32() & 0xffff;
+    this.identification = new Ipv4Identification(rng);
     this.counters = { rxPackets: stats.counter('ipv4.rx.packets'), rxDelivered: stats.counter('ipv4.rx.delivered'), txPackets: stats.counter('ipv4.tx.packets') };
   }
 
@@ -256,37 +260,46 @@ export class IpLayer {
     }
     const packet = checked.value;
     const parsed = parseIpv4(packet);
-    if (!parsed.ok) {
+    // Options that do not decode are looked at again below, once the packet is known to be
+    // one we would route: those are answered with Parameter Problem.
+    if (!parsed.ok && parsed.error.reason !== 'badOption') {
       this.stats.increment(`drop.ipv4.${parsed.error.reason}`);
       return;
     }
-    const header = parsed.value;
+    const { source, destination } = packet;
     // Martians (RFC 1122 §3.2.1.3, RFC 1812 §5.3.7): a source that cannot be one host —
     // broadcast, multicast, "this network" 0/8 (except toward 255.255.255.255, from a host that
     // does not know its address yet: DHCP, RFC 2131 §4.1) — and loopback 127/8 as source or
     // destination anywhere but on the loopback interface.
     const fromOutside = !iface.loopback;
-    const sourceNet = header.source >>> 24;
+    const sourceNet = source >>> 24;
     if (
-      this.isBroadcastAddress(header.source) ||
-      isMulticast(header.source) ||
-      (sourceNet === 0 && header.destination !== IPV4_BROADCAST) ||
+      this.isBroadcastAddress(source) ||
+      isMulticast(source) ||
+      (sourceNet === 0 && destination !== IPV4_BROADCAST) ||
       (sourceNet === 127 && fromOutside)
     ) {
       this.stats.increment('drop.ipv4.martianSource');
       return;
     }
-    const destinationNet = header.destination >>> 24;
+    const destinationNet = destination >>> 24;
     if (destinationNet === 0 || (destinationNet === 127 && fromOutside)) {
       this.stats.increment('drop.ipv4.martianDestination');
       return;
     }
     let ipPacket = packet.totalLength === bytes.length ? bytes : bytes.subarray(0, packet.totalLength);
-    const destinationKind = this.classifyDestination(header.destination);
-    if (destinationKind === 'multicast' && !this.isMember(header.destination)) {
+    const destinationKind = this.classifyDestination(destination);
+    if (destinationKind === 'multicast' && !this.isMember(destination)) {
       this.stats.increment('drop.ipv4.multicastNotJoined');
       return;
     }
+    const routed = destinationKind !== null || this.config.forwarding;
+    if (routed && packet.headerLength > IPV4_MIN_HEADER_LENGTH && !this.acceptOptions(packet.optionBytes, ipPacket, now)) return;
+    if (!parsed.ok) {
+      this.stats.increment(`drop.ipv4.${parsed.error.reason}`);
+      return;
+    }
+    const header = parsed.value;
     if (destinationKind === null) {
       if (checksumTrusted) ipPacket = withTransportChecksum(ipPacket, header);
       this.forward(header, ipPacket, now);
@@ -335,6 +348,26 @@ export class IpLayer {
     }
     this.counters.rxDelivered.increment();
     handler.input(incoming, now);
+  }
+
+  /**
+   * Whether the options of a packet we would deliver or forward let it through. Malformed ones
+   * are answered with Parameter Problem (RFC 1122 §3.2.1.8, §3.2.2.5), as Linux's
+   * ip_options_compile does. Source-routed packets are all dropped, exhausted route or not:
+   * RFC 7126 §4.3–4.4 recommend dropping LSRR and SSRR, RFC 1122 §3.3.5 leaves a host free not
+   * to relay them, and Linux does so with accept_source_route=0, its default. Answering to a
+   * reversed route instead (RFC 1122 §3.2.1.8 (c)) would let a forged route steer our replies.
+   */
+  private acceptOptions(optionBytes: Uint8Array, packet: Uint8Array, now: number): boolean {
+    const verdict = ipv4OptionsVerdict(optionBytes);
+    if (verdict.kind === 'accept') return true;
+    if (verdict.kind === 'sourceRoute') {
+      this.stats.increment('drop.ipv4.sourceRoute');
+      return false;
+    }
+    this.stats.increment('drop.ipv4.badOption');
+    this.icmpErrors?.parameterProblem(packet, verdict.pointer, now);
+    return false;
   }
 
   /** Unicast to us, a broadcast we accept, multicast, or null (not for this host). */
@@ -487,12 +520,17 @@ export class IpLayer {
 
     const frame = this.frames.allocate(headerLength + transportLength);
     write(frame.subarray(headerLength), source, offloaded);
+    const dontFragment = spec.dontFragment ?? false;
+    const whole = frame.length <= mtu || offloaded;
+    // Atomic (RFC 6864 §4.1): DF set and not fragmented here. A TSO datagram the link cuts is
+    // DF too (TCP always sets it), so its segments are atomic as well.
+    const atomic = dontFragment && whole;
     const header: Ipv4Repr = {
       dscp: spec.dscp ?? 0,
       ecn: spec.ecn ?? 0,
-      identification: this.takeIdentification(),
+      identification: this.identification.select(source, spec.destination, spec.protocol, atomic),
       reservedFlag: false,
-      dontFragment: spec.dontFragment ?? false,
+      dontFragment,
       moreFragments: false,
       fragmentOffset: 0,
       ttl: spec.ttl ?? this.config.defaultTtl,
@@ -506,7 +544,6 @@ export class IpLayer {
     const broadcast = destination === IPV4_BROADCAST || destination === subnetBroadcast(path.iface.address);
     // Linux loops every broadcast, and a multicast to a joined group, back to this host.
     const loop = !path.iface.loopback && (broadcast || (isMulticast(destination) && spec.multicastLoop !== false && this.isMember(destination)));
-    const whole = frame.length <= mtu || offloaded;
     if (whole || loop) emitIpv4(header, frame);
     if (loop) this.looped.push({ iface: path.iface, frame: frame.slice() });
     if (whole) {
@@ -558,12 +595,6 @@ export class IpLayer {
     let next = this.reassembler.pollAt();
     for (const entry of this.pathMtus.values()) next = Math.min(next, entry.expires);
     return next;
-  }
-
-  private takeIdentification(): number {
-    const id = this.nextIdentification;
-    this.nextIdentification = (id + 1) & 0xffff;
-    return id;
   }
 
   /**

@@ -21,6 +21,8 @@ export const Ipv4OptionType = {
   NO_OPERATION: 1,
   RECORD_ROUTE: 7,
   TIMESTAMP: 68,
+  LOOSE_SOURCE_ROUTE: 131,
+  STRICT_SOURCE_ROUTE: 137,
 } as const;
 
 /** One timestamp entry: with an address when the flag is 1 or 3. */
@@ -97,6 +99,73 @@ function decodeOption(type: number, option: Uint8Array): Ipv4Option {
     }
   }
   return { kind: 'raw', type, data };
+}
+
+/** What a received header's options ask of us, as ipv4OptionsVerdict finds them. */
+export type Ipv4OptionsVerdict =
+  /** Well formed and nothing this host refuses. */
+  | { readonly kind: 'accept' }
+  /** Malformed: answer Parameter Problem pointing at octet `pointer` of the IP header (0-based). */
+  | { readonly kind: 'parameterProblem'; readonly pointer: number }
+  /** Well formed, but carries Loose or Strict Source and Record Route (RFC 791 §3.1). */
+  | { readonly kind: 'sourceRoute' };
+
+const ACCEPT: Ipv4OptionsVerdict = { kind: 'accept' };
+/** Where the options start in the header. */
+const OPTIONS_OFFSET = 20;
+
+/**
+ * Checks the option bytes of a received header (RFC 791 §3.1; RFC 1122 §3.2.1.8 and §3.2.2.5:
+ * a malformed option is answered with Parameter Problem) the way Linux's ip_options_compile
+ * does: an option whose length is below 2 or runs past the header, a Record Route or source
+ * route whose pointer is below 4 (below 5 for Timestamp, whose data starts one octet later),
+ * a pointer inside the option whose slot does not fit, a full Timestamp whose overflow count
+ * cannot grow, or a second source route. The verdict names the offending octet. Anything
+ * well formed with a source route is reported as such, for the caller to refuse.
+ */
+export function ipv4OptionsVerdict(bytes: Uint8Array): Ipv4OptionsVerdict {
+  let sourceRoute = false;
+  const problem = (at: number): Ipv4OptionsVerdict => ({ kind: 'parameterProblem', pointer: OPTIONS_OFFSET + at });
+  let i = 0;
+  while (i < bytes.length) {
+    const type = bytes[i];
+    if (type === Ipv4OptionType.END_OF_LIST) break;
+    if (type === Ipv4OptionType.NO_OPERATION) {
+      i += 1;
+      continue;
+    }
+    if (i + 1 >= bytes.length) return problem(i);
+    const length = bytes[i + 1];
+    if (length < 2 || i + length > bytes.length) return problem(i);
+    const pointer = length > 2 ? bytes[i + 2] : 0;
+    const isSourceRoute = type === Ipv4OptionType.LOOSE_SOURCE_ROUTE || type === Ipv4OptionType.STRICT_SOURCE_ROUTE;
+    if (isSourceRoute) {
+      if (sourceRoute) return problem(i); // RFC 791: at most one source route
+      sourceRoute = true;
+    }
+    // A source route's pointer follows the same rules as Record Route's.
+    switch (isSourceRoute ? Ipv4OptionType.RECORD_ROUTE : type) {
+      case Ipv4OptionType.RECORD_ROUTE:
+        if (length < 3) return problem(i + 1);
+        if (pointer < 4) return problem(i + 2);
+        if (pointer <= length && pointer + 3 > length) return problem(i + 2);
+        break;
+      case Ipv4OptionType.TIMESTAMP: {
+        if (length < 4) return problem(i + 1);
+        if (pointer < 5) return problem(i + 2);
+        const flag = bytes[i + 3] & 0x0f;
+        const entrySize = flag === 1 || flag === 3 ? 8 : 4;
+        if (pointer <= length) {
+          if (pointer + entrySize - 1 > length) return problem(i + 2);
+        } else if (bytes[i + 3] >> 4 === 15) {
+          return problem(i + 3); // full, and the overflow count is full too
+        }
+        break;
+      }
+    }
+    i += length;
+  }
+  return sourceRoute ? { kind: 'sourceRoute' } : ACCEPT;
 }
 
 /** Encoded length of one option. */

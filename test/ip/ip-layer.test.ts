@@ -406,7 +406,7 @@ describe('output (RFC 1122 §3.3)', () => {
     expect(b.stats.get('ipv4.rx.packets')).toBe(0);
   });
 
-  it('gives each datagram the next identification, and fragments of one datagram the same one', () => {
+  it('gives each datagram to one destination the next identification of its counter, and fragments of one datagram the same one (RFC 7739 §5.3)', () => {
     const { net, a, atB } = twoHosts();
     sendProbe(a, '10.0.0.2', 10);
     sendProbe(a, '10.0.0.2', 2000);

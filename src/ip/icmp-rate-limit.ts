@@ -1,0 +1,105 @@
+/**
+ * How fast this host may send ICMP errors (RFC 1812 §4.3.2.8, RFC 1122 §3.2.2): two limits,
+ * as Linux keeps them.
+ *
+ * - Per destination (Linux's icmp_ratelimit, applied through its inet_peer entries): a token
+ *   bucket per host the errors go to, one token every `errorIntervalPerDestinationMs`, holding
+ *   at most `errorBurstPerDestination` (Linux's XRLIM_BURST_FACTOR, 6). One peer provoking
+ *   errors as fast as it can gets six and then one a second, and cannot use up the budget of
+ *   everyone else.
+ * - Global (icmp_msgs_per_sec, icmp_msgs_burst): a ceiling over all destinations, so that many
+ *   peers together, or spoofed sources, cannot make the host a traffic amplifier.
+ *
+ * The per-destination table has a fixed number of entries and forgets the least recently used
+ * one when full: a flood from forged sources costs a bounded amount of memory, and a
+ * destination it pushes out merely starts again with a full bucket — still under the global
+ * ceiling.
+ */
+import type { Ipv4Address } from './address.js';
+
+/** The limits, in the units of Linux's sysctls. */
+export interface IcmpRateLimitConfig {
+  /** Errors per second over all destinations (icmp_msgs_per_sec; Linux 1000). */
+  readonly errorRatePerSecond: number;
+  /** The burst above that rate (icmp_msgs_burst; Linux 50). */
+  readonly errorBurst: number;
+  /** One error per this many ms to each destination (icmp_ratelimit; Linux 1000; 0: no limit). */
+  readonly errorIntervalPerDestinationMs: number;
+  /** How many errors a destination may get at once after a quiet spell (Linux: 6). */
+  readonly errorBurstPerDestination: number;
+  /** Destinations the limiter remembers at most (the least recently used are forgotten). */
+  readonly errorDestinationsMax: number;
+}
+
+/** Which limit refused an error. */
+export type IcmpRateLimit = 'global' | 'destination';
+
+/** A destination's bucket: `tokens` in ms of credit, as Linux's inet_peer rate_tokens. */
+interface DestinationBucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+/** The two token buckets of one stack's ICMP errors. */
+export class IcmpRateLimiter {
+  private globalTokens: number;
+  private globalUpdatedAt: number | null = null;
+  /** Buckets by destination, least recently used first (a Map keeps insertion order). */
+  private readonly destinations = new Map<Ipv4Address, DestinationBucket>();
+
+  constructor(public config: IcmpRateLimitConfig) {
+    this.globalTokens = config.errorBurst;
+  }
+
+  /** Destinations remembered now (never more than errorDestinationsMax). */
+  get destinationCount(): number {
+    return this.destinations.size;
+  }
+
+  /**
+   * Takes the tokens for one error to `destination`, or says which limit refuses it. The global
+   * bucket is looked at first but paid only when the destination's bucket also allows the error
+   * (Linux: icmp_global_allow, then icmpv4_xrlim_allow, then icmp_global_consume), so a refused
+   * destination does not eat into everyone's budget. `perDestination` false skips the
+   * destination's bucket (Linux does for errors over loopback).
+   */
+  take(destination: Ipv4Address, now: number, perDestination = true): IcmpRateLimit | null {
+    if (!this.globalAllows(now)) return 'global';
+    if (perDestination && !this.destinationAllows(destination, now)) return 'destination';
+    this.globalTokens -= 1;
+    return null;
+  }
+
+  /** Refills the global bucket at errorRatePerSecond up to errorBurst; true with a token in it. */
+  private globalAllows(now: number): boolean {
+    const refill = this.globalUpdatedAt === null ? 0 : ((now - this.globalUpdatedAt) * this.config.errorRatePerSecond) / 1000;
+    // Clamped every time: a burst lowered while running (configure) takes effect at once.
+    this.globalTokens = Math.min(this.config.errorBurst, this.globalTokens + refill);
+    this.globalUpdatedAt = now;
+    return this.globalTokens >= 1;
+  }
+
+  /** Linux's inet_peer_xrlim_allow: credit in ms, capped at burst × interval, one interval per error. */
+  private destinationAllows(destination: Ipv4Address, now: number): boolean {
+    const interval = this.config.errorIntervalPerDestinationMs;
+    if (!(interval > 0)) return true;
+    const ceiling = interval * this.config.errorBurstPerDestination;
+    let bucket = this.destinations.get(destination);
+    if (bucket) {
+      this.destinations.delete(destination); // re-inserted below: now the most recently used
+      bucket.tokens = Math.min(ceiling, bucket.tokens + Math.max(0, now - bucket.updatedAt));
+      bucket.updatedAt = now;
+    } else {
+      // A destination not seen (or forgotten) starts with a full bucket, as a new inet_peer.
+      while (this.destinations.size >= Math.max(1, this.config.errorDestinationsMax)) {
+        const oldest = this.destinations.keys().next().value as Ipv4Address;
+        this.destinations.delete(oldest);
+      }
+      bucket = { tokens: ceiling, updatedAt: now };
+    }
+    this.destinations.set(destination, bucket);
+    if (bucket.tokens < interval) return false;
+    bucket.tokens -= interval;
+    return true;
+  }
+}
