@@ -24,9 +24,15 @@ const tools = {
   nft: 'nftables',
   curl: 'curl',
   iperf3: 'iperf3',
+  nmap: 'nmap',
+  hping3: 'hping3',
+  wrk: 'wrk',
+  scapy: 'python3-scapy',
 };
+/** Tools that are not commands: how to tell they are there. */
+const checks = { scapy: '/usr/bin/python3 -c "import scapy"' };
 
-const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+const has = (tool) => spawnSync('sh', ['-c', checks[tool] ?? `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 let missing = Object.keys(tools).filter((t) => !has(t));
 
 if (missing.length > 0 && isRoot) {

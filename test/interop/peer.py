@@ -13,6 +13,10 @@
   peer.py sequential-clients ADDRESS PORT COUNT BYTES   the same, one connection after another
   peer.py echo-server ADDRESS PORT COUNT     asyncio TCP echo server; exits after COUNT connections
                                        ended, printing "served <n> bytes <total>"
+  peer.py request-loop ADDRESS PORT SECONDS INTERVAL_MS   a legitimate client while something
+                                       else happens: a new connection every INTERVAL_MS for
+                                       SECONDS, each sends 16 bytes and expects them echoed
+                                       within 3 s; prints "ok <n> failed <m>" and the slowest
 
 Each prints "listening" (flushed) once it listens, then its result line. It also prints the
 TCP_INFO options of the connection: "options sack=<0|1> timestamps=<0|1> wscale=<snd>,<rcv>".
@@ -98,6 +102,37 @@ if mode == "sequential-clients":
     sys.exit(0)
 if mode == "echo-server":
     asyncio.run(echo_server())
+    sys.exit(0)
+if mode == "request-loop":
+    import time
+    seconds, interval = float(sys.argv[4]), float(sys.argv[5]) / 1000
+    good, bad, slowest, errors = 0, 0, 0.0, set()
+    print("listening", flush=True)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        started = time.monotonic()
+        payload = b"legitimate %05d" % ((good + bad) % 100000)
+        try:
+            with socket.create_connection((address, port), timeout=3) as client:
+                client.sendall(payload)
+                echoed = b""
+                while len(echoed) < len(payload):
+                    chunk = client.recv(64)
+                    if not chunk:
+                        break
+                    echoed += chunk
+            if echoed == payload:
+                good += 1
+            else:
+                bad += 1
+                errors.add("short")
+        except OSError as error:
+            bad += 1
+            errors.add(type(error).__name__)
+        took = time.monotonic() - started
+        slowest = max(slowest, took)
+        time.sleep(max(0.0, interval - took))
+    print("ok %d failed %d slowest %.3f %s" % (good, bad, slowest, ",".join(sorted(errors))), flush=True)
     sys.exit(0)
 
 if mode == "udp-echo":
