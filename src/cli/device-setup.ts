@@ -1,12 +1,14 @@
 /**
  * The device setup shared by `ustack up`, `ustack ping` and `ustack nc`: a TUN (or TAP)
  * device, the kernel's end configured with iproute2 (optionally inside a network namespace,
- * made if missing), a Stack on it driven in real time, and an optional pcap of what crosses
- * the device. `close()` undoes everything in reverse order.
+ * made if missing), a Stack on it driven in real time, an optional pcap of what crosses
+ * the device and optional random loss. `close()` undoes everything in reverse order.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { Rng } from '../core/rng.js';
 import { cidrContains, parseIpv4Cidr, type Ipv4Cidr } from '../ip/address.js';
 import { configureDevice, createNamespace, ip } from '../link/device.js';
+import { FaultInjector } from '../link/fault-injector.js';
 import type { Link } from '../link/link.js';
 import { PcapTap } from '../link/pcap-tap.js';
 import { TunLink } from '../link/tun.js';
@@ -25,6 +27,7 @@ export const DEVICE_ARG_OPTIONS = {
   txqueuelen: { type: 'string', default: '1000' },
   pcap: { type: 'string' },
   'no-offload': { type: 'boolean' },
+  loss: { type: 'string' },
 } as const;
 
 /** Help text of the device options (as in `ustack up --help`). */
@@ -40,6 +43,8 @@ export const DEVICE_USAGE = `  --tun NAME            TUN device name (default us
   --pcap FILE           record what crosses the device (pcap)
   --no-offload          no checksum/segmentation offload on the device: every packet within the MTU
                         (with it, the kernel and ustack pass TCP segments of up to 64 KiB)
+  --loss PERCENT        lose this share of the frames in each direction, at random (a lossy path
+                        to test with; link/fault-injector.ts, seeded from the stack's seed)
 `;
 
 /** The device options as parseArgs returns them. */
@@ -53,6 +58,7 @@ export interface DeviceArgs {
   readonly txqueuelen?: string;
   readonly pcap?: string;
   readonly 'no-offload'?: boolean;
+  readonly loss?: string;
 }
 
 /** A stack on an open, configured device. */
@@ -105,7 +111,8 @@ export function openDevice(args: DeviceArgs): OpenDevice {
     undo.push(link);
     undo.push(configureDevice({ name: link.name, netns: namespace, mtu, txQueueLength: Number(args.txqueuelen ?? DEVICE_ARG_OPTIONS.txqueuelen.default), addresses: [kernelAddress] }));
 
-    const stack = new Stack({ name: 'ustack', seed: Date.now() >>> 0 });
+    const seed = Date.now() >>> 0;
+    const stack = new Stack({ name: 'ustack', seed });
     const driver = new RealtimeDriver(stack).start();
     undo.push({ close: () => driver.stop() });
     let wrap: ((inner: Link) => Link) | undefined;
@@ -115,6 +122,14 @@ export function openDevice(args: DeviceArgs): OpenDevice {
       // Frames are stamped with the driver's clock (ms since it started) plus the start date.
       const epochMs = Date.now() - driver.clock.now();
       wrap = (inner) => new PcapTap(inner, { epochMs, onChunk: (chunk) => writeSync(fd, chunk) });
+    }
+    if (args.loss !== undefined) {
+      const lossRate = Number(args.loss) / 100;
+      if (!(lossRate >= 0 && lossRate <= 1)) throw new Error(`bad --loss ${args.loss}: give a percentage`);
+      // The capture (if any) sees what crossed the device, before the faults.
+      const capture = wrap;
+      const rng = new Rng(seed ^ 0x10551055);
+      wrap = (inner) => new FaultInjector(capture ? capture(inner) : inner, { lossRate, direction: 'both' }, rng);
     }
     attachDevice(stack, driver, link, { address, interfaceName: link.name, wrap });
     return { stack, driver, link, tap, mtu, ours, kernel, address, kernelAddress, namespace, close };
