@@ -77,7 +77,22 @@ async function main(): Promise<number> {
 function printCoverage(report: CoverageReport): void {
   console.log(`  line coverage (V8, per source file via source maps):`);
   for (const group of report.groups) console.log(`    ${group.name.padEnd(10)} ${group.covered}/${group.lines} lines, ${((100 * group.covered) / Math.max(1, group.lines)).toFixed(1)} %`);
-  for (const file of report.files) console.log(`      ${file.path.padEnd(40)} ${file.covered}/${file.lines} ${((100 * file.covered) / Math.max(1, file.lines)).toFixed(1)} %`);
+  for (const file of report.files) {
+    console.log(`      ${file.path.padEnd(40)} ${file.covered}/${file.lines} ${((100 * file.covered) / Math.max(1, file.lines)).toFixed(1)} %`);
+    if (file.uncovered.length > 0) console.log(`        uncovered: ${lineRanges(file.uncovered)}`);
+  }
+}
+
+/** `3-5,9,12-14` from sorted line numbers. */
+function lineRanges(lines: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < lines.length; ) {
+    let j = i;
+    while (j + 1 < lines.length && lines[j + 1] === lines[j] + 1) j++;
+    parts.push(j === i ? `${lines[i]}` : `${lines[i]}-${lines[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
 }
 
 main().then(
