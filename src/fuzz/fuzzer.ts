@@ -285,8 +285,16 @@ class Generator {
     if (offset + 1 < packet.length) packet[offset + this.dice.below(2)] ^= 1 + this.dice.below(255);
   }
 
-  /** A connection to aim at: a tracked one mostly, any in the table sometimes. */
+  /**
+   * A connection to aim at: a tracked one mostly, any in the table sometimes, and now and then a
+   * half-open one a fuzzed SYN made (whose handshake the exact ACK then completes, filling the
+   * accept queue of the listener nobody accepts from).
+   */
   private connection(target: Target): TcpConnection | null {
+    if (this.dice.chance(0.05)) {
+      const listener = this.dice.pick(target.listeners);
+      if (listener.synQueue.size > 0) return this.dice.pick([...listener.synQueue.values()]);
+    }
     if (this.dice.chance(0.8) && target.tracked.length > 0) return this.dice.pick(target.tracked).connection;
     const all = target.stack.tcp.listConnections();
     return all.length > 0 ? this.dice.pick(all) : null;

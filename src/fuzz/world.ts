@@ -92,7 +92,8 @@ export class Target {
     const prefix = name === 'tun' ? '10.0.0' : '10.0.1';
     this.ours = parseIpv4Address(`${prefix}.1`)!;
     this.peer = parseIpv4Address(`${prefix}.2`)!;
-    this.stack = new Stack({ name, seed, loopback: false, tcp: { challengeAckPerSecond: 1_000_000 } });
+    // TUN: challenge ACKs unlimited (every one is sent, so their paths run); TAP: Linux's limit.
+    this.stack = new Stack({ name, seed, loopback: false, tcp: name === 'tun' ? { challengeAckPerSecond: 1_000_000 } : {} });
     this.link = new FuzzLink(name === 'tun' ? 'ip' : 'ethernet');
     if (name === 'tun') {
       this.adapter = null;
@@ -216,7 +217,9 @@ export class Target {
   private synReceived(listener: TcpListener): TcpConnection {
     const peerPort = this.nextPeerPort++;
     const peerIss = this.dice.u32();
-    const segment = tcpSegment({ srcPort: peerPort, dstPort: listener.port, seq: peerIss, ack: 0, flags: 0x002, window: 65535, urgentPointer: 0, options: this.synOptions(), payload: new Uint8Array(0) }, this.peer, this.ours);
+    // Half the time the SYN asks for ECN (ECE and CWR, RFC 3168 §6.1.1).
+    const flags = this.dice.chance(0.5) ? 0x0c2 : 0x002;
+    const segment = tcpSegment({ srcPort: peerPort, dstPort: listener.port, seq: peerIss, ack: 0, flags, window: 65535, urgentPointer: 0, options: this.synOptions(), payload: new Uint8Array(0) }, this.peer, this.ours);
     this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
     const connection = [...listener.synQueue.values()].find((c) => c.remotePort === peerPort);
     if (!connection) throw new Error(`fuzz setup (${this.name}): no half-open connection from port ${peerPort}`);
@@ -232,7 +235,7 @@ export class Target {
       this.settle();
       const options = this.synOptions();
       const segment = tcpSegment(
-        { srcPort: connection.remotePort, dstPort: connection.localPort, seq: this.dice.u32(), ack: seqAdd(connection.iss, 1), flags: 0x012, window: 65535, urgentPointer: 0, options, payload: new Uint8Array(0) },
+        { srcPort: connection.remotePort, dstPort: connection.localPort, seq: this.dice.u32(), ack: seqAdd(connection.iss, 1), flags: this.dice.chance(0.5) ? 0x052 : 0x012, window: 65535, urgentPointer: 0, options, payload: new Uint8Array(0) },
         this.peer,
         this.ours,
       );
