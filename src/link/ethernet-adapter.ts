@@ -44,7 +44,12 @@ export interface EthernetAdapterOptions {
   readonly attempts?: number;
   /** Packets held per unresolved address; more are dropped (Linux keeps ~100 KB). */
   readonly queueLimit?: number;
+  /** Mappings the cache holds at most; the oldest learned goes first (Linux gc_thresh3: 1024). */
+  readonly cacheLimit?: number;
 }
+
+/** Default of EthernetAdapterOptions.cacheLimit. */
+export const ARP_CACHE_LIMIT = 1024;
 
 /** What the adapter did, for tests and `ustack` status lines. */
 export interface EthernetAdapterCounters {
@@ -106,6 +111,8 @@ export class EthernetAdapter implements Link {
   private readonly retryMs: number;
   private readonly attempts: number;
   private readonly queueLimit: number;
+  /** Most mappings held (see EthernetAdapterOptions.cacheLimit). */
+  readonly cacheLimit: number;
 
   constructor(
     readonly inner: Link,
@@ -116,6 +123,7 @@ export class EthernetAdapter implements Link {
     this.retryMs = options.retryMs ?? 1_000;
     this.attempts = options.attempts ?? 3;
     this.queueLimit = options.queueLimit ?? 64;
+    this.cacheLimit = Math.max(1, options.cacheLimit ?? ARP_CACHE_LIMIT);
     inner.setReceiver((frame, now, checksumTrusted) => this.arrived(frame, now, checksumTrusted));
   }
 
@@ -141,6 +149,11 @@ export class EthernetAdapter implements Link {
   /** The MAC the cache holds for `address`, or null. */
   lookup(address: Ipv4Address): MacAddress | null {
     return this.neighbors.get(address)?.mac ?? null;
+  }
+
+  /** Mappings the cache holds now. */
+  get cacheSize(): number {
+    return this.neighbors.size;
   }
 
   setReceiver(receiver: FrameReceiver): void {
@@ -281,6 +294,11 @@ export class EthernetAdapter implements Link {
   /** Records `address` at `mac` and sends what waited for it. */
   private learn(address: Ipv4Address, mac: MacAddress, now: number): void {
     this.counters.arpLearned++;
+    // Every request for our address teaches its sender: without a bound, a stream of requests
+    // from ever new addresses would grow the cache without end. Refreshed entries move to the
+    // end of the Map's order, so the first one is the least recently learned.
+    this.neighbors.delete(address);
+    if (this.neighbors.size >= this.cacheLimit) this.neighbors.delete(this.neighbors.keys().next().value!);
     this.neighbors.set(address, { mac, confirmedAt: now });
     const resolution = this.resolving.get(address);
     if (!resolution) return;

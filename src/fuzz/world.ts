@@ -1,0 +1,493 @@
+/**
+ * The fuzzer's world: stacks holding live sockets in every state, a scripted peer that put them
+ * there by real segment exchanges, the bounds every cache and queue must stay within, and the
+ * legitimate transfers that must still complete once the fuzzing stops.
+ *
+ * Two targets: a TUN-style stack fed bare IPv4 packets, and a TAP-style one behind an
+ * EthernetAdapter (ARP cache, resolution queues) fed Ethernet frames. The peer reads the
+ * connection's own sequence variables to aim its segments; it does not parse what the stack sends,
+ * except during the final transfer, where it collects the data the stack sent.
+ */
+import { parseIpv4Address, parseIpv4Cidr, type Ipv4Address } from '../ip/address.js';
+import { Ipv4Packet } from '../ip/ipv4.js';
+import { EthernetAdapter } from '../link/ethernet-adapter.js';
+import { ArpOperation } from '../link/arp.js';
+import { EthernetFrame, EtherType, MAC_BROADCAST, type MacAddress } from '../link/ethernet.js';
+import type { FrameReceiver, Link, LinkMedium } from '../link/link.js';
+import { Stack } from '../socket-api/stack.js';
+import type { TcpConnection, TcpState } from '../tcp/connection.js';
+import { seqAdd, seqSub } from '../tcp/seq.js';
+import type { TcpListener } from '../tcp/tcp-layer.js';
+import type { TcpOption } from '../tcp/tcp-options.js';
+import { TcpPacket } from '../tcp/tcp-packet.js';
+import type { UdpSocket } from '../udp/udp-layer.js';
+import { arpPacket, ethernetFrame, ipv4Packet, IpProtocol, tcpSegment, udpDatagram, type Dice } from './frames.js';
+
+/** A link whose far end is the fuzzer: it keeps what the stack transmits until taken. */
+export class FuzzLink implements Link {
+  readonly name: string;
+  readonly mtu = 1500;
+  receiver: FrameReceiver | null = null;
+  /** Frames the stack sent since the last `take`. */
+  sent: Uint8Array[] = [];
+
+  constructor(readonly medium: LinkMedium) {
+    this.name = `fuzz-${medium}`;
+  }
+  transmit(frame: Uint8Array): void {
+    this.sent.push(frame);
+  }
+  setReceiver(receiver: FrameReceiver): void {
+    this.receiver = receiver;
+  }
+  pollAt(): number {
+    return Infinity;
+  }
+  poll(): void {}
+  take(): Uint8Array[] {
+    const frames = this.sent;
+    this.sent = [];
+    return frames;
+  }
+}
+
+/** A connection the fuzzer set up, with what it is for. */
+export interface Tracked {
+  readonly connection: TcpConnection;
+  /** The state it was put in. */
+  readonly intended: TcpState;
+  /** The application reads what arrives (otherwise the receive buffer fills). */
+  readonly drains: boolean;
+  /** Reserved for the final transfer: the application never writes to it before. */
+  readonly transfer: boolean;
+}
+
+/** A small ARP cache, so that an epoch's ARP traffic reaches its bound. */
+const ARP_CACHE_LIMIT_UNDER_FUZZ = 64;
+
+/** One stack under fuzz and its peer. */
+export class Target {
+  readonly stack: Stack;
+  readonly link: FuzzLink;
+  readonly adapter: EthernetAdapter | null;
+  readonly ours: Ipv4Address;
+  readonly peer: Ipv4Address;
+  readonly ourMac: MacAddress = new Uint8Array([0x02, 0, 0, 0, 0, 0x01]);
+  readonly peerMac: MacAddress = new Uint8Array([0x02, 0, 0, 0, 0, 0x02]);
+  readonly tracked: Tracked[] = [];
+  readonly listeners: TcpListener[] = [];
+  readonly udp: Array<{ readonly socket: UdpSocket; readonly drains: boolean }> = [];
+  /** Identification of the fragments seeded into reassembly. */
+  readonly fragmentIds: number[] = [];
+  now = 0;
+  private nextPeerPort = 40_000;
+  private nextConnectPort = 50_000;
+  private readonly peerTsBase: number;
+
+  constructor(
+    readonly name: 'tun' | 'tap',
+    seed: number,
+    private readonly dice: Dice,
+  ) {
+    const prefix = name === 'tun' ? '10.0.0' : '10.0.1';
+    this.ours = parseIpv4Address(`${prefix}.1`)!;
+    this.peer = parseIpv4Address(`${prefix}.2`)!;
+    // TUN: challenge ACKs unlimited (every one is sent, so their paths run); TAP: Linux's limit.
+    this.stack = new Stack({ name, seed, loopback: false, tcp: name === 'tun' ? { challengeAckPerSecond: 1_000_000 } : {} });
+    this.link = new FuzzLink(name === 'tun' ? 'ip' : 'ethernet');
+    if (name === 'tun') {
+      this.adapter = null;
+      this.stack.addInterface({ name: 'eth0', link: this.link, address: `${prefix}.1/24` });
+    } else {
+      this.adapter = new EthernetAdapter(this.link, { mac: this.ourMac, address: parseIpv4Cidr(`${prefix}.1/24`)!, cacheLimit: ARP_CACHE_LIMIT_UNDER_FUZZ });
+      this.stack.addInterface({ name: 'eth0', link: this.adapter, address: `${prefix}.1/24` });
+    }
+    this.peerTsBase = dice.u32();
+  }
+
+  /** True for a connection kept for the final transfer. */
+  isTransfer(connection: TcpConnection): boolean {
+    for (const tracked of this.tracked) if (tracked.connection === connection) return tracked.transfer;
+    return false;
+  }
+
+  get ethernet(): boolean {
+    return this.adapter !== null;
+  }
+
+  /** The peer's timestamp clock. */
+  peerTs(): number {
+    return (this.peerTsBase + this.now) >>> 0;
+  }
+
+  // ---- delivery ----
+
+  /** Hands a frame (as the link carries it) to the stack, then lets it send what it must. */
+  deliver(frame: Uint8Array): void {
+    this.link.receiver!(frame, this.now);
+    this.settle();
+  }
+
+  /** Wraps an IPv4 packet for the link (an Ethernet header on TAP) and delivers it. */
+  deliverIp(packet: Uint8Array, destinationMac: MacAddress = this.ourMac): void {
+    this.deliver(this.frameIp(packet, destinationMac));
+  }
+
+  /** An IPv4 packet as this target's link carries it. */
+  frameIp(packet: Uint8Array, destinationMac: MacAddress = this.ourMac): Uint8Array {
+    return this.ethernet ? ethernetFrame(destinationMac, this.peerMac, EtherType.IPV4, packet) : packet;
+  }
+
+  /** Runs every timer due by `now` in order, then flushes output; the peer answers ARP. */
+  settle(): void {
+    let guard = 0;
+    while (this.stack.pollAt() <= this.now && guard++ < 64) {
+      this.stack.poll(this.now);
+      this.answerArp();
+    }
+  }
+
+  /** Moves time to `to`, running every timer at its own deadline on the way. */
+  advance(to: number): void {
+    let guard = 0;
+    for (let next = this.stack.pollAt(); next <= to && guard < 10_000; next = this.stack.pollAt(), guard++) {
+      this.now = Math.max(this.now, next);
+      this.stack.poll(this.now);
+      this.answerArp();
+    }
+    this.now = Math.max(this.now, to);
+    this.stack.poll(this.now);
+  }
+
+  /** The peer answers the stack's ARP requests for its address (only on TAP). */
+  private answerArp(): void {
+    if (!this.ethernet) return;
+    for (const frame of this.link.sent) {
+      if (frame.length < 42 || frame[12] !== 0x08 || frame[13] !== 0x06 || frame[21] !== ArpOperation.REQUEST) continue;
+      const target = ((frame[38] << 24) | (frame[39] << 16) | (frame[40] << 8) | frame[41]) >>> 0;
+      if (target !== this.peer) continue;
+      const reply = arpPacket({ operation: ArpOperation.REPLY, senderHardwareAddress: this.peerMac, senderProtocolAddress: this.peer, targetHardwareAddress: this.ourMac, targetProtocolAddress: this.ours });
+      this.link.receiver!(ethernetFrame(this.ourMac, this.peerMac, EtherType.ARP, reply), this.now);
+    }
+  }
+
+  // ---- the peer's TCP ----
+
+  /** Options the peer's non-SYN segments carry on `connection` (its timestamps when in use). */
+  peerOptions(connection: TcpConnection): TcpOption[] {
+    return connection.timestampsEnabled ? [{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: this.peerTs(), tsEcr: connection.tsNow(this.now) }] : [];
+  }
+
+  /** Sends a well-formed segment from the peer on `connection`'s 4-tuple. */
+  peerSegment(connection: TcpConnection, fields: { seq: number; ack: number; flags: number; payload?: Uint8Array; window?: number; options?: TcpOption[] }): void {
+    const segment = tcpSegment(
+      {
+        srcPort: connection.remotePort,
+        dstPort: connection.localPort,
+        seq: fields.seq >>> 0,
+        ack: fields.ack >>> 0,
+        flags: fields.flags,
+        window: fields.window ?? 65535,
+        urgentPointer: 0,
+        options: fields.options ?? this.peerOptions(connection),
+        payload: fields.payload ?? new Uint8Array(0),
+      },
+      this.peer,
+      this.ours,
+    );
+    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+  }
+
+  /** A SYN's options as the peer varies them: MSS always, then any of window scale, SACK, timestamps. */
+  private synOptions(): TcpOption[] {
+    const options: TcpOption[] = [{ kind: 'maxSegmentSize', mss: this.dice.pick([536, 1400, 1460]) }];
+    if (this.dice.chance(0.6)) options.push({ kind: 'windowScale', shiftCount: this.dice.below(9) });
+    if (this.dice.chance(0.6)) options.push({ kind: 'sackPermitted' });
+    if (this.dice.chance(0.6)) options.push({ kind: 'timestamps', tsVal: this.peerTs(), tsEcr: 0 });
+    return options;
+  }
+
+  private track(connection: TcpConnection, intended: TcpState, drains: boolean, transfer = false): TcpConnection {
+    if (connection.state !== intended) throw new Error(`fuzz setup (${this.name}): expected ${intended}, connection is ${connection.state}`);
+    this.tracked.push({ connection, intended, drains, transfer });
+    return connection;
+  }
+
+  /** A passive open: the peer's SYN reaches the listener on `port`; SYN-RECEIVED. */
+  private synReceived(listener: TcpListener): TcpConnection {
+    const peerPort = this.nextPeerPort++;
+    const peerIss = this.dice.u32();
+    // Half the time the SYN asks for ECN (ECE and CWR, RFC 3168 §6.1.1).
+    const flags = this.dice.chance(0.5) ? 0x0c2 : 0x002;
+    const segment = tcpSegment({ srcPort: peerPort, dstPort: listener.port, seq: peerIss, ack: 0, flags, window: 65535, urgentPointer: 0, options: this.synOptions(), payload: new Uint8Array(0) }, this.peer, this.ours);
+    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+    const connection = [...listener.synQueue.values()].find((c) => c.remotePort === peerPort);
+    if (!connection) throw new Error(`fuzz setup (${this.name}): no half-open connection from port ${peerPort}`);
+    return connection;
+  }
+
+  /** ESTABLISHED, passive (through the listener on 80, accepted) or active (we connect). */
+  private established(active: boolean): TcpConnection {
+    if (active) {
+      const result = this.stack.tcp.connect(this.peer, 8000 + this.dice.below(100), { localPort: this.nextConnectPort++ });
+      if (!result.ok) throw new Error(`fuzz setup (${this.name}): connect: ${result.error}`);
+      const connection = result.value;
+      this.settle();
+      const options = this.synOptions();
+      const segment = tcpSegment(
+        { srcPort: connection.remotePort, dstPort: connection.localPort, seq: this.dice.u32(), ack: seqAdd(connection.iss, 1), flags: this.dice.chance(0.5) ? 0x052 : 0x012, window: 65535, urgentPointer: 0, options, payload: new Uint8Array(0) },
+        this.peer,
+        this.ours,
+      );
+      this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+      return connection;
+    }
+    const connection = this.synReceived(this.listeners[0]);
+    this.peerSegment(connection, { seq: connection.rcvNxt, ack: connection.sndNxt, flags: 0x010 });
+    const accepted = this.listeners[0].accept();
+    if (accepted !== connection) throw new Error(`fuzz setup (${this.name}): the established connection was not accepted`);
+    return connection;
+  }
+
+  /** Builds listeners, connections in every state, UDP sockets, fragments and ARP entries. */
+  setup(): void {
+    const tcp = this.stack.tcp;
+    // LISTEN: port 80 (the application accepts), port 81 (never accepts: the queues fill).
+    for (const [port, backlog] of [
+      [80, 16],
+      [81, 4],
+    ] as const) {
+      const listener = tcp.listen(0, port, backlog);
+      if (!listener.ok) throw new Error(`fuzz setup: listen ${port}: ${listener.error}`);
+      this.listeners.push(listener.value);
+    }
+    if (this.ethernet) {
+      // ARP: the peer announces itself (the stack learns it from a request for its address).
+      const request = arpPacket({ operation: ArpOperation.REQUEST, senderHardwareAddress: this.peerMac, senderProtocolAddress: this.peer, targetHardwareAddress: new Uint8Array(6), targetProtocolAddress: this.ours });
+      this.deliver(ethernetFrame(MAC_BROADCAST, this.peerMac, EtherType.ARP, request));
+    }
+    // ESTABLISHED connections kept clean for the final transfer, passive and active.
+    for (let i = 0; i < 4; i++) this.track(this.established(i % 2 === 1), 'ESTABLISHED', true, true);
+    // ESTABLISHED with data in flight (never acknowledged) and with out-of-order data held.
+    const inFlight = this.established(false);
+    inFlight.send(this.dice.bytes(20_000));
+    this.settle();
+    this.track(inFlight, 'ESTABLISHED', false);
+    const holes = this.established(true);
+    this.peerSegment(holes, { seq: seqAdd(holes.rcvNxt, 1000), ack: holes.sndNxt, flags: 0x018, payload: this.dice.bytes(500) });
+    this.track(holes, 'ESTABLISHED', false);
+    // SYN-SENT (the peer never answers) and SYN-RECEIVED (the peer never acknowledges).
+    const synSent = tcp.connect(this.peer, 9000, { localPort: this.nextConnectPort++ });
+    if (!synSent.ok) throw new Error(`fuzz setup: connect: ${synSent.error}`);
+    this.settle();
+    this.track(synSent.value, 'SYN-SENT', true);
+    this.track(this.synReceived(this.listeners[0]), 'SYN-RECEIVED', true);
+    // The closing states, each by its own exchange.
+    const finWait1 = this.established(false);
+    finWait1.close();
+    this.settle();
+    this.track(finWait1, 'FIN-WAIT-1', true);
+    const finWait2 = this.established(true);
+    finWait2.close();
+    this.settle();
+    this.peerSegment(finWait2, { seq: finWait2.rcvNxt, ack: finWait2.sndNxt, flags: 0x010 });
+    this.track(finWait2, 'FIN-WAIT-2', true);
+    const timeWait = this.established(false);
+    timeWait.close();
+    this.settle();
+    this.peerSegment(timeWait, { seq: timeWait.rcvNxt, ack: timeWait.sndNxt, flags: 0x011 });
+    this.track(timeWait, 'TIME-WAIT', true);
+    const closeWait = this.established(true);
+    this.peerSegment(closeWait, { seq: closeWait.rcvNxt, ack: closeWait.sndNxt, flags: 0x011 });
+    this.track(closeWait, 'CLOSE-WAIT', true);
+    const lastAck = this.established(false);
+    this.peerSegment(lastAck, { seq: lastAck.rcvNxt, ack: lastAck.sndNxt, flags: 0x011 });
+    lastAck.close();
+    this.settle();
+    this.track(lastAck, 'LAST-ACK', true);
+    const closing = this.established(true);
+    closing.close();
+    this.settle();
+    this.peerSegment(closing, { seq: closing.rcvNxt, ack: seqSub(closing.sndNxt, 1) >>> 0, flags: 0x011 });
+    this.track(closing, 'CLOSING', true);
+    // UDP: one socket the application reads, one it never reads.
+    for (const [port, drains] of [
+      [53, true],
+      [5353, false],
+    ] as const) {
+      const socket = this.stack.udp.open();
+      const bound = socket.bind(0, port);
+      if (!bound.ok) throw new Error(`fuzz setup: udp bind ${port}: ${bound.error}`);
+      this.udp.push({ socket, drains });
+    }
+    // Fragments in reassembly: first halves of datagrams whose second halves never come.
+    for (let i = 0; i < 3; i++) {
+      const id = 0x4000 + i;
+      this.fragmentIds.push(id);
+      const datagram = udpDatagram({ sourcePort: 1000 + i, destinationPort: 53, payload: this.dice.bytes(1200) }, this.peer, this.ours);
+      this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.UDP, identification: id, dontFragment: false, moreFragments: true }, datagram.subarray(0, 600)));
+    }
+    this.link.take();
+  }
+
+  /** The application's share of the work between frames: reading, accepting, closing extras. */
+  application(): void {
+    for (const { connection, drains } of this.tracked) if (drains && connection.receiveQueueBytes > 0) connection.read();
+    const accepted = this.listeners[0].accept();
+    if (accepted) {
+      if (this.tracked.length < 48) this.tracked.push({ connection: accepted, intended: 'ESTABLISHED', drains: true, transfer: false });
+      else accepted.close();
+    }
+    for (const { socket, drains } of this.udp) if (drains) while (socket.receive());
+  }
+
+  // ---- invariants ----
+
+  /** What is wrong with the stack now, or null: internal errors and every bounded store. */
+  violation(): string | null {
+    const stack = this.stack;
+    if (stack.stats.get('drop.internalError') !== 0) return `drop.internalError = ${stack.stats.get('drop.internalError')}: ${describeError(stack.lastInternalError)}`;
+    const config = stack.tcp.config;
+    for (const listener of this.listeners) {
+      if (listener.synQueue.size > listener.synBacklog) return `listener ${listener.port}: SYN queue ${listener.synQueue.size} > ${listener.synBacklog}`;
+      if (listener.acceptQueue.length > listener.backlog) return `listener ${listener.port}: accept queue ${listener.acceptQueue.length} > backlog ${listener.backlog}`;
+    }
+    const receiveBound = Math.max(config.receiveBufferSize, config.receiveBufferMax);
+    for (const connection of stack.tcp.listConnections()) {
+      const held = connection.assembler.heldBytes;
+      if (held > connection.assembler.limitBytes) return `${connection.key} ${connection.state}: out-of-order bytes ${held} > limit ${connection.assembler.limitBytes}`;
+      if (connection.receiveQueueBytes + held > receiveBound) return `${connection.key} ${connection.state}: receive queue ${connection.receiveQueueBytes} + out of order ${held} > ${receiveBound}`;
+      if (connection.sendBuffer.length > config.sendBufferMax) return `${connection.key}: send buffer ${connection.sendBuffer.length} > ${config.sendBufferMax}`;
+    }
+    const reassembler = stack.ip.reassembler;
+    const reassembly = stack.ip.config.reassembly;
+    if (reassembler.memory > reassembly.memoryLimit) return `reassembly holds ${reassembler.memory} bytes > ${reassembly.memoryLimit}`;
+    for (const { socket } of this.udp) {
+      const queued = (socket as unknown as { queuedBytes: number }).queuedBytes;
+      if (queued > socket.options.receiveBufferSize) return `udp port ${socket.localPort}: queue ${queued} > ${socket.options.receiveBufferSize}`;
+    }
+    if (this.adapter) {
+      if (this.adapter.cacheSize > this.adapter.cacheLimit) return `ARP cache holds ${this.adapter.cacheSize} entries > ${this.adapter.cacheLimit}`;
+      const internals = this.adapter as unknown as { resolving: Map<number, { queue: unknown[] }>; queueLimit: number };
+      for (const resolution of internals.resolving.values()) {
+        if (resolution.queue.length > internals.queueLimit) return `ARP resolution queue ${resolution.queue.length} > ${internals.queueLimit}`;
+      }
+    }
+    return null;
+  }
+
+  // ---- the final transfer ----
+
+  /**
+   * Legitimate transfers both ways on every surviving ESTABLISHED connection kept for them;
+   * returns the failures (empty when every byte arrived exactly) and how many were checked.
+   */
+  transfers(bytes: number): { failures: string[]; checked: number } {
+    const failures: string[] = [];
+    let checked = 0;
+    for (const { connection, transfer } of this.tracked) {
+      if (!transfer || connection.state !== 'ESTABLISHED') continue;
+      checked++;
+      const failure = this.transferIn(connection, this.dice.bytes(bytes)) ?? this.transferOut(connection, this.dice.bytes(bytes));
+      if (failure) failures.push(`${this.name} ${connection.key}: ${failure}`);
+    }
+    return { failures, checked };
+  }
+
+  /** Peer → stack: in-order segments from RCV.NXT; the application must read exactly `data`. */
+  private transferIn(connection: TcpConnection, data: Uint8Array): string | null {
+    connection.read();
+    const mss = 512;
+    let sent = 0;
+    const received: Uint8Array[] = [];
+    for (let rounds = 0; sent < data.length && rounds < 10_000; rounds++) {
+      if (connection.state !== 'ESTABLISHED') return `state ${connection.state} after ${sent} bytes in`;
+      const space = connection.receiveWindowSpace();
+      const length = Math.min(mss, data.length - sent, Math.max(space, 0));
+      if (length > 0) {
+        const expected = connection.rcvNxt;
+        this.peerSegment(connection, { seq: expected, ack: connection.sndNxt, flags: 0x018, payload: data.subarray(sent, sent + length), options: this.transferOptions(connection) });
+        if (seqSub(connection.rcvNxt, expected) === length) sent += length;
+      }
+      received.push(connection.read());
+      this.advance(this.now + 50);
+    }
+    const got = concat(received);
+    if (sent < data.length) return `only ${sent} of ${data.length} bytes in were accepted`;
+    if (!equal(got, data)) return `bytes in differ (${got.length} read of ${data.length})`;
+    return null;
+  }
+
+  /** Stack → peer: the application writes `data`; the peer acknowledges what it collects in order. */
+  private transferOut(connection: TcpConnection, data: Uint8Array): string | null {
+    this.link.take();
+    const start = connection.sndNxt;
+    const written = connection.send(data);
+    if (!written.ok || written.value !== data.length) return `send accepted ${written.ok ? written.value : written.error}`;
+    const collected = new Uint8Array(data.length);
+    let contiguous = 0;
+    for (let rounds = 0; contiguous < data.length && rounds < 10_000; rounds++) {
+      this.settle();
+      for (const frame of this.link.take()) {
+        const segment = this.segmentFrom(frame, connection);
+        if (!segment) continue;
+        const offset = seqSub(segment.seq, start);
+        const payload = segment.payload;
+        for (let i = 0; i < payload.length; i++) {
+          const at = offset + i;
+          if (at >= 0 && at < data.length) collected[at] = payload[i];
+        }
+        if (offset <= contiguous && offset + payload.length > contiguous) contiguous = Math.min(data.length, offset + payload.length);
+      }
+      if (connection.state !== 'ESTABLISHED') return `state ${connection.state} after ${contiguous} bytes out`;
+      this.peerSegment(connection, { seq: connection.rcvNxt, ack: seqAdd(start, contiguous), flags: 0x010, options: this.transferOptions(connection) });
+      this.advance(this.now + 200);
+    }
+    if (contiguous < data.length) return `only ${contiguous} of ${data.length} bytes out arrived`;
+    if (!equal(collected, data)) return 'bytes out differ';
+    return null;
+  }
+
+  /** Timestamps for the transfer: newer than anything the fuzzer made the stack accept (PAWS). */
+  private transferOptions(connection: TcpConnection): TcpOption[] {
+    if (!connection.timestampsEnabled) return [];
+    return [{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: (connection.tsRecent + 1) >>> 0, tsEcr: connection.tsNow(this.now) }];
+  }
+
+  /** The TCP segment in a frame the stack sent, if it belongs to `connection`. */
+  private segmentFrom(frame: Uint8Array, connection: TcpConnection): { seq: number; payload: Uint8Array } | null {
+    let packet = frame;
+    if (this.ethernet) {
+      const ethernet = EthernetFrame.checked(frame);
+      if (!ethernet.ok || ethernet.value.etherType !== EtherType.IPV4) return null;
+      packet = ethernet.value.payload;
+    }
+    const ip = Ipv4Packet.checked(packet);
+    if (!ip.ok || ip.value.protocol !== IpProtocol.TCP) return null;
+    const tcp = TcpPacket.checked(ip.value.payload);
+    if (!tcp.ok || tcp.value.srcPort !== connection.localPort || tcp.value.dstPort !== connection.remotePort) return null;
+    return { seq: tcp.value.seq, payload: tcp.value.payload };
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
