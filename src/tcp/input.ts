@@ -11,6 +11,7 @@ import { advertisedMssFor, sendAck, sendSynAck, transmitPending, transmitSegment
 import {
   ackArrives,
   acknowledge,
+  checkSackReneging,
   deliveredData,
   duplicateAck,
   enterRecovery,
@@ -535,6 +536,7 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
     connection.firstUnackedSentAt = now;
     armRetransmitTimer(connection, now);
     armProbeTimer(connection, now);
+    checkSackReneging(connection, now);
   }
   if (dataAcked > 0) {
     const charged = connection.sendMemory.charged;
