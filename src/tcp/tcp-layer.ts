@@ -362,11 +362,17 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       this.stats.increment(`drop.tcp.${checked.error.reason}`);
       return;
     }
-    const parsed = parseTcp(checked.value, datagram.checksumTrusted ? { verifyChecksum: false } : { source: header.source, destination: header.destination });
+    // Options as a receiver takes them: a malformed one ends or is left out of the parse, and
+    // the segment is still processed (Linux's tcp_parse_options; tcp-options.ts).
+    const parsed = parseTcp(
+      checked.value,
+      datagram.checksumTrusted ? { verifyChecksum: false, optionParsing: 'lenient' } : { source: header.source, destination: header.destination, optionParsing: 'lenient' },
+    );
     if (!parsed.ok) {
       this.stats.increment(`drop.tcp.${parsed.error.reason}`);
       return;
     }
+    if (parsed.value.malformedOptions) this.stats.increment('tcp.rx.malformedOption');
     if (datagram.destinationKind !== 'unicast') {
       this.stats.increment('drop.tcp.notUnicast'); // RFC 1122 §4.2.3.10
       return;
