@@ -154,6 +154,7 @@ const LINUX: Readonly<Record<string, Setter>> = {
   'net.ipv4.tcp_keepalive_intvl': number('keepaliveIntervalMs', 1000),
   'net.ipv4.tcp_keepalive_probes': number('keepaliveCount'),
   'net.ipv4.tcp_challenge_ack_limit': number('challengeAckPerSecond'),
+  'net.ipv4.tcp_invalid_ratelimit': number('invalidAckRateLimitMs'),
   'net.ipv4.tcp_rto_min_us': number('minRtoMs', 1 / 1000),
   'net.ipv4.tcp_rmem': (value, changes) => {
     const [, middle, max] = value.trim().split(/\s+/).map(Number);
@@ -287,7 +288,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   socketBufferAccounting: ['linux', 'freebsd'],
   receiveWindow: ['advertised', 'buffer'],
   closedPortReset: ['always', 'except-syn', 'never'],
-  dropSynFin: 'boolean',
+  dropSynFin: ['false', 'listen', 'true'],
   repeatFinInAcks: 'boolean',
   resetAfterCloseReported: 'boolean',
   inWindowSyn: ['challenge-ack', 'reset'],
@@ -296,6 +297,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   congestionControl: 'congestion',
   initialWindowSegments: 'number',
   challengeAckPerSecond: 'number',
+  invalidAckRateLimitMs: 'number',
   defaultBacklog: 'number',
   synCookies: ['auto', 'always', 'off'],
   userTimeoutMs: 'number',
@@ -340,7 +342,8 @@ function ustackSetting(assignment: string, changes: TcpConfigChanges): string | 
     return congestion(value, changes);
   } else if (Array.isArray(kind)) {
     if (!kind.includes(value)) return null;
-    (changes as Record<string, unknown>)[field] = value;
+    // A choice that includes the booleans (dropSynFin: false | 'listen' | true) takes them as such.
+    (changes as Record<string, unknown>)[field] = value === 'true' ? true : value === 'false' ? false : value;
   } else {
     return null;
   }

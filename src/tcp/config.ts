@@ -193,8 +193,20 @@ export interface TcpConfig {
    * sending, cwnd = min(IW, cwnd). Linux's tcp_slow_start_after_idle, on by default there too.
    */
   readonly idleRestart: boolean;
-  /** Challenge ACKs allowed per second, stack-wide (RFC 5961 §7; tcp_challenge_ack_limit). */
+  /**
+   * The stack-wide ceiling on challenge ACKs (RFC 5961 §7; Linux tcp_challenge_ack_limit), taken
+   * after each connection's own limit (`invalidAckRateLimitMs`): every second a budget is drawn
+   * at random around this mean, so that no connection can measure what others spent
+   * (CVE-2016-5696; ack-rate-limits.ts). 2147483647 (Linux's INT_MAX) or more: no ceiling.
+   */
   readonly challengeAckPerSecond: number;
+  /**
+   * Per connection, the least time between two answers to invalid segments (ms): challenge ACKs
+   * (RFC 5961 §7) and the ACKs for out-of-window or PAWS-rejected segments without data (RFC
+   * 9293 §3.10.7.4, answered at most this often, as Linux's tcp_invalid_ratelimit, 500 ms). 0:
+   * every one is answered.
+   */
+  readonly invalidAckRateLimitMs: number;
   /** Limits of a listener's queues when listen() gives no backlog (SOMAXCONN). */
   readonly defaultBacklog: number;
   /**
@@ -240,11 +252,15 @@ export interface TcpConfig {
   /** What a segment to a closed port gets (FreeBSD net.inet.tcp.blackhole 0, 1, 2). */
   readonly closedPortReset: ClosedPortReset;
   /**
-   * Drop a segment carrying both SYN and FIN in LISTEN and SYN-SENT, where it would open a
-   * connection (FreeBSD net.inet.tcp.drop_synfin); in synchronized states it is answered as any
-   * SYN. RFC 9293 gives SYN+FIN no special meaning, so off by default.
+   * Where a segment carrying both SYN and FIN is dropped instead of opening a connection:
+   * `'listen'` in LISTEN only (Linux: tcp_rcv_state_process discards it there, so nmap's T3
+   * probe draws no SYN-ACK; in SYN-SENT Linux answers it as any SYN); `true` in LISTEN and
+   * SYN-SENT (FreeBSD net.inet.tcp.drop_synfin = 1); `false` nowhere (FreeBSD's default,
+   * drop_synfin = 0). RFC 9293 gives SYN+FIN no special meaning — §3.10.7.2 would answer it and
+   * queue the FIN for ESTABLISHED — but no RFC requires a stack to accept it either; ustack
+   * follows Linux. In synchronized states it is answered as any SYN whatever this says.
    */
-  readonly dropSynFin: boolean;
+  readonly dropSynFin: boolean | 'listen';
   /**
    * A SYN in a synchronized state whose sequence number lies in the window: `challenge-ack`
    * (RFC 5961 §4.2, RFC 9293 §3.10.7.4; Linux, FreeBSD insecure_syn = 0) or `reset`, the RFC 793
@@ -367,6 +383,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   congestionWindowValidation: 'rfc7661',
   idleRestart: true,
   challengeAckPerSecond: 1000,
+  invalidAckRateLimitMs: 500,
   defaultBacklog: 4096,
   synCookies: 'auto',
   userTimeoutMs: 0,
@@ -377,7 +394,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   pacing: false,
   handshakeTimeoutMs: 0,
   closedPortReset: 'always',
-  dropSynFin: false,
+  dropSynFin: 'listen',
   inWindowSyn: 'challenge-ack',
   inWindowReset: 'challenge-ack',
   repeatFinInAcks: false,
