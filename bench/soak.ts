@@ -20,39 +20,55 @@
  * HTTP errors or non-2xx, failed echo requests, `drop.internalError`. Prints one line per
  * sample, then the verdict; exits 1 on failure.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { runUp } from '../src/cli/up-command.js';
 import type { Stack } from '../src/socket-api/stack.js';
 
-const { values } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '60' },
-    loss: { type: 'string', default: '2' },
-    json: { type: 'boolean' },
-  },
-});
-const minutes = Number(values.minutes);
-if (!(minutes > 0)) throw new Error(`bad --minutes ${values.minutes}`);
-const seconds = Math.round(minutes * 60);
-const sampleEverySeconds = minutes >= 15 ? 60 : 10;
-const warmupSeconds = minutes >= 15 ? 300 : seconds / 3;
-const repository = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const peerScript = join(repository, 'test', 'interop', 'peer.py');
-
-if (process.getuid?.() !== 0) {
-  console.error('npm run soak needs root (a TUN device and a network namespace)');
-  process.exit(2);
+/** What a soak is asked to do. */
+export interface SoakOptions {
+  readonly minutes: number;
+  /** Percent of frames lost each way. */
+  readonly lossPercent: number;
+  /** Gets one line per memory sample (none when absent). */
+  readonly log?: (line: string) => void;
 }
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) console.error('soak: run node with --expose-gc for heap samples after a full collection (npm run soak does)');
 
-const tag = process.pid % 100000;
-const namespace = `ustack-soak-${tag}`;
-const ours = '10.79.0.2';
-const host = '10.79.0.1';
+/** What a soak saw; `failures` is empty when it passed. */
+export interface SoakSummary {
+  readonly minutes: number;
+  readonly lossPercent: number;
+  readonly samples: ReadonlyArray<{ second: number; heapMB: number; rssMB: number; connections: number }>;
+  readonly heapGrowthMBOverSteadyPart: number;
+  readonly httpRequests: number;
+  readonly echoRequests: number;
+  readonly udp: string | null;
+  readonly ping: string | null;
+  readonly fragmentPing: string | null;
+  readonly synTrickle: string | null;
+  readonly counters: Readonly<Record<string, number>>;
+  readonly failures: string[];
+}
+
+/** test/interop/peer.py, from bench/ (vitest) or dist/bench/ (npm run soak). */
+function peerScriptPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, '..', 'test', 'interop', 'peer.py'), join(here, '..', '..', 'test', 'interop', 'peer.py')];
+  const found = candidates.find((path) => existsSync(path));
+  if (!found) throw new Error(`soak: test/interop/peer.py not found near ${here}`);
+  return found;
+}
+
+/** A full garbage collection, so heap samples measure what is live. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 interface Sample {
   readonly second: number;
@@ -63,8 +79,8 @@ interface Sample {
   readonly tcpPassiveOpens: number;
 }
 
-/** A command in the namespace; resolves with its stdout and stderr when it ends. */
-function inNamespace(argv: string[]): { done: Promise<{ code: number | null; stdout: string; stderr: string }>; pid: number | undefined } {
+/** A command in `namespace`, killed `seconds` + 60 s from now at the latest. */
+function inNamespace(namespace: string, seconds: number, argv: string[]): { done: Promise<{ code: number | null; stdout: string; stderr: string }>; pid: number | undefined } {
   const child = spawn('ip', ['netns', 'exec', namespace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -95,13 +111,25 @@ while time.monotonic() < end:
 print("udp sent %d echoed %d" % (sent, got))
 `;
 
-async function main(): Promise<number> {
+/** Runs one soak (needs root). */
+export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
+  const { minutes, lossPercent } = options;
+  if (!(minutes > 0)) throw new Error(`soak: bad minutes ${minutes}`);
+  const seconds = Math.round(minutes * 60);
+  const sampleEverySeconds = minutes >= 15 ? 60 : 10;
+  const warmupSeconds = minutes >= 15 ? 300 : seconds / 3;
+  const peerScript = peerScriptPath();
+  const tag = process.pid % 100000;
+  const namespace = `ustack-soak-${tag}`;
+  const ours = '10.79.0.2';
+  const host = '10.79.0.1';
+  const run = (argv: string[]) => inNamespace(namespace, seconds, argv);
   const abort = new AbortController();
   let stack!: Stack;
   let ready!: () => void;
   const isReady = new Promise<void>((resolve) => (ready = resolve));
   const up = runUp(
-    ['--tun', `ussoak${tag}`, '--netns', namespace, '--addr', `${ours}/24`, '--host-addr', host, '--serve', 'echo,http', '--loss', values.loss!, '--stats', '0'],
+    ['--tun', `ussoak${tag}`, '--netns', namespace, '--addr', `${ours}/24`, '--host-addr', host, '--serve', 'echo,http', '--loss', String(lossPercent), '--stats', '0'],
     () => {},
     { signal: abort.signal, terminal: false, onReady: (info) => ((stack = info.stack), ready()) },
   );
@@ -111,18 +139,18 @@ async function main(): Promise<number> {
   stack.addRoute('0.0.0.0/0', { via: host });
 
   const load = {
-    http: inNamespace(['wrk', '-t1', '-c8', `-d${seconds}s`, '--timeout', '10s', `http://${ours}/bytes/2000`]),
-    churn: inNamespace(['python3', peerScript, 'request-loop', ours, '7', String(seconds), '20']),
-    udp: inNamespace(['python3', '-c', UDP_CLIENT, ours, String(seconds)]),
-    ping: inNamespace(['ping', '-q', '-i', '0.2', '-w', String(seconds), ours]),
-    fragments: inNamespace(['ping', '-q', '-s', '3000', '-i', '0.5', '-w', String(seconds), ours]),
-    synTrickle: inNamespace(['hping3', '-q', '-S', '-p', '80', '--rand-source', '-i', 'u200000', '-c', String(seconds * 5), ours]),
+    http: run(['wrk', '-t1', '-c8', `-d${seconds}s`, '--timeout', '10s', `http://${ours}/bytes/2000`]),
+    churn: run(['python3', peerScript, 'request-loop', ours, '7', String(seconds), '20']),
+    udp: run(['python3', '-c', UDP_CLIENT, ours, String(seconds)]),
+    ping: run(['ping', '-q', '-i', '0.2', '-w', String(seconds), ours]),
+    fragments: run(['ping', '-q', '-s', '3000', '-i', '0.5', '-w', String(seconds), ours]),
+    synTrickle: run(['hping3', '-q', '-S', '-p', '80', '--rand-source', '-i', 'u200000', '-c', String(seconds * 5), ours]),
   };
 
   const samples: Sample[] = [];
   const started = Date.now();
   const sample = () => {
-    gc?.();
+    collectGarbage();
     const memory = process.memoryUsage();
     const connections = stack.tcp.listConnections();
     const s: Sample = {
@@ -134,8 +162,8 @@ async function main(): Promise<number> {
       tcpPassiveOpens: stack.stats.get('tcp.passiveOpens'),
     };
     samples.push(s);
-    if (!values.json) {
-      console.log(
+    if (options.log) {
+      options.log(
         `t=${String(s.second).padStart(5)} s  heap ${(s.heapBytes / 1e6).toFixed(1)} MB  rss ${(s.rssBytes / 1e6).toFixed(1)} MB  connections ${s.connections} (half-open ${s.halfOpen})  passive opens ${s.tcpPassiveOpens}`,
       );
     }
@@ -189,9 +217,9 @@ async function main(): Promise<number> {
   const last = samples[samples.length - 1];
   if (last.halfOpen > 4096) failures.push(`${last.halfOpen} half-open connections`);
 
-  const summary = {
+  return {
     minutes,
-    lossPercent: Number(values.loss),
+    lossPercent,
     samples: samples.map((s) => ({ second: s.second, heapMB: +(s.heapBytes / 1e6).toFixed(2), rssMB: +(s.rssBytes / 1e6).toFixed(2), connections: s.connections })),
     heapGrowthMBOverSteadyPart: +(growth / 1e6).toFixed(3),
     httpRequests: requests,
@@ -209,14 +237,6 @@ async function main(): Promise<number> {
     },
     failures,
   };
-  if (values.json) console.log(JSON.stringify(summary));
-  else {
-    console.log(
-      `soak ${minutes} min, ${values.loss}% loss each way: ${requests} HTTP requests, ${summary.echoRequests} echo connections, ${summary.udp}, ${summary.ping}, ${summary.fragmentPing} (3000-byte), ${summary.synTrickle} spoofed SYNs; heap growth over the steady part ${summary.heapGrowthMBOverSteadyPart} MB`,
-    );
-    console.log(failures.length === 0 ? 'soak: PASS' : `soak: FAIL\n  ${failures.join('\n  ')}`);
-  }
-  return failures.length === 0 ? 0 : 1;
 }
 
 /** Slope of the least-squares line through (x, y) points; 0 for fewer than two. */
@@ -234,11 +254,36 @@ function leastSquaresSlope(points: ReadonlyArray<readonly [number, number]>): nu
   return denominator === 0 ? 0 : numerator / denominator;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    spawnSync('ip', ['netns', 'del', namespace], { stdio: 'ignore' });
-    process.exit(1);
-  },
-);
+/** `npm run soak -- [--minutes N] [--loss P] [--json]`. */
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      minutes: { type: 'string', default: '60' },
+      loss: { type: 'string', default: '2' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (process.getuid?.() !== 0) {
+    console.error('npm run soak needs root (a TUN device and a network namespace)');
+    return 2;
+  }
+  const summary = await runSoak({ minutes: Number(values.minutes), lossPercent: Number(values.loss), log: values.json ? undefined : console.log });
+  if (values.json) console.log(JSON.stringify(summary));
+  else {
+    console.log(
+      `soak ${summary.minutes} min, ${summary.lossPercent}% loss each way: ${summary.httpRequests} HTTP requests, ${summary.echoRequests} echo connections, ${summary.udp}, ${summary.ping}, ${summary.fragmentPing} (3000-byte), ${summary.synTrickle} spoofed SYNs; heap growth over the steady part ${summary.heapGrowthMBOverSteadyPart} MB`,
+    );
+    console.log(summary.failures.length === 0 ? 'soak: PASS' : `soak: FAIL\n  ${summary.failures.join('\n  ')}`);
+  }
+  return summary.failures.length === 0 ? 0 : 1;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
