@@ -154,6 +154,7 @@ const LINUX: Readonly<Record<string, Setter>> = {
   'net.ipv4.tcp_keepalive_intvl': number('keepaliveIntervalMs', 1000),
   'net.ipv4.tcp_keepalive_probes': number('keepaliveCount'),
   'net.ipv4.tcp_challenge_ack_limit': number('challengeAckPerSecond'),
+  'net.ipv4.tcp_invalid_ratelimit': number('invalidAckRateLimitMs'),
   'net.ipv4.tcp_rto_min_us': number('minRtoMs', 1 / 1000),
   'net.ipv4.tcp_rmem': (value, changes) => {
     const [, middle, max] = value.trim().split(/\s+/).map(Number);
@@ -296,6 +297,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   congestionControl: 'congestion',
   initialWindowSegments: 'number',
   challengeAckPerSecond: 'number',
+  invalidAckRateLimitMs: 'number',
   defaultBacklog: 'number',
   synCookies: ['auto', 'always', 'off'],
   userTimeoutMs: 'number',

@@ -193,8 +193,20 @@ export interface TcpConfig {
    * sending, cwnd = min(IW, cwnd). Linux's tcp_slow_start_after_idle, on by default there too.
    */
   readonly idleRestart: boolean;
-  /** Challenge ACKs allowed per second, stack-wide (RFC 5961 §7; tcp_challenge_ack_limit). */
+  /**
+   * The stack-wide ceiling on challenge ACKs (RFC 5961 §7; Linux tcp_challenge_ack_limit), taken
+   * after each connection's own limit (`invalidAckRateLimitMs`): every second a budget is drawn
+   * at random around this mean, so that no connection can measure what others spent
+   * (CVE-2016-5696; ack-rate-limits.ts). 2147483647 (Linux's INT_MAX) or more: no ceiling.
+   */
   readonly challengeAckPerSecond: number;
+  /**
+   * Per connection, the least time between two answers to invalid segments (ms): challenge ACKs
+   * (RFC 5961 §7) and the ACKs for out-of-window or PAWS-rejected segments without data (RFC
+   * 9293 §3.10.7.4, answered at most this often, as Linux's tcp_invalid_ratelimit, 500 ms). 0:
+   * every one is answered.
+   */
+  readonly invalidAckRateLimitMs: number;
   /** Limits of a listener's queues when listen() gives no backlog (SOMAXCONN). */
   readonly defaultBacklog: number;
   /**
@@ -367,6 +379,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   congestionWindowValidation: 'rfc7661',
   idleRestart: true,
   challengeAckPerSecond: 1000,
+  invalidAckRateLimitMs: 500,
   defaultBacklog: 4096,
   synCookies: 'auto',
   userTimeoutMs: 0,

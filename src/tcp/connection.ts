@@ -8,6 +8,7 @@ import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Counter, Stats } from '../core/stats.js';
 import type { Ipv4Address } from '../ip/address.js';
+import { InvalidSegmentAckLimit } from './ack-rate-limits.js';
 import { ReceiveAssembler } from './assembler.js';
 import type { TcpConfig } from './config.js';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
@@ -69,7 +70,7 @@ export interface TcpHost {
   deadlinesChanged(connection: TcpConnection): void;
   /** A passively opened connection reached ESTABLISHED: move it to its listener's accept queue. */
   established(connection: TcpConnection): void;
-  /** Stack-wide challenge-ACK rate limit (RFC 5961 §7). */
+  /** Stack-wide challenge-ACK ceiling (RFC 5961 §7), after the connection's own limit (ack-rate-limits.ts). */
   challengeAckAllowed(now: number): boolean;
   /** Whether the listener of a half-open connection can take one more established one. */
   acceptQueueHasRoom(connection: TcpConnection): boolean;
@@ -216,6 +217,8 @@ export class TcpConnection extends TimerDeadlines {
   peerFinReceived = false;
   /** A FIN arrived beyond a hole; its sequence number. */
   outOfOrderFinSeq: number | null = null;
+  /** How often this connection answers invalid segments (RFC 5961 §7; ack-rate-limits.ts). */
+  readonly invalidSegmentAcks = new InvalidSegmentAckLimit();
   /**
    * Text and FIN that came on the peer's SYN while we were in LISTEN or SYN-SENT, kept (copied)
    * for processing once ESTABLISHED is reached (RFC 9293 §3.10.7.2, §3.10.7.3).

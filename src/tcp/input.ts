@@ -5,12 +5,14 @@
  * layer's (tcp-layer.ts): they have no connection yet.
  */
 import { NO_BYTES } from '../core/bytes.js';
+import { answerIsRateLimited } from './ack-rate-limits.js';
 import { ecnMode } from './config.js';
 import type { TcpConnection } from './connection.js';
 import { advertisedMssFor, sendAck, sendSynAck, transmitPending, transmitSegment, TCP_IP_HEADERS, windowShiftFor } from './output.js';
 import {
   ackArrives,
   acknowledge,
+  checkSackReneging,
   deliveredData,
   duplicateAck,
   enterRecovery,
@@ -110,14 +112,35 @@ function sendResetFor(connection: TcpConnection, segment: Segment): void {
   connection.host.replyWithReset(connection.localAddress, connection.localPort, connection.remoteAddress, connection.remotePort, segment);
 }
 
-/** A challenge ACK (RFC 5961 §3.2, §4.2, §5.2), subject to the stack-wide rate limit (§7). */
+/**
+ * A challenge ACK (RFC 5961 §3.2, §4.2, §5.2), under the limits of §7 (ack-rate-limits.ts): the
+ * connection's own first, whatever the segment carries (Linux's tcp_send_challenge_ack calls
+ * __tcp_oow_rate_limited, with no exemption for data), then the stack-wide ceiling.
+ */
 function challengeAck(connection: TcpConnection, now: number, reason: string): void {
-  if (!connection.host.challengeAckAllowed(now)) {
+  if (!connection.invalidSegmentAcks.allow(now, connection.host.config.invalidAckRateLimitMs)) {
     connection.stats.increment('tcp.challengeAck.rateLimited');
+    return;
+  }
+  if (!connection.host.challengeAckAllowed(now)) {
+    connection.stats.increment('tcp.challengeAck.overCeiling');
     return;
   }
   connection.stats.increment(`tcp.challengeAck.${reason}`);
   sendAck(connection, now);
+}
+
+/**
+ * Whether the answer RFC 9293 §3.10.7.4 gives an unacceptable segment may go: always for one
+ * carrying data or a FIN, at most once per TcpConfig.invalidAckRateLimitMs per connection for
+ * a pure ACK or a SYN (Linux's tcp_oow_rate_limited; ack-rate-limits.ts). A refused answer is
+ * counted.
+ */
+function mayAnswerInvalid(connection: TcpConnection, segment: Segment, now: number): boolean {
+  if (!answerIsRateLimited(segment.len, has.syn(segment))) return true;
+  if (connection.invalidSegmentAcks.allow(now, connection.host.config.invalidAckRateLimitMs)) return true;
+  connection.stats.increment('tcp.oowAck.rateLimited');
+  return false;
 }
 
 /** IP's ECN field: Congestion Experienced (RFC 3168 §5). */
@@ -215,9 +238,11 @@ export function queueTextOfSyn(connection: TcpConnection, segment: Segment): voi
 function synchronizedArrives(connection: TcpConnection, segment: Segment, now: number, ecnField: number): void {
   const state = connection.state;
 
-  // A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost; send it again.
+  // A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost; send it again — for a passive
+  // open at most once per invalidAckRateLimitMs, as Linux's tcp_check_req.
   if (state === 'SYN-RECEIVED' && has.syn(segment) && !has.ack(segment) && segment.seq === connection.irs) {
     connection.stats.increment('tcp.rx.synRetransmitted');
+    if (connection.listenerKey !== null && !mayAnswerInvalid(connection, segment, now)) return;
     connection.info.retransmitted(0, 1); // Linux's inet_rtx_syn_ack counts it (req->num_retrans)
     sendSynAck(connection, now);
     return;
@@ -229,7 +254,7 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     const stale = now - connection.tsRecentSetAt > PAWS_IDLE_LIMIT_MS;
     if (!stale && seqLt(ts.tsVal, connection.tsRecent)) {
       connection.stats.increment('drop.tcp.paws');
-      connection.ackNow = true;
+      if (mayAnswerInvalid(connection, segment, now)) connection.ackNow = true;
       return;
     }
   }
@@ -257,7 +282,7 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
       if (connection.sackEnabled) connection.pendingDsack = { leftEdge: segment.seq, rightEdge: seqAdd(segment.seq, segment.len) };
       connection.quickAcks.duplicateArrived(seqSub(connection.rcvAdvertisedEdge, connection.lastAckSent));
     }
-    connection.ackNow = true;
+    if (mayAnswerInvalid(connection, segment, now)) connection.ackNow = true;
     return;
   }
 
@@ -339,8 +364,9 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     // state is a retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL
     // timeout." Anything but a bare repeat of the peer's last ACK (SEG.SEQ = RCV.NXT, no text,
     // no FIN) is acknowledged, and a FIN restarts the timeout (eighth step); the text is
-    // ignored (seventh step). Linux and FreeBSD answer the same way.
-    if (has.fin(segment) || segment.payload.length > 0 || segment.seq !== connection.rcvNxt) {
+    // ignored (seventh step). Linux and FreeBSD answer the same way; Linux answers a pure ACK
+    // at most once per invalidAckRateLimitMs (tcp_timewait_check_oow_rate_limit).
+    if ((has.fin(segment) || segment.payload.length > 0 || segment.seq !== connection.rcvNxt) && mayAnswerInvalid(connection, segment, now)) {
       connection.stats.increment('tcp.timeWait.acknowledged');
       connection.ackNow = true;
     }
@@ -535,6 +561,7 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
     connection.firstUnackedSentAt = now;
     armRetransmitTimer(connection, now);
     armProbeTimer(connection, now);
+    checkSackReneging(connection, now);
   }
   if (dataAcked > 0) {
     const charged = connection.sendMemory.charged;

@@ -414,6 +414,16 @@ export function reduceForEcnEcho(connection: TcpConnection, now: number, before:
  * The retransmission timer expired (RFC 6298 §5.4–5.6): collapse the congestion window
  * (RFC 5681 §3.1) and treat every unSACKed segment as lost (RFC 8985 §6.3). The timer backs off
  * once the retransmission has left (`retransmitTimerBackoff`).
+ *
+ * RFC 2018 §8: after a timeout the sender MUST retransmit the segment at SND.UNA whether or not
+ * it is SACKed, and SHOULD forget the SACK marks, since the receiver may have reneged (discarded
+ * data it SACKed). RFC 6675 §5.1 lets a sender keep them where it tests for reneging; Linux does
+ * (tcp_timeout_mark_lost): it clears every mark only when the segment at SND.UNA is itself
+ * SACKed, which a receiver holding that segment would have acknowledged cumulatively instead —
+ * proof of reneging. Otherwise that segment is unSACKed, goes first, and the marks above it keep
+ * the recovery short; should the receiver have reneged on them too, its ACK for the resent
+ * segment leaves a SACKed segment at SND.UNA and the short reneging timer (`checkSackReneging`)
+ * brings the next timeout, which clears them. We do the same.
  */
 export function retransmissionTimeout(connection: TcpConnection, now: number): void {
   connection.stats.increment('tcp.rto.fired');
@@ -421,6 +431,11 @@ export function retransmissionTimeout(connection: TcpConnection, now: number): v
   connection.undo = null; // a timeout is not undone (that would take F-RTO, RFC 5682)
   connection.cc.onRetransmitTimeout(now, reductionBase(connection));
   const queue = connection.inFlight;
+  if (queue.first?.sacked) {
+    connection.stats.increment('tcp.sack.reneging');
+    queue.clearSacked();
+    connection.highestSackedEnd = connection.sndUna;
+  }
   for (let i = 0; i < queue.length; i++) queue.markLost(queue.at(i)); // SACKed entries stay SACKed
   connection.inRecovery = false;
   connection.prr = null;
@@ -429,6 +444,25 @@ export function retransmissionTimeout(connection: TcpConnection, now: number): v
   connection.dupAcks = 0;
   connection.rttSeq = null;
 }
+
+/**
+ * After an ACK that advanced SND.UNA: a SACKed segment now at SND.UNA means the receiver has
+ * reneged (RFC 2018 §8) — had it kept that segment, the ACK would have covered it. Waiting a
+ * whole RTO for the timeout that clears the marks (`retransmissionTimeout`) would stall the
+ * sender, so the retransmission timer is shortened to max(SRTT/2, 10 ms), as Linux's
+ * tcp_check_sack_reneging does. Returns true if it did so.
+ */
+export function checkSackReneging(connection: TcpConnection, now: number): boolean {
+  if (!connection.inFlight.first?.sacked) return false;
+  connection.stats.increment('tcp.sack.renegingSuspected');
+  const delay = Math.max((connection.rtt.srtt ?? 0) / 2, RENEGING_TIMER_MIN_MS);
+  connection.retransmitDeadline = Math.min(connection.retransmitDeadline, now + delay);
+  connection.probeDeadline = Infinity;
+  return true;
+}
+
+/** Linux's floor for the reneging timer (tcp_check_sack_reneging: 10 ms). */
+const RENEGING_TIMER_MIN_MS = 10;
 
 /** RFC 6298 §5.5: the timeout's retransmission left; the timer backs off and the timeout counts. */
 export function retransmitTimerBackoff(connection: TcpConnection): void {

@@ -7,9 +7,9 @@
  * The queue keeps running totals of the sequence space in each class, so that RFC 6675's
  * "pipe", "is anything lost?" and RACK's count of SACKed segments cost the same on every ACK
  * however many segments are in flight. That is why `sacked`, `lost` and `length` are readonly
- * outside this file: they change only through `markSacked`, `markLost`, `clearLost` and
- * `splitAt`. A segment is never SACKed and lost at once: SACKing clears lost, and a SACKed
- * segment is not marked lost (RFC 6675 §4 IsLost counts only un-SACKed octets).
+ * outside this file: they change only through `markSacked`, `clearSacked`, `markLost`,
+ * `clearLost` and `splitAt`. A segment is never SACKed and lost at once: SACKing clears lost,
+ * and a SACKed segment is not marked lost (RFC 6675 §4 IsLost counts only un-SACKed octets).
  *
  * Acknowledged entries leave from the front by moving a head index; the array is compacted
  * once the dead prefix is as long as the live part, so removal costs O(1) amortised instead of
@@ -200,6 +200,18 @@ export class RetransmissionQueue {
     entry.sacked = true;
     this.sackedTotal += entry.length;
     this.sackedEntries++;
+  }
+
+  /**
+   * Forgets every SACK mark: the receiver may have discarded data it SACKed (RFC 2018 §8,
+   * reneging), so SACKed entries are outstanding again. Returns how many were SACKed.
+   */
+  clearSacked(): number {
+    const cleared = this.sackedEntries;
+    if (cleared === 0) return 0;
+    for (let i = this.head; i < this.entries.length; i++) this.entries[i].sacked = false;
+    this.sackedTotal = this.sackedEntries = 0;
+    return cleared;
   }
 
   /** Deems an entry lost (RFC 6675 §4 IsLost, RACK, an RTO); SACKed entries are never lost. */

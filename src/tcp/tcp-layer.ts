@@ -17,6 +17,7 @@ import type { IcmpErrorListener, IcmpErrorReport } from '../ip/icmp-layer.js';
 import type { IncomingDatagram, IpLayer, ProtocolHandler } from '../ip/ip-layer.js';
 import { IpProtocol } from '../ip/ipv4.js';
 import { allocateEphemeralPort, DEFAULT_EPHEMERAL_PORTS, type PortRange } from '../ip/ports.js';
+import { ChallengeAckCeiling } from './ack-rate-limits.js';
 import { ecnMode, type TcpConfig } from './config.js';
 import type { CongestionAlgorithm } from './congestion.js';
 import { connectionKey, TcpConnection, type TcpHost, type TcpSegmentCounters } from './connection.js';
@@ -152,8 +153,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   private readonly bindings = new Set<TcpBinding>();
   private readonly isn: IsnGenerator;
   private synCookies: SynCookies | null = null;
-  private challengeTokens: number;
-  private challengeUpdatedAt: number | null = null;
+  private readonly challengeAckCeiling: ChallengeAckCeiling;
   ephemeralPorts: PortRange = DEFAULT_EPHEMERAL_PORTS;
   readonly counters: TcpSegmentCounters;
   /** Gets a trace event per segment in and out when set (core/trace.ts). */
@@ -168,7 +168,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     private readonly clock: () => number,
   ) {
     this.isn = new IsnGenerator(rng);
-    this.challengeTokens = config.challengeAckPerSecond;
+    this.challengeAckCeiling = new ChallengeAckCeiling(rng);
     this.counters = { txSegments: stats.counter('tcp.tx.segments'), txDataSegments: stats.counter('tcp.tx.dataSegments'), rxDataSegments: stats.counter('tcp.rx.dataSegments') };
     this.rxSegments = stats.counter('tcp.rx.segments');
   }
@@ -236,14 +236,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   }
 
   challengeAckAllowed(now: number): boolean {
-    if (this.challengeUpdatedAt !== null) {
-      const refill = ((now - this.challengeUpdatedAt) * this.config.challengeAckPerSecond) / 1000;
-      this.challengeTokens = Math.min(this.config.challengeAckPerSecond, this.challengeTokens + refill);
-    }
-    this.challengeUpdatedAt = now;
-    if (this.challengeTokens < 1) return false;
-    this.challengeTokens -= 1;
-    return true;
+    return this.challengeAckCeiling.allow(now, this.config.challengeAckPerSecond);
   }
 
   replyWithReset(localAddress: Ipv4Address, localPort: number, remoteAddress: Ipv4Address, remotePort: number, segment: Segment): void {
@@ -393,11 +386,17 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       this.stats.increment(`drop.tcp.${checked.error.reason}`);
       return;
     }
-    const parsed = parseTcp(checked.value, datagram.checksumTrusted ? { verifyChecksum: false } : { source: header.source, destination: header.destination });
+    // Options as a receiver takes them: a malformed one ends or is left out of the parse, and
+    // the segment is still processed (Linux's tcp_parse_options; tcp-options.ts).
+    const parsed = parseTcp(
+      checked.value,
+      datagram.checksumTrusted ? { verifyChecksum: false, optionParsing: 'lenient' } : { source: header.source, destination: header.destination, optionParsing: 'lenient' },
+    );
     if (!parsed.ok) {
       this.stats.increment(`drop.tcp.${parsed.error.reason}`);
       return;
     }
+    if (parsed.value.malformedOptions) this.stats.increment('tcp.rx.malformedOption');
     if (datagram.destinationKind !== 'unicast') {
       this.stats.increment('drop.tcp.notUnicast'); // RFC 1122 §4.2.3.10
       return;

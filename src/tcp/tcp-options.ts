@@ -78,9 +78,61 @@ export type TcpOption =
   /** Any other kind, kept as its kind number and data (the octets after the length). */
   | { readonly kind: 'raw'; readonly optionKind: number; readonly data: Uint8Array };
 
+/** What `parseTcpOptionsLenient` made of a header's options. */
+export interface LenientTcpOptions {
+  /** The options understood, in order; one of known kind but wrong length is kept as `raw`. */
+  readonly options: TcpOption[];
+  /** Options found malformed: ignored (wrong length for the kind) or ending the parse. */
+  readonly malformed: number;
+}
+
+/**
+ * Decodes a header's options as a receiver acts on them, the way Linux's tcp_parse_options does:
+ * an option whose length octet is missing, below 2 or runs past the header ends the parse, and
+ * the options before it stand; an option of a known kind with the wrong length (an MSS of length
+ * 3, a SACK of 2 + 7 octets) is ignored — kept as `raw`, so no code takes it for the real thing —
+ * and parsing goes on. RFC 9293 §3.1 gives option lengths but no rule for a wrong one; RFC 1122
+ * §4.2.2.5 has TCP "be prepared to handle an illegal option length (e.g., zero) without
+ * crashing; a suggested procedure is to reset the connection and log the reason". Linux neither
+ * resets nor drops: it uses what it understood and answers, so a peer whose SYN carries one bad
+ * option still connects. The strict view (`parseTcpOptions`) stays for the dissector.
+ */
+export function parseTcpOptionsLenient(bytes: Uint8Array, start = 0, end = bytes.length): LenientTcpOptions {
+  const options: TcpOption[] = [];
+  let malformed = 0;
+  let i = start;
+  while (i < end) {
+    const optionKind = bytes[i];
+    if (optionKind === TcpOptionKind.END_OF_LIST) {
+      options.push({ kind: 'endOfList', padding: bytes.subarray(i + 1, end) });
+      break;
+    }
+    if (optionKind === TcpOptionKind.NO_OPERATION) {
+      options.push({ kind: 'noOperation' });
+      i += 1;
+      continue;
+    }
+    const length = i + 1 < end ? bytes[i + 1] : 0;
+    if (length < 2 || i + length > end) {
+      malformed++;
+      break;
+    }
+    const decoded = decodeOption(optionKind, bytes, i, length);
+    if (decoded.ok) {
+      options.push(decoded.value);
+    } else {
+      malformed++;
+      options.push({ kind: 'raw', optionKind, data: bytes.subarray(i + 2, i + length) });
+    }
+    i += length;
+  }
+  return { options, malformed };
+}
+
 /**
  * Decodes the option bytes of a header: all of `bytes`, or its bytes [start, end) (a header's
- * 20 to data offset × 4, without making a subarray for them).
+ * 20 to data offset × 4, without making a subarray for them). Strict: any malformed option fails
+ * the whole (the dissector's view; a receiver uses `parseTcpOptionsLenient`).
  */
 export function parseTcpOptions(bytes: Uint8Array, start = 0, end = bytes.length): Result<TcpOption[], DecodeError> {
   const options: TcpOption[] = [];

@@ -31,7 +31,7 @@ import { decodeFail, type DecodeError } from '../core/decode-error.js';
 import { ok, type Result } from '../core/result.js';
 import type { Ipv4Address } from '../ip/address.js';
 import { checksumIsValid, foldSum, internetChecksum, pseudoHeaderSum } from '../ip/checksum.js';
-import { emitTcpOptions, parseTcpOptions, tcpOptionsLength, type TcpOption } from './tcp-options.js';
+import { emitTcpOptions, parseTcpOptions, parseTcpOptionsLenient, tcpOptionsLength, type TcpOption } from './tcp-options.js';
 import type { SeqNumber } from './seq.js';
 
 /** The IP protocol number of TCP, as carried in the pseudo-header. */
@@ -276,22 +276,39 @@ export interface TcpRepr {
   readonly payload: Uint8Array;
 }
 
-/** Options for parseTcp: the pseudo-header addresses to verify the checksum, or no verification. */
-export type TcpParseOptions =
-  | (TcpPseudoHeader & { readonly verifyChecksum?: true })
-  | { readonly verifyChecksum: false };
+/**
+ * Options for parseTcp: the pseudo-header addresses to verify the checksum, or no verification;
+ * and how to take malformed options — `strict` (the default) fails the segment, `lenient` keeps
+ * what a receiver would use (`parseTcpOptionsLenient`, as Linux's tcp_parse_options).
+ */
+export type TcpParseOptions = ((TcpPseudoHeader & { readonly verifyChecksum?: true }) | { readonly verifyChecksum: false }) & {
+  readonly optionParsing?: 'strict' | 'lenient';
+};
+
+/** A decoded segment; parsed leniently, also how many of its options were malformed. */
+export interface ParsedTcp extends TcpRepr {
+  readonly malformedOptions?: number;
+}
 
 /**
  * Decodes a checked segment, verifying its checksum (unless told not to) and its options. The
  * returned payload is a view into the packet's bytes, not a copy.
  */
-export function parseTcp(packet: TcpPacket, options: TcpParseOptions): Result<TcpRepr, DecodeError> {
+export function parseTcp(packet: TcpPacket, options: TcpParseOptions): Result<ParsedTcp, DecodeError> {
   if (options.verifyChecksum !== false && !packet.checksumValid(options.source, options.destination)) {
     return decodeFail('tcp', 'badChecksum', `checksum 0x${packet.checksum.toString(16).padStart(4, '0')} does not verify`);
   }
-  const parsedOptions = parseTcpOptions(packet.bytes, Field.OPTIONS, packet.headerLength);
-  if (!parsedOptions.ok) return parsedOptions;
-  return ok({
+  if (options.optionParsing === 'lenient') {
+    const lenient = parseTcpOptionsLenient(packet.bytes, Field.OPTIONS, packet.headerLength);
+    return ok({ ...reprOf(packet, lenient.options), malformedOptions: lenient.malformed });
+  }
+  const strict = parseTcpOptions(packet.bytes, Field.OPTIONS, packet.headerLength);
+  return strict.ok ? ok(reprOf(packet, strict.value)) : strict;
+}
+
+/** The header fields of a checked segment, with its options decoded. */
+function reprOf(packet: TcpPacket, options: TcpOption[]): TcpRepr {
+  return {
     srcPort: packet.srcPort,
     dstPort: packet.dstPort,
     seq: packet.seq,
@@ -299,9 +316,9 @@ export function parseTcp(packet: TcpPacket, options: TcpParseOptions): Result<Tc
     flags: packet.flags,
     window: packet.window,
     urgentPointer: packet.urgentPointer,
-    options: parsedOptions.value,
+    options,
     payload: packet.payload,
-  });
+  };
 }
 
 /**

@@ -118,6 +118,11 @@ describe('backtick lines', () => {
     expect(outcome.changes).toEqual({ sack: false, ecn: 'off' });
     expect(outcome.unsupported).toEqual([]);
   });
+  test('the RFC 5961 §7 limits: tcp_invalid_ratelimit (per connection, ms) and tcp_challenge_ack_limit (stack-wide ceiling)', () => {
+    const outcome = mapShellCommand('sysctl -q net.ipv4.tcp_invalid_ratelimit=0 net.ipv4.tcp_challenge_ack_limit=2147483647', true);
+    expect(outcome.changes).toEqual({ invalidAckRateLimitMs: 0, challengeAckPerSecond: 2147483647 });
+    expect(outcome.unsupported).toEqual([]);
+  });
   test('FreeBSD sysctls map in portable mode only', () => {
     expect(mapShellCommand('sysctl net.inet.tcp.msl=5000', true).changes).toEqual({ timeWaitMs: 10000 });
     expect(mapShellCommand('sysctl net.inet.tcp.msl=5000', false).unsupported).toHaveLength(1);

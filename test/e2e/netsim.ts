@@ -49,6 +49,11 @@ export interface Scenario {
   readonly tcp?: Partial<TcpConfig>;
   /** The server's application stops reading once it has read `afterBytes`, for `durationMs`. */
   readonly readerPause?: { readonly afterBytes: number; readonly durationMs: number };
+  /**
+   * Each side reneges once (RFC 2018 §8): 1 ms after its receiver first holds data out of order
+   * (SACKed by then: an out-of-order segment is acknowledged at once), that data is discarded.
+   */
+  readonly receiverReneges?: boolean;
 }
 
 /** How to run a scenario once. */
@@ -202,6 +207,16 @@ class Endpoint {
   }
 }
 
+/**
+ * A receiver reneges (RFC 2018 §8 allows it; Linux's tcp_prune_ofo_queue does it under memory
+ * pressure): the data it holds out of order, SACKed already, is thrown away.
+ */
+function renege(connection: TcpConnection): void {
+  connection.stats.increment('netsim.reneged');
+  connection.assembler.clear();
+  connection.outOfOrderFinSeq = null;
+}
+
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const finished = (state: string) => state === 'TIME-WAIT' || state === 'CLOSED';
 
@@ -262,6 +277,17 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunResult 
     return true;
   };
 
+  // Reneging (scenario.receiverReneges): each endpoint's receiver discards its out-of-order data once.
+  const toRenege = new Set<Endpoint>();
+  const renegeWhenHolding = () => {
+    for (const endpoint of [clientEnd, serverEnd]) {
+      if (endpoint === null || toRenege.has(endpoint) || endpoint.connection.assembler.heldBytes === 0) continue;
+      toRenege.add(endpoint);
+      hooks.push({ time: net.now + 1, run: () => renege(endpoint.connection) });
+      hooks.sort((x, y) => x.time - y.time);
+    }
+  };
+
   let failure: string | null = null;
   const end = net.now + options.limitMs;
   for (;;) {
@@ -284,6 +310,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunResult 
       break;
     }
     net.step();
+    if (scenario.receiverReneges) renegeWhenHolding();
     if (client.lastInternalError !== null || server.lastInternalError !== null) {
       failure = `internal error: ${String(client.lastInternalError ?? server.lastInternalError)}`;
       break;

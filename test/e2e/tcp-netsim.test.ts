@@ -267,6 +267,21 @@ const cases: Record<string, Case> = {
       expect(both(r, 'tcp.rx.sackedSegments')).toBeGreaterThan(0);
     },
   },
+  renege: {
+    // 1% loss, and each receiver once discards the out-of-order data it has SACKed (RFC 2018
+    // §8). The sender sees a SACKed segment at SND.UNA, shortens its timer (Linux's
+    // tcp_check_sack_reneging), and the timeout forgets the SACK marks and resends from SND.UNA.
+    // Without that the SACKed-but-discarded segment at SND.UNA is never resent and the transfer
+    // stalls until the retries run out.
+    scenario: () => ({ name: 'renege', link: link({ lossRate: 0.01 }), receiverReneges: true }),
+    bound: (bytes) => lossBound(0.01)(bytes) + 2 * MIN_RTO,
+    check: (r) => {
+      expect(r.client.stats.get('netsim.reneged')).toBe(1);
+      expect(r.server.stats.get('netsim.reneged')).toBe(1);
+      expect(r.client.stats.get('tcp.sack.reneging')).toBeGreaterThan(0);
+      expect(r.server.stats.get('tcp.sack.reneging')).toBeGreaterThan(0);
+    },
+  },
   zerowin: {
     scenario: () => ({ name: 'zerowin', link: link(), readerPause: { afterBytes: 1_000_000, durationMs: 30_000 } }),
     bound: (bytes) => cleanBound(bytes) + 30_000 + RTT,

@@ -4,7 +4,10 @@
  * (RFC 2018 §2), ECN (RFC 3168 §6.1.1), and how each shapes the segments that follow.
  */
 import { describe, expect, it } from 'vitest';
+import { IpProtocol } from '../../src/ip/ipv4.js';
 import type { TcpOption } from '../../src/tcp/tcp-options.js';
+import { emitTcp, tcpLength, TcpPacket, type TcpRepr } from '../../src/tcp/tcp-packet.js';
+import { ipv4Frame } from '../support/packets.js';
 import {
   ACK,
   ack,
@@ -18,7 +21,9 @@ import {
   mssOnly,
   optionKinds,
   options,
+  OUR_ADDRESS,
   payloadLength,
+  PEER_ADDRESS,
   PSH,
   sackBlocks,
   sackPermitted,
@@ -228,5 +233,50 @@ describe('ECN negotiation (RFC 3168 §6.1.1)', () => {
     h2.send({ seq: 5000, ack: h2.ourSeq(0), flags: SYN | ACK, options: mssOnly() });
     expect(h2.conn.ecnEnabled).toBe(false);
     h2.expectSent(flags(ACK), ack(5001));
+  });
+});
+
+describe('malformed options (RFC 1122 §4.2.2.5; Linux tcp_parse_options)', () => {
+  /** A SYN from the peer carrying `optionBytes` (a multiple of 4) as its options, valid checksum. */
+  function synWithOptionBytes(h: TcpHarness, optionBytes: number[]): void {
+    const repr: TcpRepr = {
+      srcPort: h.peerPort,
+      dstPort: h.ourPort,
+      seq: h.peerIss,
+      ack: 0,
+      flags: SYN,
+      window: 65535,
+      urgentPointer: 0,
+      options: [{ kind: 'endOfList', padding: new Uint8Array(optionBytes.length - 1) }],
+      payload: new Uint8Array(0),
+    };
+    const bytes = new Uint8Array(tcpLength(repr));
+    emitTcp(repr, bytes, { source: PEER_ADDRESS, destination: OUR_ADDRESS });
+    bytes.set(optionBytes, 20);
+    const packet = TcpPacket.unchecked(bytes);
+    packet.checksum = 0;
+    packet.fillChecksum(PEER_ADDRESS, OUR_ADDRESS);
+    h.inject(ipv4Frame({ source: PEER_ADDRESS, destination: OUR_ADDRESS, protocol: IpProtocol.TCP, dontFragment: true }, bytes));
+  }
+
+  it('a SYN whose last option runs past the header gets a SYN-ACK; the MSS and SACK-permitted before it are honoured', () => {
+    const h = listening();
+    // MSS 1000, SACK-permitted, then kind 254 claiming 40 octets in a 12-octet option space.
+    synWithOptionBytes(h, [2, 4, 0x03, 0xe8, 4, 2, 254, 40, 0, 0, 0, 0]);
+    h.expectSent(flags(SYN | ACK), ack(h.peerSeq(0)), sackPermitted(true));
+    expect(h.stat('tcp.rx.malformedOption')).toBe(1);
+    expect(h.stat('drop.tcp.badOption')).toBe(0);
+    const connection = h.stack.tcp.listConnections().find((c) => c.state === 'SYN-RECEIVED')!;
+    expect(connection.sendMss).toBe(1000);
+  });
+
+  it('a SYN with an MSS option of length 3 gets a SYN-ACK: that option is ignored (536, RFC 9293 §3.7.1), the window scale after it honoured', () => {
+    const h = listening();
+    synWithOptionBytes(h, [2, 3, 0x05, 1, 3, 3, 7, 0]);
+    h.expectSent(flags(SYN | ACK), ack(h.peerSeq(0)), windowScale(5));
+    expect(h.stat('tcp.rx.malformedOption')).toBe(1);
+    const connection = h.stack.tcp.listConnections().find((c) => c.state === 'SYN-RECEIVED')!;
+    expect(connection.sendMss).toBe(536);
+    expect(connection.sndWindowShift).toBe(7);
   });
 });

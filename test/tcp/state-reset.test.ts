@@ -1,7 +1,8 @@
 /**
  * RST handling (RFC 9293 §3.10.7.2–§3.10.7.4 "second, check the RST bit", with RFC 5961 §3
- * blind-reset mitigation and RFC 1337 TIME-WAIT assassination protection), and the stack-wide
- * challenge-ACK rate limit (RFC 5961 §7).
+ * blind-reset mitigation and RFC 1337 TIME-WAIT assassination protection), and the limits on
+ * challenge ACKs and other answers to invalid segments (RFC 5961 §7): per connection, then a
+ * randomized stack-wide ceiling.
  */
 import { describe, expect, it } from 'vitest';
 import { seqAdd } from '../../src/tcp/seq.js';
@@ -11,6 +12,7 @@ import {
   closeWait,
   closing,
   established,
+  FIN,
   finWait1,
   finWait2,
   flags,
@@ -25,7 +27,6 @@ import {
   synSent,
   TcpHarness,
   timeWait,
-  type FixtureOptions,
 } from './harness.js';
 
 const RESET_OUTCOME = [
@@ -171,28 +172,116 @@ describe('RST to LISTEN and to a closed port (RFC 9293 §3.10.7.1–2)', () => {
   });
 });
 
-describe('challenge ACK rate limit (RFC 5961 §7)', () => {
-  const limited: FixtureOptions = { tcp: { challengeAckPerSecond: 2 } };
-
-  it('no more than challengeAckPerSecond challenge ACKs leave in a second, stack-wide; the budget refills with time', () => {
-    const h = established(limited);
+describe('challenge ACK limits (RFC 5961 §7, CVE-2016-5696)', () => {
+  it('per connection: one challenge ACK per invalidAckRateLimitMs (Linux tcp_invalid_ratelimit, 500 ms), whatever the stack-wide budget', () => {
+    const h = established();
     for (let i = 0; i < 4; i++) h.send({ seq: h.peerSeq(1 + i), flags: RST });
-    expect(h.take()).toHaveLength(2);
-    expect(h.stat('tcp.challengeAck.rateLimited')).toBe(2);
-    h.advance(500);
-    h.send({ seq: h.peerSeq(1), flags: RST });
     expect(h.take()).toHaveLength(1);
+    expect(h.stat('tcp.challengeAck.reset')).toBe(1);
+    expect(h.stat('tcp.challengeAck.rateLimited')).toBe(3);
+    h.advance(499);
     h.send({ seq: h.peerSeq(1), flags: RST });
-    expect(h.take()).toHaveLength(0);
+    h.expectNothingSent();
+    h.advance(1);
+    h.send({ seq: h.peerSeq(1), flags: RST });
+    h.expectSent(flags(ACK), seq(h.ourSeq(0)), ack(h.peerSeq(0)));
     h.expectState('ESTABLISHED');
   });
 
-  it('SYNs and too-old ACKs draw on the same budget (RFC 5961 §7)', () => {
-    const h = established(limited);
+  it('SYNs and too-old ACKs draw on the same per-connection limit', () => {
+    const h = established();
     h.send({ seq: h.peerSeq(1), flags: RST });
     h.send({ seq: h.peerSeq(0), flags: SYN, options: mssOnly() });
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(-200_000), flags: ACK });
-    expect(h.take()).toHaveLength(2);
-    expect(h.stat('tcp.challengeAck.rateLimited')).toBe(1);
+    expect(h.take()).toHaveLength(1);
+    expect(h.stat('tcp.challengeAck.rateLimited')).toBe(2);
+  });
+
+  it('stack-wide, after the connection limit: a budget drawn at random each second from [⌈n/2⌉, ⌈n/2⌉ + n − 1] (Linux tcp_send_challenge_ack)', () => {
+    const h = established({ tcp: { challengeAckPerSecond: 4, invalidAckRateLimitMs: 0 } });
+    const budgets = new Set<number>();
+    for (let second = 0; second < 40; second++) {
+      h.advanceTo((Math.floor(h.now / 1000) + 1) * 1000);
+      for (let i = 0; i < 20; i++) h.send({ seq: h.peerSeq(1 + i), flags: RST });
+      const sent = h.take().length;
+      expect(sent).toBeGreaterThanOrEqual(2);
+      expect(sent).toBeLessThanOrEqual(5);
+      budgets.add(sent);
+    }
+    // Not a constant an attacker could count down: every possible budget turns up.
+    expect([...budgets].sort()).toEqual([2, 3, 4, 5]);
+    expect(h.stat('tcp.challengeAck.overCeiling')).toBeGreaterThan(0);
+    h.expectState('ESTABLISHED');
+  });
+
+  it('challengeAckPerSecond of 2^31 − 1 (Linux INT_MAX, its default since 6.0) is no ceiling', () => {
+    const h = established({ tcp: { challengeAckPerSecond: 0x7fffffff, invalidAckRateLimitMs: 0 } });
+    for (let i = 0; i < 3000; i++) h.send({ seq: h.peerSeq(1 + (i % 100)), flags: RST });
+    expect(h.take()).toHaveLength(3000);
+  });
+});
+
+describe('answers to unacceptable segments, rate limited (RFC 9293 §3.10.7.4; RFC 5961 §7, Linux tcp_oow_rate_limited)', () => {
+  it('1000 out-of-window pure ACKs get one ACK, not 1000; the rest are counted', () => {
+    const h = established();
+    for (let i = 0; i < 1000; i++) h.send({ seq: h.peerSeq(-1000 - i), ack: h.ourSeq(0), flags: ACK });
+    h.expectSent(flags(ACK), seq(h.ourSeq(0)), ack(h.peerSeq(0)));
+    expect(h.stat('tcp.oowAck.rateLimited')).toBe(999);
+    expect(h.stat('drop.tcp.outsideWindow')).toBe(1000);
+  });
+
+  it('an old segment with data is always answered (a retransmission must learn it arrived), as is data out of order inside the window (fast retransmit needs those duplicate ACKs)', () => {
+    const h = established();
+    h.send({ seq: h.peerSeq(-1000), ack: h.ourSeq(0), flags: ACK });
+    h.expectSent(flags(ACK));
+    h.send({ seq: h.peerSeq(-10), ack: h.ourSeq(0), flags: ACK, payload: 10 });
+    h.expectSent(flags(ACK), ack(h.peerSeq(0)));
+    h.send({ seq: h.peerSeq(-10), ack: h.ourSeq(0), flags: ACK, payload: 10 });
+    h.expectSent(flags(ACK), ack(h.peerSeq(0)));
+    for (let i = 1; i <= 3; i++) {
+      h.send({ seq: h.peerSeq(100 * i), ack: h.ourSeq(0), flags: ACK, payload: 100 });
+      h.expectSent(flags(ACK), ack(h.peerSeq(0)));
+    }
+    expect(h.stat('tcp.oowAck.rateLimited')).toBe(0);
+  });
+
+  it('out-of-window ACKs and challenge ACKs share one limit per connection', () => {
+    const h = established();
+    h.send({ seq: h.peerSeq(1), flags: RST });
+    h.expectSent(flags(ACK));
+    h.send({ seq: h.peerSeq(-1000), ack: h.ourSeq(0), flags: ACK });
+    h.expectNothingSent();
+    expect(h.stat('tcp.oowAck.rateLimited')).toBe(1);
+  });
+
+  it('TIME-WAIT: pure ACKs off RCV.NXT get one answer per 500 ms; a retransmitted FIN always gets its ACK', () => {
+    const h = timeWait();
+    for (let i = 0; i < 5; i++) h.send({ seq: h.peerSeq(-100 - i), ack: h.ourSeq(1), flags: ACK });
+    h.expectSent(flags(ACK), ack(h.peerSeq(1)));
+    for (let i = 0; i < 2; i++) {
+      h.send({ seq: h.peerSeq(0), ack: h.ourSeq(1), flags: FIN | ACK });
+      h.expectSent(flags(ACK), ack(h.peerSeq(1)));
+    }
+    expect(h.stat('tcp.oowAck.rateLimited')).toBe(4);
+  });
+
+  it('SYN-RECEIVED (passive): a retransmitted SYN gets the SYN-ACK again, at most once per 500 ms (Linux tcp_check_req)', () => {
+    const h = synReceived();
+    h.advance(100);
+    h.send({ seq: h.peerIss, flags: SYN, options: mssOnly() });
+    h.expectSent(flags(SYN | ACK));
+    h.advance(100);
+    h.send({ seq: h.peerIss, flags: SYN, options: mssOnly() });
+    h.expectNothingSent();
+    h.advance(400);
+    h.send({ seq: h.peerIss, flags: SYN, options: mssOnly() });
+    h.expectSent(flags(SYN | ACK));
+    expect(h.stat('tcp.oowAck.rateLimited')).toBe(1);
+  });
+
+  it('invalidAckRateLimitMs = 0 answers every one', () => {
+    const h = established({ tcp: { invalidAckRateLimitMs: 0 } });
+    for (let i = 0; i < 10; i++) h.send({ seq: h.peerSeq(-1000 - i), ack: h.ourSeq(0), flags: ACK });
+    expect(h.take()).toHaveLength(10);
   });
 });

@@ -12,6 +12,7 @@ import {
   ACK,
   ack,
   established,
+  FIN,
   flags,
   mssOnly,
   payloadLength,
@@ -542,5 +543,87 @@ describe('after a lost SYN or SYN-ACK (RFC 5681 §3.1, RFC 6298 §5.7)', () => {
     const start = h.now;
     h.advance(3000);
     h.expectSent(seq(h.ourSeq(0)), sentAt(start + 3000));
+  });
+});
+
+describe('SACK reneging (RFC 2018 §8)', () => {
+  /** Four full segments and a FIN out; the peer SACKs segments 1–3 and gets segment 0 resent. */
+  function sackedThenHoleResent(h: TcpHarness): void {
+    sendSegments(h, 4);
+    h.conn.shutdownWrite();
+    h.expectSent(flags(FIN | ACK), seq(h.ourSeq(4 * MSS)));
+    h.advance(10);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(4 * MSS) }) });
+    h.expectSent(seq(h.ourSeq(0)), payloadLength(MSS));
+  }
+
+  /** The peer acknowledges whatever arrives, one segment at a time, until the FIN is acknowledged. */
+  function acknowledgeEverything(h: TcpHarness): void {
+    for (let round = 0; round < 20 && h.conn.state === 'FIN-WAIT-1'; round++) {
+      const sent = h.take();
+      if (sent.length === 0) {
+        h.advance(h.conn.retransmitDeadline - h.now);
+        continue;
+      }
+      for (const segment of sent) {
+        const end = segment.tcp.seq + segment.tcp.payload.length + ((segment.tcp.flags & FIN) !== 0 ? 1 : 0);
+        h.send({ seq: h.peerSeq(0), ack: end >>> 0, flags: ACK });
+      }
+    }
+  }
+
+  it('an ACK that leaves a SACKed segment at SND.UNA shows reneging: the timer is cut to max(SRTT/2, 10 ms), and that timeout forgets every SACK mark and resends from SND.UNA', () => {
+    const h = established(SACK_PEER);
+    sackedThenHoleResent(h);
+    // The peer takes segment 0 but has discarded 1–3: its ACK stops at segment 1, no SACK.
+    h.advance(40);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(MSS), flags: ACK });
+    // RACK calls the FIN, sent before the resent segment 0 was, lost; segment 1 is still SACKed.
+    expect(h.take().map((s) => s.tcp.seq)).toEqual([h.ourSeq(4 * MSS)]);
+    expect(h.conn.inFlight.first!.sacked).toBe(true);
+    expect(h.stat('tcp.sack.renegingSuspected')).toBe(1);
+    const srtt = h.conn.rtt.srtt!;
+    expect(h.conn.retransmitDeadline).toBe(h.now + Math.max(srtt / 2, 10));
+    h.advance(h.conn.retransmitDeadline - h.now);
+    // Not the FIN, the first unSACKed-now segment (a stalled sender resent only the FIN forever).
+    h.expectSent(seq(h.ourSeq(MSS)), payloadLength(MSS));
+    expect(h.stat('tcp.sack.reneging')).toBe(1);
+    expect(h.conn.inFlight.sackedCount).toBe(0);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(2 * MSS), flags: ACK });
+    acknowledgeEverything(h);
+    expect(h.conn.state).toBe('FIN-WAIT-2');
+    expect(h.conn.sndUna).toBe(h.ourSeq(4 * MSS + 1));
+  });
+
+  it('a receiver that never answers again: the timeout finds the SACKed segment at SND.UNA, forgets the marks and resends it (RFC 2018 §8 MUST)', () => {
+    const h = established(SACK_PEER);
+    sackedThenHoleResent(h);
+    h.advance(40);
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(MSS), flags: ACK });
+    h.take(); // the FIN, by RACK
+    h.advance(h.conn.retransmitDeadline - h.now);
+    h.expectSent(seq(h.ourSeq(MSS)), payloadLength(MSS));
+    // Every later timeout resends SND.UNA too, backed off.
+    for (let i = 0; i < 3; i++) {
+      h.advance(h.conn.retransmitDeadline - h.now);
+      h.expectSent(seq(h.ourSeq(MSS)), payloadLength(MSS));
+    }
+  });
+
+  it('a timeout with an unSACKed segment at SND.UNA resends that segment and keeps the SACK marks above it (RFC 6675 §5.1, Linux tcp_timeout_mark_lost)', () => {
+    const h = established(SACK_PEER);
+    sendSegments(h, 4);
+    h.advance(10);
+    // Segments 2 and 3 SACKed; RACK resends 0 and 1, which are lost again.
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(2 * MSS), rightEdge: h.ourSeq(4 * MSS) }) });
+    while (h.conn.retransmitDeadline > h.conn.rackDeadline) {
+      h.advance(h.conn.rackDeadline - h.now);
+      h.take();
+    }
+    h.take();
+    h.advance(h.conn.retransmitDeadline - h.now);
+    h.expectSent(seq(h.ourSeq(0)), payloadLength(MSS));
+    expect(h.stat('tcp.sack.reneging')).toBe(0);
+    expect(h.conn.inFlight.sackedCount).toBe(2);
   });
 });

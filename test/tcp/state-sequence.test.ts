@@ -130,6 +130,7 @@ describe('RFC 9293 §3.10.7.4 with a zero receive window', () => {
     const h = zeroWindow();
     h.send({ seq: h.peerSeq(RCV_WND + 1), ack: h.ourSeq(0), flags: ACK });
     h.expectSent(flags(ACK), ack(h.peerSeq(RCV_WND)), window(0));
+    h.advance(500); // past the per-connection limit on such answers (invalidAckRateLimitMs)
     h.send({ seq: h.peerSeq(RCV_WND - 1), ack: h.ourSeq(0), flags: ACK }); // a Linux-style zero-window probe
     h.expectSent(flags(ACK), ack(h.peerSeq(RCV_WND)), window(0));
   });

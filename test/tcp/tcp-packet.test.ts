@@ -10,7 +10,7 @@ import { Rng } from '../../src/core/rng.js';
 import { parseIpv4Address, type Ipv4Address } from '../../src/ip/address.js';
 import { emitIpv4 } from '../../src/ip/ipv4.js';
 import { emitEthernet, EtherType, parseMac } from '../../src/link/ethernet.js';
-import { emitTcpOptions, parseTcpOptions, tcpOptionsLength, TcpOptionKind, type TcpOption } from '../../src/tcp/tcp-options.js';
+import { emitTcpOptions, parseTcpOptions, parseTcpOptionsLenient, tcpOptionsLength, TcpOptionKind, type TcpOption } from '../../src/tcp/tcp-options.js';
 import {
   emitTcp,
   formatTcpFlags,
@@ -528,7 +528,35 @@ describe('TCP header codec (RFC 9293 §3.1)', () => {
         expectReason(parseBytes(bytes), 'badOption');
         expectReason(parseBytes(bytes, { verifyChecksum: false }), 'badOption');
       });
+      it(`${what}: lenient parsing (a receiver's, as Linux's tcp_parse_options) decodes the segment and counts it`, () => {
+        const parsed = expectOk(parseTcp(expectOk(TcpPacket.checked(withOptions(optionsHex))), { ...TO_SERVER, optionParsing: 'lenient' }));
+        expect(parsed.malformedOptions).toBeGreaterThanOrEqual(1); // a SACK of length 9 leaves the next option misaligned too
+      });
     }
+  });
+
+  describe('lenient option parsing (Linux tcp_parse_options)', () => {
+    const MSS_1460: TcpOption = { kind: 'maxSegmentSize', mss: 1460 };
+    const lenient = (hex: string) => parseTcpOptionsLenient(fromHex(hex.replace(/\s+/g, '')));
+    const NOP: TcpOption = { kind: 'noOperation' };
+
+    it('a length octet missing, below 2, or running past the header ends the parse; the options before it stand', () => {
+      expect(lenient('02 04 05 b4  01 01 02 04')).toEqual({ options: [MSS_1460, NOP, NOP], malformed: 1 });
+      expect(lenient('02 04 05 b4  fe 01 00 00')).toEqual({ options: [MSS_1460], malformed: 1 });
+      expect(lenient('02 04 05 b4  01 01 01 02')).toEqual({ options: [MSS_1460, NOP, NOP, NOP], malformed: 1 });
+      expect(lenient('02 04 05 b4  04 00 00 00')).toEqual({ options: [MSS_1460], malformed: 1 });
+    });
+
+    it('a known kind with the wrong length is left out (kept raw) and the parse goes on: an MSS of length 3 before a good one', () => {
+      const result = lenient('02 03 05  01  02 04 05 b4');
+      expect(result.malformed).toBe(1);
+      expect(result.options).toEqual([{ kind: 'raw', optionKind: 2, data: fromHex('05') }, NOP, MSS_1460]);
+    });
+
+    it('well-formed options parse as the strict codec parses them, with nothing counted', () => {
+      const hex = '020405b4 0402 080a 00000001 00000000 01 030307';
+      expect(lenient(hex)).toEqual({ options: expectOk(parseTcpOptions(fromHex(hex.replace(/\s+/g, '')))), malformed: 0 });
+    });
   });
 
   describe('fuzzing (seeded)', () => {
