@@ -288,7 +288,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   socketBufferAccounting: ['linux', 'freebsd'],
   receiveWindow: ['advertised', 'buffer'],
   closedPortReset: ['always', 'except-syn', 'never'],
-  dropSynFin: 'boolean',
+  dropSynFin: ['false', 'listen', 'true'],
   repeatFinInAcks: 'boolean',
   resetAfterCloseReported: 'boolean',
   inWindowSyn: ['challenge-ack', 'reset'],
@@ -342,7 +342,8 @@ function ustackSetting(assignment: string, changes: TcpConfigChanges): string | 
     return congestion(value, changes);
   } else if (Array.isArray(kind)) {
     if (!kind.includes(value)) return null;
-    (changes as Record<string, unknown>)[field] = value;
+    // A choice that includes the booleans (dropSynFin: false | 'listen' | true) takes them as such.
+    (changes as Record<string, unknown>)[field] = value === 'true' ? true : value === 'false' ? false : value;
   } else {
     return null;
   }

@@ -252,11 +252,15 @@ export interface TcpConfig {
   /** What a segment to a closed port gets (FreeBSD net.inet.tcp.blackhole 0, 1, 2). */
   readonly closedPortReset: ClosedPortReset;
   /**
-   * Drop a segment carrying both SYN and FIN in LISTEN and SYN-SENT, where it would open a
-   * connection (FreeBSD net.inet.tcp.drop_synfin); in synchronized states it is answered as any
-   * SYN. RFC 9293 gives SYN+FIN no special meaning, so off by default.
+   * Where a segment carrying both SYN and FIN is dropped instead of opening a connection:
+   * `'listen'` in LISTEN only (Linux: tcp_rcv_state_process discards it there, so nmap's T3
+   * probe draws no SYN-ACK; in SYN-SENT Linux answers it as any SYN); `true` in LISTEN and
+   * SYN-SENT (FreeBSD net.inet.tcp.drop_synfin = 1); `false` nowhere (FreeBSD's default,
+   * drop_synfin = 0). RFC 9293 gives SYN+FIN no special meaning — §3.10.7.2 would answer it and
+   * queue the FIN for ESTABLISHED — but no RFC requires a stack to accept it either; ustack
+   * follows Linux. In synchronized states it is answered as any SYN whatever this says.
    */
-  readonly dropSynFin: boolean;
+  readonly dropSynFin: boolean | 'listen';
   /**
    * A SYN in a synchronized state whose sequence number lies in the window: `challenge-ack`
    * (RFC 5961 §4.2, RFC 9293 §3.10.7.4; Linux, FreeBSD insecure_syn = 0) or `reset`, the RFC 793
@@ -390,7 +394,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   pacing: false,
   handshakeTimeoutMs: 0,
   closedPortReset: 'always',
-  dropSynFin: false,
+  dropSynFin: 'listen',
   inWindowSyn: 'challenge-ack',
   inWindowReset: 'challenge-ack',
   repeatFinInAcks: false,

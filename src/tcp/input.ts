@@ -194,8 +194,8 @@ function synSentArrives(connection: TcpConnection, segment: Segment, now: number
     connection.stats.increment('drop.tcp.synSentNoSyn');
     return;
   }
-  if (has.fin(segment) && connection.host.config.dropSynFin) {
-    connection.stats.increment('drop.tcp.synFin'); // TcpConfig.dropSynFin (FreeBSD drop_synfin)
+  if (has.fin(segment) && connection.host.config.dropSynFin === true) {
+    connection.stats.increment('drop.tcp.synFin'); // TcpConfig.dropSynFin (FreeBSD drop_synfin; not Linux in SYN-SENT)
     return;
   }
   // Fourth: SYN.

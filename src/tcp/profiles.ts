@@ -36,9 +36,16 @@ export const LINUX_PROFILE: TcpProfile = {
  * FreeBSD (as of 14.x) where it differs from ustack's defaults: its socket-buffer accounting
  * (SO_RCVBUF as set, grown to whole segments once connected), its receive window for the
  * acceptability test (the free buffer space when larger than advertised), its FIN repeated in
- * ACKs while unacknowledged, and ECONNRESET for a RST in CLOSING or LAST-ACK.
+ * ACKs while unacknowledged, ECONNRESET for a RST in CLOSING or LAST-ACK, and a SYN+FIN
+ * answered in LISTEN (drop_synfin = 0 by default; ustack, as Linux, drops it).
  */
-export const FREEBSD_PROFILE: TcpProfile = { socketBufferAccounting: 'freebsd', receiveWindow: 'buffer', repeatFinInAcks: true, resetAfterCloseReported: true };
+export const FREEBSD_PROFILE: TcpProfile = {
+  socketBufferAccounting: 'freebsd',
+  receiveWindow: 'buffer',
+  repeatFinInAcks: true,
+  resetAfterCloseReported: true,
+  dropSynFin: false,
+};
 
 /** The profiles by name. */
 export const TCP_PROFILES: Readonly<Record<'linux' | 'freebsd', TcpProfile>> = { linux: LINUX_PROFILE, freebsd: FREEBSD_PROFILE };

@@ -144,8 +144,8 @@ describe('LISTEN (RFC 9293 §3.10.7.2)', () => {
     expect(h.listener!.acceptQueue[0].state).toBe('ESTABLISHED');
   });
 
-  it('text and FIN on the SYN wait for ESTABLISHED: the SYN-ACK acknowledges only the SYN, the completing ACK brings them in', () => {
-    const h = listening();
+  it('text and FIN on the SYN wait for ESTABLISHED: the SYN-ACK acknowledges only the SYN, the completing ACK brings them in (dropSynFin off, as FreeBSD by default)', () => {
+    const h = listening({ tcp: { dropSynFin: false } });
     h.send({ seq: 1000, flags: SYN | FIN, options: mssOnly(), payload: 5 });
     const connection = h.stack.tcp.listConnections()[0];
     h.watch(connection);
@@ -154,6 +154,24 @@ describe('LISTEN (RFC 9293 §3.10.7.2)', () => {
     h.expectSent(flags(ACK), ack(1007)); // the five bytes and the FIN
     h.expectState('CLOSE-WAIT');
     expect(h.read()).toHaveLength(5);
+  });
+
+  it('by default a SYN+FIN in LISTEN is dropped, as Linux (tcp_rcv_state_process); a plain SYN after it opens as usual', () => {
+    const h = listening();
+    h.send({ seq: 1000, flags: SYN | FIN, options: mssOnly() });
+    h.expectNothingSent();
+    expect(h.stat('drop.tcp.synFin')).toBe(1);
+    expect(h.stack.tcp.listConnections()).toHaveLength(0);
+    h.send({ seq: 2000, flags: SYN, options: mssOnly() });
+    h.expectSent(flags(SYN | ACK), ack(2001));
+  });
+
+  it('by default a SYN+FIN in SYN-SENT still starts a simultaneous open, as Linux (only dropSynFin = true, FreeBSD drop_synfin = 1, drops it there)', () => {
+    const h = synSent();
+    h.send({ seq: h.peerIss, flags: SYN | FIN, options: mssOnly() });
+    h.expectSent(flags(SYN | ACK), ack(h.peerSeq(0)));
+    h.expectState('SYN-RECEIVED');
+    expect(h.stat('drop.tcp.synFin')).toBe(0);
   });
 });
 
