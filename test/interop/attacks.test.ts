@@ -196,6 +196,8 @@ describeInterop('interop: attack tools against ustack', () => {
       if (['ms', 'seconds', 'mss'].includes(key)) return undefined;
       if (key === 'id') return value === 0 ? 0 : 'non-zero';
       if (key === 'answered') return (value as string[]).length; // (summaries name the hosts)
+      // One answer per 500 ms: a burst slowed past that by a loaded machine may draw a second.
+      if (key === 'burstAnswers') return value === 1 || value === 2 ? 'one or two' : value;
       return value;
     });
 
@@ -237,9 +239,11 @@ describeInterop('interop: attack tools against ustack', () => {
       // (Not compared with Linux here: its answers to a source routed through lo are exempt,
       // icmpv4_xrlim_allow; the limit is net.ipv4.icmp_ratelimit=1000 ms with a burst of 6.)
       const { 'udp-unreachable-rate': observed } = await scapy(peer, 'ustack', 'udp-unreachable-rate');
-      expect(observed.seconds).toBeLessThan(1);
+      expect(await kernelSent(peer)).toEqual({ resets: 0, icmp: 0 });
+      expect(observed.seconds).toBeLessThan(2);
       expect(observed.portUnreachable).toBeGreaterThanOrEqual(1);
-      expect(observed.portUnreachable).toBeLessThanOrEqual(7);
+      // A burst of 6, then one a second over the sending and the 0.3 s listening after it.
+      expect(observed.portUnreachable).toBeLessThanOrEqual(6 + Math.ceil(observed.seconds + 0.3));
       expect(peer.stack.stats.get('udp.rx.noPort')).toBe(200);
       expect(peer.stack.stats.get('icmp.tx.rateLimited.destination')).toBe(200 - observed.portUnreachable);
       expect(peer.stack.stats.get('drop.internalError')).toBe(0);
@@ -301,19 +305,20 @@ describeInterop('interop: attack tools against ustack', () => {
       expect(ours['rst-exact']).toMatchObject({ answeredReset: [], answeredDataAfter: ['R'] });
       expect(ours['syn-in-window']).toMatchObject({ challengeAcks: 1, resets: 0, alive: true });
       expect(ours['ack-unsent']).toMatchObject({ challengeAcks: 1, ackFor: 0, echoedForged: [], alive: true });
-      // Linux: one answer per connection per 500 ms (tcp_invalid_ratelimit); the bursts take < 0.5 s.
-      expect(ours['out-of-window-burst'].seconds).toBeLessThan(0.5);
-      expect(ours['out-of-window-burst']).toMatchObject({ answers: 1, alive: true });
-      expect(ours['rst-burst'].seconds).toBeLessThan(0.5);
-      expect(ours['rst-burst']).toMatchObject({ challengeAcks: 1, alive: true });
+      // Linux: one answer per connection per 500 ms (tcp_invalid_ratelimit); a burst takes ~0.1 s.
+      for (const burst of ['out-of-window-burst', 'rst-burst']) {
+        expect(ours[burst].alive, burst).toBe(true);
+        expect(ours[burst].burstAnswers, burst).toBeGreaterThanOrEqual(1);
+        expect(ours[burst].burstAnswers, burst).toBeLessThanOrEqual(1 + Math.floor(ours[burst].seconds / 0.5));
+      }
       const stats = peer.stack.stats;
       expect(stats.get('tcp.challengeAck.reset')).toBe(2);
       expect(stats.get('tcp.challengeAck.syn')).toBe(1);
       expect(stats.get('tcp.challengeAck.ackTooNew')).toBe(1);
       expect(stats.get('drop.tcp.ackTooNew')).toBe(1);
       expect(stats.get('drop.tcp.outsideWindow')).toBeGreaterThanOrEqual(100);
-      expect(stats.get('tcp.oowAck.rateLimited')).toBe(99);
-      expect(stats.get('tcp.challengeAck.rateLimited')).toBe(99);
+      expect(stats.get('tcp.oowAck.rateLimited')).toBe(100 - ours['out-of-window-burst'].burstAnswers);
+      expect(stats.get('tcp.challengeAck.rateLimited')).toBe(100 - ours['rst-burst'].burstAnswers);
       expect(stats.get('drop.internalError')).toBe(0);
     },
     30_000,
@@ -328,6 +333,7 @@ describeInterop('interop: attack tools against ustack', () => {
       // (frag-needed not compared with Linux: its route to the spoofed source is lo's, 64 KiB;
       // Linux's tcp_v4_err checks the quoted sequence number the same way, RFC 5927 §4.1.)
       const ours = await scapy(peer, 'ustack', 'icmp-frag-needed', 'icmp-port-unreachable');
+      expect(await kernelSent(peer), 'the kernel answered ustack\'s replies to 10.77.0.50').toEqual({ resets: 0, icmp: 0 });
       const linux = await scapy(peer, 'linux', 'icmp-port-unreachable');
       expect(ours['icmp-frag-needed']).toMatchObject({ echoed: 1400, resentAfterOutOfWindow: [], alive: true });
       expect(ours['icmp-frag-needed'].resentAfterValid).toContainEqual([0, 1240]);
@@ -378,6 +384,7 @@ describeInterop('interop: attack tools against ustack', () => {
       peer = new KernelPeer();
       echoServer(peer, 80);
       const { 'fragment-flood': observed } = await scapy(peer, 'ustack', 'fragment-flood');
+      expect(await kernelSent(peer)).toEqual({ resets: 0, icmp: 0 });
       const stats = peer.stack.stats;
       const reassembler = peer.stack.ip.reassembler;
       const report = `${JSON.stringify(observed)}; fragments in ${stats.get('ipv4.rx.fragments')}, held ${reassembler.pending} datagrams in ${reassembler.memory} bytes, refused ${stats.get('drop.ipv4.reassemblyMemoryFull')}`;

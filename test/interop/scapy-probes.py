@@ -386,7 +386,7 @@ def out_of_window_burst():
         peer.send("A", seq=peer.snd_nxt + 10_000_000 + i)
     seconds = time.time() - started
     answers = challenge_acks(peer, mark, 0.3)
-    return {"sent": 100, "seconds": round(seconds, 2), "answers": len(answers), "alive": peer.alive()}
+    return {"sent": 100, "seconds": round(seconds, 2), "burstAnswers": len(answers), "alive": peer.alive()}
 
 
 @probe
@@ -399,7 +399,7 @@ def rst_burst():
         peer.send("R", seq=peer.snd_nxt + 1 + i * 100)
     seconds = time.time() - started
     answers = challenge_acks(peer, mark, 0.3)
-    return {"sent": 100, "seconds": round(seconds, 2), "challengeAcks": len(answers), "alive": peer.alive()}
+    return {"sent": 100, "seconds": round(seconds, 2), "burstAnswers": len(answers), "alive": peer.alive()}
 
 
 # -- RFC 5927: ICMP errors about a connection --
