@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { unwrap } from '../../src/core/result.js';
+import { DEFAULT_REASSEMBLY } from '../../src/ip/fragments.js';
 import type { TcpListener } from '../../src/tcp/tcp-layer.js';
 import { closePeersAfterEach, describeInterop, IN_CI, KERNEL_ADDRESS, KernelPeer, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
 
@@ -47,11 +48,40 @@ function echoServer(peer: KernelPeer, port: number, backlog?: number): TcpListen
   return listener;
 }
 
+/** What one probe of scapy-probes.py observed: its JSON line. */
+type Observed = Record<string, any>;
+
+/**
+ * Runs probes of test/interop/scapy-probes.py in the namespace, against ustack (out of the TUN
+ * device, from 10.77.0.50) or against Linux itself (through the namespace's lo, to 10.77.0.1).
+ */
+async function scapy(peer: KernelPeer, target: 'ustack' | 'linux', ...probes: string[]): Promise<Record<string, Observed>> {
+  const script = new URL('./scapy-probes.py', import.meta.url).pathname;
+  const result = await peer.run(['/usr/bin/python3', script, target, peer.link.name, ...probes], { timeoutMs: 60_000 });
+  const observed: Record<string, Observed> = {};
+  for (const line of result.stdout.toString().split('\n')) if (line.startsWith('{')) observed[JSON.parse(line).probe] = JSON.parse(line);
+  const report = `scapy-probes.py ${target} ${probes.join(' ')}: exit ${result.code}\n${result.stdout}${result.stderr}`;
+  expect(Object.keys(observed), report).toEqual(probes);
+  for (const probe of probes) expect(observed[probe].error, report).toBeUndefined();
+  console.log(`scapy ${target}: ${result.stdout.toString().trim()}`);
+  return observed;
+}
+
 /** "ok N failed M slowest S" from peer.py request-loop. */
 function requestLoopResult(output: string): { ok: number; failed: number; slowest: number; line: string } {
   const match = /ok (\d+) failed (\d+) slowest ([\d.]+)/.exec(output);
   if (!match) throw new Error(`request-loop printed: ${output}`);
   return { ok: Number(match[1]), failed: Number(match[2]), slowest: Number(match[3]), line: match[0] };
+}
+
+/** What the namespace's kernel sent: TCP resets and ICMP messages (/proc/net/snmp). */
+async function kernelSent(peer: KernelPeer): Promise<{ resets: number; icmp: number }> {
+  const snmp = (await peer.run(['cat', '/proc/net/snmp'])).stdout.toString().split('\n');
+  const field = (protocol: string, name: string) => {
+    const [names, values] = snmp.filter((line) => line.startsWith(`${protocol}:`)).map((line) => line.split(/\s+/));
+    return Number(values[names.indexOf(name)]);
+  };
+  return { resets: field('Tcp', 'OutRsts'), icmp: field('Icmp', 'OutMsgs') };
 }
 
 describeInterop('interop: attack tools against ustack', () => {
@@ -159,5 +189,254 @@ describeInterop('interop: attack tools against ustack', () => {
     },
     300_000,
   );
-});
 
+  /** Every probe's result with what legitimately differs between two hosts taken out. */
+  const comparable = (observed: Observed): Observed =>
+    JSON.parse(JSON.stringify(observed), (key, value) => {
+      if (['ms', 'seconds', 'mss'].includes(key)) return undefined;
+      if (key === 'id') return value === 0 ? 0 : 'non-zero';
+      if (key === 'answered') return (value as string[]).length; // (summaries name the hosts)
+      // One answer per 500 ms: a burst slowed past that by a loaded machine may draw a second.
+      if (key === 'burstAnswers') return value === 1 || value === 2 ? 'one or two' : value;
+      return value;
+    });
+
+  /** Runs `probes` against ustack, then the same against Linux; expects the same observations. */
+  async function asLinux(peer: KernelPeer, probes: string[]): Promise<Record<string, Observed>> {
+    const ours = await scapy(peer, 'ustack', ...probes);
+    const kernel = await kernelSent(peer);
+    // The kernel answered nothing of ustack's replies to the spoofed 10.77.0.50 (no RST, no ICMP).
+    expect(kernel, 'the kernel answered ustack\'s replies to 10.77.0.50').toEqual({ resets: 0, icmp: 0 });
+    const linux = await scapy(peer, 'linux', ...probes);
+    for (const probe of probes) expect(comparable(ours[probe]), `${probe}: ustack vs Linux`).toEqual(comparable(linux[probe]));
+    return ours;
+  }
+
+  itWith(
+    ['scapy'],
+    'scapy, ICMP: an echo request with code 5 is answered (RFC 1122 §3.2.2.6); LSRR and SSRR echoes are dropped unanswered (RFC 7126 §4.3); Record Route with pointer 2 draws a Parameter Problem pointing at octet 22 — as Linux',
+    async () => {
+      peer = new KernelPeer();
+      const ours = await asLinux(peer, ['echo-code', 'lsrr', 'ssrr', 'rr-pointer']);
+      expect(ours['echo-code']).toMatchObject({ replies: 1, code: 5 });
+      expect(ours.lsrr.answered).toEqual([]);
+      expect(ours.ssrr.answered).toEqual([]);
+      expect(ours['rr-pointer']).toMatchObject({ parameterProblems: 1, pointer: 22, echoReplies: 0 });
+      const stats = peer.stack.stats;
+      expect(stats.get('drop.ipv4.sourceRoute')).toBe(2);
+      expect(stats.get('drop.ipv4.badOption')).toBe(1);
+      expect(stats.get('icmp.tx.parameterProblem')).toBe(1);
+      expect(stats.get('drop.internalError')).toBe(0);
+    },
+    30_000,
+  );
+
+  itWith(
+    ['scapy'],
+    'scapy, ICMP errors are rate-limited per destination: 200 datagrams to a closed UDP port in ~0.5 s draw at most 7 port unreachables (Linux: burst 6, then 1/s)',
+    async () => {
+      peer = new KernelPeer();
+      // (Not compared with Linux here: its answers to a source routed through lo are exempt,
+      // icmpv4_xrlim_allow; the limit is net.ipv4.icmp_ratelimit=1000 ms with a burst of 6.)
+      const { 'udp-unreachable-rate': observed } = await scapy(peer, 'ustack', 'udp-unreachable-rate');
+      expect(await kernelSent(peer)).toEqual({ resets: 0, icmp: 0 });
+      expect(observed.seconds).toBeLessThan(2);
+      expect(observed.portUnreachable).toBeGreaterThanOrEqual(1);
+      // A burst of 6, then one a second over the sending and the 0.3 s listening after it.
+      expect(observed.portUnreachable).toBeLessThanOrEqual(6 + Math.ceil(observed.seconds + 0.3));
+      expect(peer.stack.stats.get('udp.rx.noPort')).toBe(200);
+      expect(peer.stack.stats.get('icmp.tx.rateLimited.destination')).toBe(200 - observed.portUnreachable);
+      expect(peer.stack.stats.get('drop.internalError')).toBe(0);
+    },
+    30_000,
+  );
+
+  itWith(
+    ['scapy'],
+    'scapy, IP ID: a RST (DF) carries ID 0 and an echo reply (no DF) a non-zero one, as Linux (RFC 6864 §4.1); fragmented replies to two hosts draw on two counters (RFC 7739 §5.3)',
+    async () => {
+      peer = new KernelPeer();
+      const ours = await asLinux(peer, ['ipid-atomic']);
+      expect(ours['ipid-atomic'].reset).toEqual({ id: 0, df: true });
+      expect(ours['ipid-atomic'].echoReply.df).toBe(false);
+      expect(ours['ipid-atomic'].echoReply.id).not.toBe(0);
+      // (Linux's lo has a 64 KiB MTU: its replies are never fragmented there, so ustack alone.)
+      const { ids } = (await scapy(peer, 'ustack', 'ipid-fragmented'))['ipid-fragmented'] as { ids: Record<string, number[][]> };
+      const first = ids['10.77.0.50'].map((fragments) => { expect(fragments).toHaveLength(1); return fragments[0]; });
+      const second = ids['10.77.0.51'].map((fragments) => { expect(fragments).toHaveLength(1); return fragments[0]; });
+      for (const id of [...first, ...second]) expect(id).not.toBe(0);
+      // Each destination's IDs follow on from its own previous one, not from the other's.
+      expect(first[1]).toBe((first[0] + 1) & 0xffff);
+      expect(second[1]).toBe((second[0] + 1) & 0xffff);
+      expect(second[0], JSON.stringify(ids)).not.toBe((first[0] + 1) & 0xffff);
+      expect(first[1], JSON.stringify(ids)).not.toBe((second[0] + 1) & 0xffff);
+      expect(peer.stack.stats.get('ipv4.tx.fragmented')).toBe(4);
+      expect(peer.stack.stats.get('drop.internalError')).toBe(0);
+    },
+    30_000,
+  );
+
+  itWith(
+    ['scapy'],
+    'scapy, SYNs: a SYN+FIN to a listening port goes unanswered; a SYN with an MSS option of length 3, or an option running past the header, is answered with a SYN-ACK — as Linux',
+    async () => {
+      peer = new KernelPeer();
+      echoServer(peer, 80);
+      const ours = await asLinux(peer, ['syn-fin', 'syn-mss-length-3', 'syn-option-past-header']);
+      expect(ours['syn-fin'].answers).toEqual([]);
+      expect(ours['syn-mss-length-3'].answers).toEqual(['SA']);
+      expect(ours['syn-option-past-header'].answers).toEqual(['SA']);
+      const stats = peer.stack.stats;
+      expect(stats.get('drop.tcp.synFin')).toBe(1);
+      expect(stats.get('tcp.rx.malformedOption')).toBe(2);
+      expect(stats.get('drop.internalError')).toBe(0);
+    },
+    30_000,
+  );
+
+  itWith(
+    ['scapy'],
+    'scapy, RFC 5961 on an established connection: an in-window RST and an in-window SYN draw a challenge ACK and the connection survives; an exact RST ends it; an ACK for unsent data is answered and its data dropped; bursts of 100 out-of-window segments or in-window RSTs draw one answer — as Linux',
+    async () => {
+      peer = new KernelPeer();
+      echoServer(peer, 80);
+      const ours = await asLinux(peer, ['rst-in-window', 'rst-exact', 'syn-in-window', 'ack-unsent', 'out-of-window-burst', 'rst-burst']);
+      expect(ours['rst-in-window']).toMatchObject({ challengeAcks: 1, ackedRcvNxt: true, alive: true });
+      expect(ours['rst-exact']).toMatchObject({ answeredReset: [], answeredDataAfter: ['R'] });
+      expect(ours['syn-in-window']).toMatchObject({ challengeAcks: 1, resets: 0, alive: true });
+      expect(ours['ack-unsent']).toMatchObject({ challengeAcks: 1, ackFor: 0, echoedForged: [], alive: true });
+      // Linux: one answer per connection per 500 ms (tcp_invalid_ratelimit); a burst takes ~0.1 s.
+      for (const burst of ['out-of-window-burst', 'rst-burst']) {
+        expect(ours[burst].alive, burst).toBe(true);
+        expect(ours[burst].burstAnswers, burst).toBeGreaterThanOrEqual(1);
+        expect(ours[burst].burstAnswers, burst).toBeLessThanOrEqual(1 + Math.floor(ours[burst].seconds / 0.5));
+      }
+      const stats = peer.stack.stats;
+      expect(stats.get('tcp.challengeAck.reset')).toBe(2);
+      expect(stats.get('tcp.challengeAck.syn')).toBe(1);
+      expect(stats.get('tcp.challengeAck.ackTooNew')).toBe(1);
+      expect(stats.get('drop.tcp.ackTooNew')).toBe(1);
+      expect(stats.get('drop.tcp.outsideWindow')).toBeGreaterThanOrEqual(100);
+      expect(stats.get('tcp.oowAck.rateLimited')).toBe(100 - ours['out-of-window-burst'].burstAnswers);
+      expect(stats.get('tcp.challengeAck.rateLimited')).toBe(100 - ours['rst-burst'].burstAnswers);
+      expect(stats.get('drop.internalError')).toBe(0);
+    },
+    30_000,
+  );
+
+  itWith(
+    ['scapy'],
+    'scapy, RFC 5927: a frag-needed quoting a sequence number outside SND.UNA..SND.NXT is ignored; one quoting the segment in flight with MTU 1280 lowers the MSS to 1240 and resends; a port unreachable leaves an established connection up',
+    async () => {
+      peer = new KernelPeer();
+      echoServer(peer, 80);
+      // (frag-needed not compared with Linux: its route to the spoofed source is lo's, 64 KiB;
+      // Linux's tcp_v4_err checks the quoted sequence number the same way, RFC 5927 §4.1.)
+      const ours = await scapy(peer, 'ustack', 'icmp-frag-needed', 'icmp-port-unreachable');
+      expect(await kernelSent(peer), 'the kernel answered ustack\'s replies to 10.77.0.50').toEqual({ resets: 0, icmp: 0 });
+      const linux = await scapy(peer, 'linux', 'icmp-port-unreachable');
+      expect(ours['icmp-frag-needed']).toMatchObject({ echoed: 1400, resentAfterOutOfWindow: [], alive: true });
+      expect(ours['icmp-frag-needed'].resentAfterValid).toContainEqual([0, 1240]);
+      expect(ours['icmp-frag-needed'].resentAfterValid).toContainEqual([1240, 160]);
+      expect(ours['icmp-port-unreachable'].alive).toBe(true);
+      expect(linux['icmp-port-unreachable'].alive).toBe(true);
+      const stats = peer.stack.stats;
+      expect(stats.get('drop.tcp.icmpOutOfWindow')).toBe(1);
+      expect(stats.get('tcp.pmtu.mssLowered')).toBe(1);
+      expect(stats.get('tcp.icmp.ECONNREFUSED')).toBe(1);
+      expect(stats.get('drop.internalError')).toBe(0);
+    },
+    30_000,
+  );
+
+  itWith(
+    ['scapy'],
+    'scapy, fragments: overlapping fragments discard the datagram (RFC 5722, as Linux ≥ 4.19 for IPv4); teardrop and a ping of death past 65,535 bytes are dropped; a tiny first fragment of 8 bytes is reassembled and answered, a fragment at offset 1 rewriting its flags discarded (RFC 1858 §3) — as Linux',
+    async () => {
+      peer = new KernelPeer();
+      echoServer(peer, 80);
+      const ours = await asLinux(peer, ['fragment-overlap', 'teardrop', 'teardrop-aligned', 'ping-of-death', 'tiny-fragment', 'fragment-offset-1']);
+      expect(ours['fragment-overlap'].overlapping).toMatchObject({ echoReplies: 0, answered: [] });
+      expect(ours['fragment-overlap'].clean.echoReplies).toBe(1);
+      expect(ours.teardrop).toMatchObject({ echoReplies: 0, answered: [] });
+      expect(ours['teardrop-aligned']).toMatchObject({ echoReplies: 0, answered: [] });
+      expect(ours['ping-of-death']).toMatchObject({ echoReplies: 0, answered: [] });
+      expect(ours['ping-of-death'].lastEnd).toBeGreaterThan(65_535);
+      expect(ours['tiny-fragment'].answers).toEqual(['SA']);
+      expect(ours['fragment-offset-1'].answers).toEqual([]);
+      const stats = peer.stack.stats;
+      expect(stats.get('drop.ipv4.fragmentOverlap')).toBe(2);
+      // Teardrop's first fragment (36 bytes with MF) is refused, not a multiple of 8 (RFC 791;
+      // Linux trims it to 32, ip_frag_queue's `end &= ~7`); its second then waits alone for the
+      // reassembly timeout. The aligned one's last fragment ends inside the first: all discarded.
+      expect(stats.get('drop.ipv4.fragmentInconsistent')).toBe(2);
+      expect(stats.get('drop.ipv4.fragmentTooLong')).toBe(1);
+      expect(peer.stack.ip.reassembler.pending).toBe(1);
+      expect(stats.get('drop.internalError')).toBe(0);
+    },
+    30_000,
+  );
+
+  itWith(
+    ['scapy'],
+    'scapy, a flood of 5,000 incomplete fragmented datagrams keeps reassembly memory within its 4 MiB bound; ping and TCP still answered',
+    async () => {
+      peer = new KernelPeer();
+      echoServer(peer, 80);
+      const { 'fragment-flood': observed } = await scapy(peer, 'ustack', 'fragment-flood');
+      expect(await kernelSent(peer)).toEqual({ resets: 0, icmp: 0 });
+      const stats = peer.stack.stats;
+      const reassembler = peer.stack.ip.reassembler;
+      const report = `${JSON.stringify(observed)}; fragments in ${stats.get('ipv4.rx.fragments')}, held ${reassembler.pending} datagrams in ${reassembler.memory} bytes, refused ${stats.get('drop.ipv4.reassemblyMemoryFull')}`;
+      console.log(`fragment flood: ${report}`);
+      expect(observed.answered, report).toBe(0);
+      expect(stats.get('ipv4.rx.fragments'), report).toBe(5000);
+      expect(reassembler.memory, report).toBeLessThanOrEqual(DEFAULT_REASSEMBLY.memoryLimit);
+      expect(reassembler.memory, report).toBeGreaterThan(DEFAULT_REASSEMBLY.memoryLimit * 0.9);
+      expect(stats.get('drop.ipv4.reassemblyMemoryFull'), report).toBe(5000 - reassembler.pending);
+      const ping = await peer.run(['ping', '-c', '1', '-W', '2', STACK_ADDRESS], { timeoutMs: 5000 });
+      expect(ping.code, ping.stdout.toString()).toBe(0);
+      const echo = await peer.run(['nc', '-N', STACK_ADDRESS, '80'], { input: 'still here\n', timeoutMs: 5000 });
+      expect(echo.stdout.toString()).toBe('still here\n');
+      expect(stats.get('drop.internalError')).toBe(0);
+    },
+    30_000,
+  );
+
+  itWith(
+    ['scapy'],
+    'scapy, malformed headers — IHL 4, total length past the frame, bad IP checksum, TCP data offset 4 or past the segment, bad TCP checksum, UDP length past the datagram or below 8 — are dropped, counted and unanswered; a datagram longer than its UDP length is trimmed to it and taken — as Linux',
+    async () => {
+      peer = new KernelPeer();
+      echoServer(peer, 80);
+      const dropped = [
+        'ip-header-length-4',
+        'ip-total-length-past-frame',
+        'ip-bad-checksum',
+        'tcp-data-offset-4',
+        'tcp-data-offset-past-segment',
+        'tcp-bad-checksum',
+        'udp-length-past-datagram',
+        'udp-length-below-header',
+      ];
+      const ours = await asLinux(peer, [...dropped, 'udp-length-short-of-datagram']);
+      for (const probe of dropped) expect(ours[probe].answered, probe).toEqual([]);
+      // RFC 768 gives the length; Linux's __udp4_lib_rcv trims to it, so the port unreachable.
+      expect(ours['udp-length-short-of-datagram'].answered).toHaveLength(1);
+      expect(ours['udp-length-short-of-datagram'].answered[0]).toMatch(/port-unreachable/);
+      expect(peer.stack.stats.snapshot()).toMatchObject({
+        'drop.ipv4.badHeaderLength': 1,
+        'drop.ipv4.truncated': 1,
+        'drop.ipv4.badChecksum': 1,
+        'drop.tcp.badHeaderLength': 1,
+        'drop.tcp.truncated': 1,
+        'drop.tcp.badChecksum': 1,
+        'drop.udp.truncated': 1,
+        'drop.udp.badTotalLength': 1,
+      });
+      expect(peer.stack.stats.get('tcp.tx.segments')).toBe(0);
+      expect(peer.stack.stats.get('drop.internalError')).toBe(0);
+    },
+    30_000,
+  );
+});
