@@ -251,12 +251,16 @@ export class LinuxCubicCongestionControl implements CongestionControl {
     this.cwndSegments = Math.max(this.cwndSegments, this.priorCwnd);
     if (this.priorSsthresh > this.ssthreshSegments) this.ssthreshSegments = this.priorSsthresh;
     this.priorCwnd = 0;
+    this.timeoutWithoutProgress = false;
   }
 
   onRetransmitTimeout(_now: number, _flightSize: number): void {
-    // tcp_enter_loss: a new ssthresh unless a timeout already set one with nothing acknowledged since.
-    if (!this.timeoutWithoutProgress) this.ssthreshSegments = this.recalculateSsthresh();
-    this.priorCwnd = 0;
+    // tcp_enter_loss: a new ssthresh unless a timeout already set one with nothing acknowledged
+    // since, and what it replaces kept for F-RTO's undo (tcp_try_undo_loss).
+    if (!this.timeoutWithoutProgress) {
+      this.saveForUndo();
+      this.ssthreshSegments = this.recalculateSsthresh();
+    }
     this.cwndSegments = 1;
     this.cwndCount = 0;
     this.recovering = false;

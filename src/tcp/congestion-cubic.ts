@@ -238,6 +238,10 @@ export class CubicCongestionControl implements CongestionControl {
     this.k = before.k;
     this.epochStart = before.epochStart;
     this.beforeReduction = null;
+    // After a spurious timeout (F-RTO, RFC 5682): no longer the first stage after a timeout.
+    this.firstAvoidanceAfterTimeout = false;
+    this.slowStartAfterTimeout = false;
+    this.timeoutWithoutProgress = false;
   }
 
   onEcnEcho(_now: number, flightSize: number): void {
@@ -257,12 +261,14 @@ export class CubicCongestionControl implements CongestionControl {
   onRetransmitTimeout(_now: number, flightSize: number): void {
     // §4.8: cwnd as Reno (RFC 5681 §3.1: one segment), ssthresh as in §4.6. A repeated timeout
     // with nothing acknowledged in between holds ssthresh (RFC 5681 §3.1, note after eq. 4).
+    // The state before it is kept for §4.9's undo should F-RTO (RFC 5682) prove the timeout
+    // spurious; a repeated timeout keeps what the first one found.
     if (!this.timeoutWithoutProgress) {
+      this.beforeReduction = { cwnd: this.cwndSegs, ssthresh: this.ssthreshSegs, wMax: this.wMax, cwndPrior: this.cwndPrior, wEst: this.wEst, k: this.k, epochStart: this.epochStart };
       this.cwndPrior = this.cwndSegs;
       this.ssthreshSegs = Math.max(this.flightSegments(flightSize) * CUBIC_BETA, 2);
     }
     this.cwndSegs = 1;
-    this.beforeReduction = null;
     this.recovering = false;
     this.epochStart = undefined;
     this.appLimitedSince = undefined;

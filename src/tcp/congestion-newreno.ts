@@ -123,6 +123,10 @@ export class NewRenoCongestionControl implements CongestionControl {
     this.cwndBytes = Math.max(this.cwndBytes, this.beforeReduction.cwnd);
     this.ssthreshBytes = Math.max(this.ssthreshBytes, this.beforeReduction.ssthresh);
     this.beforeReduction = null;
+    // After a spurious timeout (F-RTO, RFC 5682): the window is no longer restarting from one
+    // segment, and the next timeout is a first one again.
+    this.slowStartAfterTimeout = false;
+    this.timeoutWithoutProgress = false;
   }
 
   onEcnEcho(_now: number, flightSize: number): void {
@@ -143,11 +147,13 @@ export class NewRenoCongestionControl implements CongestionControl {
     // RFC 5681 §3.1 eq. 4 — unless this is a repeated timeout with no new data acknowledged in
     // between, in which case ssthresh is held (RFC 5681 §3.1, the note after eq. 4): the
     // flight then is the same unacknowledged data and halving again would punish one loss twice.
+    // What the timeout changes is kept for F-RTO (RFC 5682) to undo, should it prove spurious; a
+    // repeated timeout keeps what the first one found.
     if (!this.timeoutWithoutProgress) {
+      this.beforeReduction = { cwnd: this.cwndBytes, ssthresh: this.ssthreshBytes };
       this.ssthreshBytes = halvedFlight(flightSize, this.mss);
     }
     // RFC 5681 §3.1: cwnd = LW = 1 full-sized segment.
-    this.beforeReduction = null;
     this.cwndBytes = this.mss;
     this.bytesAckedInAvoidance = 0;
     this.recovering = false;

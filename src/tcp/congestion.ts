@@ -17,7 +17,8 @@
  *    acknowledged (RFC 3168 §6.1.2: react at most once per window);
  *  - `onRecoveryEnd` when the recovery point (or, for ECE, the CWR point) is acknowledged;
  *  - `onSpuriousCongestionEvent` when the last loss reduction turns out needless (every
- *    retransmission of that episode was D-SACKed): back to the state before it;
+ *    retransmission of that episode was D-SACKed, or F-RTO found the last timeout spurious,
+ *    RFC 5682): back to the state before it;
  *  - `onRetransmitTimeout` when the retransmission timer fires;
  *  - `onIdleRestart` before sending after an idle period longer than the RTO;
  *  - `setMss` when path MTU discovery changes the segment size.
@@ -44,10 +45,12 @@ export interface CongestionControl {
   /** Recovery finished (the recovery point was acknowledged): NewReno sets cwnd = ssthresh (RFC 6582 §3.2 step 3, "full acknowledgment"); CUBIC per RFC 9438. */
   onRecoveryEnd(now: number): void;
   /**
-   * The last `onCongestionEvent` was spurious: nothing had been lost (RFC 3708: every
-   * retransmission was reported as a duplicate). Restore the state saved at that event — RFC
-   * 9438 §4.9 for CUBIC — never lowering cwnd or ssthresh below what they are now (as Linux's
-   * undo). Only called after recovery ended, and at most once per event.
+   * The last `onCongestionEvent` or `onRetransmitTimeout` was spurious: nothing had been lost
+   * (RFC 3708: every retransmission was reported as a duplicate; RFC 5682: F-RTO saw data sent
+   * before the timeout arrive). Restore the state saved at that event — RFC 9438 §4.9 for
+   * CUBIC — never lowering cwnd or ssthresh below what they are now (as Linux's undo). Only
+   * called after recovery ended (a timeout ends one), and at most once per event; a repeated
+   * timeout with nothing acknowledged in between undoes to the state before the first.
    */
   onSpuriousCongestionEvent(now: number): void;
   /** Retransmission timeout: ssthresh = max(FlightSize/2, 2*SMSS), cwnd = 1 SMSS (RFC 5681 §3.1 eq. 4, RFC 9438 §4.8). */

@@ -391,7 +391,7 @@ describe.each<CongestionAlgorithm>(['newreno', 'cubic'])('%s: undo after a spuri
     expect(cc.cwnd).toBeGreaterThanOrEqual(restoredAtLeast);
   });
 
-  it('undoes nothing after an ECN reduction or a timeout, or while recovering', () => {
+  it('undoes nothing after an ECN reduction, or while recovering', () => {
     const ecn = avoiding();
     ecn.onCongestionEvent(1000, ecn.cwnd);
     ecn.onRecoveryEnd(1100);
@@ -401,16 +401,30 @@ describe.each<CongestionAlgorithm>(['newreno', 'cubic'])('%s: undo after a spuri
     ecn.onSpuriousCongestionEvent(1300);
     expect(ecn.cwnd).toBe(afterEcn);
 
-    const timeout = avoiding();
-    timeout.onCongestionEvent(1000, timeout.cwnd);
-    timeout.onRetransmitTimeout(1100, timeout.cwnd);
-    timeout.onSpuriousCongestionEvent(1200);
-    expect(timeout.cwnd).toBe(MSS);
-
     const recovering = avoiding();
     recovering.onCongestionEvent(1000, recovering.cwnd);
     const during = recovering.cwnd;
     recovering.onSpuriousCongestionEvent(1050);
     expect(recovering.cwnd).toBe(during);
+  });
+
+  it('a spurious timeout (F-RTO, RFC 5682) is undone to the state just before it, not before an earlier reduction', () => {
+    const timeout = avoiding();
+    timeout.onCongestionEvent(1000, timeout.cwnd);
+    timeout.onRecoveryEnd(1050);
+    const before = { cwnd: timeout.cwnd, ssthresh: timeout.ssthresh };
+    timeout.onRetransmitTimeout(1100, timeout.cwnd);
+    expect(timeout.cwnd).toBe(MSS);
+    timeout.onSpuriousCongestionEvent(1200);
+    expect({ cwnd: timeout.cwnd, ssthresh: timeout.ssthresh }).toEqual(before);
+  });
+
+  it('after repeated timeouts with nothing acknowledged in between, the undo goes back to before the first', () => {
+    const cc = avoiding();
+    const before = { cwnd: cc.cwnd, ssthresh: cc.ssthresh };
+    cc.onRetransmitTimeout(1000, cc.cwnd);
+    cc.onRetransmitTimeout(1400, cc.cwnd);
+    cc.onSpuriousCongestionEvent(1500);
+    expect({ cwnd: cc.cwnd, ssthresh: cc.ssthresh }).toEqual(before);
   });
 });
