@@ -309,6 +309,16 @@ export interface TcpConfig {
   /** Report duplicate segments received with a D-SACK block (RFC 2883); Linux's tcp_dsack. */
   readonly duplicateSack: boolean;
   /**
+   * F-RTO (RFC 5682, frto.ts): after a retransmission timeout, new data goes once the first
+   * retransmission is acknowledged, and an ACK for data sent before the timeout then undoes the
+   * timeout's cwnd and ssthresh reduction — the SACK-enhanced version (§3) with SACK, the basic
+   * one (§2) without. On by default: RFC 5682 is on the Standards Track (RFC 4138, its
+   * predecessor, was Experimental), it needs nothing from the receiver, and Linux has had it on
+   * since 2.6.24 (tcp_frto = 2; any non-zero value is the same since 3.10). FreeBSD's base stack
+   * has no F-RTO (its profile turns it off).
+   */
+  readonly frto: boolean;
+  /**
    * Which of the segments an ACK newly delivers gives RACK.rtt. RFC 8985 §6.2 step 2 visits them
    * in transmission order, so RACK.rtt is that of the most recently sent. Linux (tcp_rack_advance,
    * called as tcp_sacktag_write_queue and then tcp_clean_rtx_queue walk the queue) visits them in
@@ -404,6 +414,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   rackDuplicateThreshold: true,
   tailLossProbe: true,
   duplicateSack: true,
+  frto: true,
   rackRttInSequenceOrder: false,
   cwndGrowthFromDeliveredData: false,
 };

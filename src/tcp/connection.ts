@@ -14,6 +14,7 @@ import type { TcpConfig } from './config.js';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
 import { CongestionWindowUse } from './cwnd-validation.js';
 import { TimerDeadlines } from './deadlines.js';
+import { ForwardRtoRecovery } from './frto.js';
 import { MtuProbing } from './mtu-probe.js';
 import { QuickAcks } from './quick-ack.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
@@ -253,11 +254,13 @@ export class TcpConnection extends TimerDeadlines {
   prr: ProportionalRateReduction | null = null;
   /** After an RTO, until everything then outstanding is acknowledged (Linux's "Loss" state). */
   rtoRecovery = false;
+  /** F-RTO (RFC 5682): whether the last timeout turns out spurious (TcpConfig.frto). */
+  readonly frto = new ForwardRtoRecovery();
   /**
    * The last loss recovery, while it may still turn out spurious (RFC 3708, as Linux's undo):
    * SND.UNA when it began, and how many of its retransmissions no D-SACK has yet called
    * needless. At zero, after recovery, the congestion controller undoes its reduction. Null
-   * after a timeout or an ECN reduction, neither of which is undone.
+   * after a timeout (F-RTO may undo that, frto.ts) or an ECN reduction (never undone).
    */
   undo: { readonly marker: number; retransmissions: number } | null = null;
   /** RFC 6582 "recover": the highest sequence number sent when recovery began (starts at ISS). */

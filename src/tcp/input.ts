@@ -8,6 +8,7 @@ import { NO_BYTES } from '../core/bytes.js';
 import { answerIsRateLimited } from './ack-rate-limits.js';
 import { ecnMode } from './config.js';
 import type { TcpConnection } from './connection.js';
+import { frtoAck } from './frto.js';
 import { advertisedMssFor, sendAck, sendSynAck, transmitPending, transmitSegment, TCP_IP_HEADERS, windowShiftFor } from './output.js';
 import {
   ackArrives,
@@ -528,6 +529,9 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
   if (connection.inFlight.length === 0) connection.timeoutCount = 0;
   const duplicate = ack === connection.sndUna && dataAcked === 0 && isDuplicateAck(connection, segment, previousWindow);
   if (duplicate) duplicateAck(connection, before);
+  // F-RTO (RFC 5682) after a timeout: send new data, or undo a spurious timeout, before RACK
+  // looks for losses among what the undo leaves unmarked.
+  frtoAck(connection, before.sndUna, duplicate, now);
 
   if (connection.sackEnabled && detectLossByRack(connection, now)) enterRecovery(connection, now, before);
   // ECN-Echo (RFC 3168 §6.1.2): a reduction once per window of data, before this ACK's share of

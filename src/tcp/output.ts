@@ -317,6 +317,11 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   }
   const cwnd = congestionWindow(connection);
   let inPipe = pipe(connection);
+  // F-RTO step 2b (RFC 5682): after the ACK of a timeout's retransmission, new data goes instead
+  // of the segments the timeout marked lost, Nagle or not (the RFC allows overriding it; Linux's
+  // tcp_xmit_recovery pushes with TCP_NAGLE_OFF).
+  const newDataOnly = connection.frto.takeNewDataTurn();
+  const sndNxtBefore = connection.sndNxt;
 
   // Retransmissions first: lost segments in sequence order while cwnd − pipe leaves room for a
   // segment (RFC 6675 §5 (C)). An entry that must be split leaves its tail lost, next in line.
@@ -326,7 +331,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   let groupSegments = 0;
   let groupLimit = 0;
   let groupBytes = 0;
-  for (let i = 0; queue.lostCount > 0 && i < queue.length; i++) {
+  for (let i = 0; !newDataOnly && queue.lostCount > 0 && i < queue.length; i++) {
     const segment = queue.at(i);
     if (!segment.lost) continue;
     if (cwnd - inPipe < connection.sendMss) break;
@@ -428,7 +433,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
       if (connection.flightSize === 0) armPersistIfIdle(connection, now);
       break;
     }
-    if (partial && !connection.options.noDelay && !mode.lossProbe && !mode.wakeup && seqGt(connection.smallSegmentEnd, connection.sndUna)) {
+    if (partial && !connection.options.noDelay && !mode.lossProbe && !mode.wakeup && !newDataOnly && seqGt(connection.smallSegmentEnd, connection.sndUna)) {
       // Nagle (RFC 896, RFC 9293 §3.7.4) in Minshall's form, as Linux: a small segment waits
       // only while an earlier small segment is unacknowledged, so the tail of a large write
       // leaves at once but a stream of small writes still coalesces.
@@ -482,6 +487,12 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
   }
   if (seqGt(connection.sndNxt, unitStart)) connection.sendMemory.transmitted(unitStart, connection.sndNxt, Math.max(seqSub(unitEnd, unitStart), connection.sendMss));
   pacingUnitSent(connection, unitBytesSent, now);
+  if (newDataOnly && connection.sndNxt === sndNxtBefore) {
+    // No new data could go after all (a cork, pacing, the transmit queue): F-RTO ends and the
+    // recovery is the conventional one (RFC 5682 step 2b; Linux's tcp_xmit_recovery).
+    connection.frto.stop();
+    return transmitPending(connection, now, mode);
+  }
   if (mayCarryData) {
     // The window's use is recorded first: whether this transmission found cwnd limiting decides
     // whether a writer short of buffer is send-buffer limited (Linux's tcp_cwnd_validate order).

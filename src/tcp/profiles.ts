@@ -36,8 +36,9 @@ export const LINUX_PROFILE: TcpProfile = {
  * FreeBSD (as of 14.x) where it differs from ustack's defaults: its socket-buffer accounting
  * (SO_RCVBUF as set, grown to whole segments once connected), its receive window for the
  * acceptability test (the free buffer space when larger than advertised), its FIN repeated in
- * ACKs while unacknowledged, ECONNRESET for a RST in CLOSING or LAST-ACK, and a SYN+FIN
- * answered in LISTEN (drop_synfin = 0 by default; ustack, as Linux, drops it).
+ * ACKs while unacknowledged, ECONNRESET for a RST in CLOSING or LAST-ACK, a SYN+FIN
+ * answered in LISTEN (drop_synfin = 0 by default; ustack, as Linux, drops it), and no F-RTO
+ * (RFC 5682: its base stack has only tcp_bad_rexmt's undo, by timestamp or timing).
  */
 export const FREEBSD_PROFILE: TcpProfile = {
   socketBufferAccounting: 'freebsd',
@@ -45,6 +46,7 @@ export const FREEBSD_PROFILE: TcpProfile = {
   repeatFinInAcks: true,
   resetAfterCloseReported: true,
   dropSynFin: false,
+  frto: false,
 };
 
 /** The profiles by name. */

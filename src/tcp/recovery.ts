@@ -6,6 +6,7 @@
  * controller's hooks. Retransmission timeouts (RFC 6298 §5) end here too.
  */
 import type { SentSegment, TcpConnection } from './connection.js';
+import { frtoMayStart } from './frto.js';
 import { ProportionalRateReduction } from './prr.js';
 import { growReorderWindow, rackUpdate, recoveryEndedForReorderWindow } from './rack.js';
 import { takeRttSample } from './rtt-sampling.js';
@@ -61,6 +62,7 @@ export interface ScoreboardBefore {
 export function ackArrives(connection: TcpConnection): ScoreboardBefore {
   connection.rackRttSampleOrder = -1;
   connection.rackRttFromCumulative = false;
+  connection.frto.ackArrives();
   const queue = connection.inFlight;
   return {
     sndUna: connection.sndUna,
@@ -151,6 +153,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
     const acked = queue.at(removed);
     if (!acked.sacked) {
       rackUpdate(connection, acked, now, true);
+      connection.frto.delivered(acked, endOf(acked), false);
       deliveredSegments += segmentCount(acked, mss);
       // RFC 8985 §6.2 step 3 counts cumulatively acknowledged segments too: an original
       // transmission that arrives after a later segment was SACKed fills the hole and is
@@ -172,7 +175,10 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   if (partlyAcked !== undefined && seqLt(partlyAcked.seq, ack)) {
     queue.splitAt(0, ack);
     rackUpdate(connection, partlyAcked, now, true);
-    if (!partlyAcked.sacked) deliveredSegments += segmentCount(partlyAcked, mss);
+    if (!partlyAcked.sacked) {
+      connection.frto.delivered(partlyAcked, ack, false);
+      deliveredSegments += segmentCount(partlyAcked, mss);
+    }
     if (partlyAcked.retransmits > 0 && partlyAcked.sentAt > lastRetransmittedAt) lastRetransmittedAt = partlyAcked.sentAt;
     else if (!partlyAcked.sacked && partlyAcked.retransmits === 0) {
       oldestSent ??= partlyAcked.sentAt;
@@ -300,6 +306,7 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
       connection.info.deliveredSegments(segmentCount(segment, connection.sendMss));
       rackUpdate(connection, segment, now, false);
       const segmentEnd = endOf(segment);
+      connection.frto.delivered(segment, segmentEnd, true);
       // RFC 8985 §6.2 step 3: delivery of a segment below the highest one SACKed before is
       // reordering. Not below one SACKed by this same ACK: a receiver lists its most recent
       // block first (RFC 2018 §4), so blocks come in any sequence order, and which of them
@@ -424,11 +431,16 @@ export function reduceForEcnEcho(connection: TcpConnection, now: number, before:
  * the recovery short; should the receiver have reneged on them too, its ACK for the resent
  * segment leaves a SACKed segment at SND.UNA and the short reneging timer (`checkSackReneging`)
  * brings the next timeout, which clears them. We do the same.
+ *
+ * F-RTO's step 1 (RFC 5682, frto.ts) is here too: the retransmission that follows is of the
+ * segment at SND.UNA, and "recover" is SND.NXT; the controller keeps what it had before, should
+ * the timeout turn out spurious.
  */
 export function retransmissionTimeout(connection: TcpConnection, now: number): void {
   connection.stats.increment('tcp.rto.fired');
   connection.info.rtoFired(connection.timeoutCount === 0, now);
-  connection.undo = null; // a timeout is not undone (that would take F-RTO, RFC 5682)
+  const frto = frtoMayStart(connection);
+  connection.undo = null; // not RFC 3708's: only F-RTO undoes a timeout
   connection.cc.onRetransmitTimeout(now, reductionBase(connection));
   const queue = connection.inFlight;
   if (queue.first?.sacked) {
@@ -437,6 +449,13 @@ export function retransmissionTimeout(connection: TcpConnection, now: number): v
     connection.highestSackedEnd = connection.sndUna;
   }
   for (let i = 0; i < queue.length; i++) queue.markLost(queue.at(i)); // SACKed entries stay SACKed
+  const first = queue.firstLost();
+  if (frto && first !== undefined) {
+    connection.frto.start(connection.sndNxt, endOf(first), connection.sackEnabled);
+    connection.stats.increment('tcp.frto.started');
+  } else {
+    connection.frto.stop();
+  }
   connection.inRecovery = false;
   connection.prr = null;
   connection.rtoRecovery = true;

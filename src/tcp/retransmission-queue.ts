@@ -233,6 +233,15 @@ export class RetransmissionQueue {
     this.lostEntries--;
   }
 
+  /** Forgets every loss mark: nothing was lost after all (a spurious timeout, RFC 5682). Returns how many were lost. */
+  clearAllLost(): number {
+    const cleared = this.lostEntries;
+    if (cleared === 0) return 0;
+    for (let i = this.head; i < this.entries.length; i++) this.entries[i].lost = false;
+    this.lostTotal = this.lostEntries = 0;
+    return cleared;
+  }
+
   /** Index of the first entry ending after `seq` (entries ending at or before it are behind it); length if none. */
   firstEndingAfter(seq: number): number {
     let low = this.head;
