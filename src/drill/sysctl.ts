@@ -146,6 +146,13 @@ const LINUX: Readonly<Record<string, Setter>> = {
     changes.tailLossProbe = mode === 3 || mode === 4;
     return `tcp.tailLossProbe=${changes.tailLossProbe}`;
   },
+  // Linux's tcp_frto: 0 off; 1 and 2 on (since 3.10 both run RFC 5682 §3's algorithm).
+  'net.ipv4.tcp_frto': (value, changes) => {
+    const mode = Number(value.trim());
+    if (!Number.isInteger(mode) || mode < 0 || mode > 2) return null;
+    changes.frto = mode !== 0;
+    return `tcp.frto=${changes.frto}`;
+  },
   'net.ipv4.tcp_dsack': (value, changes) => {
     changes.duplicateSack = on(value);
     return `tcp.duplicateSack=${changes.duplicateSack}`;

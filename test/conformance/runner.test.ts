@@ -143,6 +143,12 @@ describe('backtick lines', () => {
     });
     expect(mapShellCommand('sysctl -q net.ipv4.tcp_reordering=0', true).unsupported).toHaveLength(1);
   });
+  test('tcp_frto: 0 off, 1 and 2 on (RFC 5682)', () => {
+    expect(mapShellCommand('sysctl -q net.ipv4.tcp_frto=2', true).changes).toEqual({ frto: true });
+    expect(mapShellCommand('sysctl -q net.ipv4.tcp_frto=1', true).changes).toEqual({ frto: true });
+    expect(mapShellCommand('sysctl -q net.ipv4.tcp_frto=0', true).changes).toEqual({ frto: false });
+    expect(mapShellCommand('sysctl -q net.ipv4.tcp_frto=3', true).unsupported).toHaveLength(1);
+  });
   test("set_sysctls.py's arguments are split as the shell splits them: a quoted value keeps its spaces", () => {
     const expanded = expandCommand('../common/set_sysctls.py /proc/sys/net/ipv4/tcp_wmem="4096 50000 4194304" \\\n /proc/sys/net/ipv4/tcp_notsent_lowat=8000', undefined);
     expect(expanded.commands.map((c) => c.text)).toEqual(['echo "4096 50000 4194304" > /proc/sys/net/ipv4/tcp_wmem', 'echo "8000" > /proc/sys/net/ipv4/tcp_notsent_lowat']);
@@ -161,7 +167,7 @@ describe('backtick lines', () => {
     expect(mapShellCommand('ustack tcp.delayedAckMs=100 tcp.timestamps=false', true).changes).toEqual({ delayedAckMs: 100, timestamps: false });
   });
   test('anything else is reported, not silently ignored', async () => {
-    const result = await run("`tc qdisc add dev tun0 root netem delay 10ms`\n`sysctl -q net.ipv4.tcp_frto=2`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n");
+    const result = await run("`tc qdisc add dev tun0 root netem delay 10ms`\n`sysctl -q net.ipv4.tcp_fack=0`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n");
     expect(result.passed).toBe(true);
     expect(result.warnings.filter((w) => w.includes('unsupported'))).toHaveLength(2);
   });
