@@ -3,7 +3,8 @@
  * RFC 7323 §4), the SACK scoreboard (RFC 2018, RFC 6675), loss detection by RACK (RFC 8985
  * §6, in rack.ts) with SACK or by duplicate ACKs with NewReno (RFC 5681 §3.2, RFC 6582)
  * without it, fast recovery paced by PRR (RFC 9937, in prr.ts), and the congestion
- * controller's hooks. Retransmission timeouts (RFC 6298 §5) end here too.
+ * controller's hooks. Retransmission timeouts (RFC 6298 §5) end here too, with F-RTO's first
+ * step (RFC 5682; the rest in frto.ts).
  */
 import type { SentSegment, TcpConnection } from './connection.js';
 import { frtoMayStart } from './frto.js';
