@@ -33,7 +33,6 @@ const { values } = parseArgs({
 const syns = Number(values.syns);
 const intervalUs = Number(values['interval-us']);
 const burst = Number(values.burst);
-const floodSeconds = Math.max(5, Math.round((syns * intervalUs) / 1e6));
 
 const here = dirname(fileURLToPath(import.meta.url));
 const peerScript = [join(here, '..', 'test', 'interop', 'peer.py'), join(here, '..', '..', 'test', 'interop', 'peer.py')].find((path) => existsSync(path));
@@ -41,17 +40,23 @@ if (!peerScript) throw new Error('bench:syn-flood: test/interop/peer.py not foun
 
 /** Runs argv in a namespace; resolves with stdout + stderr when it ends (killed after `limitSeconds`). */
 function inNamespace(namespace: string, argv: string[], limitSeconds: number): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', namespace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const backstop = setTimeout(() => child.kill('SIGKILL'), limitSeconds * 1000);
+  return startInNamespace(namespace, argv, limitSeconds).done;
+}
+
+/** The same, with a way to end it early (SIGTERM; `ip netns exec` runs the command in its place). */
+function startInNamespace(namespace: string, argv: string[], limitSeconds: number): { done: Promise<string>; stop: () => void } {
+  const child = spawn('ip', ['netns', 'exec', namespace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const backstop = setTimeout(() => child.kill('SIGKILL'), limitSeconds * 1000);
+  const done = new Promise<string>((resolve) =>
     child.on('close', () => {
       clearTimeout(backstop);
       resolve(output);
-    });
-  });
+    }),
+  );
+  return { done, stop: () => child.kill('SIGTERM') };
 }
 
 interface Requests {
@@ -68,6 +73,8 @@ function requests(output: string): Requests {
 
 interface Outcome {
   readonly name: string;
+  /** Packets the kernel dropped because ustack had not read its device queue in time (ustack only). */
+  deviceDrops?: number;
   readonly floodRate: number;
   readonly during: Requests;
   readonly after: Requests;
@@ -78,13 +85,15 @@ interface Outcome {
 
 /** Floods `target` from `attacker` and measures the legitimate client meanwhile. */
 async function measure(name: string, attacker: string, target: string, port: number): Promise<Outcome> {
-  const loop = (seconds: number) => inNamespace(attacker, ['python3', peerScript!, 'request-loop', target, String(port), String(seconds), '50'], seconds + 30);
-  const during = loop(floodSeconds);
+  const loop = (seconds: number) => startInNamespace(attacker, ['python3', peerScript!, 'request-loop', target, String(port), String(seconds), '50'], seconds + 30);
+  // The client runs for as long as the flood does.
+  const during = loop(600);
   const started = Date.now();
-  await inNamespace(attacker, ['hping3', '-q', '-S', '-p', String(port), '--rand-source', '-i', `u${intervalUs}`, '-c', String(syns), target], floodSeconds * 4 + 30);
+  await inNamespace(attacker, ['hping3', '-q', '-S', '-p', String(port), '--rand-source', '-i', `u${intervalUs}`, '-c', String(syns), target], 600);
   const floodRate = syns / ((Date.now() - started) / 1000);
-  const duringResult = requests(await during);
-  const afterResult = requests(await loop(5));
+  during.stop();
+  const duringResult = requests(await during.done);
+  const afterResult = requests(await loop(5).done);
   // Let half-open state from the flood expire before the burst (Linux: 5 SYN-ACK retries, ~63 s;
   // ustack the same), so the burst meets an empty queue.
   await new Promise((resolve) => setTimeout(resolve, 65_000));
@@ -139,7 +148,9 @@ async function ustack(cookies: 'auto' | 'off'): Promise<Outcome> {
     const server = stack.net.createServer((socket) => socket.pipe(socket));
     await new Promise<void>((resolve) => server.listen({ port: 7, backlog: 128 }, resolve));
     try {
-      return await measure(`ustack, synCookies ${cookies}`, namespace.name, '10.80.0.2', 7);
+      const outcome = await measure(`ustack, synCookies ${cookies}`, namespace.name, '10.80.0.2', 7);
+      outcome.deviceDrops = transmitDrops(namespace.name, link.name);
+      return outcome;
     } finally {
       server.close();
     }
@@ -176,6 +187,12 @@ async function linux(syncookies: 0 | 1): Promise<Outcome> {
   }
 }
 
+/** The kernel's transmit drops on a device (a full queue toward its reader). */
+function transmitDrops(namespace: string, device: string): number {
+  const shown = JSON.parse(ip(['-s', '-j', 'link', 'show', 'dev', device], namespace)) as Array<{ stats64?: { tx?: { dropped?: number } } }>;
+  return shown[0]?.stats64?.tx?.dropped ?? 0;
+}
+
 function release(): string {
   return spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim();
 }
@@ -192,8 +209,8 @@ for (const run of [() => ustack('auto'), () => linux(1), () => ustack('off'), ()
 }
 const share = (r: Requests) => `${((100 * r.ok) / Math.max(1, r.ok + r.failed)).toFixed(1)}% of ${r.ok + r.failed}`;
 console.log(`${syns} SYNs from random sources at ${Math.round(1e6 / intervalUs)}/s asked (hping3 -i u${intervalUs}); a legitimate request every 50 ms, 3 s to answer`);
-console.log('| stack | flood SYN/s | answered during | slowest | answered after (5 s) | after a burst of ' + burst + ' SYNs: requests waiting ≥ 1 s |');
-console.log('| --- | --- | --- | --- | --- | --- |');
+console.log('| stack | flood SYN/s | answered during | slowest | answered after (5 s) | after a burst of ' + burst + ' SYNs: requests waiting ≥ 1 s | TUN queue drops |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const o of outcomes) {
-  console.log(`| ${o.name} | ${Math.round(o.floodRate)} | ${share(o.during)} | ${o.during.slowest.toFixed(2)} s | ${share(o.after)} | ${o.burstOutage} of ${o.burstRequests} |`);
+  console.log(`| ${o.name} | ${Math.round(o.floodRate)} | ${share(o.during)} | ${o.during.slowest.toFixed(2)} s | ${share(o.after)} | ${o.burstOutage} of ${o.burstRequests} | ${o.deviceDrops ?? '—'} |`);
 }

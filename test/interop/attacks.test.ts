@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { unwrap } from '../../src/core/result.js';
+import { startHttpServer } from '../../examples/services.js';
 import { DEFAULT_REASSEMBLY } from '../../src/ip/fragments.js';
 import type { TcpListener } from '../../src/tcp/tcp-layer.js';
 import { closePeersAfterEach, describeInterop, IN_CI, KERNEL_ADDRESS, KernelPeer, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
@@ -15,6 +16,7 @@ import { closePeersAfterEach, describeInterop, IN_CI, KERNEL_ADDRESS, KernelPeer
 const ATTACK_TOOLS: Record<string, string> = {
   hping3: 'command -v hping3',
   nmap: 'command -v nmap',
+  wrk: 'command -v wrk',
   scapy: '/usr/bin/python3 -c "import scapy"',
 };
 const missingTools = Object.entries(ATTACK_TOOLS)
@@ -134,6 +136,31 @@ describeInterop('interop: attack tools against ustack', () => {
       expect(after.slowest, `${after.line}: a request waited for a SYN retransmission`).toBeLessThan(0.9);
     },
     60_000,
+  );
+
+  itWith(
+    ['wrk'],
+    'wrk: 1000 concurrent HTTP connections at once; all are served, none refused or timed out, no SYN dropped for a full queue',
+    async () => {
+      peer = new KernelPeer();
+      const stop = startHttpServer(peer.stack, 80);
+      try {
+        const result = await peer.run(['wrk', '-t2', '-c1000', '-d5s', '--timeout', '5s', `http://${STACK_ADDRESS}/bytes/100`], { timeoutMs: 60_000 });
+        const output = result.stdout.toString();
+        const stats = peer.stack.stats;
+        const report = `${output}${result.stderr}\npassive opens ${stats.get('tcp.passiveOpens')}, cookies ${stats.get('tcp.synCookies.sent')}/${stats.get('tcp.synCookies.valid')}, synQueueFull ${stats.get('drop.tcp.synQueueFull')}, listenOverflow ${stats.get('drop.tcp.listenOverflow')}`;
+        console.log(`wrk -c1000: ${report}`);
+        expect(result.code, report).toBe(0);
+        expect(output, report).not.toMatch(/Socket errors/);
+        expect(output, report).not.toMatch(/Non-2xx/);
+        expect(Number(/(\d+) requests in/.exec(output)?.[1] ?? 0), report).toBeGreaterThan(1000);
+        expect(stats.get('tcp.passiveOpens'), report).toBeGreaterThanOrEqual(1000);
+        expect(stats.get('drop.tcp.synQueueFull'), report).toBe(0);
+      } finally {
+        stop();
+      }
+    },
+    90_000,
   );
 
   itWith(

@@ -15,8 +15,8 @@
                                        ended, printing "served <n> bytes <total>"
   peer.py request-loop ADDRESS PORT SECONDS INTERVAL_MS   a legitimate client while something
                                        else happens: a new connection every INTERVAL_MS for
-                                       SECONDS, each sends 16 bytes and expects them echoed
-                                       within 3 s; prints "ok <n> failed <m>" and the slowest
+                                       SECONDS (or until SIGTERM), each sends 16 bytes and expects
+                                       them echoed within 3 s; prints "ok <n> failed <m>" and the slowest
 
 Each prints "listening" (flushed) once it listens, then its result line. It also prints the
 TCP_INFO options of the connection: "options sack=<0|1> timestamps=<0|1> wscale=<snd>,<rcv>".
@@ -104,12 +104,15 @@ if mode == "echo-server":
     asyncio.run(echo_server())
     sys.exit(0)
 if mode == "request-loop":
-    import time
+    import signal, time
     seconds, interval = float(sys.argv[4]), float(sys.argv[5]) / 1000
     good, bad, slowest, errors = 0, 0, 0.0, set()
     print("listening", flush=True)
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    stop = []
+    # SIGTERM ends the loop after the request under way, and the results are still printed.
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    while time.monotonic() < end and not stop:
         started = time.monotonic()
         payload = b"legitimate %05d" % ((good + bad) % 100000)
         try:
