@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 import { runSoak } from '../../bench/soak.js';
 import { describeInterop, IN_CI } from './kernel-peer.js';
 
-const missing = ['wrk', 'hping3'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0);
+const missing = ['hping3'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0);
 
 describeInterop('interop: soak', () => {
   const name = '3 minutes of mixed load over 2% loss: every request answered, no heap growth trend';
