@@ -16,6 +16,7 @@
  */
 import type { TcpConfig } from './config.js';
 import type { TcpConnection, TcpState } from './connection.js';
+import { pacingRate } from './pacing.js';
 import { congestionWindow } from './recovery.js';
 import { seqSub } from './seq.js';
 import { Chrono, INITIAL_REORDERING, largestReceiveWindow, segmentCount } from './tcp-info-counters.js';
@@ -145,7 +146,13 @@ export interface TcpInfo {
   rcv_space: number;
   /** Segments retransmitted, SYN and SYN-ACK included. */
   total_retrans: number;
-  /** ~0 ({@link UNLIMITED_PACING_RATE}): ustack does not pace, as a Linux socket whose pacing rate was never set. */
+  /**
+   * Bytes a second: the rate pacing and send-unit sizing use (pacing.ts) — max(cwnd, flight)
+   * over SRTT times the slow-start or congestion-avoidance ratio — computed whether or not
+   * `pacing` is on, as Linux's tcp_update_pacing_rate sets sk_pacing_rate for every socket
+   * (the qdisc or TCP decides whether to enforce it). ~0 ({@link UNLIMITED_PACING_RATE})
+   * before the first RTT sample.
+   */
   pacing_rate: number;
   /** ~0: no SO_MAX_PACING_RATE in ustack. */
   max_pacing_rate: number;
@@ -307,7 +314,7 @@ export function tcpInfo(connection: TcpConnection, now: number): TcpInfo {
   info.rcv_rtt = counters.receiverRttScaled >>> 3;
   info.rcv_space = counters.receiveSpace;
   info.total_retrans = counters.totalRetransmissions;
-  info.pacing_rate = UNLIMITED_PACING_RATE;
+  info.pacing_rate = rtt.srtt === undefined ? UNLIMITED_PACING_RATE : Math.floor(pacingRate(connection));
   info.max_pacing_rate = UNLIMITED_PACING_RATE;
   info.bytes_acked = counters.bytesAcked;
   info.bytes_received = counters.bytesReceived;

@@ -383,3 +383,19 @@ describe('sockets without a connection', () => {
     expect([i.state, i.rto, i.rttvar, i.snd_mss, i.snd_cwnd, i.snd_ssthresh, i.min_rtt, i.segs_out]).toEqual([7, 1_000_000, 250_000, 536, 10, TCP_INFINITE_SSTHRESH, NO_MIN_RTT, 0]);
   });
 });
+
+describe('tcpi_pacing_rate (Linux tcp_update_pacing_rate, whether or not anything paces)', () => {
+  it('is ~0 before an RTT sample, then max(cwnd, flight) / SRTT times the slow-start ratio (200 %) in bytes a second', () => {
+    expect(info(synSent()).pacing_rate).toBe(2 ** 64 - 1);
+    const h = established(SACK_PEER); // SRTT 40 ms from the handshake
+    const cwnd = h.conn.cc.cwnd;
+    expect(h.conn.rtt.srtt).toBe(40);
+    expect(info(h).pacing_rate).toBe(Math.floor((cwnd * 2) / 0.04));
+    expect(info(h).max_pacing_rate).toBe(2 ** 64 - 1);
+  });
+
+  it('follows the configured ratio (tcp_pacing_ss_ratio)', () => {
+    const h = established({ ...SACK_PEER, tcp: { pacingSlowStartRatio: 300 } });
+    expect(info(h).pacing_rate).toBe(Math.floor((h.conn.cc.cwnd * 3) / 0.04));
+  });
+});
