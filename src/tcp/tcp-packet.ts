@@ -285,9 +285,9 @@ export type TcpParseOptions = ((TcpPseudoHeader & { readonly verifyChecksum?: tr
   readonly optionParsing?: 'strict' | 'lenient';
 };
 
-/** A decoded segment; parsed leniently, also how many of its options were malformed. */
+/** A decoded segment, with how many of its options were malformed (parsed leniently; 0 when strict). */
 export interface ParsedTcp extends TcpRepr {
-  readonly malformedOptions?: number;
+  readonly malformedOptions: number;
 }
 
 /**
@@ -300,14 +300,17 @@ export function parseTcp(packet: TcpPacket, options: TcpParseOptions): Result<Pa
   }
   if (options.optionParsing === 'lenient') {
     const lenient = parseTcpOptionsLenient(packet.bytes, Field.OPTIONS, packet.headerLength);
-    return ok({ ...reprOf(packet, lenient.options), malformedOptions: lenient.malformed });
+    return ok(reprOf(packet, lenient.options, lenient.malformed));
   }
   const strict = parseTcpOptions(packet.bytes, Field.OPTIONS, packet.headerLength);
-  return strict.ok ? ok(reprOf(packet, strict.value)) : strict;
+  return strict.ok ? ok(reprOf(packet, strict.value, 0)) : strict;
 }
 
-/** The header fields of a checked segment, with its options decoded. */
-function reprOf(packet: TcpPacket, options: TcpOption[]): TcpRepr {
+/**
+ * The header fields of a checked segment, with its options decoded. Fields spelled out, one
+ * shape for both parsings: an object spread here costs the bulk path dearly (see toSegment).
+ */
+function reprOf(packet: TcpPacket, options: TcpOption[], malformedOptions: number): ParsedTcp {
   return {
     srcPort: packet.srcPort,
     dstPort: packet.dstPort,
@@ -318,6 +321,7 @@ function reprOf(packet: TcpPacket, options: TcpOption[]): TcpRepr {
     urgentPointer: packet.urgentPointer,
     options,
     payload: packet.payload,
+    malformedOptions,
   };
 }
 

@@ -163,6 +163,7 @@ describe('TCP header codec (RFC 9293 §3.1)', () => {
           { kind: 'windowScale', shiftCount: 7 },
         ],
         payload: new Uint8Array(0),
+        malformedOptions: 0, // a strict parse: none
       });
       expect(segLen(repr)).toBe(1); // the SYN occupies one sequence number
     });
@@ -262,6 +263,7 @@ describe('TCP header codec (RFC 9293 §3.1)', () => {
         urgentPointer: 0,
         options: [],
         payload: new Uint8Array(0),
+        malformedOptions: 0,
       });
       expect(formatTcpFlags(repr.flags)).toBe('ACK,RST');
     });
