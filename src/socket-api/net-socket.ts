@@ -288,11 +288,13 @@ export class NetSocket extends Duplex {
 
   // ---- the stream's side -------------------------------------------------------------------
 
+  /** @internal Duplex's hook: the stream wants more data. */
   override _read(size: number): void {
     if (this.connecting || !this.#handle) this.once('connect', () => this._read(size));
     else this.#handle.readStart();
   }
 
+  /** @internal Duplex's hook: queue a chunk on the connection. */
   override _write(chunk: Uint8Array | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.connecting) {
       this.#pendingData = chunk;
@@ -320,6 +322,7 @@ export class NetSocket extends Duplex {
     });
   }
 
+  /** @internal Duplex's hook: the writable side ended (sends FIN). */
   override _final(callback: (error?: Error | null) => void): void {
     if (this.pending) {
       this.once('connect', () => this._final(callback));
@@ -329,6 +332,7 @@ export class NetSocket extends Duplex {
     else this.#handle.shutdown(() => callback());
   }
 
+  /** @internal Duplex's hook: close or reset the connection. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.connecting = false;
     this.#idle.stop();
