@@ -1,6 +1,6 @@
 /**
  * A Stack composes the layers of one host: interfaces and their links, IPv4 with ICMP, UDP
- * (TCP later). It is I/O-free and deterministic (ARCHITECTURE.md):
+ * and TCP. It is I/O-free and deterministic (docs/architecture.md):
  *
  *     stack.receive(interfaceName, frame, now)   a frame arrived: parse, demux, update state
  *     stack.poll(now)                            run due timers, move frames to the links
