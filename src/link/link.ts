@@ -59,6 +59,7 @@ export interface Link {
  * (with their segment sizes and checksum trust), deadlines. Subclasses override what they change.
  */
 export abstract class LinkDecorator implements Link {
+  /** Wraps `inner`. */
   constructor(readonly inner: Link) {}
 
   get name(): string {

@@ -99,6 +99,7 @@ export class DgramSocket extends EventEmitter {
   #deliveryQueued = false;
   #referenced = true;
 
+  /** As `dgram.createSocket(type, listener)`. */
   constructor(type: 'udp4' | 'udp6' | DgramSocketOptions, listener?: (message: Buffer, rinfo: RemoteInfo) => void) {
     super();
     const context = (new.target as typeof DgramSocket)[kContext];

@@ -99,6 +99,7 @@ export class NetSocket extends Duplex {
   #onreadGenerator: (() => Uint8Array) | null = null;
   #onreadCallback: ((bytes: number, buffer: Uint8Array) => unknown) | null = null;
 
+  /** As `new net.Socket(options)`. */
   constructor(options: NetSocketOptions | number = {}) {
     if (typeof options === 'number') options = { fd: options };
     const given: NetSocketOptions = { ...options };
@@ -513,26 +514,32 @@ export class NetSocket extends Duplex {
     return this.#handle ? this.#handle.bytesWritten : this.#closedBytesWritten;
   }
 
+  /** The peer's address, once connected. */
   get remoteAddress(): string | undefined {
     return this.#getpeername().address;
   }
 
+  /** The peer's address family (`IPv4`), once connected. */
   get remoteFamily(): string | undefined {
     return this.#getpeername().family;
   }
 
+  /** The peer's port, once connected. */
   get remotePort(): number | undefined {
     return this.#getpeername().port;
   }
 
+  /** The local address, once bound. */
   get localAddress(): string | undefined {
     return this.#getsockname().address;
   }
 
+  /** The local port, once bound. */
   get localPort(): number | undefined {
     return this.#getsockname().port;
   }
 
+  /** The local address family (`IPv4`), once bound. */
   get localFamily(): string | undefined {
     return this.#getsockname().family;
   }
@@ -542,6 +549,7 @@ export class NetSocket extends Duplex {
     return !this.#handle || this.connecting;
   }
 
+  /** Node's legacy name of `connecting`. */
   get _connecting(): boolean {
     return this.connecting;
   }

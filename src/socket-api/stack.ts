@@ -85,6 +85,7 @@ export class Stack {
   /** `link.<interface>.rx.frames` and `.tx.frames` by interface name, looked up once. */
   private readonly linkCounters = new Map<string, { readonly rxFrames: Counter; readonly txFrames: Counter }>();
 
+  /** A stack with a loopback interface (unless `options.loopback` is false) and no other. */
   constructor(options: StackOptions = {}) {
     this.name = options.name ?? 'stack';
     this.rng = new Rng(options.seed ?? 1);
@@ -147,6 +148,7 @@ export class Stack {
     this.udp.tracer = tracer;
     this.tcp.tracer = tracer;
   }
+  /** The tracer installed on every layer, or null. */
   get tracer(): Tracer | null {
     return this.tracerFunction;
   }
