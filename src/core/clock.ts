@@ -17,6 +17,7 @@ export class SystemClock implements Clock {
 
 /** Virtual time that moves only when told to: tests, the demo, the virtual network. */
 export class ManualClock implements Clock {
+  /** A clock standing at `time` (ms) until set or advanced. */
   constructor(private time = 0) {}
   now(): number {
     return this.time;

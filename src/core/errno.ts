@@ -98,6 +98,7 @@ export class ErrnoError extends Error {
   declare readonly address?: string;
   declare readonly port?: number;
 
+  /** The error `code` of the call `syscall`, with the address and port it concerned if any; `detail` is added to the message in parentheses. */
   constructor(code: ErrnoCode, syscall: string, address?: string, port?: number, detail?: string) {
     const where = address === undefined ? '' : port === undefined ? ` ${address}` : ` ${address}:${port}`;
     super(`${syscall} ${code}${where}${detail ? ` (${detail})` : ''}`);

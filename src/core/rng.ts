@@ -9,6 +9,7 @@ export class Rng {
   private s2: number;
   private s3: number;
 
+  /** A generator whose whole sequence is fixed by `seed`. */
   constructor(seed: number) {
     // splitmix32 expands one 32-bit seed into four words of state.
     let x = seed >>> 0;

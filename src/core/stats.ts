@@ -51,6 +51,7 @@ export class Counter {
   /** Whether `increment` was ever called (a counter only looked up stays out of snapshots). */
   incremented = false;
 
+  /** A counter at 0, named `name` (Stats.counter makes them). */
   constructor(readonly name: string) {}
 
   /** Adds `n` (default 1). */

@@ -51,6 +51,7 @@ export class LinuxSllHeader {
     return ok(new LinuxSllHeader(bytes));
   }
 
+  /** Packet type (SllPacketType: to us, broadcast, multicast, to another host, outgoing). */
   get packetType(): number {
     return this.view.getUint16(Field.PACKET_TYPE);
   }
@@ -58,6 +59,7 @@ export class LinuxSllHeader {
   get hardwareType(): number {
     return this.view.getUint16(Field.HARDWARE_TYPE);
   }
+  /** Link-layer address length. */
   get addressLength(): number {
     return this.view.getUint16(Field.ADDRESS_LENGTH);
   }

@@ -82,15 +82,19 @@ export class Icmpv4Packet {
     return new Icmpv4Packet(bytes);
   }
 
+  /** The Type field (Icmpv4Type). */
   get type(): number {
     return this.bytes[Field.TYPE];
   }
+  /** The Code field. */
   get code(): number {
     return this.bytes[Field.CODE];
   }
+  /** The Checksum field as it is in the bytes. */
   get checksum(): number {
     return this.view.getUint16(Field.CHECKSUM);
   }
+  /** Writes the Checksum field. */
   set checksum(value: number) {
     this.view.setUint16(Field.CHECKSUM, value);
   }

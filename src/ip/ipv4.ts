@@ -95,6 +95,7 @@ export class Ipv4Packet {
     return new Ipv4Packet(bytes);
   }
 
+  /** The Version field (4 for a valid packet). */
   get version(): number {
     return this.bytes[Field.VERSION_IHL] >> 4;
   }
@@ -106,15 +107,19 @@ export class Ipv4Packet {
   get dsField(): number {
     return this.bytes[Field.DSCP_ECN];
   }
+  /** Differentiated Services Code Point (the upper six bits of the old TOS byte). */
   get dscp(): number {
     return this.bytes[Field.DSCP_ECN] >> 2;
   }
+  /** The ECN field (RFC 3168): the lower two bits of the old TOS byte. */
   get ecn(): number {
     return this.bytes[Field.DSCP_ECN] & 0x03;
   }
+  /** Total Length: header and data, in bytes. */
   get totalLength(): number {
     return readUint16(this.bytes, Field.TOTAL_LENGTH);
   }
+  /** The Identification field. */
   get identification(): number {
     return readUint16(this.bytes, Field.IDENTIFICATION);
   }
@@ -122,9 +127,11 @@ export class Ipv4Packet {
   get reservedFlag(): boolean {
     return (readUint16(this.bytes, Field.FLAGS_FRAGMENT_OFFSET) & FLAG_RESERVED) !== 0;
   }
+  /** The DF flag. */
   get dontFragment(): boolean {
     return (readUint16(this.bytes, Field.FLAGS_FRAGMENT_OFFSET) & FLAG_DONT_FRAGMENT) !== 0;
   }
+  /** The MF flag. */
   get moreFragments(): boolean {
     return (readUint16(this.bytes, Field.FLAGS_FRAGMENT_OFFSET) & FLAG_MORE_FRAGMENTS) !== 0;
   }
@@ -132,18 +139,23 @@ export class Ipv4Packet {
   get fragmentOffset(): number {
     return (readUint16(this.bytes, Field.FLAGS_FRAGMENT_OFFSET) & FRAGMENT_OFFSET_MASK) * 8;
   }
+  /** Time to Live. */
   get ttl(): number {
     return this.bytes[Field.TTL];
   }
+  /** The Protocol field (IpProtocol). */
   get protocol(): number {
     return this.bytes[Field.PROTOCOL];
   }
+  /** The Header Checksum as it is in the bytes. */
   get checksum(): number {
     return readUint16(this.bytes, Field.CHECKSUM);
   }
+  /** Source Address. */
   get source(): Ipv4Address {
     return readIpv4Address(this.bytes, Field.SOURCE);
   }
+  /** Destination Address. */
   get destination(): Ipv4Address {
     return readIpv4Address(this.bytes, Field.DESTINATION);
   }
@@ -164,9 +176,11 @@ export class Ipv4Packet {
     return checksumIsValid(this.bytes, 0, 0, this.headerLength);
   }
 
+  /** Writes Time to Live (the checksum is not updated). */
   set ttl(value: number) {
     this.bytes[Field.TTL] = value;
   }
+  /** Writes the Header Checksum. */
   set checksum(value: number) {
     writeUint16(this.bytes, Field.CHECKSUM, value);
   }

@@ -91,6 +91,7 @@ export class ArpPacket {
     return new ArpPacket(bytes);
   }
 
+  /** Hardware type (1: Ethernet). */
   get hardwareType(): number {
     return this.view.getUint16(Field.HARDWARE_TYPE);
   }
@@ -98,9 +99,11 @@ export class ArpPacket {
   get protocolType(): number {
     return this.view.getUint16(Field.PROTOCOL_TYPE);
   }
+  /** Hardware address length (6 for Ethernet). */
   get hardwareLength(): number {
     return this.bytes[Field.HARDWARE_LENGTH];
   }
+  /** Protocol address length (4 for IPv4). */
   get protocolLength(): number {
     return this.bytes[Field.PROTOCOL_LENGTH];
   }
@@ -112,6 +115,7 @@ export class ArpPacket {
   get senderHardwareAddress(): MacAddress {
     return this.bytes.subarray(Field.SENDER_HARDWARE_ADDRESS, Field.SENDER_HARDWARE_ADDRESS + MAC_ADDRESS_LENGTH);
   }
+  /** The sender's IPv4 address. */
   get senderProtocolAddress(): Ipv4Address {
     return readIpv4Address(this.bytes, Field.SENDER_PROTOCOL_ADDRESS);
   }
@@ -119,6 +123,7 @@ export class ArpPacket {
   get targetHardwareAddress(): MacAddress {
     return this.bytes.subarray(Field.TARGET_HARDWARE_ADDRESS, Field.TARGET_HARDWARE_ADDRESS + MAC_ADDRESS_LENGTH);
   }
+  /** The target's IPv4 address. */
   get targetProtocolAddress(): Ipv4Address {
     return readIpv4Address(this.bytes, Field.TARGET_PROTOCOL_ADDRESS);
   }

@@ -114,6 +114,7 @@ export class EthernetAdapter implements Link {
   /** Most mappings held (see EthernetAdapterOptions.cacheLimit). */
   readonly cacheLimit: number;
 
+  /** Wraps `inner`, an Ethernet link, as a bare-IP link with our MAC and address from `options`. */
   constructor(
     readonly inner: Link,
     private readonly options: EthernetAdapterOptions,

@@ -57,6 +57,7 @@ export class FaultInjector extends LinkDecorator {
   private transmitFreeAt = 0;
   private receiveFreeAt = 0;
 
+  /** Wraps `inner` with the faults of `config`, drawing every random choice from `rng`. */
   constructor(
     inner: Link,
     private readonly config: FaultConfig,

@@ -6,6 +6,8 @@
  * Links are driven like the stack: nothing happens on its own. Frames that a link holds back
  * (a wire's latency, a fault injector's delay) come out in `poll(now)`; `pollAt()` says when.
  */
+
+/** What a frame on a link is: a bare IPv4 packet (`ip`) or an Ethernet II frame. */
 export type LinkMedium = 'ip' | 'ethernet';
 
 /**
@@ -16,6 +18,7 @@ export type LinkMedium = 'ip' | 'ethernet';
  */
 export type FrameReceiver = (frame: Uint8Array, now: number, checksumTrusted?: boolean) => void;
 
+/** Moves frames between a stack and a medium; a decorator is a Link that wraps a Link. */
 export interface Link {
   /** A name for traces and errors (`tun0`, `wire:a`). */
   readonly name: string;
@@ -56,6 +59,7 @@ export interface Link {
  * (with their segment sizes and checksum trust), deadlines. Subclasses override what they change.
  */
 export abstract class LinkDecorator implements Link {
+  /** Wraps `inner`. */
   constructor(readonly inner: Link) {}
 
   get name(): string {

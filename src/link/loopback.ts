@@ -9,6 +9,7 @@ export class LoopbackLink implements Link {
   private receiver: FrameReceiver | null = null;
   private readonly queue: Array<{ readonly frame: Uint8Array; readonly time: number }> = [];
 
+  /** A loopback link named `name` with MTU `mtu`. */
   constructor(
     readonly name = 'lo',
     readonly mtu = 65536,

@@ -34,6 +34,7 @@ export class WireEnd implements Link {
   segmentationOffloads = 0;
   peer!: WireEnd;
 
+  /** @internal Made by VirtualWire, one per end. */
   constructor(
     readonly name: string,
     readonly medium: LinkMedium,
@@ -86,6 +87,7 @@ export class VirtualWire {
   readonly a: WireEnd;
   readonly b: WireEnd;
 
+  /** A wire with its two ends, `a` and `b`. */
   constructor(options: VirtualWireOptions = {}) {
     const name = options.name ?? 'wire';
     const medium = options.medium ?? 'ip';

@@ -76,6 +76,7 @@ export class PcapWriter {
   private retained: Uint8Array[] | undefined;
   private recordsWritten = 0;
 
+  /** A writer of one capture (its global header is written at once). */
   constructor(options: PcapWriterOptions) {
     const snaplen = options.snaplen ?? MAX_CAPTURED_LENGTH;
     if (!isUint32(options.linkType)) throw new RangeError(`link type must be a uint32: ${options.linkType}`);

@@ -146,6 +146,7 @@ export class BerkeleySockets {
   private readonly epolls = new Map<number, EpollInstance>();
   private nextFd = 3;
 
+  /** The socket calls of `stack`, with an empty descriptor table (the first descriptor is 3). */
   constructor(readonly stack: Stack) {}
 
   /** Every open descriptor, lowest first (what `sockstat` or `netstat` would list for this process). */

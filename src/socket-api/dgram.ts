@@ -57,6 +57,7 @@ export interface DgramSocketOptions {
   ipv6Only?: boolean;
   recvBufferSize?: number;
   sendBufferSize?: number;
+  /** Resolver for host names that are not IPv4 literals (as `dns.lookup`). */
   lookup?: (hostname: string, family: number, callback: (error: Error | null, address?: string, family?: number) => void) => void;
   signal?: AbortSignal;
 }
@@ -98,6 +99,7 @@ export class DgramSocket extends EventEmitter {
   #deliveryQueued = false;
   #referenced = true;
 
+  /** As `dgram.createSocket(type, listener)`. */
   constructor(type: 'udp4' | 'udp6' | DgramSocketOptions, listener?: (message: Buffer, rinfo: RemoteInfo) => void) {
     super();
     const context = (new.target as typeof DgramSocket)[kContext];
@@ -614,7 +616,9 @@ export class DgramSocket extends EventEmitter {
 
 /** The `dgram` module of one stack. */
 export interface DgramModule {
+  /** The Socket class, callable without `new` as in Node. */
   readonly Socket: typeof DgramSocket & ((type: 'udp4' | DgramSocketOptions, listener?: (message: Buffer, rinfo: RemoteInfo) => void) => DgramSocket);
+  /** A new UDP socket (`udp4`; `udp6` fails: ustack is IPv4 only). */
   createSocket(type: 'udp4' | 'udp6' | DgramSocketOptions, listener?: (message: Buffer, rinfo: RemoteInfo) => void): DgramSocket;
   /** The stack underneath (ustack-specific). */
   readonly stack: Stack;

@@ -27,7 +27,12 @@ export interface NetSocketOptions extends DuplexOptions {
   fd?: number;
   pauseOnCreate?: boolean;
   /** Reads go into `buffer` (or a buffer the function returns) and to `callback`, not to 'data'. */
-  onread?: { buffer: Uint8Array | (() => Uint8Array); callback: (bytes: number, buffer: Uint8Array) => unknown } | null;
+  onread?: {
+    /** Where reads go: one buffer reused, or a function returning the buffer for each read. */
+    buffer: Uint8Array | (() => Uint8Array);
+    /** Called with the number of bytes read into `buffer`; returning false pauses reading. */
+    callback: (bytes: number, buffer: Uint8Array) => unknown;
+  } | null;
   [kConnection]?: TcpConnection;
 }
 

@@ -64,6 +64,7 @@ export class NetServer extends EventEmitter {
   /** `family:address:requested port`, as Node keys a listening server (set by listen). */
   declare _connectionKey?: string;
 
+  /** As `net.createServer(options, connectionListener)`. */
   constructor(options?: NetServerOptions | ((socket: NetSocket) => void), connectionListener?: (socket: NetSocket) => void) {
     super();
     const context = (new.target as typeof NetServer)[kContext];

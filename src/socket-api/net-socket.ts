@@ -99,6 +99,7 @@ export class NetSocket extends Duplex {
   #onreadGenerator: (() => Uint8Array) | null = null;
   #onreadCallback: ((bytes: number, buffer: Uint8Array) => unknown) | null = null;
 
+  /** As `new net.Socket(options)`. */
   constructor(options: NetSocketOptions | number = {}) {
     if (typeof options === 'number') options = { fd: options };
     const given: NetSocketOptions = { ...options };
@@ -288,11 +289,13 @@ export class NetSocket extends Duplex {
 
   // ---- the stream's side -------------------------------------------------------------------
 
+  /** @internal Duplex's hook: the stream wants more data. */
   override _read(size: number): void {
     if (this.connecting || !this.#handle) this.once('connect', () => this._read(size));
     else this.#handle.readStart();
   }
 
+  /** @internal Duplex's hook: queue a chunk on the connection. */
   override _write(chunk: Uint8Array | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.connecting) {
       this.#pendingData = chunk;
@@ -320,6 +323,7 @@ export class NetSocket extends Duplex {
     });
   }
 
+  /** @internal Duplex's hook: the writable side ended (sends FIN). */
   override _final(callback: (error?: Error | null) => void): void {
     if (this.pending) {
       this.once('connect', () => this._final(callback));
@@ -329,6 +333,7 @@ export class NetSocket extends Duplex {
     else this.#handle.shutdown(() => callback());
   }
 
+  /** @internal Duplex's hook: close or reset the connection. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.connecting = false;
     this.#idle.stop();
@@ -509,26 +514,32 @@ export class NetSocket extends Duplex {
     return this.#handle ? this.#handle.bytesWritten : this.#closedBytesWritten;
   }
 
+  /** The peer's address, once connected. */
   get remoteAddress(): string | undefined {
     return this.#getpeername().address;
   }
 
+  /** The peer's address family (`IPv4`), once connected. */
   get remoteFamily(): string | undefined {
     return this.#getpeername().family;
   }
 
+  /** The peer's port, once connected. */
   get remotePort(): number | undefined {
     return this.#getpeername().port;
   }
 
+  /** The local address, once bound. */
   get localAddress(): string | undefined {
     return this.#getsockname().address;
   }
 
+  /** The local port, once bound. */
   get localPort(): number | undefined {
     return this.#getsockname().port;
   }
 
+  /** The local address family (`IPv4`), once bound. */
   get localFamily(): string | undefined {
     return this.#getsockname().family;
   }
@@ -538,6 +549,7 @@ export class NetSocket extends Duplex {
     return !this.#handle || this.connecting;
   }
 
+  /** Node's legacy name of `connecting`. */
   get _connecting(): boolean {
     return this.connecting;
   }

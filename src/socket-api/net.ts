@@ -24,17 +24,27 @@ export interface NetModule {
   /** Node's legacy alias of Socket. */
   readonly Stream: CallableClass<typeof NetSocket>;
   readonly Server: CallableClass<typeof NetServer>;
+  /** A new Server; `connectionListener` gets each accepted socket. */
   createServer(options?: NetServerOptions | ((socket: NetSocket) => void), connectionListener?: (socket: NetSocket) => void): NetServer;
+  /** A new Socket connecting as `net.connect(port, host, listener)` or `net.connect(options, listener)`. */
   connect(...args: unknown[]): NetSocket;
+  /** The same as connect. */
   createConnection(...args: unknown[]): NetSocket;
+  /** Node's own `net.isIP`: 4, 6 or 0. */
   isIP(input: string): number;
+  /** Node's own `net.isIPv4`. */
   isIPv4(input: string): boolean;
+  /** Node's own `net.isIPv6`. */
   isIPv6(input: string): boolean;
   readonly BlockList: typeof BlockList;
   readonly SocketAddress: typeof SocketAddress;
+  /** The default of the `autoSelectFamily` connect option (per module). */
   getDefaultAutoSelectFamily(): boolean;
+  /** Sets the default of the `autoSelectFamily` connect option. */
   setDefaultAutoSelectFamily(value: boolean): void;
+  /** The default of `autoSelectFamilyAttemptTimeout` (ms). */
   getDefaultAutoSelectFamilyAttemptTimeout(): number;
+  /** Sets the default of `autoSelectFamilyAttemptTimeout` (ms; at least 10). */
   setDefaultAutoSelectFamilyAttemptTimeout(value: number): void;
   /** Deprecated (DEP0121): warns once, does nothing (as on every platform but Windows). */
   _setSimultaneousAccepts(handle?: unknown): void;

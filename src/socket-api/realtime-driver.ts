@@ -14,6 +14,7 @@ export class RealtimeDriver {
   private pollQueued = false;
   private running = false;
 
+  /** Drives `stack` on `clock` (the system clock by default) once started. */
   constructor(
     readonly stack: Stack,
     readonly clock: Clock = new SystemClock(),

@@ -1,6 +1,6 @@
 /**
  * A Stack composes the layers of one host: interfaces and their links, IPv4 with ICMP, UDP
- * (TCP later). It is I/O-free and deterministic (ARCHITECTURE.md):
+ * and TCP. It is I/O-free and deterministic (docs/architecture.md):
  *
  *     stack.receive(interfaceName, frame, now)   a frame arrived: parse, demux, update state
  *     stack.poll(now)                            run due timers, move frames to the links
@@ -85,6 +85,7 @@ export class Stack {
   /** `link.<interface>.rx.frames` and `.tx.frames` by interface name, looked up once. */
   private readonly linkCounters = new Map<string, { readonly rxFrames: Counter; readonly txFrames: Counter }>();
 
+  /** A stack with a loopback interface (unless `options.loopback` is false) and no other. */
   constructor(options: StackOptions = {}) {
     this.name = options.name ?? 'stack';
     this.rng = new Rng(options.seed ?? 1);
@@ -147,6 +148,7 @@ export class Stack {
     this.udp.tracer = tracer;
     this.tcp.tracer = tracer;
   }
+  /** The tracer installed on every layer, or null. */
   get tracer(): Tracer | null {
     return this.tracerFunction;
   }

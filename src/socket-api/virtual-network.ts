@@ -49,6 +49,7 @@ export class VirtualNetwork {
   private readonly rng: Rng;
   private wireCount = 0;
 
+  /** A network with no stacks yet; `seed` fixes every random choice of its stacks and links. */
   constructor(readonly seed = 1) {
     this.rng = new Rng(seed);
   }

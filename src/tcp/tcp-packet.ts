@@ -139,9 +139,11 @@ export class TcpPacket {
     return new TcpPacket(bytes);
   }
 
+  /** Source Port. */
   get srcPort(): number {
     return readUint16(this.bytes, Field.SOURCE_PORT);
   }
+  /** Destination Port. */
   get dstPort(): number {
     return readUint16(this.bytes, Field.DESTINATION_PORT);
   }
@@ -165,30 +167,39 @@ export class TcpPacket {
   get flags(): number {
     return readUint16(this.bytes, Field.DATA_OFFSET_FLAGS) & FLAGS_MASK;
   }
+  /** FIN: no more data from the sender. */
   get finFlag(): boolean {
     return (this.flags & TcpFlag.FIN) !== 0;
   }
+  /** SYN: synchronize sequence numbers. */
   get synFlag(): boolean {
     return (this.flags & TcpFlag.SYN) !== 0;
   }
+  /** RST: reset the connection. */
   get rstFlag(): boolean {
     return (this.flags & TcpFlag.RST) !== 0;
   }
+  /** PSH: push function. */
   get pshFlag(): boolean {
     return (this.flags & TcpFlag.PSH) !== 0;
   }
+  /** ACK: the Acknowledgment Number is significant. */
   get ackFlag(): boolean {
     return (this.flags & TcpFlag.ACK) !== 0;
   }
+  /** URG: the Urgent Pointer is significant. */
   get urgFlag(): boolean {
     return (this.flags & TcpFlag.URG) !== 0;
   }
+  /** ECE: ECN-Echo (RFC 3168). */
   get eceFlag(): boolean {
     return (this.flags & TcpFlag.ECE) !== 0;
   }
+  /** CWR: Congestion Window Reduced (RFC 3168). */
   get cwrFlag(): boolean {
     return (this.flags & TcpFlag.CWR) !== 0;
   }
+  /** NS: the historic ECN-nonce bit (RFC 3540, obsoleted by RFC 8311). */
   get nsFlag(): boolean {
     return (this.flags & TcpFlag.NS) !== 0;
   }
@@ -200,6 +211,7 @@ export class TcpPacket {
   get window(): number {
     return readUint16(this.bytes, Field.WINDOW);
   }
+  /** The Checksum as it is in the bytes. */
   get checksum(): number {
     return readUint16(this.bytes, Field.CHECKSUM);
   }
@@ -230,15 +242,19 @@ export class TcpPacket {
     this.checksum = internetChecksum(this.bytes, tcpPseudoHeaderSum({ source, destination }, this.bytes.length));
   }
 
+  /** Writes Source Port. */
   set srcPort(value: number) {
     writeUint16(this.bytes, Field.SOURCE_PORT, value);
   }
+  /** Writes Destination Port. */
   set dstPort(value: number) {
     writeUint16(this.bytes, Field.DESTINATION_PORT, value);
   }
+  /** Writes Sequence Number. */
   set seq(value: SeqNumber) {
     writeUint32(this.bytes, Field.SEQUENCE_NUMBER, value);
   }
+  /** Writes Acknowledgment Number. */
   set ack(value: SeqNumber) {
     writeUint32(this.bytes, Field.ACKNOWLEDGMENT_NUMBER, value);
   }
@@ -246,16 +262,20 @@ export class TcpPacket {
   set headerLength(value: number) {
     this.bytes[Field.DATA_OFFSET_FLAGS] = ((value / 4) << 4) | (this.bytes[Field.DATA_OFFSET_FLAGS] & 0x0f);
   }
+  /** Writes the twelve bits after Data Offset: the reserved bits and the control bits (TcpFlag). */
   set flags(value: number) {
     const word = readUint16(this.bytes, Field.DATA_OFFSET_FLAGS);
     writeUint16(this.bytes, Field.DATA_OFFSET_FLAGS, (word & ~FLAGS_MASK) | (value & FLAGS_MASK));
   }
+  /** Writes Window. */
   set window(value: number) {
     writeUint16(this.bytes, Field.WINDOW, value);
   }
+  /** Writes Checksum. */
   set checksum(value: number) {
     writeUint16(this.bytes, Field.CHECKSUM, value);
   }
+  /** Writes Urgent Pointer. */
   set urgentPointer(value: number) {
     writeUint16(this.bytes, Field.URGENT_POINTER, value);
   }

@@ -75,6 +75,7 @@ export class UdpSocket {
   private readonly queue: ReceivedDatagram[] = [];
   private queuedBytes = 0;
 
+  /** @internal Sockets come from `stack.udp.open()`. */
   constructor(private readonly layer: UdpLayer) {
     this.options = {
       reuseAddress: false,

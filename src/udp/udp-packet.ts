@@ -60,18 +60,23 @@ export class UdpPacket {
     return new UdpPacket(bytes);
   }
 
+  /** Source Port (0: none). */
   get sourcePort(): number {
     return this.view.getUint16(Field.SOURCE_PORT);
   }
+  /** Destination Port. */
   get destinationPort(): number {
     return this.view.getUint16(Field.DESTINATION_PORT);
   }
+  /** Length: header and data, in bytes. */
   get length(): number {
     return this.view.getUint16(Field.LENGTH);
   }
+  /** The Checksum as it is in the bytes (0: none was computed). */
   get checksum(): number {
     return this.view.getUint16(Field.CHECKSUM);
   }
+  /** Writes Checksum. */
   set checksum(value: number) {
     this.view.setUint16(Field.CHECKSUM, value);
   }
