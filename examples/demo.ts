@@ -1,11 +1,14 @@
 /**
  * `npm start`: two stacks on a virtual wire, no root, virtual time. Runs the upper-casing UDP
  * client/server from the seed notes, pings, follows one datagram down through every layer of
- * the client and up through every layer of the server, and writes captures/demo.pcap.
+ * the client and up through every layer of the server, and writes a capture of it: where
+ * `--pcap FILE` says, else ustack/demo.pcap in the OS temp dir (`npm start` asks for
+ * captures/demo.pcap in the repository). The path is printed.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { accepts, parseCommandLine, type OptionSpecs } from '../src/cli/arguments.js';
 import { toHex } from '../src/core/bytes.js';
 import type { TraceEvent } from '../src/core/trace.js';
 import { IcmpLayer } from '../src/ip/icmp-layer.js';
@@ -100,6 +103,37 @@ export function runDemo({ capturePath, print }: DemoOptions): number {
   return tap.writer.recordCount;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  runDemo({ capturePath: resolve(process.cwd(), 'captures/demo.pcap'), print: (line) => console.log(line) });
+/** Where the capture goes unless `--pcap` says. */
+export function defaultDemoCapturePath(): string {
+  return join(tmpdir(), 'ustack', 'demo.pcap');
+}
+
+/** Help text of `ustack demo`. */
+export const DEMO_USAGE = `usage: ustack demo [--pcap FILE]
+
+Two stacks on a virtual wire, no root, virtual time: the UDP upper-casing program, ping (one
+fragmented), one datagram traced through every layer, the counters, and a capture of it all.
+  --pcap FILE   where the capture goes (default ${defaultDemoCapturePath()})`;
+
+const DEMO_OPTIONS = {
+  pcap: { type: 'string', takes: 'a FILE to write', accepts: accepts.nonEmpty },
+} as const satisfies OptionSpecs;
+
+/** Runs `ustack demo ARGS`; resolves with the exit code. */
+export async function runDemoCommand(args: string[], print: (line: string) => void): Promise<number> {
+  const { values, help } = parseCommandLine('demo', args, DEMO_OPTIONS);
+  if (help) {
+    print(DEMO_USAGE);
+    return 0;
+  }
+  const capturePath = values.pcap !== undefined ? resolve(values.pcap) : defaultDemoCapturePath();
+  try {
+    runDemo({ capturePath, print });
+  } catch (error) {
+    // The one thing that fails here is writing the capture: say where, in one line.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string') throw new Error(`cannot write the capture ${capturePath} (${code})`, { cause: error });
+    throw error;
+  }
+  return 0;
 }

@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { Rng } from '../core/rng.js';
-import { cidrContains, parseIpv4Cidr, type Ipv4Cidr } from '../ip/address.js';
+import { cidrContains, formatIpv4Address, parseIpv4Cidr, type Ipv4Cidr } from '../ip/address.js';
 import { configureDevice, createNamespace, ip } from '../link/device.js';
 import { FaultInjector } from '../link/fault-injector.js';
 import type { Link } from '../link/link.js';
@@ -15,20 +15,24 @@ import { TunLink } from '../link/tun.js';
 import { attachDevice } from '../socket-api/attach-device.js';
 import { RealtimeDriver } from '../socket-api/realtime-driver.js';
 import { Stack } from '../socket-api/stack.js';
+import { accepts, UsageError, type OptionSpecs, type OptionValues } from './arguments.js';
 
-/** The device options every device command takes, for `parseArgs`. */
-export const DEVICE_ARG_OPTIONS = {
-  tun: { type: 'string' },
-  tap: { type: 'string' },
-  addr: { type: 'string', default: '10.7.0.2/24' },
-  'host-addr': { type: 'string', default: '10.7.0.1' },
-  netns: { type: 'string' },
-  mtu: { type: 'string', default: '1500' },
-  txqueuelen: { type: 'string', default: '1000' },
-  pcap: { type: 'string' },
+/** The device options every device command takes (`ustack up`, `ping`, `nc`, `example --tun`). */
+export const DEVICE_OPTIONS = {
+  tun: { type: 'string', takes: 'a device NAME (up to 15 bytes)', accepts: accepts.interfaceName },
+  tap: { type: 'string', takes: 'a device NAME (up to 15 bytes)', accepts: accepts.interfaceName },
+  addr: { type: 'string', takes: 'a CIDR like 10.7.0.2/24', accepts: accepts.cidr },
+  'host-addr': { type: 'string', takes: 'an ADDRESS like 10.7.0.1 (or 10.7.0.1/24)', accepts: accepts.ipv4OrCidr },
+  netns: { type: 'string', takes: 'a namespace NAME (letters, digits, . _ -)', accepts: accepts.namespaceName },
+  mtu: { type: 'string', takes: 'N from 68 to 65535', accepts: accepts.integer(68, 65535) },
+  txqueuelen: { type: 'string', takes: 'a number of packets N (1 or more)', accepts: accepts.integer(1, 2 ** 32 - 1) },
+  pcap: { type: 'string', takes: 'a FILE to write', accepts: accepts.nonEmpty },
   'no-offload': { type: 'boolean' },
-  loss: { type: 'string' },
-} as const;
+  loss: { type: 'string', takes: 'a PERCENT from 0 to 100', accepts: accepts.percentage },
+} as const satisfies OptionSpecs;
+
+/** The defaults of the device options. */
+const DEVICE_DEFAULTS = { tun: 'ustack0', addr: '10.7.0.2/24', 'host-addr': '10.7.0.1', mtu: 1500, txqueuelen: 1000 } as const;
 
 /** Help text of the device options (as in `ustack up --help`). */
 export const DEVICE_USAGE = `  --tun NAME            TUN device name (default ustack0)
@@ -47,18 +51,55 @@ export const DEVICE_USAGE = `  --tun NAME            TUN device name (default us
                         to test with; link/fault-injector.ts, seeded from the stack's seed)
 `;
 
-/** The device options as parseArgs returns them. */
-export interface DeviceArgs {
-  readonly tun?: string;
-  readonly tap?: string;
-  readonly addr?: string;
-  readonly 'host-addr'?: string;
-  readonly netns?: string;
-  readonly mtu?: string;
-  readonly txqueuelen?: string;
-  readonly pcap?: string;
-  readonly 'no-offload'?: boolean;
-  readonly loss?: string;
+/** The device options as given on the command line. */
+export type DeviceArgs = OptionValues<typeof DEVICE_OPTIONS>;
+
+/** A device setup, checked: what `openDevice` makes. */
+export interface DeviceConfig {
+  readonly name: string;
+  readonly tap: boolean;
+  readonly address: string;
+  readonly kernelAddress: string;
+  readonly ours: Ipv4Cidr;
+  readonly kernel: Ipv4Cidr;
+  readonly namespace: string | undefined;
+  readonly mtu: number;
+  readonly txQueueLength: number;
+  readonly pcap: string | undefined;
+  readonly offload: boolean;
+  readonly lossRate: number | undefined;
+}
+
+/**
+ * Checks the device options of `ustack COMMAND` together (each value alone was checked when
+ * parsed) before anything is set up; throws UsageError naming the option.
+ */
+export function deviceConfig(command: string, args: DeviceArgs): DeviceConfig {
+  const fail = (text: string): never => {
+    throw new UsageError(`ustack ${command}: ${text}`);
+  };
+  if (args.tun !== undefined && args.tap !== undefined) fail('give --tun or --tap, not both');
+  const address = args.addr ?? DEVICE_DEFAULTS.addr;
+  const ours = parseIpv4Cidr(address) ?? fail(`--addr takes ${DEVICE_OPTIONS.addr.takes}, not '${address}'`);
+  const hostAddr = args['host-addr'] ?? DEVICE_DEFAULTS['host-addr'];
+  const kernelAddress = hostAddr.includes('/') ? hostAddr : `${hostAddr}/${ours.prefixLength}`;
+  const kernel = parseIpv4Cidr(kernelAddress) ?? fail(`--host-addr takes ${DEVICE_OPTIONS['host-addr'].takes}, not '${hostAddr}'`);
+  if (!cidrContains(kernel, ours.address)) fail(`--addr ${address} is not on the host's network ${kernelAddress} (--host-addr)`);
+  if (kernel.address === ours.address) fail(`--addr and --host-addr are both ${formatIpv4Address(ours.address)}: give the two ends different addresses`);
+  return {
+    name: args.tap ?? args.tun ?? DEVICE_DEFAULTS.tun,
+    tap: args.tap !== undefined,
+    address,
+    kernelAddress,
+    ours,
+    kernel,
+    namespace: args.netns,
+    mtu: args.mtu !== undefined ? Number(args.mtu) : DEVICE_DEFAULTS.mtu,
+    txQueueLength: args.txqueuelen !== undefined ? Number(args.txqueuelen) : DEVICE_DEFAULTS.txqueuelen,
+    pcap: args.pcap,
+    offload: !args['no-offload'],
+    lossRate: args.loss !== undefined ? Number(args.loss) / 100 : undefined,
+  };
 }
 
 /** A stack on an open, configured device. */
@@ -80,52 +121,44 @@ export interface OpenDevice {
   close(): void;
 }
 
-/** Opens and configures the device described by `args`, and attaches a started stack to it. */
-export function openDevice(args: DeviceArgs): OpenDevice {
-  const address = args.addr ?? DEVICE_ARG_OPTIONS.addr.default;
-  const ours = parseIpv4Cidr(address);
-  if (!ours) throw new Error(`bad --addr ${address}: give a.b.c.d/n`);
-  const hostAddr = args['host-addr'] ?? DEVICE_ARG_OPTIONS['host-addr'].default;
-  const kernelAddress = hostAddr.includes('/') ? hostAddr : `${hostAddr}/${ours.prefixLength}`;
-  const kernel = parseIpv4Cidr(kernelAddress);
-  if (!kernel) throw new Error(`bad --host-addr ${hostAddr}: give a.b.c.d or a.b.c.d/n`);
-  if (!cidrContains(kernel, ours.address)) throw new Error(`--addr ${address} is not on the host's network ${kernelAddress}`);
-  if (kernel.address === ours.address) throw new Error(`--addr and --host-addr are both ${hostAddr}: give the two ends different addresses`);
-  const mtu = Number(args.mtu ?? DEVICE_ARG_OPTIONS.mtu.default);
-  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new Error(`bad --mtu ${args.mtu}`);
-  const tap = args.tap !== undefined;
-
+/** Opens and configures the device `config` describes (see `deviceConfig`), and attaches a started stack to it. */
+export function openDevice(config: DeviceConfig): OpenDevice {
+  const { address, kernelAddress, ours, kernel, mtu, tap } = config;
   const undo: Array<{ close(): void }> = [];
   const close = () => {
     for (const step of undo.reverse()) step.close();
     undo.length = 0;
   };
   try {
-    let namespace: string | undefined;
-    if (args.netns) {
-      namespace = args.netns;
+    // The capture file first: a path that cannot be written fails before the device exists.
+    let pcapFd: number | undefined;
+    if (config.pcap !== undefined) {
+      const fd = openCapture(config.pcap);
+      pcapFd = fd;
+      undo.push({ close: () => closeSync(fd) });
+    }
+    const namespace = config.namespace;
+    if (namespace !== undefined) {
       const exists = ip(['netns', 'list']).split('\n').some((line) => line.split(' ')[0] === namespace);
       if (!exists) undo.push(createNamespace(namespace));
     }
-    const link = TunLink.open({ name: args.tap ?? args.tun ?? 'ustack0', tap, mtu, offload: !args['no-offload'] });
+    const link = TunLink.open({ name: config.name, tap, mtu, offload: config.offload });
     undo.push(link);
-    undo.push(configureDevice({ name: link.name, netns: namespace, mtu, txQueueLength: Number(args.txqueuelen ?? DEVICE_ARG_OPTIONS.txqueuelen.default), addresses: [kernelAddress] }));
+    undo.push(configureDevice({ name: link.name, netns: namespace, mtu, txQueueLength: config.txQueueLength, addresses: [kernelAddress] }));
 
     const seed = Date.now() >>> 0;
     const stack = new Stack({ name: 'ustack', seed });
     const driver = new RealtimeDriver(stack).start();
     undo.push({ close: () => driver.stop() });
     let wrap: ((inner: Link) => Link) | undefined;
-    if (args.pcap) {
-      const fd = openSync(args.pcap, 'w');
-      undo.push({ close: () => closeSync(fd) });
+    if (pcapFd !== undefined) {
+      const fd = pcapFd;
       // Frames are stamped with the driver's clock (ms since it started) plus the start date.
       const epochMs = Date.now() - driver.clock.now();
       wrap = (inner) => new PcapTap(inner, { epochMs, onChunk: (chunk) => writeSync(fd, chunk) });
     }
-    if (args.loss !== undefined) {
-      const lossRate = Number(args.loss) / 100;
-      if (!(lossRate >= 0 && lossRate <= 1)) throw new Error(`bad --loss ${args.loss}: give a percentage`);
+    const lossRate = config.lossRate;
+    if (lossRate !== undefined) {
       // The capture (if any) sees what crossed the device, before the faults.
       const capture = wrap;
       const rng = new Rng(seed ^ 0x10551055);
@@ -136,5 +169,15 @@ export function openDevice(args: DeviceArgs): OpenDevice {
   } catch (error) {
     close();
     throw error;
+  }
+}
+
+/** Opens `path` for the capture, or says in one line why it cannot be written. */
+function openCapture(path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(`cannot write the capture ${path}: ${code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(code)}`, { cause: error });
   }
 }

@@ -26,22 +26,21 @@ export async function runDissect(
   out: (line: string) => void,
   err: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<number> {
+  if (args.some((arg) => arg === '--help' || arg === '-h')) {
+    out(DISSECT_USAGE);
+    return 0;
+  }
   let json = false;
   const files: string[] = [];
   for (const arg of args) {
     if (arg === '--json') json = true;
-    else if (arg === '--help' || arg === '-h') {
-      out(DISSECT_USAGE);
-      return 0;
-    } else if (arg.startsWith('-') && arg !== '-') {
-      err(`ustack dissect: unknown option '${arg}'`);
-      err(DISSECT_USAGE);
+    else if (arg.startsWith('-') && arg !== '-') {
+      err(`ustack dissect: unknown option ${arg} (\`ustack dissect --help\` lists the options)`);
       return 2;
     } else files.push(arg);
   }
   if (files.length !== 1) {
-    err(files.length === 0 ? 'ustack dissect: which capture file?' : 'ustack dissect: give one capture file');
-    err(DISSECT_USAGE);
+    err(files.length === 0 ? 'ustack dissect: which capture FILE? (`ustack dissect --help`)' : `ustack dissect: takes one capture FILE, not ${files.length}`);
     return 2;
   }
   const [path] = files;

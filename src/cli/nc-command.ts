@@ -13,30 +13,88 @@
 import { fstatSync } from 'node:fs';
 import { describeErrno, Errno, type ErrnoCode } from '../core/errno.js';
 import type { Readable, Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { parseIpv4Address } from '../ip/address.js';
 import type { TunLink } from '../link/tun.js';
 import type { DgramSocket, RemoteInfo } from '../socket-api/dgram.js';
 import type { NetSocket } from '../socket-api/net-socket.js';
 import type { Stack } from '../socket-api/stack.js';
-import { DEVICE_ARG_OPTIONS, DEVICE_USAGE, openDevice, type OpenDevice } from './device-setup.js';
+import { accepts, parseCommandLine, UsageError, type OptionSpecs } from './arguments.js';
+import { DEVICE_OPTIONS, DEVICE_USAGE, deviceConfig, openDevice, type OpenDevice } from './device-setup.js';
+
+/** OpenBSD nc's flags that ustack nc does not take, and why. */
+export const NC_REFUSED: Readonly<Record<string, string>> = {
+  k: 'OpenBSD nc keeps listening after a connection with it; ustack nc serves one (run it again, or `ustack up --serve`)',
+  '6': 'ustack has no IPv6',
+  U: 'Unix-domain sockets are not ustack\'s (use the system nc)',
+  d: 'not supported (ustack nc always reads stdin)',
+  D: 'SO_DEBUG is not supported',
+  t: 'telnet negotiation is not supported',
+  T: 'setting the TOS / DSCP is not supported',
+  C: 'CRLF line endings are not supported',
+  I: 'setting the receive buffer size is not supported',
+  O: 'setting the send buffer size is not supported',
+  S: 'TCP MD5 signatures are not supported',
+  c: 'TLS is not supported',
+  e: 'TLS is not supported',
+  x: 'proxies are not supported',
+  X: 'proxies are not supported',
+  P: 'proxies are not supported',
+  M: 'setting the TTL is not supported',
+  m: 'a minimum TTL is not supported',
+  b: 'broadcast is not supported',
+  F: 'passing the descriptor is not supported',
+  Z: 'TLS is not supported',
+  R: 'TLS is not supported',
+  K: 'TLS is not supported',
+  H: 'TLS is not supported',
+  o: 'TLS is not supported',
+  V: 'routing tables are not supported',
+};
 
 /** Help text of `ustack nc`. */
-export const NC_USAGE = `usage: ustack nc [device options] [-l] [-u] [-w SECS] [-q SECS] [-v] [--progress] HOST PORT
-       ustack nc [device options] -l [-u] [HOST] PORT          (needs root or CAP_NET_ADMIN)
+export const NC_USAGE = `usage: ustack nc [device options] [-Nnuvz] [-w SECS] [-q SECS] [-p PORT] [-s ADDR] HOST PORT
+       ustack nc [device options] -l [-u] [-v] [HOST] PORT      (needs root or CAP_NET_ADMIN)
 
+OpenBSD nc's flags:
   -l                    listen on PORT (at HOST, default any address) for one connection, or
-                        with -u for the first sender's datagrams
+                        with -u for the first sender's datagrams (-l -p PORT works too)
   -u                    UDP (each read of stdin is sent as datagrams of at most MTU - 28 bytes)
+  -N                    shut down the sending side after EOF on stdin (always so here: EOF
+                        half-closes TCP, and nc ends once the peer has closed too)
+  -z                    connect and send nothing: is the TCP port open? (exit 0 if so, 1 if not)
+  -v                    say when connected / listening on stderr
   -w SECS               give up connecting, or quit when idle, after SECS
   -q SECS               after EOF on stdin, wait SECS, then quit (default: TCP waits for the
                         peer to close; UDP waits for -w, or Ctrl-C)
-  -v                    say when connected / listening on stderr
+  -p PORT               connect from this source port
+  -s ADDR               connect (or listen) from this address of ustack's
+  -n, -4                accepted: addresses are numeric and IPv4 always (there is no DNS client)
+  not supported: ${Object.keys(NC_REFUSED).map((flag) => `-${flag}`).join(' ')} (each says why)
+
+ustack's own:
   --progress            a progress line on stderr (on by default when stdin is a file)
   --for SECONDS         stop by itself after SECONDS
 
 device options (as ustack up):
 ${DEVICE_USAGE}`;
+
+/** The options of `ustack nc`: OpenBSD nc's (the short names), ustack's, and the device's. */
+export const NC_OPTIONS = {
+  ...DEVICE_OPTIONS,
+  listen: { type: 'boolean', short: 'l' },
+  udp: { type: 'boolean', short: 'u' },
+  'half-close': { type: 'boolean', short: 'N' },
+  zero: { type: 'boolean', short: 'z' },
+  numeric: { type: 'boolean', short: 'n' },
+  ipv4: { type: 'boolean', short: '4' },
+  wait: { type: 'string', short: 'w', takes: 'SECONDS', accepts: accepts.seconds },
+  quit: { type: 'string', short: 'q', takes: 'SECONDS', accepts: accepts.seconds },
+  'source-port': { type: 'string', short: 'p', takes: 'a PORT from 1 to 65535', accepts: accepts.integer(1, 65535) },
+  source: { type: 'string', short: 's', takes: 'an IPv4 ADDRESS', accepts: accepts.ipv4 },
+  verbose: { type: 'boolean', short: 'v' },
+  progress: { type: 'boolean' },
+  for: { type: 'string', takes: 'SECONDS', accepts: accepts.seconds },
+} as const satisfies OptionSpecs;
 
 /** Options a caller (or test) can add to the command-line arguments. */
 export interface NcControls {
@@ -116,11 +174,9 @@ export class ProgressLine {
   }
 }
 
-function seconds(text: string | undefined, name: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`nc: bad ${name} ${text}`);
-  return value * 1000;
+/** Milliseconds of an option in seconds (checked when parsed). */
+function seconds(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : Number(text) * 1000;
 }
 
 function stdinIsFile(stdin: Readable): number | undefined {
@@ -135,45 +191,43 @@ function stdinIsFile(stdin: Readable): number | undefined {
 
 /** Runs `ustack nc ARGS`; resolves with the exit code once the transfer is over. */
 export async function runNc(args: string[], controls: NcControls = {}): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...DEVICE_ARG_OPTIONS,
-      listen: { type: 'boolean', short: 'l' },
-      udp: { type: 'boolean', short: 'u' },
-      wait: { type: 'string', short: 'w' },
-      quit: { type: 'string', short: 'q' },
-      verbose: { type: 'boolean', short: 'v' },
-      progress: { type: 'boolean' },
-      for: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
   const stdin = controls.stdin ?? process.stdin;
   const stdout = controls.stdout ?? process.stdout;
   const stderr = controls.stderr ?? process.stderr;
-  if (values.help) {
+  const { values, positionals, help } = parseCommandLine('nc', args, NC_OPTIONS, { maxPositionals: 2, refused: NC_REFUSED });
+  if (help) {
     stdout.write(NC_USAGE);
     return 0;
   }
+  const fail = (text: string): never => {
+    throw new UsageError(`ustack nc: ${text}`);
+  };
   const listen = Boolean(values.listen);
-  if (listen ? positionals.length < 1 || positionals.length > 2 : positionals.length !== 2) throw new Error(`nc: give HOST PORT (or -l [HOST] PORT)\n${NC_USAGE}`);
-  const host = listen && positionals.length === 1 ? '0.0.0.0' : positionals[0];
-  const port = Number(positionals.at(-1));
-  if (parseIpv4Address(host) === null) throw new Error(`nc: ${host}: give an IPv4 address (there is no DNS client)`);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`nc: bad port ${positionals.at(-1)}`);
-  const idleMs = seconds(values.wait, '-w');
-  const quitMs = seconds(values.quit, '-q');
-  const forMs = seconds(values.for, '--for');
+  // `nc -l -p PORT` (traditional netcat) and `nc -l PORT` (OpenBSD) both listen on PORT.
+  const listenPort = listen && values['source-port'] !== undefined;
+  if (listenPort && positionals.length === 2) fail('-l -p PORT takes no HOST PORT (or give -l [HOST] PORT)');
+  const words = listenPort ? [...positionals, values['source-port']!] : positionals;
+  if (listen ? words.length < 1 || words.length > 2 : words.length !== 2) fail(listen ? 'which PORT to listen on? (-l [HOST] PORT)' : 'give HOST PORT (`ustack nc --help`)');
+  if (listen && words.length === 2 && values.source !== undefined) fail('give -s ADDRESS or HOST, not both');
+  const host = listen ? (words.length === 2 ? words[0] : (values.source ?? '0.0.0.0')) : words[0];
+  const portText = words.at(-1)!;
+  if (parseIpv4Address(host) === null) fail(`HOST takes an IPv4 address, not '${host}' (there is no DNS client)`);
+  if (!accepts.integer(1, 65535)(portText)) fail(`PORT takes a number from 1 to 65535, not '${portText}'${portText.includes('-') ? ' (no port ranges)' : ''}`);
+  const port = Number(portText);
+  if (values.zero && (listen || values.udp)) fail(`-z (connect, send nothing) is for a TCP client, not with ${listen ? '-l' : '-u'}`);
+  const local = listen ? undefined : { address: values.source, port: values['source-port'] === undefined ? undefined : Number(values['source-port']) };
+  const idleMs = seconds(values.wait);
+  const quitMs = seconds(values.quit);
+  const forMs = seconds(values.for);
+  const config = deviceConfig('nc', values);
   const inputSize = controls.inputSize ?? stdinIsFile(stdin);
-  const progress = values.progress || inputSize !== undefined ? new ProgressLine(stderr, inputSize) : null;
+  const progress = !values.zero && (values.progress || inputSize !== undefined) ? new ProgressLine(stderr, inputSize) : null;
   const say = (line: string) => {
     if (values.verbose) stderr.write(`${progress ? '\n' : ''}${line}\n`);
   };
 
-  const device = openDevice(values);
-  const session = new Session(device, stdin, stdout, stderr, progress, idleMs, quitMs);
+  const device = openDevice(config);
+  const session = new Session(device, stdin, stdout, stderr, progress, idleMs, quitMs, local);
   const interrupt = () => session.finish(130);
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
@@ -182,6 +236,7 @@ export async function runNc(args: string[], controls: NcControls = {}): Promise<
   try {
     const ready = () => controls.onReady?.({ stack: device.stack, link: device.link });
     if (values.udp) session.udp(host, port, listen, ready, say);
+    else if (values.zero) session.probe(host, port, ready, say);
     else session.tcp(host, port, listen, ready, say);
     const code = await session.done;
     progress?.finish();
@@ -217,6 +272,8 @@ class Session {
     private readonly progress: ProgressLine | null,
     private readonly idleMs: number | undefined,
     private readonly quitMs: number | undefined,
+    /** -s / -p: where a client connects or sends from. */
+    private readonly local: { readonly address?: string; readonly port?: number } = {},
   ) {
     this.maxDatagram = device.mtu - 28;
   }
@@ -273,10 +330,26 @@ class Session {
     }
   }
 
+  /** -z: connects, sends nothing, closes; 0 if the port answered, 1 if not. */
+  probe(host: string, port: number, ready: () => void, say: (line: string) => void): void {
+    const socket = this.device.stack.net.connect({ host, port, localAddress: this.local.address, localPort: this.local.port });
+    this.cleanups.push(() => socket.destroy());
+    this.connecting = `connect to ${host} port ${port} (tcp) failed`;
+    socket.once('connect', () => {
+      this.connecting = null;
+      say(`Connection to ${host} ${port} port [tcp/*] succeeded!`);
+      socket.end();
+      this.finish(0);
+    });
+    socket.once('error', (error: Error) => this.fail(`connect to ${host} port ${port} (tcp) failed: ${describe(error)}`));
+    this.touch();
+    ready();
+  }
+
   tcp(host: string, port: number, listen: boolean, ready: () => void, say: (line: string) => void): void {
     const net = this.device.stack.net;
     if (!listen) {
-      const socket = net.connect({ host, port, allowHalfOpen: true });
+      const socket = net.connect({ host, port, allowHalfOpen: true, localAddress: this.local.address, localPort: this.local.port });
       this.cleanups.push(() => socket.destroy());
       this.connecting = `connect to ${host} port ${port} (tcp) failed`;
       socket.once('connect', () => {
@@ -369,7 +442,7 @@ class Session {
       });
       return;
     }
-    socket.bind(0, () => {
+    socket.bind(this.local.port ?? 0, this.local.address, () => {
       peer = { address: host, port };
       say(`Sending to ${host} ${port} [udp]`);
       this.touch();

@@ -9,13 +9,13 @@
  *   sudo npx ustack ping 10.77.0.1                    the kernel's end of tun ustack0
  *   sudo npx ustack ping --netns ns 10.77.0.1 -c 3 -s 3000
  */
-import { parseArgs } from 'node:util';
 import { describeErrno, ErrnoError } from '../core/errno.js';
 import { internetChecksum } from '../ip/checksum.js';
 import { parseIpv4Address } from '../ip/address.js';
 import { BerkeleySockets, type PollResult } from '../socket-api/berkeley.js';
 import * as C from '../socket-api/berkeley-constants.js';
-import { DEVICE_ARG_OPTIONS, DEVICE_USAGE, openDevice } from './device-setup.js';
+import { accepts, parseCommandLine, UsageError, type OptionSpecs } from './arguments.js';
+import { DEVICE_OPTIONS, DEVICE_USAGE, deviceConfig, openDevice } from './device-setup.js';
 
 /** Help text of `ustack ping`. */
 export const PING_USAGE = `usage: ustack ping [device options] HOST [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT]
@@ -30,6 +30,16 @@ export const PING_USAGE = `usage: ustack ping [device options] HOST [-c COUNT] [
 
 device options (as ustack up; the kernel's end is what you usually ping):
 ${DEVICE_USAGE}`;
+
+/** The options of `ustack ping`: iputils' names, and the device's. */
+export const PING_OPTIONS = {
+  ...DEVICE_OPTIONS,
+  count: { type: 'string', short: 'c', takes: 'a COUNT (1 or more)', accepts: accepts.integer(1, Number.MAX_SAFE_INTEGER) },
+  size: { type: 'string', short: 's', takes: 'a SIZE in bytes (0 to 65507)', accepts: accepts.integer(0, 65507) },
+  interval: { type: 'string', short: 'i', takes: 'SECONDS', accepts: accepts.seconds },
+  timeout: { type: 'string', short: 'W', takes: 'SECONDS', accepts: accepts.seconds },
+  for: { type: 'string', takes: 'SECONDS', accepts: accepts.seconds },
+} as const satisfies OptionSpecs;
 
 /** Options a caller (or test) can add to the command-line arguments. */
 export interface PingControls {
@@ -93,45 +103,25 @@ function formatMs(ms: number): string {
   return ms < 1 ? ms.toFixed(3) : ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
 }
 
-function seconds(text: string | undefined, name: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`ping: bad ${name} ${text}`);
-  return value;
-}
-
 /** Runs `ustack ping ARGS`; resolves with the exit code (0 some reply, 1 none, 2 error). */
 export async function runPing(args: string[], print: (line: string) => void, controls: PingControls = {}): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...DEVICE_ARG_OPTIONS,
-      count: { type: 'string', short: 'c' },
-      size: { type: 'string', short: 's' },
-      interval: { type: 'string', short: 'i' },
-      timeout: { type: 'string', short: 'W' },
-      for: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
+  const { values, positionals, help } = parseCommandLine('ping', args, PING_OPTIONS, { maxPositionals: 1 });
+  if (help) {
     print(PING_USAGE.trimEnd());
     return 0;
   }
-  if (positionals.length !== 1) throw new Error(`ping: give one HOST\n${PING_USAGE}`);
+  if (positionals.length !== 1) throw new UsageError('ustack ping: which HOST? (`ustack ping --help`)');
   const host = positionals[0];
   const destination = parseIpv4Address(host);
-  if (destination === null) throw new Error(`ping: ${host}: give an IPv4 address (there is no DNS client)`);
+  if (destination === null) throw new UsageError(`ustack ping: HOST takes an IPv4 address, not '${host}' (there is no DNS client)`);
   const count = values.count === undefined ? Infinity : Number(values.count);
-  if (!(count >= 1) || (count !== Infinity && !Number.isInteger(count))) throw new Error(`ping: bad count ${values.count}`);
   const size = values.size === undefined ? 56 : Number(values.size);
-  if (!Number.isInteger(size) || size < 0 || size > 65507) throw new Error(`ping: bad size ${values.size} (0 to 65507)`);
-  const intervalMs = seconds(values.interval, 'interval', 1) * 1000;
-  const timeoutMs = seconds(values.timeout, 'timeout', 2) * 1000;
-  const forMs = values.for === undefined ? Infinity : seconds(values.for, '--for', 0) * 1000;
+  const intervalMs = Number(values.interval ?? 1) * 1000;
+  const timeoutMs = Number(values.timeout ?? 2) * 1000;
+  const forMs = values.for === undefined ? Infinity : Number(values.for) * 1000;
+  const config = deviceConfig('ping', values);
 
-  const device = openDevice(values);
+  const device = openDevice(config);
   let stopRequested = false;
   let wake: (() => void) | null = null;
   const stop = () => {

@@ -7,12 +7,12 @@
  *   sudo npx ustack up --serve echo,upper,kv,gateway,http
  *   ping 10.7.0.2;  nc 10.7.0.2 7;  nc -u 10.7.0.2 7;  curl http://10.7.0.2/
  */
-import { parseArgs } from 'node:util';
 import { describePorts, parseServiceList, SERVICES } from '../../examples/services.js';
 import { formatIpv4Address } from '../ip/address.js';
 import type { TunLink } from '../link/tun.js';
 import type { Stack } from '../socket-api/stack.js';
-import { DEVICE_ARG_OPTIONS, DEVICE_USAGE, openDevice } from './device-setup.js';
+import { accepts, parseCommandLine, UsageError, type OptionSpecs } from './arguments.js';
+import { DEVICE_OPTIONS, DEVICE_USAGE, deviceConfig, openDevice } from './device-setup.js';
 
 /** Help text of `ustack up`. */
 export const UP_USAGE = `usage: ustack up [options]            (needs root or CAP_NET_ADMIN)
@@ -27,6 +27,15 @@ ${Object.entries(SERVICES)
   --for SECONDS         stop by itself after SECONDS
 `;
 
+/** The options of `ustack up`: the device's, then its own. */
+export const UP_OPTIONS = {
+  ...DEVICE_OPTIONS,
+  serve: { type: 'string', multiple: true, takes: `service names, comma-separated (${Object.keys(SERVICES).join(', ')}, or none)` },
+  trace: { type: 'boolean' },
+  stats: { type: 'string', takes: 'SECONDS (0 for none)', accepts: accepts.seconds },
+  for: { type: 'string', takes: 'SECONDS', accepts: accepts.seconds },
+} as const satisfies OptionSpecs;
+
 /** Options a caller (or test) can add to the command-line arguments. */
 export interface UpControls {
   /** Stops the command when aborted (as Ctrl-C does). */
@@ -39,30 +48,22 @@ export interface UpControls {
 
 /** Runs `ustack up ARGS`; resolves with the exit code once stopped. */
 export async function runUp(args: string[], print: (line: string) => void, controls: UpControls = {}): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...DEVICE_ARG_OPTIONS,
-      serve: { type: 'string', multiple: true },
-      trace: { type: 'boolean' },
-      stats: { type: 'string' },
-      for: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
+  const { values, help } = parseCommandLine('up', args, UP_OPTIONS);
+  if (help) {
     print(UP_USAGE.trimEnd());
     return 0;
   }
+  const unknownServices = (values.serve ?? []).flatMap((list) => list.split(',')).map((name) => name.trim()).filter((name) => name !== '' && name !== 'none' && !(name in SERVICES));
+  if (unknownServices.length > 0) throw new UsageError(`ustack up: --serve takes ${UP_OPTIONS.serve.takes}, not '${unknownServices.join(',')}'`);
   const services = parseServiceList(values.serve ?? ['echo']);
+  const config = deviceConfig('up', values);
   const terminal = controls.terminal ?? process.stdout.isTTY === true;
   const statsSeconds = values.stats !== undefined ? Number(values.stats) : terminal ? 1 : 0;
-  if (!(statsSeconds >= 0)) throw new Error(`bad --stats ${values.stats}: give seconds (0 for none)`);
   const live = terminal && statsSeconds > 0;
   // On a terminal the counters line is rewritten in place; every other line first clears it.
   const log = live ? (line: string) => print(`\r\x1b[K${line}`) : print;
 
-  const device = openDevice(values);
+  const device = openDevice(config);
   let statsTimer: NodeJS.Timeout | undefined;
   const stops: Array<() => void> = [];
   try {

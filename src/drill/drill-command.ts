@@ -10,16 +10,62 @@
  *   --strict_segments       one scripted packet never matches several real segments
  *   -D NAME, --define NAME  a name `#ifdef NAME` sees (nplab); default STANDARD
  *   --corpus DIR, or DIR    every .pkt under DIR (sorted), one line each, and a table per folder
- *   --pcap_dir=DIR          where the pcap of a failed run goes (default captures/failures)
+ *   --out DIR, --pcap_dir=DIR  where the pcap of a failed run goes (default: ustack-drill in the
+ *                           OS temp dir, so nothing lands in the current directory unasked)
  *   --pcap_always           write a pcap for passing scripts too
  *   --local_ip, --remote_ip, --bind_port, --connect_port, --remote_port, --remote_isn, --mtu
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { UsageError } from '../cli/arguments.js';
 import { runScript, type DrillResult } from './runner.js';
 
-const USAGE =
-  'usage: ustack drill [--linux] [--tolerance_usecs=N] [--strict_segments] [-D NAME] [--pcap_dir=DIR] [--pcap_always] (SCRIPT.pkt... | --corpus DIR...)';
+/** Help text of `ustack drill`. */
+export const DRILL_USAGE = `usage: ustack drill [options] (SCRIPT.pkt... | DIR... | --corpus DIR...)
+
+Runs packetdrill scripts against ustack in virtual time: PASS, FAIL (the line, what it expected,
+what ustack did, and a pcap of the run) or UNSUPPORTED per script (docs/drill.md).
+  --out DIR               where the pcaps of failed runs go (default ${defaultPcapDirectory()});
+                          --pcap_dir=DIR is packetdrill's name for it
+  --pcap_always           a pcap for passing scripts too
+  --corpus DIR, or DIR    every .pkt under DIR, one line each, and a table per folder
+  -D NAME, --define NAME  a name \`#ifdef NAME\` sees (nplab); default STANDARD
+packetdrill's options (also accepted as \`--\` lines inside a script; the command line wins):
+  --linux                 compare as packetdrill on Linux: option lists exact and in order
+  --tolerance_usecs=N     timing tolerance (default 4000)
+  --strict_segments       one scripted packet never matches several real segments
+  --local_ip=A --remote_ip=A --bind_port=N --connect_port=N --remote_port=N --remote_isn=N
+  --mtu=N --tcp_ts_tick_usecs=N --seed=N --ip_version=ipv4`;
+
+/** Where failure pcaps go unless --out says: a folder of the OS temp dir. */
+export function defaultPcapDirectory(): string {
+  return join(tmpdir(), 'ustack-drill');
+}
+
+/** packetdrill's command-line options the runner takes (src/drill/runner.ts applyOptions), and whether each needs a number. */
+const DRILL_OPTIONS: Readonly<Record<string, 'flag' | 'number' | 'text'>> = {
+  linux: 'flag',
+  portable: 'flag',
+  strict_segments: 'flag',
+  tolerance_usecs: 'number',
+  tolerance_percent: 'number',
+  local_ip: 'text',
+  remote_ip: 'text',
+  bind_port: 'number',
+  connect_port: 'number',
+  remote_port: 'number',
+  remote_isn: 'number',
+  mtu: 'number',
+  tcp_ts_tick_usecs: 'number',
+  seed: 'number',
+  ip_version: 'text',
+  verbose: 'flag',
+  dry_run: 'flag',
+  non_fatal: 'flag',
+  wire_client: 'text',
+  wire_server: 'text',
+};
 
 /** PASS, FAIL or UNSUPPORTED. */
 export function verdict(result: DrillResult): 'PASS' | 'FAIL' | 'UNSUPPORTED' {
@@ -95,38 +141,40 @@ function count(tally: Tally, result: DrillResult): void {
  * exit code: 0 when no script failed, 1 when one did, 2 for bad usage.
  */
 export async function runDrill(args: string[], out: (line: string) => void): Promise<number> {
+  const fail = (text: string): never => {
+    throw new UsageError(`ustack drill: ${text}`);
+  };
+  if (args.some((arg) => arg === '-h' || arg === '--help')) {
+    out(DRILL_USAGE);
+    return 0;
+  }
   const files: { path: string; corpus: string | null }[] = [];
   const overrides: { name: string; value: string | undefined }[] = [];
-  let pcapDir = 'captures/failures';
+  let pcapDir = defaultPcapDirectory();
   let pcapAlways = false;
   let defines: string[] | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (arg === '-h' || arg === '--help') {
-      out(USAGE);
-      return 0;
-    }
     // nplab's `-D NAME` / `--define NAME`: a name `#ifdef` sees (replaces the default STANDARD).
     const define = /^(?:-D|--define=?)(.*)$/.exec(arg);
     if (define) {
       const name = define[1] !== '' ? define[1] : args[++i];
-      if (name === undefined || !/^[A-Za-z_]\w*$/.test(name)) {
-        out(`${arg} needs a name`);
-        return 2;
-      }
+      if (name === undefined || !/^[A-Za-z_]\w*$/.test(name)) fail(`${arg} takes a NAME (letters, digits, _)${name === undefined ? '' : `, not '${name}'`}`);
       (defines ??= []).push(name);
       continue;
     }
     const corpus = /^--corpus(?:=(.*))?$/.exec(arg);
     if (corpus) {
       const directory = corpus[1] ?? args[++i];
-      try {
-        if (directory === undefined) throw new Error('--corpus needs a folder');
-        for (const path of scriptsUnder(directory)) files.push({ path, corpus: directory });
-      } catch (error) {
-        out(`cannot read the corpus: ${error instanceof Error ? error.message : String(error)}`);
-        return 2;
-      }
+      if (directory === undefined || !isDirectory(directory)) fail(`--corpus takes a DIR of .pkt scripts${directory === undefined ? '' : `, not '${directory}'`}`);
+      for (const path of scriptsUnder(directory!)) files.push({ path, corpus: directory! });
+      continue;
+    }
+    const outOption = /^--out(?:=(.*))?$/.exec(arg);
+    if (outOption) {
+      const directory = outOption[1] ?? args[++i];
+      if (directory === undefined || directory === '') fail('--out takes a DIR for the pcaps of failed runs');
+      pcapDir = directory!;
       continue;
     }
     const option = /^--([A-Za-z0-9_-]+)(?:=(.*))?$/.exec(arg);
@@ -137,14 +185,23 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
       continue;
     }
     const name = option[1].replace(/-/g, '_');
-    if (name === 'pcap_dir') pcapDir = option[2] ?? pcapDir;
-    else if (name === 'pcap_always') pcapAlways = true;
-    else overrides.push({ name, value: option[2] });
+    const value = option[2];
+    if (name === 'pcap_dir') {
+      if (!value) fail('--pcap_dir takes =DIR for the pcaps of failed runs');
+      pcapDir = value!;
+      continue;
+    }
+    if (name === 'pcap_always') {
+      pcapAlways = true;
+      continue;
+    }
+    const kind = DRILL_OPTIONS[name];
+    if (kind === undefined) fail(`unknown option ${arg.replace(/=.*/, '')} (\`ustack drill --help\` lists the options)`);
+    if (kind === 'number' && (value === undefined || value.trim() === '' || Number.isNaN(Number(value)))) fail(`--${option[1]} takes =N, a number${value === undefined ? '' : `, not '${value}'`}`);
+    if (kind === 'text' && value === undefined) fail(`--${option[1]} takes =VALUE`);
+    overrides.push({ name, value });
   }
-  if (files.length === 0) {
-    out(USAGE);
-    return 2;
-  }
+  if (files.length === 0) fail('which scripts? give SCRIPT.pkt... or a DIR (`ustack drill --help`)');
   const total: Tally = { passed: 0, failed: 0, unsupported: 0 };
   const folders = new Map<string, Tally>();
   for (const { path: file, corpus } of files) {

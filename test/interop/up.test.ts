@@ -150,7 +150,7 @@ describeInterop('interop: ustack up', () => {
   }, 60_000);
 
   it('refuses unknown services and bad addresses with a clear message, before touching any device', async () => {
-    await expect(runUp(['--serve', 'echo,telnet'], () => {})).rejects.toThrow('unknown service telnet: choose from echo, upper, kv, gateway, http, iperf (or none)');
+    await expect(runUp(['--serve', 'echo,telnet'], () => {})).rejects.toThrow("ustack up: --serve takes service names, comma-separated (echo, upper, kv, gateway, http, iperf, or none), not 'telnet'");
     await expect(runUp(['--addr', '10.7.0.2/24', '--host-addr', '10.8.0.1'], () => {})).rejects.toThrow("--addr 10.7.0.2/24 is not on the host's network 10.8.0.1/24");
   });
 });
