@@ -26,7 +26,9 @@ export async function acceptLoop(
   handle: (fd: number, peer: SocketAddress) => void | Promise<unknown>,
   options: { oneAtATime?: boolean; limit?: number } = {},
 ): Promise<void> {
-  const running: Promise<unknown>[] = [];
+  // Tasks still serving a connection; each leaves when it settles, so a server that runs for
+  // days holds only the connections it is serving (an array of every task ever grew forever).
+  const running = new Set<Promise<unknown>>();
   for (let served = 0; served < (options.limit ?? Infinity); served++) {
     let accepted;
     try {
@@ -36,8 +38,16 @@ export async function acceptLoop(
       throw error;
     }
     const task = Promise.resolve(handle(accepted.fd, { address: accepted.address, port: accepted.port }));
-    if (options.oneAtATime) await task;
-    else running.push(task);
+    if (options.oneAtATime) {
+      await task;
+      continue;
+    }
+    running.add(task);
+    // A task that fails stays, so that the loop's own promise rejects with its error at the end.
+    task.then(
+      () => running.delete(task),
+      () => {},
+    );
   }
   await Promise.all(running);
 }
