@@ -98,6 +98,31 @@ export interface LenientTcpOptions {
  * option still connects. The strict view (`parseTcpOptions`) stays for the dissector.
  */
 export function parseTcpOptionsLenient(bytes: Uint8Array, start = 0, end = bytes.length): LenientTcpOptions {
+  const scan = scanOptions(bytes, start, end, 'lenient');
+  return { options: scan.options, malformed: scan.malformed };
+}
+
+/**
+ * Decodes the option bytes of a header: all of `bytes`, or its bytes [start, end) (a header's
+ * 20 to data offset × 4, without making a subarray for them). Strict: any malformed option fails
+ * the whole (the dissector's view; a receiver uses `parseTcpOptionsLenient`).
+ */
+export function parseTcpOptions(bytes: Uint8Array, start = 0, end = bytes.length): Result<TcpOption[], DecodeError> {
+  const scan = scanOptions(bytes, start, end, 'strict');
+  return scan.failure ?? ok(scan.options);
+}
+
+/**
+ * Walks a header's options once for both views: `strict` stops at the first malformed option
+ * with its failure; `lenient` counts it and, as tcp_parse_options, ends the walk at a bad length
+ * or keeps a known kind of the wrong length as `raw` and goes on.
+ */
+function scanOptions(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  mode: 'strict' | 'lenient',
+): { options: TcpOption[]; malformed: number; failure: Result<never, DecodeError> | null } {
   const options: TcpOption[] = [];
   let malformed = 0;
   let i = start;
@@ -112,56 +137,27 @@ export function parseTcpOptionsLenient(bytes: Uint8Array, start = 0, end = bytes
       i += 1;
       continue;
     }
-    const length = i + 1 < end ? bytes[i + 1] : 0;
+    const length = i + 1 < end ? bytes[i + 1] : -1;
     if (length < 2 || i + length > end) {
-      malformed++;
-      break;
+      if (mode === 'lenient') {
+        malformed++;
+        break;
+      }
+      const why = length < 0 ? 'has no length octet' : length < 2 ? `has length ${length} (< 2)` : `of length ${length} runs past the header`;
+      return { options, malformed, failure: decodeFail('tcp', 'badOption', `option kind ${optionKind} at offset ${i - start} ${why}`) };
     }
     const decoded = decodeOption(optionKind, bytes, i, length);
     if (decoded.ok) {
       options.push(decoded.value);
-    } else {
+    } else if (mode === 'lenient') {
       malformed++;
       options.push({ kind: 'raw', optionKind, data: bytes.subarray(i + 2, i + length) });
+    } else {
+      return { options, malformed, failure: decoded };
     }
     i += length;
   }
-  return { options, malformed };
-}
-
-/**
- * Decodes the option bytes of a header: all of `bytes`, or its bytes [start, end) (a header's
- * 20 to data offset × 4, without making a subarray for them). Strict: any malformed option fails
- * the whole (the dissector's view; a receiver uses `parseTcpOptionsLenient`).
- */
-export function parseTcpOptions(bytes: Uint8Array, start = 0, end = bytes.length): Result<TcpOption[], DecodeError> {
-  const options: TcpOption[] = [];
-  let i = start;
-  while (i < end) {
-    const optionKind = bytes[i];
-    if (optionKind === TcpOptionKind.END_OF_LIST) {
-      options.push({ kind: 'endOfList', padding: bytes.subarray(i + 1, end) });
-      break;
-    }
-    if (optionKind === TcpOptionKind.NO_OPERATION) {
-      options.push({ kind: 'noOperation' });
-      i += 1;
-      continue;
-    }
-    if (i + 1 >= end) {
-      return decodeFail('tcp', 'badOption', `option kind ${optionKind} at offset ${i - start} has no length octet`);
-    }
-    const length = bytes[i + 1];
-    if (length < 2) return decodeFail('tcp', 'badOption', `option kind ${optionKind} has length ${length} (< 2)`);
-    if (i + length > end) {
-      return decodeFail('tcp', 'badOption', `option kind ${optionKind} of length ${length} runs past the header`);
-    }
-    const decoded = decodeOption(optionKind, bytes, i, length);
-    if (!decoded.ok) return decoded;
-    options.push(decoded.value);
-    i += length;
-  }
-  return ok(options);
+  return { options, malformed, failure: null };
 }
 
 /**
