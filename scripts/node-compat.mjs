@@ -63,7 +63,7 @@ if (!existsSync(parallel) || !existsSync(join(testDir, 'common'))) {
 function unportable(source, name) {
   const rules = [
     [/--expose[-_]internals|internalBinding|process\.binding\(/, 'uses Node internals'],
-    [/common\.PIPE|\.listen\(\s*path|listen-path|pipe-connect|connect-options-path|\bPipe\b/, 'IPC pipes'],
+    [/common\.PIPE|\.listen\(\s*(path|pipePath)|pipePath|listen-path|pipe-connect|connect-options-path|\bPipe\b/, 'IPC pipes'],
     [/require\(['"](node:)?cluster['"]\)|cluster-/, 'cluster (several processes)'],
     [/require\(['"](node:)?child_process['"]\)|common\.childShouldThrowAndAbort|\bfork\(/, 'child processes (each would have its own stack)'],
     [/require\(['"](node:)?worker_threads['"]\)/, 'worker threads (own module instances)'],
