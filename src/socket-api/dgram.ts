@@ -16,6 +16,7 @@
  * datagrams to it reach every socket bound to its port, as on Linux.
  */
 import { EventEmitter } from 'node:events';
+import type { BlockList } from 'node:net';
 import type { UdpSocket } from '../udp/udp-layer.js';
 import {
   codedError,
@@ -32,7 +33,7 @@ import {
   type NodeSystemError,
 } from './node-errors.js';
 import { fixBufferList, sliceBuffer, validateUint32, viewBytes } from './dgram-args.js';
-import { addressInfo, callableClass, NodeModuleContext, toIpv4, type LookupFunction } from './node-support.js';
+import { addressInfo, blocks, callableClass, NodeModuleContext, toIpv4, validateBlockList, type LookupFunction } from './node-support.js';
 import type { Stack } from './stack.js';
 
 /** Linux's limits for SO_RCVBUF/SO_SNDBUF as an unprivileged process sets them. */
@@ -54,12 +55,18 @@ export interface RemoteInfo {
 export interface DgramSocketOptions {
   type: 'udp4' | 'udp6';
   reuseAddr?: boolean;
+  /** SO_REUSEPORT: sockets that all set it may bind the same address and port (Node 22.12+). */
+  reusePort?: boolean;
   ipv6Only?: boolean;
   recvBufferSize?: number;
   sendBufferSize?: number;
   /** Resolver for host names that are not IPv4 literals (as `dns.lookup`). */
   lookup?: (hostname: string, family: number, callback: (error: Error | null, address?: string, family?: number) => void) => void;
   signal?: AbortSignal;
+  /** Datagrams from addresses it blocks are dropped unseen (Node 22.13+). */
+  receiveBlockList?: BlockList;
+  /** Sends and connects to addresses it blocks fail with ERR_IP_BLOCKED (Node 22.13+). */
+  sendBlockList?: BlockList;
 }
 
 type SendCallback = (error: Error | null, bytes?: number) => void;
@@ -93,6 +100,9 @@ export class DgramSocket extends EventEmitter {
   /** Calls waiting for the implicit bind to finish. */
   #queue: Array<() => void> | undefined;
   readonly #reuseAddr: boolean;
+  readonly #reusePort: boolean;
+  readonly #receiveBlockList: BlockList | undefined;
+  readonly #sendBlockList: BlockList | undefined;
   #recvBufferSize: number | undefined;
   #sendBufferSize: number | undefined;
   #sendBuffer = DEFAULT_SEND_BUFFER;
@@ -113,6 +123,8 @@ export class DgramSocket extends EventEmitter {
       lookup = options.lookup;
       if (options.recvBufferSize) validateUint32(options.recvBufferSize, 'options.recvBufferSize');
       if (options.sendBufferSize) validateUint32(options.sendBufferSize, 'options.sendBufferSize');
+      this.#receiveBlockList = validateBlockList(options.receiveBlockList, 'options.receiveBlockList');
+      this.#sendBlockList = validateBlockList(options.sendBlockList, 'options.sendBlockList');
     }
     if (type === 'udp6') throw codedError('ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', 'ustack: udp6 sockets are not available; this stack is IPv4 only');
     if (type !== 'udp4') throw nodeErrors.badSocketType();
@@ -124,6 +136,7 @@ export class DgramSocket extends EventEmitter {
     this.type = type;
     this.#handle = context.stack.udp.open();
     this.#reuseAddr = Boolean(options?.reuseAddr);
+    this.#reusePort = Boolean(options?.reusePort);
     this.#recvBufferSize = options?.recvBufferSize;
     this.#sendBufferSize = options?.sendBufferSize;
     if (typeof listener === 'function') this.on('message', listener);
@@ -190,6 +203,7 @@ export class DgramSocket extends EventEmitter {
       const portNumber = Number(port) || 0;
       const local = toIpv4(ip as string);
       handle.options.reuseAddress = this.#reuseAddr;
+      handle.options.reusePort = this.#reusePort;
       const bound =
         local === null
           ? ({ ok: false, error: 'EAFNOSUPPORT' } as const)
@@ -260,6 +274,8 @@ export class DgramSocket extends EventEmitter {
     if (!handle || !this.#receiving) return;
     for (let datagram = handle.receive(); datagram; datagram = this.#handle === handle && this.#receiving ? handle.receive() : null) {
       const rinfo: RemoteInfo = { ...addressInfo(datagram.sourceAddress, datagram.sourcePort), family: 'IPv4', size: datagram.payload.length };
+      // receiveBlockList: the datagram is read and dropped, as Node's onMessage does.
+      if (this.#receiveBlockList?.check(rinfo.address, 'ipv4')) continue;
       this.emit('message', Buffer.from(datagram.payload), rinfo);
     }
     if (this.#handle === handle && this.#receiving) {
@@ -296,6 +312,7 @@ export class DgramSocket extends EventEmitter {
       const handle = this.#handle;
       if (!handle) return;
       let error: Error | null = lookupError;
+      if (!error && blocks(this.#sendBlockList, ip)) error = nodeErrors.ipBlocked(ip as string);
       if (!error) {
         const remote = toIpv4(ip as string);
         const connected = remote === null ? ({ ok: false, error: 'EAFNOSUPPORT' } as const) : handle.connect(remote, port);
@@ -406,6 +423,11 @@ export class DgramSocket extends EventEmitter {
     }
     const handle = this.#handle;
     if (!handle) return;
+    if (blocks(this.#sendBlockList, ip)) {
+      // As in Node: the callback hears of it; without one the datagram is dropped silently.
+      if (callback) process.nextTick(callback, nodeErrors.ipBlocked(ip as string));
+      return;
+    }
     const payload = list.length === 1 ? list[0] : Buffer.concat(list);
     let result;
     if (port) {

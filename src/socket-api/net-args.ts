@@ -4,6 +4,7 @@
  * `[options, cb]` exactly as Node reads them (a numeric string is a port, any other string a
  * pipe path).
  */
+import type { BlockList } from 'node:net';
 import type { DuplexOptions } from 'node:stream';
 import type { TcpConnection } from '../tcp/connection.js';
 import type { LookupFunction } from './node-support.js';
@@ -33,6 +34,8 @@ export interface NetSocketOptions extends DuplexOptions {
     /** Called with the number of bytes read into `buffer`; returning false pauses reading. */
     callback: (bytes: number, buffer: Uint8Array) => unknown;
   } | null;
+  /** Connecting to an address it blocks fails with ERR_IP_BLOCKED (Node 22.13+). */
+  blockList?: BlockList;
   [kConnection]?: TcpConnection;
 }
 

@@ -8,7 +8,7 @@
 import { isIP } from 'node:net';
 import { kTouch, kInternalConnect } from './net-args.js';
 import type { NetConnectOptions } from './net-args.js';
-import { invalidAddressFamily, invalidArgType, nodeErrors, validateBoolean, validateFunction, validateInt32, validateNumber, validatePort } from './node-errors.js';
+import { invalidAddressFamily, invalidArgType, invalidArgValue, nodeErrors, validateBoolean, validateFunction, validateInt32, validateNumber, validatePort } from './node-errors.js';
 import type { LookupAddress, LookupFunction, NodeModuleContext } from './node-support.js';
 
 /** What the connect path needs of a socket. */
@@ -30,6 +30,9 @@ export function lookupAndConnect(socket: ConnectingSocket, options: NetConnectOp
   const { localAddress, localPort } = options;
   const host = options.host || 'localhost';
   let port: number | string | undefined = options.port;
+  // Node 22+ checks the host first: a string without null bytes.
+  if (typeof host !== 'string') throw invalidArgType('options.host', 'string', host);
+  if (host.includes('\u0000')) throw invalidArgValue('options.host', host, 'must be a string without null bytes');
   if (localAddress && !isIP(localAddress)) throw nodeErrors.invalidIpAddress(localAddress);
   if (localPort) validateNumber(localPort, 'options.localPort');
   if (port !== undefined) {

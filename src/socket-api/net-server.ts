@@ -7,11 +7,12 @@
  * Without a host the server listens on 0.0.0.0 (Node would try `::` first; this stack is IPv4).
  */
 import { EventEmitter } from 'node:events';
+import type { BlockList } from 'node:net';
 import type { TcpBinding, TcpListener } from '../tcp/tcp-layer.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { codedError, invalidArgValue, nodeErrors, uvExceptionWithHostPort, validateAbortSignal, validateNumber, validatePort } from './node-errors.js';
 import { kConnection, kContext, isPipeName, normalizeArgs, toNumber, type NetSocket, type NetSocketOptions } from './net-socket.js';
-import { addressInfo, toIpv4, type NodeModuleContext } from './node-support.js';
+import { addressInfo, blocks, toIpv4, validateBlockList, type NodeModuleContext } from './node-support.js';
 
 /** Options of `net.createServer()`. */
 export interface NetServerOptions {
@@ -21,6 +22,8 @@ export interface NetServerOptions {
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
   highWaterMark?: number;
+  /** Connections from addresses it blocks are closed unseen (Node 22.13+). */
+  blockList?: BlockList;
 }
 
 /** Options of `server.listen()`. */
@@ -45,8 +48,13 @@ export class NetServer extends EventEmitter {
 
   /** Accepted sockets not yet closed. */
   _connections = 0;
-  /** Refuse (close at once, with a `drop` event) connections beyond this many. */
-  declare maxConnections?: number;
+  /**
+   * Refuse (close at once, with a `drop` event) connections beyond this many. As in Node 22+,
+   * 0 refuses every connection; unset (or null) means no limit.
+   */
+  declare maxConnections?: number | null;
+  /** The `blockList` option: connections from addresses it blocks are closed unseen. */
+  declare blockList?: BlockList;
   allowHalfOpen: boolean;
   pauseOnConnect: boolean;
   noDelay: boolean;
@@ -94,6 +102,8 @@ export class NetServer extends EventEmitter {
     this.keepAlive = Boolean(given.keepAlive);
     this.keepAliveInitialDelay = ~~((given.keepAliveInitialDelay ?? 0) / 1000);
     this.highWaterMark = given.highWaterMark ?? 16384;
+    const blockList = validateBlockList(given.blockList, 'options.blockList');
+    if (blockList) this.blockList = blockList;
   }
 
   /** `listen([port][, host][, backlog][, cb])` or `listen(options[, cb])`. */
@@ -175,7 +185,7 @@ export class NetServer extends EventEmitter {
   }
 
   #onConnection(connection: TcpConnection): void {
-    if (this.maxConnections && this._connections >= this.maxConnections) {
+    if (this.maxConnections != null && this._connections >= this.maxConnections) {
       const local = addressInfo(connection.localAddress, connection.localPort);
       const remote = addressInfo(connection.remoteAddress, connection.remotePort);
       this.emit('drop', {
@@ -186,6 +196,10 @@ export class NetServer extends EventEmitter {
         remotePort: remote.port,
         remoteFamily: remote.family,
       });
+      connection.close();
+      return;
+    }
+    if (blocks(this.blockList, addressInfo(connection.remoteAddress, connection.remotePort).address)) {
       connection.close();
       return;
     }

@@ -13,6 +13,7 @@
  *
  * The handle takes up whatever the stack reports on the next tick, never inside its processing.
  */
+import type { BlockList } from 'node:net';
 import { addAbortSignal, Duplex } from 'node:stream';
 import type { ErrnoCode } from '../core/errno.js';
 import { IPV4_ANY } from '../ip/address.js';
@@ -34,7 +35,7 @@ import {
   validateString,
   type NodeSystemError,
 } from './node-errors.js';
-import { toIpv4, type NodeModuleContext } from './node-support.js';
+import { blocks, toIpv4, validateBlockList, type NodeModuleContext } from './node-support.js';
 import { TcpHandle, type SocketName } from './tcp-handle.js';
 
 export { kConnection, normalizeArgs, isPipeName, toNumber, type NetConnectOptions, type NetSocketOptions } from './net-args.js';
@@ -76,6 +77,8 @@ export class NetSocket extends Duplex {
   declare timeout?: number;
   /** Node marks a socket whose abort signal fired. */
   declare _aborted?: boolean;
+  /** The `blockList` option: addresses this socket refuses to connect to. */
+  declare blockList?: BlockList;
 
   readonly #context: NodeModuleContext;
   /** Node's `_handle`: from connect() (or accept) until destroy. */
@@ -140,6 +143,8 @@ export class NetSocket extends Duplex {
         else this.read(0);
       }
     }
+    const blockList = validateBlockList(given.blockList, 'options.blockList');
+    if (blockList) this.blockList = blockList;
     // After the fields exist: an aborted signal destroys the socket at once.
     validateAbortSignal(signal, 'options.signal');
     if (signal) {
@@ -248,6 +253,11 @@ export class NetSocket extends Duplex {
       tcp.unbind(bound.value);
     }
     this.emit('connectionAttempt', address, port, addressType);
+    // Node checks the list after any bind and the announced attempt, before connecting.
+    if (blocks(this.blockList, address)) {
+      this.destroy(nodeErrors.ipBlocked(address));
+      return;
+    }
     this.#request = { address, port, localAddress: bindAddress, localPort };
     const remote = addressType === 4 ? toIpv4(address) : null;
     const opened =
@@ -325,7 +335,9 @@ export class NetSocket extends Duplex {
 
   /** @internal Duplex's hook: the writable side ended (sends FIN). */
   override _final(callback: (error?: Error | null) => void): void {
-    if (this.pending) {
+    // Node 22+ waits only for a connect in progress: a socket that never connected finishes
+    // at once (Node 20 waited for a 'connect' that never came).
+    if (this.connecting) {
       this.once('connect', () => this._final(callback));
       return;
     }

@@ -264,6 +264,8 @@ export const nodeErrors = {
   dgramNotRunning: () => codedError('ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running'),
   badSocketType: () => codedError('ERR_SOCKET_BAD_TYPE', 'Bad socket type specified. Valid types are: udp4, udp6', TypeError),
   badBufferSize: () => codedError('ERR_SOCKET_BAD_BUFFER_SIZE', 'Buffer size must be a positive integer', TypeError),
+  /** Node 22+: an address a `blockList` / `sendBlockList` option refuses. */
+  ipBlocked: (address: string) => codedError('ERR_IP_BLOCKED', `IP(${address}) is blocked by net.BlockList`),
   bufferOutOfBounds: (name: string) => codedError('ERR_BUFFER_OUT_OF_BOUNDS', `"${name}" is outside of buffer bounds`, RangeError),
   endedByPeer: () => {
     const error = new Error('This socket has been ended by the other party') as NodeCodedError;

@@ -7,11 +7,35 @@
  * Everything that reaches user code from inside the stack's processing (a segment arrived, a
  * timer fired) is deferred to `process.nextTick`: user callbacks never run inside `poll`.
  */
-import { isIP, isIPv4 } from 'node:net';
+import * as nodeNet from 'node:net';
+import { BlockList, isIP, isIPv4 } from 'node:net';
 import { formatIpv4Address, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
 import * as dns from 'node:dns';
-import { dnsNotFound, invalidArgValue, type NodeSystemError } from './node-errors.js';
+import { dnsNotFound, invalidArgType, invalidArgValue, type NodeSystemError } from './node-errors.js';
 import type { Stack } from './stack.js';
+
+/**
+ * Node's `BlockList.isBlockList` (Node 22+); Node 20 lacks it, and there an instance of its
+ * `net.BlockList` is one. The class is Node's own, re-exported by ustack's `net`.
+ */
+export function isBlockList(value: unknown): value is BlockList {
+  const check = (BlockList as unknown as { isBlockList?: (v: unknown) => boolean }).isBlockList;
+  return check ? check(value) : value instanceof BlockList;
+}
+
+/** Validates a `blockList`-style option as Node does: a net.BlockList, or ERR_INVALID_ARG_TYPE. */
+export function validateBlockList(value: unknown, name: string): BlockList | undefined {
+  if (!value) return undefined;
+  if (!isBlockList(value)) throw invalidArgType(name, 'net.BlockList', value);
+  return value;
+}
+
+/** True when `list` refuses the IPv4 or IPv6 address `address`. */
+export function blocks(list: BlockList | undefined, address: string | undefined): boolean {
+  if (!list || !address) return false;
+  const family = isIP(address);
+  return family !== 0 && list.check(address, family === 6 ? 'ipv6' : 'ipv4');
+}
 
 /** One resolved address, as `dns.lookup(…, { all: true })` gives it. */
 export interface LookupAddress {
@@ -72,10 +96,16 @@ export class NodeModuleContext {
   readonly loop: LoopReference;
   /** The resolver used when a call gives none (`lookup` option). */
   lookup: LookupFunction = defaultLookup;
-  /** `net.setDefaultAutoSelectFamily` (Node 20's default: on). */
-  autoSelectFamily = true;
-  /** `net.setDefaultAutoSelectFamilyAttemptTimeout` (ms). */
-  autoSelectFamilyAttemptTimeout = 250;
+  /**
+   * `net.setDefaultAutoSelectFamily`. Starts as Node's own default, so that
+   * `--[no-]network-family-autoselection` applies to ustack's net too.
+   */
+  autoSelectFamily = nodeNet.getDefaultAutoSelectFamily();
+  /**
+   * `net.setDefaultAutoSelectFamilyAttemptTimeout` (ms). Starts as Node's own default (250, or
+   * `--network-family-autoselection-attempt-timeout`).
+   */
+  autoSelectFamilyAttemptTimeout = nodeNet.getDefaultAutoSelectFamilyAttemptTimeout();
 
   constructor(readonly stack: Stack) {
     // A real-time driver installs onWake; the virtual network does not.
