@@ -176,9 +176,13 @@ class TcpPeer:
         self.send("PA", payload=data)
         self.snd_nxt += len(data)
         got = {}
+        # Only data past what we acknowledged is the echo: a late retransmission of older data
+        # (the victim's RTO firing on a loaded machine) is not part of it.
+        start = self.rcv_nxt or 0
+        is_new = lambda t: len(t.payload) > 0 and ((t.seq - start) & 0xFFFFFFFF) < (1 << 31)
         deadline = time.time() + timeout
         while time.time() < deadline:
-            for p in self.segments(mark, lambda t: len(t.payload) > 0):
+            for p in self.segments(mark, is_new):
                 got[p[TCP].seq] = bytes(p[TCP].payload)
             if sum(len(v) for v in got.values()) >= len(data):
                 break
