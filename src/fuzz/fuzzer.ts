@@ -35,6 +35,7 @@ import {
   udpDatagram,
   type IpFields,
 } from './frames.js';
+import { drawVariant } from './variants.js';
 import { Target } from './world.js';
 
 /** What a run is asked to do. */
@@ -156,9 +157,10 @@ function runEpoch(
 ): { frames: number; findings: Finding[]; transfersChecked: number } {
   const dice = new Dice(new Rng(epochSeed(seed, epoch)));
   const findings: Finding[] = [];
+  const targets = [new Target('tun', dice.u32(), dice, drawVariant(dice, 'tun')), new Target('tap', dice.u32(), dice, drawVariant(dice, 'tap'))];
+  const labels = new Map(targets.map((t) => [t.name, t.variant.label]));
   const finding = (frame: number, target: string, message: string, bytes?: Uint8Array) =>
-    findings.push({ seed, epoch, frame, target, message, ...(bytes ? { frameHex: hex(bytes) } : {}) });
-  const targets = [new Target('tun', dice.u32(), dice), new Target('tap', dice.u32(), dice)];
+    findings.push({ seed, epoch, frame, target, message: `[${labels.get(target as 'tun' | 'tap')}] ${message}`, ...(bytes ? { frameHex: hex(bytes) } : {}) });
   for (const target of targets) {
     try {
       target.setup();
@@ -204,6 +206,7 @@ function runEpoch(
       }
     }
   }
+  for (const target of targets) for (const [kind, n] of Object.entries(target.activity)) generated[`app:${kind}`] = (generated[`app:${kind}`] ?? 0) + n;
   return { frames: done, findings, transfersChecked };
 }
 

@@ -14,6 +14,7 @@ import { EthernetAdapter } from '../link/ethernet-adapter.js';
 import { ArpOperation } from '../link/arp.js';
 import { EthernetFrame, EtherType, MAC_BROADCAST, type MacAddress } from '../link/ethernet.js';
 import type { FrameReceiver, Link, LinkMedium } from '../link/link.js';
+import type { TraceEvent } from '../core/trace.js';
 import { Stack } from '../socket-api/stack.js';
 import type { TcpConnection, TcpState } from '../tcp/connection.js';
 import { seqAdd, seqSub } from '../tcp/seq.js';
@@ -21,7 +22,10 @@ import type { TcpListener } from '../tcp/tcp-layer.js';
 import type { TcpOption } from '../tcp/tcp-options.js';
 import { TcpPacket } from '../tcp/tcp-packet.js';
 import type { UdpSocket } from '../udp/udp-layer.js';
+import type { RawSocket } from '../ip/raw-layer.js';
+import { parseTcpOptions } from '../tcp/tcp-options.js';
 import { arpPacket, ethernetFrame, ipv4Packet, IpProtocol, tcpSegment, udpDatagram, type Dice } from './frames.js';
+import type { Variant } from './variants.js';
 
 /** A link whose far end is the fuzzer: it keeps what the stack transmits until taken. */
 export class FuzzLink implements Link {
@@ -77,6 +81,13 @@ export class Target {
   readonly tracked: Tracked[] = [];
   readonly listeners: TcpListener[] = [];
   readonly udp: Array<{ readonly socket: UdpSocket; readonly drains: boolean }> = [];
+  /** Raw sockets the application opened (ICMP, and a protocol nobody else handles). */
+  readonly raw: RawSocket[] = [];
+  /** What the application and the peer did besides the frames, by kind (reported with the generators). */
+  readonly activity: Record<string, number> = {};
+  /** Trace events seen, and the first malformed one. */
+  traceEvents = 0;
+  private traceProblem: string | null = null;
   /** Identification of the fragments seeded into reassembly. */
   readonly fragmentIds: number[] = [];
   now = 0;
@@ -87,13 +98,15 @@ export class Target {
   constructor(
     readonly name: 'tun' | 'tap',
     seed: number,
-    private readonly dice: Dice,
+    readonly dice: Dice,
+    readonly variant: Variant,
   ) {
     const prefix = name === 'tun' ? '10.0.0' : '10.0.1';
     this.ours = parseIpv4Address(`${prefix}.1`)!;
     this.peer = parseIpv4Address(`${prefix}.2`)!;
-    // TUN: challenge ACKs unlimited (every one is sent, so their paths run); TAP: Linux's limit.
-    this.stack = new Stack({ name, seed, loopback: false, tcp: name === 'tun' ? { challengeAckPerSecond: 1_000_000 } : {} });
+    // The variant: an OS profile and settings over it (TUN keeps challenge ACKs unlimited).
+    this.stack = new Stack({ name, seed, loopback: false, tcp: variant.tcp });
+    if (variant.tracer) this.stack.tracer = (event) => this.checkTraceEvent(event);
     this.link = new FuzzLink(name === 'tun' ? 'ip' : 'ethernet');
     if (name === 'tun') {
       this.adapter = null;
@@ -103,6 +116,21 @@ export class Target {
       this.stack.addInterface({ name: 'eth0', link: this.adapter, address: `${prefix}.1/24` });
     }
     this.peerTsBase = dice.u32();
+  }
+
+  /** Counts one activity of the application or the peer. */
+  count(kind: string): void {
+    this.activity[kind] = (this.activity[kind] ?? 0) + 1;
+  }
+
+  /** A trace event must be whole: a summary, fields with text, the header's bytes. */
+  private checkTraceEvent(event: TraceEvent): void {
+    this.traceEvents++;
+    if (this.traceProblem !== null) return;
+    const fieldsOk = event.fields.every(([name, value]) => typeof name === 'string' && typeof value === 'string');
+    if (typeof event.summary !== 'string' || event.summary === '' || !fieldsOk || !(event.header instanceof Uint8Array) || !(event.payloadLength >= 0)) {
+      this.traceProblem = `malformed ${event.layer} trace event: ${JSON.stringify(event.summary)}`;
+    }
   }
 
   /** True for a connection kept for the final transfer. */
@@ -213,40 +241,115 @@ export class Target {
     return connection;
   }
 
-  /** A passive open: the peer's SYN reaches the listener on `port`; SYN-RECEIVED. */
-  private synReceived(listener: TcpListener): TcpConnection {
-    const peerPort = this.nextPeerPort++;
+  /** True when every SYN gets a cookie (TcpConfig.synCookies 'always'): no SYN queue entries. */
+  get cookiesAlways(): boolean {
+    return this.stack.tcp.config.synCookies === 'always';
+  }
+
+  /** The peer's SYN to `port` from `peerPort`; returns its ISS. */
+  private peerSyn(port: number, peerPort: number): number {
     const peerIss = this.dice.u32();
     // Half the time the SYN asks for ECN (ECE and CWR, RFC 3168 §6.1.1).
     const flags = this.dice.chance(0.5) ? 0x0c2 : 0x002;
-    const segment = tcpSegment({ srcPort: peerPort, dstPort: listener.port, seq: peerIss, ack: 0, flags, window: 65535, urgentPointer: 0, options: this.synOptions(), payload: new Uint8Array(0) }, this.peer, this.ours);
+    const segment = tcpSegment({ srcPort: peerPort, dstPort: port, seq: peerIss, ack: 0, flags, window: 65535, urgentPointer: 0, options: this.synOptions(), payload: new Uint8Array(0) }, this.peer, this.ours);
     this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+    return peerIss;
+  }
+
+  /** A passive open: the peer's SYN reaches the listener; SYN-RECEIVED. */
+  private synReceived(listener: TcpListener): TcpConnection {
+    const peerPort = this.nextPeerPort++;
+    this.peerSyn(listener.port, peerPort);
     const connection = [...listener.synQueue.values()].find((c) => c.remotePort === peerPort);
     if (!connection) throw new Error(`fuzz setup (${this.name}): no half-open connection from port ${peerPort}`);
     return connection;
   }
 
+  /**
+   * A whole passive open: SYN, SYN-ACK, ACK. With SYN cookies the peer answers the SYN-ACK it
+   * read off the link exactly — SEG.ACK = cookie + 1 and, when the SYN-ACK carried timestamps,
+   * TSecr = its TSval, which holds the options the cookie could not (RFC 4987 §3.6) — and the
+   * connection is made from the ACK alone. Returns the connection, in the listener's accept queue.
+   */
+  passiveOpen(listener: TcpListener): TcpConnection | null {
+    if (!this.cookiesAlways) {
+      const connection = this.synReceived(listener);
+      this.peerSegment(connection, { seq: connection.rcvNxt, ack: connection.sndNxt, flags: 0x010 });
+      return connection.state === 'ESTABLISHED' ? connection : null;
+    }
+    const peerPort = this.nextPeerPort++;
+    const peerIss = this.peerSyn(listener.port, peerPort);
+    const synAck = this.sentSegments().find((p) => p.synFlag && p.ackFlag && p.srcPort === listener.port && p.dstPort === peerPort);
+    if (!synAck) return null;
+    const options = parseTcpOptions(synAck.optionBytes);
+    const echoed = options.ok ? options.value.find((o) => o.kind === 'timestamps') : undefined;
+    const ts = echoed?.kind === 'timestamps' ? [{ kind: 'noOperation' as const }, { kind: 'noOperation' as const }, { kind: 'timestamps' as const, tsVal: this.peerTs(), tsEcr: echoed.tsVal }] : [];
+    const ack = tcpSegment({ srcPort: peerPort, dstPort: listener.port, seq: seqAdd(peerIss, 1), ack: seqAdd(synAck.seq, 1), flags: 0x010, window: 65535, urgentPointer: 0, options: ts, payload: new Uint8Array(0) }, this.peer, this.ours);
+    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, ack));
+    const connection = listener.acceptQueue.find((c) => c.remotePort === peerPort) ?? null;
+    this.count(connection ? `cookie-handshake${ts.length > 0 ? '-ts' : ''}` : 'cookie-handshake-refused');
+    return connection;
+  }
+
+  /** SYN-RECEIVED by a simultaneous open (RFC 9293 Figure 7): we connect, the peer's SYN crosses our SYN. */
+  private simultaneousOpen(): TcpConnection {
+    const result = this.stack.tcp.connect(this.peer, 8000 + this.dice.below(100), { localPort: this.nextConnectPort++ });
+    if (!result.ok) throw new Error(`fuzz setup (${this.name}): connect: ${result.error}`);
+    const connection = result.value;
+    this.settle();
+    const segment = tcpSegment({ srcPort: connection.remotePort, dstPort: connection.localPort, seq: this.dice.u32(), ack: 0, flags: 0x002, window: 65535, urgentPointer: 0, options: this.synOptions(), payload: new Uint8Array(0) }, this.peer, this.ours);
+    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+    return connection;
+  }
+
   /** ESTABLISHED, passive (through the listener on 80, accepted) or active (we connect). */
   private established(active: boolean): TcpConnection {
-    if (active) {
-      const result = this.stack.tcp.connect(this.peer, 8000 + this.dice.below(100), { localPort: this.nextConnectPort++ });
-      if (!result.ok) throw new Error(`fuzz setup (${this.name}): connect: ${result.error}`);
-      const connection = result.value;
-      this.settle();
-      const options = this.synOptions();
-      const segment = tcpSegment(
-        { srcPort: connection.remotePort, dstPort: connection.localPort, seq: this.dice.u32(), ack: seqAdd(connection.iss, 1), flags: this.dice.chance(0.5) ? 0x052 : 0x012, window: 65535, urgentPointer: 0, options, payload: new Uint8Array(0) },
-        this.peer,
-        this.ours,
-      );
-      this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
-      return connection;
-    }
-    const connection = this.synReceived(this.listeners[0]);
-    this.peerSegment(connection, { seq: connection.rcvNxt, ack: connection.sndNxt, flags: 0x010 });
+    if (active) return this.activeOpen();
+    const connection = this.passiveOpen(this.listeners[0]);
+    if (!connection) throw new Error(`fuzz setup (${this.name}): passive open failed`);
     const accepted = this.listeners[0].accept();
     if (accepted !== connection) throw new Error(`fuzz setup (${this.name}): the established connection was not accepted`);
     return connection;
+  }
+
+  /** An active open the peer answers with a SYN-ACK (ECN-setup half the time). */
+  activeOpen(port = 8000 + this.dice.below(100)): TcpConnection {
+    const result = this.stack.tcp.connect(this.peer, port, { localPort: this.nextConnectPort++ });
+    if (!result.ok) throw new Error(`fuzz setup (${this.name}): connect: ${result.error}`);
+    const connection = result.value;
+    this.settle();
+    const options = this.synOptions();
+    const segment = tcpSegment(
+      { srcPort: connection.remotePort, dstPort: connection.localPort, seq: this.dice.u32(), ack: seqAdd(connection.iss, 1), flags: this.dice.chance(0.5) ? 0x052 : 0x012, window: 65535, urgentPointer: 0, options, payload: new Uint8Array(0) },
+      this.peer,
+      this.ours,
+    );
+    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+    return connection;
+  }
+
+  /** The TCP segments in what the stack has sent since the last `take` (left there). */
+  sentSegments(): TcpPacket[] {
+    const segments: TcpPacket[] = [];
+    for (const frame of this.link.sent) {
+      const segment = this.tcpIn(frame);
+      if (segment) segments.push(segment);
+    }
+    return segments;
+  }
+
+  /** The TCP segment a frame the stack sent carries, or null. */
+  tcpIn(frame: Uint8Array): TcpPacket | null {
+    let packet = frame;
+    if (this.ethernet) {
+      const ethernet = EthernetFrame.checked(frame);
+      if (!ethernet.ok || ethernet.value.etherType !== EtherType.IPV4) return null;
+      packet = ethernet.value.payload;
+    }
+    const ip = Ipv4Packet.checked(packet);
+    if (!ip.ok || ip.value.protocol !== IpProtocol.TCP) return null;
+    const tcp = TcpPacket.checked(ip.value.payload);
+    return tcp.ok ? tcp.value : null;
   }
 
   /** Builds listeners, connections in every state, UDP sockets, fragments and ARP entries. */
@@ -281,7 +384,7 @@ export class Target {
     if (!synSent.ok) throw new Error(`fuzz setup: connect: ${synSent.error}`);
     this.settle();
     this.track(synSent.value, 'SYN-SENT', true);
-    this.track(this.synReceived(this.listeners[0]), 'SYN-RECEIVED', true);
+    this.track(this.cookiesAlways || this.dice.chance(0.3) ? this.simultaneousOpen() : this.synReceived(this.listeners[0]), 'SYN-RECEIVED', true);
     // The closing states, each by its own exchange.
     const finWait1 = this.established(false);
     finWait1.close();
@@ -346,6 +449,7 @@ export class Target {
   /** What is wrong with the stack now, or null: internal errors and every bounded store. */
   violation(): string | null {
     const stack = this.stack;
+    if (this.traceProblem !== null) return this.traceProblem;
     if (stack.stats.get('drop.internalError') !== 0) return `drop.internalError = ${stack.stats.get('drop.internalError')}: ${describeError(stack.lastInternalError)}`;
     const config = stack.tcp.config;
     for (const listener of this.listeners) {
@@ -455,18 +559,9 @@ export class Target {
   }
 
   /** The TCP segment in a frame the stack sent, if it belongs to `connection`. */
-  private segmentFrom(frame: Uint8Array, connection: TcpConnection): { seq: number; payload: Uint8Array } | null {
-    let packet = frame;
-    if (this.ethernet) {
-      const ethernet = EthernetFrame.checked(frame);
-      if (!ethernet.ok || ethernet.value.etherType !== EtherType.IPV4) return null;
-      packet = ethernet.value.payload;
-    }
-    const ip = Ipv4Packet.checked(packet);
-    if (!ip.ok || ip.value.protocol !== IpProtocol.TCP) return null;
-    const tcp = TcpPacket.checked(ip.value.payload);
-    if (!tcp.ok || tcp.value.srcPort !== connection.localPort || tcp.value.dstPort !== connection.remotePort) return null;
-    return { seq: tcp.value.seq, payload: tcp.value.payload };
+  segmentFrom(frame: Uint8Array, connection: TcpConnection): TcpPacket | null {
+    const tcp = this.tcpIn(frame);
+    return tcp && tcp.srcPort === connection.localPort && tcp.dstPort === connection.remotePort ? tcp : null;
   }
 }
 

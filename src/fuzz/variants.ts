@@ -1,0 +1,66 @@
+/**
+ * Per-epoch configuration of each stack under fuzz, drawn from the epoch's dice: an OS profile
+ * (src/tcp/profiles.ts) and, over it, the settings a user or a sysctl may change — congestion
+ * control, the RTT estimator, MTU probing, pacing, ECN, F-RTO, SYN cookies, the SYN+FIN,
+ * in-window SYN and in-window RST rules — plus what the epoch's application does: a tracer
+ * installed, lossy bulk transfers at the end.
+ */
+import type { TcpConfig } from '../tcp/config.js';
+import { FREEBSD_PROFILE, LINUX_PROFILE } from '../tcp/profiles.js';
+import type { Dice } from './frames.js';
+
+/** How one stack is set up for one epoch. */
+export interface Variant {
+  /** A short description for reports (`linux newreno cookies …`). */
+  readonly label: string;
+  readonly tcp: Partial<TcpConfig>;
+  /** A tracer is installed on the stack (every layer builds its trace events). */
+  readonly tracer: boolean;
+  /** Some of the final transfers run over a lossy, reordering, SACKing peer, in bulk. */
+  readonly lossy: boolean;
+}
+
+/** Draws a variant; `tun` keeps challenge ACKs unlimited (every one is sent, so their paths run). */
+export function drawVariant(dice: Dice, name: 'tun' | 'tap'): Variant {
+  const words: string[] = [];
+  const profile = dice.pick(['default', 'default', 'linux', 'freebsd'] as const);
+  if (profile !== 'default') words.push(profile);
+  const tcp: Record<string, unknown> = { ...(profile === 'linux' ? LINUX_PROFILE : profile === 'freebsd' ? FREEBSD_PROFILE : {}) };
+  if (name === 'tun') tcp.challengeAckPerSecond = 1_000_000;
+  const set = (key: keyof TcpConfig, value: unknown, word: string) => {
+    tcp[key] = value;
+    words.push(word);
+  };
+  if (dice.chance(0.3)) set('congestionControl', 'newreno', 'newreno');
+  else if (dice.chance(0.3)) set('cubicImplementation', profile === 'linux' ? 'rfc9438' : 'linux', `cubic-${profile === 'linux' ? 'rfc9438' : 'linux'}`);
+  if (profile !== 'linux' && dice.chance(0.3)) set('rttEstimator', 'linux', 'rtt-linux');
+  if (dice.chance(0.3)) set('mtuProbing', true, 'mtu-probing');
+  if (dice.chance(0.3)) set('pacing', true, 'pacing');
+  if (dice.chance(0.4)) {
+    const ecn = dice.pick(['accept', 'off'] as const);
+    set('ecn', ecn, `ecn-${ecn}`);
+  }
+  if (dice.chance(0.25)) set('frto', profile === 'freebsd', profile === 'freebsd' ? 'frto' : 'no-frto');
+  if (dice.chance(0.3)) {
+    const dropSynFin = dice.pick([true, false, 'listen'] as const);
+    set('dropSynFin', dropSynFin, `drop-syn-fin-${dropSynFin}`);
+  }
+  if (dice.chance(0.2)) set('inWindowSyn', 'reset', 'syn-reset');
+  if (dice.chance(0.2)) set('inWindowReset', 'accept', 'rst-accept');
+  if (dice.chance(0.25)) set('synCookies', 'always', 'cookies');
+  else if (dice.chance(0.1)) set('synCookies', 'off', 'no-cookies');
+  if (dice.chance(0.15)) set('tailLossProbe', false, 'no-tlp');
+  if (dice.chance(0.15)) set('duplicateSack', false, 'no-dsack');
+  if (dice.chance(0.15)) set('rackAdaptiveReorderWindow', false, 'rack-static');
+  if (dice.chance(0.15)) set('rackDuplicateThreshold', false, 'rack-no-dupthresh');
+  if (dice.chance(0.1)) set('timestamps', false, 'no-timestamps');
+  if (dice.chance(0.1)) set('sack', false, 'no-sack');
+  if (dice.chance(0.1)) set('windowScaling', false, 'no-wscale');
+  if (dice.chance(0.15)) set('handshakeTimeoutMs', 75_000, 'keepinit');
+  if (dice.chance(0.15)) set('closedPortReset', dice.pick(['except-syn', 'never'] as const), 'blackhole');
+  const tracer = dice.chance(0.15);
+  if (tracer) words.push('traced');
+  const lossy = dice.chance(0.5);
+  if (lossy) words.push('lossy');
+  return { label: words.join(' ') || 'default', tcp: tcp as Partial<TcpConfig>, tracer, lossy };
+}
