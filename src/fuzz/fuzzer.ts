@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../core/rng.js';
 import { Icmpv4Type } from '../ip/icmpv4.js';
+import { emitIgmp, IGMP_LENGTH, IGMP_PROTOCOL, IgmpType } from '../ip/igmp.js';
 import { ArpOperation } from '../link/arp.js';
 import { MAC_BROADCAST } from '../link/ethernet.js';
 import { LinkType } from '../pcap/link-type.js';
@@ -35,6 +36,7 @@ import {
   udpDatagram,
   type IpFields,
 } from './frames.js';
+import { CONNECTED_UDP_PORT, FUZZ_GROUPS, RAW_PROTOCOL } from './application.js';
 import { drawVariant } from './variants.js';
 import { Target } from './world.js';
 
@@ -242,7 +244,8 @@ class Generator {
     else if (r < 58) [kind, frame] = ['udp', this.udp(target)];
     else if (r < 68) [kind, frame] = ['icmp', this.ip(target, IpProtocol.ICMP, this.icmp(target))];
     else if (r < 78) [kind, frame] = ['fragment', this.fragment(target)];
-    else if (r < 86 && target.ethernet) [kind, frame] = ['arp', this.arp(target)];
+    else if (r < 80) [kind, frame] = ['igmp', this.igmp(target)];
+    else if (r < 88 && target.ethernet) [kind, frame] = ['arp', this.arp(target)];
     else if (r < 97) [kind, frame] = ['fixture', this.fixture(target)];
     else [kind, frame] = ['random', dice.bytes(dice.below(100))];
     this.count(kind);
@@ -362,7 +365,10 @@ class Generator {
 
   private udp(target: Target): Uint8Array {
     const dice = this.dice;
-    const datagram = udpDatagram({ sourcePort: dice.u16(), destinationPort: dice.pick([53, 53, 5353, 5353, 7, dice.u16()]), payload: dice.bytes(dice.length(1472)) }, target.peer, target.ours);
+    if (dice.chance(0.05)) return this.ip(target, RAW_PROTOCOL, dice.bytes(dice.length(600))); // for the raw socket
+    const connected = target.udp.find((u) => u.socket.connected)?.socket;
+    const sourcePort = connected && dice.chance(0.3) ? connected.remotePort : dice.u16();
+    const datagram = udpDatagram({ sourcePort, destinationPort: dice.pick([53, 53, 5353, 5353, CONNECTED_UDP_PORT, 7, dice.u16()]), payload: dice.bytes(dice.length(1472)) }, target.peer, target.ours);
     if (dice.chance(0.05)) datagram.fill(0, 6, 8); // no checksum
     return this.ip(target, IpProtocol.UDP, datagram);
   }
@@ -371,6 +377,12 @@ class Generator {
   private icmp(target: Target): Uint8Array {
     const dice = this.dice;
     const quote = () => {
+      // Now and then a datagram of a UDP socket (an error for a connected one is reported to it).
+      const socket = dice.chance(0.2) ? dice.pick(target.udp).socket : null;
+      if (socket) {
+        const datagram = udpDatagram({ sourcePort: socket.localPort, destinationPort: socket.connected ? socket.remotePort : dice.pick([53, 9]), payload: new Uint8Array(4) }, target.ours, target.peer);
+        return ipv4Packet({ source: target.ours, destination: socket.connected ? socket.remoteAddress : target.peer, protocol: IpProtocol.UDP }, datagram);
+      }
       const connection = this.connection(target);
       const segment = connection
         ? tcpSegment({ srcPort: connection.localPort, dstPort: connection.remotePort, seq: nearEdge(dice, connection.sndUna, 1000), ack: connection.rcvNxt, flags: 0x010, window: 0, urgentPointer: 0, options: [], payload: new Uint8Array(0) }, target.ours, target.peer)
@@ -426,6 +438,26 @@ class Generator {
       moreFragments: dice.chance(0.5),
       fragmentOffset: offsetUnits * 8,
       source: dice.chance(0.9) ? target.peer : (target.peer & 0xffffff00) | dice.u8(),
+    });
+  }
+
+  /**
+   * IGMP (RFC 2236): queries (general, for a group, version 1 with Max Resp Time 0), other hosts'
+   * reports (which suppress ours) and leaves, for the groups the UDP sockets join and others;
+   * TTL 1 and Router Alert mostly, a bad checksum or a short message now and then.
+   */
+  private igmp(target: Target): Uint8Array {
+    const dice = this.dice;
+    const type = dice.pick([IgmpType.MEMBERSHIP_QUERY, IgmpType.MEMBERSHIP_QUERY, IgmpType.V1_MEMBERSHIP_REPORT, IgmpType.V2_MEMBERSHIP_REPORT, IgmpType.LEAVE_GROUP, dice.u8()]);
+    const group = dice.pick([0, ...FUZZ_GROUPS, ...FUZZ_GROUPS, dice.u32()]);
+    const message = new Uint8Array(dice.chance(0.95) ? IGMP_LENGTH : dice.below(16));
+    if (message.length >= IGMP_LENGTH) emitIgmp({ type, maxResponseTime: dice.pick([0, 1, 10, 100, 255, dice.u8()]), group }, message);
+    if (dice.chance(0.05) && message.length > 2) message[2] ^= 0xff;
+    const destination = dice.pick([0xe0000001, group, group, target.ours, 0xe0000002]);
+    return this.ip(target, IGMP_PROTOCOL, message, {
+      destination,
+      ttl: dice.chance(0.9) ? 1 : dice.pick([0, 2, 64]),
+      options: dice.chance(0.8) ? [{ kind: 'raw', type: 148, data: new Uint8Array(2) }] : [],
     });
   }
 

@@ -24,6 +24,7 @@ import { TcpPacket } from '../tcp/tcp-packet.js';
 import type { UdpSocket } from '../udp/udp-layer.js';
 import type { RawSocket } from '../ip/raw-layer.js';
 import { parseTcpOptions } from '../tcp/tcp-options.js';
+import { applicationActivity, CONNECTED_UDP_PORT, RAW_PROTOCOL } from './application.js';
 import { arpPacket, ethernetFrame, ipv4Packet, IpProtocol, tcpSegment, udpDatagram, type Dice } from './frames.js';
 import type { Variant } from './variants.js';
 
@@ -66,6 +67,9 @@ export interface Tracked {
   readonly transfer: boolean;
 }
 
+/** A raw socket's receive queue bound (raw-layer.ts RAW_RECEIVE_LIMIT, Linux's default rmem). */
+const RAW_QUEUE_LIMIT = 212_992;
+
 /** A small ARP cache, so that an epoch's ARP traffic reaches its bound. */
 const ARP_CACHE_LIMIT_UNDER_FUZZ = 64;
 
@@ -85,9 +89,9 @@ export class Target {
   readonly raw: RawSocket[] = [];
   /** What the application and the peer did besides the frames, by kind (reported with the generators). */
   readonly activity: Record<string, number> = {};
-  /** Trace events seen, and the first malformed one. */
+  /** Trace events seen; the first malformed one, or the first wrong answer to an application call. */
   traceEvents = 0;
-  private traceProblem: string | null = null;
+  private problem: string | null = null;
   /** Identification of the fragments seeded into reassembly. */
   readonly fragmentIds: number[] = [];
   now = 0;
@@ -126,10 +130,10 @@ export class Target {
   /** A trace event must be whole: a summary, fields with text, the header's bytes. */
   private checkTraceEvent(event: TraceEvent): void {
     this.traceEvents++;
-    if (this.traceProblem !== null) return;
+    if (this.problem !== null) return;
     const fieldsOk = event.fields.every(([name, value]) => typeof name === 'string' && typeof value === 'string');
     if (typeof event.summary !== 'string' || event.summary === '' || !fieldsOk || !(event.header instanceof Uint8Array) || !(event.payloadLength >= 0)) {
-      this.traceProblem = `malformed ${event.layer} trace event: ${JSON.stringify(event.summary)}`;
+      this.problem = `malformed ${event.layer} trace event: ${JSON.stringify(event.summary)}`;
     }
   }
 
@@ -272,13 +276,14 @@ export class Target {
    * connection is made from the ACK alone. Returns the connection, in the listener's accept queue.
    */
   passiveOpen(listener: TcpListener): TcpConnection | null {
-    if (!this.cookiesAlways) {
-      const connection = this.synReceived(listener);
-      this.peerSegment(connection, { seq: connection.rcvNxt, ack: connection.sndNxt, flags: 0x010 });
-      return connection.state === 'ESTABLISHED' ? connection : null;
-    }
     const peerPort = this.nextPeerPort++;
     const peerIss = this.peerSyn(listener.port, peerPort);
+    const halfOpen = [...listener.synQueue.values()].find((c) => c.remotePort === peerPort);
+    if (halfOpen) {
+      this.peerSegment(halfOpen, { seq: halfOpen.rcvNxt, ack: halfOpen.sndNxt, flags: 0x010 });
+      return halfOpen.state === 'ESTABLISHED' ? halfOpen : null;
+    }
+    // No SYN-queue entry: a cookie (always, or the SYN queue was full), or no answer at all.
     const synAck = this.sentSegments().find((p) => p.synFlag && p.ackFlag && p.srcPort === listener.port && p.dstPort === peerPort);
     if (!synAck) return null;
     const options = parseTcpOptions(synAck.optionBytes);
@@ -413,16 +418,19 @@ export class Target {
     this.settle();
     this.peerSegment(closing, { seq: closing.rcvNxt, ack: seqSub(closing.sndNxt, 1) >>> 0, flags: 0x011 });
     this.track(closing, 'CLOSING', true);
-    // UDP: one socket the application reads, one it never reads.
+    // UDP: one socket the application reads, one it never reads, one it connects now and then.
     for (const [port, drains] of [
       [53, true],
       [5353, false],
+      [CONNECTED_UDP_PORT, true],
     ] as const) {
       const socket = this.stack.udp.open();
       const bound = socket.bind(0, port);
       if (!bound.ok) throw new Error(`fuzz setup: udp bind ${port}: ${bound.error}`);
       this.udp.push({ socket, drains });
     }
+    // Raw sockets: ICMP (it gets a copy of every ICMP message) and a protocol nobody handles.
+    if (this.dice.chance(0.5)) for (const protocol of [1, RAW_PROTOCOL]) this.raw.push(this.stack.raw.open(protocol));
     // Fragments in reassembly: first halves of datagrams whose second halves never come.
     for (let i = 0; i < 3; i++) {
       const id = 0x4000 + i;
@@ -435,13 +443,15 @@ export class Target {
 
   /** The application's share of the work between frames: reading, accepting, closing extras. */
   application(): void {
-    for (const { connection, drains } of this.tracked) if (drains && connection.receiveQueueBytes > 0) connection.read();
+    for (const { connection, drains } of this.tracked) if (drains && connection.receiveQueueBytes > 0) connection.receive();
     const accepted = this.listeners[0].accept();
     if (accepted) {
       if (this.tracked.length < 48) this.tracked.push({ connection: accepted, intended: 'ESTABLISHED', drains: true, transfer: false });
       else accepted.close();
     }
     for (const { socket, drains } of this.udp) if (drains) while (socket.receive());
+    for (const socket of this.raw) if (this.dice.chance(0.5)) while (socket.receive());
+    this.problem ??= applicationActivity(this);
   }
 
   // ---- invariants ----
@@ -449,7 +459,7 @@ export class Target {
   /** What is wrong with the stack now, or null: internal errors and every bounded store. */
   violation(): string | null {
     const stack = this.stack;
-    if (this.traceProblem !== null) return this.traceProblem;
+    if (this.problem !== null) return this.problem;
     if (stack.stats.get('drop.internalError') !== 0) return `drop.internalError = ${stack.stats.get('drop.internalError')}: ${describeError(stack.lastInternalError)}`;
     const config = stack.tcp.config;
     for (const listener of this.listeners) {
@@ -469,6 +479,10 @@ export class Target {
     for (const { socket } of this.udp) {
       const queued = (socket as unknown as { queuedBytes: number }).queuedBytes;
       if (queued > socket.options.receiveBufferSize) return `udp port ${socket.localPort}: queue ${queued} > ${socket.options.receiveBufferSize}`;
+    }
+    for (const socket of this.raw) {
+      const queued = (socket as unknown as { queuedBytes: number }).queuedBytes;
+      if (queued > RAW_QUEUE_LIMIT) return `raw socket (protocol ${socket.protocol}): queue ${queued} > ${RAW_QUEUE_LIMIT}`;
     }
     if (this.adapter) {
       if (this.adapter.cacheSize > this.adapter.cacheLimit) return `ARP cache holds ${this.adapter.cacheSize} entries > ${this.adapter.cacheLimit}`;

@@ -1,0 +1,260 @@
+/**
+ * The application's calls between frames, beyond reading and accepting: socket options, partial
+ * reads, urgent-mark checks, shutdown, abort, TCP_INFO; new connections both ways, a listener
+ * opened and closed with connections queued, port conflicts; UDP sends (unicast, broadcast,
+ * multicast, oversized, fragmenting), connect, multicast membership; raw sockets. Connections
+ * kept for the final transfer are left alone (the application there only reads).
+ *
+ * Whatever these calls return is the stack's business; what the fuzzer checks is what it
+ * always checks (Target.violation), plus that TCP_INFO holds no NaN.
+ */
+import { IPV4_ANY } from '../ip/address.js';
+import type { TcpConnection } from '../tcp/connection.js';
+import { listenerTcpInfo, socketTcpInfo, unconnectedTcpInfo, type TcpInfo } from '../tcp/tcp-info.js';
+import { UDP_MAX_PAYLOAD } from '../udp/udp-layer.js';
+import { icmpMessage, ipv4Packet } from './frames.js';
+import type { Target } from './world.js';
+
+/** Multicast groups the UDP sockets join and send to (224.0.0.1 is never reported, RFC 2236 §6). */
+export const FUZZ_GROUPS: readonly number[] = [0xe00000fb, 0xef010203, 0xe0000001];
+/** A raw socket's protocol nobody else handles (RFC 3692's experimental 253). */
+export const RAW_PROTOCOL = 253;
+/** The UDP socket the application connects and disconnects. */
+export const CONNECTED_UDP_PORT = 5000;
+
+/** A problem with what a call returned (the fuzzer reports it as a finding), or null. */
+export function applicationActivity(target: Target): string | null {
+  const dice = target.dice;
+  if (!dice.chance(0.4)) return null;
+  const r = dice.below(100);
+  if (r < 40) return tcpActivity(target);
+  if (r < 52) return connections(target);
+  if (r < 85) return udpActivity(target);
+  return rawActivity(target);
+}
+
+/** A connection the application may do anything to: not kept for the final transfer. */
+function someConnection(target: Target): TcpConnection | null {
+  const candidates = target.tracked.filter((t) => !t.transfer && t.connection.state !== 'CLOSED');
+  return candidates.length > 0 ? target.dice.pick(candidates).connection : null;
+}
+
+function tcpActivity(target: Target): string | null {
+  const dice = target.dice;
+  const connection = someConnection(target);
+  if (!connection) return null;
+  const options = connection.options;
+  switch (dice.below(16)) {
+    case 0:
+    case 1:
+      target.count('tcp-info');
+      return infoProblem(socketTcpInfo(connection, target.now), `TCP_INFO of ${connection.key} ${connection.state}`);
+    case 2:
+      target.count('tcp-info-listener');
+      return infoProblem(listenerTcpInfo(dice.pick(target.listeners), target.stack.tcp.config), 'TCP_INFO of a listener') ?? infoProblem(unconnectedTcpInfo(target.stack.tcp.config), 'TCP_INFO unconnected');
+    case 3:
+      target.count('nodelay-cork');
+      if (dice.chance(0.5)) connection.setNoDelay(dice.chance(0.5));
+      else connection.setCork(dice.chance(0.5));
+      return null;
+    case 4:
+      target.count('keepalive');
+      options.keepalive = dice.chance(0.8);
+      options.keepaliveIdleMs = dice.pick([500, 5_000, 60_000]);
+      options.keepaliveIntervalMs = dice.pick([200, 1_000, 10_000]);
+      options.keepaliveCount = dice.pick([1, 3, 9]);
+      return null;
+    case 5:
+      target.count('socket-options');
+      options.userTimeoutMs = dice.pick([0, 500, 5_000, 60_000]);
+      options.maxSegmentSize = dice.pick([0, 88, 536, 1000, 1460]);
+      options.notSentLowWater = dice.pick([0, 1, 1000, 16_384]);
+      options.tos = dice.u8();
+      options.ttl = dice.pick([undefined, 1, 64, 255]);
+      options.dontFragment = dice.chance(0.8);
+      return null;
+    case 6:
+      target.count('write-flags');
+      connection.send(dice.bytes(dice.length(3000)), dice.pick([{ more: true }, { endOfRecord: true }, {}]));
+      return null;
+    case 7:
+      target.count('write-bulk');
+      connection.send(dice.bytes(dice.pick([65_536, 300_000])));
+      return null;
+    case 8:
+      target.count('read-partial');
+      connection.urgentMarkDistance();
+      connection.receive(dice.pick([1, 100, 4096]));
+      connection.urgentMarkDistance();
+      return null;
+    case 9:
+      target.count('shutdown-write');
+      connection.shutdownWrite();
+      return null;
+    case 10:
+      target.count('shutdown-read');
+      connection.shutdownRead();
+      return null;
+    case 11:
+      target.count('abort');
+      connection.abort();
+      return null;
+    case 12:
+      target.count('close');
+      options.lingerZero = dice.chance(0.3);
+      connection.close();
+      return null;
+    case 13:
+      target.count('receive-buffer');
+      connection.receiveBufferSize = dice.pick([1024, 65_536, 1 << 20]);
+      options.receiveBufferLocked = true;
+      return null;
+    default:
+      target.count('read');
+      connection.receive();
+      return null;
+  }
+}
+
+/** TCP_INFO must be numbers, none of them NaN. */
+function infoProblem(info: TcpInfo, what: string): string | null {
+  for (const [name, value] of Object.entries(info)) {
+    if (typeof value !== 'number' || Number.isNaN(value)) return `${what}: ${name} = ${String(value)}`;
+  }
+  return null;
+}
+
+/** New connections both ways, a short-lived listener, port conflicts. */
+function connections(target: Target): string | null {
+  const dice = target.dice;
+  const tcp = target.stack.tcp;
+  switch (dice.below(6)) {
+    case 0:
+    case 1: {
+      target.count('peer-connects');
+      const connection = target.passiveOpen(target.listeners[0]);
+      if (connection) target.listeners[0].accept();
+      if (connection && target.tracked.length < 48) target.tracked.push({ connection, intended: 'ESTABLISHED', drains: true, transfer: false });
+      return null;
+    }
+    case 2: {
+      target.count('peer-connects-to-81');
+      target.passiveOpen(target.listeners[1]); // never accepted: the accept queue fills
+      return null;
+    }
+    case 3: {
+      target.count('connect');
+      const connection = target.activeOpen();
+      if (target.tracked.length < 48) target.tracked.push({ connection, intended: 'ESTABLISHED', drains: true, transfer: false });
+      else connection.close();
+      return null;
+    }
+    case 4: {
+      // A listener closed with connections in its queues: the queued ones are reset.
+      target.count('listener-closed');
+      const listener = tcp.listen(0, 82, 2);
+      if (!listener.ok) return `listen on 82: ${listener.error}`;
+      for (let i = dice.below(4); i > 0; i--) target.passiveOpen(listener.value);
+      listener.value.close();
+      return null;
+    }
+    default: {
+      target.count('port-conflicts');
+      const again = tcp.listen(0, dice.pick([80, 81]));
+      if (again.ok) return 'a second listen on a listening port succeeded';
+      const taken = target.tracked[0].connection;
+      const reused = tcp.connect(target.peer, taken.remotePort, { localPort: taken.localPort });
+      if (reused.ok && taken.state !== 'CLOSED') return `connect on the 4-tuple of ${taken.key} (${taken.state}) succeeded`;
+      tcp.connect(0x08080808, 80); // no route from this host
+      const bound = tcp.bind(target.ours, dice.pick([80, 1234]), { reuseAddress: dice.chance(0.5) });
+      if (bound.ok) tcp.unbind(bound.value);
+      return null;
+    }
+  }
+}
+
+function udpActivity(target: Target): string | null {
+  const dice = target.dice;
+  const entry = dice.pick(target.udp);
+  const socket = entry.socket;
+  const subnetBroadcast = (target.ours | 0xff) >>> 0;
+  switch (dice.below(8)) {
+    case 0:
+    case 1:
+    case 2: {
+      target.count('udp-send');
+      socket.options.broadcast = dice.chance(0.5);
+      socket.options.multicastLoop = dice.chance(0.7);
+      if (dice.chance(0.2)) socket.options.ttl = dice.pick([undefined, 1, 255]);
+      if (dice.chance(0.2)) socket.options.tos = dice.u8();
+      const destination = dice.pick([target.peer, target.peer, target.ours, 0xffffffff, subnetBroadcast, ...FUZZ_GROUPS, 0x08080808, (target.ours & 0xffffff00) | dice.u8(), IPV4_ANY]);
+      const port = dice.pick([53, 5353, CONNECTED_UDP_PORT, 9, 0, dice.u16()]);
+      const size = dice.pick([0, 10, 1472, 1473, 3000, 9000, UDP_MAX_PAYLOAD, UDP_MAX_PAYLOAD + 1, dice.length(2000)]);
+      socket.send(new Uint8Array(size), destination, port);
+      return null;
+    }
+    case 3: {
+      target.count('udp-connect');
+      if (socket.connected && dice.chance(0.5)) socket.disconnect();
+      else socket.connect(dice.pick([target.peer, target.peer, 0x08080808, 0xffffffff]), dice.pick([53, 9, 7]));
+      socket.send(dice.bytes(dice.length(200)));
+      socket.takeError();
+      return null;
+    }
+    case 4: {
+      target.count('udp-multicast');
+      const group = dice.pick([...FUZZ_GROUPS, target.peer]);
+      if (dice.chance(0.6)) socket.joinGroup(group);
+      else socket.leaveGroup(group);
+      if (dice.chance(0.3)) socket.setMulticastInterface(dice.pick([target.ours, IPV4_ANY, target.peer]));
+      return null;
+    }
+    case 5: {
+      target.count('udp-reopen');
+      const extra = target.stack.udp.open();
+      extra.options.reuseAddress = dice.chance(0.5);
+      extra.bind(dice.pick([IPV4_ANY, target.ours, target.peer]), dice.pick([53, 0, 7000]));
+      if (dice.chance(0.5)) extra.joinGroup(dice.pick(FUZZ_GROUPS));
+      extra.send(dice.bytes(8), target.peer, 7);
+      extra.close();
+      extra.send(dice.bytes(8), target.peer, 7);
+      return null;
+    }
+    default: {
+      target.count('udp-read');
+      socket.peek();
+      void socket.nextDatagramSize;
+      while (socket.receive());
+      socket.takeError();
+      return null;
+    }
+  }
+}
+
+function rawActivity(target: Target): string | null {
+  const dice = target.dice;
+  if (target.raw.length === 0) return null;
+  const socket = dice.pick(target.raw);
+  switch (dice.below(4)) {
+    case 0: {
+      target.count('raw-send');
+      const payload = socket.protocol === 1 ? icmpMessage({ kind: 'echoRequest', identifier: dice.u16(), sequence: dice.u16(), data: dice.bytes(dice.length(100)) }) : dice.bytes(dice.length(3000));
+      socket.ttl = dice.pick([undefined, 1, 64]);
+      socket.send(payload, dice.pick([target.peer, target.ours, 0x08080808, IPV4_ANY]));
+      return null;
+    }
+    case 1: {
+      target.count('raw-send-header');
+      socket.headerIncluded = true;
+      const packet = ipv4Packet({ source: dice.pick([0, target.ours, target.peer]), destination: dice.pick([target.peer, 0x08080808]), protocol: socket.protocol }, dice.bytes(dice.length(200)));
+      socket.send(dice.chance(0.9) ? packet : packet.subarray(0, dice.below(packet.length)));
+      socket.headerIncluded = false;
+      return null;
+    }
+    default:
+      target.count('raw-read');
+      void socket.nextDatagramSize;
+      while (socket.receive());
+      return null;
+  }
+}
