@@ -26,6 +26,7 @@ import type { RawSocket } from '../ip/raw-layer.js';
 import { parseTcpOptions } from '../tcp/tcp-options.js';
 import { applicationActivity, CONNECTED_UDP_PORT, RAW_PROTOCOL } from './application.js';
 import { arpPacket, ethernetFrame, ipv4Packet, IpProtocol, tcpSegment, udpDatagram, type Dice } from './frames.js';
+import { lossyTransferIn, lossyTransferOut } from './lossy.js';
 import type { Variant } from './variants.js';
 
 /** A link whose far end is the fuzzer: it keeps what the stack transmits until taken. */
@@ -66,6 +67,9 @@ export interface Tracked {
   /** Reserved for the final transfer: the application never writes to it before. */
   readonly transfer: boolean;
 }
+
+/** Bytes each way of a lossy bulk transfer. */
+const LOSSY_TRANSFER_BYTES = 64 * 1024;
 
 /** A raw socket's receive queue bound (raw-layer.ts RAW_RECEIVE_LIMIT, Linux's default rmem). */
 const RAW_QUEUE_LIMIT = 212_992;
@@ -498,15 +502,24 @@ export class Target {
 
   /**
    * Legitimate transfers both ways on every surviving ESTABLISHED connection kept for them;
-   * returns the failures (empty when every byte arrived exactly) and how many were checked.
+   * returns the failures (empty when every byte arrived exactly) and how many were checked. In
+   * a lossy epoch every other kept connection moves LOSSY_TRANSFER_BYTES each way over a lossy
+   * path (lossy.ts) after its clean transfers.
    */
   transfers(bytes: number): { failures: string[]; checked: number } {
     const failures: string[] = [];
     let checked = 0;
+    let kept = 0;
     for (const { connection, transfer } of this.tracked) {
-      if (!transfer || connection.state !== 'ESTABLISHED') continue;
+      if (!transfer) continue;
+      const lossy = this.variant.lossy && kept++ % 2 === 0;
+      if (connection.state !== 'ESTABLISHED') continue;
       checked++;
-      const failure = this.transferIn(connection, this.dice.bytes(bytes)) ?? this.transferOut(connection, this.dice.bytes(bytes));
+      let failure = this.transferIn(connection, this.dice.bytes(bytes)) ?? this.transferOut(connection, this.dice.bytes(bytes));
+      if (!failure && lossy) {
+        this.count('lossy-transfer');
+        failure = lossyTransferOut(this, connection, this.dice.bytes(LOSSY_TRANSFER_BYTES)) ?? lossyTransferIn(this, connection, this.dice.bytes(LOSSY_TRANSFER_BYTES));
+      }
       if (failure) failures.push(`${this.name} ${connection.key}: ${failure}`);
     }
     return { failures, checked };
