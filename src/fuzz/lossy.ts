@@ -83,7 +83,7 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
     if (acks.length === 0 && dice.chance(0.2) && connection.state === 'ESTABLISHED') {
       target.peerSegment(connection, { seq: connection.rcvNxt, ack: seqAdd(start, contiguous), flags: ACK, options: ackOptions(target, connection, undefined, []) });
     }
-    target.advance(target.now + dice.pick([5, 20, 50, 200]));
+    target.advance(target.now + dice.pick([10, 50, 200, 200]));
   }
   if (contiguous < data.length) return `only ${contiguous} of ${data.length} bytes out arrived (lossy)`;
   for (let i = 0; i < data.length; i++) if (collected[i] !== data[i]) return `bytes out differ at ${i} (lossy)`;
@@ -118,7 +118,7 @@ export function lossyTransferIn(target: Target, connection: TcpConnection, data:
     const chunk = connection.receive(dice.chance(0.3) ? dice.pick([100, 5000]) : Infinity);
     parts.push(chunk);
     read += chunk.length;
-    target.advance(target.now + dice.pick([1, 20, 100]));
+    target.advance(target.now + dice.pick([1, 50, 100]));
   }
   if (read < data.length) return `only ${read} of ${data.length} bytes in were read (lossy)`;
   let at = 0;

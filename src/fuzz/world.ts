@@ -69,7 +69,7 @@ export interface Tracked {
 }
 
 /** Bytes each way of a lossy bulk transfer. */
-const LOSSY_TRANSFER_BYTES = 64 * 1024;
+const LOSSY_TRANSFER_BYTES = 32 * 1024;
 
 /** A raw socket's receive queue bound (raw-layer.ts RAW_RECEIVE_LIMIT, Linux's default rmem). */
 const RAW_QUEUE_LIMIT = 212_992;
