@@ -21,6 +21,10 @@ export const FUZZ_GROUPS: readonly number[] = [0xe00000fb, 0xef010203, 0xe000000
 export const RAW_PROTOCOL = 253;
 /** The UDP socket the application connects and disconnects. */
 export const CONNECTED_UDP_PORT = 5000;
+/** Two UDP sockets share this port with SO_REUSEPORT (a datagram goes to one, by hash)… */
+export const REUSE_PORT = 7000;
+/** …and two this one with SO_REUSEADDR (the last bound gets it). */
+export const REUSE_ADDRESS_PORT = 7001;
 
 /** A problem with what a call returned (the fuzzer reports it as a finding), or null. */
 export function applicationActivity(target: Target): string | null {
@@ -63,6 +67,9 @@ function tcpActivity(target: Target): string | null {
       options.keepaliveIdleMs = dice.pick([500, 5_000, 60_000]);
       options.keepaliveIntervalMs = dice.pick([200, 1_000, 10_000]);
       options.keepaliveCount = dice.pick([1, 3, 9]);
+      // As setsockopt does it (berkeley.ts): a new idle time counts from the last segment received.
+      if (options.keepalive && connection.synchronized && connection.keepaliveProbesSent === 0) connection.keepaliveDeadline = Math.max(target.now, connection.lastReceiveAt + options.keepaliveIdleMs);
+      if (!options.keepalive) connection.keepaliveDeadline = Infinity;
       return null;
     case 5:
       target.count('socket-options');
@@ -105,9 +112,9 @@ function tcpActivity(target: Target): string | null {
       connection.close();
       return null;
     case 13:
-      target.count('receive-buffer');
-      connection.receiveBufferSize = dice.pick([1024, 65_536, 1 << 20]);
-      options.receiveBufferLocked = true;
+      // SO_SNDBUF, which may change at any time (SO_RCVBUF only before the connection opens: connect's configure).
+      target.count('send-buffer');
+      connection.sendMemory.setSize(dice.pick([2048, 16_384, 65_536]));
       return null;
     default:
       target.count('read');
@@ -124,17 +131,21 @@ function infoProblem(info: TcpInfo, what: string): string | null {
   return null;
 }
 
-/** New connections both ways, a short-lived listener, port conflicts. */
+/** New connections both ways, a short-lived listener, port conflicts, SYN floods, TIME-WAIT reopened. */
 function connections(target: Target): string | null {
   const dice = target.dice;
   const tcp = target.stack.tcp;
-  switch (dice.below(6)) {
+  const keep = (connection: TcpConnection | null) => {
+    if (connection && target.tracked.length < 48) target.tracked.push({ connection, intended: 'ESTABLISHED', drains: true, transfer: false });
+    else connection?.close();
+  };
+  switch (dice.below(10)) {
     case 0:
     case 1: {
       target.count('peer-connects');
       const connection = target.passiveOpen(target.listeners[0]);
       if (connection) target.listeners[0].accept();
-      if (connection && target.tracked.length < 48) target.tracked.push({ connection, intended: 'ESTABLISHED', drains: true, transfer: false });
+      keep(connection);
       return null;
     }
     case 2: {
@@ -143,10 +154,21 @@ function connections(target: Target): string | null {
       return null;
     }
     case 3: {
+      // connect(), its buffers set first as setsockopt before connect() sets them (berkeley.ts).
       target.count('connect');
-      const connection = target.activeOpen();
-      if (target.tracked.length < 48) target.tracked.push({ connection, intended: 'ESTABLISHED', drains: true, transfer: false });
-      else connection.close();
+      const receive = dice.pick([0, 4096, 65_536]);
+      const send = dice.pick([0, 4096, 65_536]);
+      const ephemeral = dice.chance(0.5);
+      const connection = target.activeOpen(undefined, ephemeral, (c) => {
+        if (receive > 0) {
+          c.receiveBufferSize = receive;
+          c.assembler.limitBytes = receive;
+          c.options.receiveBufferLocked = true;
+        }
+        if (send > 0) c.sendMemory.setSize(send);
+      });
+      if (connection === null) target.count('connect-failed');
+      keep(connection);
       return null;
     }
     case 4: {
@@ -158,15 +180,44 @@ function connections(target: Target): string | null {
       listener.value.close();
       return null;
     }
+    case 5: {
+      // A SYN flood on 80: the SYN queue fills (its oldest pruned once their SYN-ACKs were
+      // resent), then SYN cookies or drops; a handshake or two completes in the middle of it.
+      target.count('syn-flood');
+      target.synFlood(target.listeners[0], 40 + dice.below(40));
+      target.advance(target.now + dice.pick([100, 1_100, 3_100]));
+      target.synFlood(target.listeners[0], 40 + dice.below(40));
+      for (let i = dice.below(3); i > 0; i--) {
+        const connection = target.passiveOpen(target.listeners[0]);
+        if (connection) target.listeners[0].accept();
+        keep(connection);
+      }
+      return null;
+    }
+    case 6: {
+      // Cookie handshakes to the listener nobody accepts from, their ACKs after all the SYNs.
+      target.count('cookie-burst');
+      target.cookieBurst(target.listeners[1], 2 + dice.below(6));
+      return null;
+    }
+    case 7: {
+      // A new SYN on a TIME-WAIT 4-tuple (RFC 6191: accepted when newer than the old connection).
+      const timeWait = tcp.listConnections().filter((c) => c.state === 'TIME-WAIT');
+      if (timeWait.length === 0) return null;
+      target.count('time-wait-reopened');
+      target.reopenTimeWait(dice.pick(timeWait));
+      return null;
+    }
     default: {
       target.count('port-conflicts');
-      const again = tcp.listen(0, dice.pick([80, 81]));
+      const again = tcp.listen(dice.pick([0, target.ours]), dice.pick([80, 81]));
       if (again.ok) return 'a second listen on a listening port succeeded';
       const taken = target.tracked[0].connection;
       const reused = tcp.connect(target.peer, taken.remotePort, { localPort: taken.localPort });
       if (reused.ok && taken.state !== 'CLOSED') return `connect on the 4-tuple of ${taken.key} (${taken.state}) succeeded`;
-      tcp.connect(0x08080808, 80); // no route from this host
-      const bound = tcp.bind(target.ours, dice.pick([80, 1234]), { reuseAddress: dice.chance(0.5) });
+      tcp.connect(0x08080808, 80); // no route from this host unless the epoch has a default route
+      const active = target.tracked.find((t) => t.connection.listenerKey === null && t.connection.state !== 'CLOSED')?.connection;
+      const bound = tcp.bind(dice.pick([target.ours, IPV4_ANY]), dice.pick([80, 1234, 0, active?.localPort ?? 0]), { reuseAddress: dice.chance(0.5) });
       if (bound.ok) tcp.unbind(bound.value);
       return null;
     }
@@ -233,9 +284,22 @@ function udpActivity(target: Target): string | null {
 
 function rawActivity(target: Target): string | null {
   const dice = target.dice;
+  if (dice.chance(0.3)) {
+    // ping (the ICMP layer's echo API; replies reach the listener installed at setup).
+    target.count('ping');
+    target.stack.icmp.sendEchoRequest(dice.pick([target.peer, target.peer, 0x08080808, 0xffffffff]), dice.u16(), dice.u16(), dice.bytes(dice.length(1000)), target.now, dice.pick([undefined, 1]));
+    return null;
+  }
   if (target.raw.length === 0) return null;
-  const socket = dice.pick(target.raw);
-  switch (dice.below(4)) {
+  const index = dice.below(target.raw.length);
+  const socket = target.raw[index];
+  switch (dice.below(5)) {
+    case 4: {
+      target.count('raw-reopen');
+      socket.close();
+      target.raw[index] = target.stack.raw.open(socket.protocol);
+      return null;
+    }
     case 0: {
       target.count('raw-send');
       const payload = socket.protocol === 1 ? icmpMessage({ kind: 'echoRequest', identifier: dice.u16(), sequence: dice.u16(), data: dice.bytes(dice.length(100)) }) : dice.bytes(dice.length(3000));

@@ -28,6 +28,11 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
   let written = 0;
   let contiguous = 0;
   let reneged = false;
+  // A small SO_SNDBUF now and then: the data goes in as room frees, the ring buffer wraps.
+  if (dice.chance(0.3)) connection.sendMemory.setSize(dice.pick([4096, 8192]));
+  // With MTU probing: a router's fragmentation-needed (MTU 1100) for the first segment, so that
+  // the search for a larger MSS (RFC 4821) has room to probe; this peer takes any size.
+  let mtuLowered = !connection.host.config.mtuProbing || connection.peerMss < 1300 || !dice.chance(0.8);
   for (let rounds = 0; contiguous < data.length && rounds < 5_000; rounds++) {
     if (connection.state !== 'ESTABLISHED') return `state ${connection.state} after ${contiguous} bytes out (lossy)`;
     if (written < data.length) {
@@ -36,14 +41,23 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
       written += sent.value;
     }
     target.settle();
-    const segments = target.link
-      .take()
-      .map((frame) => target.segmentFrom(frame, connection))
-      .filter((s) => s !== null && s.payload.length > 0);
+    if (!mtuLowered && connection.flightSize > 0) {
+      mtuLowered = true;
+      target.fragmentationNeeded(connection, 1100);
+    }
+    // What arrives: segments, those sent for the device to cut (TSO) cut as it would.
+    const segments: Array<{ seq: number; payload: Uint8Array; optionBytes: Uint8Array }> = [];
+    for (const frame of target.link.take()) {
+      const segment = target.segmentFrom(frame, connection);
+      if (!segment || segment.payload.length === 0) continue;
+      const size = target.link.segmentSizes.get(frame) ?? segment.payload.length;
+      for (let at = 0; at < segment.payload.length; at += size) {
+        segments.push({ seq: seqAdd(segment.seq, at), payload: segment.payload.subarray(at, at + size), optionBytes: segment.optionBytes });
+      }
+    }
     if (segments.length > 1 && dice.chance(0.3)) shuffle(dice, segments);
     const acks: Array<{ ack: number; options: TcpOption[]; ece: boolean }> = [];
     for (const segment of segments) {
-      if (!segment) continue;
       const offset = seqSub(segment.seq, start);
       const length = segment.payload.length;
       if (offset < 0 || offset + length > data.length) return `a segment out of the data: offset ${offset}, ${length} bytes`;

@@ -5,7 +5,10 @@
  * in-window SYN and in-window RST rules — plus what the epoch's application does: a tracer
  * installed, lossy bulk transfers at the end.
  */
+import type { IcmpConfig } from '../ip/icmp-layer.js';
+import type { IpConfig } from '../ip/ip-layer.js';
 import type { TcpConfig } from '../tcp/config.js';
+import type { UdpConfig } from '../udp/udp-layer.js';
 import { FREEBSD_PROFILE, LINUX_PROFILE } from '../tcp/profiles.js';
 import type { Dice } from './frames.js';
 
@@ -14,6 +17,13 @@ export interface Variant {
   /** A short description for reports (`linux newreno cookies …`). */
   readonly label: string;
   readonly tcp: Partial<TcpConfig>;
+  readonly ip: Partial<IpConfig>;
+  readonly icmp: Partial<IcmpConfig>;
+  readonly udp: Partial<UdpConfig>;
+  /** The link: TCP segmentation offload (largest frame), a transmit queue limit, checksums vouched for on receive. */
+  readonly link: { readonly tso: number; readonly queueLimit: number | undefined; readonly checksumOffload: boolean };
+  /** Routes beyond the connected network: a default route and two more specific ones via the peer. */
+  readonly routes: boolean;
   /** A tracer is installed on the stack (every layer builds its trace events). */
   readonly tracer: boolean;
   /** Some of the final transfers run over a lossy, reordering, SACKing peer, in bulk. */
@@ -58,9 +68,52 @@ export function drawVariant(dice: Dice, name: 'tun' | 'tap'): Variant {
   if (dice.chance(0.1)) set('windowScaling', false, 'no-wscale');
   if (dice.chance(0.15)) set('handshakeTimeoutMs', 75_000, 'keepinit');
   if (dice.chance(0.15)) set('closedPortReset', dice.pick(['except-syn', 'never'] as const), 'blackhole');
+  if (profile === 'freebsd' && dice.chance(0.5)) {
+    // FreeBSD's own recvspace and sendspace, so that its buffers grow to whole segments.
+    tcp.receiveBufferSize = 65_536;
+    tcp.sendBufferSize = 32_768;
+    words.push('freebsd-buffers');
+  }
+  if (name === 'tap' && dice.chance(0.15)) {
+    set('challengeAckPerSecond', 5, 'challenge-ceiling');
+    tcp.invalidAckRateLimitMs = 0;
+  }
+  const ip: Record<string, unknown> = {};
+  const icmp: Record<string, unknown> = {};
+  const udp: Record<string, unknown> = {};
+  if (dice.chance(0.25)) {
+    ip.forwarding = true;
+    words.push('forwarding');
+  }
+  if (dice.chance(0.2)) {
+    icmp.errorDestinationsMax = 4;
+    words.push('icmp-destinations-4');
+  }
+  if (dice.chance(0.15)) {
+    udp.ephemeralPorts = { low: 61_000, high: 61_003 };
+    words.push('ephemeral-4');
+  }
+  const routes = dice.chance(0.4);
+  if (routes) words.push('routes');
+  const tso = dice.chance(0.25) ? dice.pick([16_384, 65_535]) : 0;
+  if (tso) words.push(`tso-${tso}`);
+  const queueLimit = name === 'tun' && dice.chance(0.2) ? dice.pick([8, 32]) : undefined;
+  if (queueLimit) words.push(`txqueue-${queueLimit}`);
+  const checksumOffload = dice.chance(0.25);
+  if (checksumOffload) words.push('rx-checksum-offload');
   const tracer = dice.chance(0.15);
   if (tracer) words.push('traced');
   const lossy = dice.chance(0.5);
   if (lossy) words.push('lossy');
-  return { label: words.join(' ') || 'default', tcp: tcp as Partial<TcpConfig>, tracer, lossy };
+  return {
+    label: words.join(' ') || 'default',
+    tcp: tcp as Partial<TcpConfig>,
+    ip: ip as Partial<IpConfig>,
+    icmp: icmp as Partial<IcmpConfig>,
+    udp: udp as Partial<UdpConfig>,
+    link: { tso, queueLimit, checksumOffload },
+    routes,
+    tracer,
+    lossy,
+  };
 }

@@ -24,8 +24,8 @@ import { TcpPacket } from '../tcp/tcp-packet.js';
 import type { UdpSocket } from '../udp/udp-layer.js';
 import type { RawSocket } from '../ip/raw-layer.js';
 import { parseTcpOptions } from '../tcp/tcp-options.js';
-import { applicationActivity, CONNECTED_UDP_PORT, RAW_PROTOCOL } from './application.js';
-import { arpPacket, ethernetFrame, ipv4Packet, IpProtocol, tcpSegment, udpDatagram, type Dice } from './frames.js';
+import { applicationActivity, CONNECTED_UDP_PORT, RAW_PROTOCOL, REUSE_ADDRESS_PORT, REUSE_PORT } from './application.js';
+import { arpPacket, ethernetFrame, icmpMessage, ipv4Packet, IpProtocol, tcpSegment, udpDatagram, type Dice } from './frames.js';
 import { lossyTransferIn, lossyTransferOut } from './lossy.js';
 import type { Variant } from './variants.js';
 
@@ -36,11 +36,20 @@ export class FuzzLink implements Link {
   receiver: FrameReceiver | null = null;
   /** Frames the stack sent since the last `take`. */
   sent: Uint8Array[] = [];
+  /** The segment size of frames sent for the device to cut (TSO). */
+  readonly segmentSizes = new WeakMap<Uint8Array, number>();
 
-  constructor(readonly medium: LinkMedium) {
+  constructor(
+    readonly medium: LinkMedium,
+    /** TCP segmentation offload: the largest frame taken with a segment size (0: none). */
+    readonly tcpSegmentationMax = 0,
+    /** The device's transmit queue (undefined: no limit). */
+    readonly transmitQueueLimit: number | undefined = undefined,
+  ) {
     this.name = `fuzz-${medium}`;
   }
-  transmit(frame: Uint8Array): void {
+  transmit(frame: Uint8Array, _now: number, segmentSize?: number): void {
+    if (segmentSize) this.segmentSizes.set(frame, segmentSize);
     this.sent.push(frame);
   }
   setReceiver(receiver: FrameReceiver): void {
@@ -113,15 +122,21 @@ export class Target {
     this.ours = parseIpv4Address(`${prefix}.1`)!;
     this.peer = parseIpv4Address(`${prefix}.2`)!;
     // The variant: an OS profile and settings over it (TUN keeps challenge ACKs unlimited).
-    this.stack = new Stack({ name, seed, loopback: false, tcp: variant.tcp });
+    this.stack = new Stack({ name, seed, loopback: false, tcp: variant.tcp, ip: variant.ip, icmp: variant.icmp, udp: variant.udp });
     if (variant.tracer) this.stack.tracer = (event) => this.checkTraceEvent(event);
-    this.link = new FuzzLink(name === 'tun' ? 'ip' : 'ethernet');
+    this.link = new FuzzLink(name === 'tun' ? 'ip' : 'ethernet', variant.link.tso, variant.link.queueLimit);
     if (name === 'tun') {
       this.adapter = null;
       this.stack.addInterface({ name: 'eth0', link: this.link, address: `${prefix}.1/24` });
     } else {
       this.adapter = new EthernetAdapter(this.link, { mac: this.ourMac, address: parseIpv4Cidr(`${prefix}.1/24`)!, cacheLimit: ARP_CACHE_LIMIT_UNDER_FUZZ });
       this.stack.addInterface({ name: 'eth0', link: this.adapter, address: `${prefix}.1/24` });
+    }
+    if (variant.routes) {
+      const peer = `${prefix}.2`;
+      this.stack.addRoute('default', { via: peer });
+      this.stack.addRoute('192.168.0.0/16', { via: peer, mtu: 1280 });
+      this.stack.addRoute('192.168.7.0/24', { via: peer, advertisedMss: 1000, metric: 5 });
     }
     this.peerTsBase = dice.u32();
   }
@@ -158,9 +173,12 @@ export class Target {
 
   // ---- delivery ----
 
-  /** Hands a frame (as the link carries it) to the stack, then lets it send what it must. */
-  deliver(frame: Uint8Array): void {
-    this.link.receiver!(frame, this.now);
+  /**
+   * Hands a frame (as the link carries it) to the stack, then lets it send what it must.
+   * `checksumTrusted`: the device verified the checksums (receive offload).
+   */
+  deliver(frame: Uint8Array, checksumTrusted = false): void {
+    this.link.receiver!(frame, this.now, checksumTrusted);
     this.settle();
   }
 
@@ -290,14 +308,8 @@ export class Target {
     // No SYN-queue entry: a cookie (always, or the SYN queue was full), or no answer at all.
     const synAck = this.sentSegments().find((p) => p.synFlag && p.ackFlag && p.srcPort === listener.port && p.dstPort === peerPort);
     if (!synAck) return null;
-    const options = parseTcpOptions(synAck.optionBytes);
-    const echoed = options.ok ? options.value.find((o) => o.kind === 'timestamps') : undefined;
-    const ts = echoed?.kind === 'timestamps' ? [{ kind: 'noOperation' as const }, { kind: 'noOperation' as const }, { kind: 'timestamps' as const, tsVal: this.peerTs(), tsEcr: echoed.tsVal }] : [];
-    const ack = tcpSegment({ srcPort: peerPort, dstPort: listener.port, seq: seqAdd(peerIss, 1), ack: seqAdd(synAck.seq, 1), flags: 0x010, window: 65535, urgentPointer: 0, options: ts, payload: new Uint8Array(0) }, this.peer, this.ours);
-    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, ack));
-    const connection = listener.acceptQueue.find((c) => c.remotePort === peerPort) ?? null;
-    this.count(connection ? `cookie-handshake${ts.length > 0 ? '-ts' : ''}` : 'cookie-handshake-refused');
-    return connection;
+    this.completeCookie(listener.port, peerPort, peerIss, synAck);
+    return listener.acceptQueue.find((c) => c.remotePort === peerPort) ?? null;
   }
 
   /** SYN-RECEIVED by a simultaneous open (RFC 9293 Figure 7): we connect, the peer's SYN crosses our SYN. */
@@ -313,7 +325,11 @@ export class Target {
 
   /** ESTABLISHED, passive (through the listener on 80, accepted) or active (we connect). */
   private established(active: boolean): TcpConnection {
-    if (active) return this.activeOpen();
+    if (active) {
+      const connection = this.activeOpen();
+      if (!connection) throw new Error(`fuzz setup (${this.name}): active open failed`);
+      return connection;
+    }
     const connection = this.passiveOpen(this.listeners[0]);
     if (!connection) throw new Error(`fuzz setup (${this.name}): passive open failed`);
     const accepted = this.listeners[0].accept();
@@ -321,10 +337,14 @@ export class Target {
     return connection;
   }
 
-  /** An active open the peer answers with a SYN-ACK (ECN-setup half the time). */
-  activeOpen(port = 8000 + this.dice.below(100)): TcpConnection {
-    const result = this.stack.tcp.connect(this.peer, port, { localPort: this.nextConnectPort++ });
-    if (!result.ok) throw new Error(`fuzz setup (${this.name}): connect: ${result.error}`);
+  /**
+   * An active open the peer answers with a SYN-ACK (ECN-setup half the time): from the next
+   * fixed local port, or an ephemeral one (RFC 6056); `configure` runs before the SYN leaves.
+   * Null when connect fails (no ephemeral port left).
+   */
+  activeOpen(port = 8000 + this.dice.below(100), ephemeral = false, configure?: (connection: TcpConnection) => void): TcpConnection | null {
+    const result = this.stack.tcp.connect(this.peer, port, { ...(ephemeral ? {} : { localPort: this.nextConnectPort++ }), ...(configure ? { configure } : {}) });
+    if (!result.ok) return null;
     const connection = result.value;
     this.settle();
     const options = this.synOptions();
@@ -335,6 +355,57 @@ export class Target {
     );
     this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
     return connection;
+  }
+
+  /** `count` SYNs to `listener` from new ports, back to back (nobody completes them). */
+  synFlood(listener: TcpListener, count: number): void {
+    for (let i = 0; i < count; i++) this.peerSyn(listener.port, 20_000 + this.dice.below(20_000));
+    this.link.take();
+  }
+
+  /**
+   * `count` SYNs to `listener`, then the exact ACK for each SYN-ACK that carried a cookie: the
+   * later ones may find the accept queue full (the cookie is valid, the ACK dropped).
+   */
+  cookieBurst(listener: TcpListener, count: number): void {
+    const opened: Array<{ port: number; iss: number }> = [];
+    for (let i = 0; i < count; i++) {
+      const port = this.nextPeerPort++;
+      opened.push({ port, iss: this.peerSyn(listener.port, port) });
+    }
+    const sent = this.sentSegments();
+    for (const { port, iss } of opened) {
+      const synAck = sent.find((p) => p.synFlag && p.ackFlag && p.srcPort === listener.port && p.dstPort === port);
+      if (synAck && ![...listener.synQueue.values()].some((c) => c.remotePort === port)) this.completeCookie(listener.port, port, iss, synAck);
+    }
+  }
+
+  /** The peer's ACK for a cookie SYN-ACK: SEG.ACK = cookie + 1, TSecr = its TSval (which carries the options). */
+  private completeCookie(listenerPort: number, peerPort: number, peerIss: number, synAck: TcpPacket): void {
+    const options = parseTcpOptions(synAck.optionBytes);
+    const echoed = options.ok ? options.value.find((o) => o.kind === 'timestamps') : undefined;
+    const ts = echoed?.kind === 'timestamps' ? [{ kind: 'noOperation' as const }, { kind: 'noOperation' as const }, { kind: 'timestamps' as const, tsVal: this.peerTs(), tsEcr: echoed.tsVal }] : [];
+    const ack = tcpSegment({ srcPort: peerPort, dstPort: listenerPort, seq: seqAdd(peerIss, 1), ack: seqAdd(synAck.seq, 1), flags: 0x010, window: 65535, urgentPointer: 0, options: ts, payload: new Uint8Array(0) }, this.peer, this.ours);
+    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, ack));
+    this.count(`cookie-ack${ts.length > 0 ? '-ts' : ''}`);
+  }
+
+  /** A new SYN on a TIME-WAIT connection's 4-tuple, newer than the old connection (or, sometimes, not). */
+  reopenTimeWait(connection: TcpConnection): void {
+    const newer = this.dice.chance(0.8);
+    const seq = newer ? seqAdd(connection.rcvNxt, 100_000 + this.dice.below(1 << 20)) : seqAdd(connection.rcvNxt, -this.dice.below(1000));
+    const options: TcpOption[] = [{ kind: 'maxSegmentSize', mss: 1460 }];
+    if (this.dice.chance(0.5)) options.push({ kind: 'timestamps', tsVal: newer ? (connection.tsRecent + 1 + this.dice.below(1000)) >>> 0 : connection.tsRecent, tsEcr: 0 });
+    const segment = tcpSegment({ srcPort: connection.remotePort, dstPort: connection.localPort, seq, ack: 0, flags: 0x002, window: 65535, urgentPointer: 0, options, payload: new Uint8Array(0) }, this.peer, this.ours);
+    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+  }
+
+  /** A router's fragmentation-needed with `mtu` (RFC 1191), quoting `connection`'s segment at SND.UNA. */
+  fragmentationNeeded(connection: TcpConnection, mtu: number): void {
+    const quotedSegment = tcpSegment({ srcPort: connection.localPort, dstPort: connection.remotePort, seq: connection.sndUna, ack: connection.rcvNxt, flags: 0x010, window: 0, urgentPointer: 0, options: [], payload: new Uint8Array(0) }, this.ours, this.peer);
+    const quoted = ipv4Packet({ source: this.ours, destination: this.peer, protocol: IpProtocol.TCP }, quotedSegment).subarray(0, 28);
+    const icmp = icmpMessage({ kind: 'destinationUnreachable', code: 4, nextHopMtu: mtu, quoted });
+    this.deliverIp(ipv4Packet({ source: (this.peer & 0xffffff00) | 0xfe, destination: this.ours, protocol: IpProtocol.ICMP }, icmp));
   }
 
   /** The TCP segments in what the stack has sent since the last `take` (left there). */
@@ -422,18 +493,29 @@ export class Target {
     this.settle();
     this.peerSegment(closing, { seq: closing.rcvNxt, ack: seqSub(closing.sndNxt, 1) >>> 0, flags: 0x011 });
     this.track(closing, 'CLOSING', true);
-    // UDP: one socket the application reads, one it never reads, one it connects now and then.
-    for (const [port, drains] of [
-      [53, true],
-      [5353, false],
-      [CONNECTED_UDP_PORT, true],
+    // UDP: one socket the application reads, one it never reads (its buffer small in some
+    // epochs), one it connects now and then, two sharing a port with SO_REUSEPORT and two with
+    // SO_REUSEADDR.
+    for (const [port, drains, reuse] of [
+      [53, true, null],
+      [5353, false, null],
+      [CONNECTED_UDP_PORT, true, null],
+      [REUSE_PORT, true, 'port'],
+      [REUSE_PORT, true, 'port'],
+      [REUSE_ADDRESS_PORT, true, 'address'],
+      [REUSE_ADDRESS_PORT, false, 'address'],
     ] as const) {
       const socket = this.stack.udp.open();
+      if (reuse === 'port') socket.options.reusePort = true;
+      if (reuse === 'address') socket.options.reuseAddress = true;
+      if (!drains && this.dice.chance(0.3)) socket.options.receiveBufferSize = 4096;
       const bound = socket.bind(0, port);
       if (!bound.ok) throw new Error(`fuzz setup: udp bind ${port}: ${bound.error}`);
       this.udp.push({ socket, drains });
     }
-    // Raw sockets: ICMP (it gets a copy of every ICMP message) and a protocol nobody handles.
+    this.stack.icmp.onEchoReply(() => this.count('echo-reply'));
+    // Raw sockets: ICMP (it gets a copy of every ICMP message; never read, so its queue fills)
+    // and a protocol nobody handles (read).
     if (this.dice.chance(0.5)) for (const protocol of [1, RAW_PROTOCOL]) this.raw.push(this.stack.raw.open(protocol));
     // Fragments in reassembly: first halves of datagrams whose second halves never come.
     for (let i = 0; i < 3; i++) {
@@ -447,14 +529,19 @@ export class Target {
 
   /** The application's share of the work between frames: reading, accepting, closing extras. */
   application(): void {
-    for (const { connection, drains } of this.tracked) if (drains && connection.receiveQueueBytes > 0) connection.receive();
+    for (const { connection, drains } of this.tracked) {
+      if (!drains || connection.receiveQueueBytes === 0) continue;
+      connection.urgentMarkDistance(); // SIOCATMARK before and after
+      connection.receive();
+      connection.urgentMarkDistance();
+    }
     const accepted = this.listeners[0].accept();
     if (accepted) {
       if (this.tracked.length < 48) this.tracked.push({ connection: accepted, intended: 'ESTABLISHED', drains: true, transfer: false });
       else accepted.close();
     }
     for (const { socket, drains } of this.udp) if (drains) while (socket.receive());
-    for (const socket of this.raw) if (this.dice.chance(0.5)) while (socket.receive());
+    for (const socket of this.raw) if (socket.protocol === RAW_PROTOCOL) while (socket.receive());
     this.problem ??= applicationActivity(this);
   }
 
