@@ -29,7 +29,7 @@ export const REUSE_ADDRESS_PORT = 7001;
 /** A problem with what a call returned (the fuzzer reports it as a finding), or null. */
 export function applicationActivity(target: Target): string | null {
   const dice = target.dice;
-  if (!dice.chance(0.4)) return null;
+  if (!dice.chance(0.25)) return null;
   const r = dice.below(100);
   if (r < 40) return tcpActivity(target);
   if (r < 52) return connections(target);
@@ -86,7 +86,7 @@ function tcpActivity(target: Target): string | null {
       return null;
     case 7:
       target.count('write-bulk');
-      connection.send(dice.bytes(dice.pick([65_536, 300_000])));
+      connection.send(dice.bytes(dice.pick([20_000, 65_536])));
       return null;
     case 8:
       target.count('read-partial');
@@ -181,6 +181,7 @@ function connections(target: Target): string | null {
       return null;
     }
     case 5: {
+      if (!dice.chance(0.3)) return null;
       // A SYN flood on 80: the SYN queue fills (its oldest pruned once their SYN-ACKs were
       // resent), then SYN cookies or drops; a handshake or two completes in the middle of it.
       target.count('syn-flood');

@@ -101,9 +101,9 @@ export function drawVariant(dice: Dice, name: 'tun' | 'tap'): Variant {
   if (queueLimit) words.push(`txqueue-${queueLimit}`);
   const checksumOffload = dice.chance(0.25);
   if (checksumOffload) words.push('rx-checksum-offload');
-  const tracer = dice.chance(0.15);
+  const tracer = dice.chance(0.07);
   if (tracer) words.push('traced');
-  const lossy = dice.chance(0.5);
+  const lossy = dice.chance(0.4);
   if (lossy) words.push('lossy');
   return {
     label: words.join(' ') || 'default',
