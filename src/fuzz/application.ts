@@ -12,6 +12,7 @@ import { IPV4_ANY } from '../ip/address.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { listenerTcpInfo, socketTcpInfo, unconnectedTcpInfo, type TcpInfo } from '../tcp/tcp-info.js';
 import { UDP_MAX_PAYLOAD } from '../udp/udp-layer.js';
+import { seqAdd } from '../tcp/seq.js';
 import { icmpMessage, ipv4Packet } from './frames.js';
 import type { Target } from './world.js';
 
@@ -33,7 +34,8 @@ export function applicationActivity(target: Target): string | null {
   const r = dice.below(100);
   if (r < 40) return tcpActivity(target);
   if (r < 52) return connections(target);
-  if (r < 85) return udpActivity(target);
+  if (r < 84) return udpActivity(target);
+  if (r < 88) return peerBurst(target);
   return rawActivity(target);
 }
 
@@ -196,9 +198,10 @@ function connections(target: Target): string | null {
       return null;
     }
     case 6: {
-      // Cookie handshakes to the listener nobody accepts from, their ACKs after all the SYNs.
-      target.count('cookie-burst');
-      target.cookieBurst(target.listeners[1], 2 + dice.below(6));
+      // Handshakes to the listener nobody accepts from, their ACKs after all the SYNs: the later
+      // ones find the accept queue full.
+      target.count('handshake-burst');
+      target.handshakeBurst(target.listeners[1], 2 + dice.below(6));
       return null;
     }
     case 7: {
@@ -241,8 +244,11 @@ function udpActivity(target: Target): string | null {
       if (dice.chance(0.2)) socket.options.tos = dice.u8();
       const destination = dice.pick([target.peer, target.peer, target.ours, 0xffffffff, subnetBroadcast, ...FUZZ_GROUPS, 0x08080808, (target.ours & 0xffffff00) | dice.u8(), IPV4_ANY]);
       const port = dice.pick([53, 5353, CONNECTED_UDP_PORT, 9, 0, dice.u16()]);
-      const size = dice.pick([0, 10, 1472, 1473, 3000, 9000, UDP_MAX_PAYLOAD, UDP_MAX_PAYLOAD + 1, dice.length(2000)]);
-      socket.send(new Uint8Array(size), destination, port);
+      // One to three in a row (a full transmit queue drops the later ones).
+      for (let i = 1 + dice.below(3); i > 0; i--) {
+        const size = dice.pick([0, 10, 1472, 1473, 3000, 9000, UDP_MAX_PAYLOAD, UDP_MAX_PAYLOAD + 1, dice.length(2000)]);
+        socket.send(new Uint8Array(size), destination, port);
+      }
       return null;
     }
     case 3: {
@@ -276,8 +282,50 @@ function udpActivity(target: Target): string | null {
       target.count('udp-read');
       socket.peek();
       void socket.nextDatagramSize;
+      void socket.queuedDatagrams;
       while (socket.receive());
       socket.takeError();
+      return null;
+    }
+  }
+}
+
+/**
+ * What a peer sends in a burst, no time passing: a datagram in more fragments than reassembly
+ * keeps, one that reassembles to more than 65 535 bytes, a fragmented ping, an ICMP flood (the
+ * unread raw ICMP socket fills), a datagram to forward too big for the next hop, in-window SYNs
+ * on many connections at once (the stack-wide challenge-ACK ceiling).
+ */
+function peerBurst(target: Target): string | null {
+  const dice = target.dice;
+  switch (dice.below(6)) {
+    case 0:
+      target.count('burst-fragments-many');
+      target.fragmentBurst('many');
+      return null;
+    case 1:
+      target.count('burst-fragments-oversized');
+      target.fragmentBurst('oversized');
+      return null;
+    case 2:
+      target.count('burst-fragmented-ping');
+      target.fragmentBurst('ping');
+      return null;
+    case 3:
+      if (target.raw.length === 0) return null;
+      target.count('burst-icmp-flood');
+      for (let i = 0; i < 160; i++) target.deliverIp(ipv4Packet({ source: target.peer, destination: target.ours, protocol: 1 }, icmpMessage({ kind: 'echoRequest', identifier: 1, sequence: i, data: new Uint8Array(1400) })));
+      target.link.take();
+      return null;
+    case 4:
+      target.count('burst-forward');
+      for (const ttl of [64, 1]) target.deliverIp(ipv4Packet({ source: target.peer, destination: 0xc0a80709, protocol: 17, dontFragment: true, ttl }, new Uint8Array(1400)));
+      return null;
+    default: {
+      target.count('burst-challenges');
+      for (const { connection } of target.tracked) {
+        if (connection.synchronized && connection.state !== 'TIME-WAIT' && !target.isTransfer(connection)) target.peerSegment(connection, { seq: seqAdd(connection.rcvNxt, 1), ack: 0, flags: 0x002 });
+      }
       return null;
     }
   }

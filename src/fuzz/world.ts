@@ -22,6 +22,7 @@ import type { TcpListener } from '../tcp/tcp-layer.js';
 import type { TcpOption } from '../tcp/tcp-options.js';
 import { TcpPacket } from '../tcp/tcp-packet.js';
 import type { UdpSocket } from '../udp/udp-layer.js';
+import type { Ipv4Option } from '../ip/ipv4-options.js';
 import type { RawSocket } from '../ip/raw-layer.js';
 import { parseTcpOptions } from '../tcp/tcp-options.js';
 import { applicationActivity, CONNECTED_UDP_PORT, RAW_PROTOCOL, REUSE_ADDRESS_PORT, REUSE_PORT } from './application.js';
@@ -364,10 +365,10 @@ export class Target {
   }
 
   /**
-   * `count` SYNs to `listener`, then the exact ACK for each SYN-ACK that carried a cookie: the
-   * later ones may find the accept queue full (the cookie is valid, the ACK dropped).
+   * `count` SYNs to `listener`, then the exact ACK for each: for a half-open connection, or for
+   * a SYN-ACK that carried a cookie. The later ones may find the accept queue full.
    */
-  cookieBurst(listener: TcpListener, count: number): void {
+  handshakeBurst(listener: TcpListener, count: number): void {
     const opened: Array<{ port: number; iss: number }> = [];
     for (let i = 0; i < count; i++) {
       const port = this.nextPeerPort++;
@@ -375,9 +376,41 @@ export class Target {
     }
     const sent = this.sentSegments();
     for (const { port, iss } of opened) {
+      const halfOpen = [...listener.synQueue.values()].find((c) => c.remotePort === port);
+      if (halfOpen) {
+        this.peerSegment(halfOpen, { seq: halfOpen.rcvNxt, ack: halfOpen.sndNxt, flags: 0x010 });
+        continue;
+      }
       const synAck = sent.find((p) => p.synFlag && p.ackFlag && p.srcPort === listener.port && p.dstPort === port);
-      if (synAck && ![...listener.synQueue.values()].some((c) => c.remotePort === port)) this.completeCookie(listener.port, port, iss, synAck);
+      if (synAck) this.completeCookie(listener.port, port, iss, synAck);
     }
+  }
+
+  /**
+   * A fragmented datagram from the peer, all at once: `many`, more fragments of one datagram
+   * than reassembly keeps (never complete); `oversized`, whole but 65 512 bytes of data behind a
+   * first fragment with 40 bytes of options (too long once reassembled); `ping`, an echo request
+   * in two fragments (the reply is fragmented too).
+   */
+  fragmentBurst(kind: 'many' | 'oversized' | 'ping'): void {
+    const identification = 0x7000 + this.dice.below(0x100);
+    const send = (offset: number, data: Uint8Array, more: boolean, protocol: number, options: Ipv4Option[] = []) =>
+      this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol, identification, dontFragment: false, moreFragments: more, fragmentOffset: offset, options }, data));
+    if (kind === 'many') {
+      for (let i = 0; i < 140; i++) send(8 * (i + 1), new Uint8Array(8), true, IpProtocol.UDP);
+    } else if (kind === 'oversized') {
+      const total = 65_512;
+      const step = 1_480 - 40;
+      for (let offset = 0; offset < total; offset += step) {
+        const length = Math.min(step, total - offset);
+        send(offset, new Uint8Array(length), offset + length < total, IpProtocol.UDP, offset === 0 ? [{ kind: 'raw', type: 30, data: new Uint8Array(38) }] : []);
+      }
+    } else {
+      const echo = icmpMessage({ kind: 'echoRequest', identifier: this.dice.u16(), sequence: 1, data: this.dice.bytes(2_000 + this.dice.below(1000)) });
+      send(0, echo.subarray(0, 1480), true, IpProtocol.ICMP);
+      send(1480, echo.subarray(1480), false, IpProtocol.ICMP);
+    }
+    this.link.take();
   }
 
   /** The peer's ACK for a cookie SYN-ACK: SEG.ACK = cookie + 1, TSecr = its TSval (which carries the options). */
