@@ -141,7 +141,7 @@ function connections(target: Target): string | null {
     if (connection && target.tracked.length < 48) target.tracked.push({ connection, intended: 'ESTABLISHED', drains: true, transfer: false });
     else connection?.close();
   };
-  switch (dice.below(10)) {
+  switch (dice.below(11)) {
     case 0:
     case 1: {
       target.count('peer-connects');
@@ -202,6 +202,15 @@ function connections(target: Target): string | null {
       // ones find the accept queue full.
       target.count('handshake-burst');
       target.handshakeBurst(target.listeners[1], 2 + dice.below(6));
+      return null;
+    }
+    case 8: {
+      // An opening the application gives up on: connect() then, before the SYN-ACK (or after a
+      // SYN, or a SYN+FIN, crossed ours), close, shutdown(SHUT_WR) or abort.
+      target.count('connect-abandoned');
+      const opening = target.openingConnection(dice.pick(['none', 'syn', 'syn-fin'] as const));
+      if (!opening) return null;
+      dice.pick([() => opening.close(), () => opening.shutdownWrite(), () => opening.abort()])();
       return null;
     }
     case 7: {

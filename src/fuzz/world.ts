@@ -441,6 +441,24 @@ export class Target {
     this.deliverIp(ipv4Packet({ source: (this.peer & 0xffffff00) | 0xfe, destination: this.ours, protocol: IpProtocol.ICMP }, icmp));
   }
 
+  /**
+   * A connection still opening: our SYN sent and, per `answer`, nothing back, or the peer's own
+   * SYN crossing it (simultaneous open), or a SYN+FIN (dropped in SYN-SENT where
+   * TcpConfig.dropSynFin is true). Null when connect fails.
+   */
+  openingConnection(answer: 'none' | 'syn' | 'syn-fin'): TcpConnection | null {
+    const result = this.stack.tcp.connect(this.peer, 9000 + this.dice.below(100), { localPort: this.nextConnectPort++ });
+    if (!result.ok) return null;
+    const connection = result.value;
+    this.settle();
+    if (answer !== 'none') {
+      const flags = answer === 'syn' ? 0x002 : 0x003;
+      const segment = tcpSegment({ srcPort: connection.remotePort, dstPort: connection.localPort, seq: this.dice.u32(), ack: 0, flags, window: 65535, urgentPointer: 0, options: this.synOptions(), payload: new Uint8Array(0) }, this.peer, this.ours);
+      this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+    }
+    return connection;
+  }
+
   /** The TCP segments in what the stack has sent since the last `take` (left there). */
   sentSegments(): TcpPacket[] {
     const segments: TcpPacket[] = [];
