@@ -208,8 +208,16 @@ function connections(target: Target): string | null {
       // An opening the application gives up on: connect() then, before the SYN-ACK (or after a
       // SYN, or a SYN+FIN, crossed ours), close, shutdown(SHUT_WR) or abort.
       target.count('connect-abandoned');
-      const opening = target.openingConnection(dice.pick(['none', 'syn', 'syn-fin'] as const));
+      const answer = dice.pick(['none', 'syn', 'syn-fin'] as const);
+      const opening = target.openingConnection(answer);
       if (!opening) return null;
+      if (answer === 'syn' && opening.state === 'SYN-RECEIVED' && dice.chance(0.4)) {
+        // Or the simultaneous open completes: the peer acknowledges our SYN-ACK.
+        target.count('simultaneous-open');
+        target.peerSegment(opening, { seq: opening.rcvNxt, ack: opening.sndNxt, flags: 0x010 });
+        keep((opening.state as string) === 'ESTABLISHED' ? opening : null);
+        return null;
+      }
       dice.pick([() => opening.close(), () => opening.shutdownWrite(), () => opening.abort()])();
       return null;
     }
@@ -232,6 +240,22 @@ function connections(target: Target): string | null {
       const active = target.tracked.find((t) => t.connection.listenerKey === null && t.connection.state !== 'CLOSED')?.connection;
       const bound = tcp.bind(dice.pick([target.ours, IPV4_ANY]), dice.pick([80, 1234, 0, active?.localPort ?? 0]), { reuseAddress: dice.chance(0.5) });
       if (bound.ok) tcp.unbind(bound.value);
+      // Two sockets bound to 83 with SO_REUSEADDR (0.0.0.0 and ours): only one may listen.
+      const any = tcp.bind(IPV4_ANY, 83, { reuseAddress: true });
+      const ours = tcp.bind(target.ours, 83, { reuseAddress: true });
+      if (any.ok && ours.ok) {
+        const first = tcp.listen(IPV4_ANY, 83, 4, undefined, any.value);
+        const second = tcp.listen(target.ours, 83, 4, undefined, ours.value);
+        if (first.ok && second.ok) return 'two listeners on 0.0.0.0:83 and its own address:83';
+        if (first.ok) first.value.close();
+        if (second.ok) second.value.close();
+      }
+      if (any.ok) tcp.unbind(any.value);
+      if (ours.ok) tcp.unbind(ours.value);
+      // Five openings from ephemeral ports, then closed (with four ephemeral ports the fifth finds none).
+      const openings = [0, 1, 2, 3, 4].map((i) => tcp.connect(target.peer, 9100 + i));
+      for (const opening of openings) if (opening.ok) opening.value.close();
+      target.link.take();
       return null;
     }
   }
@@ -328,7 +352,7 @@ function peerBurst(target: Target): string | null {
       return null;
     case 4:
       target.count('burst-forward');
-      for (const ttl of [64, 1]) target.deliverIp(ipv4Packet({ source: target.peer, destination: 0xc0a80709, protocol: 17, dontFragment: true, ttl }, new Uint8Array(1400)));
+      for (const ttl of [64, 1]) target.deliverIp(ipv4Packet({ source: target.peer, destination: 0xc0a80909, protocol: 17, dontFragment: true, ttl }, new Uint8Array(1400))); // 192.168.9.9: the route with MTU 1280
       return null;
     default: {
       target.count('burst-challenges');

@@ -74,6 +74,12 @@ export function drawVariant(dice: Dice, name: 'tun' | 'tap'): Variant {
     tcp.sendBufferSize = 32_768;
     words.push('freebsd-buffers');
   }
+  if (profile === 'linux' && dice.chance(0.5)) {
+    // Linux's own tcp_rmem[1] and tcp_wmem[1]: an unlocked send buffer that grows with cwnd.
+    tcp.receiveBufferSize = 131_072;
+    tcp.sendBufferSize = 16_384;
+    words.push('linux-buffers');
+  }
   if (name === 'tap' && dice.chance(0.15)) {
     set('challengeAckPerSecond', 5, 'challenge-ceiling');
     tcp.invalidAckRateLimitMs = 0;
