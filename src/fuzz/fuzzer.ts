@@ -37,7 +37,7 @@ import {
   type IpFields,
 } from './frames.js';
 import { CONNECTED_UDP_PORT, FUZZ_GROUPS, RAW_PROTOCOL, REUSE_ADDRESS_PORT, REUSE_PORT } from './application.js';
-import { drawVariant } from './variants.js';
+import { drawVariant, TRACED_FRAMES } from './variants.js';
 import { Target } from './world.js';
 
 /** What a run is asked to do. */
@@ -181,6 +181,7 @@ function runEpoch(
   const generator = new Generator(dice, fixtures, generated);
   let done = 0;
   for (; done < frames; done++) {
+    if (done === TRACED_FRAMES) for (const t of targets) t.stack.tracer = null;
     const target = targets[dice.below(2)];
     const frame = generator.frame(target);
     const index = epoch * epochFrames + done;

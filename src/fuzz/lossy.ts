@@ -109,7 +109,7 @@ export function lossyTransferIn(target: Target, connection: TcpConnection, data:
   const dice = target.dice;
   connection.receive();
   const start = connection.rcvNxt;
-  const size = dice.pick([100, 536, 1000, 1460]);
+  const size = dice.pick([536, 1000, 1460]);
   const lossRate = dice.pick([0.05, 0.2]);
   const parts: Uint8Array[] = [];
   let read = 0;

@@ -12,6 +12,9 @@ import type { UdpConfig } from '../udp/udp-layer.js';
 import { FREEBSD_PROFILE, LINUX_PROFILE } from '../tcp/profiles.js';
 import type { Dice } from './frames.js';
 
+/** Frames of an epoch a tracer watches (tracing costs most of the speed, and a little shows it works). */
+export const TRACED_FRAMES = 1_000;
+
 /** How one stack is set up for one epoch. */
 export interface Variant {
   /** A short description for reports (`linux newreno cookies …`). */
@@ -24,7 +27,7 @@ export interface Variant {
   readonly link: { readonly tso: number; readonly queueLimit: number | undefined; readonly checksumOffload: boolean };
   /** Routes beyond the connected network: a default route and two more specific ones via the peer. */
   readonly routes: boolean;
-  /** A tracer is installed on the stack (every layer builds its trace events). */
+  /** A tracer is installed on the stack for the epoch's first TRACED_FRAMES frames (every layer builds its trace events). */
   readonly tracer: boolean;
   /** Some of the final transfers run over a lossy, reordering, SACKing peer, in bulk. */
   readonly lossy: boolean;
@@ -107,7 +110,7 @@ export function drawVariant(dice: Dice, name: 'tun' | 'tap'): Variant {
   if (queueLimit) words.push(`txqueue-${queueLimit}`);
   const checksumOffload = dice.chance(0.25);
   if (checksumOffload) words.push('rx-checksum-offload');
-  const tracer = dice.chance(0.07);
+  const tracer = dice.chance(0.15);
   if (tracer) words.push('traced');
   const lossy = dice.chance(0.4);
   if (lossy) words.push('lossy');
