@@ -583,8 +583,10 @@ export class Target {
     for (const { connection, drains } of this.tracked) {
       if (!drains || connection.receiveQueueBytes === 0) continue;
       connection.urgentMarkDistance(); // SIOCATMARK before and after
+      void connection.readableBytes; // FIONREAD, as the socket layer asks before a read
       connection.receive();
       connection.urgentMarkDistance();
+      if (connection.endOfStream || !connection.writable) this.count('eof-or-unwritable'); // poll(2)'s POLLIN at EOF, POLLOUT
     }
     const accepted = this.listeners[0].accept();
     if (accepted) {
