@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../core/rng.js';
 import { Icmpv4Type } from '../ip/icmpv4.js';
+import { emitIgmp, IGMP_LENGTH, IGMP_PROTOCOL, IgmpType } from '../ip/igmp.js';
 import { ArpOperation } from '../link/arp.js';
 import { MAC_BROADCAST } from '../link/ethernet.js';
 import { LinkType } from '../pcap/link-type.js';
@@ -35,6 +36,8 @@ import {
   udpDatagram,
   type IpFields,
 } from './frames.js';
+import { CONNECTED_UDP_PORT, FUZZ_GROUPS, RAW_PROTOCOL, REUSE_ADDRESS_PORT, REUSE_PORT } from './application.js';
+import { drawVariant, TRACED_FRAMES } from './variants.js';
 import { Target } from './world.js';
 
 /** What a run is asked to do. */
@@ -141,6 +144,13 @@ export function fuzz(options: FuzzOptions): FuzzResult {
   return { frames: framesDone, epochs, elapsedMs: performance.now() - started, findings, transfersChecked, generated };
 }
 
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
@@ -156,9 +166,10 @@ function runEpoch(
 ): { frames: number; findings: Finding[]; transfersChecked: number } {
   const dice = new Dice(new Rng(epochSeed(seed, epoch)));
   const findings: Finding[] = [];
+  const targets = [new Target('tun', dice.u32(), dice, drawVariant(dice, 'tun')), new Target('tap', dice.u32(), dice, drawVariant(dice, 'tap'))];
+  const labels = new Map(targets.map((t) => [t.name, t.variant.label]));
   const finding = (frame: number, target: string, message: string, bytes?: Uint8Array) =>
-    findings.push({ seed, epoch, frame, target, message, ...(bytes ? { frameHex: hex(bytes) } : {}) });
-  const targets = [new Target('tun', dice.u32(), dice), new Target('tap', dice.u32(), dice)];
+    findings.push({ seed, epoch, frame, target, message: `[${labels.get(target as 'tun' | 'tap')}] ${message}`, ...(bytes ? { frameHex: hex(bytes) } : {}) });
   for (const target of targets) {
     try {
       target.setup();
@@ -170,13 +181,15 @@ function runEpoch(
   const generator = new Generator(dice, fixtures, generated);
   let done = 0;
   for (; done < frames; done++) {
+    if (done === TRACED_FRAMES) for (const t of targets) t.stack.tracer = null;
     const target = targets[dice.below(2)];
     const frame = generator.frame(target);
     const index = epoch * epochFrames + done;
     try {
       target.now += timeJump(dice);
       target.advance(target.now);
-      target.deliver(frame);
+      // A device with receive checksum offload vouches only for checksums that are right.
+      target.deliver(frame, target.variant.link.checksumOffload && generator.checksumsRight && dice.chance(0.5));
       if ((done & 15) === 0) target.application();
       if (dice.chance(0.01)) generator.applicationWrite(target);
       target.link.take();
@@ -204,6 +217,7 @@ function runEpoch(
       }
     }
   }
+  for (const target of targets) for (const [kind, n] of Object.entries(target.activity)) generated[`app:${kind}`] = (generated[`app:${kind}`] ?? 0) + n;
   return { frames: done, findings, transfersChecked };
 }
 
@@ -228,9 +242,13 @@ class Generator {
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;
   }
 
+  /** Whether the last frame's checksums are all right (none corrupted, mutations fixed up). */
+  checksumsRight = true;
+
   /** One frame for `target`, as its link carries it. */
   frame(target: Target): Uint8Array {
     const dice = this.dice;
+    this.checksumsRight = true;
     const r = dice.below(100);
     let frame: Uint8Array;
     let kind: string;
@@ -239,13 +257,15 @@ class Generator {
     else if (r < 58) [kind, frame] = ['udp', this.udp(target)];
     else if (r < 68) [kind, frame] = ['icmp', this.ip(target, IpProtocol.ICMP, this.icmp(target))];
     else if (r < 78) [kind, frame] = ['fragment', this.fragment(target)];
-    else if (r < 86 && target.ethernet) [kind, frame] = ['arp', this.arp(target)];
+    else if (r < 80) [kind, frame] = ['igmp', this.igmp(target)];
+    else if (r < 88 && target.ethernet) [kind, frame] = ['arp', this.arp(target)];
     else if (r < 97) [kind, frame] = ['fixture', this.fixture(target)];
     else [kind, frame] = ['random', dice.bytes(dice.below(100))];
     this.count(kind);
     if (dice.chance(0.3)) {
       frame = mutateBytes(dice, frame, target.ethernet, this.other(target));
       if (dice.chance(0.6)) fixChecksums(frame, target.ethernet);
+      else this.checksumsRight = false;
       this.count('mutated');
     }
     return frame;
@@ -262,10 +282,11 @@ class Generator {
     const dice = this.dice;
     const fields: IpFields = {
       source: dice.chance(0.95) ? target.peer : dice.pick([target.ours, 0, 0xffffffff, 0x7f000001, (target.peer & 0xffffff00) | dice.u8(), dice.u32()]),
-      destination: dice.chance(0.95) ? target.ours : dice.pick([0xffffffff, (target.ours | 0xff) >>> 0, 0xe0000001, 0xe00000fb, dice.u32()]),
+      // Odd destinations; with forwarding on, others' addresses are routed (192.168.0.0/16 has MTU 1280).
+      destination: dice.chance(0.95) ? target.ours : dice.pick([0xffffffff, (target.ours | 0xff) >>> 0, 0xe0000001, 0xe00000fb, dice.u32(), 0xc0a80709, 0x08080808, (target.ours & 0xffffff00) | 0x63]),
       protocol,
       identification: dice.u16(),
-      ttl: dice.chance(0.95) ? 64 : dice.pick([0, 1, 255]),
+      ttl: dice.chance(0.95) ? 64 : dice.pick([0, 1, 2, 255]),
       ecn: dice.chance(0.85) ? 0 : dice.below(4),
       dscp: dice.chance(0.9) ? 0 : dice.below(64),
       dontFragment: dice.chance(0.7),
@@ -274,7 +295,12 @@ class Generator {
       ...extra,
     };
     const packet = ipv4Packet(fields, payload);
-    if (dice.chance(0.03)) this.corruptChecksum(packet, protocol);
+    if (dice.chance(0.03)) {
+      this.corruptChecksum(packet, protocol);
+      this.checksumsRight = false;
+    }
+    // Bytes after the datagram (a link's padding, as Ethernet pads short frames to 60 bytes).
+    if (dice.chance(0.03)) return target.frameIp(concat(packet, dice.bytes(1 + dice.below(40))), target.ourMac);
     return target.frameIp(packet, dice.chance(0.95) ? target.ourMac : dice.pick([MAC_BROADCAST, new Uint8Array([0x01, 0, 0x5e, 0, 0, 1]), dice.bytes(6)]));
   }
 
@@ -312,7 +338,8 @@ class Generator {
     const seq = connection.state === 'SYN-SENT' || blind ? dice.u32() : nearEdge(dice, connection.rcvNxt, window);
     const ackBase = dice.chance(0.5) ? connection.sndNxt : connection.sndUna;
     const ack = blind ? dice.u32() : nearEdge(dice, ackBase, Math.max(1, connection.sndWnd));
-    const flags = tcpFlags(dice);
+    // A SYN-SENT connection mostly gets what a peer answers a SYN with: SYN-ACK, a crossing SYN, SYN+FIN, RST.
+    const flags = connection.state === 'SYN-SENT' && dice.chance(0.5) ? dice.pick([0x012, 0x002, 0x003, 0x013, 0x014, 0x004]) : tcpFlags(dice);
     let options = target.peerOptions(connection);
     if (dice.chance(0.35)) options = tcpOptions(dice, { ts: connection.tsRecent, seq: connection.sndUna });
     else if (connection.timestampsEnabled && dice.chance(0.3)) {
@@ -359,7 +386,10 @@ class Generator {
 
   private udp(target: Target): Uint8Array {
     const dice = this.dice;
-    const datagram = udpDatagram({ sourcePort: dice.u16(), destinationPort: dice.pick([53, 53, 5353, 5353, 7, dice.u16()]), payload: dice.bytes(dice.length(1472)) }, target.peer, target.ours);
+    if (dice.chance(0.05)) return this.ip(target, RAW_PROTOCOL, dice.bytes(dice.length(600))); // for the raw socket
+    const connected = target.udp.find((u) => u.socket.connected)?.socket;
+    const sourcePort = connected && dice.chance(0.3) ? connected.remotePort : dice.u16();
+    const datagram = udpDatagram({ sourcePort, destinationPort: dice.pick([53, 53, 5353, 5353, CONNECTED_UDP_PORT, REUSE_PORT, REUSE_ADDRESS_PORT, 7, dice.u16()]), payload: dice.bytes(dice.length(1472)) }, target.peer, target.ours);
     if (dice.chance(0.05)) datagram.fill(0, 6, 8); // no checksum
     return this.ip(target, IpProtocol.UDP, datagram);
   }
@@ -368,6 +398,13 @@ class Generator {
   private icmp(target: Target): Uint8Array {
     const dice = this.dice;
     const quote = () => {
+      // Now and then a datagram of a UDP socket (an error for a connected one is reported to it).
+      const socket = dice.chance(0.2) ? dice.pick(target.udp).socket : null;
+      if (socket) {
+        const datagram = udpDatagram({ sourcePort: socket.localPort, destinationPort: socket.connected ? socket.remotePort : dice.pick([53, 9]), payload: new Uint8Array(4) }, target.ours, target.peer);
+        const full = ipv4Packet({ source: target.ours, destination: socket.connected ? socket.remoteAddress : target.peer, protocol: IpProtocol.UDP }, datagram);
+        return full.subarray(0, dice.pick([full.length, full.length, 22, 24]));
+      }
       const connection = this.connection(target);
       const segment = connection
         ? tcpSegment({ srcPort: connection.localPort, dstPort: connection.remotePort, seq: nearEdge(dice, connection.sndUna, 1000), ack: connection.rcvNxt, flags: 0x010, window: 0, urgentPointer: 0, options: [], payload: new Uint8Array(0) }, target.ours, target.peer)
@@ -407,6 +444,18 @@ class Generator {
    */
   private fragment(target: Target): Uint8Array {
     const dice = this.dice;
+    // Field-aware extremes: one datagram in many tiny fragments (past maxFragmentsPerDatagram),
+    // or one whose last fragment ends where a first fragment with 40 bytes of options makes it
+    // longer than 65 535 bytes.
+    if (dice.chance(0.1)) {
+      const identification = 0x6000 + dice.below(4);
+      if (dice.chance(0.5)) {
+        return this.ip(target, IpProtocol.UDP, dice.bytes(8), { identification, dontFragment: false, moreFragments: true, fragmentOffset: 8 * (1 + dice.below(200)), source: target.peer, destination: target.ours, options: [] });
+      }
+      const first = dice.chance(0.5);
+      const options = first ? [{ kind: 'raw' as const, type: 30, data: new Uint8Array(36) }] : [];
+      return this.ip(target, IpProtocol.UDP, dice.bytes(first ? 8 : 16), { identification, dontFragment: false, moreFragments: first, fragmentOffset: first ? 0 : 65_496, source: target.peer, destination: target.ours, options });
+    }
     const seeded = target.fragmentIds.length > 0 && dice.chance(0.4);
     const identification = seeded ? dice.pick(target.fragmentIds) : 0x5000 + dice.below(16);
     const protocol = dice.pick([IpProtocol.UDP, IpProtocol.UDP, IpProtocol.TCP, IpProtocol.ICMP]);
@@ -423,6 +472,26 @@ class Generator {
       moreFragments: dice.chance(0.5),
       fragmentOffset: offsetUnits * 8,
       source: dice.chance(0.9) ? target.peer : (target.peer & 0xffffff00) | dice.u8(),
+    });
+  }
+
+  /**
+   * IGMP (RFC 2236): queries (general, for a group, version 1 with Max Resp Time 0), other hosts'
+   * reports (which suppress ours) and leaves, for the groups the UDP sockets join and others;
+   * TTL 1 and Router Alert mostly, a bad checksum or a short message now and then.
+   */
+  private igmp(target: Target): Uint8Array {
+    const dice = this.dice;
+    const type = dice.pick([IgmpType.MEMBERSHIP_QUERY, IgmpType.MEMBERSHIP_QUERY, IgmpType.V1_MEMBERSHIP_REPORT, IgmpType.V2_MEMBERSHIP_REPORT, IgmpType.LEAVE_GROUP, dice.u8()]);
+    const group = dice.pick([0, ...FUZZ_GROUPS, ...FUZZ_GROUPS, dice.u32()]);
+    const message = new Uint8Array(dice.chance(0.95) ? IGMP_LENGTH : dice.below(16));
+    if (message.length >= IGMP_LENGTH) emitIgmp({ type, maxResponseTime: dice.pick([0, 1, 10, 100, 255, dice.u8()]), group }, message);
+    if (dice.chance(0.05) && message.length > 2) message[2] ^= 0xff;
+    const destination = dice.pick([0xe0000001, group, group, target.ours, 0xe0000002]);
+    return this.ip(target, IGMP_PROTOCOL, message, {
+      destination,
+      ttl: dice.chance(0.9) ? 1 : dice.pick([0, 2, 64]),
+      options: dice.chance(0.8) ? [{ kind: 'raw', type: 148, data: new Uint8Array(2) }] : [],
     });
   }
 

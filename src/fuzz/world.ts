@@ -14,6 +14,7 @@ import { EthernetAdapter } from '../link/ethernet-adapter.js';
 import { ArpOperation } from '../link/arp.js';
 import { EthernetFrame, EtherType, MAC_BROADCAST, type MacAddress } from '../link/ethernet.js';
 import type { FrameReceiver, Link, LinkMedium } from '../link/link.js';
+import type { TraceEvent } from '../core/trace.js';
 import { Stack } from '../socket-api/stack.js';
 import type { TcpConnection, TcpState } from '../tcp/connection.js';
 import { seqAdd, seqSub } from '../tcp/seq.js';
@@ -21,7 +22,13 @@ import type { TcpListener } from '../tcp/tcp-layer.js';
 import type { TcpOption } from '../tcp/tcp-options.js';
 import { TcpPacket } from '../tcp/tcp-packet.js';
 import type { UdpSocket } from '../udp/udp-layer.js';
-import { arpPacket, ethernetFrame, ipv4Packet, IpProtocol, tcpSegment, udpDatagram, type Dice } from './frames.js';
+import type { Ipv4Option } from '../ip/ipv4-options.js';
+import type { RawSocket } from '../ip/raw-layer.js';
+import { parseTcpOptions } from '../tcp/tcp-options.js';
+import { applicationActivity, CONNECTED_UDP_PORT, RAW_PROTOCOL, REUSE_ADDRESS_PORT, REUSE_PORT } from './application.js';
+import { arpPacket, ethernetFrame, icmpMessage, ipv4Packet, IpProtocol, tcpSegment, udpDatagram, type Dice } from './frames.js';
+import { lossyTransferIn, lossyTransferOut } from './lossy.js';
+import type { Variant } from './variants.js';
 
 /** A link whose far end is the fuzzer: it keeps what the stack transmits until taken. */
 export class FuzzLink implements Link {
@@ -30,11 +37,20 @@ export class FuzzLink implements Link {
   receiver: FrameReceiver | null = null;
   /** Frames the stack sent since the last `take`. */
   sent: Uint8Array[] = [];
+  /** The segment size of frames sent for the device to cut (TSO). */
+  readonly segmentSizes = new WeakMap<Uint8Array, number>();
 
-  constructor(readonly medium: LinkMedium) {
+  constructor(
+    readonly medium: LinkMedium,
+    /** TCP segmentation offload: the largest frame taken with a segment size (0: none). */
+    readonly tcpSegmentationMax = 0,
+    /** The device's transmit queue (undefined: no limit). */
+    readonly transmitQueueLimit: number | undefined = undefined,
+  ) {
     this.name = `fuzz-${medium}`;
   }
-  transmit(frame: Uint8Array): void {
+  transmit(frame: Uint8Array, _now: number, segmentSize?: number): void {
+    if (segmentSize) this.segmentSizes.set(frame, segmentSize);
     this.sent.push(frame);
   }
   setReceiver(receiver: FrameReceiver): void {
@@ -62,6 +78,12 @@ export interface Tracked {
   readonly transfer: boolean;
 }
 
+/** Bytes each way of a lossy bulk transfer. */
+const LOSSY_TRANSFER_BYTES = 32 * 1024;
+
+/** A raw socket's receive queue bound (raw-layer.ts RAW_RECEIVE_LIMIT, Linux's default rmem). */
+const RAW_QUEUE_LIMIT = 212_992;
+
 /** A small ARP cache, so that an epoch's ARP traffic reaches its bound. */
 const ARP_CACHE_LIMIT_UNDER_FUZZ = 64;
 
@@ -77,6 +99,13 @@ export class Target {
   readonly tracked: Tracked[] = [];
   readonly listeners: TcpListener[] = [];
   readonly udp: Array<{ readonly socket: UdpSocket; readonly drains: boolean }> = [];
+  /** Raw sockets the application opened (ICMP, and a protocol nobody else handles). */
+  readonly raw: RawSocket[] = [];
+  /** What the application and the peer did besides the frames, by kind (reported with the generators). */
+  readonly activity: Record<string, number> = {};
+  /** Trace events seen; the first malformed one, or the first wrong answer to an application call. */
+  traceEvents = 0;
+  private problem: string | null = null;
   /** Identification of the fragments seeded into reassembly. */
   readonly fragmentIds: number[] = [];
   now = 0;
@@ -87,14 +116,16 @@ export class Target {
   constructor(
     readonly name: 'tun' | 'tap',
     seed: number,
-    private readonly dice: Dice,
+    readonly dice: Dice,
+    readonly variant: Variant,
   ) {
     const prefix = name === 'tun' ? '10.0.0' : '10.0.1';
     this.ours = parseIpv4Address(`${prefix}.1`)!;
     this.peer = parseIpv4Address(`${prefix}.2`)!;
-    // TUN: challenge ACKs unlimited (every one is sent, so their paths run); TAP: Linux's limit.
-    this.stack = new Stack({ name, seed, loopback: false, tcp: name === 'tun' ? { challengeAckPerSecond: 1_000_000 } : {} });
-    this.link = new FuzzLink(name === 'tun' ? 'ip' : 'ethernet');
+    // The variant: an OS profile and settings over it (TUN keeps challenge ACKs unlimited).
+    this.stack = new Stack({ name, seed, loopback: false, tcp: variant.tcp, ip: variant.ip, icmp: variant.icmp, udp: variant.udp });
+    if (variant.tracer) this.stack.tracer = (event) => this.checkTraceEvent(event);
+    this.link = new FuzzLink(name === 'tun' ? 'ip' : 'ethernet', variant.link.tso, variant.link.queueLimit);
     if (name === 'tun') {
       this.adapter = null;
       this.stack.addInterface({ name: 'eth0', link: this.link, address: `${prefix}.1/24` });
@@ -102,7 +133,28 @@ export class Target {
       this.adapter = new EthernetAdapter(this.link, { mac: this.ourMac, address: parseIpv4Cidr(`${prefix}.1/24`)!, cacheLimit: ARP_CACHE_LIMIT_UNDER_FUZZ });
       this.stack.addInterface({ name: 'eth0', link: this.adapter, address: `${prefix}.1/24` });
     }
+    if (variant.routes) {
+      const peer = `${prefix}.2`;
+      this.stack.addRoute('default', { via: peer });
+      this.stack.addRoute('192.168.0.0/16', { via: peer, mtu: 1280 });
+      this.stack.addRoute('192.168.7.0/24', { via: peer, advertisedMss: 1000, metric: 5 });
+    }
     this.peerTsBase = dice.u32();
+  }
+
+  /** Counts one activity of the application or the peer. */
+  count(kind: string): void {
+    this.activity[kind] = (this.activity[kind] ?? 0) + 1;
+  }
+
+  /** A trace event must be whole: a summary, fields with text, the header's bytes. */
+  private checkTraceEvent(event: TraceEvent): void {
+    this.traceEvents++;
+    if (this.problem !== null) return;
+    const fieldsOk = event.fields.every(([name, value]) => typeof name === 'string' && typeof value === 'string');
+    if (typeof event.summary !== 'string' || event.summary === '' || !fieldsOk || !(event.header instanceof Uint8Array) || !(event.payloadLength >= 0)) {
+      this.problem = `malformed ${event.layer} trace event: ${JSON.stringify(event.summary)}`;
+    }
   }
 
   /** True for a connection kept for the final transfer. */
@@ -122,9 +174,12 @@ export class Target {
 
   // ---- delivery ----
 
-  /** Hands a frame (as the link carries it) to the stack, then lets it send what it must. */
-  deliver(frame: Uint8Array): void {
-    this.link.receiver!(frame, this.now);
+  /**
+   * Hands a frame (as the link carries it) to the stack, then lets it send what it must.
+   * `checksumTrusted`: the device verified the checksums (receive offload).
+   */
+  deliver(frame: Uint8Array, checksumTrusted = false): void {
+    this.link.receiver!(frame, this.now, checksumTrusted);
     this.settle();
   }
 
@@ -213,40 +268,219 @@ export class Target {
     return connection;
   }
 
-  /** A passive open: the peer's SYN reaches the listener on `port`; SYN-RECEIVED. */
-  private synReceived(listener: TcpListener): TcpConnection {
-    const peerPort = this.nextPeerPort++;
+  /** True when every SYN gets a cookie (TcpConfig.synCookies 'always'): no SYN queue entries. */
+  get cookiesAlways(): boolean {
+    return this.stack.tcp.config.synCookies === 'always';
+  }
+
+  /** The peer's SYN to `port` from `peerPort`; returns its ISS. */
+  private peerSyn(port: number, peerPort: number): number {
     const peerIss = this.dice.u32();
     // Half the time the SYN asks for ECN (ECE and CWR, RFC 3168 §6.1.1).
     const flags = this.dice.chance(0.5) ? 0x0c2 : 0x002;
-    const segment = tcpSegment({ srcPort: peerPort, dstPort: listener.port, seq: peerIss, ack: 0, flags, window: 65535, urgentPointer: 0, options: this.synOptions(), payload: new Uint8Array(0) }, this.peer, this.ours);
+    const segment = tcpSegment({ srcPort: peerPort, dstPort: port, seq: peerIss, ack: 0, flags, window: 65535, urgentPointer: 0, options: this.synOptions(), payload: new Uint8Array(0) }, this.peer, this.ours);
     this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+    return peerIss;
+  }
+
+  /** A passive open: the peer's SYN reaches the listener; SYN-RECEIVED. */
+  private synReceived(listener: TcpListener): TcpConnection {
+    const peerPort = this.nextPeerPort++;
+    this.peerSyn(listener.port, peerPort);
     const connection = [...listener.synQueue.values()].find((c) => c.remotePort === peerPort);
     if (!connection) throw new Error(`fuzz setup (${this.name}): no half-open connection from port ${peerPort}`);
+    return connection;
+  }
+
+  /**
+   * A whole passive open: SYN, SYN-ACK, ACK. With SYN cookies the peer answers the SYN-ACK it
+   * read off the link exactly — SEG.ACK = cookie + 1 and, when the SYN-ACK carried timestamps,
+   * TSecr = its TSval, which holds the options the cookie could not (RFC 4987 §3.6) — and the
+   * connection is made from the ACK alone. Returns the connection, in the listener's accept queue.
+   */
+  passiveOpen(listener: TcpListener): TcpConnection | null {
+    const peerPort = this.nextPeerPort++;
+    const peerIss = this.peerSyn(listener.port, peerPort);
+    const halfOpen = [...listener.synQueue.values()].find((c) => c.remotePort === peerPort);
+    if (halfOpen) {
+      this.peerSegment(halfOpen, { seq: halfOpen.rcvNxt, ack: halfOpen.sndNxt, flags: 0x010 });
+      return halfOpen.state === 'ESTABLISHED' ? halfOpen : null;
+    }
+    // No SYN-queue entry: a cookie (always, or the SYN queue was full), or no answer at all.
+    const synAck = this.sentSegments().find((p) => p.synFlag && p.ackFlag && p.srcPort === listener.port && p.dstPort === peerPort);
+    if (!synAck) return null;
+    this.completeCookie(listener.port, peerPort, peerIss, synAck);
+    return listener.acceptQueue.find((c) => c.remotePort === peerPort) ?? null;
+  }
+
+  /** SYN-RECEIVED by a simultaneous open (RFC 9293 Figure 7): we connect, the peer's SYN crosses our SYN. */
+  private simultaneousOpen(): TcpConnection {
+    const result = this.stack.tcp.connect(this.peer, 8000 + this.dice.below(100), { localPort: this.nextConnectPort++ });
+    if (!result.ok) throw new Error(`fuzz setup (${this.name}): connect: ${result.error}`);
+    const connection = result.value;
+    this.settle();
+    const segment = tcpSegment({ srcPort: connection.remotePort, dstPort: connection.localPort, seq: this.dice.u32(), ack: 0, flags: 0x002, window: 65535, urgentPointer: 0, options: this.synOptions(), payload: new Uint8Array(0) }, this.peer, this.ours);
+    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
     return connection;
   }
 
   /** ESTABLISHED, passive (through the listener on 80, accepted) or active (we connect). */
   private established(active: boolean): TcpConnection {
     if (active) {
-      const result = this.stack.tcp.connect(this.peer, 8000 + this.dice.below(100), { localPort: this.nextConnectPort++ });
-      if (!result.ok) throw new Error(`fuzz setup (${this.name}): connect: ${result.error}`);
-      const connection = result.value;
-      this.settle();
-      const options = this.synOptions();
-      const segment = tcpSegment(
-        { srcPort: connection.remotePort, dstPort: connection.localPort, seq: this.dice.u32(), ack: seqAdd(connection.iss, 1), flags: this.dice.chance(0.5) ? 0x052 : 0x012, window: 65535, urgentPointer: 0, options, payload: new Uint8Array(0) },
-        this.peer,
-        this.ours,
-      );
-      this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+      const connection = this.activeOpen();
+      if (!connection) throw new Error(`fuzz setup (${this.name}): active open failed`);
       return connection;
     }
-    const connection = this.synReceived(this.listeners[0]);
-    this.peerSegment(connection, { seq: connection.rcvNxt, ack: connection.sndNxt, flags: 0x010 });
+    const connection = this.passiveOpen(this.listeners[0]);
+    if (!connection) throw new Error(`fuzz setup (${this.name}): passive open failed`);
     const accepted = this.listeners[0].accept();
     if (accepted !== connection) throw new Error(`fuzz setup (${this.name}): the established connection was not accepted`);
     return connection;
+  }
+
+  /**
+   * An active open the peer answers with a SYN-ACK (ECN-setup half the time): from the next
+   * fixed local port, or an ephemeral one (RFC 6056); `configure` runs before the SYN leaves.
+   * Null when connect fails (no ephemeral port left).
+   */
+  activeOpen(port = 8000 + this.dice.below(100), ephemeral = false, configure?: (connection: TcpConnection) => void): TcpConnection | null {
+    const result = this.stack.tcp.connect(this.peer, port, { ...(ephemeral ? {} : { localPort: this.nextConnectPort++ }), ...(configure ? { configure } : {}) });
+    if (!result.ok) return null;
+    const connection = result.value;
+    this.settle();
+    const options = this.synOptions();
+    const segment = tcpSegment(
+      { srcPort: connection.remotePort, dstPort: connection.localPort, seq: this.dice.u32(), ack: seqAdd(connection.iss, 1), flags: this.dice.chance(0.5) ? 0x052 : 0x012, window: 65535, urgentPointer: 0, options, payload: new Uint8Array(0) },
+      this.peer,
+      this.ours,
+    );
+    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+    return connection;
+  }
+
+  /** `count` SYNs to `listener` from new ports, back to back (nobody completes them). */
+  synFlood(listener: TcpListener, count: number): void {
+    for (let i = 0; i < count; i++) this.peerSyn(listener.port, 20_000 + this.dice.below(20_000));
+    this.link.take();
+  }
+
+  /**
+   * `count` SYNs to `listener`, then the exact ACK for each: for a half-open connection, or for
+   * a SYN-ACK that carried a cookie. The later ones may find the accept queue full.
+   */
+  handshakeBurst(listener: TcpListener, count: number): void {
+    const opened: Array<{ port: number; iss: number }> = [];
+    for (let i = 0; i < count; i++) {
+      const port = this.nextPeerPort++;
+      opened.push({ port, iss: this.peerSyn(listener.port, port) });
+    }
+    const sent = this.sentSegments();
+    for (const { port, iss } of opened) {
+      const halfOpen = [...listener.synQueue.values()].find((c) => c.remotePort === port);
+      if (halfOpen) {
+        this.peerSegment(halfOpen, { seq: halfOpen.rcvNxt, ack: halfOpen.sndNxt, flags: 0x010 });
+        continue;
+      }
+      const synAck = sent.find((p) => p.synFlag && p.ackFlag && p.srcPort === listener.port && p.dstPort === port);
+      if (synAck) this.completeCookie(listener.port, port, iss, synAck);
+    }
+  }
+
+  /**
+   * A fragmented datagram from the peer, all at once: `many`, more fragments of one datagram
+   * than reassembly keeps (never complete); `oversized`, whole but 65 512 bytes of data behind a
+   * first fragment with 40 bytes of options (too long once reassembled); `ping`, an echo request
+   * in two fragments (the reply is fragmented too).
+   */
+  fragmentBurst(kind: 'many' | 'oversized' | 'ping'): void {
+    const identification = 0x7000 + this.dice.below(0x100);
+    const send = (offset: number, data: Uint8Array, more: boolean, protocol: number, options: Ipv4Option[] = []) =>
+      this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol, identification, dontFragment: false, moreFragments: more, fragmentOffset: offset, options }, data));
+    if (kind === 'many') {
+      for (let i = 0; i < 140; i++) send(8 * (i + 1), new Uint8Array(8), true, IpProtocol.UDP);
+    } else if (kind === 'oversized') {
+      const total = 65_512;
+      const step = 1_480 - 40;
+      for (let offset = 0; offset < total; offset += step) {
+        const length = Math.min(step, total - offset);
+        send(offset, new Uint8Array(length), offset + length < total, IpProtocol.UDP, offset === 0 ? [{ kind: 'raw', type: 30, data: new Uint8Array(38) }] : []);
+      }
+    } else {
+      const echo = icmpMessage({ kind: 'echoRequest', identifier: this.dice.u16(), sequence: 1, data: this.dice.bytes(2_000 + this.dice.below(1000)) });
+      send(0, echo.subarray(0, 1480), true, IpProtocol.ICMP);
+      send(1480, echo.subarray(1480), false, IpProtocol.ICMP);
+    }
+    this.link.take();
+  }
+
+  /** The peer's ACK for a cookie SYN-ACK: SEG.ACK = cookie + 1, TSecr = its TSval (which carries the options). */
+  private completeCookie(listenerPort: number, peerPort: number, peerIss: number, synAck: TcpPacket): void {
+    const options = parseTcpOptions(synAck.optionBytes);
+    const echoed = options.ok ? options.value.find((o) => o.kind === 'timestamps') : undefined;
+    const ts = echoed?.kind === 'timestamps' ? [{ kind: 'noOperation' as const }, { kind: 'noOperation' as const }, { kind: 'timestamps' as const, tsVal: this.peerTs(), tsEcr: echoed.tsVal }] : [];
+    const ack = tcpSegment({ srcPort: peerPort, dstPort: listenerPort, seq: seqAdd(peerIss, 1), ack: seqAdd(synAck.seq, 1), flags: 0x010, window: 65535, urgentPointer: 0, options: ts, payload: new Uint8Array(0) }, this.peer, this.ours);
+    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, ack));
+    this.count(`cookie-ack${ts.length > 0 ? '-ts' : ''}`);
+  }
+
+  /** A new SYN on a TIME-WAIT connection's 4-tuple, newer than the old connection (or, sometimes, not). */
+  reopenTimeWait(connection: TcpConnection): void {
+    const newer = this.dice.chance(0.8);
+    const seq = newer ? seqAdd(connection.rcvNxt, 100_000 + this.dice.below(1 << 20)) : seqAdd(connection.rcvNxt, -this.dice.below(1000));
+    const options: TcpOption[] = [{ kind: 'maxSegmentSize', mss: 1460 }];
+    if (this.dice.chance(0.5)) options.push({ kind: 'timestamps', tsVal: newer ? (connection.tsRecent + 1 + this.dice.below(1000)) >>> 0 : connection.tsRecent, tsEcr: 0 });
+    const segment = tcpSegment({ srcPort: connection.remotePort, dstPort: connection.localPort, seq, ack: 0, flags: 0x002, window: 65535, urgentPointer: 0, options, payload: new Uint8Array(0) }, this.peer, this.ours);
+    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+  }
+
+  /** A router's fragmentation-needed with `mtu` (RFC 1191), quoting `connection`'s segment at SND.UNA. */
+  fragmentationNeeded(connection: TcpConnection, mtu: number): void {
+    const quotedSegment = tcpSegment({ srcPort: connection.localPort, dstPort: connection.remotePort, seq: connection.sndUna, ack: connection.rcvNxt, flags: 0x010, window: 0, urgentPointer: 0, options: [], payload: new Uint8Array(0) }, this.ours, this.peer);
+    const quoted = ipv4Packet({ source: this.ours, destination: this.peer, protocol: IpProtocol.TCP }, quotedSegment).subarray(0, 28);
+    const icmp = icmpMessage({ kind: 'destinationUnreachable', code: 4, nextHopMtu: mtu, quoted });
+    this.deliverIp(ipv4Packet({ source: (this.peer & 0xffffff00) | 0xfe, destination: this.ours, protocol: IpProtocol.ICMP }, icmp));
+  }
+
+  /**
+   * A connection still opening: our SYN sent and, per `answer`, nothing back, or the peer's own
+   * SYN crossing it (simultaneous open), or a SYN+FIN (dropped in SYN-SENT where
+   * TcpConfig.dropSynFin is true). Null when connect fails.
+   */
+  openingConnection(answer: 'none' | 'syn' | 'syn-fin'): TcpConnection | null {
+    const result = this.stack.tcp.connect(this.peer, 9000 + this.dice.below(100), { localPort: this.nextConnectPort++ });
+    if (!result.ok) return null;
+    const connection = result.value;
+    this.settle();
+    if (answer !== 'none') {
+      const flags = answer === 'syn' ? 0x002 : 0x003;
+      const segment = tcpSegment({ srcPort: connection.remotePort, dstPort: connection.localPort, seq: this.dice.u32(), ack: 0, flags, window: 65535, urgentPointer: 0, options: this.synOptions(), payload: new Uint8Array(0) }, this.peer, this.ours);
+      this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+    }
+    return connection;
+  }
+
+  /** The TCP segments in what the stack has sent since the last `take` (left there). */
+  sentSegments(): TcpPacket[] {
+    const segments: TcpPacket[] = [];
+    for (const frame of this.link.sent) {
+      const segment = this.tcpIn(frame);
+      if (segment) segments.push(segment);
+    }
+    return segments;
+  }
+
+  /** The TCP segment a frame the stack sent carries, or null. */
+  tcpIn(frame: Uint8Array): TcpPacket | null {
+    let packet = frame;
+    if (this.ethernet) {
+      const ethernet = EthernetFrame.checked(frame);
+      if (!ethernet.ok || ethernet.value.etherType !== EtherType.IPV4) return null;
+      packet = ethernet.value.payload;
+    }
+    const ip = Ipv4Packet.checked(packet);
+    if (!ip.ok || ip.value.protocol !== IpProtocol.TCP) return null;
+    const tcp = TcpPacket.checked(ip.value.payload);
+    return tcp.ok ? tcp.value : null;
   }
 
   /** Builds listeners, connections in every state, UDP sockets, fragments and ARP entries. */
@@ -281,7 +515,7 @@ export class Target {
     if (!synSent.ok) throw new Error(`fuzz setup: connect: ${synSent.error}`);
     this.settle();
     this.track(synSent.value, 'SYN-SENT', true);
-    this.track(this.synReceived(this.listeners[0]), 'SYN-RECEIVED', true);
+    this.track(this.cookiesAlways || this.dice.chance(0.3) ? this.simultaneousOpen() : this.synReceived(this.listeners[0]), 'SYN-RECEIVED', true);
     // The closing states, each by its own exchange.
     const finWait1 = this.established(false);
     finWait1.close();
@@ -310,16 +544,30 @@ export class Target {
     this.settle();
     this.peerSegment(closing, { seq: closing.rcvNxt, ack: seqSub(closing.sndNxt, 1) >>> 0, flags: 0x011 });
     this.track(closing, 'CLOSING', true);
-    // UDP: one socket the application reads, one it never reads.
-    for (const [port, drains] of [
-      [53, true],
-      [5353, false],
+    // UDP: one socket the application reads, one it never reads (its buffer small in some
+    // epochs), one it connects now and then, two sharing a port with SO_REUSEPORT and two with
+    // SO_REUSEADDR.
+    for (const [port, drains, reuse] of [
+      [53, true, null],
+      [5353, false, null],
+      [CONNECTED_UDP_PORT, true, null],
+      [REUSE_PORT, true, 'port'],
+      [REUSE_PORT, true, 'port'],
+      [REUSE_ADDRESS_PORT, true, 'address'],
+      [REUSE_ADDRESS_PORT, false, 'address'],
     ] as const) {
       const socket = this.stack.udp.open();
+      if (reuse === 'port') socket.options.reusePort = true;
+      if (reuse === 'address') socket.options.reuseAddress = true;
+      if (!drains && this.dice.chance(0.3)) socket.options.receiveBufferSize = 4096;
       const bound = socket.bind(0, port);
       if (!bound.ok) throw new Error(`fuzz setup: udp bind ${port}: ${bound.error}`);
       this.udp.push({ socket, drains });
     }
+    this.stack.icmp.onEchoReply(() => this.count('echo-reply'));
+    // Raw sockets: ICMP (it gets a copy of every ICMP message; never read, so its queue fills)
+    // and a protocol nobody handles (read).
+    if (this.dice.chance(0.5)) for (const protocol of [1, RAW_PROTOCOL]) this.raw.push(this.stack.raw.open(protocol));
     // Fragments in reassembly: first halves of datagrams whose second halves never come.
     for (let i = 0; i < 3; i++) {
       const id = 0x4000 + i;
@@ -332,13 +580,22 @@ export class Target {
 
   /** The application's share of the work between frames: reading, accepting, closing extras. */
   application(): void {
-    for (const { connection, drains } of this.tracked) if (drains && connection.receiveQueueBytes > 0) connection.read();
+    for (const { connection, drains } of this.tracked) {
+      if (!drains || connection.receiveQueueBytes === 0) continue;
+      connection.urgentMarkDistance(); // SIOCATMARK before and after
+      void connection.readableBytes; // FIONREAD, as the socket layer asks before a read
+      connection.receive();
+      connection.urgentMarkDistance();
+      if (connection.endOfStream || !connection.writable) this.count('eof-or-unwritable'); // poll(2)'s POLLIN at EOF, POLLOUT
+    }
     const accepted = this.listeners[0].accept();
     if (accepted) {
       if (this.tracked.length < 48) this.tracked.push({ connection: accepted, intended: 'ESTABLISHED', drains: true, transfer: false });
       else accepted.close();
     }
     for (const { socket, drains } of this.udp) if (drains) while (socket.receive());
+    for (const socket of this.raw) if (socket.protocol === RAW_PROTOCOL) while (socket.receive());
+    this.problem ??= applicationActivity(this);
   }
 
   // ---- invariants ----
@@ -346,6 +603,7 @@ export class Target {
   /** What is wrong with the stack now, or null: internal errors and every bounded store. */
   violation(): string | null {
     const stack = this.stack;
+    if (this.problem !== null) return this.problem;
     if (stack.stats.get('drop.internalError') !== 0) return `drop.internalError = ${stack.stats.get('drop.internalError')}: ${describeError(stack.lastInternalError)}`;
     const config = stack.tcp.config;
     for (const listener of this.listeners) {
@@ -366,6 +624,10 @@ export class Target {
       const queued = (socket as unknown as { queuedBytes: number }).queuedBytes;
       if (queued > socket.options.receiveBufferSize) return `udp port ${socket.localPort}: queue ${queued} > ${socket.options.receiveBufferSize}`;
     }
+    for (const socket of this.raw) {
+      const queued = (socket as unknown as { queuedBytes: number }).queuedBytes;
+      if (queued > RAW_QUEUE_LIMIT) return `raw socket (protocol ${socket.protocol}): queue ${queued} > ${RAW_QUEUE_LIMIT}`;
+    }
     if (this.adapter) {
       if (this.adapter.cacheSize > this.adapter.cacheLimit) return `ARP cache holds ${this.adapter.cacheSize} entries > ${this.adapter.cacheLimit}`;
       const internals = this.adapter as unknown as { resolving: Map<number, { queue: unknown[] }>; queueLimit: number };
@@ -380,15 +642,24 @@ export class Target {
 
   /**
    * Legitimate transfers both ways on every surviving ESTABLISHED connection kept for them;
-   * returns the failures (empty when every byte arrived exactly) and how many were checked.
+   * returns the failures (empty when every byte arrived exactly) and how many were checked. In
+   * a lossy epoch every other kept connection moves LOSSY_TRANSFER_BYTES each way over a lossy
+   * path (lossy.ts) after its clean transfers.
    */
   transfers(bytes: number): { failures: string[]; checked: number } {
     const failures: string[] = [];
     let checked = 0;
+    let kept = 0;
     for (const { connection, transfer } of this.tracked) {
-      if (!transfer || connection.state !== 'ESTABLISHED') continue;
+      if (!transfer) continue;
+      const lossy = this.variant.lossy && kept++ % 2 === 0;
+      if (connection.state !== 'ESTABLISHED') continue;
       checked++;
-      const failure = this.transferIn(connection, this.dice.bytes(bytes)) ?? this.transferOut(connection, this.dice.bytes(bytes));
+      let failure = this.transferIn(connection, this.dice.bytes(bytes)) ?? this.transferOut(connection, this.dice.bytes(bytes));
+      if (!failure && lossy) {
+        this.count('lossy-transfer');
+        failure = lossyTransferOut(this, connection, this.dice.bytes(LOSSY_TRANSFER_BYTES)) ?? lossyTransferIn(this, connection, this.dice.bytes(LOSSY_TRANSFER_BYTES));
+      }
       if (failure) failures.push(`${this.name} ${connection.key}: ${failure}`);
     }
     return { failures, checked };
@@ -455,18 +726,9 @@ export class Target {
   }
 
   /** The TCP segment in a frame the stack sent, if it belongs to `connection`. */
-  private segmentFrom(frame: Uint8Array, connection: TcpConnection): { seq: number; payload: Uint8Array } | null {
-    let packet = frame;
-    if (this.ethernet) {
-      const ethernet = EthernetFrame.checked(frame);
-      if (!ethernet.ok || ethernet.value.etherType !== EtherType.IPV4) return null;
-      packet = ethernet.value.payload;
-    }
-    const ip = Ipv4Packet.checked(packet);
-    if (!ip.ok || ip.value.protocol !== IpProtocol.TCP) return null;
-    const tcp = TcpPacket.checked(ip.value.payload);
-    if (!tcp.ok || tcp.value.srcPort !== connection.localPort || tcp.value.dstPort !== connection.remotePort) return null;
-    return { seq: tcp.value.seq, payload: tcp.value.payload };
+  segmentFrom(frame: Uint8Array, connection: TcpConnection): TcpPacket | null {
+    const tcp = this.tcpIn(frame);
+    return tcp && tcp.srcPort === connection.localPort && tcp.dstPort === connection.remotePort ? tcp : null;
   }
 }
 

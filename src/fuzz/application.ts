@@ -1,0 +1,406 @@
+/**
+ * The application's calls between frames, beyond reading and accepting: socket options, partial
+ * reads, urgent-mark checks, shutdown, abort, TCP_INFO; new connections both ways, a listener
+ * opened and closed with connections queued, port conflicts; UDP sends (unicast, broadcast,
+ * multicast, oversized, fragmenting), connect, multicast membership; raw sockets. Connections
+ * kept for the final transfer are left alone (the application there only reads).
+ *
+ * Whatever these calls return is the stack's business; what the fuzzer checks is what it
+ * always checks (Target.violation), plus that TCP_INFO holds no NaN.
+ */
+import { IPV4_ANY } from '../ip/address.js';
+import type { TcpConnection } from '../tcp/connection.js';
+import { listenerTcpInfo, socketTcpInfo, unconnectedTcpInfo, type TcpInfo } from '../tcp/tcp-info.js';
+import { UDP_MAX_PAYLOAD } from '../udp/udp-layer.js';
+import { seqAdd } from '../tcp/seq.js';
+import { icmpMessage, ipv4Packet } from './frames.js';
+import type { Target } from './world.js';
+
+/** Multicast groups the UDP sockets join and send to (224.0.0.1 is never reported, RFC 2236 §6). */
+export const FUZZ_GROUPS: readonly number[] = [0xe00000fb, 0xef010203, 0xe0000001];
+/** A raw socket's protocol nobody else handles (RFC 3692's experimental 253). */
+export const RAW_PROTOCOL = 253;
+/** The UDP socket the application connects and disconnects. */
+export const CONNECTED_UDP_PORT = 5000;
+/** Two UDP sockets share this port with SO_REUSEPORT (a datagram goes to one, by hash)… */
+export const REUSE_PORT = 7000;
+/** …and two this one with SO_REUSEADDR (the last bound gets it). */
+export const REUSE_ADDRESS_PORT = 7001;
+
+/** A problem with what a call returned (the fuzzer reports it as a finding), or null. */
+export function applicationActivity(target: Target): string | null {
+  const dice = target.dice;
+  if (!dice.chance(0.25)) return null;
+  const r = dice.below(100);
+  if (r < 40) return tcpActivity(target);
+  if (r < 52) return connections(target);
+  if (r < 84) return udpActivity(target);
+  if (r < 88) return peerBurst(target);
+  return rawActivity(target);
+}
+
+/** A connection the application may do anything to: not kept for the final transfer. */
+function someConnection(target: Target): TcpConnection | null {
+  const candidates = target.tracked.filter((t) => !t.transfer && t.connection.state !== 'CLOSED');
+  return candidates.length > 0 ? target.dice.pick(candidates).connection : null;
+}
+
+function tcpActivity(target: Target): string | null {
+  const dice = target.dice;
+  const connection = someConnection(target);
+  if (!connection) return null;
+  const options = connection.options;
+  switch (dice.below(16)) {
+    case 0:
+    case 1:
+      target.count('tcp-info');
+      return infoProblem(socketTcpInfo(connection, target.now), `TCP_INFO of ${connection.key} ${connection.state}`);
+    case 2:
+      target.count('tcp-info-listener');
+      return infoProblem(listenerTcpInfo(dice.pick(target.listeners), target.stack.tcp.config), 'TCP_INFO of a listener') ?? infoProblem(unconnectedTcpInfo(target.stack.tcp.config), 'TCP_INFO unconnected');
+    case 3:
+      target.count('nodelay-cork');
+      if (dice.chance(0.5)) connection.setNoDelay(dice.chance(0.5));
+      else connection.setCork(dice.chance(0.5));
+      return null;
+    case 4:
+      target.count('keepalive');
+      options.keepalive = dice.chance(0.8);
+      options.keepaliveIdleMs = dice.pick([500, 5_000, 60_000]);
+      options.keepaliveIntervalMs = dice.pick([200, 1_000, 10_000]);
+      options.keepaliveCount = dice.pick([1, 3, 9]);
+      // As setsockopt does it (berkeley.ts): a new idle time counts from the last segment received.
+      if (options.keepalive && connection.synchronized && connection.keepaliveProbesSent === 0) connection.keepaliveDeadline = Math.max(target.now, connection.lastReceiveAt + options.keepaliveIdleMs);
+      if (!options.keepalive) connection.keepaliveDeadline = Infinity;
+      return null;
+    case 5:
+      target.count('socket-options');
+      options.userTimeoutMs = dice.pick([0, 500, 5_000, 60_000]);
+      options.maxSegmentSize = dice.pick([0, 88, 536, 1000, 1460]);
+      options.notSentLowWater = dice.pick([0, 1, 1000, 16_384]);
+      options.tos = dice.u8();
+      options.ttl = dice.pick([undefined, 1, 64, 255]);
+      options.dontFragment = dice.chance(0.8);
+      return null;
+    case 6:
+      target.count('write-flags');
+      connection.send(dice.bytes(dice.length(3000)), dice.pick([{ more: true }, { endOfRecord: true }, {}]));
+      return null;
+    case 7:
+      target.count('write-bulk');
+      connection.send(dice.bytes(dice.pick([20_000, 65_536])));
+      return null;
+    case 8:
+      target.count('read-partial');
+      connection.urgentMarkDistance();
+      connection.receive(dice.pick([1, 100, 4096]));
+      connection.urgentMarkDistance();
+      return null;
+    case 9:
+      target.count('shutdown-write');
+      connection.shutdownWrite();
+      return null;
+    case 10:
+      target.count('shutdown-read');
+      connection.shutdownRead();
+      return null;
+    case 11:
+      target.count('abort');
+      connection.abort();
+      return null;
+    case 12:
+      target.count('close');
+      options.lingerZero = dice.chance(0.3);
+      connection.close();
+      return null;
+    case 13:
+      // SO_SNDBUF, which may change at any time (SO_RCVBUF only before the connection opens: connect's configure).
+      target.count('send-buffer');
+      connection.sendMemory.setSize(dice.pick([2048, 16_384, 65_536]));
+      return null;
+    default:
+      target.count('read');
+      connection.receive();
+      return null;
+  }
+}
+
+/** TCP_INFO must be numbers, none of them NaN. */
+function infoProblem(info: TcpInfo, what: string): string | null {
+  for (const [name, value] of Object.entries(info)) {
+    if (typeof value !== 'number' || Number.isNaN(value)) return `${what}: ${name} = ${String(value)}`;
+  }
+  return null;
+}
+
+/** New connections both ways, a short-lived listener, port conflicts, SYN floods, TIME-WAIT reopened. */
+function connections(target: Target): string | null {
+  const dice = target.dice;
+  const tcp = target.stack.tcp;
+  const keep = (connection: TcpConnection | null) => {
+    if (connection && target.tracked.length < 48) target.tracked.push({ connection, intended: 'ESTABLISHED', drains: true, transfer: false });
+    else connection?.close();
+  };
+  switch (dice.below(11)) {
+    case 0:
+    case 1: {
+      target.count('peer-connects');
+      const connection = target.passiveOpen(target.listeners[0]);
+      if (connection) target.listeners[0].accept();
+      keep(connection);
+      return null;
+    }
+    case 2: {
+      target.count('peer-connects-to-81');
+      target.passiveOpen(target.listeners[1]); // never accepted: the accept queue fills
+      return null;
+    }
+    case 3: {
+      // connect(), its buffers set first as setsockopt before connect() sets them (berkeley.ts).
+      target.count('connect');
+      const receive = dice.pick([0, 4096, 65_536]);
+      const send = dice.pick([0, 4096, 65_536]);
+      const ephemeral = dice.chance(0.5);
+      const connection = target.activeOpen(undefined, ephemeral, (c) => {
+        if (receive > 0) {
+          c.receiveBufferSize = receive;
+          c.assembler.limitBytes = receive;
+          c.options.receiveBufferLocked = true;
+        }
+        if (send > 0) c.sendMemory.setSize(send);
+      });
+      if (connection === null) target.count('connect-failed');
+      keep(connection);
+      return null;
+    }
+    case 4: {
+      // A listener closed with connections in its queues: the queued ones are reset.
+      target.count('listener-closed');
+      const listener = tcp.listen(0, 82, 2);
+      if (!listener.ok) return `listen on 82: ${listener.error}`;
+      for (let i = dice.below(4); i > 0; i--) target.passiveOpen(listener.value);
+      listener.value.close();
+      return null;
+    }
+    case 5: {
+      if (!dice.chance(0.3)) return null;
+      // A SYN flood on 80: the SYN queue fills (its oldest pruned once their SYN-ACKs were
+      // resent), then SYN cookies or drops; a handshake or two completes in the middle of it.
+      target.count('syn-flood');
+      target.synFlood(target.listeners[0], 40 + dice.below(40));
+      target.advance(target.now + dice.pick([100, 1_100, 3_100]));
+      target.synFlood(target.listeners[0], 40 + dice.below(40));
+      for (let i = dice.below(3); i > 0; i--) {
+        const connection = target.passiveOpen(target.listeners[0]);
+        if (connection) target.listeners[0].accept();
+        keep(connection);
+      }
+      return null;
+    }
+    case 6: {
+      // Handshakes to the listener nobody accepts from, their ACKs after all the SYNs: the later
+      // ones find the accept queue full.
+      target.count('handshake-burst');
+      target.handshakeBurst(target.listeners[1], 2 + dice.below(6));
+      return null;
+    }
+    case 8: {
+      // An opening the application gives up on: connect() then, before the SYN-ACK (or after a
+      // SYN, or a SYN+FIN, crossed ours), close, shutdown(SHUT_WR) or abort.
+      target.count('connect-abandoned');
+      const answer = dice.pick(['none', 'syn', 'syn-fin'] as const);
+      const opening = target.openingConnection(answer);
+      if (!opening) return null;
+      if (answer === 'syn' && opening.state === 'SYN-RECEIVED' && dice.chance(0.4)) {
+        // Or the simultaneous open completes: the peer acknowledges our SYN-ACK.
+        target.count('simultaneous-open');
+        target.peerSegment(opening, { seq: opening.rcvNxt, ack: opening.sndNxt, flags: 0x010 });
+        keep((opening.state as string) === 'ESTABLISHED' ? opening : null);
+        return null;
+      }
+      dice.pick([() => opening.close(), () => opening.shutdownWrite(), () => opening.abort()])();
+      return null;
+    }
+    case 7: {
+      // A new SYN on a TIME-WAIT 4-tuple (RFC 6191: accepted when newer than the old connection).
+      const timeWait = tcp.listConnections().filter((c) => c.state === 'TIME-WAIT');
+      if (timeWait.length === 0) return null;
+      target.count('time-wait-reopened');
+      target.reopenTimeWait(dice.pick(timeWait));
+      return null;
+    }
+    default: {
+      target.count('port-conflicts');
+      const again = tcp.listen(dice.pick([0, target.ours]), dice.pick([80, 81]));
+      if (again.ok) return 'a second listen on a listening port succeeded';
+      const taken = target.tracked[0].connection;
+      const reused = tcp.connect(target.peer, taken.remotePort, { localPort: taken.localPort });
+      if (reused.ok && taken.state !== 'CLOSED') return `connect on the 4-tuple of ${taken.key} (${taken.state}) succeeded`;
+      tcp.connect(0x08080808, 80); // no route from this host unless the epoch has a default route
+      const active = target.tracked.find((t) => t.connection.listenerKey === null && t.connection.state !== 'CLOSED')?.connection;
+      const bound = tcp.bind(dice.pick([target.ours, IPV4_ANY]), dice.pick([80, 1234, 0, active?.localPort ?? 0]), { reuseAddress: dice.chance(0.5) });
+      if (bound.ok) tcp.unbind(bound.value);
+      // Two sockets bound to 83 with SO_REUSEADDR (0.0.0.0 and ours): only one may listen.
+      const any = tcp.bind(IPV4_ANY, 83, { reuseAddress: true });
+      const ours = tcp.bind(target.ours, 83, { reuseAddress: true });
+      if (any.ok && ours.ok) {
+        const first = tcp.listen(IPV4_ANY, 83, 4, undefined, any.value);
+        const second = tcp.listen(target.ours, 83, 4, undefined, ours.value);
+        if (first.ok && second.ok) return 'two listeners on 0.0.0.0:83 and its own address:83';
+        if (first.ok) first.value.close();
+        if (second.ok) second.value.close();
+      }
+      if (any.ok) tcp.unbind(any.value);
+      if (ours.ok) tcp.unbind(ours.value);
+      // Five openings from ephemeral ports, then closed (with four ephemeral ports the fifth finds none).
+      const openings = [0, 1, 2, 3, 4].map((i) => tcp.connect(target.peer, 9100 + i));
+      for (const opening of openings) if (opening.ok) opening.value.close();
+      target.link.take();
+      return null;
+    }
+  }
+}
+
+function udpActivity(target: Target): string | null {
+  const dice = target.dice;
+  const entry = dice.pick(target.udp);
+  const socket = entry.socket;
+  const subnetBroadcast = (target.ours | 0xff) >>> 0;
+  switch (dice.below(8)) {
+    case 0:
+    case 1:
+    case 2: {
+      target.count('udp-send');
+      socket.options.broadcast = dice.chance(0.5);
+      socket.options.multicastLoop = dice.chance(0.7);
+      if (dice.chance(0.2)) socket.options.ttl = dice.pick([undefined, 1, 255]);
+      if (dice.chance(0.2)) socket.options.tos = dice.u8();
+      const destination = dice.pick([target.peer, target.peer, target.ours, 0xffffffff, subnetBroadcast, ...FUZZ_GROUPS, 0x08080808, (target.ours & 0xffffff00) | dice.u8(), IPV4_ANY]);
+      const port = dice.pick([53, 5353, CONNECTED_UDP_PORT, 9, 0, dice.u16()]);
+      // One to three in a row (a full transmit queue drops the later ones).
+      for (let i = 1 + dice.below(3); i > 0; i--) {
+        const size = dice.pick([0, 10, 1472, 1473, 3000, 9000, UDP_MAX_PAYLOAD, UDP_MAX_PAYLOAD + 1, dice.length(2000)]);
+        socket.send(new Uint8Array(size), destination, port);
+      }
+      return null;
+    }
+    case 3: {
+      target.count('udp-connect');
+      if (socket.connected && dice.chance(0.5)) socket.disconnect();
+      else socket.connect(dice.pick([target.peer, target.peer, 0x08080808, 0xffffffff]), dice.pick([53, 9, 7]));
+      socket.send(dice.bytes(dice.length(200)));
+      socket.takeError();
+      return null;
+    }
+    case 4: {
+      target.count('udp-multicast');
+      const group = dice.pick([...FUZZ_GROUPS, target.peer]);
+      if (dice.chance(0.6)) socket.joinGroup(group);
+      else socket.leaveGroup(group);
+      if (dice.chance(0.3)) socket.setMulticastInterface(dice.pick([target.ours, IPV4_ANY, target.peer]));
+      return null;
+    }
+    case 5: {
+      target.count('udp-reopen');
+      const extra = target.stack.udp.open();
+      extra.options.reuseAddress = dice.chance(0.5);
+      extra.bind(dice.pick([IPV4_ANY, target.ours, target.peer]), dice.pick([53, 0, 7000]));
+      if (dice.chance(0.5)) extra.joinGroup(dice.pick(FUZZ_GROUPS));
+      extra.send(dice.bytes(8), target.peer, 7);
+      extra.close();
+      extra.send(dice.bytes(8), target.peer, 7);
+      return null;
+    }
+    default: {
+      target.count('udp-read');
+      socket.peek();
+      void socket.nextDatagramSize;
+      void socket.queuedDatagrams;
+      while (socket.receive());
+      socket.takeError();
+      return null;
+    }
+  }
+}
+
+/**
+ * What a peer sends in a burst, no time passing: a datagram in more fragments than reassembly
+ * keeps, one that reassembles to more than 65 535 bytes, a fragmented ping, an ICMP flood (the
+ * unread raw ICMP socket fills), a datagram to forward too big for the next hop, in-window SYNs
+ * on many connections at once (the stack-wide challenge-ACK ceiling).
+ */
+function peerBurst(target: Target): string | null {
+  const dice = target.dice;
+  switch (dice.below(6)) {
+    case 0:
+      target.count('burst-fragments-many');
+      target.fragmentBurst('many');
+      return null;
+    case 1:
+      target.count('burst-fragments-oversized');
+      target.fragmentBurst('oversized');
+      return null;
+    case 2:
+      target.count('burst-fragmented-ping');
+      target.fragmentBurst('ping');
+      return null;
+    case 3:
+      if (target.raw.length === 0) return null;
+      target.count('burst-icmp-flood');
+      for (let i = 0; i < 160; i++) target.deliverIp(ipv4Packet({ source: target.peer, destination: target.ours, protocol: 1 }, icmpMessage({ kind: 'echoRequest', identifier: 1, sequence: i, data: new Uint8Array(1400) })));
+      target.link.take();
+      return null;
+    case 4:
+      target.count('burst-forward');
+      for (const ttl of [64, 1]) target.deliverIp(ipv4Packet({ source: target.peer, destination: 0xc0a80909, protocol: 17, dontFragment: true, ttl }, new Uint8Array(1400))); // 192.168.9.9: the route with MTU 1280
+      return null;
+    default: {
+      target.count('burst-challenges');
+      for (const { connection } of target.tracked) {
+        if (connection.synchronized && connection.state !== 'TIME-WAIT' && !target.isTransfer(connection)) target.peerSegment(connection, { seq: seqAdd(connection.rcvNxt, 1), ack: 0, flags: 0x002 });
+      }
+      return null;
+    }
+  }
+}
+
+function rawActivity(target: Target): string | null {
+  const dice = target.dice;
+  if (dice.chance(0.3)) {
+    // ping (the ICMP layer's echo API; replies reach the listener installed at setup).
+    target.count('ping');
+    target.stack.icmp.sendEchoRequest(dice.pick([target.peer, target.peer, 0x08080808, 0xffffffff]), dice.u16(), dice.u16(), dice.bytes(dice.length(1000)), target.now, dice.pick([undefined, 1]));
+    return null;
+  }
+  if (target.raw.length === 0) return null;
+  const index = dice.below(target.raw.length);
+  const socket = target.raw[index];
+  switch (dice.below(5)) {
+    case 4: {
+      target.count('raw-reopen');
+      socket.close();
+      target.raw[index] = target.stack.raw.open(socket.protocol);
+      return null;
+    }
+    case 0: {
+      target.count('raw-send');
+      const payload = socket.protocol === 1 ? icmpMessage({ kind: 'echoRequest', identifier: dice.u16(), sequence: dice.u16(), data: dice.bytes(dice.length(100)) }) : dice.bytes(dice.length(3000));
+      socket.ttl = dice.pick([undefined, 1, 64]);
+      socket.send(payload, dice.pick([target.peer, target.ours, 0x08080808, IPV4_ANY]));
+      return null;
+    }
+    case 1: {
+      target.count('raw-send-header');
+      socket.headerIncluded = true;
+      const packet = ipv4Packet({ source: dice.pick([0, target.ours, target.peer]), destination: dice.pick([target.peer, 0x08080808]), protocol: socket.protocol }, dice.bytes(dice.length(200)));
+      socket.send(dice.chance(0.9) ? packet : packet.subarray(0, dice.below(packet.length)));
+      socket.headerIncluded = false;
+      return null;
+    }
+    default:
+      target.count('raw-read');
+      void socket.nextDatagramSize;
+      while (socket.receive());
+      return null;
+  }
+}
