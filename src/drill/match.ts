@@ -10,6 +10,7 @@
  * In both, a window, urgent pointer or IP ECN field is checked only when the line writes it.
  */
 import type { Ipv4Repr } from '../ip/ipv4.js';
+import { formatTcpOption, formatTcpOptions, tcpOptionName, type TcpOptionNumbering } from '../tcp/tcp-option-text.js';
 import type { TcpOption } from '../tcp/tcp-options.js';
 import { TcpFlag, type TcpRepr } from '../tcp/tcp-packet.js';
 import type { IcmpPacketSpec, OptionSpec, TcpPacketSpec, UdpPacketSpec } from './script.js';
@@ -40,25 +41,14 @@ function localRelative(flow: Flow, seq: number): number {
   return sub(seq, flow.localIsn ?? 0);
 }
 
+/** How the drill shows an option's numbers: SACK edges relative to the peer's ISN, TS val to ustack's first. */
+function numbering(flow: Flow): TcpOptionNumbering {
+  const tsOffset = flow.tsOffset;
+  return { sackEdge: (edge) => sub(edge, flow.remoteIsn), tsVal: tsOffset === null ? undefined : (value) => sub(value, tsOffset) };
+}
+
 function formatOption(option: TcpOption, flow: Flow): string {
-  switch (option.kind) {
-    case 'noOperation':
-      return 'nop';
-    case 'endOfList':
-      return 'eol';
-    case 'maxSegmentSize':
-      return `mss ${option.mss}`;
-    case 'windowScale':
-      return `wscale ${option.shiftCount}`;
-    case 'sackPermitted':
-      return 'sackOK';
-    case 'sack':
-      return `sack ${option.blocks.map((b) => `${sub(b.leftEdge, flow.remoteIsn)}:${sub(b.rightEdge, flow.remoteIsn)}`).join(' ')}`;
-    case 'timestamps':
-      return `TS val ${flow.tsOffset === null ? option.tsVal : sub(option.tsVal, flow.tsOffset)} ecr ${option.tsEcr}`;
-    case 'raw':
-      return `kind ${option.optionKind} (${option.data.length} bytes)`;
-  }
+  return formatTcpOption(option, numbering(flow));
 }
 
 function formatOptionSpec(spec: OptionSpec): string {
@@ -86,7 +76,7 @@ export function formatTcp(tcp: TcpRepr, ip: Ipv4Repr | null, flow: Flow): string
   text += ` win ${tcp.window}`;
   if (tcp.flags & TcpFlag.URG) text += ` urg ${tcp.urgentPointer}`;
   const options = tcp.options.filter((o) => o.kind !== 'endOfList' || o.padding.some((b) => b !== 0));
-  if (options.length > 0) text += ` <${options.map((o) => formatOption(o, flow)).join(',')}>`;
+  if (options.length > 0) text += ` <${formatTcpOptions(options, numbering(flow))}>`;
   return text;
 }
 
@@ -122,30 +112,9 @@ export function formatDecoded(packet: DecodedPacket, flow: Flow): string {
   }
 }
 
-function optionKindOf(option: TcpOption): OptionSpec['kind'] | 'raw' {
-  switch (option.kind) {
-    case 'noOperation':
-      return 'nop';
-    case 'endOfList':
-      return 'eol';
-    case 'maxSegmentSize':
-      return 'mss';
-    case 'windowScale':
-      return 'wscale';
-    case 'sackPermitted':
-      return 'sackOK';
-    case 'sack':
-      return 'sack';
-    case 'timestamps':
-      return 'TS';
-    case 'raw':
-      return 'raw';
-  }
-}
-
 /** Why one option differs from its spec, or null when it matches. */
 function optionDifference(spec: OptionSpec, actual: TcpOption, flow: Flow, settings: MatchSettings): string | null {
-  if (optionKindOf(actual) !== spec.kind) return `expected option ${formatOptionSpec(spec)}, got ${formatOption(actual, flow)}`;
+  if (tcpOptionName(actual) !== spec.kind) return `expected option ${formatOptionSpec(spec)}, got ${formatOption(actual, flow)}`;
   switch (spec.kind) {
     case 'mss':
       if (spec.value !== undefined && actual.kind === 'maxSegmentSize' && actual.mss !== spec.value) return `mss ${actual.mss}, expected ${spec.value}`;
@@ -155,9 +124,9 @@ function optionDifference(spec: OptionSpec, actual: TcpOption, flow: Flow, setti
       return null;
     case 'sack': {
       if (spec.blocks === undefined || actual.kind !== 'sack') return null;
-      const got = actual.blocks.map((b) => `${sub(b.leftEdge, flow.remoteIsn)}:${sub(b.rightEdge, flow.remoteIsn)}`).join(' ');
-      const want = spec.blocks.map(([l, r]) => `${l}:${r}`).join(' ');
-      return got === want ? null : `sack ${got}, expected sack ${want}`;
+      const got = formatOption(actual, flow);
+      const want = `sack ${spec.blocks.map(([l, r]) => `${l}:${r}`).join(' ')}`;
+      return got === want ? null : `${got}, expected ${want}`;
     }
     case 'TS': {
       if (actual.kind !== 'timestamps') return null;
@@ -188,7 +157,7 @@ function optionDifferences(expected: TcpPacketSpec['options'], actual: readonly 
     const differences: string[] = [];
     const unused = [...real];
     for (const spec of want) {
-      const index = unused.findIndex((o) => optionKindOf(o) === spec.kind);
+      const index = unused.findIndex((o) => tcpOptionName(o) === spec.kind);
       if (index < 0) {
         differences.push(`option ${formatOptionSpec(spec)} missing`);
         continue;
@@ -200,7 +169,7 @@ function optionDifferences(expected: TcpPacketSpec['options'], actual: readonly 
     for (const extra of unused) differences.push(`unexpected option ${formatOption(extra, flow)}`);
     return differences;
   }
-  const describe = (list: readonly TcpOption[]) => `<${list.map((o) => formatOption(o, flow)).join(',')}>`;
+  const describe = (list: readonly TcpOption[]) => `<${formatTcpOptions(list, numbering(flow))}>`;
   if (real.length !== want.length) return [`options ${describe(real)}, expected <${want.map(formatOptionSpec).join(',')}>`];
   const differences: string[] = [];
   want.forEach((spec, i) => {

@@ -15,6 +15,7 @@
  * destination it pushes out merely starts again with a full bucket — still under the global
  * ceiling.
  */
+import { TokenBucket } from '../core/token-bucket.js';
 import type { Ipv4Address } from './address.js';
 
 /** The limits, in the units of Linux's sysctls. */
@@ -34,21 +35,18 @@ export interface IcmpRateLimitConfig {
 /** Which limit refused an error. */
 export type IcmpRateLimit = 'global' | 'destination';
 
-/** A destination's bucket: `tokens` in ms of credit, as Linux's inet_peer rate_tokens. */
-interface DestinationBucket {
-  tokens: number;
-  updatedAt: number;
-}
-
 /** The two token buckets of one stack's ICMP errors. */
 export class IcmpRateLimiter {
-  private globalTokens: number;
-  private globalUpdatedAt: number | null = null;
-  /** Buckets by destination, least recently used first (a Map keeps insertion order). */
-  private readonly destinations = new Map<Ipv4Address, DestinationBucket>();
+  /** Whole errors, errorRatePerSecond a second up to errorBurst (Linux's icmp_global). */
+  private readonly global: TokenBucket;
+  /**
+   * Buckets by destination, least recently used first (a Map keeps insertion order). Their
+   * tokens are ms of credit, one per ms, as Linux's inet_peer rate_tokens.
+   */
+  private readonly destinations = new Map<Ipv4Address, TokenBucket>();
 
   constructor(public config: IcmpRateLimitConfig) {
-    this.globalTokens = config.errorBurst;
+    this.global = new TokenBucket(config.errorBurst);
   }
 
   /** Destinations remembered now (never more than errorDestinationsMax). */
@@ -64,42 +62,30 @@ export class IcmpRateLimiter {
    * destination's bucket (Linux does for errors over loopback).
    */
   take(destination: Ipv4Address, now: number, perDestination = true): IcmpRateLimit | null {
-    if (!this.globalAllows(now)) return 'global';
+    // The capacity is applied at every call: a burst lowered while running (configure) takes effect at once.
+    const { errorBurst, errorRatePerSecond } = this.config;
+    if (!this.global.allows(now, 1, { capacity: errorBurst, tokens: errorRatePerSecond, everyMs: 1000 })) return 'global';
     if (perDestination && !this.destinationAllows(destination, now)) return 'destination';
-    this.globalTokens -= 1;
+    this.global.spend(1);
     return null;
-  }
-
-  /** Refills the global bucket at errorRatePerSecond up to errorBurst; true with a token in it. */
-  private globalAllows(now: number): boolean {
-    const refill = this.globalUpdatedAt === null ? 0 : ((now - this.globalUpdatedAt) * this.config.errorRatePerSecond) / 1000;
-    // Clamped every time: a burst lowered while running (configure) takes effect at once.
-    this.globalTokens = Math.min(this.config.errorBurst, this.globalTokens + refill);
-    this.globalUpdatedAt = now;
-    return this.globalTokens >= 1;
   }
 
   /** Linux's inet_peer_xrlim_allow: credit in ms, capped at burst × interval, one interval per error. */
   private destinationAllows(destination: Ipv4Address, now: number): boolean {
     const interval = this.config.errorIntervalPerDestinationMs;
     if (!(interval > 0)) return true;
-    const ceiling = interval * this.config.errorBurstPerDestination;
     let bucket = this.destinations.get(destination);
     if (bucket) {
       this.destinations.delete(destination); // re-inserted below: now the most recently used
-      bucket.tokens = Math.min(ceiling, bucket.tokens + Math.max(0, now - bucket.updatedAt));
-      bucket.updatedAt = now;
     } else {
       // A destination not seen (or forgotten) starts with a full bucket, as a new inet_peer.
       while (this.destinations.size >= Math.max(1, this.config.errorDestinationsMax)) {
         const oldest = this.destinations.keys().next().value as Ipv4Address;
         this.destinations.delete(oldest);
       }
-      bucket = { tokens: ceiling, updatedAt: now };
+      bucket = new TokenBucket();
     }
     this.destinations.set(destination, bucket);
-    if (bucket.tokens < interval) return false;
-    bucket.tokens -= interval;
-    return true;
+    return bucket.take(now, interval, { capacity: interval * this.config.errorBurstPerDestination, tokens: 1, everyMs: 1 });
   }
 }

@@ -17,6 +17,7 @@
  * segments, in TIME-WAIT, and to a half-open connection's SYN-ACK repeats.
  */
 import type { Rng } from '../core/rng.js';
+import { TokenBucket } from '../core/token-bucket.js';
 
 /**
  * One connection's limit on answers to invalid segments: at most one per `intervalMs`
@@ -24,19 +25,15 @@ import type { Rng } from '../core/rng.js';
  * tcp_invalid_ratelimit). Challenge ACKs and out-of-window ACKs share it, as in Linux.
  */
 export class InvalidSegmentAckLimit {
-  private lastAnsweredAt: number | null = null;
+  /** Credit in ms, one per ms, one interval per answer: full after `intervalMs` of quiet. */
+  private readonly bucket = new TokenBucket();
 
   /**
    * Whether an answer may go at `now`; if so, it counts as sent. An interval of 0 turns the
    * limit off.
    */
   allow(now: number, intervalMs: number): boolean {
-    if (this.lastAnsweredAt !== null) {
-      const elapsed = now - this.lastAnsweredAt;
-      if (elapsed >= 0 && elapsed < intervalMs) return false;
-    }
-    this.lastAnsweredAt = now;
-    return true;
+    return this.bucket.take(now, intervalMs, { capacity: intervalMs, tokens: 1, everyMs: 1 });
   }
 }
 

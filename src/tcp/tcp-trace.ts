@@ -4,7 +4,8 @@
  */
 import type { TraceEvent } from '../core/trace.js';
 import { formatTcpFlags, TcpPacket } from './tcp-packet.js';
-import { parseTcpOptions, type TcpOption } from './tcp-options.js';
+import { formatTcpOption } from './tcp-option-text.js';
+import { parseTcpOptions } from './tcp-options.js';
 
 /** A trace event for `segment` (the TCP header and data) going `direction` at `now`. */
 export function tcpTraceEvent(direction: 'up' | 'down', segment: Uint8Array, now: number, checksumTrusted = false): TraceEvent {
@@ -12,7 +13,8 @@ export function tcpTraceEvent(direction: 'up' | 'down', segment: Uint8Array, now
   const headerLength = packet.headerLength;
   const dataLength = segment.length - headerLength;
   const parsed = parseTcpOptions(segment, 20, headerLength);
-  const options = parsed.ok ? parsed.value.map(describeOption).filter((text) => text !== '') : ['malformed'];
+  // nop and eol are padding: the trace leaves them out.
+  const options = parsed.ok ? parsed.value.filter((option) => option.kind !== 'noOperation' && option.kind !== 'endOfList').map((option) => formatTcpOption(option)) : ['malformed'];
   const checksum = `0x${packet.checksum.toString(16).padStart(4, '0')}`;
   const verdict = checksumTrusted ? 'checksum vouched for by the device (offload)' : 'checksum verified';
   const action = direction === 'down' ? `added ${headerLength}-byte header, checksum ${checksum}` : `removed ${headerLength}-byte header, ${verdict}`;
@@ -39,23 +41,4 @@ export function tcpTraceEvent(direction: 'up' | 'down', segment: Uint8Array, now
     header: segment.subarray(0, headerLength),
     payloadLength: dataLength,
   };
-}
-
-function describeOption(option: TcpOption): string {
-  switch (option.kind) {
-    case 'maxSegmentSize':
-      return `mss ${option.mss}`;
-    case 'windowScale':
-      return `wscale ${option.shiftCount}`;
-    case 'sackPermitted':
-      return 'sackOK';
-    case 'sack':
-      return `sack ${option.blocks.map((b) => `${b.leftEdge >>> 0}-${b.rightEdge >>> 0}`).join(' ')}`;
-    case 'timestamps':
-      return `TS val ${option.tsVal >>> 0} ecr ${option.tsEcr >>> 0}`;
-    case 'raw':
-      return `kind ${option.optionKind}`;
-    default:
-      return ''; // nop, eol: padding
-  }
 }

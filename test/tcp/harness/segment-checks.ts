@@ -6,6 +6,7 @@
 import { expect } from 'vitest';
 import type { Ipv4Repr } from '../../../src/ip/ipv4.js';
 import type { SegmentOptions } from '../../../src/tcp/segment.js';
+import { formatTcpOptions } from '../../../src/tcp/tcp-option-text.js';
 import type { SackBlock, TcpOption } from '../../../src/tcp/tcp-options.js';
 import { formatTcpFlags, TcpFlag, type TcpRepr } from '../../../src/tcp/tcp-packet.js';
 
@@ -28,26 +29,7 @@ export interface Sent {
 /** One line for a segment: `t=40 ACK seq=… ack=… win=… len=… [options]`. */
 export function describeSegment(s: Sent): string {
   const t = s.tcp;
-  const options = t.options
-    .map((o) => {
-      switch (o.kind) {
-        case 'maxSegmentSize':
-          return `mss ${o.mss}`;
-        case 'windowScale':
-          return `wscale ${o.shiftCount}`;
-        case 'sackPermitted':
-          return 'sackOK';
-        case 'timestamps':
-          return `TS ${o.tsVal}/${o.tsEcr}`;
-        case 'sack':
-          return `sack ${o.blocks.map((b) => `${b.leftEdge}-${b.rightEdge}`).join(',')}`;
-        case 'noOperation':
-          return 'nop';
-        default:
-          return o.kind;
-      }
-    })
-    .join(',');
+  const options = formatTcpOptions(t.options);
   return `t=${s.time} ${formatTcpFlags(t.flags)} ${t.srcPort}>${t.dstPort} seq=${t.seq} ack=${t.ack} win=${t.window} len=${t.payload.length}${options ? ` [${options}]` : ''}`;
 }
 
