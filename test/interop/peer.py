@@ -13,10 +13,11 @@
   peer.py sequential-clients ADDRESS PORT COUNT BYTES   the same, one connection after another
   peer.py echo-server ADDRESS PORT COUNT     asyncio TCP echo server; exits after COUNT connections
                                        ended, printing "served <n> bytes <total>"
-  peer.py request-loop ADDRESS PORT SECONDS INTERVAL_MS   a legitimate client while something
-                                       else happens: a new connection every INTERVAL_MS for
+  peer.py request-loop ADDRESS PORT SECONDS INTERVAL_MS [TIMEOUT_S]   a legitimate client while
+                                       something else happens: a new connection every INTERVAL_MS for
                                        SECONDS (or until SIGTERM), each sends 16 bytes and expects
-                                       them echoed within 3 s; prints "ok <n> failed <m>" and the slowest
+                                       them echoed within TIMEOUT_S (3) s; prints "ok <n> failed <m>"
+                                       and the slowest
 
 Each prints "listening" (flushed) once it listens, then its result line. It also prints the
 TCP_INFO options of the connection: "options sack=<0|1> timestamps=<0|1> wscale=<snd>,<rcv>".
@@ -106,6 +107,7 @@ if mode == "echo-server":
 if mode == "request-loop":
     import signal, time
     seconds, interval = float(sys.argv[4]), float(sys.argv[5]) / 1000
+    timeout = float(sys.argv[6]) if len(sys.argv) > 6 else 3.0
     good, bad, slowest, errors = 0, 0, 0.0, set()
     print("listening", flush=True)
     end = time.monotonic() + seconds
@@ -116,7 +118,7 @@ if mode == "request-loop":
         started = time.monotonic()
         payload = b"legitimate %05d" % ((good + bad) % 100000)
         try:
-            with socket.create_connection((address, port), timeout=3) as client:
+            with socket.create_connection((address, port), timeout=timeout) as client:
                 client.sendall(payload)
                 echoed = b""
                 while len(echoed) < len(payload):
