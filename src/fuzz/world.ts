@@ -8,6 +8,7 @@
  * connection's own sequence variables to aim its segments; it does not parse what the stack sends,
  * except during the final transfer, where it collects the data the stack sent.
  */
+import { bytesEqual, concatBytes } from '../core/bytes.js';
 import { parseIpv4Address, parseIpv4Cidr, type Ipv4Address } from '../ip/address.js';
 import { Ipv4Packet } from '../ip/ipv4.js';
 import { EthernetAdapter } from '../link/ethernet-adapter.js';
@@ -683,9 +684,9 @@ export class Target {
       received.push(connection.read());
       this.advance(this.now + 50);
     }
-    const got = concat(received);
+    const got = concatBytes(...received);
     if (sent < data.length) return `only ${sent} of ${data.length} bytes in were accepted`;
-    if (!equal(got, data)) return `bytes in differ (${got.length} read of ${data.length})`;
+    if (!bytesEqual(got, data)) return `bytes in differ (${got.length} read of ${data.length})`;
     return null;
   }
 
@@ -715,7 +716,7 @@ export class Target {
       this.advance(this.now + 200);
     }
     if (contiguous < data.length) return `only ${contiguous} of ${data.length} bytes out arrived`;
-    if (!equal(collected, data)) return 'bytes out differ';
+    if (!bytesEqual(collected, data)) return 'bytes out differ';
     return null;
   }
 
@@ -736,20 +737,3 @@ function describeError(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
