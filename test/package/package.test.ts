@@ -90,6 +90,7 @@ describe('the package: packed, installed into a new project, used through its en
       expect(listing).toContain(`package/dist/src/${entry}.d.ts`);
     }
     expect(listing).toContain('package/README.md');
+    expect(listing).toContain('package/LICENSE');
     for (const doc of readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md'))) expect(listing).toContain(`package/docs/${doc}`);
     expect(listing).toContain('package/docs/architecture.md');
     expect(listing).toContain('package/dist/src/cli/main.js');
