@@ -100,7 +100,7 @@ describe('the package: packed, installed into a new project, used through its en
     const [packed] = JSON.parse(mustRun('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], root)) as [{ files: { path: string }[] }];
     const paths = packed.files.map((file) => file.path);
     expect(paths).toContain('docs/architecture.md');
-    expect(paths.filter((path) => !/^(dist\/(src|examples)\/|docs\/[\w-]+\.md$|native\/(binding\.gyp|tun\.c|build\.mjs)$|README\.md$|package\.json$)/.test(path))).toEqual([]);
+    expect(paths.filter((path) => !/^(dist\/(src|examples)\/|docs\/[\w-]+\.md$|native\/(binding\.gyp|tun\.c|build\.mjs)$|README\.md$|LICENSE$|package\.json$)/.test(path))).toEqual([]);
   });
 
   it('installs offline from the tarball, the addon built or skipped in one line', () => {
