@@ -54,7 +54,7 @@ export const Errno = {
   ECONNABORTED: 103,
   /** Connection reset by peer: a RST arrived on the connection. */
   ECONNRESET: 104,
-  /** No buffer space available: the interface's transmit queue is full. */
+  /** No buffer space available; here, the interface's transmit queue is full. */
   ENOBUFS: 105,
   /** Transport endpoint is already connected: connect() on a connected socket. */
   EISCONN: 106,

@@ -59,7 +59,7 @@ export interface RemoteInfo {
 export interface DgramSocketOptions {
   /** The socket family. Only `udp4` is available: `udp6` throws ERR_FEATURE_UNAVAILABLE_ON_PLATFORM. */
   type: 'udp4' | 'udp6';
-  /** SO_REUSEADDR: `bind()` succeeds although another socket that set it holds the port. Default false. */
+  /** SO_REUSEADDR: `bind()` succeeds where another socket that set it holds the address; only the one bound last receives. Default false. */
   reuseAddr?: boolean;
   /** SO_REUSEPORT: sockets that all set it may bind the same address and port (Node 22.12+). */
   reusePort?: boolean;

@@ -66,7 +66,7 @@ export interface NetConnectOptions extends NetSocketOptions {
   lookup?: LookupFunction;
   /** Given to `net.connect()`: `setTimeout(timeout)` is called before connecting (ms of idleness). */
   timeout?: number;
-  /** Node: try every resolved address (RFC 8305 §5). Here: ask `lookup` for all and connect to the first IPv4 one. */
+  /** Node: try every resolved address (RFC 8305 §5). Here: ask `lookup` for every address and connect to the first IPv4 one. */
   autoSelectFamily?: boolean;
   /** Node: ms to wait for each attempt before trying the next address. Validated, unused: only one address is tried. */
   autoSelectFamilyAttemptTimeout?: number;

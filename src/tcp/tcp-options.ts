@@ -93,7 +93,7 @@ export type TcpOption =
   | {
       /** Window Scale (kind 3). */
       readonly kind: 'windowScale';
-      /** shift.cnt (RFC 7323 §2.2): the sender's windows are to be shifted left this many bits; as on the wire, 0–255. */
+      /** shift.cnt (RFC 7323 §2.2): the option sender's Window fields are to be shifted left this many bits; as on the wire, 0–255. */
       readonly shiftCount: number;
     }
   /** The sender accepts SACK blocks (SYN only, RFC 2018 §2). */
@@ -105,7 +105,7 @@ export type TcpOption =
   | {
       /** SACK (kind 5). */
       readonly kind: 'sack';
-      /** The blocks in the order sent; the first covers the most recent arrival (RFC 2018 §4). */
+      /** The blocks in the order sent (RFC 2018 §4: the first should hold the segment that triggered the ACK). */
       readonly blocks: readonly SackBlock[];
     }
   /** Timestamps (RFC 7323 §3): the sender's clock value and the echoed one. */
