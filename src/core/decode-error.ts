@@ -16,8 +16,11 @@ export type DecodeReason =
 
 /** A typed decoding failure: which layer, which check, and a sentence for humans. */
 export interface DecodeError {
+  /** The codec that refused the frame: `ipv4`, `tcp`, `pcap`, …. */
   readonly layer: string;
+  /** The check that failed. */
   readonly reason: DecodeReason;
+  /** What was wrong, in a sentence for humans. */
   readonly message: string;
 }
 

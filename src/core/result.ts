@@ -2,15 +2,37 @@
  * A value or an error, never a throw. Codecs return this for untrusted input so that a
  * malformed packet becomes a counted drop instead of an exception.
  */
-export type Result<T, E> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
+export type Result<T, E> =
+  | {
+      /** True: the call succeeded. */
+      readonly ok: true;
+      /** What the call produced. */
+      readonly value: T;
+    }
+  | {
+      /** False: the call failed. */
+      readonly ok: false;
+      /** Why it failed. */
+      readonly error: E;
+    };
 
 /** A successful result. */
-export function ok<T>(value: T): { readonly ok: true; readonly value: T } {
+export function ok<T>(value: T): {
+  /** True: the call succeeded. */
+  readonly ok: true;
+  /** What the call produced. */
+  readonly value: T;
+} {
   return { ok: true, value };
 }
 
 /** A failed result. */
-export function fail<E>(error: E): { readonly ok: false; readonly error: E } {
+export function fail<E>(error: E): {
+  /** False: the call failed. */
+  readonly ok: false;
+  /** Why it failed. */
+  readonly error: E;
+} {
   return { ok: false, error };
 }
 

@@ -47,19 +47,23 @@ export interface DissectionField {
 
 /** One layer of a frame: a header or wrapper, its fields, and the payload it hands on. */
 export interface DissectionLayer {
+  /** What kind of layer this is. */
   readonly layer: LayerKind;
   /** One line naming the layer and its key values, Wireshark style. */
   readonly title: string;
   /** Byte range of this layer's header or wrapper within the frame: [start, end). */
   readonly start: number;
+  /** Where the header or wrapper ends (exclusive). */
   readonly end: number;
   /** Byte range of the payload this layer hands to the next one: [payloadStart, payloadEnd). */
   readonly payloadStart: number;
+  /** Where the payload ends (exclusive). */
   readonly payloadEnd: number;
   /** The layer that receives the payload, for humans (`UDP`, `data`), when there is one. */
   readonly payloadTo?: string;
   /** How deep inside ICMP errors this layer sits: 0 for the frame's own headers, 1 when quoted. */
   readonly depth: number;
+  /** The header fields in wire order. */
   readonly fields: readonly DissectionField[];
   /** Remarks: checksum verdicts, truncation, `malformed: …` when the bytes contradict themselves. */
   readonly notes: readonly string[];
@@ -67,6 +71,7 @@ export interface DissectionLayer {
 
 /** A whole frame, dissected. */
 export interface Dissection {
+  /** The frame's 1-based position in the capture, as tshark counts. */
   readonly frameNumber: number;
   /** The capture's LINKTYPE_ number the frame was read with. */
   readonly linkType: number;
@@ -74,6 +79,7 @@ export interface Dissection {
   readonly capturedLength: number;
   /** Bytes the frame had on the wire (larger than capturedLength when the snapshot cut it). */
   readonly originalLength: number;
+  /** The layers in the order dissected, starting with `frame`; a `malformed` layer closes them when something was. */
   readonly layers: readonly DissectionLayer[];
   /** Set when some layer is malformed (tshark's "[Malformed Packet]"): the first reason. */
   readonly malformed?: string;

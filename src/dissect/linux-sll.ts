@@ -30,16 +30,39 @@ export const LINUX_SLL_ADDRESS_FIELD_LENGTH = 8;
 const Field = { PACKET_TYPE: 0, HARDWARE_TYPE: 2, ADDRESS_LENGTH: 4, ADDRESS: 6, PROTOCOL: 14 } as const;
 
 /** Linux PACKET_* packet types. */
-export const SllPacketType = { HOST: 0, BROADCAST: 1, MULTICAST: 2, OTHER_HOST: 3, OUTGOING: 4 } as const;
+export const SllPacketType = {
+  /** PACKET_HOST: addressed to this host. */
+  HOST: 0,
+  /** PACKET_BROADCAST: sent to the link-layer broadcast address. */
+  BROADCAST: 1,
+  /** PACKET_MULTICAST: sent to a link-layer multicast address. */
+  MULTICAST: 2,
+  /** PACKET_OTHERHOST: addressed to another host, seen in promiscuous mode. */
+  OTHER_HOST: 3,
+  /** PACKET_OUTGOING: sent by this host. */
+  OUTGOING: 4,
+} as const;
 
 /** ARPHRD_ device types the dissector treats specially. */
-export const ArphrdType = { ETHER: 1, LOOPBACK: 772, IPGRE: 778, NETLINK: 824 } as const;
+export const ArphrdType = {
+  /** ARPHRD_ETHER: Ethernet. */
+  ETHER: 1,
+  /** ARPHRD_LOOPBACK: the loopback device. */
+  LOOPBACK: 772,
+  /** ARPHRD_IPGRE: a GRE tunnel over IP. */
+  IPGRE: 778,
+  /** ARPHRD_NETLINK: a netlink monitor (nlmon) device. */
+  NETLINK: 824,
+} as const;
 
 /** Zero-copy view of a cooked header. */
 export class LinuxSllHeader {
   private readonly view: DataView;
 
-  private constructor(readonly bytes: Uint8Array) {
+  private constructor(
+    /** The bytes given to `checked`: the header, then the payload. */
+    readonly bytes: Uint8Array,
+  ) {
     this.view = dataView(bytes);
   }
 
@@ -79,11 +102,15 @@ export class LinuxSllHeader {
 
 /** A cooked header as plain data. */
 export interface LinuxSllRepr {
+  /** Packet type, a Linux PACKET_* value (`SllPacketType`). */
   readonly packetType: number;
+  /** The ARPHRD_ type of the device the packet went through (`ArphrdType`). */
   readonly hardwareType: number;
+  /** Length of the sender's link-layer address; may exceed the 8 bytes the header keeps. */
   readonly addressLength: number;
   /** The 8-byte address field as captured (kept whole so that parse→emit is exact). */
   readonly addressField: Uint8Array;
+  /** An EtherType, or a Linux ETH_P_ number below 0x0600. */
   readonly protocol: number;
 }
 

@@ -47,7 +47,9 @@ export function writeIpv4Address(bytes: Uint8Array, offset: number, address: Ipv
 
 /** A network prefix: `10.0.0.0/24`. */
 export interface Ipv4Cidr {
+  /** The address as written, host bits kept: an interface's `10.0.0.1/24` stays `10.0.0.1`. */
   readonly address: Ipv4Address;
+  /** Leading bits that name the network, 0 to 32 (32 when the text had no `/`). */
   readonly prefixLength: number;
 }
 

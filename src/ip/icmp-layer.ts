@@ -121,7 +121,13 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     data: Uint8Array,
     now: number,
     ttl?: number,
-  ): Result<{ readonly source: Ipv4Address }, ErrnoCode> {
+  ): Result<
+    {
+      /** The source address the request was sent from. */
+      readonly source: Ipv4Address;
+    },
+    ErrnoCode
+  > {
     this.stats.increment('icmp.tx.echoRequest');
     return this.sendMessage(destination, { kind: 'echoRequest', identifier, sequence, data }, now, ttl);
   }
@@ -307,7 +313,13 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     ttl?: number,
     source?: Ipv4Address,
     options?: readonly Ipv4Option[],
-  ): Result<{ readonly source: Ipv4Address }, ErrnoCode> {
+  ): Result<
+    {
+      /** The source address the message was sent from. */
+      readonly source: Ipv4Address;
+    },
+    ErrnoCode
+  > {
     const length = icmpv4Length(repr);
     const result = this.ip.send(
       { destination, protocol: IpProtocol.ICMP, ttl, source, options },

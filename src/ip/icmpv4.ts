@@ -25,36 +25,63 @@ import { checksumIsValid, internetChecksum } from './checksum.js';
 
 /** ICMPv4 type numbers. */
 export const Icmpv4Type = {
+  /** Echo Reply (RFC 792): the answer to an Echo Request, its identifier, sequence and data copied. */
   ECHO_REPLY: 0,
+  /** Destination Unreachable (RFC 792): the datagram could not be delivered; the code says why. */
   DESTINATION_UNREACHABLE: 3,
+  /** Redirect (RFC 792): a router names a better first hop for the destination. */
   REDIRECT: 5,
+  /** Echo Request (RFC 792): what ping sends. */
   ECHO_REQUEST: 8,
+  /** Time Exceeded (RFC 792): the TTL ran out in transit, or reassembly timed out. */
   TIME_EXCEEDED: 11,
+  /** Parameter Problem (RFC 792): a header field could not be processed; the datagram was dropped. */
   PARAMETER_PROBLEM: 12,
 } as const;
 
 /** Destination Unreachable codes (RFC 792, RFC 1122 §3.2.2.1, RFC 1812 §5.2.7.1). */
 export const DestinationUnreachableCode = {
+  /** Net unreachable (RFC 792): a router has no route to the destination network. */
   NET_UNREACHABLE: 0,
+  /** Host unreachable (RFC 792): the last router cannot reach the destination host. */
   HOST_UNREACHABLE: 1,
+  /** Protocol unreachable (RFC 792): the destination host does not speak the datagram's protocol. */
   PROTOCOL_UNREACHABLE: 2,
+  /** Port unreachable (RFC 792): nothing on the destination host listens on the port. */
   PORT_UNREACHABLE: 3,
+  /** Fragmentation needed and DF set (RFC 792); carries the next-hop MTU (RFC 1191 §4). */
   FRAGMENTATION_NEEDED: 4,
+  /** Source route failed (RFC 792). */
   SOURCE_ROUTE_FAILED: 5,
+  /** Destination network unknown (RFC 1122 §3.2.2.1). */
   DESTINATION_NETWORK_UNKNOWN: 6,
+  /** Destination host unknown (RFC 1122 §3.2.2.1). */
   DESTINATION_HOST_UNKNOWN: 7,
+  /** Source host isolated (RFC 1122 §3.2.2.1); obsolete. */
   SOURCE_HOST_ISOLATED: 8,
+  /** Communication with the destination network administratively prohibited (RFC 1122 §3.2.2.1). */
   NETWORK_ADMINISTRATIVELY_PROHIBITED: 9,
+  /** Communication with the destination host administratively prohibited (RFC 1122 §3.2.2.1). */
   HOST_ADMINISTRATIVELY_PROHIBITED: 10,
+  /** Network unreachable for the type of service (RFC 1122 §3.2.2.1). */
   NETWORK_UNREACHABLE_FOR_TOS: 11,
+  /** Host unreachable for the type of service (RFC 1122 §3.2.2.1). */
   HOST_UNREACHABLE_FOR_TOS: 12,
+  /** Communication administratively prohibited: a router filtered the datagram (RFC 1812 §5.2.7.1). */
   COMMUNICATION_ADMINISTRATIVELY_PROHIBITED: 13,
+  /** Host precedence violation: the precedence is not permitted for this host or port (RFC 1812 §5.2.7.1). */
   HOST_PRECEDENCE_VIOLATION: 14,
+  /** Precedence cutoff in effect: the precedence is below the network's minimum (RFC 1812 §5.2.7.1). */
   PRECEDENCE_CUTOFF_IN_EFFECT: 15,
 } as const;
 
 /** Time Exceeded codes. */
-export const TimeExceededCode = { TTL_EXCEEDED_IN_TRANSIT: 0, FRAGMENT_REASSEMBLY_TIME_EXCEEDED: 1 } as const;
+export const TimeExceededCode = {
+  /** Time to live exceeded in transit (RFC 792): a router decremented the TTL to zero. */
+  TTL_EXCEEDED_IN_TRANSIT: 0,
+  /** Fragment reassembly time exceeded (RFC 792): the destination gave up waiting for the missing fragments. */
+  FRAGMENT_REASSEMBLY_TIME_EXCEEDED: 1,
+} as const;
 
 /** Length of the fixed part: type, code, checksum, type-specific word. */
 export const ICMPV4_HEADER_LENGTH = 8;
@@ -65,7 +92,10 @@ const Field = { TYPE: 0, CODE: 1, CHECKSUM: 2, WORD: 4, DATA: 8 } as const;
 export class Icmpv4Packet {
   private readonly view: DataView;
 
-  private constructor(readonly bytes: Uint8Array) {
+  private constructor(
+    /** The whole message, header and data: the buffer given to `checked` or `unchecked`. */
+    readonly bytes: Uint8Array,
+  ) {
     this.view = dataView(bytes);
   }
 
@@ -126,14 +156,68 @@ export class Icmpv4Packet {
 
 /** An ICMPv4 message as plain data. */
 export type Icmpv4Repr =
-  | { readonly kind: 'echoRequest' | 'echoReply'; readonly identifier: number; readonly sequence: number; readonly data: Uint8Array }
+  | {
+      /** Echo Request (type 8) or Echo Reply (type 0), code 0 (RFC 792). */
+      readonly kind: 'echoRequest' | 'echoReply';
+      /** Identifier (RFC 792): with the sequence number, matches replies to requests. */
+      readonly identifier: number;
+      /** Sequence Number (RFC 792): tells apart the requests of one identifier. */
+      readonly sequence: number;
+      /** The echo data, which the reply returns unchanged. */
+      readonly data: Uint8Array;
+    }
   /** `quoted` is the original IP header and the start of its payload. `nextHopMtu` is 0 unless code 4. */
-  | { readonly kind: 'destinationUnreachable'; readonly code: number; readonly nextHopMtu: number; readonly quoted: Uint8Array }
-  | { readonly kind: 'timeExceeded'; readonly code: number; readonly quoted: Uint8Array }
-  | { readonly kind: 'parameterProblem'; readonly code: number; readonly pointer: number; readonly quoted: Uint8Array }
-  | { readonly kind: 'redirect'; readonly code: number; readonly gateway: Ipv4Address; readonly quoted: Uint8Array }
+  | {
+      /** Destination Unreachable (type 3, RFC 792), with the upper 16 bits of its word zero. */
+      readonly kind: 'destinationUnreachable';
+      /** Why it was not delivered: a `DestinationUnreachableCode`. */
+      readonly code: number;
+      /** Next-Hop MTU (RFC 1191 §4), the low 16 bits of the word; 0 unless code 4. */
+      readonly nextHopMtu: number;
+      /** The original datagram's IP header and the start of its payload (see `parseQuotedDatagram`). */
+      readonly quoted: Uint8Array;
+    }
+  | {
+      /** Time Exceeded (type 11, RFC 792), with its unused word zero. */
+      readonly kind: 'timeExceeded';
+      /** Which timer ran out: a `TimeExceededCode`. */
+      readonly code: number;
+      /** The original datagram's IP header and the start of its payload (see `parseQuotedDatagram`). */
+      readonly quoted: Uint8Array;
+    }
+  | {
+      /** Parameter Problem (type 12, RFC 792), with the low 24 bits of its word zero. */
+      readonly kind: 'parameterProblem';
+      /** The Code field: 0 when `pointer` locates the error (RFC 792). */
+      readonly code: number;
+      /** Pointer (RFC 792): the octet of the quoted header where the error was found. */
+      readonly pointer: number;
+      /** The original datagram's IP header and the start of its payload (see `parseQuotedDatagram`). */
+      readonly quoted: Uint8Array;
+    }
+  | {
+      /** Redirect (type 5, RFC 792). */
+      readonly kind: 'redirect';
+      /** What to redirect (RFC 792): 0 the network, 1 the host, 2 and 3 the same for the type of service. */
+      readonly code: number;
+      /** Gateway Internet Address (RFC 792): the router to send the destination's traffic to. */
+      readonly gateway: Ipv4Address;
+      /** The original datagram's IP header and the start of its payload (see `parseQuotedDatagram`). */
+      readonly quoted: Uint8Array;
+    }
   /** Any other message, or one whose unused bits are set: kept verbatim. */
-  | { readonly kind: 'other'; readonly type: number; readonly code: number; readonly restOfHeader: number; readonly data: Uint8Array };
+  | {
+      /** A message the typed forms do not cover, kept verbatim. */
+      readonly kind: 'other';
+      /** The Type field. */
+      readonly type: number;
+      /** The Code field. */
+      readonly code: number;
+      /** The type-specific 32-bit word (bytes 4–7) as it is. */
+      readonly restOfHeader: number;
+      /** Everything after the 8-byte header. */
+      readonly data: Uint8Array;
+    };
 
 /** Options for parseIcmpv4. */
 export interface Icmpv4ParseOptions {
@@ -235,10 +319,15 @@ export function emitIcmpv4(repr: Icmpv4Repr, out: Uint8Array): number {
  * exceed what was quoted, so this is read leniently, not with Ipv4Packet.checked.
  */
 export interface QuotedDatagram {
+  /** Source Address of the quoted header (RFC 791 §3.1). */
   readonly source: Ipv4Address;
+  /** Destination Address of the quoted header (RFC 791 §3.1). */
   readonly destination: Ipv4Address;
+  /** Protocol of the quoted header (RFC 791 §3.1): what `payload` starts with (`IpProtocol`). */
   readonly protocol: number;
+  /** Identification of the quoted header (RFC 791 §3.1). */
   readonly identification: number;
+  /** The quoted header's length in bytes (IHL × 4), 20 to 60. */
   readonly headerLength: number;
   /** The quoted header itself. */
   readonly header: Uint8Array;

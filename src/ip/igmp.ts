@@ -35,16 +35,23 @@ export const IGMP_LENGTH = 8;
 
 /** Message types (RFC 2236 §2.1). */
 export const IgmpType = {
+  /** Membership Query (RFC 2236 §2.1): a router asks which groups have members, all (group 0) or one. */
   MEMBERSHIP_QUERY: 0x11,
+  /** Version 1 Membership Report (RFC 1112): understood on receipt, never sent. */
   V1_MEMBERSHIP_REPORT: 0x12,
+  /** Version 2 Membership Report (RFC 2236 §2.1): "this link has a member of the group". */
   V2_MEMBERSHIP_REPORT: 0x16,
+  /** Leave Group (RFC 2236 §2.1): sent to all routers (224.0.0.2) on leaving a group this host reported last. */
   LEAVE_GROUP: 0x17,
 } as const;
 
 /** An IGMP message as plain data. `maxResponseTime` is in tenths of a second. */
 export interface IgmpRepr {
+  /** Type (RFC 2236 §2.1): an `IgmpType`. */
   readonly type: number;
+  /** Max Response Time (RFC 2236 §2.2), in tenths of a second; meaningful in queries (0 from a version 1 router, meaning 10 s); 0 in what hosts send. */
   readonly maxResponseTime: number;
+  /** Group Address (RFC 2236 §2.4): the group reported or left, or queried (0 in a general query). */
   readonly group: Ipv4Address;
 }
 

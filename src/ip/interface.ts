@@ -5,6 +5,7 @@ import type { Ipv4Cidr } from './address.js';
 export interface NetworkInterface {
   /** `lo`, `tun0`, `eth0`… unique within a stack. */
   readonly name: string;
+  /** The link its frames go out on and come in from (a TUN device, a virtual wire end, loopback). */
   readonly link: Link;
   /** This host's address and the prefix of the attached network (`10.0.0.1/24`). */
   readonly address: Ipv4Cidr;

@@ -95,6 +95,7 @@ export interface IpConfig {
   readonly defaultTtl: number;
   /** Forward packets not addressed to us (a router); off for a host (RFC 1122 §3.3.4). */
   readonly forwarding: boolean;
+  /** Limits on reassembling fragmented datagrams: timeout, memory, fragments per datagram. */
   readonly reassembly: ReassemblyConfig;
 }
 

@@ -17,36 +17,71 @@ import { readIpv4Address, writeIpv4Address, type Ipv4Address } from './address.j
 
 /** Option type numbers (the whole type octet, copy flag and class included). */
 export const Ipv4OptionType = {
+  /** End of Option List (RFC 791 §3.1): one octet; what follows to the header's end is padding. */
   END_OF_LIST: 0,
+  /** No Operation (RFC 791 §3.1): one octet, used to align the next option. */
   NO_OPERATION: 1,
+  /** Record Route (RFC 791 §3.1): each router writes its address into the next free slot. */
   RECORD_ROUTE: 7,
+  /** Internet Timestamp (RFC 791 §3.1): each router writes a timestamp, with or without its address. */
   TIMESTAMP: 68,
+  /** Loose Source and Record Route (RFC 791 §3.1): hops the datagram must pass through, others allowed between. */
   LOOSE_SOURCE_ROUTE: 131,
+  /** Strict Source and Record Route (RFC 791 §3.1): the exact hops the datagram must take. */
   STRICT_SOURCE_ROUTE: 137,
 } as const;
 
 /** One timestamp entry: with an address when the flag is 1 or 3. */
 export interface Ipv4TimestampEntry {
+  /** The internet address of the router that stamped (or is to stamp) the entry; absent with flag 0. */
   readonly address?: Ipv4Address;
+  /** Milliseconds since midnight UT (RFC 791 §3.1), a 32-bit value; the top bit set marks a non-standard time. */
   readonly timestamp: number;
 }
 
 /** A decoded IPv4 option. */
 export type Ipv4Option =
   /** End of Option List; `padding` holds any bytes after it in the header (normally zeros). */
-  | { readonly kind: 'endOfList'; readonly padding: Uint8Array }
-  | { readonly kind: 'noOperation' }
+  | {
+      /** End of Option List (type 0). */
+      readonly kind: 'endOfList';
+      /** The bytes after it to the end of the header, kept so that parse→emit is exact. */
+      readonly padding: Uint8Array;
+    }
+  | {
+      /** No Operation (type 1). */
+      readonly kind: 'noOperation';
+    }
   /** Record Route: `pointer` is the 1-based octet offset of the next free slot; every slot listed. */
-  | { readonly kind: 'recordRoute'; readonly pointer: number; readonly route: readonly Ipv4Address[] }
+  | {
+      /** Record Route (type 7). */
+      readonly kind: 'recordRoute';
+      /** Pointer (RFC 791 §3.1): 1-based octet offset in the option of the next free slot; past the end when full. */
+      readonly pointer: number;
+      /** Every slot of the route data, filled or not, in order. */
+      readonly route: readonly Ipv4Address[];
+    }
   /** Internet Timestamp: flag 0 timestamps only, 1 address+timestamp, 3 prespecified addresses. */
   | {
+      /** Internet Timestamp (type 68). */
       readonly kind: 'timestamp';
+      /** Pointer (RFC 791 §3.1): 1-based octet offset in the option of the next free entry. */
       readonly pointer: number;
+      /** Overflow (RFC 791 §3.1), 4 bits: routers that could not stamp for want of room. */
       readonly overflow: number;
+      /** Flag (RFC 791 §3.1), 4 bits: 0 timestamps only, 1 address and timestamp, 3 prespecified addresses. */
       readonly flag: number;
+      /** Every entry of the option, filled or not, in order. */
       readonly entries: readonly Ipv4TimestampEntry[];
     }
-  | { readonly kind: 'raw'; readonly type: number; readonly data: Uint8Array };
+  | {
+      /** Any other option, or one whose shape does not fit the RFC: kept as it is. */
+      readonly kind: 'raw';
+      /** The option type octet (copied flag, class and number). */
+      readonly type: number;
+      /** The bytes after the type and length octets. */
+      readonly data: Uint8Array;
+    };
 
 /** Decodes the option bytes of a header (between byte 20 and IHL × 4). */
 export function parseIpv4Options(bytes: Uint8Array): Result<Ipv4Option[], DecodeError> {

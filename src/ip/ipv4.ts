@@ -28,7 +28,14 @@ import { checksumIsValid, internetChecksum } from './checksum.js';
 import { emitIpv4Options, ipv4OptionsLength, parseIpv4Options, type Ipv4Option } from './ipv4-options.js';
 
 /** Protocol numbers carried in the IPv4 Protocol field (IANA). */
-export const IpProtocol = { ICMP: 1, TCP: 6, UDP: 17 } as const;
+export const IpProtocol = {
+  /** Internet Control Message Protocol (RFC 792). */
+  ICMP: 1,
+  /** Transmission Control Protocol (RFC 9293). */
+  TCP: 6,
+  /** User Datagram Protocol (RFC 768). */
+  UDP: 17,
+} as const;
 
 /** Length of the fixed part of the header, without options. */
 export const IPV4_MIN_HEADER_LENGTH = 20;
@@ -61,7 +68,10 @@ const FRAGMENT_OFFSET_MASK = 0x1fff;
  * accessor can read outside the buffer. Setters write the wire format in place.
  */
 export class Ipv4Packet {
-  private constructor(readonly bytes: Uint8Array) {}
+  private constructor(
+    /** The buffer given to `checked` or `unchecked`; it may run past Total Length (Ethernet padding). */
+    readonly bytes: Uint8Array,
+  ) {}
 
   /**
    * Validates version, header length and total length against the buffer. The buffer may be
@@ -193,20 +203,31 @@ export class Ipv4Packet {
 
 /** An IPv4 header as plain data. The payload travels separately; only its length is here. */
 export interface Ipv4Repr {
+  /** Differentiated Services Code Point (RFC 2474 §3), the upper six bits of the old Type of Service octet. */
   readonly dscp: number;
+  /** ECN field (RFC 3168 §5), the low two bits of that octet: 0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE. */
   readonly ecn: number;
+  /** Identification (RFC 791 §3.1): the same in every fragment of one datagram, for reassembly. */
   readonly identification: number;
   /** The reserved flag bit; false on every sane packet, kept so parse→emit is exact. */
   readonly reservedFlag: boolean;
+  /** DF, Don't Fragment (RFC 791 §3.1): routers must drop the datagram rather than fragment it. */
   readonly dontFragment: boolean;
+  /** MF, More Fragments (RFC 791 §3.1): set on every fragment but the last. */
   readonly moreFragments: boolean;
   /** Offset of this fragment's data in the original datagram, in bytes (a multiple of 8). */
   readonly fragmentOffset: number;
+  /** Time to Live (RFC 791 §3.1): hops left; a router that brings it to zero drops the datagram. */
   readonly ttl: number;
+  /** Protocol (RFC 791 §3.1): the payload's protocol number (`IpProtocol`). */
   readonly protocol: number;
+  /** Source Address (RFC 791 §3.1). */
   readonly source: Ipv4Address;
+  /** Destination Address (RFC 791 §3.1). */
   readonly destination: Ipv4Address;
+  /** Options (RFC 791 §3.1) in header order; empty for a 20-byte header. */
   readonly options: readonly Ipv4Option[];
+  /** Bytes of payload after the header: Total Length minus the header length. */
   readonly payloadLength: number;
 }
 

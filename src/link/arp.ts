@@ -27,7 +27,12 @@ import { readIpv4Address, writeIpv4Address, type Ipv4Address } from '../ip/addre
 import { EtherType, MAC_ADDRESS_LENGTH, type MacAddress } from './ethernet.js';
 
 /** ARP operation codes (RFC 826). */
-export const ArpOperation = { REQUEST: 1, REPLY: 2 } as const;
+export const ArpOperation = {
+  /** ares_op$REQUEST (RFC 826): who has the target protocol address? */
+  REQUEST: 1,
+  /** ares_op$REPLY (RFC 826): the sender has the address asked for. */
+  REPLY: 2,
+} as const;
 
 /** The hardware type of Ethernet (IANA ARP parameters). */
 export const ARP_HARDWARE_ETHERNET = 1;
@@ -56,7 +61,10 @@ const Field = {
 export class ArpPacket {
   private readonly view: DataView;
 
-  private constructor(readonly bytes: Uint8Array) {
+  private constructor(
+    /** The buffer given to `checked` or `unchecked`; it may run past the 28 bytes (Ethernet padding). */
+    readonly bytes: Uint8Array,
+  ) {
     this.view = dataView(bytes);
   }
 
@@ -131,10 +139,15 @@ export class ArpPacket {
 
 /** An Ethernet/IPv4 ARP packet as plain data; the fixed types and lengths are implied. */
 export interface ArpRepr {
+  /** Opcode (RFC 826 ar$op): `ArpOperation`, or any other value as received. */
   readonly operation: number;
+  /** Sender hardware address (RFC 826 ar$sha): the MAC of the host sending the packet. */
   readonly senderHardwareAddress: MacAddress;
+  /** Sender protocol address (RFC 826 ar$spa): the IPv4 address of the host sending the packet. */
   readonly senderProtocolAddress: Ipv4Address;
+  /** Target hardware address (RFC 826 ar$tha): the MAC asked about; unknown (usually zeros) in a request. */
   readonly targetHardwareAddress: MacAddress;
+  /** Target protocol address (RFC 826 ar$tpa): the IPv4 address being resolved, or answered to. */
   readonly targetProtocolAddress: Ipv4Address;
 }
 

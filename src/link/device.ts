@@ -12,7 +12,9 @@ import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 
 /** A route on the kernel's side: `{ destination: '10.1.0.0/16', via: '10.77.0.2' }`. */
 export interface KernelRoute {
+  /** The prefix routed, as `ip route add` takes it: `10.1.0.0/16`, `default`. */
   readonly destination: string;
+  /** The next hop's address; absent for a route straight onto the device. */
   readonly via?: string;
 }
 
@@ -95,6 +97,7 @@ export interface Configured {
 
 /** A network namespace made with `ip netns add`; deleted on close. */
 export interface Namespace extends Configured {
+  /** The namespace's name, as `ip netns` lists it. */
   readonly name: string;
   /** The argument list prefix that runs a command inside: `['ip', 'netns', 'exec', NAME]`. */
   readonly execPrefix: readonly string[];

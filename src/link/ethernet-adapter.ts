@@ -53,7 +53,9 @@ export const ARP_CACHE_LIMIT = 1024;
 
 /** What the adapter did, for tests and `ustack` status lines. */
 export interface EthernetAdapterCounters {
+  /** ARP requests broadcast, retries included. */
   arpRequestsSent: number;
+  /** ARP replies sent to requests for our address. */
   arpRepliesSent: number;
   /** Mappings learned or refreshed from ARP packets. */
   arpLearned: number;
@@ -95,6 +97,7 @@ function multicastMac(address: Ipv4Address): MacAddress {
 /** Carries IPv4 over an Ethernet link with ARP. */
 export class EthernetAdapter implements Link {
   readonly medium: LinkMedium = 'ip';
+  /** What the adapter has done so far; the fields only grow. */
   readonly counters: EthernetAdapterCounters = {
     arpRequestsSent: 0,
     arpRepliesSent: 0,
@@ -116,6 +119,7 @@ export class EthernetAdapter implements Link {
 
   /** Wraps `inner`, an Ethernet link, as a bare-IP link with our MAC and address from `options`. */
   constructor(
+    /** The Ethernet link the frames go out on and come in from. */
     readonly inner: Link,
     private readonly options: EthernetAdapterOptions,
   ) {

@@ -25,8 +25,11 @@ import { ok, type Result } from '../core/result.js';
 
 /** EtherType values this stack knows. */
 export const EtherType = {
+  /** IPv4 (RFC 894). */
   IPV4: 0x0800,
+  /** ARP (RFC 826). */
   ARP: 0x0806,
+  /** IPv6 (RFC 2464); recognised for dissection, not spoken by the stack. */
   IPV6: 0x86dd,
   /** The 802.1Q tag protocol identifier. */
   VLAN: 0x8100,
@@ -108,7 +111,10 @@ export interface VlanTag {
 export class EthernetFrame {
   private readonly view: DataView;
 
-  private constructor(readonly bytes: Uint8Array) {
+  private constructor(
+    /** The whole frame given to `checked` or `unchecked`: header, payload and any padding. */
+    readonly bytes: Uint8Array,
+  ) {
     this.view = dataView(bytes);
   }
 
@@ -177,7 +183,9 @@ function encodeTci(tag: VlanTag): number {
 
 /** An Ethernet II header as plain data. The payload travels separately. */
 export interface EthernetRepr {
+  /** Destination MAC address: a station, a multicast group or ff:ff:ff:ff:ff:ff (broadcast). */
   readonly destination: MacAddress;
+  /** Source MAC address: the sending station. */
   readonly source: MacAddress;
   /** The EtherType of the payload (inside the tag when there is one). */
   readonly etherType: number;

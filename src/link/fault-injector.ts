@@ -14,10 +14,13 @@ export type FaultDirection = 'transmit' | 'receive' | 'both';
 
 /** Fault settings; every rate is a probability in [0, 1]. */
 export interface FaultConfig {
+  /** Probability that a frame is dropped. */
   readonly lossRate?: number;
+  /** Probability that a frame is delivered twice, both copies at the same time. */
   readonly duplicateRate?: number;
   /** Probability that a frame is held back by `reorderDelayMs` so later frames overtake it. */
   readonly reorderRate?: number;
+  /** How long (ms) a reordered frame is held back; 1 when unset. */
   readonly reorderDelayMs?: number;
   /** Probability that one random bit of the frame is flipped. */
   readonly corruptRate?: number;
@@ -28,11 +31,13 @@ export interface FaultConfig {
   readonly congestionMarkRate?: number;
   /** Fixed one-way delay (ms) and uniform jitter added to it. */
   readonly delayMs?: number;
+  /** Largest random extra delay (ms): each frame gets a uniform draw from [0, jitterMs) on top of `delayMs`. */
   readonly jitterMs?: number;
   /** Bytes per second the link drains; frames wait their turn. Infinite when unset. */
   readonly rateBytesPerSecond?: number;
   /** Frames that may wait for the rate limit before new ones are tail-dropped. */
   readonly queueLimit?: number;
+  /** Which frames the faults apply to; `transmit` when unset. */
   readonly direction?: FaultDirection;
 }
 

@@ -60,7 +60,10 @@ export interface Link {
  */
 export abstract class LinkDecorator implements Link {
   /** Wraps `inner`. */
-  constructor(readonly inner: Link) {}
+  constructor(
+    /** The wrapped link: frames pass through to it and back. */
+    readonly inner: Link,
+  ) {}
 
   get name(): string {
     return this.inner.name;

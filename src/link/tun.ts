@@ -52,11 +52,15 @@ export interface TunLinkOptions {
 
 /** Counters of one device link. */
 export interface TunLinkCounters {
+  /** Packets read from the device. */
   rxPackets: number;
+  /** Bytes of those packets, without the virtio_net_hdr in front of each. */
   rxBytes: number;
   /** Wake-ups that delivered packets (rxPackets / rxBatches = mean batch size). */
   rxBatches: number;
+  /** Packets written to the device. */
   txPackets: number;
+  /** Bytes of those packets, without the virtio_net_hdr in front of each. */
   txBytes: number;
   /** Writes that met EAGAIN and waited in the queue. */
   txQueued: number;
@@ -64,8 +68,9 @@ export interface TunLinkCounters {
   txDropped: number;
   /** Packets read whose virtio_net_hdr made no sense (dropped). */
   rxErrors: number;
-  /** Packets larger than the MTU the kernel handed over joined (offload), and that we sent for it to cut. */
+  /** Packets larger than the MTU the kernel handed over joined (offload). */
   rxSegmentationOffloads: number;
+  /** Packets larger than the MTU we wrote for the kernel to cut into segments (TSO). */
   txSegmentationOffloads: number;
   /** Writes that failed for another reason (EIO while the device is down, EINVAL, …). */
   txErrors: number;
@@ -114,6 +119,7 @@ export class TunLink implements Link {
   onError: ((error: NodeJS.ErrnoException) => void) | null = null;
   /** Called when the write queue has emptied after backpressure. */
   onDrain: (() => void) | null = null;
+  /** What the link has done so far; the fields only grow. */
   readonly counters: TunLinkCounters = {
     rxPackets: 0,
     rxBytes: 0,

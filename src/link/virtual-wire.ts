@@ -10,11 +10,13 @@ import type { FrameReceiver, Link, LinkMedium } from './link.js';
 
 /** Settings of a virtual wire. */
 export interface VirtualWireOptions {
+  /** Base name of the ends, which are called `NAME:a` and `NAME:b`; `wire` by default. */
   readonly name?: string;
   /** Largest IP packet (bytes); 1500 by default. */
   readonly mtu?: number;
   /** One-way delay in ms; 0 by default. */
   readonly latencyMs?: number;
+  /** What the wire carries: bare IP packets (`ip`, the default) or Ethernet frames. */
   readonly medium?: LinkMedium;
   /** TCP segmentation offload: segments up to 64 KiB cross whole (see above). */
   readonly segmentationOffload?: boolean;
@@ -32,6 +34,7 @@ export class WireEnd implements Link {
   delivered = 0;
   /** Frames sent larger than the MTU for the link to cut (TSO). */
   segmentationOffloads = 0;
+  /** The other end of the wire, where this end's frames arrive. */
   peer!: WireEnd;
 
   /** @internal Made by VirtualWire, one per end. */
@@ -84,7 +87,9 @@ export class WireEnd implements Link {
 
 /** Two WireEnds joined back to back. */
 export class VirtualWire {
+  /** One end, named `NAME:a`. */
   readonly a: WireEnd;
+  /** The other end, named `NAME:b`. */
   readonly b: WireEnd;
 
   /** A wire with its two ends, `a` and `b`. */

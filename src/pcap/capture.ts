@@ -32,8 +32,11 @@ export interface CaptureRecord extends Timestamp {
  * (the index that packet would have had), e.g. a final record cut short by a killed tcpdump.
  */
 export interface CaptureDecodeError extends DecodeError {
+  /** Always `pcap`: the capture reader, whichever format. */
   readonly layer: 'pcap';
+  /** Byte offset in the file where the faulty header or block starts. */
   readonly offset: number;
+  /** The index the faulty packet record would have had; absent when the fault is not in a record. */
   readonly recordIndex?: number;
 }
 

@@ -46,17 +46,21 @@ const RecordHeader = { seconds: 0, fraction: 4, capturedLength: 8, originalLengt
 
 /** A decoded classic pcap file. */
 export interface PcapFile {
+  /** Always `pcap`: tells a `PcapFile` from a `PcapngFile`. */
   readonly format: 'pcap';
   /** The byte order the file was written in. */
   readonly byteOrder: 'little' | 'big';
   /** Whether the record fraction field counts microseconds or nanoseconds. */
   readonly resolution: TimestampResolution;
+  /** The global header's major version; always 2 (others are refused). */
   readonly versionMajor: number;
+  /** The global header's minor version, 4 in every current writer. */
   readonly versionMinor: number;
   /** Longest packet prefix the capture kept (0 in files from writers that did not care). */
   readonly snaplen: number;
   /** The one link type of every record (see `LinkType`); unknown numbers are kept as is. */
   readonly linkType: number;
+  /** The packet records in file order. */
   readonly records: readonly CaptureRecord[];
 }
 

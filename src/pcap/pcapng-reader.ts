@@ -73,7 +73,9 @@ const SIMPLE_PACKET_BODY = 4; // original length
 
 /** How an interface counts time: units of base^-exponent seconds (default 10^-6). */
 export interface PcapngTimestampResolution {
+  /** 10 or 2: the if_tsresol option's top bit clear or set. */
   readonly base: 10 | 2;
+  /** The if_tsresol option's low seven bits: a unit is base^-exponent seconds. */
   readonly exponent: number;
 }
 
@@ -85,6 +87,7 @@ export interface PcapngInterface {
   readonly linkType: number;
   /** Longest packet prefix kept, 0 for no limit. */
   readonly snaplen: number;
+  /** The unit its timestamps count in (if_tsresol), 10^-6 s when the option is absent. */
   readonly timestampResolution: PcapngTimestampResolution;
   /** Seconds added to every timestamp of this interface (if_tsoffset), usually 0. */
   readonly timestampOffsetSeconds: number;
@@ -94,18 +97,25 @@ export interface PcapngInterface {
 
 /** One section, as declared by a Section Header Block. */
 export interface PcapngSection {
+  /** The byte order of every block in the section, from its byte-order magic. */
   readonly byteOrder: 'little' | 'big';
+  /** The Section Header Block's major version; always 1 (others are refused). */
   readonly versionMajor: number;
+  /** The Section Header Block's minor version, usually 0. */
   readonly versionMinor: number;
 }
 
 /** A decoded pcapng file. `records[i].interfaceIndex` indexes `interfaces`. */
 export interface PcapngFile {
+  /** Always `pcapng`: tells a `PcapngFile` from a `PcapFile`. */
   readonly format: 'pcapng';
   /** Byte order of the first section. */
   readonly byteOrder: 'little' | 'big';
+  /** Every section in file order. */
   readonly sections: readonly PcapngSection[];
+  /** Every interface of every section, in file order; a record's `interfaceIndex` indexes this. */
   readonly interfaces: readonly PcapngInterface[];
+  /** The packets of Enhanced and Simple Packet Blocks, in file order. */
   readonly records: readonly CaptureRecord[];
 }
 

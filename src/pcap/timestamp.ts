@@ -7,7 +7,9 @@
 
 /** A point in time: `seconds` since the epoch and `nanoseconds` (0 ≤ n < 1e9) into that second. */
 export interface Timestamp {
+  /** Whole seconds since the Unix epoch (1970-01-01T00:00:00Z). */
   readonly seconds: number;
+  /** Nanoseconds into that second, an integer 0 ≤ n < 1e9. */
   readonly nanoseconds: number;
 }
 

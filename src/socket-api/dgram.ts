@@ -45,23 +45,33 @@ const DEFAULT_SEND_BUFFER = 212_992;
 
 /** What a datagram's sender looks like in a `message` event. */
 export interface RemoteInfo {
+  /** The sender's address, dotted quad. */
   address: string;
+  /** Always `IPv4`. */
   family: 'IPv4';
+  /** The sender's port. */
   port: number;
+  /** The message's size in bytes. */
   size: number;
 }
 
 /** Options of `dgram.createSocket({...})`. */
 export interface DgramSocketOptions {
+  /** The socket family. Only `udp4` is available: `udp6` throws ERR_FEATURE_UNAVAILABLE_ON_PLATFORM. */
   type: 'udp4' | 'udp6';
+  /** SO_REUSEADDR: `bind()` succeeds where another socket that set it holds the address; only the one bound last receives. Default false. */
   reuseAddr?: boolean;
   /** SO_REUSEPORT: sockets that all set it may bind the same address and port (Node 22.12+). */
   reusePort?: boolean;
+  /** Node: for `udp6`, no dual stack. Ignored here, as there is no `udp6`. */
   ipv6Only?: boolean;
+  /** SO_RCVBUF, set once bound (doubled and clamped as Linux does). */
   recvBufferSize?: number;
+  /** SO_SNDBUF, set once bound (doubled and clamped as Linux does). */
   sendBufferSize?: number;
   /** Resolver for host names that are not IPv4 literals (as `dns.lookup`). */
   lookup?: (hostname: string, family: number, callback: (error: Error | null, address?: string, family?: number) => void) => void;
+  /** Aborting it closes the socket. */
   signal?: AbortSignal;
   /** Datagrams from addresses it blocks are dropped unseen (Node 22.13+). */
   receiveBlockList?: BlockList;
@@ -87,6 +97,7 @@ const kContext = Symbol('ustack.dgram.context');
 
 /** Node's `dgram.Socket` for one stack (each stack's module subclasses it with its context). */
 export class DgramSocket extends EventEmitter {
+  /** The per-stack context; set on each stack's subclass. */
   static [kContext]: NodeModuleContext | undefined;
 
   /** `udp4`. */
@@ -465,14 +476,28 @@ export class DgramSocket extends EventEmitter {
   }
 
   /** `{ address, family, port }` of the bound socket; throws `getsockname EBADF` before binding. */
-  address(): { address: string; family: string; port: number } {
+  address(): {
+    /** The bound address, dotted quad (`0.0.0.0` for any). */
+    address: string;
+    /** Always `IPv4`. */
+    family: string;
+    /** The bound port. */
+    port: number;
+  } {
     const handle = this.#healthCheck();
     if (!handle.bound) throw errnoException('EBADF', 'getsockname');
     return addressInfo(handle.localAddress, handle.localPort);
   }
 
   /** The connected peer; throws ERR_SOCKET_DGRAM_NOT_CONNECTED otherwise. */
-  remoteAddress(): { address: string; family: string; port: number } {
+  remoteAddress(): {
+    /** The peer's address, dotted quad. */
+    address: string;
+    /** Always `IPv4`. */
+    family: string;
+    /** The peer's port. */
+    port: number;
+  } {
     const handle = this.#healthCheck();
     if (this.#connectState !== ConnectState.Connected) throw nodeErrors.dgramNotConnected();
     return addressInfo(handle.remoteAddress, handle.remotePort);

@@ -12,7 +12,9 @@ import * as C from './berkeley-constants.js';
 
 /** What epoll_ctl registers and epoll_wait returns: the events and the user's data (`fd`, or any number). */
 export interface EpollEvent {
+  /** An OR of EPOLL* bits: wanted (and flags such as EPOLLET) in epoll_ctl, ready in epoll_wait. */
   readonly events: number;
+  /** The caller's number, returned as given: usually the descriptor. */
   readonly data: number;
 }
 

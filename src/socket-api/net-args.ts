@@ -19,13 +19,21 @@ export const kNormalized = Symbol('ustack.net.normalizedArgs');
 
 /** Options of `new net.Socket()` and `net.connect()`. */
 export interface NetSocketOptions extends DuplexOptions {
+  /** Keep the writable side open after the peer's FIN (Node: if false, end it when the readable side ends). Default false. */
   allowHalfOpen?: boolean;
+  /** Node: allow reads on a socket wrapping an existing handle. For an accepted socket, `false` keeps it from starting to read. */
   readable?: boolean;
+  /** Node: allow writes on a socket wrapping an existing handle; handed to `stream.Duplex` as is. */
   writable?: boolean;
+  /** Disable Nagle's algorithm once connected, as `setNoDelay(true)` (TCP_NODELAY). Default false. */
   noDelay?: boolean;
+  /** Turn keepalive on once connected, as `setKeepAlive(true)` (SO_KEEPALIVE). Default false. */
   keepAlive?: boolean;
+  /** Idle time in ms before the first keepalive probe; 0 (the default) keeps the stack's. Whole seconds count. */
   keepAliveInitialDelay?: number;
+  /** Node: wrap an existing file descriptor. Not available here: giving one throws ERR_FEATURE_UNAVAILABLE_ON_PLATFORM. */
   fd?: number;
+  /** For an accepted socket: start paused, not reading (the server's `pauseOnConnect`). */
   pauseOnCreate?: boolean;
   /** Reads go into `buffer` (or a buffer the function returns) and to `callback`, not to 'data'. */
   onread?: {
@@ -36,21 +44,33 @@ export interface NetSocketOptions extends DuplexOptions {
   } | null;
   /** Connecting to an address it blocks fails with ERR_IP_BLOCKED (Node 22.13+). */
   blockList?: BlockList;
+  /** The accepted connection the socket wraps (set by the server only). */
   [kConnection]?: TcpConnection;
 }
 
 /** Options of `socket.connect()` / `net.connect()`. */
 export interface NetConnectOptions extends NetSocketOptions {
+  /** The port to connect to; required unless `path` is given. A numeric string is a port. */
   port?: number | string;
+  /** The host to connect to: an IP literal, or a name for `lookup`. Default `localhost`. */
   host?: string;
+  /** The local address to connect from (bound first, as libuv does, with SO_REUSEADDR). */
   localAddress?: string;
+  /** The local port to connect from. */
   localPort?: number;
+  /** IP version for the lookup: 4, 6 or 0 (either); `IPv4` and `IPv6` are accepted too. */
   family?: number | string;
+  /** `dns.lookup()` hints, passed on to `lookup`. */
   hints?: number;
+  /** Resolves `host` to an address, with the signature of `dns.lookup()`; default the stack's resolver. */
   lookup?: LookupFunction;
+  /** Given to `net.connect()`: `setTimeout(timeout)` is called before connecting (ms of idleness). */
   timeout?: number;
+  /** Node: try every resolved address (RFC 8305 §5). Here: ask `lookup` for every address and connect to the first IPv4 one. */
   autoSelectFamily?: boolean;
+  /** Node: ms to wait for each attempt before trying the next address. Validated, unused: only one address is tried. */
   autoSelectFamilyAttemptTimeout?: number;
+  /** An IPC path. There are none in a user-space stack: connecting to one fails with ENOENT. */
   path?: string;
 }
 

@@ -16,11 +16,17 @@ import { addressInfo, blocks, toIpv4, validateBlockList, type NodeModuleContext 
 
 /** Options of `net.createServer()`. */
 export interface NetServerOptions {
+  /** Accepted sockets keep their writable side open after the peer's FIN. Default false. */
   allowHalfOpen?: boolean;
+  /** Accepted sockets start paused, not reading. Default false. */
   pauseOnConnect?: boolean;
+  /** Accepted sockets get `setNoDelay(true)` (TCP_NODELAY). Default false. */
   noDelay?: boolean;
+  /** Accepted sockets get `setKeepAlive(true, keepAliveInitialDelay)`. Default false. */
   keepAlive?: boolean;
+  /** Idle time in ms before the first keepalive probe of an accepted socket; whole seconds count. Default 0. */
   keepAliveInitialDelay?: number;
+  /** The readable and writable high-water mark (bytes) of accepted sockets. Default 16384. */
   highWaterMark?: number;
   /** Connections from addresses it blocks are closed unseen (Node 22.13+). */
   blockList?: BlockList;
@@ -28,12 +34,19 @@ export interface NetServerOptions {
 
 /** Options of `server.listen()`. */
 export interface NetListenOptions {
+  /** The port to listen on; 0, null or absent: an ephemeral one (see `address()`). */
   port?: number | string | null;
+  /** The address to listen on, an IP literal or a name resolved first; default 0.0.0.0. */
   host?: string;
+  /** Most connections waiting to be accepted (listen(2)'s backlog); default 511, as Node. */
   backlog?: number;
+  /** Node: do not share the handle with cluster workers. Ignored: there is no cluster here. */
   exclusive?: boolean;
+  /** An IPC path. Not available in a user-space stack: throws ERR_FEATURE_UNAVAILABLE_ON_PLATFORM. */
   path?: string;
+  /** Aborting it closes the server. */
   signal?: AbortSignal;
+  /** Node: IPv6 only, no dual stack. Ignored: this stack listens on IPv4. */
   ipv6Only?: boolean;
 }
 
@@ -44,6 +57,7 @@ export interface NetServerContext extends NodeModuleContext {
 
 /** Node's `net.Server` for one stack (each stack's module subclasses it with its context). */
 export class NetServer extends EventEmitter {
+  /** The per-stack context; set on each stack's subclass. */
   static [kContext]: NetServerContext | undefined;
 
   /** Accepted sockets not yet closed. */
@@ -55,12 +69,17 @@ export class NetServer extends EventEmitter {
   declare maxConnections?: number | null;
   /** The `blockList` option: connections from addresses it blocks are closed unseen. */
   declare blockList?: BlockList;
+  /** The `allowHalfOpen` option, given to every accepted socket. */
   allowHalfOpen: boolean;
+  /** The `pauseOnConnect` option: accepted sockets start paused. */
   pauseOnConnect: boolean;
+  /** The `noDelay` option: accepted sockets get `setNoDelay(true)`. */
   noDelay: boolean;
+  /** The `keepAlive` option: accepted sockets get `setKeepAlive(true, keepAliveInitialDelay)`. */
   keepAlive: boolean;
   /** Seconds, as Node keeps it. */
   keepAliveInitialDelay: number;
+  /** The `highWaterMark` option (default 16384): both high-water marks of accepted sockets. */
   highWaterMark: number;
 
   readonly #context: NetServerContext;
@@ -221,7 +240,14 @@ export class NetServer extends EventEmitter {
   }
 
   /** `{ address, family, port }` while listening, else null. */
-  address(): { address: string; family: string; port: number } | null {
+  address(): {
+    /** The address listened on, dotted quad (`0.0.0.0` for any). */
+    address: string;
+    /** Always `IPv4`. */
+    family: string;
+    /** The port listened on, the ephemeral one chosen when 0 was asked for. */
+    port: number;
+  } | null {
     const listener = this.#listener;
     return listener ? addressInfo(listener.address, listener.port) : null;
   }

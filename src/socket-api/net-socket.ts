@@ -70,6 +70,7 @@ export class NetSocket extends Duplex {
   connecting = false;
   /** The server that accepted this socket, if any. */
   server: SocketOwner | null = null;
+  /** The same server, under the name Node's internals use. */
   _server: SocketOwner | null = null;
   /** The hostname being connected to, when one was resolved. */
   _host: string | null = null;

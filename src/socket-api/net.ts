@@ -20,9 +20,11 @@ import type { Stack } from './stack.js';
 
 /** The `net` module of one stack. */
 export interface NetModule {
+  /** `net.Socket` on this stack; callable with or without `new`. */
   readonly Socket: CallableClass<typeof NetSocket>;
   /** Node's legacy alias of Socket. */
   readonly Stream: CallableClass<typeof NetSocket>;
+  /** `net.Server` on this stack; callable with or without `new`. */
   readonly Server: CallableClass<typeof NetServer>;
   /** A new Server; `connectionListener` gets each accepted socket. */
   createServer(options?: NetServerOptions | ((socket: NetSocket) => void), connectionListener?: (socket: NetSocket) => void): NetServer;
@@ -36,7 +38,9 @@ export interface NetModule {
   isIPv4(input: string): boolean;
   /** Node's own `net.isIPv6`. */
   isIPv6(input: string): boolean;
+  /** Node's own `net.BlockList`, for the `blockList` options. */
   readonly BlockList: typeof BlockList;
+  /** Node's own `net.SocketAddress`. */
   readonly SocketAddress: typeof SocketAddress;
   /** The default of the `autoSelectFamily` connect option (per module). */
   getDefaultAutoSelectFamily(): boolean;

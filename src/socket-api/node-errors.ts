@@ -16,18 +16,27 @@ import { Errno, describeErrno, type ErrnoCode } from '../core/errno.js';
 
 /** An Error carrying Node's system-error fields. */
 export interface NodeSystemError extends Error {
+  /** libuv's error number, negative on Linux (ECONNREFUSED: -111; ENOTFOUND: -3008). */
   errno: number;
+  /** The error's name: a POSIX errno name (`ECONNREFUSED`) or a resolver one (`ENOTFOUND`). */
   code: string;
+  /** The call that failed: `connect`, `listen`, `bind`, `send`, `read`, `getaddrinfo`, …. */
   syscall: string;
+  /** The remote (connect, send) or local (bind, listen) address the call concerned. */
   address?: string;
+  /** The port the call concerned; absent when it was 0. */
   port?: number;
+  /** For a failed connect from a given local address and port: the address. */
   localAddress?: string;
+  /** For a failed connect from a given local address and port: the port. */
   localPort?: number;
+  /** For a failed lookup: the name that did not resolve. */
   hostname?: string;
 }
 
 /** An Error carrying one of Node's `ERR_*` codes. */
 export interface NodeCodedError extends Error {
+  /** Node's error code, such as `ERR_SOCKET_BAD_PORT` or `ERR_INVALID_ARG_TYPE`. */
   code: string;
 }
 

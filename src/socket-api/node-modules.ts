@@ -11,7 +11,9 @@ import type { Stack } from './stack.js';
 
 /** The pair of modules of one stack. */
 export interface NodeModules {
+  /** The stack's drop-in for `node:net`. */
   readonly net: NetModule;
+  /** The stack's drop-in for `node:dgram`. */
   readonly dgram: DgramModule;
 }
 

@@ -39,14 +39,19 @@ export function blocks(list: BlockList | undefined, address: string | undefined)
 
 /** One resolved address, as `dns.lookup(…, { all: true })` gives it. */
 export interface LookupAddress {
+  /** The address as text: dotted quad, or IPv6 (which this stack cannot reach). */
   readonly address: string;
+  /** Its IP version: 4 or 6. */
   readonly family: number;
 }
 
 /** Options a lookup function receives (a subset of `dns.lookup`'s). */
 export interface LookupOptions {
+  /** The IP version wanted: 4, 6, or 0 (the default) for either. */
   readonly family?: number;
+  /** `getaddrinfo` flags, an OR of `dns.ADDRCONFIG`, `dns.V4MAPPED` and `dns.ALL`. */
   readonly hints?: number;
+  /** Answer with every address, as `LookupAddress` objects, rather than the first. */
   readonly all?: boolean;
 }
 

@@ -16,7 +16,9 @@ export class RealtimeDriver {
 
   /** Drives `stack` on `clock` (the system clock by default) once started. */
   constructor(
+    /** The stack this driver runs. */
     readonly stack: Stack,
+    /** Where time comes from: the system clock unless a test gives another. */
     readonly clock: Clock = new SystemClock(),
   ) {}
 

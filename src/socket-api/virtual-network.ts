@@ -15,8 +15,11 @@ import { Stack, type StackOptions } from './stack.js';
 
 /** One side of a `connect`: which stack, which address, what to call the interface. */
 export interface Attachment {
+  /** The stack to attach; one made by this network's `createStack`. */
   readonly stack: Stack;
+  /** The interface's address with its prefix, `10.0.0.1/24`. */
   readonly address: string;
+  /** The interface's name; `ethN` by default, N the wire's number. */
   readonly interfaceName?: string;
   /** Faults on this side's link (applied to what it transmits unless `direction` says otherwise). */
   readonly faults?: FaultConfig;
@@ -26,9 +29,26 @@ export interface Attachment {
 
 /** A connection made by VirtualNetwork.connect. */
 export interface Connection {
+  /** The wire joining the two sides, named `wireN`. */
   readonly wire: VirtualWire;
-  readonly a: { readonly iface: NetworkInterface; readonly tap?: PcapTap; readonly faults?: FaultInjector };
-  readonly b: { readonly iface: NetworkInterface; readonly tap?: PcapTap; readonly faults?: FaultInjector };
+  /** What the first attachment got. */
+  readonly a: {
+    /** The interface added to its stack. */
+    readonly iface: NetworkInterface;
+    /** Its capture, when `capture` was asked for. */
+    readonly tap?: PcapTap;
+    /** Its fault injector, when `faults` were given. */
+    readonly faults?: FaultInjector;
+  };
+  /** What the second attachment got. */
+  readonly b: {
+    /** The interface added to its stack. */
+    readonly iface: NetworkInterface;
+    /** Its capture, when `capture` was asked for. */
+    readonly tap?: PcapTap;
+    /** Its fault injector, when `faults` were given. */
+    readonly faults?: FaultInjector;
+  };
 }
 
 /** Options of VirtualNetwork.runAsync. */
@@ -39,18 +59,24 @@ export interface RunAsyncOptions {
   readonly settleTurns?: number;
   /** Real time to wait when nothing at all is scheduled in virtual time (ms; default 1000). */
   readonly idleRealTimeMs?: number;
+  /** Steps (polls of every stack) allowed before giving up with an error (default 10 000 000). */
   readonly maxSteps?: number;
 }
 
 /** Stacks on virtual wires, driven in virtual time. */
 export class VirtualNetwork {
+  /** The virtual clock every stack of the network reads. */
   readonly clock = new ManualClock();
+  /** The stacks made by `createStack`, in order. */
   readonly stacks: Stack[] = [];
   private readonly rng: Rng;
   private wireCount = 0;
 
   /** A network with no stacks yet; `seed` fixes every random choice of its stacks and links. */
-  constructor(readonly seed = 1) {
+  constructor(
+    /** The seed of every random choice of the network's stacks and links. */
+    readonly seed = 1,
+  ) {
     this.rng = new Rng(seed);
   }
 

@@ -25,6 +25,7 @@ export interface ExtendedError {
   readonly errno: number;
   /** SO_EE_ORIGIN_ZEROCOPY. */
   readonly origin: number;
+  /** ee_type: unused for zerocopy, always 0. */
   readonly type: number;
   /** SO_EE_CODE_ZEROCOPY_COPIED: ustack copied the data (it always does). */
   readonly code: number;

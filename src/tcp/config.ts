@@ -38,7 +38,9 @@ export interface TcpConfig {
   readonly defaultMss: number;
   /** RFC 6298 initial, minimum (Linux 200 ms; RFC 1 s) and maximum RTO. */
   readonly initialRtoMs: number;
+  /** Lower bound on the RTO (Linux TCP_RTO_MIN: 200 ms; RFC 6298 §2.4 says 1 s). */
   readonly minRtoMs: number;
+  /** Upper bound on the RTO, backoff included (Linux TCP_RTO_MAX: 120 s; RFC 6298 §2.5: at least 60 s). */
   readonly maxRtoMs: number;
   /**
    * How the RTO follows the RTT. 'rfc6298': RTO = SRTT + max(G, 4·RTTVAR), at least minRtoMs
@@ -85,10 +87,13 @@ export interface TcpConfig {
   readonly readShutdownDiscards: boolean;
   /** Keepalive idle time, probe interval and probe count (tcp_keepalive_*: 7200 s, 75 s, 9). */
   readonly keepaliveIdleMs: number;
+  /** Time between keepalive probes while they go unanswered (tcp_keepalive_intvl: 75 s). */
   readonly keepaliveIntervalMs: number;
+  /** Unanswered keepalive probes before the connection is dropped with ETIMEDOUT (tcp_keepalive_probes: 9). */
   readonly keepaliveCount: number;
   /** Default socket buffer sizes (SO_RCVBUF / SO_SNDBUF; Linux tcp_rmem[1] / tcp_wmem[1], FreeBSD recvspace / sendspace). */
   readonly receiveBufferSize: number;
+  /** Send buffer of a socket that sets no SO_SNDBUF (see `receiveBufferSize`). */
   readonly sendBufferSize: number;
   /** How SO_RCVBUF / SO_SNDBUF are counted and reported: Linux's way (default) or FreeBSD's. */
   readonly socketBufferAccounting: SocketBufferAccounting;
@@ -130,7 +135,9 @@ export interface TcpConfig {
   readonly mtuProbeIntervalMs: number;
   /** Offer and accept these options on SYNs. */
   readonly windowScaling: boolean;
+  /** Offer and accept the Timestamps option (RFC 7323 §3) on SYNs. */
   readonly timestamps: boolean;
+  /** Offer and accept SACK-Permitted (RFC 2018 §2) on SYNs, and with it SACK blocks. */
   readonly sack: boolean;
   /** ECN negotiation (RFC 3168): `on` by default; `true` and `false` mean `on` and `off`. */
   readonly ecn: EcnMode | boolean;
@@ -148,8 +155,11 @@ export interface TcpConfig {
    * largest gap between the ACKs of a train in µs.
    */
   readonly hystart: boolean;
+  /** HyStart's detectors: 1 the ACK train, 2 the delay, 3 both (tcp_cubic hystart_detect: 3). */
   readonly hystartDetect: number;
+  /** The cwnd, in segments, from which HyStart watches (tcp_cubic hystart_low_window: 16). */
   readonly hystartLowWindow: number;
+  /** Largest gap in µs between ACKs that still counts as one train (tcp_cubic hystart_ack_delta_us: 2000). */
   readonly hystartAckDeltaUs: number;
   /**
    * When HyStart starts a round (its sample count anew) at an ACK past the previous round's
@@ -231,7 +241,9 @@ export interface TcpConfig {
    * when `pacing` is on.
    */
   readonly minSendUnitSegments: number;
+  /** Pacing rate while cwnd is under half of ssthresh, in percent of cwnd/SRTT (Linux tcp_pacing_ss_ratio: 200). */
   readonly pacingSlowStartRatio: number;
+  /** Pacing rate after that, in percent of cwnd/SRTT (Linux tcp_pacing_ca_ratio: 120). */
   readonly pacingCongestionAvoidanceRatio: number;
   /**
    * Pacing (pacing.ts): each send unit, new data or retransmission, leaves no earlier than the

@@ -53,10 +53,15 @@ export const TcpCaState = {
 
 /** Bits of tcpi_options. */
 export const TcpiOption = {
+  /** TCPI_OPT_TIMESTAMPS: both sides agreed on the Timestamps option (RFC 7323). */
   TIMESTAMPS: 1,
+  /** TCPI_OPT_SACK: both sides agreed on SACK (RFC 2018). */
   SACK: 2,
+  /** TCPI_OPT_WSCALE: both sides agreed on window scaling (RFC 7323). */
   WSCALE: 4,
+  /** TCPI_OPT_ECN: ECN was negotiated on the handshake (RFC 3168 §6.1.1). */
   ECN: 8,
+  /** TCPI_OPT_ECN_SEEN: an ECN-capable (ECT or CE) data segment has arrived. */
   ECN_SEEN: 16,
 } as const;
 

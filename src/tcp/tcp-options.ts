@@ -29,12 +29,19 @@ import { ok, type Result } from '../core/result.js';
 
 /** Option-Kind numbers (IANA "TCP Option Kind Numbers"). */
 export const TcpOptionKind = {
+  /** End of Option List (RFC 9293 §3.1): one octet; what follows to the header's end is padding. */
   END_OF_LIST: 0,
+  /** No-Operation (RFC 9293 §3.1): one octet, used to align the next option. */
   NO_OPERATION: 1,
+  /** Maximum Segment Size (RFC 9293 §3.7.1), 4 octets, SYN only. */
   MAX_SEGMENT_SIZE: 2,
+  /** Window Scale (RFC 7323 §2.2), 3 octets, SYN only. */
   WINDOW_SCALE: 3,
+  /** SACK-Permitted (RFC 2018 §2), 2 octets, SYN only. */
   SACK_PERMITTED: 4,
+  /** SACK (RFC 2018 §3), 2 + 8 octets per block. */
   SACK: 5,
+  /** Timestamps (RFC 7323 §3.2), 10 octets. */
   TIMESTAMPS: 8,
 } as const;
 
@@ -53,30 +60,72 @@ export const TCP_MAX_SACK_BLOCKS = 4;
 
 /** One SACK block: the received octets from `leftEdge` up to, not including, `rightEdge`. */
 export interface SackBlock {
+  /** Left Edge of Block (RFC 2018 §3): the first sequence number of the block. */
   readonly leftEdge: number;
+  /** Right Edge of Block (RFC 2018 §3): the sequence number just past the block's last octet. */
   readonly rightEdge: number;
 }
 
 /** A decoded TCP option. */
 export type TcpOption =
   /** End of Option List; `padding` holds the header bytes after it (normally zeros). */
-  | { readonly kind: 'endOfList'; readonly padding: Uint8Array }
-  | { readonly kind: 'noOperation' }
+  | {
+      /** End of Option List (kind 0). */
+      readonly kind: 'endOfList';
+      /** The header bytes after it, kept so that parse→emit is exact. */
+      readonly padding: Uint8Array;
+    }
+  | {
+      /** No-Operation (kind 1). */
+      readonly kind: 'noOperation';
+    }
   /** Maximum Segment Size the sender can receive (SYN only, RFC 9293 §3.7.1). */
-  | { readonly kind: 'maxSegmentSize'; readonly mss: number }
+  | {
+      /** Maximum Segment Size (kind 2). */
+      readonly kind: 'maxSegmentSize';
+      /** The largest segment payload, in octets, the sender of the option can receive (RFC 9293 §3.7.1). */
+      readonly mss: number;
+    }
   /**
    * Window scale (SYN only, RFC 7323 §2). `shiftCount` is the value on the wire; a receiver
    * treats anything above 14 as 14 (§2.3), which is the layer's to do, not the codec's.
    */
-  | { readonly kind: 'windowScale'; readonly shiftCount: number }
+  | {
+      /** Window Scale (kind 3). */
+      readonly kind: 'windowScale';
+      /** shift.cnt (RFC 7323 §2.2): the option sender's Window fields are to be shifted left this many bits; as on the wire, 0–255. */
+      readonly shiftCount: number;
+    }
   /** The sender accepts SACK blocks (SYN only, RFC 2018 §2). */
-  | { readonly kind: 'sackPermitted' }
+  | {
+      /** SACK-Permitted (kind 4). */
+      readonly kind: 'sackPermitted';
+    }
   /** Selective acknowledgment blocks, 1 to 4 (RFC 2018 §3). */
-  | { readonly kind: 'sack'; readonly blocks: readonly SackBlock[] }
+  | {
+      /** SACK (kind 5). */
+      readonly kind: 'sack';
+      /** The blocks in the order sent (RFC 2018 §4: the first should hold the segment that triggered the ACK). */
+      readonly blocks: readonly SackBlock[];
+    }
   /** Timestamps (RFC 7323 §3): the sender's clock value and the echoed one. */
-  | { readonly kind: 'timestamps'; readonly tsVal: number; readonly tsEcr: number }
+  | {
+      /** Timestamps (kind 8). */
+      readonly kind: 'timestamps';
+      /** TSval (RFC 7323 §3.2): the sender's timestamp clock when it sent the segment, 32 bits. */
+      readonly tsVal: number;
+      /** TSecr (RFC 7323 §3.2): the TSval most recently received from the peer; meaningful with ACK set. */
+      readonly tsEcr: number;
+    }
   /** Any other kind, kept as its kind number and data (the octets after the length). */
-  | { readonly kind: 'raw'; readonly optionKind: number; readonly data: Uint8Array };
+  | {
+      /** An option kind this codec does not decode. */
+      readonly kind: 'raw';
+      /** Its Option-Kind number. */
+      readonly optionKind: number;
+      /** The octets after the kind and length. */
+      readonly data: Uint8Array;
+    };
 
 /** What `parseTcpOptionsLenient` made of a header's options. */
 export interface LenientTcpOptions {

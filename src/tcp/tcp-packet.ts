@@ -61,11 +61,17 @@ const FLAGS_MASK = 0x0fff;
 
 /** Flag bits of the 12-bit `flags` field. */
 export const TcpFlag = {
+  /** FIN (RFC 9293 §3.1): no more data from the sender; occupies one sequence number. */
   FIN: 0x001,
+  /** SYN (RFC 9293 §3.1): synchronize sequence numbers; occupies one sequence number. */
   SYN: 0x002,
+  /** RST (RFC 9293 §3.1): reset the connection. */
   RST: 0x004,
+  /** PSH (RFC 9293 §3.1): push, deliver the data to the application promptly. */
   PSH: 0x008,
+  /** ACK (RFC 9293 §3.1): the Acknowledgment Number field is significant. */
   ACK: 0x010,
+  /** URG (RFC 9293 §3.1): the Urgent Pointer field is significant. */
   URG: 0x020,
   /** ECN-Echo (RFC 3168 §6.1). */
   ECE: 0x040,
@@ -100,7 +106,9 @@ export function formatTcpFlags(flags: number): string {
 
 /** The addresses of the IPv4 pseudo-header the checksum covers (RFC 9293 §3.1). */
 export interface TcpPseudoHeader {
+  /** Source Address of the IPv4 header carrying the segment. */
   readonly source: Ipv4Address;
+  /** Destination Address of the IPv4 header carrying the segment. */
   readonly destination: Ipv4Address;
 }
 
@@ -116,7 +124,10 @@ function tcpPseudoHeaderSum(pseudoHeader: TcpPseudoHeader, tcpLength: number): n
  * to Total Length.
  */
 export class TcpPacket {
-  private constructor(readonly bytes: Uint8Array) {}
+  private constructor(
+    /** The whole segment, header and data: the buffer given to `checked` or `unchecked`. */
+    readonly bytes: Uint8Array,
+  ) {}
 
   /** Validates the fixed header and the data offset against the buffer. */
   static checked(bytes: Uint8Array): Result<TcpPacket, DecodeError> {
@@ -283,16 +294,23 @@ export class TcpPacket {
 
 /** A TCP segment as plain data. */
 export interface TcpRepr {
+  /** Source Port (RFC 9293 §3.1). */
   readonly srcPort: number;
+  /** Destination Port (RFC 9293 §3.1). */
   readonly dstPort: number;
+  /** Sequence Number (RFC 9293 §3.1), SEG.SEQ: of the first data octet, or of the SYN itself. */
   readonly seq: SeqNumber;
+  /** Acknowledgment Number (RFC 9293 §3.1), SEG.ACK: the next sequence number expected; meaningful with ACK set. */
   readonly ack: SeqNumber;
   /** The 12-bit flags field: an OR of `TcpFlag` bits (reserved bits kept so parse→emit is exact). */
   readonly flags: number;
   /** The window field as sent, unscaled. */
   readonly window: number;
+  /** Urgent Pointer (RFC 9293 §3.1), SEG.UP: offset from `seq` of the urgent data's end; meaningful with URG set. */
   readonly urgentPointer: number;
+  /** Options (RFC 9293 §3.1) in header order; emit pads them to a multiple of 4 octets. */
   readonly options: readonly TcpOption[];
+  /** The data after the header. */
   readonly payload: Uint8Array;
 }
 
@@ -301,12 +319,23 @@ export interface TcpRepr {
  * and how to take malformed options — `strict` (the default) fails the segment, `lenient` keeps
  * what a receiver would use (`parseTcpOptionsLenient`, as Linux's tcp_parse_options).
  */
-export type TcpParseOptions = ((TcpPseudoHeader & { readonly verifyChecksum?: true }) | { readonly verifyChecksum: false }) & {
+export type TcpParseOptions = (
+  | (TcpPseudoHeader & {
+      /** Verify the checksum over the pseudo-header, header and data (the default). */
+      readonly verifyChecksum?: true;
+    })
+  | {
+      /** Skip the checksum: it was verified already, or offloaded and trusted. */
+      readonly verifyChecksum: false;
+    }
+) & {
+  /** `strict` (the default): a malformed option fails the segment; `lenient`: keep what a receiver would use. */
   readonly optionParsing?: 'strict' | 'lenient';
 };
 
 /** A decoded segment, with how many of its options were malformed (parsed leniently; 0 when strict). */
 export interface ParsedTcp extends TcpRepr {
+  /** Options lenient parsing found malformed (ignored, or ending the parse); 0 when strict. */
   readonly malformedOptions: number;
 }
 

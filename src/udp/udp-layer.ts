@@ -22,6 +22,7 @@ export const UDP_MAX_PAYLOAD = 65507;
 export interface UdpConfig {
   /** Default receive buffer (bytes) of a socket; Linux rmem_default is 212992. */
   readonly receiveBufferSize: number;
+  /** The ports an unbound socket gets one of when it sends or binds to port 0. */
   readonly ephemeralPorts: PortRange;
 }
 
@@ -33,22 +34,31 @@ const DATAGRAM_OVERHEAD = 64;
 
 /** A datagram waiting in a socket's receive queue. */
 export interface ReceivedDatagram {
+  /** The datagram's data. */
   readonly payload: Uint8Array;
+  /** The sender's address: the IPv4 Source Address. */
   readonly sourceAddress: Ipv4Address;
+  /** The sender's port: the UDP Source Port. */
   readonly sourcePort: number;
   /** The address it was sent to (ours, or a broadcast). */
   readonly destinationAddress: Ipv4Address;
+  /** The TTL of the IPv4 header it arrived with. */
   readonly ttl: number;
 }
 
 /** Per-socket options that change how it binds or sends. */
 export interface UdpSocketOptions {
+  /** SO_REUSEADDR: may share its port with sockets that set it too; the one bound last receives. */
   reuseAddress: boolean;
+  /** SO_REUSEPORT: may share its port with sockets that set it too; a hash of the source picks the receiver. */
   reusePort: boolean;
+  /** SO_BROADCAST: may send to a broadcast address (EACCES otherwise). */
   broadcast: boolean;
+  /** TTL of datagrams to unicast addresses (IP_TTL), or undefined: the IP layer's default. */
   ttl: number | undefined;
   /** The whole TOS octet (DSCP << 2 | ECN). */
   tos: number;
+  /** Bytes the receive queue may hold (SO_RCVBUF), each datagram charged its payload plus 64. */
   receiveBufferSize: number;
   /** TTL of datagrams to a multicast group (IP_MULTICAST_TTL; 1 by default, as Linux: this network only). */
   multicastTtl: number;
@@ -60,11 +70,17 @@ export interface UdpSocketOptions {
 
 /** A UDP socket: an endpoint in the port table plus its receive queue. */
 export class UdpSocket {
+  /** The address bound to; 0.0.0.0 (any) until bound to one. */
   localAddress: Ipv4Address = IPV4_ANY;
+  /** The port bound to; 0 until bound. */
   localPort = 0;
+  /** The connected peer's address; 0.0.0.0 when not connected. */
   remoteAddress: Ipv4Address = IPV4_ANY;
+  /** The connected peer's port; 0 when not connected. */
   remotePort = 0;
+  /** True once `close()` has been called. */
   closed = false;
+  /** The socket's options; socket option calls change them in place. */
   readonly options: UdpSocketOptions;
   /** The error an ICMP message left for the next call (SO_ERROR), if any. */
   pendingError: ErrnoCode | null = null;

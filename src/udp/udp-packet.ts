@@ -27,7 +27,9 @@ const Field = { SOURCE_PORT: 0, DESTINATION_PORT: 2, LENGTH: 4, CHECKSUM: 6, DAT
 
 /** The addresses of the IPv4 pseudo-header. */
 export interface PseudoHeader {
+  /** Source Address of the IPv4 header carrying the datagram (RFC 768). */
   readonly source: Ipv4Address;
+  /** Destination Address of the IPv4 header carrying the datagram (RFC 768). */
   readonly destination: Ipv4Address;
 }
 
@@ -35,7 +37,10 @@ export interface PseudoHeader {
 export class UdpPacket {
   private readonly view: DataView;
 
-  private constructor(readonly bytes: Uint8Array) {
+  private constructor(
+    /** The buffer given to `checked` or `unchecked`; bytes past Length are not part of the datagram. */
+    readonly bytes: Uint8Array,
+  ) {
     this.view = dataView(bytes);
   }
 
@@ -94,13 +99,21 @@ export class UdpPacket {
 
 /** A UDP datagram as plain data. */
 export interface UdpRepr {
+  /** Source Port (RFC 768): where a reply should go; 0 when there is none. */
   readonly sourcePort: number;
+  /** Destination Port (RFC 768). */
   readonly destinationPort: number;
+  /** The data after the header; Length is 8 plus its length. */
   readonly payload: Uint8Array;
 }
 
 /** How parseUdp checks the checksum: against a pseudo-header, or not at all. */
-export type UdpChecksumCheck = PseudoHeader | { readonly verifyChecksum: false };
+export type UdpChecksumCheck =
+  | PseudoHeader
+  | {
+      /** Skip the checksum: it was verified already, or offloaded and trusted. */
+      readonly verifyChecksum: false;
+    };
 
 /** Decodes a checked datagram, verifying the checksum unless told not to. */
 export function parseUdp(packet: UdpPacket, check: UdpChecksumCheck): Result<UdpRepr, DecodeError> {
