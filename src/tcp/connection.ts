@@ -26,6 +26,7 @@ import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
 import { sendReset, transmitPending, windowUpdateAfterRead } from './output.js';
 import { PacingSchedule } from './pacing.js';
 import type { ProportionalRateReduction } from './prr.js';
+import { LossRecovery } from './recovery.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
@@ -249,11 +250,10 @@ export class TcpConnection extends TimerDeadlines {
   rttSeq: number | null = null;
   rttStartedAt = 0;
   dupAcks = 0;
-  inRecovery = false;
+  /** Which loss recovery the sender is in, and RFC 6582's "recover" (recovery.ts). */
+  readonly recovery = new LossRecovery();
   /** The congestion window through a fast recovery (RFC 9937 PRR); null outside one. */
   prr: ProportionalRateReduction | null = null;
-  /** After an RTO, until everything then outstanding is acknowledged (Linux's "Loss" state). */
-  rtoRecovery = false;
   /** F-RTO (RFC 5682): whether the last timeout turns out spurious (TcpConfig.frto). */
   readonly frto = new ForwardRtoRecovery();
   /**
@@ -263,8 +263,6 @@ export class TcpConnection extends TimerDeadlines {
    * after a timeout (F-RTO may undo that, frto.ts) or an ECN reduction (never undone).
    */
   undo: { readonly marker: number; retransmissions: number } | null = null;
-  /** RFC 6582 "recover": the highest sequence number sent when recovery began (starts at ISS). */
-  recoveryPoint = 0;
   /** Highest SACKed sequence number (RFC 6675 HighACK side; RACK.fack). */
   highestSackedEnd = 0;
   /** RACK (RFC 8985 §6.1): the most recently sent segment known delivered. */

@@ -149,7 +149,7 @@ export class ForwardRtoRecovery {
 export function frtoMayStart(connection: TcpConnection): boolean {
   if (!connection.host.config.frto) return false;
   if (connection.mtuProbing.outstanding > 0) return false;
-  return (!connection.inRecovery && !connection.rtoRecovery) || connection.timeoutCount > 0;
+  return connection.recovery.open || connection.timeoutCount > 0;
 }
 
 /**
@@ -181,8 +181,8 @@ function undoSpuriousTimeout(connection: TcpConnection, now: number): void {
   connection.inFlight.clearAllLost();
   connection.cc.onSpuriousCongestionEvent(now);
   connection.timeoutCount = 0;
-  if (connection.rtoRecovery) {
-    connection.rtoRecovery = false;
+  if (connection.recovery.inRtoRecovery) {
+    connection.recovery.endRtoRecovery();
     connection.info.rtoRecoveryEnded(now);
     recoveryEndedForReorderWindow(connection);
   }

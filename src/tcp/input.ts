@@ -92,7 +92,7 @@ export function prepareOwnSyn(connection: TcpConnection, iss: number, now: numbe
   connection.sndUna = iss;
   connection.sndNxt = seqAdd(iss, 1);
   connection.sendBufferSeq = seqAdd(iss, 1);
-  connection.recoveryPoint = iss;
+  connection.recovery.opening(iss);
   connection.highestSackedEnd = iss;
   connection.smallSegmentEnd = iss;
   connection.ecnReducedAt = iss;
@@ -540,7 +540,7 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
     // The window that saw the congestion mark is acknowledged: the reduction is complete, and
     // cwnd is ssthresh (RFC 9937 §4).
     connection.ecnEpisode = false;
-    if (!connection.inRecovery && !connection.rtoRecovery) {
+    if (connection.recovery.open) {
       connection.prr = null;
       connection.cc.onRecoveryEnd(now);
     }

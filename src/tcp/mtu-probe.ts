@@ -73,7 +73,7 @@ export class MtuProbing {
   decide(now: number, unsent: number, inFlightSegments: number, cwndSegments: number): ProbeDecision {
     const c = this.connection;
     const config = c.host.config;
-    if (!config.mtuProbing || this.probe !== null || c.inRecovery || c.rtoRecovery || cwndSegments < MIN_CWND_SEGMENTS) return 'none';
+    if (!config.mtuProbing || this.probe !== null || !c.recovery.open || cwndSegments < MIN_CWND_SEGMENTS) return 'none';
     if (c.sackEnabled && (c.assembler.holes || c.pendingDsack !== null)) return 'none';
     if (!this.started) this.start(now);
     const mss = c.sendMss;

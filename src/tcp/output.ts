@@ -231,7 +231,7 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
     }
   }
   connection.stats.increment('tcp.tx.retransmits');
-  if (connection.undo && connection.inRecovery) connection.undo.retransmissions++;
+  if (connection.undo && connection.recovery.inFastRecovery) connection.undo.retransmissions++;
   connection.prr?.onSent(segment.length);
   segment.retransmits++;
   connection.inFlight.clearLost(segment);

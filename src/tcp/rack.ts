@@ -71,7 +71,7 @@ export function detectLossByRack(connection: TcpConnection, now: number): boolea
   let reorderWindow = (connection.rackReorderWindowMultiplier * minRtt) / 4;
   if (
     !connection.rackReorderingSeen &&
-    (connection.inRecovery || connection.rtoRecovery || (config.rackDuplicateThreshold && connection.inFlight.sackedCount >= config.duplicateThreshold))
+    (!connection.recovery.open || (config.rackDuplicateThreshold && connection.inFlight.sackedCount >= config.duplicateThreshold))
   ) {
     reorderWindow = 0;
   }

@@ -22,6 +22,90 @@ function endOf(segment: SentSegment): number {
 }
 
 /**
+ * Which loss recovery the sender is in (Linux's names in brackets):
+ *
+ * - `'open'`: none [Open; also Disorder, and CWR, whose ECN reduction is ecn.ts's]. Losses are
+ *   looked for (RACK, duplicate ACKs) and the tail loss probe may be armed.
+ * - `'fast'`: fast recovery [Recovery], begun when ACKs showed a loss — RACK's (RFC 8985 §6.3,
+ *   with SACK, RFC 6675 §5) or the third duplicate ACK's (RFC 5681 §3.2, RFC 6582, without).
+ *   The window was reduced once and PRR (RFC 9937) paces the flight down to ssthresh; it ends
+ *   when SND.UNA reaches "recover".
+ * - `'rto'`: after a retransmission timeout (RFC 6298 §5.4–5.6) [Loss]: cwnd collapsed
+ *   (RFC 5681 §3.1), everything outstanding deemed lost (RFC 8985 §6.3), until SND.UNA reaches
+ *   "recover" (SND.NXT at the timeout), or F-RTO (RFC 5682, frto.ts) finds the timeout spurious.
+ * - `'fast-in-rto'`: RACK found a loss among what was sent during an RTO recovery, and a fast
+ *   recovery began inside it: the window was reduced again, PRR runs, and "recover" moved to
+ *   SND.NXT. Linux stays in Loss instead; ustack has always done this. Both end at the same
+ *   ACK; a further timeout leaves `'rto'`, a spurious timeout (F-RTO) leaves `'fast'`.
+ */
+export type RecoveryState = 'open' | 'fast' | 'rto' | 'fast-in-rto';
+
+/**
+ * The loss-recovery state of a connection's sender and RFC 6582's "recover", its one owner:
+ * recovery.ts enters and ends the recoveries, frto.ts ends an RTO recovery found spurious, and
+ * the rest ask.
+ */
+export class LossRecovery {
+  private current: RecoveryState = 'open';
+  /** RFC 6582 "recover": the highest sequence number sent when recovery began (starts at ISS). */
+  private recover = 0;
+
+  /** Which recovery the sender is in. */
+  get state(): RecoveryState {
+    return this.current;
+  }
+
+  /** No loss recovery (Linux's Open, Disorder or CWR). */
+  get open(): boolean {
+    return this.current === 'open';
+  }
+
+  /** In a fast recovery, inside an RTO recovery or not (Linux's Recovery). */
+  get inFastRecovery(): boolean {
+    return this.current === 'fast' || this.current === 'fast-in-rto';
+  }
+
+  /** In an RTO recovery, with a fast recovery inside it or not (Linux's Loss). */
+  get inRtoRecovery(): boolean {
+    return this.current === 'rto' || this.current === 'fast-in-rto';
+  }
+
+  /** RFC 6582 "recover": SND.NXT when the last recovery began (ISS before any). */
+  get recoveryPoint(): number {
+    return this.recover;
+  }
+
+  /** The connection's own SYN is about to leave: "recover" starts at ISS (RFC 6582 §3.2 step 1). */
+  opening(iss: number): void {
+    this.recover = iss;
+  }
+
+  /** A loss shown by ACKs starts a fast recovery up to `sndNxt`. False (and nothing changes) when one is already on. */
+  enterFastRecovery(sndNxt: number): boolean {
+    if (this.current === 'fast' || this.current === 'fast-in-rto') return false;
+    this.current = this.current === 'rto' ? 'fast-in-rto' : 'fast';
+    this.recover = sndNxt;
+    return true;
+  }
+
+  /** A retransmission timeout: RTO recovery up to `sndNxt`, ending any fast recovery. */
+  enterRtoRecovery(sndNxt: number): void {
+    this.current = 'rto';
+    this.recover = sndNxt;
+  }
+
+  /** The fast recovery is over (SND.UNA reached "recover"); an RTO recovery around it goes on. */
+  endFastRecovery(): void {
+    this.current = this.current === 'fast-in-rto' ? 'rto' : 'open';
+  }
+
+  /** The RTO recovery is over (SND.UNA reached "recover", or F-RTO undid it); a fast recovery inside it goes on. */
+  endRtoRecovery(): void {
+    this.current = this.current === 'fast-in-rto' ? 'fast' : 'open';
+  }
+}
+
+/**
  * Whether the congestion window is what holds the sender back, so that an ACK may grow it
  * (RFC 7661; TcpConfig.congestionWindowValidation says by which rule). Measured over the current
  * window of data (cwnd-validation.ts), not from the flight left when the ACK arrives.
@@ -96,7 +180,7 @@ export function deliveredData(connection: TcpConnection, before: ScoreboardBefor
  */
 export function reduceForAck(connection: TcpConnection, before: ScoreboardBefore, delivered: number): void {
   const prr = connection.prr;
-  if (prr === null || !(connection.inRecovery || connection.ecnEpisode)) return;
+  if (prr === null || !(connection.recovery.inFastRecovery || connection.ecnEpisode)) return;
   const safe = seqGt(connection.sndUna, before.sndUna) && connection.inFlight.lossMarks === before.lossMarks;
   prr.onAck(delivered, pipe(connection), connection.cc.ssthresh, safe, connection.sendMss);
 }
@@ -109,7 +193,7 @@ export function reduceForAck(connection: TcpConnection, before: ScoreboardBefore
  */
 export function growForDelivered(connection: TcpConnection, before: ScoreboardBefore, delivered: number, dataAcked: boolean, now: number): void {
   const config = connection.host.config;
-  if (!config.cwndGrowthFromDeliveredData || connection.inRecovery || delivered <= 0) return;
+  if (!config.cwndGrowthFromDeliveredData || connection.recovery.inFastRecovery || delivered <= 0) return;
   if (!dataAcked && connection.info.reordering <= config.duplicateThreshold) return;
   connection.cc.onAck(delivered, now, connection.rtt.srtt, !before.cwndLimited);
 }
@@ -210,13 +294,14 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   // RFC 6582 §3.2 step 5: a partial ACK in recovery deflates the window by the data it covers
   // and adds one segment back, so the segments duplicate ACKs reported beyond those it covers
   // stay out of the pipe (Linux's tcp_remove_reno_sacks keeps them too).
-  const partialAck = !connection.sackEnabled && connection.inRecovery && seqLt(ack, connection.recoveryPoint);
+  const recovery = connection.recovery;
+  const partialAck = !connection.sackEnabled && recovery.inFastRecovery && seqLt(ack, recovery.recoveryPoint);
   connection.dupAcks = partialAck ? Math.max(0, connection.dupAcks - (deliveredSegments - 1)) : 0;
 
   // Congestion control (RFC 5681 §3.1; RFC 6582 §3.2 steps 5–6; RFC 6675 §5).
-  if (connection.inRecovery) {
-    if (seqGe(ack, connection.recoveryPoint)) {
-      connection.inRecovery = false;
+  if (recovery.inFastRecovery) {
+    if (seqGe(ack, recovery.recoveryPoint)) {
+      recovery.endFastRecovery();
       // RFC 9937 §4: recovery ends with cwnd = ssthresh, where the controller left it.
       connection.prr = null;
       connection.stats.increment('tcp.recovery.exit');
@@ -231,8 +316,8 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   } else if (dataAcked > 0 && !connection.host.config.cwndGrowthFromDeliveredData) {
     connection.cc.onAck(dataAcked, now, connection.rtt.srtt, appLimited);
   }
-  if (connection.rtoRecovery && seqGe(ack, connection.recoveryPoint)) {
-    connection.rtoRecovery = false;
+  if (recovery.inRtoRecovery && seqGe(ack, recovery.recoveryPoint)) {
+    recovery.endRtoRecovery();
     info.rtoRecoveryEnded(now);
     recoveryEndedForReorderWindow(connection);
   }
@@ -345,9 +430,9 @@ export function duplicateAck(connection: TcpConnection, before: ScoreboardBefore
   connection.dupAcks++;
   connection.stats.increment('tcp.rx.duplicateAcks');
   if (!connection.sackEnabled) connection.info.duplicateAckWithoutSack(connection.inFlight.length);
-  if (connection.sackEnabled || connection.inRecovery) return;
+  if (connection.sackEnabled || connection.recovery.inFastRecovery) return;
   // RFC 6582 §3.2 step 1: only when the ACK covers more than the last recovery point.
-  if (connection.dupAcks === connection.host.config.duplicateThreshold && seqGt(connection.sndUna, connection.recoveryPoint)) {
+  if (connection.dupAcks === connection.host.config.duplicateThreshold && seqGt(connection.sndUna, connection.recovery.recoveryPoint)) {
     connection.inFlight.markLost(connection.inFlight.at(0));
     connection.stats.increment('tcp.fastRetransmits');
     enterRecovery(connection, connection.host.now(), before);
@@ -371,7 +456,7 @@ export function reductionBase(connection: TcpConnection): number {
  */
 function undoIfSpurious(connection: TcpConnection, now: number): void {
   const undo = connection.undo;
-  if (!undo || undo.retransmissions > 0 || connection.inRecovery || connection.rtoRecovery) return;
+  if (!undo || undo.retransmissions > 0 || !connection.recovery.open) return;
   connection.undo = null;
   connection.stats.increment('tcp.cwnd.undone');
   connection.cc.onSpuriousCongestionEvent(now);
@@ -384,10 +469,8 @@ function undoIfSpurious(connection: TcpConnection, now: number): void {
  * was outstanding then and not yet known delivered.
  */
 export function enterRecovery(connection: TcpConnection, now: number, before?: ScoreboardBefore): void {
-  if (connection.inRecovery) return;
-  connection.inRecovery = true;
+  if (!connection.recovery.enterFastRecovery(connection.sndNxt)) return;
   connection.undo = { marker: connection.sndUna, retransmissions: 0 };
-  connection.recoveryPoint = connection.sndNxt;
   connection.stats.increment(connection.sackEnabled ? 'tcp.recovery.sack' : 'tcp.recovery.newReno');
   connection.cc.onCongestionEvent(now, reductionBase(connection));
   const recoverFs = before
@@ -413,7 +496,7 @@ export function reduceForEcnEcho(connection: TcpConnection, now: number, before:
   connection.ecnReducedAt = connection.sndNxt;
   connection.ecnEpisode = true;
   connection.cwrPending = true;
-  if (connection.inRecovery || connection.rtoRecovery) return;
+  if (!connection.recovery.open) return;
   const recoverFs = seqSub(connection.sndNxt, before.sndUna) - before.sackedBytes;
   connection.prr = new ProportionalRateReduction(recoverFs, pipe(connection), connection.sendMss);
 }
@@ -457,10 +540,8 @@ export function retransmissionTimeout(connection: TcpConnection, now: number): v
   } else {
     connection.frto.stop();
   }
-  connection.inRecovery = false;
+  connection.recovery.enterRtoRecovery(connection.sndNxt);
   connection.prr = null;
-  connection.rtoRecovery = true;
-  connection.recoveryPoint = connection.sndNxt;
   connection.dupAcks = 0;
   connection.rttSeq = null;
 }

@@ -265,7 +265,7 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     // The cumulative ACK for everything ends recovery; nothing more is resent.
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(5 * MSS), flags: ACK });
     h.expectNothingSent();
-    expect(h.conn.inRecovery).toBe(false);
+    expect(h.conn.recovery.inFastRecovery).toBe(false);
   });
 
   it('a recovery whose every retransmission comes back D-SACKed was spurious: the window reduction is undone (RFC 3708, RFC 9438 §4.9)', () => {
@@ -279,7 +279,7 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     expect(h.conn.cc.cwnd).toBeLessThan(before.cwnd);
     // The original arrives: everything is acknowledged, recovery ends, cwnd stays reduced ...
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(5 * MSS), flags: ACK });
-    expect(h.conn.inRecovery).toBe(false);
+    expect(h.conn.recovery.inFastRecovery).toBe(false);
     expect(h.conn.cc.cwnd).toBeLessThan(before.cwnd);
     expect(h.stat('tcp.cwnd.undone')).toBe(0);
     // ... until the receiver reports the retransmission as a duplicate (RFC 2883 D-SACK).
