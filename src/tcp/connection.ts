@@ -26,6 +26,7 @@ import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
 import { sendReset, transmitPending, windowUpdateAfterRead } from './output.js';
 import { PacingSchedule } from './pacing.js';
 import type { ProportionalRateReduction } from './prr.js';
+import { RackLossDetection } from './rack.js';
 import { LossRecovery } from './recovery.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
@@ -265,26 +266,8 @@ export class TcpConnection extends TimerDeadlines {
   undo: { readonly marker: number; retransmissions: number } | null = null;
   /** Highest SACKed sequence number (RFC 6675 HighACK side; RACK.fack). */
   highestSackedEnd = 0;
-  /** RACK (RFC 8985 §6.1): the most recently sent segment known delivered. */
-  rackSentAt = -Infinity;
-  rackSentOrder = -1;
-  rackEndSeq = 0;
-  rackRtt = 0;
-  /**
-   * Which segment of the ACK being processed gave RACK.rtt (TcpConfig.rackRttInSequenceOrder):
-   * its transmission order (-1: none yet), and whether a cumulatively acknowledged one did.
-   */
-  rackRttSampleOrder = -1;
-  rackRttFromCumulative = false;
-  rackReorderingSeen = false;
-  /**
-   * RFC 8985 §6.2 step 4: the reordering window is this many quarters of min_RTT; it grows by one
-   * per round trip that brings a D-SACK (RACK.dsack_round is SND.NXT when it last grew) and falls
-   * back to 1 after 16 recoveries without one.
-   */
-  rackReorderWindowMultiplier = 1;
-  rackDsackRound: number | null = null;
-  rackReorderWindowPersist = 16;
+  /** RACK's variables and steps (RFC 8985 §6; rack.ts). */
+  readonly rack: RackLossDetection;
   /** Time the first unacknowledged byte was first sent; for the user timeout. */
   firstUnackedSentAt: number | null = null;
   /** When data was last sent or received (for CWV restart and keepalive). */
@@ -368,6 +351,7 @@ export class TcpConnection extends TimerDeadlines {
     this.cc = this.newCongestionControl(congestion ?? config.congestionControl);
     this.info = new TcpInfoCounters(host.now());
     this.quickAcks = new QuickAcks(config.quickAck);
+    this.rack = new RackLossDetection(config);
     this.mtuProbing = new MtuProbing(this);
   }
 

@@ -40,7 +40,6 @@
  *    Linux's is what its slow start gives, which the ACK of step 2 grows by what it acknowledged.
  */
 import type { SentSegment, TcpConnection } from './connection.js';
-import { recoveryEndedForReorderWindow } from './rack.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt } from './seq.js';
 
 /** F-RTO's state on a connection: which step it is in, and what the ACK being processed showed. */
@@ -184,6 +183,6 @@ function undoSpuriousTimeout(connection: TcpConnection, now: number): void {
   if (connection.recovery.inRtoRecovery) {
     connection.recovery.endRtoRecovery();
     connection.info.rtoRecoveryEnded(now);
-    recoveryEndedForReorderWindow(connection);
+    connection.rack.recoveryEnded();
   }
 }

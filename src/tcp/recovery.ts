@@ -9,7 +9,6 @@
 import type { SentSegment, TcpConnection } from './connection.js';
 import { frtoMayStart } from './frto.js';
 import { ProportionalRateReduction } from './prr.js';
-import { growReorderWindow, rackUpdate, recoveryEndedForReorderWindow } from './rack.js';
 import { takeRttSample } from './rtt-sampling.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
@@ -145,8 +144,7 @@ export interface ScoreboardBefore {
  * the scoreboard's measure is taken for PRR.
  */
 export function ackArrives(connection: TcpConnection): ScoreboardBefore {
-  connection.rackRttSampleOrder = -1;
-  connection.rackRttFromCumulative = false;
+  connection.rack.ackArrives();
   connection.frto.ackArrives();
   const queue = connection.inFlight;
   return {
@@ -237,14 +235,14 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   while (removed < queue.length && seqLe(endOf(queue.at(removed)), ack)) {
     const acked = queue.at(removed);
     if (!acked.sacked) {
-      rackUpdate(connection, acked, now, true);
+      connection.rack.update(acked, now, true, connection.rtt.minRtt);
       connection.frto.delivered(acked, endOf(acked), false);
       deliveredSegments += segmentCount(acked, mss);
       // RFC 8985 §6.2 step 3 counts cumulatively acknowledged segments too: an original
       // transmission that arrives after a later segment was SACKed fills the hole and is
       // acknowledged cumulatively, never SACKed itself.
       if (acked.retransmits === 0 && seqLt(endOf(acked), connection.highestSackedEnd)) {
-        connection.rackReorderingSeen = true;
+        connection.rack.reorderingDetected();
         reorderedFrom ??= acked.seq;
       }
     }
@@ -259,7 +257,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   const partlyAcked = queue.first;
   if (partlyAcked !== undefined && seqLt(partlyAcked.seq, ack)) {
     queue.splitAt(0, ack);
-    rackUpdate(connection, partlyAcked, now, true);
+    connection.rack.update(partlyAcked, now, true, connection.rtt.minRtt);
     if (!partlyAcked.sacked) {
       connection.frto.delivered(partlyAcked, ack, false);
       deliveredSegments += segmentCount(partlyAcked, mss);
@@ -306,7 +304,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
       connection.prr = null;
       connection.stats.increment('tcp.recovery.exit');
       connection.cc.onRecoveryEnd(now);
-      recoveryEndedForReorderWindow(connection);
+      connection.rack.recoveryEnded();
       undoIfSpurious(connection, now);
     } else if (!connection.sackEnabled && queue.length > 0) {
       // NewReno partial acknowledgment: the next hole is lost too.
@@ -319,7 +317,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   if (recovery.inRtoRecovery && seqGe(ack, recovery.recoveryPoint)) {
     recovery.endRtoRecovery();
     info.rtoRecoveryEnded(now);
-    recoveryEndedForReorderWindow(connection);
+    connection.rack.recoveryEnded();
   }
 
   return { dataAcked, sequenceAcked, finAcked, rttSample };
@@ -340,7 +338,7 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
   if (dsack) {
     connection.stats.increment('tcp.rx.dsack');
     connection.info.dsackReceived(seqSub(first.rightEdge, first.leftEdge), connection.sendMss, connection.maxSndWnd);
-    growReorderWindow(connection);
+    if (connection.rack.dsackReceived(connection.sndUna, connection.sndNxt)) connection.stats.increment('tcp.rack.reorderWindowGrown');
     // RFC 3708 §3.2: a D-SACK for data sent since the recovery began says one retransmission
     // of it was needless.
     if (connection.undo && connection.undo.retransmissions > 0 && seqGe(first.leftEdge, connection.undo.marker)) {
@@ -390,7 +388,7 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
       queue.markSacked(segment);
       connection.stats.increment('tcp.rx.sackedSegments');
       connection.info.deliveredSegments(segmentCount(segment, connection.sendMss));
-      rackUpdate(connection, segment, now, false);
+      connection.rack.update(segment, now, false, connection.rtt.minRtt);
       const segmentEnd = endOf(segment);
       connection.frto.delivered(segment, segmentEnd, true);
       // RFC 8985 §6.2 step 3: delivery of a segment below the highest one SACKed before is
@@ -398,7 +396,7 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
       // block first (RFC 2018 §4), so blocks come in any sequence order, and which of them
       // arrived first is unknowable (Linux sorts them before tagging for the same reason).
       if (seqLt(segmentEnd, connection.highestSackedEnd) && segment.retransmits === 0) {
-        connection.rackReorderingSeen = true;
+        connection.rack.reorderingDetected();
         if (reorderedFrom === null || seqLt(segment.seq, reorderedFrom)) reorderedFrom = segment.seq;
       }
       if (seqGt(segmentEnd, highestSacked)) highestSacked = segmentEnd;
