@@ -81,7 +81,7 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
         ranges.sort((a, b) => (a[0] <= offset && offset < a[1] ? -1 : b[0] <= offset && offset < b[1] ? 1 : b[0] - a[0]));
         blocks = [...dsack, ...ranges.map(([from, to]) => ({ leftEdge: seqAdd(start, from), rightEdge: seqAdd(start, to) }))].slice(0, maxBlocks);
       }
-      acks.push({ ack: seqAdd(start, contiguous), options: ackOptions(target, connection, tsValOf(segment.optionBytes), blocks), ece: connection.ecnEnabled && dice.chance(0.05) });
+      acks.push({ ack: seqAdd(start, contiguous), options: ackOptions(target, connection, tsValOf(segment.optionBytes), blocks), ece: connection.ecn.enabled && dice.chance(0.05) });
     }
     // Reneging (RFC 2018 §8): the peer forgets what it SACKed above the hole.
     if (!reneged && connection.sackEnabled && dice.chance(0.02) && contiguous < data.length) {

@@ -14,6 +14,7 @@ import type { TcpConfig } from './config.js';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
 import { CongestionWindowUse } from './cwnd-validation.js';
 import { TimerDeadlines } from './deadlines.js';
+import { ExplicitCongestionNotification } from './ecn.js';
 import { ForwardRtoRecovery } from './frto.js';
 import { MtuProbing } from './mtu-probe.js';
 import { QuickAcks } from './quick-ack.js';
@@ -200,7 +201,6 @@ export class TcpConnection extends TimerDeadlines {
   lastAckSent = 0;
   /** Random offset of our timestamp clock (RFC 7323 §5.4). */
   tsOffset = 0;
-  ecnEnabled = false;
 
   // ---- buffers ----
   readonly sendBuffer: SendBuffer;
@@ -273,13 +273,8 @@ export class TcpConnection extends TimerDeadlines {
   /** When data was last sent or received (for CWV restart and keepalive). */
   lastSendAt = 0;
   lastReceiveAt = 0;
-  /** ECN (RFC 3168 §6.1): CE seen, echo ECE until CWR; we reduced and owe a CWR. */
-  ecnEchoPending = false;
-  cwrPending = false;
-  /** SND.NXT when we last reduced for ECE: once per window (RFC 3168 §6.1.2). */
-  ecnReducedAt = 0;
-  /** A reduction for ECE is in progress until ecnReducedAt is acknowledged. */
-  ecnEpisode = false;
+  /** ECN (RFC 3168 §6.1): negotiated?, the echo of CE, the reduction for ECE and the CWR owed (ecn.ts). */
+  readonly ecn = new ExplicitCongestionNotification();
 
   // ---- ACK generation ----
   /** Send an ACK at the next output. */

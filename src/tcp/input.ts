@@ -95,7 +95,7 @@ export function prepareOwnSyn(connection: TcpConnection, iss: number, now: numbe
   connection.recovery.opening(iss);
   connection.highestSackedEnd = iss;
   connection.smallSegmentEnd = iss;
-  connection.ecnReducedAt = iss;
+  connection.ecn.opening(iss);
   connection.tsOffset = tsOffset;
   connection.advertisedMss = advertisedMssFor(connection);
   const config = connection.host.config;
@@ -206,7 +206,7 @@ function synSentArrives(connection: TcpConnection, segment: Segment, now: number
   connection.rcvAdvertisedEdge = seqAdd(connection.rcvNxt, Math.min(connection.receiveWindowSpace(), 0xffff));
   negotiateOptions(connection, segment, now);
   // RFC 3168 §6.1.1: an ECN-setup SYN-ACK (ECE without CWR) counts only if our SYN asked.
-  if (ecnMode(connection.host.config) === 'on' && has.ece(segment) && !has.cwr(segment)) connection.ecnEnabled = true;
+  if (ecnMode(connection.host.config) === 'on' && has.ece(segment) && !has.cwr(segment)) connection.ecn.setEnabled(true);
   if (ackAcceptable) {
     establish(connection, segment, segment.window, now); // a SYN-ACK's window is never scaled (RFC 7323 §2.2)
     connection.ackNow = true;
@@ -376,11 +376,11 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
   }
 
   // ECN (RFC 3168 §6.1.3): CE on the IP header is echoed with ECE until CWR arrives.
-  if (connection.ecnEnabled) {
-    if (has.cwr(segment)) connection.ecnEchoPending = false;
+  if (connection.ecn.enabled) {
+    if (has.cwr(segment)) connection.ecn.cwrReceived();
     if (ecnField !== 0 && segment.payload.length > 0) connection.info.ecnCapableDataArrived();
     if (ecnField === ECN_CE) {
-      connection.ecnEchoPending = true;
+      connection.ecn.congestionExperienced();
       connection.ackNow = true;
       connection.stats.increment('tcp.rx.congestionExperienced');
     }
@@ -536,23 +536,22 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
   if (connection.sackEnabled && detectLossByRack(connection, now)) enterRecovery(connection, now, before);
   // ECN-Echo (RFC 3168 §6.1.2): a reduction once per window of data, before this ACK's share of
   // it is computed (recovery.ts).
-  if (connection.ecnEpisode && seqGe(connection.sndUna, connection.ecnReducedAt)) {
+  if (connection.ecn.reductionEnds(connection.sndUna)) {
     // The window that saw the congestion mark is acknowledged: the reduction is complete, and
     // cwnd is ssthresh (RFC 9937 §4).
-    connection.ecnEpisode = false;
     if (connection.recovery.open) {
       connection.prr = null;
       connection.cc.onRecoveryEnd(now);
     }
   }
-  if (connection.ecnEnabled && has.ece(segment) && !connection.ecnEpisode && seqGt(connection.sndUna, connection.ecnReducedAt)) {
+  if (connection.ecn.enabled && has.ece(segment) && connection.ecn.mayReduce(connection.sndUna)) {
     reduceForEcnEcho(connection, now, before);
   }
   const delivered = deliveredData(connection, before, duplicate);
   reduceForAck(connection, before, delivered);
   growForDelivered(connection, before, delivered, dataAcked > 0, now);
   // Segments this ACK reported delivered while it echoed congestion (Linux's delivered_ce).
-  if (connection.ecnEnabled && has.ece(segment)) connection.info.deliveredWithEcnEcho(connection.info.delivered - deliveredBefore);
+  if (connection.ecn.enabled && has.ece(segment)) connection.info.deliveredWithEcnEcho(connection.info.delivered - deliveredBefore);
 
   // The retransmission timer follows the oldest unacknowledged segment (RFC 6298 §5.2–5.3).
   const unsent = connection.sendBuffer.length - seqSub(connection.sndNxt, connection.sendBufferSeq);

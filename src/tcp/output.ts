@@ -136,12 +136,9 @@ export function transmitSegment(
     if (seqGt(edge, connection.rcvAdvertisedEdge)) connection.rcvAdvertisedEdge = edge;
   }
   if (!(flags & TcpFlag.RST)) connection.info.receiveWindow = isSyn ? window : window << connection.rcvWindowShift;
-  if (connection.ecnEnabled && !isSyn) {
-    if (connection.ecnEchoPending) flags |= TcpFlag.ECE;
-    if (connection.cwrPending && payload.length > 0) {
-      flags |= TcpFlag.CWR;
-      connection.cwrPending = false;
-    }
+  if (connection.ecn.enabled && !isSyn) {
+    if (connection.ecn.echoPending) flags |= TcpFlag.ECE;
+    if (payload.length > 0 && connection.ecn.takeCwr()) flags |= TcpFlag.CWR;
   }
   const segment: TcpRepr = {
     srcPort: connection.localPort,
@@ -179,7 +176,7 @@ export function sendSyn(connection: TcpConnection, now: number): void {
 
 /** Sends (or re-sends) our SYN-ACK (passive open, RFC 9293 §3.10.7.2). */
 export function sendSynAck(connection: TcpConnection, now: number): void {
-  const flags = TcpFlag.SYN | TcpFlag.ACK | (connection.ecnEnabled ? TcpFlag.ECE : 0);
+  const flags = TcpFlag.SYN | TcpFlag.ACK | (connection.ecn.enabled ? TcpFlag.ECE : 0);
   transmitSegment(connection, now, connection.iss, flags, NO_BYTES, synOptions(connection, now, true));
 }
 

@@ -178,7 +178,7 @@ export function deliveredData(connection: TcpConnection, before: ScoreboardBefor
  */
 export function reduceForAck(connection: TcpConnection, before: ScoreboardBefore, delivered: number): void {
   const prr = connection.prr;
-  if (prr === null || !(connection.recovery.inFastRecovery || connection.ecnEpisode)) return;
+  if (prr === null || !(connection.recovery.inFastRecovery || connection.ecn.reducing)) return;
   const safe = seqGt(connection.sndUna, before.sndUna) && connection.inFlight.lossMarks === before.lossMarks;
   prr.onAck(delivered, pipe(connection), connection.cc.ssthresh, safe, connection.sendMss);
 }
@@ -475,7 +475,7 @@ export function enterRecovery(connection: TcpConnection, now: number, before?: S
     ? seqSub(connection.sndNxt, before.sndUna) - before.sackedBytes
     : connection.inFlight.bytes - connection.inFlight.sackedBytes;
   connection.prr = new ProportionalRateReduction(recoverFs, pipe(connection), connection.sendMss);
-  if (connection.ecnEnabled) connection.cwrPending = true;
+  connection.ecn.lossReduced();
 }
 
 /**
@@ -491,9 +491,7 @@ export function reduceForEcnEcho(connection: TcpConnection, now: number, before:
   connection.stats.increment('tcp.ecn.reductions');
   connection.undo = null;
   connection.cc.onEcnEcho(now, reductionBase(connection));
-  connection.ecnReducedAt = connection.sndNxt;
-  connection.ecnEpisode = true;
-  connection.cwrPending = true;
+  connection.ecn.reduced(connection.sndNxt);
   if (!connection.recovery.open) return;
   const recoverFs = seqSub(connection.sndNxt, before.sndUna) - before.sackedBytes;
   connection.prr = new ProportionalRateReduction(recoverFs, pipe(connection), connection.sendMss);

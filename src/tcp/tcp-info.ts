@@ -265,14 +265,14 @@ export function tcpInfo(connection: TcpConnection, now: number): TcpInfo {
   let caState: number = TcpCaState.open;
   if (loss) caState = TcpCaState.loss;
   else if (connection.recovery.inFastRecovery) caState = TcpCaState.recovery;
-  else if (connection.ecnEpisode) caState = TcpCaState.cwr;
+  else if (connection.ecn.reducing) caState = TcpCaState.cwr;
   else if (sacked > 0 || lost > 0 || retrans > 0 || connection.dupAcks > 0 || (connection.inFlight.first?.retransmits ?? 0) > 0) caState = TcpCaState.disorder;
 
   let options = 0;
   if (connection.timestampsEnabled) options |= TcpiOption.TIMESTAMPS;
   if (connection.sackEnabled) options |= TcpiOption.SACK;
   if (connection.windowScalingEnabled) options |= TcpiOption.WSCALE;
-  if (connection.ecnEnabled) options |= TcpiOption.ECN;
+  if (connection.ecn.enabled) options |= TcpiOption.ECN;
   if (counters.ecnSeen) options |= TcpiOption.ECN_SEEN;
 
   // With nothing in flight the timeouts counted are zero-window probes (timers.ts).

@@ -222,16 +222,16 @@ describe('ECN negotiation (RFC 3168 §6.1.1)', () => {
   it('a plain SYN gets a plain SYN-ACK', () => {
     const h = synReceived();
     expect(flags(SYN | ACK).test(h.ourSynAck)).toBe(null);
-    expect(h.conn.ecnEnabled).toBe(false);
+    expect(h.conn.ecn.enabled).toBe(false);
   });
 
   it('active open: a SYN-ACK with ECE turns ECN on; one without leaves it off', () => {
     const h = synSent();
     h.send({ seq: 5000, ack: h.ourSeq(0), flags: SYN | ACK | ECE, options: mssOnly() });
-    expect(h.conn.ecnEnabled).toBe(true);
+    expect(h.conn.ecn.enabled).toBe(true);
     const h2 = synSent();
     h2.send({ seq: 5000, ack: h2.ourSeq(0), flags: SYN | ACK, options: mssOnly() });
-    expect(h2.conn.ecnEnabled).toBe(false);
+    expect(h2.conn.ecn.enabled).toBe(false);
     h2.expectSent(flags(ACK), ack(5001));
   });
 });
