@@ -32,6 +32,7 @@ import { LossRecovery } from './recovery.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
+import { TcpTimestamps } from './timestamps.js';
 
 /** The eleven states of RFC 9293 §3.3.2. */
 export type TcpState =
@@ -194,13 +195,8 @@ export class TcpConnection extends TimerDeadlines {
   /** Both SYNs carried a window-scale option (RFC 7323 §2.2): every SYN-ACK we send must carry ours. */
   windowScalingEnabled = false;
   sackEnabled = false;
-  timestampsEnabled = false;
-  /** TS.Recent and Last.ACK.sent (RFC 7323 §4.3). */
-  tsRecent = 0;
-  tsRecentSetAt = 0;
-  lastAckSent = 0;
-  /** Random offset of our timestamp clock (RFC 7323 §5.4). */
-  tsOffset = 0;
+  /** The Timestamps option (RFC 7323): negotiated?, our clock, TS.Recent, Last.ACK.sent, PAWS (timestamps.ts). */
+  readonly timestamps = new TcpTimestamps();
 
   // ---- buffers ----
   readonly sendBuffer: SendBuffer;
@@ -411,11 +407,6 @@ export class TcpConnection extends TimerDeadlines {
       !this.finPending &&
       (this.state === 'ESTABLISHED' || this.state === 'CLOSE-WAIT' || this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED')
     );
-  }
-
-  /** Our current timestamp clock value (RFC 7323 §5.4: ms granularity, random offset). */
-  tsNow(now: number): number {
-    return (Math.floor(now) + this.tsOffset) >>> 0;
   }
 
   /** Moves to a new state, counting the transition. */

@@ -43,14 +43,14 @@ export function advertisedMssFor(connection: TcpConnection): number {
 function synOptions(connection: TcpConnection, now: number, isSynAck: boolean): TcpOption[] {
   const config = connection.host.config;
   const sack = isSynAck ? connection.sackEnabled : config.sack;
-  const ts = isSynAck ? connection.timestampsEnabled : config.timestamps;
+  const ts = isSynAck ? connection.timestamps.enabled : config.timestamps;
   // A SYN-ACK carries window scale only in answer to one, and only if we scale (RFC 7323 §2.2).
   const ws = isSynAck ? connection.windowScalingEnabled : config.windowScaling;
   const options: TcpOption[] = [{ kind: 'maxSegmentSize', mss: connection.advertisedMss }];
   if (sack && ts) options.push({ kind: 'sackPermitted' });
   if (ts) {
     if (!sack) options.push({ kind: 'noOperation' }, { kind: 'noOperation' });
-    options.push({ kind: 'timestamps', tsVal: connection.tsNow(now), tsEcr: isSynAck ? connection.tsRecent : 0 });
+    options.push({ kind: 'timestamps', tsVal: connection.timestamps.tsVal(now), tsEcr: isSynAck ? connection.timestamps.recent : 0 });
   } else if (sack) {
     options.push({ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'sackPermitted' });
   }
@@ -64,13 +64,13 @@ const NO_OPERATION: TcpOption = Object.freeze({ kind: 'noOperation' });
 /** Options for a synchronized-state segment: timestamps, then SACK blocks if any. */
 function segmentOptions(connection: TcpConnection, now: number): TcpOption[] {
   const options: TcpOption[] = [];
-  if (connection.timestampsEnabled) {
-    options.push(NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.tsNow(now), tsEcr: connection.tsRecent });
+  if (connection.timestamps.enabled) {
+    options.push(NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.timestamps.tsVal(now), tsEcr: connection.timestamps.recent });
   }
   // Blocks exist only for data held out of order or a duplicate to report (RFC 2018 §4, RFC 2883).
   const dsack = connection.host.config.duplicateSack ? connection.pendingDsack : null;
   if (connection.sackEnabled && (connection.assembler.holes || dsack !== null)) {
-    const max = connection.timestampsEnabled ? 3 : 4;
+    const max = connection.timestamps.enabled ? 3 : 4;
     const blocks: SackBlock[] = connection.assembler.sackBlocks(max, dsack ?? undefined);
     if (blocks.length > 0) options.push(NO_OPERATION, NO_OPERATION, { kind: 'sack', blocks });
   }
@@ -152,7 +152,7 @@ export function transmitSegment(
     payload,
   };
   if (flags & TcpFlag.ACK) {
-    connection.lastAckSent = connection.rcvNxt;
+    connection.timestamps.ackSent(connection.rcvNxt);
     connection.ackNow = false;
     connection.segmentsSinceAck = 0;
     connection.quickAcks.ackSent();
@@ -186,7 +186,7 @@ export function sendSynAck(connection: TcpConnection, now: number): void {
  * tcp_send_active_reset does), but no SACK blocks.
  */
 export function sendReset(connection: TcpConnection, now: number, flags: number): void {
-  const options: TcpOption[] = connection.timestampsEnabled ? [NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.tsNow(now), tsEcr: connection.tsRecent }] : [];
+  const options: TcpOption[] = connection.timestamps.enabled ? [NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.timestamps.tsVal(now), tsEcr: connection.timestamps.recent }] : [];
   transmitSegment(connection, now, connection.sndNxt, TcpFlag.RST | flags, NO_BYTES, options);
 }
 
@@ -468,7 +468,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     const pushKept = length > 0 && (writeEnd || mode.wakeup === true);
     queue.push({ seq, length: segmentLength, syn: false, fin, push: pushKept, unitEnd, sentAt: now, sentOrder: connection.transmissions++ });
     if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;
-    if (connection.rttSeq === null && !connection.timestampsEnabled && length > 0) {
+    if (connection.rttSeq === null && !connection.timestamps.enabled && length > 0) {
       connection.rttSeq = seq;
       connection.rttStartedAt = now;
     }
@@ -548,7 +548,7 @@ function sendMtuProbe(connection: TcpConnection, now: number, cwnd: number, inPi
   transmitSegment(connection, now, seq, TcpFlag.ACK | (push ? TcpFlag.PSH : 0), connection.sendBuffer.read(unsentOffset, length), segmentOptions(connection, now));
   connection.inFlight.push({ seq, length, syn: false, fin: false, push, sentAt: now, sentOrder: connection.transmissions++ });
   if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;
-  if (connection.rttSeq === null && !connection.timestampsEnabled) {
+  if (connection.rttSeq === null && !connection.timestamps.enabled) {
     connection.rttSeq = seq;
     connection.rttStartedAt = now;
   }

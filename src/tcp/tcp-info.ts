@@ -269,7 +269,7 @@ export function tcpInfo(connection: TcpConnection, now: number): TcpInfo {
   else if (sacked > 0 || lost > 0 || retrans > 0 || connection.dupAcks > 0 || (connection.inFlight.first?.retransmits ?? 0) > 0) caState = TcpCaState.disorder;
 
   let options = 0;
-  if (connection.timestampsEnabled) options |= TcpiOption.TIMESTAMPS;
+  if (connection.timestamps.enabled) options |= TcpiOption.TIMESTAMPS;
   if (connection.sackEnabled) options |= TcpiOption.SACK;
   if (connection.windowScalingEnabled) options |= TcpiOption.WSCALE;
   if (connection.ecn.enabled) options |= TcpiOption.ECN;

@@ -442,7 +442,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   /** RFC 6191 §2: a SYN may reuse a TIME-WAIT 4-tuple if it is newer than the old connection. */
   private synMayReopenTimeWait(connection: TcpConnection, segment: Segment): boolean {
     const ts = segment.parsed.timestamps;
-    if (connection.timestampsEnabled && ts) return seqGt(ts.tsVal, connection.tsRecent);
+    if (connection.timestamps.enabled && ts) return seqGt(ts.tsVal, connection.timestamps.recent);
     return seqGt(segment.seq, connection.rcvNxt);
   }
 
@@ -555,8 +555,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     connection.ecn.setEnabled(timestamps && ecnMode(this.config) !== 'off' && has.ece(syn) && has.cwr(syn));
     if (timestamps) {
       const options = { windowScale: connection.windowScalingEnabled ? connection.sndWindowShift : undefined, sack: connection.sackEnabled, ecn: connection.ecn.enabled };
-      const tsVal = SynCookies.encodeTimestamp(connection.tsNow(now), options);
-      connection.tsOffset = (tsVal - Math.floor(now)) >>> 0; // the SYN-ACK's TSval carries the options
+      const tsVal = SynCookies.encodeTimestamp(connection.timestamps.tsVal(now), options);
+      connection.timestamps.setClockOffset((tsVal - Math.floor(now)) >>> 0); // the SYN-ACK's TSval carries the options
     }
     listener.lastCookieSentAt = now;
     this.stats.increment('tcp.synCookies.sent');
@@ -654,7 +654,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     // What IP now holds for the path: it refuses to go below its floor (552, Linux's min_pmtu),
     // so a forged tiny MTU cannot shrink our segments to nothing.
     const pathMtu = this.ip.mtuTo(connection.remoteAddress) ?? mtu;
-    const mss = pathMtu - TCP_IP_HEADERS - (connection.timestampsEnabled ? 12 : 0);
+    const mss = pathMtu - TCP_IP_HEADERS - (connection.timestamps.enabled ? 12 : 0);
     if (mss >= connection.sendMss) return;
     this.stats.increment('tcp.pmtu.mssLowered');
     connection.sendMss = Math.max(mss, 64);

@@ -62,7 +62,7 @@ describeInterop('interop: TCP against differently configured Linux kernels', () 
     ({ peer } = faultyPeer({ lossRate: 0.02, reorderRate: 0.02, reorderDelayMs: 3, direction: 'both' }));
     sysctl(peer, 'net.ipv4.tcp_timestamps=0');
     const { connection, kernelOptions } = await exchange(peer, 9701);
-    expect(connection.timestampsEnabled).toBe(false);
+    expect(connection.timestamps.enabled).toBe(false);
     expect(kernelOptions).toMatch(/timestamps=0/);
   }, 90_000);
 

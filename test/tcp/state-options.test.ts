@@ -161,7 +161,7 @@ describe('timestamps (RFC 7323 §3)', () => {
     const h = established({ peerSynOptions: linuxSynOptions(1000) });
     h.advance(25);
     h.write(10);
-    h.expectSent(flags(ACK | PSH), timestamps({ tsVal: h.ourTsVal(), tsEcr: h.conn.tsRecent }));
+    h.expectSent(flags(ACK | PSH), timestamps({ tsVal: h.ourTsVal(), tsEcr: h.conn.timestamps.recent }));
   });
 
   it('our clock ticks in milliseconds from a random offset (RFC 7323 §5.4)', () => {
@@ -169,7 +169,7 @@ describe('timestamps (RFC 7323 §3)', () => {
     const first = h.ourTsVal();
     h.advance(1234);
     expect((h.ourTsVal() - first) >>> 0).toBe(1234);
-    expect(h.conn.tsOffset).not.toBe(0);
+    expect(h.conn.timestamps.offset).not.toBe(0);
   });
 
   it('not offered by the peer: no timestamps on the SYN-ACK or later', () => {
@@ -181,7 +181,7 @@ describe('timestamps (RFC 7323 §3)', () => {
   it('turned off here: no timestamps on the SYN-ACK even when offered', () => {
     const h = synReceived({ tcp: { timestamps: false }, peerSynOptions: linuxSynOptions(1000) });
     expect(timestamps(undefined).test(h.ourSynAck)).toBe(null);
-    expect(h.conn.timestampsEnabled).toBe(false);
+    expect(h.conn.timestamps.enabled).toBe(false);
   });
 });
 
