@@ -2,7 +2,9 @@
  * One TCP connection: the Transmission Control Block of RFC 9293 §3.3.1 and the user calls of
  * §3.10.1–3.10.6 (OPEN, SEND, RECEIVE, CLOSE, ABORT, STATUS). Segment arrival lives in
  * `input.ts`, segment building in `output.ts`, timers in `timers.ts`, loss recovery in
- * `recovery.ts`; they all work on this object.
+ * `recovery.ts`; they all work on this object. The state of a mechanism with an RFC of its own
+ * lives in that mechanism's owner, which the others call: `recovery` (loss recovery), `rack`
+ * (RFC 8985), `ecn` (RFC 3168), `timestamps` (RFC 7323), `frto` (RFC 5682), among others.
  */
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
