@@ -341,9 +341,9 @@ class Generator {
     // A SYN-SENT connection mostly gets what a peer answers a SYN with: SYN-ACK, a crossing SYN, SYN+FIN, RST.
     const flags = connection.state === 'SYN-SENT' && dice.chance(0.5) ? dice.pick([0x012, 0x002, 0x003, 0x013, 0x014, 0x004]) : tcpFlags(dice);
     let options = target.peerOptions(connection);
-    if (dice.chance(0.35)) options = tcpOptions(dice, { ts: connection.tsRecent, seq: connection.sndUna });
-    else if (connection.timestampsEnabled && dice.chance(0.3)) {
-      options = [{ kind: 'timestamps', tsVal: nearEdge(dice, connection.tsRecent, 2), tsEcr: dice.chance(0.5) ? connection.tsNow(target.now) : dice.u32() }];
+    if (dice.chance(0.35)) options = tcpOptions(dice, { ts: connection.timestamps.recent, seq: connection.sndUna });
+    else if (connection.timestamps.enabled && dice.chance(0.3)) {
+      options = [{ kind: 'timestamps', tsVal: nearEdge(dice, connection.timestamps.recent, 2), tsEcr: dice.chance(0.5) ? connection.timestamps.tsVal(target.now) : dice.u32() }];
     }
     return tcpSegment(
       {

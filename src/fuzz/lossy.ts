@@ -24,7 +24,7 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
   const held = new Uint8Array(data.length); // 1 where the peer holds the byte
   const drops = new Map<number, number>();
   const lossRate = dice.pick([0.05, 0.15, 0.3]);
-  const maxBlocks = connection.timestampsEnabled ? 3 : 4;
+  const maxBlocks = connection.timestamps.enabled ? 3 : 4;
   let written = 0;
   let contiguous = 0;
   let reneged = false;
@@ -81,7 +81,7 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
         ranges.sort((a, b) => (a[0] <= offset && offset < a[1] ? -1 : b[0] <= offset && offset < b[1] ? 1 : b[0] - a[0]));
         blocks = [...dsack, ...ranges.map(([from, to]) => ({ leftEdge: seqAdd(start, from), rightEdge: seqAdd(start, to) }))].slice(0, maxBlocks);
       }
-      acks.push({ ack: seqAdd(start, contiguous), options: ackOptions(target, connection, tsValOf(segment.optionBytes), blocks), ece: connection.ecnEnabled && dice.chance(0.05) });
+      acks.push({ ack: seqAdd(start, contiguous), options: ackOptions(target, connection, tsValOf(segment.optionBytes), blocks), ece: connection.ecn.enabled && dice.chance(0.05) });
     }
     // Reneging (RFC 2018 §8): the peer forgets what it SACKed above the hole.
     if (!reneged && connection.sackEnabled && dice.chance(0.02) && contiguous < data.length) {
@@ -145,7 +145,7 @@ export function lossyTransferIn(target: Target, connection: TcpConnection, data:
 /** The peer's options on an ACK: timestamps echoing `tsEcr` (when known) and SACK blocks. */
 function ackOptions(target: Target, connection: TcpConnection, tsEcr: number | undefined, blocks: Array<{ leftEdge: number; rightEdge: number }>): TcpOption[] {
   const options: TcpOption[] = [];
-  if (connection.timestampsEnabled) options.push({ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: (connection.tsRecent + 1) >>> 0, tsEcr: tsEcr ?? connection.tsNow(target.now) });
+  if (connection.timestamps.enabled) options.push({ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: (connection.timestamps.recent + 1) >>> 0, tsEcr: tsEcr ?? connection.timestamps.tsVal(target.now) });
   if (blocks.length > 0) options.push({ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'sack', blocks });
   return options;
 }

@@ -231,7 +231,7 @@ export class Target {
 
   /** Options the peer's non-SYN segments carry on `connection` (its timestamps when in use). */
   peerOptions(connection: TcpConnection): TcpOption[] {
-    return connection.timestampsEnabled ? [{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: this.peerTs(), tsEcr: connection.tsNow(this.now) }] : [];
+    return connection.timestamps.enabled ? [{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: this.peerTs(), tsEcr: connection.timestamps.tsVal(this.now) }] : [];
   }
 
   /** Sends a well-formed segment from the peer on `connection`'s 4-tuple. */
@@ -429,7 +429,7 @@ export class Target {
     const newer = this.dice.chance(0.8);
     const seq = newer ? seqAdd(connection.rcvNxt, 100_000 + this.dice.below(1 << 20)) : seqAdd(connection.rcvNxt, -this.dice.below(1000));
     const options: TcpOption[] = [{ kind: 'maxSegmentSize', mss: 1460 }];
-    if (this.dice.chance(0.5)) options.push({ kind: 'timestamps', tsVal: newer ? (connection.tsRecent + 1 + this.dice.below(1000)) >>> 0 : connection.tsRecent, tsEcr: 0 });
+    if (this.dice.chance(0.5)) options.push({ kind: 'timestamps', tsVal: newer ? (connection.timestamps.recent + 1 + this.dice.below(1000)) >>> 0 : connection.timestamps.recent, tsEcr: 0 });
     const segment = tcpSegment({ srcPort: connection.remotePort, dstPort: connection.localPort, seq, ack: 0, flags: 0x002, window: 65535, urgentPointer: 0, options, payload: new Uint8Array(0) }, this.peer, this.ours);
     this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
   }
@@ -722,8 +722,8 @@ export class Target {
 
   /** Timestamps for the transfer: newer than anything the fuzzer made the stack accept (PAWS). */
   private transferOptions(connection: TcpConnection): TcpOption[] {
-    if (!connection.timestampsEnabled) return [];
-    return [{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: (connection.tsRecent + 1) >>> 0, tsEcr: connection.tsNow(this.now) }];
+    if (!connection.timestamps.enabled) return [];
+    return [{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: (connection.timestamps.recent + 1) >>> 0, tsEcr: connection.timestamps.tsVal(this.now) }];
   }
 
   /** The TCP segment in a frame the stack sent, if it belongs to `connection`. */

@@ -2,7 +2,9 @@
  * One TCP connection: the Transmission Control Block of RFC 9293 §3.3.1 and the user calls of
  * §3.10.1–3.10.6 (OPEN, SEND, RECEIVE, CLOSE, ABORT, STATUS). Segment arrival lives in
  * `input.ts`, segment building in `output.ts`, timers in `timers.ts`, loss recovery in
- * `recovery.ts`; they all work on this object.
+ * `recovery.ts`; they all work on this object. The state of a mechanism with an RFC of its own
+ * lives in that mechanism's owner, which the others call: `recovery` (loss recovery), `rack`
+ * (RFC 8985), `ecn` (RFC 3168), `timestamps` (RFC 7323), `frto` (RFC 5682), among others.
  */
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
@@ -14,6 +16,7 @@ import type { TcpConfig } from './config.js';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
 import { CongestionWindowUse } from './cwnd-validation.js';
 import { TimerDeadlines } from './deadlines.js';
+import { ExplicitCongestionNotification } from './ecn.js';
 import { ForwardRtoRecovery } from './frto.js';
 import { MtuProbing } from './mtu-probe.js';
 import { QuickAcks } from './quick-ack.js';
@@ -26,9 +29,12 @@ import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
 import { sendReset, transmitPending, windowUpdateAfterRead } from './output.js';
 import { PacingSchedule } from './pacing.js';
 import type { ProportionalRateReduction } from './prr.js';
+import { RackLossDetection } from './rack.js';
+import { LossRecovery } from './recovery.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
+import { TcpTimestamps } from './timestamps.js';
 
 /** The eleven states of RFC 9293 §3.3.2. */
 export type TcpState =
@@ -191,14 +197,8 @@ export class TcpConnection extends TimerDeadlines {
   /** Both SYNs carried a window-scale option (RFC 7323 §2.2): every SYN-ACK we send must carry ours. */
   windowScalingEnabled = false;
   sackEnabled = false;
-  timestampsEnabled = false;
-  /** TS.Recent and Last.ACK.sent (RFC 7323 §4.3). */
-  tsRecent = 0;
-  tsRecentSetAt = 0;
-  lastAckSent = 0;
-  /** Random offset of our timestamp clock (RFC 7323 §5.4). */
-  tsOffset = 0;
-  ecnEnabled = false;
+  /** The Timestamps option (RFC 7323): negotiated?, our clock, TS.Recent, Last.ACK.sent, PAWS (timestamps.ts). */
+  readonly timestamps = new TcpTimestamps();
 
   // ---- buffers ----
   readonly sendBuffer: SendBuffer;
@@ -249,11 +249,10 @@ export class TcpConnection extends TimerDeadlines {
   rttSeq: number | null = null;
   rttStartedAt = 0;
   dupAcks = 0;
-  inRecovery = false;
+  /** Which loss recovery the sender is in, and RFC 6582's "recover" (recovery.ts). */
+  readonly recovery = new LossRecovery();
   /** The congestion window through a fast recovery (RFC 9937 PRR); null outside one. */
   prr: ProportionalRateReduction | null = null;
-  /** After an RTO, until everything then outstanding is acknowledged (Linux's "Loss" state). */
-  rtoRecovery = false;
   /** F-RTO (RFC 5682): whether the last timeout turns out spurious (TcpConfig.frto). */
   readonly frto = new ForwardRtoRecovery();
   /**
@@ -263,42 +262,17 @@ export class TcpConnection extends TimerDeadlines {
    * after a timeout (F-RTO may undo that, frto.ts) or an ECN reduction (never undone).
    */
   undo: { readonly marker: number; retransmissions: number } | null = null;
-  /** RFC 6582 "recover": the highest sequence number sent when recovery began (starts at ISS). */
-  recoveryPoint = 0;
   /** Highest SACKed sequence number (RFC 6675 HighACK side; RACK.fack). */
   highestSackedEnd = 0;
-  /** RACK (RFC 8985 §6.1): the most recently sent segment known delivered. */
-  rackSentAt = -Infinity;
-  rackSentOrder = -1;
-  rackEndSeq = 0;
-  rackRtt = 0;
-  /**
-   * Which segment of the ACK being processed gave RACK.rtt (TcpConfig.rackRttInSequenceOrder):
-   * its transmission order (-1: none yet), and whether a cumulatively acknowledged one did.
-   */
-  rackRttSampleOrder = -1;
-  rackRttFromCumulative = false;
-  rackReorderingSeen = false;
-  /**
-   * RFC 8985 §6.2 step 4: the reordering window is this many quarters of min_RTT; it grows by one
-   * per round trip that brings a D-SACK (RACK.dsack_round is SND.NXT when it last grew) and falls
-   * back to 1 after 16 recoveries without one.
-   */
-  rackReorderWindowMultiplier = 1;
-  rackDsackRound: number | null = null;
-  rackReorderWindowPersist = 16;
+  /** RACK's variables and steps (RFC 8985 §6; rack.ts). */
+  readonly rack: RackLossDetection;
   /** Time the first unacknowledged byte was first sent; for the user timeout. */
   firstUnackedSentAt: number | null = null;
   /** When data was last sent or received (for CWV restart and keepalive). */
   lastSendAt = 0;
   lastReceiveAt = 0;
-  /** ECN (RFC 3168 §6.1): CE seen, echo ECE until CWR; we reduced and owe a CWR. */
-  ecnEchoPending = false;
-  cwrPending = false;
-  /** SND.NXT when we last reduced for ECE: once per window (RFC 3168 §6.1.2). */
-  ecnReducedAt = 0;
-  /** A reduction for ECE is in progress until ecnReducedAt is acknowledged. */
-  ecnEpisode = false;
+  /** ECN (RFC 3168 §6.1): negotiated?, the echo of CE, the reduction for ECE and the CWR owed (ecn.ts). */
+  readonly ecn = new ExplicitCongestionNotification();
 
   // ---- ACK generation ----
   /** Send an ACK at the next output. */
@@ -370,6 +344,7 @@ export class TcpConnection extends TimerDeadlines {
     this.cc = this.newCongestionControl(congestion ?? config.congestionControl);
     this.info = new TcpInfoCounters(host.now());
     this.quickAcks = new QuickAcks(config.quickAck);
+    this.rack = new RackLossDetection(config);
     this.mtuProbing = new MtuProbing(this);
   }
 
@@ -434,11 +409,6 @@ export class TcpConnection extends TimerDeadlines {
       !this.finPending &&
       (this.state === 'ESTABLISHED' || this.state === 'CLOSE-WAIT' || this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED')
     );
-  }
-
-  /** Our current timestamp clock value (RFC 7323 §5.4: ms granularity, random offset). */
-  tsNow(now: number): number {
-    return (Math.floor(now) + this.tsOffset) >>> 0;
   }
 
   /** Moves to a new state, counting the transition. */

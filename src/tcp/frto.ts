@@ -40,7 +40,6 @@
  *    Linux's is what its slow start gives, which the ACK of step 2 grows by what it acknowledged.
  */
 import type { SentSegment, TcpConnection } from './connection.js';
-import { recoveryEndedForReorderWindow } from './rack.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt } from './seq.js';
 
 /** F-RTO's state on a connection: which step it is in, and what the ACK being processed showed. */
@@ -149,7 +148,7 @@ export class ForwardRtoRecovery {
 export function frtoMayStart(connection: TcpConnection): boolean {
   if (!connection.host.config.frto) return false;
   if (connection.mtuProbing.outstanding > 0) return false;
-  return (!connection.inRecovery && !connection.rtoRecovery) || connection.timeoutCount > 0;
+  return connection.recovery.open || connection.timeoutCount > 0;
 }
 
 /**
@@ -181,9 +180,9 @@ function undoSpuriousTimeout(connection: TcpConnection, now: number): void {
   connection.inFlight.clearAllLost();
   connection.cc.onSpuriousCongestionEvent(now);
   connection.timeoutCount = 0;
-  if (connection.rtoRecovery) {
-    connection.rtoRecovery = false;
+  if (connection.recovery.inRtoRecovery) {
+    connection.recovery.endRtoRecovery();
     connection.info.rtoRecoveryEnded(now);
-    recoveryEndedForReorderWindow(connection);
+    connection.rack.recoveryEnded();
   }
 }

@@ -25,13 +25,10 @@ import {
 } from './recovery.js';
 import { detectLossByRack } from './rack.js';
 import { has, type Segment } from './segment.js';
-import { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqSub } from './seq.js';
+import { seqAdd, seqGt, seqInWindow, seqLe, seqLt, seqSub } from './seq.js';
 import { Chrono } from './tcp-info-counters.js';
 import { TcpFlag } from './tcp-packet.js';
 import { armDelayedAck, armKeepalive, armProbeTimer, armRetransmitTimer, startTimeWait } from './timers.js';
-
-/** RFC 7323 §5.5: TS.Recent older than 24 days is invalid for PAWS. */
-const PAWS_IDLE_LIMIT_MS = 24 * 24 * 3600 * 1000;
 
 /**
  * Applies the options of the peer's SYN (or SYN-ACK) to the connection: MSS (RFC 9293
@@ -49,18 +46,14 @@ export function negotiateOptions(connection: TcpConnection, syn: Segment, now: n
     connection.rcvWindowShift = 0;
   }
   connection.sackEnabled = config.sack && options.sackPermitted;
-  connection.timestampsEnabled = config.timestamps && options.timestamps !== undefined;
-  if (options.timestamps) {
-    connection.tsRecent = options.timestamps.tsVal;
-    connection.tsRecentSetAt = now;
-  }
+  connection.timestamps.synArrived(config.timestamps && options.timestamps !== undefined, options.timestamps?.tsVal, now);
   connection.peerMss = options.mss ?? config.defaultMss;
   const pathMss = (connection.host.pathMtu(connection.remoteAddress) ?? 576) - TCP_IP_HEADERS;
   let mss = Math.min(connection.peerMss, pathMss);
   if (connection.options.maxSegmentSize > 0) mss = Math.min(mss, connection.options.maxSegmentSize);
   // An active open sizes its buffers now; a passive one once established (fitBuffersToSegments).
   if (config.socketBufferAccounting === 'freebsd' && connection.listenerKey === null) fitBuffersToSegments(connection, mss);
-  if (connection.timestampsEnabled) mss -= 12; // the option rides on every segment
+  if (connection.timestamps.enabled) mss -= 12; // the option rides on every segment
   connection.sendMss = Math.max(mss, 64);
   connection.cc.setMss(connection.sendMss);
   // TCP segmentation offload: the link cuts segments up to this size (IP and TCP headers with
@@ -92,11 +85,11 @@ export function prepareOwnSyn(connection: TcpConnection, iss: number, now: numbe
   connection.sndUna = iss;
   connection.sndNxt = seqAdd(iss, 1);
   connection.sendBufferSeq = seqAdd(iss, 1);
-  connection.recoveryPoint = iss;
+  connection.recovery.opening(iss);
   connection.highestSackedEnd = iss;
   connection.smallSegmentEnd = iss;
-  connection.ecnReducedAt = iss;
-  connection.tsOffset = tsOffset;
+  connection.ecn.opening(iss);
+  connection.timestamps.setClockOffset(tsOffset);
   connection.advertisedMss = advertisedMssFor(connection);
   const config = connection.host.config;
   // Linux lets a set SO_RCVBUF bound the shift (SOCK_RCVBUF_LOCK); FreeBSD always scales for
@@ -206,7 +199,7 @@ function synSentArrives(connection: TcpConnection, segment: Segment, now: number
   connection.rcvAdvertisedEdge = seqAdd(connection.rcvNxt, Math.min(connection.receiveWindowSpace(), 0xffff));
   negotiateOptions(connection, segment, now);
   // RFC 3168 §6.1.1: an ECN-setup SYN-ACK (ECE without CWR) counts only if our SYN asked.
-  if (ecnMode(connection.host.config) === 'on' && has.ece(segment) && !has.cwr(segment)) connection.ecnEnabled = true;
+  if (ecnMode(connection.host.config) === 'on' && has.ece(segment) && !has.cwr(segment)) connection.ecn.setEnabled(true);
   if (ackAcceptable) {
     establish(connection, segment, segment.window, now); // a SYN-ACK's window is never scaled (RFC 7323 §2.2)
     connection.ackNow = true;
@@ -251,13 +244,10 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
 
   // PAWS (RFC 7323 §5.3): a timestamp older than TS.Recent marks an old duplicate.
   const ts = segment.parsed.timestamps;
-  if (connection.timestampsEnabled && ts && !has.rst(segment)) {
-    const stale = now - connection.tsRecentSetAt > PAWS_IDLE_LIMIT_MS;
-    if (!stale && seqLt(ts.tsVal, connection.tsRecent)) {
-      connection.stats.increment('drop.tcp.paws');
-      if (mayAnswerInvalid(connection, segment, now)) connection.ackNow = true;
-      return;
-    }
+  if (connection.timestamps.enabled && ts && !has.rst(segment) && connection.timestamps.pawsRejects(ts.tsVal, now)) {
+    connection.stats.increment('drop.tcp.paws');
+    if (mayAnswerInvalid(connection, segment, now)) connection.ackNow = true;
+    return;
   }
 
   const window = receiveWindow(connection);
@@ -281,7 +271,7 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     }
     if (segment.len > 0 && seqLe(seqAdd(segment.seq, segment.len), connection.rcvNxt)) {
       if (connection.sackEnabled) connection.pendingDsack = { leftEdge: segment.seq, rightEdge: seqAdd(segment.seq, segment.len) };
-      connection.quickAcks.duplicateArrived(seqSub(connection.rcvAdvertisedEdge, connection.lastAckSent));
+      connection.quickAcks.duplicateArrived(seqSub(connection.rcvAdvertisedEdge, connection.timestamps.lastAckSent));
     }
     if (mayAnswerInvalid(connection, segment, now)) connection.ackNow = true;
     return;
@@ -352,13 +342,10 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
   if (connection.state === 'CLOSED') return;
 
   // Timestamps (RFC 7323 §4.3): remember TSval of a segment covering Last.ACK.sent.
-  if (ts && connection.timestampsEnabled && seqLe(segment.seq, connection.lastAckSent) && seqGe(ts.tsVal, connection.tsRecent)) {
-    connection.tsRecent = ts.tsVal;
-    connection.tsRecentSetAt = now;
-  }
+  if (ts && connection.timestamps.enabled) connection.timestamps.segmentAccepted(segment.seq, ts.tsVal, now);
   // The echo also times the peer's view of the path: a receiver RTT sample (Linux's
   // tcp_rcv_rtt_measure_ts, for TCP_INFO's rcv_rtt).
-  if (ts && connection.timestampsEnabled && connection.state === 'ESTABLISHED') connection.info.timestampEchoed(connection, segment.len, ts.tsEcr, now);
+  if (ts && connection.timestamps.enabled && connection.state === 'ESTABLISHED') connection.info.timestampEchoed(connection, segment.len, ts.tsEcr, now);
 
   if (connection.state === 'TIME-WAIT') {
     // RFC 9293 §3.10.7.4, fifth step in TIME-WAIT: "The only thing that can arrive in this
@@ -376,11 +363,11 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
   }
 
   // ECN (RFC 3168 §6.1.3): CE on the IP header is echoed with ECE until CWR arrives.
-  if (connection.ecnEnabled) {
-    if (has.cwr(segment)) connection.ecnEchoPending = false;
+  if (connection.ecn.enabled) {
+    if (has.cwr(segment)) connection.ecn.cwrReceived();
     if (ecnField !== 0 && segment.payload.length > 0) connection.info.ecnCapableDataArrived();
     if (ecnField === ECN_CE) {
-      connection.ecnEchoPending = true;
+      connection.ecn.congestionExperienced();
       connection.ackNow = true;
       connection.stats.increment('tcp.rx.congestionExperienced');
     }
@@ -449,7 +436,7 @@ function establish(connection: TcpConnection, segment: Segment, window: number, 
   connection.retransmitDeadline = Infinity;
   connection.firstUnackedSentAt = null;
   if (connection.host.config.socketBufferAccounting === 'freebsd' && connection.listenerKey !== null) {
-    fitBuffersToSegments(connection, connection.sendMss + (connection.timestampsEnabled ? 12 : 0));
+    fitBuffersToSegments(connection, connection.sendMss + (connection.timestamps.enabled ? 12 : 0));
   }
   connection.setState('ESTABLISHED');
   connection.sendMemory.established();
@@ -536,23 +523,22 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
   if (connection.sackEnabled && detectLossByRack(connection, now)) enterRecovery(connection, now, before);
   // ECN-Echo (RFC 3168 §6.1.2): a reduction once per window of data, before this ACK's share of
   // it is computed (recovery.ts).
-  if (connection.ecnEpisode && seqGe(connection.sndUna, connection.ecnReducedAt)) {
+  if (connection.ecn.reductionEnds(connection.sndUna)) {
     // The window that saw the congestion mark is acknowledged: the reduction is complete, and
     // cwnd is ssthresh (RFC 9937 §4).
-    connection.ecnEpisode = false;
-    if (!connection.inRecovery && !connection.rtoRecovery) {
+    if (connection.recovery.open) {
       connection.prr = null;
       connection.cc.onRecoveryEnd(now);
     }
   }
-  if (connection.ecnEnabled && has.ece(segment) && !connection.ecnEpisode && seqGt(connection.sndUna, connection.ecnReducedAt)) {
+  if (connection.ecn.enabled && has.ece(segment) && connection.ecn.mayReduce(connection.sndUna)) {
     reduceForEcnEcho(connection, now, before);
   }
   const delivered = deliveredData(connection, before, duplicate);
   reduceForAck(connection, before, delivered);
   growForDelivered(connection, before, delivered, dataAcked > 0, now);
   // Segments this ACK reported delivered while it echoed congestion (Linux's delivered_ce).
-  if (connection.ecnEnabled && has.ece(segment)) connection.info.deliveredWithEcnEcho(connection.info.delivered - deliveredBefore);
+  if (connection.ecn.enabled && has.ece(segment)) connection.info.deliveredWithEcnEcho(connection.info.delivered - deliveredBefore);
 
   // The retransmission timer follows the oldest unacknowledged segment (RFC 6298 §5.2–5.3).
   const unsent = connection.sendBuffer.length - seqSub(connection.sndNxt, connection.sendBufferSeq);
@@ -656,7 +642,7 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
     connection.receiveQueueBytes += chunk.length;
   }
   connection.host.counters.rxDataSegments.increment();
-  const advertisedWindow = seqSub(connection.rcvAdvertisedEdge, connection.lastAckSent);
+  const advertisedWindow = seqSub(connection.rcvAdvertisedEdge, connection.timestamps.lastAckSent);
   const quick = connection.quickAcks.dataArrived(data.length, has.psh(segment), advertisedWindow, connection.advertisedMss || connection.sendMss, connection.rtt.rto, now);
   if (!inOrder || wasHolding || result.duplicate !== undefined) {
     // Out of order, a duplicate, or filling a hole: ACK at once (RFC 5681 §4.2, RFC 9293 §3.8.6.3).

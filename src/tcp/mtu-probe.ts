@@ -46,7 +46,7 @@ export class MtuProbing {
 
   /** TCP/IP headers of each segment: with timestamps their 12 bytes too. */
   private get headers(): number {
-    return TCP_IP_HEADERS + (this.connection.timestampsEnabled ? 12 : 0);
+    return TCP_IP_HEADERS + (this.connection.timestamps.enabled ? 12 : 0);
   }
 
   /** RFC 4821 §7.2 initial range: the base MTU up to what the peer's MSS and our link allow. */
@@ -73,7 +73,7 @@ export class MtuProbing {
   decide(now: number, unsent: number, inFlightSegments: number, cwndSegments: number): ProbeDecision {
     const c = this.connection;
     const config = c.host.config;
-    if (!config.mtuProbing || this.probe !== null || c.inRecovery || c.rtoRecovery || cwndSegments < MIN_CWND_SEGMENTS) return 'none';
+    if (!config.mtuProbing || this.probe !== null || !c.recovery.open || cwndSegments < MIN_CWND_SEGMENTS) return 'none';
     if (c.sackEnabled && (c.assembler.holes || c.pendingDsack !== null)) return 'none';
     if (!this.started) this.start(now);
     const mss = c.sendMss;
@@ -110,7 +110,7 @@ export class MtuProbing {
     c.stats.increment('tcp.mtuProbe.succeeded');
     const pathMss = (c.host.pathMtu(c.remoteAddress) ?? this.low) - this.headers;
     const clamp = c.options.maxSegmentSize > 0 ? Math.min(c.peerMss, c.options.maxSegmentSize) : c.peerMss;
-    const mss = Math.min(this.low - this.headers, pathMss, clamp - (c.timestampsEnabled ? 12 : 0));
+    const mss = Math.min(this.low - this.headers, pathMss, clamp - (c.timestamps.enabled ? 12 : 0));
     if (mss > c.sendMss) {
       c.sendMss = mss;
       c.cc.setMss(mss);

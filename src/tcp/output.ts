@@ -43,14 +43,14 @@ export function advertisedMssFor(connection: TcpConnection): number {
 function synOptions(connection: TcpConnection, now: number, isSynAck: boolean): TcpOption[] {
   const config = connection.host.config;
   const sack = isSynAck ? connection.sackEnabled : config.sack;
-  const ts = isSynAck ? connection.timestampsEnabled : config.timestamps;
+  const ts = isSynAck ? connection.timestamps.enabled : config.timestamps;
   // A SYN-ACK carries window scale only in answer to one, and only if we scale (RFC 7323 §2.2).
   const ws = isSynAck ? connection.windowScalingEnabled : config.windowScaling;
   const options: TcpOption[] = [{ kind: 'maxSegmentSize', mss: connection.advertisedMss }];
   if (sack && ts) options.push({ kind: 'sackPermitted' });
   if (ts) {
     if (!sack) options.push({ kind: 'noOperation' }, { kind: 'noOperation' });
-    options.push({ kind: 'timestamps', tsVal: connection.tsNow(now), tsEcr: isSynAck ? connection.tsRecent : 0 });
+    options.push({ kind: 'timestamps', tsVal: connection.timestamps.tsVal(now), tsEcr: isSynAck ? connection.timestamps.recent : 0 });
   } else if (sack) {
     options.push({ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'sackPermitted' });
   }
@@ -64,13 +64,13 @@ const NO_OPERATION: TcpOption = Object.freeze({ kind: 'noOperation' });
 /** Options for a synchronized-state segment: timestamps, then SACK blocks if any. */
 function segmentOptions(connection: TcpConnection, now: number): TcpOption[] {
   const options: TcpOption[] = [];
-  if (connection.timestampsEnabled) {
-    options.push(NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.tsNow(now), tsEcr: connection.tsRecent });
+  if (connection.timestamps.enabled) {
+    options.push(NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.timestamps.tsVal(now), tsEcr: connection.timestamps.recent });
   }
   // Blocks exist only for data held out of order or a duplicate to report (RFC 2018 §4, RFC 2883).
   const dsack = connection.host.config.duplicateSack ? connection.pendingDsack : null;
   if (connection.sackEnabled && (connection.assembler.holes || dsack !== null)) {
-    const max = connection.timestampsEnabled ? 3 : 4;
+    const max = connection.timestamps.enabled ? 3 : 4;
     const blocks: SackBlock[] = connection.assembler.sackBlocks(max, dsack ?? undefined);
     if (blocks.length > 0) options.push(NO_OPERATION, NO_OPERATION, { kind: 'sack', blocks });
   }
@@ -136,12 +136,9 @@ export function transmitSegment(
     if (seqGt(edge, connection.rcvAdvertisedEdge)) connection.rcvAdvertisedEdge = edge;
   }
   if (!(flags & TcpFlag.RST)) connection.info.receiveWindow = isSyn ? window : window << connection.rcvWindowShift;
-  if (connection.ecnEnabled && !isSyn) {
-    if (connection.ecnEchoPending) flags |= TcpFlag.ECE;
-    if (connection.cwrPending && payload.length > 0) {
-      flags |= TcpFlag.CWR;
-      connection.cwrPending = false;
-    }
+  if (connection.ecn.enabled && !isSyn) {
+    if (connection.ecn.echoPending) flags |= TcpFlag.ECE;
+    if (payload.length > 0 && connection.ecn.takeCwr()) flags |= TcpFlag.CWR;
   }
   const segment: TcpRepr = {
     srcPort: connection.localPort,
@@ -155,7 +152,7 @@ export function transmitSegment(
     payload,
   };
   if (flags & TcpFlag.ACK) {
-    connection.lastAckSent = connection.rcvNxt;
+    connection.timestamps.ackSent(connection.rcvNxt);
     connection.ackNow = false;
     connection.segmentsSinceAck = 0;
     connection.quickAcks.ackSent();
@@ -179,7 +176,7 @@ export function sendSyn(connection: TcpConnection, now: number): void {
 
 /** Sends (or re-sends) our SYN-ACK (passive open, RFC 9293 §3.10.7.2). */
 export function sendSynAck(connection: TcpConnection, now: number): void {
-  const flags = TcpFlag.SYN | TcpFlag.ACK | (connection.ecnEnabled ? TcpFlag.ECE : 0);
+  const flags = TcpFlag.SYN | TcpFlag.ACK | (connection.ecn.enabled ? TcpFlag.ECE : 0);
   transmitSegment(connection, now, connection.iss, flags, NO_BYTES, synOptions(connection, now, true));
 }
 
@@ -189,7 +186,7 @@ export function sendSynAck(connection: TcpConnection, now: number): void {
  * tcp_send_active_reset does), but no SACK blocks.
  */
 export function sendReset(connection: TcpConnection, now: number, flags: number): void {
-  const options: TcpOption[] = connection.timestampsEnabled ? [NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.tsNow(now), tsEcr: connection.tsRecent }] : [];
+  const options: TcpOption[] = connection.timestamps.enabled ? [NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.timestamps.tsVal(now), tsEcr: connection.timestamps.recent }] : [];
   transmitSegment(connection, now, connection.sndNxt, TcpFlag.RST | flags, NO_BYTES, options);
 }
 
@@ -231,7 +228,7 @@ export function retransmit(connection: TcpConnection, segment: SentSegment, now:
     }
   }
   connection.stats.increment('tcp.tx.retransmits');
-  if (connection.undo && connection.inRecovery) connection.undo.retransmissions++;
+  if (connection.undo && connection.recovery.inFastRecovery) connection.undo.retransmissions++;
   connection.prr?.onSent(segment.length);
   segment.retransmits++;
   connection.inFlight.clearLost(segment);
@@ -471,7 +468,7 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     const pushKept = length > 0 && (writeEnd || mode.wakeup === true);
     queue.push({ seq, length: segmentLength, syn: false, fin, push: pushKept, unitEnd, sentAt: now, sentOrder: connection.transmissions++ });
     if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;
-    if (connection.rttSeq === null && !connection.timestampsEnabled && length > 0) {
+    if (connection.rttSeq === null && !connection.timestamps.enabled && length > 0) {
       connection.rttSeq = seq;
       connection.rttStartedAt = now;
     }
@@ -551,7 +548,7 @@ function sendMtuProbe(connection: TcpConnection, now: number, cwnd: number, inPi
   transmitSegment(connection, now, seq, TcpFlag.ACK | (push ? TcpFlag.PSH : 0), connection.sendBuffer.read(unsentOffset, length), segmentOptions(connection, now));
   connection.inFlight.push({ seq, length, syn: false, fin: false, push, sentAt: now, sentOrder: connection.transmissions++ });
   if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;
-  if (connection.rttSeq === null && !connection.timestampsEnabled) {
+  if (connection.rttSeq === null && !connection.timestamps.enabled) {
     connection.rttSeq = seq;
     connection.rttStartedAt = now;
   }

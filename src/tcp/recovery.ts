@@ -9,7 +9,6 @@
 import type { SentSegment, TcpConnection } from './connection.js';
 import { frtoMayStart } from './frto.js';
 import { ProportionalRateReduction } from './prr.js';
-import { growReorderWindow, rackUpdate, recoveryEndedForReorderWindow } from './rack.js';
 import { takeRttSample } from './rtt-sampling.js';
 import type { Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from './seq.js';
@@ -19,6 +18,90 @@ import type { SackBlock } from './tcp-options.js';
 /** The end of a sent segment's sequence space. */
 function endOf(segment: SentSegment): number {
   return seqAdd(segment.seq, segment.length);
+}
+
+/**
+ * Which loss recovery the sender is in (Linux's names in brackets):
+ *
+ * - `'open'`: none [Open; also Disorder, and CWR, whose ECN reduction is ecn.ts's]. Losses are
+ *   looked for (RACK, duplicate ACKs) and the tail loss probe may be armed.
+ * - `'fast'`: fast recovery [Recovery], begun when ACKs showed a loss — RACK's (RFC 8985 §6.3,
+ *   with SACK, RFC 6675 §5) or the third duplicate ACK's (RFC 5681 §3.2, RFC 6582, without).
+ *   The window was reduced once and PRR (RFC 9937) paces the flight down to ssthresh; it ends
+ *   when SND.UNA reaches "recover".
+ * - `'rto'`: after a retransmission timeout (RFC 6298 §5.4–5.6) [Loss]: cwnd collapsed
+ *   (RFC 5681 §3.1), everything outstanding deemed lost (RFC 8985 §6.3), until SND.UNA reaches
+ *   "recover" (SND.NXT at the timeout), or F-RTO (RFC 5682, frto.ts) finds the timeout spurious.
+ * - `'fast-in-rto'`: RACK found a loss among what was sent during an RTO recovery, and a fast
+ *   recovery began inside it: the window was reduced again, PRR runs, and "recover" moved to
+ *   SND.NXT. Linux stays in Loss instead; ustack has always done this. Both end at the same
+ *   ACK; a further timeout leaves `'rto'`, a spurious timeout (F-RTO) leaves `'fast'`.
+ */
+export type RecoveryState = 'open' | 'fast' | 'rto' | 'fast-in-rto';
+
+/**
+ * The loss-recovery state of a connection's sender and RFC 6582's "recover", its one owner:
+ * recovery.ts enters and ends the recoveries, frto.ts ends an RTO recovery found spurious, and
+ * the rest ask.
+ */
+export class LossRecovery {
+  private current: RecoveryState = 'open';
+  /** RFC 6582 "recover": the highest sequence number sent when recovery began (starts at ISS). */
+  private recover = 0;
+
+  /** Which recovery the sender is in. */
+  get state(): RecoveryState {
+    return this.current;
+  }
+
+  /** No loss recovery (Linux's Open, Disorder or CWR). */
+  get open(): boolean {
+    return this.current === 'open';
+  }
+
+  /** In a fast recovery, inside an RTO recovery or not (Linux's Recovery). */
+  get inFastRecovery(): boolean {
+    return this.current === 'fast' || this.current === 'fast-in-rto';
+  }
+
+  /** In an RTO recovery, with a fast recovery inside it or not (Linux's Loss). */
+  get inRtoRecovery(): boolean {
+    return this.current === 'rto' || this.current === 'fast-in-rto';
+  }
+
+  /** RFC 6582 "recover": SND.NXT when the last recovery began (ISS before any). */
+  get recoveryPoint(): number {
+    return this.recover;
+  }
+
+  /** The connection's own SYN is about to leave: "recover" starts at ISS (RFC 6582 §3.2 step 1). */
+  opening(iss: number): void {
+    this.recover = iss;
+  }
+
+  /** A loss shown by ACKs starts a fast recovery up to `sndNxt`. False (and nothing changes) when one is already on. */
+  enterFastRecovery(sndNxt: number): boolean {
+    if (this.current === 'fast' || this.current === 'fast-in-rto') return false;
+    this.current = this.current === 'rto' ? 'fast-in-rto' : 'fast';
+    this.recover = sndNxt;
+    return true;
+  }
+
+  /** A retransmission timeout: RTO recovery up to `sndNxt`, ending any fast recovery. */
+  enterRtoRecovery(sndNxt: number): void {
+    this.current = 'rto';
+    this.recover = sndNxt;
+  }
+
+  /** The fast recovery is over (SND.UNA reached "recover"); an RTO recovery around it goes on. */
+  endFastRecovery(): void {
+    this.current = this.current === 'fast-in-rto' ? 'rto' : 'open';
+  }
+
+  /** The RTO recovery is over (SND.UNA reached "recover", or F-RTO undid it); a fast recovery inside it goes on. */
+  endRtoRecovery(): void {
+    this.current = this.current === 'fast-in-rto' ? 'fast' : 'open';
+  }
 }
 
 /**
@@ -61,8 +144,7 @@ export interface ScoreboardBefore {
  * the scoreboard's measure is taken for PRR.
  */
 export function ackArrives(connection: TcpConnection): ScoreboardBefore {
-  connection.rackRttSampleOrder = -1;
-  connection.rackRttFromCumulative = false;
+  connection.rack.ackArrives();
   connection.frto.ackArrives();
   const queue = connection.inFlight;
   return {
@@ -96,7 +178,7 @@ export function deliveredData(connection: TcpConnection, before: ScoreboardBefor
  */
 export function reduceForAck(connection: TcpConnection, before: ScoreboardBefore, delivered: number): void {
   const prr = connection.prr;
-  if (prr === null || !(connection.inRecovery || connection.ecnEpisode)) return;
+  if (prr === null || !(connection.recovery.inFastRecovery || connection.ecn.reducing)) return;
   const safe = seqGt(connection.sndUna, before.sndUna) && connection.inFlight.lossMarks === before.lossMarks;
   prr.onAck(delivered, pipe(connection), connection.cc.ssthresh, safe, connection.sendMss);
 }
@@ -109,7 +191,7 @@ export function reduceForAck(connection: TcpConnection, before: ScoreboardBefore
  */
 export function growForDelivered(connection: TcpConnection, before: ScoreboardBefore, delivered: number, dataAcked: boolean, now: number): void {
   const config = connection.host.config;
-  if (!config.cwndGrowthFromDeliveredData || connection.inRecovery || delivered <= 0) return;
+  if (!config.cwndGrowthFromDeliveredData || connection.recovery.inFastRecovery || delivered <= 0) return;
   if (!dataAcked && connection.info.reordering <= config.duplicateThreshold) return;
   connection.cc.onAck(delivered, now, connection.rtt.srtt, !before.cwndLimited);
 }
@@ -153,14 +235,14 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   while (removed < queue.length && seqLe(endOf(queue.at(removed)), ack)) {
     const acked = queue.at(removed);
     if (!acked.sacked) {
-      rackUpdate(connection, acked, now, true);
+      connection.rack.update(acked, now, true, connection.rtt.minRtt);
       connection.frto.delivered(acked, endOf(acked), false);
       deliveredSegments += segmentCount(acked, mss);
       // RFC 8985 §6.2 step 3 counts cumulatively acknowledged segments too: an original
       // transmission that arrives after a later segment was SACKed fills the hole and is
       // acknowledged cumulatively, never SACKed itself.
       if (acked.retransmits === 0 && seqLt(endOf(acked), connection.highestSackedEnd)) {
-        connection.rackReorderingSeen = true;
+        connection.rack.reorderingDetected();
         reorderedFrom ??= acked.seq;
       }
     }
@@ -175,7 +257,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   const partlyAcked = queue.first;
   if (partlyAcked !== undefined && seqLt(partlyAcked.seq, ack)) {
     queue.splitAt(0, ack);
-    rackUpdate(connection, partlyAcked, now, true);
+    connection.rack.update(partlyAcked, now, true, connection.rtt.minRtt);
     if (!partlyAcked.sacked) {
       connection.frto.delivered(partlyAcked, ack, false);
       deliveredSegments += segmentCount(partlyAcked, mss);
@@ -210,18 +292,19 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   // RFC 6582 §3.2 step 5: a partial ACK in recovery deflates the window by the data it covers
   // and adds one segment back, so the segments duplicate ACKs reported beyond those it covers
   // stay out of the pipe (Linux's tcp_remove_reno_sacks keeps them too).
-  const partialAck = !connection.sackEnabled && connection.inRecovery && seqLt(ack, connection.recoveryPoint);
+  const recovery = connection.recovery;
+  const partialAck = !connection.sackEnabled && recovery.inFastRecovery && seqLt(ack, recovery.recoveryPoint);
   connection.dupAcks = partialAck ? Math.max(0, connection.dupAcks - (deliveredSegments - 1)) : 0;
 
   // Congestion control (RFC 5681 §3.1; RFC 6582 §3.2 steps 5–6; RFC 6675 §5).
-  if (connection.inRecovery) {
-    if (seqGe(ack, connection.recoveryPoint)) {
-      connection.inRecovery = false;
+  if (recovery.inFastRecovery) {
+    if (seqGe(ack, recovery.recoveryPoint)) {
+      recovery.endFastRecovery();
       // RFC 9937 §4: recovery ends with cwnd = ssthresh, where the controller left it.
       connection.prr = null;
       connection.stats.increment('tcp.recovery.exit');
       connection.cc.onRecoveryEnd(now);
-      recoveryEndedForReorderWindow(connection);
+      connection.rack.recoveryEnded();
       undoIfSpurious(connection, now);
     } else if (!connection.sackEnabled && queue.length > 0) {
       // NewReno partial acknowledgment: the next hole is lost too.
@@ -231,10 +314,10 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
   } else if (dataAcked > 0 && !connection.host.config.cwndGrowthFromDeliveredData) {
     connection.cc.onAck(dataAcked, now, connection.rtt.srtt, appLimited);
   }
-  if (connection.rtoRecovery && seqGe(ack, connection.recoveryPoint)) {
-    connection.rtoRecovery = false;
+  if (recovery.inRtoRecovery && seqGe(ack, recovery.recoveryPoint)) {
+    recovery.endRtoRecovery();
     info.rtoRecoveryEnded(now);
-    recoveryEndedForReorderWindow(connection);
+    connection.rack.recoveryEnded();
   }
 
   return { dataAcked, sequenceAcked, finAcked, rttSample };
@@ -255,7 +338,7 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
   if (dsack) {
     connection.stats.increment('tcp.rx.dsack');
     connection.info.dsackReceived(seqSub(first.rightEdge, first.leftEdge), connection.sendMss, connection.maxSndWnd);
-    growReorderWindow(connection);
+    if (connection.rack.dsackReceived(connection.sndUna, connection.sndNxt)) connection.stats.increment('tcp.rack.reorderWindowGrown');
     // RFC 3708 §3.2: a D-SACK for data sent since the recovery began says one retransmission
     // of it was needless.
     if (connection.undo && connection.undo.retransmissions > 0 && seqGe(first.leftEdge, connection.undo.marker)) {
@@ -305,7 +388,7 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
       queue.markSacked(segment);
       connection.stats.increment('tcp.rx.sackedSegments');
       connection.info.deliveredSegments(segmentCount(segment, connection.sendMss));
-      rackUpdate(connection, segment, now, false);
+      connection.rack.update(segment, now, false, connection.rtt.minRtt);
       const segmentEnd = endOf(segment);
       connection.frto.delivered(segment, segmentEnd, true);
       // RFC 8985 §6.2 step 3: delivery of a segment below the highest one SACKed before is
@@ -313,7 +396,7 @@ export function processSack(connection: TcpConnection, blocks: readonly SackBloc
       // block first (RFC 2018 §4), so blocks come in any sequence order, and which of them
       // arrived first is unknowable (Linux sorts them before tagging for the same reason).
       if (seqLt(segmentEnd, connection.highestSackedEnd) && segment.retransmits === 0) {
-        connection.rackReorderingSeen = true;
+        connection.rack.reorderingDetected();
         if (reorderedFrom === null || seqLt(segment.seq, reorderedFrom)) reorderedFrom = segment.seq;
       }
       if (seqGt(segmentEnd, highestSacked)) highestSacked = segmentEnd;
@@ -345,9 +428,9 @@ export function duplicateAck(connection: TcpConnection, before: ScoreboardBefore
   connection.dupAcks++;
   connection.stats.increment('tcp.rx.duplicateAcks');
   if (!connection.sackEnabled) connection.info.duplicateAckWithoutSack(connection.inFlight.length);
-  if (connection.sackEnabled || connection.inRecovery) return;
+  if (connection.sackEnabled || connection.recovery.inFastRecovery) return;
   // RFC 6582 §3.2 step 1: only when the ACK covers more than the last recovery point.
-  if (connection.dupAcks === connection.host.config.duplicateThreshold && seqGt(connection.sndUna, connection.recoveryPoint)) {
+  if (connection.dupAcks === connection.host.config.duplicateThreshold && seqGt(connection.sndUna, connection.recovery.recoveryPoint)) {
     connection.inFlight.markLost(connection.inFlight.at(0));
     connection.stats.increment('tcp.fastRetransmits');
     enterRecovery(connection, connection.host.now(), before);
@@ -371,7 +454,7 @@ export function reductionBase(connection: TcpConnection): number {
  */
 function undoIfSpurious(connection: TcpConnection, now: number): void {
   const undo = connection.undo;
-  if (!undo || undo.retransmissions > 0 || connection.inRecovery || connection.rtoRecovery) return;
+  if (!undo || undo.retransmissions > 0 || !connection.recovery.open) return;
   connection.undo = null;
   connection.stats.increment('tcp.cwnd.undone');
   connection.cc.onSpuriousCongestionEvent(now);
@@ -384,17 +467,15 @@ function undoIfSpurious(connection: TcpConnection, now: number): void {
  * was outstanding then and not yet known delivered.
  */
 export function enterRecovery(connection: TcpConnection, now: number, before?: ScoreboardBefore): void {
-  if (connection.inRecovery) return;
-  connection.inRecovery = true;
+  if (!connection.recovery.enterFastRecovery(connection.sndNxt)) return;
   connection.undo = { marker: connection.sndUna, retransmissions: 0 };
-  connection.recoveryPoint = connection.sndNxt;
   connection.stats.increment(connection.sackEnabled ? 'tcp.recovery.sack' : 'tcp.recovery.newReno');
   connection.cc.onCongestionEvent(now, reductionBase(connection));
   const recoverFs = before
     ? seqSub(connection.sndNxt, before.sndUna) - before.sackedBytes
     : connection.inFlight.bytes - connection.inFlight.sackedBytes;
   connection.prr = new ProportionalRateReduction(recoverFs, pipe(connection), connection.sendMss);
-  if (connection.ecnEnabled) connection.cwrPending = true;
+  connection.ecn.lossReduced();
 }
 
 /**
@@ -410,10 +491,8 @@ export function reduceForEcnEcho(connection: TcpConnection, now: number, before:
   connection.stats.increment('tcp.ecn.reductions');
   connection.undo = null;
   connection.cc.onEcnEcho(now, reductionBase(connection));
-  connection.ecnReducedAt = connection.sndNxt;
-  connection.ecnEpisode = true;
-  connection.cwrPending = true;
-  if (connection.inRecovery || connection.rtoRecovery) return;
+  connection.ecn.reduced(connection.sndNxt);
+  if (!connection.recovery.open) return;
   const recoverFs = seqSub(connection.sndNxt, before.sndUna) - before.sackedBytes;
   connection.prr = new ProportionalRateReduction(recoverFs, pipe(connection), connection.sendMss);
 }
@@ -457,10 +536,8 @@ export function retransmissionTimeout(connection: TcpConnection, now: number): v
   } else {
     connection.frto.stop();
   }
-  connection.inRecovery = false;
+  connection.recovery.enterRtoRecovery(connection.sndNxt);
   connection.prr = null;
-  connection.rtoRecovery = true;
-  connection.recoveryPoint = connection.sndNxt;
   connection.dupAcks = 0;
   connection.rttSeq = null;
 }

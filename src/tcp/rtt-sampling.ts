@@ -33,14 +33,14 @@ export function takeRttSample(connection: TcpConnection, segment: Segment, now: 
   const ts = segment.parsed.timestamps;
   if (everyAck && sendTimes.oldest !== undefined && !retransmissionAcked) {
     rttSample = now - sendTimes.oldest;
-  } else if (connection.timestampsEnabled && ts && ts.tsEcr !== 0) {
+  } else if (connection.timestamps.enabled && ts && ts.tsEcr !== 0) {
     // Karn's rule still applies when the echo is older than the latest retransmission of the
     // data acknowledged: the peer echoes the segment that last advanced its window (RFC 7323
     // §4.3), so this ACK may have been sent for the original (a true sample) or for the
     // retransmission arriving as a duplicate after ACKs were lost (then the "sample" adds
     // the whole recovery time). Such samples feed back into ever larger RTOs under ACK loss.
-    const sample = (connection.tsNow(now) - ts.tsEcr) >>> 0;
-    const ambiguous = retransmissionAcked && seqLt(ts.tsEcr, connection.tsNow(lastRetransmittedAt));
+    const sample = (connection.timestamps.tsVal(now) - ts.tsEcr) >>> 0;
+    const ambiguous = retransmissionAcked && seqLt(ts.tsEcr, connection.timestamps.tsVal(lastRetransmittedAt));
     if (ambiguous) connection.stats.increment('tcp.rtt.ambiguousEcho');
     else if (sample < 600_000) rttSample = Math.max(sample, 0);
   } else if (!everyAck && connection.rttSeq !== null && seqGt(connection.sndUna, connection.rttSeq)) {

@@ -190,7 +190,7 @@ export class TcpInfoCounters {
     if (tsEcr === this.receiverRttLastEcho) return;
     this.receiverRttLastEcho = tsEcr;
     if (segmentLength < this.receiveMss) return;
-    const ticks = (connection.tsNow(now) - tsEcr) | 0; // our clock ticks in ms (RFC 7323 §5.4)
+    const ticks = (connection.timestamps.tsVal(now) - tsEcr) | 0; // our clock ticks in ms (RFC 7323 §5.4)
     if (ticks > 0 && ticks < 2_000_000) this.updateReceiverRtt(connection, ticks * 1000, false);
   }
 

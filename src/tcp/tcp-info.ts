@@ -260,24 +260,24 @@ export function tcpInfo(connection: TcpConnection, now: number): TcpInfo {
   }
   if (!connection.sackEnabled) sacked = counters.duplicateAckSegments;
   // After an RTO a SYN-SENT connection is in Loss too (tcp_retransmit_timer enters it for the SYN).
-  const loss = connection.rtoRecovery || (connection.state === 'SYN-SENT' && connection.timeoutCount > 0);
+  const loss = connection.recovery.inRtoRecovery || (connection.state === 'SYN-SENT' && connection.timeoutCount > 0);
   // Linux keeps a retransmitted segment marked lost until it is acknowledged (in flight = unacked
   // − sacked − lost + retrans); ustack clears the mark when it resends, so during a recovery the
   // resent segments in flight are lost ones too. Outside one, a retransmission in flight is a
   // tail loss probe, which Linux counts in retrans only.
-  const lost = toResend + (loss || connection.inRecovery ? retrans : 0);
+  const lost = toResend + (loss || connection.recovery.inFastRecovery ? retrans : 0);
 
   let caState: number = TcpCaState.open;
   if (loss) caState = TcpCaState.loss;
-  else if (connection.inRecovery) caState = TcpCaState.recovery;
-  else if (connection.ecnEpisode) caState = TcpCaState.cwr;
+  else if (connection.recovery.inFastRecovery) caState = TcpCaState.recovery;
+  else if (connection.ecn.reducing) caState = TcpCaState.cwr;
   else if (sacked > 0 || lost > 0 || retrans > 0 || connection.dupAcks > 0 || (connection.inFlight.first?.retransmits ?? 0) > 0) caState = TcpCaState.disorder;
 
   let options = 0;
-  if (connection.timestampsEnabled) options |= TcpiOption.TIMESTAMPS;
+  if (connection.timestamps.enabled) options |= TcpiOption.TIMESTAMPS;
   if (connection.sackEnabled) options |= TcpiOption.SACK;
   if (connection.windowScalingEnabled) options |= TcpiOption.WSCALE;
-  if (connection.ecnEnabled) options |= TcpiOption.ECN;
+  if (connection.ecn.enabled) options |= TcpiOption.ECN;
   if (counters.ecnSeen) options |= TcpiOption.ECN_SEEN;
 
   // With nothing in flight the timeouts counted are zero-window probes (timers.ts).

@@ -182,7 +182,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   transmit(connection: TcpConnection, segment: TcpRepr, segmentSize?: number): boolean {
     // RFC 3168 §6.1.4–6.1.5: only new data is ECN-capable; pure ACKs, probes and retransmissions
     // are not (new data leaves at SND.NXT, before SND.NXT moves past it).
-    const ect = connection.ecnEnabled && segment.payload.length > 0 && !seqLt(segment.seq, connection.sndNxt);
+    const ect = connection.ecn.enabled && segment.payload.length > 0 && !seqLt(segment.seq, connection.sndNxt);
     const o = connection.options;
     return this.sendSegment(connection.localAddress, connection.remoteAddress, segment, ect, o.ttl, o.tos, segmentSize, o.dontFragment);
   }
@@ -442,7 +442,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   /** RFC 6191 §2: a SYN may reuse a TIME-WAIT 4-tuple if it is newer than the old connection. */
   private synMayReopenTimeWait(connection: TcpConnection, segment: Segment): boolean {
     const ts = segment.parsed.timestamps;
-    if (connection.timestampsEnabled && ts) return seqGt(ts.tsVal, connection.tsRecent);
+    if (connection.timestamps.enabled && ts) return seqGt(ts.tsVal, connection.timestamps.recent);
     return seqGt(segment.seq, connection.rcvNxt);
   }
 
@@ -494,7 +494,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     const iss = issHint ?? this.isn.next(local, segment.dstPort, remote, segment.srcPort, now);
     const connection = this.halfOpen(listener, local, remote, segment, now, iss, this.rng.nextU32());
     // RFC 3168 §6.1.1: an ECN-setup SYN is accepted unless ECN is off ('accept' answers it too).
-    connection.ecnEnabled = ecnMode(this.config) !== 'off' && has.ece(segment) && has.cwr(segment);
+    connection.ecn.setEnabled(ecnMode(this.config) !== 'off' && has.ece(segment) && has.cwr(segment));
     connection.setState('SYN-RECEIVED');
     queueTextOfSyn(connection, segment);
     this.enterTable(connection.key, connection);
@@ -552,11 +552,11 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     const carried = timestamps ? { windowScale: syn.parsed.windowScale, sack: syn.parsed.sackPermitted, ecn: false } : NOTHING_CARRIED;
     const stands = cookieSyn(syn, syn.seq, syn.window, SynCookies.mssFor(peerMss), carried, timestamps ? syn.parsed.timestamps : undefined);
     const connection = this.halfOpen(listener, local, remote, stands, now, iss, this.cookies().timestampOffset(tuple));
-    connection.ecnEnabled = timestamps && ecnMode(this.config) !== 'off' && has.ece(syn) && has.cwr(syn);
+    connection.ecn.setEnabled(timestamps && ecnMode(this.config) !== 'off' && has.ece(syn) && has.cwr(syn));
     if (timestamps) {
-      const options = { windowScale: connection.windowScalingEnabled ? connection.sndWindowShift : undefined, sack: connection.sackEnabled, ecn: connection.ecnEnabled };
-      const tsVal = SynCookies.encodeTimestamp(connection.tsNow(now), options);
-      connection.tsOffset = (tsVal - Math.floor(now)) >>> 0; // the SYN-ACK's TSval carries the options
+      const options = { windowScale: connection.windowScalingEnabled ? connection.sndWindowShift : undefined, sack: connection.sackEnabled, ecn: connection.ecn.enabled };
+      const tsVal = SynCookies.encodeTimestamp(connection.timestamps.tsVal(now), options);
+      connection.timestamps.setClockOffset((tsVal - Math.floor(now)) >>> 0); // the SYN-ACK's TSval carries the options
     }
     listener.lastCookieSentAt = now;
     this.stats.increment('tcp.synCookies.sent');
@@ -589,7 +589,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     }
     const syn = cookieSyn(ack, peerIsn, ack.window, mss, options, ts);
     const connection = this.halfOpen(listener, local, remote, syn, now, seqAdd(ack.ack, -1), tsOffset);
-    connection.ecnEnabled = options.ecn && ecnMode(this.config) !== 'off';
+    connection.ecn.setEnabled(options.ecn && ecnMode(this.config) !== 'off');
     // Our SYN-ACK left before this connection existed: its send time is unknown, so the ACK
     // gives an RTT sample only through its timestamp echo (as Linux's cookie sockets).
     connection.inFlight.dropFront(1);
@@ -654,7 +654,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     // What IP now holds for the path: it refuses to go below its floor (552, Linux's min_pmtu),
     // so a forged tiny MTU cannot shrink our segments to nothing.
     const pathMtu = this.ip.mtuTo(connection.remoteAddress) ?? mtu;
-    const mss = pathMtu - TCP_IP_HEADERS - (connection.timestampsEnabled ? 12 : 0);
+    const mss = pathMtu - TCP_IP_HEADERS - (connection.timestamps.enabled ? 12 : 0);
     if (mss >= connection.sendMss) return;
     this.stats.increment('tcp.pmtu.mssLowered');
     connection.sendMss = Math.max(mss, 64);

@@ -62,7 +62,7 @@ export function armKeepalive(connection: TcpConnection, now: number): void {
  */
 export function armProbeTimer(connection: TcpConnection, now: number): void {
   const queue = connection.inFlight;
-  if (!connection.host.config.tailLossProbe || !connection.sackEnabled || connection.inRecovery || connection.rtoRecovery || queue.length === 0 || queue.sackedCount > 0) {
+  if (!connection.host.config.tailLossProbe || !connection.sackEnabled || !connection.recovery.open || queue.length === 0 || queue.sackedCount > 0) {
     connection.probeDeadline = Infinity;
     return;
   }

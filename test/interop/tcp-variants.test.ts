@@ -62,7 +62,7 @@ describeInterop('interop: TCP against differently configured Linux kernels', () 
     ({ peer } = faultyPeer({ lossRate: 0.02, reorderRate: 0.02, reorderDelayMs: 3, direction: 'both' }));
     sysctl(peer, 'net.ipv4.tcp_timestamps=0');
     const { connection, kernelOptions } = await exchange(peer, 9701);
-    expect(connection.timestampsEnabled).toBe(false);
+    expect(connection.timestamps.enabled).toBe(false);
     expect(kernelOptions).toMatch(/timestamps=0/);
   }, 90_000);
 
@@ -100,7 +100,7 @@ describeInterop('interop: TCP against differently configured Linux kernels', () 
     const payload = new Uint8Array(size).map((_, i) => (i * 13) & 0xff);
     const client = peer.start(['nc', '-N', STACK_ADDRESS, '9703'], { input: payload, timeoutMs: 60_000 });
     const connection = await accepted;
-    expect(connection.ecnEnabled).toBe(true);
+    expect(connection.ecn.enabled).toBe(true);
     const received = await receiveAll(connection, { closeAtEnd: true });
     await client.done;
     expect(received.length).toBe(size);

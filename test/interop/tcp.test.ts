@@ -77,7 +77,7 @@ describeInterop('interop: TCP between the Linux kernel and ustack', () => {
     const client = peer.start(['nc', '-N', STACK_ADDRESS, '8000'], { input: 'x', timeoutMs: 10_000 });
     const passive = await acceptance;
     expect(passive.sackEnabled).toBe(true);
-    expect(passive.timestampsEnabled).toBe(true);
+    expect(passive.timestamps.enabled).toBe(true);
     expect(passive.sndWindowShift).toBeGreaterThan(0);
     expect(passive.rcvWindowShift).toBeGreaterThan(0);
     await receiveAll(passive, { closeAtEnd: true });
@@ -87,7 +87,7 @@ describeInterop('interop: TCP between the Linux kernel and ustack', () => {
     const active = unwrap(peer.stack.tcp.connect(kernel, 8001));
     await connected(active);
     expect(active.sackEnabled).toBe(true);
-    expect(active.timestampsEnabled).toBe(true);
+    expect(active.timestamps.enabled).toBe(true);
     expect(active.sndWindowShift).toBeGreaterThan(0);
     await sendAll(active, new TextEncoder().encode('options'));
     const output = (await server.done).stdout.toString();

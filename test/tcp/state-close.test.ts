@@ -365,15 +365,15 @@ describe('a SYN reopening TIME-WAIT (RFC 6191)', () => {
   it('with timestamps, a SYN with a newer TSval reopens even at an old sequence number', () => {
     const h = timeWaitWithListener(true);
     h.advance(1000);
-    h.send({ seq: h.peerSeq(-5000), flags: SYN, options: linuxSynOptions(h.conn.tsRecent + 1) });
+    h.send({ seq: h.peerSeq(-5000), flags: SYN, options: linuxSynOptions(h.conn.timestamps.recent + 1) });
     const synAck = h.expectSent(flags(SYN | ACK), ack(h.peerSeq(-4999)));
-    expect(timestamps({ tsEcr: h.conn.tsRecent + 1 }).test(synAck)).toBe(null);
+    expect(timestamps({ tsEcr: h.conn.timestamps.recent + 1 }).test(synAck)).toBe(null);
     expect(h.conn.state).toBe('CLOSED');
   });
 
   it('with timestamps, a SYN whose TSval is not newer does not reopen', () => {
     const h = timeWaitWithListener(true);
-    h.send({ seq: h.peerSeq(100_000), flags: SYN, options: linuxSynOptions(h.conn.tsRecent) });
+    h.send({ seq: h.peerSeq(100_000), flags: SYN, options: linuxSynOptions(h.conn.timestamps.recent) });
     const sent = h.take();
     expect(sent.every((s) => (s.tcp.flags & SYN) === 0)).toBe(true);
     h.expectState('TIME-WAIT');

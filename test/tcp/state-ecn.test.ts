@@ -14,7 +14,7 @@ function ecnEstablished(): TcpHarness {
   h.peerIss = 5000;
   h.send({ seq: 5000, ack: h.ourSeq(0), flags: SYN | ACK | ECE, options: mssOnly() });
   h.expectSent(flags(ACK), ack(5001));
-  expect(h.conn.ecnEnabled).toBe(true);
+  expect(h.conn.ecn.enabled).toBe(true);
   return h;
 }
 

@@ -56,7 +56,7 @@ describe('F-RTO without SACK (RFC 5682 §2)', () => {
     expect(h.stat('tcp.frto.spuriousRto')).toBe(1);
     expect(h.conn.cc.ssthresh).toBe(before.ssthresh);
     expect(h.conn.cc.cwnd).toBeGreaterThanOrEqual(before.cwnd);
-    expect(h.conn.rtoRecovery).toBe(false);
+    expect(h.conn.recovery.inRtoRecovery).toBe(false);
     expect(tcpInfo(h.conn, h.now).ca_state).toBe(TcpCaState.open);
     // Nothing is deemed lost any more: the rest is not retransmitted.
     h.expectNothingSent();
@@ -115,7 +115,7 @@ describe('F-RTO without SACK (RFC 5682 §2)', () => {
     expect(sentSeqs(h)).toEqual([h.ourSeq(MSS), h.ourSeq(2 * MSS)]);
     ackThrough(h, 2 * MSS);
     expect(h.stat('tcp.frto.spuriousRto')).toBe(0);
-    expect(h.conn.rtoRecovery).toBe(true);
+    expect(h.conn.recovery.inRtoRecovery).toBe(true);
   });
 });
 
@@ -142,7 +142,7 @@ describe('F-RTO with SACK (RFC 5682 §3)', () => {
     ackThrough(h, MSS, [4 * MSS, 5 * MSS]);
     expect(sentSeqs(h)[0]).toBe(h.ourSeq(MSS));
     expect(h.stat('tcp.frto.spuriousRto')).toBe(0);
-    expect(h.conn.rtoRecovery).toBe(true);
+    expect(h.conn.recovery.inRtoRecovery).toBe(true);
   });
 
   it('duplicate ACKs in step 2 do not end it; a SACK for an original segment there already shows the timeout spurious (as Linux)', () => {
@@ -151,7 +151,7 @@ describe('F-RTO with SACK (RFC 5682 §3)', () => {
     ackThrough(h, 0, [MSS, 2 * MSS]);
     expect(h.stat('tcp.frto.spuriousRto')).toBe(1);
     expect(h.conn.cc.cwnd).toBeGreaterThanOrEqual(before.cwnd);
-    expect(h.conn.rtoRecovery).toBe(false);
+    expect(h.conn.recovery.inRtoRecovery).toBe(false);
     // With cwnd back, the two segments written after the timeout go; nothing is retransmitted.
     expect(sentSeqs(h)).toEqual([h.ourSeq(4 * MSS), h.ourSeq(5 * MSS)]);
   });

@@ -161,7 +161,7 @@ describe('timestamps (RFC 7323 §3)', () => {
     const h = established({ peerSynOptions: linuxSynOptions(1000) });
     h.advance(25);
     h.write(10);
-    h.expectSent(flags(ACK | PSH), timestamps({ tsVal: h.ourTsVal(), tsEcr: h.conn.tsRecent }));
+    h.expectSent(flags(ACK | PSH), timestamps({ tsVal: h.ourTsVal(), tsEcr: h.conn.timestamps.recent }));
   });
 
   it('our clock ticks in milliseconds from a random offset (RFC 7323 §5.4)', () => {
@@ -169,7 +169,7 @@ describe('timestamps (RFC 7323 §3)', () => {
     const first = h.ourTsVal();
     h.advance(1234);
     expect((h.ourTsVal() - first) >>> 0).toBe(1234);
-    expect(h.conn.tsOffset).not.toBe(0);
+    expect(h.conn.timestamps.offset).not.toBe(0);
   });
 
   it('not offered by the peer: no timestamps on the SYN-ACK or later', () => {
@@ -181,7 +181,7 @@ describe('timestamps (RFC 7323 §3)', () => {
   it('turned off here: no timestamps on the SYN-ACK even when offered', () => {
     const h = synReceived({ tcp: { timestamps: false }, peerSynOptions: linuxSynOptions(1000) });
     expect(timestamps(undefined).test(h.ourSynAck)).toBe(null);
-    expect(h.conn.timestampsEnabled).toBe(false);
+    expect(h.conn.timestamps.enabled).toBe(false);
   });
 });
 
@@ -222,16 +222,16 @@ describe('ECN negotiation (RFC 3168 §6.1.1)', () => {
   it('a plain SYN gets a plain SYN-ACK', () => {
     const h = synReceived();
     expect(flags(SYN | ACK).test(h.ourSynAck)).toBe(null);
-    expect(h.conn.ecnEnabled).toBe(false);
+    expect(h.conn.ecn.enabled).toBe(false);
   });
 
   it('active open: a SYN-ACK with ECE turns ECN on; one without leaves it off', () => {
     const h = synSent();
     h.send({ seq: 5000, ack: h.ourSeq(0), flags: SYN | ACK | ECE, options: mssOnly() });
-    expect(h.conn.ecnEnabled).toBe(true);
+    expect(h.conn.ecn.enabled).toBe(true);
     const h2 = synSent();
     h2.send({ seq: 5000, ack: h2.ourSeq(0), flags: SYN | ACK, options: mssOnly() });
-    expect(h2.conn.ecnEnabled).toBe(false);
+    expect(h2.conn.ecn.enabled).toBe(false);
     h2.expectSent(flags(ACK), ack(5001));
   });
 });

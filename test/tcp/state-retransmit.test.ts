@@ -265,7 +265,7 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     // The cumulative ACK for everything ends recovery; nothing more is resent.
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(5 * MSS), flags: ACK });
     h.expectNothingSent();
-    expect(h.conn.inRecovery).toBe(false);
+    expect(h.conn.recovery.inFastRecovery).toBe(false);
   });
 
   it('a recovery whose every retransmission comes back D-SACKed was spurious: the window reduction is undone (RFC 3708, RFC 9438 §4.9)', () => {
@@ -279,7 +279,7 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     expect(h.conn.cc.cwnd).toBeLessThan(before.cwnd);
     // The original arrives: everything is acknowledged, recovery ends, cwnd stays reduced ...
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(5 * MSS), flags: ACK });
-    expect(h.conn.inRecovery).toBe(false);
+    expect(h.conn.recovery.inFastRecovery).toBe(false);
     expect(h.conn.cc.cwnd).toBeLessThan(before.cwnd);
     expect(h.stat('tcp.cwnd.undone')).toBe(0);
     // ... until the receiver reports the retransmission as a duplicate (RFC 2883 D-SACK).
@@ -314,7 +314,7 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     });
     const sent = h.take();
     expect(sent.map((s) => s.tcp.seq)).toEqual([h.ourSeq(MSS), h.ourSeq(3 * MSS)]);
-    expect(h.conn.rackReorderingSeen).toBe(false);
+    expect(h.conn.rack.reorderingSeen).toBe(false);
   });
 
   it('a segment SACKed below one SACKed by an earlier ACK is reordering (RFC 8985 §6.2 step 3)', () => {
@@ -322,9 +322,9 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     sendSegments(h, 4);
     h.advance(10);
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(3 * MSS), rightEdge: h.ourSeq(4 * MSS) }) });
-    expect(h.conn.rackReorderingSeen).toBe(false);
+    expect(h.conn.rack.reorderingSeen).toBe(false);
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(2 * MSS) }, { leftEdge: h.ourSeq(3 * MSS), rightEdge: h.ourSeq(4 * MSS) }) });
-    expect(h.conn.rackReorderingSeen).toBe(true);
+    expect(h.conn.rack.reorderingSeen).toBe(true);
   });
 
   /**
@@ -348,14 +348,14 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
 
   it('RACK.rtt comes from the most recently sent of the segments an ACK delivers: a retransmission before an older original (RFC 8985 §6.2 step 2)', () => {
     const { h, last } = retransmissionAckedWithOlderOriginal({});
-    expect(h.conn.rackRtt).toBe(22);
+    expect(h.conn.rack.rtt).toBe(22);
     // Timed by 22 ms, segment 6, sent 42 ms ago with the originals, is lost too.
     expect(last()?.lost || last()?.retransmits).toBeTruthy();
   });
 
   it('with rackRttInSequenceOrder (Linux), the highest segment cumulatively acknowledged gives RACK.rtt instead', () => {
     const { h, last } = retransmissionAckedWithOlderOriginal({ tcp: { rackRttInSequenceOrder: true } });
-    expect(h.conn.rackRtt).toBe(42);
+    expect(h.conn.rack.rtt).toBe(42);
     expect(last()).toMatchObject({ lost: false, retransmits: 0 });
   });
 
@@ -420,7 +420,7 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
       sendSegments(h, 2);
       h.advance(40);
       h.send({ seq: h.peerSeq(0), ack: h.ourSeq(2 * MSS), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(0), rightEdge: h.ourSeq(MSS) }) });
-      expect(h.conn.rackReorderWindowMultiplier).toBe(adaptive ? 2 : 1);
+      expect(h.conn.rack.reorderWindowMultiplier).toBe(adaptive ? 2 : 1);
     }
   });
 

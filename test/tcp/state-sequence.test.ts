@@ -219,7 +219,7 @@ describe('PAWS (RFC 7323 §5.3)', () => {
 
   it('R1: a TSval equal to TS.Recent passes, and a TSval that wrapped past 2^31 counts as older', () => {
     const h = established(TS_PEER);
-    const recent = h.conn.tsRecent;
+    const recent = h.conn.timestamps.recent;
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10, options: ts(recent, 0) });
     h.expectSent(flags(ACK), ack(h.peerSeq(10)));
     h.send({ seq: h.peerSeq(10), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10, options: ts(recent + 0x8000_0001, 0) });
@@ -229,14 +229,14 @@ describe('PAWS (RFC 7323 §5.3)', () => {
 
   it('a RST is not subject to PAWS: an exact RST with an old TSval still resets', () => {
     const h = established(TS_PEER);
-    h.send({ seq: h.peerSeq(0), flags: RST, options: ts(h.conn.tsRecent - 1000, 0) });
+    h.send({ seq: h.peerSeq(0), flags: RST, options: ts(h.conn.timestamps.recent - 1000, 0) });
     h.expectNothingSent();
     expect(h.closedWith).toBe('ECONNRESET');
   });
 
   it('a FIN with an old TSval is dropped too (the state does not change)', () => {
     const h = established(TS_PEER);
-    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: FIN | ACK, options: ts(h.conn.tsRecent - 1, 0) });
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: FIN | ACK, options: ts(h.conn.timestamps.recent - 1, 0) });
     h.expectSent(flags(ACK), ack(h.peerSeq(0)));
     h.expectState('ESTABLISHED');
   });

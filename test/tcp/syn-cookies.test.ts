@@ -100,9 +100,9 @@ describe('a listener answers with cookies (TcpConfig.synCookies)', () => {
     expect(connection.sndWindowShift).toBe(7);
     expect(connection.sndWnd).toBe(100 << 7);
     expect(connection.sackEnabled).toBe(true);
-    expect(connection.timestampsEnabled).toBe(true);
+    expect(connection.timestamps.enabled).toBe(true);
     expect(connection.sendMss).toBe(1460 - 12);
-    expect(connection.tsRecent).toBe(800);
+    expect(connection.timestamps.recent).toBe(800);
     expect(h.read()).toHaveLength(10);
     // The RTT sample comes from the echo: 30 ms, give or take the ≤ 63 ms the options took off TSval.
     expect(connection.rtt.srtt).toBeGreaterThanOrEqual(30);

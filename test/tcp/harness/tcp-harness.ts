@@ -145,7 +145,7 @@ export class TcpHarness {
   }
   /** Our timestamp clock now (what our TSval reads). */
   ourTsVal(): number {
-    return this.conn.tsNow(this.now);
+    return this.conn.timestamps.tsVal(this.now);
   }
   /** TSval of the last segment we sent that carried one (what the peer echoes). */
   lastOurTsVal = 0;
