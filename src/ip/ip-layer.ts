@@ -9,6 +9,7 @@ import { fail, ok, type Result } from '../core/result.js';
 import type { Rng } from '../core/rng.js';
 import { SlabAllocator } from '../core/slab-allocator.js';
 import type { Counter, Stats } from '../core/stats.js';
+import type { Ipv4CounterName } from './ip-counters.js';
 import type { Tracer } from '../core/trace.js';
 import { formatIpv4Address, IPV4_BROADCAST, isMulticast, subnetBroadcast, type Ipv4Address } from './address.js';
 import { DEFAULT_REASSEMBLY, fragmentDatagram, IPV4_MIN_MTU, Reassembler, type ReassemblyConfig } from './fragments.js';
@@ -111,6 +112,9 @@ export interface IcmpErrorSender {
   parameterProblem(packet: Uint8Array, pointer: number, now: number): void;
 }
 
+/** Why `IpLayer.send` refused a datagram (see there). */
+export type IpSendError = 'ENETUNREACH' | 'EINVAL' | 'EMSGSIZE' | 'ENOBUFS';
+
 /** The IPv4 layer of one stack. */
 export class IpLayer {
   readonly routes = new RouteTable();
@@ -146,7 +150,7 @@ export class IpLayer {
 
   constructor(
     readonly config: IpConfig,
-    private readonly stats: Stats,
+    private readonly stats: Stats<Ipv4CounterName>,
     rng: Rng,
   ) {
     this.reassembler = new Reassembler(config.reassembly);
@@ -498,7 +502,7 @@ export class IpLayer {
     transportLength: number,
     write: (out: Uint8Array, source: Ipv4Address, checksumOffloaded: boolean) => void,
     now: number,
-  ): Result<{ readonly source: Ipv4Address }, ErrnoCode> {
+  ): Result<{ readonly source: Ipv4Address }, IpSendError> {
     const path = isMulticast(spec.destination) && spec.multicastInterface ? this.pathThrough(spec.multicastInterface, spec.destination) : this.routeTo(spec.destination);
     if (!path) {
       this.stats.increment('ipv4.tx.noRoute');

@@ -7,6 +7,7 @@
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Stats } from '../core/stats.js';
+import type { RawCounterName } from './ip-counters.js';
 import { IPV4_ANY, type Ipv4Address } from './address.js';
 import type { IncomingDatagram, IpLayer } from './ip-layer.js';
 import { emitIpv4, ipv4HeaderLength, Ipv4Packet, IPV4_MAX_TOTAL_LENGTH } from './ipv4.js';
@@ -80,7 +81,7 @@ export class RawLayer {
 
   constructor(
     private readonly ip: IpLayer,
-    private readonly stats: Stats,
+    private readonly stats: Stats<RawCounterName>,
     private readonly clock: () => number,
   ) {
     ip.rawReceiver = (datagram) => this.deliver(datagram);

@@ -12,6 +12,7 @@ import { cidrBroadcast, formatIpv4Cidr, parseIpv4Address, parseIpv4Cidr, type Ip
 import type { Clock } from '../core/clock.js';
 import { Rng } from '../core/rng.js';
 import { Stats, type Counter } from '../core/stats.js';
+import type { CounterName } from './counters.js';
 import type { Tracer } from '../core/trace.js';
 import { DEFAULT_ICMP_CONFIG, IcmpLayer, type IcmpConfig } from '../ip/icmp-layer.js';
 import { IGMP_PROTOCOL, IgmpLayer } from '../ip/igmp.js';
@@ -63,7 +64,7 @@ export interface RouteOptions {
 /** One host's TCP/IP stack. */
 export class Stack {
   readonly name: string;
-  readonly stats = new Stats();
+  readonly stats = new Stats<CounterName>();
   readonly rng: Rng;
   readonly ip: IpLayer;
   readonly icmp: IcmpLayer;

@@ -10,6 +10,7 @@ import { fail, ok, type Result } from '../core/result.js';
 import { DeadlineQueue } from '../core/deadline-queue.js';
 import type { Rng } from '../core/rng.js';
 import type { Counter, Stats } from '../core/stats.js';
+import type { TcpCounterName } from './tcp-counters.js';
 import type { Tracer } from '../core/trace.js';
 import { IPV4_ANY, type Ipv4Address } from '../ip/address.js';
 import { icmpErrorMeaning } from '../ip/icmp-errors.js';
@@ -163,7 +164,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   constructor(
     readonly config: TcpConfig,
     private readonly ip: IpLayer,
-    readonly stats: Stats,
+    readonly stats: Stats<TcpCounterName>,
     private readonly rng: Rng,
     private readonly clock: () => number,
   ) {
