@@ -6,8 +6,9 @@
  */
 import { accepts, parseCommandLine, UsageError, type OptionSpecs } from '../src/cli/arguments.js';
 import { runUp, UP_OPTIONS, type UpControls } from '../src/cli/up-command.js';
-import type { FaultConfig } from '../src/link/fault-injector.js';
+import type { FaultConfig, FaultCounterName } from '../src/link/fault-injector.js';
 import { BerkeleySockets } from '../src/socket-api/berkeley.js';
+import type { CounterName } from '../src/socket-api/counters.js';
 import type { Stack } from '../src/socket-api/stack.js';
 import { VirtualNetwork } from '../src/socket-api/virtual-network.js';
 import { kvCall } from './kv-rpc/kv.js';
@@ -200,8 +201,8 @@ export async function runOnVirtualNetwork(
     },
     { limitMs: 10 * 60_000 },
   );
-  const both = (counter: string) => client.stats.get(counter) + server.stats.get(counter);
-  const injected = (counter: string) => (wire.a.faults?.stats.get(counter) ?? 0) + (wire.b.faults?.stats.get(counter) ?? 0);
+  const both = (counter: CounterName) => client.stats.get(counter) + server.stats.get(counter);
+  const injected = (counter: FaultCounterName) => (wire.a.faults?.stats.get(counter) ?? 0) + (wire.b.faults?.stats.get(counter) ?? 0);
   return {
     virtualMs: net.now,
     retransmits: both('tcp.tx.retransmits'),

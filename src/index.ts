@@ -74,6 +74,7 @@ export { ErrnoError, Errno, describeErrno, type ErrnoCode } from './core/errno.j
 export type { NodeSystemError } from './socket-api/node-errors.js';
 export type { DecodeError, DecodeReason } from './core/decode-error.js';
 export { Stats, Counter } from './core/stats.js';
+export type { CounterName } from './socket-api/counters.js';
 export { ManualClock, SystemClock, type Clock } from './core/clock.js';
 export { Rng } from './core/rng.js';
 export type { TraceEvent, Tracer } from './core/trace.js';

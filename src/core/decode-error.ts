@@ -14,6 +14,18 @@ export type DecodeReason =
   | 'badField' // a field holds a value the protocol forbids
   | 'unsupported'; // well-formed, but not something this codec understands
 
+/** Every DecodeReason once: the parts of the counter families `drop.<layer>.<DecodeReason>`. */
+export const DECODE_REASONS: { readonly [Reason in DecodeReason]: true } = {
+  truncated: true,
+  badVersion: true,
+  badHeaderLength: true,
+  badTotalLength: true,
+  badChecksum: true,
+  badOption: true,
+  badField: true,
+  unsupported: true,
+};
+
 /** A typed decoding failure: which layer, which check, and a sentence for humans. */
 export interface DecodeError {
   /** The codec that refused the frame: `ipv4`, `tcp`, `pcap`, …. */

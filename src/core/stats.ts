@@ -3,14 +3,20 @@
  * `ipv4.rx.delivered`, `icmp.tx.echoReply`. Every drop and every decision that a test or a
  * user might want to see increments one. Tests assert on `get()` or on the whole `snapshot()`.
  *
+ * Names are typed. Each layer declares what it counts in a `CounterRegistry` (a name, or a
+ * family such as `drop.tcp.<DecodeReason>`, with one line on what it counts) and takes a
+ * `Stats` of the names that registry declares, so a misspelt or undeclared name does not
+ * compile. The stack composes the registries (socket-api/counters.ts); docs/counters.md lists
+ * them all.
+ *
  * Code that counts every packet looks its counters up once (`stats.counter(name)`) and keeps
  * the Counter; `increment(name)` is for everything else.
  */
-export class Stats {
+export class Stats<in Name extends string> {
   private readonly counters = new Map<string, Counter>();
 
   /** The named counter, created at 0 on first use; it appears in `snapshot()` once incremented. */
-  counter(name: string): Counter {
+  counter(name: Name): Counter {
     let counter = this.counters.get(name);
     if (counter === undefined) {
       counter = new Counter(name);
@@ -20,12 +26,12 @@ export class Stats {
   }
 
   /** Adds `n` (default 1) to the named counter. */
-  increment(name: string, n = 1): void {
+  increment(name: Name, n = 1): void {
     this.counter(name).increment(n);
   }
 
   /** The counter's value; 0 for a counter never incremented. */
-  get(name: string): number {
+  get(name: Name): number {
     return this.counters.get(name)?.value ?? 0;
   }
 
@@ -59,4 +65,43 @@ export class Counter {
     this.value += n;
     this.incremented = true;
   }
+}
+
+/**
+ * A family of counters: one per value of the `<Part>` in its pattern (`drop.tcp.<DecodeReason>`
+ * is `drop.tcp.truncated`, `drop.tcp.badChecksum`…).
+ */
+export interface CounterFamily<Part extends string> {
+  /** What each counter of the family counts. */
+  readonly doc: string;
+  /** Every value the part takes, or null when it is open (the name of an interface). */
+  readonly parts: readonly Part[] | null;
+}
+
+/**
+ * What a layer counts: each key a counter's name with one line on what it counts, or a
+ * family's pattern (one `<Part>` placeholder) with a `CounterFamily`.
+ */
+export type CounterRegistry = { readonly [pattern: string]: string | CounterFamily<string> };
+
+/** Every counter name a registry declares: its plain names, and each family's pattern with its part filled in. */
+export type CounterNameOf<Registry extends CounterRegistry> = {
+  [Pattern in keyof Registry & string]: Registry[Pattern] extends CounterFamily<infer Part>
+    ? Pattern extends `${infer Head}<${string}>${infer Tail}`
+      ? `${Head}${Part}${Tail}`
+      : never
+    : Pattern;
+}[keyof Registry & string];
+
+/**
+ * A family whose part takes every value of the union `Part`, listed as the keys of `values`:
+ * give `Part` explicitly and the compiler rejects a value missing or extra.
+ */
+export function counterFamily<Part extends string>(doc: string, values: { readonly [Value in Part]: true }): CounterFamily<Part> {
+  return { doc, parts: Object.keys(values) as Part[] };
+}
+
+/** A family whose part is any string, such as the name an interface was given. */
+export function openCounterFamily(doc: string): CounterFamily<string> {
+  return { doc, parts: null };
 }

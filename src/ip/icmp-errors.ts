@@ -3,12 +3,14 @@
  * (fatal to a connection attempt) or "soft" (worth remembering, not worth aborting for).
  * RFC 1122 §4.2.3.9 (TCP) and §4.1.3.3 (UDP) leave the mapping to the host; this is Linux's.
  */
-import type { ErrnoCode } from '../core/errno.js';
 import type { IcmpErrorReport } from './icmp-layer.js';
+
+/** The errnos an ICMP error can mean (the table below). */
+export type IcmpErrno = 'ENETUNREACH' | 'EHOSTUNREACH' | 'ENOPROTOOPT' | 'ECONNREFUSED' | 'EMSGSIZE' | 'EOPNOTSUPP' | 'EHOSTDOWN' | 'ENONET' | 'EPROTO';
 
 /** The errno and severity of an ICMP error. */
 export interface IcmpErrorMeaning {
-  readonly code: ErrnoCode;
+  readonly code: IcmpErrno;
   readonly fatal: boolean;
 }
 

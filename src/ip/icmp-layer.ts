@@ -9,6 +9,7 @@
 import type { ErrnoCode } from '../core/errno.js';
 import type { Result } from '../core/result.js';
 import type { Stats } from '../core/stats.js';
+import type { IcmpCounterName } from './ip-counters.js';
 import type { TraceEvent, Tracer } from '../core/trace.js';
 import { formatIpv4Address, IPV4_BROADCAST, isMulticast, readIpv4Address, cidrBroadcast, type Ipv4Address } from './address.js';
 import {
@@ -27,9 +28,15 @@ import { IcmpRateLimiter, type IcmpRateLimitConfig } from './icmp-rate-limit.js'
 import { IpProtocol } from './ipv4.js';
 import { echoReplyOptions, type Ipv4Option } from './ipv4-options.js';
 
+/** The ICMP errors this host sends and passes to the transports. */
+export type IcmpErrorKind = 'destinationUnreachable' | 'timeExceeded' | 'parameterProblem';
+
+/** Why RFC 1122 §3.2.2 forbids an ICMP error about a datagram (see IcmpLayer's mustNotAnswer). */
+export type IcmpSuppression = 'aboutIcmpError' | 'notFirstFragment' | 'toBroadcast' | 'martianSource';
+
 /** An ICMP error received about a datagram this host sent. */
 export interface IcmpErrorReport {
-  readonly kind: 'destinationUnreachable' | 'timeExceeded' | 'parameterProblem';
+  readonly kind: IcmpErrorKind;
   readonly code: number;
   /** Next-hop MTU of a fragmentation-needed message (RFC 1191), else 0. */
   readonly nextHopMtu: number;
@@ -85,7 +92,7 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
 
   constructor(
     private readonly ip: IpLayer,
-    private readonly stats: Stats,
+    private readonly stats: Stats<IcmpCounterName>,
     private config: IcmpConfig = DEFAULT_ICMP_CONFIG,
   ) {
     this.rateLimiter = new IcmpRateLimiter(config);
@@ -274,7 +281,7 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     const headerLength = (packet[0] & 0x0f) * 4;
     const quoteLength = Math.min(packet.length, MAX_ERROR_DATAGRAM - 20 - 8);
     const quoted = packet.slice(0, Math.max(quoteLength, headerLength));
-    const repr: Icmpv4Repr =
+    const repr: Extract<Icmpv4Repr, { readonly kind: IcmpErrorKind }> =
       type === Icmpv4Type.TIME_EXCEEDED
         ? { kind: 'timeExceeded', code, quoted }
         : type === Icmpv4Type.PARAMETER_PROBLEM
@@ -287,7 +294,7 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
   }
 
   /** Why an error about `packet` must not be sent, or null if it may (RFC 1122 §3.2.2). */
-  private mustNotAnswer(packet: Uint8Array): string | null {
+  private mustNotAnswer(packet: Uint8Array): IcmpSuppression | null {
     const headerLength = (packet[0] & 0x0f) * 4;
     const protocol = packet[9];
     if (protocol === IpProtocol.ICMP && packet.length > headerLength) {

@@ -23,6 +23,7 @@ import { decodeFail, type DecodeError } from '../core/decode-error.js';
 import { ok, type Result } from '../core/result.js';
 import type { Rng } from '../core/rng.js';
 import type { Stats } from '../core/stats.js';
+import type { IgmpCounterName } from './ip-counters.js';
 import { readIpv4Address, writeIpv4Address, type Ipv4Address } from './address.js';
 import { checksumIsValid, internetChecksum } from './checksum.js';
 import type { IncomingDatagram, IpLayer, ProtocolHandler } from './ip-layer.js';
@@ -92,7 +93,7 @@ export class IgmpLayer implements ProtocolHandler {
 
   constructor(
     private readonly ip: IpLayer,
-    private readonly stats: Stats,
+    private readonly stats: Stats<IgmpCounterName>,
     private readonly rng: Rng,
     private readonly clock: () => number,
   ) {}

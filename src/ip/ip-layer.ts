@@ -9,6 +9,7 @@ import { fail, ok, type Result } from '../core/result.js';
 import type { Rng } from '../core/rng.js';
 import { SlabAllocator } from '../core/slab-allocator.js';
 import type { Counter, Stats } from '../core/stats.js';
+import type { Ipv4CounterName } from './ip-counters.js';
 import type { Tracer } from '../core/trace.js';
 import { formatIpv4Address, IPV4_BROADCAST, isMulticast, subnetBroadcast, type Ipv4Address } from './address.js';
 import { DEFAULT_REASSEMBLY, fragmentDatagram, IPV4_MIN_MTU, Reassembler, type ReassemblyConfig } from './fragments.js';
@@ -51,6 +52,25 @@ export interface GroupListener {
 export interface ProtocolHandler {
   /** A datagram for this protocol arrived. */
   input(datagram: IncomingDatagram, now: number): void;
+}
+
+/** Raw sockets as IP sees them: a tap on every datagram delivered to this host. */
+export interface RawDatagramTap {
+  /** Copies `datagram` to the raw sockets that want it; true when one took it (then no protocol unreachable is sent). */
+  deliver(datagram: IncomingDatagram): boolean;
+}
+
+/**
+ * What IP calls in the layers above it besides the protocol handlers. They send through IP, so
+ * they are built after it and handed over once with `IpLayer.connectUpperLayers`.
+ */
+export interface IpUpperLayers {
+  /** Sends the ICMP errors IP's own checks call for (the ICMP layer). */
+  readonly icmpErrors: IcmpErrorSender;
+  /** Sees every datagram delivered to this host before its protocol handler, as on Linux. */
+  readonly rawSockets: RawDatagramTap;
+  /** Told when a group's membership begins and ends (the IGMP layer). */
+  readonly groupListener: GroupListener;
 }
 
 /** What to put in the IP header of an outgoing datagram. */
@@ -112,6 +132,9 @@ export interface IcmpErrorSender {
   parameterProblem(packet: Uint8Array, pointer: number, now: number): void;
 }
 
+/** Why `IpLayer.send` refused a datagram (see there). */
+export type IpSendError = 'ENETUNREACH' | 'EINVAL' | 'EMSGSIZE' | 'ENOBUFS';
+
 /** The IPv4 layer of one stack. */
 export class IpLayer {
   readonly routes = new RouteTable();
@@ -125,30 +148,24 @@ export class IpLayer {
   private looped: Array<{ readonly iface: NetworkInterface; readonly frame: Uint8Array }> = [];
   /** Multicast groups joined, with how many joins each. */
   private readonly groups = new Map<Ipv4Address, number>();
-  /** Told when a group's membership begins and ends (the IGMP layer). */
-  groupListener: GroupListener | null = null;
   /** Where outgoing frames come from: one small allocation each instead of an ArrayBuffer each. */
   private readonly frames = new SlabAllocator();
   /** IDs of the datagrams we originate (RFC 6864, RFC 7739 §5.3). */
   private readonly identification: Ipv4Identification;
   /** Path MTUs learned from fragmentation-needed messages (RFC 1191 §6.3), with expiry. */
   private readonly pathMtus = new Map<Ipv4Address, { readonly mtu: number; readonly expires: number }>();
-  icmpErrors: IcmpErrorSender | null = null;
+  /** ICMP, raw sockets and IGMP, from `connectUpperLayers` on; null only while the stack is being built. */
+  private upper: IpUpperLayers | null = null;
   tracer: Tracer | null = null;
-  /**
-   * Raw sockets' tap: sees every datagram delivered to this host before its protocol handler;
-   * returns true when some raw socket took it (then no protocol-unreachable is sent).
-   */
-  rawReceiver: ((datagram: IncomingDatagram, now: number) => boolean) | null = null;
-  /** Called whenever a frame is queued, so a driver can schedule a poll. */
-  onOutput: (() => void) | null = null;
   /** The counters of every packet, looked up once. */
   private readonly counters: { readonly rxPackets: Counter; readonly rxDelivered: Counter; readonly txPackets: Counter };
 
   constructor(
     readonly config: IpConfig,
-    private readonly stats: Stats,
+    private readonly stats: Stats<Ipv4CounterName>,
     rng: Rng,
+    /** Called whenever a frame is queued, so a driver can schedule a poll. */
+    private readonly onOutput: () => void,
   ) {
     this.reassembler = new Reassembler(config.reassembly);
     this.identification = new Ipv4Identification(rng);
@@ -171,6 +188,16 @@ export class IpLayer {
   /** Every interface (the layer's own list, not a copy). */
   listInterfaces(): readonly NetworkInterface[] {
     return this.interfaceList;
+  }
+
+  /**
+   * Hands IP the layers above it that it calls: once, when the stack has built them. IP needs
+   * them (ICMP errors, the raw sockets' copy, IGMP's reports) and they need IP to send, a cycle
+   * no constructor order breaks; until then IP sends no ICMP error and has no raw socket.
+   */
+  connectUpperLayers(upper: IpUpperLayers): void {
+    if (this.upper) throw new Error('connectUpperLayers: IP is already connected to its upper layers');
+    this.upper = upper;
   }
 
   /** Registers the handler for an IP protocol number. */
@@ -224,7 +251,7 @@ export class IpLayer {
   joinGroup(group: Ipv4Address): void {
     const count = this.groups.get(group) ?? 0;
     this.groups.set(group, count + 1);
-    if (count === 0) this.groupListener?.joined(group);
+    if (count === 0) this.upper?.groupListener.joined(group);
   }
 
   /** Undoes one joinGroup. */
@@ -236,7 +263,7 @@ export class IpLayer {
       return;
     }
     this.groups.delete(group);
-    this.groupListener?.left(group);
+    this.upper?.groupListener.left(group);
   }
 
   /** The groups this host joined (224.0.0.1 not listed: it is always a member). */
@@ -339,12 +366,12 @@ export class IpLayer {
     const trusted = checksumTrusted && datagramHeader === header;
     const incoming: IncomingDatagram = { header: datagramHeader, payload, packet: ipPacket, interfaceName: iface.name, destinationKind, checksumTrusted: trusted };
     // Raw sockets see a copy of every datagram of their protocol first (as on Linux).
-    const rawTaken = this.rawReceiver?.(incoming, now) ?? false;
+    const rawTaken = this.upper?.rawSockets.deliver(incoming) ?? false;
     const handler = this.protocols.get(datagramHeader.protocol);
     if (!handler) {
       if (rawTaken) return;
       this.stats.increment('drop.ipv4.unknownProtocol');
-      if (destinationKind === 'unicast') this.icmpErrors?.protocolUnreachable(ipPacket, now);
+      if (destinationKind === 'unicast') this.upper?.icmpErrors.protocolUnreachable(ipPacket, now);
       return;
     }
     this.counters.rxDelivered.increment();
@@ -367,7 +394,7 @@ export class IpLayer {
       return false;
     }
     this.stats.increment('drop.ipv4.badOption');
-    this.icmpErrors?.parameterProblem(packet, verdict.pointer, now);
+    this.upper?.icmpErrors.parameterProblem(packet, verdict.pointer, now);
     return false;
   }
 
@@ -388,7 +415,7 @@ export class IpLayer {
     // RFC 1812 §5.3.1: a packet whose TTL would reach zero is discarded with Time Exceeded.
     if (header.ttl <= 1) {
       this.stats.increment('drop.ipv4.ttlExceeded');
-      this.icmpErrors?.timeExceeded(packet, 0, now);
+      this.upper?.icmpErrors.timeExceeded(packet, 0, now);
       return;
     }
     const route = this.routes.lookup(header.destination);
@@ -396,7 +423,7 @@ export class IpLayer {
     if (!route || !iface) {
       // RFC 1812 §5.2.7.1: a router with no route at all MUST answer Network Unreachable.
       this.stats.increment('drop.ipv4.noRoute');
-      this.icmpErrors?.netUnreachable(packet, now);
+      this.upper?.icmpErrors.netUnreachable(packet, now);
       return;
     }
     const mtu = routeMtu(route, iface);
@@ -404,7 +431,7 @@ export class IpLayer {
     const payload = packet.subarray(ipv4HeaderLength(header));
     if (packet.length > mtu && header.dontFragment) {
       this.stats.increment('drop.ipv4.fragmentationNeeded');
-      this.icmpErrors?.fragmentationNeeded(packet, mtu, now);
+      this.upper?.icmpErrors.fragmentationNeeded(packet, mtu, now);
       return;
     }
     if (this.transmitQueueFull(iface)) return;
@@ -499,7 +526,7 @@ export class IpLayer {
     transportLength: number,
     write: (out: Uint8Array, source: Ipv4Address, checksumOffloaded: boolean) => void,
     now: number,
-  ): Result<{ readonly source: Ipv4Address }, ErrnoCode> {
+  ): Result<{ readonly source: Ipv4Address }, IpSendError> {
     const path = isMulticast(spec.destination) && spec.multicastInterface ? this.pathThrough(spec.multicastInterface, spec.destination) : this.routeTo(spec.destination);
     if (!path) {
       this.stats.increment('ipv4.tx.noRoute');
@@ -587,7 +614,7 @@ export class IpLayer {
     for (const expired of this.reassembler.expire(now)) {
       this.stats.increment('drop.ipv4.reassemblyTimeout');
       // RFC 792 / RFC 1122 §3.3.2: Time Exceeded code 1 only if fragment zero was received.
-      if (expired.firstFrame) this.icmpErrors?.timeExceeded(expired.firstFrame, 1, now);
+      if (expired.firstFrame) this.upper?.icmpErrors.timeExceeded(expired.firstFrame, 1, now);
     }
   }
 
@@ -616,7 +643,7 @@ export class IpLayer {
   private enqueue(iface: NetworkInterface, frame: Uint8Array, segmentSize = 0): void {
     this.counters.txPackets.increment();
     this.outbox.push({ interfaceName: iface.name, frame, segmentSize });
-    this.onOutput?.();
+    this.onOutput();
   }
 
   private traceDown(iface: NetworkInterface, frame: Uint8Array, now: number): void {

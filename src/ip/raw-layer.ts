@@ -7,8 +7,9 @@
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Stats } from '../core/stats.js';
+import type { RawCounterName } from './ip-counters.js';
 import { IPV4_ANY, type Ipv4Address } from './address.js';
-import type { IncomingDatagram, IpLayer } from './ip-layer.js';
+import type { IncomingDatagram, IpLayer, RawDatagramTap } from './ip-layer.js';
 import { emitIpv4, ipv4HeaderLength, Ipv4Packet, IPV4_MAX_TOTAL_LENGTH } from './ipv4.js';
 
 /** A datagram waiting in a raw socket. */
@@ -75,16 +76,14 @@ export class RawSocket {
 }
 
 /** Raw sockets of one stack. */
-export class RawLayer {
+export class RawLayer implements RawDatagramTap {
   private readonly sockets = new Set<RawSocket>();
 
   constructor(
     private readonly ip: IpLayer,
-    private readonly stats: Stats,
+    private readonly stats: Stats<RawCounterName>,
     private readonly clock: () => number,
-  ) {
-    ip.rawReceiver = (datagram) => this.deliver(datagram);
-  }
+  ) {}
 
   /** A raw socket for `protocol`. */
   open(protocol: number): RawSocket {
@@ -98,8 +97,8 @@ export class RawLayer {
     this.sockets.delete(socket);
   }
 
-  /** Copies a delivered datagram to every matching raw socket; true if any took it. */
-  private deliver(datagram: IncomingDatagram): boolean {
+  /** Copies a delivered datagram to every matching raw socket; true if any took it (IP calls it first). */
+  deliver(datagram: IncomingDatagram): boolean {
     if (this.sockets.size === 0) return false;
     let packet: Uint8Array | null = null;
     let taken = false;

@@ -6,7 +6,7 @@
  */
 import type { Rng } from '../core/rng.js';
 import { Ipv4Packet } from '../ip/ipv4.js';
-import { Stats } from '../core/stats.js';
+import { Stats, type CounterNameOf, type CounterRegistry } from '../core/stats.js';
 import { LinkDecorator, type FrameReceiver, type Link } from './link.js';
 
 /** Which frames are subjected to faults. */
@@ -51,10 +51,24 @@ interface Scheduled {
   readonly checksumTrusted: boolean;
 }
 
+/** What a FaultInjector counts, in its own `stats` (see core/stats.ts). docs/counters.md lists it. */
+export const FAULT_COUNTERS = {
+  'fault.lost': 'frames lost (FaultConfig.lossRate)',
+  'fault.queueDropped': 'frames dropped at the tail of a full queue (FaultConfig.queueLimit)',
+  'fault.congestionMarked': 'ECN-capable IPv4 packets marked Congestion Experienced instead of dropped (FaultConfig.congestionMarkRate)',
+  'fault.corrupted': 'frames with one bit flipped (FaultConfig.corruptRate)',
+  'fault.reordered': 'frames held back to arrive after later ones (FaultConfig.reorderRate)',
+  'fault.duplicated': 'frames delivered twice (FaultConfig.duplicateRate)',
+  'fault.passed': 'frames passed on, whatever else befell them (a duplicate counts once)',
+} as const satisfies CounterRegistry;
+
+/** A counter of a FaultInjector. */
+export type FaultCounterName = CounterNameOf<typeof FAULT_COUNTERS>;
+
 /** A link that injects faults into another link's traffic. */
 export class FaultInjector extends LinkDecorator {
-  /** `fault.lost`, `fault.duplicated`, `fault.reordered`, `fault.corrupted`, `fault.congestionMarked`, `fault.queueDropped`, `fault.passed`. */
-  readonly stats = new Stats();
+  /** What it did to the frames: the counters of FAULT_COUNTERS. */
+  readonly stats = new Stats<FaultCounterName>();
   private receiver: FrameReceiver | null = null;
   private readonly outgoing: Scheduled[] = [];
   private readonly incoming: Scheduled[] = [];

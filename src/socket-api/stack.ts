@@ -12,6 +12,7 @@ import { cidrBroadcast, formatIpv4Cidr, parseIpv4Address, parseIpv4Cidr, type Ip
 import type { Clock } from '../core/clock.js';
 import { Rng } from '../core/rng.js';
 import { Stats, type Counter } from '../core/stats.js';
+import type { CounterName } from './counters.js';
 import type { Tracer } from '../core/trace.js';
 import { DEFAULT_ICMP_CONFIG, IcmpLayer, type IcmpConfig } from '../ip/icmp-layer.js';
 import { IGMP_PROTOCOL, IgmpLayer } from '../ip/igmp.js';
@@ -63,7 +64,7 @@ export interface RouteOptions {
 /** One host's TCP/IP stack. */
 export class Stack {
   readonly name: string;
-  readonly stats = new Stats();
+  readonly stats = new Stats<CounterName>();
   readonly rng: Rng;
   readonly ip: IpLayer;
   readonly icmp: IcmpLayer;
@@ -89,22 +90,25 @@ export class Stack {
   constructor(options: StackOptions = {}) {
     this.name = options.name ?? 'stack';
     this.rng = new Rng(options.seed ?? 1);
-    this.ip = new IpLayer({ ...DEFAULT_IP_CONFIG, ...options.ip }, this.stats, this.rng);
+    const clock = () => this.time();
+    // Each layer is given what it needs, in dependency order: IP first, everything above it on IP.
+    this.ip = new IpLayer({ ...DEFAULT_IP_CONFIG, ...options.ip }, this.stats, this.rng, () => this.onWake?.());
     this.icmp = new IcmpLayer(this.ip, this.stats, { ...DEFAULT_ICMP_CONFIG, ...options.icmp });
-    this.ip.icmpErrors = this.icmp;
-    this.ip.onOutput = () => this.onWake?.();
+    this.udp = new UdpLayer({ ...DEFAULT_UDP_CONFIG, ...options.udp }, this.ip, this.icmp, this.stats, this.rng, clock);
+    this.tcp = new TcpLayer({ ...DEFAULT_TCP_CONFIG, ...options.tcp }, this.ip, this.stats, this.rng, clock, this.udp.config.ephemeralPorts);
+    this.raw = new RawLayer(this.ip, this.stats, clock);
+    this.igmp = new IgmpLayer(this.ip, this.stats, this.rng, clock);
+    // The one registration step, for what no constructor order can give: IP delivers to the
+    // layers above it and sends ICMP errors, raw copies and group changes to them, while they
+    // send through IP; ICMP passes errors to UDP and TCP, while UDP asks ICMP for port
+    // unreachables. So the layers are built on IP above, then introduced here, once.
+    this.ip.connectUpperLayers({ icmpErrors: this.icmp, rawSockets: this.raw, groupListener: this.igmp });
     this.ip.registerProtocol(IpProtocol.ICMP, this.icmp);
-    this.udp = new UdpLayer({ ...DEFAULT_UDP_CONFIG, ...options.udp }, this.ip, this.icmp, this.stats, this.rng, () => this.time());
     this.ip.registerProtocol(IpProtocol.UDP, this.udp);
-    this.icmp.registerErrorListener(IpProtocol.UDP, this.udp);
-    this.tcp = new TcpLayer({ ...DEFAULT_TCP_CONFIG, ...options.tcp }, this.ip, this.stats, this.rng, () => this.time());
-    this.tcp.ephemeralPorts = this.udp.config.ephemeralPorts;
     this.ip.registerProtocol(IpProtocol.TCP, this.tcp);
-    this.icmp.registerErrorListener(IpProtocol.TCP, this.tcp);
-    this.raw = new RawLayer(this.ip, this.stats, () => this.time());
-    this.igmp = new IgmpLayer(this.ip, this.stats, this.rng, () => this.time());
     this.ip.registerProtocol(IGMP_PROTOCOL, this.igmp);
-    this.ip.groupListener = this.igmp;
+    this.icmp.registerErrorListener(IpProtocol.UDP, this.udp);
+    this.icmp.registerErrorListener(IpProtocol.TCP, this.tcp);
     if (options.loopback !== false) {
       this.addInterface({ name: 'lo', link: new LoopbackLink(), address: '127.0.0.1/8' });
     }

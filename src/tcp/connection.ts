@@ -9,6 +9,7 @@
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Counter, Stats } from '../core/stats.js';
+import type { TcpCounterName } from './tcp-counters.js';
 import type { Ipv4Address } from '../ip/address.js';
 import { InvalidSegmentAckLimit } from './ack-rate-limits.js';
 import { ReceiveAssembler } from './assembler.js';
@@ -53,7 +54,7 @@ export type TcpState =
 /** What a connection needs from the layer that owns it. */
 export interface TcpHost {
   readonly config: TcpConfig;
-  readonly stats: Stats;
+  readonly stats: Stats<TcpCounterName>;
   /** The counters of every segment, looked up once. */
   readonly counters: TcpSegmentCounters;
   /** The stack's current time (ms). */
@@ -379,7 +380,7 @@ export class TcpConnection extends TimerDeadlines {
     return connectionKey(this.localAddress, this.localPort, this.remoteAddress, this.remotePort);
   }
 
-  get stats(): Stats {
+  get stats(): Stats<TcpCounterName> {
     return this.host.stats;
   }
 

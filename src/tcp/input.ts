@@ -28,6 +28,7 @@ import { has, type Segment } from './segment.js';
 import { seqAdd, seqGt, seqInWindow, seqLe, seqLt, seqSub } from './seq.js';
 import { Chrono } from './tcp-info-counters.js';
 import { TcpFlag } from './tcp-packet.js';
+import type { ChallengeAckReason } from './tcp-counters.js';
 import { armDelayedAck, armKeepalive, armProbeTimer, armRetransmitTimer, startTimeWait } from './timers.js';
 
 /**
@@ -111,7 +112,7 @@ function sendResetFor(connection: TcpConnection, segment: Segment): void {
  * connection's own first, whatever the segment carries (Linux's tcp_send_challenge_ack calls
  * __tcp_oow_rate_limited, with no exemption for data), then the stack-wide ceiling.
  */
-function challengeAck(connection: TcpConnection, now: number, reason: string): void {
+function challengeAck(connection: TcpConnection, now: number, reason: ChallengeAckReason): void {
   if (!connection.invalidSegmentAcks.allow(now, connection.host.config.invalidAckRateLimitMs)) {
     connection.stats.increment('tcp.challengeAck.rateLimited');
     return;

@@ -10,13 +10,14 @@ import { fail, ok, type Result } from '../core/result.js';
 import { DeadlineQueue } from '../core/deadline-queue.js';
 import type { Rng } from '../core/rng.js';
 import type { Counter, Stats } from '../core/stats.js';
+import type { TcpCounterName } from './tcp-counters.js';
 import type { Tracer } from '../core/trace.js';
 import { IPV4_ANY, type Ipv4Address } from '../ip/address.js';
 import { icmpErrorMeaning } from '../ip/icmp-errors.js';
 import type { IcmpErrorListener, IcmpErrorReport } from '../ip/icmp-layer.js';
 import type { IncomingDatagram, IpLayer, ProtocolHandler } from '../ip/ip-layer.js';
 import { IpProtocol } from '../ip/ipv4.js';
-import { allocateEphemeralPort, DEFAULT_EPHEMERAL_PORTS, type PortRange } from '../ip/ports.js';
+import { allocateEphemeralPort, type PortRange } from '../ip/ports.js';
 import { ChallengeAckCeiling } from './ack-rate-limits.js';
 import { ecnMode, type TcpConfig } from './config.js';
 import type { CongestionAlgorithm } from './congestion.js';
@@ -154,7 +155,6 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   private readonly isn: IsnGenerator;
   private synCookies: SynCookies | null = null;
   private readonly challengeAckCeiling: ChallengeAckCeiling;
-  ephemeralPorts: PortRange = DEFAULT_EPHEMERAL_PORTS;
   readonly counters: TcpSegmentCounters;
   /** Gets a trace event per segment in and out when set (core/trace.ts). */
   tracer: Tracer | null = null;
@@ -163,9 +163,11 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   constructor(
     readonly config: TcpConfig,
     private readonly ip: IpLayer,
-    readonly stats: Stats,
+    readonly stats: Stats<TcpCounterName>,
     private readonly rng: Rng,
     private readonly clock: () => number,
+    /** Where active opens and bind to port 0 pick a port (RFC 6056): the stack's range, UDP's too. */
+    private readonly ephemeralPorts: PortRange,
   ) {
     this.isn = new IsnGenerator(rng);
     this.challengeAckCeiling = new ChallengeAckCeiling(rng);

@@ -6,6 +6,7 @@ import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Rng } from '../core/rng.js';
 import type { Stats } from '../core/stats.js';
+import type { UdpCounterName } from './udp-counters.js';
 import type { Tracer } from '../core/trace.js';
 import { formatIpv4Address, IPV4_ANY, IPV4_BROADCAST, isMulticast, type Ipv4Address } from '../ip/address.js';
 import type { IcmpErrorListener, IcmpErrorReport, IcmpLayer } from '../ip/icmp-layer.js';
@@ -223,7 +224,7 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     readonly config: UdpConfig,
     private readonly ip: IpLayer,
     private readonly icmp: IcmpLayer,
-    private readonly stats: Stats,
+    private readonly stats: Stats<UdpCounterName>,
     private readonly rng: Rng,
     /** The stack's current time (the last `now` it was given). */
     private readonly clock: () => number,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FaultConfig } from '../../src/link/fault-injector.js';
+import type { FaultConfig, FaultCounterName } from '../../src/link/fault-injector.js';
 import type { Stack } from '../../src/socket-api/stack.js';
 import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
 import type { UdpSocket } from '../../src/udp/udp-layer.js';
@@ -20,7 +20,7 @@ const INTEGRITY_DROPS = [
   'drop.udp.truncated',
   'drop.icmp.badChecksum',
   'drop.icmp.truncated',
-];
+] as const;
 
 /** A datagram that says which one it is: a 4-byte id, then bytes derived from the id. */
 function datagram(id: number, length: number): Uint8Array {
@@ -85,7 +85,7 @@ function scenario(seed: number, plan: { small: number; large: number; largeSize:
     watch();
   }
   while (net.step()) watch();
-  const injected = (name: string) => (connection.a.faults?.stats.get(name) ?? 0) + (connection.b.faults?.stats.get(name) ?? 0);
+  const injected = (name: FaultCounterName) => (connection.a.faults?.stats.get(name) ?? 0) + (connection.b.faults?.stats.get(name) ?? 0);
   return { net, client, server, received, maxMemory, injected };
 }
 

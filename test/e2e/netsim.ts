@@ -22,6 +22,7 @@ import { FaultInjector, type FaultConfig } from '../../src/link/fault-injector.j
 import { LinkDecorator, type Link } from '../../src/link/link.js';
 import { PcapTap } from '../../src/link/pcap-tap.js';
 import { VirtualWire } from '../../src/link/virtual-wire.js';
+import type { CounterName } from '../../src/socket-api/counters.js';
 import type { Stack } from '../../src/socket-api/stack.js';
 import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
 import type { TcpConfig } from '../../src/tcp/config.js';
@@ -98,6 +99,8 @@ export interface RunResult {
   readonly closeErrors: { readonly client: string | null; readonly server: string | null };
   /** Frames the outage swallowed. */
   readonly outageDrops: number;
+  /** Times each receiver reneged (scenario.receiverReneges). */
+  readonly reneges: { readonly client: number; readonly server: number };
   /** Why the run did not finish, or null. */
   readonly failure: string | null;
   readonly wallMs: number;
@@ -155,6 +158,8 @@ class Endpoint {
   sentAll = false;
   closed = false;
   paused = false;
+  /** Times its receiver discarded its out-of-order data (scenario.receiverReneges). */
+  reneged = 0;
   /** Called after each read with the running total (the reader-pause hook). */
   onRead: ((received: number) => void) | null = null;
 
@@ -211,10 +216,10 @@ class Endpoint {
  * A receiver reneges (RFC 2018 §8 allows it; Linux's tcp_prune_ofo_queue does it under memory
  * pressure): the data it holds out of order, SACKed already, is thrown away.
  */
-function renege(connection: TcpConnection): void {
-  connection.stats.increment('netsim.reneged');
-  connection.assembler.clear();
-  connection.outOfOrderFinSeq = null;
+function renege(endpoint: Endpoint): void {
+  endpoint.reneged++;
+  endpoint.connection.assembler.clear();
+  endpoint.connection.outOfOrderFinSeq = null;
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -283,7 +288,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunResult 
     for (const endpoint of [clientEnd, serverEnd]) {
       if (endpoint === null || toRenege.has(endpoint) || endpoint.connection.assembler.heldBytes === 0) continue;
       toRenege.add(endpoint);
-      hooks.push({ time: net.now + 1, run: () => renege(endpoint.connection) });
+      hooks.push({ time: net.now + 1, run: () => renege(endpoint) });
       hooks.sort((x, y) => x.time - y.time);
     }
   };
@@ -341,6 +346,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunResult 
     serverState: (serverEnd as Endpoint | null)?.connection.state ?? 'none',
     closeErrors: { client: clientEnd.connection.error, server: (serverEnd as Endpoint | null)?.connection.error ?? null },
     outageDrops: (a.outage?.dropped ?? 0) + (b.outage?.dropped ?? 0),
+    reneges: { client: clientEnd.reneged, server: (serverEnd as Endpoint | null)?.reneged ?? 0 },
     failure,
     wallMs: performance.now() - started,
   };
@@ -371,7 +377,7 @@ export function writeFailureCaptures(result: RunResult): string[] {
 export function describeRun(result: RunResult): string {
   const c = result.client.stats;
   const s = result.server.stats;
-  const counter = (name: string) => `${name}=${c.get(name)}/${s.get(name)}`;
+  const counter = (name: CounterName) => `${name}=${c.get(name)}/${s.get(name)}`;
   return [
     `${result.scenario.name} seed ${result.seed}: ${result.bytes} B each way`,
     result.failure ?? `closed at ${result.closedAt?.toFixed(1)} ms`,

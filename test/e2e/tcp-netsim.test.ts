@@ -76,6 +76,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Stats } from '../../src/core/stats.js';
 import type { FaultConfig } from '../../src/link/fault-injector.js';
+import type { CounterName } from '../../src/socket-api/counters.js';
 import { describeRun, runScenario, writeFailureCaptures, type RunResult, type Scenario } from './netsim.js';
 
 /** Three seeds; `NETSIM_SEEDS=4-40` (a range or a comma list) soaks more. */
@@ -110,10 +111,10 @@ const mathis = (p: number, rttMs = RTT) => ((MSS * 1000) / rttMs) * Math.sqrt(3 
 const lossBound = (p: number) => (bytes: number) => 2 * ((bytes * 1000) / Math.min(mathis(p), (RATE * MSS) / FRAME)) + MIN_RTO;
 
 /** Counters summed over both stacks. */
-const both = (r: RunResult, name: string) => r.client.stats.get(name) + r.server.stats.get(name);
+const both = (r: RunResult, name: CounterName) => r.client.stats.get(name) + r.server.stats.get(name);
 /** Frames a stack dropped because the bytes did not decode: every IPv4 drop and TCP's codec drops. */
-const integrityDrops = (stats: Stats) =>
-  stats.sum('drop.ipv4.') + ['truncated', 'badHeaderLength', 'badTotalLength', 'badChecksum', 'badOption', 'badField'].reduce((n, reason) => n + stats.get(`drop.tcp.${reason}`), 0);
+const integrityDrops = (stats: Stats<CounterName>) =>
+  stats.sum('drop.ipv4.') + (['truncated', 'badHeaderLength', 'badTotalLength', 'badChecksum', 'badOption', 'badField'] as const).reduce((n, reason) => n + stats.get(`drop.tcp.${reason}`), 0);
 
 interface Case {
   readonly scenario: (seed: number) => Scenario;
@@ -276,8 +277,8 @@ const cases: Record<string, Case> = {
     scenario: () => ({ name: 'renege', link: link({ lossRate: 0.01 }), receiverReneges: true }),
     bound: (bytes) => lossBound(0.01)(bytes) + 2 * MIN_RTO,
     check: (r) => {
-      expect(r.client.stats.get('netsim.reneged')).toBe(1);
-      expect(r.server.stats.get('netsim.reneged')).toBe(1);
+      expect(r.reneges.client).toBe(1);
+      expect(r.reneges.server).toBe(1);
       expect(r.client.stats.get('tcp.sack.reneging')).toBeGreaterThan(0);
       expect(r.server.stats.get('tcp.sack.reneging')).toBeGreaterThan(0);
     },

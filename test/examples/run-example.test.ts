@@ -3,6 +3,7 @@
  * reorders frames: the programs still get their answers, and the stacks repaired the damage.
  */
 import { describe, expect, it } from 'vitest';
+import type { CounterName } from '../../src/socket-api/counters.js';
 import { DEFAULT_EXAMPLE_SEED, EXAMPLE_FAULTS, EXAMPLES, runExample, runOnVirtualNetwork } from '../../examples/run-example.js';
 
 const faults = { lossRate: 0.2, duplicateRate: 0.05, reorderRate: 0.1, reorderDelayMs: 3 };
@@ -54,7 +55,7 @@ describe('ustack example NAME --faults, with the default seed', () => {
 
   it('counts SYN and SYN-ACK retransmissions with the data retransmissions', async () => {
     const run = await runOnVirtualNetwork('echo', { seed: DEFAULT_EXAMPLE_SEED, faults: EXAMPLE_FAULTS });
-    const stat = (counter: string) => run.stacks.reduce((sum, stack) => sum + stack.stats.get(counter), 0);
+    const stat = (counter: CounterName) => run.stacks.reduce((sum, stack) => sum + stack.stats.get(counter), 0);
     expect(run.synRetransmits).toBe(stat('tcp.tx.synRetransmits'));
     expect(run.synAckRetransmits).toBe(stat('tcp.tx.synAckRetransmits'));
     expect(run.retransmits).toBe(stat('tcp.tx.retransmits'));

@@ -171,7 +171,7 @@ describeInterop('interop: TCP between the Linux kernel and ustack', () => {
     if (offload) {
       expect(counters.rxSegmentationOffloads).toBeGreaterThan(0);
       expect(counters.txSegmentationOffloads).toBeGreaterThan(0);
-      expect(peer.stack.stats.get('link.' + peer.iface.name + '.tx.frames')).toBeLessThan(size / 1448);
+      expect(peer.stack.stats.get(`link.${peer.iface.name}.tx.frames`)).toBeLessThan(size / 1448);
     } else {
       expect([counters.rxSegmentationOffloads, counters.txSegmentationOffloads]).toEqual([0, 0]);
       expect(counters.rxBytes / counters.rxPackets).toBeLessThanOrEqual(1500);

@@ -10,6 +10,7 @@ import type { Ipv4Address } from '../../../src/ip/address.js';
 import { emitIcmpv4, icmpv4Length } from '../../../src/ip/icmpv4.js';
 import { IpProtocol, Ipv4Packet, parseIpv4 } from '../../../src/ip/ipv4.js';
 import type { FrameReceiver, Link } from '../../../src/link/link.js';
+import type { CounterName } from '../../../src/socket-api/counters.js';
 import { Stack } from '../../../src/socket-api/stack.js';
 import { ecnMode, type TcpConfig } from '../../../src/tcp/config.js';
 import type { TcpConnection, TcpState } from '../../../src/tcp/connection.js';
@@ -317,7 +318,7 @@ export class TcpHarness {
   }
 
   /** The stack's counter. */
-  stat(name: string): number {
+  stat(name: CounterName): number {
     return this.stack.stats.get(name);
   }
 }
