@@ -41,6 +41,8 @@ export class RackLossDetection {
   private dsackRound: number | null = null;
   /** RACK.reo_wnd_persist: recoveries left before the window shrinks back. */
   private reorderWindowPersist = REORDER_WINDOW_PERSIST;
+  /** Whether the last detection (`detectLossByRack`) marked a retransmission lost. */
+  private lostRetransmission = false;
 
   constructor(private readonly config: TcpConfig) {}
 
@@ -72,6 +74,25 @@ export class RackLossDetection {
   /** RACK.reo_wnd_mult. */
   get reorderWindowMultiplier(): number {
     return this.reorderWindowMult;
+  }
+
+  /**
+   * Whether the last loss detection marked a retransmission lost (Linux's FLAG_LOST_RETRANS): a
+   * second indication of congestion (RFC 5681 §4.3, RFC 8985 §3.4), which ends an RTO recovery
+   * with a fast one (recovery.ts `enterRecovery`).
+   */
+  get retransmissionLost(): boolean {
+    return this.lostRetransmission;
+  }
+
+  /** Steps 4–5 begin (`detectLossByRack`): nothing is marked yet. */
+  detectionStarts(): void {
+    this.lostRetransmission = false;
+  }
+
+  /** Step 5 marked `segment` lost. */
+  markedLost(segment: SentSegment): void {
+    if (segment.retransmits > 0) this.lostRetransmission = true;
   }
 
   /** An ACK arrives: RACK.rtt is to come from the segments it delivers (§6.2 step 2). */
@@ -156,6 +177,7 @@ export class RackLossDetection {
  */
 export function detectLossByRack(connection: TcpConnection, now: number): boolean {
   const rack = connection.rack;
+  rack.detectionStarts();
   const rackOrder = rack.sentOrder;
   if (rackOrder < 0) return false;
   const queue = connection.inFlight;
@@ -176,6 +198,7 @@ export function detectLossByRack(connection: TcpConnection, now: number): boolea
     const remaining = segment.sentAt + rackRtt + reorderWindow - now;
     if (remaining <= 0) {
       queue.markLost(segment);
+      rack.markedLost(segment);
       marked = true;
       connection.stats.increment('tcp.rack.lost');
     } else {

@@ -26,18 +26,29 @@ function endOf(segment: SentSegment): number {
  * - `'open'`: none [Open; also Disorder, and CWR, whose ECN reduction is ecn.ts's]. Losses are
  *   looked for (RACK, duplicate ACKs) and the tail loss probe may be armed.
  * - `'fast'`: fast recovery [Recovery], begun when ACKs showed a loss — RACK's (RFC 8985 §6.3,
- *   with SACK, RFC 6675 §5) or the third duplicate ACK's (RFC 5681 §3.2, RFC 6582, without).
- *   The window was reduced once and PRR (RFC 9937) paces the flight down to ssthresh; it ends
- *   when SND.UNA reaches "recover".
+ *   with SACK, RFC 6675 §5) or the third duplicate ACK's (RFC 5681 §3.2, RFC 6582, without) —
+ *   or when RACK found a retransmission of an RTO recovery lost (below). The window was reduced
+ *   once and PRR (RFC 9937) paces the flight down to ssthresh; it ends when SND.UNA reaches
+ *   "recover".
  * - `'rto'`: after a retransmission timeout (RFC 6298 §5.4–5.6) [Loss]: cwnd collapsed
  *   (RFC 5681 §3.1), everything outstanding deemed lost (RFC 8985 §6.3), until SND.UNA reaches
  *   "recover" (SND.NXT at the timeout), or F-RTO (RFC 5682, frto.ts) finds the timeout spurious.
- * - `'fast-in-rto'`: RACK found a loss among what was sent during an RTO recovery, and a fast
- *   recovery began inside it: the window was reduced again, PRR runs, and "recover" moved to
- *   SND.NXT. Linux stays in Loss instead; ustack has always done this. Both end at the same
- *   ACK; a further timeout leaves `'rto'`, a spurious timeout (F-RTO) leaves `'fast'`.
+ *   ACKs grow cwnd by slow start; a segment RACK finds lost meanwhile is marked and resent within
+ *   cwnd, and no fast recovery starts (RFC 6675 §5.1: "a new recovery phase … MUST NOT be
+ *   initiated until HighACK is greater than or equal to the new value of RecoveryPoint"; without
+ *   SACK, RFC 6582 §4: duplicate ACKs that do not cover "recover" start no fast retransmit).
+ *   One loss ends this: that of a retransmission. RFC 5681 §4.3 says "the loss of a
+ *   retransmission" is a second indication of congestion and cwnd and ssthresh "MUST be lowered
+ *   twice", and RFC 8985 §3.4 repeats it for the losses RACK finds. Linux does that
+ *   (tcp_fastretrans_alert: in Loss, FLAG_LOST_RETRANS falls through to tcp_enter_recovery, and
+ *   Loss is no cwnd reduction, so ssthresh is recomputed and PRR starts), and so do we: the RTO
+ *   recovery gives way to a fast recovery up to the new SND.NXT, which covers what the timeout's
+ *   "recover" did. We read the two rules as not colliding: RFC 6675 §5.1 and RFC 6582 §4 guard
+ *   against loss detection by sequence (DupThresh, duplicate ACKs), which cannot tell a lost
+ *   retransmission from a needless one (RFC 6582 §4 says as much), while RACK marks a
+ *   retransmission lost only when a segment sent after it was delivered (RFC 8985 §6.2).
  */
-export type RecoveryState = 'open' | 'fast' | 'rto' | 'fast-in-rto';
+export type RecoveryState = 'open' | 'fast' | 'rto';
 
 /**
  * The loss-recovery state of a connection's sender and RFC 6582's "recover", its one owner:
@@ -59,14 +70,14 @@ export class LossRecovery {
     return this.current === 'open';
   }
 
-  /** In a fast recovery, inside an RTO recovery or not (Linux's Recovery). */
+  /** In a fast recovery (Linux's Recovery). */
   get inFastRecovery(): boolean {
-    return this.current === 'fast' || this.current === 'fast-in-rto';
+    return this.current === 'fast';
   }
 
-  /** In an RTO recovery, with a fast recovery inside it or not (Linux's Loss). */
+  /** In an RTO recovery (Linux's Loss). */
   get inRtoRecovery(): boolean {
-    return this.current === 'rto' || this.current === 'fast-in-rto';
+    return this.current === 'rto';
   }
 
   /** RFC 6582 "recover": SND.NXT when the last recovery began (ISS before any). */
@@ -79,10 +90,15 @@ export class LossRecovery {
     this.recover = iss;
   }
 
-  /** A loss shown by ACKs starts a fast recovery up to `sndNxt`. False (and nothing changes) when one is already on. */
-  enterFastRecovery(sndNxt: number): boolean {
-    if (this.current === 'fast' || this.current === 'fast-in-rto') return false;
-    this.current = this.current === 'rto' ? 'fast-in-rto' : 'fast';
+  /**
+   * A loss shown by ACKs starts a fast recovery up to `sndNxt`: from `'open'`, or from `'rto'`
+   * when a retransmission was found lost (`retransmissionLost`; RFC 5681 §4.3), which ends the
+   * RTO recovery. False (and nothing changes) otherwise: a fast recovery is already on, or an RTO
+   * recovery repairs the loss itself (RFC 6675 §5.1).
+   */
+  enterFastRecovery(sndNxt: number, retransmissionLost: boolean): boolean {
+    if (this.current === 'fast' || (this.current === 'rto' && !retransmissionLost)) return false;
+    this.current = 'fast';
     this.recover = sndNxt;
     return true;
   }
@@ -93,14 +109,14 @@ export class LossRecovery {
     this.recover = sndNxt;
   }
 
-  /** The fast recovery is over (SND.UNA reached "recover"); an RTO recovery around it goes on. */
+  /** The fast recovery is over (SND.UNA reached "recover"). */
   endFastRecovery(): void {
-    this.current = this.current === 'fast-in-rto' ? 'rto' : 'open';
+    if (this.current === 'fast') this.current = 'open';
   }
 
-  /** The RTO recovery is over (SND.UNA reached "recover", or F-RTO undid it); a fast recovery inside it goes on. */
+  /** The RTO recovery is over (SND.UNA reached "recover", or F-RTO undid it). */
   endRtoRecovery(): void {
-    this.current = this.current === 'fast-in-rto' ? 'fast' : 'open';
+    if (this.current === 'rto') this.current = 'open';
   }
 }
 
@@ -461,13 +477,25 @@ function undoIfSpurious(connection: TcpConnection, now: number): void {
 }
 
 /**
- * Enters loss recovery once per window of data (RFC 6675 §5, RFC 8985 §6.3): the controller
- * picks ssthresh, and PRR (RFC 9937) paces the flight down to it. `before` is the scoreboard
- * as the ACK that shows the loss found it (none when RACK's timer shows it): RecoverFS is what
- * was outstanding then and not yet known delivered.
+ * Enters fast recovery once per window of data (RFC 6675 §5, RFC 8985 §6.3): the controller
+ * picks ssthresh, and PRR (RFC 9937) paces the flight down to it. During an RTO recovery, only
+ * when RACK has just found a retransmission lost (RFC 5681 §4.3; see RecoveryState). `before` is
+ * the scoreboard as the ACK that shows the loss found it (none when RACK's timer shows it):
+ * RecoverFS is what was outstanding then and not yet known delivered.
  */
 export function enterRecovery(connection: TcpConnection, now: number, before?: ScoreboardBefore): void {
-  if (!connection.recovery.enterFastRecovery(connection.sndNxt)) return;
+  const recovery = connection.recovery;
+  const fromRto = recovery.inRtoRecovery;
+  // In an RTO recovery only a lost retransmission (RACK's; Linux's FLAG_LOST_RETRANS) starts one;
+  // any other loss is resent within the RTO recovery (LossRecovery's `'rto'`).
+  if (!recovery.enterFastRecovery(connection.sndNxt, fromRto && connection.rack.retransmissionLost)) return;
+  if (fromRto) {
+    // The RTO recovery ends here, as Linux's Loss state does (tcp_update_rto_time); so does
+    // F-RTO, which only an RTO recovery runs (RFC 5682; Linux calls tcp_process_loss in Loss only).
+    connection.info.rtoRecoveryEnded(now);
+    connection.rack.recoveryEnded();
+    connection.frto.stop();
+  }
   connection.undo = { marker: connection.sndUna, retransmissions: 0 };
   connection.stats.increment(connection.sackEnabled ? 'tcp.recovery.sack' : 'tcp.recovery.newReno');
   connection.cc.onCongestionEvent(now, reductionBase(connection));

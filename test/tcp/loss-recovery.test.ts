@@ -16,11 +16,11 @@ describe('loss-recovery state', () => {
 
   it('a fast recovery is entered once, sets "recover" to SND.NXT and ends open', () => {
     const recovery = new LossRecovery();
-    expect(recovery.enterFastRecovery(5000)).toBe(true);
+    expect(recovery.enterFastRecovery(5000, false)).toBe(true);
     expect(recovery.state).toBe('fast');
     expect(recovery.inFastRecovery).toBe(true);
     expect(recovery.inRtoRecovery).toBe(false);
-    expect(recovery.enterFastRecovery(9000)).toBe(false);
+    expect(recovery.enterFastRecovery(9000, true)).toBe(false);
     expect(recovery.recoveryPoint).toBe(5000);
     recovery.endFastRecovery();
     expect(recovery.state).toBe('open');
@@ -28,7 +28,7 @@ describe('loss-recovery state', () => {
 
   it('a timeout during a fast recovery ends it: RTO recovery up to the new SND.NXT', () => {
     const recovery = new LossRecovery();
-    recovery.enterFastRecovery(5000);
+    recovery.enterFastRecovery(5000, false);
     recovery.enterRtoRecovery(7000);
     expect(recovery.state).toBe('rto');
     expect(recovery.inFastRecovery).toBe(false);
@@ -37,19 +37,26 @@ describe('loss-recovery state', () => {
     expect(recovery.state).toBe('open');
   });
 
-  it('a loss found during an RTO recovery nests a fast recovery in it; each end leaves the other', () => {
+  it('during an RTO recovery a loss starts no fast recovery and "recover" stays (RFC 6675 §5.1, RFC 6582 §4)', () => {
     const recovery = new LossRecovery();
     recovery.enterRtoRecovery(7000);
-    expect(recovery.enterFastRecovery(8000)).toBe(true);
-    expect(recovery.state).toBe('fast-in-rto');
-    expect(recovery.inFastRecovery && recovery.inRtoRecovery).toBe(true);
-    expect(recovery.open).toBe(false);
-    expect(recovery.recoveryPoint).toBe(8000);
-    recovery.endFastRecovery();
+    expect(recovery.enterFastRecovery(8000, false)).toBe(false);
     expect(recovery.state).toBe('rto');
+    expect(recovery.recoveryPoint).toBe(7000);
+    recovery.endFastRecovery(); // not in one: nothing to end
+    expect(recovery.state).toBe('rto');
+  });
 
-    recovery.enterFastRecovery(9000);
-    recovery.endRtoRecovery(); // F-RTO: the timeout was spurious
+  it('a lost retransmission turns an RTO recovery into a fast one up to the new SND.NXT (RFC 5681 §4.3)', () => {
+    const recovery = new LossRecovery();
+    recovery.enterRtoRecovery(7000);
+    expect(recovery.enterFastRecovery(8000, true)).toBe(true);
     expect(recovery.state).toBe('fast');
+    expect(recovery.inRtoRecovery).toBe(false);
+    expect(recovery.recoveryPoint).toBe(8000);
+    recovery.endRtoRecovery(); // F-RTO has nothing left to undo
+    expect(recovery.state).toBe('fast');
+    recovery.endFastRecovery();
+    expect(recovery.state).toBe('open');
   });
 });
