@@ -6,7 +6,8 @@
  */
 import { dissectFrame, toTsharkFields } from '../dissect/dissect.js';
 import { formatDissection } from '../dissect/format-text.js';
-import { readPcapFile } from '../pcap/pcap-file.js';
+import type { CaptureCut } from '../pcap/capture-cut.js';
+import { readPcapFileUpToCut } from '../pcap/pcap-file.js';
 
 /** The usage text of the subcommand. */
 export const DISSECT_USAGE = `usage: ustack dissect FILE [--json]
@@ -14,12 +15,18 @@ export const DISSECT_USAGE = `usage: ustack dissect FILE [--json]
 Prints every frame of a pcap or pcapng capture layer by layer: each header's byte range in the
 frame, its fields (bad checksums and malformed lengths flagged), and the payload it hands on.
   --json   one JSON object per frame and line, with Wireshark's field names and tshark's
-           -T fields values (for comparison with tshark)`;
+           -T fields values (for comparison with tshark)
+
+A capture cut short (tcpdump killed in the middle of a write) prints every complete frame, then
+tshark's warning on stderr, and exits with tshark's status 2.
+Exit status: 0 done, 1 the file could not be read or is not a capture, 2 bad arguments or a
+capture cut short.`;
 
 /**
  * Runs `ustack dissect` with `args` (the words after `dissect`), printing through `out` (one
  * line per call) and errors through `err`. Resolves to the exit code: 0 done, 1 the file could
- * not be read or is not a capture, 2 bad arguments.
+ * not be read or is not a capture, 2 bad arguments or a capture cut short (its complete frames
+ * printed first, then tshark's warning).
  */
 export async function runDissect(
   args: string[],
@@ -47,7 +54,7 @@ export async function runDissect(
 
   let capture;
   try {
-    capture = await readPcapFile(path);
+    capture = await readPcapFileUpToCut(path);
   } catch (error) {
     err(`ustack dissect: ${path}: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
@@ -57,7 +64,8 @@ export async function runDissect(
     return 1;
   }
 
-  capture.value.records.forEach((record, index) => {
+  const { records, cut } = capture.value;
+  records.forEach((record, index) => {
     const dissection = dissectFrame(record.data, record.linkType, index + 1, { originalLength: record.originalLength });
     if (json) {
       out(JSON.stringify(toTsharkFields(dissection)));
@@ -66,5 +74,17 @@ export async function runDissect(
     if (index > 0) out('');
     for (const line of formatDissection(dissection, { time: record, frame: record.data })) out(line);
   });
+  if (cut !== undefined) {
+    err(`ustack dissect: ${cutShortWarning(`The file "${path}"`, cut)}`);
+    return EXIT_CUT_SHORT;
+  }
   return 0;
+}
+
+/** tshark's exit status for a capture cut short. */
+const EXIT_CUT_SHORT = 2;
+
+/** tshark's sentence for a cut (`what`: `The file "x.pcap"` or `The standard input`). */
+export function cutShortWarning(what: string, cut: CaptureCut): string {
+  return `${what} appears to have been cut short in the middle of a packet${cut.whileOpening ? ' or other data' : ''}.`;
 }
