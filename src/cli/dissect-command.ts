@@ -1,13 +1,15 @@
 /**
- * `ustack dissect FILE|- [-c N] [--json]`: every frame of a pcap or pcapng file (or of standard
+ * `ustack dissect FILE|- [-c N] [-Y FILTER] [--json]`: every frame of a pcap or pcapng file (or of standard
  * input) taken apart layer by layer. Text mode prints each layer's header byte range, fields and
  * payload handoff; `--json` prints one JSON object per frame and line, keyed by Wireshark field
  * names, with values as `tshark -T fields` prints them (see src/dissect/dissection.ts for the
- * field list). Where tshark has a behaviour (`-c`, a file cut short, its warning and exit
- * status), this command has the same one.
+ * field list); `-Y` keeps the frames a display filter matches (src/dissect/display-filter.ts).
+ * Where tshark has a behaviour (`-c`, `-Y`, a file cut short, its warning and exit status), this
+ * command has the same one.
  */
 import { concatBytes } from '../core/bytes.js';
 import { dissectFrame, toTsharkFields } from '../dissect/dissect.js';
+import { compileDisplayFilter, describeFilterFields, FILTER_PROTOCOLS, type DisplayFilter } from '../dissect/display-filter.js';
 import { formatDissection } from '../dissect/format-text.js';
 import { readCaptureUpToCut, type CaptureCut, type CaptureUpToCut } from '../pcap/capture-cut.js';
 import type { CaptureDecodeError } from '../pcap/capture.js';
@@ -15,14 +17,49 @@ import { readPcapFileUpToCut } from '../pcap/pcap-file.js';
 import type { Result } from '../core/result.js';
 import { accepts, parseCommandLine, UsageError } from './arguments.js';
 
+/** The filter's fields by type, wrapped for the usage text. */
+const FILTER_FIELD_LINES = describeFilterFields()
+  .split('\n')
+  .flatMap((line) => wrap(line, 84).map((part, i) => `             ${i === 0 ? '' : '  '}${part}`))
+  .join('\n');
+
+/** `text` in lines of at most `width` characters, broken at spaces. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
 /** The usage text of the subcommand. */
-export const DISSECT_USAGE = `usage: ustack dissect FILE|- [-c N] [--json]
+export const DISSECT_USAGE = `usage: ustack dissect FILE|- [-c N] [-Y FILTER] [--json]
 
 Prints every frame of a pcap or pcapng capture layer by layer: each header's byte range in the
 frame, its fields (bad checksums and malformed lengths flagged), and the payload it hands on.
 Link types: Ethernet (1), raw IP (101), IPv4 (228), Linux cooked capture v1 (113) and v2 (276).
   FILE     the capture; - reads it from standard input (\`tcpdump -w - | ustack dissect -\`)
-  -c N     stop after the first N frames of the capture (as tshark's -c)
+  -c N     stop after the first N frames of the capture (as tshark's -c: counted before -Y)
+  -Y FILTER
+           print only the frames FILTER matches (frame numbers stay the capture's), in a subset
+           of Wireshark's display filters, with tshark's meaning:
+             tcp.port == 80 && tcp.flags.syn == 1      ip.addr == 10.0.0.0/8 || arp
+             !(udp.port == 53) and frame.len > 100     sll.pkttype != 4
+           a field or protocol alone tests that the frame has it; ==, !=, <, >, <=, >= (or eq, ne,
+           lt, gt, le, ge) compare it with a number (decimal, 0x hex), True/False, an IPv4
+           address (a.b.c.d, or a.b.c.d/n with == and !=), an IPv6 address, a MAC or hex bytes
+           (aa:bb:cc), or a "string" (byte fields only); && (and), || (or), ! (not), ( ).
+           == < > <= >= hold if any occurrence of the field does, != if none is equal.
+           Anything else (contains, matches, in {…}, slices, functions, arithmetic, comparing
+           two fields) is refused, naming the part (exit 2).
+           Protocols: ${[...FILTER_PROTOCOLS.keys()].join(' ')}
+           Fields (tcp.port, udp.port, ip.addr, ipv6.addr and eth.addr are either end's):
+${FILTER_FIELD_LINES}
   --json   one JSON object per frame and line, with Wireshark's field names and tshark's
            -T fields values (for comparison with tshark)
 
@@ -34,6 +71,7 @@ capture cut short.`;
 const OPTIONS = {
   json: { type: 'boolean' },
   count: { type: 'string', short: 'c', takes: 'N (a whole number of frames, 1 or more)', accepts: accepts.integer(1, Number.MAX_SAFE_INTEGER) },
+  filter: { type: 'string', short: 'Y', takes: 'a display FILTER (`ustack dissect --help` shows the subset)' },
 } as const;
 
 /** tshark's exit status for a capture cut short. */
@@ -78,6 +116,15 @@ export async function runDissect(
   const fromStdin = path === '-';
   const name = fromStdin ? 'standard input' : path;
   const count = parsed.values.count === undefined ? Infinity : Number(parsed.values.count);
+  let filter: DisplayFilter | undefined;
+  if (parsed.values.filter !== undefined) {
+    const compiled = compileDisplayFilter(parsed.values.filter);
+    if (!compiled.ok) {
+      err(`ustack dissect: -Y '${parsed.values.filter}': ${compiled.error.message} (at character ${compiled.error.at + 1})`);
+      return 2;
+    }
+    filter = compiled.value;
+  }
 
   let capture: Result<CaptureUpToCut, CaptureDecodeError>;
   try {
@@ -92,14 +139,15 @@ export async function runDissect(
   }
 
   const { records, cut } = capture.value;
-  const shown = records.slice(0, count);
-  shown.forEach((record, index) => {
+  let printed = 0;
+  records.slice(0, count).forEach((record, index) => {
     const dissection = dissectFrame(record.data, record.linkType, index + 1, { originalLength: record.originalLength });
+    if (filter !== undefined && !filter.matches(dissection)) return;
     if (parsed.values.json) {
       out(JSON.stringify(toTsharkFields(dissection)));
       return;
     }
-    if (index > 0) out('');
+    if (printed++ > 0) out('');
     for (const line of formatDissection(dissection, { time: record, frame: record.data })) out(line);
   });
   // As tshark: with -c, a cut after the frames asked for is never reached.
