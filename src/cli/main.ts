@@ -2,7 +2,7 @@
 /**
  * The `ustack` command. Subcommands:
  *   ustack demo                      the `npm start` demo on a virtual network (no root)
- *   ustack dissect FILE [--json]     each frame of a pcap, layer by layer (or tshark-style JSON)
+ *   ustack dissect FILE|- [-c N] [-Y FILTER] [--json]   each frame of a pcap, layer by layer (or tshark-style JSON)
  *   ustack drill SCRIPT.pkt...       run packetdrill scripts against ustack in virtual time
  *   ustack up [options]              ustack on a real TUN/TAP device until Ctrl-C (root)
  *   ustack ping [options] HOST       ping from ustack over a TUN/TAP device (root)
@@ -23,8 +23,11 @@ const usage = `usage: ustack <command> [arguments]
 commands:
   demo [--pcap FILE]         two stacks on a virtual wire: UDP upper-casing, ping, a traced datagram;
                              writes a capture (default ustack/demo.pcap in the OS temp dir; no root)
-  dissect FILE [--json]      print every frame of a pcap/pcapng file layer by layer, with the byte
-                             range of each header; --json prints tshark-style fields, one frame a line
+  dissect FILE|- [-c N] [-Y FILTER] [--json]
+                             print every frame of a pcap/pcapng file (- for stdin) layer by layer,
+                             with the byte range of each header; -Y keeps the frames a display
+                             filter matches; --json prints tshark-style fields, one frame a line
+                             (\`ustack dissect --help\`)
   example NAME [--faults] [--seed N] [--tun DEVICE]
                              a seed program (echo, tcp-upper, udp-upper, kv, gateway): both ends on
                              the virtual network, or the server on a TUN device (\`ustack example\`)

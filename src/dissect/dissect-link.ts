@@ -1,8 +1,8 @@
 /**
  * Link layers for the dissector: Ethernet II (RFC 894) with 802.1Q tags and IEEE 802.3 length
- * frames, the Linux cooked header, ARP (RFC 826), and what trails the network packet (Ethernet
- * padding up to the 60-byte minimum frame, or a trailer). Codecs: src/link/ethernet.ts,
- * src/link/arp.ts, ./linux-sll.ts.
+ * frames, ARP (RFC 826), and what trails the network packet (Ethernet padding up to the 60-byte
+ * minimum frame, or a trailer). The Linux cooked headers are in ./dissect-sll.ts. Codecs:
+ * src/link/ethernet.ts, src/link/arp.ts.
  */
 import { formatIpv4Address, readIpv4Address } from '../ip/address.js';
 import { ArpOperation, ArpPacket } from '../link/arp.js';
@@ -19,7 +19,6 @@ import {
 import { dissectIpv4 } from './dissect-ip.js';
 import { dissectIpv6 } from './dissect-ipv6.js';
 import { hex } from './dissection.js';
-import { ArphrdType, LINUX_SLL_ADDRESS_FIELD_LENGTH, LINUX_SLL_HEADER_LENGTH, LinuxSllHeader } from './linux-sll.js';
 
 /** Largest value of the Ethernet type field that is an IEEE 802.3 length, not an EtherType. */
 const IEEE_802_3_MAX_LENGTH = 1500;
@@ -41,7 +40,7 @@ const ETHER_TYPE_NAMES: Readonly<Record<number, string>> = {
 };
 
 /** `0x0800 (IPv4)`. */
-function describeEtherType(type: number): string {
+export function describeEtherType(type: number): string {
   const name = ETHER_TYPE_NAMES[type];
   return name === undefined ? hex(type, 4) : `${hex(type, 4)} (${name})`;
 }
@@ -152,73 +151,6 @@ export function addTrailer(ctx: DissectionBuilder, start: number, end: number, n
   layer.field(name, label, toHex(ctx.frame.subarray(start, end)));
   layer.setRanges(end, end, end);
 }
-
-/** Dissects a Linux cooked capture v1 frame (LINKTYPE_LINUX_SLL). */
-export function dissectLinuxSll(ctx: DissectionBuilder, span: Span): void {
-  const frame = ctx.frame;
-  const start = span.start;
-  const u16 = (offset: number): number => (frame[start + offset] << 8) | frame[start + offset + 1];
-  const layer = ctx.addLayer('sll', 'Linux cooked capture v1', start, 0);
-  // tshark reads the device type first: it decides how the rest of the header is read.
-  ctx.need(layer, span, 0, 4, 'the packet and device types');
-  const packetType = u16(0);
-  const hardwareType = u16(2);
-  if (hardwareType === ArphrdType.NETLINK) {
-    // tshark hands a netlink capture's cooked header to its netlink dissector, without sll.* fields.
-    layer.title = 'Linux cooked capture v1 of a netlink socket';
-    layer.field(undefined, 'Link-layer address type', `${hardwareType} (netlink)`);
-    const payloadStart = Math.min(start + LINUX_SLL_HEADER_LENGTH, availableEnd(span));
-    layer.setRanges(payloadStart, payloadStart, availableEnd(span), 'netlink (not dissected)');
-    addDataLayer(ctx, payloadStart, availableEnd(span), 0, 'Netlink message (not dissected)');
-    return;
-  }
-  layer.title = `Linux cooked capture v1, ${PACKET_TYPE_NAMES[packetType] ?? `packet type ${packetType}`}`;
-  layer.field('sll.pkttype', 'Packet type', String(packetType), { display: `${PACKET_TYPE_NAMES[packetType] ?? 'Unknown'} (${packetType})` });
-  layer.field('sll.hatype', 'Link-layer address type', String(hardwareType));
-  ctx.need(layer, span, 4, 2, 'the address length');
-  const addressLength = u16(4);
-  layer.field('sll.halen', 'Link-layer address length', String(addressLength));
-  const shown = Math.min(addressLength, LINUX_SLL_ADDRESS_FIELD_LENGTH);
-  if (shown > 0) {
-    ctx.need(layer, span, 6, shown, 'the link-layer address');
-    const address = frame.subarray(start + 6, start + 6 + shown);
-    if (addressLength === 6) layer.field('sll.src.eth', 'Source', formatMac(address));
-    else if (addressLength === 4) layer.field('sll.src.ipv4', 'Source', formatIpv4Address(readIpv4Address(address, 0)));
-    else layer.field(undefined, 'Source', toHex(address, ':'));
-  }
-  if (shown < LINUX_SLL_ADDRESS_FIELD_LENGTH) {
-    ctx.need(layer, span, 6 + shown, LINUX_SLL_ADDRESS_FIELD_LENGTH - shown, 'the unused address bytes');
-    layer.field('sll.unused', 'Unused', toHex(frame.subarray(start + 6 + shown, start + 14)));
-  }
-  ctx.need(layer, span, 14, 2, 'the protocol');
-  const checked = LinuxSllHeader.checked(frame.subarray(start, availableEnd(span)));
-  if (!checked.ok) ctx.stop(checked.error.message);
-  const protocol = checked.value.protocol;
-  const payloadStart = start + LINUX_SLL_HEADER_LENGTH;
-  layer.setRanges(payloadStart, payloadStart, availableEnd(span));
-
-  // The cooked header's own threshold: up to 0x0600 it is a Linux ETH_P_ number.
-  if (protocol <= MIN_ETHER_TYPE) {
-    layer.field('sll.ltype', 'Protocol', hex(protocol, 4), { display: `${hex(protocol, 4)} (Linux ETH_P_ ${protocol})` });
-    layer.payloadTo = 'data';
-    addDataLayer(ctx, payloadStart, availableEnd(span), 0, `Data (${availableEnd(span) - payloadStart} bytes of Linux protocol ${protocol}, not dissected)`);
-    return;
-  }
-  // On an IP-in-GRE device the field is a GRE protocol type, which for IP is the EtherType.
-  layer.field(hardwareType === ArphrdType.IPGRE ? undefined : 'sll.etype', 'Protocol', hex(protocol, 4), { display: describeEtherType(protocol) });
-  const packetEnd = dissectEtherType(ctx, subSpan(span, payloadStart), protocol, layer);
-  if (packetEnd !== undefined && packetEnd < frame.length) {
-    addTrailer(ctx, packetEnd, frame.length, undefined, 'Trailer', 'Bytes after the packet');
-  }
-}
-
-const PACKET_TYPE_NAMES: Readonly<Record<number, string>> = {
-  0: 'Unicast to us',
-  1: 'Broadcast',
-  2: 'Multicast',
-  3: 'Unicast to another host',
-  4: 'Sent by us',
-};
 
 /**
  * How far into an ARP packet tshark reads before it shows the first address, by opcode:

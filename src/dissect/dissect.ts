@@ -7,7 +7,8 @@
  * Per link type, the first layer after `frame`:
  *    1 Ethernet  → eth (→ vlan) → IPv4 | ARP | IPv6 | data, then padding/trailer
  *  101 RAW       → IPv4 or IPv6 by the version nibble
- *  113 SLL       → sll → IPv4 | ARP | IPv6 | data
+ *  113 SLL       → sll (v1) → IPv4 | ARP | IPv6 | Ethernet | data, then a trailer
+ *  276 SLL2      → sll (v2, with the interface index) → the same as v1
  *  228 IPv4      → IPv4 (IPv6 when the version nibble says 6, as tshark does)
  * and from IPv4: ICMP (its error messages quote an IPv4 datagram, dissected again), UDP, TCP.
  */
@@ -15,7 +16,8 @@ import { linkTypeName, LinkType } from '../pcap/link-type.js';
 import { addDataLayer, DissectionBuilder, StopDissection, type Span } from './dissect-context.js';
 import { dissectIpv4 } from './dissect-ip.js';
 import { dissectIpv6 } from './dissect-ipv6.js';
-import { addTrailer, dissectEthernet, dissectLinuxSll } from './dissect-link.js';
+import { addTrailer, dissectEthernet } from './dissect-link.js';
+import { dissectLinuxSll, dissectLinuxSll2 } from './dissect-sll.js';
 import type { Dissection } from './dissection.js';
 
 export { toTsharkFields, TSHARK_JSON_FIELDS, type Dissection, type DissectionField, type DissectionLayer, type LayerKind } from './dissection.js';
@@ -67,6 +69,9 @@ function dissectLink(ctx: DissectionBuilder, span: Span, linkType: number): void
       return;
     case LinkType.LINUX_SLL:
       dissectLinuxSll(ctx, span);
+      return;
+    case LinkType.LINUX_SLL2:
+      dissectLinuxSll2(ctx, span);
       return;
     case LinkType.RAW:
     case LinkType.IPV4: {

@@ -12,6 +12,12 @@ export const LinkType = {
   RAW: 101,
   /** Linux "cooked" capture v1: a 16-byte pseudo-header, then the network-layer packet. */
   LINUX_SLL: 113,
+  /**
+   * Linux "cooked" capture v2: a 20-byte pseudo-header (protocol, interface index, device and
+   * packet types, source address), then the network-layer packet. What `tcpdump -i any` writes
+   * since libpcap 1.10.
+   */
+  LINUX_SLL2: 276,
   /** A bare IPv4 packet, nothing else. */
   IPV4: 228,
 } as const;

@@ -7,6 +7,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Result } from '../core/result.js';
 import type { CaptureDecodeError } from './capture.js';
+import { readCaptureUpToCut, type CaptureUpToCut } from './capture-cut.js';
 import { readCapture, type CaptureFile } from './pcap.js';
 import { PcapWriter } from './pcap-writer.js';
 
@@ -19,6 +20,15 @@ export async function writePcapFile(path: string, capture: PcapWriter | Uint8Arr
 export async function readPcapFile(path: string): Promise<Result<CaptureFile, CaptureDecodeError>> {
   const bytes = await readFile(path);
   return readCapture(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
+/**
+ * Reads the pcap or pcapng file at `path` as far as it goes: every complete record, and where
+ * the file was cut short if it was (see capture-cut.ts).
+ */
+export async function readPcapFileUpToCut(path: string): Promise<Result<CaptureUpToCut, CaptureDecodeError>> {
+  const bytes = await readFile(path);
+  return readCaptureUpToCut(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
 /** A file that capture chunks are appended to as they are produced. */

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDissect } from '../../src/cli/dissect-command.js';
 import { concatBytes } from '../../src/core/bytes.js';
@@ -27,10 +28,12 @@ function capture(name: string, linkType: number, frames: readonly Uint8Array[]):
   return path;
 }
 
-async function run(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+async function run(args: string[], stdin?: Uint8Array): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runDissect(args, (line) => out.push(line), (line) => err.push(line));
+  // Standard input arrives in uneven chunks, as from a pipe.
+  const chunks = stdin === undefined ? [] : [stdin.subarray(0, 7), stdin.subarray(7, 1000), stdin.subarray(1000)];
+  const code = await runDissect(args, (line) => out.push(line), (line) => err.push(line), { stdin: Readable.from(chunks) });
   return { code, out, err };
 }
 
@@ -90,6 +93,79 @@ describe('ustack dissect FILE --json', () => {
   });
 });
 
+describe('ustack dissect - (standard input)', () => {
+  const path = join(FIXTURE_DIR, 'sll2.pcap');
+  const bytes = new Uint8Array(readFileSync(path));
+
+  it('prints what it prints for the file, text and --json', async () => {
+    for (const extra of [[], ['--json']]) {
+      const fromFile = await run([path, ...extra]);
+      const fromStdin = await run(['-', ...extra], bytes);
+      expect(fromStdin.code).toBe(0);
+      expect(fromStdin.err).toEqual([]);
+      expect(fromStdin.out).toEqual(fromFile.out);
+      expect(fromStdin.out.length).toBeGreaterThanOrEqual(20);
+    }
+  });
+
+  it('a cut-short standard input: the complete frames, then "The standard input appears…", exit 2', async () => {
+    const { code, out, err } = await run(['-', '--json'], bytes.subarray(0, 1000));
+    expect(out).toHaveLength(9);
+    expect(err).toEqual(['ustack dissect: The standard input appears to have been cut short in the middle of a packet.']);
+    expect(code).toBe(2);
+  });
+
+  it('something that is not a capture on standard input: exit 1, naming standard input', async () => {
+    const { code, out, err } = await run(['-'], new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n'));
+    expect(code).toBe(1);
+    expect(out).toEqual([]);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^ustack dissect: standard input: not a readable capture: not a pcap or pcapng file/);
+  });
+
+  it('an empty standard input is an empty capture (as tshark -r -)', async () => {
+    expect(await run(['-'], new Uint8Array(0))).toEqual({ code: 0, out: [], err: [] });
+  });
+});
+
+describe('ustack dissect -c N', () => {
+  const path = join(FIXTURE_DIR, 'sll2.pcap');
+  const all = async (): Promise<string[]> => (await run([path, '--json'])).out;
+
+  it('prints the first N frames only', async () => {
+    const every = await all();
+    expect(every).toHaveLength(20);
+    for (const n of [1, 3, 19, 20, 21, 1000]) {
+      const { code, out, err } = await run([path, '--json', '-c', String(n)]);
+      expect(code).toBe(0);
+      expect(err).toEqual([]);
+      expect(out).toEqual(every.slice(0, n));
+    }
+    const text = await run(['-c2', path]);
+    expect(text.out.filter((line) => line.startsWith('Frame '))).toEqual([expect.stringMatching(/^Frame 1: /), expect.stringMatching(/^Frame 2: /)]);
+  });
+
+  it('on a capture cut short, warns only when the frames asked for reach the cut (as tshark)', async () => {
+    const cut = join(directory, 'cut-in-10th.pcap');
+    writeFileSync(cut, readFileSync(path).subarray(0, 1000));
+    expect(await run([cut, '--json', '-c', '9'])).toMatchObject({ code: 0, err: [] });
+    const past = await run([cut, '--json', '-c', '10']);
+    expect(past.out).toHaveLength(9);
+    expect(past.code).toBe(2);
+    expect(past.err).toEqual([`ustack dissect: The file "${cut}" appears to have been cut short in the middle of a packet.`]);
+  });
+
+  it('N must be a whole number of frames, 1 or more: one line, exit 2', async () => {
+    for (const value of ['0', '-1', 'abc', '2.5', '']) {
+      const { code, out, err } = await run([path, '-c', value]);
+      expect(code, value).toBe(2);
+      expect(out).toEqual([]);
+      expect(err).toEqual([`ustack dissect: -c takes N (a whole number of frames, 1 or more), not '${value}'`]);
+    }
+    expect((await run([path, '-c'])).err).toEqual(['ustack dissect: -c takes N (a whole number of frames, 1 or more)']);
+  });
+});
+
 describe('ustack dissect: arguments and files', () => {
   it('exits 2 without a file, with two files or with an unknown option', async () => {
     for (const args of [[], ['a.pcap', 'b.pcap'], ['a.pcap', '--xml']]) {
@@ -114,6 +190,6 @@ describe('ustack dissect: arguments and files', () => {
   it('prints its usage for --help', async () => {
     const { code, out } = await run(['--help']);
     expect(code).toBe(0);
-    expect(out[0]).toMatch(/^usage: ustack dissect FILE \[--json\]/);
+    expect(out[0]).toMatch(/^usage: ustack dissect FILE\|- \[-c N\]/);
   });
 });

@@ -19,6 +19,7 @@ import {
   repeat,
   sackOption,
   sll,
+  sll2,
   tcp,
   timestampsOption,
   udp,
@@ -179,6 +180,13 @@ export function otherLinkTypeCases(): EdgeCase[] {
     edge('SLL netlink', 113, sll(ipv4(U), { hardwareType: 824 })),
     edge('SLL IPv6', 113, sll(ipv6(udp(ascii('hi'))), { protocol: 0x86dd })),
     edge('SLL ARP cut short', 113, sll(Uint8Array.from([6, 4, 0, 1]), { protocol: 0x0806 })),
+    edge('SLL bytes after the packet', 113, sll(concatBytes(ipv4(U), Uint8Array.from([0, 1, 2])))),
+    edge('SLL IP-GRE device with bytes after the packet', 113, sll(concatBytes(ipv4(U), Uint8Array.from([9, 9])), { hardwareType: 778, addressLength: 4, address: [10, 0, 0, 1, 0, 0, 0, 0] })),
+    edge('SLL address length 3', 113, sll(ipv4(U), { addressLength: 3, address: [0xaa, 0xbb, 0xcc, 0, 0, 0, 0, 0] })),
+    edge('SLL address length 8', 113, sll(ipv4(U), { addressLength: 8, address: [1, 2, 3, 4, 5, 6, 7, 8] })),
+    edge('SLL Linux protocol 3 (Ethernet)', 113, sll(ethernet(ipv4(U)), { protocol: 3 })),
+    edge('SLL protocol 0x0600', 113, sll(ipv4(U), { protocol: 0x0600 })),
+    edge('SLL unknown EtherType', 113, sll(ipv4(U), { protocol: 0x1234 })),
     edge('RAW IPv6', 101, ipv6(udp(ascii('hello')))),
     edge('RAW version 5', 101, ipv4(U, { version: 5 })),
     edge('RAW IHL 4', 101, ipv4(U, { ihl: 4 })),
@@ -189,6 +197,42 @@ export function otherLinkTypeCases(): EdgeCase[] {
     edge('IPv4 link version 0', 228, ipv4(U, { version: 0 })),
     edge('IPv4 link empty', 228, new Uint8Array(0)),
   ];
+}
+
+/** Linux cooked v2 frames (LINKTYPE_LINUX_SLL2): each header field at unusual values. */
+export function sll2Cases(): EdgeCase[] {
+  const L = 276;
+  const cases = [
+    edge('SLL2 IPv4 from a MAC', L, sll2(ipv4(U))),
+    edge('SLL2 outgoing on interface 4294967295', L, sll2(ipv4(U), { packetType: 4, interfaceIndex: 0xffffffff })),
+    edge('SLL2 unknown packet type 9', L, sll2(ipv4(U), { packetType: 9 })),
+    edge('SLL2 TUN device (no address)', L, sll2(ipv4(U), { hardwareType: 65534, addressLength: 0, address: [0, 0, 0, 0, 0, 0, 0, 0] })),
+    edge('SLL2 loopback device', L, sll2(ipv4(U), { hardwareType: 772, address: [0, 0, 0, 0, 0, 0, 0, 0], interfaceIndex: 1 })),
+    edge('SLL2 IP-GRE device', L, sll2(ipv4(U), { hardwareType: 778, addressLength: 4, address: [192, 0, 2, 1, 0, 0, 0, 0] })),
+    edge('SLL2 IP-GRE device with bytes after the packet', L, sll2(concatBytes(ipv4(U), Uint8Array.from([7, 7])), { hardwareType: 778, addressLength: 4 })),
+    edge('SLL2 address length 3', L, sll2(ipv4(U), { addressLength: 3, address: [0xaa, 0xbb, 0xcc, 0, 0, 0, 0, 0] })),
+    edge('SLL2 address length 4 on Ethernet', L, sll2(ipv4(U), { addressLength: 4, address: [10, 1, 2, 3, 0, 0, 0, 0] })),
+    edge('SLL2 address length 8', L, sll2(ipv4(U), { addressLength: 8, address: [1, 2, 3, 4, 5, 6, 7, 8] })),
+    edge('SLL2 address length 255', L, sll2(ipv4(U), { addressLength: 255, address: [1, 2, 3, 4, 5, 6, 7, 8] })),
+    edge('SLL2 reserved not zero', L, sll2(ipv4(U), { reserved: 0xbeef })),
+    edge('SLL2 bytes after the packet', L, sll2(concatBytes(ipv4(U), Uint8Array.from([0, 1, 2])))),
+    edge('SLL2 netlink', L, sll2(repeat(0, 16), { protocol: 0x0010, hardwareType: 824, addressLength: 0, address: [0, 0, 0, 0, 0, 0, 0, 0] })),
+    edge('SLL2 802.2 protocol', L, sll2(Uint8Array.from([0x42, 0x42, 3, 0]), { protocol: 4 })),
+    edge('SLL2 Linux protocol 3 (Ethernet)', L, sll2(ethernet(ipv4(U)), { protocol: 3 })),
+    edge('SLL2 protocol 0x0600', L, sll2(ipv4(U), { protocol: 0x0600 })),
+    edge('SLL2 protocol 0x05ff', L, sll2(ipv4(U), { protocol: 0x05ff })),
+    edge('SLL2 unknown EtherType', L, sll2(ipv4(U), { protocol: 0x1234 })),
+    edge('SLL2 IPv6', L, sll2(ipv6(udp(ascii('hi'))), { protocol: 0x86dd })),
+    edge('SLL2 ARP', L, sll2(arp(1), { protocol: 0x0806, packetType: 1 })),
+    edge('SLL2 ARP with zero sizes', L, sll2(repeat(0, 28), { protocol: 0x0806 })),
+    edge('SLL2 802.1Q', L, sll2(concatBytes(Uint8Array.from([0x20, 0x07, 0x08, 0x00]), ipv4(U)), { protocol: 0x8100 })),
+    edge('SLL2 Ethernet bridged (0x6558)', L, sll2(ethernet(ipv4(U)), { protocol: 0x6558 })),
+    edge('SLL2 TCP', L, sll2(ipv4(tcp(ascii('GET /'), { flags: 0x18 }), { protocol: 6 }))),
+  ];
+  // Every header length, cut by the snapshot and short on the wire.
+  cases.push(...truncations('SLL2 header', L, sll2(ipv4(U)).slice(0, 24)));
+  cases.push(...truncations('SLL2 netlink header', L, sll2(new Uint8Array(4), { hardwareType: 824 })));
+  return cases;
 }
 
 /** 802.1Q frames (tshark reads past the tag even with only our protocols enabled). */

@@ -163,6 +163,35 @@ export function sll(payload: Uint8Array, spec: { packetType?: number; hardwareTy
   );
 }
 
+/** What a Linux cooked v2 header says; every field has a plain default (IPv4 from a MAC, interface 2). */
+export interface Sll2Spec {
+  readonly protocol?: number;
+  readonly reserved?: number;
+  readonly interfaceIndex?: number;
+  readonly hardwareType?: number;
+  readonly packetType?: number;
+  readonly addressLength?: number;
+  /** The 8-byte address field. */
+  readonly address?: readonly number[];
+}
+
+/** A Linux cooked v2 header before `payload`, byte by byte (not through the codec under test). */
+export function sll2(payload: Uint8Array, spec: Sll2Spec = {}): Uint8Array {
+  const address = spec.address ?? [2, 0, 0, 0, 0, 1, 0, 0];
+  return concatBytes(
+    Uint8Array.from([
+      ...u16(spec.protocol ?? 0x0800),
+      ...u16(spec.reserved ?? 0),
+      ...u32(spec.interfaceIndex ?? 2),
+      ...u16(spec.hardwareType ?? 1),
+      spec.packetType ?? 0,
+      spec.addressLength ?? 6,
+      ...address,
+    ]),
+    payload,
+  );
+}
+
 /** An Ethernet/IPv4 ARP packet (28 bytes). */
 export function arp(operation: number): Uint8Array {
   return Uint8Array.from([0, 1, 8, 0, 6, 4, ...u16(operation), 2, 0, 0, 0, 0, 1, ...A, 0, 0, 0, 0, 0, 0, ...B]);

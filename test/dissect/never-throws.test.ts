@@ -68,7 +68,7 @@ describe('dissectFrame never throws', () => {
   });
 
   it('on random bytes of every link type, and of link types it does not know', () => {
-    const cases = [1, 101, 113, 228, 0, 147, 65535].flatMap((linkType) => randomCases(linkType, 1000 + linkType, 3000));
+    const cases = [1, 101, 113, 228, 276, 0, 147, 65535].flatMap((linkType) => randomCases(linkType, 1000 + linkType, 3000));
     const failures = dissectAll(cases);
     expect(failures.slice(0, 10), failures.slice(0, 10).join('\n')).toEqual([]);
   });

@@ -18,6 +18,7 @@ const FIXTURES = 'captures/fixtures';
 function ipv4Of(data: Uint8Array, linkType: number): Uint8Array | null {
   if (linkType === LinkType.RAW || linkType === LinkType.IPV4) return data[0] >> 4 === 4 ? data : null;
   if (linkType === LinkType.LINUX_SLL) return ((data[14] << 8) | data[15]) === EtherType.IPV4 ? data.subarray(16) : null;
+  if (linkType === LinkType.LINUX_SLL2) return ((data[0] << 8) | data[1]) === EtherType.IPV4 ? data.subarray(20) : null;
   if (linkType === LinkType.ETHERNET) {
     const frame = EthernetFrame.checked(data);
     return frame.ok && frame.value.etherType === EtherType.IPV4 ? frame.value.payload : null;
