@@ -620,20 +620,24 @@ export class BerkeleySockets {
         return;
       case `${C.SOL_SOCKET}:${C.SO_KEEPALIVE}`:
         options.keepalive = flag;
-        break;
+        connection?.setKeepalive({ enabled: flag });
+        return;
       case `${C.SOL_SOCKET}:${C.SO_LINGER}`:
         if (typeof value !== 'object') throw new ErrnoError('EINVAL', 'setsockopt');
         options.linger = { onoff: Boolean(value.onoff), seconds: value.linger };
-        break;
+        connection?.setLinger(options.linger.onoff, options.linger.seconds);
+        return;
       case `${C.SOL_SOCKET}:${C.SO_RCVBUF}`:
         options.receiveBuffer = positive(n);
         options.receiveBufferSet = true;
         if (entry.udp) entry.udp.options.receiveBufferSize = options.receiveBuffer;
-        break;
+        connection?.setReceiveBufferSize(options.receiveBuffer, true);
+        return;
       case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`:
         options.sendBuffer = positive(n);
         options.sendBufferSet = true;
-        break;
+        connection?.setSendBufferSize(options.sendBuffer);
+        return;
       case `${C.SOL_SOCKET}:${C.SO_RCVTIMEO}`:
         options.receiveTimeoutMs = positive(n, true);
         return;
@@ -652,16 +656,19 @@ export class BerkeleySockets {
         options.ttl = n === -1 ? undefined : n;
         if (entry.udp) entry.udp.options.ttl = options.ttl;
         if (entry.raw) entry.raw.ttl = options.ttl;
-        break;
+        connection?.setTtl(options.ttl);
+        return;
       case `${C.IPPROTO_IP}:${C.IP_TOS}`:
         options.tos = n & 0xff;
         if (entry.udp) entry.udp.options.tos = options.tos;
         if (entry.raw) entry.raw.tos = options.tos;
-        break;
+        connection?.setTos(options.tos);
+        return;
       case `${C.IPPROTO_IP}:${C.IP_MTU_DISCOVER}`:
         if (!(n >= C.IP_PMTUDISC_DONT && n <= C.IP_PMTUDISC_PROBE)) throw new ErrnoError('EINVAL', 'setsockopt');
         options.mtuDiscover = n;
-        break;
+        connection?.setDontFragment(n !== C.IP_PMTUDISC_DONT);
+        return;
       case `${C.IPPROTO_IP}:${C.IP_HDRINCL}`:
         if (!entry.raw) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
         options.headerIncluded = flag;
@@ -698,47 +705,53 @@ export class BerkeleySockets {
       case `${C.IPPROTO_TCP}:${C.TCP_NODELAY}`:
         options.noDelay = flag;
         connection?.setNoDelay(flag); // turning it on sends what was held
-        break;
+        return;
       case `${C.IPPROTO_TCP}:${C.TCP_CORK}`:
         options.cork = flag;
         connection?.setCork(flag); // uncorking sends what was held
-        break;
+        return;
       case `${C.IPPROTO_TCP}:${C.TCP_NOTSENT_LOWAT}`:
         options.notSentLowWater = n >>> 0;
-        break;
+        connection?.setNotSentLowWater(options.notSentLowWater);
+        return;
       case `${C.IPPROTO_TCP}:${C.TCP_INQ}`:
         options.reportInq = flag;
         return;
       case `${C.IPPROTO_TCP}:${C.TCP_MAXSEG}`:
         if (n < 88 || n > 32767) throw new ErrnoError('EINVAL', 'setsockopt');
         options.maxSegment = n;
-        break;
+        connection?.setMaxSegmentSize(n);
+        return;
       case `${C.IPPROTO_TCP}:${C.TCP_KEEPIDLE}`:
         options.keepIdleSeconds = atLeastOne(n);
-        break;
+        connection?.setKeepalive({ idleMs: options.keepIdleSeconds * 1000 });
+        return;
       case `${C.IPPROTO_TCP}:${C.TCP_KEEPINTVL}`:
         options.keepIntervalSeconds = atLeastOne(n);
-        break;
+        connection?.setKeepalive({ intervalMs: options.keepIntervalSeconds * 1000 });
+        return;
       case `${C.IPPROTO_TCP}:${C.TCP_KEEPCNT}`:
         options.keepCount = atLeastOne(n);
-        break;
+        connection?.setKeepalive({ count: options.keepCount });
+        return;
       case `${C.IPPROTO_TCP}:${C.TCP_KEEPINIT}`:
         options.keepInitSeconds = positive(n, true);
-        break;
+        connection?.setHandshakeTimeout(options.keepInitSeconds * 1000);
+        return;
       case `${C.IPPROTO_TCP}:${C.TCP_USER_TIMEOUT}`:
         options.userTimeoutMs = positive(n, true);
-        break;
+        connection?.setUserTimeout(options.userTimeoutMs);
+        return;
       case `${C.IPPROTO_TCP}:${C.TCP_CONGESTION}`: {
         const algorithm = value === 'cubic' ? 'cubic' : value === 'reno' || value === 'newreno' ? 'newreno' : null;
         if (!algorithm) throw new ErrnoError('ENOENT', 'setsockopt'); // as Linux for an unknown algorithm
         options.congestion = algorithm;
-        if (connection && connection.cc.algorithm !== algorithm) connection.cc = connection.newCongestionControl(algorithm);
+        connection?.setCongestionControl(algorithm);
         return;
       }
       default:
         throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
     }
-    if (connection) applyConnectionOptions(connection, options);
   }
 
   /**
@@ -1023,36 +1036,29 @@ export class BerkeleySockets {
   }
 }
 
-/** Copies socket options into a connection (before its SYN, or live). */
+/**
+ * Gives a connection the options set on its socket, through the connection's setters: before
+ * its SYN (connect), at its SYN (a listener's child) and again when accepted (the listener's
+ * options may have changed meanwhile). NODELAY and CORK only when they differ, so that an
+ * accept does not push; keep-alive as setsockopt in libuv's order (keepalive.ts).
+ */
 function applyConnectionOptions(connection: TcpConnection, options: SocketOptions): void {
-  const o = connection.options;
-  o.noDelay = options.noDelay;
-  o.keepalive = options.keepalive;
-  o.keepaliveIdleMs = options.keepIdleSeconds * 1000;
-  o.keepaliveIntervalMs = options.keepIntervalSeconds * 1000;
-  o.keepaliveCount = options.keepCount;
-  o.handshakeTimeoutMs = options.keepInitSeconds * 1000;
-  o.userTimeoutMs = options.userTimeoutMs;
-  o.maxSegmentSize = options.maxSegment;
-  o.lingerZero = options.linger.onoff && options.linger.seconds === 0;
-  o.notSentLowWater = options.notSentLowWater;
-  o.receiveBufferLocked = options.receiveBufferSet;
-  o.ttl = options.ttl;
-  o.tos = options.tos;
-  o.dontFragment = options.mtuDiscover !== C.IP_PMTUDISC_DONT;
+  if (connection.options.noDelay !== options.noDelay) connection.setNoDelay(options.noDelay);
+  if (connection.options.cork !== options.cork) connection.setCork(options.cork);
+  connection.setKeepalive({ enabled: options.keepalive, idleMs: options.keepIdleSeconds * 1000, intervalMs: options.keepIntervalSeconds * 1000, count: options.keepCount });
+  connection.setHandshakeTimeout(options.keepInitSeconds * 1000);
+  connection.setUserTimeout(options.userTimeoutMs);
+  connection.setMaxSegmentSize(options.maxSegment);
+  connection.setLinger(options.linger.onoff, options.linger.seconds);
+  connection.setNotSentLowWater(options.notSentLowWater);
+  connection.setTtl(options.ttl);
+  connection.setTos(options.tos);
+  connection.setDontFragment(options.mtuDiscover !== C.IP_PMTUDISC_DONT);
   // An accepted connection keeps the size it was given unless this socket set its own (with
   // FreeBSD's accounting it may have grown to whole segments already; Linux's keeps its own
   // limit, tcp_wmem[1] grown, until SO_SNDBUF is set).
-  if (options.sendBufferSet || (connection.sendMemory.accounting === 'bytes' && !connection.synchronized)) connection.sendMemory.setSize(options.sendBuffer);
-  if (!connection.synchronized) {
-    connection.receiveBufferSize = options.receiveBuffer;
-    connection.assembler.limitBytes = options.receiveBuffer;
-  }
-  if (o.keepalive && connection.synchronized && connection.keepaliveProbesSent === 0) {
-    // A new idle time applies at once, counted from the last segment received (Linux's TCP_KEEPIDLE).
-    connection.keepaliveDeadline = Math.max(connection.host.now(), connection.lastReceiveAt + o.keepaliveIdleMs);
-  }
-  if (!o.keepalive) connection.keepaliveDeadline = Infinity;
+  if (options.sendBufferSet || (connection.sendMemory.accounting === 'bytes' && !connection.synchronized)) connection.setSendBufferSize(options.sendBuffer);
+  connection.setReceiveBufferSize(options.receiveBuffer, options.receiveBufferSet);
 }
 
 /** Reads without consuming (MSG_PEEK). */

@@ -28,7 +28,7 @@ import { has, type Segment } from './segment.js';
 import { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqSub } from './seq.js';
 import { Chrono } from './tcp-info-counters.js';
 import { TcpFlag } from './tcp-packet.js';
-import { armDelayedAck, armKeepalive, armProbeTimer, armRetransmitTimer, startTimeWait } from './timers.js';
+import { armDelayedAck, armProbeTimer, armRetransmitTimer, startTimeWait } from './timers.js';
 
 /** RFC 7323 §5.5: TS.Recent older than 24 days is invalid for PAWS. */
 const PAWS_IDLE_LIMIT_MS = 24 * 24 * 3600 * 1000;
@@ -395,7 +395,7 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     return;
   }
 
-  armKeepalive(connection, now);
+  connection.keepalive.restart(now);
   processTextAndFin(connection, segment, now);
 }
 
@@ -454,7 +454,7 @@ function establish(connection: TcpConnection, segment: Segment, window: number, 
   connection.setState('ESTABLISHED');
   connection.sendMemory.established();
   connection.info.established(connection, passive, now);
-  armKeepalive(connection, now);
+  connection.keepalive.restart(now);
 }
 
 /**
