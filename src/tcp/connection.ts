@@ -148,7 +148,12 @@ export interface SendFlags {
 /** One TCP connection (or listener-spawned half-open connection). */
 export class TcpConnection extends TimerDeadlines {
   state: TcpState = 'CLOSED';
-  /** The settings socket options change; written only through the setters below. */
+  /**
+   * The settings socket options change, read-only: each has its setter below (`setNoDelay`…).
+   * The same record as `#options`, the setters' writable view; a field, not a getter, as output
+   * reads it for every segment.
+   */
+  readonly options: Readonly<TcpConnectionOptions>;
   readonly #options: TcpConnectionOptions;
   events: TcpConnectionEvents = {};
   /** Set when the connection died of an error (SO_ERROR until read). */
@@ -362,6 +367,7 @@ export class TcpConnection extends TimerDeadlines {
       cork: false,
       notSentLowWater: 0,
     };
+    this.options = this.#options;
     this.sendMss = config.defaultMss;
     this.sendBuffer = new SendBuffer(config.sendBufferSize);
     this.sendMemory = new SendMemory(this, config.sendBufferAccounting);
@@ -375,10 +381,6 @@ export class TcpConnection extends TimerDeadlines {
     this.keepalive = new Keepalive(this);
   }
 
-  /** The settings socket options change (read-only: each has its setter). */
-  get options(): Readonly<TcpConnectionOptions> {
-    return this.#options;
-  }
 
   /**
    * A congestion controller for this connection, configured from the stack's settings, starting
