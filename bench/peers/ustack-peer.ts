@@ -78,7 +78,7 @@ listen(5002, (c) => {
 
 // 5003 echo, Nagle off.
 listen(5003, (c) => {
-  c.options.noDelay = true;
+  c.setNoDelay(true);
   c.events.onReadable = () => {
     for (let data = c.receive(); data.length > 0; data = c.receive()) c.send(data);
     if (c.endOfStream) c.close();

@@ -49,7 +49,6 @@ function tcpActivity(target: Target): string | null {
   const dice = target.dice;
   const connection = someConnection(target);
   if (!connection) return null;
-  const options = connection.options;
   switch (dice.below(16)) {
     case 0:
     case 1:
@@ -65,22 +64,22 @@ function tcpActivity(target: Target): string | null {
       return null;
     case 4:
       target.count('keepalive');
-      options.keepalive = dice.chance(0.8);
-      options.keepaliveIdleMs = dice.pick([500, 5_000, 60_000]);
-      options.keepaliveIntervalMs = dice.pick([200, 1_000, 10_000]);
-      options.keepaliveCount = dice.pick([1, 3, 9]);
-      // As setsockopt does it (berkeley.ts): a new idle time counts from the last segment received.
-      if (options.keepalive && connection.synchronized && connection.keepaliveProbesSent === 0) connection.keepaliveDeadline = Math.max(target.now, connection.lastReceiveAt + options.keepaliveIdleMs);
-      if (!options.keepalive) connection.keepaliveDeadline = Infinity;
+      // SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT as setsockopt applies them (keepalive.ts).
+      connection.setKeepalive({
+        enabled: dice.chance(0.8),
+        idleMs: dice.pick([500, 5_000, 60_000]),
+        intervalMs: dice.pick([200, 1_000, 10_000]),
+        count: dice.pick([1, 3, 9]),
+      });
       return null;
     case 5:
       target.count('socket-options');
-      options.userTimeoutMs = dice.pick([0, 500, 5_000, 60_000]);
-      options.maxSegmentSize = dice.pick([0, 88, 536, 1000, 1460]);
-      options.notSentLowWater = dice.pick([0, 1, 1000, 16_384]);
-      options.tos = dice.u8();
-      options.ttl = dice.pick([undefined, 1, 64, 255]);
-      options.dontFragment = dice.chance(0.8);
+      connection.setUserTimeout(dice.pick([0, 500, 5_000, 60_000]));
+      connection.setMaxSegmentSize(dice.pick([0, 88, 536, 1000, 1460]));
+      connection.setNotSentLowWater(dice.pick([0, 1, 1000, 16_384]));
+      connection.setTos(dice.u8());
+      connection.setTtl(dice.pick([undefined, 1, 64, 255]));
+      connection.setDontFragment(dice.chance(0.8));
       return null;
     case 6:
       target.count('write-flags');
@@ -110,13 +109,13 @@ function tcpActivity(target: Target): string | null {
       return null;
     case 12:
       target.count('close');
-      options.lingerZero = dice.chance(0.3);
+      connection.setLinger(dice.chance(0.3), 0);
       connection.close();
       return null;
     case 13:
       // SO_SNDBUF, which may change at any time (SO_RCVBUF only before the connection opens: connect's configure).
       target.count('send-buffer');
-      connection.sendMemory.setSize(dice.pick([2048, 16_384, 65_536]));
+      connection.setSendBufferSize(dice.pick([2048, 16_384, 65_536]));
       return null;
     default:
       target.count('read');
@@ -162,12 +161,8 @@ function connections(target: Target): string | null {
       const send = dice.pick([0, 4096, 65_536]);
       const ephemeral = dice.chance(0.5);
       const connection = target.activeOpen(undefined, ephemeral, (c) => {
-        if (receive > 0) {
-          c.receiveBufferSize = receive;
-          c.assembler.limitBytes = receive;
-          c.options.receiveBufferLocked = true;
-        }
-        if (send > 0) c.sendMemory.setSize(send);
+        if (receive > 0) c.setReceiveBufferSize(receive, true);
+        if (send > 0) c.setSendBufferSize(send);
       });
       if (connection === null) target.count('connect-failed');
       keep(connection);

@@ -6,18 +6,18 @@
  * EAGAIN / EINPROGRESS, and SO_RCVTIMEO / SO_SNDTIMEO bound the wait. Failures throw (or
  * reject with) an ErrnoError carrying the POSIX code of each call (see docs/berkeley-errors.md).
  */
-import { ErrnoError, Errno, type ErrnoCode } from '../core/errno.js';
+import { ErrnoError, type ErrnoCode } from '../core/errno.js';
 import type { Result } from '../core/result.js';
 import { formatIpv4Address, IPV4_ANY, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
 import type { RawSocket } from '../ip/raw-layer.js';
-import type { CongestionAlgorithm } from '../tcp/congestion.js';
 import type { TcpConnection, TcpState } from '../tcp/connection.js';
-import { listenerTcpInfo, socketTcpInfo, unconnectedTcpInfo, type TcpInfo } from '../tcp/tcp-info.js';
+import type { TcpInfo } from '../tcp/tcp-info.js';
 import type { TcpBinding, TcpListener } from '../tcp/tcp-layer.js';
 import type { UdpSocket } from '../udp/udp-layer.js';
 import * as C from './berkeley-constants.js';
 import { EpollInstance, type EpollEvent } from './epoll.js';
 import type { Stack } from './stack.js';
+import { applySocketOptions, optionKey, socketOption, type SocketOptions, type SocketOptionValue } from './tcp-socket-options.js';
 import { ZerocopyNotifications, type ExtendedError } from './zerocopy.js';
 
 /** An IPv4 socket address. */
@@ -51,45 +51,6 @@ export interface DescriptorStatus {
   readonly tcpState: TcpState | null;
   /** The TCP connection the descriptor holds, if any (it may be CLOSED and out of the layer's table). */
   readonly connection: TcpConnection | null;
-}
-
-/** Options kept per socket (some apply only once a connection exists). */
-interface SocketOptions {
-  reuseAddress: boolean;
-  reusePort: boolean;
-  keepalive: boolean;
-  keepIdleSeconds: number;
-  keepIntervalSeconds: number;
-  keepCount: number;
-  /** TCP_KEEPINIT: handshake time limit in seconds (0: none). */
-  keepInitSeconds: number;
-  linger: { onoff: boolean; seconds: number };
-  receiveBuffer: number;
-  /** SO_RCVBUF was set (Linux's SOCK_RCVBUF_LOCK). */
-  receiveBufferSet: boolean;
-  sendBuffer: number;
-  /** SO_SNDBUF was set: it replaces the connection's send buffer size, even once connected (and Linux's accounting stops growing it: SOCK_SNDBUF_LOCK). */
-  sendBufferSet: boolean;
-  receiveTimeoutMs: number;
-  sendTimeoutMs: number;
-  noDelay: boolean;
-  /** TCP_CORK. */
-  cork: boolean;
-  /** TCP_NOTSENT_LOWAT (0: the stack's). */
-  notSentLowWater: number;
-  /** TCP_INQ: recvmsg reports the bytes still readable. */
-  reportInq: boolean;
-  maxSegment: number;
-  userTimeoutMs: number;
-  congestion: CongestionAlgorithm;
-  ttl: number | undefined;
-  tos: number;
-  /** IP_MTU_DISCOVER: one of IP_PMTUDISC_DONT, _WANT, _DO, _PROBE. */
-  mtuDiscover: number;
-  broadcast: boolean;
-  headerIncluded: boolean;
-  /** SO_ZEROCOPY: sends with MSG_ZEROCOPY are numbered and completed on the error queue. */
-  zerocopy: boolean;
 }
 
 /** What recvmsg(2) returns: the data, the sender, msg_flags and the control messages Linux would attach. */
@@ -269,7 +230,7 @@ export class BerkeleySockets {
     );
     listener.onAcceptable = () => entry.notify();
     // Options set on the listener, even after listen(), shape each SYN-ACK (TCP_MAXSEG's MSS).
-    listener.configureChild = (connection) => applyConnectionOptions(connection, entry.options);
+    listener.configureChild = (connection) => applySocketOptions(connection, entry.options);
     entry.listener = listener;
   }
 
@@ -281,7 +242,7 @@ export class BerkeleySockets {
     const connection = await this.waitFor(entry, 'accept', entry.options.receiveTimeoutMs, () => listener.accept() ?? undefined);
     const child = new SocketEntry(this.nextFd++, C.SOCK_STREAM, C.IPPROTO_TCP, { ...entry.options, linger: { ...entry.options.linger } });
     this.attachConnection(child, connection);
-    applyConnectionOptions(connection, child.options); // an accepted socket inherits the listener's options, as on Linux
+    applySocketOptions(connection, child.options); // an accepted socket inherits the listener's options, as on Linux
     this.table.set(child.fd, child);
     return { fd: child.fd, address: formatIpv4Address(connection.remoteAddress), port: connection.remotePort };
   }
@@ -314,7 +275,7 @@ export class BerkeleySockets {
         localAddress: entry.binding?.address,
         localPort: entry.binding?.port,
         congestion: options.congestion,
-        configure: (c) => applyConnectionOptions(c, options),
+        configure: (c) => applySocketOptions(c, options),
       }),
       'connect',
       address,
@@ -597,239 +558,116 @@ export class BerkeleySockets {
     return entry.connection?.readableBytes ?? 0;
   }
 
-  /** setsockopt(2). Values: numbers (booleans as 0/1), SO_LINGER `{ onoff, linger }`, TCP_CONGESTION a name. */
+  /**
+   * setsockopt(2). Values: numbers (booleans as 0/1), SO_LINGER `{ onoff, linger }`,
+   * TCP_CONGESTION a name, IP_MULTICAST_IF and the memberships an address as text. The options
+   * of a TCP socket are the table's (tcp-socket-options.ts), which applies them to the
+   * connection through its setters; UDP and raw sockets record the shared ones there too and
+   * add their own here.
+   */
   setsockopt(fd: number, level: number, name: number, value: number | boolean | string | { onoff: number | boolean; linger: number }): void {
     const entry = this.get(fd, 'setsockopt');
-    const options = entry.options;
+    if (entry.type !== C.SOCK_STREAM && this.setDatagramOption(entry, level, name, value)) return;
+    const set = socketOption(level, name)?.set;
+    if (!set) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+    set(entry, value);
+    if (entry.type !== C.SOCK_STREAM) this.mirrorDatagramOption(entry, optionKey(level, name));
+  }
+
+  /** The options only UDP or raw sockets have; true when `name` was one. */
+  private setDatagramOption(entry: SocketEntry, level: number, name: number, value: SocketOptionValue): boolean {
     const n = typeof value === 'boolean' ? Number(value) : typeof value === 'number' ? value : NaN;
-    const flag = n !== 0 && !Number.isNaN(n);
-    const connection = entry.connection;
-    const key = `${level}:${name}`;
-    switch (key) {
-      case `${C.SOL_SOCKET}:${C.SO_REUSEADDR}`:
-        options.reuseAddress = flag;
-        if (entry.udp) entry.udp.options.reuseAddress = flag;
-        return;
-      case `${C.SOL_SOCKET}:${C.SO_REUSEPORT}`:
-        options.reusePort = flag;
-        if (entry.udp) entry.udp.options.reusePort = flag;
-        return;
-      case `${C.SOL_SOCKET}:${C.SO_BROADCAST}`:
-        options.broadcast = flag;
-        if (entry.udp) entry.udp.options.broadcast = flag;
-        return;
-      case `${C.SOL_SOCKET}:${C.SO_KEEPALIVE}`:
-        options.keepalive = flag;
-        break;
-      case `${C.SOL_SOCKET}:${C.SO_LINGER}`:
-        if (typeof value !== 'object') throw new ErrnoError('EINVAL', 'setsockopt');
-        options.linger = { onoff: Boolean(value.onoff), seconds: value.linger };
-        break;
-      case `${C.SOL_SOCKET}:${C.SO_RCVBUF}`:
-        options.receiveBuffer = positive(n);
-        options.receiveBufferSet = true;
-        if (entry.udp) entry.udp.options.receiveBufferSize = options.receiveBuffer;
-        break;
-      case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`:
-        options.sendBuffer = positive(n);
-        options.sendBufferSet = true;
-        break;
-      case `${C.SOL_SOCKET}:${C.SO_RCVTIMEO}`:
-        options.receiveTimeoutMs = positive(n, true);
-        return;
-      case `${C.SOL_SOCKET}:${C.SO_ZEROCOPY}`:
-        // Linux's sock_setsockopt: TCP and UDP only, and the value 0 or 1. Clearing it leaves
-        // the sends already numbered to complete.
+    switch (optionKey(level, name)) {
+      case optionKey(C.SOL_SOCKET, C.SO_ZEROCOPY):
+        // Linux's sock_setsockopt: TCP and UDP only.
         if (entry.raw) throw new ErrnoError('EOPNOTSUPP', 'setsockopt');
-        if (n !== 0 && n !== 1) throw new ErrnoError('EINVAL', 'setsockopt');
-        options.zerocopy = flag;
-        return;
-      case `${C.SOL_SOCKET}:${C.SO_SNDTIMEO}`:
-        options.sendTimeoutMs = positive(n, true);
-        return;
-      case `${C.IPPROTO_IP}:${C.IP_TTL}`:
-        if (!(n >= 1 && n <= 255) && n !== -1) throw new ErrnoError('EINVAL', 'setsockopt');
-        options.ttl = n === -1 ? undefined : n;
-        if (entry.udp) entry.udp.options.ttl = options.ttl;
-        if (entry.raw) entry.raw.ttl = options.ttl;
-        break;
-      case `${C.IPPROTO_IP}:${C.IP_TOS}`:
-        options.tos = n & 0xff;
-        if (entry.udp) entry.udp.options.tos = options.tos;
-        if (entry.raw) entry.raw.tos = options.tos;
-        break;
-      case `${C.IPPROTO_IP}:${C.IP_MTU_DISCOVER}`:
-        if (!(n >= C.IP_PMTUDISC_DONT && n <= C.IP_PMTUDISC_PROBE)) throw new ErrnoError('EINVAL', 'setsockopt');
-        options.mtuDiscover = n;
-        break;
-      case `${C.IPPROTO_IP}:${C.IP_HDRINCL}`:
+        return false;
+      case optionKey(C.IPPROTO_IP, C.IP_HDRINCL):
         if (!entry.raw) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
-        options.headerIncluded = flag;
-        entry.raw.headerIncluded = flag;
-        return;
-      case `${C.IPPROTO_IP}:${C.IP_MULTICAST_IF}`: {
+        entry.options.headerIncluded = n !== 0 && !Number.isNaN(n);
+        entry.raw.headerIncluded = entry.options.headerIncluded;
+        return true;
+      case optionKey(C.IPPROTO_IP, C.IP_MULTICAST_IF): {
         // The value is the interface's address as dotted text ('0.0.0.0': by the routes).
         if (!entry.udp) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
         const address = typeof value === 'string' ? parseIpv4Address(value) : null;
         if (address === null) throw new ErrnoError('EINVAL', 'setsockopt');
         const set = entry.udp.setMulticastInterface(address);
         if (!set.ok) throw new ErrnoError(set.error, 'setsockopt');
-        return;
+        return true;
       }
-      case `${C.IPPROTO_IP}:${C.IP_MULTICAST_TTL}`:
+      case optionKey(C.IPPROTO_IP, C.IP_MULTICAST_TTL):
         if (!entry.udp) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
         if (!(n >= 0 && n <= 255) && n !== -1) throw new ErrnoError('EINVAL', 'setsockopt');
         entry.udp.options.multicastTtl = n === -1 ? 1 : n;
-        return;
-      case `${C.IPPROTO_IP}:${C.IP_MULTICAST_LOOP}`:
+        return true;
+      case optionKey(C.IPPROTO_IP, C.IP_MULTICAST_LOOP):
         if (!entry.udp) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
-        entry.udp.options.multicastLoop = flag;
-        return;
-      case `${C.IPPROTO_IP}:${C.IP_ADD_MEMBERSHIP}`:
-      case `${C.IPPROTO_IP}:${C.IP_DROP_MEMBERSHIP}`: {
+        entry.udp.options.multicastLoop = n !== 0 && !Number.isNaN(n);
+        return true;
+      case optionKey(C.IPPROTO_IP, C.IP_ADD_MEMBERSHIP):
+      case optionKey(C.IPPROTO_IP, C.IP_DROP_MEMBERSHIP): {
         // The value is the group (ip_mreq's imr_multiaddr) as dotted text.
         if (!entry.udp) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
         const group = typeof value === 'string' ? parseIpv4Address(value) : null;
         if (group === null) throw new ErrnoError('EINVAL', 'setsockopt');
         const done = name === C.IP_ADD_MEMBERSHIP ? entry.udp.joinGroup(group) : entry.udp.leaveGroup(group);
         if (!done.ok) throw new ErrnoError(done.error, 'setsockopt');
-        return;
-      }
-      case `${C.IPPROTO_TCP}:${C.TCP_NODELAY}`:
-        options.noDelay = flag;
-        connection?.setNoDelay(flag); // turning it on sends what was held
-        break;
-      case `${C.IPPROTO_TCP}:${C.TCP_CORK}`:
-        options.cork = flag;
-        connection?.setCork(flag); // uncorking sends what was held
-        break;
-      case `${C.IPPROTO_TCP}:${C.TCP_NOTSENT_LOWAT}`:
-        options.notSentLowWater = n >>> 0;
-        break;
-      case `${C.IPPROTO_TCP}:${C.TCP_INQ}`:
-        options.reportInq = flag;
-        return;
-      case `${C.IPPROTO_TCP}:${C.TCP_MAXSEG}`:
-        if (n < 88 || n > 32767) throw new ErrnoError('EINVAL', 'setsockopt');
-        options.maxSegment = n;
-        break;
-      case `${C.IPPROTO_TCP}:${C.TCP_KEEPIDLE}`:
-        options.keepIdleSeconds = atLeastOne(n);
-        break;
-      case `${C.IPPROTO_TCP}:${C.TCP_KEEPINTVL}`:
-        options.keepIntervalSeconds = atLeastOne(n);
-        break;
-      case `${C.IPPROTO_TCP}:${C.TCP_KEEPCNT}`:
-        options.keepCount = atLeastOne(n);
-        break;
-      case `${C.IPPROTO_TCP}:${C.TCP_KEEPINIT}`:
-        options.keepInitSeconds = positive(n, true);
-        break;
-      case `${C.IPPROTO_TCP}:${C.TCP_USER_TIMEOUT}`:
-        options.userTimeoutMs = positive(n, true);
-        break;
-      case `${C.IPPROTO_TCP}:${C.TCP_CONGESTION}`: {
-        const algorithm = value === 'cubic' ? 'cubic' : value === 'reno' || value === 'newreno' ? 'newreno' : null;
-        if (!algorithm) throw new ErrnoError('ENOENT', 'setsockopt'); // as Linux for an unknown algorithm
-        options.congestion = algorithm;
-        if (connection && connection.cc.algorithm !== algorithm) connection.cc = connection.newCongestionControl(algorithm);
-        return;
+        return true;
       }
       default:
-        throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+        return false;
     }
-    if (connection) applyConnectionOptions(connection, options);
+  }
+
+  /** A shared option the table recorded, passed on to the UDP or raw socket that uses it. */
+  private mirrorDatagramOption(entry: SocketEntry, key: string): void {
+    const options = entry.options;
+    const udp = entry.udp;
+    const raw = entry.raw;
+    switch (key) {
+      case optionKey(C.SOL_SOCKET, C.SO_REUSEADDR):
+        if (udp) udp.options.reuseAddress = options.reuseAddress;
+        return;
+      case optionKey(C.SOL_SOCKET, C.SO_REUSEPORT):
+        if (udp) udp.options.reusePort = options.reusePort;
+        return;
+      case optionKey(C.SOL_SOCKET, C.SO_BROADCAST):
+        if (udp) udp.options.broadcast = options.broadcast;
+        return;
+      case optionKey(C.SOL_SOCKET, C.SO_RCVBUF):
+        if (udp) udp.options.receiveBufferSize = options.receiveBuffer;
+        return;
+      case optionKey(C.IPPROTO_IP, C.IP_TTL):
+        if (udp) udp.options.ttl = options.ttl;
+        if (raw) raw.ttl = options.ttl;
+        return;
+      case optionKey(C.IPPROTO_IP, C.IP_TOS):
+        if (udp) udp.options.tos = options.tos;
+        if (raw) raw.tos = options.tos;
+        return;
+    }
   }
 
   /**
    * getsockopt(2). SO_ERROR returns and clears the pending error as an errno number. TCP_INFO
    * (level IPPROTO_TCP, which is SOL_TCP) returns Linux's struct tcp_info as an object whose keys
-   * are its field names without `tcpi_` (src/tcp/tcp-info.ts).
+   * are its field names without `tcpi_` (src/tcp/tcp-info.ts). The table's (tcp-socket-options.ts),
+   * but for a UDP socket's multicast settings.
    */
   getsockopt(fd: number, level: number, name: number): number | string | { onoff: number; linger: number } | TcpInfo {
     const entry = this.get(fd, 'getsockopt');
-    const options = entry.options;
-    switch (`${level}:${name}`) {
-      case `${C.SOL_SOCKET}:${C.SO_ERROR}`: {
-        const error = this.takeError(entry);
-        return error ? Errno[error] : 0;
-      }
-      case `${C.SOL_SOCKET}:${C.SO_TYPE}`:
-        return entry.type;
-      case `${C.SOL_SOCKET}:${C.SO_ACCEPTCONN}`:
-        return entry.listener ? 1 : 0;
-      case `${C.SOL_SOCKET}:${C.SO_REUSEADDR}`:
-        return Number(options.reuseAddress);
-      case `${C.SOL_SOCKET}:${C.SO_REUSEPORT}`:
-        return Number(options.reusePort);
-      case `${C.SOL_SOCKET}:${C.SO_BROADCAST}`:
-        return Number(options.broadcast);
-      case `${C.SOL_SOCKET}:${C.SO_KEEPALIVE}`:
-        return Number(options.keepalive);
-      case `${C.SOL_SOCKET}:${C.SO_LINGER}`:
-        return { onoff: Number(options.linger.onoff), linger: options.linger.seconds };
-      case `${C.SOL_SOCKET}:${C.SO_RCVBUF}`:
-        return this.reportedBufferSize(entry, 'receive');
-      case `${C.SOL_SOCKET}:${C.SO_SNDBUF}`: {
-        // Linux's send memory reports its limit, sk_sndbuf: twice what was set, or what it grew to.
-        const memory = entry.connection?.sendMemory;
-        if (memory && memory.accounting === 'linux') return memory.limit;
-        return this.reportedBufferSize(entry, 'send');
-      }
-      case `${C.SOL_SOCKET}:${C.SO_RCVTIMEO}`:
-        return options.receiveTimeoutMs;
-      case `${C.SOL_SOCKET}:${C.SO_SNDTIMEO}`:
-        return options.sendTimeoutMs;
-      case `${C.SOL_SOCKET}:${C.SO_ZEROCOPY}`:
-        return Number(options.zerocopy);
-      case `${C.IPPROTO_IP}:${C.IP_TTL}`:
-        return options.ttl ?? this.stack.ip.config.defaultTtl;
-      case `${C.IPPROTO_IP}:${C.IP_TOS}`:
-        return options.tos;
-      case `${C.IPPROTO_IP}:${C.IP_HDRINCL}`:
-        return Number(options.headerIncluded);
-      case `${C.IPPROTO_IP}:${C.IP_MTU_DISCOVER}`:
-        return options.mtuDiscover;
-      case `${C.IPPROTO_IP}:${C.IP_MULTICAST_TTL}`:
-        return entry.udp?.options.multicastTtl ?? 1;
-      case `${C.IPPROTO_IP}:${C.IP_MULTICAST_LOOP}`:
-        return Number(entry.udp?.options.multicastLoop ?? true);
-      case `${C.IPPROTO_TCP}:${C.TCP_NODELAY}`:
-        return Number(options.noDelay);
-      case `${C.IPPROTO_TCP}:${C.TCP_CORK}`:
-        return Number(options.cork);
-      case `${C.IPPROTO_TCP}:${C.TCP_NOTSENT_LOWAT}`:
-        return options.notSentLowWater;
-      case `${C.IPPROTO_TCP}:${C.TCP_INQ}`:
-        return Number(options.reportInq);
-      case `${C.IPPROTO_TCP}:${C.TCP_MAXSEG}`:
-        return entry.connection?.synchronized ? entry.connection.sendMss : options.maxSegment || this.stack.tcp.config.defaultMss;
-      case `${C.IPPROTO_TCP}:${C.TCP_KEEPIDLE}`:
-        return options.keepIdleSeconds;
-      case `${C.IPPROTO_TCP}:${C.TCP_KEEPINTVL}`:
-        return options.keepIntervalSeconds;
-      case `${C.IPPROTO_TCP}:${C.TCP_KEEPCNT}`:
-        return options.keepCount;
-      case `${C.IPPROTO_TCP}:${C.TCP_KEEPINIT}`:
-        return options.keepInitSeconds;
-      case `${C.IPPROTO_TCP}:${C.TCP_USER_TIMEOUT}`:
-        return options.userTimeoutMs;
-      case `${C.IPPROTO_TCP}:${C.TCP_CONGESTION}`:
-        return options.congestion === 'newreno' ? 'reno' : options.congestion;
-      case `${C.IPPROTO_TCP}:${C.TCP_INFO}`:
-        return this.tcpInfo(entry);
-      default:
-        throw new ErrnoError('ENOPROTOOPT', 'getsockopt');
-    }
-  }
-
-  /** TCP_INFO of a TCP socket: its connection's, a listener's, or a fresh socket's (Linux's values for each). */
-  private tcpInfo(entry: SocketEntry): TcpInfo {
-    if (entry.type !== C.SOCK_STREAM) throw new ErrnoError('ENOPROTOOPT', 'getsockopt');
-    const config = this.stack.tcp.config;
-    if (entry.connection) return socketTcpInfo(entry.connection, this.stack.currentTimeForCalls());
-    if (entry.listener) return listenerTcpInfo(entry.listener, config);
-    return unconnectedTcpInfo(config);
+    const key = optionKey(level, name);
+    if (entry.udp && key === optionKey(C.IPPROTO_IP, C.IP_MULTICAST_TTL)) return entry.udp.options.multicastTtl;
+    if (entry.udp && key === optionKey(C.IPPROTO_IP, C.IP_MULTICAST_LOOP)) return Number(entry.udp.options.multicastLoop);
+    const get = socketOption(level, name)?.get;
+    if (!get) throw new ErrnoError('ENOPROTOOPT', 'getsockopt');
+    return get(entry, {
+      tcpConfig: this.stack.tcp.config,
+      defaultTtl: this.stack.ip.config.defaultTtl,
+      now: () => this.stack.currentTimeForCalls(),
+      takeError: () => this.takeError(entry),
+    });
   }
 
   /**
@@ -944,22 +782,6 @@ export class BerkeleySockets {
     });
   }
 
-  /**
-   * SO_RCVBUF / SO_SNDBUF as the configured system reports them (TcpConfig.socketBufferAccounting).
-   * Linux (socket(7)): double a value that was set, the default (tcp_rmem[1], tcp_wmem[1],
-   * rmem_default for UDP) as it is. FreeBSD: the connection's buffers once it has one (grown to
-   * whole segments when the MSS became known), else the value set or recvspace / sendspace.
-   */
-  private reportedBufferSize(entry: SocketEntry, which: 'receive' | 'send'): number {
-    const options = entry.options;
-    const value = which === 'receive' ? options.receiveBuffer : options.sendBuffer;
-    const set = which === 'receive' ? options.receiveBufferSet : options.sendBufferSet;
-    if (entry.type !== C.SOCK_STREAM || this.stack.tcp.config.socketBufferAccounting === 'linux') return set ? value * 2 : value;
-    const connection = entry.connection;
-    if (connection) return which === 'receive' ? connection.receiveBufferSize : connection.sendBuffer.capacity;
-    return value;
-  }
-
   // ---- plumbing ----------------------------------------------------------------------------
 
   private get(fd: number, syscall: string): SocketEntry {
@@ -1023,38 +845,6 @@ export class BerkeleySockets {
   }
 }
 
-/** Copies socket options into a connection (before its SYN, or live). */
-function applyConnectionOptions(connection: TcpConnection, options: SocketOptions): void {
-  const o = connection.options;
-  o.noDelay = options.noDelay;
-  o.keepalive = options.keepalive;
-  o.keepaliveIdleMs = options.keepIdleSeconds * 1000;
-  o.keepaliveIntervalMs = options.keepIntervalSeconds * 1000;
-  o.keepaliveCount = options.keepCount;
-  o.handshakeTimeoutMs = options.keepInitSeconds * 1000;
-  o.userTimeoutMs = options.userTimeoutMs;
-  o.maxSegmentSize = options.maxSegment;
-  o.lingerZero = options.linger.onoff && options.linger.seconds === 0;
-  o.notSentLowWater = options.notSentLowWater;
-  o.receiveBufferLocked = options.receiveBufferSet;
-  o.ttl = options.ttl;
-  o.tos = options.tos;
-  o.dontFragment = options.mtuDiscover !== C.IP_PMTUDISC_DONT;
-  // An accepted connection keeps the size it was given unless this socket set its own (with
-  // FreeBSD's accounting it may have grown to whole segments already; Linux's keeps its own
-  // limit, tcp_wmem[1] grown, until SO_SNDBUF is set).
-  if (options.sendBufferSet || (connection.sendMemory.accounting === 'bytes' && !connection.synchronized)) connection.sendMemory.setSize(options.sendBuffer);
-  if (!connection.synchronized) {
-    connection.receiveBufferSize = options.receiveBuffer;
-    connection.assembler.limitBytes = options.receiveBuffer;
-  }
-  if (o.keepalive && connection.synchronized && connection.keepaliveProbesSent === 0) {
-    // A new idle time applies at once, counted from the last segment received (Linux's TCP_KEEPIDLE).
-    connection.keepaliveDeadline = Math.max(connection.host.now(), connection.lastReceiveAt + o.keepaliveIdleMs);
-  }
-  if (!o.keepalive) connection.keepaliveDeadline = Infinity;
-}
-
 /** Reads without consuming (MSG_PEEK). */
 function peekStream(connection: TcpConnection, max: number): Uint8Array {
   const out = new Uint8Array(Math.min(max, connection.readableBytes));
@@ -1077,14 +867,4 @@ function parseAddress(text: string, syscall: string): Ipv4Address {
 function check<T>(result: Result<T, ErrnoCode>, syscall: string, address?: SocketAddress): T {
   if (!result.ok) throw new ErrnoError(result.error, syscall, address?.address, address?.port);
   return result.value;
-}
-
-function positive(n: number, allowZero = false): number {
-  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new ErrnoError('EINVAL', 'setsockopt');
-  return Math.floor(n);
-}
-
-function atLeastOne(n: number): number {
-  if (!Number.isFinite(n) || n < 1) throw new ErrnoError('EINVAL', 'setsockopt');
-  return Math.floor(n);
 }

@@ -16,7 +16,6 @@
  */
 import type { ErrnoCode } from '../core/errno.js';
 import type { TcpConnection } from '../tcp/connection.js';
-import { armKeepalive } from '../tcp/timers.js';
 import { addressInfo, type NodeModuleContext } from './node-support.js';
 
 /** What the handle tells its socket (always outside the stack's processing). */
@@ -95,7 +94,10 @@ export class TcpHandle {
       onWritable: wake,
       onClose: wake,
     };
-    this.#applyOptions();
+    // What the socket set before there was a connection (libuv keeps the flags and applies them
+    // when the socket is made; ours arrive with the connection).
+    if (this.#noDelay) connection.setNoDelay(true);
+    if (this.#keepAlive) applyKeepAlive(connection, true, this.#keepAliveDelaySeconds);
     this.#updateReference();
   }
 
@@ -188,30 +190,17 @@ export class TcpHandle {
     return this.connection ? addressInfo(this.connection.remoteAddress, this.connection.remotePort) : null;
   }
 
-  /** TCP_NODELAY; turning it on sends what Nagle was holding back. */
+  /** TCP_NODELAY (uv_tcp_nodelay); turning it on sends what Nagle was holding back. */
   setNoDelay(enable: boolean): void {
     this.#noDelay = enable;
-    this.#applyOptions();
-    const connection = this.connection;
-    if (connection && this.#handshakeDone && connection.state !== 'CLOSED') connection.setNoDelay(enable);
+    this.connection?.setNoDelay(enable);
   }
 
-  /** SO_KEEPALIVE with TCP_KEEPIDLE in seconds (0 keeps the stack's default). */
+  /** uv_tcp_keepalive: SO_KEEPALIVE, and with a delay of at least 1 s the idle time, interval and count (`applyKeepAlive`). */
   setKeepAlive(enable: boolean, delaySeconds: number): void {
     this.#keepAlive = enable;
     this.#keepAliveDelaySeconds = delaySeconds;
-    this.#applyOptions();
-  }
-
-  #applyOptions(): void {
-    const connection = this.connection;
-    if (!connection) return;
-    connection.options.noDelay = this.#noDelay;
-    if (connection.options.keepalive !== this.#keepAlive || (this.#keepAlive && this.#keepAliveDelaySeconds > 0)) {
-      connection.options.keepalive = this.#keepAlive;
-      if (this.#keepAlive && this.#keepAliveDelaySeconds > 0) connection.options.keepaliveIdleMs = this.#keepAliveDelaySeconds * 1000;
-      if (connection.state !== 'CLOSED') armKeepalive(connection, this.context.now());
-    }
+    if (this.connection) applyKeepAlive(this.connection, enable, delaySeconds);
   }
 
   /** The loop stays alive while the handle is active and referenced. */
@@ -268,4 +257,17 @@ export class TcpHandle {
     if (connection.state === 'CLOSED' && connection.error && this.#owner && !this.#closed) this.#owner.handleError(connection.error);
     this.#updateReference();
   }
+}
+
+/**
+ * The socket options libuv's uv__tcp_keepalive sets on Linux, in its order, through the
+ * connection's one way in (the Berkeley API's setsockopt takes the same): SO_KEEPALIVE; then,
+ * only when on with a delay of at least one second, TCP_KEEPIDLE = the delay, TCP_KEEPINTVL =
+ * 1 s and TCP_KEEPCNT = 10 (libuv 1.46 of Node 20 and 1.50–1.51 of Node 24 alike). A delay of 0
+ * fails TCP_KEEPIDLE (1.46) or returns before it (1.48+), leaving the idle time, interval and
+ * count as they were; Node ignores that error.
+ */
+function applyKeepAlive(connection: TcpConnection, enable: boolean, delaySeconds: number): void {
+  if (!enable || delaySeconds < 1) connection.setKeepalive({ enabled: enable });
+  else connection.setKeepalive({ enabled: true, idleMs: delaySeconds * 1000, intervalMs: 1000, count: 10 });
 }

@@ -12,6 +12,7 @@ import type { Counter, Stats } from '../core/stats.js';
 import type { TcpCounterName } from './tcp-counters.js';
 import type { Ipv4Address } from '../ip/address.js';
 import { InvalidSegmentAckLimit } from './ack-rate-limits.js';
+import { Keepalive, type KeepaliveSettings } from './keepalive.js';
 import { ReceiveAssembler } from './assembler.js';
 import type { TcpConfig } from './config.js';
 import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
@@ -107,13 +108,15 @@ export interface TcpConnectionEvents {
 
 export type { SentSegment } from './retransmission-queue.js';
 
-/** Per-connection settings that socket options change. */
+/**
+ * Per-connection settings that socket options change, read by the parts of TCP that use them.
+ * Only the connection's setters (`setNoDelay`, `setUserTimeout`…) write them; keep-alive's are
+ * its owner's (`keepalive.ts`).
+ */
 export interface TcpConnectionOptions {
+  /** TCP_NODELAY: Nagle's algorithm is off. */
   noDelay: boolean;
-  keepalive: boolean;
-  keepaliveIdleMs: number;
-  keepaliveIntervalMs: number;
-  keepaliveCount: number;
+  /** TCP_USER_TIMEOUT (RFC 5482): how long data may stay unacknowledged (0 = the retry count decides). */
   userTimeoutMs: number;
   /** TCP_MAXSEG: an upper bound on the MSS we send and advertise (0 = none). */
   maxSegmentSize: number;
@@ -152,7 +155,13 @@ export interface SendFlags {
 /** One TCP connection (or listener-spawned half-open connection). */
 export class TcpConnection extends TimerDeadlines {
   state: TcpState = 'CLOSED';
-  readonly options: TcpConnectionOptions;
+  /**
+   * The settings socket options change, read-only: each has its setter below (`setNoDelay`…).
+   * The same record as `#options`, the setters' writable view; a field, not a getter, as output
+   * reads it for every segment.
+   */
+  readonly options: Readonly<TcpConnectionOptions>;
+  readonly #options: TcpConnectionOptions;
   events: TcpConnectionEvents = {};
   /** Set when the connection died of an error (SO_ERROR until read). */
   error: ErrnoCode | null = null;
@@ -302,7 +311,8 @@ export class TcpConnection extends TimerDeadlines {
    * icsk_probes_tstamp). Cleared when the window opens or the data leaves.
    */
   zeroWindowSince: number | null = null;
-  keepaliveProbesSent = 0;
+  /** Keep-alive (RFC 1122 §4.2.3.6): settings, probes and timer (keepalive.ts). */
+  readonly keepalive: Keepalive;
   /** The user closed the socket: nobody reads anymore (orphan). */
   orphaned = false;
 
@@ -319,12 +329,8 @@ export class TcpConnection extends TimerDeadlines {
   ) {
     super();
     const config = host.config;
-    this.options = {
+    this.#options = {
       noDelay: false,
-      keepalive: false,
-      keepaliveIdleMs: config.keepaliveIdleMs,
-      keepaliveIntervalMs: config.keepaliveIntervalMs,
-      keepaliveCount: config.keepaliveCount,
       userTimeoutMs: config.userTimeoutMs,
       maxSegmentSize: 0,
       lingerZero: false,
@@ -336,6 +342,7 @@ export class TcpConnection extends TimerDeadlines {
       cork: false,
       notSentLowWater: 0,
     };
+    this.options = this.#options;
     this.sendMss = config.defaultMss;
     this.sendBuffer = new SendBuffer(config.sendBufferSize);
     this.sendMemory = new SendMemory(this, config.sendBufferAccounting);
@@ -347,7 +354,9 @@ export class TcpConnection extends TimerDeadlines {
     this.quickAcks = new QuickAcks(config.quickAck);
     this.rack = new RackLossDetection(config);
     this.mtuProbing = new MtuProbing(this);
+    this.keepalive = new Keepalive(this);
   }
+
 
   /**
    * A congestion controller for this connection, configured from the stack's settings, starting
@@ -497,7 +506,7 @@ export class TcpConnection extends TimerDeadlines {
 
   /** TCP_NOTSENT_LOWAT in force (Infinity when unlimited). */
   get notSentLowWater(): number {
-    const value = this.options.notSentLowWater || this.host.config.notSentLowWater;
+    const value = this.#options.notSentLowWater || this.host.config.notSentLowWater;
     return value >= 0xffffffff ? Infinity : value;
   }
 
@@ -510,16 +519,85 @@ export class TcpConnection extends TimerDeadlines {
     return this.sendMemory.writable;
   }
 
+  // ---- settings: the one way from a socket option (Berkeley or Node) into the connection ----
+
   /** TCP_NODELAY; turning it on sends at once what Nagle or a cork was holding (as Linux). */
   setNoDelay(on: boolean): void {
-    this.options.noDelay = on;
+    this.#options.noDelay = on;
     if (on && this.synchronized) transmitPending(this, this.host.now(), { push: true });
   }
 
   /** TCP_CORK; uncorking sends what the cork held. */
   setCork(on: boolean): void {
-    this.options.cork = on;
+    this.#options.cork = on;
     if (!on && this.synchronized) transmitPending(this, this.host.now(), { push: true });
+  }
+
+  /** SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, in that order, with Linux's effect on the timer (keepalive.ts). */
+  setKeepalive(settings: KeepaliveSettings): void {
+    this.keepalive.configure(settings, this.host.now());
+  }
+
+  /** TCP_CONGESTION: a different algorithm starts over from its initial window (as gVisor's SetSockOpt). */
+  setCongestionControl(algorithm: CongestionAlgorithm): void {
+    if (this.cc.algorithm !== algorithm) this.cc = this.newCongestionControl(algorithm);
+  }
+
+  /** TCP_MAXSEG: an upper bound on the MSS we send and advertise (0 = none); used from the next segment sized. */
+  setMaxSegmentSize(bytes: number): void {
+    this.#options.maxSegmentSize = bytes;
+  }
+
+  /** TCP_USER_TIMEOUT (RFC 5482), in ms (0 = none); the timers read it when they are next armed or fire. */
+  setUserTimeout(ms: number): void {
+    this.#options.userTimeoutMs = ms;
+  }
+
+  /** TCP_KEEPINIT (FreeBSD): how long the opening may take, in ms (0 = no bound). */
+  setHandshakeTimeout(ms: number): void {
+    this.#options.handshakeTimeoutMs = ms;
+  }
+
+  /** SO_LINGER: only a zero timeout changes CLOSE, into an abort with RST (CLOSE never waits here). */
+  setLinger(on: boolean, seconds: number): void {
+    this.#options.lingerZero = on && seconds === 0;
+  }
+
+  /** TCP_NOTSENT_LOWAT in bytes (0: the stack's `notSentLowWater`). */
+  setNotSentLowWater(bytes: number): void {
+    this.#options.notSentLowWater = bytes;
+  }
+
+  /** SO_SNDBUF: what a writer may queue (send-memory.ts; Linux's accounting doubles it and stops growing it). */
+  setSendBufferSize(bytes: number): void {
+    this.sendMemory.setSize(bytes);
+  }
+
+  /**
+   * SO_RCVBUF: the receive buffer, `locked` when the application set it (Linux's
+   * SOCK_RCVBUF_LOCK: the window scale follows it). Its size applies only before the handshake
+   * completes, as the window scale offered depends on it.
+   */
+  setReceiveBufferSize(bytes: number, locked: boolean): void {
+    this.#options.receiveBufferLocked = locked;
+    if (this.synchronized) return;
+    this.receiveBufferSize = bytes;
+    this.assembler.limitBytes = bytes;
+  }
+
+  /** IP_TTL of this connection's segments (undefined: the stack's). */
+  setTtl(ttl: number | undefined): void {
+    this.#options.ttl = ttl;
+  }
+
+  /** IP_TOS: DSCP and, unless ECN is negotiated, the ECN bits. */
+  setTos(tos: number): void {
+    this.#options.tos = tos;
+  }
+
+  /** IP_MTU_DISCOVER: DF on every segment (RFC 1191), off with IP_PMTUDISC_DONT. */
+  setDontFragment(on: boolean): void {
+    this.#options.dontFragment = on;
   }
 
   /** RECEIVE (RFC 9293 §3.10.3): reads up to `max` bytes and reopens the window if it grew enough. */

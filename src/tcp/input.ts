@@ -29,7 +29,7 @@ import { seqAdd, seqGt, seqInWindow, seqLe, seqLt, seqSub } from './seq.js';
 import { Chrono } from './tcp-info-counters.js';
 import { TcpFlag } from './tcp-packet.js';
 import type { ChallengeAckReason } from './tcp-counters.js';
-import { armDelayedAck, armKeepalive, armProbeTimer, armRetransmitTimer, startTimeWait } from './timers.js';
+import { armDelayedAck, armProbeTimer, armRetransmitTimer, startTimeWait } from './timers.js';
 
 /**
  * Applies the options of the peer's SYN (or SYN-ACK) to the connection: MSS (RFC 9293
@@ -383,7 +383,7 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     return;
   }
 
-  armKeepalive(connection, now);
+  connection.keepalive.restart(now);
   processTextAndFin(connection, segment, now);
 }
 
@@ -442,7 +442,7 @@ function establish(connection: TcpConnection, segment: Segment, window: number, 
   connection.setState('ESTABLISHED');
   connection.sendMemory.established();
   connection.info.established(connection, passive, now);
-  armKeepalive(connection, now);
+  connection.keepalive.restart(now);
 }
 
 /**

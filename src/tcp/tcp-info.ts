@@ -292,7 +292,7 @@ export function tcpInfo(connection: TcpConnection, now: number): TcpInfo {
   info.state = LINUX_TCP_STATE[connection.state];
   info.ca_state = caState;
   info.retransmits = probing ? 0 : connection.timeoutCount;
-  info.probes = (probing ? connection.timeoutCount : 0) + connection.keepaliveProbesSent;
+  info.probes = (probing ? connection.timeoutCount : 0) + connection.keepalive.probesSent;
   info.backoff = rtt.backoffCount + connection.persistBackoff;
   info.options = options;
   info.snd_wscale = connection.windowScalingEnabled ? connection.sndWindowShift : 0;

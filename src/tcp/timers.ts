@@ -1,12 +1,12 @@
 /**
  * TCP's timers as deadlines on the connection, fired by `runTimers(now)`: retransmission
  * (RFC 6298), delayed ACK (RFC 1122 §4.2.3.2, RFC 5681 §4.2), persist / zero-window probe
- * (RFC 9293 §3.8.6.1), keepalive (RFC 1122 §4.2.3.6), TIME-WAIT (RFC 9293 §3.10.8), the
+ * (RFC 9293 §3.8.6.1), keepalive (RFC 1122 §4.2.3.6, its owner keepalive.ts), TIME-WAIT (RFC 9293 §3.10.8), the
  * orphaned FIN-WAIT-2 timeout, RACK's reordering timer and the tail loss probe (RFC 8985).
  */
 import { NO_BYTES } from '../core/bytes.js';
 import type { TcpConnection } from './connection.js';
-import { retransmit, sendOwedAck, sendReset, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
+import { retransmit, sendOwedAck, sendSyn, sendSynAck, transmitPending, transmitSegment } from './output.js';
 import { pacingUnitSent } from './pacing.js';
 import { detectLossByRack } from './rack.js';
 import { enterRecovery, retransmissionTimeout, retransmitTimerBackoff } from './recovery.js';
@@ -45,12 +45,6 @@ export function armRetransmitTimer(connection: TcpConnection, now: number): void
 /** Starts the delayed-ACK timer unless it runs already. */
 export function armDelayedAck(connection: TcpConnection, now: number): void {
   if (connection.delayedAckDeadline === Infinity) connection.delayedAckDeadline = now + connection.host.config.delayedAckMs;
-}
-
-/** Restarts the keepalive timer after activity (if SO_KEEPALIVE is on). */
-export function armKeepalive(connection: TcpConnection, now: number): void {
-  connection.keepaliveProbesSent = 0;
-  connection.keepaliveDeadline = connection.options.keepalive && connection.synchronized ? now + connection.options.keepaliveIdleMs : Infinity;
 }
 
 /**
@@ -112,7 +106,7 @@ export function runTimers(connection: TcpConnection, now: number): void {
   }
   if (connection.probeDeadline <= now) onProbeTimer(connection, now);
   if (connection.persistDeadline <= now) onPersistTimer(connection, now);
-  if (connection.keepaliveDeadline <= now) onKeepaliveTimer(connection, now);
+  if (connection.keepaliveDeadline <= now) connection.keepalive.onTimer(now);
   if (isClosed(connection)) return;
   if (connection.delayedAckDeadline <= now) {
     connection.stats.increment('tcp.delayedAck.fired');
@@ -248,33 +242,4 @@ function onPersistTimer(connection: TcpConnection, now: number): void {
   const interval = Math.min(connection.rtt.rto * 2 ** connection.persistBackoff, connection.host.config.maxRtoMs);
   // With a user timeout the timer also fires when it runs out (as the retransmission timer).
   connection.persistDeadline = userTimeout > 0 ? Math.min(now + interval, Math.max(now, connection.zeroWindowSince + userTimeout)) : now + interval;
-}
-
-/** Keepalive probe (RFC 1122 §4.2.3.6): SEG.SEQ = SND.UNA−1, no data (as Linux); ETIMEDOUT after the count. */
-function onKeepaliveTimer(connection: TcpConnection, now: number): void {
-  const options = connection.options;
-  if (!options.keepalive || !connection.synchronized) {
-    connection.keepaliveDeadline = Infinity;
-    return;
-  }
-  if (connection.inFlight.length > 0 || connection.sendBuffer.length > 0) {
-    // Data waiting: the retransmission or persist timer watches the peer (Linux reschedules
-    // the keepalive timer while packets are out or queued).
-    connection.keepaliveProbesSent = 0;
-    connection.keepaliveDeadline = now + options.keepaliveIdleMs;
-    return;
-  }
-  if (connection.keepaliveProbesSent >= options.keepaliveCount) {
-    connection.stats.increment('tcp.keepalive.timeout');
-    // Linux resets the connection (tcp_send_active_reset): a peer that lost only our probes'
-    // answers, or came back without state, learns that the connection is gone.
-    connection.stats.increment('tcp.tx.resets');
-    sendReset(connection, now, 0);
-    connection.closeWithError(connection.softError ?? 'ETIMEDOUT');
-    return;
-  }
-  connection.keepaliveProbesSent++;
-  connection.stats.increment('tcp.tx.keepaliveProbes');
-  transmitSegment(connection, now, seqAdd(connection.sndUna, -1), TcpFlag.ACK, NO_BYTES);
-  connection.keepaliveDeadline = now + options.keepaliveIntervalMs;
 }

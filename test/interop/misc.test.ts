@@ -9,7 +9,6 @@ import { Rng } from '../../src/core/rng.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import type { ReceivedDatagram } from '../../src/udp/udp-layer.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
-import { armKeepalive } from '../../src/tcp/timers.js';
 import { closePeersAfterEach, describeInterop, KERNEL_ADDRESS, KernelPeer, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
 
 const kernel = parseIpv4Address(KERNEL_ADDRESS)!;
@@ -36,10 +35,7 @@ s.sendall(b'still here')
 print(s.recv(100).decode(), flush=True)
 `], { timeoutMs: 20_000 });
     const connection = await accepted;
-    connection.options.keepalive = true;
-    connection.options.keepaliveIdleMs = 1000;
-    connection.options.keepaliveIntervalMs = 1000;
-    armKeepalive(connection, peer.stack.currentTimeForCalls());
+    connection.setKeepalive({ enabled: true, idleMs: 1000, intervalMs: 1000 });
     const before = peer.stack.stats.get('tcp.rx.segments');
     connection.events.onReadable = () => {
       const data = connection.receive();

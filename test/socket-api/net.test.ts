@@ -506,13 +506,15 @@ describe('net on the virtual network', () => {
       const socket = env.clientNet.connect({ port: 80, host: '10.0.0.2', noDelay: true, keepAlive: true, keepAliveInitialDelay: 10_000 });
       await once(socket, 'connect');
       const connection = socket.ustackConnection;
-      const options = { noDelay: connection.options.noDelay, keepalive: connection.options.keepalive, idle: connection.options.keepaliveIdleMs };
+      const keepalive = connection.keepalive;
+      const options = { noDelay: connection.options.noDelay, keepalive: keepalive.enabled, idle: keepalive.idleMs, interval: keepalive.intervalMs, count: keepalive.count };
       // The server's stack vanishes: no more answers.
       env.network.stacks.splice(env.network.stacks.indexOf(env.server), 1);
       const [error] = await once(socket, 'error');
       return { options, error: describeError(error), at: env.network.now };
     }, { limitMs: 2_000_000 });
-    expect(result.options).toEqual({ noDelay: true, keepalive: true, idle: 10_000 });
+    // libuv's uv__tcp_keepalive: TCP_KEEPIDLE the delay, TCP_KEEPINTVL 1 s, TCP_KEEPCNT 10.
+    expect(result.options).toEqual({ noDelay: true, keepalive: true, idle: 10_000, interval: 1000, count: 10 });
     expect(result.error).toBe('ETIMEDOUT: read ETIMEDOUT');
   });
 

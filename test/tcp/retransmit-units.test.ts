@@ -18,7 +18,7 @@ const SACK_PEER: FixtureOptions = {
 
 /** Ten full segments in one write, Nagle off: send units of 2 segments (the 40 ms handshake's pacing rate gives less than one segment a millisecond). */
 function tenSegments(h: TcpHarness): void {
-  h.conn.options.noDelay = true;
+  h.conn.setNoDelay(true);
   h.write(10 * MSS + 1);
   const first = h.take();
   expect(first.slice(0, 10).map((s) => (s.tcp.flags & PSH) !== 0)).toEqual([false, true, false, true, false, true, false, true, false, true]);

@@ -29,7 +29,7 @@ describe('bytes (default)', () => {
 
   it('TCP_NOTSENT_LOWAT: a write stops at the mark; writable only under half of it (Linux tcp_poll)', () => {
     const h = established({ tcp: { initialWindowSegments: 2 } });
-    h.conn.options.notSentLowWater = 6000;
+    h.conn.setNotSentLowWater(6000);
     expect(h.write(20_000)).toBe(2 * MSS + 6000); // two segments left, 6000 wait unsent
     expect(h.conn.writable).toBe(false);
     h.take();
@@ -103,7 +103,7 @@ describe("Linux's accounting (sendBufferAccounting: 'linux')", () => {
   it('a write that fills an skb after more than half the peer window since the last push marks PSH there (forced_push)', () => {
     const pushedAt = (accounting: 'bytes' | 'linux'): boolean => {
       const h = established({ tcp: { sendBufferAccounting: accounting } });
-      h.conn.options.noDelay = true;
+      h.conn.setNoDelay(true);
       h.write(100_000);
       const sent: Sent[] = [];
       for (let acked = 0; h.conn.flightSize > 0; ) {

@@ -75,7 +75,7 @@ describe('the send window (RFC 9293 §3.10.7.4, SND.WL1 and SND.WL2)', () => {
 
   it('we never send beyond SND.UNA + SND.WND', () => {
     const h = established({ peerWindow: 1000 });
-    h.conn.options.noDelay = true;
+    h.conn.setNoDelay(true);
     h.write(3000);
     const sent = h.take();
     expect(sent.map((s) => s.tcp.payload.length)).toEqual([1000]);

@@ -252,7 +252,7 @@ describe('CLOSE that turns into a reset (RFC 9293 §3.10.4, RFC 2525 §2.17, SO_
     const h = established();
     h.write(10);
     h.take();
-    h.conn.options.lingerZero = true;
+    h.conn.setLinger(true, 0);
     h.conn.close();
     const rst = h.expectSent(seq(h.ourSeq(10)));
     expect(rst.tcp.flags & RST).toBe(RST);

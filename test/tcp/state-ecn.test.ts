@@ -58,7 +58,7 @@ describe('Congestion Experienced (RFC 3168 §6.1.3)', () => {
 
   it('ECE reduces the congestion window once per window of data, and the next new data carries CWR (RFC 3168 §6.1.2)', () => {
     const h = ecnEstablished();
-    h.conn.options.noDelay = true;
+    h.conn.setNoDelay(true);
     h.write(1000);
     h.take();
     const before = h.conn.cc.cwnd;

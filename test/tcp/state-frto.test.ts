@@ -24,7 +24,7 @@ const SACK_PEER: FixtureOptions = {
  * the timeout.
  */
 function timedOut(h: TcpHarness): { readonly cwnd: number; readonly ssthresh: number } {
-  h.conn.options.noDelay = true;
+  h.conn.setNoDelay(true);
   h.write(4 * MSS);
   expect(h.take()).toHaveLength(4);
   const before = { cwnd: h.conn.cc.cwnd, ssthresh: h.conn.cc.ssthresh };
@@ -98,7 +98,7 @@ describe('F-RTO without SACK (RFC 5682 §2)', () => {
 
   it('with nothing new to send, the recovery is the conventional one (§2 step 2b)', () => {
     const h = established();
-    h.conn.options.noDelay = true;
+    h.conn.setNoDelay(true);
     h.write(4 * MSS);
     h.take();
     h.advance(h.conn.rtt.rto);

@@ -14,7 +14,7 @@ const MSS = 1460;
 /** Established with `count` full segments in flight; returns them as sent. */
 function inFlight(count: number): { h: TcpHarness; sent: ReturnType<TcpHarness['take']> } {
   const h = established();
-  h.conn.options.noDelay = true;
+  h.conn.setNoDelay(true);
   h.write(count * MSS);
   const sent = h.take();
   expect(sent).toHaveLength(count);
@@ -60,7 +60,7 @@ describe('soft errors are reported when the connection times out (RFC 1122 §4.2
 
   it('data that times out after a Host Unreachable fails with EHOSTUNREACH', () => {
     const { h, sent } = inFlight(1);
-    h.conn.options.userTimeoutMs = 5000;
+    h.conn.setUserTimeout(5000);
     h.sendIcmpUnreachable(sent[0], HOST_UNREACHABLE, 0, addr('10.0.0.254'));
     h.advance(10_000);
     expect(h.closedWith).toBe('EHOSTUNREACH');
@@ -68,7 +68,7 @@ describe('soft errors are reported when the connection times out (RFC 1122 §4.2
 
   it('an ACK after the soft error clears it: a later timeout is ETIMEDOUT', () => {
     const { h, sent } = inFlight(2);
-    h.conn.options.userTimeoutMs = 5000;
+    h.conn.setUserTimeout(5000);
     h.sendIcmpUnreachable(sent[0], HOST_UNREACHABLE, 0, addr('10.0.0.254'));
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(MSS), flags: ACK });
     expect(h.conn.softError).toBe(null);

@@ -42,7 +42,7 @@ const SACK_PERM: TcpOption[] = [NOP, NOP, { kind: 'sackPermitted' }];
 
 /** Sizes of the data segments sent for a write of `bytes` with Nagle off. */
 function segmentSizes(h: TcpHarness, bytes: number): number[] {
-  h.conn.options.noDelay = true;
+  h.conn.setNoDelay(true);
   h.write(bytes);
   return h.take().map((s) => s.tcp.payload.length);
 }
@@ -77,7 +77,7 @@ describe('MSS (RFC 9293 §3.7.1, RFC 6691)', () => {
   });
 
   it('TCP_MAXSEG caps the MSS we advertise on the SYN', () => {
-    const h = synSent({ configure: (c) => (c.options.maxSegmentSize = 1000) });
+    const h = synSent({ configure: (c) => c.setMaxSegmentSize(1000) });
     expect(mss(1000).test(h.ourSyn)).toBe(null);
   });
 });

@@ -67,7 +67,7 @@ describe('delayed ACK (RFC 1122 §4.2.3.2, RFC 5681 §4.2)', () => {
     h.send({ seq: h.peerSeq(received), ack: h.ourSeq(0), flags: ACK | PSH, payload: 10 });
     h.expectNothingSent();
     h.advance(5);
-    h.conn.options.noDelay = true;
+    h.conn.setNoDelay(true);
     h.write(20); // the application answers 5 ms later: one segment, data and ACK
     h.expectSent(flags(ACK | PSH), payloadLength(20), ack(h.peerSeq(received + 10)), sentAt(h.now));
     // Unanswered, a request is acknowledged when the 40 ms timer fires.
@@ -109,7 +109,7 @@ describe('delayed ACK (RFC 1122 §4.2.3.2, RFC 5681 §4.2)', () => {
 
     it('a reply within the delayed-ACK timeout makes the connection interactive: the next request waits for the reply, and the timer firing ends it', () => {
       const h = established(linux);
-      h.conn.options.noDelay = true;
+      h.conn.setNoDelay(true);
       h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 100 });
       h.expectSent(flags(ACK), ack(h.peerSeq(100)));
       h.advance(5);

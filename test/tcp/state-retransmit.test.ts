@@ -38,7 +38,7 @@ const SACK_PEER: FixtureOptions = {
 
 /** Sends `count` full segments (Nagle off) and takes them. */
 function sendSegments(h: TcpHarness, count: number): void {
-  h.conn.options.noDelay = true;
+  h.conn.setNoDelay(true);
   h.write(count * MSS);
   expect(h.take()).toHaveLength(count);
 }
@@ -118,7 +118,7 @@ describe('retransmission timeout (RFC 6298)', () => {
   it('an ACK of new data cancels the backoff and restarts the timer for what is left (RFC 6298 §5.3)', () => {
     const h = established();
     const rto = h.conn.rtt.rto;
-    h.conn.options.noDelay = true;
+    h.conn.setNoDelay(true);
     h.write(100);
     h.write(100);
     h.take();
@@ -214,7 +214,7 @@ describe('fast retransmit without SACK (RFC 5681 §3.2, RFC 6582)', () => {
       [true, MSS], // the two segments the duplicate ACKs stood for are not counted again
     ] as const) {
       const h = established({ tcp: { cwndGrowthFromDeliveredData: fromDelivered } });
-      h.conn.options.noDelay = true;
+      h.conn.setNoDelay(true);
       h.write(12 * MSS);
       expect(h.take()).toHaveLength(10);
       const cwnd = h.conn.cc.cwnd;
@@ -389,7 +389,7 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     // One entry of four segments (a send unit of at least four; the capture link drops it).
     const h = established({ ...SACK_PEER, tcp: { minSendUnitSegments: 4 } });
     h.conn.segmentationOffloadBytes = 64 * 1024;
-    h.conn.options.noDelay = true;
+    h.conn.setNoDelay(true);
     h.write(4 * MSS);
     h.take();
     expect(h.conn.inFlight.length).toBe(1);
@@ -437,7 +437,7 @@ describe('tail loss probe (RFC 8985 §7)', () => {
   /** SACK connection whose RTT samples were all 50 ms: SRTT 50, RTO 200 (the floor). */
   function measured(): TcpHarness {
     const h = established({ ...SACK_PEER, handshakeRttMs: 50 });
-    h.conn.options.noDelay = true;
+    h.conn.setNoDelay(true);
     h.write(100);
     h.take();
     h.advance(50);
@@ -462,7 +462,7 @@ describe('tail loss probe (RFC 8985 §7)', () => {
 
   it('the probe sends new data that Nagle was holding instead of retransmitting (RFC 8985 §7.3, as Linux)', () => {
     const h = measured();
-    h.conn.options.noDelay = false;
+    h.conn.setNoDelay(false);
     h.write(MSS + 50); // a full segment, then a small one: no small segment was unacknowledged
     h.write(60); // held by Nagle behind the small segment
     expect(h.take().map((s) => s.tcp.payload.length)).toEqual([MSS, 50]);
@@ -507,7 +507,7 @@ describe('after a lost SYN or SYN-ACK (RFC 5681 §3.1, RFC 6298 §5.7)', () => {
   it('without handshake loss, data starts with the ten-segment initial window (RFC 6928)', () => {
     const h = established({ peerWindow: 65535 });
     sendSegments(h, 10);
-    h.conn.options.noDelay = true;
+    h.conn.setNoDelay(true);
     h.write(MSS);
     h.expectNothingSent(); // the eleventh waits for an ACK
     const rto = h.conn.rtt.rto;
@@ -521,7 +521,7 @@ describe('after a lost SYN or SYN-ACK (RFC 5681 §3.1, RFC 6298 §5.7)', () => {
     h.take();
     h.send({ seq: 5000, ack: h.ourSeq(0), flags: SYN | ACK, options: mssOnly() });
     h.take();
-    h.conn.options.noDelay = true;
+    h.conn.setNoDelay(true);
     h.write(3 * MSS);
     h.expectSent(seq(h.ourSeq(0)), payloadLength(MSS));
     const start = h.now;
@@ -537,7 +537,7 @@ describe('after a lost SYN or SYN-ACK (RFC 5681 §3.1, RFC 6298 §5.7)', () => {
     h.take();
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK });
     h.expectState('ESTABLISHED');
-    h.conn.options.noDelay = true;
+    h.conn.setNoDelay(true);
     h.write(3 * MSS);
     h.expectSent(seq(h.ourSeq(0)), payloadLength(MSS));
     const start = h.now;

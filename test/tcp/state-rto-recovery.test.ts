@@ -31,7 +31,7 @@ const sentOffsets = (h: TcpHarness): number[] => h.take().map((s) => (s.tcp.seq 
 
 /** Eight segments out, then the timeout: the first is retransmitted, cwnd is one segment. Returns ssthresh after it. */
 function eightOutThenTimeout(h: TcpHarness): number {
-  h.conn.options.noDelay = true;
+  h.conn.setNoDelay(true);
   h.write(8 * MSS);
   expect(h.take()).toHaveLength(8);
   h.advance(h.conn.rtt.rto);

@@ -39,7 +39,7 @@ describe('Nagle (RFC 1122 §4.2.3.4, RFC 9293 §3.7.4)', () => {
 
   it('TCP_NODELAY (noDelay) sends small writes at once', () => {
     const h = established();
-    h.conn.options.noDelay = true;
+    h.conn.setNoDelay(true);
     h.write(100);
     h.write(50);
     h.write(30);
@@ -50,7 +50,7 @@ describe('Nagle (RFC 1122 §4.2.3.4, RFC 9293 §3.7.4)', () => {
 describe('sender SWS avoidance (RFC 9293 §3.8.6.2.1)', () => {
   it('with data outstanding, a usable window smaller than a segment and than half the largest window is not used', () => {
     const h = established({ peerWindow: 4000 });
-    h.conn.options.noDelay = true;
+    h.conn.setNoDelay(true);
     h.write(10_000);
     // 1080 octets of window are left after two segments: less than half of 4000, held.
     expect(h.take().map((s) => s.tcp.payload.length)).toEqual([1460, 1460]);

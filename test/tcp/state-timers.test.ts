@@ -80,7 +80,7 @@ describe('keepalive and outstanding data', () => {
 describe('user timeout (RFC 5482, TCP_USER_TIMEOUT)', () => {
   it('data unacknowledged for the user timeout fails the connection with ETIMEDOUT at that time, not at the next RTO', () => {
     const h = established();
-    h.conn.options.userTimeoutMs = 5000;
+    h.conn.setUserTimeout(5000);
     h.write(100);
     h.take();
     const rto = h.conn.rtt.rto;
@@ -93,8 +93,8 @@ describe('user timeout (RFC 5482, TCP_USER_TIMEOUT)', () => {
 
   it('counts from the oldest unacknowledged data: progress restarts it', () => {
     const h = established();
-    h.conn.options.userTimeoutMs = 5000;
-    h.conn.options.noDelay = true;
+    h.conn.setUserTimeout(5000);
+    h.conn.setNoDelay(true);
     h.write(100);
     h.advance(4000);
     h.write(100);
@@ -108,7 +108,7 @@ describe('user timeout (RFC 5482, TCP_USER_TIMEOUT)', () => {
 
   it('covers an active open too: connect fails with ETIMEDOUT when the user timeout has passed since the first SYN (as Linux)', () => {
     const h = synSent();
-    h.conn.options.userTimeoutMs = 10_000;
+    h.conn.setUserTimeout(10_000);
     h.advance(9_999);
     expect(h.take().map((s) => s.time)).toEqual([1000, 3000, 7000]);
     h.expectState('SYN-SENT');
@@ -118,7 +118,7 @@ describe('user timeout (RFC 5482, TCP_USER_TIMEOUT)', () => {
 
   it('bounds zero-window probing even while the peer answers every probe (as Linux since 5.11)', () => {
     const h = established({ peerWindow: 0 });
-    h.conn.options.userTimeoutMs = 60_000;
+    h.conn.setUserTimeout(60_000);
     h.write(100);
     let firstProbeAt: number | null = null;
     while (h.conn.state === 'ESTABLISHED' && h.now < 1_000_000) {
@@ -135,7 +135,7 @@ describe('user timeout (RFC 5482, TCP_USER_TIMEOUT)', () => {
 
   it('a user timeout shorter than the retries gives up before dataRetries would', () => {
     const h = established();
-    h.conn.options.userTimeoutMs = 20_000;
+    h.conn.setUserTimeout(20_000);
     h.write(100);
     h.advance(60_000);
     expect(h.closedWith).toBe('ETIMEDOUT');

@@ -46,7 +46,7 @@ function info(h: TcpHarness): TcpInfo {
 
 /** Writes `count` full segments with Nagle off and takes them. */
 function sendSegments(h: TcpHarness, count: number): void {
-  h.conn.options.noDelay = true;
+  h.conn.setNoDelay(true);
   h.write(count * MSS);
   h.take();
 }
@@ -339,7 +339,7 @@ describe('chrono accounting: busy, rwnd-limited and sndbuf-limited time, in µs'
   it('a writer blocked on a full send buffer while all it queued is sent and cwnd has room is sndbuf_limited time', () => {
     const h = established();
     h.conn.sendMemory.setSize(2 * MSS);
-    h.conn.options.noDelay = true;
+    h.conn.setNoDelay(true);
     expect(h.write(5000)).toBe(2 * MSS);
     h.take();
     h.advance(50);
@@ -354,7 +354,7 @@ describe('chrono accounting: busy, rwnd-limited and sndbuf-limited time, in µs'
   it('the first transmission after a cwnd-limited window that leaves cwnd unused starts sndbuf_limited time (tcp_cwnd_validate records the window first)', () => {
     const h = established({ tcp: { congestionWindowValidation: 'linux', slowStartAckLimitSegments: Number.POSITIVE_INFINITY } });
     h.conn.sendMemory.setSize(10 * MSS);
-    h.conn.options.noDelay = true;
+    h.conn.setNoDelay(true);
     expect(h.write(30 * MSS)).toBe(10 * MSS);
     expect(h.take()).toHaveLength(10); // the whole initial window: cwnd-limited
     h.advance(10);

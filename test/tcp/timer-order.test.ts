@@ -29,7 +29,7 @@ function idleConnections(count: number) {
     sentFrom.push((frame[20] << 8) | frame[21]);
     transmit(frame, now);
   };
-  for (const connection of connections) connection.options.keepalive = true;
+  for (const connection of connections) connection.setKeepalive({ enabled: true });
   return { net, client, connections, sentFrom };
 }
 

@@ -19,7 +19,6 @@ import { seqAdd } from '../../../src/tcp/seq.js';
 import type { TcpListener } from '../../../src/tcp/tcp-layer.js';
 import type { SackBlock, TcpOption } from '../../../src/tcp/tcp-options.js';
 import { emitTcp, parseTcp, tcpLength, TcpPacket, type TcpRepr } from '../../../src/tcp/tcp-packet.js';
-import { armKeepalive } from '../../../src/tcp/timers.js';
 import { addr, ipv4Frame, pattern } from '../../support/packets.js';
 import { checkSegment, CWR, describeSegment, ECE, SYN, type SegmentCheck, type Sent } from './segment-checks.js';
 
@@ -292,14 +291,9 @@ export class TcpHarness {
     return this.stack.tcp.listConnections().some((c) => c.localPort === this.ourPort && c.remotePort === this.peerPort);
   }
 
-  /** SO_KEEPALIVE on, as setsockopt would do it (arms the timer at once). */
+  /** SO_KEEPALIVE on, then TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT when given, as setsockopt does them (keepalive.ts). */
   setKeepalive(idleMs?: number, intervalMs?: number, count?: number): void {
-    const o = this.conn.options;
-    o.keepalive = true;
-    if (idleMs !== undefined) o.keepaliveIdleMs = idleMs;
-    if (intervalMs !== undefined) o.keepaliveIntervalMs = intervalMs;
-    if (count !== undefined) o.keepaliveCount = count;
-    armKeepalive(this.conn, this.now);
+    this.conn.setKeepalive({ enabled: true, idleMs, intervalMs, count });
   }
 
   /** The flags of our SYN: SYN, with ECE and CWR when the stack asks for ECN (RFC 3168 §6.1.1). */
