@@ -16,6 +16,9 @@ export {
   type PollResult,
   type DescriptorStatus,
   type ReceivedMessage,
+  type AcceptedConnection,
+  type ReceivedFrom,
+  type LingerValue,
 } from './socket-api/berkeley.js';
 export * from './socket-api/berkeley-constants.js';
 export type { EpollEvent } from './socket-api/epoll.js';

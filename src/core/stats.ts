@@ -58,7 +58,10 @@ export class Counter {
   incremented = false;
 
   /** A counter at 0, named `name` (Stats.counter makes them). */
-  constructor(readonly name: string) {}
+  constructor(
+    /** The counter's dotted name (`drop.tcp.synQueueFull`). */
+    readonly name: string,
+  ) {}
 
   /** Adds `n` (default 1). */
   increment(n = 1): void {

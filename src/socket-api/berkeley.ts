@@ -22,26 +22,53 @@ import { ZerocopyNotifications, type ExtendedError } from './zerocopy.js';
 
 /** An IPv4 socket address. */
 export interface SocketAddress {
+  /** The IPv4 address in dotted-quad form (`10.0.0.1`). */
   readonly address: string;
+  /** The port, 0–65535. */
   readonly port: number;
+}
+
+/** What accept(2) returns: the new connection's descriptor and the peer's address. */
+export interface AcceptedConnection extends SocketAddress {
+  /** The new connection's descriptor. */
+  readonly fd: number;
+}
+
+/** What recvfrom(2) returns: the bytes and the sender's address. */
+export interface ReceivedFrom extends SocketAddress {
+  /** The bytes received: a datagram (cut to the size asked for), or stream data. */
+  readonly data: Uint8Array;
+}
+
+/** SO_LINGER's value as getsockopt returns it (struct linger). */
+export interface LingerValue {
+  /** 1 when lingering is on, else 0. */
+  readonly onoff: number;
+  /** How long close() lingers, in seconds (0 with onoff: close aborts with RST). */
+  readonly linger: number;
 }
 
 /** One poll() entry. */
 export interface PollFd {
+  /** The descriptor to watch. */
   readonly fd: number;
+  /** The events asked for: POLLIN, POLLOUT, POLLPRI… (POLLERR, POLLHUP and POLLNVAL are always reported). */
   readonly events: number;
 }
 
 /** A poll() result. */
 export interface PollResult extends PollFd {
+  /** The events that hold now (poll(2)'s revents). */
   readonly revents: number;
 }
 
 /** One open descriptor and what it refers to, as status tools (netstat, sockstat) list them. */
 export interface DescriptorStatus {
+  /** The descriptor number. */
   readonly fd: number;
   /** SOCK_STREAM, SOCK_DGRAM or SOCK_RAW. */
   readonly type: number;
+  /** IPPROTO_TCP, IPPROTO_UDP, or a raw socket's protocol number. */
   readonly protocol: number;
   /** The local address and port (0.0.0.0:0 when unbound). */
   readonly local: SocketAddress;
@@ -55,6 +82,7 @@ export interface DescriptorStatus {
 
 /** What recvmsg(2) returns: the data, the sender, msg_flags and the control messages Linux would attach. */
 export interface ReceivedMessage extends SocketAddress {
+  /** The bytes received: a datagram (cut to the size asked for), or stream data. */
   readonly data: Uint8Array;
   /** msg_flags: MSG_ERRQUEUE on an error-queue read (ustack reports no other flag here). */
   readonly flags: number;
@@ -108,7 +136,10 @@ export class BerkeleySockets {
   private nextFd = 3;
 
   /** The socket calls of `stack`, with an empty descriptor table (the first descriptor is 3). */
-  constructor(readonly stack: Stack) {}
+  constructor(
+    /** The stack whose TCP, UDP and raw sockets the descriptors refer to. */
+    readonly stack: Stack,
+  ) {}
 
   /** Every open descriptor, lowest first (what `sockstat` or `netstat` would list for this process). */
   descriptors(): DescriptorStatus[] {
@@ -235,7 +266,7 @@ export class BerkeleySockets {
   }
 
   /** accept(2): the next established connection as a new descriptor, with the peer's address. */
-  async accept(fd: number): Promise<{ fd: number } & SocketAddress> {
+  async accept(fd: number): Promise<AcceptedConnection> {
     const entry = this.get(fd, 'accept');
     if (!entry.listener) throw new ErrnoError('EINVAL', 'accept');
     const listener = entry.listener;
@@ -460,7 +491,7 @@ export class BerkeleySockets {
   }
 
   /** recvfrom(2): data and the sender's address. */
-  async recvfrom(fd: number, max: number, flags = 0): Promise<{ data: Uint8Array } & SocketAddress> {
+  async recvfrom(fd: number, max: number, flags = 0): Promise<ReceivedFrom> {
     const entry = this.get(fd, 'recvfrom');
     // recv(2) and recvfrom(2) read the error queue too, dropping the control message.
     if (flags & C.MSG_ERRQUEUE) return this.readErrorQueue(entry, 'recvfrom');
@@ -655,7 +686,7 @@ export class BerkeleySockets {
    * are its field names without `tcpi_` (src/tcp/tcp-info.ts). The table's (tcp-socket-options.ts),
    * but for a UDP socket's multicast settings.
    */
-  getsockopt(fd: number, level: number, name: number): number | string | { onoff: number; linger: number } | TcpInfo {
+  getsockopt(fd: number, level: number, name: number): number | string | LingerValue | TcpInfo {
     const entry = this.get(fd, 'getsockopt');
     const key = optionKey(level, name);
     if (entry.udp && key === optionKey(C.IPPROTO_IP, C.IP_MULTICAST_TTL)) return entry.udp.options.multicastTtl;

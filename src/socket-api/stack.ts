@@ -35,15 +35,21 @@ export interface StackOptions {
   readonly seed?: number;
   /** Add a loopback interface with 127.0.0.1/8 (default true). */
   readonly loopback?: boolean;
+  /** IPv4 settings over the defaults (IpConfig: TTL, forwarding, reassembly limits). */
   readonly ip?: Partial<IpConfig>;
+  /** ICMP settings over the defaults (IcmpConfig: error rate limits, echo replies to broadcasts). */
   readonly icmp?: Partial<IcmpConfig>;
+  /** UDP settings over the defaults (UdpConfig: receive buffer, ephemeral port range). */
   readonly udp?: Partial<UdpConfig>;
+  /** TCP settings over the defaults (TcpConfig; `profiles.ts` has Linux's and FreeBSD's). */
   readonly tcp?: Partial<TcpConfig>;
 }
 
 /** What addInterface needs. */
 export interface InterfaceOptions {
+  /** The interface's name (`eth0`, `tun0`): routes, traces and counters use it. */
   readonly name: string;
+  /** The link that carries its frames (a TUN/TAP device, a virtual wire, an Ethernet adapter). */
   readonly link: Link;
   /** This host's address with the network's prefix: `10.0.0.1/24`. */
   readonly address: string | Ipv4Cidr;
@@ -53,9 +59,13 @@ export interface InterfaceOptions {
 
 /** What addRoute needs besides the destination. */
 export interface RouteOptions {
+  /** The gateway (`ip route ... via`); without it the destination is on the link. */
   readonly via?: string;
+  /** The interface to send on (`dev`); found from the gateway's connected network when absent. */
   readonly interfaceName?: string;
+  /** Among routes of equal prefix length the lower metric wins (default 0). */
   readonly metric?: number;
+  /** The route's MTU (`ip route ... mtu`), below the interface's; at least 68. */
   readonly mtu?: number;
   /** The MSS TCP offers over this route (`advmss`). */
   readonly advertisedMss?: number;
@@ -63,13 +73,21 @@ export interface RouteOptions {
 
 /** One host's TCP/IP stack. */
 export class Stack {
+  /** The stack's name in traces (StackOptions.name). */
   readonly name: string;
+  /** Every counter of every layer (names and meanings: docs/counters.md). */
   readonly stats = new Stats<CounterName>();
+  /** The one source of randomness below the drivers (seeded by StackOptions.seed). */
   readonly rng: Rng;
+  /** IPv4 (RFC 791): interfaces, routes, fragmentation and reassembly, forwarding. */
   readonly ip: IpLayer;
+  /** ICMP (RFC 792): echo, errors to sockets, rate-limited error replies. */
   readonly icmp: IcmpLayer;
+  /** UDP (RFC 768) and its sockets. */
   readonly udp: UdpLayer;
+  /** TCP (RFC 9293): listeners, connections, their timers. */
   readonly tcp: TcpLayer;
+  /** Raw IP sockets (SOCK_RAW): copies of datagrams of a protocol, and datagrams sent as given. */
   readonly raw: RawLayer;
   /** IGMPv2: tells multicast routers which groups this host joined. */
   readonly igmp: IgmpLayer;
