@@ -221,6 +221,8 @@ function connections(target: Target): string | null {
       dice.pick([() => opening.close(), () => opening.shutdownWrite(), () => opening.abort()])();
       return null;
     }
+    case 9:
+      return dice.chance(0.5) ? relay(target) : transmitQueueHeld(target);
     case 7: {
       // A new SYN on a TIME-WAIT 4-tuple (RFC 6191: accepted when newer than the old connection).
       const timeWait = tcp.listConnections().filter((c) => c.state === 'TIME-WAIT');
@@ -259,6 +261,57 @@ function connections(target: Target): string | null {
       return null;
     }
   }
+}
+
+/**
+ * A relay, as a proxy pairs its two sides: when one connection is gone (TIME-WAIT or FIN-WAIT-2
+ * running out, a retransmission giving up, a RST), the application at once, from the close
+ * event, closes the connection it pairs with or writes its last words to it. The pair is one
+ * opened later, so that when a timer ends the first, the second's timers change while the
+ * layer's timer scan has yet to reach it. (Berkeley and Node sockets defer their work to the
+ * event loop; a user of TcpConnection's events acts in them, as here.)
+ */
+function relay(target: Target): string | null {
+  const dice = target.dice;
+  const ending = target.tracked.filter((t) => !t.transfer && t.connection.tableOrder >= 0 && t.connection.state !== 'ESTABLISHED' && t.connection.events.onClose === undefined);
+  if (ending.length === 0) return null;
+  const first = dice.pick(ending).connection;
+  const later = target.tracked.filter((t) => !t.transfer && t.connection.tableOrder > first.tableOrder && (t.connection.state === 'ESTABLISHED' || t.connection.state === 'CLOSE-WAIT'));
+  if (later.length === 0) return null;
+  const second = dice.pick(later).connection;
+  target.count('relay');
+  first.events.onClose = () => {
+    target.count('relay-closed');
+    if (dice.chance(0.5)) second.close();
+    else second.send(dice.bytes(1 + dice.below(2000)));
+  };
+  return null;
+}
+
+/**
+ * The interface's transmit queue full across a timer (TUN with a queue limit): datagrams fill
+ * it, a write on a connection with nothing in flight finds it full (the data stays unsent, the
+ * probe timer armed, as Linux's tcp_check_probe_timer), and the timer fires before the queue
+ * drains, so its wakeup is dropped too and counted as a resource probe (Linux's tcp_send_probe0
+ * under local congestion). Time jumps straight to the timer: the stack's poll runs the timers
+ * before it moves the queue to the link.
+ */
+function transmitQueueHeld(target: Target): string | null {
+  const limit = target.variant.link.queueLimit;
+  if (limit === undefined) return null;
+  const connection = target.tracked.find((t) => !t.transfer && t.connection.state === 'ESTABLISHED' && t.connection.flightSize === 0 && t.connection.sndWnd > 0 && t.connection.unsentBytes === 0)?.connection;
+  if (!connection) return null;
+  target.count('txqueue-held');
+  const socket = target.stack.udp.open();
+  for (let i = 0; i <= limit; i++) if (!socket.send(new Uint8Array(64), target.peer, 9).ok) break;
+  socket.close();
+  connection.send(target.dice.bytes(1 + target.dice.below(3000)));
+  if (connection.persistDeadline !== Infinity) {
+    target.now = Math.max(target.now, connection.persistDeadline);
+    target.advance(target.now);
+  }
+  target.link.take();
+  return null;
 }
 
 function udpActivity(target: Target): string | null {

@@ -15,7 +15,23 @@ const ACK = 0x010;
 const PSH_ACK = 0x018;
 const ECE = 0x040;
 
-/** Stack → peer over a lossy path; null when every byte arrived exactly. */
+/**
+ * A pause in a transfer longer than both a learned path MTU's lifetime (RFC 1191 §6.3, ten
+ * minutes in ip-layer.ts) and the interval after which an MTU search starts over (RFC 4821
+ * §7.7, TcpConfig.mtuProbeIntervalMs, 600 s).
+ */
+const LONG_PAUSE_MS = 601_000;
+
+/** Bytes of each write of a chatty writer (many small writes, each a push mark, Nagle coalescing them). */
+const CHATTY_WRITE_BYTES = [64, 200, 536] as const;
+
+/**
+ * Stack → peer over a lossy path; null when every byte arrived exactly. Now and then the
+ * application writes in small pieces (many write marks waiting), and, with MTU probing, the
+ * sender pauses halfway for ten minutes once all it sent is acknowledged: the path MTU the
+ * router's fragmentation-needed taught expires, the search starts over, and a probe larger than
+ * the MSS then in use raises it.
+ */
 export function lossyTransferOut(target: Target, connection: TcpConnection, data: Uint8Array): string | null {
   const dice = target.dice;
   target.link.take();
@@ -30,15 +46,27 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
   let reneged = false;
   // A small SO_SNDBUF now and then: the data goes in as room frees, the ring buffer wraps.
   if (dice.chance(0.3)) connection.sendMemory.setSize(dice.pick([4096, 8192]));
+  const chatty = dice.chance(0.3) ? dice.pick(CHATTY_WRITE_BYTES) : 0;
   // With MTU probing: a router's fragmentation-needed (MTU 1100) for the first segment, so that
   // the search for a larger MSS (RFC 4821) has room to probe; this peer takes any size.
-  let mtuLowered = !connection.host.config.mtuProbing || connection.peerMss < 1300 || !dice.chance(0.8);
+  const probing = connection.host.config.mtuProbing;
+  let mtuLowered = !probing || connection.peerMss < 1300 || !dice.chance(0.8);
+  // Where the writer stops for the long pause (data.length: no pause).
+  let pauseAt = probing && dice.chance(0.6) ? data.length >> 2 : data.length;
   for (let rounds = 0; contiguous < data.length && rounds < 5_000; rounds++) {
     if (connection.state !== 'ESTABLISHED') return `state ${connection.state} after ${contiguous} bytes out (lossy)`;
-    if (written < data.length) {
-      const sent = connection.send(data.subarray(written));
+    if (written >= pauseAt && contiguous >= pauseAt && connection.flightSize === 0) {
+      target.count('lossy-long-pause');
+      target.advance(target.now + LONG_PAUSE_MS);
+      pauseAt = data.length;
+    }
+    const until = Math.min(data.length, pauseAt);
+    while (written < until) {
+      const piece = chatty > 0 ? data.subarray(written, Math.min(until, written + chatty)) : data.subarray(written, until);
+      const sent = connection.send(piece);
       if (!sent.ok) return `send: ${sent.error}`;
       written += sent.value;
+      if (sent.value < piece.length) break;
     }
     target.settle();
     if (!mtuLowered && connection.flightSize > 0) {
@@ -104,17 +132,28 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
   return null;
 }
 
-/** Peer → stack, out of order, with losses, duplicates and overlaps; the application must read exactly `data`. */
+/**
+ * Peer → stack, out of order, with losses, duplicates and overlaps; the application must read
+ * exactly `data`. The peer's segments echo the TSval of the last segment it got from the stack
+ * (RFC 7323 §4.3), so that they time the path as a real peer's do (a receiver RTT sample, as
+ * Linux's tcp_rcv_rtt_measure_ts takes for TCP_INFO).
+ */
 export function lossyTransferIn(target: Target, connection: TcpConnection, data: Uint8Array): string | null {
   const dice = target.dice;
   connection.receive();
+  target.link.take();
   const start = connection.rcvNxt;
   const size = dice.pick([536, 1000, 1460]);
   const lossRate = dice.pick([0.05, 0.2]);
   const parts: Uint8Array[] = [];
   let read = 0;
+  let echo: number | undefined;
   for (let rounds = 0; read < data.length && rounds < 5_000; rounds++) {
     if (connection.state !== 'ESTABLISHED') return `state ${connection.state} after ${read} bytes in (lossy)`;
+    for (const frame of target.link.take()) {
+      const segment = target.segmentFrom(frame, connection);
+      if (segment) echo = tsValOf(segment.optionBytes) ?? echo;
+    }
     const base = seqSub(connection.rcvNxt, start);
     const room = Math.min(connection.receiveWindowSpace(), seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
     const end = Math.min(data.length, base + Math.max(room, 0));
@@ -127,7 +166,7 @@ export function lossyTransferIn(target: Target, connection: TcpConnection, data:
       // Now and then a segment overlapping the one before it.
       const from = dice.chance(0.1) ? Math.max(0, offset - (size >> 1)) : offset;
       const to = Math.min(data.length, offset + size);
-      target.peerSegment(connection, { seq: seqAdd(start, from), ack: connection.sndNxt, flags: PSH_ACK, payload: data.subarray(from, to), options: ackOptions(target, connection, undefined, []) });
+      target.peerSegment(connection, { seq: seqAdd(start, from), ack: connection.sndNxt, flags: PSH_ACK, payload: data.subarray(from, to), options: ackOptions(target, connection, echo, []) });
     }
     const chunk = connection.receive(dice.chance(0.3) ? dice.pick([100, 5000]) : Infinity);
     parts.push(chunk);

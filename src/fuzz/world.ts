@@ -79,8 +79,13 @@ export interface Tracked {
   readonly transfer: boolean;
 }
 
-/** Bytes each way of a lossy bulk transfer. */
-const LOSSY_TRANSFER_BYTES = 32 * 1024;
+/**
+ * Bytes each way of a lossy bulk transfer: mostly 32 KB; a quarter of them 128 KB, enough that
+ * more than 64 segments are acknowledged while others are still in flight (the retransmission
+ * queue compacts its front) and that the data passes a whole receive window (a per-window
+ * receiver RTT sample, Linux's tcp_rcv_rtt_measure).
+ */
+const LOSSY_TRANSFER_BYTES = [32 * 1024, 32 * 1024, 32 * 1024, 128 * 1024] as const;
 
 /** A raw socket's receive queue bound (raw-layer.ts RAW_RECEIVE_LIMIT, Linux's default rmem). */
 const RAW_QUEUE_LIMIT = 212_992;
@@ -644,8 +649,8 @@ export class Target {
   /**
    * Legitimate transfers both ways on every surviving ESTABLISHED connection kept for them;
    * returns the failures (empty when every byte arrived exactly) and how many were checked. In
-   * a lossy epoch every other kept connection moves LOSSY_TRANSFER_BYTES each way over a lossy
-   * path (lossy.ts) after its clean transfers.
+   * a lossy epoch every other kept connection moves 32 or 128 KB (LOSSY_TRANSFER_BYTES) each way
+   * over a lossy path (lossy.ts) after its clean transfers.
    */
   transfers(bytes: number): { failures: string[]; checked: number } {
     const failures: string[] = [];
@@ -659,7 +664,7 @@ export class Target {
       let failure = this.transferIn(connection, this.dice.bytes(bytes)) ?? this.transferOut(connection, this.dice.bytes(bytes));
       if (!failure && lossy) {
         this.count('lossy-transfer');
-        failure = lossyTransferOut(this, connection, this.dice.bytes(LOSSY_TRANSFER_BYTES)) ?? lossyTransferIn(this, connection, this.dice.bytes(LOSSY_TRANSFER_BYTES));
+        failure = lossyTransferOut(this, connection, this.dice.bytes(this.dice.pick(LOSSY_TRANSFER_BYTES))) ?? lossyTransferIn(this, connection, this.dice.bytes(this.dice.pick(LOSSY_TRANSFER_BYTES)));
       }
       if (failure) failures.push(`${this.name} ${connection.key}: ${failure}`);
     }
