@@ -32,6 +32,7 @@ export function applicationActivity(target: Target): string | null {
   const dice = target.dice;
   if (!dice.chance(0.25)) return null;
   const r = dice.below(100);
+  if (target.variant.link.queueLimit !== undefined && r < 5) return transmitQueueHeld(target);
   if (r < 40) return tcpActivity(target);
   if (r < 52) return connections(target);
   if (r < 84) return udpActivity(target);
@@ -222,7 +223,7 @@ function connections(target: Target): string | null {
       return null;
     }
     case 9:
-      return dice.chance(0.5) ? relay(target) : transmitQueueHeld(target);
+      return relay(target);
     case 7: {
       // A new SYN on a TIME-WAIT 4-tuple (RFC 6191: accepted when newer than the old connection).
       const timeWait = tcp.listConnections().filter((c) => c.state === 'TIME-WAIT');
@@ -264,27 +265,32 @@ function connections(target: Target): string | null {
 }
 
 /**
- * A relay, as a proxy pairs its two sides: when one connection is gone (TIME-WAIT or FIN-WAIT-2
+ * A relay, as a proxy pairs its two sides: when `first` is gone (TIME-WAIT or FIN-WAIT-2
  * running out, a retransmission giving up, a RST), the application at once, from the close
- * event, closes the connection it pairs with or writes its last words to it. The pair is one
- * opened later, so that when a timer ends the first, the second's timers change while the
- * layer's timer scan has yet to reach it. (Berkeley and Node sockets defer their work to the
- * event loop; a user of TcpConnection's events acts in them, as here.)
+ * event, closes a connection opened after it or writes its last words to it. When a timer ends
+ * `first`, the other's timers change while the layer's timer scan has yet to reach it (it comes
+ * later in the table). Berkeley and Node sockets defer their work to the event loop; a user of
+ * TcpConnection's events acts in them, as here.
  */
-function relay(target: Target): string | null {
+export function relayOnClose(target: Target, first: TcpConnection): void {
   const dice = target.dice;
-  const ending = target.tracked.filter((t) => !t.transfer && t.connection.tableOrder >= 0 && t.connection.state !== 'ESTABLISHED' && t.connection.events.onClose === undefined);
-  if (ending.length === 0) return null;
-  const first = dice.pick(ending).connection;
-  const later = target.tracked.filter((t) => !t.transfer && t.connection.tableOrder > first.tableOrder && (t.connection.state === 'ESTABLISHED' || t.connection.state === 'CLOSE-WAIT'));
-  if (later.length === 0) return null;
-  const second = dice.pick(later).connection;
-  target.count('relay');
+  const order = first.tableOrder; // the layer forgets it before the close event
   first.events.onClose = () => {
+    const later = target.tracked.filter((t) => !t.transfer && t.connection.tableOrder > order && (t.connection.state === 'ESTABLISHED' || t.connection.state === 'CLOSE-WAIT'));
+    if (later.length === 0) return;
     target.count('relay-closed');
+    const second = dice.pick(later).connection;
     if (dice.chance(0.5)) second.close();
     else second.send(dice.bytes(1 + dice.below(2000)));
   };
+}
+
+/** A relay (relayOnClose) on a connection not yet paired. */
+function relay(target: Target): string | null {
+  const unpaired = target.tracked.filter((t) => !t.transfer && t.connection.tableOrder >= 0 && t.connection.events.onClose === undefined);
+  if (unpaired.length === 0) return null;
+  target.count('relay');
+  relayOnClose(target, target.dice.pick(unpaired).connection);
   return null;
 }
 

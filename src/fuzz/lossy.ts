@@ -14,6 +14,10 @@ import type { Target } from './world.js';
 const ACK = 0x010;
 const PSH_ACK = 0x018;
 const ECE = 0x040;
+const CWR = 0x080;
+/** The IP header's ECN field (RFC 3168 §5): ECT(0), and CE as a router marks it. */
+const ECN_ECT0 = 2;
+const ECN_CE = 3;
 
 /**
  * A pause in a transfer longer than both a learned path MTU's lifetime (RFC 1191 §6.3, ten
@@ -22,15 +26,19 @@ const ECE = 0x040;
  */
 const LONG_PAUSE_MS = 601_000;
 
+/** The MTU a router's fragmentation-needed gives an MTU-probing transfer. */
+const ROUTER_MTU = 1100;
+
 /** Bytes of each write of a chatty writer (many small writes, each a push mark, Nagle coalescing them). */
 const CHATTY_WRITE_BYTES = [64, 200, 536] as const;
 
 /**
  * Stack → peer over a lossy path; null when every byte arrived exactly. Now and then the
- * application writes in small pieces (many write marks waiting), and, with MTU probing, the
- * sender pauses halfway for ten minutes once all it sent is acknowledged: the path MTU the
- * router's fragmentation-needed taught expires, the search starts over, and a probe larger than
- * the MSS then in use raises it.
+ * application writes in small pieces (many write marks waiting). With MTU probing, a long
+ * transfer over a clean path pauses halfway for ten minutes once all it sent is acknowledged:
+ * the path MTU a router's fragmentation-needed taught expires (RFC 1191 §6.3), the search for
+ * a larger MSS, ended by then, starts over (RFC 4821 §7.7), and a probe larger than the MSS
+ * then in use raises it.
  */
 export function lossyTransferOut(target: Target, connection: TcpConnection, data: Uint8Array): string | null {
   const dice = target.dice;
@@ -39,7 +47,6 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
   const collected = new Uint8Array(data.length);
   const held = new Uint8Array(data.length); // 1 where the peer holds the byte
   const drops = new Map<number, number>();
-  const lossRate = dice.pick([0.05, 0.15, 0.3]);
   const maxBlocks = connection.timestampsEnabled ? 3 : 4;
   let written = 0;
   let contiguous = 0;
@@ -51,8 +58,12 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
   // the search for a larger MSS (RFC 4821) has room to probe; this peer takes any size.
   const probing = connection.host.config.mtuProbing;
   let mtuLowered = !probing || connection.peerMss < 1300 || !dice.chance(0.8);
-  // Where the writer stops for the long pause (data.length: no pause).
-  let pauseAt = probing && dice.chance(0.6) ? data.length >> 2 : data.length;
+  // Where the writer stops for the long pause, in a long transfer (data.length: no pause).
+  let pauseAt = probing && data.length >= 65_536 && dice.chance(0.8) ? data.length >> 1 : data.length;
+  // That long transfer goes over a clean path (no loss, reordering, held ACKs, reneging or ECE
+  // but the router's): the congestion window grows past the 11 segments a probe needs.
+  const clean = pauseAt < data.length;
+  const lossRate = clean ? 0 : dice.pick([0.05, 0.15, 0.3]);
   for (let rounds = 0; contiguous < data.length && rounds < 5_000; rounds++) {
     if (connection.state !== 'ESTABLISHED') return `state ${connection.state} after ${contiguous} bytes out (lossy)`;
     if (written >= pauseAt && contiguous >= pauseAt && connection.flightSize === 0) {
@@ -71,7 +82,7 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
     target.settle();
     if (!mtuLowered && connection.flightSize > 0) {
       mtuLowered = true;
-      target.fragmentationNeeded(connection, 1100);
+      target.fragmentationNeeded(connection, ROUTER_MTU);
     }
     // What arrives: segments, those sent for the device to cut (TSO) cut as it would.
     const segments: Array<{ seq: number; payload: Uint8Array; optionBytes: Uint8Array }> = [];
@@ -83,7 +94,7 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
         segments.push({ seq: seqAdd(segment.seq, at), payload: segment.payload.subarray(at, at + size), optionBytes: segment.optionBytes });
       }
     }
-    if (segments.length > 1 && dice.chance(0.3)) shuffle(dice, segments);
+    if (segments.length > 1 && !clean && dice.chance(0.3)) shuffle(dice, segments);
     const acks: Array<{ ack: number; options: TcpOption[]; ece: boolean }> = [];
     for (const segment of segments) {
       const offset = seqSub(segment.seq, start);
@@ -109,15 +120,15 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
         ranges.sort((a, b) => (a[0] <= offset && offset < a[1] ? -1 : b[0] <= offset && offset < b[1] ? 1 : b[0] - a[0]));
         blocks = [...dsack, ...ranges.map(([from, to]) => ({ leftEdge: seqAdd(start, from), rightEdge: seqAdd(start, to) }))].slice(0, maxBlocks);
       }
-      acks.push({ ack: seqAdd(start, contiguous), options: ackOptions(target, connection, tsValOf(segment.optionBytes), blocks), ece: connection.ecnEnabled && dice.chance(0.05) });
+      acks.push({ ack: seqAdd(start, contiguous), options: ackOptions(target, connection, tsValOf(segment.optionBytes), blocks), ece: connection.ecnEnabled && !clean && dice.chance(0.05) });
     }
     // Reneging (RFC 2018 §8): the peer forgets what it SACKed above the hole.
-    if (!reneged && connection.sackEnabled && dice.chance(0.02) && contiguous < data.length) {
+    if (!reneged && !clean && connection.sackEnabled && dice.chance(0.02) && contiguous < data.length) {
       reneged = true;
       held.fill(0, contiguous);
     }
     // ACKs held past the RTO: the timeout is spurious, the ACKs then show the originals arrived.
-    if (acks.length > 0 && dice.chance(0.04)) target.advance(target.now + dice.pick([1_200, 3_000]));
+    if (acks.length > 0 && !clean && dice.chance(0.04)) target.advance(target.now + dice.pick([1_200, 3_000]));
     for (const { ack, options, ece } of acks) {
       if (connection.state !== 'ESTABLISHED') break;
       target.peerSegment(connection, { seq: connection.rcvNxt, ack, flags: ece ? ACK | ECE : ACK, options });
@@ -136,7 +147,7 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
  * Peer → stack, out of order, with losses, duplicates and overlaps; the application must read
  * exactly `data`. The peer's segments echo the TSval of the last segment it got from the stack
  * (RFC 7323 §4.3), so that they time the path as a real peer's do (a receiver RTT sample, as
- * Linux's tcp_rcv_rtt_measure_ts takes for TCP_INFO).
+ * Linux's tcp_rcv_rtt_measure_ts takes for TCP_INFO); with ECN, a router marks some CE.
  */
 export function lossyTransferIn(target: Target, connection: TcpConnection, data: Uint8Array): string | null {
   const dice = target.dice;
@@ -148,6 +159,7 @@ export function lossyTransferIn(target: Target, connection: TcpConnection, data:
   const parts: Uint8Array[] = [];
   let read = 0;
   let echo: number | undefined;
+  let congestionSignalled = false;
   for (let rounds = 0; read < data.length && rounds < 5_000; rounds++) {
     if (connection.state !== 'ESTABLISHED') return `state ${connection.state} after ${read} bytes in (lossy)`;
     for (const frame of target.link.take()) {
@@ -166,7 +178,12 @@ export function lossyTransferIn(target: Target, connection: TcpConnection, data:
       // Now and then a segment overlapping the one before it.
       const from = dice.chance(0.1) ? Math.max(0, offset - (size >> 1)) : offset;
       const to = Math.min(data.length, offset + size);
-      target.peerSegment(connection, { seq: seqAdd(start, from), ack: connection.sndNxt, flags: PSH_ACK, payload: data.subarray(from, to), options: ackOptions(target, connection, echo, []) });
+      // With ECN the peer's data is ECT(0), and a router marks some of it CE (RFC 3168 §5); the
+      // peer's next segment after one carries CWR, as a sender that reduced its window (§6.1.2).
+      const ce = connection.ecnEnabled && dice.chance(0.05);
+      const flags = PSH_ACK | (congestionSignalled ? CWR : 0);
+      congestionSignalled = ce;
+      target.peerSegment(connection, { seq: seqAdd(start, from), ack: connection.sndNxt, flags, payload: data.subarray(from, to), options: ackOptions(target, connection, echo, []), ecn: connection.ecnEnabled ? (ce ? ECN_CE : ECN_ECT0) : 0 });
     }
     const chunk = connection.receive(dice.chance(0.3) ? dice.pick([100, 5000]) : Infinity);
     parts.push(chunk);

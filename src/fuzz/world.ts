@@ -26,7 +26,7 @@ import type { UdpSocket } from '../udp/udp-layer.js';
 import type { Ipv4Option } from '../ip/ipv4-options.js';
 import type { RawSocket } from '../ip/raw-layer.js';
 import { parseTcpOptions } from '../tcp/tcp-options.js';
-import { applicationActivity, CONNECTED_UDP_PORT, RAW_PROTOCOL, REUSE_ADDRESS_PORT, REUSE_PORT } from './application.js';
+import { applicationActivity, relayOnClose, CONNECTED_UDP_PORT, RAW_PROTOCOL, REUSE_ADDRESS_PORT, REUSE_PORT } from './application.js';
 import { arpPacket, ethernetFrame, icmpMessage, ipv4Packet, IpProtocol, tcpSegment, udpDatagram, type Dice } from './frames.js';
 import { lossyTransferIn, lossyTransferOut } from './lossy.js';
 import type { Variant } from './variants.js';
@@ -239,8 +239,8 @@ export class Target {
     return connection.timestampsEnabled ? [{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: this.peerTs(), tsEcr: connection.tsNow(this.now) }] : [];
   }
 
-  /** Sends a well-formed segment from the peer on `connection`'s 4-tuple. */
-  peerSegment(connection: TcpConnection, fields: { seq: number; ack: number; flags: number; payload?: Uint8Array; window?: number; options?: TcpOption[] }): void {
+  /** Sends a well-formed segment from the peer on `connection`'s 4-tuple (`ecn`: its IP header's ECN field). */
+  peerSegment(connection: TcpConnection, fields: { seq: number; ack: number; flags: number; payload?: Uint8Array; window?: number; options?: TcpOption[]; ecn?: number }): void {
     const segment = tcpSegment(
       {
         srcPort: connection.remotePort,
@@ -256,7 +256,7 @@ export class Target {
       this.peer,
       this.ours,
     );
-    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP, ecn: fields.ecn ?? 0 }, segment));
   }
 
   /** A SYN's options as the peer varies them: MSS always, then any of window scale, SACK, timestamps. */
@@ -537,6 +537,9 @@ export class Target {
     this.settle();
     this.peerSegment(timeWait, { seq: timeWait.rcvNxt, ack: timeWait.sndNxt, flags: 0x011 });
     this.track(timeWait, 'TIME-WAIT', true);
+    // Half the time the application relays: when TIME-WAIT (or FIN-WAIT-2, below) runs out, it closes or writes to a connection opened later.
+    if (this.dice.chance(0.5)) relayOnClose(this, timeWait);
+    if (this.dice.chance(0.5)) relayOnClose(this, finWait2);
     const closeWait = this.established(true);
     this.peerSegment(closeWait, { seq: closeWait.rcvNxt, ack: closeWait.sndNxt, flags: 0x011 });
     this.track(closeWait, 'CLOSE-WAIT', true);
@@ -664,7 +667,9 @@ export class Target {
       let failure = this.transferIn(connection, this.dice.bytes(bytes)) ?? this.transferOut(connection, this.dice.bytes(bytes));
       if (!failure && lossy) {
         this.count('lossy-transfer');
-        failure = lossyTransferOut(this, connection, this.dice.bytes(this.dice.pick(LOSSY_TRANSFER_BYTES))) ?? lossyTransferIn(this, connection, this.dice.bytes(this.dice.pick(LOSSY_TRANSFER_BYTES)));
+        // With MTU probing half the transfers out are long ones (they may pause, lossy.ts).
+        const out = this.variant.tcp.mtuProbing ? this.dice.pick([32 * 1024, 128 * 1024]) : this.dice.pick(LOSSY_TRANSFER_BYTES);
+        failure = lossyTransferOut(this, connection, this.dice.bytes(out)) ?? lossyTransferIn(this, connection, this.dice.bytes(this.dice.pick(LOSSY_TRANSFER_BYTES)));
       }
       if (failure) failures.push(`${this.name} ${connection.key}: ${failure}`);
     }
