@@ -34,11 +34,11 @@ const CHATTY_WRITE_BYTES = [64, 200, 536] as const;
 
 /**
  * Stack → peer over a lossy path; null when every byte arrived exactly. Now and then the
- * application writes in small pieces (many write marks waiting). With MTU probing, a long
- * transfer over a clean path pauses halfway for ten minutes once all it sent is acknowledged:
- * the path MTU a router's fragmentation-needed taught expires (RFC 1191 §6.3), the search for
- * a larger MSS, ended by then, starts over (RFC 4821 §7.7), and a probe larger than the MSS
- * then in use raises it.
+ * application writes in small pieces (many write marks waiting), and some long transfers go
+ * over a clean path. With MTU probing such a transfer pauses halfway for ten minutes once all
+ * it sent is acknowledged: the path MTU a router's fragmentation-needed taught expires (RFC
+ * 1191 §6.3), the search for a larger MSS, ended by then, starts over (RFC 4821 §7.7), and a
+ * probe larger than the MSS then in use raises it.
  */
 export function lossyTransferOut(target: Target, connection: TcpConnection, data: Uint8Array): string | null {
   const dice = target.dice;
@@ -58,11 +58,11 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
   // the search for a larger MSS (RFC 4821) has room to probe; this peer takes any size.
   const probing = connection.host.config.mtuProbing;
   let mtuLowered = !probing || connection.peerMss < 1300 || !dice.chance(0.8);
-  // Where the writer stops for the long pause, in a long transfer (data.length: no pause).
-  let pauseAt = probing && data.length >= 65_536 && dice.chance(0.8) ? data.length >> 1 : data.length;
-  // That long transfer goes over a clean path (no loss, reordering, held ACKs, reneging or ECE
-  // but the router's): the congestion window grows past the 11 segments a probe needs.
-  const clean = pauseAt < data.length;
+  // Some long transfers go over a clean path (no loss, reordering, held ACKs, reneging or ECE):
+  // slow start runs long (HyStart's exits), and the congestion window grows past the 11
+  // segments an MTU probe needs. With MTU probing those pause halfway.
+  const clean = data.length >= 65_536 && dice.chance(probing ? 0.8 : 0.3);
+  let pauseAt = clean && probing ? data.length >> 1 : data.length;
   const lossRate = clean ? 0 : dice.pick([0.05, 0.15, 0.3]);
   for (let rounds = 0; contiguous < data.length && rounds < 5_000; rounds++) {
     if (connection.state !== 'ESTABLISHED') return `state ${connection.state} after ${contiguous} bytes out (lossy)`;
