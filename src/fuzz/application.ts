@@ -379,7 +379,7 @@ function udpActivity(target: Target): string | null {
       target.count('udp-multicast');
       const group = dice.pick([...FUZZ_GROUPS, target.peer]);
       if (dice.chance(0.6)) socket.joinGroup(group);
-      else socket.leaveGroup(group);
+      else socket.leaveGroup(socket.memberships.size > 0 && dice.chance(0.5) ? dice.pick([...socket.memberships]) : group); // one it joined, or any
       if (dice.chance(0.3)) socket.setMulticastInterface(dice.pick([target.ours, IPV4_ANY, target.peer]));
       return null;
     }

@@ -80,12 +80,12 @@ export interface Tracked {
 }
 
 /**
- * Bytes each way of a lossy bulk transfer: mostly 32 KB; a quarter of them 128 KB, enough that
- * more than 64 segments are acknowledged while others are still in flight (the retransmission
- * queue compacts its front) and that the data passes a whole receive window (a per-window
- * receiver RTT sample, Linux's tcp_rcv_rtt_measure).
+ * Bytes each way of a lossy bulk transfer: mostly 32 KB; one in eight 128 KB, enough that more
+ * than 64 segments are acknowledged while others are still in flight (the retransmission queue
+ * compacts its front) and that the data passes a whole receive window (a per-window receiver
+ * RTT sample, Linux's tcp_rcv_rtt_measure).
  */
-const LOSSY_TRANSFER_BYTES = [32 * 1024, 32 * 1024, 32 * 1024, 128 * 1024] as const;
+const LOSSY_TRANSFER_BYTES = [32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 128 * 1024] as const;
 
 /** A raw socket's receive queue bound (raw-layer.ts RAW_RECEIVE_LIMIT, Linux's default rmem). */
 const RAW_QUEUE_LIMIT = 212_992;
