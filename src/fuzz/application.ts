@@ -32,6 +32,9 @@ export function applicationActivity(target: Target): string | null {
   const dice = target.dice;
   if (!dice.chance(0.25)) return null;
   const r = dice.below(100);
+  // Configurations a scenario needs, tried more often where the epoch has them.
+  if (target.variant.link.queueLimit !== undefined && r < 5) return transmitQueueHeld(target);
+  if (target.stack.tcp.config.challengeAckPerSecond < 100 && r >= 90) return challengeBurst(target);
   if (r < 40) return tcpActivity(target);
   if (r < 52) return connections(target);
   if (r < 84) return udpActivity(target);
@@ -178,7 +181,8 @@ function connections(target: Target): string | null {
       return null;
     }
     case 5: {
-      if (!dice.chance(0.3)) return null;
+      // (Every time when cookies are off: the full SYN queue then drops, a rarer configuration.)
+      if (tcp.config.synCookies !== 'off' && !dice.chance(0.3)) return null;
       // A SYN flood on 80: the SYN queue fills (its oldest pruned once their SYN-ACKs were
       // resent), then SYN cookies or drops; a handshake or two completes in the middle of it.
       target.count('syn-flood');
@@ -216,6 +220,8 @@ function connections(target: Target): string | null {
       dice.pick([() => opening.close(), () => opening.shutdownWrite(), () => opening.abort()])();
       return null;
     }
+    case 9:
+      return relay(target);
     case 7: {
       // A new SYN on a TIME-WAIT 4-tuple (RFC 6191: accepted when newer than the old connection).
       const timeWait = tcp.listConnections().filter((c) => c.state === 'TIME-WAIT');
@@ -256,6 +262,83 @@ function connections(target: Target): string | null {
   }
 }
 
+/**
+ * A relay, as a proxy pairs its two sides: when `first` is gone (TIME-WAIT or FIN-WAIT-2
+ * running out, a retransmission giving up, a RST), the application at once, from the close
+ * event, closes a connection opened after it or writes its last words to it. When a timer ends
+ * `first`, the other's timers change while the layer's timer scan has yet to reach it (it comes
+ * later in the table). Berkeley and Node sockets defer their work to the event loop; a user of
+ * TcpConnection's events acts in them, as here.
+ */
+export function relayOnClose(target: Target, first: TcpConnection): void {
+  const dice = target.dice;
+  const order = first.tableOrder; // the layer forgets it before the close event
+  first.events.onClose = () => {
+    const later = target.tracked.filter((t) => !t.transfer && t.connection.tableOrder > order && (t.connection.state === 'ESTABLISHED' || t.connection.state === 'CLOSE-WAIT'));
+    if (later.length === 0) return;
+    target.count('relay-closed');
+    const second = dice.pick(later).connection;
+    if (dice.chance(0.5)) second.close();
+    else second.send(dice.bytes(1 + dice.below(2000)));
+  };
+}
+
+/** A relay (relayOnClose) on a connection not yet paired. */
+function relay(target: Target): string | null {
+  const unpaired = target.tracked.filter((t) => !t.transfer && t.connection.tableOrder >= 0 && t.connection.events.onClose === undefined);
+  if (unpaired.length === 0) return null;
+  target.count('relay');
+  relayOnClose(target, target.dice.pick(unpaired).connection);
+  return null;
+}
+
+/**
+ * The interface's transmit queue full across a timer (TUN with a queue limit): datagrams fill
+ * it, a write on a connection with nothing in flight finds it full (the data stays unsent, the
+ * probe timer armed, as Linux's tcp_check_probe_timer), and the timer fires before the queue
+ * drains, so its wakeup is dropped too and counted as a resource probe (Linux's tcp_send_probe0
+ * under local congestion). Time jumps straight to the timer: the stack's poll runs the timers
+ * before it moves the queue to the link.
+ */
+function transmitQueueHeld(target: Target): string | null {
+  const limit = target.variant.link.queueLimit;
+  if (limit === undefined) return null;
+  const fill = () => {
+    const socket = target.stack.udp.open();
+    for (let i = 0; i <= limit; i++) if (!socket.send(new Uint8Array(64), target.peer, 9).ok) break;
+    socket.close();
+  };
+  // Or, on a connection with data in flight, a router's fragmentation-needed arrives while the
+  // queue is full: what it sends again at the smaller size (RFC 1191 §6.3) is dropped before
+  // the wire, and waits for the next chance to go.
+  const busy = target.tracked.find((t) => !t.transfer && t.connection.state === 'ESTABLISHED' && t.connection.flightSize > 0)?.connection;
+  if (busy && target.dice.chance(0.5)) {
+    target.count('txqueue-held-pmtu');
+    fill();
+    target.fragmentationNeeded(busy, Math.max(600, (target.stack.ip.mtuTo(target.peer) ?? 1500) - 100));
+    target.link.take();
+    return null;
+  }
+  const idle = (c: TcpConnection) => (c.state === 'ESTABLISHED' || c.state === 'CLOSE-WAIT') && c.flightSize === 0 && c.sndWnd > 0 && c.unsentBytes === 0;
+  let connection = target.tracked.find((t) => !t.transfer && idle(t.connection))?.connection ?? null;
+  if (!connection) {
+    // None idle with its window open: one opened for the purpose.
+    connection = target.activeOpen();
+    if (!connection || !idle(connection)) return null;
+    if (target.tracked.length < 48) target.tracked.push({ connection, intended: 'ESTABLISHED', drains: true, transfer: false });
+  }
+  target.count('txqueue-held');
+  fill();
+  connection.send(target.dice.bytes(1 + target.dice.below(3000)));
+  if (connection.persistDeadline !== Infinity) {
+    target.count('txqueue-held-probe');
+    target.now = Math.max(target.now, connection.persistDeadline);
+    target.advance(target.now);
+  }
+  target.link.take();
+  return null;
+}
+
 function udpActivity(target: Target): string | null {
   const dice = target.dice;
   const entry = dice.pick(target.udp);
@@ -291,7 +374,7 @@ function udpActivity(target: Target): string | null {
       target.count('udp-multicast');
       const group = dice.pick([...FUZZ_GROUPS, target.peer]);
       if (dice.chance(0.6)) socket.joinGroup(group);
-      else socket.leaveGroup(group);
+      else socket.leaveGroup(socket.memberships.size > 0 && dice.chance(0.5) ? dice.pick([...socket.memberships]) : group); // one it joined, or any
       if (dice.chance(0.3)) socket.setMulticastInterface(dice.pick([target.ours, IPV4_ANY, target.peer]));
       return null;
     }
@@ -349,14 +432,27 @@ function peerBurst(target: Target): string | null {
       target.count('burst-forward');
       for (const ttl of [64, 1]) target.deliverIp(ipv4Packet({ source: target.peer, destination: 0xc0a80909, protocol: 17, dontFragment: true, ttl }, new Uint8Array(1400))); // 192.168.9.9: the route with MTU 1280
       return null;
-    default: {
-      target.count('burst-challenges');
-      for (const { connection } of target.tracked) {
-        if (connection.synchronized && connection.state !== 'TIME-WAIT' && !target.isTransfer(connection)) target.peerSegment(connection, { seq: seqAdd(connection.rcvNxt, 1), ack: 0, flags: 0x002 });
-      }
-      return null;
+    default:
+      return challengeBurst(target);
+  }
+}
+
+/**
+ * In-window SYNs and ACKs of data never sent, five of each on every connection at once: each
+ * asks for a challenge ACK (RFC 5961 §4.2, §5.2), more than a stack-wide ceiling of a few a
+ * second allows (TcpConfig.challengeAckPerSecond, Linux's tcp_challenge_ack_limit: at most 1.5
+ * times the limit in a second) even when one connection is left.
+ */
+function challengeBurst(target: Target): string | null {
+  target.count('burst-challenges');
+  for (let round = 0; round < 5; round++) {
+    for (const { connection } of target.tracked) {
+      if (!connection.synchronized || connection.state === 'TIME-WAIT' || target.isTransfer(connection)) continue;
+      target.peerSegment(connection, { seq: seqAdd(connection.rcvNxt, 1), ack: 0, flags: 0x002 });
+      if (connection.synchronized) target.peerSegment(connection, { seq: connection.rcvNxt, ack: seqAdd(connection.sndNxt, 1000), flags: 0x010 });
     }
   }
+  return null;
 }
 
 function rawActivity(target: Target): string | null {

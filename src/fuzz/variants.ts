@@ -61,7 +61,7 @@ export function drawVariant(dice: Dice, name: 'tun' | 'tap'): Variant {
   if (dice.chance(0.2)) set('inWindowSyn', 'reset', 'syn-reset');
   if (dice.chance(0.2)) set('inWindowReset', 'accept', 'rst-accept');
   if (dice.chance(0.25)) set('synCookies', 'always', 'cookies');
-  else if (dice.chance(0.1)) set('synCookies', 'off', 'no-cookies');
+  else if (dice.chance(0.2)) set('synCookies', 'off', 'no-cookies');
   if (dice.chance(0.15)) set('tailLossProbe', false, 'no-tlp');
   if (dice.chance(0.15)) set('duplicateSack', false, 'no-dsack');
   if (dice.chance(0.15)) set('rackAdaptiveReorderWindow', false, 'rack-static');

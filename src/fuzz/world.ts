@@ -26,7 +26,7 @@ import type { UdpSocket } from '../udp/udp-layer.js';
 import type { Ipv4Option } from '../ip/ipv4-options.js';
 import type { RawSocket } from '../ip/raw-layer.js';
 import { parseTcpOptions } from '../tcp/tcp-options.js';
-import { applicationActivity, CONNECTED_UDP_PORT, RAW_PROTOCOL, REUSE_ADDRESS_PORT, REUSE_PORT } from './application.js';
+import { applicationActivity, relayOnClose, CONNECTED_UDP_PORT, RAW_PROTOCOL, REUSE_ADDRESS_PORT, REUSE_PORT } from './application.js';
 import { arpPacket, ethernetFrame, icmpMessage, ipv4Packet, IpProtocol, tcpSegment, udpDatagram, type Dice } from './frames.js';
 import { lossyTransferIn, lossyTransferOut } from './lossy.js';
 import type { Variant } from './variants.js';
@@ -79,8 +79,13 @@ export interface Tracked {
   readonly transfer: boolean;
 }
 
-/** Bytes each way of a lossy bulk transfer. */
-const LOSSY_TRANSFER_BYTES = 32 * 1024;
+/**
+ * Bytes each way of a lossy bulk transfer: mostly 32 KB; one in eight 128 KB, enough that more
+ * than 64 segments are acknowledged while others are still in flight (the retransmission queue
+ * compacts its front) and that the data passes a whole receive window (a per-window receiver
+ * RTT sample, Linux's tcp_rcv_rtt_measure).
+ */
+const LOSSY_TRANSFER_BYTES = [32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 128 * 1024] as const;
 
 /** A raw socket's receive queue bound (raw-layer.ts RAW_RECEIVE_LIMIT, Linux's default rmem). */
 const RAW_QUEUE_LIMIT = 212_992;
@@ -234,8 +239,8 @@ export class Target {
     return connection.timestamps.enabled ? [{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: this.peerTs(), tsEcr: connection.timestamps.tsVal(this.now) }] : [];
   }
 
-  /** Sends a well-formed segment from the peer on `connection`'s 4-tuple. */
-  peerSegment(connection: TcpConnection, fields: { seq: number; ack: number; flags: number; payload?: Uint8Array; window?: number; options?: TcpOption[] }): void {
+  /** Sends a well-formed segment from the peer on `connection`'s 4-tuple (`ecn`: its IP header's ECN field). */
+  peerSegment(connection: TcpConnection, fields: { seq: number; ack: number; flags: number; payload?: Uint8Array; window?: number; options?: TcpOption[]; ecn?: number }): void {
     const segment = tcpSegment(
       {
         srcPort: connection.remotePort,
@@ -251,7 +256,7 @@ export class Target {
       this.peer,
       this.ours,
     );
-    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP, ecn: fields.ecn ?? 0 }, segment));
   }
 
   /** A SYN's options as the peer varies them: MSS always, then any of window scale, SACK, timestamps. */
@@ -532,6 +537,9 @@ export class Target {
     this.settle();
     this.peerSegment(timeWait, { seq: timeWait.rcvNxt, ack: timeWait.sndNxt, flags: 0x011 });
     this.track(timeWait, 'TIME-WAIT', true);
+    // Half the time the application relays: when TIME-WAIT (or FIN-WAIT-2, below) runs out, it closes or writes to a connection opened later.
+    if (this.dice.chance(0.5)) relayOnClose(this, timeWait);
+    if (this.dice.chance(0.5)) relayOnClose(this, finWait2);
     const closeWait = this.established(true);
     this.peerSegment(closeWait, { seq: closeWait.rcvNxt, ack: closeWait.sndNxt, flags: 0x011 });
     this.track(closeWait, 'CLOSE-WAIT', true);
@@ -644,8 +652,8 @@ export class Target {
   /**
    * Legitimate transfers both ways on every surviving ESTABLISHED connection kept for them;
    * returns the failures (empty when every byte arrived exactly) and how many were checked. In
-   * a lossy epoch every other kept connection moves LOSSY_TRANSFER_BYTES each way over a lossy
-   * path (lossy.ts) after its clean transfers.
+   * a lossy epoch every other kept connection moves 32 or 128 KB (LOSSY_TRANSFER_BYTES) each way
+   * over a lossy path (lossy.ts) after its clean transfers.
    */
   transfers(bytes: number): { failures: string[]; checked: number } {
     const failures: string[] = [];
@@ -659,7 +667,9 @@ export class Target {
       let failure = this.transferIn(connection, this.dice.bytes(bytes)) ?? this.transferOut(connection, this.dice.bytes(bytes));
       if (!failure && lossy) {
         this.count('lossy-transfer');
-        failure = lossyTransferOut(this, connection, this.dice.bytes(LOSSY_TRANSFER_BYTES)) ?? lossyTransferIn(this, connection, this.dice.bytes(LOSSY_TRANSFER_BYTES));
+        // With MTU probing half the transfers out are long ones (they may pause, lossy.ts).
+        const out = this.variant.tcp.mtuProbing ? this.dice.pick([32 * 1024, 128 * 1024]) : this.dice.pick(LOSSY_TRANSFER_BYTES);
+        failure = lossyTransferOut(this, connection, this.dice.bytes(out)) ?? lossyTransferIn(this, connection, this.dice.bytes(this.dice.pick(LOSSY_TRANSFER_BYTES)));
       }
       if (failure) failures.push(`${this.name} ${connection.key}: ${failure}`);
     }
