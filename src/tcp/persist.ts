@@ -2,7 +2,7 @@
  * The persist timer's expiry: the zero-window probe (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17) and,
  * with the window open, the send of data a cork held or the interface's full transmit queue
  * dropped (Linux's resource probe). output.ts arms the timer when data waits with nothing in
- * flight and disarms it when data leaves.
+ * flight; it is disarmed when data leaves (output.ts) or the window opens (input.ts).
  */
 import { NO_BYTES } from '../core/bytes.js';
 import type { TcpConnection } from './connection.js';
