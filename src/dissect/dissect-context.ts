@@ -10,6 +10,7 @@
  * `dissectFrame` catches; nothing else ever escapes to the caller.
  */
 import type { Dissection, DissectionField, DissectionLayer, LayerKind } from './dissection.js';
+import type { Ipv6Handoff } from './dissect-ipv6.js';
 
 /**
  * A stretch of the frame a layer owns, in frame offsets. `capturedEnd` is where the captured
@@ -109,6 +110,21 @@ export class LayerDraft {
   }
 }
 
+/**
+ * The dissectors a layer hands a nested packet to when that packet may again hold the layer
+ * itself (IP in IP, IPv6 in IPv4, an ICMP error quoting IP, Ethernet over IP). A frame's
+ * dissection carries them (Wireshark's dissector tables), so that these modules reach one
+ * another at run time through `dissectFrame`, which fills the table, instead of importing each
+ * other in a ring.
+ */
+export interface NestedDissectors {
+  ipv4(ctx: DissectionBuilder, span: Span, depth: number, via?: 'link' | 'ethertype' | 'payload'): number | undefined;
+  ipv6(ctx: DissectionBuilder, span: Span, depth: number, handoff?: Ipv6Handoff): number | undefined;
+  icmp(ctx: DissectionBuilder, span: Span, network: NetworkContext): void;
+  icmpv6(ctx: DissectionBuilder, span: Span, depth: number): void;
+  ethernet(ctx: DissectionBuilder, span: Span, depth?: number): void;
+}
+
 /** Collects the layers of one frame. */
 export class DissectionBuilder {
   private readonly drafts: LayerDraft[] = [];
@@ -121,6 +137,8 @@ export class DissectionBuilder {
     readonly linkType: number,
     readonly frameNumber: number,
     readonly originalLength: number,
+    /** Where nested packets go (dissect.ts fills it). */
+    readonly dissectors: NestedDissectors,
   ) {}
 
   /** Starts a new layer at frame offset `start`. */

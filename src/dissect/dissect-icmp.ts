@@ -16,7 +16,6 @@ import {
   type NetworkContext,
   type Span,
 } from './dissect-context.js';
-import { dissectIpv4 } from './dissect-ip.js';
 import { hex } from './dissection.js';
 
 /** Types whose bytes 4–7 are an identifier and a sequence number (echo, timestamp, information, mask). */
@@ -122,7 +121,7 @@ export function dissectIcmp(ctx: DissectionBuilder, span: Span, network: Network
   }
   if (ERROR_TYPES.has(type) && network.depth < MAX_QUOTE_DEPTH) {
     layer.setRanges(bodyStart, bodyStart, Math.min(bodyEnd, span.capturedEnd), 'the quoted IPv4 datagram');
-    dissectIpv4(ctx, subSpan(span, bodyStart), network.depth + 1);
+    ctx.dissectors.ipv4(ctx, subSpan(span, bodyStart), network.depth + 1);
     return;
   }
   layer.setRanges(bodyStart, bodyStart, Math.min(bodyEnd, span.capturedEnd), 'data');

@@ -22,9 +22,6 @@ import {
   type NetworkContext,
   type Span,
 } from './dissect-context.js';
-import { dissectIcmp } from './dissect-icmp.js';
-import { dissectIcmpv6, dissectIpv6 } from './dissect-ipv6.js';
-import { dissectEthernet } from './dissect-link.js';
 import { dissectTcp } from './dissect-tcp.js';
 import { dissectUdp } from './dissect-udp.js';
 import { hex } from './dissection.js';
@@ -91,7 +88,7 @@ export function dissectIpv4(ctx: DissectionBuilder, span: Span, depth: number, v
       // shows the version again, except on the IPv4 link type and inside ICMP errors.
       layer.title = 'IP version 6 where IPv4 was expected';
       layer.note('version 6: dissected as IPv6');
-      return dissectIpv6(ctx, span, depth, { versionShown: via === 'link' || depth > 0 });
+      return ctx.dissectors.ipv6(ctx, span, depth, { versionShown: via === 'link' || depth > 0 });
     }
     ctx.malformed(layer, `version ${version} is not 4`);
     return undefined;
@@ -195,7 +192,7 @@ export function dissectIpv4(ctx: DissectionBuilder, span: Span, depth: number, v
   layer.setRanges(payloadStart, payloadStart, payloadEnd, ipProtocolName(protocol));
   switch (protocol) {
     case IpProtocol.ICMP:
-      dissectIcmp(ctx, payloadSpan, network);
+      ctx.dissectors.icmp(ctx, payloadSpan, network);
       break;
     case IpProtocol.TCP:
       dissectTcp(ctx, payloadSpan, network);
@@ -204,16 +201,16 @@ export function dissectIpv4(ctx: DissectionBuilder, span: Span, depth: number, v
       dissectUdp(ctx, payloadSpan, network);
       break;
     case PROTOCOL_IPIP:
-      dissectIpv4(ctx, payloadSpan, depth);
+      ctx.dissectors.ipv4(ctx, payloadSpan, depth);
       break;
     case PROTOCOL_IPV6:
-      dissectIpv6(ctx, payloadSpan, depth);
+      ctx.dissectors.ipv6(ctx, payloadSpan, depth);
       break;
     case PROTOCOL_ICMPV6:
-      dissectIcmpv6(ctx, payloadSpan, depth);
+      ctx.dissectors.icmpv6(ctx, payloadSpan, depth);
       break;
     case PROTOCOL_ETHERNET:
-      dissectEthernet(ctx, payloadSpan, depth);
+      ctx.dissectors.ethernet(ctx, payloadSpan, depth);
       break;
     default:
       layer.setRanges(payloadStart, payloadStart, payloadEnd, 'data');

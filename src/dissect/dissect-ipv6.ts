@@ -22,8 +22,7 @@ import {
   type NetworkContext,
   type Span,
 } from './dissect-context.js';
-import { dissectIcmp } from './dissect-icmp.js';
-import { dissectIpv4, ipProtocolName } from './dissect-ip.js';
+import { ipProtocolName } from './dissect-ip.js';
 import { dissectTcp } from './dissect-tcp.js';
 import { dissectUdp } from './dissect-udp.js';
 import { hex } from './dissection.js';
@@ -169,16 +168,16 @@ export function dissectIpv6(ctx: DissectionBuilder, span: Span, depth: number, h
       dissectUdp(ctx, payloadSpan, network);
       break;
     case NEXT_HEADER.IPV4:
-      dissectIpv4(ctx, payloadSpan, depth);
+      ctx.dissectors.ipv4(ctx, payloadSpan, depth);
       break;
     case NEXT_HEADER.IPV6:
-      dissectIpv6(ctx, payloadSpan, depth);
+      ctx.dissectors.ipv6(ctx, payloadSpan, depth);
       break;
     case NEXT_HEADER.ICMP:
-      dissectIcmp(ctx, payloadSpan, network);
+      ctx.dissectors.icmp(ctx, payloadSpan, network);
       break;
     case NEXT_HEADER.ICMPV6:
-      dissectIcmpv6(ctx, payloadSpan, depth);
+      ctx.dissectors.icmpv6(ctx, payloadSpan, depth);
       break;
     case NEXT_HEADER.NO_NEXT_HEADER:
       break;

@@ -16,8 +16,6 @@ import {
   type LayerDraft,
   type Span,
 } from './dissect-context.js';
-import { dissectIpv4 } from './dissect-ip.js';
-import { dissectIpv6 } from './dissect-ipv6.js';
 import { hex } from './dissection.js';
 
 /** Largest value of the Ethernet type field that is an IEEE 802.3 length, not an EtherType. */
@@ -54,10 +52,10 @@ export function dissectEtherType(ctx: DissectionBuilder, span: Span, etherType: 
   switch (etherType) {
     case EtherType.IPV4:
       owner.payloadTo = 'IPv4';
-      return dissectIpv4(ctx, span, depth, 'ethertype');
+      return ctx.dissectors.ipv4(ctx, span, depth, 'ethertype');
     case EtherType.IPV6:
       owner.payloadTo = 'IPv6';
-      return dissectIpv6(ctx, span, depth);
+      return ctx.dissectors.ipv6(ctx, span, depth);
     case EtherType.ARP:
       owner.payloadTo = 'ARP';
       return dissectArp(ctx, span, depth);

@@ -13,14 +13,18 @@
  * and from IPv4: ICMP (its error messages quote an IPv4 datagram, dissected again), UDP, TCP.
  */
 import { linkTypeName, LinkType } from '../pcap/link-type.js';
-import { addDataLayer, DissectionBuilder, StopDissection, type Span } from './dissect-context.js';
+import { addDataLayer, DissectionBuilder, StopDissection, type NestedDissectors, type Span } from './dissect-context.js';
+import { dissectIcmp } from './dissect-icmp.js';
 import { dissectIpv4 } from './dissect-ip.js';
-import { dissectIpv6 } from './dissect-ipv6.js';
+import { dissectIcmpv6, dissectIpv6 } from './dissect-ipv6.js';
 import { addTrailer, dissectEthernet } from './dissect-link.js';
 import { dissectLinuxSll, dissectLinuxSll2 } from './dissect-sll.js';
 import type { Dissection } from './dissection.js';
 
 export { toTsharkFields, TSHARK_JSON_FIELDS, type Dissection, type DissectionField, type DissectionLayer, type LayerKind } from './dissection.js';
+
+/** Where each layer hands a nested packet (dissect-context.ts). */
+const NESTED_DISSECTORS: NestedDissectors = { ipv4: dissectIpv4, ipv6: dissectIpv6, icmp: dissectIcmp, icmpv6: dissectIcmpv6, ethernet: dissectEthernet };
 
 /** Options for dissectFrame. */
 export interface DissectOptions {
@@ -38,7 +42,7 @@ export interface DissectOptions {
  */
 export function dissectFrame(data: Uint8Array, linkType: number, frameNumber: number, options: DissectOptions = {}): Dissection {
   const originalLength = Math.max(data.length, options.originalLength ?? data.length);
-  const ctx = new DissectionBuilder(data, linkType, frameNumber, originalLength);
+  const ctx = new DissectionBuilder(data, linkType, frameNumber, originalLength, NESTED_DISSECTORS);
   const frameLayer = ctx.addLayer('frame', frameTitle(frameNumber, data.length, originalLength), 0, 0);
   frameLayer.field('frame.number', 'Frame Number', String(frameNumber));
   frameLayer.field('frame.len', 'Frame Length', String(originalLength));

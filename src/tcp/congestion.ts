@@ -1,6 +1,8 @@
 /**
- * Congestion control: the interface the TCP sender drives, and a factory for the two
- * controllers we ship (NewReno, RFC 5681 + RFC 6582; CUBIC, RFC 9438).
+ * Congestion control: the interface the TCP sender drives, and what the controllers we ship
+ * share (slow start's growth, the initial window). The factory that picks one by name
+ * (NewReno, RFC 5681 + RFC 6582; CUBIC, RFC 9438) is congestion-algorithms.ts, so that the
+ * controllers can import this module without importing themselves back.
  *
  * A controller is a pure state machine. It never reads a clock: every event carries `now` in
  * milliseconds, and all sizes are bytes. It owns cwnd and ssthresh and nothing else; the
@@ -24,9 +26,7 @@
  *  - `setMss` when path MTU discovery changes the segment size.
  */
 
-import { CubicCongestionControl } from './congestion-cubic.js';
-import { LinuxCubicCongestionControl, type AckTiming, type HystartSettings } from './congestion-cubic-linux.js';
-import { NewRenoCongestionControl } from './congestion-newreno.js';
+import type { AckTiming, HystartSettings } from './congestion-cubic-linux.js';
 
 /** The congestion control algorithms a connection can use. */
 export type CongestionAlgorithm = 'cubic' | 'newreno';
@@ -70,7 +70,7 @@ export interface CongestionControl {
   onTransmitStart?(now: number, idleMs: number): void;
 }
 
-/** Options for {@link createCongestionControl}. */
+/** Options for a controller (createCongestionControl, congestion-algorithms.ts). */
 export interface CongestionControlOptions {
   /** Initial window in segments, fed to {@link initialWindow}; default 10 (RFC 6928). Pass 1
       when the SYN or SYN-ACK had to be retransmitted (RFC 5681 §3.1, RFC 6928 §2). */
@@ -128,20 +128,6 @@ export function initialWindow(mss: number, segments = DEFAULT_INITIAL_WINDOW_SEG
     throw new RangeError(`initial window must be a positive whole number of segments, got ${segments}`);
   }
   return Math.min(segments * mss, Math.max(2 * mss, segments * 1460));
-}
-
-/** Builds a controller for `algorithm` with sender MSS `mss` bytes. */
-export function createCongestionControl(
-  algorithm: CongestionAlgorithm,
-  mss: number,
-  options: CongestionControlOptions = {},
-): CongestionControl {
-  switch (algorithm) {
-    case 'newreno':
-      return new NewRenoCongestionControl(mss, options);
-    case 'cubic':
-      return options.cubicImplementation === 'linux' ? new LinuxCubicCongestionControl(mss, options) : new CubicCongestionControl(mss, options);
-  }
 }
 
 /**

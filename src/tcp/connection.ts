@@ -1,8 +1,9 @@
 /**
  * One TCP connection: the Transmission Control Block of RFC 9293 §3.3.1 and the user calls of
  * §3.10.1–3.10.6 (OPEN, SEND, RECEIVE, CLOSE, ABORT, STATUS). Segment arrival lives in
- * `input.ts`, segment building in `output.ts`, timers in `timers.ts`, loss recovery in
- * `recovery.ts`; they all work on this object. The state of a mechanism with an RFC of its own
+ * `input.ts`, segment building in `output.ts`, loss recovery in `recovery.ts`; they all work on
+ * this object. Timer deadlines are `deadlines.ts`'s, `timers.ts` dispatches the due ones to
+ * their owners, and the close path's own timers (TIME-WAIT, FIN-WAIT-2) expire here. The state of a mechanism with an RFC of its own
  * lives in that mechanism's owner, which the others call: `recovery` (loss recovery), `rack`
  * (RFC 8985), `ecn` (RFC 3168), `timestamps` (RFC 7323), `frto` (RFC 5682), among others.
  */
@@ -15,7 +16,8 @@ import { InvalidSegmentAckLimit } from './ack-rate-limits.js';
 import { Keepalive, type KeepaliveSettings } from './keepalive.js';
 import { ReceiveAssembler } from './assembler.js';
 import type { TcpConfig } from './config.js';
-import { createCongestionControl, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
+import type { CongestionAlgorithm, CongestionControl } from './congestion.js';
+import { createCongestionControl } from './congestion-algorithms.js';
 import { CongestionWindowUse } from './cwnd-validation.js';
 import { TimerDeadlines } from './deadlines.js';
 import { ExplicitCongestionNotification } from './ecn.js';
@@ -629,6 +631,25 @@ export class TcpConnection extends TimerDeadlines {
     }
     this.shutdownWrite();
     if (this.state === 'FIN-WAIT-2') this.finWait2Deadline = this.host.now() + this.host.config.finWait2TimeoutMs;
+  }
+
+  /** Enters TIME-WAIT (or restarts its 2·MSL timer, RFC 9293 §3.10.7.4). */
+  enterTimeWait(now: number): void {
+    this.setState('TIME-WAIT');
+    this.clearTimers();
+    this.timeWaitDeadline = now + this.host.config.timeWaitMs;
+  }
+
+  /** 2·MSL passed in TIME-WAIT (RFC 9293 §3.10.8): delete the TCB. */
+  onTimeWaitTimer(): void {
+    this.stats.increment('tcp.timeWait.expired');
+    this.closeWithError(null);
+  }
+
+  /** An orphaned connection stayed in FIN-WAIT-2 too long (TcpConfig.finWait2TimeoutMs; Linux's tcp_fin_timeout): it goes. */
+  onFinWait2Timer(): void {
+    this.stats.increment('tcp.finWait2.timeout');
+    this.closeWithError(null);
   }
 
   /** SHUTDOWN(SHUT_WR): send FIN after the queued data; reading goes on (half-close). */

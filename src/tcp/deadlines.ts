@@ -1,6 +1,10 @@
+import type { TcpConnection } from './connection.js';
+
 /**
  * The deadlines of one connection's timers (RFC 9293 §3.8, RFC 6298, RFC 8985 …): absolute
- * times in ms, Infinity when a timer is not armed. What each timer does is `timers.ts`'s.
+ * times in ms, Infinity when a timer is not armed, and the arming rules that only compute and
+ * set one (`armRetransmitTimer`, `armDelayedAck`, `armProbeTimer`). What a timer does when it
+ * fires is its owner's; `timers.ts` only dispatches the due ones.
  *
  * They read and write like plain fields, but a write that changes one is reported (once, until
  * the host says it has looked: `markDeadlinesSeen`). The layer keeps its connections ordered by
@@ -142,4 +146,63 @@ export abstract class TimerDeadlines {
   pollAt(): number {
     return Math.min(this.retransmitAt, this.delayedAckAt, this.persistAt, this.keepaliveAt, this.timeWaitAt, this.finWait2At, this.rackAt, this.probeAt, this.pacingAt);
   }
+}
+
+/** RFC 8985 §7.2 WCDelAckT: the worst-case delayed-ACK time assumed for a lone segment. */
+const WORST_CASE_DELAYED_ACK_MS = 200;
+
+/** Linux's TCP_TIMEOUT_MIN added to 2·SRTT (tcp_schedule_loss_probe). */
+const PROBE_TIMER_SLACK_MS = 2;
+
+/**
+ * How soon a transmission the interface's full transmit queue dropped is tried again, without
+ * backing off: the congestion is our own, not the path's (Linux's TCP_RESOURCE_PROBE_INTERVAL).
+ */
+export const LOCAL_CONGESTION_RETRY_MS = 500;
+
+/** (Re)starts the retransmission timer: now + RTO (RFC 6298 §5.1, §5.3). */
+export function armRetransmitTimer(connection: TcpConnection, now: number): void {
+  let deadline = now + connection.rtt.rto;
+  // RFC 5482: with a user timeout the timer also fires when it runs out, so the connection
+  // fails then and not at the next backed-off RTO (Linux's tcp_clamp_rto_to_user_timeout).
+  const userTimeout = connection.options.userTimeoutMs;
+  if (userTimeout > 0 && (connection.synchronized || connection.state === 'SYN-SENT') && connection.firstUnackedSentAt !== null) {
+    deadline = Math.min(deadline, Math.max(now, connection.firstUnackedSentAt + userTimeout));
+  }
+  // A handshake time limit (FreeBSD's keepinit) ends the opening exactly when it runs out.
+  const handshakeTimeout = connection.options.handshakeTimeoutMs;
+  if (handshakeTimeout > 0 && isOpening(connection) && connection.firstUnackedSentAt !== null) {
+    deadline = Math.min(deadline, Math.max(now, connection.firstUnackedSentAt + handshakeTimeout));
+  }
+  connection.retransmitDeadline = deadline;
+}
+
+/** SYN-SENT or SYN-RECEIVED: our SYN or SYN-ACK is not acknowledged yet. */
+function isOpening(connection: TcpConnection): boolean {
+  return connection.state === 'SYN-SENT' || connection.state === 'SYN-RECEIVED';
+}
+
+/** Starts the delayed-ACK timer unless it runs already. */
+export function armDelayedAck(connection: TcpConnection, now: number): void {
+  if (connection.delayedAckDeadline === Infinity) connection.delayedAckDeadline = now + connection.host.config.delayedAckMs;
+}
+
+/**
+ * Arms the tail loss probe (RFC 8985 §7.2) after new data left or new data was acknowledged:
+ * PTO = 2·SRTT, plus WCDelAckT when a single segment is out (its ACK may be delayed), never later
+ * than the RTO. Only with SACK, outside loss recovery, and with nothing SACKed: a SACKed segment
+ * already lets RACK find the losses below it (§7.2's conditions; Linux arms it only in its Open
+ * and CWR states).
+ */
+export function armProbeTimer(connection: TcpConnection, now: number): void {
+  const queue = connection.inFlight;
+  if (!connection.host.config.tailLossProbe || !connection.sackEnabled || !connection.recovery.open || queue.length === 0 || queue.sackedCount > 0) {
+    connection.probeDeadline = Infinity;
+    return;
+  }
+  const srtt = connection.rtt.srtt;
+  // With more than one segment out Linux adds two timer ticks (TCP_TIMEOUT_MIN, 2 ms) so that an
+  // ACK due at 2·SRTT is not beaten; with one, WCDelAckT covers that and more.
+  const pto = srtt === undefined ? 1000 : 2 * srtt + (queue.length === 1 ? WORST_CASE_DELAYED_ACK_MS : PROBE_TIMER_SLACK_MS);
+  connection.probeDeadline = Math.min(now + pto, connection.retransmitDeadline);
 }

@@ -8,6 +8,7 @@ import { NO_BYTES } from '../core/bytes.js';
 import { answerIsRateLimited } from './ack-rate-limits.js';
 import { ecnMode } from './config.js';
 import type { TcpConnection } from './connection.js';
+import { armDelayedAck, armProbeTimer, armRetransmitTimer } from './deadlines.js';
 import { frtoAck } from './frto.js';
 import { advertisedMssFor, sendAck, sendSynAck, transmitPending, transmitSegment, TCP_IP_HEADERS, windowShiftFor } from './output.js';
 import {
@@ -29,7 +30,6 @@ import { seqAdd, seqGt, seqInWindow, seqLe, seqLt, seqSub } from './seq.js';
 import { Chrono } from './tcp-info-counters.js';
 import { TcpFlag } from './tcp-packet.js';
 import type { ChallengeAckReason } from './tcp-counters.js';
-import { armDelayedAck, armProbeTimer, armRetransmitTimer, startTimeWait } from './timers.js';
 
 /**
  * Applies the options of the peer's SYN (or SYN-ACK) to the connection: MSS (RFC 9293
@@ -268,7 +268,7 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     }
     connection.stats.increment('drop.tcp.outsideWindow');
     if (state === 'TIME-WAIT' && has.fin(segment)) {
-      startTimeWait(connection, now); // a retransmitted FIN: ACK it and restart 2·MSL
+      connection.enterTimeWait(now); // a retransmitted FIN: ACK it and restart 2·MSL
     }
     if (segment.len > 0 && seqLe(seqAdd(segment.seq, segment.len), connection.rcvNxt)) {
       if (connection.sackEnabled) connection.pendingDsack = { leftEdge: segment.seq, rightEdge: seqAdd(segment.seq, segment.len) };
@@ -359,7 +359,7 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
       connection.stats.increment('tcp.timeWait.acknowledged');
       connection.ackNow = true;
     }
-    if (has.fin(segment)) startTimeWait(connection, now);
+    if (has.fin(segment)) connection.enterTimeWait(now);
     return;
   }
 
@@ -567,7 +567,7 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
         if (connection.orphaned) connection.finWait2Deadline = now + connection.host.config.finWait2TimeoutMs;
         break;
       case 'CLOSING':
-        startTimeWait(connection, now);
+        connection.enterTimeWait(now);
         break;
       case 'LAST-ACK':
         connection.closeWithError(null);
@@ -622,7 +622,7 @@ function processTextAndFin(connection: TcpConnection, segment: Segment, now: num
       connection.ackNow = true;
     } else if (state === 'TIME-WAIT' || connection.peerFinReceived) {
       connection.ackNow = true;
-      if (state === 'TIME-WAIT') startTimeWait(connection, now);
+      if (state === 'TIME-WAIT') connection.enterTimeWait(now);
     }
   }
 }
@@ -678,7 +678,7 @@ function finArrives(connection: TcpConnection, now: number): void {
       connection.setState('CLOSING');
       break;
     case 'FIN-WAIT-2':
-      startTimeWait(connection, now);
+      connection.enterTimeWait(now);
       break;
   }
   connection.events.onReadable?.();

@@ -8,13 +8,13 @@
 import { NO_BYTES } from '../core/bytes.js';
 import { ecnMode } from './config.js';
 import type { SentSegment, TcpConnection } from './connection.js';
+import { armProbeTimer, armRetransmitTimer } from './deadlines.js';
 import { pacingHolds, pacingRate, pacingUnitSent } from './pacing.js';
 import { congestionWindow, congestionWindowLimited, pipe } from './recovery.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import { Chrono, segmentCount } from './tcp-info-counters.js';
 import type { SackBlock, TcpOption } from './tcp-options.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
-import { armProbeTimer, armRetransmitTimer } from './timers.js';
 
 /** IPv4 (20) + TCP (20) header bytes without options. */
 export const TCP_IP_HEADERS = 40;
@@ -517,6 +517,16 @@ export function sendOwedAck(connection: TcpConnection, now: number): void {
     return;
   }
   sendAck(connection, now);
+}
+
+/**
+ * The delayed-ACK timer fired (RFC 1122 §4.2.3.2, RFC 5681 §4.2): the ACK held for a second
+ * segment or a reply goes now, and the connection stops counting as interactive (quick-ack.ts).
+ */
+export function onDelayedAckTimer(connection: TcpConnection, now: number): void {
+  connection.stats.increment('tcp.delayedAck.fired');
+  connection.quickAcks.delayedAckFired();
+  sendOwedAck(connection, now);
 }
 
 /**

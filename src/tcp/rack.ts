@@ -5,10 +5,16 @@
  *
  * `RackLossDetection` owns RACK's variables (§6.1) and the steps that change them; recovery.ts
  * calls it for each delivered segment, each reordering and each D-SACK it finds, and at the end
- * of each recovery; `detectLossByRack` applies steps 4–5 to the connection's queue.
+ * of each recovery; `detectLossByRack` applies steps 4–5 to the connection's queue. The two
+ * timers of RACK-TLP fire here too: the reordering timer (`onReorderTimer`, §6.2) and the tail
+ * loss probe (`onProbeTimer`, §7.3); `armProbeTimer` (deadlines.ts) arms the probe.
  */
 import type { TcpConfig } from './config.js';
 import type { SentSegment, TcpConnection } from './connection.js';
+import { armRetransmitTimer } from './deadlines.js';
+import { retransmit, transmitPending } from './output.js';
+import { pacingUnitSent } from './pacing.js';
+import { enterRecovery } from './recovery.js';
 import { seqAdd, seqGe } from './seq.js';
 
 /** RFC 8985 §6.2 step 4: recoveries a widened reordering window lasts without another D-SACK. */
@@ -207,4 +213,31 @@ export function detectLossByRack(connection: TcpConnection, now: number): boolea
   }
   connection.rackDeadline = timeout > 0 ? now + timeout : Infinity;
   return marked;
+}
+
+/** The reordering timer fired (RFC 8985 §6.2): segments it watched may now count as lost. */
+export function onReorderTimer(connection: TcpConnection, now: number): void {
+  connection.rackDeadline = Infinity;
+  if (detectLossByRack(connection, now)) {
+    enterRecovery(connection, now);
+    transmitPending(connection, now);
+  }
+}
+
+/** The tail loss probe fired (RFC 8985 §7.3): send one new segment if possible, else retransmit the last one. */
+export function onProbeTimer(connection: TcpConnection, now: number): void {
+  connection.probeDeadline = Infinity;
+  if (connection.inFlight.length === 0) return;
+  connection.stats.increment('tcp.tlp.probes');
+  const before = connection.sndNxt;
+  transmitPending(connection, now, { lossProbe: true });
+  if (connection.sndNxt === before) {
+    const last = connection.inFlight.last!;
+    if (!last.sacked) {
+      retransmit(connection, last, now);
+      pacingUnitSent(connection, last.length, now);
+    }
+  }
+  armRetransmitTimer(connection, now);
+  connection.probeDeadline = Infinity;
 }

@@ -22,6 +22,7 @@ import { ChallengeAckCeiling } from './ack-rate-limits.js';
 import { ecnMode, type TcpConfig } from './config.js';
 import type { CongestionAlgorithm } from './congestion.js';
 import { connectionKey, TcpConnection, type TcpHost, type TcpSegmentCounters } from './connection.js';
+import { armRetransmitTimer } from './deadlines.js';
 import { negotiateOptions, prepareOwnSyn, queueTextOfSyn, segmentArrives } from './input.js';
 import { IsnGenerator } from './isn.js';
 import { sendSyn, sendSynAck, synWindow, TCP_IP_HEADERS, transmitPending } from './output.js';
@@ -30,7 +31,7 @@ import { COOKIE_LIFETIME_MS, SynCookies, type CookieOptions } from './syn-cookie
 import { seqAdd, seqGe, seqGt, seqLt } from './seq.js';
 import { emitTcp, parseTcp, TcpFlag, tcpLength, TcpPacket, type TcpRepr } from './tcp-packet.js';
 import { tcpTraceEvent } from './tcp-trace.js';
-import { armRetransmitTimer, runTimers } from './timers.js';
+import { runTimers } from './timers.js';
 
 /** A local address and port held by a socket (bind), a listener, or both. */
 export interface TcpBinding {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createCongestionControl } from '../../src/tcp/congestion.js';
+import { createCongestionControl } from '../../src/tcp/congestion-algorithms.js';
 import { HYSTART_ACK_TRAIN, HYSTART_DELAY, LinuxCubicCongestionControl } from '../../src/tcp/congestion-cubic-linux.js';
 
 const MSS = 1000;

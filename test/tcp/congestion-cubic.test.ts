@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createCongestionControl, initialWindow } from '../../src/tcp/congestion.js';
+import { initialWindow } from '../../src/tcp/congestion.js';
+import { createCongestionControl } from '../../src/tcp/congestion-algorithms.js';
 import { CUBIC_ALPHA, CUBIC_BETA, CUBIC_C, CubicCongestionControl } from '../../src/tcp/congestion-cubic.js';
 
 // The expected values below come from RFC 9438's formulas, written out again here with plain

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createCongestionControl,
-  initialWindow,
-  type CongestionAlgorithm,
-  type CongestionControl,
-} from '../../src/tcp/congestion.js';
+import { initialWindow, type CongestionAlgorithm, type CongestionControl } from '../../src/tcp/congestion.js';
+import { createCongestionControl } from '../../src/tcp/congestion-algorithms.js';
 import { CubicCongestionControl } from '../../src/tcp/congestion-cubic.js';
 import { NewRenoCongestionControl } from '../../src/tcp/congestion-newreno.js';
 
