@@ -82,7 +82,11 @@ interface Sample {
 }
 
 /** A command in `namespace`, killed `seconds` + 60 s from now at the latest. */
-function inNamespace(namespace: string, seconds: number, argv: string[]): { done: Promise<{ code: number | null; stdout: string; stderr: string }>; pid: number | undefined } {
+function inNamespace(
+  namespace: string,
+  seconds: number,
+  argv: string[],
+): { done: Promise<{ code: number | null; stdout: string; stderr: string }>; pid: number | undefined } {
   const child = spawn('ip', ['netns', 'exec', namespace, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -161,7 +165,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   let ready!: () => void;
   const isReady = new Promise<void>((resolve) => (ready = resolve));
   const up = runUp(
-    ['--tun', `ussoak${tag}`, '--netns', namespace, '--addr', `${ours}/24`, '--host-addr', host, '--serve', 'echo,http', '--loss', String(lossPercent), '--stats', '0'],
+    [
+      '--tun',
+      `ussoak${tag}`,
+      '--netns',
+      namespace,
+      '--addr',
+      `${ours}/24`,
+      '--host-addr',
+      host,
+      '--serve',
+      'echo,http',
+      '--loss',
+      String(lossPercent),
+      '--stats',
+      '0',
+    ],
     () => {},
     { signal: abort.signal, terminal: false, onReady: (info) => ((stack = info.stack), ready()) },
   );
@@ -227,7 +246,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   const growth = slope * steadySeconds;
   const allowed = Math.max(0.05 * meanHeap, 2e6);
   if (steady.length < 3) failures.push(`only ${steady.length} samples after the warm-up`);
-  if (growth > allowed) failures.push(`heap grows: ${(growth / 1e6).toFixed(2)} MB over the steady ${steadySeconds} s (allowed ${(allowed / 1e6).toFixed(2)} MB)`);
+  if (growth > allowed)
+    failures.push(`heap grows: ${(growth / 1e6).toFixed(2)} MB over the steady ${steadySeconds} s (allowed ${(allowed / 1e6).toFixed(2)} MB)`);
 
   const http = /http ok (\d+) failed (\d+)/.exec(results.http.stdout);
   const requests = http ? Number(http[1]) : 0;
@@ -250,7 +270,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   return {
     minutes,
     lossPercent,
-    samples: samples.map((s) => ({ second: s.second, heapMB: +(s.heapBytes / 1e6).toFixed(2), rssMB: +(s.rssBytes / 1e6).toFixed(2), connections: s.connections })),
+    samples: samples.map((s) => ({
+      second: s.second,
+      heapMB: +(s.heapBytes / 1e6).toFixed(2),
+      rssMB: +(s.rssBytes / 1e6).toFixed(2),
+      connections: s.connections,
+    })),
     heapGrowthMBOverSteadyPart: +(growth / 1e6).toFixed(3),
     httpRequests: requests,
     echoRequests: churn ? Number(churn[1]) : 0,

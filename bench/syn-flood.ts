@@ -85,7 +85,8 @@ interface Outcome {
 
 /** Floods `target` from `attacker` and measures the legitimate client meanwhile. */
 async function measure(name: string, attacker: string, target: string, port: number): Promise<Outcome> {
-  const loop = (seconds: number) => startInNamespace(attacker, ['python3', peerScript!, 'request-loop', target, String(port), String(seconds), '50'], seconds + 30);
+  const loop = (seconds: number) =>
+    startInNamespace(attacker, ['python3', peerScript!, 'request-loop', target, String(port), String(seconds), '50'], seconds + 30);
   // The client runs for as long as the flood does.
   const during = loop(600);
   const started = Date.now();
@@ -97,7 +98,11 @@ async function measure(name: string, attacker: string, target: string, port: num
   // Let half-open state from the flood expire before the burst (Linux: 5 SYN-ACK retries, ~63 s;
   // ustack the same), so the burst meets an empty queue.
   await new Promise((resolve) => setTimeout(resolve, 65_000));
-  await inNamespace(attacker, ['hping3', '-q', '-S', '-p', String(port), '--rand-source', '-i', `u${Math.round(1e6 / burst)}`, '-c', String(burst), target], 30);
+  await inNamespace(
+    attacker,
+    ['hping3', '-q', '-S', '-p', String(port), '--rand-source', '-i', `u${Math.round(1e6 / burst)}`, '-c', String(burst), target],
+    30,
+  );
   const burstOutput = await inNamespace(attacker, ['python3', '-c', BURST_PROBE, target, String(port)], 30);
   const [burstRequests, burstOutage] = burstOutput.trim().split(' ').map(Number);
   return { name, floodRate, during: duringResult, after: afterResult, burstOutage, burstRequests };
@@ -208,9 +213,15 @@ for (const run of [() => ustack('auto'), () => linux(1), () => ustack('off'), ()
   console.error(`done: ${outcome.name}`);
 }
 const share = (r: Requests) => `${((100 * r.ok) / Math.max(1, r.ok + r.failed)).toFixed(1)}% of ${r.ok + r.failed}`;
-console.log(`${syns} SYNs from random sources at ${Math.round(1e6 / intervalUs)}/s asked (hping3 -i u${intervalUs}); a legitimate request every 50 ms, 3 s to answer`);
-console.log('| stack | flood SYN/s | answered during | slowest | answered after (5 s) | after a burst of ' + burst + ' SYNs: requests waiting ≥ 1 s | TUN queue drops |');
+console.log(
+  `${syns} SYNs from random sources at ${Math.round(1e6 / intervalUs)}/s asked (hping3 -i u${intervalUs}); a legitimate request every 50 ms, 3 s to answer`,
+);
+console.log(
+  '| stack | flood SYN/s | answered during | slowest | answered after (5 s) | after a burst of ' + burst + ' SYNs: requests waiting ≥ 1 s | TUN queue drops |',
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const o of outcomes) {
-  console.log(`| ${o.name} | ${Math.round(o.floodRate)} | ${share(o.during)} | ${o.during.slowest.toFixed(2)} s | ${share(o.after)} | ${o.burstOutage} of ${o.burstRequests} | ${o.deviceDrops ?? '—'} |`);
+  console.log(
+    `| ${o.name} | ${Math.round(o.floodRate)} | ${share(o.during)} | ${o.during.slowest.toFixed(2)} s | ${share(o.after)} | ${o.burstOutage} of ${o.burstRequests} | ${o.deviceDrops ?? '—'} |`,
+  );
 }

@@ -43,12 +43,16 @@ for _ in range(count):
 
 function report(label: string, packets: number, ms: number, batches: number): void {
   const rate = packets / (ms / 1000);
-  console.log(`${label.padEnd(8)} ${packets} packets of ${SIZE + 28} bytes in ${ms.toFixed(0)} ms: ${(rate / 1e6).toFixed(2)} M packets/s, ${((rate * (SIZE + 28) * 8) / 1e9).toFixed(2)} Gbit/s, mean batch ${(packets / Math.max(1, batches)).toFixed(1)}`);
+  console.log(
+    `${label.padEnd(8)} ${packets} packets of ${SIZE + 28} bytes in ${ms.toFixed(0)} ms: ${(rate / 1e6).toFixed(2)} M packets/s, ${((rate * (SIZE + 28) * 8) / 1e9).toFixed(2)} Gbit/s, mean batch ${(packets / Math.max(1, batches)).toFixed(1)}`,
+  );
 }
 
 function startSenders(namespace: string, total: number): Promise<void> {
   const each = Math.ceil(total / SENDERS);
-  const children = Array.from({ length: SENDERS }, () => spawn('ip', ['netns', 'exec', namespace, 'python3', '-c', SENDER, String(each), String(SIZE)], { stdio: 'inherit' }));
+  const children = Array.from({ length: SENDERS }, () =>
+    spawn('ip', ['netns', 'exec', namespace, 'python3', '-c', SENDER, String(each), String(SIZE)], { stdio: 'inherit' }),
+  );
   return Promise.all(children.map((child) => new Promise<void>((resolve) => child.on('close', () => resolve())))).then(() => undefined);
 }
 

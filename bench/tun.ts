@@ -156,7 +156,18 @@ function buildWith(script: string, output: string): string | null {
 /** The ustack peer's argv, with `extra` arguments. */
 function ustackCommand(tun: string, mtu: number, extra: string[]): string[] {
   const profile = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
-  return [process.execPath, ...profile, join(root, 'dist', 'bench', 'peers', 'ustack-peer.js'), '--tun', tun, '--addr', PEER_ADDRESS, '--mtu', String(mtu), ...extra];
+  return [
+    process.execPath,
+    ...profile,
+    join(root, 'dist', 'bench', 'peers', 'ustack-peer.js'),
+    '--tun',
+    tun,
+    '--addr',
+    PEER_ADDRESS,
+    '--mtu',
+    String(mtu),
+    ...extra,
+  ];
 }
 
 const PEERS: Record<string, Peer> = {
@@ -341,7 +352,9 @@ async function measure(peer: string, label: string, mtu: number, latency: boolea
       const gbits = (median(rates) * 8) / 1e9;
       const note = peer === 'kernel' ? '' : `cpu ${(median(cpu) * 100).toFixed(0)}%`;
       record(`${test}-${mtu}`, `bulk ${direction}, MTU ${mtu}`, 'Gbit/s', true, peer, gbits, note);
-      console.log(`  ${label.padEnd(18)} MTU ${String(mtu).padEnd(5)} ${direction}: ${gbits.toFixed(2)} Gbit/s (runs: ${rates.map((r) => ((r * 8) / 1e9).toFixed(2)).join(', ')})${note ? `, peer ${note}` : ''}`);
+      console.log(
+        `  ${label.padEnd(18)} MTU ${String(mtu).padEnd(5)} ${direction}: ${gbits.toFixed(2)} Gbit/s (runs: ${rates.map((r) => ((r * 8) / 1e9).toFixed(2)).join(', ')})${note ? `, peer ${note}` : ''}`,
+      );
     }
     if (latency) {
       const rr = await runClient(running.clientNamespace, 'rr', ROUND_TRIPS);
@@ -349,7 +362,9 @@ async function measure(peer: string, label: string, mtu: number, latency: boolea
       record('rr-p99', `1-byte request/response, p99`, 'µs', false, peer, rr.p99!);
       const crr = await runClient(running.clientNamespace, 'crr', CONNECTIONS);
       record('crr', `connect + 1-byte exchange + close`, 'per s', true, peer, crr.perSecond!);
-      console.log(`  ${label.padEnd(18)} MTU ${String(mtu).padEnd(5)} rr p50 ${rr.p50!.toFixed(0)} µs, p99 ${rr.p99!.toFixed(0)} µs; ${crr.perSecond!.toFixed(0)} connections/s`);
+      console.log(
+        `  ${label.padEnd(18)} MTU ${String(mtu).padEnd(5)} rr p50 ${rr.p50!.toFixed(0)} µs, p99 ${rr.p99!.toFixed(0)} µs; ${crr.perSecond!.toFixed(0)} connections/s`,
+      );
     }
   } finally {
     running.stop();
@@ -378,8 +393,12 @@ for (const name of requested) {
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`bench:tun — ${cpu} × ${cpus().length}, Linux ${release()}, Node ${process.version}`);
-console.log(`${values.megabytes} MB per bulk run after a ${values.warmup} MB warm-up, median of ${RUNS}; ${ROUND_TRIPS} round trips; ${CONNECTIONS} connections; kernel side: Python 3 in a network namespace`);
-console.log(`peers: kernel = Linux TCP on both ends of a veth pair; gVisor netstack ${debianVersion('golang-gvisor-gvisor-dev')} (Debian); lwIP ${debianVersion('liblwip-dev')} (Debian)`);
+console.log(
+  `${values.megabytes} MB per bulk run after a ${values.warmup} MB warm-up, median of ${RUNS}; ${ROUND_TRIPS} round trips; ${CONNECTIONS} connections; kernel side: Python 3 in a network namespace`,
+);
+console.log(
+  `peers: kernel = Linux TCP on both ends of a veth pair; gVisor netstack ${debianVersion('golang-gvisor-gvisor-dev')} (Debian); lwIP ${debianVersion('liblwip-dev')} (Debian)`,
+);
 for (const [index, mtu] of MTUS.entries()) {
   for (const column of columns) {
     const start = column.name === 'kernel' ? () => startKernelPeer(mtu) : () => startTunPeer(PEERS[column.name]!, mtu);
@@ -412,9 +431,15 @@ for (const row of rows.values()) {
   });
   console.log([`${row.label} (${row.unit})`.padEnd(46), ...[...cells, ...ratios].map((cell) => cell.padStart(width))].join(' '));
 }
-console.log('÷X: ustack\'s figure over X\'s (inverted for latency), then plain\'s: above 1× means ustack did better.');
+console.log("÷X: ustack's figure over X's (inverted for latency), then plain's: above 1× means ustack did better.");
 const cpuNotes = [...rows.values()].filter((row) => row.notes.size > 0);
 if (cpuNotes.length > 0) {
   console.log('CPU of the peer process during the bulk runs (100% = one core):');
-  for (const row of cpuNotes) console.log(`  ${row.label.padEnd(32)} ${columns.filter((c) => row.notes.has(c.name)).map((c) => `${c.label} ${row.notes.get(c.name)!.replace('cpu ', '')}`).join(', ')}`);
+  for (const row of cpuNotes)
+    console.log(
+      `  ${row.label.padEnd(32)} ${columns
+        .filter((c) => row.notes.has(c.name))
+        .map((c) => `${c.label} ${row.notes.get(c.name)!.replace('cpu ', '')}`)
+        .join(', ')}`,
+    );
 }

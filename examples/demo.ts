@@ -41,11 +41,13 @@ export function runDemo({ capturePath, print }: DemoOptions): number {
   print('');
 
   // 1. The UDP upper-casing server and client (seed notes: "Socket Programming with UDP").
-  print('1. UDP upper-casing server and client (the seed notes\' UDP socket program)');
+  print("1. UDP upper-casing server and client (the seed notes' UDP socket program)");
   startUdpUpperServer(server, UDP_UPPER_PORT, (line) => print(`   ${line}`));
   print(`   server: socket(AF_INET, SOCK_DGRAM); bind(("", ${UDP_UPPER_PORT})); waiting in recvfrom`);
   for (const line of ['hello from the client', 'packets carry their own addresses']) {
-    const socket = sendUdpUpperRequest(client, '10.0.0.2', UDP_UPPER_PORT, line, (reply, from) => print(`   client: reply ${JSON.stringify(reply)} from ${from}`));
+    const socket = sendUdpUpperRequest(client, '10.0.0.2', UDP_UPPER_PORT, line, (reply, from) =>
+      print(`   client: reply ${JSON.stringify(reply)} from ${from}`),
+    );
     print(`   client: sendto(${JSON.stringify(line)}, ("10.0.0.2", ${UDP_UPPER_PORT})) from ephemeral port ${socket.localPort}`);
     net.runUntilIdle();
   }
@@ -64,13 +66,20 @@ export function runDemo({ capturePath, print }: DemoOptions): number {
     net.run(1000);
   }
   sentAt.set(4, net.now);
-  client.ping('10.0.0.2', 0x0d0e, 4, new Uint8Array(3000).map((_, i) => i & 0xff));
+  client.ping(
+    '10.0.0.2',
+    0x0d0e,
+    4,
+    new Uint8Array(3000).map((_, i) => i & 0xff),
+  );
   net.runUntilIdle();
-  print(`   the 3008-byte echo request left in ${client.stats.get('ipv4.tx.fragments')} fragments and the server reassembled it (${server.stats.get('ipv4.rx.reassembled')} datagram)`);
+  print(
+    `   the 3008-byte echo request left in ${client.stats.get('ipv4.tx.fragments')} fragments and the server reassembled it (${server.stats.get('ipv4.rx.reassembled')} datagram)`,
+  );
   print('');
 
   // 3. One datagram, layer by layer.
-  print('3. One datagram, down through the client\'s layers and up through the server\'s');
+  print("3. One datagram, down through the client's layers and up through the server's");
   const show = (host: string) => (event: TraceEvent) => {
     print(`   ${host.padEnd(6)} ${event.direction === 'down' ? '↓' : '↑'} ${event.layer.padEnd(4)} ${event.summary}`);
     if (event.fields.length > 0 && event.layer !== 'link') {

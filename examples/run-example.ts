@@ -134,12 +134,15 @@ export async function runExample(args: string[], print: (line: string) => void, 
   if (name === undefined) throw new UsageError(`ustack example: which example? NAME takes one of ${Object.keys(EXAMPLES).join(', ')}`);
   const upOnly = Object.keys(values).filter((key) => key in UP_OPTIONS && !(key in EXAMPLE_OPTIONS));
   if (values.tun === undefined && upOnly.length > 0) throw new UsageError(`ustack example: --${upOnly[0]} is for a TUN device: give --tun DEVICE too`);
-  if (values.serve !== undefined) throw new UsageError('ustack example: --serve is up\'s: the example names its service');
+  if (values.serve !== undefined) throw new UsageError("ustack example: --serve is up's: the example names its service");
   const example = EXAMPLES[name];
   if (!example) throw new UsageError(`ustack example: NAME takes one of ${Object.keys(EXAMPLES).join(', ')}, not '${name}'`);
   if (values.tun !== undefined) {
-    if (values.faults || values.seed !== undefined) throw new UsageError(`ustack example: ${values.faults ? '--faults' : '--seed'} is for the virtual network, not with --tun`);
-    const upArgs = Object.entries(values).flatMap(([key, value]) => (value === true ? [`--${key}`] : [value as string | string[]].flat().flatMap((v) => [`--${key}`, v])));
+    if (values.faults || values.seed !== undefined)
+      throw new UsageError(`ustack example: ${values.faults ? '--faults' : '--seed'} is for the virtual network, not with --tun`);
+    const upArgs = Object.entries(values).flatMap(([key, value]) =>
+      value === true ? [`--${key}`] : [value as string | string[]].flat().flatMap((v) => [`--${key}`, v]),
+    );
     return runUp([...upArgs, '--serve', example.service], print, controls);
   }
   print(`${name}: ${example.summary}`);
@@ -150,7 +153,10 @@ export async function runExample(args: string[], print: (line: string) => void, 
     const { lost, duplicated, reordered } = run.faults;
     print(`faults: the wire lost ${frames(lost)}, duplicated ${frames(duplicated)} and reordered ${frames(reordered)}`);
     if (name === 'udp-upper') print(`repairs: UDP does not retransmit; the client asked again ${count(run.clientRetries, 'time')}`);
-    else print(`repairs: TCP retransmitted ${count(run.retransmits, 'segment')}, ${count(run.synRetransmits, 'SYN')} and ${count(run.synAckRetransmits, 'SYN-ACK')}`);
+    else
+      print(
+        `repairs: TCP retransmitted ${count(run.retransmits, 'segment')}, ${count(run.synRetransmits, 'SYN')} and ${count(run.synAckRetransmits, 'SYN-ACK')}`,
+      );
   }
   return 0;
 }

@@ -107,7 +107,9 @@ export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: stri
     if (url === '/') {
       response.setHeader('content-type', 'text/plain; charset=utf-8');
       const counters = Object.entries(stack.stats.snapshot()).filter(([, value]) => value > 0);
-      response.end(`hello from ustack: this page came over a TCP/IP stack written in TypeScript\n\n${counters.map(([name, value]) => `${name} ${value}`).join('\n')}\n`);
+      response.end(
+        `hello from ustack: this page came over a TCP/IP stack written in TypeScript\n\n${counters.map(([name, value]) => `${name} ${value}`).join('\n')}\n`,
+      );
     } else if (url === '/stats.json') {
       response.setHeader('content-type', 'application/json');
       response.end(JSON.stringify(statsReport(stack)));
@@ -221,7 +223,10 @@ export const SERVICES: Readonly<Record<string, Service>> = {
 
 /** Parses `--serve` values ("echo,upper" or repeated; "none" for nothing) into known names. */
 export function parseServiceList(values: readonly string[]): string[] {
-  const names = values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter((name) => name !== '' && name !== 'none');
+  const names = values
+    .flatMap((value) => value.split(','))
+    .map((name) => name.trim())
+    .filter((name) => name !== '' && name !== 'none');
   const unknown = names.filter((name) => !(name in SERVICES));
   if (unknown.length > 0) throw new Error(`unknown service ${unknown.join(', ')}: choose from ${Object.keys(SERVICES).join(', ')} (or none)`);
   return [...new Set(names)];

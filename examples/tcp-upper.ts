@@ -15,7 +15,11 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Starts the server; closing the returned fd stops it. */
-export function startTcpUpperServer(api: BerkeleySockets, port = TCP_UPPER_PORT, log: (line: string) => void = () => {}): { fd: number; stopped: Promise<void> } {
+export function startTcpUpperServer(
+  api: BerkeleySockets,
+  port = TCP_UPPER_PORT,
+  log: (line: string) => void = () => {},
+): { fd: number; stopped: Promise<void> } {
   const welcome = listenTcp(api, port, 16);
   const stopped = acceptLoop(api, welcome, async (fd, client) => {
     try {

@@ -32,6 +32,8 @@ const result = spawnSync(command[0], [...command.slice(1), ...args], { stdio: ['
 if (result.error) skip(`could not run node-gyp: ${result.error.message}`);
 if (result.status !== 0) {
   const lines = `${result.stdout}\n${result.stderr}`.split('\n').filter((line) => /error/i.test(line));
-  skip(`node-gyp failed: ${(lines[0] ?? `exit status ${result.status}`).trim()} — run \`node native/build.mjs\` after fixing it (needs python3, make, a C compiler and node's headers)`);
+  skip(
+    `node-gyp failed: ${(lines[0] ?? `exit status ${result.status}`).trim()} — run \`node native/build.mjs\` after fixing it (needs python3, make, a C compiler and node's headers)`,
+  );
 }
 console.log('ustack: built the TUN/TAP addon (native/build/Release/ustack_tun.node)');

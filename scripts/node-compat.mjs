@@ -72,11 +72,11 @@ function unportable(source, name) {
     [/require\(['"](node:)?worker_threads['"]\)/, 'worker threads (own module instances)'],
     [/hasIPv6|udp6|'::1?'|"::1?"|ipv6|IPv6/i, 'IPv6 (the stack is IPv4)'],
     [/\bfd\s*:|\.fd\b|_handle|handle\s*:|createHandle/, 'file descriptors or libuv handles'],
-    [/require\(['"](node:)?(https?|tls|http2)['"]\)|common\.hasCrypto/, 'http/tls use the kernel\'s sockets'],
+    [/require\(['"](node:)?(https?|tls|http2)['"]\)|common\.hasCrypto/, "http/tls use the kernel's sockets"],
     [/process\.std(in|out|err)\.(destroy|_handle)|listen-after-destroying-stdin|listen-fd0/, 'process stdio handles'],
-    [/perf_hooks|PerformanceObserver/, 'performance hooks of Node\'s own net'],
+    [/perf_hooks|PerformanceObserver/, "performance hooks of Node's own net"],
     [/common\.hasMultiLocalhost|127\.0\.0\.2/, 'a second local address'],
-    [/--test-udp-no-try-send/, 'libuv\'s send queue (--test-udp-no-try-send)'],
+    [/--test-udp-no-try-send/, "libuv's send queue (--test-udp-no-try-send)"],
   ];
   for (const [pattern, reason] of rules) if (pattern.test(source) || pattern.test(name)) return reason;
   return null;
@@ -129,7 +129,10 @@ function ensureBuilt() {
   };
   if (existsSync(marker) && statSync(marker).mtimeMs >= newest(join(root, 'src'))) return;
   console.log('node-compat: compiling the stack (tsc -p tsconfig.build.json)…');
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, encoding: 'utf8' });
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   if (!existsSync(marker)) {
     console.error(tsc.stdout, tsc.stderr);
     console.error('node-compat: compiling failed; dist/src/socket-api/node-modules.js is missing');
@@ -194,7 +197,10 @@ function runOne(file, own = false) {
 
 /** The most telling line of a failed test's output: its error. */
 function summarize(output) {
-  const lines = output.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   const error = lines.find((line) => /^(\w*Error|AssertionError|Error)( \[\w+\])?:/.test(line) || /^(Mismatched|Uncaught)/.test(line));
   const line = error ?? lines.filter((l) => !l.startsWith('at ')).pop();
   return line ? `: ${line.length > 240 ? `${line.slice(0, 240)}…` : line}` : '';

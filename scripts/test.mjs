@@ -77,4 +77,4 @@ if (summary === null) {
 }
 if (inCi && summary.passed === 0) summary.failed += 1;
 console.log(`${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`);
-process.exit(summary.failed > 0 ? 1 : vitest.status ?? 1);
+process.exit(summary.failed > 0 ? 1 : (vitest.status ?? 1));

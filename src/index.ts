@@ -66,7 +66,16 @@ export {
 export { readPcapFile, writePcapFile, openPcapFileSink, type PcapFileSink } from './pcap/pcap-file.js';
 
 // The dissector.
-export { dissectFrame, toTsharkFields, TSHARK_JSON_FIELDS, type DissectOptions, type Dissection, type DissectionField, type DissectionLayer, type LayerKind } from './dissect/dissect.js';
+export {
+  dissectFrame,
+  toTsharkFields,
+  TSHARK_JSON_FIELDS,
+  type DissectOptions,
+  type Dissection,
+  type DissectionField,
+  type DissectionLayer,
+  type LayerKind,
+} from './dissect/dissect.js';
 export { formatDissection, type FormatOptions } from './dissect/format-text.js';
 
 // Errors, counters, time, randomness, traces.

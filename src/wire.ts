@@ -77,14 +77,7 @@ export {
   type Ipv4Repr,
   type Ipv4ParseOptions,
 } from './ip/ipv4.js';
-export {
-  Ipv4OptionType,
-  parseIpv4Options,
-  emitIpv4Options,
-  ipv4OptionsLength,
-  type Ipv4Option,
-  type Ipv4TimestampEntry,
-} from './ip/ipv4-options.js';
+export { Ipv4OptionType, parseIpv4Options, emitIpv4Options, ipv4OptionsLength, type Ipv4Option, type Ipv4TimestampEntry } from './ip/ipv4-options.js';
 export {
   Icmpv4Packet,
   Icmpv4Type,

@@ -142,7 +142,10 @@ export class GatewayPeer {
       if (!target) throw new Error(`no object named ${message.target}`);
       const method = target[message.method];
       if (typeof method !== 'function') throw new Error(`${message.target} has no method ${message.method}`);
-      const value = await method.apply(target, message.args.map((a) => this.decode(a)));
+      const value = await method.apply(
+        target,
+        message.args.map((a) => this.decode(a)),
+      );
       await this.sendMessage({ type: 'return', id: message.id, value: this.encode(value) });
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));

@@ -139,7 +139,9 @@ export function openDevice(config: DeviceConfig): OpenDevice {
     }
     const namespace = config.namespace;
     if (namespace !== undefined) {
-      const exists = ip(['netns', 'list']).split('\n').some((line) => line.split(' ')[0] === namespace);
+      const exists = ip(['netns', 'list'])
+        .split('\n')
+        .some((line) => line.split(' ')[0] === namespace);
       if (!exists) undo.push(createNamespace(namespace));
     }
     const link = TunLink.open({ name: config.name, tap, mtu, offload: config.offload });
@@ -178,6 +180,9 @@ function openCapture(path: string): number {
     return openSync(path, 'w');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(`cannot write the capture ${path}: ${code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(code)}`, { cause: error });
+    throw new Error(
+      `cannot write the capture ${path}: ${code === 'ENOENT' ? 'no such directory' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(code)}`,
+      { cause: error },
+    );
   }
 }

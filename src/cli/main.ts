@@ -59,7 +59,10 @@ const stdoutClosed = new AbortController();
 const COMMANDS: Record<string, { readonly run: (args: string[], print: Print) => Promise<number>; readonly holdsDevice?: boolean }> = {
   demo: { run: async (args, print) => (await import('../../examples/demo.js')).runDemoCommand(args, print) },
   dissect: { run: async (args, print) => (await import('./dissect-command.js')).runDissect(args, print) },
-  example: { run: async (args, print) => (await import('../../examples/run-example.js')).runExample(args, print, { signal: stdoutClosed.signal }), holdsDevice: true },
+  example: {
+    run: async (args, print) => (await import('../../examples/run-example.js')).runExample(args, print, { signal: stdoutClosed.signal }),
+    holdsDevice: true,
+  },
   drill: { run: async (args, print) => (await import('../drill/drill-command.js')).runDrill(args, print) },
   up: { run: async (args, print) => (await import('./up-command.js')).runUp(args, print, { signal: stdoutClosed.signal }), holdsDevice: true },
   ping: { run: async (args, print) => (await import('./ping-command.js')).runPing(args, print, { signal: stdoutClosed.signal }), holdsDevice: true },
@@ -96,14 +99,15 @@ process.stderr.on('error', () => {
   // Nowhere left to say anything.
 });
 process.on('uncaughtException', (error: Error) => {
-  process.stderr.write(`ustack${currentCommand ? ` ${currentCommand}` : ''}: internal error: ${error.message}${process.env.USTACK_DEBUG ? `\n${error.stack}` : ' (USTACK_DEBUG=1 shows where)'}\n`);
+  process.stderr.write(
+    `ustack${currentCommand ? ` ${currentCommand}` : ''}: internal error: ${error.message}${process.env.USTACK_DEBUG ? `\n${error.stack}` : ' (USTACK_DEBUG=1 shows where)'}\n`,
+  );
   process.exit(70);
 });
 
 function print(line: string): void {
   if (!closedStdout) console.log(line);
 }
-
 
 async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
@@ -128,7 +132,11 @@ async function main(args: string[]): Promise<number> {
   }
   const entry = COMMANDS[command];
   if (!entry) {
-    throw new UsageError(command.startsWith('-') ? `ustack: unknown option ${command} (\`ustack --help\` lists the commands)` : `ustack: unknown command '${command}' (\`ustack --help\` lists them)`);
+    throw new UsageError(
+      command.startsWith('-')
+        ? `ustack: unknown option ${command} (\`ustack --help\` lists the commands)`
+        : `ustack: unknown command '${command}' (\`ustack --help\` lists them)`,
+    );
   }
   currentCommand = command;
   return entry.run(rest, print);

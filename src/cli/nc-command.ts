@@ -25,7 +25,7 @@ import { DEVICE_OPTIONS, DEVICE_USAGE, deviceConfig, openDevice, type OpenDevice
 export const NC_REFUSED: Readonly<Record<string, string>> = {
   k: 'OpenBSD nc keeps listening after a connection with it; ustack nc serves one (run it again, or `ustack up --serve`)',
   '6': 'ustack has no IPv6',
-  U: 'Unix-domain sockets are not ustack\'s (use the system nc)',
+  U: "Unix-domain sockets are not ustack's (use the system nc)",
   d: 'not supported (ustack nc always reads stdin)',
   D: 'SO_DEBUG is not supported',
   t: 'telnet negotiation is not supported',
@@ -69,7 +69,9 @@ OpenBSD nc's flags:
   -p PORT               connect from this source port
   -s ADDR               connect (or listen) from this address of ustack's
   -n, -4                accepted: addresses are numeric and IPv4 always (there is no DNS client)
-  not supported: ${Object.keys(NC_REFUSED).map((flag) => `-${flag}`).join(' ')} (each says why)
+  not supported: ${Object.keys(NC_REFUSED)
+    .map((flag) => `-${flag}`)
+    .join(' ')} (each says why)
 
 ustack's own:
   --progress            a progress line on stderr (on by default when stdin is a file)
@@ -207,7 +209,8 @@ export async function runNc(args: string[], controls: NcControls = {}): Promise<
   const listenPort = listen && values['source-port'] !== undefined;
   if (listenPort && positionals.length === 2) fail('-l -p PORT takes no HOST PORT (or give -l [HOST] PORT)');
   const words = listenPort ? [...positionals, values['source-port']!] : positionals;
-  if (listen ? words.length < 1 || words.length > 2 : words.length !== 2) fail(listen ? 'which PORT to listen on? (-l [HOST] PORT)' : 'give HOST PORT (`ustack nc --help`)');
+  if (listen ? words.length < 1 || words.length > 2 : words.length !== 2)
+    fail(listen ? 'which PORT to listen on? (-l [HOST] PORT)' : 'give HOST PORT (`ustack nc --help`)');
   if (listen && words.length === 2 && values.source !== undefined) fail('give -s ADDRESS or HOST, not both');
   const host = listen ? (words.length === 2 ? words[0] : (values.source ?? '0.0.0.0')) : words[0];
   const portText = words.at(-1)!;

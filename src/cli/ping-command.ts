@@ -52,7 +52,13 @@ const ICMP_DEST_UNREACHABLE = 3;
 const ICMP_ECHO_REQUEST = 8;
 const ICMP_TIME_EXCEEDED = 11;
 const ICMP_HEADER = 8;
-const UNREACHABLE_TEXT = ['Destination Net Unreachable', 'Destination Host Unreachable', 'Destination Protocol Unreachable', 'Destination Port Unreachable', 'Frag needed and DF set'];
+const UNREACHABLE_TEXT = [
+  'Destination Net Unreachable',
+  'Destination Host Unreachable',
+  'Destination Protocol Unreachable',
+  'Destination Port Unreachable',
+  'Frag needed and DF set',
+];
 
 /** An echo request: type 8, code 0, checksum, identifier, sequence, then `size` bytes of data. */
 export function buildEchoRequest(identifier: number, sequence: number, data: Uint8Array): Uint8Array {
@@ -213,7 +219,9 @@ export async function runPing(args: string[], print: (line: string) => void, con
           rtts.push(rtt);
         }
         const wrong = event.data.length !== data.length || event.data.some((byte, i) => byte !== data[i]);
-        print(`${event.icmpBytes} bytes from ${from}: icmp_seq=${event.sequence} ttl=${event.ttl} time=${formatMs(rtt)} ms${duplicate ? ' (DUP!)' : ''}${wrong ? ' (wrong data)' : ''}`);
+        print(
+          `${event.icmpBytes} bytes from ${from}: icmp_seq=${event.sequence} ttl=${event.ttl} time=${formatMs(rtt)} ms${duplicate ? ' (DUP!)' : ''}${wrong ? ' (wrong data)' : ''}`,
+        );
       }
     }
 

@@ -53,7 +53,10 @@ export async function runUp(args: string[], print: (line: string) => void, contr
     print(UP_USAGE.trimEnd());
     return 0;
   }
-  const unknownServices = (values.serve ?? []).flatMap((list) => list.split(',')).map((name) => name.trim()).filter((name) => name !== '' && name !== 'none' && !(name in SERVICES));
+  const unknownServices = (values.serve ?? [])
+    .flatMap((list) => list.split(','))
+    .map((name) => name.trim())
+    .filter((name) => name !== '' && name !== 'none' && !(name in SERVICES));
   if (unknownServices.length > 0) throw new UsageError(`ustack up: --serve takes ${UP_OPTIONS.serve.takes}, not '${unknownServices.join(',')}'`);
   const services = parseServiceList(values.serve ?? ['echo']);
   const config = deviceConfig('up', values);

@@ -354,9 +354,8 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 function samePrefix(a: Uint8Array, b: Uint8Array, bits: number): boolean {
   for (let bit = 0; bit < bits; bit++) {
-    const mask = 0x80 >> bit % 8;
+    const mask = 0x80 >> (bit % 8);
     if ((a[bit >> 3] & mask) !== (b[bit >> 3] & mask)) return false;
   }
   return true;
 }
-

@@ -67,12 +67,7 @@ export class LayerDraft {
   }
 
   /** Adds a field; `name` undefined for values Wireshark has no field name for. */
-  field(
-    name: string | undefined,
-    label: string,
-    value: string,
-    extra: { readonly display?: string; readonly problem?: string } = {},
-  ): void {
+  field(name: string | undefined, label: string, value: string, extra: { readonly display?: string; readonly problem?: string } = {}): void {
     const field: { -readonly [K in keyof DissectionField]: DissectionField[K] } = { label, value };
     if (name !== undefined) field.name = name;
     if (extra.display !== undefined && extra.display !== value) field.display = extra.display;

@@ -8,14 +8,7 @@
 import { formatIpv4Address } from '../ip/address.js';
 import { Icmpv4Packet, Icmpv4Type } from '../ip/icmpv4.js';
 import { describeChecksum, verifyChecksum, type ChecksumVerdict } from './checksum-verdict.js';
-import {
-  addDataLayer,
-  availableEnd,
-  subSpan,
-  type DissectionBuilder,
-  type NetworkContext,
-  type Span,
-} from './dissect-context.js';
+import { addDataLayer, availableEnd, subSpan, type DissectionBuilder, type NetworkContext, type Span } from './dissect-context.js';
 import { hex } from './dissection.js';
 
 /** Types whose bytes 4–7 are an identifier and a sequence number (echo, timestamp, information, mask). */

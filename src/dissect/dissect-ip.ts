@@ -13,15 +13,7 @@ import { pseudoHeaderSum } from '../ip/checksum.js';
 import { parseIpv4Options, type Ipv4Option } from '../ip/ipv4-options.js';
 import { IpProtocol, Ipv4Packet, IPV4_MIN_HEADER_LENGTH } from '../ip/ipv4.js';
 import { describeChecksum, verifyChecksum } from './checksum-verdict.js';
-import {
-  addDataLayer,
-  availableEnd,
-  subSpan,
-  type DissectionBuilder,
-  type LayerDraft,
-  type NetworkContext,
-  type Span,
-} from './dissect-context.js';
+import { addDataLayer, availableEnd, subSpan, type DissectionBuilder, type LayerDraft, type NetworkContext, type Span } from './dissect-context.js';
 import { dissectTcp } from './dissect-tcp.js';
 import { dissectUdp } from './dissect-udp.js';
 import { hex } from './dissection.js';
@@ -144,10 +136,7 @@ export function dissectIpv4(ctx: DissectionBuilder, span: Span, depth: number, v
   ctx.need(layer, packetSpan, 10, 2, 'the header checksum');
   const checksum = view.checksum;
   const headerAvailable = start + headerLength <= availableEnd(packetSpan);
-  const described = describeChecksum(
-    checksum,
-    headerAvailable ? verifyChecksum(view.header, 10) : { kind: 'unverified', why: 'the header is not all here' },
-  );
+  const described = describeChecksum(checksum, headerAvailable ? verifyChecksum(view.header, 10) : { kind: 'unverified', why: 'the header is not all here' });
   layer.field('ip.checksum', 'Header Checksum', hex(checksum, 4), described);
   if (described.note !== undefined) layer.note(`header ${described.note}`);
   ctx.need(layer, packetSpan, 12, 4, 'the source address');
@@ -179,7 +168,13 @@ export function dissectIpv4(ctx: DissectionBuilder, span: Span, depth: number, v
   const payloadEnd = Math.min(packetSpan.capturedEnd, packetSpan.reportedEnd);
   if (view.fragmentOffset > 0) {
     layer.setRanges(payloadStart, payloadStart, payloadEnd, 'data (a later fragment)');
-    addDataLayer(ctx, payloadStart, packetSpan.reportedEnd, depth, `Fragment data (${totalLength - headerLength} bytes at offset ${view.fragmentOffset}, not reassembled)`);
+    addDataLayer(
+      ctx,
+      payloadStart,
+      packetSpan.reportedEnd,
+      depth,
+      `Fragment data (${totalLength - headerLength} bytes at offset ${view.fragmentOffset}, not reassembled)`,
+    );
     return packetEnd;
   }
   const network: NetworkContext = {

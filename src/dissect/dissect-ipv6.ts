@@ -14,14 +14,7 @@
  *    |               Destination Address (128 bits)                  |
  *    +---------------------------------------------------------------+
  */
-import {
-  addDataLayer,
-  availableEnd,
-  subSpan,
-  type DissectionBuilder,
-  type NetworkContext,
-  type Span,
-} from './dissect-context.js';
+import { addDataLayer, availableEnd, subSpan, type DissectionBuilder, type NetworkContext, type Span } from './dissect-context.js';
 import { ipProtocolName } from './dissect-ip.js';
 import { dissectTcp } from './dissect-tcp.js';
 import { dissectUdp } from './dissect-udp.js';
@@ -60,7 +53,7 @@ export function formatIpv6Address(bytes: Uint8Array, offset = 0): string {
   }
   let bestStart = -1;
   let bestLength = 1; // a single zero group is not shortened (RFC 5952 §4.2.2)
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -125,7 +118,12 @@ export function dissectIpv6(ctx: DissectionBuilder, span: Span, depth: number, h
   let laterFragment = false;
   const extensions: string[] = [];
   for (;;) {
-    if (nextHeader === NEXT_HEADER.HOP_BY_HOP || nextHeader === NEXT_HEADER.ROUTING || nextHeader === NEXT_HEADER.DESTINATION_OPTIONS || nextHeader === NEXT_HEADER.AH) {
+    if (
+      nextHeader === NEXT_HEADER.HOP_BY_HOP ||
+      nextHeader === NEXT_HEADER.ROUTING ||
+      nextHeader === NEXT_HEADER.DESTINATION_OPTIONS ||
+      nextHeader === NEXT_HEADER.AH
+    ) {
       ctx.need(layer, packetSpan, offset - start, 2, `the ${ipProtocolName(nextHeader)} extension header`);
       const length = nextHeader === NEXT_HEADER.AH ? (frame[offset + 1] + 2) * 4 : (frame[offset + 1] + 1) * 8;
       ctx.need(layer, packetSpan, offset - start, length, 'an extension header');
@@ -196,7 +194,9 @@ export function dissectIcmpv6(ctx: DissectionBuilder, span: Span, depth: number)
   layer.title += `, type ${type}`;
   layer.field('icmpv6.type', 'Type', String(type));
   layer.field('icmpv6.code', 'Code', String(frame[span.start + 1]));
-  layer.field('icmpv6.checksum', 'Checksum', hex((frame[span.start + 2] << 8) | frame[span.start + 3], 4), { display: `${hex((frame[span.start + 2] << 8) | frame[span.start + 3], 4)} (unverified)` });
+  layer.field('icmpv6.checksum', 'Checksum', hex((frame[span.start + 2] << 8) | frame[span.start + 3], 4), {
+    display: `${hex((frame[span.start + 2] << 8) | frame[span.start + 3], 4)} (unverified)`,
+  });
   const end = availableEnd(span);
   layer.setRanges(span.start + 4, span.start + 4, end, 'data');
   addDataLayer(ctx, span.start + 4, span.reportedEnd, depth);

@@ -8,14 +8,7 @@ import { formatIpv4Address, readIpv4Address } from '../ip/address.js';
 import { ArpOperation, ArpPacket } from '../link/arp.js';
 import { ETHERNET_MIN_FRAME_LENGTH, EtherType, EthernetFrame, formatMac } from '../link/ethernet.js';
 import { toHex } from '../core/bytes.js';
-import {
-  addDataLayer,
-  availableEnd,
-  subSpan,
-  type DissectionBuilder,
-  type LayerDraft,
-  type Span,
-} from './dissect-context.js';
+import { addDataLayer, availableEnd, subSpan, type DissectionBuilder, type LayerDraft, type Span } from './dissect-context.js';
 import { hex } from './dissection.js';
 
 /** Largest value of the Ethernet type field that is an IEEE 802.3 length, not an EtherType. */
@@ -69,7 +62,13 @@ export function dissectEtherType(ctx: DissectionBuilder, span: Span, etherType: 
     default:
       owner.payloadTo = 'data';
       owner.note(`EtherType ${hex(etherType, 4)} is not dissected here (not an error)`);
-      addDataLayer(ctx, span.start, availableEnd(span), depth, `Data (${Math.max(0, availableEnd(span) - span.start)} bytes of EtherType ${hex(etherType, 4)})`);
+      addDataLayer(
+        ctx,
+        span.start,
+        availableEnd(span),
+        depth,
+        `Data (${Math.max(0, availableEnd(span) - span.start)} bytes of EtherType ${hex(etherType, 4)})`,
+      );
       return undefined;
   }
 }

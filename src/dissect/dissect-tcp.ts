@@ -15,14 +15,7 @@
 import { formatTcpFlags, TcpPacket } from '../tcp/tcp-packet.js';
 import { parseTcpOptions, TcpOptionKind } from '../tcp/tcp-options.js';
 import { describeChecksum, verifyChecksum, type ChecksumVerdict } from './checksum-verdict.js';
-import {
-  addDataLayer,
-  availableEnd,
-  type DissectionBuilder,
-  type LayerDraft,
-  type NetworkContext,
-  type Span,
-} from './dissect-context.js';
+import { addDataLayer, availableEnd, type DissectionBuilder, type LayerDraft, type NetworkContext, type Span } from './dissect-context.js';
 import { hex } from './dissection.js';
 
 /** The IP protocol number of TCP. */
@@ -169,14 +162,7 @@ function walkTcpOptions(ctx: DissectionBuilder, layer: LayerDraft, span: Span, h
 }
 
 /** Adds the fields of one kind-length-data option at header byte `offset`; returns its description. */
-function walkOne(
-  ctx: DissectionBuilder,
-  layer: LayerDraft,
-  span: Span,
-  offset: number,
-  kind: number,
-  length: number,
-): string {
+function walkOne(ctx: DissectionBuilder, layer: LayerDraft, span: Span, offset: number, kind: number, length: number): string {
   const frame = ctx.frame;
   const at = span.start + offset;
   const u16 = (i: number): number => (frame[at + i] << 8) | frame[at + i + 1];

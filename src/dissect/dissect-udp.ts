@@ -5,13 +5,7 @@
  */
 import { UdpPacket } from '../udp/udp-packet.js';
 import { describeChecksum, verifyChecksum, type ChecksumVerdict } from './checksum-verdict.js';
-import {
-  addDataLayer,
-  availableEnd,
-  type DissectionBuilder,
-  type NetworkContext,
-  type Span,
-} from './dissect-context.js';
+import { addDataLayer, availableEnd, type DissectionBuilder, type NetworkContext, type Span } from './dissect-context.js';
 import { hex } from './dissection.js';
 
 /** The IP protocol number of UDP. */
@@ -59,13 +53,7 @@ export function dissectUdp(ctx: DissectionBuilder, span: Span, network: NetworkC
   addDataLayer(ctx, dataStart, dataEnd, network.depth);
 }
 
-function udpChecksumVerdict(
-  ctx: DissectionBuilder,
-  span: Span,
-  network: NetworkContext,
-  length: number,
-  checksum: number,
-): ChecksumVerdict {
+function udpChecksumVerdict(ctx: DissectionBuilder, span: Span, network: NetworkContext, length: number, checksum: number): ChecksumVerdict {
   // RFC 768: an all-zero checksum means the sender computed none.
   if (checksum === 0) return { kind: 'absent' };
   if (network.fragmented) return { kind: 'unverified', why: 'the datagram is fragmented' };

@@ -60,9 +60,7 @@ export function dissectFrame(data: Uint8Array, linkType: number, frameNumber: nu
 }
 
 function frameTitle(frameNumber: number, captured: number, original: number): string {
-  return captured === original
-    ? `Frame ${frameNumber}: ${captured} bytes`
-    : `Frame ${frameNumber}: ${original} bytes on wire, ${captured} bytes captured`;
+  return captured === original ? `Frame ${frameNumber}: ${captured} bytes` : `Frame ${frameNumber}: ${original} bytes on wire, ${captured} bytes captured`;
 }
 
 function dissectLink(ctx: DissectionBuilder, span: Span, linkType: number): void {

@@ -15,21 +15,7 @@
  */
 
 /** The kinds of layer a dissection can hold. */
-export type LayerKind =
-  | 'frame'
-  | 'eth'
-  | 'vlan'
-  | 'sll'
-  | 'arp'
-  | 'ip'
-  | 'ipv6'
-  | 'icmp'
-  | 'icmpv6'
-  | 'udp'
-  | 'tcp'
-  | 'data'
-  | 'padding'
-  | 'malformed';
+export type LayerKind = 'frame' | 'eth' | 'vlan' | 'sll' | 'arp' | 'ip' | 'ipv6' | 'icmp' | 'icmpv6' | 'udp' | 'tcp' | 'data' | 'padding' | 'malformed';
 
 /** One header field of a layer. */
 export interface DissectionField {

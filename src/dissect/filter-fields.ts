@@ -11,18 +11,73 @@ import type { Dissection, LayerKind } from './dissection.js';
 export type FilterFieldType = 'number' | 'boolean' | 'ipv4' | 'ipv6' | 'mac' | 'bytes';
 
 const NUMBER_FIELDS = [
-  'frame.number', 'frame.len', 'frame.cap_len',
-  'eth.type', 'eth.len', 'vlan.priority', 'vlan.id', 'vlan.etype',
-  'sll.pkttype', 'sll.hatype', 'sll.halen', 'sll.ifindex', 'sll.etype', 'sll.ltype', 'sll.gretype',
-  'arp.hw.type', 'arp.proto.type', 'arp.hw.size', 'arp.proto.size', 'arp.opcode',
-  'ip.version', 'ip.hdr_len', 'ip.dsfield', 'ip.len', 'ip.id', 'ip.flags', 'ip.frag_offset', 'ip.ttl', 'ip.proto', 'ip.checksum',
-  'ipv6.plen', 'ipv6.nxt', 'ipv6.hlim',
-  'icmp.type', 'icmp.code', 'icmp.checksum', 'icmp.ident', 'icmp.seq', 'icmp.mtu', 'icmp.pointer',
-  'icmpv6.type', 'icmpv6.code', 'icmpv6.checksum',
-  'udp.srcport', 'udp.dstport', 'udp.port', 'udp.length', 'udp.checksum',
-  'tcp.srcport', 'tcp.dstport', 'tcp.port', 'tcp.seq', 'tcp.seq_raw', 'tcp.ack', 'tcp.ack_raw', 'tcp.hdr_len', 'tcp.flags',
-  'tcp.window_size_value', 'tcp.checksum', 'tcp.urgent_pointer', 'tcp.len', 'tcp.options.mss_val', 'tcp.options.wscale.shift',
-  'tcp.options.timestamp.tsval', 'tcp.options.timestamp.tsecr', 'tcp.options.sack_le', 'tcp.options.sack_re',
+  'frame.number',
+  'frame.len',
+  'frame.cap_len',
+  'eth.type',
+  'eth.len',
+  'vlan.priority',
+  'vlan.id',
+  'vlan.etype',
+  'sll.pkttype',
+  'sll.hatype',
+  'sll.halen',
+  'sll.ifindex',
+  'sll.etype',
+  'sll.ltype',
+  'sll.gretype',
+  'arp.hw.type',
+  'arp.proto.type',
+  'arp.hw.size',
+  'arp.proto.size',
+  'arp.opcode',
+  'ip.version',
+  'ip.hdr_len',
+  'ip.dsfield',
+  'ip.len',
+  'ip.id',
+  'ip.flags',
+  'ip.frag_offset',
+  'ip.ttl',
+  'ip.proto',
+  'ip.checksum',
+  'ipv6.plen',
+  'ipv6.nxt',
+  'ipv6.hlim',
+  'icmp.type',
+  'icmp.code',
+  'icmp.checksum',
+  'icmp.ident',
+  'icmp.seq',
+  'icmp.mtu',
+  'icmp.pointer',
+  'icmpv6.type',
+  'icmpv6.code',
+  'icmpv6.checksum',
+  'udp.srcport',
+  'udp.dstport',
+  'udp.port',
+  'udp.length',
+  'udp.checksum',
+  'tcp.srcport',
+  'tcp.dstport',
+  'tcp.port',
+  'tcp.seq',
+  'tcp.seq_raw',
+  'tcp.ack',
+  'tcp.ack_raw',
+  'tcp.hdr_len',
+  'tcp.flags',
+  'tcp.window_size_value',
+  'tcp.checksum',
+  'tcp.urgent_pointer',
+  'tcp.len',
+  'tcp.options.mss_val',
+  'tcp.options.wscale.shift',
+  'tcp.options.timestamp.tsval',
+  'tcp.options.timestamp.tsecr',
+  'tcp.options.sack_le',
+  'tcp.options.sack_re',
   'data.len',
 ];
 const BOOLEAN_FIELDS = ['vlan.dei', 'ip.flags.rb', 'ip.flags.df', 'ip.flags.mf', ...Object.keys(tcpFlagBits())];
@@ -43,8 +98,18 @@ export const FILTER_FIELDS: ReadonlyMap<string, FilterFieldType> = new Map<strin
 
 /** Protocol names a filter may test for, and the layers that make them present. */
 export const FILTER_PROTOCOLS: ReadonlyMap<string, LayerKind> = new Map<string, LayerKind>([
-  ['frame', 'frame'], ['eth', 'eth'], ['vlan', 'vlan'], ['sll', 'sll'], ['arp', 'arp'], ['ip', 'ip'], ['ipv6', 'ipv6'],
-  ['icmp', 'icmp'], ['icmpv6', 'icmpv6'], ['udp', 'udp'], ['tcp', 'tcp'], ['data', 'data'],
+  ['frame', 'frame'],
+  ['eth', 'eth'],
+  ['vlan', 'vlan'],
+  ['sll', 'sll'],
+  ['arp', 'arp'],
+  ['ip', 'ip'],
+  ['ipv6', 'ipv6'],
+  ['icmp', 'icmp'],
+  ['icmpv6', 'icmpv6'],
+  ['udp', 'udp'],
+  ['tcp', 'tcp'],
+  ['data', 'data'],
 ]);
 
 /** Fields made of others: either end's port or address. */
@@ -57,10 +122,18 @@ const EITHER_END: Readonly<Record<string, readonly [string, string]>> = {
 };
 
 function tcpFlagBits(): Record<string, number> {
-  return { 'tcp.flags.fin': 0x01, 'tcp.flags.syn': 0x02, 'tcp.flags.reset': 0x04, 'tcp.flags.push': 0x08, 'tcp.flags.ack': 0x10, 'tcp.flags.urg': 0x20, 'tcp.flags.ece': 0x40, 'tcp.flags.cwr': 0x80 };
+  return {
+    'tcp.flags.fin': 0x01,
+    'tcp.flags.syn': 0x02,
+    'tcp.flags.reset': 0x04,
+    'tcp.flags.push': 0x08,
+    'tcp.flags.ack': 0x10,
+    'tcp.flags.urg': 0x20,
+    'tcp.flags.ece': 0x40,
+    'tcp.flags.cwr': 0x80,
+  };
 }
 const TCP_FLAG_BITS = tcpFlagBits();
-
 
 /** a.b.c.d as 4 bytes; undefined if it is not one. */
 export function parseIpv4(text: string): Uint8Array | undefined {
@@ -106,7 +179,6 @@ export function parseHexBytes(text: string): Uint8Array | undefined {
   return Uint8Array.from(digits.match(/../g) ?? [], (pair) => parseInt(pair, 16));
 }
 
-
 /** Each field name the frame has → every value, in tree order, derived fields included. */
 export function fieldValues(dissection: Dissection): Map<string, string[]> {
   const values = new Map<string, string[]>();
@@ -128,14 +200,12 @@ export function fieldValues(dissection: Dissection): Map<string, string[]> {
   return values;
 }
 
-
 /** A field's printed value as bytes. */
 export function fieldBytes(text: string, type: FilterFieldType): Uint8Array | undefined {
   if (type === 'ipv4') return parseIpv4(text);
   if (type === 'ipv6') return parseIpv6(text);
   return parseHexBytes(text);
 }
-
 
 /** For the usage text: the fields by type, comma-separated. */
 export function describeFilterFields(): string {

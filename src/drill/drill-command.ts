@@ -166,7 +166,8 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
     const corpus = /^--corpus(?:=(.*))?$/.exec(arg);
     if (corpus) {
       const directory = corpus[1] ?? args[++i];
-      if (directory === undefined || !isDirectory(directory)) fail(`--corpus takes a DIR of .pkt scripts${directory === undefined ? '' : `, not '${directory}'`}`);
+      if (directory === undefined || !isDirectory(directory))
+        fail(`--corpus takes a DIR of .pkt scripts${directory === undefined ? '' : `, not '${directory}'`}`);
       for (const path of scriptsUnder(directory!)) files.push({ path, corpus: directory! });
       continue;
     }
@@ -197,7 +198,8 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
     }
     const kind = DRILL_OPTIONS[name];
     if (kind === undefined) fail(`unknown option ${arg.replace(/=.*/, '')} (\`ustack drill --help\` lists the options)`);
-    if (kind === 'number' && (value === undefined || value.trim() === '' || Number.isNaN(Number(value)))) fail(`--${option[1]} takes =N, a number${value === undefined ? '' : `, not '${value}'`}`);
+    if (kind === 'number' && (value === undefined || value.trim() === '' || Number.isNaN(Number(value))))
+      fail(`--${option[1]} takes =N, a number${value === undefined ? '' : `, not '${value}'`}`);
     if (kind === 'text' && value === undefined) fail(`--${option[1]} takes =VALUE`);
     overrides.push({ name, value });
   }

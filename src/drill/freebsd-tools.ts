@@ -75,7 +75,12 @@ export function runFreeBsdTool(command: string, context: ToolContext): ToolOutco
     if (typeof filtered === 'string') return { kind: 'unsupported', reason: filtered };
     ({ output, status } = filtered);
   }
-  return { kind: 'ran', exitStatus: status, output: output.join('\n'), summary: `exit status ${status}${output.length > 0 ? `, output ${JSON.stringify(output.join('\n'))}` : ''}` };
+  return {
+    kind: 'ran',
+    exitStatus: status,
+    output: output.join('\n'),
+    summary: `exit status ${status}${output.length > 0 ? `, output ${JSON.stringify(output.join('\n'))}` : ''}`,
+  };
 }
 
 /** One sockstat row: its columns before the state. */
@@ -136,7 +141,9 @@ function sockstat(args: string[], context: ToolContext): string[] | string {
       state: connection.state,
     });
   }
-  const lines = header ? [`USER     COMMAND    PID   FD  PROTO  LOCAL ADDRESS         FOREIGN ADDRESS       ${showState ? 'PATH STATE   CONN STATE' : ''}`.trimEnd()] : [];
+  const lines = header
+    ? [`USER     COMMAND    PID   FD  PROTO  LOCAL ADDRESS         FOREIGN ADDRESS       ${showState ? 'PATH STATE   CONN STATE' : ''}`.trimEnd()]
+    : [];
   for (const row of rows) {
     if (ports && !ports.has(row.localPort) && !ports.has(row.foreignPort)) continue;
     if (listeningOnly && row.state !== 'LISTEN') continue;

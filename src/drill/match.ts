@@ -14,7 +14,18 @@ import { formatTcpOption, formatTcpOptions, tcpOptionName, type TcpOptionNumberi
 import type { TcpOption } from '../tcp/tcp-options.js';
 import { TcpFlag, type TcpRepr } from '../tcp/tcp-packet.js';
 import type { IcmpPacketSpec, OptionSpec, TcpPacketSpec, UdpPacketSpec } from './script.js';
-import { ecnMatches, ecnName, flagsFromLetters, icmpCodeName, icmpTypeName, ICMP_TYPES, lettersFromFlags, UNREACHABLE_CODES, type DecodedPacket, type Flow } from './wire.js';
+import {
+  ecnMatches,
+  ecnName,
+  flagsFromLetters,
+  icmpCodeName,
+  icmpTypeName,
+  ICMP_TYPES,
+  lettersFromFlags,
+  UNREACHABLE_CODES,
+  type DecodedPacket,
+  type Flow,
+} from './wire.js';
 
 /** How strictly to compare. */
 export interface MatchSettings {
@@ -120,7 +131,8 @@ function optionDifference(spec: OptionSpec, actual: TcpOption, flow: Flow, setti
       if (spec.value !== undefined && actual.kind === 'maxSegmentSize' && actual.mss !== spec.value) return `mss ${actual.mss}, expected ${spec.value}`;
       return null;
     case 'wscale':
-      if (spec.value !== undefined && actual.kind === 'windowScale' && actual.shiftCount !== spec.value) return `wscale ${actual.shiftCount}, expected ${spec.value}`;
+      if (spec.value !== undefined && actual.kind === 'windowScale' && actual.shiftCount !== spec.value)
+        return `wscale ${actual.shiftCount}, expected ${spec.value}`;
       return null;
     case 'sack': {
       if (spec.blocks === undefined || actual.kind !== 'sack') return null;
@@ -257,12 +269,25 @@ export function matchUdp(spec: UdpPacketSpec, packet: DecodedPacket, flow: Flow)
 export function matchIcmp(spec: IcmpPacketSpec, packet: DecodedPacket, flow: Flow): MatchOutcome {
   if (packet.protocol !== 'icmp') return { kind: 'mismatch', differences: [`expected an ICMP message, got ${formatDecoded(packet, flow)}`] };
   const icmp = packet.icmp;
-  const type = icmp.kind === 'destinationUnreachable' ? 3 : icmp.kind === 'timeExceeded' ? 11 : icmp.kind === 'echoRequest' ? 8 : icmp.kind === 'echoReply' ? 0 : icmp.kind === 'other' ? icmp.type : -1;
+  const type =
+    icmp.kind === 'destinationUnreachable'
+      ? 3
+      : icmp.kind === 'timeExceeded'
+        ? 11
+        : icmp.kind === 'echoRequest'
+          ? 8
+          : icmp.kind === 'echoReply'
+            ? 0
+            : icmp.kind === 'other'
+              ? icmp.type
+              : -1;
   const code = 'code' in icmp ? icmp.code : 0;
   const differences: string[] = [];
   if (ICMP_TYPES[spec.type] !== type) differences.push(`ICMP ${icmpTypeName(type)}, expected ${spec.type}`);
-  else if (spec.code !== undefined && type === 3 && UNREACHABLE_CODES[spec.code] !== code) differences.push(`code ${icmpCodeName(type, code)}, expected ${spec.code}`);
-  if (spec.mtu !== undefined && icmp.kind === 'destinationUnreachable' && icmp.nextHopMtu !== spec.mtu) differences.push(`mtu ${icmp.nextHopMtu}, expected ${spec.mtu}`);
+  else if (spec.code !== undefined && type === 3 && UNREACHABLE_CODES[spec.code] !== code)
+    differences.push(`code ${icmpCodeName(type, code)}, expected ${spec.code}`);
+  if (spec.mtu !== undefined && icmp.kind === 'destinationUnreachable' && icmp.nextHopMtu !== spec.mtu)
+    differences.push(`mtu ${icmp.nextHopMtu}, expected ${spec.mtu}`);
   if (spec.quoted && 'quoted' in icmp) {
     const quoted = icmp.quoted;
     const protocol = quoted.length >= 20 ? quoted[9] : -1;

@@ -331,8 +331,7 @@ function parseTcpPacket(cursor: Cursor, ip: IpInfo): TcpPacketSpec {
     else if (cursor.peek() === '<') options = parseOptions(cursor);
     else if (cursor.peek() === '[' || cursor.peek() === '(') {
       if (!takeIpInfo(cursor, ip)) throw cursor.error('unknown bracketed field');
-    }
-    else throw cursor.error('unexpected text in TCP packet');
+    } else throw cursor.error('unexpected text in TCP packet');
   }
   if (window !== undefined && (window < 0 || window > 0xffff)) throw new ScriptSyntaxError(cursor.line, `window ${window} does not fit 16 bits`);
   return { protocol: 'tcp', flags, ...(anySequence ? { anySequence } : {}), seqStart, seqEnd, length, ack, window, urgent, options, ...ip };
@@ -471,7 +470,10 @@ export function parseScript(source: string, defines: ReadonlySet<string> = new S
       if (close < 2) throw new ScriptSyntaxError(line, 'unterminated %{ code block');
       // As packetdrill: spaces and tabs at either end go (Python minds indentation). A final
       // line continuation joined, in packetdrill's generated file, the blank line after it.
-      const code = body.slice(2, close).replace(/^[ \t]+|[ \t]+$/g, '').replace(/\\\s*$/, '');
+      const code = body
+        .slice(2, close)
+        .replace(/^[ \t]+|[ \t]+$/g, '')
+        .replace(/\\\s*$/, '');
       events.push({ kind: 'code', code, time, line, text });
       continue;
     }

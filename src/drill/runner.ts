@@ -462,7 +462,12 @@ class DrillRun {
       const { stack, api } = this.ensureStack();
       const tool = runFreeBsdTool(event.command, { stack, api, command: 'packetdrill', pid: process.pid });
       if (tool.kind === 'unsupported') this.warnings.push(`line ${event.line}: unsupported: ${tool.reason}`);
-      else if (tool.exitStatus !== 0) this.fail(`\`${event.command}\` exited with status ${tool.exitStatus} (packetdrill fails the script)`, 'exit status 0', tool.output === '' ? 'no output' : `output ${JSON.stringify(tool.output)}`);
+      else if (tool.exitStatus !== 0)
+        this.fail(
+          `\`${event.command}\` exited with status ${tool.exitStatus} (packetdrill fails the script)`,
+          'exit status 0',
+          tool.output === '' ? 'no output' : `output ${JSON.stringify(tool.output)}`,
+        );
       else this.applied.push(`line ${event.line}: ${event.command} → ${tool.summary}`);
       return;
     }
@@ -478,7 +483,9 @@ class DrillRun {
         this.profile = os;
         Object.assign(changes, TCP_PROFILES[os]);
         const settings = Object.entries(TCP_PROFILES[os]).map(([field, value]) => `tcp.${field}=${String(value)}`);
-        this.applied.push(`line ${event.line}: the script sets ${os === 'linux' ? 'Linux' : 'FreeBSD'} sysctls → ${os} profile: ${settings.join(', ') || 'no differences'}`);
+        this.applied.push(
+          `line ${event.line}: the script sets ${os === 'linux' ? 'Linux' : 'FreeBSD'} sysctls → ${os} profile: ${settings.join(', ') || 'no differences'}`,
+        );
       }
     }
     if (expanded.restore) {
@@ -531,7 +538,11 @@ class DrillRun {
     let frame: Uint8Array;
     try {
       frame =
-        spec.protocol === 'tcp' ? buildTcpFrame(spec, this.flow, event.line) : spec.protocol === 'udp' ? buildUdpFrame(spec, this.flow) : buildIcmpFrame(spec, this.flow, event.line);
+        spec.protocol === 'tcp'
+          ? buildTcpFrame(spec, this.flow, event.line)
+          : spec.protocol === 'udp'
+            ? buildUdpFrame(spec, this.flow)
+            : buildIcmpFrame(spec, this.flow, event.line);
     } catch (error) {
       this.fail(error instanceof Error ? error.message : String(error));
     }
@@ -581,11 +592,7 @@ class DrillRun {
     for (;;) {
       const sent = await this.nextSent(high);
       if (!sent) {
-        this.fail(
-          `ustack sent nothing by ${(high / 1000).toFixed(3)} s`,
-          `${expectedText} at ${(scripted / 1000).toFixed(3)} s`,
-          'no packet',
-        );
+        this.fail(`ustack sent nothing by ${(high / 1000).toFixed(3)} s`, `${expectedText} at ${(scripted / 1000).toFixed(3)} s`, 'no packet');
       }
       const actualText = `${formatDecoded(sent.packet, this.flow)} at ${(sent.time / 1000).toFixed(3)} s`;
       let outcome: MatchOutcome;
@@ -695,7 +702,11 @@ class DrillRun {
     if (event.end) {
       const late = settled.time - call.endMs;
       if (Math.abs(late) > this.toleranceMs) {
-        this.fail(`the call returned ${Math.abs(late / 1000).toFixed(3)} s ${late > 0 ? 'late' : 'early'}`, `return at ${(call.endMs / 1000).toFixed(3)} s`, describedActual);
+        this.fail(
+          `the call returned ${Math.abs(late / 1000).toFixed(3)} s ${late > 0 ? 'late' : 'early'}`,
+          `return at ${(call.endMs / 1000).toFixed(3)} s`,
+          describedActual,
+        );
       }
     }
   }
@@ -773,7 +784,13 @@ export async function runScript(source: string, options: RunScriptOptions): Prom
     if (error instanceof Failure) {
       failure = error.failure;
       unsupported = error.unsupported;
-    } else failure = { line: 0, text: '', message: `runner error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`, time: run.now / 1000 };
+    } else
+      failure = {
+        line: 0,
+        text: '',
+        message: `runner error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        time: run.now / 1000,
+      };
   }
   return {
     name: options.name,

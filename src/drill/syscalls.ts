@@ -74,7 +74,8 @@ export function evaluate(expression: Expression): number {
     case 'binary':
       return (evaluate(expression.left) | evaluate(expression.right)) >>> 0;
     case 'call':
-      if ((expression.name === 'htons' || expression.name === 'htonl' || expression.name === 'ntohs') && expression.args.length === 1) return evaluate(expression.args[0]);
+      if ((expression.name === 'htons' || expression.name === 'htonl' || expression.name === 'ntohs') && expression.args.length === 1)
+        return evaluate(expression.args[0]);
       throw new SyscallProblem(`cannot evaluate ${expression.name}(…)`);
     case 'array':
       if (expression.items.length === 1) return evaluate(expression.items[0]);
@@ -148,7 +149,9 @@ function checkControl(control: Expression | undefined, result: ReceivedMessage):
   const messages = control.kind === 'array' ? control.items : [control];
   const attached = [result.inq !== undefined ? 'TCP_CM_INQ' : null, result.recvError ? 'IP_RECVERR' : null].filter((name) => name !== null);
   if (messages.length !== attached.length) {
-    throw new SyscallProblem(`recvmsg attached ${attached.length === 0 ? 'no control message' : attached.join(', ')}, expected ${messages.length} control message(s)`);
+    throw new SyscallProblem(
+      `recvmsg attached ${attached.length === 0 ? 'no control message' : attached.join(', ')}, expected ${messages.length} control message(s)`,
+    );
   }
   for (const message of messages) {
     const level = field(message, 'cmsg_level');
@@ -372,14 +375,19 @@ export function startSyscall(event: SyscallEvent, context: SyscallContext): numb
         return { fd: live(evaluate(descriptor)), events: evaluate(events), revents: writtenValue(field(item, 'revents')) };
       });
       const timeout = isElided(args[2]) ? -1 : evaluate(args[2]);
-      return api.poll(entries.map(({ fd: d, events }) => ({ fd: d, events })), timeout).then((results) => {
-        results.forEach((result, i) => checkOutput('poll', `revents of fd ${result.fd}`, result.revents, entries[i].revents));
-        return results.filter((r) => r.revents !== 0).length;
-      });
+      return api
+        .poll(
+          entries.map(({ fd: d, events }) => ({ fd: d, events })),
+          timeout,
+        )
+        .then((results) => {
+          results.forEach((result, i) => checkOutput('poll', `revents of fd ${result.fd}`, result.revents, entries[i].revents));
+          return results.filter((r) => r.revents !== 0).length;
+        });
     }
     case 'getsockname':
     case 'getpeername':
-      (event.name === 'getsockname' ? api.getsockname(fd()) : api.getpeername(fd()));
+      event.name === 'getsockname' ? api.getsockname(fd()) : api.getpeername(fd());
       return 0;
     default:
       throw new SyscallProblem(`system call ${event.name}() is not supported by the runner`);

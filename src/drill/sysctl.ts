@@ -410,7 +410,9 @@ function ipRoute(simple: string, words: string[], outcome: ShellOutcome): void {
     i++; // the attribute's value
   }
   outcome.routes.push(route);
-  const shown = [route.via ? `via ${route.via}` : '', route.mtu ? `mtu ${route.mtu}` : '', route.advertisedMss ? `advmss ${route.advertisedMss}` : ''].filter((s) => s !== '').join(' ');
+  const shown = [route.via ? `via ${route.via}` : '', route.mtu ? `mtu ${route.mtu}` : '', route.advertisedMss ? `advmss ${route.advertisedMss}` : '']
+    .filter((s) => s !== '')
+    .join(' ');
   outcome.applied.push(`${simple} → route ${destination}${shown ? ` ${shown}` : ''}${notes.length > 0 ? `, ${notes.join(', ')}` : ''}`);
 }
 

@@ -76,7 +76,13 @@ function add(a: number, b: number): number {
 }
 
 /** Wraps a transport payload in an IPv4 header from the script's peer to ustack. */
-function ipv4Frame(flow: Flow, protocol: number, transportLength: number, ip: { ecn?: EcnSpec; tos?: number; ttl?: number }, write: (out: Uint8Array) => void): Uint8Array {
+function ipv4Frame(
+  flow: Flow,
+  protocol: number,
+  transportLength: number,
+  ip: { ecn?: EcnSpec; tos?: number; ttl?: number },
+  write: (out: Uint8Array) => void,
+): Uint8Array {
   const tos = ip.tos ?? (ip.ecn === undefined ? 0 : ECN_CODEPOINT[ip.ecn]);
   const repr: Ipv4Repr = {
     dscp: tos >> 2,
@@ -217,7 +223,16 @@ export function buildIcmpFrame(spec: IcmpPacketSpec, flow: Flow, line: number): 
   if (type === undefined) throw new Error(`line ${line}: unknown ICMP type '${spec.type}'`);
   let code = 0;
   if (spec.code !== undefined) {
-    const known = type === 3 ? UNREACHABLE_CODES[spec.code] : type === 11 ? (spec.code === 'ttl_exceeded' ? 0 : spec.code === 'reassembly_time_exceeded' ? 1 : undefined) : undefined;
+    const known =
+      type === 3
+        ? UNREACHABLE_CODES[spec.code]
+        : type === 11
+          ? spec.code === 'ttl_exceeded'
+            ? 0
+            : spec.code === 'reassembly_time_exceeded'
+              ? 1
+              : undefined
+          : undefined;
     if (known === undefined) throw new Error(`line ${line}: unknown ICMP code '${spec.code}' for ${spec.type}`);
     code = known;
   }
@@ -244,7 +259,10 @@ export function buildIcmpFrame(spec: IcmpPacketSpec, flow: Flow, line: number): 
     payloadLength = 20 + quotedSpec.length;
   } else {
     transport = new Uint8Array(8);
-    emitUdp({ sourcePort: flow.localPort, destinationPort: flow.remotePort, payload: new Uint8Array(0) }, transport, { source: flow.localAddress, destination: flow.remoteAddress });
+    emitUdp({ sourcePort: flow.localPort, destinationPort: flow.remotePort, payload: new Uint8Array(0) }, transport, {
+      source: flow.localAddress,
+      destination: flow.remoteAddress,
+    });
     new DataView(transport.buffer).setUint16(4, 8 + quotedSpec.length);
     protocol = IpProtocol.UDP;
     payloadLength = 8 + quotedSpec.length;

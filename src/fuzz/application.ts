@@ -59,7 +59,10 @@ function tcpActivity(target: Target): string | null {
       return infoProblem(socketTcpInfo(connection, target.now), `TCP_INFO of ${connection.key} ${connection.state}`);
     case 2:
       target.count('tcp-info-listener');
-      return infoProblem(listenerTcpInfo(dice.pick(target.listeners), target.stack.tcp.config), 'TCP_INFO of a listener') ?? infoProblem(unconnectedTcpInfo(target.stack.tcp.config), 'TCP_INFO unconnected');
+      return (
+        infoProblem(listenerTcpInfo(dice.pick(target.listeners), target.stack.tcp.config), 'TCP_INFO of a listener') ??
+        infoProblem(unconnectedTcpInfo(target.stack.tcp.config), 'TCP_INFO unconnected')
+      );
     case 3:
       target.count('nodelay-cork');
       if (dice.chance(0.5)) connection.setNoDelay(dice.chance(0.5));
@@ -274,7 +277,9 @@ export function relayOnClose(target: Target, first: TcpConnection): void {
   const dice = target.dice;
   const order = first.tableOrder; // the layer forgets it before the close event
   first.events.onClose = () => {
-    const later = target.tracked.filter((t) => !t.transfer && t.connection.tableOrder > order && (t.connection.state === 'ESTABLISHED' || t.connection.state === 'CLOSE-WAIT'));
+    const later = target.tracked.filter(
+      (t) => !t.transfer && t.connection.tableOrder > order && (t.connection.state === 'ESTABLISHED' || t.connection.state === 'CLOSE-WAIT'),
+    );
     if (later.length === 0) return;
     target.count('relay-closed');
     const second = dice.pick(later).connection;
@@ -353,7 +358,17 @@ function udpActivity(target: Target): string | null {
       socket.options.multicastLoop = dice.chance(0.7);
       if (dice.chance(0.2)) socket.options.ttl = dice.pick([undefined, 1, 255]);
       if (dice.chance(0.2)) socket.options.tos = dice.u8();
-      const destination = dice.pick([target.peer, target.peer, target.ours, 0xffffffff, subnetBroadcast, ...FUZZ_GROUPS, 0x08080808, (target.ours & 0xffffff00) | dice.u8(), IPV4_ANY]);
+      const destination = dice.pick([
+        target.peer,
+        target.peer,
+        target.ours,
+        0xffffffff,
+        subnetBroadcast,
+        ...FUZZ_GROUPS,
+        0x08080808,
+        (target.ours & 0xffffff00) | dice.u8(),
+        IPV4_ANY,
+      ]);
       const port = dice.pick([53, 5353, CONNECTED_UDP_PORT, 9, 0, dice.u16()]);
       // One to three in a row (a full transmit queue drops the later ones).
       for (let i = 1 + dice.below(3); i > 0; i--) {
@@ -425,12 +440,19 @@ function peerBurst(target: Target): string | null {
     case 3:
       if (target.raw.length === 0) return null;
       target.count('burst-icmp-flood');
-      for (let i = 0; i < 160; i++) target.deliverIp(ipv4Packet({ source: target.peer, destination: target.ours, protocol: 1 }, icmpMessage({ kind: 'echoRequest', identifier: 1, sequence: i, data: new Uint8Array(1400) })));
+      for (let i = 0; i < 160; i++)
+        target.deliverIp(
+          ipv4Packet(
+            { source: target.peer, destination: target.ours, protocol: 1 },
+            icmpMessage({ kind: 'echoRequest', identifier: 1, sequence: i, data: new Uint8Array(1400) }),
+          ),
+        );
       target.link.take();
       return null;
     case 4:
       target.count('burst-forward');
-      for (const ttl of [64, 1]) target.deliverIp(ipv4Packet({ source: target.peer, destination: 0xc0a80909, protocol: 17, dontFragment: true, ttl }, new Uint8Array(1400))); // 192.168.9.9: the route with MTU 1280
+      for (const ttl of [64, 1])
+        target.deliverIp(ipv4Packet({ source: target.peer, destination: 0xc0a80909, protocol: 17, dontFragment: true, ttl }, new Uint8Array(1400))); // 192.168.9.9: the route with MTU 1280
       return null;
     default:
       return challengeBurst(target);
@@ -460,7 +482,14 @@ function rawActivity(target: Target): string | null {
   if (dice.chance(0.3)) {
     // ping (the ICMP layer's echo API; replies reach the listener installed at setup).
     target.count('ping');
-    target.stack.icmp.sendEchoRequest(dice.pick([target.peer, target.peer, 0x08080808, 0xffffffff]), dice.u16(), dice.u16(), dice.bytes(dice.length(1000)), target.now, dice.pick([undefined, 1]));
+    target.stack.icmp.sendEchoRequest(
+      dice.pick([target.peer, target.peer, 0x08080808, 0xffffffff]),
+      dice.u16(),
+      dice.u16(),
+      dice.bytes(dice.length(1000)),
+      target.now,
+      dice.pick([undefined, 1]),
+    );
     return null;
   }
   if (target.raw.length === 0) return null;
@@ -475,7 +504,10 @@ function rawActivity(target: Target): string | null {
     }
     case 0: {
       target.count('raw-send');
-      const payload = socket.protocol === 1 ? icmpMessage({ kind: 'echoRequest', identifier: dice.u16(), sequence: dice.u16(), data: dice.bytes(dice.length(100)) }) : dice.bytes(dice.length(3000));
+      const payload =
+        socket.protocol === 1
+          ? icmpMessage({ kind: 'echoRequest', identifier: dice.u16(), sequence: dice.u16(), data: dice.bytes(dice.length(100)) })
+          : dice.bytes(dice.length(3000));
       socket.ttl = dice.pick([undefined, 1, 64]);
       socket.send(payload, dice.pick([target.peer, target.ours, 0x08080808, IPV4_ANY]));
       return null;
@@ -483,7 +515,10 @@ function rawActivity(target: Target): string | null {
     case 1: {
       target.count('raw-send-header');
       socket.headerIncluded = true;
-      const packet = ipv4Packet({ source: dice.pick([0, target.ours, target.peer]), destination: dice.pick([target.peer, 0x08080808]), protocol: socket.protocol }, dice.bytes(dice.length(200)));
+      const packet = ipv4Packet(
+        { source: dice.pick([0, target.ours, target.peer]), destination: dice.pick([target.peer, 0x08080808]), protocol: socket.protocol },
+        dice.bytes(dice.length(200)),
+      );
       socket.send(dice.chance(0.9) ? packet : packet.subarray(0, dice.below(packet.length)));
       socket.headerIncluded = false;
       return null;

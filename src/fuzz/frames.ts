@@ -118,7 +118,10 @@ export { EtherType, IpProtocol };
 // ---- field-aware choices ---------------------------------------------------------------------
 
 /** Flag combinations worth trying, most of them the ones a state machine branches on. */
-const FLAG_SETS = [0x010, 0x018, 0x011, 0x019, 0x002, 0x012, 0x004, 0x014, 0x001, 0x000, 0x003, 0x006, 0x007, 0x016, 0x017, 0x030, 0x0d0, 0x050, 0x090, 0x052, 0x0c2, 0x13f, 0xfff];
+const FLAG_SETS = [
+  0x010, 0x018, 0x011, 0x019, 0x002, 0x012, 0x004, 0x014, 0x001, 0x000, 0x003, 0x006, 0x007, 0x016, 0x017, 0x030, 0x0d0, 0x050, 0x090, 0x052, 0x0c2, 0x13f,
+  0xfff,
+];
 
 /** TCP flags: a meaningful set most of the time, any 12 bits sometimes. */
 export function tcpFlags(dice: Dice): number {
@@ -223,7 +226,9 @@ export function ipv4Options(dice: Dice, address: Ipv4Address): Ipv4Option[] {
         const size = flag === 0 ? 4 : 8;
         const slots = 1 + dice.below(4);
         if (4 + size * slots > room) break;
-        const entries = Array.from({ length: slots }, () => (flag === 0 ? { timestamp: dice.u32() } : { address: dice.chance(0.5) ? address : dice.u32(), timestamp: 0 }));
+        const entries = Array.from({ length: slots }, () =>
+          flag === 0 ? { timestamp: dice.u32() } : { address: dice.chance(0.5) ? address : dice.u32(), timestamp: 0 },
+        );
         options.push({ kind: 'timestamp', pointer: dice.pick([5, 5 + size * dice.below(slots + 1), dice.u8()]), overflow: dice.below(16), flag, entries });
         room -= 4 + size * slots;
         break;
@@ -329,7 +334,8 @@ export function mutateBytes(dice: Dice, frame: Uint8Array, ethernet: boolean, ot
         const ipHeader = out.length > at ? (out[at] & 0x0f) * 4 : 0;
         const t = at + ipHeader;
         if (out.length >= t + 14 && out[at + 9] === IpProtocol.TCP) out[t + 12] = (dice.below(16) << 4) | (out[t + 12] & 0x0f);
-        else if (out.length >= t + 6 && out[at + 9] === IpProtocol.UDP) writeUint16(out, t + 4, dice.pick([0, 7, 8, 9, out.length - t, out.length - t + 1, dice.u16()]));
+        else if (out.length >= t + 6 && out[at + 9] === IpProtocol.UDP)
+          writeUint16(out, t + 4, dice.pick([0, 7, 8, 9, out.length - t, out.length - t + 1, dice.u16()]));
         break;
       }
       case 5:

@@ -283,7 +283,9 @@ class Generator {
     const fields: IpFields = {
       source: dice.chance(0.95) ? target.peer : dice.pick([target.ours, 0, 0xffffffff, 0x7f000001, (target.peer & 0xffffff00) | dice.u8(), dice.u32()]),
       // Odd destinations; with forwarding on, others' addresses are routed (192.168.0.0/16 has MTU 1280).
-      destination: dice.chance(0.95) ? target.ours : dice.pick([0xffffffff, (target.ours | 0xff) >>> 0, 0xe0000001, 0xe00000fb, dice.u32(), 0xc0a80709, 0x08080808, (target.ours & 0xffffff00) | 0x63]),
+      destination: dice.chance(0.95)
+        ? target.ours
+        : dice.pick([0xffffffff, (target.ours | 0xff) >>> 0, 0xe0000001, 0xe00000fb, dice.u32(), 0xc0a80709, 0x08080808, (target.ours & 0xffffff00) | 0x63]),
       protocol,
       identification: dice.u16(),
       ttl: dice.chance(0.95) ? 64 : dice.pick([0, 1, 2, 255]),
@@ -343,7 +345,13 @@ class Generator {
     let options = target.peerOptions(connection);
     if (dice.chance(0.35)) options = tcpOptions(dice, { ts: connection.timestamps.recent, seq: connection.sndUna });
     else if (connection.timestamps.enabled && dice.chance(0.3)) {
-      options = [{ kind: 'timestamps', tsVal: nearEdge(dice, connection.timestamps.recent, 2), tsEcr: dice.chance(0.5) ? connection.timestamps.tsVal(target.now) : dice.u32() }];
+      options = [
+        {
+          kind: 'timestamps',
+          tsVal: nearEdge(dice, connection.timestamps.recent, 2),
+          tsEcr: dice.chance(0.5) ? connection.timestamps.tsVal(target.now) : dice.u32(),
+        },
+      ];
     }
     return tcpSegment(
       {
@@ -389,7 +397,15 @@ class Generator {
     if (dice.chance(0.05)) return this.ip(target, RAW_PROTOCOL, dice.bytes(dice.length(600))); // for the raw socket
     const connected = target.udp.find((u) => u.socket.connected)?.socket;
     const sourcePort = connected && dice.chance(0.3) ? connected.remotePort : dice.u16();
-    const datagram = udpDatagram({ sourcePort, destinationPort: dice.pick([53, 53, 5353, 5353, CONNECTED_UDP_PORT, REUSE_PORT, REUSE_ADDRESS_PORT, 7, dice.u16()]), payload: dice.bytes(dice.length(1472)) }, target.peer, target.ours);
+    const datagram = udpDatagram(
+      {
+        sourcePort,
+        destinationPort: dice.pick([53, 53, 5353, 5353, CONNECTED_UDP_PORT, REUSE_PORT, REUSE_ADDRESS_PORT, 7, dice.u16()]),
+        payload: dice.bytes(dice.length(1472)),
+      },
+      target.peer,
+      target.ours,
+    );
     if (dice.chance(0.05)) datagram.fill(0, 6, 8); // no checksum
     return this.ip(target, IpProtocol.UDP, datagram);
   }
@@ -401,16 +417,40 @@ class Generator {
       // Now and then a datagram of a UDP socket (an error for a connected one is reported to it).
       const socket = dice.chance(0.2) ? dice.pick(target.udp).socket : null;
       if (socket) {
-        const datagram = udpDatagram({ sourcePort: socket.localPort, destinationPort: socket.connected ? socket.remotePort : dice.pick([53, 9]), payload: new Uint8Array(4) }, target.ours, target.peer);
-        const full = ipv4Packet({ source: target.ours, destination: socket.connected ? socket.remoteAddress : target.peer, protocol: IpProtocol.UDP }, datagram);
+        const datagram = udpDatagram(
+          { sourcePort: socket.localPort, destinationPort: socket.connected ? socket.remotePort : dice.pick([53, 9]), payload: new Uint8Array(4) },
+          target.ours,
+          target.peer,
+        );
+        const full = ipv4Packet(
+          { source: target.ours, destination: socket.connected ? socket.remoteAddress : target.peer, protocol: IpProtocol.UDP },
+          datagram,
+        );
         return full.subarray(0, dice.pick([full.length, full.length, 22, 24]));
       }
       const connection = this.connection(target);
       const segment = connection
-        ? tcpSegment({ srcPort: connection.localPort, dstPort: connection.remotePort, seq: nearEdge(dice, connection.sndUna, 1000), ack: connection.rcvNxt, flags: 0x010, window: 0, urgentPointer: 0, options: [], payload: new Uint8Array(0) }, target.ours, target.peer)
+        ? tcpSegment(
+            {
+              srcPort: connection.localPort,
+              dstPort: connection.remotePort,
+              seq: nearEdge(dice, connection.sndUna, 1000),
+              ack: connection.rcvNxt,
+              flags: 0x010,
+              window: 0,
+              urgentPointer: 0,
+              options: [],
+              payload: new Uint8Array(0),
+            },
+            target.ours,
+            target.peer,
+          )
         : udpDatagram({ sourcePort: dice.u16(), destinationPort: 53, payload: new Uint8Array(4) }, target.ours, target.peer);
       const protocol = connection ? IpProtocol.TCP : IpProtocol.UDP;
-      const full = ipv4Packet({ source: target.ours, destination: dice.chance(0.9) ? target.peer : dice.u32(), protocol: dice.chance(0.95) ? protocol : dice.u8() }, segment);
+      const full = ipv4Packet(
+        { source: target.ours, destination: dice.chance(0.9) ? target.peer : dice.u32(), protocol: dice.chance(0.95) ? protocol : dice.u8() },
+        segment,
+      );
       return full.subarray(0, dice.pick([full.length, 28, 20 + 8, 24, 19, dice.below(full.length + 1)]));
     };
     switch (dice.below(8)) {
@@ -418,7 +458,12 @@ class Generator {
         return icmpMessage({ kind: 'echoRequest', identifier: dice.u16(), sequence: dice.u16(), data: dice.bytes(dice.length(1400)) });
       case 1:
       case 2:
-        return icmpMessage({ kind: 'destinationUnreachable', code: 4, nextHopMtu: dice.pick([0, 68, 296, 576, 1000, 1280, 1492, 1500, 9000, 65535, dice.u16()]), quoted: quote() });
+        return icmpMessage({
+          kind: 'destinationUnreachable',
+          code: 4,
+          nextHopMtu: dice.pick([0, 68, 296, 576, 1000, 1280, 1492, 1500, 9000, 65535, dice.u16()]),
+          quoted: quote(),
+        });
       case 3:
         return icmpMessage({ kind: 'destinationUnreachable', code: dice.below(16), nextHopMtu: 0, quoted: quote() });
       case 4:
@@ -450,11 +495,27 @@ class Generator {
     if (dice.chance(0.1)) {
       const identification = 0x6000 + dice.below(4);
       if (dice.chance(0.5)) {
-        return this.ip(target, IpProtocol.UDP, dice.bytes(8), { identification, dontFragment: false, moreFragments: true, fragmentOffset: 8 * (1 + dice.below(200)), source: target.peer, destination: target.ours, options: [] });
+        return this.ip(target, IpProtocol.UDP, dice.bytes(8), {
+          identification,
+          dontFragment: false,
+          moreFragments: true,
+          fragmentOffset: 8 * (1 + dice.below(200)),
+          source: target.peer,
+          destination: target.ours,
+          options: [],
+        });
       }
       const first = dice.chance(0.5);
       const options = first ? [{ kind: 'raw' as const, type: 30, data: new Uint8Array(36) }] : [];
-      return this.ip(target, IpProtocol.UDP, dice.bytes(first ? 8 : 16), { identification, dontFragment: false, moreFragments: first, fragmentOffset: first ? 0 : 65_496, source: target.peer, destination: target.ours, options });
+      return this.ip(target, IpProtocol.UDP, dice.bytes(first ? 8 : 16), {
+        identification,
+        dontFragment: false,
+        moreFragments: first,
+        fragmentOffset: first ? 0 : 65_496,
+        source: target.peer,
+        destination: target.ours,
+        options,
+      });
     }
     const seeded = target.fragmentIds.length > 0 && dice.chance(0.4);
     const identification = seeded ? dice.pick(target.fragmentIds) : 0x5000 + dice.below(16);
@@ -462,7 +523,11 @@ class Generator {
     const offsetUnits = dice.pick([0, 75, 75, 1 + dice.below(200), 8190 - dice.below(4), dice.below(8192)]);
     let data: Uint8Array;
     if (offsetUnits === 0 && protocol === IpProtocol.UDP) {
-      data = udpDatagram({ sourcePort: dice.u16(), destinationPort: dice.pick([53, 5353]), payload: dice.bytes(600 + dice.below(2000)) }, target.peer, target.ours).subarray(0, 8 * (1 + dice.below(150)));
+      data = udpDatagram(
+        { sourcePort: dice.u16(), destinationPort: dice.pick([53, 5353]), payload: dice.bytes(600 + dice.below(2000)) },
+        target.peer,
+        target.ours,
+      ).subarray(0, 8 * (1 + dice.below(150)));
     } else {
       data = dice.bytes(dice.chance(0.7) ? 8 * (1 + dice.below(150)) : dice.below(1200));
     }
@@ -482,7 +547,14 @@ class Generator {
    */
   private igmp(target: Target): Uint8Array {
     const dice = this.dice;
-    const type = dice.pick([IgmpType.MEMBERSHIP_QUERY, IgmpType.MEMBERSHIP_QUERY, IgmpType.V1_MEMBERSHIP_REPORT, IgmpType.V2_MEMBERSHIP_REPORT, IgmpType.LEAVE_GROUP, dice.u8()]);
+    const type = dice.pick([
+      IgmpType.MEMBERSHIP_QUERY,
+      IgmpType.MEMBERSHIP_QUERY,
+      IgmpType.V1_MEMBERSHIP_REPORT,
+      IgmpType.V2_MEMBERSHIP_REPORT,
+      IgmpType.LEAVE_GROUP,
+      dice.u8(),
+    ]);
     const group = dice.pick([0, ...FUZZ_GROUPS, ...FUZZ_GROUPS, dice.u32()]);
     const message = new Uint8Array(dice.chance(0.95) ? IGMP_LENGTH : dice.below(16));
     if (message.length >= IGMP_LENGTH) emitIgmp({ type, maxResponseTime: dice.pick([0, 1, 10, 100, 255, dice.u8()]), group }, message);

@@ -120,7 +120,11 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
         ranges.sort((a, b) => (a[0] <= offset && offset < a[1] ? -1 : b[0] <= offset && offset < b[1] ? 1 : b[0] - a[0]));
         blocks = [...dsack, ...ranges.map(([from, to]) => ({ leftEdge: seqAdd(start, from), rightEdge: seqAdd(start, to) }))].slice(0, maxBlocks);
       }
-      acks.push({ ack: seqAdd(start, contiguous), options: ackOptions(target, connection, tsValOf(segment.optionBytes), blocks), ece: connection.ecn.enabled && !clean && dice.chance(0.05) });
+      acks.push({
+        ack: seqAdd(start, contiguous),
+        options: ackOptions(target, connection, tsValOf(segment.optionBytes), blocks),
+        ece: connection.ecn.enabled && !clean && dice.chance(0.05),
+      });
     }
     // Reneging (RFC 2018 §8): the peer forgets what it SACKed above the hole.
     if (!reneged && !clean && connection.sackEnabled && dice.chance(0.02) && contiguous < data.length) {
@@ -134,7 +138,12 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
       target.peerSegment(connection, { seq: connection.rcvNxt, ack, flags: ece ? ACK | ECE : ACK, options });
     }
     if (acks.length === 0 && dice.chance(0.2) && connection.state === 'ESTABLISHED') {
-      target.peerSegment(connection, { seq: connection.rcvNxt, ack: seqAdd(start, contiguous), flags: ACK, options: ackOptions(target, connection, undefined, []) });
+      target.peerSegment(connection, {
+        seq: connection.rcvNxt,
+        ack: seqAdd(start, contiguous),
+        flags: ACK,
+        options: ackOptions(target, connection, undefined, []),
+      });
     }
     // The clean path has a bottleneck of 1 MB/s: a round takes 10 ms plus the time the data in
     // flight spends in its queue, so the RTT grows with the window (HyStart's delay signal).
@@ -185,7 +194,14 @@ export function lossyTransferIn(target: Target, connection: TcpConnection, data:
       const ce = connection.ecn.enabled && dice.chance(0.05);
       const flags = PSH_ACK | (congestionSignalled ? CWR : 0);
       congestionSignalled = ce;
-      target.peerSegment(connection, { seq: seqAdd(start, from), ack: connection.sndNxt, flags, payload: data.subarray(from, to), options: ackOptions(target, connection, echo, []), ecn: connection.ecn.enabled ? (ce ? ECN_CE : ECN_ECT0) : 0 });
+      target.peerSegment(connection, {
+        seq: seqAdd(start, from),
+        ack: connection.sndNxt,
+        flags,
+        payload: data.subarray(from, to),
+        options: ackOptions(target, connection, echo, []),
+        ecn: connection.ecn.enabled ? (ce ? ECN_CE : ECN_ECT0) : 0,
+      });
     }
     const chunk = connection.receive(dice.chance(0.3) ? dice.pick([100, 5000]) : Infinity);
     parts.push(chunk);
@@ -203,7 +219,12 @@ export function lossyTransferIn(target: Target, connection: TcpConnection, data:
 /** The peer's options on an ACK: timestamps echoing `tsEcr` (when known) and SACK blocks. */
 function ackOptions(target: Target, connection: TcpConnection, tsEcr: number | undefined, blocks: Array<{ leftEdge: number; rightEdge: number }>): TcpOption[] {
   const options: TcpOption[] = [];
-  if (connection.timestamps.enabled) options.push({ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: (connection.timestamps.recent + 1) >>> 0, tsEcr: tsEcr ?? connection.timestamps.tsVal(target.now) });
+  if (connection.timestamps.enabled)
+    options.push(
+      { kind: 'noOperation' },
+      { kind: 'noOperation' },
+      { kind: 'timestamps', tsVal: (connection.timestamps.recent + 1) >>> 0, tsEcr: tsEcr ?? connection.timestamps.tsVal(target.now) },
+    );
   if (blocks.length > 0) options.push({ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'sack', blocks });
   return options;
 }
@@ -219,7 +240,7 @@ function tsValOf(optionBytes: Uint8Array): number | undefined {
 /** Ranges [from, to) of held bytes above `from`. */
 function heldRanges(held: Uint8Array, from: number): Array<[number, number]> {
   const ranges: Array<[number, number]> = [];
-  for (let i = from; i < held.length; ) {
+  for (let i = from; i < held.length;) {
     if (!held[i]) {
       i++;
       continue;

@@ -57,8 +57,14 @@ async function main(): Promise<number> {
     },
   });
   const seconds = result.elapsedMs / 1000;
-  console.log(`fuzz: seed ${args.seed}: ${result.frames} frames in ${result.epochs} epochs, ${seconds.toFixed(1)} s, ${Math.round(result.frames / seconds)} frames/s`);
-  console.log(`  generated: ${Object.entries(result.generated).map(([kind, n]) => `${kind} ${n}`).join(', ')}`);
+  console.log(
+    `fuzz: seed ${args.seed}: ${result.frames} frames in ${result.epochs} epochs, ${seconds.toFixed(1)} s, ${Math.round(result.frames / seconds)} frames/s`,
+  );
+  console.log(
+    `  generated: ${Object.entries(result.generated)
+      .map(([kind, n]) => `${kind} ${n}`)
+      .join(', ')}`,
+  );
   console.log(`  final transfers checked on ${result.transfersChecked} surviving connections`);
   if (coverage) printCoverage(await coverage.stop());
   if (result.findings.length === 0) {
@@ -76,7 +82,8 @@ async function main(): Promise<number> {
 
 function printCoverage(report: CoverageReport): void {
   console.log(`  line coverage (V8, per source file via source maps):`);
-  for (const group of report.groups) console.log(`    ${group.name.padEnd(10)} ${group.covered}/${group.lines} lines, ${((100 * group.covered) / Math.max(1, group.lines)).toFixed(1)} %`);
+  for (const group of report.groups)
+    console.log(`    ${group.name.padEnd(10)} ${group.covered}/${group.lines} lines, ${((100 * group.covered) / Math.max(1, group.lines)).toFixed(1)} %`);
   for (const file of report.files) {
     console.log(`      ${file.path.padEnd(40)} ${file.covered}/${file.lines} ${((100 * file.covered) / Math.max(1, file.lines)).toFixed(1)} %`);
     if (file.uncovered.length > 0) console.log(`        uncovered: ${lineRanges(file.uncovered)}`);
@@ -86,7 +93,7 @@ function printCoverage(report: CoverageReport): void {
 /** `3-5,9,12-14` from sorted line numbers. */
 function lineRanges(lines: readonly number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < lines.length; ) {
+  for (let i = 0; i < lines.length;) {
     let j = i;
     while (j + 1 < lines.length && lines[j + 1] === lines[j] + 1) j++;
     parts.push(j === i ? `${lines[i]}` : `${lines[i]}-${lines[j]}`);

@@ -227,7 +227,13 @@ export class Target {
       if (frame.length < 42 || frame[12] !== 0x08 || frame[13] !== 0x06 || frame[21] !== ArpOperation.REQUEST) continue;
       const target = ((frame[38] << 24) | (frame[39] << 16) | (frame[40] << 8) | frame[41]) >>> 0;
       if (target !== this.peer) continue;
-      const reply = arpPacket({ operation: ArpOperation.REPLY, senderHardwareAddress: this.peerMac, senderProtocolAddress: this.peer, targetHardwareAddress: this.ourMac, targetProtocolAddress: this.ours });
+      const reply = arpPacket({
+        operation: ArpOperation.REPLY,
+        senderHardwareAddress: this.peerMac,
+        senderProtocolAddress: this.peer,
+        targetHardwareAddress: this.ourMac,
+        targetProtocolAddress: this.ours,
+      });
       this.link.receiver!(ethernetFrame(this.ourMac, this.peerMac, EtherType.ARP, reply), this.now);
     }
   }
@@ -236,11 +242,16 @@ export class Target {
 
   /** Options the peer's non-SYN segments carry on `connection` (its timestamps when in use). */
   peerOptions(connection: TcpConnection): TcpOption[] {
-    return connection.timestamps.enabled ? [{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: this.peerTs(), tsEcr: connection.timestamps.tsVal(this.now) }] : [];
+    return connection.timestamps.enabled
+      ? [{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: this.peerTs(), tsEcr: connection.timestamps.tsVal(this.now) }]
+      : [];
   }
 
   /** Sends a well-formed segment from the peer on `connection`'s 4-tuple (`ecn`: its IP header's ECN field). */
-  peerSegment(connection: TcpConnection, fields: { seq: number; ack: number; flags: number; payload?: Uint8Array; window?: number; options?: TcpOption[]; ecn?: number }): void {
+  peerSegment(
+    connection: TcpConnection,
+    fields: { seq: number; ack: number; flags: number; payload?: Uint8Array; window?: number; options?: TcpOption[]; ecn?: number },
+  ): void {
     const segment = tcpSegment(
       {
         srcPort: connection.remotePort,
@@ -284,7 +295,21 @@ export class Target {
     const peerIss = this.dice.u32();
     // Half the time the SYN asks for ECN (ECE and CWR, RFC 3168 §6.1.1).
     const flags = this.dice.chance(0.5) ? 0x0c2 : 0x002;
-    const segment = tcpSegment({ srcPort: peerPort, dstPort: port, seq: peerIss, ack: 0, flags, window: 65535, urgentPointer: 0, options: this.synOptions(), payload: new Uint8Array(0) }, this.peer, this.ours);
+    const segment = tcpSegment(
+      {
+        srcPort: peerPort,
+        dstPort: port,
+        seq: peerIss,
+        ack: 0,
+        flags,
+        window: 65535,
+        urgentPointer: 0,
+        options: this.synOptions(),
+        payload: new Uint8Array(0),
+      },
+      this.peer,
+      this.ours,
+    );
     this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
     return peerIss;
   }
@@ -325,7 +350,21 @@ export class Target {
     if (!result.ok) throw new Error(`fuzz setup (${this.name}): connect: ${result.error}`);
     const connection = result.value;
     this.settle();
-    const segment = tcpSegment({ srcPort: connection.remotePort, dstPort: connection.localPort, seq: this.dice.u32(), ack: 0, flags: 0x002, window: 65535, urgentPointer: 0, options: this.synOptions(), payload: new Uint8Array(0) }, this.peer, this.ours);
+    const segment = tcpSegment(
+      {
+        srcPort: connection.remotePort,
+        dstPort: connection.localPort,
+        seq: this.dice.u32(),
+        ack: 0,
+        flags: 0x002,
+        window: 65535,
+        urgentPointer: 0,
+        options: this.synOptions(),
+        payload: new Uint8Array(0),
+      },
+      this.peer,
+      this.ours,
+    );
     this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
     return connection;
   }
@@ -350,13 +389,26 @@ export class Target {
    * Null when connect fails (no ephemeral port left).
    */
   activeOpen(port = 8000 + this.dice.below(100), ephemeral = false, configure?: (connection: TcpConnection) => void): TcpConnection | null {
-    const result = this.stack.tcp.connect(this.peer, port, { ...(ephemeral ? {} : { localPort: this.nextConnectPort++ }), ...(configure ? { configure } : {}) });
+    const result = this.stack.tcp.connect(this.peer, port, {
+      ...(ephemeral ? {} : { localPort: this.nextConnectPort++ }),
+      ...(configure ? { configure } : {}),
+    });
     if (!result.ok) return null;
     const connection = result.value;
     this.settle();
     const options = this.synOptions();
     const segment = tcpSegment(
-      { srcPort: connection.remotePort, dstPort: connection.localPort, seq: this.dice.u32(), ack: seqAdd(connection.iss, 1), flags: this.dice.chance(0.5) ? 0x052 : 0x012, window: 65535, urgentPointer: 0, options, payload: new Uint8Array(0) },
+      {
+        srcPort: connection.remotePort,
+        dstPort: connection.localPort,
+        seq: this.dice.u32(),
+        ack: seqAdd(connection.iss, 1),
+        flags: this.dice.chance(0.5) ? 0x052 : 0x012,
+        window: 65535,
+        urgentPointer: 0,
+        options,
+        payload: new Uint8Array(0),
+      },
       this.peer,
       this.ours,
     );
@@ -401,7 +453,12 @@ export class Target {
   fragmentBurst(kind: 'many' | 'oversized' | 'ping'): void {
     const identification = 0x7000 + this.dice.below(0x100);
     const send = (offset: number, data: Uint8Array, more: boolean, protocol: number, options: Ipv4Option[] = []) =>
-      this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol, identification, dontFragment: false, moreFragments: more, fragmentOffset: offset, options }, data));
+      this.deliverIp(
+        ipv4Packet(
+          { source: this.peer, destination: this.ours, protocol, identification, dontFragment: false, moreFragments: more, fragmentOffset: offset, options },
+          data,
+        ),
+      );
     if (kind === 'many') {
       for (let i = 0; i < 140; i++) send(8 * (i + 1), new Uint8Array(8), true, IpProtocol.UDP);
     } else if (kind === 'oversized') {
@@ -409,7 +466,13 @@ export class Target {
       const step = 1_480 - 40;
       for (let offset = 0; offset < total; offset += step) {
         const length = Math.min(step, total - offset);
-        send(offset, new Uint8Array(length), offset + length < total, IpProtocol.UDP, offset === 0 ? [{ kind: 'raw', type: 30, data: new Uint8Array(38) }] : []);
+        send(
+          offset,
+          new Uint8Array(length),
+          offset + length < total,
+          IpProtocol.UDP,
+          offset === 0 ? [{ kind: 'raw', type: 30, data: new Uint8Array(38) }] : [],
+        );
       }
     } else {
       const echo = icmpMessage({ kind: 'echoRequest', identifier: this.dice.u16(), sequence: 1, data: this.dice.bytes(2_000 + this.dice.below(1000)) });
@@ -423,8 +486,25 @@ export class Target {
   private completeCookie(listenerPort: number, peerPort: number, peerIss: number, synAck: TcpPacket): void {
     const options = parseTcpOptions(synAck.optionBytes);
     const echoed = options.ok ? options.value.find((o) => o.kind === 'timestamps') : undefined;
-    const ts = echoed?.kind === 'timestamps' ? [{ kind: 'noOperation' as const }, { kind: 'noOperation' as const }, { kind: 'timestamps' as const, tsVal: this.peerTs(), tsEcr: echoed.tsVal }] : [];
-    const ack = tcpSegment({ srcPort: peerPort, dstPort: listenerPort, seq: seqAdd(peerIss, 1), ack: seqAdd(synAck.seq, 1), flags: 0x010, window: 65535, urgentPointer: 0, options: ts, payload: new Uint8Array(0) }, this.peer, this.ours);
+    const ts =
+      echoed?.kind === 'timestamps'
+        ? [{ kind: 'noOperation' as const }, { kind: 'noOperation' as const }, { kind: 'timestamps' as const, tsVal: this.peerTs(), tsEcr: echoed.tsVal }]
+        : [];
+    const ack = tcpSegment(
+      {
+        srcPort: peerPort,
+        dstPort: listenerPort,
+        seq: seqAdd(peerIss, 1),
+        ack: seqAdd(synAck.seq, 1),
+        flags: 0x010,
+        window: 65535,
+        urgentPointer: 0,
+        options: ts,
+        payload: new Uint8Array(0),
+      },
+      this.peer,
+      this.ours,
+    );
     this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, ack));
     this.count(`cookie-ack${ts.length > 0 ? '-ts' : ''}`);
   }
@@ -434,14 +514,47 @@ export class Target {
     const newer = this.dice.chance(0.8);
     const seq = newer ? seqAdd(connection.rcvNxt, 100_000 + this.dice.below(1 << 20)) : seqAdd(connection.rcvNxt, -this.dice.below(1000));
     const options: TcpOption[] = [{ kind: 'maxSegmentSize', mss: 1460 }];
-    if (this.dice.chance(0.5)) options.push({ kind: 'timestamps', tsVal: newer ? (connection.timestamps.recent + 1 + this.dice.below(1000)) >>> 0 : connection.timestamps.recent, tsEcr: 0 });
-    const segment = tcpSegment({ srcPort: connection.remotePort, dstPort: connection.localPort, seq, ack: 0, flags: 0x002, window: 65535, urgentPointer: 0, options, payload: new Uint8Array(0) }, this.peer, this.ours);
+    if (this.dice.chance(0.5))
+      options.push({
+        kind: 'timestamps',
+        tsVal: newer ? (connection.timestamps.recent + 1 + this.dice.below(1000)) >>> 0 : connection.timestamps.recent,
+        tsEcr: 0,
+      });
+    const segment = tcpSegment(
+      {
+        srcPort: connection.remotePort,
+        dstPort: connection.localPort,
+        seq,
+        ack: 0,
+        flags: 0x002,
+        window: 65535,
+        urgentPointer: 0,
+        options,
+        payload: new Uint8Array(0),
+      },
+      this.peer,
+      this.ours,
+    );
     this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
   }
 
   /** A router's fragmentation-needed with `mtu` (RFC 1191), quoting `connection`'s segment at SND.UNA. */
   fragmentationNeeded(connection: TcpConnection, mtu: number): void {
-    const quotedSegment = tcpSegment({ srcPort: connection.localPort, dstPort: connection.remotePort, seq: connection.sndUna, ack: connection.rcvNxt, flags: 0x010, window: 0, urgentPointer: 0, options: [], payload: new Uint8Array(0) }, this.ours, this.peer);
+    const quotedSegment = tcpSegment(
+      {
+        srcPort: connection.localPort,
+        dstPort: connection.remotePort,
+        seq: connection.sndUna,
+        ack: connection.rcvNxt,
+        flags: 0x010,
+        window: 0,
+        urgentPointer: 0,
+        options: [],
+        payload: new Uint8Array(0),
+      },
+      this.ours,
+      this.peer,
+    );
     const quoted = ipv4Packet({ source: this.ours, destination: this.peer, protocol: IpProtocol.TCP }, quotedSegment).subarray(0, 28);
     const icmp = icmpMessage({ kind: 'destinationUnreachable', code: 4, nextHopMtu: mtu, quoted });
     this.deliverIp(ipv4Packet({ source: (this.peer & 0xffffff00) | 0xfe, destination: this.ours, protocol: IpProtocol.ICMP }, icmp));
@@ -459,7 +572,21 @@ export class Target {
     this.settle();
     if (answer !== 'none') {
       const flags = answer === 'syn' ? 0x002 : 0x003;
-      const segment = tcpSegment({ srcPort: connection.remotePort, dstPort: connection.localPort, seq: this.dice.u32(), ack: 0, flags, window: 65535, urgentPointer: 0, options: this.synOptions(), payload: new Uint8Array(0) }, this.peer, this.ours);
+      const segment = tcpSegment(
+        {
+          srcPort: connection.remotePort,
+          dstPort: connection.localPort,
+          seq: this.dice.u32(),
+          ack: 0,
+          flags,
+          window: 65535,
+          urgentPointer: 0,
+          options: this.synOptions(),
+          payload: new Uint8Array(0),
+        },
+        this.peer,
+        this.ours,
+      );
       this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
     }
     return connection;
@@ -503,7 +630,13 @@ export class Target {
     }
     if (this.ethernet) {
       // ARP: the peer announces itself (the stack learns it from a request for its address).
-      const request = arpPacket({ operation: ArpOperation.REQUEST, senderHardwareAddress: this.peerMac, senderProtocolAddress: this.peer, targetHardwareAddress: new Uint8Array(6), targetProtocolAddress: this.ours });
+      const request = arpPacket({
+        operation: ArpOperation.REQUEST,
+        senderHardwareAddress: this.peerMac,
+        senderProtocolAddress: this.peer,
+        targetHardwareAddress: new Uint8Array(6),
+        targetProtocolAddress: this.ours,
+      });
       this.deliver(ethernetFrame(MAC_BROADCAST, this.peerMac, EtherType.ARP, request));
     }
     // ESTABLISHED connections kept clean for the final transfer, passive and active.
@@ -582,7 +715,12 @@ export class Target {
       const id = 0x4000 + i;
       this.fragmentIds.push(id);
       const datagram = udpDatagram({ sourcePort: 1000 + i, destinationPort: 53, payload: this.dice.bytes(1200) }, this.peer, this.ours);
-      this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.UDP, identification: id, dontFragment: false, moreFragments: true }, datagram.subarray(0, 600)));
+      this.deliverIp(
+        ipv4Packet(
+          { source: this.peer, destination: this.ours, protocol: IpProtocol.UDP, identification: id, dontFragment: false, moreFragments: true },
+          datagram.subarray(0, 600),
+        ),
+      );
     }
     this.link.take();
   }
@@ -613,18 +751,23 @@ export class Target {
   violation(): string | null {
     const stack = this.stack;
     if (this.problem !== null) return this.problem;
-    if (stack.stats.get('drop.internalError') !== 0) return `drop.internalError = ${stack.stats.get('drop.internalError')}: ${describeError(stack.lastInternalError)}`;
+    if (stack.stats.get('drop.internalError') !== 0)
+      return `drop.internalError = ${stack.stats.get('drop.internalError')}: ${describeError(stack.lastInternalError)}`;
     const config = stack.tcp.config;
     for (const listener of this.listeners) {
       if (listener.synQueue.size > listener.synBacklog) return `listener ${listener.port}: SYN queue ${listener.synQueue.size} > ${listener.synBacklog}`;
-      if (listener.acceptQueue.length > listener.backlog) return `listener ${listener.port}: accept queue ${listener.acceptQueue.length} > backlog ${listener.backlog}`;
+      if (listener.acceptQueue.length > listener.backlog)
+        return `listener ${listener.port}: accept queue ${listener.acceptQueue.length} > backlog ${listener.backlog}`;
     }
     const receiveBound = Math.max(config.receiveBufferSize, config.receiveBufferMax);
     for (const connection of stack.tcp.listConnections()) {
       const held = connection.assembler.heldBytes;
-      if (held > connection.assembler.limitBytes) return `${connection.key} ${connection.state}: out-of-order bytes ${held} > limit ${connection.assembler.limitBytes}`;
-      if (connection.receiveQueueBytes + held > receiveBound) return `${connection.key} ${connection.state}: receive queue ${connection.receiveQueueBytes} + out of order ${held} > ${receiveBound}`;
-      if (connection.sendBuffer.length > config.sendBufferMax) return `${connection.key}: send buffer ${connection.sendBuffer.length} > ${config.sendBufferMax}`;
+      if (held > connection.assembler.limitBytes)
+        return `${connection.key} ${connection.state}: out-of-order bytes ${held} > limit ${connection.assembler.limitBytes}`;
+      if (connection.receiveQueueBytes + held > receiveBound)
+        return `${connection.key} ${connection.state}: receive queue ${connection.receiveQueueBytes} + out of order ${held} > ${receiveBound}`;
+      if (connection.sendBuffer.length > config.sendBufferMax)
+        return `${connection.key}: send buffer ${connection.sendBuffer.length} > ${config.sendBufferMax}`;
     }
     const reassembler = stack.ip.reassembler;
     const reassembly = stack.ip.config.reassembly;
@@ -669,7 +812,8 @@ export class Target {
         this.count('lossy-transfer');
         // With MTU probing half the transfers out are long ones (they may pause, lossy.ts).
         const out = this.variant.tcp.mtuProbing ? this.dice.pick([32 * 1024, 128 * 1024]) : this.dice.pick(LOSSY_TRANSFER_BYTES);
-        failure = lossyTransferOut(this, connection, this.dice.bytes(out)) ?? lossyTransferIn(this, connection, this.dice.bytes(this.dice.pick(LOSSY_TRANSFER_BYTES)));
+        failure =
+          lossyTransferOut(this, connection, this.dice.bytes(out)) ?? lossyTransferIn(this, connection, this.dice.bytes(this.dice.pick(LOSSY_TRANSFER_BYTES)));
       }
       if (failure) failures.push(`${this.name} ${connection.key}: ${failure}`);
     }
@@ -688,7 +832,13 @@ export class Target {
       const length = Math.min(mss, data.length - sent, Math.max(space, 0));
       if (length > 0) {
         const expected = connection.rcvNxt;
-        this.peerSegment(connection, { seq: expected, ack: connection.sndNxt, flags: 0x018, payload: data.subarray(sent, sent + length), options: this.transferOptions(connection) });
+        this.peerSegment(connection, {
+          seq: expected,
+          ack: connection.sndNxt,
+          flags: 0x018,
+          payload: data.subarray(sent, sent + length),
+          options: this.transferOptions(connection),
+        });
         if (seqSub(connection.rcvNxt, expected) === length) sent += length;
       }
       received.push(connection.read());
@@ -733,7 +883,11 @@ export class Target {
   /** Timestamps for the transfer: newer than anything the fuzzer made the stack accept (PAWS). */
   private transferOptions(connection: TcpConnection): TcpOption[] {
     if (!connection.timestamps.enabled) return [];
-    return [{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: (connection.timestamps.recent + 1) >>> 0, tsEcr: connection.timestamps.tsVal(this.now) }];
+    return [
+      { kind: 'noOperation' },
+      { kind: 'noOperation' },
+      { kind: 'timestamps', tsVal: (connection.timestamps.recent + 1) >>> 0, tsEcr: connection.timestamps.tsVal(this.now) },
+    ];
   }
 
   /** The TCP segment in a frame the stack sent, if it belongs to `connection`. */
@@ -746,4 +900,3 @@ export class Target {
 function describeError(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
-

@@ -72,7 +72,7 @@ export function parseIpv4Cidr(text: string): Ipv4Cidr | null {
 /** True when `address` lies inside the prefix. */
 export function cidrContains(cidr: Ipv4Cidr, address: Ipv4Address): boolean {
   const mask = prefixMask(cidr.prefixLength);
-  return ((cidr.address & mask) >>> 0) === ((address & mask) >>> 0);
+  return (cidr.address & mask) >>> 0 === (address & mask) >>> 0;
 }
 
 /** The subnet's directed broadcast address (10.0.0.0/24 → 10.0.0.255). */

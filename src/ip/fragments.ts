@@ -105,13 +105,7 @@ interface PartialDatagram {
 }
 
 /** Why a fragment was not kept; each maps to a `drop.ipv4.<reason>` counter. */
-export type ReassemblyDrop =
-  | 'fragmentOverlap'
-  | 'fragmentDuplicate'
-  | 'fragmentTooLong'
-  | 'fragmentInconsistent'
-  | 'reassemblyMemoryFull'
-  | 'tooManyFragments';
+export type ReassemblyDrop = 'fragmentOverlap' | 'fragmentDuplicate' | 'fragmentTooLong' | 'fragmentInconsistent' | 'reassemblyMemoryFull' | 'tooManyFragments';
 
 /** What happened to one fragment. */
 export type ReassemblyResult =

@@ -216,7 +216,8 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
     const source = datagram.header.source;
     const replySource = datagram.destinationKind === 'unicast' ? datagram.header.destination : undefined;
     // §3.2.2.6 also: Record Route and Timestamp options come back, with this host added.
-    const options = datagram.header.options.length > 0 ? echoReplyOptions(datagram.header.options, replySource ?? this.ip.sourceFor(source) ?? 0, now) : undefined;
+    const options =
+      datagram.header.options.length > 0 ? echoReplyOptions(datagram.header.options, replySource ?? this.ip.sourceFor(source) ?? 0, now) : undefined;
     this.sendMessage(source, reply, now, undefined, replySource, options);
   }
 
@@ -352,7 +353,8 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
 function icmpTraceEvent(direction: 'up' | 'down', repr: Icmpv4Repr, packet: Icmpv4Packet, now: number): TraceEvent {
   const checksum = `0x${packet.checksum.toString(16).padStart(4, '0')}`;
   const name = repr.kind === 'other' ? `type ${repr.type}` : repr.kind.replace(/[A-Z]/g, (letter) => ` ${letter.toLowerCase()}`);
-  const detail = repr.kind === 'echoRequest' || repr.kind === 'echoReply' ? ` id=${repr.identifier} seq=${repr.sequence}` : 'code' in repr ? ` code=${repr.code}` : '';
+  const detail =
+    repr.kind === 'echoRequest' || repr.kind === 'echoReply' ? ` id=${repr.identifier} seq=${repr.sequence}` : 'code' in repr ? ` code=${repr.code}` : '';
   const dataLength = packet.bytes.length - 8;
   return {
     direction,

@@ -353,4 +353,3 @@ export function parseQuotedDatagram(quoted: Uint8Array): Result<QuotedDatagram, 
     payload: quoted.subarray(headerLength),
   });
 }
-

@@ -41,7 +41,10 @@ export const IPV4_COUNTERS = {
   'ipv4.tx.fragments': 'fragments of those datagrams',
   'ipv4.forwarded': 'packets forwarded for other hosts (IpConfig.forwarding)',
   'ipv4.pmtu.lowered': 'path MTUs lowered by a fragmentation-needed message (RFC 1191 §6.3)',
-  'drop.ipv4.<DecodeReason>': counterFamily<DecodeReason>('packets the IPv4 codec refused (ipv4.ts), and options found malformed when routed (answered with Parameter Problem)', DECODE_REASONS),
+  'drop.ipv4.<DecodeReason>': counterFamily<DecodeReason>(
+    'packets the IPv4 codec refused (ipv4.ts), and options found malformed when routed (answered with Parameter Problem)',
+    DECODE_REASONS,
+  ),
   'drop.ipv4.martianSource': 'packets from a source no host can have: broadcast, multicast, 0/8, 127/8 off the loopback (RFC 1122 §3.2.1.3, RFC 1812 §5.3.7)',
   'drop.ipv4.martianDestination': 'packets to 0/8, or to 127/8 off the loopback',
   'drop.ipv4.multicastNotJoined': 'multicast packets for a group this host has not joined (RFC 1112 §4)',
@@ -84,7 +87,10 @@ export const ICMP_COUNTERS = {
     { aboutIcmpError: true, notFirstFragment: true, toBroadcast: true, martianSource: true },
   ),
   'icmp.tx.rateLimited': 'errors not sent: over a rate limit (icmp-rate-limit.ts)',
-  'icmp.tx.rateLimited.<IcmpRateLimit>': counterFamily<IcmpRateLimit>('the same, by the bucket that refused: host-wide or per destination', { global: true, destination: true }),
+  'icmp.tx.rateLimited.<IcmpRateLimit>': counterFamily<IcmpRateLimit>('the same, by the bucket that refused: host-wide or per destination', {
+    global: true,
+    destination: true,
+  }),
   'icmp.tx.failed.<IpSendError>': counterFamily<IpSendError>('messages IP refused to send, by errno', IP_SEND_ERRORS),
 } as const satisfies CounterRegistry;
 
@@ -108,7 +114,7 @@ export type IgmpCounterName = CounterNameOf<typeof IGMP_COUNTERS>;
 /** What raw sockets count (raw-layer.ts). */
 export const RAW_COUNTERS = {
   'raw.rx.delivered': 'datagrams queued on a raw socket (one for each socket that took a copy)',
-  'drop.raw.receiveBufferFull': "datagrams a raw socket had no room for",
+  'drop.raw.receiveBufferFull': 'datagrams a raw socket had no room for',
   'raw.tx.datagrams': 'datagrams sent from raw sockets',
 } as const satisfies CounterRegistry;
 

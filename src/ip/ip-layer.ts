@@ -16,7 +16,17 @@ import { DEFAULT_REASSEMBLY, fragmentDatagram, IPV4_MIN_MTU, Reassembler, type R
 import type { NetworkInterface } from './interface.js';
 import { internetChecksum, pseudoHeaderSum } from './checksum.js';
 import { Ipv4Identification } from './identification.js';
-import { emitIpv4, IpProtocol, ipv4HeaderLength, Ipv4Packet, IPV4_MAX_HEADER_LENGTH, IPV4_MAX_TOTAL_LENGTH, IPV4_MIN_HEADER_LENGTH, parseIpv4, type Ipv4Repr } from './ipv4.js';
+import {
+  emitIpv4,
+  IpProtocol,
+  ipv4HeaderLength,
+  Ipv4Packet,
+  IPV4_MAX_HEADER_LENGTH,
+  IPV4_MAX_TOTAL_LENGTH,
+  IPV4_MIN_HEADER_LENGTH,
+  parseIpv4,
+  type Ipv4Repr,
+} from './ipv4.js';
 import { ipv4OptionsVerdict, type Ipv4Option } from './ipv4-options.js';
 import { RouteTable, type Route } from './routes.js';
 import { ipv4TraceFields } from './trace-fields.js';
@@ -169,7 +179,11 @@ export class IpLayer {
   ) {
     this.reassembler = new Reassembler(config.reassembly);
     this.identification = new Ipv4Identification(rng);
-    this.counters = { rxPackets: stats.counter('ipv4.rx.packets'), rxDelivered: stats.counter('ipv4.rx.delivered'), txPackets: stats.counter('ipv4.tx.packets') };
+    this.counters = {
+      rxPackets: stats.counter('ipv4.rx.packets'),
+      rxDelivered: stats.counter('ipv4.rx.delivered'),
+      txPackets: stats.counter('ipv4.tx.packets'),
+    };
   }
 
   /** Attaches an interface and its connected route. Throws on an MTU below 68 (RFC 791 §3.2). */
@@ -301,12 +315,7 @@ export class IpLayer {
     // destination anywhere but on the loopback interface.
     const fromOutside = !iface.loopback;
     const sourceNet = source >>> 24;
-    if (
-      this.isBroadcastAddress(source) ||
-      isMulticast(source) ||
-      (sourceNet === 0 && destination !== IPV4_BROADCAST) ||
-      (sourceNet === 127 && fromOutside)
-    ) {
+    if (this.isBroadcastAddress(source) || isMulticast(source) || (sourceNet === 0 && destination !== IPV4_BROADCAST) || (sourceNet === 127 && fromOutside)) {
       this.stats.increment('drop.ipv4.martianSource');
       return;
     }
@@ -364,7 +373,14 @@ export class IpLayer {
 
     // A reassembled datagram's checksum is verified: the device vouched only for whole packets.
     const trusted = checksumTrusted && datagramHeader === header;
-    const incoming: IncomingDatagram = { header: datagramHeader, payload, packet: ipPacket, interfaceName: iface.name, destinationKind, checksumTrusted: trusted };
+    const incoming: IncomingDatagram = {
+      header: datagramHeader,
+      payload,
+      packet: ipPacket,
+      interfaceName: iface.name,
+      destinationKind,
+      checksumTrusted: trusted,
+    };
     // Raw sockets see a copy of every datagram of their protocol first (as on Linux).
     const rawTaken = this.upper?.rawSockets.deliver(incoming) ?? false;
     const handler = this.protocols.get(datagramHeader.protocol);
@@ -527,7 +543,8 @@ export class IpLayer {
     write: (out: Uint8Array, source: Ipv4Address, checksumOffloaded: boolean) => void,
     now: number,
   ): Result<{ readonly source: Ipv4Address }, IpSendError> {
-    const path = isMulticast(spec.destination) && spec.multicastInterface ? this.pathThrough(spec.multicastInterface, spec.destination) : this.routeTo(spec.destination);
+    const path =
+      isMulticast(spec.destination) && spec.multicastInterface ? this.pathThrough(spec.multicastInterface, spec.destination) : this.routeTo(spec.destination);
     if (!path) {
       this.stats.increment('ipv4.tx.noRoute');
       return fail('ENETUNREACH');

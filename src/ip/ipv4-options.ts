@@ -125,9 +125,7 @@ function decodeOption(type: number, option: Uint8Array): Ipv4Option {
       const entries: Ipv4TimestampEntry[] = [];
       for (let j = 4; j < option.length; j += entrySize) {
         entries.push(
-          entrySize === 4
-            ? { timestamp: readIpv4Address(option, j) }
-            : { address: readIpv4Address(option, j), timestamp: readIpv4Address(option, j + 4) },
+          entrySize === 4 ? { timestamp: readIpv4Address(option, j) } : { address: readIpv4Address(option, j), timestamp: readIpv4Address(option, j + 4) },
         );
       }
       return { kind: 'timestamp', pointer: option[2], overflow: option[3] >> 4, flag, entries };

@@ -282,10 +282,7 @@ export function emitIpv4(repr: Ipv4Repr, out: Uint8Array): number {
   out[Field.DSCP_ECN] = (repr.dscp << 2) | (repr.ecn & 0x03);
   writeUint16(out, Field.TOTAL_LENGTH, headerLength + repr.payloadLength);
   writeUint16(out, Field.IDENTIFICATION, repr.identification);
-  const flags =
-    (repr.reservedFlag ? FLAG_RESERVED : 0) |
-    (repr.dontFragment ? FLAG_DONT_FRAGMENT : 0) |
-    (repr.moreFragments ? FLAG_MORE_FRAGMENTS : 0);
+  const flags = (repr.reservedFlag ? FLAG_RESERVED : 0) | (repr.dontFragment ? FLAG_DONT_FRAGMENT : 0) | (repr.moreFragments ? FLAG_MORE_FRAGMENTS : 0);
   writeUint16(out, Field.FLAGS_FRAGMENT_OFFSET, flags | ((repr.fragmentOffset / 8) & FRAGMENT_OFFSET_MASK));
   out[Field.TTL] = repr.ttl;
   out[Field.PROTOCOL] = repr.protocol;

@@ -75,11 +75,7 @@ export class ArpPacket {
     }
     const packet = new ArpPacket(bytes);
     if (packet.hardwareType !== ARP_HARDWARE_ETHERNET || packet.hardwareLength !== MAC_ADDRESS_LENGTH) {
-      return decodeFail(
-        'arp',
-        'unsupported',
-        `hardware type ${packet.hardwareType} with ${packet.hardwareLength}-byte addresses is not Ethernet`,
-      );
+      return decodeFail('arp', 'unsupported', `hardware type ${packet.hardwareType} with ${packet.hardwareLength}-byte addresses is not Ethernet`);
     }
     if (packet.protocolType !== EtherType.IPV4 || packet.protocolLength !== IPV4_ADDRESS_LENGTH) {
       return decodeFail(

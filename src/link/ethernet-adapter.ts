@@ -237,7 +237,13 @@ export class EthernetAdapter implements Link {
   private sendArp(operation: number, to: MacAddress, targetMac: MacAddress, targetAddress: Ipv4Address, now: number): void {
     const packet = new Uint8Array(ARP_PACKET_LENGTH);
     emitArp(
-      { operation, senderHardwareAddress: this.options.mac, senderProtocolAddress: this.options.address.address, targetHardwareAddress: targetMac, targetProtocolAddress: targetAddress },
+      {
+        operation,
+        senderHardwareAddress: this.options.mac,
+        senderProtocolAddress: this.options.address.address,
+        targetHardwareAddress: targetMac,
+        targetProtocolAddress: targetAddress,
+      },
       packet,
     );
     this.send(to, EtherType.ARP, packet, now);

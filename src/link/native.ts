@@ -27,12 +27,7 @@ export interface NativeTunAddon {
    * Starts watching the fd. `onPackets(buffer, count)` gets a batch: packet i is
    * `buffer[ends[i-1] ?? 0 .. ends[i])`. A read error arrives as `onPackets(null, -errno)`.
    */
-  start(
-    handle: unknown,
-    onPackets: (buffer: Buffer | null, count: number) => void,
-    onWritable: () => void,
-    ends: Int32Array,
-  ): void;
+  start(handle: unknown, onPackets: (buffer: Buffer | null, count: number) => void, onWritable: () => void, ends: Int32Array): void;
   /**
    * Writes one packet after `header`, its virtio_net_hdr (empty without offload): the bytes
    * written, header included, or -errno (-EAGAIN: wait for writable and retry).
@@ -89,7 +84,9 @@ export function loadNativeTun(): NativeTunAddon {
     cached = createRequire(import.meta.url)(path) as NativeTunAddon;
     return cached;
   } catch (error) {
-    failure = new Error(`the TUN/TAP addon at ${path} does not load (${(error as Error).message}): rebuild it with \`node native/build.mjs\``, { cause: error });
+    failure = new Error(`the TUN/TAP addon at ${path} does not load (${(error as Error).message}): rebuild it with \`node native/build.mjs\``, {
+      cause: error,
+    });
     throw failure;
   }
 }

@@ -156,7 +156,12 @@ export class TunLink implements Link {
     this.clock = options.clock ?? new SystemClock();
     this.writeQueueLimit = options.writeQueueLimit ?? 1024;
     this.ends = new Int32Array(addon.maxBatch);
-    addon.start(handle, (buffer, count) => this.arrived(buffer, count), () => this.flush(), this.ends);
+    addon.start(
+      handle,
+      (buffer, count) => this.arrived(buffer, count),
+      () => this.flush(),
+      this.ends,
+    );
     if (options.ref === false) addon.setRef(handle, false);
   }
 

@@ -43,9 +43,7 @@ export interface CaptureDecodeError extends DecodeError {
 /** Shorthand for a failed Result carrying a CaptureDecodeError. */
 export function captureFail(reason: DecodeReason, message: string, offset: number, recordIndex?: number) {
   const error: CaptureDecodeError =
-    recordIndex === undefined
-      ? { layer: 'pcap', reason, message, offset }
-      : { layer: 'pcap', reason, message, offset, recordIndex };
+    recordIndex === undefined ? { layer: 'pcap', reason, message, offset } : { layer: 'pcap', reason, message, offset, recordIndex };
   return fail(error);
 }
 

@@ -65,9 +65,7 @@ export interface PcapFile {
 }
 
 /** What a pcap magic number says, read in both byte orders; undefined if it is not one. */
-export function classifyPcapMagic(
-  bytes: Uint8Array,
-): { littleEndian: boolean; resolution: TimestampResolution } | undefined {
+export function classifyPcapMagic(bytes: Uint8Array): { littleEndian: boolean; resolution: TimestampResolution } | undefined {
   if (bytes.length < 4) return undefined;
   const view = dataView(bytes);
   for (const littleEndian of [true, false]) {
@@ -86,11 +84,7 @@ export function classifyPcapMagic(
  */
 export function readPcap(bytes: Uint8Array): Result<PcapFile, CaptureDecodeError> {
   if (bytes.length < PCAP_GLOBAL_HEADER_LENGTH) {
-    return captureFail(
-      'truncated',
-      `pcap global header needs ${PCAP_GLOBAL_HEADER_LENGTH} bytes, have ${bytes.length}`,
-      0,
-    );
+    return captureFail('truncated', `pcap global header needs ${PCAP_GLOBAL_HEADER_LENGTH} bytes, have ${bytes.length}`, 0);
   }
   const kind = classifyPcapMagic(bytes);
   const view = dataView(bytes);
@@ -115,12 +109,7 @@ export function readPcap(bytes: Uint8Array): Result<PcapFile, CaptureDecodeError
   while (offset < bytes.length) {
     const index = records.length;
     if (bytes.length - offset < PCAP_RECORD_HEADER_LENGTH) {
-      return captureFail(
-        'truncated',
-        `record ${index}: header needs ${PCAP_RECORD_HEADER_LENGTH} bytes, ${bytes.length - offset} remain`,
-        offset,
-        index,
-      );
+      return captureFail('truncated', `record ${index}: header needs ${PCAP_RECORD_HEADER_LENGTH} bytes, ${bytes.length - offset} remain`, offset, index);
     }
     const seconds = view.getUint32(offset + RecordHeader.seconds, littleEndian);
     const fraction = view.getUint32(offset + RecordHeader.fraction, littleEndian);

@@ -25,12 +25,7 @@
  */
 import { dataView } from '../core/bytes.js';
 import { MAX_CAPTURED_LENGTH } from './capture.js';
-import {
-  PCAP_GLOBAL_HEADER_LENGTH,
-  PCAP_MAGIC_MICROSECONDS,
-  PCAP_MAGIC_NANOSECONDS,
-  PCAP_RECORD_HEADER_LENGTH,
-} from './pcap-reader.js';
+import { PCAP_GLOBAL_HEADER_LENGTH, PCAP_MAGIC_MICROSECONDS, PCAP_MAGIC_NANOSECONDS, PCAP_RECORD_HEADER_LENGTH } from './pcap-reader.js';
 import { timestampFromMs, type TimestampResolution } from './timestamp.js';
 
 /** How to write a pcap file. */

@@ -250,12 +250,7 @@ export function readPcapng(bytes: Uint8Array): Result<PcapngFile, CaptureDecodeE
         const interfaceId = view.getUint32(bodyStart, littleEndian);
         const owner = sectionInterfaces[interfaceId];
         if (owner === undefined) {
-          return captureFail(
-            'badField',
-            `record ${index}: interface ${interfaceId} not declared (section has ${sectionInterfaces.length})`,
-            offset,
-            index,
-          );
+          return captureFail('badField', `record ${index}: interface ${interfaceId} not declared (section has ${sectionInterfaces.length})`, offset, index);
         }
         const capturedLength = view.getUint32(bodyStart + 12, littleEndian);
         const originalLength = view.getUint32(bodyStart + 16, littleEndian);
@@ -270,8 +265,7 @@ export function readPcapng(bytes: Uint8Array): Result<PcapngFile, CaptureDecodeE
         }
         const problem = walkOptions(view, dataStart + padTo4(capturedLength), bodyEnd, littleEndian, () => undefined);
         if (problem !== undefined) return captureFail('badOption', `record ${index}: ${problem}`, offset, index);
-        const ticks =
-          (BigInt(view.getUint32(bodyStart + 4, littleEndian)) << 32n) | BigInt(view.getUint32(bodyStart + 8, littleEndian));
+        const ticks = (BigInt(view.getUint32(bodyStart + 4, littleEndian)) << 32n) | BigInt(view.getUint32(bodyStart + 8, littleEndian));
         const units = owner.unitsPerSecond;
         records.push({
           index,

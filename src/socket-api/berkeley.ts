@@ -313,14 +313,20 @@ export class BerkeleySockets {
     );
     this.attachConnection(entry, connection);
     if (entry.nonBlocking) throw new ErrnoError('EINPROGRESS', 'connect', address.address, address.port);
-    await this.waitFor(entry, 'connect', options.sendTimeoutMs, () => {
-      if (connection!.state === 'CLOSED') {
-        const error = connection!.error ?? entry.pendingError ?? 'ECONNREFUSED';
-        entry.pendingError = null;
-        throw new ErrnoError(error, 'connect', address.address, address.port);
-      }
-      return connection!.state === 'SYN-SENT' || connection!.state === 'SYN-RECEIVED' ? undefined : true;
-    }, 'EINPROGRESS');
+    await this.waitFor(
+      entry,
+      'connect',
+      options.sendTimeoutMs,
+      () => {
+        if (connection!.state === 'CLOSED') {
+          const error = connection!.error ?? entry.pendingError ?? 'ECONNREFUSED';
+          entry.pendingError = null;
+          throw new ErrnoError(error, 'connect', address.address, address.port);
+        }
+        return connection!.state === 'SYN-SENT' || connection!.state === 'SYN-RECEIVED' ? undefined : true;
+      },
+      'EINPROGRESS',
+    );
   }
 
   private attachConnection(entry: SocketEntry, connection: TcpConnection): void {

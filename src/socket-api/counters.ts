@@ -6,7 +6,16 @@
  * (`countersReference`); test/socket-api/counters.test.ts fails when it is stale.
  */
 import { openCounterFamily, type CounterNameOf, type CounterRegistry } from '../core/stats.js';
-import { ICMP_COUNTERS, IGMP_COUNTERS, IPV4_COUNTERS, RAW_COUNTERS, type IcmpCounterName, type IgmpCounterName, type Ipv4CounterName, type RawCounterName } from '../ip/ip-counters.js';
+import {
+  ICMP_COUNTERS,
+  IGMP_COUNTERS,
+  IPV4_COUNTERS,
+  RAW_COUNTERS,
+  type IcmpCounterName,
+  type IgmpCounterName,
+  type Ipv4CounterName,
+  type RawCounterName,
+} from '../ip/ip-counters.js';
 import { FAULT_COUNTERS } from '../link/fault-injector.js';
 import { TCP_COUNTERS, type TcpCounterName } from '../tcp/tcp-counters.js';
 import { UDP_COUNTERS, type UdpCounterName } from '../udp/udp-counters.js';

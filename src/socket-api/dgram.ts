@@ -426,7 +426,14 @@ export class DgramSocket extends EventEmitter {
     this.send(buffer, offset, length, port, address, callback);
   }
 
-  #doSend(error: Error | null, ip: string | undefined, list: Uint8Array[], address: string | undefined, port: number, callback: SendCallback | undefined): void {
+  #doSend(
+    error: Error | null,
+    ip: string | undefined,
+    list: Uint8Array[],
+    address: string | undefined,
+    port: number,
+    callback: SendCallback | undefined,
+  ): void {
     if (error) {
       if (callback) process.nextTick(callback, error);
       else process.nextTick(() => this.emit('error', error));

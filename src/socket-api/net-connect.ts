@@ -8,7 +8,17 @@
 import { isIP } from 'node:net';
 import { kTouch, kInternalConnect } from './net-args.js';
 import type { NetConnectOptions } from './net-args.js';
-import { invalidAddressFamily, invalidArgType, invalidArgValue, nodeErrors, validateBoolean, validateFunction, validateInt32, validateNumber, validatePort } from './node-errors.js';
+import {
+  invalidAddressFamily,
+  invalidArgType,
+  invalidArgValue,
+  nodeErrors,
+  validateBoolean,
+  validateFunction,
+  validateInt32,
+  validateNumber,
+  validatePort,
+} from './node-errors.js';
 import type { LookupAddress, LookupFunction, NodeModuleContext } from './node-support.js';
 
 /** What the connect path needs of a socket. */

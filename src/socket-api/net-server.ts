@@ -105,7 +105,11 @@ export class NetServer extends EventEmitter {
       given = { ...options };
       if (typeof connectionListener === 'function') this.on('connection', connectionListener);
     } else {
-      throw codedError('ERR_INVALID_ARG_TYPE', `The "options" argument must be of type object. Received type ${typeof options} (${String(options)})`, TypeError);
+      throw codedError(
+        'ERR_INVALID_ARG_TYPE',
+        `The "options" argument must be of type object. Received type ${typeof options} (${String(options)})`,
+        TypeError,
+      );
     }
     if (given.keepAliveInitialDelay !== undefined) {
       validateNumber(given.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
@@ -133,8 +137,15 @@ export class NetServer extends EventEmitter {
     const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
     const options = { ...(normalized as NetListenOptions) };
     this.#listeningId++;
-    if ((normalized as { handle?: unknown; _handle?: unknown; fd?: unknown }).handle || (normalized as { _handle?: unknown })._handle || typeof (normalized as { fd?: unknown }).fd === 'number') {
-      throw codedError('ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', 'ustack: listening on an existing handle or file descriptor is not available in a user-space stack');
+    if (
+      (normalized as { handle?: unknown; _handle?: unknown; fd?: unknown }).handle ||
+      (normalized as { _handle?: unknown })._handle ||
+      typeof (normalized as { fd?: unknown }).fd === 'number'
+    ) {
+      throw codedError(
+        'ERR_FEATURE_UNAVAILABLE_ON_PLATFORM',
+        'ustack: listening on an existing handle or file descriptor is not available in a user-space stack',
+      );
     }
     validateAbortSignal(options.signal, 'options.signal');
     if (options.signal) this.#watchSignal(options.signal);

@@ -124,13 +124,19 @@ export class NetSocket extends Duplex {
     this.#idle = new IdleTimer(context, () => {
       if (!this.destroyed) this.emit('timeout');
     });
-    if (given.fd !== undefined) throw codedError('ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', 'ustack: sockets on file descriptors are not available in a user-space stack');
+    if (given.fd !== undefined)
+      throw codedError('ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', 'ustack: sockets on file descriptors are not available in a user-space stack');
     this.#noDelay = Boolean(given.noDelay);
     this.#keepAlive = Boolean(given.keepAlive);
     this.#keepAliveDelay = ~~((given.keepAliveInitialDelay ?? 0) / 1000);
     this.on('end', onReadableStreamEnd);
     const onread = given.onread;
-    if (onread !== null && typeof onread === 'object' && (onread.buffer instanceof Uint8Array || typeof onread.buffer === 'function') && typeof onread.callback === 'function') {
+    if (
+      onread !== null &&
+      typeof onread === 'object' &&
+      (onread.buffer instanceof Uint8Array || typeof onread.buffer === 'function') &&
+      typeof onread.callback === 'function'
+    ) {
       if (typeof onread.buffer === 'function') this.#onreadGenerator = onread.buffer;
       else this.#onreadBuffer = onread.buffer;
       this.#onreadCallback = onread.callback;

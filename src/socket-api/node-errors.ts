@@ -237,7 +237,10 @@ export function validateInt32(value: unknown, name: string, min = -2147483648, m
 
 /** ERR_INVALID_ADDRESS_FAMILY: a resolver answered with a family that is neither 4 nor 6. */
 export function invalidAddressFamily(family: unknown, host: string, port: number): NodeCodedError & { host: string; port: number } {
-  const error = codedError('ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${String(family)} ${host}:${port}`, RangeError) as NodeCodedError & { host: string; port: number };
+  const error = codedError('ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${String(family)} ${host}:${port}`, RangeError) as NodeCodedError & {
+    host: string;
+    port: number;
+  };
   error.host = host;
   error.port = port;
   return error;

@@ -181,7 +181,9 @@ export class Stack {
     if (!address) throw new Error(`addInterface: bad address ${String(options.address)}; expected a.b.c.d/n`);
     if (this.ip.getInterface(options.name)) throw new Error(`addInterface: ${this.name} already has an interface named ${options.name}`);
     if (options.link.medium !== 'ip') {
-      throw new Error(`addInterface: ${options.link.name} carries Ethernet frames: wrap it in an EthernetAdapter (IPv4 over Ethernet with ARP, src/link/ethernet-adapter.ts); attachDevice does that for TAP devices`);
+      throw new Error(
+        `addInterface: ${options.link.name} carries Ethernet frames: wrap it in an EthernetAdapter (IPv4 over Ethernet with ARP, src/link/ethernet-adapter.ts); attachDevice does that for TAP devices`,
+      );
     }
     const iface: NetworkInterface = {
       name: options.name,
@@ -292,7 +294,10 @@ export class Stack {
   describeInterfaces(): string {
     return this.ip
       .listInterfaces()
-      .map((i) => `${i.name}: ${formatIpv4Cidr(i.address)} brd ${formatIpv4Cidr({ address: cidrBroadcast(i.address), prefixLength: 32 }).slice(0, -3)} mtu ${i.mtu}`)
+      .map(
+        (i) =>
+          `${i.name}: ${formatIpv4Cidr(i.address)} brd ${formatIpv4Cidr({ address: cidrBroadcast(i.address), prefixLength: 32 }).slice(0, -3)} mtu ${i.mtu}`,
+      )
       .join('\n');
   }
 

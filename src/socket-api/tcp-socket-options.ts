@@ -112,7 +112,12 @@ export function optionKey(level: number, name: number): string {
 export function applySocketOptions(connection: TcpConnection, options: SocketOptions): void {
   if (connection.options.noDelay !== options.noDelay) connection.setNoDelay(options.noDelay);
   if (connection.options.cork !== options.cork) connection.setCork(options.cork);
-  connection.setKeepalive({ enabled: options.keepalive, idleMs: options.keepIdleSeconds * 1000, intervalMs: options.keepIntervalSeconds * 1000, count: options.keepCount });
+  connection.setKeepalive({
+    enabled: options.keepalive,
+    idleMs: options.keepIdleSeconds * 1000,
+    intervalMs: options.keepIntervalSeconds * 1000,
+    count: options.keepCount,
+  });
   connection.setHandshakeTimeout(options.keepInitSeconds * 1000);
   connection.setUserTimeout(options.userTimeoutMs);
   connection.setMaxSegmentSize(options.maxSegment);
@@ -193,101 +198,136 @@ function tcpInfo(socket: OptionSocket, context: OptionReadContext): TcpInfo {
 
 const SOCKET_OPTIONS: ReadonlyMap<string, SocketOption> = new Map<string, SocketOption>([
   // SOL_SOCKET (socket(7))
-  [optionKey(C.SOL_SOCKET, C.SO_ERROR), { get: (_, context) => {
-    const error = context.takeError();
-    return error ? Errno[error] : 0;
-  } }],
+  [
+    optionKey(C.SOL_SOCKET, C.SO_ERROR),
+    {
+      get: (_, context) => {
+        const error = context.takeError();
+        return error ? Errno[error] : 0;
+      },
+    },
+  ],
   [optionKey(C.SOL_SOCKET, C.SO_TYPE), { get: (socket) => socket.type }],
   [optionKey(C.SOL_SOCKET, C.SO_ACCEPTCONN), { get: (socket) => (socket.listener ? 1 : 0) }],
   [optionKey(C.SOL_SOCKET, C.SO_REUSEADDR), recordedFlag('reuseAddress')],
   [optionKey(C.SOL_SOCKET, C.SO_REUSEPORT), recordedFlag('reusePort')],
   [optionKey(C.SOL_SOCKET, C.SO_BROADCAST), recordedFlag('broadcast')],
-  [optionKey(C.SOL_SOCKET, C.SO_KEEPALIVE), {
-    set: (socket, value) => {
-      socket.options.keepalive = flagOf(value);
-      socket.connection?.setKeepalive({ enabled: socket.options.keepalive });
+  [
+    optionKey(C.SOL_SOCKET, C.SO_KEEPALIVE),
+    {
+      set: (socket, value) => {
+        socket.options.keepalive = flagOf(value);
+        socket.connection?.setKeepalive({ enabled: socket.options.keepalive });
+      },
+      get: (socket) => Number(socket.options.keepalive),
     },
-    get: (socket) => Number(socket.options.keepalive),
-  }],
-  [optionKey(C.SOL_SOCKET, C.SO_LINGER), {
-    set: (socket, value) => {
-      if (typeof value !== 'object') throw new ErrnoError('EINVAL', 'setsockopt');
-      const linger = (socket.options.linger = { onoff: Boolean(value.onoff), seconds: value.linger });
-      socket.connection?.setLinger(linger.onoff, linger.seconds);
+  ],
+  [
+    optionKey(C.SOL_SOCKET, C.SO_LINGER),
+    {
+      set: (socket, value) => {
+        if (typeof value !== 'object') throw new ErrnoError('EINVAL', 'setsockopt');
+        const linger = (socket.options.linger = { onoff: Boolean(value.onoff), seconds: value.linger });
+        socket.connection?.setLinger(linger.onoff, linger.seconds);
+      },
+      get: (socket) => ({ onoff: Number(socket.options.linger.onoff), linger: socket.options.linger.seconds }),
     },
-    get: (socket) => ({ onoff: Number(socket.options.linger.onoff), linger: socket.options.linger.seconds }),
-  }],
-  [optionKey(C.SOL_SOCKET, C.SO_RCVBUF), {
-    set: (socket, value) => {
-      const options = socket.options;
-      options.receiveBuffer = positive(value);
-      options.receiveBufferSet = true;
-      socket.connection?.setReceiveBufferSize(options.receiveBuffer, true);
+  ],
+  [
+    optionKey(C.SOL_SOCKET, C.SO_RCVBUF),
+    {
+      set: (socket, value) => {
+        const options = socket.options;
+        options.receiveBuffer = positive(value);
+        options.receiveBufferSet = true;
+        socket.connection?.setReceiveBufferSize(options.receiveBuffer, true);
+      },
+      get: (socket, context) => reportedBufferSize(socket, 'receive', context.tcpConfig),
     },
-    get: (socket, context) => reportedBufferSize(socket, 'receive', context.tcpConfig),
-  }],
-  [optionKey(C.SOL_SOCKET, C.SO_SNDBUF), {
-    set: (socket, value) => {
-      const options = socket.options;
-      options.sendBuffer = positive(value);
-      options.sendBufferSet = true;
-      socket.connection?.setSendBufferSize(options.sendBuffer);
+  ],
+  [
+    optionKey(C.SOL_SOCKET, C.SO_SNDBUF),
+    {
+      set: (socket, value) => {
+        const options = socket.options;
+        options.sendBuffer = positive(value);
+        options.sendBufferSet = true;
+        socket.connection?.setSendBufferSize(options.sendBuffer);
+      },
+      get: (socket, context) => {
+        // Linux's send memory reports its limit, sk_sndbuf: twice what was set, or what it grew to.
+        const memory = socket.connection?.sendMemory;
+        if (memory && memory.accounting === 'linux') return memory.limit;
+        return reportedBufferSize(socket, 'send', context.tcpConfig);
+      },
     },
-    get: (socket, context) => {
-      // Linux's send memory reports its limit, sk_sndbuf: twice what was set, or what it grew to.
-      const memory = socket.connection?.sendMemory;
-      if (memory && memory.accounting === 'linux') return memory.limit;
-      return reportedBufferSize(socket, 'send', context.tcpConfig);
+  ],
+  [
+    optionKey(C.SOL_SOCKET, C.SO_RCVTIMEO),
+    {
+      set: (socket, value) => {
+        socket.options.receiveTimeoutMs = positive(value, true);
+      },
+      get: (socket) => socket.options.receiveTimeoutMs,
     },
-  }],
-  [optionKey(C.SOL_SOCKET, C.SO_RCVTIMEO), {
-    set: (socket, value) => {
-      socket.options.receiveTimeoutMs = positive(value, true);
+  ],
+  [
+    optionKey(C.SOL_SOCKET, C.SO_SNDTIMEO),
+    {
+      set: (socket, value) => {
+        socket.options.sendTimeoutMs = positive(value, true);
+      },
+      get: (socket) => socket.options.sendTimeoutMs,
     },
-    get: (socket) => socket.options.receiveTimeoutMs,
-  }],
-  [optionKey(C.SOL_SOCKET, C.SO_SNDTIMEO), {
-    set: (socket, value) => {
-      socket.options.sendTimeoutMs = positive(value, true);
+  ],
+  [
+    optionKey(C.SOL_SOCKET, C.SO_ZEROCOPY),
+    {
+      // Linux's sock_setsockopt: the value 0 or 1. Clearing it leaves the sends already numbered to complete.
+      set: (socket, value) => {
+        const n = numberOf(value);
+        if (n !== 0 && n !== 1) throw new ErrnoError('EINVAL', 'setsockopt');
+        socket.options.zerocopy = flagOf(value);
+      },
+      get: (socket) => Number(socket.options.zerocopy),
     },
-    get: (socket) => socket.options.sendTimeoutMs,
-  }],
-  [optionKey(C.SOL_SOCKET, C.SO_ZEROCOPY), {
-    // Linux's sock_setsockopt: the value 0 or 1. Clearing it leaves the sends already numbered to complete.
-    set: (socket, value) => {
-      const n = numberOf(value);
-      if (n !== 0 && n !== 1) throw new ErrnoError('EINVAL', 'setsockopt');
-      socket.options.zerocopy = flagOf(value);
-    },
-    get: (socket) => Number(socket.options.zerocopy),
-  }],
+  ],
 
   // IPPROTO_IP (ip(7))
-  [optionKey(C.IPPROTO_IP, C.IP_TTL), {
-    set: (socket, value) => {
-      const n = numberOf(value);
-      if (!(n >= 1 && n <= 255) && n !== -1) throw new ErrnoError('EINVAL', 'setsockopt');
-      socket.options.ttl = n === -1 ? undefined : n;
-      socket.connection?.setTtl(socket.options.ttl);
+  [
+    optionKey(C.IPPROTO_IP, C.IP_TTL),
+    {
+      set: (socket, value) => {
+        const n = numberOf(value);
+        if (!(n >= 1 && n <= 255) && n !== -1) throw new ErrnoError('EINVAL', 'setsockopt');
+        socket.options.ttl = n === -1 ? undefined : n;
+        socket.connection?.setTtl(socket.options.ttl);
+      },
+      get: (socket, context) => socket.options.ttl ?? context.defaultTtl,
     },
-    get: (socket, context) => socket.options.ttl ?? context.defaultTtl,
-  }],
-  [optionKey(C.IPPROTO_IP, C.IP_TOS), {
-    set: (socket, value) => {
-      socket.options.tos = numberOf(value) & 0xff;
-      socket.connection?.setTos(socket.options.tos);
+  ],
+  [
+    optionKey(C.IPPROTO_IP, C.IP_TOS),
+    {
+      set: (socket, value) => {
+        socket.options.tos = numberOf(value) & 0xff;
+        socket.connection?.setTos(socket.options.tos);
+      },
+      get: (socket) => socket.options.tos,
     },
-    get: (socket) => socket.options.tos,
-  }],
-  [optionKey(C.IPPROTO_IP, C.IP_MTU_DISCOVER), {
-    set: (socket, value) => {
-      const n = numberOf(value);
-      if (!(n >= C.IP_PMTUDISC_DONT && n <= C.IP_PMTUDISC_PROBE)) throw new ErrnoError('EINVAL', 'setsockopt');
-      socket.options.mtuDiscover = n;
-      socket.connection?.setDontFragment(n !== C.IP_PMTUDISC_DONT);
+  ],
+  [
+    optionKey(C.IPPROTO_IP, C.IP_MTU_DISCOVER),
+    {
+      set: (socket, value) => {
+        const n = numberOf(value);
+        if (!(n >= C.IP_PMTUDISC_DONT && n <= C.IP_PMTUDISC_PROBE)) throw new ErrnoError('EINVAL', 'setsockopt');
+        socket.options.mtuDiscover = n;
+        socket.connection?.setDontFragment(n !== C.IP_PMTUDISC_DONT);
+      },
+      get: (socket) => socket.options.mtuDiscover,
     },
-    get: (socket) => socket.options.mtuDiscover,
-  }],
+  ],
   // Raw sockets' and UDP's own options read back on a TCP socket as Linux's defaults; setting
   // them is theirs (berkeley.ts).
   [optionKey(C.IPPROTO_IP, C.IP_HDRINCL), { get: (socket) => Number(socket.options.headerIncluded) }],
@@ -295,80 +335,110 @@ const SOCKET_OPTIONS: ReadonlyMap<string, SocketOption> = new Map<string, Socket
   [optionKey(C.IPPROTO_IP, C.IP_MULTICAST_LOOP), { get: () => 1 }],
 
   // IPPROTO_TCP (tcp(7))
-  [optionKey(C.IPPROTO_TCP, C.TCP_NODELAY), {
-    set: (socket, value) => {
-      socket.options.noDelay = flagOf(value);
-      socket.connection?.setNoDelay(socket.options.noDelay); // turning it on sends what was held
+  [
+    optionKey(C.IPPROTO_TCP, C.TCP_NODELAY),
+    {
+      set: (socket, value) => {
+        socket.options.noDelay = flagOf(value);
+        socket.connection?.setNoDelay(socket.options.noDelay); // turning it on sends what was held
+      },
+      get: (socket) => Number(socket.options.noDelay),
     },
-    get: (socket) => Number(socket.options.noDelay),
-  }],
-  [optionKey(C.IPPROTO_TCP, C.TCP_CORK), {
-    set: (socket, value) => {
-      socket.options.cork = flagOf(value);
-      socket.connection?.setCork(socket.options.cork); // uncorking sends what was held
+  ],
+  [
+    optionKey(C.IPPROTO_TCP, C.TCP_CORK),
+    {
+      set: (socket, value) => {
+        socket.options.cork = flagOf(value);
+        socket.connection?.setCork(socket.options.cork); // uncorking sends what was held
+      },
+      get: (socket) => Number(socket.options.cork),
     },
-    get: (socket) => Number(socket.options.cork),
-  }],
-  [optionKey(C.IPPROTO_TCP, C.TCP_NOTSENT_LOWAT), {
-    set: (socket, value) => {
-      socket.options.notSentLowWater = numberOf(value) >>> 0;
-      socket.connection?.setNotSentLowWater(socket.options.notSentLowWater);
+  ],
+  [
+    optionKey(C.IPPROTO_TCP, C.TCP_NOTSENT_LOWAT),
+    {
+      set: (socket, value) => {
+        socket.options.notSentLowWater = numberOf(value) >>> 0;
+        socket.connection?.setNotSentLowWater(socket.options.notSentLowWater);
+      },
+      get: (socket) => socket.options.notSentLowWater,
     },
-    get: (socket) => socket.options.notSentLowWater,
-  }],
+  ],
   [optionKey(C.IPPROTO_TCP, C.TCP_INQ), recordedFlag('reportInq')],
-  [optionKey(C.IPPROTO_TCP, C.TCP_MAXSEG), {
-    set: (socket, value) => {
-      const n = numberOf(value);
-      if (n < 88 || n > 32767) throw new ErrnoError('EINVAL', 'setsockopt');
-      socket.options.maxSegment = n;
-      socket.connection?.setMaxSegmentSize(n);
+  [
+    optionKey(C.IPPROTO_TCP, C.TCP_MAXSEG),
+    {
+      set: (socket, value) => {
+        const n = numberOf(value);
+        if (n < 88 || n > 32767) throw new ErrnoError('EINVAL', 'setsockopt');
+        socket.options.maxSegment = n;
+        socket.connection?.setMaxSegmentSize(n);
+      },
+      get: (socket, context) => (socket.connection?.synchronized ? socket.connection.sendMss : socket.options.maxSegment || context.tcpConfig.defaultMss),
     },
-    get: (socket, context) => (socket.connection?.synchronized ? socket.connection.sendMss : socket.options.maxSegment || context.tcpConfig.defaultMss),
-  }],
-  [optionKey(C.IPPROTO_TCP, C.TCP_KEEPIDLE), {
-    set: (socket, value) => {
-      socket.options.keepIdleSeconds = atLeastOne(value);
-      socket.connection?.setKeepalive({ idleMs: socket.options.keepIdleSeconds * 1000 });
+  ],
+  [
+    optionKey(C.IPPROTO_TCP, C.TCP_KEEPIDLE),
+    {
+      set: (socket, value) => {
+        socket.options.keepIdleSeconds = atLeastOne(value);
+        socket.connection?.setKeepalive({ idleMs: socket.options.keepIdleSeconds * 1000 });
+      },
+      get: (socket) => socket.options.keepIdleSeconds,
     },
-    get: (socket) => socket.options.keepIdleSeconds,
-  }],
-  [optionKey(C.IPPROTO_TCP, C.TCP_KEEPINTVL), {
-    set: (socket, value) => {
-      socket.options.keepIntervalSeconds = atLeastOne(value);
-      socket.connection?.setKeepalive({ intervalMs: socket.options.keepIntervalSeconds * 1000 });
+  ],
+  [
+    optionKey(C.IPPROTO_TCP, C.TCP_KEEPINTVL),
+    {
+      set: (socket, value) => {
+        socket.options.keepIntervalSeconds = atLeastOne(value);
+        socket.connection?.setKeepalive({ intervalMs: socket.options.keepIntervalSeconds * 1000 });
+      },
+      get: (socket) => socket.options.keepIntervalSeconds,
     },
-    get: (socket) => socket.options.keepIntervalSeconds,
-  }],
-  [optionKey(C.IPPROTO_TCP, C.TCP_KEEPCNT), {
-    set: (socket, value) => {
-      socket.options.keepCount = atLeastOne(value);
-      socket.connection?.setKeepalive({ count: socket.options.keepCount });
+  ],
+  [
+    optionKey(C.IPPROTO_TCP, C.TCP_KEEPCNT),
+    {
+      set: (socket, value) => {
+        socket.options.keepCount = atLeastOne(value);
+        socket.connection?.setKeepalive({ count: socket.options.keepCount });
+      },
+      get: (socket) => socket.options.keepCount,
     },
-    get: (socket) => socket.options.keepCount,
-  }],
-  [optionKey(C.IPPROTO_TCP, C.TCP_KEEPINIT), {
-    set: (socket, value) => {
-      socket.options.keepInitSeconds = positive(value, true);
-      socket.connection?.setHandshakeTimeout(socket.options.keepInitSeconds * 1000);
+  ],
+  [
+    optionKey(C.IPPROTO_TCP, C.TCP_KEEPINIT),
+    {
+      set: (socket, value) => {
+        socket.options.keepInitSeconds = positive(value, true);
+        socket.connection?.setHandshakeTimeout(socket.options.keepInitSeconds * 1000);
+      },
+      get: (socket) => socket.options.keepInitSeconds,
     },
-    get: (socket) => socket.options.keepInitSeconds,
-  }],
-  [optionKey(C.IPPROTO_TCP, C.TCP_USER_TIMEOUT), {
-    set: (socket, value) => {
-      socket.options.userTimeoutMs = positive(value, true);
-      socket.connection?.setUserTimeout(socket.options.userTimeoutMs);
+  ],
+  [
+    optionKey(C.IPPROTO_TCP, C.TCP_USER_TIMEOUT),
+    {
+      set: (socket, value) => {
+        socket.options.userTimeoutMs = positive(value, true);
+        socket.connection?.setUserTimeout(socket.options.userTimeoutMs);
+      },
+      get: (socket) => socket.options.userTimeoutMs,
     },
-    get: (socket) => socket.options.userTimeoutMs,
-  }],
-  [optionKey(C.IPPROTO_TCP, C.TCP_CONGESTION), {
-    set: (socket, value) => {
-      const algorithm = value === 'cubic' ? 'cubic' : value === 'reno' || value === 'newreno' ? 'newreno' : null;
-      if (!algorithm) throw new ErrnoError('ENOENT', 'setsockopt'); // as Linux for an unknown algorithm
-      socket.options.congestion = algorithm;
-      socket.connection?.setCongestionControl(algorithm);
+  ],
+  [
+    optionKey(C.IPPROTO_TCP, C.TCP_CONGESTION),
+    {
+      set: (socket, value) => {
+        const algorithm = value === 'cubic' ? 'cubic' : value === 'reno' || value === 'newreno' ? 'newreno' : null;
+        if (!algorithm) throw new ErrnoError('ENOENT', 'setsockopt'); // as Linux for an unknown algorithm
+        socket.options.congestion = algorithm;
+        socket.connection?.setCongestionControl(algorithm);
+      },
+      get: (socket) => (socket.options.congestion === 'newreno' ? 'reno' : socket.options.congestion),
     },
-    get: (socket) => (socket.options.congestion === 'newreno' ? 'reno' : socket.options.congestion),
-  }],
+  ],
   [optionKey(C.IPPROTO_TCP, C.TCP_INFO), { get: tcpInfo }],
 ]);

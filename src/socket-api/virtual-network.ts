@@ -94,9 +94,18 @@ export class VirtualNetwork {
   }
 
   /** Joins two stacks with a wire; each side gets an interface with the given address. */
-  connect(a: Attachment, b: Attachment, options: { mtu?: number; latencyMs?: number; captureEpochMs?: number; segmentationOffload?: boolean } = {}): Connection {
+  connect(
+    a: Attachment,
+    b: Attachment,
+    options: { mtu?: number; latencyMs?: number; captureEpochMs?: number; segmentationOffload?: boolean } = {},
+  ): Connection {
     const index = this.wireCount++;
-    const wire = new VirtualWire({ name: `wire${index}`, mtu: options.mtu ?? 1500, latencyMs: options.latencyMs ?? 0, segmentationOffload: options.segmentationOffload });
+    const wire = new VirtualWire({
+      name: `wire${index}`,
+      mtu: options.mtu ?? 1500,
+      latencyMs: options.latencyMs ?? 0,
+      segmentationOffload: options.segmentationOffload,
+    });
     const attach = (side: Attachment, end: Link) => {
       let link: Link = end;
       let faults: FaultInjector | undefined;
@@ -174,7 +183,7 @@ export class VirtualNetwork {
     const end = this.clock.now() + limitMs;
     let quietTurns = 0;
     let idleSince: number | null = null;
-    for (let steps = 0; ; ) {
+    for (let steps = 0; ;) {
       await turn();
       if (outcome) break;
       const next = this.pollAt();

@@ -100,7 +100,7 @@ export class ZerocopyNotifications {
     const newest = this.pending[this.pending.length - 1];
     const joinable =
       newest !== undefined &&
-      newest.last === ((id - 1) >>> 0) &&
+      newest.last === (id - 1) >>> 0 &&
       newest.bytes + bytes <= RANGE_BYTE_LIMIT &&
       ((newest.last - newest.first) >>> 0) + 1 < RANGE_ID_LIMIT;
     if (joinable && (tailUnsent || this.pending.length >= MAX_PENDING_RANGES)) {
@@ -176,7 +176,7 @@ export class ZerocopyNotifications {
   private complete(first: number, last: number): void {
     const tail = this.queue[this.queue.length - 1];
     const length = ((last - first) >>> 0) + 1;
-    if (tail && first === ((tail.last + 1) >>> 0) && ((tail.last - tail.first) >>> 0) + 1 + length < 2 ** 32) {
+    if (tail && first === (tail.last + 1) >>> 0 && ((tail.last - tail.first) >>> 0) + 1 + length < 2 ** 32) {
       tail.last = last;
       return;
     }

@@ -128,7 +128,15 @@ export class ReceiveAssembler {
     if (seq === rcvNxt && this.chunks.length === 0 && data.length > 0) {
       // The common case, the next bytes in order with nothing held: delivered as they are
       // (borrowed), nothing to trim, split, hold or report.
-      return { delivered: [data], deliveredBytes: data.length, rcvNxt: seqAdd(rcvNxt, data.length), heldBytesAdded: 0, duplicateBytes: 0, duplicate: undefined, refusedBytes: 0 };
+      return {
+        delivered: [data],
+        deliveredBytes: data.length,
+        rcvNxt: seqAdd(rcvNxt, data.length),
+        heldBytesAdded: 0,
+        duplicateBytes: 0,
+        duplicate: undefined,
+        refusedBytes: 0,
+      };
     }
     this.discardBefore(rcvNxt);
 

@@ -9,11 +9,7 @@ import { LinuxCubicCongestionControl } from './congestion-cubic-linux.js';
 import { NewRenoCongestionControl } from './congestion-newreno.js';
 
 /** Builds a controller for `algorithm` with sender MSS `mss` bytes. */
-export function createCongestionControl(
-  algorithm: CongestionAlgorithm,
-  mss: number,
-  options: CongestionControlOptions = {},
-): CongestionControl {
+export function createCongestionControl(algorithm: CongestionAlgorithm, mss: number, options: CongestionControlOptions = {}): CongestionControl {
   switch (algorithm) {
     case 'newreno':
       return new NewRenoCongestionControl(mss, options);

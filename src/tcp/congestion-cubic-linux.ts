@@ -309,8 +309,7 @@ export class LinuxCubicCongestionControl implements CongestionControl {
   private recalculateSsthresh(): number {
     this.epochStart = undefined;
     const cwnd = this.cwndSegments;
-    this.lastMaxCwnd =
-      cwnd < this.lastMaxCwnd && this.fastConvergence ? Math.floor((cwnd * (BETA_SCALE + BETA_SCALED)) / (2 * BETA_SCALE)) : cwnd;
+    this.lastMaxCwnd = cwnd < this.lastMaxCwnd && this.fastConvergence ? Math.floor((cwnd * (BETA_SCALE + BETA_SCALED)) / (2 * BETA_SCALE)) : cwnd;
     return Math.max(Math.floor((cwnd * BETA_SCALED) / BETA_SCALE), 2);
   }
 

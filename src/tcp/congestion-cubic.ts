@@ -219,7 +219,15 @@ export class CubicCongestionControl implements CongestionControl {
 
   onCongestionEvent(_now: number, flightSize: number): void {
     if (!this.recovering) {
-      this.beforeReduction = { cwnd: this.cwndSegs, ssthresh: this.ssthreshSegs, wMax: this.wMax, cwndPrior: this.cwndPrior, wEst: this.wEst, k: this.k, epochStart: this.epochStart };
+      this.beforeReduction = {
+        cwnd: this.cwndSegs,
+        ssthresh: this.ssthreshSegs,
+        wMax: this.wMax,
+        cwndPrior: this.cwndPrior,
+        wEst: this.wEst,
+        k: this.k,
+        epochStart: this.epochStart,
+      };
     }
     // §4.6: "cwnd >= 2 SMSS" after a loss.
     this.reduce(flightSize, 2);
@@ -264,7 +272,15 @@ export class CubicCongestionControl implements CongestionControl {
     // The state before it is kept for §4.9's undo should F-RTO (RFC 5682) prove the timeout
     // spurious; a repeated timeout keeps what the first one found.
     if (!this.timeoutWithoutProgress) {
-      this.beforeReduction = { cwnd: this.cwndSegs, ssthresh: this.ssthreshSegs, wMax: this.wMax, cwndPrior: this.cwndPrior, wEst: this.wEst, k: this.k, epochStart: this.epochStart };
+      this.beforeReduction = {
+        cwnd: this.cwndSegs,
+        ssthresh: this.ssthreshSegs,
+        wMax: this.wMax,
+        cwndPrior: this.cwndPrior,
+        wEst: this.wEst,
+        k: this.k,
+        epochStart: this.epochStart,
+      };
       this.cwndPrior = this.cwndSegs;
       this.ssthreshSegs = Math.max(this.flightSegments(flightSize) * CUBIC_BETA, 2);
     }

@@ -96,7 +96,13 @@ export class NewRenoCongestionControl implements CongestionControl {
     if (this.cwndBytes < this.ssthreshBytes) {
       // RFC 5681 §3.1 slow start, counting bytes: cwnd += min(N, L*SMSS) (RFC 3465 §2.2).
       // Growth stops at ssthresh so that congestion avoidance starts exactly there.
-      const share = slowStartGrowth(this.cwndBytes / this.mss, this.ssthreshBytes / this.mss, bytesAcked / this.mss, this.slowStartLimit, this.slowStartAfterTimeout);
+      const share = slowStartGrowth(
+        this.cwndBytes / this.mss,
+        this.ssthreshBytes / this.mss,
+        bytesAcked / this.mss,
+        this.slowStartLimit,
+        this.slowStartAfterTimeout,
+      );
       this.cwndBytes = Math.min(this.cwndBytes + Math.round(share.growth * this.mss), this.ssthreshBytes);
       if (this.cwndBytes >= this.ssthreshBytes) this.slowStartAfterTimeout = false;
       if (!(share.left > 0)) return;

@@ -42,17 +42,7 @@ import { TcpTimestamps } from './timestamps.js';
 
 /** The eleven states of RFC 9293 §3.3.2. */
 export type TcpState =
-  | 'CLOSED'
-  | 'LISTEN'
-  | 'SYN-SENT'
-  | 'SYN-RECEIVED'
-  | 'ESTABLISHED'
-  | 'FIN-WAIT-1'
-  | 'FIN-WAIT-2'
-  | 'CLOSE-WAIT'
-  | 'CLOSING'
-  | 'LAST-ACK'
-  | 'TIME-WAIT';
+  'CLOSED' | 'LISTEN' | 'SYN-SENT' | 'SYN-RECEIVED' | 'ESTABLISHED' | 'FIN-WAIT-1' | 'FIN-WAIT-2' | 'CLOSE-WAIT' | 'CLOSING' | 'LAST-ACK' | 'TIME-WAIT';
 
 /** What a connection needs from the layer that owns it. */
 export interface TcpHost {
@@ -359,7 +349,6 @@ export class TcpConnection extends TimerDeadlines {
     this.keepalive = new Keepalive(this);
   }
 
-
   /**
    * A congestion controller for this connection, configured from the stack's settings, starting
    * at an initial window of `initialWindowSegments` (the configured IW unless given).
@@ -370,7 +359,13 @@ export class TcpConnection extends TimerDeadlines {
       initialWindowSegments: initialWindowSegments ?? config.initialWindowSegments,
       slowStartAckLimitSegments: config.slowStartAckLimitSegments,
       cubicImplementation: config.cubicImplementation,
-      hystart: { enabled: config.hystart, detect: config.hystartDetect, lowWindow: config.hystartLowWindow, ackDeltaUs: config.hystartAckDeltaUs, roundsBelowLowWindow: config.hystartRoundsBelowLowWindow },
+      hystart: {
+        enabled: config.hystart,
+        detect: config.hystartDetect,
+        lowWindow: config.hystartLowWindow,
+        ackDeltaUs: config.hystartAckDeltaUs,
+        roundsBelowLowWindow: config.hystartRoundsBelowLowWindow,
+      },
     });
   }
 
@@ -417,10 +412,7 @@ export class TcpConnection extends TimerDeadlines {
 
   /** True while SEND is allowed (RFC 9293 §3.10.2). */
   get canSend(): boolean {
-    return (
-      !this.finPending &&
-      (this.state === 'ESTABLISHED' || this.state === 'CLOSE-WAIT' || this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED')
-    );
+    return !this.finPending && (this.state === 'ESTABLISHED' || this.state === 'CLOSE-WAIT' || this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED');
   }
 
   /** Moves to a new state, counting the transition. */
@@ -687,7 +679,12 @@ export class TcpConnection extends TimerDeadlines {
     if (this.state === 'CLOSED') return;
     // RFC 9293 §3.10.5: a RST only where the peer may still send or wait for data; CLOSING,
     // LAST-ACK and TIME-WAIT just delete the TCB (Linux's tcp_need_reset agrees).
-    const resetPeer = this.state === 'SYN-RECEIVED' || this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2' || this.state === 'CLOSE-WAIT';
+    const resetPeer =
+      this.state === 'SYN-RECEIVED' ||
+      this.state === 'ESTABLISHED' ||
+      this.state === 'FIN-WAIT-1' ||
+      this.state === 'FIN-WAIT-2' ||
+      this.state === 'CLOSE-WAIT';
     if (resetPeer) {
       this.stats.increment('tcp.tx.resets');
       // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> as Linux and BSD send it (RFC 9293 §3.10.5

@@ -144,7 +144,17 @@ export abstract class TimerDeadlines {
 
   /** The earliest armed timer, or Infinity. */
   pollAt(): number {
-    return Math.min(this.retransmitAt, this.delayedAckAt, this.persistAt, this.keepaliveAt, this.timeWaitAt, this.finWait2At, this.rackAt, this.probeAt, this.pacingAt);
+    return Math.min(
+      this.retransmitAt,
+      this.delayedAckAt,
+      this.persistAt,
+      this.keepaliveAt,
+      this.timeWaitAt,
+      this.finWait2At,
+      this.rackAt,
+      this.probeAt,
+      this.pacingAt,
+    );
   }
 }
 

@@ -376,7 +376,12 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
 
   // New data after CLOSE: nobody will read it, so say that it was lost (RFC 1122 §4.2.2.13
   // SHOULD; Linux resets on data after close, TCPAbortOnData).
-  if (connection.orphaned && segment.payload.length > 0 && seqGt(seqAdd(segment.seq, segment.payload.length), connection.rcvNxt) && (connection.state === 'FIN-WAIT-1' || connection.state === 'FIN-WAIT-2')) {
+  if (
+    connection.orphaned &&
+    segment.payload.length > 0 &&
+    seqGt(seqAdd(segment.seq, segment.payload.length), connection.rcvNxt) &&
+    (connection.state === 'FIN-WAIT-1' || connection.state === 'FIN-WAIT-2')
+  ) {
     connection.stats.increment('tcp.rx.dataAfterClose');
     sendResetFor(connection, segment);
     connection.closeWithError(null);
@@ -422,7 +427,8 @@ function establish(connection: TcpConnection, segment: Segment, window: number, 
   acknowledge(connection, segment, now);
   // A SYN or SYN-ACK sent once is timed like data (RFC 6298 §2, Karn's rule; Linux samples it
   // too), so without timestamps the first RTO still follows the path, not the initial 1 s.
-  if (handshake && !handshakeRetransmitted && connection.rtt.srtt === undefined) connection.rtt.measure(Math.max(now - handshake.sentAt, 1), connection.sndUna, connection.sndNxt);
+  if (handshake && !handshakeRetransmitted && connection.rtt.srtt === undefined)
+    connection.rtt.measure(Math.max(now - handshake.sentAt, 1), connection.sndUna, connection.sndNxt);
   connection.softError = null;
   if (handshakeRetransmitted) {
     // Our SYN or SYN-ACK was lost: start with one segment (RFC 5681 §3.1, RFC 6928 §2) and,
@@ -644,7 +650,14 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
   }
   connection.host.counters.rxDataSegments.increment();
   const advertisedWindow = seqSub(connection.rcvAdvertisedEdge, connection.timestamps.lastAckSent);
-  const quick = connection.quickAcks.dataArrived(data.length, has.psh(segment), advertisedWindow, connection.advertisedMss || connection.sendMss, connection.rtt.rto, now);
+  const quick = connection.quickAcks.dataArrived(
+    data.length,
+    has.psh(segment),
+    advertisedWindow,
+    connection.advertisedMss || connection.sendMss,
+    connection.rtt.rto,
+    now,
+  );
   if (!inOrder || wasHolding || result.duplicate !== undefined) {
     // Out of order, a duplicate, or filling a hole: ACK at once (RFC 5681 §4.2, RFC 9293 §3.8.6.3).
     connection.ackNow = true;

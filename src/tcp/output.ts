@@ -186,7 +186,9 @@ export function sendSynAck(connection: TcpConnection, now: number): void {
  * tcp_send_active_reset does), but no SACK blocks.
  */
 export function sendReset(connection: TcpConnection, now: number, flags: number): void {
-  const options: TcpOption[] = connection.timestamps.enabled ? [NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.timestamps.tsVal(now), tsEcr: connection.timestamps.recent }] : [];
+  const options: TcpOption[] = connection.timestamps.enabled
+    ? [NO_OPERATION, NO_OPERATION, { kind: 'timestamps', tsVal: connection.timestamps.tsVal(now), tsEcr: connection.timestamps.recent }]
+    : [];
   transmitSegment(connection, now, connection.sndNxt, TcpFlag.RST | flags, NO_BYTES, options);
 }
 
@@ -482,7 +484,8 @@ export function transmitPending(connection: TcpConnection, now: number, mode: Tr
     sentNewData = true;
     if (mode.wakeup || mode.lossProbe) break;
   }
-  if (seqGt(connection.sndNxt, unitStart)) connection.sendMemory.transmitted(unitStart, connection.sndNxt, Math.max(seqSub(unitEnd, unitStart), connection.sendMss));
+  if (seqGt(connection.sndNxt, unitStart))
+    connection.sendMemory.transmitted(unitStart, connection.sndNxt, Math.max(seqSub(unitEnd, unitStart), connection.sendMss));
   pacingUnitSent(connection, unitBytesSent, now);
   if (newDataOnly && connection.sndNxt === sndNxtBefore) {
     // No new data could go after all (a cork, pacing, the transmit queue): F-RTO ends and the
@@ -555,7 +558,14 @@ function sendMtuProbe(connection: TcpConnection, now: number, cwnd: number, inPi
   const length = connection.mtuProbing.probeLength;
   const seq = connection.sndNxt;
   const push = connection.writeMarks.take(seqAdd(seq, length));
-  transmitSegment(connection, now, seq, TcpFlag.ACK | (push ? TcpFlag.PSH : 0), connection.sendBuffer.read(unsentOffset, length), segmentOptions(connection, now));
+  transmitSegment(
+    connection,
+    now,
+    seq,
+    TcpFlag.ACK | (push ? TcpFlag.PSH : 0),
+    connection.sendBuffer.read(unsentOffset, length),
+    segmentOptions(connection, now),
+  );
   connection.inFlight.push({ seq, length, syn: false, fin: false, push, sentAt: now, sentOrder: connection.transmissions++ });
   if (connection.firstUnackedSentAt === null) connection.firstUnackedSentAt = now;
   if (connection.rttSeq === null && !connection.timestamps.enabled) {
@@ -618,7 +628,10 @@ export function windowUpdateAfterRead(connection: TcpConnection, now: number): v
     update = 2 * advertised <= clamp && space >= Math.min(mss, clamp) && space >= 2 * advertised;
   } else {
     // BSD's tcp_output: when the window grows by two segments or by half the buffer.
-    update = space - advertised >= 2 * connection.sendMss || (advertised === 0 && space >= connection.sendMss) || space - advertised >= connection.receiveBufferSize / 2;
+    update =
+      space - advertised >= 2 * connection.sendMss ||
+      (advertised === 0 && space >= connection.sendMss) ||
+      space - advertised >= connection.receiveBufferSize / 2;
   }
   if (update) {
     connection.ackNow = true;

@@ -43,7 +43,8 @@ export function onPersistTimer(connection: TcpConnection, now: number): void {
     }
     connection.stats.increment('tcp.tx.resourceProbes');
     connection.timeoutCount++;
-    connection.persistDeadline = userTimeout > 0 ? Math.min(now + LOCAL_CONGESTION_RETRY_MS, Math.max(now, connection.zeroWindowSince + userTimeout)) : now + LOCAL_CONGESTION_RETRY_MS;
+    connection.persistDeadline =
+      userTimeout > 0 ? Math.min(now + LOCAL_CONGESTION_RETRY_MS, Math.max(now, connection.zeroWindowSince + userTimeout)) : now + LOCAL_CONGESTION_RETRY_MS;
     return;
   }
   connection.stats.increment('tcp.tx.windowProbes');

@@ -348,9 +348,7 @@ export function acknowledge(connection: TcpConnection, segment: Segment, now: nu
 export function processSack(connection: TcpConnection, blocks: readonly SackBlock[], now: number, ack = connection.sndUna): void {
   if (!connection.sackEnabled || blocks.length === 0) return;
   const first = blocks[0];
-  const dsack =
-    seqLe(first.rightEdge, ack) ||
-    (blocks.length > 1 && seqGe(first.leftEdge, blocks[1].leftEdge) && seqLe(first.rightEdge, blocks[1].rightEdge));
+  const dsack = seqLe(first.rightEdge, ack) || (blocks.length > 1 && seqGe(first.leftEdge, blocks[1].leftEdge) && seqLe(first.rightEdge, blocks[1].rightEdge));
   if (dsack) {
     connection.stats.increment('tcp.rx.dsack');
     connection.info.dsackReceived(seqSub(first.rightEdge, first.leftEdge), connection.sendMss, connection.maxSndWnd);
@@ -499,9 +497,7 @@ export function enterRecovery(connection: TcpConnection, now: number, before?: S
   connection.undo = { marker: connection.sndUna, retransmissions: 0 };
   connection.stats.increment(connection.sackEnabled ? 'tcp.recovery.sack' : 'tcp.recovery.newReno');
   connection.cc.onCongestionEvent(now, reductionBase(connection));
-  const recoverFs = before
-    ? seqSub(connection.sndNxt, before.sndUna) - before.sackedBytes
-    : connection.inFlight.bytes - connection.inFlight.sackedBytes;
+  const recoverFs = before ? seqSub(connection.sndNxt, before.sndUna) - before.sackedBytes : connection.inFlight.bytes - connection.inFlight.sackedBytes;
   connection.prr = new ProportionalRateReduction(recoverFs, pipe(connection), connection.sendMss);
   connection.ecn.lossReduced();
 }

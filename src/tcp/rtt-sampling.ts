@@ -26,7 +26,13 @@ export interface AckedSendTimes {
  * ca_rtt), or of the echo.
  * `lastRetransmittedAt` is when the data acknowledged was last retransmitted (-Infinity if never).
  */
-export function takeRttSample(connection: TcpConnection, segment: Segment, now: number, sendTimes: AckedSendTimes, lastRetransmittedAt: number): number | undefined {
+export function takeRttSample(
+  connection: TcpConnection,
+  segment: Segment,
+  now: number,
+  sendTimes: AckedSendTimes,
+  lastRetransmittedAt: number,
+): number | undefined {
   const retransmissionAcked = lastRetransmittedAt > -Infinity;
   const everyAck = connection.host.config.rttEstimator === 'linux';
   let rttSample: number | undefined;
@@ -50,8 +56,12 @@ export function takeRttSample(connection: TcpConnection, segment: Segment, now: 
   if (rttSample !== undefined) connection.rtt.measure(Math.max(rttSample, 1), connection.sndUna, connection.sndNxt);
   const newest = sendTimes.newest !== undefined && !retransmissionAcked ? now - sendTimes.newest : rttSample;
   if (newest !== undefined) {
-    connection.cc.onRttSample?.(Math.max(newest, 0), now, { sndUna: connection.sndUna, sndNxt: connection.sndNxt, pacingRate: pacingRate(connection), paced: connection.host.config.pacing });
+    connection.cc.onRttSample?.(Math.max(newest, 0), now, {
+      sndUna: connection.sndUna,
+      sndNxt: connection.sndNxt,
+      pacingRate: pacingRate(connection),
+      paced: connection.host.config.pacing,
+    });
   }
   return rttSample;
 }
-

@@ -165,9 +165,7 @@ export class RttEstimator implements RoundTripEstimator {
   get baseRto(): number {
     const { initialMs, minMs, maxMs, clockGranularityMs } = this.config;
     const unclamped =
-      this.smoothed === undefined || this.variation === undefined
-        ? initialMs
-        : this.smoothed + Math.max(clockGranularityMs, K * this.variation);
+      this.smoothed === undefined || this.variation === undefined ? initialMs : this.smoothed + Math.max(clockGranularityMs, K * this.variation);
     return Math.min(maxMs, Math.max(minMs, unclamped));
   }
 

@@ -59,7 +59,10 @@ export const TCP_COUNTERS = {
   'drop.tcp.icmpQuoteTooShort': 'ICMP errors quoting fewer than the 8 bytes of ports and sequence number',
   'tcp.icmp.noConnection': 'ICMP errors about no connection',
   'drop.tcp.icmpOutOfWindow': 'ICMP errors whose quoted sequence number is outside SND.UNA..SND.NXT (RFC 5927 §4.1)',
-  'tcp.icmp.<IcmpErrno>': counterFamily<IcmpErrno>('ICMP errors believed, by the errno they mean (fatal ones abort a handshake, RFC 1122 §4.2.3.9)', ICMP_ERRNOS),
+  'tcp.icmp.<IcmpErrno>': counterFamily<IcmpErrno>(
+    'ICMP errors believed, by the errno they mean (fatal ones abort a handshake, RFC 1122 §4.2.3.9)',
+    ICMP_ERRNOS,
+  ),
   'tcp.pmtu.mssLowered': 'connections whose MSS a lower path MTU reduced (RFC 1191 §6.3)',
 
   // SEGMENT ARRIVES (input.ts, RFC 9293 §3.10.7).
@@ -139,7 +142,7 @@ export const TCP_COUNTERS = {
   'tcp.connect.timeout': 'handshakes given up after their retransmissions or timeout',
   'tcp.retransmit.giveUp': 'connections given up after their retransmissions or TCP_USER_TIMEOUT (RFC 9293 §3.8.3 R2)',
   'tcp.tx.windowProbes': 'zero-window probes sent (RFC 9293 §3.8.6.1)',
-  'tcp.persist.giveUp': 'connections given up with the peer\'s window closed',
+  'tcp.persist.giveUp': "connections given up with the peer's window closed",
   'tcp.cork.probeSends': 'held or locally dropped data sent by the probe timer with nothing in flight',
   'tcp.tx.resourceProbes': 'probe-timer sends the full transmit queue refused again (retried later)',
   'tcp.tx.keepaliveProbes': 'keepalive probes sent (RFC 9293 §3.8.4)',

@@ -172,7 +172,11 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   ) {
     this.isn = new IsnGenerator(rng);
     this.challengeAckCeiling = new ChallengeAckCeiling(rng);
-    this.counters = { txSegments: stats.counter('tcp.tx.segments'), txDataSegments: stats.counter('tcp.tx.dataSegments'), rxDataSegments: stats.counter('tcp.rx.dataSegments') };
+    this.counters = {
+      txSegments: stats.counter('tcp.tx.segments'),
+      txDataSegments: stats.counter('tcp.tx.dataSegments'),
+      rxDataSegments: stats.counter('tcp.rx.dataSegments'),
+    };
     this.rxSegments = stats.counter('tcp.rx.segments');
   }
 
@@ -248,7 +252,17 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     this.stats.increment('tcp.tx.resets');
     const reset: TcpRepr = has.ack(segment)
       ? { srcPort: localPort, dstPort: remotePort, seq: segment.ack, ack: 0, flags: TcpFlag.RST, window: 0, urgentPointer: 0, options: [], payload: NO_BYTES }
-      : { srcPort: localPort, dstPort: remotePort, seq: 0, ack: seqAdd(segment.seq, segment.len), flags: TcpFlag.RST | TcpFlag.ACK, window: 0, urgentPointer: 0, options: [], payload: NO_BYTES };
+      : {
+          srcPort: localPort,
+          dstPort: remotePort,
+          seq: 0,
+          ack: seqAdd(segment.seq, segment.len),
+          flags: TcpFlag.RST | TcpFlag.ACK,
+          window: 0,
+          urgentPointer: 0,
+          options: [],
+          payload: NO_BYTES,
+        };
     this.sendSegment(localAddress, remoteAddress, reset, false);
   }
 
@@ -352,7 +366,12 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     }
     if (this.listeners.has(`${binding.address >>> 0}:${binding.port}`)) return fail('EADDRINUSE');
     for (const other of this.bindings) {
-      if (other !== binding && other.listening && other.port === binding.port && (other.address === IPV4_ANY || binding.address === IPV4_ANY || other.address === binding.address)) {
+      if (
+        other !== binding &&
+        other.listening &&
+        other.port === binding.port &&
+        (other.address === IPV4_ANY || binding.address === IPV4_ANY || other.address === binding.address)
+      ) {
         return fail('EADDRINUSE');
       }
     }
@@ -393,7 +412,9 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     // the segment is still processed (Linux's tcp_parse_options; tcp-options.ts).
     const parsed = parseTcp(
       checked.value,
-      datagram.checksumTrusted ? { verifyChecksum: false, optionParsing: 'lenient' } : { source: header.source, destination: header.destination, optionParsing: 'lenient' },
+      datagram.checksumTrusted
+        ? { verifyChecksum: false, optionParsing: 'lenient' }
+        : { source: header.source, destination: header.destination, optionParsing: 'lenient' },
     );
     if (!parsed.ok) {
       this.stats.increment(`drop.tcp.${parsed.error.reason}`);
@@ -454,7 +475,15 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   }
 
   /** RFC 9293 §3.10.7.2: LISTEN. */
-  private listenArrives(listener: TcpListener, local: Ipv4Address, remote: Ipv4Address, segment: Segment, now: number, ecnField: number, issHint?: number): void {
+  private listenArrives(
+    listener: TcpListener,
+    local: Ipv4Address,
+    remote: Ipv4Address,
+    segment: Segment,
+    now: number,
+    ecnField: number,
+    issHint?: number,
+  ): void {
     if (has.rst(segment)) {
       this.stats.increment('drop.tcp.listenReset');
       return;
@@ -557,7 +586,11 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     const connection = this.halfOpen(listener, local, remote, stands, now, iss, this.cookies().timestampOffset(tuple));
     connection.ecn.setEnabled(timestamps && ecnMode(this.config) !== 'off' && has.ece(syn) && has.cwr(syn));
     if (timestamps) {
-      const options = { windowScale: connection.windowScalingEnabled ? connection.sndWindowShift : undefined, sack: connection.sackEnabled, ecn: connection.ecn.enabled };
+      const options = {
+        windowScale: connection.windowScalingEnabled ? connection.sndWindowShift : undefined,
+        sack: connection.sackEnabled,
+        ecn: connection.ecn.enabled,
+      };
       const tsVal = SynCookies.encodeTimestamp(connection.timestamps.tsVal(now), options);
       connection.timestamps.setClockOffset((tsVal - Math.floor(now)) >>> 0); // the SYN-ACK's TSval carries the options
     }
@@ -742,7 +775,16 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   }
 
   /** Hands a segment to IP; false when the interface's full transmit queue dropped it. */
-  private sendSegment(source: Ipv4Address, destination: Ipv4Address, segment: TcpRepr, ect: boolean, ttl?: number, tos = 0, segmentSize?: number, dontFragment = true): boolean {
+  private sendSegment(
+    source: Ipv4Address,
+    destination: Ipv4Address,
+    segment: TcpRepr,
+    ect: boolean,
+    ttl?: number,
+    tos = 0,
+    segmentSize?: number,
+    dontFragment = true,
+  ): boolean {
     const length = tcpLength(segment);
     const sent = this.ip.send(
       { source, destination, protocol: IpProtocol.TCP, dontFragment, ttl, dscp: tos >> 2, ecn: ect ? 2 : tos & 3, segmentSize },

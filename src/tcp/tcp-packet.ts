@@ -422,4 +422,3 @@ export function emitTcp(repr: TcpRepr, out: Uint8Array, pseudoHeader: TcpPseudoH
   writeUint16(out, Field.CHECKSUM, partialChecksum ? foldSum(pseudo) : internetChecksum(out, pseudo, 0, length));
   return length;
 }
-

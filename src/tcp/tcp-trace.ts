@@ -14,7 +14,9 @@ export function tcpTraceEvent(direction: 'up' | 'down', segment: Uint8Array, now
   const dataLength = segment.length - headerLength;
   const parsed = parseTcpOptions(segment, 20, headerLength);
   // nop and eol are padding: the trace leaves them out.
-  const options = parsed.ok ? parsed.value.filter((option) => option.kind !== 'noOperation' && option.kind !== 'endOfList').map((option) => formatTcpOption(option)) : ['malformed'];
+  const options = parsed.ok
+    ? parsed.value.filter((option) => option.kind !== 'noOperation' && option.kind !== 'endOfList').map((option) => formatTcpOption(option))
+    : ['malformed'];
   const checksum = `0x${packet.checksum.toString(16).padStart(4, '0')}`;
   const verdict = checksumTrusted ? 'checksum vouched for by the device (offload)' : 'checksum verified';
   const action = direction === 'down' ? `added ${headerLength}-byte header, checksum ${checksum}` : `removed ${headerLength}-byte header, ${verdict}`;

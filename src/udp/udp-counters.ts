@@ -15,7 +15,10 @@ export const UDP_COUNTERS = {
   'udp.rx.delivered': 'datagrams queued on a socket (one for each socket that took a copy)',
   'drop.udp.receiveBufferFull': "datagrams a socket's receive buffer had no room for",
   'drop.udp.icmpQuoteTooShort': 'ICMP errors quoting fewer than the 4 bytes of the ports',
-  'udp.icmpError.<IcmpErrno>': counterFamily<IcmpErrno>('hard ICMP errors recorded on the connected socket they concern, by errno (RFC 1122 §4.1.3.3)', ICMP_ERRNOS),
+  'udp.icmpError.<IcmpErrno>': counterFamily<IcmpErrno>(
+    'hard ICMP errors recorded on the connected socket they concern, by errno (RFC 1122 §4.1.3.3)',
+    ICMP_ERRNOS,
+  ),
   'udp.icmpError.ignoredSoft': 'soft ICMP errors about a connected socket, ignored (Linux without IP_RECVERR)',
   'udp.icmpError.noSocket': 'ICMP errors about a datagram of no connected socket',
 } as const satisfies CounterRegistry;

@@ -340,7 +340,8 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     const now = this.clock();
     const sent = this.ip.send(
       {
-        source: socket.localAddress !== IPV4_ANY && !isMulticast(socket.localAddress) && socket.localAddress !== IPV4_BROADCAST ? socket.localAddress : undefined,
+        source:
+          socket.localAddress !== IPV4_ANY && !isMulticast(socket.localAddress) && socket.localAddress !== IPV4_BROADCAST ? socket.localAddress : undefined,
         destination,
         protocol: IpProtocol.UDP,
         ttl: isMulticast(destination) ? socket.options.multicastTtl : socket.options.ttl,

@@ -34,7 +34,12 @@ interface Run {
 }
 
 function ustack(...args: string[]): Run {
-  const result = spawnSync(process.execPath, [MAIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, TMPDIR: temp, USTACK_DEBUG: '' }, timeout: 60_000 });
+  const result = spawnSync(process.execPath, [MAIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, TMPDIR: temp, USTACK_DEBUG: '' },
+    timeout: 60_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -197,7 +202,10 @@ describe('files go where the user asked', () => {
   it('drill puts the pcap of a failed run in --out DIR, by default in ustack-drill in the OS temp dir', () => {
     // We never send this SYN-ACK: the script fails at its last line.
     const script = join(scratch, 'fails.pkt');
-    writeFileSync(script, ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3', '+0 bind(3, ..., ...) = 0', '+0 listen(3, 1) = 0', '+0 > S. 0:0(0) ack 1 <mss 1460>', ''].join('\n'));
+    writeFileSync(
+      script,
+      ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3', '+0 bind(3, ..., ...) = 0', '+0 listen(3, 1) = 0', '+0 > S. 0:0(0) ack 1 <mss 1460>', ''].join('\n'),
+    );
     const out = join(scratch, 'pcaps');
     const chosen = ustack('drill', '--out', out, script);
     expect(chosen.code).toBe(1);

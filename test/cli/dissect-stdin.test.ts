@@ -43,15 +43,29 @@ function piped(command: string[], input?: string): SpawnSyncReturns<string> {
 /** `ustack dissect ARGS --json`, stdin from `input` when given. */
 function ours(args: string[], input?: string): Outcome {
   const run = piped([process.execPath, MAIN, 'dissect', ...args, '--json'], input);
-  const frameNumbers = run.stdout.split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as Record<string, string>)['frame.number']);
-  return { frameNumbers, warnings: run.stderr.split('\n').filter((line) => line !== '').map((line) => line.replace(/^ustack dissect: /, '')), code: run.status };
+  const frameNumbers = run.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => (JSON.parse(line) as Record<string, string>)['frame.number']);
+  return {
+    frameNumbers,
+    warnings: run.stderr
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.replace(/^ustack dissect: /, '')),
+    code: run.status,
+  };
 }
 
 /** `tshark -r ARGS -T fields -e frame.number`, stdin from `input` when given. */
 function theirs(args: string[], input?: string): Outcome {
   const run = piped(['tshark', '-n', '-T', 'fields', '-e', 'frame.number', '-r', ...args], input);
   const warnings = run.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('Running as user'));
-  return { frameNumbers: run.stdout.split('\n').filter((line) => line !== ''), warnings: warnings.map((line) => line.replace(/^tshark: /, '')), code: run.status };
+  return {
+    frameNumbers: run.stdout.split('\n').filter((line) => line !== ''),
+    warnings: warnings.map((line) => line.replace(/^tshark: /, '')),
+    code: run.status,
+  };
 }
 
 describe('ustack dissect - reads a pipe', () => {

@@ -20,7 +20,9 @@ const failures = join(here, '../../captures/failures');
 
 function scripts(folder: string): string[] {
   try {
-    return readdirSync(folder).filter((name) => name.endsWith('.pkt')).sort();
+    return readdirSync(folder)
+      .filter((name) => name.endsWith('.pkt'))
+      .sort();
   } catch {
     return [];
   }

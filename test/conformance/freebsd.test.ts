@@ -44,12 +44,15 @@ describe('FreeBSD sysctls', () => {
   });
 
   test('the first FreeBSD sysctl applies the FreeBSD profile, and says so once', async () => {
-    const script = '`sysctl -w net.inet.tcp.rfc1323=1`\n`sysctl -w net.inet.tcp.sack.enable=1`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, SOL_SOCKET, SO_RCVBUF, [65536], [4]) = 0\n';
+    const script =
+      '`sysctl -w net.inet.tcp.rfc1323=1`\n`sysctl -w net.inet.tcp.sack.enable=1`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 getsockopt(3, SOL_SOCKET, SO_RCVBUF, [65536], [4]) = 0\n';
     const result = await runScript(script.replace('[65536]', '[1048576]'), { name: 'profile.pkt' });
     expect(result.failure).toBe(null); // FreeBSD reports the buffer as set, not doubled
     const profileLines = result.applied.filter((line) => line.includes('freebsd profile'));
     expect(profileLines).toHaveLength(1);
-    expect(profileLines[0]).toContain('tcp.socketBufferAccounting=freebsd, tcp.receiveWindow=buffer, tcp.repeatFinInAcks=true, tcp.resetAfterCloseReported=true');
+    expect(profileLines[0]).toContain(
+      'tcp.socketBufferAccounting=freebsd, tcp.receiveWindow=buffer, tcp.repeatFinInAcks=true, tcp.resetAfterCloseReported=true',
+    );
     const linux = await runScript('`sysctl -q net.ipv4.tcp_sack=1`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n', { name: 'linux.pkt' });
     expect(linux.applied.some((line) => line.includes('freebsd profile'))).toBe(false);
     expect(linux.applied.some((line) => line.includes('linux profile'))).toBe(true);
@@ -61,9 +64,13 @@ describe('FreeBSD sysctls', () => {
     expect(outcome.unsupported).toHaveLength(1);
   });
 
-  test('hostcache.purgenow forgets the path MTUs ICMP taught, ustack\'s only per-destination memory', () => {
+  test("hostcache.purgenow forgets the path MTUs ICMP taught, ustack's only per-destination memory", () => {
     const stack = new Stack({ name: 'purge', seed: 1 });
-    stack.addInterface({ name: 'tun0', link: { name: 'l', medium: 'ip', mtu: 1500, transmit() {}, setReceiver() {}, pollAt: () => Infinity, poll() {} }, address: '192.168.0.1/24' });
+    stack.addInterface({
+      name: 'tun0',
+      link: { name: 'l', medium: 'ip', mtu: 1500, transmit() {}, setReceiver() {}, pollAt: () => Infinity, poll() {} },
+      address: '192.168.0.1/24',
+    });
     stack.addRoute('0.0.0.0/0', { interfaceName: 'tun0' });
     const peer = parseIpv4Address('192.0.2.1')!;
     stack.ip.updatePathMtu(peer, 1200, 0);
@@ -78,7 +85,11 @@ describe('FreeBSD sysctls', () => {
 describe('sockstat and tcpdrop', () => {
   function stackWithListener() {
     const stack = new Stack({ name: 'tools', seed: 1 });
-    stack.addInterface({ name: 'tun0', link: { name: 'l', medium: 'ip', mtu: 1500, transmit() {}, setReceiver() {}, pollAt: () => Infinity, poll() {} }, address: '192.168.0.1/24' });
+    stack.addInterface({
+      name: 'tun0',
+      link: { name: 'l', medium: 'ip', mtu: 1500, transmit() {}, setReceiver() {}, pollAt: () => Infinity, poll() {} },
+      address: '192.168.0.1/24',
+    });
     stack.addRoute('0.0.0.0/0', { interfaceName: 'tun0' });
     const api = new BerkeleySockets(stack);
     const fd = api.socket(C.AF_INET, C.SOCK_STREAM);
@@ -88,7 +99,7 @@ describe('sockstat and tcpdrop', () => {
     return { stack, api, context: { stack, api, command: 'packetdrill', pid: 4242 } };
   }
 
-  test('sockstat lists the descriptors in sockstat\'s columns, the state with -s', () => {
+  test("sockstat lists the descriptors in sockstat's columns, the state with -s", () => {
     const { context } = stackWithListener();
     const listed = runFreeBsdTool('sockstat -4 -P tcp -s', context);
     expect(listed.kind).toBe('ran');
@@ -100,7 +111,7 @@ describe('sockstat and tcpdrop', () => {
     expect(withoutState.kind === 'ran' && withoutState.output.includes('LISTEN')).toBe(false);
   });
 
-  test('grep stages count and select as in a shell; the exit status is the last one\'s', () => {
+  test("grep stages count and select as in a shell; the exit status is the last one's", () => {
     const { context } = stackWithListener();
     expect(runFreeBsdTool('sockstat -4 -P tcp -s | grep -c LISTEN | grep 1', context)).toMatchObject({ exitStatus: 0, output: '1' });
     expect(runFreeBsdTool('sockstat -4 -P tcp -s | grep -c LISTEN | grep 0', context)).toMatchObject({ exitStatus: 1, output: '' });
@@ -130,7 +141,7 @@ describe('sockstat and tcpdrop', () => {
     expect(result.warnings).toEqual([expect.stringMatching(/unsupported: sockstat -u/)]);
   });
 
-  test('the tools see the stack at the line\'s own time', async () => {
+  test("the tools see the stack at the line's own time", async () => {
     // The SYN-ACK is retransmitted at 1 s and the half-open connection given up after the
     // last retry; at 0.5 s it is still there.
     const result = await run(`${LISTEN}+0 < S 0:0(0) win 65535 <mss 1460>

@@ -70,7 +70,13 @@ describe('statements over several lines', () => {
       kind: 'struct',
       fields: [
         { name: 'msg_name', value: { kind: 'elided' } },
-        { name: 'msg_iov', value: { kind: 'array', items: [{ kind: 'struct', fields: [{ name: '#0' }, { name: '#1', value: { kind: 'number', value: 10 } }] }, { kind: 'struct' }] } },
+        {
+          name: 'msg_iov',
+          value: {
+            kind: 'array',
+            items: [{ kind: 'struct', fields: [{ name: '#0' }, { name: '#1', value: { kind: 'number', value: 10 } }] }, { kind: 'struct' }],
+          },
+        },
         { name: 'msg_flags', value: { kind: 'number', value: 0 } },
       ],
     });
@@ -84,16 +90,25 @@ describe('statements over several lines', () => {
 
 describe('script files next to the .pkt and shell words', () => {
   test('$((arithmetic)), $PPID and redirections', () => {
-    expect(expandShellWords('sysctl -q net.ipv4.tcp_rmem="4096 540000 $((15*1024*1024))" > /dev/null 2>&1')).toBe('sysctl -q net.ipv4.tcp_rmem="4096 540000 15728640"');
+    expect(expandShellWords('sysctl -q net.ipv4.tcp_rmem="4096 540000 $((15*1024*1024))" > /dev/null 2>&1')).toBe(
+      'sysctl -q net.ipv4.tcp_rmem="4096 540000 15728640"',
+    );
     expect(expandShellWords('/tmp/sysctl_restore_${PPID}.sh')).toBe('/tmp/sysctl_restore_drill.sh');
   });
   test('a .sh file is read and its sysctls applied; set_sysctls.py sets and its restore script undoes', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'ustack-dialect-'));
     mkdirSync(join(folder, 'common'));
     mkdirSync(join(folder, 'tests'));
-    writeFileSync(join(folder, 'common', 'defaults.sh'), '#!/bin/bash\n# comment\nsysctl -q net.ipv4.tcp_rmem="4096 87380 $((4*1024*1024))"\nsysctl -q net.ipv4.tcp_ecn=0\n');
+    writeFileSync(
+      join(folder, 'common', 'defaults.sh'),
+      '#!/bin/bash\n# comment\nsysctl -q net.ipv4.tcp_rmem="4096 87380 $((4*1024*1024))"\nsysctl -q net.ipv4.tcp_ecn=0\n',
+    );
     const expanded = expandCommand('../common/defaults.sh\n../common/set_sysctls.py /proc/sys/net/ipv4/tcp_timestamps=0', join(folder, 'tests'));
-    expect(expanded.commands.map((c) => c.text)).toEqual(['sysctl -q net.ipv4.tcp_rmem="4096 87380 4194304"', 'sysctl -q net.ipv4.tcp_ecn=0', 'echo "0" > /proc/sys/net/ipv4/tcp_timestamps']);
+    expect(expanded.commands.map((c) => c.text)).toEqual([
+      'sysctl -q net.ipv4.tcp_rmem="4096 87380 4194304"',
+      'sysctl -q net.ipv4.tcp_ecn=0',
+      'echo "0" > /proc/sys/net/ipv4/tcp_timestamps',
+    ]);
     expect(expanded.commands.map((c) => c.fromHelper)).toEqual([false, false, true]);
     // tcp_rmem's maximum (4 MiB) sets the window scale offered: 7; timestamps are off until
     // the restore script turns them back on, so the second SYN carries them again.

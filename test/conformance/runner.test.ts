@@ -128,7 +128,9 @@ describe('backtick lines', () => {
     expect(mapShellCommand('sysctl net.inet.tcp.msl=5000', false).unsupported).toHaveLength(1);
   });
   test('the loss-recovery sysctls: tcp_reordering (DupThresh), tcp_recovery (RACK bits 0x2, 0x4), tcp_early_retrans (TLP at 3 or 4), tcp_dsack', () => {
-    expect(mapShellCommand('sysctl -q net.ipv4.tcp_reordering=5 net.ipv4.tcp_recovery=1 net.ipv4.tcp_early_retrans=4 net.ipv4.tcp_dsack=1', true).changes).toEqual({
+    expect(
+      mapShellCommand('sysctl -q net.ipv4.tcp_reordering=5 net.ipv4.tcp_recovery=1 net.ipv4.tcp_early_retrans=4 net.ipv4.tcp_dsack=1', true).changes,
+    ).toEqual({
       duplicateThreshold: 5,
       rackAdaptiveReorderWindow: true,
       rackDuplicateThreshold: true,
@@ -150,8 +152,14 @@ describe('backtick lines', () => {
     expect(mapShellCommand('sysctl -q net.ipv4.tcp_frto=3', true).unsupported).toHaveLength(1);
   });
   test("set_sysctls.py's arguments are split as the shell splits them: a quoted value keeps its spaces", () => {
-    const expanded = expandCommand('../common/set_sysctls.py /proc/sys/net/ipv4/tcp_wmem="4096 50000 4194304" \\\n /proc/sys/net/ipv4/tcp_notsent_lowat=8000', undefined);
-    expect(expanded.commands.map((c) => c.text)).toEqual(['echo "4096 50000 4194304" > /proc/sys/net/ipv4/tcp_wmem', 'echo "8000" > /proc/sys/net/ipv4/tcp_notsent_lowat']);
+    const expanded = expandCommand(
+      '../common/set_sysctls.py /proc/sys/net/ipv4/tcp_wmem="4096 50000 4194304" \\\n /proc/sys/net/ipv4/tcp_notsent_lowat=8000',
+      undefined,
+    );
+    expect(expanded.commands.map((c) => c.text)).toEqual([
+      'echo "4096 50000 4194304" > /proc/sys/net/ipv4/tcp_wmem',
+      'echo "8000" > /proc/sys/net/ipv4/tcp_notsent_lowat',
+    ]);
     expect(mapShellCommand(expanded.commands[0].text, true).changes).toEqual({ sendBufferSize: 50000, sendBufferMax: 4194304 });
   });
   test('ip route lines set a route with its MTU and advmss; initcwnd stays stack-wide; ethtool offload off is what the link has', () => {
@@ -167,7 +175,7 @@ describe('backtick lines', () => {
     expect(mapShellCommand('ustack tcp.delayedAckMs=100 tcp.timestamps=false', true).changes).toEqual({ delayedAckMs: 100, timestamps: false });
   });
   test('anything else is reported, not silently ignored', async () => {
-    const result = await run("`tc qdisc add dev tun0 root netem delay 10ms`\n`sysctl -q net.ipv4.tcp_fack=0`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n");
+    const result = await run('`tc qdisc add dev tun0 root netem delay 10ms`\n`sysctl -q net.ipv4.tcp_fack=0`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n');
     expect(result.passed).toBe(true);
     expect(result.warnings.filter((w) => w.includes('unsupported'))).toHaveLength(2);
   });
@@ -186,7 +194,10 @@ describe('errors and the report', () => {
   });
   test('ustack drill prints PASS/FAIL per script and the summary line', async () => {
     const lines: string[] = [];
-    const code = await runDrill(['--pcap_dir=/tmp/ustack-drill-test', 'test/conformance/handshake-active-blocking.pkt', 'test/conformance/does-not-exist.pkt'], (l) => lines.push(l));
+    const code = await runDrill(
+      ['--pcap_dir=/tmp/ustack-drill-test', 'test/conformance/handshake-active-blocking.pkt', 'test/conformance/does-not-exist.pkt'],
+      (l) => lines.push(l),
+    );
     expect(code).toBe(1);
     expect(lines[0]).toBe('PASS test/conformance/handshake-active-blocking.pkt');
     expect(lines.some((l) => l.startsWith('FAIL test/conformance/does-not-exist.pkt: cannot read'))).toBe(true);

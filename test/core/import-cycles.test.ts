@@ -32,7 +32,12 @@ function runtimeSpecifiers(text: string, fileName = 'module.ts'): string[] {
       if (clause) {
         if (clause.isTypeOnly) continue;
         const bindings = clause.namedBindings;
-        const onlyTypes = !clause.name && bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((element) => element.isTypeOnly);
+        const onlyTypes =
+          !clause.name &&
+          bindings !== undefined &&
+          ts.isNamedImports(bindings) &&
+          bindings.elements.length > 0 &&
+          bindings.elements.every((element) => element.isTypeOnly);
         if (onlyTypes) continue;
       }
       specifiers.push((statement.moduleSpecifier as ts.StringLiteral).text);

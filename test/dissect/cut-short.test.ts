@@ -39,14 +39,25 @@ interface Outcome {
 async function ours(path: string, extra: string[] = []): Promise<Outcome> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runDissect([path, ...extra], (line) => out.push(line), (line) => err.push(line));
+  const code = await runDissect(
+    [path, ...extra],
+    (line) => out.push(line),
+    (line) => err.push(line),
+  );
   return { frames: out.filter((line) => /^Frame \d+: /.test(line)).length, warnings: err.map((line) => line.replace(/^ustack dissect: /, '')), code };
 }
 
 function theirs(path: string, extra: string[] = []): Outcome {
-  const run = spawnSync('tshark', ['-r', path, '-n', '-T', 'fields', '-e', 'frame.number', ...extra], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+  const run = spawnSync('tshark', ['-r', path, '-n', '-T', 'fields', '-e', 'frame.number', ...extra], {
+    encoding: 'utf8',
+    env: { ...process.env, LC_ALL: 'C' },
+  });
   const warnings = run.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('Running as user'));
-  return { frames: run.stdout.split('\n').filter((line) => line !== '').length, warnings: warnings.map((line) => line.replace(/^tshark: /, '')), code: run.status ?? -1 };
+  return {
+    frames: run.stdout.split('\n').filter((line) => line !== '').length,
+    warnings: warnings.map((line) => line.replace(/^tshark: /, '')),
+    code: run.status ?? -1,
+  };
 }
 
 /** Offsets at which each record of a little-endian classic pcap starts. */
@@ -72,7 +83,11 @@ describe('a capture cut short in its 11th record (eth.pcap, head -c)', () => {
   it('with --json too: 10 lines, the same warning', async () => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runDissect([cut, '--json'], (line) => out.push(line), (line) => err.push(line));
+    const code = await runDissect(
+      [cut, '--json'],
+      (line) => out.push(line),
+      (line) => err.push(line),
+    );
     expect(out.map((line) => (JSON.parse(line) as Record<string, string>)['frame.number'])).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
     expect(err).toEqual([`ustack dissect: The file "${cut}" appears to have been cut short in the middle of a packet.`]);
     expect(code).toBe(2);
@@ -88,12 +103,30 @@ describe('a capture cut short in its 11th record (eth.pcap, head -c)', () => {
 if (TSHARK === undefined && process.env.CI !== 'true') console.warn('SKIPPED (no tshark): cut-short captures compared with a live tshark');
 
 describe.runIf(TSHARK !== undefined || process.env.CI === 'true')('cut short anywhere, as tshark says it', () => {
-  it('classic pcap: frames printed, warning and exit status equal tshark\'s at every kind of cut', async () => {
+  it("classic pcap: frames printed, warning and exit status equal tshark's at every kind of cut", async () => {
     const source = join(FIXTURE_DIR, 'sll2.pcap');
     const bytes = new Uint8Array(readFileSync(source));
     const starts = recordStarts(bytes);
     // 1 to 3 bytes are too few for tshark to know the format; it guesses another one. 0 is empty.
-    const lengths = [0, 4, 10, 23, 24, 30, 39, 40, 41, starts[3], starts[3] + 1, starts[3] + 15, starts[3] + 16, starts[3] + 17, starts[10] + 30, bytes.length - 1, bytes.length];
+    const lengths = [
+      0,
+      4,
+      10,
+      23,
+      24,
+      30,
+      39,
+      40,
+      41,
+      starts[3],
+      starts[3] + 1,
+      starts[3] + 15,
+      starts[3] + 16,
+      starts[3] + 17,
+      starts[10] + 30,
+      bytes.length - 1,
+      bytes.length,
+    ];
     const differences: string[] = [];
     for (const length of lengths) {
       const path = headC(source, length, `sll2-${length}.pcap`);
@@ -116,7 +149,22 @@ describe.runIf(TSHARK !== undefined || process.env.CI === 'true')('cut short any
     const first = section.length + interfaceBlock.length;
     const second = first + packets[0].length;
     // Cuts inside the section header make tshark try other formats; they are not compared.
-    const lengths = [section.length, section.length + 4, section.length + 12, first, first + 2, first + 4, first + 7, first + 8, first + 20, second, second + 4, second + 9, file.length - 4, file.length];
+    const lengths = [
+      section.length,
+      section.length + 4,
+      section.length + 12,
+      first,
+      first + 2,
+      first + 4,
+      first + 7,
+      first + 8,
+      first + 20,
+      second,
+      second + 4,
+      second + 9,
+      file.length - 4,
+      file.length,
+    ];
     const differences: string[] = [];
     for (const length of lengths) {
       const path = headC(source, length, `sll2-${length}.pcapng`);

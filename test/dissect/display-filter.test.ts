@@ -24,7 +24,11 @@ const TSHARK = tsharkVersion();
 async function ourFrames(path: string, filter: string): Promise<string[]> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runDissect([path, '--json', '-Y', filter], (line) => out.push(line), (line) => err.push(line));
+  const code = await runDissect(
+    [path, '--json', '-Y', filter],
+    (line) => out.push(line),
+    (line) => err.push(line),
+  );
   if (code !== 0) throw new Error(`-Y '${filter}': exit ${code}: ${err.join(' ')}`);
   return out.map((line) => (JSON.parse(line) as Record<string, string>)['frame.number']);
 }
@@ -47,7 +51,11 @@ function tsharkFrames(path: string, filter: string): string[] {
 async function refusal(filter: string): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runDissect([join(FIXTURE_DIR, 'sll2.pcap'), '-Y', filter], (line) => out.push(line), (line) => err.push(line));
+  const code = await runDissect(
+    [join(FIXTURE_DIR, 'sll2.pcap'), '-Y', filter],
+    (line) => out.push(line),
+    (line) => err.push(line),
+  );
   return { code, out, err };
 }
 
@@ -61,7 +69,8 @@ describe('-Y chooses frames by their fields', () => {
       dissections
         .filter((d) => {
           const values = new Map<string, string[]>();
-          for (const field of d.layers.flatMap((layer) => layer.fields)) if (field.name) values.set(field.name, [...(values.get(field.name) ?? []), field.value]);
+          for (const field of d.layers.flatMap((layer) => layer.fields))
+            if (field.name) values.set(field.name, [...(values.get(field.name) ?? []), field.value]);
           return test(values);
         })
         .map((d) => String(d.frameNumber));
@@ -74,18 +83,32 @@ describe('-Y chooses frames by their fields', () => {
     expect((await ourFrames(path, 'tcp.port == 7000')).length).toBe(10);
   });
 
-  it('frame numbers stay the capture\'s, in text mode too, with one blank line between frames', async () => {
+  it("frame numbers stay the capture's, in text mode too, with one blank line between frames", async () => {
     const out: string[] = [];
-    const code = await runDissect([path, '-Y', 'icmp.type == 8'], (line) => out.push(line), () => undefined);
+    const code = await runDissect(
+      [path, '-Y', 'icmp.type == 8'],
+      (line) => out.push(line),
+      () => undefined,
+    );
     expect(code).toBe(0);
     expect(out.filter((line) => line.startsWith('Frame ')).map((line) => line.split(':')[0])).toEqual(['Frame 3', 'Frame 5', 'Frame 19']);
     expect(out.filter((line) => line === '')).toHaveLength(2);
   });
 
   it('-c counts the frames read, before the filter (as tshark)', async () => {
-    expect(await runDissect([path, '--json', '-c', '2', '-Y', 'tcp'], () => expect.fail('printed a frame'), () => undefined)).toBe(0);
+    expect(
+      await runDissect(
+        [path, '--json', '-c', '2', '-Y', 'tcp'],
+        () => expect.fail('printed a frame'),
+        () => undefined,
+      ),
+    ).toBe(0);
     const out: string[] = [];
-    await runDissect([path, '--json', '-c', '4', '-Y', 'icmp'], (line) => out.push(line), () => undefined);
+    await runDissect(
+      [path, '--json', '-c', '4', '-Y', 'icmp'],
+      (line) => out.push(line),
+      () => undefined,
+    );
     expect(out.map((line) => (JSON.parse(line) as Record<string, string>)['frame.number'])).toEqual(['3', '4']);
   });
 });
@@ -137,7 +160,7 @@ describe('-Y refuses what is beyond the subset, naming it (exit 2)', () => {
   });
 });
 
-describe('the filter knows the dissector\'s fields', () => {
+describe("the filter knows the dissector's fields", () => {
   it('every field the dissector names, in every fixture and edge case, can be filtered on', () => {
     const named = new Set<string>();
     const frames = [
@@ -159,8 +182,13 @@ describe('the filter knows the dissector\'s fields', () => {
       if (columns[0] === 'F') tsharkTypes.set(columns[2], columns[3]);
       if (columns[0] === 'P') tsharkTypes.set(columns[2], 'FT_PROTOCOL');
     }
-    const expected = (type: string): string => (/^FT_U?INT\d+$/.test(type) ? 'number' : ({ FT_BOOLEAN: 'boolean', FT_IPv4: 'ipv4', FT_IPv6: 'ipv6', FT_ETHER: 'mac', FT_BYTES: 'bytes' } as Record<string, string>)[type] ?? type);
-    const mismatches = [...FILTER_FIELDS].filter(([name, type]) => expected(tsharkTypes.get(name) ?? 'absent') !== type).map(([name, type]) => `${name}: ours ${type}, tshark's ${tsharkTypes.get(name) ?? 'absent'}`);
+    const expected = (type: string): string =>
+      /^FT_U?INT\d+$/.test(type)
+        ? 'number'
+        : (({ FT_BOOLEAN: 'boolean', FT_IPv4: 'ipv4', FT_IPv6: 'ipv6', FT_ETHER: 'mac', FT_BYTES: 'bytes' } as Record<string, string>)[type] ?? type);
+    const mismatches = [...FILTER_FIELDS]
+      .filter(([name, type]) => expected(tsharkTypes.get(name) ?? 'absent') !== type)
+      .map(([name, type]) => `${name}: ours ${type}, tshark's ${tsharkTypes.get(name) ?? 'absent'}`);
     expect(mismatches).toEqual([]);
     expect([...FILTER_PROTOCOLS.keys()].filter((name) => tsharkTypes.get(name) !== 'FT_PROTOCOL')).toEqual([]);
   });

@@ -33,7 +33,12 @@ async function run(args: string[], stdin?: Uint8Array): Promise<{ code: number; 
   const err: string[] = [];
   // Standard input arrives in uneven chunks, as from a pipe.
   const chunks = stdin === undefined ? [] : [stdin.subarray(0, 7), stdin.subarray(7, 1000), stdin.subarray(1000)];
-  const code = await runDissect(args, (line) => out.push(line), (line) => err.push(line), { stdin: Readable.from(chunks) });
+  const code = await runDissect(
+    args,
+    (line) => out.push(line),
+    (line) => err.push(line),
+    { stdin: Readable.from(chunks) },
+  );
   return { code, out, err };
 }
 
@@ -87,7 +92,9 @@ describe('ustack dissect FILE --json', () => {
     for (const name of ['sll', 'eth-offload']) {
       const { code, out } = await run([join(FIXTURE_DIR, `${name}.pcap`), '--json']);
       expect(code).toBe(0);
-      const golden = readFileSync(join(FIXTURE_DIR, `${name}.tshark.jsonl`), 'utf8').trimEnd().split('\n');
+      const golden = readFileSync(join(FIXTURE_DIR, `${name}.tshark.jsonl`), 'utf8')
+        .trimEnd()
+        .split('\n');
       expect(out).toEqual(golden);
     }
   });

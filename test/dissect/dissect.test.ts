@@ -126,7 +126,9 @@ describe('checksums', () => {
     const right = (good[10] << 8) | good[11];
     const d = dissectFrame(ethernet(ipv4(udp(ascii('ok')), { checksum: right ^ 0x0101 })), 1, 1);
     expect(problems(d)).toEqual(['ip Header Checksum: bad checksum']);
-    expect(layer(d, 'ip').notes).toContain(`header checksum 0x${(right ^ 0x0101).toString(16).padStart(4, '0')} is wrong; it should be 0x${right.toString(16).padStart(4, '0')}`);
+    expect(layer(d, 'ip').notes).toContain(
+      `header checksum 0x${(right ^ 0x0101).toString(16).padStart(4, '0')} is wrong; it should be 0x${right.toString(16).padStart(4, '0')}`,
+    );
   });
 });
 

@@ -7,23 +7,7 @@ import { readFileSync } from 'node:fs';
 import { concatBytes } from '../../src/core/bytes.js';
 import { Rng } from '../../src/core/rng.js';
 import { readCapture } from '../../src/pcap/pcap.js';
-import {
-  ADDRESSES,
-  arp,
-  ascii,
-  ethernet,
-  ethernetVlan,
-  icmp,
-  ipv4,
-  ipv6,
-  repeat,
-  sackOption,
-  sll,
-  sll2,
-  tcp,
-  timestampsOption,
-  udp,
-} from './frame-builder.js';
+import { ADDRESSES, arp, ascii, ethernet, ethernetVlan, icmp, ipv4, ipv6, repeat, sackOption, sll, sll2, tcp, timestampsOption, udp } from './frame-builder.js';
 
 /** One test frame. */
 export interface EdgeCase {
@@ -141,7 +125,9 @@ export function malformedEthernetCases(): EdgeCase[] {
   }
 
   // ICMP errors and what they quote.
-  const segment = ipv4(tcp(ascii('hello world'), { flags: 0x12, options: Uint8Array.from([2, 4, 5, 0xb4, 1, 1, ...TS, 1, 1, ...sackOption([5, 9])]) }), { protocol: 6 });
+  const segment = ipv4(tcp(ascii('hello world'), { flags: 0x12, options: Uint8Array.from([2, 4, 5, 0xb4, 1, 1, ...TS, 1, 1, ...sackOption([5, 9])]) }), {
+    protocol: 6,
+  });
   for (let n = 0; n <= segment.length; n += 1) cases.push(edge(`port unreachable quoting ${n} bytes of TCP`, E, quote(3, 3, segment.slice(0, n))));
   const echo = ipv4(icmp(8, 0, [0x12, 0x34, 0, 5], ascii('abcdefgh')), { protocol: 1 });
   for (let n = 20; n <= echo.length; n += 1) cases.push(edge(`time exceeded quoting ${n} bytes of an echo`, E, quote(11, 0, echo.slice(0, n))));
@@ -181,7 +167,11 @@ export function otherLinkTypeCases(): EdgeCase[] {
     edge('SLL IPv6', 113, sll(ipv6(udp(ascii('hi'))), { protocol: 0x86dd })),
     edge('SLL ARP cut short', 113, sll(Uint8Array.from([6, 4, 0, 1]), { protocol: 0x0806 })),
     edge('SLL bytes after the packet', 113, sll(concatBytes(ipv4(U), Uint8Array.from([0, 1, 2])))),
-    edge('SLL IP-GRE device with bytes after the packet', 113, sll(concatBytes(ipv4(U), Uint8Array.from([9, 9])), { hardwareType: 778, addressLength: 4, address: [10, 0, 0, 1, 0, 0, 0, 0] })),
+    edge(
+      'SLL IP-GRE device with bytes after the packet',
+      113,
+      sll(concatBytes(ipv4(U), Uint8Array.from([9, 9])), { hardwareType: 778, addressLength: 4, address: [10, 0, 0, 1, 0, 0, 0, 0] }),
+    ),
     edge('SLL address length 3', 113, sll(ipv4(U), { addressLength: 3, address: [0xaa, 0xbb, 0xcc, 0, 0, 0, 0, 0] })),
     edge('SLL address length 8', 113, sll(ipv4(U), { addressLength: 8, address: [1, 2, 3, 4, 5, 6, 7, 8] })),
     edge('SLL Linux protocol 3 (Ethernet)', 113, sll(ethernet(ipv4(U)), { protocol: 3 })),

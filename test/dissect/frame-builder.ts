@@ -155,10 +155,19 @@ export function ethernetVlan(payload: Uint8Array, tci: number, etherType = 0x080
 }
 
 /** A Linux cooked v1 header before `payload`. */
-export function sll(payload: Uint8Array, spec: { packetType?: number; hardwareType?: number; addressLength?: number; address?: readonly number[]; protocol?: number } = {}): Uint8Array {
+export function sll(
+  payload: Uint8Array,
+  spec: { packetType?: number; hardwareType?: number; addressLength?: number; address?: readonly number[]; protocol?: number } = {},
+): Uint8Array {
   const address = spec.address ?? [2, 0, 0, 0, 0, 1, 0, 0];
   return concatBytes(
-    Uint8Array.from([...u16(spec.packetType ?? 0), ...u16(spec.hardwareType ?? 1), ...u16(spec.addressLength ?? 6), ...address, ...u16(spec.protocol ?? 0x0800)]),
+    Uint8Array.from([
+      ...u16(spec.packetType ?? 0),
+      ...u16(spec.hardwareType ?? 1),
+      ...u16(spec.addressLength ?? 6),
+      ...address,
+      ...u16(spec.protocol ?? 0x0800),
+    ]),
     payload,
   );
 }

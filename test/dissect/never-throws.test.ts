@@ -92,7 +92,7 @@ describe('dissectFrame never throws', () => {
     }
   });
 
-  it('marks a frame that ends inside a header malformed, like tshark\'s [Malformed Packet]', () => {
+  it("marks a frame that ends inside a header malformed, like tshark's [Malformed Packet]", () => {
     const frame = ethernet(ipv4(udp(ascii('hello')), { totalLength: 24 }));
     const dissection = dissectFrame(frame, 1, 1);
     expect(dissection.malformed).toMatch(/the length needs bytes 4\.\.6 but the User Datagram Protocol has only 4/);

@@ -138,7 +138,8 @@ function rebuild(frame: Uint8Array, dissection: Dissection): { bytes: Uint8Array
 /** The first differing byte, for a readable failure. */
 function firstDifference(a: Uint8Array, b: Uint8Array): string {
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    if (a[i] !== b[i]) return `byte ${i}: rebuilt ${a[i]?.toString(16)}, captured ${b[i]?.toString(16)} (captured around it: ${toHex(b.subarray(Math.max(0, i - 4), i + 4))})`;
+    if (a[i] !== b[i])
+      return `byte ${i}: rebuilt ${a[i]?.toString(16)}, captured ${b[i]?.toString(16)} (captured around it: ${toHex(b.subarray(Math.max(0, i - 4), i + 4))})`;
   }
   return 'none';
 }

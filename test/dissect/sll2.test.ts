@@ -81,14 +81,35 @@ function differences(ours: readonly TsharkFrame[], theirs: readonly TsharkFrame[
 function expectRecordedTraffic(frames: readonly TsharkFrame[]): void {
   const count = (predicate: (frame: TsharkFrame) => boolean): number => frames.filter(predicate).length;
   expect(frames.length).toBeGreaterThanOrEqual(15);
-  expect(count((f) => f['sll.etype'] === '0x0806'), 'ARP').toBeGreaterThanOrEqual(2);
-  expect(count((f) => f['icmp.type'] === '8'), 'echo requests').toBeGreaterThanOrEqual(3);
-  expect(count((f) => f['icmp.type'] === '3' && f['icmp.code'] === '3'), 'port unreachable').toBe(1);
-  expect(count((f) => f['tcp.flags'] === '0x0002' && f['tcp.options.mss_val'] !== undefined), 'SYN with MSS').toBe(1);
-  expect(count((f) => Number(f['tcp.len'] ?? 0) > 0), 'TCP data both ways').toBeGreaterThanOrEqual(2);
+  expect(
+    count((f) => f['sll.etype'] === '0x0806'),
+    'ARP',
+  ).toBeGreaterThanOrEqual(2);
+  expect(
+    count((f) => f['icmp.type'] === '8'),
+    'echo requests',
+  ).toBeGreaterThanOrEqual(3);
+  expect(
+    count((f) => f['icmp.type'] === '3' && f['icmp.code'] === '3'),
+    'port unreachable',
+  ).toBe(1);
+  expect(
+    count((f) => f['tcp.flags'] === '0x0002' && f['tcp.options.mss_val'] !== undefined),
+    'SYN with MSS',
+  ).toBe(1);
+  expect(
+    count((f) => Number(f['tcp.len'] ?? 0) > 0),
+    'TCP data both ways',
+  ).toBeGreaterThanOrEqual(2);
   // The veth (Ethernet, one interface) and the loopback (ARPHRD_LOOPBACK, interface 1).
-  expect(count((f) => f['sll.hatype'] === '1' && f['sll.src.eth'] !== undefined), 'veth frames').toBeGreaterThanOrEqual(10);
-  expect(count((f) => f['sll.hatype'] === '772' && f['sll.ifindex'] === '1'), 'loopback frames').toBeGreaterThanOrEqual(2);
+  expect(
+    count((f) => f['sll.hatype'] === '1' && f['sll.src.eth'] !== undefined),
+    'veth frames',
+  ).toBeGreaterThanOrEqual(10);
+  expect(
+    count((f) => f['sll.hatype'] === '772' && f['sll.ifindex'] === '1'),
+    'loopback frames',
+  ).toBeGreaterThanOrEqual(2);
   expect(new Set(frames.map((f) => f['sll.pkttype'])).size, 'packet types (to us, broadcast, sent by us)').toBeGreaterThanOrEqual(3);
 }
 
@@ -129,7 +150,11 @@ describe('the committed SLL2 capture (captures/fixtures/sll2.pcap)', () => {
 
   it('`ustack dissect` shows each cooked header and the IPv4 or ARP packet it carries', async () => {
     const out: string[] = [];
-    const code = await runDissect([FIXTURE], (line) => out.push(line), (line) => out.push(`stderr: ${line}`));
+    const code = await runDissect(
+      [FIXTURE],
+      (line) => out.push(line),
+      (line) => out.push(`stderr: ${line}`),
+    );
     expect(code).toBe(0);
     expect(out.filter((line) => line.startsWith('Frame '))).toHaveLength(ourReading(FIXTURE, ['frame.number']).length);
     expect(out.some((line) => line.includes('not dissected'))).toBe(false);
@@ -156,7 +181,8 @@ describe('the committed SLL2 capture (captures/fixtures/sll2.pcap)', () => {
 });
 
 const RECORDING_TOOLS = ['ip', 'tcpdump', 'python3', 'ping', 'timeout', 'tshark'];
-const MISSING_TOOLS = IS_ROOT || IN_CI ? RECORDING_TOOLS.filter((tool) => spawnSync('sh', ['-c', 'command -v "$1" >/dev/null 2>&1', 'sh', tool]).status !== 0) : [];
+const MISSING_TOOLS =
+  IS_ROOT || IN_CI ? RECORDING_TOOLS.filter((tool) => spawnSync('sh', ['-c', 'command -v "$1" >/dev/null 2>&1', 'sh', tool]).status !== 0) : [];
 const RECORD_FRESH = IN_CI || (IS_ROOT && MISSING_TOOLS.length === 0);
 
 describe('an SLL2 capture recorded now with tcpdump -i any', () => {

@@ -11,7 +11,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dissectFrame, toTsharkFields } from '../../src/dissect/dissect.js';
 import { PcapWriter } from '../../src/pcap/pcap.js';
 import { parseTsharkFields, runTshark, TSHARK_FIELDS, tsharkArgs, tsharkVersion, type TsharkFrame } from '../fixtures/tshark-fields.js';
-import { captureRecords, malformedEthernetCases, mutatedCases, otherLinkTypeCases, randomCases, sll2Cases, truncations, vlanCases, type EdgeCase } from './edge-cases.js';
+import {
+  captureRecords,
+  malformedEthernetCases,
+  mutatedCases,
+  otherLinkTypeCases,
+  randomCases,
+  sll2Cases,
+  truncations,
+  vlanCases,
+  type EdgeCase,
+} from './edge-cases.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURE_DIR = resolve(HERE, '../../captures/fixtures');
@@ -19,17 +29,72 @@ const TSHARK = tsharkVersion();
 
 /** Wireshark fields the dissector names beyond TSHARK_FIELDS, checked against tshark too. */
 const EXTRA_FIELDS = [
-  'frame.len', 'frame.cap_len', 'eth.len', 'eth.padding', 'eth.trailer',
-  'vlan.priority', 'vlan.dei', 'vlan.id', 'vlan.etype',
-  'sll.pkttype', 'sll.hatype', 'sll.halen', 'sll.src.eth', 'sll.src.ipv4', 'sll.src.other', 'sll.unused', 'sll.etype', 'sll.ltype',
-  'sll.gretype', 'sll.ifindex', 'sll.trailer',
-  'arp.hw.type', 'arp.proto.type', 'arp.hw.size', 'arp.proto.size', 'arp.src.hw_mac', 'arp.src.proto_ipv4', 'arp.dst.hw_mac', 'arp.dst.proto_ipv4',
-  'ip.flags', 'ip.flags.rb', 'tcp.seq', 'tcp.ack', 'icmp.mtu', 'icmp.redir_gw', 'icmp.pointer',
-  'ipv6.plen', 'ipv6.nxt', 'ipv6.hlim', 'ipv6.src', 'ipv6.dst', 'icmpv6.type', 'icmpv6.code', 'icmpv6.checksum',
+  'frame.len',
+  'frame.cap_len',
+  'eth.len',
+  'eth.padding',
+  'eth.trailer',
+  'vlan.priority',
+  'vlan.dei',
+  'vlan.id',
+  'vlan.etype',
+  'sll.pkttype',
+  'sll.hatype',
+  'sll.halen',
+  'sll.src.eth',
+  'sll.src.ipv4',
+  'sll.src.other',
+  'sll.unused',
+  'sll.etype',
+  'sll.ltype',
+  'sll.gretype',
+  'sll.ifindex',
+  'sll.trailer',
+  'arp.hw.type',
+  'arp.proto.type',
+  'arp.hw.size',
+  'arp.proto.size',
+  'arp.src.hw_mac',
+  'arp.src.proto_ipv4',
+  'arp.dst.hw_mac',
+  'arp.dst.proto_ipv4',
+  'ip.flags',
+  'ip.flags.rb',
+  'tcp.seq',
+  'tcp.ack',
+  'icmp.mtu',
+  'icmp.redir_gw',
+  'icmp.pointer',
+  'ipv6.plen',
+  'ipv6.nxt',
+  'ipv6.hlim',
+  'ipv6.src',
+  'ipv6.dst',
+  'icmpv6.type',
+  'icmpv6.code',
+  'icmpv6.checksum',
 ];
 const FIELDS = [...TSHARK_FIELDS, ...EXTRA_FIELDS];
 /** Protocols the dissector takes apart; a frame in which tshark found others is not compared. */
-const DISSECTED = new Set(['eth', 'ethertype', 'vlan', 'sll', 'raw', 'arp', 'ip', 'icmp', 'udp', 'tcp', 'data', 'ipv6', 'ipv6.hopopts', 'ipv6.routing', 'ipv6.fraghdr', 'ipv6.dstopts', 'icmpv6']);
+const DISSECTED = new Set([
+  'eth',
+  'ethertype',
+  'vlan',
+  'sll',
+  'raw',
+  'arp',
+  'ip',
+  'icmp',
+  'udp',
+  'tcp',
+  'data',
+  'ipv6',
+  'ipv6.hopopts',
+  'ipv6.routing',
+  'ipv6.fraghdr',
+  'ipv6.dstopts',
+  'icmpv6',
+]);
 
 const directory = mkdtempSync(join(tmpdir(), 'ustack-dissect-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -89,7 +154,9 @@ const runLive = TSHARK !== undefined || process.env.CI === 'true';
 if (!runLive) console.warn('SKIPPED (no tshark): live comparison of edge cases');
 
 describe.runIf(runLive)('dissect agrees with a live tshark beyond the fixtures', () => {
-  const fixtureFrames = ['eth.pcap', 'sll.pcap', 'sll2.pcap', 'raw.pcap', 'ipv4.pcap', 'eth-offload.pcap'].flatMap((name) => captureRecords(join(FIXTURE_DIR, name)));
+  const fixtureFrames = ['eth.pcap', 'sll.pcap', 'sll2.pcap', 'raw.pcap', 'ipv4.pcap', 'eth-offload.pcap'].flatMap((name) =>
+    captureRecords(join(FIXTURE_DIR, name)),
+  );
 
   it('fixture frames cut short at every length', () => {
     const picks = new Map<string, { data: Uint8Array; linkType: number }>();
@@ -130,10 +197,7 @@ describe.runIf(runLive)('dissect agrees with a live tshark beyond the fixtures',
   });
 
   it('real frames with a few bytes changed', () => {
-    const cases = [
-      ...mutatedCases(fixtureFrames, 2024, 3000),
-      ...mutatedCases(fixtureFrames, 99, 5000, { window: 200, maxChanges: 6, cut: true }),
-    ];
+    const cases = [...mutatedCases(fixtureFrames, 2024, 3000), ...mutatedCases(fixtureFrames, 99, 5000, { window: 200, maxChanges: 6, cut: true })];
     const diffs = groupByLinkType(cases).flatMap((group) => compare(group, { onlyDissected: true }));
     expect(diffs.slice(0, 20), diffs.slice(0, 20).join('\n')).toEqual([]);
   });

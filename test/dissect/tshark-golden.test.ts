@@ -23,9 +23,7 @@ function ourReading(path: string): TsharkFrame[] {
   const bytes = readFileSync(path);
   const capture = readCapture(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   if (!capture.ok) throw new Error(`${path}: ${capture.error.message}`);
-  return capture.value.records.map((record, i) =>
-    toTsharkFields(dissectFrame(record.data, record.linkType, i + 1, { originalLength: record.originalLength })),
-  );
+  return capture.value.records.map((record, i) => toTsharkFields(dissectFrame(record.data, record.linkType, i + 1, { originalLength: record.originalLength })));
 }
 
 /** The first `limit` differences between two readings, one line each. */

@@ -51,7 +51,11 @@ function scenario(seed: number, plan: { small: number; large: number; largeSize:
   const net = new VirtualNetwork(seed);
   const client = net.createStack('client');
   const server = net.createStack('server');
-  const connection = net.connect({ stack: client, address: '10.0.0.1/24', faults: FAULTS }, { stack: server, address: '10.0.0.2/24', faults: FAULTS }, { latencyMs: 2 });
+  const connection = net.connect(
+    { stack: client, address: '10.0.0.1/24', faults: FAULTS },
+    { stack: server, address: '10.0.0.2/24', faults: FAULTS },
+    { latencyMs: 2 },
+  );
   const echo = server.udp.open();
   echo.bind(0, 7);
   const received = { atServer: 0, atClient: 0, broken: 0 };

@@ -55,7 +55,7 @@ function transfer(seed: number, size: number, faults?: FaultConfig, latencyMs = 
   connection.events.onWritable = pump;
   let closedWith: string | null | undefined;
   connection.events.onClose = (error: string | null) => (closedWith = error);
-  net.runUntil(() => serverDone && connection.state === 'TIME-WAIT' || connection.state === 'CLOSED', 600_000);
+  net.runUntil(() => (serverDone && connection.state === 'TIME-WAIT') || connection.state === 'CLOSED', 600_000);
   const total = new Uint8Array(received.reduce((n, c) => n + c.length, 0));
   let at = 0;
   for (const c of received) {

@@ -107,14 +107,18 @@ const lineMs = (bytes: number, rate = RATE) => (segments(bytes) * FRAME * 1000) 
 /** The lossless bound: line time plus 10%, and 20 ms for handshake, slow start and FINs. */
 const cleanBound = (bytes: number) => 1.1 * lineMs(bytes) + 20;
 /** Mathis et al. (1997) with delayed ACKs (b = 2), bytes per second at loss rate p. */
-const mathis = (p: number, rttMs = RTT) => ((MSS * 1000) / rttMs) * Math.sqrt(3 / 4) / Math.sqrt(p);
+const mathis = (p: number, rttMs = RTT) => (((MSS * 1000) / rttMs) * Math.sqrt(3 / 4)) / Math.sqrt(p);
 const lossBound = (p: number) => (bytes: number) => 2 * ((bytes * 1000) / Math.min(mathis(p), (RATE * MSS) / FRAME)) + MIN_RTO;
 
 /** Counters summed over both stacks. */
 const both = (r: RunResult, name: CounterName) => r.client.stats.get(name) + r.server.stats.get(name);
 /** Frames a stack dropped because the bytes did not decode: every IPv4 drop and TCP's codec drops. */
 const integrityDrops = (stats: Stats<CounterName>) =>
-  stats.sum('drop.ipv4.') + (['truncated', 'badHeaderLength', 'badTotalLength', 'badChecksum', 'badOption', 'badField'] as const).reduce((n, reason) => n + stats.get(`drop.tcp.${reason}`), 0);
+  stats.sum('drop.ipv4.') +
+  (['truncated', 'badHeaderLength', 'badTotalLength', 'badChecksum', 'badOption', 'badField'] as const).reduce(
+    (n, reason) => n + stats.get(`drop.tcp.${reason}`),
+    0,
+  );
 
 interface Case {
   readonly scenario: (seed: number) => Scenario;
@@ -306,7 +310,9 @@ describe('netsim: 10 MB each way at once, bit-exact, within a virtual-time bound
         it(`seed ${seed}`, () => {
           const bound = testCase.bound(BYTES);
           const result = runScenario(testCase.scenario(seed), { seed, bytes: BYTES, limitMs: Math.max(4 * bound, 60_000) });
-          table.push(`${name.padEnd(9)} ${String(seed).padStart(5)} ${(result.closedAt ?? NaN).toFixed(1).padStart(11)} ${bound.toFixed(0).padStart(9)} ${result.wallMs.toFixed(0).padStart(8)}`);
+          table.push(
+            `${name.padEnd(9)} ${String(seed).padStart(5)} ${(result.closedAt ?? NaN).toFixed(1).padStart(11)} ${bound.toFixed(0).padStart(9)} ${result.wallMs.toFixed(0).padStart(8)}`,
+          );
           try {
             expect(result.failure).toBe(null);
             expect(result.client.lastInternalError).toBe(null);

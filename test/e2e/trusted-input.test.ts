@@ -36,7 +36,17 @@ const PEER = addr('10.0.0.1');
 const HOST = addr('10.0.0.2');
 
 function tcp(flags: number, seq: number, ack: number, payload: Uint8Array): Uint8Array {
-  const repr: TcpRepr = { srcPort: 40000, dstPort: 80, seq, ack, flags, window: 65535, urgentPointer: 0, options: [{ kind: 'maxSegmentSize', mss: 1460 }], payload };
+  const repr: TcpRepr = {
+    srcPort: 40000,
+    dstPort: 80,
+    seq,
+    ack,
+    flags,
+    window: 65535,
+    urgentPointer: 0,
+    options: [{ kind: 'maxSegmentSize', mss: 1460 }],
+    payload,
+  };
   const segment = new Uint8Array(tcpLength(repr));
   emitTcp(repr, segment, { source: PEER, destination: HOST });
   return ipv4Frame({ source: PEER, destination: HOST, protocol: IpProtocol.TCP }, segment);

@@ -92,7 +92,7 @@ describeInterop('interop: attack tools against ustack', () => {
 
   itWith(
     ['hping3'],
-    'hping3: a 200,000-SYN flood from random sources at 10,000 SYN/s; ≥ 99% of a legitimate client\'s requests succeed during and after it, with SYN cookies',
+    "hping3: a 200,000-SYN flood from random sources at 10,000 SYN/s; ≥ 99% of a legitimate client's requests succeed during and after it, with SYN cookies",
     async () => {
       peer = new KernelPeer();
       // Every spoofed source is routable (through the kernel), so every SYN-ACK leaves: the
@@ -236,7 +236,7 @@ describeInterop('interop: attack tools against ustack', () => {
     const ours = await scapy(peer, 'ustack', ...probes);
     const kernel = await kernelSent(peer);
     // The kernel answered nothing of ustack's replies to the spoofed 10.77.0.50 (no RST, no ICMP).
-    expect(kernel, 'the kernel answered ustack\'s replies to 10.77.0.50').toEqual({ resets: 0, icmp: 0 });
+    expect(kernel, "the kernel answered ustack's replies to 10.77.0.50").toEqual({ resets: 0, icmp: 0 });
     const linux = await scapy(peer, 'linux', ...probes);
     for (const probe of probes) expect(comparable(ours[probe]), `${probe}: ustack vs Linux`).toEqual(comparable(linux[probe]));
     return ours;
@@ -292,8 +292,14 @@ describeInterop('interop: attack tools against ustack', () => {
       expect(ours['ipid-atomic'].echoReply.id).not.toBe(0);
       // (Linux's lo has a 64 KiB MTU: its replies are never fragmented there, so ustack alone.)
       const { ids } = (await scapy(peer, 'ustack', 'ipid-fragmented'))['ipid-fragmented'] as { ids: Record<string, number[][]> };
-      const first = ids['10.77.0.50'].map((fragments) => { expect(fragments).toHaveLength(1); return fragments[0]; });
-      const second = ids['10.77.0.51'].map((fragments) => { expect(fragments).toHaveLength(1); return fragments[0]; });
+      const first = ids['10.77.0.50'].map((fragments) => {
+        expect(fragments).toHaveLength(1);
+        return fragments[0];
+      });
+      const second = ids['10.77.0.51'].map((fragments) => {
+        expect(fragments).toHaveLength(1);
+        return fragments[0];
+      });
       for (const id of [...first, ...second]) expect(id).not.toBe(0);
       // Each destination's IDs follow on from its own previous one, not from the other's.
       expect(first[1]).toBe((first[0] + 1) & 0xffff);
@@ -363,7 +369,7 @@ describeInterop('interop: attack tools against ustack', () => {
       // (frag-needed not compared with Linux: its route to the spoofed source is lo's, 64 KiB;
       // Linux's tcp_v4_err checks the quoted sequence number the same way, RFC 5927 §4.1.)
       const ours = await scapy(peer, 'ustack', 'icmp-frag-needed', 'icmp-port-unreachable');
-      expect(await kernelSent(peer), 'the kernel answered ustack\'s replies to 10.77.0.50').toEqual({ resets: 0, icmp: 0 });
+      expect(await kernelSent(peer), "the kernel answered ustack's replies to 10.77.0.50").toEqual({ resets: 0, icmp: 0 });
       const linux = await scapy(peer, 'linux', 'icmp-port-unreachable');
       expect(ours['icmp-frag-needed']).toMatchObject({ echoed: 1400, resentAfterOutOfWindow: [], alive: true });
       expect(ours['icmp-frag-needed'].resentAfterValid).toContainEqual([0, 1240]);

@@ -31,34 +31,38 @@ describeInterop('interop: HTTP between the Linux kernel and ustack', () => {
     peer = null;
   });
 
-  it.skipIf(!HAS_CURL && !IN_CI)("kernel curl → Node's http server on a ustack listener: 8 MB by SHA-256, plus a small page", async () => {
-    peer = new KernelPeer();
-    const body = Buffer.from(new Rng(21).bytes(8_000_000));
-    const httpServer = http.createServer((request, response) => {
-      response.setHeader('content-type', 'application/octet-stream');
-      response.end(request.url === '/big' ? body : 'hello from ustack\n');
-    });
-    const listener = peer.stack.net.createServer((socket: Duplex) => httpServer.emit('connection', socket));
-    listener.listen(8080);
-    cleanups.push(() => {
-      listener.close();
-      httpServer.close();
-    });
+  it.skipIf(!HAS_CURL && !IN_CI)(
+    "kernel curl → Node's http server on a ustack listener: 8 MB by SHA-256, plus a small page",
+    async () => {
+      peer = new KernelPeer();
+      const body = Buffer.from(new Rng(21).bytes(8_000_000));
+      const httpServer = http.createServer((request, response) => {
+        response.setHeader('content-type', 'application/octet-stream');
+        response.end(request.url === '/big' ? body : 'hello from ustack\n');
+      });
+      const listener = peer.stack.net.createServer((socket: Duplex) => httpServer.emit('connection', socket));
+      listener.listen(8080);
+      cleanups.push(() => {
+        listener.close();
+        httpServer.close();
+      });
 
-    const small = await peer.run(['curl', '-sS', '--fail', '--max-time', '10', `http://${STACK_ADDRESS}:8080/`], { timeoutMs: 15_000 });
-    expect(small.stderr).toBe('');
-    expect(small.code).toBe(0);
-    expect(small.stdout.toString()).toBe('hello from ustack\n');
+      const small = await peer.run(['curl', '-sS', '--fail', '--max-time', '10', `http://${STACK_ADDRESS}:8080/`], { timeoutMs: 15_000 });
+      expect(small.stderr).toBe('');
+      expect(small.code).toBe(0);
+      expect(small.stdout.toString()).toBe('hello from ustack\n');
 
-    const started = Date.now();
-    const big = await peer.run(['curl', '-sS', '--fail', '--max-time', '30', `http://${STACK_ADDRESS}:8080/big`], { timeoutMs: 35_000 });
-    const seconds = (Date.now() - started) / 1000;
-    expect(big.stderr).toBe('');
-    expect(big.code).toBe(0);
-    expect(big.stdout.length).toBe(body.length);
-    expect(sha256(big.stdout)).toBe(sha256(body));
-    console.log(`curl fetched ${body.length} bytes from ustack's http server in ${seconds.toFixed(2)} s`);
-  }, 60_000);
+      const started = Date.now();
+      const big = await peer.run(['curl', '-sS', '--fail', '--max-time', '30', `http://${STACK_ADDRESS}:8080/big`], { timeoutMs: 35_000 });
+      const seconds = (Date.now() - started) / 1000;
+      expect(big.stderr).toBe('');
+      expect(big.code).toBe(0);
+      expect(big.stdout.length).toBe(body.length);
+      expect(sha256(big.stdout)).toBe(sha256(body));
+      console.log(`curl fetched ${body.length} bytes from ustack's http server in ${seconds.toFixed(2)} s`);
+    },
+    60_000,
+  );
 
   it("Node's http.get over ustack (an Agent whose connections are ustack's) → python3 -m http.server: 50 MB by SHA-256", async () => {
     peer = new KernelPeer();

@@ -12,7 +12,7 @@ describeInterop('interop: kernel ping → ustack', () => {
     peer = null;
   });
 
-  it('answers the kernel\'s pings', async () => {
+  it("answers the kernel's pings", async () => {
     peer = new KernelPeer();
     const result = await peer.run(['ping', '-c', '3', '-i', '0.2', '-W', '2', STACK_ADDRESS]);
     expect(result.stdout.toString()).toMatch(/3 packets transmitted, 3 received/);
@@ -20,7 +20,7 @@ describeInterop('interop: kernel ping → ustack', () => {
     expect(peer.stack.stats.sum('drop.')).toBe(0);
   });
 
-  it('answers 3000-byte pings: reassembles the kernel\'s fragments and fragments the reply', async () => {
+  it("answers 3000-byte pings: reassembles the kernel's fragments and fragments the reply", async () => {
     peer = new KernelPeer();
     const result = await peer.run(['ping', '-c', '3', '-i', '0.2', '-W', '2', '-s', '3000', STACK_ADDRESS]);
     expect(result.stdout.toString()).toMatch(/3 packets transmitted, 3 received/);

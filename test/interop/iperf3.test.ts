@@ -27,32 +27,36 @@ describeInterop('interop: iperf3 against ustack', () => {
   let peer: KernelPeer | null = null;
   closePeersAfterEach();
 
-  it.skipIf(!HAS_IPERF3 && !IN_CI)('iperf3 -c (the kernel sends) and iperf3 -c -R -P 2 (we send on two streams) run to the end and agree on the bytes', async () => {
-    peer = new KernelPeer();
-    const lines: string[] = [];
-    startIperf3Server(peer.stack, 5201, (line) => lines.push(line));
-    const run = async (args: string[]): Promise<Iperf3Report> => {
-      const result = await peer!.run(['iperf3', '-c', STACK_ADDRESS, '-t', '1', '-J', ...args], { timeoutMs: 30_000 });
-      const report = JSON.parse(result.stdout.toString()) as Iperf3Report;
-      expect(report.error).toBeUndefined();
-      expect(result.code).toBe(0);
-      return report;
-    };
-    const forward = await run([]);
-    expect(forward.start.test_start).toMatchObject({ num_streams: 1, reverse: 0 });
-    expect(forward.end.sum_received.bytes).toBeGreaterThan(1_000_000);
-    // What we counted is what iperf3 reports as received (our results), and the kernel sent it.
-    const counted = Number(/^iperf3: received (\d+) bytes/.exec(lines.find((l) => l.startsWith('iperf3: received')) ?? '')?.[1]);
-    expect(forward.end.sum_received.bytes).toBe(counted);
-    expect(forward.end.sum_sent.bytes).toBeGreaterThanOrEqual(counted);
+  it.skipIf(!HAS_IPERF3 && !IN_CI)(
+    'iperf3 -c (the kernel sends) and iperf3 -c -R -P 2 (we send on two streams) run to the end and agree on the bytes',
+    async () => {
+      peer = new KernelPeer();
+      const lines: string[] = [];
+      startIperf3Server(peer.stack, 5201, (line) => lines.push(line));
+      const run = async (args: string[]): Promise<Iperf3Report> => {
+        const result = await peer!.run(['iperf3', '-c', STACK_ADDRESS, '-t', '1', '-J', ...args], { timeoutMs: 30_000 });
+        const report = JSON.parse(result.stdout.toString()) as Iperf3Report;
+        expect(report.error).toBeUndefined();
+        expect(result.code).toBe(0);
+        return report;
+      };
+      const forward = await run([]);
+      expect(forward.start.test_start).toMatchObject({ num_streams: 1, reverse: 0 });
+      expect(forward.end.sum_received.bytes).toBeGreaterThan(1_000_000);
+      // What we counted is what iperf3 reports as received (our results), and the kernel sent it.
+      const counted = Number(/^iperf3: received (\d+) bytes/.exec(lines.find((l) => l.startsWith('iperf3: received')) ?? '')?.[1]);
+      expect(forward.end.sum_received.bytes).toBe(counted);
+      expect(forward.end.sum_sent.bytes).toBeGreaterThanOrEqual(counted);
 
-    const reverse = await run(['-R', '-P', '2']);
-    expect(reverse.start.test_start).toMatchObject({ num_streams: 2, reverse: 1 });
-    expect(reverse.end.streams).toHaveLength(2);
-    expect(reverse.end.sum_received.bytes).toBeGreaterThan(1_000_000);
-    expect(lines.filter((l) => l.startsWith('iperf3: a test from'))).toEqual([
-      'iperf3: a test from 10.77.0.1: 1 stream(s), we receive',
-      'iperf3: a test from 10.77.0.1: 2 stream(s), we send',
-    ]);
-  }, 90_000);
+      const reverse = await run(['-R', '-P', '2']);
+      expect(reverse.start.test_start).toMatchObject({ num_streams: 2, reverse: 1 });
+      expect(reverse.end.streams).toHaveLength(2);
+      expect(reverse.end.sum_received.bytes).toBeGreaterThan(1_000_000);
+      expect(lines.filter((l) => l.startsWith('iperf3: a test from'))).toEqual([
+        'iperf3: a test from 10.77.0.1: 1 stream(s), we receive',
+        'iperf3: a test from 10.77.0.1: 2 stream(s), we send',
+      ]);
+    },
+    90_000,
+  );
 });

@@ -8,7 +8,17 @@ import { expect, it } from 'vitest';
 import { unwrap } from '../../src/core/result.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
-import { closePeersAfterEach, connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
+import {
+  closePeersAfterEach,
+  connected,
+  describeInterop,
+  KERNEL_ADDRESS,
+  KernelPeer,
+  receiveAll,
+  sendAll,
+  STACK_ADDRESS,
+  startPeerScript,
+} from './kernel-peer.js';
 
 describeInterop('interop: many TCP connections with the Linux kernel', () => {
   let peer: KernelPeer | null = null;
@@ -17,27 +27,31 @@ describeInterop('interop: many TCP connections with the Linux kernel', () => {
   it.each([
     ['one after another', 'sequential-clients'],
     ['at once', 'clients'],
-  ])('1000 kernel clients %s each get their 1000 bytes echoed, and every connection is released', async (_, mode) => {
-    peer = new KernelPeer();
-    const listener = unwrap(peer.stack.tcp.listen(0, 7));
-    let accepted = 0;
-    listener.onAcceptable = () => {
-      for (let connection = listener.accept(); connection; connection = listener.accept()) {
-        const c = connection;
-        accepted++;
-        c.events.onReadable = () => {
-          for (let data = c.receive(); data.length > 0; data = c.receive()) c.send(data);
-          if (c.endOfStream) c.close();
-        };
-      }
-    };
-    const clients = await startPeerScript(peer, [mode, STACK_ADDRESS, '7', '1000', '1000'], 90_000);
-    const result = (await clients.done).stdout.toString();
-    expect(result).toMatch(/ok 1000 failed 0/);
-    expect(accepted).toBe(1000);
-    // We closed second (LAST-ACK): once the kernel's last ACKs arrive nothing is left.
-    await peer.until(() => peer!.stack.tcp.listConnections().length === 0, 10_000, 'every connection to be released');
-  }, 90_000);
+  ])(
+    '1000 kernel clients %s each get their 1000 bytes echoed, and every connection is released',
+    async (_, mode) => {
+      peer = new KernelPeer();
+      const listener = unwrap(peer.stack.tcp.listen(0, 7));
+      let accepted = 0;
+      listener.onAcceptable = () => {
+        for (let connection = listener.accept(); connection; connection = listener.accept()) {
+          const c = connection;
+          accepted++;
+          c.events.onReadable = () => {
+            for (let data = c.receive(); data.length > 0; data = c.receive()) c.send(data);
+            if (c.endOfStream) c.close();
+          };
+        }
+      };
+      const clients = await startPeerScript(peer, [mode, STACK_ADDRESS, '7', '1000', '1000'], 90_000);
+      const result = (await clients.done).stdout.toString();
+      expect(result).toMatch(/ok 1000 failed 0/);
+      expect(accepted).toBe(1000);
+      // We closed second (LAST-ACK): once the kernel's last ACKs arrive nothing is left.
+      await peer.until(() => peer!.stack.tcp.listConnections().length === 0, 10_000, 'every connection to be released');
+    },
+    90_000,
+  );
 
   it('200 concurrent connections from us to a kernel echo server, 20 kB each way on each', async () => {
     peer = new KernelPeer();

@@ -17,12 +17,16 @@ describeInterop('interop: corners with the Linux kernel', () => {
   let peer: KernelPeer | null = null;
   closePeersAfterEach();
 
-  it('answers the kernel\'s keepalive probes, and ours are answered by the kernel', async () => {
+  it("answers the kernel's keepalive probes, and ours are answered by the kernel", async () => {
     peer = new KernelPeer();
     const listener = unwrap(peer.stack.tcp.listen(0, 9800));
     const accepted = new Promise<TcpConnection>((resolve) => (listener.onAcceptable = () => resolve(listener.accept()!)));
     // A kernel client with 1-second keepalives that idles 3.5 s, then reports its probe count.
-    const client = peer.start(['python3', '-c', `
+    const client = peer.start(
+      [
+        'python3',
+        '-c',
+        `
 import socket, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -33,7 +37,10 @@ s.connect(('${STACK_ADDRESS}', 9800))
 time.sleep(3.5)
 s.sendall(b'still here')
 print(s.recv(100).decode(), flush=True)
-`], { timeoutMs: 20_000 });
+`,
+      ],
+      { timeoutMs: 20_000 },
+    );
     const connection = await accepted;
     connection.setKeepalive({ enabled: true, idleMs: 1000, intervalMs: 1000 });
     const before = peer.stack.stats.get('tcp.rx.segments');

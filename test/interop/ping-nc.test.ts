@@ -111,7 +111,9 @@ describeInterop('interop: ustack ping and ustack nc', () => {
     expect(replies).toHaveLength(3);
     replies.forEach((line, i) => expect(line).toMatch(new RegExp(`^64 bytes from 10\\.77\\.0\\.1: icmp_seq=${i + 1} ttl=64 time=\\d+(\\.\\d+)? ms$`)));
     expect(lines).toContain('--- 10.77.0.1 ping statistics ---');
-    expect(lines.join('\n')).toMatch(/3 packets transmitted, 3 received, 0% packet loss, time \d+ms\nrtt min\/avg\/max\/mdev = [\d.]+\/[\d.]+\/[\d.]+\/[\d.]+ ms$/);
+    expect(lines.join('\n')).toMatch(
+      /3 packets transmitted, 3 received, 0% packet loss, time \d+ms\nrtt min\/avg\/max\/mdev = [\d.]+\/[\d.]+\/[\d.]+\/[\d.]+ ms$/,
+    );
   });
 
   it('ping -s 3000: requests and replies cross the 1500-byte device in fragments', async () => {
@@ -138,7 +140,7 @@ describeInterop('interop: ustack ping and ustack nc', () => {
     expect(lines.join('\n')).toMatch(/2 packets transmitted, 0 received, 100% packet loss/);
   });
 
-  it('nc: a file to the kernel\'s nc -l, with a progress line; EOF half-closes', async () => {
+  it("nc: a file to the kernel's nc -l, with a progress line; EOF half-closes", async () => {
     const file = join(directory, 'in.bin');
     const content = randomBytes(2_000_000);
     writeFileSync(file, content);
@@ -159,7 +161,7 @@ describeInterop('interop: ustack ping and ustack nc', () => {
     expect(stdout.bytes().length).toBe(0);
   });
 
-  it('nc -l: the kernel\'s nc sends a file to ustack; stdout has it exactly', async () => {
+  it("nc -l: the kernel's nc sends a file to ustack; stdout has it exactly", async () => {
     const content = randomBytes(1_500_000);
     const stdout = collector();
     const stderr = collector();
@@ -193,7 +195,7 @@ describeInterop('interop: ustack ping and ustack nc', () => {
     expect(sha256(stdout.bytes())).toBe(sha256(answer));
   });
 
-  it('nc -u: a file to the kernel\'s nc -u -l in datagrams that fit the MTU', async () => {
+  it("nc -u: a file to the kernel's nc -u -l in datagrams that fit the MTU", async () => {
     const content = randomBytes(100_000);
     const listener = kernel(['nc', '-u', '-l', '5002']);
     await kernelListening(5002, 'udp');
@@ -206,13 +208,17 @@ describeInterop('interop: ustack ping and ustack nc', () => {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     }
-    const code = await runNc([...deviceArgs(), '-u', '-q', '0.5', '10.77.0.1', '5002'], { stdin: Readable.from(paced()), stdout: stdout.stream, stderr: collector().stream });
+    const code = await runNc([...deviceArgs(), '-u', '-q', '0.5', '10.77.0.1', '5002'], {
+      stdin: Readable.from(paced()),
+      stdout: stdout.stream,
+      stderr: collector().stream,
+    });
     expect(code).toBe(0);
     await until(() => listener.stdout().length >= content.length, 'the kernel to receive the file', 5_000);
     expect(sha256(listener.stdout())).toBe(sha256(content));
   });
 
-  it('nc -l -u: the kernel\'s nc -u sends a file (16 KB datagrams, reassembled); -w ends it when idle', async () => {
+  it("nc -l -u: the kernel's nc -u sends a file (16 KB datagrams, reassembled); -w ends it when idle", async () => {
     const content = randomBytes(100_000);
     const stdout = collector();
     const code = await runNc([...deviceArgs(), '-l', '-u', '-w', '1', '5003'], {
@@ -228,7 +234,11 @@ describeInterop('interop: ustack ping and ustack nc', () => {
 
   it('nc: connection refused is an error with exit code 1', async () => {
     const stderr = collector();
-    const code = await runNc([...deviceArgs(), '-w', '5', '10.77.0.1', '5009'], { stdin: Readable.from([]), stdout: collector().stream, stderr: stderr.stream });
+    const code = await runNc([...deviceArgs(), '-w', '5', '10.77.0.1', '5009'], {
+      stdin: Readable.from([]),
+      stdout: collector().stream,
+      stderr: stderr.stream,
+    });
     expect(code).toBe(1);
     expect(stderr.text()).toMatch(/^nc: connect to 10\.77\.0\.1 port 5009 \(tcp\) failed: Connection refused\n$/);
   });
@@ -236,7 +246,11 @@ describeInterop('interop: ustack ping and ustack nc', () => {
   it('nc -w: a connect nobody answers fails after the timeout', async () => {
     const stderr = collector();
     const started = Date.now();
-    const code = await runNc([...deviceArgs(), '-w', '1', '10.77.0.9', '5010'], { stdin: Readable.from([]), stdout: collector().stream, stderr: stderr.stream });
+    const code = await runNc([...deviceArgs(), '-w', '1', '10.77.0.9', '5010'], {
+      stdin: Readable.from([]),
+      stdout: collector().stream,
+      stderr: stderr.stream,
+    });
     expect(code).toBe(1);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(stderr.text()).toBe('nc: connect to 10.77.0.9 port 5010 (tcp) failed: Operation timed out\n');
@@ -288,20 +302,58 @@ describeInterop('interop: the ustack command (up, ping, nc) as a process', () =>
   it('ustack up --serve (every service) --for 1: serves, then tears down and the process exits by itself, 0', async () => {
     // A listener left behind would keep Node running (as a listening server does): the process
     // would then be killed at the 20 s timeout, with no exit code.
-    const result = await cli(['up', '--tun', `ustuc${process.pid % 100000}`, '--netns', namespace!.name, '--addr', '10.77.0.2/24', '--host-addr', '10.77.0.1', '--serve', 'echo,upper,kv,gateway,http,iperf', '--for', '1'], null, 20_000);
+    const result = await cli(
+      [
+        'up',
+        '--tun',
+        `ustuc${process.pid % 100000}`,
+        '--netns',
+        namespace!.name,
+        '--addr',
+        '10.77.0.2/24',
+        '--host-addr',
+        '10.77.0.1',
+        '--serve',
+        'echo,upper,kv,gateway,http,iperf',
+        '--for',
+        '1',
+      ],
+      null,
+      20_000,
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout.toString()).toMatch(/\nustack down: /);
   });
 
   it('ustack ping -c 2 prints the replies and the summary, and exits 0', async () => {
-    const result = await cli(['ping', '--tun', `ustpc${process.pid % 100000}`, '--netns', namespace!.name, '--addr', '10.77.0.2/24', '--host-addr', '10.77.0.1', '10.77.0.1', '-c', '2', '-i', '0.2'], null);
+    const result = await cli(
+      [
+        'ping',
+        '--tun',
+        `ustpc${process.pid % 100000}`,
+        '--netns',
+        namespace!.name,
+        '--addr',
+        '10.77.0.2/24',
+        '--host-addr',
+        '10.77.0.1',
+        '10.77.0.1',
+        '-c',
+        '2',
+        '-i',
+        '0.2',
+      ],
+      null,
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout.toString()).toMatch(/^PING 10\.77\.0\.1 .*\n64 bytes from 10\.77\.0\.1: icmp_seq=1 ttl=64 time=[\d.]+ ms\n64 bytes from .*icmp_seq=2[^]*2 packets transmitted, 2 received, 0% packet loss/);
+    expect(result.stdout.toString()).toMatch(
+      /^PING 10\.77\.0\.1 .*\n64 bytes from 10\.77\.0\.1: icmp_seq=1 ttl=64 time=[\d.]+ ms\n64 bytes from .*icmp_seq=2[^]*2 packets transmitted, 2 received, 0% packet loss/,
+    );
   });
 
-  it('ustack nc < FILE: the kernel\'s nc -l gets the file; a progress line because stdin is a file; exits by itself', async () => {
+  it("ustack nc < FILE: the kernel's nc -l gets the file; a progress line because stdin is a file; exits by itself", async () => {
     const directory = mkdtempSync(join(tmpdir(), 'ustack-cli-nc-'));
     const file = join(directory, 'in.bin');
     const content = randomBytes(1_000_000);
@@ -309,7 +361,10 @@ describeInterop('interop: the ustack command (up, ping, nc) as a process', () =>
     const listener = startInNamespace(namespace!.name, ['nc', '-l', '5100']);
     try {
       await until(async () => (await startInNamespace(namespace!.name, ['ss', '-Hnlt', 'sport = :5100']).done).stdout.toString().trim() !== '', 'nc -l');
-      const result = await cli(['nc', '--tun', `ustnc${process.pid % 100000}`, '--netns', namespace!.name, '--addr', '10.77.0.2/24', '--host-addr', '10.77.0.1', '10.77.0.1', '5100'], file);
+      const result = await cli(
+        ['nc', '--tun', `ustnc${process.pid % 100000}`, '--netns', namespace!.name, '--addr', '10.77.0.2/24', '--host-addr', '10.77.0.1', '10.77.0.1', '5100'],
+        file,
+      );
       expect(result.code).toBe(0);
       expect(result.stderr).toMatch(/\r1000000 bytes sent \(100%\), 0 received, [\d.]+ s, [\d.]+ \S+\/s *\n$/);
       const received = await listener.done;
@@ -321,4 +376,3 @@ describeInterop('interop: the ustack command (up, ping, nc) as a process', () =>
     }
   });
 });
-

@@ -52,7 +52,7 @@ describeInterop('interop: path MTU discovery through a Linux router', () => {
     far = null;
   });
 
-  it('our TCP lowers its MSS on the router\'s fragmentation-needed and delivers 2 MB bit-exact', async () => {
+  it("our TCP lowers its MSS on the router's fragmentation-needed and delivers 2 MB bit-exact", async () => {
     peer = new KernelPeer();
     far = addFarSide(peer, 1280);
     const sink = await startPeerScript(peer.elsewhere(far), ['sink', FAR, '9400']);

@@ -7,7 +7,18 @@ import { unwrap } from '../../src/core/result.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import { EthernetAdapter } from '../../src/link/ethernet-adapter.js';
 import { formatMac } from '../../src/link/ethernet.js';
-import { closePeersAfterEach, connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
+import {
+  closePeersAfterEach,
+  connected,
+  describeInterop,
+  KERNEL_ADDRESS,
+  KernelPeer,
+  receiveAll,
+  sendAll,
+  sha256,
+  STACK_ADDRESS,
+  startPeerScript,
+} from './kernel-peer.js';
 
 describeInterop('interop: ustack on a TAP device (Ethernet and ARP) with the Linux kernel', () => {
   let peer: KernelPeer | null = null;
@@ -27,7 +38,7 @@ describeInterop('interop: ustack on a TAP device (Ethernet and ARP) with the Lin
     expect(peer.stack.stats.sum('drop.')).toBe(0);
   });
 
-  it('we resolve the kernel\'s MAC and move data both ways over TCP, in segments of up to 64 KB both ways (offload, as virtio-net)', async () => {
+  it("we resolve the kernel's MAC and move data both ways over TCP, in segments of up to 64 KB both ways (offload, as virtio-net)", async () => {
     peer = new KernelPeer({ tap: true });
     const adapter = peer.iface.link as EthernetAdapter;
     const size = 2_000_000;

@@ -13,7 +13,18 @@ import { parseIpv4Address } from '../../src/ip/address.js';
 import { FaultInjector, type FaultConfig } from '../../src/link/fault-injector.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
 import type { Link } from '../../src/link/link.js';
-import { closePeersAfterEach, connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
+import {
+  closePeersAfterEach,
+  connected,
+  describeInterop,
+  KERNEL_ADDRESS,
+  KernelPeer,
+  receiveAll,
+  sendAll,
+  sha256,
+  STACK_ADDRESS,
+  startPeerScript,
+} from './kernel-peer.js';
 
 const kernel = parseIpv4Address(KERNEL_ADDRESS)!;
 
@@ -112,7 +123,10 @@ describeInterop('interop: TCP against differently configured Linux kernels', () 
   it('zero windows both ways: a kernel reader that pauses, and ours', async () => {
     peer = new KernelPeer({ stack: { tcp: { receiveBufferSize: 64 * 1024 } } });
     // We send 600 kB to a kernel that reads nothing for a second: our persist timer probes.
-    const slowSink = peer.start(['python3', '-c', `
+    const slowSink = peer.start([
+      'python3',
+      '-c',
+      `
 import socket, time, hashlib
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
 s.bind(('${KERNEL_ADDRESS}', 9704)); s.listen(1); print('listening', flush=True)
@@ -122,7 +136,8 @@ while True:
     if not b: break
     h.update(b); n += len(b)
 print(n, h.hexdigest(), flush=True)
-`]);
+`,
+    ]);
     await peer.until(() => slowSink.output().includes('listening'), 10_000, 'the slow sink');
     const outbound = unwrap(peer.stack.tcp.connect(kernel, 9704));
     await connected(outbound);
@@ -147,12 +162,16 @@ print(n, h.hexdigest(), flush=True)
 
   it('a reset from the kernel in the middle of a transfer ends our connection with ECONNRESET', async () => {
     peer = new KernelPeer();
-    const resetter = peer.start(['python3', '-c', `
+    const resetter = peer.start([
+      'python3',
+      '-c',
+      `
 import socket, struct
 s = socket.socket(); s.bind(('${KERNEL_ADDRESS}', 9706)); s.listen(1); print('listening', flush=True)
 c, _ = s.accept(); c.recv(1000)
 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.close()
-`]);
+`,
+    ]);
     await peer.until(() => resetter.output().includes('listening'), 10_000, 'the resetting server');
     const connection = unwrap(peer.stack.tcp.connect(kernel, 9706));
     await connected(connection);
@@ -162,9 +181,12 @@ c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); c.cl
     await resetter.done;
   });
 
-  it('our abort in the middle of a transfer resets the kernel\'s connection: its recv raises ECONNRESET', async () => {
+  it("our abort in the middle of a transfer resets the kernel's connection: its recv raises ECONNRESET", async () => {
     peer = new KernelPeer();
-    const reader = peer.start(['python3', '-c', `
+    const reader = peer.start([
+      'python3',
+      '-c',
+      `
 import socket
 s = socket.socket(); s.bind(('${KERNEL_ADDRESS}', 9707)); s.listen(1); print('listening', flush=True)
 c, _ = s.accept(); total = 0
@@ -175,7 +197,8 @@ try:
         total += len(data)
 except ConnectionResetError:
     print('reset after', total, flush=True)
-`]);
+`,
+    ]);
     await peer.until(() => reader.output().includes('listening'), 10_000, 'the reading server');
     const connection = unwrap(peer.stack.tcp.connect(kernel, 9707));
     await connected(connection);

@@ -9,7 +9,18 @@ import { unwrap } from '../../src/core/result.js';
 import { Rng } from '../../src/core/rng.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
-import { closePeersAfterEach, connected, describeInterop, KERNEL_ADDRESS, KernelPeer, receiveAll, sendAll, sha256, STACK_ADDRESS, startPeerScript } from './kernel-peer.js';
+import {
+  closePeersAfterEach,
+  connected,
+  describeInterop,
+  KERNEL_ADDRESS,
+  KernelPeer,
+  receiveAll,
+  sendAll,
+  sha256,
+  STACK_ADDRESS,
+  startPeerScript,
+} from './kernel-peer.js';
 
 const kernel = parseIpv4Address(KERNEL_ADDRESS)!;
 
@@ -141,41 +152,47 @@ describeInterop('interop: TCP between the Linux kernel and ustack', () => {
   it.each([
     ['with offload: the kernel joins what it sends into segments of up to 64 KB and cuts ours', true],
     ['without offload: every packet within the 1500-byte MTU', false],
-  ])('bulk: 50 MB kernel → ustack and 50 MB ustack → kernel, bit-exact, %s', async (_, offload) => {
-    peer = new KernelPeer({ link: { offload } });
-    const size = 50_000_000;
-    // Kernel → ustack: python3 sends, we hash.
-    const source = await startPeerScript(peer, ['source', KERNEL_ADDRESS, '9100', String(size)], 120_000);
-    let began = performance.now();
-    const inbound = unwrap(peer.stack.tcp.connect(kernel, 9100));
-    await connected(inbound);
-    const received = await receiveAll(inbound, { closeAtEnd: true });
-    const downMs = performance.now() - began;
-    const [sentLength, sentHash] = (await source.done).stdout.toString().split('\n')[1].split(' ');
-    expect(received.error).toBe(null);
-    expect(received.length).toBe(Number(sentLength));
-    expect(received.sha256).toBe(sentHash);
-    // ustack → kernel: we send, python3 hashes.
-    const sink = await startPeerScript(peer, ['sink', KERNEL_ADDRESS, '9101'], 120_000);
-    const data = new Rng(7).bytes(size);
-    began = performance.now();
-    const outbound = unwrap(peer.stack.tcp.connect(kernel, 9101));
-    await connected(outbound);
-    await sendAll(outbound, data);
-    const sinkOutput = (await sink.done).stdout.toString();
-    const upMs = performance.now() - began;
-    const [gotLength, gotHash] = sinkOutput.split('\n')[1].split(' ');
-    expect(Number(gotLength)).toBe(size);
-    expect(gotHash).toBe(sha256(data));
-    const counters = peer.link.counters;
-    if (offload) {
-      expect(counters.rxSegmentationOffloads).toBeGreaterThan(0);
-      expect(counters.txSegmentationOffloads).toBeGreaterThan(0);
-      expect(peer.stack.stats.get(`link.${peer.iface.name}.tx.frames`)).toBeLessThan(size / 1448);
-    } else {
-      expect([counters.rxSegmentationOffloads, counters.txSegmentationOffloads]).toEqual([0, 0]);
-      expect(counters.rxBytes / counters.rxPackets).toBeLessThanOrEqual(1500);
-    }
-    console.log(`bulk over TUN${offload ? ' with offload' : ''}: kernel → ustack ${megabytesPerSecond(size, downMs)}, ustack → kernel ${megabytesPerSecond(size, upMs)}; retransmits ${peer.stack.stats.get('tcp.tx.retransmits')}`);
-  }, 120_000);
+  ])(
+    'bulk: 50 MB kernel → ustack and 50 MB ustack → kernel, bit-exact, %s',
+    async (_, offload) => {
+      peer = new KernelPeer({ link: { offload } });
+      const size = 50_000_000;
+      // Kernel → ustack: python3 sends, we hash.
+      const source = await startPeerScript(peer, ['source', KERNEL_ADDRESS, '9100', String(size)], 120_000);
+      let began = performance.now();
+      const inbound = unwrap(peer.stack.tcp.connect(kernel, 9100));
+      await connected(inbound);
+      const received = await receiveAll(inbound, { closeAtEnd: true });
+      const downMs = performance.now() - began;
+      const [sentLength, sentHash] = (await source.done).stdout.toString().split('\n')[1].split(' ');
+      expect(received.error).toBe(null);
+      expect(received.length).toBe(Number(sentLength));
+      expect(received.sha256).toBe(sentHash);
+      // ustack → kernel: we send, python3 hashes.
+      const sink = await startPeerScript(peer, ['sink', KERNEL_ADDRESS, '9101'], 120_000);
+      const data = new Rng(7).bytes(size);
+      began = performance.now();
+      const outbound = unwrap(peer.stack.tcp.connect(kernel, 9101));
+      await connected(outbound);
+      await sendAll(outbound, data);
+      const sinkOutput = (await sink.done).stdout.toString();
+      const upMs = performance.now() - began;
+      const [gotLength, gotHash] = sinkOutput.split('\n')[1].split(' ');
+      expect(Number(gotLength)).toBe(size);
+      expect(gotHash).toBe(sha256(data));
+      const counters = peer.link.counters;
+      if (offload) {
+        expect(counters.rxSegmentationOffloads).toBeGreaterThan(0);
+        expect(counters.txSegmentationOffloads).toBeGreaterThan(0);
+        expect(peer.stack.stats.get(`link.${peer.iface.name}.tx.frames`)).toBeLessThan(size / 1448);
+      } else {
+        expect([counters.rxSegmentationOffloads, counters.txSegmentationOffloads]).toEqual([0, 0]);
+        expect(counters.rxBytes / counters.rxPackets).toBeLessThanOrEqual(1500);
+      }
+      console.log(
+        `bulk over TUN${offload ? ' with offload' : ''}: kernel → ustack ${megabytesPerSecond(size, downMs)}, ustack → kernel ${megabytesPerSecond(size, upMs)}; retransmits ${peer.stack.stats.get('tcp.tx.retransmits')}`,
+      );
+    },
+    120_000,
+  );
 });

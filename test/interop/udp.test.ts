@@ -54,7 +54,11 @@ describeInterop('interop: UDP between the Linux kernel and ustack', () => {
     peer = new KernelPeer();
     const group = '239.7.7.7';
     // The kernel side: join the group on the device, echo one datagram back to the group.
-    const member = peer.start(['python3', '-c', `
+    const member = peer.start(
+      [
+        'python3',
+        '-c',
+        `
 import socket, struct
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -65,7 +69,10 @@ print('listening', flush=True)
 data, sender = s.recvfrom(2048)
 print('got', data.decode(), 'from', sender[0], flush=True)
 s.sendto(data.upper(), ('${group}', 5353))
-`], { timeoutMs: 15_000 });
+`,
+      ],
+      { timeoutMs: 15_000 },
+    );
     await peer.until(() => member.output().includes('listening'), 10_000, 'the kernel member');
     peer.stack.addRoute('224.0.0.0/4', { interfaceName: peer.iface.name });
     // tcpdump on the kernel's end is the oracle for our IGMP membership report (RFC 2236).
@@ -75,7 +82,9 @@ s.sendto(data.upper(), ('${group}', 5353))
     socket.options.reuseAddress = true;
     expect(socket.bind(0, 5353).ok).toBe(true);
     expect(socket.joinGroup(parseIpv4Address(group)!).ok).toBe(true);
-    expect((await dump.done).stdout.toString()).toMatch(new RegExp(`${STACK_ADDRESS} > ${group.replaceAll('.', '\\.')}: igmp v2 report ${group.replaceAll('.', '\\.')}`));
+    expect((await dump.done).stdout.toString()).toMatch(
+      new RegExp(`${STACK_ADDRESS} > ${group.replaceAll('.', '\\.')}: igmp v2 report ${group.replaceAll('.', '\\.')}`),
+    );
     socket.options.multicastLoop = false; // only the kernel's copy should come back
     const received: ReceivedDatagram[] = [];
     socket.onReadable = () => {

@@ -67,7 +67,22 @@ describeInterop('interop: ustack up', () => {
     const namespace = `ustack-it-${process.pid}-up`;
     const directory = mkdtempSync(join(tmpdir(), 'ustack-up-'));
     const pcap = join(directory, 'up.pcap');
-    const up = startUp(['--tun', `ustup${process.pid % 100000}`, '--netns', namespace, '--addr', '10.78.0.2/24', '--host-addr', '10.78.0.1', '--serve', 'echo,upper,kv,gateway,http', '--pcap', pcap, '--stats', '0.2']);
+    const up = startUp([
+      '--tun',
+      `ustup${process.pid % 100000}`,
+      '--netns',
+      namespace,
+      '--addr',
+      '10.78.0.2/24',
+      '--host-addr',
+      '10.78.0.1',
+      '--serve',
+      'echo,upper,kv,gateway,http',
+      '--pcap',
+      pcap,
+      '--stats',
+      '0.2',
+    ]);
     try {
       await up.ready;
       expect(up.lines[0]).toMatch(/^ustack up: tun ustup\d+, ustack 10\.78\.0\.2\/24 ↔ host 10\.78\.0\.1\/24/);
@@ -82,9 +97,22 @@ describeInterop('interop: ustack up', () => {
       expect(await inNamespace(namespace, ['nc', '-N', '10.78.0.2', '12000'], 'a sentence\n')).toBe('A SENTENCE\n');
       expect(await inNamespace(namespace, ['nc', '-u', '-w', '1', '10.78.0.2', '15000'], 'hello')).toBe('HELLO');
       const kv = (call: object) => inNamespace(namespace, ['python3', '-c', FRAMED_CALL, '10.78.0.2', '4444', JSON.stringify(call)]);
-      expect(JSON.parse(await kv({ func: 'PUT', params: { obj: 'colour', val: 'blue' } }))).toEqual({ status: 'OK', response: { func: 'PUT', response: { obj: 'colour', response: 'ok' } } });
-      expect(JSON.parse(await kv({ func: 'GET', params: { obj: 'colour' } }))).toEqual({ status: 'OK', response: { func: 'GET', response: { obj: 'colour', val: 'blue' } } });
-      const gateway = await inNamespace(namespace, ['python3', '-c', FRAMED_CALL, '10.78.0.2', '25333', JSON.stringify({ type: 'call', id: 1, target: 'entryPoint', method: 'add', args: [2, 3] })]);
+      expect(JSON.parse(await kv({ func: 'PUT', params: { obj: 'colour', val: 'blue' } }))).toEqual({
+        status: 'OK',
+        response: { func: 'PUT', response: { obj: 'colour', response: 'ok' } },
+      });
+      expect(JSON.parse(await kv({ func: 'GET', params: { obj: 'colour' } }))).toEqual({
+        status: 'OK',
+        response: { func: 'GET', response: { obj: 'colour', val: 'blue' } },
+      });
+      const gateway = await inNamespace(namespace, [
+        'python3',
+        '-c',
+        FRAMED_CALL,
+        '10.78.0.2',
+        '25333',
+        JSON.stringify({ type: 'call', id: 1, target: 'entryPoint', method: 'add', args: [2, 3] }),
+      ]);
       expect(JSON.parse(gateway)).toEqual({ type: 'return', id: 1, value: 5 });
       const page = await inNamespace(namespace, ['curl', '-sS', '--max-time', '10', 'http://10.78.0.2/']);
       expect(page).toMatch(/^hello from ustack/);
@@ -150,7 +178,11 @@ describeInterop('interop: ustack up', () => {
   }, 60_000);
 
   it('refuses unknown services and bad addresses with a clear message, before touching any device', async () => {
-    await expect(runUp(['--serve', 'echo,telnet'], () => {})).rejects.toThrow("ustack up: --serve takes service names, comma-separated (echo, upper, kv, gateway, http, iperf, or none), not 'telnet'");
-    await expect(runUp(['--addr', '10.7.0.2/24', '--host-addr', '10.8.0.1'], () => {})).rejects.toThrow("--addr 10.7.0.2/24 is not on the host's network 10.8.0.1/24");
+    await expect(runUp(['--serve', 'echo,telnet'], () => {})).rejects.toThrow(
+      "ustack up: --serve takes service names, comma-separated (echo, upper, kv, gateway, http, iperf, or none), not 'telnet'",
+    );
+    await expect(runUp(['--addr', '10.7.0.2/24', '--host-addr', '10.8.0.1'], () => {})).rejects.toThrow(
+      "--addr 10.7.0.2/24 is not on the host's network 10.8.0.1/24",
+    );
   });
 });

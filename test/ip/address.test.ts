@@ -26,12 +26,25 @@ describe('IPv4 addresses', () => {
   });
 
   it('reject anything that is not exactly four decimal octets', () => {
-    for (const text of ['', '1.2.3', '1.2.3.4.5', '256.0.0.1', '1.2.3.-4', ' 1.2.3.4', '1.2.3.4 ', '1..3.4', 'a.b.c.d', '1.2.3.0x4', '1.2.3.1000', '+1.2.3.4']) {
+    for (const text of [
+      '',
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.0.0.1',
+      '1.2.3.-4',
+      ' 1.2.3.4',
+      '1.2.3.4 ',
+      '1..3.4',
+      'a.b.c.d',
+      '1.2.3.0x4',
+      '1.2.3.1000',
+      '+1.2.3.4',
+    ]) {
       expect(parseIpv4Address(text), text).toBe(null);
     }
   });
 
-  it('reject octets with leading zeros, which inet_aton would read as octal (as inet_pton and Node\'s net.isIPv4 do)', () => {
+  it("reject octets with leading zeros, which inet_aton would read as octal (as inet_pton and Node's net.isIPv4 do)", () => {
     for (const text of ['010.0.0.1', '1.2.3.04', '00.0.0.0', '192.168.001.1']) {
       expect(parseIpv4Address(text), text).toBe(null);
     }

@@ -43,7 +43,7 @@ describe('Internet checksum (RFC 1071)', () => {
     }
   });
 
-  it('checksums nothing as 0xffff and all-ones words as 0x0000 (one\'s complement zeros)', () => {
+  it("checksums nothing as 0xffff and all-ones words as 0x0000 (one's complement zeros)", () => {
     expect(internetChecksum(new Uint8Array(0))).toBe(0xffff);
     expect(internetChecksum(new Uint8Array(8).fill(0xff))).toBe(0x0000);
   });

@@ -128,7 +128,10 @@ describe('reassembly (RFC 791 §3.2, RFC 815)', () => {
     for (const order of orders) {
       const reassembler = new Reassembler();
       const pieces = fourPieces();
-      const results = feed(reassembler, order.map((i) => pieces[i]));
+      const results = feed(
+        reassembler,
+        order.map((i) => pieces[i]),
+      );
       expect(results.slice(0, 3).map((r) => r.kind)).toEqual(['pending', 'pending', 'pending']);
       const done = results[3];
       expect(done.kind).toBe('complete');
@@ -248,7 +251,10 @@ describe('reassembly (RFC 791 §3.2, RFC 815)', () => {
 
   it('caps the fragments of one datagram', () => {
     const reassembler = new Reassembler({ ...DEFAULT_REASSEMBLY, maxFragmentsPerDatagram: 4 });
-    const results = feed(reassembler, [0, 8, 16, 24, 32].map((offset) => piece(offset, 8, true)));
+    const results = feed(
+      reassembler,
+      [0, 8, 16, 24, 32].map((offset) => piece(offset, 8, true)),
+    );
     expect(results.map((r) => r.kind)).toEqual(['pending', 'pending', 'pending', 'pending', 'dropped']);
     expect(results[4]).toEqual({ kind: 'dropped', reason: 'tooManyFragments' });
     expect(reassembler.memory).toBe(0);
@@ -360,7 +366,12 @@ describe('reassembly in a stack, in virtual time', () => {
     for (let offset = 0; offset < echo.length; offset += 1480) {
       const length = Math.min(1480, echo.length - offset, 65_528 - offset + 8);
       if (length <= 0) break;
-      peer.send(ipv4Frame({ ...header, fragmentOffset: offset, moreFragments: offset + length < echo.length && offset < 65_528 }, echo.subarray(offset, offset + length)));
+      peer.send(
+        ipv4Frame(
+          { ...header, fragmentOffset: offset, moreFragments: offset + length < echo.length && offset < 65_528 },
+          echo.subarray(offset, offset + length),
+        ),
+      );
     }
     drive(net, [peer]);
     expect(stack.stats.get('drop.ipv4.fragmentTooLong')).toBe(1);

@@ -262,8 +262,15 @@ describe('received errors and malformed messages', () => {
     peer.send(ipv4Frame({ source: PEER, destination: HOST, protocol: IpProtocol.ICMP }, corrupt));
     peer.send(ipv4Frame({ source: PEER, destination: HOST, protocol: IpProtocol.ICMP }, echo.subarray(0, 7)));
     peer.send(icmpFrame({ source: PEER, destination: HOST }, { kind: 'timeExceeded', code: 0, quoted: pattern(12) }));
-    peer.send(icmpFrame({ source: PEER, destination: HOST }, { kind: 'timeExceeded', code: 0, quoted: ipv4Frame({ source: HOST, destination: PEER, protocol: 99 }) }));
-    peer.send(icmpFrame({ source: PEER, destination: HOST }, { kind: 'redirect', code: 0, gateway: PEER, quoted: ipv4Frame({ source: HOST, destination: PEER, protocol: 17 }) }));
+    peer.send(
+      icmpFrame({ source: PEER, destination: HOST }, { kind: 'timeExceeded', code: 0, quoted: ipv4Frame({ source: HOST, destination: PEER, protocol: 99 }) }),
+    );
+    peer.send(
+      icmpFrame(
+        { source: PEER, destination: HOST },
+        { kind: 'redirect', code: 0, gateway: PEER, quoted: ipv4Frame({ source: HOST, destination: PEER, protocol: 17 }) },
+      ),
+    );
     run(net, peer);
     expect(stack.stats.get('drop.icmp.badChecksum')).toBe(1);
     expect(stack.stats.get('drop.icmp.truncated')).toBe(1);

@@ -4,15 +4,7 @@ import type { DecodeError } from '../../src/core/decode-error.js';
 import type { Result } from '../../src/core/result.js';
 import { Rng } from '../../src/core/rng.js';
 import { internetChecksum } from '../../src/ip/checksum.js';
-import {
-  DestinationUnreachableCode,
-  emitIcmpv4,
-  Icmpv4Packet,
-  icmpv4Length,
-  parseIcmpv4,
-  parseQuotedDatagram,
-  type Icmpv4Repr,
-} from '../../src/ip/icmpv4.js';
+import { DestinationUnreachableCode, emitIcmpv4, Icmpv4Packet, icmpv4Length, parseIcmpv4, parseQuotedDatagram, type Icmpv4Repr } from '../../src/ip/icmpv4.js';
 import { addr } from '../support/packets.js';
 
 /** Echo request, identifier 0x1234, sequence 7, 9 bytes of data "abcdefghi" (odd length). */

@@ -73,7 +73,7 @@ describe('IGMPv2 host (RFC 2236)', () => {
     expect(decode(leave.frame).ip.destination).toBe(addr('224.0.0.2'));
   });
 
-  it('a general query is answered for every group within its Max Resp Time; another member\'s report suppresses ours, and then we send no Leave', () => {
+  it("a general query is answered for every group within its Max Resp Time; another member's report suppresses ours, and then we send no Leave", () => {
     const { net, stack, router } = host();
     const socket = stack.udp.open();
     socket.joinGroup(GROUP);

@@ -229,7 +229,7 @@ describe('input validation on a host (RFC 1122 §3.2.1)', () => {
     expect(stack.stats.get('drop.ipv4.badOption')).toBe(1);
   });
 
-  it('drops martian sources: broadcast, multicast, this network\'s broadcast, 0/8 and loopback from outside', () => {
+  it("drops martian sources: broadcast, multicast, this network's broadcast, 0/8 and loopback from outside", () => {
     const { net, stack, peer, socket } = host();
     for (const source of ['255.255.255.255', '224.0.0.5', '239.1.2.3', '10.0.0.255', '0.0.0.0', '0.1.2.3', '127.0.0.1', '127.9.9.9']) {
       peer.send(udpFrame({ source: addr(source), destination: HOST }, 68, 67, pattern(4)));
@@ -294,7 +294,15 @@ describe('input validation on a host (RFC 1122 §3.2.1)', () => {
     const frames = (() => {
       const sender = new VirtualNetwork(1).createStack('sender', { loopback: false });
       const out: Uint8Array[] = [];
-      const wire = { name: 'w', medium: 'ip' as const, mtu: 576, transmit: (f: Uint8Array) => out.push(f), setReceiver: () => {}, pollAt: () => Infinity, poll: () => {} };
+      const wire = {
+        name: 'w',
+        medium: 'ip' as const,
+        mtu: 576,
+        transmit: (f: Uint8Array) => out.push(f),
+        setReceiver: () => {},
+        pollAt: () => Infinity,
+        poll: () => {},
+      };
       sender.addInterface({ name: 'eth0', link: wire, address: '10.0.0.1/24' });
       const s = sender.udp.open();
       s.send(pattern(1200), HOST, 4444);
@@ -315,13 +323,13 @@ describe('input validation on a host (RFC 1122 §3.2.1)', () => {
     expect(quoted.ok).toBe(true);
     if (!quoted.ok) return;
     // Fragment zero's header, then the UDP header: ports 4444 as destination.
-    expect((quoted.value.header[6] << 8 | quoted.value.header[7]) & 0x1fff).toBe(0);
+    expect(((quoted.value.header[6] << 8) | quoted.value.header[7]) & 0x1fff).toBe(0);
     expect((quoted.value.payload[2] << 8) | quoted.value.payload[3]).toBe(4444);
   });
 });
 
 describe('a point-to-point /31 link (RFC 3021)', () => {
-  it('has no broadcast address: each end\'s packets are accepted, not taken for martians', () => {
+  it("has no broadcast address: each end's packets are accepted, not taken for martians", () => {
     const net = new VirtualNetwork(31);
     const a = net.createStack('a');
     const b = net.createStack('b');
@@ -361,11 +369,16 @@ describe('output (RFC 1122 §3.3)', () => {
     const options = [{ kind: 'raw' as const, type: 0x94, data: new Uint8Array(40) }];
     const result = a.ip.send({ destination: addr('10.0.0.2'), protocol: PROBE, options }, 8, () => {}, 0);
     expect(result).toEqual({ ok: false, error: 'EINVAL' });
-    const fits = a.ip.send({ destination: addr('10.0.0.2'), protocol: PROBE, options: [{ kind: 'raw', type: 0x94, data: new Uint8Array(38) }] }, 8, () => {}, 0);
+    const fits = a.ip.send(
+      { destination: addr('10.0.0.2'), protocol: PROBE, options: [{ kind: 'raw', type: 0x94, data: new Uint8Array(38) }] },
+      8,
+      () => {},
+      0,
+    );
     expect(fits.ok).toBe(true);
   });
 
-  it('a datagram that finds the interface\'s transmit queue at its limit is dropped before the link: ENOBUFS', () => {
+  it("a datagram that finds the interface's transmit queue at its limit is dropped before the link: ENOBUFS", () => {
     const frames: Uint8Array[] = [];
     const link: Link & { transmitQueueLimit: number } = {
       name: 'q0',

@@ -19,7 +19,10 @@ function icmpBytes(repr: Icmpv4Repr): Uint8Array {
 
 /** An echo request from the peer to the host carrying `options`. */
 function echoRequest(options: readonly Ipv4Option[], destination = HOST): Uint8Array {
-  return ipv4Frame({ source: PEER, destination, protocol: IpProtocol.ICMP, options }, icmpBytes({ kind: 'echoRequest', identifier: 7, sequence: 1, data: pattern(16) }));
+  return ipv4Frame(
+    { source: PEER, destination, protocol: IpProtocol.ICMP, options },
+    icmpBytes({ kind: 'echoRequest', identifier: 7, sequence: 1, data: pattern(16) }),
+  );
 }
 
 function decode(frame: Uint8Array): { ip: Ipv4Repr; icmp: Icmpv4Repr } {
@@ -136,7 +139,10 @@ describe('malformed options are answered with Parameter Problem (RFC 1122 §3.2.
     const { exchange } = host();
     const [{ icmp, ip }] = exchange(echoRequest([{ kind: 'recordRoute', pointer: 4, route: [0, 0] }]));
     expect(icmp.kind).toBe('echoReply');
-    expect(ip.options).toEqual([{ kind: 'recordRoute', pointer: 8, route: [HOST, 0] }, { kind: 'endOfList', padding: new Uint8Array(0) }]);
+    expect(ip.options).toEqual([
+      { kind: 'recordRoute', pointer: 8, route: [HOST, 0] },
+      { kind: 'endOfList', padding: new Uint8Array(0) },
+    ]);
   });
 
   it('no Parameter Problem about a broadcast; none past the per-destination rate limit', () => {
@@ -164,7 +170,9 @@ describe('echo requests with a non-zero code (RFC 1122 §3.2.2.6)', () => {
     const data = pattern(24);
     const request: Icmpv4Repr = { kind: 'other', type: 8, code: 9, restOfHeader: ((0x1234 << 16) | 0x0042) >>> 0, data };
     const answers = exchange(ipv4Frame({ source: PEER, destination: HOST, protocol: IpProtocol.ICMP }, icmpBytes(request)));
-    expect(answers.map(({ icmp, ip }) => [ip.destination, icmp])).toEqual([[PEER, { kind: 'other', type: 0, code: 9, restOfHeader: request.restOfHeader, data }]]);
+    expect(answers.map(({ icmp, ip }) => [ip.destination, icmp])).toEqual([
+      [PEER, { kind: 'other', type: 0, code: 9, restOfHeader: request.restOfHeader, data }],
+    ]);
     expect(stack.stats.get('icmp.tx.echoReply')).toBe(1);
     expect(stack.stats.get('icmp.rx.other')).toBe(0);
   });

@@ -274,7 +274,11 @@ describe('IPv4 options (RFC 791 §3.1 "Options")', () => {
     expect(out[0]).toBe(0x46);
     expect(toHex(out.subarray(20))).toBe('94020100');
     const options = parseIpv4Options(out.subarray(20));
-    expect(options.ok && options.value).toEqual([{ kind: 'raw', type: 0x94, data: new Uint8Array(0) }, { kind: 'noOperation' }, { kind: 'endOfList', padding: new Uint8Array(0) }]);
+    expect(options.ok && options.value).toEqual([
+      { kind: 'raw', type: 0x94, data: new Uint8Array(0) },
+      { kind: 'noOperation' },
+      { kind: 'endOfList', padding: new Uint8Array(0) },
+    ]);
   });
 });
 

@@ -154,8 +154,7 @@ describe('ARP codec (RFC 826)', () => {
 });
 
 const haveTshark =
-  spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0 &&
-  spawnSync('text2pcap', ['--version'], { stdio: 'ignore' }).status === 0;
+  spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0 && spawnSync('text2pcap', ['--version'], { stdio: 'ignore' }).status === 0;
 
 describe.skipIf(!haveTshark)('agreement with tshark', () => {
   it('tshark reads the same ARP fields', () => {

@@ -25,12 +25,21 @@ function arpRequest(sender: number, target: number): Uint8Array {
   const mac = new Uint8Array([0x02, 0, (sender >>> 16) & 0xff, (sender >>> 8) & 0xff, sender & 0xff, 1]);
   const frame = new Uint8Array(60);
   emitEthernet({ destination: MAC_BROADCAST, source: mac, etherType: EtherType.ARP, vlan: null }, frame);
-  emitArp({ operation: ArpOperation.REQUEST, senderHardwareAddress: mac, senderProtocolAddress: sender, targetHardwareAddress: new Uint8Array(6), targetProtocolAddress: target }, frame.subarray(14));
+  emitArp(
+    {
+      operation: ArpOperation.REQUEST,
+      senderHardwareAddress: mac,
+      senderProtocolAddress: sender,
+      targetHardwareAddress: new Uint8Array(6),
+      targetProtocolAddress: target,
+    },
+    frame.subarray(14),
+  );
   return frame;
 }
 
 describe('EthernetAdapter: the ARP cache is bounded', () => {
-  it('requests for our address from ever new senders do not grow the cache past its limit (found by the fuzzer\'s bound check)', () => {
+  it("requests for our address from ever new senders do not grow the cache past its limit (found by the fuzzer's bound check)", () => {
     const link = handLink();
     const cidr = parseIpv4Cidr('10.0.0.1/8')!;
     const adapter = new EthernetAdapter(link, { mac: parseMac('02:00:00:00:00:01')!, address: cidr });

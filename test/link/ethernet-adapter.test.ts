@@ -102,7 +102,13 @@ describe('EthernetAdapter: IPv4 over Ethernet with ARP (RFC 826)', () => {
     const arp = new Uint8Array(60);
     emitEthernet({ destination: MAC_BROADCAST, source: parseMac('02:00:00:00:00:66')!, etherType: EtherType.ARP, vlan: null }, arp);
     emitArp(
-      { operation: ArpOperation.REQUEST, senderHardwareAddress: parseMac('02:00:00:00:00:66')!, senderProtocolAddress: ip('10.0.0.2'), targetHardwareAddress: new Uint8Array(6), targetProtocolAddress: ip('10.0.0.1') },
+      {
+        operation: ArpOperation.REQUEST,
+        senderHardwareAddress: parseMac('02:00:00:00:00:66')!,
+        senderProtocolAddress: ip('10.0.0.2'),
+        targetHardwareAddress: new Uint8Array(6),
+        targetProtocolAddress: ip('10.0.0.1'),
+      },
       arp.subarray(14),
     );
     wire.a.transmit(arp, net.now);
@@ -119,7 +125,13 @@ describe('EthernetAdapter: IPv4 over Ethernet with ARP (RFC 826)', () => {
     const request = new Uint8Array(60);
     emitEthernet({ destination: MAC_BROADCAST, source: parseMac('02:00:00:00:00:0c')!, etherType: EtherType.ARP, vlan: null }, request);
     emitArp(
-      { operation: ArpOperation.REQUEST, senderHardwareAddress: parseMac('02:00:00:00:00:0c')!, senderProtocolAddress: ip('10.0.0.3'), targetHardwareAddress: new Uint8Array(6), targetProtocolAddress: ip('10.0.0.2') },
+      {
+        operation: ArpOperation.REQUEST,
+        senderHardwareAddress: parseMac('02:00:00:00:00:0c')!,
+        senderProtocolAddress: ip('10.0.0.3'),
+        targetHardwareAddress: new Uint8Array(6),
+        targetProtocolAddress: ip('10.0.0.2'),
+      },
       request.subarray(14),
     );
     wire.a.transmit(request, 0);

@@ -198,7 +198,16 @@ describe('MAC address helpers', () => {
   });
 
   it('returns null for anything else', () => {
-    for (const text of ['', 'aa:bb:cc:dd:ee', 'aa:bb:cc:dd:ee:ff:00', 'aa-bb-cc-dd-ee-ff', 'a:b:c:d:e:f', 'gg:bb:cc:dd:ee:ff', 'aa:bb:cc:dd:ee:fff', ' aa:bb:cc:dd:ee:ff']) {
+    for (const text of [
+      '',
+      'aa:bb:cc:dd:ee',
+      'aa:bb:cc:dd:ee:ff:00',
+      'aa-bb-cc-dd-ee-ff',
+      'a:b:c:d:e:f',
+      'gg:bb:cc:dd:ee:ff',
+      'aa:bb:cc:dd:ee:fff',
+      ' aa:bb:cc:dd:ee:ff',
+    ]) {
       expect(parseMac(text)).toBeNull();
     }
   });
@@ -213,8 +222,7 @@ describe('MAC address helpers', () => {
 
 // Optional cross-check of the same frames against tshark.
 const haveTshark =
-  spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0 &&
-  spawnSync('text2pcap', ['--version'], { stdio: 'ignore' }).status === 0;
+  spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0 && spawnSync('text2pcap', ['--version'], { stdio: 'ignore' }).status === 0;
 
 describe.skipIf(!haveTshark)('agreement with tshark', () => {
   it('tshark reads the same addresses, types and tag', () => {

@@ -94,7 +94,7 @@ describe('FaultInjector', () => {
     expect(ids).toEqual([...ids].sort((x, y) => x - y));
   });
 
-  it('corrupts by flipping exactly one bit of a copy, leaving the sender\'s frame alone', () => {
+  it("corrupts by flipping exactly one bit of a copy, leaving the sender's frame alone", () => {
     const b = bench({ corruptRate: 1 });
     const sent = [0, 1, 2, 3, 4].map((id) => b.send(id, id, 64));
     const arrivals = b.run();
@@ -178,7 +178,7 @@ describe('FaultInjector', () => {
     expect(lossy('both')).toEqual({ sentArrived: 0, receivedArrived: 0 });
   });
 
-  it('passes the inner link\'s name, medium and MTU through', () => {
+  it("passes the inner link's name, medium and MTU through", () => {
     const wire = new VirtualWire({ name: 'w', mtu: 1280 });
     const faults = new FaultInjector(wire.a, {}, new Rng(1));
     expect([faults.name, faults.medium, faults.mtu]).toEqual(['w:a', 'ip', 1280]);

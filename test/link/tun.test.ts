@@ -84,8 +84,16 @@ describe('TunLink', () => {
     link.setReceiver((frame, now) => got.push({ bytes: [...frame], now, isBuffer: Buffer.isBuffer(frame) }));
     link.onBatch = () => batches++;
     clock.advance(10);
-    kernel.deliver([[0x45, 1, 2], [0x45, 3], [0x45, 4, 5, 6]]);
-    expect(got.map((g) => g.bytes)).toEqual([[0x45, 1, 2], [0x45, 3], [0x45, 4, 5, 6]]);
+    kernel.deliver([
+      [0x45, 1, 2],
+      [0x45, 3],
+      [0x45, 4, 5, 6],
+    ]);
+    expect(got.map((g) => g.bytes)).toEqual([
+      [0x45, 1, 2],
+      [0x45, 3],
+      [0x45, 4, 5, 6],
+    ]);
     expect(got.every((g) => g.now === 15 && !g.isBuffer)).toBe(true);
     expect(batches).toBe(1);
     expect(link.counters).toMatchObject({ rxPackets: 3, rxBatches: 1, rxBytes: 9 });
@@ -178,7 +186,14 @@ describe('TunLink with offload (virtio_net_hdr: checksum and TCP segmentation of
   }
 
   /** A virtio_net_hdr as the kernel writes it (little-endian). */
-  function vnetHeader(fields: { flags: number; gsoType: number; headerLength: number; gsoSize: number; checksumStart: number; checksumOffset: number }): number[] {
+  function vnetHeader(fields: {
+    flags: number;
+    gsoType: number;
+    headerLength: number;
+    gsoSize: number;
+    checksumStart: number;
+    checksumOffset: number;
+  }): number[] {
     const bytes = new Uint8Array(10);
     const view = new DataView(bytes.buffer);
     view.setUint8(0, fields.flags);
@@ -226,7 +241,10 @@ describe('TunLink with offload (virtio_net_hdr: checksum and TCP segmentation of
     const { kernel, link } = open({ offload: true });
     const received: Uint8Array[] = [];
     link.setReceiver((frame) => received.push(frame));
-    kernel.deliver([[1, 2, 3], [...vnetHeader({ flags: 1, gsoType: 0, headerLength: 0, gsoSize: 0, checksumStart: 20, checksumOffset: 500 }), ...tcpPacket(10)]]);
+    kernel.deliver([
+      [1, 2, 3],
+      [...vnetHeader({ flags: 1, gsoType: 0, headerLength: 0, gsoSize: 0, checksumStart: 20, checksumOffset: 500 }), ...tcpPacket(10)],
+    ]);
     expect(received).toHaveLength(0);
     expect(link.counters.rxErrors).toBe(2);
   });

@@ -23,7 +23,7 @@ describe('node-compat runner', () => {
     expect(output).toContain('NODE_TEST_DIR is not set');
   });
 
-  it('runs the portable files with ustack\'s net and dgram, one line each and a summary', () => {
+  it("runs the portable files with ustack's net and dgram, one line each and a summary", () => {
     const { status, output } = run([], { NODE_TEST_DIR: fakeTree });
     const lines = output.split('\n').filter((line) => /^(PASS|FAIL) |passed, /.test(line));
     expect(lines).toEqual([

@@ -11,7 +11,11 @@ import { expect, it } from 'vitest';
 const root = new URL('../../', import.meta.url).pathname;
 
 it('every export of the entry points has a doc comment, and every {@link} resolves (TypeDoc validation)', () => {
-  const typedoc = spawnSync(process.execPath, [join(root, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--emit', 'none', '--disableSources'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const typedoc = spawnSync(process.execPath, [join(root, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--emit', 'none', '--disableSources'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   const output = `${typedoc.stdout}${typedoc.stderr}`.replace(/\x1b\[[0-9;]*m/g, '');
   expect(output.split('\n').filter((line) => /\[(warning|error)\]/.test(line))).toEqual([]);
   expect(typedoc.status).toBe(0);

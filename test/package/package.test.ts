@@ -65,12 +65,19 @@ describe('the package: packed, installed into a new project, used through its en
     const buildConfig = join(scratch, 'tsconfig.json');
     writeFileSync(
       buildConfig,
-      JSON.stringify({ extends: join(root, 'tsconfig.build.json'), compilerOptions: { rootDir: root, outDir: join(stage, 'dist'), typeRoots: [join(root, 'node_modules', '@types')] }, include: [join(root, 'src'), join(root, 'examples')] }),
+      JSON.stringify({
+        extends: join(root, 'tsconfig.build.json'),
+        compilerOptions: { rootDir: root, outDir: join(stage, 'dist'), typeRoots: [join(root, 'node_modules', '@types')] },
+        include: [join(root, 'src'), join(root, 'examples')],
+      }),
     );
     mustRun(process.execPath, [tsc, '-p', buildConfig], root, 180_000);
     // --ignore-scripts: `prepare` would compile into the repository's dist/; the stage has its own.
     mustRun('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', scratch], stage);
-    tarball = join(scratch, readdirSync(scratch).find((name) => name.endsWith('.tgz'))!);
+    tarball = join(
+      scratch,
+      readdirSync(scratch).find((name) => name.endsWith('.tgz'))!,
+    );
 
     app = join(scratch, 'app');
     mkdirSync(app);
@@ -100,7 +107,11 @@ describe('the package: packed, installed into a new project, used through its en
     const [packed] = JSON.parse(mustRun('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], root)) as [{ files: { path: string }[] }];
     const paths = packed.files.map((file) => file.path);
     expect(paths).toContain('docs/architecture.md');
-    expect(paths.filter((path) => !/^(dist\/(src|examples)\/|docs\/[\w-]+\.md$|native\/(binding\.gyp|tun\.c|build\.mjs)$|README\.md$|LICENSE$|package\.json$)/.test(path))).toEqual([]);
+    expect(
+      paths.filter(
+        (path) => !/^(dist\/(src|examples)\/|docs\/[\w-]+\.md$|native\/(binding\.gyp|tun\.c|build\.mjs)$|README\.md$|LICENSE$|package\.json$)/.test(path),
+      ),
+    ).toEqual([]);
   });
 
   it('installs offline from the tarball, the addon built or skipped in one line', () => {
@@ -125,9 +136,9 @@ describe('the package: packed, installed into a new project, used through its en
         'const stack = new Stack();',
         "const socket = createDgram(stack).createSocket('udp4');",
         'socket.close();',
-        "const net: typeof stack.net = createNet(stack);",
+        'const net: typeof stack.net = createNet(stack);',
         "console.log(typeof net.createServer, new BerkeleySockets(stack).socket(2, SOCK_STREAM), new ErrnoError('EPIPE', 'send').code);",
-        "const repr: UdpRepr = { sourcePort: 1, destinationPort: 2, payload: new Uint8Array([7]) };",
+        'const repr: UdpRepr = { sourcePort: 1, destinationPort: 2, payload: new Uint8Array([7]) };',
         'const out = new Uint8Array(udpLength(repr));',
         'const pseudo = { source: 0x0a000001, destination: 0x0a000002 };',
         'emitUdp(repr, out, pseudo);',
@@ -160,7 +171,9 @@ describe('the package: packed, installed into a new project, used through its en
 
     const udp = mustRun(process.execPath, ['out/udp-pcap.js'], app).split('\n');
     expect(udp[0]).toBe('reply HELLO from 10.0.0.2:15000');
-    expect(udp.filter((line) => /^Frame \d: 33 bytes \/ Internet Protocol Version 4, .* \/ User Datagram Protocol, .* \/ Data \(5 bytes\)$/.test(line))).toHaveLength(2);
+    expect(
+      udp.filter((line) => /^Frame \d: 33 bytes \/ Internet Protocol Version 4, .* \/ User Datagram Protocol, .* \/ Data \(5 bytes\)$/.test(line)),
+    ).toHaveLength(2);
     const pcap = readFileSync(join(app, 'udp.pcap'));
     expect(pcap.readUInt32LE(0).toString(16)).toMatch(/^a1b2(c3d4|3c4d)$/);
   });
@@ -169,7 +182,15 @@ describe('the package: packed, installed into a new project, used through its en
     const deep = run(process.execPath, ['--input-type=module', '-e', "await import('ustack/dist/src/tcp/connection.js')"], app);
     expect(deep.status).not.toBe(0);
     expect(deep.stderr).toContain('ERR_PACKAGE_PATH_NOT_EXPORTED');
-    const entries = run(process.execPath, ['--input-type=module', '-e', "for (const e of ['ustack', 'ustack/net', 'ustack/dgram', 'ustack/socket', 'ustack/wire']) console.log(e, Object.keys(await import(e)).length > 0)"], app);
+    const entries = run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "for (const e of ['ustack', 'ustack/net', 'ustack/dgram', 'ustack/socket', 'ustack/wire']) console.log(e, Object.keys(await import(e)).length > 0)",
+      ],
+      app,
+    );
     expect(entries.stdout).toBe('ustack true\nustack/net true\nustack/dgram true\nustack/socket true\nustack/wire true\n');
   });
 });

@@ -21,7 +21,7 @@ const SLL2 = new Uint8Array(readFileSync(resolve(HERE, '../../captures/fixtures/
 function pcapRecordEnds(bytes: Uint8Array): number[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const ends: number[] = [];
-  for (let offset = 24; offset < bytes.length; ) {
+  for (let offset = 24; offset < bytes.length;) {
     offset += 16 + view.getUint32(offset + 8, true);
     ends.push(offset);
   }
@@ -32,7 +32,7 @@ function pcapRecordEnds(bytes: Uint8Array): number[] {
 function pcapngBlocks(bytes: Uint8Array): { start: number; end: number; type: number }[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const blocks: { start: number; end: number; type: number }[] = [];
-  for (let offset = 0; offset < bytes.length; ) {
+  for (let offset = 0; offset < bytes.length;) {
     const end = offset + view.getUint32(offset + 4, true);
     blocks.push({ start: offset, end, type: view.getUint32(offset, true) });
     offset = end;
@@ -104,7 +104,7 @@ describe('a pcapng cut at every length', () => {
     expect(blocks[blocks.length - 1].end).toBe(file.length);
   });
 
-  it('gives the packets wholly before the cut, and tshark\'s kind of cut', () => {
+  it("gives the packets wholly before the cut, and tshark's kind of cut", () => {
     const packets = blocks.filter((b) => b.type === 6 || b.type === 3);
     const [section, , firstPacket] = blocks;
     for (let length = 0; length <= file.length; length++) {

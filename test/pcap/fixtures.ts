@@ -40,13 +40,7 @@ export class ByteBuilder {
 }
 
 /** A classic pcap global header. */
-export function pcapGlobalHeader(options: {
-  littleEndian: boolean;
-  magic: number;
-  linkType: number;
-  snaplen?: number;
-  versionMajor?: number;
-}): Uint8Array {
+export function pcapGlobalHeader(options: { littleEndian: boolean; magic: number; linkType: number; snaplen?: number; versionMajor?: number }): Uint8Array {
   return new ByteBuilder(options.littleEndian)
     .u32(options.magic)
     .u16(options.versionMajor ?? 2)
@@ -153,12 +147,9 @@ export function pcapngSimplePacket(littleEndian: boolean, data: Uint8Array, orig
 
 /** A small IPv4/ICMP echo request, 28 bytes, for packet payloads. */
 export const ICMP_ECHO_PACKET = Uint8Array.from([
-  0x45, 0x00, 0x00, 0x1c, 0x00, 0x01, 0x00, 0x00, 0x40, 0x01, 0x66, 0xdd, 0x0a, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00,
-  0x02, 0x08, 0x00, 0xf7, 0xfe, 0x00, 0x01, 0x00, 0x00,
+  0x45, 0x00, 0x00, 0x1c, 0x00, 0x01, 0x00, 0x00, 0x40, 0x01, 0x66, 0xdd, 0x0a, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x02, 0x08, 0x00, 0xf7, 0xfe, 0x00, 0x01,
+  0x00, 0x00,
 ]);
 
 /** An Ethernet II frame carrying ICMP_ECHO_PACKET. */
-export const ETHERNET_FRAME = concatBytes(
-  Uint8Array.from([0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00]),
-  ICMP_ECHO_PACKET,
-);
+export const ETHERNET_FRAME = concatBytes(Uint8Array.from([0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00]), ICMP_ECHO_PACKET);

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bytesEqual, concatBytes, fromHex } from '../../src/core/bytes.js';
-import {
-  LinkType,
-  PCAP_MAGIC_MICROSECONDS,
-  PCAP_MAGIC_NANOSECONDS,
-  readCapture,
-  readPcap,
-  timestampToMs,
-} from '../../src/pcap/pcap.js';
+import { LinkType, PCAP_MAGIC_MICROSECONDS, PCAP_MAGIC_NANOSECONDS, readCapture, readPcap, timestampToMs } from '../../src/pcap/pcap.js';
 import { ETHERNET_FRAME, ICMP_ECHO_PACKET, pcapGlobalHeader, pcapRecord } from './fixtures.js';
 
 describe('classic pcap reader: byte fixtures', () => {
@@ -157,9 +150,7 @@ describe('classic pcap reader: truncated and impossible input is an error, never
     const badMagic = good.slice();
     badMagic[0] = 0x00;
     expect(readPcap(badMagic)).toMatchObject({ ok: false, error: { reason: 'badField', offset: 0 } });
-    const badVersion = concatBytes(
-      pcapGlobalHeader({ littleEndian: true, magic: PCAP_MAGIC_MICROSECONDS, linkType: 1, versionMajor: 3 }),
-    );
+    const badVersion = concatBytes(pcapGlobalHeader({ littleEndian: true, magic: PCAP_MAGIC_MICROSECONDS, linkType: 1, versionMajor: 3 }));
     expect(readPcap(badVersion)).toMatchObject({ ok: false, error: { reason: 'badField' } });
   });
 

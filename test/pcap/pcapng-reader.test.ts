@@ -234,18 +234,11 @@ describe('pcapng reader: truncated and impossible input is an error, never a thr
   });
 
   it('an option running past its block and a wrong-sized if_tsresol are badOption', () => {
-    const runaway = concatBytes(
-      pcapngSectionHeader(true),
-      pcapngBlock(true, 1, new ByteBuilder(true).u16(1).u16(0).u32(0).u16(9).u16(200).build()),
-    );
+    const runaway = concatBytes(pcapngSectionHeader(true), pcapngBlock(true, 1, new ByteBuilder(true).u16(1).u16(0).u32(0).u16(9).u16(200).build()));
     expect(readPcapng(runaway)).toMatchObject({ ok: false, error: { reason: 'badOption' } });
     const wide = concatBytes(
       pcapngSectionHeader(true),
-      pcapngBlock(
-        true,
-        1,
-        concatBytes(new ByteBuilder(true).u16(1).u16(0).u32(0).build(), pcapngOption(true, 9, Uint8Array.of(6, 6))),
-      ),
+      pcapngBlock(true, 1, concatBytes(new ByteBuilder(true).u16(1).u16(0).u32(0).build(), pcapngOption(true, 9, Uint8Array.of(6, 6)))),
     );
     expect(readPcapng(wide)).toMatchObject({ ok: false, error: { reason: 'badOption' } });
   });

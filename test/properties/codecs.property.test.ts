@@ -23,7 +23,16 @@ import { emitTcp, parseTcp, tcpLength, TcpPacket, type TcpRepr } from '../../src
 import { emitUdp, parseUdp, udpLength, UdpPacket, type UdpRepr } from '../../src/udp/udp-packet.js';
 
 const RUNS = { numRuns: 300 };
-const REASONS: readonly DecodeReason[] = ['truncated', 'badVersion', 'badHeaderLength', 'badTotalLength', 'badChecksum', 'badOption', 'badField', 'unsupported'];
+const REASONS: readonly DecodeReason[] = [
+  'truncated',
+  'badVersion',
+  'badHeaderLength',
+  'badTotalLength',
+  'badChecksum',
+  'badOption',
+  'badField',
+  'unsupported',
+];
 
 const u8 = fc.integer({ min: 0, max: 0xff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -46,7 +55,13 @@ const ipv4Option: fc.Arbitrary<Ipv4Option> = fc.oneof(
   fc.integer({ min: 0, max: 2 }).chain((which) => {
     const flag = [0, 1, 3][which];
     const entry = flag === 0 ? fc.record({ timestamp: u32 }) : fc.record({ address, timestamp: u32 });
-    return fc.record({ kind: fc.constant('timestamp' as const), pointer: u8, overflow: fc.integer({ min: 0, max: 15 }), flag: fc.constant(flag), entries: fc.array(entry, { minLength: 1, maxLength: 3 }) });
+    return fc.record({
+      kind: fc.constant('timestamp' as const),
+      pointer: u8,
+      overflow: fc.integer({ min: 0, max: 15 }),
+      flag: fc.constant(flag),
+      entries: fc.array(entry, { minLength: 1, maxLength: 3 }),
+    });
   }),
   fc.record({ kind: fc.constant('raw' as const), type: u8.filter((t) => ![0, 1, 7, 68].includes(t)), data: bytes(6) }),
 );
@@ -111,12 +126,14 @@ const icmpRepr: fc.Arbitrary<Icmpv4Repr> = fc.oneof(
   fc.record({ kind: fc.constant('other' as const), type: u8.filter((t) => !KNOWN_ICMP_TYPES.includes(t)), code: u8, restOfHeader: u32, data: bytes(100) }),
 );
 
-const ethernetRepr: fc.Arbitrary<EthernetRepr> = fc.record({
-  destination: mac,
-  source: mac,
-  etherType: u16,
-  vlan: fc.option(fc.record({ priority: fc.integer({ min: 0, max: 7 }), dropEligible: fc.boolean(), vlanId: fc.integer({ min: 0, max: 4095 }) })),
-}).filter((repr) => repr.vlan !== null || repr.etherType !== EtherType.VLAN);
+const ethernetRepr: fc.Arbitrary<EthernetRepr> = fc
+  .record({
+    destination: mac,
+    source: mac,
+    etherType: u16,
+    vlan: fc.option(fc.record({ priority: fc.integer({ min: 0, max: 7 }), dropEligible: fc.boolean(), vlanId: fc.integer({ min: 0, max: 4095 }) })),
+  })
+  .filter((repr) => repr.vlan !== null || repr.etherType !== EtherType.VLAN);
 
 const arpRepr: fc.Arbitrary<ArpRepr> = fc.record({
   operation: u16,

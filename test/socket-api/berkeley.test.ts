@@ -17,7 +17,7 @@ function sockets(): BerkeleySockets {
 afterEach(() => driver?.stop());
 
 describe('Berkeley sockets over ustack', () => {
-  it('runs the seed notes\' TCP echo: socket, bind, listen, accept, recv, send, close', async () => {
+  it("runs the seed notes' TCP echo: socket, bind, listen, accept, recv, send, close", async () => {
     const api = sockets();
     const server = api.socket(C.AF_INET, C.SOCK_STREAM);
     api.setsockopt(server, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
@@ -128,7 +128,7 @@ describe('Berkeley sockets over ustack', () => {
     expect(decode(await api.recv(fd, 10))).toBe('abc');
   });
 
-  it('SO_RCVTIMEO bounds a blocking recv with EAGAIN (the seed\'s setSoTimeout)', async () => {
+  it("SO_RCVTIMEO bounds a blocking recv with EAGAIN (the seed's setSoTimeout)", async () => {
     const api = sockets();
     const u = api.socket(C.AF_INET, C.SOCK_DGRAM);
     api.bind(u, { address: '127.0.0.1', port: 0 });

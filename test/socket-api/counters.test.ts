@@ -72,7 +72,9 @@ describe('the counter registries', () => {
 
     const { names, open } = declared();
     const known = new Set(names);
-    const counted = [client.stats.snapshot(), server.stats.snapshot(), result.clientFaults!.stats.snapshot(), result.serverFaults!.stats.snapshot()].flatMap(Object.keys);
+    const counted = [client.stats.snapshot(), server.stats.snapshot(), result.clientFaults!.stats.snapshot(), result.serverFaults!.stats.snapshot()].flatMap(
+      Object.keys,
+    );
     const undeclared = counted.filter((name) => !known.has(name) && !open.some((pattern) => pattern.test(name)));
     expect(undeclared).toEqual([]);
     // The run did reach the corners it is meant to: drops, fragments, ICMP errors, every fault.

@@ -114,7 +114,11 @@ describe('net: Node 22+ behaviour', () => {
       let connections = 0;
       const server = env.serverNet.createServer(() => connections++);
       server.maxConnections = 0;
-      server.on('drop', (data: any) => log.add(`drop local=${Boolean(data.localAddress && data.localPort)} remote=${Boolean(data.remoteAddress && data.remotePort)} family=${data.remoteFamily}`));
+      server.on('drop', (data: any) =>
+        log.add(
+          `drop local=${Boolean(data.localAddress && data.localPort)} remote=${Boolean(data.remoteAddress && data.remotePort)} family=${data.remoteFamily}`,
+        ),
+      );
       const port = await listen(server, env.serverHost);
       const client = env.clientNet.connect(port, env.serverHost);
       client.on('error', () => {});
@@ -168,26 +172,37 @@ describe('net: Node 22+ behaviour', () => {
 
 describe('dgram: Node 22+ behaviour', () => {
   it('sendBlockList: send and connect to a blocked address fail with ERR_IP_BLOCKED, nothing is sent', async () => {
-    await expectEverywhere(['send callback ERR_IP_BLOCKED: IP(HOST) is blocked by net.BlockList', 'connect callback ERR_IP_BLOCKED: IP(HOST) is blocked by net.BlockList', 'received 0'], async (env) => {
-      const log = new EventLog();
-      let received = 0;
-      const server = env.serverDgram.createSocket('udp4', () => received++);
-      await new Promise<void>((resolve) => server.bind(0, env.serverHost, resolve));
-      const port = server.address().port;
-      const blockList = new env.clientNet.BlockList();
-      blockList.addAddress(env.serverHost);
-      const sender = env.clientDgram.createSocket({ type: 'udp4', sendBlockList: blockList });
-      await new Promise<void>((resolve) => sender.send('hello', port, env.serverHost, (error: any) => resolve(log.add(`send callback ${describeError(error)}`))));
-      const connector = env.clientDgram.createSocket({ type: 'udp4', sendBlockList: blockList });
-      await new Promise<void>((resolve) => connector.connect(port, env.serverHost, (error: any) => resolve(log.add(`connect callback ${describeError(error)}`))));
-      for (let i = 0; i < 5; i++) await turn();
-      log.add(`received ${received}`);
-      sender.close();
-      connector.close();
-      server.close();
-      await once(server, 'close');
-      return log.entries;
-    });
+    await expectEverywhere(
+      [
+        'send callback ERR_IP_BLOCKED: IP(HOST) is blocked by net.BlockList',
+        'connect callback ERR_IP_BLOCKED: IP(HOST) is blocked by net.BlockList',
+        'received 0',
+      ],
+      async (env) => {
+        const log = new EventLog();
+        let received = 0;
+        const server = env.serverDgram.createSocket('udp4', () => received++);
+        await new Promise<void>((resolve) => server.bind(0, env.serverHost, resolve));
+        const port = server.address().port;
+        const blockList = new env.clientNet.BlockList();
+        blockList.addAddress(env.serverHost);
+        const sender = env.clientDgram.createSocket({ type: 'udp4', sendBlockList: blockList });
+        await new Promise<void>((resolve) =>
+          sender.send('hello', port, env.serverHost, (error: any) => resolve(log.add(`send callback ${describeError(error)}`))),
+        );
+        const connector = env.clientDgram.createSocket({ type: 'udp4', sendBlockList: blockList });
+        await new Promise<void>((resolve) =>
+          connector.connect(port, env.serverHost, (error: any) => resolve(log.add(`connect callback ${describeError(error)}`))),
+        );
+        for (let i = 0; i < 5; i++) await turn();
+        log.add(`received ${received}`);
+        sender.close();
+        connector.close();
+        server.close();
+        await once(server, 'close');
+        return log.entries;
+      },
+    );
   });
 
   it('receiveBlockList: datagrams from a blocked sender are dropped, the others delivered', async () => {

@@ -27,7 +27,8 @@ async function everywhere<T>(scenario: (env: Environment) => Promise<T>): Promis
 }
 
 function describeEvent(event: string, args: any[]): string {
-  if (event === 'message') return `message(${String(args[0])} from ${normalize(`${args[1].address}:${args[1].port}`)} family=${args[1].family} size=${args[1].size})`;
+  if (event === 'message')
+    return `message(${String(args[0])} from ${normalize(`${args[1].address}:${args[1].port}`)} family=${args[1].family} size=${args[1].size})`;
   if (event === 'error') return `error(${describeError(args[0])})`;
   return event;
 }
@@ -158,7 +159,9 @@ describe('dgram: the same events as Node', () => {
       client.close();
       server.close();
       return log.entries.map((line) =>
-        line.replace(/message\((\0*)/, (_m, zeros: string) => `message(${zeros.length > 10 ? `<${zeros.length} zero bytes>` : zeros}`).replace(/255:\d+/, '255:PORT'),
+        line
+          .replace(/message\((\0*)/, (_m, zeros: string) => `message(${zeros.length > 10 ? `<${zeros.length} zero bytes>` : zeros}`)
+          .replace(/255:\d+/, '255:PORT'),
       );
     };
     const { node, loopback, virtual } = await everywhere(scenario);
@@ -185,7 +188,13 @@ describe('dgram: the same events as Node', () => {
       return log.entries;
     };
     const { node, loopback, virtual } = await everywhere(scenario);
-    expect(node).toEqual(['client listening', 'client connect', 'client error(ECONNREFUSED: recvmsg ECONNREFUSED)', 'fields -111 recvmsg errno,code,syscall', 'client close']);
+    expect(node).toEqual([
+      'client listening',
+      'client connect',
+      'client error(ECONNREFUSED: recvmsg ECONNREFUSED)',
+      'fields -111 recvmsg errno,code,syscall',
+      'client close',
+    ]);
     expect(loopback).toEqual(node);
     expect(virtual).toEqual(node);
   });

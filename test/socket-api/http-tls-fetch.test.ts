@@ -67,7 +67,29 @@ describe('http, tls and fetch over ustack', () => {
   });
 
   it('tls client and server with a self-signed certificate', async () => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=ustack.test', '-addext', 'subjectAltName=DNS:ustack.test'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=ustack.test',
+        '-addext',
+        'subjectAltName=DNS:ustack.test',
+      ],
+      { stdio: 'ignore' },
+    );
     const key = readFileSync(join(dir, 'key.pem'));
     const cert = readFileSync(join(dir, 'cert.pem'));
     const { net, client, server } = network(2);
@@ -105,10 +127,13 @@ describe('http, tls and fetch over ustack', () => {
         socket.once('error', (error: Error) => callback(error, null));
       },
     });
-    const json = await net.runAsync(async () => {
-      const response = await fetch('http://10.0.0.2:8080/hello?x=1', { dispatcher: agent });
-      return (await response.json()) as unknown;
-    }, { limitMs: 60_000 });
+    const json = await net.runAsync(
+      async () => {
+        const response = await fetch('http://10.0.0.2:8080/hello?x=1', { dispatcher: agent });
+        return (await response.json()) as unknown;
+      },
+      { limitMs: 60_000 },
+    );
     expect(json).toEqual({ method: 'GET', url: '/hello?x=1' });
     await agent.close();
   });

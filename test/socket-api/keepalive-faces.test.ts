@@ -30,7 +30,14 @@ type KeepaliveCall = { readonly enable: boolean; readonly delayMs: number };
 
 function seen(connection: TcpConnection): KeepaliveSeen {
   const k = connection.keepalive;
-  return { enabled: k.enabled, idleMs: k.idleMs, intervalMs: k.intervalMs, count: k.count, dueAfterLastReceive: connection.keepaliveDeadline - connection.lastReceiveAt, lastReceiveAt: connection.lastReceiveAt };
+  return {
+    enabled: k.enabled,
+    idleMs: k.idleMs,
+    intervalMs: k.intervalMs,
+    count: k.count,
+    dueAfterLastReceive: connection.keepaliveDeadline - connection.lastReceiveAt,
+    lastReceiveAt: connection.lastReceiveAt,
+  };
 }
 
 function sleep(stack: Stack, ms: number): Promise<void> {

@@ -116,7 +116,11 @@ describe('net: the same events as Node', () => {
         const port = await listen(env, srv);
         const socket = env.clientNet.connect({ port, host: env.serverHost, allowHalfOpen: true });
         // Data may arrive in one piece or two: log what arrived in all.
-        client.watch(socket, 'client', socketEvents.filter((event) => event !== 'data'));
+        client.watch(
+          socket,
+          'client',
+          socketEvents.filter((event) => event !== 'data'),
+        );
         let text = '';
         socket.on('data', (data: Buffer) => (text += data));
         socket.on('end', () => client.add(`client received "${text}"`));
@@ -159,7 +163,13 @@ describe('net: the same events as Node', () => {
     };
     const { node, loopback, virtual } = await everywhere(scenario);
     // By then the socket has ended both ways and is destroyed: the error goes to the callback.
-    expect(node).toEqual(['socket end', 'socket finish', 'write returned false', 'write callback EPIPE: This socket has been ended by the other party', 'socket close(false)']);
+    expect(node).toEqual([
+      'socket end',
+      'socket finish',
+      'write returned false',
+      'write callback EPIPE: This socket has been ended by the other party',
+      'socket close(false)',
+    ]);
     expect(loopback).toEqual(node);
     expect(virtual).toEqual(node);
   });
@@ -174,12 +184,26 @@ describe('net: the same events as Node', () => {
       await once(socket, 'close');
       return {
         log: log.entries,
-        fields: { code: error.code, errno: error.errno, syscall: error.syscall, address: error.address, port: error.port === port, message: normalize(error.message) },
+        fields: {
+          code: error.code,
+          errno: error.errno,
+          syscall: error.syscall,
+          address: error.address,
+          port: error.port === port,
+          message: normalize(error.message),
+        },
         keys: Object.keys(error),
       };
     };
     const { node, loopback, virtual } = await everywhere(scenario);
-    expect(node.fields).toEqual({ code: 'ECONNREFUSED', errno: -111, syscall: 'connect', address: '127.0.0.1', port: true, message: 'connect ECONNREFUSED HOST:PORT' });
+    expect(node.fields).toEqual({
+      code: 'ECONNREFUSED',
+      errno: -111,
+      syscall: 'connect',
+      address: '127.0.0.1',
+      port: true,
+      message: 'connect ECONNREFUSED HOST:PORT',
+    });
     expect(loopback).toEqual(node);
     expect({ ...virtual, fields: { ...virtual.fields, address: '127.0.0.1' } }).toEqual(node);
   });
@@ -215,7 +239,14 @@ describe('net: the same events as Node', () => {
       const log = new EventLog().watch(second, 'second', ['listening', 'error', 'close']);
       second.listen(port, env.serverHost);
       const [error] = await once(second, 'error');
-      const fields = { code: error.code, errno: error.errno, syscall: error.syscall, address: normalize(error.address), port: error.port === port, listening: second.listening };
+      const fields = {
+        code: error.code,
+        errno: error.errno,
+        syscall: error.syscall,
+        address: normalize(error.address),
+        port: error.port === port,
+        listening: second.listening,
+      };
       await new Promise<void>((resolve) => first.close(() => resolve()));
       return { log: log.entries, fields, keys: Object.keys(error) };
     };
@@ -358,7 +389,7 @@ describe('net: the same events as Node', () => {
     expect(virtual).toEqual(node);
   });
 
-  it('argument errors are Node\'s (bad port, missing port, already listening)', async () => {
+  it("argument errors are Node's (bad port, missing port, already listening)", async () => {
     const scenario = async (env: Environment) => {
       const attempt = (f: () => unknown) => {
         try {
@@ -389,7 +420,7 @@ describe('net: the same events as Node', () => {
 });
 
 describe('net on the virtual network', () => {
-  it('listen without a host binds 0.0.0.0, and a second listener there gets EADDRINUSE with Node\'s message', async () => {
+  it("listen without a host binds 0.0.0.0, and a second listener there gets EADDRINUSE with Node's message", async () => {
     const env = virtualEnvironment(8);
     const result = await env.run(async () => {
       const first = env.serverNet.createServer().listen(80);
@@ -435,7 +466,11 @@ describe('net on the virtual network', () => {
       const log = new EventLog().watch(socket, 'client', socketEvents);
       const [error] = await once(socket, 'error');
       await once(socket, 'close');
-      return { log: log.entries, fields: { code: error.code, errno: error.errno, syscall: error.syscall, address: error.address, port: error.port }, at: env.network.now };
+      return {
+        log: log.entries,
+        fields: { code: error.code, errno: error.errno, syscall: error.syscall, address: error.address, port: error.port },
+        at: env.network.now,
+      };
     });
     expect(result.log).toEqual(['client error(ETIMEDOUT: connect ETIMEDOUT 10.0.0.3:80)', 'client close(true)']);
     expect(result.fields).toEqual({ code: 'ETIMEDOUT', errno: -110, syscall: 'connect', address: '10.0.0.3', port: 80 });
@@ -450,7 +485,11 @@ describe('net on the virtual network', () => {
       await new Promise<void>((resolve) => srv.listen(80, resolve));
       const unknown = env.clientNet.connect(80, 'server.example');
       const log = new EventLog().watch(unknown, 'unknown', ['lookup', 'error', 'close'], (event, args) =>
-        event === 'lookup' ? `lookup(${args[0]?.code ?? null}, ${args[1]}, ${args[2]}, ${args[3]})` : event === 'error' ? `error(${describeError(args[0])})` : event,
+        event === 'lookup'
+          ? `lookup(${args[0]?.code ?? null}, ${args[1]}, ${args[2]}, ${args[3]})`
+          : event === 'error'
+            ? `error(${describeError(args[0])})`
+            : event,
       );
       await once(unknown, 'close');
       const named = env.clientNet.connect({
@@ -461,7 +500,9 @@ describe('net on the virtual network', () => {
           setImmediate(() => callback(null, [{ address: '10.0.0.2', family: 4 }]));
         },
       });
-      log.watch(named, 'named', ['lookup', 'connect', 'data'], (event, args) => (event === 'lookup' ? `lookup(${args[1]})` : event === 'data' ? `data(${args[0]})` : event));
+      log.watch(named, 'named', ['lookup', 'connect', 'data'], (event, args) =>
+        event === 'lookup' ? `lookup(${args[1]})` : event === 'data' ? `data(${args[0]})` : event,
+      );
       await once(named, 'end');
       srv.close();
       return log.entries;
@@ -500,19 +541,28 @@ describe('net on the virtual network', () => {
 
   it('setNoDelay and setKeepAlive reach the TCP connection; keepalive probes find a dead peer (read ETIMEDOUT)', async () => {
     const env = virtualEnvironment(6);
-    const result = await env.network.runAsync(async () => {
-      const srv = env.serverNet.createServer((socket: any) => socket.resume());
-      await new Promise<void>((resolve) => srv.listen(80, resolve));
-      const socket = env.clientNet.connect({ port: 80, host: '10.0.0.2', noDelay: true, keepAlive: true, keepAliveInitialDelay: 10_000 });
-      await once(socket, 'connect');
-      const connection = socket.ustackConnection;
-      const keepalive = connection.keepalive;
-      const options = { noDelay: connection.options.noDelay, keepalive: keepalive.enabled, idle: keepalive.idleMs, interval: keepalive.intervalMs, count: keepalive.count };
-      // The server's stack vanishes: no more answers.
-      env.network.stacks.splice(env.network.stacks.indexOf(env.server), 1);
-      const [error] = await once(socket, 'error');
-      return { options, error: describeError(error), at: env.network.now };
-    }, { limitMs: 2_000_000 });
+    const result = await env.network.runAsync(
+      async () => {
+        const srv = env.serverNet.createServer((socket: any) => socket.resume());
+        await new Promise<void>((resolve) => srv.listen(80, resolve));
+        const socket = env.clientNet.connect({ port: 80, host: '10.0.0.2', noDelay: true, keepAlive: true, keepAliveInitialDelay: 10_000 });
+        await once(socket, 'connect');
+        const connection = socket.ustackConnection;
+        const keepalive = connection.keepalive;
+        const options = {
+          noDelay: connection.options.noDelay,
+          keepalive: keepalive.enabled,
+          idle: keepalive.idleMs,
+          interval: keepalive.intervalMs,
+          count: keepalive.count,
+        };
+        // The server's stack vanishes: no more answers.
+        env.network.stacks.splice(env.network.stacks.indexOf(env.server), 1);
+        const [error] = await once(socket, 'error');
+        return { options, error: describeError(error), at: env.network.now };
+      },
+      { limitMs: 2_000_000 },
+    );
     // libuv's uv__tcp_keepalive: TCP_KEEPIDLE the delay, TCP_KEEPINTVL 1 s, TCP_KEEPCNT 10.
     expect(result.options).toEqual({ noDelay: true, keepalive: true, idle: 10_000, interval: 1000, count: 10 });
     expect(result.error).toBe('ETIMEDOUT: read ETIMEDOUT');

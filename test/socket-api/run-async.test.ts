@@ -44,7 +44,7 @@ describe('VirtualNetwork.runAsync', () => {
     expect(lines).toEqual(['hello at 4 ms']);
   });
 
-  it('accepts a promise as well as a function, and rejects with the promise\'s own error', async () => {
+  it("accepts a promise as well as a function, and rejects with the promise's own error", async () => {
     const { network } = twoStacks();
     await expect(network.runAsync(Promise.resolve(42))).resolves.toBe(42);
     await expect(network.runAsync(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');

@@ -78,7 +78,11 @@ describe('getsockopt on a TCP socket', () => {
 
   it('UDP’s multicast settings read as Linux’s defaults on a TCP socket; options nobody has are ENOPROTOOPT', () => {
     const { api, fd } = tcpSocket();
-    expect([api.getsockopt(fd, C.IPPROTO_IP, C.IP_MULTICAST_TTL), api.getsockopt(fd, C.IPPROTO_IP, C.IP_MULTICAST_LOOP), api.getsockopt(fd, C.SOL_SOCKET, C.SO_TYPE)]).toEqual([1, 1, C.SOCK_STREAM]);
+    expect([
+      api.getsockopt(fd, C.IPPROTO_IP, C.IP_MULTICAST_TTL),
+      api.getsockopt(fd, C.IPPROTO_IP, C.IP_MULTICAST_LOOP),
+      api.getsockopt(fd, C.SOL_SOCKET, C.SO_TYPE),
+    ]).toEqual([1, 1, C.SOCK_STREAM]);
     expect(errorOf(() => api.getsockopt(fd, C.IPPROTO_IP, C.IP_ADD_MEMBERSHIP))).toBe('ENOPROTOOPT');
   });
 });

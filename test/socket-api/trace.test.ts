@@ -30,7 +30,9 @@ describe('trace events', () => {
     expect(down.slice(0, 3).map((e) => `${e.direction} ${e.layer}`)).toEqual(['down tcp', 'down ipv4', 'down link']);
     const syn = down[0];
     // An ECN-setup SYN (RFC 3168 §6.1.1): ECE and CWR set beside SYN.
-    expect(syn.summary).toMatch(/^TCP \d+ → 80 \[CWR,ECE,SYN\] seq=\d+ ack=0 win=\d+ <mss 1460,sackOK,TS val \d+ ecr 0,wscale \d+>: added (\d+)-byte header, checksum 0x[0-9a-f]{4}, 0 bytes of data$/);
+    expect(syn.summary).toMatch(
+      /^TCP \d+ → 80 \[CWR,ECE,SYN\] seq=\d+ ack=0 win=\d+ <mss 1460,sackOK,TS val \d+ ecr 0,wscale \d+>: added (\d+)-byte header, checksum 0x[0-9a-f]{4}, 0 bytes of data$/,
+    );
     expect(syn.header.length).toBe(Number(/added (\d+)-byte/.exec(syn.summary)![1]));
     expect(syn.header.length).toBe((syn.header[12] >> 4) * 4);
     expect(Object.fromEntries(syn.fields)).toMatchObject({ 'destination port': '80', flags: 'CWR,ECE,SYN' });

@@ -21,7 +21,10 @@ function sleep(stack: Stack, ms: number): Promise<void> {
 const copied = (info: number, data: number) => ({ errno: 0, origin: C.SO_EE_ORIGIN_ZEROCOPY, type: 0, code: C.SO_EE_CODE_ZEROCOPY_COPIED, info, data });
 
 /** A connected pair on two stacks 5 ms apart; `body` runs in virtual time with the client's API. */
-async function connected(body: (t: { api: BerkeleySockets; peer: BerkeleySockets; fd: number; accepted: number; client: Stack }) => Promise<void>, zerocopy = true): Promise<void> {
+async function connected(
+  body: (t: { api: BerkeleySockets; peer: BerkeleySockets; fd: number; accepted: number; client: Stack }) => Promise<void>,
+  zerocopy = true,
+): Promise<void> {
   const network = new VirtualNetwork(7);
   const client = network.createStack('client');
   const server = network.createStack('server');

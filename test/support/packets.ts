@@ -53,12 +53,7 @@ export function udpDatagram(source: Ipv4Address, destination: Ipv4Address, sourc
 }
 
 /** An IPv4 packet carrying a UDP datagram. */
-export function udpFrame(
-  fields: Omit<HeaderFields, 'protocol'>,
-  sourcePort: number,
-  destinationPort: number,
-  payload: Uint8Array,
-): Uint8Array {
+export function udpFrame(fields: Omit<HeaderFields, 'protocol'>, sourcePort: number, destinationPort: number, payload: Uint8Array): Uint8Array {
   const udp = udpDatagram(fields.source, fields.destination, sourcePort, destinationPort, payload);
   return ipv4Frame({ ...fields, protocol: IpProtocol.UDP }, udp);
 }

@@ -416,7 +416,7 @@ describe('ReceiveAssembler: property — any arrival order reassembles the exact
   /** Splits [0, total) into segments of 1..maxSegment bytes. */
   function segments(rng: Rng, total: number, maxSegment: number): [number, number][] {
     const out: [number, number][] = [];
-    for (let offset = 0; offset < total; ) {
+    for (let offset = 0; offset < total;) {
       const length = Math.min(total - offset, rng.nextInt(1, maxSegment + 1));
       out.push([offset, length]);
       offset += length;

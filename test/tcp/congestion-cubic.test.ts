@@ -217,7 +217,7 @@ describe('CUBIC fast convergence (RFC 9438 §4.7)', () => {
     const wMax = (cwndAtLoss * (1 + BETA)) / 2;
     expect(cc.wMaxSegments).toBeCloseTo(wMax, 9);
     // K = cbrt((W_max − cwnd_epoch)/C), cwnd_epoch = β·cwnd at the loss (Figure 2).
-    const cwndEpoch = Math.round(cwndAtLoss * MSS) * BETA / MSS;
+    const cwndEpoch = (Math.round(cwndAtLoss * MSS) * BETA) / MSS;
     expect(cc.kSeconds).toBeCloseTo(Math.cbrt((wMax - cwndEpoch) / C), 6);
   });
 

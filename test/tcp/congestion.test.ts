@@ -85,8 +85,7 @@ describe('createCongestionControl', () => {
 });
 
 describe.each<CongestionAlgorithm>(['newreno', 'cubic'])('%s: behaviour shared with RFC 5681', (algorithm) => {
-  const reducedSsthresh = (flight: number): number =>
-    algorithm === 'newreno' ? Math.max(flight / 2, 2 * MSS) : Math.max(flight * 0.7, 2 * MSS);
+  const reducedSsthresh = (flight: number): number => (algorithm === 'newreno' ? Math.max(flight / 2, 2 * MSS) : Math.max(flight * 0.7, 2 * MSS));
 
   it('slow start doubles cwnd every RTT when every segment is ACKed (RFC 5681 §3.1)', () => {
     const cc = createCongestionControl(algorithm, MSS);

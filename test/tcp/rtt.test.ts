@@ -62,7 +62,6 @@ describe('RttEstimator (RFC 6298)', () => {
     expect(strict.rto).toBe(1000);
   });
 
-
   it('caps the RTO at the maximum (RFC 6298 §2.5)', () => {
     const rtt = new RttEstimator({ ...DEFAULT_RTO_CONFIG, maxMs: 60_000 });
     rtt.sample(50_000);
@@ -119,7 +118,11 @@ describe('RttEstimator (RFC 6298)', () => {
   it('treats ExpectedSamples below 1 as the plain RFC 6298 gains', () => {
     const plain = new RttEstimator(WIDE);
     const scaled = new RttEstimator(WIDE);
-    for (const [sample, expected] of [[100, 0], [180, 0.5], [90, Number.NaN]] as const) {
+    for (const [sample, expected] of [
+      [100, 0],
+      [180, 0.5],
+      [90, Number.NaN],
+    ] as const) {
       plain.sample(sample);
       scaled.sample(sample, expected);
     }

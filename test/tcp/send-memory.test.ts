@@ -106,14 +106,14 @@ describe("Linux's accounting (sendBufferAccounting: 'linux')", () => {
       h.conn.setNoDelay(true);
       h.write(100_000);
       const sent: Sent[] = [];
-      for (let acked = 0; h.conn.flightSize > 0; ) {
+      for (let acked = 0; h.conn.flightSize > 0;) {
         const burst = h.take();
         sent.push(...burst);
         acked = (h.conn.sndNxt - h.ourSeq(0)) >>> 0;
         h.send({ seq: h.peerSeq(0), ack: h.ourSeq(acked), flags: ACK });
       }
       // The first skb (22 segments) was cut by the initial window; its rest filled to 22 again: 46720.
-      const end = sent.find((s) => ((s.tcp.seq + s.tcp.payload.length - h.ourSeq(0)) >>> 0) === 10 * MSS + 22 * MSS);
+      const end = sent.find((s) => (s.tcp.seq + s.tcp.payload.length - h.ourSeq(0)) >>> 0 === 10 * MSS + 22 * MSS);
       return end !== undefined && (end.tcp.flags & PSH) !== 0;
     };
     expect(pushedAt('linux')).toBe(true);

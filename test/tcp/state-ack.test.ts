@@ -4,17 +4,7 @@
  * and window scaling of SEG.WND (RFC 7323 §2.3).
  */
 import { describe, expect, it } from 'vitest';
-import {
-  ACK,
-  ack,
-  established,
-  flags,
-  linuxSynOptions,
-  mssOnly,
-  PSH,
-  seq,
-  type FixtureOptions,
-} from './harness.js';
+import { ACK, ack, established, flags, linuxSynOptions, mssOnly, PSH, seq, type FixtureOptions } from './harness.js';
 
 describe('RFC 5961 §5.2: the acceptable ACK range', () => {
   it('an ACK of data not yet sent (SEG.ACK > SND.NXT): ACK, and the segment (with its data) is dropped', () => {

@@ -127,7 +127,9 @@ describe('path MTU discovery (RFC 1191 §6.3)', () => {
   });
 
   it('with timestamps, the option’s 12 bytes come out of the lowered MSS too', () => {
-    const h = established({ peerSynOptions: [{ kind: 'maxSegmentSize', mss: 1460 }, { kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: 1, tsEcr: 0 }] });
+    const h = established({
+      peerSynOptions: [{ kind: 'maxSegmentSize', mss: 1460 }, { kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: 1, tsEcr: 0 }],
+    });
     h.write(100);
     const sent = h.expectSent(flags(ACK | PSH));
     h.sendIcmpUnreachable(sent, FRAGMENTATION_NEEDED, 1000, addr('10.0.0.254'));

@@ -49,7 +49,7 @@ describe('delayed ACK (RFC 1122 §4.2.3.2, RFC 5681 §4.2)', () => {
     h.expectNothingSent(); // the delayed-ACK timer was cancelled by that ACK
   });
 
-  it('a segment with PSH is acknowledged at once while the connection is young (Linux\'s quickack mode)', () => {
+  it("a segment with PSH is acknowledged at once while the connection is young (Linux's quickack mode)", () => {
     const h = established();
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK | PSH, payload: 100 });
     h.expectSent(flags(ACK), ack(h.peerSeq(100)), sentAt(0));

@@ -323,7 +323,12 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     h.advance(10);
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(3 * MSS), rightEdge: h.ourSeq(4 * MSS) }) });
     expect(h.conn.rack.reorderingSeen).toBe(false);
-    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(2 * MSS) }, { leftEdge: h.ourSeq(3 * MSS), rightEdge: h.ourSeq(4 * MSS) }) });
+    h.send({
+      seq: h.peerSeq(0),
+      ack: h.ourSeq(0),
+      flags: ACK,
+      options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(2 * MSS) }, { leftEdge: h.ourSeq(3 * MSS), rightEdge: h.ourSeq(4 * MSS) }),
+    });
     expect(h.conn.rack.reorderingSeen).toBe(true);
   });
 
@@ -339,7 +344,12 @@ describe('SACK loss recovery (RFC 2018, RFC 6675, RACK RFC 8985)', () => {
     const blocks = (...segments: number[]) => sackOption(...segments.map((n) => ({ leftEdge: h.ourSeq(n * MSS), rightEdge: h.ourSeq((n + 1) * MSS) })));
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: blocks(1) });
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: blocks(4, 1) });
-    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(4 * MSS), rightEdge: h.ourSeq(6 * MSS) }, { leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(2 * MSS) }) });
+    h.send({
+      seq: h.peerSeq(0),
+      ack: h.ourSeq(0),
+      flags: ACK,
+      options: sackOption({ leftEdge: h.ourSeq(4 * MSS), rightEdge: h.ourSeq(6 * MSS) }, { leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(2 * MSS) }),
+    });
     expect(h.take().map((s) => s.tcp.seq)).toEqual([h.ourSeq(0)]);
     h.advance(22);
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(3 * MSS), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(4 * MSS), rightEdge: h.ourSeq(6 * MSS) }) });
@@ -480,7 +490,12 @@ describe('tail loss probe (RFC 8985 §7)', () => {
     h.write(3 * MSS);
     h.take();
     h.advance(10);
-    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(100 + 2 * MSS), rightEdge: h.ourSeq(100 + 3 * MSS) }) });
+    h.send({
+      seq: h.peerSeq(0),
+      ack: h.ourSeq(100),
+      flags: ACK,
+      options: sackOption({ leftEdge: h.ourSeq(100 + 2 * MSS), rightEdge: h.ourSeq(100 + 3 * MSS) }),
+    });
     h.write(MSS); // new data leaves (RFC 3042 through the pipe), and would re-arm the probe
     expect(h.take()).toHaveLength(1);
     expect(h.conn.probeDeadline).toBe(Infinity);
@@ -493,11 +508,21 @@ describe('tail loss probe (RFC 8985 §7)', () => {
     h.advance(102);
     h.take(); // the probe
     h.advance(50); // an RTT after the probe: RACK takes the sample (RFC 8985 §6.2 step 2)
-    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(100 + 2 * MSS), rightEdge: h.ourSeq(100 + 3 * MSS) }) });
+    h.send({
+      seq: h.peerSeq(0),
+      ack: h.ourSeq(100),
+      flags: ACK,
+      options: sackOption({ leftEdge: h.ourSeq(100 + 2 * MSS), rightEdge: h.ourSeq(100 + 3 * MSS) }),
+    });
     // Both holes are lost; PRR (RFC 9937) sends as much as was delivered: one segment per ACK.
     expect(h.take().map((s) => s.tcp.seq)).toEqual([h.ourSeq(100)]);
     h.advance(50);
-    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(100 + MSS), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(100 + 2 * MSS), rightEdge: h.ourSeq(100 + 3 * MSS) }) });
+    h.send({
+      seq: h.peerSeq(0),
+      ack: h.ourSeq(100 + MSS),
+      flags: ACK,
+      options: sackOption({ leftEdge: h.ourSeq(100 + 2 * MSS), rightEdge: h.ourSeq(100 + 3 * MSS) }),
+    });
     expect(h.take().map((s) => s.tcp.seq)).toEqual([h.ourSeq(100 + MSS)]);
     expect(h.stat('tcp.rto.fired')).toBe(0);
   });

@@ -6,7 +6,23 @@
  */
 import { describe, expect, it } from 'vitest';
 import { seqAdd } from '../../src/tcp/seq.js';
-import { ACK, ack, established, FIN, flags, mssOnly, PSH, RST, seq, SYN, SYNCHRONIZED_FIXTURES, synReceived, window, type FixtureOptions, type TcpHarness } from './harness.js';
+import {
+  ACK,
+  ack,
+  established,
+  FIN,
+  flags,
+  mssOnly,
+  PSH,
+  RST,
+  seq,
+  SYN,
+  SYNCHRONIZED_FIXTURES,
+  synReceived,
+  window,
+  type FixtureOptions,
+  type TcpHarness,
+} from './harness.js';
 
 describe('a SYN in a synchronized state (RFC 5961 §4.2, RFC 9293 §3.10.7.4)', () => {
   for (const [state, fixture] of SYNCHRONIZED_FIXTURES) {
@@ -140,7 +156,10 @@ describe('the handshake time limit (handshakeTimeoutMs, FreeBSD keepinit)', () =
 
 describe('FreeBSD socket-buffer accounting (socketBufferAccounting = freebsd)', () => {
   it('buffers grow to whole segments of the MSS, never beyond receiveBufferMax', () => {
-    const h = established({ open: 'active', tcp: { socketBufferAccounting: 'freebsd', receiveBufferSize: 65536, sendBufferSize: 32768, receiveBufferMax: 65600 } });
+    const h = established({
+      open: 'active',
+      tcp: { socketBufferAccounting: 'freebsd', receiveBufferSize: 65536, sendBufferSize: 32768, receiveBufferMax: 65600 },
+    });
     expect(h.conn.receiveBufferSize).toBe(65600); // 45 × 1460 = 65700, bounded by the maximum
     expect(h.conn.sendBuffer.capacity).toBe(33580); // 23 × 1460
   });

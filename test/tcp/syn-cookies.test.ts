@@ -19,7 +19,14 @@ describe('the cookie (RFC 4987 §3.6, the layout of Linux syncookies.c)', () => 
   const minute = 60_000;
 
   it('comes back valid with the MSS rounded down to the table', () => {
-    for (const [peerMss, carried] of [[1460, 1460], [1448, 1440], [1400, 1300], [600, 536], [100, 536], [9000, 1460]]) {
+    for (const [peerMss, carried] of [
+      [1460, 1460],
+      [1448, 1440],
+      [1400, 1300],
+      [600, 536],
+      [100, 536],
+      [9000, 1460],
+    ]) {
       const cookie = cookies.issue(tuple, 12345, peerMss, 10 * minute);
       expect(cookies.check(tuple, 12345, cookie, 10 * minute + 5)).toBe(carried);
       expect(SynCookies.mssFor(peerMss)).toBe(carried);
@@ -56,7 +63,7 @@ describe('the cookie (RFC 4987 §3.6, the layout of Linux syncookies.c)', () => 
     ]) {
       for (const tsNow of [1_000_000, 1_000_063, 64, 0xffff_fff0]) {
         const tsVal = SynCookies.encodeTimestamp(tsNow, options);
-        expect(((tsNow - tsVal) >>> 0) < 64).toBe(true);
+        expect((tsNow - tsVal) >>> 0 < 64).toBe(true);
         expect(SynCookies.decodeTimestamp(tsVal, (tsNow + 10) >>> 0)).toEqual(options);
       }
     }
@@ -92,7 +99,15 @@ describe('a listener answers with cookies (TcpConfig.synCookies)', () => {
 
     h.advance(30);
     const tsEcr = synAck.opts.timestamps!.tsVal;
-    h.send({ seq: 1001, ack: seqAdd(synAck.tcp.seq, 1), flags: ACK | PSH, window: 100, options: [{ kind: 'timestamps', tsVal: 800, tsEcr }], payload: 10, srcPort: 40000 });
+    h.send({
+      seq: 1001,
+      ack: seqAdd(synAck.tcp.seq, 1),
+      flags: ACK | PSH,
+      window: 100,
+      options: [{ kind: 'timestamps', tsVal: 800, tsEcr }],
+      payload: 10,
+      srcPort: 40000,
+    });
     expect(h.stat('tcp.synCookies.valid')).toBe(1);
     const connection = h.conn; // accepted by the fixture
     expect(connection.state).toBe('ESTABLISHED');
@@ -111,7 +126,7 @@ describe('a listener answers with cookies (TcpConfig.synCookies)', () => {
     h.advance(200);
     const next = h.take().find((s) => s.opts.timestamps);
     expect(next).toBeDefined();
-    expect(((next!.opts.timestamps!.tsVal - tsEcr) >>> 0) < 1000).toBe(true);
+    expect((next!.opts.timestamps!.tsVal - tsEcr) >>> 0 < 1000).toBe(true);
     expect(next!.tcp.ack).toBe(1011);
   });
 
@@ -187,7 +202,17 @@ describe('the SYN queue under pressure', () => {
 
   it('a SYN whose SYN-ACK has no route makes no half-open entry', () => {
     const h = listening();
-    const repr = { srcPort: 40000, dstPort: LISTEN_PORT, seq: 1000, ack: 0, flags: SYN, window: 65535, urgentPointer: 0, options: mssOnly(), payload: new Uint8Array(0) };
+    const repr = {
+      srcPort: 40000,
+      dstPort: LISTEN_PORT,
+      seq: 1000,
+      ack: 0,
+      flags: SYN,
+      window: 65535,
+      urgentPointer: 0,
+      options: mssOnly(),
+      payload: new Uint8Array(0),
+    };
     const far = addr('192.0.2.9'); // the harness's stack has only 10.0.0.0/24, no default route
     const bytes = new Uint8Array(tcpLength(repr));
     emitTcp(repr, bytes, { source: far, destination: OUR_ADDRESS });

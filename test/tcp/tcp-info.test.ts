@@ -238,7 +238,12 @@ describe('the SACK scoreboard, in segments', () => {
     h.advance(40);
     h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(5 * MSS), rightEdge: h.ourSeq(6 * MSS) }) });
     expect([info(h).reord_seen, info(h).reordering]).toEqual([0, 3]);
-    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(2 * MSS) }, { leftEdge: h.ourSeq(5 * MSS), rightEdge: h.ourSeq(6 * MSS) }) });
+    h.send({
+      seq: h.peerSeq(0),
+      ack: h.ourSeq(0),
+      flags: ACK,
+      options: sackOption({ leftEdge: h.ourSeq(MSS), rightEdge: h.ourSeq(2 * MSS) }, { leftEdge: h.ourSeq(5 * MSS), rightEdge: h.ourSeq(6 * MSS) }),
+    });
     expect([info(h).reord_seen, info(h).reordering]).toEqual([1, 5]); // 6 MSS − 1 MSS below the highest
   });
 
@@ -380,7 +385,16 @@ describe('sockets without a connection', () => {
 
   it('a fresh socket reports CLOSE with Linux’s initial values: 1 s RTO, 536-byte MSS, 10 segments, no ssthresh', () => {
     const i = unconnectedTcpInfo(DEFAULT_TCP_CONFIG);
-    expect([i.state, i.rto, i.rttvar, i.snd_mss, i.snd_cwnd, i.snd_ssthresh, i.min_rtt, i.segs_out]).toEqual([7, 1_000_000, 250_000, 536, 10, TCP_INFINITE_SSTHRESH, NO_MIN_RTT, 0]);
+    expect([i.state, i.rto, i.rttvar, i.snd_mss, i.snd_cwnd, i.snd_ssthresh, i.min_rtt, i.segs_out]).toEqual([
+      7,
+      1_000_000,
+      250_000,
+      536,
+      10,
+      TCP_INFINITE_SSTHRESH,
+      NO_MIN_RTT,
+      0,
+    ]);
   });
 });
 

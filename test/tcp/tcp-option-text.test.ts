@@ -11,12 +11,18 @@ const SYN_OPTIONS: TcpOption[] = [
 ];
 
 describe("TCP options in packetdrill's notation", () => {
-  it('a SYN\'s options read as a script writes them', () => {
+  it("a SYN's options read as a script writes them", () => {
     expect(formatTcpOptions(SYN_OPTIONS)).toBe('mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7');
   });
 
   it('SACK blocks, eol, and a kind without a name', () => {
-    const sack: TcpOption = { kind: 'sack', blocks: [{ leftEdge: 0xfffffff0, rightEdge: 10 }, { leftEdge: 20, rightEdge: 30 }] };
+    const sack: TcpOption = {
+      kind: 'sack',
+      blocks: [
+        { leftEdge: 0xfffffff0, rightEdge: 10 },
+        { leftEdge: 20, rightEdge: 30 },
+      ],
+    };
     expect(formatTcpOption(sack)).toBe('sack 4294967280:10 20:30');
     expect(formatTcpOption({ kind: 'endOfList', padding: new Uint8Array(3) })).toBe('eol');
     expect(formatTcpOption({ kind: 'raw', optionKind: 254, data: new Uint8Array(2) })).toBe('kind 254 (2 bytes)');

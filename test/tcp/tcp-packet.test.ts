@@ -246,7 +246,11 @@ describe('TCP header codec (RFC 9293 §3.1)', () => {
       expect(out[19]).toBe(0xee);
       // End of Option List keeps what follows it up to the end of the range only.
       const padded = fromHex('0101 0000 ffff');
-      expect(expectOk(parseTcpOptions(padded, 0, 4))).toEqual([{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'endOfList', padding: fromHex('00') }]);
+      expect(expectOk(parseTcpOptions(padded, 0, 4))).toEqual([
+        { kind: 'noOperation' },
+        { kind: 'noOperation' },
+        { kind: 'endOfList', padding: fromHex('00') },
+      ]);
     });
   });
 
@@ -359,10 +363,7 @@ describe('TCP header codec (RFC 9293 §3.1)', () => {
 
     it('keeps bytes after End of Option List as padding, so emit is exact', () => {
       const bytes = withOptions('01 00 ab cd');
-      expect(decode(bytes, TO_SERVER).options).toEqual([
-        { kind: 'noOperation' },
-        { kind: 'endOfList', padding: fromHex('abcd') },
-      ]);
+      expect(decode(bytes, TO_SERVER).options).toEqual([{ kind: 'noOperation' }, { kind: 'endOfList', padding: fromHex('abcd') }]);
       expect(toHex(roundTrip(bytes, TO_SERVER))).toBe(toHex(bytes));
     });
 
@@ -396,7 +397,10 @@ describe('TCP header codec (RFC 9293 §3.1)', () => {
 
     it('refuses to size a header whose options exceed 40 bytes (a programming error)', () => {
       const blocks = Array.from({ length: 4 }, () => ({ leftEdge: 1, rightEdge: 2 }));
-      const options: TcpOption[] = [{ kind: 'timestamps', tsVal: 1, tsEcr: 2 }, { kind: 'sack', blocks }];
+      const options: TcpOption[] = [
+        { kind: 'timestamps', tsVal: 1, tsEcr: 2 },
+        { kind: 'sack', blocks },
+      ];
       expect(() => tcpHeaderLength({ options })).toThrow(RangeError);
     });
   });
@@ -452,9 +456,7 @@ describe('TCP header codec (RFC 9293 §3.1)', () => {
       packet.ack = 0x80000000;
       packet.flags = TcpFlag.SYN | TcpFlag.ACK;
       packet.urgentPointer = 9;
-      expect([packet.srcPort, packet.dstPort, packet.seq, packet.ack, packet.flags, packet.urgentPointer]).toEqual([
-        1, 2, 0xffffffff, 0x80000000, 0x012, 9,
-      ]);
+      expect([packet.srcPort, packet.dstPort, packet.seq, packet.ack, packet.flags, packet.urgentPointer]).toEqual([1, 2, 0xffffffff, 0x80000000, 0x012, 9]);
       expect(packet.headerLength).toBe(40); // setting flags leaves the data offset alone
       packet.headerLength = 20;
       expect(packet.flags).toBe(0x012); // and setting the data offset leaves the flags alone
@@ -598,8 +600,7 @@ describe('TCP header codec (RFC 9293 §3.1)', () => {
 
 // Optional cross-check: the same fixtures, wrapped in Ethernet and IPv4, decoded by tshark.
 const haveTshark =
-  spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0 &&
-  spawnSync('text2pcap', ['--version'], { stdio: 'ignore' }).status === 0;
+  spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0 && spawnSync('text2pcap', ['--version'], { stdio: 'ignore' }).status === 0;
 
 describe.skipIf(!haveTshark)('agreement with tshark', () => {
   it('tshark reads the same fields and calls every checksum good', () => {
@@ -612,14 +613,22 @@ describe.skipIf(!haveTshark)('agreement with tshark', () => {
     ];
     const frames = fixtures.map(([segment, source, destination]) => {
       const frame = new Uint8Array(14 + 20 + segment.length);
-      emitEthernet(
-        { destination: parseMac('02:00:00:00:00:02')!, source: parseMac('02:00:00:00:00:01')!, etherType: EtherType.IPV4, vlan: null },
-        frame,
-      );
+      emitEthernet({ destination: parseMac('02:00:00:00:00:02')!, source: parseMac('02:00:00:00:00:01')!, etherType: EtherType.IPV4, vlan: null }, frame);
       emitIpv4(
         {
-          dscp: 0, ecn: 0, identification: 1, reservedFlag: false, dontFragment: true, moreFragments: false,
-          fragmentOffset: 0, ttl: 64, protocol: 6, source, destination, options: [], payloadLength: segment.length,
+          dscp: 0,
+          ecn: 0,
+          identification: 1,
+          reservedFlag: false,
+          dontFragment: true,
+          moreFragments: false,
+          fragmentOffset: 0,
+          ttl: 64,
+          protocol: 6,
+          source,
+          destination,
+          options: [],
+          payloadLength: segment.length,
         },
         frame.subarray(14),
       );
@@ -630,10 +639,31 @@ describe.skipIf(!haveTshark)('agreement with tshark', () => {
     try {
       writeFileSync(join(dir, 'in.txt'), frames.map((f) => `000000 ${toHex(f, ' ')}\n`).join('\n'));
       expect(spawnSync('text2pcap', ['-q', join(dir, 'in.txt'), join(dir, 'out.pcap')]).status).toBe(0);
-      const fields = ['tcp.srcport', 'tcp.dstport', 'tcp.seq_raw', 'tcp.ack_raw', 'tcp.hdr_len', 'tcp.flags', 'tcp.window_size_value', 'tcp.checksum.status', 'tcp.urgent_pointer', 'tcp.len'];
+      const fields = [
+        'tcp.srcport',
+        'tcp.dstport',
+        'tcp.seq_raw',
+        'tcp.ack_raw',
+        'tcp.hdr_len',
+        'tcp.flags',
+        'tcp.window_size_value',
+        'tcp.checksum.status',
+        'tcp.urgent_pointer',
+        'tcp.len',
+      ];
       const run = spawnSync(
         'tshark',
-        ['-r', join(dir, 'out.pcap'), '-o', 'tcp.check_checksum:TRUE', '-o', 'tcp.analyze_sequence_numbers:FALSE', '-T', 'fields', ...fields.flatMap((f) => ['-e', f])],
+        [
+          '-r',
+          join(dir, 'out.pcap'),
+          '-o',
+          'tcp.check_checksum:TRUE',
+          '-o',
+          'tcp.analyze_sequence_numbers:FALSE',
+          '-T',
+          'fields',
+          ...fields.flatMap((f) => ['-e', f]),
+        ],
         { encoding: 'utf8' },
       );
       const lines = run.stdout.trim().split('\n');

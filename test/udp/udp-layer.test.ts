@@ -185,7 +185,7 @@ describe('delivery', () => {
     expect([wildcard.queuedDatagrams, specific.queuedDatagrams]).toEqual([0, 1]);
   });
 
-  it('a connected socket takes only its peer\'s datagrams; others go to an unconnected socket or draw Port Unreachable', () => {
+  it("a connected socket takes only its peer's datagrams; others go to an unconnected socket or draw Port Unreachable", () => {
     const { net, server, peer } = serverWithPeer();
     const connected = server.udp.open();
     bound(connected, IPV4_ANY, 5000, { address: true });
@@ -355,12 +355,18 @@ describe('ICMP errors to sockets (RFC 1122 §4.1.3.3, as Linux without IP_RECVER
     expect(client.stats.get('udp.icmpError.noSocket')).toBe(1);
   });
 
-  it('an error quoting another peer than the connected one is not the socket\'s', () => {
+  it("an error quoting another peer than the connected one is not the socket's", () => {
     const { net, server, peer } = serverWithPeer();
     const socket = server.udp.open();
     socket.connect(CLIENT, 53);
-    const aboutOther = ipv4Frame({ source: SERVER, destination: addr('10.0.0.3'), protocol: IpProtocol.UDP }, udpDatagram(SERVER, addr('10.0.0.3'), socket.localPort, 53, pattern(2)));
-    const aboutPeer = ipv4Frame({ source: SERVER, destination: CLIENT, protocol: IpProtocol.UDP }, udpDatagram(SERVER, CLIENT, socket.localPort, 53, pattern(2)));
+    const aboutOther = ipv4Frame(
+      { source: SERVER, destination: addr('10.0.0.3'), protocol: IpProtocol.UDP },
+      udpDatagram(SERVER, addr('10.0.0.3'), socket.localPort, 53, pattern(2)),
+    );
+    const aboutPeer = ipv4Frame(
+      { source: SERVER, destination: CLIENT, protocol: IpProtocol.UDP },
+      udpDatagram(SERVER, CLIENT, socket.localPort, 53, pattern(2)),
+    );
     const unreachable = (quoted: Uint8Array) => {
       const icmp = new Uint8Array(8 + quoted.length);
       icmp.set([3, 3, 0, 0, 0, 0, 0, 0]);

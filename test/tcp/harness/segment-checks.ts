@@ -84,7 +84,11 @@ export const windowScale = (expected: number | undefined): SegmentCheck => check
 export const sackPermitted = (expected: boolean): SegmentCheck => check('SACK-permitted option', (s) => s.opts.sackPermitted, expected);
 /** The SACK blocks (an empty list: no SACK option). */
 export const sackBlocks = (expected: readonly SackBlock[]): SegmentCheck =>
-  check('SACK blocks', (s) => s.opts.sackBlocks, expected.map((b) => ({ leftEdge: b.leftEdge >>> 0, rightEdge: b.rightEdge >>> 0 })));
+  check(
+    'SACK blocks',
+    (s) => s.opts.sackBlocks,
+    expected.map((b) => ({ leftEdge: b.leftEdge >>> 0, rightEdge: b.rightEdge >>> 0 })),
+  );
 /** The timestamps option: fields given are compared; `undefined` means none. */
 export const timestamps = (expected: { tsVal?: number; tsEcr?: number } | undefined): SegmentCheck => ({
   name: 'timestamps',

@@ -337,7 +337,11 @@ export function linuxSynOptions(tsVal: number, tsEcr = 0, shift = 7, mssValue = 
 
 /** A SACK option (with the NOPs Linux puts before it). */
 export function sackOption(...blocks: SackBlock[]): TcpOption[] {
-  return [{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'sack', blocks: blocks.map((b) => ({ leftEdge: b.leftEdge >>> 0, rightEdge: b.rightEdge >>> 0 })) }];
+  return [
+    { kind: 'noOperation' },
+    { kind: 'noOperation' },
+    { kind: 'sack', blocks: blocks.map((b) => ({ leftEdge: b.leftEdge >>> 0, rightEdge: b.rightEdge >>> 0 })) },
+  ];
 }
 
 /**

@@ -5,7 +5,7 @@ import assert from 'node:assert';
 
 assert.strictEqual(createSocket, dgram.createSocket);
 const socket = dgram.createSocket('udp4');
-assert.ok('ustackSocket' in socket, 'dgram is not ustack\'s');
+assert.ok('ustackSocket' in socket, "dgram is not ustack's");
 socket.on('message', (message) => {
   assert.strictEqual(String(message), 'self');
   socket.close();
