@@ -86,6 +86,10 @@ function tcpActivity(target: Target): string | null {
       connection.setTos(dice.u8());
       connection.setTtl(dice.pick([undefined, 1, 64, 255]));
       connection.setDontFragment(dice.chance(0.8));
+      // TCP_KEEPINIT (bounds only an opening connection) and TCP_CONGESTION on an open one
+      // (setCongestionControl: a new controller).
+      connection.setHandshakeTimeout(dice.pick([0, 1_000, 75_000]));
+      if (dice.chance(0.1)) connection.setCongestionControl(dice.pick(['cubic', 'newreno'] as const));
       return null;
     case 6:
       target.count('write-flags');
