@@ -4,6 +4,7 @@
  *   ustack demo                      the `npm start` demo on a virtual network (no root)
  *   ustack dissect FILE|- [-c N] [-Y FILTER] [--json]   each frame of a pcap, layer by layer (or tshark-style JSON)
  *   ustack drill SCRIPT.pkt...       run packetdrill scripts against ustack in virtual time
+ *   ustack pcap2drill FILE --host ADDR   one TCP conversation of a capture as a packetdrill script
  *   ustack up [options]              ustack on a real TUN/TAP device until Ctrl-C (root)
  *   ustack ping [options] HOST       ping from ustack over a TUN/TAP device (root)
  *   ustack nc [options] [-l] [-u] HOST PORT   netcat over ustack on a TUN/TAP device (root)
@@ -34,6 +35,9 @@ commands:
   drill [--linux] [--tolerance_usecs=N] [--out DIR] SCRIPT.pkt...
                              run packetdrill scripts against ustack in virtual time; pcaps of failed
                              runs go to --out (default ustack-drill in the OS temp dir; docs/drill.md)
+  pcap2drill FILE --host ADDR [--conversation N]
+                             one TCP conversation of a capture as a packetdrill script for drill,
+                             ADDR's side as the stack under test (\`ustack pcap2drill --help\`)
   up [--tun NAME|--tap NAME] [--addr CIDR] [--host-addr ADDR] [--netns NS]
      [--serve echo,upper,kv,gateway,http] [--pcap FILE] [--trace]
                              ustack on a real TUN (or TAP) device, answering ping and serving the
@@ -64,6 +68,7 @@ const COMMANDS: Record<string, { readonly run: (args: string[], print: Print) =>
     holdsDevice: true,
   },
   drill: { run: async (args, print) => (await import('../drill/drill-command.js')).runDrill(args, print) },
+  pcap2drill: { run: async (args, print) => (await import('../drill/pcap2drill-command.js')).runPcap2drill(args, print) },
   up: { run: async (args, print) => (await import('./up-command.js')).runUp(args, print, { signal: stdoutClosed.signal }), holdsDevice: true },
   ping: { run: async (args, print) => (await import('./ping-command.js')).runPing(args, print, { signal: stdoutClosed.signal }), holdsDevice: true },
   nc: { run: async (args) => (await import('./nc-command.js')).runNc(args, { signal: stdoutClosed.signal }), holdsDevice: true },
