@@ -70,7 +70,7 @@ describe('ustack --version and help', () => {
     expect(ustack().code).toBe(2);
   });
 
-  it.each(['demo', 'dissect', 'example', 'drill', 'up', 'ping', 'nc'])('help %s and %s --help print its help and run nothing', (command) => {
+  it.each(['demo', 'dissect', 'example', 'drill', 'pcap2drill', 'up', 'ping', 'nc'])('help %s and %s --help print its help and run nothing', (command) => {
     const viaHelp = ustack('help', command);
     const viaFlag = ustack(command, '--help');
     for (const run of [viaHelp, viaFlag]) {
@@ -129,11 +129,17 @@ describe('every option checked before anything is set up: one line naming it, ex
     [['drill'], /^ustack drill: which scripts\?/],
     [['demo', '--pcap'], /^ustack demo: --pcap takes a FILE to write$/],
     [['dissect'], /^ustack dissect: which capture FILE\?/],
+    [['pcap2drill', 'x.pcap'], /^ustack pcap2drill: --host ADDR is needed/],
+    [['pcap2drill', 'x.pcap', '--host', '10.0.0'], /^ustack pcap2drill: --host takes an IPv4 ADDR \(a\.b\.c\.d\), not '10\.0\.0'$/],
+    [
+      ['pcap2drill', 'x.pcap', '--host', '10.0.0.1', '--conversation', '0'],
+      /^ustack pcap2drill: --conversation takes N \(a conversation number, 1 or more\), not '0'$/,
+    ],
   ])('%j', (args, pattern) => {
     expectUsageError(ustack(...args), pattern);
   });
 
-  it.each(['demo', 'dissect', 'example', 'drill', 'up', 'ping', 'nc'])('an unknown option on %s', (command) => {
+  it.each(['demo', 'dissect', 'example', 'drill', 'pcap2drill', 'up', 'ping', 'nc'])('an unknown option on %s', (command) => {
     const args = command === 'example' ? [command, 'kv', '--bogus'] : [command, '--bogus', 'x'];
     expectUsageError(ustack(...args), new RegExp(`^ustack ${command}: unknown option --bogus \\(\`ustack ${command} --help\` lists the options\\)$`));
   });
