@@ -158,6 +158,30 @@ describe('a conversation recorded between two Linux kernels (captures/fixtures/s
   });
 });
 
+describe('the SYN to a closed port in captures/fixtures/eth.pcap (Linux 6.18), conversation 1', () => {
+  const all = records(new Uint8Array(readFileSync(join(ROOT, 'captures/fixtures/eth.pcap'))));
+
+  it("from the closed port's end: no system call, the SYN answered by RST+ACK; it passes under --linux as converted", async () => {
+    const script = pcapToScript(all, { host: address('10.1.1.2') });
+    const body = script.split('\n').filter((line) => line !== '' && !line.startsWith('//'));
+    expect(body).toEqual(['0 < S 0:0(0) win 64240 <mss 1460,sackOK,TS val 608286407 ecr 0,nop,wscale 10>', '+0.000033 > R. 0:0(0) ack 1']);
+    const result = await runScript(script, { name: 'eth-closed-port.pkt', overrides: [{ name: 'linux', value: '' }] });
+    expect(result.failure).toBeNull();
+  });
+
+  it("from the connecting end: connect is refused; it passes under --linux once ustack's window scale is written in", async () => {
+    const script = pcapToScript(all, { host: address('10.1.1.1') });
+    expect(script).toMatch(/^\+0\.000033 < R\. 0:0\(0\) ack 1 win 0$/m);
+    const unedited = await runScript(script, { name: 'eth-refused.pkt', overrides: [{ name: 'linux', value: '' }] });
+    expect(unedited.failure?.message).toBe('wscale 5, expected 10');
+    const edited = await runScript(script.replace(/^(\S+ > .*)wscale 10/m, '$1wscale 5'), {
+      name: 'eth-refused.pkt',
+      overrides: [{ name: 'linux', value: '' }],
+    });
+    expect(edited.failure).toBeNull();
+  });
+});
+
 describe('what the converter refuses', () => {
   const bytes = new Uint8Array(readFileSync(join(ROOT, 'captures/fixtures/eth.pcap')));
 
