@@ -204,6 +204,10 @@ export function pcapToScript(records: readonly CaptureRecord[], options: PcapToS
     emit(opening.timeMs, `fcntl(${SOCKET}, F_SETFL, O_RDWR|O_NONBLOCK) = 0`);
     emit(opening.timeMs, `connect(${SOCKET}, ..., ...) = -1 EINPROGRESS (Operation now in progress)`);
   } else if (hostListened) {
+    // A peer that did not ask for ECN met a kernel, not ustack (whose SYN asks): name Linux's
+    // default (tcp_ecn=2, ECN only when asked), which also runs the script on the Linux profile —
+    // its quick-ACK rules, not ustack's portable ones, are what the capture recorded.
+    if ((opening.tcp.flags & (TcpFlag.ECE | TcpFlag.CWR)) === 0) lines.push('`sysctl -q net.ipv4.tcp_ecn=2`');
     emit(opening.timeMs, `socket(..., SOCK_STREAM, IPPROTO_TCP) = ${SOCKET}`);
     emit(opening.timeMs, `setsockopt(${SOCKET}, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0`);
     emit(opening.timeMs, `bind(${SOCKET}, ..., ...) = 0`);

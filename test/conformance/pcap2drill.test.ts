@@ -182,6 +182,20 @@ describe('the SYN to a closed port in captures/fixtures/eth.pcap (Linux 6.18), c
   });
 });
 
+describe("eth.pcap's 256 KiB conversation (conversation 2), from the receiving end", () => {
+  const all = records(new Uint8Array(readFileSync(join(ROOT, 'captures/fixtures/eth.pcap'))));
+
+  it("runs on Linux's quick-ACK rules (the listener's peer asked for no ECN: tcp_ecn=2) and matches the kernel's ACKs until the segment lost after the tap", async () => {
+    const script = pcapToScript(all, { host: address('10.1.1.2'), conversation: 2 }).replace(/^(\S+ > .*)wscale 10/m, '$1wscale 5');
+    expect(script.split('\n')).toContain('`sysctl -q net.ipv4.tcp_ecn=2`');
+    const result = await runScript(script, { name: 'eth-receiver.pkt', overrides: [{ name: 'linux', value: '' }] });
+    // The capture was taken at the sender: 20273:21721 was lost after it, so the replay delivers a
+    // segment the kernel never got, and ustack rightly ACKs past it. Every ACK before matched.
+    expect(result.failure?.text).toBe('+0.000001 > . 1:1(0) ack 20273 <nop,nop,TS val 27 ecr 495311032,nop,nop,sack 21721:23169>');
+    expect(result.failure?.actual).toMatch(/^\. 1:1\(0\) ack 21721 /);
+  });
+});
+
 describe('what the converter refuses', () => {
   const bytes = new Uint8Array(readFileSync(join(ROOT, 'captures/fixtures/eth.pcap')));
 
