@@ -30,7 +30,14 @@
  *    connection (RFC 9406 instead compares rounds with each other and goes through a
  *    conservative slow start before leaving it).
  */
-import { assertMss, DEFAULT_INITIAL_WINDOW_SEGMENTS, initialWindow, type CongestionAlgorithm, type CongestionControl } from './congestion.js';
+import {
+  assertMss,
+  DEFAULT_INITIAL_WINDOW_SEGMENTS,
+  initialWindow,
+  type CongestionAlgorithm,
+  type CongestionControl,
+  type CongestionControlOptions,
+} from './congestion.js';
 import { seqGt } from './seq.js';
 
 /** Linux's "infinite" ssthresh (TCP_INFINITE_SSTHRESH), segments. */
@@ -85,6 +92,8 @@ export interface LinuxCubicOptions {
   /** RFC 9438 §4.7 fast convergence (fast_convergence); default true. */
   fastConvergence?: boolean;
   hystart?: HystartSettings;
+  /** cwnd and ssthresh to start from (CongestionControlOptions.window). */
+  window?: CongestionControlOptions['window'];
 }
 
 /** What the sender knows when an ACK brings an RTT sample (for HyStart and the minimum RTT). */
@@ -162,7 +171,10 @@ export class LinuxCubicCongestionControl implements CongestionControl {
     this.initialWindowSegments = options.initialWindowSegments ?? DEFAULT_INITIAL_WINDOW_SEGMENTS;
     this.fastConvergence = options.fastConvergence ?? true;
     this.hystart = options.hystart ?? DEFAULT_HYSTART;
-    this.cwndSegments = Math.max(1, Math.floor(initialWindow(mss, this.initialWindowSegments) / mss));
+    this.cwndSegments = Math.max(1, Math.floor((options.window?.cwnd ?? initialWindow(mss, this.initialWindowSegments)) / mss));
+    if (options.window !== undefined && Number.isFinite(options.window.ssthresh)) {
+      this.ssthreshSegments = Math.max(2, Math.floor(options.window.ssthresh / mss));
+    }
   }
 
   get cwnd(): number {

@@ -113,7 +113,8 @@ export class CubicCongestionControl implements CongestionControl {
     this.initialWindowSegments = options.initialWindowSegments ?? DEFAULT_INITIAL_WINDOW_SEGMENTS;
     this.fastConvergence = options.fastConvergence ?? true;
     this.slowStartLimit = options.slowStartAckLimitSegments ?? ABC_LIMIT_SEGMENTS;
-    this.cwndSegs = initialWindow(mss, this.initialWindowSegments) / mss;
+    this.cwndSegs = (options.window?.cwnd ?? initialWindow(mss, this.initialWindowSegments)) / mss;
+    if (options.window !== undefined) this.ssthreshSegs = options.window.ssthresh / mss;
   }
 
   get cwnd(): number {

@@ -62,7 +62,8 @@ export class NewRenoCongestionControl implements CongestionControl {
     this.mss = mss;
     this.initialWindowSegments = options.initialWindowSegments ?? DEFAULT_INITIAL_WINDOW_SEGMENTS;
     this.slowStartLimit = options.slowStartAckLimitSegments ?? ABC_LIMIT_SEGMENTS;
-    this.cwndBytes = initialWindow(mss, this.initialWindowSegments);
+    this.cwndBytes = options.window?.cwnd ?? initialWindow(mss, this.initialWindowSegments);
+    this.ssthreshBytes = options.window?.ssthresh ?? Number.POSITIVE_INFINITY;
   }
 
   get cwnd(): number {

@@ -85,6 +85,14 @@ export interface CongestionControlOptions {
   cubicImplementation?: 'rfc9438' | 'linux';
   /** HyStart's settings for Linux's CUBIC. */
   hystart?: HystartSettings;
+  /**
+   * cwnd and ssthresh in bytes to start from instead of the initial window and an infinite
+   * ssthresh: those of the controller this one replaces when TCP_CONGESTION changes the
+   * algorithm of an open connection. Linux keeps them (they are tcp_sock's snd_cwnd and
+   * snd_ssthresh, not the algorithm's; tcp_reinit_congestion_control only resets the
+   * algorithm's own state), so the connection neither restarts slow start nor bursts.
+   */
+  window?: { readonly cwnd: number; readonly ssthresh: number };
 }
 
 /**

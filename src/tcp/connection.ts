@@ -353,9 +353,14 @@ export class TcpConnection extends TimerDeadlines {
    * A congestion controller for this connection, configured from the stack's settings, starting
    * at an initial window of `initialWindowSegments` (the configured IW unless given).
    */
-  newCongestionControl(algorithm: CongestionAlgorithm, initialWindowSegments?: number): CongestionControl {
+  newCongestionControl(
+    algorithm: CongestionAlgorithm,
+    initialWindowSegments?: number,
+    window?: { readonly cwnd: number; readonly ssthresh: number },
+  ): CongestionControl {
     const config = this.host.config;
     return createCongestionControl(algorithm, this.sendMss, {
+      window,
       initialWindowSegments: initialWindowSegments ?? config.initialWindowSegments,
       slowStartAckLimitSegments: config.slowStartAckLimitSegments,
       cubicImplementation: config.cubicImplementation,
@@ -532,9 +537,15 @@ export class TcpConnection extends TimerDeadlines {
     this.keepalive.configure(settings, this.host.now());
   }
 
-  /** TCP_CONGESTION: a different algorithm starts over from its initial window (as gVisor's SetSockOpt). */
+  /**
+   * TCP_CONGESTION: a different algorithm takes over from the window the connection has. Linux
+   * keeps snd_cwnd and snd_ssthresh (tcp_reinit_congestion_control resets only the algorithm's
+   * own state); gVisor's SetSockOpt starts the new one from its initial window. Neither RFC 5681
+   * nor RFC 9438 speaks of a switch; keeping the window is what the kernel we are judged by does
+   * and neither bursts nor restarts slow start on a path whose capacity is already known.
+   */
   setCongestionControl(algorithm: CongestionAlgorithm): void {
-    if (this.cc.algorithm !== algorithm) this.cc = this.newCongestionControl(algorithm);
+    if (this.cc.algorithm !== algorithm) this.cc = this.newCongestionControl(algorithm, undefined, { cwnd: this.cc.cwnd, ssthresh: this.cc.ssthresh });
   }
 
   /** TCP_MAXSEG: an upper bound on the MSS we send and advertise (0 = none); used from the next segment sized. */

@@ -112,3 +112,28 @@ describe('options set before connect() reach the connection through its setters'
     expect(connection.keepaliveDeadline).toBe(connection.lastReceiveAt + 20_000);
   });
 });
+
+describe('TCP_CONGESTION on an open connection', () => {
+  it('the new algorithm takes over cwnd and ssthresh, as Linux keeps snd_cwnd and snd_ssthresh', async () => {
+    const network = new VirtualNetwork(3);
+    const client = network.createStack('client');
+    const server = network.createStack('server');
+    network.connect({ stack: client, address: '10.0.0.1/24' }, { stack: server, address: '10.0.0.2/24' }, { latencyMs: 5 });
+    server.net.createServer((socket) => socket.resume()).listen(80);
+    const api = new BerkeleySockets(client);
+    const { connection, fd } = await network.runAsync(async () => {
+      const fd = api.socket(C.AF_INET, C.SOCK_STREAM);
+      await api.connect(fd, { address: '10.0.0.2', port: 80 });
+      const connection = api.descriptors().find((d) => d.fd === fd)!.connection!;
+      // Enough data that slow start grows cwnd past the initial window.
+      for (let i = 0; i < 20; i++) await api.send(fd, new Uint8Array(16_384));
+      return { connection, fd };
+    });
+    network.run(2_000);
+    const before = { algorithm: connection.cc.algorithm, cwnd: connection.cc.cwnd, ssthresh: connection.cc.ssthresh };
+    expect(before.cwnd).toBeGreaterThan(10 * connection.sendMss);
+    api.setsockopt(fd, C.IPPROTO_TCP, C.TCP_CONGESTION, before.algorithm === 'cubic' ? 'reno' : 'cubic');
+    expect(connection.cc.algorithm).not.toBe(before.algorithm);
+    expect({ cwnd: connection.cc.cwnd, ssthresh: connection.cc.ssthresh }).toEqual({ cwnd: before.cwnd, ssthresh: before.ssthresh });
+  });
+});

@@ -423,3 +423,21 @@ describe.each<CongestionAlgorithm>(['newreno', 'cubic'])('%s: undo after a spuri
     expect({ cwnd: cc.cwnd, ssthresh: cc.ssthresh }).toEqual(before);
   });
 });
+
+describe('a controller started from a window (TCP_CONGESTION on an open connection)', () => {
+  const kinds: [string, () => CongestionControl][] = [
+    ['newreno', () => createCongestionControl('newreno', 1000, { window: { cwnd: 30_000, ssthresh: 20_000 } })],
+    ['cubic (RFC 9438)', () => createCongestionControl('cubic', 1000, { window: { cwnd: 30_000, ssthresh: 20_000 } })],
+    ['cubic (Linux)', () => createCongestionControl('cubic', 1000, { cubicImplementation: 'linux', window: { cwnd: 30_000, ssthresh: 20_000 } })],
+  ];
+  for (const [name, make] of kinds) {
+    it(`${name}: starts at the given cwnd and ssthresh, in congestion avoidance`, () => {
+      const cc = make();
+      expect([cc.cwnd, cc.ssthresh]).toEqual([30_000, 20_000]);
+      // Above ssthresh: one ACK of a segment grows cwnd by far less than slow start's segment.
+      cc.onAck(1000, 1000, 50, false);
+      expect(cc.cwnd).toBeLessThan(31_000);
+      expect(cc.ssthresh).toBe(20_000);
+    });
+  }
+});
