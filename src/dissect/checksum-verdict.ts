@@ -4,7 +4,7 @@
  * `bad checksum` and the note says what the sender should have written.
  */
 import { checksumIsValid, foldSum, onesComplementSum } from '../ip/checksum.js';
-import { hex } from './dissection.js';
+import { hex, type ChecksumCoverage, type PseudoHeader } from './dissection.js';
 
 /** Why a checksum could not be checked, or how it checked out. */
 export type ChecksumVerdict =
@@ -48,4 +48,13 @@ export function describeChecksum(value: number, verdict: ChecksumVerdict): { dis
       return { display: `${text} [should be ${should}]`, problem: 'bad checksum', note };
     }
   }
+}
+
+/** The checksum's coverage for `ustack view`: frame bytes [start, end), the pseudo-header, the verdict. */
+export function checksumCoverage(verdict: ChecksumVerdict, start: number, end: number, pseudoHeader?: PseudoHeader): ChecksumCoverage {
+  const coverage: { -readonly [K in keyof ChecksumCoverage]: ChecksumCoverage[K] } = { verdict: verdict.kind, start, end };
+  if (verdict.kind === 'bad') coverage.expected = hex(verdict.expected, 4);
+  if (verdict.kind === 'unverified') coverage.why = verdict.why;
+  if (pseudoHeader !== undefined) coverage.pseudoHeader = pseudoHeader;
+  return coverage;
 }

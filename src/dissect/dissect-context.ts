@@ -9,7 +9,7 @@
  * limited during capture]"). Here that is `need()`, which throws a StopDissection that
  * `dissectFrame` catches; nothing else ever escapes to the caller.
  */
-import type { Dissection, DissectionField, DissectionLayer, LayerKind } from './dissection.js';
+import type { ChecksumCoverage, Dissection, DissectionField, DissectionLayer, LayerKind, PseudoHeader } from './dissection.js';
 import type { Ipv6Handoff } from './dissect-ipv6.js';
 
 /**
@@ -66,12 +66,26 @@ export class LayerDraft {
     this.payloadEnd = start;
   }
 
-  /** Adds a field; `name` undefined for values Wireshark has no field name for. */
-  field(name: string | undefined, label: string, value: string, extra: { readonly display?: string; readonly problem?: string } = {}): void {
+  /**
+   * Adds a field; `name` undefined for values Wireshark has no field name for. `at` is
+   * [offset, length] of the field's bytes relative to the layer's start (`ustack view` draws the
+   * field over them); `checksum` what a checksum field covers.
+   */
+  field(
+    name: string | undefined,
+    label: string,
+    value: string,
+    extra: { readonly display?: string; readonly problem?: string; readonly at?: readonly [number, number]; readonly checksum?: ChecksumCoverage } = {},
+  ): void {
     const field: { -readonly [K in keyof DissectionField]: DissectionField[K] } = { label, value };
     if (name !== undefined) field.name = name;
     if (extra.display !== undefined && extra.display !== value) field.display = extra.display;
     if (extra.problem !== undefined) field.problem = extra.problem;
+    if (extra.at !== undefined) {
+      field.start = this.start + extra.at[0];
+      field.end = this.start + extra.at[0] + extra.at[1];
+    }
+    if (extra.checksum !== undefined) field.checksum = extra.checksum;
     this.fields.push(field);
   }
 
@@ -238,6 +252,8 @@ export interface NetworkContext {
   readonly payloadLength: number;
   /** The unfolded pseudo-header sum for `protocol` and upper-layer `length` (RFC 9293 §3.1, RFC 8200 §8.1). */
   readonly pseudoHeaderSum: (protocol: number, length: number) => number;
+  /** The same pseudo-header's fields, for the checksum's coverage. */
+  readonly pseudoHeader: (protocol: number, length: number) => PseudoHeader;
 }
 
 /**
@@ -249,7 +265,7 @@ export function addDataLayer(ctx: DissectionBuilder, start: number, end: number,
   if (end <= start) return;
   const length = end - start;
   const layer = ctx.addLayer('data', title ?? `Data (${length} bytes)`, start, depth);
-  layer.field('data.len', 'Length', String(length));
+  layer.field('data.len', 'Length', String(length), { at: [0, Math.max(0, capturedEnd - start)] });
   if (capturedEnd < end) layer.note(`only ${Math.max(0, capturedEnd - start)} of the ${length} bytes were captured`);
   layer.setRanges(Math.max(start, capturedEnd), Math.max(start, capturedEnd), Math.max(start, capturedEnd));
 }

@@ -7,7 +7,7 @@
  */
 import { formatIpv4Address } from '../ip/address.js';
 import { Icmpv4Packet, Icmpv4Type } from '../ip/icmpv4.js';
-import { describeChecksum, verifyChecksum, type ChecksumVerdict } from './checksum-verdict.js';
+import { checksumCoverage, describeChecksum, verifyChecksum, type ChecksumVerdict } from './checksum-verdict.js';
 import { addDataLayer, availableEnd, subSpan, type DissectionBuilder, type NetworkContext, type Span } from './dissect-context.js';
 import { hex } from './dissection.js';
 
@@ -80,29 +80,34 @@ export function dissectIcmp(ctx: DissectionBuilder, span: Span, network: Network
   const { type, code, checksum } = view;
   const codeName = CODE_NAMES[type]?.[code];
   layer.title = `Internet Control Message Protocol, ${icmpTypeName(type)}${codeName === undefined ? '' : ` (${codeName})`}`;
-  layer.field('icmp.type', 'Type', String(type), { display: `${type} (${icmpTypeName(type)})` });
-  layer.field('icmp.code', 'Code', String(code), { display: codeName === undefined ? String(code) : `${code} (${codeName})` });
-  const described = describeChecksum(checksum, icmpChecksumVerdict(ctx, span, network));
-  layer.field('icmp.checksum', 'Checksum', hex(checksum, 4), described);
+  layer.field('icmp.type', 'Type', String(type), { display: `${type} (${icmpTypeName(type)})`, at: [0, 1] });
+  layer.field('icmp.code', 'Code', String(code), { display: codeName === undefined ? String(code) : `${code} (${codeName})`, at: [1, 1] });
+  const verdict = icmpChecksumVerdict(ctx, span, network);
+  const described = describeChecksum(checksum, verdict);
+  layer.field('icmp.checksum', 'Checksum', hex(checksum, 4), {
+    ...described,
+    at: [2, 2],
+    checksum: checksumCoverage(verdict, start, start + network.payloadLength),
+  });
   if (described.note !== undefined) layer.note(described.note);
   layer.setRanges(Math.min(start + 6, span.capturedEnd), start + 6, start + 6);
 
   if (IDENTIFIED_TYPES.has(type) || EXTENDED_ECHO_TYPES.has(type)) {
     const identifier = view.identifier;
     // tshark's icmp.ident is the big-endian reading; it prints the decimal form only.
-    layer.field('icmp.ident', 'Identifier', String(identifier), { display: `${identifier} (${hex(identifier, 4)})` });
+    layer.field('icmp.ident', 'Identifier', String(identifier), { display: `${identifier} (${hex(identifier, 4)})`, at: [4, 2] });
   }
   if (IDENTIFIED_TYPES.has(type)) {
     ctx.need(layer, span, 6, 2, 'the sequence number');
-    layer.field('icmp.seq', 'Sequence Number', String(view.sequence), { display: `${view.sequence} (${hex(view.sequence, 4)})` });
+    layer.field('icmp.seq', 'Sequence Number', String(view.sequence), { display: `${view.sequence} (${hex(view.sequence, 4)})`, at: [6, 2] });
   } else if (type === Icmpv4Type.DESTINATION_UNREACHABLE && code === 4) {
     ctx.need(layer, span, 6, 2, 'the next-hop MTU');
-    layer.field('icmp.mtu', 'MTU of next hop', String(view.nextHopMtu));
+    layer.field('icmp.mtu', 'MTU of next hop', String(view.nextHopMtu), { at: [6, 2] });
   } else if (type === Icmpv4Type.REDIRECT) {
     ctx.need(layer, span, 4, 4, 'the gateway address');
-    layer.field('icmp.redir_gw', 'Gateway Address', formatIpv4Address(view.restOfHeader));
+    layer.field('icmp.redir_gw', 'Gateway Address', formatIpv4Address(view.restOfHeader), { at: [4, 4] });
   } else if (type === Icmpv4Type.PARAMETER_PROBLEM) {
-    layer.field('icmp.pointer', 'Pointer', String(ctx.frame[start + 4]));
+    layer.field('icmp.pointer', 'Pointer', String(ctx.frame[start + 4]), { at: [4, 1] });
   }
 
   const bodyStart = start + 8;

@@ -12,7 +12,7 @@ import { formatIpv4Address, readIpv4Address } from '../ip/address.js';
 import { pseudoHeaderSum } from '../ip/checksum.js';
 import { parseIpv4Options, type Ipv4Option } from '../ip/ipv4-options.js';
 import { IpProtocol, Ipv4Packet, IPV4_MIN_HEADER_LENGTH } from '../ip/ipv4.js';
-import { describeChecksum, verifyChecksum } from './checksum-verdict.js';
+import { checksumCoverage, describeChecksum, verifyChecksum } from './checksum-verdict.js';
 import { addDataLayer, availableEnd, subSpan, type DissectionBuilder, type LayerDraft, type NetworkContext, type Span } from './dissect-context.js';
 import { dissectTcp } from './dissect-tcp.js';
 import { dissectUdp } from './dissect-udp.js';
@@ -73,7 +73,7 @@ export function dissectIpv4(ctx: DissectionBuilder, span: Span, depth: number, v
   ctx.need(layer, span, 0, 1, 'the version');
   const view = Ipv4Packet.unchecked(ctx.frame.subarray(start, availableEnd(span)));
   const version = view.version;
-  layer.field('ip.version', 'Version', String(version));
+  layer.field('ip.version', 'Version', String(version), { at: [0, 1] });
   if (version !== 4) {
     if (version === 6) {
       // An IPv6 packet where IPv4 was expected: tshark hands it to its IPv6 dissector, which
@@ -86,7 +86,7 @@ export function dissectIpv4(ctx: DissectionBuilder, span: Span, depth: number, v
     return undefined;
   }
   const headerLength = view.headerLength;
-  layer.field('ip.hdr_len', 'Header Length', String(headerLength), { display: `${headerLength} bytes (${headerLength / 4})` });
+  layer.field('ip.hdr_len', 'Header Length', String(headerLength), { display: `${headerLength} bytes (${headerLength / 4})`, at: [0, 1] });
   if (headerLength < IPV4_MIN_HEADER_LENGTH) {
     ctx.malformed(layer, `header length ${headerLength} is below 20 (IHL ${headerLength / 4})`);
     return undefined;
@@ -96,6 +96,7 @@ export function dissectIpv4(ctx: DissectionBuilder, span: Span, depth: number, v
   const dsField = view.dsField;
   layer.field('ip.dsfield', 'Differentiated Services Field', hex(dsField, 2), {
     display: `${hex(dsField, 2)} (DSCP ${view.dscp}, ECN ${view.ecn})`,
+    at: [1, 1],
   });
 
   ctx.need(layer, span, 2, 2, 'the total length');
@@ -105,7 +106,7 @@ export function dissectIpv4(ctx: DissectionBuilder, span: Span, depth: number, v
     totalLength = Math.max(0, span.reportedEnd - start);
     layer.note(`total length 0: taken as a TSO/GSO packet as long as the ${totalLength} bytes present`);
   }
-  layer.field('ip.len', 'Total Length', String(totalLength));
+  layer.field('ip.len', 'Total Length', String(totalLength), { at: [2, 2] });
   // (tshark does not check a presumed TSO length against the header length.)
   if (totalLength < headerLength && !segmentationOffload) {
     ctx.malformed(layer, `total length ${totalLength} is less than the header length ${headerLength}`);
@@ -118,39 +119,45 @@ export function dissectIpv4(ctx: DissectionBuilder, span: Span, depth: number, v
 
   ctx.need(layer, packetSpan, 4, 2, 'the identification');
   const identification = view.identification;
-  layer.field('ip.id', 'Identification', hex(identification, 4), { display: `${hex(identification, 4)} (${identification})` });
+  layer.field('ip.id', 'Identification', hex(identification, 4), { display: `${hex(identification, 4)} (${identification})`, at: [4, 2] });
   ctx.need(layer, packetSpan, 6, 2, 'the flags and fragment offset');
   const fragmentUnits = view.fragmentOffset / 8;
   const flagBits = ctx.frame[start + 6] >> 5;
   const flagNames = [view.reservedFlag ? 'RB' : '', view.dontFragment ? 'DF' : '', view.moreFragments ? 'MF' : ''].filter((f) => f !== '');
-  layer.field('ip.flags', 'Flags', hex(flagBits, 2), { display: `${hex(flagBits, 2)} (${flagNames.join(', ') || 'none'})` });
-  layer.field('ip.flags.rb', 'Reserved bit', view.reservedFlag ? '1' : '0', { problem: view.reservedFlag ? 'must be zero' : undefined });
-  layer.field('ip.flags.df', "Don't fragment", view.dontFragment ? '1' : '0');
-  layer.field('ip.flags.mf', 'More fragments', view.moreFragments ? '1' : '0');
-  layer.field('ip.frag_offset', 'Fragment Offset', String(fragmentUnits), { display: `${fragmentUnits} (byte ${view.fragmentOffset})` });
+  layer.field('ip.flags', 'Flags', hex(flagBits, 2), { display: `${hex(flagBits, 2)} (${flagNames.join(', ') || 'none'})`, at: [6, 1] });
+  layer.field('ip.flags.rb', 'Reserved bit', view.reservedFlag ? '1' : '0', { problem: view.reservedFlag ? 'must be zero' : undefined, at: [6, 1] });
+  layer.field('ip.flags.df', "Don't fragment", view.dontFragment ? '1' : '0', { at: [6, 1] });
+  layer.field('ip.flags.mf', 'More fragments', view.moreFragments ? '1' : '0', { at: [6, 1] });
+  layer.field('ip.frag_offset', 'Fragment Offset', String(fragmentUnits), { display: `${fragmentUnits} (byte ${view.fragmentOffset})`, at: [6, 2] });
   ctx.need(layer, packetSpan, 8, 1, 'the TTL');
-  layer.field('ip.ttl', 'Time to Live', String(view.ttl));
+  layer.field('ip.ttl', 'Time to Live', String(view.ttl), { at: [8, 1] });
   ctx.need(layer, packetSpan, 9, 1, 'the protocol');
   const protocol = view.protocol;
-  layer.field('ip.proto', 'Protocol', String(protocol), { display: `${protocol} (${ipProtocolName(protocol)})` });
+  layer.field('ip.proto', 'Protocol', String(protocol), { display: `${protocol} (${ipProtocolName(protocol)})`, at: [9, 1] });
   ctx.need(layer, packetSpan, 10, 2, 'the header checksum');
   const checksum = view.checksum;
   const headerAvailable = start + headerLength <= availableEnd(packetSpan);
-  const described = describeChecksum(checksum, headerAvailable ? verifyChecksum(view.header, 10) : { kind: 'unverified', why: 'the header is not all here' });
-  layer.field('ip.checksum', 'Header Checksum', hex(checksum, 4), described);
+  const verdict = headerAvailable ? verifyChecksum(view.header, 10) : ({ kind: 'unverified', why: 'the header is not all here' } as const);
+  const described = describeChecksum(checksum, verdict);
+  layer.field('ip.checksum', 'Header Checksum', hex(checksum, 4), {
+    ...described,
+    at: [10, 2],
+    checksum: checksumCoverage(verdict, start, start + headerLength),
+  });
   if (described.note !== undefined) layer.note(`header ${described.note}`);
   ctx.need(layer, packetSpan, 12, 4, 'the source address');
   const source = view.source;
-  layer.field('ip.src', 'Source Address', formatIpv4Address(source));
+  layer.field('ip.src', 'Source Address', formatIpv4Address(source), { at: [12, 4] });
   ctx.need(layer, packetSpan, 16, 4, 'the destination address');
   const destination = view.destination;
   const finalHop = scanForSourceRoute(ctx, layer, packetSpan, headerLength);
   if (finalHop === undefined) {
-    layer.field('ip.dst', 'Destination Address', formatIpv4Address(destination));
+    layer.field('ip.dst', 'Destination Address', formatIpv4Address(destination), { at: [16, 4] });
   } else {
     // Like tshark, ip.dst is where the packet is finally going: the source route's last hop.
     layer.field('ip.dst', 'Destination Address', formatIpv4Address(finalHop), {
       display: `${formatIpv4Address(finalHop)} (the source route's last hop; the header holds ${formatIpv4Address(destination)})`,
+      at: [16, 4],
     });
   }
   layer.title += `, Src: ${formatIpv4Address(source)}, Dst: ${formatIpv4Address(destination)}`;
@@ -183,6 +190,12 @@ export function dissectIpv4(ctx: DissectionBuilder, span: Span, depth: number, v
     payloadLength: totalLength - headerLength,
     // With a source route the pseudo-header holds the final destination (RFC 9293 §3.1).
     pseudoHeaderSum: (upperProtocol, length) => pseudoHeaderSum(source, finalHop ?? destination, upperProtocol, length),
+    pseudoHeader: (upperProtocol, length) => ({
+      source: formatIpv4Address(source),
+      destination: formatIpv4Address(finalHop ?? destination),
+      protocol: upperProtocol,
+      length,
+    }),
   };
   layer.setRanges(payloadStart, payloadStart, payloadEnd, ipProtocolName(protocol));
   switch (protocol) {
@@ -271,10 +284,10 @@ function walkIpv4Options(ctx: DissectionBuilder, layer: LayerDraft, options: Uin
   const decoded = parseIpv4Options(options);
   if (!decoded.ok) {
     layer.note(`options do not decode: ${decoded.error.message}`);
-    layer.field(undefined, 'Options', `${options.length} bytes (malformed)`);
+    layer.field(undefined, 'Options', `${options.length} bytes (malformed)`, { at: [IPV4_MIN_HEADER_LENGTH, options.length] });
     return;
   }
-  layer.field(undefined, 'Options', decoded.value.map(describeIpv4Option).join(', ') || 'none');
+  layer.field(undefined, 'Options', decoded.value.map(describeIpv4Option).join(', ') || 'none', { at: [IPV4_MIN_HEADER_LENGTH, options.length] });
 }
 
 function describeIpv4Option(option: Ipv4Option): string {

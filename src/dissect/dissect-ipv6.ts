@@ -86,7 +86,7 @@ export function dissectIpv6(ctx: DissectionBuilder, span: Span, depth: number, h
   const version = frame[start] >> 4;
   // tshark shows the shared ip.version field, unless the IPv4 dissector (on the IPv4 link
   // type) already did.
-  if (!handoff.versionShown) layer.field('ip.version', 'Version', String(version));
+  if (!handoff.versionShown) layer.field('ip.version', 'Version', String(version), { at: [0, 1] });
   if (version !== 6) {
     ctx.malformed(layer, `version ${version} is not 6`);
     return undefined;
@@ -95,20 +95,20 @@ export function dissectIpv6(ctx: DissectionBuilder, span: Span, depth: number, h
   const payloadLength = (frame[start + 4] << 8) | frame[start + 5];
   let nextHeader = frame[start + 6];
   ctx.need(layer, span, 1, 3, 'the traffic class and flow label');
-  layer.field(undefined, 'Traffic Class', hex((word0 >>> 20) & 0xff, 2));
-  layer.field(undefined, 'Flow Label', hex(word0 & 0xfffff, 5));
+  layer.field(undefined, 'Traffic Class', hex((word0 >>> 20) & 0xff, 2), { at: [0, 2] });
+  layer.field(undefined, 'Flow Label', hex(word0 & 0xfffff, 5), { at: [1, 3] });
   // tshark reads the payload length and next header together.
   ctx.need(layer, span, 4, 3, 'the payload length and next header');
-  layer.field('ipv6.plen', 'Payload Length', String(payloadLength));
-  layer.field('ipv6.nxt', 'Next Header', String(nextHeader), { display: `${nextHeader} (${ipProtocolName(nextHeader)})` });
+  layer.field('ipv6.plen', 'Payload Length', String(payloadLength), { at: [4, 2] });
+  layer.field('ipv6.nxt', 'Next Header', String(nextHeader), { display: `${nextHeader} (${ipProtocolName(nextHeader)})`, at: [6, 1] });
   ctx.need(layer, span, 7, 1, 'the hop limit');
-  layer.field('ipv6.hlim', 'Hop Limit', String(frame[start + 7]));
+  layer.field('ipv6.hlim', 'Hop Limit', String(frame[start + 7]), { at: [7, 1] });
   ctx.need(layer, span, 8, 16, 'the source address');
   const source = formatIpv6Address(frame, start + 8);
-  layer.field('ipv6.src', 'Source Address', source);
+  layer.field('ipv6.src', 'Source Address', source, { at: [8, 16] });
   ctx.need(layer, span, 24, 16, 'the destination address');
   const destination = formatIpv6Address(frame, start + 24);
-  layer.field('ipv6.dst', 'Destination Address', destination);
+  layer.field('ipv6.dst', 'Destination Address', destination, { at: [24, 16] });
   layer.title = `Internet Protocol Version 6, Src: ${source}, Dst: ${destination}`;
 
   const packetSpan = subSpan(span, start, IPV6_HEADER_LENGTH + payloadLength);
@@ -142,7 +142,8 @@ export function dissectIpv6(ctx: DissectionBuilder, span: Span, depth: number, h
       break;
     }
   }
-  if (extensions.length > 0) layer.field(undefined, 'Extension headers', extensions.join(', '));
+  if (extensions.length > 0)
+    layer.field(undefined, 'Extension headers', extensions.join(', '), { at: [IPV6_HEADER_LENGTH, offset - start - IPV6_HEADER_LENGTH] });
   layer.setRanges(offset, offset, Math.min(packetSpan.capturedEnd, packetSpan.reportedEnd), ipProtocolName(nextHeader));
   if (laterFragment) {
     addDataLayer(ctx, offset, packetSpan.reportedEnd, depth, 'Fragment data (not reassembled)');
@@ -156,6 +157,7 @@ export function dissectIpv6(ctx: DissectionBuilder, span: Span, depth: number, h
     payloadLength: packetEnd - offset,
     // RFC 8200 §8.1: addresses, 32-bit upper-layer length, three zero bytes, next header.
     pseudoHeaderSum: (protocol, length) => sourceSum + destinationSum + (length >>> 16) + (length & 0xffff) + protocol,
+    pseudoHeader: (protocol, length) => ({ source, destination, protocol, length }),
   };
   const payloadSpan = subSpan(packetSpan, offset);
   switch (nextHeader) {

@@ -83,12 +83,12 @@ function dissectVlan(ctx: DissectionBuilder, span: Span, depth: number): number 
   const dropEligible = (tci >> 12) & 1;
   const vlanId = tci & 0x0fff;
   layer.title = `802.1Q Virtual LAN, PRI: ${priority}, DEI: ${dropEligible}, ID: ${vlanId}`;
-  layer.field('vlan.priority', 'Priority', String(priority));
-  layer.field('vlan.dei', 'Drop eligible', String(dropEligible));
-  layer.field('vlan.id', 'VLAN ID', String(vlanId));
+  layer.field('vlan.priority', 'Priority', String(priority), { at: [0, 1] });
+  layer.field('vlan.dei', 'Drop eligible', String(dropEligible), { at: [0, 1] });
+  layer.field('vlan.id', 'VLAN ID', String(vlanId), { at: [0, 2] });
   ctx.need(layer, span, 2, 2, 'the EtherType');
   const etherType = (ctx.frame[start + 2] << 8) | ctx.frame[start + 3];
-  layer.field('vlan.etype', 'Type', hex(etherType, 4), { display: describeEtherType(etherType) });
+  layer.field('vlan.etype', 'Type', hex(etherType, 4), { display: describeEtherType(etherType), at: [2, 2] });
   layer.setRanges(start + 4, start + 4, availableEnd(span));
   return dissectEtherType(ctx, subSpan(span, start + 4), etherType, layer, depth);
 }
@@ -101,14 +101,14 @@ export function dissectEthernet(ctx: DissectionBuilder, span: Span, depth = 0): 
   const destination = formatMac(frame.destination);
   const source = formatMac(frame.source);
   layer.title = `Ethernet II, Src: ${source}, Dst: ${destination}`;
-  layer.field('eth.dst', 'Destination', destination);
-  layer.field('eth.src', 'Source', source);
+  layer.field('eth.dst', 'Destination', destination, { at: [0, 6] });
+  layer.field('eth.src', 'Source', source, { at: [6, 6] });
   const typeField = (ctx.frame[span.start + 12] << 8) | ctx.frame[span.start + 13];
   const payloadStart = span.start + 14;
   // Wireshark reads 0 as an (unknown) EtherType, not as an 802.3 length.
   if (typeField <= IEEE_802_3_MAX_LENGTH && typeField !== 0) {
     layer.title = `IEEE 802.3 Ethernet, Src: ${source}, Dst: ${destination}`;
-    layer.field('eth.len', 'Length', String(typeField));
+    layer.field('eth.len', 'Length', String(typeField), { at: [12, 2] });
     const end = Math.min(payloadStart + typeField, availableEnd(span));
     layer.setRanges(payloadStart, payloadStart, end, 'LLC (not dissected)');
     addDataLayer(ctx, payloadStart, end, depth, `Logical-Link Control (${end - payloadStart} bytes, not dissected)`);
@@ -116,11 +116,11 @@ export function dissectEthernet(ctx: DissectionBuilder, span: Span, depth = 0): 
     return;
   }
   if (typeField !== 0 && typeField < MIN_ETHER_TYPE) {
-    layer.field(undefined, 'Type/length', hex(typeField, 4), { problem: 'neither a length (≤ 1500) nor an EtherType (≥ 0x0600)' });
+    layer.field(undefined, 'Type/length', hex(typeField, 4), { problem: 'neither a length (≤ 1500) nor an EtherType (≥ 0x0600)', at: [12, 2] });
     ctx.malformed(layer, `type/length field ${hex(typeField, 4)} is neither an 802.3 length nor an EtherType`);
     return;
   }
-  layer.field('eth.type', 'Type', hex(typeField, 4), { display: describeEtherType(typeField) });
+  layer.field('eth.type', 'Type', hex(typeField, 4), { display: describeEtherType(typeField), at: [12, 2] });
   layer.setRanges(payloadStart, payloadStart, availableEnd(span));
 
   const packetEnd = dissectEtherType(ctx, subSpan(span, payloadStart), typeField, layer, depth);
@@ -145,7 +145,7 @@ function addEthernetTrailer(ctx: DissectionBuilder, packetEnd: number, untagged:
 /** Adds a `padding` layer for bytes [start, end) that follow the network packet. */
 export function addTrailer(ctx: DissectionBuilder, start: number, end: number, name: string | undefined, label: string, what: string): void {
   const layer = ctx.addLayer('padding', `${what} (${end - start} bytes)`, start, 0);
-  layer.field(name, label, toHex(ctx.frame.subarray(start, end)));
+  layer.field(name, label, toHex(ctx.frame.subarray(start, end)), { at: [0, end - start] });
   layer.setRanges(end, end, end);
 }
 
@@ -173,21 +173,21 @@ export function dissectArp(ctx: DissectionBuilder, span: Span, depth = 0): numbe
   const packet = ArpPacket.unchecked(ctx.frame.subarray(start, availableEnd(span)));
   ctx.need(layer, span, 0, 2, 'the hardware type');
   const hardwareType = packet.hardwareType;
-  layer.field('arp.hw.type', 'Hardware type', String(hardwareType));
+  layer.field('arp.hw.type', 'Hardware type', String(hardwareType), { at: [0, 2] });
   ctx.need(layer, span, 2, 2, 'the protocol type');
   const protocolType = packet.protocolType;
-  layer.field('arp.proto.type', 'Protocol type', hex(protocolType, 4), { display: describeEtherType(protocolType) });
+  layer.field('arp.proto.type', 'Protocol type', hex(protocolType, 4), { display: describeEtherType(protocolType), at: [2, 2] });
   ctx.need(layer, span, 4, 1, 'the hardware size');
   const hardwareLength = packet.hardwareLength;
-  layer.field('arp.hw.size', 'Hardware size', String(hardwareLength));
+  layer.field('arp.hw.size', 'Hardware size', String(hardwareLength), { at: [4, 1] });
   ctx.need(layer, span, 5, 1, 'the protocol size');
   const protocolLength = packet.protocolLength;
-  layer.field('arp.proto.size', 'Protocol size', String(protocolLength));
+  layer.field('arp.proto.size', 'Protocol size', String(protocolLength), { at: [5, 1] });
   ctx.need(layer, span, 6, 2, 'the opcode');
   const operation = packet.operation;
   const operationName = operation === ArpOperation.REQUEST ? 'request' : operation === ArpOperation.REPLY ? 'reply' : `opcode ${operation}`;
   layer.title = `Address Resolution Protocol (${operationName})`;
-  layer.field('arp.opcode', 'Opcode', String(operation), { display: `${operationName} (${operation})` });
+  layer.field('arp.opcode', 'Opcode', String(operation), { display: `${operationName} (${operation})`, at: [6, 2] });
   const end = 8 + 2 * hardwareLength + 2 * protocolLength;
   layer.setRanges(start + 8, start + 8, start + 8);
 
@@ -214,8 +214,8 @@ export function dissectArp(ctx: DissectionBuilder, span: Span, depth = 0): numbe
     if (operation === 7 && name === 'arp.dst.proto_ipv4') continue;
     ctx.need(layer, span, offset, length, label.toLowerCase());
     const bytes = ctx.frame.subarray(start + offset, start + offset + length);
-    if (typed) layer.field(name, label, name.endsWith('mac') ? formatMac(bytes) : formatIpv4Address(readIpv4Address(bytes, 0)));
-    else layer.field(undefined, label, toHex(bytes, ':'));
+    if (typed) layer.field(name, label, name.endsWith('mac') ? formatMac(bytes) : formatIpv4Address(readIpv4Address(bytes, 0)), { at: [offset, length] });
+    else layer.field(undefined, label, toHex(bytes, ':'), { at: [offset, length] });
   }
   layer.setRanges(start + end, start + end, start + end);
   const checked = ArpPacket.checked(ctx.frame.subarray(start, start + end));

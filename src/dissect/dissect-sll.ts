@@ -80,17 +80,17 @@ export function dissectLinuxSll(ctx: DissectionBuilder, span: Span): void {
     return;
   }
   layer.title = `Linux cooked capture v1, ${PACKET_TYPE_NAMES[packetType] ?? `packet type ${packetType}`}`;
-  layer.field('sll.pkttype', 'Packet type', String(packetType), { display: describePacketType(packetType) });
-  layer.field('sll.hatype', 'Link-layer address type', String(hardwareType), { display: describeHardwareType(hardwareType) });
+  layer.field('sll.pkttype', 'Packet type', String(packetType), { display: describePacketType(packetType), at: [0, 2] });
+  layer.field('sll.hatype', 'Link-layer address type', String(hardwareType), { display: describeHardwareType(hardwareType), at: [2, 2] });
   ctx.need(layer, span, 4, 2, 'the address length');
   const addressLength = u16(4);
-  layer.field('sll.halen', 'Link-layer address length', String(addressLength));
+  layer.field('sll.halen', 'Link-layer address length', String(addressLength), { at: [4, 2] });
   addAddressFields(ctx, layer, span, 6, addressLength, LINUX_SLL_ADDRESS_FIELD_LENGTH);
   ctx.need(layer, span, 14, 2, 'the protocol');
   const checked = LinuxSllHeader.checked(frame.subarray(start, availableEnd(span)));
   if (!checked.ok) ctx.stop(checked.error.message);
   const protocol = checked.value.protocol;
-  addProtocolField(layer, protocol, hardwareType);
+  addProtocolField(layer, protocol, hardwareType, 14);
   const payloadStart = start + LINUX_SLL_HEADER_LENGTH;
   layer.setRanges(payloadStart, payloadStart, availableEnd(span));
   handOff(ctx, layer, span, payloadStart, protocol, hardwareType);
@@ -121,12 +121,12 @@ export function dissectLinuxSll2(ctx: DissectionBuilder, span: Span): void {
   }
   layer.title = `Linux cooked capture v2, ${PACKET_TYPE_NAMES[packetType] ?? `packet type ${packetType}`}, interface ${interfaceIndex}`;
   // Field order is tshark's: the protocol first, as in the header.
-  addProtocolField(layer, protocol, hardwareType);
-  if (reserved !== 0) layer.field(undefined, 'Reserved', hex(reserved, 4), { problem: 'not zero' });
-  layer.field('sll.ifindex', 'Interface index', String(interfaceIndex));
-  layer.field('sll.hatype', 'Link-layer address type', String(hardwareType), { display: describeHardwareType(hardwareType) });
-  layer.field('sll.pkttype', 'Packet type', String(packetType), { display: describePacketType(packetType) });
-  layer.field('sll.halen', 'Link-layer address length', String(addressLength));
+  addProtocolField(layer, protocol, hardwareType, Sll2Field.PROTOCOL);
+  if (reserved !== 0) layer.field(undefined, 'Reserved', hex(reserved, 4), { problem: 'not zero', at: [Sll2Field.RESERVED, 2] });
+  layer.field('sll.ifindex', 'Interface index', String(interfaceIndex), { at: [4, 4] });
+  layer.field('sll.hatype', 'Link-layer address type', String(hardwareType), { display: describeHardwareType(hardwareType), at: [Sll2Field.HARDWARE_TYPE, 2] });
+  layer.field('sll.pkttype', 'Packet type', String(packetType), { display: describePacketType(packetType), at: [Sll2Field.PACKET_TYPE, 1] });
+  layer.field('sll.halen', 'Link-layer address length', String(addressLength), { at: [Sll2Field.ADDRESS_LENGTH, 1] });
   addAddressFields(ctx, layer, span, Sll2Field.ADDRESS, addressLength, LINUX_SLL2_ADDRESS_FIELD_LENGTH);
   const checked = LinuxSll2Header.checked(frame.subarray(start, availableEnd(span)));
   if (!checked.ok) ctx.stop(checked.error.message);
@@ -146,24 +146,26 @@ function addAddressFields(ctx: DissectionBuilder, layer: LayerDraft, span: Span,
   if (shown > 0) {
     ctx.need(layer, span, offset, shown, 'the link-layer address');
     const address = frame.subarray(start, start + shown);
-    if (addressLength === 6) layer.field('sll.src.eth', 'Source', formatMac(address));
-    else if (addressLength === 4) layer.field('sll.src.ipv4', 'Source', formatIpv4Address(readIpv4Address(address, 0)));
-    else layer.field('sll.src.other', 'Source', toHex(address), { display: toHex(address, ':') });
+    const at = [offset, shown] as const;
+    if (addressLength === 6) layer.field('sll.src.eth', 'Source', formatMac(address), { at });
+    else if (addressLength === 4) layer.field('sll.src.ipv4', 'Source', formatIpv4Address(readIpv4Address(address, 0)), { at });
+    else layer.field('sll.src.other', 'Source', toHex(address), { display: toHex(address, ':'), at });
   }
   if (shown < fieldLength) {
     ctx.need(layer, span, offset + shown, fieldLength - shown, 'the unused address bytes');
-    layer.field('sll.unused', 'Unused', toHex(frame.subarray(start + shown, start + fieldLength)));
+    layer.field('sll.unused', 'Unused', toHex(frame.subarray(start + shown, start + fieldLength)), { at: [offset + shown, fieldLength - shown] });
   }
 }
 
-/** The protocol field, under the name its value and the device type give it. */
-function addProtocolField(layer: LayerDraft, protocol: number, hardwareType: number): void {
+/** The protocol field (at header byte `offset`), under the name its value and the device type give it. */
+function addProtocolField(layer: LayerDraft, protocol: number, hardwareType: number, offset: number): void {
+  const at = [offset, 2] as const;
   if (protocol <= LINUX_PROTOCOL_MAX) {
     const display = protocol === LINUX_PROTOCOL_ETHERNET ? `${hex(protocol, 4)} (Ethernet)` : `${hex(protocol, 4)} (Linux ETH_P_ ${protocol})`;
-    layer.field('sll.ltype', 'Protocol', hex(protocol, 4), { display });
+    layer.field('sll.ltype', 'Protocol', hex(protocol, 4), { display, at });
   } else {
     // On an IP-in-GRE device the field is a GRE protocol type, which for IP is the EtherType.
-    layer.field(hardwareType === ArphrdType.IPGRE ? 'sll.gretype' : 'sll.etype', 'Protocol', hex(protocol, 4), { display: describeEtherType(protocol) });
+    layer.field(hardwareType === ArphrdType.IPGRE ? 'sll.gretype' : 'sll.etype', 'Protocol', hex(protocol, 4), { display: describeEtherType(protocol), at });
   }
 }
 

@@ -14,7 +14,7 @@
  */
 import { formatTcpFlags, TcpPacket } from '../tcp/tcp-packet.js';
 import { parseTcpOptions, TcpOptionKind } from '../tcp/tcp-options.js';
-import { describeChecksum, verifyChecksum, type ChecksumVerdict } from './checksum-verdict.js';
+import { checksumCoverage, describeChecksum, verifyChecksum, type ChecksumVerdict } from './checksum-verdict.js';
 import { addDataLayer, availableEnd, type DissectionBuilder, type LayerDraft, type NetworkContext, type Span } from './dissect-context.js';
 import { hex } from './dissection.js';
 
@@ -33,13 +33,13 @@ export function dissectTcp(ctx: DissectionBuilder, span: Span, network: NetworkC
   ctx.need(layer, span, 0, 4, 'the ports');
   const { srcPort, dstPort } = view;
   layer.title = `Transmission Control Protocol, Src Port: ${srcPort}, Dst Port: ${dstPort}`;
-  layer.field('tcp.srcport', 'Source Port', String(srcPort));
-  layer.field('tcp.dstport', 'Destination Port', String(dstPort));
+  layer.field('tcp.srcport', 'Source Port', String(srcPort), { at: [0, 2] });
+  layer.field('tcp.dstport', 'Destination Port', String(dstPort), { at: [2, 2] });
   layer.setRanges(start + 4, start + 4, start + 4);
 
   if (quoted) {
     ctx.need(layer, span, 4, 4, 'the sequence number');
-    layer.field('tcp.seq', 'Sequence Number', String(view.seq));
+    layer.field('tcp.seq', 'Sequence Number', String(view.seq), { at: [4, 4] });
   }
   ctx.need(layer, span, 0, 16, 'the fixed header');
   const headerLength = view.headerLength;
@@ -47,11 +47,11 @@ export function dissectTcp(ctx: DissectionBuilder, span: Span, network: NetworkC
   const segmentLength = span.reportedEnd - start;
   const payloadLength = !network.fragmented && !quoted && segmentLength >= headerLength ? segmentLength - headerLength : undefined;
   if (!quoted) {
-    layer.field('tcp.seq', 'Sequence Number', String(view.seq));
-    layer.field('tcp.seq_raw', 'Sequence Number (raw)', String(view.seq));
+    layer.field('tcp.seq', 'Sequence Number', String(view.seq), { at: [4, 4] });
+    layer.field('tcp.seq_raw', 'Sequence Number (raw)', String(view.seq), { at: [4, 4] });
   }
   if (headerLength < MIN_HEADER_LENGTH) {
-    layer.field('tcp.hdr_len', 'Header Length', String(headerLength), { display: `${headerLength} bytes (${headerLength / 4})` });
+    layer.field('tcp.hdr_len', 'Header Length', String(headerLength), { display: `${headerLength} bytes (${headerLength / 4})`, at: [12, 1] });
     if (payloadLength !== undefined) layer.field('tcp.len', 'TCP Segment Len', String(payloadLength));
     ctx.malformed(layer, `data offset ${headerLength / 4} is below 5 (header length ${headerLength} < 20)`);
     return;
@@ -59,24 +59,29 @@ export function dissectTcp(ctx: DissectionBuilder, span: Span, network: NetworkC
 
   const { ack, flags, window } = view;
   layer.title += `, Seq: ${view.seq}, Ack: ${ack}`;
-  layer.field('tcp.ack', 'Acknowledgment Number', String(ack));
-  layer.field('tcp.ack_raw', 'Acknowledgment number (raw)', String(ack));
-  layer.field('tcp.hdr_len', 'Header Length', String(headerLength), { display: `${headerLength} bytes (${headerLength / 4})` });
+  layer.field('tcp.ack', 'Acknowledgment Number', String(ack), { at: [8, 4] });
+  layer.field('tcp.ack_raw', 'Acknowledgment number (raw)', String(ack), { at: [8, 4] });
+  layer.field('tcp.hdr_len', 'Header Length', String(headerLength), { display: `${headerLength} bytes (${headerLength / 4})`, at: [12, 1] });
   if (payloadLength !== undefined) {
     layer.title += `, Len: ${payloadLength}`;
     layer.field('tcp.len', 'TCP Segment Len', String(payloadLength));
   }
-  layer.field('tcp.flags', 'Flags', hex(flags, 4), { display: `${hex(flags, 4)} (${formatTcpFlags(flags)})` });
-  layer.field('tcp.window_size_value', 'Window', String(window));
+  layer.field('tcp.flags', 'Flags', hex(flags, 4), { display: `${hex(flags, 4)} (${formatTcpFlags(flags)})`, at: [12, 2] });
+  layer.field('tcp.window_size_value', 'Window', String(window), { at: [14, 2] });
 
   ctx.need(layer, span, 16, 2, 'the checksum');
   const checksum = view.checksum;
-  const described = describeChecksum(checksum, tcpChecksumVerdict(ctx, span, network, headerLength));
-  layer.field('tcp.checksum', 'Checksum', hex(checksum, 4), described);
+  const verdict = tcpChecksumVerdict(ctx, span, network, headerLength);
+  const described = describeChecksum(checksum, verdict);
+  layer.field('tcp.checksum', 'Checksum', hex(checksum, 4), {
+    ...described,
+    at: [CHECKSUM_OFFSET, 2],
+    checksum: checksumCoverage(verdict, start, start + network.payloadLength, network.pseudoHeader(PROTOCOL_TCP, network.payloadLength)),
+  });
   if (described.note !== undefined) layer.note(described.note);
 
   ctx.need(layer, span, 18, 2, 'the urgent pointer');
-  layer.field('tcp.urgent_pointer', 'Urgent Pointer', String(view.urgentPointer));
+  layer.field('tcp.urgent_pointer', 'Urgent Pointer', String(view.urgentPointer), { at: [18, 2] });
   layer.setRanges(start + MIN_HEADER_LENGTH, start + MIN_HEADER_LENGTH, start + MIN_HEADER_LENGTH);
 
   walkTcpOptions(ctx, layer, span, headerLength);
@@ -157,7 +162,13 @@ function walkTcpOptions(ctx: DissectionBuilder, layer: LayerDraft, span: Span, h
     }
   } finally {
     // The summary goes before the option fields it sums up.
-    if (described.length > 0) layer.fields.splice(summaryAt, 0, { label: 'Options', value: described.join(', ') });
+    if (described.length > 0)
+      layer.fields.splice(summaryAt, 0, {
+        label: 'Options',
+        value: described.join(', '),
+        start: base + MIN_HEADER_LENGTH,
+        end: Math.min(base + headerLength, frame.length),
+      });
   }
 }
 
@@ -176,7 +187,7 @@ function walkOne(ctx: DissectionBuilder, layer: LayerDraft, span: Span, offset: 
       if (length !== 4) return wrongLength('MSS', 4);
       ctx.need(layer, span, offset + 2, 2, 'the MSS value');
       const mss = u16(2);
-      layer.field('tcp.options.mss_val', 'Maximum segment size', String(mss), { display: `${mss} bytes` });
+      layer.field('tcp.options.mss_val', 'Maximum segment size', String(mss), { display: `${mss} bytes`, at: [offset + 2, 2] });
       return `MSS ${mss}`;
     }
     case TcpOptionKind.WINDOW_SCALE: {
@@ -186,6 +197,7 @@ function walkOne(ctx: DissectionBuilder, layer: LayerDraft, span: Span, offset: 
       // RFC 7323 §2.3: a shift count above 14 is used as 14.
       layer.field('tcp.options.wscale.shift', 'Window scale shift count', String(shift), {
         display: `${shift} (multiply by ${2 ** Math.min(shift, 14)})`,
+        at: [offset + 2, 1],
       });
       return `WS ${shift}`;
     }
@@ -195,9 +207,9 @@ function walkOne(ctx: DissectionBuilder, layer: LayerDraft, span: Span, offset: 
     case TcpOptionKind.TIMESTAMPS: {
       if (length !== 10) return wrongLength('Timestamps', 10);
       ctx.need(layer, span, offset + 2, 4, 'TSval');
-      layer.field('tcp.options.timestamp.tsval', 'Timestamp value', String(u32(2)));
+      layer.field('tcp.options.timestamp.tsval', 'Timestamp value', String(u32(2)), { at: [offset + 2, 4] });
       ctx.need(layer, span, offset + 6, 4, 'TSecr');
-      layer.field('tcp.options.timestamp.tsecr', 'Timestamp echo reply', String(u32(6)));
+      layer.field('tcp.options.timestamp.tsecr', 'Timestamp echo reply', String(u32(6)), { at: [offset + 6, 4] });
       return `TS val ${u32(2)} ecr ${u32(6)}`;
     }
     case TcpOptionKind.SACK: {
@@ -206,7 +218,7 @@ function walkOne(ctx: DissectionBuilder, layer: LayerDraft, span: Span, offset: 
         ctx.need(layer, span, offset + edge, 4, 'a SACK edge');
         const value = String(u32(edge));
         const left = (edge - 2) % 8 === 0;
-        layer.field(left ? 'tcp.options.sack_le' : 'tcp.options.sack_re', left ? 'SACK left edge' : 'SACK right edge', value);
+        layer.field(left ? 'tcp.options.sack_le' : 'tcp.options.sack_re', left ? 'SACK left edge' : 'SACK right edge', value, { at: [offset + edge, 4] });
         edges.push(value);
       }
       if (length < 10) {

@@ -4,7 +4,7 @@
  * handed on. The header is read through the codec's view (src/udp/udp-packet.ts).
  */
 import { UdpPacket } from '../udp/udp-packet.js';
-import { describeChecksum, verifyChecksum, type ChecksumVerdict } from './checksum-verdict.js';
+import { checksumCoverage, describeChecksum, verifyChecksum, type ChecksumVerdict } from './checksum-verdict.js';
 import { addDataLayer, availableEnd, type DissectionBuilder, type NetworkContext, type Span } from './dissect-context.js';
 import { hex } from './dissection.js';
 
@@ -21,13 +21,13 @@ export function dissectUdp(ctx: DissectionBuilder, span: Span, network: NetworkC
   ctx.need(layer, span, 0, 4, 'the ports');
   const { sourcePort, destinationPort } = view;
   layer.title = `User Datagram Protocol, Src Port: ${sourcePort}, Dst Port: ${destinationPort}`;
-  layer.field('udp.srcport', 'Source Port', String(sourcePort));
-  layer.field('udp.dstport', 'Destination Port', String(destinationPort));
+  layer.field('udp.srcport', 'Source Port', String(sourcePort), { at: [0, 2] });
+  layer.field('udp.dstport', 'Destination Port', String(destinationPort), { at: [2, 2] });
   layer.setRanges(start + 4, start + 4, start + 4);
 
   ctx.need(layer, span, 4, 2, 'the length');
   const length = view.length;
-  layer.field('udp.length', 'Length', String(length));
+  layer.field('udp.length', 'Length', String(length), { at: [4, 2] });
   if (length < 8) {
     // tshark stops here too ("bogus UDP length"): nothing after the length is read.
     ctx.malformed(layer, `length ${length} is less than the 8-byte header`);
@@ -38,7 +38,11 @@ export function dissectUdp(ctx: DissectionBuilder, span: Span, network: NetworkC
   const checksum = view.checksum;
   const verdict = udpChecksumVerdict(ctx, span, network, length, checksum);
   const described = describeChecksum(checksum, verdict);
-  layer.field('udp.checksum', 'Checksum', hex(checksum, 4), described);
+  layer.field('udp.checksum', 'Checksum', hex(checksum, 4), {
+    ...described,
+    at: [6, 2],
+    checksum: checksumCoverage(verdict, start, start + length, network.pseudoHeader(PROTOCOL_UDP, length)),
+  });
   if (described.note !== undefined) layer.note(described.note);
   if (length > network.payloadLength && !network.fragmented) {
     ctx.malformed(layer, `length ${length} exceeds the ${network.payloadLength}-byte IP payload`);

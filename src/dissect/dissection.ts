@@ -29,6 +29,44 @@ export interface DissectionField {
   readonly display?: string;
   /** What is wrong with the value, when something is (`bad checksum`). */
   readonly problem?: string;
+  /**
+   * The bytes the field lies in, as frame offsets [start, end); absent for fields that are not
+   * bytes of the frame (frame.len) or summaries. A bit field (ip.flags.df) names the bytes it
+   * shares with its neighbours. `ustack view` draws the field over these bytes.
+   */
+  readonly start?: number;
+  /** Where the field's bytes end (exclusive). */
+  readonly end?: number;
+  /** For a checksum field: what the sum covers and how it checked out. */
+  readonly checksum?: ChecksumCoverage;
+}
+
+/** What an Internet checksum covers (RFC 1071) and whether the value in the header verifies. */
+export interface ChecksumCoverage {
+  /** good: the sum verifies; bad: it does not; absent: the sender computed none (UDP's 0); unverified: bytes are missing. */
+  readonly verdict: 'good' | 'bad' | 'absent' | 'unverified';
+  /** Why it could not be verified, when unverified. */
+  readonly why?: string;
+  /** What the sender should have written (tshark's hex), when bad. */
+  readonly expected?: string;
+  /** Frame bytes [start, end) the sum is taken over, the checksum field included. */
+  readonly start: number;
+  /** Where the covered bytes end (exclusive). */
+  readonly end: number;
+  /** The pseudo-header added to the sum (RFC 768, RFC 9293 §3.1, RFC 8200 §8.1), for UDP and TCP. */
+  readonly pseudoHeader?: PseudoHeader;
+}
+
+/** The fields of the pseudo-header a transport checksum covers. */
+export interface PseudoHeader {
+  /** The source address as printed (`10.0.0.1`). */
+  readonly source: string;
+  /** The destination address (the source route's last hop when there is one). */
+  readonly destination: string;
+  /** The IP protocol number (6 TCP, 17 UDP). */
+  readonly protocol: number;
+  /** The upper-layer length in the pseudo-header. */
+  readonly length: number;
 }
 
 /** One layer of a frame: a header or wrapper, its fields, and the payload it hands on. */
