@@ -28,6 +28,8 @@ const tools = {
   hping3: 'hping3',
   wrk: 'wrk',
   scapy: 'python3-scapy',
+  // ustack view's browser tests (test/view), driven by playwright-core.
+  chromium: 'chromium',
 };
 /** Tools that are not commands: how to tell they are there. */
 const checks = { scapy: '/usr/bin/python3 -c "import scapy"' };
