@@ -32,7 +32,9 @@ const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_VLAN = 0x8100;
 
 /** A TCP segment of the capture, with where and when it travelled. */
-interface CapturedSegment {
+export interface CapturedSegment {
+  /** Its frame number in the capture, counting from 1 (as tshark and `ustack dissect` do). */
+  readonly frame: number;
   /** Milliseconds since the epoch, as the capture stamped it. */
   readonly timeMs: number;
   readonly source: Ipv4Address;
@@ -103,7 +105,7 @@ function tcpSegmentOf(record: CaptureRecord): CapturedSegment | undefined {
   if (!view.ok) return undefined;
   const tcp = parseTcp(view.value, { verifyChecksum: false, optionParsing: 'lenient' });
   if (!tcp.ok) return undefined;
-  return { timeMs: timestampToMs(record), source: ip.value.source, destination: ip.value.destination, tcp: tcp.value };
+  return { frame: record.index + 1, timeMs: timestampToMs(record), source: ip.value.source, destination: ip.value.destination, tcp: tcp.value };
 }
 
 /** The capture's TCP conversations (IPv4, by address and port pair), in order of first appearance. */
@@ -142,6 +144,50 @@ function relative(value: number, isn: number): number {
   return seqSub(value, isn) >>> 0;
 }
 
+/** A system call of the host's application that a script line stands for. */
+export interface ApplicationCall {
+  /** The call. */
+  readonly name: 'socket' | 'setsockopt' | 'bind' | 'listen' | 'fcntl' | 'connect' | 'accept' | 'write' | 'read' | 'close' | 'shutdown';
+  /** The script's descriptor: 3 the first socket, 4 an accepted one. */
+  readonly fd: number;
+  /** Bytes written or read. */
+  readonly length?: number;
+}
+
+/** One line of the script: a system call, a segment, or a backtick setting, at its capture time. */
+export type ConversationStep =
+  | { readonly kind: 'call'; readonly timeMs: number; readonly text: string; readonly call: ApplicationCall }
+  | { readonly kind: 'segment'; readonly timeMs: number; readonly text: string; readonly outbound: boolean; readonly segment: CapturedSegment }
+  | { readonly kind: 'setting'; readonly text: string };
+
+/**
+ * What pcapToScript reads out of one conversation, before it is text: the host's end and its
+ * peer's, how the host's application used its socket, and every line in order with the segment
+ * or call behind it. `ustack replay` plays the same plan into a stack (src/replay/replay.ts), so
+ * the rules that infer the application (listen or connect, one write per turn, close or
+ * shutdown) have one owner.
+ */
+export interface ConversationPlan {
+  /** Which conversation of the capture, from 1. */
+  readonly number: number;
+  /** The host's end. */
+  readonly host: TcpConversation['first'];
+  /** The peer's end. */
+  readonly peer: TcpConversation['first'];
+  /** The host sent the SYN (connected). */
+  readonly hostOpened: boolean;
+  /** The host answered the SYN with a SYN-ACK (listened). */
+  readonly hostListened: boolean;
+  /** The host's ISN (0 when it sent no SYN). */
+  readonly hostIsn: number;
+  /** The peer's ISN (0 when it sent no SYN). */
+  readonly peerIsn: number;
+  /** The host's first TS val, the origin of its relative ones. */
+  readonly firstHostTsVal: number | undefined;
+  /** Every line of the script in order. */
+  readonly steps: readonly ConversationStep[];
+}
+
 /**
  * Turns one TCP conversation of `records` into packetdrill script text (lines joined with
  * newlines, ending with one). Throws PcapToScriptError when the capture has no such
@@ -149,6 +195,30 @@ function relative(value: number, isn: number): number {
  * numbers could not be made relative to the ISNs a script assumes).
  */
 export function pcapToScript(records: readonly CaptureRecord[], options: PcapToScriptOptions): string {
+  return planToScript(planConversation(records, options), options.sourceName);
+}
+
+/** The script text of a plan (see pcapToScript). */
+export function planToScript(plan: ConversationPlan, sourceName?: string): string {
+  const describe = (end: TcpConversation['first']) => `${formatIpv4Address(end.address)}:${end.port}`;
+  const lines: string[] = [
+    `// ${sourceName ?? 'capture'}, TCP conversation ${plan.number}: ${describe(plan.host)} (the stack under test) with ${describe(plan.peer)}.`,
+    "// Written by `ustack pcap2drill`; the host's window and IP ECN marks are left unchecked.",
+  ];
+  let lastMs: number | undefined;
+  for (const step of plan.steps) {
+    if (step.kind === 'setting') {
+      lines.push(step.text);
+      continue;
+    }
+    lines.push(`${lastMs === undefined ? '0' : relativeTime(step.timeMs - lastMs)} ${step.text}`);
+    lastMs = step.timeMs;
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** One conversation of `records` as a plan (see ConversationPlan); throws PcapToScriptError as pcapToScript does. */
+export function planConversation(records: readonly CaptureRecord[], options: PcapToScriptOptions): ConversationPlan {
   const conversations = tcpConversations(records);
   const number = options.conversation ?? 1;
   if (conversations.length === 0) throw new PcapToScriptError('the capture holds no IPv4 TCP segment');
@@ -183,35 +253,28 @@ export function pcapToScript(records: readonly CaptureRecord[], options: PcapToS
   const firstHostTsVal = segments.filter(isOutbound).flatMap((s) => s.tcp.options.filter((o) => o.kind === 'timestamps'))[0]?.tsVal;
   const hostTsVal = (value: number) => (firstHostTsVal === undefined ? value : relative(value, firstHostTsVal));
 
-  const lines: string[] = [
-    `// ${options.sourceName ?? 'capture'}, TCP conversation ${number}: ${describe(host)} (the stack under test) with ${describe(peer)}.`,
-    "// Written by `ustack pcap2drill`; the host's window and IP ECN marks are left unchecked.",
-  ];
-  let lastMs = opening.timeMs;
-  let started = false;
-  const emit = (timeMs: number, text: string) => {
-    lines.push(`${started ? relativeTime(timeMs - lastMs) : '0'} ${text}`);
-    started = true;
-    lastMs = timeMs;
-  };
+  const steps: ConversationStep[] = [];
+  const emit = (timeMs: number, text: string, call: ApplicationCall) => steps.push({ kind: 'call', timeMs, text, call });
+  const emitSegment = (segment: CapturedSegment, outbound: boolean, text: string) =>
+    steps.push({ kind: 'segment', timeMs: segment.timeMs, text, outbound, segment });
 
   const SOCKET = 3;
   let fd = hostOpened ? SOCKET : -1;
   if (hostOpened) {
     // A host that asked for ECN in its SYN is what ustack does by default; one that did not had it off.
-    if ((opening.tcp.flags & (TcpFlag.ECE | TcpFlag.CWR)) === 0) lines.push('`sysctl -q net.ipv4.tcp_ecn=0`');
-    emit(opening.timeMs, `socket(..., SOCK_STREAM, IPPROTO_TCP) = ${SOCKET}`);
-    emit(opening.timeMs, `fcntl(${SOCKET}, F_SETFL, O_RDWR|O_NONBLOCK) = 0`);
-    emit(opening.timeMs, `connect(${SOCKET}, ..., ...) = -1 EINPROGRESS (Operation now in progress)`);
+    if ((opening.tcp.flags & (TcpFlag.ECE | TcpFlag.CWR)) === 0) steps.push({ kind: 'setting', text: '`sysctl -q net.ipv4.tcp_ecn=0`' });
+    emit(opening.timeMs, `socket(..., SOCK_STREAM, IPPROTO_TCP) = ${SOCKET}`, { name: 'socket', fd: SOCKET });
+    emit(opening.timeMs, `fcntl(${SOCKET}, F_SETFL, O_RDWR|O_NONBLOCK) = 0`, { name: 'fcntl', fd: SOCKET });
+    emit(opening.timeMs, `connect(${SOCKET}, ..., ...) = -1 EINPROGRESS (Operation now in progress)`, { name: 'connect', fd: SOCKET });
   } else if (hostListened) {
     // A peer that did not ask for ECN met a kernel, not ustack (whose SYN asks): name Linux's
     // default (tcp_ecn=2, ECN only when asked), which also runs the script on the Linux profile —
     // its quick-ACK rules, not ustack's portable ones, are what the capture recorded.
-    if ((opening.tcp.flags & (TcpFlag.ECE | TcpFlag.CWR)) === 0) lines.push('`sysctl -q net.ipv4.tcp_ecn=2`');
-    emit(opening.timeMs, `socket(..., SOCK_STREAM, IPPROTO_TCP) = ${SOCKET}`);
-    emit(opening.timeMs, `setsockopt(${SOCKET}, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0`);
-    emit(opening.timeMs, `bind(${SOCKET}, ..., ...) = 0`);
-    emit(opening.timeMs, `listen(${SOCKET}, 1) = 0`);
+    if ((opening.tcp.flags & (TcpFlag.ECE | TcpFlag.CWR)) === 0) steps.push({ kind: 'setting', text: '`sysctl -q net.ipv4.tcp_ecn=2`' });
+    emit(opening.timeMs, `socket(..., SOCK_STREAM, IPPROTO_TCP) = ${SOCKET}`, { name: 'socket', fd: SOCKET });
+    emit(opening.timeMs, `setsockopt(${SOCKET}, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0`, { name: 'setsockopt', fd: SOCKET });
+    emit(opening.timeMs, `bind(${SOCKET}, ..., ...) = 0`, { name: 'bind', fd: SOCKET });
+    emit(opening.timeMs, `listen(${SOCKET}, 1) = 0`, { name: 'listen', fd: SOCKET });
   }
 
   let accepted = false;
@@ -232,7 +295,7 @@ export function pcapToScript(records: readonly CaptureRecord[], options: PcapToS
   };
   const unreadBytes = () => (fd >= 0 && !closed ? delivered - bytesRead : 0);
   const read = (timeMs: number, count: number) => {
-    emit(timeMs, `read(${fd}, ..., ${count}) = ${count}`);
+    emit(timeMs, `read(${fd}, ..., ${count}) = ${count}`, { name: 'read', fd, length: count });
     bytesRead += count;
   };
   /** The host's FIN (segment `finIndex`) as the call that asked for it, at `timeMs`. */
@@ -245,10 +308,10 @@ export function pcapToScript(records: readonly CaptureRecord[], options: PcapToS
     // socket answers data with a RST, RFC 9293 §3.6).
     const peerSendsLater = segments.slice(finIndex + 1).some((later) => !isOutbound(later) && later.tcp.payload.length > 0);
     if (peerSendsLater) {
-      emit(timeMs, `shutdown(${fd}, SHUT_WR) = 0`);
+      emit(timeMs, `shutdown(${fd}, SHUT_WR) = 0`, { name: 'shutdown', fd });
       shutDown = true;
     } else {
-      emit(timeMs, `close(${fd}) = 0`);
+      emit(timeMs, `close(${fd}) = 0`, { name: 'close', fd });
       closed = true;
     }
   };
@@ -297,21 +360,21 @@ export function pcapToScript(records: readonly CaptureRecord[], options: PcapToS
             break;
           }
         }
-        emit(segment.timeMs, `write(${fd}, ..., ${total}) = ${total}`);
+        emit(segment.timeMs, `write(${fd}, ..., ${total}) = ${total}`, { name: 'write', fd, length: total });
         writing = true;
         // A FIN that rides on this write's data was asked for before that data left: at once.
         if (finWithData !== undefined) endSending(segment.timeMs, finWithData);
       }
       hostSentEnd = Math.max(hostSentEnd, seq + length);
       if (fin) endSending(segment.timeMs, index);
-      emit(segment.timeMs, `> ${packet}${optionText}`);
+      emitSegment(segment, true, `> ${packet}${optionText}`);
     } else {
       if (length > 0) writing = false;
       if (length > 0 && (tcp.flags & TcpFlag.SYN) === 0) receive(seq, seq + length);
-      emit(segment.timeMs, `< ${packet} win ${tcp.window}${optionText}`);
+      emitSegment(segment, false, `< ${packet} win ${tcp.window}${optionText}`);
       // A listener's accept() returns once the handshake's final ACK arrived.
       if (hostListened && !accepted && hasAck && (tcp.flags & TcpFlag.SYN) === 0 && ack >= 1) {
-        emit(segment.timeMs, `accept(${SOCKET}, ..., ...) = 4`);
+        emit(segment.timeMs, `accept(${SOCKET}, ..., ...) = 4`, { name: 'accept', fd: SOCKET });
         accepted = true;
         fd = 4;
       }
@@ -323,5 +386,5 @@ export function pcapToScript(records: readonly CaptureRecord[], options: PcapToS
       if (endOfRun && unread > 0) read(segment.timeMs, unread);
     }
   }
-  return `${lines.join('\n')}\n`;
+  return { number, host, peer, hostOpened, hostListened, hostIsn, peerIsn, firstHostTsVal, steps };
 }
