@@ -88,3 +88,16 @@ export function checksumIsValid(bytes: Uint8Array, initial = 0, start = 0, end =
 export function pseudoHeaderSum(source: Ipv4Address, destination: Ipv4Address, protocol: number, length: number): number {
   return (source >>> 16) + (source & 0xffff) + (destination >>> 16) + (destination & 0xffff) + protocol + length;
 }
+
+/**
+ * The unfolded sum of the IPv6 pseudo-header that upper-layer checksums cover (RFC 8200 §8.1):
+ * source and destination (the final destination when a Routing header is present), the
+ * upper-layer packet length as 32 bits, three zero bytes and the upper-layer protocol (the
+ * Next Header value of the upper layer, not of an extension header). ICMPv6 includes it too
+ * (RFC 4443 §2.3), unlike ICMPv4.
+ */
+export function ipv6PseudoHeaderSum(source: Uint8Array, destination: Uint8Array, nextHeader: number, upperLayerLength: number): number {
+  let sum = nextHeader + (upperLayerLength >>> 16) + (upperLayerLength & 0xffff);
+  for (let i = 0; i < 16; i += 2) sum += ((source[i] << 8) | source[i + 1]) + ((destination[i] << 8) | destination[i + 1]);
+  return sum;
+}
