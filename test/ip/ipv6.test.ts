@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { concatBytes, fromHex, toHex } from '../../src/core/bytes.js';
 import { checksumIsValid, internetChecksum, ipv6PseudoHeaderSum } from '../../src/ip/checksum.js';
-import { formatIpv6Address, parseIpv6Address } from '../../src/ip/ipv6-address.js';
+import { formatIpv6Address } from '../../src/ip/ipv6-address.js';
 import {
   emitIpv6ExtensionHeaders,
   firstNextHeader,
@@ -14,10 +14,8 @@ import {
   type Ipv6ExtensionHeader,
   type Ipv6HeaderChain,
 } from '../../src/ip/ipv6-extension-headers.js';
-import { emitIpv6, IPV6_HEADER_LENGTH, Ipv6NextHeader, Ipv6Packet, parseIpv6, type Ipv6Repr } from '../../src/ip/ipv6.js';
+import { emitIpv6, Ipv6NextHeader, Ipv6Packet, parseIpv6, type Ipv6Repr } from '../../src/ip/ipv6.js';
 import type { Result } from '../../src/core/result.js';
-
-const address = (text: string): Uint8Array => parseIpv6Address(text)!;
 
 /** An echo request fd00:15::1 → fd00:15::2: traffic class 0, flow label 0x9d5b1, hop limit 64, 16 bytes of ICMPv6. */
 const PING = fromHex(
