@@ -743,6 +743,15 @@ export class TcpConnection extends TimerDeadlines {
   protected deadlinesChanged(): void {
     this.host.deadlinesChanged(this);
   }
+
+  /**
+   * No timer is armed (deadlines.ts): nothing is in flight, no ACK is owed, no probe is due. What
+   * is kept only while data moves goes until it is next needed, so that an idle connection
+   * costs its variables and little else.
+   */
+  protected override atRest(): void {
+    this.sendBuffer.release();
+  }
 }
 
 /**

@@ -1,6 +1,26 @@
 import type { TcpConnection } from './connection.js';
 
 /**
+ * The armed deadlines of a connection that has any: a separate record, so that a connection with
+ * no timer armed (an idle one) holds none — nine numbers that are not small integers each take
+ * a heap box of their own in V8.
+ */
+class ArmedDeadlines {
+  retransmitAt = Infinity;
+  delayedAckAt = Infinity;
+  persistAt = Infinity;
+  keepaliveAt = Infinity;
+  timeWaitAt = Infinity;
+  finWait2At = Infinity;
+  rackAt = Infinity;
+  probeAt = Infinity;
+  pacingAt = Infinity;
+}
+
+/** The deadlines of every connection with no timer armed: shared, so never written (TimerDeadlines.armedForWrite). */
+const NONE_ARMED = new ArmedDeadlines();
+
+/**
  * The deadlines of one connection's timers (RFC 9293 §3.8, RFC 6298, RFC 8985 …): absolute
  * times in ms, Infinity when a timer is not armed, and the arming rules that only compute and
  * set one (`armRetransmitTimer`, `armDelayedAck`, `armProbeTimer`). What a timer does when it
@@ -13,25 +33,29 @@ import type { TcpConnection } from './connection.js';
  * segment processing, user calls, socket options, tests.
  */
 export abstract class TimerDeadlines {
-  private retransmitAt = Infinity;
-  private delayedAckAt = Infinity;
-  private persistAt = Infinity;
-  private keepaliveAt = Infinity;
-  private timeWaitAt = Infinity;
-  private finWait2At = Infinity;
-  private rackAt = Infinity;
-  private probeAt = Infinity;
-  private pacingAt = Infinity;
+  /** The deadlines, NONE_ARMED (shared, never written) while no timer is armed. */
+  private armed: ArmedDeadlines = NONE_ARMED;
   /** A change was reported and the host has not looked since. */
   private changeReported = false;
 
   /** Called on the first change after the host last looked. */
   protected abstract deadlinesChanged(): void;
 
-  /** The host has read the deadlines (pollAt): the next change is reported again. */
+  /**
+   * The host has read the deadlines (pollAt): the next change is reported again. With no timer
+   * left armed the connection is at rest: the deadline record goes, and `atRest` may release
+   * what else it no longer needs.
+   */
   markDeadlinesSeen(): void {
     this.changeReported = false;
+    if (this.armed !== NONE_ARMED && this.pollAt() === Infinity) {
+      this.armed = NONE_ARMED;
+      this.atRest();
+    }
   }
+
+  /** No timer is armed any more (after the host looked): state kept only while busy may be released. */
+  protected atRest(): void {}
 
   private changed(): void {
     if (this.changeReported) return;
@@ -39,93 +63,99 @@ export abstract class TimerDeadlines {
     this.deadlinesChanged();
   }
 
+  /** The record to write a deadline into: made when the first timer is armed. */
+  private armedForWrite(): ArmedDeadlines {
+    if (this.armed === NONE_ARMED) this.armed = new ArmedDeadlines();
+    return this.armed;
+  }
+
   /** Retransmission timer (RFC 6298 §5). */
   get retransmitDeadline(): number {
-    return this.retransmitAt;
+    return this.armed.retransmitAt;
   }
   set retransmitDeadline(at: number) {
-    if (at === this.retransmitAt) return;
-    this.retransmitAt = at;
+    if (at === this.armed.retransmitAt) return;
+    this.armedForWrite().retransmitAt = at;
     this.changed();
   }
 
   /** Delayed ACK (RFC 1122 §4.2.3.2, RFC 5681 §4.2). */
   get delayedAckDeadline(): number {
-    return this.delayedAckAt;
+    return this.armed.delayedAckAt;
   }
   set delayedAckDeadline(at: number) {
-    if (at === this.delayedAckAt) return;
-    this.delayedAckAt = at;
+    if (at === this.armed.delayedAckAt) return;
+    this.armedForWrite().delayedAckAt = at;
     this.changed();
   }
 
   /** Persist timer: the next zero-window probe (RFC 9293 §3.8.6.1). */
   get persistDeadline(): number {
-    return this.persistAt;
+    return this.armed.persistAt;
   }
   set persistDeadline(at: number) {
-    if (at === this.persistAt) return;
-    this.persistAt = at;
+    if (at === this.armed.persistAt) return;
+    this.armedForWrite().persistAt = at;
     this.changed();
   }
 
   /** Keepalive (RFC 1122 §4.2.3.6). */
   get keepaliveDeadline(): number {
-    return this.keepaliveAt;
+    return this.armed.keepaliveAt;
   }
   set keepaliveDeadline(at: number) {
-    if (at === this.keepaliveAt) return;
-    this.keepaliveAt = at;
+    if (at === this.armed.keepaliveAt) return;
+    this.armedForWrite().keepaliveAt = at;
     this.changed();
   }
 
   /** End of TIME-WAIT, 2·MSL after it began (RFC 9293 §3.10.8). */
   get timeWaitDeadline(): number {
-    return this.timeWaitAt;
+    return this.armed.timeWaitAt;
   }
   set timeWaitDeadline(at: number) {
-    if (at === this.timeWaitAt) return;
-    this.timeWaitAt = at;
+    if (at === this.armed.timeWaitAt) return;
+    this.armedForWrite().timeWaitAt = at;
     this.changed();
   }
 
   /** How long an orphaned connection may stay in FIN-WAIT-2. */
   get finWait2Deadline(): number {
-    return this.finWait2At;
+    return this.armed.finWait2At;
   }
   set finWait2Deadline(at: number) {
-    if (at === this.finWait2At) return;
-    this.finWait2At = at;
+    if (at === this.armed.finWait2At) return;
+    this.armedForWrite().finWait2At = at;
     this.changed();
   }
 
   /** RACK's reordering timer (RFC 8985 §6.2). */
   get rackDeadline(): number {
-    return this.rackAt;
+    return this.armed.rackAt;
   }
   set rackDeadline(at: number) {
-    if (at === this.rackAt) return;
-    this.rackAt = at;
+    if (at === this.armed.rackAt) return;
+    this.armedForWrite().rackAt = at;
     this.changed();
   }
 
   /** Tail loss probe (RFC 8985 §7). */
   get probeDeadline(): number {
-    return this.probeAt;
+    return this.armed.probeAt;
   }
   set probeDeadline(at: number) {
-    if (at === this.probeAt) return;
-    this.probeAt = at;
+    if (at === this.armed.probeAt) return;
+    this.armedForWrite().probeAt = at;
     this.changed();
   }
 
   /** Pacing: when the next send unit may leave (TcpConfig.pacing, pacing.ts). */
   get pacingDeadline(): number {
-    return this.pacingAt;
+    return this.armed.pacingAt;
   }
   set pacingDeadline(at: number) {
-    if (at === this.pacingAt) return;
-    this.pacingAt = at;
+    if (at === this.armed.pacingAt) return;
+    this.armedForWrite().pacingAt = at;
     this.changed();
   }
 
@@ -144,16 +174,18 @@ export abstract class TimerDeadlines {
 
   /** The earliest armed timer, or Infinity. */
   pollAt(): number {
+    const armed = this.armed;
+    if (armed === NONE_ARMED) return Infinity;
     return Math.min(
-      this.retransmitAt,
-      this.delayedAckAt,
-      this.persistAt,
-      this.keepaliveAt,
-      this.timeWaitAt,
-      this.finWait2At,
-      this.rackAt,
-      this.probeAt,
-      this.pacingAt,
+      armed.retransmitAt,
+      armed.delayedAckAt,
+      armed.persistAt,
+      armed.keepaliveAt,
+      armed.timeWaitAt,
+      armed.finWait2At,
+      armed.rackAt,
+      armed.probeAt,
+      armed.pacingAt,
     );
   }
 }

@@ -8,15 +8,18 @@
  *
  * Storage grows lazily, doubling from a small first allocation up to `capacity`, so an idle
  * socket with a large SO_SNDBUF costs nothing. It never shrinks while it holds data; once it is
- * empty and the capacity has been lowered below its size, it is released.
+ * empty and the capacity has been lowered below its size, or the connection is at rest
+ * (`release`), it is released.
  */
+import { NO_BYTES } from '../core/bytes.js';
 
 /** The first allocation: enough for a few segments, small enough for thousands of idle sockets. */
 const INITIAL_STORAGE = 4096;
 
 /** A byte ring holding unacknowledged and unsent data, with a settable capacity (SO_SNDBUF). */
 export class SendBuffer {
-  private storage: Uint8Array = new Uint8Array(0);
+  /** The ring; the shared NO_BYTES until the first write and after a release. */
+  private storage: Uint8Array = NO_BYTES;
   /** Index in `storage` of offset 0 (SND.UNA). */
   private head = 0;
   private held = 0;
@@ -47,10 +50,14 @@ export class SendBuffer {
 
   set capacity(capacity: number) {
     this.limit = checkedCapacity(capacity);
-    if (this.held === 0 && this.storage.length > this.limit) {
-      this.storage = new Uint8Array(0);
-      this.head = 0;
-    }
+    if (this.held === 0 && this.storage.length > this.limit) this.release();
+  }
+
+  /** Drops the storage of an empty buffer (the connection is at rest); the next write allocates again. */
+  release(): void {
+    if (this.held > 0) return;
+    this.storage = NO_BYTES;
+    this.head = 0;
   }
 
   /** Bytes of storage allocated now (for tests and memory accounting); at most max(capacity, what was ever needed). */
