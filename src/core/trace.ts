@@ -7,7 +7,7 @@
 export interface TraceEvent {
   /** `down`: on its way to the link; `up`: on its way to a socket. */
   readonly direction: 'down' | 'up';
-  /** The layer reporting: `udp`, `icmp`, `ipv4`, `tcp`, `link`. */
+  /** The layer reporting: `udp`, `icmp`, `ipv4`, `tcp`, `link` (a bare-IP link), `eth`, `arp`. */
   readonly layer: string;
   /** The stack's time (ms). */
   readonly time: number;
@@ -21,6 +21,13 @@ export interface TraceEvent {
   readonly header: Uint8Array;
   /** Bytes of payload this layer carried. */
   readonly payloadLength: number;
+  /**
+   * The IPv4 packet this event belongs to, on the way down: the same object at the `ipv4`, `link`
+   * and `eth` events of one packet, so a reader can put a packet's lines together although its
+   * layers report at different moments (IP when the packet is made, the link when the stack
+   * flushes its queue, Ethernet once ARP has answered).
+   */
+  readonly packet?: Uint8Array;
 }
 
 /** Receives trace events. */

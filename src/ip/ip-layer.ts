@@ -675,6 +675,7 @@ export class IpLayer {
       fields: ipv4TraceFields(packet),
       header: packet.header,
       payloadLength: packet.totalLength - packet.headerLength,
+      packet: frame,
     });
   }
 }

@@ -10,10 +10,13 @@
  *                               (ARP answered and learned here; frames for other MACs dropped)
  *
  * The adapter keeps the core I/O-free: retries and cache ageing are deadlines in `pollAt()`,
- * run by `poll(now)`, like every other timer of the stack.
+ * run by `poll(now)`, like every other timer of the stack. With a tracer (the stack's, handed
+ * over by Link.setTracer) it reports each frame's Ethernet header (`eth`) and each ARP packet
+ * (`arp`) as the stack's layers report theirs.
  */
 import { bytesEqual } from '../core/bytes.js';
-import { isMulticast, subnetBroadcast, readIpv4Address, type Ipv4Address, type Ipv4Cidr } from '../ip/address.js';
+import type { TraceEvent, Tracer } from '../core/trace.js';
+import { formatIpv4Address, isMulticast, subnetBroadcast, readIpv4Address, type Ipv4Address, type Ipv4Cidr } from '../ip/address.js';
 import { ArpOperation, ArpPacket, ARP_PACKET_LENGTH, emitArp, parseArp } from './arp.js';
 import {
   emitEthernet,
@@ -21,6 +24,7 @@ import {
   ETHERNET_HEADER_LENGTH,
   ETHERNET_MIN_FRAME_LENGTH,
   EthernetFrame,
+  formatMac,
   isBroadcastMac,
   isMulticastMac,
   MAC_BROADCAST,
@@ -108,6 +112,9 @@ export class EthernetAdapter implements Link {
     addressConflicts: 0,
   };
   private receiver: FrameReceiver | null = null;
+  private tracer: Tracer | null = null;
+  /** The interface's name in its stack, for trace events. */
+  private traceWhere = '';
   private readonly neighbors = new Map<Ipv4Address, Neighbor>();
   private readonly resolving = new Map<Ipv4Address, Resolution>();
   private readonly reachableMs: number;
@@ -165,6 +172,13 @@ export class EthernetAdapter implements Link {
     this.receiver = receiver;
   }
 
+  /** Reports every frame from now on to `tracer` (null: stop) as happening on interface `where`; see Link.setTracer. */
+  setTracer(tracer: Tracer | null, where: string): boolean {
+    this.tracer = tracer;
+    this.traceWhere = where;
+    return true;
+  }
+
   transmit(packet: Uint8Array, now: number, segmentSize = 0): void {
     if (packet.length < 20) {
       this.counters.malformedOrUnknown++;
@@ -216,25 +230,26 @@ export class EthernetAdapter implements Link {
   /** Starts (or joins) resolving `address`, holding `waiting` until it is answered. */
   private request(address: Ipv4Address, now: number, waiting: { readonly packet: Uint8Array; readonly segmentSize: number } | null): void {
     let resolution = this.resolving.get(address);
+    const first = !resolution;
     if (!resolution) {
       resolution = { queue: [], attempts: 1, nextAt: now + this.retryMs };
       this.resolving.set(address, resolution);
-      this.sendRequest(address, now);
     }
-    if (waiting === null) return;
-    if (resolution.queue.length >= this.queueLimit) {
-      this.counters.unresolvedDrops++;
-      return;
+    if (waiting !== null) {
+      if (resolution.queue.length >= this.queueLimit) this.counters.unresolvedDrops++;
+      else resolution.queue.push(waiting);
     }
-    resolution.queue.push(waiting);
+    if (first) this.sendRequest(address, now);
   }
 
   private sendRequest(address: Ipv4Address, now: number): void {
     this.counters.arpRequestsSent++;
-    this.sendArp(ArpOperation.REQUEST, MAC_BROADCAST, new Uint8Array(6), address, now);
+    const waiting = this.resolving.get(address)?.queue.length ?? 0;
+    const note = waiting === 0 ? 'broadcast' : `broadcast; ${waiting === 1 ? 'one packet waits' : `${waiting} packets wait`} for the answer`;
+    this.sendArp(ArpOperation.REQUEST, MAC_BROADCAST, new Uint8Array(6), address, now, note);
   }
 
-  private sendArp(operation: number, to: MacAddress, targetMac: MacAddress, targetAddress: Ipv4Address, now: number): void {
+  private sendArp(operation: number, to: MacAddress, targetMac: MacAddress, targetAddress: Ipv4Address, now: number, note: string): void {
     const packet = new Uint8Array(ARP_PACKET_LENGTH);
     emitArp(
       {
@@ -246,6 +261,7 @@ export class EthernetAdapter implements Link {
       },
       packet,
     );
+    if (this.tracer) this.tracer(arpTraceEvent('down', ArpPacket.unchecked(packet), now, this.traceWhere, note));
     this.send(to, EtherType.ARP, packet, now);
   }
 
@@ -254,6 +270,16 @@ export class EthernetAdapter implements Link {
     const frame = new Uint8Array(Math.max(ETHERNET_MIN_FRAME_LENGTH, ETHERNET_HEADER_LENGTH + payload.length));
     emitEthernet({ destination: to, source: this.options.mac, etherType, vlan: null }, frame);
     frame.set(payload, ETHERNET_HEADER_LENGTH);
+    if (this.tracer) {
+      const padding = frame.length - ETHERNET_HEADER_LENGTH - payload.length;
+      const padded = padding > 0 ? `, then ${padding} bytes of padding to Ethernet's ${ETHERNET_MIN_FRAME_LENGTH}-byte minimum` : '';
+      this.tracer(
+        ethernetTraceEvent('down', EthernetFrame.unchecked(frame), now, this.traceWhere, `added ${ETHERNET_HEADER_LENGTH}-byte header${padded}`, {
+          payloadLength: payload.length,
+          packet: etherType === EtherType.IPV4 ? payload : undefined,
+        }),
+      );
+    }
     this.inner.transmit(frame, now, segmentSize);
   }
 
@@ -268,6 +294,13 @@ export class EthernetAdapter implements Link {
     if (!bytesEqual(destination, this.options.mac) && !isBroadcastMac(destination) && !isMulticastMac(destination)) {
       this.counters.notForUs++;
       return;
+    }
+    const known = frame.etherType === EtherType.IPV4 || frame.etherType === EtherType.ARP;
+    if (this.tracer) {
+      const action = known
+        ? `removed ${ETHERNET_HEADER_LENGTH}-byte header, ${frame.payload.length} bytes to ${frame.etherType === EtherType.IPV4 ? 'IPv4' : 'ARP'}`
+        : 'no protocol here speaks this EtherType: dropped';
+      this.tracer(ethernetTraceEvent('up', frame, now, this.traceWhere, action, { payloadLength: frame.payload.length }));
     }
     if (frame.etherType === EtherType.IPV4) this.receiver?.(frame.payload, now, checksumTrusted);
     else if (frame.etherType === EtherType.ARP) this.arp(frame.payload, now);
@@ -289,16 +322,35 @@ export class EthernetAdapter implements Link {
     const arp = parsed.value;
     const ours = this.options.address.address;
     if (arp.senderProtocolAddress === ours) {
-      if (!bytesEqual(arp.senderHardwareAddress, this.options.mac)) this.counters.addressConflicts++;
+      const conflict = !bytesEqual(arp.senderHardwareAddress, this.options.mac);
+      if (conflict) this.counters.addressConflicts++;
+      if (this.tracer)
+        this.tracer(arpTraceEvent('up', checked.value, now, this.traceWhere, conflict ? 'another station claims our address: counted' : 'our own'));
       return;
     }
     // Merge: update a mapping we hold (or are asking for); add one if the packet is for us.
     const known = this.neighbors.has(arp.senderProtocolAddress) || this.resolving.has(arp.senderProtocolAddress);
     const forUs = arp.targetProtocolAddress === ours;
-    if ((known || forUs) && arp.senderProtocolAddress !== 0) this.learn(arp.senderProtocolAddress, arp.senderHardwareAddress, now);
-    if (forUs && arp.operation === ArpOperation.REQUEST) {
+    const learns = (known || forUs) && arp.senderProtocolAddress !== 0;
+    const answers = forUs && arp.operation === ArpOperation.REQUEST;
+    if (this.tracer) {
+      const waiting = this.resolving.get(arp.senderProtocolAddress)?.queue.length ?? 0;
+      const learned = `learned ${formatIpv4Address(arp.senderProtocolAddress)} is-at ${formatMac(arp.senderHardwareAddress)}`;
+      const sends = waiting === 0 ? '' : `, sending the ${waiting === 1 ? 'packet' : `${waiting} packets`} that waited`;
+      const action = learns ? `${learned}${sends}${answers ? ', replying' : ''}` : 'not about us: ignored';
+      this.tracer(arpTraceEvent('up', checked.value, now, this.traceWhere, action));
+    }
+    if (learns) this.learn(arp.senderProtocolAddress, arp.senderHardwareAddress, now);
+    if (answers) {
       this.counters.arpRepliesSent++;
-      this.sendArp(ArpOperation.REPLY, arp.senderHardwareAddress, arp.senderHardwareAddress, arp.senderProtocolAddress, now);
+      this.sendArp(
+        ArpOperation.REPLY,
+        arp.senderHardwareAddress,
+        arp.senderHardwareAddress,
+        arp.senderProtocolAddress,
+        now,
+        `to ${formatMac(arp.senderHardwareAddress)}`,
+      );
     }
   }
 
@@ -316,4 +368,71 @@ export class EthernetAdapter implements Link {
     this.resolving.delete(address);
     for (const { packet, segmentSize } of resolution.queue) this.send(mac, EtherType.IPV4, packet, now, segmentSize);
   }
+}
+
+/** EtherType names as tcpdump -e and tshark print them. */
+function etherTypeName(etherType: number): string {
+  const name = etherType === EtherType.IPV4 ? 'IPv4' : etherType === EtherType.ARP ? 'ARP' : etherType === EtherType.IPV6 ? 'IPv6' : 'unknown';
+  return `${name} (0x${etherType.toString(16).padStart(4, '0')})`;
+}
+
+/** A trace event for an Ethernet header going `direction`, on the interface `where`. */
+function ethernetTraceEvent(
+  direction: 'down' | 'up',
+  frame: EthernetFrame,
+  now: number,
+  where: string,
+  action: string,
+  carried: { readonly payloadLength: number; readonly packet?: Uint8Array },
+): TraceEvent {
+  const destination = formatMac(frame.destination) + (isBroadcastMac(frame.destination) ? ' (broadcast)' : '');
+  return {
+    direction,
+    layer: 'eth',
+    time: now,
+    where,
+    summary: `Ethernet ${formatMac(frame.source)} → ${destination}, type ${etherTypeName(frame.etherType)}, ${frame.bytes.length} bytes: ${action}`,
+    fields: [
+      ['destination', formatMac(frame.destination)],
+      ['source', formatMac(frame.source)],
+      ['type', etherTypeName(frame.etherType)],
+    ],
+    header: frame.bytes.subarray(0, frame.headerLength),
+    payloadLength: carried.payloadLength,
+    packet: carried.packet,
+  };
+}
+
+/** A trace event for an ARP packet; its summary starts as tcpdump's line for it. */
+function arpTraceEvent(direction: 'down' | 'up', packet: ArpPacket, now: number, where: string, action: string): TraceEvent {
+  const sender = formatIpv4Address(packet.senderProtocolAddress);
+  const target = formatIpv4Address(packet.targetProtocolAddress);
+  const what =
+    packet.operation === ArpOperation.REQUEST
+      ? `Request who-has ${target} tell ${sender}`
+      : packet.operation === ArpOperation.REPLY
+        ? `Reply ${sender} is-at ${formatMac(packet.senderHardwareAddress)}`
+        : `operation ${packet.operation} from ${sender} about ${target}`;
+  const operation =
+    packet.operation === ArpOperation.REQUEST ? 'request (1)' : packet.operation === ArpOperation.REPLY ? 'reply (2)' : String(packet.operation);
+  return {
+    direction,
+    layer: 'arp',
+    time: now,
+    where,
+    summary: `ARP, ${what}, length ${ARP_PACKET_LENGTH}: ${action}`,
+    fields: [
+      ['hardware type', `Ethernet (${packet.hardwareType})`],
+      ['protocol type', etherTypeName(packet.protocolType)],
+      ['hardware size', String(packet.hardwareLength)],
+      ['protocol size', String(packet.protocolLength)],
+      ['opcode', operation],
+      ['sender MAC', formatMac(packet.senderHardwareAddress)],
+      ['sender IP', sender],
+      ['target MAC', formatMac(packet.targetHardwareAddress)],
+      ['target IP', target],
+    ],
+    header: packet.bytes.subarray(0, ARP_PACKET_LENGTH),
+    payloadLength: 0,
+  };
 }

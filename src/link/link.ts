@@ -6,6 +6,7 @@
  * Links are driven like the stack: nothing happens on its own. Frames that a link holds back
  * (a wire's latency, a fault injector's delay) come out in `poll(now)`; `pollAt()` says when.
  */
+import type { Tracer } from '../core/trace.js';
 
 /** What a frame on a link is: a bare IPv4 packet (`ip`) or an Ethernet II frame. */
 export type LinkMedium = 'ip' | 'ethernet';
@@ -47,6 +48,13 @@ export interface Link {
   readonly transmitQueueLimit?: number;
   /** Sets the one receiver of frames arriving from the medium. */
   setReceiver(receiver: FrameReceiver): void;
+  /**
+   * For a link with layers of its own (EthernetAdapter: Ethernet and ARP): installs (or removes,
+   * with null) the stack's tracer there; `where` is the interface's name in the stack, for the
+   * events. Returns true when the link reports every frame it carries, so the stack leaves out
+   * its own `link` events, which would say the same less well.
+   */
+  setTracer?(tracer: Tracer | null, where: string): boolean;
   /** The next time (ms) this link has frames to release, or Infinity. */
   pollAt(): number;
   /** Releases every frame due at or before `now`. */
@@ -87,6 +95,10 @@ export abstract class LinkDecorator implements Link {
 
   setReceiver(receiver: FrameReceiver): void {
     this.inner.setReceiver(receiver);
+  }
+
+  setTracer(tracer: Tracer | null, where: string): boolean {
+    return this.inner.setTracer?.(tracer, where) ?? false;
   }
 
   pollAt(): number {

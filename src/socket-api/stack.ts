@@ -101,6 +101,8 @@ export class Stack {
   /** The driver's clock, consulted when an application call needs the time (see setTimeSource). */
   private timeSource: Clock | null = null;
   private tracerFunction: Tracer | null = null;
+  /** Interfaces whose link traces its own frames (Ethernet, ARP): the stack's `link` events are left out there. */
+  private readonly selfTracingLinks = new Set<string>();
   /** `link.<interface>.rx.frames` and `.tx.frames` by interface name, looked up once. */
   private readonly linkCounters = new Map<string, { readonly rxFrames: Counter; readonly txFrames: Counter }>();
 
@@ -169,6 +171,7 @@ export class Stack {
     this.icmp.tracer = tracer;
     this.udp.tracer = tracer;
     this.tcp.tracer = tracer;
+    for (const iface of this.ip.listInterfaces()) this.traceLinkOf(iface);
   }
   /** The tracer installed on every layer, or null. */
   get tracer(): Tracer | null {
@@ -193,6 +196,7 @@ export class Stack {
       loopback: options.link instanceof LoopbackLink,
     };
     this.ip.addInterface(iface);
+    if (this.tracerFunction) this.traceLinkOf(iface);
     options.link.setReceiver((frame, now, checksumTrusted) => this.receive(iface.name, frame, now, checksumTrusted));
     return iface;
   }
@@ -301,8 +305,15 @@ export class Stack {
       .join('\n');
   }
 
+  /** Hands the tracer to `iface`'s link when it has layers of its own (see Link.setTracer). */
+  private traceLinkOf(iface: NetworkInterface): void {
+    const linkReports = iface.link.setTracer?.(this.tracerFunction, iface.name) ?? false;
+    if (linkReports) this.selfTracingLinks.add(iface.name);
+    else this.selfTracingLinks.delete(iface.name);
+  }
+
   private traceLink(direction: 'up' | 'down', interfaceName: string, frame: Uint8Array, now: number): void {
-    if (!this.tracerFunction) return;
+    if (!this.tracerFunction || this.selfTracingLinks.has(interfaceName)) return;
     const iface = this.ip.getInterface(interfaceName)!;
     this.tracerFunction({
       direction,
@@ -319,6 +330,7 @@ export class Stack {
       ],
       header: new Uint8Array(0),
       payloadLength: frame.length,
+      packet: direction === 'down' ? frame : undefined,
     });
   }
 

@@ -6,8 +6,11 @@
  */
 import { ManualClock } from '../core/clock.js';
 import { Rng } from '../core/rng.js';
+import { parseIpv4Cidr } from '../ip/address.js';
+import { EthernetAdapter, randomLocalMac } from '../link/ethernet-adapter.js';
+import { parseMac } from '../link/ethernet.js';
 import { FaultInjector, type FaultConfig } from '../link/fault-injector.js';
-import type { Link } from '../link/link.js';
+import type { Link, LinkMedium } from '../link/link.js';
 import { PcapTap } from '../link/pcap-tap.js';
 import { VirtualWire } from '../link/virtual-wire.js';
 import type { NetworkInterface } from '../ip/interface.js';
@@ -25,6 +28,26 @@ export interface Attachment {
   readonly faults?: FaultConfig;
   /** Record this side's traffic (what it sends and receives) in a pcap. */
   readonly capture?: boolean;
+  /** This side's MAC on an Ethernet wire, `02:00:00:00:00:01` (default: random, locally administered, from the seed). */
+  readonly mac?: string;
+}
+
+/** Settings of the wire VirtualNetwork.connect lays. */
+export interface WireSettings {
+  /** Largest IP packet (bytes); 1500 by default. */
+  readonly mtu?: number;
+  /** One-way delay (ms); 0 by default. */
+  readonly latencyMs?: number;
+  /** Added to the captures' timestamps (ms since the Unix epoch); 0 by default. */
+  readonly captureEpochMs?: number;
+  /** TCP segmentation offload across the wire (bare-IP wires only; see VirtualWire). */
+  readonly segmentationOffload?: boolean;
+  /**
+   * What the wire carries: bare IPv4 packets (`ip`, the default, as a TUN device) or Ethernet
+   * frames (as a TAP device or a veth pair), each side then resolving the other's MAC with ARP
+   * through an EthernetAdapter; captures are then Ethernet (link type 1), ARP included.
+   */
+  readonly medium?: LinkMedium;
 }
 
 /** A connection made by VirtualNetwork.connect. */
@@ -39,6 +62,8 @@ export interface Connection {
     readonly tap?: PcapTap;
     /** Its fault injector, when `faults` were given. */
     readonly faults?: FaultInjector;
+    /** Its IPv4-over-Ethernet adapter (MAC, ARP cache, counters), on an Ethernet wire. */
+    readonly ethernet?: EthernetAdapter;
   };
   /** What the second attachment got. */
   readonly b: {
@@ -48,6 +73,8 @@ export interface Connection {
     readonly tap?: PcapTap;
     /** Its fault injector, when `faults` were given. */
     readonly faults?: FaultInjector;
+    /** Its IPv4-over-Ethernet adapter (MAC, ARP cache, counters), on an Ethernet wire. */
+    readonly ethernet?: EthernetAdapter;
   };
 }
 
@@ -93,29 +120,43 @@ export class VirtualNetwork {
     return stack;
   }
 
-  /** Joins two stacks with a wire; each side gets an interface with the given address. */
-  connect(
-    a: Attachment,
-    b: Attachment,
-    options: { mtu?: number; latencyMs?: number; captureEpochMs?: number; segmentationOffload?: boolean } = {},
-  ): Connection {
+  /**
+   * Joins two stacks with a wire; each side gets an interface with the given address. On an
+   * Ethernet wire the layers of each side are, from the stack down: EthernetAdapter (ARP),
+   * PcapTap (so the capture holds whole Ethernet frames), FaultInjector, the wire's end.
+   */
+  connect(a: Attachment, b: Attachment, options: WireSettings = {}): Connection {
     const index = this.wireCount++;
+    const medium = options.medium ?? 'ip';
     const wire = new VirtualWire({
       name: `wire${index}`,
       mtu: options.mtu ?? 1500,
       latencyMs: options.latencyMs ?? 0,
+      medium,
       segmentationOffload: options.segmentationOffload,
     });
     const attach = (side: Attachment, end: Link) => {
       let link: Link = end;
       let faults: FaultInjector | undefined;
       let tap: PcapTap | undefined;
+      let ethernet: EthernetAdapter | undefined;
       if (side.faults) link = faults = new FaultInjector(link, side.faults, new Rng(this.rng.nextU32()));
       if (side.capture) link = tap = new PcapTap(link, { epochMs: options.captureEpochMs ?? 0 });
+      if (medium === 'ethernet') link = ethernet = this.ethernetAdapter(side, link);
       const iface = side.stack.addInterface({ name: side.interfaceName ?? `eth${index}`, link, address: side.address });
-      return { iface, tap, faults };
+      return { iface, tap, faults, ethernet };
     };
     return { wire, a: attach(a, wire.a), b: attach(b, wire.b) };
+  }
+
+  /** IPv4 over the Ethernet link `link` for `side`, next hops from its stack's routes. */
+  private ethernetAdapter(side: Attachment, link: Link): EthernetAdapter {
+    const address = parseIpv4Cidr(side.address);
+    if (!address) throw new Error(`connect: bad address ${side.address}; expected a.b.c.d/n`);
+    const mac = side.mac === undefined ? randomLocalMac(() => this.rng.nextFloat()) : parseMac(side.mac);
+    if (!mac) throw new Error(`connect: bad MAC ${side.mac}; expected six hex octets, 02:00:00:00:00:01`);
+    const stack = side.stack;
+    return new EthernetAdapter(link, { mac, address, nextHop: (destination) => stack.ip.routes.lookup(destination)?.gateway ?? destination });
   }
 
   /** The earliest time any stack has work, or Infinity. */

@@ -104,6 +104,48 @@ export function formatTcpFlags(flags: number): string {
   return names.length === 0 ? 'none' : names.join(',');
 }
 
+/** tcpdump's letter per flag, in the order it prints them (print-tcp.c): `[S.]` is SYN and ACK. */
+const TCPDUMP_FLAG_LETTERS: readonly (readonly [number, string])[] = [
+  [TcpFlag.FIN, 'F'],
+  [TcpFlag.SYN, 'S'],
+  [TcpFlag.RST, 'R'],
+  [TcpFlag.PSH, 'P'],
+  [TcpFlag.ACK, '.'],
+  [TcpFlag.URG, 'U'],
+  [TcpFlag.ECE, 'E'],
+  [TcpFlag.CWR, 'W'],
+];
+
+/**
+ * `flags` as tcpdump prints them inside `Flags [...]`: `S.` for SYN+ACK, `FP.` for FIN+PSH+ACK,
+ * `SEW` for an ECN-setup SYN, `none` when no flag is set. tcpdump 4.99 reads only the eight flags
+ * of byte 13, so AE and the reserved bits do not show (formatTcpFlagsWireshark has them).
+ */
+export function formatTcpFlagsTcpdump(flags: number): string {
+  const letters = TCPDUMP_FLAG_LETTERS.filter(([bit]) => (flags & bit) !== 0).map(([, letter]) => letter);
+  return letters.length === 0 ? 'none' : letters.join('');
+}
+
+/** Wireshark's order, from the least significant bit: its Info column's `[SYN, ACK]`. */
+const WIRESHARK_FLAG_NAMES: readonly (readonly [number, string])[] = [
+  [TcpFlag.FIN, 'FIN'],
+  [TcpFlag.SYN, 'SYN'],
+  [TcpFlag.RST, 'RST'],
+  [TcpFlag.PSH, 'PSH'],
+  [TcpFlag.ACK, 'ACK'],
+  [TcpFlag.URG, 'URG'],
+  [TcpFlag.ECE, 'ECE'],
+  [TcpFlag.CWR, 'CWR'],
+  [TcpFlag.NS, 'AE'],
+  [TCP_RESERVED_FLAGS, 'Reserved'],
+];
+
+/** `flags` as Wireshark's Info column lists them: `SYN, ACK`, `FIN, PSH, ACK`; `<None>` when zero. */
+export function formatTcpFlagsWireshark(flags: number): string {
+  const names = WIRESHARK_FLAG_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
+  return names.length === 0 ? '<None>' : names.join(', ');
+}
+
 /** The addresses of the IPv4 pseudo-header the checksum covers (RFC 9293 §3.1). */
 export interface TcpPseudoHeader {
   /** Source Address of the IPv4 header carrying the segment. */
