@@ -5,9 +5,12 @@
  *   ustack dissect FILE|- [-c N] [-Y FILTER] [--json]   each frame of a pcap, layer by layer (or tshark-style JSON)
  *   ustack drill SCRIPT.pkt...       run packetdrill scripts against ustack in virtual time
  *   ustack pcap2drill FILE --host ADDR   one TCP conversation of a capture as a packetdrill script
+ *   ustack view FILE [-o FILE.html]  a capture as one self-contained HTML page: layers, bytes, TCP diagrams
  *   ustack up [options]              ustack on a real TUN/TAP device until Ctrl-C (root)
  *   ustack ping [options] HOST       ping from ustack over a TUN/TAP device (root)
  *   ustack nc [options] [-l] [-u] HOST PORT   netcat over ustack on a TUN/TAP device (root)
+ *   ustack run [options] -- PROGRAM  an unmodified program's IPv4 sockets on ustack (LD_PRELOAD)
+ *   ustack net start|stop NAME       a named virtual network for `ustack run --net NAME`
  *
  * As its neighbours do: `--version`; `ustack help COMMAND` and `COMMAND --help` print the
  * command's help and run nothing; a mistake on the command line is one line on stderr naming the
@@ -38,6 +41,9 @@ commands:
   pcap2drill FILE --host ADDR [--conversation N]
                              one TCP conversation of a capture as a packetdrill script for drill,
                              ADDR's side as the stack under test (\`ustack pcap2drill --help\`)
+  view FILE [-o FILE.html]   a capture as one HTML page that works offline: frames, layers as nested
+                             boxes over the bytes, checksums, TCP ladder and time–sequence graph,
+                             fragments (\`ustack view --help\`)
   up [--tun NAME|--tap NAME] [--addr CIDR] [--host-addr ADDR] [--netns NS]
      [--serve echo,upper,kv,gateway,http] [--pcap FILE] [--trace]
                              ustack on a real TUN (or TAP) device, answering ping and serving the
@@ -49,6 +55,10 @@ commands:
                              netcat over ustack: stdin to the socket, the socket to stdout; -l
                              listens, -u for UDP; OpenBSD nc's flags; a progress line for files
                              (\`ustack nc --help\`)
+  run [--net NAME --addr CIDR] [--tun NAME] [--trace] [--pcap FILE] [--faults SPEC] -- PROGRAM [ARGS...]
+                             an unmodified Linux program with its IPv4 sockets on ustack (LD_PRELOAD;
+                             \`ustack run --help\`, docs/run.md)
+  net start|stop NAME        a named virtual network that \`ustack run --net NAME\` hosts join
   help [COMMAND]             this text, or COMMAND's help (as \`ustack COMMAND --help\`)
 
 options: --version, --help
@@ -69,9 +79,12 @@ const COMMANDS: Record<string, { readonly run: (args: string[], print: Print) =>
   },
   drill: { run: async (args, print) => (await import('../drill/drill-command.js')).runDrill(args, print) },
   pcap2drill: { run: async (args, print) => (await import('../drill/pcap2drill-command.js')).runPcap2drill(args, print) },
+  view: { run: async (args, print) => (await import('../view/view-command.js')).runView(args, print) },
   up: { run: async (args, print) => (await import('./up-command.js')).runUp(args, print, { signal: stdoutClosed.signal }), holdsDevice: true },
   ping: { run: async (args, print) => (await import('./ping-command.js')).runPing(args, print, { signal: stdoutClosed.signal }), holdsDevice: true },
   nc: { run: async (args) => (await import('./nc-command.js')).runNc(args, { signal: stdoutClosed.signal }), holdsDevice: true },
+  run: { run: async (args, print) => (await import('../run/run-command.js')).runRun(args, print), holdsDevice: true },
+  net: { run: async (args, print) => (await import('../run/run-command.js')).runNet(args, print) },
 };
 
 /** The package's version, from its package.json (two folders above dist/src/cli/, or src/cli/). */
