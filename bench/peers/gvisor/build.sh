@@ -19,4 +19,4 @@ fi
 mkdir -p "$(dirname "$out")"
 # GOPATH mode over Debian's /usr/share/gocode tree: no modules, no network.
 GO111MODULE=off GOPATH="$gocode" GOPROXY=off GOFLAGS= \
-  go build -trimpath -o "$out" "$here/main.go"
+  go build -trimpath -o "$out" "$here"/*.go

@@ -7,10 +7,17 @@
 //
 // Usage: gvisor-peer --tun NAME --addr A.B.C.D --mtu N
 //
-// The program opens (creates) the TUN device itself and prints "ready" once
-// the device is open and all three services listen. Configuring the kernel's
-// end of the device (namespace, address, MTU, link up) is up to the caller.
-// It exits on SIGINT/SIGTERM or when stdin reaches EOF.
+//	gvisor-peer --packet-socket IFACE --addr A.B.C.D --mtu N
+//
+// With --tun the program opens (creates) the TUN device itself and prints
+// "ready" once the device is open and all three services listen. Configuring
+// the kernel's end of the device (namespace, address, MTU, link up) is up to
+// the caller. It exits on SIGINT/SIGTERM or when stdin reaches EOF.
+//
+// With --packet-socket it runs with segmentation offload the way gVisor
+// offers it (see packet_socket.go): on an existing Ethernet interface IFACE,
+// one end of a veth pair, through an AF_PACKET socket with the virtio-net
+// header, as runsc attaches its sandbox to a container's veth.
 package main
 
 import (
@@ -28,6 +35,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/fdbased"
 	"gvisor.dev/gvisor/pkg/tcpip/link/tun"
+	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
@@ -46,42 +54,42 @@ func fatalf(format string, args ...interface{}) {
 
 func main() {
 	tunName := flag.String("tun", "", "name of the TUN device to create")
+	packetSocket := flag.String("packet-socket", "", "instead of --tun: an Ethernet interface to attach to with AF_PACKET, the virtio-net header and host GSO")
+	dispatch := flag.String("dispatch", "recvmmsg", "with --packet-socket: how packets are read, recvmmsg or mmap (a PACKET_MMAP ring, runsc's choice)")
 	addrFlag := flag.String("addr", "", "IPv4 address of the stack (a /24)")
 	mtu := flag.Uint("mtu", 1500, "MTU of the device")
 	flag.Parse()
-	if *tunName == "" || *addrFlag == "" || flag.NArg() != 0 {
-		fatalf("usage: gvisor-peer --tun NAME --addr A.B.C.D --mtu N")
+	if (*tunName == "") == (*packetSocket == "") || *addrFlag == "" || flag.NArg() != 0 {
+		fatalf("usage: gvisor-peer (--tun NAME | --packet-socket IFACE) --addr A.B.C.D --mtu N")
 	}
 	ip4 := net.ParseIP(*addrFlag).To4()
 	if ip4 == nil {
 		fatalf("--addr %q is not an IPv4 address", *addrFlag)
-	}
-	if len(*tunName) >= syscall.IFNAMSIZ {
-		fatalf("--tun %q is longer than %d bytes", *tunName, syscall.IFNAMSIZ-1)
 	}
 	if *mtu < 68 || *mtu > 65535 {
 		fatalf("--mtu %d out of range 68..65535", *mtu)
 	}
 	addr := tcpip.Address(ip4)
 
-	// The TUN device: IFF_TUN|IFF_NO_PI, not persistent, so it disappears
-	// when this process exits and the fd is closed.
-	fd, err := tun.Open(*tunName)
-	if err != nil {
-		fatalf("opening TUN device %q: %v", *tunName, err)
-	}
-	// fdbased reads with readv() on non-socket fds; no GSO on a TUN device.
-	linkEP, err := fdbased.New(&fdbased.Options{FDs: []int{fd}, MTU: uint32(*mtu)})
-	if err != nil {
-		fatalf("creating fdbased endpoint: %v", err)
+	var linkEP stack.LinkEndpoint
+	var nicOptions stack.NICOptions
+	if *packetSocket != "" {
+		mode := map[string]fdbased.PacketDispatchMode{"recvmmsg": fdbased.RecvMMsg, "mmap": fdbased.PacketMMap}
+		dispatchMode, ok := mode[*dispatch]
+		if !ok {
+			fatalf("--dispatch %q: recvmmsg or mmap", *dispatch)
+		}
+		linkEP, nicOptions = openPacketSocket(*packetSocket, uint32(*mtu), dispatchMode)
+	} else {
+		linkEP = openTUN(*tunName, uint32(*mtu))
 	}
 
 	s := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol},
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, icmp.NewProtocol4},
 	})
 	configureTCP(s)
-	if e := s.CreateNIC(nicID, linkEP); e != nil {
+	if e := s.CreateNICWithOptions(nicID, linkEP, nicOptions); e != nil {
 		fatalf("CreateNIC: %v", e)
 	}
 	protoAddr := tcpip.ProtocolAddress{
@@ -121,6 +129,25 @@ func main() {
 	reason := <-done
 	fmt.Fprintf(os.Stderr, "gvisor-peer: exiting (%s)\n", reason)
 	// Exiting closes the fd, which removes the non-persistent TUN device.
+}
+
+// openTUN creates the TUN device: IFF_TUN|IFF_NO_PI, not persistent, so it
+// disappears when this process exits and the fd is closed.
+func openTUN(name string, mtu uint32) stack.LinkEndpoint {
+	if len(name) >= syscall.IFNAMSIZ {
+		fatalf("--tun %q is longer than %d bytes", name, syscall.IFNAMSIZ-1)
+	}
+	fd, err := tun.Open(name)
+	if err != nil {
+		fatalf("opening TUN device %q: %v", name, err)
+	}
+	// fdbased reads with readv() on non-socket fds. It enables GSO only on
+	// sockets (endpoint.go New: `if isSocket`), so a TUN fd gets none.
+	linkEP, err := fdbased.New(&fdbased.Options{FDs: []int{fd}, MTU: mtu})
+	if err != nil {
+		fatalf("creating fdbased endpoint: %v", err)
+	}
+	return linkEP
 }
 
 // configureTCP sets the stack-wide TCP options that a user tuning for
