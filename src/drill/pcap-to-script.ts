@@ -16,7 +16,7 @@
  * Left out on purpose, so that a capture of another system's stack still makes a test of
  * behaviour: the host's window (`win`, which depends on its buffer sizes) and IP ECN marks.
  */
-import { IpProtocol, Ipv4Packet, parseIpv4 } from '../ip/ipv4.js';
+import { IpProtocol, Ipv4Packet, parseIpv4, type Ipv4Repr } from '../ip/ipv4.js';
 import { formatIpv4Address, type Ipv4Address } from '../ip/address.js';
 import { LinkType } from '../pcap/link-type.js';
 import type { CaptureRecord } from '../pcap/capture.js';
@@ -39,6 +39,8 @@ export interface CapturedSegment {
   readonly timeMs: number;
   readonly source: Ipv4Address;
   readonly destination: Ipv4Address;
+  /** The IP header's fields a sender chooses (replay compares them and injects them as captured). */
+  readonly ip: Pick<Ipv4Repr, 'ttl' | 'dscp' | 'ecn' | 'dontFragment' | 'identification'>;
   readonly tcp: TcpRepr;
 }
 
@@ -105,7 +107,7 @@ function tcpSegmentOf(record: CaptureRecord): CapturedSegment | undefined {
   if (!view.ok) return undefined;
   const tcp = parseTcp(view.value, { verifyChecksum: false, optionParsing: 'lenient' });
   if (!tcp.ok) return undefined;
-  return { frame: record.index + 1, timeMs: timestampToMs(record), source: ip.value.source, destination: ip.value.destination, tcp: tcp.value };
+  return { frame: record.index + 1, timeMs: timestampToMs(record), source: ip.value.source, destination: ip.value.destination, ip: ip.value, tcp: tcp.value };
 }
 
 /** The capture's TCP conversations (IPv4, by address and port pair), in order of first appearance. */

@@ -1,0 +1,649 @@
+/**
+ * Replays a capture into ustack (`replayCapture`, `ustack replay`): the TCP segments that arrived
+ * at the host are played into a fresh stack in virtual time at their recorded spacing, the host's
+ * application is played from what the capture shows it did, and what ustack sends is compared
+ * with what the host sent (src/replay/compare.ts).
+ *
+ * It drives a stack directly rather than running pcap2drill's script through the drill runner:
+ * the runner stops at the first failure, writes zeros for data, leaves windows unchecked and
+ * knows one flow per script, while a replay must collect every divergence, compare payloads
+ * byte for byte and windows within a tolerance, name capture frames, and play every
+ * conversation of the host into one stack. What pcap2drill knows it still owns: the
+ * conversations (`tcpConversations`) and the host's application inferred from them
+ * (`planConversation`: listen and accept, or connect; one write per turn; reads; close or
+ * shutdown) come from src/drill/pcap-to-script.ts.
+ *
+ * The replay is open loop, as packetdrill is: inbound segments go in at their captured times
+ * whatever ustack sent, with the host's numbers mapped to ustack's (the acknowledgement and SACK
+ * blocks by the difference of the ISNs, the TS echo by the difference of the first TS vals, the
+ * destination port to the one ustack chose when it connected). So ustack's output can be
+ * compared once the run is over, and lined up with the capture's as a whole.
+ */
+import { readFile } from 'node:fs/promises';
+import { ManualClock } from '../core/clock.js';
+import { ErrnoError } from '../core/errno.js';
+import { formatIpv4Address, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
+import { emitIpv4, IpProtocol, type Ipv4Repr } from '../ip/ipv4.js';
+import type { FrameReceiver, Link } from '../link/link.js';
+import { readCaptureUpToCut } from '../pcap/capture-cut.js';
+import type { CaptureRecord } from '../pcap/capture.js';
+import { LinkType } from '../pcap/link-type.js';
+import { PcapWriter } from '../pcap/pcap-writer.js';
+import { timestampToMs } from '../pcap/timestamp.js';
+import * as C from '../socket-api/berkeley-constants.js';
+import { BerkeleySockets } from '../socket-api/berkeley.js';
+import { Stack } from '../socket-api/stack.js';
+import type { TcpConfig } from '../tcp/config.js';
+import { LINUX_PROFILE } from '../tcp/profiles.js';
+import { seqSub } from '../tcp/seq.js';
+import type { TcpOption } from '../tcp/tcp-options.js';
+import { emitTcp, TcpFlag, tcpLength, type TcpRepr } from '../tcp/tcp-packet.js';
+import { decodeFrame } from '../drill/wire.js';
+import {
+  planConversation,
+  PcapToScriptError,
+  tcpConversations,
+  type ApplicationCall,
+  type CapturedSegment,
+  type ConversationPlan,
+} from '../drill/pcap-to-script.js';
+import { align, comparePair, decodeSegment, type Divergence, type Numbering, type ReplayTolerances, type SentSegment } from './compare.js';
+
+export type { DecodedSegment, Divergence, DivergenceKind, ReplayTolerances } from './compare.js';
+export type { ApplicationCall } from '../drill/pcap-to-script.js';
+
+/**
+ * Linux's defaults where they differ from ustack's (`linux: true`): the Linux profile of the
+ * drill (src/tcp/profiles.ts: its quick-ACK, window-update, RTT, congestion-control rules) and
+ * ECN as Linux's tcp_ecn=2 (answer a peer that asks, never ask).
+ */
+export const LINUX_REPLAY_CONFIG: Partial<TcpConfig> = { ...LINUX_PROFILE, ecn: 'accept' };
+
+/** One application call of the host, at its time (ms after the capture's first frame). */
+export interface TimedCall {
+  /** ms after the capture's first frame. */
+  readonly atMs: number;
+  /** The call; `write` sends the next `length` bytes of what the capture shows the host sent. */
+  readonly call: ApplicationCall;
+}
+
+/** What the host's application did in one conversation. */
+export interface ConversationSockets {
+  /** The conversation (from 1, in order of first appearance in the capture). */
+  readonly conversation: number;
+  /** Its calls in order. */
+  readonly calls: readonly TimedCall[];
+}
+
+/** What replayCapture needs besides the capture. */
+export interface ReplayOptions {
+  /** The address in the capture that ustack plays (`10.0.0.2`). */
+  readonly host: string;
+  /**
+   * What the host's application did: inferred from the capture (default; `inferSockets` shows
+   * it), or given per conversation (conversations not listed stay inferred).
+   */
+  readonly sockets?: 'inferred' | readonly ConversationSockets[];
+  /** Replay with Linux's defaults (LINUX_REPLAY_CONFIG) rather than ustack's. */
+  readonly linux?: boolean;
+  /** Options compared as laid out, PSH compared, windows exact (default false). */
+  readonly strict?: boolean;
+  /** How far times, windows and TS vals may stray. */
+  readonly tolerances?: ReplayTolerances;
+  /** TCP settings over the defaults (after the Linux ones with `linux`). */
+  readonly tcp?: Partial<TcpConfig>;
+  /** Only these conversations (default: every TCP conversation the host is an end of). */
+  readonly conversations?: readonly number[];
+  /** Seed of the stack's Rng (default 1). */
+  readonly seed?: number;
+}
+
+/** What was replayed of one conversation. */
+export interface ReplayedConversation {
+  /** Its number in the capture. */
+  readonly number: number;
+  /** `10.1.1.2:5001`. */
+  readonly host: string;
+  /** `10.1.1.1:55010`. */
+  readonly peer: string;
+  /** What the host's application did: listened, connected, or nothing (a closed port's RST). */
+  readonly role: 'listened' | 'connected' | 'none';
+  /** The peer's segments played into ustack. */
+  readonly inbound: number;
+  /**
+   * The peer's segments that the capture shows but the host never received (the tap was before
+   * a loss: the host acknowledged later data and not these, and the peer sent them again); not played.
+   */
+  readonly lostBeforeHost: readonly number[];
+  /** The host's segments in the capture, ustack's in the replay, and how many lined up. */
+  readonly expected: number;
+  readonly actual: number;
+  readonly matched: number;
+}
+
+/** The outcome of a replay. */
+export interface ReplayResult {
+  /** No divergence. */
+  readonly pass: boolean;
+  /** Every divergence, in conversation and capture order. */
+  readonly divergences: readonly Divergence[];
+  /** The conversations replayed. */
+  readonly conversations: readonly ReplayedConversation[];
+  /** Frames of the capture not played: not TCP (ARP, ICMP, UDP), or of conversations not replayed. */
+  readonly framesNotReplayed: number;
+  /** Things worth knowing: skipped conversations, calls that failed, a capture cut short. */
+  readonly notes: readonly string[];
+  /** The TCP settings the stack ran with (over ustack's defaults), its MTU, and the tolerances. */
+  readonly settings: { readonly tcp: Partial<TcpConfig>; readonly mtu: number; readonly tolerances: Required<ReplayTolerances>; readonly strict: boolean };
+  /** Every frame in and out of the replayed stack, a pcap (link type RAW); `frames.replay` numbers count in it. */
+  readonly pcap: Uint8Array;
+}
+
+/** Why a replay could not start: one line for the user. */
+export class ReplayError extends Error {
+  override readonly name = 'ReplayError';
+}
+
+const INTERFACE = 'replay0';
+
+/** A link that hands ustack's frames to the replay. */
+class ReplayLink implements Link {
+  readonly name = 'replay';
+  readonly medium = 'ip' as const;
+  constructor(
+    readonly mtu: number,
+    private readonly onTransmit: (frame: Uint8Array, now: number) => void,
+  ) {}
+  transmit(frame: Uint8Array, now: number): void {
+    this.onTransmit(frame.slice(), now);
+  }
+  setReceiver(_receiver: FrameReceiver): void {
+    // The replay calls stack.receive itself.
+  }
+  pollAt(): number {
+    return Infinity;
+  }
+  poll(): void {}
+}
+
+async function loadRecords(capture: Uint8Array | string, notes: string[]): Promise<readonly CaptureRecord[]> {
+  let bytes: Uint8Array;
+  if (typeof capture === 'string') {
+    const file = await readFile(capture);
+    bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+  } else bytes = capture;
+  const read = readCaptureUpToCut(bytes);
+  if (!read.ok) throw new ReplayError(`not a readable capture: ${read.error.message} (at byte ${read.error.offset})`);
+  if (read.value.cut) notes.push(`the capture was cut short in the middle of a packet: its ${read.value.records.length} complete frames are replayed`);
+  return read.value.records;
+}
+
+function parseHost(host: string): Ipv4Address {
+  const address = parseIpv4Address(host);
+  if (address === null) throw new ReplayError(`host ${JSON.stringify(host)} is not an IPv4 address (a.b.c.d)`);
+  return address;
+}
+
+/**
+ * The peer's data segments that never reached the host: the host later acknowledged (or SACKed)
+ * data sent after one of them, while acknowledging nothing of it, and the peer sent it again. A
+ * capture taken at the peer's side of a lossy link shows them; the host never saw them.
+ */
+function lostBeforeHost(plan: ConversationPlan): Set<CapturedSegment> {
+  const segments = plan.steps.flatMap((step) => (step.kind === 'segment' ? [{ segment: step.segment, outbound: step.outbound }] : []));
+  const lost = new Set<CapturedSegment>();
+  segments.forEach(({ segment, outbound }, index) => {
+    const length = segment.tcp.payload.length;
+    if (outbound || length === 0) return;
+    const start = segment.tcp.seq;
+    const end = (start + length) >>> 0;
+    const again = segments.findIndex(
+      (other, later) => later > index && !other.outbound && other.segment.tcp.seq === start && other.segment.tcp.payload.length > 0,
+    );
+    if (again < 0) return;
+    let laterDataArrived = false;
+    for (let k = index + 1; k < again; k++) {
+      const { segment: other, outbound: fromHost } = segments[k];
+      if (!fromHost) {
+        if (other.tcp.payload.length > 0 && seqSub(other.tcp.seq, end) >= 0) laterDataArrived = true;
+        continue;
+      }
+      const acked = (other.tcp.flags & TcpFlag.ACK) !== 0 ? other.tcp.ack : start;
+      const sacked = other.tcp.options.some((o) => o.kind === 'sack' && o.blocks.some((b) => seqSub(b.leftEdge, start) <= 0 && seqSub(b.rightEdge, end) >= 0));
+      if (seqSub(acked, end) >= 0 || sacked) return; // the host had it
+      if (laterDataArrived && seqSub(acked, start) <= 0) {
+        lost.add(segment);
+        return;
+      }
+    }
+  });
+  return lost;
+}
+
+/** The application calls a plan infers, at their times. */
+function inferredCalls(plan: ConversationPlan, originMs: number): TimedCall[] {
+  return plan.steps.flatMap((step) => (step.kind === 'call' ? [{ atMs: step.timeMs - originMs, call: step.call }] : []));
+}
+
+/**
+ * What the host's application did in each of its TCP conversations, as replayCapture infers it:
+ * a host that answered a SYN listened (and accepted), one that sent it connected, data it sent
+ * was written (one write per turn), data it received read, its FIN a close or shutdown.
+ */
+export async function inferSockets(capture: Uint8Array | string, host: string): Promise<ConversationSockets[]> {
+  const records = await loadRecords(capture, []);
+  const address = parseHost(host);
+  const origin = records.length > 0 ? timestampToMs(records[0]) : 0;
+  const result: ConversationSockets[] = [];
+  tcpConversations(records).forEach((conversation, index) => {
+    if (conversation.first.address !== address && conversation.second.address !== address) return;
+    try {
+      result.push({ conversation: index + 1, calls: inferredCalls(planConversation(records, { host: address, conversation: index + 1 }), origin) });
+    } catch (error) {
+      if (!(error instanceof PcapToScriptError)) throw error;
+    }
+  });
+  return result;
+}
+
+/** The bytes the host sent in a conversation, by relative sequence number (1 is the first). */
+function hostStream(plan: ConversationPlan): Uint8Array {
+  const outbound = plan.steps.flatMap((step) => (step.kind === 'segment' && step.outbound ? [step.segment] : []));
+  const relativeStart = (segment: CapturedSegment) => seqSub(segment.tcp.seq, plan.hostIsn) + ((segment.tcp.flags & TcpFlag.SYN) !== 0 ? 1 : 0);
+  let size = 0;
+  for (const segment of outbound) size = Math.max(size, relativeStart(segment) - 1 + segment.tcp.payload.length);
+  const stream = new Uint8Array(Math.max(0, size));
+  for (const segment of outbound) if (segment.tcp.payload.length > 0) stream.set(segment.tcp.payload, relativeStart(segment) - 1);
+  return stream;
+}
+
+/** ustack's side of a conversation, as learnt from what it sent. */
+interface UstackSide {
+  port: number | undefined;
+  isn: number | undefined;
+  firstTsVal: number | undefined;
+  synWindowScale: number | undefined;
+  readonly sent: SentSegment[];
+}
+
+/** The window-scale shift a SYN offered, if any. */
+function windowScaleOf(options: readonly TcpOption[]): number | undefined {
+  const option = options.find((o) => o.kind === 'windowScale');
+  return option && option.kind === 'windowScale' ? option.shiftCount : undefined;
+}
+
+/** One thing to do at a time: a segment to inject or a call to make. */
+interface TimedEvent {
+  readonly atMs: number;
+  /** Ties at one time keep the capture's order: the frame of the segment before, then the plan's order. */
+  readonly after: number;
+  readonly order: number;
+  readonly run: () => void;
+}
+
+/**
+ * Replays `capture` (pcap or pcapng bytes, or a file's path) with `options.host` played by
+ * ustack and returns every divergence between what ustack sent and what the host sent. Throws
+ * ReplayError when the capture cannot be read or the host is not an address.
+ */
+export async function replayCapture(capture: Uint8Array | string, options: ReplayOptions): Promise<ReplayResult> {
+  const notes: string[] = [];
+  const records = await loadRecords(capture, notes);
+  const host = parseHost(options.host);
+  const strict = options.strict ?? false;
+  const timeMs = options.tolerances?.timeMs ?? 4;
+  const tolerances: Required<ReplayTolerances> = {
+    timeMs,
+    windowBytes: options.tolerances?.windowBytes ?? 0,
+    tsValTicks: options.tolerances?.tsValTicks ?? Math.ceil(timeMs) + 1,
+  };
+  const tcpConfig: Partial<TcpConfig> = { ...(options.linux ? LINUX_REPLAY_CONFIG : {}), ...options.tcp };
+  const origin = records.length > 0 ? timestampToMs(records[0]) : 0;
+  const lastMs = records.length > 0 ? timestampToMs(records[records.length - 1]) - origin : 0;
+
+  // The conversations the host is an end of, each with the application's calls.
+  const plans: ConversationPlan[] = [];
+  let playedFrames = 0;
+  tcpConversations(records).forEach((conversation, index) => {
+    const number = index + 1;
+    if (conversation.first.address !== host && conversation.second.address !== host) return;
+    if (options.conversations && !options.conversations.includes(number)) return;
+    try {
+      const plan = planConversation(records, { host, conversation: number });
+      plans.push(plan);
+      playedFrames += conversation.segments.length;
+    } catch (error) {
+      if (!(error instanceof PcapToScriptError)) throw error;
+      notes.push(`conversation ${number} not replayed: ${error.message}`);
+    }
+  });
+  if (plans.length === 0 && !notes.some((note) => note.startsWith('conversation')))
+    notes.push(`${options.host} is not an end of any TCP conversation in the capture`);
+
+  // The interface's MTU: what the host's own MSS says (its SYN or SYN-ACK), else Ethernet's.
+  const hostMss = plans
+    .flatMap((plan) => plan.steps)
+    .flatMap((step) => (step.kind === 'segment' && step.outbound && (step.segment.tcp.flags & TcpFlag.SYN) !== 0 ? step.segment.tcp.options : []))
+    .find((o) => o.kind === 'maxSegmentSize');
+  const mtu = hostMss && hostMss.kind === 'maxSegmentSize' ? hostMss.mss + 40 : 1500;
+
+  const clock = new ManualClock(0);
+  const pcap = new PcapWriter({ linkType: LinkType.RAW });
+  const sides = new Map<number, UstackSide>(
+    plans.map((plan) => [plan.number, { port: undefined, isn: undefined, firstTsVal: undefined, synWindowScale: undefined, sent: [] }]),
+  );
+  let afterCapture = 0;
+  let unclaimed: SentSegment[] = [];
+  const connectOrder: number[] = []; // conversations whose connect() ran, in order, for ports
+  const onTransmit = (frame: Uint8Array, now: number) => {
+    pcap.record(now, frame);
+    const frameNumber = pcap.recordCount;
+    const decoded = decodeFrame(frame);
+    if (decoded.protocol !== 'tcp') {
+      notes.push(
+        `replay frame ${frameNumber}: ustack sent a packet that is not TCP (${decoded.protocol === 'other' ? decoded.reason : decoded.protocol}), not compared`,
+      );
+      return;
+    }
+    const { ip, tcp } = decoded;
+    const sent: SentSegment = { frame: frameNumber, timeMs: now, ip, tcp };
+    if (now > lastMs + tolerances.timeMs) {
+      afterCapture++;
+      return;
+    }
+    // Whose segment: the conversation with this peer end and this local port (or, for a SYN of a
+    // connect(), the first one that connected and has no port yet).
+    const plan = plans.find((p) => {
+      const side = sides.get(p.number)!;
+      if (p.peer.address !== ip.destination || p.peer.port !== tcp.dstPort) return false;
+      if (side.port !== undefined) return side.port === tcp.srcPort;
+      return p.hostOpened ? connectOrder.includes(p.number) && (tcp.flags & TcpFlag.SYN) !== 0 : p.host.port === tcp.srcPort;
+    });
+    if (!plan) {
+      unclaimed.push(sent);
+      return;
+    }
+    const side = sides.get(plan.number)!;
+    side.port ??= tcp.srcPort;
+    if ((tcp.flags & TcpFlag.SYN) !== 0) {
+      side.isn = tcp.seq;
+      side.synWindowScale = windowScaleOf(tcp.options);
+    }
+    const ts = tcp.options.find((o) => o.kind === 'timestamps');
+    if (ts && ts.kind === 'timestamps' && side.firstTsVal === undefined) side.firstTsVal = ts.tsVal;
+    side.sent.push(sent);
+  };
+
+  const stack = new Stack({ name: 'replay', seed: options.seed ?? 1, tcp: tcpConfig });
+  stack.setTimeSource(clock);
+  stack.addInterface({ name: INTERFACE, link: new ReplayLink(mtu, onTransmit), address: `${formatIpv4Address(host)}/32` });
+  stack.addRoute('0.0.0.0/0', { interfaceName: INTERFACE });
+  const api = new BerkeleySockets(stack);
+  let ipId = 1;
+
+  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const advanceTo = async (target: number) => {
+    let spins = 0;
+    let previous = -1;
+    for (;;) {
+      const next = stack.pollAt();
+      if (next > target) break;
+      const time = Math.max(next, clock.now());
+      spins = time === previous ? spins + 1 : 0;
+      previous = time;
+      if (spins > 10_000) throw new Error(`ustack asks to be polled at ${time} ms over and over`);
+      clock.set(time);
+      stack.poll(time);
+      await settle();
+    }
+    if (target > clock.now()) clock.set(target);
+    stack.poll(clock.now());
+    await settle();
+  };
+
+  const events: TimedEvent[] = [];
+  const explicit = options.sockets === undefined || options.sockets === 'inferred' ? [] : options.sockets;
+  const replayed: Array<{ plan: ConversationPlan; lost: Set<CapturedSegment>; inbound: number }> = [];
+  for (const plan of plans) {
+    const side = sides.get(plan.number)!;
+    const lost = lostBeforeHost(plan);
+    const stream = hostStream(plan);
+    let written = 0;
+    const fds = new Map<number, number>();
+    const peerText = formatIpv4Address(plan.peer.address);
+    const describe = (call: ApplicationCall) => `conversation ${plan.number}: ${call.name}(${call.fd}${call.length === undefined ? '' : `, ${call.length}`})`;
+    const failed = (call: ApplicationCall) => (error: unknown) =>
+      notes.push(
+        `${describe(call)} failed at ${clock.now().toFixed(3)} ms: ${error instanceof ErrnoError ? error.code : error instanceof Error ? error.message : String(error)}`,
+      );
+    const fd = (call: ApplicationCall): number => {
+      const real = fds.get(call.fd);
+      if (real === undefined) throw new Error(`descriptor ${call.fd} is not open (${call.fd === 4 ? 'no connection was accepted' : 'no socket'})`);
+      return real;
+    };
+    const perform = (call: ApplicationCall) => {
+      try {
+        switch (call.name) {
+          case 'socket':
+            fds.set(call.fd, api.socket(C.AF_INET, C.SOCK_STREAM, C.IPPROTO_TCP));
+            break;
+          case 'setsockopt':
+            api.setsockopt(fd(call), C.SOL_SOCKET, C.SO_REUSEADDR, 1);
+            break;
+          case 'bind':
+            api.bind(fd(call), { address: formatIpv4Address(host), port: plan.host.port });
+            break;
+          case 'listen': {
+            api.listen(fd(call), 128);
+            // The application waits in accept() from the start.
+            api.accept(fd(call)).then((accepted) => fds.set(4, accepted.fd), failed({ name: 'accept', fd: call.fd }));
+            break;
+          }
+          case 'fcntl':
+            // connect() is not awaited, so the socket may stay blocking: its writes then queue whole.
+            break;
+          case 'connect':
+            connectOrder.push(plan.number);
+            api.connect(fd(call), { address: peerText, port: plan.peer.port }).catch(failed(call));
+            break;
+          case 'accept':
+            if (!fds.has(4)) notes.push(`${describe(call)}: no connection to accept at ${clock.now().toFixed(3)} ms`);
+            break;
+          case 'write': {
+            const data = stream.subarray(written, written + (call.length ?? 0));
+            written += data.length;
+            api.send(fd(call), data).catch(failed(call));
+            break;
+          }
+          case 'read': {
+            const descriptor = fd(call);
+            const readAll = async (left: number): Promise<void> => {
+              while (left > 0) {
+                const got = await api.recv(descriptor, left);
+                if (got.length === 0) return;
+                left -= got.length;
+              }
+            };
+            readAll(call.length ?? 0).catch(failed(call));
+            break;
+          }
+          case 'close':
+            api.close(fd(call));
+            break;
+          case 'shutdown':
+            api.shutdown(fd(call), C.SHUT_WR);
+            break;
+        }
+      } catch (error) {
+        failed(call)(error);
+      }
+    };
+    const inject = (segment: CapturedSegment) => {
+      const tcp = segment.tcp;
+      // The host's numbers, as the peer echoes them, become ustack's.
+      const hostToUstack = (value: number) => (side.isn === undefined ? value : (side.isn + seqSub(value, plan.hostIsn)) >>> 0);
+      const options = tcp.options.map((option): TcpOption => {
+        if (option.kind === 'sack')
+          return { ...option, blocks: option.blocks.map((b) => ({ leftEdge: hostToUstack(b.leftEdge), rightEdge: hostToUstack(b.rightEdge) })) };
+        if (option.kind === 'timestamps' && option.tsEcr !== 0 && side.firstTsVal !== undefined && plan.firstHostTsVal !== undefined) {
+          return { ...option, tsEcr: (side.firstTsVal + seqSub(option.tsEcr, plan.firstHostTsVal)) >>> 0 };
+        }
+        return option;
+      });
+      const repr: TcpRepr = {
+        ...tcp,
+        dstPort: side.port ?? tcp.dstPort,
+        ack: (tcp.flags & TcpFlag.ACK) !== 0 ? hostToUstack(tcp.ack) : tcp.ack,
+        options,
+      };
+      const transportLength = tcpLength(repr);
+      const ip: Ipv4Repr = {
+        dscp: segment.ip.dscp,
+        ecn: segment.ip.ecn,
+        identification: segment.ip.identification ?? ipId++ & 0xffff,
+        reservedFlag: false,
+        dontFragment: segment.ip.dontFragment,
+        moreFragments: false,
+        fragmentOffset: 0,
+        ttl: segment.ip.ttl,
+        protocol: IpProtocol.TCP,
+        source: segment.source,
+        destination: host,
+        options: [],
+        payloadLength: transportLength,
+      };
+      const frame = new Uint8Array(20 + transportLength);
+      emitIpv4(ip, frame);
+      emitTcp(repr, frame.subarray(20), { source: segment.source, destination: host });
+      pcap.record(clock.now(), frame);
+      stack.receive(INTERFACE, frame, clock.now());
+      stack.poll(clock.now());
+    };
+
+    const given = explicit.find((entry) => entry.conversation === plan.number);
+    let previousFrame = 0;
+    let inbound = 0;
+    plan.steps.forEach((step, order) => {
+      if (step.kind === 'segment') {
+        previousFrame = step.segment.frame;
+        if (!step.outbound && !lost.has(step.segment)) {
+          inbound++;
+          events.push({ atMs: step.timeMs - origin, after: step.segment.frame, order, run: () => inject(step.segment) });
+        }
+      } else if (step.kind === 'call' && !given) {
+        events.push({ atMs: step.timeMs - origin, after: previousFrame, order, run: () => perform(step.call) });
+      }
+    });
+    given?.calls.forEach((timed, order) => events.push({ atMs: timed.atMs, after: -1, order, run: () => perform(timed.call) }));
+    replayed.push({ plan, lost, inbound });
+  }
+
+  events.sort((a, b) => a.atMs - b.atMs || a.after - b.after || a.order - b.order);
+  for (const event of events) {
+    await advanceTo(event.atMs);
+    event.run();
+    await settle();
+    if (stack.lastInternalError) throw new Error(`ustack threw while replaying: ${String(stack.lastInternalError)}`);
+  }
+  // What ustack still sends while the capture was running (a delayed ACK) counts; later, not.
+  await advanceTo(lastMs + tolerances.timeMs);
+
+  const divergences: Divergence[] = [];
+  const conversations: ReplayedConversation[] = [];
+  for (const { plan, lost, inbound } of replayed) {
+    const side = sides.get(plan.number)!;
+    const hostSyn = plan.steps.find((s) => s.kind === 'segment' && s.outbound && (s.segment.tcp.flags & TcpFlag.SYN) !== 0);
+    const peerSyn = plan.steps.find((s) => s.kind === 'segment' && !s.outbound && (s.segment.tcp.flags & TcpFlag.SYN) !== 0);
+    const peerShift = peerSyn && peerSyn.kind === 'segment' ? windowScaleOf(peerSyn.segment.tcp.options) : undefined;
+    const hostShift = hostSyn && hostSyn.kind === 'segment' ? windowScaleOf(hostSyn.segment.tcp.options) : undefined;
+    const hostNumbering: Numbering = {
+      ownIsn: plan.hostIsn,
+      peerIsn: plan.peerIsn,
+      firstTsVal: plan.firstHostTsVal,
+      windowShift: peerShift !== undefined && hostShift !== undefined ? hostShift : 0,
+    };
+    const ustackNumbering: Numbering = {
+      ownIsn: side.isn ?? 0,
+      peerIsn: plan.peerIsn,
+      firstTsVal: side.firstTsVal,
+      windowShift: peerShift !== undefined && side.synWindowScale !== undefined ? side.synWindowScale : 0,
+    };
+    const expectedRaw = plan.steps.flatMap((s) => (s.kind === 'segment' && s.outbound ? [s.segment] : []));
+    const expected = expectedRaw.map((segment) =>
+      decodeSegment({ frame: segment.frame, timeMs: segment.timeMs - origin, ip: segment.ip, tcp: segment.tcp }, hostNumbering),
+    );
+    const actual = side.sent.map((segment) => decodeSegment(segment, ustackNumbering));
+    const pairs = align(expected, actual);
+    const pairedExpected = new Set(pairs.map(([i]) => i));
+    const pairedActual = new Set(pairs.map(([, j]) => j));
+    const found: Array<{ at: number; divergence: Divergence }> = [];
+    for (const [i, j] of pairs) {
+      for (const divergence of comparePair(plan.number, expected[i], actual[j], expectedRaw[i].tcp.options, side.sent[j].tcp.options, {
+        strict,
+        ...tolerances,
+      })) {
+        found.push({ at: expected[i].timeMs, divergence });
+      }
+    }
+    expected.forEach((segment, i) => {
+      if (pairedExpected.has(i)) return;
+      found.push({
+        at: segment.timeMs,
+        divergence: {
+          kind: 'missing',
+          conversation: plan.number,
+          frames: { capture: segment.frame },
+          expected: segment,
+          message: `frame ${segment.frame} (${segment.text}) at ${segment.timeMs.toFixed(3)} ms: the host sent it, ustack sent nothing like it`,
+        },
+      });
+    });
+    actual.forEach((segment, j) => {
+      if (pairedActual.has(j)) return;
+      found.push({
+        at: segment.timeMs,
+        divergence: {
+          kind: 'extra',
+          conversation: plan.number,
+          frames: { replay: segment.frame },
+          actual: segment,
+          message: `replay frame ${segment.frame} (${segment.text}) at ${segment.timeMs.toFixed(3)} ms: ustack sent it, the host sent nothing like it`,
+        },
+      });
+    });
+    found.sort((a, b) => a.at - b.at);
+    divergences.push(...found.map((entry) => entry.divergence));
+    conversations.push({
+      number: plan.number,
+      host: `${formatIpv4Address(plan.host.address)}:${plan.host.port}`,
+      peer: `${formatIpv4Address(plan.peer.address)}:${plan.peer.port}`,
+      role: plan.hostListened ? 'listened' : plan.hostOpened ? 'connected' : 'none',
+      inbound,
+      lostBeforeHost: [...lost].map((segment) => segment.frame),
+      expected: expected.length,
+      actual: actual.length,
+      matched: pairs.length,
+    });
+  }
+  for (const segment of unclaimed) {
+    const decoded = decodeSegment(segment, { ownIsn: 0, peerIsn: 0, firstTsVal: undefined, windowShift: 0 });
+    divergences.push({
+      kind: 'extra',
+      conversation: 0,
+      frames: { replay: segment.frame },
+      actual: decoded,
+      message: `replay frame ${segment.frame}: ustack sent a segment to port ${segment.tcp.dstPort} of no replayed conversation (${decoded.text})`,
+    });
+  }
+  unclaimed = [];
+  if (afterCapture > 0) notes.push(`ustack sent ${afterCapture} segment${afterCapture === 1 ? '' : 's'} after the capture ended (not compared)`);
+  return {
+    pass: divergences.length === 0,
+    divergences,
+    conversations,
+    framesNotReplayed: records.length - playedFrames,
+    notes,
+    settings: { tcp: tcpConfig, mtu, tolerances, strict },
+    pcap: pcap.toBytes(),
+  };
+}
