@@ -1,17 +1,37 @@
 #!/usr/bin/env node
 // `npm ci` / `npm install` runs this (the package's `install` script): builds the TUN/TAP addon
-// with node-gyp from native/binding.gyp. ustack works without the addon (everything but real
-// TUN/TAP devices), so a failed build prints one line and exits 0 instead of failing the install.
+// with node-gyp from native/binding.gyp, then the LD_PRELOAD library of `ustack run`
+// (native/preload.c, plain `cc -shared -fPIC`: no node headers needed). ustack works without
+// either (the addon serves real TUN/TAP devices, the library `ustack run`), so a failed build
+// prints one line and exits 0 instead of failing the install.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const skip = (reason) => {
   console.log(`ustack: TUN/TAP addon not built (${reason}); everything else works — TUN/TAP links will say so when asked for.`);
+  buildPreload();
   process.exit(0);
 };
+
+// `ustack run`'s library: built after node-gyp, whose `rebuild` empties native/build first.
+function buildPreload() {
+  if (process.platform !== 'linux') return;
+  const output = join(here, 'build', 'libustack-preload.so');
+  mkdirSync(join(here, 'build'), { recursive: true });
+  const cc = process.env.CC || 'cc';
+  const built = spawnSync(cc, ['-shared', '-fPIC', '-O2', '-o', output, join(here, 'preload.c'), '-ldl', '-lpthread'], { encoding: 'utf8' });
+  if (built.error || built.status !== 0) {
+    const why = built.error ? built.error.message : (built.stderr.split('\n').find((line) => /error/.test(line)) ?? `exit status ${built.status}`);
+    console.log(
+      `ustack: \`ustack run\`'s library not built (${why.trim()}); \`ustack run\` will say so — run \`node native/build.mjs\` after fixing it (needs a C compiler)`,
+    );
+    return;
+  }
+  console.log('ustack: built the LD_PRELOAD library of `ustack run` (native/build/libustack-preload.so)');
+}
 
 if (process.platform !== 'linux') skip(`TUN/TAP needs Linux, this is ${process.platform}`);
 
@@ -37,3 +57,4 @@ if (result.status !== 0) {
   );
 }
 console.log('ustack: built the TUN/TAP addon (native/build/Release/ustack_tun.node)');
+buildPreload();
