@@ -182,6 +182,9 @@ export async function runDemoCommand(args: string[], print: (line: string) => vo
   const capturePath = values.pcap !== undefined ? resolve(values.pcap) : defaultDemoCapturePath();
   try {
     await runDemo({ capturePath, print });
+    print(
+      `   or in a browser: ${(await (await import('../src/view/view-command.js')).writeViewHtml(capturePath)).path} (ustack view: layers over the bytes, TCP ladder and graph)`,
+    );
   } catch (error) {
     // The one thing that fails here is writing the capture: say where, in one line.
     const code = (error as NodeJS.ErrnoException).code;
