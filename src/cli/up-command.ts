@@ -8,6 +8,7 @@
  *   ping 10.7.0.2;  nc 10.7.0.2 7;  nc -u 10.7.0.2 7;  curl http://10.7.0.2/
  */
 import { describePorts, parseServiceList, SERVICES } from '../../examples/services.js';
+import { FrameTracePrinter } from '../core/trace-format.js';
 import { formatIpv4Address } from '../ip/address.js';
 import type { TunLink } from '../link/tun.js';
 import type { Stack } from '../socket-api/stack.js';
@@ -21,7 +22,7 @@ ${DEVICE_USAGE}  --serve LIST          services to run, comma-separated (default
 ${Object.entries(SERVICES)
   .map(([name, service]) => `                          ${name.padEnd(8)} ${describePorts(service.ports).padEnd(20)} ${service.summary}`)
   .join('\n')}
-  --trace               print every packet crossing the stack's layers, one line each
+  --trace               print every frame crossing the stack: a heading, then a line per layer
   --stats SECONDS       print the counters every SECONDS (default: a live line on a terminal,
                         every second; 0 for none)
   --for SECONDS         stop by itself after SECONDS
@@ -80,9 +81,7 @@ export async function runUp(args: string[], print: (line: string) => void, contr
       stops.push(service.start(stack, log));
       log(`  ${name} (${describePorts(service.ports)}): ${service.tryFromShell(us).join('   ')}`);
     }
-    if (values.trace) {
-      stack.tracer = (event) => log(`${event.direction === 'down' ? '↓' : '↑'} ${event.layer.padEnd(5)} ${event.summary}`);
-    }
+    if (values.trace) stack.tracer = new FrameTracePrinter({ print: log }).tracerFor('ustack');
     log(`  Ctrl-C to stop${values.pcap ? `; recording ${values.pcap}` : ''}`);
     if (statsSeconds > 0) {
       statsTimer = setInterval(() => (live ? process.stdout.write(`\r\x1b[K${counters(stack, link)}`) : print(counters(stack, link))), statsSeconds * 1000);

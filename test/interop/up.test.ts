@@ -138,7 +138,7 @@ describeInterop('interop: ustack up', () => {
     rmSync(directory, { recursive: true, force: true });
   }, 120_000);
 
-  it('--tap with the default addresses (10.7.0.2/24, host 10.7.0.1): the kernel finds us with ARP and pings us; --trace prints each packet', async () => {
+  it('--tap with the default addresses (10.7.0.2/24, host 10.7.0.1): the kernel finds us with ARP and pings us; --trace prints each frame with its layers', async () => {
     const namespace = `ustack-it-${process.pid}-uptap`;
     const up = startUp(['--tap', `ustut${process.pid % 100000}`, '--netns', namespace, '--serve', 'none', '--trace']);
     try {
@@ -148,8 +148,15 @@ describeInterop('interop: ustack up', () => {
     } finally {
       expect(await up.stop()).toBe(0);
     }
-    expect(up.lines.filter((line) => /^↑ \S+ .*echo request/i.test(line)).length).toBeGreaterThanOrEqual(2);
-    expect(up.lines.filter((line) => /^↓ \S+ .*echo reply/i.test(line)).length).toBeGreaterThanOrEqual(2);
+    // Frame by frame: a heading, then the layers the frame crossed (ARP first: the kernel asks for our MAC).
+    expect(up.lines).toContainEqual(expect.stringMatching(/^ustack receives a 60-byte frame on ustut\d+ at [\d.]+ ms$/));
+    expect(up.lines).toContainEqual(
+      expect.stringMatching(/^ {2}↑ arp {2}ARP, Request who-has 10\.7\.0\.2 tell 10\.7\.0\.1, length 28: learned 10\.7\.0\.1 is-at .*, replying$/),
+    );
+    const request = up.lines.findIndex((line) => /^ {2}↑ icmp .*echo request/i.test(line));
+    expect(up.lines.slice(request - 3, request + 1).map((line) => line.slice(0, 10))).toEqual(['ustack rec', '  ↑ eth  E', '  ↑ ipv4 I', '  ↑ icmp I']);
+    expect(up.lines.filter((line) => /^ {2}↑ icmp .*echo request/i.test(line)).length).toBeGreaterThanOrEqual(2);
+    expect(up.lines.filter((line) => /^ {2}↓ icmp .*echo reply/i.test(line)).length).toBeGreaterThanOrEqual(2);
     expect(namespaces()).not.toContain(namespace);
   }, 60_000);
 
