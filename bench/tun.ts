@@ -2,7 +2,7 @@
  * ustack beside other TCP/IP stacks on the same path (a benchmark, not a test; needs root):
  *
  *   npm run bench:tun [-- --megabytes 500] [--warmup 100] [--runs 3] [--mtus 1500,9000,65000]
- *                     [--peers ustack,ustack-plain,kernel,gvisor,lwip] [--round-trips 10000] [--connections 2000]
+ *                     [--peers ustack,ustack-plain,kernel,gvisor-gso,gvisor,lwip] [--round-trips 10000] [--connections 2000]
  *                     [--profile DIR]   (a V8 CPU profile of each ustack peer process)
  *
  * `ustack` opens its TUN device with checksum and segmentation offload (src/link/tun.ts), as
@@ -14,7 +14,12 @@
  * bulk TCP kernel→peer (into the peer's sink) and peer→kernel (from its source), the median of
  * `--runs`; at the first MTU also 1-byte request/response latency (p50, p99) and the rate of
  * connections that each carry one 1-byte exchange. Figures, the peer process's CPU, and the
- * ratios ustack/peer are printed side by side.
+ * ratios are printed side by side: ustack with offload over the best peer with offload
+ * (`gvisor-gso`), ustack-plain over the best peer without (`gvisor`, `lwip`); bench/ratios.ts.
+ *
+ * `gvisor-gso` is gVisor with segmentation offload as gVisor offers it, which Debian's gVisor
+ * has only on a packet socket (bench/peers/README.md): its peer attaches with AF_PACKET and the
+ * virtio-net header to one end of a veth pair, the kernel's end in the client's namespace.
  *
  * gVisor and lwIP peers are built here from Debian's packages (golang-go +
  * golang-gvisor-gvisor-dev; liblwip-dev); a peer that cannot be built is left out with a note.
@@ -26,6 +31,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { configureDevice, createNamespace, ip, type Configured } from '../src/link/device.js';
+import { ratioToBest, type Comparison } from './ratios.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +40,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '100' },
     runs: { type: 'string', default: '3' },
     mtus: { type: 'string', default: '1500,9000,65000' },
-    peers: { type: 'string', default: 'ustack,ustack-plain,kernel,gvisor,lwip' },
+    peers: { type: 'string', default: 'ustack,ustack-plain,kernel,gvisor-gso,gvisor,lwip' },
     'round-trips': { type: 'string', default: '10000' },
     connections: { type: 'string', default: '2000' },
     /** Writes a V8 CPU profile of each ustack peer process into this directory. */
@@ -146,6 +152,8 @@ interface Peer {
   readonly prepare: () => string | null;
   /** argv of the peer process for device `tun` at `mtu`. */
   readonly command: (tun: string, mtu: number) => string[];
+  /** Starts it on a path of its own instead of a TUN device (startTunPeer). */
+  readonly start?: (mtu: number) => Promise<Running>;
 }
 
 function buildWith(script: string, output: string): string | null {
@@ -173,6 +181,13 @@ function ustackCommand(tun: string, mtu: number, extra: string[]): string[] {
 const PEERS: Record<string, Peer> = {
   ustack: { name: 'ustack', label: 'ustack', prepare: () => null, command: (tun, mtu) => ustackCommand(tun, mtu, []) },
   'ustack-plain': { name: 'ustack-plain', label: 'plain', prepare: () => null, command: (tun, mtu) => ustackCommand(tun, mtu, ['--no-offload']) },
+  'gvisor-gso': {
+    name: 'gvisor-gso',
+    label: 'gVisor-GSO',
+    prepare: () => buildWith('gvisor/build.sh', 'gvisor-peer'),
+    command: (iface, mtu) => [join(build, 'gvisor-peer'), '--packet-socket', iface, '--addr', PEER_ADDRESS, '--mtu', String(mtu)],
+    start: (mtu) => startPacketSocketPeer(PEERS['gvisor-gso']!, mtu),
+  },
   gvisor: {
     name: 'gvisor',
     label: 'gVisor',
@@ -242,6 +257,40 @@ async function startTunPeer(peer: Peer, mtu: number): Promise<Running> {
     throw error;
   }
   return { clientNamespace: namespace.name, process: child, stop };
+}
+
+/**
+ * A user-space peer on an AF_PACKET socket (gVisor with GSO): a veth pair, the kernel's end in
+ * the client's namespace with KERNEL_ADDRESS, the peer's end with no address (IPv6 off, so the
+ * kernel there neither answers nor chatters) in a namespace where the peer process runs.
+ */
+async function startPacketSocketPeer(peer: Peer, mtu: number): Promise<Running> {
+  const tag = `${process.pid % 10000}${sequence++}`;
+  const client = createNamespace(`ustack-bench-${tag}c`);
+  const server = createNamespace(`ustack-bench-${tag}p`);
+  const [clientEnd, peerEnd] = [`ustbc${tag}`, `ustbp${tag}`];
+  let child: ChildProcess | undefined;
+  const stop = () => {
+    child?.stdin!.end();
+    child?.kill('SIGTERM');
+    server.close();
+    client.close();
+  };
+  try {
+    ip(['link', 'add', clientEnd, 'netns', client.name, 'type', 'veth', 'peer', 'name', peerEnd, 'netns', server.name]);
+    ip(['link', 'set', 'dev', clientEnd, 'mtu', String(mtu), 'up'], client.name);
+    ip(['addr', 'add', `${KERNEL_ADDRESS}/24`, 'dev', clientEnd], client.name);
+    const quiet = spawnSync('ip', ['netns', 'exec', server.name, 'sysctl', '-qw', `net.ipv6.conf.${peerEnd}.disable_ipv6=1`], { encoding: 'utf8' });
+    if (quiet.status !== 0) throw new Error(`sysctl in ${server.name}: ${quiet.stderr.trim()}`);
+    ip(['link', 'set', 'dev', peerEnd, 'mtu', String(mtu), 'up'], server.name);
+    // `ip netns exec` execs the peer, so the child's pid is the peer's (for its CPU time).
+    child = spawn('ip', ['netns', 'exec', server.name, ...peer.command(peerEnd, mtu)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await whenReady(child, peer.name);
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  return { clientNamespace: client.name, process: child, stop };
 }
 
 /** The kernel on both ends of a veth pair, a namespace each. */
@@ -371,6 +420,12 @@ async function measure(peer: string, label: string, mtu: number, latency: boolea
   }
 }
 
+/** Like for like: ustack with offload against peers with offload, and without against without. */
+const COMPARISONS: ReadonlyArray<Comparison & { readonly label: string }> = [
+  { label: 'offload ÷best', ours: 'ustack', peers: ['gvisor-gso'] },
+  { label: 'plain ÷best', ours: 'ustack-plain', peers: ['gvisor', 'lwip'] },
+];
+
 // ---- main ----------------------------------------------------------------------------------
 
 if (process.getuid?.() !== 0) {
@@ -397,11 +452,12 @@ console.log(
   `${values.megabytes} MB per bulk run after a ${values.warmup} MB warm-up, median of ${RUNS}; ${ROUND_TRIPS} round trips; ${CONNECTIONS} connections; kernel side: Python 3 in a network namespace`,
 );
 console.log(
-  `peers: kernel = Linux TCP on both ends of a veth pair; gVisor netstack ${debianVersion('golang-gvisor-gvisor-dev')} (Debian); lwIP ${debianVersion('liblwip-dev')} (Debian)`,
+  `peers: kernel = Linux TCP on both ends of a veth pair; gVisor netstack ${debianVersion('golang-gvisor-gvisor-dev')} (Debian), gVisor-GSO = the same on AF_PACKET with host GSO; lwIP ${debianVersion('liblwip-dev')} (Debian)`,
 );
 for (const [index, mtu] of MTUS.entries()) {
   for (const column of columns) {
-    const start = column.name === 'kernel' ? () => startKernelPeer(mtu) : () => startTunPeer(PEERS[column.name]!, mtu);
+    const peer = PEERS[column.name];
+    const start = !peer ? () => startKernelPeer(mtu) : peer.start ? () => peer.start!(mtu) : () => startTunPeer(peer, mtu);
     try {
       await measure(column.name, column.label, mtu, index === 0, start);
     } catch (error) {
@@ -410,28 +466,7 @@ for (const [index, mtu] of MTUS.entries()) {
   }
 }
 
-// The table: a figure per stack, then ustack's ratio to each of the others (>1: ustack better),
-// and after a slash the ratio of ustack without offload.
-const others = columns.filter((c) => !c.name.startsWith('ustack'));
-const width = 12;
-const header = ['', ...columns.map((c) => c.label), ...others.map((c) => `÷${c.label}`)];
-console.log('');
-console.log(header.map((h, i) => (i === 0 ? h.padEnd(46) : h.padStart(width))).join(' '));
-for (const row of rows.values()) {
-  const cells = columns.map((c) => {
-    const value = row.figures.get(c.name);
-    return value === undefined ? '—' : `${value < 10 ? value.toFixed(2) : value.toFixed(0)}`;
-  });
-  const ratio = (ours: number | undefined, theirs: number | undefined) =>
-    ours === undefined || theirs === undefined ? '—' : `${(row.higherIsBetter ? ours / theirs : theirs / ours).toFixed(2)}×`;
-  const ratios = others.map((c) => {
-    const theirs = row.figures.get(c.name);
-    const plain = row.figures.has('ustack-plain') ? ` / ${ratio(row.figures.get('ustack-plain'), theirs)}` : '';
-    return `${ratio(row.figures.get('ustack'), theirs)}${plain}`;
-  });
-  console.log([`${row.label} (${row.unit})`.padEnd(46), ...[...cells, ...ratios].map((cell) => cell.padStart(width))].join(' '));
-}
-console.log("÷X: ustack's figure over X's (inverted for latency), then plain's: above 1× means ustack did better.");
+printTable();
 const cpuNotes = [...rows.values()].filter((row) => row.notes.size > 0);
 if (cpuNotes.length > 0) {
   console.log('CPU of the peer process during the bulk runs (100% = one core):');
@@ -442,4 +477,25 @@ if (cpuNotes.length > 0) {
         .map((c) => `${c.label} ${row.notes.get(c.name)!.replace('cpu ', '')}`)
         .join(', ')}`,
     );
+}
+
+/** The table: a figure per stack, then for each comparison ustack's ratio to the best peer of its kind. */
+function printTable(): void {
+  const width = 12;
+  const labelOf = new Map(columns.map((c) => [c.name, c.label]));
+  const header = ['', ...columns.map((c) => c.label), ...COMPARISONS.map((c) => c.label)];
+  console.log('');
+  console.log(header.map((h, i) => (i === 0 ? h.padEnd(46) : h.padStart(i > columns.length ? 18 : width))).join(' '));
+  for (const row of rows.values()) {
+    const cells = columns.map((c) => {
+      const value = row.figures.get(c.name);
+      return (value === undefined ? '—' : `${value < 10 ? value.toFixed(2) : value.toFixed(0)}`).padStart(width);
+    });
+    const ratios = COMPARISONS.map((comparison) => {
+      const best = ratioToBest(row.figures, comparison, row.higherIsBetter);
+      return (best ? `${best.ratio.toFixed(2)}× ${labelOf.get(best.peer) ?? best.peer}` : '—').padStart(18);
+    });
+    console.log([`${row.label} (${row.unit})`.padEnd(46), ...cells, ...ratios].join(' '));
+  }
+  console.log("÷best: ustack's figure over the best peer's of the same kind, named (inverted for latency): above 1× means ustack did better.");
 }
