@@ -54,10 +54,11 @@ export type { ApplicationCall } from '../drill/pcap-to-script.js';
 
 /**
  * Linux's defaults where they differ from ustack's (`linux: true`): the Linux profile of the
- * drill (src/tcp/profiles.ts: its quick-ACK, window-update, RTT, congestion-control rules) and
- * ECN as Linux's tcp_ecn=2 (answer a peer that asks, never ask).
+ * drill (src/tcp/profiles.ts: its quick-ACK, window-update, RTT, congestion-control rules), ECN
+ * as Linux's tcp_ecn=2 (answer a peer that asks, never ask), and tcp_rmem[2] of 32 MiB, whose
+ * window-scale shift (10) is what Linux 6.x offers on its SYNs.
  */
-export const LINUX_REPLAY_CONFIG: Partial<TcpConfig> = { ...LINUX_PROFILE, ecn: 'accept' };
+export const LINUX_REPLAY_CONFIG: Partial<TcpConfig> = { ...LINUX_PROFILE, ecn: 'accept', receiveBufferMax: 32 * 1024 * 1024 };
 
 /** One application call of the host, at its time (ms after the capture's first frame). */
 export interface TimedCall {
@@ -134,7 +135,18 @@ export interface ReplayResult {
   /** Things worth knowing: skipped conversations, calls that failed, a capture cut short. */
   readonly notes: readonly string[];
   /** The TCP settings the stack ran with (over ustack's defaults), its MTU, and the tolerances. */
-  readonly settings: { readonly tcp: Partial<TcpConfig>; readonly mtu: number; readonly tolerances: Required<ReplayTolerances>; readonly strict: boolean };
+  readonly settings: {
+    /** Linux's defaults (ReplayOptions.linux). */
+    readonly linux: boolean;
+    /** The TCP settings over ustack's defaults. */
+    readonly tcp: Partial<TcpConfig>;
+    /** The interface's MTU (the host's MSS + 40). */
+    readonly mtu: number;
+    /** The tolerances in force. */
+    readonly tolerances: Required<ReplayTolerances>;
+    /** ReplayOptions.strict. */
+    readonly strict: boolean;
+  };
   /** Every frame in and out of the replayed stack, a pcap (link type RAW); `frames.replay` numbers count in it. */
   readonly pcap: Uint8Array;
 }
@@ -643,7 +655,7 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
     conversations,
     framesNotReplayed: records.length - playedFrames,
     notes,
-    settings: { tcp: tcpConfig, mtu, tolerances, strict },
+    settings: { linux: options.linux ?? false, tcp: tcpConfig, mtu, tolerances, strict },
     pcap: pcap.toBytes(),
   };
 }

@@ -1,0 +1,152 @@
+/**
+ * `ustack replay FILE --host ADDR [--linux] [--strict] [--json]`: replays a capture into ustack
+ * with ADDR's end played by ustack (replayCapture, src/replay/replay.ts) and prints every
+ * divergence; exit status 0 when there is none, 1 when there are (or the capture cannot be read).
+ */
+import { accepts, parseCommandLine, UsageError } from '../cli/arguments.js';
+import type { DecodedSegment, Divergence } from './compare.js';
+import { replayCapture, ReplayError, type ReplayResult } from './replay.js';
+
+/** The usage text of the subcommand. */
+export const REPLAY_USAGE = `usage: ustack replay FILE --host ADDR [--linux] [--strict] [--json]
+                     [--conversation N]... [--time-tolerance MS] [--window-tolerance BYTES]
+
+Plays the TCP segments of a pcap or pcapng capture that arrived at ADDR into ustack, in virtual
+time at their recorded spacing, with ADDR's application as the capture shows it (a host that
+answered a SYN listened, one that sent it connected; what it sent it wrote), and compares what
+ustack sends with what ADDR sent: sequence numbers, acknowledgements, timestamps and ISNs
+relative as packetdrill's, ports mapped, payloads byte for byte, windows and times within the
+tolerances. Segments are lined up by what they carry; a segment only one side sent is missing
+or extra.
+  FILE                  the capture (Ethernet, raw IP, IPv4, Linux cooked v1 and v2)
+  --host ADDR           the end ustack plays
+  --linux               Linux's defaults rather than ustack's (its profile: quick ACKs, window
+                        updates, RTT, CUBIC; ECN only when asked; a 32 MiB buffer limit)
+  --strict              options compared as laid out (order, nop), PSH compared, windows exact
+  --json                one JSON object: pass, divergences (both segments decoded), conversations
+  --conversation N      only the Nth TCP conversation of the capture (repeatable; default: all of ADDR's)
+  --time-tolerance MS   how far a segment's time may stray (default 4, packetdrill's)
+  --window-tolerance BYTES
+                        how far an advertised window may stray, after scaling (default 0)
+
+Exit status: 0 no divergence, 1 divergences (or an unreadable capture), 2 bad arguments
+(docs/replay.md).`;
+
+const OPTIONS = {
+  host: { type: 'string', takes: 'an IPv4 ADDR (a.b.c.d)', accepts: accepts.ipv4 },
+  linux: { type: 'boolean' },
+  strict: { type: 'boolean' },
+  json: { type: 'boolean' },
+  conversation: { type: 'string', multiple: true, takes: 'N (a conversation number, 1 or more)', accepts: accepts.integer(1, Number.MAX_SAFE_INTEGER) },
+  'time-tolerance': { type: 'string', takes: 'MS (0 or more)', accepts: accepts.seconds },
+  'window-tolerance': { type: 'string', takes: 'BYTES (0 or more)', accepts: accepts.seconds },
+} as const;
+
+/** A segment for JSON: its payload as hex. */
+function segmentJson(segment: DecodedSegment | undefined): unknown {
+  if (!segment) return undefined;
+  return { ...segment, payload: Buffer.from(segment.payload).toString('hex') };
+}
+
+/** The result as plain JSON (payloads and the pcap as hex, the pcap left out). */
+export function replayResultJson(result: ReplayResult): unknown {
+  return {
+    pass: result.pass,
+    divergences: result.divergences.map((d: Divergence) => ({ ...d, expected: segmentJson(d.expected), actual: segmentJson(d.actual) })),
+    conversations: result.conversations,
+    framesNotReplayed: result.framesNotReplayed,
+    notes: result.notes,
+    settings: result.settings,
+  };
+}
+
+/** What a reader sees: each conversation, each divergence with both segments, a last line. */
+export function formatReplayResult(result: ReplayResult, path: string, host: string): string[] {
+  const lines: string[] = [];
+  const { tolerances } = result.settings;
+  lines.push(
+    `replay ${path} as ${host}: ${result.settings.linux ? "Linux's defaults" : "ustack's defaults"}${result.settings.strict ? ', strict' : ''}, MTU ${result.settings.mtu}, tolerances ${tolerances.timeMs} ms, window ${tolerances.windowBytes} bytes, TS val ${tolerances.tsValTicks} ticks`,
+  );
+  for (const c of result.conversations) {
+    lines.push(
+      `conversation ${c.number}: ${c.host} (${c.role === 'none' ? 'no socket' : c.role}) with ${c.peer}: ${c.inbound} segments in${c.lostBeforeHost.length > 0 ? ` (${c.lostBeforeHost.length} lost before the host, not played: frames ${c.lostBeforeHost.join(', ')})` : ''}; the host sent ${c.expected}, ustack ${c.actual}, ${c.matched} lined up`,
+    );
+    for (const d of result.divergences.filter((entry) => entry.conversation === c.number)) lines.push(...formatDivergence(d));
+  }
+  for (const d of result.divergences.filter((entry) => entry.conversation === 0)) lines.push(...formatDivergence(d));
+  for (const note of result.notes) lines.push(`note: ${note}`);
+  if (result.framesNotReplayed > 0) lines.push(`note: ${result.framesNotReplayed} frames not replayed (not TCP, or of other hosts' conversations)`);
+  if (result.pass) lines.push('PASS: no divergence');
+  else {
+    const counts = new Map<string, number>();
+    for (const d of result.divergences) counts.set(d.kind, (counts.get(d.kind) ?? 0) + 1);
+    lines.push(
+      `FAIL: ${result.divergences.length} divergence${result.divergences.length === 1 ? '' : 's'} (${[...counts].map(([kind, n]) => `${kind} ${n}`).join(', ')})`,
+    );
+  }
+  return lines;
+}
+
+function formatDivergence(d: Divergence): string[] {
+  const lines = [`  ${d.kind}: ${d.message}`];
+  if (d.expected) lines.push(`    host:   ${d.expected.text} at ${d.expected.timeMs.toFixed(3)} ms (capture frame ${d.expected.frame})`);
+  if (d.actual) lines.push(`    ustack: ${d.actual.text} at ${d.actual.timeMs.toFixed(3)} ms (replay frame ${d.actual.frame})`);
+  return lines;
+}
+
+/**
+ * Runs `ustack replay` with `args` (the words after `replay`), printing through `out` and errors
+ * through `err`. Resolves to the exit code: 0 no divergence, 1 divergences or an unreadable
+ * capture, 2 bad arguments.
+ */
+export async function runReplay(
+  args: string[],
+  out: (line: string) => void,
+  err: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseCommandLine('replay', args, OPTIONS, { maxPositionals: 1 });
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    err(error.message);
+    return error.exitCode;
+  }
+  if (parsed.help) {
+    out(REPLAY_USAGE);
+    return 0;
+  }
+  const [path] = parsed.positionals;
+  if (path === undefined) {
+    err('ustack replay: which capture FILE? (`ustack replay --help`)');
+    return 2;
+  }
+  const host = parsed.values.host;
+  if (host === undefined) {
+    err('ustack replay: --host ADDR is needed: the end of the capture that ustack plays');
+    return 2;
+  }
+  let result: ReplayResult;
+  try {
+    result = await replayCapture(path, {
+      host,
+      linux: parsed.values.linux ?? false,
+      strict: parsed.values.strict ?? false,
+      conversations: parsed.values.conversation?.map(Number),
+      tolerances: {
+        timeMs: parsed.values['time-tolerance'] === undefined ? undefined : Number(parsed.values['time-tolerance']),
+        windowBytes: parsed.values['window-tolerance'] === undefined ? undefined : Number(parsed.values['window-tolerance']),
+      },
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof ReplayError || code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+      err(`ustack replay: ${path}: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
+    }
+    throw error;
+  }
+  if (parsed.values.json) out(JSON.stringify(replayResultJson(result)));
+  else for (const line of formatReplayResult(result, path, host)) out(line);
+  return result.pass ? 0 : 1;
+}
