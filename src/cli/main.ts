@@ -5,6 +5,7 @@
  *   ustack dissect FILE|- [-c N] [-Y FILTER] [--json]   each frame of a pcap, layer by layer (or tshark-style JSON)
  *   ustack drill SCRIPT.pkt...       run packetdrill scripts against ustack in virtual time
  *   ustack pcap2drill FILE --host ADDR   one TCP conversation of a capture as a packetdrill script
+ *   ustack replay FILE --host ADDR   replay a capture into ustack and list how ustack differs from the host
  *   ustack view FILE [-o FILE.html]  a capture as one self-contained HTML page: layers, bytes, TCP diagrams
  *   ustack up [options]              ustack on a real TUN/TAP device until Ctrl-C (root)
  *   ustack ping [options] HOST       ping from ustack over a TUN/TAP device (root)
@@ -41,6 +42,10 @@ commands:
   pcap2drill FILE --host ADDR [--conversation N]
                              one TCP conversation of a capture as a packetdrill script for drill,
                              ADDR's side as the stack under test (\`ustack pcap2drill --help\`)
+  replay FILE --host ADDR [--linux] [--strict] [--json]
+                             play what reached ADDR in a capture into ustack in virtual time and
+                             list where ustack's answers differ from ADDR's; exit 0 when none
+                             (\`ustack replay --help\`)
   view FILE [-o FILE.html]   a capture as one HTML page that works offline: frames, layers as nested
                              boxes over the bytes, checksums, TCP ladder and time–sequence graph,
                              fragments (\`ustack view --help\`)
@@ -79,6 +84,7 @@ const COMMANDS: Record<string, { readonly run: (args: string[], print: Print) =>
   },
   drill: { run: async (args, print) => (await import('../drill/drill-command.js')).runDrill(args, print) },
   pcap2drill: { run: async (args, print) => (await import('../drill/pcap2drill-command.js')).runPcap2drill(args, print) },
+  replay: { run: async (args, print) => (await import('../replay/replay-command.js')).runReplay(args, print) },
   view: { run: async (args, print) => (await import('../view/view-command.js')).runView(args, print) },
   up: { run: async (args, print) => (await import('./up-command.js')).runUp(args, print, { signal: stdoutClosed.signal }), holdsDevice: true },
   ping: { run: async (args, print) => (await import('./ping-command.js')).runPing(args, print, { signal: stdoutClosed.signal }), holdsDevice: true },
