@@ -25,14 +25,15 @@ import { TokenBucket } from '../core/token-bucket.js';
  * tcp_invalid_ratelimit). Challenge ACKs and out-of-window ACKs share it, as in Linux.
  */
 export class InvalidSegmentAckLimit {
-  /** Credit in ms, one per ms, one interval per answer: full after `intervalMs` of quiet. */
-  private readonly bucket = new TokenBucket();
+  /** Credit in ms, one per ms, one interval per answer: full after `intervalMs` of quiet; made at the first answer. */
+  private bucket: TokenBucket | null = null;
 
   /**
    * Whether an answer may go at `now`; if so, it counts as sent. An interval of 0 turns the
    * limit off.
    */
   allow(now: number, intervalMs: number): boolean {
+    this.bucket ??= new TokenBucket();
     return this.bucket.take(now, intervalMs, { capacity: intervalMs, tokens: 1, everyMs: 1 });
   }
 }

@@ -206,12 +206,9 @@ export class TcpConnection extends TimerDeadlines {
   readonly sendBuffer: SendBuffer;
   /** What a write may queue and when the socket is writable (SO_SNDBUF; TcpConfig.sendBufferAccounting). */
   readonly sendMemory: SendMemory;
-  /** Ends of writes in the unsent data: push points and record ends. */
-  readonly writeMarks = new WriteMarks();
   receiveBufferSize: number;
   readonly receiveQueue: Uint8Array[] = [];
   receiveQueueBytes = 0;
-  readonly assembler: ReceiveAssembler;
   /** The user called CLOSE or SHUTDOWN(SHUT_WR): a FIN follows the data. */
   finPending = false;
   /** Our FIN has been sent (it occupies sendBufferSeq + sendBuffer.length). */
@@ -220,8 +217,6 @@ export class TcpConnection extends TimerDeadlines {
   peerFinReceived = false;
   /** A FIN arrived beyond a hole; its sequence number. */
   outOfOrderFinSeq: number | null = null;
-  /** How often this connection answers invalid segments (RFC 5961 §7; ack-rate-limits.ts). */
-  readonly invalidSegmentAcks = new InvalidSegmentAckLimit();
   /**
    * Text and FIN that came on the peer's SYN while we were in LISTEN or SYN-SENT, kept (copied)
    * for processing once ESTABLISHED is reached (RFC 9293 §3.10.7.2, §3.10.7.3).
@@ -233,13 +228,9 @@ export class TcpConnection extends TimerDeadlines {
   urgentPending = false;
 
   // ---- retransmission and congestion ----
-  /** The retransmission queue and SACK scoreboard. */
-  readonly inFlight = new RetransmissionQueue();
   /** Replaced (not reset) when the handshake needed a retransmission: RFC 6298 §5.7's 3 s start. */
   rtt: RoundTripEstimator;
   cc: CongestionControl;
-  /** How much of cwnd the sender uses, measured per window of data (RFC 7661). */
-  readonly windowUse = new CongestionWindowUse();
   private pacingState: PacingSchedule | null = null;
   /** Counts transmissions of segments that occupy sequence space (see SentSegment.sentOrder). */
   transmissions = 0;
@@ -255,8 +246,6 @@ export class TcpConnection extends TimerDeadlines {
   readonly recovery = new LossRecovery();
   /** The congestion window through a fast recovery (RFC 9937 PRR); null outside one. */
   prr: ProportionalRateReduction | null = null;
-  /** F-RTO (RFC 5682): whether the last timeout turns out spurious (TcpConfig.frto). */
-  readonly frto = new ForwardRtoRecovery();
   /**
    * The last loss recovery, while it may still turn out spurious (RFC 3708, as Linux's undo):
    * SND.UNA when it began, and how many of its retransmissions no D-SACK has yet called
@@ -281,10 +270,6 @@ export class TcpConnection extends TimerDeadlines {
   ackNow = false;
   /** Full-sized segments received since the last ACK (RFC 5681 §4.2: ACK every second one). */
   segmentsSinceAck = 0;
-  /** Which in-order data is ACKed at once (TcpConfig.quickAck). */
-  readonly quickAcks: QuickAcks;
-  /** Packetization-layer path MTU discovery (RFC 4821; TcpConfig.mtuProbing). */
-  readonly mtuProbing: MtuProbing;
   /**
    * A segment is being processed (its callbacks run inside): what the application does there —
    * a read that opens the window, a reply — leaves in the one transmission at the end, so a
@@ -303,13 +288,22 @@ export class TcpConnection extends TimerDeadlines {
    * icsk_probes_tstamp). Cleared when the window opens or the data leaves.
    */
   zeroWindowSince: number | null = null;
-  /** Keep-alive (RFC 1122 §4.2.3.6): settings, probes and timer (keepalive.ts). */
-  readonly keepalive: Keepalive;
   /** The user closed the socket: nobody reads anymore (orphan). */
   orphaned = false;
 
   /** What only TCP_INFO reports: RFC 4898 counters, last-activity stamps, chrono times (`tcp-info.ts`). */
   readonly info: TcpInfoCounters;
+
+  // ---- owners made when first used and dropped at rest while they are as new (atRest) ----
+  #writeMarks: WriteMarks | null = null;
+  #assembler: ReceiveAssembler | null = null;
+  #inFlight: RetransmissionQueue | null = null;
+  #windowUse: CongestionWindowUse | null = null;
+  #frto: ForwardRtoRecovery | null = null;
+  #quickAcks: QuickAcks | null = null;
+  #mtuProbing: MtuProbing | null = null;
+  #keepalive: Keepalive | null = null;
+  #invalidSegmentAcks: InvalidSegmentAckLimit | null = null;
 
   constructor(
     readonly host: TcpHost,
@@ -339,14 +333,10 @@ export class TcpConnection extends TimerDeadlines {
     this.sendBuffer = new SendBuffer(config.sendBufferSize);
     this.sendMemory = new SendMemory(this, config.sendBufferAccounting);
     this.receiveBufferSize = config.receiveBufferSize;
-    this.assembler = new ReceiveAssembler(config.receiveBufferSize);
     this.rtt = this.newRttEstimator(config.initialRtoMs);
     this.cc = this.newCongestionControl(congestion ?? config.congestionControl);
     this.info = new TcpInfoCounters(host.now());
-    this.quickAcks = new QuickAcks(config.quickAck);
     this.rack = new RackLossDetection(config);
-    this.mtuProbing = new MtuProbing(this);
-    this.keepalive = new Keepalive(this);
   }
 
   /**
@@ -379,6 +369,51 @@ export class TcpConnection extends TimerDeadlines {
     const config = this.host.config;
     const rto = { initialMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 };
     return config.rttEstimator === 'linux' ? new LinuxRttEstimator(rto) : new RttEstimator(rto);
+  }
+
+  /** Ends of writes in the unsent data: push points and record ends. */
+  get writeMarks(): WriteMarks {
+    return (this.#writeMarks ??= new WriteMarks());
+  }
+
+  /** Out-of-order data held until the hole before it fills, within the receive buffer. */
+  get assembler(): ReceiveAssembler {
+    return (this.#assembler ??= new ReceiveAssembler(this.receiveBufferSize));
+  }
+
+  /** The retransmission queue and SACK scoreboard. */
+  get inFlight(): RetransmissionQueue {
+    return (this.#inFlight ??= new RetransmissionQueue());
+  }
+
+  /** How much of cwnd the sender uses, measured per window of data (RFC 7661). */
+  get windowUse(): CongestionWindowUse {
+    return (this.#windowUse ??= new CongestionWindowUse());
+  }
+
+  /** F-RTO (RFC 5682): whether the last timeout turns out spurious (TcpConfig.frto). */
+  get frto(): ForwardRtoRecovery {
+    return (this.#frto ??= new ForwardRtoRecovery());
+  }
+
+  /** Which in-order data is ACKed at once (TcpConfig.quickAck). */
+  get quickAcks(): QuickAcks {
+    return (this.#quickAcks ??= new QuickAcks(this.host.config.quickAck));
+  }
+
+  /** Packetization-layer path MTU discovery (RFC 4821; TcpConfig.mtuProbing). */
+  get mtuProbing(): MtuProbing {
+    return (this.#mtuProbing ??= new MtuProbing(this));
+  }
+
+  /** Keep-alive (RFC 1122 §4.2.3.6): settings, probes and timer (keepalive.ts). */
+  get keepalive(): Keepalive {
+    return (this.#keepalive ??= new Keepalive(this));
+  }
+
+  /** How often this connection answers invalid segments (RFC 5961 §7; ack-rate-limits.ts); kept once used. */
+  get invalidSegmentAcks(): InvalidSegmentAckLimit {
+    return (this.#invalidSegmentAcks ??= new InvalidSegmentAckLimit());
   }
 
   /** When the next send unit may leave, with TcpConfig.pacing (pacing.ts); made when first needed. */
@@ -587,7 +622,7 @@ export class TcpConnection extends TimerDeadlines {
     this.#options.receiveBufferLocked = locked;
     if (this.synchronized) return;
     this.receiveBufferSize = bytes;
-    this.assembler.limitBytes = bytes;
+    if (this.#assembler !== null) this.#assembler.limitBytes = bytes;
   }
 
   /** IP_TTL of this connection's segments (undefined: the stack's). */
@@ -751,6 +786,15 @@ export class TcpConnection extends TimerDeadlines {
    */
   protected override atRest(): void {
     this.sendBuffer.release();
+    // An owner equal to a new one goes: the getter makes the same again when it is next used.
+    if (this.#writeMarks?.unused) this.#writeMarks = null;
+    if (this.#assembler?.holes === false) this.#assembler = null;
+    if (this.#inFlight?.length === 0) this.#inFlight = null;
+    if (this.#windowUse?.unused) this.#windowUse = null;
+    if (this.#frto?.unused) this.#frto = null;
+    if (this.#quickAcks?.unused) this.#quickAcks = null;
+    if (this.#mtuProbing?.unused) this.#mtuProbing = null;
+    if (this.#keepalive?.unused) this.#keepalive = null;
   }
 }
 

@@ -28,6 +28,11 @@ export class CongestionWindowUse {
   /** Whether the congestion window held the sender back in this measurement. */
   private limited = false;
 
+  /** Nothing was ever recorded: the same as a new CongestionWindowUse. */
+  get unused(): boolean {
+    return this.empty;
+  }
+
   /** The largest flight of the current measurement, bytes. */
   get largestFlightBytes(): number {
     return this.largestFlight;

@@ -64,6 +64,19 @@ export class ForwardRtoRecovery {
     return this.step !== null;
   }
 
+  /** Never used, or left exactly as new: the connection may drop it and make a new one when needed. */
+  get unused(): boolean {
+    return (
+      this.step === null &&
+      this.recover === 0 &&
+      this.retransmittedEnd === 0 &&
+      !this.basic &&
+      !this.originalDelivered &&
+      !this.newlySacked &&
+      !this.newDataTurn
+    );
+  }
+
   /** Step 1: the timeout's retransmission is the segment ending at `retransmittedEnd`; `recover` is SND.NXT. */
   start(recover: number, retransmittedEnd: number, sack: boolean): void {
     this.step = 2;

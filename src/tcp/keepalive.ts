@@ -53,6 +53,18 @@ export class Keepalive {
     this.count = config.keepaliveCount;
   }
 
+  /** Off, with the stack's settings and no probe sent: the same as a new Keepalive. */
+  get unused(): boolean {
+    const config = this.connection.host.config;
+    return (
+      !this.enabled &&
+      this.probesSent === 0 &&
+      this.idleMs === config.keepaliveIdleMs &&
+      this.intervalMs === config.keepaliveIntervalMs &&
+      this.count === config.keepaliveCount
+    );
+  }
+
   /**
    * Applies `settings` as the socket options would, in libuv's order (uv__tcp_keepalive):
    * SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, each with its Linux effect.

@@ -44,6 +44,11 @@ export class MtuProbing {
 
   constructor(private readonly connection: TcpConnection) {}
 
+  /** The search never started: the same as a new MtuProbing. */
+  get unused(): boolean {
+    return !this.started && this.probe === null && this.low === 0 && this.high === 0 && this.searchedAt === 0;
+  }
+
   /** TCP/IP headers of each segment: with timestamps their 12 bytes too. */
   private get headers(): number {
     return TCP_IP_HEADERS + (this.connection.timestamps.enabled ? 12 : 0);

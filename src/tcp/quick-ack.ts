@@ -39,6 +39,13 @@ export class QuickAcks {
     this.remaining = mode === 'push' ? MAX_QUICK_ACKS : 0;
   }
 
+  /** No data has arrived yet: the same as a new QuickAcks. */
+  get unused(): boolean {
+    return (
+      this.remaining === (this.mode === 'push' ? MAX_QUICK_ACKS : 0) && !this.interactive && this.lastDataAt === null && !this.owed && this.receiveMss === 0
+    );
+  }
+
   /**
    * A data segment of `length` bytes arrived, in order or not. Returns whether it is ACKed at
    * once. `window` is the receive window last advertised, `advertisedMss` ours, `rto` the

@@ -171,6 +171,11 @@ export class WriteMarks {
   private readonly kinds: number[] = [];
   private head = 0;
 
+  /** No mark is held: the same as a new WriteMarks. */
+  get unused(): boolean {
+    return this.positions.length === 0;
+  }
+
   /** Marks `end` (the sequence number after a write's last byte). */
   add(end: number, push: boolean, endOfRecord: boolean): void {
     if (!push && !endOfRecord) return;
