@@ -346,9 +346,11 @@ export const PAGE_SCRIPT = String.raw`
   }
   function segmentLabel(s) {
     var parts = [];
-    var flags = s.flags.filter(function (f) { return f !== 'ACK' || s.flags.length === 1 || s.length === 0; });
+    // ACK is implied by the 'ack N' that follows; a segment with nothing else is called ACK.
+    var flags = s.flags.filter(function (f) { return f !== 'ACK'; });
     if (s.flags.indexOf('SYN') >= 0 && s.flags.indexOf('ACK') >= 0) parts.push('SYN-ACK');
     else if (flags.length) parts.push(flags.join(','));
+    else if (s.length === 0) parts.push('ACK');
     if (s.length > 0) parts.push('data ' + s.seq + ':' + (s.seq + s.length) + ' (' + s.length + ')');
     else parts.push('seq ' + s.seq);
     if (s.ack !== undefined) parts.push('ack ' + s.ack);
@@ -556,9 +558,11 @@ export const PAGE_SCRIPT = String.raw`
         var group = svg('g', { class: 'fragment-piece', 'data-frame': p.frame, 'data-offset': p.offset, 'data-length': p.length, 'data-more': p.moreFragments ? 'true' : 'false' }, [
           svg('title', null, 'frame ' + p.frame + ': payload bytes ' + p.offset + '\u2013' + (p.offset + p.length) + (p.moreFragments ? ', more fragments follow' : ', the last fragment')),
           svg('rect', { x: scale(p.offset), y: 22, width: Math.max(1, scale(p.offset + p.length) - scale(p.offset)), height: 36, class: 'piece-' + (i % 4) }),
-          svg('text', { x: (scale(p.offset) + scale(p.offset + p.length)) / 2, y: 44, 'text-anchor': 'middle' }, 'frame ' + p.frame),
-          svg('text', { x: scale(p.offset) + 2, y: 74, class: 'tick' }, String(p.offset)),
         ]);
+        // A piece too narrow for its label gets it below the bar.
+        var wide = scale(p.offset + p.length) - scale(p.offset) > 60;
+        group.appendChild(svg('text', { x: wide ? (scale(p.offset) + scale(p.offset + p.length)) / 2 : scale(p.offset), y: wide ? 44 : 88, 'text-anchor': wide ? 'middle' : 'end' }, 'frame ' + p.frame));
+        if (p.offset === 0 || scale(total) - scale(p.offset) > 40) group.appendChild(svg('text', { x: scale(p.offset) + 2, y: 74, class: 'tick' }, String(p.offset)));
         group.addEventListener('click', function () {
           selectFrame(p.frame);
         });
