@@ -22,6 +22,13 @@ import { viewModelOfFile } from '../../src/view/view-command.js';
 import type { ViewModel } from '../../src/view/view-model.js';
 import { browserAvailable, launchBrowser } from './browser.js';
 
+/**
+ * The page's globals, as the functions given to page.evaluate() see them in the browser. The
+ * project compiles without the DOM library, so they are declared here, for this file only.
+ */
+declare const document: any;
+declare const window: any;
+
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
 const FIXTURE = join(ROOT, 'captures/fixtures/eth.pcap');
@@ -57,7 +64,7 @@ function expectedBoxes(dissection: Dissection) {
 /** Selects frame `n` and reads back the boxes the page drew. */
 async function drawnBoxes(page: Page, n: number): Promise<DrawnBox[]> {
   return page.evaluate((frame) => {
-    (window as unknown as { ustackView: { selectFrame(n: number): void } }).ustackView.selectFrame(frame);
+    window.ustackView.selectFrame(frame);
     return [...document.querySelectorAll('#layers .layer-box')].map((box) => {
       const own = (selector: string) => [...box.querySelectorAll(selector)].filter((node) => node.closest('.layer-box') === box);
       const cells = [...box.querySelectorAll('.byte')];
@@ -346,7 +353,7 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
     expect(boxes).toBeGreaterThan(demoModel.frames.length * 2);
     const kinds = new Set(demoModel.frames.flatMap((f) => f.dissection.layers.map((l) => l.layer)));
     expect([...kinds]).toEqual(expect.arrayContaining(['eth', 'arp', 'ip', 'udp', 'tcp', 'data']));
-    await page.evaluate(() => (window as unknown as { ustackView: { selectFrame(n: number): void } }).ustackView.selectFrame(3));
+    await page.evaluate(() => window.ustackView.selectFrame(3));
     await page.screenshot({ path: join(SCREENSHOTS, 'demo.png') });
     await page.close();
   }, 120_000);
