@@ -43,9 +43,11 @@ export interface DecodedSegment {
   readonly windowBytes: number;
   /** The options in packetdrill's notation (SACK blocks relative to the peer's ISN, TS val to the sender's first). */
   readonly options: string;
-  /** IP TTL, DF bit and TOS octet (DSCP and ECN). */
+  /** IP TTL. */
   readonly ttl: number;
+  /** IP DF bit. */
   readonly dontFragment: boolean;
+  /** IP TOS octet (DSCP and ECN). */
   readonly tos: number;
   /** The segment as a script line: `P. 1:25(24) ack 25 win 502 <nop,nop,TS val 7 ecr 91>`. */
   readonly text: string;
@@ -63,7 +65,12 @@ export interface Divergence {
   /** The TCP conversation (from 1, in order of first appearance in the capture). */
   readonly conversation: number;
   /** The frame numbers: in the capture, and in the replay's pcap (ReplayResult.pcap). */
-  readonly frames: { readonly capture?: number; readonly replay?: number };
+  readonly frames: {
+    /** The host's segment in the capture. */
+    readonly capture?: number;
+    /** ustack's segment in ReplayResult.pcap. */
+    readonly replay?: number;
+  };
   /** The host's segment, from the capture. */
   readonly expected?: DecodedSegment;
   /** ustack's segment, from the replay. */

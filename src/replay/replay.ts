@@ -116,9 +116,11 @@ export interface ReplayedConversation {
    * a loss: the host acknowledged later data and not these, and the peer sent them again); not played.
    */
   readonly lostBeforeHost: readonly number[];
-  /** The host's segments in the capture, ustack's in the replay, and how many lined up. */
+  /** The host's segments in the capture. */
   readonly expected: number;
+  /** ustack's segments in the replay (up to the capture's end). */
   readonly actual: number;
+  /** How many of the two lined up (each pair then compared field by field). */
   readonly matched: number;
 }
 
@@ -153,6 +155,7 @@ export interface ReplayResult {
 
 /** Why a replay could not start: one line for the user. */
 export class ReplayError extends Error {
+  /** `ReplayError`. */
   override readonly name = 'ReplayError';
 }
 
