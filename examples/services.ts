@@ -5,8 +5,8 @@
  * exist: echo on 7, RFC 862; http on 80) and a command that reaches it from the host's shell.
  */
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
 import { BerkeleySockets } from '../src/socket-api/berkeley.js';
+import { serveOnStack } from '../src/socket-api/serve-on-stack.js';
 import { formatIpv4Address } from '../src/ip/address.js';
 import type { Stack } from '../src/socket-api/stack.js';
 import { tcpInfo, type TcpInfo } from '../src/tcp/tcp-info.js';
@@ -120,8 +120,8 @@ export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: stri
       response.end('not found: try /, /stats.json or /bytes/N\n');
     }
   });
-  const listener = stack.net.createServer((socket: Duplex) => server.emit('connection', socket));
-  listener.listen(port);
+  // With the server's own socket settings (TCP_NODELAY, half-open), as Node's listener would apply them.
+  const listener = serveOnStack(stack, server, port);
   return () => {
     listener.close();
     server.close();

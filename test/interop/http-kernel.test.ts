@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { afterEach, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
+import type { NetConnectOptions } from '../../src/socket-api/net-socket.js';
+import { serveOnStack } from '../../src/socket-api/serve-on-stack.js';
 import { describeInterop, IN_CI, KERNEL_ADDRESS, KernelPeer, sha256, STACK_ADDRESS } from './kernel-peer.js';
 
 /** curl is installed by `npm test` / .ci/run; without it the curl test is skipped (loudly), except under CI. */
@@ -40,8 +41,8 @@ describeInterop('interop: HTTP between the Linux kernel and ustack', () => {
         response.setHeader('content-type', 'application/octet-stream');
         response.end(request.url === '/big' ? body : 'hello from ustack\n');
       });
-      const listener = peer.stack.net.createServer((socket: Duplex) => httpServer.emit('connection', socket));
-      listener.listen(8080);
+      // As `ustack up --serve http` does: the listener gives connections http.Server's own settings (TCP_NODELAY).
+      const listener = serveOnStack(peer.stack, httpServer, 8080);
       cleanups.push(() => {
         listener.close();
         httpServer.close();
@@ -82,10 +83,11 @@ describeInterop('interop: HTTP between the Linux kernel and ustack', () => {
     const stack = peer.stack;
     const agent = new http.Agent({ keepAlive: false });
     let connections = 0;
-    agent.createConnection = () => {
+    // With the options the Agent passes (noDelay: true among them), as Node's own createConnection gets them.
+    agent.createConnection = ((options: NetConnectOptions, callback?: () => void) => {
       connections++;
-      return stack.net.connect(port, KERNEL_ADDRESS) as never;
-    };
+      return stack.net.createConnection(options, callback);
+    }) as never;
     cleanups.push(() => agent.destroy());
 
     const started = Date.now();

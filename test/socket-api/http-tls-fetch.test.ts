@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import type { Socket as NodeSocket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { Agent, fetch } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
+import { serveOnStack } from '../../src/socket-api/serve-on-stack.js';
 import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
 
 function network(seed: number) {
@@ -30,10 +30,7 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** An http.Server whose connections come from a ustack listener. */
 function httpOverUstack(server: ReturnType<typeof network>['server'], port: number, handler: http.RequestListener) {
-  const httpServer = http.createServer(handler);
-  const listener = server.net.createServer((socket: Duplex) => httpServer.emit('connection', socket));
-  listener.listen(port);
-  return listener;
+  return serveOnStack(server, http.createServer(handler), port);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ustack-tls-'));
@@ -94,7 +91,7 @@ describe('http, tls and fetch over ustack', () => {
     const cert = readFileSync(join(dir, 'cert.pem'));
     const { net, client, server } = network(2);
     const tlsServer = tls.createServer({ key, cert }, (secure) => secure.pipe(secure)); // an echo over TLS
-    server.net.createServer((socket: Duplex) => tlsServer.emit('connection', socket)).listen(443);
+    serveOnStack(server, tlsServer, 443);
     const echoed = await net.runAsync(
       () =>
         new Promise<{ text: string; protocol: string | null; authorized: boolean }>((resolve, reject) => {
