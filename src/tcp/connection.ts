@@ -26,7 +26,7 @@ import { MtuProbing } from './mtu-probe.js';
 import { QuickAcks } from './quick-ack.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
 import { LinuxRttEstimator } from './rtt-linux.js';
-import { RttEstimator, type RoundTripEstimator } from './rtt.js';
+import { RttEstimator, type RoundTripEstimator, type RtoConfig } from './rtt.js';
 import { SendBuffer, WriteMarks } from './send-buffer.js';
 import { SendMemory } from './send-memory.js';
 import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
@@ -148,12 +148,10 @@ export interface SendFlags {
 export class TcpConnection extends TimerDeadlines {
   state: TcpState = 'CLOSED';
   /**
-   * The settings socket options change, read-only: each has its setter below (`setNoDelay`…).
-   * The same record as `#options`, the setters' writable view; a field, not a getter, as output
-   * reads it for every segment.
+   * The settings socket options change: the stack's defaults, one record shared by every
+   * connection of the stack until a setter gives the connection its own copy (`ownOptions`).
    */
-  readonly options: Readonly<TcpConnectionOptions>;
-  readonly #options: TcpConnectionOptions;
+  #options: Readonly<TcpConnectionOptions>;
   events: TcpConnectionEvents = {};
   /** Set when the connection died of an error (SO_ERROR until read). */
   error: ErrnoCode | null = null;
@@ -315,20 +313,7 @@ export class TcpConnection extends TimerDeadlines {
   ) {
     super();
     const config = host.config;
-    this.#options = {
-      noDelay: false,
-      userTimeoutMs: config.userTimeoutMs,
-      maxSegmentSize: 0,
-      lingerZero: false,
-      receiveBufferLocked: false,
-      ttl: undefined,
-      tos: 0,
-      handshakeTimeoutMs: config.handshakeTimeoutMs,
-      dontFragment: true,
-      cork: false,
-      notSentLowWater: 0,
-    };
-    this.options = this.#options;
+    this.#options = defaultOptions(config);
     this.sendMss = config.defaultMss;
     this.sendBuffer = new SendBuffer(config.sendBufferSize);
     this.sendMemory = new SendMemory(this, config.sendBufferAccounting);
@@ -367,8 +352,19 @@ export class TcpConnection extends TimerDeadlines {
   /** A round-trip estimator of the configured kind (TcpConfig.rttEstimator) starting at an RTO of `initialMs`. */
   newRttEstimator(initialMs: number): RoundTripEstimator {
     const config = this.host.config;
-    const rto = { initialMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 };
+    const rto = initialMs === config.initialRtoMs ? initialRtoSettings(config) : rtoSettings(config, initialMs);
     return config.rttEstimator === 'linux' ? new LinuxRttEstimator(rto) : new RttEstimator(rto);
+  }
+
+  /** The settings socket options change, read-only: each has its setter below (`setNoDelay`…). */
+  get options(): Readonly<TcpConnectionOptions> {
+    return this.#options;
+  }
+
+  /** The options record the setters write: the connection's own, copied from the shared defaults at the first change. */
+  #ownOptions(): TcpConnectionOptions {
+    if (this.#options === defaultOptions(this.host.config)) this.#options = { ...this.#options };
+    return this.#options as TcpConnectionOptions;
   }
 
   /** Ends of writes in the unsent data: push points and record ends. */
@@ -557,13 +553,13 @@ export class TcpConnection extends TimerDeadlines {
 
   /** TCP_NODELAY; turning it on sends at once what Nagle or a cork was holding (as Linux). */
   setNoDelay(on: boolean): void {
-    this.#options.noDelay = on;
+    this.#ownOptions().noDelay = on;
     if (on && this.synchronized) transmitPending(this, this.host.now(), { push: true });
   }
 
   /** TCP_CORK; uncorking sends what the cork held. */
   setCork(on: boolean): void {
-    this.#options.cork = on;
+    this.#ownOptions().cork = on;
     if (!on && this.synchronized) transmitPending(this, this.host.now(), { push: true });
   }
 
@@ -585,27 +581,27 @@ export class TcpConnection extends TimerDeadlines {
 
   /** TCP_MAXSEG: an upper bound on the MSS we send and advertise (0 = none); used from the next segment sized. */
   setMaxSegmentSize(bytes: number): void {
-    this.#options.maxSegmentSize = bytes;
+    this.#ownOptions().maxSegmentSize = bytes;
   }
 
   /** TCP_USER_TIMEOUT (RFC 5482), in ms (0 = none); the timers read it when they are next armed or fire. */
   setUserTimeout(ms: number): void {
-    this.#options.userTimeoutMs = ms;
+    this.#ownOptions().userTimeoutMs = ms;
   }
 
   /** TCP_KEEPINIT (FreeBSD): how long the opening may take, in ms (0 = no bound). */
   setHandshakeTimeout(ms: number): void {
-    this.#options.handshakeTimeoutMs = ms;
+    this.#ownOptions().handshakeTimeoutMs = ms;
   }
 
   /** SO_LINGER: only a zero timeout changes CLOSE, into an abort with RST (CLOSE never waits here). */
   setLinger(on: boolean, seconds: number): void {
-    this.#options.lingerZero = on && seconds === 0;
+    this.#ownOptions().lingerZero = on && seconds === 0;
   }
 
   /** TCP_NOTSENT_LOWAT in bytes (0: the stack's `notSentLowWater`). */
   setNotSentLowWater(bytes: number): void {
-    this.#options.notSentLowWater = bytes;
+    this.#ownOptions().notSentLowWater = bytes;
   }
 
   /** SO_SNDBUF: what a writer may queue (send-memory.ts; Linux's accounting doubles it and stops growing it). */
@@ -619,7 +615,7 @@ export class TcpConnection extends TimerDeadlines {
    * completes, as the window scale offered depends on it.
    */
   setReceiveBufferSize(bytes: number, locked: boolean): void {
-    this.#options.receiveBufferLocked = locked;
+    this.#ownOptions().receiveBufferLocked = locked;
     if (this.synchronized) return;
     this.receiveBufferSize = bytes;
     if (this.#assembler !== null) this.#assembler.limitBytes = bytes;
@@ -627,17 +623,17 @@ export class TcpConnection extends TimerDeadlines {
 
   /** IP_TTL of this connection's segments (undefined: the stack's). */
   setTtl(ttl: number | undefined): void {
-    this.#options.ttl = ttl;
+    this.#ownOptions().ttl = ttl;
   }
 
   /** IP_TOS: DSCP and, unless ECN is negotiated, the ECN bits. */
   setTos(tos: number): void {
-    this.#options.tos = tos;
+    this.#ownOptions().tos = tos;
   }
 
   /** IP_MTU_DISCOVER: DF on every segment (RFC 1191), off with IP_PMTUDISC_DONT. */
   setDontFragment(on: boolean): void {
-    this.#options.dontFragment = on;
+    this.#ownOptions().dontFragment = on;
   }
 
   /** RECEIVE (RFC 9293 §3.10.3): reads up to `max` bytes and reopens the window if it grew enough. */
@@ -796,6 +792,47 @@ export class TcpConnection extends TimerDeadlines {
     if (this.#mtuProbing?.unused) this.#mtuProbing = null;
     if (this.#keepalive?.unused) this.#keepalive = null;
   }
+}
+
+/** The RTO settings of a configuration, its initial RTO as configured: shared by its connections' estimators. */
+const initialRto = new WeakMap<TcpConfig, RtoConfig>();
+
+function initialRtoSettings(config: TcpConfig): RtoConfig {
+  let settings = initialRto.get(config);
+  if (settings === undefined) {
+    settings = rtoSettings(config, config.initialRtoMs);
+    initialRto.set(config, settings);
+  }
+  return settings;
+}
+
+function rtoSettings(config: TcpConfig, initialMs: number): RtoConfig {
+  return Object.freeze({ initialMs, minMs: config.minRtoMs, maxMs: config.maxRtoMs, clockGranularityMs: 1 });
+}
+
+/** The options of a connection no setter has changed, per stack configuration (TcpConnection.options). */
+const defaults = new WeakMap<TcpConfig, Readonly<TcpConnectionOptions>>();
+
+/** The shared, frozen options record of connections made with `config`. */
+function defaultOptions(config: TcpConfig): Readonly<TcpConnectionOptions> {
+  let options = defaults.get(config);
+  if (options === undefined) {
+    options = Object.freeze({
+      noDelay: false,
+      userTimeoutMs: config.userTimeoutMs,
+      maxSegmentSize: 0,
+      lingerZero: false,
+      receiveBufferLocked: false,
+      ttl: undefined,
+      tos: 0,
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      dontFragment: true,
+      cork: false,
+      notSentLowWater: 0,
+    });
+    defaults.set(config, options);
+  }
+  return options;
 }
 
 /**

@@ -54,6 +54,9 @@ const LINUX_SK_BUFF = 256;
 /** Room a write may take beyond the limit: one more skb's worth (storage, not accounting). */
 const STORAGE_SLACK = LINUX_LARGEST_SKB;
 
+/** The skb ends of every connection with none (`bytes` accounting, or nothing queued at rest): shared, frozen. */
+const NO_SKBS: number[] = Object.freeze([]) as unknown as number[];
+
 /** A connection's send-buffer limit and charge. */
 export class SendMemory {
   /** The limit: SO_SNDBUF bytes (`bytes`), or sk_sndbuf (`linux`). */
@@ -63,7 +66,7 @@ export class SendMemory {
   /** A writer ran short of room (Linux's SOCK_NOSPACE): freed room may grow the limit and wakes it. */
   writerWaiting = false;
   /** Sequence numbers where skbs end, ascending (`linux`); the first starts at the send buffer's head. */
-  private readonly skbEnds: number[] = [];
+  private skbEnds: number[] = NO_SKBS;
   /** The last skb takes no more data (MSG_EOR ended it). */
   private tailClosed = false;
   /** An ACK freed room since the last `takeFreed`. */
@@ -122,6 +125,7 @@ export class SendMemory {
     if (this.accounting === 'bytes' || bytes === 0) return;
     const end = this.connection.sendBufferEnd;
     if (this.openTailLength() !== null) this.skbEnds[this.skbEnds.length - 1] = end;
+    else if (this.skbEnds === NO_SKBS) this.skbEnds = [end];
     else this.skbEnds.push(end);
     this.tailClosed = endOfRecord;
   }
@@ -261,7 +265,9 @@ export class SendMemory {
     const head = this.connection.sendBufferSeq;
     let drop = 0;
     while (drop < this.skbEnds.length && seqLe(this.skbEnds[drop], head)) drop++;
-    if (drop > 0) this.skbEnds.splice(0, drop);
+    if (drop === this.skbEnds.length)
+      this.skbEnds = NO_SKBS; // all acknowledged: the array goes
+    else if (drop > 0) this.skbEnds.splice(0, drop);
   }
 
   /** The byte store must hold what the model admits: `linux` overfills by up to one skb. */

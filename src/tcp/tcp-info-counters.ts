@@ -115,8 +115,8 @@ export class TcpInfoCounters {
   // ---- chrono accounting (tcp_chrono_start/stop), ms ----
   chrono: ChronoType = Chrono.none;
   chronoStartedAt = 0;
-  /** Time charged to each chrono that has ended; the running one is added when read. */
-  readonly chronoTotals = [0, 0, 0, 0];
+  /** Time charged to each chrono that has ended, made when the first one ends; the running one is added when read. */
+  private chronoTotals: number[] | null = null;
   /** The application found the send buffer full (SOCK_NOSPACE); cleared when half of it frees up. */
   sendBufferFull = false;
 
@@ -386,11 +386,11 @@ export class TcpInfoCounters {
 
   /** Time charged to `type` so far, the running clock included (ms). */
   chronoTime(type: ChronoType, now: number): number {
-    return this.chronoTotals[type] + (this.chrono === type ? now - this.chronoStartedAt : 0);
+    return (this.chronoTotals === null ? 0 : this.chronoTotals[type]) + (this.chrono === type ? now - this.chronoStartedAt : 0);
   }
 
   private chronoSet(type: ChronoType, now: number): void {
-    if (this.chrono !== Chrono.none) this.chronoTotals[this.chrono] += now - this.chronoStartedAt;
+    if (this.chrono !== Chrono.none) (this.chronoTotals ??= [0, 0, 0, 0])[this.chrono] += now - this.chronoStartedAt;
     this.chronoStartedAt = now;
     this.chrono = type;
   }
