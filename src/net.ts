@@ -11,5 +11,6 @@ export { createNet, type NetModule } from './socket-api/net.js';
 export { createNodeModules, type NodeModules, type NodeModulesOptions } from './socket-api/node-modules.js';
 export { NetSocket, type NetSocketOptions, type NetConnectOptions } from './socket-api/net-socket.js';
 export { NetServer, type NetServerOptions, type NetListenOptions } from './socket-api/net-server.js';
+export { serveOnStack } from './socket-api/serve-on-stack.js';
 export type { LookupFunction, LookupAddress, LookupOptions } from './socket-api/node-support.js';
 export type { NodeSystemError, NodeCodedError } from './socket-api/node-errors.js';
