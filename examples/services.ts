@@ -31,8 +31,9 @@ export interface Service {
   /**
    * Starts listening on every address of `stack`; `log` gets a line per request where useful.
    * Returns what stops it (its listeners closed, so nothing of it keeps the process alive).
+   * `capturePath` is the pcap `ustack up --pcap` records, which http's `/view` shows.
    */
-  readonly start: (stack: Stack, log: (line: string) => void) => () => void;
+  readonly start: (stack: Stack, log: (line: string) => void, options?: { readonly capturePath?: string }) => () => void;
   /** Shell commands that reach the service at `address` from the host. */
   readonly tryFromShell: (address: string) => readonly string[];
 }
@@ -97,13 +98,15 @@ const MAX_HTTP_BYTES = 1_000_000_000;
 /**
  * Node's own http server on a ustack listener on `port`. `GET /` is a page of the stack's
  * counters, `GET /stats.json` the counters and every TCP connection with its TCP_INFO as JSON
- * (`statsReport`), `GET /bytes/N` N bytes (a download to time).
+ * (`statsReport`), `GET /bytes/N` N bytes (a download to time), `GET /view` the capture at
+ * `capturePath` as `ustack view` draws it (src/view/serve-view.ts).
  */
-export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: string) => void = () => {}): () => void {
+export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: string) => void = () => {}, capturePath?: string): () => void {
   const server = http.createServer((request, response) => {
     const url = request.url ?? '/';
     log(`http: ${request.method} ${url} from ${request.socket.remoteAddress}:${request.socket.remotePort}`);
     const bytes = /^\/bytes\/(\d+)$/.exec(url);
+    if (url === '/view') return void import('../src/view/serve-view.js').then((view) => view.serveView(response, capturePath));
     if (url === '/') {
       response.setHeader('content-type', 'text/plain; charset=utf-8');
       const counters = Object.entries(stack.stats.snapshot()).filter(([, value]) => value > 0);
@@ -208,10 +211,10 @@ export const SERVICES: Readonly<Record<string, Service>> = {
     tryFromShell: (address) => [pythonFramedCall(address, GATEWAY_PORT, { type: 'call', id: 1, target: 'entryPoint', method: 'add', args: [2, 3] })],
   },
   http: {
-    summary: "Node's http server on a ustack listener: / (counters), /stats.json (counters, TCP_INFO per connection), /bytes/N",
+    summary: "Node's http server on a ustack listener: / (counters), /stats.json (counters, TCP_INFO per connection), /view (the --pcap capture in ustack view), /bytes/N",
     ports: [{ protocol: 'tcp', port: HTTP_PORT }],
-    start: (stack, log) => startHttpServer(stack, HTTP_PORT, log),
-    tryFromShell: (address) => [`curl http://${address}/`, `curl -o /dev/null http://${address}/bytes/100000000`],
+    start: (stack, log, options) => startHttpServer(stack, HTTP_PORT, log, options?.capturePath),
+    tryFromShell: (address) => [`curl http://${address}/`, `curl -o /dev/null http://${address}/bytes/100000000`, `a browser at http://${address}/view`],
   },
   iperf: {
     summary: 'an iperf3-compatible server (TCP, -R and -P too): measure ustack with iperf3 -c',

@@ -78,7 +78,7 @@ export async function runUp(args: string[], print: (line: string) => void, contr
     log(`  ping ${us}`);
     for (const name of services) {
       const service = SERVICES[name]!;
-      stops.push(service.start(stack, log));
+      stops.push(service.start(stack, log, { capturePath: values.pcap }));
       log(`  ${name} (${describePorts(service.ports)}): ${service.tryFromShell(us).join('   ')}`);
     }
     if (values.trace) stack.tracer = new FrameTracePrinter({ print: log }).tracerFor('ustack');
