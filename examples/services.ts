@@ -211,7 +211,8 @@ export const SERVICES: Readonly<Record<string, Service>> = {
     tryFromShell: (address) => [pythonFramedCall(address, GATEWAY_PORT, { type: 'call', id: 1, target: 'entryPoint', method: 'add', args: [2, 3] })],
   },
   http: {
-    summary: "Node's http server on a ustack listener: / (counters), /stats.json (counters, TCP_INFO per connection), /view (the --pcap capture in ustack view), /bytes/N",
+    summary:
+      "Node's http server on a ustack listener: / (counters), /stats.json (counters, TCP_INFO per connection), /view (the --pcap capture in ustack view), /bytes/N",
     ports: [{ protocol: 'tcp', port: HTTP_PORT }],
     start: (stack, log, options) => startHttpServer(stack, HTTP_PORT, log, options?.capturePath),
     tryFromShell: (address) => [`curl http://${address}/`, `curl -o /dev/null http://${address}/bytes/100000000`, `a browser at http://${address}/view`],
