@@ -21,6 +21,14 @@
  * has only on a packet socket (bench/peers/README.md): its peer attaches with AF_PACKET and the
  * virtio-net header to one end of a veth pair, the kernel's end in the client's namespace.
  *
+ * Goodput under loss (`--loss 1,2`, empty to leave out): each percentage of random loss in each
+ * direction with a 5 ms delay each way (10 ms RTT), MTU 1500, `--loss-seconds` of bulk each way,
+ * median of `--loss-runs`: ustack (`--no-offload`, so a loss is one packet) with its FaultInjector
+ * in the peer process, against the kernel's TCP on both ends through bench/peers/lossy-relay.ts,
+ * the same FaultInjector between two TUN devices (this kernel has no netem). Both kernels' ends use
+ * CUBIC, ustack's default (TCP_CONGESTION per socket: a namespace may not default to it here);
+ * the kernel with BBR, this host's default, is printed beside it for reference.
+ *
  * gVisor and lwIP peers are built here from Debian's packages (golang-go +
  * golang-gvisor-gvisor-dev; liblwip-dev); a peer that cannot be built is left out with a note.
  */
@@ -45,6 +53,10 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '2000' },
     /** Writes a V8 CPU profile of each ustack peer process into this directory. */
     profile: { type: 'string' },
+    /** Goodput under loss: percentages of random loss each way, 10 ms RTT; empty leaves it out. */
+    loss: { type: 'string', default: '1,2' },
+    'loss-seconds': { type: 'string', default: '10' },
+    'loss-runs': { type: 'string', default: '3' },
   },
 });
 const BYTES = Number(values.megabytes) * 1_000_000;
@@ -63,10 +75,13 @@ const PEER_ADDRESS = '10.78.0.2';
 
 /** The kernel side's client: one measurement per run, printed as one JSON line. */
 const CLIENT = `
-import json, socket, struct, sys, time
+import json, os, socket, struct, sys, time
 host, test, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+congestion = os.environ.get('BENCH_CONGESTION')
 def connect(port):
-    s = socket.create_connection((host, port), timeout=30)
+    s = socket.socket()
+    if congestion: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, congestion.encode())
+    s.settimeout(30); s.connect((host, port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
 def exactly(s, n):
@@ -95,6 +110,24 @@ elif test == 'source':   # peer -> kernel: ask for count bytes, read to EOF
     seconds = time.perf_counter() - began
     if got != count: raise SystemExit(f'source sent {got} bytes, not {count}')
     print(json.dumps({'bytesPerSecond': count / seconds}))
+elif test == 'timed-sink':    # kernel -> peer for count seconds, then wait for the peer's close
+    s = connect(5001); block = memoryview(bytes(1 << 16)); sent = 0
+    began = time.perf_counter(); deadline = began + count
+    while time.perf_counter() < deadline:
+        s.sendall(block); sent += len(block)
+    s.shutdown(socket.SHUT_WR)
+    if s.recv(1) != b'': raise SystemExit('sink sent data')
+    print(json.dumps({'bytesPerSecond': sent / (time.perf_counter() - began)}))
+elif test == 'timed-source':  # peer -> kernel: what arrives in count seconds of an endless source
+    s = connect(5002); buffer = bytearray(1 << 20); got = 0
+    began = time.perf_counter(); deadline = began + count
+    s.sendall(struct.pack('>Q', 1 << 62)); s.settimeout(0.2)
+    while time.perf_counter() < deadline:
+        try: n = s.recv_into(buffer)
+        except socket.timeout: continue
+        if n == 0: raise SystemExit('source closed early')
+        got += n
+    print(json.dumps({'bytesPerSecond': got / (time.perf_counter() - began)}))
 elif test == 'rr':       # 1-byte request/response on one connection
     s = connect(5003); samples = []
     for i in range(count + 200):
@@ -111,8 +144,9 @@ elif test == 'crr':      # connections per second, each with one 1-byte exchange
 
 /** The reference peer: the kernel's own TCP, the three services in Python threads. */
 const KERNEL_SERVER = `
-import socket, struct, sys, threading
+import os, socket, struct, sys, threading
 address = sys.argv[1]
+congestion = os.environ.get('BENCH_CONGESTION')
 def serve(port, handle):
     server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind((address, port)); server.listen(1024)
@@ -120,6 +154,7 @@ def serve(port, handle):
         while True:
             c, _ = server.accept()
             c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if congestion: c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, congestion.encode())
             threading.Thread(target=handle, args=(c,), daemon=True).start()
     threading.Thread(target=loop, daemon=True).start()
 def sink(c):
@@ -130,8 +165,10 @@ def source(c):
     header = b''
     while len(header) < 8: header += c.recv(8 - len(header))
     left = struct.unpack('>Q', header)[0]; block = memoryview(bytes(1 << 18))
-    while left > 0:
-        n = min(left, len(block)); c.sendall(block[:n]); left -= n
+    try:
+        while left > 0:
+            n = min(left, len(block)); c.sendall(block[:n]); left -= n
+    except OSError: pass     # the timed source test closes before the count is reached
     c.close()
 def echo(c):
     while True:
@@ -332,9 +369,13 @@ async function startKernelPeer(mtu: number): Promise<Running> {
 }
 
 /** Runs one client measurement in `namespace`; resolves with its JSON. */
-function runClient(namespace: string, test: string, count: number): Promise<Record<string, number>> {
+function runClient(namespace: string, test: string, count: number, congestion?: string): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', namespace, 'python3', '-c', CLIENT, PEER_ADDRESS, test, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = congestion ? { ...process.env, BENCH_CONGESTION: congestion } : process.env;
+    const child = spawn('ip', ['netns', 'exec', namespace, 'python3', '-c', CLIENT, PEER_ADDRESS, test, String(count)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -426,6 +467,138 @@ const COMPARISONS: ReadonlyArray<Comparison & { readonly label: string }> = [
   { label: 'plain ÷best', ours: 'ustack-plain', peers: ['gvisor', 'lwip'] },
 ];
 
+// ---- goodput under loss ------------------------------------------------------------------
+
+const LOSS_PERCENTS = values.loss ? values.loss.split(',').map(Number) : [];
+const LOSS_SECONDS = Number(values['loss-seconds']);
+const LOSS_RUNS = Number(values['loss-runs']);
+const LOSS_MTU = 1500;
+/** Each way, so the round trip is 10 ms. */
+const ONE_WAY_DELAY_MS = 5;
+
+/** ustack without offload (one packet per frame, so a loss is one packet), its FaultInjector both ways. */
+function lossyUstack(lossRate: number): Peer {
+  const faults = ['--no-offload', '--loss', String(lossRate), '--delay', String(ONE_WAY_DELAY_MS)];
+  return { name: 'ustack', label: 'ustack', prepare: () => null, command: (tun, mtu) => ustackCommand(tun, mtu, faults) };
+}
+
+/**
+ * The kernel on both ends through bench/peers/lossy-relay.ts: its two TUN devices, one in the
+ * client's namespace and one in the server's, the same FaultInjector between them each way.
+ */
+async function startRelayedKernelPeer(lossRate: number, congestion: string): Promise<Running> {
+  const tag = `${process.pid % 10000}${sequence++}`;
+  const client = createNamespace(`ustack-bench-${tag}c`);
+  const server = createNamespace(`ustack-bench-${tag}s`);
+  const [clientEnd, serverEnd] = [`ustbc${tag}`, `ustbs${tag}`];
+  const relayArguments = ['--a', clientEnd, '--b', serverEnd, '--mtu', String(LOSS_MTU), '--loss', String(lossRate), '--delay', String(ONE_WAY_DELAY_MS)];
+  const relay = spawn(process.execPath, [join(root, 'dist', 'bench', 'peers', 'lossy-relay.js'), ...relayArguments], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const devices: Configured[] = [];
+  let kernel: ChildProcess | undefined;
+  const stop = () => {
+    kernel?.stdin!.end();
+    kernel?.kill('SIGTERM');
+    relay.stdin!.end();
+    relay.kill('SIGTERM');
+    for (const device of devices) device.close();
+    server.close();
+    client.close();
+  };
+  try {
+    await whenReady(relay, 'lossy relay');
+    for (const [name, namespace, address] of [
+      [clientEnd, client.name, KERNEL_ADDRESS],
+      [serverEnd, server.name, PEER_ADDRESS],
+    ] as const)
+      devices.push(configureDevice({ name, netns: namespace, mtu: LOSS_MTU, txQueueLength: 1000, addresses: [`${address}/24`] }));
+    const env = { ...process.env, BENCH_CONGESTION: congestion };
+    kernel = spawn('ip', ['netns', 'exec', server.name, 'python3', '-c', KERNEL_SERVER, PEER_ADDRESS], { stdio: ['pipe', 'pipe', 'inherit'], env });
+    await whenReady(kernel, 'kernel server');
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  return { clientNamespace: client.name, process: kernel, stop };
+}
+
+/** A stack measured under loss: how to start it, and the congestion control of the kernel's ends. */
+interface LossyStack {
+  readonly name: string;
+  readonly label: string;
+  readonly congestion: string;
+  readonly start: (lossRate: number) => Promise<Running>;
+}
+
+const LOSSY_STACKS: readonly LossyStack[] = [
+  { name: 'ustack', label: 'ustack', congestion: 'cubic', start: (lossRate) => startTunPeer(lossyUstack(lossRate), LOSS_MTU) },
+  { name: 'kernel', label: 'kernel CUBIC', congestion: 'cubic', start: (lossRate) => startRelayedKernelPeer(lossRate, 'cubic') },
+  { name: 'kernel-bbr', label: 'kernel BBR', congestion: 'bbr', start: (lossRate) => startRelayedKernelPeer(lossRate, 'bbr') },
+];
+
+const lossRows = new Map<string, Row>();
+
+/** Goodput each way at each loss rate (median of LOSS_RUNS timed runs), and the path's RTT. */
+async function measureLoss(): Promise<void> {
+  for (const percent of LOSS_PERCENTS) {
+    for (const stack of LOSSY_STACKS) {
+      let running: Running;
+      try {
+        running = await stack.start(percent / 100);
+      } catch (error) {
+        console.log(`  ${stack.label}: ${percent}% loss: ${(error as Error).message}`);
+        continue;
+      }
+      try {
+        const row = (key: string, label: string, unit: string, higherIsBetter: boolean) => {
+          if (!lossRows.has(key)) lossRows.set(key, { label, unit, higherIsBetter, figures: new Map(), notes: new Map() });
+          return lossRows.get(key)!;
+        };
+        const rtt = await runClient(running.clientNamespace, 'rr', 100, stack.congestion);
+        row(`rtt-${percent}`, `1-byte round trip p50, ${percent}% loss`, 'ms', false).figures.set(stack.name, rtt.p50! / 1000);
+        const figures: string[] = [];
+        for (const [test, direction] of [
+          ['timed-sink', 'kernel → stack'],
+          ['timed-source', 'stack → kernel'],
+        ] as const) {
+          const rates: number[] = [];
+          for (let run = 0; run < LOSS_RUNS; run++)
+            rates.push((await runClient(running.clientNamespace, test, LOSS_SECONDS, stack.congestion)).bytesPerSecond!);
+          const mbits = (median(rates) * 8) / 1e6;
+          row(`${test}-${percent}`, `goodput ${direction}, ${percent}% loss`, 'Mbit/s', true).figures.set(stack.name, mbits);
+          figures.push(`${direction} ${mbits.toFixed(1)} Mbit/s (runs: ${rates.map((r) => ((r * 8) / 1e6).toFixed(1)).join(', ')})`);
+        }
+        console.log(`  ${stack.label.padEnd(18)} ${percent}% loss, RTT p50 ${(rtt.p50! / 1000).toFixed(1)} ms: ${figures.join('; ')}`);
+      } catch (error) {
+        console.log(`  ${stack.label}: ${percent}% loss: ${(error as Error).message}`);
+      } finally {
+        running.stop();
+      }
+    }
+  }
+}
+
+/** The loss table: a figure per stack, then ustack's ratio to the kernel with CUBIC (like for like) and with BBR. */
+function printLossTable(): void {
+  if (lossRows.size === 0) return;
+  const width = 14;
+  console.log('');
+  console.log(
+    `Goodput under random loss each way, ${2 * ONE_WAY_DELAY_MS} ms RTT, MTU ${LOSS_MTU}, ${LOSS_SECONDS} s per run, median of ${LOSS_RUNS} (ustack's FaultInjector in its peer; the kernel's through lossy-relay.ts):`,
+  );
+  console.log(['', ...LOSSY_STACKS.map((s) => s.label), '÷kernel CUBIC', '÷kernel BBR'].map((h, i) => (i === 0 ? h.padEnd(46) : h.padStart(width))).join(' '));
+  for (const row of lossRows.values()) {
+    const cells = LOSSY_STACKS.map((s) => {
+      const value = row.figures.get(s.name);
+      return (value === undefined ? '—' : value.toFixed(1)).padStart(width);
+    });
+    const ratios = ['kernel', 'kernel-bbr'].map((peer) => {
+      const best = ratioToBest(row.figures, { ours: 'ustack', peers: [peer] }, row.higherIsBetter);
+      return (best ? `${best.ratio.toFixed(2)}×` : '—').padStart(width);
+    });
+    console.log([`${row.label} (${row.unit})`.padEnd(46), ...cells, ...ratios].join(' '));
+  }
+}
+
 // ---- main ----------------------------------------------------------------------------------
 
 if (process.getuid?.() !== 0) {
@@ -466,6 +639,7 @@ for (const [index, mtu] of MTUS.entries()) {
   }
 }
 
+await measureLoss();
 printTable();
 const cpuNotes = [...rows.values()].filter((row) => row.notes.size > 0);
 if (cpuNotes.length > 0) {
@@ -499,3 +673,4 @@ function printTable(): void {
   }
   console.log("÷best: ustack's figure over the best peer's of the same kind, named (inverted for latency): above 1× means ustack did better.");
 }
+printLossTable();
