@@ -52,14 +52,14 @@ export interface ViewModel {
 export interface ViewModelOptions {
   /** The title (the capture file's name). */
   readonly title: string;
-  /** Frames beyond this many are left out (a page with a million frames helps nobody); 20,000 by default. */
+  /** Frames beyond this many are left out (a page with a million frames helps nobody); 5,000 by default (about 7 KB of page a frame). */
   readonly maxFrames?: number;
   /** A note for a live capture. */
   readonly live?: string;
 }
 
 /** The default for ViewModelOptions.maxFrames. */
-export const DEFAULT_MAX_FRAMES = 20_000;
+export const DEFAULT_MAX_FRAMES = 5_000;
 
 /** Dissects `records` and finds their connections and fragmented datagrams. */
 export function buildViewModel(records: readonly CaptureRecord[], options: ViewModelOptions): ViewModel {
