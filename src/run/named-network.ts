@@ -185,6 +185,7 @@ export class NetworkHub {
       const reply = (value: object) => connection.write(frame(MESSAGE, Buffer.from(JSON.stringify(value))));
       if (message.stop) {
         reply({ stopping: true });
+        connection.end();
         this.options.log?.(`network ${this.name}: stopped by \`ustack net stop\``);
         setImmediate(() => this.close());
         return;

@@ -1,0 +1,12 @@
+# UDPClient from the notes: read a line, send it, print the upper-cased reply.
+from socket import *
+import sys
+
+serverName = sys.argv[1] if len(sys.argv) > 1 else '127.0.0.1'  # the line to pick the host
+serverPort = 12000
+clientSocket = socket(AF_INET, SOCK_DGRAM)
+message = input('Input lowercase sentence:')
+clientSocket.sendto(message.encode(), (serverName, serverPort))
+modifiedMessage, serverAddress = clientSocket.recvfrom(2048)
+print(modifiedMessage.decode())
+clientSocket.close()
