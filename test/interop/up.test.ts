@@ -117,6 +117,11 @@ describeInterop('interop: ustack up', () => {
       const page = await inNamespace(namespace, ['curl', '-sS', '--max-time', '10', 'http://10.78.0.2/']);
       expect(page).toMatch(/^hello from ustack/);
       expect(page).toMatch(/^tcp\.passiveOpens \d+$/m);
+      // /view: the capture up is recording, drawn as ustack view draws it, fetched by the kernel's curl.
+      const view = await inNamespace(namespace, ['curl', '-sS', '--max-time', '20', 'http://10.78.0.2/view'], undefined, 30_000);
+      expect(view).toMatch(/^<!doctype html>/);
+      expect(view).toContain('live capture up.pcap as of');
+      expect(view).toMatch(/"info":"Echo \(ping\) request id=\d+, seq=1"/);
       const download = await inNamespace(namespace, ['sh', '-c', 'curl -sS --max-time 20 http://10.78.0.2/bytes/5000000 | wc -c'], undefined, 30_000);
       expect(download.trim()).toBe('5000000');
       expect(up.lines.some((line) => /^in \d+ pkts .* \| tcp \d+ open, \d+ accepted/.test(line))).toBe(true);
