@@ -187,12 +187,12 @@ describe('files go where the user asked', () => {
     const chosen = join(scratch, 'mine.pcap');
     const run = ustack('demo', '--pcap', chosen);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`5. Capture: ${chosen} (18 frames`);
+    expect(run.stdout).toContain(`6. Capture: ${chosen} (31 frames, Ethernet`);
     expect(existsSync(chosen)).toBe(true);
 
     const plain = ustack('demo');
     expect(plain.code).toBe(0);
-    expect(plain.stdout).toContain(`5. Capture: ${join(temp, 'ustack', 'demo.pcap')}`);
+    expect(plain.stdout).toContain(`6. Capture: ${join(temp, 'ustack', 'demo.pcap')}`);
     expect(existsSync(join(temp, 'ustack', 'demo.pcap'))).toBe(true);
     expect(readdirSync(cwd)).toEqual([]);
   });
