@@ -26,8 +26,9 @@ import { UsageError } from './arguments.js';
 const usage = `usage: ustack <command> [arguments]
 
 commands:
-  demo [--pcap FILE]         two stacks on a virtual wire: UDP upper-casing, ping, a traced datagram;
-                             writes a capture (default ustack/demo.pcap in the OS temp dir; no root)
+  demo [--pcap FILE]         two stacks on a virtual Ethernet wire: ARP, UDP upper-casing, ping, a traced
+                             datagram, TCP frame by frame; writes a capture (default ustack/demo.pcap
+                             in the OS temp dir; no root)
   dissect FILE|- [-c N] [-Y FILTER] [--json]
                              print every frame of a pcap/pcapng file (- for stdin) layer by layer,
                              with the byte range of each header; -Y keeps the frames a display
