@@ -70,7 +70,7 @@ describe('ustack --version and help', () => {
     expect(ustack().code).toBe(2);
   });
 
-  it.each(['demo', 'dissect', 'example', 'drill', 'pcap2drill', 'up', 'ping', 'nc'])('help %s and %s --help print its help and run nothing', (command) => {
+  it.each(['demo', 'dissect', 'example', 'drill', 'pcap2drill', 'view', 'up', 'ping', 'nc'])('help %s and %s --help print its help and run nothing', (command) => {
     const viaHelp = ustack('help', command);
     const viaFlag = ustack(command, '--help');
     for (const run of [viaHelp, viaFlag]) {
@@ -139,7 +139,7 @@ describe('every option checked before anything is set up: one line naming it, ex
     expectUsageError(ustack(...args), pattern);
   });
 
-  it.each(['demo', 'dissect', 'example', 'drill', 'pcap2drill', 'up', 'ping', 'nc'])('an unknown option on %s', (command) => {
+  it.each(['demo', 'dissect', 'example', 'drill', 'pcap2drill', 'view', 'up', 'ping', 'nc'])('an unknown option on %s', (command) => {
     const args = command === 'example' ? [command, 'kv', '--bogus'] : [command, '--bogus', 'x'];
     expectUsageError(ustack(...args), new RegExp(`^ustack ${command}: unknown option --bogus \\(\`ustack ${command} --help\` lists the options\\)$`));
   });
