@@ -7,19 +7,20 @@
  * delayed ACK shows exactly.
  */
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { startHttpServer } from '../../examples/services.js';
 import { serveOnStack } from '../../src/socket-api/serve-on-stack.js';
 import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
 
 /** One GET on `agent`'s connection; resolves with the body's length and the virtual time it took. */
-function get(network: VirtualNetwork, agent: http.Agent, path: string): Promise<{ length: number; ms: number; socketReused: boolean }> {
+function get(network: VirtualNetwork, agent: http.Agent, path: string): Promise<{ length: number; ms: number; socketReused: boolean; socket: Duplex }> {
   const started = network.now;
   return new Promise((resolve, reject) => {
     const request = http.get({ host: '10.0.0.2', port: 80, path, agent }, (response) => {
       let length = 0;
       response.on('data', (chunk: Buffer) => (length += chunk.length));
-      response.on('end', () => resolve({ length, ms: network.now - started, socketReused: request.reusedSocket }));
+      response.on('end', () => resolve({ length, ms: network.now - started, socketReused: request.reusedSocket, socket: request.socket }));
       response.on('error', reject);
     });
     request.on('error', reject);
@@ -39,9 +40,14 @@ describe('http over ustack: no request waits on a delayed ACK', () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     agent.createConnection = ((options: object, callback: () => void) => client.net.createConnection(options as never, callback)) as never;
     const stop = startHttpServer(server, 80);
+    let idleMs = 0;
     const results = await network.runAsync(async () => {
       const out = [];
       for (let i = 0; i < 40; i++) out.push(await get(network, agent, '/bytes/1000'));
+      // Then idle: http.Server ends a kept-alive connection after its keepAliveTimeout (5 s).
+      const idleSince = network.now;
+      await new Promise((resolve) => out[out.length - 1].socket.once('end', resolve));
+      idleMs = network.now - idleSince;
       return out;
     });
     agent.destroy();
@@ -52,6 +58,10 @@ describe('http over ustack: no request waits on a delayed ACK', () => {
     // One round trip (1 ms each way) per request on the kept-alive connection; it was 44 ms
     // (2 ms plus the client's 40 ms delayed ACK and a round trip) when the listener left Nagle on.
     for (const result of results.slice(1)) expect(result.ms).toBe(2);
+    // The server ends the idle connection after its keepAliveTimeout (5 s) — plus the second Node
+    // adds to the socket's timer since Node 20 (Node 20.20's http on the kernel's loopback: 6.02 s).
+    expect(idleMs).toBeGreaterThanOrEqual(5000);
+    expect(idleMs).toBeLessThanOrEqual(6001);
   });
 
   it('serveOnStack gives each connection what http.Server gives its own: TCP_NODELAY, and SO_KEEPALIVE with its delay when asked', async () => {
