@@ -47,7 +47,7 @@ import {
   type CapturedSegment,
   type ConversationPlan,
 } from '../drill/pcap-to-script.js';
-import { align, comparePair, decodeSegment, type Divergence, type Numbering, type ReplayTolerances, type SentSegment } from './compare.js';
+import { align, comparePair, decodeSegment, type DecodedSegment, type Divergence, type Numbering, type ReplayTolerances, type SentSegment } from './compare.js';
 
 export type { DecodedSegment, Divergence, DivergenceKind, ReplayTolerances } from './compare.js';
 export type { ApplicationCall } from '../drill/pcap-to-script.js';
@@ -60,10 +60,15 @@ export type { ApplicationCall } from '../drill/pcap-to-script.js';
  */
 export const LINUX_REPLAY_CONFIG: Partial<TcpConfig> = { ...LINUX_PROFILE, ecn: 'accept', receiveBufferMax: 32 * 1024 * 1024 };
 
-/** One application call of the host, at its time (ms after the capture's first frame). */
+/** One application call of the host, at its time. */
 export interface TimedCall {
   /** ms after the capture's first frame. */
   readonly atMs: number;
+  /**
+   * The capture frame it follows when several happen at one instant (inferSockets sets it);
+   * without it the call follows every frame captured before `atMs`, and precedes those at it.
+   */
+  readonly afterFrame?: number;
   /** The call; `write` sends the next `length` bytes of what the capture shows the host sent. */
   readonly call: ApplicationCall;
 }
@@ -116,6 +121,12 @@ export interface ReplayedConversation {
    * a loss: the host acknowledged later data and not these, and the peer sent them again); not played.
    */
   readonly lostBeforeHost: readonly number[];
+  /**
+   * ustack's data segments (replay frame numbers) that the capture shows the host sending only
+   * later, after data beyond them: the host's first transmission was lost before the tap, so
+   * these are not counted as extra.
+   */
+  readonly unseenByTap: readonly number[];
   /** The host's segments in the capture. */
   readonly expected: number;
   /** ustack's segments in the replay (up to the capture's end). */
@@ -237,7 +248,11 @@ function lostBeforeHost(plan: ConversationPlan): Set<CapturedSegment> {
 
 /** The application calls a plan infers, at their times. */
 function inferredCalls(plan: ConversationPlan, originMs: number): TimedCall[] {
-  return plan.steps.flatMap((step) => (step.kind === 'call' ? [{ atMs: step.timeMs - originMs, call: step.call }] : []));
+  let afterFrame = 0;
+  return plan.steps.flatMap((step) => {
+    if (step.kind === 'segment') afterFrame = step.segment.frame;
+    return step.kind === 'call' ? [{ atMs: step.timeMs - originMs, afterFrame, call: step.call }] : [];
+  });
 }
 
 /**
@@ -268,7 +283,17 @@ function hostStream(plan: ConversationPlan): Uint8Array {
   let size = 0;
   for (const segment of outbound) size = Math.max(size, relativeStart(segment) - 1 + segment.tcp.payload.length);
   const stream = new Uint8Array(Math.max(0, size));
-  for (const segment of outbound) if (segment.tcp.payload.length > 0) stream.set(segment.tcp.payload, relativeStart(segment) - 1);
+  // What the host first sent of each byte is what it wrote: a retransmission carrying other
+  // bytes is then a payload divergence.
+  const seen = new Uint8Array(stream.length);
+  for (const segment of outbound) {
+    const start = relativeStart(segment) - 1;
+    segment.tcp.payload.forEach((byte, offset) => {
+      if (seen[start + offset]) return;
+      stream[start + offset] = byte;
+      seen[start + offset] = 1;
+    });
+  }
   return stream;
 }
 
@@ -546,10 +571,14 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
           events.push({ atMs: step.timeMs - origin, after: step.segment.frame, order, run: () => inject(step.segment) });
         }
       } else if (step.kind === 'call' && !given) {
-        events.push({ atMs: step.timeMs - origin, after: previousFrame, order, run: () => perform(step.call) });
+        events.push({ atMs: step.timeMs - origin, after: previousFrame + 0.5, order, run: () => perform(step.call) });
       }
     });
-    given?.calls.forEach((timed, order) => events.push({ atMs: timed.atMs, after: -1, order, run: () => perform(timed.call) }));
+    const capturedBefore = (atMs: number) =>
+      Math.max(0, ...plan.steps.flatMap((step) => (step.kind === 'segment' && step.timeMs - origin < atMs ? [step.segment.frame] : [])));
+    given?.calls.forEach((timed, order) =>
+      events.push({ atMs: timed.atMs, after: (timed.afterFrame ?? capturedBefore(timed.atMs)) + 0.5, order, run: () => perform(timed.call) }),
+    );
     replayed.push({ plan, lost, inbound });
   }
 
@@ -600,8 +629,37 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
         found.push({ at: expected[i].timeMs, divergence });
       }
     }
+    // A bare ACK that only opens the window (the same acknowledgement and SACK blocks as the
+    // sender's segment before it) follows from when the application read, which the capture
+    // does not show: within the window tolerance it is not missed, beyond it a window divergence.
+    const windowUpdate = (list: readonly DecodedSegment[], index: number): number | undefined => {
+      const segment = list[index];
+      const before = list[index - 1];
+      if (!before || segment.length > 0 || segment.flags !== '.' || before.ack !== segment.ack) return undefined;
+      if (segment.options.replace(/TS val \d+/, '') !== before.options.replace(/TS val \d+/, '')) return undefined;
+      const opened = segment.windowBytes - before.windowBytes;
+      return opened > 0 ? opened : undefined;
+    };
+    const unpairedUpdate = (list: readonly DecodedSegment[], index: number, who: string): Divergence | null | undefined => {
+      const opened = windowUpdate(list, index);
+      if (opened === undefined) return undefined;
+      if (opened <= tolerances.windowBytes) return null;
+      const segment = list[index];
+      return {
+        kind: 'window',
+        conversation: plan.number,
+        frames: who === 'host' ? { capture: segment.frame } : { replay: segment.frame },
+        ...(who === 'host' ? { expected: segment } : { actual: segment }),
+        message: `${who === 'host' ? `frame ${segment.frame}` : `replay frame ${segment.frame}`} (${segment.text}): a window update opening ${opened} bytes that only ${who === 'host' ? 'the host' : 'ustack'} sent (tolerance ${tolerances.windowBytes})`,
+      };
+    };
     expected.forEach((segment, i) => {
       if (pairedExpected.has(i)) return;
+      const update = unpairedUpdate(expected, i, 'host');
+      if (update !== undefined) {
+        if (update) found.push({ at: segment.timeMs, divergence: update });
+        return;
+      }
       found.push({
         at: segment.timeMs,
         divergence: {
@@ -613,8 +671,26 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
         },
       });
     });
+    // ustack's data the capture never shows the host sending at first, only again later, after
+    // data beyond it: the host's first transmission was lost before the tap (a capture at the
+    // peer's side of a lossy link), so ustack's is what the host sent, unseen.
+    const unseen: number[] = [];
+    const coveredAt = (start: number, end: number) => expected.findIndex((e) => e.length > 0 && e.seq <= start && end <= e.seq + e.length);
+    const beyondAt = (end: number) => expected.findIndex((e) => e.length > 0 && e.seq >= end);
     actual.forEach((segment, j) => {
       if (pairedActual.has(j)) return;
+      const end = segment.seq + segment.length;
+      const covered = segment.length > 0 ? coveredAt(segment.seq, end) : -1;
+      const beyond = beyondAt(end);
+      if (covered >= 0 && beyond >= 0 && beyond < covered && !segment.flags.includes('S')) {
+        unseen.push(segment.frame);
+        return;
+      }
+      const update = unpairedUpdate(actual, j, 'ustack');
+      if (update !== undefined) {
+        if (update) found.push({ at: segment.timeMs, divergence: update });
+        return;
+      }
       found.push({
         at: segment.timeMs,
         divergence: {
@@ -635,6 +711,7 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
       role: plan.hostListened ? 'listened' : plan.hostOpened ? 'connected' : 'none',
       inbound,
       lostBeforeHost: [...lost].map((segment) => segment.frame),
+      unseenByTap: unseen,
       expected: expected.length,
       actual: actual.length,
       matched: pairs.length,
