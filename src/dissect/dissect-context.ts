@@ -130,7 +130,7 @@ export interface NestedDissectors {
   ipv4(ctx: DissectionBuilder, span: Span, depth: number, via?: 'link' | 'ethertype' | 'payload'): number | undefined;
   ipv6(ctx: DissectionBuilder, span: Span, depth: number, handoff?: Ipv6Handoff): number | undefined;
   icmp(ctx: DissectionBuilder, span: Span, network: NetworkContext): void;
-  icmpv6(ctx: DissectionBuilder, span: Span, depth: number): void;
+  icmpv6(ctx: DissectionBuilder, span: Span, network: NetworkContext): void;
   ethernet(ctx: DissectionBuilder, span: Span, depth?: number): void;
 }
 

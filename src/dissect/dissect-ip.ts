@@ -215,7 +215,7 @@ export function dissectIpv4(ctx: DissectionBuilder, span: Span, depth: number, v
       ctx.dissectors.ipv6(ctx, payloadSpan, depth);
       break;
     case PROTOCOL_ICMPV6:
-      ctx.dissectors.icmpv6(ctx, payloadSpan, depth);
+      ctx.dissectors.icmpv6(ctx, payloadSpan, network);
       break;
     case PROTOCOL_ETHERNET:
       ctx.dissectors.ethernet(ctx, payloadSpan, depth);

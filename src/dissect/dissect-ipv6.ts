@@ -1,9 +1,9 @@
 /**
- * IPv6 (RFC 8200 §3), enough to report such frames for what they are: the fixed header, the
- * common extension headers skipped by their lengths (hop-by-hop, routing, fragment, destination
- * options, AH), and UDP or TCP after them checked against the IPv6 pseudo-header (RFC 8200 §8.1).
- * ustack itself speaks only IPv4; this is here so that a capture holding IPv6 reads sensibly
- * (and as tshark reads it) rather than as an error.
+ * IPv6 (RFC 8200) for the dissector: the fixed header (§3, flow label RFC 6437), the extension
+ * headers (§4: Hop-by-Hop and Destination Options with their options, Routing, Fragment; AH
+ * skipped by its length), and the upper layer after them — ICMPv6 (./dissect-icmpv6.ts), UDP or
+ * TCP checked against the IPv6 pseudo-header (§8.1) — each field under tshark 4.0's name and in
+ * its text (`ipv6.tclass` as 8 hex digits, the Fragment header's fields as `ipv6.fraghdr.*`).
  *
  *    +-------+---------------+---------------------------------------+
  *    |Version| Traffic Class |              Flow Label               |
@@ -14,67 +14,26 @@
  *    |               Destination Address (128 bits)                  |
  *    +---------------------------------------------------------------+
  */
-import { addDataLayer, availableEnd, subSpan, type DissectionBuilder, type NetworkContext, type Span } from './dissect-context.js';
+import { ipv6PseudoHeaderSum } from '../ip/checksum.js';
+import { formatIpv6Address, readIpv6Address } from '../ip/ipv6-address.js';
+import { Ipv6NextHeader } from '../ip/ipv6.js';
+import { addDataLayer, subSpan, type DissectionBuilder, type LayerDraft, type NetworkContext, type Span } from './dissect-context.js';
 import { ipProtocolName } from './dissect-ip.js';
 import { dissectTcp } from './dissect-tcp.js';
 import { dissectUdp } from './dissect-udp.js';
 import { hex } from './dissection.js';
 
 const IPV6_HEADER_LENGTH = 40;
-const NEXT_HEADER = {
-  HOP_BY_HOP: 0,
-  ICMP: 1,
-  IPV4: 4,
-  TCP: 6,
-  UDP: 17,
-  IPV6: 41,
-  ROUTING: 43,
-  FRAGMENT: 44,
-  AH: 51,
-  ICMPV6: 58,
-  NO_NEXT_HEADER: 59,
-  DESTINATION_OPTIONS: 60,
-} as const;
-
-const EXTENSION_NAMES: Readonly<Record<number, string>> = {
-  [NEXT_HEADER.HOP_BY_HOP]: 'Hop-by-hop options',
-  [NEXT_HEADER.ROUTING]: 'Routing',
-  [NEXT_HEADER.AH]: 'Authentication header',
-  [NEXT_HEADER.DESTINATION_OPTIONS]: 'Destination options',
-};
-
-/** RFC 5952 text of the 16-byte address at `offset`: lowercase, longest zero run as `::`. */
-export function formatIpv6Address(bytes: Uint8Array, offset = 0): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push((bytes[offset + 2 * i] << 8) | bytes[offset + 2 * i + 1]);
-  // ::ffff:a.b.c.d, an IPv4-mapped address (RFC 5952 §5).
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${bytes[offset + 12]}.${bytes[offset + 13]}.${bytes[offset + 14]}.${bytes[offset + 15]}`;
-  }
-  let bestStart = -1;
-  let bestLength = 1; // a single zero group is not shortened (RFC 5952 §4.2.2)
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const text = (list: number[]): string => list.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return text(groups);
-  return `${text(groups.slice(0, bestStart))}::${text(groups.slice(bestStart + bestLength))}`;
-}
 
 /** How dissectIpv6 was reached. */
 export interface Ipv6Handoff {
   /** The IPv4 dissector already showed the version field (tshark then does not repeat it). */
   readonly versionShown?: boolean;
+}
+
+/** The 16 bytes at `offset` of the frame in RFC 5952 text. */
+export function ipv6Text(frame: Uint8Array, offset: number): string {
+  return formatIpv6Address(readIpv6Address(frame, offset));
 }
 
 /** Dissects the IPv6 packet at `span.start`; returns the frame offset where it ends (undefined if unknown). */
@@ -85,101 +44,79 @@ export function dissectIpv6(ctx: DissectionBuilder, span: Span, depth: number, h
   ctx.need(layer, span, 0, 1, 'the version');
   const version = frame[start] >> 4;
   // tshark shows the shared ip.version field, unless the IPv4 dissector (on the IPv4 link
-  // type) already did.
+  // type) already did, and then its own.
   if (!handoff.versionShown) layer.field('ip.version', 'Version', String(version), { at: [0, 1] });
   if (version !== 6) {
     ctx.malformed(layer, `version ${version} is not 6`);
     return undefined;
   }
-  const word0 = ((frame[start] << 24) | (frame[start + 1] << 16) | (frame[start + 2] << 8) | frame[start + 3]) >>> 0;
-  const payloadLength = (frame[start + 4] << 8) | frame[start + 5];
-  let nextHeader = frame[start + 6];
+  layer.field('ipv6.version', 'Version', String(version), { at: [0, 1] });
   ctx.need(layer, span, 1, 3, 'the traffic class and flow label');
-  layer.field(undefined, 'Traffic Class', hex((word0 >>> 20) & 0xff, 2), { at: [0, 2] });
-  layer.field(undefined, 'Flow Label', hex(word0 & 0xfffff, 5), { at: [1, 3] });
+  const trafficClass = ((frame[start] & 0x0f) << 4) | (frame[start + 1] >> 4);
+  const flowLabel = ((frame[start + 1] & 0x0f) << 16) | (frame[start + 2] << 8) | frame[start + 3];
+  // tshark's ipv6.tclass is a 32-bit field under a mask: eight hex digits.
+  layer.field('ipv6.tclass', 'Traffic Class', hex(trafficClass, 8), {
+    display: `${hex(trafficClass, 2)} (DSCP ${trafficClass >> 2}, ECN ${trafficClass & 3})`,
+    at: [0, 2],
+  });
+  layer.field('ipv6.tclass.dscp', 'Differentiated Services Codepoint', String(trafficClass >> 2), { at: [0, 2] });
+  layer.field('ipv6.tclass.ecn', 'Explicit Congestion Notification', String(trafficClass & 3), { at: [1, 1] });
+  layer.field('ipv6.flow', 'Flow Label', hex(flowLabel, 6), { at: [1, 3] });
   // tshark reads the payload length and next header together.
   ctx.need(layer, span, 4, 3, 'the payload length and next header');
+  const payloadLength = (frame[start + 4] << 8) | frame[start + 5];
+  const firstNextHeader = frame[start + 6];
   layer.field('ipv6.plen', 'Payload Length', String(payloadLength), { at: [4, 2] });
-  layer.field('ipv6.nxt', 'Next Header', String(nextHeader), { display: `${nextHeader} (${ipProtocolName(nextHeader)})`, at: [6, 1] });
+  layer.field('ipv6.nxt', 'Next Header', String(firstNextHeader), { display: `${firstNextHeader} (${ipProtocolName(firstNextHeader)})`, at: [6, 1] });
   ctx.need(layer, span, 7, 1, 'the hop limit');
   layer.field('ipv6.hlim', 'Hop Limit', String(frame[start + 7]), { at: [7, 1] });
   ctx.need(layer, span, 8, 16, 'the source address');
-  const source = formatIpv6Address(frame, start + 8);
+  const source = ipv6Text(frame, start + 8);
   layer.field('ipv6.src', 'Source Address', source, { at: [8, 16] });
   ctx.need(layer, span, 24, 16, 'the destination address');
-  const destination = formatIpv6Address(frame, start + 24);
+  const destination = ipv6Text(frame, start + 24);
   layer.field('ipv6.dst', 'Destination Address', destination, { at: [24, 16] });
   layer.title = `Internet Protocol Version 6, Src: ${source}, Dst: ${destination}`;
 
   const packetSpan = subSpan(span, start, IPV6_HEADER_LENGTH + payloadLength);
   const packetEnd = start + IPV6_HEADER_LENGTH + payloadLength;
-  let offset = start + IPV6_HEADER_LENGTH;
-  let fragmented = false;
-  let laterFragment = false;
-  const extensions: string[] = [];
-  for (;;) {
-    if (
-      nextHeader === NEXT_HEADER.HOP_BY_HOP ||
-      nextHeader === NEXT_HEADER.ROUTING ||
-      nextHeader === NEXT_HEADER.DESTINATION_OPTIONS ||
-      nextHeader === NEXT_HEADER.AH
-    ) {
-      ctx.need(layer, packetSpan, offset - start, 2, `the ${ipProtocolName(nextHeader)} extension header`);
-      const length = nextHeader === NEXT_HEADER.AH ? (frame[offset + 1] + 2) * 4 : (frame[offset + 1] + 1) * 8;
-      ctx.need(layer, packetSpan, offset - start, length, 'an extension header');
-      extensions.push(`${EXTENSION_NAMES[nextHeader] ?? `header ${nextHeader}`} (${length} bytes)`);
-      nextHeader = frame[offset];
-      offset += length;
-    } else if (nextHeader === NEXT_HEADER.FRAGMENT) {
-      ctx.need(layer, packetSpan, offset - start, 8, 'the fragment header');
-      const word = (frame[offset + 2] << 8) | frame[offset + 3];
-      fragmented = true;
-      laterFragment = (word & 0xfff8) !== 0;
-      extensions.push(`Fragment (offset ${word & 0xfff8}, ${word & 1 ? 'more' : 'last'})`);
-      nextHeader = frame[offset];
-      offset += 8;
-    } else {
-      break;
-    }
-  }
-  if (extensions.length > 0)
-    layer.field(undefined, 'Extension headers', extensions.join(', '), { at: [IPV6_HEADER_LENGTH, offset - start - IPV6_HEADER_LENGTH] });
+  const chain = dissectExtensionHeaders(ctx, layer, packetSpan, firstNextHeader);
+  const { nextHeader, offset } = chain;
   layer.setRanges(offset, offset, Math.min(packetSpan.capturedEnd, packetSpan.reportedEnd), ipProtocolName(nextHeader));
-  if (laterFragment) {
+  if (chain.laterFragment) {
     addDataLayer(ctx, offset, packetSpan.reportedEnd, depth, 'Fragment data (not reassembled)');
     return packetEnd;
   }
-  const sourceSum = wordSum(frame, start + 8, 16);
-  const destinationSum = wordSum(frame, start + 24, 16);
+  const sourceBytes = frame.slice(start + 8, start + 24);
+  const destinationBytes = frame.slice(start + 24, start + 40);
   const network: NetworkContext = {
     depth,
-    fragmented,
+    fragmented: chain.fragmented,
     payloadLength: packetEnd - offset,
-    // RFC 8200 §8.1: addresses, 32-bit upper-layer length, three zero bytes, next header.
-    pseudoHeaderSum: (protocol, length) => sourceSum + destinationSum + (length >>> 16) + (length & 0xffff) + protocol,
+    pseudoHeaderSum: (protocol, length) => ipv6PseudoHeaderSum(sourceBytes, destinationBytes, protocol, length),
     pseudoHeader: (protocol, length) => ({ source, destination, protocol, length }),
   };
   const payloadSpan = subSpan(packetSpan, offset);
   switch (nextHeader) {
-    case NEXT_HEADER.TCP:
+    case Ipv6NextHeader.TCP:
       dissectTcp(ctx, payloadSpan, network);
       break;
-    case NEXT_HEADER.UDP:
+    case Ipv6NextHeader.UDP:
       dissectUdp(ctx, payloadSpan, network);
       break;
-    case NEXT_HEADER.IPV4:
+    case Ipv6NextHeader.IPV4:
       ctx.dissectors.ipv4(ctx, payloadSpan, depth);
       break;
-    case NEXT_HEADER.IPV6:
+    case Ipv6NextHeader.IPV6:
       ctx.dissectors.ipv6(ctx, payloadSpan, depth);
       break;
-    case NEXT_HEADER.ICMP:
+    case Ipv6NextHeader.ICMP:
       ctx.dissectors.icmp(ctx, payloadSpan, network);
       break;
-    case NEXT_HEADER.ICMPV6:
-      ctx.dissectors.icmpv6(ctx, payloadSpan, depth);
+    case Ipv6NextHeader.ICMPV6:
+      ctx.dissectors.icmpv6(ctx, payloadSpan, network);
       break;
-    case NEXT_HEADER.NO_NEXT_HEADER:
+    case Ipv6NextHeader.NO_NEXT_HEADER:
       break;
     default:
       addDataLayer(ctx, offset, packetSpan.reportedEnd, depth);
@@ -187,25 +124,138 @@ export function dissectIpv6(ctx: DissectionBuilder, span: Span, depth: number, h
   return packetEnd;
 }
 
-/** ICMPv6 (RFC 4443): only named, not taken apart. */
-export function dissectIcmpv6(ctx: DissectionBuilder, span: Span, depth: number): void {
-  const layer = ctx.addLayer('icmpv6', 'Internet Control Message Protocol v6', span.start, depth);
-  ctx.need(layer, span, 0, 4, 'the ICMPv6 header');
-  const frame = ctx.frame;
-  const type = frame[span.start];
-  layer.title += `, type ${type}`;
-  layer.field('icmpv6.type', 'Type', String(type));
-  layer.field('icmpv6.code', 'Code', String(frame[span.start + 1]));
-  layer.field('icmpv6.checksum', 'Checksum', hex((frame[span.start + 2] << 8) | frame[span.start + 3], 4), {
-    display: `${hex((frame[span.start + 2] << 8) | frame[span.start + 3], 4)} (unverified)`,
-  });
-  const end = availableEnd(span);
-  layer.setRanges(span.start + 4, span.start + 4, end, 'data');
-  addDataLayer(ctx, span.start + 4, span.reportedEnd, depth);
+interface ChainEnd {
+  /** The Next Header after the last extension header. */
+  readonly nextHeader: number;
+  /** Frame offset where the upper layer starts. */
+  readonly offset: number;
+  /** A Fragment header was there. */
+  readonly fragmented: boolean;
+  /** It was not the first fragment: no upper-layer header follows. */
+  readonly laterFragment: boolean;
 }
 
-function wordSum(bytes: Uint8Array, offset: number, length: number): number {
-  let sum = 0;
-  for (let i = 0; i < length; i += 2) sum += (bytes[offset + i] << 8) | bytes[offset + i + 1];
-  return sum;
+/**
+ * The extension headers (RFC 8200 §4), each field as tshark names it. Their lengths are read as
+ * they come (the codec's receiving rules, src/ip/ipv6-extension-headers.ts, are for the stack:
+ * a dissector shows what is there, as tshark does).
+ */
+function dissectExtensionHeaders(ctx: DissectionBuilder, layer: LayerDraft, span: Span, firstNextHeader: number): ChainEnd {
+  const frame = ctx.frame;
+  const start = span.start;
+  let nextHeader = firstNextHeader;
+  let offset = IPV6_HEADER_LENGTH;
+  let fragmented = false;
+  let laterFragment = false;
+  for (;;) {
+    const at = start + offset;
+    if (nextHeader === Ipv6NextHeader.HOP_BY_HOP || nextHeader === Ipv6NextHeader.DESTINATION_OPTIONS) {
+      const prefix = nextHeader === Ipv6NextHeader.HOP_BY_HOP ? 'ipv6.hopopts' : 'ipv6.dstopts';
+      const title = nextHeader === Ipv6NextHeader.HOP_BY_HOP ? 'Hop-by-Hop Options' : 'Destination Options';
+      ctx.need(layer, span, offset, 2, `the ${title} header`);
+      const length = (frame[at + 1] + 1) * 8;
+      layer.field(`${prefix}.nxt`, `${title}: Next Header`, String(frame[at]), { display: `${frame[at]} (${ipProtocolName(frame[at])})`, at: [offset, 1] });
+      layer.field(`${prefix}.len`, `${title}: Length`, String(frame[at + 1]), { at: [offset + 1, 1] });
+      layer.field(`${prefix}.len_oct`, `${title}: Length in bytes`, String(length), { at: [offset + 1, 1] });
+      ctx.need(layer, span, offset, length, `the ${title} header`);
+      dissectOptions(ctx, layer, span, offset + 2, offset + length);
+      nextHeader = frame[at];
+      offset += length;
+    } else if (nextHeader === Ipv6NextHeader.ROUTING) {
+      ctx.need(layer, span, offset, 4, 'the Routing header');
+      const length = (frame[at + 1] + 1) * 8;
+      const routingType = frame[at + 2];
+      layer.field('ipv6.routing.nxt', 'Routing: Next Header', String(frame[at]), { display: `${frame[at]} (${ipProtocolName(frame[at])})`, at: [offset, 1] });
+      layer.field('ipv6.routing.len', 'Routing: Length', String(frame[at + 1]), { at: [offset + 1, 1] });
+      layer.field('ipv6.routing.len_oct', 'Routing: Length in bytes', String(length), { at: [offset + 1, 1] });
+      layer.field('ipv6.routing.type', 'Routing: Type', String(routingType), {
+        display: routingType === 0 ? '0 (Source Route, deprecated by RFC 5095)' : String(routingType),
+        at: [offset + 2, 1],
+      });
+      layer.field('ipv6.routing.segleft', 'Routing: Segments Left', String(frame[at + 3]), { at: [offset + 3, 1] });
+      ctx.need(layer, span, offset, length, 'the Routing header');
+      if (routingType === 0) {
+        // RFC 5095 deprecated it, but its layout stays: 4 reserved bytes, then the addresses.
+        layer.field('ipv6.routing.src.reserved', 'Routing: Reserved', hexBytes(frame, at + 4, 4), { at: [offset + 4, 4] });
+        for (let address = at + 8; address + 16 <= at + length; address += 16) {
+          layer.field('ipv6.routing.src.addr', 'Routing: Address', ipv6Text(frame, address), { at: [address - start, 16] });
+        }
+      }
+      nextHeader = frame[at];
+      offset += length;
+    } else if (nextHeader === Ipv6NextHeader.FRAGMENT) {
+      ctx.need(layer, span, offset, 8, 'the Fragment header');
+      const word = (frame[at + 2] << 8) | frame[at + 3];
+      const identification = ((frame[at + 4] << 24) | (frame[at + 5] << 16) | (frame[at + 6] << 8) | frame[at + 7]) >>> 0;
+      layer.field('ipv6.fraghdr.nxt', 'Fragment: Next Header', String(frame[at]), { display: `${frame[at]} (${ipProtocolName(frame[at])})`, at: [offset, 1] });
+      layer.field('ipv6.fraghdr.reserved_octet', 'Fragment: Reserved', hex(frame[at + 1], 2), { at: [offset + 1, 1] });
+      layer.field('ipv6.fraghdr.offset', 'Fragment: Offset', String(word >> 3), { display: `${word >> 3} (${word & 0xfff8} bytes)`, at: [offset + 2, 2] });
+      layer.field('ipv6.fraghdr.reserved_bits', 'Fragment: Reserved bits', String((word >> 1) & 3), { at: [offset + 3, 1] });
+      layer.field('ipv6.fraghdr.more', 'Fragment: More Fragments', String(word & 1), { at: [offset + 3, 1] });
+      layer.field('ipv6.fraghdr.ident', 'Fragment: Identification', hex(identification, 8), { at: [offset + 4, 4] });
+      // An atomic fragment (offset 0, M clear, RFC 8021) is a whole packet.
+      fragmented = fragmented || word !== 0;
+      laterFragment = (word & 0xfff8) !== 0;
+      nextHeader = frame[at];
+      offset += 8;
+      if (laterFragment) break;
+    } else if (nextHeader === Ipv6NextHeader.AH) {
+      ctx.need(layer, span, offset, 2, 'the Authentication header');
+      const length = (frame[at + 1] + 2) * 4;
+      ctx.need(layer, span, offset, length, 'the Authentication header');
+      layer.field(undefined, 'Authentication Header', `${length} bytes`, { at: [offset, length] });
+      nextHeader = frame[at];
+      offset += length;
+    } else {
+      break;
+    }
+  }
+  return { nextHeader, offset: start + offset, fragmented, laterFragment };
+}
+
+/** The options of a Hop-by-Hop or Destination Options header between frame offsets start + `from` and start + `to` (RFC 8200 §4.2). */
+function dissectOptions(ctx: DissectionBuilder, layer: LayerDraft, span: Span, from: number, to: number): void {
+  const frame = ctx.frame;
+  const start = span.start;
+  let offset = from;
+  while (offset < to) {
+    const at = start + offset;
+    const type = frame[at];
+    layer.field('ipv6.opt.type', 'Option: Type', hex(type, 2), { display: `${hex(type, 2)} (${OPTION_NAMES[type] ?? 'unknown'})`, at: [offset, 1] });
+    layer.field('ipv6.opt.type.action', 'Option: Action when unknown', String(type >> 6), {
+      display: `${type >> 6} (${['skip', 'discard', 'discard and report', 'discard and report unless multicast'][type >> 6]}, RFC 8200 §4.2)`,
+      at: [offset, 1],
+    });
+    layer.field('ipv6.opt.type.change', 'Option: May change en route', String((type >> 5) & 1), { at: [offset, 1] });
+    layer.field('ipv6.opt.type.rest', 'Option: Low-order bits', hex(type & 0x1f, 2), { at: [offset, 1] });
+    if (type === 0) {
+      offset += 1;
+      continue;
+    }
+    ctx.need(layer, span, offset + 1, 1, 'an option length');
+    const length = frame[at + 1];
+    layer.field('ipv6.opt.length', 'Option: Length', String(length), { at: [offset + 1, 1] });
+    if (offset + 2 + length > to) ctx.stop(`option ${hex(type, 2)} of ${length} bytes runs past its header`);
+    if (type === 1) {
+      layer.field('ipv6.opt.padn', 'Option: PadN', length === 0 ? '<none>' : hexBytes(frame, at + 2, length), { at: [offset + 2, length] });
+    } else if (type === 5 && length === 2) {
+      const value = (frame[at + 2] << 8) | frame[at + 3];
+      layer.field('ipv6.opt.router_alert', 'Option: Router Alert', String(value), {
+        display: `${value}${value === 0 ? ' (MLD, RFC 2711)' : ''}`,
+        at: [offset + 2, 2],
+      });
+    } else if (!(type in OPTION_NAMES)) {
+      layer.field(undefined, 'Option: Data', length === 0 ? '<none>' : hexBytes(frame, at + 2, length), { at: [offset + 2, length] });
+    }
+    offset += 2 + length;
+  }
+}
+
+const OPTION_NAMES: Readonly<Record<number, string>> = { 0: 'Pad1', 1: 'PadN', 5: 'Router Alert' };
+
+/** `length` bytes from `offset` as tshark prints an FT_BYTES field: lowercase hex, no separators. */
+export function hexBytes(frame: Uint8Array, offset: number, length: number): string {
+  let text = '';
+  for (let i = 0; i < length; i++) text += frame[offset + i].toString(16).padStart(2, '0');
+  return text;
 }

@@ -1,0 +1,327 @@
+/**
+ * IPv6 as the Linux kernel sends it, in every link type the suite records: the captures in
+ * captures/fixtures/ipv6 (made by record-ipv6.sh in throw-away network namespaces) are read by
+ * ustack's dissector exactly as tshark reads them, field for field; every IPv6 header, extension
+ * header chain and ICMPv6 message (NDP and MLDv2 included) in them decodes with the codecs and
+ * emits back byte for byte; checksums verify over the IPv6 pseudo-header; and for each
+ * hand-made packet the kernel answered with a Parameter Problem, the codec refuses it with the
+ * same code and pointer. As root, a capture recorded now is compared with tshark the same way.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { toHex } from '../../src/core/bytes.js';
+import { dissectFrame, toTsharkFields } from '../../src/dissect/dissect.js';
+import { checksumIsValid, ipv6PseudoHeaderSum } from '../../src/ip/checksum.js';
+import { emitIcmpv6, Icmpv6Packet, icmpv6Length, parseIcmpv6 } from '../../src/ip/icmpv6.js';
+import { emitIpv6ExtensionHeaders, firstNextHeader, parseIpv6ExtensionHeaders } from '../../src/ip/ipv6-extension-headers.js';
+import { emitIpv6, Ipv6NextHeader, Ipv6Packet, parseIpv6 } from '../../src/ip/ipv6.js';
+import { checkMldIpHeader } from '../../src/ip/mld.js';
+import { checkNdpIpHeader, type NdpRepr } from '../../src/ip/ndp.js';
+import { readCapture } from '../../src/pcap/pcap.js';
+import { formatGoldenJsonl, readGoldenJsonl, tsharkVersion, type TsharkFrame } from '../fixtures/tshark-fields.js';
+import { IPV6_TSHARK_FIELDS, readIpv6TsharkFields } from './ipv6-tshark.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const FIXTURE_DIR = resolve(HERE, '../../captures/fixtures/ipv6');
+const RECORD_SCRIPT = join(HERE, 'record-ipv6.sh');
+const LINK_TYPES = { 'eth.pcap': 1, 'sll.pcap': 113, 'sll2.pcap': 276, 'raw.pcap': 101 } as const;
+const CAPTURES = Object.keys(LINK_TYPES) as (keyof typeof LINK_TYPES)[];
+const TSHARK = tsharkVersion();
+const TSHARK_MATCHES_GOLDEN = TSHARK?.startsWith('4.0.') ?? false;
+const IS_ROOT = process.getuid?.() === 0;
+const IN_CI = process.env.CI === 'true';
+
+const goldenPath = (pcap: string): string => pcap.replace(/\.pcap$/, '.tshark.jsonl');
+
+function records(path: string): { data: Uint8Array; linkType: number; originalLength: number }[] {
+  const bytes = readFileSync(path);
+  const capture = readCapture(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  if (!capture.ok) throw new Error(`${path}: ${capture.error.message}`);
+  return capture.value.records.map((r) => ({ data: r.data, linkType: r.linkType, originalLength: r.originalLength }));
+}
+
+/** Our reading of every frame, as tshark-style records of IPV6_TSHARK_FIELDS. */
+function ourReading(path: string): TsharkFrame[] {
+  return records(path).map((r, i) =>
+    toTsharkFields(dissectFrame(r.data, r.linkType, i + 1, { originalLength: r.originalLength }), { fields: IPV6_TSHARK_FIELDS }),
+  );
+}
+
+/** Every difference between two readings, one line each (the first `limit`). */
+function differences(ours: readonly TsharkFrame[], theirs: readonly TsharkFrame[], limit = 20): string[] {
+  const out: string[] = [];
+  if (ours.length !== theirs.length) out.push(`frame count: ours ${ours.length}, tshark's ${theirs.length}`);
+  for (let i = 0; i < Math.min(ours.length, theirs.length) && out.length < limit; i++) {
+    for (const name of new Set([...Object.keys(ours[i]), ...Object.keys(theirs[i])])) {
+      const a = JSON.stringify(ours[i][name]);
+      const b = JSON.stringify(theirs[i][name]);
+      if (a !== b && out.length < limit) out.push(`frame ${i + 1} ${name}: ours ${a ?? 'absent'}, tshark's ${b ?? 'absent'}`);
+    }
+  }
+  return out;
+}
+
+/** The IPv6 packet inside a frame of `linkType`, or undefined. */
+function ipv6Packet(frame: Uint8Array, linkType: number): Uint8Array | undefined {
+  const offset = linkType === 1 ? 14 : linkType === 113 ? 16 : linkType === 276 ? 20 : 0;
+  const etherType =
+    linkType === 1 ? (frame[12] << 8) | frame[13] : linkType === 113 ? (frame[14] << 8) | frame[15] : linkType === 276 ? (frame[0] << 8) | frame[1] : 0x86dd;
+  if (etherType !== 0x86dd || frame.length < offset + 40 || frame[offset] >> 4 !== 6) return undefined;
+  return frame.subarray(offset);
+}
+
+const all = (frame: TsharkFrame, field: string): string[] => {
+  const value = frame[field];
+  return value === undefined ? [] : typeof value === 'string' ? [value] : value;
+};
+
+/** What every capture of record-ipv6.sh's traffic holds, read by tshark or by us; `veth` adds the veth run's own. */
+function expectRecordedTraffic(name: string, frames: readonly TsharkFrame[], veth: boolean): void {
+  const count = (predicate: (frame: TsharkFrame) => boolean): number => frames.filter(predicate).length;
+  const type = (frame: TsharkFrame): string[] => all(frame, 'icmpv6.type');
+  expect(
+    count((f) => type(f)[0] === '128'),
+    `${name}: echo requests`,
+  ).toBeGreaterThanOrEqual(3);
+  expect(
+    count((f) => type(f)[0] === '129'),
+    `${name}: echo replies`,
+  ).toBeGreaterThanOrEqual(3);
+  expect(
+    count((f) => f['ipv6.fraghdr.offset'] === '0' && f['ipv6.fraghdr.more'] === '1'),
+    `${name}: first fragments`,
+  ).toBeGreaterThanOrEqual(2);
+  expect(
+    count((f) => Number(f['ipv6.fraghdr.offset'] ?? 0) > 0),
+    `${name}: later fragments`,
+  ).toBeGreaterThanOrEqual(4);
+  expect(
+    count((f) => type(f)[0] === '1' && f['icmpv6.code'] === '4' && f['udp.dstport'] !== undefined),
+    `${name}: port unreachable quoting UDP`,
+  ).toBe(1);
+  expect(
+    count((f) => f['tcp.flags'] === '0x0014'),
+    `${name}: RST`,
+  ).toBe(1);
+  expect(
+    count((f) => f['tcp.options.mss_val'] !== undefined),
+    `${name}: SYNs with MSS`,
+  ).toBeGreaterThanOrEqual(2);
+  expect(
+    count((f) => Number(f['tcp.len'] ?? 0) > 1000),
+    `${name}: TCP data`,
+  ).toBeGreaterThanOrEqual(10);
+  const problems = frames.filter((f) => type(f)[0] === '4').map((f) => `${f['icmpv6.code']}@${f['icmpv6.pointer']}`);
+  expect(problems, `${name}: Parameter Problems`).toEqual(['2@42', '0@42', '1@6', '1@40']);
+  expect(
+    count((f) => f['ipv6.routing.type'] !== undefined && all(f, 'ipv6.routing.type').includes('0')),
+    `${name}: type 0 routing headers`,
+  ).toBe(2);
+  if (!veth) return;
+  expect(
+    count((f) => type(f)[0] === '143' && f['ipv6.opt.router_alert'] === '0'),
+    `${name}: MLDv2 reports with a Router Alert`,
+  ).toBeGreaterThanOrEqual(4);
+  expect(
+    count((f) => type(f)[0] === '143' && all(f, 'icmpv6.mldr.mar.multicast_address').includes('ff02::1:2345')),
+    `${name}: the group joined and left`,
+  ).toBeGreaterThanOrEqual(2);
+  expect(
+    count((f) => type(f)[0] === '135' && f['ipv6.src'] === '::'),
+    `${name}: duplicate address detection`,
+  ).toBeGreaterThanOrEqual(3);
+  expect(
+    count((f) => type(f)[0] === '135' && f['icmpv6.opt.src_linkaddr'] !== undefined),
+    `${name}: address resolution`,
+  ).toBeGreaterThanOrEqual(1);
+  expect(
+    count((f) => type(f)[0] === '136' && f['icmpv6.opt.target_linkaddr'] !== undefined),
+    `${name}: advertisements`,
+  ).toBeGreaterThanOrEqual(1);
+  expect(
+    count((f) => type(f)[0] === '133'),
+    `${name}: router solicitation`,
+  ).toBeGreaterThanOrEqual(1);
+  expect(
+    count((f) => type(f)[0] === '134' && f['icmpv6.opt.prefix'] === 'fd00:15:a::' && f['icmpv6.opt.mtu'] === '1500'),
+    `${name}: router advertisement`,
+  ).toBe(1);
+  expect(
+    count((f) => type(f)[0] === '3' && type(f)[1] === '128'),
+    `${name}: time exceeded quoting the echo`,
+  ).toBe(1);
+  expect(
+    count((f) => type(f)[0] === '2' && f['icmpv6.mtu'] === '1280' && f['udp.dstport'] === '6002'),
+    `${name}: packet too big`,
+  ).toBe(1);
+}
+
+describe('the IPv6 fixtures (captures/fixtures/ipv6) read as tshark reads them', () => {
+  beforeAll(() => {
+    if (process.env.UPDATE_GOLDEN !== '1') return;
+    if (TSHARK === undefined) throw new Error('UPDATE_GOLDEN=1 needs tshark');
+    for (const name of CAPTURES) {
+      const path = join(FIXTURE_DIR, name);
+      writeFileSync(goldenPath(path), formatGoldenJsonl(readIpv6TsharkFields(path)));
+    }
+  });
+
+  for (const name of CAPTURES) {
+    it(`${name}: link type ${LINK_TYPES[name]}, the promised traffic, and every field as the golden reading`, () => {
+      const path = join(FIXTURE_DIR, name);
+      expect(records(path).every((r) => r.linkType === LINK_TYPES[name])).toBe(true);
+      expect(existsSync(goldenPath(path)), `${goldenPath(path)} exists`).toBe(true);
+      const golden = readGoldenJsonl(goldenPath(path));
+      expectRecordedTraffic(name, golden, name !== 'raw.pcap');
+      const diffs = differences(ourReading(path), golden);
+      expect(diffs, diffs.join('\n')).toEqual([]);
+    });
+  }
+
+  if (TSHARK === undefined && !IN_CI) console.warn('SKIPPED (no tshark): the IPv6 fixtures compared with a live tshark');
+  else if (!TSHARK_MATCHES_GOLDEN) console.warn(`SKIPPED (needs tshark 4.0, have ${TSHARK}): the IPv6 golden files compared with a live tshark`);
+  for (const name of CAPTURES) {
+    it.runIf(TSHARK_MATCHES_GOLDEN || IN_CI)(`${name}: the golden reading equals a live tshark's`, () => {
+      const path = join(FIXTURE_DIR, name);
+      expect(readIpv6TsharkFields(path)).toEqual(readGoldenJsonl(goldenPath(path)));
+    });
+  }
+});
+
+describe('the codecs on every IPv6 packet the kernel sent', () => {
+  const packets = CAPTURES.flatMap((name) =>
+    records(join(FIXTURE_DIR, name)).flatMap((r, i) => {
+      const packet = ipv6Packet(r.data, r.linkType);
+      return packet === undefined ? [] : [{ where: `${name} frame ${i + 1}`, packet }];
+    }),
+  );
+
+  it('finds them', () => {
+    expect(packets.length).toBeGreaterThan(300);
+  });
+
+  it('the fixed header and the extension-header chain parse and emit back byte for byte', () => {
+    let chains = 0;
+    for (const { where, packet } of packets) {
+      const view = Ipv6Packet.checked(packet);
+      if (!view.ok) throw new Error(`${where}: ${view.error.message}`);
+      const repr = parseIpv6(view.value);
+      if (!repr.ok) throw new Error(`${where}: ${repr.error.message}`);
+      const header = new Uint8Array(40);
+      emitIpv6(repr.value, header);
+      expect(toHex(header), where).toBe(toHex(packet.subarray(0, 40)));
+      const chain = parseIpv6ExtensionHeaders(view.value.payload, repr.value.nextHeader);
+      if (!chain.ok) continue; // the hand-made packets, below
+      const headers = chain.value.entries.map((entry) => entry.header);
+      const out = new Uint8Array(chain.value.upperLayerOffset - 40);
+      expect(emitIpv6ExtensionHeaders(headers, chain.value.upperLayer, out), where).toBe(out.length);
+      expect(toHex(out), where).toBe(toHex(packet.subarray(40, chain.value.upperLayerOffset)));
+      expect(firstNextHeader(headers, chain.value.upperLayer), where).toBe(repr.value.nextHeader);
+      if (headers.length > 0) chains++;
+    }
+    expect(chains, 'packets with extension headers').toBeGreaterThan(40);
+  });
+
+  it('every whole ICMPv6 message verifies over the pseudo-header, parses (NDP and MLD too) and emits back byte for byte; TCP and UDP checksums verify', () => {
+    const kinds = new Set<string>();
+    for (const { where, packet } of packets) {
+      const view = Ipv6Packet.checked(packet);
+      if (!view.ok) continue;
+      const repr = parseIpv6(view.value);
+      const chain = parseIpv6ExtensionHeaders(view.value.payload, view.value.nextHeader);
+      if (!repr.ok || !chain.ok || chain.value.fragment !== undefined) continue;
+      const upper = packet.subarray(chain.value.upperLayerOffset, 40 + view.value.payloadLength);
+      const { source, destination } = repr.value;
+      if (chain.value.upperLayer === Ipv6NextHeader.TCP || chain.value.upperLayer === Ipv6NextHeader.UDP) {
+        expect(checksumIsValid(upper, ipv6PseudoHeaderSum(source, destination, chain.value.upperLayer, upper.length)), where).toBe(true);
+        continue;
+      }
+      if (chain.value.upperLayer !== Ipv6NextHeader.ICMPV6) continue;
+      const message = Icmpv6Packet.checked(upper);
+      if (!message.ok) throw new Error(`${where}: ${message.error.message}`);
+      const parsed = parseIcmpv6(message.value, { source, destination });
+      if (!parsed.ok) throw new Error(`${where}: ${parsed.error.message}`);
+      kinds.add(parsed.value.kind);
+      const out = new Uint8Array(icmpv6Length(parsed.value));
+      expect(emitIcmpv6(parsed.value, out, source, destination), where).toBe(upper.length);
+      expect(toHex(out), where).toBe(toHex(upper));
+      const ip = { hopLimit: repr.value.hopLimit, source, destination };
+      if (['routerSolicitation', 'routerAdvertisement', 'neighborSolicitation', 'neighborAdvertisement', 'redirect'].includes(parsed.value.kind)) {
+        expect(checkNdpIpHeader(parsed.value as NdpRepr, ip).ok, where).toBe(true);
+      }
+      if (parsed.value.kind === 'mldv2Report') expect(checkMldIpHeader(parsed.value, source).ok, where).toBe(true);
+    }
+    expect([...kinds].sort()).toEqual([
+      'destinationUnreachable',
+      'echoReply',
+      'echoRequest',
+      'mldv2Report',
+      'neighborAdvertisement',
+      'neighborSolicitation',
+      'packetTooBig',
+      'parameterProblem',
+      'routerAdvertisement',
+      'routerSolicitation',
+      'timeExceeded',
+    ]);
+  });
+
+  it("refuses each packet the kernel answered with a Parameter Problem, with the kernel's code and pointer", () => {
+    let compared = 0;
+    for (const { where, packet } of packets) {
+      const view = Ipv6Packet.checked(packet);
+      if (!view.ok || view.value.nextHeader !== Ipv6NextHeader.ICMPV6 || packet[40] !== 4) continue;
+      const code = packet[41];
+      const pointer = ((packet[44] << 24) | (packet[45] << 16) | (packet[46] << 8) | packet[47]) >>> 0;
+      const invoking = Ipv6Packet.checked(packet.subarray(48));
+      if (!invoking.ok) throw new Error(`${where}: ${invoking.error.message}`);
+      const chain = parseIpv6ExtensionHeaders(invoking.value.payload, invoking.value.nextHeader);
+      if (chain.ok) {
+        // Nothing wrong with the chain: the upper layer is one the kernel does not serve (RFC 8200 §4, code 1 at its Next Header).
+        expect([code, pointer], where).toEqual([1, chain.value.upperLayerPointer]);
+        expect(chain.value.upperLayer, where).toBe(253);
+      } else {
+        expect(chain.error.parameterProblem, `${where}: ${chain.error.message}`).toEqual({ code, pointer, unlessMulticast: false });
+      }
+      compared++;
+    }
+    expect(compared).toBe(4 * CAPTURES.length);
+  });
+});
+
+const RECORDING_TOOLS = ['ip', 'tcpdump', 'ethtool', 'python3', 'ping', 'timeout', 'tshark'];
+const MISSING_TOOLS =
+  IS_ROOT || IN_CI ? RECORDING_TOOLS.filter((tool) => spawnSync('sh', ['-c', 'command -v "$1" >/dev/null 2>&1', 'sh', tool]).status !== 0) : [];
+const RECORD_FRESH = IN_CI || (IS_ROOT && MISSING_TOOLS.length === 0);
+
+describe('IPv6 captures recorded now from the kernel (record-ipv6.sh)', () => {
+  if (!IS_ROOT && !IN_CI) console.warn('SKIPPED (needs root): record-ipv6.sh recording IPv6 kernel traffic in network namespaces');
+  else if (!RECORD_FRESH) console.warn(`SKIPPED (needs ${MISSING_TOOLS.join(', ')}): record-ipv6.sh recording fresh IPv6 captures`);
+
+  it.runIf(RECORD_FRESH)(
+    'are read field for field as tshark reads them, in every link type',
+    () => {
+      if (!IS_ROOT) throw new Error('CI=true: this test must run as root (it records in network namespaces)');
+      if (MISSING_TOOLS.length > 0) throw new Error(`CI=true: recording IPv6 captures needs ${MISSING_TOOLS.join(', ')}`);
+      const directory = mkdtempSync(join(tmpdir(), 'ustack-ipv6-'));
+      try {
+        const run = spawnSync('bash', [RECORD_SCRIPT, directory], { encoding: 'utf8', timeout: 90_000 });
+        expect(run.status, `record-ipv6.sh failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
+        for (const name of CAPTURES) {
+          const path = join(directory, name);
+          const theirs = readIpv6TsharkFields(path);
+          expectRecordedTraffic(name, theirs, name !== 'raw.pcap');
+          const diffs = differences(ourReading(path), theirs);
+          expect(diffs, `${name}:\n${diffs.join('\n')}`).toEqual([]);
+        }
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
+});
