@@ -20,7 +20,7 @@ function get(network: VirtualNetwork, agent: http.Agent, path: string): Promise<
     const request = http.get({ host: '10.0.0.2', port: 80, path, agent }, (response) => {
       let length = 0;
       response.on('data', (chunk: Buffer) => (length += chunk.length));
-      response.on('end', () => resolve({ length, ms: network.now - started, socketReused: request.reusedSocket, socket: request.socket }));
+      response.on('end', () => resolve({ length, ms: network.now - started, socketReused: request.reusedSocket, socket: request.socket! }));
       response.on('error', reject);
     });
     request.on('error', reject);
@@ -42,7 +42,7 @@ describe('http over ustack: no request waits on a delayed ACK', () => {
     const stop = startHttpServer(server, 80);
     let idleMs = 0;
     const results = await network.runAsync(async () => {
-      const out = [];
+      const out: Array<Awaited<ReturnType<typeof get>>> = [];
       for (let i = 0; i < 40; i++) out.push(await get(network, agent, '/bytes/1000'));
       // Then idle: http.Server ends a kept-alive connection after its keepAliveTimeout (5 s).
       const idleSince = network.now;
