@@ -39,6 +39,7 @@ import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
 import { TcpTimestamps } from './timestamps.js';
+import { BusyState, RESTING, settle } from './busy-state.js';
 
 /** The eleven states of RFC 9293 §3.3.2. */
 export type TcpState =
@@ -153,10 +154,6 @@ export class TcpConnection extends TimerDeadlines {
    */
   #options: Readonly<TcpConnectionOptions>;
   events: TcpConnectionEvents = {};
-  /** Set when the connection died of an error (SO_ERROR until read). */
-  error: ErrnoCode | null = null;
-  /** The last soft ICMP error (RFC 1122 §4.2.3.9), reported only if the connection then times out. */
-  softError: ErrnoCode | null = null;
   /** The listener that spawned this connection (passive open), until it is accepted. */
   listenerKey: string | null = null;
   /** Place in the host's connection table (order of entry), -1 when not in it; due timers run in this order. */
@@ -170,7 +167,6 @@ export class TcpConnection extends TimerDeadlines {
   sndWnd = 0;
   sndWl1 = 0;
   sndWl2 = 0;
-  sndUp = 0;
   /** Largest window the peer ever offered (RFC 5961 §5.2 MAX.SND.WND; SWS avoidance). */
   maxSndWnd = 0;
   /** Sequence number of send-buffer byte 0 (the first unacknowledged data byte). */
@@ -179,7 +175,6 @@ export class TcpConnection extends TimerDeadlines {
   // ---- receive sequence variables ----
   irs = 0;
   rcvNxt = 0;
-  rcvUp = 0;
   /** Right edge of the window last advertised; never moved left (RFC 9293 §3.8.6.2.2). */
   rcvAdvertisedEdge = 0;
 
@@ -207,23 +202,6 @@ export class TcpConnection extends TimerDeadlines {
   receiveBufferSize: number;
   readonly receiveQueue: Uint8Array[] = [];
   receiveQueueBytes = 0;
-  /** The user called CLOSE or SHUTDOWN(SHUT_WR): a FIN follows the data. */
-  finPending = false;
-  /** Our FIN has been sent (it occupies sendBufferSeq + sendBuffer.length). */
-  finSent = false;
-  /** The peer's FIN arrived in order: the stream has ended after the queued data. */
-  peerFinReceived = false;
-  /** A FIN arrived beyond a hole; its sequence number. */
-  outOfOrderFinSeq: number | null = null;
-  /**
-   * Text and FIN that came on the peer's SYN while we were in LISTEN or SYN-SENT, kept (copied)
-   * for processing once ESTABLISHED is reached (RFC 9293 §3.10.7.2, §3.10.7.3).
-   */
-  synTextQueued: Segment | null = null;
-  /** The user shut down reading (SHUT_RD): reads end at the data queued (TcpConfig.readShutdownDiscards). */
-  readShutdown = false;
-  /** The peer marked urgent data that has not been read past yet (RFC 9293 §3.8.5; RCV.UP). */
-  urgentPending = false;
 
   // ---- retransmission and congestion ----
   /** Replaced (not reset) when the handshake needed a retransmission: RFC 6298 §5.7's 3 s start. */
@@ -234,74 +212,36 @@ export class TcpConnection extends TimerDeadlines {
   transmissions = 0;
   /** End of the last sub-MSS segment sent (Linux's snd_sml), for Minshall's Nagle. */
   smallSegmentEnd = 0;
-  /** Consecutive retransmission timeouts without progress. */
-  timeoutCount = 0;
-  /** Sequence number being timed for RTT without timestamps (Karn), and when it left. */
-  rttSeq: number | null = null;
+  /** When the segment `rttSeq` times left. */
   rttStartedAt = 0;
-  dupAcks = 0;
   /** Which loss recovery the sender is in, and RFC 6582's "recover" (recovery.ts). */
   readonly recovery = new LossRecovery();
-  /** The congestion window through a fast recovery (RFC 9937 PRR); null outside one. */
-  prr: ProportionalRateReduction | null = null;
-  /**
-   * The last loss recovery, while it may still turn out spurious (RFC 3708, as Linux's undo):
-   * SND.UNA when it began, and how many of its retransmissions no D-SACK has yet called
-   * needless. At zero, after recovery, the congestion controller undoes its reduction. Null
-   * after a timeout (F-RTO may undo that, frto.ts) or an ECN reduction (never undone).
-   */
-  undo: { readonly marker: number; retransmissions: number } | null = null;
   /** Highest SACKed sequence number (RFC 6675 HighACK side; RACK.fack). */
   highestSackedEnd = 0;
   /** RACK's variables and steps (RFC 8985 §6; rack.ts). */
   readonly rack: RackLossDetection;
-  /** Time the first unacknowledged byte was first sent; for the user timeout. */
-  firstUnackedSentAt: number | null = null;
   /** When data was last sent or received (for CWV restart and keepalive). */
   lastSendAt = 0;
   lastReceiveAt = 0;
   /** ECN (RFC 3168 §6.1): negotiated?, the echo of CE, the reduction for ECE and the CWR owed (ecn.ts). */
   readonly ecn = new ExplicitCongestionNotification();
 
-  // ---- ACK generation ----
-  /** Send an ACK at the next output. */
-  ackNow = false;
-  /** Full-sized segments received since the last ACK (RFC 5681 §4.2: ACK every second one). */
-  segmentsSinceAck = 0;
-  /**
-   * A segment is being processed (its callbacks run inside): what the application does there —
-   * a read that opens the window, a reply — leaves in the one transmission at the end, so a
-   * window update or ACK rides on the reply instead of going alone before it.
-   */
-  processingSegment = false;
-  /** D-SACK block to report with the next ACK (RFC 2883). */
-  pendingDsack: { leftEdge: number; rightEdge: number } | null = null;
-
-  // ---- timers: the deadlines are TimerDeadlines' (retransmitDeadline, delayedAckDeadline, …) ----
-  persistBackoff = 0;
-  /**
-   * When the probe timer first fired in the current episode (a closed window, or data the
-   * interface's full transmit queue keeps dropping), or null: a user timeout (RFC 5482) bounds
-   * how long probing may go on even while the peer answers (as Linux since 5.11,
-   * icsk_probes_tstamp). Cleared when the window opens or the data leaves.
-   */
-  zeroWindowSince: number | null = null;
   /** The user closed the socket: nobody reads anymore (orphan). */
   orphaned = false;
 
   /** What only TCP_INFO reports: RFC 4898 counters, last-activity stamps, chrono times (`tcp-info.ts`). */
   readonly info: TcpInfoCounters;
 
-  // ---- owners made when first used and dropped at rest while they are as new (atRest) ----
-  #writeMarks: WriteMarks | null = null;
-  #assembler: ReceiveAssembler | null = null;
-  #inFlight: RetransmissionQueue | null = null;
-  #windowUse: CongestionWindowUse | null = null;
-  #frto: ForwardRtoRecovery | null = null;
+  /**
+   * Owners and variables needed only while busy (busy-state.ts): the shared RESTING record at
+   * rest. Timer deadlines are TimerDeadlines' (retransmitDeadline, delayedAckDeadline, …).
+   */
+  #busy: BusyState = RESTING;
+  /**
+   * Made when first used, dropped at rest while as new; not in the busy record, as the ACKs of
+   * the handshake already use one of ustack's sixteen quick ACKs (quick-ack.ts).
+   */
   #quickAcks: QuickAcks | null = null;
-  #mtuProbing: MtuProbing | null = null;
-  #keepalive: Keepalive | null = null;
-  #invalidSegmentAcks: InvalidSegmentAckLimit | null = null;
 
   constructor(
     readonly host: TcpHost,
@@ -367,29 +307,233 @@ export class TcpConnection extends TimerDeadlines {
     return this.#options as TcpConnectionOptions;
   }
 
+  /** The busy record to write into: the connection's own, made at the first change (busy-state.ts). */
+  #busyForWrite(): BusyState {
+    if (this.#busy === RESTING) this.#busy = new BusyState();
+    return this.#busy;
+  }
+
+  // ---- variables kept in the busy record (busy-state.ts): read and written like fields ----
+  /** Set when the connection died of an error (SO_ERROR until read). */
+  get error(): ErrnoCode | null {
+    return this.#busy.error;
+  }
+  set error(value: ErrnoCode | null) {
+    if (value !== this.#busy.error) this.#busyForWrite().error = value;
+  }
+
+  /** The last soft ICMP error (RFC 1122 §4.2.3.9), reported only if the connection then times out. */
+  get softError(): ErrnoCode | null {
+    return this.#busy.softError;
+  }
+  set softError(value: ErrnoCode | null) {
+    if (value !== this.#busy.softError) this.#busyForWrite().softError = value;
+  }
+
+  get sndUp(): number {
+    return this.#busy.sndUp;
+  }
+  set sndUp(value: number) {
+    if (value !== this.#busy.sndUp) this.#busyForWrite().sndUp = value;
+  }
+
+  get rcvUp(): number {
+    return this.#busy.rcvUp;
+  }
+  set rcvUp(value: number) {
+    if (value !== this.#busy.rcvUp) this.#busyForWrite().rcvUp = value;
+  }
+
+  /** The peer marked urgent data that has not been read past yet (RFC 9293 §3.8.5; RCV.UP). */
+  get urgentPending(): boolean {
+    return this.#busy.urgentPending;
+  }
+  set urgentPending(value: boolean) {
+    if (value !== this.#busy.urgentPending) this.#busyForWrite().urgentPending = value;
+  }
+
+  /** The user called CLOSE or SHUTDOWN(SHUT_WR): a FIN follows the data. */
+  get finPending(): boolean {
+    return this.#busy.finPending;
+  }
+  set finPending(value: boolean) {
+    if (value !== this.#busy.finPending) this.#busyForWrite().finPending = value;
+  }
+
+  /** Our FIN has been sent (it occupies sendBufferSeq + sendBuffer.length). */
+  get finSent(): boolean {
+    return this.#busy.finSent;
+  }
+  set finSent(value: boolean) {
+    if (value !== this.#busy.finSent) this.#busyForWrite().finSent = value;
+  }
+
+  /** The peer's FIN arrived in order: the stream has ended after the queued data. */
+  get peerFinReceived(): boolean {
+    return this.#busy.peerFinReceived;
+  }
+  set peerFinReceived(value: boolean) {
+    if (value !== this.#busy.peerFinReceived) this.#busyForWrite().peerFinReceived = value;
+  }
+
+  /** A FIN arrived beyond a hole; its sequence number. */
+  get outOfOrderFinSeq(): number | null {
+    return this.#busy.outOfOrderFinSeq;
+  }
+  set outOfOrderFinSeq(value: number | null) {
+    if (value !== this.#busy.outOfOrderFinSeq) this.#busyForWrite().outOfOrderFinSeq = value;
+  }
+
+  /**
+   * Text and FIN that came on the peer's SYN while we were in LISTEN or SYN-SENT, kept (copied)
+   * for processing once ESTABLISHED is reached (RFC 9293 §3.10.7.2, §3.10.7.3).
+   */
+  get synTextQueued(): Segment | null {
+    return this.#busy.synTextQueued;
+  }
+  set synTextQueued(value: Segment | null) {
+    if (value !== this.#busy.synTextQueued) this.#busyForWrite().synTextQueued = value;
+  }
+
+  /** The user shut down reading (SHUT_RD): reads end at the data queued (TcpConfig.readShutdownDiscards). */
+  get readShutdown(): boolean {
+    return this.#busy.readShutdown;
+  }
+  set readShutdown(value: boolean) {
+    if (value !== this.#busy.readShutdown) this.#busyForWrite().readShutdown = value;
+  }
+
+  /** Consecutive retransmission timeouts without progress. */
+  get timeoutCount(): number {
+    return this.#busy.timeoutCount;
+  }
+  set timeoutCount(value: number) {
+    if (value !== this.#busy.timeoutCount) this.#busyForWrite().timeoutCount = value;
+  }
+
+  /** Sequence number being timed for RTT without timestamps (Karn), and when it left. */
+  get rttSeq(): number | null {
+    return this.#busy.rttSeq;
+  }
+  set rttSeq(value: number | null) {
+    if (value !== this.#busy.rttSeq) this.#busyForWrite().rttSeq = value;
+  }
+
+  get dupAcks(): number {
+    return this.#busy.dupAcks;
+  }
+  set dupAcks(value: number) {
+    if (value !== this.#busy.dupAcks) this.#busyForWrite().dupAcks = value;
+  }
+
+  /** The congestion window through a fast recovery (RFC 9937 PRR); null outside one. */
+  get prr(): ProportionalRateReduction | null {
+    return this.#busy.prr;
+  }
+  set prr(value: ProportionalRateReduction | null) {
+    if (value !== this.#busy.prr) this.#busyForWrite().prr = value;
+  }
+
+  /**
+   * The last loss recovery, while it may still turn out spurious (RFC 3708, as Linux's undo):
+   * SND.UNA when it began, and how many of its retransmissions no D-SACK has yet called
+   * needless. At zero, after recovery, the congestion controller undoes its reduction. Null
+   * after a timeout (F-RTO may undo that, frto.ts) or an ECN reduction (never undone).
+   */
+  get undo(): { readonly marker: number; retransmissions: number } | null {
+    return this.#busy.undo;
+  }
+  set undo(value: { readonly marker: number; retransmissions: number } | null) {
+    if (value !== this.#busy.undo) this.#busyForWrite().undo = value;
+  }
+
+  /** Time the first unacknowledged byte was first sent; for the user timeout. */
+  get firstUnackedSentAt(): number | null {
+    return this.#busy.firstUnackedSentAt;
+  }
+  set firstUnackedSentAt(value: number | null) {
+    if (value !== this.#busy.firstUnackedSentAt) this.#busyForWrite().firstUnackedSentAt = value;
+  }
+
+  /** Send an ACK at the next output. */
+  get ackNow(): boolean {
+    return this.#busy.ackNow;
+  }
+  set ackNow(value: boolean) {
+    if (value !== this.#busy.ackNow) this.#busyForWrite().ackNow = value;
+  }
+
+  /** Full-sized segments received since the last ACK (RFC 5681 §4.2: ACK every second one). */
+  get segmentsSinceAck(): number {
+    return this.#busy.segmentsSinceAck;
+  }
+  set segmentsSinceAck(value: number) {
+    if (value !== this.#busy.segmentsSinceAck) this.#busyForWrite().segmentsSinceAck = value;
+  }
+
+  /**
+   * A segment is being processed (its callbacks run inside): what the application does there —
+   * a read that opens the window, a reply — leaves in the one transmission at the end, so a
+   * window update or ACK rides on the reply instead of going alone before it.
+   */
+  get processingSegment(): boolean {
+    return this.#busy.processingSegment;
+  }
+  set processingSegment(value: boolean) {
+    if (value !== this.#busy.processingSegment) this.#busyForWrite().processingSegment = value;
+  }
+
+  /** D-SACK block to report with the next ACK (RFC 2883). */
+  get pendingDsack(): { leftEdge: number; rightEdge: number } | null {
+    return this.#busy.pendingDsack;
+  }
+  set pendingDsack(value: { leftEdge: number; rightEdge: number } | null) {
+    if (value !== this.#busy.pendingDsack) this.#busyForWrite().pendingDsack = value;
+  }
+
+  get persistBackoff(): number {
+    return this.#busy.persistBackoff;
+  }
+  set persistBackoff(value: number) {
+    if (value !== this.#busy.persistBackoff) this.#busyForWrite().persistBackoff = value;
+  }
+
+  /**
+   * When the probe timer first fired in the current episode (a closed window, or data the
+   * interface's full transmit queue keeps dropping), or null: a user timeout (RFC 5482) bounds
+   * how long probing may go on even while the peer answers (as Linux since 5.11,
+   * icsk_probes_tstamp). Cleared when the window opens or the data leaves.
+   */
+  get zeroWindowSince(): number | null {
+    return this.#busy.zeroWindowSince;
+  }
+  set zeroWindowSince(value: number | null) {
+    if (value !== this.#busy.zeroWindowSince) this.#busyForWrite().zeroWindowSince = value;
+  }
+
   /** Ends of writes in the unsent data: push points and record ends. */
   get writeMarks(): WriteMarks {
-    return (this.#writeMarks ??= new WriteMarks());
+    return this.#busy.writeMarks ?? (this.#busyForWrite().writeMarks = new WriteMarks());
   }
 
   /** Out-of-order data held until the hole before it fills, within the receive buffer. */
   get assembler(): ReceiveAssembler {
-    return (this.#assembler ??= new ReceiveAssembler(this.receiveBufferSize));
+    return this.#busy.assembler ?? (this.#busyForWrite().assembler = new ReceiveAssembler(this.receiveBufferSize));
   }
 
   /** The retransmission queue and SACK scoreboard. */
   get inFlight(): RetransmissionQueue {
-    return (this.#inFlight ??= new RetransmissionQueue());
+    return this.#busy.inFlight ?? (this.#busyForWrite().inFlight = new RetransmissionQueue());
   }
 
   /** How much of cwnd the sender uses, measured per window of data (RFC 7661). */
   get windowUse(): CongestionWindowUse {
-    return (this.#windowUse ??= new CongestionWindowUse());
+    return this.#busy.windowUse ?? (this.#busyForWrite().windowUse = new CongestionWindowUse());
   }
 
   /** F-RTO (RFC 5682): whether the last timeout turns out spurious (TcpConfig.frto). */
   get frto(): ForwardRtoRecovery {
-    return (this.#frto ??= new ForwardRtoRecovery());
+    return this.#busy.frto ?? (this.#busyForWrite().frto = new ForwardRtoRecovery());
   }
 
   /** Which in-order data is ACKed at once (TcpConfig.quickAck). */
@@ -399,17 +543,17 @@ export class TcpConnection extends TimerDeadlines {
 
   /** Packetization-layer path MTU discovery (RFC 4821; TcpConfig.mtuProbing). */
   get mtuProbing(): MtuProbing {
-    return (this.#mtuProbing ??= new MtuProbing(this));
+    return this.#busy.mtuProbing ?? (this.#busyForWrite().mtuProbing = new MtuProbing(this));
   }
 
   /** Keep-alive (RFC 1122 §4.2.3.6): settings, probes and timer (keepalive.ts). */
   get keepalive(): Keepalive {
-    return (this.#keepalive ??= new Keepalive(this));
+    return this.#busy.keepalive ?? (this.#busyForWrite().keepalive = new Keepalive(this));
   }
 
   /** How often this connection answers invalid segments (RFC 5961 §7; ack-rate-limits.ts); kept once used. */
   get invalidSegmentAcks(): InvalidSegmentAckLimit {
-    return (this.#invalidSegmentAcks ??= new InvalidSegmentAckLimit());
+    return this.#busy.invalidSegmentAcks ?? (this.#busyForWrite().invalidSegmentAcks = new InvalidSegmentAckLimit());
   }
 
   /** When the next send unit may leave, with TcpConfig.pacing (pacing.ts); made when first needed. */
@@ -618,7 +762,8 @@ export class TcpConnection extends TimerDeadlines {
     this.#ownOptions().receiveBufferLocked = locked;
     if (this.synchronized) return;
     this.receiveBufferSize = bytes;
-    if (this.#assembler !== null) this.#assembler.limitBytes = bytes;
+    const assembler = this.#busy.assembler;
+    if (assembler !== null) assembler.limitBytes = bytes;
   }
 
   /** IP_TTL of this connection's segments (undefined: the stack's). */
@@ -782,15 +927,10 @@ export class TcpConnection extends TimerDeadlines {
    */
   protected override atRest(): void {
     this.sendBuffer.release();
-    // An owner equal to a new one goes: the getter makes the same again when it is next used.
-    if (this.#writeMarks?.unused) this.#writeMarks = null;
-    if (this.#assembler?.holes === false) this.#assembler = null;
-    if (this.#inFlight?.length === 0) this.#inFlight = null;
-    if (this.#windowUse?.unused) this.#windowUse = null;
-    if (this.#frto?.unused) this.#frto = null;
+    // Owners equal to new ones go (their getters make the same again when next used), and a
+    // record left with nothing but initial values gives way to the shared one.
+    if (this.#busy !== RESTING && settle(this.#busy)) this.#busy = RESTING;
     if (this.#quickAcks?.unused) this.#quickAcks = null;
-    if (this.#mtuProbing?.unused) this.#mtuProbing = null;
-    if (this.#keepalive?.unused) this.#keepalive = null;
   }
 }
 
