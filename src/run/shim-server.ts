@@ -59,6 +59,13 @@ class ShimSocket {
   readonly acceptQueue: Array<{ socket: ShimSocket; peer: AcceptedConnection }> = [];
   bridged = false;
   closed = false;
+  /** The program called shutdown(SHUT_WR): the end of its stream is a half close, not its last close(). */
+  shutWrite = false;
+  /**
+   * connect() has returned success (or EISCONN would be right): Linux's first connect() after a
+   * non-blocking one completed returns 0 (sock->state moves to SS_CONNECTED then), later ones EISCONN.
+   */
+  reportedConnected = false;
   private readonly dataWaiters: Array<(data: Socket) => void> = [];
 
   constructor(
@@ -147,7 +154,7 @@ export class ShimServer {
         connection.destroy();
         return;
       }
-      connection.pause();
+      stopReading(connection);
       socket.attach(connection, queue.takeAll());
       this.dataArrived(socket);
     };
@@ -250,12 +257,16 @@ export class ShimServer {
         if (socket.state !== SocketState.CONNECTED) throw new ErrnoError('ENOTCONN', 'shutdown');
         // SHUT_WR is the end of the data stream (it keeps its place after the bytes written).
         if (a !== C.SHUT_WR) this.sockets.shutdown(id, C.SHUT_RD);
+        if (a !== C.SHUT_RD) socket.shutWrite = true;
         return {};
       }
       case Op.STATUS: {
         const socket = this.table.get(id);
         if (!socket) return { result: SocketState.FAILED, a: 1 };
-        if (a === 1 && socket.state === SocketState.FRESH) socket.data?.pause(); // a non-blocking connect's filler comes next
+        if (a === 1 && socket.state === SocketState.FRESH) {
+          // A non-blocking connect's filler comes next: it must stay unread until the handshake ends.
+          stopReading(await socket.dataConnection());
+        }
         let error = 0;
         if (a === 2) {
           error = socket.pendingError;
@@ -283,6 +294,10 @@ export class ShimServer {
       case SocketState.CONNECTING:
         throw new ErrnoError('EALREADY', 'connect');
       case SocketState.CONNECTED:
+        if (!socket.reportedConnected) {
+          socket.reportedConnected = true;
+          return {};
+        }
         throw new ErrnoError('EISCONN', 'connect');
       case SocketState.LISTENING:
         throw new ErrnoError('EINVAL', 'connect');
@@ -296,7 +311,7 @@ export class ShimServer {
     }
     socket.state = SocketState.CONNECTING;
     socket.filler = request.a;
-    socket.data?.pause();
+    if (socket.data) stopReading(socket.data);
     const wait = request.b === 1;
     const done = this.sockets.connect(socket.id, target).then(
       () => {
@@ -317,6 +332,7 @@ export class ShimServer {
     });
     if (wait) {
       const error = await done;
+      socket.reportedConnected = error === 0;
       return error ? { result: -1, error } : {};
     }
     // A failure found at once (no route, no address) is the call's own error, as on Linux.
@@ -325,7 +341,10 @@ export class ShimServer {
       socket.pendingError = 0;
       return { result: -1, error: early };
     }
-    if (early === 0) return {};
+    if (early === 0) {
+      socket.reportedConnected = true;
+      return {};
+    }
     return { result: -1, error: Errno.EINPROGRESS };
   }
 
@@ -377,7 +396,7 @@ export class ShimServer {
     data.on('close', () => {
       if (socket.state === SocketState.FRESH || socket.state === SocketState.LISTENING) this.closeSocket(socket);
     });
-    data.resume();
+    startReading(data);
   }
 
   /** A failed connect: the program's reads end (the error comes with the end) and its descriptor turns writable. */
@@ -390,11 +409,11 @@ export class ShimServer {
       filler = Math.max(0, filler - chunk.length);
     };
     drop(socket.leftover);
+    // The end first (reads see it, with the error), then the filler goes and writes are possible.
+    data.end();
     data.on('data', drop);
     data.on('close', () => this.closeSocket(socket));
-    data.on('end', () => data.end());
-    data.resume();
-    data.end();
+    startReading(data);
   }
 
   private async acceptLoop(listener: ShimSocket): Promise<void> {
@@ -408,6 +427,7 @@ export class ShimServer {
       }
       const child = new ShimSocket(peer.fd, C.SOCK_STREAM);
       child.state = SocketState.CONNECTED;
+      child.reportedConnected = true;
       this.table.set(peer.fd, child);
       if (listener.closed || data.destroyed) {
         this.closeSocket(child);
@@ -449,17 +469,20 @@ export class ShimServer {
           data.destroy(); // the program's next write fails with EPIPE (and SIGPIPE), as after a RST
           return;
         }
-        if (!data.destroyed) data.resume();
+        if (!data.destroyed) startReading(data);
       });
     };
     if (socket.leftover.length > 0) onChunk(socket.leftover);
     socket.leftover = Buffer.alloc(0);
     data.on('data', onChunk);
-    // The end of the program's stream: shutdown(SHUT_WR) or its last close — TCP's FIN, after the data.
+    // The end of the program's stream, after its data: shutdown(SHUT_WR) (a FIN), or the last
+    // close() of the socket in every process holding it (Linux's close: FIN, or RST when data
+    // is left unread in ustack).
     data.on('end', () =>
       later(() => {
         if (shut || socket.closed || failed) return;
         shut = true;
+        if (!socket.shutWrite) return this.closeSocket(socket);
         try {
           this.sockets.shutdown(id, C.SHUT_WR);
         } catch {
@@ -467,8 +490,19 @@ export class ShimServer {
         }
       }),
     );
-    data.on('close', () => later(() => this.closeSocket(socket)));
-    data.resume();
+    // A program that closes with bytes it never read: the kernel resets our end of the UNIX
+    // connection (unix_release_sock), and Linux's close() would send a RST (tcp_close).
+    let unread = false;
+    data.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNRESET') unread = true;
+    });
+    data.on('close', () =>
+      later(() => {
+        if (unread && !socket.closed) this.abort(socket);
+        this.closeSocket(socket);
+      }),
+    );
+    startReading(data);
 
     // TCP's bytes to the program; the end of TCP's stream ends the program's.
     for (;;) {
@@ -538,7 +572,7 @@ export class ShimServer {
     data.on('close', () => {
       chain = chain.then(() => this.closeSocket(socket));
     });
-    data.resume();
+    startReading(data);
     for (;;) {
       let datagram;
       try {
@@ -562,6 +596,15 @@ export class ShimServer {
     }
   }
 
+  /** Closes with a RST (SO_LINGER 0), as Linux's close() of a socket with unread data. */
+  private abort(socket: ShimSocket): void {
+    try {
+      this.sockets.setsockopt(socket.id, C.SOL_SOCKET, C.SO_LINGER, { onoff: 1, linger: 0 });
+    } catch {
+      // Gone already.
+    }
+  }
+
   private closeSocket(socket: ShimSocket): void {
     if (socket.closed) return;
     socket.closed = true;
@@ -575,6 +618,31 @@ export class ShimServer {
     // Kept a while for the calls that may still ask about it (the error at the end of the stream).
     setTimeout(() => this.table.delete(socket.id), 30_000).unref();
   }
+}
+
+/**
+ * Stops reading a connection now. Node's pause() only stops the 'data' events: the socket goes
+ * on reading into its buffer up to the high-water mark, and a non-blocking connect's filler must
+ * stay in the kernel (the program's descriptor turns writable the moment it is read). resume()
+ * starts reading again (Socket's _read restarts the handle).
+ */
+function stopReading(connection: Socket): void {
+  connection.pause();
+  const handle = (connection as unknown as { _handle?: { reading?: boolean; readStop?: () => number } })._handle;
+  if (handle?.reading && handle.readStop) {
+    handle.reading = false;
+    handle.readStop();
+  }
+}
+
+/** Reads a connection again after stopReading (its handle first: resume() alone may not restart it). */
+function startReading(connection: Socket): void {
+  const handle = (connection as unknown as { _handle?: { reading?: boolean; readStart?: () => number } })._handle;
+  if (handle && !handle.reading && handle.readStart && !connection.destroyed) {
+    handle.reading = true;
+    handle.readStart();
+  }
+  connection.resume();
 }
 
 function int32(value: number): Buffer {
