@@ -416,43 +416,55 @@ export const PAGE_SCRIPT = String.raw`
     return d;
   }
 
-  function drawGraph(c, direction) {
+  function drawGraph(c, direction, zoom) {
     var holder = document.getElementById('tsg');
     clear(holder);
-    var sent = c.segments.filter(function (s) { return s.direction === direction; });
-    var back = c.segments.filter(function (s) { return s.direction !== direction; });
     var occupied = function (s) {
       return s.length + (s.flags.indexOf('SYN') >= 0 ? 1 : 0) + (s.flags.indexOf('FIN') >= 0 ? 1 : 0);
     };
     var times = c.segments.map(function (s) { return s.time; });
-    var t0 = Math.min.apply(null, times);
-    var t1 = Math.max.apply(null, times);
+    var start = Math.min.apply(null, times);
+    var t0 = zoom ? zoom[0] : start;
+    var t1 = zoom ? zoom[1] : Math.max.apply(null, times);
     if (t1 <= t0) t1 = t0 + 0.001;
+    var inside = function (s) { return s.time >= t0 && s.time <= t1; };
+    var sent = c.segments.filter(function (s) { return s.direction === direction && inside(s); });
+    var allBack = c.segments.filter(function (s) { return s.direction !== direction && s.ack !== undefined; });
+    var back = allBack.filter(inside);
+    // The ACK in force when the window opens, so that the step lines start at its left edge.
+    var before = allBack.filter(function (s) { return s.time < t0; }).pop();
     var top = 1;
-    sent.forEach(function (s) { top = Math.max(top, s.seq + occupied(s)); });
-    back.forEach(function (s) {
-      if (s.ack !== undefined) top = Math.max(top, s.ack + s.windowBytes);
+    var bottom = Infinity;
+    sent.forEach(function (s) {
+      top = Math.max(top, s.seq + occupied(s));
+      bottom = Math.min(bottom, s.seq);
+    });
+    back.concat(before ? [before] : []).forEach(function (s) {
+      top = Math.max(top, s.ack + s.windowBytes);
+      bottom = Math.min(bottom, s.ack);
       s.sack.forEach(function (b) { top = Math.max(top, b[1]); });
     });
+    if (!zoom || !isFinite(bottom)) bottom = 0;
+    if (top <= bottom) top = bottom + 1;
     var width = 900;
     var height = 480;
     var m = { left: 80, right: 20, top: 20, bottom: 40 };
     var x = function (t) { return m.left + ((t - t0) / (t1 - t0)) * (width - m.left - m.right); };
-    var y = function (n) { return height - m.bottom - (n / top) * (height - m.top - m.bottom); };
+    var y = function (n) { return height - m.bottom - ((n - bottom) / (top - bottom)) * (height - m.top - m.bottom); };
     var picture = svg('svg', { width: width, height: height, viewBox: '0 0 ' + width + ' ' + height, class: 'tsg', 'data-connection': c.id, 'data-direction': direction });
     // axes
     picture.appendChild(svg('line', { x1: m.left, y1: height - m.bottom, x2: width - m.right, y2: height - m.bottom, class: 'axis' }));
     picture.appendChild(svg('line', { x1: m.left, y1: m.top, x2: m.left, y2: height - m.bottom, class: 'axis' }));
     for (var k = 0; k <= 5; k++) {
       var tv = t0 + ((t1 - t0) * k) / 5;
-      picture.appendChild(svg('text', { x: x(tv), y: height - m.bottom + 16, 'text-anchor': 'middle', class: 'tick' }, (tv - t0).toFixed(4) + ' s'));
-      var sv = Math.round((top * k) / 5);
+      picture.appendChild(svg('text', { x: x(tv), y: height - m.bottom + 16, 'text-anchor': 'middle', class: 'tick' }, (tv - start).toFixed(4) + ' s'));
+      var sv = Math.round(bottom + ((top - bottom) * k) / 5);
       picture.appendChild(svg('text', { x: m.left - 6, y: y(sv) + 4, 'text-anchor': 'end', class: 'tick' }, String(sv)));
     }
     picture.appendChild(svg('text', { x: width / 2, y: height - 6, 'text-anchor': 'middle', class: 'axis-label' }, 'time (s since the connection\u2019s first segment)'));
     picture.appendChild(svg('text', { x: 14, y: height / 2, transform: 'rotate(-90 14 ' + height / 2 + ')', 'text-anchor': 'middle', class: 'axis-label' }, 'relative sequence number'));
     // receive window and ACK lines, from the other direction's segments
-    var acks = back.filter(function (s) { return s.ack !== undefined; });
+    var acks = (before ? [{ time: t0, ack: before.ack, windowBytes: before.windowBytes }] : []).concat(back);
     if (acks.length) {
       var ackPoints = acks.map(function (s) { return [s.time, s.ack]; });
       ackPoints.push([t1, acks[acks.length - 1].ack]);
@@ -490,7 +502,39 @@ export const PAGE_SCRIPT = String.raw`
       legend.appendChild(svg('text', { x: m.left + 34 + i * 150, y: m.top + 10, class: 'tick' }, item[1]));
     });
     picture.appendChild(legend);
+    // Drag across the graph to zoom into that time; double-click to see it all again.
+    var band = svg('rect', { x: 0, y: m.top, width: 0, height: height - m.top - m.bottom, class: 'zoom-band' });
+    picture.appendChild(band);
+    var from = null;
+    var toTime = function (event) {
+      var box = picture.getBoundingClientRect();
+      var px = ((event.clientX - box.left) / box.width) * width;
+      return t0 + ((Math.max(m.left, Math.min(width - m.right, px)) - m.left) / (width - m.left - m.right)) * (t1 - t0);
+    };
+    picture.addEventListener('mousedown', function (event) {
+      from = toTime(event);
+      event.preventDefault();
+    });
+    picture.addEventListener('mousemove', function (event) {
+      if (from === null) return;
+      var a = x(Math.min(from, toTime(event)));
+      var b = x(Math.max(from, toTime(event)));
+      band.setAttribute('x', a);
+      band.setAttribute('width', b - a);
+    });
+    picture.addEventListener('mouseup', function (event) {
+      if (from === null) return;
+      var to = toTime(event);
+      var picked = [Math.min(from, to), Math.max(from, to)];
+      from = null;
+      if (picked[1] - picked[0] > (t1 - t0) / 200) drawGraph(c, direction, picked);
+    });
+    picture.addEventListener('dblclick', function () {
+      drawGraph(c, direction);
+    });
+    if (zoom) picture.setAttribute('data-zoom', zoom[0] + ',' + zoom[1]);
     holder.appendChild(picture);
+    holder.appendChild(el('div', { class: 'note' }, 'Drag across the graph to zoom into that time; double-click for the whole connection.'));
   }
 
   function drawConnections() {

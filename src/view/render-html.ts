@@ -90,6 +90,8 @@ svg .lifeline { stroke: #889; stroke-width: 2; }
 .ts-ack { fill: none; stroke: #17803a; stroke-width: 1.2; }
 .ts-window { fill: none; stroke: #c9a227; stroke-width: 1.2; }
 .ts-sack { stroke: #8a55d1; stroke-width: 3; opacity: .7; }
+.zoom-band { fill: rgba(45, 91, 216, .12); stroke: #2d5bd8; }
+.tsg { cursor: crosshair; user-select: none; }
 .ts-segment-key { stroke: #1d2330; stroke-width: 2; }
 .ts-retransmission-key { stroke: #c0202a; stroke-width: 2; }
 .ts-ack-key { stroke: #17803a; stroke-width: 2; }

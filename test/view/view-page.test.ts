@@ -125,8 +125,13 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
   let fixturePage: string;
   let demoModel: ViewModel;
   let demoPage: string;
+  let cookedModel: ViewModel;
+  let cookedPage: string;
   /** Every request any page made, its own document excepted. */
   const requests: string[] = [];
+  /** Every page opened, to ask for its CSP violations at the end. */
+  const pages: Page[] = [];
+  const violations: string[] = [];
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'ustack-view-'));
@@ -139,11 +144,15 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
     demoModel = await viewModelOfFile(demoCapture);
     demoPage = join(SCREENSHOTS, 'demo.html');
     writeFileSync(demoPage, renderViewHtml(demoModel));
+    // tcpdump -i any's Linux cooked capture v2, recorded from the kernel.
+    cookedModel = await viewModelOfFile(join(ROOT, 'captures/fixtures/sll2.pcap'));
+    cookedPage = join(SCREENSHOTS, 'sll2.html');
+    writeFileSync(cookedPage, renderViewHtml(cookedModel));
     ({ context, close } = await launchBrowser());
+    const own = new Set([fixturePage, demoPage, cookedPage].map((path) => pathToFileURL(path).href));
     context.on('request', (request) => {
       const url = request.url();
-      if (url !== pathToFileURL(fixturePage).href && url !== pathToFileURL(demoPage).href && !url.startsWith(pathToFileURL(fixturePage).href + '#'))
-        requests.push(url);
+      if (!own.has(url.replace(/#.*$/, ''))) requests.push(url);
     });
   }, 120_000);
 
@@ -154,11 +163,17 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
 
   async function open(path: string, frame?: number): Promise<Page> {
     const page = await context.newPage();
+    // A request the page's CSP blocked never becomes a request: count the violations too.
+    await page.addInitScript(() => {
+      window.cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (event: { blockedURI: string }) => window.cspViolations.push(event.blockedURI));
+    });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(String(error)));
     await page.goto(pathToFileURL(path).href + (frame === undefined ? '' : `#frame=${frame}`));
     await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
     expect(errors).toEqual([]);
+    pages.push(page);
     return page;
   }
 
@@ -179,6 +194,7 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
     expect(boxes).toBeGreaterThan(25);
     // The list shows every frame.
     expect(await page.locator('#frame-list tbody tr').count()).toBe(fixtureModel.frames.length);
+    violations.push(...(await page.evaluate(() => window.cspViolations as string[])));
     await page.close();
   }, 120_000);
 
@@ -208,6 +224,7 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
     const shared = await page.evaluate(() => [...document.querySelectorAll('#layers .field.hl-field')].map((chip) => chip.getAttribute('data-name')));
     expect(shared).toEqual(['ip.version', 'ip.hdr_len']);
     await page.screenshot({ path: join(SCREENSHOTS, 'eth-frame-hover.png') });
+    violations.push(...(await page.evaluate(() => window.cspViolations as string[])));
     await page.close();
   }, 60_000);
 
@@ -242,6 +259,7 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
       [...document.querySelectorAll('#frame-detail .byte.covered')].map((cell) => Number(cell.getAttribute('data-offset'))),
     );
     expect([...new Set(covered)].sort((x, y) => x - y)).toEqual(range(drawn[1].start, drawn[1].end));
+    violations.push(...(await page.evaluate(() => window.cspViolations as string[])));
     await page.close();
   }, 60_000);
 
@@ -283,7 +301,33 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
     expect(graph.ack).toBeGreaterThan(100);
     expect(graph.window).toBeGreaterThan(100);
     await page.locator('#tsg').screenshot({ path: join(SCREENSHOTS, 'eth-time-sequence.png') });
+    // Dragging across the first retransmission zooms into it; a double-click shows all again.
+    const first = ours[0];
+    const at = await page.evaluate((frame: number) => {
+      const line = document.querySelector(`#tsg .ts-segment[data-frame="${frame}"] line`);
+      const box = document.querySelector('#tsg svg').getBoundingClientRect();
+      return { x: box.left + Number(line.getAttribute('x1')), y: box.top + 200 };
+    }, first);
+    await page.mouse.move(at.x - 25, at.y);
+    await page.mouse.down();
+    await page.mouse.move(at.x + 25, at.y, { steps: 4 });
+    await page.mouse.up();
+    const zoomed = await page.evaluate(() => ({
+      zoom: document.querySelector('#tsg svg').getAttribute('data-zoom'),
+      segments: document.querySelectorAll('#tsg .ts-segment').length,
+      retransmissions: [...document.querySelectorAll('#tsg .ts-segment.retransmission')].map((g: { getAttribute(n: string): string }) =>
+        Number(g.getAttribute('data-frame')),
+      ),
+    }));
+    expect(zoomed.zoom).not.toBeNull();
+    expect(zoomed.segments).toBeGreaterThan(0);
+    expect(zoomed.segments).toBeLessThan(graph.segments);
+    expect(zoomed.retransmissions).toContain(first);
+    await page.locator('#tsg').screenshot({ path: join(SCREENSHOTS, 'eth-time-sequence-zoomed.png') });
+    await page.dblclick('#tsg svg', { position: { x: 450, y: 240 } });
+    expect(await page.evaluate(() => document.querySelectorAll('#tsg .ts-segment').length)).toBe(graph.segments);
     await page.locator('#ladder').screenshot({ path: join(SCREENSHOTS, 'eth-ladder.png') });
+    violations.push(...(await page.evaluate(() => window.cspViolations as string[])));
     await page.close();
 
     if (!hasTshark) {
@@ -344,8 +388,18 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
       expect(covered).toBe(datagram.total);
     }
     await page.locator('#fragments').screenshot({ path: join(SCREENSHOTS, 'eth-fragments.png') });
+    violations.push(...(await page.evaluate(() => window.cspViolations as string[])));
     await page.close();
   }, 60_000);
+
+  it("a Linux cooked capture v2 (tcpdump -i any): every frame drawn as the dissector's layers, the cooked header first", async () => {
+    const page = await open(cookedPage);
+    const boxes = await checkBoxes(page, cookedModel);
+    expect(boxes).toBeGreaterThan(cookedModel.frames.length * 2);
+    expect(cookedModel.frames.every((f) => f.dissection.layers[1].layer === 'sll')).toBe(true);
+    violations.push(...(await page.evaluate(() => window.cspViolations as string[])));
+    await page.close();
+  }, 120_000);
 
   it("the demo: every frame (ARP, Ethernet, IPv4, ICMP, UDP, TCP) drawn as the dissector's layers", async () => {
     const page = await open(demoPage);
@@ -355,12 +409,15 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
     expect([...kinds]).toEqual(expect.arrayContaining(['eth', 'arp', 'ip', 'udp', 'tcp', 'data']));
     await page.evaluate(() => window.ustackView.selectFrame(3));
     await page.screenshot({ path: join(SCREENSHOTS, 'demo.png') });
+    violations.push(...(await page.evaluate(() => window.cspViolations as string[])));
     await page.close();
   }, 120_000);
 
   it('no request leaves the page, and the page names no address to fetch', () => {
     expect(requests).toEqual([]);
-    for (const path of [fixturePage, demoPage]) {
+    expect(pages.length).toBeGreaterThanOrEqual(7);
+    expect(violations).toEqual([]);
+    for (const path of [fixturePage, demoPage, cookedPage]) {
       const html = readFileSync(path, 'utf8');
       expect(html).toContain('Content-Security-Policy" content="default-src \'none\'');
       // The only URL in the page is SVG's namespace name, which is never fetched.
