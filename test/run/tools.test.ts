@@ -85,8 +85,9 @@ describe('ustack run: real tools', () => {
     writeFileSync(join(work, 'up.bin'), upload);
     writeFileSync(join(work, 'down.bin'), download);
     const host = (address: string) => ['--net', 'nc', '--addr', address];
-    // Client to listener.
-    const listener = start([...ustackRun(host('10.0.0.2/24'), ['sh', '-c', `nc -l 7000 > ${join(work, 'up.copy')}`])], { env, isolated: true });
+    // Client to listener. (As on the kernel, nc without -N exits once both its stdin and the
+    // connection have ended: the listener's stdin is empty.)
+    const listener = start([...ustackRun(host('10.0.0.2/24'), ['sh', '-c', `nc -l 7000 > ${join(work, 'up.copy')}`])], { env, isolated: true, stdin: '' });
     await new Promise((r) => setTimeout(r, 1000));
     const sender = await run(ustackRun(host('10.0.0.1/24'), ['sh', '-c', `nc -N 10.0.0.2 7000 < ${join(work, 'up.bin')}`]), { env, isolated: true });
     expect(sender.code).toBe(0);
@@ -95,7 +96,11 @@ describe('ustack run: real tools', () => {
     // Listener to client.
     const source = start(ustackRun(host('10.0.0.2/24'), ['sh', '-c', `nc -N -l 7001 < ${join(work, 'down.bin')}`]), { env, isolated: true });
     await new Promise((r) => setTimeout(r, 1000));
-    const receiver = await run(ustackRun(host('10.0.0.1/24'), ['sh', '-c', `nc 10.0.0.2 7001 > ${join(work, 'down.copy')}`]), { env, isolated: true });
+    const receiver = await run(ustackRun(host('10.0.0.1/24'), ['sh', '-c', `nc 10.0.0.2 7001 > ${join(work, 'down.copy')}`]), {
+      env,
+      isolated: true,
+      stdin: '',
+    });
     expect(receiver.code).toBe(0);
     expect((await source.exited).code).toBe(0);
     expect(sha256(readFileSync(join(work, 'down.copy')))).toBe(sha256(download));
