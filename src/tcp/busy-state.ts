@@ -31,6 +31,8 @@ export class BusyState {
   frto: ForwardRtoRecovery | null = null;
   mtuProbing: MtuProbing | null = null;
   keepalive: Keepalive | null = null;
+  /** In-order data the application has not read yet; dropped when empty. */
+  receiveQueue: Uint8Array[] | null = null;
   /** Kept once made: its token bucket remembers the last answer. */
   invalidSegmentAcks: InvalidSegmentAckLimit | null = null;
 
@@ -69,6 +71,7 @@ export const RESTING = new BusyState();
  */
 export function settle(busy: BusyState): boolean {
   if (busy.writeMarks?.unused) busy.writeMarks = null;
+  if (busy.receiveQueue?.length === 0) busy.receiveQueue = null;
   if (busy.assembler?.holes === false) busy.assembler = null;
   if (busy.inFlight?.length === 0) busy.inFlight = null;
   if (busy.windowUse?.unused) busy.windowUse = null;
@@ -77,6 +80,7 @@ export function settle(busy: BusyState): boolean {
   if (busy.keepalive?.unused) busy.keepalive = null;
   return (
     busy.writeMarks === null &&
+    busy.receiveQueue === null &&
     busy.assembler === null &&
     busy.inFlight === null &&
     busy.windowUse === null &&

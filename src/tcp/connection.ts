@@ -153,7 +153,8 @@ export class TcpConnection extends TimerDeadlines {
    * connection of the stack until a setter gives the connection its own copy (`ownOptions`).
    */
   #options: Readonly<TcpConnectionOptions>;
-  events: TcpConnectionEvents = {};
+  /** The socket's callbacks (`events`); null until given or asked for. */
+  #events: TcpConnectionEvents | null = null;
   /** The listener that spawned this connection (passive open), until it is accepted. */
   listenerKey: string | null = null;
   /** Place in the host's connection table (order of entry), -1 when not in it; due timers run in this order. */
@@ -200,7 +201,6 @@ export class TcpConnection extends TimerDeadlines {
   /** What a write may queue and when the socket is writable (SO_SNDBUF; TcpConfig.sendBufferAccounting). */
   readonly sendMemory: SendMemory;
   receiveBufferSize: number;
-  readonly receiveQueue: Uint8Array[] = [];
   receiveQueueBytes = 0;
 
   // ---- retransmission and congestion ----
@@ -509,6 +509,24 @@ export class TcpConnection extends TimerDeadlines {
   }
   set zeroWindowSince(value: number | null) {
     if (value !== this.#busy.zeroWindowSince) this.#busyForWrite().zeroWindowSince = value;
+  }
+
+  /** Callbacks to the socket that owns the connection: an empty record is made when first asked for. */
+  get events(): TcpConnectionEvents {
+    return (this.#events ??= {});
+  }
+  set events(events: TcpConnectionEvents) {
+    this.#events = events;
+  }
+
+  /** The callbacks given, or null: TCP's own calls look here, so that finding none makes no record. */
+  get eventsOrNull(): TcpConnectionEvents | null {
+    return this.#events;
+  }
+
+  /** In-order data the application has not read yet, oldest first (`receiveQueueBytes` in all). */
+  get receiveQueue(): Uint8Array[] {
+    return this.#busy.receiveQueue ?? (this.#busyForWrite().receiveQueue = []);
   }
 
   /** Ends of writes in the unsent data: push points and record ends. */
@@ -913,7 +931,7 @@ export class TcpConnection extends TimerDeadlines {
     this.clearTimers();
     this.inFlight.clear();
     this.host.release(this);
-    this.events.onClose?.(error);
+    this.#events?.onClose?.(error);
   }
 
   protected deadlinesChanged(): void {

@@ -160,7 +160,7 @@ export function segmentArrives(connection: TcpConnection, segment: Segment, now:
   // Room an ACK freed is announced after what it let us send left (Linux's tcp_data_snd_check:
   // tcp_push_pending_frames, then tcp_check_space), so the send-buffer limit grows only while
   // the congestion window is not full.
-  if (connection.sendMemory.takeFreed()) connection.events.onWritable?.();
+  if (connection.sendMemory.takeFreed()) connection.eventsOrNull?.onWritable?.();
 }
 
 /** RFC 9293 §3.10.7.3: SYN-SENT. */
@@ -204,7 +204,7 @@ function synSentArrives(connection: TcpConnection, segment: Segment, now: number
   if (ackAcceptable) {
     establish(connection, segment, segment.window, now); // a SYN-ACK's window is never scaled (RFC 7323 §2.2)
     connection.ackNow = true;
-    connection.events.onConnect?.();
+    connection.eventsOrNull?.onConnect?.();
     if (segment.payload.length > 0 || has.fin(segment)) processTextAndFin(connection, segment, now);
     return;
   }
@@ -330,7 +330,7 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     }
     establish(connection, segment, segment.window << connection.sndWindowShift, now);
     if (connection.listenerKey !== null) connection.host.established(connection);
-    else connection.events.onConnect?.();
+    else connection.eventsOrNull?.onConnect?.();
     const queued = connection.synTextQueued;
     if (queued !== null && connection.state === 'ESTABLISHED') {
       // What came with the peer's SYN, now that ESTABLISHED is reached (queueTextOfSyn).
@@ -669,7 +669,7 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
     else armDelayedAck(connection, now);
   }
   if (connection.outOfOrderFinSeq !== null && connection.outOfOrderFinSeq === connection.rcvNxt) finArrives(connection, now);
-  if (advanced > 0) connection.events.onReadable?.();
+  if (advanced > 0) connection.eventsOrNull?.onReadable?.();
 }
 
 /** The peer's FIN, in order (RFC 9293 §3.10.7.4 eighth step). */
@@ -694,5 +694,5 @@ function finArrives(connection: TcpConnection, now: number): void {
       connection.enterTimeWait(now);
       break;
   }
-  connection.events.onReadable?.();
+  connection.eventsOrNull?.onReadable?.();
 }
