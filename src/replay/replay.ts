@@ -211,37 +211,37 @@ function parseHost(host: string): Ipv4Address {
 }
 
 /**
- * The peer's data segments that never reached the host: the host later acknowledged (or SACKed)
- * data sent after one of them, while acknowledging nothing of it, and the peer sent it again. A
- * capture taken at the peer's side of a lossy link shows them; the host never saw them.
+ * The peer's segments that never reached the host: ones carrying data or a FIN that the peer sent
+ * again later, with nothing from the host acknowledging (or SACKing) them in between. A capture
+ * taken at the peer's side of a lossy link shows them; the host never saw them. (Had one arrived
+ * and its acknowledgement been lost on the way back, or delayed past the peer's retransmission,
+ * the replay's answer to it shows up as a divergence rather than being hidden.)
  */
 function lostBeforeHost(plan: ConversationPlan): Set<CapturedSegment> {
   const segments = plan.steps.flatMap((step) => (step.kind === 'segment' ? [{ segment: step.segment, outbound: step.outbound }] : []));
   const lost = new Set<CapturedSegment>();
   segments.forEach(({ segment, outbound }, index) => {
-    const length = segment.tcp.payload.length;
-    if (outbound || length === 0) return;
+    const fin = (segment.tcp.flags & TcpFlag.FIN) !== 0 ? 1 : 0;
+    const length = segment.tcp.payload.length + fin;
+    if (outbound || length === 0 || (segment.tcp.flags & TcpFlag.SYN) !== 0) return;
     const start = segment.tcp.seq;
     const end = (start + length) >>> 0;
     const again = segments.findIndex(
-      (other, later) => later > index && !other.outbound && other.segment.tcp.seq === start && other.segment.tcp.payload.length > 0,
+      (other, later) =>
+        later > index &&
+        !other.outbound &&
+        other.segment.tcp.seq === start &&
+        other.segment.tcp.payload.length + ((other.segment.tcp.flags & TcpFlag.FIN) !== 0 ? 1 : 0) > 0,
     );
     if (again < 0) return;
-    let laterDataArrived = false;
-    for (let k = index + 1; k < again; k++) {
-      const { segment: other, outbound: fromHost } = segments[k];
-      if (!fromHost) {
-        if (other.tcp.payload.length > 0 && seqSub(other.tcp.seq, end) >= 0) laterDataArrived = true;
-        continue;
-      }
-      const acked = (other.tcp.flags & TcpFlag.ACK) !== 0 ? other.tcp.ack : start;
-      const sacked = other.tcp.options.some((o) => o.kind === 'sack' && o.blocks.some((b) => seqSub(b.leftEdge, start) <= 0 && seqSub(b.rightEdge, end) >= 0));
-      if (seqSub(acked, end) >= 0 || sacked) return; // the host had it
-      if (laterDataArrived && seqSub(acked, start) <= 0) {
-        lost.add(segment);
-        return;
-      }
-    }
+    const covered = segments.slice(index + 1, again).some(({ segment: other, outbound: fromHost }) => {
+      if (!fromHost) return false;
+      if ((other.tcp.flags & TcpFlag.ACK) !== 0 && seqSub(other.tcp.ack, end) >= 0) return true;
+      return other.tcp.options.some(
+        (o) => o.kind === 'sack' && o.blocks.some((b) => seqSub(b.leftEdge, start) <= 0 && seqSub(b.rightEdge, start + Math.max(1, length - fin)) >= 0),
+      );
+    });
+    if (!covered) lost.add(segment);
   });
   return lost;
 }
