@@ -95,6 +95,37 @@ export function statsReport(stack: Stack): StatsReport {
 /** Largest body `/bytes/N` serves (1 GB). */
 const MAX_HTTP_BYTES = 1_000_000_000;
 
+/** The zeros every `/bytes/N` body is cut from: made once (sockets only read what they are given). */
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Request lines the http service prints in a second; the rest are counted (`wrk` makes thousands). */
+const REQUEST_LINES_PER_SECOND = 10;
+
+/**
+ * `log` for one line per request, at most REQUEST_LINES_PER_SECOND of them in each second of the
+ * stack's time; the first line of the next second says how many were left out.
+ */
+function requestLog(stack: Stack, log: (line: string) => void): (line: string) => void {
+  let secondStart = -Infinity;
+  let printed = 0;
+  let leftOut = 0;
+  return (line) => {
+    const now = stack.currentTimeForCalls();
+    if (now - secondStart >= 1000) {
+      if (leftOut > 0) log(`http: ${leftOut} more request${leftOut === 1 ? '' : 's'} not printed (at most ${REQUEST_LINES_PER_SECOND} a second are)`);
+      secondStart = now;
+      printed = 0;
+      leftOut = 0;
+    }
+    if (printed < REQUEST_LINES_PER_SECOND) {
+      printed++;
+      log(line);
+    } else {
+      leftOut++;
+    }
+  };
+}
+
 /**
  * Node's own http server on a ustack listener on `port`. `GET /` is a page of the stack's
  * counters, `GET /stats.json` the counters and every TCP connection with its TCP_INFO as JSON
@@ -102,9 +133,10 @@ const MAX_HTTP_BYTES = 1_000_000_000;
  * `capturePath` as `ustack view` draws it (src/view/serve-view.ts).
  */
 export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: string) => void = () => {}, capturePath?: string): () => void {
+  const logRequest = requestLog(stack, log);
   const server = http.createServer((request, response) => {
     const url = request.url ?? '/';
-    log(`http: ${request.method} ${url} from ${request.socket.remoteAddress}:${request.socket.remotePort}`);
+    logRequest(`http: ${request.method} ${url} from ${request.socket.remoteAddress}:${request.socket.remotePort}`);
     const bytes = /^\/bytes\/(\d+)$/.exec(url);
     if (url === '/view') return void import('../src/view/serve-view.js').then((view) => view.serveView(response, capturePath));
     if (url === '/') {
@@ -134,7 +166,7 @@ export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: stri
 
 /** Writes `count` zero bytes to `response` in 64 KiB chunks, waiting for 'drain' when full. */
 function sendZeros(response: http.ServerResponse, count: number): void {
-  const chunk = Buffer.alloc(64 * 1024);
+  const chunk = ZEROS;
   response.setHeader('content-type', 'application/octet-stream');
   response.setHeader('content-length', count);
   let left = count;
