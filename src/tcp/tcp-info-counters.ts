@@ -46,6 +46,30 @@ export function segmentCount(segment: SentSegment, mss: number): number {
   return data <= mss ? 1 : Math.ceil(data / mss);
 }
 
+/**
+ * The counters that stay at their initial values until something goes wrong or out of the
+ * ordinary — a retransmission, a duplicate, reordering, ECN, a timeout: a record of their own,
+ * made at the first change, so that a connection that never saw one shares NOTHING_SEEN.
+ */
+class LossCounters {
+  totalRetransmissions = 0;
+  bytesRetransmitted = 0;
+  deliveredCe = 0;
+  duplicateAckSegments = 0;
+  dsackDuplicates = 0;
+  reorderingEvents = 0;
+  reordering = INITIAL_REORDERING;
+  outOfOrderSegments = 0;
+  ecnSeen = false;
+  totalRto = 0;
+  totalRtoRecoveries = 0;
+  totalRtoTime = 0;
+  rtoRecoveryStartedAt: number | null = null;
+}
+
+/** The counters of every connection that never retransmitted, reordered or saw a duplicate: shared, never written. */
+const NOTHING_SEEN = new LossCounters();
+
 /** The counters of one connection (Linux's tcp_sock fields of the same meaning named in each comment). */
 export class TcpInfoCounters {
   // ---- RFC 4898 counters ----
@@ -55,10 +79,6 @@ export class TcpInfoCounters {
   dataSegmentsOut = 0;
   /** Data bytes sent, retransmissions included (bytes_sent, tcpEStatsPerfHCDataOctetsOut). */
   bytesSent = 0;
-  /** Segments retransmitted, SYN and SYN-ACK included (total_retrans). */
-  totalRetransmissions = 0;
-  /** Data bytes retransmitted (bytes_retrans, tcpEStatsPerfOctetsRetrans). */
-  bytesRetransmitted = 0;
   /** Segments received for this connection, whatever became of them (segs_in). */
   segmentsIn = 0;
   /** Segments received carrying data (data_segs_in). */
@@ -69,20 +89,6 @@ export class TcpInfoCounters {
   bytesReceived = 0;
   /** Segments known delivered, cumulatively or by SACK, the handshake's included (delivered). */
   delivered = 0;
-  /** Of those, the ones whose ACK carried ECN-Echo (delivered_ce). */
-  deliveredCe = 0;
-  /** Without SACK, duplicate ACKs counted as segments delivered beyond a hole (Linux's sacked_out of a Reno sender). */
-  duplicateAckSegments = 0;
-  /** Segments a D-SACK reported received twice (dsack_dups, tcpEStatsStackDSACKDups). */
-  dsackDuplicates = 0;
-  /** ACKs that revealed reordering (reord_seen). */
-  reorderingEvents = 0;
-  /** The largest reordering seen, in segments, at least DupThresh (reordering). */
-  reordering = INITIAL_REORDERING;
-  /** Data segments that arrived beyond a hole (rcv_ooopack). */
-  outOfOrderSegments = 0;
-  /** An ECN-capable (ECT or CE) data segment arrived on an ECN connection (TCP_ECN_SEEN). */
-  ecnSeen = false;
 
   // ---- last activity (Linux: lsndtime, icsk_ack.lrcvtime, rcv_tstamp), ms ----
   lastDataSentAt: number;
@@ -121,12 +127,80 @@ export class TcpInfoCounters {
   sendBufferFull = false;
 
   // ---- RTO statistics (Linux 6.7: total_rto, total_rto_recoveries, total_rto_time) ----
-  totalRto = 0;
-  totalRtoRecoveries = 0;
+
+  // ---- losses, duplicates, reordering, ECN, timeouts (LossCounters); RTO statistics as Linux 6.7's total_rto* ----
+  #losses: LossCounters = NOTHING_SEEN;
+
+  /** The record to count into: this connection's own, made at the first change. */
+  #lossesForWrite(): LossCounters {
+    if (this.#losses === NOTHING_SEEN) this.#losses = new LossCounters();
+    return this.#losses;
+  }
+
+  /** Segments retransmitted, SYN and SYN-ACK included (total_retrans). */
+  get totalRetransmissions(): number {
+    return this.#losses.totalRetransmissions;
+  }
+
+  /** Data bytes retransmitted (bytes_retrans, tcpEStatsPerfOctetsRetrans). */
+  get bytesRetransmitted(): number {
+    return this.#losses.bytesRetransmitted;
+  }
+
+  /** Of those, the ones whose ACK carried ECN-Echo (delivered_ce). */
+  get deliveredCe(): number {
+    return this.#losses.deliveredCe;
+  }
+
+  /** Without SACK, duplicate ACKs counted as segments delivered beyond a hole (Linux's sacked_out of a Reno sender). */
+  get duplicateAckSegments(): number {
+    return this.#losses.duplicateAckSegments;
+  }
+
+  /** Segments a D-SACK reported received twice (dsack_dups, tcpEStatsStackDSACKDups). */
+  get dsackDuplicates(): number {
+    return this.#losses.dsackDuplicates;
+  }
+
+  /** ACKs that revealed reordering (reord_seen). */
+  get reorderingEvents(): number {
+    return this.#losses.reorderingEvents;
+  }
+
+  /** The largest reordering seen, in segments, at least DupThresh (reordering). */
+  get reordering(): number {
+    return this.#losses.reordering;
+  }
+
+  /** Data segments that arrived beyond a hole (rcv_ooopack). */
+  get outOfOrderSegments(): number {
+    return this.#losses.outOfOrderSegments;
+  }
+
+  /** An ECN-capable (ECT or CE) data segment arrived on an ECN connection (TCP_ECN_SEEN). */
+  get ecnSeen(): boolean {
+    return this.#losses.ecnSeen;
+  }
+
+  /** Retransmission timeouts (total_rto). */
+  get totalRto(): number {
+    return this.#losses.totalRto;
+  }
+
+  /** RTO recoveries begun (total_rto_recoveries). */
+  get totalRtoRecoveries(): number {
+    return this.#losses.totalRtoRecoveries;
+  }
+
   /** ms spent in finished RTO recoveries. */
-  totalRtoTime = 0;
+  get totalRtoTime(): number {
+    return this.#losses.totalRtoTime;
+  }
+
   /** When the unfinished RTO recovery began (rto_stamp), or null. */
-  rtoRecoveryStartedAt: number | null = null;
+  get rtoRecoveryStartedAt(): number | null {
+    return this.#losses.rtoRecoveryStartedAt;
+  }
 
   constructor(now: number) {
     this.lastDataSentAt = now;
@@ -148,8 +222,9 @@ export class TcpInfoCounters {
 
   /** A segment is about to be sent again (__tcp_retransmit_skb); `segmentSent` counts it as a segment too. */
   retransmitted(dataBytes: number, segments: number): void {
-    this.totalRetransmissions += segments;
-    this.bytesRetransmitted += dataBytes;
+    const losses = this.#lossesForWrite();
+    losses.totalRetransmissions += segments;
+    losses.bytesRetransmitted += dataBytes;
   }
 
   // ---- segments in ----
@@ -231,12 +306,12 @@ export class TcpInfoCounters {
 
   /** An ECN-capable (ECT or CE) data segment arrived on an ECN connection (tcp_data_ecn_check). */
   ecnCapableDataArrived(): void {
-    this.ecnSeen = true;
+    if (!this.#losses.ecnSeen) this.#lossesForWrite().ecnSeen = true;
   }
 
   /** A data segment arrived beyond a hole (tcp_data_queue_ofo). */
   outOfOrderArrived(): void {
-    this.outOfOrderSegments++;
+    this.#lossesForWrite().outOfOrderSegments++;
   }
 
   /** RCV.NXT advanced by `bytes` (tcp_rcv_nxt_update; the FIN counts as one). */
@@ -306,7 +381,7 @@ export class TcpInfoCounters {
 
   /** An ACK carrying ECN-Echo reported `segments` delivered (tcp_count_delivered with ece_ack). */
   deliveredWithEcnEcho(segments: number): void {
-    this.deliveredCe += segments;
+    if (segments !== 0) this.#lossesForWrite().deliveredCe += segments;
   }
 
   /**
@@ -316,7 +391,7 @@ export class TcpInfoCounters {
    */
   duplicateAckWithoutSack(segmentsInFlight: number): void {
     if (this.duplicateAckSegments + 1 >= segmentsInFlight) return;
-    this.duplicateAckSegments++;
+    this.#lossesForWrite().duplicateAckSegments++;
     this.delivered++;
   }
 
@@ -325,8 +400,9 @@ export class TcpInfoCounters {
    * duplicate ACKs already counted are not counted again, but the ACK counts at least one.
    */
   cumulativeAckWithoutSack(segments: number): void {
-    this.delivered += Math.max(segments - this.duplicateAckSegments, 1);
-    this.duplicateAckSegments = segments < this.duplicateAckSegments ? this.duplicateAckSegments - segments : 0;
+    const counted = this.duplicateAckSegments;
+    this.delivered += Math.max(segments - counted, 1);
+    if (counted !== 0) this.#lossesForWrite().duplicateAckSegments = segments < counted ? counted - segments : 0;
   }
 
   /**
@@ -335,7 +411,7 @@ export class TcpInfoCounters {
    */
   dsackReceived(length: number, mss: number, largestWindow: number): void {
     if (length <= 0 || length > largestWindow) return;
-    this.dsackDuplicates += length > mss ? Math.ceil(length / mss) : 1;
+    this.#lossesForWrite().dsackDuplicates += length > mss ? Math.ceil(length / mss) : 1;
   }
 
   /**
@@ -344,28 +420,31 @@ export class TcpInfoCounters {
    * degree becomes the distance in segments when it exceeds the current one.
    */
   reorderingSeen(distance: number, mss: number): void {
-    if (distance > this.reordering * mss && mss > 0) {
-      this.reordering = Math.min(Math.ceil(distance / mss), MAX_REORDERING);
+    const losses = this.#lossesForWrite();
+    if (distance > losses.reordering * mss && mss > 0) {
+      losses.reordering = Math.min(Math.ceil(distance / mss), MAX_REORDERING);
     }
-    this.reorderingEvents++;
+    losses.reorderingEvents++;
   }
 
   // ---- retransmission timeouts ----
 
   /** The retransmission timer expired (tcp_update_rto_stats); `first` when it is the first without progress. */
   rtoFired(first: boolean, now: number): void {
-    this.totalRto++;
+    const losses = this.#lossesForWrite();
+    losses.totalRto++;
     if (first) {
-      this.totalRtoRecoveries++;
-      this.rtoRecoveryStartedAt ??= now;
+      losses.totalRtoRecoveries++;
+      losses.rtoRecoveryStartedAt ??= now;
     }
   }
 
   /** The RTO recovery ended: everything outstanding at the timeout was acknowledged (tcp_update_rto_time). */
   rtoRecoveryEnded(now: number): void {
-    if (this.rtoRecoveryStartedAt === null) return;
-    this.totalRtoTime += now - this.rtoRecoveryStartedAt;
-    this.rtoRecoveryStartedAt = null;
+    const losses = this.#losses;
+    if (losses.rtoRecoveryStartedAt === null) return;
+    losses.totalRtoTime += now - losses.rtoRecoveryStartedAt;
+    losses.rtoRecoveryStartedAt = null;
   }
 
   // ---- chrono accounting ----
