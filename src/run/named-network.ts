@@ -264,14 +264,14 @@ export class HubLink implements Link {
   ) {}
 
   /** Joins network `network` as `address` (`10.0.0.2/24`) named `hostname`. */
-  static async join(network: string, address: string, hostname: string, now: () => number, name = 'eth0'): Promise<HubLink> {
+  static async join(network: string, address: string, hostname: string, now: () => number, mtu = 1500, name = 'eth0'): Promise<HubLink> {
     const path = networkSocketPath(network);
     const connection = createConnection(path);
     await new Promise<void>((resolve, reject) => {
       connection.once('connect', resolve);
       connection.once('error', reject);
     });
-    const link = new HubLink(name, 1500, connection, now);
+    const link = new HubLink(name, mtu, connection, now);
     const welcome = new Promise<void>((resolve, reject) => {
       readFrames(connection, (type, bytes) => {
         if (type === PACKET) {

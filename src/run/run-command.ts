@@ -41,6 +41,7 @@ bind, connect, accept, send/recv, poll/select/epoll... go to ustack's TCP/UDP/IP
   --pcap FILE           record this host's packets (pcap)
   --faults SPEC         lose, duplicate, reorder what this host sends: 20% (loss), or
                         loss=20%,duplicate=5%,reorder=10%,delay=5 (ms)
+  --mtu N               this host's MTU (default 1500; on a network, give its hosts the same)
   --seed N              seed of the stack's and the faults' random choices
 `;
 
@@ -202,7 +203,7 @@ export async function runRun(args: string[], print: (line: string) => void): Pro
       let link: Link;
       if (values.net !== undefined) {
         await ensureNetwork(values.net);
-        hub = await HubLink.join(values.net, address, hostname, () => driver.clock.now());
+        hub = await HubLink.join(values.net, address, hostname, () => driver.clock.now(), values.mtu !== undefined ? Number(values.mtu) : 1500);
         const joined = hub;
         undo.push(() => joined.close());
         hub.onReceived = () => driver.pollSoon();

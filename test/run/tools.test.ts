@@ -54,7 +54,8 @@ describe('ustack run: real tools', () => {
     async () => {
       const file = randomBytes(50_000_000);
       writeFileSync(join(work, 'big.bin'), file);
-      const server = start(ustackRun(['--net', 'web', '--addr', '10.0.0.2/24'], [PYTHON, '-m', 'http.server', '--bind', '10.0.0.2', '8000']), {
+      // Jumbo frames (--mtu 9000) on this network: a sixth of the packets to carry through the three processes.
+      const server = start(ustackRun(['--net', 'web', '--addr', '10.0.0.2/24', '--mtu', '9000'], [PYTHON, '-m', 'http.server', '--bind', '10.0.0.2', '8000']), {
         env,
         isolated: true,
         cwd: work,
@@ -62,7 +63,7 @@ describe('ustack run: real tools', () => {
       await server.waitFor(/Serving HTTP/);
       const began = performance.now();
       const curl = await run(
-        ustackRun(['--net', 'web', '--addr', '10.0.0.1/24'], ['curl', '-sS', '-o', join(work, 'copy.bin'), 'http://10.0.0.2:8000/big.bin']),
+        ustackRun(['--net', 'web', '--addr', '10.0.0.1/24', '--mtu', '9000'], ['curl', '-sS', '-o', join(work, 'copy.bin'), 'http://10.0.0.2:8000/big.bin']),
         {
           env,
           isolated: true,
@@ -89,18 +90,23 @@ describe('ustack run: real tools', () => {
     // connection have ended: the listener's stdin is empty.)
     const listener = start([...ustackRun(host('10.0.0.2/24'), ['sh', '-c', `nc -l 7000 > ${join(work, 'up.copy')}`])], { env, isolated: true, stdin: '' });
     await new Promise((r) => setTimeout(r, 1000));
-    const sender = await run(ustackRun(host('10.0.0.1/24'), ['sh', '-c', `nc -N 10.0.0.2 7000 < ${join(work, 'up.bin')}`]), { env, isolated: true });
+    // nc says nothing when refused (the listener not yet up): it is run again then.
+    const untilConnected = async (command: string[], stdin?: string) => {
+      let result = await run(command, { env, isolated: true, stdin });
+      for (let i = 0; i < 20 && result.code !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        result = await run(command, { env, isolated: true, stdin });
+      }
+      return result;
+    };
+    const sender = await untilConnected(ustackRun(host('10.0.0.1/24'), ['sh', '-c', `nc -N 10.0.0.2 7000 < ${join(work, 'up.bin')}`]));
     expect(sender.code).toBe(0);
     expect((await listener.exited).code).toBe(0);
     expect(sha256(readFileSync(join(work, 'up.copy')))).toBe(sha256(upload));
     // Listener to client.
     const source = start(ustackRun(host('10.0.0.2/24'), ['sh', '-c', `nc -N -l 7001 < ${join(work, 'down.bin')}`]), { env, isolated: true });
     await new Promise((r) => setTimeout(r, 1000));
-    const receiver = await run(ustackRun(host('10.0.0.1/24'), ['sh', '-c', `nc 10.0.0.2 7001 > ${join(work, 'down.copy')}`]), {
-      env,
-      isolated: true,
-      stdin: '',
-    });
+    const receiver = await untilConnected(ustackRun(host('10.0.0.1/24'), ['sh', '-c', `nc 10.0.0.2 7001 > ${join(work, 'down.copy')}`]), '');
     expect(receiver.code).toBe(0);
     expect((await source.exited).code).toBe(0);
     expect(sha256(readFileSync(join(work, 'down.copy')))).toBe(sha256(download));
