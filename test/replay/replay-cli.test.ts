@@ -1,0 +1,129 @@
+/**
+ * `ustack replay` as a user runs it (`node dist/src/cli/main.js replay …`): help, usage errors
+ * (exit 2, one line), a capture that replays with no divergence (exit 0), one with divergences
+ * (exit 1, each named with both segments), --json, and a capture with a changed segment named by
+ * frame and field.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCapture } from '../../src/pcap/pcap.js';
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+const MAIN = join(ROOT, 'dist/src/cli/main.js');
+const SLL2 = join(ROOT, 'captures/fixtures/sll2.pcap');
+const scratch = mkdtempSync(join(tmpdir(), 'ustack-replay-cli-'));
+
+beforeAll(() => {
+  // The CLI as built from these sources (compiles only what changed).
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--if-stale'], { cwd: ROOT, encoding: 'utf8' });
+  expect(build.status, build.stderr).toBe(0);
+}, 180_000);
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function ustack(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [MAIN, ...args], { cwd: scratch, encoding: 'utf8', env: { ...process.env, USTACK_DEBUG: '' }, timeout: 60_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('ustack replay', () => {
+  it('--help and `help replay` print the usage and run nothing', () => {
+    const help = ustack('replay', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: ustack replay FILE --host ADDR \[--linux\] \[--strict\] \[--json\]/);
+    for (const option of [
+      '--linux',
+      '--strict',
+      '--json',
+      '--conversation N',
+      '--time-tolerance MS',
+      '--window-tolerance BYTES',
+      'Exit status: 0 no divergence',
+    ]) {
+      expect(help.stdout).toContain(option);
+    }
+    expect(ustack('help', 'replay').stdout).toBe(help.stdout);
+    expect(ustack('--help').stdout).toMatch(/^ {2}replay FILE --host ADDR \[--linux\] \[--strict\] \[--json\]$/m);
+  });
+
+  it.each([
+    [[], /^ustack replay: which capture FILE\? /],
+    [['x.pcap'], /^ustack replay: --host ADDR is needed/],
+    [['x.pcap', '--host', '10.0.0'], /^ustack replay: --host takes an IPv4 ADDR \(a\.b\.c\.d\), not '10\.0\.0'$/],
+    [['x.pcap', '--host', '10.0.0.1', '--conversation', '0'], /^ustack replay: --conversation takes N \(a conversation number, 1 or more\), not '0'$/],
+    [['x.pcap', '--host', '10.0.0.1', '--time-tolerance', 'soon'], /^ustack replay: --time-tolerance takes MS \(0 or more\), not 'soon'$/],
+    [['x.pcap', '--host', '10.0.0.1', '--fast'], /^ustack replay: unknown option --fast/],
+  ])('usage error %j: one line, exit 2', (args, pattern) => {
+    const run = ustack('replay', ...(args as string[]));
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr.trimEnd()).toMatch(pattern);
+  });
+
+  it('a missing file: one line, exit 1', () => {
+    const run = ustack('replay', join(scratch, 'missing.pcap'), '--host', '10.0.0.1');
+    expect(run.code).toBe(1);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^ustack replay: .*missing\.pcap: .*ENOENT/);
+  });
+
+  it("sll2.pcap's client on Linux's defaults, windows within 1 MiB: PASS, exit 0", () => {
+    const run = ustack('replay', SLL2, '--host', '10.3.3.1', '--linux', '--window-tolerance', '1048576');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^replay .*sll2\.pcap as 10\.3\.3\.1: Linux's defaults, MTU 1500, tolerances 4 ms, window 1048576 bytes/);
+    expect(lines).toContain('conversation 1: 10.3.3.1:52428 (connected) with 10.3.3.2:7000: 4 segments in; the host sent 6, ustack 6, 6 lined up');
+    expect(lines.at(-1)).toBe('PASS: no divergence');
+  });
+
+  it("sll2.pcap's client on ustack's defaults: the SYN's ECN request and window scale named with both segments, exit 1", () => {
+    const run = ustack('replay', SLL2, '--host', '10.3.3.1', '--window-tolerance', '1048576');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('  flags: frame 7 (S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 10>): ustack sent flags SEW, the host S');
+    expect(run.stdout).toMatch(/^ {4}host: {3}S 0:0\(0\) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 10> at [\d.]+ ms \(capture frame 7\)$/m);
+    expect(run.stdout).toMatch(/^ {4}ustack: SEW 0:0\(0\) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 5> at [\d.]+ ms \(replay frame 1\)$/m);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('FAIL: 2 divergences (flags 1, options 1)');
+  });
+
+  it('--json: one object with both segments of each divergence decoded', () => {
+    const run = ustack('replay', SLL2, '--host', '10.3.3.1', '--json', '--window-tolerance', '1048576');
+    expect(run.code).toBe(1);
+    expect(run.stdout.trimEnd().split('\n')).toHaveLength(1);
+    const result = JSON.parse(run.stdout) as {
+      pass: boolean;
+      divergences: { kind: string; frames: { capture: number; replay: number }; expected: { flags: string; payload: string }; actual: { flags: string } }[];
+      conversations: { role: string }[];
+    };
+    expect(result.pass).toBe(false);
+    expect(result.divergences.map((d) => [d.kind, d.frames.capture, d.frames.replay])).toEqual([
+      ['flags', 7, 1],
+      ['options', 7, 1],
+    ]);
+    expect(result.divergences[0].expected.flags).toBe('S');
+    expect(result.divergences[0].actual.flags).toBe('SEW');
+    expect(result.conversations[0].role).toBe('connected');
+  });
+
+  it('a capture with a changed acknowledgement: the frame and the field are named', () => {
+    const bytes = new Uint8Array(readFileSync(SLL2));
+    const capture = readCapture(bytes);
+    if (!capture.ok) throw new Error(capture.error.message);
+    // Frame 10: the client's line (P. 1:18(17) ack 1); SLL2 header 20 bytes, IPv4 20, the ack at TCP byte 8.
+    const record = capture.value.records[9];
+    const at = record.data.byteOffset - bytes.byteOffset + 20 + 20 + 8;
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    view.setUint32(at, view.getUint32(at) + 5);
+    const changed = join(scratch, 'changed.pcap');
+    writeFileSync(changed, bytes);
+    const run = ustack('replay', changed, '--host', '10.3.3.1', '--linux', '--window-tolerance', '1048576');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('  ack: frame 10 (P. 1:18(17) ack 6 win 63');
+    expect(run.stdout).toContain('ustack acknowledged 1, the host 6');
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('FAIL: 1 divergence (ack 1)');
+  });
+});
