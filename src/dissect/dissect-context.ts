@@ -265,7 +265,8 @@ export function addDataLayer(ctx: DissectionBuilder, start: number, end: number,
   if (end <= start) return;
   const length = end - start;
   const layer = ctx.addLayer('data', title ?? `Data (${length} bytes)`, start, depth);
-  layer.field('data.len', 'Length', String(length), { at: [0, Math.max(0, capturedEnd - start)] });
+  // tshark's data.len counts the bytes captured (a frame cut by the snapshot length shows fewer), and is absent when there are none.
+  if (capturedEnd > start) layer.field('data.len', 'Length', String(capturedEnd - start), { at: [0, capturedEnd - start] });
   if (capturedEnd < end) layer.note(`only ${Math.max(0, capturedEnd - start)} of the ${length} bytes were captured`);
   layer.setRanges(Math.max(start, capturedEnd), Math.max(start, capturedEnd), Math.max(start, capturedEnd));
 }

@@ -6,6 +6,7 @@
  * ipv6.* fields come from. The checksum is verified over the pseudo-header (RFC 4443 §2.3).
  */
 import { Icmpv6Type } from '../ip/icmpv6.js';
+import { mldMaximumResponseDelay, mldQueryInterval } from '../ip/mld.js';
 import { Ipv6NextHeader } from '../ip/ipv6.js';
 import { checksumCoverage, describeChecksum, verifyChecksum, type ChecksumVerdict } from './checksum-verdict.js';
 import { addDataLayer, availableEnd, subSpan, type DissectionBuilder, type LayerDraft, type NetworkContext, type Span } from './dissect-context.js';
@@ -66,15 +67,19 @@ export function dissectIcmpv6(ctx: DissectionBuilder, span: Span, network: Netwo
   const frame = ctx.frame;
   const start = span.start;
   const layer = ctx.addLayer('icmpv6', 'Internet Control Message Protocol v6', start, network.depth);
-  ctx.need(layer, span, 0, 4, 'the ICMPv6 header');
+  // tshark shows type, code and checksum each as soon as its own bytes are there.
+  ctx.need(layer, span, 0, 1, 'the type');
   const type = frame[start];
-  const code = frame[start + 1];
-  const checksum = (frame[start + 2] << 8) | frame[start + 3];
   const typeName = TYPE_NAMES[type] ?? `type ${type}`;
-  const codeName = CODE_NAMES[type]?.[code];
-  layer.title = `Internet Control Message Protocol v6, ${typeName}${codeName === undefined ? '' : ` (${codeName})`}`;
+  layer.title = `Internet Control Message Protocol v6, ${typeName}`;
   layer.field('icmpv6.type', 'Type', String(type), { display: `${type} (${typeName})`, at: [0, 1] });
+  ctx.need(layer, span, 1, 1, 'the code');
+  const code = frame[start + 1];
+  const codeName = CODE_NAMES[type]?.[code];
+  if (codeName !== undefined) layer.title += ` (${codeName})`;
   layer.field('icmpv6.code', 'Code', String(code), { display: codeName === undefined ? String(code) : `${code} (${codeName})`, at: [1, 1] });
+  ctx.need(layer, span, 2, 2, 'the checksum');
+  const checksum = (frame[start + 2] << 8) | frame[start + 3];
   const verdict = icmpv6ChecksumVerdict(ctx, span, network);
   const described = describeChecksum(checksum, verdict);
   layer.field('icmpv6.checksum', 'Checksum', hex(checksum, 4), {
@@ -161,14 +166,30 @@ export function dissectIcmpv6(ctx: DissectionBuilder, span: Span, network: Netwo
     case Icmpv6Type.MLDV1_DONE: {
       // A query longer than 24 bytes is MLDv2's (RFC 3810 §8.1).
       const version2 = type === Icmpv6Type.MLD_QUERY && network.payloadLength >= 28;
-      if (version2) field('icmpv6.mld.maximum_response_code', 'Maximum Response Code', 4, 2, String(u16(4)));
+      // tshark prints the delay the code stands for (RFC 3810 §5.1.3), as it does the QQIC's interval (§5.1.9).
+      if (version2)
+        field(
+          'icmpv6.mld.maximum_response_code',
+          'Maximum Response Delay (ms)',
+          4,
+          2,
+          String(mldMaximumResponseDelay(u16(4))),
+          `${mldMaximumResponseDelay(u16(4))} (code ${u16(4)})`,
+        );
       else field('icmpv6.mld.maximum_response_delay', 'Maximum Response Delay (ms)', 4, 2, String(u16(4)));
       reserved(6, 2);
       address('icmpv6.mld.multicast_address', 'Multicast Address', 8);
       if (!version2) return;
       const flags = frame[start + 24];
       field('icmpv6.mld.flag', 'Flags', 24, 1, hex(flags, 2), `${hex(flags, 2)} (S ${(flags >> 3) & 1}, QRV ${flags & 7})`);
-      field('icmpv6.mld.qqi', 'QQIC', 25, 1, String(frame[start + 25]));
+      field(
+        'icmpv6.mld.qqi',
+        "Querier's Query Interval (s)",
+        25,
+        1,
+        String(mldQueryInterval(frame[start + 25])),
+        `${mldQueryInterval(frame[start + 25])} (code ${frame[start + 25]})`,
+      );
       const count = u16(26);
       field('icmpv6.mld.nb_sources', 'Number of Sources', 26, 2, String(count));
       for (let i = 0; i < count; i++) address('icmpv6.mld.source_address', 'Source Address', 28 + 16 * i);
@@ -195,7 +216,8 @@ export function dissectIcmpv6(ctx: DissectionBuilder, span: Span, network: Netwo
       return;
     }
     default:
-      rest(ctx, layer, span, network, 4);
+      // tshark leaves an unknown type's body undissected (no data layer).
+      layer.setRanges(Math.min(start + 4, end), start + 4, end);
   }
 }
 
@@ -237,37 +259,45 @@ function options(ctx: DissectionBuilder, layer: LayerDraft, span: Span, network:
     layer.field('icmpv6.opt.type', 'Option: Type', String(type), { display: `${type} (${OPTION_NAMES[type] ?? 'unknown'})`, at: [offset, 1] });
     layer.field('icmpv6.opt.length', 'Option: Length', String(units), { display: `${units} (${length} bytes)`, at: [offset + 1, 1] });
     if (units === 0) ctx.stop(`NDP option ${type} has length 0 (RFC 4861 §4.6)`);
-    ctx.need(layer, span, offset, length, 'an option');
+    // tshark shows each field of an option as soon as its own bytes are there.
+    const field = (name: string, label: string, at: number, size: number, value: () => string, display?: (text: string) => string): void => {
+      ctx.need(layer, span, offset + at, size, label);
+      const text = value();
+      layer.field(name, label, text, { display: display?.(text), at: [offset + at, size] });
+    };
     const data = start + offset + 2;
+    const u32 = (at: number): number => ((frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) | frame[at + 3]) >>> 0;
     if ((type === 1 || type === 2) && length === 8) {
-      const mac = [...frame.subarray(data, data + 6)].map((byte) => byte.toString(16).padStart(2, '0')).join(':');
-      layer.field('icmpv6.opt.linkaddr', 'Link-layer address', mac, { at: [offset + 2, 6] });
-      layer.field(
+      const mac = (): string => [...frame.subarray(data, data + 6)].map((byte) => byte.toString(16).padStart(2, '0')).join(':');
+      field('icmpv6.opt.linkaddr', 'Link-layer address', 2, 6, mac);
+      field(
         type === 1 ? 'icmpv6.opt.src_linkaddr' : 'icmpv6.opt.target_linkaddr',
         type === 1 ? 'Source link-layer address' : 'Target link-layer address',
+        2,
+        6,
         mac,
-        {
-          at: [offset + 2, 6],
-        },
       );
     } else if (type === 3 && length === 32) {
-      const flags = frame[data + 1];
-      const u32 = (at: number): number => ((frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) | frame[at + 3]) >>> 0;
-      layer.field('icmpv6.opt.prefix.length', 'Prefix Length', String(frame[data]), { at: [offset + 2, 1] });
-      layer.field('icmpv6.opt.prefix.flag', 'Flags', hex(flags, 2), {
-        display: `${hex(flags, 2)} (L ${flags >> 7}, A ${(flags >> 6) & 1})`,
-        at: [offset + 3, 1],
-      });
-      layer.field('icmpv6.opt.prefix.valid_lifetime', 'Valid Lifetime (s)', String(u32(data + 2)), { at: [offset + 4, 4] });
-      layer.field('icmpv6.opt.prefix.preferred_lifetime', 'Preferred Lifetime (s)', String(u32(data + 6)), { at: [offset + 8, 4] });
-      layer.field('icmpv6.opt.prefix', 'Prefix', ipv6Text(frame, data + 14), { at: [offset + 16, 16] });
+      field('icmpv6.opt.prefix.length', 'Prefix Length', 2, 1, () => String(frame[data]));
+      field(
+        'icmpv6.opt.prefix.flag',
+        'Flags',
+        3,
+        1,
+        () => hex(frame[data + 1], 2),
+        (text) => `${text} (L ${frame[data + 1] >> 7}, A ${(frame[data + 1] >> 6) & 1})`,
+      );
+      field('icmpv6.opt.prefix.valid_lifetime', 'Valid Lifetime (s)', 4, 4, () => String(u32(data + 2)));
+      field('icmpv6.opt.prefix.preferred_lifetime', 'Preferred Lifetime (s)', 8, 4, () => String(u32(data + 6)));
+      field('icmpv6.opt.prefix', 'Prefix', 16, 16, () => ipv6Text(frame, data + 14));
     } else if (type === 5 && length === 8) {
-      const mtu = ((frame[data + 2] << 24) | (frame[data + 3] << 16) | (frame[data + 4] << 8) | frame[data + 5]) >>> 0;
-      layer.field('icmpv6.opt.mtu', 'MTU', String(mtu), { at: [offset + 4, 4] });
+      field('icmpv6.opt.mtu', 'MTU', 4, 4, () => String(u32(data + 2)));
     } else if (type === 4 && length > 8 && network.depth < MAX_QUOTE_DEPTH) {
       // The redirected packet follows six reserved bytes; tshark reads it as IPv6.
       layer.setRanges(start + offset + 8, start + offset + 8, Math.min(start + offset + length, end), 'the redirected packet');
       ctx.dissectors.ipv6(ctx, subSpan(span, start + offset + 8, length - 8), network.depth + 1);
+    } else {
+      ctx.need(layer, span, offset, length, 'an option');
     }
     offset += length;
   }

@@ -157,7 +157,7 @@ function dissectExtensionHeaders(ctx: DissectionBuilder, layer: LayerDraft, span
       layer.field(`${prefix}.nxt`, `${title}: Next Header`, String(frame[at]), { display: `${frame[at]} (${ipProtocolName(frame[at])})`, at: [offset, 1] });
       layer.field(`${prefix}.len`, `${title}: Length`, String(frame[at + 1]), { at: [offset + 1, 1] });
       layer.field(`${prefix}.len_oct`, `${title}: Length in bytes`, String(length), { at: [offset + 1, 1] });
-      ctx.need(layer, span, offset, length, `the ${title} header`);
+      // tshark shows each option as far as its bytes go, so the header is not checked whole first.
       dissectOptions(ctx, layer, span, offset + 2, offset + length);
       nextHeader = frame[at];
       offset += length;
@@ -220,7 +220,16 @@ function dissectOptions(ctx: DissectionBuilder, layer: LayerDraft, span: Span, f
   let offset = from;
   while (offset < to) {
     const at = start + offset;
+    ctx.need(layer, span, offset, 1, 'an option type');
     const type = frame[at];
+    if (type === 0) {
+      // Pad1 (RFC 8200 §4.2): one byte, which tshark shows without the type's bit fields.
+      layer.field('ipv6.opt.type', 'Option: Type', hex(type, 2), { display: '0x00 (Pad1)', at: [offset, 1] });
+      offset += 1;
+      continue;
+    }
+    // tshark reads an option's type and length together.
+    ctx.need(layer, span, offset, 2, 'an option type and length');
     layer.field('ipv6.opt.type', 'Option: Type', hex(type, 2), { display: `${hex(type, 2)} (${OPTION_NAMES[type] ?? 'unknown'})`, at: [offset, 1] });
     layer.field('ipv6.opt.type.action', 'Option: Action when unknown', String(type >> 6), {
       display: `${type >> 6} (${['skip', 'discard', 'discard and report', 'discard and report unless multicast'][type >> 6]}, RFC 8200 §4.2)`,
@@ -228,14 +237,11 @@ function dissectOptions(ctx: DissectionBuilder, layer: LayerDraft, span: Span, f
     });
     layer.field('ipv6.opt.type.change', 'Option: May change en route', String((type >> 5) & 1), { at: [offset, 1] });
     layer.field('ipv6.opt.type.rest', 'Option: Low-order bits', hex(type & 0x1f, 2), { at: [offset, 1] });
-    if (type === 0) {
-      offset += 1;
-      continue;
-    }
     ctx.need(layer, span, offset + 1, 1, 'an option length');
     const length = frame[at + 1];
     layer.field('ipv6.opt.length', 'Option: Length', String(length), { at: [offset + 1, 1] });
     if (offset + 2 + length > to) ctx.stop(`option ${hex(type, 2)} of ${length} bytes runs past its header`);
+    ctx.need(layer, span, offset + 2, length, 'the option data');
     if (type === 1) {
       layer.field('ipv6.opt.padn', 'Option: PadN', length === 0 ? '<none>' : hexBytes(frame, at + 2, length), { at: [offset + 2, length] });
     } else if (type === 5 && length === 2) {

@@ -80,7 +80,9 @@ function dissectLink(ctx: DissectionBuilder, span: Span, linkType: number): void
     case LinkType.IPV4: {
       // tshark's raw-IP dissector wants 8 bytes before it decides IPv4 or IPv6.
       if (frame.length === 0 || (linkType === LinkType.RAW && frame.length < 8)) {
-        addDataLayer(ctx, 0, frame.length, 0);
+        // tshark shows such a frame as bytes with no data.len.
+        const layer = ctx.addLayer('data', `Data (${frame.length} bytes: too short to tell IPv4 from IPv6)`, 0, 0);
+        layer.setRanges(frame.length, frame.length, frame.length);
         return;
       }
       const version = frame[0] >> 4;
