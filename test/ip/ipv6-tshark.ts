@@ -6,13 +6,12 @@
  *
  * - tshark 4.0 names the Fragment header's fields `ipv6.fraghdr.*` (its `ipv6.fragment.*` are
  *   about reassembly, which is off); `ipv6.fraghdr.offset` is in 8-byte units, like ip.frag_offset.
- * - `ipv6.tclass` is hex padded to 8 digits (`0x00000000`: a 32-bit field under a mask),
- *   `ipv6.flow` to 5 (`0x000d5bf1`… no: 24-bit field, so 6 digits, `0x09d5b1`).
+ * - `ipv6.tclass` prints 8 hex digits (a 32-bit field under a mask), `ipv6.flow` 6 (24 bits).
  * - Addresses print in RFC 5952 form; link-layer addresses in NDP options as `aa:bb:cc:dd:ee:ff`.
  * - An ICMPv6 error quotes the invoking packet, which is dissected again: its ipv6.* and
  *   transport fields follow the outer ones, as with ICMPv4.
- * - Option fields repeat once per option in tree order: `ipv6.opt.type` of a Router Alert and
- *   its PadN is ["5", "1"]… printed as tshark prints them, which the golden files hold.
+ * - Option fields repeat once per option in tree order: a Router Alert and its PadN give
+ *   `ipv6.opt.type` ["0x05", "0x01"]; an empty PadN prints `<none>`.
  */
 import { runTshark, TSHARK_AGGREGATOR, TSHARK_PREFERENCES, parseTsharkFields, type TsharkFrame } from '../fixtures/tshark-fields.js';
 
