@@ -16,10 +16,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../../examples/demo.js';
+import { captureRecords, malformedEthernetCases, mutatedCases, sll2Cases } from '../dissect/edge-cases.js';
 import type { Dissection } from '../../src/dissect/dissect.js';
 import { renderViewHtml } from '../../src/view/render-html.js';
 import { viewModelOfFile } from '../../src/view/view-command.js';
-import type { ViewModel } from '../../src/view/view-model.js';
+import { buildViewModel, type ViewModel } from '../../src/view/view-model.js';
 import { browserAvailable, launchBrowser } from './browser.js';
 
 /**
@@ -61,29 +62,33 @@ function expectedBoxes(dissection: Dissection) {
     }));
 }
 
-/** Selects frame `n` and reads back the boxes the page drew. */
-async function drawnBoxes(page: Page, n: number): Promise<DrawnBox[]> {
-  return page.evaluate((frame) => {
-    window.ustackView.selectFrame(frame);
-    return [...document.querySelectorAll('#layers .layer-box')].map((box) => {
-      const own = (selector: string) => [...box.querySelectorAll(selector)].filter((node) => node.closest('.layer-box') === box);
-      const cells = [...box.querySelectorAll('.byte')];
-      return {
-        layer: box.getAttribute('data-layer')!,
-        start: Number(box.getAttribute('data-start')),
-        end: Number(box.getAttribute('data-end')),
-        payloadStart: Number(box.getAttribute('data-payload-start')),
-        payloadEnd: Number(box.getAttribute('data-payload-end')),
-        offsets: cells.map((cell) => Number(cell.getAttribute('data-offset'))),
-        texts: cells.map((cell) => cell.textContent ?? ''),
-        fields: own('.field[data-start]').map((chip) => ({
-          name: chip.getAttribute('data-name'),
-          start: Number(chip.getAttribute('data-start')),
-          end: Number(chip.getAttribute('data-end')),
-        })),
-      };
-    });
-  }, n);
+/** Selects each of `frames` in turn and reads back the boxes the page drew (one round trip in all). */
+async function drawnBoxes(page: Page, frames: readonly number[]): Promise<DrawnBox[][]> {
+  return page.evaluate(
+    (numbers: number[]) =>
+      numbers.map((frame) => {
+        window.ustackView.selectFrame(frame);
+        return [...document.querySelectorAll('#layers .layer-box')].map((box) => {
+          const own = (selector: string) => [...box.querySelectorAll(selector)].filter((node) => node.closest('.layer-box') === box);
+          const cells = [...box.querySelectorAll('.byte')];
+          return {
+            layer: box.getAttribute('data-layer'),
+            start: Number(box.getAttribute('data-start')),
+            end: Number(box.getAttribute('data-end')),
+            payloadStart: Number(box.getAttribute('data-payload-start')),
+            payloadEnd: Number(box.getAttribute('data-payload-end')),
+            offsets: cells.map((cell) => Number(cell.getAttribute('data-offset'))),
+            texts: cells.map((cell) => cell.textContent ?? ''),
+            fields: own('.field[data-start]').map((chip) => ({
+              name: chip.getAttribute('data-name'),
+              start: Number(chip.getAttribute('data-start')),
+              end: Number(chip.getAttribute('data-end')),
+            })),
+          };
+        });
+      }),
+    [...frames],
+  );
 }
 
 /** Offsets of the highlighted byte cells (layer boxes and hex dump alike). */
@@ -98,9 +103,13 @@ function range(start: number, end: number): number[] {
 /** Checks every frame of `model` (or those in `only`): boxes, ranges, bytes and field chips. */
 async function checkBoxes(page: Page, model: ViewModel, only?: readonly number[]): Promise<number> {
   let boxes = 0;
-  for (const frame of model.frames) {
-    if (only !== undefined && !only.includes(frame.number)) continue;
-    const drawn = await drawnBoxes(page, frame.number);
+  const frames = model.frames.filter((frame) => only === undefined || only.includes(frame.number));
+  const allDrawn = await drawnBoxes(
+    page,
+    frames.map((frame) => frame.number),
+  );
+  for (const [index, frame] of frames.entries()) {
+    const drawn = allDrawn[index];
     const expected = expectedBoxes(frame.dissection);
     expect(
       drawn.map(({ layer, start, end, payloadStart, payloadEnd, fields }) => ({ layer, start, end, payloadStart, payloadEnd, fields })),
@@ -127,6 +136,8 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
   let demoPage: string;
   let cookedModel: ViewModel;
   let cookedPage: string;
+  let hostileModel: ViewModel;
+  let hostilePage: string;
   /** Every request any page made, its own document excepted. */
   const requests: string[] = [];
   /** Every page opened, to ask for its CSP violations at the end. */
@@ -148,8 +159,26 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
     cookedModel = await viewModelOfFile(join(ROOT, 'captures/fixtures/sll2.pcap'));
     cookedPage = join(SCREENSHOTS, 'sll2.html');
     writeFileSync(cookedPage, renderViewHtml(cookedModel));
+    // Hostile frames: the dissector's malformed-frame cases and kernel frames with bytes changed or cut.
+    const hostile = [
+      ...malformedEthernetCases().filter((_, i) => i % 2 === 0),
+      ...sll2Cases().filter((_, i) => i % 4 === 0),
+      ...mutatedCases(captureRecords(FIXTURE), 14, 150, { cut: true }),
+    ].map((c, index) => ({
+      index,
+      linkType: c.linkType,
+      interfaceIndex: 0,
+      capturedLength: c.frame.length,
+      originalLength: c.originalLength,
+      data: c.frame,
+      seconds: index,
+      nanoseconds: 0,
+    }));
+    hostileModel = buildViewModel(hostile, { title: 'hostile' });
+    hostilePage = join(SCREENSHOTS, 'hostile.html');
+    writeFileSync(hostilePage, renderViewHtml(hostileModel));
     ({ context, close } = await launchBrowser());
-    const own = new Set([fixturePage, demoPage, cookedPage].map((path) => pathToFileURL(path).href));
+    const own = new Set([fixturePage, demoPage, cookedPage, hostilePage].map((path) => pathToFileURL(path).href));
     context.on('request', (request) => {
       const url = request.url();
       if (!own.has(url.replace(/#.*$/, ''))) requests.push(url);
@@ -397,6 +426,17 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
     const boxes = await checkBoxes(page, cookedModel);
     expect(boxes).toBeGreaterThan(cookedModel.frames.length * 2);
     expect(cookedModel.frames.every((f) => f.dissection.layers[1].layer === 'sll')).toBe(true);
+    violations.push(...(await page.evaluate(() => window.cspViolations as string[])));
+    await page.close();
+  }, 120_000);
+
+  it('hostile frames (malformed, mutated, cut short): each drawn as the dissector read it, without a page error', async () => {
+    const page = await open(hostilePage);
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(String(error)));
+    const boxes = await checkBoxes(page, hostileModel);
+    expect(boxes).toBeGreaterThan(hostileModel.frames.length);
+    expect(errors).toEqual([]);
     violations.push(...(await page.evaluate(() => window.cspViolations as string[])));
     await page.close();
   }, 120_000);
