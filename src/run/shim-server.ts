@@ -15,6 +15,7 @@ import type { AcceptedConnection } from '../socket-api/berkeley.js';
 import { BerkeleySockets } from '../socket-api/berkeley.js';
 import * as C from '../socket-api/berkeley-constants.js';
 import type { Stack } from '../socket-api/stack.js';
+import type { TcpInfo } from '../tcp/tcp-info.js';
 import {
   addressBytes,
   ByteQueue,
@@ -360,7 +361,7 @@ export class ShimServer {
     if (typeof value === 'number') return { payload: int32(value), a: ended };
     if (typeof value === 'string') return { payload: Buffer.from(`${value}\0`), a: ended };
     if ('onoff' in value) return { payload: Buffer.concat([int32(value.onoff), int32(value.linger)]), a: ended };
-    throw new ErrnoError('ENOPROTOOPT', 'getsockopt'); // TCP_INFO: not carried (docs/run.md)
+    return { payload: encodeTcpInfo(value), a: ended };
   }
 
   // ---- data --------------------------------------------------------------------------------
@@ -643,6 +644,68 @@ function startReading(connection: Socket): void {
     handle.readStart();
   }
   connection.resume();
+}
+
+/**
+ * TCP_INFO as the program's `struct tcp_info` (include/uapi/linux/tcp.h, 248 bytes on x86-64:
+ * eight single-byte fields, the two window scales in one byte's nibbles, then the __u32 and
+ * __u64 fields in the header's order); the library copies what fits the caller's length, as
+ * Linux's do_tcp_getsockopt does.
+ */
+export function encodeTcpInfo(info: TcpInfo): Buffer {
+  const out = Buffer.alloc(248);
+  [info.state, info.ca_state, info.retransmits, info.probes, info.backoff, info.options].forEach((value, i) => (out[i] = value & 0xff));
+  out[6] = (info.snd_wscale & 0xf) | ((info.rcv_wscale & 0xf) << 4);
+  out[7] = (info.delivery_rate_app_limited & 1) | ((info.fastopen_client_fail & 3) << 1);
+  const u32 = (offset: number, value: number) => out.writeUInt32LE(Math.max(0, Math.min(0xffffffff, Math.floor(value))), offset);
+  // Linux's "unlimited" (~0ULL, max_pacing_rate) arrives as 2^64 or Infinity: it stays all ones.
+  const u64 = (offset: number, value: number) =>
+    out.writeBigUInt64LE(Number.isFinite(value) && value < 2 ** 64 ? BigInt(Math.max(0, Math.floor(value))) : 0xffffffffffffffffn, offset);
+  const words: Array<keyof TcpInfo> = [
+    'rto',
+    'ato',
+    'snd_mss',
+    'rcv_mss',
+    'unacked',
+    'sacked',
+    'lost',
+    'retrans',
+    'fackets',
+    'last_data_sent',
+    'last_ack_sent',
+    'last_data_recv',
+    'last_ack_recv',
+    'pmtu',
+    'rcv_ssthresh',
+    'rtt',
+    'rttvar',
+    'snd_ssthresh',
+    'snd_cwnd',
+    'advmss',
+    'reordering',
+    'rcv_rtt',
+    'rcv_space',
+    'total_retrans',
+  ];
+  words.forEach((key, i) => u32(8 + 4 * i, info[key]));
+  u64(104, info.pacing_rate);
+  u64(112, info.max_pacing_rate);
+  u64(120, info.bytes_acked);
+  u64(128, info.bytes_received);
+  (['segs_out', 'segs_in', 'notsent_bytes', 'min_rtt', 'data_segs_in', 'data_segs_out'] as const).forEach((key, i) => u32(136 + 4 * i, info[key]));
+  u64(160, info.delivery_rate);
+  u64(168, info.busy_time);
+  u64(176, info.rwnd_limited);
+  u64(184, info.sndbuf_limited);
+  u32(192, info.delivered);
+  u32(196, info.delivered_ce);
+  u64(200, info.bytes_sent);
+  u64(208, info.bytes_retrans);
+  (['dsack_dups', 'reord_seen', 'rcv_ooopack', 'snd_wnd', 'rcv_wnd', 'rehash'] as const).forEach((key, i) => u32(216 + 4 * i, info[key]));
+  out.writeUInt16LE(Math.min(0xffff, info.total_rto), 240);
+  out.writeUInt16LE(Math.min(0xffff, info.total_rto_recoveries), 242);
+  u32(244, info.total_rto_time);
+  return out;
 }
 
 function int32(value: number): Buffer {

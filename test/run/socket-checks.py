@@ -48,6 +48,8 @@ check('non-blocking connect', lambda: client.connect_ex((HOST, PORT)) in (0, err
 check('writable once connected', lambda: select.select([], [client], [], 5)[1] == [client])
 check('SO_ERROR after connect', lambda: client.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
 check('connect again', lambda: client.connect_ex((HOST, PORT)))
+check('TCP_INFO tcpi_state (1: ESTABLISHED)', lambda: client.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)[0])
+check('TCP_INFO length asked for', lambda: len(client.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)))
 check('listener readable with one waiting', lambda: select.select([listener], [], [], 5)[0] == [listener])
 server, peer = listener.accept()
 check('accepted peer is the client', lambda: peer == client.getsockname())
