@@ -5,7 +5,7 @@
  * frame and field.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,5 +125,23 @@ describe('ustack replay', () => {
     expect(run.stdout).toContain('  ack: frame 10 (P. 1:18(17) ack 6 win 63');
     expect(run.stdout).toContain('ustack acknowledged 1, the host 6');
     expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('FAIL: 1 divergence (ack 1)');
+  });
+});
+
+describe("the README's replay example", () => {
+  it('runs under node --test as written, importing ustack/replay from the built package, and passes', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const example = /```ts\n(\/\/ replay\.test\.ts:[\s\S]*?)```/.exec(readme)?.[1];
+    expect(example, 'the README has a replay.test.ts block').toBeDefined();
+    expect(example!.trimEnd().split('\n')).toHaveLength(10);
+    // Plain JavaScript as written (no type annotations): run it with the package installed beside it.
+    const app = join(scratch, 'app');
+    mkdirSync(join(app, 'node_modules'), { recursive: true });
+    symlinkSync(ROOT, join(app, 'node_modules', 'ustack'), 'dir');
+    writeFileSync(join(app, 'replay.test.mjs'), example!.replace("'captures/fixtures/sll2.pcap'", JSON.stringify(SLL2)));
+    const run = spawnSync(process.execPath, ['--test', join(app, 'replay.test.mjs')], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+    expect(run.stdout).toMatch(/^# pass 1$/m);
+    expect(run.stdout).toMatch(/^# fail 0$/m);
+    expect(run.status).toBe(0);
   });
 });
