@@ -10,8 +10,9 @@
  * control connection (one per thread, so a thread blocked in connect() holds up no other), and
  * return Linux's errno. All protocol work stays in TypeScript; this file only carries calls.
  *
- * TCP data is the stream itself. UDP keeps datagram boundaries and addresses with a 12-byte
- * header before each datagram (length, IPv4 address, port), which the calls here add and remove.
+ * TCP data is the stream itself. UDP (and SOCK_RAW, whose datagrams are IP packets) keeps
+ * datagram boundaries and addresses with a 12-byte header before each datagram (length, IPv4
+ * address, port), which the calls here add and remove.
  * Everything that is not AF_INET (AF_UNIX, AF_NETLINK, AF_INET6...) goes to the kernel untouched,
  * except AF_INET6, which fails with EAFNOSUPPORT (see docs/run.md) so that no program silently
  * runs on the kernel's IPv6 stack.
@@ -102,6 +103,7 @@ enum { KIND_NONE = 0, KIND_TCP = 1, KIND_UDP = 2 };
 
 struct entry {
   int kind;
+  int type;             /* SOCK_STREAM, SOCK_DGRAM or SOCK_RAW: raw sockets travel as datagrams */
   int id;               /* the socket's descriptor inside the ustack process */
   int listening;
   int udp_connected;
@@ -199,6 +201,7 @@ static void copy_entry(int from, int to) {
     return;
   }
   table[to].kind = e->kind;
+  table[to].type = e->type;
   table[to].id = e->id;
   table[to].listening = e->listening;
   table[to].udp_connected = e->udp_connected;
@@ -336,7 +339,7 @@ int socket(int domain, int type, int protocol) {
   if (!enabled) return real_socket(domain, type, protocol);
   if (domain == AF_INET6) return fail(EAFNOSUPPORT);
   int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-  if (domain != AF_INET || (base != SOCK_STREAM && base != SOCK_DGRAM)) return real_socket(domain, type, protocol);
+  if (domain != AF_INET || (base != SOCK_STREAM && base != SOCK_DGRAM && base != SOCK_RAW)) return real_socket(domain, type, protocol);
   struct response r = call(OP_SOCKET, 0, base, protocol, 0, 0, 0, NULL, 0, NULL, 0);
   if (r.error) return fail(r.error);
   int fd = open_channel(HELLO_DATA, r.result, type);
@@ -348,6 +351,7 @@ int socket(int domain, int type, int protocol) {
   if (type & SOCK_NONBLOCK) real_fcntl(fd, F_SETFL, real_fcntl(fd, F_GETFL) | O_NONBLOCK);
   forget(fd);
   table[fd].kind = base == SOCK_STREAM ? KIND_TCP : KIND_UDP;
+  table[fd].type = base;
   table[fd].id = r.result;
   return fd;
 }
@@ -391,6 +395,7 @@ int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
   if (flags & SOCK_NONBLOCK) real_fcntl(child, F_SETFL, real_fcntl(child, F_GETFL) | O_NONBLOCK);
   forget(child);
   table[child].kind = KIND_TCP;
+  table[child].type = SOCK_STREAM;
   table[child].id = r.result;
   put_inet(address, length, r.addr, r.port);
   return child;
@@ -502,9 +507,9 @@ int getsockopt(int fd, int level, int name, void *value, socklen_t *length) {
   if (!value || !length) return fail(EFAULT);
   if (level == SOL_SOCKET) {
     int answer = -1;
-    if (name == SO_TYPE) answer = e->kind == KIND_TCP ? SOCK_STREAM : SOCK_DGRAM;
+    if (name == SO_TYPE) answer = e->type;
     if (name == SO_DOMAIN) answer = AF_INET;
-    if (name == SO_PROTOCOL) answer = e->kind == KIND_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+    if (name == SO_PROTOCOL && e->type != SOCK_RAW) answer = e->kind == KIND_TCP ? IPPROTO_TCP : IPPROTO_UDP;
     if (name == SO_ACCEPTCONN) answer = e->listening;
     if (answer >= 0) {
       if (*length < sizeof answer) return fail(EINVAL);

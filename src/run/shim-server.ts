@@ -251,7 +251,7 @@ export class ShimServer {
       case Op.SHUTDOWN: {
         const socket = this.socket(id);
         if (a !== C.SHUT_RD && a !== C.SHUT_WR && a !== C.SHUT_RDWR) throw new ErrnoError('EINVAL', 'shutdown');
-        if (socket.type === C.SOCK_DGRAM) {
+        if (socket.type !== C.SOCK_STREAM) {
           this.sockets.shutdown(id, a);
           return {};
         }
@@ -287,7 +287,7 @@ export class ShimServer {
 
   private async connect(socket: ShimSocket, request: Request): Promise<Response> {
     const target = { address: request.address, port: request.port };
-    if (socket.type === C.SOCK_DGRAM) {
+    if (socket.type !== C.SOCK_STREAM) {
       await this.sockets.connect(socket.id, target);
       return {};
     }
@@ -367,7 +367,7 @@ export class ShimServer {
   // ---- data --------------------------------------------------------------------------------
 
   private dataArrived(socket: ShimSocket): void {
-    if (socket.type === C.SOCK_DGRAM) return void this.startDatagramBridge(socket);
+    if (socket.type !== C.SOCK_STREAM) return void this.startDatagramBridge(socket);
     switch (socket.state) {
       case SocketState.FRESH:
       case SocketState.LISTENING:
