@@ -107,6 +107,12 @@ export const PAGE_SCRIPT = String.raw`
     return el('span', { class: 'byte', 'data-offset': offset }, bytes[offset]);
   }
 
+  // A space after each cell: where a long header may wrap (inline cells have no break between them).
+  function addCell(parent, bytes, offset) {
+    parent.appendChild(byteCell(bytes, offset));
+    parent.appendChild(document.createTextNode(' '));
+  }
+
   function fieldChip(field) {
     var text = field.label + ': ' + (field.display !== undefined ? field.display : field.value);
     var attrs = { class: 'field' + (field.problem ? ' problem' : ''), title: field.name || field.label };
@@ -138,7 +144,7 @@ export const PAGE_SCRIPT = String.raw`
     });
     box.appendChild(el('div', { class: 'layer-title' }, [layer.title, el('span', { class: 'range' }, ' bytes ' + layer.start + '\u2013' + (extent - 1))]));
     var header = el('div', { class: 'header-bytes' });
-    for (var i = layer.start; i < Math.min(layer.end, bytes.length); i++) header.appendChild(byteCell(bytes, i));
+    for (var i = layer.start; i < Math.min(layer.end, bytes.length); i++) addCell(header, bytes, i);
     if (header.childNodes.length > 0) box.appendChild(header);
     var fields = el('div', { class: 'fields' });
     layer.fields.forEach(function (field) {
@@ -158,7 +164,7 @@ export const PAGE_SCRIPT = String.raw`
     node.children.forEach(function (child) {
       for (; at < Math.min(child.layer.start, extent, bytes.length); at++) {
         if (loose === null) loose = el('div', { class: 'header-bytes loose' });
-        loose.appendChild(byteCell(bytes, at));
+        addCell(loose, bytes, at);
       }
       flushLoose();
       box.appendChild(drawBox(child, bytes));
@@ -166,7 +172,7 @@ export const PAGE_SCRIPT = String.raw`
     });
     for (; at < Math.min(extent, bytes.length); at++) {
       if (loose === null) loose = el('div', { class: 'header-bytes loose' });
-      loose.appendChild(byteCell(bytes, at));
+      addCell(loose, bytes, at);
     }
     flushLoose();
     return box;
@@ -195,6 +201,7 @@ export const PAGE_SCRIPT = String.raw`
         var cell = byteCell(bytes, i);
         if (layer) cell.className += ' in-' + layer.layer;
         line.appendChild(cell);
+        line.appendChild(document.createTextNode(' '));
         var code = parseInt(bytes[i], 16);
         ascii.appendChild(el('span', { class: 'char', 'data-offset': i }, code >= 32 && code < 127 ? String.fromCharCode(code) : '.'));
       }

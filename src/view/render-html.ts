@@ -44,7 +44,7 @@ h2 { font-size: 14px; margin: 8px 0; }
 .header-bytes { font: 12px ui-monospace, "DejaVu Sans Mono", monospace; margin: 2px 0; line-height: 1.7; }
 .header-bytes.loose { color: #888; }
 /* Inline, not inline-block: a 1514-byte frame is 4,500 of these, and inline boxes lay out far faster. */
-.byte { padding: 0 1px; margin-right: 2px; border-radius: 2px; cursor: default; }
+.byte { padding: 0 1px; border-radius: 2px; cursor: default; }
 /* Choosing a frame re-lays out its panels only, not the diagrams below. */
 #tcp, #fragments { contain: layout paint style; }
 #layers, #hexdump, #checksums { contain: content; }
@@ -57,7 +57,7 @@ h2 { font-size: 14px; margin: 8px 0; }
 .verdict.good { color: #17803a; font-weight: 600; }
 .verdict.bad { color: #b00020; font-weight: 600; }
 .note { color: #8a4b00; font-size: 12px; }
-#hexdump { font: 12px ui-monospace, "DejaVu Sans Mono", monospace; background: #fff; border: 1px solid #ccd; padding: 6px; margin-bottom: 10px; }
+#hexdump { overflow-x: auto; font: 11px ui-monospace, "DejaVu Sans Mono", monospace; background: #fff; border: 1px solid #ccd; padding: 6px; margin-bottom: 10px; }
 .hex-row { white-space: nowrap; }
 .hex-offset { color: #889; margin-right: 8px; }
 .hex-ascii { margin-left: 10px; }
