@@ -196,6 +196,8 @@ export async function runRun(args: string[], print: (line: string) => void): Pro
       device = openDevice(deviceConfig('run', { ...values, addr: address }));
       undo.push(() => device!.close());
       stack = device.stack;
+      // The kernel's end is this host's gateway: programs reach what the kernel routes to.
+      stack.addRoute('0.0.0.0/0', { via: formatIpv4Address(device.kernel.address) });
     } else {
       stack = new Stack({ name: 'ustack', seed });
       const driver = new RealtimeDriver(stack).start();

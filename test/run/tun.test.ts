@@ -83,4 +83,18 @@ suite('ustack run --tun: the programs on ustack, their peers on the kernel', () 
     expect(curl.stdout === body.toString()).toBe(true);
     await server.stop();
   });
+
+  it('iperf3 -c on ustack against the kernel iperf3 -s: data moves, and the TCP_INFO iperf3 reads is sane', async () => {
+    const server = start(inNs('iperf3', '-s', '-1', '-p', '5211', '--forceflush'));
+    await server.waitFor(/Server listening/);
+    const client = await run(ustackRun(device, ['iperf3', '-c', KERNEL, '-p', '5211', '-t', '1', '-J']), { timeoutMs: 30_000 });
+    const report = JSON.parse(client.stdout) as { end: { sum_sent: { bytes: number; retransmits: number }; sum_received: { bytes: number } } };
+    expect(report.end.sum_received.bytes).toBeGreaterThan(100_000);
+    expect(report.end.sum_sent.retransmits).toBeGreaterThanOrEqual(0);
+    expect(report.end.sum_sent.retransmits).toBeLessThan(report.end.sum_sent.bytes / 1000);
+    console.log(
+      `iperf3 -c under ustack run --tun: ${((report.end.sum_received.bytes * 8) / 1e6).toFixed(1)} Mbit in 1 s, ${report.end.sum_sent.retransmits} retransmitted`,
+    );
+    await server.stop();
+  });
 });
