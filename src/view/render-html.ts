@@ -27,7 +27,7 @@ h2 { font-size: 14px; margin: 8px 0; }
 #frame-list tr.selected { background: #2d5bd8; color: #fff; }
 #frame-list tr.retransmission td { color: #b00020; }
 #frame-list tr.retransmission.selected td { color: #fff; background: #b00020; }
-#frame-detail { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 12px; margin-top: 10px; }
+#frame-detail { display: grid; grid-template-columns: minmax(0, 3fr) minmax(540px, 2fr); gap: 12px; margin-top: 10px; }
 .frame-title { font-weight: 600; margin-bottom: 4px; }
 .layer-box { border: 2px solid #889; border-radius: 6px; padding: 4px 6px 6px; margin: 4px 0; }
 .layer-box .layer-box { margin-left: 10px; }
@@ -48,8 +48,9 @@ h2 { font-size: 14px; margin: 8px 0; }
 /* Choosing a frame re-lays out its panels only, not the diagrams below. */
 #tcp, #fragments { contain: layout paint style; }
 #layers, #hexdump, #checksums { contain: content; }
-.byte.hl, .char.hl { background: #ffd400; color: #000; }
-.byte.covered, .char.covered { background: #9fe0ff; }
+/* More specific than the hex dump's layer colours, which they must win over. */
+#frame-detail .byte.hl, #frame-detail .char.hl { background: #ffd400; color: #000; }
+#frame-detail .byte.covered, #frame-detail .char.covered { background: #9fe0ff; }
 .fields { display: flex; flex-wrap: wrap; gap: 3px; margin: 2px 0; }
 .field { background: rgba(255,255,255,.75); border: 1px solid #aab; border-radius: 3px; padding: 0 4px; font-size: 12px; cursor: default; }
 .field.problem { border-color: #b00020; color: #b00020; }
