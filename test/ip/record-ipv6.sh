@@ -25,7 +25,7 @@
 #
 # Everything happens inside network namespaces made here (named with this shell's PID); they,
 # and every process started here, are removed on exit, also on failure. Needs root, ip,
-# tcpdump, ethtool, python3, ping, timeout. Finishes in about 15 seconds.
+# tcpdump, ethtool, python3, ping, timeout. Finishes in about 20 seconds on 2 loaded cores.
 set -Eeuo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -310,8 +310,9 @@ for side in "$NS_A:vA" "$NS_B:vB" "$NS_B:vB2" "$NS_C:vC"; do
 done
 ip -n "$NS_B" link set vB2 mtu 1280 up
 ip -n "$NS_C" link set vC mtu 1280 up
-ip -n "$NS_B" addr add fd00:16::2/64 dev vB2
-ip -n "$NS_C" addr add fd00:16::3/64 dev vC
+# B<->C is not captured: its addresses skip duplicate address detection.
+ip -n "$NS_B" addr add fd00:16::2/64 dev vB2 nodad
+ip -n "$NS_C" addr add fd00:16::3/64 dev vC nodad
 ip -n "$NS_C" route add fd00:15::/48 via fd00:16::2
 wait_until_no_tentative "$NS_C"
 # Both ends of A<->B get their addresses now but a carrier only when vB comes up, after the
