@@ -37,8 +37,10 @@ interface NodeServerSettings {
  * Listens on `stack` for `server` (an `http.Server`, `https.Server`, `tls.Server`, `net.Server`):
  * each connection the stack accepts gets the socket options `server` gives its own (TCP_NODELAY,
  * keepalive, half-open, high-water marks, pause on connect) and its `maxConnections`, then goes
- * to `server` through its `connection` event. `listenArgs` are `net.Server.listen`'s (`80`,
- * `{ port: 80, host: '10.0.0.2' }`). Returns the stack's listener: close it and `server` to stop.
+ * to `server` through its `connection` event; the listener's `listening` and `error` go to
+ * `server` too. `listenArgs` are `net.Server.listen`'s (`80`, `{ port: 80, host: '10.0.0.2' }`).
+ * Returns the stack's listener: close it and `server` (which closes its idle connections; its
+ * `closeAllConnections()` the others) to stop.
  */
 export function serveOnStack(stack: Stack, server: Server, ...listenArgs: unknown[]): NetServer {
   const settings = server as Server & NodeServerSettings;
@@ -54,6 +56,11 @@ export function serveOnStack(stack: Stack, server: Server, ...listenArgs: unknow
     (socket) => server.emit('connection', socket),
   );
   if (server.maxConnections !== undefined && server.maxConnections !== null) listener.maxConnections = server.maxConnections;
+  // The server hears what it would hear from its own listener: 'listening' (on which http.Server
+  // starts tracking its connections — without it closeAllConnections and closeIdleConnections,
+  // which close() calls, find none, and the process never exits) and a failed listen's 'error'.
+  listener.on('listening', () => server.emit('listening'));
+  listener.on('error', (error) => server.emit('error', error));
   listener.listen(...listenArgs);
   return listener;
 }

@@ -109,4 +109,47 @@ describe('http over ustack: no request waits on a delayed ACK', () => {
     plain.closeAllConnections();
     keepalive.closeAllConnections();
   });
+
+  it('the server knows its connections, as on the kernel: stopping the http service closes them all (the process can exit)', async () => {
+    const network = new VirtualNetwork(18);
+    const client = network.createStack('client');
+    const server = network.createStack('server');
+    network.connect({ stack: client, address: '10.0.0.1/24' }, { stack: server, address: '10.0.0.2/24' }, { latencyMs: 1 });
+    const stop = startHttpServer(server, 80);
+    // Ten clients: five kept alive after a request, five connected that sent nothing yet.
+    const sockets = await network.runAsync(async () => {
+      const opened = [];
+      for (let i = 0; i < 10; i++) {
+        const socket = client.net.connect(80, '10.0.0.2');
+        await new Promise((resolve) => socket.once('connect', resolve));
+        if (i < 5) {
+          socket.write('GET / HTTP/1.1\r\nHost: 10.0.0.2\r\n\r\n');
+          await new Promise((resolve) => socket.once('data', resolve));
+        }
+        opened.push(socket);
+      }
+      return opened;
+    });
+    // The last handshake's ACK reaches the server, which accepts the connection.
+    await network.runAsync(() => new Promise<void>((resolve) => server.schedule(network.now + 10, resolve)));
+    expect(server.tcp.listConnections().filter((connection) => connection.state === 'ESTABLISHED')).toHaveLength(10);
+    const outcomes = await network.runAsync(async () => {
+      const ends = sockets.map(
+        (socket) =>
+          new Promise<string>((resolve) => {
+            socket.once('end', () => resolve('end'));
+            socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+          }),
+      );
+      stop();
+      return Promise.all(ends);
+    });
+    // Each closed with a FIN, as Linux closes a socket with nothing unread.
+    expect(outcomes).toEqual(Array(10).fill('end'));
+    for (const socket of sockets) socket.destroy();
+    await network.runAsync(() => new Promise((resolve) => setImmediate(resolve)));
+    network.run(1000);
+    // Nothing of the service is left holding a connection open (before, all ten stayed ESTABLISHED).
+    expect(server.tcp.listConnections().filter((connection) => connection.state === 'ESTABLISHED')).toEqual([]);
+  });
 });
