@@ -92,7 +92,7 @@ describe('the package: packed, installed into a new project, used through its en
 
   it('holds the entry points with their types, the README and docs/*.md, and no tests, fixtures or API pages', () => {
     const listing = mustRun('tar', ['tzf', tarball], scratch).split('\n').filter(Boolean);
-    for (const entry of ['index', 'net', 'dgram', 'socket', 'wire']) {
+    for (const entry of ['index', 'net', 'dgram', 'socket', 'wire', 'replay']) {
       expect(listing).toContain(`package/dist/src/${entry}.js`);
       expect(listing).toContain(`package/dist/src/${entry}.d.ts`);
     }
@@ -187,10 +187,10 @@ describe('the package: packed, installed into a new project, used through its en
       [
         '--input-type=module',
         '-e',
-        "for (const e of ['ustack', 'ustack/net', 'ustack/dgram', 'ustack/socket', 'ustack/wire']) console.log(e, Object.keys(await import(e)).length > 0)",
+        "for (const e of ['ustack', 'ustack/net', 'ustack/dgram', 'ustack/socket', 'ustack/wire', 'ustack/replay']) console.log(e, Object.keys(await import(e)).length > 0)",
       ],
       app,
     );
-    expect(entries.stdout).toBe('ustack true\nustack/net true\nustack/dgram true\nustack/socket true\nustack/wire true\n');
+    expect(entries.stdout).toBe('ustack true\nustack/net true\nustack/dgram true\nustack/socket true\nustack/wire true\nustack/replay true\n');
   });
 });
