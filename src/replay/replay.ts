@@ -47,7 +47,8 @@ import {
   type CapturedSegment,
   type ConversationPlan,
 } from '../drill/pcap-to-script.js';
-import { align, comparePair, decodeSegment, type DecodedSegment, type Divergence, type Numbering, type ReplayTolerances, type SentSegment } from './compare.js';
+import { decodeSegment, type Divergence, type ReplayTolerances, type SentSegment } from './compare.js';
+import { diffConversation, windowScaleOf, type UstackSide } from './diff.js';
 
 export type { DecodedSegment, Divergence, DivergenceKind, ReplayTolerances } from './compare.js';
 export type { ApplicationCall } from '../drill/pcap-to-script.js';
@@ -297,21 +298,6 @@ function hostStream(plan: ConversationPlan): Uint8Array {
   return stream;
 }
 
-/** ustack's side of a conversation, as learnt from what it sent. */
-interface UstackSide {
-  port: number | undefined;
-  isn: number | undefined;
-  firstTsVal: number | undefined;
-  synWindowScale: number | undefined;
-  readonly sent: SentSegment[];
-}
-
-/** The window-scale shift a SYN offered, if any. */
-function windowScaleOf(options: readonly TcpOption[]): number | undefined {
-  const option = options.find((o) => o.kind === 'windowScale');
-  return option && option.kind === 'windowScale' ? option.shiftCount : undefined;
-}
-
 /** One thing to do at a time: a segment to inject or a call to make. */
 interface TimedEvent {
   readonly atMs: number;
@@ -373,7 +359,7 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
     plans.map((plan) => [plan.number, { port: undefined, isn: undefined, firstTsVal: undefined, synWindowScale: undefined, sent: [] }]),
   );
   let afterCapture = 0;
-  let unclaimed: SentSegment[] = [];
+  const unclaimed: SentSegment[] = [];
   const connectOrder: number[] = []; // conversations whose connect() ran, in order, for ports
   const onTransmit = (frame: Uint8Array, now: number) => {
     pcap.record(now, frame);
@@ -596,114 +582,8 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
   const conversations: ReplayedConversation[] = [];
   for (const { plan, lost, inbound } of replayed) {
     const side = sides.get(plan.number)!;
-    const hostSyn = plan.steps.find((s) => s.kind === 'segment' && s.outbound && (s.segment.tcp.flags & TcpFlag.SYN) !== 0);
-    const peerSyn = plan.steps.find((s) => s.kind === 'segment' && !s.outbound && (s.segment.tcp.flags & TcpFlag.SYN) !== 0);
-    const peerShift = peerSyn && peerSyn.kind === 'segment' ? windowScaleOf(peerSyn.segment.tcp.options) : undefined;
-    const hostShift = hostSyn && hostSyn.kind === 'segment' ? windowScaleOf(hostSyn.segment.tcp.options) : undefined;
-    const hostNumbering: Numbering = {
-      ownIsn: plan.hostIsn,
-      peerIsn: plan.peerIsn,
-      firstTsVal: plan.firstHostTsVal,
-      windowShift: peerShift !== undefined && hostShift !== undefined ? hostShift : 0,
-    };
-    const ustackNumbering: Numbering = {
-      ownIsn: side.isn ?? 0,
-      peerIsn: plan.peerIsn,
-      firstTsVal: side.firstTsVal,
-      windowShift: peerShift !== undefined && side.synWindowScale !== undefined ? side.synWindowScale : 0,
-    };
-    const expectedRaw = plan.steps.flatMap((s) => (s.kind === 'segment' && s.outbound ? [s.segment] : []));
-    const expected = expectedRaw.map((segment) =>
-      decodeSegment({ frame: segment.frame, timeMs: segment.timeMs - origin, ip: segment.ip, tcp: segment.tcp }, hostNumbering),
-    );
-    const actual = side.sent.map((segment) => decodeSegment(segment, ustackNumbering));
-    const pairs = align(expected, actual);
-    const pairedExpected = new Set(pairs.map(([i]) => i));
-    const pairedActual = new Set(pairs.map(([, j]) => j));
-    const found: Array<{ at: number; divergence: Divergence }> = [];
-    for (const [i, j] of pairs) {
-      for (const divergence of comparePair(plan.number, expected[i], actual[j], expectedRaw[i].tcp.options, side.sent[j].tcp.options, {
-        strict,
-        ...tolerances,
-      })) {
-        found.push({ at: expected[i].timeMs, divergence });
-      }
-    }
-    // A bare ACK that only opens the window (the same acknowledgement and SACK blocks as the
-    // sender's segment before it) follows from when the application read, which the capture
-    // does not show: within the window tolerance it is not missed, beyond it a window divergence.
-    const windowUpdate = (list: readonly DecodedSegment[], index: number): number | undefined => {
-      const segment = list[index];
-      const before = list[index - 1];
-      if (!before || segment.length > 0 || segment.flags !== '.' || before.ack !== segment.ack) return undefined;
-      if (segment.options.replace(/TS val \d+/, '') !== before.options.replace(/TS val \d+/, '')) return undefined;
-      const opened = segment.windowBytes - before.windowBytes;
-      return opened > 0 ? opened : undefined;
-    };
-    const unpairedUpdate = (list: readonly DecodedSegment[], index: number, who: string): Divergence | null | undefined => {
-      const opened = windowUpdate(list, index);
-      if (opened === undefined) return undefined;
-      if (opened <= tolerances.windowBytes) return null;
-      const segment = list[index];
-      return {
-        kind: 'window',
-        conversation: plan.number,
-        frames: who === 'host' ? { capture: segment.frame } : { replay: segment.frame },
-        ...(who === 'host' ? { expected: segment } : { actual: segment }),
-        message: `${who === 'host' ? `frame ${segment.frame}` : `replay frame ${segment.frame}`} (${segment.text}): a window update opening ${opened} bytes that only ${who === 'host' ? 'the host' : 'ustack'} sent (tolerance ${tolerances.windowBytes})`,
-      };
-    };
-    expected.forEach((segment, i) => {
-      if (pairedExpected.has(i)) return;
-      const update = unpairedUpdate(expected, i, 'host');
-      if (update !== undefined) {
-        if (update) found.push({ at: segment.timeMs, divergence: update });
-        return;
-      }
-      found.push({
-        at: segment.timeMs,
-        divergence: {
-          kind: 'missing',
-          conversation: plan.number,
-          frames: { capture: segment.frame },
-          expected: segment,
-          message: `frame ${segment.frame} (${segment.text}) at ${segment.timeMs.toFixed(3)} ms: the host sent it, ustack sent nothing like it`,
-        },
-      });
-    });
-    // ustack's data the capture never shows the host sending at first, only again later, after
-    // data beyond it: the host's first transmission was lost before the tap (a capture at the
-    // peer's side of a lossy link), so ustack's is what the host sent, unseen.
-    const unseen: number[] = [];
-    const coveredAt = (start: number, end: number) => expected.findIndex((e) => e.length > 0 && e.seq <= start && end <= e.seq + e.length);
-    const beyondAt = (end: number) => expected.findIndex((e) => e.length > 0 && e.seq >= end);
-    actual.forEach((segment, j) => {
-      if (pairedActual.has(j)) return;
-      const end = segment.seq + segment.length;
-      const covered = segment.length > 0 ? coveredAt(segment.seq, end) : -1;
-      const beyond = beyondAt(end);
-      if (covered >= 0 && beyond >= 0 && beyond < covered && !segment.flags.includes('S')) {
-        unseen.push(segment.frame);
-        return;
-      }
-      const update = unpairedUpdate(actual, j, 'ustack');
-      if (update !== undefined) {
-        if (update) found.push({ at: segment.timeMs, divergence: update });
-        return;
-      }
-      found.push({
-        at: segment.timeMs,
-        divergence: {
-          kind: 'extra',
-          conversation: plan.number,
-          frames: { replay: segment.frame },
-          actual: segment,
-          message: `replay frame ${segment.frame} (${segment.text}) at ${segment.timeMs.toFixed(3)} ms: ustack sent it, the host sent nothing like it`,
-        },
-      });
-    });
-    found.sort((a, b) => a.at - b.at);
-    divergences.push(...found.map((entry) => entry.divergence));
+    const diff = diffConversation(plan, side, origin, { strict, ...tolerances });
+    divergences.push(...diff.divergences);
     conversations.push({
       number: plan.number,
       host: `${formatIpv4Address(plan.host.address)}:${plan.host.port}`,
@@ -711,10 +591,10 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
       role: plan.hostListened ? 'listened' : plan.hostOpened ? 'connected' : 'none',
       inbound,
       lostBeforeHost: [...lost].map((segment) => segment.frame),
-      unseenByTap: unseen,
-      expected: expected.length,
-      actual: actual.length,
-      matched: pairs.length,
+      unseenByTap: diff.unseenByTap,
+      expected: diff.expected,
+      actual: diff.actual,
+      matched: diff.matched,
     });
   }
   for (const segment of unclaimed) {
@@ -727,7 +607,6 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
       message: `replay frame ${segment.frame}: ustack sent a segment to port ${segment.tcp.dstPort} of no replayed conversation (${decoded.text})`,
     });
   }
-  unclaimed = [];
   if (afterCapture > 0) notes.push(`ustack sent ${afterCapture} segment${afterCapture === 1 ? '' : 's'} after the capture ended (not compared)`);
   return {
     pass: divergences.length === 0,
