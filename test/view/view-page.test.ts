@@ -242,6 +242,15 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
         name,
       ).toEqual(range(field.start!, field.end!));
       expect(lit.length, name).toBe(2 * (field.end! - field.start!));
+      // And they look lit: the highlight's yellow, in the hex dump too (over the layer's colour).
+      const colours = await page.evaluate(
+        (offset: number) =>
+          [...document.querySelectorAll(`#frame-detail .byte[data-offset="${offset}"]`)].map(
+            (cell: unknown) => (window.getComputedStyle(cell) as { backgroundColor: string }).backgroundColor,
+          ),
+        field.start!,
+      );
+      expect(colours, name).toEqual(['rgb(255, 212, 0)', 'rgb(255, 212, 0)']);
     }
     const ttl = ip.fields.find((f) => f.name === 'ip.ttl')!;
     await page.hover(`#hexdump .byte[data-offset="${ttl.start}"]`);
