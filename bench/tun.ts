@@ -1,7 +1,7 @@
 /**
  * ustack beside other TCP/IP stacks on the same path (a benchmark, not a test; needs root):
  *
- *   npm run bench:tun [-- --megabytes 500] [--warmup 100] [--runs 3] [--mtus 1500,9000,65000]
+ *   npm run bench:tun [-- --megabytes 500] [--warmup 100] [--runs 3] [--rounds 1] [--mtus 1500,9000,65000]
  *                     [--peers ustack,ustack-plain,kernel,gvisor-gso,gvisor,lwip] [--round-trips 10000] [--connections 2000]
  *                     [--profile DIR]   (a V8 CPU profile of each ustack peer process)
  *
@@ -47,6 +47,11 @@ const { values } = parseArgs({
     /** An uncounted run first, each direction: JIT compilation and caches warm, as in steady use. */
     warmup: { type: 'string', default: '100' },
     runs: { type: 'string', default: '3' },
+    /**
+     * Sweeps of every peer and MTU, one after the other: on a machine that others load, each
+     * peer's runs then fall in every part of the load, not one stretch of it.
+     */
+    rounds: { type: 'string', default: '1' },
     mtus: { type: 'string', default: '1500,9000,65000' },
     peers: { type: 'string', default: 'ustack,ustack-plain,kernel,gvisor-gso,gvisor,lwip' },
     'round-trips': { type: 'string', default: '10000' },
@@ -62,6 +67,8 @@ const { values } = parseArgs({
 const BYTES = Number(values.megabytes) * 1_000_000;
 const WARMUP_BYTES = Number(values.warmup) * 1_000_000;
 const RUNS = Number(values.runs);
+/** The whole sweep this many times, peers in turn, each figure the median over rounds. */
+const ROUNDS = Number(values.rounds);
 const MTUS = values.mtus.split(',').map(Number);
 const ROUND_TRIPS = Number(values['round-trips']);
 const CONNECTIONS = Number(values.connections);
@@ -415,10 +422,15 @@ interface Row {
 }
 
 const rows = new Map<string, Row>();
+/** Every round's figure of each row and peer: the table shows their median (see --rounds). */
+const roundFigures = new Map<string, number[]>();
 function record(key: string, label: string, unit: string, higherIsBetter: boolean, peer: string, value: number, note = ''): void {
   let row = rows.get(key);
   if (!row) rows.set(key, (row = { label, unit, higherIsBetter, figures: new Map(), notes: new Map() }));
-  row.figures.set(peer, value);
+  const figures = roundFigures.get(`${key} ${peer}`) ?? [];
+  figures.push(value);
+  roundFigures.set(`${key} ${peer}`, figures);
+  row.figures.set(peer, median(figures));
   if (note) row.notes.set(peer, note);
 }
 
@@ -622,21 +634,23 @@ for (const name of requested) {
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`bench:tun — ${cpu} × ${cpus().length}, Linux ${release()}, Node ${process.version}`);
 console.log(
-  `${values.megabytes} MB per bulk run after a ${values.warmup} MB warm-up, median of ${RUNS}; ${ROUND_TRIPS} round trips; ${CONNECTIONS} connections; kernel side: Python 3 in a network namespace`,
+  `${values.megabytes} MB per bulk run after a ${values.warmup} MB warm-up, median of ${RUNS}${ROUNDS > 1 ? `, then of ${ROUNDS} rounds (peers in turn)` : ''}; ${ROUND_TRIPS} round trips; ${CONNECTIONS} connections; kernel side: Python 3 in a network namespace`,
 );
 console.log(
   `peers: kernel = Linux TCP on both ends of a veth pair; gVisor netstack ${debianVersion('golang-gvisor-gvisor-dev')} (Debian), gVisor-GSO = the same on AF_PACKET with host GSO; lwIP ${debianVersion('liblwip-dev')} (Debian)`,
 );
-for (const [index, mtu] of MTUS.entries()) {
-  for (const column of columns) {
-    const peer = PEERS[column.name];
-    const start = !peer ? () => startKernelPeer(mtu) : peer.start ? () => peer.start!(mtu) : () => startTunPeer(peer, mtu);
-    try {
-      await measure(column.name, column.label, mtu, index === 0, start);
-    } catch (error) {
-      console.log(`  ${column.label}: MTU ${mtu}: ${(error as Error).message}`);
+for (let round = 0; round < ROUNDS; round++) {
+  if (ROUNDS > 1) console.log(`round ${round + 1} of ${ROUNDS}`);
+  for (const [index, mtu] of MTUS.entries())
+    for (const column of columns) {
+      const peer = PEERS[column.name];
+      const start = !peer ? () => startKernelPeer(mtu) : peer.start ? () => peer.start!(mtu) : () => startTunPeer(peer, mtu);
+      try {
+        await measure(column.name, column.label, mtu, index === 0, start);
+      } catch (error) {
+        console.log(`  ${column.label}: MTU ${mtu}: ${(error as Error).message}`);
+      }
     }
-  }
 }
 
 await measureLoss();
