@@ -179,6 +179,7 @@ export function dissectIcmpv6(ctx: DissectionBuilder, span: Span, network: Netwo
       else field('icmpv6.mld.maximum_response_delay', 'Maximum Response Delay (ms)', 4, 2, String(u16(4)));
       reserved(6, 2);
       address('icmpv6.mld.multicast_address', 'Multicast Address', 8);
+      layer.setRanges(Math.min(start + 24, end), start + 24, start + 24);
       if (!version2) return;
       const flags = frame[start + 24];
       field('icmpv6.mld.flag', 'Flags', 24, 1, hex(flags, 2), `${hex(flags, 2)} (S ${(flags >> 3) & 1}, QRV ${flags & 7})`);
@@ -193,6 +194,7 @@ export function dissectIcmpv6(ctx: DissectionBuilder, span: Span, network: Netwo
       const count = u16(26);
       field('icmpv6.mld.nb_sources', 'Number of Sources', 26, 2, String(count));
       for (let i = 0; i < count; i++) address('icmpv6.mld.source_address', 'Source Address', 28 + 16 * i);
+      layer.setRanges(Math.min(start + 28 + 16 * count, end), start + 28 + 16 * count, start + 28 + 16 * count);
       return;
     }
     case Icmpv6Type.MLDV2_REPORT: {
@@ -300,6 +302,8 @@ function options(ctx: DissectionBuilder, layer: LayerDraft, span: Span, network:
       ctx.need(layer, span, offset, length, 'an option');
     }
     offset += length;
+    // The options are part of the message's header: its range grows over each one read.
+    if (layer.payloadTo === undefined) layer.setRanges(Math.min(start + offset, end), start + offset, start + offset);
   }
 }
 

@@ -18,6 +18,7 @@ import { dissectFrame, toTsharkFields } from '../../src/dissect/dissect.js';
 import { checksumIsValid, ipv6PseudoHeaderSum } from '../../src/ip/checksum.js';
 import { emitIcmpv6, Icmpv6Packet, icmpv6Length, parseIcmpv6 } from '../../src/ip/icmpv6.js';
 import { emitIpv6ExtensionHeaders, firstNextHeader, parseIpv6ExtensionHeaders } from '../../src/ip/ipv6-extension-headers.js';
+import { formatIpv6Address } from '../../src/ip/ipv6-address.js';
 import { emitIpv6, Ipv6NextHeader, Ipv6Packet, parseIpv6 } from '../../src/ip/ipv6.js';
 import { checkMldIpHeader } from '../../src/ip/mld.js';
 import { checkNdpIpHeader, type NdpRepr } from '../../src/ip/ndp.js';
@@ -190,6 +191,94 @@ describe('the IPv6 fixtures (captures/fixtures/ipv6) read as tshark reads them',
       expect(readIpv6TsharkFields(path)).toEqual(readGoldenJsonl(goldenPath(path)));
     });
   }
+});
+
+/** IPv6 fields stored big-endian in exactly their bytes, printed in decimal or tshark's hex. */
+const WHOLE_BYTE_FIELDS = new Set([
+  'ipv6.plen',
+  'ipv6.nxt',
+  'ipv6.hlim',
+  'ipv6.hopopts.nxt',
+  'ipv6.hopopts.len',
+  'ipv6.dstopts.nxt',
+  'ipv6.dstopts.len',
+  'ipv6.opt.type',
+  'ipv6.opt.length',
+  'ipv6.opt.router_alert',
+  'ipv6.routing.nxt',
+  'ipv6.routing.len',
+  'ipv6.routing.type',
+  'ipv6.routing.segleft',
+  'ipv6.fraghdr.nxt',
+  'ipv6.fraghdr.reserved_octet',
+  'ipv6.fraghdr.ident',
+  'icmpv6.type',
+  'icmpv6.code',
+  'icmpv6.checksum',
+  'icmpv6.mtu',
+  'icmpv6.pointer',
+  'icmpv6.echo.identifier',
+  'icmpv6.echo.sequence_number',
+  'icmpv6.nd.ra.cur_hop_limit',
+  'icmpv6.nd.ra.flag',
+  'icmpv6.nd.ra.router_lifetime',
+  'icmpv6.nd.ra.reachable_time',
+  'icmpv6.nd.ra.retrans_timer',
+  'icmpv6.nd.na.flag',
+  'icmpv6.opt.type',
+  'icmpv6.opt.length',
+  'icmpv6.opt.mtu',
+  'icmpv6.opt.prefix.length',
+  'icmpv6.opt.prefix.flag',
+  'icmpv6.opt.prefix.valid_lifetime',
+  'icmpv6.opt.prefix.preferred_lifetime',
+  'icmpv6.mldr.nb_mcast_records',
+  'icmpv6.mldr.mar.record_type',
+  'icmpv6.mldr.mar.aux_data_len',
+  'icmpv6.mldr.mar.nb_sources',
+]);
+const ADDRESS_FIELDS = new Set([
+  'ipv6.src',
+  'ipv6.dst',
+  'ipv6.routing.src.addr',
+  'icmpv6.nd.ns.target_address',
+  'icmpv6.nd.na.target_address',
+  'icmpv6.opt.prefix',
+  'icmpv6.mldr.mar.multicast_address',
+]);
+
+describe('the byte range of every IPv6 field (what ustack view draws)', () => {
+  it.each(CAPTURES)('%s: every ranged field lies in its layer, and the numbers and addresses read back from their bytes', (name) => {
+    let numbers = 0;
+    let addresses = 0;
+    for (const [i, record] of records(join(FIXTURE_DIR, name)).entries()) {
+      const dissection = dissectFrame(record.data, record.linkType, i + 1, { originalLength: record.originalLength });
+      for (const layer of dissection.layers) {
+        if (layer.layer === 'frame' || layer.layer === 'malformed') continue;
+        for (const field of layer.fields) {
+          if (field.start === undefined || field.end === undefined) continue;
+          const where = `${name} #${i + 1} ${field.name ?? field.label}`;
+          expect(field.start, where).toBeGreaterThanOrEqual(layer.start);
+          expect(field.end, where).toBeLessThanOrEqual(Math.max(layer.end, layer.payloadEnd));
+          const bytes = record.data.subarray(field.start, field.end);
+          if (field.name !== undefined && WHOLE_BYTE_FIELDS.has(field.name)) {
+            const printed = field.value.startsWith('0x') ? Number.parseInt(field.value, 16) : Number(field.value);
+            expect(
+              bytes.reduce((value, byte) => value * 256 + byte, 0),
+              where,
+            ).toBe(printed);
+            numbers++;
+          }
+          if (field.name !== undefined && ADDRESS_FIELDS.has(field.name)) {
+            expect(formatIpv6Address(bytes), where).toBe(field.value);
+            addresses++;
+          }
+        }
+      }
+    }
+    expect(numbers).toBeGreaterThan(300);
+    expect(addresses).toBeGreaterThan(100);
+  });
 });
 
 describe('the codecs on every IPv6 packet the kernel sent', () => {
