@@ -3,7 +3,9 @@
  * padding, inside the layer), and the named fields whose value is a plain number in those bytes
  * read back from them: the ranges `ustack view` draws are the bytes the values came from.
  * Checksum coverage names the header (IPv4, ICMP) or segment (UDP, TCP) and the pseudo-header.
+ * And judged by tshark: each named field lies at the position and size tshark's PDML gives it.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +15,9 @@ import { readCapture } from '../../src/pcap/pcap.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURE_DIR = resolve(HERE, '../../captures/fixtures');
+const hasTshark = spawnSync('sh', ['-c', 'command -v tshark'], { stdio: 'ignore' }).status === 0;
+/** Frames of each fixture compared with tshark's PDML (every kind of frame is among the first). */
+const PDML_FRAMES = 150;
 
 /** Fields stored big-endian in exactly their bytes, printed in decimal or tshark's hex. */
 const WHOLE_BYTE_FIELDS = new Set([
@@ -110,5 +115,58 @@ describe('field byte ranges', () => {
       pseudoHeader: { source, destination, protocol: 6, length: ipLength - (ip.payloadStart - ip.start) },
     });
     expect(['good', 'bad']).toContain(tcpChecksum.checksum?.verdict);
+  });
+
+  it.each(files)("%s: every named field's bytes are where tshark's PDML puts them", (name) => {
+    if (!hasTshark) {
+      if (process.env.CI === 'true') throw new Error('tshark is required under CI=true');
+      console.warn(`SKIPPED (no tshark): ${name}'s field positions against tshark's PDML`);
+      return;
+    }
+    const path = join(FIXTURE_DIR, name);
+    // Reassembly off, as the dissector (and the tshark comparisons of test/dissect) take each frame alone.
+    const run = spawnSync('tshark', ['-r', path, '-c', String(PDML_FRAMES), '-o', 'ip.defragment:FALSE', '-T', 'pdml'], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+    });
+    expect(run.status).toBe(0);
+    const packets = run.stdout.split('<packet>').slice(1);
+    const capture = readCapture(new Uint8Array(readFileSync(path)));
+    if (!capture.ok) throw new Error(capture.error.message);
+    const records = capture.value.records.slice(0, PDML_FRAMES);
+    expect(packets.length).toBe(records.length);
+    const differences: string[] = [];
+    let agreed = 0;
+    records.forEach((record, i) => {
+      // Field name → [pos, size] of each occurrence, in tree order.
+      const theirs = new Map<string, Array<readonly [number, number]>>();
+      for (const tag of packets[i].match(/<field [^>]*>/g) ?? []) {
+        const field = /name="([^"]*)"/.exec(tag)?.[1];
+        const pos = /pos="(\d+)"/.exec(tag)?.[1];
+        const size = /size="(\d+)"/.exec(tag)?.[1];
+        if (field === undefined || pos === undefined || size === undefined) continue;
+        const list = theirs.get(field) ?? [];
+        list.push([Number(pos), Number(size)]);
+        theirs.set(field, list);
+      }
+      const seen = new Map<string, number>();
+      const d = dissectFrame(record.data, record.linkType, i + 1, { originalLength: record.originalLength });
+      for (const layer of d.layers) {
+        for (const field of layer.fields) {
+          // data.len is a field tshark generates (size 0); ours names the data's bytes.
+          if (field.name === undefined || field.start === undefined || field.name === 'data.len') continue;
+          const occurrence = seen.get(field.name) ?? 0;
+          seen.set(field.name, occurrence + 1);
+          const position = theirs.get(field.name)?.[occurrence];
+          const ours = `${field.start}+${field.end! - field.start}`;
+          if (position === undefined) differences.push(`frame ${i + 1} ${field.name}: ours ${ours}, not in tshark's`);
+          else if (position[0] !== field.start || position[1] !== field.end! - field.start)
+            differences.push(`frame ${i + 1} ${field.name}: ours ${ours}, tshark's ${position[0]}+${position[1]}`);
+          else agreed++;
+        }
+      }
+    });
+    expect(differences).toEqual([]);
+    expect(agreed).toBeGreaterThan(records.length * 5);
   });
 });
