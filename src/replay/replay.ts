@@ -21,23 +21,18 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ManualClock } from '../core/clock.js';
-import { ErrnoError } from '../core/errno.js';
 import { formatIpv4Address, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
-import { emitIpv4, IpProtocol, type Ipv4Repr } from '../ip/ipv4.js';
 import type { FrameReceiver, Link } from '../link/link.js';
 import { readCaptureUpToCut } from '../pcap/capture-cut.js';
 import type { CaptureRecord } from '../pcap/capture.js';
 import { LinkType } from '../pcap/link-type.js';
 import { PcapWriter } from '../pcap/pcap-writer.js';
 import { timestampToMs } from '../pcap/timestamp.js';
-import * as C from '../socket-api/berkeley-constants.js';
 import { BerkeleySockets } from '../socket-api/berkeley.js';
 import { Stack } from '../socket-api/stack.js';
 import type { TcpConfig } from '../tcp/config.js';
 import { LINUX_PROFILE } from '../tcp/profiles.js';
-import { seqSub } from '../tcp/seq.js';
-import type { TcpOption } from '../tcp/tcp-options.js';
-import { emitTcp, TcpFlag, tcpLength, type TcpRepr } from '../tcp/tcp-packet.js';
+import { TcpFlag } from '../tcp/tcp-packet.js';
 import { decodeFrame } from '../drill/wire.js';
 import {
   planConversation,
@@ -49,9 +44,12 @@ import {
 } from '../drill/pcap-to-script.js';
 import { decodeSegment, type Divergence, type ReplayTolerances, type SentSegment } from './compare.js';
 import { diffConversation, windowScaleOf, type UstackSide } from './diff.js';
+import { hostStream, inferredCalls, ReplayApplication, type TimedCall } from './application.js';
+import { inboundFrame, lostBeforeHost } from './inbound.js';
 
 export type { DecodedSegment, Divergence, DivergenceKind, ReplayTolerances } from './compare.js';
 export type { ApplicationCall } from '../drill/pcap-to-script.js';
+export type { TimedCall } from './application.js';
 
 /**
  * Linux's defaults where they differ from ustack's (`linux: true`): the Linux profile of the
@@ -60,19 +58,6 @@ export type { ApplicationCall } from '../drill/pcap-to-script.js';
  * window-scale shift (10) is what Linux 6.x offers on its SYNs.
  */
 export const LINUX_REPLAY_CONFIG: Partial<TcpConfig> = { ...LINUX_PROFILE, ecn: 'accept', receiveBufferMax: 32 * 1024 * 1024 };
-
-/** One application call of the host, at its time. */
-export interface TimedCall {
-  /** ms after the capture's first frame. */
-  readonly atMs: number;
-  /**
-   * The capture frame it follows when several happen at one instant (inferSockets sets it);
-   * without it the call follows every frame captured before `atMs`, and precedes those at it.
-   */
-  readonly afterFrame?: number;
-  /** The call; `write` sends the next `length` bytes of what the capture shows the host sent. */
-  readonly call: ApplicationCall;
-}
 
 /** What the host's application did in one conversation. */
 export interface ConversationSockets {
@@ -212,51 +197,6 @@ function parseHost(host: string): Ipv4Address {
 }
 
 /**
- * The peer's segments that never reached the host: ones carrying data or a FIN that the peer sent
- * again later, with nothing from the host acknowledging (or SACKing) them in between. A capture
- * taken at the peer's side of a lossy link shows them; the host never saw them. (Had one arrived
- * and its acknowledgement been lost on the way back, or delayed past the peer's retransmission,
- * the replay's answer to it shows up as a divergence rather than being hidden.)
- */
-function lostBeforeHost(plan: ConversationPlan): Set<CapturedSegment> {
-  const segments = plan.steps.flatMap((step) => (step.kind === 'segment' ? [{ segment: step.segment, outbound: step.outbound }] : []));
-  const lost = new Set<CapturedSegment>();
-  segments.forEach(({ segment, outbound }, index) => {
-    const fin = (segment.tcp.flags & TcpFlag.FIN) !== 0 ? 1 : 0;
-    const length = segment.tcp.payload.length + fin;
-    if (outbound || length === 0 || (segment.tcp.flags & TcpFlag.SYN) !== 0) return;
-    const start = segment.tcp.seq;
-    const end = (start + length) >>> 0;
-    const again = segments.findIndex(
-      (other, later) =>
-        later > index &&
-        !other.outbound &&
-        other.segment.tcp.seq === start &&
-        other.segment.tcp.payload.length + ((other.segment.tcp.flags & TcpFlag.FIN) !== 0 ? 1 : 0) > 0,
-    );
-    if (again < 0) return;
-    const covered = segments.slice(index + 1, again).some(({ segment: other, outbound: fromHost }) => {
-      if (!fromHost) return false;
-      if ((other.tcp.flags & TcpFlag.ACK) !== 0 && seqSub(other.tcp.ack, end) >= 0) return true;
-      return other.tcp.options.some(
-        (o) => o.kind === 'sack' && o.blocks.some((b) => seqSub(b.leftEdge, start) <= 0 && seqSub(b.rightEdge, start + Math.max(1, length - fin)) >= 0),
-      );
-    });
-    if (!covered) lost.add(segment);
-  });
-  return lost;
-}
-
-/** The application calls a plan infers, at their times. */
-function inferredCalls(plan: ConversationPlan, originMs: number): TimedCall[] {
-  let afterFrame = 0;
-  return plan.steps.flatMap((step) => {
-    if (step.kind === 'segment') afterFrame = step.segment.frame;
-    return step.kind === 'call' ? [{ atMs: step.timeMs - originMs, afterFrame, call: step.call }] : [];
-  });
-}
-
-/**
  * What the host's application did in each of its TCP conversations, as replayCapture infers it:
  * a host that answered a SYN listened (and accepted), one that sent it connected, data it sent
  * was written (one write per turn), data it received read, its FIN a close or shutdown.
@@ -275,27 +215,6 @@ export async function inferSockets(capture: Uint8Array | string, host: string): 
     }
   });
   return result;
-}
-
-/** The bytes the host sent in a conversation, by relative sequence number (1 is the first). */
-function hostStream(plan: ConversationPlan): Uint8Array {
-  const outbound = plan.steps.flatMap((step) => (step.kind === 'segment' && step.outbound ? [step.segment] : []));
-  const relativeStart = (segment: CapturedSegment) => seqSub(segment.tcp.seq, plan.hostIsn) + ((segment.tcp.flags & TcpFlag.SYN) !== 0 ? 1 : 0);
-  let size = 0;
-  for (const segment of outbound) size = Math.max(size, relativeStart(segment) - 1 + segment.tcp.payload.length);
-  const stream = new Uint8Array(Math.max(0, size));
-  // What the host first sent of each byte is what it wrote: a retransmission carrying other
-  // bytes is then a payload divergence.
-  const seen = new Uint8Array(stream.length);
-  for (const segment of outbound) {
-    const start = relativeStart(segment) - 1;
-    segment.tcp.payload.forEach((byte, offset) => {
-      if (seen[start + offset]) return;
-      stream[start + offset] = byte;
-      seen[start + offset] = 1;
-    });
-  }
-  return stream;
 }
 
 /** One thing to do at a time: a segment to inject or a call to make. */
@@ -405,7 +324,6 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
   stack.addInterface({ name: INTERFACE, link: new ReplayLink(mtu, onTransmit), address: `${formatIpv4Address(host)}/32` });
   stack.addRoute('0.0.0.0/0', { interfaceName: INTERFACE });
   const api = new BerkeleySockets(stack);
-  let ipId = 1;
 
   const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
   const advanceTo = async (target: number) => {
@@ -433,114 +351,14 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
   for (const plan of plans) {
     const side = sides.get(plan.number)!;
     const lost = lostBeforeHost(plan);
-    const stream = hostStream(plan);
-    let written = 0;
-    const fds = new Map<number, number>();
-    const peerText = formatIpv4Address(plan.peer.address);
-    const describe = (call: ApplicationCall) => `conversation ${plan.number}: ${call.name}(${call.fd}${call.length === undefined ? '' : `, ${call.length}`})`;
-    const failed = (call: ApplicationCall) => (error: unknown) =>
-      notes.push(
-        `${describe(call)} failed at ${clock.now().toFixed(3)} ms: ${error instanceof ErrnoError ? error.code : error instanceof Error ? error.message : String(error)}`,
-      );
-    const fd = (call: ApplicationCall): number => {
-      const real = fds.get(call.fd);
-      if (real === undefined) throw new Error(`descriptor ${call.fd} is not open (${call.fd === 4 ? 'no connection was accepted' : 'no socket'})`);
-      return real;
-    };
-    const perform = (call: ApplicationCall) => {
-      try {
-        switch (call.name) {
-          case 'socket':
-            fds.set(call.fd, api.socket(C.AF_INET, C.SOCK_STREAM, C.IPPROTO_TCP));
-            break;
-          case 'setsockopt':
-            api.setsockopt(fd(call), C.SOL_SOCKET, C.SO_REUSEADDR, 1);
-            break;
-          case 'bind':
-            api.bind(fd(call), { address: formatIpv4Address(host), port: plan.host.port });
-            break;
-          case 'listen': {
-            api.listen(fd(call), 128);
-            // The application waits in accept() from the start.
-            api.accept(fd(call)).then((accepted) => fds.set(4, accepted.fd), failed({ name: 'accept', fd: call.fd }));
-            break;
-          }
-          case 'fcntl':
-            // connect() is not awaited, so the socket may stay blocking: its writes then queue whole.
-            break;
-          case 'connect':
-            connectOrder.push(plan.number);
-            api.connect(fd(call), { address: peerText, port: plan.peer.port }).catch(failed(call));
-            break;
-          case 'accept':
-            if (!fds.has(4)) notes.push(`${describe(call)}: no connection to accept at ${clock.now().toFixed(3)} ms`);
-            break;
-          case 'write': {
-            const data = stream.subarray(written, written + (call.length ?? 0));
-            written += data.length;
-            api.send(fd(call), data).catch(failed(call));
-            break;
-          }
-          case 'read': {
-            const descriptor = fd(call);
-            const readAll = async (left: number): Promise<void> => {
-              while (left > 0) {
-                const got = await api.recv(descriptor, left);
-                if (got.length === 0) return;
-                left -= got.length;
-              }
-            };
-            readAll(call.length ?? 0).catch(failed(call));
-            break;
-          }
-          case 'close':
-            api.close(fd(call));
-            break;
-          case 'shutdown':
-            api.shutdown(fd(call), C.SHUT_WR);
-            break;
-        }
-      } catch (error) {
-        failed(call)(error);
-      }
-    };
+    const application = new ReplayApplication(api, plan, host, hostStream(plan), {
+      now: () => clock.now(),
+      note: (line) => notes.push(line),
+      connecting: () => connectOrder.push(plan.number),
+    });
+    const perform = (call: ApplicationCall) => application.perform(call);
     const inject = (segment: CapturedSegment) => {
-      const tcp = segment.tcp;
-      // The host's numbers, as the peer echoes them, become ustack's.
-      const hostToUstack = (value: number) => (side.isn === undefined ? value : (side.isn + seqSub(value, plan.hostIsn)) >>> 0);
-      const options = tcp.options.map((option): TcpOption => {
-        if (option.kind === 'sack')
-          return { ...option, blocks: option.blocks.map((b) => ({ leftEdge: hostToUstack(b.leftEdge), rightEdge: hostToUstack(b.rightEdge) })) };
-        if (option.kind === 'timestamps' && option.tsEcr !== 0 && side.firstTsVal !== undefined && plan.firstHostTsVal !== undefined) {
-          return { ...option, tsEcr: (side.firstTsVal + seqSub(option.tsEcr, plan.firstHostTsVal)) >>> 0 };
-        }
-        return option;
-      });
-      const repr: TcpRepr = {
-        ...tcp,
-        dstPort: side.port ?? tcp.dstPort,
-        ack: (tcp.flags & TcpFlag.ACK) !== 0 ? hostToUstack(tcp.ack) : tcp.ack,
-        options,
-      };
-      const transportLength = tcpLength(repr);
-      const ip: Ipv4Repr = {
-        dscp: segment.ip.dscp,
-        ecn: segment.ip.ecn,
-        identification: segment.ip.identification ?? ipId++ & 0xffff,
-        reservedFlag: false,
-        dontFragment: segment.ip.dontFragment,
-        moreFragments: false,
-        fragmentOffset: 0,
-        ttl: segment.ip.ttl,
-        protocol: IpProtocol.TCP,
-        source: segment.source,
-        destination: host,
-        options: [],
-        payloadLength: transportLength,
-      };
-      const frame = new Uint8Array(20 + transportLength);
-      emitIpv4(ip, frame);
-      emitTcp(repr, frame.subarray(20), { source: segment.source, destination: host });
+      const frame = inboundFrame(segment, plan, side, host);
       pcap.record(clock.now(), frame);
       stack.receive(INTERFACE, frame, clock.now());
       stack.poll(clock.now());
