@@ -397,6 +397,20 @@ describe.skipIf(!available)('ustack view in headless Chromium', () => {
     }
   }, 60_000);
 
+  it('the SYN to a closed port: the other connection, chosen in the picker, ends in a RST in its ladder', async () => {
+    const page = await open(fixturePage);
+    const refused = fixtureModel.connections.find((c) => c.segments.some((s) => s.flags.includes('RST')))!;
+    expect(refused).toBeDefined();
+    await page.selectOption('#connection-picker', String(refused.id));
+    const ladder = await page.evaluate(() =>
+      [...document.querySelectorAll('#ladder .ladder-segment')].map((g: { getAttribute(n: string): string }) => g.getAttribute('class')!.split(' ')[1]),
+    );
+    expect(ladder).toEqual(refused.segments.map((s) => (s.flags.includes('RST') ? 'kind-rst' : s.flags.includes('SYN') ? 'kind-syn' : 'other')));
+    expect(ladder.at(-1)).toBe('kind-rst');
+    violations.push(...(await page.evaluate(() => window.cspViolations as string[])));
+    await page.close();
+  }, 60_000);
+
   it('fragments: each datagram drawn as the pieces the dissector found, making the whole', async () => {
     const page = await open(fixturePage);
     const drawn = await page.evaluate(() =>
