@@ -272,7 +272,9 @@ function signalNumber(signal: NodeJS.Signals): number {
  */
 async function settle(server: ShimServer, stack: Stack): Promise<void> {
   const deadline = Date.now() + 3000;
-  const busy = () => server.openSockets > 0 || stack.tcp.listConnections().some((c) => c.state !== 'TIME-WAIT' && c.state !== 'CLOSED' && c.state !== 'LISTEN');
+  const busy = () =>
+    server.openSockets > 0 ||
+    stack.tcp.listConnections().some((c) => c.state !== 'TIME-WAIT' && c.state !== 'CLOSED' && c.state !== 'LISTEN' && c.state !== 'SYN-SENT');
   while (busy() && Date.now() < deadline) await new Promise((resolveWait) => setTimeout(resolveWait, 20));
 }
 

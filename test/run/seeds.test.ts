@@ -114,7 +114,7 @@ describe('ustack run --faults 20%: the seeds on a lossy network', () => {
       isolated: true,
     });
     await new Promise((r) => setTimeout(r, 1000));
-    const lines = Array.from({ length: 16 }, (_, i) => `line ${i} ${'x'.repeat(i * 100)}`);
+    const lines = Array.from({ length: 10 }, (_, i) => `line ${i} ${'x'.repeat(i * 150)}`);
     const client = await run(ustackRun(host('lossy', '10.0.0.1/24', '--faults', '20%', '--seed', '11', '--pcap', pcap), py('echo_client.py', '10.0.0.2')), {
       env,
       isolated: true,

@@ -32,7 +32,7 @@ beforeAll(() => buildIfStale(), 120_000);
 
 afterAll(async () => {
   await stopAll();
-  for (const net of ['web', 'nc']) spawnSync(process.execPath, [MAIN, 'net', 'stop', net], { env: { ...process.env, ...env } });
+  for (const net of ['web', 'nc', 'void']) spawnSync(process.execPath, [MAIN, 'net', 'stop', net], { env: { ...process.env, ...env } });
 });
 
 describe('ustack run: Python socket calls answer as the kernel answers them', () => {
@@ -44,6 +44,22 @@ describe('ustack run: Python socket calls answer as the kernel answers them', ()
     const ours = await run(ustackRun([], [PYTHON, script, '7190']), { isolated: true });
     expect(ours.stderr).toBe('');
     expect(ours.stdout).toBe(kernel.stdout);
+  });
+});
+
+describe('ustack run: a connect that does not end', () => {
+  it('to a host nobody has (the hub drops the SYNs): EINPROGRESS, not writable, SO_ERROR 0, EALREADY — as Linux while its SYN goes unanswered', async () => {
+    const probe = [
+      'import errno, select, socket',
+      's = socket.socket(); s.setblocking(False)',
+      'print(errno.errorcode[s.connect_ex(("10.0.0.99", 80))])',
+      'print(select.select([s], [s], [], 0.5))',
+      'print(s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))',
+      'print(errno.errorcode[s.connect_ex(("10.0.0.99", 80))])',
+      's.close()',
+    ].join('\n');
+    const result = await run(ustackRun(['--net', 'void', '--addr', '10.0.0.1/24'], [PYTHON, '-c', probe]), { env, isolated: true });
+    expect(result.stdout).toBe('EINPROGRESS\n([], [], [])\n0\nEALREADY\n');
   });
 });
 
