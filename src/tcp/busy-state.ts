@@ -65,16 +65,32 @@ export class BusyState {
 /** The busy state of every resting connection: shared, so never written (TcpConnection's accessors copy it first). */
 export const RESTING = new BusyState();
 
+/** The parts `busy` holds, by name (empty for RESTING): for tests and memory accounts (TcpConnection.heldWhileBusy). */
+export function busyParts(busy: BusyState): string[] {
+  if (busy === RESTING) return [];
+  const parts = ['busy variables'];
+  if (busy.writeMarks !== null) parts.push('write marks');
+  if (busy.assembler !== null) parts.push('reassembly queue');
+  if (busy.inFlight !== null) parts.push('retransmission queue');
+  if (busy.windowUse !== null) parts.push('window use');
+  if (busy.frto !== null) parts.push('F-RTO');
+  if (busy.mtuProbing !== null) parts.push('MTU probing');
+  if (busy.keepalive !== null) parts.push('keep-alive');
+  if (busy.receiveQueue !== null) parts.push('receive queue');
+  if (busy.invalidSegmentAcks !== null) parts.push('invalid-segment answer limit');
+  return parts;
+}
+
 /**
- * Drops the owners that equal new ones, then says whether nothing else differs from RESTING:
- * the connection may then share it again.
+ * Drops the owners that equal new ones (at rest, SND.UNA = `sndUna`: nothing is in flight),
+ * then says whether nothing else differs from RESTING: the connection may then share it again.
  */
-export function settle(busy: BusyState): boolean {
+export function settle(busy: BusyState, sndUna: number): boolean {
   if (busy.writeMarks?.unused) busy.writeMarks = null;
   if (busy.receiveQueue?.length === 0) busy.receiveQueue = null;
   if (busy.assembler?.holes === false) busy.assembler = null;
   if (busy.inFlight?.length === 0) busy.inFlight = null;
-  if (busy.windowUse?.unused) busy.windowUse = null;
+  if (busy.windowUse?.unusedAt(sndUna)) busy.windowUse = null;
   if (busy.frto?.unused) busy.frto = null;
   if (busy.mtuProbing?.unused) busy.mtuProbing = null;
   if (busy.keepalive?.unused) busy.keepalive = null;

@@ -11,7 +11,7 @@ import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Counter, Stats } from '../core/stats.js';
 import type { TcpCounterName } from './tcp-counters.js';
-import type { Ipv4Address } from '../ip/address.js';
+import type { IpAddress } from '../ip/ip-address.js';
 import { InvalidSegmentAckLimit } from './ack-rate-limits.js';
 import { Keepalive, type KeepaliveSettings } from './keepalive.js';
 import { ReceiveAssembler } from './assembler.js';
@@ -39,7 +39,7 @@ import type { Segment } from './segment.js';
 import { seqAdd, seqSub } from './seq.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
 import { TcpTimestamps } from './timestamps.js';
-import { BusyState, RESTING, settle } from './busy-state.js';
+import { BusyState, busyParts, RESTING, settle } from './busy-state.js';
 
 /** The eleven states of RFC 9293 §3.3.2. */
 export type TcpState =
@@ -59,13 +59,13 @@ export interface TcpHost {
    */
   transmit(connection: TcpConnection, segment: TcpRepr, segmentSize?: number): boolean;
   /** Path MTU toward the peer, or null without a route. */
-  pathMtu(remote: Ipv4Address): number | null;
+  pathMtu(remote: IpAddress): number | null;
   /** The MSS the route toward the peer says to offer (`ip route ... advmss`), or null. */
-  routeAdvertisedMss(remote: Ipv4Address): number | null;
+  routeAdvertisedMss(remote: IpAddress): number | null;
   /** The MTU of the interface toward the peer, whatever the route or path say; null without a route. */
-  interfaceMtu(remote: Ipv4Address): number | null;
+  interfaceMtu(remote: IpAddress): number | null;
   /** The largest IP packet toward the peer that the link cuts into segments itself (TSO), or 0. */
-  segmentationOffload(remote: Ipv4Address): number;
+  segmentationOffload(remote: IpAddress): number;
   /** The connection reached CLOSED: forget it. */
   release(connection: TcpConnection): void;
   /** A timer deadline of the connection changed (TimerDeadlines): its place among the host's timers may have. */
@@ -77,7 +77,7 @@ export interface TcpHost {
   /** Whether the listener of a half-open connection can take one more established one. */
   acceptQueueHasRoom(connection: TcpConnection): boolean;
   /** Sends a RST answering `segment` (RFC 9293 §3.10.7.1). */
-  replyWithReset(localAddress: Ipv4Address, localPort: number, remoteAddress: Ipv4Address, remotePort: number, segment: Segment): void;
+  replyWithReset(localAddress: IpAddress, localPort: number, remoteAddress: IpAddress, remotePort: number, segment: Segment): void;
 }
 
 /** Counters incremented for every segment: `tcp.tx.segments`, `tcp.tx.dataSegments`, `tcp.rx.dataSegments`. */
@@ -161,23 +161,21 @@ export class TcpConnection extends TimerDeadlines {
   tableOrder = -1;
 
   // ---- send sequence variables (RFC 9293 §3.3.1) ----
-  iss = 0;
-  sndUna = 0;
-  sndNxt = 0;
+  #iss = 0;
+  #sndUna = 0;
+  #sndNxt = 0;
   /** Send window in bytes (already scaled). */
   sndWnd = 0;
-  sndWl1 = 0;
-  sndWl2 = 0;
+  #sndWl1 = 0;
+  #sndWl2 = 0;
   /** Largest window the peer ever offered (RFC 5961 §5.2 MAX.SND.WND; SWS avoidance). */
   maxSndWnd = 0;
-  /** Sequence number of send-buffer byte 0 (the first unacknowledged data byte). */
-  sendBufferSeq = 0;
+  #sendBufferSeq = 0;
 
   // ---- receive sequence variables ----
-  irs = 0;
-  rcvNxt = 0;
-  /** Right edge of the window last advertised; never moved left (RFC 9293 §3.8.6.2.2). */
-  rcvAdvertisedEdge = 0;
+  #irs = 0;
+  #rcvNxt = 0;
+  #rcvAdvertisedEdge = 0;
 
   // ---- negotiated options ----
   /** Our MSS for sending: the peer's MSS option bounded by the path. */
@@ -210,14 +208,12 @@ export class TcpConnection extends TimerDeadlines {
   private pacingState: PacingSchedule | null = null;
   /** Counts transmissions of segments that occupy sequence space (see SentSegment.sentOrder). */
   transmissions = 0;
-  /** End of the last sub-MSS segment sent (Linux's snd_sml), for Minshall's Nagle. */
-  smallSegmentEnd = 0;
+  #smallSegmentEnd = 0;
   /** When the segment `rttSeq` times left. */
   rttStartedAt = 0;
   /** Which loss recovery the sender is in, and RFC 6582's "recover" (recovery.ts). */
   readonly recovery = new LossRecovery();
-  /** Highest SACKed sequence number (RFC 6675 HighACK side; RACK.fack). */
-  highestSackedEnd = 0;
+  #highestSackedEnd = 0;
   /** RACK's variables and steps (RFC 8985 §6; rack.ts). */
   readonly rack: RackLossDetection;
   /** When data was last sent or received (for CWV restart and keepalive). */
@@ -245,9 +241,11 @@ export class TcpConnection extends TimerDeadlines {
 
   constructor(
     readonly host: TcpHost,
-    readonly localAddress: Ipv4Address,
+    /** This end's address: IPv4's number or IPv6's text (ip-address.ts). */
+    readonly localAddress: IpAddress,
     readonly localPort: number,
-    readonly remoteAddress: Ipv4Address,
+    /** The peer's address, of the same family. */
+    readonly remoteAddress: IpAddress,
     readonly remotePort: number,
     congestion?: CongestionAlgorithm,
   ) {
@@ -294,6 +292,98 @@ export class TcpConnection extends TimerDeadlines {
     const config = this.host.config;
     const rto = initialMs === config.initialRtoMs ? initialRtoSettings(config) : rtoSettings(config, initialMs);
     return config.rttEstimator === 'linux' ? new LinuxRttEstimator(rto) : new RttEstimator(rto);
+  }
+
+  // ---- sequence numbers: kept as int32 (`| 0`) and read as uint32 (`>>> 0`), so that each is a
+  // V8 small integer inside the connection; a uint32 above 2^31 would take a heap box of its own
+  // (16 bytes a field and connection). Only the representation differs: every read gives the
+  // sequence number written. ----
+  /** Initial send sequence number (ISS). */
+  get iss(): number {
+    return this.#iss >>> 0;
+  }
+  set iss(seq: number) {
+    this.#iss = seq | 0;
+  }
+
+  /** Oldest unacknowledged sequence number (SND.UNA). */
+  get sndUna(): number {
+    return this.#sndUna >>> 0;
+  }
+  set sndUna(seq: number) {
+    this.#sndUna = seq | 0;
+  }
+
+  /** Next sequence number to send (SND.NXT). */
+  get sndNxt(): number {
+    return this.#sndNxt >>> 0;
+  }
+  set sndNxt(seq: number) {
+    this.#sndNxt = seq | 0;
+  }
+
+  /** Segment sequence number of the last window update (SND.WL1). */
+  get sndWl1(): number {
+    return this.#sndWl1 >>> 0;
+  }
+  set sndWl1(seq: number) {
+    this.#sndWl1 = seq | 0;
+  }
+
+  /** Segment acknowledgment number of the last window update (SND.WL2). */
+  get sndWl2(): number {
+    return this.#sndWl2 >>> 0;
+  }
+  set sndWl2(seq: number) {
+    this.#sndWl2 = seq | 0;
+  }
+
+  /** Sequence number of send-buffer byte 0 (the first unacknowledged data byte). */
+  get sendBufferSeq(): number {
+    return this.#sendBufferSeq >>> 0;
+  }
+  set sendBufferSeq(seq: number) {
+    this.#sendBufferSeq = seq | 0;
+  }
+
+  /** Initial receive sequence number (IRS). */
+  get irs(): number {
+    return this.#irs >>> 0;
+  }
+  set irs(seq: number) {
+    this.#irs = seq | 0;
+  }
+
+  /** Next sequence number expected (RCV.NXT). */
+  get rcvNxt(): number {
+    return this.#rcvNxt >>> 0;
+  }
+  set rcvNxt(seq: number) {
+    this.#rcvNxt = seq | 0;
+  }
+
+  /** Right edge of the window last advertised; never moved left (RFC 9293 §3.8.6.2.2). */
+  get rcvAdvertisedEdge(): number {
+    return this.#rcvAdvertisedEdge >>> 0;
+  }
+  set rcvAdvertisedEdge(seq: number) {
+    this.#rcvAdvertisedEdge = seq | 0;
+  }
+
+  /** End of the last sub-MSS segment sent (Linux's snd_sml), for Minshall's Nagle. */
+  get smallSegmentEnd(): number {
+    return this.#smallSegmentEnd >>> 0;
+  }
+  set smallSegmentEnd(seq: number) {
+    this.#smallSegmentEnd = seq | 0;
+  }
+
+  /** Highest SACKed sequence number (RFC 6675 HighACK side; RACK.fack). */
+  get highestSackedEnd(): number {
+    return this.#highestSackedEnd >>> 0;
+  }
+  set highestSackedEnd(seq: number) {
+    this.#highestSackedEnd = seq | 0;
   }
 
   /** The settings socket options change, read-only: each has its setter below (`setNoDelay`…). */
@@ -806,6 +896,7 @@ export class TcpConnection extends TimerDeadlines {
       const now = this.host.now();
       this.info.applicationRead(this, now);
       windowUpdateAfterRead(this, now);
+      if (this.receiveQueueBytes === 0) this.restIfIdle(); // the queue drained: an idle connection gives it back
     }
     return data;
   }
@@ -939,15 +1030,30 @@ export class TcpConnection extends TimerDeadlines {
   }
 
   /**
+   * What the connection holds beyond its variables and the owners every connection has, by name:
+   * empty for an idle connection (no timer armed, nothing queued or in flight). For tests and
+   * memory accounts (bench/idle-memory.ts).
+   */
+  heldWhileBusy(): string[] {
+    const parts = busyParts(this.#busy);
+    if (this.holdsDeadlines) parts.push('timer deadlines');
+    if (this.sendBuffer.allocated > 0) parts.push('send buffer storage');
+    if (this.pacingState !== null) parts.push('pacing schedule');
+    return parts;
+  }
+
+  /**
    * No timer is armed (deadlines.ts): nothing is in flight, no ACK is owed, no probe is due. What
    * is kept only while data moves goes until it is next needed, so that an idle connection
    * costs its variables and little else.
    */
   protected override atRest(): void {
+    // Not while a segment is processed (a read in its callbacks): its code holds the owners.
+    if (this.processingSegment) return;
     this.sendBuffer.release();
     // Owners equal to new ones go (their getters make the same again when next used), and a
     // record left with nothing but initial values gives way to the shared one.
-    if (this.#busy !== RESTING && settle(this.#busy)) this.#busy = RESTING;
+    if (this.#busy !== RESTING && settle(this.#busy, this.sndUna)) this.#busy = RESTING;
     if (this.#quickAcks?.unused) this.#quickAcks = null;
   }
 }
@@ -994,10 +1100,14 @@ function defaultOptions(config: TcpConfig): Readonly<TcpConnectionOptions> {
 }
 
 /**
- * The demultiplexing key of a 4-tuple: its 96 bits as six 16-bit code units. Not for display;
- * built and hashed for every arriving segment, it costs a quarter of a decimal
- * `a:p>b:q` string.
+ * The demultiplexing key of a 4-tuple. IPv4's: its 96 bits as six 16-bit code units (not for
+ * display; built and hashed for every arriving segment, it costs a quarter of a decimal
+ * `a:p>b:q` string). IPv6's: the addresses' text with the ports, longer than six units, so the
+ * two families never share a key.
  */
-export function connectionKey(localAddress: number, localPort: number, remoteAddress: number, remotePort: number): string {
-  return String.fromCharCode(localAddress >>> 16, localAddress & 0xffff, localPort, remoteAddress >>> 16, remoteAddress & 0xffff, remotePort);
+export function connectionKey(localAddress: IpAddress, localPort: number, remoteAddress: IpAddress, remotePort: number): string {
+  if (typeof localAddress === 'number' && typeof remoteAddress === 'number') {
+    return String.fromCharCode(localAddress >>> 16, localAddress & 0xffff, localPort, remoteAddress >>> 16, remoteAddress & 0xffff, remotePort);
+  }
+  return `${localAddress}|${localPort}|${remoteAddress}|${remotePort}`;
 }

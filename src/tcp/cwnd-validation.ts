@@ -28,9 +28,14 @@ export class CongestionWindowUse {
   /** Whether the congestion window held the sender back in this measurement. */
   private limited = false;
 
-  /** Nothing was ever recorded: the same as a new CongestionWindowUse. */
-  get unused(): boolean {
-    return this.empty;
+  /**
+   * The same as a new CongestionWindowUse from here on, at rest with SND.UNA = `sndUna`: nothing
+   * was recorded, or the measurement ended (SND.UNA reached its end). A new one and an ended one
+   * both start a new measurement at the next transmission (`recordTransmission`'s first rules),
+   * and before it no ACK can deliver data, the only time `validated` is acted on.
+   */
+  unusedAt(sndUna: number): boolean {
+    return this.empty || seqGe(sndUna, this.measurementEnd);
   }
 
   /** The largest flight of the current measurement, bytes. */

@@ -54,6 +54,19 @@ export abstract class TimerDeadlines {
     }
   }
 
+  /**
+   * After work that arms no timer (a segment processed, a read): if none is armed the connection
+   * rests, and what it made meanwhile may go too.
+   */
+  restIfIdle(): void {
+    if (this.armed === NONE_ARMED) this.atRest();
+  }
+
+  /** Whether the connection holds a deadline record of its own (a timer is armed, or was until the host last looked). */
+  protected get holdsDeadlines(): boolean {
+    return this.armed !== NONE_ARMED;
+  }
+
   /** No timer is armed any more (after the host looked): state kept only while busy may be released. */
   protected atRest(): void {}
 
