@@ -518,6 +518,11 @@ export class ShimServer {
         if (error instanceof ErrnoError && error.code !== 'EBADF') {
           socket.pendingError = Errno[error.code];
           socket.state = SocketState.FAILED;
+          // A reset (or a timeout) ends the connection both ways: what came before stays
+          // readable, then reads end (with the error, once); writes fail (the library reports
+          // the error first, then EPIPE), as Linux's tcp_reset and sk_stream_error.
+          if (!data.destroyed) data.end(() => data.destroy());
+          return;
         }
         if (!data.destroyed) data.end();
         return;

@@ -89,6 +89,29 @@ time.sleep(0.2)
 check('recv after a RST', lambda: sock.recv(10))
 sock.close()
 
+# Writes after the peer's RST: the error once, then EPIPE.
+w = socket.socket()
+w.connect((HOST, PORT))
+p, _ = listener.accept()
+p.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+p.close()
+time.sleep(0.2)
+check('send after a RST', lambda: w.send(b'x'))
+check('send after that', lambda: w.send(b'x'))
+w.close()
+# Writes after the peer's close: the first goes (the peer answers it with a RST), then the error.
+w = socket.socket()
+w.connect((HOST, PORT))
+p, _ = listener.accept()
+p.close()
+time.sleep(0.2)
+check('recv after the peer closed', lambda: w.recv(10))
+check('send after the peer closed', lambda: w.send(b'x'))
+# (Linux's peer answers that byte with a RST — data for a closed socket, tcp_rcv_state_process's
+# TCPAbortOnData — and the next send fails with EPIPE; ustack's TCP takes the byte in FIN-WAIT-2,
+# docs/run.md, so the later sends are not compared.)
+w.close()
+
 refused = socket.socket()
 check('connect to a closed port', lambda: refused.connect((HOST, PORT + 1)))
 refused.close()
