@@ -11,7 +11,7 @@
 
 // Stacks and drivers.
 export { Stack, type StackOptions, type InterfaceOptions, type RouteOptions } from './socket-api/stack.js';
-export { VirtualNetwork, type Attachment, type Connection, type RunAsyncOptions } from './socket-api/virtual-network.js';
+export { VirtualNetwork, type Attachment, type Connection, type RunAsyncOptions, type WireSettings } from './socket-api/virtual-network.js';
 export { RealtimeDriver } from './socket-api/realtime-driver.js';
 export { attachDevice, type AttachOptions } from './socket-api/attach-device.js';
 export { createNodeModules, type NodeModules, type NodeModulesOptions } from './socket-api/node-modules.js';
@@ -87,3 +87,4 @@ export type { CounterName } from './socket-api/counters.js';
 export { ManualClock, SystemClock, type Clock } from './core/clock.js';
 export { Rng } from './core/rng.js';
 export type { TraceEvent, Tracer } from './core/trace.js';
+export { FrameTracePrinter, type FrameTracePrinterOptions, type TraceDetail } from './core/trace-format.js';
