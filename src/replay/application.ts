@@ -62,6 +62,11 @@ export interface ApplicationHooks {
   readonly note: (line: string) => void;
   /** connect() is called: ustack's next SYN to the peer belongs to this conversation. */
   readonly connecting: () => void;
+  /**
+   * The listening sockets of the replay by port, shared by its conversations: a server that
+   * accepted several connections on one port listened once (a second listen would fail).
+   */
+  readonly listeners: Map<number, number>;
 }
 
 /** The host's application in one conversation. */
@@ -70,6 +75,8 @@ export class ReplayApplication {
   private written = 0;
   /** The script's descriptors (3, 4) to ustack's. */
   private readonly fds = new Map<number, number>();
+  /** This conversation's listening socket is an earlier one's. */
+  private sharedListener = false;
 
   constructor(
     private readonly api: BerkeleySockets,
@@ -102,17 +109,23 @@ export class ReplayApplication {
     const api = this.api;
     try {
       switch (call.name) {
-        case 'socket':
-          this.fds.set(call.fd, api.socket(C.AF_INET, C.SOCK_STREAM, C.IPPROTO_TCP));
+        case 'socket': {
+          const listener = this.plan.hostListened ? this.hooks.listeners.get(this.plan.host.port) : undefined;
+          this.sharedListener = listener !== undefined;
+          this.fds.set(call.fd, listener ?? api.socket(C.AF_INET, C.SOCK_STREAM, C.IPPROTO_TCP));
           break;
+        }
         case 'setsockopt':
-          api.setsockopt(this.fd(call), C.SOL_SOCKET, C.SO_REUSEADDR, 1);
+          if (!this.sharedListener) api.setsockopt(this.fd(call), C.SOL_SOCKET, C.SO_REUSEADDR, 1);
           break;
         case 'bind':
-          api.bind(this.fd(call), { address: formatIpv4Address(this.host), port: this.plan.host.port });
+          if (!this.sharedListener) api.bind(this.fd(call), { address: formatIpv4Address(this.host), port: this.plan.host.port });
           break;
         case 'listen':
-          api.listen(this.fd(call), 128);
+          if (!this.sharedListener) {
+            api.listen(this.fd(call), 128);
+            this.hooks.listeners.set(this.plan.host.port, this.fd(call));
+          }
           // The application waits in accept() from the start.
           api.accept(this.fd(call)).then((accepted) => this.fds.set(4, accepted.fd), this.failed({ name: 'accept', fd: call.fd }));
           break;

@@ -346,6 +346,7 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
   };
 
   const events: TimedEvent[] = [];
+  const listeners = new Map<number, number>();
   const explicit = options.sockets === undefined || options.sockets === 'inferred' ? [] : options.sockets;
   const replayed: Array<{ plan: ConversationPlan; lost: Set<CapturedSegment>; inbound: number }> = [];
   for (const plan of plans) {
@@ -355,6 +356,7 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
       now: () => clock.now(),
       note: (line) => notes.push(line),
       connecting: () => connectOrder.push(plan.number),
+      listeners,
     });
     const perform = (call: ApplicationCall) => application.perform(call);
     const inject = (segment: CapturedSegment) => {

@@ -233,3 +233,55 @@ describe('the sockets side: inferred from the capture, or given', () => {
     expect(result.divergences.map((d) => [d.kind, d.frames.capture])).toContainEqual(['missing', finFrame]);
   });
 });
+
+describe('several conversations, and captures that cannot be replayed', () => {
+  it('three connections from one client (two answered, one refused) replay in one stack from both ends, ports mapped', async () => {
+    const capture = await captureUstackPair(async (client, server) => {
+      startTcpUpperServer(server, 12000);
+      const first = await tcpUpperClient(client, SERVER, 'one', 12000);
+      const refused = client.socket(C.AF_INET, C.SOCK_STREAM);
+      await client.connect(refused, { address: SERVER, port: 12001 }).catch(() => undefined);
+      client.close(refused);
+      return [first, await tcpUpperClient(client, SERVER, 'two', 12000)];
+    });
+    const asClient = await replayCapture(capture.client, { host: CLIENT });
+    expect(describeDivergences(asClient)).toBe('');
+    expect(asClient.conversations.map((c) => [c.role, c.peer])).toEqual([
+      ['connected', `${SERVER}:12000`],
+      ['connected', `${SERVER}:12001`],
+      ['connected', `${SERVER}:12000`],
+    ]);
+    expect(asClient.notes.filter((note) => note.includes('ECONNREFUSED'))).toHaveLength(1);
+    const asServer = await replayCapture(capture.server, { host: SERVER });
+    expect(describeDivergences(asServer)).toBe('');
+    expect(asServer.conversations.map((c) => c.role)).toEqual(['listened', 'none', 'listened']);
+    const second = await replayCapture(capture.server, { host: SERVER, conversations: [3] });
+    expect(second.conversations.map((c) => c.number)).toEqual([3]);
+    expect(second.pass).toBe(true);
+  });
+
+  it('bytes that are no capture: a ReplayError; a host with no TCP conversation: nothing to compare, said in a note', async () => {
+    await expect(replayCapture(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), { host: SERVER })).rejects.toThrow(/not a readable capture/);
+    await expect(replayCapture(new Uint8Array(0), { host: 'server' })).rejects.toThrow(/not an IPv4 address|not a readable capture/);
+    const capture = await captureUstackPair(async (client, server) => {
+      startTcpUpperServer(server, 12000);
+      return tcpUpperClient(client, SERVER, 'one', 12000);
+    });
+    const nobody = await replayCapture(capture.server, { host: '10.9.9.9' });
+    expect(nobody.conversations).toEqual([]);
+    expect(nobody.notes).toEqual(['10.9.9.9 is not an end of any TCP conversation in the capture']);
+  });
+
+  it('a conversation whose SYN the capture missed is not replayed, and the note says why', async () => {
+    const capture = await captureUstackPair(async (client, server) => {
+      startTcpUpperServer(server, 12000);
+      return tcpUpperClient(client, SERVER, 'one', 12000);
+    });
+    const list = records(capture.server);
+    const writer = new PcapWriter({ linkType: list[0].linkType });
+    for (const record of list.slice(1)) writer.record(timestampToMs(record), record.data);
+    const result = await replayCapture(writer.toBytes(), { host: SERVER });
+    expect(result.conversations).toEqual([]);
+    expect(result.notes).toEqual([expect.stringMatching(/^conversation 1 not replayed: conversation 1 does not start with a SYN/)]);
+  });
+});
