@@ -32,7 +32,9 @@ export interface FrameTracePrinterOptions {
 }
 
 /** Layers that carry the data, above IP: their events open a frame going down. */
-const TRANSPORT_LAYERS = new Set(['tcp', 'udp', 'icmp', 'igmp']);
+const TRANSPORT_LAYERS = new Set(['tcp', 'udp', 'icmp', 'igmp', 'icmpv6']);
+/** The network layers: their event going down makes the packet a frame waits for. */
+const NETWORK_LAYERS = new Set(['ipv4', 'ipv6']);
 /** The lowest layers: a frame going down is complete when one of them reports it. */
 const LINK_LAYERS = new Set(['link', 'eth']);
 /** Width of the layer column (`ipv4`, `link`). */
@@ -95,7 +97,7 @@ export class FrameTracePrinter {
       this.heldTransport.set(host, event);
       return;
     }
-    if (event.layer === 'ipv4') {
+    if (NETWORK_LAYERS.has(event.layer)) {
       // Only the first fragment of a datagram follows its transport event.
       const events = [event];
       const transport = this.heldTransport.get(host);
@@ -164,10 +166,12 @@ function frameLength(lowest: TraceEvent): number {
 /** What each layer calls its unit, for a frame that never reached its link. */
 const UNIT_NAMES: Readonly<Record<string, string>> = {
   ipv4: 'IPv4 packet',
+  ipv6: 'IPv6 packet',
   tcp: 'TCP segment',
   udp: 'UDP datagram',
   icmp: 'ICMP message',
   igmp: 'IGMP message',
+  icmpv6: 'ICMPv6 message',
   arp: 'ARP packet',
 };
 
