@@ -70,19 +70,22 @@ describe('ustack --version and help', () => {
     expect(ustack().code).toBe(2);
   });
 
-  it.each(['demo', 'dissect', 'example', 'drill', 'pcap2drill', 'view', 'up', 'ping', 'nc'])('help %s and %s --help print its help and run nothing', (command) => {
-    const viaHelp = ustack('help', command);
-    const viaFlag = ustack(command, '--help');
-    for (const run of [viaHelp, viaFlag]) {
-      expect(run.code).toBe(0);
-      expect(run.stderr).toBe('');
-      expect(run.stdout).toMatch(new RegExp(`^usage: ustack ${command}`));
-    }
-    expect(viaHelp.stdout).toBe(viaFlag.stdout);
-    // Nothing ran: the demo wrote no capture, no device command printed its banner.
-    expect(existsSync(join(temp, 'ustack'))).toBe(false);
-    expect(viaFlag.stdout).not.toMatch(/ustack up: tun|PING /);
-  });
+  it.each(['demo', 'dissect', 'example', 'drill', 'pcap2drill', 'view', 'up', 'ping', 'nc'])(
+    'help %s and %s --help print its help and run nothing',
+    (command) => {
+      const viaHelp = ustack('help', command);
+      const viaFlag = ustack(command, '--help');
+      for (const run of [viaHelp, viaFlag]) {
+        expect(run.code).toBe(0);
+        expect(run.stderr).toBe('');
+        expect(run.stdout).toMatch(new RegExp(`^usage: ustack ${command}`));
+      }
+      expect(viaHelp.stdout).toBe(viaFlag.stdout);
+      // Nothing ran: the demo wrote no capture, no device command printed its banner.
+      expect(existsSync(join(temp, 'ustack'))).toBe(false);
+      expect(viaFlag.stdout).not.toMatch(/ustack up: tun|PING /);
+    },
+  );
 
   it('--help wins over mistakes around it', () => {
     expect(ustack('up', '--bogus', '--help').code).toBe(0);
@@ -189,6 +192,9 @@ describe('files go where the user asked', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`6. Capture: ${chosen} (31 frames, Ethernet`);
     expect(existsSync(chosen)).toBe(true);
+    // And the page of it beside it (ustack view).
+    expect(run.stdout).toContain(`or in a browser: ${join(scratch, 'mine.html')}`);
+    expect(readFileSync(join(scratch, 'mine.html'), 'utf8')).toMatch(/^<!doctype html>/);
 
     const plain = ustack('demo');
     expect(plain.code).toBe(0);
