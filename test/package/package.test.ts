@@ -109,7 +109,10 @@ describe('the package: packed, installed into a new project, used through its en
     expect(paths).toContain('docs/architecture.md');
     expect(
       paths.filter(
-        (path) => !/^(dist\/(src|examples)\/|docs\/[\w-]+\.md$|native\/(binding\.gyp|tun\.c|preload\.c|build\.mjs)$|examples\/python\/\w+\.py$|README\.md$|LICENSE$|package\.json$)/.test(path),
+        (path) =>
+          !/^(dist\/(src|examples)\/|docs\/[\w-]+\.md$|native\/(binding\.gyp|tun\.c|preload\.c|build\.mjs)$|examples\/python\/\w+\.py$|README\.md$|LICENSE$|package\.json$)/.test(
+            path,
+          ),
       ),
     ).toEqual([]);
   });
