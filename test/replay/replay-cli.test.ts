@@ -90,6 +90,16 @@ describe('ustack replay', () => {
     expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('FAIL: 2 divergences (flags 1, options 1)');
   });
 
+  it('--strict compares windows exactly whatever the tolerance: the same run then names each window, exit 1', () => {
+    const run = ustack('replay', SLL2, '--host', '10.3.3.1', '--linux', '--strict', '--window-tolerance', '1048576');
+    expect(run.code).toBe(1);
+    expect(run.stdout.split('\n')[0]).toContain("Linux's defaults, strict");
+    expect(run.stdout).toContain(
+      "  window: frame 7 (S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 10>): ustack's window 65535 bytes (field 65535), the host's 64240 (field 64240)",
+    );
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('FAIL: 6 divergences (window 6)');
+  });
+
   it('--json: one object with both segments of each divergence decoded', () => {
     const run = ustack('replay', SLL2, '--host', '10.3.3.1', '--json', '--window-tolerance', '1048576');
     expect(run.code).toBe(1);
