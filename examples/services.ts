@@ -7,7 +7,7 @@
 import http from 'node:http';
 import { BerkeleySockets } from '../src/socket-api/berkeley.js';
 import { serveOnStack } from '../src/socket-api/serve-on-stack.js';
-import { formatIpv4Address } from '../src/ip/address.js';
+import { formatIpAddress } from '../src/ip/ip-address.js';
 import type { Stack } from '../src/socket-api/stack.js';
 import { tcpInfo, type TcpInfo } from '../src/tcp/tcp-info.js';
 import type { UdpSocket } from '../src/udp/udp-layer.js';
@@ -84,8 +84,8 @@ export interface StatsReport {
 export function statsReport(stack: Stack): StatsReport {
   const now = stack.currentTimeForCalls();
   const connections = stack.tcp.listConnections().map((connection) => ({
-    local: `${formatIpv4Address(connection.localAddress)}:${connection.localPort}`,
-    remote: `${formatIpv4Address(connection.remoteAddress)}:${connection.remotePort}`,
+    local: `${formatIpAddress(connection.localAddress)}:${connection.localPort}`,
+    remote: `${formatIpAddress(connection.remoteAddress)}:${connection.remotePort}`,
     state: connection.state,
     tcpInfo: tcpInfo(connection, now),
   }));

@@ -6,7 +6,8 @@
  *   server: socket(AF_INET, SOCK_DGRAM); bind(('', port)); loop { recvfrom; sendto(upper, clientAddress) }
  *   client: socket(AF_INET, SOCK_DGRAM); sendto(line, (server, port)); recvfrom(2048); close
  */
-import { formatIpv4Address, parseIpv4Address } from '../src/ip/address.js';
+import { parseIpv4Address } from '../src/ip/address.js';
+import { formatIpAddress } from '../src/ip/ip-address.js';
 import type { Stack } from '../src/socket-api/stack.js';
 import type { UdpSocket } from '../src/udp/udp-layer.js';
 
@@ -25,7 +26,7 @@ export function startUdpUpperServer(stack: Stack, port = UDP_UPPER_PORT, log: (l
     for (let datagram = serverSocket.receive(); datagram; datagram = serverSocket.receive()) {
       const message = decoder.decode(datagram.payload);
       const modified = message.toUpperCase();
-      log(`server: ${JSON.stringify(message)} from ${formatIpv4Address(datagram.sourceAddress)}:${datagram.sourcePort} → ${JSON.stringify(modified)}`);
+      log(`server: ${JSON.stringify(message)} from ${formatIpAddress(datagram.sourceAddress)}:${datagram.sourcePort} → ${JSON.stringify(modified)}`);
       serverSocket.send(encoder.encode(modified), datagram.sourceAddress, datagram.sourcePort);
     }
   };
@@ -46,7 +47,7 @@ export function sendUdpUpperRequest(
   clientSocket.onReadable = () => {
     const datagram = clientSocket.receive();
     if (!datagram) return;
-    onReply(decoder.decode(datagram.payload), `${formatIpv4Address(datagram.sourceAddress)}:${datagram.sourcePort}`);
+    onReply(decoder.decode(datagram.payload), `${formatIpAddress(datagram.sourceAddress)}:${datagram.sourcePort}`);
     clientSocket.close();
   };
   const sent = clientSocket.send(encoder.encode(message), address, serverPort);

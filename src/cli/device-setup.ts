@@ -7,6 +7,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { Rng } from '../core/rng.js';
 import { cidrContains, formatIpv4Address, parseIpv4Cidr, type Ipv4Cidr } from '../ip/address.js';
+import { ipv6CidrContains, ipv6Equal, ipv6Prefix, formatIpv6Address, parseIpv6Address, parseIpv6Cidr } from '../ip/ipv6-address.js';
 import { configureDevice, createNamespace, ip } from '../link/device.js';
 import { FaultInjector } from '../link/fault-injector.js';
 import type { Link } from '../link/link.js';
@@ -23,6 +24,8 @@ export const DEVICE_OPTIONS = {
   tap: { type: 'string', takes: 'a device NAME (up to 15 bytes)', accepts: accepts.interfaceName },
   addr: { type: 'string', takes: 'a CIDR like 10.7.0.2/24', accepts: accepts.cidr },
   'host-addr': { type: 'string', takes: 'an ADDRESS like 10.7.0.1 (or 10.7.0.1/24)', accepts: accepts.ipv4OrCidr },
+  addr6: { type: 'string', takes: 'an IPv6 CIDR like fd00:7::2/64', accepts: (value: string) => parseIpv6Cidr(value) !== null && value.includes('/') },
+  'host-addr6': { type: 'string', takes: 'an IPv6 ADDRESS like fd00:7::1', accepts: (value: string) => parseIpv6Address(value) !== null },
   netns: { type: 'string', takes: 'a namespace NAME (letters, digits, . _ -)', accepts: accepts.namespaceName },
   mtu: { type: 'string', takes: 'N from 68 to 65535', accepts: accepts.integer(68, 65535) },
   txqueuelen: { type: 'string', takes: 'a number of packets N (1 or more)', accepts: accepts.integer(1, 2 ** 32 - 1) },
@@ -40,6 +43,9 @@ export const DEVICE_USAGE = `  --tun NAME            TUN device name (default us
   --addr CIDR           ustack's address on the device (default 10.7.0.2/24)
   --host-addr ADDR      the host kernel's address on the device, same network (default 10.7.0.1;
                         the prefix length is --addr's unless given)
+  --addr6 CIDR          an IPv6 address for ustack too (fd00:7::2/64): the device carries both
+                        families; none by default
+  --host-addr6 ADDR     the host kernel's IPv6 address on the device (default: ::1 in --addr6's prefix)
   --netns NAME          put the kernel's end in this network namespace (made if missing)
   --mtu N               device MTU (default 1500)
   --txqueuelen N        packets the kernel holds for us to read (default 1000: a full 1 MB
@@ -62,6 +68,9 @@ export interface DeviceConfig {
   readonly kernelAddress: string;
   readonly ours: Ipv4Cidr;
   readonly kernel: Ipv4Cidr;
+  /** ustack's IPv6 address with its prefix (`fd00:7::2/64`), and the kernel's, when --addr6 was given. */
+  readonly address6: string | undefined;
+  readonly kernelAddress6: string | undefined;
   readonly namespace: string | undefined;
   readonly mtu: number;
   readonly txQueueLength: number;
@@ -86,7 +95,22 @@ export function deviceConfig(command: string, args: DeviceArgs): DeviceConfig {
   const kernel = parseIpv4Cidr(kernelAddress) ?? fail(`--host-addr takes ${DEVICE_OPTIONS['host-addr'].takes}, not '${hostAddr}'`);
   if (!cidrContains(kernel, ours.address)) fail(`--addr ${address} is not on the host's network ${kernelAddress} (--host-addr)`);
   if (kernel.address === ours.address) fail(`--addr and --host-addr are both ${formatIpv4Address(ours.address)}: give the two ends different addresses`);
+  let address6: string | undefined;
+  let kernelAddress6: string | undefined;
+  if (args.addr6 !== undefined) {
+    if (args.tap !== undefined) fail('--addr6 needs a TUN device: IPv6 over Ethernet (Neighbor Discovery) is not done yet');
+    const ours6 = parseIpv6Cidr(args.addr6)!;
+    const kernel6 = args['host-addr6'] !== undefined ? parseIpv6Address(args['host-addr6'])! : ipv6PrefixHost(ours6.address, ours6.prefixLength);
+    if (ipv6Equal(kernel6, ours6.address)) fail(`--addr6 and --host-addr6 are both ${formatIpv6Address(kernel6)}: give the two ends different addresses`);
+    if (!ipv6CidrContains(ours6, kernel6)) fail(`--host-addr6 ${formatIpv6Address(kernel6)} is not in --addr6's prefix ${args.addr6}`);
+    address6 = args.addr6;
+    kernelAddress6 = `${formatIpv6Address(kernel6)}/${ours6.prefixLength}`;
+  } else if (args['host-addr6'] !== undefined) {
+    fail('--host-addr6 needs --addr6');
+  }
   return {
+    address6,
+    kernelAddress6,
     name: args.tap ?? args.tun ?? DEVICE_DEFAULTS.tun,
     tap: args.tap !== undefined,
     address,
@@ -117,6 +141,9 @@ export interface OpenDevice {
   readonly kernelAddress: string;
   /** The namespace holding the kernel's end, if any. */
   readonly namespace: string | undefined;
+  /** The two IPv6 addresses as CIDR text, when the device carries IPv6 too (--addr6). */
+  readonly address6: string | undefined;
+  readonly kernelAddress6: string | undefined;
   /** Undoes everything (idempotent). */
   close(): void;
 }
@@ -146,7 +173,9 @@ export function openDevice(config: DeviceConfig): OpenDevice {
     }
     const link = TunLink.open({ name: config.name, tap, mtu, offload: config.offload });
     undo.push(link);
-    undo.push(configureDevice({ name: link.name, netns: namespace, mtu, txQueueLength: config.txQueueLength, addresses: [kernelAddress] }));
+    const ipv6 = config.kernelAddress6 !== undefined;
+    const addresses = ipv6 ? [kernelAddress, config.kernelAddress6!] : [kernelAddress];
+    undo.push(configureDevice({ name: link.name, netns: namespace, mtu, txQueueLength: config.txQueueLength, addresses, ipv6 }));
 
     const seed = Date.now() >>> 0;
     const stack = new Stack({ name: 'ustack', seed });
@@ -166,8 +195,22 @@ export function openDevice(config: DeviceConfig): OpenDevice {
       const rng = new Rng(seed ^ 0x10551055);
       wrap = (inner) => new FaultInjector(capture ? capture(inner) : inner, { lossRate, direction: 'both' }, rng);
     }
-    attachDevice(stack, driver, link, { address, interfaceName: link.name, wrap });
-    return { stack, driver, link, tap, mtu, ours, kernel, address, kernelAddress, namespace, close };
+    attachDevice(stack, driver, link, { address, address6: config.address6, interfaceName: link.name, wrap });
+    return {
+      stack,
+      driver,
+      link,
+      tap,
+      mtu,
+      ours,
+      kernel,
+      address,
+      kernelAddress,
+      namespace,
+      address6: config.address6,
+      kernelAddress6: config.kernelAddress6,
+      close,
+    };
   } catch (error) {
     close();
     throw error;
@@ -185,4 +228,11 @@ function openCapture(path: string): number {
       { cause: error },
     );
   }
+}
+
+/** The first host of a prefix, `::1` in it (the kernel's end when --host-addr6 is not given). */
+function ipv6PrefixHost(address: Uint8Array, prefixLength: number): Uint8Array {
+  const host = ipv6Prefix(address, prefixLength);
+  host[15] |= 1;
+  return host;
 }

@@ -76,6 +76,7 @@ export async function runUp(args: string[], print: (line: string) => void, contr
     const where = namespace ? ` (in netns ${namespace}: prefix commands with \`ip netns exec ${namespace}\`)` : '';
     log(`ustack up: ${tap ? 'tap' : 'tun'} ${link.name}, ustack ${device.address} ↔ host ${device.kernelAddress}${where}, mtu ${mtu}`);
     log(`  ping ${us}`);
+    if (device.address6 !== undefined) log(`  ping -6 ${device.address6.slice(0, device.address6.indexOf('/'))}   (host ${device.kernelAddress6})`);
     for (const name of services) {
       const service = SERVICES[name]!;
       stops.push(service.start(stack, log, { capturePath: values.pcap }));

@@ -13,7 +13,7 @@
  *
  * Any other form is reported as unsupported, naming the command.
  */
-import { formatIpv4Address } from '../ip/address.js';
+import { formatIpAddress } from '../ip/ip-address.js';
 import type { BerkeleySockets, DescriptorStatus } from '../socket-api/berkeley.js';
 import * as C from '../socket-api/berkeley-constants.js';
 import type { Stack } from '../socket-api/stack.js';
@@ -134,8 +134,8 @@ function sockstat(args: string[], context: ToolContext): string[] | string {
       command: '?',
       pid: '?',
       fd: '?',
-      local: `${formatIpv4Address(connection.localAddress)}:${connection.localPort}`,
-      foreign: `${formatIpv4Address(connection.remoteAddress)}:${connection.remotePort}`,
+      local: `${formatIpAddress(connection.localAddress)}:${connection.localPort}`,
+      foreign: `${formatIpAddress(connection.remoteAddress)}:${connection.remotePort}`,
       localPort: connection.localPort,
       foreignPort: connection.remotePort,
       state: connection.state,
@@ -204,9 +204,9 @@ function tcpdrop(args: string[], context: ToolContext): number | string {
     const [localAddress, localPort, foreignAddress, foreignPort] = args;
     chosen = connections.filter(
       (c) =>
-        formatIpv4Address(c.localAddress) === localAddress &&
+        formatIpAddress(c.localAddress) === localAddress &&
         String(c.localPort) === localPort &&
-        formatIpv4Address(c.remoteAddress) === foreignAddress &&
+        formatIpAddress(c.remoteAddress) === foreignAddress &&
         String(c.remotePort) === foreignPort,
     );
   } else if (args.length === 1 && args[0] === '-a') {

@@ -423,7 +423,7 @@ class Generator {
           target.peer,
         );
         const full = ipv4Packet(
-          { source: target.ours, destination: socket.connected ? socket.remoteAddress : target.peer, protocol: IpProtocol.UDP },
+          { source: target.ours, destination: socket.connected ? (socket.remoteAddress as number) : target.peer, protocol: IpProtocol.UDP },
           datagram,
         );
         return full.subarray(0, dice.pick([full.length, full.length, 22, 24]));

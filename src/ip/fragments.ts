@@ -120,14 +120,39 @@ export interface ExpiredDatagram {
   readonly firstFrame: Uint8Array | null;
 }
 
+/**
+ * The bytes held by every partial datagram of a host, IPv4's and IPv6's together: one budget
+ * (`ReassemblyConfig.memoryLimit`), so that fragments of one family cannot take twice the
+ * memory by arriving as both (Linux keeps a limit per family; one shared limit is the stricter
+ * reading of "bounded").
+ */
+export class ReassemblyMemory {
+  /** Bytes charged now. */
+  inUse = 0;
+
+  constructor(
+    /** Bytes all partial datagrams may hold together. */
+    public limit: number,
+  ) {}
+
+  /** Whether `cost` more bytes fit. */
+  fits(cost: number): boolean {
+    return this.inUse + cost <= this.limit;
+  }
+}
+
 /** Collects fragments into datagrams. Time comes in as an argument. */
 export class Reassembler {
   private readonly partials = new Map<string, PartialDatagram>();
   private memoryInUse = 0;
 
-  constructor(private readonly config: ReassemblyConfig = DEFAULT_REASSEMBLY) {}
+  constructor(
+    private readonly config: ReassemblyConfig = DEFAULT_REASSEMBLY,
+    /** The host's reassembly budget, shared with IPv6's reassembler (a private one by default). */
+    readonly budget: ReassemblyMemory = new ReassemblyMemory(config.memoryLimit),
+  ) {}
 
-  /** Bytes currently held. */
+  /** Bytes currently held by this reassembler's datagrams. */
   get memory(): number {
     return this.memoryInUse;
   }
@@ -159,7 +184,7 @@ export class Reassembler {
 
     // Fragment zero also leaves a copy of its first bytes for ICMP quoting: that is held too.
     const cost = payload.length + FRAGMENT_OVERHEAD + (start === 0 ? Math.min(frame.length, QUOTE_LIMIT) : 0);
-    if (this.memoryInUse + cost > this.config.memoryLimit) return { kind: 'dropped', reason: 'reassemblyMemoryFull' };
+    if (!this.budget.fits(cost)) return { kind: 'dropped', reason: 'reassemblyMemoryFull' };
 
     if (!partial) {
       partial = { key, deadline: now + this.config.timeoutMs, fragments: [], firstHeader: null, firstFrame: null, totalLength: null, charged: 0 };
@@ -200,6 +225,7 @@ export class Reassembler {
     fragments.splice(index, 0, { offset: start, data: payload.slice() });
     partial.charged += cost;
     this.memoryInUse += cost;
+    this.budget.inUse += cost;
     if (start === 0) {
       partial.firstHeader = header;
       partial.firstFrame = frame.slice(0, Math.min(frame.length, QUOTE_LIMIT));
@@ -256,6 +282,7 @@ export class Reassembler {
 
   private discard(partial: PartialDatagram): void {
     this.memoryInUse -= partial.charged;
+    this.budget.inUse -= partial.charged;
     this.partials.delete(partial.key);
   }
 }

@@ -5,8 +5,9 @@
  */
 import type { IcmpErrorReport } from './icmp-layer.js';
 
-/** The errnos an ICMP error can mean (the table below). */
-export type IcmpErrno = 'ENETUNREACH' | 'EHOSTUNREACH' | 'ENOPROTOOPT' | 'ECONNREFUSED' | 'EMSGSIZE' | 'EOPNOTSUPP' | 'EHOSTDOWN' | 'ENONET' | 'EPROTO';
+/** The errnos an ICMP error can mean (the table below, and ICMPv6's in icmpv6-layer.ts). */
+export type IcmpErrno =
+  'ENETUNREACH' | 'EHOSTUNREACH' | 'ENOPROTOOPT' | 'ECONNREFUSED' | 'EMSGSIZE' | 'EOPNOTSUPP' | 'EHOSTDOWN' | 'ENONET' | 'EPROTO' | 'EACCES';
 
 /** The errno and severity of an ICMP error. */
 export interface IcmpErrorMeaning {

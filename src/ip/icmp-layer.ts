@@ -86,7 +86,8 @@ const MAX_ERROR_DATAGRAM = 576;
 export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
   private readonly errorListeners = new Map<number, IcmpErrorListener>();
   private readonly echoListeners = new Set<(reply: EchoReply, now: number) => void>();
-  private readonly rateLimiter: IcmpRateLimiter;
+  /** The error rate limits, shared with ICMPv6 (Linux's icmp_global counts both families). */
+  readonly rateLimiter: IcmpRateLimiter;
   /** Gets a trace event per message in and out when set (core/trace.ts). */
   tracer: Tracer | null = null;
 

@@ -14,6 +14,9 @@
  * one when full: a flood from forged sources costs a bounded amount of memory, and a
  * destination it pushes out merely starts again with a full bucket — still under the global
  * ceiling.
+ *
+ * One limiter serves ICMPv4 and ICMPv6 (as Linux's icmp_global is shared by both): an IPv6
+ * destination is keyed by its text (ipv6-address.ts's RFC 5952 form).
  */
 import { TokenBucket } from '../core/token-bucket.js';
 import type { Ipv4Address } from './address.js';
@@ -43,7 +46,7 @@ export class IcmpRateLimiter {
    * Buckets by destination, least recently used first (a Map keeps insertion order). Their
    * tokens are ms of credit, one per ms, as Linux's inet_peer rate_tokens.
    */
-  private readonly destinations = new Map<Ipv4Address, TokenBucket>();
+  private readonly destinations = new Map<Ipv4Address | string, TokenBucket>();
 
   constructor(public config: IcmpRateLimitConfig) {
     this.global = new TokenBucket(config.errorBurst);
@@ -61,7 +64,7 @@ export class IcmpRateLimiter {
    * destination does not eat into everyone's budget. `perDestination` false skips the
    * destination's bucket (Linux does for errors over loopback).
    */
-  take(destination: Ipv4Address, now: number, perDestination = true): IcmpRateLimit | null {
+  take(destination: Ipv4Address | string, now: number, perDestination = true): IcmpRateLimit | null {
     // The capacity is applied at every call: a burst lowered while running (configure) takes effect at once.
     const { errorBurst, errorRatePerSecond } = this.config;
     if (!this.global.allows(now, 1, { capacity: errorBurst, tokens: errorRatePerSecond, everyMs: 1000 })) return 'global';
@@ -71,7 +74,7 @@ export class IcmpRateLimiter {
   }
 
   /** Linux's inet_peer_xrlim_allow: credit in ms, capped at burst × interval, one interval per error. */
-  private destinationAllows(destination: Ipv4Address, now: number): boolean {
+  private destinationAllows(destination: Ipv4Address | string, now: number): boolean {
     const interval = this.config.errorIntervalPerDestinationMs;
     if (!(interval > 0)) return true;
     let bucket = this.destinations.get(destination);
@@ -80,7 +83,7 @@ export class IcmpRateLimiter {
     } else {
       // A destination not seen (or forgotten) starts with a full bucket, as a new inet_peer.
       while (this.destinations.size >= Math.max(1, this.config.errorDestinationsMax)) {
-        const oldest = this.destinations.keys().next().value as Ipv4Address;
+        const oldest = this.destinations.keys().next().value as Ipv4Address | string;
         this.destinations.delete(oldest);
       }
       bucket = new TokenBucket();

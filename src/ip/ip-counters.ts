@@ -24,6 +24,7 @@ export const ICMP_ERRNOS: { readonly [Errno in IcmpErrno]: true } = {
   EHOSTDOWN: true,
   ENONET: true,
   EPROTO: true,
+  EACCES: true,
 };
 
 /** The parts of the `<IcmpErrorKind>` families. */

@@ -12,7 +12,7 @@ import type { Counter, Stats } from '../core/stats.js';
 import type { Ipv4CounterName } from './ip-counters.js';
 import type { Tracer } from '../core/trace.js';
 import { formatIpv4Address, IPV4_BROADCAST, isMulticast, subnetBroadcast, type Ipv4Address } from './address.js';
-import { DEFAULT_REASSEMBLY, fragmentDatagram, IPV4_MIN_MTU, Reassembler, type ReassemblyConfig } from './fragments.js';
+import { DEFAULT_REASSEMBLY, fragmentDatagram, IPV4_MIN_MTU, Reassembler, ReassemblyMemory, type ReassemblyConfig } from './fragments.js';
 import type { NetworkInterface } from './interface.js';
 import { internetChecksum, pseudoHeaderSum } from './checksum.js';
 import { Ipv4Identification } from './identification.js';
@@ -149,6 +149,8 @@ export type IpSendError = 'ENETUNREACH' | 'EINVAL' | 'EMSGSIZE' | 'ENOBUFS';
 export class IpLayer {
   readonly routes = new RouteTable();
   readonly reassembler: Reassembler;
+  /** Bytes held by partial datagrams of both families: IPv6's reassembler draws on it too. */
+  readonly reassemblyMemory: ReassemblyMemory;
   private readonly interfaces = new Map<string, NetworkInterface>();
   /** The same interfaces as a list, rebuilt when one is added: every packet looks through them. */
   private interfaceList: readonly NetworkInterface[] = [];
@@ -177,7 +179,8 @@ export class IpLayer {
     /** Called whenever a frame is queued, so a driver can schedule a poll. */
     private readonly onOutput: () => void,
   ) {
-    this.reassembler = new Reassembler(config.reassembly);
+    this.reassemblyMemory = new ReassemblyMemory(config.reassembly.memoryLimit);
+    this.reassembler = new Reassembler(config.reassembly, this.reassemblyMemory);
     this.identification = new Ipv4Identification(rng);
     this.counters = {
       rxPackets: stats.counter('ipv4.rx.packets'),
@@ -648,13 +651,30 @@ export class IpLayer {
    * before it reaches the wire, and counted. The whole datagram goes or none of it.
    */
   private transmitQueueFull(iface: NetworkInterface): boolean {
-    const limit = iface.link.transmitQueueLimit;
-    if (limit === undefined || limit === Number.POSITIVE_INFINITY) return false;
-    let queued = 0;
-    for (const frame of this.outbox) if (frame.interfaceName === iface.name) queued++;
-    if (queued < limit) return false;
+    if (this.transmitQueueHasRoom(iface)) return false;
     this.stats.increment('drop.ipv4.transmitQueueFull');
     return true;
+  }
+
+  /**
+   * Whether `iface`'s transmit queue takes another frame. The queue is the interface's, shared
+   * by IPv4 and IPv6 (as a qdisc is shared by both families), so the IPv6 layer asks here.
+   */
+  transmitQueueHasRoom(iface: NetworkInterface): boolean {
+    const limit = iface.link.transmitQueueLimit;
+    if (limit === undefined || limit === Number.POSITIVE_INFINITY) return true;
+    let queued = 0;
+    for (const frame of this.outbox) if (frame.interfaceName === iface.name) queued++;
+    return queued < limit;
+  }
+
+  /**
+   * Queues a frame the IPv6 layer built for `iface`'s link: one outbox for both families, so
+   * the stack flushes them in the order they were sent. The caller checked transmitQueueHasRoom.
+   */
+  enqueueIpv6(iface: NetworkInterface, frame: Uint8Array, segmentSize = 0): void {
+    this.outbox.push({ interfaceName: iface.name, frame, segmentSize });
+    this.onOutput();
   }
 
   private enqueue(iface: NetworkInterface, frame: Uint8Array, segmentSize = 0): void {

@@ -4,6 +4,8 @@
  * port the caller says is free. The randomness comes from the stack's injected Rng.
  */
 import type { Rng } from '../core/rng.js';
+import { IPV4_ANY } from './address.js';
+import { IPV6_ANY_TEXT, type IpAddress } from './ip-address.js';
 
 /** An inclusive range of ports for automatic assignment. */
 export interface PortRange {
@@ -23,4 +25,17 @@ export function allocateEphemeralPort(range: PortRange, rng: Rng, isFree: (port:
     if (isFree(port)) return port;
   }
   return null;
+}
+
+/**
+ * Whether two bindings of one port, by TCP or by UDP, would both take some packet: equal
+ * addresses; 0.0.0.0 and any IPv4 address; `::` and any IPv6 address, and any IPv4 one too
+ * unless that side is IPV6_V6ONLY. Ports are one space for both families (RFC 6056 §2.1: the
+ * port with the address names the endpoint), as Linux's inet_rcv_saddr_equal has them.
+ */
+export function bindingsOverlap(a: IpAddress, aIpv6Only: boolean, b: IpAddress, bIpv6Only: boolean): boolean {
+  if (a === b) return true;
+  const covers = (wildcard: IpAddress, ipv6Only: boolean, other: IpAddress): boolean =>
+    (wildcard === IPV4_ANY && typeof other === 'number') || (wildcard === IPV6_ANY_TEXT && (typeof other === 'string' || !ipv6Only));
+  return covers(a, aIpv6Only, b) || covers(b, bIpv6Only, a);
 }

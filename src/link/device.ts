@@ -165,7 +165,9 @@ export function configureDevice(config: DeviceConfig): Configured {
     if (config.mtu !== undefined) ip(['link', 'set', 'dev', config.name, 'mtu', String(config.mtu)], netns);
     if (config.txQueueLength !== undefined) ip(['link', 'set', 'dev', config.name, 'txqueuelen', String(config.txQueueLength)], netns);
     for (const address of config.addresses ?? []) {
-      ip(['addr', 'add', address, 'dev', config.name], netns);
+      // An IPv6 address without duplicate address detection: on a point-to-point TUN nobody
+      // else can hold it, and DAD would leave it tentative (unusable) for a second or more.
+      ip(['addr', 'add', address, 'dev', config.name, ...(address.includes(':') ? ['nodad'] : [])], netns);
       undo.push(() => ip(['addr', 'del', address, 'dev', config.name], netns));
     }
     if (!config.ipv6) {

@@ -135,7 +135,15 @@ export class FaultInjector extends LinkDecorator {
       return;
     }
     let copy = frame;
-    if (this.medium === 'ip' && frame.length >= 20 && (frame[1] & 3) !== 0 && (frame[1] & 3) !== 3 && this.chance(c.congestionMarkRate)) {
+    // IPv4 only: an IPv6 packet's ECN bits sit elsewhere (RFC 8200 §7), and it is left alone.
+    if (
+      this.medium === 'ip' &&
+      frame.length >= 20 &&
+      frame[0] >> 4 === 4 &&
+      (frame[1] & 3) !== 0 &&
+      (frame[1] & 3) !== 3 &&
+      this.chance(c.congestionMarkRate)
+    ) {
       copy = frame.slice();
       copy[1] |= 3;
       Ipv4Packet.unchecked(copy).fillChecksum();

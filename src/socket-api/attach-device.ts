@@ -17,6 +17,8 @@ import type { Stack } from './stack.js';
 export interface AttachOptions {
   /** The stack's address on the link with its prefix: `10.77.0.2/24`. */
   readonly address: string;
+  /** The stack's IPv6 address(es) on the link with the prefix, `fd00:7::2/64` (a TUN device carries both families). */
+  readonly address6?: string | readonly string[];
   /** The interface's name inside the stack (default: the device's name). */
   readonly interfaceName?: string;
   /** The interface MTU (default: the link's). */
@@ -45,7 +47,13 @@ export function attachDevice(stack: Stack, driver: RealtimeDriver, link: TunLink
       nextHop: (destination) => stack.ip.routes.lookup(destination)?.gateway ?? destination,
     });
   }
-  const iface = stack.addInterface({ name: options.interfaceName ?? link.name, link: seen, address: options.address, mtu: options.mtu });
+  const iface = stack.addInterface({
+    name: options.interfaceName ?? link.name,
+    link: seen,
+    address: options.address,
+    address6: options.address6,
+    mtu: options.mtu,
+  });
   link.onBatch = () => driver.pollNow();
   return iface;
 }

@@ -3,8 +3,10 @@
  * packetdrill scripts written for Linux read the same here.
  */
 
-/** Address family. */
+/** Address family: IPv4. */
 export const AF_INET = 2;
+/** Address family: IPv6 (also IPv4 through IPv4-mapped addresses, unless IPV6_V6ONLY). */
+export const AF_INET6 = 10;
 
 // Socket types.
 /** Socket type: a TCP byte stream. */
@@ -27,6 +29,28 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 /** A raw socket that sends whole IP packets (implies IP_HDRINCL). */
 export const IPPROTO_RAW = 255;
+/** The option level of the IPV6_* options (ipv6(7)). */
+export const IPPROTO_IPV6 = 41;
+/** ICMPv6 (a raw socket's protocol). */
+export const IPPROTO_ICMPV6 = 58;
+
+// IPPROTO_IPV6 options (Linux's include/uapi/linux/in6.h).
+/** Hop Limit of unicast packets (-1: the default, 64). */
+export const IPV6_UNICAST_HOPS = 16;
+/** The interface multicasts leave by (an interface index; 0: by the routes). */
+export const IPV6_MULTICAST_IF = 17;
+/** Hop Limit of multicast packets (-1: the default, 1). */
+export const IPV6_MULTICAST_HOPS = 18;
+/** Whether our multicasts come back to this host's members. */
+export const IPV6_MULTICAST_LOOP = 19;
+/** Join a multicast group (ipv6_mreq; here the group as text). */
+export const IPV6_JOIN_GROUP = 20;
+/** Leave a multicast group. */
+export const IPV6_LEAVE_GROUP = 21;
+/** IPv6 only: no IPv4-mapped peers on this socket (settable only before bind). */
+export const IPV6_V6ONLY = 26;
+/** The Traffic Class of outgoing packets (-1: 0). */
+export const IPV6_TCLASS = 67;
 /** Linux's name for the TCP option level: the same number as IPPROTO_TCP. */
 export const SOL_TCP = IPPROTO_TCP;
 

@@ -8,7 +8,9 @@
  */
 import { ErrnoError, type ErrnoCode } from '../core/errno.js';
 import type { Result } from '../core/result.js';
-import { formatIpv4Address, IPV4_ANY, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
+import { formatIpv4Address, IPV4_ANY, parseIpv4Address } from '../ip/address.js';
+import { ipv6Text, IPV6_ANY_TEXT, type IpAddress } from '../ip/ip-address.js';
+import { formatIpv6Address, ipv4MappedAddress, mappedIpv4Address, parseIpv6ScopedAddress } from '../ip/ipv6-address.js';
 import type { RawSocket } from '../ip/raw-layer.js';
 import type { TcpConnection, TcpState } from '../tcp/connection.js';
 import type { TcpInfo } from '../tcp/tcp-info.js';
@@ -20,9 +22,12 @@ import type { Stack } from './stack.js';
 import { applySocketOptions, optionKey, socketOption, type SocketOptions, type SocketOptionValue } from './tcp-socket-options.js';
 import { ZerocopyNotifications, type ExtendedError } from './zerocopy.js';
 
-/** An IPv4 socket address. */
+/** A socket address: sockaddr_in's or sockaddr_in6's. */
 export interface SocketAddress {
-  /** The IPv4 address in dotted-quad form (`10.0.0.1`). */
+  /**
+   * The address as text: dotted quad on an AF_INET socket (`10.0.0.1`); on an AF_INET6 socket
+   * IPv6 text (`fd00::1`, a zone as `fe80::1%eth0`), IPv4 peers as IPv4-mapped (`::ffff:10.0.0.1`).
+   */
   readonly address: string;
   /** The port, 0–65535. */
   readonly port: number;
@@ -95,6 +100,8 @@ export interface ReceivedMessage extends SocketAddress {
 /** What a descriptor refers to. */
 class SocketEntry {
   nonBlocking = false;
+  /** 4 for AF_INET, 6 for AF_INET6. */
+  family: 4 | 6 = 4;
   binding: TcpBinding | null = null;
   listener: TcpListener | null = null;
   connection: TcpConnection | null = null;
@@ -119,6 +126,11 @@ class SocketEntry {
     readonly protocol: number,
     readonly options: SocketOptions,
   ) {}
+
+  /** True once the socket has a port (IPV6_V6ONLY is then fixed). */
+  get bound(): boolean {
+    return this.binding !== null || this.listener !== null || this.connection !== null || (this.udp?.bound ?? false);
+  }
 
   /** Wakes every blocked call on this socket to re-check its condition, and tells its watchers. */
   notify(): void {
@@ -148,8 +160,8 @@ export class BerkeleySockets {
       .map((entry) => {
         const connection = entry.connection;
         let remote: SocketAddress | null = null;
-        if (connection) remote = { address: formatIpv4Address(connection.remoteAddress), port: connection.remotePort };
-        else if (entry.udp?.connected) remote = { address: formatIpv4Address(entry.udp.remoteAddress), port: entry.udp.remotePort };
+        if (connection) remote = { address: socketAddressText(entry, connection.remoteAddress), port: connection.remotePort };
+        else if (entry.udp?.connected) remote = { address: socketAddressText(entry, entry.udp.remoteAddress), port: entry.udp.remotePort };
         const tcpState: TcpState | null = entry.type !== C.SOCK_STREAM ? null : entry.listener ? 'LISTEN' : (connection?.state ?? 'CLOSED');
         return { fd: entry.fd, type: entry.type, protocol: entry.protocol, local: this.getsockname(entry.fd), remote, tcpState, connection };
       });
@@ -157,10 +169,12 @@ export class BerkeleySockets {
 
   // ---- creation and addresses --------------------------------------------------------------
 
-  /** socket(2). `type` may include SOCK_NONBLOCK. */
+  /** socket(2): AF_INET or AF_INET6 (stream and datagram). `type` may include SOCK_NONBLOCK. */
   socket(domain: number, type: number, protocol = 0): number {
-    if (domain !== C.AF_INET) throw new ErrnoError('EAFNOSUPPORT', 'socket');
+    if (domain !== C.AF_INET && domain !== C.AF_INET6) throw new ErrnoError('EAFNOSUPPORT', 'socket');
     const baseType = type & ~C.SOCK_NONBLOCK;
+    // Raw IPv6 sockets (ICMPv6 for ping -6) are not here yet.
+    if (domain === C.AF_INET6 && baseType === C.SOCK_RAW) throw new ErrnoError('EAFNOSUPPORT', 'socket');
     if (baseType === C.SOCK_STREAM && protocol !== 0 && protocol !== C.IPPROTO_TCP) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
     if (baseType === C.SOCK_DGRAM && protocol !== 0 && protocol !== C.IPPROTO_UDP) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
     if (baseType === C.SOCK_RAW && (protocol <= 0 || protocol > 255)) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
@@ -194,10 +208,14 @@ export class BerkeleySockets {
       broadcast: false,
       headerIncluded: protocol === C.IPPROTO_RAW,
       zerocopy: false,
+      ipv6Only: false,
+      unicastHops: undefined,
+      trafficClass: 0,
     });
     entry.nonBlocking = (type & C.SOCK_NONBLOCK) !== 0;
+    entry.family = domain === C.AF_INET6 ? 6 : 4;
     if (baseType === C.SOCK_DGRAM) {
-      entry.udp = this.stack.udp.open();
+      entry.udp = this.stack.udp.open(entry.family);
       entry.udp.onReadable = () => entry.notify();
       entry.udp.onError = () => entry.notify();
     } else if (baseType === C.SOCK_RAW) {
@@ -212,34 +230,39 @@ export class BerkeleySockets {
   /** bind(2). */
   bind(fd: number, address: SocketAddress): void {
     const entry = this.get(fd, 'bind');
-    const local = parseAddress(address.address, 'bind');
+    const local = stackAddress(entry, address.address, 'bind');
     if (entry.udp) return check(entry.udp.bind(local, address.port), 'bind', address);
     if (entry.raw) {
-      if (local !== IPV4_ANY && !this.stack.ip.isLocalAddress(local)) throw new ErrnoError('EADDRNOTAVAIL', 'bind', address.address, address.port);
+      if (typeof local !== 'number' || (local !== IPV4_ANY && !this.stack.ip.isLocalAddress(local)))
+        throw new ErrnoError('EADDRNOTAVAIL', 'bind', address.address, address.port);
       entry.raw.localAddress = local;
       return;
     }
     if (entry.binding || entry.connection || entry.listener) throw new ErrnoError('EINVAL', 'bind', address.address, address.port);
-    const bound = this.stack.tcp.bind(local, address.port, { reuseAddress: entry.options.reuseAddress, reusePort: entry.options.reusePort });
+    const bound = this.stack.tcp.bind(local, address.port, {
+      reuseAddress: entry.options.reuseAddress,
+      reusePort: entry.options.reusePort,
+      ipv6Only: entry.family === 6 && entry.options.ipv6Only,
+    });
     entry.binding = check(bound, 'bind', address);
   }
 
   /** getsockname(2). */
   getsockname(fd: number): SocketAddress {
     const entry = this.get(fd, 'getsockname');
-    if (entry.connection) return { address: formatIpv4Address(entry.connection.localAddress), port: entry.connection.localPort };
-    if (entry.binding) return { address: formatIpv4Address(entry.binding.address), port: entry.binding.port };
-    if (entry.udp) return { address: formatIpv4Address(entry.udp.localAddress), port: entry.udp.localPort };
+    if (entry.connection) return { address: socketAddressText(entry, entry.connection.localAddress), port: entry.connection.localPort };
+    if (entry.binding) return { address: socketAddressText(entry, entry.binding.address), port: entry.binding.port };
+    if (entry.udp) return { address: socketAddressText(entry, entry.udp.localAddress), port: entry.udp.localPort };
     if (entry.raw) return { address: formatIpv4Address(entry.raw.localAddress), port: 0 };
-    return { address: '0.0.0.0', port: 0 };
+    return { address: entry.family === 6 ? '::' : '0.0.0.0', port: 0 };
   }
 
   /** getpeername(2). */
   getpeername(fd: number): SocketAddress {
     const entry = this.get(fd, 'getpeername');
     const c = entry.connection;
-    if (c && c.state !== 'CLOSED' && c.state !== 'SYN-SENT') return { address: formatIpv4Address(c.remoteAddress), port: c.remotePort };
-    if (entry.udp?.connected) return { address: formatIpv4Address(entry.udp.remoteAddress), port: entry.udp.remotePort };
+    if (c && c.state !== 'CLOSED' && c.state !== 'SYN-SENT') return { address: socketAddressText(entry, c.remoteAddress), port: c.remotePort };
+    if (entry.udp?.connected) return { address: socketAddressText(entry, entry.udp.remoteAddress), port: entry.udp.remotePort };
     throw new ErrnoError('ENOTCONN', 'getpeername');
   }
 
@@ -254,7 +277,13 @@ export class BerkeleySockets {
       entry.listener.backlog = Math.max(1, backlog);
       return;
     }
-    if (!entry.binding) entry.binding = check(this.stack.tcp.bind(IPV4_ANY, 0, { reuseAddress: entry.options.reuseAddress }), 'listen');
+    if (!entry.binding) {
+      const any = entry.family === 6 ? IPV6_ANY_TEXT : IPV4_ANY;
+      entry.binding = check(
+        this.stack.tcp.bind(any, 0, { reuseAddress: entry.options.reuseAddress, ipv6Only: entry.family === 6 && entry.options.ipv6Only }),
+        'listen',
+      );
+    }
     const listener = check(
       this.stack.tcp.listen(entry.binding.address, entry.binding.port, Math.max(1, backlog), entry.options.congestion, entry.binding),
       'listen',
@@ -272,16 +301,17 @@ export class BerkeleySockets {
     const listener = entry.listener;
     const connection = await this.waitFor(entry, 'accept', entry.options.receiveTimeoutMs, () => listener.accept() ?? undefined);
     const child = new SocketEntry(this.nextFd++, C.SOCK_STREAM, C.IPPROTO_TCP, { ...entry.options, linger: { ...entry.options.linger } });
+    child.family = entry.family;
     this.attachConnection(child, connection);
     applySocketOptions(connection, child.options); // an accepted socket inherits the listener's options, as on Linux
     this.table.set(child.fd, child);
-    return { fd: child.fd, address: formatIpv4Address(connection.remoteAddress), port: connection.remotePort };
+    return { fd: child.fd, address: socketAddressText(child, connection.remoteAddress), port: connection.remotePort };
   }
 
   /** connect(2). TCP: the handshake (EINPROGRESS when non-blocking). UDP/raw: sets the peer. */
   async connect(fd: number, address: SocketAddress): Promise<void> {
     const entry = this.get(fd, 'connect');
-    const remote = parseAddress(address.address, 'connect');
+    const remote = stackAddress(entry, address.address, 'connect');
     if (entry.udp) {
       if (address.port === 0) {
         entry.udp.disconnect();
@@ -290,9 +320,13 @@ export class BerkeleySockets {
       return check(entry.udp.connect(remote, address.port), 'connect', address);
     }
     if (entry.raw) {
+      if (typeof remote !== 'number') throw new ErrnoError('EAFNOSUPPORT', 'connect', address.address, address.port);
       entry.raw.remoteAddress = remote;
       return;
     }
+    // Linux's tcp_v6_connect: an IPV6_V6ONLY socket cannot reach an IPv4-mapped address.
+    if (typeof remote === 'number' && entry.family === 6 && entry.options.ipv6Only)
+      throw new ErrnoError('ENETUNREACH', 'connect', address.address, address.port);
     if (entry.listener) throw new ErrnoError('EINVAL', 'connect', address.address, address.port);
     let connection = entry.connection;
     if (connection) {
@@ -438,13 +472,16 @@ export class BerkeleySockets {
   async sendto(fd: number, data: Uint8Array | null, address: SocketAddress, flags = 0): Promise<number> {
     const entry = this.get(fd, 'sendto');
     if (data === null) throw new ErrnoError('EFAULT', 'sendto');
-    const destination = parseAddress(address.address, 'sendto');
+    const destination = stackAddress(entry, address.address, 'sendto');
     if (entry.udp) {
       const sent = check(entry.udp.send(data, destination, address.port), 'sendto', address);
       if ((flags & C.MSG_ZEROCOPY) !== 0 && entry.options.zerocopy && data.length > 0) this.datagramCompleted(entry);
       return sent;
     }
-    if (entry.raw) return check(entry.raw.send(data, destination), 'sendto', address);
+    if (entry.raw) {
+      if (typeof destination !== 'number') throw new ErrnoError('EAFNOSUPPORT', 'sendto', address.address, address.port);
+      return check(entry.raw.send(data, destination), 'sendto', address);
+    }
     return this.send(fd, data, flags);
   }
 
@@ -511,7 +548,7 @@ export class BerkeleySockets {
         if (error) throw new ErrnoError(error, 'recvfrom');
         return (peek ? udp.peek() : udp.receive()) ?? undefined;
       });
-      return { data: datagram.payload.subarray(0, max), address: formatIpv4Address(datagram.sourceAddress), port: datagram.sourcePort };
+      return { data: datagram.payload.subarray(0, max), address: socketAddressText(entry, datagram.sourceAddress), port: datagram.sourcePort };
     }
     if (entry.raw) {
       const raw = entry.raw;
@@ -531,7 +568,7 @@ export class BerkeleySockets {
       if (connection.state === 'SYN-SENT' && nonBlocking) throw new ErrnoError('EAGAIN', 'recvfrom');
       return undefined;
     });
-    return { data, address: formatIpv4Address(connection.remoteAddress), port: connection.remotePort };
+    return { data, address: socketAddressText(entry, connection.remoteAddress), port: connection.remotePort };
   }
 
   /** shutdown(2). */
@@ -642,6 +679,22 @@ export class BerkeleySockets {
         if (!entry.udp) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
         entry.udp.options.multicastLoop = n !== 0 && !Number.isNaN(n);
         return true;
+      case optionKey(C.IPPROTO_IPV6, C.IPV6_JOIN_GROUP):
+      case optionKey(C.IPPROTO_IPV6, C.IPV6_LEAVE_GROUP): {
+        // The value is the group (ipv6_mreq's ipv6mr_multiaddr) as text.
+        if (!entry.udp || entry.family !== 6) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+        const group = ipv6Group(value);
+        if (group === null) throw new ErrnoError('EINVAL', 'setsockopt');
+        const text = ipv6Text(group);
+        const done = name === C.IPV6_JOIN_GROUP ? entry.udp.joinGroup(text) : entry.udp.leaveGroup(text);
+        if (!done.ok) throw new ErrnoError(done.error, 'setsockopt');
+        return true;
+      }
+      case optionKey(C.IPPROTO_IPV6, C.IPV6_MULTICAST_HOPS):
+        if (!entry.udp || entry.family !== 6) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+        if (!(n >= -1 && n <= 255)) throw new ErrnoError('EINVAL', 'setsockopt');
+        entry.udp.options.multicastHops = n === -1 ? 1 : n;
+        return true;
       case optionKey(C.IPPROTO_IP, C.IP_ADD_MEMBERSHIP):
       case optionKey(C.IPPROTO_IP, C.IP_DROP_MEMBERSHIP): {
         // The value is the group (ip_mreq's imr_multiaddr) as dotted text.
@@ -683,6 +736,15 @@ export class BerkeleySockets {
         if (udp) udp.options.tos = options.tos;
         if (raw) raw.tos = options.tos;
         return;
+      case optionKey(C.IPPROTO_IPV6, C.IPV6_V6ONLY):
+        if (udp) udp.options.ipv6Only = options.ipv6Only;
+        return;
+      case optionKey(C.IPPROTO_IPV6, C.IPV6_UNICAST_HOPS):
+        if (udp) udp.options.unicastHops = options.unicastHops;
+        return;
+      case optionKey(C.IPPROTO_IPV6, C.IPV6_TCLASS):
+        if (udp) udp.options.trafficClass = options.trafficClass;
+        return;
     }
   }
 
@@ -697,6 +759,7 @@ export class BerkeleySockets {
     const key = optionKey(level, name);
     if (entry.udp && key === optionKey(C.IPPROTO_IP, C.IP_MULTICAST_TTL)) return entry.udp.options.multicastTtl;
     if (entry.udp && key === optionKey(C.IPPROTO_IP, C.IP_MULTICAST_LOOP)) return Number(entry.udp.options.multicastLoop);
+    if (entry.udp && entry.family === 6 && key === optionKey(C.IPPROTO_IPV6, C.IPV6_MULTICAST_HOPS)) return entry.udp.options.multicastHops;
     const get = socketOption(level, name)?.get;
     if (!get) throw new ErrnoError('ENOPROTOOPT', 'getsockopt');
     return get(entry, {
@@ -895,10 +958,33 @@ function peekStream(connection: TcpConnection, max: number): Uint8Array {
   return out;
 }
 
-function parseAddress(text: string, syscall: string): Ipv4Address {
-  const address = parseIpv4Address(text === '' || text === 'INADDR_ANY' ? '0.0.0.0' : text === 'localhost' ? '127.0.0.1' : text);
-  if (address === null) throw new ErrnoError('EINVAL', syscall, text);
-  return address;
+/**
+ * The stack's form of a socket address's text: an IPv4 number on an AF_INET socket; on an
+ * AF_INET6 socket IPv6 text, but an IPv4-mapped address as the IPv4 address it stands for
+ * (RFC 4291 §2.5.5.2: the socket then speaks IPv4, as Linux's dual-stack sockets). A zone is
+ * accepted and, on a host whose link-local routes name their interfaces, not needed.
+ */
+function stackAddress(entry: { readonly family: 4 | 6 }, text: string, syscall: string): IpAddress {
+  if (entry.family === 4) {
+    const address = parseIpv4Address(text === '' || text === 'INADDR_ANY' ? '0.0.0.0' : text === 'localhost' ? '127.0.0.1' : text);
+    if (address === null) throw new ErrnoError('EINVAL', syscall, text);
+    return address;
+  }
+  const scoped = parseIpv6ScopedAddress(text === '' || text === 'in6addr_any' ? '::' : text === 'localhost' ? '::1' : text);
+  if (scoped === null) throw new ErrnoError('EINVAL', syscall, text);
+  return mappedIpv4Address(scoped.address) ?? ipv6Text(scoped.address);
+}
+
+/** The text of a stack address as the socket shows it: IPv4 peers of an AF_INET6 socket as ::ffff:a.b.c.d. */
+function socketAddressText(entry: { readonly family: 4 | 6 }, address: IpAddress): string {
+  if (typeof address === 'string') return address;
+  return entry.family === 6 ? formatIpv6Address(ipv4MappedAddress(address)) : formatIpv4Address(address);
+}
+
+/** The 16 bytes of an IPv6 group named in a socket option. */
+function ipv6Group(value: SocketOptionValue): Uint8Array | null {
+  const scoped = typeof value === 'string' ? parseIpv6ScopedAddress(value) : null;
+  return scoped === null || scoped.address[0] !== 0xff ? null : scoped.address;
 }
 
 function check<T>(result: Result<T, ErrnoCode>, syscall: string, address?: SocketAddress): T {

@@ -16,6 +16,7 @@ import {
   type Ipv4CounterName,
   type RawCounterName,
 } from '../ip/ip-counters.js';
+import { ICMPV6_COUNTERS, IPV6_COUNTERS, type Icmpv6CounterName, type Ipv6CounterName } from '../ip/ipv6-counters.js';
 import { FAULT_COUNTERS } from '../link/fault-injector.js';
 import { TCP_COUNTERS, type TcpCounterName } from '../tcp/tcp-counters.js';
 import { UDP_COUNTERS, type UdpCounterName } from '../udp/udp-counters.js';
@@ -32,7 +33,16 @@ export const STACK_COUNTERS = {
 export type StackCounterName = CounterNameOf<typeof STACK_COUNTERS>;
 
 /** Every counter a stack's `stats` may hold. */
-export type CounterName = StackCounterName | Ipv4CounterName | IcmpCounterName | IgmpCounterName | RawCounterName | UdpCounterName | TcpCounterName;
+export type CounterName =
+  | StackCounterName
+  | Ipv4CounterName
+  | IcmpCounterName
+  | IgmpCounterName
+  | RawCounterName
+  | Ipv6CounterName
+  | Icmpv6CounterName
+  | UdpCounterName
+  | TcpCounterName;
 
 /** The registries in the order docs/counters.md lists them, each under a title. */
 export const COUNTER_SECTIONS: readonly { readonly title: string; readonly source: string; readonly counters: CounterRegistry }[] = [
@@ -41,6 +51,8 @@ export const COUNTER_SECTIONS: readonly { readonly title: string; readonly sourc
   { title: 'ICMP', source: 'src/ip/icmp-layer.ts', counters: ICMP_COUNTERS },
   { title: 'IGMP', source: 'src/ip/igmp.ts', counters: IGMP_COUNTERS },
   { title: 'Raw sockets', source: 'src/ip/raw-layer.ts', counters: RAW_COUNTERS },
+  { title: 'IPv6', source: 'src/ip/ipv6-layer.ts', counters: IPV6_COUNTERS },
+  { title: 'ICMPv6', source: 'src/ip/icmpv6-layer.ts', counters: ICMPV6_COUNTERS },
   { title: 'UDP', source: 'src/udp/udp-layer.ts', counters: UDP_COUNTERS },
   { title: 'TCP', source: 'src/tcp/', counters: TCP_COUNTERS },
   { title: "A FaultInjector's own (`faults.stats`, not the stack's)", source: 'src/link/fault-injector.ts', counters: FAULT_COUNTERS },

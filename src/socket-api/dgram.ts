@@ -33,7 +33,8 @@ import {
   type NodeSystemError,
 } from './node-errors.js';
 import { fixBufferList, sliceBuffer, validateUint32, viewBytes } from './dgram-args.js';
-import { addressInfo, blocks, callableClass, NodeModuleContext, toIpv4, validateBlockList, type LookupFunction } from './node-support.js';
+import { addressInfo, blocks, callableClass, NodeModuleContext, toIpv4, toStackAddress, validateBlockList, type LookupFunction } from './node-support.js';
+import type { IpAddress } from '../ip/ip-address.js';
 import type { Stack } from './stack.js';
 
 /** Linux's limits for SO_RCVBUF/SO_SNDBUF as an unprivileged process sets them. */
@@ -45,10 +46,10 @@ const DEFAULT_SEND_BUFFER = 212_992;
 
 /** What a datagram's sender looks like in a `message` event. */
 export interface RemoteInfo {
-  /** The sender's address, dotted quad. */
+  /** The sender's address: dotted quad on `udp4`; on `udp6` IPv6 text, IPv4 senders as ::ffff:a.b.c.d. */
   address: string;
-  /** Always `IPv4`. */
-  family: 'IPv4';
+  /** `IPv4` or `IPv6`. */
+  family: 'IPv4' | 'IPv6';
   /** The sender's port. */
   port: number;
   /** The message's size in bytes. */
@@ -57,13 +58,13 @@ export interface RemoteInfo {
 
 /** Options of `dgram.createSocket({...})`. */
 export interface DgramSocketOptions {
-  /** The socket family. Only `udp4` is available: `udp6` throws ERR_FEATURE_UNAVAILABLE_ON_PLATFORM. */
+  /** The socket family: `udp4`, or `udp6` (which also speaks IPv4 as ::ffff:a.b.c.d unless `ipv6Only`). */
   type: 'udp4' | 'udp6';
   /** SO_REUSEADDR: `bind()` succeeds where another socket that set it holds the address; only the one bound last receives. Default false. */
   reuseAddr?: boolean;
   /** SO_REUSEPORT: sockets that all set it may bind the same address and port (Node 22.12+). */
   reusePort?: boolean;
-  /** Node: for `udp6`, no dual stack. Ignored here, as there is no `udp6`. */
+  /** For `udp6`: IPv6 only, no dual stack (IPV6_V6ONLY). */
   ipv6Only?: boolean;
   /** SO_RCVBUF, set once bound (doubled and clamped as Linux does). */
   recvBufferSize?: number;
@@ -137,15 +138,17 @@ export class DgramSocket extends EventEmitter {
       this.#receiveBlockList = validateBlockList(options.receiveBlockList, 'options.receiveBlockList');
       this.#sendBlockList = validateBlockList(options.sendBlockList, 'options.sendBlockList');
     }
-    if (type === 'udp6') throw codedError('ERR_FEATURE_UNAVAILABLE_ON_PLATFORM', 'ustack: udp6 sockets are not available; this stack is IPv4 only');
-    if (type !== 'udp4') throw nodeErrors.badSocketType();
+    if (type !== 'udp4' && type !== 'udp6') throw nodeErrors.badSocketType();
     if (lookup !== undefined) validateFunction(lookup, 'lookup');
     const resolve: LookupFunction = context.lookup;
+    const family = type === 'udp6' ? 6 : 4;
+    const loopback = family === 6 ? '::1' : '127.0.0.1';
     this.#lookup = lookup
-      ? (address, callback) => lookup!(address || '127.0.0.1', 4, callback)
-      : (address, callback) => resolve(address || '127.0.0.1', 4, (error, ip) => callback(error, ip as string | undefined));
+      ? (address, callback) => lookup!(address || loopback, family, callback)
+      : (address, callback) => resolve(address || loopback, family, (error, ip) => callback(error, ip as string | undefined));
     this.type = type;
-    this.#handle = context.stack.udp.open();
+    this.#handle = context.stack.udp.open(family);
+    this.#handle.options.ipv6Only = family === 6 && Boolean(options?.ipv6Only);
     this.#reuseAddr = Boolean(options?.reuseAddr);
     this.#reusePort = Boolean(options?.reusePort);
     this.#recvBufferSize = options?.recvBufferSize;
@@ -202,7 +205,7 @@ export class DgramSocket extends EventEmitter {
     } else {
       address = typeof args[1] === 'function' ? '' : args[1];
     }
-    if (!address) address = '0.0.0.0';
+    if (!address) address = this.type === 'udp6' ? '::' : '0.0.0.0';
     this.#lookup(address as string, (error, ip) => {
       const handle = this.#handle;
       if (!handle) return;
@@ -212,7 +215,7 @@ export class DgramSocket extends EventEmitter {
         return;
       }
       const portNumber = Number(port) || 0;
-      const local = toIpv4(ip as string);
+      const local = this.#stackAddress(ip as string);
       handle.options.reuseAddress = this.#reuseAddr;
       handle.options.reusePort = this.#reusePort;
       const bound =
@@ -284,9 +287,10 @@ export class DgramSocket extends EventEmitter {
     const handle = this.#handle;
     if (!handle || !this.#receiving) return;
     for (let datagram = handle.receive(); datagram; datagram = this.#handle === handle && this.#receiving ? handle.receive() : null) {
-      const rinfo: RemoteInfo = { ...addressInfo(datagram.sourceAddress, datagram.sourcePort), family: 'IPv4', size: datagram.payload.length };
+      const info = addressInfo(datagram.sourceAddress, datagram.sourcePort, this.type === 'udp6');
+      const rinfo: RemoteInfo = { ...info, family: info.family === 'IPv6' ? 'IPv6' : 'IPv4', size: datagram.payload.length };
       // receiveBlockList: the datagram is read and dropped, as Node's onMessage does.
-      if (this.#receiveBlockList?.check(rinfo.address, 'ipv4')) continue;
+      if (this.#receiveBlockList?.check(rinfo.address, rinfo.family === 'IPv6' ? 'ipv6' : 'ipv4')) continue;
       this.emit('message', Buffer.from(datagram.payload), rinfo);
     }
     if (this.#handle === handle && this.#receiving) {
@@ -325,7 +329,7 @@ export class DgramSocket extends EventEmitter {
       let error: Error | null = lookupError;
       if (!error && blocks(this.#sendBlockList, ip)) error = nodeErrors.ipBlocked(ip as string);
       if (!error) {
-        const remote = toIpv4(ip as string);
+        const remote = this.#stackAddress(ip as string);
         const connected = remote === null ? ({ ok: false, error: 'EAFNOSUPPORT' } as const) : handle.connect(remote, port);
         if (!connected.ok) error = exceptionWithHostPort(connected.error, 'connect', address, port);
       }
@@ -449,7 +453,7 @@ export class DgramSocket extends EventEmitter {
     const payload = list.length === 1 ? list[0] : Buffer.concat(list);
     let result;
     if (port) {
-      const destination = toIpv4(ip as string);
+      const destination = this.#stackAddress(ip as string);
       result = destination === null ? ({ ok: false, error: 'EAFNOSUPPORT' } as const) : handle.send(payload, destination, port);
     } else {
       result = handle.send(payload);
@@ -493,7 +497,7 @@ export class DgramSocket extends EventEmitter {
   } {
     const handle = this.#healthCheck();
     if (!handle.bound) throw errnoException('EBADF', 'getsockname');
-    return addressInfo(handle.localAddress, handle.localPort);
+    return addressInfo(handle.localAddress, handle.localPort, this.type === 'udp6');
   }
 
   /** The connected peer; throws ERR_SOCKET_DGRAM_NOT_CONNECTED otherwise. */
@@ -507,7 +511,7 @@ export class DgramSocket extends EventEmitter {
   } {
     const handle = this.#healthCheck();
     if (this.#connectState !== ConnectState.Connected) throw nodeErrors.dgramNotConnected();
-    return addressInfo(handle.remoteAddress, handle.remotePort);
+    return addressInfo(handle.remoteAddress, handle.remotePort, this.type === 'udp6');
   }
 
   /** The bound handle, or the `EBADF` Node raises for an option set before binding. */
@@ -589,10 +593,16 @@ export class DgramSocket extends EventEmitter {
     this.#checkGroup(groupAddress, 'dropSourceSpecificMembership');
   }
 
-  #checkGroup(group: unknown, syscall: string): number {
-    const address = typeof group === 'string' ? toIpv4(group) : null;
-    if (address === null || address >>> 28 !== 0xe) throw errnoException('EINVAL', syscall);
+  #checkGroup(group: unknown, syscall: string): IpAddress {
+    const address = typeof group === 'string' ? (this.type === 'udp6' ? toStackAddress(group) : toIpv4(group)) : null;
+    const multicast = typeof address === 'number' ? address >>> 28 === 0xe : typeof address === 'string' && address.startsWith('ff');
+    if (address === null || !multicast) throw errnoException('EINVAL', syscall);
     return address;
+  }
+
+  /** The stack's form of a resolved address: `udp4` takes IPv4 only; `udp6` IPv6 and, as ::ffff:a.b.c.d or bare, IPv4. */
+  #stackAddress(ip: string): IpAddress | null {
+    return this.type === 'udp6' ? toStackAddress(ip) : toIpv4(ip);
   }
 
   /** SO_RCVBUF as Linux sets it (doubled, capped by rmem_max). */

@@ -84,7 +84,8 @@ export function lookupAndConnect(socket: ConnectingSocket, options: NetConnectOp
         if (usable) valid ??= entry;
         if (!chosen && usable && entry.family === 4) chosen = entry;
       }
-      // This stack speaks IPv4: an IPv6-only answer goes on to fail with EAFNOSUPPORT.
+      // IPv4 first when the answer has both (RFC 8305's racing of the two is not done here);
+      // an IPv6-only answer connects over IPv6.
       chosen ??= valid;
       if (!chosen) {
         const first = list[0];

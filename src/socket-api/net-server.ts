@@ -12,7 +12,7 @@ import type { TcpBinding, TcpListener } from '../tcp/tcp-layer.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { codedError, invalidArgValue, nodeErrors, uvExceptionWithHostPort, validateAbortSignal, validateNumber, validatePort } from './node-errors.js';
 import { kConnection, kContext, isPipeName, normalizeArgs, toNumber, type NetSocket, type NetSocketOptions } from './net-socket.js';
-import { addressInfo, blocks, toIpv4, validateBlockList, type NodeModuleContext } from './node-support.js';
+import { addressInfo, blocks, toStackAddress, validateBlockList, type NodeModuleContext } from './node-support.js';
 
 /** Options of `net.createServer()`. */
 export interface NetServerOptions {
@@ -46,7 +46,7 @@ export interface NetListenOptions {
   path?: string;
   /** Aborting it closes the server. */
   signal?: AbortSignal;
-  /** Node: IPv6 only, no dual stack. Ignored: this stack listens on IPv4. */
+  /** Listening on `::`: IPv6 only, no IPv4 clients as ::ffff:a.b.c.d (IPV6_V6ONLY). */
   ipv6Only?: boolean;
 }
 
@@ -153,8 +153,9 @@ export class NetServer extends EventEmitter {
     if (typeof options.port === 'number' || typeof options.port === 'string') {
       const port = validatePort(options.port, 'options.port');
       const backlog = options.backlog || backlogFromArgs || 0;
-      if (options.host) this.#lookupAndListen(port, options.host, backlog);
-      else this.#setupListen('0.0.0.0', port, backlog);
+      const ipv6Only = Boolean(options.ipv6Only);
+      if (options.host) this.#lookupAndListen(port, options.host, backlog, ipv6Only);
+      else this.#setupListen('0.0.0.0', port, backlog, ipv6Only);
       return this;
     }
     if (options.path && isPipeName(options.path)) {
@@ -173,22 +174,22 @@ export class NetServer extends EventEmitter {
     }
   }
 
-  #lookupAndListen(port: number, host: string, backlog: number): void {
+  #lookupAndListen(port: number, host: string, backlog: number, ipv6Only: boolean): void {
     const listeningId = this.#listeningId;
-    this.#context.lookup(host, {}, (error, ip, family) => {
+    this.#context.lookup(host, {}, (error, ip) => {
       if (listeningId !== this.#listeningId) return;
       if (error) this.emit('error', error);
-      else if (family === 6) process.nextTick(() => this.emit('error', uvExceptionWithHostPort('EAFNOSUPPORT', 'listen', ip as string, port)));
-      else this.#setupListen((ip as string) || '0.0.0.0', port, backlog);
+      else this.#setupListen((ip as string) || '0.0.0.0', port, backlog, ipv6Only);
     });
   }
 
-  #setupListen(address: string, port: number, backlog: number): void {
+  #setupListen(address: string, port: number, backlog: number, ipv6Only: boolean): void {
     const tcp = this.#context.stack.tcp;
-    const local = toIpv4(address);
+    const local = toStackAddress(address);
     const fail = (code: string) => process.nextTick(() => this.emit('error', uvExceptionWithHostPort(code, 'listen', address, port)));
     if (local === null) return fail('EAFNOSUPPORT');
-    const bound = tcp.bind(local, port, { reuseAddress: true });
+    // A `::` listener takes IPv4 clients too, as ::ffff:a.b.c.d, unless ipv6Only (Node's default is dual stack).
+    const bound = tcp.bind(local, port, { reuseAddress: true, ipv6Only: typeof local === 'string' && ipv6Only });
     if (!bound.ok) return fail(bound.error);
     const listening = tcp.listen(local, bound.value.port, backlog || 511, undefined, bound.value);
     if (!listening.ok) {
@@ -197,7 +198,7 @@ export class NetServer extends EventEmitter {
     }
     this.#binding = bound.value;
     this.#listener = listening.value;
-    this._connectionKey = `4:${address}:${port}`;
+    this._connectionKey = `${typeof local === 'string' ? 6 : 4}:${address}:${port}`;
     this.#listener.onAcceptable = () => this.#scheduleAccept();
     this.#updateReference();
     process.nextTick(() => {
@@ -216,8 +217,9 @@ export class NetServer extends EventEmitter {
 
   #onConnection(connection: TcpConnection): void {
     if (this.maxConnections != null && this._connections >= this.maxConnections) {
-      const local = addressInfo(connection.localAddress, connection.localPort);
-      const remote = addressInfo(connection.remoteAddress, connection.remotePort);
+      const ipv6 = typeof this.#listener?.address === 'string';
+      const local = addressInfo(connection.localAddress, connection.localPort, ipv6);
+      const remote = addressInfo(connection.remoteAddress, connection.remotePort, ipv6);
       this.emit('drop', {
         localAddress: local.address,
         localPort: local.port,

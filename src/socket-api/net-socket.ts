@@ -35,7 +35,7 @@ import {
   validateString,
   type NodeSystemError,
 } from './node-errors.js';
-import { blocks, toIpv4, validateBlockList, type NodeModuleContext } from './node-support.js';
+import { blocks, toStackAddress, validateBlockList, type NodeModuleContext } from './node-support.js';
 import { TcpHandle, type SocketName } from './tcp-handle.js';
 
 export { kConnection, normalizeArgs, isPipeName, toNumber, type NetConnectOptions, type NetSocketOptions } from './net-args.js';
@@ -248,8 +248,8 @@ export class NetSocket extends Duplex {
     let bindAddress: string | undefined;
     let bindPort = 0;
     if (localAddress || localPort) {
-      bindAddress = localAddress || '0.0.0.0';
-      const local = toIpv4(bindAddress);
+      bindAddress = localAddress || (addressType === 6 ? '::' : '0.0.0.0');
+      const local = toStackAddress(bindAddress);
       // libuv binds with SO_REUSEADDR; a port held by a listener still refuses.
       const bound = local === null ? null : tcp.bind(local, localPort ?? 0, { reuseAddress: true });
       if (!bound || !bound.ok) {
@@ -266,12 +266,12 @@ export class NetSocket extends Duplex {
       return;
     }
     this.#request = { address, port, localAddress: bindAddress, localPort };
-    const remote = addressType === 4 ? toIpv4(address) : null;
+    const remote = addressType === 4 || addressType === 6 ? toStackAddress(address) : null;
     const opened =
       remote === null
         ? ({ ok: false, error: 'EAFNOSUPPORT' } as const)
         : tcp.connect(remote, port, {
-            localAddress: bindAddress === undefined ? undefined : (toIpv4(bindAddress) ?? IPV4_ANY),
+            localAddress: bindAddress === undefined ? undefined : (toStackAddress(bindAddress) ?? IPV4_ANY),
             localPort: bindPort || undefined,
           });
     if (!opened.ok) {

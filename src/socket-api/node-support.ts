@@ -10,6 +10,8 @@
 import * as nodeNet from 'node:net';
 import { BlockList, isIP, isIPv4 } from 'node:net';
 import { formatIpv4Address, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
+import type { IpAddress } from '../ip/ip-address.js';
+import { formatIpv6Address, ipv4MappedAddress, mappedIpv4Address, parseIpv6ScopedAddress } from '../ip/ipv6-address.js';
 import * as dns from 'node:dns';
 import { dnsNotFound, invalidArgType, invalidArgValue, type NodeSystemError } from './node-errors.js';
 import type { Stack } from './stack.js';
@@ -169,13 +171,28 @@ export const defaultLookup: LookupFunction = (hostname, options, callback) => {
   else setImmediate(answer);
 };
 
+/**
+ * Parses an IP literal to the stack's form (ip-address.ts): IPv4 as its number, IPv6 as its
+ * RFC 5952 text (a zone dropped), an IPv4-mapped one as the IPv4 address it stands for, as
+ * dual-stack sockets treat it. Null for anything else.
+ */
+export function toStackAddress(text: string): IpAddress | null {
+  if (isIPv4(text)) return parseIpv4Address(text);
+  const scoped = parseIpv6ScopedAddress(text);
+  if (scoped === null) return null;
+  return mappedIpv4Address(scoped.address) ?? formatIpv6Address(scoped.address);
+}
+
 /** Parses an IPv4 literal to the stack's number form, or null. */
 export function toIpv4(text: string): Ipv4Address | null {
   return isIPv4(text) ? parseIpv4Address(text) : null;
 }
 
-/** `{ address, family: 'IPv4', port }`, the shape of Node's `address()`. */
-export function addressInfo(address: Ipv4Address, port: number): { address: string; family: string; port: number } {
+/** `{ address, family, port }`, the shape of Node's `address()`: IPv4, IPv6, or IPv4-mapped on an IPv6 socket. */
+export function addressInfo(address: IpAddress, port: number, ipv6Socket = false): { address: string; family: string; port: number } {
+  if (typeof address === 'string') return { address, family: 'IPv6', port };
+  // An IPv4 peer of an IPv6 socket (a dual-stack server) is shown IPv4-mapped, as Node shows it.
+  if (ipv6Socket) return { address: formatIpv6Address(ipv4MappedAddress(address)), family: 'IPv6', port };
   return { address: formatIpv4Address(address), family: 'IPv4', port };
 }
 

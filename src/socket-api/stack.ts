@@ -18,6 +18,10 @@ import { DEFAULT_ICMP_CONFIG, IcmpLayer, type IcmpConfig } from '../ip/icmp-laye
 import { IGMP_PROTOCOL, IgmpLayer } from '../ip/igmp.js';
 import type { NetworkInterface } from '../ip/interface.js';
 import { DEFAULT_IP_CONFIG, IpLayer, type IpConfig } from '../ip/ip-layer.js';
+import { Icmpv6Layer } from '../ip/icmpv6-layer.js';
+import { formatIpv6Cidr, parseIpv6Address, parseIpv6Cidr } from '../ip/ipv6-address.js';
+import { DEFAULT_IPV6_CONFIG, Ipv6Layer, type Ipv6Config } from '../ip/ipv6-layer.js';
+import { Ipv6NextHeader } from '../ip/ipv6.js';
 import { IpProtocol } from '../ip/ipv4.js';
 import type { Link } from '../link/link.js';
 import { LoopbackLink } from '../link/loopback.js';
@@ -37,6 +41,8 @@ export interface StackOptions {
   readonly loopback?: boolean;
   /** IPv4 settings over the defaults (IpConfig: TTL, forwarding, reassembly limits). */
   readonly ip?: Partial<IpConfig>;
+  /** IPv6 settings over the defaults (Ipv6Config: hop limit, forwarding); reassembly limits are IPv4's (`ip`). */
+  readonly ipv6?: Partial<Ipv6Config>;
   /** ICMP settings over the defaults (IcmpConfig: error rate limits, echo replies to broadcasts). */
   readonly icmp?: Partial<IcmpConfig>;
   /** UDP settings over the defaults (UdpConfig: receive buffer, ephemeral port range). */
@@ -55,6 +61,11 @@ export interface InterfaceOptions {
   readonly address: string | Ipv4Cidr;
   /** Defaults to the link's MTU. */
   readonly mtu?: number;
+  /**
+   * IPv6 addresses with their prefixes (`fd00:7::2/64`), besides the link-local address every
+   * interface with an MTU of at least 1280 gets.
+   */
+  readonly address6?: string | readonly string[];
 }
 
 /** What addRoute needs besides the destination. */
@@ -81,6 +92,10 @@ export class Stack {
   readonly rng: Rng;
   /** IPv4 (RFC 791): interfaces, routes, fragmentation and reassembly, forwarding. */
   readonly ip: IpLayer;
+  /** IPv6 (RFC 8200): addresses, routes, extension headers, fragmentation and reassembly, path MTUs. */
+  readonly ip6: Ipv6Layer;
+  /** ICMPv6 (RFC 4443): echo, errors to sockets and from IPv6, Packet Too Big. */
+  readonly icmp6: Icmpv6Layer;
   /** ICMP (RFC 792): echo, errors to sockets, rate-limited error replies. */
   readonly icmp: IcmpLayer;
   /** UDP (RFC 768) and its sockets. */
@@ -114,8 +129,13 @@ export class Stack {
     // Each layer is given what it needs, in dependency order: IP first, everything above it on IP.
     this.ip = new IpLayer({ ...DEFAULT_IP_CONFIG, ...options.ip }, this.stats, this.rng, () => this.onWake?.());
     this.icmp = new IcmpLayer(this.ip, this.stats, { ...DEFAULT_ICMP_CONFIG, ...options.icmp });
-    this.udp = new UdpLayer({ ...DEFAULT_UDP_CONFIG, ...options.udp }, this.ip, this.icmp, this.stats, this.rng, clock);
-    this.tcp = new TcpLayer({ ...DEFAULT_TCP_CONFIG, ...options.tcp }, this.ip, this.stats, this.rng, clock, this.udp.config.ephemeralPorts);
+    // IPv6 draws (link-local identifiers, fragment Identifications) from a stream of its own,
+    // seeded from the stack's seed: adding IPv6 shifts none of IPv4's draws for a seed.
+    const ipv6Rng = new Rng(((options.seed ?? 1) ^ 0x6a09e667) >>> 0);
+    this.ip6 = new Ipv6Layer({ ...DEFAULT_IPV6_CONFIG, ...options.ipv6 }, this.stats, ipv6Rng, this.ip, this.ip.config.reassembly);
+    this.icmp6 = new Icmpv6Layer(this.ip6, this.stats, this.icmp.rateLimiter);
+    this.udp = new UdpLayer({ ...DEFAULT_UDP_CONFIG, ...options.udp }, this.ip, this.icmp, this.stats, this.rng, clock, this.ip6, this.icmp6);
+    this.tcp = new TcpLayer({ ...DEFAULT_TCP_CONFIG, ...options.tcp }, this.ip, this.stats, this.rng, clock, this.udp.config.ephemeralPorts, this.ip6);
     this.raw = new RawLayer(this.ip, this.stats, clock);
     this.igmp = new IgmpLayer(this.ip, this.stats, this.rng, clock);
     // The one registration step, for what no constructor order can give: IP delivers to the
@@ -129,6 +149,12 @@ export class Stack {
     this.ip.registerProtocol(IGMP_PROTOCOL, this.igmp);
     this.icmp.registerErrorListener(IpProtocol.UDP, this.udp);
     this.icmp.registerErrorListener(IpProtocol.TCP, this.tcp);
+    this.ip6.connectErrorSender(this.icmp6);
+    this.ip6.registerProtocol(Ipv6NextHeader.ICMPV6, this.icmp6);
+    this.ip6.registerProtocol(Ipv6NextHeader.UDP, this.udp);
+    this.icmp6.registerErrorListener(Ipv6NextHeader.UDP, this.udp);
+    this.ip6.registerProtocol(Ipv6NextHeader.TCP, this.tcp);
+    this.icmp6.registerErrorListener(Ipv6NextHeader.TCP, this.tcp);
     if (options.loopback !== false) {
       this.addInterface({ name: 'lo', link: new LoopbackLink(), address: '127.0.0.1/8' });
     }
@@ -169,6 +195,8 @@ export class Stack {
     this.tracerFunction = tracer;
     this.ip.tracer = tracer;
     this.icmp.tracer = tracer;
+    this.ip6.tracer = tracer;
+    this.icmp6.tracer = tracer;
     this.udp.tracer = tracer;
     this.tcp.tracer = tracer;
     for (const iface of this.ip.listInterfaces()) this.traceLinkOf(iface);
@@ -196,13 +224,24 @@ export class Stack {
       loopback: options.link instanceof LoopbackLink,
     };
     this.ip.addInterface(iface);
+    this.ip6.enableInterface(iface);
+    const addresses6 = options.address6 === undefined ? [] : typeof options.address6 === 'string' ? [options.address6] : options.address6;
+    for (const text of addresses6) {
+      const cidr = parseIpv6Cidr(text);
+      if (!cidr) throw new Error(`addInterface: bad IPv6 address ${text}; expected an address with its prefix, fd00:7::2/64`);
+      this.ip6.addAddress(iface.name, cidr);
+    }
     if (this.tracerFunction) this.traceLinkOf(iface);
     options.link.setReceiver((frame, now, checksumTrusted) => this.receive(iface.name, frame, now, checksumTrusted));
     return iface;
   }
 
-  /** Adds a route: `addRoute('0.0.0.0/0', { via: '10.0.0.254' })`. */
+  /** Adds a route: `addRoute('0.0.0.0/0', { via: '10.0.0.254' })`, or IPv6's: `addRoute('::/0', { via: 'fd00::1' })`. */
   addRoute(destination: string, options: RouteOptions): void {
+    if (destination.includes(':')) {
+      this.addIpv6Route(destination, options);
+      return;
+    }
     const prefix = parseIpv4Cidr(destination === 'default' ? '0.0.0.0/0' : destination);
     if (!prefix) throw new Error(`addRoute: bad destination ${destination}`);
     const gateway = options.via === undefined ? undefined : parseIpv4Address(options.via);
@@ -217,9 +256,25 @@ export class Stack {
     this.ip.routes.add({ destination: prefix, gateway, interfaceName, metric: options.metric, mtu: options.mtu, advertisedMss: options.advertisedMss });
   }
 
+  private addIpv6Route(destination: string, options: RouteOptions): void {
+    const prefix = parseIpv6Cidr(destination);
+    if (!prefix) throw new Error(`addRoute: bad destination ${destination}`);
+    const gateway = options.via === undefined ? undefined : parseIpv6Address(options.via);
+    if (gateway === null) throw new Error(`addRoute: bad gateway ${options.via}`);
+    let interfaceName = options.interfaceName;
+    if (interfaceName === undefined) {
+      if (gateway === undefined) throw new Error('addRoute: give a gateway (via) or an interface');
+      const path = this.ip6.routes.lookup(gateway);
+      if (!path) throw new Error(`addRoute: gateway ${options.via} is not on a connected network`);
+      interfaceName = path.interfaceName;
+    }
+    this.ip6.routes.add({ destination: prefix, gateway, interfaceName, metric: options.metric, mtu: options.mtu, advertisedMss: options.advertisedMss });
+  }
+
   /**
-   * A frame arrived on an interface (`checksumTrusted`: see FrameReceiver). Never throws: bad
-   * input is counted and dropped.
+   * A frame arrived on an interface (`checksumTrusted`: see FrameReceiver): an IPv6 packet by its
+   * version nibble, else IPv4 (a TUN device carries both bare). Never throws: bad input is
+   * counted and dropped.
    */
   receive(interfaceName: string, frame: Uint8Array, now: number, checksumTrusted = false): void {
     this.advanceTo(now);
@@ -231,7 +286,8 @@ export class Stack {
     this.linkCountersOf(interfaceName).rxFrames.increment();
     this.traceLink('up', iface.name, frame, now);
     try {
-      this.ip.input(iface, frame, now, checksumTrusted);
+      if (frame.length > 0 && frame[0] >> 4 === 6) this.ip6.input(iface, frame, now, checksumTrusted);
+      else this.ip.input(iface, frame, now, checksumTrusted);
     } catch (error) {
       this.stats.increment('drop.internalError');
       this.lastInternalError = error;
@@ -243,6 +299,7 @@ export class Stack {
     this.advanceTo(now);
     for (const iface of this.ip.listInterfaces()) iface.link.poll(now);
     this.ip.poll(now);
+    this.ip6.poll(now);
     this.igmp.poll(now);
     this.tcp.poll(now);
     this.runUserTimers(now);
@@ -251,8 +308,8 @@ export class Stack {
 
   /** The next time poll has work: a frame waiting, a link's delayed frame, a timer; or Infinity. */
   pollAt(): number {
-    if (this.ip.hasOutput) return this.currentTime;
-    let next = Math.min(this.ip.pollAt(), this.igmp.pollAt(), this.tcp.pollAt(), this.userTimers[0]?.at ?? Infinity);
+    if (this.ip.hasOutput || this.ip6.hasOutput) return this.currentTime;
+    let next = Math.min(this.ip.pollAt(), this.ip6.pollAt(), this.igmp.pollAt(), this.tcp.pollAt(), this.userTimers[0]?.at ?? Infinity);
     for (const iface of this.ip.listInterfaces()) next = Math.min(next, iface.link.pollAt());
     return next;
   }
@@ -294,13 +351,24 @@ export class Stack {
     return this.icmp.sendEchoRequest(address, identifier, sequence, data, this.time());
   }
 
+  /** Sends an IPv6 ping (ICMPv6 echo request, RFC 4443 §4.1); replies arrive through `icmp6.onEchoReply`. */
+  ping6(destination: string, identifier: number, sequence: number, data: Uint8Array = new Uint8Array(56)): boolean {
+    const address = parseIpv6Address(destination);
+    if (address === null) throw new Error(`ping6: bad address ${destination}`);
+    return this.icmp6.sendEchoRequest(address, identifier, sequence, data, this.time());
+  }
+
   /** One line per interface, `ip addr`-style. */
   describeInterfaces(): string {
     return this.ip
       .listInterfaces()
       .map(
         (i) =>
-          `${i.name}: ${formatIpv4Cidr(i.address)} brd ${formatIpv4Cidr({ address: cidrBroadcast(i.address), prefixLength: 32 }).slice(0, -3)} mtu ${i.mtu}`,
+          `${i.name}: ${formatIpv4Cidr(i.address)} brd ${formatIpv4Cidr({ address: cidrBroadcast(i.address), prefixLength: 32 }).slice(0, -3)} mtu ${i.mtu}` +
+          this.ip6
+            .addresses(i.name)
+            .map((a) => ` inet6 ${formatIpv6Cidr(a.cidr)}`)
+            .join(''),
       )
       .join('\n');
   }

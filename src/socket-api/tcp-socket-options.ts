@@ -61,12 +61,22 @@ export interface SocketOptions {
   headerIncluded: boolean;
   /** SO_ZEROCOPY: sends with MSG_ZEROCOPY are numbered and completed on the error queue. */
   zerocopy: boolean;
+  /** IPV6_V6ONLY: an AF_INET6 socket speaks IPv6 only (Linux's default, net.ipv6.bindv6only=0: no). */
+  ipv6Only: boolean;
+  /** IPV6_UNICAST_HOPS, or undefined: IPv6's default Hop Limit. */
+  unicastHops: number | undefined;
+  /** IPV6_TCLASS: the Traffic Class (DSCP << 2 | ECN). */
+  trafficClass: number;
 }
 
 /** The socket an option is set on or read from (the Berkeley API's descriptor entry). */
 export interface OptionSocket {
   /** SOCK_STREAM, SOCK_DGRAM or SOCK_RAW. */
   readonly type: number;
+  /** 4 for AF_INET, 6 for AF_INET6: IPPROTO_IPV6 options are an AF_INET6 socket's only. */
+  readonly family: 4 | 6;
+  /** True once bound to a port (IPV6_V6ONLY can no longer change, as Linux's inet_num check). */
+  readonly bound: boolean;
   readonly options: SocketOptions;
   /** The TCP connection, once connect() or accept() made one. */
   readonly connection: TcpConnection | null;
@@ -334,6 +344,47 @@ const SOCKET_OPTIONS: ReadonlyMap<string, SocketOption> = new Map<string, Socket
   [optionKey(C.IPPROTO_IP, C.IP_MULTICAST_TTL), { get: () => 1 }],
   [optionKey(C.IPPROTO_IP, C.IP_MULTICAST_LOOP), { get: () => 1 }],
 
+  // IPPROTO_IPV6 (ipv6(7)), an AF_INET6 socket's only: Linux answers ENOPROTOOPT on AF_INET.
+  [
+    optionKey(C.IPPROTO_IPV6, C.IPV6_V6ONLY),
+    {
+      set: (socket, value) => {
+        ipv6Socket(socket);
+        // Linux's do_ipv6_setsockopt: EINVAL once the socket has a port.
+        if (socket.bound) throw new ErrnoError('EINVAL', 'setsockopt');
+        socket.options.ipv6Only = flagOf(value);
+      },
+      get: (socket) => (ipv6Socket(socket), Number(socket.options.ipv6Only)),
+    },
+  ],
+  [
+    optionKey(C.IPPROTO_IPV6, C.IPV6_UNICAST_HOPS),
+    {
+      set: (socket, value) => {
+        ipv6Socket(socket);
+        const n = numberOf(value);
+        if (!(n >= -1 && n <= 255) || !Number.isInteger(n)) throw new ErrnoError('EINVAL', 'setsockopt');
+        socket.options.unicastHops = n === -1 ? undefined : n;
+        // An IPv6 connection's Hop Limit is its TTL setting; an IPv4-mapped one keeps IP_TTL's.
+        if (typeof socket.connection?.remoteAddress === 'string') socket.connection.setTtl(socket.options.unicastHops);
+      },
+      get: (socket, context) => (ipv6Socket(socket), socket.options.unicastHops ?? context.defaultTtl),
+    },
+  ],
+  [
+    optionKey(C.IPPROTO_IPV6, C.IPV6_TCLASS),
+    {
+      set: (socket, value) => {
+        ipv6Socket(socket);
+        const n = numberOf(value);
+        if (!(n >= -1 && n <= 255) || !Number.isInteger(n)) throw new ErrnoError('EINVAL', 'setsockopt');
+        socket.options.trafficClass = n === -1 ? 0 : n;
+        if (typeof socket.connection?.remoteAddress === 'string') socket.connection.setTos(socket.options.trafficClass);
+      },
+      get: (socket) => (ipv6Socket(socket), socket.options.trafficClass),
+    },
+  ],
+
   // IPPROTO_TCP (tcp(7))
   [
     optionKey(C.IPPROTO_TCP, C.TCP_NODELAY),
@@ -442,3 +493,8 @@ const SOCKET_OPTIONS: ReadonlyMap<string, SocketOption> = new Map<string, Socket
   ],
   [optionKey(C.IPPROTO_TCP, C.TCP_INFO), { get: tcpInfo }],
 ]);
+
+/** IPPROTO_IPV6 options exist on AF_INET6 sockets only (Linux: ENOPROTOOPT on an AF_INET one). */
+function ipv6Socket(socket: OptionSocket): void {
+  if (socket.family !== 6) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+}

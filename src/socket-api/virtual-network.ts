@@ -22,6 +22,8 @@ export interface Attachment {
   readonly stack: Stack;
   /** The interface's address with its prefix, `10.0.0.1/24`. */
   readonly address: string;
+  /** IPv6 addresses with their prefixes (`fd00::1/64`), beside the link-local one every interface gets (bare-IP wires). */
+  readonly address6?: string | readonly string[];
   /** The interface's name; `ethN` by default, N the wire's number. */
   readonly interfaceName?: string;
   /** Faults on this side's link (applied to what it transmits unless `direction` says otherwise). */
@@ -143,7 +145,7 @@ export class VirtualNetwork {
       if (side.faults) link = faults = new FaultInjector(link, side.faults, new Rng(this.rng.nextU32()));
       if (side.capture) link = tap = new PcapTap(link, { epochMs: options.captureEpochMs ?? 0 });
       if (medium === 'ethernet') link = ethernet = this.ethernetAdapter(side, link);
-      const iface = side.stack.addInterface({ name: side.interfaceName ?? `eth${index}`, link, address: side.address });
+      const iface = side.stack.addInterface({ name: side.interfaceName ?? `eth${index}`, link, address: side.address, address6: side.address6 });
       return { iface, tap, faults, ethernet };
     };
     return { wire, a: attach(a, wire.a), b: attach(b, wire.b) };

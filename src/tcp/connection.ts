@@ -11,7 +11,7 @@ import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Counter, Stats } from '../core/stats.js';
 import type { TcpCounterName } from './tcp-counters.js';
-import type { Ipv4Address } from '../ip/address.js';
+import type { IpAddress } from '../ip/ip-address.js';
 import { InvalidSegmentAckLimit } from './ack-rate-limits.js';
 import { Keepalive, type KeepaliveSettings } from './keepalive.js';
 import { ReceiveAssembler } from './assembler.js';
@@ -59,13 +59,13 @@ export interface TcpHost {
    */
   transmit(connection: TcpConnection, segment: TcpRepr, segmentSize?: number): boolean;
   /** Path MTU toward the peer, or null without a route. */
-  pathMtu(remote: Ipv4Address): number | null;
+  pathMtu(remote: IpAddress): number | null;
   /** The MSS the route toward the peer says to offer (`ip route ... advmss`), or null. */
-  routeAdvertisedMss(remote: Ipv4Address): number | null;
+  routeAdvertisedMss(remote: IpAddress): number | null;
   /** The MTU of the interface toward the peer, whatever the route or path say; null without a route. */
-  interfaceMtu(remote: Ipv4Address): number | null;
+  interfaceMtu(remote: IpAddress): number | null;
   /** The largest IP packet toward the peer that the link cuts into segments itself (TSO), or 0. */
-  segmentationOffload(remote: Ipv4Address): number;
+  segmentationOffload(remote: IpAddress): number;
   /** The connection reached CLOSED: forget it. */
   release(connection: TcpConnection): void;
   /** A timer deadline of the connection changed (TimerDeadlines): its place among the host's timers may have. */
@@ -77,7 +77,7 @@ export interface TcpHost {
   /** Whether the listener of a half-open connection can take one more established one. */
   acceptQueueHasRoom(connection: TcpConnection): boolean;
   /** Sends a RST answering `segment` (RFC 9293 §3.10.7.1). */
-  replyWithReset(localAddress: Ipv4Address, localPort: number, remoteAddress: Ipv4Address, remotePort: number, segment: Segment): void;
+  replyWithReset(localAddress: IpAddress, localPort: number, remoteAddress: IpAddress, remotePort: number, segment: Segment): void;
 }
 
 /** Counters incremented for every segment: `tcp.tx.segments`, `tcp.tx.dataSegments`, `tcp.rx.dataSegments`. */
@@ -241,9 +241,11 @@ export class TcpConnection extends TimerDeadlines {
 
   constructor(
     readonly host: TcpHost,
-    readonly localAddress: Ipv4Address,
+    /** This end's address: IPv4's number or IPv6's text (ip-address.ts). */
+    readonly localAddress: IpAddress,
     readonly localPort: number,
-    readonly remoteAddress: Ipv4Address,
+    /** The peer's address, of the same family. */
+    readonly remoteAddress: IpAddress,
     readonly remotePort: number,
     congestion?: CongestionAlgorithm,
   ) {
@@ -1098,10 +1100,14 @@ function defaultOptions(config: TcpConfig): Readonly<TcpConnectionOptions> {
 }
 
 /**
- * The demultiplexing key of a 4-tuple: its 96 bits as six 16-bit code units. Not for display;
- * built and hashed for every arriving segment, it costs a quarter of a decimal
- * `a:p>b:q` string.
+ * The demultiplexing key of a 4-tuple. IPv4's: its 96 bits as six 16-bit code units (not for
+ * display; built and hashed for every arriving segment, it costs a quarter of a decimal
+ * `a:p>b:q` string). IPv6's: the addresses' text with the ports, longer than six units, so the
+ * two families never share a key.
  */
-export function connectionKey(localAddress: number, localPort: number, remoteAddress: number, remotePort: number): string {
-  return String.fromCharCode(localAddress >>> 16, localAddress & 0xffff, localPort, remoteAddress >>> 16, remoteAddress & 0xffff, remotePort);
+export function connectionKey(localAddress: IpAddress, localPort: number, remoteAddress: IpAddress, remotePort: number): string {
+  if (typeof localAddress === 'number' && typeof remoteAddress === 'number') {
+    return String.fromCharCode(localAddress >>> 16, localAddress & 0xffff, localPort, remoteAddress >>> 16, remoteAddress & 0xffff, remotePort);
+  }
+  return `${localAddress}|${localPort}|${remoteAddress}|${remotePort}`;
 }

@@ -10,7 +10,7 @@ import { ecnMode } from './config.js';
 import type { TcpConnection } from './connection.js';
 import { armDelayedAck, armProbeTimer, armRetransmitTimer } from './deadlines.js';
 import { frtoAck } from './frto.js';
-import { advertisedMssFor, sendAck, sendSynAck, transmitPending, transmitSegment, TCP_IP_HEADERS, windowShiftFor } from './output.js';
+import { advertisedMssFor, sendAck, sendSynAck, tcpIpHeaderLength, transmitPending, transmitSegment, windowShiftFor } from './output.js';
 import {
   ackArrives,
   acknowledge,
@@ -49,7 +49,7 @@ export function negotiateOptions(connection: TcpConnection, syn: Segment, now: n
   connection.sackEnabled = config.sack && options.sackPermitted;
   connection.timestamps.synArrived(config.timestamps && options.timestamps !== undefined, options.timestamps?.tsVal, now);
   connection.peerMss = options.mss ?? config.defaultMss;
-  const pathMss = (connection.host.pathMtu(connection.remoteAddress) ?? 576) - TCP_IP_HEADERS;
+  const pathMss = (connection.host.pathMtu(connection.remoteAddress) ?? 576) - tcpIpHeaderLength(connection.remoteAddress);
   let mss = Math.min(connection.peerMss, pathMss);
   if (connection.options.maxSegmentSize > 0) mss = Math.min(mss, connection.options.maxSegmentSize);
   // An active open sizes its buffers now; a passive one once established (fitBuffersToSegments).
@@ -60,7 +60,7 @@ export function negotiateOptions(connection: TcpConnection, syn: Segment, now: n
   // TCP segmentation offload: the link cuts segments up to this size (IP and TCP headers with
   // the largest options left out), so new data may leave in segments of many MSS.
   const offload = connection.host.segmentationOffload(connection.remoteAddress);
-  connection.segmentationOffloadBytes = offload > 0 ? offload - TCP_IP_HEADERS - 40 : 0;
+  connection.segmentationOffloadBytes = offload > 0 ? offload - tcpIpHeaderLength(connection.remoteAddress) - 40 : 0;
 }
 
 /**

@@ -18,7 +18,7 @@
  * keeps its segment count when the MSS grows (Linux scales it to keep its bytes).
  */
 import type { TcpConnection } from './connection.js';
-import { TCP_IP_HEADERS } from './output.js';
+import { tcpIpHeaderLength } from './output.js';
 import { seqAdd, seqGe, seqLt, seqSub } from './seq.js';
 
 /** Linux's tcp_reordering default: a lost probe must leave this many segments + 1 behind it. */
@@ -51,7 +51,7 @@ export class MtuProbing {
 
   /** TCP/IP headers of each segment: with timestamps their 12 bytes too. */
   private get headers(): number {
-    return TCP_IP_HEADERS + (this.connection.timestamps.enabled ? 12 : 0);
+    return tcpIpHeaderLength(this.connection.remoteAddress) + (this.connection.timestamps.enabled ? 12 : 0);
   }
 
   /** RFC 4821 §7.2 initial range: the base MTU up to what the peer's MSS and our link allow. */
@@ -67,7 +67,7 @@ export class MtuProbing {
   private largestMtu(): number {
     const c = this.connection;
     const clamp = c.options.maxSegmentSize > 0 ? Math.min(c.peerMss, c.options.maxSegmentSize) : c.peerMss;
-    return Math.min(clamp + TCP_IP_HEADERS, c.host.interfaceMtu(c.remoteAddress) ?? Infinity);
+    return Math.min(clamp + tcpIpHeaderLength(c.remoteAddress), c.host.interfaceMtu(c.remoteAddress) ?? Infinity);
   }
 
   /**

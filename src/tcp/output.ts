@@ -15,9 +15,15 @@ import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import { Chrono, segmentCount } from './tcp-info-counters.js';
 import type { SackBlock, TcpOption } from './tcp-options.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
+import type { IpAddress } from '../ip/ip-address.js';
 
 /** IPv4 (20) + TCP (20) header bytes without options. */
 export const TCP_IP_HEADERS = 40;
+
+/** IP + TCP header bytes without options toward `remote`: 40 over IPv4, 60 over IPv6 (RFC 8200's 40-byte header). */
+export function tcpIpHeaderLength(remote: IpAddress): number {
+  return typeof remote === 'number' ? TCP_IP_HEADERS : TCP_IP_HEADERS + 20;
+}
 
 /** Largest window field value. */
 const MAX_WINDOW_FIELD = 0xffff;
@@ -35,7 +41,7 @@ export function windowShiftFor(bufferSize: number): number {
  */
 export function advertisedMssFor(connection: TcpConnection): number {
   const mtu = connection.host.pathMtu(connection.remoteAddress) ?? 576;
-  const mss = Math.min(mtu - TCP_IP_HEADERS, connection.host.routeAdvertisedMss(connection.remoteAddress) ?? Infinity);
+  const mss = Math.min(mtu - tcpIpHeaderLength(connection.remoteAddress), connection.host.routeAdvertisedMss(connection.remoteAddress) ?? Infinity);
   return connection.options.maxSegmentSize > 0 ? Math.min(mss, connection.options.maxSegmentSize) : mss;
 }
 

@@ -19,7 +19,8 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Rng } from '../core/rng.js';
-import type { Ipv4Address } from '../ip/address.js';
+import type { IpAddress } from '../ip/ip-address.js';
+import { tupleBytes } from './isn.js';
 import { seqGt, seqSub } from './seq.js';
 
 /** MSS values a cookie can carry; the SYN's MSS is rounded down to one of them. */
@@ -33,9 +34,9 @@ export const COOKIE_LIFETIME_MS = MAX_AGE * MINUTE_MS;
 
 /** The four numbers that name a connection. */
 export interface CookieTuple {
-  readonly localAddress: Ipv4Address;
+  readonly localAddress: IpAddress;
   readonly localPort: number;
-  readonly remoteAddress: Ipv4Address;
+  readonly remoteAddress: IpAddress;
   readonly remotePort: number;
 }
 
@@ -124,12 +125,10 @@ export class SynCookies {
 
   /** HMAC-SHA-256 of the tuple and, when given, a minute counter. */
   private digest(tuple: CookieTuple, count?: number): Buffer {
-    const input = Buffer.alloc(count === undefined ? 12 : 16);
-    input.writeUInt32BE(tuple.localAddress >>> 0, 0);
-    input.writeUInt16BE(tuple.localPort, 4);
-    input.writeUInt32BE(tuple.remoteAddress >>> 0, 6);
-    input.writeUInt16BE(tuple.remotePort, 10);
-    if (count !== undefined) input.writeInt32BE(count | 0, 12);
+    const bytes = tupleBytes(tuple.localAddress, tuple.localPort, tuple.remoteAddress, tuple.remotePort);
+    const input = Buffer.alloc(bytes.length + (count === undefined ? 0 : 4));
+    bytes.copy(input);
+    if (count !== undefined) input.writeInt32BE(count | 0, bytes.length);
     return createHmac('sha256', this.key).update(input).digest();
   }
 }

@@ -12,12 +12,15 @@ import type { Rng } from '../core/rng.js';
 import type { Counter, Stats } from '../core/stats.js';
 import type { TcpCounterName } from './tcp-counters.js';
 import type { Tracer } from '../core/trace.js';
-import { IPV4_ANY, type Ipv4Address } from '../ip/address.js';
-import { icmpErrorMeaning } from '../ip/icmp-errors.js';
+import { IPV4_ANY } from '../ip/address.js';
+import { icmpErrorMeaning, type IcmpErrorMeaning } from '../ip/icmp-errors.js';
 import type { IcmpErrorListener, IcmpErrorReport } from '../ip/icmp-layer.js';
+import type { Icmpv6ErrorListener, Icmpv6ErrorReport } from '../ip/icmpv6-layer.js';
+import { ipv6Bytes, ipv6Text, IPV6_ANY_TEXT, type IpAddress } from '../ip/ip-address.js';
 import type { IncomingDatagram, IpLayer, ProtocolHandler } from '../ip/ip-layer.js';
+import type { IncomingIpv6Datagram, Ipv6Layer, Ipv6ProtocolHandler } from '../ip/ipv6-layer.js';
 import { IpProtocol } from '../ip/ipv4.js';
-import { allocateEphemeralPort, type PortRange } from '../ip/ports.js';
+import { allocateEphemeralPort, bindingsOverlap, type PortRange } from '../ip/ports.js';
 import { ChallengeAckCeiling } from './ack-rate-limits.js';
 import { ecnMode, type TcpConfig } from './config.js';
 import type { CongestionAlgorithm } from './congestion.js';
@@ -25,7 +28,7 @@ import { connectionKey, TcpConnection, type TcpHost, type TcpSegmentCounters } f
 import { armRetransmitTimer } from './deadlines.js';
 import { negotiateOptions, prepareOwnSyn, queueTextOfSyn, segmentArrives } from './input.js';
 import { IsnGenerator } from './isn.js';
-import { sendSyn, sendSynAck, synWindow, TCP_IP_HEADERS, transmitPending } from './output.js';
+import { sendSyn, sendSynAck, synWindow, tcpIpHeaderLength, transmitPending } from './output.js';
 import { has, toSegment, type Segment, type SegmentOptions } from './segment.js';
 import { COOKIE_LIFETIME_MS, SynCookies, type CookieOptions } from './syn-cookies.js';
 import { seqAdd, seqGe, seqGt, seqLt } from './seq.js';
@@ -35,10 +38,13 @@ import { runTimers } from './timers.js';
 
 /** A local address and port held by a socket (bind), a listener, or both. */
 export interface TcpBinding {
-  readonly address: Ipv4Address;
+  /** The address: 0.0.0.0 or `::` for any (ip-address.ts's IpAddress). */
+  readonly address: IpAddress;
   port: number;
   readonly reuseAddress: boolean;
   readonly reusePort: boolean;
+  /** IPV6_V6ONLY: a `::` binding that takes no IPv4. */
+  readonly ipv6Only: boolean;
   /** A listener uses it (then SO_REUSEADDR no longer lets others share it). */
   listening: boolean;
 }
@@ -63,7 +69,7 @@ export class TcpListener {
 
   constructor(
     private readonly layer: TcpLayer,
-    readonly address: Ipv4Address,
+    readonly address: IpAddress,
     readonly port: number,
     /** Accept-queue limit (listen's backlog). */
     public backlog: number,
@@ -76,7 +82,7 @@ export class TcpListener {
 
   /** `address:port`, the listener table key. */
   get key(): string {
-    return `${this.address >>> 0}:${this.port}`;
+    return listenerKey(this.address, this.port);
   }
 
   /** The SYN-queue limit: Linux bounds it by max(backlog, 128)-ish; we use max(backlog, 64). */
@@ -131,7 +137,7 @@ type PortUsers = TcpConnection | Set<TcpConnection>;
 
 /** Options of an active open. */
 export interface ConnectOptions {
-  readonly localAddress?: Ipv4Address;
+  readonly localAddress?: IpAddress;
   readonly localPort?: number;
   readonly congestion?: CongestionAlgorithm;
   /** Applied before the SYN is sent (buffer sizes and TCP_MAXSEG shape the SYN's options). */
@@ -139,7 +145,7 @@ export interface ConnectOptions {
 }
 
 /** The TCP protocol of one stack. */
-export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
+export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6ProtocolHandler, Icmpv6ErrorListener, TcpHost {
   private readonly connections = new Map<string, TcpConnection>();
   /** The same connections by local port, for bind conflicts and ephemeral ports. */
   private readonly connectionsByLocalPort = new Map<number, PortUsers>();
@@ -169,6 +175,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     private readonly clock: () => number,
     /** Where active opens and bind to port 0 pick a port (RFC 6056): the stack's range, UDP's too. */
     private readonly ephemeralPorts: PortRange,
+    /** IPv6, for connections whose addresses are IPv6 text. */
+    private readonly ip6: Ipv6Layer,
   ) {
     this.isn = new IsnGenerator(rng);
     this.challengeAckCeiling = new ChallengeAckCeiling(rng);
@@ -194,20 +202,30 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     return this.sendSegment(connection.localAddress, connection.remoteAddress, segment, ect, o.ttl, o.tos, segmentSize, o.dontFragment);
   }
 
-  pathMtu(remote: Ipv4Address): number | null {
-    return this.ip.mtuTo(remote);
+  pathMtu(remote: IpAddress): number | null {
+    return typeof remote === 'number' ? this.ip.mtuTo(remote) : this.ip6.mtuTo(ipv6Bytes(remote));
   }
 
-  interfaceMtu(remote: Ipv4Address): number | null {
-    return this.ip.routeTo(remote)?.iface.mtu ?? null;
+  interfaceMtu(remote: IpAddress): number | null {
+    return (typeof remote === 'number' ? this.ip.routeTo(remote) : this.ip6.routeTo(ipv6Bytes(remote)))?.iface.mtu ?? null;
   }
 
-  routeAdvertisedMss(remote: Ipv4Address): number | null {
-    return this.ip.routeTo(remote)?.route.advertisedMss ?? null;
+  routeAdvertisedMss(remote: IpAddress): number | null {
+    return (typeof remote === 'number' ? this.ip.routeTo(remote) : this.ip6.routeTo(ipv6Bytes(remote)))?.route.advertisedMss ?? null;
   }
 
-  segmentationOffload(remote: Ipv4Address): number {
-    return this.ip.segmentationOffloadTo(remote);
+  segmentationOffload(remote: IpAddress): number {
+    return typeof remote === 'number' ? this.ip.segmentationOffloadTo(remote) : (this.ip6.routeTo(ipv6Bytes(remote))?.iface.link.tcpSegmentationMax ?? 0);
+  }
+
+  /** Whether `address` is one of this host's (of its family). */
+  private isLocalAddress(address: IpAddress): boolean {
+    return typeof address === 'number' ? this.ip.isLocalAddress(address) : this.ip6.isLocalAddress(ipv6Bytes(address));
+  }
+
+  /** Whether a packet to `remote` has a route. */
+  private hasRoute(remote: IpAddress): boolean {
+    return (typeof remote === 'number' ? this.ip.routeTo(remote) : this.ip6.routeTo(ipv6Bytes(remote))) !== null;
   }
 
   release(connection: TcpConnection): void {
@@ -246,7 +264,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     return this.challengeAckCeiling.allow(now, this.config.challengeAckPerSecond);
   }
 
-  replyWithReset(localAddress: Ipv4Address, localPort: number, remoteAddress: Ipv4Address, remotePort: number, segment: Segment): void {
+  replyWithReset(localAddress: IpAddress, localPort: number, remoteAddress: IpAddress, remotePort: number, segment: Segment): void {
     // RFC 9293 §3.10.7.1: <SEQ=SEG.ACK><CTL=RST> if the segment had ACK, else
     // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
     this.stats.increment('tcp.tx.resets');
@@ -274,10 +292,17 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
    * unless both sides set SO_REUSEADDR (and the other is not listening) or both SO_REUSEPORT;
    * a port used by connections (TIME-WAIT included) needs SO_REUSEADDR.
    */
-  bind(address: Ipv4Address, port: number, options: { reuseAddress?: boolean; reusePort?: boolean } = {}): Result<TcpBinding, ErrnoCode> {
+  bind(address: IpAddress, port: number, options: { reuseAddress?: boolean; reusePort?: boolean; ipv6Only?: boolean } = {}): Result<TcpBinding, ErrnoCode> {
     if (port < 0 || port > 65535 || !Number.isInteger(port)) return fail('EINVAL');
-    if (address !== IPV4_ANY && !this.ip.isLocalAddress(address)) return fail('EADDRNOTAVAIL');
-    const binding: TcpBinding = { address, port, reuseAddress: options.reuseAddress ?? false, reusePort: options.reusePort ?? false, listening: false };
+    if (address !== IPV4_ANY && address !== IPV6_ANY_TEXT && !this.isLocalAddress(address)) return fail('EADDRNOTAVAIL');
+    const binding: TcpBinding = {
+      address,
+      port,
+      reuseAddress: options.reuseAddress ?? false,
+      reusePort: options.reusePort ?? false,
+      ipv6Only: options.ipv6Only ?? false,
+      listening: false,
+    };
     if (port === 0) {
       const chosen = allocateEphemeralPort(this.ephemeralPorts, this.rng, (p) => !this.conflicts({ ...binding, port: p }));
       if (chosen === null) return fail('EADDRINUSE');
@@ -296,9 +321,9 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
 
   /** Whether `candidate` would clash with a binding or a connection's local end. */
   private conflicts(candidate: TcpBinding): boolean {
-    const overlaps = (address: Ipv4Address) => address === IPV4_ANY || candidate.address === IPV4_ANY || address === candidate.address;
+    const overlaps = (address: IpAddress, ipv6Only = false) => bindingsOverlap(candidate.address, candidate.ipv6Only, address, ipv6Only);
     for (const other of this.bindings) {
-      if (other === candidate || other.port !== candidate.port || !overlaps(other.address)) continue;
+      if (other === candidate || other.port !== candidate.port || !overlaps(other.address, other.ipv6Only)) continue;
       if (candidate.reuseAddress && other.reuseAddress && !other.listening) continue;
       if (candidate.reusePort && other.reusePort) continue;
       return true;
@@ -312,12 +337,12 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   }
 
   /** Whether `address:port` is held by a binding, a listener or a connection. */
-  portInUse(address: Ipv4Address, port: number): boolean {
-    return this.conflicts({ address, port, reuseAddress: false, reusePort: false, listening: false });
+  portInUse(address: IpAddress, port: number): boolean {
+    return this.conflicts({ address, port, reuseAddress: false, reusePort: false, ipv6Only: false, listening: false });
   }
 
   /** An ephemeral port for an active open (RFC 6056), or null when all are taken. */
-  allocatePort(localAddress: Ipv4Address, remoteAddress: Ipv4Address, remotePort: number): number | null {
+  allocatePort(localAddress: IpAddress, remoteAddress: IpAddress, remotePort: number): number | null {
     return allocateEphemeralPort(this.ephemeralPorts, this.rng, (port) => {
       if (this.portInUse(localAddress, port)) return false;
       return !this.connections.has(connectionKey(localAddress, port, remoteAddress, remotePort));
@@ -325,9 +350,16 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   }
 
   /** OPEN, active (RFC 9293 §3.10.1): sends a SYN; the connection reports success through its events. */
-  connect(remoteAddress: Ipv4Address, remotePort: number, options: ConnectOptions = {}): Result<TcpConnection, ErrnoCode> {
+  connect(remoteAddress: IpAddress, remotePort: number, options: ConnectOptions = {}): Result<TcpConnection, ErrnoCode> {
     if (remotePort <= 0 || remotePort > 65535) return fail('EINVAL');
-    const source = options.localAddress && options.localAddress !== IPV4_ANY ? options.localAddress : this.ip.sourceFor(remoteAddress);
+    const bound = options.localAddress;
+    if (bound !== undefined && bound !== IPV4_ANY && bound !== IPV6_ANY_TEXT && typeof bound !== typeof remoteAddress) return fail('EAFNOSUPPORT');
+    const source =
+      bound !== undefined && bound !== IPV4_ANY && bound !== IPV6_ANY_TEXT
+        ? bound
+        : typeof remoteAddress === 'number'
+          ? this.ip.sourceFor(remoteAddress)
+          : nullableText(this.ip6.sourceFor(ipv6Bytes(remoteAddress)));
     if (source === null) return fail('ENETUNREACH');
     const port = options.localPort || this.allocatePort(source, remoteAddress, remotePort);
     if (port === null) return fail('EADDRNOTAVAIL');
@@ -351,7 +383,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
    * binding when it called bind() first; otherwise binds here.
    */
   listen(
-    address: Ipv4Address,
+    address: IpAddress,
     port: number,
     backlog = this.config.defaultBacklog,
     congestion?: CongestionAlgorithm,
@@ -364,13 +396,13 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       if (!bound.ok) return bound;
       binding = bound.value;
     }
-    if (this.listeners.has(`${binding.address >>> 0}:${binding.port}`)) return fail('EADDRINUSE');
+    if (this.listeners.has(listenerKey(binding.address, binding.port))) return fail('EADDRINUSE');
     for (const other of this.bindings) {
       if (
         other !== binding &&
         other.listening &&
         other.port === binding.port &&
-        (other.address === IPV4_ANY || binding.address === IPV4_ANY || other.address === binding.address)
+        bindingsOverlap(other.address, other.ipv6Only, binding.address, binding.ipv6Only)
       ) {
         return fail('EADDRINUSE');
       }
@@ -427,10 +459,39 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     }
     this.rxSegments.increment();
     if (this.tracer) this.tracer(tcpTraceEvent('up', datagram.payload, now, datagram.checksumTrusted));
-    const segment = toSegment(parsed.value);
-    const local = header.destination;
-    const remote = header.source;
+    this.segmentInput(header.destination, header.source, toSegment(parsed.value), header.ecn, now);
+  }
 
+  /** A TCP segment arrived over IPv6 (RFC 9293 §3.10.7; the checksum over RFC 8200 §8.1's pseudo-header). */
+  inputIpv6(datagram: IncomingIpv6Datagram, now: number): void {
+    const { header } = datagram;
+    const checked = TcpPacket.checked(datagram.payload);
+    if (!checked.ok) {
+      this.stats.increment(`drop.tcp.${checked.error.reason}`);
+      return;
+    }
+    const parsed = parseTcp(
+      checked.value,
+      datagram.checksumTrusted
+        ? { verifyChecksum: false, optionParsing: 'lenient' }
+        : { source: header.source, destination: header.destination, optionParsing: 'lenient' },
+    );
+    if (!parsed.ok) {
+      this.stats.increment(`drop.tcp.${parsed.error.reason}`);
+      return;
+    }
+    if (parsed.value.malformedOptions) this.stats.increment('tcp.rx.malformedOption');
+    if (datagram.destinationKind !== 'unicast') {
+      this.stats.increment('drop.tcp.notUnicast');
+      return;
+    }
+    this.rxSegments.increment();
+    if (this.tracer) this.tracer(tcpTraceEvent('up', datagram.payload, now, datagram.checksumTrusted));
+    this.segmentInput(ipv6Text(header.destination), ipv6Text(header.source), toSegment(parsed.value), header.ecn, now);
+  }
+
+  /** The steps of RFC 9293 §3.10.7 after the checks: the connection, or a listener, or CLOSED. */
+  private segmentInput(local: IpAddress, remote: IpAddress, segment: Segment, ecn: number, now: number): void {
     let connection = this.connections.get(connectionKey(local, segment.dstPort, remote, segment.srcPort));
     if (connection && connection.state === 'TIME-WAIT' && has.syn(segment) && !has.ack(segment) && !has.rst(segment)) {
       if (this.synMayReopenTimeWait(connection, segment)) {
@@ -439,16 +500,16 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
         connection.closeWithError(null);
         connection = undefined;
         const listener = this.listenerFor(local, segment.dstPort);
-        if (listener) return this.listenArrives(listener, local, remote, segment, now, header.ecn, issHint);
+        if (listener) return this.listenArrives(listener, local, remote, segment, now, ecn, issHint);
       }
     }
     if (connection) {
-      segmentArrives(connection, segment, now, header.ecn);
+      segmentArrives(connection, segment, now, ecn);
       return;
     }
     const listener = this.listenerFor(local, segment.dstPort);
     if (listener) {
-      this.listenArrives(listener, local, remote, segment, now, header.ecn);
+      this.listenArrives(listener, local, remote, segment, now, ecn);
       return;
     }
     // CLOSED (RFC 9293 §3.10.7.1): everything but a RST is answered with a RST, unless the
@@ -470,20 +531,22 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     return seqGt(segment.seq, connection.rcvNxt);
   }
 
-  private listenerFor(address: Ipv4Address, port: number): TcpListener | undefined {
-    return this.listeners.get(`${address >>> 0}:${port}`) ?? this.listeners.get(`0:${port}`);
+  /**
+   * The listener for a segment to `address:port`: bound to that address, else the wildcard of its
+   * family, else for IPv4 a dual-stack `::` listener (not IPV6_V6ONLY), as Linux's lookup.
+   */
+  private listenerFor(address: IpAddress, port: number): TcpListener | undefined {
+    const exact = this.listeners.get(listenerKey(address, port));
+    if (exact) return exact;
+    if (typeof address === 'string') return this.listeners.get(listenerKey(IPV6_ANY_TEXT, port));
+    const any = this.listeners.get(listenerKey(IPV4_ANY, port));
+    if (any) return any;
+    const dual = this.listeners.get(listenerKey(IPV6_ANY_TEXT, port));
+    return dual && !dual.binding.ipv6Only ? dual : undefined;
   }
 
   /** RFC 9293 §3.10.7.2: LISTEN. */
-  private listenArrives(
-    listener: TcpListener,
-    local: Ipv4Address,
-    remote: Ipv4Address,
-    segment: Segment,
-    now: number,
-    ecnField: number,
-    issHint?: number,
-  ): void {
+  private listenArrives(listener: TcpListener, local: IpAddress, remote: IpAddress, segment: Segment, now: number, ecnField: number, issHint?: number): void {
     if (has.rst(segment)) {
       this.stats.increment('drop.tcp.listenReset');
       return;
@@ -509,7 +572,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     }
     // No half-open state for a SYN whose SYN-ACK could not leave (a spoofed source we have no
     // route to would otherwise hold a SYN-queue entry for every retransmission).
-    if (this.ip.routeTo(remote) === null) {
+    if (!this.hasRoute(remote)) {
       this.stats.increment('drop.tcp.synNoRoute');
       return;
     }
@@ -540,7 +603,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
    * A connection for `syn` on a listener, its SYN-ACK not yet sent, in no table: the child takes
    * the listener's socket options, then our side (ISS, TSval offset) and the SYN's options.
    */
-  private halfOpen(listener: TcpListener, local: Ipv4Address, remote: Ipv4Address, syn: Segment, now: number, iss: number, tsOffset: number): TcpConnection {
+  private halfOpen(listener: TcpListener, local: IpAddress, remote: IpAddress, syn: Segment, now: number, iss: number, tsOffset: number): TcpConnection {
     const connection = new TcpConnection(this, local, syn.dstPort, remote, syn.srcPort, listener.congestion);
     connection.listenerKey = listener.key;
     connection.irs = syn.seq;
@@ -575,7 +638,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
    * MSS from the cookie's table, and window scale, SACK and ECN only with timestamps (they ride
    * in the TSval); SYN data is not kept.
    */
-  private sendCookie(listener: TcpListener, local: Ipv4Address, remote: Ipv4Address, syn: Segment, now: number): void {
+  private sendCookie(listener: TcpListener, local: IpAddress, remote: IpAddress, syn: Segment, now: number): void {
     const tuple = { localAddress: local, localPort: syn.dstPort, remoteAddress: remote, remotePort: syn.srcPort };
     const peerMss = syn.parsed.mss ?? this.config.defaultMss;
     const iss = this.cookies().issue(tuple, syn.seq, peerMss, now);
@@ -606,7 +669,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
    * last two minutes, as Linux does (tcp_synq_no_recent_overflow); otherwise, or if invalid, the
    * ACK gets the RST of RFC 9293 §3.10.7.2.
    */
-  private cookieReturns(listener: TcpListener, local: Ipv4Address, remote: Ipv4Address, ack: Segment, now: number, ecnField: number): boolean {
+  private cookieReturns(listener: TcpListener, local: IpAddress, remote: IpAddress, ack: Segment, now: number, ecnField: number): boolean {
     if (listener.lastCookieSentAt === null || now - listener.lastCookieSentAt > COOKIE_LIFETIME_MS) return false;
     const tuple = { localAddress: local, localPort: ack.dstPort, remoteAddress: remote, remotePort: ack.srcPort };
     const peerIsn = seqAdd(ack.seq, -1);
@@ -658,23 +721,54 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
       this.stats.increment('drop.tcp.icmpQuoteTooShort');
       return;
     }
-    const localPort = (quoted[0] << 8) | quoted[1];
-    const remotePort = (quoted[2] << 8) | quoted[3];
-    const seq = ((quoted[4] << 24) | (quoted[5] << 16) | (quoted[6] << 8) | quoted[7]) >>> 0;
-    const connection = this.connections.get(connectionKey(report.quoted.source, localPort, report.quoted.destination, remotePort));
-    if (!connection) {
-      this.stats.increment('tcp.icmp.noConnection');
-      return;
-    }
-    if (!(seqGe(seq, connection.sndUna) && seqLt(seq, connection.sndNxt))) {
-      this.stats.increment('drop.tcp.icmpOutOfWindow'); // RFC 5927 §4.1
-      return;
-    }
+    const connection = this.quotedConnection(report.quoted.source, report.quoted.destination, quoted);
+    if (!connection) return;
     if (report.kind === 'destinationUnreachable' && report.code === 4) {
       this.pathMtuDiscovered(connection, report.nextHopMtu, now);
       return;
     }
-    const meaning = icmpErrorMeaning(report);
+    this.connectionError(connection, icmpErrorMeaning(report));
+  }
+
+  /**
+   * An ICMPv6 error about a segment we sent: as icmpError, with RFC 4443's types — Packet Too
+   * Big lowers the MSS to the path MTU the IPv6 layer now holds (RFC 8201 §5.2), the others
+   * mean what Linux's icmpv6_err_convert says.
+   */
+  icmpv6Error(report: Icmpv6ErrorReport, now: number): void {
+    const quoted = report.quoted.payload;
+    if (quoted.length < 8) {
+      this.stats.increment('drop.tcp.icmpQuoteTooShort');
+      return;
+    }
+    const connection = this.quotedConnection(ipv6Text(report.quoted.source), ipv6Text(report.quoted.destination), quoted);
+    if (!connection) return;
+    if (report.type === 2) {
+      this.pathMtuDiscovered(connection, report.mtu, now);
+      return;
+    }
+    this.connectionError(connection, report.meaning);
+  }
+
+  /** The connection whose segment an ICMP error quotes, if its sequence number is in flight (RFC 5927 §4.1). */
+  private quotedConnection(source: IpAddress, destination: IpAddress, quoted: Uint8Array): TcpConnection | null {
+    const localPort = (quoted[0] << 8) | quoted[1];
+    const remotePort = (quoted[2] << 8) | quoted[3];
+    const seq = ((quoted[4] << 24) | (quoted[5] << 16) | (quoted[6] << 8) | quoted[7]) >>> 0;
+    const connection = this.connections.get(connectionKey(source, localPort, destination, remotePort));
+    if (!connection) {
+      this.stats.increment('tcp.icmp.noConnection');
+      return null;
+    }
+    if (!(seqGe(seq, connection.sndUna) && seqLt(seq, connection.sndNxt))) {
+      this.stats.increment('drop.tcp.icmpOutOfWindow'); // RFC 5927 §4.1
+      return null;
+    }
+    return connection;
+  }
+
+  /** What an ICMP error does to a connection: hard ones abort a handshake, soft ones are remembered (RFC 1122 §4.2.3.9). */
+  private connectionError(connection: TcpConnection, meaning: IcmpErrorMeaning): void {
     this.stats.increment(`tcp.icmp.${meaning.code}`);
     if (meaning.fatal && (connection.state === 'SYN-SENT' || connection.state === 'SYN-RECEIVED')) {
       connection.closeWithError(meaning.code);
@@ -684,13 +778,20 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
   }
 
   private pathMtuDiscovered(connection: TcpConnection, nextHopMtu: number, now: number): void {
-    // RFC 1191 §5: a router that gives no MTU (old style) → guess the next plateau down.
-    const mtu = nextHopMtu >= 68 ? nextHopMtu : Math.max(576, (this.ip.mtuTo(connection.remoteAddress) ?? 1500) - 1);
-    this.ip.updatePathMtu(connection.remoteAddress, mtu, now);
-    // What IP now holds for the path: it refuses to go below its floor (552, Linux's min_pmtu),
-    // so a forged tiny MTU cannot shrink our segments to nothing.
-    const pathMtu = this.ip.mtuTo(connection.remoteAddress) ?? mtu;
-    const mss = pathMtu - TCP_IP_HEADERS - (connection.timestamps.enabled ? 12 : 0);
+    const remote = connection.remoteAddress;
+    let pathMtu: number;
+    if (typeof remote === 'number') {
+      // RFC 1191 §5: a router that gives no MTU (old style) → guess the next plateau down.
+      const mtu = nextHopMtu >= 68 ? nextHopMtu : Math.max(576, (this.ip.mtuTo(remote) ?? 1500) - 1);
+      this.ip.updatePathMtu(remote, mtu, now);
+      // What IP now holds for the path: it refuses to go below its floor (552, Linux's min_pmtu),
+      // so a forged tiny MTU cannot shrink our segments to nothing.
+      pathMtu = this.ip.mtuTo(remote) ?? mtu;
+    } else {
+      // The ICMPv6 layer has already recorded it (never below 1280, RFC 8201 §4).
+      pathMtu = this.ip6.mtuTo(ipv6Bytes(remote)) ?? nextHopMtu;
+    }
+    const mss = pathMtu - tcpIpHeaderLength(remote) - (connection.timestamps.enabled ? 12 : 0);
     if (mss >= connection.sendMss) return;
     this.stats.increment('tcp.pmtu.mssLowered');
     connection.sendMss = Math.max(mss, 64);
@@ -776,8 +877,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
 
   /** Hands a segment to IP; false when the interface's full transmit queue dropped it. */
   private sendSegment(
-    source: Ipv4Address,
-    destination: Ipv4Address,
+    source: IpAddress,
+    destination: IpAddress,
     segment: TcpRepr,
     ect: boolean,
     ttl?: number,
@@ -786,6 +887,32 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     dontFragment = true,
   ): boolean {
     const length = tcpLength(segment);
+    if (typeof source === 'string' && typeof destination === 'string') {
+      // TCP never has IPv6 fragment its segments: the MSS follows the path MTU (RFC 8201 §5.2).
+      const from = ipv6Bytes(source);
+      const to = ipv6Bytes(destination);
+      const sent = this.ip6.send(
+        {
+          source: from,
+          destination: to,
+          nextHeader: IpProtocol.TCP,
+          dontFragment: true,
+          hopLimit: ttl,
+          trafficClass: (tos & ~3) | (ect ? 2 : tos & 3),
+          segmentSize,
+        },
+        length,
+        (out, _source, checksumOffloaded) => {
+          const written = emitTcp(segment, out, { source: from, destination: to }, checksumOffloaded);
+          if (this.tracer) this.tracer(tcpTraceEvent('down', out.subarray(0, written), this.clock()));
+        },
+        this.clock(),
+      );
+      if (sent.ok) return true;
+      this.stats.increment(`tcp.tx.failed.${sent.error}`);
+      return sent.error !== 'ENOBUFS';
+    }
+    if (typeof source !== 'number' || typeof destination !== 'number') return false;
     const sent = this.ip.send(
       { source, destination, protocol: IpProtocol.TCP, dontFragment, ttl, dscp: tos >> 2, ecn: ect ? 2 : tos & 3, segmentSize },
       length,
@@ -802,4 +929,14 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, TcpHost {
     // as if lost on the way.
     return sent.error !== 'ENOBUFS';
   }
+}
+
+/** The listener table's key of `address:port` (IPv4's as the unsigned number, IPv6's as text). */
+function listenerKey(address: IpAddress, port: number): string {
+  return `${typeof address === 'number' ? address >>> 0 : address}:${port}`;
+}
+
+/** The text of an IPv6 address the layer chose, or null. */
+function nullableText(address: Uint8Array | null): string | null {
+  return address === null ? null : ipv6Text(address);
 }

@@ -30,7 +30,8 @@ import { readUint16, readUint32, writeUint16, writeUint32 } from '../core/bytes.
 import { decodeFail, type DecodeError } from '../core/decode-error.js';
 import { ok, type Result } from '../core/result.js';
 import type { Ipv4Address } from '../ip/address.js';
-import { checksumIsValid, foldSum, internetChecksum, pseudoHeaderSum } from '../ip/checksum.js';
+import { checksumIsValid, foldSum, internetChecksum, ipv6PseudoHeaderSum, pseudoHeaderSum } from '../ip/checksum.js';
+import type { Ipv6Address } from '../ip/ipv6-address.js';
 import { emitTcpOptions, parseTcpOptions, parseTcpOptionsLenient, tcpOptionsLength, type TcpOption } from './tcp-options.js';
 import type { SeqNumber } from './seq.js';
 
@@ -146,17 +147,19 @@ export function formatTcpFlagsWireshark(flags: number): string {
   return names.length === 0 ? '<None>' : names.join(', ');
 }
 
-/** The addresses of the IPv4 pseudo-header the checksum covers (RFC 9293 §3.1). */
+/** The addresses of the pseudo-header the checksum covers: IPv4's (RFC 9293 §3.1) or IPv6's (RFC 8200 §8.1), both of one family. */
 export interface TcpPseudoHeader {
-  /** Source Address of the IPv4 header carrying the segment. */
-  readonly source: Ipv4Address;
-  /** Destination Address of the IPv4 header carrying the segment. */
-  readonly destination: Ipv4Address;
+  /** Source Address of the IP header carrying the segment. */
+  readonly source: Ipv4Address | Ipv6Address;
+  /** Destination Address of the IP header carrying the segment. */
+  readonly destination: Ipv4Address | Ipv6Address;
 }
 
-/** The unfolded sum of the pseudo-header for a TCP segment of `tcpLength` bytes. */
+/** The unfolded sum of the pseudo-header for a TCP segment of `tcpLength` bytes, of its addresses' family. */
 function tcpPseudoHeaderSum(pseudoHeader: TcpPseudoHeader, tcpLength: number): number {
-  return pseudoHeaderSum(pseudoHeader.source, pseudoHeader.destination, PROTOCOL_TCP, tcpLength);
+  return typeof pseudoHeader.source === 'number'
+    ? pseudoHeaderSum(pseudoHeader.source, pseudoHeader.destination as Ipv4Address, PROTOCOL_TCP, tcpLength)
+    : ipv6PseudoHeaderSum(pseudoHeader.source, pseudoHeader.destination as Ipv6Address, PROTOCOL_TCP, tcpLength);
 }
 
 /**
@@ -286,11 +289,11 @@ export class TcpPacket {
   }
 
   /** True when the checksum verifies over the pseudo-header, header and data. */
-  checksumValid(source: Ipv4Address, destination: Ipv4Address): boolean {
+  checksumValid(source: Ipv4Address | Ipv6Address, destination: Ipv4Address | Ipv6Address): boolean {
     return checksumIsValid(this.bytes, tcpPseudoHeaderSum({ source, destination }, this.bytes.length));
   }
   /** Recomputes the checksum in place (after changing a field or the data). */
-  fillChecksum(source: Ipv4Address, destination: Ipv4Address): void {
+  fillChecksum(source: Ipv4Address | Ipv6Address, destination: Ipv4Address | Ipv6Address): void {
     this.checksum = 0;
     this.checksum = internetChecksum(this.bytes, tcpPseudoHeaderSum({ source, destination }, this.bytes.length));
   }

@@ -8,16 +8,21 @@ import type { Rng } from '../core/rng.js';
 import type { Stats } from '../core/stats.js';
 import type { UdpCounterName } from './udp-counters.js';
 import type { Tracer } from '../core/trace.js';
-import { formatIpv4Address, IPV4_ANY, IPV4_BROADCAST, isMulticast, type Ipv4Address } from '../ip/address.js';
+import { IPV4_ANY, IPV4_BROADCAST, isMulticast, type Ipv4Address } from '../ip/address.js';
 import type { IcmpErrorListener, IcmpErrorReport, IcmpLayer } from '../ip/icmp-layer.js';
-import { icmpErrorMeaning } from '../ip/icmp-errors.js';
+import { icmpErrorMeaning, type IcmpErrorMeaning } from '../ip/icmp-errors.js';
 import type { IncomingDatagram, IpLayer, ProtocolHandler } from '../ip/ip-layer.js';
+import { formatIpAddress, ipv6Bytes, ipv6Text, IPV6_ANY_TEXT, type IpAddress } from '../ip/ip-address.js';
+import type { Icmpv6ErrorListener, Icmpv6ErrorReport, Icmpv6Layer } from '../ip/icmpv6-layer.js';
+import type { IncomingIpv6Datagram, Ipv6Layer, Ipv6ProtocolHandler } from '../ip/ipv6-layer.js';
 import { IpProtocol } from '../ip/ipv4.js';
-import { allocateEphemeralPort, DEFAULT_EPHEMERAL_PORTS, type PortRange } from '../ip/ports.js';
+import { allocateEphemeralPort, bindingsOverlap, DEFAULT_EPHEMERAL_PORTS, type PortRange } from '../ip/ports.js';
 import { emitUdp, parseUdp, UDP_HEADER_LENGTH, UdpPacket, udpLength } from './udp-packet.js';
 
 /** Largest UDP payload over IPv4 without options: 65535 − 20 (IP) − 8 (UDP). */
 export const UDP_MAX_PAYLOAD = 65507;
+/** Largest UDP payload over IPv6 without jumbograms: 65535 (Payload Length) − 8 (UDP). */
+export const UDP_MAX_PAYLOAD_IPV6 = 65527;
 
 /** UDP settings. */
 export interface UdpConfig {
@@ -37,13 +42,13 @@ const DATAGRAM_OVERHEAD = 64;
 export interface ReceivedDatagram {
   /** The datagram's data. */
   readonly payload: Uint8Array;
-  /** The sender's address: the IPv4 Source Address. */
-  readonly sourceAddress: Ipv4Address;
+  /** The sender's address: the IP Source Address (IPv4's number or IPv6's text, ip-address.ts). */
+  readonly sourceAddress: IpAddress;
   /** The sender's port: the UDP Source Port. */
   readonly sourcePort: number;
-  /** The address it was sent to (ours, or a broadcast). */
-  readonly destinationAddress: Ipv4Address;
-  /** The TTL of the IPv4 header it arrived with. */
+  /** The address it was sent to (ours, or a broadcast or group). */
+  readonly destinationAddress: IpAddress;
+  /** The TTL (IPv4) or Hop Limit (IPv6) it arrived with. */
   readonly ttl: number;
 }
 
@@ -67,16 +72,24 @@ export interface UdpSocketOptions {
   multicastLoop: boolean;
   /** The address of the interface multicasts leave by (IP_MULTICAST_IF), or undefined: by the routes. */
   multicastInterface: Ipv4Address | undefined;
+  /** IPV6_V6ONLY on an IPv6 socket: IPv6 only, no IPv4-mapped peers (Linux's default, bindv6only=0: off). */
+  ipv6Only: boolean;
+  /** Hop Limit of IPv6 datagrams to unicast addresses (IPV6_UNICAST_HOPS), or undefined: IPv6's default. */
+  unicastHops: number | undefined;
+  /** Hop Limit of IPv6 datagrams to a group (IPV6_MULTICAST_HOPS; 1 by default). */
+  multicastHops: number;
+  /** The IPv6 Traffic Class (IPV6_TCLASS): DSCP << 2 | ECN. */
+  trafficClass: number;
 }
 
 /** A UDP socket: an endpoint in the port table plus its receive queue. */
 export class UdpSocket {
-  /** The address bound to; 0.0.0.0 (any) until bound to one. */
-  localAddress: Ipv4Address = IPV4_ANY;
+  /** The address bound to: a wildcard (0.0.0.0, or `::` for an IPv6 socket) until bound to one. */
+  localAddress: IpAddress;
   /** The port bound to; 0 until bound. */
   localPort = 0;
-  /** The connected peer's address; 0.0.0.0 when not connected. */
-  remoteAddress: Ipv4Address = IPV4_ANY;
+  /** The connected peer's address; the wildcard when not connected. */
+  remoteAddress: IpAddress;
   /** The connected peer's port; 0 when not connected. */
   remotePort = 0;
   /** True once `close()` has been called. */
@@ -93,7 +106,16 @@ export class UdpSocket {
   private queuedBytes = 0;
 
   /** @internal Sockets come from `stack.udp.open()`. */
-  constructor(private readonly layer: UdpLayer) {
+  constructor(
+    private readonly layer: UdpLayer,
+    /**
+     * 4 for an AF_INET socket; 6 for an AF_INET6 one, which speaks IPv4 too (to and from IPv4
+     * addresses, that its socket layer shows as ::ffff:a.b.c.d) unless `options.ipv6Only`.
+     */
+    readonly family: 4 | 6 = 4,
+  ) {
+    this.localAddress = family === 6 ? IPV6_ANY_TEXT : IPV4_ANY;
+    this.remoteAddress = this.localAddress;
     this.options = {
       reuseAddress: false,
       reusePort: false,
@@ -104,15 +126,19 @@ export class UdpSocket {
       multicastTtl: 1,
       multicastLoop: true,
       multicastInterface: undefined,
+      ipv6Only: false,
+      unicastHops: undefined,
+      multicastHops: 1,
+      trafficClass: 0,
     };
   }
 
-  /** The multicast groups this socket joined (IP_ADD_MEMBERSHIP). */
-  readonly memberships = new Set<Ipv4Address>();
+  /** The multicast groups this socket joined (IP_ADD_MEMBERSHIP, IPV6_JOIN_GROUP). */
+  readonly memberships = new Set<IpAddress>();
 
-  /** IP_ADD_MEMBERSHIP: the host joins `group` for as long as this socket is in it. */
-  joinGroup(group: Ipv4Address): Result<void, ErrnoCode> {
-    if (!isMulticast(group)) return fail('EINVAL');
+  /** IP_ADD_MEMBERSHIP or IPV6_JOIN_GROUP: the host joins `group` for as long as this socket is in it. */
+  joinGroup(group: IpAddress): Result<void, ErrnoCode> {
+    if (!isGroupAddress(group)) return fail('EINVAL');
     if (this.memberships.has(group)) return fail('EADDRINUSE'); // as Linux for a second join
     this.memberships.add(group);
     this.layer.groupJoined(group);
@@ -126,8 +152,8 @@ export class UdpSocket {
     return ok(undefined);
   }
 
-  /** IP_DROP_MEMBERSHIP. */
-  leaveGroup(group: Ipv4Address): Result<void, ErrnoCode> {
+  /** IP_DROP_MEMBERSHIP, IPV6_LEAVE_GROUP. */
+  leaveGroup(group: IpAddress): Result<void, ErrnoCode> {
     if (!this.memberships.delete(group)) return fail('EADDRNOTAVAIL');
     this.layer.groupLeft(group);
     return ok(undefined);
@@ -143,24 +169,24 @@ export class UdpSocket {
     return this.remotePort !== 0;
   }
 
-  /** Binds to a local address (0 = any) and port (0 = ephemeral). */
-  bind(address: Ipv4Address = IPV4_ANY, port = 0): Result<void, ErrnoCode> {
+  /** Binds to a local address (the wildcard by default) and port (0 = ephemeral). */
+  bind(address: IpAddress = this.family === 6 ? IPV6_ANY_TEXT : IPV4_ANY, port = 0): Result<void, ErrnoCode> {
     return this.layer.bind(this, address, port);
   }
 
   /** Sets the default destination and accepts datagrams only from it. Binds first if needed. */
-  connect(address: Ipv4Address, port: number): Result<void, ErrnoCode> {
+  connect(address: IpAddress, port: number): Result<void, ErrnoCode> {
     return this.layer.connect(this, address, port);
   }
 
   /** Forgets the remote address. */
   disconnect(): void {
-    this.remoteAddress = IPV4_ANY;
+    this.remoteAddress = this.family === 6 ? IPV6_ANY_TEXT : IPV4_ANY;
     this.remotePort = 0;
   }
 
   /** Sends one datagram; to the connected peer when address/port are omitted. Binds if needed. */
-  send(payload: Uint8Array, address?: Ipv4Address, port?: number): Result<number, ErrnoCode> {
+  send(payload: Uint8Array, address?: IpAddress, port?: number): Result<number, ErrnoCode> {
     return this.layer.send(this, payload, address, port);
   }
 
@@ -216,7 +242,7 @@ export class UdpSocket {
 }
 
 /** The UDP protocol of one stack. */
-export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
+export class UdpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6ProtocolHandler, Icmpv6ErrorListener {
   private readonly sockets = new Set<UdpSocket>();
   tracer: Tracer | null = null;
 
@@ -228,11 +254,13 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     private readonly rng: Rng,
     /** The stack's current time (the last `now` it was given). */
     private readonly clock: () => number,
+    private readonly ip6: Ipv6Layer,
+    private readonly icmp6: Icmpv6Layer,
   ) {}
 
-  /** A new, unbound socket. */
-  open(): UdpSocket {
-    return new UdpSocket(this);
+  /** A new, unbound socket: AF_INET (4, the default) or AF_INET6 (6). */
+  open(family: 4 | 6 = 4): UdpSocket {
+    return new UdpSocket(this, family);
   }
 
   /** Sockets currently bound, for `ustack` status displays. */
@@ -241,11 +269,15 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
   }
 
   /** @internal */
-  bind(socket: UdpSocket, address: Ipv4Address, port: number): Result<void, ErrnoCode> {
+  bind(socket: UdpSocket, address: IpAddress, port: number): Result<void, ErrnoCode> {
     if (socket.closed) return fail('EBADF');
     if (socket.bound) return fail('EINVAL');
     if (port < 0 || port > 65535 || !Number.isInteger(port)) return fail('EINVAL');
-    if (address !== IPV4_ANY && !this.ip.isLocalAddress(address) && address !== IPV4_BROADCAST && !isMulticast(address)) {
+    if (typeof address === 'string' && socket.family === 4) return fail('EAFNOSUPPORT');
+    if (typeof address === 'number' && socket.family === 6 && socket.options.ipv6Only) return fail('EADDRNOTAVAIL');
+    if (typeof address === 'string') {
+      if (address !== IPV6_ANY_TEXT && !isGroupAddress(address) && !this.ip6.isLocalAddress(ipv6Bytes(address))) return fail('EADDRNOTAVAIL');
+    } else if (address !== IPV4_ANY && !this.ip.isLocalAddress(address) && address !== IPV4_BROADCAST && !isMulticast(address)) {
       return fail('EADDRNOTAVAIL');
     }
     if (port === 0) {
@@ -262,12 +294,15 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     return ok(undefined);
   }
 
-  /** Whether binding `socket` to address:port would clash with a bound socket (SO_REUSEADDR/PORT rules as Linux). */
-  private conflicts(socket: UdpSocket, address: Ipv4Address, port: number): boolean {
+  /**
+   * Whether binding `socket` to address:port would clash with a bound socket (SO_REUSEADDR/PORT
+   * rules as Linux). Ports are one space for both families (RFC 6056 §3.1: the port names an
+   * endpoint whatever the family): a dual-stack `::` overlaps every IPv4 binding too.
+   */
+  private conflicts(socket: UdpSocket, address: IpAddress, port: number): boolean {
     for (const other of this.sockets) {
       if (other === socket || other.localPort !== port) continue;
-      const overlap = other.localAddress === IPV4_ANY || address === IPV4_ANY || other.localAddress === address;
-      if (!overlap) continue;
+      if (!bindingsOverlap(address, socket.options.ipv6Only, other.localAddress, other.options.ipv6Only)) continue;
       if (socket.options.reuseAddress && other.options.reuseAddress) continue;
       if (socket.options.reusePort && other.options.reusePort) continue;
       return true;
@@ -276,17 +311,20 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
   }
 
   /** @internal */
-  connect(socket: UdpSocket, address: Ipv4Address, port: number): Result<void, ErrnoCode> {
+  connect(socket: UdpSocket, address: IpAddress, port: number): Result<void, ErrnoCode> {
     if (socket.closed) return fail('EBADF');
     if (port <= 0 || port > 65535) return fail('EINVAL');
+    const familyError = this.familyError(socket, address);
+    if (familyError) return fail(familyError);
     // Linux refuses to connect to a broadcast address without SO_BROADCAST, as sendto does.
-    if (this.isBroadcast(address) && !socket.options.broadcast) return fail('EACCES');
-    const source = this.ip.sourceFor(address);
+    if (typeof address === 'number' && this.isBroadcast(address) && !socket.options.broadcast) return fail('EACCES');
+    const source = typeof address === 'number' ? this.ip.sourceFor(address) : sourceText(this.ip6.sourceFor(ipv6Bytes(address)));
     if (source === null) return fail('ENETUNREACH');
     const bound = this.autobind(socket);
     if (!bound.ok) return bound;
-    // Linux pins the local address to the route's source on connect (ip4_datagram_connect).
-    if (socket.localAddress === IPV4_ANY) socket.localAddress = source;
+    // Linux pins the local address to the route's source on connect (ip4_datagram_connect,
+    // ip6_datagram_connect); a dual-stack socket connected to an IPv4 peer gets an IPv4 source.
+    if (socket.localAddress === IPV4_ANY || socket.localAddress === IPV6_ANY_TEXT) socket.localAddress = source;
     socket.remoteAddress = address;
     socket.remotePort = port;
     return ok(undefined);
@@ -298,7 +336,7 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
    */
   private autobind(socket: UdpSocket): Result<void, ErrnoCode> {
     if (socket.bound) return ok(undefined);
-    const bound = this.bind(socket, IPV4_ANY, 0);
+    const bound = this.bind(socket, socket.family === 6 ? IPV6_ANY_TEXT : IPV4_ANY, 0);
     return bound.ok || bound.error !== 'EADDRINUSE' ? bound : fail('EAGAIN');
   }
 
@@ -313,17 +351,35 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
   }
 
   /** @internal A socket joined a multicast group: so does the host. */
-  groupJoined(group: Ipv4Address): void {
-    this.ip.joinGroup(group);
+  groupJoined(group: IpAddress): void {
+    if (typeof group === 'number') this.ip.joinGroup(group);
+    else this.ip6.joinGroup(ipv6Bytes(group));
   }
 
   /** @internal A socket left a multicast group. */
-  groupLeft(group: Ipv4Address): void {
-    this.ip.leaveGroup(group);
+  groupLeft(group: IpAddress): void {
+    if (typeof group === 'number') this.ip.leaveGroup(group);
+    else this.ip6.leaveGroup(ipv6Bytes(group));
+  }
+
+  /**
+   * Why `socket` cannot reach `address`, or null: an AF_INET socket has no IPv6; an IPV6_V6ONLY
+   * socket no IPv4 (Linux's udpv6_sendmsg says ENETUNREACH for a v4-mapped destination); a
+   * socket bound to an address of one family cannot send from it to the other.
+   */
+  private familyError(socket: UdpSocket, address: IpAddress): ErrnoCode | null {
+    if (typeof address === 'string') {
+      if (socket.family === 4) return 'EAFNOSUPPORT';
+      if (typeof socket.localAddress === 'number' && socket.bound) return 'ENETUNREACH';
+      return null;
+    }
+    if (socket.family === 6 && socket.options.ipv6Only) return 'ENETUNREACH';
+    if (typeof socket.localAddress === 'string' && socket.localAddress !== IPV6_ANY_TEXT) return 'ENETUNREACH';
+    return null;
   }
 
   /** @internal Sends one datagram from `socket`. Returns the payload bytes sent. */
-  send(socket: UdpSocket, payload: Uint8Array, address?: Ipv4Address, port?: number): Result<number, ErrnoCode> {
+  send(socket: UdpSocket, payload: Uint8Array, address?: IpAddress, port?: number): Result<number, ErrnoCode> {
     if (socket.closed) return fail('EBADF');
     const pending = socket.takeError();
     if (pending) return fail(pending);
@@ -331,6 +387,9 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     const destinationPort = port ?? (socket.connected ? socket.remotePort : undefined);
     if (destination === undefined || destinationPort === undefined) return fail('EDESTADDRREQ');
     if (destinationPort <= 0 || destinationPort > 65535) return fail('EINVAL');
+    const familyError = this.familyError(socket, destination);
+    if (familyError) return fail(familyError);
+    if (typeof destination === 'string') return this.sendIpv6(socket, payload, destination, destinationPort);
     if (payload.length > UDP_MAX_PAYLOAD) return fail('EMSGSIZE');
     if (this.isBroadcast(destination) && !socket.options.broadcast) return fail('EACCES');
     const bound = this.autobind(socket);
@@ -338,10 +397,10 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     const repr = { sourcePort: socket.localPort, destinationPort, payload };
     const length = udpLength(repr);
     const now = this.clock();
+    const local = socket.localAddress;
     const sent = this.ip.send(
       {
-        source:
-          socket.localAddress !== IPV4_ANY && !isMulticast(socket.localAddress) && socket.localAddress !== IPV4_BROADCAST ? socket.localAddress : undefined,
+        source: typeof local === 'number' && local !== IPV4_ANY && !isMulticast(local) && local !== IPV4_BROADCAST ? local : undefined,
         destination,
         protocol: IpProtocol.UDP,
         ttl: isMulticast(destination) ? socket.options.multicastTtl : socket.options.ttl,
@@ -366,6 +425,83 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     }
     this.stats.increment('udp.tx.datagrams');
     return ok(payload.length);
+  }
+
+  /** Sends one datagram over IPv6 (the checksum is mandatory there, RFC 8200 §8.1). */
+  private sendIpv6(socket: UdpSocket, payload: Uint8Array, destination: string, destinationPort: number): Result<number, ErrnoCode> {
+    if (payload.length > UDP_MAX_PAYLOAD_IPV6) return fail('EMSGSIZE');
+    const bound = this.autobind(socket);
+    if (!bound.ok) return bound;
+    const repr = { sourcePort: socket.localPort, destinationPort, payload };
+    const length = udpLength(repr);
+    const now = this.clock();
+    const target = ipv6Bytes(destination);
+    const group = isGroupAddress(destination);
+    const local = socket.localAddress;
+    const sent = this.ip6.send(
+      {
+        source: typeof local === 'string' && local !== IPV6_ANY_TEXT && !isGroupAddress(local) ? ipv6Bytes(local) : undefined,
+        destination: target,
+        nextHeader: IpProtocol.UDP,
+        hopLimit: group ? socket.options.multicastHops : socket.options.unicastHops,
+        trafficClass: socket.options.trafficClass,
+      },
+      length,
+      (out, source) => {
+        emitUdp(repr, out, { source, destination: target });
+        if (this.tracer) this.traceDown(out.subarray(0, length), ipv6Text(source), destination, now);
+      },
+      now,
+    );
+    if (!sent.ok) {
+      if (sent.error !== 'ENOBUFS') return sent;
+      this.stats.increment('udp.tx.droppedLocally');
+      return ok(payload.length);
+    }
+    this.stats.increment('udp.tx.datagrams');
+    return ok(payload.length);
+  }
+
+  /** Handles a received UDP datagram over IPv6 (RFC 8200 §8.1: a zero checksum is refused). */
+  inputIpv6(datagram: IncomingIpv6Datagram, now: number): void {
+    const { header } = datagram;
+    const checked = UdpPacket.checked(datagram.payload);
+    if (!checked.ok) {
+      this.stats.increment(`drop.udp.${checked.error.reason}`);
+      return;
+    }
+    const packet = checked.value;
+    const parsed = parseUdp(packet, datagram.checksumTrusted ? { verifyChecksum: false } : { source: header.source, destination: header.destination });
+    if (!parsed.ok) {
+      this.stats.increment(`drop.udp.${parsed.error.reason}`);
+      return;
+    }
+    const { sourcePort, destinationPort, payload } = parsed.value;
+    this.stats.increment('udp.rx.datagrams');
+    const source = ipv6Text(header.source);
+    const destination = ipv6Text(header.destination);
+    const received: ReceivedDatagram = { payload: payload.slice(), sourceAddress: source, sourcePort, destinationAddress: destination, ttl: header.hopLimit };
+    const targets = this.lookup(destination, destinationPort, source, sourcePort, datagram.destinationKind !== 'unicast');
+    if (targets.length === 0) {
+      this.stats.increment('udp.rx.noPort');
+      // RFC 4443 §2.4(e.3): never to a multicast destination (the ICMPv6 layer checks it too).
+      if (datagram.destinationKind === 'unicast') this.icmp6.portUnreachable(datagram, now);
+      return;
+    }
+    for (const socket of targets) {
+      if (socket.enqueue(received)) this.stats.increment('udp.rx.delivered');
+      else this.stats.increment('drop.udp.receiveBufferFull');
+    }
+  }
+
+  /** An ICMPv6 error about a datagram we sent: as icmpError, with Linux's ICMPv6 meanings. */
+  icmpv6Error(report: Icmpv6ErrorReport): void {
+    const quoted = report.quoted;
+    if (quoted.payload.length < 4) {
+      this.stats.increment('drop.udp.icmpQuoteTooShort');
+      return;
+    }
+    this.socketError(ipv6Text(quoted.source), ipv6Text(quoted.destination), quoted.payload, report.meaning);
   }
 
   /** 255.255.255.255 or the broadcast address of one of our networks. */
@@ -425,16 +561,21 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
    * bound-to-address beats wildcard), among SO_REUSEPORT peers one chosen by a hash of the
    * 4-tuple; for broadcast and multicast every match.
    */
-  private lookup(destination: Ipv4Address, port: number, source: Ipv4Address, sourcePort: number, all: boolean): UdpSocket[] {
+  private lookup(destination: IpAddress, port: number, source: IpAddress, sourcePort: number, all: boolean): UdpSocket[] {
     let best: UdpSocket[] = [];
     let bestScore = -1;
     const matches: UdpSocket[] = [];
     for (const socket of this.sockets) {
       if (socket.localPort !== port) continue;
-      if (socket.localAddress !== IPV4_ANY && socket.localAddress !== destination) continue;
+      const local = socket.localAddress;
+      const wildcard = local === IPV4_ANY || local === IPV6_ANY_TEXT;
+      if (!wildcard && local !== destination) continue;
+      // 0.0.0.0 takes IPv4 only; `::` takes IPv6, and IPv4 too unless IPV6_V6ONLY.
+      if (local === IPV4_ANY && typeof destination !== 'number') continue;
+      if (local === IPV6_ANY_TEXT && typeof destination === 'number' && socket.options.ipv6Only) continue;
       if (socket.connected && (socket.remoteAddress !== source || socket.remotePort !== sourcePort)) continue;
       matches.push(socket);
-      const score = (socket.localAddress !== IPV4_ANY ? 1 : 0) + (socket.connected ? 2 : 0);
+      const score = (wildcard ? 0 : 1) + (socket.connected ? 2 : 0);
       if (score > bestScore) {
         bestScore = score;
         best = [socket];
@@ -446,7 +587,7 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     if (best.length <= 1) return best;
     const group = best.filter((s) => s.options.reusePort);
     if (group.length === best.length) {
-      const hash = ((source ^ (sourcePort * 2654435761)) >>> 0) % group.length;
+      const hash = ((addressHash(source) ^ (sourcePort * 2654435761)) >>> 0) % group.length;
       return [group[hash]];
     }
     return [best[best.length - 1]]; // SO_REUSEADDR: Linux delivers to the most recently bound
@@ -462,13 +603,17 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
       this.stats.increment('drop.udp.icmpQuoteTooShort');
       return;
     }
-    const sourcePort = (quoted.payload[0] << 8) | quoted.payload[1];
-    const destinationPort = (quoted.payload[2] << 8) | quoted.payload[3];
+    this.socketError(quoted.source, quoted.destination, quoted.payload, icmpErrorMeaning(report));
+  }
+
+  /** Records an ICMP or ICMPv6 error on the connected socket whose datagram `quoted` starts. */
+  private socketError(source: IpAddress, destination: IpAddress, quoted: Uint8Array, meaning: IcmpErrorMeaning): void {
+    const sourcePort = (quoted[0] << 8) | quoted[1];
+    const destinationPort = (quoted[2] << 8) | quoted[3];
     for (const socket of this.sockets) {
       if (socket.localPort !== sourcePort) continue;
-      if (socket.localAddress !== IPV4_ANY && socket.localAddress !== quoted.source) continue;
-      if (!socket.connected || socket.remoteAddress !== quoted.destination || socket.remotePort !== destinationPort) continue;
-      const meaning = icmpErrorMeaning(report);
+      if (socket.localAddress !== IPV4_ANY && socket.localAddress !== IPV6_ANY_TEXT && socket.localAddress !== source) continue;
+      if (!socket.connected || socket.remoteAddress !== destination || socket.remotePort !== destinationPort) continue;
       if (!meaning.fatal) {
         this.stats.increment('udp.icmpError.ignoredSoft');
         return;
@@ -481,19 +626,37 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener {
     this.stats.increment('udp.icmpError.noSocket');
   }
 
-  private traceDown(datagram: Uint8Array, source: Ipv4Address, destination: Ipv4Address, now: number): void {
+  private traceDown(datagram: Uint8Array, source: IpAddress, destination: IpAddress, now: number): void {
     const packet = UdpPacket.unchecked(datagram);
     this.tracer!({
       direction: 'down',
       layer: 'udp',
       time: now,
       where: `port ${packet.sourcePort}`,
-      summary: `UDP ${packet.sourcePort} → ${packet.destinationPort}: added 8-byte header to ${packet.length - 8} bytes of data, checksum 0x${packet.checksum.toString(16).padStart(4, '0')} over pseudo-header (${formatIpv4Address(source)}, ${formatIpv4Address(destination)}, proto 17, length ${packet.length}) + header + data`,
+      summary: `UDP ${packet.sourcePort} → ${packet.destinationPort}: added 8-byte header to ${packet.length - 8} bytes of data, checksum 0x${packet.checksum.toString(16).padStart(4, '0')} over pseudo-header (${formatIpAddress(source)}, ${formatIpAddress(destination)}, proto 17, length ${packet.length}) + header + data`,
       fields: udpTraceFields(packet),
       header: datagram.subarray(0, UDP_HEADER_LENGTH),
       payloadLength: packet.length - UDP_HEADER_LENGTH,
     });
   }
+}
+
+/** True for an IPv4 multicast address or an IPv6 one (ff00::/8). */
+function isGroupAddress(address: IpAddress): boolean {
+  return typeof address === 'number' ? isMulticast(address) : address.startsWith('ff');
+}
+
+/** The text of an IPv6 source the layer chose, or null. */
+function sourceText(source: Uint8Array | null): string | null {
+  return source === null ? null : ipv6Text(source);
+}
+
+/** A number from an address of either family, for SO_REUSEPORT's choice of socket. */
+function addressHash(address: IpAddress): number {
+  if (typeof address === 'number') return address;
+  let hash = 0;
+  for (let i = 0; i < address.length; i++) hash = (Math.imul(hash, 31) + address.charCodeAt(i)) >>> 0;
+  return hash;
 }
 
 function udpTraceFields(packet: UdpPacket): Array<readonly [string, string]> {

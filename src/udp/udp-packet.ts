@@ -17,7 +17,8 @@ import { dataView } from '../core/bytes.js';
 import { decodeFail, type DecodeError } from '../core/decode-error.js';
 import { ok, type Result } from '../core/result.js';
 import type { Ipv4Address } from '../ip/address.js';
-import { checksumIsValid, internetChecksum, onesComplementSum, pseudoHeaderSum } from '../ip/checksum.js';
+import { checksumIsValid, internetChecksum, ipv6PseudoHeaderSum, onesComplementSum, pseudoHeaderSum } from '../ip/checksum.js';
+import type { Ipv6Address } from '../ip/ipv6-address.js';
 import { IpProtocol } from '../ip/ipv4.js';
 
 /** Length of the UDP header. */
@@ -25,12 +26,19 @@ export const UDP_HEADER_LENGTH = 8;
 
 const Field = { SOURCE_PORT: 0, DESTINATION_PORT: 2, LENGTH: 4, CHECKSUM: 6, DATA: 8 } as const;
 
-/** The addresses of the IPv4 pseudo-header. */
+/** The addresses of the pseudo-header: IPv4's (RFC 768) or IPv6's (RFC 8200 §8.1), both of one family. */
 export interface PseudoHeader {
-  /** Source Address of the IPv4 header carrying the datagram (RFC 768). */
-  readonly source: Ipv4Address;
-  /** Destination Address of the IPv4 header carrying the datagram (RFC 768). */
-  readonly destination: Ipv4Address;
+  /** Source Address of the IP header carrying the datagram. */
+  readonly source: Ipv4Address | Ipv6Address;
+  /** Destination Address of the IP header carrying the datagram. */
+  readonly destination: Ipv4Address | Ipv6Address;
+}
+
+/** The unfolded pseudo-header sum of a UDP datagram of `length` bytes, of the family its addresses are. */
+function udpPseudoHeaderSum(pseudo: PseudoHeader, length: number): number {
+  return typeof pseudo.source === 'number'
+    ? pseudoHeaderSum(pseudo.source, pseudo.destination as Ipv4Address, IpProtocol.UDP, length)
+    : ipv6PseudoHeaderSum(pseudo.source, pseudo.destination as Ipv6Address, IpProtocol.UDP, length);
 }
 
 /** Zero-copy view of a UDP datagram. */
@@ -89,11 +97,14 @@ export class UdpPacket {
   get payload(): Uint8Array {
     return this.bytes.subarray(Field.DATA, this.length);
   }
-  /** True when the checksum is absent (0) or verifies against the pseudo-header. */
+  /**
+   * True when the checksum verifies against the pseudo-header, or is absent (0) over IPv4. Over
+   * IPv6 it is mandatory: a zero checksum is refused (RFC 8200 §8.1).
+   */
   checksumValid(pseudo: PseudoHeader): boolean {
-    if (this.checksum === 0) return true;
+    if (this.checksum === 0) return typeof pseudo.source === 'number';
     const datagram = this.bytes.subarray(0, this.length);
-    return checksumIsValid(datagram, pseudoHeaderSum(pseudo.source, pseudo.destination, IpProtocol.UDP, this.length));
+    return checksumIsValid(datagram, udpPseudoHeaderSum(pseudo, this.length));
   }
 }
 
@@ -137,7 +148,7 @@ export function emitUdp(repr: UdpRepr, out: Uint8Array, pseudo: PseudoHeader): n
   view.setUint16(Field.LENGTH, length);
   view.setUint16(Field.CHECKSUM, 0);
   out.set(repr.payload, Field.DATA);
-  const sum = onesComplementSum(out.subarray(0, length), pseudoHeaderSum(pseudo.source, pseudo.destination, IpProtocol.UDP, length));
+  const sum = onesComplementSum(out.subarray(0, length), udpPseudoHeaderSum(pseudo, length));
   const checksum = internetChecksum(new Uint8Array(0), sum);
   view.setUint16(Field.CHECKSUM, checksum === 0 ? 0xffff : checksum);
   return length;

@@ -38,7 +38,9 @@ function isIntact(payload: Uint8Array): boolean {
 
 function integrityDrops(...stacks: Stack[]): number {
   let total = 0;
+  // A corrupted version nibble of 6 makes the packet IPv6's to refuse: any of its drops counts.
   for (const stack of stacks) for (const name of INTEGRITY_DROPS) total += stack.stats.get(name);
+  for (const stack of stacks) total += stack.stats.sum('drop.ipv6.');
   return total;
 }
 

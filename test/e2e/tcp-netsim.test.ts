@@ -115,6 +115,7 @@ const both = (r: RunResult, name: CounterName) => r.client.stats.get(name) + r.s
 /** Frames a stack dropped because the bytes did not decode: every IPv4 drop and TCP's codec drops. */
 const integrityDrops = (stats: Stats<CounterName>) =>
   stats.sum('drop.ipv4.') +
+  stats.sum('drop.ipv6.') + // a corrupted version nibble of 6 makes the packet IPv6's to refuse
   (['truncated', 'badHeaderLength', 'badTotalLength', 'badChecksum', 'badOption', 'badField'] as const).reduce(
     (n, reason) => n + stats.get(`drop.tcp.${reason}`),
     0,

@@ -1,0 +1,674 @@
+/**
+ * The IPv6 layer (RFC 8200), beside IPv4's on the same interfaces: this host's IPv6 addresses
+ * (link-local ones included, RFC 4291 §2.5.6), the IPv6 routes, the extension-header chain
+ * processed in order (§4, with the codec of ipv6-extension-headers.ts), reassembly (§4.5,
+ * ipv6-fragments.ts) and fragmentation at the source, path MTUs from Packet Too Big (RFC 8201),
+ * delivery by upper-layer protocol, and, when forwarding, the Hop Limit (§3). Frames go into
+ * the IPv4 layer's outbox: one transmit queue per interface for both families.
+ *
+ * Transports name IPv6 addresses by their RFC 5952 text (`ip-address.ts`); this layer works on
+ * the 16 bytes.
+ */
+import { fail, ok, type Result } from '../core/result.js';
+import type { Rng } from '../core/rng.js';
+import type { Counter, Stats } from '../core/stats.js';
+import type { Tracer } from '../core/trace.js';
+import type { ReassemblyConfig } from './fragments.js';
+import type { NetworkInterface } from './interface.js';
+import type { IpLayer, IpSendError } from './ip-layer.js';
+import {
+  formatIpv6Address,
+  formatIpv6Cidr,
+  IPV6_ALL_NODES,
+  IPV6_LOOPBACK,
+  ipv6AddressScope,
+  ipv6CommonPrefixLength,
+  ipv6Equal,
+  ipv6FromGroups,
+  ipv6WithInterfaceId,
+  isIpv4MappedAddress,
+  isIpv6Multicast,
+  isLinkLocalUnicast,
+  isLoopbackAddress,
+  isUnspecifiedAddress,
+  solicitedNodeAddress,
+  type Ipv6Address,
+  type Ipv6Cidr,
+} from './ipv6-address.js';
+import type { Ipv6CounterName } from './ipv6-counters.js';
+import { parseIpv6ExtensionHeaders } from './ipv6-extension-headers.js';
+import { fragmentIpv6Packet, ipv6ReassemblyConfig, Ipv6Reassembler } from './ipv6-fragments.js';
+import { Ipv6RouteTable, type Ipv6Route } from './ipv6-routes.js';
+import { emitIpv6, IPV6_HEADER_LENGTH, IPV6_MAX_PAYLOAD_LENGTH, IPV6_MINIMUM_MTU, Ipv6NextHeader, Ipv6Packet, parseIpv6, type Ipv6Repr } from './ipv6.js';
+
+/** A packet delivered to an upper-layer protocol. */
+export interface IncomingIpv6Datagram {
+  /** The fixed header (of the reassembled packet, for a fragmented one). */
+  readonly header: Ipv6Repr;
+  /** The upper-layer protocol: the Next Header at the end of the chain. */
+  readonly upperLayer: number;
+  /** The upper-layer bytes, after every extension header. */
+  readonly payload: Uint8Array;
+  /** The packet as received, for ICMPv6 quoting; for a reassembled one the start of the first fragment. */
+  readonly packet: Uint8Array;
+  /** The interface it arrived on. */
+  readonly interfaceName: string;
+  /** How it was addressed to us. */
+  readonly destinationKind: 'unicast' | 'multicast';
+  /** The device vouched for the upper-layer checksum (see FrameReceiver). */
+  readonly checksumTrusted: boolean;
+}
+
+/** An upper-layer protocol over IPv6 (ICMPv6, UDP, TCP). */
+export interface Ipv6ProtocolHandler {
+  /** A packet for this protocol arrived. */
+  inputIpv6(datagram: IncomingIpv6Datagram, now: number): void;
+}
+
+/** The ICMPv6 errors IPv6's own checks call for (RFC 4443 §3); each takes the invoking packet. */
+export interface Icmpv6ErrorSender {
+  /** Parameter Problem (§3.4): `code`, and `pointer`, the culprit's offset in the packet. */
+  parameterProblem(packet: Uint8Array, code: number, pointer: number, now: number): void;
+  /** Time Exceeded (§3.3): code 0 hop limit, 1 reassembly. */
+  timeExceeded(packet: Uint8Array, code: number, now: number): void;
+  /** Packet Too Big (§3.2) with the next link's MTU. */
+  packetTooBig(packet: Uint8Array, mtu: number, now: number): void;
+  /** Destination Unreachable (§3.1) with its code. */
+  destinationUnreachable(packet: Uint8Array, code: number, now: number): void;
+}
+
+/** What to put in the IPv6 header of an outgoing packet. */
+export interface Ipv6DatagramSpec {
+  /** Source address; omitted or `::` picks one (RFC 6724 §5, the common cases). */
+  readonly source?: Ipv6Address;
+  /** Destination address. */
+  readonly destination: Ipv6Address;
+  /** The upper-layer protocol. */
+  readonly nextHeader: number;
+  /** Hop Limit; the layer's default when absent. */
+  readonly hopLimit?: number;
+  /** Traffic Class: DSCP << 2 | ECN (IPV6_TCLASS). */
+  readonly trafficClass?: number;
+  /** Flow Label (RFC 6437); 0 when absent. */
+  readonly flowLabel?: number;
+  /** Refuse with EMSGSIZE rather than fragment (IPV6_DONTFRAG; TCP never needs fragments). */
+  readonly dontFragment?: boolean;
+  /** Leave by this interface (a link-local destination's zone, IPV6_MULTICAST_IF, SO_BINDTODEVICE). */
+  readonly interfaceName?: string;
+  /** TCP segmentation offload: the link cuts the segment into pieces of this many data bytes. */
+  readonly segmentSize?: number;
+}
+
+/** The IPv6 layer's settings. */
+export interface Ipv6Config {
+  /** Hop Limit of packets we originate (Linux: 64). */
+  readonly defaultHopLimit: number;
+  /** Forward packets not addressed to us (a router, RFC 8200 §3: Hop Limit decremented). */
+  readonly forwarding: boolean;
+}
+
+/** Defaults for Ipv6Config. */
+export const DEFAULT_IPV6_CONFIG: Ipv6Config = { defaultHopLimit: 64, forwarding: false };
+
+/** An address of this host on an interface. */
+export interface Ipv6InterfaceAddress {
+  /** The interface it is on. */
+  readonly interfaceName: string;
+  /** The address and its prefix length (`fd00:7::2/64`). */
+  readonly cidr: Ipv6Cidr;
+}
+
+/** RFC 8201 §5.3: a learned PMTU may be raised after at least 5 minutes; Linux waits 10 (ip6_rt_mtu_expires). */
+const PATH_MTU_LIFETIME_MS = 10 * 60_000;
+/** Destinations whose path MTU is remembered at most: a flood of forged Packet Too Big costs bounded memory. */
+const PATH_MTU_ENTRIES_MAX = 4096;
+/** `fe80::/64`, where every interface's link-local address lives (RFC 4291 §2.5.6). */
+const LINK_LOCAL_PREFIX: Ipv6Cidr = { address: ipv6FromGroups([0xfe80, 0, 0, 0, 0, 0, 0, 0]), prefixLength: 64 };
+/** `ff00::/8`: multicast leaves by the interface the route names, as Linux's `multicast ff00::/8 dev …`. */
+const MULTICAST_PREFIX: Ipv6Cidr = { address: ipv6FromGroups([0xff00, 0, 0, 0, 0, 0, 0, 0]), prefixLength: 8 };
+
+/** The IPv6 layer of one stack. */
+export class Ipv6Layer {
+  /** The IPv6 routes. */
+  readonly routes = new Ipv6RouteTable();
+  /** Partial packets, from the host's reassembly budget (shared with IPv4). */
+  readonly reassembler: Ipv6Reassembler;
+  private addressList: Ipv6InterfaceAddress[] = [];
+  private readonly protocols = new Map<number, Ipv6ProtocolHandler>();
+  /** Groups joined (besides all-nodes and the solicited-node groups of our addresses), with join counts. */
+  private readonly groups = new Map<string, number>();
+  private readonly pathMtus = new Map<string, { readonly mtu: number; readonly expires: number }>();
+  /** Copies of our own multicasts to joined groups, to come in at the next poll. */
+  private looped: Array<{ readonly iface: NetworkInterface; readonly frame: Uint8Array }> = [];
+  private errors: Icmpv6ErrorSender | null = null;
+  /** Gets a trace event per packet in and out when set. */
+  tracer: Tracer | null = null;
+  private readonly counters: { readonly rxPackets: Counter; readonly rxDelivered: Counter; readonly txPackets: Counter };
+
+  constructor(
+    readonly config: Ipv6Config,
+    private readonly stats: Stats<Ipv6CounterName>,
+    private readonly rng: Rng,
+    /** The interfaces, their transmit queues and the outbox are IPv4's layer's: both families share them. */
+    private readonly ipv4: IpLayer,
+    reassembly: ReassemblyConfig,
+  ) {
+    this.reassembler = new Ipv6Reassembler(ipv6ReassemblyConfig(reassembly), ipv4.reassemblyMemory);
+    this.counters = {
+      rxPackets: stats.counter('ipv6.rx.packets'),
+      rxDelivered: stats.counter('ipv6.rx.delivered'),
+      txPackets: stats.counter('ipv6.tx.packets'),
+    };
+  }
+
+  /** Hands over the ICMPv6 layer, once, when the stack has built it. */
+  connectErrorSender(errors: Icmpv6ErrorSender): void {
+    if (this.errors) throw new Error('connectErrorSender: IPv6 already has its ICMPv6 layer');
+    this.errors = errors;
+  }
+
+  /** Registers the handler for an upper-layer protocol. */
+  registerProtocol(nextHeader: number, handler: Ipv6ProtocolHandler): void {
+    this.protocols.set(nextHeader, handler);
+  }
+
+  // ---- addresses ---------------------------------------------------------------------------
+
+  /**
+   * Enables IPv6 on an interface the stack just added: the loopback gets ::1/128 (RFC 4291
+   * §2.5.3); any other interface whose MTU carries IPv6 (at least 1280, RFC 8200 §5) gets a
+   * link-local address, fe80::/64 with a random interface identifier drawn from the stack's
+   * seeded Rng (stable for a seed; RFC 7217's stable identifiers belong with SLAAC), the on-link
+   * route for fe80::/64 and the multicast route.
+   */
+  enableInterface(iface: NetworkInterface): void {
+    if (iface.loopback) {
+      this.addAddress(iface.name, { address: IPV6_LOOPBACK, prefixLength: 128 });
+      return;
+    }
+    if (iface.mtu < IPV6_MINIMUM_MTU) return;
+    const identifier = new Uint8Array(8);
+    for (let i = 0; i < 8; i += 4) {
+      const word = this.rng.nextU32();
+      identifier.set([word >>> 24, (word >>> 16) & 0xff, (word >>> 8) & 0xff, word & 0xff], i);
+    }
+    identifier[0] &= ~0x02; // the universal/local bit says "local" (RFC 4291 Appendix A)
+    this.addAddress(iface.name, { address: ipv6WithInterfaceId(LINK_LOCAL_PREFIX.address, identifier), prefixLength: 64 });
+    this.routes.add({ destination: MULTICAST_PREFIX, interfaceName: iface.name, metric: 256 });
+  }
+
+  /**
+   * Adds an address to an interface (`ip -6 addr add fd00:7::2/64 dev tun0`) and, unless it is
+   * a /128 or the loopback, the on-link route for its prefix. Throws when the interface is
+   * unknown, has an MTU below 1280, or the address cannot be a unicast one of ours.
+   */
+  addAddress(interfaceName: string, cidr: Ipv6Cidr): void {
+    const iface = this.ipv4.getInterface(interfaceName);
+    if (!iface) throw new Error(`addAddress: no interface ${interfaceName}`);
+    if (!iface.loopback && iface.mtu < IPV6_MINIMUM_MTU) throw new Error(`addAddress: ${interfaceName}'s MTU ${iface.mtu} is below IPv6's 1280 (RFC 8200 §5)`);
+    const address = cidr.address;
+    if (isIpv6Multicast(address) || isUnspecifiedAddress(address) || isIpv4MappedAddress(address)) {
+      throw new Error(`addAddress: ${formatIpv6Cidr(cidr)} cannot be an interface address`);
+    }
+    if (this.addressList.some((a) => ipv6Equal(a.cidr.address, address))) return;
+    this.addressList = [...this.addressList, { interfaceName, cidr: { address: address.slice(), prefixLength: cidr.prefixLength } }];
+    if (
+      !iface.loopback &&
+      cidr.prefixLength < 128 &&
+      !this.routes
+        .list()
+        .some((r) => r.interfaceName === interfaceName && r.destination.prefixLength === cidr.prefixLength && ipv6CidrCovers(r.destination, cidr))
+    ) {
+      this.routes.add({ destination: cidr, interfaceName, metric: 256 });
+    }
+  }
+
+  /** This host's IPv6 addresses (on one interface when named). */
+  addresses(interfaceName?: string): readonly Ipv6InterfaceAddress[] {
+    return interfaceName === undefined ? this.addressList : this.addressList.filter((a) => a.interfaceName === interfaceName);
+  }
+
+  /** True when `address` is one of this host's unicast addresses. */
+  isLocalAddress(address: Ipv6Address): boolean {
+    for (const entry of this.addressList) if (ipv6Equal(entry.cidr.address, address)) return true;
+    return false;
+  }
+
+  // ---- multicast groups ----------------------------------------------------------------------
+
+  /** Joins `group` for the host (IPV6_JOIN_GROUP), counted per join. */
+  joinGroup(group: Ipv6Address): void {
+    const key = formatIpv6Address(group);
+    this.groups.set(key, (this.groups.get(key) ?? 0) + 1);
+  }
+
+  /** Undoes one joinGroup. */
+  leaveGroup(group: Ipv6Address): void {
+    const key = formatIpv6Address(group);
+    const count = this.groups.get(key) ?? 0;
+    if (count > 1) this.groups.set(key, count - 1);
+    else this.groups.delete(key);
+  }
+
+  /**
+   * Whether this host listens to `group`: all-nodes (ff02::1, and ff01::1 on the host), the
+   * solicited-node group of each of its addresses (RFC 4291 §2.7.1: a node must join them), and
+   * the groups joined.
+   */
+  isMember(group: Ipv6Address): boolean {
+    if (ipv6Equal(group, IPV6_ALL_NODES)) return true;
+    if (group[1] === 0x01 && ipv6Equal(group.subarray(2), IPV6_ALL_NODES.subarray(2))) return true;
+    for (const entry of this.addressList) if (ipv6Equal(solicitedNodeAddress(entry.cidr.address), group)) return true;
+    return this.groups.has(formatIpv6Address(group));
+  }
+
+  // ---- input ---------------------------------------------------------------------------------
+
+  /** Processes one IPv6 packet received on `iface` (RFC 8200). Never throws on bad input. */
+  input(iface: NetworkInterface, bytes: Uint8Array, now: number, checksumTrusted = false): void {
+    this.counters.rxPackets.increment();
+    const checked = Ipv6Packet.checked(bytes);
+    if (!checked.ok) {
+      this.stats.increment(`drop.ipv6.${checked.error.reason}`);
+      return;
+    }
+    const view = checked.value;
+    const parsed = parseIpv6(view);
+    if (!parsed.ok) {
+      this.stats.increment(`drop.ipv6.${parsed.error.reason}`);
+      return;
+    }
+    const header = parsed.value;
+    const packet = bytes.length === IPV6_HEADER_LENGTH + header.payloadLength ? bytes : bytes.subarray(0, IPV6_HEADER_LENGTH + header.payloadLength);
+    // As Linux's ipv6_rcv: an IPv4-mapped source could pass for an IPv4 host (::ffff:127.0.0.1);
+    // ::1 never comes from outside the host (RFC 4291 §2.5.3).
+    if (isIpv4MappedAddress(header.source) || (isLoopbackAddress(header.source) && !iface.loopback)) {
+      this.stats.increment('drop.ipv6.martianSource');
+      return;
+    }
+    const destination = header.destination;
+    const multicast = isIpv6Multicast(destination);
+    // RFC 4291 §2.7: multicast scope 0 is reserved (silently dropped); interface-local scope
+    // never comes from another node (RFC 4291 errata 3480); ::1 only on the loopback.
+    if (
+      (multicast && ((destination[1] & 0x0f) === 0 || ((destination[1] & 0x0f) === 1 && !iface.loopback))) ||
+      (isLoopbackAddress(destination) && !iface.loopback)
+    ) {
+      this.stats.increment('drop.ipv6.martianDestination');
+      return;
+    }
+    let destinationKind: 'unicast' | 'multicast';
+    if (multicast) {
+      if (!this.isMember(destination)) {
+        this.stats.increment('drop.ipv6.multicastNotJoined');
+        return;
+      }
+      destinationKind = 'multicast';
+    } else if (this.isLocalAddress(destination)) {
+      destinationKind = 'unicast';
+    } else {
+      this.forward(header, packet, now);
+      return;
+    }
+    this.trace('up', iface, packet, header, now);
+    this.process(iface, header, packet, packet, destinationKind, checksumTrusted, now);
+  }
+
+  /**
+   * The extension headers in order, then delivery (RFC 8200 §4). `quote` is what an ICMPv6 error
+   * about the packet quotes: the packet itself, or for a reassembled one its first fragment.
+   */
+  private process(
+    iface: NetworkInterface,
+    header: Ipv6Repr,
+    packet: Uint8Array,
+    quote: Uint8Array,
+    destinationKind: 'unicast' | 'multicast',
+    checksumTrusted: boolean,
+    now: number,
+  ): void {
+    const chain = parseIpv6ExtensionHeaders(packet.subarray(IPV6_HEADER_LENGTH), header.nextHeader);
+    if (!chain.ok) {
+      this.stats.increment(`drop.ipv6.${chain.error.reason}`);
+      const problem = chain.error.parameterProblem;
+      // RFC 8200 §4.2: an option whose high bits are 11 is reported only to a unicast destination.
+      if (problem && !(problem.unlessMulticast && destinationKind === 'multicast')) this.errors?.parameterProblem(packet, problem.code, problem.pointer, now);
+      return;
+    }
+    const { fragment, entries } = chain.value;
+    if (fragment !== undefined) {
+      if (quote !== packet) {
+        this.stats.increment('drop.ipv6.nestedFragment');
+        return;
+      }
+      if (fragment.fragmentOffset !== 0 || fragment.moreFragments) {
+        this.stats.increment('ipv6.rx.fragments');
+        const index = entries.findIndex((entry) => entry.header.kind === 'fragment');
+        const fragmentHeaderOffset = entries[index].offset;
+        const key = `${formatIpv6Address(header.source)}>${formatIpv6Address(header.destination)}#${fragment.identification}`;
+        const result = this.reassembler.insert(
+          {
+            key,
+            packet,
+            fragmentHeaderOffset,
+            nextHeaderField: index === 0 ? 6 : entries[index - 1].offset,
+            nextHeader: packet[fragmentHeaderOffset],
+            offset: fragment.fragmentOffset,
+            moreFragments: fragment.moreFragments,
+          },
+          now,
+        );
+        if (result.kind === 'dropped') this.stats.increment(`drop.ipv6.${result.reason}`);
+        if (result.kind !== 'complete') return;
+        this.stats.increment('ipv6.rx.reassembled');
+        const whole = Ipv6Packet.checked(result.packet);
+        const reparsed = whole.ok ? parseIpv6(whole.value) : whole;
+        if (!reparsed.ok) return;
+        // The checksum a device vouched for was the fragment's, not the packet's: verify it.
+        this.process(iface, reparsed.value, result.packet, result.firstFragment, destinationKind, false, now);
+        return;
+      }
+      // An atomic fragment (offset 0, M clear) is a whole packet: processed in isolation,
+      // never mixed with other fragments of its Identification (RFC 6946 §4, RFC 8200 §4.5).
+      this.stats.increment('ipv6.rx.atomicFragments');
+    }
+    const upperLayer = chain.value.upperLayer;
+    if (upperLayer === Ipv6NextHeader.NO_NEXT_HEADER) {
+      this.stats.increment('ipv6.rx.noNextHeader');
+      return;
+    }
+    const handler = this.protocols.get(upperLayer);
+    if (!handler) {
+      // RFC 8200 §4: an unrecognized Next Header is answered with Parameter Problem, code 1,
+      // pointing at the field that names it.
+      this.stats.increment('drop.ipv6.unknownNextHeader');
+      this.errors?.parameterProblem(quote, 1, chain.value.upperLayerPointer, now);
+      return;
+    }
+    this.counters.rxDelivered.increment();
+    handler.inputIpv6(
+      {
+        header,
+        upperLayer,
+        payload: packet.subarray(chain.value.upperLayerOffset),
+        packet: quote,
+        interfaceName: iface.name,
+        destinationKind,
+        checksumTrusted,
+      },
+      now,
+    );
+  }
+
+  /** Forwards a packet not addressed to us (RFC 8200 §3, RFC 4443 §3), or drops it on a host. */
+  private forward(header: Ipv6Repr, packet: Uint8Array, now: number): void {
+    if (!this.config.forwarding) {
+      this.stats.increment('drop.ipv6.notForUs');
+      return;
+    }
+    // RFC 4291 §2.5.6: routers must not forward packets with link-local source or destination.
+    if (isLinkLocalUnicast(header.source) || isLinkLocalUnicast(header.destination) || isUnspecifiedAddress(header.source)) {
+      this.stats.increment('drop.ipv6.linkLocalNotForwarded');
+      return;
+    }
+    if (header.hopLimit <= 1) {
+      this.stats.increment('drop.ipv6.hopLimitExceeded');
+      this.errors?.timeExceeded(packet, 0, now);
+      return;
+    }
+    const path = this.routeTo(header.destination);
+    if (!path) {
+      this.stats.increment('drop.ipv6.noRoute');
+      this.errors?.destinationUnreachable(packet, 0, now);
+      return;
+    }
+    const mtu = linkMtu(path.route, path.iface);
+    if (packet.length > mtu) {
+      // RFC 8200 §5: routers never fragment; the source learns the MTU (RFC 8201 §4).
+      this.stats.increment('drop.ipv6.packetTooBig');
+      this.errors?.packetTooBig(packet, mtu, now);
+      return;
+    }
+    if (!this.ipv4.transmitQueueHasRoom(path.iface)) {
+      this.stats.increment('drop.ipv6.transmitQueueFull');
+      return;
+    }
+    const copy = packet.slice();
+    Ipv6Packet.unchecked(copy).hopLimit = header.hopLimit - 1;
+    this.stats.increment('ipv6.forwarded');
+    this.enqueue(path.iface, copy, 0);
+  }
+
+  // ---- output --------------------------------------------------------------------------------
+
+  /**
+   * The route and interface a packet to `destination` takes, or null. Our own addresses go by
+   * the loopback; `interfaceName` limits the choice to one interface (a zone, IPV6_MULTICAST_IF).
+   */
+  routeTo(destination: Ipv6Address, interfaceName?: string): { readonly route: Ipv6Route; readonly iface: NetworkInterface } | null {
+    if (this.isLocalAddress(destination)) {
+      const loopback = this.ipv4.listInterfaces().find((i) => i.loopback);
+      if (loopback) return { route: { destination: { address: destination, prefixLength: 128 }, interfaceName: loopback.name }, iface: loopback };
+    }
+    const route = this.routes.lookup(destination, interfaceName);
+    const iface = route && this.ipv4.getInterface(route.interfaceName);
+    return route && iface ? { route, iface } : null;
+  }
+
+  /**
+   * The source address of a packet to `destination` (RFC 6724 §5, the common cases): the
+   * destination itself when it is ours (rule 1); else among the outgoing interface's addresses
+   * the smallest scope that reaches the destination's (rule 2: a link-local destination gets a
+   * link-local source, a global one a global source), then the longest common prefix (rule 8).
+   * Null with no route or no address.
+   */
+  sourceFor(destination: Ipv6Address, interfaceName?: string): Ipv6Address | null {
+    const path = this.routeTo(destination, interfaceName);
+    return path ? this.sourceOn(path.iface, destination) : null;
+  }
+
+  private sourceOn(iface: NetworkInterface, destination: Ipv6Address): Ipv6Address | null {
+    if (this.isLocalAddress(destination)) return destination;
+    const wanted = ipv6AddressScope(destination);
+    let best: Ipv6Address | null = null;
+    let bestScope = 0;
+    let bestCommon = -1;
+    for (const entry of this.addressList) {
+      if (entry.interfaceName !== iface.name) continue;
+      const candidate = entry.cidr.address;
+      const scope = ipv6AddressScope(candidate);
+      const common = ipv6CommonPrefixLength(candidate, destination);
+      const better =
+        best === null ||
+        (scope >= wanted && (bestScope < wanted || scope < bestScope)) ||
+        (scope < wanted && bestScope < wanted && scope > bestScope) ||
+        (scope === bestScope && common > bestCommon);
+      if (better) {
+        best = candidate;
+        bestScope = scope;
+        bestCommon = common;
+      }
+    }
+    return best;
+  }
+
+  /** Path MTU toward `destination` (learned, route or interface MTU), or null with no route. */
+  mtuTo(destination: Ipv6Address, interfaceName?: string): number | null {
+    const path = this.routeTo(destination, interfaceName);
+    if (!path) return null;
+    const mtu = Math.min(linkMtu(path.route, path.iface), IPV6_HEADER_LENGTH + IPV6_MAX_PAYLOAD_LENGTH);
+    const learned = this.pathMtus.get(formatIpv6Address(destination));
+    return learned ? Math.min(mtu, learned.mtu) : mtu;
+  }
+
+  /** The route's advertised MSS toward `destination` (`ip -6 route … advmss`), or null. */
+  routeAdvertisedMss(destination: Ipv6Address): number | null {
+    return this.routeTo(destination)?.route.advertisedMss ?? null;
+  }
+
+  /**
+   * Records a smaller path MTU toward `destination` from a Packet Too Big (RFC 8201 §4). A value
+   * below 1280 is taken as 1280: RFC 8200 §5 no longer lets it ask for atomic fragments (RFC
+   * 8021), and no link may be smaller. Kept 10 minutes (§5.3); at most 4096 destinations.
+   */
+  updatePathMtu(destination: Ipv6Address, mtu: number, now: number): void {
+    const clamped = Math.max(mtu, IPV6_MINIMUM_MTU);
+    const current = this.mtuTo(destination);
+    if (current !== null && clamped >= current) return;
+    const key = formatIpv6Address(destination);
+    this.pathMtus.delete(key);
+    while (this.pathMtus.size >= PATH_MTU_ENTRIES_MAX) this.pathMtus.delete(this.pathMtus.keys().next().value as string);
+    this.stats.increment('ipv6.pmtu.lowered');
+    this.pathMtus.set(key, { mtu: clamped, expires: now + PATH_MTU_LIFETIME_MS });
+  }
+
+  /**
+   * Sends a packet whose upper-layer part is `transportLength` bytes, written by `write` into
+   * the slice after the 40-byte header. Larger than the path MTU it goes in fragments (RFC 8200
+   * §4.5) unless `spec.dontFragment` (then EMSGSIZE). Errors: ENETUNREACH (no route or no
+   * source), EADDRNOTAVAIL-free: a given source is the caller's to check; EMSGSIZE (over 65535
+   * bytes of payload); ENOBUFS (the interface's transmit queue is full).
+   */
+  send(
+    spec: Ipv6DatagramSpec,
+    transportLength: number,
+    write: (out: Uint8Array, source: Ipv6Address, checksumOffloaded: boolean) => void,
+    now: number,
+  ): Result<{ readonly source: Ipv6Address }, IpSendError> {
+    const path = this.routeTo(spec.destination, spec.interfaceName);
+    if (!path) {
+      this.stats.increment('ipv6.tx.noRoute');
+      return fail('ENETUNREACH');
+    }
+    const source = spec.source && !isUnspecifiedAddress(spec.source) ? spec.source : this.sourceOn(path.iface, spec.destination);
+    if (source === null) {
+      this.stats.increment('ipv6.tx.noRoute');
+      return fail('ENETUNREACH');
+    }
+    // ::1 must never leave the host (RFC 4291 §2.5.3); Linux says EINVAL as for 127/8.
+    if (isLoopbackAddress(source) && !path.iface.loopback) return fail('EINVAL');
+    if (transportLength > IPV6_MAX_PAYLOAD_LENGTH) return fail('EMSGSIZE');
+    const mtu = this.mtuTo(spec.destination, spec.interfaceName) ?? path.iface.mtu;
+    const segmentSize = spec.segmentSize ?? 0;
+    const total = IPV6_HEADER_LENGTH + transportLength;
+    const offloaded = segmentSize > 0 && total <= (path.iface.link.tcpSegmentationMax ?? 0);
+    const whole = total <= mtu || offloaded;
+    if (!whole && spec.dontFragment) return fail('EMSGSIZE');
+    if (!this.ipv4.transmitQueueHasRoom(path.iface)) {
+      this.stats.increment('drop.ipv6.transmitQueueFull');
+      return fail('ENOBUFS');
+    }
+    const frame = new Uint8Array(total);
+    write(frame.subarray(IPV6_HEADER_LENGTH), source, offloaded);
+    const trafficClass = spec.trafficClass ?? 0;
+    const header: Ipv6Repr = {
+      dscp: trafficClass >> 2,
+      ecn: trafficClass & 0x03,
+      flowLabel: spec.flowLabel ?? 0,
+      payloadLength: transportLength,
+      nextHeader: spec.nextHeader,
+      hopLimit: spec.hopLimit ?? this.config.defaultHopLimit,
+      source,
+      destination: spec.destination,
+    };
+    emitIpv6(header, frame);
+    if (isIpv6Multicast(spec.destination) && !path.iface.loopback && this.isMember(spec.destination))
+      this.looped.push({ iface: path.iface, frame: frame.slice() });
+    if (whole) {
+      this.trace('down', path.iface, frame, header, now);
+      this.enqueue(path.iface, frame, offloaded ? segmentSize : 0);
+      return ok({ source });
+    }
+    // RFC 8200 §4.5, RFC 7739 §5.1: an Identification no off-path attacker can predict, drawn
+    // from the seeded Rng.
+    this.stats.increment('ipv6.tx.fragmented');
+    const fragments = fragmentIpv6Packet(frame.subarray(0, IPV6_HEADER_LENGTH), 6, frame.subarray(IPV6_HEADER_LENGTH), mtu, this.rng.nextU32());
+    for (const fragment of fragments) {
+      this.stats.increment('ipv6.tx.fragments');
+      this.trace('down', path.iface, fragment, { ...header, nextHeader: Ipv6NextHeader.FRAGMENT, payloadLength: fragment.length - IPV6_HEADER_LENGTH }, now);
+      this.enqueue(path.iface, fragment, 0);
+    }
+    return ok({ source });
+  }
+
+  /** Sends an already built IPv6 packet unchanged (ICMPv6 errors and replies). */
+  sendPacket(packet: Uint8Array, now: number): Result<void, IpSendError> {
+    const checked = Ipv6Packet.checked(packet);
+    if (!checked.ok) return fail('EINVAL');
+    const path = this.routeTo(checked.value.destination);
+    if (!path) return fail('ENETUNREACH');
+    if (packet.length > (this.mtuTo(checked.value.destination) ?? path.iface.mtu)) return fail('EMSGSIZE');
+    if (!this.ipv4.transmitQueueHasRoom(path.iface)) {
+      this.stats.increment('drop.ipv6.transmitQueueFull');
+      return fail('ENOBUFS');
+    }
+    const parsed = parseIpv6(checked.value);
+    if (parsed.ok) this.trace('down', path.iface, packet, parsed.value, now);
+    this.enqueue(path.iface, packet, 0);
+    return ok(undefined);
+  }
+
+  /** Takes in our own looped multicasts, expires path MTUs, and runs the 60-second reassembly timer. */
+  poll(now: number): void {
+    const looped = this.looped;
+    this.looped = [];
+    for (const { iface, frame } of looped) this.input(iface, frame, now);
+    for (const [destination, entry] of this.pathMtus) if (entry.expires <= now) this.pathMtus.delete(destination);
+    for (const expired of this.reassembler.expire(now)) {
+      this.stats.increment('drop.ipv6.reassemblyTimeout');
+      // RFC 8200 §4.5: Time Exceeded, code 1, only when the first fragment arrived.
+      if (expired.firstFragment) this.errors?.timeExceeded(expired.firstFragment, 1, now);
+    }
+  }
+
+  /** True when looped-back packets wait for the next poll. */
+  get hasOutput(): boolean {
+    return this.looped.length > 0;
+  }
+
+  /** The next time `poll` has work, or Infinity. */
+  pollAt(): number {
+    let next = this.reassembler.pollAt();
+    for (const entry of this.pathMtus.values()) next = Math.min(next, entry.expires);
+    return next;
+  }
+
+  private enqueue(iface: NetworkInterface, frame: Uint8Array, segmentSize: number): void {
+    this.counters.txPackets.increment();
+    this.ipv4.enqueueIpv6(iface, frame, segmentSize);
+  }
+
+  private trace(direction: 'up' | 'down', iface: NetworkInterface, packet: Uint8Array, header: Ipv6Repr, now: number): void {
+    if (!this.tracer) return;
+    this.tracer({
+      direction,
+      layer: 'ipv6',
+      time: now,
+      where: iface.name,
+      summary: `IPv6 ${formatIpv6Address(header.source)} → ${formatIpv6Address(header.destination)} next header ${header.nextHeader}, hop limit ${header.hopLimit}, payload ${header.payloadLength} bytes`,
+      fields: [
+        ['traffic class', `0x${((header.dscp << 2) | header.ecn).toString(16).padStart(2, '0')}`],
+        ['flow label', `0x${header.flowLabel.toString(16).padStart(5, '0')}`],
+        ['payload length', String(header.payloadLength)],
+        ['next header', String(header.nextHeader)],
+        ['hop limit', String(header.hopLimit)],
+        ['source', formatIpv6Address(header.source)],
+        ['destination', formatIpv6Address(header.destination)],
+      ],
+      header: packet.subarray(0, IPV6_HEADER_LENGTH),
+      payloadLength: header.payloadLength,
+      packet: direction === 'down' ? packet : undefined,
+    });
+  }
+}
+
+/** The MTU a route allows on its interface. */
+function linkMtu(route: Ipv6Route, iface: NetworkInterface): number {
+  return route.mtu !== undefined ? Math.min(route.mtu, iface.mtu) : iface.mtu;
+}
+
+/** True when prefix `outer` holds all of `inner`. */
+function ipv6CidrCovers(outer: Ipv6Cidr, inner: Ipv6Cidr): boolean {
+  if (outer.prefixLength > inner.prefixLength) return false;
+  return ipv6CommonPrefixLength(outer.address, inner.address) >= outer.prefixLength;
+}

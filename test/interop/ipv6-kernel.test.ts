@@ -1,0 +1,83 @@
+/**
+ * IPv6 against the Linux kernel (issue 15): `ustack up --addr6` gives the TUN device an IPv6
+ * prefix beside IPv4; the kernel's own `ping -6` (also fragmented) and a TCP client over IPv6
+ * reach ustack in a namespace the test makes. Root only: SKIPPED loudly otherwise, and under
+ * CI=true it must run (describeInterop).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { expect, it } from 'vitest';
+import { runUp } from '../../src/cli/up-command.js';
+import type { Stack } from '../../src/socket-api/stack.js';
+import { describeInterop } from './kernel-peer.js';
+
+function inNamespace(namespace: string, argv: string[], input = '', timeoutMs = 20_000): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('ip', ['netns', 'exec', namespace, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stdin.end(input);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout });
+    });
+  });
+}
+
+describeInterop('interop: IPv6 over TUN (ustack up --addr6)', () => {
+  it('the kernel pings ustack over IPv6 (56 bytes, and 3000 in fragments); its TCP clients over IPv6 and IPv4 reach one dual-stack listener', async () => {
+    const namespace = `ustack-it-${process.pid}-v6`;
+    const lines: string[] = [];
+    const abort = new AbortController();
+    let stack!: Stack;
+    let ready!: () => void;
+    const isReady = new Promise<void>((resolve) => (ready = resolve));
+    const running = runUp(
+      ['--tun', `ust6${process.pid % 100000}`, '--netns', namespace, '--addr', '10.79.0.2/24', '--addr6', 'fd00:79::2/64', '--for', '60'],
+      (line) => lines.push(line),
+      {
+        signal: abort.signal,
+        onReady: (info) => {
+          stack = info.stack;
+          ready();
+        },
+        terminal: false,
+      },
+    );
+    try {
+      await Promise.race([isReady, running.then(() => Promise.reject(new Error(`ustack up stopped early: ${lines.join('\n')}`)))]);
+      expect(lines.join('\n')).toContain('ping -6 fd00:79::2');
+      const ping = await inNamespace(namespace, ['ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', 'fd00:79::2']);
+      expect(ping.stdout).toMatch(/3 packets transmitted, 3 received/);
+      const big = await inNamespace(namespace, ['ping', '-6', '-c', '2', '-i', '0.2', '-W', '2', '-s', '3000', 'fd00:79::2']);
+      expect(big.stdout).toMatch(/2 packets transmitted, 2 received/);
+      expect(stack.stats.get('ipv6.rx.reassembled')).toBeGreaterThanOrEqual(2);
+      expect(stack.stats.get('ipv6.tx.fragments')).toBeGreaterThanOrEqual(6);
+      // The kernel's TCP over IPv6 to an echo server on ustack's net, listening on :: (dual stack).
+      const server = stack.net.createServer((socket) => socket.pipe(socket));
+      await new Promise<void>((resolve) => server.listen(7007, '::', resolve));
+      const python = `
+import socket
+s = socket.create_connection(('fd00:79::2', 7007), timeout=5)
+s.sendall(b'hello over ipv6\\n' * 1000)
+s.shutdown(socket.SHUT_WR)
+data = b''
+while True:
+    chunk = s.recv(65536)
+    if not chunk: break
+    data += chunk
+print(len(data), data == b'hello over ipv6\\n' * 1000)
+`;
+      const echo = await inNamespace(namespace, ['python3', '-c', python]);
+      expect(echo.stdout.trim()).toBe('16000 True');
+      // …and the kernel's IPv4 client reaches the same :: listener.
+      const echo4 = await inNamespace(namespace, ['python3', '-c', python.replace("'fd00:79::2'", "'10.79.0.2'")]);
+      expect(echo4.stdout.trim()).toBe('16000 True');
+      server.close();
+    } finally {
+      abort.abort();
+      await running;
+    }
+    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(namespace);
+  }, 90_000);
+});
