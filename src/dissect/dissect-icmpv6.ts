@@ -243,6 +243,11 @@ function quoted(ctx: DissectionBuilder, layer: LayerDraft, span: Span, network: 
     rest(ctx, layer, span, network, offset);
     return;
   }
+  // tshark hands the invoking packet to its IPv6 dissector only when the version says 6.
+  if (ctx.frame[start + offset] >> 4 !== 6) {
+    rest(ctx, layer, span, network, offset);
+    return;
+  }
   layer.setRanges(start + offset, start + offset, end, what);
   ctx.dissectors.ipv6(ctx, subSpan(span, start + offset), network.depth + 1);
 }

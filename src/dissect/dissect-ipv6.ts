@@ -17,7 +17,7 @@
 import { ipv6PseudoHeaderSum } from '../ip/checksum.js';
 import { formatIpv6Address, readIpv6Address } from '../ip/ipv6-address.js';
 import { Ipv6NextHeader } from '../ip/ipv6.js';
-import { addDataLayer, subSpan, type DissectionBuilder, type LayerDraft, type NetworkContext, type Span } from './dissect-context.js';
+import { addDataLayer, availableEnd, subSpan, type DissectionBuilder, type LayerDraft, type NetworkContext, type Span } from './dissect-context.js';
 import { ipProtocolName } from './dissect-ip.js';
 import { dissectTcp } from './dissect-tcp.js';
 import { dissectUdp } from './dissect-udp.js';
@@ -31,9 +31,16 @@ export interface Ipv6Handoff {
   readonly versionShown?: boolean;
 }
 
-/** The 16 bytes at `offset` of the frame in RFC 5952 text. */
+/**
+ * The 16 bytes at `offset` of the frame as tshark writes them: RFC 5952 text, except that it
+ * writes the deprecated IPv4-compatible form (RFC 4291 §2.5.5.1: 96 zero bits, then a
+ * non-zero seventh group) as `::a.b.c.d` (`::3200` stays as it is).
+ */
 export function ipv6Text(frame: Uint8Array, offset: number): string {
-  return formatIpv6Address(readIpv6Address(frame, offset));
+  const address = readIpv6Address(frame, offset);
+  const zeroPrefix = address.subarray(0, 12).every((byte) => byte === 0);
+  if (zeroPrefix && (address[12] | address[13]) !== 0) return `::${address[12]}.${address[13]}.${address[14]}.${address[15]}`;
+  return formatIpv6Address(address);
 }
 
 /** Dissects the IPv6 packet at `span.start`; returns the frame offset where it ends (undefined if unknown). */
@@ -46,11 +53,14 @@ export function dissectIpv6(ctx: DissectionBuilder, span: Span, depth: number, h
   // tshark shows the shared ip.version field, unless the IPv4 dissector (on the IPv4 link
   // type) already did, and then its own.
   if (!handoff.versionShown) layer.field('ip.version', 'Version', String(version), { at: [0, 1] });
+  layer.field('ipv6.version', 'Version', String(version), { at: [0, 1] });
   if (version !== 6) {
-    ctx.malformed(layer, `version ${version} is not 6`);
+    // tshark names the bogus version and shows the rest as data.
+    layer.note(`version ${version} is not 6`);
+    layer.setRanges(start + 1, start, availableEnd(span), 'data');
+    addDataLayer(ctx, start, span.reportedEnd, depth);
     return undefined;
   }
-  layer.field('ipv6.version', 'Version', String(version), { at: [0, 1] });
   ctx.need(layer, span, 1, 3, 'the traffic class and flow label');
   const trafficClass = ((frame[start] & 0x0f) << 4) | (frame[start + 1] >> 4);
   const flowLabel = ((frame[start + 1] & 0x0f) << 16) | (frame[start + 2] << 8) | frame[start + 3];
@@ -173,14 +183,17 @@ function dissectExtensionHeaders(ctx: DissectionBuilder, layer: LayerDraft, span
         at: [offset + 2, 1],
       });
       layer.field('ipv6.routing.segleft', 'Routing: Segments Left', String(frame[at + 3]), { at: [offset + 3, 1] });
-      ctx.need(layer, span, offset, length, 'the Routing header');
       if (routingType === 0) {
-        // RFC 5095 deprecated it, but its layout stays: 4 reserved bytes, then the addresses.
+        // RFC 5095 deprecated it, but its layout stays: 4 reserved bytes, then the addresses,
+        // each shown (as tshark does) as soon as its bytes are there.
+        ctx.need(layer, span, offset + 4, 4, 'the reserved field');
         layer.field('ipv6.routing.src.reserved', 'Routing: Reserved', hexBytes(frame, at + 4, 4), { at: [offset + 4, 4] });
         for (let address = at + 8; address + 16 <= at + length; address += 16) {
+          ctx.need(layer, span, address - start, 16, 'an address');
           layer.field('ipv6.routing.src.addr', 'Routing: Address', ipv6Text(frame, address), { at: [address - start, 16] });
         }
       }
+      ctx.need(layer, span, offset, length, 'the Routing header');
       nextHeader = frame[at];
       offset += length;
     } else if (nextHeader === Ipv6NextHeader.FRAGMENT) {
@@ -240,24 +253,47 @@ function dissectOptions(ctx: DissectionBuilder, layer: LayerDraft, span: Span, f
     ctx.need(layer, span, offset + 1, 1, 'an option length');
     const length = frame[at + 1];
     layer.field('ipv6.opt.length', 'Option: Length', String(length), { at: [offset + 1, 1] });
-    if (offset + 2 + length > to) ctx.stop(`option ${hex(type, 2)} of ${length} bytes runs past its header`);
-    ctx.need(layer, span, offset + 2, length, 'the option data');
-    if (type === 1) {
-      layer.field('ipv6.opt.padn', 'Option: PadN', length === 0 ? '<none>' : hexBytes(frame, at + 2, length), { at: [offset + 2, length] });
-    } else if (type === 5 && length === 2) {
+    if (type === 5) {
+      // tshark reads a Router Alert's two bytes whatever its length says; one that overruns
+      // the header ends the options, and the next header is where the header's length says.
+      if (offset + 4 > to) ctx.stop(`a Router Alert at the end of its header`);
+      ctx.need(layer, span, offset + 2, 2, 'the router alert value');
       const value = (frame[at + 2] << 8) | frame[at + 3];
       layer.field('ipv6.opt.router_alert', 'Option: Router Alert', String(value), {
         display: `${value}${value === 0 ? ' (MLD, RFC 2711)' : ''}`,
         at: [offset + 2, 2],
       });
-    } else if (!(type in OPTION_NAMES)) {
-      layer.field(undefined, 'Option: Data', length === 0 ? '<none>' : hexBytes(frame, at + 2, length), { at: [offset + 2, length] });
+      if (offset + 2 + length > to) {
+        // …as long as the length stays inside the packet.
+        ctx.need(layer, span, offset + 2, length, 'the router alert option');
+        layer.note(`the Router Alert's length ${length} runs past its header`);
+        return;
+      }
+      offset += 2 + length;
+      continue;
+    }
+    if (offset + 2 + length > to) ctx.stop(`option ${hex(type, 2)} of ${length} bytes runs past its header`);
+    ctx.need(layer, span, offset + 2, length, 'the option data');
+    if (type === 1) {
+      layer.field('ipv6.opt.padn', 'Option: PadN', length === 0 ? '<none>' : hexBytes(frame, at + 2, length), { at: [offset + 2, length] });
+    } else if (!TSHARK_KNOWN_OPTIONS.has(type)) {
+      layer.field('ipv6.opt.unknown', 'Option: Data', length === 0 ? '<MISSING>' : hexBytes(frame, at + 2, length), { at: [offset + 2, length] });
     }
     offset += 2 + length;
   }
 }
 
 const OPTION_NAMES: Readonly<Record<number, string>> = { 0: 'Pad1', 1: 'PadN', 5: 'Router Alert' };
+
+/**
+ * Option types tshark 4.0 decodes with fields of their own (IANA's registry: tunnel encapsulation
+ * limit, CALIPSO, SMF, PDM, IOAM, RPL, Quick-Start, MPL, jumbo payload, home address, ILNP, the
+ * RFC 3692 experiments…); any other type's data is its `ipv6.opt.unknown`.
+ */
+const TSHARK_KNOWN_OPTIONS = new Set([
+  0x00, 0x01, 0x04, 0x05, 0x07, 0x08, 0x0f, 0x11, 0x12, 0x23, 0x26, 0x30, 0x31, 0x4d, 0x63, 0x6d, 0x8a, 0x8b, 0x8c, 0xc2, 0xc9, 0xee, 0x1e, 0x3e, 0x5e, 0x7e,
+  0x9e, 0xbe, 0xde, 0xfe,
+]);
 
 /** `length` bytes from `offset` as tshark prints an FT_BYTES field: lowercase hex, no separators. */
 export function hexBytes(frame: Uint8Array, offset: number, length: number): string {

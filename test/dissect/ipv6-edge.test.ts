@@ -19,7 +19,8 @@ import { emitIpv6 } from '../../src/ip/ipv6.js';
 import { PcapWriter } from '../../src/pcap/pcap.js';
 import { tsharkVersion, type TsharkFrame } from '../fixtures/tshark-fields.js';
 import { IPV6_TSHARK_FIELDS, readIpv6TsharkFields } from '../ip/ipv6-tshark.js';
-import { captureRecords, truncations, type EdgeCase } from './edge-cases.js';
+import { formatDissection } from '../../src/dissect/format-text.js';
+import { captureRecords, mutatedCases, truncations, type EdgeCase } from './edge-cases.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURE_DIR = resolve(HERE, '../../captures/fixtures/ipv6');
@@ -240,6 +241,11 @@ function compare(cases: readonly EdgeCase[]): string[] {
     const cutData =
       last?.layer === 'data' && (beforeLast?.layer === 'udp' || beforeLast?.layer === 'tcp') && last.end - last.start <= 4 && last.end === c.frame.length;
     if (cutData && theirs[i]?.['data.len'] === undefined) delete ours['data.len'];
+    // tshark has dissectors (disabled in these runs) for most protocol numbers and many ports,
+    // and then shows no data: where a mutation made the next header or a port one of those, the
+    // data after it is not compared.
+    const dataAfter = dissection.layers.some((layer, n) => layer.layer === 'data' && ['ipv6', 'tcp', 'udp'].includes(dissection.layers[n - 1]?.layer));
+    if (c.name.startsWith('mutated') && dataAfter && theirs[i]?.['data.len'] === undefined) delete ours['data.len'];
     for (const name of new Set([...Object.keys(ours), ...Object.keys(theirs[i] ?? {})])) {
       const a = JSON.stringify(ours[name]);
       const b = JSON.stringify(theirs[i]?.[name]);
@@ -264,11 +270,51 @@ describe.runIf(runLive)('IPv6 dissection agrees with a live tshark beyond the ke
       // One frame of each shape (ICMPv6 type, extension headers, transport) keeps the sweep small.
       for (const record of captureRecords(join(FIXTURE_DIR, name))) {
         const key = `${record.data.length > 200 ? 'big' : record.data.length}`;
-        if (!picks.has(key) && picks.size < 12) picks.set(key, record);
+        if (!picks.has(key) && picks.size < 8) picks.set(key, record);
       }
       const cases = [...picks.values()].flatMap((f, i) => truncations(`${name} frame ${i} (${f.data.length} bytes)`, f.linkType, f.data.slice(0, 140)));
       const diffs = compare(cases);
       expect(diffs.slice(0, 30), diffs.slice(0, 30).join('\n')).toEqual([]);
     }
+  });
+});
+
+describe.runIf(runLive)('IPv6 dissection of changed kernel frames agrees with a live tshark', () => {
+  it('on kernel frames with a few bytes changed in their headers', () => {
+    for (const name of ['eth.pcap', 'raw.pcap']) {
+      const frames = captureRecords(join(FIXTURE_DIR, name));
+      // Only messages the dissector takes apart: tshark also knows ICMPv6 types ustack does not
+      // (Mobile IPv6, SEND, RPL…), and a mutation may make one.
+      const known = new Set(['1', '2', '3', '4', '128', '129', '130', '131', '132', '133', '134', '135', '136', '137', '143']);
+      const cases = mutatedCases(frames, 42, 600, { window: 140 }).filter((c) =>
+        dissectFrame(c.frame, c.linkType, 1).layers.every((layer) => layer.layer !== 'icmpv6' || known.has(layer.fields[0]?.value ?? '')),
+      );
+      expect(cases.length).toBeGreaterThan(500);
+      const diffs = compare(cases);
+      expect(diffs.slice(0, 30), diffs.slice(0, 30).join('\n')).toEqual([]);
+    }
+  });
+});
+
+describe('IPv6 dissection never throws', () => {
+  it('on kernel frames with bytes changed (4000), cut or not, and stays within the frame', () => {
+    const frames = ['eth.pcap', 'sll.pcap', 'sll2.pcap', 'raw.pcap'].flatMap((name) => captureRecords(join(FIXTURE_DIR, name)));
+    const cases = [...mutatedCases(frames, 15, 2000), ...mutatedCases(frames, 6, 2000, { window: 200, maxChanges: 6, cut: true })];
+    const failures: string[] = [];
+    cases.forEach((c, i) => {
+      try {
+        const dissection = dissectFrame(c.frame, c.linkType, i + 1, { originalLength: c.originalLength });
+        toTsharkFields(dissection, { all: true });
+        formatDissection(dissection, { frame: c.frame, time: { seconds: 0, nanoseconds: 0 } });
+        for (const layer of dissection.layers) {
+          if (layer.end > c.frame.length || layer.payloadEnd > c.frame.length || layer.start > layer.end)
+            failures.push(`${c.name}: ${layer.layer} [${layer.start}..${layer.end})`);
+          for (const field of layer.fields) if (field.value === '') failures.push(`${c.name}: ${layer.layer} ${field.label} is empty`);
+        }
+      } catch (error) {
+        failures.push(`${c.name}: ${(error as Error).message}`);
+      }
+    });
+    expect(failures.slice(0, 20)).toEqual([]);
   });
 });
