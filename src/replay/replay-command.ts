@@ -69,7 +69,7 @@ export function formatReplayResult(result: ReplayResult, path: string, host: str
   );
   for (const c of result.conversations) {
     lines.push(
-      `conversation ${c.number}: ${c.host} (${c.role === 'none' ? 'no socket' : c.role}) with ${c.peer}: ${c.inbound} segments in${c.lostBeforeHost.length > 0 ? ` (${c.lostBeforeHost.length} lost before the host, not played: frames ${c.lostBeforeHost.join(', ')})` : ''}; the host sent ${c.expected}, ustack ${c.actual}, ${c.matched} lined up${c.unseenByTap.length > 0 ? ` (${c.unseenByTap.length} of ustack's the host's first sending of which the tap never saw: replay frames ${c.unseenByTap.join(', ')})` : ''}`,
+      `conversation ${c.number}: ${c.host} (${c.role === 'none' ? 'no socket' : c.role}) with ${c.peer}: ${c.inbound} segment${c.inbound === 1 ? '' : 's'} in${c.lostBeforeHost.length > 0 ? ` (${c.lostBeforeHost.length} lost before the host, not played: frames ${c.lostBeforeHost.join(', ')})` : ''}; the host sent ${c.expected}, ustack ${c.actual}, ${c.matched} lined up${c.unseenByTap.length > 0 ? ` (${c.unseenByTap.length} of ustack's the host's first sending of which the tap never saw: replay frames ${c.unseenByTap.join(', ')})` : ''}`,
     );
     for (const d of result.divergences.filter((entry) => entry.conversation === c.number)) lines.push(...formatDivergence(d));
   }
