@@ -1043,9 +1043,19 @@ export class TcpConnection extends TimerDeadlines {
   }
 
   /**
-   * No timer is armed (deadlines.ts): nothing is in flight, no ACK is owed, no probe is due. What
-   * is kept only while data moves goes until it is next needed, so that an idle connection
-   * costs its variables and little else.
+   * After work that arms no timer, rest (deadlines.ts); and in TIME-WAIT too, whose only timer is
+   * its own: everything was sent and acknowledged both ways, and all it does is acknowledge a
+   * repeated FIN (RFC 9293 §3.10.7.4), so what was made for moving data goes as it enters.
+   */
+  override restIfIdle(): void {
+    if (this.state === 'TIME-WAIT') this.atRest();
+    else super.restIfIdle();
+  }
+
+  /**
+   * No timer is armed (deadlines.ts), or only TIME-WAIT's: nothing is in flight, no ACK is owed,
+   * no probe is due. What is kept only while data moves goes until it is next needed, so that an
+   * idle connection costs its variables and little else.
    */
   protected override atRest(): void {
     // Not while a segment is processed (a read in its callbacks): its code holds the owners.

@@ -104,6 +104,20 @@ describe('an idle connection holds only its variables', () => {
     expect(servers[0].receive().length).toBe(3000);
   });
 
+  it('TIME-WAIT keeps only its timer and variables: what was made for moving data goes as it enters', () => {
+    const { net, clients, servers } = idleConnections(1);
+    const [client] = clients;
+    const [server] = servers;
+    unwrap(client.send(new Uint8Array(20_000)));
+    server.events.onReadable = () => {
+      while (server.receive().length > 0);
+      if (server.endOfStream) server.close();
+    };
+    client.close();
+    net.runUntil(() => client.state === 'TIME-WAIT' && server.state === 'CLOSED', 10_000);
+    expect(client.heldWhileBusy().sort()).toEqual(['busy variables', 'timer deadlines']);
+  });
+
   it('the shared RESTING record is never written: it equals a new one', () => {
     idleConnections(50);
     const fresh = new BusyState();
