@@ -164,19 +164,18 @@ export function configureDevice(config: DeviceConfig): Configured {
     }
     if (config.mtu !== undefined) ip(['link', 'set', 'dev', config.name, 'mtu', String(config.mtu)], netns);
     if (config.txQueueLength !== undefined) ip(['link', 'set', 'dev', config.name, 'txqueuelen', String(config.txQueueLength)], netns);
+    // IPv6 on the device or not, before any address: a namespace may start devices with it off.
+    const sysctl = ['sysctl', '-qw', `net.ipv6.conf.${config.name}.disable_ipv6=${config.ipv6 ? 0 : 1}`];
+    try {
+      execFileSync(netns ? 'ip' : sysctl[0], netns ? ['netns', 'exec', netns, ...sysctl] : sysctl.slice(1), { stdio: 'ignore', timeout: 10_000 });
+    } catch {
+      // Best effort: a kernel without IPv6 has nothing to turn off (and an address added then says so).
+    }
     for (const address of config.addresses ?? []) {
       // An IPv6 address without duplicate address detection: on a point-to-point TUN nobody
       // else can hold it, and DAD would leave it tentative (unusable) for a second or more.
       ip(['addr', 'add', address, 'dev', config.name, ...(address.includes(':') ? ['nodad'] : [])], netns);
       undo.push(() => ip(['addr', 'del', address, 'dev', config.name], netns));
-    }
-    if (!config.ipv6) {
-      const sysctl = ['sysctl', '-qw', `net.ipv6.conf.${config.name}.disable_ipv6=1`];
-      try {
-        execFileSync(netns ? 'ip' : sysctl[0], netns ? ['netns', 'exec', netns, ...sysctl] : sysctl.slice(1), { stdio: 'ignore', timeout: 10_000 });
-      } catch {
-        // Best effort: a kernel without IPv6 has nothing to turn off.
-      }
     }
     if (config.up !== false) {
       ip(['link', 'set', 'dev', config.name, 'up'], netns);

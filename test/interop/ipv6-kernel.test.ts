@@ -33,7 +33,20 @@ describeInterop('interop: IPv6 over TUN (ustack up --addr6)', () => {
     let ready!: () => void;
     const isReady = new Promise<void>((resolve) => (ready = resolve));
     const running = runUp(
-      ['--tun', `ust6${process.pid % 100000}`, '--netns', namespace, '--addr', '10.79.0.2/24', '--addr6', 'fd00:79::2/64', '--for', '60'],
+      [
+        '--tun',
+        `ust6${process.pid % 100000}`,
+        '--netns',
+        namespace,
+        '--addr',
+        '10.79.0.2/24',
+        '--host-addr',
+        '10.79.0.1',
+        '--addr6',
+        'fd00:79::2/64',
+        '--for',
+        '60',
+      ],
       (line) => lines.push(line),
       {
         signal: abort.signal,
