@@ -141,7 +141,7 @@ function alignmentKey(segment: DecodedSegment): string {
 
 /**
  * Pairs of indices (expected, actual) of a longest common subsequence by alignment key. Past
- * 16 million cells (4000 × 4000 segments) it falls back to a greedy walk that looks 64 ahead.
+ * 4 million cells (2000 × 2000 segments: 16 MB) it falls back to a greedy walk that looks 64 ahead.
  */
 export function align(expected: readonly DecodedSegment[], actual: readonly DecodedSegment[]): Array<[number, number]> {
   const a = expected.map(alignmentKey);
@@ -149,7 +149,7 @@ export function align(expected: readonly DecodedSegment[], actual: readonly Deco
   const n = a.length;
   const m = b.length;
   const pairs: Array<[number, number]> = [];
-  if ((n + 1) * (m + 1) > 16_000_000) {
+  if ((n + 1) * (m + 1) > 4_000_000) {
     let j = 0;
     for (let i = 0; i < n && j < m; i++) {
       const found = b.slice(j, j + 64).indexOf(a[i]);
