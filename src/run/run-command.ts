@@ -16,7 +16,10 @@ import { Rng } from '../core/rng.js';
 import { formatIpv4Address, parseIpv4Cidr } from '../ip/address.js';
 import { FaultInjector, type FaultConfig } from '../link/fault-injector.js';
 import type { Link } from '../link/link.js';
-import { PcapTap } from '../link/pcap-tap.js';
+import { LinkDecorator, type FrameReceiver } from '../link/link.js';
+import { LoopbackLink } from '../link/loopback.js';
+import { LinkType } from '../pcap/link-type.js';
+import { PcapWriter } from '../pcap/pcap-writer.js';
 import { RealtimeDriver } from '../socket-api/realtime-driver.js';
 import { Stack } from '../socket-api/stack.js';
 import { accepts, parseCommandLine, UsageError, type OptionSpecs } from '../cli/arguments.js';
@@ -156,6 +159,44 @@ export function unservable(path: string, depth = 0): string | null {
   return `${path} is statically linked: LD_PRELOAD cannot reach its socket calls, so it would use the kernel's stack; not run`;
 }
 
+/** Loopback, recorded as it carries each packet (once: what it sends is what it receives). */
+class RecordedLoopback extends LoopbackLink {
+  constructor(
+    private readonly writer: PcapWriter,
+    private readonly epochMs: number,
+  ) {
+    super();
+  }
+
+  override transmit(frame: Uint8Array, now: number): void {
+    this.writer.record(now + this.epochMs, frame);
+    super.transmit(frame, now);
+  }
+}
+
+/** A link recorded both ways into a capture it shares with loopback (PcapTap owns its file). */
+class RecordedLink extends LinkDecorator {
+  constructor(
+    inner: Link,
+    private readonly writer: PcapWriter,
+    private readonly epochMs: number,
+  ) {
+    super(inner);
+  }
+
+  override transmit(frame: Uint8Array, now: number, segmentSize?: number): void {
+    this.writer.record(now + this.epochMs, frame);
+    this.inner.transmit(frame, now, segmentSize);
+  }
+
+  override setReceiver(receiver: FrameReceiver): void {
+    this.inner.setReceiver((frame, now, checksumTrusted) => {
+      this.writer.record(now + this.epochMs, frame);
+      receiver(frame, now, checksumTrusted);
+    });
+  }
+}
+
 /** Runs `ustack run ARGS`; resolves with the program's exit status. */
 export async function runRun(args: string[], print: (line: string) => void): Promise<number> {
   const split = args.indexOf('--');
@@ -199,9 +240,20 @@ export async function runRun(args: string[], print: (line: string) => void): Pro
       // The kernel's end is this host's gateway: programs reach what the kernel routes to.
       stack.addRoute('0.0.0.0/0', { via: formatIpv4Address(device.kernel.address) });
     } else {
-      stack = new Stack({ name: 'ustack', seed });
+      // With --pcap, loopback is recorded too (programs of one host talk over 127.0.0.1): one
+      // capture of raw IPv4 packets for both interfaces.
+      let writer: PcapWriter | null = null;
+      let epochMs = 0;
+      if (values.pcap !== undefined) {
+        const fd = openSync(values.pcap, 'w');
+        undo.push(() => closeSync(fd));
+        writer = new PcapWriter({ linkType: LinkType.RAW, onChunk: (chunk) => writeSync(fd, chunk) });
+      }
+      stack = new Stack({ name: 'ustack', seed, loopback: writer === null });
       const driver = new RealtimeDriver(stack).start();
       undo.push(() => driver.stop());
+      epochMs = Date.now() - driver.clock.now();
+      if (writer) stack.addInterface({ name: 'lo', link: new RecordedLoopback(writer, epochMs), address: '127.0.0.1/8' });
       let link: Link;
       if (values.net !== undefined) {
         await ensureNetwork(values.net);
@@ -214,12 +266,7 @@ export async function runRun(args: string[], print: (line: string) => void): Pro
         link = { name: 'eth0', medium: 'ip', mtu: 1500, transmit: () => {}, setReceiver: () => {}, pollAt: () => Infinity, poll: () => {} };
       }
       if (faults) link = new FaultInjector(link, { ...faults, direction: 'transmit' }, new Rng(seed ^ 0xfa17));
-      if (values.pcap !== undefined) {
-        const fd = openSync(values.pcap, 'w');
-        undo.push(() => closeSync(fd));
-        const epochMs = Date.now() - driver.clock.now();
-        link = new PcapTap(link, { epochMs, onChunk: (chunk) => writeSync(fd, chunk) });
-      }
+      if (writer) link = new RecordedLink(link, writer, epochMs);
       stack.addInterface({ name: 'eth0', link, address });
     }
     if (values.trace) stack.tracer = (event) => log(`${event.direction === 'down' ? '↓' : '↑'} ${event.layer.padEnd(5)} ${event.summary}`);

@@ -47,6 +47,26 @@ describe('ustack run: Python socket calls answer as the kernel answers them', ()
   });
 });
 
+describe('ustack run --trace --pcap: every packet of the program, seen and recorded', () => {
+  it('a UDP exchange over 127.0.0.1 on a stack of its own: the trace on stderr, both datagrams in the capture', async () => {
+    const pcap = join(work, 'own.pcap');
+    const program = [
+      'import socket',
+      's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 12000))',
+      'c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.sendto(b"lower case", ("127.0.0.1", 12000))',
+      'm, a = s.recvfrom(100); s.sendto(m.upper(), a); print(c.recvfrom(100)[0].decode())',
+    ].join('\n');
+    const result = await run(ustackRun(['--trace', '--pcap', pcap], [PYTHON, '-c', program]), { isolated: true });
+    expect(result.stdout).toBe('LOWER CASE\n');
+    expect(result.stderr).toMatch(/↓ udp +UDP \d+ → 12000: added 8-byte header to 10 bytes of data/);
+    expect(result.stderr).toMatch(/↑ udp +UDP 12000 → \d+/);
+    const capture = readFileSync(pcap);
+    expect(capture.readUInt32LE(0)).toBe(0xa1b2c3d4);
+    expect(capture.includes(Buffer.from('lower case'))).toBe(true);
+    expect(capture.includes(Buffer.from('LOWER CASE'))).toBe(true);
+  });
+});
+
 describe('ustack run: a connect that does not end', () => {
   it('to a host nobody has (the hub drops the SYNs): EINPROGRESS, not writable, SO_ERROR 0, EALREADY — as Linux while its SYN goes unanswered', async () => {
     const probe = [
