@@ -52,7 +52,7 @@ Link types: Ethernet (1), raw IP (101), IPv4 (228), Linux cooked capture v1 (113
              !(udp.port == 53) and frame.len > 100     sll.pkttype != 4
            a field or protocol alone tests that the frame has it; ==, !=, <, >, <=, >= (or eq, ne,
            lt, gt, le, ge) compare it with a number (decimal, 0x hex), True/False, an IPv4
-           address (a.b.c.d, or a.b.c.d/n with == and !=), an IPv6 address, a MAC or hex bytes
+           address (a.b.c.d, or a.b.c.d/n with == and !=), an IPv6 address (or address/n), a MAC or hex bytes
            (aa:bb:cc), or a "string" (byte fields only); && (and), || (or), ! (not), ( ).
            == < > <= >= hold if any occurrence of the field does, != if none is equal.
            Anything else (contains, matches, in {…}, slices, functions, arithmetic, comparing

@@ -15,8 +15,8 @@
  * - `==`, `<`, `>`, `<=`, `>=` are true when any occurrence of the field satisfies them (a
  *   field occurs twice in an ICMP error: `ip.src` of the packet and of the quoted datagram);
  *   `!=` when every occurrence differs (tshark ≥ 3.6). With the field absent all are false.
- * - Values: numbers in decimal or 0x hex; True/False for flags; IPv4 addresses, with a /prefix
- *   for == and != (`ip.addr == 10.0.0.0/8`); IPv6 addresses; MAC addresses and byte strings as
+ * - Values: numbers in decimal or 0x hex; True/False for flags; IPv4 and IPv6 addresses, with
+ *   a /prefix for == and != (`ip.addr == 10.0.0.0/8`, `ipv6.addr == fd00::/8`); MAC addresses and byte strings as
  *   hex bytes separated by `:`, `-` or `.`, or not at all; "quoted strings" only for byte
  *   fields (compared with their UTF-8 bytes, as tshark does).
  * - `tcp.port`, `udp.port`, `ip.addr`, `ipv6.addr` and `eth.addr` are either end's;
@@ -275,9 +275,13 @@ function parseOperand(token: Token, field: string, type: FilterFieldType, relati
       return { kind: 'bytes', value: bytes as Uint8Array, prefixBits: Number(prefix) };
     }
     case 'ipv6': {
-      const bytes = parseIpv6(text);
-      if (bytes === undefined) bad(`is not an IPv6 address (prefixes are not in the subset)`);
-      return { kind: 'bytes', value: bytes as Uint8Array };
+      const [address, prefix, extra] = text.split('/');
+      const bytes = parseIpv6(address);
+      if (bytes === undefined || extra !== undefined) bad(`is not an IPv6 address (${field} takes an IPv6 address or address/n)`);
+      if (prefix === undefined) return { kind: 'bytes', value: bytes as Uint8Array };
+      if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > 128) bad('has a prefix length that is not 0 to 128');
+      if (relation !== '==' && relation !== '!=') bad(`is a prefix: only == and != take one`);
+      return { kind: 'bytes', value: bytes as Uint8Array, prefixBits: Number(prefix) };
     }
     case 'mac':
     case 'bytes': {

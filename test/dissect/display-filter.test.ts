@@ -286,10 +286,14 @@ describe('compileDisplayFilter on an IPv6 frame (2001::1 to fe80::211:22ff:fe33:
     expect(matches('ipv6.src == 2001::2')).toBe(false);
     expect(matches('ipv6.dst == ::ffff:1.2.3.4')).toBe(false);
     expect(matches('ipv6.src < fe80::1 && ipv6 && !ip')).toBe(true);
+    expect(matches('ipv6.src == 2001::/16 && ipv6.dst == fe80::/10')).toBe(true);
+    expect(matches('ipv6.addr != fd00::/8')).toBe(true);
+    expect(matches('ipv6.addr != fe80::/64')).toBe(false);
+    expect(matches('ipv6.src == 2001:1::/32')).toBe(false);
   });
 
   it('refuses what is not an IPv6 address', () => {
-    for (const text of ['ipv6.src == 2001:::1', 'ipv6.src == 1:2:3:4:5:6:7:8:9', 'ipv6.src == 2001::1/64', 'ipv6.src == 10.0.0.1']) {
+    for (const text of ['ipv6.src == 2001:::1', 'ipv6.src == 1:2:3:4:5:6:7:8:9', 'ipv6.src == 2001::1/129', 'ipv6.src < 2001::/16', 'ipv6.src == 10.0.0.1']) {
       expect(compileDisplayFilter(text).ok, text).toBe(false);
     }
   });

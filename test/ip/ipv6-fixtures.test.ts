@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runDissect } from '../../src/cli/dissect-command.js';
 import { toHex } from '../../src/core/bytes.js';
 import { dissectFrame, toTsharkFields } from '../../src/dissect/dissect.js';
 import { checksumIsValid, ipv6PseudoHeaderSum } from '../../src/ip/checksum.js';
@@ -23,8 +24,8 @@ import { emitIpv6, Ipv6NextHeader, Ipv6Packet, parseIpv6 } from '../../src/ip/ip
 import { checkMldIpHeader } from '../../src/ip/mld.js';
 import { checkNdpIpHeader, type NdpRepr } from '../../src/ip/ndp.js';
 import { readCapture } from '../../src/pcap/pcap.js';
-import { formatGoldenJsonl, readGoldenJsonl, tsharkVersion, type TsharkFrame } from '../fixtures/tshark-fields.js';
-import { IPV6_TSHARK_FIELDS, readIpv6TsharkFields } from './ipv6-tshark.js';
+import { formatGoldenJsonl, readGoldenJsonl, runTshark, tsharkVersion, type TsharkFrame } from '../fixtures/tshark-fields.js';
+import { IPV6_TSHARK_FIELDS, ipv6TsharkArgs, readIpv6TsharkFields } from './ipv6-tshark.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURE_DIR = resolve(HERE, '../../captures/fixtures/ipv6');
@@ -380,6 +381,65 @@ describe('the codecs on every IPv6 packet the kernel sent', () => {
     }
     expect(compared).toBe(4 * CAPTURES.length);
   });
+});
+
+/** The frame numbers `ustack dissect -Y filter` prints for the capture at `path`. */
+async function ourFilteredFrames(path: string, filter: string): Promise<string[]> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runDissect(
+    [path, '--json', '-Y', filter],
+    (line) => out.push(line),
+    (line) => err.push(line),
+  );
+  if (code !== 0) throw new Error(`-Y '${filter}': exit ${code}: ${err.join(' ')}`);
+  return out.map((line) => (JSON.parse(line) as Record<string, string>)['frame.number']);
+}
+
+/** The frame numbers `tshark -Y filter` prints, reading as the comparison above does. */
+function tsharkFilteredFrames(path: string, filter: string): string[] {
+  const args = ipv6TsharkArgs(path, ['frame.number']);
+  args.splice(args.indexOf('-T'), 0, '-Y', filter);
+  return runTshark(args)
+    .split('\n')
+    .filter((line) => line !== '');
+}
+
+describe.runIf(TSHARK !== undefined || IN_CI)('-Y on the IPv6 fields chooses the frames tshark -Y chooses', () => {
+  const expressions = [
+    'ipv6.src == fd00:15::1 && icmpv6.type == 128',
+    'ipv6.addr == fd00:15::/64 && !tcp',
+    'ipv6.dst == ff02::16',
+    'ipv6.flow > 0 && ipv6.hlim == 64',
+    'ipv6.nxt == 44',
+    'ipv6.fraghdr.more == 1',
+    'ipv6.fraghdr.offset > 0',
+    'ipv6.opt.router_alert == 0',
+    'ipv6.opt.type.action == 2',
+    'ipv6.routing.type == 0 && ipv6.routing.segleft > 0',
+    'ipv6.hopopts.len_oct == 8 && icmpv6.mldr.nb_mcast_records >= 3',
+    'icmpv6.mldr.mar.multicast_address == ff02::1:2345',
+    'icmpv6.nd.ns.target_address == fd00:15::2',
+    'icmpv6.nd.na.flag == 0xe0000000',
+    'icmpv6.opt.prefix == fd00:15:a:: && icmpv6.opt.mtu == 1500',
+    'icmpv6.opt.src_linkaddr',
+    'icmpv6.type == 4 && icmpv6.pointer == 42',
+    'icmpv6.mtu == 1280',
+    'icmpv6.type == 1 && udp.dstport == 6001',
+    'icmpv6 && ipv6.tclass == 0',
+    'tcp.flags.syn == 1 && ipv6',
+  ];
+  it(`eth.pcap: ${expressions.length} expressions`, async () => {
+    const path = join(FIXTURE_DIR, 'eth.pcap');
+    const differences: string[] = [];
+    for (const filter of expressions) {
+      const ours = await ourFilteredFrames(path, filter);
+      const theirs = tsharkFilteredFrames(path, filter);
+      expect(theirs.length, `tshark matches something for '${filter}'`).toBeGreaterThan(0);
+      if (JSON.stringify(ours) !== JSON.stringify(theirs)) differences.push(`-Y '${filter}': ours [${ours.join(' ')}], tshark's [${theirs.join(' ')}]`);
+    }
+    expect(differences, differences.join('\n')).toEqual([]);
+  }, 60_000);
 });
 
 const RECORDING_TOOLS = ['ip', 'tcpdump', 'ethtool', 'python3', 'ping', 'timeout', 'tshark'];
