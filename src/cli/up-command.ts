@@ -14,6 +14,7 @@ import type { TunLink } from '../link/tun.js';
 import type { Stack } from '../socket-api/stack.js';
 import { accepts, parseCommandLine, UsageError, type OptionSpecs } from './arguments.js';
 import { DEVICE_OPTIONS, DEVICE_USAGE, deviceConfig, openDevice } from './device-setup.js';
+import { runUpQueues } from './up-queues.js';
 
 /** Help text of `ustack up`. */
 export const UP_USAGE = `usage: ustack up [options]            (needs root or CAP_NET_ADMIN)
@@ -26,6 +27,8 @@ ${Object.entries(SERVICES)
   --stats SECONDS       print the counters every SECONDS (default: a live line on a terminal,
                         every second; 0 for none)
   --for SECONDS         stop by itself after SECONDS
+  --queues N            a multi-queue device and N worker threads, a stack in each (default 1:
+                        one stack on this thread); the kernel spreads flows over the queues by hash
 `;
 
 /** The options of `ustack up`: the device's, then its own. */
@@ -35,6 +38,7 @@ export const UP_OPTIONS = {
   trace: { type: 'boolean' },
   stats: { type: 'string', takes: 'SECONDS (0 for none)', accepts: accepts.seconds },
   for: { type: 'string', takes: 'SECONDS', accepts: accepts.seconds },
+  queues: { type: 'string', takes: 'N from 1 to 64', accepts: accepts.integer(1, 64) },
 } as const satisfies OptionSpecs;
 
 /** Options a caller (or test) can add to the command-line arguments. */
@@ -66,6 +70,11 @@ export async function runUp(args: string[], print: (line: string) => void, contr
   const live = terminal && statsSeconds > 0;
   // On a terminal the counters line is rewritten in place; every other line first clears it.
   const log = live ? (line: string) => print(`\r\x1b[K${line}`) : print;
+  const queues = values.queues !== undefined ? Number(values.queues) : 1;
+  if (queues > 1) {
+    if (values.pcap !== undefined) throw new UsageError('ustack up: --pcap records one queue; not with --queues above 1');
+    return runUpQueues(config, queues, services, { trace: values.trace ?? false, statsSeconds, until: values.for, log, print, signal: controls.signal });
+  }
 
   const device = openDevice(config);
   let statsTimer: NodeJS.Timeout | undefined;
