@@ -15,6 +15,19 @@ const env = { USTACK_NET_DIR: netDir };
 const py = (name: string, ...args: string[]) => [PYTHON, '-u', join(EXAMPLES, name), ...args];
 const host = (net: string, address: string, ...more: string[]) => ['--net', net, '--addr', address, ...more];
 
+/**
+ * Runs a client; a run refused because the server's program is not listening yet (its host
+ * joined, its Python still starting) is run again — a refused connect leaves the servers as they were.
+ */
+async function client(command: string[], options: Parameters<typeof run>[1]) {
+  let result = await run(command, options);
+  for (let i = 0; i < 25 && /ConnectionRefusedError/.test(result.stderr); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    result = await run(command, options);
+  }
+  return result;
+}
+
 /** Starts `server` as 10.0.0.2 on `net`, waits for `ready` on its output. */
 async function server(net: string, program: string[], ready: RegExp, more: string[] = []) {
   const running = start(ustackRun(host(net, '10.0.0.2/24', ...more), program), { env, isolated: true });
@@ -42,10 +55,10 @@ describe('ustack run: the seed programs over a named virtual network', () => {
     const srv = start(ustackRun(host('seeds', '10.0.0.2/24'), py('echo_server.py', '10.0.0.2')), { env, isolated: true });
     // The server prints only once connected: give it a moment to join and listen (a SYN before it
     // joined is lost at the hub and sent again).
-    await new Promise((r) => setTimeout(r, 1000));
-    const client = await run(ustackRun(host('seeds', '10.0.0.1/24'), py('echo_client.py', '10.0.0.2')), { env, isolated: true, stdin: 'hello\nworld\n' });
-    expect(client.stderr).toBe('');
-    expect(client.stdout).toBe('received hello\nreceived world\n');
+    await new Promise((r) => setTimeout(r, 300));
+    const result = await client(ustackRun(host('seeds', '10.0.0.1/24'), py('echo_client.py', '10.0.0.2')), { env, isolated: true, stdin: 'hello\nworld\n' });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('received hello\nreceived world\n');
     const done = await srv.exited;
     expect(done.code).toBe(0);
     expect(done.stdout).toMatch(/^connected by \('10\.0\.0\.1', \d+\)\n$/);
@@ -58,9 +71,9 @@ describe('ustack run: the seed programs over a named virtual network', () => {
   ] as const) {
     it(`${variant}: three clients (${concurrent ? 'at once' : 'in turn'}) from three hosts`, async () => {
       const srv = start(ustackRun(host('seeds', '10.0.0.2/24'), py(variant, '0.0.0.0', '3')), { env, isolated: true });
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 300));
       const clientOf = (n: number) =>
-        run(ustackRun(host('seeds', `10.0.0.${10 + n}/24`), py('echo_client.py', '10.0.0.2')), { env, isolated: true, stdin: `line ${n}\nagain ${n}\n` });
+        client(ustackRun(host('seeds', `10.0.0.${10 + n}/24`), py('echo_client.py', '10.0.0.2')), { env, isolated: true, stdin: `line ${n}\nagain ${n}\n` });
       const results = concurrent ? await Promise.all([0, 1, 2].map(clientOf)) : [await clientOf(0), await clientOf(1), await clientOf(2)];
       results.forEach((result, n) => expect(result.stdout).toBe(`received line ${n}\nreceived again ${n}\n`));
       const done = await srv.exited;
@@ -71,7 +84,11 @@ describe('ustack run: the seed programs over a named virtual network', () => {
 
   it('TCP and UDP upper-casing clients and servers of the notes', async () => {
     const tcp = await server('seeds', py('tcp_upper_server.py'), /ready to receive/);
-    const tcpClient = await run(ustackRun(host('seeds', '10.0.0.1/24'), py('tcp_upper_client.py', '10.0.0.2')), { env, isolated: true, stdin: 'hello tcp\n' });
+    const tcpClient = await client(ustackRun(host('seeds', '10.0.0.1/24'), py('tcp_upper_client.py', '10.0.0.2')), {
+      env,
+      isolated: true,
+      stdin: 'hello tcp\n',
+    });
     expect(tcpClient.stdout).toBe('Input lowercase sentence:From Server: HELLO TCP\n');
     await tcp.stop();
     const udp = await server('seeds', py('udp_upper_server.py'), /ready to receive/);
@@ -83,12 +100,12 @@ describe('ustack run: the seed programs over a named virtual network', () => {
   it('the KV RPC: socket.gethostname() on both sides names the server (the first host to join with the name owns it)', async () => {
     const srv = await server('kv', py('kv_rpc.py', 'server', '2'), /listening on/, ['--hostname', 'kvhost']);
     expect(srv.stdout()).toContain("listening on ('10.0.0.2', 4444)");
-    const put = await run(ustackRun(host('kv', '10.0.0.1/24', '--hostname', 'kvhost'), py('kv_rpc.py', 'client', 'PUT', 'color', 'blue')), {
+    const put = await client(ustackRun(host('kv', '10.0.0.1/24', '--hostname', 'kvhost'), py('kv_rpc.py', 'client', 'PUT', 'color', 'blue')), {
       env,
       isolated: true,
     });
     expect(JSON.parse(put.stdout)).toEqual({ status: 'OK', response: { func: 'PUT', response: { obj: 'color', response: 'ok' } } });
-    const get = await run(ustackRun(host('kv', '10.0.0.3/24', '--hostname', 'kvhost'), py('kv_rpc.py', 'client', 'GET', 'color')), { env, isolated: true });
+    const get = await client(ustackRun(host('kv', '10.0.0.3/24', '--hostname', 'kvhost'), py('kv_rpc.py', 'client', 'GET', 'color')), { env, isolated: true });
     expect(JSON.parse(get.stdout)).toEqual({ status: 'OK', response: { func: 'GET', response: { obj: 'color', val: 'blue' } } });
     expect((await srv.exited).stdout).toMatch(/got message from {2}\('10\.0\.0\.1', \d+\)[\s\S]*got message from {2}\('10\.0\.0\.3', \d+\)/);
   });
@@ -113,14 +130,14 @@ describe('ustack run --faults 20%: the seeds on a lossy network', () => {
       env,
       isolated: true,
     });
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 300));
     const lines = Array.from({ length: 10 }, (_, i) => `line ${i} ${'x'.repeat(i * 150)}`);
-    const client = await run(ustackRun(host('lossy', '10.0.0.1/24', '--faults', '20%', '--seed', '11', '--pcap', pcap), py('echo_client.py', '10.0.0.2')), {
+    const echoed = await client(ustackRun(host('lossy', '10.0.0.1/24', '--faults', '20%', '--seed', '11', '--pcap', pcap), py('echo_client.py', '10.0.0.2')), {
       env,
       isolated: true,
       stdin: lines.join('\n') + '\n',
     });
-    expect(client.stdout).toBe(lines.map((line) => `received ${line}\n`).join(''));
+    expect(echoed.stdout).toBe(lines.map((line) => `received ${line}\n`).join(''));
     expect((await srv.exited).code).toBe(0);
     await run([process.execPath, MAIN, 'net', 'stop', 'lossy'], { env });
     if (!have('tshark')) {
@@ -177,12 +194,12 @@ describe('ustack run: evidence that the kernel stack was not used', () => {
     const hubPcap = join(netDir, 'evidence.pcap');
     await run([process.execPath, MAIN, 'net', 'start', 'evidence', '--pcap', hubPcap], { env });
     const srv = await server('evidence', py('tcp_upper_server.py'), /ready to receive/);
-    const client = await run(ustackRun(host('evidence', '10.0.0.1/24'), py('tcp_upper_client.py', '10.0.0.2')), {
+    const upper = await client(ustackRun(host('evidence', '10.0.0.1/24'), py('tcp_upper_client.py', '10.0.0.2')), {
       env,
       isolated: true,
       stdin: 'only ustack\n',
     });
-    expect(client.stdout).toContain('ONLY USTACK');
+    expect(upper.stdout).toContain('ONLY USTACK');
     await srv.stop();
     await run([process.execPath, MAIN, 'net', 'stop', 'evidence'], { env });
     const capture = readFileSync(hubPcap);
