@@ -26,6 +26,7 @@ import {
   HELLO_BYTES,
   HELLO_CONTROL,
   HELLO_DATA,
+  MAX_DATAGRAM,
   Op,
   REQUEST_BYTES,
   requestPayloadLength,
@@ -34,6 +35,9 @@ import {
   type Request,
   type Response,
 } from './protocol.js';
+
+/** The largest request payload the library sends (a setsockopt value, a host name), with room. */
+const MAX_PAYLOAD = 4096;
 
 /** What the shim server needs besides the stack. */
 export interface ShimServerOptions {
@@ -179,6 +183,12 @@ export class ShimServer {
         const header = queue.peek(REQUEST_BYTES);
         if (!header) return;
         const length = requestPayloadLength(header);
+        if (length > MAX_PAYLOAD) {
+          // Not the library's (its largest payload is an option value or a host name): dropped.
+          this.log(`a control connection sent a request of ${length} bytes: closed`);
+          connection.destroy();
+          return;
+        }
         if (queue.length < REQUEST_BYTES + length) return;
         const request = decodeRequest(Buffer.from(queue.take(REQUEST_BYTES)!), Buffer.from(queue.take(length)!));
         // One request at a time, in order: the thread waits for each answer.
@@ -559,6 +569,11 @@ export class ShimServer {
         const header = queue.peek(DATAGRAM_HEADER_BYTES);
         if (!header) return;
         const length = header.readUInt32LE(0);
+        if (length > MAX_DATAGRAM) {
+          this.log(`udp socket ${id}: a frame of ${length} bytes is not a datagram: the socket's connection is closed`);
+          data.destroy();
+          return;
+        }
         if (queue.length < DATAGRAM_HEADER_BYTES + length) return;
         const frame = Buffer.from(queue.take(DATAGRAM_HEADER_BYTES + length)!);
         const address = addressText(frame.subarray(4, 8));
