@@ -12,14 +12,20 @@
 import { describeErrno, ErrnoError } from '../core/errno.js';
 import { internetChecksum } from '../ip/checksum.js';
 import { parseIpv4Address } from '../ip/address.js';
+import { parseIpv6Address } from '../ip/ipv6-address.js';
+
+/** ustack's IPv6 address on the device for `ping -6` when --addr6 is not given (the host gets ::1 in it). */
+const DEFAULT_ADDR6 = 'fd00:7::2/64';
 import { BerkeleySockets, type PollResult } from '../socket-api/berkeley.js';
 import * as C from '../socket-api/berkeley-constants.js';
 import { accepts, parseCommandLine, UsageError, type OptionSpecs } from './arguments.js';
 import { DEVICE_OPTIONS, DEVICE_USAGE, deviceConfig, openDevice } from './device-setup.js';
 
 /** Help text of `ustack ping`. */
-export const PING_USAGE = `usage: ustack ping [device options] HOST [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT]
+export const PING_USAGE = `usage: ustack ping [device options] [-6] HOST [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT]
                                         (needs root or CAP_NET_ADMIN)
+  -6                    ping over IPv6 (ICMPv6 echo, RFC 4443 §4) from a raw AF_INET6 socket;
+                        the device gets --addr6 (default fd00:7::2/64, the host ::1 in it)
   -c COUNT              send COUNT requests, then wait up to TIMEOUT for the missing replies
                         (default: until Ctrl-C)
   -s SIZE               bytes of data after the 8-byte ICMP header (default 56); larger than
@@ -34,6 +40,7 @@ ${DEVICE_USAGE}`;
 /** The options of `ustack ping`: iputils' names, and the device's. */
 export const PING_OPTIONS = {
   ...DEVICE_OPTIONS,
+  ipv6: { type: 'boolean', short: '6' },
   count: { type: 'string', short: 'c', takes: 'a COUNT (1 or more)', accepts: accepts.integer(1, Number.MAX_SAFE_INTEGER) },
   size: { type: 'string', short: 's', takes: 'a SIZE in bytes (0 to 65507)', accepts: accepts.integer(0, 65507) },
   interval: { type: 'string', short: 'i', takes: 'SECONDS', accepts: accepts.seconds },
@@ -52,6 +59,18 @@ const ICMP_DEST_UNREACHABLE = 3;
 const ICMP_ECHO_REQUEST = 8;
 const ICMP_TIME_EXCEEDED = 11;
 const ICMP_HEADER = 8;
+const ICMPV6_ECHO_REQUEST = 128;
+const ICMPV6_ECHO_REPLY = 129;
+/** iputils' texts for ICMPv6 Destination Unreachable codes (RFC 4443 §3.1). */
+const UNREACHABLE_TEXT6 = [
+  'Destination unreachable: No route',
+  'Destination unreachable: Administratively prohibited',
+  'Destination unreachable: Beyond scope',
+  'Destination unreachable: Address unreachable',
+  'Destination unreachable: Port unreachable',
+  'Destination unreachable: Source address failed ingress/egress policy',
+  'Destination unreachable: Reject route to destination',
+];
 const UNREACHABLE_TEXT = [
   'Destination Net Unreachable',
   'Destination Host Unreachable',
@@ -73,6 +92,47 @@ export function buildEchoRequest(identifier: number, sequence: number, data: Uin
   message[2] = checksum >>> 8;
   message[3] = checksum & 0xff;
   return message;
+}
+
+/** An ICMPv6 echo request (RFC 4443 §4.1): type 128; the checksum is the stack's to fill (RFC 3542 §3.1). */
+export function buildEchoRequest6(identifier: number, sequence: number, data: Uint8Array): Uint8Array {
+  const message = new Uint8Array(ICMP_HEADER + data.length);
+  message[0] = ICMPV6_ECHO_REQUEST;
+  message[4] = identifier >>> 8;
+  message[5] = identifier & 0xff;
+  message[6] = (sequence >>> 8) & 0xff;
+  message[7] = sequence & 0xff;
+  message.set(data, ICMP_HEADER);
+  return message;
+}
+
+/**
+ * What an ICMPv6 message from a raw AF_INET6 socket (no IPv6 header: RFC 3542 §3) means to the
+ * pinger with `identifier`: an echo reply, an error quoting one of our requests, or null.
+ */
+export function parsePingMessage6(message: Uint8Array, identifier: number, hopLimit: number): PingEvent {
+  if (message.length < ICMP_HEADER) return null;
+  const type = message[0];
+  if (type === ICMPV6_ECHO_REPLY) {
+    if (((message[4] << 8) | message[5]) !== identifier) return null;
+    return { kind: 'reply', sequence: (message[6] << 8) | message[7], ttl: hopLimit, icmpBytes: message.length, data: message.subarray(ICMP_HEADER) };
+  }
+  if (type >= 1 && type <= 3) {
+    // The invoking packet: its IPv6 header, then (no extension headers from us) our request.
+    const inner = message.subarray(ICMP_HEADER);
+    if (inner.length < 48 || inner[6] !== C.IPPROTO_ICMPV6) return null;
+    const request = inner.subarray(40);
+    if (request[0] !== ICMPV6_ECHO_REQUEST || ((request[4] << 8) | request[5]) !== identifier) return null;
+    const word = ((message[4] << 24) | (message[5] << 16) | (message[6] << 8) | message[7]) >>> 0;
+    const text =
+      type === 2
+        ? `Packet too big: mtu=${word}`
+        : type === 3
+          ? 'Time exceeded: Hop limit'
+          : (UNREACHABLE_TEXT6[message[1]] ?? `Destination unreachable: Unknown code ${message[1]}`);
+    return { kind: 'error', sequence: (request[6] << 8) | request[7], text };
+  }
+  return null;
 }
 
 /** What a received ICMP datagram (IP header included) means to the pinger with `identifier`. */
@@ -118,14 +178,16 @@ export async function runPing(args: string[], print: (line: string) => void, con
   }
   if (positionals.length !== 1) throw new UsageError('ustack ping: which HOST? (`ustack ping --help`)');
   const host = positionals[0];
-  const destination = parseIpv4Address(host);
-  if (destination === null) throw new UsageError(`ustack ping: HOST takes an IPv4 address, not '${host}' (there is no DNS client)`);
+  const ipv6 = values.ipv6 === true;
+  if (ipv6 ? parseIpv6Address(host) === null : parseIpv4Address(host) === null) {
+    throw new UsageError(`ustack ping: HOST takes an ${ipv6 ? 'IPv6' : 'IPv4'} address, not '${host}' (there is no DNS client)`);
+  }
   const count = values.count === undefined ? Infinity : Number(values.count);
   const size = values.size === undefined ? 56 : Number(values.size);
   const intervalMs = Number(values.interval ?? 1) * 1000;
   const timeoutMs = Number(values.timeout ?? 2) * 1000;
   const forMs = values.for === undefined ? Infinity : Number(values.for) * 1000;
-  const config = deviceConfig('ping', values);
+  const config = deviceConfig('ping', ipv6 ? { ...values, addr6: values.addr6 ?? DEFAULT_ADDR6 } : values);
 
   const device = openDevice(config);
   let stopRequested = false;
@@ -140,7 +202,7 @@ export async function runPing(args: string[], print: (line: string) => void, con
   const api = new BerkeleySockets(device.stack);
   let fd = -1;
   try {
-    fd = api.socket(C.AF_INET, C.SOCK_RAW, C.IPPROTO_ICMP);
+    fd = ipv6 ? api.socket(C.AF_INET6, C.SOCK_RAW, C.IPPROTO_ICMPV6) : api.socket(C.AF_INET, C.SOCK_RAW, C.IPPROTO_ICMP);
     const identifier = (process.pid ^ (Date.now() & 0xffff)) & 0xffff;
     const data = new Uint8Array(size);
     for (let i = 0; i < size; i++) data[i] = (i + 8) & 0xff;
@@ -155,7 +217,7 @@ export async function runPing(args: string[], print: (line: string) => void, con
     let nextSend = start;
     let lastSend = start;
 
-    print(`PING ${host} (${host}) ${size}(${size + 28}) bytes of data.`);
+    print(ipv6 ? `PING ${host} (${host}) ${size} data bytes` : `PING ${host} (${host}) ${size}(${size + 28}) bytes of data.`);
     for (;;) {
       const now = clock.now();
       if (stopRequested || now - start >= forMs) break;
@@ -163,7 +225,8 @@ export async function runPing(args: string[], print: (line: string) => void, con
       if (transmitted < count && now >= nextSend) {
         const sequence = (transmitted + 1) & 0xffff;
         try {
-          await api.sendto(fd, buildEchoRequest(identifier, sequence, data), { address: host, port: 0 });
+          const request = ipv6 ? buildEchoRequest6(identifier, sequence, data) : buildEchoRequest(identifier, sequence, data);
+          await api.sendto(fd, request, { address: host, port: 0 });
           sentAt.set(sequence, clock.now());
           answered.delete(sequence);
         } catch (error) {
@@ -194,18 +257,19 @@ export async function runPing(args: string[], print: (line: string) => void, con
       wake = null;
       if (!ready || (ready[0].revents & C.POLLIN) === 0) continue;
       for (;;) {
-        let packet: Uint8Array;
+        let received;
         try {
-          packet = (await api.recvfrom(fd, 65535, C.MSG_DONTWAIT)).data;
+          received = await api.recvfrom(fd, 65535, C.MSG_DONTWAIT);
         } catch (error) {
           if (error instanceof ErrnoError && error.code === 'EAGAIN') break;
           throw error;
         }
-        const event = parsePingDatagram(packet, identifier);
+        const packet = received.data;
+        const event = ipv6 ? parsePingMessage6(packet, identifier, received.hopLimit ?? 0) : parsePingDatagram(packet, identifier);
         if (!event) continue;
         const sent = sentAt.get(event.sequence);
         if (sent === undefined) continue;
-        const from = `${packet[12]}.${packet[13]}.${packet[14]}.${packet[15]}`;
+        const from = ipv6 ? received.address : `${packet[12]}.${packet[13]}.${packet[14]}.${packet[15]}`;
         if (event.kind === 'error') {
           errors++;
           print(`From ${from} icmp_seq=${event.sequence} ${event.text}`);

@@ -15,6 +15,7 @@ import type { Tracer } from '../core/trace.js';
 import { emitIcmpv6, ICMPV6_ERROR_QUOTE_MAX, Icmpv6Packet, icmpv6Length, Icmpv6Type, parseIcmpv6, type Icmpv6Repr } from './icmpv6.js';
 import type { IcmpErrorMeaning } from './icmp-errors.js';
 import type { IcmpRateLimiter } from './icmp-rate-limit.js';
+import { Icmpv6RawSockets } from './icmpv6-raw.js';
 import { formatIpv6Address, isIpv6Multicast, isUnspecifiedAddress, type Ipv6Address } from './ipv6-address.js';
 import type { Icmpv6CounterName, Icmpv6Suppression } from './ipv6-counters.js';
 import { isIpv6ExtensionHeader } from './ipv6-extension-headers.js';
@@ -106,13 +107,19 @@ export class Icmpv6Layer implements Ipv6ProtocolHandler, Icmpv6ErrorSender {
   private readonly echoListeners = new Set<(reply: Icmpv6EchoReply, now: number) => void>();
   /** Gets a trace event per message in and out when set. */
   tracer: Tracer | null = null;
+  /** Raw ICMPv6 sockets (RFC 3542 §3): each gets a copy of every message taken. */
+  readonly rawSockets: Icmpv6RawSockets;
 
   constructor(
     private readonly ip: Ipv6Layer,
     private readonly stats: Stats<Icmpv6CounterName>,
     /** ICMPv4's limiter: one budget for the errors of both families. */
     private readonly rateLimiter: IcmpRateLimiter,
-  ) {}
+    /** The stack's time, for sends by raw sockets. */
+    now: () => number,
+  ) {
+    this.rawSockets = new Icmpv6RawSockets(ip, now);
+  }
 
   /** Routes ICMPv6 errors about `nextHeader` packets to `listener`. */
   registerErrorListener(nextHeader: number, listener: Icmpv6ErrorListener): void {
@@ -145,6 +152,7 @@ export class Icmpv6Layer implements Ipv6ProtocolHandler, Icmpv6ErrorSender {
       return;
     }
     this.stats.increment('icmpv6.rx.messages');
+    this.rawSockets.deliver(datagram.payload, source, datagram.header.hopLimit);
     const message = parsed.value;
     this.trace('up', message, source, destination, now);
     switch (message.kind) {

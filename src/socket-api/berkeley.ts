@@ -9,9 +9,10 @@
 import { ErrnoError, type ErrnoCode } from '../core/errno.js';
 import type { Result } from '../core/result.js';
 import { formatIpv4Address, IPV4_ANY, parseIpv4Address } from '../ip/address.js';
-import { ipv6Text, IPV6_ANY_TEXT, type IpAddress } from '../ip/ip-address.js';
+import { ipv6Bytes, ipv6Text, IPV6_ANY_TEXT, type IpAddress } from '../ip/ip-address.js';
 import { formatIpv6Address, ipv4MappedAddress, mappedIpv4Address, parseIpv6ScopedAddress } from '../ip/ipv6-address.js';
 import type { RawSocket } from '../ip/raw-layer.js';
+import type { Icmpv6RawSocket } from '../ip/icmpv6-raw.js';
 import type { TcpConnection, TcpState } from '../tcp/connection.js';
 import type { TcpInfo } from '../tcp/tcp-info.js';
 import type { TcpBinding, TcpListener } from '../tcp/tcp-layer.js';
@@ -43,6 +44,8 @@ export interface AcceptedConnection extends SocketAddress {
 export interface ReceivedFrom extends SocketAddress {
   /** The bytes received: a datagram (cut to the size asked for), or stream data. */
   readonly data: Uint8Array;
+  /** On a raw ICMPv6 socket: the Hop Limit the message arrived with (IPV6_RECVHOPLIMIT's value). */
+  readonly hopLimit?: number;
 }
 
 /** SO_LINGER's value as getsockopt returns it (struct linger). */
@@ -107,6 +110,8 @@ class SocketEntry {
   connection: TcpConnection | null = null;
   udp: UdpSocket | null = null;
   raw: RawSocket | null = null;
+  /** A raw ICMPv6 socket (AF_INET6, SOCK_RAW, IPPROTO_ICMPV6). */
+  raw6: Icmpv6RawSocket | null = null;
   /** A connect() failed or a connection died: reported once by SO_ERROR or the next call. */
   pendingError: ErrnoCode | null = null;
   closed = false;
@@ -173,8 +178,8 @@ export class BerkeleySockets {
   socket(domain: number, type: number, protocol = 0): number {
     if (domain !== C.AF_INET && domain !== C.AF_INET6) throw new ErrnoError('EAFNOSUPPORT', 'socket');
     const baseType = type & ~C.SOCK_NONBLOCK;
-    // Raw IPv6 sockets (ICMPv6 for ping -6) are not here yet.
-    if (domain === C.AF_INET6 && baseType === C.SOCK_RAW) throw new ErrnoError('EAFNOSUPPORT', 'socket');
+    // Raw IPv6 sockets: ICMPv6 only (ping -6); other protocols are not here yet.
+    if (domain === C.AF_INET6 && baseType === C.SOCK_RAW && protocol !== C.IPPROTO_ICMPV6) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
     if (baseType === C.SOCK_STREAM && protocol !== 0 && protocol !== C.IPPROTO_TCP) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
     if (baseType === C.SOCK_DGRAM && protocol !== 0 && protocol !== C.IPPROTO_UDP) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
     if (baseType === C.SOCK_RAW && (protocol <= 0 || protocol > 255)) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
@@ -218,6 +223,9 @@ export class BerkeleySockets {
       entry.udp = this.stack.udp.open(entry.family);
       entry.udp.onReadable = () => entry.notify();
       entry.udp.onError = () => entry.notify();
+    } else if (baseType === C.SOCK_RAW && entry.family === 6) {
+      entry.raw6 = this.stack.icmp6.rawSockets.create();
+      entry.raw6.onReadable = () => entry.notify();
     } else if (baseType === C.SOCK_RAW) {
       entry.raw = this.stack.raw.open(protocol);
       entry.raw.headerIncluded = entry.options.headerIncluded;
@@ -319,6 +327,11 @@ export class BerkeleySockets {
       }
       return check(entry.udp.connect(remote, address.port), 'connect', address);
     }
+    if (entry.raw6) {
+      if (typeof remote !== 'string') throw new ErrnoError('EAFNOSUPPORT', 'connect', address.address, address.port);
+      entry.raw6.remoteAddress = ipv6Bytes(remote);
+      return;
+    }
     if (entry.raw) {
       if (typeof remote !== 'number') throw new ErrnoError('EAFNOSUPPORT', 'connect', address.address, address.port);
       entry.raw.remoteAddress = remote;
@@ -407,6 +420,7 @@ export class BerkeleySockets {
       return sent;
     }
     if (entry.raw) return check(entry.raw.send(data), 'send');
+    if (entry.raw6) return check(entry.raw6.send(data), 'send');
     const connection = entry.connection;
     if (!zerocopy || !connection) return this.sendStream(entry, data, flags);
     // Linux numbers the send only if it queues something (a failed one gives its id back,
@@ -477,6 +491,10 @@ export class BerkeleySockets {
       const sent = check(entry.udp.send(data, destination, address.port), 'sendto', address);
       if ((flags & C.MSG_ZEROCOPY) !== 0 && entry.options.zerocopy && data.length > 0) this.datagramCompleted(entry);
       return sent;
+    }
+    if (entry.raw6) {
+      if (typeof destination !== 'string') throw new ErrnoError('EAFNOSUPPORT', 'sendto', address.address, address.port);
+      return check(entry.raw6.send(data, ipv6Bytes(destination)), 'sendto', address);
     }
     if (entry.raw) {
       if (typeof destination !== 'number') throw new ErrnoError('EAFNOSUPPORT', 'sendto', address.address, address.port);
@@ -550,6 +568,11 @@ export class BerkeleySockets {
       });
       return { data: datagram.payload.subarray(0, max), address: socketAddressText(entry, datagram.sourceAddress), port: datagram.sourcePort };
     }
+    if (entry.raw6) {
+      const raw6 = entry.raw6;
+      const received = await this.waitFor(entry, 'recvfrom', timeout, () => raw6.receive() ?? undefined);
+      return { data: received.message.subarray(0, max), address: ipv6Text(received.source), port: 0, hopLimit: received.hopLimit };
+    }
     if (entry.raw) {
       const raw = entry.raw;
       const datagram = await this.waitFor(entry, 'recvfrom', timeout, () => raw.receive() ?? undefined);
@@ -605,6 +628,7 @@ export class BerkeleySockets {
     if (entry.binding && !entry.listener) this.stack.tcp.unbind(entry.binding);
     entry.udp?.close();
     entry.raw?.close();
+    entry.raw6?.close();
     entry.notify();
   }
 
@@ -629,6 +653,7 @@ export class BerkeleySockets {
     if (entry.listener) throw new ErrnoError('EINVAL', 'ioctl');
     if (entry.udp) return entry.udp.nextDatagramSize;
     if (entry.raw) return entry.raw.nextDatagramSize;
+    if (entry.raw6) return entry.raw6.nextMessageSize;
     return entry.connection?.readableBytes ?? 0;
   }
 
@@ -741,6 +766,7 @@ export class BerkeleySockets {
         return;
       case optionKey(C.IPPROTO_IPV6, C.IPV6_UNICAST_HOPS):
         if (udp) udp.options.unicastHops = options.unicastHops;
+        if (entry.raw6) entry.raw6.hopLimit = options.unicastHops;
         return;
       case optionKey(C.IPPROTO_IPV6, C.IPV6_TCLASS):
         if (udp) udp.options.trafficClass = options.trafficClass;
@@ -807,6 +833,9 @@ export class BerkeleySockets {
       if (entry.udp.pendingError) revents |= C.POLLERR;
     } else if (entry.raw) {
       if (entry.raw.nextDatagramSize > 0) revents |= C.POLLIN;
+      revents |= C.POLLOUT;
+    } else if (entry.raw6) {
+      if (entry.raw6.nextMessageSize > 0) revents |= C.POLLIN;
       revents |= C.POLLOUT;
     } else if (entry.connection) {
       const c = entry.connection;

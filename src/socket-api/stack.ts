@@ -133,7 +133,7 @@ export class Stack {
     // seeded from the stack's seed: adding IPv6 shifts none of IPv4's draws for a seed.
     const ipv6Rng = new Rng(((options.seed ?? 1) ^ 0x6a09e667) >>> 0);
     this.ip6 = new Ipv6Layer({ ...DEFAULT_IPV6_CONFIG, ...options.ipv6 }, this.stats, ipv6Rng, this.ip, this.ip.config.reassembly);
-    this.icmp6 = new Icmpv6Layer(this.ip6, this.stats, this.icmp.rateLimiter);
+    this.icmp6 = new Icmpv6Layer(this.ip6, this.stats, this.icmp.rateLimiter, clock);
     this.udp = new UdpLayer({ ...DEFAULT_UDP_CONFIG, ...options.udp }, this.ip, this.icmp, this.stats, this.rng, clock, this.ip6, this.icmp6);
     this.tcp = new TcpLayer({ ...DEFAULT_TCP_CONFIG, ...options.tcp }, this.ip, this.stats, this.rng, clock, this.udp.config.ephemeralPorts, this.ip6);
     this.raw = new RawLayer(this.ip, this.stats, clock);

@@ -6,6 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
+import { runPing } from '../../src/cli/ping-command.js';
 import { runUp } from '../../src/cli/up-command.js';
 import type { Stack } from '../../src/socket-api/stack.js';
 import { describeInterop } from './kernel-peer.js';
@@ -93,4 +94,31 @@ print(len(data), data == b'hello over ipv6\\n' * 1000)
     }
     expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(namespace);
   }, 90_000);
+
+  it('ustack ping -6 (a raw AF_INET6 ICMPv6 socket) gets the kernel echo replies, plain and 3000 bytes in fragments', async () => {
+    const namespace = `ustack-it-${process.pid}-p6`;
+    const device = [
+      '--tun',
+      `usp6${process.pid % 100000}`,
+      '--netns',
+      namespace,
+      '--addr',
+      '10.80.0.2/24',
+      '--host-addr',
+      '10.80.0.1',
+      '--addr6',
+      'fd00:80::2/64',
+    ];
+    const lines: string[] = [];
+    expect(await runPing([...device, '-6', 'fd00:80::1', '-c', '3', '-i', '0.2'], (line) => lines.push(line))).toBe(0);
+    expect(lines[0]).toBe('PING fd00:80::1 (fd00:80::1) 56 data bytes');
+    const replies = lines.filter((line) => / bytes from /.test(line));
+    expect(replies).toHaveLength(3);
+    replies.forEach((line, i) => expect(line).toMatch(new RegExp(`^64 bytes from fd00:80::1: icmp_seq=${i + 1} ttl=64 time=\\d+(\\.\\d+)? ms$`)));
+    expect(lines.join('\n')).toMatch(/3 packets transmitted, 3 received, 0% packet loss/);
+    const big: string[] = [];
+    expect(await runPing([...device, '-6', 'fd00:80::1', '-c', '2', '-i', '0.2', '-s', '3000'], (line) => big.push(line))).toBe(0);
+    expect(big.filter((line) => /^3008 bytes from fd00:80::1: icmp_seq=\d ttl=64 /.test(line))).toHaveLength(2);
+    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(namespace);
+  }, 60_000);
 });

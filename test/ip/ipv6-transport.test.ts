@@ -150,3 +150,21 @@ describe('TCP over IPv6 (AF_INET6 stream sockets)', () => {
     await expect(net.runAsync(client.connect(c6, { address: '::ffff:10.0.0.2', port: 8082 }))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 });
+
+describe('raw ICMPv6 sockets (AF_INET6, SOCK_RAW, IPPROTO_ICMPV6; RFC 3542 §3)', () => {
+  it('send an echo request the application built (the stack fills the checksum) and read the reply without its IPv6 header', async () => {
+    const { net, client } = pair();
+    const fd = client.socket(C.AF_INET6, C.SOCK_RAW, C.IPPROTO_ICMPV6);
+    const request = Uint8Array.of(128, 0, 0, 0, 0x12, 0x34, 0, 1, 1, 2, 3, 4);
+    await client.sendto(fd, request, { address: 'fd00::2', port: 0 });
+    let reply;
+    for (;;) {
+      reply = await net.runAsync(client.recvfrom(fd, 100));
+      if (reply.data[0] === 129) break;
+    }
+    expect(reply.address).toBe('fd00::2');
+    expect(reply.hopLimit).toBe(64);
+    expect([...reply.data.subarray(4)]).toEqual([0x12, 0x34, 0, 1, 1, 2, 3, 4]);
+    expect(() => client.socket(C.AF_INET6, C.SOCK_RAW, C.IPPROTO_UDP)).toThrow(expect.objectContaining({ code: 'EPROTONOSUPPORT' }));
+  });
+});
