@@ -1,7 +1,8 @@
 /**
- * Fragmented IPv4 datagrams for `ustack view`: the fragments of one datagram (same source,
- * destination, protocol and identification, RFC 791 §3.2) drawn as pieces of the whole, from
- * the frames' ip.* fields. The dissector takes each frame on its own, as tshark does with
+ * Fragmented datagrams for `ustack view`: the fragments of one IPv4 datagram (same source,
+ * destination, protocol and identification, RFC 791 §3.2) or IPv6 packet (same source,
+ * destination and Fragment header identification, RFC 8200 §4.5) drawn as pieces of the whole,
+ * from the frames' ip.* and ipv6.* fields. The dissector takes each frame on its own, as tshark does with
  * reassembly off; this says which bytes of the datagram's payload each frame carries, where
  * the gaps are, and whether the pieces make the whole (the last one, MF clear, says how long
  * it is).
@@ -35,6 +36,8 @@ export interface FragmentedDatagram {
   readonly protocol: number;
   /** The Identification field (tshark's hex). */
   readonly identification: string;
+  /** 4 or 6. */
+  readonly version: 4 | 6;
   /** Fragments in capture order. */
   readonly pieces: readonly FragmentPiece[];
   /** Payload length of the whole, when the last fragment (MF clear) was seen. */
@@ -47,8 +50,35 @@ export interface FragmentedDatagram {
 
 /** Finds the datagrams that were fragmented, in order of their first fragment seen. */
 export function findFragmentedDatagrams(frames: readonly ViewFrame[]): FragmentedDatagram[] {
-  const groups = new Map<string, { source: string; destination: string; protocol: number; identification: string; pieces: FragmentPiece[] }>();
+  const groups = new Map<string, { source: string; destination: string; protocol: number; identification: string; version: 4 | 6; pieces: FragmentPiece[] }>();
+  const add = (key: string, head: { source: string; destination: string; protocol: number; identification: string; version: 4 | 6 }, piece: FragmentPiece) => {
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { ...head, pieces: [] };
+      groups.set(key, group);
+    }
+    group.pieces.push(piece);
+  };
   for (const frame of frames) {
+    const ipv6 = topLayer(frame.dissection, 'ipv6');
+    const fragmentOffset = fieldValue(ipv6, 'ipv6.fraghdr.offset');
+    if (ipv6 !== undefined && fragmentOffset !== undefined) {
+      const more = fieldValue(ipv6, 'ipv6.fraghdr.more') === '1';
+      // An atomic fragment (offset 0, no more) is a whole packet (RFC 6946).
+      if (!more && fragmentOffset === '0') continue;
+      const source = fieldValue(ipv6, 'ipv6.src') ?? '?';
+      const destination = fieldValue(ipv6, 'ipv6.dst') ?? '?';
+      const identification = fieldValue(ipv6, 'ipv6.fraghdr.ident') ?? '?';
+      const payloadLength = Number(fieldValue(ipv6, 'ipv6.plen') ?? 0);
+      // The fragment's data: what follows the headers, up to the end Payload Length gives.
+      const length = payloadLength - (ipv6.payloadStart - ipv6.start - 40);
+      add(
+        `6|${source}|${destination}|${identification}`,
+        { source, destination, protocol: Number(fieldValue(ipv6, 'ipv6.fraghdr.nxt')), identification, version: 6 },
+        { frame: frame.number, offset: Number(fragmentOffset) * 8, length, moreFragments: more, payloadStart: ipv6.payloadStart, payloadEnd: ipv6.payloadEnd },
+      );
+      continue;
+    }
     const ip = topLayer(frame.dissection, 'ip');
     const mf = fieldValue(ip, 'ip.flags.mf');
     const units = fieldValue(ip, 'ip.frag_offset');
@@ -61,20 +91,18 @@ export function findFragmentedDatagrams(frames: readonly ViewFrame[]): Fragmente
     const source = fieldValue(ip, 'ip.src') ?? '?';
     const destination = fieldValue(ip, 'ip.dst') ?? '?';
     const protocol = Number(fieldValue(ip, 'ip.proto'));
-    const key = `${source}|${destination}|${protocol}|${identification}`;
-    let group = groups.get(key);
-    if (group === undefined) {
-      group = { source, destination, protocol, identification, pieces: [] };
-      groups.set(key, group);
-    }
-    group.pieces.push({
-      frame: frame.number,
-      offset: Number(units) * 8,
-      length: Number(totalLength) - Number(headerLength),
-      moreFragments: mf === '1',
-      payloadStart: ip.payloadStart,
-      payloadEnd: ip.payloadEnd,
-    });
+    add(
+      `4|${source}|${destination}|${protocol}|${identification}`,
+      { source, destination, protocol, identification, version: 4 },
+      {
+        frame: frame.number,
+        offset: Number(units) * 8,
+        length: Number(totalLength) - Number(headerLength),
+        moreFragments: mf === '1',
+        payloadStart: ip.payloadStart,
+        payloadEnd: ip.payloadEnd,
+      },
+    );
   }
   return [...groups.values()].map((group) => {
     const last = group.pieces.find((piece) => !piece.moreFragments);

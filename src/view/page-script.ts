@@ -216,7 +216,17 @@ export const PAGE_SCRIPT = String.raw`
         return ('0' + parseInt(part, 10).toString(16)).slice(-2);
       });
     }
-    return [address];
+    // IPv6: eight 16-bit groups, '::' standing for the zero groups it replaces.
+    var halves = address.split('::');
+    var head = halves[0] ? halves[0].split(':') : [];
+    var tail = halves.length > 1 && halves[1] ? halves[1].split(':') : [];
+    var groups = head.concat(new Array(Math.max(0, 8 - head.length - tail.length)).fill('0'), tail);
+    var out = [];
+    groups.forEach(function (group) {
+      var word = ('0000' + group).slice(-4);
+      out.push(word.slice(0, 2), word.slice(2));
+    });
+    return out;
   }
   function hex16(n) {
     return [('0' + ((n >> 8) & 255).toString(16)).slice(-2), ('0' + (n & 255).toString(16)).slice(-2)];
@@ -249,13 +259,25 @@ export const PAGE_SCRIPT = String.raw`
         ]);
         if (c.pseudoHeader) {
           var p = c.pseudoHeader;
-          var cells = [
-            ['Source', p.source, addressBytes(p.source)],
-            ['Destination', p.destination, addressBytes(p.destination)],
-            ['Zero', '0', ['00']],
-            ['Protocol', String(p.protocol), [('0' + p.protocol.toString(16)).slice(-2)]],
-            ['Length', String(p.length), hex16(p.length)],
-          ];
+          // RFC 768 / RFC 9293 §3.1 for IPv4: zero byte, protocol, 16-bit length; RFC 8200 §8.1 for
+          // IPv6: a 32-bit length, three zero bytes, then the next header.
+          var six = p.source.indexOf(':') >= 0;
+          var protocolByte = [('0' + p.protocol.toString(16)).slice(-2)];
+          var cells = six
+            ? [
+                ['Source', p.source, addressBytes(p.source)],
+                ['Destination', p.destination, addressBytes(p.destination)],
+                ['Length', String(p.length), hex16(Math.floor(p.length / 65536)).concat(hex16(p.length % 65536))],
+                ['Zero', '0', ['00', '00', '00']],
+                ['Next header', String(p.protocol), protocolByte],
+              ]
+            : [
+                ['Source', p.source, addressBytes(p.source)],
+                ['Destination', p.destination, addressBytes(p.destination)],
+                ['Zero', '0', ['00']],
+                ['Protocol', String(p.protocol), protocolByte],
+                ['Length', String(p.length), hex16(p.length)],
+              ];
           var table = el('table', { class: 'pseudo-header' }, [
             el('tr', null, cells.map(function (cell) { return el('th', null, cell[0]); })),
             el('tr', null, cells.map(function (cell) { return el('td', null, cell[1]); })),
@@ -590,15 +612,15 @@ export const PAGE_SCRIPT = String.raw`
   function drawDatagrams() {
     var section = document.getElementById('fragments');
     if (model.datagrams.length === 0) {
-      section.appendChild(el('div', { class: 'note' }, 'No fragmented IPv4 datagram in this capture.'));
+      section.appendChild(el('div', { class: 'note' }, 'No fragmented datagram in this capture.'));
       return;
     }
-    var protocols = { 1: 'ICMP', 6: 'TCP', 17: 'UDP' };
+    var protocols = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6' };
     model.datagrams.forEach(function (d, index) {
       var total = d.totalLength !== undefined ? d.totalLength : Math.max.apply(null, d.pieces.map(function (p) { return p.offset + p.length; }));
       var width = 860;
       var scale = function (n) { return 10 + (n / Math.max(total, 1)) * (width - 20); };
-      var summary = d.source + ' \u2192 ' + d.destination + ', ' + (protocols[d.protocol] || 'protocol ' + d.protocol) + ', id ' + d.identification + ': ' + d.pieces.length + ' fragments, ' + total + ' payload bytes, ' + (d.complete ? 'complete \u2014 reassembled as one datagram' : 'incomplete (' + d.gaps.length + ' gap' + (d.gaps.length === 1 ? '' : 's') + ')');
+      var summary = 'IPv' + d.version + ' ' + d.source + ' \u2192 ' + d.destination + ', ' + (protocols[d.protocol] || 'protocol ' + d.protocol) + ', id ' + d.identification + ': ' + d.pieces.length + ' fragments, ' + total + ' payload bytes, ' + (d.complete ? 'complete \u2014 reassembled as one datagram' : 'incomplete (' + d.gaps.length + ' gap' + (d.gaps.length === 1 ? '' : 's') + ')');
       var picture = svg('svg', { width: width, height: 96, viewBox: '0 0 ' + width + ' 96', class: 'datagram', 'data-datagram': index, 'data-total': total, 'data-complete': d.complete ? 'true' : 'false' });
       picture.appendChild(svg('text', { x: 10, y: 14, class: 'tick' }, 'the reassembled datagram\u2019s payload, bytes 0\u2013' + total));
       picture.appendChild(svg('rect', { x: 10, y: 22, width: width - 20, height: 36, class: 'datagram-outline' }));
