@@ -296,6 +296,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   receiveWindow: ['advertised', 'buffer'],
   closedPortReset: ['always', 'except-syn', 'never'],
   dropSynFin: ['false', 'listen', 'true'],
+  delayFinAck: 'boolean',
   repeatFinInAcks: 'boolean',
   resetAfterCloseReported: 'boolean',
   inWindowSyn: ['challenge-ack', 'reset'],

@@ -274,6 +274,14 @@ export interface TcpConfig {
    */
   readonly dropSynFin: boolean | 'listen';
   /**
+   * Delay the ACK of the peer's FIN that ends ESTABLISHED (into CLOSE-WAIT) when nothing else asks
+   * for an immediate ACK, so that it rides on the application's answer or its own FIN — Linux's
+   * tcp_fin enters delayed-ACK "pingpong" mode there. `false` (default): ACK the FIN at once. RFC
+   * 9293 §3.10.7.4 asks for an acknowledgment of the FIN without saying when, and RFC 1122
+   * §4.2.3.2 lets a TCP delay an ACK (within 500 ms; the delayed-ACK timer here).
+   */
+  readonly delayFinAck: boolean;
+  /**
    * A SYN in a synchronized state whose sequence number lies in the window: `challenge-ack`
    * (RFC 5961 §4.2, RFC 9293 §3.10.7.4; Linux, FreeBSD insecure_syn = 0) or `reset`, the RFC 793
    * rule (send a RST and close; FreeBSD insecure_syn = 1).
@@ -417,6 +425,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   handshakeTimeoutMs: 0,
   closedPortReset: 'always',
   dropSynFin: 'listen',
+  delayFinAck: false,
   inWindowSyn: 'challenge-ack',
   inWindowReset: 'challenge-ack',
   repeatFinInAcks: false,

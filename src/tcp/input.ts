@@ -680,7 +680,11 @@ function finArrives(connection: TcpConnection, now: number): void {
   connection.outOfOrderFinSeq = null;
   connection.rcvNxt = seqAdd(connection.rcvNxt, 1);
   connection.info.received(1);
-  connection.ackNow = true;
+  // With delayFinAck (Linux's profile) the FIN that ends ESTABLISHED waits for the delayed-ACK
+  // timer unless something already asked for an immediate ACK (data held out of order, a second
+  // full segment): the application's answer or FIN usually carries it (RFC 1122 §4.2.3.2).
+  if (connection.state === 'ESTABLISHED' && connection.host.config.delayFinAck && !connection.ackNow) armDelayedAck(connection, now);
+  else connection.ackNow = true;
   connection.stats.increment('tcp.rx.fin');
   switch (connection.state) {
     case 'SYN-RECEIVED':

@@ -30,6 +30,7 @@ export const LINUX_PROFILE: TcpProfile = {
   readShutdownDiscards: false,
   sendBufferAccounting: 'linux',
   hystartRoundsBelowLowWindow: false,
+  delayFinAck: true,
 };
 
 /**
