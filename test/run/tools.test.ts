@@ -32,7 +32,7 @@ beforeAll(() => buildIfStale(), 120_000);
 
 afterAll(async () => {
   await stopAll();
-  for (const net of ['web', 'nc', 'void']) spawnSync(process.execPath, [MAIN, 'net', 'stop', net], { env: { ...process.env, ...env } });
+  for (const net of ['web', 'nc', 'void', 'iperf']) spawnSync(process.execPath, [MAIN, 'net', 'stop', net], { env: { ...process.env, ...env } });
 });
 
 describe('ustack run: Python socket calls answer as the kernel answers them', () => {
@@ -146,6 +146,23 @@ describe('ustack run: real tools', () => {
     expect(receiver.code).toBe(0);
     expect((await source.exited).code).toBe(0);
     expect(sha256(readFileSync(join(work, 'down.copy')))).toBe(sha256(download));
+  });
+});
+
+describe('ustack run: iperf3 on both ends', () => {
+  itWith(['iperf3'], 'iperf3 -c against iperf3 -s, both under ustack run on a named network: data moves, TCP_INFO read', async () => {
+    const host = (address: string) => ['--net', 'iperf', '--addr', address, '--mtu', '9000'];
+    const server = start(ustackRun(host('10.0.0.2/24'), ['iperf3', '-s', '-1', '-p', '5299', '--forceflush']), { env, isolated: true });
+    await server.waitFor(/Server listening/);
+    const client = await run(ustackRun(host('10.0.0.1/24'), ['iperf3', '-c', '10.0.0.2', '-p', '5299', '-t', '1', '-J']), {
+      env,
+      isolated: true,
+      timeoutMs: 30_000,
+    });
+    const report = JSON.parse(client.stdout) as { end: { sum_sent: { bytes: number; retransmits: number }; sum_received: { bytes: number } } };
+    expect(report.end.sum_received.bytes).toBeGreaterThan(100_000);
+    expect(report.end.sum_sent.retransmits).toBeLessThan(report.end.sum_sent.bytes / 1000);
+    expect((await server.exited).code).toBe(0);
   });
 });
 
