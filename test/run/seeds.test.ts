@@ -125,7 +125,7 @@ describe('ustack run --faults 20%: the seeds on a lossy network', () => {
   it('TCP echo: every line comes back; the capture shows what the network lost and TCP retransmitted', async () => {
     const pcap = join(netDir, 'lossy-client.pcap');
     const hubPcap = join(netDir, 'lossy-hub.pcap');
-    expect((await run([process.execPath, MAIN, 'net', 'start', 'lossy', '--pcap', hubPcap], { env })).code).toBe(0);
+    expect((await run([process.execPath, MAIN, 'net', 'start', 'lossy', '--pcap', hubPcap, '--idle-exit', '30'], { env })).code).toBe(0);
     const srv = start(ustackRun(host('lossy', '10.0.0.2/24', '--faults', '20%', '--seed', '7'), py('echo_server_many.py', '0.0.0.0', '1')), {
       env,
       isolated: true,
@@ -192,7 +192,7 @@ describe('ustack run: evidence that the kernel stack was not used', () => {
     // ... while under ustack run the same program connects, and the hub's capture has the packets.
     expect((await run(ustackRun([], [PYTHON, '-c', probe]), { isolated: true })).stdout.trim()).toBe('kernel ok');
     const hubPcap = join(netDir, 'evidence.pcap');
-    await run([process.execPath, MAIN, 'net', 'start', 'evidence', '--pcap', hubPcap], { env });
+    await run([process.execPath, MAIN, 'net', 'start', 'evidence', '--pcap', hubPcap, '--idle-exit', '30'], { env });
     const srv = await server('evidence', py('tcp_upper_server.py'), /ready to receive/);
     const upper = await client(ustackRun(host('evidence', '10.0.0.1/24'), py('tcp_upper_client.py', '10.0.0.2')), {
       env,
