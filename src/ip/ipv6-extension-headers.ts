@@ -203,7 +203,8 @@ const UPPER_LAYER_HEADER_LENGTH: Readonly<Record<number, number>> = {
  *   type, and type 0 is to be treated as unrecognized, RFC 5095 §3; code 0 at Routing Type);
  *   with Segments Left 0 it is skipped;
  * - a fragment whose length is not a multiple of 8 while M is set (RFC 8200 §4.5: code 0 at
- *   Payload Length), or whose data would end past 65535 (code 0 at Fragment Offset);
+ *   Payload Length), or that would make the reassembled payload longer than 65535 bytes (code 0
+ *   at Fragment Offset);
  * - a first fragment without the whole upper-layer header (RFC 7112 §5: code 3, pointer 0).
  */
 export function parseIpv6ExtensionHeaders(payload: Uint8Array, nextHeader: number): Result<Ipv6HeaderChain, Ipv6ChainError> {
@@ -267,8 +268,12 @@ export function parseIpv6ExtensionHeaders(payload: Uint8Array, nextHeader: numbe
           unlessMulticast: false,
         });
       }
-      if (header.fragmentOffset + fragmentLength > 65535) {
-        return refuse('badField', `fragment data would end at ${header.fragmentOffset + fragmentLength}, past 65535 (RFC 8200 §4.5)`, {
+      // RFC 8200 §4.5: the reassembled packet's Payload Length — the unfragmentable headers
+      // before this one, the offset and this fragment's data — may not exceed 65535. (Linux
+      // counts only the offset and the data, so it takes up to `offset` bytes more.)
+      const reassembledLength = offset + header.fragmentOffset + fragmentLength;
+      if (reassembledLength > 65535) {
+        return refuse('badField', `the reassembled payload would be ${reassembledLength} bytes, past 65535 (RFC 8200 §4.5)`, {
           code: ParameterProblemCode.ERRONEOUS_HEADER_FIELD,
           pointer: at + 2,
           unlessMulticast: false,

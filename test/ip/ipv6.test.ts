@@ -215,6 +215,17 @@ describe('the extension-header chain (RFC 8200 §4)', () => {
     expect(refusal(chain(fragment(8, true, 12), 44)).parameterProblem).toEqual({ code: 0, pointer: 4, unlessMulticast: false });
     expect(chain(fragment(8, false, 12), 44).ok).toBe(true); // the last fragment may be any length
     expect(refusal(chain(fragment(65528, false, 16), 44)).parameterProblem).toEqual({ code: 0, pointer: 42, unlessMulticast: false });
+    expect(chain(fragment(65520, false, 15), 44).ok).toBe(true); // 65535 exactly
+    // The unfragmentable headers before the Fragment header count too: 8 + 65520 + 15 > 65535.
+    const behindOptions = emitted(
+      [
+        { kind: 'destinationOptions', options: [] },
+        { kind: 'fragment', reserved: 0, fragmentOffset: 65520, reservedBits: 0, moreFragments: false, identification: 7 },
+      ],
+      17,
+      new Uint8Array(15),
+    ).bytes;
+    expect(refusal(chain(behindOptions, 60)).parameterProblem).toEqual({ code: 0, pointer: 50, unlessMulticast: false });
     // An atomic fragment (offset 0, M clear: RFC 8021) is a whole packet.
     const atomic = chain(fragment(0, false, 8), 44);
     expect(atomic.ok && atomic.value.fragment).toMatchObject({ fragmentOffset: 0, moreFragments: false });
