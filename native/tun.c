@@ -14,6 +14,12 @@
  *   wantWritable(handle, yes)   also wake on POLLOUT; onWritable() is then called once
  *   setRef(handle, yes)         whether the open device keeps the event loop alive
  *   close(handle)               stops polling and closes the fd (the device goes with it)
+ *   steerByPorts(handle, linkHeaderLength)   a multi-queue device's queue choice for what the
+ *       kernel sends us becomes the top 16 bits of (source port + destination port) * 0x9e3779b1
+ *       (32-bit), mod queues, for TCP
+ *       and UDP (unfragmented IPv4, IPv6 without extension headers), queue 0 for the rest: a small
+ *       eBPF program (TUNSETSTEERINGEBPF) instead of the kernel's flow hash, which follows the
+ *       sending socket's random txhash and so moves a flow to another queue after an RTO.
  *
  * Reads happen in batches: each wake-up reads until EAGAIN (at most MAX_BATCH packets) into one
  * slab and hands JavaScript a single Buffer copy of it: one call into JS and one allocation per
@@ -26,11 +32,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
+#include <linux/bpf.h>
 #include <linux/if_tun.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -356,6 +364,70 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* One eBPF instruction (struct bpf_insn) with its registers. */
+static struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+  struct bpf_insn i = {.code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm};
+  return i;
+}
+
+static napi_value js_steer_by_ports(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t l2 = 0;
+  tun_t *t = tun_args(env, info, 2, argv);
+  if (t == NULL) return NULL;
+  if (napi_get_value_int32(env, argv[1], &l2) != napi_ok || l2 < 0 || l2 > 64) {
+    napi_throw_type_error(env, NULL, "steerByPorts(handle, linkHeaderLength: 0 to 64)");
+    return NULL;
+  }
+  /* A socket filter run on each packet the kernel sends through the device; its return value
+   * mod the number of queues picks the queue (tun_ebpf_select_queue). Loads are big-endian
+   * reads relative to the packet's first byte (LD_ABS/LD_IND; r6 must hold the context). */
+  enum { LDB = BPF_LD | BPF_ABS | BPF_B, LDH = BPF_LD | BPF_ABS | BPF_H, LDIH = BPF_LD | BPF_IND | BPF_H };
+  struct bpf_insn program[] = {
+      /* 0 */ insn(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0),
+      /* 1 */ insn(LDB, 0, 0, 0, l2), /* version and IHL */
+      /* 2 */ insn(BPF_ALU64 | BPF_MOV | BPF_X, 7, 0, 0, 0),
+      /* 3 */ insn(BPF_ALU64 | BPF_AND | BPF_K, 7, 0, 0, 0xf),
+      /* 4 */ insn(BPF_ALU64 | BPF_LSH | BPF_K, 7, 0, 0, 2), /* r7: the IPv4 header's length */
+      /* 5 */ insn(BPF_ALU64 | BPF_RSH | BPF_K, 0, 0, 0, 4),
+      /* 6 */ insn(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 5, 4), /* not IPv4: to 12 */
+      /* 7 */ insn(LDH, 0, 0, 0, l2 + 6),                  /* flags and fragment offset */
+      /* 8 */ insn(BPF_ALU64 | BPF_AND | BPF_K, 0, 0, 0, 0x3fff),
+      /* 9 */ insn(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 15, 0), /* a fragment (MF or an offset): to 25, queue 0 */
+      /* 10 */ insn(LDB, 0, 0, 0, l2 + 9),                 /* protocol */
+      /* 11 */ insn(BPF_JMP | BPF_JA, 0, 0, 3, 0),         /* to 15 */
+      /* 12 */ insn(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 12, 6), /* not IPv6 either: to 25 */
+      /* 13 */ insn(LDB, 0, 0, 0, l2 + 6),                 /* next header */
+      /* 14 */ insn(BPF_ALU64 | BPF_MOV | BPF_K, 7, 0, 0, 40),
+      /* 15 */ insn(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2, 6),  /* TCP: to 18 */
+      /* 16 */ insn(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, 17), /* UDP: to 18 */
+      /* 17 */ insn(BPF_JMP | BPF_JA, 0, 0, 7, 0),         /* to 25 */
+      /* 18 */ insn(LDIH, 0, 7, 0, l2),                    /* source port */
+      /* 19 */ insn(BPF_ALU64 | BPF_MOV | BPF_X, 8, 0, 0, 0),
+      /* 20 */ insn(LDIH, 0, 7, 0, l2 + 2),                /* destination port */
+      /* 21 */ insn(BPF_ALU64 | BPF_ADD | BPF_X, 0, 8, 0, 0),
+      /* 22 */ insn(BPF_ALU | BPF_MUL | BPF_K, 0, 0, 0, (int32_t)0x9e3779b1), /* mixed: Linux's connect() picks even ports */
+      /* 23 */ insn(BPF_ALU | BPF_RSH | BPF_K, 0, 0, 0, 16),
+      /* 24 */ insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+      /* 25 */ insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0),
+      /* 26 */ insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  char license[] = "GPL";
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  attr.insn_cnt = sizeof program / sizeof program[0];
+  attr.insns = (uintptr_t)program;
+  attr.license = (uintptr_t)license;
+  int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+  if (prog < 0) return throw_errno(env, errno, "bpf BPF_PROG_LOAD", "the steering program needs CAP_BPF (root) and a kernel with eBPF");
+  int status = t->closed ? -1 : ioctl(t->fd, TUNSETSTEERINGEBPF, &prog);
+  int err = errno;
+  close(prog); /* the device holds its own reference */
+  if (status < 0) return throw_errno(env, t->closed ? EBADF : err, "ioctl TUNSETSTEERINGEBPF", NULL);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value max_batch;
   napi_property_descriptor functions[] = {
@@ -365,6 +437,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"wantWritable", NULL, js_want_writable, NULL, NULL, NULL, napi_default, NULL},
       {"setRef", NULL, js_set_ref, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"steerByPorts", NULL, js_steer_by_ports, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
   napi_create_int32(env, MAX_BATCH, &max_batch);

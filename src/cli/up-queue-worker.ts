@@ -14,7 +14,7 @@ import { Rng } from '../core/rng.js';
 import { FrameTracePrinter } from '../core/trace-format.js';
 import { FaultInjector } from '../link/fault-injector.js';
 import type { Link } from '../link/link.js';
-import { TunLink } from '../link/tun.js';
+import { queueForPorts, TunLink } from '../link/tun.js';
 import { attachDevice } from '../socket-api/attach-device.js';
 import { RealtimeDriver } from '../socket-api/realtime-driver.js';
 import { Stack } from '../socket-api/stack.js';
@@ -29,8 +29,12 @@ try {
   // Every queue opens the same name with the same flags: the first creates the device, the rest
   // attach to it (TUNSETIFF with IFF_MULTI_QUEUE); the kernel then spreads flows over them.
   const link = TunLink.open({ name: device.name, tap: device.tap, mtu: device.mtu, offload: device.offload, multiQueue: true });
+  // The first queue sets the steering for all (before the device is up: no packet goes astray).
+  if (data.index === 0) link.steerByPorts();
   port.postMessage({ type: 'opened', name: link.name });
   const stack = new Stack({ name: `ustack-q${data.index}`, seed: data.seed });
+  // Our own connections take local ports whose replies come back to this queue.
+  stack.tcp.activeOpenPorts = (localPort, remotePort) => queueForPorts(remotePort, localPort, data.queues) === data.index;
   const driver = new RealtimeDriver(stack).start();
   const lossRate = device.lossRate;
   const wrap = lossRate !== undefined ? (inner: Link) => new FaultInjector(inner, { lossRate, direction: 'both' }, new Rng(data.seed ^ 0x10551055)) : undefined;

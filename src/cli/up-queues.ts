@@ -24,6 +24,8 @@ import type { DeviceConfig } from './device-setup.js';
 /** What each queue's worker is given. */
 export interface QueueWorkerData {
   readonly index: number;
+  /** How many queues there are. */
+  readonly queues: number;
   readonly device: DeviceConfig;
   readonly services: readonly string[];
   readonly seed: number;
@@ -190,7 +192,7 @@ export async function startQueues(
     const mac = randomLocalMac();
     for (let index = 0; index < queues; index++) {
       const seed = (base + index * 0x9e3779b9) >>> 0;
-      const worker = new QueueWorker({ index, device: config, services: options.services, seed, mac, trace: options.trace }, options.log);
+      const worker = new QueueWorker({ index, queues, device: config, services: options.services, seed, mac, trace: options.trace }, options.log);
       workers.push(worker);
       // One at a time: the first creates the device, so the others attach to it rather than race.
       await worker.next('opened');

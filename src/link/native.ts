@@ -39,6 +39,12 @@ export interface NativeTunAddon {
   setRef(handle: unknown, yes: boolean): void;
   /** Stops watching and closes the fd; the device disappears unless persistent. */
   close(handle: unknown): void;
+  /**
+   * On a multi-queue device: the kernel picks the queue of each packet it sends us as
+   * `queueForPorts` (tun.ts) of its source and destination ports for TCP and UDP, queue 0 for the rest
+   * (an eBPF steering program; `linkHeaderLength` 14 on a TAP, 0 on a TUN).
+   */
+  steerByPorts(handle: unknown, linkHeaderLength: number): void;
   /** Most packets handed over in one batch. */
   readonly maxBatch: number;
 }

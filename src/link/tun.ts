@@ -76,6 +76,13 @@ export interface TunLinkCounters {
   txErrors: number;
 }
 
+/** The queue `TunLink.steerByPorts` has the kernel hand a TCP or UDP packet with these two ports to. */
+export function queueForPorts(sourcePort: number, destinationPort: number, queues: number): number {
+  // The steering program's arithmetic: a 32-bit multiply mixes the sum (Linux's connect() takes
+  // even ports, so the sum's low bits alone would put every connection to one port on one queue).
+  return (Math.imul(sourcePort + destinationPort, 0x9e3779b1) >>> 16) % queues;
+}
+
 /** An errno-shaped error like Node's own system errors. */
 function systemError(syscall: string, errno: number, device: string): NodeJS.ErrnoException {
   const codes: Record<number, string> = { 1: 'EPERM', 5: 'EIO', 9: 'EBADF', 11: 'EAGAIN', 22: 'EINVAL', 77: 'EBADFD', 105: 'ENOBUFS' };
@@ -175,6 +182,15 @@ export class TunLink implements Link {
     const addon = options.addon ?? loadNativeTun();
     const device = addon.open(name, options.tap ?? false, options.multiQueue ?? false, options.offload ?? false);
     return new TunLink(addon, device.handle, device.name, options);
+  }
+
+  /**
+   * On a multi-queue device, makes the kernel steer by ports (`queueForPorts`) instead of by its
+   * flow hash, which for its own sockets follows each socket's random txhash and changes it after
+   * a retransmission timeout (moving a flow to another queue, whose stack does not know it).
+   */
+  steerByPorts(): void {
+    this.addon.steerByPorts(this.handle, this.medium === 'ethernet' ? ETHERNET_HEADER : 0);
   }
 
   /** Frames waiting for the fd to become writable. */

@@ -341,9 +341,17 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     return this.conflicts({ address, port, reuseAddress: false, reusePort: false, ipv6Only: false, listening: false });
   }
 
+  /**
+   * Which local ports an active open may take, given the remote port (null: any). A stack that
+   * owns one queue of a multi-queue device takes only the ports whose replies the device steers
+   * back to its queue (src/cli/up-queues.ts); RFC 6056's random walk then skips the others.
+   */
+  activeOpenPorts: ((localPort: number, remotePort: number) => boolean) | null = null;
+
   /** An ephemeral port for an active open (RFC 6056), or null when all are taken. */
   allocatePort(localAddress: IpAddress, remoteAddress: IpAddress, remotePort: number): number | null {
     return allocateEphemeralPort(this.ephemeralPorts, this.rng, (port) => {
+      if (this.activeOpenPorts !== null && !this.activeOpenPorts(port, remotePort)) return false;
       if (this.portInUse(localAddress, port)) return false;
       return !this.connections.has(connectionKey(localAddress, port, remoteAddress, remotePort));
     });

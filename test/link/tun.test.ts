@@ -46,6 +46,9 @@ class FakeKernel implements NativeTunAddon {
     this.wantsWritable = yes;
   }
   setRef(): void {}
+  steerByPorts(): void {
+    throw new Error('the fake kernel has no queues to steer');
+  }
   close(): void {
     this.closed = true;
   }
