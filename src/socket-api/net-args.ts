@@ -11,6 +11,8 @@ import type { LookupFunction } from './node-support.js';
 
 /** Constructor option carrying an accepted connection (the server's use only). */
 export const kConnection = Symbol('ustack.net.connection');
+/** Internal option: the accepted connection came through an IPv6 (`::`) server, which shows IPv4 peers as ::ffff:a.b.c.d. */
+export const kIpv6Server = Symbol('ustack.net.ipv6Server');
 /** Internal socket methods the connect path calls (see net-connect.ts). */
 export const kTouch = Symbol('ustack.net.touch');
 export const kInternalConnect = Symbol('ustack.net.internalConnect');
@@ -46,6 +48,8 @@ export interface NetSocketOptions extends DuplexOptions {
   blockList?: BlockList;
   /** The accepted connection the socket wraps (set by the server only). */
   [kConnection]?: TcpConnection;
+  /** Set with kConnection when the server listens on IPv6. */
+  [kIpv6Server]?: boolean;
 }
 
 /** Options of `socket.connect()` / `net.connect()`. */

@@ -12,6 +12,7 @@ import type { TcpBinding, TcpListener } from '../tcp/tcp-layer.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { codedError, invalidArgValue, nodeErrors, uvExceptionWithHostPort, validateAbortSignal, validateNumber, validatePort } from './node-errors.js';
 import { kConnection, kContext, isPipeName, normalizeArgs, toNumber, type NetSocket, type NetSocketOptions } from './net-socket.js';
+import { kIpv6Server } from './net-args.js';
 import { addressInfo, blocks, toStackAddress, validateBlockList, type NodeModuleContext } from './node-support.js';
 
 /** Options of `net.createServer()`. */
@@ -237,6 +238,7 @@ export class NetServer extends EventEmitter {
     }
     const socket = new this.#context.socketClass({
       [kConnection]: connection,
+      [kIpv6Server]: typeof this.#listener?.address === 'string',
       allowHalfOpen: this.allowHalfOpen,
       pauseOnCreate: this.pauseOnConnect,
       readable: true,

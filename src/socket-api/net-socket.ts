@@ -20,7 +20,7 @@ import { IPV4_ANY } from '../ip/address.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { socketTcpInfo, type TcpInfo } from '../tcp/tcp-info.js';
 import { IdleTimer } from './idle-timer.js';
-import { kConnection, kInternalConnect, kNormalized, kTouch, normalizeArgs, type NetSocketOptions, type NormalizedArgs } from './net-args.js';
+import { kConnection, kInternalConnect, kIpv6Server, kNormalized, kTouch, normalizeArgs, type NetSocketOptions, type NormalizedArgs } from './net-args.js';
 import { lookupAndConnect } from './net-connect.js';
 import {
   codedError,
@@ -144,7 +144,7 @@ export class NetSocket extends Duplex {
 
     const accepted = given[kConnection];
     if (accepted) {
-      this.#newHandle().adopt(accepted);
+      this.#newHandle().adopt(accepted, given[kIpv6Server] === true);
       if (given.readable !== false) {
         if (given.pauseOnCreate) (this as unknown as { readableFlowing: boolean }).readableFlowing = false;
         else this.read(0);

@@ -62,6 +62,8 @@ export class TcpHandle {
   #noDelay = false;
   #keepAlive = false;
   #keepAliveDelaySeconds = 0;
+  /** Accepted by an IPv6 server: its IPv4 peers are shown IPv4-mapped, as Node shows them. */
+  #ipv6Server = false;
 
   constructor(
     private readonly context: NodeModuleContext,
@@ -70,8 +72,9 @@ export class TcpHandle {
     this.#owner = owner;
   }
 
-  /** Takes over an accepted (already established) connection. */
-  adopt(connection: TcpConnection): void {
+  /** Takes over an accepted (already established) connection; `ipv6Server`: it came through an IPv6 listener. */
+  adopt(connection: TcpConnection, ipv6Server = false): void {
+    this.#ipv6Server = ipv6Server;
     this.#handshakeDone = true;
     this.#attach(connection);
   }
@@ -182,12 +185,12 @@ export class TcpHandle {
 
   /** The local address, or null before there is a connection. */
   getsockname(): SocketName | null {
-    return this.connection ? addressInfo(this.connection.localAddress, this.connection.localPort) : null;
+    return this.connection ? addressInfo(this.connection.localAddress, this.connection.localPort, this.#ipv6Server) : null;
   }
 
   /** The peer's address, or null before there is a connection. */
   getpeername(): SocketName | null {
-    return this.connection ? addressInfo(this.connection.remoteAddress, this.connection.remotePort) : null;
+    return this.connection ? addressInfo(this.connection.remoteAddress, this.connection.remotePort, this.#ipv6Server) : null;
   }
 
   /** TCP_NODELAY (uv_tcp_nodelay); turning it on sends what Nagle was holding back. */

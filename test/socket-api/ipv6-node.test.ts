@@ -67,4 +67,24 @@ describe("Node's dgram and net over IPv6 (the drop-ins)", () => {
     expect(seen).toEqual([{ address: 'fd00::1', family: 'IPv6' }]);
     server.close();
   });
+
+  it("net: an IPv4 client of a '::' server is ::ffff:10.0.0.1 (family IPv6) to it, as Node shows dual-stack peers", async () => {
+    const { net, a, b } = pair();
+    const seen: Array<{ remote?: string; local?: string; family?: string }> = [];
+    const server = b.net.createServer((socket: NetSocket) => {
+      seen.push({ remote: socket.remoteAddress, local: socket.localAddress, family: socket.remoteFamily });
+      socket.end();
+    });
+    await net.runAsync(new Promise<void>((resolve) => server.listen(8001, '::', resolve)));
+    await net.runAsync(
+      new Promise<void>((resolve, reject) => {
+        const socket = a.net.connect({ host: '10.0.0.2', port: 8001 });
+        socket.on('error', reject);
+        socket.on('close', () => resolve());
+        socket.resume();
+      }),
+    );
+    expect(seen).toEqual([{ remote: '::ffff:10.0.0.1', local: '::ffff:10.0.0.2', family: 'IPv6' }]);
+    server.close();
+  });
 });
