@@ -7,8 +7,7 @@
  * the gaps are, and whether the pieces make the whole (the last one, MF clear, says how long
  * it is).
  */
-import type { ViewFrame } from './view-model.js';
-import { fieldValue, topLayer } from './view-model.js';
+import { fieldValue, topLayer, type ViewFrame } from './view-frame.js';
 
 /** One fragment: payload bytes [offset, offset + length) of the datagram. */
 export interface FragmentPiece {

@@ -13,8 +13,7 @@
  * (Wireshark's rule, with its exception for a keep-alive: at most one byte at one below the
  * next sequence number, RFC 9293 §3.8.4).
  */
-import type { ViewFrame } from './view-model.js';
-import { fieldValue, topLayer } from './view-model.js';
+import { fieldValue, topLayer, type ViewFrame } from './view-frame.js';
 
 /** One end of a connection. */
 export interface TcpEndpoint {

@@ -6,31 +6,14 @@
  * draws this model; the browser tests compare what it drew with the same model.
  */
 import { toHex } from '../core/bytes.js';
-import { dissectFrame, type Dissection, type DissectionLayer } from '../dissect/dissect.js';
+import { dissectFrame, type Dissection } from '../dissect/dissect.js';
 import type { CaptureRecord } from '../pcap/capture.js';
 import { timestampToMs } from '../pcap/timestamp.js';
 import { findFragmentedDatagrams, type FragmentedDatagram } from './fragments.js';
 import { findTcpConnections, type TcpConnection } from './tcp-connections.js';
+import { fieldValue, topLayer, type ViewFrame } from './view-frame.js';
 
-/** One frame as the page shows it. */
-export interface ViewFrame {
-  /** 1-based, as tshark counts. */
-  readonly number: number;
-  /** Seconds since the capture's first frame. */
-  readonly time: number;
-  /** The frame's bytes in lowercase hex, two digits a byte. */
-  readonly hex: string;
-  /** The frame list's columns. */
-  readonly source: string;
-  /** Destination address (IP when there is an IP layer, else the link layer's). */
-  readonly destination: string;
-  /** The innermost protocol recognised (`TCP`, `UDP`, `ICMP`, `ARP`, `IPv4` for a later fragment). */
-  readonly protocol: string;
-  /** tshark-like info column. */
-  readonly info: string;
-  /** The dissection: layers with fields and byte ranges. */
-  readonly dissection: Dissection;
-}
+export type { ViewFrame } from './view-frame.js';
 
 /** Everything one page shows. */
 export interface ViewModel {
@@ -85,16 +68,6 @@ export function buildViewModel(records: readonly CaptureRecord[], options: ViewM
   };
   if (options.live !== undefined) model.live = options.live;
   return model;
-}
-
-/** The value of the first field named `name` in `layer`. */
-export function fieldValue(layer: DissectionLayer | undefined, name: string): string | undefined {
-  return layer?.fields.find((field) => field.name === name)?.value;
-}
-
-/** The frame's outermost layer of `kind` at depth 0 (not one quoted in an ICMP error). */
-export function topLayer(dissection: Dissection, kind: DissectionLayer['layer']): DissectionLayer | undefined {
-  return dissection.layers.find((layer) => layer.layer === kind && layer.depth === 0);
 }
 
 /** The frame list's columns, from the dissection's fields. */
