@@ -36,12 +36,13 @@ for i, s in enumerate(sockets):
 print('echoed', ok, 'ports', len(ports))
 `;
 
-beforeAll(() => {
-  const build = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--if-stale'], { cwd: ROOT, encoding: 'utf8' });
-  expect(build.status, build.stderr).toBe(0);
-}, 120_000);
-
 describeInterop('interop: ustack up --queues', () => {
+  // The worker threads load the compiled modules: the CLI is built first (when stale).
+  beforeAll(() => {
+    const build = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--if-stale'], { cwd: ROOT, encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+  }, 120_000);
+
   it('two queues, a stack on each: 32 connections from the kernel all echoed and spread over both workers, pings answered, nothing left behind', async () => {
     const tag = process.pid % 100000;
     const namespace = `ustack-it-${tag}-mq`;
@@ -88,14 +89,19 @@ describeInterop('interop: ustack up --queues', () => {
     }
     expect(await exited).toBe(0);
 
-    const perQueue = [...output.matchAll(/queue (\d): \d+ packets in, \d+ out; (\d+) pings answered, (\d+) TCP connections/g)].map((match) => ({
+    const perQueue = [
+      ...output.matchAll(/queue (\d): \d+ packets in, \d+ out; (\d+) pings answered, (\d+) TCP connections, \d+ UDP datagrams, (\d+) dropped/g),
+    ].map((match) => ({
       queue: Number(match[1]),
       pings: Number(match[2]),
       connections: Number(match[3]),
+      dropped: Number(match[4]),
     }));
     expect(perQueue.map((counters) => counters.queue)).toEqual([0, 1]);
     // 32 flows land on one queue with probability 2^-31: both workers accept some.
     for (const counters of perQueue) expect(counters.connections, output).toBeGreaterThan(0);
+    // Every packet reached the worker holding its connection (a stray would be dropped or reset).
+    for (const counters of perQueue) expect(counters.dropped, output).toBe(0);
     expect(perQueue[0]!.connections + perQueue[1]!.connections).toBe(32);
     expect(perQueue[0]!.pings + perQueue[1]!.pings).toBe(4);
     expect(output).toContain('ustack down:');
