@@ -42,7 +42,7 @@ export const DISSECT_USAGE = `usage: ustack dissect FILE|- [-c N] [-Y FILTER] [-
 
 Prints every frame of a pcap or pcapng capture layer by layer: each header's byte range in the
 frame, its fields (bad checksums and malformed lengths flagged), and the payload it hands on.
-Link types: Ethernet (1), raw IP (101), IPv4 (228), Linux cooked capture v1 (113) and v2 (276).
+Link types: Ethernet (1), raw IP (101), IPv4 (228), IPv6 (229), Linux cooked capture v1 (113) and v2 (276).
   FILE     the capture; - reads it from standard input (\`tcpdump -w - | ustack dissect -\`)
   -c N     stop after the first N frames of the capture (as tshark's -c: counted before -Y)
   -Y FILTER

@@ -274,6 +274,14 @@ function dissectOptions(ctx: DissectionBuilder, layer: LayerDraft, span: Span, f
     }
     if (offset + 2 + length > to) ctx.stop(`option ${hex(type, 2)} of ${length} bytes runs past its header`);
     ctx.need(layer, span, offset + 2, length, 'the option data');
+    const fixed = FIXED_OPTION_DATA[type];
+    if (fixed !== undefined && length < fixed) {
+      // tshark reads such an option's value whatever its length says, and goes on after it.
+      ctx.need(layer, span, offset + 2, fixed, 'the option value');
+      if (offset + 2 + fixed > to) ctx.stop(`option ${hex(type, 2)} needs ${fixed} bytes of data, its header ends first`);
+      offset += 2 + fixed;
+      continue;
+    }
     if (type === 1) {
       layer.field('ipv6.opt.padn', 'Option: PadN', length === 0 ? '<none>' : hexBytes(frame, at + 2, length), { at: [offset + 2, length] });
     } else if (!TSHARK_KNOWN_OPTIONS.has(type)) {
@@ -285,14 +293,17 @@ function dissectOptions(ctx: DissectionBuilder, layer: LayerDraft, span: Span, f
 
 const OPTION_NAMES: Readonly<Record<number, string>> = { 0: 'Pad1', 1: 'PadN', 5: 'Router Alert' };
 
+/** Options tshark reads a fixed-size value from: tunnel encapsulation limit (RFC 2473), jumbo payload (RFC 2675), home address (RFC 6275). */
+const FIXED_OPTION_DATA: Readonly<Record<number, number>> = { 0x04: 1, 0xc2: 4, 0xc9: 16 };
+
 /**
  * Option types tshark 4.0 decodes with fields of their own (IANA's registry: tunnel encapsulation
  * limit, CALIPSO, SMF, PDM, IOAM, RPL, Quick-Start, MPL, jumbo payload, home address, ILNP, the
  * RFC 3692 experiments…); any other type's data is its `ipv6.opt.unknown`.
  */
 const TSHARK_KNOWN_OPTIONS = new Set([
-  0x00, 0x01, 0x04, 0x05, 0x07, 0x08, 0x0f, 0x11, 0x12, 0x23, 0x26, 0x30, 0x31, 0x4d, 0x63, 0x6d, 0x8a, 0x8b, 0x8c, 0xc2, 0xc9, 0xee, 0x1e, 0x3e, 0x5e, 0x7e,
-  0x9e, 0xbe, 0xde, 0xfe,
+  0x00, 0x01, 0x04, 0x05, 0x07, 0x08, 0x0f, 0x23, 0x26, 0x30, 0x31, 0x4d, 0x63, 0x6d, 0x8a, 0x8b, 0x8c, 0xc2, 0xc9, 0xee, 0x1e, 0x3e, 0x5e, 0x7e, 0x9e, 0xbe,
+  0xde, 0xfe,
 ]);
 
 /** `length` bytes from `offset` as tshark prints an FT_BYTES field: lowercase hex, no separators. */

@@ -10,6 +10,7 @@
  *  113 SLL       → sll (v1) → IPv4 | ARP | IPv6 | Ethernet | data, then a trailer
  *  276 SLL2      → sll (v2, with the interface index) → the same as v1
  *  228 IPv4      → IPv4 (IPv6 when the version nibble says 6, as tshark does)
+ *  229 IPv6      → IPv6 (a bogus version is named as such, as tshark does)
  * and from IPv4: ICMP (its error messages quote an IPv4 datagram, dissected again), UDP, TCP.
  */
 import { linkTypeName, LinkType } from '../pcap/link-type.js';
@@ -76,6 +77,12 @@ function dissectLink(ctx: DissectionBuilder, span: Span, linkType: number): void
     case LinkType.LINUX_SLL2:
       dissectLinuxSll2(ctx, span);
       return;
+    case LinkType.IPV6: {
+      if (frame.length === 0) return;
+      const end = dissectIpv6(ctx, span, 0);
+      if (end !== undefined && end < frame.length) addTrailer(ctx, end, frame.length, undefined, 'Trailer', 'Bytes after the packet');
+      return;
+    }
     case LinkType.RAW:
     case LinkType.IPV4: {
       // tshark's raw-IP dissector wants 8 bytes before it decides IPv4 or IPv6.

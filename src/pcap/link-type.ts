@@ -20,6 +20,8 @@ export const LinkType = {
   LINUX_SLL2: 276,
   /** A bare IPv4 packet, nothing else. */
   IPV4: 228,
+  /** A bare IPv6 packet, nothing else. */
+  IPV6: 229,
 } as const;
 
 /** One of the named link types. */

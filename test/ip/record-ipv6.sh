@@ -8,6 +8,7 @@
 #   sll.pcap    LINKTYPE_LINUX_SLL (113): `tcpdump -i any -y LINUX_SLL` in A, same run
 #   sll2.pcap   LINKTYPE_LINUX_SLL2 (276): `tcpdump -i any -y LINUX_SLL2` in A, same run
 #   raw.pcap    LINKTYPE_RAW (101): TUN devices in A and B joined by ../fixtures/tun-relay.py
+#   ipv6.pcap   LINKTYPE_IPV6 (229): raw.pcap converted with `editcap -T rawip6`
 #
 # The veth run: namespaces A, B and C; A (fd00:15::1) and B (fd00:15::2) share a 1500-byte
 # link, B (fd00:16::2, forwarding) and C (fd00:16::3) a 1280-byte one. Captured from before A's
@@ -25,7 +26,7 @@
 #
 # Everything happens inside network namespaces made here (named with this shell's PID); they,
 # and every process started here, are removed on exit, also on failure. Needs root, ip,
-# tcpdump, ethtool, python3, ping, timeout. Finishes in about 20 seconds on 2 loaded cores.
+# tcpdump, ethtool, python3, ping, timeout, editcap (wireshark-common). Finishes in about 20 seconds on 2 loaded cores.
 set -Eeuo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -36,7 +37,7 @@ if [[ $EUID -ne 0 ]]; then
   echo "$0: needs root (network namespaces, tcpdump)" >&2
   exit 1
 fi
-for tool in ip tcpdump ethtool python3 ping timeout; do
+for tool in ip tcpdump ethtool python3 ping timeout editcap; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "$0: missing tool: $tool" >&2
     exit 1
@@ -369,8 +370,10 @@ sleep 0.3
 stop_capture raw
 kill -TERM "$relay_pid"
 
-for name in eth sll sll2 raw; do
+editcap -F pcap -T rawip6 "$WORK/raw.pcap" "$WORK/ipv6.pcap"
+
+for name in eth sll sll2 raw ipv6; do
   install -m 644 "$WORK/$name.pcap" "$OUTDIR/$name.pcap"
-  grep -h -E 'packets? captured' "$WORK/tcpdump-$name.log" | sed "s/^/$name.pcap: /"
+  grep -h -E 'packets? captured' "$WORK/tcpdump-$name.log" 2>/dev/null | sed "s/^/$name.pcap: /" || true
 done
-echo "wrote $OUTDIR/{eth,sll,sll2,raw}.pcap"
+echo "wrote $OUTDIR/{eth,sll,sll2,raw,ipv6}.pcap"
