@@ -633,7 +633,8 @@ out:
 /* A TCP read that found the end of the stream: the end may stand for an error (a RST, a
  * timeout), which Linux would report to this read. */
 static ssize_t stream_end(struct entry *e) {
-  struct response r = call(OP_STATUS, e->id, 2, 0, 0, 0, 0, NULL, 0, NULL, 0);
+  /* 3: the error for a read (none after the peer's FIN, whose end the read sees, as Linux). */
+  struct response r = call(OP_STATUS, e->id, 3, 0, 0, 0, 0, NULL, 0, NULL, 0);
   return r.error ? fail(r.error) : 0;
 }
 

@@ -49,7 +49,7 @@ export const Op = {
   GETSOCKOPT: 9,
   /** shutdown(): a = how (SHUT_WR itself is the end of the data stream, which keeps it after the data). */
   SHUTDOWN: 10,
-  /** The socket's state: result = SocketState, a = 1 once a connect has ended; with a = 2 in the request, error = the error to report at the end of the stream (taken). */
+  /** The socket's state: result = SocketState, a = 1 once a connect has ended; with a = 2 in the request, error = the error a write reports (taken); a = 3, the one a read at the stream's end reports (none after the peer's FIN). */
   STATUS: 11,
   /** getaddrinfo() of a name: the payload is the name; addr = its address, or error ENOENT. */
   RESOLVE: 12,

@@ -64,6 +64,8 @@ class ShimSocket {
   readonly acceptQueue: Array<{ socket: ShimSocket; peer: AcceptedConnection }> = [];
   bridged = false;
   closed = false;
+  /** The peer's FIN was passed on (the program reads the end): a later error is for writes only, as Linux's SOCK_DONE. */
+  peerFinDelivered = false;
   /** The program called shutdown(SHUT_WR): the end of its stream is a half close, not its last close(). */
   shutWrite = false;
   /**
@@ -282,8 +284,11 @@ export class ShimServer {
           // A non-blocking connect's filler comes next: it must stay unread until the handshake ends.
           stopReading(await socket.dataConnection());
         }
+        // 2: the error a write reports (once); 3: the one a read at the stream's end reports,
+        // none when that end is the peer's FIN (Linux's tcp_recvmsg returns 0 once SOCK_DONE is
+        // set, and the error stays for the next write).
         let error = 0;
-        if (a === 2) {
+        if (a === 2 || (a === 3 && !socket.peerFinDelivered)) {
           error = socket.pendingError;
           socket.pendingError = 0;
         }
@@ -540,7 +545,8 @@ export class ShimServer {
       if (data.destroyed) return;
       if (bytes.length === 0) {
         data.end();
-        return;
+        socket.peerFinDelivered = true;
+        return this.watchResetAfterFin(socket, data);
       }
       if (!data.write(bytes)) {
         await new Promise<void>((resolve) => {
@@ -554,6 +560,25 @@ export class ShimServer {
         });
       }
     }
+  }
+
+  /**
+   * CLOSE-WAIT: the program has read the peer's FIN and may go on writing. Data reaching a peer
+   * that closed is answered by a RST (RFC 1122 §4.2.2.13, Linux and ustack's TCP alike), and on
+   * Linux the program's next write fails at once (EPIPE, tcp_reset). The program's writes only
+   * reach a UNIX socket buffer here, so the reset is watched for and its error stands ready
+   * before the next write: the data connection closes, and that write fails with the error.
+   */
+  private async watchResetAfterFin(socket: ShimSocket, data: Socket): Promise<void> {
+    const [ready] = await this.sockets.poll([{ fd: socket.id, events: 0 }], -1);
+    if (socket.closed || (ready.revents & C.POLLERR) === 0) return; // closed by the program (POLLNVAL)
+    const error = Number(this.sockets.getsockopt(socket.id, C.SOL_SOCKET, C.SO_ERROR)) || 0;
+    if (!error) return;
+    socket.pendingError = error;
+    socket.state = SocketState.FAILED;
+    // After the FIN already written to the program (its reads still see the end, not the error).
+    if (data.writableFinished) data.destroy();
+    else data.once('finish', () => data.destroy());
   }
 
   private async startDatagramBridge(socket: ShimSocket): Promise<void> {

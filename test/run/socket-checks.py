@@ -130,6 +130,24 @@ check('getpeername unconnected', lambda: socket.socket().getpeername())
 check('bind to an address not ours', lambda: socket.socket().bind(('192.0.2.1', 0)))
 listener.close()
 
+# Writing after the peer closed: the first write is taken; the closed end answers it with a RST
+# (RFC 1122 §4.2.2.13), which in CLOSE-WAIT Linux reports as EPIPE (tcp_reset), on the next write.
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind((HOST, PORT + 4))
+server.listen(1)
+client = socket.create_connection((HOST, PORT + 4))
+peer, _ = server.accept()
+peer.close()
+check('recv after the peer closed', lambda: client.recv(10))
+check('first send after the peer closed', lambda: client.send(b'x' * 100))
+time.sleep(0.3)
+check('second send after the peer closed', lambda: client.send(b'x' * 100))
+check('third send after the peer closed', lambda: client.send(b'x' * 100))
+check('recv after the reset', lambda: client.recv(10))
+client.close()
+server.close()
+
 # UDP: boundaries, addresses, truncation, peeking, FIONREAD.
 a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -150,6 +150,26 @@ describe('Berkeley sockets over ustack', () => {
     expect(await errnoOf(api.recv(client, 10))).toBe('ECONNRESET');
   });
 
+  it('data sent after the peer closed is answered by a RST; in CLOSE-WAIT that is EPIPE, as Linux tcp_reset, then EPIPE', async () => {
+    const api = sockets();
+    const server = api.socket(C.AF_INET, C.SOCK_STREAM);
+    api.bind(server, { address: '127.0.0.1', port: 7101 });
+    api.listen(server);
+    const client = api.socket(C.AF_INET, C.SOCK_STREAM);
+    await api.connect(client, { address: '127.0.0.1', port: 7101 });
+    const { fd } = await api.accept(server);
+    api.close(fd);
+    expect((await api.recv(client, 10)).length).toBe(0); // the peer's FIN: CLOSE-WAIT
+    expect(await api.send(client, new Uint8Array(100))).toBe(100);
+    // The closed end resets on the data (RFC 1122 §4.2.2.13); the client hears it as POLLERR.
+    const [ready] = await api.poll([{ fd: client, events: 0 }], 1000);
+    expect(ready.revents & C.POLLERR).toBe(C.POLLERR);
+    expect(await errnoOf(api.send(client, new Uint8Array(100)))).toBe('EPIPE');
+    expect(await errnoOf(api.send(client, new Uint8Array(100)))).toBe('EPIPE');
+    // A reset read after the FIN: the end of the stream, as Linux's SOCK_DONE.
+    expect((await api.recv(client, 10)).length).toBe(0);
+  });
+
   it('IP_HDRINCL: a raw socket sends a whole datagram it built, and a raw UDP socket sees datagrams with their IP header', async () => {
     const api = sockets();
     const rawUdp = api.socket(C.AF_INET, C.SOCK_RAW, C.IPPROTO_UDP);
