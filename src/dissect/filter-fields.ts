@@ -157,6 +157,7 @@ const BYTES_FIELDS = [
   'sll.unused',
   'sll.trailer',
   'ipv6.opt.padn',
+  'ipv6.opt.unknown',
   'ipv6.routing.src.reserved',
   'icmpv6.reserved',
   'icmpv6.opt.linkaddr',

@@ -16,6 +16,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runDissect } from '../../src/cli/dissect-command.js';
 import { toHex } from '../../src/core/bytes.js';
 import { dissectFrame, toTsharkFields } from '../../src/dissect/dissect.js';
+import { FILTER_FIELDS } from '../../src/dissect/filter-fields.js';
 import { checksumIsValid, ipv6PseudoHeaderSum } from '../../src/ip/checksum.js';
 import { emitIcmpv6, Icmpv6Packet, icmpv6Length, parseIcmpv6 } from '../../src/ip/icmpv6.js';
 import { emitIpv6ExtensionHeaders, firstNextHeader, parseIpv6ExtensionHeaders } from '../../src/ip/ipv6-extension-headers.js';
@@ -404,6 +405,19 @@ function tsharkFilteredFrames(path: string, filter: string): string[] {
     .split('\n')
     .filter((line) => line !== '');
 }
+
+describe('-Y knows every IPv6 field the dissector names', () => {
+  it('each field of each IPv6 fixture frame can be filtered on', () => {
+    const named = new Set<string>();
+    for (const name of CAPTURES) {
+      for (const [i, record] of records(join(FIXTURE_DIR, name)).entries()) {
+        for (const layer of dissectFrame(record.data, record.linkType, i + 1).layers) for (const field of layer.fields) if (field.name) named.add(field.name);
+      }
+    }
+    expect([...named].filter((field) => !FILTER_FIELDS.has(field))).toEqual([]);
+    expect(named.size).toBeGreaterThan(90);
+  });
+});
 
 describe.runIf(TSHARK !== undefined || IN_CI)('-Y on the IPv6 fields chooses the frames tshark -Y chooses', () => {
   const expressions = [
