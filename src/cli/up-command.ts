@@ -28,7 +28,7 @@ ${Object.entries(SERVICES)
                         every second; 0 for none)
   --for SECONDS         stop by itself after SECONDS
   --queues N            a multi-queue device and N worker threads, a stack in each (default 1:
-                        one stack on this thread); the kernel spreads flows over the queues by hash
+                        one stack on this thread); flows are spread over the queues by their ports
 `;
 
 /** The options of `ustack up`: the device's, then its own. */
