@@ -678,12 +678,16 @@ function finArrives(connection: TcpConnection, now: number): void {
   if (connection.peerFinReceived) return;
   connection.peerFinReceived = true;
   connection.outOfOrderFinSeq = null;
+  const dataReceived = connection.rcvNxt !== seqAdd(connection.irs, 1);
   connection.rcvNxt = seqAdd(connection.rcvNxt, 1);
   connection.info.received(1);
   // With delayFinAck (Linux's profile) the FIN that ends ESTABLISHED waits for the delayed-ACK
   // timer unless something already asked for an immediate ACK (data held out of order, a second
   // full segment): the application's answer or FIN usually carries it (RFC 1122 §4.2.3.2).
-  if (connection.state === 'ESTABLISHED' && connection.host.config.delayFinAck && !connection.ackNow) armDelayedAck(connection, now);
+  // Only after data: Linux's delayed-ACK timeout (icsk_ack.ato) is 0 until the first data
+  // arrives (tcp_event_data_recv sets it), so a FIN on a connection that carried none is ACKed
+  // at once — Google's close/close-remote-fin-then-close.pkt.
+  if (connection.state === 'ESTABLISHED' && connection.host.config.delayFinAck && dataReceived && !connection.ackNow) armDelayedAck(connection, now);
   else connection.ackNow = true;
   connection.stats.increment('tcp.rx.fin');
   switch (connection.state) {
