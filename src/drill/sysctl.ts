@@ -299,6 +299,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   delayFinAck: 'boolean',
   repeatFinInAcks: 'boolean',
   resetAfterCloseReported: 'boolean',
+  closeWaitResetError: ['EPIPE', 'ECONNRESET'],
   inWindowSyn: ['challenge-ack', 'reset'],
   inWindowReset: ['challenge-ack', 'accept'],
   handshakeTimeoutMs: 'number',

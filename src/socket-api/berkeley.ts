@@ -393,13 +393,6 @@ export class BerkeleySockets {
         }
       },
       onClose: (error) => {
-        // A RST that ends CLOSE-WAIT (the peer's FIN came, ours not yet): TCP signals
-        // "connection reset" (RFC 9293 §3.10.7.4), which the Berkeley API reports as EPIPE
-        // there, as Linux's tcp_reset does (ECONNRESET in the other synchronized states).
-        if (error === 'ECONNRESET' && connection.peerFinReceived && !connection.finPending) {
-          error = 'EPIPE';
-          connection.error = null;
-        }
         if (error) entry.pendingError = error;
         entry.zerocopy?.connectionGone();
         entry.notify();

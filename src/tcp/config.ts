@@ -307,6 +307,14 @@ export interface TcpConfig {
    */
   readonly resetAfterCloseReported: boolean;
   /**
+   * The error a RST in CLOSE-WAIT (the peer's FIN came, ours has not gone) reports: RFC 9293
+   * §3.10.7.4 signals "connection reset" and leaves the API's words to the system. `EPIPE`
+   * (default): Linux's tcp_reset, which says EPIPE there because the peer had already closed —
+   * the errors of ustack's Berkeley API are Linux's (docs/berkeley-errors.md); `ECONNRESET`:
+   * FreeBSD's tcp_drop, as in every other synchronized state.
+   */
+  readonly closeWaitResetError: 'EPIPE' | 'ECONNRESET';
+  /**
    * DupThresh (RFC 5681 §2, RFC 6675 §2): without SACK, the duplicate ACKs that start fast
    * retransmit; with it, the SACKed segments at which RACK stops allowing for reordering when it
    * has seen none (RFC 8985 §6.2 step 4). 3; Linux's tcp_reordering.
@@ -430,6 +438,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   inWindowReset: 'challenge-ack',
   repeatFinInAcks: false,
   resetAfterCloseReported: false,
+  closeWaitResetError: 'EPIPE',
   duplicateThreshold: 3,
   rackAdaptiveReorderWindow: true,
   rackDuplicateThreshold: true,

@@ -299,7 +299,8 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
       // to report one as Linux and FreeBSD do (TcpConfig.resetAfterCloseReported).
       connection.closeWithError(connection.host.config.resetAfterCloseReported ? 'ECONNRESET' : null);
     } else {
-      connection.closeWithError('ECONNRESET');
+      // "Connection reset" (RFC 9293 §3.10.7.4), in the system's words (TcpConfig.closeWaitResetError).
+      connection.closeWithError(state === 'CLOSE-WAIT' ? connection.host.config.closeWaitResetError : 'ECONNRESET');
     }
     return;
   }

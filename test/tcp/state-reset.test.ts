@@ -33,7 +33,8 @@ const RESET_OUTCOME = [
   ['ESTABLISHED', established, 'ECONNRESET'],
   ['FIN-WAIT-1', finWait1, 'ECONNRESET'],
   ['FIN-WAIT-2', finWait2, 'ECONNRESET'],
-  ['CLOSE-WAIT', closeWait, 'ECONNRESET'],
+  // "Connection reset" in Linux's words there: EPIPE, the peer having closed (TcpConfig.closeWaitResetError).
+  ['CLOSE-WAIT', closeWait, 'EPIPE'],
   ['CLOSING', closing, null],
   ['LAST-ACK', lastAck, null],
 ] as const;
@@ -49,6 +50,12 @@ describe('RST in a synchronized state (RFC 9293 §3.10.7.4, RFC 5961 §3.2)', ()
       expect(h.inTable).toBe(false);
     });
   }
+
+  it("CLOSE-WAIT with closeWaitResetError 'ECONNRESET' (FreeBSD's profile): ECONNRESET, as in the other states", () => {
+    const h = closeWait({ tcp: { closeWaitResetError: 'ECONNRESET' } });
+    h.send({ seq: h.conn.rcvNxt, flags: RST });
+    expect(h.closedWith).toBe('ECONNRESET');
+  });
 
   it('an exact RST carrying an ACK resets too', () => {
     const h = established();
