@@ -103,6 +103,40 @@ export function parseCommandLine<T extends OptionSpecs>(command: string, args: r
   return { values: values as OptionValues<T>, positionals, help };
 }
 
+/**
+ * The start of a command that reads one capture FILE (`view`, `replay`, `pcap2drill`): the
+ * command line parsed, `--help` answered with `usage`, the FILE required. Returns the parsed line
+ * and the path, or the exit code when the command is done already (0 after `--help`, 2 for a
+ * usage error, said through `err`).
+ */
+export function parseCaptureCommand<T extends OptionSpecs>(
+  command: string,
+  args: readonly string[],
+  options: T,
+  usage: string,
+  out: (line: string) => void,
+  err: (line: string) => void,
+): { readonly parsed: ParsedCommandLine<T>; readonly path: string } | number {
+  let parsed: ParsedCommandLine<T>;
+  try {
+    parsed = parseCommandLine(command, args, options, { maxPositionals: 1 });
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    err(error.message);
+    return error.exitCode;
+  }
+  if (parsed.help) {
+    out(usage);
+    return 0;
+  }
+  const [path] = parsed.positionals;
+  if (path === undefined) {
+    err(`ustack ${command}: which capture FILE? (\`ustack ${command} --help\`)`);
+    return 2;
+  }
+  return { parsed, path };
+}
+
 /** Value checks for `OptionSpec.accepts`. */
 export const accepts = {
   /** A number of seconds, fractions allowed, zero or more. */

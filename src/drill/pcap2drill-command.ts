@@ -6,7 +6,7 @@
  */
 import { parseIpv4Address } from '../ip/address.js';
 import { readPcapFile } from '../pcap/pcap-file.js';
-import { accepts, parseCommandLine, UsageError } from '../cli/arguments.js';
+import { accepts, parseCaptureCommand } from '../cli/arguments.js';
 import { pcapToScript, PcapToScriptError } from './pcap-to-script.js';
 
 /** The usage text of the subcommand. */
@@ -42,23 +42,9 @@ export async function runPcap2drill(
   out: (line: string) => void,
   err: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseCommandLine('pcap2drill', args, OPTIONS, { maxPositionals: 1 });
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    err(error.message);
-    return error.exitCode;
-  }
-  if (parsed.help) {
-    out(PCAP2DRILL_USAGE);
-    return 0;
-  }
-  const [path] = parsed.positionals;
-  if (path === undefined) {
-    err('ustack pcap2drill: which capture FILE? (`ustack pcap2drill --help`)');
-    return 2;
-  }
+  const start = parseCaptureCommand('pcap2drill', args, OPTIONS, PCAP2DRILL_USAGE, out, err);
+  if (typeof start === 'number') return start;
+  const { parsed, path } = start;
   const host = parsed.values.host === undefined ? null : parseIpv4Address(parsed.values.host);
   if (host === null) {
     err('ustack pcap2drill: --host ADDR is needed: the end of the conversation the script plays as the stack under test');

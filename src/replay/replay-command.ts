@@ -3,7 +3,7 @@
  * with ADDR's end played by ustack (replayCapture, src/replay/replay.ts) and prints every
  * divergence; exit status 0 when there is none, 1 when there are (or the capture cannot be read).
  */
-import { accepts, parseCommandLine, UsageError } from '../cli/arguments.js';
+import { accepts, parseCaptureCommand } from '../cli/arguments.js';
 import type { DecodedSegment, Divergence } from './compare.js';
 import { replayCapture, ReplayError, type ReplayResult } from './replay.js';
 
@@ -104,23 +104,9 @@ export async function runReplay(
   out: (line: string) => void,
   err: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseCommandLine('replay', args, OPTIONS, { maxPositionals: 1 });
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    err(error.message);
-    return error.exitCode;
-  }
-  if (parsed.help) {
-    out(REPLAY_USAGE);
-    return 0;
-  }
-  const [path] = parsed.positionals;
-  if (path === undefined) {
-    err('ustack replay: which capture FILE? (`ustack replay --help`)');
-    return 2;
-  }
+  const start = parseCaptureCommand('replay', args, OPTIONS, REPLAY_USAGE, out, err);
+  if (typeof start === 'number') return start;
+  const { parsed, path } = start;
   const host = parsed.values.host;
   if (host === undefined) {
     err('ustack replay: --host ADDR is needed: the end of the capture that ustack plays');

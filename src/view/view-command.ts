@@ -6,7 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { accepts, parseCommandLine, UsageError } from '../cli/arguments.js';
+import { accepts, parseCaptureCommand } from '../cli/arguments.js';
 import { readPcapFileUpToCut } from '../pcap/pcap-file.js';
 import { renderViewHtml } from './render-html.js';
 import { buildViewModel, DEFAULT_MAX_FRAMES, type ViewModel } from './view-model.js';
@@ -65,23 +65,9 @@ export async function runView(
   out: (line: string) => void,
   err: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseCommandLine('view', args, OPTIONS, { maxPositionals: 1 });
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    err(error.message);
-    return error.exitCode;
-  }
-  if (parsed.help) {
-    out(VIEW_USAGE);
-    return 0;
-  }
-  const [path] = parsed.positionals;
-  if (path === undefined) {
-    err('ustack view: which capture FILE? (`ustack view --help`)');
-    return 2;
-  }
+  const start = parseCaptureCommand('view', args, OPTIONS, VIEW_USAGE, out, err);
+  if (typeof start === 'number') return start;
+  const { parsed, path } = start;
   const maxFrames = parsed.values['max-frames'] === undefined ? undefined : Number(parsed.values['max-frames']);
   try {
     const { path: written, model } = await writeViewHtml(path, parsed.values.output ?? defaultHtmlPath(path), maxFrames);
