@@ -47,7 +47,8 @@ beforeAll(() => {
 
 afterAll(async () => {
   await stopAll();
-  for (const net of ['seeds', 'lossy', 'kv', 'evidence']) spawnSync(process.execPath, [MAIN, 'net', 'stop', net], { env: { ...process.env, ...env } });
+  for (const net of ['seeds', 'lossy', 'lossy2', 'lossy3', 'kv', 'evidence'])
+    spawnSync(process.execPath, [MAIN, 'net', 'stop', net], { env: { ...process.env, ...env } });
 });
 
 describe('ustack run: the seed programs over a named virtual network', () => {
@@ -171,6 +172,112 @@ describe('ustack run --faults 20%: the seeds on a lossy network', () => {
     await srv.stop();
     await run([process.execPath, MAIN, 'net', 'stop', 'lossy2'], { env });
   });
+});
+
+/** A seed server and the clients of one run: what each client prints, and what the server's output must hold. */
+interface SeedRun {
+  readonly server: string[];
+  /** Printed by the server once it listens; servers that print nothing before a client are given the clients' retries. */
+  readonly ready?: RegExp;
+  readonly hostname?: string;
+  readonly clients: { readonly program: string[]; readonly stdin?: string; readonly stdout: string }[];
+  readonly concurrent?: boolean;
+  /** Matched against the server's output once it exited (servers that serve a count) or was stopped. */
+  readonly served: RegExp;
+  /** Whether the server exits by itself after its clients (a count), or is stopped. */
+  readonly exits: boolean;
+}
+
+const echoLines = (n: number) => `line ${n} ${'x'.repeat(300 * n)}\nagain ${n}\n`;
+const echoed = (n: number) => `received line ${n} ${'x'.repeat(300 * n)}\nreceived again ${n}\n`;
+const KV_PUT = '{"status": "OK", "response": {"func": "PUT", "response": {"obj": "color", "response": "ok"}}}\n';
+const KV_GET = '{"status": "OK", "response": {"func": "GET", "response": {"obj": "color", "val": "blue"}}}\n';
+
+/** The seed programs not covered above, each under 20% loss on both sides (echo_server_many.py and the UDP pair are). */
+const LOSSY: [string, SeedRun][] = [
+  [
+    'echo_server.py, one connection',
+    {
+      server: py('echo_server.py', '10.0.0.2'),
+      clients: [{ program: py('echo_client.py', '10.0.0.2'), stdin: echoLines(1), stdout: echoed(1) }],
+      served: /^connected by \('10\.0\.0\.10', \d+\)\n$/,
+      exits: true,
+    },
+  ],
+  [
+    'echo_server_selectors.py, two clients at once',
+    {
+      server: py('echo_server_selectors.py', '0.0.0.0', '2'),
+      clients: [0, 1].map((n) => ({ program: py('echo_client.py', '10.0.0.2'), stdin: echoLines(n), stdout: echoed(n) })),
+      concurrent: true,
+      served: /(connected by \('10\.0\.0\.1[01]', \d+\)\n){2}/,
+      exits: true,
+    },
+  ],
+  [
+    'echo_server_threads.py, two clients at once',
+    {
+      server: py('echo_server_threads.py', '0.0.0.0', '2'),
+      clients: [0, 1].map((n) => ({ program: py('echo_client.py', '10.0.0.2'), stdin: echoLines(n), stdout: echoed(n) })),
+      concurrent: true,
+      served: /(connected by \('10\.0\.0\.1[01]', \d+\)\n){2}/,
+      exits: true,
+    },
+  ],
+  [
+    'TCP upper-casing',
+    {
+      server: py('tcp_upper_server.py'),
+      ready: /ready to receive/,
+      clients: [
+        { program: py('tcp_upper_client.py', '10.0.0.2'), stdin: 'lost and found\n', stdout: 'Input lowercase sentence:From Server: LOST AND FOUND\n' },
+      ],
+      served: /ready to receive/,
+      exits: false,
+    },
+  ],
+  [
+    'the KV RPC (socket.gethostname() on both sides)',
+    {
+      server: py('kv_rpc.py', 'server', '2'),
+      ready: /listening on/,
+      hostname: 'kvlossy',
+      clients: [
+        { program: py('kv_rpc.py', 'client', 'PUT', 'color', 'blue'), stdout: KV_PUT },
+        { program: py('kv_rpc.py', 'client', 'GET', 'color'), stdout: KV_GET },
+      ],
+      served: /got message from {2}\('10\.0\.0\.10', \d+\)[\s\S]*got message from {2}\('10\.0\.0\.11', \d+\)/,
+      exits: true,
+    },
+  ],
+];
+
+describe('ustack run --faults 20%: each other seed program, server and client lossy', () => {
+  for (const [name, seed] of LOSSY) {
+    it(name, async () => {
+      const named = seed.hostname ? ['--hostname', seed.hostname] : [];
+      const srv = start(ustackRun(host('lossy3', '10.0.0.2/24', '--faults', '20%', '--seed', '5', ...named), seed.server), { env, isolated: true });
+      if (seed.ready) await srv.waitFor(seed.ready);
+      else await new Promise((r) => setTimeout(r, 300));
+      const clientOf = (n: number) =>
+        client(ustackRun(host('lossy3', `10.0.0.${10 + n}/24`, '--faults', '20%', '--seed', String(20 + n), ...named), seed.clients[n].program), {
+          env,
+          isolated: true,
+          stdin: seed.clients[n].stdin ?? '',
+        });
+      const indices = seed.clients.map((_, n) => n);
+      const results = [];
+      if (seed.concurrent) results.push(...(await Promise.all(indices.map(clientOf))));
+      else for (const n of indices) results.push(await clientOf(n));
+      results.forEach((result, n) => {
+        expect(result.stderr).toBe('');
+        expect(result.stdout).toBe(seed.clients[n].stdout);
+      });
+      const done = seed.exits ? await srv.exited : await srv.stop();
+      if (seed.exits) expect(done.code).toBe(0);
+      expect(done.stdout).toMatch(seed.served);
+    });
+  }
 });
 
 describe('ustack run: evidence that the kernel stack was not used', () => {
