@@ -10,8 +10,11 @@
  * 2. Tools (root): curl (throughput of one large file, then the request rate of many small ones,
  *    one connection each: python3 -m http.server is HTTP/1.0) and iperf3 -c, from a namespace's
  *    kernel servers — under `ustack run --tun` (ustack on a TUN device), and the same tools on the
- *    kernel over a veth pair (the kernel's own path between namespaces; the kernel cannot sit on
- *    both ends of one TUN device).
+ *    kernel over the same kind of path: TUN devices and a Node process between client and server
+ *    (bench/peers/lossy-relay.ts with no loss or delay: it reads each packet from one TUN device
+ *    and writes it to the other, where `ustack run`'s process runs TCP/IP on it; the kernel
+ *    cannot sit on both ends of one TUN device). The kernel over a veth pair, its own path
+ *    between namespaces, is printed beside them. ustack runs with --no-offload, as the relay does.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -76,6 +79,27 @@ function perCall(): void {
   }
 }
 
+/**
+ * The kernel's path through TUN: lossy-relay.ts (no loss, no delay) between TUN device A, here
+ * with 10.87.0.2, and B, moved into `ns` with 10.87.0.1 — a wire that is a Node process reading
+ * and writing one packet at a time, as `ustack run --tun`'s is.
+ */
+async function startTunRelay(ns: string): Promise<ReturnType<typeof spawn>> {
+  const [hostEnd, nsEnd] = [`${ns}a`, `${ns}b`];
+  const relay = spawn(process.execPath, [join(here, 'peers', 'lossy-relay.js'), '--a', hostEnd, '--b', nsEnd, '--mtu', '1500'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolveReady, reject) => {
+    relay.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolveReady());
+    relay.on('exit', (code) => reject(new Error(`lossy-relay exited (${code}) before it was ready`)));
+  });
+  sh(`ip link set ${nsEnd} netns ${ns}`);
+  sh(
+    `ip addr add 10.87.0.2/24 dev ${hostEnd} && ip link set ${hostEnd} up && ip -n ${ns} addr add 10.87.0.1/24 dev ${nsEnd} && ip -n ${ns} link set ${nsEnd} up`,
+  );
+  return relay;
+}
+
 function sh(command: string): void {
   const result = spawnSync('sh', ['-c', command], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`${command}: ${result.stderr}`);
@@ -98,8 +122,11 @@ async function tools(): Promise<void> {
     sh(`ip addr add 10.85.0.2/24 dev ${ns}h && ip link set ${ns}h up && ip -n ${ns} addr add 10.85.0.1/24 dev ${ns}n && ip -n ${ns} link set ${ns}n up`);
     children.push(spawn('ip', ['netns', 'exec', ns, PYTHON, '-m', 'http.server', '--bind', '0.0.0.0', '8090'], { cwd: dir, stdio: 'ignore' }));
     children.push(spawn('ip', ['netns', 'exec', ns, 'iperf3', '-s', '-p', '5291'], { stdio: 'ignore' }));
+    children.push(await startTunRelay(ns));
     await new Promise((r) => setTimeout(r, 1500));
-    const device = ['--tun', `${ns}t`, '--addr', '10.86.0.2/24', '--host-addr', '10.86.0.1', '--netns', ns];
+    // --no-offload: one packet per MTU, as the relay's path carries them (it has no offload), so
+    // the two TUN columns compare plain with plain.
+    const device = ['--tun', `${ns}t`, '--addr', '10.86.0.2/24', '--host-addr', '10.86.0.1', '--netns', ns, '--no-offload'];
     const curlRate = (prefix: string[], host: string) =>
       Number(
         spawnSync(
@@ -124,20 +151,25 @@ async function tools(): Promise<void> {
       return (JSON.parse(result.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
     };
     const shim = [process.execPath, MAIN, 'run', ...device, '--'];
-    const rows: Array<[string, number, number, string]> = [
-      [`curl ${MEGABYTES} MB (MB/s)`, curlRate([], '10.85.0.1') / 1e6, curlRate(shim, '10.86.0.1') / 1e6, ''],
+    // Each tool: the kernel over veth (10.85.0.1), the kernel over the TUN relay (10.87.0.1), ustack run over TUN (10.86.0.1).
+    const rows: Array<[string, number, number, number, string]> = [
+      [`curl ${MEGABYTES} MB (MB/s)`, curlRate([], '10.85.0.1') / 1e6, curlRate([], '10.87.0.1') / 1e6, curlRate(shim, '10.86.0.1') / 1e6, ''],
       [
         `curl ${REQUESTS} requests (/s)`,
         requests([], '10.85.0.1'),
+        requests([], '10.87.0.1'),
         requests(shim, '10.86.0.1'),
         'one connection each; the ustack figure includes starting ustack run',
       ],
-      ['iperf3 -c 3 s (Mbit/s)', iperf([], '10.85.0.1') / 1e6, iperf(shim, '10.86.0.1') / 1e6, ''],
+      ['iperf3 -c 3 s (Mbit/s)', iperf([], '10.85.0.1') / 1e6, iperf([], '10.87.0.1') / 1e6, iperf(shim, '10.86.0.1') / 1e6, ''],
     ];
-    console.log(`\ntools, from a namespace's kernel servers: the kernel over a veth pair, ustack run over TUN`);
-    console.log(`${'tool'.padEnd(26)} ${'kernel'.padStart(10)} ${'ustack run'.padStart(12)} ${'ratio'.padStart(8)}`);
-    for (const [name, kernel, ours, note] of rows) {
-      console.log(`${name.padEnd(26)} ${kernel.toFixed(1).padStart(10)} ${ours.toFixed(1).padStart(12)} ${(ours / kernel).toFixed(2).padStart(8)}  ${note}`);
+    console.log(
+      `\ntools, from a namespace's kernel servers: the kernel over veth, the kernel over TUN through a relay process, ustack run over TUN (both TUN paths without offload)`,
+    );
+    console.log(`${'tool'.padEnd(26)} ${'kernel veth'.padStart(12)} ${'kernel TUN'.padStart(12)} ${'ustack run'.padStart(12)} ${'÷ TUN'.padStart(8)}`);
+    for (const [name, veth, tun, ours, note] of rows) {
+      const cells = [veth, tun, ours].map((figure) => figure.toFixed(1).padStart(12)).join(' ');
+      console.log(`${name.padEnd(26)} ${cells} ${(ours / tun).toFixed(2).padStart(8)}  ${note}`);
     }
   } finally {
     for (const child of children) child.kill();
