@@ -285,6 +285,10 @@ export function parseIpv6ExtensionHeaders(payload: Uint8Array, nextHeader: numbe
     pointer = at;
     protocol = bytes[0];
     offset += length;
+    // A fragment other than the first carries a piece of the fragmentable part from its
+    // offset on (RFC 8200 §4.5): what follows its Fragment header is data, not headers, even
+    // when the Next Header it names is an extension header; the chain ends here.
+    if (header.kind === 'fragment' && header.fragmentOffset !== 0) break;
   }
   if (fragment !== undefined && fragment.fragmentOffset === 0 && fragment.moreFragments) {
     const needed = UPPER_LAYER_HEADER_LENGTH[protocol] ?? 0;

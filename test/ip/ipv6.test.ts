@@ -231,6 +231,21 @@ describe('the extension-header chain (RFC 8200 §4)', () => {
     expect(atomic.ok && atomic.value.fragment).toMatchObject({ fragmentOffset: 0, moreFragments: false });
   });
 
+  it('ends the chain after the Fragment header of a fragment other than the first: what follows is data (RFC 8200 §4.5)', () => {
+    // The Fragment header names Destination Options (60); in a later fragment the bytes after it
+    // are the middle of the fragmentable part — here an option type 0xc2 with a length past the
+    // header, which read as options would be refused.
+    const data = fromHex('11 00 c2 ff 00 00 00 00 01 02 03 04 05 06 07 08'.replace(/ /g, ''));
+    const later = emitted([{ kind: 'fragment', reserved: 0, fragmentOffset: 16, reservedBits: 0, moreFragments: false, identification: 9 }], 60, data).bytes;
+    const parsed = chain(later, 44);
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    expect([parsed.value.entries.length, parsed.value.upperLayer, parsed.value.upperLayerOffset]).toEqual([1, 60, 48]);
+    expect(parsed.value.fragment?.fragmentOffset).toBe(16);
+    // The first fragment of the same packet is read through its Destination Options header.
+    const first = emitted([{ kind: 'fragment', reserved: 0, fragmentOffset: 0, reservedBits: 0, moreFragments: true, identification: 9 }], 60, data).bytes;
+    expect(chain(first, 44).ok).toBe(false);
+  });
+
   it('stops at the upper layer and at headers it does not read (AH, ESP, unknown), naming them', () => {
     for (const protocol of [6, 17, 58, 59, 50, 51, 135, 253]) {
       const parsed = chain(UDP, protocol);
