@@ -2,7 +2,7 @@
  * `ustack/wire`: the codecs. Each protocol has a zero-copy view over bytes (`XxxPacket`,
  * `XxxPacket.checked(bytes)` validates every length once), a plain record (`XxxRepr`),
  * `parseXxx(view) → Result<Repr, DecodeError>` and `emitXxx(repr, out)`; plus the Internet
- * checksum, IPv4 addresses and TCP sequence arithmetic.
+ * checksum, IPv4 and IPv6 addresses and TCP sequence arithmetic.
  *
  * This file only re-exports.
  *
@@ -94,6 +94,114 @@ export {
 } from './ip/icmpv4.js';
 export { parseIgmp, emitIgmp, IgmpType, IGMP_PROTOCOL, IGMP_LENGTH, type IgmpRepr } from './ip/igmp.js';
 export { fragmentDatagram, IPV4_MIN_MTU } from './ip/fragments.js';
+
+// IPv6, its extension headers, ICMPv6, Neighbor Discovery, MLD (docs/ipv6.md).
+export {
+  parseIpv6Address,
+  formatIpv6Address,
+  readIpv6Address,
+  writeIpv6Address,
+  parseIpv6ScopedAddress,
+  parseIpv6Cidr,
+  formatIpv6Cidr,
+  ipv6FromGroups,
+  ipv6Groups,
+  ipv6Equal,
+  ipv6Prefix,
+  ipv6PrefixMatches,
+  ipv6CidrContains,
+  ipv6CommonPrefixLength,
+  isUnspecifiedAddress,
+  isLoopbackAddress,
+  isIpv6Multicast,
+  isLinkLocalUnicast,
+  isUniqueLocal,
+  isIpv4MappedAddress,
+  ipv4MappedAddress,
+  mappedIpv4Address,
+  Ipv6Scope,
+  ipv6AddressScope,
+  solicitedNodeAddress,
+  ipv6MulticastMac,
+  modifiedEui64,
+  ipv6WithInterfaceId,
+  IPV6_ADDRESS_LENGTH,
+  IPV6_UNSPECIFIED,
+  IPV6_LOOPBACK,
+  IPV6_ALL_NODES,
+  IPV6_ALL_ROUTERS,
+  IPV6_ALL_MLDV2_ROUTERS,
+  type Ipv6Address,
+  type Ipv6ScopedAddress,
+  type Ipv6Cidr,
+} from './ip/ipv6-address.js';
+export { ipv6PseudoHeaderSum } from './ip/checksum.js';
+export { Ipv6Packet, Ipv6NextHeader, parseIpv6, emitIpv6, IPV6_HEADER_LENGTH, IPV6_MINIMUM_MTU, IPV6_MAX_PAYLOAD_LENGTH, type Ipv6Repr } from './ip/ipv6.js';
+export {
+  Ipv6OptionType,
+  RouterAlertValue,
+  ParameterProblemCode,
+  parseIpv6ExtensionHeaders,
+  emitIpv6ExtensionHeader,
+  emitIpv6ExtensionHeaders,
+  ipv6ExtensionHeaderLength,
+  ipv6ExtensionHeadersLength,
+  isIpv6ExtensionHeader,
+  extensionHeaderNumber,
+  firstNextHeader,
+  routerAlertHeader,
+  unrecognizedOptionAction,
+  optionDataMayChange,
+  type Ipv6Option,
+  type Ipv6ExtensionHeader,
+  type Ipv6ChainEntry,
+  type Ipv6HeaderChain,
+  type Ipv6ChainError,
+  type ParameterProblem,
+  type UnrecognizedOptionAction,
+} from './ip/ipv6-extension-headers.js';
+export {
+  Icmpv6Packet,
+  Icmpv6Type,
+  Icmpv6UnreachableCode,
+  Icmpv6TimeExceededCode,
+  parseIcmpv6,
+  emitIcmpv6,
+  icmpv6Length,
+  icmpv6Type,
+  ICMPV6_HEADER_LENGTH,
+  ICMPV6_ERROR_QUOTE_MAX,
+  type Icmpv6Repr,
+  type Icmpv6ParseOptions,
+} from './ip/icmpv6.js';
+export {
+  NdpType,
+  NdpOptionType,
+  parseNdpBody,
+  emitNdpBody,
+  ndpBodyLength,
+  ndpType,
+  parseNdpOptions,
+  emitNdpOption,
+  ndpOptionLength,
+  checkNdpIpHeader,
+  type NdpRepr,
+  type NdpOption,
+  type NdpIpHeader,
+} from './ip/ndp.js';
+export {
+  MldType,
+  MldRecordType,
+  parseMldBody,
+  emitMldBody,
+  mldBodyLength,
+  mldType,
+  mldMaximumResponseDelay,
+  mldQueryInterval,
+  checkMldIpHeader,
+  type MldRepr,
+  type MldAddressRecord,
+} from './ip/mld.js';
 
 // UDP.
 export { UdpPacket, parseUdp, emitUdp, udpLength, UDP_HEADER_LENGTH, type UdpRepr, type PseudoHeader, type UdpChecksumCheck } from './udp/udp-packet.js';

@@ -175,10 +175,15 @@ export type NdpRepr =
 
 /** The ICMPv6 types of NDP messages. */
 export const NdpType = {
+  /** Router Solicitation (RFC 4861 §4.1): a host asks routers to advertise now. */
   ROUTER_SOLICITATION: 133,
+  /** Router Advertisement (RFC 4861 §4.2): a router's presence, prefixes and link parameters. */
   ROUTER_ADVERTISEMENT: 134,
+  /** Neighbor Solicitation (RFC 4861 §4.3): address resolution, reachability, DAD. */
   NEIGHBOR_SOLICITATION: 135,
+  /** Neighbor Advertisement (RFC 4861 §4.4): the answer to a solicitation, or news of a change. */
   NEIGHBOR_ADVERTISEMENT: 136,
+  /** Redirect (RFC 4861 §4.5): a router names a better first hop. */
   REDIRECT: 137,
 } as const;
 
