@@ -25,7 +25,7 @@ export interface FaultConfig {
   /** Probability that one random bit of the frame is flipped. */
   readonly corruptRate?: number;
   /**
-   * Probability that an ECN-capable IPv4 packet (ECT(0) or ECT(1)) is marked Congestion
+   * Probability that an ECN-capable packet (ECT(0) or ECT(1)), IPv4 or IPv6, is marked Congestion
    * Experienced instead of being dropped, as an AQM router would (RFC 3168 §5). `ip` links only.
    */
   readonly congestionMarkRate?: number;
@@ -55,7 +55,7 @@ interface Scheduled {
 export const FAULT_COUNTERS = {
   'fault.lost': 'frames lost (FaultConfig.lossRate)',
   'fault.queueDropped': 'frames dropped at the tail of a full queue (FaultConfig.queueLimit)',
-  'fault.congestionMarked': 'ECN-capable IPv4 packets marked Congestion Experienced instead of dropped (FaultConfig.congestionMarkRate)',
+  'fault.congestionMarked': 'ECN-capable IPv4 and IPv6 packets marked Congestion Experienced instead of dropped (FaultConfig.congestionMarkRate)',
   'fault.corrupted': 'frames with one bit flipped (FaultConfig.corruptRate)',
   'fault.reordered': 'frames held back to arrive after later ones (FaultConfig.reorderRate)',
   'fault.duplicated': 'frames delivered twice (FaultConfig.duplicateRate)',
@@ -135,18 +135,9 @@ export class FaultInjector extends LinkDecorator {
       return;
     }
     let copy = frame;
-    // IPv4 only: an IPv6 packet's ECN bits sit elsewhere (RFC 8200 §7), and it is left alone.
-    if (
-      this.medium === 'ip' &&
-      frame.length >= 20 &&
-      frame[0] >> 4 === 4 &&
-      (frame[1] & 3) !== 0 &&
-      (frame[1] & 3) !== 3 &&
-      this.chance(c.congestionMarkRate)
-    ) {
-      copy = frame.slice();
-      copy[1] |= 3;
-      Ipv4Packet.unchecked(copy).fillChecksum();
+    // The draw only for ECN-capable packets, so that other traffic leaves the Rng's sequence alone.
+    if (this.medium === 'ip' && isEcnCapable(frame) && this.chance(c.congestionMarkRate)) {
+      copy = markCongestionExperienced(frame)!;
       this.stats.increment('fault.congestionMarked');
     }
     if (this.chance(c.corruptRate) && frame.length > 0) {
@@ -188,4 +179,39 @@ export class FaultInjector extends LinkDecorator {
     }
     queue.splice(low, 0, item);
   }
+}
+
+/** The ECN field of an IPv4 or IPv6 packet (the version nibble decides), or null for anything else. */
+function ecnField(frame: Uint8Array): number | null {
+  const version = frame.length > 0 ? frame[0] >> 4 : 0;
+  if (version === 4 && frame.length >= 20) return frame[1] & 3;
+  // IPv6's Traffic Class straddles the first two octets: its low four bits, ECN among them, are
+  // the high nibble of the second (RFC 8200 §3).
+  if (version === 6 && frame.length >= 40) return (frame[1] >> 4) & 3;
+  return null;
+}
+
+/** True for an IPv4 or IPv6 packet marked ECT(0) or ECT(1) (RFC 3168 §5). */
+export function isEcnCapable(frame: Uint8Array): boolean {
+  const ecn = ecnField(frame);
+  return ecn === 1 || ecn === 2;
+}
+
+/**
+ * A copy of `frame` with its ECN field set to CE (RFC 3168 §5), or null when it is not an
+ * ECN-capable IP packet (Not-ECT, already CE, too short, neither version). The version nibble
+ * says where the field is: IPv4's TOS octet, whose header checksum is then recomputed as a router
+ * would (RFC 1624); IPv6's Traffic Class (RFC 8200 §7), which no checksum covers (the upper-layer
+ * pseudo-header leaves it out, §8.1).
+ */
+export function markCongestionExperienced(frame: Uint8Array): Uint8Array | null {
+  if (!isEcnCapable(frame)) return null;
+  const copy = frame.slice();
+  if (frame[0] >> 4 === 4) {
+    copy[1] |= 3;
+    Ipv4Packet.unchecked(copy).fillChecksum();
+  } else {
+    copy[1] |= 0x30;
+  }
+  return copy;
 }
