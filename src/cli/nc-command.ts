@@ -1,7 +1,8 @@
 /**
  * `ustack nc`: netcat over ustack, on the same device setup as `ustack up`, written on the
  * stack's Node API (`stack.net`, `stack.dgram`). Client by default, listener with `-l` (one
- * connection, or the first UDP sender, as OpenBSD nc does), UDP with `-u`. stdin goes to the
+ * connection, or the first UDP sender, as OpenBSD nc does), UDP with `-u`, IPv6 with `-6`
+ * (HOST an IPv6 address; the device needs `--addr6`). stdin goes to the
  * socket and the socket to stdout; EOF on stdin half-closes a TCP connection (like `nc -N`) and
  * the command ends once the peer has closed its side too. When stdin is a file (or with
  * `--progress`) a progress line on stderr shows the bytes and the rate, a few times a second.
@@ -9,11 +10,13 @@
  *   sudo npx ustack nc --netns ns 10.77.0.1 5000 < file       to `ip netns exec ns nc -l 5000`
  *   sudo npx ustack nc --netns ns -l 5000 > file              from `ip netns exec ns nc 10.77.0.2 5000`
  *   sudo npx ustack nc --netns ns -u -q 1 10.77.0.1 5000 < file
+ *   sudo npx ustack nc --netns ns --addr6 fd00:7::2/64 -6 fd00:7::1 5000 < file
  */
 import { fstatSync } from 'node:fs';
 import { describeErrno, Errno, type ErrnoCode } from '../core/errno.js';
 import type { Readable, Writable } from 'node:stream';
 import { parseIpv4Address } from '../ip/address.js';
+import { parseIpv6Address } from '../ip/ipv6-address.js';
 import type { TunLink } from '../link/tun.js';
 import type { DgramSocket, RemoteInfo } from '../socket-api/dgram.js';
 import type { NetSocket } from '../socket-api/net-socket.js';
@@ -24,7 +27,6 @@ import { DEVICE_OPTIONS, DEVICE_USAGE, deviceConfig, openDevice, type OpenDevice
 /** OpenBSD nc's flags that ustack nc does not take, and why. */
 export const NC_REFUSED: Readonly<Record<string, string>> = {
   k: 'OpenBSD nc keeps listening after a connection with it; ustack nc serves one (run it again, or `ustack up --serve`)',
-  '6': 'ustack has no IPv6',
   U: "Unix-domain sockets are not ustack's (use the system nc)",
   d: 'not supported (ustack nc always reads stdin)',
   D: 'SO_DEBUG is not supported',
@@ -52,13 +54,14 @@ export const NC_REFUSED: Readonly<Record<string, string>> = {
 };
 
 /** Help text of `ustack nc`. */
-export const NC_USAGE = `usage: ustack nc [device options] [-Nnuvz] [-w SECS] [-q SECS] [-p PORT] [-s ADDR] HOST PORT
-       ustack nc [device options] -l [-u] [-v] [HOST] PORT      (needs root or CAP_NET_ADMIN)
+export const NC_USAGE = `usage: ustack nc [device options] [-46Nnuvz] [-w SECS] [-q SECS] [-p PORT] [-s ADDR] HOST PORT
+       ustack nc [device options] -l [-46uv] [HOST] PORT      (needs root or CAP_NET_ADMIN)
 
 OpenBSD nc's flags:
   -l                    listen on PORT (at HOST, default any address) for one connection, or
                         with -u for the first sender's datagrams (-l -p PORT works too)
-  -u                    UDP (each read of stdin is sent as datagrams of at most MTU - 28 bytes)
+  -u                    UDP (each read of stdin is sent as datagrams of at most MTU - 28 bytes,
+                        MTU - 48 over IPv6)
   -N                    shut down the sending side after EOF on stdin (always so here: EOF
                         half-closes TCP, and nc ends once the peer has closed too)
   -z                    connect and send nothing: is the TCP port open? (exit 0 if so, 1 if not)
@@ -68,7 +71,10 @@ OpenBSD nc's flags:
                         peer to close; UDP waits for -w, or Ctrl-C)
   -p PORT               connect from this source port
   -s ADDR               connect (or listen) from this address of ustack's
-  -n, -4                accepted: addresses are numeric and IPv4 always (there is no DNS client)
+  -4                    IPv4 only: HOST and -s are IPv4 addresses (the default for -l without HOST)
+  -6                    IPv6 only: HOST and -s are IPv6 addresses, -l without HOST listens on ::
+                        (the device needs --addr6; IPv4 clients still reach ::, as on Linux)
+  -n                    accepted: addresses are numeric always (there is no DNS client)
   not supported: ${Object.keys(NC_REFUSED)
     .map((flag) => `-${flag}`)
     .join(' ')} (each says why)
@@ -89,10 +95,11 @@ export const NC_OPTIONS = {
   zero: { type: 'boolean', short: 'z' },
   numeric: { type: 'boolean', short: 'n' },
   ipv4: { type: 'boolean', short: '4' },
+  ipv6: { type: 'boolean', short: '6' },
   wait: { type: 'string', short: 'w', takes: 'SECONDS', accepts: accepts.seconds },
   quit: { type: 'string', short: 'q', takes: 'SECONDS', accepts: accepts.seconds },
   'source-port': { type: 'string', short: 'p', takes: 'a PORT from 1 to 65535', accepts: accepts.integer(1, 65535) },
-  source: { type: 'string', short: 's', takes: 'an IPv4 ADDRESS', accepts: accepts.ipv4 },
+  source: { type: 'string', short: 's', takes: 'an IPv4 or IPv6 ADDRESS', accepts: (value: string) => accepts.ipv4(value) || parseIpv6Address(value) !== null },
   verbose: { type: 'boolean', short: 'v' },
   progress: { type: 'boolean' },
   for: { type: 'string', takes: 'SECONDS', accepts: accepts.seconds },
@@ -212,9 +219,15 @@ export async function runNc(args: string[], controls: NcControls = {}): Promise<
   if (listen ? words.length < 1 || words.length > 2 : words.length !== 2)
     fail(listen ? 'which PORT to listen on? (-l [HOST] PORT)' : 'give HOST PORT (`ustack nc --help`)');
   if (listen && words.length === 2 && values.source !== undefined) fail('give -s ADDRESS or HOST, not both');
-  const host = listen ? (words.length === 2 ? words[0] : (values.source ?? '0.0.0.0')) : words[0];
+  if (values.ipv4 && values.ipv6) fail('-4 and -6 exclude each other');
+  const host = listen ? (words.length === 2 ? words[0] : (values.source ?? (values.ipv6 ? '::' : '0.0.0.0'))) : words[0];
   const portText = words.at(-1)!;
-  if (parseIpv4Address(host) === null) fail(`HOST takes an IPv4 address, not '${host}' (there is no DNS client)`);
+  // As OpenBSD nc: -4 and -6 restrict HOST (and -s) to their family; without either, a literal
+  // of either family is taken. There is no DNS client, so names are refused.
+  const family = familyOf(host) as 4 | 6;
+  if ((family as number) === 0 || (values.ipv4 && family !== 4) || (values.ipv6 && family !== 6))
+    fail(`HOST takes an ${values.ipv6 ? 'IPv6' : values.ipv4 ? 'IPv4' : 'IPv4 or IPv6'} address, not '${host}' (there is no DNS client)`);
+  if (!listen && values.source !== undefined && familyOf(values.source) !== family) fail(`-s ${values.source} is not of HOST's address family`);
   if (!accepts.integer(1, 65535)(portText)) fail(`PORT takes a number from 1 to 65535, not '${portText}'${portText.includes('-') ? ' (no port ranges)' : ''}`);
   const port = Number(portText);
   if (values.zero && (listen || values.udp)) fail(`-z (connect, send nothing) is for a TCP client, not with ${listen ? '-l' : '-u'}`);
@@ -229,8 +242,9 @@ export async function runNc(args: string[], controls: NcControls = {}): Promise<
     if (values.verbose) stderr.write(`${progress ? '\n' : ''}${line}\n`);
   };
 
+  if (family === 6 && config.address6 === undefined) fail('-6 (an IPv6 HOST) needs an IPv6 address on the device: give --addr6 (fd00:7::2/64)');
   const device = openDevice(config);
-  const session = new Session(device, stdin, stdout, stderr, progress, idleMs, quitMs, local);
+  const session = new Session(device, family, stdin, stdout, stderr, progress, idleMs, quitMs, local);
   const interrupt = () => session.finish(130);
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
@@ -256,6 +270,12 @@ export async function runNc(args: string[], controls: NcControls = {}): Promise<
   }
 }
 
+/** 4 or 6 for an address literal of that family, else 0. */
+function familyOf(address: string): 0 | 4 | 6 {
+  if (parseIpv4Address(address) !== null) return 4;
+  return parseIpv6Address(address) !== null ? 6 : 0;
+}
+
 /** One nc run: the socket, stdin and stdout between them, and the timers that end it. */
 class Session {
   private resolve!: (code: number) => void;
@@ -269,6 +289,8 @@ class Session {
 
   constructor(
     private readonly device: OpenDevice,
+    /** HOST's address family: 6 makes UDP sockets udp6 and datagrams 20 bytes smaller. */
+    private readonly family: 4 | 6,
     private readonly stdin: Readable,
     private readonly stdout: Writable,
     private readonly stderr: Writable,
@@ -278,7 +300,8 @@ class Session {
     /** -s / -p: where a client connects or sends from. */
     private readonly local: { readonly address?: string; readonly port?: number } = {},
   ) {
-    this.maxDatagram = device.mtu - 28;
+    // The IPv6 header is 40 bytes, IPv4's 20 (without options); UDP's 8.
+    this.maxDatagram = device.mtu - (family === 6 ? 48 : 28);
   }
 
   /** Ends the run with `code` (the first call wins). */
@@ -401,7 +424,7 @@ class Session {
   }
 
   udp(host: string, port: number, listen: boolean, ready: () => void, say: (line: string) => void): void {
-    const socket: DgramSocket = this.device.stack.dgram.createSocket('udp4');
+    const socket: DgramSocket = this.device.stack.dgram.createSocket(this.family === 6 ? 'udp6' : 'udp4');
     this.cleanups.push(() => {
       try {
         socket.close();

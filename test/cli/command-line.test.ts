@@ -151,7 +151,6 @@ describe('every option checked before anything is set up: one line naming it, ex
 describe('ustack nc takes OpenBSD nc habits, or says which it does not', () => {
   it.each([
     ['-k', /^ustack nc: -k: OpenBSD nc keeps listening/],
-    ['-6', /^ustack nc: -6: ustack has no IPv6$/],
     ['-U', /^ustack nc: -U: Unix-domain sockets/],
     ['-X', /^ustack nc: -X: proxies are not supported$/],
   ])('%s is refused by name', (flag, pattern) => {
@@ -169,7 +168,25 @@ describe('ustack nc takes OpenBSD nc habits, or says which it does not', () => {
   it('the help names the flags it takes and the ones it does not', () => {
     const help = ustack('nc', '--help').stdout;
     for (const flag of ['-N', '-z', '-v', '-w SECS', '-q SECS', '-p PORT', '-s ADDR']) expect(help).toContain(`  ${flag}`);
-    expect(help).toMatch(/not supported: .*-6 .*-k /);
+    expect(help).toMatch(/not supported: .*-k .*-U /);
+    expect(help).toContain('  -6  ');
+    expect(help).not.toMatch(/not supported: .*-6/);
+  });
+
+  it('-6 takes an IPv6 HOST and needs --addr6 on the device; -4 an IPv4 one; never both', () => {
+    expectUsageError(ustack('nc', '-6', '10.7.0.1', '5000'), /^ustack nc: HOST takes an IPv6 address, not '10\.7\.0\.1' \(there is no DNS client\)$/);
+    expectUsageError(ustack('nc', '-4', 'fd00:7::1', '5000'), /^ustack nc: HOST takes an IPv4 address, not 'fd00:7::1'/);
+    expectUsageError(ustack('nc', 'example.com', '5000'), /^ustack nc: HOST takes an IPv4 or IPv6 address, not 'example\.com'/);
+    expectUsageError(ustack('nc', '-4', '-6', 'fd00:7::1', '5000'), /^ustack nc: -4 and -6 exclude each other$/);
+    expectUsageError(ustack('nc', '-6', 'fd00:7::1', '5000'), /^ustack nc: -6 \(an IPv6 HOST\) needs an IPv6 address on the device: give --addr6/);
+    expectUsageError(ustack('nc', 'fd00:7::1', '5000'), /^ustack nc: -6 \(an IPv6 HOST\) needs an IPv6 address on the device/);
+    expectUsageError(
+      ustack('nc', '-s', '10.7.0.2', '--addr6', 'fd00:7::2/64', 'fd00:7::1', '5000'),
+      /^ustack nc: -s 10\.7\.0\.2 is not of HOST's address family$/,
+    );
+    expectUsageError(ustack('nc', '-l', '-6', '--addr6', 'fd00:7::2/64', '10.7.0.2', '5000'), /^ustack nc: HOST takes an IPv6 address, not '10\.7\.0\.2'/);
+    // Taken: the device setup is what fails next (a bad --tun name).
+    expectUsageError(ustack('nc', '-6', '--addr6', 'fd00:7::2/64', '--tun', 'bad/name', 'fd00:7::1', '5000'), /^ustack nc: --tun takes a device NAME/);
   });
 });
 
