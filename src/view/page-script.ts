@@ -345,7 +345,8 @@ export const PAGE_SCRIPT = String.raw`
   }
 
   function selectFrame(number) {
-    var frame = model.frames[number - 1];
+    // A live view's frames are the latest: numbered as in the whole capture, from earlierFrames + 1.
+    var frame = model.frames[number - 1 - model.earlierFrames];
     if (!frame) return;
     current = frame;
     document.querySelectorAll('#frame-list tr.selected').forEach(function (row) {
@@ -648,14 +649,14 @@ export const PAGE_SCRIPT = String.raw`
 
   // ---- start ----
   document.getElementById('summary').textContent =
-    model.frames.length + ' frames' + (model.omittedFrames ? ' (' + model.omittedFrames + ' more left out)' : '') + ', ' + model.connections.length + ' TCP connection' + (model.connections.length === 1 ? '' : 's') + ', ' + model.datagrams.length + ' fragmented datagram' + (model.datagrams.length === 1 ? '' : 's') + (model.live ? ' \u2014 ' + model.live : '');
+    (model.earlierFrames ? 'the latest ' : '') + model.frames.length + ' frames' + (model.earlierFrames ? ' (' + model.earlierFrames + ' earlier frames not shown)' : '') + (model.omittedFrames ? ' (' + model.omittedFrames + ' more left out)' : '') + ', ' + model.connections.length + ' TCP connection' + (model.connections.length === 1 ? '' : 's') + ', ' + model.datagrams.length + ' fragmented datagram' + (model.datagrams.length === 1 ? '' : 's') + (model.live ? ' \u2014 ' + model.live : '');
   drawFrameList();
   document.getElementById('frame-detail').addEventListener('mouseover', onPoint);
   document.getElementById('frame-detail').addEventListener('mouseleave', clearHighlight);
   drawConnections();
   drawDatagrams();
   var wanted = /frame=(\d+)/.exec(location.hash);
-  if (model.frames.length) selectFrame(wanted ? Number(wanted[1]) : 1);
+  if (model.frames.length) selectFrame(wanted && model.frames[Number(wanted[1]) - 1 - model.earlierFrames] ? Number(wanted[1]) : model.frames[0].number);
   window.ustackView = { model: model, selectFrame: selectFrame, current: function () { return current; } };
   document.body.setAttribute('data-ready', 'true');
 })();

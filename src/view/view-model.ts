@@ -29,6 +29,11 @@ export interface ViewModel {
   readonly datagrams: readonly FragmentedDatagram[];
   /** Frames the capture had beyond `maxFrames`, left out. */
   readonly omittedFrames: number;
+  /**
+   * Frames the capture had before the first one shown (a live view shows the latest frames:
+   * `frames[0].number` is this plus 1).
+   */
+  readonly earlierFrames: number;
 }
 
 /** Options for buildViewModel. */
@@ -39,6 +44,13 @@ export interface ViewModelOptions {
   readonly maxFrames?: number;
   /** A note for a live capture. */
   readonly live?: string;
+  /**
+   * `records` are the latest of a longer capture, this many frames after its start (default 0):
+   * frames are numbered as in the whole capture, and their times count from `originMs`.
+   */
+  readonly earlierFrames?: number;
+  /** When the capture's first frame was captured, ms (default: the first of `records`). */
+  readonly originMs?: number;
 }
 
 /** The default for ViewModelOptions.maxFrames. */
@@ -48,11 +60,13 @@ export const DEFAULT_MAX_FRAMES = 5_000;
 export function buildViewModel(records: readonly CaptureRecord[], options: ViewModelOptions): ViewModel {
   const maxFrames = options.maxFrames ?? DEFAULT_MAX_FRAMES;
   const kept = records.slice(0, maxFrames);
-  const firstMs = kept.length > 0 ? timestampToMs(kept[0]) : 0;
+  const earlierFrames = options.earlierFrames ?? 0;
+  const firstMs = options.originMs ?? (kept.length > 0 ? timestampToMs(kept[0]) : 0);
   const frames = kept.map((record, index): ViewFrame => {
-    const dissection = dissectFrame(record.data, record.linkType, index + 1, { originalLength: record.originalLength });
+    const number = earlierFrames + index + 1;
+    const dissection = dissectFrame(record.data, record.linkType, number, { originalLength: record.originalLength });
     return {
-      number: index + 1,
+      number,
       time: (timestampToMs(record) - firstMs) / 1000,
       hex: toHex(record.data),
       ...summarize(dissection),
@@ -65,6 +79,7 @@ export function buildViewModel(records: readonly CaptureRecord[], options: ViewM
     connections: findTcpConnections(frames),
     datagrams: findFragmentedDatagrams(frames),
     omittedFrames: records.length - kept.length,
+    earlierFrames,
   };
   if (options.live !== undefined) model.live = options.live;
   return model;
