@@ -337,6 +337,16 @@ export interface TcpConfig {
   /** Report duplicate segments received with a D-SACK block (RFC 2883); Linux's tcp_dsack. */
   readonly duplicateSack: boolean;
   /**
+   * A SACK block of data held out of order that ends where a FIN held with it sits covers the
+   * FIN's sequence number too (`262089:262146` where the data ends at 262145). RFC 2018 §3 makes
+   * a block's right edge "the sequence number immediately following the last sequence number of
+   * this block" without saying whether a FIN — which occupies a sequence number (RFC 9293 §3.4)
+   * but is not data — belongs to it; false (default) covers the data only. Linux queues the FIN
+   * with its segment out of order and builds blocks from the queued segments' end sequence,
+   * which includes it (tcp_data_queue_ofo, tcp_sack_new_ofo_skb in net/ipv4/tcp_input.c).
+   */
+  readonly sackCoversFin: boolean;
+  /**
    * F-RTO (RFC 5682, frto.ts): after a retransmission timeout, new data goes once the first
    * retransmission is acknowledged, and an ACK for data sent before the timeout then undoes the
    * timeout's cwnd and ssthresh reduction — the SACK-enhanced version (§3) with SACK, the basic
@@ -444,6 +454,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   rackDuplicateThreshold: true,
   tailLossProbe: true,
   duplicateSack: true,
+  sackCoversFin: false,
   frto: true,
   rackRttInSequenceOrder: false,
   cwndGrowthFromDeliveredData: false,

@@ -78,9 +78,18 @@ function segmentOptions(connection: TcpConnection, now: number): TcpOption[] {
   if (connection.sackEnabled && (connection.assembler.holes || dsack !== null)) {
     const max = connection.timestamps.enabled ? 3 : 4;
     const blocks: SackBlock[] = connection.assembler.sackBlocks(max, dsack ?? undefined);
+    const fin = connection.outOfOrderFinSeq;
+    if (fin !== null && connection.host.config.sackCoversFin) coverFin(blocks, dsack === null ? 0 : 1, fin);
     if (blocks.length > 0) options.push(NO_OPERATION, NO_OPERATION, { kind: 'sack', blocks });
   }
   return options;
+}
+
+/** TcpConfig.sackCoversFin: the block of held data that ends at the held FIN takes it in (Linux). */
+function coverFin(blocks: SackBlock[], first: number, fin: number): void {
+  for (let i = first; i < blocks.length; i++) {
+    if (blocks[i].rightEdge === fin) blocks[i] = { leftEdge: blocks[i].leftEdge, rightEdge: seqAdd(fin, 1) };
+  }
 }
 
 /**

@@ -31,6 +31,7 @@ export const LINUX_PROFILE: TcpProfile = {
   sendBufferAccounting: 'linux',
   hystartRoundsBelowLowWindow: false,
   delayFinAck: true,
+  sackCoversFin: true,
 };
 
 /**

@@ -105,16 +105,18 @@ async function replay(file: string, host: string, linux: boolean): Promise<{ res
 }
 
 const LOSSY: Difference[] = ['receive-window', 'ack-policy', 'sack-compression', 'sack-fin-edge'];
+// Linux's profile puts a FIN held out of order in its SACK block (TcpConfig.sackCoversFin).
+const LOSSY_LINUX: Difference[] = ['receive-window', 'ack-policy', 'sack-compression'];
 const SHORT: Difference[] = ['receive-window', 'fin-ack-delayed'];
 
 // Each fixture's receiving end (the 256 KiB transfer with losses, the 64 KiB one with offloads,
 // the short exchange), and sll2.pcap's client: the differences each shows with ustack's defaults,
 // and those left with Linux's.
 describe.each<[string, string, Difference[], Difference[]]>([
-  ['eth.pcap', '10.1.1.2', ['syn-window-scale', ...LOSSY], LOSSY],
-  ['sll.pcap', '10.1.1.2', ['syn-window-scale', ...LOSSY], LOSSY],
-  ['raw.pcap', '10.2.2.2', ['syn-window-scale', ...LOSSY, 'tap-before-relay'], [...LOSSY, 'tap-before-relay']],
-  ['ipv4.pcap', '10.2.2.2', ['syn-window-scale', ...LOSSY, 'tap-before-relay'], [...LOSSY, 'tap-before-relay']],
+  ['eth.pcap', '10.1.1.2', ['syn-window-scale', ...LOSSY], LOSSY_LINUX],
+  ['sll.pcap', '10.1.1.2', ['syn-window-scale', ...LOSSY], LOSSY_LINUX],
+  ['raw.pcap', '10.2.2.2', ['syn-window-scale', ...LOSSY, 'tap-before-relay'], [...LOSSY_LINUX, 'tap-before-relay']],
+  ['ipv4.pcap', '10.2.2.2', ['syn-window-scale', ...LOSSY, 'tap-before-relay'], [...LOSSY_LINUX, 'tap-before-relay']],
   // Linux's profile delays the ACK of a FIN as tcp_fin does (TcpConfig.delayFinAck): it rides on the answer.
   ['eth-offload.pcap', '10.1.2.2', ['syn-window-scale', ...SHORT], ['receive-window']],
   ['sll2.pcap', '10.3.3.2', ['syn-window-scale', ...SHORT], ['receive-window']],
