@@ -16,6 +16,11 @@
 import type { NetSocket } from '../src/socket-api/net-socket.js';
 import type { Stack } from '../src/socket-api/stack.js';
 
+/** An IPv4 peer of a dual-stack (`::`) listener as its IPv4 address (`::ffff:10.7.0.1` → `10.7.0.1`), for log lines. */
+export function unmapped(address: string | undefined): string {
+  return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : String(address);
+}
+
 /** iperf3's default port. */
 export const IPERF3_PORT = 5201;
 
@@ -163,7 +168,7 @@ export function startIperf3Server(stack: Stack, port = IPERF3_PORT, log: (line: 
     current.expectedStreams = typeof params.parallel === 'number' && params.parallel > 0 ? params.parallel : 1;
     current.reverse = params.reverse === true;
     current.blockSize = typeof params.len === 'number' && params.len > 0 ? params.len : 128 * 1024;
-    log(`iperf3: a test from ${socket.remoteAddress}: ${current.expectedStreams} stream(s), ${current.reverse ? 'we send' : 'we receive'}`);
+    log(`iperf3: a test from ${unmapped(socket.remoteAddress)}: ${current.expectedStreams} stream(s), ${current.reverse ? 'we send' : 'we receive'}`);
     const ready = new Promise<void>((resolve) => (current.streamsReady = resolve));
     send(State.CREATE_STREAMS);
     await ready;
@@ -227,7 +232,8 @@ export function startIperf3Server(stack: Stack, port = IPERF3_PORT, log: (line: 
     fill();
   };
 
-  const server = stack.net.createServer((socket: NetSocket) => void accept(socket)).listen(port);
+  // On :: as iperf3 -s listens on Linux: IPv6 clients (iperf3 -6) and IPv4 ones, these as ::ffff:a.b.c.d.
+  const server = stack.net.createServer((socket: NetSocket) => void accept(socket)).listen(port, '::');
   return () => {
     server.close();
     for (const stream of test?.streams ?? []) stream.socket.destroy();

@@ -12,7 +12,7 @@ import type { Stack } from '../src/socket-api/stack.js';
 import { tcpInfo, type TcpInfo } from '../src/tcp/tcp-info.js';
 import type { UdpSocket } from '../src/udp/udp-layer.js';
 import { startKvServer, KV_PORT } from './kv-rpc/kv.js';
-import { IPERF3_PORT, startIperf3Server } from './iperf3-server.js';
+import { IPERF3_PORT, startIperf3Server, unmapped } from './iperf3-server.js';
 import { startGatewayServer, type RemoteObject } from './object-gateway/gateway.js';
 import { ECHO_PORT, startEchoServer } from './tcp-echo.js';
 import { startTcpUpperServer, TCP_UPPER_PORT } from './tcp-upper.js';
@@ -136,7 +136,7 @@ export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: stri
   const logRequest = requestLog(stack, log);
   const server = http.createServer((request, response) => {
     const url = request.url ?? '/';
-    logRequest(`http: ${request.method} ${url} from ${request.socket.remoteAddress}:${request.socket.remotePort}`);
+    logRequest(`http: ${request.method} ${url} from ${unmapped(request.socket.remoteAddress)}:${request.socket.remotePort}`);
     const bytes = /^\/bytes\/(\d+)$/.exec(url);
     if (url === '/view') return void import('../src/view/serve-view.js').then((view) => view.serveView(response, capturePath));
     if (url === '/') {
@@ -155,8 +155,9 @@ export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: stri
       response.end('not found: try /, /stats.json or /bytes/N\n');
     }
   });
-  // With the server's own socket settings (TCP_NODELAY, half-open), as Node's listener would apply them.
-  const listener = serveOnStack(stack, server, port);
+  // With the server's own socket settings (TCP_NODELAY, half-open), as Node's listener would apply them;
+  // on :: as Node's http.listen(port) on a host with IPv6: both families (curl -g 'http://[addr]/').
+  const listener = serveOnStack(stack, server, port, '::');
   return () => {
     listener.close();
     server.close();

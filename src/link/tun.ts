@@ -102,6 +102,9 @@ const VNET_F_NEEDS_CSUM = 1;
 const VNET_F_DATA_VALID = 2;
 const VNET_GSO_NONE = 0;
 const VNET_GSO_TCPV4 = 1;
+const VNET_GSO_TCPV6 = 4;
+/** IPv6's fixed header: the stack offloads only TCP directly after it (no extension headers). */
+const IPV6_HEADER = 40;
 /** The segment carries CWR: only the first piece may (RFC 3168 §6.1.2). */
 const VNET_GSO_ECN = 0x80;
 const TCP_FLAG_CWR = 0x80;
@@ -220,18 +223,22 @@ export class TunLink implements Link {
   /**
    * The virtio_net_hdr for an outgoing packet: none needed, or (a TCP segment with a segment
    * size, its checksum partial: see Link.transmit) NEEDS_CSUM, so that the kernel completes the
-   * checksum — and, when it holds more than one segment's data, GSO TCPv4 to cut it.
+   * checksum — and, when it holds more than one segment's data, GSO TCPv4 (or TCPv6, by the
+   * version nibble) to cut it. An IPv6 segment cut as TCPv4, with its TCP header looked for at
+   * IHL × 4, was dropped by the kernel: every burst but its first segment was lost.
    */
   private vnetHeaderFor(frame: Uint8Array, segmentSize: number | undefined): Uint8Array {
     if (!segmentSize) return PLAIN_VNET_HEADER;
     const ipStart = this.medium === 'ethernet' ? ETHERNET_HEADER : 0; // an untagged Ethernet frame on a TAP
-    const tcpStart = ipStart + (frame[ipStart] & 0x0f) * 4;
+    const ipv6 = frame[ipStart] >> 4 === 6;
+    const tcpStart = ipStart + (ipv6 ? IPV6_HEADER : (frame[ipStart] & 0x0f) * 4);
     const headersLength = tcpStart + (frame[tcpStart + 12] >> 4) * 4;
     const cut = frame.length - headersLength > segmentSize;
     const header = new Uint8Array(VNET_HEADER_LENGTH);
     const fields = new DataView(header.buffer);
     fields.setUint8(0, VNET_F_NEEDS_CSUM);
-    fields.setUint8(1, cut ? VNET_GSO_TCPV4 | (frame[tcpStart + 13] & TCP_FLAG_CWR ? VNET_GSO_ECN : 0) : VNET_GSO_NONE);
+    const gsoType = ipv6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4;
+    fields.setUint8(1, cut ? gsoType | (frame[tcpStart + 13] & TCP_FLAG_CWR ? VNET_GSO_ECN : 0) : VNET_GSO_NONE);
     fields.setUint16(2, cut ? headersLength : 0, true);
     fields.setUint16(4, cut ? segmentSize : 0, true);
     fields.setUint16(6, tcpStart, true);
