@@ -255,6 +255,93 @@ describeInterop('interop: IPv6 with the kernel’s tools (curl -g, iperf3 -6, py
     }
     expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(namespace);
   }, 90_000);
+  it('50 MB each way at once over IPv6 with 2% of frames lost both ways (ustack up --loss 2 --no-offload): bit-exact by hash', async () => {
+    counter++;
+    const namespace = `ustack-it-${process.pid}-l${counter}`;
+    const service = await up([
+      ...['--tun', `ust6l${process.pid % 10000}${counter}`, '--netns', namespace, '--addr', '10.84.0.2/24', '--host-addr', '10.84.0.1'],
+      ...['--addr6', 'fd00:84::2/64', '--loss', '2', '--no-offload', '--serve', 'none'],
+    ]);
+    try {
+      const SIZE = 50_000_000;
+      const ours = new Rng(23).bytes(SIZE);
+      const server = service.stack.net.createServer();
+      await new Promise<void>((resolve) => server.listen(9603, '::', resolve));
+      const accepted = new Promise<{ length: number; hash: string }>((resolve, reject) =>
+        server.once('connection', (socket) => void exchange(socket, ours).then(resolve, reject)),
+      );
+      const started = Date.now();
+      const client = await start(namespace, ['python3', '-c', PYTHON_PEER, 'connect', 'fd00:84::2', '9603', String(SIZE)], undefined, 240_000).done;
+      const [gotLength, gotHash, sentLength, sentHash] = client.stdout.toString().trim().split(' ');
+      const atUstack = await accepted;
+      const seconds = (Date.now() - started) / 1000;
+      expect([gotLength, gotHash]).toEqual([String(SIZE), sha256(ours)]);
+      expect(atUstack).toEqual({ length: Number(sentLength), hash: sentHash });
+      expect(sentLength).toBe(String(SIZE));
+      const stats = service.stack.stats;
+      // Loss was real and recovered from: our retransmissions, and the peer's (their segments lost on our side).
+      expect(stats.get('tcp.tx.retransmits')).toBeGreaterThan(100);
+      expect(stats.get('ipv6.rx.delivered')).toBeGreaterThan(30_000);
+      console.log(`50 MB each way over IPv6 with 2% loss: ${seconds.toFixed(1)} s, ${stats.get('tcp.tx.retransmits')} segments retransmitted by ustack`);
+      server.close();
+    } finally {
+      await service.stop();
+    }
+  }, 300_000);
+
+  it('path MTU discovery (RFC 8201) through a Linux router whose far link is 1280 bytes: Packet Too Big lowers our MSS, 2 MB arrive bit-exact; UDP 1400 goes out in fragments', async () => {
+    counter++;
+    // ustack fd00:85::2 ──TUN 1500── router (forwarding) fd00:85::1 | fd00:86::1 ──veth 1280── far fd00:86::2 (1500)
+    const router = createNamespace(`ustack-it-${process.pid}-r${counter}`, { ipv6: true });
+    const far = createNamespace(`ustack-it-${process.pid}-f${counter}`, { ipv6: true });
+    let service: Awaited<ReturnType<typeof up>> | null = null;
+    try {
+      // The router's end of the far link is 1280 bytes; the far end's 1500, so that it offers an
+      // MSS of 1440 and only the router knows the path is narrower (as the IPv4 test's `mtu lock`).
+      ip(['link', 'add', 'rtr0', 'netns', router.name, 'mtu', '1280', 'type', 'veth', 'peer', 'name', 'far0', 'netns', far.name, 'mtu', '1500']);
+      ip(['addr', 'add', 'fd00:86::1/64', 'dev', 'rtr0', 'nodad'], router.name);
+      ip(['link', 'set', 'rtr0', 'up'], router.name);
+      ip(['addr', 'add', 'fd00:86::2/64', 'dev', 'far0', 'nodad'], far.name);
+      ip(['link', 'set', 'far0', 'up'], far.name);
+      ip(['-6', 'route', 'add', 'default', 'via', 'fd00:86::1'], far.name);
+      spawnSync('ip', ['netns', 'exec', router.name, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+      service = await up([
+        ...['--tun', `ust6r${process.pid % 10000}${counter}`, '--netns', router.name, '--addr', '10.85.0.2/24', '--host-addr', '10.85.0.1'],
+        ...['--addr6', 'fd00:85::2/64', '--serve', 'none'],
+      ]);
+      service.stack.addRoute('fd00:86::/64', { via: 'fd00:85::1' });
+      const SIZE = 2_000_000;
+      const python = start(far.name, ['python3', '-c', PYTHON_PEER, 'serve', 'fd00:86::2', '9604', '1000']);
+      await kernelListening(far.name, 9604, 'tcp');
+      const socket = service.stack.net.connect({ host: 'fd00:86::2', port: 9604 });
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      const ours = new Rng(24).bytes(SIZE);
+      const atClient = await exchange(socket, ours);
+      const [farGot, farHash] = (await python.done).stdout.toString().trim().split('\n').at(-1)!.split(' ');
+      expect([farGot, farHash]).toEqual([String(SIZE), sha256(ours)]);
+      expect(atClient.length).toBe(1000);
+      const stats = service.stack.stats;
+      expect(stats.get('icmpv6.rx.packetTooBig')).toBeGreaterThanOrEqual(1);
+      // The router's Packet Too Big named 1280: the path MTU is remembered for the far host.
+      const udp = service.stack.dgram.createSocket('udp6');
+      const sink = start(far.name, [
+        'python3',
+        '-c',
+        "import socket;s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM);s.bind(('fd00:86::2',9605));print('listening',flush=True);d,a=s.recvfrom(65536);print(len(d))",
+      ]);
+      await kernelListening(far.name, 9605, 'udp');
+      const fragmentedBefore = stats.get('ipv6.tx.fragmented');
+      await new Promise<void>((resolve, reject) => udp.send(new Uint8Array(1400), 9605, 'fd00:86::2', (error) => (error ? reject(error) : resolve())));
+      expect((await sink.done).stdout.toString().trim().split('\n')).toEqual(['listening', '1400']);
+      expect(stats.get('ipv6.tx.fragmented')).toBe(fragmentedBefore + 1);
+      udp.close();
+    } finally {
+      await service?.stop();
+      far.close();
+      router.close();
+    }
+    expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(far.name);
+  }, 90_000);
 });
 
 /** The nc -6 test's body, in a namespace the kernel's nc can listen in first. */
