@@ -1,7 +1,8 @@
 /**
  * netsim: two stacks on one virtual wire with a link model, one TCP connection carrying the
  * same number of bytes each way at the same time (full duplex), each direction checked
- * bit-exact by SHA-256, and both FINs exchanged. Everything runs in virtual time from a seed,
+ * bit-exact by SHA-256, and both FINs exchanged; over IPv4 (10.0.0.1 → 10.0.0.2) or IPv6
+ * (fd00::1 → fd00::2, `RunOptions.family`), the same scenario either way. Everything runs in virtual time from a seed,
  * so a run is reproducible packet for packet.
  *
  * Each side's path, from the stack outward (faults apply to what a side transmits, so both
@@ -66,6 +67,8 @@ export interface RunOptions {
   readonly limitMs: number;
   /** Bytes of each frame kept in the captures (default 128, or NETSIM_SNAPLEN). */
   readonly snaplen?: number;
+  /** The IP version the connection runs over; 4 by default. */
+  readonly family?: 4 | 6;
 }
 
 /** What happened to one direction of the transfer. */
@@ -82,6 +85,7 @@ export interface RunResult {
   readonly scenario: Scenario;
   readonly seed: number;
   readonly bytes: number;
+  readonly family: 4 | 6;
   readonly net: VirtualNetwork;
   readonly client: Stack;
   readonly server: Stack;
@@ -129,6 +133,8 @@ export class OutageLink extends LinkDecorator {
 
 const CLIENT_ADDRESS = '10.0.0.1';
 const SERVER_ADDRESS = '10.0.0.2';
+const CLIENT_ADDRESS6 = 'fd00::1';
+const SERVER_ADDRESS6 = 'fd00::2';
 const SERVER_PORT = 5001;
 const SEND_CHUNK = 65536;
 
@@ -138,14 +144,14 @@ function defaultSnaplen(): number {
 }
 
 /** One side's link chain; returns its decorators. */
-function attach(stack: Stack, address: string, end: Link, model: LinkModel, seed: number, snaplen: number) {
+function attach(stack: Stack, address: string, address6: string, end: Link, model: LinkModel, seed: number, snaplen: number) {
   let link: Link = end;
   let faults: FaultInjector | null = null;
   let outage: OutageLink | null = null;
   if (model.faults) link = faults = new FaultInjector(link, model.faults, new Rng(seed));
   if (model.outage) link = outage = new OutageLink(link, model.outage.startMs, model.outage.startMs + model.outage.durationMs);
   const tap = new PcapTap(link, { snaplen });
-  stack.addInterface({ name: 'eth0', link: tap, address: `${address}/24` });
+  stack.addInterface({ name: 'eth0', link: tap, address: `${address}/24`, address6: `${address6}/64` });
   return { faults, outage, tap };
 }
 
@@ -232,14 +238,15 @@ const finished = (state: string) => state === 'TIME-WAIT' || state === 'CLOSED';
 export function runScenario(scenario: Scenario, options: RunOptions): RunResult {
   const started = performance.now();
   const { seed, bytes } = options;
+  const family = options.family ?? 4;
   const snaplen = options.snaplen ?? defaultSnaplen();
   const net = new VirtualNetwork(seed);
   const client = net.createStack('client', { tcp: scenario.tcp });
   const server = net.createStack('server', { tcp: scenario.tcp });
   const model = scenario.link;
   const wire = new VirtualWire({ name: 'netsim', mtu: model.mtu ?? 1500, latencyMs: model.latencyMs, segmentationOffload: model.segmentationOffload });
-  const a = attach(client, CLIENT_ADDRESS, wire.a, model, seed * 2 + 1, snaplen);
-  const b = attach(server, SERVER_ADDRESS, wire.b, model, seed * 2 + 2, snaplen);
+  const a = attach(client, CLIENT_ADDRESS, CLIENT_ADDRESS6, wire.a, model, seed * 2 + 1, snaplen);
+  const b = attach(server, SERVER_ADDRESS, SERVER_ADDRESS6, wire.b, model, seed * 2 + 2, snaplen);
 
   const clientData = new Rng(seed * 7919 + 1).bytes(bytes);
   const serverData = new Rng(seed * 7919 + 2).bytes(bytes);
@@ -248,7 +255,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunResult 
   // Hooks at fixed virtual times (the reader's resume), run between the network's own steps.
   const hooks: Array<{ time: number; run: () => void }> = [];
 
-  const listener = unwrap(server.tcp.listen(0, SERVER_PORT));
+  const listener = unwrap(server.tcp.listen(family === 4 ? 0 : '::', SERVER_PORT));
   let serverEnd: Endpoint | null = null;
   listener.onAcceptable = () => {
     const connection = listener.accept()!;
@@ -271,7 +278,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunResult 
     endpoint.pump();
     endpoint.drain();
   };
-  const clientEnd = new Endpoint(unwrap(client.tcp.connect(parseIpv4Address(SERVER_ADDRESS)!, SERVER_PORT)), clientData, now);
+  const clientEnd = new Endpoint(unwrap(client.tcp.connect(family === 4 ? parseIpv4Address(SERVER_ADDRESS)! : SERVER_ADDRESS6, SERVER_PORT)), clientData, now);
 
   let closedAt: number | null = null;
   const done = () => {
@@ -332,6 +339,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunResult 
     scenario,
     seed,
     bytes,
+    family,
     net,
     client,
     server,
@@ -361,7 +369,7 @@ export const FAILURE_CAPTURE_DIRECTORY = new URL('../../captures/failures/', imp
  */
 export function writeFailureCaptures(result: RunResult): string[] {
   mkdirSync(FAILURE_CAPTURE_DIRECTORY, { recursive: true });
-  const base = `${result.scenario.name}-seed${result.seed}`;
+  const base = `${result.scenario.name}${result.family === 6 ? '-ipv6' : ''}-seed${result.seed}`;
   const files: Array<[string, PcapTap]> = [
     [`${base}.pcap`, result.clientTap],
     [`${base}-server.pcap`, result.serverTap],
@@ -379,7 +387,7 @@ export function describeRun(result: RunResult): string {
   const s = result.server.stats;
   const counter = (name: CounterName) => `${name}=${c.get(name)}/${s.get(name)}`;
   return [
-    `${result.scenario.name} seed ${result.seed}: ${result.bytes} B each way`,
+    `${result.scenario.name} over IPv${result.family} seed ${result.seed}: ${result.bytes} B each way`,
     result.failure ?? `closed at ${result.closedAt?.toFixed(1)} ms`,
     `c→s ${result.clientToServer.received} B exact=${result.clientToServer.exact} done@${result.clientToServer.doneAt?.toFixed(1)}`,
     `s→c ${result.serverToClient.received} B exact=${result.serverToClient.exact} done@${result.serverToClient.doneAt?.toFixed(1)}`,

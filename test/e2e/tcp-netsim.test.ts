@@ -10,6 +10,11 @@
  * `NETSIM_VERBOSE=1` prints the table of runs; `NETSIM_SEEDS=4-40` runs other seeds; `NETSIM_SNAPLEN=65535` keeps whole frames in
  * the captures (the default keeps 128 bytes: every header and option).
  *
+ * Every scenario runs over IPv6 too (fd00::1 → fd00::2, `RunOptions.family`), with the same
+ * assertions and bounds computed for IPv6's MSS (1428 = 1500 − 40 − 20 − 12: a 40-byte IP
+ * header, so 1.4% more segments for the same bytes); for time, over the first seed only unless
+ * `NETSIM_SEEDS6` names others (`NETSIM_SEEDS6=1-3`).
+ *
  * Link model, unless a scenario says otherwise: 1 ms one way (2 ms base RTT), MTU 1500, and a
  * 100 Mbit/s bottleneck in each direction (12.5 MB/s, `rateBytesPerSecond`) with a 1000-frame
  * queue: deeper than the 1 MiB default window (~725 full frames), so no scenario loses a frame
@@ -81,6 +86,8 @@ import { describeRun, runScenario, writeFailureCaptures, type RunResult, type Sc
 
 /** Three seeds; `NETSIM_SEEDS=4-40` (a range or a comma list) soaks more. */
 const SEEDS = parseSeeds(process.env.NETSIM_SEEDS ?? '1-3');
+/** The seeds each scenario runs over IPv6 (`NETSIM_SEEDS6`); the first IPv4 seed by default. */
+const SEEDS6 = parseSeeds(process.env.NETSIM_SEEDS6 ?? String(SEEDS[0]));
 
 function parseSeeds(text: string): number[] {
   const range = /^(\d+)-(\d+)$/.exec(text);
@@ -88,7 +95,10 @@ function parseSeeds(text: string): number[] {
   return text.split(',').map(Number);
 }
 const BYTES = 10_000_000;
+/** MSS over IPv4 with timestamps: 1500 − 20 − 20 − 12. */
 const MSS = 1448;
+/** The MSS of each family: IPv6's header is 20 bytes longer (RFC 8200 §3). */
+const MSS_OF = { 4: MSS, 6: 1428 } as const;
 const FRAME = 1500;
 /** 100 Mbit/s. */
 const RATE = 12_500_000;
@@ -101,14 +111,17 @@ const MIN_RTO = 200;
 const IW = 10 * MSS;
 
 const link = (faults: FaultConfig = {}) => ({ latencyMs: LATENCY, faults: { rateBytesPerSecond: RATE, queueLimit: QUEUE, ...faults } });
-const segments = (bytes: number) => Math.ceil(bytes / MSS);
+const segments = (bytes: number, mss: number = MSS) => Math.ceil(bytes / mss);
 /** Time to serialise `bytes` of payload in full frames at `rate` (ms). */
-const lineMs = (bytes: number, rate = RATE) => (segments(bytes) * FRAME * 1000) / rate;
+const lineMs = (bytes: number, mss: number = MSS, rate = RATE) => (segments(bytes, mss) * FRAME * 1000) / rate;
 /** The lossless bound: line time plus 10%, and 20 ms for handshake, slow start and FINs. */
-const cleanBound = (bytes: number) => 1.1 * lineMs(bytes) + 20;
+const cleanBound = (bytes: number, mss: number = MSS) => 1.1 * lineMs(bytes, mss) + 20;
 /** Mathis et al. (1997) with delayed ACKs (b = 2), bytes per second at loss rate p. */
-const mathis = (p: number, rttMs = RTT) => (((MSS * 1000) / rttMs) * Math.sqrt(3 / 4)) / Math.sqrt(p);
-const lossBound = (p: number) => (bytes: number) => 2 * ((bytes * 1000) / Math.min(mathis(p), (RATE * MSS) / FRAME)) + MIN_RTO;
+const mathis = (p: number, mss: number, rttMs = RTT) => (((mss * 1000) / rttMs) * Math.sqrt(3 / 4)) / Math.sqrt(p);
+const lossBound =
+  (p: number) =>
+  (bytes: number, mss: number = MSS) =>
+    2 * ((bytes * 1000) / Math.min(mathis(p, mss), (RATE * mss) / FRAME)) + MIN_RTO;
 
 /** Counters summed over both stacks. */
 const both = (r: RunResult, name: CounterName) => r.client.stats.get(name) + r.server.stats.get(name);
@@ -123,8 +136,8 @@ const integrityDrops = (stats: Stats<CounterName>) =>
 
 interface Case {
   readonly scenario: (seed: number) => Scenario;
-  /** Upper bound on the virtual completion time (ms) for `bytes` each way. */
-  readonly bound: (bytes: number) => number;
+  /** Upper bound on the virtual completion time (ms) for `bytes` each way in segments of `mss`. */
+  readonly bound: (bytes: number, mss: number) => number;
   /** Lower bound, where the model has one worth checking. */
   readonly floor?: (bytes: number) => number;
   /** What shows the scenario's mechanism at work. */
@@ -160,13 +173,13 @@ const cases: Record<string, Case> = {
   },
   loss20: {
     scenario: () => ({ name: 'loss20', link: link({ lossRate: 0.2 }) }),
-    bound: (bytes) => {
+    bound: (bytes, mss) => {
       const p = 0.2;
       const window = Math.sqrt(3 / (4 * p)); // Mathis, b = 2: segments per RTT
       const roundTripFails = 1 - (1 - p) ** 2; // the segment or its ACK is lost
       const timeoutChance = p * roundTripFails ** 2;
       // Each retry fails with roundTripFails and doubles the RTO: Σ (2q)^k = 1/(1 − 2q).
-      return 1.5 * ((segments(bytes) * RTT) / window + (segments(bytes) * timeoutChance * MIN_RTO) / (1 - 2 * roundTripFails));
+      return 1.5 * ((segments(bytes, mss) * RTT) / window + (segments(bytes, mss) * timeoutChance * MIN_RTO) / (1 - 2 * roundTripFails));
     },
     check: (r) => {
       expect(r.client.stats.get('tcp.rack.lost')).toBeGreaterThan(0);
@@ -189,11 +202,11 @@ const cases: Record<string, Case> = {
   },
   reorder10: {
     scenario: () => ({ name: 'reorder10', link: { ...link({ reorderRate: 0.1, reorderDelayMs: 5 }), latencyMs: 10 } }),
-    bound: (bytes) => {
+    bound: (bytes, mss) => {
       const rtt = 20;
       // Worst case: a reordered segment is called lost before RACK has seen any reordering, and
       // the window grows from IW by one segment per RTT from then on.
-      const rounds = -10 + Math.sqrt(100 + 2 * segments(bytes));
+      const rounds = -10 + Math.sqrt(100 + 2 * segments(bytes, mss));
       return 1.5 * (2 * rtt + rounds * rtt);
     },
     check: (r) => {
@@ -203,7 +216,7 @@ const cases: Record<string, Case> = {
         // the window undone after a spurious recovery puts more in flight when the next
         // reordering comes), and every one of those is reported spurious by a D-SACK: this link
         // loses nothing.
-        expect(stack.stats.get('tcp.tx.retransmits')).toBeLessThanOrEqual(0.01 * segments(r.bytes));
+        expect(stack.stats.get('tcp.tx.retransmits')).toBeLessThanOrEqual(0.01 * segments(r.bytes, MSS_OF[r.family]));
         expect(stack.stats.get('tcp.rx.dsack')).toBeLessThanOrEqual(stack.stats.get('tcp.tx.retransmits'));
       }
       // RFC 3708 / RFC 9438 §4.9: a recovery all of whose retransmissions were D-SACKed is undone.
@@ -216,8 +229,23 @@ const cases: Record<string, Case> = {
     check: (r) => {
       // Every corrupted frame is caught by a checksum (or a length check) and counted.
       expect(r.client.stats.get('drop.tcp.badChecksum') + r.client.stats.get('drop.ipv4.badChecksum')).toBeGreaterThan(0);
-      expect(integrityDrops(r.server.stats)).toBe(r.clientFaults!.stats.get('fault.corrupted'));
-      expect(integrityDrops(r.client.stats)).toBe(r.serverFaults!.stats.get('fault.corrupted'));
+      if (r.family === 4) {
+        expect(integrityDrops(r.server.stats)).toBe(r.clientFaults!.stats.get('fault.corrupted'));
+        expect(integrityDrops(r.client.stats)).toBe(r.serverFaults!.stats.get('fault.corrupted'));
+      } else {
+        // IPv6 has no header checksum (RFC 8200 §3, left to the upper layer's over §8.1's
+        // pseudo-header): a flip in the Traffic Class, Flow Label or Hop Limit leaves the packet
+        // deliverable and whole, and no check counts it (36 of the header's 320 bits). Every other
+        // flip is caught and counted.
+        for (const [stats, faults] of [
+          [r.server.stats, r.clientFaults!],
+          [r.client.stats, r.serverFaults!],
+        ] as const) {
+          const corrupted = faults.stats.get('fault.corrupted');
+          expect(integrityDrops(stats)).toBeLessThanOrEqual(corrupted);
+          expect(integrityDrops(stats)).toBeGreaterThanOrEqual(0.9 * corrupted);
+        }
+      }
       expect(r.client.stats.get('tcp.tx.retransmits')).toBeGreaterThan(0);
     },
   },
@@ -243,7 +271,7 @@ const cases: Record<string, Case> = {
   outage: {
     // Starts somewhere in the first 700 ms of the ~850 ms transfer, by seed.
     scenario: (seed) => ({ name: 'outage', link: { ...link(), outage: { startMs: 100 + 97 * (seed % 7), durationMs: 3000 } } }),
-    bound: (bytes) => cleanBound(bytes) + 3000 + (3000 + 2 * 500),
+    bound: (bytes, mss) => cleanBound(bytes, mss) + 3000 + (3000 + 2 * 500),
     floor: () => 3000,
     check: (r) => {
       expect(r.outageDrops).toBeGreaterThan(0);
@@ -259,7 +287,7 @@ const cases: Record<string, Case> = {
     check: (r) => {
       const frames = r.client.stats.get('link.eth0.tx.frames');
       expect(frames).toBeGreaterThan(0);
-      expect(frames).toBeLessThan(segments(BYTES) / 4);
+      expect(frames).toBeLessThan(segments(BYTES, MSS_OF[r.family]) / 4);
       expect(both(r, 'tcp.tx.retransmits')).toBe(0);
     },
   },
@@ -280,7 +308,7 @@ const cases: Record<string, Case> = {
     // Without that the SACKed-but-discarded segment at SND.UNA is never resent and the transfer
     // stalls until the retries run out.
     scenario: () => ({ name: 'renege', link: link({ lossRate: 0.01 }), receiverReneges: true }),
-    bound: (bytes) => lossBound(0.01)(bytes) + 2 * MIN_RTO,
+    bound: (bytes, mss) => lossBound(0.01)(bytes, mss) + 2 * MIN_RTO,
     check: (r) => {
       expect(r.reneges.client).toBe(1);
       expect(r.reneges.server).toBe(1);
@@ -290,7 +318,7 @@ const cases: Record<string, Case> = {
   },
   zerowin: {
     scenario: () => ({ name: 'zerowin', link: link(), readerPause: { afterBytes: 1_000_000, durationMs: 30_000 } }),
-    bound: (bytes) => cleanBound(bytes) + 30_000 + RTT,
+    bound: (bytes, mss) => cleanBound(bytes, mss) + 30_000 + RTT,
     floor: () => 30_000,
     check: (r) => {
       expect(r.client.stats.get('tcp.tx.windowProbes')).toBeGreaterThan(0);
@@ -307,12 +335,13 @@ afterAll(() => {
 describe('netsim: 10 MB each way at once, bit-exact, within a virtual-time bound', () => {
   for (const [name, testCase] of Object.entries(cases)) {
     describe(name, () => {
-      for (const seed of SEEDS) {
-        it(`seed ${seed}`, () => {
-          const bound = testCase.bound(BYTES);
-          const result = runScenario(testCase.scenario(seed), { seed, bytes: BYTES, limitMs: Math.max(4 * bound, 60_000) });
+      const runs = [...SEEDS.map((seed) => [4, seed] as const), ...SEEDS6.map((seed) => [6, seed] as const)];
+      for (const [family, seed] of runs) {
+        it(`${family === 6 ? 'IPv6, ' : ''}seed ${seed}`, () => {
+          const bound = testCase.bound(BYTES, MSS_OF[family]);
+          const result = runScenario(testCase.scenario(seed), { seed, bytes: BYTES, limitMs: Math.max(4 * bound, 60_000), family });
           table.push(
-            `${name.padEnd(9)} ${String(seed).padStart(5)} ${(result.closedAt ?? NaN).toFixed(1).padStart(11)} ${bound.toFixed(0).padStart(9)} ${result.wallMs.toFixed(0).padStart(8)}`,
+            `${(family === 6 ? `${name}/6` : name).padEnd(11)} ${String(seed).padStart(5)} ${(result.closedAt ?? NaN).toFixed(1).padStart(11)} ${bound.toFixed(0).padStart(9)} ${result.wallMs.toFixed(0).padStart(8)}`,
           );
           try {
             expect(result.failure).toBe(null);
