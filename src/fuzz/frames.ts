@@ -7,6 +7,7 @@
 import { writeUint16 } from '../core/bytes.js';
 import type { Rng } from '../core/rng.js';
 import type { Ipv4Address } from '../ip/address.js';
+import type { Ipv6Address } from '../ip/ipv6-address.js';
 import { internetChecksum, pseudoHeaderSum } from '../ip/checksum.js';
 import { emitIcmpv4, icmpv4Length, type Icmpv4Repr } from '../ip/icmpv4.js';
 import { emitIpv4, ipv4HeaderLength, IpProtocol, type Ipv4Repr } from '../ip/ipv4.js';
@@ -77,15 +78,15 @@ export function ipv4Packet(fields: IpFields, payload: Uint8Array): Uint8Array {
   return packet;
 }
 
-/** A TCP segment (header and data), checksummed over the pseudo-header. */
-export function tcpSegment(repr: TcpRepr, source: Ipv4Address, destination: Ipv4Address): Uint8Array {
+/** A TCP segment (header and data), checksummed over the pseudo-header of its addresses' family. */
+export function tcpSegment(repr: TcpRepr, source: Ipv4Address | Ipv6Address, destination: Ipv4Address | Ipv6Address): Uint8Array {
   const out = new Uint8Array(tcpLength(repr));
   emitTcp(repr, out, { source, destination });
   return out;
 }
 
 /** A UDP datagram, checksummed. */
-export function udpDatagram(repr: UdpRepr, source: Ipv4Address, destination: Ipv4Address): Uint8Array {
+export function udpDatagram(repr: UdpRepr, source: Ipv4Address | Ipv6Address, destination: Ipv4Address | Ipv6Address): Uint8Array {
   const out = new Uint8Array(udpLength(repr));
   emitUdp(repr, out, { source, destination });
   return out;

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../core/rng.js';
 import { Icmpv4Type } from '../ip/icmpv4.js';
+import { ipFamily } from '../ip/ip-address.js';
 import { emitIgmp, IGMP_LENGTH, IGMP_PROTOCOL, IgmpType } from '../ip/igmp.js';
 import { ArpOperation } from '../link/arp.js';
 import { MAC_BROADCAST } from '../link/ethernet.js';
@@ -36,6 +37,8 @@ import {
   udpDatagram,
   type IpFields,
 } from './frames.js';
+import { fixChecksums6, mutateIpv6Fields } from './frames6.js';
+import { Ipv6FrameGenerator } from './generator6.js';
 import { CONNECTED_UDP_PORT, FUZZ_GROUPS, RAW_PROTOCOL, REUSE_ADDRESS_PORT, REUSE_PORT } from './application.js';
 import { drawVariant, TRACED_FRAMES } from './variants.js';
 import { Target } from './world.js';
@@ -80,19 +83,21 @@ export interface FuzzResult {
   readonly generated: Record<string, number>;
 }
 
-/** Frames of the fixture captures, by medium. */
+/** Frames of the fixture captures, by medium; IPv6's kernel captures (captures/fixtures/ipv6) apart. */
 interface Fixtures {
   readonly ip: Uint8Array[];
   readonly ethernet: Uint8Array[];
+  readonly ip6: Uint8Array[];
+  readonly ethernet6: Uint8Array[];
 }
 
 let fixtureCache: Fixtures | null = null;
 
-/** Loads captures/fixtures/{ipv4,eth}.pcap, found by walking up from this file. */
+/** Loads captures/fixtures/{ipv4,eth,eth-offload}.pcap and ipv6/{raw,eth}.pcap, found by walking up from this file. */
 function loadFixtures(): Fixtures {
   if (fixtureCache) return fixtureCache;
   let dir = dirname(fileURLToPath(import.meta.url));
-  const fixtures: Fixtures = { ip: [], ethernet: [] };
+  const fixtures: Fixtures = { ip: [], ethernet: [], ip6: [], ethernet6: [] };
   for (let i = 0; i < 6; i++, dir = dirname(dir)) {
     const base = join(dir, 'captures', 'fixtures');
     if (!existsSync(join(base, 'eth.pcap'))) continue;
@@ -100,6 +105,8 @@ function loadFixtures(): Fixtures {
       ['ipv4.pcap', fixtures.ip],
       ['eth.pcap', fixtures.ethernet],
       ['eth-offload.pcap', fixtures.ethernet],
+      ['ipv6/raw.pcap', fixtures.ip6],
+      ['ipv6/eth.pcap', fixtures.ethernet6],
     ] as const) {
       const capture = readCapture(new Uint8Array(readFileSync(join(base, file))));
       if (!capture.ok) continue;
@@ -179,6 +186,7 @@ function runEpoch(
     }
   }
   const generator = new Generator(dice, fixtures, generated);
+  const ipv6 = generator.ipv6;
   let done = 0;
   for (; done < frames; done++) {
     if (done === TRACED_FRAMES) for (const t of targets) t.stack.tracer = null;
@@ -189,7 +197,7 @@ function runEpoch(
       target.now += timeJump(dice);
       target.advance(target.now);
       // A device with receive checksum offload vouches only for checksums that are right.
-      target.deliver(frame, target.variant.link.checksumOffload && generator.checksumsRight && dice.chance(0.5));
+      target.deliver(frame, target.variant.link.checksumOffload && generator.checksumsRight && ipv6.checksumsRight && dice.chance(0.5));
       if ((done & 15) === 0) target.application();
       if (dice.chance(0.01)) generator.applicationWrite(target);
       target.link.take();
@@ -232,11 +240,16 @@ function timeJump(dice: Dice): number {
 
 /** Builds the frames. */
 class Generator {
+  /** The IPv6 frames (generator6.ts). */
+  readonly ipv6: Ipv6FrameGenerator;
+
   constructor(
     private readonly dice: Dice,
     private readonly fixtures: Fixtures,
     private readonly counts: Record<string, number>,
-  ) {}
+  ) {
+    this.ipv6 = new Ipv6FrameGenerator(dice, { ip: fixtures.ip6, ethernet: fixtures.ethernet6 });
+  }
 
   private count(kind: string): void {
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;
@@ -249,11 +262,30 @@ class Generator {
   frame(target: Target): Uint8Array {
     const dice = this.dice;
     this.checksumsRight = true;
-    const r = dice.below(100);
+    this.ipv6.checksumsRight = true;
     let frame: Uint8Array;
     let kind: string;
-    if (r < 38) [kind, frame] = ['tcp-connection', this.ip(target, IpProtocol.TCP, this.tcpToConnection(target))];
-    else if (r < 48) [kind, frame] = ['tcp-listener', this.ip(target, IpProtocol.TCP, this.tcpToListener(target))];
+    // IPv6: a third of TUN's frames (where IPv6 sockets live), a tenth of TAP's (its link-local address).
+    if (dice.chance(target.ipv6 ? 0.33 : 0.1)) {
+      [kind, frame] = this.ipv6.frame(target, () => {
+        const connection = this.connection(target, 6);
+        return connection ? { segment: this.tcpToConnection(target, connection) } : null;
+      });
+      this.count(kind);
+      if (dice.chance(0.3)) {
+        frame = mutateBytes(dice, frame, target.ethernet, this.other(target, 6));
+        if (dice.chance(0.5)) mutateIpv6Fields(dice, frame, target.ethernet);
+        if (dice.chance(0.6)) fixChecksums6(frame, target.ethernet);
+        else this.checksumsRight = false;
+        this.count('mutated6');
+      }
+      return frame;
+    }
+    const r = dice.below(100);
+    if (r < 38) {
+      const connection = this.connection(target, 4);
+      [kind, frame] = ['tcp-connection', this.ip(target, IpProtocol.TCP, connection ? this.tcpToConnection(target, connection) : this.tcpToListener(target))];
+    } else if (r < 48) [kind, frame] = ['tcp-listener', this.ip(target, IpProtocol.TCP, this.tcpToListener(target))];
     else if (r < 58) [kind, frame] = ['udp', this.udp(target)];
     else if (r < 68) [kind, frame] = ['icmp', this.ip(target, IpProtocol.ICMP, this.icmp(target))];
     else if (r < 78) [kind, frame] = ['fragment', this.fragment(target)];
@@ -271,9 +303,9 @@ class Generator {
     return frame;
   }
 
-  /** A fixture frame of the target's medium (for splices), or null. */
-  private other(target: Target): Uint8Array | null {
-    const pool = target.ethernet ? this.fixtures.ethernet : this.fixtures.ip;
+  /** A fixture frame of the target's medium and family (for splices), or null. */
+  private other(target: Target, family: 4 | 6 = 4): Uint8Array | null {
+    const pool = family === 6 ? (target.ethernet ? this.fixtures.ethernet6 : this.fixtures.ip6) : target.ethernet ? this.fixtures.ethernet : this.fixtures.ip;
     return pool.length > 0 ? this.dice.pick(pool) : null;
   }
 
@@ -318,21 +350,23 @@ class Generator {
    * half-open one a fuzzed SYN made (whose handshake the exact ACK then completes, filling the
    * accept queue of the listener nobody accepts from).
    */
-  private connection(target: Target): TcpConnection | null {
+  private connection(target: Target, family: 4 | 6 = 4): TcpConnection | null {
+    const ofFamily = (connection: TcpConnection) => ipFamily(connection.remoteAddress) === family;
     if (this.dice.chance(0.05)) {
       const listener = this.dice.pick(target.listeners);
-      if (listener.synQueue.size > 0) return this.dice.pick([...listener.synQueue.values()]);
+      const halfOpen = [...listener.synQueue.values()].filter(ofFamily);
+      if (halfOpen.length > 0) return this.dice.pick(halfOpen);
     }
-    if (this.dice.chance(0.8) && target.tracked.length > 0) return this.dice.pick(target.tracked).connection;
-    const all = target.stack.tcp.listConnections();
+    const tracked = target.tracked.filter((t) => ofFamily(t.connection));
+    if (this.dice.chance(0.8) && tracked.length > 0) return this.dice.pick(tracked).connection;
+    const all = target.stack.tcp.listConnections().filter(ofFamily);
     return all.length > 0 ? this.dice.pick(all) : null;
   }
 
-  /** A segment on a live connection's 4-tuple, its numbers near that connection's window edges. */
-  private tcpToConnection(target: Target): Uint8Array {
+  /** A segment on a live connection's 4-tuple (in its family), its numbers near that connection's window edges. */
+  private tcpToConnection(target: Target, connection: TcpConnection): Uint8Array {
     const dice = this.dice;
-    const connection = this.connection(target);
-    if (!connection) return this.tcpToListener(target);
+    const { source, destination } = target.fromPeer(ipFamily(connection.remoteAddress));
     // The connections kept for the final transfer only meet a blind attacker (RFC 5961 §1.2): it
     // knows the 4-tuple, not the sequence numbers; nothing it sends may break them.
     const blind = target.isTransfer(connection);
@@ -365,8 +399,8 @@ class Generator {
         options,
         payload: dice.bytes(dice.length(1460)),
       },
-      target.peer,
-      target.ours,
+      source,
+      destination,
     );
   }
 

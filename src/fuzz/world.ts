@@ -3,14 +3,19 @@
  * there by real segment exchanges, the bounds every cache and queue must stay within, and the
  * legitimate transfers that must still complete once the fuzzing stops.
  *
- * Two targets: a TUN-style stack fed bare IPv4 packets, and a TAP-style one behind an
- * EthernetAdapter (ARP cache, resolution queues) fed Ethernet frames. The peer reads the
+ * Two targets: a TUN-style stack fed bare IPv4 and IPv6 packets, and a TAP-style one behind an
+ * EthernetAdapter (ARP cache, resolution queues) fed Ethernet frames. On TUN every kind of
+ * socket state exists over IPv6 too (connections, listeners on `::`, UDP, partial packets), set
+ * up by the same exchanges as over IPv4; the peer speaks the family of the connection it talks on. The peer reads the
  * connection's own sequence variables to aim its segments; it does not parse what the stack sends,
  * except during the final transfer, where it collects the data the stack sent.
  */
 import { bytesEqual, concatBytes } from '../core/bytes.js';
 import { parseIpv4Address, parseIpv4Cidr, type Ipv4Address } from '../ip/address.js';
 import { Ipv4Packet } from '../ip/ipv4.js';
+import { ipFamily, type IpAddress } from '../ip/ip-address.js';
+import { formatIpv6Address, parseIpv6Address, type Ipv6Address } from '../ip/ipv6-address.js';
+import { Ipv6NextHeader, Ipv6Packet } from '../ip/ipv6.js';
 import { EthernetAdapter } from '../link/ethernet-adapter.js';
 import { ArpOperation } from '../link/arp.js';
 import { EthernetFrame, EtherType, MAC_BROADCAST, type MacAddress } from '../link/ethernet.js';
@@ -28,6 +33,7 @@ import type { RawSocket } from '../ip/raw-layer.js';
 import { parseTcpOptions } from '../tcp/tcp-options.js';
 import { applicationActivity, relayOnClose, CONNECTED_UDP_PORT, RAW_PROTOCOL, REUSE_ADDRESS_PORT, REUSE_PORT } from './application.js';
 import { arpPacket, ethernetFrame, icmpMessage, ipv4Packet, IpProtocol, tcpSegment, udpDatagram, type Dice } from './frames.js';
+import { icmpv6Message, ipv6Packet } from './frames6.js';
 import { lossyTransferIn, lossyTransferOut } from './lossy.js';
 import type { Variant } from './variants.js';
 
@@ -87,8 +93,17 @@ export interface Tracked {
  */
 const LOSSY_TRANSFER_BYTES = [32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 128 * 1024] as const;
 
+/** Destinations whose IPv6 path MTU is remembered at most (ipv6-layer.ts PATH_MTU_ENTRIES_MAX). */
+const IPV6_PATH_MTU_ENTRIES_MAX = 4096;
+
 /** A raw socket's receive queue bound (raw-layer.ts RAW_RECEIVE_LIMIT, Linux's default rmem). */
 const RAW_QUEUE_LIMIT = 212_992;
+
+/** Where the IPv6 listeners sit in `Target.listeners`: on `::` port 86 (accepted) and 87 (never accepted). */
+export const LISTENER6 = 2;
+/** Ports of the IPv6 listeners and UDP sockets. */
+export const LISTENER6_PORTS = [86, 87] as const;
+export const UDP6_PORTS = [5300, 5301] as const;
 
 /** A small ARP cache, so that an epoch's ARP traffic reaches its bound. */
 const ARP_CACHE_LIMIT_UNDER_FUZZ = 64;
@@ -100,6 +115,16 @@ export class Target {
   readonly adapter: EthernetAdapter | null;
   readonly ours: Ipv4Address;
   readonly peer: Ipv4Address;
+  /** Whether the stack has IPv6 sockets to fuzz (TUN); TAP gets IPv6 frames at its link-local address only. */
+  readonly ipv6: boolean;
+  /** Our IPv6 address (TUN: fd00:f::1; TAP: the interface's link-local one) and the peer's. */
+  readonly ours6: Ipv6Address;
+  readonly peer6: Ipv6Address;
+  /** The same as the transports hold them (RFC 5952 text). */
+  readonly ours6Text: string;
+  readonly peer6Text: string;
+  /** UDP sockets on IPv6 (`::`), kept apart from `udp` (the application's UDP calls are IPv4's). */
+  readonly udp6: Array<{ readonly socket: UdpSocket; readonly drains: boolean }> = [];
   readonly ourMac: MacAddress = new Uint8Array([0x02, 0, 0, 0, 0, 0x01]);
   readonly peerMac: MacAddress = new Uint8Array([0x02, 0, 0, 0, 0, 0x02]);
   readonly tracked: Tracked[] = [];
@@ -114,6 +139,8 @@ export class Target {
   private problem: string | null = null;
   /** Identification of the fragments seeded into reassembly. */
   readonly fragmentIds: number[] = [];
+  /** Identification of the IPv6 fragments seeded into reassembly. */
+  readonly fragmentIds6: number[] = [];
   now = 0;
   private nextPeerPort = 40_000;
   private nextConnectPort = 50_000;
@@ -134,13 +161,22 @@ export class Target {
     this.link = new FuzzLink(name === 'tun' ? 'ip' : 'ethernet', variant.link.tso, variant.link.queueLimit);
     if (name === 'tun') {
       this.adapter = null;
-      this.stack.addInterface({ name: 'eth0', link: this.link, address: `${prefix}.1/24` });
+      this.stack.addInterface({ name: 'eth0', link: this.link, address: `${prefix}.1/24`, address6: 'fd00:f::1/64' });
     } else {
       this.adapter = new EthernetAdapter(this.link, { mac: this.ourMac, address: parseIpv4Cidr(`${prefix}.1/24`)!, cacheLimit: ARP_CACHE_LIMIT_UNDER_FUZZ });
       this.stack.addInterface({ name: 'eth0', link: this.adapter, address: `${prefix}.1/24` });
     }
+    this.ipv6 = name === 'tun';
+    this.ours6 = this.ipv6 ? parseIpv6Address('fd00:f::1')! : this.stack.ip6.addresses('eth0')[0].cidr.address;
+    this.peer6 = parseIpv6Address(this.ipv6 ? 'fd00:f::2' : 'fe80::2')!;
+    this.ours6Text = formatIpv6Address(this.ours6);
+    this.peer6Text = formatIpv6Address(this.peer6);
     if (variant.routes) {
       const peer = `${prefix}.2`;
+      if (this.ipv6) {
+        this.stack.addRoute('::/0', { via: 'fd00:f::2' });
+        this.stack.addRoute('fd00:99::/32', { via: 'fd00:f::2', mtu: 1280 });
+      }
       this.stack.addRoute('default', { via: peer });
       this.stack.addRoute('192.168.0.0/16', { via: peer, mtu: 1280 });
       this.stack.addRoute('192.168.7.0/24', { via: peer, advertisedMss: 1000, metric: 5 });
@@ -194,9 +230,40 @@ export class Target {
     this.deliver(this.frameIp(packet, destinationMac));
   }
 
-  /** An IPv4 packet as this target's link carries it. */
+  /** An IP packet as this target's link carries it (the EtherType by its version nibble). */
   frameIp(packet: Uint8Array, destinationMac: MacAddress = this.ourMac): Uint8Array {
-    return this.ethernet ? ethernetFrame(destinationMac, this.peerMac, EtherType.IPV4, packet) : packet;
+    if (!this.ethernet) return packet;
+    return ethernetFrame(destinationMac, this.peerMac, packet.length > 0 && packet[0] >> 4 === 6 ? EtherType.IPV6 : EtherType.IPV4, packet);
+  }
+
+  // ---- the two families ----
+
+  /** The peer's address of `family` as the transports hold it. */
+  peerOf(family: 4 | 6): IpAddress {
+    return family === 4 ? this.peer : this.peer6Text;
+  }
+
+  /** Source and destination of what the peer sends in `family` (for checksums and IP headers). */
+  fromPeer(family: 4 | 6): { readonly source: Ipv4Address | Ipv6Address; readonly destination: Ipv4Address | Ipv6Address } {
+    return family === 4 ? { source: this.peer, destination: this.ours } : { source: this.peer6, destination: this.ours6 };
+  }
+
+  /** What the stack sends the peer in `family`. */
+  toPeer(family: 4 | 6): { readonly source: Ipv4Address | Ipv6Address; readonly destination: Ipv4Address | Ipv6Address } {
+    return family === 4 ? { source: this.ours, destination: this.peer } : { source: this.ours6, destination: this.peer6 };
+  }
+
+  /** A packet from the peer to us carrying `payload` of `protocol`, in `family` (`ecn`: its ECN field). */
+  peerPacket(family: 4 | 6, protocol: number, payload: Uint8Array, ecn = 0): Uint8Array {
+    return family === 4
+      ? ipv4Packet({ source: this.peer, destination: this.ours, protocol, ecn }, payload)
+      : ipv6Packet({ source: this.peer6, destination: this.ours6, ecn }, protocol, payload);
+  }
+
+  /** A TCP segment from the peer to us in `family`. */
+  private peerTcp(family: 4 | 6, repr: Parameters<typeof tcpSegment>[0], ecn = 0): Uint8Array {
+    const { source, destination } = this.fromPeer(family);
+    return this.peerPacket(family, IpProtocol.TCP, tcpSegment(repr, source, destination), ecn);
   }
 
   /** Runs every timer due by `now` in order, then flushes output; the peer answers ARP. */
@@ -220,10 +287,35 @@ export class Target {
     this.stack.poll(this.now);
   }
 
-  /** The peer answers the stack's ARP requests for its address (only on TAP). */
+  /**
+   * The peer answers the stack's ARP requests for its address, and its Neighbor Solicitations
+   * for its IPv6 address (RFC 4861 §7.2.4: a solicited NA with the target's link-layer address),
+   * only on TAP.
+   */
   private answerArp(): void {
     if (!this.ethernet) return;
     for (const frame of this.link.sent) {
+      if (isNeighborSolicitationFor(frame, this.peer6)) {
+        const source = frame.subarray(22, 38);
+        const advertisement = icmpv6Message(
+          {
+            kind: 'neighborAdvertisement',
+            router: false,
+            solicited: true,
+            override: true,
+            reserved: 0,
+            target: this.peer6,
+            options: [{ kind: 'targetLinkLayerAddress', address: this.peerMac }],
+          },
+          this.peer6,
+          source,
+        );
+        this.link.receiver!(
+          this.frameIp(ipv6Packet({ source: this.peer6, destination: source, hopLimit: 255 }, Ipv6NextHeader.ICMPV6, advertisement)),
+          this.now,
+        );
+        continue;
+      }
       if (frame.length < 42 || frame[12] !== 0x08 || frame[13] !== 0x06 || frame[21] !== ArpOperation.REQUEST) continue;
       const target = ((frame[38] << 24) | (frame[39] << 16) | (frame[40] << 8) | frame[41]) >>> 0;
       if (target !== this.peer) continue;
@@ -252,22 +344,18 @@ export class Target {
     connection: TcpConnection,
     fields: { seq: number; ack: number; flags: number; payload?: Uint8Array; window?: number; options?: TcpOption[]; ecn?: number },
   ): void {
-    const segment = tcpSegment(
-      {
-        srcPort: connection.remotePort,
-        dstPort: connection.localPort,
-        seq: fields.seq >>> 0,
-        ack: fields.ack >>> 0,
-        flags: fields.flags,
-        window: fields.window ?? 65535,
-        urgentPointer: 0,
-        options: fields.options ?? this.peerOptions(connection),
-        payload: fields.payload ?? new Uint8Array(0),
-      },
-      this.peer,
-      this.ours,
-    );
-    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP, ecn: fields.ecn ?? 0 }, segment));
+    const repr = {
+      srcPort: connection.remotePort,
+      dstPort: connection.localPort,
+      seq: fields.seq >>> 0,
+      ack: fields.ack >>> 0,
+      flags: fields.flags,
+      window: fields.window ?? 65535,
+      urgentPointer: 0,
+      options: fields.options ?? this.peerOptions(connection),
+      payload: fields.payload ?? new Uint8Array(0),
+    };
+    this.deliverIp(this.peerTcp(ipFamily(connection.remoteAddress), repr, fields.ecn ?? 0));
   }
 
   /** A SYN's options as the peer varies them: MSS always, then any of window scale, SACK, timestamps. */
@@ -290,8 +378,8 @@ export class Target {
     return this.stack.tcp.config.synCookies === 'always';
   }
 
-  /** The peer's SYN to `port` from `peerPort`; returns its ISS. */
-  private peerSyn(port: number, peerPort: number): number {
+  /** The peer's SYN to `port` from `peerPort`, in `family`; returns its ISS. */
+  private peerSyn(port: number, peerPort: number, family: 4 | 6 = 4): number {
     const peerIss = this.dice.u32();
     // Half the time the SYN asks for ECN (ECE and CWR, RFC 3168 §6.1.1).
     const flags = this.dice.chance(0.5) ? 0x0c2 : 0x002;
@@ -307,17 +395,17 @@ export class Target {
         options: this.synOptions(),
         payload: new Uint8Array(0),
       },
-      this.peer,
-      this.ours,
+      this.fromPeer(family).source,
+      this.fromPeer(family).destination,
     );
-    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
+    this.deliverIp(this.peerPacket(family, IpProtocol.TCP, segment));
     return peerIss;
   }
 
   /** A passive open: the peer's SYN reaches the listener; SYN-RECEIVED. */
   private synReceived(listener: TcpListener): TcpConnection {
     const peerPort = this.nextPeerPort++;
-    this.peerSyn(listener.port, peerPort);
+    this.peerSyn(listener.port, peerPort, ipFamily(listener.address));
     const connection = [...listener.synQueue.values()].find((c) => c.remotePort === peerPort);
     if (!connection) throw new Error(`fuzz setup (${this.name}): no half-open connection from port ${peerPort}`);
     return connection;
@@ -331,7 +419,9 @@ export class Target {
    */
   passiveOpen(listener: TcpListener): TcpConnection | null {
     const peerPort = this.nextPeerPort++;
-    const peerIss = this.peerSyn(listener.port, peerPort);
+    // A listener on `::` hears the peer over IPv6 (it would take IPv4 too: dual stack).
+    const family = ipFamily(listener.address);
+    const peerIss = this.peerSyn(listener.port, peerPort, family);
     const halfOpen = [...listener.synQueue.values()].find((c) => c.remotePort === peerPort);
     if (halfOpen) {
       this.peerSegment(halfOpen, { seq: halfOpen.rcvNxt, ack: halfOpen.sndNxt, flags: 0x010 });
@@ -340,18 +430,18 @@ export class Target {
     // No SYN-queue entry: a cookie (always, or the SYN queue was full), or no answer at all.
     const synAck = this.sentSegments().find((p) => p.synFlag && p.ackFlag && p.srcPort === listener.port && p.dstPort === peerPort);
     if (!synAck) return null;
-    this.completeCookie(listener.port, peerPort, peerIss, synAck);
+    this.completeCookie(listener.port, peerPort, peerIss, synAck, family);
     return listener.acceptQueue.find((c) => c.remotePort === peerPort) ?? null;
   }
 
   /** SYN-RECEIVED by a simultaneous open (RFC 9293 Figure 7): we connect, the peer's SYN crosses our SYN. */
-  private simultaneousOpen(): TcpConnection {
-    const result = this.stack.tcp.connect(this.peer, 8000 + this.dice.below(100), { localPort: this.nextConnectPort++ });
+  private simultaneousOpen(family: 4 | 6 = 4): TcpConnection {
+    const result = this.stack.tcp.connect(this.peerOf(family), 8000 + this.dice.below(100), { localPort: this.nextConnectPort++ });
     if (!result.ok) throw new Error(`fuzz setup (${this.name}): connect: ${result.error}`);
     const connection = result.value;
     this.settle();
-    const segment = tcpSegment(
-      {
+    this.deliverIp(
+      this.peerTcp(family, {
         srcPort: connection.remotePort,
         dstPort: connection.localPort,
         seq: this.dice.u32(),
@@ -361,24 +451,22 @@ export class Target {
         urgentPointer: 0,
         options: this.synOptions(),
         payload: new Uint8Array(0),
-      },
-      this.peer,
-      this.ours,
+      }),
     );
-    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
     return connection;
   }
 
   /** ESTABLISHED, passive (through the listener on 80, accepted) or active (we connect). */
-  private established(active: boolean): TcpConnection {
+  private established(active: boolean, family: 4 | 6 = 4): TcpConnection {
     if (active) {
-      const connection = this.activeOpen();
-      if (!connection) throw new Error(`fuzz setup (${this.name}): active open failed`);
+      const connection = this.activeOpen(undefined, false, undefined, family);
+      if (!connection) throw new Error(`fuzz setup (${this.name}): active open failed (IPv${family})`);
       return connection;
     }
-    const connection = this.passiveOpen(this.listeners[0]);
-    if (!connection) throw new Error(`fuzz setup (${this.name}): passive open failed`);
-    const accepted = this.listeners[0].accept();
+    const listener = family === 4 ? this.listeners[0] : this.listeners[LISTENER6];
+    const connection = this.passiveOpen(listener);
+    if (!connection) throw new Error(`fuzz setup (${this.name}): passive open failed (IPv${family})`);
+    const accepted = listener.accept();
     if (accepted !== connection) throw new Error(`fuzz setup (${this.name}): the established connection was not accepted`);
     return connection;
   }
@@ -388,8 +476,8 @@ export class Target {
    * fixed local port, or an ephemeral one (RFC 6056); `configure` runs before the SYN leaves.
    * Null when connect fails (no ephemeral port left).
    */
-  activeOpen(port = 8000 + this.dice.below(100), ephemeral = false, configure?: (connection: TcpConnection) => void): TcpConnection | null {
-    const result = this.stack.tcp.connect(this.peer, port, {
+  activeOpen(port = 8000 + this.dice.below(100), ephemeral = false, configure?: (connection: TcpConnection) => void, family: 4 | 6 = 4): TcpConnection | null {
+    const result = this.stack.tcp.connect(this.peerOf(family), port, {
       ...(ephemeral ? {} : { localPort: this.nextConnectPort++ }),
       ...(configure ? { configure } : {}),
     });
@@ -397,8 +485,8 @@ export class Target {
     const connection = result.value;
     this.settle();
     const options = this.synOptions();
-    const segment = tcpSegment(
-      {
+    this.deliverIp(
+      this.peerTcp(family, {
         srcPort: connection.remotePort,
         dstPort: connection.localPort,
         seq: this.dice.u32(),
@@ -408,17 +496,14 @@ export class Target {
         urgentPointer: 0,
         options,
         payload: new Uint8Array(0),
-      },
-      this.peer,
-      this.ours,
+      }),
     );
-    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
     return connection;
   }
 
   /** `count` SYNs to `listener` from new ports, back to back (nobody completes them). */
   synFlood(listener: TcpListener, count: number): void {
-    for (let i = 0; i < count; i++) this.peerSyn(listener.port, 20_000 + this.dice.below(20_000));
+    for (let i = 0; i < count; i++) this.peerSyn(listener.port, 20_000 + this.dice.below(20_000), ipFamily(listener.address));
     this.link.take();
   }
 
@@ -430,7 +515,7 @@ export class Target {
     const opened: Array<{ port: number; iss: number }> = [];
     for (let i = 0; i < count; i++) {
       const port = this.nextPeerPort++;
-      opened.push({ port, iss: this.peerSyn(listener.port, port) });
+      opened.push({ port, iss: this.peerSyn(listener.port, port, ipFamily(listener.address)) });
     }
     const sent = this.sentSegments();
     for (const { port, iss } of opened) {
@@ -440,7 +525,7 @@ export class Target {
         continue;
       }
       const synAck = sent.find((p) => p.synFlag && p.ackFlag && p.srcPort === listener.port && p.dstPort === port);
-      if (synAck) this.completeCookie(listener.port, port, iss, synAck);
+      if (synAck) this.completeCookie(listener.port, port, iss, synAck, ipFamily(listener.address));
     }
   }
 
@@ -483,15 +568,15 @@ export class Target {
   }
 
   /** The peer's ACK for a cookie SYN-ACK: SEG.ACK = cookie + 1, TSecr = its TSval (which carries the options). */
-  private completeCookie(listenerPort: number, peerPort: number, peerIss: number, synAck: TcpPacket): void {
+  private completeCookie(listenerPort: number, peerPort: number, peerIss: number, synAck: TcpPacket, family: 4 | 6 = 4): void {
     const options = parseTcpOptions(synAck.optionBytes);
     const echoed = options.ok ? options.value.find((o) => o.kind === 'timestamps') : undefined;
     const ts =
       echoed?.kind === 'timestamps'
         ? [{ kind: 'noOperation' as const }, { kind: 'noOperation' as const }, { kind: 'timestamps' as const, tsVal: this.peerTs(), tsEcr: echoed.tsVal }]
         : [];
-    const ack = tcpSegment(
-      {
+    this.deliverIp(
+      this.peerTcp(family, {
         srcPort: peerPort,
         dstPort: listenerPort,
         seq: seqAdd(peerIss, 1),
@@ -501,11 +586,8 @@ export class Target {
         urgentPointer: 0,
         options: ts,
         payload: new Uint8Array(0),
-      },
-      this.peer,
-      this.ours,
+      }),
     );
-    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, ack));
     this.count(`cookie-ack${ts.length > 0 ? '-ts' : ''}`);
   }
 
@@ -520,8 +602,8 @@ export class Target {
         tsVal: newer ? (connection.timestamps.recent + 1 + this.dice.below(1000)) >>> 0 : connection.timestamps.recent,
         tsEcr: 0,
       });
-    const segment = tcpSegment(
-      {
+    this.deliverIp(
+      this.peerTcp(ipFamily(connection.remoteAddress), {
         srcPort: connection.remotePort,
         dstPort: connection.localPort,
         seq,
@@ -531,15 +613,44 @@ export class Target {
         urgentPointer: 0,
         options,
         payload: new Uint8Array(0),
-      },
-      this.peer,
-      this.ours,
+      }),
     );
-    this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
   }
 
-  /** A router's fragmentation-needed with `mtu` (RFC 1191), quoting `connection`'s segment at SND.UNA. */
+  /**
+   * A router's fragmentation-needed with `mtu` (RFC 1191), quoting `connection`'s segment at
+   * SND.UNA; on an IPv6 connection its Packet Too Big (RFC 4443 §3.2, RFC 8201), quoting as much
+   * as ICMPv6 would.
+   */
   fragmentationNeeded(connection: TcpConnection, mtu: number): void {
+    if (ipFamily(connection.remoteAddress) === 6) {
+      const { source, destination } = this.toPeer(6);
+      const segment = tcpSegment(
+        {
+          srcPort: connection.localPort,
+          dstPort: connection.remotePort,
+          seq: connection.sndUna,
+          ack: connection.rcvNxt,
+          flags: 0x010,
+          window: 0,
+          urgentPointer: 0,
+          options: [],
+          payload: new Uint8Array(0),
+        },
+        source,
+        destination,
+      );
+      const quoted = ipv6Packet({ source: this.ours6, destination: this.peer6 }, IpProtocol.TCP, segment);
+      const router = parseIpv6Address('fd00:f::fe')!;
+      this.deliverIp(
+        ipv6Packet(
+          { source: router, destination: this.ours6 },
+          Ipv6NextHeader.ICMPV6,
+          icmpv6Message({ kind: 'packetTooBig', code: 0, mtu, quoted }, router, this.ours6),
+        ),
+      );
+      return;
+    }
     const quotedSegment = tcpSegment(
       {
         srcPort: connection.localPort,
@@ -565,15 +676,15 @@ export class Target {
    * SYN crossing it (simultaneous open), or a SYN+FIN (dropped in SYN-SENT where
    * TcpConfig.dropSynFin is true). Null when connect fails.
    */
-  openingConnection(answer: 'none' | 'syn' | 'syn-fin'): TcpConnection | null {
-    const result = this.stack.tcp.connect(this.peer, 9000 + this.dice.below(100), { localPort: this.nextConnectPort++ });
+  openingConnection(answer: 'none' | 'syn' | 'syn-fin', family: 4 | 6 = 4): TcpConnection | null {
+    const result = this.stack.tcp.connect(this.peerOf(family), 9000 + this.dice.below(100), { localPort: this.nextConnectPort++ });
     if (!result.ok) return null;
     const connection = result.value;
     this.settle();
     if (answer !== 'none') {
       const flags = answer === 'syn' ? 0x002 : 0x003;
-      const segment = tcpSegment(
-        {
+      this.deliverIp(
+        this.peerTcp(family, {
           srcPort: connection.remotePort,
           dstPort: connection.localPort,
           seq: this.dice.u32(),
@@ -583,11 +694,8 @@ export class Target {
           urgentPointer: 0,
           options: this.synOptions(),
           payload: new Uint8Array(0),
-        },
-        this.peer,
-        this.ours,
+        }),
       );
-      this.deliverIp(ipv4Packet({ source: this.peer, destination: this.ours, protocol: IpProtocol.TCP }, segment));
     }
     return connection;
   }
@@ -607,8 +715,15 @@ export class Target {
     let packet = frame;
     if (this.ethernet) {
       const ethernet = EthernetFrame.checked(frame);
-      if (!ethernet.ok || ethernet.value.etherType !== EtherType.IPV4) return null;
+      if (!ethernet.ok || (ethernet.value.etherType !== EtherType.IPV4 && ethernet.value.etherType !== EtherType.IPV6)) return null;
       packet = ethernet.value.payload;
+    }
+    if (packet.length > 0 && packet[0] >> 4 === 6) {
+      // The stack sends TCP with no extension headers: TCP follows the fixed header.
+      const ip6 = Ipv6Packet.checked(packet);
+      if (!ip6.ok || ip6.value.nextHeader !== IpProtocol.TCP) return null;
+      const tcp = TcpPacket.checked(ip6.value.payload);
+      return tcp.ok ? tcp.value : null;
     }
     const ip = Ipv4Packet.checked(packet);
     if (!ip.ok || ip.value.protocol !== IpProtocol.TCP) return null;
@@ -722,7 +837,82 @@ export class Target {
         ),
       );
     }
+    if (this.ipv6) this.setupIpv6();
     this.link.take();
+  }
+
+  /**
+   * The same over IPv6 (TUN): listeners on `::` (86 accepted, 87 never), two ESTABLISHED
+   * connections kept for the final transfer (passive and active), one with data in flight and
+   * one holding out-of-order data, SYN-SENT, SYN-RECEIVED, FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT,
+   * CLOSE-WAIT, LAST-ACK; two UDP sockets (one read, one never read); first fragments of three
+   * packets whose rest never comes (RFC 8200 §4.5).
+   */
+  private setupIpv6(): void {
+    const tcp = this.stack.tcp;
+    for (const [port, backlog] of [
+      [LISTENER6_PORTS[0], 16],
+      [LISTENER6_PORTS[1], 4],
+    ] as const) {
+      const listener = tcp.listen('::', port, backlog);
+      if (!listener.ok) throw new Error(`fuzz setup: listen [::]:${port}: ${listener.error}`);
+      this.listeners.push(listener.value);
+    }
+    for (let i = 0; i < 2; i++) this.track(this.established(i % 2 === 1, 6), 'ESTABLISHED', true, true);
+    const inFlight = this.established(false, 6);
+    inFlight.send(this.dice.bytes(20_000));
+    this.settle();
+    this.track(inFlight, 'ESTABLISHED', false);
+    const holes = this.established(true, 6);
+    this.peerSegment(holes, { seq: seqAdd(holes.rcvNxt, 1000), ack: holes.sndNxt, flags: 0x018, payload: this.dice.bytes(500) });
+    this.track(holes, 'ESTABLISHED', false);
+    const synSent = tcp.connect(this.peer6Text, 9000, { localPort: this.nextConnectPort++ });
+    if (!synSent.ok) throw new Error(`fuzz setup: connect [${this.peer6Text}]:9000: ${synSent.error}`);
+    this.settle();
+    this.track(synSent.value, 'SYN-SENT', true);
+    this.track(this.cookiesAlways || this.dice.chance(0.3) ? this.simultaneousOpen(6) : this.synReceived(this.listeners[LISTENER6]), 'SYN-RECEIVED', true);
+    const finWait1 = this.established(false, 6);
+    finWait1.close();
+    this.settle();
+    this.track(finWait1, 'FIN-WAIT-1', true);
+    const finWait2 = this.established(true, 6);
+    finWait2.close();
+    this.settle();
+    this.peerSegment(finWait2, { seq: finWait2.rcvNxt, ack: finWait2.sndNxt, flags: 0x010 });
+    this.track(finWait2, 'FIN-WAIT-2', true);
+    const timeWait = this.established(false, 6);
+    timeWait.close();
+    this.settle();
+    this.peerSegment(timeWait, { seq: timeWait.rcvNxt, ack: timeWait.sndNxt, flags: 0x011 });
+    this.track(timeWait, 'TIME-WAIT', true);
+    const closeWait = this.established(true, 6);
+    this.peerSegment(closeWait, { seq: closeWait.rcvNxt, ack: closeWait.sndNxt, flags: 0x011 });
+    this.track(closeWait, 'CLOSE-WAIT', true);
+    const lastAck = this.established(false, 6);
+    this.peerSegment(lastAck, { seq: lastAck.rcvNxt, ack: lastAck.sndNxt, flags: 0x011 });
+    lastAck.close();
+    this.settle();
+    this.track(lastAck, 'LAST-ACK', true);
+    for (const [port, drains] of [
+      [UDP6_PORTS[0], true],
+      [UDP6_PORTS[1], false],
+    ] as const) {
+      const socket = this.stack.udp.open(6);
+      if (!drains && this.dice.chance(0.3)) socket.options.receiveBufferSize = 4096;
+      const bound = socket.bind('::', port);
+      if (!bound.ok) throw new Error(`fuzz setup: udp bind [::]:${port}: ${bound.error}`);
+      this.udp6.push({ socket, drains });
+    }
+    for (let i = 0; i < 3; i++) {
+      const identification = 0x4000 + i;
+      this.fragmentIds6.push(identification);
+      const datagram = udpDatagram({ sourcePort: 1000 + i, destinationPort: UDP6_PORTS[0], payload: this.dice.bytes(1200) }, this.peer6, this.ours6);
+      this.deliverIp(
+        ipv6Packet({ source: this.peer6, destination: this.ours6 }, IpProtocol.UDP, datagram.subarray(0, 600), [
+          { kind: 'fragment', reserved: 0, fragmentOffset: 0, reservedBits: 0, moreFragments: true, identification },
+        ]),
+      );
+    }
   }
 
   /** The application's share of the work between frames: reading, accepting, closing extras. */
@@ -735,12 +925,13 @@ export class Target {
       connection.urgentMarkDistance();
       if (connection.endOfStream || !connection.writable) this.count('eof-or-unwritable'); // poll(2)'s POLLIN at EOF, POLLOUT
     }
-    const accepted = this.listeners[0].accept();
-    if (accepted) {
-      if (this.tracked.length < 48) this.tracked.push({ connection: accepted, intended: 'ESTABLISHED', drains: true, transfer: false });
+    for (const listener of [this.listeners[0], this.listeners[LISTENER6]]) {
+      const accepted = listener?.accept();
+      if (!accepted) continue;
+      if (this.tracked.length < 64) this.tracked.push({ connection: accepted, intended: 'ESTABLISHED', drains: true, transfer: false });
       else accepted.close();
     }
-    for (const { socket, drains } of this.udp) if (drains) while (socket.receive());
+    for (const { socket, drains } of [...this.udp, ...this.udp6]) if (drains) while (socket.receive());
     for (const socket of this.raw) if (socket.protocol === RAW_PROTOCOL) while (socket.receive());
     this.problem ??= applicationActivity(this);
   }
@@ -772,7 +963,14 @@ export class Target {
     const reassembler = stack.ip.reassembler;
     const reassembly = stack.ip.config.reassembly;
     if (reassembler.memory > reassembly.memoryLimit) return `reassembly holds ${reassembler.memory} bytes > ${reassembly.memoryLimit}`;
-    for (const { socket } of this.udp) {
+    // One budget for both families (RFC 8200 §4.5's reassembly draws on IPv4's).
+    const budget = stack.ip.reassemblyMemory;
+    const held = reassembler.memory + stack.ip6.reassembler.memory;
+    if (held > budget.limit) return `reassembly of both families holds ${held} bytes > ${budget.limit}`;
+    if (budget.inUse !== held) return `the reassembly budget says ${budget.inUse} bytes in use, the reassemblers hold ${held}`;
+    const pathMtus = (stack.ip6 as unknown as { pathMtus: Map<string, unknown> }).pathMtus.size;
+    if (pathMtus > IPV6_PATH_MTU_ENTRIES_MAX) return `IPv6 path MTUs remembered for ${pathMtus} destinations > ${IPV6_PATH_MTU_ENTRIES_MAX}`;
+    for (const { socket } of [...this.udp, ...this.udp6]) {
       const queued = (socket as unknown as { queuedBytes: number }).queuedBytes;
       if (queued > socket.options.receiveBufferSize) return `udp port ${socket.localPort}: queue ${queued} > ${socket.options.receiveBufferSize}`;
     }
@@ -895,6 +1093,13 @@ export class Target {
     const tcp = this.tcpIn(frame);
     return tcp && tcp.srcPort === connection.localPort && tcp.dstPort === connection.remotePort ? tcp : null;
   }
+}
+
+/** True for an Ethernet frame carrying a Neighbor Solicitation (no extension headers) whose target is `target`. */
+function isNeighborSolicitationFor(frame: Uint8Array, target: Ipv6Address): boolean {
+  if (frame.length < 14 + 40 + 24 || frame[12] !== 0x86 || frame[13] !== 0xdd || frame[14 + 6] !== Ipv6NextHeader.ICMPV6 || frame[54] !== 135) return false;
+  for (let i = 0; i < 16; i++) if (frame[62 + i] !== target[i]) return false;
+  return true;
 }
 
 function describeError(error: unknown): string {

@@ -5,6 +5,8 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fuzz } from '../../src/fuzz/fuzzer.js';
+import { Icmpv6Layer } from '../../src/ip/icmpv6-layer.js';
+import { Ipv6Reassembler } from '../../src/ip/ipv6-fragments.js';
 import { ReceiveAssembler } from '../../src/tcp/assembler.js';
 import { TcpLayer } from '../../src/tcp/tcp-layer.js';
 
@@ -17,14 +19,19 @@ describe('fuzzer', () => {
   it(`finds nothing in ${SEEDS.length} × ${FRAMES_PER_SEED} frames (seeds ${SEEDS.join(', ')}), and surviving connections still transfer bit-exact`, () => {
     let frames = 0;
     let transfers = 0;
+    const generated: Record<string, number> = {};
     for (const seed of SEEDS) {
       const result = fuzz({ frames: FRAMES_PER_SEED, seed, epochFrames: 10_000 });
       expect(result.findings, JSON.stringify(result.findings, null, 2)).toEqual([]);
       frames += result.frames;
       transfers += result.transfersChecked;
+      for (const [kind, n] of Object.entries(result.generated)) generated[kind] = (generated[kind] ?? 0) + n;
     }
     expect(frames).toBe(SEEDS.length * FRAMES_PER_SEED);
     expect(transfers).toBeGreaterThan(0);
+    // IPv6 has its share: each of its generators made frames (about 28% of all frames).
+    const ipv6Kinds = ['tcp6-connection', 'tcp6-listener', 'udp6', 'icmpv6', 'ndp-mld', 'fragment6', 'exthdr6', 'fixture6', 'mutated6'];
+    for (const kind of ipv6Kinds) expect(generated[kind] ?? 0, kind).toBeGreaterThan(500);
   }, 120_000);
 
   it('reports an exception the stack counts as an internal error, with the seed and frame to replay', () => {
@@ -40,6 +47,26 @@ describe('fuzzer', () => {
     expect(result.findings[0].frame).toBeGreaterThanOrEqual(0);
     expect(result.findings[0].message).toMatch(/drop\.internalError = 1: Error: planted/);
     expect(result.findings[0].frameHex).toMatch(/^[0-9a-f]+$/);
+  });
+
+  it('reports an exception in IPv6 input (ICMPv6), with the frame to replay', () => {
+    const input = Icmpv6Layer.prototype.inputIpv6;
+    let calls = 0;
+    vi.spyOn(Icmpv6Layer.prototype, 'inputIpv6').mockImplementation(function (this: Icmpv6Layer, ...args: Parameters<Icmpv6Layer['inputIpv6']>) {
+      if (++calls === 200) throw new Error('planted in ICMPv6');
+      return input.apply(this, args);
+    });
+    const result = fuzz({ frames: 20_000, seed: 9, epochFrames: 10_000 });
+    expect(result.findings).toHaveLength(1);
+    expect(result.findings[0].message).toMatch(/planted in ICMPv6/);
+    expect(result.findings[0].frameHex).toMatch(/^[0-9a-f]+$/);
+  });
+
+  it('reports IPv6 reassembly that holds more than the shared budget allows', () => {
+    vi.spyOn(Ipv6Reassembler.prototype, 'memory', 'get').mockReturnValue(64 * 1024 * 1024);
+    const result = fuzz({ frames: 2_000, seed: 5, epochFrames: 1_000 });
+    expect(result.findings.length).toBeGreaterThan(0);
+    expect(result.findings[0].message).toMatch(/reassembly of both families holds \d+ bytes > \d+/);
   });
 
   it('reports an out-of-order store that outgrows its limit', () => {
