@@ -16,6 +16,10 @@ export const kIpv6Server = Symbol('ustack.net.ipv6Server');
 /** Internal socket methods the connect path calls (see net-connect.ts). */
 export const kTouch = Symbol('ustack.net.touch');
 export const kInternalConnect = Symbol('ustack.net.internalConnect');
+/** Internal socket members the family-racing connect (RFC 8305, net-connect.ts) uses. */
+export const kAttempt = Symbol('ustack.net.attempt');
+export const kAttempts = Symbol('ustack.net.attempts');
+export const kReinitializeHandle = Symbol('ustack.net.reinitializeHandle');
 /** Marks an argument array already normalized by `normalizeArgs`. */
 export const kNormalized = Symbol('ustack.net.normalizedArgs');
 
@@ -70,9 +74,12 @@ export interface NetConnectOptions extends NetSocketOptions {
   lookup?: LookupFunction;
   /** Given to `net.connect()`: `setTimeout(timeout)` is called before connecting (ms of idleness). */
   timeout?: number;
-  /** Node: try every resolved address (RFC 8305 §5). Here: ask `lookup` for every address and connect to the first IPv4 one. */
+  /**
+   * Try every resolved address, the families alternating, the first answer's family first
+   * (RFC 8305 §4, as Node's lookupAndConnectMultiple). Default `net.getDefaultAutoSelectFamily()`.
+   */
   autoSelectFamily?: boolean;
-  /** Node: ms to wait for each attempt before trying the next address. Validated, unused: only one address is tried. */
+  /** ms to wait for each attempt before trying the next address (RFC 8305 §5's Connection Attempt Delay); at least 10, default 250. */
   autoSelectFamilyAttemptTimeout?: number;
   /** An IPC path. There are none in a user-space stack: connecting to one fails with ENOENT. */
   path?: string;

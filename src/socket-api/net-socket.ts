@@ -20,8 +20,20 @@ import { IPV4_ANY } from '../ip/address.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { socketTcpInfo, type TcpInfo } from '../tcp/tcp-info.js';
 import { IdleTimer } from './idle-timer.js';
-import { kConnection, kInternalConnect, kIpv6Server, kNormalized, kTouch, normalizeArgs, type NetSocketOptions, type NormalizedArgs } from './net-args.js';
-import { lookupAndConnect } from './net-connect.js';
+import {
+  kAttempt,
+  kAttempts,
+  kConnection,
+  kInternalConnect,
+  kIpv6Server,
+  kNormalized,
+  kReinitializeHandle,
+  kTouch,
+  normalizeArgs,
+  type NetSocketOptions,
+  type NormalizedArgs,
+} from './net-args.js';
+import { lookupAndConnect, type ConnectAttempts } from './net-connect.js';
 import {
   codedError,
   errnoException,
@@ -49,6 +61,8 @@ const READ_CHUNK = 65536;
 interface ConnectRequest {
   readonly address: string;
   readonly port: number;
+  /** 4 or 6, for 'connectionAttemptFailed'. */
+  readonly addressType: number;
   readonly localAddress: string | undefined;
   readonly localPort: number | undefined;
 }
@@ -80,6 +94,10 @@ export class NetSocket extends Duplex {
   declare _aborted?: boolean;
   /** The `blockList` option: addresses this socket refuses to connect to. */
   declare blockList?: BlockList;
+  /** Every `address:port` a family-racing connect (autoSelectFamily) tried, in order; set by such a connect only. */
+  declare autoSelectFamilyAttemptedAddresses?: string[];
+  /** @internal The family-racing connect under way (net-connect.ts). */
+  [kAttempts]: ConnectAttempts | null = null;
 
   readonly #context: NodeModuleContext;
   /** Node's `_handle`: from connect() (or accept) until destroy. */
@@ -265,7 +283,7 @@ export class NetSocket extends Duplex {
       this.destroy(nodeErrors.ipBlocked(address));
       return;
     }
-    this.#request = { address, port, localAddress: bindAddress, localPort };
+    this.#request = { address, port, addressType, localAddress: bindAddress, localPort };
     const remote = addressType === 4 || addressType === 6 ? toStackAddress(address) : null;
     const opened =
       remote === null
@@ -281,8 +299,40 @@ export class NetSocket extends Duplex {
     handle.connecting(opened.value);
   }
 
+  /**
+   * @internal One attempt of a family-racing connect (Node's internalConnectMultiple): with a
+   * local port, bound to the family's any address first; the 'connectionAttempt' event and the
+   * block list are the caller's. Returns a synchronous failure; a later one reaches the attempts.
+   */
+  [kAttempt](address: string, port: number, addressType: 4 | 6, localPort: number | undefined): NodeSystemError | null {
+    const handle = this.#handle;
+    const remote = toStackAddress(address);
+    if (!handle || remote === null) return exceptionWithHostPort('EAFNOSUPPORT', 'connect', address, port);
+    const tcp = this.#context.stack.tcp;
+    const anyAddress = addressType === 6 ? '::' : '0.0.0.0';
+    let bindPort = 0;
+    if (localPort) {
+      const bound = tcp.bind(toStackAddress(anyAddress)!, localPort, { reuseAddress: true });
+      if (!bound.ok) return exceptionWithHostPort(bound.error, 'bind', anyAddress, localPort);
+      bindPort = bound.value.port;
+      tcp.unbind(bound.value);
+    }
+    this.#request = { address, port, addressType, localAddress: localPort ? anyAddress : undefined, localPort };
+    const opened = tcp.connect(remote, port, { localAddress: localPort ? toStackAddress(anyAddress)! : undefined, localPort: bindPort || undefined });
+    if (!opened.ok) return exceptionWithHostPort(opened.error, 'connect', address, port);
+    handle.connecting(opened.value);
+    return null;
+  }
+
+  /** @internal Gives up the current attempt's handle (its connection closed) and makes a fresh one. */
+  [kReinitializeHandle](): void {
+    this.#handle?.close();
+    this.#newHandle();
+  }
+
   #afterConnect(): void {
     if (this.destroyed) return;
+    this[kAttempts]?.connected();
     this.connecting = false;
     this.#sockname = null;
     this.#touch();
@@ -300,8 +350,12 @@ export class NetSocket extends Duplex {
       error.localAddress = request.localAddress;
       error.localPort = request.localPort;
     }
-    this.emit('connectionAttemptFailed', request.address, request.port, 4, error);
-    this.destroy(error);
+    const attempts = this[kAttempts];
+    if (attempts) attempts.failed(request.address, request.addressType as 4 | 6, error);
+    else {
+      this.emit('connectionAttemptFailed', request.address, request.port, request.addressType, error);
+      this.destroy(error);
+    }
   }
 
   // ---- the stream's side -------------------------------------------------------------------
@@ -355,6 +409,8 @@ export class NetSocket extends Duplex {
   /** @internal Duplex's hook: close or reset the connection. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.connecting = false;
+    this[kAttempts]?.cancel();
+    this[kAttempts] = null;
     this.#idle.stop();
     const handle = this.#handle;
     if (handle) {
