@@ -9,16 +9,16 @@
  *
  * `count` is a minute counter, so the secret that H2 mixes in rotates every minute and a cookie
  * is good for the minute it was issued in and the next (MAX_AGE). `index` picks the MSS from a
- * table of four common values (Linux's msstab). H1 and H2 are HMAC-SHA-256 with a key from the
- * stack's injected Rng, as the RFC 6528 ISNs are (isn.ts).
+ * table of four common values (Linux's msstab). H1 and H2 are SipHash-2-4 with a key from the
+ * stack's injected Rng, as the RFC 6528 ISNs are (isn.ts; Linux's cookie_hash uses SipHash too).
  *
  * What does not fit in 32 bits — the peer's window scale, SACK-permitted and ECN — rides in the
  * low six bits of our SYN-ACK's TSval when the peer uses timestamps, and comes back in the
  * ACK's TSecr (Linux's cookie_init_timestamp). Without timestamps a cookie connection has no
  * window scaling, SACK or ECN, so the SYN-ACK offers none of them.
  */
-import { createHmac } from 'node:crypto';
 import type { Rng } from '../core/rng.js';
+import { SipHashKey, sipHash24 } from '../core/siphash.js';
 import type { IpAddress } from '../ip/ip-address.js';
 import { tupleBytes } from './isn.js';
 import { seqGt, seqSub } from './seq.js';
@@ -57,10 +57,10 @@ const ECN_BIT = 1 << 5;
 
 /** Issues and checks cookies for one stack. */
 export class SynCookies {
-  private readonly key: Buffer;
+  private readonly key: SipHashKey;
 
   constructor(rng: Rng) {
-    this.key = Buffer.from(rng.bytes(16));
+    this.key = new SipHashKey(rng.bytes(16));
   }
 
   /** The MSS a cookie carries for a SYN's `peerMss`: the largest table value not above it. */
@@ -94,7 +94,7 @@ export class SynCookies {
    * so the ACK's TSecr can be read without state (Linux derives every offset this way).
    */
   timestampOffset(tuple: CookieTuple): number {
-    return this.digest(tuple).readUInt32BE(4);
+    return this.digest(tuple).high;
   }
 
   /**
@@ -118,18 +118,16 @@ export class SynCookies {
     return { windowScale: scale === NO_WINDOW_SCALE ? undefined : scale, sack: (bits & SACK_BIT) !== 0, ecn: (bits & ECN_BIT) !== 0 };
   }
 
-  /** H1 (with a counter: H2): HMAC-SHA-256 of the tuple (and the counter), first 32 bits. */
+  /** H1 (with a counter: H2): SipHash-2-4 of the tuple (and the counter), its low 32 bits. */
   private hash(tuple: CookieTuple, count?: number): number {
-    return this.digest(tuple, count).readUInt32BE(0);
+    return this.digest(tuple, count).low;
   }
 
-  /** HMAC-SHA-256 of the tuple and, when given, a minute counter. */
-  private digest(tuple: CookieTuple, count?: number): Buffer {
-    const bytes = tupleBytes(tuple.localAddress, tuple.localPort, tuple.remoteAddress, tuple.remotePort);
-    const input = Buffer.alloc(bytes.length + (count === undefined ? 0 : 4));
-    bytes.copy(input);
-    if (count !== undefined) input.writeInt32BE(count | 0, bytes.length);
-    return createHmac('sha256', this.key).update(input).digest();
+  /** SipHash-2-4 of the tuple and, when given, a minute counter after it. */
+  private digest(tuple: CookieTuple, count?: number): { readonly low: number; readonly high: number } {
+    const input = tupleBytes(tuple.localAddress, tuple.localPort, tuple.remoteAddress, tuple.remotePort, count === undefined ? 0 : 4);
+    if (count !== undefined) new DataView(input.buffer).setInt32(input.length - 4, count | 0);
+    return sipHash24(this.key, input);
   }
 }
 
