@@ -347,6 +347,14 @@ export interface TcpConfig {
    */
   readonly sackCoversFin: boolean;
   /**
+   * SACK compression (sack-compression.ts): while data is held out of order, the first three
+   * duplicate ACKs for each RCV.NXT go at once and later ones wait up to 1 ms (5 % of the RTT
+   * plus a timer slack of 100 µs) or 44 segments, so that one ACK reports them all. Off by
+   * default: RFC 5681 §4.2 says a receiver SHOULD send an immediate duplicate ACK for every
+   * out-of-order segment. Linux compresses since 4.18 (tcp_comp_sack_*).
+   */
+  readonly sackCompression: boolean;
+  /**
    * F-RTO (RFC 5682, frto.ts): after a retransmission timeout, new data goes once the first
    * retransmission is acknowledged, and an ACK for data sent before the timeout then undoes the
    * timeout's cwnd and ssthresh reduction — the SACK-enhanced version (§3) with SACK, the basic
@@ -455,6 +463,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   tailLossProbe: true,
   duplicateSack: true,
   sackCoversFin: false,
+  sackCompression: false,
   frto: true,
   rackRttInSequenceOrder: false,
   cwndGrowthFromDeliveredData: false,

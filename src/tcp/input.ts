@@ -9,6 +9,7 @@ import { answerIsRateLimited } from './ack-rate-limits.js';
 import { ecnMode } from './config.js';
 import type { TcpConnection } from './connection.js';
 import { armDelayedAck, armProbeTimer, armRetransmitTimer } from './deadlines.js';
+import { compressDuplicateAck } from './sack-compression.js';
 import { frtoAck } from './frto.js';
 import { advertisedMssFor, sendAck, sendSynAck, tcpIpHeaderLength, transmitPending, transmitSegment, windowShiftFor } from './output.js';
 import {
@@ -660,7 +661,9 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
     connection.rtt.rto,
     now,
   );
-  if (!inOrder || wasHolding || result.duplicate !== undefined) {
+  if (!inOrder && !quick && result.duplicate === undefined && compressDuplicateAck(connection, now)) {
+    // Out of order with SACK compression (TcpConfig.sackCompression): its ACK waits for others.
+  } else if (!inOrder || wasHolding || result.duplicate !== undefined) {
     // Out of order, a duplicate, or filling a hole: ACK at once (RFC 5681 §4.2, RFC 9293 §3.8.6.3).
     connection.ackNow = true;
   } else {

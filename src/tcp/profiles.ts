@@ -32,6 +32,7 @@ export const LINUX_PROFILE: TcpProfile = {
   hystartRoundsBelowLowWindow: false,
   delayFinAck: true,
   sackCoversFin: true,
+  sackCompression: true,
 };
 
 /**

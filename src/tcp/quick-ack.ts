@@ -15,6 +15,7 @@
  *   interactive when the delayed-ACK timer fires, or when quickack mode is entered again.
  */
 import type { QuickAckMode } from './config.js';
+import { SackCompression } from './sack-compression.js';
 
 /** Linux's TCP_MAX_QUICKACKS. */
 const MAX_QUICK_ACKS = 16;
@@ -34,6 +35,8 @@ export class QuickAcks {
   private owed = false;
   /** The largest segment received, bounded by the MSS we advertised (Linux's icsk_ack.rcv_mss). */
   private receiveMss = 0;
+  /** Which out-of-order segments are ACKed at once (TcpConfig.sackCompression). */
+  readonly sackCompression = new SackCompression();
 
   constructor(readonly mode: QuickAckMode) {
     this.remaining = mode === 'push' ? MAX_QUICK_ACKS : 0;
@@ -42,7 +45,12 @@ export class QuickAcks {
   /** No data has arrived yet: the same as a new QuickAcks. */
   get unused(): boolean {
     return (
-      this.remaining === (this.mode === 'push' ? MAX_QUICK_ACKS : 0) && !this.interactive && this.lastDataAt === null && !this.owed && this.receiveMss === 0
+      this.remaining === (this.mode === 'push' ? MAX_QUICK_ACKS : 0) &&
+      !this.interactive &&
+      this.lastDataAt === null &&
+      !this.owed &&
+      this.receiveMss === 0 &&
+      this.sackCompression.unused
     );
   }
 
@@ -75,6 +83,7 @@ export class QuickAcks {
 
   /** An ACK left. */
   ackSent(): void {
+    this.sackCompression.ackSent();
     if (this.mode === 'push') {
       if (this.remaining > 0) this.remaining--;
       return;

@@ -1,0 +1,65 @@
+/**
+ * SACK compression (TcpConfig.sackCompression, sack-compression.ts): with Linux's profile, after
+ * three immediate duplicate ACKs for one RCV.NXT, later out-of-order segments share one ACK sent
+ * when the compression timer (a share of the RTT, at most 1 ms, plus 100 µs of slack) fires;
+ * by default every out-of-order segment is ACKed at once (RFC 5681 §4.2).
+ */
+import { describe, expect, it } from 'vitest';
+import { LINUX_PROFILE } from '../../src/tcp/profiles.js';
+import type { TcpOption } from '../../src/tcp/tcp-options.js';
+import { ACK, ack, established, flags, sackBlocks, type TcpHarness } from './harness.js';
+
+const SACK_PEER: TcpOption[] = [{ kind: 'maxSegmentSize', mss: 1460 }, { kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'sackPermitted' }];
+const MSS = 1000;
+// Linux's profile without its quick ACKs at the start, so that only the compression rule decides.
+const LINUX_NO_QUICK_ACKS = { ...LINUX_PROFILE, quickAck: 'push' as const };
+
+/** Segments 1..n of MSS bytes (segment 0 lost), one every 10 µs; returns how many ACKs left at once. */
+function outOfOrderRun(h: TcpHarness, n: number): number {
+  let immediate = 0;
+  for (let i = 1; i <= n; i++) {
+    h.send({ seq: h.peerSeq(i * MSS), ack: h.ourSeq(0), flags: ACK, payload: MSS });
+    immediate += h.take().length;
+    h.advance(0.01);
+  }
+  return immediate;
+}
+
+describe('SACK compression (TcpConfig.sackCompression)', () => {
+  it('by default every out-of-order segment is acknowledged at once (RFC 5681 §4.2)', () => {
+    const h = established({ peerSynOptions: SACK_PEER });
+    expect(outOfOrderRun(h, 6)).toBe(6);
+  });
+
+  it("with Linux's profile three duplicates go at once, then one ACK carries the rest when the timer fires", () => {
+    const h = established({ peerSynOptions: SACK_PEER, tcp: LINUX_NO_QUICK_ACKS });
+    expect(outOfOrderRun(h, 6)).toBe(3);
+    h.advance(0.2); // the RTT's share (SRTT 1 ms: 50 µs) and the 100 µs slack
+    h.expectSent(flags(ACK), ack(h.peerSeq(0)), sackBlocks([{ leftEdge: h.peerSeq(MSS), rightEdge: h.peerSeq(7 * MSS) }]));
+    h.expectNothingSent();
+  });
+
+  it('a segment that moves RCV.NXT starts the count of immediate duplicates again', () => {
+    const h = established({ peerSynOptions: SACK_PEER, tcp: LINUX_NO_QUICK_ACKS });
+    expect(outOfOrderRun(h, 4)).toBe(3);
+    h.advance(0.2);
+    h.take();
+    // A retransmission fills part of the hole (0..MSS arrives, MSS.. was held): RCV.NXT moves.
+    h.send({ seq: h.peerSeq(10 * MSS), ack: h.ourSeq(0), flags: ACK, payload: MSS });
+    expect(h.take()).toHaveLength(0); // still RCV.NXT 0: compressed
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, payload: MSS });
+    h.expectSent(flags(ACK), ack(h.peerSeq(5 * MSS))); // the hole's segment: at once
+    h.send({ seq: h.peerSeq(11 * MSS), ack: h.ourSeq(0), flags: ACK, payload: MSS });
+    h.expectSent(flags(ACK), ack(h.peerSeq(5 * MSS))); // a new RCV.NXT: immediate again
+  });
+
+  it('at most 44 out-of-order segments wait for one ACK', () => {
+    const h = established({ peerSynOptions: SACK_PEER, tcp: { ...LINUX_NO_QUICK_ACKS, receiveBufferSize: 1 << 20 } });
+    let immediate = 0;
+    for (let i = 1; i <= 3 + 45; i++) {
+      h.send({ seq: h.peerSeq(i * MSS), ack: h.ourSeq(0), flags: ACK, payload: MSS });
+      immediate += h.take().length;
+    }
+    expect(immediate).toBe(4); // three duplicates, then the 45th held one
+  });
+});
