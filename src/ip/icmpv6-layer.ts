@@ -7,8 +7,10 @@
  * no single node) and no faster than the limits ICMPv4 uses (§2.4(f); one IcmpRateLimiter for
  * both families, as Linux's icmp_global).
  *
- * Neighbor Discovery and MLD messages are counted and left alone: a bare-IP link (TUN) has no
- * link-layer addresses to resolve.
+ * Neighbor Discovery and MLD messages go, after their IP-header checks (RFC 4861 §6.1, §7.1,
+ * §8.1: hop limit 255; RFC 3810 §6.2), to the interface's NeighborDiscovery and MldHost when it
+ * has link-layer addresses; over a bare-IP link (TUN) there is nothing to resolve, and they are
+ * counted and left alone.
  */
 import type { Stats } from '../core/stats.js';
 import type { Tracer } from '../core/trace.js';
@@ -18,7 +20,10 @@ import type { IcmpRateLimiter } from './icmp-rate-limit.js';
 import { Icmpv6RawSockets } from './icmpv6-raw.js';
 import { formatIpv6Address, isIpv6Multicast, isUnspecifiedAddress, type Ipv6Address } from './ipv6-address.js';
 import type { Icmpv6CounterName, Icmpv6Suppression } from './ipv6-counters.js';
-import { isIpv6ExtensionHeader } from './ipv6-extension-headers.js';
+import type { NdpCounterName } from './ndp-counters.js';
+import { isIpv6ExtensionHeader, Ipv6OptionType, parseIpv6ExtensionHeaders } from './ipv6-extension-headers.js';
+import { checkMldIpHeader } from './mld.js';
+import { checkNdpIpHeader } from './ndp.js';
 import type { Icmpv6ErrorSender, IncomingIpv6Datagram, Ipv6Layer, Ipv6ProtocolHandler } from './ipv6-layer.js';
 import { emitIpv6, IPV6_HEADER_LENGTH, Ipv6NextHeader } from './ipv6.js';
 import { readIpv6Address } from './ipv6-address.js';
@@ -112,7 +117,7 @@ export class Icmpv6Layer implements Ipv6ProtocolHandler, Icmpv6ErrorSender {
 
   constructor(
     private readonly ip: Ipv6Layer,
-    private readonly stats: Stats<Icmpv6CounterName>,
+    private readonly stats: Stats<Icmpv6CounterName | NdpCounterName>,
     /** ICMPv4's limiter: one budget for the errors of both families. */
     private readonly rateLimiter: IcmpRateLimiter,
     /** The stack's time, for sends by raw sockets. */
@@ -200,13 +205,34 @@ export class Icmpv6Layer implements Ipv6ProtocolHandler, Icmpv6ErrorSender {
       case 'routerAdvertisement':
       case 'neighborSolicitation':
       case 'neighborAdvertisement':
-      case 'redirect':
+      case 'redirect': {
+        this.stats.increment('icmpv6.rx.neighborDiscovery');
+        const nd = this.ip.neighborDiscovery(datagram.interfaceName);
+        if (!nd) return;
+        const valid = checkNdpIpHeader(message, datagram.header);
+        if (!valid.ok) {
+          this.stats.increment(`drop.ndp.${valid.error.reason}`);
+          return;
+        }
+        nd.input(message, datagram.header, now);
+        return;
+      }
       case 'mldQuery':
       case 'mldv1Report':
       case 'mldv1Done':
-      case 'mldv2Report':
+      case 'mldv2Report': {
         this.stats.increment('icmpv6.rx.neighborDiscovery');
+        const mld = this.ip.mldHost(datagram.interfaceName);
+        // A host acts on queries only; other listeners' reports matter to routers (MLDv2 has no suppression, RFC 3810 §6).
+        if (!mld || message.kind !== 'mldQuery') return;
+        const valid = checkMldIpHeader(message, source);
+        if (!valid.ok) {
+          this.stats.increment(`drop.mld.${valid.error.reason}`);
+          return;
+        }
+        mld.query(message, datagram.header.hopLimit, hasRouterAlert(datagram.packet), now);
         return;
+      }
       default:
         // RFC 4443 §2.4(a), (b): an unknown informational message is silently discarded; an
         // unknown error would go to the upper layer, but its meaning is unknown, so it stops here.
@@ -346,6 +372,15 @@ function upperLayerOf(packet: Uint8Array): { readonly protocol: number; readonly
   }
   if (offset > packet.length) return null;
   return { protocol, payload: packet.subarray(offset) };
+}
+
+/** Whether a packet's Hop-by-Hop header (first, RFC 8200 §4.1) carries a Router Alert (RFC 2711), as MLD's must (RFC 3810 §5). */
+function hasRouterAlert(packet: Uint8Array): boolean {
+  if (packet.length < IPV6_HEADER_LENGTH || packet[6] !== Ipv6NextHeader.HOP_BY_HOP) return false;
+  const chain = parseIpv6ExtensionHeaders(packet.subarray(IPV6_HEADER_LENGTH), Ipv6NextHeader.HOP_BY_HOP);
+  if (!chain.ok) return false;
+  const first = chain.value.entries[0]?.header;
+  return first?.kind === 'hopByHop' && first.options.some((option) => option.type === Ipv6OptionType.ROUTER_ALERT);
 }
 
 /** The invoking packet's addresses, protocol and upper-layer start, from an error's quote; null when unreadable. */

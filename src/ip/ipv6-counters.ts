@@ -71,7 +71,8 @@ export const ICMPV6_COUNTERS = {
   'icmpv6.rx.echoReplies': 'echo replies received (RFC 4443 §4.2)',
   'icmpv6.rx.errors': 'error messages received about a packet this host sent',
   'icmpv6.rx.packetTooBig': 'Packet Too Big messages received (RFC 8201)',
-  'icmpv6.rx.neighborDiscovery': 'Neighbor Discovery and MLD messages received (not acted on over a bare-IP link)',
+  'icmpv6.rx.neighborDiscovery':
+    'Neighbor Discovery and MLD messages received (acted on by Neighbor Discovery and the MLD host of an Ethernet interface; over a bare-IP link, counted only)',
   'icmpv6.rx.other': 'other messages (unknown informational types are silently discarded, RFC 4443 §2.4(b))',
   'icmpv6.tx.echoReplies': 'echo replies sent',
   'icmpv6.tx.echoRequests': 'echo requests sent',

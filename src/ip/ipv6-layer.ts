@@ -31,11 +31,15 @@ import {
   isLinkLocalUnicast,
   isLoopbackAddress,
   isUnspecifiedAddress,
+  parseIpv6Address,
   solicitedNodeAddress,
   type Ipv6Address,
   type Ipv6Cidr,
 } from './ipv6-address.js';
 import type { Ipv6CounterName } from './ipv6-counters.js';
+import { MldHost } from './mld-host.js';
+import type { NdpCounterName } from './ndp-counters.js';
+import { DEFAULT_NEIGHBOR_DISCOVERY_CONFIG, NeighborDiscovery, type NeighborDiscoveryConfig } from './neighbor-discovery.js';
 import { parseIpv6ExtensionHeaders } from './ipv6-extension-headers.js';
 import { fragmentIpv6Packet, ipv6ReassemblyConfig, Ipv6Reassembler } from './ipv6-fragments.js';
 import { Ipv6RouteTable, type Ipv6Route } from './ipv6-routes.js';
@@ -101,14 +105,28 @@ export interface Ipv6DatagramSpec {
 
 /** The IPv6 layer's settings. */
 export interface Ipv6Config {
-  /** Hop Limit of packets we originate (Linux: 64). */
+  /** Hop Limit of packets we originate (Linux: 64); a router's RA may set another on its link (RFC 4861 §6.3.4). */
   readonly defaultHopLimit: number;
   /** Forward packets not addressed to us (a router, RFC 8200 §3: Hop Limit decremented). */
   readonly forwarding: boolean;
+  /** Neighbor Discovery, DAD and SLAAC on interfaces with link-layer addresses (TAP, Ethernet wires). */
+  readonly neighborDiscovery: NeighborDiscoveryConfig;
+  /**
+   * RFC 7217's secret_key (16 bytes or more) for stable interface identifiers; keep it to keep
+   * the addresses across restarts. Absent: drawn from the stack's seeded Rng (stable per seed).
+   */
+  readonly stableSecret?: Uint8Array;
 }
 
 /** Defaults for Ipv6Config. */
-export const DEFAULT_IPV6_CONFIG: Ipv6Config = { defaultHopLimit: 64, forwarding: false };
+export const DEFAULT_IPV6_CONFIG: Ipv6Config = { defaultHopLimit: 64, forwarding: false, neighborDiscovery: DEFAULT_NEIGHBOR_DISCOVERY_CONFIG };
+
+/**
+ * An address's state (RFC 4862 §2): tentative while DAD runs (never a source, packets to it
+ * dropped), preferred, deprecated (past its preferred lifetime: kept, not chosen for new
+ * communication), duplicate (DAD failed, §5.4.5: not used).
+ */
+export type Ipv6AddressState = 'tentative' | 'preferred' | 'deprecated' | 'duplicate';
 
 /** An address of this host on an interface. */
 export interface Ipv6InterfaceAddress {
@@ -116,6 +134,8 @@ export interface Ipv6InterfaceAddress {
   readonly interfaceName: string;
   /** The address and its prefix length (`fd00:7::2/64`). */
   readonly cidr: Ipv6Cidr;
+  /** Its state: only preferred and deprecated addresses are used. */
+  readonly state: Ipv6AddressState;
 }
 
 /** RFC 8201 §5.3: a learned PMTU may be raised after at least 5 minutes; Linux waits 10 (ip6_rt_mtu_expires). */
@@ -133,7 +153,10 @@ export class Ipv6Layer {
   readonly routes = new Ipv6RouteTable();
   /** Partial packets, from the host's reassembly budget (shared with IPv4). */
   readonly reassembler: Ipv6Reassembler;
-  private addressList: Ipv6InterfaceAddress[] = [];
+  private addressList: Array<{ readonly interfaceName: string; readonly cidr: Ipv6Cidr; state: Ipv6AddressState }> = [];
+  /** Neighbor Discovery and the MLD host of each interface with link-layer addresses. */
+  private readonly neighborLinks = new Map<string, { readonly nd: NeighborDiscovery; readonly mld: MldHost }>();
+  private secret: Uint8Array | null = null;
   private readonly protocols = new Map<number, Ipv6ProtocolHandler>();
   /** Groups joined (besides all-nodes and the solicited-node groups of our addresses), with join counts. */
   private readonly groups = new Map<string, number>();
@@ -147,7 +170,7 @@ export class Ipv6Layer {
 
   constructor(
     readonly config: Ipv6Config,
-    private readonly stats: Stats<Ipv6CounterName>,
+    private readonly stats: Stats<Ipv6CounterName | NdpCounterName>,
     private readonly rng: Rng,
     /** The interfaces, their transmit queues and the outbox are IPv4's layer's: both families share them. */
     private readonly ipv4: IpLayer,
@@ -177,16 +200,31 @@ export class Ipv6Layer {
   /**
    * Enables IPv6 on an interface the stack just added: the loopback gets ::1/128 (RFC 4291
    * §2.5.3); any other interface whose MTU carries IPv6 (at least 1280, RFC 8200 §5) gets a
-   * link-local address, fe80::/64 with a random interface identifier drawn from the stack's
-   * seeded Rng (stable for a seed; RFC 7217's stable identifiers belong with SLAAC), the on-link
-   * route for fe80::/64 and the multicast route.
+   * link-local address and the multicast route. On a link with link-layer addresses (Ethernet:
+   * `link.neighborLink`) Neighbor Discovery and MLD start there, and the link-local address is
+   * RFC 7217's, tentative until DAD ends (RFC 4862 §5.3, §5.4); on a bare-IP link (TUN), where
+   * there is nothing to resolve or detect, it has a random identifier drawn from the stack's
+   * seeded Rng (stable for a seed).
    */
-  enableInterface(iface: NetworkInterface): void {
+  enableInterface(iface: NetworkInterface, now = 0): void {
     if (iface.loopback) {
       this.addAddress(iface.name, { address: IPV6_LOOPBACK, prefixLength: 128 });
       return;
     }
     if (iface.mtu < IPV6_MINIMUM_MTU) return;
+    const neighborLink = iface.link.neighborLink;
+    if (neighborLink) {
+      const nd = new NeighborDiscovery(iface.name, neighborLink, this, this.stats, this.rng, this.config.neighborDiscovery);
+      const mld = new MldHost(
+        { linkLocalSource: () => this.preferredLinkLocal(iface.name), sendPacket: (packet, at) => void this.sendPacket(packet, at, iface.name) },
+        this.stats,
+        this.rng,
+      );
+      this.neighborLinks.set(iface.name, { nd, mld });
+      this.routes.add({ destination: MULTICAST_PREFIX, interfaceName: iface.name, metric: 256 });
+      nd.routers.start(now);
+      return;
+    }
     const identifier = new Uint8Array(8);
     for (let i = 0; i < 8; i += 4) {
       const word = this.rng.nextU32();
@@ -200,9 +238,11 @@ export class Ipv6Layer {
   /**
    * Adds an address to an interface (`ip -6 addr add fd00:7::2/64 dev tun0`) and, unless it is
    * a /128 or the loopback, the on-link route for its prefix. Throws when the interface is
-   * unknown, has an MTU below 1280, or the address cannot be a unicast one of ours.
+   * unknown, has an MTU below 1280, or the address cannot be a unicast one of ours. On an
+   * interface with Neighbor Discovery the address is tentative until DAD ends (RFC 4862 §5.4);
+   * `dadCounter` is RFC 7217's for an address made from a stable identifier.
    */
-  addAddress(interfaceName: string, cidr: Ipv6Cidr): void {
+  addAddress(interfaceName: string, cidr: Ipv6Cidr, now = 0, dadCounter: number | null = null): void {
     const iface = this.ipv4.getInterface(interfaceName);
     if (!iface) throw new Error(`addAddress: no interface ${interfaceName}`);
     if (!iface.loopback && iface.mtu < IPV6_MINIMUM_MTU) throw new Error(`addAddress: ${interfaceName}'s MTU ${iface.mtu} is below IPv6's 1280 (RFC 8200 §5)`);
@@ -211,7 +251,11 @@ export class Ipv6Layer {
       throw new Error(`addAddress: ${formatIpv6Cidr(cidr)} cannot be an interface address`);
     }
     if (this.addressList.some((a) => ipv6Equal(a.cidr.address, address))) return;
-    this.addressList = [...this.addressList, { interfaceName, cidr: { address: address.slice(), prefixLength: cidr.prefixLength } }];
+    const neighbors = this.neighborLinks.get(interfaceName);
+    this.addressList = [
+      ...this.addressList,
+      { interfaceName, cidr: { address: address.slice(), prefixLength: cidr.prefixLength }, state: neighbors ? 'tentative' : 'preferred' },
+    ];
     if (
       !iface.loopback &&
       cidr.prefixLength < 128 &&
@@ -221,6 +265,81 @@ export class Ipv6Layer {
     ) {
       this.routes.add({ destination: cidr, interfaceName, metric: 256 });
     }
+    if (neighbors) {
+      // RFC 4862 §5.4.2: the solicited-node group is joined (and reported) before DAD's solicitation.
+      this.refreshGroups(now);
+      neighbors.nd.startDad(address, dadCounter, now);
+    }
+  }
+
+  /** Removes one of our addresses (its valid lifetime ended, or DAD found it in use and another is made). */
+  removeAddress(interfaceName: string, address: Ipv6Address, now = 0): void {
+    const before = this.addressList.length;
+    this.addressList = this.addressList.filter((a) => !(a.interfaceName === interfaceName && ipv6Equal(a.cidr.address, address)));
+    if (this.addressList.length === before) return;
+    this.neighborLinks.get(interfaceName)?.nd.stopDad(address);
+    this.refreshGroups(now);
+  }
+
+  /** Moves an address to `state` (DAD's end, a lifetime's, a duplicate found). */
+  setAddressState(interfaceName: string, address: Ipv6Address, state: Ipv6AddressState, now: number): void {
+    const entry = this.addressList.find((a) => a.interfaceName === interfaceName && ipv6Equal(a.cidr.address, address));
+    if (!entry || entry.state === state) return;
+    entry.state = state;
+    if (state === 'preferred') this.neighborLinks.get(interfaceName)?.nd.routers.addressReady(address, now);
+    if (state === 'duplicate') this.refreshGroups(now);
+  }
+
+  /** Our entry for `address` in any state (on `interfaceName` when given). */
+  addressEntry(address: Ipv6Address, interfaceName?: string): Ipv6InterfaceAddress | undefined {
+    return this.addressList.find((a) => ipv6Equal(a.cidr.address, address) && (interfaceName === undefined || a.interfaceName === interfaceName));
+  }
+
+  /** The interface's link-local address once DAD has passed it, or null. */
+  preferredLinkLocal(interfaceName: string): Ipv6Address | null {
+    const entry = this.addressList.find((a) => a.interfaceName === interfaceName && isLinkLocalUnicast(a.cidr.address) && usable(a.state));
+    return entry ? entry.cidr.address : null;
+  }
+
+  /** The interface named so, or undefined. */
+  interfaceOf(name: string): NetworkInterface | undefined {
+    return this.ipv4.getInterface(name) ?? undefined;
+  }
+
+  /** Neighbor Discovery on an interface with link-layer addresses, or undefined. */
+  neighborDiscovery(interfaceName: string): NeighborDiscovery | undefined {
+    return this.neighborLinks.get(interfaceName)?.nd;
+  }
+
+  /** The MLD host of an interface with link-layer addresses, or undefined. */
+  mldHost(interfaceName: string): MldHost | undefined {
+    return this.neighborLinks.get(interfaceName)?.mld;
+  }
+
+  /** RFC 7217's secret key: the configured one, else drawn once from the seeded Rng. */
+  stableSecret(): Uint8Array {
+    this.secret ??= this.config.stableSecret ?? this.rng.bytes(16);
+    return this.secret;
+  }
+
+  /** Sends Destination Unreachable `code` about a packet we could not deliver (RFC 4861 §7.2.2: code 3). */
+  reportUnreachable(packet: Uint8Array, code: number, now: number): void {
+    this.errors?.destinationUnreachable(packet, code, now);
+  }
+
+  /** Tells each MLD host the groups its interface listens to now (RFC 3810 §6.1). */
+  private refreshGroups(now: number): void {
+    for (const [name, { mld }] of this.neighborLinks) {
+      const groups: Ipv6Address[] = [];
+      for (const entry of this.addressList)
+        if (entry.interfaceName === name && entry.state !== 'duplicate') groups.push(solicitedNodeAddress(entry.cidr.address));
+      // Groups sockets join are the host's; they are listened to on the interface multicast leaves by.
+      for (const key of this.groups.keys()) {
+        const group = parseIpv6AddressStrict(key);
+        if (this.routes.lookup(group)?.interfaceName === name) groups.push(group);
+      }
+      mld.update(groups, now);
+    }
   }
 
   /** This host's IPv6 addresses (on one interface when named). */
@@ -228,26 +347,27 @@ export class Ipv6Layer {
     return interfaceName === undefined ? this.addressList : this.addressList.filter((a) => a.interfaceName === interfaceName);
   }
 
-  /** True when `address` is one of this host's unicast addresses. */
+  /** True when `address` is one of this host's unicast addresses in use (not tentative or duplicate, RFC 4862 §5.4). */
   isLocalAddress(address: Ipv6Address): boolean {
-    for (const entry of this.addressList) if (ipv6Equal(entry.cidr.address, address)) return true;
+    for (const entry of this.addressList) if (ipv6Equal(entry.cidr.address, address)) return usable(entry.state);
     return false;
   }
 
   // ---- multicast groups ----------------------------------------------------------------------
 
-  /** Joins `group` for the host (IPV6_JOIN_GROUP), counted per join. */
-  joinGroup(group: Ipv6Address): void {
+  /** Joins `group` for the host (IPV6_JOIN_GROUP), counted per join; the first join is reported (MLDv2). */
+  joinGroup(group: Ipv6Address, now = 0): void {
     const key = formatIpv6Address(group);
     this.groups.set(key, (this.groups.get(key) ?? 0) + 1);
+    if (this.groups.get(key) === 1) this.refreshGroups(now);
   }
 
-  /** Undoes one joinGroup. */
-  leaveGroup(group: Ipv6Address): void {
+  /** Undoes one joinGroup; the last leave is reported. */
+  leaveGroup(group: Ipv6Address, now = 0): void {
     const key = formatIpv6Address(group);
     const count = this.groups.get(key) ?? 0;
     if (count > 1) this.groups.set(key, count - 1);
-    else this.groups.delete(key);
+    else if (this.groups.delete(key)) this.refreshGroups(now);
   }
 
   /**
@@ -258,7 +378,10 @@ export class Ipv6Layer {
   isMember(group: Ipv6Address): boolean {
     if (ipv6Equal(group, IPV6_ALL_NODES)) return true;
     if (group[1] === 0x01 && ipv6Equal(group.subarray(2), IPV6_ALL_NODES.subarray(2))) return true;
-    for (const entry of this.addressList) if (ipv6Equal(solicitedNodeAddress(entry.cidr.address), group)) return true;
+    for (const entry of this.addressList) {
+      // ::1 lives on the loopback, which has no solicited-node group (RFC 4291 §2.7.1 is for interfaces with links).
+      if (entry.state !== 'duplicate' && !isLoopbackAddress(entry.cidr.address) && ipv6Equal(solicitedNodeAddress(entry.cidr.address), group)) return true;
+    }
     return this.groups.has(formatIpv6Address(group));
   }
 
@@ -305,6 +428,14 @@ export class Ipv6Layer {
       }
       destinationKind = 'multicast';
     } else if (this.isLocalAddress(destination)) {
+      destinationKind = 'unicast';
+    } else if (this.addressEntry(destination)) {
+      // RFC 4862 §5.4: to a tentative (or duplicate) address only a Neighbor Solicitation for
+      // it gets through, for DAD to see; everything else is silently discarded.
+      if (!(header.nextHeader === Ipv6NextHeader.ICMPV6 && packet[IPV6_HEADER_LENGTH] === 135)) {
+        this.stats.increment('drop.ndp.toTentative');
+        return;
+      }
       destinationKind = 'unicast';
     } else {
       this.forward(header, packet, now);
@@ -473,20 +604,26 @@ export class Ipv6Layer {
     let best: Ipv6Address | null = null;
     let bestScope = 0;
     let bestCommon = -1;
+    let bestDeprecated = false;
     for (const entry of this.addressList) {
-      if (entry.interfaceName !== iface.name) continue;
+      // RFC 4862 §5.4: a tentative address is never a source; nor is a duplicate one.
+      if (entry.interfaceName !== iface.name || !usable(entry.state)) continue;
       const candidate = entry.cidr.address;
       const scope = ipv6AddressScope(candidate);
       const common = ipv6CommonPrefixLength(candidate, destination);
+      const deprecated = entry.state === 'deprecated';
       const better =
         best === null ||
         (scope >= wanted && (bestScope < wanted || scope < bestScope)) ||
         (scope < wanted && bestScope < wanted && scope > bestScope) ||
-        (scope === bestScope && common > bestCommon);
+        // Rule 3: avoid deprecated addresses; then rule 8.
+        (scope === bestScope && bestDeprecated && !deprecated) ||
+        (scope === bestScope && deprecated === bestDeprecated && common > bestCommon);
       if (better) {
         best = candidate;
         bestScope = scope;
         bestCommon = common;
+        bestDeprecated = deprecated;
       }
     }
     return best;
@@ -496,7 +633,8 @@ export class Ipv6Layer {
   mtuTo(destination: Ipv6Address, interfaceName?: string): number | null {
     const path = this.routeTo(destination, interfaceName);
     if (!path) return null;
-    const mtu = Math.min(linkMtu(path.route, path.iface), IPV6_HEADER_LENGTH + IPV6_MAX_PAYLOAD_LENGTH);
+    const advertised = this.neighborLinks.get(path.iface.name)?.nd.routers.linkMtu ?? Infinity; // an RA's MTU option (RFC 4861 §6.3.4)
+    const mtu = Math.min(linkMtu(path.route, path.iface), advertised, IPV6_HEADER_LENGTH + IPV6_MAX_PAYLOAD_LENGTH);
     const learned = this.pathMtus.get(formatIpv6Address(destination));
     return learned ? Math.min(mtu, learned.mtu) : mtu;
   }
@@ -567,7 +705,7 @@ export class Ipv6Layer {
       flowLabel: spec.flowLabel ?? 0,
       payloadLength: transportLength,
       nextHeader: spec.nextHeader,
-      hopLimit: spec.hopLimit ?? this.config.defaultHopLimit,
+      hopLimit: spec.hopLimit ?? this.neighborLinks.get(path.iface.name)?.nd.routers.currentHopLimit ?? this.config.defaultHopLimit,
       source,
       destination: spec.destination,
     };
@@ -591,13 +729,13 @@ export class Ipv6Layer {
     return ok({ source });
   }
 
-  /** Sends an already built IPv6 packet unchanged (ICMPv6 errors and replies). */
-  sendPacket(packet: Uint8Array, now: number): Result<void, IpSendError> {
+  /** Sends an already built IPv6 packet unchanged (ICMPv6 errors and replies; NDP and MLD by `interfaceName`). */
+  sendPacket(packet: Uint8Array, now: number, interfaceName?: string): Result<void, IpSendError> {
     const checked = Ipv6Packet.checked(packet);
     if (!checked.ok) return fail('EINVAL');
-    const path = this.routeTo(checked.value.destination);
+    const path = this.routeTo(checked.value.destination, interfaceName);
     if (!path) return fail('ENETUNREACH');
-    if (packet.length > (this.mtuTo(checked.value.destination) ?? path.iface.mtu)) return fail('EMSGSIZE');
+    if (packet.length > (this.mtuTo(checked.value.destination, interfaceName) ?? path.iface.mtu)) return fail('EMSGSIZE');
     if (!this.ipv4.transmitQueueHasRoom(path.iface)) {
       this.stats.increment('drop.ipv6.transmitQueueFull');
       return fail('ENOBUFS');
@@ -608,8 +746,12 @@ export class Ipv6Layer {
     return ok(undefined);
   }
 
-  /** Takes in our own looped multicasts, expires path MTUs, and runs the 60-second reassembly timer. */
+  /** Takes in our own looped multicasts, expires path MTUs, runs the 60-second reassembly timer and Neighbor Discovery's and MLD's. */
   poll(now: number): void {
+    for (const { nd, mld } of this.neighborLinks.values()) {
+      nd.poll(now);
+      mld.poll(now);
+    }
     const looped = this.looped;
     this.looped = [];
     for (const { iface, frame } of looped) this.input(iface, frame, now);
@@ -630,6 +772,7 @@ export class Ipv6Layer {
   pollAt(): number {
     let next = this.reassembler.pollAt();
     for (const entry of this.pathMtus.values()) next = Math.min(next, entry.expires);
+    for (const { nd, mld } of this.neighborLinks.values()) next = Math.min(next, nd.pollAt(), mld.pollAt());
     return next;
   }
 
@@ -660,6 +803,18 @@ export class Ipv6Layer {
       packet: direction === 'down' ? packet : undefined,
     });
   }
+}
+
+/** Whether an address in `state` may be used (RFC 4862 §5.4, §5.5.4). */
+function usable(state: Ipv6AddressState): boolean {
+  return state === 'preferred' || state === 'deprecated';
+}
+
+/** A group key (RFC 5952 text made by formatIpv6Address) back to bytes. */
+function parseIpv6AddressStrict(text: string): Ipv6Address {
+  const address = parseIpv6Address(text);
+  if (!address) throw new Error(`not an IPv6 address: ${text}`);
+  return address;
 }
 
 /** The MTU a route allows on its interface. */

@@ -50,6 +50,13 @@ export class Ipv6RouteTable {
     return before - this.routes.length;
   }
 
+  /** Removes every route `match` picks (Neighbor Discovery's routes through one router); returns how many. */
+  removeWhere(match: (route: Ipv6Route) => boolean): number {
+    const before = this.routes.length;
+    this.routes = this.routes.filter((route) => !match(route));
+    return before - this.routes.length;
+  }
+
   /** The most specific route covering `address` (leaving by `interfaceName` when given), or null. */
   lookup(address: Ipv6Address, interfaceName?: string): Ipv6Route | null {
     let best: Ipv6Route | null = null;

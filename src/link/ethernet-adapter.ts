@@ -1,7 +1,9 @@
 /**
- * IPv4 over Ethernet: a Link decorator that turns an Ethernet link (a TAP device, an Ethernet
- * virtual wire) into the bare-IP link the stack's interfaces speak, resolving next hops with
- * ARP (RFC 826; RFC 1122 §2.3.2).
+ * IPv4 and IPv6 over Ethernet: a Link decorator that turns an Ethernet link (a TAP device, an
+ * Ethernet virtual wire) into the bare-IP link the stack's interfaces speak, resolving IPv4 next
+ * hops with ARP (RFC 826; RFC 1122 §2.3.2). IPv6 (RFC 2464) asks the interface's Neighbor
+ * Discovery, which lives with IPv6 (src/ip/neighbor-discovery.ts) and installs itself through
+ * `neighborLink`; multicast goes to 33:33 + the group's low 32 bits (RFC 2464 §7).
  *
  *   stack ── IPv4 packet ──▶ EthernetAdapter ── Ethernet frame ──▶ inner link
  *                             │ next hop → ARP cache → destination MAC
@@ -30,7 +32,7 @@ import {
   MAC_BROADCAST,
   type MacAddress,
 } from './ethernet.js';
-import type { FrameReceiver, Link, LinkMedium } from './link.js';
+import type { FrameReceiver, Ipv6LinkResolver, Link, LinkMedium, NeighborLink } from './link.js';
 
 /** Settings of an EthernetAdapter. */
 export interface EthernetAdapterOptions {
@@ -67,8 +69,10 @@ export interface EthernetAdapterCounters {
   unresolvedDrops: number;
   /** Frames addressed to another station's MAC. */
   notForUs: number;
-  /** Frames that were too short or carried an EtherType other than IPv4 and ARP. */
+  /** Frames that were too short or carried an EtherType other than IPv4, IPv6 and ARP. */
   malformedOrUnknown: number;
+  /** IPv6 packets dropped because no Neighbor Discovery serves the interface (IPv6 not enabled on it). */
+  ipv6WithoutNeighborDiscovery: number;
   /** ARP packets claiming our own IPv4 address from another MAC (an address conflict). */
   addressConflicts: number;
 }
@@ -110,7 +114,11 @@ export class EthernetAdapter implements Link {
     notForUs: 0,
     malformedOrUnknown: 0,
     addressConflicts: 0,
+    ipv6WithoutNeighborDiscovery: 0,
   };
+  /** IPv6's seam: Neighbor Discovery asks for our MAC and sends through it (see Link.neighborLink). */
+  readonly neighborLink: NeighborLink;
+  private ipv6Resolver: Ipv6LinkResolver | null = null;
   private receiver: FrameReceiver | null = null;
   private tracer: Tracer | null = null;
   /** The interface's name in its stack, for trace events. */
@@ -137,6 +145,13 @@ export class EthernetAdapter implements Link {
     this.queueLimit = options.queueLimit ?? 64;
     this.cacheLimit = Math.max(1, options.cacheLimit ?? ARP_CACHE_LIMIT);
     inner.setReceiver((frame, now, checksumTrusted) => this.arrived(frame, now, checksumTrusted));
+    this.neighborLink = {
+      linkAddress: options.mac,
+      setIpv6Resolver: (resolver) => {
+        this.ipv6Resolver = resolver;
+      },
+      transmitIpv6To: (mac, packet, now, segmentSize) => this.send(mac, EtherType.IPV6, packet, now, segmentSize),
+    };
   }
 
   get name(): string {
@@ -180,8 +195,10 @@ export class EthernetAdapter implements Link {
   }
 
   transmit(packet: Uint8Array, now: number, segmentSize = 0): void {
-    // IPv6 over Ethernet needs Neighbor Discovery (RFC 4861), which this adapter does not do
-    // yet: an IPv6 packet is dropped here, counted, rather than sent to a MAC read from its bytes.
+    if (packet.length >= 40 && packet[0] >> 4 === 6) {
+      this.transmitIpv6(packet, now, segmentSize);
+      return;
+    }
     if (packet.length < 20 || packet[0] >> 4 !== 4) {
       this.counters.malformedOrUnknown++;
       return;
@@ -204,6 +221,20 @@ export class EthernetAdapter implements Link {
       return;
     }
     this.request(hop, now, { packet, segmentSize });
+  }
+
+  /** RFC 2464 §7: multicast to 33:33 + the group's last four bytes; unicast where Neighbor Discovery says (or later, when it knows). */
+  private transmitIpv6(packet: Uint8Array, now: number, segmentSize: number): void {
+    if (packet[24] === 0xff) {
+      this.send(Uint8Array.of(0x33, 0x33, packet[36], packet[37], packet[38], packet[39]), EtherType.IPV6, packet, now, segmentSize);
+      return;
+    }
+    if (!this.ipv6Resolver) {
+      this.counters.ipv6WithoutNeighborDiscovery++;
+      return;
+    }
+    const mac = this.ipv6Resolver.linkAddressFor(packet, now, segmentSize);
+    if (mac) this.send(mac, EtherType.IPV6, packet, now, segmentSize);
   }
 
   pollAt(): number {
@@ -278,7 +309,7 @@ export class EthernetAdapter implements Link {
       this.tracer(
         ethernetTraceEvent('down', EthernetFrame.unchecked(frame), now, this.traceWhere, `added ${ETHERNET_HEADER_LENGTH}-byte header${padded}`, {
           payloadLength: payload.length,
-          packet: etherType === EtherType.IPV4 ? payload : undefined,
+          packet: etherType === EtherType.IPV4 || etherType === EtherType.IPV6 ? payload : undefined,
         }),
       );
     }
@@ -297,14 +328,18 @@ export class EthernetAdapter implements Link {
       this.counters.notForUs++;
       return;
     }
-    const known = frame.etherType === EtherType.IPV4 || frame.etherType === EtherType.ARP;
+    const ip = frame.etherType === EtherType.IPV4 || frame.etherType === EtherType.IPV6;
+    const known = ip || frame.etherType === EtherType.ARP;
     if (this.tracer) {
       const action = known
-        ? `removed ${ETHERNET_HEADER_LENGTH}-byte header, ${frame.payload.length} bytes to ${frame.etherType === EtherType.IPV4 ? 'IPv4' : 'ARP'}`
+        ? `removed ${ETHERNET_HEADER_LENGTH}-byte header, ${frame.payload.length} bytes to ${frame.etherType === EtherType.IPV4 ? 'IPv4' : frame.etherType === EtherType.IPV6 ? 'IPv6' : 'ARP'}`
         : 'no protocol here speaks this EtherType: dropped';
       this.tracer(ethernetTraceEvent('up', frame, now, this.traceWhere, action, { payloadLength: frame.payload.length }));
     }
-    if (frame.etherType === EtherType.IPV4) this.receiver?.(frame.payload, now, checksumTrusted);
+    // The stack tells the families by the version nibble; an EtherType that disagrees with it is refused.
+    if (ip && frame.payload.length > 0 && frame.payload[0] >> 4 === (frame.etherType === EtherType.IPV4 ? 4 : 6))
+      this.receiver?.(frame.payload, now, checksumTrusted);
+    else if (ip) this.counters.malformedOrUnknown++;
     else if (frame.etherType === EtherType.ARP) this.arp(frame.payload, now);
     else this.counters.malformedOrUnknown++;
   }

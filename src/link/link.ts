@@ -55,10 +55,31 @@ export interface Link {
    * its own `link` events, which would say the same less well.
    */
   setTracer?(tracer: Tracer | null, where: string): boolean;
+  /**
+   * For a link with link-layer addresses (EthernetAdapter): the seam through which IPv6's Neighbor
+   * Discovery (src/ip/neighbor-discovery.ts) resolves next hops. Absent on a bare-IP link.
+   */
+  readonly neighborLink?: NeighborLink;
   /** The next time (ms) this link has frames to release, or Infinity. */
   pollAt(): number;
   /** Releases every frame due at or before `now`. */
   poll(now: number): void;
+}
+
+/** What IPv6's Neighbor Discovery needs of a link with link-layer addresses (RFC 4861 over Ethernet, RFC 2464). */
+export interface NeighborLink {
+  /** This interface's link-layer address (a MAC on Ethernet). */
+  readonly linkAddress: Uint8Array;
+  /** Installs the resolver the link asks for each unicast IPv6 packet's destination link-layer address. */
+  setIpv6Resolver(resolver: Ipv6LinkResolver | null): void;
+  /** Sends an IPv6 packet to a neighbor's link-layer address (a packet that waited for it). */
+  transmitIpv6To(linkAddress: Uint8Array, packet: Uint8Array, now: number, segmentSize: number): void;
+}
+
+/** The link's question to IPv6: where a unicast packet goes. */
+export interface Ipv6LinkResolver {
+  /** The link-layer address to send `packet` to, or null when Neighbor Discovery keeps it (queued or dropped). */
+  linkAddressFor(packet: Uint8Array, now: number, segmentSize: number): Uint8Array | null;
 }
 
 /**
@@ -87,6 +108,9 @@ export abstract class LinkDecorator implements Link {
   }
   get transmitQueueLimit(): number | undefined {
     return this.inner.transmitQueueLimit;
+  }
+  get neighborLink(): NeighborLink | undefined {
+    return this.inner.neighborLink;
   }
 
   transmit(frame: Uint8Array, now: number, segmentSize?: number): void {

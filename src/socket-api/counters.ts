@@ -17,6 +17,7 @@ import {
   type RawCounterName,
 } from '../ip/ip-counters.js';
 import { ICMPV6_COUNTERS, IPV6_COUNTERS, type Icmpv6CounterName, type Ipv6CounterName } from '../ip/ipv6-counters.js';
+import { NDP_COUNTERS, type NdpCounterName } from '../ip/ndp-counters.js';
 import { FAULT_COUNTERS } from '../link/fault-injector.js';
 import { TCP_COUNTERS, type TcpCounterName } from '../tcp/tcp-counters.js';
 import { UDP_COUNTERS, type UdpCounterName } from '../udp/udp-counters.js';
@@ -41,6 +42,7 @@ export type CounterName =
   | RawCounterName
   | Ipv6CounterName
   | Icmpv6CounterName
+  | NdpCounterName
   | UdpCounterName
   | TcpCounterName;
 
@@ -53,6 +55,7 @@ export const COUNTER_SECTIONS: readonly { readonly title: string; readonly sourc
   { title: 'Raw sockets', source: 'src/ip/raw-layer.ts', counters: RAW_COUNTERS },
   { title: 'IPv6', source: 'src/ip/ipv6-layer.ts', counters: IPV6_COUNTERS },
   { title: 'ICMPv6', source: 'src/ip/icmpv6-layer.ts', counters: ICMPV6_COUNTERS },
+  { title: 'Neighbor Discovery and MLD (IPv6 over Ethernet)', source: 'src/ip/neighbor-discovery.ts, src/ip/mld-host.ts', counters: NDP_COUNTERS },
   { title: 'UDP', source: 'src/udp/udp-layer.ts', counters: UDP_COUNTERS },
   { title: 'TCP', source: 'src/tcp/', counters: TCP_COUNTERS },
   { title: "A FaultInjector's own (`faults.stats`, not the stack's)", source: 'src/link/fault-injector.ts', counters: FAULT_COUNTERS },

@@ -224,12 +224,12 @@ export class Stack {
       loopback: options.link instanceof LoopbackLink,
     };
     this.ip.addInterface(iface);
-    this.ip6.enableInterface(iface);
+    this.ip6.enableInterface(iface, this.currentTime);
     const addresses6 = options.address6 === undefined ? [] : typeof options.address6 === 'string' ? [options.address6] : options.address6;
     for (const text of addresses6) {
       const cidr = parseIpv6Cidr(text);
       if (!cidr) throw new Error(`addInterface: bad IPv6 address ${text}; expected an address with its prefix, fd00:7::2/64`);
-      this.ip6.addAddress(iface.name, cidr);
+      this.ip6.addAddress(iface.name, cidr, this.currentTime);
     }
     if (this.tracerFunction) this.traceLinkOf(iface);
     options.link.setReceiver((frame, now, checksumTrusted) => this.receive(iface.name, frame, now, checksumTrusted));
