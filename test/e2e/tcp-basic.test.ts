@@ -10,19 +10,28 @@ import type { FaultConfig } from '../../src/link/fault-injector.js';
 const addr = (t: string) => parseIpv4Address(t)!;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
+type Family = 4 | 6;
+
+/** The server's address in `family`: 10.0.0.2 or fd00::2. */
+const serverAddress = (family: Family) => (family === 4 ? addr('10.0.0.2') : 'fd00::2');
+
 function setup(seed = 1, faults?: FaultConfig, latencyMs = 1, tcp: { ecn?: boolean } = {}) {
   const net = new VirtualNetwork(seed);
   const client = net.createStack('client', { tcp });
   const server = net.createStack('server', { tcp });
-  net.connect({ stack: client, address: '10.0.0.1/24', faults }, { stack: server, address: '10.0.0.2/24', faults }, { latencyMs });
+  net.connect(
+    { stack: client, address: '10.0.0.1/24', address6: 'fd00::1/64', faults },
+    { stack: server, address: '10.0.0.2/24', address6: 'fd00::2/64', faults },
+    { latencyMs },
+  );
   return { net, client, server };
 }
 
-/** Sends `data` over one connection and collects what the server reads; closes both ways. */
-function transfer(seed: number, size: number, faults?: FaultConfig, latencyMs = 1, tcp: { ecn?: boolean } = {}) {
+/** Sends `data` over one connection in `family` and collects what the server reads; closes both ways. */
+function transfer(family: Family, seed: number, size: number, faults?: FaultConfig, latencyMs = 1, tcp: { ecn?: boolean } = {}) {
   const { net, client, server } = setup(seed, faults, latencyMs, tcp);
   const data = new Rng(seed).bytes(size);
-  const listener = unwrap(server.tcp.listen(0, 80));
+  const listener = unwrap(server.tcp.listen(family === 4 ? 0 : '::', 80));
   const received: Uint8Array[] = [];
   let serverConnection: TcpConnection | null = null;
   let serverDone = false;
@@ -37,7 +46,7 @@ function transfer(seed: number, size: number, faults?: FaultConfig, latencyMs = 
       }
     };
   };
-  const connection = unwrap(client.tcp.connect(addr('10.0.0.2'), 80));
+  const connection = unwrap(client.tcp.connect(serverAddress(family), 80));
   let offset = 0;
   let clientClosed = false;
   const pump = () => {
@@ -65,9 +74,9 @@ function transfer(seed: number, size: number, faults?: FaultConfig, latencyMs = 
   return { net, client, server, connection, data, total, closedWith, time: net.now };
 }
 
-describe('TCP between two stacks on the virtual network', () => {
+describe.each([4, 6] as const)('TCP between two stacks on the virtual network, over IPv%i', (family) => {
   it('opens, transfers 1 MB bit-exact, and closes into TIME-WAIT', () => {
-    const { data, total, connection, client, server } = transfer(1, 1_000_000);
+    const { data, total, connection, client, server } = transfer(family, 1, 1_000_000);
     expect(total.length).toBe(data.length);
     expect(sha(total)).toBe(sha(data));
     expect(connection.state).toBe('TIME-WAIT');
@@ -78,22 +87,23 @@ describe('TCP between two stacks on the virtual network', () => {
   });
 
   it('recovers from 2% loss both ways', () => {
-    const { data, total, client } = transfer(2, 500_000, { lossRate: 0.02 });
+    const { data, total, client } = transfer(family, 2, 500_000, { lossRate: 0.02 });
     expect(sha(total)).toBe(sha(data));
     expect(client.stats.get('tcp.tx.retransmits')).toBeGreaterThan(0);
   });
 
   it('negotiates ECN and reacts to CE marks by reducing the window instead of losing packets (RFC 3168)', () => {
-    const { data, total, client, server } = transfer(3, 2_000_000, { congestionMarkRate: 0.01 }, 5, { ecn: true });
+    const { data, total, client, server, connection } = transfer(family, 3, 2_000_000, { congestionMarkRate: 0.01 }, 5, { ecn: true });
     expect(sha(total)).toBe(sha(data));
     expect(server.stats.get('tcp.rx.congestionExperienced')).toBeGreaterThan(0);
     expect(client.stats.get('tcp.ecn.reductions')).toBeGreaterThan(0);
     expect(client.stats.get('tcp.tx.retransmits')).toBe(0);
+    expect(connection.remoteAddress).toBe(serverAddress(family));
   });
 
   it('refuses a connection to a closed port with ECONNREFUSED', () => {
     const { net, client } = setup();
-    const connection = unwrap(client.tcp.connect(addr('10.0.0.2'), 81));
+    const connection = unwrap(client.tcp.connect(serverAddress(family), 81));
     let error: string | null | undefined;
     connection.events.onClose = (e: string | null) => (error = e);
     net.runUntilIdle();
