@@ -14,6 +14,7 @@
 export {
   replayCapture,
   inferSockets,
+  inferDatagramSockets,
   ReplayError,
   LINUX_REPLAY_CONFIG,
   type ReplayOptions,
@@ -26,4 +27,8 @@ export {
   type Divergence,
   type DivergenceKind,
   type ReplayTolerances,
+  type ReplayedDatagrams,
+  type DatagramSocket,
+  type DatagramSend,
+  type DecodedDatagram,
 } from './replay/replay.js';

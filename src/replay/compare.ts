@@ -12,6 +12,7 @@ import type { TcpOption } from '../tcp/tcp-options.js';
 import { TcpFlag, type TcpRepr } from '../tcp/tcp-packet.js';
 import type { Ipv4Repr } from '../ip/ipv4.js';
 import { lettersFromFlags } from '../drill/wire.js';
+import type { DecodedDatagram } from './datagram-compare.js';
 
 /** How far a field may stray before it is a divergence. */
 export interface ReplayTolerances {
@@ -62,8 +63,10 @@ export type DivergenceKind = 'missing' | 'extra' | 'flags' | 'ack' | 'payload' |
 export interface Divergence {
   /** The field (or `missing`: the host sent it, ustack did not; `extra`: the reverse; `call`: an application call failed). */
   readonly kind: DivergenceKind;
-  /** The TCP conversation (from 1, in order of first appearance in the capture). */
+  /** The TCP conversation (from 1, in order of first appearance in the capture); 0 for a datagram. */
   readonly conversation: number;
+  /** For a UDP or ICMP datagram: what it was lined up by (`udp 10.1.1.2:6000 > 10.1.1.1:44757`). */
+  readonly datagram?: string;
   /** The frame numbers: in the capture, and in the replay's pcap (ReplayResult.pcap). */
   readonly frames: {
     /** The host's segment in the capture. */
@@ -75,6 +78,10 @@ export interface Divergence {
   readonly expected?: DecodedSegment;
   /** ustack's segment, from the replay. */
   readonly actual?: DecodedSegment;
+  /** The host's datagram (UDP, ICMP), from the capture. */
+  readonly expectedDatagram?: DecodedDatagram;
+  /** ustack's datagram, from the replay. */
+  readonly actualDatagram?: DecodedDatagram;
   /** One line: `frame 12: ack 25, expected ack 26`. */
   readonly message: string;
 }

@@ -5,10 +5,11 @@
  */
 import { accepts, parseCaptureCommand } from '../cli/arguments.js';
 import type { DecodedSegment, Divergence } from './compare.js';
+import type { DecodedDatagram } from './datagram-compare.js';
 import { replayCapture, ReplayError, type ReplayResult } from './replay.js';
 
 /** The usage text of the subcommand. */
-export const REPLAY_USAGE = `usage: ustack replay FILE --host ADDR [--linux] [--strict] [--json]
+export const REPLAY_USAGE = `usage: ustack replay FILE --host ADDR [--linux] [--strict] [--json] [--tcp-only]
                      [--conversation N]... [--time-tolerance MS] [--window-tolerance BYTES]
 
 Plays the TCP segments of a pcap or pcapng capture that arrived at ADDR into ustack, in virtual
@@ -17,14 +18,18 @@ answered a SYN listened, one that sent it connected; what it sent it wrote), and
 ustack sends with what ADDR sent: sequence numbers, acknowledgements, timestamps and ISNs
 relative as packetdrill's, ports mapped, payloads byte for byte, windows and times within the
 tolerances. Segments are lined up by what they carry; a segment only one side sent is missing
-or extra.
+or extra. UDP and ICMP too: the packets that reached ADDR go in as captured, its UDP sockets
+(a port it sent datagrams from was bound) send what it sent, and ustack's datagrams, echo
+replies and ICMP errors are compared with ADDR's (payload, IP header, fragments, time).
   FILE                  the capture (Ethernet, raw IP, IPv4, Linux cooked v1 and v2)
   --host ADDR           the end ustack plays
   --linux               Linux's defaults rather than ustack's (its profile: quick ACKs, window
                         updates, RTT, CUBIC; ECN only when asked; a 32 MiB buffer limit)
   --strict              options compared as laid out (order, nop), PSH compared, windows exact
   --json                one JSON object: pass, divergences (both segments decoded), conversations
-  --conversation N      only the Nth TCP conversation of the capture (repeatable; default: all of ADDR's)
+  --conversation N      only the Nth TCP conversation of the capture (repeatable; default: all of
+                        ADDR's); no UDP or ICMP then
+  --tcp-only            TCP conversations only, no UDP or ICMP
   --time-tolerance MS   how far a segment's time may stray (default 4, packetdrill's)
   --window-tolerance BYTES
                         how far an advertised window may stray, after scaling (default 0)
@@ -37,13 +42,14 @@ const OPTIONS = {
   linux: { type: 'boolean' },
   strict: { type: 'boolean' },
   json: { type: 'boolean' },
+  'tcp-only': { type: 'boolean' },
   conversation: { type: 'string', multiple: true, takes: 'N (a conversation number, 1 or more)', accepts: accepts.integer(1, Number.MAX_SAFE_INTEGER) },
   'time-tolerance': { type: 'string', takes: 'MS (0 or more)', accepts: accepts.seconds },
   'window-tolerance': { type: 'string', takes: 'BYTES (0 or more)', accepts: accepts.seconds },
 } as const;
 
-/** A segment for JSON: its payload as hex. */
-function segmentJson(segment: DecodedSegment | undefined): unknown {
+/** A segment or datagram for JSON: its payload as hex. */
+function segmentJson(segment: DecodedSegment | DecodedDatagram | undefined): unknown {
   if (!segment) return undefined;
   return { ...segment, payload: Buffer.from(segment.payload).toString('hex') };
 }
@@ -52,8 +58,15 @@ function segmentJson(segment: DecodedSegment | undefined): unknown {
 export function replayResultJson(result: ReplayResult): unknown {
   return {
     pass: result.pass,
-    divergences: result.divergences.map((d: Divergence) => ({ ...d, expected: segmentJson(d.expected), actual: segmentJson(d.actual) })),
+    divergences: result.divergences.map((d: Divergence) => ({
+      ...d,
+      expected: segmentJson(d.expected),
+      actual: segmentJson(d.actual),
+      expectedDatagram: segmentJson(d.expectedDatagram),
+      actualDatagram: segmentJson(d.actualDatagram),
+    })),
     conversations: result.conversations,
+    datagrams: result.datagrams,
     framesNotReplayed: result.framesNotReplayed,
     notes: result.notes,
     settings: result.settings,
@@ -73,9 +86,18 @@ export function formatReplayResult(result: ReplayResult, path: string, host: str
     );
     for (const d of result.divergences.filter((entry) => entry.conversation === c.number)) lines.push(...formatDivergence(d));
   }
-  for (const d of result.divergences.filter((entry) => entry.conversation === 0)) lines.push(...formatDivergence(d));
+  for (const d of result.divergences.filter((entry) => entry.conversation === 0 && entry.datagram === undefined)) lines.push(...formatDivergence(d));
+  const datagrams = result.datagrams;
+  if (datagrams) {
+    const sockets = datagrams.sockets.map((s) => `${s.port} (${s.sends} sent)`).join(', ');
+    lines.push(
+      `datagrams: ${datagrams.inbound} packet${datagrams.inbound === 1 ? '' : 's'} in; UDP sockets: ${sockets || 'none'}; the host sent ${datagrams.expected}, ustack ${datagrams.actual}, ${datagrams.matched} lined up`,
+    );
+    for (const d of result.divergences.filter((entry) => entry.datagram !== undefined)) lines.push(...formatDivergence(d));
+  }
   for (const note of result.notes) lines.push(`note: ${note}`);
-  if (result.framesNotReplayed > 0) lines.push(`note: ${result.framesNotReplayed} frames not replayed (not TCP, or of other hosts' conversations)`);
+  if (result.framesNotReplayed > 0)
+    lines.push(`note: ${result.framesNotReplayed} frames not replayed (not IPv4, not the host's, or of conversations not replayed)`);
   if (result.pass) lines.push('PASS: no divergence');
   else {
     const counts = new Map<string, number>();
@@ -91,6 +113,17 @@ function formatDivergence(d: Divergence): string[] {
   const lines = [`  ${d.kind}: ${d.message}`];
   if (d.expected) lines.push(`    host:   ${d.expected.text} at ${d.expected.timeMs.toFixed(3)} ms (capture frame ${d.expected.frame})`);
   if (d.actual) lines.push(`    ustack: ${d.actual.text} at ${d.actual.timeMs.toFixed(3)} ms (replay frame ${d.actual.frame})`);
+  const frames = (list: readonly number[]) => (list.length === 1 ? `frame ${list[0]}` : `frames ${list.join(', ')}`);
+  const header = (datagram: DecodedDatagram) =>
+    `TTL ${datagram.ttl}, DF ${datagram.dontFragment ? 1 : 0}, TOS 0x${datagram.tos.toString(16).padStart(2, '0')}${datagram.ipOptions ? `, options <${datagram.ipOptions}>` : ''}`;
+  if (d.expectedDatagram)
+    lines.push(
+      `    host:   ${d.expectedDatagram.text}; ${header(d.expectedDatagram)} at ${d.expectedDatagram.timeMs.toFixed(3)} ms (capture ${frames(d.expectedDatagram.frames)})`,
+    );
+  if (d.actualDatagram)
+    lines.push(
+      `    ustack: ${d.actualDatagram.text}; ${header(d.actualDatagram)} at ${d.actualDatagram.timeMs.toFixed(3)} ms (replay ${frames(d.actualDatagram.frames)})`,
+    );
   return lines;
 }
 
@@ -119,6 +152,7 @@ export async function runReplay(
       linux: parsed.values.linux ?? false,
       strict: parsed.values.strict ?? false,
       conversations: parsed.values.conversation?.map(Number),
+      datagrams: parsed.values['tcp-only'] ? false : undefined,
       tolerances: {
         timeMs: parsed.values['time-tolerance'] === undefined ? undefined : Number(parsed.values['time-tolerance']),
         windowBytes: parsed.values['window-tolerance'] === undefined ? undefined : Number(parsed.values['window-tolerance']),

@@ -21,6 +21,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ManualClock } from '../core/clock.js';
+import { IpProtocol } from '../ip/ipv4.js';
 import { formatIpv4Address, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
 import type { FrameReceiver, Link } from '../link/link.js';
 import { readCaptureUpToCut } from '../pcap/capture-cut.js';
@@ -46,10 +47,25 @@ import { decodeSegment, type Divergence, type ReplayTolerances, type SentSegment
 import { diffConversation, windowScaleOf, type UstackSide } from './diff.js';
 import { hostStream, inferredCalls, ReplayApplication, type TimedCall } from './application.js';
 import { inboundFrame, lostBeforeHost } from './inbound.js';
+import {
+  assembleDatagrams,
+  capturedPacket,
+  capturedPackets,
+  inboundPacket,
+  quoteAsPlayed,
+  datagramSocketsOf,
+  parseEndpoint,
+  type CapturedPacket,
+  type DatagramSocket,
+} from './datagrams.js';
+import { decodeDatagram, diffDatagrams } from './datagram-compare.js';
+import * as C from '../socket-api/berkeley-constants.js';
 
 export type { DecodedSegment, Divergence, DivergenceKind, ReplayTolerances } from './compare.js';
 export type { ApplicationCall } from '../drill/pcap-to-script.js';
 export type { TimedCall } from './application.js';
+export type { DatagramSend, DatagramSocket } from './datagrams.js';
+export type { DecodedDatagram } from './datagram-compare.js';
 
 /**
  * Linux's defaults where they differ from ustack's (`linux: true`): the Linux profile of the
@@ -86,6 +102,16 @@ export interface ReplayOptions {
   readonly tcp?: Partial<TcpConfig>;
   /** Only these conversations (default: every TCP conversation the host is an end of). */
   readonly conversations?: readonly number[];
+  /**
+   * Replay the host's UDP and ICMP too (default: yes, unless `conversations` picks TCP ones):
+   * the packets that reached it go in as captured, its UDP sockets send what it sent.
+   */
+  readonly datagrams?: boolean;
+  /**
+   * The host's UDP sockets: inferred from the capture (default; `inferDatagramSockets` shows
+   * them), or given — each bound to a port of the host, with the datagrams it sent and when.
+   */
+  readonly datagramSockets?: 'inferred' | readonly DatagramSocket[];
   /** Seed of the stack's Rng (default 1). */
   readonly seed?: number;
 }
@@ -121,6 +147,20 @@ export interface ReplayedConversation {
   readonly matched: number;
 }
 
+/** What was replayed of the host's UDP and ICMP. */
+export interface ReplayedDatagrams {
+  /** The packets (fragments counted one by one) that reached the host, played into ustack. */
+  readonly inbound: number;
+  /** The host's UDP sockets: the ports bound, and how many datagrams each sent. */
+  readonly sockets: ReadonlyArray<{ readonly port: number; readonly sends: number }>;
+  /** The host's datagrams in the capture (fragments put together). */
+  readonly expected: number;
+  /** ustack's datagrams in the replay (up to the capture's end). */
+  readonly actual: number;
+  /** How many of the two lined up. */
+  readonly matched: number;
+}
+
 /** The outcome of a replay. */
 export interface ReplayResult {
   /** No divergence. */
@@ -129,7 +169,9 @@ export interface ReplayResult {
   readonly divergences: readonly Divergence[];
   /** The conversations replayed. */
   readonly conversations: readonly ReplayedConversation[];
-  /** Frames of the capture not played: not TCP (ARP, ICMP, UDP), or of conversations not replayed. */
+  /** What was replayed of the host's datagrams (UDP, ICMP), when they were. */
+  readonly datagrams?: ReplayedDatagrams;
+  /** Frames of the capture not played: not IPv4 (ARP), not the host's, or of conversations not replayed. */
   readonly framesNotReplayed: number;
   /** Things worth knowing: skipped conversations, calls that failed, a capture cut short. */
   readonly notes: readonly string[];
@@ -217,6 +259,17 @@ export async function inferSockets(capture: Uint8Array | string, host: string): 
   return result;
 }
 
+/**
+ * The host's UDP sockets as replayCapture infers them: each port the host sent datagrams from
+ * (with each datagram as one sendto at its time), and each port that received datagrams and
+ * answered none with an ICMP port unreachable.
+ */
+export async function inferDatagramSockets(capture: Uint8Array | string, host: string): Promise<DatagramSocket[]> {
+  const records = await loadRecords(capture, []);
+  const origin = records.length > 0 ? timestampToMs(records[0]) : 0;
+  return datagramSocketsOf(assembleDatagrams(capturedPackets(records, origin)).datagrams, parseHost(host));
+}
+
 /** One thing to do at a time: a segment to inject or a call to make. */
 interface TimedEvent {
   readonly atMs: number;
@@ -262,7 +315,25 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
       notes.push(`conversation ${number} not replayed: ${error.message}`);
     }
   });
-  if (plans.length === 0 && !notes.some((note) => note.startsWith('conversation')))
+  // The host's datagrams: the packets that reached it, what it sent, its UDP sockets.
+  const replayDatagrams = options.datagrams ?? options.conversations === undefined;
+  const packets = replayDatagrams ? capturedPackets(records, origin) : [];
+  const packetsIn = packets.filter((p) => p.ip.destination === host && p.ip.source !== host);
+  const sentByHost = assembleDatagrams(packets.filter((p) => p.ip.source === host && p.ip.destination !== host));
+  // An echo request the host sent was a ping it ran, an application the capture cannot replay.
+  const hostPings = sentByHost.datagrams.filter((d) => d.ip.protocol === IpProtocol.ICMP && d.payload[0] === 8);
+  // The host's quotes of packets that were played, read as played (inboundPacket may fix a checksum).
+  const played = packetsIn.map((packet) => ({ captured: packet.bytes, sent: inboundPacket(packet) }));
+  const hostDatagrams = sentByHost.datagrams.filter((d) => !hostPings.includes(d));
+  const expectedDatagrams = hostDatagrams.map((d) => decodeDatagram(quoteAsPlayed(d, played)));
+  if (hostPings.length > 0) notes.push(`the host's ${hostPings.length} echo requests (a ping it ran) are not replayed`);
+  if (sentByHost.incomplete > 0) notes.push(`${sentByHost.incomplete} datagrams the host sent have fragments missing from the capture: not compared`);
+  const datagramSockets = !replayDatagrams
+    ? []
+    : options.datagramSockets === undefined || options.datagramSockets === 'inferred'
+      ? datagramSocketsOf(assembleDatagrams(packets).datagrams, host)
+      : options.datagramSockets;
+  if (plans.length === 0 && packetsIn.length === 0 && !notes.some((note) => note.startsWith('conversation')))
     notes.push(`${options.host} is not an end of any TCP conversation in the capture`);
 
   // The interface's MTU: what the host's own MSS says (its SYN or SYN-ACK), else Ethernet's.
@@ -279,15 +350,21 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
   );
   let afterCapture = 0;
   const unclaimed: SentSegment[] = [];
+  const ustackPackets: CapturedPacket[] = [];
   const connectOrder: number[] = []; // conversations whose connect() ran, in order, for ports
   const onTransmit = (frame: Uint8Array, now: number) => {
     pcap.record(now, frame);
     const frameNumber = pcap.recordCount;
     const decoded = decodeFrame(frame);
     if (decoded.protocol !== 'tcp') {
-      notes.push(
-        `replay frame ${frameNumber}: ustack sent a packet that is not TCP (${decoded.protocol === 'other' ? decoded.reason : decoded.protocol}), not compared`,
-      );
+      // UDP, ICMP, or a fragment of one: compared with the host's datagrams once the run is over.
+      const packet = replayDatagrams ? capturedPacket(frame, frameNumber, now) : undefined;
+      if (!packet || packet.ip.protocol === IpProtocol.TCP) {
+        notes.push(
+          `replay frame ${frameNumber}: ustack sent a packet that is not TCP (${decoded.protocol === 'other' ? decoded.reason : decoded.protocol}), not compared`,
+        );
+      } else if (now > lastMs + tolerances.timeMs) afterCapture++;
+      else ustackPackets.push(packet);
       return;
     }
     const { ip, tcp } = decoded;
@@ -388,6 +465,62 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
     replayed.push({ plan, lost, inbound });
   }
 
+  // The host's UDP sockets, bound before anything arrives; each reads whatever comes, and sends
+  // what the host sent at its time (after the frames captured before it).
+  for (const socket of datagramSockets) {
+    let fd: number;
+    try {
+      fd = api.socket(C.AF_INET, C.SOCK_DGRAM, C.IPPROTO_UDP);
+      api.bind(fd, { address: formatIpv4Address(host), port: socket.port });
+    } catch (error) {
+      notes.push(`UDP socket on port ${socket.port}: ${error instanceof Error ? error.message : String(error)}`);
+      continue;
+    }
+    const drain = async () => {
+      for (;;) await api.recvfrom(fd, 65536);
+    };
+    drain().catch(() => {});
+    socket.sends.forEach((send, order) => {
+      const to = parseEndpoint(send.to);
+      if (!to) throw new ReplayError(`UDP socket on port ${socket.port}: ${JSON.stringify(send.to)} is not an address:port`);
+      const afterFrame =
+        send.afterFrame ??
+        Math.max(
+          0,
+          ...packets.filter((p) => p.timeMs < send.atMs).map((p) => p.frame),
+          ...records.filter((r) => timestampToMs(r) - origin < send.atMs).map((r) => r.index + 1),
+        );
+      events.push({
+        atMs: send.atMs,
+        after: afterFrame + 0.5,
+        order,
+        run: () => {
+          api
+            .sendto(fd, send.data, { address: formatIpv4Address(to.address), port: to.port })
+            .catch((error: unknown) =>
+              notes.push(
+                `UDP socket on port ${socket.port}: sendto ${send.to} at ${clock.now().toFixed(3)} ms failed: ${error instanceof Error ? error.message : String(error)}`,
+              ),
+            );
+        },
+      });
+    });
+  }
+  // The packets that reached the host go in as captured (fragments too: ustack reassembles).
+  for (const packet of packetsIn) {
+    events.push({
+      atMs: packet.timeMs,
+      after: packet.frame,
+      order: 0,
+      run: () => {
+        const bytes = played.find((entry) => entry.captured === packet.bytes)!.sent;
+        pcap.record(clock.now(), bytes);
+        stack.receive(INTERFACE, bytes, clock.now());
+        stack.poll(clock.now());
+      },
+    });
+  }
+
   events.sort((a, b) => a.atMs - b.atMs || a.after - b.after || a.order - b.order);
   for (const event of events) {
     await advanceTo(event.atMs);
@@ -427,12 +560,27 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
       message: `replay frame ${segment.frame}: ustack sent a segment to port ${segment.tcp.dstPort} of no replayed conversation (${decoded.text})`,
     });
   }
+  let datagrams: ReplayedDatagrams | undefined;
+  if (replayDatagrams) {
+    const sentByUstack = assembleDatagrams(ustackPackets);
+    if (sentByUstack.incomplete > 0) notes.push(`${sentByUstack.incomplete} datagrams ustack sent lack fragments within the capture's time: not compared`);
+    const diff = diffDatagrams(expectedDatagrams, sentByUstack.datagrams.map(decodeDatagram), { timeMs: tolerances.timeMs });
+    divergences.push(...diff.divergences);
+    datagrams = {
+      inbound: packetsIn.length,
+      sockets: datagramSockets.map((socket) => ({ port: socket.port, sends: socket.sends.length })),
+      expected: diff.expected,
+      actual: diff.actual,
+      matched: diff.matched,
+    };
+  }
   if (afterCapture > 0) notes.push(`ustack sent ${afterCapture} segment${afterCapture === 1 ? '' : 's'} after the capture ended (not compared)`);
   return {
     pass: divergences.length === 0,
     divergences,
     conversations,
-    framesNotReplayed: records.length - playedFrames,
+    ...(datagrams ? { datagrams } : {}),
+    framesNotReplayed: records.length - playedFrames - packetsIn.length - hostDatagrams.reduce((n, d) => n + d.frames.length, 0),
     notes,
     settings: { linux: options.linux ?? false, tcp: tcpConfig, mtu, tolerances, strict },
     pcap: pcap.toBytes(),

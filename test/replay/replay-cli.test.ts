@@ -71,8 +71,8 @@ describe('ustack replay', () => {
     expect(run.stderr).toMatch(/^ustack replay: .*missing\.pcap: .*ENOENT/);
   });
 
-  it("sll2.pcap's client on Linux's defaults, windows within 1 MiB: PASS, exit 0", () => {
-    const run = ustack('replay', SLL2, '--host', '10.3.3.1', '--linux', '--window-tolerance', '1048576');
+  it("sll2.pcap's client on Linux's defaults, TCP only, windows within 1 MiB: PASS, exit 0", () => {
+    const run = ustack('replay', SLL2, '--host', '10.3.3.1', '--linux', '--window-tolerance', '1048576', '--tcp-only');
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
@@ -81,13 +81,25 @@ describe('ustack replay', () => {
     expect(lines.at(-1)).toBe('PASS: no divergence');
   });
 
+  it("sll2.pcap's client with its UDP and ICMP: the datagram to the closed port differs in DF, named with both datagrams, exit 1", () => {
+    const run = ustack('replay', SLL2, '--host', '10.3.3.1', '--linux', '--window-tolerance', '1048576');
+    expect(run.code).toBe(1);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines).toContain('datagrams: 3 packets in; UDP sockets: 58884 (1 sent); the host sent 1, ustack 1, 1 lined up');
+    expect(lines).toContain("  ip: frame 17 (udp 58884 > 10.3.3.2:7001 len 13): ustack's IP header TTL 64, DF 0, TOS 0x00; the host's TTL 64, DF 1, TOS 0x00");
+    expect(lines).toContain('    host:   udp 58884 > 10.3.3.2:7001 len 13; TTL 64, DF 1, TOS 0x00 at 2678.674 ms (capture frame 17)');
+    expect(run.stdout).toMatch(/^ {4}ustack: udp 58884 > 10\.3\.3\.2:7001 len 13; TTL 64, DF 0, TOS 0x00 at 2678\.674 ms \(replay frame \d+\)$/m);
+    expect(lines).toContain("note: the host's 2 echo requests (a ping it ran) are not replayed");
+    expect(lines.at(-1)).toBe('FAIL: 1 divergence (ip 1)');
+  });
+
   it("sll2.pcap's client on ustack's defaults: the SYN's ECN request and window scale named with both segments, exit 1", () => {
     const run = ustack('replay', SLL2, '--host', '10.3.3.1', '--window-tolerance', '1048576');
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('  flags: frame 7 (S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 10>): ustack sent flags SEW, the host S');
     expect(run.stdout).toMatch(/^ {4}host: {3}S 0:0\(0\) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 10> at [\d.]+ ms \(capture frame 7\)$/m);
-    expect(run.stdout).toMatch(/^ {4}ustack: SEW 0:0\(0\) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 5> at [\d.]+ ms \(replay frame 1\)$/m);
-    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('FAIL: 2 divergences (flags 1, options 1)');
+    expect(run.stdout).toMatch(/^ {4}ustack: SEW 0:0\(0\) win 65535 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 5> at [\d.]+ ms \(replay frame 3\)$/m); // after the two echo replies played in
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('FAIL: 3 divergences (flags 1, options 1, ip 1)');
   });
 
   it('--strict compares windows exactly whatever the tolerance: the same run then names each window, exit 1', () => {
@@ -97,11 +109,12 @@ describe('ustack replay', () => {
     expect(run.stdout).toContain(
       "  window: frame 7 (S 0:0(0) win 64240 <mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 10>): ustack's window 65535 bytes (field 65535), the host's 64240 (field 64240)",
     );
-    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('FAIL: 6 divergences (window 6)');
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('FAIL: 7 divergences (window 6, ip 1)');
   });
 
   it('--json: one object with both segments of each divergence decoded', () => {
     const run = ustack('replay', SLL2, '--host', '10.3.3.1', '--json', '--window-tolerance', '1048576');
+    const replayFrame = expect.any(Number);
     expect(run.code).toBe(1);
     expect(run.stdout.trimEnd().split('\n')).toHaveLength(1);
     const result = JSON.parse(run.stdout) as {
@@ -111,8 +124,10 @@ describe('ustack replay', () => {
     };
     expect(result.pass).toBe(false);
     expect(result.divergences.map((d) => [d.kind, d.frames.capture, d.frames.replay])).toEqual([
-      ['flags', 7, 1],
-      ['options', 7, 1],
+      // The replay's pcap holds the two echo replies played in before the SYN.
+      ['flags', 7, 3],
+      ['options', 7, 3],
+      ['ip', 17, replayFrame],
     ]);
     expect(result.divergences[0].expected.flags).toBe('S');
     expect(result.divergences[0].actual.flags).toBe('SEW');
@@ -130,7 +145,7 @@ describe('ustack replay', () => {
     view.setUint32(at, view.getUint32(at) + 5);
     const changed = join(scratch, 'changed.pcap');
     writeFileSync(changed, bytes);
-    const run = ustack('replay', changed, '--host', '10.3.3.1', '--linux', '--window-tolerance', '1048576');
+    const run = ustack('replay', changed, '--host', '10.3.3.1', '--linux', '--window-tolerance', '1048576', '--tcp-only');
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('  ack: frame 10 (P. 1:18(17) ack 6 win 63');
     expect(run.stdout).toContain('ustack acknowledged 1, the host 6');
