@@ -39,7 +39,8 @@ const DEVICE_DEFAULTS = { tun: 'ustack0', addr: '10.7.0.2/24', 'host-addr': '10.
 
 /** Help text of the device options (as in `ustack up --help`). */
 export const DEVICE_USAGE = `  --tun NAME            TUN device name (default ustack0)
-  --tap NAME            a TAP device instead (Ethernet; we answer ARP)
+  --tap NAME            a TAP device instead (Ethernet; we answer ARP, and with --addr6 do
+                        IPv6 Neighbor Discovery, DAD, SLAAC from routers' advertisements, MLD)
   --addr CIDR           ustack's address on the device (default 10.7.0.2/24)
   --host-addr ADDR      the host kernel's address on the device, same network (default 10.7.0.1;
                         the prefix length is --addr's unless given)
@@ -98,7 +99,6 @@ export function deviceConfig(command: string, args: DeviceArgs): DeviceConfig {
   let address6: string | undefined;
   let kernelAddress6: string | undefined;
   if (args.addr6 !== undefined) {
-    if (args.tap !== undefined) fail('--addr6 needs a TUN device: IPv6 over Ethernet (Neighbor Discovery) is not done yet');
     const ours6 = parseIpv6Cidr(args.addr6)!;
     const kernel6 = args['host-addr6'] !== undefined ? parseIpv6Address(args['host-addr6'])! : ipv6PrefixHost(ours6.address, ours6.prefixLength);
     if (ipv6Equal(kernel6, ours6.address)) fail(`--addr6 and --host-addr6 are both ${formatIpv6Address(kernel6)}: give the two ends different addresses`);

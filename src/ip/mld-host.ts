@@ -110,6 +110,8 @@ export class MldHost {
     }
     this.listening.clear();
     for (const [key, group] of next) this.listening.set(key, group);
+    // §6.1: the first State Change Report goes immediately, not at the next timer.
+    this.poll(now);
   }
 
   /**

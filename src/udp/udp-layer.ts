@@ -353,13 +353,13 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
   /** @internal A socket joined a multicast group: so does the host. */
   groupJoined(group: IpAddress): void {
     if (typeof group === 'number') this.ip.joinGroup(group);
-    else this.ip6.joinGroup(ipv6Bytes(group));
+    else this.ip6.joinGroup(ipv6Bytes(group), this.clock());
   }
 
   /** @internal A socket left a multicast group. */
   groupLeft(group: IpAddress): void {
     if (typeof group === 'number') this.ip.leaveGroup(group);
-    else this.ip6.leaveGroup(ipv6Bytes(group));
+    else this.ip6.leaveGroup(ipv6Bytes(group), this.clock());
   }
 
   /**
