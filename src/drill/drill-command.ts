@@ -13,12 +13,18 @@
  *   --out DIR, --pcap_dir=DIR  where the pcap of a failed run goes (default: ustack-drill in the
  *                           OS temp dir, so nothing lands in the current directory unasked)
  *   --pcap_always           write a pcap for passing scripts too
+ *   --ip_version=MODE       ipv4, ipv4-mapped-ipv6 or ipv6 for every script (src/drill/ip-version.ts)
+ *   --run_all[=MODE,...]    each script in each of Google's run_all.py variants, with its arguments
  *   --local_ip, --remote_ip, --bind_port, --connect_port, --remote_port, --remote_isn, --mtu
+ *
+ * A script that runs in another mode than ipv4 is reported with it (`PASS name (ipv6)`), and a
+ * run with more than one mode prints a table and the counts per mode.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../cli/arguments.js';
+import { IP_VERSIONS, parseIpVersion, RUN_ALL_VARIANTS, runAllRuns, type IpVersion } from './ip-version.js';
 import { runScript, type DrillResult } from './runner.js';
 
 /** Help text of `ustack drill`. */
@@ -29,14 +35,19 @@ what ustack did, and a pcap of the run) or UNSUPPORTED per script (docs/drill.md
   --out DIR               where the pcaps of failed runs go (default ${defaultPcapDirectory()});
                           --pcap_dir=DIR is packetdrill's name for it
   --pcap_always           a pcap for passing scripts too
-  --corpus DIR, or DIR    every .pkt under DIR, one line each, and a table per folder
+  --corpus DIR, or DIR    every .pkt under DIR, one line each, and a table per folder (per mode)
+  --run_all[=MODE,...]    each script in each mode as Google's run_all.py runs it: ipv4,
+                          ipv4-mapped-ipv6 and ipv6 (or those named), *v4.pkt not in ipv6,
+                          *v6.pkt only there, each with run_all.py's arguments (ipv6: --mtu=1520)
   -D NAME, --define NAME  a name \`#ifdef NAME\` sees (nplab); default STANDARD
 packetdrill's options (also accepted as \`--\` lines inside a script; the command line wins):
   --linux                 compare as packetdrill on Linux: option lists exact and in order
   --tolerance_usecs=N     timing tolerance (default 4000)
   --strict_segments       one scripted packet never matches several real segments
   --local_ip=A --remote_ip=A --bind_port=N --connect_port=N --remote_port=N --remote_isn=N
-  --mtu=N --tcp_ts_tick_usecs=N --seed=N --ip_version=ipv4`;
+  --ip_version=MODE        ipv4 (default), ipv4-mapped-ipv6 (AF_INET6 sockets, IPv4 packets) or ipv6,
+                          with packetdrill's addresses for the mode
+  --mtu=N --tcp_ts_tick_usecs=N --seed=N`;
 
 /** Where failure pcaps go unless --out says: a folder of the OS temp dir. */
 export function defaultPcapDirectory(): string {
@@ -75,7 +86,7 @@ export function verdict(result: DrillResult): 'PASS' | 'FAIL' | 'UNSUPPORTED' {
 /** The report lines of one result (without the summary). */
 export function formatResult(result: DrillResult, pcapPath: string | null): string[] {
   const lines: string[] = [];
-  lines.push(`${verdict(result)} ${result.name}${result.unsupported ? `: ${result.unsupported}` : ''}`);
+  lines.push(`${verdict(result)} ${shownName(result)}${result.unsupported ? `: ${result.unsupported}` : ''}`);
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
   const failure = result.failure;
   if (failure) {
@@ -91,13 +102,19 @@ export function formatResult(result: DrillResult, pcapPath: string | null): stri
   return lines;
 }
 
+/** The name a report gives a result: the script's, with its mode unless that is ipv4 (`x.pkt (ipv6)`). */
+function shownName(result: DrillResult): string {
+  return result.ipVersion === 'ipv4' ? result.name : `${result.name} (${result.ipVersion})`;
+}
+
 /** One line per script, for a corpus: `PASS name`, `FAIL name: line N: reason (expected …; ustack …)`, `UNSUPPORTED name: feature`. */
 export function formatResultLine(result: DrillResult): string {
   const failure = result.failure;
-  if (result.passed || !failure) return `PASS ${result.name}`;
-  if (result.unsupported) return `UNSUPPORTED ${result.name}: ${result.unsupported} (${failure.message})`;
+  const name = shownName(result);
+  if (result.passed || !failure) return `PASS ${name}`;
+  if (result.unsupported) return `UNSUPPORTED ${name}: ${result.unsupported} (${failure.message})`;
   const detail = failure.expected !== undefined ? ` (expected ${failure.expected}; ustack ${failure.actual ?? 'nothing'})` : '';
-  return `FAIL ${result.name}: line ${failure.line}: ${failure.message}${detail}`;
+  return `FAIL ${name}: line ${failure.line}: ${failure.message}${detail}`;
 }
 
 function isDirectory(path: string): boolean {
@@ -153,6 +170,8 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
   let pcapDir = defaultPcapDirectory();
   let pcapAlways = false;
   let defines: string[] | undefined;
+  /** --run_all's modes; null: one run per script, in the mode it names (or --ip_version's). */
+  let runAll: IpVersion[] | null = null;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     // nplab's `-D NAME` / `--define NAME`: a name `#ifdef` sees (replaces the default STANDARD).
@@ -196,6 +215,13 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
       pcapAlways = true;
       continue;
     }
+    if (name === 'run_all') {
+      const modes = value === undefined ? [...IP_VERSIONS] : value.split(',').map((mode) => parseIpVersion(mode.trim()));
+      if (modes.some((mode) => mode === null) || modes.length === 0) fail(`--run_all takes modes from ${IP_VERSIONS.join(', ')}, not '${value ?? ''}'`);
+      runAll = IP_VERSIONS.filter((mode) => modes.includes(mode));
+      continue;
+    }
+    if (name === 'ip_version' && parseIpVersion(value) === null) fail(`--ip_version takes ${IP_VERSIONS.join(', ')}, not '${value ?? ''}'`);
     const kind = DRILL_OPTIONS[name];
     if (kind === undefined) fail(`unknown option ${arg.replace(/=.*/, '')} (\`ustack drill --help\` lists the options)`);
     if (kind === 'number' && (value === undefined || value.trim() === '' || Number.isNaN(Number(value))))
@@ -204,9 +230,18 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
     overrides.push({ name, value });
   }
   if (files.length === 0) fail('which scripts? give SCRIPT.pkt... or a DIR (`ustack drill --help`)');
+  if (runAll !== null && overrides.some((o) => o.name === 'ip_version'))
+    fail('--run_all chooses the modes itself; give it the modes (--run_all=ipv6) instead of --ip_version');
+  // Each run: a script, and (with --run_all) a variant's arguments before the command line's own.
+  const runs: { path: string; corpus: string | null; variant: IpVersion | null }[] = [];
+  for (const file of files) {
+    if (runAll === null) runs.push({ ...file, variant: null });
+    else for (const mode of runAll) if (runAllRuns(file.path, mode)) runs.push({ ...file, variant: mode });
+  }
   const total: Tally = { passed: 0, failed: 0, unsupported: 0 };
-  const folders = new Map<string, Tally>();
-  for (const { path: file, corpus } of files) {
+  // Per mode: the counts and a table per folder.
+  const modes = new Map<IpVersion, { total: Tally; folders: Map<string, Tally> }>();
+  for (const { path: file, corpus, variant } of runs) {
     const name = corpus === null ? file : relative(corpus, file);
     let source: string;
     try {
@@ -216,12 +251,15 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
       total.failed++;
       continue;
     }
-    const result = await runScript(source, { name, overrides, defines, directory: dirname(resolve(file)) });
+    const runOverrides = variant === null ? overrides : [...RUN_ALL_VARIANTS[variant], ...overrides];
+    const result = await runScript(source, { name, overrides: runOverrides, defines, directory: dirname(resolve(file)) });
     let pcapPath: string | null = null;
     if ((!result.passed && !result.unsupported) || pcapAlways) {
       try {
         mkdirSync(pcapDir, { recursive: true });
-        pcapPath = join(pcapDir, `drill-${basename(file).replace(/\.pkt$/, '')}.pcap`);
+        // Runs of one script in several modes leave one pcap each (FreeBSD's names carry theirs).
+        const mode = result.ipVersion === 'ipv4' || file.endsWith(`${result.ipVersion}.pkt`) ? '' : `-${result.ipVersion}`;
+        pcapPath = join(pcapDir, `drill-${basename(file).replace(/\.pkt$/, '')}${mode}.pcap`);
         writeFileSync(pcapPath, result.pcap);
         pcapPath = resolve(pcapPath);
       } catch (error) {
@@ -229,21 +267,32 @@ export async function runDrill(args: string[], out: (line: string) => void): Pro
         pcapPath = null;
       }
     }
+    if (!modes.has(result.ipVersion)) modes.set(result.ipVersion, { total: { passed: 0, failed: 0, unsupported: 0 }, folders: new Map() });
+    const mode = modes.get(result.ipVersion)!;
     if (corpus === null) for (const line of formatResult(result, pcapPath)) out(line);
     else {
       out(formatResultLine(result));
       const folder = dirname(name);
-      if (!folders.has(folder)) folders.set(folder, { passed: 0, failed: 0, unsupported: 0 });
-      count(folders.get(folder)!, result);
+      if (!mode.folders.has(folder)) mode.folders.set(folder, { passed: 0, failed: 0, unsupported: 0 });
+      count(mode.folders.get(folder)!, result);
     }
+    count(mode.total, result);
     count(total, result);
   }
-  if (folders.size > 0) {
-    out('');
-    out('| folder | passed | failed | unsupported |');
-    out('| --- | --- | --- | --- |');
-    for (const [folder, t] of folders) out(`| ${folder} | ${t.passed} | ${t.failed} | ${t.unsupported} |`);
-    out('');
+  // A run entirely in ipv4 reports as it always has; any other names its mode(s).
+  const named = [...modes.keys()].some((mode) => mode !== 'ipv4');
+  for (const version of IP_VERSIONS) {
+    const mode = modes.get(version);
+    if (!mode) continue;
+    if (mode.folders.size > 0) {
+      out('');
+      if (named) out(`${version}:`);
+      out('| folder | passed | failed | unsupported |');
+      out('| --- | --- | --- | --- |');
+      for (const [folder, t] of mode.folders) out(`| ${folder} | ${t.passed} | ${t.failed} | ${t.unsupported} |`);
+      out('');
+    }
+    if (named) out(`${version}: ${mode.total.passed} passed, ${mode.total.failed} failed, ${mode.total.unsupported} unsupported`);
   }
   out(`${total.passed} passed, ${total.failed} failed, ${total.unsupported} unsupported`);
   return total.failed === 0 ? 0 : 1;

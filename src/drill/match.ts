@@ -9,7 +9,6 @@
  * - linux (`--linux`): the option list must be exactly the one written, in order.
  * In both, a window, urgent pointer or IP ECN field is checked only when the line writes it.
  */
-import type { Ipv4Repr } from '../ip/ipv4.js';
 import { formatTcpOption, formatTcpOptions, tcpOptionName, type TcpOptionNumbering } from '../tcp/tcp-option-text.js';
 import type { TcpOption } from '../tcp/tcp-options.js';
 import { TcpFlag, type TcpRepr } from '../tcp/tcp-packet.js';
@@ -19,10 +18,12 @@ import {
   ecnName,
   flagsFromLetters,
   icmpCodeName,
+  icmpNumbers,
   icmpTypeName,
-  ICMP_TYPES,
+  icmpv6CodeName,
+  icmpv6TypeName,
   lettersFromFlags,
-  UNREACHABLE_CODES,
+  type DecodedIp,
   type DecodedPacket,
   type Flow,
 } from './wire.js';
@@ -79,7 +80,7 @@ function formatOptionSpec(spec: OptionSpec): string {
 }
 
 /** A TCP segment ustack sent, in script notation relative to the flow's ISNs. */
-export function formatTcp(tcp: TcpRepr, ip: Ipv4Repr | null, flow: Flow): string {
+export function formatTcp(tcp: TcpRepr, ip: DecodedIp | null, flow: Flow): string {
   const letters = lettersFromFlags(tcp.flags);
   const start = localRelative(flow, tcp.seq);
   let text = `${ip && ip.ecn !== 0 ? `[${ecnName(ip.ecn)}] ` : ''}${letters} ${start}:${(start + tcp.payload.length) >>> 0}(${tcp.payload.length})`;
@@ -117,6 +118,11 @@ export function formatDecoded(packet: DecodedPacket, flow: Flow): string {
       if (icmp.kind === 'echoRequest' || icmp.kind === 'echoReply') return `icmp ${icmp.kind === 'echoRequest' ? 'echo_request' : 'echo_reply'}`;
       if (icmp.kind === 'other') return `icmp ${icmpTypeName(icmp.type)} ${icmp.code}`;
       return `icmp ${icmp.kind} ${'code' in icmp ? icmp.code : ''}`;
+    }
+    case 'icmpv6': {
+      const { type, code } = icmpv6Numbers(packet);
+      const mtu = packet.icmp.kind === 'packetTooBig' ? ` mtu ${packet.icmp.mtu}` : '';
+      return `icmp ${icmpv6TypeName(type)} ${icmpv6CodeName(type, code)}${mtu}`;
     }
     case 'other':
       return `undecodable packet (${packet.reason})`;
@@ -209,8 +215,10 @@ export function learnFromOutbound(spec: TcpPacketSpec | null, tcp: TcpRepr, flow
 }
 
 /** The TOS octet and TTL a line pins (`(tos 0x20)`, `(ttl 4)`), against the datagram sent. */
-function ipDifferences(spec: { readonly tos?: number; readonly ttl?: number }, ip: Ipv4Repr): string[] {
+function ipDifferences(spec: { readonly tos?: number; readonly ttl?: number }, ip: DecodedIp, flow: Flow): string[] {
   const differences: string[] = [];
+  // The mode (--ip_version) says which family the flow's packets travel in.
+  if (ip.family !== flow.family) differences.push(`an IPv${ip.family} packet, expected IPv${flow.family}`);
   const tos = (ip.dscp << 2) | ip.ecn;
   if (spec.tos !== undefined && tos !== spec.tos) differences.push(`IP TOS 0x${tos.toString(16)}, expected 0x${spec.tos.toString(16)}`);
   if (spec.ttl !== undefined && ip.ttl !== spec.ttl) differences.push(`IP TTL ${ip.ttl}, expected ${spec.ttl}`);
@@ -248,7 +256,7 @@ export function matchTcp(spec: TcpPacketSpec, packet: DecodedPacket, flow: Flow,
   if (spec.window !== undefined && tcp.window !== spec.window) differences.push(`window ${tcp.window}, expected ${spec.window}`);
   if (spec.urgent !== undefined && tcp.urgentPointer !== spec.urgent) differences.push(`urgent pointer ${tcp.urgentPointer}, expected ${spec.urgent}`);
   if (spec.ecn !== undefined && !ecnMatches(spec.ecn, ip.ecn)) differences.push(`IP ECN ${ecnName(ip.ecn)}, expected ${spec.ecn}`);
-  differences.push(...ipDifferences(spec, ip));
+  differences.push(...ipDifferences(spec, ip, flow));
   differences.push(...optionDifferences(spec.options, tcp.options, flow, settings));
   if (differences.length > 0) return { kind: 'mismatch', differences };
   return piece ? { kind: 'partial', bytes: length } : { kind: 'match' };
@@ -261,13 +269,49 @@ export function matchUdp(spec: UdpPacketSpec, packet: DecodedPacket, flow: Flow)
   if (packet.udp.payload.length !== spec.length) differences.push(`payload ${packet.udp.payload.length} bytes, expected ${spec.length}`);
   if (packet.udp.destinationPort !== flow.remotePort) differences.push(`destination port ${packet.udp.destinationPort}, expected ${flow.remotePort}`);
   if (spec.ecn !== undefined && !ecnMatches(spec.ecn, packet.ip.ecn)) differences.push(`IP ECN ${ecnName(packet.ip.ecn)}, expected ${spec.ecn}`);
-  differences.push(...ipDifferences(spec, packet.ip));
+  differences.push(...ipDifferences(spec, packet.ip, flow));
   return differences.length > 0 ? { kind: 'mismatch', differences } : { kind: 'match' };
 }
 
 /** Compares an ICMP message ustack sent with a scripted `> icmp …` line. */
+/** The Type and Code of an ICMPv6 message ustack sent. */
+function icmpv6Numbers(packet: DecodedPacket & { protocol: 'icmpv6' }): { type: number; code: number } {
+  const icmp = packet.icmp;
+  const type =
+    icmp.kind === 'other'
+      ? icmp.type
+      : (({ destinationUnreachable: 1, packetTooBig: 2, timeExceeded: 3, parameterProblem: 4, echoRequest: 128, echoReply: 129 } as Record<string, number>)[
+          icmp.kind
+        ] ?? -1);
+  return { type, code: 'code' in icmp ? icmp.code : 0 };
+}
+
+/** Compares an ICMP (or, over IPv6, ICMPv6) message ustack sent with a scripted `> icmp …` line. */
 export function matchIcmp(spec: IcmpPacketSpec, packet: DecodedPacket, flow: Flow): MatchOutcome {
-  if (packet.protocol !== 'icmp') return { kind: 'mismatch', differences: [`expected an ICMP message, got ${formatDecoded(packet, flow)}`] };
+  if (packet.protocol !== 'icmp' && packet.protocol !== 'icmpv6')
+    return { kind: 'mismatch', differences: [`expected an ICMP message, got ${formatDecoded(packet, flow)}`] };
+  let wanted: { type: number; code: number | undefined };
+  try {
+    wanted = icmpNumbers(spec, flow.family, 0);
+  } catch {
+    return { kind: 'mismatch', differences: [`ICMP ${spec.type} ${spec.code ?? ''} is not a message packetdrill knows in IPv${flow.family}`] };
+  }
+  const differences: string[] = [];
+  if (packet.protocol === 'icmpv6') {
+    const { type, code } = icmpv6Numbers(packet);
+    if (flow.family !== 6) differences.push('an ICMPv6 message, expected ICMP');
+    else if (wanted.type !== type) differences.push(`ICMPv6 ${icmpv6TypeName(type)}, expected ${spec.type}`);
+    else if (wanted.code !== undefined && wanted.code !== code) differences.push(`code ${icmpv6CodeName(type, code)}, expected ${spec.code}`);
+    const icmp = packet.icmp;
+    if (spec.mtu !== undefined && icmp.kind === 'packetTooBig' && icmp.mtu !== spec.mtu) differences.push(`mtu ${icmp.mtu}, expected ${spec.mtu}`);
+    if (spec.quoted && 'quoted' in icmp) {
+      // The quoted packet's Next Header (ustack quotes no extension headers of its own).
+      const protocol = icmp.quoted.length >= 40 ? icmp.quoted[6] : -1;
+      if (spec.quoted.protocol === 'udp' && protocol !== 17) differences.push('the quoted packet is not UDP');
+      if (spec.quoted.protocol === 'tcp' && protocol !== 6) differences.push('the quoted packet is not TCP');
+    }
+    return differences.length > 0 ? { kind: 'mismatch', differences } : { kind: 'match' };
+  }
   const icmp = packet.icmp;
   const type =
     icmp.kind === 'destinationUnreachable'
@@ -282,10 +326,9 @@ export function matchIcmp(spec: IcmpPacketSpec, packet: DecodedPacket, flow: Flo
               ? icmp.type
               : -1;
   const code = 'code' in icmp ? icmp.code : 0;
-  const differences: string[] = [];
-  if (ICMP_TYPES[spec.type] !== type) differences.push(`ICMP ${icmpTypeName(type)}, expected ${spec.type}`);
-  else if (spec.code !== undefined && type === 3 && UNREACHABLE_CODES[spec.code] !== code)
-    differences.push(`code ${icmpCodeName(type, code)}, expected ${spec.code}`);
+  if (flow.family !== 4) differences.push('an ICMP message, expected ICMPv6');
+  else if (wanted.type !== type) differences.push(`ICMP ${icmpTypeName(type)}, expected ${spec.type}`);
+  else if (wanted.code !== undefined && type === 3 && wanted.code !== code) differences.push(`code ${icmpCodeName(type, code)}, expected ${spec.code}`);
   if (spec.mtu !== undefined && icmp.kind === 'destinationUnreachable' && icmp.nextHopMtu !== spec.mtu)
     differences.push(`mtu ${icmp.nextHopMtu}, expected ${spec.mtu}`);
   if (spec.quoted && 'quoted' in icmp) {

@@ -16,6 +16,7 @@
 import { ManualClock } from '../core/clock.js';
 import { ErrnoError } from '../core/errno.js';
 import { formatIpv4Address, parseIpv4Address, parseIpv4Cidr } from '../ip/address.js';
+import { formatIpv6Address, parseIpv6Address, parseIpv6Cidr } from '../ip/ipv6-address.js';
 import type { FrameReceiver, Link } from '../link/link.js';
 import { LinkType } from '../pcap/link-type.js';
 import { PcapWriter } from '../pcap/pcap-writer.js';
@@ -25,6 +26,7 @@ import { Stack } from '../socket-api/stack.js';
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/config.js';
 import { TCP_PROFILES } from '../tcp/profiles.js';
 import { isFreeBsdTool, runFreeBsdTool } from './freebsd-tools.js';
+import { IPV6_DEFAULTS, parseIpVersion, socketFamily, wireFamily, type IpVersion } from './ip-version.js';
 import { formatDecoded, formatTcpSpec, learnFromOutbound, matchIcmp, matchTcp, matchUdp, type MatchOutcome, type MatchSettings } from './match.js';
 import { parseScript, ScriptSyntaxError } from './parser.js';
 import { runPythonSnippets, type CodeSnippet } from './python-code.js';
@@ -43,9 +45,16 @@ export interface DrillSettings {
   readonly toleranceUsecs: number;
   /** One scripted packet never matches several smaller real segments. */
   readonly strictSegments: boolean;
-  readonly localIp: string;
-  readonly remoteIp: string;
-  /** Prefix length of the local interface's network. */
+  /**
+   * packetdrill's `--ip_version`: the socket domain, the addresses bind and connect take, and the
+   * family of the packets (src/drill/ip-version.ts).
+   */
+  readonly ipVersion: IpVersion;
+  /** ustack's address (`--local_ip`); undefined: the mode's default (192.168.0.1, or fd3d:fa7b:d17d::1 in ipv6). */
+  readonly localIp?: string;
+  /** The script's peer (`--remote_ip`); undefined: the mode's default (192.0.2.1, or 2001:db8::1 in ipv6). */
+  readonly remoteIp?: string;
+  /** Prefix length of the local interface's IPv4 network (IPv6's is packetdrill's 48). */
   readonly prefixLength: number;
   readonly bindPort: number;
   readonly connectPort: number;
@@ -70,8 +79,7 @@ export const DEFAULT_DRILL_SETTINGS: DrillSettings = {
   portable: true,
   toleranceUsecs: 4000,
   strictSegments: false,
-  localIp: '192.168.0.1',
-  remoteIp: '192.0.2.1',
+  ipVersion: 'ipv4',
   prefixLength: 24,
   bindPort: 8080,
   connectPort: 8080,
@@ -81,6 +89,9 @@ export const DEFAULT_DRILL_SETTINGS: DrillSettings = {
   tsTickUsecs: 0,
   seed: 1,
 };
+
+/** ustack's IPv4 address and its peer's when a script names none (IPv4 and ipv4-mapped-ipv6 modes). */
+const IPV4_DEFAULTS = { localIp: '192.168.0.1', remoteIp: '192.0.2.1' } as const;
 
 /** Why a script failed: the line, and what was expected and what ustack did. */
 export interface DrillFailure {
@@ -96,6 +107,8 @@ export interface DrillFailure {
 /** The outcome of one script. */
 export interface DrillResult {
   readonly name: string;
+  /** The mode the script ran in (`--ip_version`, the script's own or the command line's). */
+  readonly ipVersion: IpVersion;
   readonly passed: boolean;
   readonly failure: DrillFailure | null;
   /** The script needs a feature ustack lacks (src/drill/unsupported.ts); `failure` says where. */
@@ -166,6 +179,8 @@ const INTERFACE = 'tun0';
 function applyRoute(stack: Stack, route: DrillRoute): void {
   const prefix = parseIpv4Cidr(route.destination);
   if (prefix) stack.ip.routes.remove(prefix);
+  const prefix6 = route.destination.includes(':') ? parseIpv6Cidr(route.destination) : null;
+  if (prefix6) stack.ip6.routes.remove(prefix6);
   stack.addRoute(route.destination, { interfaceName: INTERFACE, via: route.via, mtu: route.mtu, advertisedMss: route.advertisedMss });
 }
 
@@ -220,9 +235,12 @@ export function applyOptions(settings: DrillSettings, options: readonly Pick<Scr
       case 'seed':
         next.seed = n;
         break;
-      case 'ip_version':
-        if (value !== 'ipv4') throw new UnsupportedFeatureError('IPv6', `--ip_version=${value}`);
+      case 'ip_version': {
+        const version = parseIpVersion(value);
+        if (version === null) throw new Error(`--ip_version=${value ?? ''}: packetdrill's modes are ipv4, ipv4-mapped-ipv6 and ipv6`);
+        next.ipVersion = version;
         break;
+      }
       case 'verbose':
       case 'dry_run':
       case 'non_fatal':
@@ -252,6 +270,10 @@ class DrillRun {
   private readonly pending: PendingCall[] = [];
   private readonly pcap = new PcapWriter({ linkType: LinkType.RAW });
   private readonly flow: Flow;
+  /** The address `bind(fd, ..., ...)` takes (IPv4-mapped in ipv4-mapped-ipv6). */
+  private readonly bindAddress: string;
+  /** The address `connect(fd, ..., ...)` and `sendto` take. */
+  private readonly connectAddress: string;
   private readonly socketTypes = new Map<number, number>();
   /** Script descriptor numbers → ustack's (packetdrill maps them the same way). */
   private readonly descriptors = new Map<number, number>();
@@ -275,10 +297,27 @@ class DrillRun {
     private readonly settings: DrillSettings,
     readonly warnings: string[],
   ) {
-    const local = parseIpv4Address(settings.localIp);
-    const remote = parseIpv4Address(settings.remoteIp);
-    if (local === null || remote === null) throw new Error(`bad address: --local_ip=${settings.localIp} --remote_ip=${settings.remoteIp}`);
+    const family = wireFamily(settings.ipVersion);
+    const defaults = family === 6 ? IPV6_DEFAULTS : IPV4_DEFAULTS;
+    const localText = settings.localIp ?? defaults.localIp;
+    const remoteText = settings.remoteIp ?? defaults.remoteIp;
+    const parse = family === 6 ? parseIpv6Address : parseIpv4Address;
+    const local = parse(localText);
+    const remote = parse(remoteText);
+    if (local === null || remote === null)
+      throw new Error(`bad address for --ip_version=${settings.ipVersion}: --local_ip=${localText} --remote_ip=${remoteText} (IPv${family} addresses)`);
+    // What bind and connect take (config.c's live_bind_ip, live_connect_ip): the wire's
+    // addresses, IPv4-mapped in the ipv4-mapped-ipv6 mode.
+    const socketText = (address: number | Uint8Array): string =>
+      typeof address !== 'number'
+        ? formatIpv6Address(address)
+        : settings.ipVersion === 'ipv4'
+          ? formatIpv4Address(address)
+          : `::ffff:${formatIpv4Address(address)}`;
+    this.bindAddress = socketText(local);
+    this.connectAddress = socketText(remote);
     this.flow = {
+      family,
       localAddress: local,
       remoteAddress: remote,
       localPort: settings.bindPort,
@@ -312,6 +351,18 @@ class DrillRun {
     throw new Failure({ line: event?.line ?? 0, text: event?.text ?? '', message, expected, actual, time: this.now / 1000 }, unsupported);
   }
 
+  /**
+   * A script's route into the table; one the table refuses fails the script at the line. IPv6's
+   * refuses an MTU below 1280 (RFC 8200 §5), which Linux's `ip -6 route … mtu lock N` takes.
+   */
+  private applyRoute(stack: Stack, route: DrillRoute): void {
+    try {
+      applyRoute(stack, route);
+    } catch (error) {
+      this.fail(`the route to ${route.destination}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
   /** The stack, created at the first event that needs it (after the leading backtick lines). */
   private ensureStack(): { stack: Stack; api: BerkeleySockets } {
     if (this.stack && this.api) return { stack: this.stack, api: this.api };
@@ -323,9 +374,15 @@ class DrillRun {
     this.link = link;
     const stack = new Stack({ name: 'ustack', seed: this.settings.seed, tcp: this.config as Partial<TcpConfig> });
     stack.setTimeSource(this.clock);
-    stack.addInterface({ name: INTERFACE, link, address: `${this.settings.localIp}/${this.settings.prefixLength}` });
+    const ipv6 = this.flow.family === 6;
+    // In ipv6 mode the interface keeps an IPv4 address nobody uses (ustack's interfaces have one).
+    const address = ipv6 ? IPV4_DEFAULTS.localIp : formatIpv4Address(this.flow.localAddress as number);
+    const address6 = ipv6 ? `${formatIpv6Address(this.flow.localAddress as Uint8Array)}/${IPV6_DEFAULTS.prefixLength}` : undefined;
+    stack.addInterface({ name: INTERFACE, link, address: `${address}/${this.settings.prefixLength}`, address6 });
     stack.addRoute('0.0.0.0/0', { interfaceName: INTERFACE });
-    for (const route of this.routes) applyRoute(stack, route);
+    // packetdrill's peer is off-link, behind its gateway; on a TUN link any route through tun0 reaches it.
+    if (ipv6) stack.addRoute('::/0', { interfaceName: INTERFACE });
+    for (const route of this.routes) this.applyRoute(stack, route);
     this.stack = stack;
     this.api = new BerkeleySockets(stack);
     return { stack, api: this.api };
@@ -499,7 +556,7 @@ class DrillRun {
       for (const line of outcome.unsupported) this.warnings.push(`line ${event.line}: unsupported: ${line}`);
       for (const route of outcome.routes) {
         this.routes.push(route);
-        if (this.stack) applyRoute(this.stack, route);
+        if (this.stack) this.applyRoute(this.stack, route);
       }
       if (command.fromHelper) {
         // set_sysctls.py remembers the old value of what it sets, for its restore script.
@@ -636,6 +693,9 @@ class DrillRun {
     const context: SyscallContext = {
       api,
       flow: this.flow,
+      socketDomain: socketFamily(this.settings.ipVersion) === 6 ? C.AF_INET6 : C.AF_INET,
+      bindAddress: this.bindAddress,
+      connectAddress: this.connectAddress,
       bindPort: this.settings.bindPort,
       connectPort: this.settings.connectPort,
       remotePort: this.settings.remotePort,
@@ -722,8 +782,9 @@ class DrillRun {
     return `${formatDecoded(sent.packet, this.flow)} at ${(sent.time / 1000).toFixed(3)} s`;
   }
 
+  /** ustack's address as bind takes it. */
   get localAddress(): string {
-    return formatIpv4Address(this.flow.localAddress);
+    return this.bindAddress;
   }
 }
 
@@ -757,15 +818,28 @@ export async function runScript(source: string, options: RunScriptOptions): Prom
   const warnings: string[] = [];
   let script: Script;
   let settings: DrillSettings;
+  // The mode a script that cannot be parsed is reported in: the command line's, else the default.
+  const named = options.overrides?.findLast((o) => o.name === 'ip_version');
+  let ipVersion: IpVersion = parseIpVersion(named?.value) ?? (options.settings ?? DEFAULT_DRILL_SETTINGS).ipVersion;
+  let run: DrillRun;
   try {
-    script = parseScript(source, new Set(options.defines ?? ['STANDARD']));
+    const defines = new Set(options.defines ?? ['STANDARD']);
+    script = parseScript(source, defines);
     settings = applyOptions(applyOptions(options.settings ?? DEFAULT_DRILL_SETTINGS, script.options, warnings), options.overrides ?? [], warnings);
+    ipVersion = settings.ipVersion;
+    if (socketFamily(ipVersion) === 6 && /\bCMSG_(LEVEL_IP|TYPE_RECVERR)\b/.test(source)) {
+      // run_all.py's -D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR for the
+      // variants whose sockets are AF_INET6: packetdrill substitutes the names before parsing.
+      script = parseScript(source.replace(/\bCMSG_LEVEL_IP\b/g, 'SOL_IPV6').replace(/\bCMSG_TYPE_RECVERR\b/g, 'IPV6_RECVERR'), defines);
+    }
     if (options.directory !== undefined) settings = { ...settings, directory: options.directory };
+    run = new DrillRun(settings, warnings);
   } catch (error) {
     const line = error instanceof ScriptSyntaxError ? error.line : 0;
     const message = error instanceof ScriptSyntaxError ? `syntax: ${error.detail}` : String(error instanceof Error ? error.message : error);
     return {
       name: options.name,
+      ipVersion,
       passed: false,
       failure: { line, text: '', message, time: 0 },
       unsupported: error instanceof UnsupportedFeatureError ? error.feature : null,
@@ -775,7 +849,6 @@ export async function runScript(source: string, options: RunScriptOptions): Prom
       virtualSeconds: 0,
     };
   }
-  const run = new DrillRun(settings, warnings);
   let failure: DrillFailure | null = null;
   let unsupported: UnsupportedFeature | null = null;
   try {
@@ -794,6 +867,7 @@ export async function runScript(source: string, options: RunScriptOptions): Prom
   }
   return {
     name: options.name,
+    ipVersion: settings.ipVersion,
     passed: failure === null,
     failure,
     unsupported,

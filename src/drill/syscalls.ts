@@ -6,7 +6,6 @@
  * [4])`, `ioctl(…, SIOCINQ, [1000])`, poll's `revents`) are compared with what is written.
  */
 import { Errno, ErrnoError } from '../core/errno.js';
-import { formatIpv4Address } from '../ip/address.js';
 import type { BerkeleySockets, ReceivedMessage } from '../socket-api/berkeley.js';
 import * as C from '../socket-api/berkeley-constants.js';
 import type { Expression, SyscallEvent } from './script.js';
@@ -26,6 +25,11 @@ const CONSTANTS: Readonly<Record<string, number>> = {
   O_RDWR: 2,
   INADDR_ANY: 0,
   PF_INET: C.AF_INET,
+  PF_INET6: C.AF_INET6,
+  // Google's run_all.py gives the IPv6 variants -D CMSG_LEVEL_IP=SOL_IPV6
+  // -D CMSG_TYPE_RECVERR=IPV6_RECVERR (the runner substitutes them: runner.ts).
+  SOL_IPV6: C.IPPROTO_IPV6,
+  IPV6_RECVERR: 25,
   SOCK_CLOEXEC: 0o2000000,
   SOL_TCP: C.IPPROTO_TCP,
   NULL: 0,
@@ -99,6 +103,12 @@ function field(expression: Expression, ...names: string[]): Expression | undefin
 export interface SyscallContext {
   readonly api: BerkeleySockets;
   readonly flow: Flow;
+  /** The domain of `socket(..., …)`: AF_INET, or AF_INET6 in the ipv6 and ipv4-mapped-ipv6 modes. */
+  readonly socketDomain: number;
+  /** The address of `bind(fd, ..., ...)`: ustack's, IPv4-mapped in ipv4-mapped-ipv6. */
+  readonly bindAddress: string;
+  /** The address of `connect(fd, ..., ...)` and `sendto(…, ..., ...)`: the peer's, IPv4-mapped in ipv4-mapped-ipv6. */
+  readonly connectAddress: string;
   readonly bindPort: number;
   readonly connectPort: number;
   /** The script's peer chose this port for passive connections and datagrams to ustack. */
@@ -143,8 +153,11 @@ const EXTENDED_ERROR_FIELDS = [
 /**
  * Compares the control messages a script expects from recvmsg with what ustack attached:
  * TCP_CM_INQ (SOL_TCP) and IP_RECVERR (SOL_IP, a struct sock_extended_err), as many as written.
+ * On an AF_INET6 socket the error queue's message is SOL_IPV6 / IPV6_RECVERR, whatever family
+ * the error came in: Linux's inet_recv_error reads it with ipv6_recv_error there.
  */
-function checkControl(control: Expression | undefined, result: ReceivedMessage): void {
+function checkControl(control: Expression | undefined, result: ReceivedMessage, socketDomain: number): void {
+  const recvErrorKind = socketDomain === C.AF_INET6 ? `${C.IPPROTO_IPV6}:${CONSTANTS.IPV6_RECVERR}` : `${C.SOL_IP}:${C.IP_RECVERR}`;
   if (!control || isElided(control)) return;
   const messages = control.kind === 'array' ? control.items : [control];
   const attached = [result.inq !== undefined ? 'TCP_CM_INQ' : null, result.recvError ? 'IP_RECVERR' : null].filter((name) => name !== null);
@@ -161,7 +174,7 @@ function checkControl(control: Expression | undefined, result: ReceivedMessage):
     if (kind === `${C.IPPROTO_TCP}:${C.TCP_CM_INQ}`) {
       if (result.inq === undefined) throw new SyscallProblem('recvmsg attached no TCP_CM_INQ (is TCP_INQ on?)');
       checkOutput('recvmsg', 'TCP_CM_INQ', result.inq, writtenValue(data));
-    } else if (kind === `${C.SOL_IP}:${C.IP_RECVERR}`) {
+    } else if (kind === recvErrorKind) {
       const error = result.recvError;
       if (!error) throw new SyscallProblem('recvmsg attached no IP_RECVERR');
       if (!data || data.kind !== 'struct') throw new SyscallProblem('IP_RECVERR data is {ee_errno=…, ee_origin=…, …}');
@@ -206,11 +219,11 @@ export function startSyscall(event: SyscallEvent, context: SyscallContext): numb
   const args = event.args;
   const live = (scriptFd: number): number => context.descriptors.get(scriptFd) ?? scriptFd;
   const fd = (): number => live(evaluate(args[0]));
-  const local = formatIpv4Address(flow.localAddress);
-  const remote = formatIpv4Address(flow.remoteAddress);
+  const local = context.bindAddress;
+  const remote = context.connectAddress;
   switch (event.name) {
     case 'socket': {
-      const domain = isElided(args[0]) ? C.AF_INET : evaluate(args[0]);
+      const domain = isElided(args[0]) ? context.socketDomain : evaluate(args[0]);
       const type = evaluate(args[1]);
       const result = api.socket(domain, type & ~0o2000000, isElided(args[2]) ? 0 : evaluate(args[2]));
       context.socketTypes.set(result, type & 0xf);
@@ -278,7 +291,7 @@ export function startSyscall(event: SyscallEvent, context: SyscallContext): numb
       const flags = isElided(args[2]) ? 0 : evaluate(args[2]);
       return api.recvmsg(fd(), iovLength(field(message, 'msg_iov')), flags).then((result) => {
         checkOutput('recvmsg', 'msg_flags', result.flags, writtenValue(field(message, 'msg_flags')));
-        checkControl(field(message, 'msg_control'), result);
+        checkControl(field(message, 'msg_control'), result, context.socketDomain);
         return result.data.length;
       });
     }

@@ -17,9 +17,9 @@ import type { TcpConfig } from '../tcp/config.js';
 /** TCP configuration being built up, field by field. */
 export type TcpConfigChanges = { -readonly [K in keyof TcpConfig]?: TcpConfig[K] };
 
-/** A route an `ip route add|change|replace` line sets (the runner puts it in ustack's table). */
+/** A route an `ip [-6] route add|change|replace` line sets (the runner puts it in ustack's table). */
 export interface DrillRoute {
-  /** `a.b.c.d/n` (a bare address is /32). */
+  /** `a.b.c.d/n` (a bare address is /32), or IPv6's `2001:db8::1/128`. */
   readonly destination: string;
   readonly via?: string;
   readonly mtu?: number;
@@ -156,6 +156,13 @@ const LINUX: Readonly<Record<string, Setter>> = {
   'net.ipv4.tcp_dsack': (value, changes) => {
     changes.duplicateSack = on(value);
     return `tcp.duplicateSack=${changes.duplicateSack}`;
+  },
+  // 0 turns SACK compression off; any other count is taken as on (ustack holds at most 44, the default).
+  'net.ipv4.tcp_comp_sack_nr': (value, changes) => {
+    const count = Number(value.trim());
+    if (!Number.isInteger(count) || count < 0) return null;
+    changes.sackCompression = count > 0;
+    return `tcp.sackCompression=${changes.sackCompression}${count > 0 && count !== 44 ? ' (ustack holds at most 44 segments)' : ''}`;
   },
   'net.ipv4.tcp_keepalive_time': number('keepaliveIdleMs', 1000),
   'net.ipv4.tcp_keepalive_intvl': number('keepaliveIntervalMs', 1000),
@@ -315,6 +322,8 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   rackDuplicateThreshold: 'boolean',
   tailLossProbe: 'boolean',
   duplicateSack: 'boolean',
+  sackCoversFin: 'boolean',
+  sackCompression: 'boolean',
   rackRttInSequenceOrder: 'boolean',
   cwndGrowthFromDeliveredData: 'boolean',
   slowStartAckLimitSegments: 'number',
@@ -382,19 +391,21 @@ function simpleCommands(command: string): string[] {
 }
 
 /**
- * `ip route add|change|replace DEST [via GW] [dev IF] [advmss N] [mtu [lock] N] [initcwnd N]`:
+ * `ip [-6] route add|change|replace DEST [via GW] [dev IF] [advmss N] [mtu [lock] N] [initcwnd N]`:
  * a route with its MTU and advertised MSS; initcwnd sets the initial window stack-wide (ustack
- * keeps no per-route window). Any other attribute is reported.
+ * keeps no per-route window). Any other attribute is reported. `words` starts at `route`.
  */
-function ipRoute(simple: string, words: string[], outcome: ShellOutcome): void {
-  if (!['add', 'change', 'replace'].includes(words[2]) || words[3] === undefined) {
+function ipRoute(simple: string, words: string[], ipv6: boolean, outcome: ShellOutcome): void {
+  const [, verb, target] = words;
+  if (!['add', 'change', 'replace'].includes(verb) || target === undefined) {
     outcome.unsupported.push(`'${simple}': only ip route add/change/replace DEST … is understood`);
     return;
   }
-  const destination = words[3] === 'default' ? '0.0.0.0/0' : words[3].includes('/') ? words[3] : `${words[3]}/32`;
+  const host = ipv6 || target.includes(':') ? '/128' : '/32';
+  const destination = target === 'default' ? (ipv6 ? '::/0' : '0.0.0.0/0') : target.includes('/') ? target : `${target}${host}`;
   const route: { -readonly [K in keyof DrillRoute]: DrillRoute[K] } = { destination };
   const notes: string[] = [];
-  for (let i = 4; i < words.length; i++) {
+  for (let i = 3; i < words.length; i++) {
     const [word, value] = [words[i], words[i + 1]];
     if (word === 'via') route.via = value;
     else if (word === 'dev') {
@@ -485,8 +496,8 @@ export function mapShellCommand(command: string, portable: boolean): ShellOutcom
       sysctl(`tcp_cubic.${cubic[2]}`, cubic[1].replace(/^["']|["']$/g, ''), portable, outcome);
       continue;
     }
-    if (words[0] === 'ip' && words[1] === 'route') {
-      ipRoute(simple, words, outcome);
+    if (words[0] === 'ip' && (words[1] === 'route' || (/^-[46]$/.test(words[1]) && words[2] === 'route'))) {
+      ipRoute(simple, words.slice(words[1] === 'route' ? 1 : 2), words[1] === '-6', outcome);
       continue;
     }
     if (words[0] === 'ethtool' && words[1] === '-K' && words.slice(3).every((w, i) => (i % 2 === 0 ? /^(gso|tso|gro)$/.test(w) : w === 'off'))) {

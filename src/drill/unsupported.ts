@@ -12,7 +12,6 @@ export const UNSUPPORTED_FEATURES = {
   sendfile: 'a kernel file-to-socket path; a user-space stack has no page cache',
   SO_TIMESTAMPING: 'kernel and NIC timestamps of transmission and reception are not modelled',
   'kernel GRO': "the kernel's receive-side segment coalescing (ustack takes what the link delivers)",
-  IPv6: 'ustack speaks IPv4 only',
 } as const;
 
 /** The name of a feature ustack lacks. */
