@@ -5,6 +5,7 @@
  * by default every out-of-order segment is ACKed at once (RFC 5681 §4.2).
  */
 import { describe, expect, it } from 'vitest';
+import { mapShellCommand } from '../../src/drill/sysctl.js';
 import { LINUX_PROFILE } from '../../src/tcp/profiles.js';
 import type { TcpOption } from '../../src/tcp/tcp-options.js';
 import { ACK, ack, established, flags, sackBlocks, type TcpHarness } from './harness.js';
@@ -62,4 +63,10 @@ describe('SACK compression (TcpConfig.sackCompression)', () => {
     }
     expect(immediate).toBe(4); // three duplicates, then the 45th held one
   });
+});
+
+it("packetdrill's net.ipv4.tcp_comp_sack_nr: 0 turns SACK compression off, a count turns it on", () => {
+  expect(mapShellCommand('sysctl -q net.ipv4.tcp_comp_sack_nr=0', true).changes).toEqual({ sackCompression: false });
+  expect(mapShellCommand('sysctl -q net.ipv4.tcp_comp_sack_nr=44', true).changes).toEqual({ sackCompression: true });
+  expect(mapShellCommand('sysctl -q net.ipv4.tcp_comp_sack_nr=-1', true).unsupported).toHaveLength(1);
 });
