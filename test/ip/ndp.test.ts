@@ -114,7 +114,7 @@ describe('Neighbor Discovery (RFC 4861) on Ethernet', () => {
     expect(host.stack.stats.get('ndp.resolutions')).toBe(0);
   });
 
-  it('an advertisement for an address of ours (past DAD) from another MAC is a conflict, counted; the address stays'), () => {
+  it('an advertisement for an address of ours (past DAD) from another MAC is a conflict, counted; the address stays', () => {
     const host = readyHost();
     host.inject('fd00::a', 'ff02::1', {
       kind: 'neighborAdvertisement',
