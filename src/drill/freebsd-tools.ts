@@ -2,7 +2,7 @@
  * FreeBSD's status tools as the nplab scripts use them in backtick lines, answered from
  * ustack's own tables instead of a shell:
  *
- * - `sockstat -4 -P tcp [-p PORTS] [-s] [-l|-c] [-q]`, alone or piped through `grep [-c] [-v]
+ * - `sockstat [-4] [-6] -P tcp [-p PORTS] [-s] [-l|-c] [-q]`, alone or piped through `grep [-c] [-v]
  *   [-i] PATTERN` stages: lists the script's descriptors (`BerkeleySockets.descriptors()`)
  *   and the TCP connections no descriptor holds (`TcpLayer.listConnections()`: orphans after
  *   close, half-open and unaccepted connections), one line each, in sockstat's columns. The
@@ -94,6 +94,17 @@ interface Row {
   readonly localPort: number;
   readonly foreignPort: number;
   readonly state: TcpState;
+  /**
+   * IPv4 or IPv6, as FreeBSD's inpcb vflag says: a connection by its addresses (one of an AF_INET6
+   * socket with an IPv4-mapped peer is IPv4, as FreeBSD's in6_pcbconnect makes it), a socket
+   * without one by its local address.
+   */
+  readonly family: 4 | 6;
+}
+
+/** The family a socket's local address text belongs to: IPv6 text has colons, except the IPv4-mapped form. */
+function familyOfText(address: string): 4 | 6 {
+  return address.includes(':') && !/^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? 6 : 4;
 }
 
 /** sockstat(1): the rows of the TCP sockets, or why the arguments are not understood. */
@@ -103,10 +114,13 @@ function sockstat(args: string[], context: ToolContext): string[] | string {
   let listeningOnly = false;
   let connectedOnly = false;
   let header = true;
+  // -4 and -6 choose the families (AF_INET, AF_INET6 sockets); neither or both: every socket.
+  const families = new Set<4 | 6>();
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (arg === '-4') continue; // ustack speaks IPv4 only: every socket qualifies
-    if (arg === '-s') showState = true;
+    if (arg === '-4') families.add(4);
+    else if (arg === '-6') families.add(6);
+    else if (arg === '-s') showState = true;
     else if (arg === '-l') listeningOnly = true;
     else if (arg === '-c') connectedOnly = true;
     else if (arg === '-q') header = false;
@@ -139,16 +153,26 @@ function sockstat(args: string[], context: ToolContext): string[] | string {
       localPort: connection.localPort,
       foreignPort: connection.remotePort,
       state: connection.state,
+      family: typeof connection.localAddress === 'number' ? 4 : 6,
     });
   }
   const lines = header
     ? [`USER     COMMAND    PID   FD  PROTO  LOCAL ADDRESS         FOREIGN ADDRESS       ${showState ? 'PATH STATE   CONN STATE' : ''}`.trimEnd()]
     : [];
   for (const row of rows) {
+    if (families.size > 0 && !families.has(row.family)) continue;
     if (ports && !ports.has(row.localPort) && !ports.has(row.foreignPort)) continue;
     if (listeningOnly && row.state !== 'LISTEN') continue;
     if (connectedOnly && row.state === 'LISTEN') continue;
-    const columns = [row.user.padEnd(8), row.command.padEnd(10), row.pid.padEnd(5), row.fd.padEnd(3), 'tcp4  ', row.local.padEnd(21), row.foreign.padEnd(21)];
+    const columns = [
+      row.user.padEnd(8),
+      row.command.padEnd(10),
+      row.pid.padEnd(5),
+      row.fd.padEnd(3),
+      `tcp${row.family}  `,
+      row.local.padEnd(21),
+      row.foreign.padEnd(21),
+    ];
     if (showState) columns.push(' '.repeat(12), FREEBSD_STATE_NAMES[row.state]);
     lines.push(columns.join(' ').trimEnd());
   }
@@ -162,11 +186,12 @@ function rowOfDescriptor(descriptor: DescriptorStatus, context: ToolContext): Ro
     command: context.command.slice(0, 10),
     pid: String(context.pid),
     fd: String(descriptor.fd),
-    local: `${descriptor.local.address === '0.0.0.0' ? '*' : descriptor.local.address}:${descriptor.local.port === 0 ? '*' : descriptor.local.port}`,
+    local: `${descriptor.local.address === '0.0.0.0' || descriptor.local.address === '::' ? '*' : descriptor.local.address}:${descriptor.local.port === 0 ? '*' : descriptor.local.port}`,
     foreign: remote ? `${remote.address}:${remote.port}` : '*:*',
     localPort: descriptor.local.port,
     foreignPort: remote?.port ?? 0,
     state: descriptor.tcpState!,
+    family: descriptor.connection ? (typeof descriptor.connection.localAddress === 'number' ? 4 : 6) : familyOfText(descriptor.local.address),
   };
 }
 

@@ -149,6 +149,21 @@ describe('--ip_version: one script, three modes', () => {
   });
 });
 
+describe("FreeBSD's sockstat -4 / -6 in the IPv6 scripts", () => {
+  test('-6 lists the AF_INET6 listener and its IPv6 connection, -4 neither', async () => {
+    const check = (flag: string, state: string, count: number) => `+0 \`sockstat ${flag} -P tcp -p 8080 -s | grep -c ${state} | grep ${count}\`\n`;
+    const script = `--ip_version=ipv6\n${SCRIPT}${check('-6', 'LISTEN', 1)}${check('-6', 'ESTABLISHED', 1)}${check('-4', 'LISTEN', 0)}${check('-4', 'ESTABLISHED', 0)}`;
+    const result = await runScript(script, { name: 'x.pkt' });
+    expect(result.failure).toBe(null);
+    expect(result.warnings).toEqual([]);
+    const wrong = await runScript(`--ip_version=ipv6\n${SCRIPT}${check('-4', 'LISTEN', 1)}`, { name: 'x.pkt' });
+    expect(wrong.failure?.message).toMatch(/exited with status 1/);
+    // In the ipv4 mode the same listener is tcp4.
+    const v4 = await runScript(`${SCRIPT}${check('-4', 'LISTEN', 1)}${check('-6', 'LISTEN', 0)}`, { name: 'x.pkt' });
+    expect(v4.failure).toBe(null);
+  });
+});
+
 describe('--run_all: Google run_all.py variants, results per mode', () => {
   test('each script in each variant, *v4.pkt never in ipv6 and *v6.pkt only there; a table and counts per mode', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'ustack-run-all-'));
