@@ -261,6 +261,7 @@ export class Reassembler {
 
   /** The earliest deadline, or Infinity. */
   pollAt(): number {
+    if (this.partials.size === 0) return Infinity;
     let earliest = Infinity;
     for (const partial of this.partials.values()) earliest = Math.min(earliest, partial.deadline);
     return earliest;

@@ -119,6 +119,9 @@ export interface OutgoingFrame {
   readonly segmentSize: number;
 }
 
+/** What takeOutbox returns when nothing waits: shared, so an idle poll allocates nothing. */
+const NO_FRAMES: readonly OutgoingFrame[] = Object.freeze([]);
+
 /** The IP layer's settings. */
 export interface IpConfig {
   /** TTL of datagrams we originate (Linux: 64). */
@@ -246,7 +249,8 @@ export class IpLayer {
   }
 
   /** Frames waiting to be transmitted, removed from the outbox. */
-  takeOutbox(): OutgoingFrame[] {
+  takeOutbox(): readonly OutgoingFrame[] {
+    if (this.outbox.length === 0) return NO_FRAMES;
     const frames = this.outbox;
     this.outbox = [];
     return frames;
@@ -627,10 +631,14 @@ export class IpLayer {
    */
   poll(now: number): void {
     // Our own broadcasts and multicasts come back in as if received on their interface.
-    const looped = this.looped;
-    this.looped = [];
-    for (const { iface, frame } of looped) this.input(iface, frame, now);
-    for (const [destination, entry] of this.pathMtus) if (entry.expires <= now) this.pathMtus.delete(destination);
+    // (Every step of a driver polls: the checks first, so that an idle poll allocates nothing.)
+    if (this.looped.length > 0) {
+      const looped = this.looped;
+      this.looped = [];
+      for (const { iface, frame } of looped) this.input(iface, frame, now);
+    }
+    if (this.pathMtus.size > 0) for (const [destination, entry] of this.pathMtus) if (entry.expires <= now) this.pathMtus.delete(destination);
+    if (this.reassembler.pollAt() > now) return;
     for (const expired of this.reassembler.expire(now)) {
       this.stats.increment('drop.ipv4.reassemblyTimeout');
       // RFC 792 / RFC 1122 §3.3.2: Time Exceeded code 1 only if fragment zero was received.
@@ -641,7 +649,7 @@ export class IpLayer {
   /** The next time `poll` has work, or Infinity. */
   pollAt(): number {
     let next = this.reassembler.pollAt();
-    for (const entry of this.pathMtus.values()) next = Math.min(next, entry.expires);
+    if (this.pathMtus.size > 0) for (const entry of this.pathMtus.values()) next = Math.min(next, entry.expires);
     return next;
   }
 
