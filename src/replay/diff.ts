@@ -4,8 +4,8 @@
  * by pair; what did not line up is missing or extra — except ustack's data the tap never saw the
  * host send first (a loss before the tap) and window updates within the window tolerance.
  */
-import type { ConversationPlan } from '../drill/pcap-to-script.js';
-import type { TcpOption } from '../tcp/tcp-options.js';
+import type { CapturedSegment, ConversationPlan } from '../drill/pcap-to-script.js';
+import { tcpOptionsLength, type TcpOption } from '../tcp/tcp-options.js';
 import { TcpFlag } from '../tcp/tcp-packet.js';
 import { align, comparePair, decodeSegment, type CompareSettings, type DecodedSegment, type Divergence, type Numbering, type SentSegment } from './compare.js';
 
@@ -27,6 +27,35 @@ export interface UstackSide {
 export function windowScaleOf(options: readonly TcpOption[]): number | undefined {
   const option = options.find((o) => o.kind === 'windowScale');
   return option && option.kind === 'windowScale' ? option.shiftCount : undefined;
+}
+
+/** The MSS option a SYN carried, if any. */
+function mssOf(options: readonly TcpOption[]): number | undefined {
+  const option = options.find((o) => o.kind === 'maxSegmentSize');
+  return option && option.kind === 'maxSegmentSize' ? option.mss : undefined;
+}
+
+/**
+ * A segment of the host's longer than the peer's MSS allows (less its own options) never was on
+ * the wire: a capture taken at a sender with TCP segmentation offload (eth-offload.pcap: up to
+ * 21720 bytes) shows what the kernel handed to the NIC, which cut it into MSS-sized segments with
+ * the same header — FIN and PSH on the last only, CWR on the first only (RFC 7414's TSO notes;
+ * Linux's tcp_gso_segment). The host's segments are compared as the NIC sent them.
+ */
+export function cutSuperSegment(segment: CapturedSegment, peerMss: number | undefined): CapturedSegment[] {
+  const { tcp } = segment;
+  if (peerMss === undefined || (tcp.flags & TcpFlag.SYN) !== 0) return [segment];
+  const size = peerMss - ((tcpOptionsLength(tcp.options) + 3) & ~3);
+  if (size <= 0 || tcp.payload.length <= size) return [segment];
+  const pieces: CapturedSegment[] = [];
+  for (let offset = 0; offset < tcp.payload.length; offset += size) {
+    const last = offset + size >= tcp.payload.length;
+    let flags = tcp.flags;
+    if (!last) flags &= ~(TcpFlag.FIN | TcpFlag.PSH);
+    if (offset > 0) flags &= ~TcpFlag.CWR;
+    pieces.push({ ...segment, tcp: { ...tcp, seq: (tcp.seq + offset) >>> 0, flags, payload: tcp.payload.subarray(offset, offset + size) } });
+  }
+  return pieces;
 }
 
 /** The divergences of one conversation, in time order, and its counts. */
@@ -57,7 +86,8 @@ export function diffConversation(plan: ConversationPlan, side: UstackSide, origi
     firstTsVal: side.firstTsVal,
     windowShift: peerShift !== undefined && side.synWindowScale !== undefined ? side.synWindowScale : 0,
   };
-  const expectedRaw = plan.steps.flatMap((s) => (s.kind === 'segment' && s.outbound ? [s.segment] : []));
+  const peerMss = peerSyn && peerSyn.kind === 'segment' ? mssOf(peerSyn.segment.tcp.options) : undefined;
+  const expectedRaw = plan.steps.flatMap((s) => (s.kind === 'segment' && s.outbound ? cutSuperSegment(s.segment, peerMss) : []));
   const expected = expectedRaw.map((segment) =>
     decodeSegment({ frame: segment.frame, timeMs: segment.timeMs - origin, ip: segment.ip, tcp: segment.tcp }, hostNumbering),
   );
