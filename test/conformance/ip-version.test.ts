@@ -149,6 +149,38 @@ describe('--ip_version: one script, three modes', () => {
   });
 });
 
+describe('the error queue of an AF_INET6 socket', () => {
+  /** A MSG_ZEROCOPY completion read with the control message's level and type as given. */
+  const zerocopy = (level: string, type: string) => `\`ustack tcp.ecn=off\`
+0   socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0  setsockopt(3, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0
++0  bind(3, ..., ...) = 0
++0  listen(3, 1) = 0
++0  < S 0:0(0) win 65535 <mss 1000>
++0  > S. 0:0(0) ack 1 <mss>
++.01 < . 1:1(0) ack 1 win 65535
++0  accept(3, ..., ...) = 4
++0  send(4, ..., 100, MSG_ZEROCOPY) = 100
++0  > P. 1:101(100) ack 1
++.01 < . 1:1(0) ack 101 win 65535
++0  recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{...,0}], msg_flags=MSG_ERRQUEUE,
+                msg_control=[{cmsg_level=${level}, cmsg_type=${type},
+                              cmsg_data={ee_errno=0, ee_origin=SO_EE_ORIGIN_ZEROCOPY, ee_type=0,
+                                         ee_code=SO_EE_CODE_ZEROCOPY_COPIED, ee_info=0, ee_data=0}}]}, MSG_ERRQUEUE) = 0
+`;
+  const runIn = (source: string, mode: string) => runScript(source, { name: 'zc.pkt', overrides: [{ name: 'ip_version', value: mode }] });
+
+  test("is SOL_IPV6 / IPV6_RECVERR in the AF_INET6 modes, SOL_IP / IP_RECVERR in ipv4; CMSG_LEVEL_IP and CMSG_TYPE_RECVERR mean each mode's, as run_all.py's -D", async () => {
+    for (const mode of ['ipv4', 'ipv4-mapped-ipv6', 'ipv6']) {
+      expect((await runIn(zerocopy('CMSG_LEVEL_IP', 'CMSG_TYPE_RECVERR'), mode)).failure, mode).toBe(null);
+    }
+    expect((await runIn(zerocopy('SOL_IP', 'IP_RECVERR'), 'ipv4')).failure).toBe(null);
+    expect((await runIn(zerocopy('SOL_IPV6', 'IPV6_RECVERR'), 'ipv6')).failure).toBe(null);
+    expect((await runIn(zerocopy('SOL_IPV6', 'IPV6_RECVERR'), 'ipv4')).failure?.message).toMatch(/control messages/);
+    expect((await runIn(zerocopy('SOL_IP', 'IP_RECVERR'), 'ipv4-mapped-ipv6')).failure?.message).toMatch(/control messages/);
+  });
+});
+
 describe("FreeBSD's sockstat -4 / -6 in the IPv6 scripts", () => {
   test('-6 lists the AF_INET6 listener and its IPv6 connection, -4 neither', async () => {
     const check = (flag: string, state: string, count: number) => `+0 \`sockstat ${flag} -P tcp -p 8080 -s | grep -c ${state} | grep ${count}\`\n`;
