@@ -45,7 +45,7 @@ packetdrill's options (also accepted as \`--\` lines inside a script; the comman
   --tolerance_usecs=N     timing tolerance (default 4000)
   --strict_segments       one scripted packet never matches several real segments
   --local_ip=A --remote_ip=A --bind_port=N --connect_port=N --remote_port=N --remote_isn=N
-  --ip_version=MODE        ipv4 (default), ipv4-mapped-ipv6 (AF_INET6 sockets, IPv4 packets) or ipv6,
+  --ip_version=MODE       ipv4 (default), ipv4-mapped-ipv6 (AF_INET6 sockets, IPv4 packets) or ipv6,
                           with packetdrill's addresses for the mode
   --mtu=N --tcp_ts_tick_usecs=N --seed=N`;
 
