@@ -155,7 +155,7 @@ export class Ipv6Layer {
   readonly reassembler: Ipv6Reassembler;
   private addressList: Array<{ readonly interfaceName: string; readonly cidr: Ipv6Cidr; state: Ipv6AddressState }> = [];
   /** Neighbor Discovery and the MLD host of each interface with link-layer addresses. */
-  private readonly neighborLinks = new Map<string, { readonly nd: NeighborDiscovery; readonly mld: MldHost }>();
+  private readonly neighborLinks = new Map<string, { readonly nd: NeighborDiscovery; readonly mld: MldHost; multicastMacs: Set<number> }>();
   private secret: Uint8Array | null = null;
   private readonly protocols = new Map<number, Ipv6ProtocolHandler>();
   /** Groups joined (besides all-nodes and the solicited-node groups of our addresses), with join counts. */
@@ -220,7 +220,7 @@ export class Ipv6Layer {
         this.stats,
         this.rng,
       );
-      this.neighborLinks.set(iface.name, { nd, mld });
+      this.neighborLinks.set(iface.name, { nd, mld, multicastMacs: new Set([IPV6_ALL_NODES_MAC_KEY]) });
       this.routes.add({ destination: MULTICAST_PREFIX, interfaceName: iface.name, metric: 256 });
       nd.routers.start(now);
       return;
@@ -329,7 +329,7 @@ export class Ipv6Layer {
 
   /** Tells each MLD host the groups its interface listens to now (RFC 3810 §6.1). */
   private refreshGroups(now: number): void {
-    for (const [name, { mld }] of this.neighborLinks) {
+    for (const [name, link] of this.neighborLinks) {
       const groups: Ipv6Address[] = [];
       for (const entry of this.addressList)
         if (entry.interfaceName === name && entry.state !== 'duplicate') groups.push(solicitedNodeAddress(entry.cidr.address));
@@ -338,8 +338,16 @@ export class Ipv6Layer {
         const group = parseIpv6AddressStrict(key);
         if (this.routes.lookup(group)?.interfaceName === name) groups.push(group);
       }
-      mld.update(groups, now);
+      // The link-layer filter (RFC 2464 §7: 33:33 + the low 32 bits): all-nodes and these groups.
+      link.multicastMacs = new Set([IPV6_ALL_NODES_MAC_KEY, ...groups.map(multicastMacKey)]);
+      link.mld.update(groups, now);
     }
+  }
+
+  /** Whether interface `interfaceName` listens to a group mapped to the Ethernet address `mac` (33:33:…). */
+  listensToMulticastMac(interfaceName: string, mac: Uint8Array): boolean {
+    const link = this.neighborLinks.get(interfaceName);
+    return link !== undefined && link.multicastMacs.has(((mac[2] << 24) | (mac[3] << 16) | (mac[4] << 8) | mac[5]) >>> 0);
   }
 
   /** This host's IPv6 addresses (on one interface when named). */
@@ -804,6 +812,14 @@ export class Ipv6Layer {
     });
   }
 }
+
+/** A group's Ethernet multicast address (RFC 2464 §7) as a number: its low 32 bits. */
+function multicastMacKey(group: Ipv6Address): number {
+  return ((group[12] << 24) | (group[13] << 16) | (group[14] << 8) | group[15]) >>> 0;
+}
+
+/** ff02::1's. */
+const IPV6_ALL_NODES_MAC_KEY = multicastMacKey(IPV6_ALL_NODES);
 
 /** Whether an address in `state` may be used (RFC 4862 §5.4, §5.5.4). */
 function usable(state: Ipv6AddressState): boolean {

@@ -128,6 +128,10 @@ export class NeighborDiscovery implements Ipv6LinkResolver {
     return this.cache.resolve(hop, packet, segmentSize, now);
   }
 
+  acceptsMulticast(linkAddress: Uint8Array): boolean {
+    return this.ip.listensToMulticastMac(this.interfaceName, linkAddress);
+  }
+
   /** Upper-layer confirmation that `neighbor` is reachable (RFC 4861 §7.3.1: TCP's forward progress). */
   confirmReachable(neighbor: Ipv6Address, now: number): void {
     this.cache.confirm(this.nextHop(neighbor), now);

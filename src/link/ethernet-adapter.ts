@@ -73,6 +73,8 @@ export interface EthernetAdapterCounters {
   malformedOrUnknown: number;
   /** IPv6 packets dropped because no Neighbor Discovery serves the interface (IPv6 not enabled on it). */
   ipv6WithoutNeighborDiscovery: number;
+  /** IPv6 multicast frames for groups this interface does not listen to, filtered as a NIC filters them (RFC 2464 §7). */
+  multicastFiltered: number;
   /** ARP packets claiming our own IPv4 address from another MAC (an address conflict). */
   addressConflicts: number;
 }
@@ -115,6 +117,7 @@ export class EthernetAdapter implements Link {
     malformedOrUnknown: 0,
     addressConflicts: 0,
     ipv6WithoutNeighborDiscovery: 0,
+    multicastFiltered: 0,
   };
   /** IPv6's seam: Neighbor Discovery asks for our MAC and sends through it (see Link.neighborLink). */
   readonly neighborLink: NeighborLink;
@@ -326,6 +329,18 @@ export class EthernetAdapter implements Link {
     const destination = frame.destination;
     if (!bytesEqual(destination, this.options.mac) && !isBroadcastMac(destination) && !isMulticastMac(destination)) {
       this.counters.notForUs++;
+      return;
+    }
+    // IPv6 multicast for a group nobody here listens to (another node's DAD, MLD reports to
+    // routers): a NIC's multicast filter would never pass it up.
+    if (
+      frame.etherType === EtherType.IPV6 &&
+      destination[0] === 0x33 &&
+      destination[1] === 0x33 &&
+      this.ipv6Resolver &&
+      !this.ipv6Resolver.acceptsMulticast(destination)
+    ) {
+      this.counters.multicastFiltered++;
       return;
     }
     const ip = frame.etherType === EtherType.IPV4 || frame.etherType === EtherType.IPV6;

@@ -80,6 +80,8 @@ export interface NeighborLink {
 export interface Ipv6LinkResolver {
   /** The link-layer address to send `packet` to, or null when Neighbor Discovery keeps it (queued or dropped). */
   linkAddressFor(packet: Uint8Array, now: number, segmentSize: number): Uint8Array | null;
+  /** Whether IPv6 listens to a group that maps to this multicast link-layer address (a NIC's multicast filter). */
+  acceptsMulticast(linkAddress: Uint8Array): boolean;
 }
 
 /**

@@ -212,6 +212,19 @@ describe('Redirects (RFC 4861 §8)', () => {
 });
 
 describe('the EthernetAdapter carries IPv6', () => {
+  it('filters multicast for groups the interface does not listen to, as a NIC does (RFC 2464 §7): another node’s DAD reaches no layer', () => {
+    const host = readyHost();
+    const before = host.stack.stats.get('ipv6.rx.packets');
+    host.inject('::', 'ff02::1:ff00:99', { kind: 'neighborSolicitation', reserved: 0, target: v6('fd00::99'), options: [] });
+    expect(host.adapter.counters.multicastFiltered).toBe(1);
+    expect(host.stack.stats.get('ipv6.rx.packets')).toBe(before);
+    // Its own solicited-node group and all-nodes pass.
+    host.inject('fd00::b', 'ff02::1', { kind: 'echoRequest', identifier: 1, sequence: 1, data: new Uint8Array(0) }, 64);
+    host.inject('::', 'ff02::1:ff00:a', { kind: 'neighborSolicitation', reserved: 0, target: v6('fd00::a'), options: [] });
+    expect(host.stack.stats.get('ipv6.rx.packets')).toBe(before + 2);
+    expect(host.adapter.counters.multicastFiltered).toBe(1);
+  });
+
   it('hands IPv6 frames to the stack and refuses an EtherType that disagrees with the version nibble', () => {
     const host = readyHost();
     const before = host.adapter.counters.malformedOrUnknown;
