@@ -255,6 +255,18 @@ export class Ipv6FrameGenerator {
     const dice = this.dice;
     const seeded = target.fragmentIds6.length > 0 && dice.chance(0.4);
     const identification = seeded ? dice.pick(target.fragmentIds6) : dice.chance(0.8) ? 0x5000 + dice.below(16) : dice.u32();
+    const datagram = target.fragmentDatagrams6.get(identification);
+    if (seeded && datagram && dice.chance(0.5)) {
+      // The exact rest of a seeded packet: reassembly completes and the datagram reaches its
+      // socket. The peer first sends the first piece again, in case the one set up has timed out
+      // (then it is an exact duplicate, dropped alone) — the frame itself may yet be mutated.
+      const piece = (offset: number, data: Uint8Array, more: boolean) =>
+        ipv6Packet({ source: target.peer6, destination: target.ours6 }, Ipv6NextHeader.UDP, data, [
+          { kind: 'fragment', reserved: 0, fragmentOffset: offset, reservedBits: 0, moreFragments: more, identification },
+        ]);
+      target.deliverIp(piece(0, datagram.subarray(0, 600), true));
+      return target.frameIp(piece(600, datagram.subarray(600), false));
+    }
     const upperLayer = dice.pick([Ipv6NextHeader.UDP, Ipv6NextHeader.UDP, Ipv6NextHeader.TCP, Ipv6NextHeader.ICMPV6, Ipv6NextHeader.NO_NEXT_HEADER, 253]);
     const offset = 8 * dice.pick([0, 0, 75, 75, 150, 1 + dice.below(200), 8191 - dice.below(4), dice.below(8192)]);
     let data: Uint8Array;

@@ -139,8 +139,9 @@ export class Target {
   private problem: string | null = null;
   /** Identification of the fragments seeded into reassembly. */
   readonly fragmentIds: number[] = [];
-  /** Identification of the IPv6 fragments seeded into reassembly. */
+  /** Identification of the IPv6 fragments seeded into reassembly, and the whole datagram each first fragment began. */
   readonly fragmentIds6: number[] = [];
+  readonly fragmentDatagrams6 = new Map<number, Uint8Array>();
   now = 0;
   private nextPeerPort = 40_000;
   private nextConnectPort = 50_000;
@@ -907,6 +908,7 @@ export class Target {
       const identification = 0x4000 + i;
       this.fragmentIds6.push(identification);
       const datagram = udpDatagram({ sourcePort: 1000 + i, destinationPort: UDP6_PORTS[0], payload: this.dice.bytes(1200) }, this.peer6, this.ours6);
+      this.fragmentDatagrams6.set(identification, datagram);
       this.deliverIp(
         ipv6Packet({ source: this.peer6, destination: this.ours6 }, IpProtocol.UDP, datagram.subarray(0, 600), [
           { kind: 'fragment', reserved: 0, fragmentOffset: 0, reservedBits: 0, moreFragments: true, identification },

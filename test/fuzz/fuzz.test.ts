@@ -1,5 +1,5 @@
 /**
- * The fuzzer, bounded, in `npm test`: 200 000 frames over fixed seeds, no finding allowed. And a
+ * The fuzzer, bounded, in `npm test`: 160 000 frames over fixed seeds (IPv4 and IPv6), no finding allowed. And a
  * check that it can fail: a stack that throws on some input, or lets a queue grow past its
  * bound, is reported with the seed and frame to replay it.
  */
@@ -11,7 +11,11 @@ import { ReceiveAssembler } from '../../src/tcp/assembler.js';
 import { TcpLayer } from '../../src/tcp/tcp-layer.js';
 
 const SEEDS = [1, 2, 3, 4];
-const FRAMES_PER_SEED = 50_000;
+/**
+ * 40 000 since the IPv6 world and frames came (50 000 before): IPv6 makes each frame and epoch
+ * dearer, and the slice's CPU time stays near what it was (docs/fuzzing.md, Figures).
+ */
+const FRAMES_PER_SEED = 40_000;
 
 describe('fuzzer', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -32,7 +36,7 @@ describe('fuzzer', () => {
     // IPv6 has its share: each of its generators made frames (about 28% of all frames).
     const ipv6Kinds = ['tcp6-connection', 'tcp6-listener', 'udp6', 'icmpv6', 'ndp-mld', 'fragment6', 'exthdr6', 'fixture6', 'mutated6'];
     for (const kind of ipv6Kinds) expect(generated[kind] ?? 0, kind).toBeGreaterThan(500);
-  }, 120_000);
+  }, 240_000); // about 25 s on an idle machine; 100 s seen under a load average of 16
 
   it('reports an exception the stack counts as an internal error, with the seed and frame to replay', () => {
     const input = TcpLayer.prototype.input;
