@@ -207,7 +207,7 @@ describe('files go where the user asked', () => {
     const chosen = join(scratch, 'mine.pcap');
     const run = ustack('demo', '--pcap', chosen);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`6. Capture: ${chosen} (31 frames, Ethernet`);
+    expect(run.stdout).toContain(`6. Capture: ${chosen} (43 frames, Ethernet`);
     expect(existsSync(chosen)).toBe(true);
     // And the page of it beside it (ustack view).
     expect(run.stdout).toContain(`or in a browser: ${join(scratch, 'mine.html')}`);

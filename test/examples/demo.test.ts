@@ -94,7 +94,8 @@ describe('npm start (the demo)', () => {
   it('writes an Ethernet capture with every frame the client saw: ARP and all four layers, which our dissector reads', () => {
     const reading = ourReading(capturePath);
     expect(reading).toHaveLength(frames);
-    expect(frames).toBe(31);
+    // 31 of IPv4 and ARP, and each host's own IPv6 on the link (MLDv2 reports, its DAD probe, three router solicitations: 12).
+    expect(frames).toBe(43);
     const bytes = readFileSync(capturePath);
     const capture = readCapture(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     expect(capture.ok && capture.value.records.every((record) => record.linkType === LinkType.ETHERNET)).toBe(true);
@@ -124,6 +125,7 @@ describe('npm start (the demo)', () => {
     expect(protocols.filter((p) => p === 'ICMP')).toHaveLength(8);
     expect(protocols.filter((p) => p === 'IPv4')).toHaveLength(4); // the first two fragments of each 3008-byte echo
     expect(protocols.filter((p) => p === 'TCP')).toHaveLength(11);
+    expect(protocols.filter((p) => p === 'ICMPv6')).toHaveLength(12);
   });
 
   it("prints each TCP segment's flags as tcpdump prints them from the capture", () => {
