@@ -216,13 +216,6 @@ export class NeighborCache {
     return wasRouter && !entry.isRouter;
   }
 
-  /** Forward progress from an upper layer (RFC 4861 §7.3.1): the neighbor is REACHABLE again. */
-  confirm(address: Ipv6Address, now: number): void {
-    const entry = this.entries.get(formatIpv6Address(address));
-    if (!entry || entry.state === 'INCOMPLETE') return;
-    this.enter(entry, 'REACHABLE', now + this.timers.reachableTimeMs);
-  }
-
   /** Forgets `address` (its packets dropped). */
   remove(address: Ipv6Address): void {
     const key = formatIpv6Address(address);

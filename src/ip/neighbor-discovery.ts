@@ -132,11 +132,6 @@ export class NeighborDiscovery implements Ipv6LinkResolver {
     return this.ip.listensToMulticastMac(this.interfaceName, linkAddress);
   }
 
-  /** Upper-layer confirmation that `neighbor` is reachable (RFC 4861 §7.3.1: TCP's forward progress). */
-  confirmReachable(neighbor: Ipv6Address, now: number): void {
-    this.cache.confirm(this.nextHop(neighbor), now);
-  }
-
   private cacheActions() {
     return {
       solicit: (target: Ipv6Address, linkAddress: Uint8Array | null, waiting: Uint8Array | null, now: number) => {
@@ -181,7 +176,7 @@ export class NeighborDiscovery implements Ipv6LinkResolver {
         this.neighborSolicitation(message.target, message.options, header, now);
         return;
       case 'neighborAdvertisement':
-        this.neighborAdvertisement(message, header, now);
+        this.neighborAdvertisement(message, now);
         return;
       case 'routerAdvertisement': {
         const sourceLink = this.linkAddressOption(message.options, 'sourceLinkLayerAddress');
@@ -226,7 +221,7 @@ export class NeighborDiscovery implements Ipv6LinkResolver {
   }
 
   /** RFC 4861 §7.2.5, RFC 4862 §5.4.4. */
-  private neighborAdvertisement(message: Extract<NdpRepr, { kind: 'neighborAdvertisement' }>, header: Ipv6Repr, now: number): void {
+  private neighborAdvertisement(message: Extract<NdpRepr, { kind: 'neighborAdvertisement' }>, now: number): void {
     const targetLink = this.linkAddressOption(message.options, 'targetLinkLayerAddress');
     if (targetLink === undefined) return;
     const ours = this.ip.addressEntry(message.target, this.interfaceName);
@@ -235,7 +230,6 @@ export class NeighborDiscovery implements Ipv6LinkResolver {
       else if (targetLink === null || !bytesEqualMac(targetLink, this.link.linkAddress)) this.stats.increment('ndp.addressConflicts');
       return;
     }
-    void header;
     this.stats.increment('ndp.rx.neighborAdvertisements');
     const stoppedRouting = this.cache.advertised(message.target, targetLink, message, now);
     if (stoppedRouting) this.routers.routerUnreachable(message.target, now);
