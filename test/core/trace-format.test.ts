@@ -159,14 +159,15 @@ describe('FrameTracePrinter', () => {
     const net = new VirtualNetwork(7);
     const client = net.createStack('client');
     const server = net.createStack('server');
+    const lines: string[] = [];
+    const trace = new FrameTracePrinter({ print: (line) => lines.push(line) });
+    // Traced from the start: the interface sends IPv6's own frames (MLD, DAD) as it comes up.
+    client.tracer = trace.tracerFor('client');
     const { a } = net.connect(
       { stack: client, address: '10.0.0.1/24', capture: true },
       { stack: server, address: '10.0.0.2/24' },
       { medium: 'ethernet', latencyMs: 1 },
     );
-    const lines: string[] = [];
-    const trace = new FrameTracePrinter({ print: (line) => lines.push(line) });
-    client.tracer = trace.tracerFor('client');
     const serverApi = new BerkeleySockets(server);
     const echo = startEchoServer(serverApi, 'single');
     // 20 kB each way: bursts of segments made before the stack flushes them to the link.
