@@ -10,6 +10,7 @@
 import { describePorts, parseServiceList, SERVICES } from '../../examples/services.js';
 import { FrameTracePrinter } from '../core/trace-format.js';
 import { formatIpv4Address } from '../ip/address.js';
+import { formatIpv6Address, isLinkLocalUnicast } from '../ip/ipv6-address.js';
 import type { TunLink } from '../link/tun.js';
 import type { Stack } from '../socket-api/stack.js';
 import { accepts, parseCommandLine, UsageError, type OptionSpecs } from './arguments.js';
@@ -86,6 +87,9 @@ export async function runUp(args: string[], print: (line: string) => void, contr
     log(`ustack up: ${tap ? 'tap' : 'tun'} ${link.name}, ustack ${device.address} ↔ host ${device.kernelAddress}${where}, mtu ${mtu}`);
     log(`  ping ${us}`);
     if (device.address6 !== undefined) log(`  ping -6 ${device.address6.slice(0, device.address6.indexOf('/'))}   (host ${device.kernelAddress6})`);
+    // On a TAP the interface also has an RFC 7217 link-local address, usable once its DAD ends (about a second).
+    const linkLocal = tap && device.address6 !== undefined ? stack.ip6.addresses(link.name).find((entry) => isLinkLocalUnicast(entry.cidr.address)) : undefined;
+    if (linkLocal) log(`  ping -6 ${formatIpv6Address(linkLocal.cidr.address)}%${link.name}   (link-local, after duplicate address detection)`);
     for (const name of services) {
       const service = SERVICES[name]!;
       stops.push(service.start(stack, log, { capturePath: values.pcap }));

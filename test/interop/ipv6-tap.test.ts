@@ -135,6 +135,7 @@ describeInterop('interop: IPv6 over TAP (Neighbor Discovery, DAD, SLAAC, MLD) wi
         () => state('fd00:80::2') === 'preferred' && state(formatIpv6Address(linkLocal)) === 'preferred',
         5000,
       );
+      expect(lines.join('\n')).toContain(`ping -6 ${formatIpv6Address(linkLocal)}%${device}`);
       // The link-local identifier is RFC 7217's for fe80::/64 on this interface.
       expect(linkLocal).toEqual(
         ipv6WithInterfaceId(parseIpv6Address('fe80::')!, stableInterfaceId(parseIpv6Address('fe80::')!, device, 0, stack.ip6.stableSecret())),
