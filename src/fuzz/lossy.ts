@@ -149,7 +149,11 @@ export function lossyTransferOut(target: Target, connection: TcpConnection, data
     // flight spends in its queue, so the RTT grows with the window (HyStart's delay signal).
     target.advance(target.now + (clean ? 10 + Math.floor(connection.flightSize / 1000) : dice.pick([10, 50, 200, 200])));
   }
-  if (contiguous < data.length) return `only ${contiguous} of ${data.length} bytes out arrived (lossy)`;
+  if (contiguous < data.length) {
+    // What the sender thought then: enough to tell a stall from a slow path.
+    const where = `SND.UNA +${seqSub(connection.sndUna, start)}, SND.NXT +${seqSub(connection.sndNxt, start)}, written ${written}, flight ${connection.flightSize}, cwnd ${connection.cc.cwnd}, MSS ${connection.sendMss}, path MTU ${connection.host.pathMtu(connection.remoteAddress)}, retransmits ${connection.host.stats.get('tcp.tx.retransmits')}`;
+    return `only ${contiguous} of ${data.length} bytes out arrived (lossy; ${where})`;
+  }
   for (let i = 0; i < data.length; i++) if (collected[i] !== data[i]) return `bytes out differ at ${i} (lossy)`;
   return null;
 }

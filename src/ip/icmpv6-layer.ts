@@ -193,8 +193,11 @@ export class Icmpv6Layer implements Ipv6ProtocolHandler, Icmpv6ErrorSender {
         if (message.kind === 'packetTooBig') {
           this.stats.increment('icmpv6.rx.packetTooBig');
           // RFC 8201 §4: the path MTU toward the quoted packet's destination drops to the MTU
-          // reported (never below 1280: updatePathMtu). Only for packets that were ours.
-          if (this.ip.isLocalAddress(quoted.source)) this.ip.updatePathMtu(quoted.destination, message.mtu, now);
+          // reported (never below 1280: updatePathMtu). Only for packets that were ours; and not
+          // for TCP's, which TCP first finds in its window and then records itself (RFC 5927
+          // §4.1, RFC 8201 §6; Linux's tcp_v6_err before tcp_v6_mtu_reduced), so that a forged
+          // Packet Too Big cannot shrink a connection's path. UDP and the rest cannot check.
+          if (this.ip.isLocalAddress(quoted.source) && quoted.upperLayer !== Ipv6NextHeader.TCP) this.ip.updatePathMtu(quoted.destination, message.mtu, now);
         }
         this.errorListeners
           .get(quoted.upperLayer)

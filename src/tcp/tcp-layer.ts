@@ -796,7 +796,9 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
       // so a forged tiny MTU cannot shrink our segments to nothing.
       pathMtu = this.ip.mtuTo(remote) ?? mtu;
     } else {
-      // The ICMPv6 layer has already recorded it (never below 1280, RFC 8201 §4).
+      // Recorded now that the quoted segment is in the window (the ICMPv6 layer leaves TCP's to
+      // TCP); IPv6 holds it never below 1280 (RFC 8201 §4).
+      this.ip6.updatePathMtu(ipv6Bytes(remote), nextHopMtu, now);
       pathMtu = this.ip6.mtuTo(ipv6Bytes(remote)) ?? nextHopMtu;
     }
     const mss = pathMtu - tcpIpHeaderLength(remote) - (connection.timestamps.enabled ? 12 : 0);
