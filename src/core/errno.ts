@@ -20,6 +20,8 @@ export const Errno = {
   EFAULT: 14,
   /** File exists; epoll_ctl(EPOLL_CTL_ADD) of a descriptor already in the set. */
   EEXIST: 17,
+  /** No such device: IPV6_MULTICAST_IF naming an interface index the host does not have. */
+  ENODEV: 19,
   /** Invalid argument: a value out of range, or a call the socket is not in a state to take. */
   EINVAL: 22,
   /** Broken pipe: a write on a stream socket whose sending side is shut down or whose connection is gone. */
@@ -88,6 +90,7 @@ const descriptions: Record<ErrnoCode, string> = {
   EACCES: 'Permission denied',
   EFAULT: 'Bad address',
   EEXIST: 'File exists',
+  ENODEV: 'No such device',
   EINVAL: 'Invalid argument',
   EPIPE: 'Broken pipe',
   ENONET: 'Machine is not on the network',

@@ -11,6 +11,7 @@
  */
 import { fail, ok, type Result } from '../core/result.js';
 import type { Rng } from '../core/rng.js';
+import { SipHashKey, sipHash24 } from '../core/siphash.js';
 import type { Counter, Stats } from '../core/stats.js';
 import type { Tracer } from '../core/trace.js';
 import type { ReassemblyConfig } from './fragments.js';
@@ -93,8 +94,14 @@ export interface Ipv6DatagramSpec {
   readonly hopLimit?: number;
   /** Traffic Class: DSCP << 2 | ECN (IPV6_TCLASS). */
   readonly trafficClass?: number;
-  /** Flow Label (RFC 6437); 0 when absent. */
+  /**
+   * Flow Label (RFC 6437). Absent: TCP and UDP packets get their flow's automatic label, a keyed
+   * hash of addresses, protocol and ports (§3, as Linux's auto_flowlabels), anything else 0
+   * (Linux sends Neighbor Discovery and MLD with 0; ICMPv6 is left at 0 here too).
+   */
   readonly flowLabel?: number;
+  /** Whether a multicast to a group this host joined comes back to it too (IPV6_MULTICAST_LOOP; default yes). */
+  readonly multicastLoop?: boolean;
   /** Refuse with EMSGSIZE rather than fragment (IPV6_DONTFRAG; TCP never needs fragments). */
   readonly dontFragment?: boolean;
   /** Leave by this interface (a link-local destination's zone, IPV6_MULTICAST_IF, SO_BINDTODEVICE). */
@@ -668,6 +675,28 @@ export class Ipv6Layer {
     this.pathMtus.set(key, { mtu: clamped, expires: now + PATH_MTU_LIFETIME_MS });
   }
 
+  /** The key of the automatic flow labels, drawn from the seeded Rng at the first one. */
+  private flowLabelKey: SipHashKey | null = null;
+  /** Addresses, next header and ports of a packet, as the flow-label hash reads them. */
+  private readonly flowTuple = new Uint8Array(37);
+
+  /**
+   * RFC 6437 §3: a flow label a stateless hash of the 5-tuple under a secret makes, the same for
+   * every packet of a flow and unpredictable to others (§6); Linux's auto_flowlabels do the
+   * same (skb_get_hash_flowi6). TCP and UDP only: their ports are the first 4 bytes after the
+   * header (the layer sends no extension headers before them).
+   */
+  private automaticFlowLabel(source: Ipv6Address, destination: Ipv6Address, nextHeader: number, frame: Uint8Array): number {
+    if (nextHeader !== Ipv6NextHeader.TCP && nextHeader !== Ipv6NextHeader.UDP) return 0;
+    this.flowLabelKey ??= new SipHashKey(this.rng.bytes(16));
+    const tuple = this.flowTuple;
+    tuple.set(source, 0);
+    tuple.set(destination, 16);
+    tuple[32] = nextHeader;
+    tuple.set(frame.subarray(IPV6_HEADER_LENGTH, IPV6_HEADER_LENGTH + 4), 33);
+    return sipHash24(this.flowLabelKey, tuple).low & 0xfffff;
+  }
+
   /**
    * Sends a packet whose upper-layer part is `transportLength` bytes, written by `write` into
    * the slice after the 40-byte header. Larger than the path MTU it goes in fragments (RFC 8200
@@ -707,10 +736,11 @@ export class Ipv6Layer {
     const frame = new Uint8Array(total);
     write(frame.subarray(IPV6_HEADER_LENGTH), source, offloaded);
     const trafficClass = spec.trafficClass ?? 0;
+    const flowLabel = spec.flowLabel ?? this.automaticFlowLabel(source, spec.destination, spec.nextHeader, frame);
     const header: Ipv6Repr = {
       dscp: trafficClass >> 2,
       ecn: trafficClass & 0x03,
-      flowLabel: spec.flowLabel ?? 0,
+      flowLabel,
       payloadLength: transportLength,
       nextHeader: spec.nextHeader,
       hopLimit: spec.hopLimit ?? this.neighborLinks.get(path.iface.name)?.nd.routers.currentHopLimit ?? this.config.defaultHopLimit,
@@ -718,7 +748,7 @@ export class Ipv6Layer {
       destination: spec.destination,
     };
     emitIpv6(header, frame);
-    if (isIpv6Multicast(spec.destination) && !path.iface.loopback && this.isMember(spec.destination))
+    if (isIpv6Multicast(spec.destination) && !path.iface.loopback && spec.multicastLoop !== false && this.isMember(spec.destination))
       this.looped.push({ iface: path.iface, frame: frame.slice() });
     if (whole) {
       this.trace('down', path.iface, frame, header, now);

@@ -715,6 +715,21 @@ export class BerkeleySockets {
         if (!done.ok) throw new ErrnoError(done.error, 'setsockopt');
         return true;
       }
+      case optionKey(C.IPPROTO_IPV6, C.IPV6_MULTICAST_IF): {
+        // The value is an interface index (if_nametoindex: 1 + the interface's place in the
+        // stack's list, the loopback first as on Linux); 0 leaves the choice to the routes.
+        if (!entry.udp || entry.family !== 6) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+        if (!Number.isInteger(n) || n < 0) throw new ErrnoError('EINVAL', 'setsockopt');
+        const set = entry.udp.setMulticastInterface6(n === 0 ? undefined : (this.stack.ip.listInterfaces()[n - 1]?.name ?? `#${n}`));
+        if (!set.ok) throw new ErrnoError(set.error, 'setsockopt');
+        return true;
+      }
+      case optionKey(C.IPPROTO_IPV6, C.IPV6_MULTICAST_LOOP):
+        // Linux takes 0 or 1 only (do_ipv6_setsockopt: EINVAL otherwise).
+        if (!entry.udp || entry.family !== 6) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+        if (n !== 0 && n !== 1) throw new ErrnoError('EINVAL', 'setsockopt');
+        entry.udp.options.multicastLoop6 = n === 1;
+        return true;
       case optionKey(C.IPPROTO_IPV6, C.IPV6_MULTICAST_HOPS):
         if (!entry.udp || entry.family !== 6) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
         if (!(n >= -1 && n <= 255)) throw new ErrnoError('EINVAL', 'setsockopt');
@@ -786,6 +801,11 @@ export class BerkeleySockets {
     if (entry.udp && key === optionKey(C.IPPROTO_IP, C.IP_MULTICAST_TTL)) return entry.udp.options.multicastTtl;
     if (entry.udp && key === optionKey(C.IPPROTO_IP, C.IP_MULTICAST_LOOP)) return Number(entry.udp.options.multicastLoop);
     if (entry.udp && entry.family === 6 && key === optionKey(C.IPPROTO_IPV6, C.IPV6_MULTICAST_HOPS)) return entry.udp.options.multicastHops;
+    if (entry.udp && entry.family === 6 && key === optionKey(C.IPPROTO_IPV6, C.IPV6_MULTICAST_LOOP)) return Number(entry.udp.options.multicastLoop6);
+    if (entry.udp && entry.family === 6 && key === optionKey(C.IPPROTO_IPV6, C.IPV6_MULTICAST_IF)) {
+      const name = entry.udp.options.multicastInterface6;
+      return name === undefined ? 0 : this.stack.ip.listInterfaces().findIndex((iface) => iface.name === name) + 1;
+    }
     const get = socketOption(level, name)?.get;
     if (!get) throw new ErrnoError('ENOPROTOOPT', 'getsockopt');
     return get(entry, {

@@ -35,6 +35,7 @@ import {
 import { fixBufferList, sliceBuffer, validateUint32, viewBytes } from './dgram-args.js';
 import { addressInfo, blocks, callableClass, NodeModuleContext, toIpv4, toStackAddress, validateBlockList, type LookupFunction } from './node-support.js';
 import type { IpAddress } from '../ip/ip-address.js';
+import { parseIpv6ScopedAddress } from '../ip/ipv6-address.js';
 import type { Stack } from './stack.js';
 
 /** Linux's limits for SO_RCVBUF/SO_SNDBUF as an unprivileged process sets them. */
@@ -544,19 +545,37 @@ export class DgramSocket extends EventEmitter {
     return ttl;
   }
 
-  /** IP_MULTICAST_LOOP: whether our datagrams to a joined group come back to this host (default on). */
+  /**
+   * IP_MULTICAST_LOOP (IPV6_MULTICAST_LOOP on a udp6 socket, as libuv sets it): whether our
+   * datagrams to a joined group come back to this host (default on).
+   */
   setMulticastLoopback(flag: unknown): unknown {
-    this.#boundHandle('setMulticastLoopback').options.multicastLoop = Boolean(flag);
+    const options = this.#boundHandle('setMulticastLoopback').options;
+    if (this.type === 'udp6') options.multicastLoop6 = Boolean(flag);
+    else options.multicastLoop = Boolean(flag);
     return flag;
   }
 
-  /** IP_MULTICAST_IF: multicasts leave by the interface with this address ('0.0.0.0': by the routes). */
+  /**
+   * IP_MULTICAST_IF: multicasts leave by the interface with this address ('0.0.0.0': by the
+   * routes). An IPv6 address sets IPV6_MULTICAST_IF, as libuv does (uv_udp_set_multicast_interface):
+   * only its zone counts, `::%eth0` the interface eth0, an unknown or absent zone the routes' choice
+   * (if_nametoindex's 0); on a udp4 socket that is ENOPROTOOPT, as Linux answers.
+   */
   setMulticastInterface(interfaceAddress: unknown): void {
     this.#healthCheck();
     validateString(interfaceAddress, 'interfaceAddress');
     const handle = this.#boundHandle('setMulticastInterface');
     const address = toIpv4(interfaceAddress);
-    if (address === null) throw errnoException('EINVAL', 'setMulticastInterface');
+    if (address === null) {
+      const scoped = parseIpv6ScopedAddress(interfaceAddress);
+      if (scoped === null) throw errnoException('EINVAL', 'setMulticastInterface');
+      if (this.type !== 'udp6') throw errnoException('ENOPROTOOPT', 'setMulticastInterface');
+      const zone = scoped.zone && this.#context.stack.ip.getInterface(scoped.zone) ? scoped.zone : undefined;
+      const set = handle.setMulticastInterface6(zone);
+      if (!set.ok) throw errnoException(set.error, 'setMulticastInterface');
+      return;
+    }
     const set = handle.setMulticastInterface(address);
     if (!set.ok) throw errnoException(set.error, 'setMulticastInterface');
   }

@@ -78,6 +78,10 @@ export interface UdpSocketOptions {
   unicastHops: number | undefined;
   /** Hop Limit of IPv6 datagrams to a group (IPV6_MULTICAST_HOPS; 1 by default). */
   multicastHops: number;
+  /** The interface IPv6 multicasts leave by (IPV6_MULTICAST_IF), or undefined: by the routes. */
+  multicastInterface6: string | undefined;
+  /** Whether our IPv6 multicasts to a joined group come back to this host (IPV6_MULTICAST_LOOP; default on; apart from IPv4's, as on Linux). */
+  multicastLoop6: boolean;
   /** The IPv6 Traffic Class (IPV6_TCLASS): DSCP << 2 | ECN. */
   trafficClass: number;
 }
@@ -129,6 +133,8 @@ export class UdpSocket {
       ipv6Only: false,
       unicastHops: undefined,
       multicastHops: 1,
+      multicastInterface6: undefined,
+      multicastLoop6: true,
       trafficClass: 0,
     };
   }
@@ -149,6 +155,13 @@ export class UdpSocket {
   setMulticastInterface(address: Ipv4Address): Result<void, ErrnoCode> {
     if (address !== IPV4_ANY && !this.layer.isOurAddress(address)) return fail('EADDRNOTAVAIL');
     this.options.multicastInterface = address === IPV4_ANY ? undefined : address;
+    return ok(undefined);
+  }
+
+  /** IPV6_MULTICAST_IF: IPv6 multicasts leave by the interface `name` (undefined: by the routes again); ENODEV for none such, as Linux. */
+  setMulticastInterface6(name: string | undefined): Result<void, ErrnoCode> {
+    if (name !== undefined && !this.layer.hasInterface(name)) return fail('ENODEV');
+    this.options.multicastInterface6 = name;
     return ok(undefined);
   }
 
@@ -345,6 +358,11 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     this.sockets.delete(socket);
   }
 
+  /** @internal Whether the stack has an interface of this name (IPV6_MULTICAST_IF). */
+  hasInterface(name: string): boolean {
+    return this.ip.getInterface(name) !== undefined;
+  }
+
   /** @internal Whether `address` is one of this stack's. */
   isOurAddress(address: Ipv4Address): boolean {
     return this.ip.isLocalAddress(address);
@@ -445,6 +463,8 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
         nextHeader: IpProtocol.UDP,
         hopLimit: group ? socket.options.multicastHops : socket.options.unicastHops,
         trafficClass: socket.options.trafficClass,
+        interfaceName: group ? socket.options.multicastInterface6 : undefined,
+        multicastLoop: socket.options.multicastLoop6,
       },
       length,
       (out, source) => {
