@@ -47,7 +47,7 @@ import {
   validateString,
   type NodeSystemError,
 } from './node-errors.js';
-import { blocks, toStackAddress, validateBlockList, type NodeModuleContext } from './node-support.js';
+import { blocks, toStackAddress, toStackDestination, validateBlockList, type NodeModuleContext } from './node-support.js';
 import { TcpHandle, type SocketName } from './tcp-handle.js';
 
 export { kConnection, normalizeArgs, isPipeName, toNumber, type NetConnectOptions, type NetSocketOptions } from './net-args.js';
@@ -284,7 +284,7 @@ export class NetSocket extends Duplex {
       return;
     }
     this.#request = { address, port, addressType, localAddress: bindAddress, localPort };
-    const remote = addressType === 4 || addressType === 6 ? toStackAddress(address) : null;
+    const remote = addressType === 4 || addressType === 6 ? toStackDestination(address) : null;
     const opened =
       remote === null
         ? ({ ok: false, error: 'EAFNOSUPPORT' } as const)
@@ -306,7 +306,7 @@ export class NetSocket extends Duplex {
    */
   [kAttempt](address: string, port: number, addressType: 4 | 6, localPort: number | undefined): NodeSystemError | null {
     const handle = this.#handle;
-    const remote = toStackAddress(address);
+    const remote = toStackDestination(address);
     if (!handle || remote === null) return exceptionWithHostPort('EAFNOSUPPORT', 'connect', address, port);
     const tcp = this.#context.stack.tcp;
     const anyAddress = addressType === 6 ? '::' : '0.0.0.0';

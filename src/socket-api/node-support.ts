@@ -9,7 +9,7 @@
  */
 import * as nodeNet from 'node:net';
 import { BlockList, isIP, isIPv4 } from 'node:net';
-import { formatIpv4Address, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
+import { formatIpv4Address, IPV4_ANY, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
 import type { IpAddress } from '../ip/ip-address.js';
 import { formatIpv6Address, ipv4MappedAddress, mappedIpv4Address, parseIpv6ScopedAddress } from '../ip/ipv6-address.js';
 import * as dns from 'node:dns';
@@ -181,6 +181,22 @@ export function toStackAddress(text: string): IpAddress | null {
   const scoped = parseIpv6ScopedAddress(text);
   if (scoped === null) return null;
   return mappedIpv4Address(scoped.address) ?? formatIpv6Address(scoped.address);
+}
+
+/** 127.0.0.1. */
+const IPV4_LOOPBACK: Ipv4Address = 0x7f000001;
+
+/**
+ * A destination as connect(2) takes it on Linux: as toStackAddress, except that the any
+ * address of either family means this host's loopback (Linux's ip_route_connect turns 0.0.0.0
+ * into 127.0.0.1 and tcp_v6_connect turns :: into ::1; RFC 1122 §3.2.1.3 forbids sending to
+ * 0.0.0.0, so nothing goes on the wire with it). Node's tests rely on this (connecting to the
+ * port of a server listening on `::` with ipv6Only, at 0.0.0.0, is refused).
+ */
+export function toStackDestination(text: string): IpAddress | null {
+  const address = toStackAddress(text);
+  if (address === IPV4_ANY) return IPV4_LOOPBACK;
+  return address === '::' ? '::1' : address;
 }
 
 /** Parses an IPv4 literal to the stack's number form, or null. */
