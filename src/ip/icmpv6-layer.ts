@@ -60,6 +60,11 @@ export interface Icmpv6ErrorReport {
 export interface Icmpv6ErrorListener {
   /** An error arrived about a packet of this transport. */
   icmpv6Error(report: Icmpv6ErrorReport, now: number): void;
+  /**
+   * The path MTU toward `destination` went down for a packet of another transport: it holds for
+   * this one's packets too (RFC 8201 §5.2 keeps one PMTU per destination).
+   */
+  pathMtuLowered?(destination: Ipv6Address, now: number): void;
 }
 
 /** An echo reply as a ping program sees it. */
@@ -197,7 +202,15 @@ export class Icmpv6Layer implements Ipv6ProtocolHandler, Icmpv6ErrorSender {
           // for TCP's, which TCP first finds in its window and then records itself (RFC 5927
           // §4.1, RFC 8201 §6; Linux's tcp_v6_err before tcp_v6_mtu_reduced), so that a forged
           // Packet Too Big cannot shrink a connection's path. UDP and the rest cannot check.
-          if (this.ip.isLocalAddress(quoted.source) && quoted.upperLayer !== Ipv6NextHeader.TCP) this.ip.updatePathMtu(quoted.destination, message.mtu, now);
+          if (this.ip.isLocalAddress(quoted.source) && quoted.upperLayer !== Ipv6NextHeader.TCP) {
+            const before = this.ip.mtuTo(quoted.destination);
+            this.ip.updatePathMtu(quoted.destination, message.mtu, now);
+            // TCP's connections to that destination must then send smaller segments, or none
+            // of them could leave (Linux's tcp_current_mss follows the route's MTU likewise).
+            if (this.ip.mtuTo(quoted.destination) !== before) {
+              for (const listener of this.errorListeners.values()) listener.pathMtuLowered?.(quoted.destination, now);
+            }
+          }
         }
         this.errorListeners
           .get(quoted.upperLayer)

@@ -785,6 +785,18 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     connection.softError = meaning.code;
   }
 
+  /**
+   * The IPv6 path MTU toward `destination` went down for another transport's packet (a Packet
+   * Too Big about a UDP datagram): RFC 8201 §5.2 keeps one PMTU per destination, so the
+   * connections to it take the smaller MSS, as Linux's tcp_current_mss follows the route's MTU.
+   */
+  pathMtuLowered(destination: Uint8Array, now: number): void {
+    const mtu = this.ip6.mtuTo(destination);
+    if (mtu === null) return;
+    const remote = ipv6Text(destination);
+    for (const connection of this.connections.values()) if (connection.remoteAddress === remote) this.pathMtuDiscovered(connection, mtu, now);
+  }
+
   private pathMtuDiscovered(connection: TcpConnection, nextHopMtu: number, now: number): void {
     const remote = connection.remoteAddress;
     let pathMtu: number;

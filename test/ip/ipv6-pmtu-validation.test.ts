@@ -90,11 +90,17 @@ describe('Packet Too Big about TCP is checked against the connection first (RFC 
     expect(client.stats.get('tcp.pmtu.mssLowered')).toBe(1);
   });
 
-  it('a Packet Too Big about a UDP datagram we sent still lowers the path MTU (nothing above IP can check it)', () => {
-    const { net, client } = connected();
+  it('a Packet Too Big about a UDP datagram we sent lowers the path MTU (nothing above IP can check it), and TCP connections to that destination take the smaller MSS and finish (RFC 8201 §5.2)', () => {
+    const { net, client, connection } = connected();
     const datagram = new Uint8Array(8 + 20);
     emitUdp({ sourcePort: 5000, destinationPort: 53, payload: new Uint8Array(20) }, datagram, { source: CLIENT, destination: SERVER });
     client.receive('eth0', packetTooBig(1300, ipv6(CLIENT, SERVER, Ipv6NextHeader.UDP, datagram)), net.now);
     expect(client.ip6.mtuTo(SERVER)).toBe(1300);
+    // The path holds for every packet to the destination: the connection's segments must fit it
+    // (Linux's tcp_current_mss follows the route's MTU), or they could never leave.
+    expect(connection.sendMss).toBe(1300 - 60 - (connection.timestamps.enabled ? 12 : 0));
+    connection.send(new Uint8Array(20_000));
+    net.runUntil(() => connection.sndUna === connection.sndNxt, 10_000);
+    expect(connection.flightSize).toBe(0);
   });
 });
