@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs Node.js's own `net` and `dgram` tests (test/parallel/test-net-*.js, test-dgram-*.js),
 // unedited, with `net` and `dgram` replaced by ustack's: each file runs in its own Node process
-// with scripts/node-compat/preload.mjs, which starts an in-process stack owning 127.0.0.1 and
+// with scripts/node-compat/preload.mjs, which starts an in-process stack owning 127.0.0.1 and ::1 and
 // maps `require('net')` / `import 'node:net'` (and dgram) to that stack's modules.
 //
 // Node's test suite is not part of this repository. Give the path of a Node `test/` directory
@@ -60,7 +60,7 @@ if (!existsSync(parallel) || !existsSync(join(testDir, 'common'))) {
 }
 
 /**
- * Why a test cannot run against a user-space IPv4 stack in one process, or null when it can.
+ * Why a test cannot run against a user-space stack in one process, or null when it can.
  * The checks read the test's source; a file named on the command line runs regardless.
  */
 function unportable(source, name) {
@@ -70,7 +70,12 @@ function unportable(source, name) {
     [/require\(['"](node:)?cluster['"]\)|cluster-/, 'cluster (several processes)'],
     [/require\(['"](node:)?child_process['"]\)|common\.childShouldThrowAndAbort|\bfork\(/, 'child processes (each would have its own stack)'],
     [/require\(['"](node:)?worker_threads['"]\)/, 'worker threads (own module instances)'],
-    [/hasIPv6|udp6|'::1?'|"::1?"|ipv6|IPv6/i, 'IPv6 (the stack is IPv4)'],
+    [/networkInterfaces\(/, "binds the host kernel's own interface addresses (os.networkInterfaces(): eth0's link-local fe80::), not the stack's"],
+    [
+      /createDnsServer|dnsServer/,
+      "a DNS server on dgram, which the kernel's resolver (c-ares) asks over the kernel's UDP and never reaches (Node 23+'s versions use a mocked lookup and run)",
+    ],
+    [/^test-net-reuseport\.js$/, "two TCP listeners on one address and port (reusePort, SO_REUSEPORT): ustack's TCP keeps one listener per address and port"],
     [/\bfd\s*:|\.fd\b|_handle|handle\s*:|createHandle/, 'file descriptors or libuv handles'],
     [/require\(['"](node:)?(https?|tls|http2)['"]\)|common\.hasCrypto/, "http/tls use the kernel's sockets"],
     [/process\.std(in|out|err)\.(destroy|_handle)|listen-after-destroying-stdin|listen-fd0/, 'process stdio handles'],

@@ -1,5 +1,5 @@
 // Preloaded (`node --import`) into each Node test the compatibility runner starts: one ustack
-// Stack owning 127.0.0.1 (its loopback interface), driven in real time, whose `net` and
+// Stack owning 127.0.0.1 and ::1 (its loopback interface), driven in real time, whose `net` and
 // `dgram` replace Node's for `require()` and `import` alike. The test files stay unedited.
 import Module from 'node:module';
 import { register } from 'node:module';
