@@ -57,6 +57,11 @@ export interface FuzzOptions {
   readonly transferBytes?: number;
   /** Called after each epoch (progress lines). */
   readonly onEpoch?: (epoch: number, framesDone: number) => void;
+  /**
+   * Percent of the TUN stack's frames that are IPv6 (33 by default); the TAP stack, whose IPv6
+   * is its link-local address alone, gets 30 % of that share. 100 fuzzes IPv6 on TUN alone.
+   */
+  readonly ipv6Percent?: number;
 }
 
 /** Something the fuzzer found. */
@@ -140,7 +145,7 @@ export function fuzz(options: FuzzOptions): FuzzResult {
   const lastEpoch = options.epoch ?? Math.ceil(options.frames / epochFrames) - 1;
   for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
     const frames = options.epoch !== undefined ? epochFrames : Math.min(epochFrames, options.frames - framesDone);
-    const outcome = runEpoch(options.seed, epoch, frames, epochFrames, transferBytes, fixtures, generated);
+    const outcome = runEpoch(options.seed, epoch, frames, epochFrames, transferBytes, fixtures, generated, options.ipv6Percent ?? 33);
     framesDone += outcome.frames;
     epochs++;
     transfersChecked += outcome.transfersChecked;
@@ -170,6 +175,7 @@ function runEpoch(
   transferBytes: number,
   fixtures: Fixtures,
   generated: Record<string, number>,
+  ipv6Percent: number,
 ): { frames: number; findings: Finding[]; transfersChecked: number } {
   const dice = new Dice(new Rng(epochSeed(seed, epoch)));
   const findings: Finding[] = [];
@@ -185,7 +191,7 @@ function runEpoch(
       return { frames: 0, findings, transfersChecked: 0 };
     }
   }
-  const generator = new Generator(dice, fixtures, generated);
+  const generator = new Generator(dice, fixtures, generated, ipv6Percent / 100);
   const ipv6 = generator.ipv6;
   let done = 0;
   for (; done < frames; done++) {
@@ -247,6 +253,8 @@ class Generator {
     private readonly dice: Dice,
     private readonly fixtures: Fixtures,
     private readonly counts: Record<string, number>,
+    /** The share of TUN's frames that are IPv6 (FuzzOptions.ipv6Percent). */
+    private readonly ipv6Share = 0.33,
   ) {
     this.ipv6 = new Ipv6FrameGenerator(dice, { ip: fixtures.ip6, ethernet: fixtures.ethernet6 });
   }
@@ -265,8 +273,8 @@ class Generator {
     this.ipv6.checksumsRight = true;
     let frame: Uint8Array;
     let kind: string;
-    // IPv6: a third of TUN's frames (where IPv6 sockets live), a tenth of TAP's (its link-local address).
-    if (dice.chance(target.ipv6 ? 0.33 : 0.1)) {
+    // IPv6: a third of TUN's frames by default (where IPv6 sockets live), a tenth of TAP's (its link-local address).
+    if (dice.chance(target.ipv6 ? this.ipv6Share : 0.3 * this.ipv6Share)) {
       [kind, frame] = this.ipv6.frame(target, () => {
         const connection = this.connection(target, 6);
         return connection ? { segment: this.tcpToConnection(target, connection) } : null;

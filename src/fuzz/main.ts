@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz -- --frames N --seed S [--epoch E] [--epoch-frames N] [--keep-going] [--coverage]`
+ * `npm run fuzz -- --frames N --seed S [--epoch E] [--epoch-frames N] [--keep-going] [--coverage] [--ipv6 PERCENT]`
  *
  * Prints frames/s, what was generated and the findings; on a finding, the seed, epoch and frame
  * index to replay it, and exits 1.
@@ -14,6 +14,7 @@ interface Arguments {
   epochFrames?: number;
   keepGoing: boolean;
   coverage: boolean;
+  ipv6Percent?: number;
 }
 
 function parseArguments(argv: readonly string[]): Arguments {
@@ -32,7 +33,10 @@ function parseArguments(argv: readonly string[]): Arguments {
     else if (flag === '--epoch-frames') args.epochFrames = value();
     else if (flag === '--keep-going') args.keepGoing = true;
     else if (flag === '--coverage') args.coverage = true;
-    else throw new Error(`unknown argument ${flag} (try --frames N --seed S [--epoch E] [--epoch-frames N] [--keep-going] [--coverage])`);
+    else if (flag === '--ipv6') {
+      args.ipv6Percent = value();
+      if (args.ipv6Percent > 100) throw new Error(`--ipv6 is a percentage of frames, 0 to 100; got ${args.ipv6Percent}`);
+    } else throw new Error(`unknown argument ${flag} (try --frames N --seed S [--epoch E] [--epoch-frames N] [--keep-going] [--coverage] [--ipv6 PERCENT])`);
   }
   return args;
 }
@@ -49,6 +53,7 @@ async function main(): Promise<number> {
     epoch: args.epoch,
     epochFrames: args.epochFrames,
     keepGoing: args.keepGoing,
+    ipv6Percent: args.ipv6Percent,
     onEpoch: (epoch, done) => {
       if (performance.now() - lastReport > 10_000) {
         lastReport = performance.now();
@@ -75,7 +80,9 @@ async function main(): Promise<number> {
   for (const finding of result.findings) {
     console.log(`  - ${finding.target}, seed ${finding.seed}, epoch ${finding.epoch}, frame ${finding.frame}: ${finding.message}`);
     if (finding.frameHex) console.log(`    frame: ${finding.frameHex}`);
-    console.log(`    replay: npm run fuzz -- --seed ${finding.seed} --epoch ${finding.epoch}${args.epochFrames ? ` --epoch-frames ${args.epochFrames}` : ''}`);
+    console.log(
+      `    replay: npm run fuzz -- --seed ${finding.seed} --epoch ${finding.epoch}${args.epochFrames ? ` --epoch-frames ${args.epochFrames}` : ''}${args.ipv6Percent !== undefined ? ` --ipv6 ${args.ipv6Percent}` : ''}`,
+    );
   }
   return 1;
 }
