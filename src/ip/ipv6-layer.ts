@@ -786,14 +786,21 @@ export class Ipv6Layer {
 
   /** Takes in our own looped multicasts, expires path MTUs, runs the 60-second reassembly timer and Neighbor Discovery's and MLD's. */
   poll(now: number): void {
-    for (const { nd, mld } of this.neighborLinks.values()) {
-      nd.poll(now);
-      mld.poll(now);
+    // Every step of a driver polls every stack, most of them with nothing here: the checks
+    // first, so that such a poll makes no iterator and no array (IPv4's poll does the same).
+    if (this.neighborLinks.size > 0) {
+      for (const { nd, mld } of this.neighborLinks.values()) {
+        nd.poll(now);
+        mld.poll(now);
+      }
     }
-    const looped = this.looped;
-    this.looped = [];
-    for (const { iface, frame } of looped) this.input(iface, frame, now);
-    for (const [destination, entry] of this.pathMtus) if (entry.expires <= now) this.pathMtus.delete(destination);
+    if (this.looped.length > 0) {
+      const looped = this.looped;
+      this.looped = [];
+      for (const { iface, frame } of looped) this.input(iface, frame, now);
+    }
+    if (this.pathMtus.size > 0) for (const [destination, entry] of this.pathMtus) if (entry.expires <= now) this.pathMtus.delete(destination);
+    if (this.reassembler.pollAt() > now) return;
     for (const expired of this.reassembler.expire(now)) {
       this.stats.increment('drop.ipv6.reassemblyTimeout');
       // RFC 8200 §4.5: Time Exceeded, code 1, only when the first fragment arrived.
@@ -809,8 +816,8 @@ export class Ipv6Layer {
   /** The next time `poll` has work, or Infinity. */
   pollAt(): number {
     let next = this.reassembler.pollAt();
-    for (const entry of this.pathMtus.values()) next = Math.min(next, entry.expires);
-    for (const { nd, mld } of this.neighborLinks.values()) next = Math.min(next, nd.pollAt(), mld.pollAt());
+    if (this.pathMtus.size > 0) for (const entry of this.pathMtus.values()) next = Math.min(next, entry.expires);
+    if (this.neighborLinks.size > 0) for (const { nd, mld } of this.neighborLinks.values()) next = Math.min(next, nd.pollAt(), mld.pollAt());
     return next;
   }
 
