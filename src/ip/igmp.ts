@@ -139,6 +139,7 @@ export class IgmpLayer implements ProtocolHandler {
 
   /** Sends the reports that are due. */
   poll(now: number): void {
+    if (this.reportDue.size === 0) return; // every step polls: no iterator when nothing is due
     for (const [group, due] of this.reportDue) {
       if (due > now) continue;
       this.reportDue.delete(group);
@@ -150,7 +151,7 @@ export class IgmpLayer implements ProtocolHandler {
   /** The next report due, or Infinity. */
   pollAt(): number {
     let next = Infinity;
-    for (const due of this.reportDue.values()) next = Math.min(next, due);
+    if (this.reportDue.size > 0) for (const due of this.reportDue.values()) next = Math.min(next, due);
     return next;
   }
 
