@@ -216,6 +216,12 @@ export class NeighborCache {
     return wasRouter && !entry.isRouter;
   }
 
+  /** RFC 4861 §6.3.4: a Router Advertisement without its source's link-layer address still marks an existing entry a router. */
+  markRouter(address: Ipv6Address): void {
+    const entry = this.entries.get(formatIpv6Address(address));
+    if (entry) entry.isRouter = true;
+  }
+
   /** Forgets `address` (its packets dropped). */
   remove(address: Ipv6Address): void {
     const key = formatIpv6Address(address);

@@ -184,6 +184,7 @@ export class NeighborDiscovery implements Ipv6LinkResolver {
         this.stats.increment('ndp.rx.routerAdvertisements');
         // §6.3.4: the router's link-layer address goes into the cache, IsRouter set.
         if (sourceLink !== null) this.cache.learn(header.source, sourceLink, true, now);
+        else this.cache.markRouter(header.source);
         if (this.config.acceptRouterAdvertisements) this.routers.routerAdvertisement(message, header.source, now);
         return;
       }

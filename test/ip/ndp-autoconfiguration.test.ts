@@ -194,6 +194,20 @@ describe('router discovery and SLAAC (RFC 4861 §6.3, RFC 4862 §5.5)', () => {
     expect(echo.ip.hopLimit).toBe(61);
   });
 
+  it('an advertisement without the Source Link-Layer Address still marks an existing entry a router (§6.3.4)', () => {
+    const h = host();
+    h.run(2000);
+    h.inject(ROUTER, formatIpv6Address(solicitedNodeAddress(h.linkLocal()!)), {
+      kind: 'neighborSolicitation',
+      reserved: 0,
+      target: h.linkLocal()!,
+      options: [{ kind: 'sourceLinkLayerAddress', address: mac(PEER_MAC) }],
+    });
+    expect(h.nd.cache.get(v6(ROUTER))!.isRouter).toBe(false);
+    h.inject(ROUTER, 'ff02::1', { ...advertisement([]), options: [] });
+    expect(h.nd.cache.get(v6(ROUTER))!.isRouter).toBe(true);
+  });
+
   it('a Router Lifetime of 0 takes the router out of the list and its default route away', () => {
     const h = host();
     h.run(2000);
