@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { expect, it } from 'vitest';
 import { runNc } from '../../src/cli/nc-command.js';
 import { runUp } from '../../src/cli/up-command.js';
@@ -331,7 +331,9 @@ describeInterop('interop: IPv6 with the kernel’s tools (curl -g, iperf3 -6, py
       ]);
       await kernelListening(far.name, 9605, 'udp');
       const fragmentedBefore = stats.get('ipv6.tx.fragmented');
-      await new Promise<void>((resolve, reject) => udp.send(new Uint8Array(1400), 9605, 'fd00:86::2', (error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        udp.send(new Uint8Array(1400), 9605, 'fd00:86::2', (error: Error | null) => (error ? reject(error) : resolve())),
+      );
       expect((await sink.done).stdout.toString().trim().split('\n')).toEqual(['listening', '1400']);
       expect(stats.get('ipv6.tx.fragmented')).toBe(fragmentedBefore + 1);
       udp.close();

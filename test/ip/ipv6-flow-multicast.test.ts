@@ -67,7 +67,10 @@ describe('flow labels on sent packets (RFC 6437)', () => {
       const udp = a.dgram.createSocket('udp6');
       const sink = b.dgram.createSocket('udp6');
       await net.runAsync(new Promise<void>((resolve) => sink.bind(5000, resolve)));
-      for (let i = 0; i < 3; i++) await net.runAsync(new Promise<void>((resolve, reject) => udp.send('x', 5000, 'fd00::2', (error) => (error ? reject(error) : resolve()))));
+      for (let i = 0; i < 3; i++)
+        await net.runAsync(
+          new Promise<void>((resolve, reject) => udp.send('x', 5000, 'fd00::2', (error: Error | null) => (error ? reject(error) : resolve()))),
+        );
       await settle(net);
       udp.close();
       sink.close();
