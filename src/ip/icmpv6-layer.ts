@@ -117,7 +117,7 @@ export class Icmpv6Layer implements Ipv6ProtocolHandler, Icmpv6ErrorSender {
   private readonly echoListeners = new Set<(reply: Icmpv6EchoReply, now: number) => void>();
   /** Gets a trace event per message in and out when set. */
   tracer: Tracer | null = null;
-  /** Raw ICMPv6 sockets (RFC 3542 §3): each gets a copy of every message taken. */
+  /** Raw IPv6 sockets (RFC 3542 §3): an ICMPv6 one gets a copy of every message taken; those of other protocols theirs from the IPv6 layer. */
   readonly rawSockets: Icmpv6RawSockets;
 
   constructor(
@@ -129,6 +129,7 @@ export class Icmpv6Layer implements Ipv6ProtocolHandler, Icmpv6ErrorSender {
     now: () => number,
   ) {
     this.rawSockets = new Icmpv6RawSockets(ip, now);
+    ip.attachRawSockets(this.rawSockets);
   }
 
   /** Routes ICMPv6 errors about `nextHeader` packets to `listener`. */

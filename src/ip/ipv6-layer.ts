@@ -38,6 +38,7 @@ import {
   type Ipv6Cidr,
 } from './ipv6-address.js';
 import type { Ipv6CounterName } from './ipv6-counters.js';
+import type { Icmpv6RawSockets } from './icmpv6-raw.js';
 import { MldHost } from './mld-host.js';
 import type { NdpCounterName } from './ndp-counters.js';
 import { DEFAULT_NEIGHBOR_DISCOVERY_CONFIG, NeighborDiscovery, type NeighborDiscoveryConfig } from './neighbor-discovery.js';
@@ -195,6 +196,14 @@ export class Ipv6Layer {
   connectErrorSender(errors: Icmpv6ErrorSender): void {
     if (this.errors) throw new Error('connectErrorSender: IPv6 already has its ICMPv6 layer');
     this.errors = errors;
+  }
+
+  /** The raw sockets (the ICMPv6 layer's), for copies of packets of other upper layers. */
+  private rawSockets: Icmpv6RawSockets | null = null;
+
+  /** Hands over the raw sockets, once, when the ICMPv6 layer is built. */
+  attachRawSockets(sockets: Icmpv6RawSockets): void {
+    this.rawSockets = sockets;
   }
 
   /** Registers the handler for an upper-layer protocol. */
@@ -524,6 +533,15 @@ export class Ipv6Layer {
       return;
     }
     const handler = this.protocols.get(upperLayer);
+    // Raw sockets of the protocol get a copy first (RFC 3542 §3; ICMPv6's come from its layer).
+    const rawTook =
+      upperLayer !== Ipv6NextHeader.ICMPV6 &&
+      this.rawSockets !== null &&
+      this.rawSockets.deliver(packet.subarray(chain.value.upperLayerOffset), header.source, header.hopLimit, upperLayer);
+    if (!handler && rawTook) {
+      this.counters.rxDelivered.increment();
+      return;
+    }
     if (!handler) {
       // RFC 8200 §4: an unrecognized Next Header is answered with Parameter Problem, code 1,
       // pointing at the field that names it.

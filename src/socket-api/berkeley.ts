@@ -178,8 +178,9 @@ export class BerkeleySockets {
   socket(domain: number, type: number, protocol = 0): number {
     if (domain !== C.AF_INET && domain !== C.AF_INET6) throw new ErrnoError('EAFNOSUPPORT', 'socket');
     const baseType = type & ~C.SOCK_NONBLOCK;
-    // Raw IPv6 sockets: ICMPv6 only (ping -6); other protocols are not here yet.
-    if (domain === C.AF_INET6 && baseType === C.SOCK_RAW && protocol !== C.IPPROTO_ICMPV6) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
+    // Raw IPv6 sockets take any upper layer, whose payload they send and receive; IPPROTO_RAW's
+    // whole packets (IPV6_HDRINCL) are not offered.
+    if (domain === C.AF_INET6 && baseType === C.SOCK_RAW && protocol === C.IPPROTO_RAW) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
     if (baseType === C.SOCK_STREAM && protocol !== 0 && protocol !== C.IPPROTO_TCP) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
     if (baseType === C.SOCK_DGRAM && protocol !== 0 && protocol !== C.IPPROTO_UDP) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
     if (baseType === C.SOCK_RAW && (protocol <= 0 || protocol > 255)) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
@@ -224,7 +225,7 @@ export class BerkeleySockets {
       entry.udp.onReadable = () => entry.notify();
       entry.udp.onError = () => entry.notify();
     } else if (baseType === C.SOCK_RAW && entry.family === 6) {
-      entry.raw6 = this.stack.icmp6.rawSockets.create();
+      entry.raw6 = this.stack.icmp6.rawSockets.create(protocol);
       entry.raw6.onReadable = () => entry.notify();
     } else if (baseType === C.SOCK_RAW) {
       entry.raw = this.stack.raw.open(protocol);
