@@ -1,5 +1,5 @@
 /**
- * `ustack/dgram`: Node's `dgram` module bound to a stack (`udp4`). `createDgram(stack)` returns
+ * `ustack/dgram`: Node's `dgram` module bound to a stack (`udp4` and `udp6`). `createDgram(stack)` returns
  * an object with the exports of `node:dgram` whose sockets run on `stack`; `stack.dgram` is the
  * stack's own such module, created on first use.
  *

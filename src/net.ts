@@ -1,5 +1,5 @@
 /**
- * `ustack/net`: Node's `net` module bound to a stack (IPv4). `createNet(stack)` returns an
+ * `ustack/net`: Node's `net` module bound to a stack (IPv4 and IPv6). `createNet(stack)` returns an
  * object with the exports of `node:net` whose sockets and servers run on `stack`; `stack.net`
  * is the stack's own such module, created on first use.
  *

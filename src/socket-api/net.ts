@@ -1,5 +1,5 @@
 /**
- * Node's `net` module over one ustack Stack (IPv4): the same exports, classes, events, options
+ * Node's `net` module over one ustack Stack (IPv4 and IPv6): the same exports, classes, events, options
  * and errors, so code written for `node:net` runs unchanged on a user-space stack — in real
  * time under a RealtimeDriver, or in virtual time on the virtual network (`runAsync`).
  *
@@ -8,7 +8,7 @@
  *     const client = net.connect(7, '127.0.0.1', () => client.end('hello'));
  *
  * The Socket lives in net-socket.ts, the Server in net-server.ts; this file binds them to a
- * stack. Host names: IPv4 literals and `localhost`; anything else needs a `lookup` option
+ * stack. Host names: IP literals and `localhost`; anything else needs a `lookup` option
  * (there is no DNS client here), or fails with `getaddrinfo ENOTFOUND`.
  */
 import { BlockList, SocketAddress, isIP, isIPv4, isIPv6 } from 'node:net';
