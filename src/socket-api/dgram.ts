@@ -1,5 +1,5 @@
 /**
- * Node's `dgram` module over one ustack Stack (`udp4`): the same exports, events, argument
+ * Node's `dgram` module over one ustack Stack (`udp4` and `udp6`): the same exports, events, argument
  * forms and errors as `node:dgram`, observed call for call:
  *
  * - `bind()` resolves its address first, so `listening` (and the bind callback) come on a
