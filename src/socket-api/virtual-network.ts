@@ -175,18 +175,27 @@ export class VirtualNetwork {
   step(): boolean {
     const next = this.pollAt();
     if (next === Infinity) return false;
+    this.stepAt(next);
+    return true;
+  }
+
+  /**
+   * Polls every stack at `next`, what pollAt just answered: the loops below ask pollAt once a
+   * step and hand its answer here (every stack's pollAt is a good part of a step's cost).
+   */
+  private stepAt(next: number): void {
     if (next > this.clock.now()) this.clock.set(next);
     const now = this.clock.now();
     for (const stack of this.stacks) stack.poll(now);
-    return true;
   }
 
   /** Runs until nothing is left to do, or `limitMs` of virtual time passed; returns the time. */
   runUntilIdle(limitMs = 10 * 60_000, maxSteps = 10_000_000): number {
     const end = this.clock.now() + limitMs;
     for (let steps = 0; steps < maxSteps; steps++) {
-      if (this.pollAt() > end) break;
-      if (!this.step()) break;
+      const next = this.pollAt();
+      if (next > end || next === Infinity) break;
+      this.stepAt(next);
     }
     return this.clock.now();
   }
@@ -194,7 +203,11 @@ export class VirtualNetwork {
   /** Runs for exactly `ms` of virtual time. */
   run(ms: number, maxSteps = 10_000_000): void {
     const end = this.clock.now() + ms;
-    for (let steps = 0; steps < maxSteps && this.pollAt() <= end; steps++) this.step();
+    for (let steps = 0; steps < maxSteps; steps++) {
+      const next = this.pollAt();
+      if (next > end || next === Infinity) break;
+      this.stepAt(next);
+    }
     this.clock.set(end);
   }
 
@@ -234,7 +247,7 @@ export class VirtualNetwork {
         quietTurns = 0;
         idleSince = null;
         if (++steps > maxSteps) throw new Error(`runAsync: more than ${maxSteps} steps`);
-        this.step();
+        this.stepAt(next);
         continue;
       }
       if (quietTurns < settleTurns) {
@@ -254,7 +267,7 @@ export class VirtualNetwork {
       idleSince = null;
       if (next > end) throw new Error(`runAsync: not settled within ${limitMs} ms of virtual time`);
       if (++steps > maxSteps) throw new Error(`runAsync: more than ${maxSteps} steps`);
-      this.step();
+      this.stepAt(next);
     }
     const result = outcome as { value: T } | { error: unknown };
     if ('error' in result) throw result.error;
@@ -265,8 +278,9 @@ export class VirtualNetwork {
   runUntil(done: () => boolean, limitMs = 60_000, maxSteps = 10_000_000): void {
     const end = this.clock.now() + limitMs;
     for (let steps = 0; steps < maxSteps && !done(); steps++) {
-      if (this.pollAt() > end) break;
-      if (!this.step()) break;
+      const next = this.pollAt();
+      if (next > end || next === Infinity) break;
+      this.stepAt(next);
     }
     if (!done()) throw new Error(`runUntil: condition not met within ${limitMs} ms of virtual time`);
   }
