@@ -9,6 +9,9 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { expect, it } from 'vitest';
 import { runNc } from '../../src/cli/nc-command.js';
@@ -166,9 +169,11 @@ describeInterop('interop: IPv6 with the kernel’s tools (curl -g, iperf3 -6, py
   it("curl -g 'http://[fd00:81::2]/' and iperf3 -6 both ways against ustack up --serve http,iperf --addr6; python AF_INET6 both ways", async () => {
     counter++;
     const namespace = `ustack-it-${process.pid}-t${counter}`;
+    const directory = mkdtempSync(join(tmpdir(), 'ustack-ipv6-tools-'));
+    const pcap = join(directory, 'device.pcap');
     const service = await up([
       ...['--tun', `ust6t${process.pid % 10000}${counter}`, '--netns', namespace, '--addr', '10.81.0.2/24', '--host-addr', '10.81.0.1'],
-      ...['--addr6', 'fd00:81::2/64', '--serve', 'http,iperf'],
+      ...['--addr6', 'fd00:81::2/64', '--serve', 'http,iperf', '--pcap', pcap],
     ]);
     try {
       const page = await start(namespace, ['curl', '-sS', '-g', '--max-time', '10', 'http://[fd00:81::2]:80/']).done;
@@ -241,6 +246,24 @@ describeInterop('interop: IPv6 with the kernel’s tools (curl -g, iperf3 -6, py
       await service.stop();
     }
     expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(namespace);
+    // tshark's reading of what we sent: each TCP flow of ours carries one non-zero flow label
+    // (RFC 6437 §3, automatic labels), and the flows differ.
+    const fields = spawnSync(
+      'tshark',
+      ['-r', pcap, '-Y', 'ipv6.src == fd00:81::2 && tcp', '-T', 'fields', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'ipv6.flow'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    rmSync(directory, { recursive: true, force: true });
+    const labels = new Map<string, Set<string>>();
+    for (const line of fields.stdout.trim().split('\n')) {
+      const [from, to, flow] = line.split('\t');
+      labels.set(`${from}>${to}`, (labels.get(`${from}>${to}`) ?? new Set()).add(flow));
+    }
+    expect(labels.size).toBeGreaterThanOrEqual(6); // 2 curl, 2 × 2 iperf3, 2 python
+    for (const [flow, seen] of labels) expect([flow, [...seen].length, Number([...seen][0]) > 0]).toEqual([flow, 1, true]);
+    expect(new Set([...labels.values()].map((seen) => [...seen][0])).size).toBe(labels.size);
   }, 120_000);
 
   it("ustack nc -6 with the kernel's nc -6: a file each way over TCP, and over UDP (udp6)", async () => {
