@@ -355,6 +355,28 @@ export interface TcpConfig {
    */
   readonly sackCompression: boolean;
   /**
+   * How large a window to offer (receive-window.ts). RFC 9293 §3.8.6 leaves it to the receiver
+   * (the window is what it "is currently prepared to accept"), §3.8.6.2.2 bounds how the right
+   * edge moves. `free-space` (default): the free buffer. `linux`: Linux's — the buffer
+   * (`receiveBufferSize`, tcp_rmem[1]) counted in memory (each segment costs its payload plus
+   * `receiveSegmentOverhead`), the window starting at half of it and growing by two segments
+   * per data segment while there is room (rcv_ssthresh, tcp_grow_window; each growth ACKed at
+   * once), rounded up to the scale's unit (RFC 7323 §2.3), and the buffer autotuned once per
+   * RTT from what the application read, up to `receiveBufferMax` (tcp_rcv_space_adjust).
+   * Linux's profile does not turn it on yet: the window it offers depends on when and how much
+   * the application reads, which a capture does not show, and replaying the kernel fixtures
+   * with it gives more divergences, not fewer (docs/replay.md).
+   */
+  readonly receiveWindowGrowth: 'free-space' | 'linux';
+  /**
+   * With `receiveWindowGrowth` 'linux': the memory a received segment costs beyond its payload
+   * (Linux's skb->truesize less skb->len). 768 bytes is what Linux 6.18 charged over veth
+   * (truesize 2216 for a 1448-byte segment: a 2 KiB buffer for the frame, its headroom, and the
+   * sk_buff and skb_shared_info structures), which sets the window to 1448/2216 = 167/256 of the
+   * buffer (scaling_ratio). Other devices charge otherwise (a TUN device's buffers fit the packet).
+   */
+  readonly receiveSegmentOverhead: number;
+  /**
    * F-RTO (RFC 5682, frto.ts): after a retransmission timeout, new data goes once the first
    * retransmission is acknowledged, and an ACK for data sent before the timeout then undoes the
    * timeout's cwnd and ssthresh reduction — the SACK-enhanced version (§3) with SACK, the basic
@@ -464,6 +486,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   duplicateSack: true,
   sackCoversFin: false,
   sackCompression: false,
+  receiveWindowGrowth: 'free-space',
+  receiveSegmentOverhead: 768,
   frto: true,
   rackRttInSequenceOrder: false,
   cwndGrowthFromDeliveredData: false,

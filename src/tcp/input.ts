@@ -9,6 +9,7 @@ import { answerIsRateLimited } from './ack-rate-limits.js';
 import { ecnMode } from './config.js';
 import type { TcpConnection } from './connection.js';
 import { armDelayedAck, armProbeTimer, armRetransmitTimer } from './deadlines.js';
+import { linuxDataReceived } from './receive-window.js';
 import { compressDuplicateAck } from './sack-compression.js';
 import { frtoAck } from './frto.js';
 import { advertisedMssFor, sendAck, sendSynAck, tcpIpHeaderLength, transmitPending, transmitSegment, windowShiftFor } from './output.js';
@@ -653,7 +654,7 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
   }
   connection.host.counters.rxDataSegments.increment();
   const advertisedWindow = seqSub(connection.rcvAdvertisedEdge, connection.timestamps.lastAckSent);
-  const quick = connection.quickAcks.dataArrived(
+  let quick = connection.quickAcks.dataArrived(
     data.length,
     has.psh(segment),
     advertisedWindow,
@@ -661,6 +662,13 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
     connection.rtt.rto,
     now,
   );
+  // TcpConfig.receiveWindowGrowth 'linux': a window that grew is announced at once.
+  if (
+    result.refusedBytes < data.length &&
+    linuxDataReceived(connection, data.length, inOrder, segment.parsed.timestamps?.tsEcr, now) &&
+    connection.quickAcks.windowGrew()
+  )
+    quick = true;
   if (!inOrder && !quick && result.duplicate === undefined && compressDuplicateAck(connection, now)) {
     // Out of order with SACK compression (TcpConfig.sackCompression): its ACK waits for others.
   } else if (!inOrder || wasHolding || result.duplicate !== undefined) {

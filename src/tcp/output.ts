@@ -10,6 +10,7 @@ import { ecnMode } from './config.js';
 import type { SentSegment, TcpConnection } from './connection.js';
 import { armProbeTimer, armRetransmitTimer } from './deadlines.js';
 import { pacingHolds, pacingRate, pacingUnitSent } from './pacing.js';
+import { linuxDataRead, linuxSynWindow, linuxWindow, linuxWindowUpdateBounds } from './receive-window.js';
 import { congestionWindow, congestionWindowLimited, pipe } from './recovery.js';
 import { seqAdd, seqGt, seqLt, seqSub } from './seq.js';
 import { Chrono, segmentCount } from './tcp-info-counters.js';
@@ -110,6 +111,8 @@ function payloadRoom(connection: TcpConnection, options: readonly TcpOption[]): 
  * right only by a worthwhile amount: min(buffer/2, MSS) (RFC 9293 §3.8.6.2.2).
  */
 function windowToAdvertise(connection: TcpConnection): number {
+  const linux = linuxWindow(connection); // TcpConfig.receiveWindowGrowth
+  if (linux !== null) return linux;
   const space = connection.receiveWindowSpace();
   const current = Math.max(0, seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
   const threshold = Math.min(connection.receiveBufferSize / 2, connection.advertisedMss || connection.sendMss);
@@ -118,8 +121,8 @@ function windowToAdvertise(connection: TcpConnection): number {
 }
 
 /** The window a SYN or SYN-ACK offers: never scaled (RFC 7323 §2.2). */
-export function synWindow(connection: TcpConnection): number {
-  return Math.min(connection.receiveWindowSpace(), MAX_WINDOW_FIELD);
+export function synWindow(connection: TcpConnection, isSynAck = true): number {
+  return linuxSynWindow(connection, isSynAck) ?? Math.min(connection.receiveWindowSpace(), MAX_WINDOW_FIELD);
 }
 
 /**
@@ -141,7 +144,7 @@ export function transmitSegment(
   if (flags & TcpFlag.RST) {
     window = 0; // a reset offers no window (Linux sends 0)
   } else if (isSyn) {
-    window = synWindow(connection);
+    window = synWindow(connection, (flags & TcpFlag.ACK) !== 0);
     connection.rcvAdvertisedEdge = seqAdd(connection.rcvNxt, window);
   } else {
     const bytes = windowToAdvertise(connection);
@@ -628,6 +631,7 @@ function armPersistIfIdle(connection: TcpConnection, now: number): void {
 /** After the application read data: send a window update if the window opened enough. */
 export function windowUpdateAfterRead(connection: TcpConnection, now: number): void {
   if (!connection.synchronized || connection.peerFinReceived) return;
+  linuxDataRead(connection, now); // TcpConfig.receiveWindowGrowth: autotuning
   const advertised = Math.max(0, seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
   // Only what the window field can carry counts: a buffer larger than 65535 << shift cannot
   // open the window further, and an update that changes nothing is a wasted segment.
@@ -639,8 +643,10 @@ export function windowUpdateAfterRead(connection: TcpConnection, now: number): v
     // Linux's __tcp_cleanup_rbuf: only once the window still open is at most half the largest
     // it can be, and the read at least doubles it to a segment or more (a buffer smaller than a
     // segment counts as one, as __tcp_select_window bounds the MSS by it).
-    const clamp = Math.min(connection.receiveBufferSize, largest);
-    update = 2 * advertised <= clamp && space >= Math.min(mss, clamp) && space >= 2 * advertised;
+    const linux = linuxWindowUpdateBounds(connection); // TcpConfig.receiveWindowGrowth
+    const clamp = linux?.clamp ?? Math.min(connection.receiveBufferSize, largest);
+    const window = linux?.window ?? space;
+    update = 2 * advertised <= clamp && window >= Math.min(mss, clamp) && window >= 2 * advertised;
   } else {
     // BSD's tcp_output: when the window grows by two segments or by half the buffer.
     update =

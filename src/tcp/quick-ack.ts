@@ -15,6 +15,7 @@
  *   interactive when the delayed-ACK timer fires, or when quickack mode is entered again.
  */
 import type { QuickAckMode } from './config.js';
+import { LinuxReceiveWindow } from './receive-window.js';
 import { SackCompression } from './sack-compression.js';
 
 /** Linux's TCP_MAX_QUICKACKS. */
@@ -37,6 +38,8 @@ export class QuickAcks {
   private receiveMss = 0;
   /** Which out-of-order segments are ACKed at once (TcpConfig.sackCompression). */
   readonly sackCompression = new SackCompression();
+  /** Linux's receive-window state (TcpConfig.receiveWindowGrowth), made when first used. */
+  #receiveWindow: LinuxReceiveWindow | null = null;
 
   constructor(readonly mode: QuickAckMode) {
     this.remaining = mode === 'push' ? MAX_QUICK_ACKS : 0;
@@ -50,7 +53,8 @@ export class QuickAcks {
       this.lastDataAt === null &&
       !this.owed &&
       this.receiveMss === 0 &&
-      this.sackCompression.unused
+      this.sackCompression.unused &&
+      (this.#receiveWindow === null || this.#receiveWindow.threshold === 0)
     );
   }
 
@@ -67,6 +71,22 @@ export class QuickAcks {
     if (this.lastDataAt === null || now - this.lastDataAt > rto) this.grant(window);
     this.lastDataAt = now;
     return this.remaining > 0 && !this.interactive;
+  }
+
+  /** Linux's receive-window state, whose growth asks for quick ACKs (receive-window.ts). */
+  get receiveWindow(): LinuxReceiveWindow {
+    return (this.#receiveWindow ??= new LinuxReceiveWindow());
+  }
+
+  /**
+   * The receive window's threshold grew (receive-window.ts): Linux's tcp_grow_window sets bit 0
+   * of the quick-ACK count (`icsk_ack.quick |= 1`) so the sender hears of it at once. Returns
+   * whether the segment that grew it is ACKed at once.
+   */
+  windowGrew(): boolean {
+    if (this.mode !== 'linux') return false;
+    this.remaining |= 1;
+    return !this.interactive;
   }
 
   /** An old duplicate arrived: our ACK was probably lost, so ACK quickly again (Linux's tcp_send_dupack). */

@@ -28,3 +28,15 @@ it('the SACK block that ends at the held FIN takes it in, as the kernel reported
   expect(finEdge(rfc)).toHaveLength(1);
   expect(finEdge(linux)).toEqual([]);
 });
+
+it("Linux's receive window (TcpConfig.receiveWindowGrowth, off in the profile): the SYN-ACK's and the first grown windows are the kernel's", async () => {
+  const windowFrames = (r: ReplayResult) => r.divergences.filter((d) => d.kind === 'window').map((d) => d.frames.capture);
+  const linux6_18 = { receiveWindowGrowth: 'linux', receiveBufferSize: 131072 } as const;
+  const modelled = await replayCapture(ETH, { host: '10.1.1.2', linux: true, tcp: linux6_18 });
+  const profile = await replayCapture(ETH, { host: '10.1.1.2', linux: true });
+  // Frame 36: SYN-ACK win 65160 (45 × 1448); frames 43–45: 67, 70, 73 << 10.
+  for (const frame of [36, 43, 44, 45]) {
+    expect(windowFrames(profile)).toContain(frame);
+    expect(windowFrames(modelled)).not.toContain(frame);
+  }
+});

@@ -1,0 +1,311 @@
+/**
+ * Linux's receive window (TcpConfig.receiveWindowGrowth = 'linux'). RFC 9293 §3.8.6 lets a
+ * receiver offer less than its free buffer — the window is what it "is currently prepared to
+ * accept" — and §3.8.6.2.2 (receiver SWS avoidance) only bounds how the right edge moves; how
+ * much to offer is the implementation's choice. ustack's default offers the free buffer. Linux
+ * offers a window that starts at half its initial buffer and grows with the data the sender
+ * actually sends — a receiver-side slow start that commits memory only as it is used — and
+ * counts its buffer in memory, not bytes (the kernel's sk_buff "truesize": payload plus the
+ * buffer's headers and bookkeeping). The rules, as Linux 6.x has them:
+ *
+ * - Memory and window. The buffer (sk_rcvbuf, here `receiveBufferSize`: tcp_rmem[1] or
+ *   SO_RCVBUF) is memory; each queued segment costs its payload plus `receiveSegmentOverhead`.
+ *   A window is space × scaling_ratio / 256 (include/net/tcp.h, tcp_win_from_space), the ratio
+ *   starting at 128 (50 %, TCP_DEFAULT_SCALING_RATIO) and measured from the first full-sized
+ *   segment as payload × 256 / truesize (tcp_input.c, tcp_measure_rcv_mss), which then also
+ *   sets the clamp (tcp_set_window_clamp).
+ * - The SYN's window (tcp_output.c, tcp_select_initial_window): the buffer's window at 50 %,
+ *   rounded down to whole segments of our MSS (less the timestamp option on a SYN-ACK that
+ *   negotiated it, tcp_openreq_init_rwin), at most 65535; the threshold (rcv_ssthresh) starts
+ *   there.
+ * - Growth (tcp_input.c, tcp_grow_window and __tcp_grow_window, from tcp_event_data_recv for
+ *   in-order segments of 128 bytes or more and tcp_data_queue_ofo for out-of-order ones when
+ *   SACK is on): while the threshold is below min(clamp, free window), it rises by two
+ *   segments (twice our MSS, or twice the segment if larger) — when the segment's truesize is
+ *   worth no more window than its payload, or, for a costlier one, while the threshold is small
+ *   enough against tcp_rmem[2] — and each rise sets bit 0 of the quick-ACK count
+ *   (`icsk_ack.quick |= 1`), so the sender hears of the larger window at once.
+ * - Selection (tcp_output.c, __tcp_select_window and tcp_select_window): the window is the
+ *   free window, at most the threshold, rounded up to the scale's unit (RFC 7323 §2.3: a scaled
+ *   window is a multiple of 2^shift); under half the full window, the quick-ACK count is
+ *   cleared and the free window is rounded down instead, and a window under a sixteenth of the
+ *   buffer's or under one segment is offered as zero. A smaller window than the one still
+ *   open is never offered: the edge stays (RFC 9293 §3.8.6.2.2: the right edge never moves
+ *   left).
+ * - Autotuning (tcp_input.c, tcp_rcv_space_adjust and tcp_rcvbuf_grow as in Linux 6.16 to
+ *   6.18): once per receiver RTT, if the application read more than in the RTT before (less
+ *   what it left unread), the buffer grows to hold twice that plus the span held out of order,
+ *   at most tcp_rmem[2] (`receiveBufferMax`), unless SO_RCVBUF locked it; each out-of-order
+ *   segment grows it the same way (tcp_data_queue_ofo); the clamp follows. The receiver's RTT
+ *   is the smallest of the times a window's worth took to arrive and of the non-zero timestamp
+ *   echoes (tcp_rcv_rtt_measure, tcp_rcv_rtt_measure_ts).
+ */
+import type { TcpConnection } from './connection.js';
+import { seqGt, seqLt, seqSub } from './seq.js';
+
+/** TCP_DEFAULT_SCALING_RATIO and TCP_RMEM_TO_WIN_SCALE: the window is space × ratio >> 8. */
+const DEFAULT_SCALING_RATIO = 128;
+const RATIO_SHIFT = 8;
+/** Linux's TCPOLEN_TSTAMP_ALIGNED: the room a segment loses to the timestamp option. */
+const TIMESTAMP_OPTION_BYTES = 12;
+/** tcp_event_data_recv grows the window only for in-order segments of at least this length. */
+const MIN_GROWING_SEGMENT = 128;
+/** The largest unscaled window field. */
+const MAX_WINDOW_FIELD = 0xffff;
+
+/** One connection's Linux receive-window state. */
+export class LinuxReceiveWindow {
+  /** The most the window may offer now (rcv_ssthresh); 0 before the SYN set it. */
+  threshold = 0;
+  /** The largest window the buffer allows (window_clamp). */
+  clamp = 0;
+  /** Window per 256 bytes of buffer memory (scaling_ratio). */
+  ratio = DEFAULT_SCALING_RATIO;
+  /** The segment length the ratio was measured at (icsk_ack.rcv_mss when it last changed). */
+  measuredLength = 0;
+  /** The receiver's RTT estimate in ms × 8 (rcv_rtt_est.rtt_us); 0 before a sample. */
+  rtt8 = 0;
+  /** The RCV.NXT that ends the current window-based RTT measurement, and when it began (rcv_rtt_est). */
+  rttSeq = 0;
+  rttStart = -1;
+  /** The last TSecr that gave an RTT sample (rcv_rtt_last_tsecr). */
+  lastTsEcr: number | null = null;
+  /** Autotuning (rcvq_space): the bytes read in the last round, where reading stood when this one began, and when; -1 before the first data. */
+  roundBytes = 0;
+  roundSeq = 0;
+  roundStart = -1;
+
+  /** Window worth `space` bytes of buffer memory (tcp_win_from_space). */
+  windowFromSpace(space: number): number {
+    return Math.floor((space * this.ratio) / 2 ** RATIO_SHIFT);
+  }
+
+  /** Buffer memory that holds `window` bytes of window (tcp_space_from_win). */
+  spaceFromWindow(window: number): number {
+    return Math.floor((window * 2 ** RATIO_SHIFT) / this.ratio);
+  }
+}
+
+function state(connection: TcpConnection): LinuxReceiveWindow {
+  return connection.quickAcks.receiveWindow;
+}
+
+function enabled(connection: TcpConnection): boolean {
+  return connection.host.config.receiveWindowGrowth === 'linux';
+}
+
+/** The most the window field with our scale can carry. */
+function largestWindow(connection: TcpConnection): number {
+  return MAX_WINDOW_FIELD * 2 ** connection.rcvWindowShift;
+}
+
+/** The memory the queued segments take: payload plus one overhead per full-sized segment's worth. */
+function usedMemory(connection: TcpConnection, w: LinuxReceiveWindow): number {
+  const bytes = connection.receiveQueueBytes + connection.assembler.heldBytes;
+  if (bytes === 0) return 0;
+  const segment = Math.max(1, w.measuredLength || connection.advertisedMss || connection.sendMss);
+  const overhead = connection.host.config.receiveSegmentOverhead;
+  return bytes + Math.ceil(bytes / segment) * overhead;
+}
+
+/** The free window (tcp_space): the free buffer memory's worth of window. */
+function freeWindow(connection: TcpConnection, w: LinuxReceiveWindow): number {
+  return Math.max(0, w.windowFromSpace(connection.receiveBufferSize - usedMemory(connection, w)));
+}
+
+/** The full buffer's window (tcp_full_space). */
+function fullWindow(connection: TcpConnection, w: LinuxReceiveWindow): number {
+  return w.windowFromSpace(connection.receiveBufferSize);
+}
+
+/**
+ * The window of a SYN or SYN-ACK, which also starts the threshold and the clamp
+ * (tcp_select_initial_window, tcp_init_buffer_space). Null when the model is off.
+ */
+export function linuxSynWindow(connection: TcpConnection, isSynAck: boolean): number | null {
+  if (!enabled(connection)) return null;
+  const w = state(connection);
+  w.ratio = DEFAULT_SCALING_RATIO;
+  const full = fullWindow(connection, w);
+  const mss = (connection.advertisedMss || connection.sendMss) - (isSynAck && connection.timestamps.enabled ? TIMESTAMP_OPTION_BYTES : 0);
+  let space = full;
+  if (mss > 0 && space > mss) space -= space % mss;
+  const window = Math.min(space, MAX_WINDOW_FIELD);
+  w.threshold = window;
+  w.clamp = Math.min(full, largestWindow(connection));
+  return window;
+}
+
+/**
+ * A data segment of `length` bytes was taken in, in order or held out of order. Measures the
+ * ratio, takes an RTT sample, and raises the threshold if there is room. Returns whether it
+ * rose: the segment is then ACKed at once, as Linux's `icsk_ack.quick |= 1` makes it.
+ */
+export function linuxDataReceived(connection: TcpConnection, length: number, inOrder: boolean, tsEcr: number | undefined, now: number): boolean {
+  if (!enabled(connection)) return false;
+  const w = state(connection);
+  if (w.threshold === 0) return false; // no SYN of ours set it (should not happen)
+  const config = connection.host.config;
+  const truesize = length + config.receiveSegmentOverhead;
+  // tcp_measure_rcv_mss: a segment at least as long as the last measured one sets the ratio.
+  if (length >= w.measuredLength && length !== w.measuredLength) {
+    w.measuredLength = Math.min(length, connection.advertisedMss || length);
+    const ratio = Math.max(1, Math.min(255, Math.floor((length * 2 ** RATIO_SHIFT) / truesize)));
+    if (ratio !== w.ratio) {
+      w.ratio = ratio;
+      w.clamp = Math.min(fullWindow(connection, w), largestWindow(connection));
+      if (w.clamp < w.threshold) w.threshold = w.clamp;
+    }
+  }
+  if (w.roundStart < 0) {
+    // tcp_init_buffer_space: autotuning's first round counts from here, against the smaller
+    // of the threshold and ten segments.
+    w.roundStart = now;
+    w.roundSeq = readSeq(connection);
+    w.roundBytes = Math.min(w.threshold, 10 * (connection.advertisedMss || connection.sendMss));
+  }
+  measureRttByTimestamp(connection, w, length, tsEcr, now);
+  if (inOrder) measureRttByWindow(connection, w, now);
+  else growBuffer(connection, w); // tcp_data_queue_ofo: room for the span held out of order
+  if (inOrder ? length < MIN_GROWING_SEGMENT : !connection.sackEnabled) return false;
+  const room = Math.min(w.clamp, freeWindow(connection, w)) - w.threshold;
+  if (room <= 0) return false;
+  const mss = connection.advertisedMss || connection.sendMss;
+  let increase = 0;
+  if (w.windowFromSpace(truesize) <= length) increase = 2 * mss;
+  else {
+    // __tcp_grow_window: a costly segment grows the window only while the threshold is small
+    // against the largest buffer, halving both until the segment is worth its payload.
+    let worth = w.windowFromSpace(truesize) >> 1;
+    let window = w.windowFromSpace(config.receiveBufferMax) >> 1;
+    while (w.threshold <= window) {
+      if (worth <= length) {
+        increase = 2 * Math.max(w.measuredLength, 1);
+        break;
+      }
+      worth >>= 1;
+      window >>= 1;
+    }
+  }
+  if (increase === 0) return false;
+  w.threshold += Math.min(room, Math.max(increase, 2 * length));
+  return true;
+}
+
+/**
+ * The receiver's RTT (tcp_rcv_rtt_update): the smallest sample is taken at once; a larger one
+ * is ignored when measured over a window (tcp_rcv_rtt_measure: RCV.NXT passing the window's
+ * right edge as it was when the measurement began takes at least one RTT) and moves the
+ * estimate an eighth when it comes from a timestamp echo with nothing left unread.
+ */
+function rttSample(connection: TcpConnection, w: LinuxReceiveWindow, sample: number, windowBased: boolean): void {
+  if (w.rtt8 === 0 || sample * 8 < w.rtt8) w.rtt8 = sample * 8;
+  else if (!windowBased && connection.receiveQueueBytes === 0) w.rtt8 += sample - w.rtt8 / 8;
+}
+
+/** tcp_rcv_rtt_measure, for in-order data. */
+function measureRttByWindow(connection: TcpConnection, w: LinuxReceiveWindow, now: number): void {
+  if (w.rttStart >= 0) {
+    if (seqLt(connection.rcvNxt, w.rttSeq)) return;
+    rttSample(connection, w, Math.max(now - w.rttStart, 0.001), true);
+  }
+  w.rttSeq = connection.rcvAdvertisedEdge;
+  w.rttStart = now;
+}
+
+/**
+ * tcp_rcv_rtt_measure_ts: a full-sized segment echoing a new TSecr measures the time since we
+ * sent that TSval, in whole ticks; a zero-tick sample is no sample (Linux 6.16 on).
+ */
+function measureRttByTimestamp(connection: TcpConnection, w: LinuxReceiveWindow, length: number, tsEcr: number | undefined, now: number): void {
+  if (tsEcr === undefined || !connection.timestamps.enabled || tsEcr === w.lastTsEcr) return;
+  w.lastTsEcr = tsEcr;
+  if (length < w.measuredLength) return;
+  const ticks = (connection.timestamps.tsVal(now) - tsEcr) | 0;
+  if (ticks > 0) rttSample(connection, w, ticks, false);
+}
+
+/** Where the application's reading stands (copied_seq). */
+function readSeq(connection: TcpConnection): number {
+  return seqSub(connection.rcvNxt, connection.receiveQueueBytes) >>> 0;
+}
+
+/**
+ * tcp_rcvbuf_grow (Linux 6.16 to 6.18): the buffer to hold twice what the application read in
+ * the last RTT, plus the span held out of order, at most tcp_rmem[2] (`receiveBufferMax`),
+ * never for a buffer SO_RCVBUF set; the clamp follows.
+ */
+function growBuffer(connection: TcpConnection, w: LinuxReceiveWindow): void {
+  if (connection.options.receiveBufferLocked) return;
+  let window = 2 * w.roundBytes;
+  if (connection.assembler.heldBytes > 0) {
+    let end = connection.rcvNxt;
+    for (const block of connection.assembler.sackBlocks(Number.MAX_SAFE_INTEGER)) if (seqGt(block.rightEdge, end)) end = block.rightEdge;
+    window += seqSub(end, connection.rcvNxt);
+  }
+  const buffer = Math.min(w.spaceFromWindow(window), connection.host.config.receiveBufferMax);
+  if (buffer <= connection.receiveBufferSize) return;
+  connection.receiveBufferSize = buffer;
+  connection.assembler.limitBytes = buffer;
+  w.clamp = Math.min(fullWindow(connection, w), largestWindow(connection));
+}
+
+/**
+ * The application read data: autotune the buffer once per receiver RTT from what it read in
+ * that RTT, less what it left unread (tcp_rcv_space_adjust, tcp_moderate_rcvbuf on).
+ */
+export function linuxDataRead(connection: TcpConnection, now: number): void {
+  if (!enabled(connection)) return;
+  const w = state(connection);
+  if (w.roundStart < 0 || w.rtt8 === 0 || now - w.roundStart < w.rtt8 / 8) return;
+  const copied = seqSub(readSeq(connection), w.roundSeq) - connection.receiveQueueBytes;
+  if (copied > w.roundBytes) {
+    w.roundBytes = copied;
+    growBuffer(connection, w);
+  }
+  w.roundSeq = readSeq(connection);
+  w.roundStart = now;
+}
+
+/**
+ * The window to offer in bytes (__tcp_select_window with tcp_select_window's rule that the
+ * window still open is never withdrawn), or null when the model is off. `quickAcks.remaining`
+ * is cleared when under half the full window is free, as Linux clears icsk_ack.quick there.
+ */
+export function linuxWindow(connection: TcpConnection): number | null {
+  if (!enabled(connection)) return null;
+  const w = state(connection);
+  const unit = 2 ** connection.rcvWindowShift;
+  const current = Math.max(0, seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt));
+  const keep = Math.ceil(current / unit) * unit;
+  const allowed = fullWindow(connection, w);
+  const full = Math.min(w.clamp || allowed, allowed);
+  let mss = w.measuredLength || connection.advertisedMss || connection.sendMss;
+  if (mss > full) mss = full;
+  if (mss <= 0) return keep;
+  let free = freeWindow(connection, w);
+  if (free < full >> 1) {
+    connection.quickAcks.remaining = 0;
+    free -= free % unit;
+    if (free < allowed >> 4 || free < mss) return keep;
+  }
+  if (w.threshold > 0 && free > w.threshold) free = w.threshold;
+  const window = Math.min(Math.ceil(free / unit) * unit, largestWindow(connection));
+  return Math.max(window, keep);
+}
+
+/**
+ * For a window update after a read (__tcp_cleanup_rbuf): the clamp and the window
+ * __tcp_select_window would offer, or null when the model is off.
+ */
+export function linuxWindowUpdateBounds(connection: TcpConnection): { clamp: number; window: number } | null {
+  if (!enabled(connection)) return null;
+  const w = state(connection);
+  const saved = connection.quickAcks.remaining;
+  const edge = connection.rcvAdvertisedEdge;
+  connection.rcvAdvertisedEdge = connection.rcvNxt; // the window alone, without the one still open
+  const window = linuxWindow(connection) ?? 0;
+  connection.rcvAdvertisedEdge = edge;
+  connection.quickAcks.remaining = saved;
+  return { clamp: w.clamp, window };
+}

@@ -1,0 +1,84 @@
+/**
+ * Linux's receive window (TcpConfig.receiveWindowGrowth = 'linux', receive-window.ts), checked
+ * against what Linux 6.18 advertised in captures/fixtures/eth.pcap (tcp_rmem[1] 131072,
+ * tcp_rmem[2] 32 MiB, 1448-byte segments over veth): a SYN-ACK window of 65160 (45 × 1448),
+ * then 67, 70 and 73 << 10 for the first three segments, each ACKed at once; and what the model
+ * leaves alone by default.
+ */
+import { describe, expect, it } from 'vitest';
+import { ACK, established, linuxSynOptions, synReceived, type TcpHarness } from './harness.js';
+
+const LINUX_6_18 = { receiveWindowGrowth: 'linux', receiveBufferSize: 131072, receiveBufferMax: 32 * 1024 * 1024 } as const;
+const PEER_SYN = linuxSynOptions(1000, 0, 7);
+const SEGMENT = 1448;
+
+/** Data segment `i` (from 0) of SEGMENT bytes, with the peer's timestamps; returns what we sent back. */
+function segment(h: TcpHarness, i: number) {
+  h.send({ seq: h.peerSeq(i * SEGMENT), ack: h.ourSeq(0), flags: ACK, payload: SEGMENT });
+  return h.take();
+}
+
+describe("Linux's receive window (TcpConfig.receiveWindowGrowth)", () => {
+  it("offers the buffer's window at 50 % in whole segments on the SYN-ACK (tcp_select_initial_window)", () => {
+    const linux = synReceived({ peerSynOptions: PEER_SYN, tcp: LINUX_6_18 });
+    expect(linux.ourSynAck.tcp.window).toBe(65160); // eth.pcap frame 36
+    expect(linux.ourSynAck.opts.windowScale).toBe(10);
+    // By default the SYN-ACK offers the free buffer, at most 65535.
+    const own = synReceived({ peerSynOptions: PEER_SYN, tcp: { receiveBufferSize: 131072, receiveBufferMax: 32 * 1024 * 1024 } });
+    expect(own.ourSynAck.tcp.window).toBe(65535);
+  });
+
+  it('grows by two segments per segment, rounded up to the scale, each growth ACKed at once (tcp_grow_window)', () => {
+    const h = established({ peerSynOptions: PEER_SYN, tcp: { ...LINUX_6_18, quickAck: 'linux' } });
+    const fields = [0, 1, 2].map((i) => {
+      const sent = segment(h, i);
+      expect(sent).toHaveLength(1);
+      return sent[0].tcp.window;
+    });
+    expect(fields).toEqual([67, 70, 73]); // eth.pcap frames 43–45
+  });
+
+  it('stops growing when the queued memory leaves no room, and never withdraws the window offered', () => {
+    const h = established({ peerSynOptions: PEER_SYN, tcp: { ...LINUX_6_18, quickAck: 'linux' } });
+    let edge = 0;
+    let largest = 0;
+    let last = 0;
+    // Nothing is read: each segment costs 1448 + 768 bytes of the 131072-byte buffer.
+    for (let i = 0; i < 40; i++) {
+      h.send({ seq: h.peerSeq(i * SEGMENT), ack: h.ourSeq(0), flags: ACK, payload: SEGMENT });
+      for (const sent of h.take()) {
+        const acked = (sent.tcp.ack - h.peerSeq(0)) >>> 0;
+        const right = acked + sent.tcp.window * 1024;
+        expect(right).toBeGreaterThanOrEqual(edge); // the right edge never moves left (RFC 9293 §3.8.6.2.2)
+        edge = right;
+        last = sent.tcp.window;
+        largest = Math.max(largest, last);
+      }
+      h.advance(0.01);
+    }
+    // The threshold stopped below the window of the buffer's memory (85504 = 131072 × 167/256),
+    // and the window then shrank as the unread data filled the buffer.
+    expect(largest * 1024).toBeLessThanOrEqual(85504 + 1024);
+    expect(last).toBeLessThan(largest);
+  });
+
+  it('autotunes the buffer once the application reads more per RTT than before (tcp_rcv_space_adjust)', () => {
+    const h = established({ peerSynOptions: PEER_SYN, tcp: LINUX_6_18 });
+    const before = h.conn.receiveBufferSize;
+    for (let i = 0; i < 60; i++) {
+      h.send({ seq: h.peerSeq(i * SEGMENT), ack: h.ourSeq(0), flags: ACK, payload: SEGMENT });
+      h.read();
+      h.take();
+      h.advance(0.05);
+    }
+    expect(h.conn.receiveBufferSize).toBeGreaterThan(before);
+    expect(h.conn.receiveBufferSize).toBeLessThanOrEqual(32 * 1024 * 1024);
+  });
+
+  it('by default the window is the free buffer and no growth ACKs are sent', () => {
+    const h = established({ peerSynOptions: PEER_SYN, tcp: { receiveBufferSize: 131072, receiveBufferMax: 32 * 1024 * 1024, quickAck: 'push' } });
+    expect(segment(h, 0)).toHaveLength(0); // delayed: the first of two
+    const [ack] = segment(h, 1);
+    expect(ack.tcp.window).toBe(Math.ceil((131072 - 2 * SEGMENT) / 1024));
+  });
+});
