@@ -6,11 +6,16 @@ import { ErrnoError } from '../src/core/errno.js';
 import * as C from '../src/socket-api/berkeley-constants.js';
 import type { BerkeleySockets, SocketAddress } from '../src/socket-api/berkeley.js';
 
-/** socket(AF_INET, SOCK_STREAM); setsockopt(SO_REUSEADDR); bind(("", port)); listen(backlog). */
-export function listenTcp(api: BerkeleySockets, port: number, backlog = 128): number {
-  const fd = api.socket(C.AF_INET, C.SOCK_STREAM);
+/**
+ * socket(AF_INET, SOCK_STREAM); setsockopt(SO_REUSEADDR); bind(("", port)); listen(backlog).
+ * With `family` 6: an AF_INET6 socket with IPV6_V6ONLY bound to `::`, beside the IPv4 one on the
+ * same port (IPv4 clients keep coming to that one, and are shown as they were).
+ */
+export function listenTcp(api: BerkeleySockets, port: number, backlog = 128, family: 4 | 6 = 4): number {
+  const fd = api.socket(family === 6 ? C.AF_INET6 : C.AF_INET, C.SOCK_STREAM);
   api.setsockopt(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
-  api.bind(fd, { address: '0.0.0.0', port });
+  if (family === 6) api.setsockopt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, 1);
+  api.bind(fd, { address: family === 6 ? '::' : '0.0.0.0', port });
   api.listen(fd, backlog);
   return fd;
 }

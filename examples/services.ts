@@ -55,10 +55,14 @@ export const GATEWAY_ENTRY_POINT = {
   },
 };
 
-/** A UDP echo server (RFC 862) on `port`: every datagram goes back to where it came from. */
-export function startUdpEchoServer(stack: Stack, port = ECHO_PORT): UdpSocket {
-  const socket = stack.udp.open();
-  const bound = socket.bind(0, port);
+/**
+ * A UDP echo server (RFC 862) on `port`: every datagram goes back to where it came from. With
+ * `family` 6, an IPV6_V6ONLY socket on `::` beside the IPv4 one.
+ */
+export function startUdpEchoServer(stack: Stack, port = ECHO_PORT, family: 4 | 6 = 4): UdpSocket {
+  const socket = stack.udp.open(family);
+  if (family === 6) socket.options.ipv6Only = true;
+  const bound = socket.bind(family === 6 ? '::' : 0, port);
   if (!bound.ok) throw new Error(`bind udp :${port} ${bound.error}`);
   socket.onReadable = () => {
     for (let datagram = socket.receive(); datagram; datagram = socket.receive()) socket.send(datagram.payload, datagram.sourceAddress, datagram.sourcePort);
@@ -196,12 +200,17 @@ export const SERVICES: Readonly<Record<string, Service>> = {
       { protocol: 'udp', port: ECHO_PORT },
     ],
     start: (stack) => {
+      // Both families: IPv4 and an IPv6-only twin on the same port (`nc -6 ADDR6 7`).
       const api = new BerkeleySockets(stack);
       const tcp = startEchoServer(api, 'concurrent');
+      const tcp6 = startEchoServer(api, 'concurrent', ECHO_PORT, 6);
       const udp = startUdpEchoServer(stack);
+      const udp6 = startUdpEchoServer(stack, ECHO_PORT, 6);
       return () => {
         api.close(tcp.fd);
+        api.close(tcp6.fd);
         udp.close();
+        udp6.close();
       };
     },
     tryFromShell: (address) => [`nc ${address} ${ECHO_PORT}`, `nc -u ${address} ${ECHO_PORT}`],

@@ -38,8 +38,8 @@ export async function echoConnection(api: BerkeleySockets, fd: number): Promise<
  * connections one after another. `concurrent`: serve every accepted connection at once.
  * Closing the returned fd stops the accept loop.
  */
-export function startEchoServer(api: BerkeleySockets, mode: EchoMode, port = ECHO_PORT): { fd: number; stopped: Promise<void> } {
-  const server = listenTcp(api, port, mode === 'single' ? 1 : 128);
+export function startEchoServer(api: BerkeleySockets, mode: EchoMode, port = ECHO_PORT, family: 4 | 6 = 4): { fd: number; stopped: Promise<void> } {
+  const server = listenTcp(api, port, mode === 'single' ? 1 : 128, family);
   const stopped = acceptLoop(api, server, (fd) => echoConnection(api, fd), {
     oneAtATime: mode !== 'concurrent',
     limit: mode === 'single' ? 1 : undefined,

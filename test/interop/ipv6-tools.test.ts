@@ -173,9 +173,14 @@ describeInterop('interop: IPv6 with the kernel’s tools (curl -g, iperf3 -6, py
     const pcap = join(directory, 'device.pcap');
     const service = await up([
       ...['--tun', `ust6t${process.pid % 10000}${counter}`, '--netns', namespace, '--addr', '10.81.0.2/24', '--host-addr', '10.81.0.1'],
-      ...['--addr6', 'fd00:81::2/64', '--serve', 'http,iperf', '--pcap', pcap],
+      ...['--addr6', 'fd00:81::2/64', '--serve', 'http,iperf,echo', '--pcap', pcap],
     ]);
     try {
+      // The echo service on both families (RFC 862): the kernel's nc -6 over TCP and UDP.
+      const echoed = await start(namespace, ['nc', '-6', '-N', 'fd00:81::2', '7'], 'echo over ipv6\n').done;
+      expect(echoed.stdout.toString()).toBe('echo over ipv6\n');
+      const echoedUdp = await start(namespace, ['nc', '-6', '-u', '-w', '1', 'fd00:81::2', '7'], 'udp over ipv6\n').done;
+      expect(echoedUdp.stdout.toString()).toBe('udp over ipv6\n');
       const page = await start(namespace, ['curl', '-sS', '-g', '--max-time', '10', 'http://[fd00:81::2]:80/']).done;
       expect(page.stderr).toBe('');
       expect(page.stdout.toString()).toMatch(/^hello from ustack: this page came over a TCP\/IP stack written in TypeScript\n/);
