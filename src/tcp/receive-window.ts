@@ -48,6 +48,8 @@ const DEFAULT_SCALING_RATIO = 128;
 const RATIO_SHIFT = 8;
 /** Linux's TCPOLEN_TSTAMP_ALIGNED: the room a segment loses to the timestamp option. */
 const TIMESTAMP_OPTION_BYTES = 12;
+/** TCP_MSS_DEFAULT: the receive-MSS estimate before a longer segment was measured (tcp_initialize_rcv_mss). */
+const INITIAL_RECEIVE_MSS = 536;
 /** tcp_event_data_recv grows the window only for in-order segments of at least this length. */
 const MIN_GROWING_SEGMENT = 128;
 /** The largest unscaled window field. */
@@ -133,6 +135,7 @@ export function linuxSynWindow(connection: TcpConnection, isSynAck: boolean): nu
   const window = Math.min(space, MAX_WINDOW_FIELD);
   w.threshold = window;
   w.clamp = Math.min(full, largestWindow(connection));
+  w.measuredLength = Math.min(INITIAL_RECEIVE_MSS, connection.advertisedMss || INITIAL_RECEIVE_MSS);
   return window;
 }
 
@@ -147,8 +150,8 @@ export function linuxDataReceived(connection: TcpConnection, length: number, inO
   if (w.threshold === 0) return false; // no SYN of ours set it (should not happen)
   const config = connection.host.config;
   const truesize = length + config.receiveSegmentOverhead;
-  // tcp_measure_rcv_mss: a segment at least as long as the last measured one sets the ratio.
-  if (length >= w.measuredLength && length !== w.measuredLength) {
+  // tcp_measure_rcv_mss: a segment longer than the receive-MSS estimate sets the ratio.
+  if (length > w.measuredLength) {
     w.measuredLength = Math.min(length, connection.advertisedMss || length);
     const ratio = Math.max(1, Math.min(255, Math.floor((length * 2 ** RATIO_SHIFT) / truesize)));
     if (ratio !== w.ratio) {
