@@ -15,9 +15,16 @@
  *
  * Left out on purpose, so that a capture of another system's stack still makes a test of
  * behaviour: the host's window (`win`, which depends on its buffer sizes) and IP ECN marks.
+ *
+ * IPv6 conversations (a `host` of IPv6 text) make a script with packetdrill's own
+ * `--ip_version=ipv6` line, so `ustack drill` runs it in ipv6 mode; like an IPv4 one it names no
+ * address (the runner's defaults for the mode stand for the capture's two ends).
  */
 import { IpProtocol, Ipv4Packet, parseIpv4, type Ipv4Repr } from '../ip/ipv4.js';
-import { formatIpv4Address, type Ipv4Address } from '../ip/address.js';
+import type { Ipv4Address } from '../ip/address.js';
+import { formatIpAddress, ipFamily, ipv6Text, type IpAddress } from '../ip/ip-address.js';
+import { Ipv6NextHeader, Ipv6Packet, parseIpv6 } from '../ip/ipv6.js';
+import { parseIpv6ExtensionHeaders } from '../ip/ipv6-extension-headers.js';
 import { LinkType } from '../pcap/link-type.js';
 import type { CaptureRecord } from '../pcap/capture.js';
 import { timestampToMs } from '../pcap/timestamp.js';
@@ -27,34 +34,46 @@ import type { TcpOption } from '../tcp/tcp-options.js';
 import { parseTcp, TcpFlag, TcpPacket, type TcpRepr } from '../tcp/tcp-packet.js';
 import { lettersFromFlags } from './wire.js';
 
-/** EtherType of IPv4 (RFC 894) and of an 802.1Q tag (IEEE 802.1Q) in front of it. */
+/** EtherType of IPv4 (RFC 894), of IPv6 (RFC 2464) and of an 802.1Q tag (IEEE 802.1Q) in front of them. */
 const ETHERTYPE_IPV4 = 0x0800;
+const ETHERTYPE_IPV6 = 0x86dd;
 const ETHERTYPE_VLAN = 0x8100;
 
-/** A TCP segment of the capture, with where and when it travelled. */
-export interface CapturedSegment {
+/**
+ * A TCP segment of the capture, with where and when it travelled. Its addresses are IpAddress
+ * values (an IPv4 uint32 or IPv6 RFC 5952 text, so `===` compares both); `A` narrows them to one
+ * family (IPv4 by default: what `ustack replay` plays).
+ */
+export interface CapturedSegment<A extends IpAddress = Ipv4Address> {
   /** Its frame number in the capture, counting from 1 (as tshark and `ustack dissect` do). */
   readonly frame: number;
   /** Milliseconds since the epoch, as the capture stamped it. */
   readonly timeMs: number;
-  readonly source: Ipv4Address;
-  readonly destination: Ipv4Address;
-  /** The IP header's fields a sender chooses (replay compares them and injects them as captured). */
+  readonly source: A;
+  readonly destination: A;
+  /**
+   * The IP header's fields a sender chooses (replay compares them and injects them as captured).
+   * Over IPv6: `ttl` is the Hop Limit, `dscp`/`ecn` the Traffic Class's, `dontFragment` true (no
+   * router fragments IPv6, RFC 8200 §4.5) and `identification` 0 (only a Fragment header has one).
+   */
   readonly ip: Pick<Ipv4Repr, 'ttl' | 'dscp' | 'ecn' | 'dontFragment' | 'identification'>;
   readonly tcp: TcpRepr;
 }
 
 /** One TCP conversation: its two ends (as first seen) and its segments in capture order. */
-export interface TcpConversation {
-  readonly first: { readonly address: Ipv4Address; readonly port: number };
-  readonly second: { readonly address: Ipv4Address; readonly port: number };
-  readonly segments: readonly CapturedSegment[];
+export interface TcpConversation<A extends IpAddress = Ipv4Address> {
+  readonly first: { readonly address: A; readonly port: number };
+  readonly second: { readonly address: A; readonly port: number };
+  readonly segments: readonly CapturedSegment<A>[];
 }
 
 /** What pcapToScript needs besides the records. */
-export interface PcapToScriptOptions {
-  /** The address of the stack under test: one end of the conversation. */
-  readonly host: Ipv4Address;
+export interface PcapToScriptOptions<A extends IpAddress = Ipv4Address> {
+  /**
+   * The address of the stack under test: one end of the conversation. Its family chooses the
+   * conversations: IPv4 ones for a number, IPv6 ones for IPv6 text (ip-address.ts's form).
+   */
+  readonly host: A;
   /** Which TCP conversation of the capture, counting from 1 in order of first appearance (default 1). */
   readonly conversation?: number;
   /** Shown in the script's header comment (the capture's file name). */
@@ -71,14 +90,27 @@ export class PcapToScriptError extends Error {
  * raw IP, IPv4, Linux cooked capture v1 and v2); undefined for anything else.
  */
 export function ipv4PacketOfRecord(record: CaptureRecord): Uint8Array | undefined {
+  return ipPacketOfRecord(record, 4);
+}
+
+/** The IPv6 packet a record carries, by the same link types and LINKTYPE_IPV6; undefined for anything else. */
+export function ipv6PacketOfRecord(record: CaptureRecord): Uint8Array | undefined {
+  return ipPacketOfRecord(record, 6);
+}
+
+function ipPacketOfRecord(record: CaptureRecord, family: 4 | 6): Uint8Array | undefined {
   const data = record.data;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const wanted = family === 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
   const after = (offset: number, etherType: number): Uint8Array | undefined =>
-    etherType === ETHERTYPE_IPV4 && data.length > offset ? data.subarray(offset) : undefined;
+    etherType === wanted && data.length > offset ? data.subarray(offset) : undefined;
   switch (record.linkType) {
     case LinkType.RAW:
+      return data.length > 0 && data[0] >> 4 === family ? data : undefined;
     case LinkType.IPV4:
-      return data.length > 0 && data[0] >> 4 === 4 ? data : undefined;
+      return family === 4 && data.length > 0 && data[0] >> 4 === 4 ? data : undefined;
+    case LinkType.IPV6:
+      return family === 6 && data.length > 0 && data[0] >> 4 === 6 ? data : undefined;
     case LinkType.ETHERNET: {
       if (data.length < 14) return undefined;
       const etherType = view.getUint16(12);
@@ -110,14 +142,52 @@ function tcpSegmentOf(record: CaptureRecord): CapturedSegment | undefined {
   return { frame: record.index + 1, timeMs: timestampToMs(record), source: ip.value.source, destination: ip.value.destination, ip: ip.value, tcp: tcp.value };
 }
 
-/** The capture's TCP conversations (IPv4, by address and port pair), in order of first appearance. */
-export function tcpConversations(records: readonly CaptureRecord[]): TcpConversation[] {
-  const byKey = new Map<string, { first: TcpConversation['first']; second: TcpConversation['second']; segments: CapturedSegment[] }>();
+/**
+ * The TCP segment an IPv6 record carries, past any extension headers (RFC 8200 §4), or
+ * undefined: not TCP, malformed, or a fragment (a piece of a segment is not one; an atomic
+ * fragment, offset 0 without M, is a whole packet, RFC 8021 §2, and is read).
+ */
+function tcpSegmentOf6(record: CaptureRecord): CapturedSegment<string> | undefined {
+  const bytes = ipv6PacketOfRecord(record);
+  if (!bytes) return undefined;
+  const packet = Ipv6Packet.checked(bytes);
+  if (!packet.ok) return undefined;
+  const ip = parseIpv6(packet.value);
+  if (!ip.ok) return undefined;
+  // The chain's rules are a receiver's (a Routing header with Segments Left is refused): such a
+  // packet was not yet at the end it was captured going to, so it is no segment of the conversation.
+  const chain = parseIpv6ExtensionHeaders(packet.value.payload, ip.value.nextHeader);
+  if (!chain.ok || chain.value.upperLayer !== Ipv6NextHeader.TCP) return undefined;
+  const fragment = chain.value.fragment;
+  if (fragment && (fragment.moreFragments || fragment.fragmentOffset !== 0)) return undefined;
+  const view = TcpPacket.checked(packet.value.bytes.subarray(chain.value.upperLayerOffset, 40 + ip.value.payloadLength));
+  if (!view.ok) return undefined;
+  // Checksums are not verified, as over IPv4 (offloads), so the pseudo-header is not needed.
+  const tcp = parseTcp(view.value, { verifyChecksum: false, optionParsing: 'lenient' });
+  if (!tcp.ok) return undefined;
+  const { hopLimit, dscp, ecn } = ip.value;
+  return {
+    frame: record.index + 1,
+    timeMs: timestampToMs(record),
+    source: ipv6Text(ip.value.source),
+    destination: ipv6Text(ip.value.destination),
+    ip: { ttl: hopLimit, dscp, ecn, dontFragment: true, identification: 0 },
+    tcp: tcp.value,
+  };
+}
+
+/** The capture's TCP conversations of one family (IPv4 unless asked), by address and port pair, in order of first appearance. */
+export function tcpConversations(records: readonly CaptureRecord[]): TcpConversation[];
+export function tcpConversations(records: readonly CaptureRecord[], family: 6): TcpConversation<string>[];
+export function tcpConversations(records: readonly CaptureRecord[], family: 4 | 6): TcpConversation<IpAddress>[];
+export function tcpConversations(records: readonly CaptureRecord[], family: 4 | 6 = 4): TcpConversation<IpAddress>[] {
+  type End = TcpConversation<IpAddress>['first'];
+  const byKey = new Map<string, { first: End; second: End; segments: CapturedSegment<IpAddress>[] }>();
   for (const record of records) {
-    const segment = tcpSegmentOf(record);
+    const segment: CapturedSegment<IpAddress> | undefined = family === 4 ? tcpSegmentOf(record) : tcpSegmentOf6(record);
     if (!segment) continue;
-    const a = `${segment.source}:${segment.tcp.srcPort}`;
-    const b = `${segment.destination}:${segment.tcp.dstPort}`;
+    const a = `${segment.source}/${segment.tcp.srcPort}`;
+    const b = `${segment.destination}/${segment.tcp.dstPort}`;
     const key = a < b ? `${a}-${b}` : `${b}-${a}`;
     let conversation = byKey.get(key);
     if (!conversation) {
@@ -157,9 +227,9 @@ export interface ApplicationCall {
 }
 
 /** One line of the script: a system call, a segment, or a backtick setting, at its capture time. */
-export type ConversationStep =
+export type ConversationStep<A extends IpAddress = Ipv4Address> =
   | { readonly kind: 'call'; readonly timeMs: number; readonly text: string; readonly call: ApplicationCall }
-  | { readonly kind: 'segment'; readonly timeMs: number; readonly text: string; readonly outbound: boolean; readonly segment: CapturedSegment }
+  | { readonly kind: 'segment'; readonly timeMs: number; readonly text: string; readonly outbound: boolean; readonly segment: CapturedSegment<A> }
   | { readonly kind: 'setting'; readonly text: string };
 
 /**
@@ -169,13 +239,13 @@ export type ConversationStep =
  * the rules that infer the application (listen or connect, one write per turn, close or
  * shutdown) have one owner.
  */
-export interface ConversationPlan {
+export interface ConversationPlan<A extends IpAddress = Ipv4Address> {
   /** Which conversation of the capture, from 1. */
   readonly number: number;
   /** The host's end. */
-  readonly host: TcpConversation['first'];
+  readonly host: TcpConversation<A>['first'];
   /** The peer's end. */
-  readonly peer: TcpConversation['first'];
+  readonly peer: TcpConversation<A>['first'];
   /** The host sent the SYN (connected). */
   readonly hostOpened: boolean;
   /** The host answered the SYN with a SYN-ACK (listened). */
@@ -187,7 +257,7 @@ export interface ConversationPlan {
   /** The host's first TS val, the origin of its relative ones. */
   readonly firstHostTsVal: number | undefined;
   /** Every line of the script in order. */
-  readonly steps: readonly ConversationStep[];
+  readonly steps: readonly ConversationStep<A>[];
 }
 
 /**
@@ -196,17 +266,19 @@ export interface ConversationPlan {
  * conversation, the host is not one of its ends, or it does not start with a SYN (sequence
  * numbers could not be made relative to the ISNs a script assumes).
  */
-export function pcapToScript(records: readonly CaptureRecord[], options: PcapToScriptOptions): string {
+export function pcapToScript<A extends IpAddress>(records: readonly CaptureRecord[], options: PcapToScriptOptions<A>): string {
   return planToScript(planConversation(records, options), options.sourceName);
 }
 
 /** The script text of a plan (see pcapToScript). */
-export function planToScript(plan: ConversationPlan, sourceName?: string): string {
-  const describe = (end: TcpConversation['first']) => `${formatIpv4Address(end.address)}:${end.port}`;
+export function planToScript<A extends IpAddress>(plan: ConversationPlan<A>, sourceName?: string): string {
   const lines: string[] = [
-    `// ${sourceName ?? 'capture'}, TCP conversation ${plan.number}: ${describe(plan.host)} (the stack under test) with ${describe(plan.peer)}.`,
+    `// ${sourceName ?? 'capture'}, TCP conversation ${plan.number}: ${describeEnd(plan.host)} (the stack under test) with ${describeEnd(plan.peer)}.`,
     "// Written by `ustack pcap2drill`; the host's window and IP ECN marks are left unchecked.",
   ];
+  // packetdrill scripts state the mode they need in an option line (FreeBSD's *-ipv6.pkt do);
+  // `ustack drill` then uses its ipv6 defaults (fd3d:fa7b:d17d::1, 2001:db8::1) for the two ends.
+  if (ipFamily(plan.host.address) === 6) lines.push('--ip_version=ipv6');
   let lastMs: number | undefined;
   for (const step of plan.steps) {
     if (step.kind === 'setting') {
@@ -219,23 +291,33 @@ export function planToScript(plan: ConversationPlan, sourceName?: string): strin
   return `${lines.join('\n')}\n`;
 }
 
-/** One conversation of `records` as a plan (see ConversationPlan); throws PcapToScriptError as pcapToScript does. */
-export function planConversation(records: readonly CaptureRecord[], options: PcapToScriptOptions): ConversationPlan {
-  const conversations = tcpConversations(records);
+/** `10.0.0.1:80`, `[fd00::1]:80` (RFC 5952 §6). */
+function describeEnd(end: { readonly address: IpAddress; readonly port: number }): string {
+  const text = formatIpAddress(end.address);
+  return ipFamily(end.address) === 6 ? `[${text}]:${end.port}` : `${text}:${end.port}`;
+}
+
+/**
+ * One conversation of `records` as a plan (see ConversationPlan); throws PcapToScriptError as
+ * pcapToScript does. Conversations are counted among those of the host's family.
+ */
+export function planConversation<A extends IpAddress>(records: readonly CaptureRecord[], options: PcapToScriptOptions<A>): ConversationPlan<A> {
+  const family = ipFamily(options.host);
+  const conversations = tcpConversations(records, family) as TcpConversation<A>[];
   const number = options.conversation ?? 1;
-  if (conversations.length === 0) throw new PcapToScriptError('the capture holds no IPv4 TCP segment');
+  if (conversations.length === 0) throw new PcapToScriptError(`the capture holds no IPv${family} TCP segment`);
   if (number < 1 || number > conversations.length) {
     throw new PcapToScriptError(`the capture holds ${conversations.length} TCP conversation${conversations.length === 1 ? '' : 's'}, not ${number}`);
   }
   const conversation = conversations[number - 1];
   const { first, second } = conversation;
-  const describe = (end: TcpConversation['first']) => `${formatIpv4Address(end.address)}:${end.port}`;
+  const describe = describeEnd;
   const host = first.address === options.host ? first : second.address === options.host ? second : undefined;
   if (!host || first.address === second.address) {
     throw new PcapToScriptError(
       first.address === second.address
         ? `conversation ${number} (${describe(first)} - ${describe(second)}) has the same address at both ends: --host cannot tell them apart`
-        : `${formatIpv4Address(options.host)} is not an end of conversation ${number} (${describe(first)} - ${describe(second)})`,
+        : `${formatIpAddress(options.host)} is not an end of conversation ${number} (${describe(first)} - ${describe(second)})`,
     );
   }
   const peer = host === first ? second : first;
@@ -244,7 +326,7 @@ export function planConversation(records: readonly CaptureRecord[], options: Pca
   if ((opening.tcp.flags & TcpFlag.SYN) === 0 || (opening.tcp.flags & TcpFlag.ACK) !== 0) {
     throw new PcapToScriptError(`conversation ${number} does not start with a SYN: the script's sequence numbers need the ISNs of its handshake`);
   }
-  const isOutbound = (segment: CapturedSegment) => segment.source === host.address && segment.tcp.srcPort === host.port;
+  const isOutbound = (segment: CapturedSegment<A>) => segment.source === host.address && segment.tcp.srcPort === host.port;
   const hostOpened = isOutbound(opening);
 
   // The ISNs: each side's SYN; a side that never sent one (a closed port's RST) counts from 0.
@@ -255,9 +337,9 @@ export function planConversation(records: readonly CaptureRecord[], options: Pca
   const firstHostTsVal = segments.filter(isOutbound).flatMap((s) => s.tcp.options.filter((o) => o.kind === 'timestamps'))[0]?.tsVal;
   const hostTsVal = (value: number) => (firstHostTsVal === undefined ? value : relative(value, firstHostTsVal));
 
-  const steps: ConversationStep[] = [];
+  const steps: ConversationStep<A>[] = [];
   const emit = (timeMs: number, text: string, call: ApplicationCall) => steps.push({ kind: 'call', timeMs, text, call });
-  const emitSegment = (segment: CapturedSegment, outbound: boolean, text: string) =>
+  const emitSegment = (segment: CapturedSegment<A>, outbound: boolean, text: string) =>
     steps.push({ kind: 'segment', timeMs: segment.timeMs, text, outbound, segment });
 
   const SOCKET = 3;

@@ -133,7 +133,7 @@ describe('every option checked before anything is set up: one line naming it, ex
     [['demo', '--pcap'], /^ustack demo: --pcap takes a FILE to write$/],
     [['dissect'], /^ustack dissect: which capture FILE\?/],
     [['pcap2drill', 'x.pcap'], /^ustack pcap2drill: --host ADDR is needed/],
-    [['pcap2drill', 'x.pcap', '--host', '10.0.0'], /^ustack pcap2drill: --host takes an IPv4 ADDR \(a\.b\.c\.d\), not '10\.0\.0'$/],
+    [['pcap2drill', 'x.pcap', '--host', '10.0.0'], /^ustack pcap2drill: --host takes an IPv4 or IPv6 ADDR \(a\.b\.c\.d, fd00::2\), not '10\.0\.0'$/],
     [
       ['pcap2drill', 'x.pcap', '--host', '10.0.0.1', '--conversation', '0'],
       /^ustack pcap2drill: --conversation takes N \(a conversation number, 1 or more\), not '0'$/,

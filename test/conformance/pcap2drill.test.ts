@@ -5,7 +5,8 @@
  * replays from the client's end under the Linux profile once the window-scale shift ustack
  * offers is written in, and its handshake lines are exactly what the capture shows.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +25,8 @@ import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const CLIENT = '10.0.0.1';
 const SERVER = '10.0.0.2';
+const CLIENT6 = 'fd00:7::1';
+const SERVER6 = 'fd00:7::2';
 
 function address(text: string): number {
   const parsed = parseIpv4Address(text);
@@ -40,18 +43,19 @@ function records(bytes: Uint8Array): readonly CaptureRecord[] {
 /** Two ustack stacks on a 1 ms wire, each side's interface recorded; `exchange` runs between them in virtual time. */
 async function captureUstackPair(
   exchange: (client: BerkeleySockets, server: BerkeleySockets) => Promise<unknown>,
-): Promise<{ client: readonly CaptureRecord[]; server: readonly CaptureRecord[] }> {
+): Promise<{ client: readonly CaptureRecord[]; server: readonly CaptureRecord[]; serverBytes: Uint8Array }> {
   const net = new VirtualNetwork(7);
   const clientStack = net.createStack('client');
   const serverStack = net.createStack('server');
   const { a, b } = net.connect(
-    { stack: clientStack, address: `${CLIENT}/24`, capture: true },
-    { stack: serverStack, address: `${SERVER}/24`, capture: true },
+    { stack: clientStack, address: `${CLIENT}/24`, address6: `${CLIENT6}/64`, capture: true },
+    { stack: serverStack, address: `${SERVER}/24`, address6: `${SERVER6}/64`, capture: true },
     { mtu: 1500, latencyMs: 1 },
   );
   await net.runAsync(exchange(new BerkeleySockets(clientStack), new BerkeleySockets(serverStack)));
   net.run(1000); // the last ACKs
-  return { client: records(a.tap!.writer.toBytes()), server: records(b.tap!.writer.toBytes()) };
+  const serverBytes = b.tap!.writer.toBytes();
+  return { client: records(a.tap!.writer.toBytes()), server: records(serverBytes), serverBytes };
 }
 
 async function expectReplays(script: string, name: string): Promise<void> {
@@ -122,6 +126,181 @@ describe('a capture of ustack talking to ustack, converted and replayed by the d
     const script = pcapToScript(capture.server, { host: address(SERVER) }).replace(/(> P\. 1:4\(3\) ack \d+)/, '> P. 1:5(4) ack 4');
     const result = await runScript(script, { name: 'altered.pkt' });
     expect(result.passed).toBe(false);
+  });
+});
+
+/** The upper-casing exchange over AF_INET6 sockets: the server reads, answers upper-cased and closes; the client reads to the end. */
+function upperExchange6(sentence: string): (client: BerkeleySockets, server: BerkeleySockets) => Promise<void> {
+  return async (client, server) => {
+    const listener = server.socket(C.AF_INET6, C.SOCK_STREAM);
+    server.bind(listener, { address: '::', port: 12000 });
+    server.listen(listener, 4);
+    const served = (async () => {
+      const { fd } = await server.accept(listener);
+      const request = await server.recv(fd, 1024);
+      await server.send(fd, new TextEncoder().encode(new TextDecoder().decode(request).toUpperCase()));
+      server.close(fd);
+    })();
+    const fd = client.socket(C.AF_INET6, C.SOCK_STREAM);
+    await client.connect(fd, { address: SERVER6, port: 12000 });
+    await client.send(fd, new TextEncoder().encode(sentence));
+    let answer = '';
+    for (;;) {
+      const data = await client.recv(fd, 1024);
+      if (data.length === 0) break;
+      answer += new TextDecoder().decode(data);
+    }
+    client.close(fd);
+    await served;
+    expect(answer).toBe(sentence.toUpperCase());
+  };
+}
+
+describe('an IPv6 capture of ustack talking to ustack, converted to an --ip_version=ipv6 script', () => {
+  it('the upper-casing exchange over AF_INET6: both ends replay in ipv6 mode; the IPv4 conversations of the capture are not counted', async () => {
+    const capture = await captureUstackPair(upperExchange6('a sentence in lower case'));
+    // The capture holds IPv6 only (no IPv4 TCP), and one IPv6 conversation.
+    expect(tcpConversations(capture.server)).toHaveLength(0);
+    expect(tcpConversations(capture.server, 6)).toHaveLength(1);
+    expect(() => pcapToScript(capture.server, { host: address(SERVER) })).toThrow('the capture holds no IPv4 TCP segment');
+
+    const serverScript = pcapToScript(capture.server, { host: SERVER6 });
+    const lines = serverScript.split('\n');
+    expect(lines[0]).toMatch(/^\/\/ capture, TCP conversation 1: \[fd00:7::2\]:12000 \(the stack under test\) with \[fd00:7::1\]:\d+\.$/);
+    expect(lines[2]).toBe('--ip_version=ipv6');
+    // The MSS over IPv6 on a 1500-byte link: 1500 − 40 − 20.
+    expect(serverScript).toMatch(/^\+0 < SEW 0:0\(0\) win \d+ <mss 1440,/m);
+    expect(serverScript).toMatch(/^\+0 accept\(3, \.\.\., \.\.\.\) = 4$/m);
+    expect(serverScript).toMatch(/^\+0 read\(4, \.\.\., 24\) = 24$/m);
+    expect(serverScript).toMatch(/^\+[\d.]+ write\(4, \.\.\., 24\) = 24\n\+0 > P\. 1:25\(24\) ack 25 .*\n\+0 close\(4\) = 0\n\+0 > F\. 25:25\(0\) ack 25 /m);
+    const serverRun = await runScript(serverScript, { name: 'upper6-server.pkt' });
+    expect(serverRun.ipVersion).toBe('ipv6');
+    expect(serverRun.failure, `${serverScript}\n${JSON.stringify(serverRun.failure)}`).toBeNull();
+    expect(serverRun.passed).toBe(true);
+
+    const clientScript = pcapToScript(capture.client, { host: CLIENT6 });
+    expect(clientScript).toMatch(/^--ip_version=ipv6\n0 socket\(/m);
+    expect(clientScript).toMatch(/^\+0 > SEW 0:0\(0\) <mss 1440,/m);
+    const clientRun = await runScript(clientScript, { name: 'upper6-client.pkt' });
+    expect(clientRun.ipVersion).toBe('ipv6');
+    expect(clientRun.failure, `${clientScript}\n${JSON.stringify(clientRun.failure)}`).toBeNull();
+
+    // The replay is a real comparison over IPv6 too: a changed answer fails.
+    const altered = await runScript(serverScript.replace(/> P\. 1:25\(24\) ack 25/, '> P. 1:26(25) ack 25'), { name: 'altered6.pkt' });
+    expect(altered.passed).toBe(false);
+    // Run in ipv4 mode (the command line wins over the script's line), no IPv6 packet matches.
+    const asIpv4 = await runScript(serverScript, { name: 'upper6-as-ipv4.pkt', overrides: [{ name: 'ip_version', value: 'ipv4' }] });
+    expect(asIpv4.passed).toBe(false);
+  });
+
+  it('the command takes an IPv6 --host (any spelling) and prints the same script', async () => {
+    const capture = await captureUstackPair(async (client, server) => {
+      const listener = server.socket(C.AF_INET6, C.SOCK_STREAM);
+      server.bind(listener, { address: '::', port: 9000 });
+      server.listen(listener, 4);
+      const accepted = server.accept(listener);
+      const fd = client.socket(C.AF_INET6, C.SOCK_STREAM);
+      await client.connect(fd, { address: SERVER6, port: 9000 });
+      client.close(fd);
+      const peer = await accepted;
+      await server.recv(peer.fd, 10);
+      server.close(peer.fd);
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'pcap2drill6-'));
+    try {
+      const path = join(dir, 'six.pcap');
+      writeFileSync(path, capture.serverBytes);
+      const out: string[] = [];
+      const err: string[] = [];
+      expect(
+        await runPcap2drill(
+          [path, '--host', 'FD00:7:0:0::2'],
+          (l) => out.push(l),
+          (l) => err.push(l),
+        ),
+      ).toBe(0);
+      expect(err).toEqual([]);
+      expect(`${out.join('\n')}\n`).toBe(pcapToScript(capture.server, { host: SERVER6, sourceName: path }));
+      expect(
+        await runPcap2drill(
+          [path, '--host', 'fd00:7::99'],
+          (l) => out.push(l),
+          (l) => err.push(l),
+        ),
+      ).toBe(1);
+      expect(err[0]).toMatch(/fd00:7::99 is not an end of conversation 1 \(\[fd00:7::/);
+      expect(
+        await runPcap2drill(
+          [path, '--host', 'fd00::7::2'],
+          (l) => out.push(l),
+          (l) => err.push(l),
+        ),
+      ).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('IPv6 in every link type the IPv4 path reads, past extension headers, fragments left out', () => {
+  /** The raw IPv6 packet with a Destination Options header (PadN only) in front of its TCP header. */
+  const withDestinationOptions = (packet: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(packet.length + 8);
+    out.set(packet.subarray(0, 40));
+    out.set([packet[6], 0, 1, 4, 0, 0, 0, 0], 40); // Next Header TCP, length 8 bytes, PadN of 4
+    out.set(packet.subarray(40), 48);
+    out[6] = 60; // Destination Options (RFC 8200 §4.6)
+    new DataView(out.buffer).setUint16(4, packet.length - 40 + 8);
+    return out;
+  };
+  /** The packet as the first fragment of a larger one (a Fragment header with M set). */
+  const asFirstFragment = (packet: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(packet.length + 8);
+    out.set(packet.subarray(0, 40));
+    out.set([packet[6], 0, 0, 1, 0, 0, 0, 9], 40); // offset 0, M = 1, identification 9
+    out.set(packet.subarray(40), 48);
+    out[6] = 44;
+    new DataView(out.buffer).setUint16(4, packet.length - 40 + 8);
+    return out;
+  };
+  const frame = (linkType: number, header: number[], packet: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(header.length + packet.length);
+    out.set(header);
+    out.set(packet, header.length);
+    return out;
+  };
+  const ETHERNET = [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
+  const wrappings: [string, number, (packet: Uint8Array) => Uint8Array][] = [
+    ['Ethernet', 1, (p) => frame(1, [...ETHERNET, 0x86, 0xdd], p)],
+    ['Ethernet with an 802.1Q tag', 1, (p) => frame(1, [...ETHERNET, 0x81, 0x00, 0, 7, 0x86, 0xdd], p)],
+    ['LINKTYPE_IPV6', 229, (p) => p],
+    ['Linux cooked v1', 113, (p) => frame(113, [0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x86, 0xdd], p)],
+    ['Linux cooked v2', 276, (p) => frame(276, [0x86, 0xdd, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0], p)],
+  ];
+
+  it('each link type, and a Destination Options header before TCP, convert to the same script as raw IPv6', async () => {
+    const capture = await captureUstackPair(upperExchange6('abc'));
+    const raw = capture.server;
+    expect(raw[0].linkType).toBe(101);
+    const expected = pcapToScript(raw, { host: SERVER6 });
+    expect(expected).toMatch(/^--ip_version=ipv6$/m);
+    for (const [name, linkType, wrap] of wrappings) {
+      const wrapped = raw.map((r) => ({ ...r, linkType, data: wrap(r.data) }));
+      expect(pcapToScript(wrapped, { host: SERVER6 }), name).toBe(expected);
+      // The same link type carrying IPv4 only: no IPv6 conversation is read out of the wrong EtherType.
+      expect(tcpConversations(wrapped), name).toHaveLength(0);
+    }
+    expect(
+      pcapToScript(
+        raw.map((r) => ({ ...r, data: withDestinationOptions(r.data) })),
+        { host: SERVER6 },
+      ),
+    ).toBe(expected);
+    // A fragment is no segment: the SYN-ACK sent as a first fragment leaves the conversation without it.
+    const fragmented = raw.map((r, index) => (index === 1 ? { ...r, data: asFirstFragment(r.data) } : r));
+    const segments = tcpConversations(fragmented, 6)[0].segments;
+    expect(segments).toHaveLength(tcpConversations(raw, 6)[0].segments.length - 1);
+    expect(segments.map((segment) => segment.frame)).not.toContain(2);
   });
 });
 
