@@ -200,7 +200,7 @@ export const SERVICES: Readonly<Record<string, Service>> = {
       { protocol: 'udp', port: ECHO_PORT },
     ],
     start: (stack) => {
-      // Both families: IPv4 and an IPv6-only twin on the same port (`nc -6 ADDR6 7`).
+      // Both families, as every service here: IPv4 and an IPv6-only twin on the same port (`nc -6 ADDR6 7`).
       const api = new BerkeleySockets(stack);
       const tcp = startEchoServer(api, 'concurrent');
       const tcp6 = startEchoServer(api, 'concurrent', ECHO_PORT, 6);
@@ -224,10 +224,14 @@ export const SERVICES: Readonly<Record<string, Service>> = {
     start: (stack, log) => {
       const api = new BerkeleySockets(stack);
       const tcp = startTcpUpperServer(api, TCP_UPPER_PORT, log);
+      const tcp6 = startTcpUpperServer(api, TCP_UPPER_PORT, log, 6);
       const udp = startUdpUpperServer(stack, UDP_UPPER_PORT, log);
+      const udp6 = startUdpUpperServer(stack, UDP_UPPER_PORT, log, 6);
       return () => {
         api.close(tcp.fd);
+        api.close(tcp6.fd);
         udp.close();
+        udp6.close();
       };
     },
     tryFromShell: (address) => [`echo 'a sentence' | nc -N ${address} ${TCP_UPPER_PORT}`, `echo hello | nc -u -w1 ${address} ${UDP_UPPER_PORT}`],
@@ -237,8 +241,13 @@ export const SERVICES: Readonly<Record<string, Service>> = {
     ports: [{ protocol: 'tcp', port: KV_PORT }],
     start: (stack, log) => {
       const api = new BerkeleySockets(stack);
-      const { fd } = startKvServer(api, KV_PORT, log);
-      return () => api.close(fd);
+      const kv = startKvServer(api, KV_PORT, log);
+      // The IPv6 listener serves the same keys.
+      const kv6 = startKvServer(api, KV_PORT, log, { family: 6, dictionary: kv.dictionary });
+      return () => {
+        api.close(kv.fd);
+        api.close(kv6.fd);
+      };
     },
     tryFromShell: (address) => [pythonFramedCall(address, KV_PORT, { func: 'PUT', params: { obj: 'colour', val: 'blue' } })],
   },
@@ -248,7 +257,11 @@ export const SERVICES: Readonly<Record<string, Service>> = {
     start: (stack, log) => {
       const api = new BerkeleySockets(stack);
       const { fd } = startGatewayServer(api, GATEWAY_PORT, GATEWAY_ENTRY_POINT, () => log('gateway: a client connected'));
-      return () => api.close(fd);
+      const gateway6 = startGatewayServer(api, GATEWAY_PORT, GATEWAY_ENTRY_POINT, () => log('gateway: a client connected'), 6);
+      return () => {
+        api.close(fd);
+        api.close(gateway6.fd);
+      };
     },
     tryFromShell: (address) => [pythonFramedCall(address, GATEWAY_PORT, { type: 'call', id: 1, target: 'entryPoint', method: 'add', args: [2, 3] })],
   },

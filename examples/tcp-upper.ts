@@ -14,13 +14,14 @@ export const TCP_UPPER_PORT = 12000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Starts the server; closing the returned fd stops it. */
+/** Starts the server (with `family` 6 on `[::]`, IPv6 only); closing the returned fd stops it. */
 export function startTcpUpperServer(
   api: BerkeleySockets,
   port = TCP_UPPER_PORT,
   log: (line: string) => void = () => {},
+  family: 4 | 6 = 4,
 ): { fd: number; stopped: Promise<void> } {
-  const welcome = listenTcp(api, port, 16);
+  const welcome = listenTcp(api, port, 16, family);
   const stopped = acceptLoop(api, welcome, async (fd, client) => {
     try {
       const sentence = decoder.decode(await api.recv(fd, 1024));

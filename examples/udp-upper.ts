@@ -17,10 +17,11 @@ export const UDP_UPPER_PORT = 15000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Starts the server on `port` of every address of `stack`; returns its socket. */
-export function startUdpUpperServer(stack: Stack, port = UDP_UPPER_PORT, log: (line: string) => void = () => {}): UdpSocket {
-  const serverSocket = stack.udp.open();
-  const bound = serverSocket.bind(0, port);
+/** Starts the server on `port` of every address of `stack` (with `family` 6, every IPv6 one); returns its socket. */
+export function startUdpUpperServer(stack: Stack, port = UDP_UPPER_PORT, log: (line: string) => void = () => {}, family: 4 | 6 = 4): UdpSocket {
+  const serverSocket = stack.udp.open(family);
+  if (family === 6) serverSocket.options.ipv6Only = true;
+  const bound = serverSocket.bind(family === 6 ? '::' : 0, port);
   if (!bound.ok) throw new Error(`bind :${port} ${bound.error}`);
   serverSocket.onReadable = () => {
     for (let datagram = serverSocket.receive(); datagram; datagram = serverSocket.receive()) {

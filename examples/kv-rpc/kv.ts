@@ -56,15 +56,24 @@ async function serveConnection(api: BerkeleySockets, fd: number, dictionary: Map
   }
 }
 
-/** Starts the server: socket, SO_REUSEADDR, bind, listen, then accept until the socket is closed. */
-export function startKvServer(api: BerkeleySockets, port = KV_PORT, log: (line: string) => void = () => {}): { fd: number; stopped: Promise<void> } {
-  const dictionary = new Map<string, unknown>();
-  const fd = listenTcp(api, port, 16);
+/**
+ * Starts the server: socket, SO_REUSEADDR, bind, listen, then accept until the socket is closed.
+ * `family` 6 listens on `[::]` (IPv6 only); a second server given the first's `dictionary`
+ * serves the same keys.
+ */
+export function startKvServer(
+  api: BerkeleySockets,
+  port = KV_PORT,
+  log: (line: string) => void = () => {},
+  options: { readonly family?: 4 | 6; readonly dictionary?: Map<string, unknown> } = {},
+): { fd: number; stopped: Promise<void>; dictionary: Map<string, unknown> } {
+  const dictionary = options.dictionary ?? new Map<string, unknown>();
+  const fd = listenTcp(api, port, 16, options.family ?? 4);
   const stopped = acceptLoop(api, fd, (connection, peer) => {
     log(`kv server: got message from ${peer.address}:${peer.port}`);
     return serveConnection(api, connection, dictionary, log);
   });
-  return { fd, stopped };
+  return { fd, stopped, dictionary };
 }
 
 /** The seed's client_do_single_call: connect, send one request, read the reply, close. */

@@ -160,8 +160,10 @@ export function startGatewayServer(
   port: number,
   entryPoint: object,
   onClient: (peer: GatewayPeer) => void = () => {},
+  /** 6: listen on `[::]`, IPv6 only. */
+  family: 4 | 6 = 4,
 ): { fd: number; stopped: Promise<void> } {
-  const fd = listenTcp(api, port, 16);
+  const fd = listenTcp(api, port, 16, family);
   const stopped = acceptLoop(api, fd, (connection) => {
     const peer = new GatewayPeer(api, connection, 'server');
     peer.expose('entryPoint', entryPoint);

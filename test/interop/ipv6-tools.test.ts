@@ -166,14 +166,14 @@ async function exchange(socket: import('../../src/socket-api/net-socket.js').Net
 }
 
 describeInterop('interop: IPv6 with the kernel’s tools (curl -g, iperf3 -6, python, nc -6, loss, PMTU)', () => {
-  it("curl -g 'http://[fd00:81::2]/' and iperf3 -6 both ways against ustack up --serve http,iperf --addr6; python AF_INET6 both ways", async () => {
+  it("every ustack up service over IPv6 (--addr6): curl -g 'http://[fd00:81::2]/', iperf3 -6 both ways, nc -6 to echo and upper, kv and gateway; python AF_INET6 both ways; flow labels as tshark reads them", async () => {
     counter++;
     const namespace = `ustack-it-${process.pid}-t${counter}`;
     const directory = mkdtempSync(join(tmpdir(), 'ustack-ipv6-tools-'));
     const pcap = join(directory, 'device.pcap');
     const service = await up([
       ...['--tun', `ust6t${process.pid % 10000}${counter}`, '--netns', namespace, '--addr', '10.81.0.2/24', '--host-addr', '10.81.0.1'],
-      ...['--addr6', 'fd00:81::2/64', '--serve', 'http,iperf,echo', '--pcap', pcap],
+      ...['--addr6', 'fd00:81::2/64', '--serve', 'http,iperf,echo,upper,kv,gateway', '--pcap', pcap],
     ]);
     try {
       // The echo service on both families (RFC 862): the kernel's nc -6 over TCP and UDP.
@@ -181,6 +181,21 @@ describeInterop('interop: IPv6 with the kernel’s tools (curl -g, iperf3 -6, py
       expect(echoed.stdout.toString()).toBe('echo over ipv6\n');
       const echoedUdp = await start(namespace, ['nc', '-6', '-u', '-w', '1', 'fd00:81::2', '7'], 'udp over ipv6\n').done;
       expect(echoedUdp.stdout.toString()).toBe('udp over ipv6\n');
+      const upper = await start(namespace, ['nc', '-6', '-N', 'fd00:81::2', '12000'], 'a sentence').done;
+      expect(upper.stdout.toString()).toBe('A SENTENCE');
+      // kv: a PUT over IPv6 is read back over IPv4 (one dictionary behind both listeners); the gateway over IPv6.
+      const framed = (host: string, port: number, message: object) =>
+        `import socket,struct,json;s=socket.create_connection(('${host}',${port}),timeout=5);b=${JSON.stringify(JSON.stringify(message))}.encode();s.sendall(struct.pack('<ii',1,len(b))+b);h=s.recv(8);print(s.recv(struct.unpack('<ii',h)[1]).decode())`;
+      const put = await start(namespace, ['python3', '-c', framed('fd00:81::2', 4444, { func: 'PUT', params: { obj: 'colour', val: 'blue' } })]).done;
+      expect(put.code).toBe(0);
+      const get = await start(namespace, ['python3', '-c', framed('10.81.0.2', 4444, { func: 'GET', params: { obj: 'colour' } })]).done;
+      expect(JSON.parse(get.stdout.toString())).toMatchObject({ status: 'OK', response: { func: 'GET', response: { obj: 'colour', val: 'blue' } } });
+      const add = await start(namespace, [
+        'python3',
+        '-c',
+        framed('fd00:81::2', 25333, { type: 'call', id: 1, target: 'entryPoint', method: 'add', args: [2, 3] }),
+      ]).done;
+      expect(add.stdout.toString()).toMatch(/\b5\b/);
       const page = await start(namespace, ['curl', '-sS', '-g', '--max-time', '10', 'http://[fd00:81::2]:80/']).done;
       expect(page.stderr).toBe('');
       expect(page.stdout.toString()).toMatch(/^hello from ustack: this page came over a TCP\/IP stack written in TypeScript\n/);
