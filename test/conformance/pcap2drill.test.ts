@@ -14,6 +14,7 @@ import { listenTcp } from '../../examples/server-socket.js';
 import { startTcpUpperServer, tcpUpperClient } from '../../examples/tcp-upper.js';
 import { Rng } from '../../src/core/rng.js';
 import { pcapToScript, PcapToScriptError, tcpConversations } from '../../src/drill/pcap-to-script.js';
+import { runDrill } from '../../src/drill/drill-command.js';
 import { runPcap2drill } from '../../src/drill/pcap2drill-command.js';
 import { runScript } from '../../src/drill/runner.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
@@ -221,6 +222,14 @@ describe('an IPv6 capture of ustack talking to ustack, converted to an --ip_vers
       ).toBe(0);
       expect(err).toEqual([]);
       expect(`${out.join('\n')}\n`).toBe(pcapToScript(capture.server, { host: SERVER6, sourceName: path }));
+      // `ustack drill` runs the printed script in the mode its line names.
+      const scriptPath = join(dir, 'six.pkt');
+      writeFileSync(scriptPath, `${out.join('\n')}\n`);
+      const drilled: string[] = [];
+      expect(await runDrill([scriptPath], (l) => drilled.push(l))).toBe(0);
+      expect(drilled, drilled.join('\n')).toContain(`PASS ${scriptPath} (ipv6)`);
+      expect(drilled).toContain('ipv6: 1 passed, 0 failed, 0 unsupported');
+      out.length = 0;
       expect(
         await runPcap2drill(
           [path, '--host', 'fd00:7::99'],
