@@ -127,7 +127,9 @@ export interface DatagramSend {
 
 /** A UDP socket of the host's application: bound to `port` on the host's address, and what it sent. */
 export interface DatagramSocket {
+  /** The UDP port the host's socket was bound to. */
   readonly port: number;
+  /** What the application sent from it (one `sendto` each), in the capture's order. */
   readonly sends: readonly DatagramSend[];
 }
 

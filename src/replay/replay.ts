@@ -152,7 +152,12 @@ export interface ReplayedDatagrams {
   /** The packets (fragments counted one by one) that reached the host, played into ustack. */
   readonly inbound: number;
   /** The host's UDP sockets: the ports bound, and how many datagrams each sent. */
-  readonly sockets: ReadonlyArray<{ readonly port: number; readonly sends: number }>;
+  readonly sockets: ReadonlyArray<{
+    /** The UDP port the socket was bound to. */
+    readonly port: number;
+    /** How many datagrams the application sent from it. */
+    readonly sends: number;
+  }>;
   /** The host's datagrams in the capture (fragments put together). */
   readonly expected: number;
   /** ustack's datagrams in the replay (up to the capture's end). */
