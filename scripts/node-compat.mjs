@@ -75,7 +75,6 @@ function unportable(source, name) {
       /createDnsServer|dnsServer/,
       "a DNS server on dgram, which the kernel's resolver (c-ares) asks over the kernel's UDP and never reaches (Node 23+'s versions use a mocked lookup and run)",
     ],
-    [/^test-net-reuseport\.js$/, "two TCP listeners on one address and port (reusePort, SO_REUSEPORT): ustack's TCP keeps one listener per address and port"],
     [/\bfd\s*:|\.fd\b|_handle|handle\s*:|createHandle/, 'file descriptors or libuv handles'],
     [/require\(['"](node:)?(https?|tls|http2)['"]\)|common\.hasCrypto/, "http/tls use the kernel's sockets"],
     [/process\.std(in|out|err)\.(destroy|_handle)|listen-after-destroying-stdin|listen-fd0/, 'process stdio handles'],

@@ -289,7 +289,11 @@ export class BerkeleySockets {
     if (!entry.binding) {
       const any = entry.family === 6 ? IPV6_ANY_TEXT : IPV4_ANY;
       entry.binding = check(
-        this.stack.tcp.bind(any, 0, { reuseAddress: entry.options.reuseAddress, ipv6Only: entry.family === 6 && entry.options.ipv6Only }),
+        this.stack.tcp.bind(any, 0, {
+          reuseAddress: entry.options.reuseAddress,
+          reusePort: entry.options.reusePort,
+          ipv6Only: entry.family === 6 && entry.options.ipv6Only,
+        }),
         'listen',
       );
     }

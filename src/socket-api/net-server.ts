@@ -49,6 +49,17 @@ export interface NetListenOptions {
   signal?: AbortSignal;
   /** Listening on `::`: IPv6 only, no IPv4 clients as ::ffff:a.b.c.d (IPV6_V6ONLY). */
   ipv6Only?: boolean;
+  /**
+   * SO_REUSEPORT (Node 22.12+/23.1): several servers that all set it may listen on one address
+   * and port; each new connection goes to one of them by a hash of its 4-tuple (tcp-layer.ts).
+   */
+  reusePort?: boolean;
+}
+
+/** The socket options `listen()` sets before binding. */
+interface ListenFlags {
+  readonly ipv6Only: boolean;
+  readonly reusePort: boolean;
 }
 
 /** What the server needs from its stack's net module: the Socket class to wrap connections in. */
@@ -154,9 +165,9 @@ export class NetServer extends EventEmitter {
     if (typeof options.port === 'number' || typeof options.port === 'string') {
       const port = validatePort(options.port, 'options.port');
       const backlog = options.backlog || backlogFromArgs || 0;
-      const ipv6Only = Boolean(options.ipv6Only);
-      if (options.host) this.#lookupAndListen(port, options.host, backlog, ipv6Only);
-      else this.#setupListen('0.0.0.0', port, backlog, ipv6Only);
+      const flags = { ipv6Only: Boolean(options.ipv6Only), reusePort: Boolean(options.reusePort) };
+      if (options.host) this.#lookupAndListen(port, options.host, backlog, flags);
+      else this.#setupListen('0.0.0.0', port, backlog, flags);
       return this;
     }
     if (options.path && isPipeName(options.path)) {
@@ -175,22 +186,22 @@ export class NetServer extends EventEmitter {
     }
   }
 
-  #lookupAndListen(port: number, host: string, backlog: number, ipv6Only: boolean): void {
+  #lookupAndListen(port: number, host: string, backlog: number, flags: ListenFlags): void {
     const listeningId = this.#listeningId;
     this.#context.lookup(host, {}, (error, ip) => {
       if (listeningId !== this.#listeningId) return;
       if (error) this.emit('error', error);
-      else this.#setupListen((ip as string) || '0.0.0.0', port, backlog, ipv6Only);
+      else this.#setupListen((ip as string) || '0.0.0.0', port, backlog, flags);
     });
   }
 
-  #setupListen(address: string, port: number, backlog: number, ipv6Only: boolean): void {
+  #setupListen(address: string, port: number, backlog: number, flags: ListenFlags): void {
     const tcp = this.#context.stack.tcp;
     const local = toStackAddress(address);
     const fail = (code: string) => process.nextTick(() => this.emit('error', uvExceptionWithHostPort(code, 'listen', address, port)));
     if (local === null) return fail('EAFNOSUPPORT');
     // A `::` listener takes IPv4 clients too, as ::ffff:a.b.c.d, unless ipv6Only (Node's default is dual stack).
-    const bound = tcp.bind(local, port, { reuseAddress: true, ipv6Only: typeof local === 'string' && ipv6Only });
+    const bound = tcp.bind(local, port, { reuseAddress: true, reusePort: flags.reusePort, ipv6Only: typeof local === 'string' && flags.ipv6Only });
     if (!bound.ok) return fail(bound.error);
     const listening = tcp.listen(local, bound.value.port, backlog || 511, undefined, bound.value);
     if (!listening.ok) {

@@ -5,6 +5,7 @@
  * errors (RFC 5927, RFC 1122 §4.2.3.9, RFC 1191), and the timers of every connection.
  */
 import { NO_BYTES } from '../core/bytes.js';
+import { SipHashKey, sipHash24 } from '../core/siphash.js';
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import { DeadlineQueue } from '../core/deadline-queue.js';
@@ -27,7 +28,7 @@ import type { CongestionAlgorithm } from './congestion.js';
 import { connectionKey, TcpConnection, type TcpHost, type TcpSegmentCounters } from './connection.js';
 import { armRetransmitTimer } from './deadlines.js';
 import { negotiateOptions, prepareOwnSyn, queueTextOfSyn, segmentArrives } from './input.js';
-import { IsnGenerator } from './isn.js';
+import { IsnGenerator, tupleBytes } from './isn.js';
 import { sendSyn, sendSynAck, synWindow, tcpIpHeaderLength, transmitPending } from './output.js';
 import { has, toSegment, type Segment, type SegmentOptions } from './segment.js';
 import { COOKIE_LIFETIME_MS, SynCookies, type CookieOptions } from './syn-cookies.js';
@@ -78,12 +79,20 @@ export class TcpListener {
     readonly binding: TcpBinding,
     /** True when listen() made the binding (and closing releases it). */
     readonly ownsBinding: boolean,
-  ) {}
+  ) {
+    this.identity = `${listenerKey(address, port)}#${nextListenerSerial++}`;
+  }
 
-  /** `address:port`, the listener table key. */
+  /** `address:port`, the listener table key (shared by a SO_REUSEPORT group). */
   get key(): string {
     return listenerKey(this.address, this.port);
   }
+
+  /**
+   * This listener's own name, what its connections carry as TcpConnection.listenerKey: unique
+   * even when a SO_REUSEPORT group shares `address:port`.
+   */
+  readonly identity: string;
 
   /** The SYN-queue limit: Linux bounds it by max(backlog, 128)-ish; we use max(backlog, 64). */
   get synBacklog(): number {
@@ -157,7 +166,15 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
   private deadlinesChangedFor: TcpConnection[] = [];
   /** While poll runs timers: connections whose deadlines changed meanwhile. */
   private changedWhileRunningTimers: TcpConnection[] | null = null;
-  private readonly listeners = new Map<string, TcpListener>();
+  /**
+   * Listeners by `address:port`. Several share a key only as a SO_REUSEPORT group (Linux's
+   * sock_reuseport); one alone is a group of one.
+   */
+  private readonly listeners = new Map<string, TcpListener[]>();
+  /** The same listeners by TcpListener.identity, for the connections they made. */
+  private readonly listenersByIdentity = new Map<string, TcpListener>();
+  /** The key of the flow hash that picks a SO_REUSEPORT group's listener, drawn when first needed. */
+  private reusePortKey: SipHashKey | null = null;
   private readonly bindings = new Set<TcpBinding>();
   private readonly isn: IsnGenerator;
   private synCookies: SynCookies | null = null;
@@ -237,7 +254,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     connection.tableOrder = -1;
     this.timerQueue.delete(connection);
     if (connection.listenerKey !== null) {
-      const listener = this.listeners.get(connection.listenerKey);
+      const listener = this.listenersByIdentity.get(connection.listenerKey);
       listener?.synQueue.delete(connection.key);
       if (listener) {
         const index = listener.acceptQueue.indexOf(connection);
@@ -247,7 +264,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
   }
 
   established(connection: TcpConnection): void {
-    const listener = connection.listenerKey === null ? undefined : this.listeners.get(connection.listenerKey);
+    const listener = connection.listenerKey === null ? undefined : this.listenersByIdentity.get(connection.listenerKey);
     if (!listener) return;
     listener.synQueue.delete(connection.key);
     listener.acceptQueue.push(connection);
@@ -256,7 +273,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
   }
 
   acceptQueueHasRoom(connection: TcpConnection): boolean {
-    const listener = connection.listenerKey === null ? undefined : this.listeners.get(connection.listenerKey);
+    const listener = connection.listenerKey === null ? undefined : this.listenersByIdentity.get(connection.listenerKey);
     return !listener || listener.acceptQueue.length < listener.backlog;
   }
 
@@ -404,11 +421,17 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
       if (!bound.ok) return bound;
       binding = bound.value;
     }
-    if (this.listeners.has(listenerKey(binding.address, binding.port))) return fail('EADDRINUSE');
+    // SO_REUSEPORT (Linux's sock_reuseport): listeners on one address and port form a group when
+    // every one of them set it. Linux also requires one effective UID across the group (so that
+    // another user cannot steal a share of the connections); ustack has no users, so SO_REUSEPORT
+    // on both sides is the whole condition.
+    const group = this.listeners.get(listenerKey(binding.address, binding.port));
+    if (group && !(binding.reusePort && group.every((member) => member.binding.reusePort))) return fail('EADDRINUSE');
     for (const other of this.bindings) {
       if (
         other !== binding &&
         other.listening &&
+        !(other.reusePort && binding.reusePort) &&
         other.port === binding.port &&
         bindingsOverlap(other.address, other.ipv6Only, binding.address, binding.ipv6Only)
       ) {
@@ -417,13 +440,21 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     }
     binding.listening = true;
     const listener = new TcpListener(this, binding.address, binding.port, Math.max(1, backlog), congestion, binding, existing === undefined);
-    this.listeners.set(listener.key, listener);
+    if (group) group.push(listener);
+    else this.listeners.set(listener.key, [listener]);
+    this.listenersByIdentity.set(listener.identity, listener);
     return ok(listener);
   }
 
   /** @internal */
   removeListener(listener: TcpListener): void {
-    if (this.listeners.get(listener.key) === listener) this.listeners.delete(listener.key);
+    const group = this.listeners.get(listener.key);
+    const index = group ? group.indexOf(listener) : -1;
+    if (group && index >= 0) {
+      group.splice(index, 1);
+      if (group.length === 0) this.listeners.delete(listener.key);
+    }
+    if (this.listenersByIdentity.get(listener.identity) === listener) this.listenersByIdentity.delete(listener.identity);
     listener.binding.listening = false;
     if (listener.ownsBinding) this.unbind(listener.binding);
   }
@@ -507,7 +538,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
         this.stats.increment('tcp.timeWait.reopened');
         connection.closeWithError(null);
         connection = undefined;
-        const listener = this.listenerFor(local, segment.dstPort);
+        const listener = this.listenerFor(local, segment.dstPort, remote, segment.srcPort);
         if (listener) return this.listenArrives(listener, local, remote, segment, now, ecn, issHint);
       }
     }
@@ -515,7 +546,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
       segmentArrives(connection, segment, now, ecn);
       return;
     }
-    const listener = this.listenerFor(local, segment.dstPort);
+    const listener = this.listenerFor(local, segment.dstPort, remote, segment.srcPort);
     if (listener) {
       this.listenArrives(listener, local, remote, segment, now, ecn);
       return;
@@ -541,16 +572,36 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
 
   /**
    * The listener for a segment to `address:port`: bound to that address, else the wildcard of its
-   * family, else for IPv4 a dual-stack `::` listener (not IPV6_V6ONLY), as Linux's lookup.
+   * family, else for IPv4 a dual-stack `::` listener (not IPV6_V6ONLY), as Linux's lookup. In a
+   * SO_REUSEPORT group the flow's hash picks the member.
    */
-  private listenerFor(address: IpAddress, port: number): TcpListener | undefined {
+  private listenerFor(address: IpAddress, port: number, remote: IpAddress, remotePort: number): TcpListener | undefined {
     const exact = this.listeners.get(listenerKey(address, port));
-    if (exact) return exact;
-    if (typeof address === 'string') return this.listeners.get(listenerKey(IPV6_ANY_TEXT, port));
+    if (exact) return this.groupMember(exact, address, port, remote, remotePort);
+    if (typeof address === 'string') {
+      const any6 = this.listeners.get(listenerKey(IPV6_ANY_TEXT, port));
+      return any6 && this.groupMember(any6, address, port, remote, remotePort);
+    }
     const any = this.listeners.get(listenerKey(IPV4_ANY, port));
-    if (any) return any;
+    if (any) return this.groupMember(any, address, port, remote, remotePort);
     const dual = this.listeners.get(listenerKey(IPV6_ANY_TEXT, port));
-    return dual && !dual.binding.ipv6Only ? dual : undefined;
+    if (!dual) return undefined;
+    if (dual.length === 1) return dual[0].binding.ipv6Only ? undefined : dual[0];
+    // In a group, IPV6_V6ONLY members take no IPv4: the flow picks among the others.
+    const open = dual.filter((member) => !member.binding.ipv6Only);
+    return open.length > 0 ? this.groupMember(open, address, port, remote, remotePort) : undefined;
+  }
+
+  /**
+   * One listener of a group for a SYN's 4-tuple: the only one, or in a SO_REUSEPORT group the one
+   * a keyed hash of the 4-tuple picks (Linux's reuseport_select_sock: a flow hash scaled onto
+   * the group's size), so every segment of a flow, a retransmitted SYN too, reaches the same one.
+   */
+  private groupMember(group: TcpListener[], local: IpAddress, localPort: number, remote: IpAddress, remotePort: number): TcpListener {
+    if (group.length === 1) return group[0];
+    this.reusePortKey ??= new SipHashKey(this.rng.bytes(16));
+    const hash = sipHash24(this.reusePortKey, tupleBytes(local, localPort, remote, remotePort)).low >>> 0;
+    return group[Math.floor((hash * group.length) / 2 ** 32)];
   }
 
   /** RFC 9293 §3.10.7.2: LISTEN. */
@@ -613,7 +664,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
    */
   private halfOpen(listener: TcpListener, local: IpAddress, remote: IpAddress, syn: Segment, now: number, iss: number, tsOffset: number): TcpConnection {
     const connection = new TcpConnection(this, local, syn.dstPort, remote, syn.srcPort, listener.congestion);
-    connection.listenerKey = listener.key;
+    connection.listenerKey = listener.identity;
     connection.irs = syn.seq;
     connection.rcvNxt = seqAdd(syn.seq, 1);
     connection.rcvAdvertisedEdge = connection.rcvNxt;
@@ -952,6 +1003,9 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     return sent.error !== 'ENOBUFS';
   }
 }
+
+/** Makes TcpListener.identity unique within the process (only compared, never ordered). */
+let nextListenerSerial = 0;
 
 /** The listener table's key of `address:port` (IPv4's as the unsigned number, IPv6's as text). */
 function listenerKey(address: IpAddress, port: number): string {
