@@ -236,3 +236,22 @@ function ipv6PrefixHost(address: Uint8Array, prefixLength: number): Uint8Array {
   host[15] |= 1;
   return host;
 }
+
+/**
+ * Resolves once DAD (RFC 4862 §5.4) has passed for every IPv6 address on the device: over TAP
+ * they start tentative — never a source, nor answered for — so a command that connects or listens
+ * at once would find no usable address (Linux's connect() says EADDRNOTAVAIL then). Over TUN
+ * there is no DAD and it resolves at once. Bounded: rejects after `timeoutMs`, or when an address
+ * turned out to be a duplicate.
+ */
+export async function ipv6AddressesUsable(device: OpenDevice, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = device.stack.ip6.addresses(device.link.name).map((entry) => [formatIpv6Address(entry.cidr.address), entry.state] as const);
+    const duplicate = states.find(([, state]) => state === 'duplicate');
+    if (duplicate) throw new Error(`${duplicate[0]} is in use on the link (DAD found a duplicate)`);
+    if (states.every(([, state]) => state !== 'tentative')) return;
+    if (Date.now() > deadline) throw new Error(`DAD did not finish within ${timeoutMs} ms: ${states.map((pair) => pair.join(' ')).join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -22,7 +22,7 @@ import type { DgramSocket, RemoteInfo } from '../socket-api/dgram.js';
 import type { NetSocket } from '../socket-api/net-socket.js';
 import type { Stack } from '../socket-api/stack.js';
 import { accepts, parseCommandLine, UsageError, type OptionSpecs } from './arguments.js';
-import { DEVICE_OPTIONS, DEVICE_USAGE, deviceConfig, openDevice, type OpenDevice } from './device-setup.js';
+import { DEVICE_OPTIONS, DEVICE_USAGE, deviceConfig, ipv6AddressesUsable, openDevice, type OpenDevice } from './device-setup.js';
 
 /** OpenBSD nc's flags that ustack nc does not take, and why. */
 export const NC_REFUSED: Readonly<Record<string, string>> = {
@@ -251,6 +251,7 @@ export async function runNc(args: string[], controls: NcControls = {}): Promise<
   controls.signal?.addEventListener('abort', interrupt);
   const stopTimer = forMs === undefined ? undefined : setTimeout(() => session.finish(0), forMs);
   try {
+    await ipv6AddressesUsable(device);
     const ready = () => controls.onReady?.({ stack: device.stack, link: device.link });
     if (values.udp) session.udp(host, port, listen, ready, say);
     else if (values.zero) session.probe(host, port, ready, say);
