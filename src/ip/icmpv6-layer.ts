@@ -163,7 +163,7 @@ export class Icmpv6Layer implements Ipv6ProtocolHandler, Icmpv6ErrorSender {
       return;
     }
     this.stats.increment('icmpv6.rx.messages');
-    this.rawSockets.deliver(datagram.payload, source, datagram.header.hopLimit);
+    this.rawSockets.deliver(datagram.payload, source, destination, datagram.header.hopLimit);
     const message = parsed.value;
     this.trace('up', message, source, destination, now);
     switch (message.kind) {

@@ -6,14 +6,17 @@
  * the kernel always does, as it covers the pseudo-header the application cannot see). One of
  * another protocol (an experimental 253, OSPF's 89…) receives a copy of each packet whose upper
  * layer is that protocol, and sends its payload as is: its checksum, if it has one, is the
- * application's (IPV6_CHECKSUM, which would have the kernel compute it, is not offered).
+ * application's unless IPV6_CHECKSUM names its offset (RFC 3542 §3.1), when the stack computes it
+ * over the pseudo-header on the way out and drops what fails it on the way in. With IPV6_HDRINCL
+ * (on from the start for IPPROTO_RAW, as Linux) the application sends whole packets, IPv6
+ * header first, which go out as given.
  */
 import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
-import { internetChecksum, ipv6PseudoHeaderSum } from './checksum.js';
+import { checksumIsValid, internetChecksum, ipv6PseudoHeaderSum } from './checksum.js';
 import { isUnspecifiedAddress, type Ipv6Address } from './ipv6-address.js';
 import type { Ipv6Layer } from './ipv6-layer.js';
-import { Ipv6NextHeader, IPV6_MAX_PAYLOAD_LENGTH } from './ipv6.js';
+import { Ipv6NextHeader, IPV6_HEADER_LENGTH, IPV6_MAX_PAYLOAD_LENGTH } from './ipv6.js';
 
 /** A message waiting in a raw IPv6 socket. */
 export interface Icmpv6RawMessage {
@@ -34,6 +37,16 @@ export class Icmpv6RawSocket {
   remoteAddress: Ipv6Address | null = null;
   /** IPV6_UNICAST_HOPS, or undefined: IPv6's default. */
   hopLimit: number | undefined;
+  /**
+   * IPV6_CHECKSUM (RFC 3542 §3.1): the offset of the 16-bit checksum in what the socket sends,
+   * which the stack then computes, and verifies on receipt; -1: off. Not used by an ICMPv6
+   * socket, whose checksum is always computed at offset 2 (RFC 3542 §3.1).
+   */
+  checksumOffset = -1;
+  /** IPV6_HDRINCL: send() takes whole packets, IPv6 header first (Linux's rawv6_send_hdrinc). */
+  headerIncluded = false;
+  /** Messages dropped for a bad checksum under IPV6_CHECKSUM (Linux's sk_drops). */
+  checksumDrops = 0;
   closed = false;
   /** Called when a message is queued. */
   onReadable: (() => void) | null = null;
@@ -64,24 +77,39 @@ export class Icmpv6RawSocket {
    * Sends `message` (type, code, a checksum the stack overwrites, body) to `destination` (or the
    * connected peer). EDESTADDRREQ without one, EINVAL for less than the 4-byte header, EMSGSIZE
    * over 65535 bytes; IPv6's errors otherwise. Larger than the path MTU, it goes in fragments.
+   * Another protocol's payload goes as is, its checksum filled in at IPV6_CHECKSUM's offset
+   * (EINVAL when the field does not fit, as Linux's rawv6_push_pending_frames). Under
+   * IPV6_HDRINCL `message` is the whole packet, routed towards `destination`.
    */
   send(message: Uint8Array, destination: Ipv6Address | null = this.remoteAddress): Result<number, ErrnoCode> {
     if (this.closed) return fail('EBADF');
     if (destination === null || isUnspecifiedAddress(destination)) return fail('EDESTADDRREQ');
+    if (this.headerIncluded) {
+      // Linux's rawv6_send_hdrinc: EINVAL short of an IPv6 header; otherwise nothing in the
+      // header is checked or filled in (no source chosen, unlike IPv4's raw_send_hdrinc).
+      if (message.length < IPV6_HEADER_LENGTH) return fail('EINVAL');
+      const sent = this.ip.sendHeaderIncluded(message, destination, this.now());
+      return sent.ok ? ok(message.length) : sent;
+    }
     const icmp = this.protocol === Ipv6NextHeader.ICMPV6;
     if (icmp && message.length < 4) return fail('EINVAL');
     if (message.length > IPV6_MAX_PAYLOAD_LENGTH) return fail('EMSGSIZE');
+    const offset = icmp ? 2 : this.checksumOffset;
+    if (offset >= 0 && offset + 2 > message.length) return fail('EINVAL');
+    const protocol = this.protocol;
     const sent = this.ip.send(
       { destination, nextHeader: this.protocol, hopLimit: this.hopLimit },
       message.length,
       (out, source) => {
         out.set(message);
-        if (!icmp) return;
-        out[2] = 0;
-        out[3] = 0;
-        const checksum = internetChecksum(out.subarray(0, message.length), ipv6PseudoHeaderSum(source, destination, Ipv6NextHeader.ICMPV6, message.length));
-        out[2] = checksum >> 8;
-        out[3] = checksum & 0xff;
+        if (offset < 0) return;
+        out[offset] = 0;
+        out[offset + 1] = 0;
+        let checksum = internetChecksum(out.subarray(0, message.length), ipv6PseudoHeaderSum(source, destination, protocol, message.length));
+        // UDP's 0 means "no checksum", which IPv6 forbids (RFC 8200 §8.1): sent as all ones.
+        if (checksum === 0 && protocol === Ipv6NextHeader.UDP) checksum = 0xffff;
+        out[offset] = checksum >> 8;
+        out[offset + 1] = checksum & 0xff;
       },
       this.now(),
     );
@@ -106,7 +134,7 @@ export class Icmpv6RawSocket {
   }
 }
 
-/** The raw ICMPv6 sockets of one stack. */
+/** The raw IPv6 sockets of one stack. */
 export class Icmpv6RawSockets {
   private readonly open = new Set<Icmpv6RawSocket>();
 
@@ -122,19 +150,34 @@ export class Icmpv6RawSockets {
     return socket;
   }
 
+  /** Counts a message a socket dropped for a bad checksum (the IPv6 layer sets it). */
+  onChecksumDrop: (() => void) | null = null;
+
   /**
    * Copies a message of `protocol` to every open socket of it: the ICMPv6 layer calls it for
-   * each ICMPv6 message it takes, the IPv6 layer for every other upper layer. Returns whether a
-   * socket was there to take it (then an unknown Next Header earns no Parameter Problem, as
-   * Linux's raw6_local_deliver).
+   * each ICMPv6 message it takes, the IPv6 layer for every other upper layer. A socket with
+   * IPV6_CHECKSUM set takes it only if the checksum over the pseudo-header holds (RFC 3542 §3.1;
+   * the whole message is summed, as Linux's rawv6_rcv). Returns whether a socket of the protocol
+   * was there (then an unknown Next Header earns no Parameter Problem, as Linux's
+   * raw6_local_deliver — even when that socket dropped it).
    */
-  deliver(message: Uint8Array, source: Ipv6Address, hopLimit: number, protocol: number = Ipv6NextHeader.ICMPV6): boolean {
+  deliver(message: Uint8Array, source: Ipv6Address, destination: Ipv6Address, hopLimit: number, protocol: number = Ipv6NextHeader.ICMPV6): boolean {
     if (this.open.size === 0) return false;
     let taken = false;
+    let valid: boolean | undefined;
     for (const socket of this.open) {
       if (socket.protocol !== protocol) continue;
-      socket.deliver({ message: message.slice(), source, hopLimit });
       taken = true;
+      // ICMPv6's checksum was checked by its layer before the copy.
+      if (socket.checksumOffset >= 0 && protocol !== Ipv6NextHeader.ICMPV6) {
+        valid ??= checksumIsValid(message, ipv6PseudoHeaderSum(source, destination, protocol, message.length));
+        if (!valid) {
+          socket.checksumDrops += 1;
+          this.onChecksumDrop?.();
+          continue;
+        }
+      }
+      socket.deliver({ message: message.slice(), source, hopLimit });
     }
     return taken;
   }

@@ -42,6 +42,7 @@ export const IPV6_COUNTERS = {
   'drop.ipv6.packetTooBig': 'packets to forward larger than the next link (answered with Packet Too Big, RFC 8201)',
   'drop.ipv6.linkLocalNotForwarded': 'packets with a link-local source or destination that a router must not forward (RFC 4291 §2.5.6)',
   'drop.ipv6.unknownNextHeader': 'packets for an upper-layer protocol this host does not serve (Parameter Problem, code 1, RFC 8200 §4)',
+  'drop.ipv6.rawChecksum': 'copies a raw IPv6 socket with IPV6_CHECKSUM dropped for a bad checksum (RFC 3542 §3.1), one per socket',
   'drop.ipv6.nestedFragment': 'reassembled packets that held a Fragment header again',
   'drop.ipv6.<Ipv6ReassemblyDrop>': counterFamily<Ipv6ReassemblyDrop>(
     'fragments the reassembler refused (ipv6-fragments.ts; overlaps per RFC 5722)',

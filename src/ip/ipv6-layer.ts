@@ -204,6 +204,7 @@ export class Ipv6Layer {
   /** Hands over the raw sockets, once, when the ICMPv6 layer is built. */
   attachRawSockets(sockets: Icmpv6RawSockets): void {
     this.rawSockets = sockets;
+    sockets.onChecksumDrop = () => this.stats.increment('drop.ipv6.rawChecksum');
   }
 
   /** Registers the handler for an upper-layer protocol. */
@@ -537,7 +538,7 @@ export class Ipv6Layer {
     const rawTook =
       upperLayer !== Ipv6NextHeader.ICMPV6 &&
       this.rawSockets !== null &&
-      this.rawSockets.deliver(packet.subarray(chain.value.upperLayerOffset), header.source, header.hopLimit, upperLayer);
+      this.rawSockets.deliver(packet.subarray(chain.value.upperLayerOffset), header.source, header.destination, header.hopLimit, upperLayer);
     if (!handler && rawTook) {
       this.counters.rxDelivered.increment();
       return;
@@ -799,6 +800,32 @@ export class Ipv6Layer {
     const parsed = parseIpv6(checked.value);
     if (parsed.ok) this.trace('down', path.iface, packet, parsed.value, now);
     this.enqueue(path.iface, packet, 0);
+    return ok(undefined);
+  }
+
+  /**
+   * Sends a whole packet a raw socket built under IPV6_HDRINCL, as given: routed towards
+   * `destination` (the socket's sendto or connect address, which Linux routes by, not the
+   * header's), never fragmented — EMSGSIZE over the interface's MTU, as Linux's
+   * rawv6_send_hdrinc compares with the device's, not the path's, MTU. ENETUNREACH without a
+   * route, ENOBUFS when the transmit queue is full.
+   */
+  sendHeaderIncluded(packet: Uint8Array, destination: Ipv6Address, now: number): Result<void, IpSendError> {
+    const path = this.routeTo(destination);
+    if (!path) {
+      this.stats.increment('ipv6.tx.noRoute');
+      return fail('ENETUNREACH');
+    }
+    if (packet.length > path.iface.mtu) return fail('EMSGSIZE');
+    if (!this.ipv4.transmitQueueHasRoom(path.iface)) {
+      this.stats.increment('drop.ipv6.transmitQueueFull');
+      return fail('ENOBUFS');
+    }
+    const frame = packet.slice();
+    const checked = Ipv6Packet.checked(frame);
+    const parsed = checked.ok ? parseIpv6(checked.value) : checked;
+    if (parsed.ok) this.trace('down', path.iface, frame, parsed.value, now);
+    this.enqueue(path.iface, frame, 0);
     return ok(undefined);
   }
 

@@ -35,6 +35,8 @@ export const IPPROTO_IPV6 = 41;
 export const IPPROTO_ICMPV6 = 58;
 
 // IPPROTO_IPV6 options (Linux's include/uapi/linux/in6.h).
+/** Raw sockets: the offset of the checksum the stack computes and verifies (RFC 3542 §3.1; -1: off). */
+export const IPV6_CHECKSUM = 7;
 /** Hop Limit of unicast packets (-1: the default, 64). */
 export const IPV6_UNICAST_HOPS = 16;
 /** The interface multicasts leave by (an interface index; 0: by the routes). */
@@ -49,6 +51,8 @@ export const IPV6_JOIN_GROUP = 20;
 export const IPV6_LEAVE_GROUP = 21;
 /** IPv6 only: no IPv4-mapped peers on this socket (settable only before bind). */
 export const IPV6_V6ONLY = 26;
+/** Raw sockets: the application sends whole packets, IPv6 header first (Linux 4.5+; on for IPPROTO_RAW). */
+export const IPV6_HDRINCL = 36;
 /** The Traffic Class of outgoing packets (-1: 0). */
 export const IPV6_TCLASS = 67;
 /** Linux's name for the TCP option level: the same number as IPPROTO_TCP. */

@@ -110,7 +110,7 @@ class SocketEntry {
   connection: TcpConnection | null = null;
   udp: UdpSocket | null = null;
   raw: RawSocket | null = null;
-  /** A raw ICMPv6 socket (AF_INET6, SOCK_RAW, IPPROTO_ICMPV6). */
+  /** A raw IPv6 socket (AF_INET6, SOCK_RAW, any protocol; IPPROTO_RAW sends whole packets). */
   raw6: Icmpv6RawSocket | null = null;
   /** A connect() failed or a connection died: reported once by SO_ERROR or the next call. */
   pendingError: ErrnoCode | null = null;
@@ -178,9 +178,6 @@ export class BerkeleySockets {
   socket(domain: number, type: number, protocol = 0): number {
     if (domain !== C.AF_INET && domain !== C.AF_INET6) throw new ErrnoError('EAFNOSUPPORT', 'socket');
     const baseType = type & ~C.SOCK_NONBLOCK;
-    // Raw IPv6 sockets take any upper layer, whose payload they send and receive; IPPROTO_RAW's
-    // whole packets (IPV6_HDRINCL) are not offered.
-    if (domain === C.AF_INET6 && baseType === C.SOCK_RAW && protocol === C.IPPROTO_RAW) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
     if (baseType === C.SOCK_STREAM && protocol !== 0 && protocol !== C.IPPROTO_TCP) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
     if (baseType === C.SOCK_DGRAM && protocol !== 0 && protocol !== C.IPPROTO_UDP) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
     if (baseType === C.SOCK_RAW && (protocol <= 0 || protocol > 255)) throw new ErrnoError('EPROTONOSUPPORT', 'socket');
@@ -225,7 +222,10 @@ export class BerkeleySockets {
       entry.udp.onReadable = () => entry.notify();
       entry.udp.onError = () => entry.notify();
     } else if (baseType === C.SOCK_RAW && entry.family === 6) {
+      // Raw IPv6 sockets take any upper layer; IPPROTO_RAW's start with IPV6_HDRINCL on (Linux's
+      // inet6_create), sending whole packets and receiving only Next Header 255's.
       entry.raw6 = this.stack.icmp6.rawSockets.create(protocol);
+      entry.raw6.headerIncluded = entry.options.headerIncluded;
       entry.raw6.onReadable = () => entry.notify();
     } else if (baseType === C.SOCK_RAW) {
       entry.raw = this.stack.raw.open(protocol);
@@ -691,6 +691,19 @@ export class BerkeleySockets {
         entry.options.headerIncluded = n !== 0 && !Number.isNaN(n);
         entry.raw.headerIncluded = entry.options.headerIncluded;
         return true;
+      case optionKey(C.IPPROTO_IPV6, C.IPV6_CHECKSUM):
+        // Linux's do_rawv6_setsockopt: raw IPv6 sockets only; not on ICMPv6's, whose checksum
+        // the stack always computes (RFC 3542 §3.1); an odd offset is EINVAL; negative: off.
+        if (!entry.raw6) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+        if (entry.raw6.protocol === C.IPPROTO_ICMPV6 || !Number.isInteger(n) || (n > 0 && n % 2 === 1)) throw new ErrnoError('EINVAL', 'setsockopt');
+        entry.raw6.checksumOffset = n < 0 ? -1 : n;
+        return true;
+      case optionKey(C.IPPROTO_IPV6, C.IPV6_HDRINCL):
+        // Linux 4.5+ (do_rawv6_setsockopt): any raw IPv6 socket, IPPROTO_RAW's included.
+        if (!entry.raw6) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
+        entry.options.headerIncluded = n !== 0 && !Number.isNaN(n);
+        entry.raw6.headerIncluded = entry.options.headerIncluded;
+        return true;
       case optionKey(C.IPPROTO_IP, C.IP_MULTICAST_IF): {
         // The value is the interface's address as dotted text ('0.0.0.0': by the routes).
         if (!entry.udp) throw new ErrnoError('ENOPROTOOPT', 'setsockopt');
@@ -811,6 +824,11 @@ export class BerkeleySockets {
       const name = entry.udp.options.multicastInterface6;
       return name === undefined ? 0 : this.stack.ip.listInterfaces().findIndex((iface) => iface.name === name) + 1;
     }
+    if (entry.raw6 && key === optionKey(C.IPPROTO_IPV6, C.IPV6_CHECKSUM)) {
+      // Linux's do_rawv6_getsockopt: an ICMPv6 socket answers 2, where its checksum lies.
+      return entry.raw6.protocol === C.IPPROTO_ICMPV6 ? 2 : entry.raw6.checksumOffset;
+    }
+    if (entry.raw6 && key === optionKey(C.IPPROTO_IPV6, C.IPV6_HDRINCL)) return Number(entry.raw6.headerIncluded);
     const get = socketOption(level, name)?.get;
     if (!get) throw new ErrnoError('ENOPROTOOPT', 'getsockopt');
     return get(entry, {

@@ -213,7 +213,7 @@ describe('raw ICMPv6 sockets (AF_INET6, SOCK_RAW, IPPROTO_ICMPV6; RFC 3542 §3)'
     expect(reply.address).toBe('fd00::2');
     expect(reply.hopLimit).toBe(64);
     expect([...reply.data.subarray(4)]).toEqual([0x12, 0x34, 0, 1, 1, 2, 3, 4]);
-    // IPPROTO_RAW's whole packets (IPV6_HDRINCL) are not offered; other protocols are (ipv6-raw-protocols.test.ts).
-    expect(() => client.socket(C.AF_INET6, C.SOCK_RAW, C.IPPROTO_RAW)).toThrow(expect.objectContaining({ code: 'EPROTONOSUPPORT' }));
+    // IPPROTO_RAW's socket sends whole packets, IPV6_HDRINCL on (ipv6-raw-checksum-hdrincl.test.ts).
+    expect(client.getsockopt(client.socket(C.AF_INET6, C.SOCK_RAW, C.IPPROTO_RAW), C.IPPROTO_IPV6, C.IPV6_HDRINCL)).toBe(1);
   });
 });
