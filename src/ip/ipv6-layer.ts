@@ -632,6 +632,15 @@ export class Ipv6Layer {
     return path ? this.sourceOn(path.iface, destination) : null;
   }
 
+  /**
+   * Why sourceFor found no source for `destination`: no route (ENETUNREACH), or a route whose
+   * interface has no usable address yet — none, or only tentative ones still in DAD — which
+   * Linux's ipv6_dev_get_saddr answers with EADDRNOTAVAIL (connect: "Cannot assign requested address").
+   */
+  noSourceError(destination: Ipv6Address): 'ENETUNREACH' | 'EADDRNOTAVAIL' {
+    return this.routeTo(destination) ? 'EADDRNOTAVAIL' : 'ENETUNREACH';
+  }
+
   private sourceOn(iface: NetworkInterface, destination: Ipv6Address): Ipv6Address | null {
     if (this.isLocalAddress(destination)) return destination;
     const wanted = ipv6AddressScope(destination);

@@ -385,7 +385,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
         : typeof remoteAddress === 'number'
           ? this.ip.sourceFor(remoteAddress)
           : nullableText(this.ip6.sourceFor(ipv6Bytes(remoteAddress)));
-    if (source === null) return fail('ENETUNREACH');
+    if (source === null) return fail(typeof remoteAddress === 'number' ? 'ENETUNREACH' : this.ip6.noSourceError(ipv6Bytes(remoteAddress)));
     const port = options.localPort || this.allocatePort(source, remoteAddress, remotePort);
     if (port === null) return fail('EADDRNOTAVAIL');
     const key = connectionKey(source, port, remoteAddress, remotePort);

@@ -332,7 +332,7 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     // Linux refuses to connect to a broadcast address without SO_BROADCAST, as sendto does.
     if (typeof address === 'number' && this.isBroadcast(address) && !socket.options.broadcast) return fail('EACCES');
     const source = typeof address === 'number' ? this.ip.sourceFor(address) : sourceText(this.ip6.sourceFor(ipv6Bytes(address)));
-    if (source === null) return fail('ENETUNREACH');
+    if (source === null) return fail(typeof address === 'number' ? 'ENETUNREACH' : this.ip6.noSourceError(ipv6Bytes(address)));
     const bound = this.autobind(socket);
     if (!bound.ok) return bound;
     // Linux pins the local address to the route's source on connect (ip4_datagram_connect,

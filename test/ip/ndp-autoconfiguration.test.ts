@@ -113,6 +113,19 @@ describe('Duplicate Address Detection (RFC 4862 §5.4)', () => {
     expect(h.sentOf('echoReply')).toHaveLength(0);
   });
 
+  it('while the only address is tentative, TCP and UDP connects fail with EADDRNOTAVAIL as on Linux (ipv6_dev_get_saddr), and work once DAD is done', () => {
+    const h = host('fd00::a/64');
+    expect(h.stack.tcp.connect('fd00::b', 80)).toEqual({ ok: false, error: 'EADDRNOTAVAIL' });
+    const udp = h.stack.udp.open(6);
+    expect(h.stack.udp.connect(udp, 'fd00::b', 53)).toEqual({ ok: false, error: 'EADDRNOTAVAIL' });
+    // No route at all is still ENETUNREACH.
+    expect(h.stack.tcp.connect('2001:db8::1', 80)).toEqual({ ok: false, error: 'ENETUNREACH' });
+    h.run(3000);
+    expect(h.state('fd00::a')).toBe('preferred');
+    expect(h.stack.tcp.connect('fd00::b', 80).ok).toBe(true);
+    expect(h.stack.udp.connect(udp, 'fd00::b', 53).ok).toBe(true);
+  });
+
   it("another node's probe for our tentative address (from ::) makes it a duplicate, never used (§5.4.3, §5.4.5)", () => {
     const h = host('fd00::a/64');
     h.inject('::', 'ff02::1:ff00:a', { kind: 'neighborSolicitation', reserved: 0, target: v6('fd00::a'), options: [] });
