@@ -4,62 +4,28 @@
  * reach ustack in a namespace the test makes. Root only: SKIPPED loudly otherwise, and under
  * CI=true it must run (describeInterop).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { runPing } from '../../src/cli/ping-command.js';
-import { runUp } from '../../src/cli/up-command.js';
-import type { Stack } from '../../src/socket-api/stack.js';
-import { describeInterop } from './kernel-peer.js';
-
-function inNamespace(namespace: string, argv: string[], input = '', timeoutMs = 20_000): Promise<{ code: number | null; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', namespace, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stdin.end(input);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout });
-    });
-  });
-}
+import { describeInterop, inNamespace, startUp } from './kernel-peer.js';
 
 describeInterop('interop: IPv6 over TUN (ustack up --addr6)', () => {
   it('the kernel pings ustack over IPv6 (56 bytes, and 3000 in fragments); its TCP clients over IPv6 and IPv4 reach one dual-stack listener', async () => {
     const namespace = `ustack-it-${process.pid}-v6`;
-    const lines: string[] = [];
-    const abort = new AbortController();
-    let stack!: Stack;
-    let ready!: () => void;
-    const isReady = new Promise<void>((resolve) => (ready = resolve));
-    const running = runUp(
-      [
-        '--tun',
-        `ust6${process.pid % 100000}`,
-        '--netns',
-        namespace,
-        '--addr',
-        '10.79.0.2/24',
-        '--host-addr',
-        '10.79.0.1',
-        '--addr6',
-        'fd00:79::2/64',
-        '--for',
-        '60',
-      ],
-      (line) => lines.push(line),
-      {
-        signal: abort.signal,
-        onReady: (info) => {
-          stack = info.stack;
-          ready();
-        },
-        terminal: false,
-      },
-    );
+    const up = await startUp([
+      '--tun',
+      `ust6${process.pid % 100000}`,
+      '--netns',
+      namespace,
+      '--addr',
+      '10.79.0.2/24',
+      '--host-addr',
+      '10.79.0.1',
+      '--addr6',
+      'fd00:79::2/64',
+    ]);
+    const { stack, lines } = up;
     try {
-      await Promise.race([isReady, running.then(() => Promise.reject(new Error(`ustack up stopped early: ${lines.join('\n')}`)))]);
       expect(lines.join('\n')).toContain('ping -6 fd00:79::2');
       const ping = await inNamespace(namespace, ['ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', 'fd00:79::2']);
       expect(ping.stdout).toMatch(/3 packets transmitted, 3 received/);
@@ -89,8 +55,7 @@ print(len(data), data == b'hello over ipv6\\n' * 1000)
       expect(echo4.stdout.trim()).toBe('16000 True');
       server.close();
     } finally {
-      abort.abort();
-      await running;
+      await up.stop();
     }
     expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(namespace);
   }, 90_000);

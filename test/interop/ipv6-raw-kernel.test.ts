@@ -8,11 +8,9 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
-import { runUp } from '../../src/cli/up-command.js';
 import { BerkeleySockets } from '../../src/socket-api/berkeley.js';
 import * as C from '../../src/socket-api/berkeley-constants.js';
-import type { Stack } from '../../src/socket-api/stack.js';
-import { describeInterop } from './kernel-peer.js';
+import { describeInterop, startUp } from './kernel-peer.js';
 
 const OURS = [0xfd, 0, 0, 0x87, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
 const KERNEL = [0xfd, 0, 0, 0x87, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
@@ -54,38 +52,20 @@ print('sent', flush=True)
 describeInterop('interop: raw AF_INET6 sockets, IPV6_HDRINCL and IPV6_CHECKSUM, against the kernel over TUN', () => {
   it("the kernel's UDP socket receives ustack's whole packet and its IPV6_CHECKSUM'd UDP; ustack verifies the kernel's IPV6_CHECKSUM", async () => {
     const namespace = `ustack-it-${process.pid}-rw6`;
-    const lines: string[] = [];
-    const abort = new AbortController();
-    let stack!: Stack;
-    let ready!: () => void;
-    const isReady = new Promise<void>((resolve) => (ready = resolve));
-    const running = runUp(
-      [
-        '--tun',
-        `usr6${process.pid % 100000}`,
-        '--netns',
-        namespace,
-        '--addr',
-        '10.87.0.2/24',
-        '--host-addr',
-        '10.87.0.1',
-        '--addr6',
-        'fd00:87::2/64',
-        '--for',
-        '60',
-      ],
-      (line) => lines.push(line),
-      {
-        signal: abort.signal,
-        onReady: (info) => {
-          stack = info.stack;
-          ready();
-        },
-        terminal: false,
-      },
-    );
+    const up = await startUp([
+      '--tun',
+      `usr6${process.pid % 100000}`,
+      '--netns',
+      namespace,
+      '--addr',
+      '10.87.0.2/24',
+      '--host-addr',
+      '10.87.0.1',
+      '--addr6',
+      'fd00:87::2/64',
+    ]);
+    const { stack } = up;
     try {
-      await Promise.race([isReady, running.then(() => Promise.reject(new Error(`ustack up stopped early: ${lines.join('\n')}`)))]);
       const api = new BerkeleySockets(stack);
       const receiver = api.socket(C.AF_INET6, C.SOCK_RAW, 253);
       api.setsockopt(receiver, C.IPPROTO_IPV6, C.IPV6_CHECKSUM, 2);
@@ -140,8 +120,7 @@ describeInterop('interop: raw AF_INET6 sockets, IPV6_HDRINCL and IPV6_CHECKSUM, 
         await closed;
       }
     } finally {
-      abort.abort();
-      await running;
+      await up.stop();
     }
     expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(namespace);
   }, 90_000);

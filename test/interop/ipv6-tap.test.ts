@@ -13,27 +13,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { runUp } from '../../src/cli/up-command.js';
 import { formatIpv6Address, ipv6WithInterfaceId, parseIpv6Address, solicitedNodeAddress } from '../../src/ip/ipv6-address.js';
 import { stableInterfaceId } from '../../src/ip/stable-interface-id.js';
 import { formatMac } from '../../src/link/ethernet.js';
 import type { Stack } from '../../src/socket-api/stack.js';
-import { describeInterop } from './kernel-peer.js';
-
-function inNamespace(namespace: string, argv: string[], input = '', timeoutMs = 20_000): Promise<{ code: number | null; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', namespace, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stdin.on('error', () => {}); // a command that exits before reading its input
-    child.stdin.end(input);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout });
-    });
-  });
-}
+import { describeInterop, inNamespace, startUp, type RunningUp } from './kernel-peer.js';
 
 async function waitFor(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
   const start = Date.now();
@@ -84,42 +68,17 @@ describeInterop('interop: IPv6 over TAP (Neighbor Discovery, DAD, SLAAC, MLD) wi
     const dir = mkdtempSync(join(tmpdir(), 'ustack-nd-'));
     const capturePath = join(dir, 'tap.pcap');
     expect(spawnSync('ip', ['netns', 'add', namespace]).status).toBe(0);
-    const lines: string[] = [];
-    const abort = new AbortController();
-    let stack!: Stack;
-    let ready!: () => void;
-    const isReady = new Promise<void>((resolve) => (ready = resolve));
     let tcpdump: ChildProcess | null = null;
     let radvd: ChildProcess | null = null;
-    const running = runUp(
-      [
-        '--tap',
-        device,
-        '--netns',
-        namespace,
-        '--addr',
-        '10.80.0.2/24',
-        '--host-addr',
-        '10.80.0.1',
-        '--addr6',
-        'fd00:80::2/64',
-        '--serve',
-        'none',
-        '--for',
-        '120',
-      ],
-      (line) => lines.push(line),
-      {
-        signal: abort.signal,
-        onReady: (info) => {
-          stack = info.stack;
-          ready();
-        },
-        terminal: false,
-      },
-    );
+    let up: RunningUp | null = null;
+    let stack!: Stack;
+    let lines!: string[];
     try {
-      await Promise.race([isReady, running.then(() => Promise.reject(new Error(`ustack up stopped early: ${lines.join('\n')}`)))]);
+      up = await startUp(
+        ['--tap', device, '--netns', namespace, '--addr', '10.80.0.2/24', '--host-addr', '10.80.0.1', '--addr6', 'fd00:80::2/64', '--serve', 'none'],
+        120,
+      );
+      ({ stack, lines } = up);
       // tcpdump records the device from now on (IPv6 only), for tshark to read at the end.
       tcpdump = spawn('ip', ['netns', 'exec', namespace, 'tcpdump', '-i', device, '-U', '-w', capturePath, 'ip6'], { stdio: ['ignore', 'ignore', 'pipe'] });
       await new Promise<void>((resolve, reject) => {
@@ -284,8 +243,7 @@ describeInterop('interop: IPv6 over TAP (Neighbor Discovery, DAD, SLAAC, MLD) wi
     } finally {
       await stop(radvd);
       await stop(tcpdump, 'SIGINT');
-      abort.abort();
-      await running.catch(() => 0);
+      await up?.stop().catch(() => {});
       spawnSync('ip', ['netns', 'del', namespace]);
       rmSync(dir, { recursive: true, force: true });
     }

@@ -18,12 +18,11 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runNc } from '../../src/cli/nc-command.js';
-import { runUp } from '../../src/cli/up-command.js';
 import { Rng } from '../../src/core/rng.js';
 import { parseIpv6Address } from '../../src/ip/ipv6-address.js';
 import { createNamespace, ip } from '../../src/link/device.js';
 import type { Stack } from '../../src/socket-api/stack.js';
-import { describeInterop } from './kernel-peer.js';
+import { describeInterop, startUp, type RunningUp } from './kernel-peer.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 let counter = 0;
@@ -92,32 +91,6 @@ async function kernelListening(namespace: string, port: number, protocol: 'tcp' 
     if (Date.now() > deadline) throw new Error(`nothing listens on ${protocol} ${port} in ${namespace}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-/** `ustack up ARGS` until `stop()`: its stack and printed lines once the services listen. */
-async function up(args: string[]): Promise<{ stack: Stack; lines: string[]; stop(): Promise<void> }> {
-  const lines: string[] = [];
-  const abort = new AbortController();
-  let stack!: Stack;
-  let ready!: () => void;
-  const isReady = new Promise<void>((resolve) => (ready = resolve));
-  const running = runUp([...args, '--for', '120'], (line) => lines.push(line), {
-    signal: abort.signal,
-    onReady: (info) => {
-      stack = info.stack;
-      ready();
-    },
-    terminal: false,
-  });
-  await Promise.race([isReady, running.then(() => Promise.reject(new Error(`ustack up stopped early: ${lines.join('\n')}`)))]);
-  return {
-    stack,
-    lines,
-    stop: async () => {
-      abort.abort();
-      await running;
-    },
-  };
 }
 
 /** A Writable that keeps what it is given. */
@@ -200,11 +173,14 @@ describeInterop('interop: IPv6 with the kernel’s tools (curl -g, iperf3 -6, py
       const { namespace, device, args } = names(kind, 't');
       const directory = mkdtempSync(join(tmpdir(), 'ustack-ipv6-tools-'));
       const pcap = join(directory, 'device.pcap');
-      const service = await up([
-        ...args,
-        ...['--addr', '10.81.0.2/24', '--host-addr', '10.81.0.1'],
-        ...['--addr6', 'fd00:81::2/64', '--serve', 'http,iperf,echo,upper,kv,gateway', '--pcap', pcap],
-      ]);
+      const service = await startUp(
+        [
+          ...args,
+          ...['--addr', '10.81.0.2/24', '--host-addr', '10.81.0.1'],
+          ...['--addr6', 'fd00:81::2/64', '--serve', 'http,iperf,echo,upper,kv,gateway', '--pcap', pcap],
+        ],
+        120,
+      );
       try {
         await addressUsable(kind, service.stack, device, 'fd00:81::2');
         // The kernel's ping -6 of 3000 bytes: three fragments each way (RFC 8200 §4.5).
@@ -336,11 +312,10 @@ describeInterop('interop: IPv6 with the kernel’s tools (curl -g, iperf3 -6, py
     }, 90_000);
     it('50 MB each way at once over IPv6 with 2% of frames lost both ways (ustack up --loss 2 --no-offload): bit-exact by hash', async () => {
       const { namespace, device, args } = names(kind, 'l');
-      const service = await up([
-        ...args,
-        ...['--addr', '10.84.0.2/24', '--host-addr', '10.84.0.1'],
-        ...['--addr6', 'fd00:84::2/64', '--loss', '2', '--no-offload', '--serve', 'none'],
-      ]);
+      const service = await startUp(
+        [...args, ...['--addr', '10.84.0.2/24', '--host-addr', '10.84.0.1'], ...['--addr6', 'fd00:84::2/64', '--loss', '2', '--no-offload', '--serve', 'none']],
+        120,
+      );
       try {
         await addressUsable(kind, service.stack, device, 'fd00:84::2');
         const SIZE = 50_000_000;
@@ -378,7 +353,7 @@ describeInterop('interop: IPv6 with the kernel’s tools (curl -g, iperf3 -6, py
     // ustack fd00:85::2 ──TUN 1500── router (forwarding) fd00:85::1 | fd00:86::1 ──veth 1280── far fd00:86::2 (1500)
     const router = createNamespace(`${PREFIX ?? 'ustack-it'}-${process.pid}-r${counter}`, { ipv6: true });
     const far = createNamespace(`${PREFIX ?? 'ustack-it'}-${process.pid}-f${counter}`, { ipv6: true });
-    let service: Awaited<ReturnType<typeof up>> | null = null;
+    let service: RunningUp | null = null;
     try {
       // The router's end of the far link is 1280 bytes; the far end's 1500, so that it offers an
       // MSS of 1440 and only the router knows the path is narrower (as the IPv4 test's `mtu lock`).
@@ -389,10 +364,13 @@ describeInterop('interop: IPv6 with the kernel’s tools (curl -g, iperf3 -6, py
       ip(['link', 'set', 'far0', 'up'], far.name);
       ip(['-6', 'route', 'add', 'default', 'via', 'fd00:86::1'], far.name);
       spawnSync('ip', ['netns', 'exec', router.name, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
-      service = await up([
-        ...['--tun', `${PREFIX ?? 'ust6'}r${process.pid % 10000}${counter}`, '--netns', router.name, '--addr', '10.85.0.2/24', '--host-addr', '10.85.0.1'],
-        ...['--addr6', 'fd00:85::2/64', '--serve', 'none'],
-      ]);
+      service = await startUp(
+        [
+          ...['--tun', `${PREFIX ?? 'ust6'}r${process.pid % 10000}${counter}`, '--netns', router.name, '--addr', '10.85.0.2/24', '--host-addr', '10.85.0.1'],
+          ...['--addr6', 'fd00:85::2/64', '--serve', 'none'],
+        ],
+        120,
+      );
       service.stack.addRoute('fd00:86::/64', { via: 'fd00:85::1' });
       const SIZE = 2_000_000;
       const python = start(far.name, ['python3', '-c', PYTHON_PEER, 'serve', 'fd00:86::2', '9604', '1000']);

@@ -10,6 +10,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { runUp } from '../../src/cli/up-command.js';
 import { afterEach, describe, expect } from 'vitest';
 import { configureDevice, createNamespace, type Configured, type Namespace } from '../../src/link/device.js';
 import { nativeTunAvailable } from '../../src/link/native.js';
@@ -315,3 +316,53 @@ export function connected(connection: TcpConnection): Promise<void> {
 
 /** sha256 of bytes, hex. */
 export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** `ustack up` running in this process: its stack and the lines it printed, until `stop()`. */
+export interface RunningUp {
+  readonly stack: Stack;
+  readonly lines: string[];
+  /** Ends it (the abort of Ctrl-C) and waits until it has removed its device and namespace. */
+  stop(): Promise<void>;
+}
+
+/** Starts `ustack up ARGS --for SECONDS` in this process; resolves once its services listen, rejects if it stops before. */
+export async function startUp(args: readonly string[], forSeconds = 60): Promise<RunningUp> {
+  const lines: string[] = [];
+  const abort = new AbortController();
+  let stack!: Stack;
+  let ready!: () => void;
+  const isReady = new Promise<void>((resolve) => (ready = resolve));
+  const running = runUp([...args, '--for', String(forSeconds)], (line) => lines.push(line), {
+    signal: abort.signal,
+    onReady: (info) => {
+      stack = info.stack;
+      ready();
+    },
+    terminal: false,
+  });
+  await Promise.race([isReady, running.then(() => Promise.reject(new Error(`ustack up stopped early: ${lines.join('\n')}`)))]);
+  return {
+    stack,
+    lines,
+    stop: async () => {
+      abort.abort();
+      await running;
+    },
+  };
+}
+
+/** Runs `argv` in the network namespace `namespace`: its exit code and standard output (killed after `timeoutMs`). */
+export function inNamespace(namespace: string, argv: string[], input = '', timeoutMs = 20_000): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('ip', ['netns', 'exec', namespace, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stdin.on('error', () => {}); // a command that exits before reading its input
+    child.stdin.end(input);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout });
+    });
+  });
+}
