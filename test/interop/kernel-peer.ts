@@ -321,8 +321,8 @@ export const sha256 = (bytes: Uint8Array): string => createHash('sha256').update
 export interface RunningUp {
   readonly stack: Stack;
   readonly lines: string[];
-  /** Ends it (the abort of Ctrl-C) and waits until it has removed its device and namespace. */
-  stop(): Promise<void>;
+  /** Ends it (the abort of Ctrl-C), waits until it has removed its device and namespace; its exit code. */
+  stop(): Promise<number>;
 }
 
 /** Starts `ustack up ARGS --for SECONDS` in this process; resolves once its services listen, rejects if it stops before. */
@@ -344,9 +344,9 @@ export async function startUp(args: readonly string[], forSeconds = 60): Promise
   return {
     stack,
     lines,
-    stop: async () => {
+    stop: () => {
       abort.abort();
-      await running;
+      return running;
     },
   };
 }

@@ -2,7 +2,7 @@
  * `ustack up`: the stack on a real TUN device with its echo servers, the kernel's end in a
  * namespace; the kernel's ping and nc reach it, and stopping it leaves nothing behind.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,40 +10,9 @@ import { expect, it } from 'vitest';
 import { runExample } from '../../examples/run-example.js';
 import { runUp } from '../../src/cli/up-command.js';
 import { readCapture } from '../../src/pcap/pcap.js';
-import { describeInterop } from './kernel-peer.js';
-
-function inNamespace(namespace: string, argv: string[], input?: string, timeoutMs = 10_000): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', namespace, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stdin.end(input ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve(output);
-    });
-  });
-}
+import { describeInterop, inNamespace, startUp } from './kernel-peer.js';
 
 const namespaces = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
-
-/** Runs `ustack up ARGS` until `stop` aborts; resolves once ready with the lines printed so far. */
-function startUp(args: string[]): { lines: string[]; ready: Promise<void>; stop: () => Promise<number> } {
-  const lines: string[] = [];
-  const abort = new AbortController();
-  let ready!: () => void;
-  const isReady = new Promise<void>((resolve) => (ready = resolve));
-  const running = runUp([...args, '--for', '60'], (line) => lines.push(line), { signal: abort.signal, onReady: () => ready(), terminal: false });
-  return {
-    lines,
-    ready: Promise.race([isReady, running.then(() => Promise.reject(new Error(`ustack up stopped early: ${lines.join('\n')}`)))]),
-    stop: () => {
-      abort.abort();
-      return running;
-    },
-  };
-}
 
 /** A Python client sending one message in the kv/gateway framing and printing the JSON reply. */
 const FRAMED_CALL = `
@@ -67,7 +36,7 @@ describeInterop('interop: ustack up', () => {
     const namespace = `ustack-it-${process.pid}-up`;
     const directory = mkdtempSync(join(tmpdir(), 'ustack-up-'));
     const pcap = join(directory, 'up.pcap');
-    const up = startUp([
+    const up = await startUp([
       '--tun',
       `ustup${process.pid % 100000}`,
       '--netns',
@@ -84,19 +53,18 @@ describeInterop('interop: ustack up', () => {
       '0.2',
     ]);
     try {
-      await up.ready;
       expect(up.lines[0]).toMatch(/^ustack up: tun ustup\d+, ustack 10\.78\.0\.2\/24 ↔ host 10\.78\.0\.1\/24/);
       // How to reach each service is printed, with the address filled in.
       expect(up.lines).toContain('  echo (tcp 7, udp 7): nc 10.78.0.2 7   nc -u 10.78.0.2 7');
       expect(up.lines.some((line) => line.startsWith('  http (tcp 80): curl http://10.78.0.2/'))).toBe(true);
       for (const name of ['upper', 'kv', 'gateway']) expect(up.lines.some((line) => line.startsWith(`  ${name} (`))).toBe(true);
 
-      expect(await inNamespace(namespace, ['ping', '-c', '2', '-i', '0.2', '-W', '2', '10.78.0.2'])).toMatch(/2 received/);
-      expect(await inNamespace(namespace, ['nc', '-N', '10.78.0.2', '7'], 'echo me\n')).toBe('echo me\n');
-      expect(await inNamespace(namespace, ['nc', '-u', '-w', '1', '10.78.0.2', '7'], 'udp echo\n')).toBe('udp echo\n');
-      expect(await inNamespace(namespace, ['nc', '-N', '10.78.0.2', '12000'], 'a sentence\n')).toBe('A SENTENCE\n');
-      expect(await inNamespace(namespace, ['nc', '-u', '-w', '1', '10.78.0.2', '15000'], 'hello')).toBe('HELLO');
-      const kv = (call: object) => inNamespace(namespace, ['python3', '-c', FRAMED_CALL, '10.78.0.2', '4444', JSON.stringify(call)]);
+      expect((await inNamespace(namespace, ['ping', '-c', '2', '-i', '0.2', '-W', '2', '10.78.0.2'])).stdout).toMatch(/2 received/);
+      expect((await inNamespace(namespace, ['nc', '-N', '10.78.0.2', '7'], 'echo me\n')).stdout).toBe('echo me\n');
+      expect((await inNamespace(namespace, ['nc', '-u', '-w', '1', '10.78.0.2', '7'], 'udp echo\n')).stdout).toBe('udp echo\n');
+      expect((await inNamespace(namespace, ['nc', '-N', '10.78.0.2', '12000'], 'a sentence\n')).stdout).toBe('A SENTENCE\n');
+      expect((await inNamespace(namespace, ['nc', '-u', '-w', '1', '10.78.0.2', '15000'], 'hello')).stdout).toBe('HELLO');
+      const kv = async (call: object) => (await inNamespace(namespace, ['python3', '-c', FRAMED_CALL, '10.78.0.2', '4444', JSON.stringify(call)])).stdout;
       expect(JSON.parse(await kv({ func: 'PUT', params: { obj: 'colour', val: 'blue' } }))).toEqual({
         status: 'OK',
         response: { func: 'PUT', response: { obj: 'colour', response: 'ok' } },
@@ -105,24 +73,26 @@ describeInterop('interop: ustack up', () => {
         status: 'OK',
         response: { func: 'GET', response: { obj: 'colour', val: 'blue' } },
       });
-      const gateway = await inNamespace(namespace, [
-        'python3',
-        '-c',
-        FRAMED_CALL,
-        '10.78.0.2',
-        '25333',
-        JSON.stringify({ type: 'call', id: 1, target: 'entryPoint', method: 'add', args: [2, 3] }),
-      ]);
+      const gateway = (
+        await inNamespace(namespace, [
+          'python3',
+          '-c',
+          FRAMED_CALL,
+          '10.78.0.2',
+          '25333',
+          JSON.stringify({ type: 'call', id: 1, target: 'entryPoint', method: 'add', args: [2, 3] }),
+        ])
+      ).stdout;
       expect(JSON.parse(gateway)).toEqual({ type: 'return', id: 1, value: 5 });
-      const page = await inNamespace(namespace, ['curl', '-sS', '--max-time', '10', 'http://10.78.0.2/']);
+      const page = (await inNamespace(namespace, ['curl', '-sS', '--max-time', '10', 'http://10.78.0.2/'])).stdout;
       expect(page).toMatch(/^hello from ustack/);
       expect(page).toMatch(/^tcp\.passiveOpens \d+$/m);
       // /view: the capture up is recording, drawn as ustack view draws it, fetched by the kernel's curl.
-      const view = await inNamespace(namespace, ['curl', '-sS', '--max-time', '20', 'http://10.78.0.2/view'], undefined, 30_000);
+      const view = (await inNamespace(namespace, ['curl', '-sS', '--max-time', '20', 'http://10.78.0.2/view'], undefined, 30_000)).stdout;
       expect(view).toMatch(/^<!doctype html>/);
       expect(view).toContain('live capture up.pcap as of');
       expect(view).toMatch(/"info":"Echo \(ping\) request id=\d+, seq=1"/);
-      const download = await inNamespace(namespace, ['sh', '-c', 'curl -sS --max-time 20 http://10.78.0.2/bytes/5000000 | wc -c'], undefined, 30_000);
+      const download = (await inNamespace(namespace, ['sh', '-c', 'curl -sS --max-time 20 http://10.78.0.2/bytes/5000000 | wc -c'], undefined, 30_000)).stdout;
       expect(download.trim()).toBe('5000000');
       expect(up.lines.some((line) => /^in \d+ pkts .* \| tcp \d+ open, \d+ accepted/.test(line))).toBe(true);
     } finally {
@@ -145,11 +115,10 @@ describeInterop('interop: ustack up', () => {
 
   it('--tap with the default addresses (10.7.0.2/24, host 10.7.0.1): the kernel finds us with ARP and pings us; --trace prints each frame with its layers', async () => {
     const namespace = `ustack-it-${process.pid}-uptap`;
-    const up = startUp(['--tap', `ustut${process.pid % 100000}`, '--netns', namespace, '--serve', 'none', '--trace']);
+    const up = await startUp(['--tap', `ustut${process.pid % 100000}`, '--netns', namespace, '--serve', 'none', '--trace']);
     try {
-      await up.ready;
       expect(up.lines[0]).toMatch(/^ustack up: tap ustut\d+, ustack 10\.7\.0\.2\/24 ↔ host 10\.7\.0\.1\/24/);
-      expect(await inNamespace(namespace, ['ping', '-c', '2', '-i', '0.2', '-W', '2', '10.7.0.2'])).toMatch(/2 received/);
+      expect((await inNamespace(namespace, ['ping', '-c', '2', '-i', '0.2', '-W', '2', '10.7.0.2'])).stdout).toMatch(/2 received/);
     } finally {
       expect(await up.stop()).toBe(0);
     }
@@ -179,7 +148,7 @@ describeInterop('interop: ustack up', () => {
     try {
       await isReady;
       expect(lines.some((line) => line.startsWith('  kv (tcp 4444): python3 -c'))).toBe(true);
-      const kv = (call: object) => inNamespace(namespace, ['python3', '-c', FRAMED_CALL, '10.7.0.2', '4444', JSON.stringify(call)]);
+      const kv = async (call: object) => (await inNamespace(namespace, ['python3', '-c', FRAMED_CALL, '10.7.0.2', '4444', JSON.stringify(call)])).stdout;
       expect(JSON.parse(await kv({ func: 'PUT', params: { obj: 'k', val: 42 } }))).toMatchObject({ status: 'OK' });
       expect(JSON.parse(await kv({ func: 'GET', params: { obj: 'k' } }))).toEqual({ status: 'OK', response: { func: 'GET', response: { obj: 'k', val: 42 } } });
     } finally {
