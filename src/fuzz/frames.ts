@@ -85,6 +85,31 @@ export function tcpSegment(repr: TcpRepr, source: Ipv4Address | Ipv6Address, des
   return out;
 }
 
+/**
+ * The bare ACK a connection of ours sends at `seq` (SND.UNA, or near it), carrying `payload`:
+ * what a router's ICMP error about our traffic quotes (RFC 792, RFC 4443 §3.2).
+ */
+export function ourSegment(
+  connection: { readonly localPort: number; readonly remotePort: number; readonly rcvNxt: number },
+  seq: number,
+  payload: Uint8Array,
+  source: Ipv4Address | Ipv6Address,
+  destination: Ipv4Address | Ipv6Address,
+): Uint8Array {
+  const repr = {
+    srcPort: connection.localPort,
+    dstPort: connection.remotePort,
+    seq,
+    ack: connection.rcvNxt,
+    flags: 0x010,
+    window: 0,
+    urgentPointer: 0,
+    options: [],
+    payload,
+  };
+  return tcpSegment(repr, source, destination);
+}
+
 /** A UDP datagram, checksummed. */
 export function udpDatagram(repr: UdpRepr, source: Ipv4Address | Ipv6Address, destination: Ipv4Address | Ipv6Address): Uint8Array {
   const out = new Uint8Array(udpLength(repr));

@@ -33,6 +33,7 @@ import {
   nearEdge,
   tcpFlags,
   tcpOptions,
+  ourSegment,
   tcpSegment,
   udpDatagram,
   type IpFields,
@@ -472,21 +473,7 @@ class Generator {
       }
       const connection = this.connection(target);
       const segment = connection
-        ? tcpSegment(
-            {
-              srcPort: connection.localPort,
-              dstPort: connection.remotePort,
-              seq: nearEdge(dice, connection.sndUna, 1000),
-              ack: connection.rcvNxt,
-              flags: 0x010,
-              window: 0,
-              urgentPointer: 0,
-              options: [],
-              payload: new Uint8Array(0),
-            },
-            target.ours,
-            target.peer,
-          )
+        ? ourSegment(connection, nearEdge(dice, connection.sndUna, 1000), new Uint8Array(0), target.ours, target.peer)
         : udpDatagram({ sourcePort: dice.u16(), destinationPort: 53, payload: new Uint8Array(4) }, target.ours, target.peer);
       const protocol = connection ? IpProtocol.TCP : IpProtocol.UDP;
       const full = ipv4Packet(

@@ -15,7 +15,7 @@ import type { Ipv6ExtensionHeader } from '../ip/ipv6-extension-headers.js';
 import { ipv6MulticastMac, type Ipv6Address } from '../ip/ipv6-address.js';
 import { MAC_BROADCAST } from '../link/ethernet.js';
 import type { TcpConnection } from '../tcp/connection.js';
-import { type Dice, nearEdge, tcpFlags, tcpOptions, tcpSegment, udpDatagram } from './frames.js';
+import { type Dice, nearEdge, ourSegment, tcpFlags, tcpOptions, tcpSegment, udpDatagram } from './frames.js';
 import {
   ALL_NODES,
   extensionChain,
@@ -147,21 +147,7 @@ export class Ipv6FrameGenerator {
     const connection = dice.chance(0.8) ? this.connection(target) : null;
     let full: Uint8Array;
     if (connection) {
-      const segment = tcpSegment(
-        {
-          srcPort: connection.localPort,
-          dstPort: connection.remotePort,
-          seq: nearEdge(dice, connection.sndUna, 1000),
-          ack: connection.rcvNxt,
-          flags: 0x010,
-          window: 0,
-          urgentPointer: 0,
-          options: [],
-          payload: dice.bytes(dice.below(64)),
-        },
-        source,
-        destination,
-      );
+      const segment = ourSegment(connection, nearEdge(dice, connection.sndUna, 1000), dice.bytes(dice.below(64)), source, destination);
       full = ipv6Packet({ source, destination: dice.chance(0.9) ? destination : dice.bytes(16) }, dice.chance(0.95) ? Ipv6NextHeader.TCP : dice.u8(), segment);
     } else {
       const socket = target.udp6.length > 0 ? dice.pick(target.udp6).socket : null;

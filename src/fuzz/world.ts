@@ -32,7 +32,7 @@ import type { Ipv4Option } from '../ip/ipv4-options.js';
 import type { RawSocket } from '../ip/raw-layer.js';
 import { parseTcpOptions } from '../tcp/tcp-options.js';
 import { applicationActivity, relayOnClose, CONNECTED_UDP_PORT, RAW_PROTOCOL, REUSE_ADDRESS_PORT, REUSE_PORT } from './application.js';
-import { arpPacket, ethernetFrame, icmpMessage, ipv4Packet, IpProtocol, tcpSegment, udpDatagram, type Dice } from './frames.js';
+import { arpPacket, ethernetFrame, icmpMessage, ipv4Packet, IpProtocol, ourSegment, tcpSegment, udpDatagram, type Dice } from './frames.js';
 import { icmpv6Message, ipv6Packet } from './frames6.js';
 import { lossyTransferIn, lossyTransferOut } from './lossy.js';
 import type { Variant } from './variants.js';
@@ -626,21 +626,7 @@ export class Target {
   fragmentationNeeded(connection: TcpConnection, mtu: number): void {
     if (ipFamily(connection.remoteAddress) === 6) {
       const { source, destination } = this.toPeer(6);
-      const segment = tcpSegment(
-        {
-          srcPort: connection.localPort,
-          dstPort: connection.remotePort,
-          seq: connection.sndUna,
-          ack: connection.rcvNxt,
-          flags: 0x010,
-          window: 0,
-          urgentPointer: 0,
-          options: [],
-          payload: new Uint8Array(0),
-        },
-        source,
-        destination,
-      );
+      const segment = ourSegment(connection, connection.sndUna, new Uint8Array(0), source, destination);
       const quoted = ipv6Packet({ source: this.ours6, destination: this.peer6 }, IpProtocol.TCP, segment);
       const router = parseIpv6Address('fd00:f::fe')!;
       this.deliverIp(
@@ -652,21 +638,7 @@ export class Target {
       );
       return;
     }
-    const quotedSegment = tcpSegment(
-      {
-        srcPort: connection.localPort,
-        dstPort: connection.remotePort,
-        seq: connection.sndUna,
-        ack: connection.rcvNxt,
-        flags: 0x010,
-        window: 0,
-        urgentPointer: 0,
-        options: [],
-        payload: new Uint8Array(0),
-      },
-      this.ours,
-      this.peer,
-    );
+    const quotedSegment = ourSegment(connection, connection.sndUna, new Uint8Array(0), this.ours, this.peer);
     const quoted = ipv4Packet({ source: this.ours, destination: this.peer, protocol: IpProtocol.TCP }, quotedSegment).subarray(0, 28);
     const icmp = icmpMessage({ kind: 'destinationUnreachable', code: 4, nextHopMtu: mtu, quoted });
     this.deliverIp(ipv4Packet({ source: (this.peer & 0xffffff00) | 0xfe, destination: this.ours, protocol: IpProtocol.ICMP }, icmp));
