@@ -96,6 +96,29 @@ function icmp6(repr: Icmpv6Repr, destination: Ipv6Address = HOST6): Uint8Array {
   return ipv6Frame(Ipv6NextHeader.ICMPV6, message, destination);
 }
 
+/**
+ * 20,000 of `templates`, each with 1–3 bits flipped after its first `headerLength` bytes and one
+ * in ten also cut short, taken as trusted (checksums not checked); then checks that nothing was
+ * thrown past the stack, that something was dropped, and that what is left is bounded (few
+ * connections, which time out). Returns the virtual time after the run.
+ */
+function damageTrusted(stack: Stack, templates: readonly Uint8Array[], rng: Rng, headerLength: number): number {
+  let now = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const frame = templates[rng.nextInt(0, templates.length)].slice();
+    for (let flips = rng.nextInt(1, 4); flips > 0; flips--) frame[rng.nextInt(headerLength, frame.length)] ^= 1 << rng.nextInt(0, 8);
+    stack.receive('tun0', rng.nextFloat() < 0.1 ? frame.subarray(0, rng.nextInt(headerLength, frame.length)) : frame, now, true);
+    now += 0.5;
+    if (i % 100 === 0) stack.poll(now);
+  }
+  stack.poll(now + 600_000);
+  expect(stack.lastInternalError).toBe(null);
+  expect(stack.stats.get('drop.internalError')).toBe(0);
+  expect(stack.stats.sum('drop.')).toBeGreaterThan(0);
+  expect(stack.tcp.listConnections().length).toBeLessThan(200);
+  return now;
+}
+
 describe('trusted frames with damage', () => {
   it('20,000 damaged frames taken as trusted: dropped or absorbed, never thrown, and the host still answers', () => {
     const stack = new Stack({ name: 'host', loopback: false });
@@ -120,23 +143,8 @@ describe('trusted frames with damage', () => {
       ipv4Frame({ source: PEER, destination: HOST, protocol: IpProtocol.ICMP }, ping),
       ipv4Frame({ source: PEER, destination: addr('224.0.0.1'), protocol: IGMP_PROTOCOL }, igmp),
     ];
-    const rng = new Rng(77);
-    let now = 0;
-    for (let i = 0; i < 20_000; i++) {
-      const frame = templates[rng.nextInt(0, templates.length)].slice();
-      // Damage past the IP header, where only the codecs' checks remain once trusted.
-      for (let flips = rng.nextInt(1, 4); flips > 0; flips--) frame[rng.nextInt(20, frame.length)] ^= 1 << rng.nextInt(0, 8);
-      // One in ten also cut short.
-      stack.receive('tun0', rng.nextFloat() < 0.1 ? frame.subarray(0, rng.nextInt(20, frame.length)) : frame, now, true);
-      now += 0.5;
-      if (i % 100 === 0) stack.poll(now);
-    }
-    stack.poll(now + 600_000);
-    expect(stack.lastInternalError).toBe(null);
-    expect(stack.stats.get('drop.internalError')).toBe(0);
-    expect(stack.stats.sum('drop.')).toBeGreaterThan(0);
-    // Bounded: connections left over are few and time out; the UDP queue is within its buffer.
-    expect(stack.tcp.listConnections().length).toBeLessThan(200);
+    // Damage past the IP header, where only the codecs' checks remain once trusted.
+    const now = damageTrusted(stack, templates, new Rng(77), 20);
     // Still working: an undamaged ping is answered.
     const before = stack.stats.get('icmp.tx.echoReply');
     stack.receive('tun0', templates[5], now + 600_001, true);
@@ -178,21 +186,8 @@ describe('trusted frames with damage', () => {
         parseIpv6Address('ff02::1')!,
       ),
     ];
-    const rng = new Rng(78);
-    let now = 0;
-    for (let i = 0; i < 20_000; i++) {
-      const frame = templates[rng.nextInt(0, templates.length)].slice();
-      // Damage past the fixed header (IPv6 has no header checksum: only the upper layer's, skipped when trusted).
-      for (let flips = rng.nextInt(1, 4); flips > 0; flips--) frame[rng.nextInt(40, frame.length)] ^= 1 << rng.nextInt(0, 8);
-      stack.receive('tun0', rng.nextFloat() < 0.1 ? frame.subarray(0, rng.nextInt(40, frame.length)) : frame, now, true);
-      now += 0.5;
-      if (i % 100 === 0) stack.poll(now);
-    }
-    stack.poll(now + 600_000);
-    expect(stack.lastInternalError).toBe(null);
-    expect(stack.stats.get('drop.internalError')).toBe(0);
-    expect(stack.stats.sum('drop.')).toBeGreaterThan(0);
-    expect(stack.tcp.listConnections().length).toBeLessThan(200);
+    // Damage past the fixed header (IPv6 has no header checksum: only the upper layer's, skipped when trusted).
+    const now = damageTrusted(stack, templates, new Rng(78), 40);
     expect(stack.ip6.reassembler.memory).toBe(0);
     const before = stack.stats.get('icmpv6.tx.echoReplies');
     stack.receive('tun0', templates[4], now + 600_001, true);

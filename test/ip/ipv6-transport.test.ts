@@ -16,6 +16,43 @@ function pair(faults?: { loss?: number }) {
 
 const bytes = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
 
+/**
+ * Sends `data` from a new connection of `client` to the listener `l` on fd00::2 `port`, in
+ * writes of `chunk` bytes, then shuts down the write side; returns what the accepted socket read
+ * until end of stream, and the accepted socket.
+ */
+async function transfer(
+  net: VirtualNetwork,
+  client: BerkeleySockets,
+  server: BerkeleySockets,
+  l: number,
+  c: number,
+  port: number,
+  data: Uint8Array,
+  chunk: number,
+) {
+  return net.runAsync(
+    async () => {
+      const accepted = server.accept(l);
+      await client.connect(c, { address: 'fd00::2', port });
+      const peer = await accepted;
+      const sending = (async () => {
+        for (let off = 0; off < data.length; off += chunk) await client.send(c, data.subarray(off, off + chunk));
+        client.shutdown(c, C.SHUT_WR);
+      })();
+      const chunks: Uint8Array[] = [];
+      for (;;) {
+        const received = await server.recv(peer.fd, 65536);
+        if (received.length === 0) break;
+        chunks.push(received);
+      }
+      await sending;
+      return { received: Buffer.concat(chunks), peer };
+    },
+    { limitMs: 600_000 },
+  );
+}
+
 describe('UDP over IPv6 (AF_INET6 datagram sockets)', () => {
   it('carries a datagram both ways with the IPv6 addresses (RFC 8200 §8.1 checksum)', async () => {
     const { net, client, server } = pair();
@@ -91,27 +128,8 @@ describe('TCP over IPv6 (AF_INET6 stream sockets)', () => {
     server.listen(l);
     const c = client.socket(C.AF_INET6, C.SOCK_STREAM);
     const data = bytes(1_000_000, 3);
-    const result = await net.runAsync(
-      async () => {
-        const accepted = server.accept(l);
-        await client.connect(c, { address: 'fd00::2', port: 8080 });
-        const peer = await accepted;
-        expect(peer.address).toBe('fd00::1');
-        const sending = (async () => {
-          for (let off = 0; off < data.length; off += 65536) await client.send(c, data.subarray(off, off + 65536));
-          client.shutdown(c, C.SHUT_WR);
-        })();
-        const chunks: Uint8Array[] = [];
-        for (;;) {
-          const chunk = await server.recv(peer.fd, 65536);
-          if (chunk.length === 0) break;
-          chunks.push(chunk);
-        }
-        await sending;
-        return Buffer.concat(chunks);
-      },
-      { limitMs: 600_000 },
-    );
+    const { received: result, peer } = await transfer(net, client, server, l, c, 8080, data, 65536);
+    expect(peer.address).toBe('fd00::1');
     expect(result.length).toBe(data.length);
     expect(Buffer.compare(result, Buffer.from(data))).toBe(0);
     expect(client.getsockname(c).address).toBe('fd00::1');
@@ -137,26 +155,7 @@ describe('TCP over IPv6 (AF_INET6 stream sockets)', () => {
     server.listen(l);
     const c = client.socket(C.AF_INET6, C.SOCK_STREAM);
     const data = bytes(300_000, 7);
-    const result = await net.runAsync(
-      async () => {
-        const accepted = server.accept(l);
-        await client.connect(c, { address: 'fd00::2', port: 9090 });
-        const peer = await accepted;
-        const sending = (async () => {
-          for (let off = 0; off < data.length; off += 32768) await client.send(c, data.subarray(off, off + 32768));
-          client.shutdown(c, C.SHUT_WR);
-        })();
-        const chunks: Uint8Array[] = [];
-        for (;;) {
-          const chunk = await server.recv(peer.fd, 65536);
-          if (chunk.length === 0) break;
-          chunks.push(chunk);
-        }
-        await sending;
-        return Buffer.concat(chunks);
-      },
-      { limitMs: 600_000 },
-    );
+    const { received: result } = await transfer(net, client, server, l, c, 9090, data, 32768);
     expect(Buffer.compare(result, Buffer.from(data))).toBe(0);
     const corrupted = wire.a.faults!.stats.get('fault.corrupted') + wire.b.faults!.stats.get('fault.corrupted');
     const refused = (stack: typeof a) => stack.stats.sum('drop.ipv6.') + stack.stats.sum('drop.tcp.') + stack.stats.sum('drop.ipv4.');
