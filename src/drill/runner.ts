@@ -352,8 +352,8 @@ class DrillRun {
   }
 
   /**
-   * A script's route into the table; one the table refuses fails the script at the line. IPv6's
-   * refuses an MTU below 1280 (RFC 8200 §5), which Linux's `ip -6 route … mtu lock N` takes.
+   * A script's route into the table; one the table refuses (an IPv6 route MTU too small for even
+   * a fragment, src/ip/ipv6-routes.ts) fails the script at the line.
    */
   private applyRoute(stack: Stack, route: DrillRoute): void {
     try {

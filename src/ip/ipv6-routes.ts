@@ -4,7 +4,18 @@
  * routers), ties broken by the lower metric, then by insertion order. A default route is ::/0.
  */
 import { formatIpv6Address, formatIpv6Cidr, ipv6CidrContains, ipv6Equal, ipv6Prefix, type Ipv6Address, type Ipv6Cidr } from './ipv6-address.js';
-import { IPV6_MINIMUM_MTU } from './ipv6.js';
+import { IPV6_HEADER_LENGTH } from './ipv6.js';
+
+/**
+ * The smallest route MTU accepted: an IPv6 header, a Fragment header and 8 octets of data, the
+ * least a datagram can be cut into (RFC 8200 §4.5). RFC 8200 §5's 1280 binds links (an
+ * interface's MTU, still refused below it in Ipv6Layer) and RFC 8201 §4 binds what a Packet Too
+ * Big may teach (clamped there too); a route MTU is the administrator's own cap on what this
+ * host sends, and sending smaller packets than 1280 breaks no receiver. Linux takes any value
+ * (`ip -6 route add … mtu lock 660`, even 1; checked on 6.18) and uses it for TCP's MSS and
+ * IPv6 fragmentation — packetdrill's mtu_probe/basic-v6.pkt relies on 660.
+ */
+export const ROUTE_MTU_FLOOR = IPV6_HEADER_LENGTH + 8 + 8;
 
 /** One IPv6 route: packets to `destination` leave through `interfaceName`, via `gateway` if set. */
 export interface Ipv6Route {
@@ -16,7 +27,10 @@ export interface Ipv6Route {
   readonly gateway?: Ipv6Address;
   /** Lower is preferred among equal prefix lengths (default 0). */
   readonly metric?: number;
-  /** Path MTU for this route if lower than the interface's; at least 1280 (RFC 8200 §5). */
+  /**
+   * Path MTU for this route if lower than the interface's (`ip -6 route … mtu lock N`); may be
+   * below 1280, as Linux allows (see ROUTE_MTU_FLOOR).
+   */
   readonly mtu?: number;
   /** The MSS TCP offers on connections over this route (`ip -6 route ... advmss`). */
   readonly advertisedMss?: number;
@@ -26,10 +40,10 @@ export interface Ipv6Route {
 export class Ipv6RouteTable {
   private routes: Ipv6Route[] = [];
 
-  /** Adds a route. Throws on an MTU below 1280, which no IPv6 link may have (RFC 8200 §5). */
+  /** Adds a route. Throws on an MTU too small to carry even a fragment (ROUTE_MTU_FLOOR). */
   add(route: Ipv6Route): void {
-    if (route.mtu !== undefined && !(route.mtu >= IPV6_MINIMUM_MTU)) {
-      throw new RangeError(`route MTU ${route.mtu} is below the IPv6 minimum of ${IPV6_MINIMUM_MTU} (RFC 8200 §5)`);
+    if (route.mtu !== undefined && !(route.mtu >= ROUTE_MTU_FLOOR)) {
+      throw new RangeError(`route MTU ${route.mtu} is below ${ROUTE_MTU_FLOOR}, an IPv6 header, a Fragment header and 8 octets (RFC 8200 §4.5)`);
     }
     const destination = { address: ipv6Prefix(route.destination.address, route.destination.prefixLength), prefixLength: route.destination.prefixLength };
     this.routes.push({ ...route, destination });
