@@ -366,3 +366,14 @@ export function inNamespace(namespace: string, argv: string[], input = '', timeo
     });
   });
 }
+
+/** Resolves once a kernel socket listens on `port` in the network namespace `namespace` (ss); rejects after 10 s. */
+export async function listeningIn(namespace: string, port: number, protocol: 'tcp' | 'udp' = 'tcp'): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const listing = await inNamespace(namespace, ['ss', '-Hn', protocol === 'tcp' ? '-lt' : '-lu', `sport = :${port}`]);
+    if (listing.stdout.trim() !== '') return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${protocol} port ${port} in ${namespace}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -150,7 +150,8 @@ if mode == "udp-echo":
         print("echoed %d" % len(datagram), flush=True)
     sys.exit(0)
 
-server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+# An IPv6 address (pmtu-tap.test.ts) listens on AF_INET6; the rest on AF_INET.
+server = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 server.bind((address, port))
 server.listen(1)
