@@ -17,7 +17,7 @@ import type { Icmpv6ErrorListener, Icmpv6ErrorReport, Icmpv6Layer } from '../ip/
 import type { IncomingIpv6Datagram, Ipv6Layer, Ipv6ProtocolHandler } from '../ip/ipv6-layer.js';
 import { IpProtocol } from '../ip/ipv4.js';
 import { allocateEphemeralPort, bindingsOverlap, DEFAULT_EPHEMERAL_PORTS, type PortRange } from '../ip/ports.js';
-import { emitUdp, parseUdp, UDP_HEADER_LENGTH, UdpPacket, udpLength } from './udp-packet.js';
+import { emitUdp, parseUdp, type PseudoHeader, UDP_HEADER_LENGTH, UdpPacket, udpLength } from './udp-packet.js';
 
 /** Largest UDP payload over IPv4 without options: 65535 − 20 (IP) − 8 (UDP). */
 export const UDP_MAX_PAYLOAD = 65507;
@@ -485,33 +485,19 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
   /** Handles a received UDP datagram over IPv6 (RFC 8200 §8.1: a zero checksum is refused). */
   inputIpv6(datagram: IncomingIpv6Datagram, now: number): void {
     const { header } = datagram;
-    const checked = UdpPacket.checked(datagram.payload);
-    if (!checked.ok) {
-      this.stats.increment(`drop.udp.${checked.error.reason}`);
-      return;
-    }
-    const packet = checked.value;
-    const parsed = parseUdp(packet, datagram.checksumTrusted ? { verifyChecksum: false } : { source: header.source, destination: header.destination });
-    if (!parsed.ok) {
-      this.stats.increment(`drop.udp.${parsed.error.reason}`);
-      return;
-    }
-    const { sourcePort, destinationPort, payload } = parsed.value;
-    this.stats.increment('udp.rx.datagrams');
     const source = ipv6Text(header.source);
-    const destination = ipv6Text(header.destination);
-    const received: ReceivedDatagram = { payload: payload.slice(), sourceAddress: source, sourcePort, destinationAddress: destination, ttl: header.hopLimit };
-    const targets = this.lookup(destination, destinationPort, source, sourcePort, datagram.destinationKind !== 'unicast');
-    if (targets.length === 0) {
-      this.stats.increment('udp.rx.noPort');
-      // RFC 4443 §2.4(e.3): never to a multicast destination (the ICMPv6 layer checks it too).
-      if (datagram.destinationKind === 'unicast') this.icmp6.portUnreachable(datagram, now);
-      return;
-    }
-    for (const socket of targets) {
-      if (socket.enqueue(received)) this.stats.increment('udp.rx.delivered');
-      else this.stats.increment('drop.udp.receiveBufferFull');
-    }
+    const delivered = this.receive(
+      datagram.payload,
+      datagram.checksumTrusted,
+      header,
+      source,
+      ipv6Text(header.destination),
+      header.hopLimit,
+      datagram.destinationKind !== 'unicast',
+      now,
+    );
+    // RFC 4443 §2.4(e.3): never to a multicast destination (the ICMPv6 layer checks it too).
+    if (delivered === 'noPort' && datagram.destinationKind === 'unicast') this.icmp6.portUnreachable(datagram, now);
   }
 
   /** An ICMPv6 error about a datagram we sent: as icmpError, with Linux's ICMPv6 meanings. */
@@ -532,16 +518,45 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
   /** Handles a received UDP datagram (RFC 1122 §4.1.3). */
   input(datagram: IncomingDatagram, now: number): void {
     const { header } = datagram;
-    const checked = UdpPacket.checked(datagram.payload);
+    const delivered = this.receive(
+      datagram.payload,
+      datagram.checksumTrusted,
+      header,
+      header.source,
+      header.destination,
+      header.ttl,
+      datagram.destinationKind !== 'unicast',
+      now,
+    );
+    if (delivered === 'noPort') this.icmp.portUnreachable(datagram, now);
+  }
+
+  /**
+   * A datagram of either family: checked (the checksum over the `pseudo` header's addresses
+   * unless the device vouched for it), traced, and queued on the sockets it is for ('noPort'
+   * when none is: the caller answers with its family's port unreachable). `source` and
+   * `destination` are the addresses as sockets name them.
+   */
+  private receive(
+    bytes: Uint8Array,
+    checksumTrusted: boolean,
+    pseudo: PseudoHeader,
+    source: IpAddress,
+    destination: IpAddress,
+    ttl: number,
+    toGroup: boolean,
+    now: number,
+  ): 'delivered' | 'noPort' | 'dropped' {
+    const checked = UdpPacket.checked(bytes);
     if (!checked.ok) {
       this.stats.increment(`drop.udp.${checked.error.reason}`);
-      return;
+      return 'dropped';
     }
     const packet = checked.value;
-    const parsed = parseUdp(packet, datagram.checksumTrusted ? { verifyChecksum: false } : { source: header.source, destination: header.destination });
+    const parsed = parseUdp(packet, checksumTrusted ? { verifyChecksum: false } : pseudo);
     if (!parsed.ok) {
       this.stats.increment(`drop.udp.${parsed.error.reason}`);
-      return;
+      return 'dropped';
     }
     const { sourcePort, destinationPort, payload } = parsed.value;
     this.stats.increment('udp.rx.datagrams');
@@ -557,23 +572,17 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
         payloadLength: payload.length,
       });
     }
-    const received: ReceivedDatagram = {
-      payload: payload.slice(),
-      sourceAddress: header.source,
-      sourcePort,
-      destinationAddress: header.destination,
-      ttl: header.ttl,
-    };
-    const targets = this.lookup(header.destination, destinationPort, header.source, sourcePort, datagram.destinationKind !== 'unicast');
+    const received: ReceivedDatagram = { payload: payload.slice(), sourceAddress: source, sourcePort, destinationAddress: destination, ttl };
+    const targets = this.lookup(destination, destinationPort, source, sourcePort, toGroup);
     if (targets.length === 0) {
       this.stats.increment('udp.rx.noPort');
-      this.icmp.portUnreachable(datagram, now);
-      return;
+      return 'noPort';
     }
     for (const socket of targets) {
       if (socket.enqueue(received)) this.stats.increment('udp.rx.delivered');
       else this.stats.increment('drop.udp.receiveBufferFull');
     }
+    return 'delivered';
   }
 
   /**

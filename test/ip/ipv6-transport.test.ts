@@ -60,9 +60,18 @@ describe('UDP over IPv6 (AF_INET6 datagram sockets)', () => {
     server.bind(s, { address: '::', port: 5353 });
     const c = client.socket(C.AF_INET6, C.SOCK_DGRAM);
     await client.sendto(c, bytes(100), { address: 'fd00::2', port: 5353 });
+    const traced: string[] = [];
+    server.stack.tracer = (event) => {
+      if (event.layer === 'udp' && event.direction === 'up') traced.push(event.summary);
+    };
     const got = await net.runAsync(server.recvfrom(s, 2000));
     expect(got.address).toBe('fd00::1');
     expect(got.data).toEqual(bytes(100));
+    // The trace shows the UDP layer taking it in, as over IPv4.
+    expect(traced).toEqual([
+      expect.stringMatching(/^UDP \d+ → 5353: removed 8-byte header, checksum verified over pseudo-header \+ header \+ data, 100 bytes of data$/),
+    ]);
+    server.stack.tracer = null;
     await server.sendto(s, bytes(3000, 2), { address: got.address, port: got.port });
     const back = await net.runAsync(client.recvfrom(c, 4000));
     expect(back).toMatchObject({ address: 'fd00::2', port: 5353 });
