@@ -4,7 +4,7 @@
  * the capture shows the host sending, reads taking what arrived, close and shutdown.
  */
 import { ErrnoError } from '../core/errno.js';
-import { formatIpv4Address, type Ipv4Address } from '../ip/address.js';
+import { formatIpAddress, ipFamily, type IpAddress } from '../ip/ip-address.js';
 import * as C from '../socket-api/berkeley-constants.js';
 import type { BerkeleySockets } from '../socket-api/berkeley.js';
 import { seqSub } from '../tcp/seq.js';
@@ -25,7 +25,7 @@ export interface TimedCall {
 }
 
 /** The application calls a plan infers, at their times. */
-export function inferredCalls(plan: ConversationPlan, originMs: number): TimedCall[] {
+export function inferredCalls(plan: ConversationPlan<IpAddress>, originMs: number): TimedCall[] {
   let afterFrame = 0;
   return plan.steps.flatMap((step) => {
     if (step.kind === 'segment') afterFrame = step.segment.frame;
@@ -34,9 +34,9 @@ export function inferredCalls(plan: ConversationPlan, originMs: number): TimedCa
 }
 
 /** The bytes the host sent in a conversation, by relative sequence number (1 is the first). */
-export function hostStream(plan: ConversationPlan): Uint8Array {
+export function hostStream(plan: ConversationPlan<IpAddress>): Uint8Array {
   const outbound = plan.steps.flatMap((step) => (step.kind === 'segment' && step.outbound ? [step.segment] : []));
-  const relativeStart = (segment: CapturedSegment) => seqSub(segment.tcp.seq, plan.hostIsn) + ((segment.tcp.flags & TcpFlag.SYN) !== 0 ? 1 : 0);
+  const relativeStart = (segment: CapturedSegment<IpAddress>) => seqSub(segment.tcp.seq, plan.hostIsn) + ((segment.tcp.flags & TcpFlag.SYN) !== 0 ? 1 : 0);
   let size = 0;
   for (const segment of outbound) size = Math.max(size, relativeStart(segment) - 1 + segment.tcp.payload.length);
   const stream = new Uint8Array(Math.max(0, size));
@@ -80,8 +80,8 @@ export class ReplayApplication {
 
   constructor(
     private readonly api: BerkeleySockets,
-    private readonly plan: ConversationPlan,
-    private readonly host: Ipv4Address,
+    private readonly plan: ConversationPlan<IpAddress>,
+    private readonly host: IpAddress,
     /** What the host sent, by relative sequence number (hostStream). */
     private readonly stream: Uint8Array,
     private readonly hooks: ApplicationHooks,
@@ -112,14 +112,14 @@ export class ReplayApplication {
         case 'socket': {
           const listener = this.plan.hostListened ? this.hooks.listeners.get(this.plan.host.port) : undefined;
           this.sharedListener = listener !== undefined;
-          this.fds.set(call.fd, listener ?? api.socket(C.AF_INET, C.SOCK_STREAM, C.IPPROTO_TCP));
+          this.fds.set(call.fd, listener ?? api.socket(ipFamily(this.host) === 4 ? C.AF_INET : C.AF_INET6, C.SOCK_STREAM, C.IPPROTO_TCP));
           break;
         }
         case 'setsockopt':
           if (!this.sharedListener) api.setsockopt(this.fd(call), C.SOL_SOCKET, C.SO_REUSEADDR, 1);
           break;
         case 'bind':
-          if (!this.sharedListener) api.bind(this.fd(call), { address: formatIpv4Address(this.host), port: this.plan.host.port });
+          if (!this.sharedListener) api.bind(this.fd(call), { address: formatIpAddress(this.host), port: this.plan.host.port });
           break;
         case 'listen':
           if (!this.sharedListener) {
@@ -134,7 +134,7 @@ export class ReplayApplication {
           break;
         case 'connect':
           this.hooks.connecting();
-          api.connect(this.fd(call), { address: formatIpv4Address(this.plan.peer.address), port: this.plan.peer.port }).catch(this.failed(call));
+          api.connect(this.fd(call), { address: formatIpAddress(this.plan.peer.address), port: this.plan.peer.port }).catch(this.failed(call));
           break;
         case 'accept':
           if (!this.fds.has(4)) this.hooks.note(`${this.describe(call)}: no connection to accept at ${this.hooks.now().toFixed(3)} ms`);

@@ -8,10 +8,12 @@
  * whole, and how many fragments carried it is an IP-header matter.
  */
 import { formatIpv4Address } from '../ip/address.js';
+import { formatIpAddress } from '../ip/ip-address.js';
 import { IpProtocol } from '../ip/ipv4.js';
-import { icmpCodeName, icmpTypeName } from '../drill/wire.js';
+import { Ipv6NextHeader } from '../ip/ipv6.js';
+import { icmpCodeName, icmpTypeName, icmpv6CodeName, icmpv6TypeName } from '../drill/wire.js';
 import { ms, type Divergence, type DivergenceKind } from './compare.js';
-import { udpOf, type Datagram } from './datagrams.js';
+import { endpointText, isIcmpError, quotedDatagram, udpOf, type Datagram } from './datagrams.js';
 
 /** One datagram as the replay reports it. */
 export interface DecodedDatagram {
@@ -21,7 +23,9 @@ export interface DecodedDatagram {
   readonly frames: readonly number[];
   /** ms since the capture's first frame. */
   readonly timeMs: number;
-  /** `udp`, `icmp`, or the protocol number. */
+  /** 4 or 6. */
+  readonly family: 4 | 6;
+  /** `udp`, `icmp`, `icmp6`, or the protocol number. */
   readonly protocol: string;
   /** What it is lined up by: `udp 10.1.1.2:6000 > 10.1.1.1:44757`, `icmp echo-reply id 2227 seq 1`. */
   readonly key: string;
@@ -31,8 +35,16 @@ export interface DecodedDatagram {
   readonly dontFragment: boolean;
   /** IP TOS octet (DSCP and ECN). */
   readonly tos: number;
-  /** The IP options, as read: `rr ptr 16 [10.1.1.2 10.1.1.2]`, `ts flag 0 ptr 9 (1 stamps)`, or empty. */
+  /**
+   * The IP options, as read: `rr ptr 16 [10.1.1.2 10.1.1.2]`, `ts flag 0 ptr 9 (1 stamps)`; over
+   * IPv6 the extension headers other than Fragment (`destination-options [0x9e]`); or empty.
+   */
   readonly ipOptions: string;
+  /**
+   * An ICMPv6 error's own field, compared: a Parameter Problem's pointer (RFC 4443 §3.4), a
+   * Packet Too Big's MTU (§3.2) — `pointer 42`, `mtu 1280`; empty otherwise.
+   */
+  readonly errorField: string;
   /** How many fragments carried it (1: not fragmented). */
   readonly fragments: number;
   /** What follows the UDP or ICMP header: the UDP data, the echo data, the quoted datagram. */
@@ -43,6 +55,10 @@ export interface DecodedDatagram {
 
 const ICMP_ECHO_REPLY = 0;
 const ICMP_ECHO_REQUEST = 8;
+const ICMPV6_ECHO_REQUEST = 128;
+const ICMPV6_ECHO_REPLY = 129;
+const ICMPV6_PACKET_TOO_BIG = 2;
+const ICMPV6_PARAMETER_PROBLEM = 4;
 
 /** The IP options in a comparable form: addresses of Record Route, but a timestamp only by its count. */
 function optionsText(bytes: Uint8Array): string {
@@ -80,49 +96,75 @@ function optionsText(bytes: Uint8Array): string {
 /** The datagram read for comparison. */
 export function decodeDatagram(datagram: Datagram): DecodedDatagram {
   const { ip, payload } = datagram;
+  const v6 = ip.family === 6;
   const base = {
+    family: ip.family,
     frame: datagram.frames[0],
     frames: datagram.frames,
     timeMs: datagram.timeMs,
     ttl: ip.ttl,
     dontFragment: ip.dontFragment,
     tos: (ip.dscp << 2) | ip.ecn,
-    ipOptions: optionsText(datagram.ipOptions),
+    ipOptions: v6 ? datagram.extensionHeaders.join(', ') : optionsText(datagram.ipOptions),
+    errorField: '',
     fragments: datagram.frames.length,
   };
-  const peer = formatIpv4Address(ip.destination);
+  const peer = formatIpAddress(ip.destination);
   if (ip.protocol === IpProtocol.UDP) {
     const udp = udpOf(payload);
     if (udp) {
-      const key = `udp ${formatIpv4Address(ip.source)}:${udp.srcPort} > ${peer}:${udp.dstPort}`;
-      return { ...base, protocol: 'udp', key, payload: udp.data, text: `udp ${udp.srcPort} > ${peer}:${udp.dstPort} len ${udp.data.length}` };
-    }
-  }
-  if (ip.protocol === IpProtocol.ICMP && payload.length >= 8) {
-    const [type, code] = payload;
-    const name = `${icmpTypeName(type)}${type === ICMP_ECHO_REPLY || type === ICMP_ECHO_REQUEST ? '' : `/${icmpCodeName(type, code)}`}`;
-    if (type === ICMP_ECHO_REPLY || type === ICMP_ECHO_REQUEST) {
-      const identifier = (payload[4] << 8) | payload[5];
-      const sequence = (payload[6] << 8) | payload[7];
-      const key = `icmp ${name} to ${peer} id ${identifier} seq ${sequence}`;
+      const key = `udp ${endpointText(ip.source, udp.srcPort)} > ${endpointText(ip.destination, udp.dstPort)}`;
       return {
         ...base,
-        protocol: 'icmp',
+        protocol: 'udp',
         key,
-        payload: payload.subarray(8),
-        text: `icmp ${name} to ${peer} id ${identifier} seq ${sequence} len ${payload.length - 8}`,
+        payload: udp.data,
+        text: `udp ${udp.srcPort} > ${endpointText(ip.destination, udp.dstPort)} len ${udp.data.length}`,
       };
     }
-    // An error: known by what it quotes (RFC 792: the IP header and at least 8 bytes after it).
-    const quoted = payload.subarray(8);
-    const headerLength = (quoted[0] & 0x0f) * 4;
-    const quotedProtocol = quoted[9];
-    const ports =
-      quoted.length >= headerLength + 4 && (quotedProtocol === IpProtocol.UDP || quotedProtocol === IpProtocol.TCP)
-        ? ` ${quotedProtocol === IpProtocol.UDP ? 'udp' : 'tcp'} ${(quoted[headerLength] << 8) | quoted[headerLength + 1]} > ${(quoted[headerLength + 2] << 8) | quoted[headerLength + 3]}`
-        : ` protocol ${quotedProtocol}`;
-    const key = `icmp ${name} to ${peer} quoting${ports}`;
-    return { ...base, protocol: 'icmp', key, payload: quoted, text: `icmp ${name} to ${peer} quoting${ports} (${quoted.length} bytes quoted)` };
+  }
+  const icmpProtocol = v6 ? Ipv6NextHeader.ICMPV6 : IpProtocol.ICMP;
+  if (ip.protocol === icmpProtocol && payload.length >= 8) {
+    const [type, code] = payload;
+    const icmp = v6 ? 'icmp6' : 'icmp';
+    const echo = v6 ? type === ICMPV6_ECHO_REPLY || type === ICMPV6_ECHO_REQUEST : type === ICMP_ECHO_REPLY || type === ICMP_ECHO_REQUEST;
+    const typeName = v6 ? icmpv6TypeName(type) : icmpTypeName(type);
+    const name = `${typeName}${echo ? '' : `/${v6 ? icmpv6CodeName(type, code) : icmpCodeName(type, code)}`}`;
+    if (echo) {
+      const identifier = (payload[4] << 8) | payload[5];
+      const sequence = (payload[6] << 8) | payload[7];
+      const key = `${icmp} ${name} to ${peer} id ${identifier} seq ${sequence}`;
+      return { ...base, protocol: icmp, key, payload: payload.subarray(8), text: `${key} len ${payload.length - 8}` };
+    }
+    // IPv4's other types are read as errors, as before IPv6 came (hostile input lines up as it did).
+    if (!v6 || isIcmpError(datagram)) {
+      // An error: known by what it quotes (RFC 792: the IP header and at least 8 bytes after it;
+      // RFC 4443 §2.4: as much of the invoking packet as fits in 1280 bytes).
+      const quoted = payload.subarray(8);
+      const about = quotedDatagram(quoted, ip.family);
+      const ports = about.ports
+        ? ` ${about.protocol === IpProtocol.UDP ? 'udp' : 'tcp'} ${about.ports.source} > ${about.ports.destination}`
+        : ` protocol ${about.protocol}`;
+      const field = (payload[4] * 2 ** 24 + ((payload[5] << 16) | (payload[6] << 8) | payload[7])) >>> 0;
+      const errorField = !v6 ? '' : type === ICMPV6_PARAMETER_PROBLEM ? `pointer ${field}` : type === ICMPV6_PACKET_TOO_BIG ? `mtu ${field}` : '';
+      const key = `${icmp} ${name} to ${peer} quoting${ports}`;
+      return {
+        ...base,
+        errorField,
+        protocol: icmp,
+        key,
+        payload: quoted,
+        text: `${icmp} ${name} to ${peer}${errorField ? ` ${errorField}` : ''} quoting${ports} (${quoted.length} bytes quoted)`,
+      };
+    }
+    // An informational message other than echo: known by its type and code.
+    return {
+      ...base,
+      protocol: icmp,
+      key: `${icmp} ${name} to ${peer}`,
+      payload: payload.subarray(4),
+      text: `${icmp} ${name} to ${peer} len ${payload.length}`,
+    };
   }
   return {
     ...base,
@@ -217,7 +259,9 @@ function compareDatagrams(expected: DecodedDatagram, actual: DecodedDatagram, se
       'ip',
       `ustack's IP header TTL ${actual.ttl}, DF ${actual.dontFragment ? 1 : 0}, TOS 0x${hex(actual.tos)}; the host's TTL ${expected.ttl}, DF ${expected.dontFragment ? 1 : 0}, TOS 0x${hex(expected.tos)}`,
     );
-  if (expected.ipOptions !== actual.ipOptions) add('ip', `ustack's IP options <${actual.ipOptions}>, the host's <${expected.ipOptions}>`);
+  if (expected.errorField !== actual.errorField) add('payload', `ustack's ${actual.errorField}, the host's ${expected.errorField}`);
+  if (expected.ipOptions !== actual.ipOptions)
+    add('ip', `ustack's IP ${expected.family === 6 ? 'extension headers' : 'options'} <${actual.ipOptions}>, the host's <${expected.ipOptions}>`);
   if (expected.fragments !== actual.fragments) add('ip', `ustack sent it in ${actual.fragments} fragment(s), the host in ${expected.fragments}`);
   const late = actual.timeMs - expected.timeMs;
   if (Math.abs(late) > settings.timeMs)

@@ -5,6 +5,7 @@
  * host send first (a loss before the tap) and window updates within the window tolerance.
  */
 import type { CapturedSegment, ConversationPlan } from '../drill/pcap-to-script.js';
+import type { IpAddress } from '../ip/ip-address.js';
 import { tcpOptionsLength, type TcpOption } from '../tcp/tcp-options.js';
 import { TcpFlag } from '../tcp/tcp-packet.js';
 import { align, comparePair, decodeSegment, type CompareSettings, type DecodedSegment, type Divergence, type Numbering, type SentSegment } from './compare.js';
@@ -42,12 +43,12 @@ function mssOf(options: readonly TcpOption[]): number | undefined {
  * the same header — FIN and PSH on the last only, CWR on the first only (RFC 7414's TSO notes;
  * Linux's tcp_gso_segment). The host's segments are compared as the NIC sent them.
  */
-export function cutSuperSegment(segment: CapturedSegment, peerMss: number | undefined): CapturedSegment[] {
+export function cutSuperSegment<A extends IpAddress>(segment: CapturedSegment<A>, peerMss: number | undefined): CapturedSegment<A>[] {
   const { tcp } = segment;
   if (peerMss === undefined || (tcp.flags & TcpFlag.SYN) !== 0) return [segment];
   const size = peerMss - ((tcpOptionsLength(tcp.options) + 3) & ~3);
   if (size <= 0 || tcp.payload.length <= size) return [segment];
-  const pieces: CapturedSegment[] = [];
+  const pieces: CapturedSegment<A>[] = [];
   for (let offset = 0; offset < tcp.payload.length; offset += size) {
     const last = offset + size >= tcp.payload.length;
     let flags = tcp.flags;
@@ -68,7 +69,7 @@ export interface ConversationDiff {
 }
 
 /** Compares what the host sent in `plan` with what ustack sent (`side`); times relative to `origin` (ms). */
-export function diffConversation(plan: ConversationPlan, side: UstackSide, origin: number, settings: CompareSettings): ConversationDiff {
+export function diffConversation(plan: ConversationPlan<IpAddress>, side: UstackSide, origin: number, settings: CompareSettings): ConversationDiff {
   const tolerances = settings;
   const hostSyn = plan.steps.find((s) => s.kind === 'segment' && s.outbound && (s.segment.tcp.flags & TcpFlag.SYN) !== 0);
   const peerSyn = plan.steps.find((s) => s.kind === 'segment' && !s.outbound && (s.segment.tcp.flags & TcpFlag.SYN) !== 0);

@@ -4,7 +4,8 @@
  * host's numbers mapped to ustack's, as packetdrill maps a script's.
  */
 import { emitIpv4, IpProtocol, type Ipv4Repr } from '../ip/ipv4.js';
-import type { Ipv4Address } from '../ip/address.js';
+import { emitIpv6, IPV6_HEADER_LENGTH, Ipv6NextHeader } from '../ip/ipv6.js';
+import { ipv6Bytes, type IpAddress } from '../ip/ip-address.js';
 import { seqSub } from '../tcp/seq.js';
 import type { TcpOption } from '../tcp/tcp-options.js';
 import { emitTcp, TcpFlag, tcpLength, type TcpRepr } from '../tcp/tcp-packet.js';
@@ -18,9 +19,9 @@ import type { UstackSide } from './diff.js';
  * and its acknowledgement been lost on the way back, or delayed past the peer's retransmission,
  * the replay's answer to it shows up as a divergence rather than being hidden.)
  */
-export function lostBeforeHost(plan: ConversationPlan): Set<CapturedSegment> {
+export function lostBeforeHost(plan: ConversationPlan<IpAddress>): Set<CapturedSegment<IpAddress>> {
   const segments = plan.steps.flatMap((step) => (step.kind === 'segment' ? [{ segment: step.segment, outbound: step.outbound }] : []));
-  const lost = new Set<CapturedSegment>();
+  const lost = new Set<CapturedSegment<IpAddress>>();
   segments.forEach(({ segment, outbound }, index) => {
     const fin = (segment.tcp.flags & TcpFlag.FIN) !== 0 ? 1 : 0;
     const length = segment.tcp.payload.length + fin;
@@ -48,12 +49,13 @@ export function lostBeforeHost(plan: ConversationPlan): Set<CapturedSegment> {
 }
 
 /**
- * The IPv4 packet that carries a peer's `segment` to ustack: the acknowledgement and SACK blocks
+ * The IP packet that carries a peer's `segment` to ustack: the acknowledgement and SACK blocks
  * moved by the difference between ustack's ISN and the host's, the TS echo by the difference
- * between their first TS vals, the destination port to ustack's; the rest as captured (IP
- * options left out), checksums computed.
+ * between their first TS vals, the destination port to ustack's; the rest as captured (IPv4's
+ * options and IPv6's extension headers and flow label left out), checksums computed over the
+ * pseudo-header of the segment's family (RFC 9293 §3.1, RFC 8200 §8.1).
  */
-export function inboundFrame(segment: CapturedSegment, plan: ConversationPlan, side: UstackSide, host: Ipv4Address): Uint8Array {
+export function inboundFrame(segment: CapturedSegment<IpAddress>, plan: ConversationPlan<IpAddress>, side: UstackSide, host: IpAddress): Uint8Array {
   const tcp = segment.tcp;
   // The host's numbers, as the peer echoes them, become ustack's.
   const hostToUstack = (value: number) => (side.isn === undefined ? value : (side.isn + seqSub(value, plan.hostIsn)) >>> 0);
@@ -72,6 +74,26 @@ export function inboundFrame(segment: CapturedSegment, plan: ConversationPlan, s
     options,
   };
   const transportLength = tcpLength(repr);
+  if (typeof host === 'string') {
+    const source = ipv6Bytes(segment.source as string);
+    const destination = ipv6Bytes(host);
+    const packet = new Uint8Array(IPV6_HEADER_LENGTH + transportLength);
+    emitIpv6(
+      {
+        dscp: segment.ip.dscp,
+        ecn: segment.ip.ecn,
+        flowLabel: 0,
+        payloadLength: transportLength,
+        nextHeader: Ipv6NextHeader.TCP,
+        hopLimit: segment.ip.ttl,
+        source,
+        destination,
+      },
+      packet,
+    );
+    emitTcp(repr, packet.subarray(IPV6_HEADER_LENGTH), { source, destination });
+    return packet;
+  }
   const ip: Ipv4Repr = {
     dscp: segment.ip.dscp,
     ecn: segment.ip.ecn,
@@ -82,13 +104,13 @@ export function inboundFrame(segment: CapturedSegment, plan: ConversationPlan, s
     fragmentOffset: 0,
     ttl: segment.ip.ttl,
     protocol: IpProtocol.TCP,
-    source: segment.source,
+    source: segment.source as number,
     destination: host,
     options: [],
     payloadLength: transportLength,
   };
   const frame = new Uint8Array(20 + transportLength);
   emitIpv4(ip, frame);
-  emitTcp(repr, frame.subarray(20), { source: segment.source, destination: host });
+  emitTcp(repr, frame.subarray(20), { source: segment.source as number, destination: host });
   return frame;
 }

@@ -22,7 +22,10 @@
 import { readFile } from 'node:fs/promises';
 import { ManualClock } from '../core/clock.js';
 import { IpProtocol } from '../ip/ipv4.js';
-import { formatIpv4Address, parseIpv4Address, type Ipv4Address } from '../ip/address.js';
+import { parseIpv4Address } from '../ip/address.js';
+import { formatIpAddress, ipFamily, ipv6Text, type IpAddress } from '../ip/ip-address.js';
+import { formatIpv6Address, parseIpv6Address } from '../ip/ipv6-address.js';
+import { IPV6_MINIMUM_MTU, Ipv6NextHeader } from '../ip/ipv6.js';
 import type { FrameReceiver, Link } from '../link/link.js';
 import { readCaptureUpToCut } from '../pcap/capture-cut.js';
 import type { CaptureRecord } from '../pcap/capture.js';
@@ -52,8 +55,13 @@ import {
   capturedPacket,
   capturedPackets,
   inboundPacket,
+  isForwardingError,
+  linkFrames,
   quoteAsPlayed,
+  quotedDatagram,
   datagramSocketsOf,
+  endpointText,
+  isLinkIcmpv6,
   parseEndpoint,
   type CapturedPacket,
   type DatagramSocket,
@@ -85,7 +93,7 @@ export interface ConversationSockets {
 
 /** What replayCapture needs besides the capture. */
 export interface ReplayOptions {
-  /** The address in the capture that ustack plays (`10.0.0.2`). */
+  /** The address in the capture that ustack plays (`10.0.0.2`, `fd00::2`): its family chooses the packets replayed. */
   readonly host: string;
   /**
    * What the host's application did: inferred from the capture (default; `inferSockets` shows
@@ -120,9 +128,9 @@ export interface ReplayOptions {
 export interface ReplayedConversation {
   /** Its number in the capture. */
   readonly number: number;
-  /** `10.1.1.2:5001`. */
+  /** `10.1.1.2:5001`, `[fd00::2]:5001`. */
   readonly host: string;
-  /** `10.1.1.1:55010`. */
+  /** `10.1.1.1:55010`, `[fd00::1]:55010`. */
   readonly peer: string;
   /** What the host's application did: listened, connected, or nothing (a closed port's RST). */
   readonly role: 'listened' | 'connected' | 'none';
@@ -186,7 +194,7 @@ export interface ReplayResult {
     readonly linux: boolean;
     /** The TCP settings over ustack's defaults. */
     readonly tcp: Partial<TcpConfig>;
-    /** The interface's MTU (the host's MSS + 40). */
+    /** The interface's MTU (the host's MSS + 40 over IPv4, + 60 over IPv6). */
     readonly mtu: number;
     /** The tolerances in force. */
     readonly tolerances: Required<ReplayTolerances>;
@@ -237,10 +245,18 @@ async function loadRecords(capture: Uint8Array | string, notes: string[]): Promi
   return read.value.records;
 }
 
-function parseHost(host: string): Ipv4Address {
-  const address = parseIpv4Address(host);
-  if (address === null) throw new ReplayError(`host ${JSON.stringify(host)} is not an IPv4 address (a.b.c.d)`);
-  return address;
+/** The host as an IpAddress: an IPv4 uint32, or IPv6 in its RFC 5952 text (the form pcap2drill's plans compare). */
+function parseHost(host: string): IpAddress {
+  const ipv4 = parseIpv4Address(host);
+  if (ipv4 !== null) return ipv4;
+  const ipv6 = parseIpv6Address(host);
+  if (ipv6 === null) throw new ReplayError(`host ${JSON.stringify(host)} is not an IPv4 address (a.b.c.d) nor an IPv6 one (fd00::2)`);
+  return formatIpv6Address(ipv6);
+}
+
+/** An address of a frame ustack sent (a uint32, or 16 bytes) as an IpAddress. */
+function wireAddress(address: number | Uint8Array): IpAddress {
+  return typeof address === 'number' ? address : ipv6Text(address);
 }
 
 /**
@@ -253,7 +269,7 @@ export async function inferSockets(capture: Uint8Array | string, host: string): 
   const address = parseHost(host);
   const origin = records.length > 0 ? timestampToMs(records[0]) : 0;
   const result: ConversationSockets[] = [];
-  tcpConversations(records).forEach((conversation, index) => {
+  tcpConversations(records, ipFamily(address)).forEach((conversation, index) => {
     if (conversation.first.address !== address && conversation.second.address !== address) return;
     try {
       result.push({ conversation: index + 1, calls: inferredCalls(planConversation(records, { host: address, conversation: index + 1 }), origin) });
@@ -272,7 +288,8 @@ export async function inferSockets(capture: Uint8Array | string, host: string): 
 export async function inferDatagramSockets(capture: Uint8Array | string, host: string): Promise<DatagramSocket[]> {
   const records = await loadRecords(capture, []);
   const origin = records.length > 0 ? timestampToMs(records[0]) : 0;
-  return datagramSocketsOf(assembleDatagrams(capturedPackets(records, origin)).datagrams, parseHost(host));
+  const address = parseHost(host);
+  return datagramSocketsOf(assembleDatagrams(capturedPackets(records, origin, ipFamily(address))).datagrams, address);
 }
 
 /** One thing to do at a time: a segment to inject or a call to make. */
@@ -293,6 +310,7 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
   const notes: string[] = [];
   const records = await loadRecords(capture, notes);
   const host = parseHost(options.host);
+  const family = ipFamily(host);
   const strict = options.strict ?? false;
   const timeMs = options.tolerances?.timeMs ?? 4;
   const tolerances: Required<ReplayTolerances> = {
@@ -305,9 +323,9 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
   const lastMs = records.length > 0 ? timestampToMs(records[records.length - 1]) - origin : 0;
 
   // The conversations the host is an end of, each with the application's calls.
-  const plans: ConversationPlan[] = [];
+  const plans: ConversationPlan<IpAddress>[] = [];
   let playedFrames = 0;
-  tcpConversations(records).forEach((conversation, index) => {
+  tcpConversations(records, family).forEach((conversation, index) => {
     const number = index + 1;
     if (conversation.first.address !== host && conversation.second.address !== host) return;
     if (options.conversations && !options.conversations.includes(number)) return;
@@ -322,16 +340,33 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
   });
   // The host's datagrams: the packets that reached it, what it sent, its UDP sockets.
   const replayDatagrams = options.datagrams ?? options.conversations === undefined;
-  const packets = replayDatagrams ? capturedPackets(records, origin) : [];
+  const packets = replayDatagrams ? capturedPackets(records, origin, family) : [];
   const packetsIn = packets.filter((p) => p.ip.destination === host && p.ip.source !== host);
   const sentByHost = assembleDatagrams(packets.filter((p) => p.ip.source === host && p.ip.destination !== host));
   // An echo request the host sent was a ping it ran, an application the capture cannot replay.
-  const hostPings = sentByHost.datagrams.filter((d) => d.ip.protocol === IpProtocol.ICMP && d.payload[0] === 8);
+  const icmpProtocol = family === 6 ? Ipv6NextHeader.ICMPV6 : IpProtocol.ICMP;
+  const echoRequest = family === 6 ? 128 : 8;
+  const hostPings = sentByHost.datagrams.filter((d) => d.ip.protocol === icmpProtocol && d.payload[0] === echoRequest);
+  // A router's ICMP error (a Time Exceeded, a Packet Too Big) about a packet that was not for the
+  // host was the host forwarding: ustack plays an end host, and such packets never go in.
+  const forwarded = sentByHost.datagrams.filter((d) => {
+    if (!isForwardingError(d)) return false;
+    const about = quotedDatagram(d.payload.subarray(8), family);
+    return about.destination !== undefined && about.destination !== host;
+  });
   // The host's quotes of packets that were played, read as played (inboundPacket may fix a checksum).
   const played = packetsIn.map((packet) => ({ captured: packet.bytes, sent: inboundPacket(packet) }));
-  const hostDatagrams = sentByHost.datagrams.filter((d) => !hostPings.includes(d));
+  const hostDatagrams = sentByHost.datagrams.filter((d) => !hostPings.includes(d) && !forwarded.includes(d));
   const expectedDatagrams = hostDatagrams.map((d) => decodeDatagram(quoteAsPlayed(d, played)));
   if (hostPings.length > 0) notes.push(`the host's ${hostPings.length} echo requests (a ping it ran) are not replayed`);
+  if (forwarded.length > 0)
+    notes.push(
+      `the host's ${forwarded.length} ICMP errors about packets it was forwarding (frames ${forwarded.map((d) => d.frames[0]).join(', ')}) are not compared: ustack plays an end host`,
+    );
+  // MLD and Neighbor Discovery are the link's: the replay's interface is a point-to-point link
+  // with no neighbours, as a TUN device is (ustack's own are tested over TAP, test/ip/ndp-*).
+  const ndp = replayDatagrams && family === 6 ? linkFrames(records) : [];
+  if (ndp.length > 0) notes.push(`${ndp.length} Neighbor Discovery and MLD messages are not replayed (the replay's link has no neighbours)`);
   if (sentByHost.incomplete > 0) notes.push(`${sentByHost.incomplete} datagrams the host sent have fragments missing from the capture: not compared`);
   const datagramSockets = !replayDatagrams
     ? []
@@ -341,12 +376,15 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
   if (plans.length === 0 && packetsIn.length === 0 && !notes.some((note) => note.startsWith('conversation')))
     notes.push(`${options.host} is not an end of any TCP conversation in the capture`);
 
-  // The interface's MTU: what the host's own MSS says (its SYN or SYN-ACK), else Ethernet's.
+  // The interface's MTU: what the host's own MSS says (its SYN or SYN-ACK: the MTU less the IP
+  // and TCP headers, 40 bytes over IPv4 and 60 over IPv6, RFC 9293 §3.7.1, RFC 8200 §8.3), else
+  // Ethernet's; never below IPv6's minimum link MTU (RFC 8200 §5).
   const hostMss = plans
     .flatMap((plan) => plan.steps)
     .flatMap((step) => (step.kind === 'segment' && step.outbound && (step.segment.tcp.flags & TcpFlag.SYN) !== 0 ? step.segment.tcp.options : []))
     .find((o) => o.kind === 'maxSegmentSize');
-  const mtu = hostMss && hostMss.kind === 'maxSegmentSize' ? hostMss.mss + 40 : 1500;
+  const headers = family === 6 ? 60 : 40;
+  const mtu = hostMss && hostMss.kind === 'maxSegmentSize' ? Math.max(hostMss.mss + headers, family === 6 ? IPV6_MINIMUM_MTU : 0) : 1500;
 
   const clock = new ManualClock(0);
   const pcap = new PcapWriter({ linkType: LinkType.RAW });
@@ -354,6 +392,7 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
     plans.map((plan) => [plan.number, { port: undefined, isn: undefined, firstTsVal: undefined, synWindowScale: undefined, sent: [] }]),
   );
   let afterCapture = 0;
+  let ustackLinkMessages = 0; // MLD and Neighbor Discovery, not compared (as the capture's are not)
   const unclaimed: SentSegment[] = [];
   const ustackPackets: CapturedPacket[] = [];
   const connectOrder: number[] = []; // conversations whose connect() ran, in order, for ports
@@ -368,11 +407,13 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
         notes.push(
           `replay frame ${frameNumber}: ustack sent a packet that is not TCP (${decoded.protocol === 'other' ? decoded.reason : decoded.protocol}), not compared`,
         );
-      } else if (now > lastMs + tolerances.timeMs) afterCapture++;
+      } else if (isLinkIcmpv6(packet)) ustackLinkMessages++;
+      else if (now > lastMs + tolerances.timeMs) afterCapture++;
       else ustackPackets.push(packet);
       return;
     }
     const { ip, tcp } = decoded;
+    const destination = wireAddress(ip.destination);
     const sent: SentSegment = { frame: frameNumber, timeMs: now, ip, tcp };
     if (now > lastMs + tolerances.timeMs) {
       afterCapture++;
@@ -382,7 +423,7 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
     // connect(), the first one that connected and has no port yet).
     const plan = plans.find((p) => {
       const side = sides.get(p.number)!;
-      if (p.peer.address !== ip.destination || p.peer.port !== tcp.dstPort) return false;
+      if (p.peer.address !== destination || p.peer.port !== tcp.dstPort) return false;
       if (side.port !== undefined) return side.port === tcp.srcPort;
       return p.hostOpened ? connectOrder.includes(p.number) && (tcp.flags & TcpFlag.SYN) !== 0 : p.host.port === tcp.srcPort;
     });
@@ -403,8 +444,15 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
 
   const stack = new Stack({ name: 'replay', seed: options.seed ?? 1, tcp: tcpConfig });
   stack.setTimeSource(clock);
-  stack.addInterface({ name: INTERFACE, link: new ReplayLink(mtu, onTransmit), address: `${formatIpv4Address(host)}/32` });
-  stack.addRoute('0.0.0.0/0', { interfaceName: INTERFACE });
+  // An IPv6 host's interface still needs an IPv4 address (Stack.addInterface): RFC 7600's dummy
+  // address, 192.0.0.8, which stands for a host without one and is never a capture's.
+  stack.addInterface({
+    name: INTERFACE,
+    link: new ReplayLink(mtu, onTransmit),
+    address: family === 4 ? `${formatIpAddress(host)}/32` : '192.0.0.8/32',
+    ...(family === 6 ? { address6: `${formatIpAddress(host)}/128` } : {}),
+  });
+  stack.addRoute(family === 4 ? '0.0.0.0/0' : '::/0', { interfaceName: INTERFACE });
   const api = new BerkeleySockets(stack);
 
   const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -430,7 +478,7 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
   const events: TimedEvent[] = [];
   const listeners = new Map<number, number>();
   const explicit = options.sockets === undefined || options.sockets === 'inferred' ? [] : options.sockets;
-  const replayed: Array<{ plan: ConversationPlan; lost: Set<CapturedSegment>; inbound: number }> = [];
+  const replayed: Array<{ plan: ConversationPlan<IpAddress>; lost: Set<CapturedSegment<IpAddress>>; inbound: number }> = [];
   for (const plan of plans) {
     const side = sides.get(plan.number)!;
     const lost = lostBeforeHost(plan);
@@ -441,7 +489,7 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
       listeners,
     });
     const perform = (call: ApplicationCall) => application.perform(call);
-    const inject = (segment: CapturedSegment) => {
+    const inject = (segment: CapturedSegment<IpAddress>) => {
       const frame = inboundFrame(segment, plan, side, host);
       pcap.record(clock.now(), frame);
       stack.receive(INTERFACE, frame, clock.now());
@@ -475,8 +523,8 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
   for (const socket of datagramSockets) {
     let fd: number;
     try {
-      fd = api.socket(C.AF_INET, C.SOCK_DGRAM, C.IPPROTO_UDP);
-      api.bind(fd, { address: formatIpv4Address(host), port: socket.port });
+      fd = api.socket(family === 4 ? C.AF_INET : C.AF_INET6, C.SOCK_DGRAM, C.IPPROTO_UDP);
+      api.bind(fd, { address: formatIpAddress(host), port: socket.port });
     } catch (error) {
       notes.push(`UDP socket on port ${socket.port}: ${error instanceof Error ? error.message : String(error)}`);
       continue;
@@ -501,7 +549,7 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
         order,
         run: () => {
           api
-            .sendto(fd, send.data, { address: formatIpv4Address(to.address), port: to.port })
+            .sendto(fd, send.data, { address: formatIpAddress(to.address), port: to.port })
             .catch((error: unknown) =>
               notes.push(
                 `UDP socket on port ${socket.port}: sendto ${send.to} at ${clock.now().toFixed(3)} ms failed: ${error instanceof Error ? error.message : String(error)}`,
@@ -544,8 +592,8 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
     divergences.push(...diff.divergences);
     conversations.push({
       number: plan.number,
-      host: `${formatIpv4Address(plan.host.address)}:${plan.host.port}`,
-      peer: `${formatIpv4Address(plan.peer.address)}:${plan.peer.port}`,
+      host: endpointText(plan.host.address, plan.host.port),
+      peer: endpointText(plan.peer.address, plan.peer.port),
       role: plan.hostListened ? 'listened' : plan.hostOpened ? 'connected' : 'none',
       inbound,
       lostBeforeHost: [...lost].map((segment) => segment.frame),
@@ -579,6 +627,7 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
       matched: diff.matched,
     };
   }
+  if (ustackLinkMessages > 0) notes.push(`ustack sent ${ustackLinkMessages} Neighbor Discovery or MLD messages (not compared)`);
   if (afterCapture > 0) notes.push(`ustack sent ${afterCapture} segment${afterCapture === 1 ? '' : 's'} after the capture ended (not compared)`);
   return {
     pass: divergences.length === 0,
