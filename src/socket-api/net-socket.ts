@@ -108,7 +108,8 @@ export class NetSocket extends Duplex {
   /** The counters of the last handle, readable after destroy. */
   #closedBytesRead = 0;
   #closedBytesWritten = 0;
-  #pendingData: Uint8Array | string | null = null;
+  /** What waits for the connection: a write's chunk or a writev's chunks (counted by bytesWritten). */
+  #pendingData: Uint8Array | string | Array<{ chunk: Uint8Array | string; encoding: BufferEncoding }> | null = null;
   #pendingEncoding: BufferEncoding | '' = '';
   #noDelay: boolean;
   #keepAlive: boolean;
@@ -394,6 +395,38 @@ export class NetSocket extends Duplex {
     });
   }
 
+  /**
+   * @internal Duplex's hook for chunks buffered while corked (or while a write was under way):
+   * one write of them all, as Node's Socket hands them to libuv's writev — a small header and
+   * its body leave in one segment rather than one each (TcpHandle.writev).
+   */
+  override _writev(chunks: Array<{ chunk: Uint8Array | string; encoding: BufferEncoding }>, callback: (error?: Error | null) => void): void {
+    if (this.connecting) {
+      this.#pendingData = chunks;
+      this.#pendingEncoding = '';
+      const onClose = () => callback(nodeErrors.socketClosedBeforeConnection());
+      this.once('connect', () => {
+        this.off('close', onClose);
+        this._writev(chunks, callback);
+      });
+      this.once('close', onClose);
+      return;
+    }
+    this.#pendingData = null;
+    this.#pendingEncoding = '';
+    const handle = this.#handle;
+    if (!handle || !handle.connection) {
+      callback(nodeErrors.socketClosed());
+      return;
+    }
+    this.#touch();
+    const data = chunks.map(({ chunk, encoding }) => (typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk));
+    handle.writev(data, (error, synchronous) => {
+      if (!synchronous) this.#touch();
+      callback(error ? errnoException(error, 'write') : null);
+    });
+  }
+
   /** @internal Duplex's hook: the writable side ended (sends FIN). */
   override _final(callback: (error?: Error | null) => void): void {
     // Node 22+ waits only for a connect in progress: a socket that never connected finishes
@@ -580,7 +613,9 @@ export class NetSocket extends Duplex {
     for (const entry of buffer) bytes += typeof entry.chunk === 'string' ? Buffer.byteLength(entry.chunk, entry.encoding) : entry.chunk.length;
     const pending = this.#pendingData;
     if (typeof pending === 'string') bytes += Buffer.byteLength(pending, (this.#pendingEncoding || 'utf8') as BufferEncoding);
-    else if (pending) bytes += pending.length;
+    else if (Array.isArray(pending)) {
+      for (const entry of pending) bytes += typeof entry.chunk === 'string' ? Buffer.byteLength(entry.chunk, entry.encoding) : entry.chunk.length;
+    } else if (pending) bytes += pending.length;
     return bytes;
   }
 

@@ -15,8 +15,12 @@
  * tick: the owner is never called from within `poll` or `receive`.
  */
 import type { ErrnoCode } from '../core/errno.js';
-import type { TcpConnection } from '../tcp/connection.js';
+import type { SendFlags, TcpConnection } from '../tcp/connection.js';
 import { addressInfo, type NodeModuleContext } from './node-support.js';
+
+/** A writev's chunks before its last: MSG_MORE, the rest of the write follows at once. */
+const MORE: SendFlags = { more: true };
+const NO_FLAGS: SendFlags = {};
 
 /** What the handle tells its socket (always outside the stack's processing). */
 export interface TcpHandleOwner {
@@ -38,7 +42,10 @@ export interface TcpHandleOwner {
 export type SocketName = { address: string; family: string; port: number };
 
 interface WriteInProgress {
-  readonly data: Uint8Array;
+  /** The chunks of one write (several for a writev), sent in order as one stream of bytes. */
+  readonly chunks: readonly Uint8Array[];
+  /** The chunk being sent, and how far into it. */
+  index: number;
   offset: number;
   readonly callback: (error: ErrnoCode | null, synchronous: boolean) => void;
 }
@@ -134,8 +141,18 @@ export class TcpHandle {
    * (`synchronous` true) when it fits at once, as a kernel socket's write would.
    */
   write(data: Uint8Array, callback: (error: ErrnoCode | null, synchronous: boolean) => void): void {
-    this.bytesWritten += data.length;
-    this.#write = { data, offset: 0, callback };
+    this.writev([data], callback);
+  }
+
+  /**
+   * Writes `chunks` as one write, as libuv's uv_write with several buffers is one writev(2):
+   * every chunk but the last goes with MSG_MORE, so a small header and its body leave in one
+   * segment (the kernel copies a writev's buffers into the same skb before it pushes) instead of
+   * one segment each under TCP_NODELAY. `callback` as for `write`.
+   */
+  writev(chunks: readonly Uint8Array[], callback: (error: ErrnoCode | null, synchronous: boolean) => void): void {
+    for (const chunk of chunks) this.bytesWritten += chunk.length;
+    this.#write = { chunks, index: 0, offset: 0, callback };
     this.#continueWrite(true);
     this.#updateReference();
   }
@@ -144,15 +161,26 @@ export class TcpHandle {
     const write = this.#write;
     const connection = this.connection;
     if (!write || !connection) return;
-    while (write.offset < write.data.length) {
-      const sent = connection.send(write.data.subarray(write.offset));
-      if (!sent.ok) {
-        this.#write = null;
-        write.callback(sent.error, synchronous);
-        return;
+    const chunks = write.chunks;
+    // The last chunk with bytes goes without MSG_MORE (an empty one after it would push nothing).
+    let final = chunks.length - 1;
+    while (final > 0 && chunks[final].length === 0) final--;
+    while (write.index < chunks.length) {
+      const data = chunks[write.index];
+      if (write.offset < data.length) {
+        const sent = connection.send(write.offset === 0 ? data : data.subarray(write.offset), write.index < final ? MORE : NO_FLAGS);
+        if (!sent.ok) {
+          this.#write = null;
+          write.callback(sent.error, synchronous);
+          return;
+        }
+        if (sent.value === 0) return;
+        write.offset += sent.value;
       }
-      if (sent.value === 0) return;
-      write.offset += sent.value;
+      if (write.offset >= data.length) {
+        write.index++;
+        write.offset = 0;
+      }
     }
     this.#write = null;
     write.callback(null, synchronous);
