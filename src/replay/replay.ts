@@ -34,7 +34,7 @@ import { PcapWriter } from '../pcap/pcap-writer.js';
 import { timestampToMs } from '../pcap/timestamp.js';
 import { BerkeleySockets } from '../socket-api/berkeley.js';
 import { Stack } from '../socket-api/stack.js';
-import type { TcpConfig } from '../tcp/config.js';
+import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/config.js';
 import { LINUX_PROFILE } from '../tcp/profiles.js';
 import { TcpFlag } from '../tcp/tcp-packet.js';
 import { decodeFrame } from '../drill/wire.js';
@@ -50,6 +50,7 @@ import { decodeSegment, type Divergence, type ReplayTolerances, type SentSegment
 import { diffConversation, windowScaleOf, type UstackSide } from './diff.js';
 import { hostStream, inferredCalls, ReplayApplication, type TimedCall } from './application.js';
 import { inboundFrame, lostBeforeHost } from './inbound.js';
+import { inferReads } from './reads.js';
 import {
   assembleDatagrams,
   capturedPacket,
@@ -100,6 +101,13 @@ export interface ReplayOptions {
    * it), or given per conversation (conversations not listed stay inferred).
    */
   readonly sockets?: 'inferred' | readonly ConversationSockets[];
+  /**
+   * When the host's application read: `'runs'` (default) once per run of segments that arrived
+   * together, as pcap2drill's scripts do; `'window'` lazily, as the host's advertised windows show
+   * (inferReads in src/replay/reads.ts: a Linux host, its buffer as `tcp`'s receiveBufferSize
+   * and receiveSegmentOverhead say).
+   */
+  readonly reads?: 'runs' | 'window';
   /** Replay with Linux's defaults (LINUX_REPLAY_CONFIG) rather than ustack's. */
   readonly linux?: boolean;
   /** Options compared as laid out, PSH compared, windows exact (default false). */
@@ -478,6 +486,13 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
   const events: TimedEvent[] = [];
   const listeners = new Map<number, number>();
   const explicit = options.sockets === undefined || options.sockets === 'inferred' ? [] : options.sockets;
+  // The application's reads: once per run of segments, or inferred from the host's windows
+  // (src/replay/reads.ts), which show them when they follow the free buffer.
+  const readsFromWindow = options.reads === 'window';
+  const bufferModel = {
+    receiveBufferSize: tcpConfig.receiveBufferSize ?? DEFAULT_TCP_CONFIG.receiveBufferSize,
+    receiveSegmentOverhead: tcpConfig.receiveSegmentOverhead ?? DEFAULT_TCP_CONFIG.receiveSegmentOverhead,
+  };
   const replayed: Array<{ plan: ConversationPlan<IpAddress>; lost: Set<CapturedSegment<IpAddress>>; inbound: number }> = [];
   for (const plan of plans) {
     const side = sides.get(plan.number)!;
@@ -506,10 +521,16 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
           inbound++;
           events.push({ atMs: step.timeMs - origin, after: step.segment.frame, order, run: () => inject(step.segment) });
         }
-      } else if (step.kind === 'call' && !given) {
+      } else if (step.kind === 'call' && !given && !(readsFromWindow && step.call.name === 'read')) {
         events.push({ atMs: step.timeMs - origin, after: previousFrame + 0.5, order, run: () => perform(step.call) });
       }
     });
+    if (readsFromWindow && !given) {
+      // Before the plan's calls at the same instant (a close), after the segment they follow.
+      inferReads(plan, lost, bufferModel, origin).forEach((timed, order) =>
+        events.push({ atMs: timed.atMs, after: timed.afterFrame! + 0.5, order: order - plan.steps.length, run: () => perform(timed.call) }),
+      );
+    }
     const capturedBefore = (atMs: number) =>
       Math.max(0, ...plan.steps.flatMap((step) => (step.kind === 'segment' && step.timeMs - origin < atMs ? [step.segment.frame] : [])));
     given?.calls.forEach((timed, order) =>

@@ -76,6 +76,8 @@ export class LinuxReceiveWindow {
   roundBytes = 0;
   roundSeq = 0;
   roundStart = -1;
+  /** Where the application's reading stood after its last read (copied_seq then). */
+  lastReadSeq = 0;
 
   /** Window worth `space` bytes of buffer memory (tcp_win_from_space). */
   windowFromSpace(space: number): number {
@@ -165,6 +167,7 @@ export function linuxDataReceived(connection: TcpConnection, length: number, inO
     // of the threshold and ten segments.
     w.roundStart = now;
     w.roundSeq = readSeq(connection);
+    w.lastReadSeq = w.roundSeq;
     w.roundBytes = Math.min(w.threshold, 10 * (connection.advertisedMss || connection.sendMss));
   }
   measureRttByTimestamp(connection, w, length, tsEcr, now);
@@ -255,18 +258,31 @@ function growBuffer(connection: TcpConnection, w: LinuxReceiveWindow): void {
 
 /**
  * The application read data: autotune the buffer once per receiver RTT from what it read in
- * that RTT, less what it left unread (tcp_rcv_space_adjust, tcp_moderate_rcvbuf on).
+ * that RTT, less what it left unread (tcp_rcv_space_adjust, tcp_moderate_rcvbuf on). Linux
+ * adjusts after each buffer a read copies (tcp_recvmsg_locked), not once per read, so the
+ * first buffer of a read decides: the RTT has passed, what it read in the round is set against
+ * all still queued behind that buffer, and the round restarts there — so a read that takes
+ * much of a long queue at once grows nothing, where one that keeps up grows the buffer. A
+ * buffer here is one segment (our receive-MSS estimate); the rest of the read then falls
+ * inside the new round.
  */
 export function linuxDataRead(connection: TcpConnection, now: number): void {
   if (!enabled(connection)) return;
   const w = state(connection);
+  const nowRead = readSeq(connection);
+  const readBefore = w.roundStart < 0 ? nowRead : w.lastReadSeq;
+  w.lastReadSeq = nowRead;
   if (w.roundStart < 0 || w.rtt8 === 0 || now - w.roundStart < w.rtt8 / 8) return;
-  const copied = seqSub(readSeq(connection), w.roundSeq) - connection.receiveQueueBytes;
+  // Where reading stood after the first buffer of this read, and what was queued behind it.
+  const firstBuffer = Math.min(seqSub(nowRead, readBefore), Math.max(1, w.measuredLength));
+  const readAfterFirst = (readBefore + firstBuffer) >>> 0;
+  const queuedBehind = connection.receiveQueueBytes + seqSub(nowRead, readAfterFirst);
+  const copied = seqSub(readAfterFirst, w.roundSeq) - queuedBehind;
   if (copied > w.roundBytes) {
     w.roundBytes = copied;
     growBuffer(connection, w);
   }
-  w.roundSeq = readSeq(connection);
+  w.roundSeq = readAfterFirst;
   w.roundStart = now;
 }
 

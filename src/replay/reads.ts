@@ -1,0 +1,191 @@
+/**
+ * When the host's application read, and how much, inferred from the window the host advertised
+ * (`inferReads`). A capture does not show reads, but a receiver whose window follows its free
+ * buffer shows them: RFC 9293 §3.8.6 has the window be what the receiver "is currently prepared
+ * to accept", so data left unread shrinks it and a read opens it again. With Linux's window
+ * (TcpConfig.receiveWindowGrowth 'linux', src/tcp/receive-window.ts) the window is the smaller of
+ * a threshold that grows with the data (rcv_ssthresh) and the free buffer's worth of window,
+ *
+ *   free = F − (unread + held out of order) × k,
+ *
+ * where F is the whole buffer's window (tcp_full_space) and k what a byte of queued data costs in
+ * window (its truesize share at the scaling ratio, about 1). So each advertised window bounds what
+ * was still unread from above,
+ *
+ *   unread ≤ (F − window) / k − held,
+ *
+ * which is exact while the free space is what limits the window, and a bound while the threshold
+ * does. The application here reads lazily: nothing until the bound forces a read, and then just
+ * enough to meet it — a jump of the right edge (RCV.NXT + window) beyond what the queue explains.
+ * A reader that reads more than the capture shows keeps its buffer free, so the threshold grows
+ * where the host's stood still, and every growth is an immediate ACK the host did not send
+ * (docs/replay.md, "Why receive-window and ack-policy stay with Linux's defaults").
+ *
+ * F is not on the wire. It starts as the initial buffer's window (`receiveBufferSize` at the
+ * scaling ratio the host's segment size gives) and autotuning only grows it; a window plus what
+ * was held is a lower bound of it, so F is taken as the largest such bound seen so far. While the
+ * host's windows set new highs this reads everything delivered, as a reader keeping up does.
+ *
+ * Each read is placed just before the peer's segment that the host's ACK answers (its
+ * acknowledgement, or for a duplicate its first SACK block, RFC 2018 §4: the most recent), since
+ * ustack answers a segment when it arrives while the host's ACK left a little later; a window
+ * update (the same acknowledgement and blocks, a larger window) is a read at its own time. A read
+ * takes no more than had been delivered then. Before a close or shutdown the application reads
+ * what is left, as pcap2drill's plan does (close() with unread data resets, RFC 9293 §3.6).
+ */
+import { seqSub } from '../tcp/seq.js';
+import { TcpFlag } from '../tcp/tcp-packet.js';
+import type { IpAddress } from '../ip/ip-address.js';
+import type { CapturedSegment, ConversationPlan } from '../drill/pcap-to-script.js';
+import type { TimedCall } from './application.js';
+
+/** What the host's receive buffer is taken to be (Linux's tcp_rmem[1] and truesize overhead). */
+export interface ReceiveBufferModel {
+  /** The initial receive buffer in memory bytes (TcpConfig.receiveBufferSize, tcp_rmem[1]). */
+  readonly receiveBufferSize: number;
+  /** Memory a queued segment costs beyond its payload (TcpConfig.receiveSegmentOverhead). */
+  readonly receiveSegmentOverhead: number;
+}
+
+/** One read the host's application is inferred to have made. */
+export interface InferredRead extends TimedCall {
+  /** The host's segment whose window showed it (0 for the read before a close or shutdown). */
+  readonly shownBy: number;
+}
+
+/** The window a byte of buffer memory is worth, per 256 (TCP_RMEM_TO_WIN_SCALE). */
+const RATIO_ONE = 256;
+/** The largest scaling ratio (an u8 in Linux's tcp_sock). */
+const RATIO_MAX = 255;
+
+/**
+ * An ACK captured this much later than the host answers at once was held (ms): more than the
+ * capture's jitter, less than any delayed-ACK timer (Linux's is at least 40 ms, TCP_DELACK_MIN).
+ */
+const HELD_ACK_MS = 1;
+
+/** One data segment of the peer that reached the host, in capture order. */
+interface Arrival {
+  readonly segment: CapturedSegment<IpAddress>;
+  /** Relative sequence range (1 is the first data byte). */
+  readonly start: number;
+  readonly end: number;
+  /** The in-order data delivered before it arrived (relative sequence number past it, less 1). */
+  readonly deliveredBefore: number;
+  /** The same after it, and the data held out of order then. */
+  readonly deliveredAfter: number;
+  readonly heldAfter: ReadonlyArray<{ readonly start: number; readonly end: number }>;
+  /** The capture frame before it in the plan (a call placed before it follows that frame). */
+  readonly previousFrame: number;
+}
+
+/**
+ * The reads of the host's application in `plan`, from its advertised windows (see above), as
+ * calls at their times (ms after `originMs`); `lost` are the peer's segments that never reached
+ * the host (lostBeforeHost). Empty when the host received no data.
+ */
+export function inferReads<A extends IpAddress>(
+  plan: ConversationPlan<A>,
+  lost: ReadonlySet<CapturedSegment<A>>,
+  model: ReceiveBufferModel,
+  originMs: number,
+): InferredRead[] {
+  const segments = plan.steps.flatMap((step) => (step.kind === 'segment' ? [step] : []));
+  // The host's window scale applies when both SYNs carried the option (RFC 7323 §2.2).
+  const scaleOf = (outbound: boolean) =>
+    segments
+      .filter((s) => s.outbound === outbound && (s.segment.tcp.flags & TcpFlag.SYN) !== 0)
+      .flatMap((s) => s.segment.tcp.options.flatMap((o) => (o.kind === 'windowScale' ? [Math.min(o.shiftCount, 14)] : [])))[0];
+  const hostShift = scaleOf(true);
+  const shift = hostShift !== undefined && scaleOf(false) !== undefined ? hostShift : 0;
+  // The host's receive segment size: the longest the peer sent (at most what the host offered).
+  const mss = Math.max(1, ...segments.filter((s) => !s.outbound).map((s) => s.segment.tcp.payload.length));
+  // tcp_measure_rcv_mss: the scaling ratio of a full segment, payload × 256 / truesize.
+  const ratio = Math.min(RATIO_MAX, Math.floor((mss * RATIO_ONE) / (mss + model.receiveSegmentOverhead)));
+  const bytesPerByte = ((mss + model.receiveSegmentOverhead) / mss) * (ratio / RATIO_ONE);
+  let fullWindow = Math.floor((model.receiveBufferSize * ratio) / RATIO_ONE);
+
+  const relative = (value: number) => seqSub(value, plan.peerIsn);
+  const reads: InferredRead[] = [];
+  const arrivals: Arrival[] = [];
+  const held: Array<{ start: number; end: number }> = [];
+  let delivered = 1; // relative sequence number past the in-order data
+  let read = 1; // relative sequence number past what the application read
+  let previousFrame = 0;
+  let shortestLag = Infinity;
+  let previous: { ack: number; window: number; sack: string } | undefined;
+
+  const take = (arrival: { start: number; end: number }) => {
+    held.push({ ...arrival });
+    held.sort((a, b) => a.start - b.start);
+    // Merged, so data that came twice counts once.
+    for (let i = 1; i < held.length; i++) {
+      if (held[i].start > held[i - 1].end) continue;
+      held[i - 1].end = Math.max(held[i - 1].end, held[i].end);
+      held.splice(i--, 1);
+    }
+    while (held.length > 0 && held[0].start <= delivered) delivered = Math.max(delivered, held.shift()!.end);
+  };
+  // The script's descriptors: 4 an accepted connection, 3 a connected socket.
+  const fd = plan.hostListened ? 4 : 3;
+  const readUpTo = (target: number, limit: number, atMs: number, afterFrame: number, shownBy: number) => {
+    const end = Math.min(target, limit);
+    if (end <= read) return;
+    reads.push({ atMs: atMs - originMs, afterFrame, call: { name: 'read', fd, length: end - read }, shownBy });
+    read = end;
+  };
+
+  for (const step of plan.steps) {
+    if (step.kind === 'call') {
+      // What is left is read before the socket is closed or shut (as pcap2drill's plan does).
+      if (step.call.name === 'close' || step.call.name === 'shutdown') readUpTo(delivered, delivered, step.timeMs, previousFrame, 0);
+      continue;
+    }
+    if (step.kind !== 'segment') continue;
+    const { segment, outbound } = step;
+    const tcp = segment.tcp;
+    if (!outbound) {
+      if (tcp.payload.length > 0 && (tcp.flags & TcpFlag.SYN) === 0 && !lost.has(segment)) {
+        const start = relative(tcp.seq);
+        const range = { start, end: start + tcp.payload.length };
+        const deliveredBefore = delivered;
+        take(range);
+        arrivals.push({ segment, ...range, deliveredBefore, deliveredAfter: delivered, heldAfter: held.map((r) => ({ ...r })), previousFrame });
+      }
+      previousFrame = segment.frame;
+      continue;
+    }
+    previousFrame = segment.frame;
+    if ((tcp.flags & TcpFlag.SYN) !== 0 || (tcp.flags & TcpFlag.ACK) === 0 || (tcp.flags & TcpFlag.RST) !== 0 || arrivals.length === 0) continue;
+    const ack = relative(tcp.ack);
+    const window = tcp.window * 2 ** shift;
+    const blocks = tcp.options.flatMap((o) => (o.kind === 'sack' ? o.blocks.map((b) => ({ start: relative(b.leftEdge), end: relative(b.rightEdge) })) : []));
+    const sack = blocks.map((b) => `${b.start}:${b.end}`).join(' ');
+    const update = previous !== undefined && ack === previous.ack && sack === previous.sack && window > previous.window;
+    previous = { ack, window, sack };
+    // The peer's segment this ACK answers: the one that brought delivery up to its acknowledgement, or at its first
+    // SACK block's right edge; else the last one that arrived. (A window update answers none.)
+    const arrived = arrivals.filter((a) => a.segment.timeMs <= segment.timeMs);
+    const answered = update
+      ? arrived[arrived.length - 1]
+      : (arrived.findLast((a) => a.deliveredBefore < ack && a.deliveredAfter === ack) ??
+        (blocks.length > 0 ? arrived.findLast((a) => a.start >= blocks[0].start && a.end <= blocks[0].end) : undefined) ??
+        arrived[arrived.length - 1]);
+    if (!answered) continue;
+    // What the host held out of order when it sent this ACK: what had arrived by the segment it answers.
+    const outOfOrder = answered.heldAfter.reduce((sum, range) => sum + Math.max(0, range.end - Math.max(range.start, ack)), 0);
+    fullWindow = Math.max(fullWindow, Math.ceil(window + outOfOrder * bytesPerByte));
+    // The most the host can have left unread, and so the least it had read by now.
+    const unread = Math.max(0, Math.floor((fullWindow - window) / bytesPerByte) - outOfOrder);
+    const target = ack - unread;
+    if (target <= read) continue;
+    // How long after the segment it answers the ACK was captured: the path from the tap to the
+    // host and back (the least such lag), or more when the host held the ACK (delayed, RFC 9293
+    // §3.8.6.3) until something sent it — a read, as Linux's tcp_cleanup_rbuf sends a held ACK.
+    const lag = segment.timeMs - answered.segment.timeMs;
+    if (!update) shortestLag = Math.min(shortestLag, lag);
+    if (update || lag - shortestLag > HELD_ACK_MS) readUpTo(target, Math.min(answered.deliveredAfter, ack), segment.timeMs, previousFrame, segment.frame);
+    else readUpTo(target, answered.deliveredBefore, answered.segment.timeMs, answered.previousFrame, segment.frame);
+  }
+  return reads;
+}
