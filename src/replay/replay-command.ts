@@ -4,6 +4,7 @@
  * divergence; exit status 0 when there is none, 1 when there are (or the capture cannot be read).
  */
 import { accepts, parseCaptureCommand } from '../cli/arguments.js';
+import { parseIpv6Address } from '../ip/ipv6-address.js';
 import type { DecodedSegment, Divergence } from './compare.js';
 import type { DecodedDatagram } from './datagram-compare.js';
 import { replayCapture, ReplayError, type ReplayResult } from './replay.js';
@@ -21,8 +22,9 @@ tolerances. Segments are lined up by what they carry; a segment only one side se
 or extra. UDP and ICMP too: the packets that reached ADDR go in as captured, its UDP sockets
 (a port it sent datagrams from was bound) send what it sent, and ustack's datagrams, echo
 replies and ICMP errors are compared with ADDR's (payload, IP header, fragments, time).
-  FILE                  the capture (Ethernet, raw IP, IPv4, Linux cooked v1 and v2)
-  --host ADDR           the end ustack plays
+  FILE                  the capture (Ethernet, raw IP, IPv4, IPv6, Linux cooked v1 and v2)
+  --host ADDR           the end ustack plays, IPv4 or IPv6 (10.0.0.2, fd00::2): its family's
+                        packets are replayed (IPv6: MLD and Neighbor Discovery left out)
   --linux               Linux's defaults rather than ustack's (its profile: quick ACKs, window
                         updates, RTT, CUBIC; ECN only when asked; a 32 MiB buffer limit)
   --strict              options compared as laid out (order, nop), PSH compared, windows exact
@@ -38,7 +40,11 @@ Exit status: 0 no divergence, 1 divergences (or an unreadable capture), 2 bad ar
 (docs/replay.md).`;
 
 const OPTIONS = {
-  host: { type: 'string', takes: 'an IPv4 ADDR (a.b.c.d)', accepts: accepts.ipv4 },
+  host: {
+    type: 'string',
+    takes: 'an IPv4 or IPv6 ADDR (a.b.c.d, fd00::2)',
+    accepts: (value: string) => accepts.ipv4(value) || parseIpv6Address(value) !== null,
+  },
   linux: { type: 'boolean' },
   strict: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -97,7 +103,9 @@ export function formatReplayResult(result: ReplayResult, path: string, host: str
   }
   for (const note of result.notes) lines.push(`note: ${note}`);
   if (result.framesNotReplayed > 0)
-    lines.push(`note: ${result.framesNotReplayed} frames not replayed (not IPv4, not the host's, or of conversations not replayed)`);
+    lines.push(
+      `note: ${result.framesNotReplayed} frames not replayed (not of the host's family, not the host's, link-layer, or of conversations not replayed)`,
+    );
   if (result.pass) lines.push('PASS: no divergence');
   else {
     const counts = new Map<string, number>();
