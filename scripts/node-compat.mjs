@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Runs Node.js's own `net` and `dgram` tests (test/parallel/test-net-*.js, test-dgram-*.js),
-// unedited, with `net` and `dgram` replaced by ustack's: each file runs in its own Node process
-// with scripts/node-compat/preload.mjs, which starts an in-process stack owning 127.0.0.1 and ::1 and
-// maps `require('net')` / `import 'node:net'` (and dgram) to that stack's modules.
+// unedited, with `net`, `dgram` and `dns` replaced by ustack's: each file runs in its own Node
+// process with scripts/node-compat/preload.mjs, which starts an in-process stack owning 127.0.0.1
+// and ::1 and maps `require('net')` / `import 'node:net'` (and dgram, dns) to that stack's modules.
 //
 // Node's test suite is not part of this repository. Give the path of a Node `test/` directory
 // (a Node.js checkout's, or denoland/node_test's):
@@ -71,10 +71,6 @@ function unportable(source, name) {
     [/require\(['"](node:)?child_process['"]\)|common\.childShouldThrowAndAbort|\bfork\(/, 'child processes (each would have its own stack)'],
     [/require\(['"](node:)?worker_threads['"]\)/, 'worker threads (own module instances)'],
     [/networkInterfaces\(/, "binds the host kernel's own interface addresses (os.networkInterfaces(): eth0's link-local fe80::), not the stack's"],
-    [
-      /createDnsServer|dnsServer/,
-      "a DNS server on dgram, which the kernel's resolver (c-ares) asks over the kernel's UDP and never reaches (Node 23+'s versions use a mocked lookup and run)",
-    ],
     [/\bfd\s*:|\.fd\b|_handle|handle\s*:|createHandle/, 'file descriptors or libuv handles'],
     [/require\(['"](node:)?(https?|tls|http2)['"]\)|common\.hasCrypto/, "http/tls use the kernel's sockets"],
     [/process\.std(in|out|err)\.(destroy|_handle)|listen-after-destroying-stdin|listen-fd0/, 'process stdio handles'],

@@ -1,16 +1,21 @@
-// ESM loader hooks for the Node compatibility runner: `import net from 'node:net'` (and
-// 'net', 'dgram', 'node:dgram') in a test resolves to the in-process ustack stack's modules,
-// which preload.mjs publishes on globalThis before any test code runs.
+// ESM loader hooks for the Node compatibility runner: `import net from 'node:net'` (and 'net',
+// 'dgram', 'node:dgram', 'dns', 'node:dns', 'dns/promises', 'node:dns/promises') in a test
+// resolves to the in-process ustack stack's modules, which preload.mjs publishes on globalThis
+// before any test code runs.
 
 const mapped = new Map([
   ['net', 'net'],
   ['node:net', 'net'],
   ['dgram', 'dgram'],
   ['node:dgram', 'dgram'],
+  ['dns', 'dns'],
+  ['node:dns', 'dns'],
+  ['dns/promises', 'dns.promises'],
+  ['node:dns/promises', 'dns.promises'],
 ]);
 
 /** Export names of each module, sent by preload.mjs. */
-let exportNames = { net: [], dgram: [] };
+let exportNames = { net: [], dgram: [], dns: [], 'dns.promises': [] };
 
 export function initialize(data) {
   if (data?.exportNames) exportNames = data.exportNames;
@@ -26,6 +31,7 @@ export async function load(url, context, nextLoad) {
   if (url.startsWith('ustack-builtin:')) {
     const name = url.slice('ustack-builtin:'.length);
     const names = exportNames[name] ?? [];
+    // `name` is a property path of the published modules: `net`, `dns.promises`.
     const source = [
       `const m = globalThis[Symbol.for('ustack.nodeModules')].${name};`,
       'export default m;',

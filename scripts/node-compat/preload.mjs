@@ -1,6 +1,8 @@
 // Preloaded (`node --import`) into each Node test the compatibility runner starts: one ustack
-// Stack owning 127.0.0.1 and ::1 (its loopback interface), driven in real time, whose `net` and
-// `dgram` replace Node's for `require()` and `import` alike. The test files stay unedited.
+// Stack owning 127.0.0.1 and ::1 (its loopback interface), driven in real time, whose `net`,
+// `dgram` and `dns` (with `dns/promises`) replace Node's for `require()` and `import` alike. The
+// test files stay unedited. ustack's `dns` resolves over the stack (its Resolver asks servers over
+// the stack's UDP); its `lookup` is Node's own getaddrinfo, as documented in src/socket-api/dns.ts.
 import Module from 'node:module';
 import { register } from 'node:module';
 
@@ -9,12 +11,11 @@ if (!dist) throw new Error('node-compat preload: USTACK_DIST (the compiled dist/
 const { Stack } = await import(`${dist}/socket-api/stack.js`);
 const { RealtimeDriver } = await import(`${dist}/socket-api/realtime-driver.js`);
 const { createNodeModules } = await import(`${dist}/socket-api/node-modules.js`);
-const dns = await import('node:dns');
-
 const stack = new Stack({ name: 'node-compat', seed: Number(process.env.USTACK_SEED ?? 1) });
 new RealtimeDriver(stack).start();
-// Names resolve as in Node: through dns.lookup (looked up at each call, so tests may replace it).
-const modules = createNodeModules(stack, { lookup: (...args) => dns.default.lookup(...args) });
+// Names resolve as in Node: through dns.lookup — the `dns` module the tests see, ustack's, looked
+// up at each call, so that a test replacing `require('dns').lookup` is heard.
+const modules = createNodeModules(stack, { lookup: (...args) => modules.dns.lookup(...args) });
 globalThis[Symbol.for('ustack.nodeModules')] = modules;
 
 const replaced = new Map([
@@ -22,6 +23,10 @@ const replaced = new Map([
   ['node:net', modules.net],
   ['dgram', modules.dgram],
   ['node:dgram', modules.dgram],
+  ['dns', modules.dns],
+  ['node:dns', modules.dns],
+  ['dns/promises', modules.dns.promises],
+  ['node:dns/promises', modules.dns.promises],
 ]);
 const originalLoad = Module._load;
 Module._load = function load(request, parent, isMain) {
@@ -30,7 +35,14 @@ Module._load = function load(request, parent, isMain) {
 };
 
 register('./hooks.mjs', import.meta.url, {
-  data: { exportNames: { net: Object.keys(modules.net), dgram: Object.keys(modules.dgram) } },
+  data: {
+    exportNames: {
+      net: Object.keys(modules.net),
+      dgram: Object.keys(modules.dgram),
+      dns: Object.keys(modules.dns),
+      'dns.promises': Object.keys(modules.dns.promises),
+    },
+  },
 });
 
 // An exception the stack caught at its boundary is a bug in ustack, not in the test: fail.

@@ -18,6 +18,7 @@ import {
 } from '../ip/ip-counters.js';
 import { ICMPV6_COUNTERS, IPV6_COUNTERS, type Icmpv6CounterName, type Ipv6CounterName } from '../ip/ipv6-counters.js';
 import { NDP_COUNTERS, type NdpCounterName } from '../ip/ndp-counters.js';
+import { DNS_COUNTERS, type DnsCounterName } from '../dns/dns-counters.js';
 import { FAULT_COUNTERS } from '../link/fault-injector.js';
 import { TCP_COUNTERS, type TcpCounterName } from '../tcp/tcp-counters.js';
 import { UDP_COUNTERS, type UdpCounterName } from '../udp/udp-counters.js';
@@ -44,7 +45,8 @@ export type CounterName =
   | Icmpv6CounterName
   | NdpCounterName
   | UdpCounterName
-  | TcpCounterName;
+  | TcpCounterName
+  | DnsCounterName;
 
 /** The registries in the order docs/counters.md lists them, each under a title. */
 export const COUNTER_SECTIONS: readonly { readonly title: string; readonly source: string; readonly counters: CounterRegistry }[] = [
@@ -58,6 +60,7 @@ export const COUNTER_SECTIONS: readonly { readonly title: string; readonly sourc
   { title: 'Neighbor Discovery and MLD (IPv6 over Ethernet)', source: 'src/ip/neighbor-discovery.ts, src/ip/mld-host.ts', counters: NDP_COUNTERS },
   { title: 'UDP', source: 'src/udp/udp-layer.ts', counters: UDP_COUNTERS },
   { title: 'TCP', source: 'src/tcp/', counters: TCP_COUNTERS },
+  { title: 'DNS resolver (`ustack/dns`)', source: 'src/socket-api/dns.ts', counters: DNS_COUNTERS },
   { title: "A FaultInjector's own (`faults.stats`, not the stack's)", source: 'src/link/fault-injector.ts', counters: FAULT_COUNTERS },
 ];
 

@@ -1,10 +1,11 @@
 /**
- * Node's `net` and `dgram` for one stack: `createNodeModules(stack)` returns objects with the
- * exports of `node:net` and `node:dgram` (IPv4), bound to that stack. `stack.net` and
- * `stack.dgram` give the same objects, created on first use: each stack instance provides its
- * own modules, sharing one context (clock, timers, resolver, event-loop reference).
+ * Node's `net`, `dgram` and `dns` for one stack: `createNodeModules(stack)` returns objects with
+ * the exports of `node:net`, `node:dgram` and `node:dns`, bound to that stack. `stack.net`,
+ * `stack.dgram` and `stack.dns` give the same objects, created on first use: each stack instance
+ * provides its own modules, sharing one context (clock, timers, resolver, event-loop reference).
  */
 import { createDgram, type DgramModule } from './dgram.js';
+import { createDns, type DnsModule } from './dns.js';
 import { createNet, type NetModule } from './net.js';
 import { NodeModuleContext, type LookupFunction } from './node-support.js';
 import type { Stack } from './stack.js';
@@ -15,6 +16,8 @@ export interface NodeModules {
   readonly net: NetModule;
   /** The stack's drop-in for `node:dgram`. */
   readonly dgram: DgramModule;
+  /** The stack's drop-in for `node:dns`: resolvers that ask over the stack (`dns.promises` too). */
+  readonly dns: DnsModule;
 }
 
 /** Options of createNodeModules. */
@@ -29,7 +32,9 @@ const modulesOfStack = new WeakMap<Stack, NodeModules>();
 export function createNodeModules(stack: Stack, options: NodeModulesOptions = {}): NodeModules {
   const context = new NodeModuleContext(stack);
   if (options.lookup) context.lookup = options.lookup;
-  return { net: createNet(stack, context), dgram: createDgram(stack, context) };
+  const net = createNet(stack, context);
+  const dgram = createDgram(stack, context);
+  return { net, dgram, dns: createDns(stack, context, dgram, net) };
 }
 
 /** The stack's own modules (what `stack.net` and `stack.dgram` return), created on first use. */
@@ -42,4 +47,4 @@ export function nodeModulesOf(stack: Stack): NodeModules {
   return modules;
 }
 
-export type { NetModule, DgramModule };
+export type { NetModule, DgramModule, DnsModule };

@@ -29,7 +29,7 @@ import { DEFAULT_UDP_CONFIG, UdpLayer, type UdpConfig } from '../udp/udp-layer.j
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from '../tcp/config.js';
 import { TcpLayer } from '../tcp/tcp-layer.js';
 import { RawLayer } from '../ip/raw-layer.js';
-import { nodeModulesOf, type DgramModule, type NetModule } from './node-modules.js';
+import { nodeModulesOf, type DgramModule, type DnsModule, type NetModule } from './node-modules.js';
 
 /** Settings of a stack; every part optional. */
 export interface StackOptions {
@@ -188,6 +188,11 @@ export class Stack {
   /** Node's `dgram` for this stack (`udp4`); created on first use. */
   get dgram(): DgramModule {
     return nodeModulesOf(this).dgram;
+  }
+
+  /** Node's `dns` for this stack: resolvers asking over its UDP and TCP; created on first use. */
+  get dns(): DnsModule {
+    return nodeModulesOf(this).dns;
   }
 
   /** Installs (or removes, with null) a tracer on every layer. */
