@@ -11,7 +11,6 @@
  */
 import { fail, ok, type Result } from '../core/result.js';
 import type { Rng } from '../core/rng.js';
-import { SipHashKey, sipHash24 } from '../core/siphash.js';
 import type { Counter, Stats } from '../core/stats.js';
 import type { Tracer } from '../core/trace.js';
 import type { ReassemblyConfig } from './fragments.js';
@@ -43,6 +42,7 @@ import { MldHost } from './mld-host.js';
 import type { NdpCounterName } from './ndp-counters.js';
 import { DEFAULT_NEIGHBOR_DISCOVERY_CONFIG, NeighborDiscovery, type NeighborDiscoveryConfig } from './neighbor-discovery.js';
 import { parseIpv6ExtensionHeaders } from './ipv6-extension-headers.js';
+import { Ipv6FlowLabels } from './ipv6-flow-label.js';
 import { fragmentIpv6Packet, ipv6ReassemblyConfig, Ipv6Reassembler } from './ipv6-fragments.js';
 import { Ipv6RouteTable, type Ipv6Route } from './ipv6-routes.js';
 import { emitIpv6, IPV6_HEADER_LENGTH, IPV6_MAX_PAYLOAD_LENGTH, IPV6_MINIMUM_MTU, Ipv6NextHeader, Ipv6Packet, parseIpv6, type Ipv6Repr } from './ipv6.js';
@@ -185,6 +185,7 @@ export class Ipv6Layer {
     reassembly: ReassemblyConfig,
   ) {
     this.reassembler = new Ipv6Reassembler(ipv6ReassemblyConfig(reassembly), ipv4.reassemblyMemory);
+    this.flowLabels = new Ipv6FlowLabels(rng);
     this.counters = {
       rxPackets: stats.counter('ipv6.rx.packets'),
       rxDelivered: stats.counter('ipv6.rx.delivered'),
@@ -703,26 +704,22 @@ export class Ipv6Layer {
     this.pathMtus.set(key, { mtu: clamped, expires: now + PATH_MTU_LIFETIME_MS });
   }
 
-  /** The key of the automatic flow labels, drawn from the seeded Rng at the first one. */
-  private flowLabelKey: SipHashKey | null = null;
-  /** Addresses, next header and ports of a packet, as the flow-label hash reads them. */
-  private readonly flowTuple = new Uint8Array(37);
+  /**
+   * The automatic flow labels (RFC 6437 §3, ipv6-flow-label.ts): TCP connections and connected
+   * UDP sockets keep theirs and pass it in `Ipv6DatagramSpec.flowLabel`.
+   */
+  readonly flowLabels: Ipv6FlowLabels;
 
   /**
-   * RFC 6437 §3: a flow label a stateless hash of the 5-tuple under a secret makes, the same for
-   * every packet of a flow and unpredictable to others (§6); Linux's auto_flowlabels do the
-   * same (skb_get_hash_flowi6). TCP and UDP only: their ports are the first 4 bytes after the
-   * header (the layer sends no extension headers before them).
+   * The label of a TCP or UDP packet no connection labelled (a reset with no connection behind
+   * it, an unconnected socket's datagram): its flow's, hashed per packet as Linux's
+   * skb_get_hash_flowi6 does for packets without a socket hash. Ports are the first 4 bytes
+   * after the header (the layer sends no extension headers before them); anything else gets 0.
    */
   private automaticFlowLabel(source: Ipv6Address, destination: Ipv6Address, nextHeader: number, frame: Uint8Array): number {
     if (nextHeader !== Ipv6NextHeader.TCP && nextHeader !== Ipv6NextHeader.UDP) return 0;
-    this.flowLabelKey ??= new SipHashKey(this.rng.bytes(16));
-    const tuple = this.flowTuple;
-    tuple.set(source, 0);
-    tuple.set(destination, 16);
-    tuple[32] = nextHeader;
-    tuple.set(frame.subarray(IPV6_HEADER_LENGTH, IPV6_HEADER_LENGTH + 4), 33);
-    return sipHash24(this.flowLabelKey, tuple).low & 0xfffff;
+    const ports = IPV6_HEADER_LENGTH;
+    return this.flowLabels.label(source, destination, nextHeader, (frame[ports] << 8) | frame[ports + 1], (frame[ports + 2] << 8) | frame[ports + 3]);
   }
 
   /**
