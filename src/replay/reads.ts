@@ -22,9 +22,12 @@
  * (docs/replay.md, "Why receive-window and ack-policy stay with Linux's defaults").
  *
  * F is not on the wire. It starts as the initial buffer's window (`receiveBufferSize` at the
- * scaling ratio the host's segment size gives) and autotuning only grows it; a window plus what
- * was held is a lower bound of it, so F is taken as the largest such bound seen so far. While the
- * host's windows set new highs this reads everything delivered, as a reader keeping up does.
+ * scaling ratio the host's segment size gives) and autotuning only grows it; no window exceeds
+ * it, so F is taken as the largest window seen if that is more. (Not the window plus what was
+ * held out of order: Linux merges adjacent queued segments into one buffer, tcp_try_coalesce and
+ * tcp_ooo_try_coalesce, so held data costs it less than one buffer per segment, and that bound
+ * would run ahead of the buffer.) While the host's windows set new highs this reads everything
+ * delivered, as a reader keeping up does.
  *
  * Each read is placed just before the peer's segment that the host's ACK answers (its
  * acknowledgement, or for a duplicate its first SACK block, RFC 2018 §4: the most recent), since
@@ -161,20 +164,22 @@ export function inferReads<A extends IpAddress>(
     const window = tcp.window * 2 ** shift;
     const blocks = tcp.options.flatMap((o) => (o.kind === 'sack' ? o.blocks.map((b) => ({ start: relative(b.leftEdge), end: relative(b.rightEdge) })) : []));
     const sack = blocks.map((b) => `${b.start}:${b.end}`).join(' ');
-    const update = previous !== undefined && ack === previous.ack && sack === previous.sack && window > previous.window;
+    const advanced = previous === undefined || ack > previous.ack;
+    const update = !advanced && sack === previous!.sack && window > previous!.window;
     previous = { ack, window, sack };
-    // The peer's segment this ACK answers: the one that brought delivery up to its acknowledgement, or at its first
-    // SACK block's right edge; else the last one that arrived. (A window update answers none.)
+    // The peer's segment this ACK answers: one that moved the acknowledgement, the one that brought
+    // delivery up to it; a duplicate, the one in its first SACK block (RFC 2018 §4: the most
+    // recent); else the last one that arrived. (A window update answers none.)
     const arrived = arrivals.filter((a) => a.segment.timeMs <= segment.timeMs);
+    const inFirstBlock = blocks.length > 0 ? arrived.findLast((a) => a.start >= blocks[0].start && a.end <= blocks[0].end) : undefined;
     const answered = update
       ? arrived[arrived.length - 1]
-      : (arrived.findLast((a) => a.deliveredBefore < ack && a.deliveredAfter === ack) ??
-        (blocks.length > 0 ? arrived.findLast((a) => a.start >= blocks[0].start && a.end <= blocks[0].end) : undefined) ??
-        arrived[arrived.length - 1]);
+      : ((advanced ? arrived.findLast((a) => a.deliveredBefore < ack && a.deliveredAfter === ack) : undefined) ?? inFirstBlock ?? arrived[arrived.length - 1]);
     if (!answered) continue;
     // What the host held out of order when it sent this ACK: what had arrived by the segment it answers.
     const outOfOrder = answered.heldAfter.reduce((sum, range) => sum + Math.max(0, range.end - Math.max(range.start, ack)), 0);
-    fullWindow = Math.max(fullWindow, Math.ceil(window + outOfOrder * bytesPerByte));
+    // No window is larger than the whole buffer's: a larger one shows the buffer grew.
+    fullWindow = Math.max(fullWindow, window);
     // The most the host can have left unread, and so the least it had read by now.
     const unread = Math.max(0, Math.floor((fullWindow - window) / bytesPerByte) - outOfOrder);
     const target = ack - unread;
