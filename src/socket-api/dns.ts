@@ -114,7 +114,8 @@ function parseServer(text: string): Server | null {
     port = Number(ipv4WithPort[2]);
   }
   const family = isIP(address);
-  if (family === 0 || (bracketed && family !== 6) || !(port > 0 && port <= 0xffff)) return null;
+  // Node takes an IPv4 address in brackets too (`[192.0.2.53]:53`).
+  if (family === 0 || !(port > 0 && port <= 0xffff)) return null;
   return { address, family: family as 4 | 6, port };
 }
 
@@ -315,7 +316,8 @@ export class Resolver {
           if (rcode === DnsRcode.NOERROR) return end(result);
           if (rcode === DnsRcode.NXDOMAIN) return end({ code: 'ENOTFOUND' });
           if (rcode === DnsRcode.FORMERR) return end({ code: 'EFORMERR' });
-          // c-ares's default: these say nothing of the name; the next server may know it.
+          // RFC 1034 §5.3.3: a server failure or a refusal says nothing of the name; ask the
+          // next server (glibc's res_send does). Node 20's c-ares ends with ESERVFAIL at once.
           lastCode = rcode === DnsRcode.SERVFAIL ? 'ESERVFAIL' : rcode === DnsRcode.NOTIMP ? 'ENOTIMP' : rcode === DnsRcode.REFUSED ? 'EREFUSED' : 'EBADRESP';
         } else {
           lastCode = result.code;
@@ -435,8 +437,10 @@ function sameName(a: string, b: string): boolean {
 type Answer = { readonly value: DnsRecordValue; readonly ttl: number };
 
 /**
- * The answers for `name`: records owned by it or by a name its CNAMEs lead to (RFC 1034 §3.6.2),
- * of the type asked (every type read, for ANY).
+ * The answers for `name`: records owned by it or by a name its CNAMEs lead to (RFC 1034 §3.6.2,
+ * §5.3.3), of the type asked (every type read, for ANY). A record of another owner is no answer
+ * to the question and is left out, as glibc's resolver does; c-ares (Node 20's) returns every
+ * record of the type in the answer section.
  */
 function answersFor(message: DnsMessage, name: string, rrtype: RrType): Answer[] {
   const owners = new Set([name.toLowerCase()]);
@@ -479,13 +483,21 @@ function shape(answers: Answer[], rrtype: RrType, withTtl: boolean): unknown[] {
       case 'NS':
       case 'PTR':
         return (value as { value: string }).value;
-      case 'MX':
-        return { exchange: (value as { exchange: string }).exchange, priority: (value as { priority: number }).priority };
+      case 'MX': {
+        const mx = { exchange: (value as { exchange: string }).exchange, priority: (value as { priority: number }).priority };
+        return MX_CARRIES_TYPE ? { ...mx, type: 'MX' } : mx;
+      }
       case 'TXT':
         return (value as { entries: string[] }).entries;
     }
   });
 }
+
+/**
+ * Whether `resolveMx`'s records carry `type: 'MX'` as the running Node's do: Node 24's do, Node
+ * 20's do not (both seen against c-ares in test/node-compat/dns.test.ts); Node 22 is taken as 20.
+ */
+const MX_CARRIES_TYPE = Number(process.versions.node.split('.')[0]) >= 24;
 
 type Callback = (error: Error | null, result?: unknown) => void;
 
