@@ -70,7 +70,10 @@ function unportable(source, name) {
     [/require\(['"](node:)?cluster['"]\)|cluster-/, 'cluster (several processes)'],
     [/require\(['"](node:)?child_process['"]\)|common\.childShouldThrowAndAbort|\bfork\(/, 'child processes (each would have its own stack)'],
     [/require\(['"](node:)?worker_threads['"]\)/, 'worker threads (own module instances)'],
-    [/networkInterfaces\(/, "binds the host kernel's own interface addresses (os.networkInterfaces(): eth0's link-local fe80::), not the stack's"],
+    [
+      /networkInterfaces\(/,
+      "binds the host kernel's interface addresses (os.networkInterfaces(): eth0's fe80::), which the stack does not own; the stack has no link-local address and its datagrams no zone (docs/node-compat.md)",
+    ],
     [/\bfd\s*:|\.fd\b|_handle|handle\s*:|createHandle/, 'file descriptors or libuv handles'],
     [/require\(['"](node:)?(https?|tls|http2)['"]\)|common\.hasCrypto/, "http/tls use the kernel's sockets"],
     [/process\.std(in|out|err)\.(destroy|_handle)|listen-after-destroying-stdin|listen-fd0/, 'process stdio handles'],
