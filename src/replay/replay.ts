@@ -102,10 +102,11 @@ export interface ReplayOptions {
    */
   readonly sockets?: 'inferred' | readonly ConversationSockets[];
   /**
-   * When the host's application read: `'runs'` (default) once per run of segments that arrived
-   * together, as pcap2drill's scripts do; `'window'` lazily, as the host's advertised windows show
+   * When the host's application read: `'runs'` once per run of segments that arrived together,
+   * as pcap2drill's scripts do; `'window'` lazily, as the host's advertised windows show
    * (inferReads in src/replay/reads.ts: a Linux host, its buffer as `tcp`'s receiveBufferSize
-   * and receiveSegmentOverhead say).
+   * and receiveSegmentOverhead say). Default: `'window'` when `tcp` (or the Linux profile) has
+   * Linux's window (receiveWindowGrowth 'linux'), else `'runs'`.
    */
   readonly reads?: 'runs' | 'window';
   /** Replay with Linux's defaults (LINUX_REPLAY_CONFIG) rather than ustack's. */
@@ -487,8 +488,10 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
   const listeners = new Map<number, number>();
   const explicit = options.sockets === undefined || options.sockets === 'inferred' ? [] : options.sockets;
   // The application's reads: once per run of segments, or inferred from the host's windows
-  // (src/replay/reads.ts), which show them when they follow the free buffer.
-  const readsFromWindow = options.reads === 'window';
+  // (src/replay/reads.ts), which show them when they follow the free buffer — by default when
+  // ustack's window is Linux's, the model the inference inverts.
+  const linuxWindow = (tcpConfig.receiveWindowGrowth ?? DEFAULT_TCP_CONFIG.receiveWindowGrowth) === 'linux';
+  const readsFromWindow = (options.reads ?? (linuxWindow ? 'window' : 'runs')) === 'window';
   const bufferModel = {
     receiveBufferSize: tcpConfig.receiveBufferSize ?? DEFAULT_TCP_CONFIG.receiveBufferSize,
     receiveSegmentOverhead: tcpConfig.receiveSegmentOverhead ?? DEFAULT_TCP_CONFIG.receiveSegmentOverhead,
