@@ -75,6 +75,24 @@ describe("Linux's receive window (TcpConfig.receiveWindowGrowth)", () => {
     expect(h.conn.receiveBufferSize).toBeLessThanOrEqual(32 * 1024 * 1024);
   });
 
+  it('decides autotuning on the first segment a read copies: taking most of a long queue at once grows nothing (tcp_recvmsg_locked)', () => {
+    // Both applications read the same 60 segments within the same RTTs; one keeps up, the other
+    // lets 30 segments queue and then takes them in one read. Linux adjusts after each buffer it
+    // copies, so the second read's first segment is set against the 29 still queued behind it.
+    const run = (keepUp: boolean) => {
+      const h = established({ peerSynOptions: PEER_SYN, tcp: LINUX_6_18 });
+      for (let i = 0; i < 60; i++) {
+        h.send({ seq: h.peerSeq(i * SEGMENT), ack: h.ourSeq(0), flags: ACK, payload: SEGMENT });
+        if (keepUp || i % 30 === 29) h.read();
+        h.take();
+        h.advance(0.05);
+      }
+      return h.conn.receiveBufferSize;
+    };
+    expect(run(true)).toBeGreaterThan(131072);
+    expect(run(false)).toBeLessThanOrEqual(131072 + SEGMENT * 2); // only FreeBSD's rounding to whole segments
+  });
+
   it('by default the window is the free buffer and no growth ACKs are sent', () => {
     const h = established({ peerSynOptions: PEER_SYN, tcp: { receiveBufferSize: 131072, receiveBufferMax: 32 * 1024 * 1024, quickAck: 'push' } });
     expect(segment(h, 0)).toHaveLength(0); // delayed: the first of two
