@@ -377,3 +377,38 @@ export async function listeningIn(namespace: string, port: number, protocol: 'tc
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** A command started by `startInNamespace`, still running. */
+export interface BackgroundCommand {
+  readonly pid: number | undefined;
+  /** What it printed on stderr so far. */
+  stderr(): string;
+  /** Resolves with its exit code (null when a signal ended it). */
+  readonly done: Promise<number | null>;
+  /** Sends `signal` (SIGTERM by default) to this command's PID only, and waits for its end. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `argv` in the network namespace `namespace` without waiting for it (tcpdump while a test runs); killed after `timeoutMs`. */
+export function startInNamespace(namespace: string, argv: string[], timeoutMs = 60_000): BackgroundCommand {
+  // `ip netns exec` enters the namespace and execs the command: the PID is the command's.
+  const child = spawn('ip', ['netns', 'exec', namespace, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    }),
+  );
+  return {
+    pid: child.pid,
+    stderr: () => stderr,
+    done,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await done;
+    },
+  };
+}

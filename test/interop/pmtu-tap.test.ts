@@ -17,6 +17,9 @@
  * under CI=true it must run.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { unwrap } from '../../src/core/result.js';
 import { Rng } from '../../src/core/rng.js';
@@ -24,7 +27,7 @@ import { parseIpv4Address } from '../../src/ip/address.js';
 import { parseIpv6Address } from '../../src/ip/ipv6-address.js';
 import { createNamespace, ip, type Namespace } from '../../src/link/device.js';
 import type { Stack } from '../../src/socket-api/stack.js';
-import { connected, describeInterop, inNamespace, listeningIn, receiveAll, sendAll, sha256, startUp, type RunningUp } from './kernel-peer.js';
+import { connected, describeInterop, inNamespace, listeningIn, receiveAll, sendAll, sha256, startInNamespace, startUp, type RunningUp } from './kernel-peer.js';
 
 const PEER_SCRIPT = new URL('./peer.py', import.meta.url).pathname;
 const NARROW_MTU = 1280;
@@ -36,6 +39,10 @@ interface NarrowPath {
   readonly stack: Stack;
   readonly device: string;
   readonly far: Namespace;
+  /** The namespace of the router on ustack's TAP device. */
+  readonly routerName: string;
+  /** A directory of the test's own, removed by `close`. */
+  readonly directory: string;
   /** The three namespaces' names, to check they are gone after `close`. */
   readonly namespaces: readonly string[];
   close(): Promise<void>;
@@ -50,8 +57,10 @@ async function narrowPath(): Promise<NarrowPath> {
   const farRouter = createNamespace(`ustack-it-${tag}-m`, { ipv6: true });
   const far = createNamespace(`ustack-it-${tag}-f`, { ipv6: true });
   let up: RunningUp | null = null;
+  const directory = mkdtempSync(join(tmpdir(), 'ustack-pmtu-tap-'));
   const close = async () => {
     await up?.stop();
+    rmSync(directory, { recursive: true, force: true });
     far.close();
     farRouter.close();
     router.close();
@@ -98,10 +107,19 @@ async function narrowPath(): Promise<NarrowPath> {
       if (Date.now() > deadline) throw new Error(`DAD did not finish on ${device}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    return { up, stack, device, far, namespaces: [router.name, farRouter.name, far.name], close };
+    return { up, stack, device, far, routerName: router.name, directory, namespaces: [router.name, farRouter.name, far.name], close };
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/** Resolves once `condition` holds (polled every 20 ms); rejects after 10 s. */
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -116,7 +134,12 @@ const namespacesLeft = (path: NarrowPath) => {
  * exchange (`size` bytes each way): what each end received, checked by hash against what the
  * other sent. Returns the connection's send MSS before and after.
  */
-async function exchangeBothWays(path: NarrowPath, host: string, port: number, size: number): Promise<{ mssAtStart: number; mssAtEnd: number }> {
+async function exchangeBothWays(
+  path: NarrowPath,
+  host: string,
+  port: number,
+  size: number,
+): Promise<{ mssAtStart: number; mssAtEnd: number; localPort: number }> {
   const server = inNamespace(path.far.name, ['python3', PEER_SCRIPT, 'exchange', host, String(port), String(size)], '', 30_000);
   await listeningIn(path.far.name, port);
   const remote = host.includes(':') ? host : parseIpv4Address(host)!;
@@ -134,7 +157,7 @@ async function exchangeBothWays(path: NarrowPath, host: string, port: number, si
   expect(received.error).toBe(null);
   expect([received.length, received.sha256]).toEqual([Number(kernelSent), kernelSentHash]);
   expect([Number(kernelGot), kernelGotHash]).toEqual([size, sha256(ours)]);
-  return { mssAtStart, mssAtEnd: connection.sendMss };
+  return { mssAtStart, mssAtEnd: connection.sendMss, localPort: connection.localPort };
 }
 
 describeInterop('interop: path MTU discovery over TAP through a Linux router with a 1280-byte link onward', () => {
@@ -144,7 +167,37 @@ describeInterop('interop: path MTU discovery over TAP through a Linux router wit
       const stack = path.stack;
       const far = parseIpv6Address('fd00:89::2')!;
       expect(stack.ip6.mtuTo(far)).toBe(1500); // the TAP's, nothing learned yet
-      const { mssAtStart, mssAtEnd } = await exchangeBothWays(path, 'fd00:89::2', 9700, 2_000_000);
+      // tcpdump on the router's end of the TAP records the TCP transfer, for tshark's flow labels.
+      const capturePath = join(path.directory, 'tap.pcap');
+      const tcpdump = startInNamespace(path.routerName, ['tcpdump', '-i', path.device, '-U', '-n', '-w', capturePath, 'ip6 and tcp port 9700']);
+      await waitFor(() => tcpdump.stderr().includes('listening on'), 'tcpdump to listen');
+      const { mssAtStart, mssAtEnd, localPort } = await exchangeBothWays(path, 'fd00:89::2', 9700, 2_000_000);
+      await tcpdump.stop('SIGINT');
+      // RFC 6437 §3, as tshark reads the capture: each direction of the connection keeps its
+      // label through the Packet Too Big and its resends, and changes it only where a timeout
+      // re-rolled it (Linux's sk_rethink_txhash; ours in retransmit-timer.ts). Ours starts as the
+      // flow's keyed hash (generation 0); the kernel's re-rolls are its own counters' (nstat).
+      const tshark = spawnSync('tshark', ['-r', capturePath, '-T', 'fields', '-E', 'separator=|', '-e', 'ipv6.src', '-e', 'tcp.srcport', '-e', 'ipv6.flow']);
+      expect(tshark.status).toBe(0);
+      const labels = new Map<string, number[]>();
+      for (const line of tshark.stdout.toString().trim().split('\n')) {
+        const [source, port, label] = line.split('|');
+        const key = `${source} ${port}`;
+        labels.set(key, [...(labels.get(key) ?? []), Number(label)]);
+      }
+      const ours = labels.get(`fd00:87::2 ${localPort}`)!;
+      const theirs = labels.get('fd00:89::2 9700')!;
+      expect([...labels.keys()].sort()).toEqual([`fd00:87::2 ${localPort}`, 'fd00:89::2 9700']);
+      const changes = (sequence: number[]) => sequence.filter((label, i) => i > 0 && label !== sequence[i - 1]).length;
+      expect(ours[0]).toBe(stack.ip6.flowLabels.label(parseIpv6Address('fd00:87::2')!, far, 6, localPort, 9700));
+      expect(changes(ours)).toBeLessThanOrEqual(stack.stats.get('tcp.rto.fired'));
+      const kernel = (await inNamespace(path.far.name, ['nstat', '-az', 'TcpExtTcpTimeoutRehash', 'TcpExtTcpDuplicateDataRehash'])).stdout;
+      const rehashes = [...kernel.matchAll(/^TcpExt\w+Rehash\s+(\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+      expect(theirs.every((label) => label > 0)).toBe(true);
+      expect(changes(theirs)).toBeLessThanOrEqual(rehashes);
+      console.log(
+        `flow labels: ustack ${new Set(ours).size} over ${ours.length} packets, the kernel ${new Set(theirs).size} over ${theirs.length} (its rehashes: ${rehashes})`,
+      );
       // The far host offered an MSS for 1500 (1440): we began above what the narrow link carries.
       expect(mssAtStart).toBeGreaterThan(NARROW_MTU - 60);
       // 1280 - 40 (IPv6) - 20 (TCP) - 12 (timestamps).
