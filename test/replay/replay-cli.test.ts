@@ -52,7 +52,7 @@ describe('ustack replay', () => {
   it.each([
     [[], /^ustack replay: which capture FILE\? /],
     [['x.pcap'], /^ustack replay: --host ADDR is needed/],
-    [['x.pcap', '--host', '10.0.0'], /^ustack replay: --host takes an IPv4 ADDR \(a\.b\.c\.d\), not '10\.0\.0'$/],
+    [['x.pcap', '--host', '10.0.0'], /^ustack replay: --host takes an IPv4 or IPv6 ADDR \(a\.b\.c\.d, fd00::2\), not '10\.0\.0'$/],
     [['x.pcap', '--host', '10.0.0.1', '--conversation', '0'], /^ustack replay: --conversation takes N \(a conversation number, 1 or more\), not '0'$/],
     [['x.pcap', '--host', '10.0.0.1', '--time-tolerance', 'soon'], /^ustack replay: --time-tolerance takes MS \(0 or more\), not 'soon'$/],
     [['x.pcap', '--host', '10.0.0.1', '--fast'], /^ustack replay: unknown option --fast/],
