@@ -7,7 +7,11 @@
  * c-ares's own queries test the decoder, and c-ares reading the server's answers tests the
  * encoder. Then the codec alone against hostile bytes.
  */
+import { spawnSync } from 'node:child_process';
 import * as nodeDns from 'node:dns';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   aRecordData,
@@ -23,6 +27,8 @@ import {
 } from '../../src/dns/message.js';
 import { Rng } from '../../src/core/rng.js';
 import type { Stack } from '../../src/socket-api/stack.js';
+import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
+import { tsharkVersion } from '../fixtures/tshark-fields.js';
 import { loopbackEnvironment, nodeEnvironment, virtualEnvironment, type Environment } from '../socket-api/node-harness.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -454,5 +460,51 @@ describe('the DNS codec (RFC 1035 §4.1) on hostile bytes', () => {
     expect([stats.get('drop.dns.truncated'), stats.get('drop.dns.badPointer'), stats.get('drop.dns.unmatched'), stats.get('dns.rx.replies')]).toEqual([
       1, 1, 1, 1,
     ]);
+  });
+});
+
+const TSHARK = tsharkVersion();
+if (TSHARK === undefined && process.env.CI !== 'true') console.warn('SKIPPED (no tshark): ustack dns messages read by tshark');
+
+describe.runIf(TSHARK !== undefined || process.env.CI === 'true')('ustack dns messages read by tshark', () => {
+  it("tshark reads ustack's queries and the codec's answers as sent, and finds nothing malformed", async () => {
+    const network = new VirtualNetwork(5);
+    const client = network.createStack('client');
+    const server = network.createStack('server');
+    const wire = network.connect({ stack: client, address: '10.0.0.1/24', capture: true }, { stack: server, address: '10.0.0.2/24' });
+    const env: DnsEnvironment = { ...virtualEnvironment(), serverDgram: server.dgram, serverHost: '10.0.0.2', dns: client.dns, stacks: [client, server] };
+    const outcome = await network.runAsync(async () => {
+      const dns = await dnsServer(env, (query) => [reply(query, EXAMPLE_RECORDS)]);
+      const resolver = resolverFor(env, [`${dns.address}:${dns.port}`]);
+      const any = await call(resolver, 'resolveAny', 'example.org');
+      const a = await call(resolver, 'resolve4', 'example.org');
+      dns.close();
+      return { any, a, port: dns.port };
+    });
+    expect(outcome.a).toEqual({ result: ['192.0.2.1', '192.0.2.2'] });
+    const file = join(mkdtempSync(join(tmpdir(), 'ustack-dns-')), 'dns.pcap');
+    writeFileSync(file, wire.a.tap!.writer.toBytes());
+    const fields = ['dns.flags.response', 'dns.flags.recdesired', 'dns.qry.name', 'dns.qry.type', 'dns.a', 'dns.aaaa', 'dns.resp.ttl'];
+    const run = spawnSync(
+      'tshark',
+      ['-n', '-r', file, '-d', `udp.port==${outcome.port},dns`, '-Y', 'dns', '-T', 'fields', '-E', 'separator=;', ...fields.flatMap((f) => ['-e', f])],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    // tshark writes flags as 0/1 or, in newer versions, False/True.
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.replaceAll('False', '0').replaceAll('True', '1'));
+    expect(lines).toEqual([
+      '0;1;example.org;255;;;',
+      '1;1;example.org;255;192.0.2.1,192.0.2.2;2001:db8::5,::1;123,300,300,123',
+      '0;1;example.org;1;;;',
+      '1;1;example.org;1;192.0.2.1,192.0.2.2;2001:db8::5,::1;123,300,300,123',
+    ]);
+    const malformed = spawnSync('tshark', ['-n', '-r', file, '-Y', 'dns && _ws.malformed'], { encoding: 'utf8' });
+    expect(malformed.stdout).toBe('');
   });
 });
