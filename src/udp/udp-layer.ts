@@ -96,6 +96,12 @@ export class UdpSocket {
   remoteAddress: IpAddress;
   /** The connected peer's port; 0 when not connected. */
   remotePort = 0;
+  /**
+   * The automatic flow label (RFC 6437 §3) of the connected IPv6 flow, computed at the first
+   * datagram after connect and kept until the next connect or disconnect, as Linux sets a
+   * connected socket's sk_txhash once in ip6_datagram_connect; null until then.
+   */
+  flowLabel: number | null = null;
   /** True once `close()` has been called. */
   closed = false;
   /** The socket's options; socket option calls change them in place. */
@@ -196,6 +202,7 @@ export class UdpSocket {
   disconnect(): void {
     this.remoteAddress = this.family === 6 ? IPV6_ANY_TEXT : IPV4_ANY;
     this.remotePort = 0;
+    this.flowLabel = null;
   }
 
   /** Sends one datagram; to the connected peer when address/port are omitted. Binds if needed. */
@@ -340,6 +347,7 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     if (socket.localAddress === IPV4_ANY || socket.localAddress === IPV6_ANY_TEXT) socket.localAddress = source;
     socket.remoteAddress = address;
     socket.remotePort = port;
+    socket.flowLabel = null;
     return ok(undefined);
   }
 
@@ -456,10 +464,18 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     const target = ipv6Bytes(destination);
     const group = isGroupAddress(destination);
     const local = socket.localAddress;
+    const source = typeof local === 'string' && local !== IPV6_ANY_TEXT && !isGroupAddress(local) ? ipv6Bytes(local) : undefined;
+    // The connected flow's label, kept on the socket; a datagram elsewhere (sendto on a
+    // connected socket) or from an unconnected one is labelled by the IPv6 layer per packet.
+    const connectedFlow = source !== undefined && socket.remotePort === destinationPort && socket.remoteAddress === destination;
+    const flowLabel = connectedFlow
+      ? (socket.flowLabel ??= this.ip6.flowLabels.label(source, target, IpProtocol.UDP, socket.localPort, destinationPort))
+      : undefined;
     const sent = this.ip6.send(
       {
-        source: typeof local === 'string' && local !== IPV6_ANY_TEXT && !isGroupAddress(local) ? ipv6Bytes(local) : undefined,
+        source,
         destination: target,
+        flowLabel,
         nextHeader: IpProtocol.UDP,
         hopLimit: group ? socket.options.multicastHops : socket.options.unicastHops,
         trafficClass: socket.options.trafficClass,
