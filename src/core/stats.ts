@@ -14,6 +14,8 @@
  */
 export class Stats<in Name extends string> {
   private readonly counters = new Map<string, Counter>();
+  /** Every counter in name order, made again only after one was added: snapshot() is a page that may be asked for often (`ustack up`'s http `/`). */
+  #inNameOrder: Counter[] | null = null;
 
   /** The named counter, created at 0 on first use; it appears in `snapshot()` once incremented. */
   counter(name: Name): Counter {
@@ -21,6 +23,7 @@ export class Stats<in Name extends string> {
     if (counter === undefined) {
       counter = new Counter(name);
       this.counters.set(name, counter);
+      this.#inNameOrder = null;
     }
     return counter;
   }
@@ -44,9 +47,10 @@ export class Stats<in Name extends string> {
 
   /** All counters ever incremented, sorted by name. */
   snapshot(): Record<string, number> {
-    const entries: [string, number][] = [];
-    for (const [name, counter] of this.counters) if (counter.incremented) entries.push([name, counter.value]);
-    return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    this.#inNameOrder ??= [...this.counters.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const snapshot: Record<string, number> = {};
+    for (const counter of this.#inNameOrder) if (counter.incremented) snapshot[counter.name] = counter.value;
+    return snapshot;
   }
 }
 
