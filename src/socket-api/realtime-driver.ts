@@ -64,9 +64,16 @@ export class RealtimeDriver {
     this.arm();
   }
 
+  /**
+   * Sets the timer for the stack's next deadline — unless one is set already for no later: that
+   * one wakes a poll that finds nothing due and arms again then. The deadlines of a busy
+   * connection move later with almost every segment (the delayed ACK, the retransmission timer
+   * pushed back by each ACK), and moving the timer with them cost a clearTimeout and a
+   * setTimeout per poll; waking early costs one poll per deadline instead.
+   */
   private arm(): void {
     const next = this.stack.pollAt();
-    if (next === this.timerDeadline && this.timer) return;
+    if (this.timer && this.timerDeadline <= next) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.timerDeadline = next;
