@@ -5,7 +5,7 @@
  * - `sockstat [-4] [-6] -P tcp [-p PORTS] [-s] [-l|-c] [-q]`, alone or piped through `grep [-c] [-v]
  *   [-i] PATTERN` stages: lists the script's descriptors (`BerkeleySockets.descriptors()`)
  *   and the TCP connections no descriptor holds (`TcpLayer.listConnections()`: orphans after
- *   close, half-open and unaccepted connections), one line each, in sockstat's columns. The
+ *   close, half-open and unaccepted connections; `listTimeWait()`: TIME-WAIT), one line each, in sockstat's columns. The
  *   pipeline's exit status is its last command's, as in a shell; packetdrill fails a script
  *   whose command exits non-zero, and so does the runner.
  * - `tcpdrop -a`, `tcpdrop -s STATE`, `tcpdrop LADDR LPORT FADDR FPORT`: drops connections
@@ -18,6 +18,7 @@ import type { BerkeleySockets, DescriptorStatus } from '../socket-api/berkeley.j
 import * as C from '../socket-api/berkeley-constants.js';
 import type { Stack } from '../socket-api/stack.js';
 import type { TcpConnection, TcpState } from '../tcp/connection.js';
+import { TimeWaitRecord } from '../tcp/time-wait.js';
 
 /** FreeBSD's names of the TCP states (netinet/tcp_fsm.h tcpstates[]). */
 export const FREEBSD_STATE_NAMES: Readonly<Record<TcpState, string>> = {
@@ -133,7 +134,7 @@ function sockstat(args: string[], context: ToolContext): string[] | string {
     } else return `sockstat ${arg}: option not understood by the runner`;
   }
   const rows: Row[] = [];
-  const held = new Set<TcpConnection>();
+  const held = new Set<TcpConnection | null>();
   for (const descriptor of context.api.descriptors()) {
     if (descriptor.type !== C.SOCK_STREAM || descriptor.tcpState === null) continue;
     if (descriptor.connection) held.add(descriptor.connection);
@@ -141,8 +142,8 @@ function sockstat(args: string[], context: ToolContext): string[] | string {
   }
   // Connections no descriptor holds: closed by the application but not gone (FIN-WAIT, TIME-WAIT),
   // or not accepted yet. sockstat shows them with '?' for the owner.
-  for (const connection of context.stack.tcp.listConnections()) {
-    if (held.has(connection)) continue;
+  for (const connection of [...context.stack.tcp.listConnections(), ...context.stack.tcp.listTimeWait()]) {
+    if (held.has(connection instanceof TimeWaitRecord ? connection.owner : connection)) continue;
     rows.push({
       user: '?',
       command: '?',
@@ -223,8 +224,8 @@ function grep(args: string[], input: string[]): { output: string[]; status: numb
 
 /** tcpdrop(8): how many connections it dropped, or why the arguments are not understood. */
 function tcpdrop(args: string[], context: ToolContext): number | string {
-  const connections = context.stack.tcp.listConnections();
-  let chosen: TcpConnection[];
+  const connections = [...context.stack.tcp.listConnections(), ...context.stack.tcp.listTimeWait()];
+  let chosen: Array<TcpConnection | TimeWaitRecord>;
   if (args.length === 4 && !args[0].startsWith('-')) {
     const [localAddress, localPort, foreignAddress, foreignPort] = args;
     chosen = connections.filter(

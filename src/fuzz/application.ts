@@ -231,7 +231,8 @@ function connections(target: Target): string | null {
       return relay(target);
     case 7: {
       // A new SYN on a TIME-WAIT 4-tuple (RFC 6191: accepted when newer than the old connection).
-      const timeWait = tcp.listConnections().filter((c) => c.state === 'TIME-WAIT');
+      // The connections the fuzzer holds: the layer keeps only a record of each (time-wait.ts).
+      const timeWait = target.tracked.map((t) => t.connection).filter((c) => c.state === 'TIME-WAIT');
       if (timeWait.length === 0) return null;
       target.count('time-wait-reopened');
       target.reopenTimeWait(dice.pick(timeWait));

@@ -40,6 +40,7 @@ import { seqAdd, seqSub } from './seq.js';
 import { TcpFlag, type TcpRepr } from './tcp-packet.js';
 import { TcpTimestamps } from './timestamps.js';
 import { BusyState, busyParts, RESTING, settle } from './busy-state.js';
+import type { TimeWaitRecord } from './time-wait.js';
 
 /** The eleven states of RFC 9293 §3.3.2. */
 export type TcpState =
@@ -147,7 +148,9 @@ export interface SendFlags {
 
 /** One TCP connection (or listener-spawned half-open connection). */
 export class TcpConnection extends TimerDeadlines {
-  state: TcpState = 'CLOSED';
+  #state: TcpState = 'CLOSED';
+  /** The record that stands for this connection in the layer's table once in TIME-WAIT (time-wait.ts). */
+  #timeWait: TimeWaitRecord | null = null;
   /**
    * The settings socket options change: the stack's defaults, one record shared by every
    * connection of the stack until a setter gives the connection its own copy (`ownOptions`).
@@ -607,6 +610,8 @@ export class TcpConnection extends TimerDeadlines {
   }
   set events(events: TcpConnectionEvents) {
     this.#events = events;
+    // A TIME-WAIT record keeps the connection only to tell its onClose (time-wait.ts).
+    if (this.#timeWait !== null && events.onClose === undefined) this.#timeWait.owner = null;
   }
 
   /** The callbacks given, or null: TCP's own calls look here, so that finding none makes no record. */
@@ -703,11 +708,16 @@ export class TcpConnection extends TimerDeadlines {
     return !this.finPending && (this.state === 'ESTABLISHED' || this.state === 'CLOSE-WAIT' || this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED');
   }
 
+  /** The state (RFC 9293 §3.3.2); CLOSED once the TIME-WAIT record that took over has ended. */
+  get state(): TcpState {
+    return this.#timeWait !== null && this.#timeWait.ended ? 'CLOSED' : this.#state;
+  }
+
   /** Moves to a new state, counting the transition. */
   setState(state: TcpState): void {
-    if (this.state === state) return;
+    if (this.#state === state) return;
     this.stats.increment(`tcp.state.${state}`);
-    this.state = state;
+    this.#state = state;
   }
 
   /** Reads up to `max` bytes of in-order data (RFC 9293 §3.10.3 RECEIVE); an empty array when none. */
@@ -921,17 +931,30 @@ export class TcpConnection extends TimerDeadlines {
     if (this.state === 'FIN-WAIT-2') this.finWait2Deadline = this.host.now() + this.host.config.finWait2TimeoutMs;
   }
 
-  /** Enters TIME-WAIT (or restarts its 2·MSL timer, RFC 9293 §3.10.7.4). */
-  enterTimeWait(now: number): void {
+  /**
+   * Enters TIME-WAIT (RFC 9293 §3.10.7.4): no timer of the connection's own is left. Once the
+   * segment that brought it here has been answered, the layer replaces the connection in its
+   * table with a TimeWaitRecord, which keeps the 2·MSL deadline (tcp-layer.ts, time-wait.ts).
+   */
+  enterTimeWait(_now: number): void {
     this.setState('TIME-WAIT');
     this.clearTimers();
-    this.timeWaitDeadline = now + this.host.config.timeWaitMs;
   }
 
-  /** 2·MSL passed in TIME-WAIT (RFC 9293 §3.10.8): delete the TCB. */
-  onTimeWaitTimer(): void {
-    this.stats.increment('tcp.timeWait.expired');
-    this.closeWithError(null);
+  /** The layer's TIME-WAIT record took over from this connection (tcp-layer.ts). */
+  timeWaitTakenOverBy(record: TimeWaitRecord): void {
+    this.#timeWait = record;
+  }
+
+  /** The record standing for this connection in TIME-WAIT, or null. */
+  get timeWaitRecord(): TimeWaitRecord | null {
+    return this.#timeWait;
+  }
+
+  /** End of TIME-WAIT, 2·MSL after it began or after the last retransmitted FIN (RFC 9293 §3.10.8); Infinity outside it. */
+  get timeWaitDeadline(): number {
+    const record = this.#timeWait;
+    return record === null || record.ended ? Infinity : record.deadline;
   }
 
   /** An orphaned connection stayed in FIN-WAIT-2 too long (TcpConfig.finWait2TimeoutMs; Linux's tcp_fin_timeout): it goes. */
@@ -1021,7 +1044,8 @@ export class TcpConnection extends TimerDeadlines {
     this.setState('CLOSED');
     this.clearTimers();
     this.inFlight.clear();
-    this.host.release(this);
+    this.host.release(this); // a TIME-WAIT record that stands for it goes too
+    this.#timeWait = null;
     this.#events?.onClose?.(error);
   }
 

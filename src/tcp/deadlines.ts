@@ -2,7 +2,7 @@ import type { TcpConnection } from './connection.js';
 
 /**
  * The armed deadlines of a connection that has any: a separate record, so that a connection with
- * no timer armed (an idle one) holds none — nine numbers that are not small integers each take
+ * no timer armed (an idle one) holds none — eight numbers that are not small integers each take
  * a heap box of their own in V8.
  */
 class ArmedDeadlines {
@@ -10,7 +10,6 @@ class ArmedDeadlines {
   delayedAckAt = Infinity;
   persistAt = Infinity;
   keepaliveAt = Infinity;
-  timeWaitAt = Infinity;
   finWait2At = Infinity;
   rackAt = Infinity;
   probeAt = Infinity;
@@ -122,16 +121,6 @@ export abstract class TimerDeadlines {
     this.changed();
   }
 
-  /** End of TIME-WAIT, 2·MSL after it began (RFC 9293 §3.10.8). */
-  get timeWaitDeadline(): number {
-    return this.armed.timeWaitAt;
-  }
-  set timeWaitDeadline(at: number) {
-    if (at === this.armed.timeWaitAt) return;
-    this.armedForWrite().timeWaitAt = at;
-    this.changed();
-  }
-
   /** How long an orphaned connection may stay in FIN-WAIT-2. */
   get finWait2Deadline(): number {
     return this.armed.finWait2At;
@@ -178,7 +167,6 @@ export abstract class TimerDeadlines {
     this.delayedAckDeadline = Infinity;
     this.persistDeadline = Infinity;
     this.keepaliveDeadline = Infinity;
-    this.timeWaitDeadline = Infinity;
     this.finWait2Deadline = Infinity;
     this.rackDeadline = Infinity;
     this.probeDeadline = Infinity;
@@ -189,17 +177,7 @@ export abstract class TimerDeadlines {
   pollAt(): number {
     const armed = this.armed;
     if (armed === NONE_ARMED) return Infinity;
-    return Math.min(
-      armed.retransmitAt,
-      armed.delayedAckAt,
-      armed.persistAt,
-      armed.keepaliveAt,
-      armed.timeWaitAt,
-      armed.finWait2At,
-      armed.rackAt,
-      armed.probeAt,
-      armed.pacingAt,
-    );
+    return Math.min(armed.retransmitAt, armed.delayedAckAt, armed.persistAt, armed.keepaliveAt, armed.finWait2At, armed.rackAt, armed.probeAt, armed.pacingAt);
   }
 }
 

@@ -470,7 +470,7 @@ function receiveWindow(connection: TcpConnection): number {
 }
 
 /** The four acceptability cases of RFC 9293 §3.10.7.4 (a zero window still admits ACK/RST/URG at RCV.NXT). */
-function sequenceAcceptable(rcvNxt: number, window: number, segment: Segment): boolean {
+export function sequenceAcceptable(rcvNxt: number, window: number, segment: Segment): boolean {
   if (segment.len === 0) return window === 0 ? segment.seq === rcvNxt : seqInWindow(segment.seq, rcvNxt, window);
   if (window === 0) return segment.seq === rcvNxt; // control and ACK processed; the text is dropped
   const last = seqAdd(segment.seq, segment.len - 1);

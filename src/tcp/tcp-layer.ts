@@ -32,9 +32,10 @@ import { IsnGenerator, tupleBytes } from './isn.js';
 import { sendSyn, sendSynAck, synWindow, tcpIpHeaderLength, transmitPending } from './output.js';
 import { has, toSegment, type Segment, type SegmentOptions } from './segment.js';
 import { COOKIE_LIFETIME_MS, SynCookies, type CookieOptions } from './syn-cookies.js';
-import { seqAdd, seqGe, seqGt, seqLt } from './seq.js';
+import { seqAdd, seqGe, seqLt } from './seq.js';
 import { emitTcp, parseTcp, TcpFlag, tcpLength, TcpPacket, type TcpRepr } from './tcp-packet.js';
 import { tcpTraceEvent } from './tcp-trace.js';
+import { TimeWaitRecord, TimeWaitTable, type TimeWaitHost } from './time-wait.js';
 import { runTimers } from './timers.js';
 
 /** A local address and port held by a socket (bind), a listener, or both. */
@@ -154,8 +155,13 @@ export interface ConnectOptions {
 }
 
 /** The TCP protocol of one stack. */
-export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6ProtocolHandler, Icmpv6ErrorListener, TcpHost {
+export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6ProtocolHandler, Icmpv6ErrorListener, TcpHost, TimeWaitHost {
   private readonly connections = new Map<string, TcpConnection>();
+  /**
+   * Connections in TIME-WAIT, each as a compact record that replaced it in `connections`
+   * (time-wait.ts): looked up when `connections` has no entry for a segment's 4-tuple.
+   */
+  private readonly timeWaits = new TimeWaitTable(this);
   /** The same connections by local port, for bind conflicts and ephemeral ports. */
   private readonly connectionsByLocalPort = new Map<number, PortUsers>();
   /** TcpConnection.tableOrder of the next connection to enter the table. */
@@ -246,6 +252,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
   }
 
   release(connection: TcpConnection): void {
+    const record = connection.timeWaitRecord;
+    if (record !== null) this.timeWaits.remove(record);
     if (this.connections.get(connection.key) === connection) this.connections.delete(connection.key);
     const samePort = this.connectionsByLocalPort.get(connection.localPort);
     if (samePort === connection || (samePort instanceof Set && samePort.delete(connection) && samePort.size === 0)) {
@@ -350,7 +358,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     for (const connection of samePort instanceof Set ? samePort : samePort ? [samePort] : []) {
       if (overlaps(connection.localAddress) && connection.listenerKey === null) return true;
     }
-    return false;
+    return this.timeWaits.portUsed(candidate.port, overlaps);
   }
 
   /** Whether `address:port` is held by a binding, a listener or a connection. */
@@ -370,7 +378,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     return allocateEphemeralPort(this.ephemeralPorts, this.rng, (port) => {
       if (this.activeOpenPorts !== null && !this.activeOpenPorts(port, remotePort)) return false;
       if (this.portInUse(localAddress, port)) return false;
-      return !this.connections.has(connectionKey(localAddress, port, remoteAddress, remotePort));
+      const key = connectionKey(localAddress, port, remoteAddress, remotePort);
+      return !this.connections.has(key) && !this.timeWaits.has(key);
     });
   }
 
@@ -389,7 +398,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     const port = options.localPort || this.allocatePort(source, remoteAddress, remotePort);
     if (port === null) return fail('EADDRNOTAVAIL');
     const key = connectionKey(source, port, remoteAddress, remotePort);
-    if (this.connections.has(key)) return fail('EADDRINUSE');
+    if (this.connections.has(key) || this.timeWaits.has(key)) return fail('EADDRINUSE');
     const now = this.clock();
     const connection = new TcpConnection(this, source, port, remoteAddress, remotePort, options.congestion);
     options.configure?.(connection);
@@ -459,14 +468,25 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     if (listener.ownsBinding) this.unbind(listener.binding);
   }
 
-  /** ABORT (RFC 9293 §3.10.5): RST to the peer in synchronized states, then gone. */
-  abort(connection: TcpConnection): void {
-    connection.abort();
+  /** ABORT (RFC 9293 §3.10.5): RST to the peer in synchronized states, then gone; a TIME-WAIT record just goes. */
+  abort(connection: TcpConnection | TimeWaitRecord): void {
+    if (connection instanceof TimeWaitRecord) this.timeWaits.end(connection, null);
+    else connection.abort();
   }
 
-  /** Connections in the table (any state), for status displays and tests. */
+  /** Connections in the table (any state but TIME-WAIT, whose records listTimeWait gives), for status displays and tests. */
   listConnections(): TcpConnection[] {
     return [...this.connections.values()];
+  }
+
+  /** The TIME-WAIT records (time-wait.ts), for status displays and tests. */
+  listTimeWait(): TimeWaitRecord[] {
+    return [...this.timeWaits.values()];
+  }
+
+  /** How many connections are in TIME-WAIT. */
+  get timeWaitCount(): number {
+    return this.timeWaits.size;
   }
 
   // ---- input -------------------------------------------------------------------------------
@@ -531,20 +551,24 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
 
   /** The steps of RFC 9293 §3.10.7 after the checks: the connection, or a listener, or CLOSED. */
   private segmentInput(local: IpAddress, remote: IpAddress, segment: Segment, ecn: number, now: number): void {
-    let connection = this.connections.get(connectionKey(local, segment.dstPort, remote, segment.srcPort));
-    if (connection && connection.state === 'TIME-WAIT' && has.syn(segment) && !has.ack(segment) && !has.rst(segment)) {
-      if (this.synMayReopenTimeWait(connection, segment)) {
-        const issHint = seqAdd(connection.sndNxt, 65535 + 2);
-        this.stats.increment('tcp.timeWait.reopened');
-        connection.closeWithError(null);
-        connection = undefined;
-        const listener = this.listenerFor(local, segment.dstPort, remote, segment.srcPort);
-        if (listener) return this.listenArrives(listener, local, remote, segment, now, ecn, issHint);
-      }
-    }
+    const key = connectionKey(local, segment.dstPort, remote, segment.srcPort);
+    const connection = this.connections.get(key);
     if (connection) {
       segmentArrives(connection, segment, now, ecn);
+      if (connection.state === 'TIME-WAIT') this.enterTimeWait(connection, now);
       return;
+    }
+    const timeWait = this.timeWaits.size > 0 ? this.timeWaits.get(key) : undefined;
+    if (timeWait) {
+      // RFC 6191: a newer SYN ends TIME-WAIT and goes to the listener, if there is one.
+      if (!(has.syn(segment) && !has.ack(segment) && !has.rst(segment) && timeWait.synMayReopen(segment))) {
+        this.timeWaits.arrive(timeWait, segment, now);
+        return;
+      }
+      this.stats.increment('tcp.timeWait.reopened');
+      this.timeWaits.end(timeWait, null);
+      const listener = this.listenerFor(local, segment.dstPort, remote, segment.srcPort);
+      if (listener) return this.listenArrives(listener, local, remote, segment, now, ecn, timeWait.reopeningIss);
     }
     const listener = this.listenerFor(local, segment.dstPort, remote, segment.srcPort);
     if (listener) {
@@ -563,11 +587,22 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     this.replyWithReset(local, segment.dstPort, remote, segment.srcPort, segment);
   }
 
-  /** RFC 6191 §2: a SYN may reuse a TIME-WAIT 4-tuple if it is newer than the old connection. */
-  private synMayReopenTimeWait(connection: TcpConnection, segment: Segment): boolean {
-    const ts = segment.parsed.timestamps;
-    if (connection.timestamps.enabled && ts) return seqGt(ts.tsVal, connection.timestamps.recent);
-    return seqGt(segment.seq, connection.rcvNxt);
+  /**
+   * The connection entered TIME-WAIT with the segment just processed, and answered it: a
+   * TimeWaitRecord with the 2·MSL deadline takes its place in the table, and the connection
+   * leaves it (what it made for moving data goes with it, unless its socket still holds it).
+   */
+  private enterTimeWait(connection: TcpConnection, now: number): void {
+    const record = TimeWaitRecord.of(connection, now + this.config.timeWaitMs);
+    this.release(connection);
+    this.timeWaits.add(record);
+    connection.timeWaitTakenOverBy(record);
+  }
+
+  /** Sends a segment of a TIME-WAIT record, with its connection's IP_TTL, IP_TOS and DF (time-wait.ts). */
+  transmitTimeWait(record: TimeWaitRecord, segment: TcpRepr): void {
+    const o = record.options;
+    this.sendSegment(record.localAddress, record.remoteAddress, segment, false, o.ttl, o.tos, undefined, o.dontFragment);
   }
 
   /**
@@ -814,9 +849,11 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     const localPort = (quoted[0] << 8) | quoted[1];
     const remotePort = (quoted[2] << 8) | quoted[3];
     const seq = ((quoted[4] << 24) | (quoted[5] << 16) | (quoted[6] << 8) | quoted[7]) >>> 0;
-    const connection = this.connections.get(connectionKey(source, localPort, destination, remotePort));
+    const key = connectionKey(source, localPort, destination, remotePort);
+    const connection = this.connections.get(key);
     if (!connection) {
-      this.stats.increment('tcp.icmp.noConnection');
+      // TIME-WAIT has nothing in flight (SND.UNA = SND.NXT): no quoted sequence number is (RFC 5927 §4.1).
+      this.stats.increment(this.timeWaits.has(key) ? 'drop.tcp.icmpOutOfWindow' : 'tcp.icmp.noConnection');
       return null;
     }
     if (!(seqGe(seq, connection.sndUna) && seqLt(seq, connection.sndNxt))) {
@@ -916,6 +953,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
    * meanwhile waits for the next poll. Only due connections are visited.
    */
   poll(now: number): void {
+    if (this.timeWaits.nextDeadline <= now) this.timeWaits.expire(now);
     this.updateTimerQueue();
     if (this.timerQueue.nextDeadline > now) return;
     const due = this.timerQueue.dueBy(now).sort((a, b) => a.tableOrder - b.tableOrder);
@@ -945,7 +983,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
   /** The earliest timer of any connection, or Infinity. */
   pollAt(): number {
     this.updateTimerQueue();
-    return this.timerQueue.nextDeadline;
+    return Math.min(this.timerQueue.nextDeadline, this.timeWaits.nextDeadline);
   }
 
   /** Hands a segment to IP; false when the interface's full transmit queue dropped it. */

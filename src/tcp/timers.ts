@@ -3,8 +3,8 @@
  * (deadlines.ts) in a fixed order, each through its owner. Retransmission (RFC 6298):
  * retransmit-timer.ts; RACK's reordering timer and the tail loss probe (RFC 8985): rack.ts;
  * persist / zero-window probe (RFC 9293 §3.8.6.1): persist.ts; delayed ACK (RFC 1122 §4.2.3.2,
- * RFC 5681 §4.2) and pacing: output.ts; keepalive (RFC 1122 §4.2.3.6): keepalive.ts; TIME-WAIT
- * (RFC 9293 §3.10.8) and the orphaned FIN-WAIT-2 timeout: the connection's close path.
+ * RFC 5681 §4.2) and pacing: output.ts; keepalive (RFC 1122 §4.2.3.6): keepalive.ts; the orphaned
+ * FIN-WAIT-2 timeout: the connection's close path. TIME-WAIT's 2·MSL is its record's (time-wait.ts).
  */
 import type { TcpConnection } from './connection.js';
 import { onDelayedAckTimer, transmitPending } from './output.js';
@@ -14,10 +14,6 @@ import { onRetransmitTimer } from './retransmit-timer.js';
 
 /** Fires every timer due at `now`, in a fixed order. */
 export function runTimers(connection: TcpConnection, now: number): void {
-  if (connection.timeWaitDeadline <= now) {
-    connection.onTimeWaitTimer();
-    return;
-  }
   if (connection.finWait2Deadline <= now) {
     connection.onFinWait2Timer();
     return;

@@ -36,6 +36,11 @@ export class TcpTimestamps {
     return this.tsRecent;
   }
 
+  /** When TS.Recent was last set (RFC 7323 §5.5's age). */
+  get recentSetAt(): number {
+    return this.tsRecentSetAt;
+  }
+
   /** Last.ACK.sent (RFC 7323 §4.3): RCV.NXT when we last sent an ACK. */
   get lastAckSent(): number {
     return this.lastAck;
@@ -78,8 +83,7 @@ export class TcpTimestamps {
    * has been idle for more than 24 days (§5.5), when it no longer says anything.
    */
   pawsRejects(tsVal: number, now: number): boolean {
-    const stale = now - this.tsRecentSetAt > PAWS_IDLE_LIMIT_MS;
-    return !stale && seqLt(tsVal, this.tsRecent);
+    return pawsRejects(tsVal, this.tsRecent, this.tsRecentSetAt, now);
   }
 
   /**
@@ -92,4 +96,13 @@ export class TcpTimestamps {
       this.tsRecentSetAt = now;
     }
   }
+}
+
+/**
+ * PAWS (RFC 7323 §5.3) on its values: `tsVal` is older than TS.Recent (`recent`, set at
+ * `recentSetAt`), and TS.Recent is not older than 24 days (§5.5). Shared by a connection's
+ * TcpTimestamps and a TIME-WAIT record (time-wait.ts).
+ */
+export function pawsRejects(tsVal: number, recent: number, recentSetAt: number, now: number): boolean {
+  return now - recentSetAt <= PAWS_IDLE_LIMIT_MS && seqLt(tsVal, recent);
 }

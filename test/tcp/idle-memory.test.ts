@@ -3,9 +3,10 @@
  * measured by `npm run bench:idle`). Structural: an idle endpoint holds no timer deadlines, no
  * retransmission or reassembly queue, no write marks, no send-buffer storage and no busy record
  * (they come back when data moves and go again at rest); and 2,000 idle connections, measured
- * with full collections, stay under the bound. Never wall-clock time.
+ * with full collections, stay under the bound. TIME-WAIT (issue 16: 1,000,000 entries) is a
+ * compact record in the layer (time-wait.ts), bounded the same way. Never wall-clock time.
  */
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { unwrap } from '../../src/core/result.js';
@@ -41,6 +42,35 @@ function idleConnections(count: number): { net: VirtualNetwork; clients: TcpConn
   return { net, clients, servers };
 }
 
+/**
+ * A pair whose server closes each connection when the client's FIN arrives, and `fill(first,
+ * count)`: `count` connections from client ports `first`…, each closed as soon as it opens, so
+ * that the client's ends wait in TIME-WAIT (nothing references them once there); `expireAll`.
+ */
+function timeWaitPair(): { client: Stack; fill: (first: number, count: number) => void; expireAll: () => void } {
+  const { net, client, server } = pair();
+  const listener = unwrap(server.tcp.listen(0, PORT, 65535));
+  listener.onAcceptable = () => {
+    for (let c = listener.accept(); c !== null; c = listener.accept()) {
+      const accepted = c;
+      accepted.events.onReadable = () => {
+        if (accepted.endOfStream) accepted.close();
+      };
+    }
+  };
+  const fill = (first: number, count: number) => {
+    const target = client.tcp.timeWaitCount + count;
+    for (let i = 0; i < count; i++) {
+      const connection = unwrap(client.tcp.connect(SERVER, PORT, { localPort: first + i }));
+      connection.events.onConnect = () => connection.close();
+    }
+    net.runUntil(() => client.tcp.timeWaitCount === target && server.tcp.listConnections().length === 0, 20_000);
+  };
+  /** Runs the 2·MSL out: every TIME-WAIT entry expires. */
+  const expireAll = () => net.runUntil(() => client.tcp.timeWaitCount === 0, 2 * 60_000);
+  return { client, fill, expireAll };
+}
+
 /** `gc`, turned on here: vitest's workers do not start with --expose-gc. */
 function gcFunction(): () => void {
   const exposed = (globalThis as { gc?: () => void }).gc;
@@ -60,6 +90,18 @@ function collectedBytes(gc: () => void): number {
   }
   const usage = process.memoryUsage();
   return usage.heapUsed + usage.arrayBuffers;
+}
+
+/**
+ * collectedBytes without the code spaces: what V8 compiles and optimizes in the background (its
+ * timing follows the machine's load) is no part of what an entry holds.
+ */
+function collectedDataBytes(gc: () => void): number {
+  const total = collectedBytes(gc);
+  const code = getHeapSpaceStatistics()
+    .filter((space) => space.space_name.startsWith('code'))
+    .reduce((sum, space) => sum + space.space_used_size, 0);
+  return total - code;
 }
 
 describe('an idle connection holds only its variables', () => {
@@ -104,18 +146,54 @@ describe('an idle connection holds only its variables', () => {
     expect(servers[0].receive().length).toBe(3000);
   });
 
-  it('TIME-WAIT keeps only its timer and variables: what was made for moving data goes as it enters', () => {
-    const { net, clients, servers } = idleConnections(1);
-    const [client] = clients;
-    const [server] = servers;
-    unwrap(client.send(new Uint8Array(20_000)));
-    server.events.onReadable = () => {
-      while (server.receive().length > 0);
-      if (server.endOfStream) server.close();
+  it('TIME-WAIT is a compact record in the layer: the connection, data moved and closed, is let go (time-wait.ts)', () => {
+    const { net, client, server } = pair();
+    const listener = unwrap(server.tcp.listen(0, PORT, 16));
+    listener.onAcceptable = () => {
+      for (let c = listener.accept(); c !== null; c = listener.accept()) {
+        const accepted = c;
+        accepted.events.onReadable = () => {
+          while (accepted.receive().length > 0);
+          if (accepted.endOfStream) accepted.close();
+        };
+      }
     };
-    client.close();
-    net.runUntil(() => client.state === 'TIME-WAIT' && server.state === 'CLOSED', 10_000);
-    expect(client.heldWhileBusy().sort()).toEqual(['busy variables', 'timer deadlines']);
+    const connection = unwrap(client.tcp.connect(SERVER, PORT, { localPort: 40_000 }));
+    connection.events.onConnect = () => {
+      unwrap(connection.send(new Uint8Array(20_000)));
+      connection.close();
+    };
+    net.runUntil(() => client.tcp.timeWaitCount === 1 && server.tcp.listConnections().length === 0, 10_000);
+    // The layer holds no connection, only the record; nobody listens for onClose, so the record
+    // does not keep the connection either (this test's reference is all that does).
+    expect(client.tcp.listConnections()).toEqual([]);
+    const [record] = client.tcp.listTimeWait();
+    expect(record.owner).toBe(null);
+    expect([record.localPort, record.remotePort, record.sndNxt, record.rcvNxt]).toEqual([40_000, PORT, connection.sndNxt, connection.rcvNxt]);
+    expect(connection.state).toBe('TIME-WAIT');
+    expect(connection.timeWaitDeadline).toBe(record.deadline);
+    expect(client.tcp.pollAt()).toBe(record.deadline);
+  });
+
+  it('4,000 TIME-WAIT entries cost at most 350 bytes each (heap but code, and ArrayBuffers, full collections)', () => {
+    const gc = gcFunction();
+    // Outside the measure: the code compiled (optimized code counts in the heap too), and what a
+    // burst of connections grows (queues, frames in flight) grown once. The entries then expire,
+    // so the TIME-WAIT tables' own growth to 4,000 entries is in the measure.
+    const measured = timeWaitPair();
+    measured.fill(10_000, 4000);
+    measured.expireAll();
+    const before = collectedDataBytes(gc);
+    measured.fill(20_000, 4000);
+    const perEntry = (collectedDataBytes(gc) - before) / 4000;
+    console.log(`TIME-WAIT entry: ${Math.round(perEntry)} bytes`);
+    expect(measured.client.tcp.timeWaitCount).toBe(4000);
+    expect(measured.client.tcp.listConnections()).toEqual([]);
+    expect(perEntry).toBeGreaterThan(50); // the measure sees the records at all
+    // About 300 here: 4,000 entries fill the two tables' 4,096 slots, so their last doubling is
+    // charged whole (`npm run bench:idle -- --only time-wait` measures 244 bytes at 200,000);
+    // a whole connection took 2,500.
+    expect(perEntry).toBeLessThanOrEqual(350);
   });
 
   it('the shared RESTING record is never written: it equals a new one', () => {

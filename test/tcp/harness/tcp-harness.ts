@@ -286,9 +286,10 @@ export class TcpHarness {
     expect(this.conn.state, `connection state`).toBe(state);
   }
 
-  /** Whether the layer still holds a connection for our 4-tuple. */
+  /** Whether the layer still holds a connection for our 4-tuple (a TIME-WAIT record included). */
   get inTable(): boolean {
-    return this.stack.tcp.listConnections().some((c) => c.localPort === this.ourPort && c.remotePort === this.peerPort);
+    const tcp = this.stack.tcp;
+    return [...tcp.listConnections(), ...tcp.listTimeWait()].some((c) => c.localPort === this.ourPort && c.remotePort === this.peerPort);
   }
 
   /** SO_KEEPALIVE on, then TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT when given, as setsockopt does them (keepalive.ts). */
