@@ -2,7 +2,7 @@
  * HTTP on two ustack stacks in one process, in CPU time per request (a benchmark, not a test; no
  * root, no device, bounded):
  *
- *   npm run bench:http-virtual [-- --requests 2000] [--rounds 5] [--connections 10] [--other /tmp/base]
+ *   npm run bench:http-virtual [-- --requests 300] [--rounds 31] [--connections 10] [--other /tmp/base]
  *
  * What `ustack up --serve http` does per request, without the TUN device: the http service of
  * examples/services.ts (Node's http.Server on a ustack listener through serveOnStack, its `/` the
@@ -31,8 +31,8 @@ import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
   options: {
-    requests: { type: 'string', default: '2000' },
-    rounds: { type: 'string', default: '5' },
+    requests: { type: 'string', default: '300' },
+    rounds: { type: 'string', default: '31' },
     connections: { type: 'string', default: '10' },
     paths: { type: 'string', default: '/,/bytes/1000' },
     other: { type: 'string' },
