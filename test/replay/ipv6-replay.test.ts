@@ -16,9 +16,11 @@ import { BerkeleySockets } from '../../src/socket-api/berkeley.js';
 import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
 import { inferDatagramSockets, replayCapture, type ReplayResult } from '../../src/replay.js';
 import { runReplay } from '../../src/replay/replay-command.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mutatedCases } from '../dissect/edge-cases.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const CLIENT = 'fd00:7::1';
 const SERVER = 'fd00:7::2';
@@ -286,6 +288,22 @@ describe('ustack replay --host with an IPv6 address', () => {
       expect(errors.join('\n')).toMatch(/IPv4 or IPv6/);
     } finally {
       rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('hostile IPv6 input', () => {
+  it("600 of the kernel fixture's IPv6 frames (TCP, UDP, ICMPv6, fragments, extension headers) with header bytes changed replay without a throw, every divergence named by a frame", async () => {
+    const capture = readCapture(new Uint8Array(readFileSync(fileURLToPath(new URL('../../captures/fixtures/ipv6/eth.pcap', import.meta.url)))));
+    if (!capture.ok) throw new Error(capture.error.message);
+    // Frames 18–99: NDP, pings (fragmented too), UDP, TCP, the hand-made packets, the forwarded ones.
+    const frames = capture.value.records.slice(17).map((r) => ({ data: r.data, linkType: r.linkType }));
+    const writer = new PcapWriter({ linkType: capture.value.records[0].linkType });
+    mutatedCases(frames, 6, 600, { window: 100, cut: true }).forEach((edge, i) => writer.record(i, edge.frame));
+    for (const host of ['fd00:15::2', 'fd00:15::1']) {
+      const result = await replayCapture(writer.toBytes(), { host });
+      expect(result.datagrams!.inbound).toBeGreaterThan(10); // some still reach each end as IPv6 packets to it
+      expect(result.divergences.every((d) => d.frames.capture !== undefined || d.frames.replay !== undefined)).toBe(true);
     }
   });
 });
