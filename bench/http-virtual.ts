@@ -20,8 +20,9 @@
  * kernel's own work on loopback is mostly system time of this process. Printed: the median round's
  * CPU µs per request for each setup and path, and the ratios. `--other DIR` adds a second build of
  * ustack (a clone at another commit, built with `npx tsc -p tsconfig.build.json`), run in the same
- * rounds: a before/after pair that shares the machine's load. Every response is checked (status
- * and length); a wrong one stops the run.
+ * rounds: a before/after pair that shares the machine's load (its noise, the same build paired
+ * against itself under a load of 10: 0.92 to 1.08, so repeat a pair before believing 5%). Every
+ * response is checked (status and length); a wrong one stops the run.
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
