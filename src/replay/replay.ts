@@ -193,7 +193,7 @@ export interface ReplayResult {
   readonly conversations: readonly ReplayedConversation[];
   /** What was replayed of the host's datagrams (UDP, ICMP), when they were. */
   readonly datagrams?: ReplayedDatagrams;
-  /** Frames of the capture not played: not IPv4 (ARP), not the host's, or of conversations not replayed. */
+  /** Frames of the capture not played: not of the host's family (ARP, the other IP), MLD and Neighbor Discovery, not the host's, or of conversations not replayed. */
   readonly framesNotReplayed: number;
   /** Things worth knowing: skipped conversations, calls that failed, a capture cut short. */
   readonly notes: readonly string[];
