@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Runs Node.js's own `net` and `dgram` tests (test/parallel/test-net-*.js, test-dgram-*.js),
-// unedited, with `net`, `dgram` and `dns` replaced by ustack's: each file runs in its own Node
-// process with scripts/node-compat/preload.mjs, which starts an in-process stack owning 127.0.0.1
-// and ::1 and maps `require('net')` / `import 'node:net'` (and dgram, dns) to that stack's modules.
+// unedited, with `net`, `dgram`, `dns` and `os` replaced by ustack's: each file runs in its own
+// Node process with scripts/node-compat/preload.mjs, which starts an in-process stack owning
+// 127.0.0.1 and ::1 (and a dummy0 with a link-local address) and maps `require('net')` /
+// `import 'node:net'` (and dgram, dns, os) to that stack's modules.
 //
 // Node's test suite is not part of this repository. Give the path of a Node `test/` directory
 // (a Node.js checkout's, or denoland/node_test's):
@@ -70,10 +71,6 @@ function unportable(source, name) {
     [/require\(['"](node:)?cluster['"]\)|cluster-/, 'cluster (several processes)'],
     [/require\(['"](node:)?child_process['"]\)|common\.childShouldThrowAndAbort|\bfork\(/, 'child processes (each would have its own stack)'],
     [/require\(['"](node:)?worker_threads['"]\)/, 'worker threads (own module instances)'],
-    [
-      /networkInterfaces\(/,
-      "binds the host kernel's interface addresses (os.networkInterfaces(): eth0's fe80::), which the stack does not own; the stack has no link-local address and its datagrams no zone (docs/node-compat.md)",
-    ],
     [/\bfd\s*:|\.fd\b|_handle|handle\s*:|createHandle/, 'file descriptors or libuv handles'],
     [/require\(['"](node:)?(https?|tls|http2)['"]\)|common\.hasCrypto/, "http/tls use the kernel's sockets"],
     [/process\.std(in|out|err)\.(destroy|_handle)|listen-after-destroying-stdin|listen-fd0/, 'process stdio handles'],

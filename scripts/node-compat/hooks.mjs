@@ -1,5 +1,5 @@
 // ESM loader hooks for the Node compatibility runner: `import net from 'node:net'` (and 'net',
-// 'dgram', 'node:dgram', 'dns', 'node:dns', 'dns/promises', 'node:dns/promises') in a test
+// 'dgram', 'node:dgram', 'dns', 'node:dns', 'dns/promises', 'node:dns/promises', 'os') in a test
 // resolves to the in-process ustack stack's modules, which preload.mjs publishes on globalThis
 // before any test code runs.
 
@@ -12,10 +12,12 @@ const mapped = new Map([
   ['node:dns', 'dns'],
   ['dns/promises', 'dns.promises'],
   ['node:dns/promises', 'dns.promises'],
+  ['os', 'os'],
+  ['node:os', 'os'],
 ]);
 
 /** Export names of each module, sent by preload.mjs. */
-let exportNames = { net: [], dgram: [], dns: [], 'dns.promises': [] };
+let exportNames = { net: [], dgram: [], dns: [], 'dns.promises': [], os: [] };
 
 export function initialize(data) {
   if (data?.exportNames) exportNames = data.exportNames;

@@ -289,6 +289,9 @@ export class DgramSocket extends EventEmitter {
     if (!handle || !this.#receiving) return;
     for (let datagram = handle.receive(); datagram; datagram = this.#handle === handle && this.#receiving ? handle.receive() : null) {
       const info = addressInfo(datagram.sourceAddress, datagram.sourcePort, this.type === 'udp6');
+      // A link-local sender is named with its zone, the interface it came by (RFC 4007 §11), as
+      // libuv writes recvfrom's sin6_scope_id: `fe80::1%eth0`.
+      if (typeof datagram.sourceAddress === 'string' && /^fe[89ab]/i.test(datagram.sourceAddress)) info.address = `${info.address}%${datagram.interfaceName}`;
       const rinfo: RemoteInfo = { ...info, family: info.family === 'IPv6' ? 'IPv6' : 'IPv4', size: datagram.payload.length };
       // receiveBlockList: the datagram is read and dropped, as Node's onMessage does.
       if (this.#receiveBlockList?.check(rinfo.address, rinfo.family === 'IPv6' ? 'ipv6' : 'ipv4')) continue;

@@ -7,6 +7,7 @@
 import { createDgram, type DgramModule } from './dgram.js';
 import { createDns, type DnsModule } from './dns.js';
 import { createNet, type NetModule } from './net.js';
+import { createOs, type OsModule } from './os.js';
 import { NodeModuleContext, type LookupFunction } from './node-support.js';
 import type { Stack } from './stack.js';
 
@@ -18,6 +19,8 @@ export interface NodeModules {
   readonly dgram: DgramModule;
   /** The stack's drop-in for `node:dns`: resolvers that ask over the stack (`dns.promises` too). */
   readonly dns: DnsModule;
+  /** Node's `os` whose `networkInterfaces()` lists the stack's interfaces (the rest is the host's). */
+  readonly os: OsModule;
 }
 
 /** Options of createNodeModules. */
@@ -34,7 +37,7 @@ export function createNodeModules(stack: Stack, options: NodeModulesOptions = {}
   if (options.lookup) context.lookup = options.lookup;
   const net = createNet(stack, context);
   const dgram = createDgram(stack, context);
-  return { net, dgram, dns: createDns(stack, context, dgram, net) };
+  return { net, dgram, dns: createDns(stack, context, dgram, net), os: createOs(stack) };
 }
 
 /** The stack's own modules (what `stack.net` and `stack.dgram` return), created on first use. */
@@ -47,4 +50,4 @@ export function nodeModulesOf(stack: Stack): NodeModules {
   return modules;
 }
 
-export type { NetModule, DgramModule, DnsModule };
+export type { NetModule, DgramModule, DnsModule, OsModule };

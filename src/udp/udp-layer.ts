@@ -14,6 +14,7 @@ import { icmpErrorMeaning, type IcmpErrorMeaning } from '../ip/icmp-errors.js';
 import type { IncomingDatagram, IpLayer, ProtocolHandler } from '../ip/ip-layer.js';
 import { formatIpAddress, ipv6Bytes, ipv6Text, IPV6_ANY_TEXT, type IpAddress } from '../ip/ip-address.js';
 import type { Icmpv6ErrorListener, Icmpv6ErrorReport, Icmpv6Layer } from '../ip/icmpv6-layer.js';
+import { ipv6Equal } from '../ip/ipv6-address.js';
 import type { IncomingIpv6Datagram, Ipv6Layer, Ipv6ProtocolHandler } from '../ip/ipv6-layer.js';
 import { IpProtocol } from '../ip/ipv4.js';
 import { allocateEphemeralPort, bindingsOverlap, DEFAULT_EPHEMERAL_PORTS, type PortRange } from '../ip/ports.js';
@@ -50,6 +51,12 @@ export interface ReceivedDatagram {
   readonly destinationAddress: IpAddress;
   /** The TTL (IPv4) or Hop Limit (IPv6) it arrived with. */
   readonly ttl: number;
+  /**
+   * The interface it arrived on; for one looped back to an address of ours, the interface that
+   * address is on, as Linux's IP6CB(skb)->iif takes the local route's device. It is the zone of a
+   * link-local source (RFC 4007 §6): recvfrom's sin6_scope_id.
+   */
+  readonly interfaceName: string;
 }
 
 /** Per-socket options that change how it binds or sends. */
@@ -510,10 +517,22 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
       ipv6Text(header.destination),
       header.hopLimit,
       datagram.destinationKind !== 'unicast',
+      this.arrivalInterface6(datagram),
       now,
     );
     // RFC 4443 §2.4(e.3): never to a multicast destination (the ICMPv6 layer checks it too).
     if (delivered === 'noPort' && datagram.destinationKind === 'unicast') this.icmp6.portUnreachable(datagram, now);
+  }
+
+  /**
+   * The interface an IPv6 datagram counts as arriving on: the loopback hands over what we sent
+   * to an address of ours, and then it is that address's interface (Linux: the local route's
+   * device, IP6CB(skb)->iif), so that a link-local sender is `fe80::…%eth0`, not `%lo`.
+   */
+  private arrivalInterface6(datagram: IncomingIpv6Datagram): string {
+    if (!this.ip.getInterface(datagram.interfaceName)?.loopback) return datagram.interfaceName;
+    const owner = this.ip6.addresses().find((entry) => ipv6Equal(entry.cidr.address, datagram.header.destination));
+    return owner?.interfaceName ?? datagram.interfaceName;
   }
 
   /** An ICMPv6 error about a datagram we sent: as icmpError, with Linux's ICMPv6 meanings. */
@@ -542,6 +561,7 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
       header.destination,
       header.ttl,
       datagram.destinationKind !== 'unicast',
+      datagram.interfaceName,
       now,
     );
     if (delivered === 'noPort') this.icmp.portUnreachable(datagram, now);
@@ -561,6 +581,7 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     destination: IpAddress,
     ttl: number,
     toGroup: boolean,
+    interfaceName: string,
     now: number,
   ): 'delivered' | 'noPort' | 'dropped' {
     const checked = UdpPacket.checked(bytes);
@@ -588,7 +609,7 @@ export class UdpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
         payloadLength: payload.length,
       });
     }
-    const received: ReceivedDatagram = { payload: payload.slice(), sourceAddress: source, sourcePort, destinationAddress: destination, ttl };
+    const received: ReceivedDatagram = { payload: payload.slice(), sourceAddress: source, sourcePort, destinationAddress: destination, ttl, interfaceName };
     const targets = this.lookup(destination, destinationPort, source, sourcePort, toGroup);
     if (targets.length === 0) {
       this.stats.increment('udp.rx.noPort');
