@@ -936,7 +936,7 @@ export class TcpConnection extends TimerDeadlines {
    * segment that brought it here has been answered, the layer replaces the connection in its
    * table with a TimeWaitRecord, which keeps the 2·MSL deadline (tcp-layer.ts, time-wait.ts).
    */
-  enterTimeWait(_now: number): void {
+  enterTimeWait(): void {
     this.setState('TIME-WAIT');
     this.clearTimers();
   }

@@ -2,7 +2,8 @@
  * SEGMENT ARRIVES (RFC 9293 §3.10.7.3 for SYN-SENT, §3.10.7.4 for the other states), in the
  * RFC's order: sequence number check (with PAWS, RFC 7323 §5), RST (with RFC 5961 §3), SYN
  * (RFC 5961 §4), ACK (RFC 5961 §5), URG, segment text, FIN. LISTEN and CLOSED are the
- * layer's (tcp-layer.ts): they have no connection yet.
+ * layer's (tcp-layer.ts): they have no connection yet; TIME-WAIT, after the segment that enters
+ * it, is a record's (time-wait.ts).
  */
 import { NO_BYTES } from '../core/bytes.js';
 import { answerIsRateLimited } from './ack-rate-limits.js';
@@ -270,9 +271,6 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
       return;
     }
     connection.stats.increment('drop.tcp.outsideWindow');
-    if (state === 'TIME-WAIT' && has.fin(segment)) {
-      connection.enterTimeWait(now); // a retransmitted FIN: ACK it and restart 2·MSL
-    }
     if (segment.len > 0 && seqLe(seqAdd(segment.seq, segment.len), connection.rcvNxt)) {
       if (connection.sackEnabled) connection.pendingDsack = { leftEdge: segment.seq, rightEdge: seqAdd(segment.seq, segment.len) };
       connection.quickAcks.duplicateArrived(seqSub(connection.rcvAdvertisedEdge, connection.timestamps.lastAckSent));
@@ -283,10 +281,6 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
 
   // Second: RST (RFC 5961 §3.2: only an exact match resets; in-window gets a challenge ACK).
   if (has.rst(segment)) {
-    if (state === 'TIME-WAIT') {
-      connection.stats.increment('tcp.rx.resetInTimeWaitIgnored'); // RFC 1337
-      return;
-    }
     // RFC 793 believed any RST in the window; RFC 5961 §3.2 answers one not at RCV.NXT with a
     // challenge ACK instead (TcpConfig.inWindowReset).
     if (segment.seq !== connection.rcvNxt && connection.host.config.inWindowReset === 'challenge-ack') {
@@ -353,17 +347,14 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
   if (ts && connection.timestamps.enabled && connection.state === 'ESTABLISHED') connection.info.timestampEchoed(connection, segment.len, ts.tsEcr, now);
 
   if (connection.state === 'TIME-WAIT') {
-    // RFC 9293 §3.10.7.4, fifth step in TIME-WAIT: "The only thing that can arrive in this
-    // state is a retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL
-    // timeout." Anything but a bare repeat of the peer's last ACK (SEG.SEQ = RCV.NXT, no text,
-    // no FIN) is acknowledged, and a FIN restarts the timeout (eighth step); the text is
-    // ignored (seventh step). Linux and FreeBSD answer the same way; Linux answers a pure ACK
-    // at most once per invalidAckRateLimitMs (tcp_timewait_check_oow_rate_limit).
+    // The ACK of our FIN took CLOSING to TIME-WAIT: the rest of the segment is TIME-WAIT's
+    // (RFC 9293 §3.10.7.4, fifth step), as time-wait.ts's record answers every segment after
+    // this one. Anything but a bare repeat of the peer's last ACK is acknowledged; its text is
+    // ignored (seventh step); 2·MSL starts when the record takes over.
     if ((has.fin(segment) || segment.payload.length > 0 || segment.seq !== connection.rcvNxt) && mayAnswerInvalid(connection, segment, now)) {
       connection.stats.increment('tcp.timeWait.acknowledged');
       connection.ackNow = true;
     }
-    if (has.fin(segment)) connection.enterTimeWait(now);
     return;
   }
 
@@ -577,7 +568,7 @@ function processAck(connection: TcpConnection, segment: Segment, now: number): b
         if (connection.orphaned) connection.finWait2Deadline = now + connection.host.config.finWait2TimeoutMs;
         break;
       case 'CLOSING':
-        connection.enterTimeWait(now);
+        connection.enterTimeWait();
         break;
       case 'LAST-ACK':
         connection.closeWithError(null);
@@ -630,9 +621,8 @@ function processTextAndFin(connection: TcpConnection, segment: Segment, now: num
     else if (seqGt(finSeq, connection.rcvNxt)) {
       connection.outOfOrderFinSeq = finSeq;
       connection.ackNow = true;
-    } else if (state === 'TIME-WAIT' || connection.peerFinReceived) {
+    } else if (connection.peerFinReceived) {
       connection.ackNow = true;
-      if (state === 'TIME-WAIT') connection.enterTimeWait(now);
     }
   }
 }
@@ -712,7 +702,7 @@ function finArrives(connection: TcpConnection, now: number): void {
       connection.setState('CLOSING');
       break;
     case 'FIN-WAIT-2':
-      connection.enterTimeWait(now);
+      connection.enterTimeWait();
       break;
   }
   connection.eventsOrNull?.onReadable?.();
