@@ -29,6 +29,8 @@ import { IPV6_MINIMUM_MTU, Ipv6NextHeader } from '../ip/ipv6.js';
 import type { FrameReceiver, Link } from '../link/link.js';
 import { readCaptureUpToCut } from '../pcap/capture-cut.js';
 import type { CaptureRecord } from '../pcap/capture.js';
+import { LinuxSllHeader } from '../dissect/linux-sll.js';
+import { LinuxSll2Header } from '../dissect/linux-sll2.js';
 import { LinkType } from '../pcap/link-type.js';
 import { PcapWriter } from '../pcap/pcap-writer.js';
 import { timestampToMs } from '../pcap/timestamp.js';
@@ -79,10 +81,53 @@ export type { DecodedDatagram } from './datagram-compare.js';
 /**
  * Linux's defaults where they differ from ustack's (`linux: true`): the Linux profile of the
  * drill (src/tcp/profiles.ts: its quick-ACK, window-update, RTT, congestion-control rules), ECN
- * as Linux's tcp_ecn=2 (answer a peer that asks, never ask), and tcp_rmem[2] of 32 MiB, whose
- * window-scale shift (10) is what Linux 6.x offers on its SYNs.
+ * as Linux's tcp_ecn=2 (answer a peer that asks, never ask), tcp_rmem[2] of 32 MiB, whose
+ * window-scale shift (10) is what Linux 6.x offers on its SYNs, and Linux's receive window
+ * (rcv_ssthresh, truesize accounting, autotuning) from tcp_rmem[1] — with it every kernel fixture
+ * replays with fewer divergences than with ustack's free-space window (docs/replay.md). A capture
+ * of TUN devices has its segments cost what TUN's buffers do (TUN_SEGMENT_OVERHEAD).
  */
-export const LINUX_REPLAY_CONFIG: Partial<TcpConfig> = { ...LINUX_PROFILE, ecn: 'accept', receiveBufferMax: 32 * 1024 * 1024 };
+export const LINUX_REPLAY_CONFIG: Partial<TcpConfig> = {
+  ...LINUX_PROFILE,
+  ecn: 'accept',
+  receiveBufferMax: 32 * 1024 * 1024,
+  // Linux's receive window (src/tcp/receive-window.ts) from tcp_rmem[1], its initial buffer.
+  receiveWindowGrowth: 'linux',
+  receiveBufferSize: 131072,
+};
+
+/**
+ * What a received segment costs a Linux host beyond its payload when it came through a TUN
+ * device (TcpConfig.receiveSegmentOverhead; veth's 768 is the default). tun_get_user copies a
+ * packet under a page into one linear buffer (tun_alloc_skb): 64 bytes of headroom
+ * (NET_SKB_PAD) and a 1500-byte packet round up, with skb_shared_info, to a 2 KiB kmalloc
+ * block, and the sk_buff adds 256 — truesize 2304 for 1448 bytes of payload.
+ */
+export const TUN_SEGMENT_OVERHEAD = 2304 - 1448;
+
+/** ARPHRD_NONE: the device type a cooked capture gives a TUN device's packets. */
+const ARPHRD_NONE = 0xfffe;
+
+/**
+ * Whether the capture's TCP frames came through TUN devices: a capture of bare IP packets
+ * (LINKTYPE_RAW, _IPV4, _IPV6: what a TUN device carries), or a cooked one whose device type is
+ * ARPHRD_NONE. The host's buffers then cost what TUN's do (TUN_SEGMENT_OVERHEAD).
+ */
+function capturedOnTun(records: readonly CaptureRecord[]): boolean {
+  const bare: number[] = [LinkType.RAW, LinkType.IPV4, LinkType.IPV6];
+  const deviceType = (record: CaptureRecord): number | undefined => {
+    if (record.linkType === LinkType.LINUX_SLL) {
+      const header = LinuxSllHeader.checked(record.data);
+      return header.ok ? header.value.hardwareType : undefined;
+    }
+    if (record.linkType === LinkType.LINUX_SLL2) {
+      const header = LinuxSll2Header.checked(record.data);
+      return header.ok ? header.value.hardwareType : undefined;
+    }
+    return undefined;
+  };
+  return records.length > 0 && records.every((r) => bare.includes(r.linkType) || deviceType(r) === ARPHRD_NONE);
+}
 
 /** What the host's application did in one conversation. */
 export interface ConversationSockets {
@@ -327,7 +372,8 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
     windowBytes: options.tolerances?.windowBytes ?? 0,
     tsValTicks: options.tolerances?.tsValTicks ?? Math.ceil(timeMs) + 1,
   };
-  const tcpConfig: Partial<TcpConfig> = { ...(options.linux ? LINUX_REPLAY_CONFIG : {}), ...options.tcp };
+  const linuxConfig = options.linux ? { ...LINUX_REPLAY_CONFIG, ...(capturedOnTun(records) ? { receiveSegmentOverhead: TUN_SEGMENT_OVERHEAD } : {}) } : {};
+  const tcpConfig: Partial<TcpConfig> = { ...linuxConfig, ...options.tcp };
   const origin = records.length > 0 ? timestampToMs(records[0]) : 0;
   const lastMs = records.length > 0 ? timestampToMs(records[records.length - 1]) - origin : 0;
 

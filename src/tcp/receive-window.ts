@@ -78,6 +78,8 @@ export class LinuxReceiveWindow {
   roundStart = -1;
   /** Where the application's reading stood after its last read (copied_seq then). */
   lastReadSeq = 0;
+  /** When the last data segment was taken in (tcp_mstamp, as autotuning reads it); -1 before. */
+  lastSegmentAt = -1;
 
   /** Window worth `space` bytes of buffer memory (tcp_win_from_space). */
   windowFromSpace(space: number): number {
@@ -170,11 +172,29 @@ export function linuxDataReceived(connection: TcpConnection, length: number, inO
     w.lastReadSeq = w.roundSeq;
     w.roundBytes = Math.min(w.threshold, 10 * (connection.advertisedMss || connection.sendMss));
   }
+  w.lastSegmentAt = now;
   measureRttByTimestamp(connection, w, length, tsEcr, now);
-  if (inOrder) measureRttByWindow(connection, w, now);
-  else growBuffer(connection, w); // tcp_data_queue_ofo: room for the span held out of order
-  if (inOrder ? length < MIN_GROWING_SEGMENT : !connection.sackEnabled) return false;
-  const room = Math.min(w.clamp, freeWindow(connection, w)) - w.threshold;
+  if (inOrder) {
+    measureRttByWindow(connection, w, now);
+    return length >= MIN_GROWING_SEGMENT && growThreshold(connection, w, length, 0);
+  }
+  // tcp_data_queue_ofo grows the threshold before it charges the segment to the socket
+  // (tcp_grow_window, then skb_set_owner_r) and only then the buffer (tcp_rcvbuf_grow): the
+  // room is what was free before this segment, under the clamp before this growth.
+  const grew = connection.sackEnabled && growThreshold(connection, w, length, length + config.receiveSegmentOverhead);
+  growBuffer(connection, w); // room for the span held out of order
+  return grew;
+}
+
+/**
+ * tcp_grow_window and __tcp_grow_window: raise the threshold by two segments if it is below
+ * the clamp and the free window (`uncharged` bytes of memory not yet counted as used).
+ */
+function growThreshold(connection: TcpConnection, w: LinuxReceiveWindow, length: number, uncharged: number): boolean {
+  const config = connection.host.config;
+  const truesize = length + config.receiveSegmentOverhead;
+  const free = Math.max(0, w.windowFromSpace(connection.receiveBufferSize - usedMemory(connection, w) + uncharged));
+  const room = Math.min(w.clamp, free) - w.threshold;
   if (room <= 0) return false;
   const mss = connection.advertisedMss || connection.sendMss;
   let increase = 0;
@@ -266,12 +286,15 @@ function growBuffer(connection: TcpConnection, w: LinuxReceiveWindow): void {
  * buffer here is one segment (our receive-MSS estimate); the rest of the read then falls
  * inside the new round.
  */
-export function linuxDataRead(connection: TcpConnection, now: number): void {
+export function linuxDataRead(connection: TcpConnection, readAt: number): void {
   if (!enabled(connection)) return;
   const w = state(connection);
   const nowRead = readSeq(connection);
   const readBefore = w.roundStart < 0 ? nowRead : w.lastReadSeq;
   w.lastReadSeq = nowRead;
+  // The round's clock is tcp_mstamp, which tcp_rcv_space_adjust does not refresh ("We do not
+  // refresh tp->tcp_mstamp here"): for a receiver, when its last segment came in, not the read.
+  const now = w.lastSegmentAt >= 0 ? w.lastSegmentAt : readAt;
   if (w.roundStart < 0 || w.rtt8 === 0 || now - w.roundStart < w.rtt8 / 8) return;
   // Where reading stood after the first buffer of this read, and what was queued behind it.
   const firstBuffer = Math.min(seqSub(nowRead, readBefore), Math.max(1, w.measuredLength));

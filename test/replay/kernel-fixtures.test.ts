@@ -156,7 +156,8 @@ describe.each<[string, string, Difference[], Difference[]]>([
   ['ipv4.pcap', '10.2.2.2', ['syn-window-scale', ...LOSSY, 'tap-before-relay', ...DATAGRAMS], [...LOSSY_LINUX, 'tap-before-relay', ...DATAGRAMS]],
   // Linux's profile delays the ACK of a FIN as tcp_fin does (TcpConfig.delayFinAck): it rides on the answer.
   ['eth-offload.pcap', '10.1.2.2', ['syn-window-scale', ...SHORT, 'udp-dont-fragment'], ['receive-window', 'udp-dont-fragment']],
-  ['sll2.pcap', '10.3.3.2', ['syn-window-scale', ...SHORT, 'icmp-error-precedence'], ['receive-window', 'icmp-error-precedence']],
+  // Linux's receive window (in LINUX_REPLAY_CONFIG) offers the server's windows as the kernel did.
+  ['sll2.pcap', '10.3.3.2', ['syn-window-scale', ...SHORT, 'icmp-error-precedence'], ['icmp-error-precedence']],
   ['sll2.pcap', '10.3.3.1', ['syn-window-scale', 'syn-ecn', 'receive-window', 'udp-dont-fragment'], ['receive-window', 'udp-dont-fragment']],
 ])('%s replayed as %s', (file, host, withUstackDefaults, withLinuxDefaults) => {
   it(`with ustack's defaults: ${withUstackDefaults.join(', ')}`, async () => {
@@ -181,6 +182,28 @@ it.each([
   const result = await replayCapture(join(FIXTURES, file), { host, linux: true, tolerances: { windowBytes: 1 << 20 }, datagrams: false });
   expect(result.divergences).toEqual([]);
   expect(result.pass).toBe(true);
+});
+
+// Linux's receive window (TcpConfig.receiveWindowGrowth 'linux', on in LINUX_REPLAY_CONFIG) against
+// ustack's free-space window with the rest of Linux's defaults: all divergences, datagrams' IP ones
+// included. No fixture has more with it; raw.pcap and ipv4.pcap count TUN's buffers
+// (TUN_SEGMENT_OVERHEAD). docs/replay.md has the same table.
+it.each([
+  ['eth.pcap', '10.1.1.2', 77, 105],
+  ['sll.pcap', '10.1.1.2', 76, 106],
+  ['raw.pcap', '10.2.2.2', 108, 120],
+  ['ipv4.pcap', '10.2.2.2', 108, 120],
+  ['eth-offload.pcap', '10.1.2.2', 6, 9],
+  ['sll2.pcap', '10.3.3.2', 1, 5],
+  ['sll2.pcap', '10.3.3.1', 6, 7],
+])("%s as %s under Linux's defaults: %i divergences with Linux's receive window, %i with ustack's", async (file, host, withModel, without) => {
+  const modelled = await replayCapture(join(FIXTURES, file), { host, linux: true });
+  const freeSpace = await replayCapture(join(FIXTURES, file), { host, linux: true, tcp: { receiveWindowGrowth: 'free-space' } });
+  expect(modelled.settings.tcp.receiveWindowGrowth).toBe('linux');
+  // Captured on TUN devices (LINKTYPE_RAW, _IPV4): a segment costs 2304 bytes, not veth's 2216.
+  expect(modelled.settings.tcp.receiveSegmentOverhead).toBe(file === 'raw.pcap' || file === 'ipv4.pcap' ? 856 : undefined);
+  expect(modelled.divergences).toHaveLength(withModel);
+  expect(freeSpace.divergences).toHaveLength(without);
 });
 
 it('eth.pcap as the receiver: the 13 segments lost between the tap and the host are not played', async () => {
