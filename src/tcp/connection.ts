@@ -162,6 +162,14 @@ export class TcpConnection extends TimerDeadlines {
   listenerKey: string | null = null;
   /** Place in the host's connection table (order of entry), -1 when not in it; due timers run in this order. */
   tableOrder = -1;
+  /**
+   * The automatic IPv6 flow label of this connection's packets (RFC 6437 §3, ip/ipv6-flow-label.ts),
+   * computed by the layer at the first segment (the SYN of connect, the SYN-ACK of a passive open)
+   * and kept, as Linux keeps sk_txhash; -1 until then and after a re-roll.
+   */
+  flowLabel = -1;
+  /** Re-rolls of the flow label by retransmission timeouts (Linux's timeout_rehash, tcpi_rehash; retransmit-timer.ts). */
+  flowLabelRehashes = 0;
 
   // ---- send sequence variables (RFC 9293 §3.3.1) ----
   #iss = 0;

@@ -31,6 +31,7 @@ export function onRetransmitTimer(connection: TcpConnection, now: number): void 
       return;
     }
     connection.info.rtoFired(connection.timeoutCount === 0, now);
+    rethinkFlowLabel(connection);
     connection.info.retransmitted(0, 1);
     connection.timeoutCount++;
     connection.rtt.backoff();
@@ -53,6 +54,7 @@ export function onRetransmitTimer(connection: TcpConnection, now: number): void 
     return;
   }
   retransmissionTimeout(connection, now);
+  rethinkFlowLabel(connection);
   const first = connection.inFlight.firstLost();
   connection.probeDeadline = Infinity;
   if (first) {
@@ -67,4 +69,18 @@ export function onRetransmitTimer(connection: TcpConnection, now: number): void 
   }
   retransmitTimerBackoff(connection);
   armRetransmitTimer(connection, now);
+}
+
+/**
+ * A retransmission timeout that does not end the connection re-rolls its flow label, as Linux's
+ * tcp_write_timeout calls sk_rethink_txhash (and tcp_rtx_synack for a SYN-ACK): the path in use
+ * may be failing, and a new label lets a router hashing on it (ECMP) pick another. RFC 6437 §3
+ * keeps a flow's label constant so that its packets keep one path and their order; after a
+ * timeout nothing is in order to keep (ip/ipv6-flow-label.ts). The next segment, the
+ * retransmission, carries the new label; counted in tcpi_rehash, for IPv4 too, as Linux counts
+ * every socket's rethink.
+ */
+function rethinkFlowLabel(connection: TcpConnection): void {
+  connection.flowLabelRehashes++;
+  connection.flowLabel = -1;
 }

@@ -203,7 +203,7 @@ export interface TcpInfo {
   snd_wnd: number;
   /** The receive window we last advertised, scaled (bytes). */
   rcv_wnd: number;
-  /** 0: ustack does not rehash flows onto other paths (Linux's PLB and RTO txhash rethink). */
+  /** Flow-label re-rolls by retransmission timeouts (Linux's timeout_rehash; ustack has no PLB rehash). */
   rehash: number;
   /** Retransmission timeouts, SYN and SYN-ACK ones included. */
   total_rto: number;
@@ -392,6 +392,7 @@ export function tcpInfo(connection: TcpConnection, now: number): TcpInfo {
   info.rcv_ooopack = counters.outOfOrderSegments;
   info.snd_wnd = connection.sndWnd;
   info.rcv_wnd = counters.receiveWindow;
+  info.rehash = connection.flowLabelRehashes;
   info.total_rto = counters.totalRto;
   info.total_rto_recoveries = counters.totalRtoRecoveries;
   info.total_rto_time = Math.floor(counters.totalRtoTime + (counters.rtoRecoveryStartedAt === null ? 0 : now - counters.rtoRecoveryStartedAt));

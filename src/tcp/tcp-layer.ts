@@ -222,7 +222,24 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     // are not (new data leaves at SND.NXT, before SND.NXT moves past it).
     const ect = connection.ecn.enabled && segment.payload.length > 0 && !seqLt(segment.seq, connection.sndNxt);
     const o = connection.options;
-    return this.sendSegment(connection.localAddress, connection.remoteAddress, segment, ect, o.ttl, o.tos, segmentSize, o.dontFragment);
+    const remote = connection.remoteAddress;
+    let flowLabel: number | undefined;
+    if (typeof remote === 'string') {
+      // The connection's label, hashed once and kept (ip/ipv6-flow-label.ts); a re-roll sets it to -1.
+      if (connection.flowLabel < 0) {
+        const local = ipv6Bytes(connection.localAddress as string);
+        connection.flowLabel = this.ip6.flowLabels.label(
+          local,
+          ipv6Bytes(remote),
+          IpProtocol.TCP,
+          connection.localPort,
+          connection.remotePort,
+          connection.flowLabelRehashes,
+        );
+      }
+      flowLabel = connection.flowLabel;
+    }
+    return this.sendSegment(connection.localAddress, remote, segment, ect, o.ttl, o.tos, segmentSize, o.dontFragment, flowLabel);
   }
 
   pathMtu(remote: IpAddress): number | null {
@@ -996,6 +1013,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     tos = 0,
     segmentSize?: number,
     dontFragment = true,
+    flowLabel?: number,
   ): boolean {
     const length = tcpLength(segment);
     if (typeof source === 'string' && typeof destination === 'string') {
@@ -1011,6 +1029,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
           hopLimit: ttl,
           trafficClass: (tos & ~3) | (ect ? 2 : tos & 3),
           segmentSize,
+          flowLabel,
         },
         length,
         (out, _source, checksumOffloaded) => {

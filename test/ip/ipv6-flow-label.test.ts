@@ -1,12 +1,17 @@
 /**
- * Automatic flow labels kept per flow (RFC 6437 §3, src/ip/ipv6-flow-label.ts): a connected UDP
- * socket hashes its label once and puts it on every datagram, as Linux keeps a connected
- * socket's sk_txhash. Virtual time, bare-IP wire, captured.
+ * Automatic flow labels kept per flow (RFC 6437 §3, src/ip/ipv6-flow-label.ts): a TCP connection
+ * and a connected UDP socket hash their label once and put it on every packet, as Linux keeps a
+ * socket's sk_txhash; a retransmission timeout re-rolls a connection's label, as Linux's
+ * sk_rethink_txhash, and counts it in tcpi_rehash. Virtual time, bare-IP wire, captured.
  */
 import { describe, expect, it, vi } from 'vitest';
+import { unwrap } from '../../src/core/result.js';
+import { Rng } from '../../src/core/rng.js';
 import { parseIpv6Address } from '../../src/ip/ipv6-address.js';
 import { readCapture } from '../../src/pcap/pcap.js';
 import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
+import type { TcpConnection } from '../../src/tcp/connection.js';
+import { tcpInfo } from '../../src/tcp/tcp-info.js';
 
 interface Labelled {
   readonly label: number;
@@ -47,7 +52,101 @@ function setup(seed = 7) {
 
 const OURS = [...parseIpv6Address('fd00::1')!].map((byte) => byte.toString(16).padStart(2, '0')).join('');
 
+/** Opens a connection from a to b's port, sends `size` bytes, and waits until b has them all. */
+function transfer(setupResult: ReturnType<typeof setup>, port: number, size: number): { client: TcpConnection; server: TcpConnection } {
+  const { net, a, b } = setupResult;
+  const listener = unwrap(b.tcp.listen('::', port));
+  let server: TcpConnection | null = null;
+  let received = 0;
+  listener.onAcceptable = () => {
+    server = listener.accept();
+    server!.events.onReadable = () => {
+      for (let chunk = server!.receive(); chunk.length > 0; chunk = server!.receive()) received += chunk.length;
+    };
+  };
+  const client = unwrap(a.tcp.connect('fd00::2', port));
+  const data = new Rng(port).bytes(size);
+  let offset = 0;
+  const pump = () => {
+    while (offset < data.length) {
+      const sent = client.send(data.subarray(offset, offset + 65536));
+      if (!sent.ok || sent.value === 0) break;
+      offset += sent.value;
+    }
+  };
+  client.events.onConnect = pump;
+  client.events.onWritable = pump;
+  net.runUntil(() => received === size, 60_000);
+  return { client, server: server! };
+}
+
 describe('automatic flow labels kept per flow (RFC 6437 §3)', () => {
+  it("every segment of a connection carries the label it computed once; a second connection's label differs; the hash runs once per connection, not per segment", () => {
+    const world = setup();
+    const hashes = vi.spyOn(world.a.ip6.flowLabels, 'label');
+    const first = transfer(world, 8001, 200_000);
+    const second = transfer(world, 8002, 200_000);
+    const sent = packets(world.tap.toBytes()).filter((packet) => packet.source === OURS && packet.nextHeader === 6);
+    const ofFirst = sent.filter((packet) => packet.sourcePort === first.client.localPort);
+    const ofSecond = sent.filter((packet) => packet.sourcePort === second.client.localPort);
+    expect(ofFirst.length).toBeGreaterThan(100);
+    expect(ofSecond.length).toBeGreaterThan(100);
+    expect(new Set(ofFirst.map((packet) => packet.label))).toEqual(new Set([first.client.flowLabel]));
+    expect(new Set(ofSecond.map((packet) => packet.label))).toEqual(new Set([second.client.flowLabel]));
+    expect(first.client.flowLabel).not.toBe(second.client.flowLabel);
+    expect(first.client.flowLabel).toBeGreaterThan(0);
+    // The label is what the IPv6 layer's stateless hash gives the flow (so a reset sent for it
+    // without the connection carries the same): generation 0 of its 5-tuple.
+    const fresh = world.a.ip6.flowLabels.label(parseIpv6Address('fd00::1')!, parseIpv6Address('fd00::2')!, 6, first.client.localPort, 8001);
+    expect(fresh).toBe(first.client.flowLabel);
+    // Two connections, one hash each (the call just above is the test's own).
+    expect(hashes).toHaveBeenCalledTimes(3);
+    // The passive side keeps its own: one label on every segment b sent for the first connection.
+    expect(first.server.flowLabel).toBeGreaterThan(0);
+    expect(first.server.flowLabel).not.toBe(first.client.flowLabel);
+    expect(tcpInfo(first.client, world.net.now).rehash).toBe(0);
+  });
+
+  it('a retransmission timeout re-rolls the label (Linux sk_rethink_txhash): the retransmission and what follows carry the new one, tcpi_rehash counts it; the SYN retransmissions each get a new one too', () => {
+    const world = setup();
+    const { net, a, b, tap } = world;
+    const { client } = transfer(world, 8003, 50_000);
+    const before = client.flowLabel;
+    // b stops answering (its address gone): our next segment times out, twice.
+    b.ip6.removeAddress('eth0', parseIpv6Address('fd00::2')!, net.now);
+    const stuck = new Rng(3).bytes(10_000);
+    expect(unwrap(client.send(stuck))).toBe(stuck.length);
+    const rtoBefore = a.stats.get('tcp.rto.fired');
+    net.runUntil(() => a.stats.get('tcp.rto.fired') >= rtoBefore + 2, 60_000);
+    expect(client.flowLabelRehashes).toBe(2);
+    expect(tcpInfo(client, net.now).rehash).toBe(2);
+    // b answers again: the next timeout's retransmission (on a third label) gets through, and
+    // the connection finishes on that label.
+    b.ip6.addAddress('eth0', { address: parseIpv6Address('fd00::2')!, prefixLength: 64 }, net.now);
+    net.runUntil(() => client.sndUna === client.sndNxt, 120_000);
+    const rehashes = client.flowLabelRehashes;
+    expect(rehashes).toBe(a.stats.get('tcp.rto.fired') - rtoBefore);
+    expect(tcpInfo(client, net.now).rehash).toBe(rehashes);
+    const labels = packets(tap.toBytes())
+      .filter((packet) => packet.source === OURS && packet.sourcePort === client.localPort)
+      .map((packet) => packet.label);
+    // The first label, then one per timeout, each used until the next: never back to an old one.
+    const runs = labels.filter((label, i) => i === 0 || label !== labels[i - 1]);
+    expect(runs).toHaveLength(rehashes + 1);
+    expect(new Set(runs).size).toBe(rehashes + 1);
+    expect(runs[0]).toBe(before);
+    expect(labels.at(-1)).toBe(client.flowLabel);
+
+    // SYN-SENT: each SYN retransmission leaves with a new label (tcp_write_timeout rethinks there too).
+    const unanswered = unwrap(a.tcp.connect('fd00::99', 9000));
+    a.addRoute('fd00::99/128', { via: 'fd00::2' });
+    net.runUntil(() => unanswered.flowLabelRehashes >= 2, 60_000);
+    const syns = packets(tap.toBytes()).filter((packet) => packet.source === OURS && packet.sourcePort === unanswered.localPort);
+    expect(syns.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(syns.slice(0, 3).map((packet) => packet.label)).size).toBe(3);
+    unanswered.abort();
+  });
+
   it('a connected UDP socket labels its datagrams once (until the next connect); sendto elsewhere and unconnected sockets are labelled per datagram, alike for the same flow', async () => {
     const world = setup();
     const { net, a, b, tap } = world;
