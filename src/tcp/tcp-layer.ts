@@ -619,7 +619,17 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
   /** Sends a segment of a TIME-WAIT record, with its connection's IP_TTL, IP_TOS and DF (time-wait.ts). */
   transmitTimeWait(record: TimeWaitRecord, segment: TcpRepr): void {
     const o = record.options;
-    this.sendSegment(record.localAddress, record.remoteAddress, segment, false, o.ttl, o.tos, undefined, o.dontFragment);
+    this.sendSegment(
+      record.localAddress,
+      record.remoteAddress,
+      segment,
+      false,
+      o.ttl,
+      o.tos,
+      undefined,
+      o.dontFragment,
+      record.flowLabel >= 0 ? record.flowLabel : undefined,
+    );
   }
 
   /**

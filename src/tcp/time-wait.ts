@@ -99,6 +99,11 @@ export class TimeWaitRecord {
     tsRecentSetAt: number,
     /** The connection's socket options (shared with every connection that changed none): IP_TTL, IP_TOS, DF. */
     readonly options: Readonly<TcpConnectionOptions>,
+    /**
+     * The IPv6 flow label the connection last sent with (RFC 6437 §3: one label per flow), or
+     * −1 (IPv4, or none yet): the record's ACKs keep it, as Linux's tw_flowlabel.
+     */
+    readonly flowLabel: number,
     deadline: number,
     owner: TcpConnection | null,
   ) {
@@ -137,6 +142,7 @@ export class TimeWaitRecord {
       ts.recent,
       ts.recentSetAt,
       connection.options,
+      connection.flowLabel,
       deadline,
       connection.eventsOrNull?.onClose === undefined ? null : connection,
     );

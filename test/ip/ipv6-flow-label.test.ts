@@ -12,6 +12,8 @@ import { readCapture } from '../../src/pcap/pcap.js';
 import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
 import { tcpInfo } from '../../src/tcp/tcp-info.js';
+import { tcpSegment } from '../../src/fuzz/frames.js';
+import { ipv6Packet } from '../../src/fuzz/frames6.js';
 
 interface Labelled {
   readonly label: number;
@@ -49,6 +51,9 @@ function setup(seed = 7) {
   );
   return { net, a, b, tap: wire.a.tap! };
 }
+
+const A6 = parseIpv6Address('fd00::1')!;
+const B6 = parseIpv6Address('fd00::2')!;
 
 const OURS = [...parseIpv6Address('fd00::1')!].map((byte) => byte.toString(16).padStart(2, '0')).join('');
 
@@ -110,7 +115,7 @@ describe('automatic flow labels kept per flow (RFC 6437 §3)', () => {
   it('a retransmission timeout re-rolls the label (Linux sk_rethink_txhash): the retransmission and what follows carry the new one, tcpi_rehash counts it; the SYN retransmissions each get a new one too', () => {
     const world = setup();
     const { net, a, b, tap } = world;
-    const { client } = transfer(world, 8003, 50_000);
+    const { client, server } = transfer(world, 8003, 50_000);
     const before = client.flowLabel;
     // b stops answering (its address gone): our next segment times out, twice.
     b.ip6.removeAddress('eth0', parseIpv6Address('fd00::2')!, net.now);
@@ -136,6 +141,38 @@ describe('automatic flow labels kept per flow (RFC 6437 §3)', () => {
     expect(new Set(runs).size).toBe(rehashes + 1);
     expect(runs[0]).toBe(before);
     expect(labels.at(-1)).toBe(client.flowLabel);
+
+    // TIME-WAIT (a compact record, tcp/time-wait.ts) keeps that label: its ACK of a repeated FIN
+    // carries the connection's last one, as Linux's tw_flowlabel — not the flow's first.
+    const finalLabel = client.flowLabel;
+    expect(finalLabel).not.toBe(before);
+    client.close();
+    net.runUntil(() => server.state === 'CLOSE-WAIT', 10_000);
+    server.close();
+    net.runUntil(() => a.tcp.timeWaitCount === 1, 10_000);
+    const record = a.tcp.listTimeWait()[0];
+    const segment = tcpSegment(
+      {
+        srcPort: 8003,
+        dstPort: client.localPort,
+        seq: (record.rcvNxt - 1) >>> 0,
+        ack: record.sndNxt,
+        flags: 0x011, // FIN, ACK
+        window: 1000,
+        urgentPointer: 0,
+        options: [{ kind: 'noOperation' }, { kind: 'noOperation' }, { kind: 'timestamps', tsVal: (record.tsRecent + 1) >>> 0, tsEcr: 0 }],
+        payload: new Uint8Array(0),
+      },
+      B6,
+      A6,
+    );
+    const sentBefore = packets(tap.toBytes()).length;
+    a.receive('eth0', ipv6Packet({ source: B6, destination: A6 }, 6, segment), net.now);
+    net.runUntilIdle();
+    const answer = packets(tap.toBytes())
+      .slice(sentBefore)
+      .filter((packet) => packet.source === OURS && packet.sourcePort === client.localPort);
+    expect(answer.map((packet) => [packet.flags, packet.label])).toEqual([[0x10, finalLabel]]);
 
     // SYN-SENT: each SYN retransmission leaves with a new label (tcp_write_timeout rethinks there too).
     const unanswered = unwrap(a.tcp.connect('fd00::99', 9000));
