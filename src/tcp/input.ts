@@ -198,10 +198,12 @@ function synSentArrives(connection: TcpConnection, segment: Segment, now: number
     return;
   }
   // Fourth: SYN.
+  // Our SYN offered an unscaled window (RFC 7323 §2.2), the one it set the edge with (Linux's
+  // window offers less than the free buffer); data on the SYN-ACK may fill it.
+  const synWindowOffered = seqSub(connection.rcvAdvertisedEdge, connection.rcvNxt);
   connection.irs = segment.seq;
   connection.rcvNxt = seqAdd(segment.seq, 1);
-  // Our SYN offered an unscaled window (RFC 7323 §2.2); data on the SYN-ACK may fill it.
-  connection.rcvAdvertisedEdge = seqAdd(connection.rcvNxt, Math.min(connection.receiveWindowSpace(), 0xffff));
+  connection.rcvAdvertisedEdge = seqAdd(connection.rcvNxt, Math.min(synWindowOffered, 0xffff));
   negotiateOptions(connection, segment, now);
   // RFC 3168 §6.1.1: an ECN-setup SYN-ACK (ECE without CWR) counts only if our SYN asked.
   if (ecnMode(connection.host.config) === 'on' && has.ece(segment) && !has.cwr(segment)) connection.ecn.setEnabled(true);
