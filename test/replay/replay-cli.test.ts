@@ -15,6 +15,7 @@ import { readCapture } from '../../src/pcap/pcap.js';
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const MAIN = join(ROOT, 'dist/src/cli/main.js');
 const SLL2 = join(ROOT, 'captures/fixtures/sll2.pcap');
+const ETH_OFFLOAD = join(ROOT, 'captures/fixtures/eth-offload.pcap');
 const scratch = mkdtempSync(join(tmpdir(), 'ustack-replay-cli-'));
 
 beforeAll(() => {
@@ -103,11 +104,14 @@ describe('ustack replay', () => {
   });
 
   it('--strict compares windows exactly whatever the tolerance: the same run then names each window, exit 1', () => {
-    const run = ustack('replay', SLL2, '--host', '10.3.3.1', '--linux', '--strict', '--window-tolerance', '1048576');
+    // eth-offload.pcap's receiver: within the tolerance only the UDP datagram's DF differs.
+    const lenient = ustack('replay', ETH_OFFLOAD, '--host', '10.1.2.2', '--linux', '--window-tolerance', '1048576');
+    expect(lenient.stdout.trimEnd().split('\n').at(-1)).toBe('FAIL: 1 divergence (ip 1)');
+    const run = ustack('replay', ETH_OFFLOAD, '--host', '10.1.2.2', '--linux', '--strict', '--window-tolerance', '1048576');
     expect(run.code).toBe(1);
     expect(run.stdout.split('\n')[0]).toContain("Linux's defaults, strict");
     expect(run.stdout).toContain(
-      "  window: frame 9 (. 1:1(0) ack 1 win 63 <nop,nop,TS val 0 ecr 2721872769>): ustack's window 65536 bytes (field 64), the host's 64512 (field 63)",
+      "  window: frame 15 (. 1:1(0) ack 28961 win 102 <nop,nop,TS val 7 ecr 3823072167>): ustack's window 92160 bytes (field 90), the host's 104448 (field 102)",
     );
     expect(run.stdout.trimEnd().split('\n').at(-1)).toBe('FAIL: 6 divergences (window 5, ip 1)');
   });

@@ -93,6 +93,51 @@ describe("Linux's receive window (TcpConfig.receiveWindowGrowth)", () => {
     expect(run(false)).toBeLessThanOrEqual(131072 + SEGMENT * 2); // only FreeBSD's rounding to whole segments
   });
 
+  /** An application that keeps up with 60 segments 0.05 ms apart: the buffer autotuned, the RTT measured. */
+  function keptUp(h: TcpHarness): number {
+    for (let i = 0; i < 60; i++) {
+      h.send({ seq: h.peerSeq(i * SEGMENT), ack: h.ourSeq(0), flags: ACK, payload: SEGMENT });
+      h.read();
+      h.take();
+      h.advance(0.05);
+    }
+    return 60;
+  }
+
+  it('grows the threshold for an out-of-order segment under the clamp as it was, before the buffer grows for it (tcp_data_queue_ofo)', () => {
+    // Linux calls tcp_grow_window before it charges the segment (skb_set_owner_r) and only then
+    // tcp_rcvbuf_grow, whose larger buffer lifts the clamp for the next segment, not this one.
+    const h = established({ peerSynOptions: PEER_SYN, tcp: LINUX_6_18 });
+    const w = h.conn.quickAcks.receiveWindow;
+    const next = keptUp(h);
+    const { clamp, threshold } = w;
+    expect(clamp - threshold).toBeLessThan(2 * SEGMENT); // less room than a growth
+    h.send({ seq: h.peerSeq((next + 1) * SEGMENT), ack: h.ourSeq(0), flags: ACK, payload: SEGMENT }); // one segment lost before it
+    expect(w.clamp).toBeGreaterThan(clamp); // the held span grew the buffer (tcp_rcvbuf_grow)
+    expect(w.threshold).toBe(clamp); // but this segment's growth stopped at the old clamp
+  });
+
+  it("times autotuning's rounds by the last segment's arrival, not by the read (tcp_mstamp, not refreshed in tcp_rcv_space_adjust)", () => {
+    // A burst of 60 segments read as they come, but for the last, which is read 20 ms later with
+    // nothing arriving in between: by the read's time a round (an RTT) has passed and the reads
+    // would grow the buffer; by the last segment's, it has not.
+    const h = established({ peerSynOptions: PEER_SYN, tcp: LINUX_6_18 });
+    const w = h.conn.quickAcks.receiveWindow;
+    const start = keptUp(h);
+    h.advance(10);
+    for (let i = start; i < start + 60; i++) {
+      h.send({ seq: h.peerSeq(i * SEGMENT), ack: h.ourSeq(0), flags: ACK, payload: SEGMENT });
+      if (i < start + 59) h.read();
+      h.take();
+      h.advance(0.001);
+    }
+    const buffer = h.conn.receiveBufferSize;
+    expect(w.rtt8 / 8).toBeGreaterThan(0.06); // the burst took less than an RTT
+    h.advance(20);
+    expect(h.read()).toHaveLength(SEGMENT);
+    expect(h.conn.receiveBufferSize).toBe(buffer); // the read's time would have grown it to 261923
+  });
+
   it('by default the window is the free buffer and no growth ACKs are sent', () => {
     const h = established({ peerSynOptions: PEER_SYN, tcp: { receiveBufferSize: 131072, receiveBufferMax: 32 * 1024 * 1024, quickAck: 'push' } });
     expect(segment(h, 0)).toHaveLength(0); // delayed: the first of two
