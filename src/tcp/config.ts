@@ -363,9 +363,9 @@ export interface TcpConfig {
    * per data segment while there is room (rcv_ssthresh, tcp_grow_window; each growth ACKed at
    * once), rounded up to the scale's unit (RFC 7323 §2.3), and the buffer autotuned once per
    * RTT from what the application read, up to `receiveBufferMax` (tcp_rcv_space_adjust).
-   * Linux's profile does not turn it on yet: the window it offers depends on when and how much
-   * the application reads, which a capture does not show, and replaying the kernel fixtures
-   * with it gives more divergences, not fewer (docs/replay.md).
+   * The drill's Linux profile does not turn it on (the window follows when and how much the
+   * application reads); the replay's LINUX_REPLAY_CONFIG does, with reads inferred from the
+   * host's windows, and every kernel fixture replays with fewer divergences (docs/replay.md).
    */
   readonly receiveWindowGrowth: 'free-space' | 'linux';
   /**
@@ -373,7 +373,8 @@ export interface TcpConfig {
    * (Linux's skb->truesize less skb->len). 768 bytes is what Linux 6.18 charged over veth
    * (truesize 2216 for a 1448-byte segment: a 2 KiB buffer for the frame, its headroom, and the
    * sk_buff and skb_shared_info structures), which sets the window to 1448/2216 = 167/256 of the
-   * buffer (scaling_ratio). Other devices charge otherwise (a TUN device's buffers fit the packet).
+   * buffer (scaling_ratio). Other devices charge otherwise: a TUN device's packet is one 2 KiB
+   * linear buffer, truesize 2304 (the replay's TUN_SEGMENT_OVERHEAD, 856).
    */
   readonly receiveSegmentOverhead: number;
   /**
