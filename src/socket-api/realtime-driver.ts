@@ -12,6 +12,8 @@ export class RealtimeDriver {
   private timer: NodeJS.Timeout | null = null;
   private timerDeadline = Infinity;
   private pollQueued = false;
+  /** This turn of the event loop had its poll after ticks (pollSoon); later ones wait for the next turn. */
+  private tickPollTaken = false;
   private running = false;
 
   /** Drives `stack` on `clock` (the system clock by default) once started. */
@@ -47,15 +49,33 @@ export class RealtimeDriver {
     this.pollSoon();
   }
 
-  /** Schedules a poll on the next turn of the event loop (coalescing repeated requests). */
+  /**
+   * Schedules a poll soon, coalescing repeated requests: the first of a turn of the event loop
+   * once the callback under way and its ticks are done (a response written while a batch of
+   * requests is handled leaves in the same turn, as a kernel socket's write goes out within the
+   * write call), later ones on the next turn, so that a stack answering itself can never keep
+   * the loop from its I/O and timers.
+   */
   pollSoon(): void {
     if (!this.running || this.pollQueued) return;
     this.pollQueued = true;
-    setImmediate(() => {
-      this.pollQueued = false;
-      this.pollNow();
-    });
+    if (this.tickPollTaken) {
+      setImmediate(this.queuedPoll);
+      return;
+    }
+    this.tickPollTaken = true;
+    process.nextTick(this.queuedPoll);
+    setImmediate(this.turnEnded);
   }
+
+  private readonly queuedPoll = (): void => {
+    this.pollQueued = false;
+    this.pollNow();
+  };
+
+  private readonly turnEnded = (): void => {
+    this.tickPollTaken = false;
+  };
 
   /** Polls at the current time and re-arms the timer for the next deadline. */
   pollNow(): void {
