@@ -154,9 +154,14 @@ export function linuxDataReceived(connection: TcpConnection, length: number, inO
   if (w.threshold === 0) return false; // no SYN of ours set it (should not happen)
   const config = connection.host.config;
   const truesize = length + config.receiveSegmentOverhead;
-  // tcp_measure_rcv_mss: a segment longer than the receive-MSS estimate sets the ratio.
-  if (length > w.measuredLength) {
-    w.measuredLength = Math.min(length, connection.advertisedMss || length);
+  // tcp_measure_rcv_mss: a segment of another size than the receive-MSS estimate, and not
+  // shorter, sets the ratio (from the whole buffer). A segment longer than the peer can send is
+  // several that the sender's segmentation offload or a receive offload joined (a GSO buffer):
+  // its size is the peer's segment (gso_size), so later ones of that size measure nothing.
+  const peerSegment = (connection.advertisedMss || length) - (connection.timestamps.enabled ? TIMESTAMP_OPTION_BYTES : 0);
+  const size = length > peerSegment ? peerSegment : length;
+  if (size > w.measuredLength) {
+    w.measuredLength = Math.min(size, connection.advertisedMss || size);
     const ratio = Math.max(1, Math.min(255, Math.floor((length * 2 ** RATIO_SHIFT) / truesize)));
     if (ratio !== w.ratio) {
       w.ratio = ratio;
