@@ -14,14 +14,23 @@ import { formatIpv6Address } from '../ip/ipv6-address.js';
 
 /** RR TYPE values (RFC 1035 §3.2.2; AAAA: RFC 3596 §2.1; ANY, a QTYPE: RFC 1035 §3.2.3, RFC 8482). */
 export const DnsType = {
+  /** A host's IPv4 address (RFC 1035 §3.4.1). */
   A: 1,
+  /** An authoritative name server of the zone (RFC 1035 §3.3.11). */
   NS: 2,
+  /** The canonical name this name is an alias of (RFC 1035 §3.3.1). */
   CNAME: 5,
+  /** The start of a zone of authority (RFC 1035 §3.3.13); the resolver does not answer with it. */
   SOA: 6,
+  /** A name this name points to, as in reverse lookups under in-addr.arpa (RFC 1035 §3.3.12). */
   PTR: 12,
+  /** A mail exchange and its preference (RFC 1035 §3.3.9). */
   MX: 15,
+  /** One or more character strings (RFC 1035 §3.3.14). */
   TXT: 16,
+  /** A host's IPv6 address (RFC 3596 §2.1). */
   AAAA: 28,
+  /** QTYPE `*`: all records of the name (RFC 1035 §3.2.3); a server may answer with only some (RFC 8482). */
   ANY: 255,
 } as const;
 
@@ -30,11 +39,17 @@ export const DNS_CLASS_IN = 1;
 
 /** RCODE values (RFC 1035 §4.1.1). */
 export const DnsRcode = {
+  /** No error condition. */
   NOERROR: 0,
+  /** Format error: the server could not interpret the query. The resolver's EFORMERR. */
   FORMERR: 1,
+  /** Server failure: the server could not process the query because of a problem of its own. The resolver asks the next server; ESERVFAIL if none answers. */
   SERVFAIL: 2,
+  /** Name error (RFC 1035's "Name Error"): from an authoritative server, the name does not exist. The resolver's ENOTFOUND. */
   NXDOMAIN: 3,
+  /** Not implemented: the server does not support this kind of query. The resolver asks the next server; ENOTIMP if none answers. */
   NOTIMP: 4,
+  /** Refused: the server will not answer, for policy reasons. The resolver asks the next server; EREFUSED if none answers. */
   REFUSED: 5,
 } as const;
 
@@ -90,11 +105,15 @@ export interface DnsMessage {
   readonly recursionDesired: boolean;
   /** RA: recursion available. */
   readonly recursionAvailable: boolean;
-  /** RCODE. */
+  /** RCODE: {@link DnsRcode}. */
   readonly rcode: number;
+  /** The question section (QDCOUNT entries). */
   readonly questions: readonly DnsQuestion[];
+  /** The answer section (ANCOUNT records). */
   readonly answers: readonly DnsRecord[];
+  /** The authority section (NSCOUNT records): name servers of the zone. */
   readonly authorities: readonly DnsRecord[];
+  /** The additional section (ARCOUNT records). */
   readonly additionals: readonly DnsRecord[];
   /** The bytes decoded (record data may point into them). */
   readonly bytes: Uint8Array;
@@ -102,26 +121,43 @@ export interface DnsMessage {
 
 /** A record to encode: its data as bytes (see the `*Data` helpers). */
 export interface DnsRecordInput {
+  /** The owner name, dot-separated (a final dot is optional). */
   readonly name: string;
+  /** TYPE: {@link DnsType}. */
   readonly type: number;
+  /** CLASS; default {@link DNS_CLASS_IN}. */
   readonly class?: number;
+  /** TTL in seconds, written as 32 bits. */
   readonly ttl: number;
+  /** RDATA, written as given (e.g. {@link aRecordData}, {@link nameRecordData}). */
   readonly data: Uint8Array;
 }
 
 /** A message to encode. Names are written whole, without compression. */
 export interface DnsMessageInput {
+  /** ID, 16 bits: a reply carries its query's. */
   readonly id: number;
+  /** QR: a response (default false: a query). */
   readonly response?: boolean;
+  /** OPCODE, 4 bits (default 0, a standard query). */
   readonly opcode?: number;
+  /** AA: the answer is authoritative (default false). */
   readonly authoritative?: boolean;
+  /** TC: the message was truncated (default false). Only the flag: nothing is cut. */
   readonly truncated?: boolean;
+  /** RD: recursion desired (default false). */
   readonly recursionDesired?: boolean;
+  /** RA: recursion available (default false). */
   readonly recursionAvailable?: boolean;
+  /** RCODE, 4 bits: {@link DnsRcode} (default NOERROR). */
   readonly rcode?: number;
+  /** The question section (default none). */
   readonly questions?: readonly DnsQuestion[];
+  /** The answer section (default none). */
   readonly answers?: readonly DnsRecordInput[];
+  /** The authority section (default none). */
   readonly authorities?: readonly DnsRecordInput[];
+  /** The additional section (default none). */
   readonly additionals?: readonly DnsRecordInput[];
 }
 
@@ -322,11 +358,38 @@ export function decodeDnsMessage(bytes: Uint8Array): Result<DnsMessage, DnsDecod
 
 /** A record's value as Node's resolver gives it (`resolveAny`'s objects, without `ttl`). */
 export type DnsRecordValue =
-  | { readonly type: 'A'; readonly address: string }
-  | { readonly type: 'AAAA'; readonly address: string }
-  | { readonly type: 'CNAME' | 'NS' | 'PTR'; readonly value: string }
-  | { readonly type: 'MX'; readonly priority: number; readonly exchange: string }
-  | { readonly type: 'TXT'; readonly entries: string[] };
+  | {
+      /** The record's type. */
+      readonly type: 'A';
+      /** The IPv4 address, dotted decimal. */
+      readonly address: string;
+    }
+  | {
+      /** The record's type. */
+      readonly type: 'AAAA';
+      /** The IPv6 address, in RFC 5952's text form. */
+      readonly address: string;
+    }
+  | {
+      /** The record's type. */
+      readonly type: 'CNAME' | 'NS' | 'PTR';
+      /** The name the record holds (canonical name, name server, or pointer target), without the final dot. */
+      readonly value: string;
+    }
+  | {
+      /** The record's type. */
+      readonly type: 'MX';
+      /** PREFERENCE: lower is preferred. */
+      readonly priority: number;
+      /** The mail exchange's name. */
+      readonly exchange: string;
+    }
+  | {
+      /** The record's type. */
+      readonly type: 'TXT';
+      /** The record's character strings, each read as UTF-8, in order. */
+      readonly entries: string[];
+    };
 
 /**
  * Reads the data of an A, AAAA, NS, CNAME, PTR, MX (RFC 1035 §3.3.9) or TXT (§3.3.14) record of

@@ -85,9 +85,17 @@ const ANY_ORDER: readonly string[] = ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'TXT', '
 
 /** An error as Node's resolver raises it: `queryA ENOTFOUND example.org`. */
 export interface DnsError extends Error {
+  /**
+   * Why, as Node's `dns` error codes: `ENOTFOUND` (NXDOMAIN), `ENODATA` (no record of the type),
+   * `ETIMEOUT`, `ECONNREFUSED` (no server reached, or none set), `ESERVFAIL`, `ENOTIMP`,
+   * `EREFUSED`, `EFORMERR`, `EBADRESP`, `EBADNAME`, `ECANCELLED`.
+   */
   code: string;
+  /** The c-ares call Node would have made: `queryA`, `queryAaaa`, `queryAny`, `queryCname`, `queryMx`, `queryNs`, `queryPtr`, `queryTxt`. */
   syscall: string;
+  /** The name asked, as the caller passed it. */
   hostname: string;
+  /** Always undefined, as on Node's resolver errors (the code is a string, not an errno). */
   errno: undefined;
 }
 
@@ -146,7 +154,15 @@ interface DnsContext {
   readonly net: NetModule;
 }
 
-/** Node's callback `dns.Resolver`, on the stack. */
+/**
+ * Node's callback `dns.Resolver`, on the stack: each call queries the servers over the stack's
+ * UDP (TCP for a truncated answer) and calls back on a later tick with `(err, result)`, `err` a
+ * {@link DnsError}. Made with `new stack.dns.Resolver(options)`; servers start as the host's.
+ *
+ * Where it differs from Node's (c-ares): only records of the name and its CNAME chain answer
+ * (RFC 1034 §3.6.2), where c-ares gives every record of the type; SERVFAIL, NOTIMP and REFUSED
+ * move on to the next server (RFC 1034 §5.3.3), where Node 20's c-ares ends with ESERVFAIL.
+ */
 export class Resolver {
   #servers: Server[];
   readonly #timeoutMs: number;
@@ -157,6 +173,14 @@ export class Resolver {
   readonly #pending = new Set<(code: string) => void>();
   readonly #dns: DnsContext;
 
+  /**
+   * Not called directly: `new stack.dns.Resolver(options)` (the module's `Resolver`) supplies
+   * `dns`, the stack and its modules. Throws ERR_INVALID_ARG_TYPE when `options` is not an
+   * object and ERR_INVALID_ARG_VALUE on a `timeout`, `tries` or `maxTimeout` out of range.
+   *
+   * @param dns - The stack, its timers, `dgram` and `net` the queries go over.
+   * @param options - Timeout, tries and maxTimeout, as Node's.
+   */
   constructor(dns: DnsContext, options: ResolverOptions = {}) {
     this.#dns = dns;
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'Object', options);
@@ -172,12 +196,23 @@ export class Resolver {
     this.#servers = hostServers();
   }
 
-  /** The servers, as `setServers` takes them. */
+  /**
+   * The servers asked, in order, as IP address strings (RFC 5952 for IPv6); with the port only
+   * when it is not 53 (`1.2.3.4:5353`, `[::1]:5353`), as `setServers` takes them.
+   */
   getServers(): string[] {
     return this.#servers.map(formatServer);
   }
 
-  /** Replaces the servers; throws ERR_INVALID_IP_ADDRESS on one that is not an address. */
+  /**
+   * Replaces the servers, asked in the order given. Each is an IPv4 or IPv6 address with an
+   * optional port: `a.b.c.d`, `a.b.c.d:port`, `x::y`, `[x::y]`, `[x::y]:port`. Throws
+   * ERR_INVALID_ARG_TYPE unless an array of strings, ERR_INVALID_IP_ADDRESS on an entry that is
+   * not an address (or has a port outside 1–65535); then the servers are unchanged. Node's docs
+   * forbid a call while a query is in flight; here such queries keep the servers they started with.
+   *
+   * @param servers - The new list; empty makes every query fail with ECONNREFUSED.
+   */
   setServers(servers: unknown): void {
     if (!Array.isArray(servers)) throw invalidArgType('servers', 'Array', servers);
     const parsed: Server[] = [];
@@ -190,7 +225,15 @@ export class Resolver {
     this.#servers = parsed;
   }
 
-  /** The source addresses queries leave from (`setLocalAddress(ipv4[, ipv6])`). */
+  /**
+   * The source addresses later queries leave from: `ipv4` for IPv4 servers, `ipv6` for IPv6 ones
+   * (unset: the stack chooses, by its routes). Each must be an address of its family
+   * (ERR_INVALID_ARG_VALUE), and `ipv4` must be given (ERR_INVALID_ARG_TYPE); a call replaces
+   * both, so one without `ipv6` clears it.
+   *
+   * @param ipv4 - An IPv4 address of the stack's.
+   * @param ipv6 - An IPv6 address of the stack's.
+   */
   setLocalAddress(ipv4?: unknown, ipv6?: unknown): void {
     validateString(ipv4, 'ipv4');
     if (isIP(ipv4) !== 4) throw invalidArgValue('ipv4', ipv4);
@@ -201,12 +244,20 @@ export class Resolver {
     this.#localAddresses = { ipv4, ipv6: ipv6 as string | undefined };
   }
 
-  /** Ends every query in flight with ECANCELLED. */
+  /** Ends every query in flight of this resolver: each calls back with an ECANCELLED error. */
   cancel(): void {
     for (const end of [...this.#pending]) end('ECANCELLED');
   }
 
-  /** `resolve(hostname[, rrtype], callback)`: rrtype defaults to A. */
+  /**
+   * `resolve(hostname[, rrtype], callback)`: the records of type `rrtype` (default `'A'`) of
+   * `hostname`, as the matching `resolve*` gives them. Node's SOA, SRV, NAPTR, CAA and TLSA
+   * throw ERR_INVALID_ARG_VALUE here (no parser of ustack's, and no fallback to the host).
+   *
+   * @param hostname - The name; a final dot is allowed.
+   * @param rrtype - `'A'`, `'AAAA'`, `'ANY'`, `'CNAME'`, `'MX'`, `'NS'`, `'PTR'` or `'TXT'`; or the callback.
+   * @param callback - `(err, records)`.
+   */
   resolve(hostname: string, rrtype: unknown, callback?: unknown): void {
     if (typeof rrtype === 'function') {
       callback = rrtype;
@@ -223,34 +274,92 @@ export class Resolver {
     this.#query(hostname, rrtype as RrType, false, callback);
   }
 
+  /**
+   * `resolve4(hostname[, options], callback)`: the IPv4 addresses (A records) of `hostname`, as
+   * strings, or with `{ ttl: true }` as `{ address, ttl }` objects (TTL in seconds).
+   *
+   * @param hostname - The name.
+   * @param options - `{ ttl }`; or the callback.
+   * @param callback - `(err, addresses)`.
+   */
   resolve4(hostname: string, options: unknown, callback?: unknown): void {
     this.#withTtl(hostname, 'A', options, callback);
   }
 
+  /**
+   * `resolve6(hostname[, options], callback)`: the IPv6 addresses (AAAA records) of `hostname`,
+   * as {@link resolve4} gives IPv4's.
+   *
+   * @param hostname - The name.
+   * @param options - `{ ttl }`; or the callback.
+   * @param callback - `(err, addresses)`.
+   */
   resolve6(hostname: string, options: unknown, callback?: unknown): void {
     this.#withTtl(hostname, 'AAAA', options, callback);
   }
 
+  /**
+   * An ANY query (RFC 8482 lets a server answer with only some records): one object per record
+   * with its `type`: A and AAAA `{ address, ttl }`, CNAME, NS and PTR `{ value }`, MX
+   * `{ priority, exchange }`, TXT `{ entries }`, ordered by type as Node's parser reads them.
+   * Records of other types (SOA, SRV, …) are left out, where Node gives them.
+   *
+   * @param hostname - The name.
+   * @param callback - `(err, records)`.
+   */
   resolveAny(hostname: string, callback: unknown): void {
     this.#query(hostname, 'ANY', true, callback);
   }
 
+  /**
+   * The CNAME records of `hostname` itself: the canonical names it is an alias of.
+   *
+   * @param hostname - The name.
+   * @param callback - `(err, names)`.
+   */
   resolveCname(hostname: string, callback: unknown): void {
     this.#query(hostname, 'CNAME', false, callback);
   }
 
+  /**
+   * The mail exchanges of `hostname` (MX records), as `{ priority, exchange }`; with
+   * `type: 'MX'` too on Node 24 and later, as Node's own.
+   *
+   * @param hostname - The name.
+   * @param callback - `(err, exchanges)`.
+   */
   resolveMx(hostname: string, callback: unknown): void {
     this.#query(hostname, 'MX', false, callback);
   }
 
+  /**
+   * The name servers of `hostname` (NS records), as names.
+   *
+   * @param hostname - The name.
+   * @param callback - `(err, names)`.
+   */
   resolveNs(hostname: string, callback: unknown): void {
     this.#query(hostname, 'NS', false, callback);
   }
 
+  /**
+   * The PTR records of `hostname`, as names; for a reverse lookup pass the in-addr.arpa or
+   * ip6.arpa name (`reverse` is not provided).
+   *
+   * @param hostname - The name.
+   * @param callback - `(err, names)`.
+   */
   resolvePtr(hostname: string, callback: unknown): void {
     this.#query(hostname, 'PTR', false, callback);
   }
 
+  /**
+   * The TXT records of `hostname`: one array per record of its character strings (read as
+   * UTF-8), which Node's docs say are usually joined and read as one.
+   *
+   * @param hostname - The name.
+   * @param callback - `(err, records)`.
+   */
   resolveTxt(hostname: string, callback: unknown): void {
     this.#query(hostname, 'TXT', false, callback);
   }
@@ -501,26 +610,41 @@ const MX_CARRIES_TYPE = Number(process.versions.node.split('.')[0]) >= 24;
 
 type Callback = (error: Error | null, result?: unknown) => void;
 
-/** `dns.promises.Resolver`: the same resolver, answering with promises. */
+/**
+ * `dns.promises.Resolver`: the same resolver as {@link Resolver}, answering with promises that
+ * reject with a {@link DnsError}. Made with `new stack.dns.promises.Resolver(options)`. A bad
+ * argument throws synchronously, as in Node.
+ */
 export class PromiseResolver {
   readonly #resolver: Resolver;
 
+  /**
+   * Not called directly: `new stack.dns.promises.Resolver(options)` supplies `dns`.
+   *
+   * @param dns - The stack, its timers, `dgram` and `net` the queries go over.
+   * @param options - As {@link Resolver}'s.
+   * @param resolver - A callback resolver to share (servers, queries, `cancel`) instead of a new one: the module's default.
+   */
   constructor(dns: DnsContext, options?: ResolverOptions, resolver?: Resolver) {
     this.#resolver = resolver ?? new Resolver(dns, options);
   }
 
+  /** As {@link Resolver.getServers}. */
   getServers(): string[] {
     return this.#resolver.getServers();
   }
 
+  /** As {@link Resolver.setServers}. */
   setServers(servers: unknown): void {
     this.#resolver.setServers(servers);
   }
 
+  /** As {@link Resolver.setLocalAddress}. */
   setLocalAddress(ipv4?: unknown, ipv6?: unknown): void {
     this.#resolver.setLocalAddress(ipv4, ipv6);
   }
 
+  /** Ends every query in flight: their promises reject with ECANCELLED. */
   cancel(): void {
     this.#resolver.cancel();
   }
@@ -542,38 +666,47 @@ export class PromiseResolver {
     });
   }
 
+  /** As {@link Resolver.resolve}; `rrtype` defaults to `'A'`. Resolves with the records. */
   resolve(hostname: string, rrtype: unknown = 'A'): Promise<unknown> {
     return this.#promise((callback) => this.#resolver.resolve(hostname, rrtype, callback));
   }
 
+  /** As {@link Resolver.resolve4}: resolves with the IPv4 addresses (`{ address, ttl }` with `{ ttl: true }`). */
   resolve4(hostname: string, options?: { ttl?: boolean }): Promise<unknown> {
     return this.#promise((callback) => this.#resolver.resolve4(hostname, options ?? {}, callback));
   }
 
+  /** As {@link Resolver.resolve6}: resolves with the IPv6 addresses (`{ address, ttl }` with `{ ttl: true }`). */
   resolve6(hostname: string, options?: { ttl?: boolean }): Promise<unknown> {
     return this.#promise((callback) => this.#resolver.resolve6(hostname, options ?? {}, callback));
   }
 
+  /** As {@link Resolver.resolveAny}: resolves with the records, each with its `type`. */
   resolveAny(hostname: string): Promise<unknown> {
     return this.#promise((callback) => this.#resolver.resolveAny(hostname, callback));
   }
 
+  /** As {@link Resolver.resolveCname}: resolves with the canonical names. */
   resolveCname(hostname: string): Promise<unknown> {
     return this.#promise((callback) => this.#resolver.resolveCname(hostname, callback));
   }
 
+  /** As {@link Resolver.resolveMx}: resolves with `{ priority, exchange }` objects. */
   resolveMx(hostname: string): Promise<unknown> {
     return this.#promise((callback) => this.#resolver.resolveMx(hostname, callback));
   }
 
+  /** As {@link Resolver.resolveNs}: resolves with the name servers' names. */
   resolveNs(hostname: string): Promise<unknown> {
     return this.#promise((callback) => this.#resolver.resolveNs(hostname, callback));
   }
 
+  /** As {@link Resolver.resolvePtr}: resolves with the names. */
   resolvePtr(hostname: string): Promise<unknown> {
     return this.#promise((callback) => this.#resolver.resolvePtr(hostname, callback));
   }
 
+  /** As {@link Resolver.resolveTxt}: resolves with one array of strings per record. */
   resolveTxt(hostname: string): Promise<unknown> {
     return this.#promise((callback) => this.#resolver.resolveTxt(hostname, callback));
   }
@@ -582,23 +715,46 @@ export class PromiseResolver {
 /** The `dns` module of one stack. */
 export interface DnsModule {
   /** `new dns.Resolver(options)`: a resolver asking over the stack. */
-  readonly Resolver: new (options?: ResolverOptions) => Resolver;
+  readonly Resolver: {
+    /**
+     * A resolver of this stack's, its servers the host's; see {@link Resolver}'s constructor.
+     *
+     * @param options - Timeout, tries and maxTimeout, as Node's.
+     */
+    new (options?: ResolverOptions): Resolver;
+  };
   /** Node's `dns.lookup`: the host's getaddrinfo (see the file's comment). */
   lookup: typeof nodeDns.lookup;
   /** Node's `dns.lookupService`: the host's getnameinfo. */
   readonly lookupService: typeof nodeDns.lookupService;
+  /** The default resolver's {@link Resolver.getServers}. */
   readonly getServers: () => string[];
+  /** The default resolver's {@link Resolver.setServers} (used by the module's `resolve*` and `promises`). */
   readonly setServers: (servers: unknown) => void;
+  /** The default resolver's {@link Resolver.resolve}. */
   readonly resolve: (hostname: string, rrtype: unknown, callback?: unknown) => void;
+  /** The default resolver's {@link Resolver.resolve4}. */
   readonly resolve4: (hostname: string, options: unknown, callback?: unknown) => void;
+  /** The default resolver's {@link Resolver.resolve6}. */
   readonly resolve6: (hostname: string, options: unknown, callback?: unknown) => void;
+  /** The default resolver's {@link Resolver.resolveAny}. */
   readonly resolveAny: (hostname: string, callback: unknown) => void;
+  /** The default resolver's {@link Resolver.resolveCname}. */
   readonly resolveCname: (hostname: string, callback: unknown) => void;
+  /** The default resolver's {@link Resolver.resolveMx}. */
   readonly resolveMx: (hostname: string, callback: unknown) => void;
+  /** The default resolver's {@link Resolver.resolveNs}. */
   readonly resolveNs: (hostname: string, callback: unknown) => void;
+  /** The default resolver's {@link Resolver.resolvePtr}. */
   readonly resolvePtr: (hostname: string, callback: unknown) => void;
+  /** The default resolver's {@link Resolver.resolveTxt}. */
   readonly resolveTxt: (hostname: string, callback: unknown) => void;
+  /**
+   * Node's own `dns.setDefaultResultOrder` (`'ipv4first'`, `'ipv6first'`, `'verbatim'`): it
+   * orders `lookup`'s answers, process-wide, so it also changes Node's own `dns`.
+   */
   readonly setDefaultResultOrder: typeof nodeDns.setDefaultResultOrder;
+  /** Node's own `dns.getDefaultResultOrder()`: the order `lookup` gives addresses in. */
   readonly getDefaultResultOrder: () => string;
   /** `dns.promises` (also `dns/promises`). */
   readonly promises: DnsPromisesModule;
@@ -608,19 +764,40 @@ export interface DnsModule {
 
 /** `dns.promises` of one stack. */
 export interface DnsPromisesModule {
-  readonly Resolver: new (options?: ResolverOptions) => PromiseResolver;
+  /** `new dns.promises.Resolver(options)`: a promise resolver asking over the stack. */
+  readonly Resolver: {
+    /**
+     * A promise resolver of this stack's, its servers the host's; see {@link Resolver}'s constructor.
+     *
+     * @param options - Timeout, tries and maxTimeout, as Node's.
+     */
+    new (options?: ResolverOptions): PromiseResolver;
+  };
+  /** Node's `dns.promises.lookup`: the host's getaddrinfo, not the stack. */
   readonly lookup: typeof nodeDns.promises.lookup;
+  /** Node's `dns.promises.lookupService`: the host's getnameinfo. */
   readonly lookupService: typeof nodeDns.promises.lookupService;
+  /** {@link PromiseResolver.getServers} of the module's default resolver (the callback module's, shared). */
   readonly getServers: () => string[];
+  /** {@link PromiseResolver.setServers} of the default resolver, shared with the callback module. */
   readonly setServers: (servers: unknown) => void;
+  /** The default resolver's {@link PromiseResolver.resolve}. */
   readonly resolve: (hostname: string, rrtype?: unknown) => Promise<unknown>;
+  /** The default resolver's {@link PromiseResolver.resolve4}. */
   readonly resolve4: (hostname: string, options?: { ttl?: boolean }) => Promise<unknown>;
+  /** The default resolver's {@link PromiseResolver.resolve6}. */
   readonly resolve6: (hostname: string, options?: { ttl?: boolean }) => Promise<unknown>;
+  /** The default resolver's {@link PromiseResolver.resolveAny}. */
   readonly resolveAny: (hostname: string) => Promise<unknown>;
+  /** The default resolver's {@link PromiseResolver.resolveCname}. */
   readonly resolveCname: (hostname: string) => Promise<unknown>;
+  /** The default resolver's {@link PromiseResolver.resolveMx}. */
   readonly resolveMx: (hostname: string) => Promise<unknown>;
+  /** The default resolver's {@link PromiseResolver.resolveNs}. */
   readonly resolveNs: (hostname: string) => Promise<unknown>;
+  /** The default resolver's {@link PromiseResolver.resolvePtr}. */
   readonly resolvePtr: (hostname: string) => Promise<unknown>;
+  /** The default resolver's {@link PromiseResolver.resolveTxt}. */
   readonly resolveTxt: (hostname: string) => Promise<unknown>;
   readonly [constant: string]: unknown;
 }
