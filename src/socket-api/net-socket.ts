@@ -57,6 +57,14 @@ export const kContext = Symbol('ustack.net.context');
 /** Largest chunk one read hands to the stream (libuv reads 64 KiB at a time). */
 const READ_CHUNK = 65536;
 
+/** What a write hands over: one chunk (`_write`) or several (`_writev`), strings in their encodings. */
+type PendingWrite = Uint8Array | string | Array<{ chunk: Uint8Array | string; encoding: BufferEncoding }>;
+
+/** A chunk's bytes: a string encoded as the write said. */
+function bytesOf(chunk: Uint8Array | string, encoding: BufferEncoding): Uint8Array {
+  return typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
+}
+
 /** What a connect attempt was aimed at (for the error it may end with). */
 interface ConnectRequest {
   readonly address: string;
@@ -109,7 +117,7 @@ export class NetSocket extends Duplex {
   #closedBytesRead = 0;
   #closedBytesWritten = 0;
   /** What waits for the connection: a write's chunk or a writev's chunks (counted by bytesWritten). */
-  #pendingData: Uint8Array | string | Array<{ chunk: Uint8Array | string; encoding: BufferEncoding }> | null = null;
+  #pendingData: PendingWrite | null = null;
   #pendingEncoding: BufferEncoding | '' = '';
   #noDelay: boolean;
   #keepAlive: boolean;
@@ -369,30 +377,7 @@ export class NetSocket extends Duplex {
 
   /** @internal Duplex's hook: queue a chunk on the connection. */
   override _write(chunk: Uint8Array | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.connecting) {
-      this.#pendingData = chunk;
-      this.#pendingEncoding = encoding;
-      const onClose = () => callback(nodeErrors.socketClosedBeforeConnection());
-      this.once('connect', () => {
-        this.off('close', onClose);
-        this._write(chunk, encoding, callback);
-      });
-      this.once('close', onClose);
-      return;
-    }
-    this.#pendingData = null;
-    this.#pendingEncoding = '';
-    const handle = this.#handle;
-    if (!handle || !handle.connection) {
-      callback(nodeErrors.socketClosed());
-      return;
-    }
-    this.#touch();
-    const data = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
-    handle.write(data, (error, synchronous) => {
-      if (!synchronous) this.#touch();
-      callback(error ? errnoException(error, 'write') : null);
-    });
+    this.#writeOnceConnected(chunk, encoding, callback);
   }
 
   /**
@@ -401,13 +386,21 @@ export class NetSocket extends Duplex {
    * its body leave in one segment rather than one each (TcpHandle.writev).
    */
   override _writev(chunks: Array<{ chunk: Uint8Array | string; encoding: BufferEncoding }>, callback: (error?: Error | null) => void): void {
+    this.#writeOnceConnected(chunks, '', callback);
+  }
+
+  /**
+   * `_write`'s and `_writev`'s work: while a connect is under way the data waits (and counts in
+   * bytesWritten), then goes to the handle as one write of one chunk or of several.
+   */
+  #writeOnceConnected(data: PendingWrite, encoding: BufferEncoding | '', callback: (error?: Error | null) => void): void {
     if (this.connecting) {
-      this.#pendingData = chunks;
-      this.#pendingEncoding = '';
+      this.#pendingData = data;
+      this.#pendingEncoding = encoding;
       const onClose = () => callback(nodeErrors.socketClosedBeforeConnection());
       this.once('connect', () => {
         this.off('close', onClose);
-        this._writev(chunks, callback);
+        this.#writeOnceConnected(data, encoding, callback);
       });
       this.once('close', onClose);
       return;
@@ -420,8 +413,8 @@ export class NetSocket extends Duplex {
       return;
     }
     this.#touch();
-    const data = chunks.map(({ chunk, encoding }) => (typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk));
-    handle.writev(data, (error, synchronous) => {
+    const chunks = Array.isArray(data) ? data.map(({ chunk, encoding }) => bytesOf(chunk, encoding)) : [bytesOf(data, encoding || 'utf8')];
+    handle.writev(chunks, (error, synchronous) => {
       if (!synchronous) this.#touch();
       callback(error ? errnoException(error, 'write') : null);
     });
