@@ -48,6 +48,8 @@ export interface ReceiveBufferModel {
   readonly receiveBufferSize: number;
   /** Memory a queued segment costs beyond its payload (TcpConfig.receiveSegmentOverhead). */
   readonly receiveSegmentOverhead: number;
+  /** The same for a segment longer than the peer may send: one offloaded buffer (TcpConfig.receiveOffloadOverhead). */
+  readonly receiveOffloadOverhead: number;
 }
 
 /** One read the host's application is inferred to have made. */
@@ -60,6 +62,8 @@ export interface InferredRead extends TimedCall {
 const RATIO_ONE = 256;
 /** The largest scaling ratio (an u8 in Linux's tcp_sock). */
 const RATIO_MAX = 255;
+/** Linux's TCPOLEN_TSTAMP_ALIGNED: the room a segment loses to the timestamp option. */
+const TIMESTAMP_OPTION_BYTES = 12;
 
 /**
  * An ACK captured this much later than the host answers at once was held (ms): more than the
@@ -101,11 +105,20 @@ export function inferReads<A extends IpAddress>(
       .flatMap((s) => s.segment.tcp.options.flatMap((o) => (o.kind === 'windowScale' ? [Math.min(o.shiftCount, 14)] : [])))[0];
   const hostShift = scaleOf(true);
   const shift = hostShift !== undefined && scaleOf(false) !== undefined ? hostShift : 0;
-  // The host's receive segment size: the longest the peer sent (at most what the host offered).
-  const mss = Math.max(1, ...segments.filter((s) => !s.outbound).map((s) => s.segment.tcp.payload.length));
-  // tcp_measure_rcv_mss: the scaling ratio of a full segment, payload × 256 / truesize.
-  const ratio = Math.min(RATIO_MAX, Math.floor((mss * RATIO_ONE) / (mss + model.receiveSegmentOverhead)));
-  const bytesPerByte = ((mss + model.receiveSegmentOverhead) / mss) * (ratio / RATIO_ONE);
+  // The longest segment the peer may send: the host's MSS, less the timestamp option when both
+  // SYNs carried it (RFC 7323 §3.2); without an MSS option, the longest the peer sent.
+  const synOptions = (outbound: boolean) =>
+    segments.filter((s) => s.outbound === outbound && (s.segment.tcp.flags & TcpFlag.SYN) !== 0).flatMap((s) => s.segment.tcp.options);
+  const hostMss = synOptions(true).flatMap((o) => (o.kind === 'maxSegmentSize' ? [o.mss] : []))[0];
+  const timestamps = synOptions(true).some((o) => o.kind === 'timestamps') && synOptions(false).some((o) => o.kind === 'timestamps');
+  const lengths = segments.filter((s) => !s.outbound).map((s) => s.segment.tcp.payload.length);
+  const peerSegment = hostMss !== undefined ? hostMss - (timestamps ? TIMESTAMP_OPTION_BYTES : 0) : Math.max(1, ...lengths);
+  // tcp_measure_rcv_mss: the scaling ratio of the first full segment, payload × 256 / truesize;
+  // a longer one is an offloaded buffer, charged once (src/tcp/receive-window.ts).
+  const mss = Math.max(1, lengths.find((length) => length >= peerSegment) ?? Math.max(1, ...lengths));
+  const overhead = mss > peerSegment ? model.receiveOffloadOverhead : model.receiveSegmentOverhead;
+  const ratio = Math.min(RATIO_MAX, Math.floor((mss * RATIO_ONE) / (mss + overhead)));
+  const bytesPerByte = ((mss + overhead) / mss) * (ratio / RATIO_ONE);
   let fullWindow = Math.floor((model.receiveBufferSize * ratio) / RATIO_ONE);
 
   const relative = (value: number) => seqSub(value, plan.peerIsn);
@@ -132,8 +145,13 @@ export function inferReads<A extends IpAddress>(
   // The script's descriptors: 4 an accepted connection, 3 a connected socket.
   const fd = plan.hostListened ? 4 : 3;
   const readUpTo = (target: number, limit: number, atMs: number, afterFrame: number, shownBy: number) => {
-    const end = Math.min(target, limit);
+    let end = Math.min(target, limit);
     if (end <= read) return;
+    // A segment an offload kept as one buffer is charged whole until it is all read
+    // (src/tcp/receive-window.ts), and the window cannot tell a part of it read from none: a
+    // read that reaches into one takes all of it, as a reader with a larger buffer does.
+    const within = arrivals.find((a) => a.start < end && a.end > end && a.end - a.start > peerSegment);
+    if (within && within.end <= limit) end = within.end;
     reads.push({ atMs: atMs - originMs, afterFrame, call: { name: 'read', fd, length: end - read }, shownBy });
     read = end;
   };

@@ -541,6 +541,7 @@ export async function replayCapture(capture: Uint8Array | string, options: Repla
   const bufferModel = {
     receiveBufferSize: tcpConfig.receiveBufferSize ?? DEFAULT_TCP_CONFIG.receiveBufferSize,
     receiveSegmentOverhead: tcpConfig.receiveSegmentOverhead ?? DEFAULT_TCP_CONFIG.receiveSegmentOverhead,
+    receiveOffloadOverhead: tcpConfig.receiveOffloadOverhead ?? DEFAULT_TCP_CONFIG.receiveOffloadOverhead,
   };
   const replayed: Array<{ plan: ConversationPlan<IpAddress>; lost: Set<CapturedSegment<IpAddress>>; inbound: number }> = [];
   for (const plan of plans) {

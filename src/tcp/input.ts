@@ -657,7 +657,7 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
   // TcpConfig.receiveWindowGrowth 'linux': a window that grew is announced at once.
   if (
     result.refusedBytes < data.length &&
-    linuxDataReceived(connection, data.length, inOrder, segment.parsed.timestamps?.tsEcr, now) &&
+    linuxDataReceived(connection, data.length, inOrder, segment.parsed.timestamps?.tsEcr, now, start) &&
     connection.quickAcks.windowGrew()
   )
     quick = true;

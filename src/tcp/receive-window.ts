@@ -10,6 +10,11 @@
  *
  * - Memory and window. The buffer (sk_rcvbuf, here `receiveBufferSize`: tcp_rmem[1] or
  *   SO_RCVBUF) is memory; each queued segment costs its payload plus `receiveSegmentOverhead`.
+ *   A segment longer than the peer may send is several that an offload kept as one buffer (the
+ *   sender's TSO over veth, GRO, a TUN's virtio-net GSO): Linux charges that buffer once, its
+ *   skb->truesize (skb_set_owner_r, from tcp_queue_rcv), so it costs its payload plus one
+ *   `receiveOffloadOverhead`, not one overhead per segment inside, until the application has
+ *   read all of it (tcp_eat_recv_skb frees a buffer only once it is consumed).
  *   A window is space × scaling_ratio / 256 (include/net/tcp.h, tcp_win_from_space), the ratio
  *   starting at 128 (50 %, TCP_DEFAULT_SCALING_RATIO) and measured from the first full-sized
  *   segment as payload × 256 / truesize (tcp_input.c, tcp_measure_rcv_mss), which then also
@@ -55,8 +60,20 @@ const MIN_GROWING_SEGMENT = 128;
 /** The largest unscaled window field. */
 const MAX_WINDOW_FIELD = 0xffff;
 
+/** An offloaded buffer queued in order: where it ends, its payload, and its memory (skb->truesize). */
+interface OffloadedBuffer {
+  readonly end: number;
+  readonly length: number;
+  readonly truesize: number;
+}
+
 /** One connection's Linux receive-window state. */
 export class LinuxReceiveWindow {
+  /**
+   * Offloaded buffers queued in order and not yet wholly read, oldest first: each is charged
+   * its own truesize. At most the buffer's bytes over the peer's segment size of them.
+   */
+  readonly offloaded: OffloadedBuffer[] = [];
   /** The most the window may offer now (rcv_ssthresh); 0 before the SYN set it. */
   threshold = 0;
   /** The largest window the buffer allows (window_clamp). */
@@ -105,13 +122,42 @@ function largestWindow(connection: TcpConnection): number {
   return MAX_WINDOW_FIELD * 2 ** connection.rcvWindowShift;
 }
 
-/** The memory the queued segments take: payload plus one overhead per full-sized segment's worth. */
+/** The longest segment the peer may send us: our MSS less the timestamp option when it is on. */
+function peerSegmentSize(connection: TcpConnection): number {
+  const mss = connection.advertisedMss || connection.sendMss;
+  return mss - (connection.timestamps.enabled ? TIMESTAMP_OPTION_BYTES : 0);
+}
+
+/** Whether a segment of `length` bytes is several that an offload kept as one buffer. */
+function offloaded(connection: TcpConnection, length: number): boolean {
+  const peerSegment = peerSegmentSize(connection);
+  return peerSegment > 0 && length > peerSegment;
+}
+
+/** The memory a buffer of `length` bytes costs (skb->truesize). */
+function truesizeOf(connection: TcpConnection, length: number): number {
+  const config = connection.host.config;
+  return length + (offloaded(connection, length) ? config.receiveOffloadOverhead : config.receiveSegmentOverhead);
+}
+
+/**
+ * The memory the queued segments take: each offloaded buffer not yet wholly read its truesize,
+ * the rest their payload plus one overhead per full-sized segment's worth.
+ */
 function usedMemory(connection: TcpConnection, w: LinuxReceiveWindow): number {
   const bytes = connection.receiveQueueBytes + connection.assembler.heldBytes;
+  const read = readSeq(connection);
+  while (w.offloaded.length > 0 && !seqGt(w.offloaded[0].end, read)) w.offloaded.shift();
   if (bytes === 0) return 0;
+  let charged = 0;
+  let unread = 0;
+  for (const buffer of w.offloaded) {
+    charged += buffer.truesize;
+    unread += Math.min(buffer.length, seqSub(buffer.end, read));
+  }
+  const rest = Math.max(0, bytes - unread);
   const segment = Math.max(1, w.measuredLength || connection.advertisedMss || connection.sendMss);
-  const overhead = connection.host.config.receiveSegmentOverhead;
-  return bytes + Math.ceil(bytes / segment) * overhead;
+  return charged + rest + Math.ceil(rest / segment) * connection.host.config.receiveSegmentOverhead;
 }
 
 /** The free window (tcp_space): the free buffer memory's worth of window. */
@@ -148,18 +194,22 @@ export function linuxSynWindow(connection: TcpConnection, isSynAck: boolean): nu
  * ratio, takes an RTT sample, and raises the threshold if there is room. Returns whether it
  * rose: the segment is then ACKed at once, as Linux's `icsk_ack.quick |= 1` makes it.
  */
-export function linuxDataReceived(connection: TcpConnection, length: number, inOrder: boolean, tsEcr: number | undefined, now: number): boolean {
+export function linuxDataReceived(connection: TcpConnection, length: number, inOrder: boolean, tsEcr: number | undefined, now: number, start: number): boolean {
   if (!enabled(connection)) return false;
   const w = state(connection);
   if (w.threshold === 0) return false; // no SYN of ours set it (should not happen)
-  const config = connection.host.config;
-  const truesize = length + config.receiveSegmentOverhead;
+  const truesize = truesizeOf(connection, length);
+  // An offloaded buffer queued in order is charged as one (skb_set_owner_r in tcp_queue_rcv).
+  // One held out of order is charged, and once filled in freed, as full-sized segments.
+  if (inOrder && offloaded(connection, length) && connection.receiveQueueBytes > 0) {
+    w.offloaded.push({ end: (start + length) >>> 0, length, truesize });
+  }
   // tcp_measure_rcv_mss: a segment of another size than the receive-MSS estimate, and not
-  // shorter, sets the ratio (from the whole buffer). A segment longer than the peer can send is
-  // several that the sender's segmentation offload or a receive offload joined (a GSO buffer):
-  // its size is the peer's segment (gso_size), so later ones of that size measure nothing.
-  const peerSegment = (connection.advertisedMss || length) - (connection.timestamps.enabled ? TIMESTAMP_OPTION_BYTES : 0);
-  const size = length > peerSegment ? peerSegment : length;
+  // shorter, sets the ratio (from the whole buffer, skb->len × 256 / skb->truesize). A segment
+  // longer than the peer can send is several that the sender's segmentation offload or a
+  // receive offload joined (a GSO buffer): its size is the peer's segment (gso_size), so later
+  // ones of that size measure nothing.
+  const size = offloaded(connection, length) ? peerSegmentSize(connection) : length;
   if (size > w.measuredLength) {
     w.measuredLength = Math.min(size, connection.advertisedMss || size);
     const ratio = Math.max(1, Math.min(255, Math.floor((length * 2 ** RATIO_SHIFT) / truesize)));
@@ -186,7 +236,7 @@ export function linuxDataReceived(connection: TcpConnection, length: number, inO
   // tcp_data_queue_ofo grows the threshold before it charges the segment to the socket
   // (tcp_grow_window, then skb_set_owner_r) and only then the buffer (tcp_rcvbuf_grow): the
   // room is what was free before this segment, under the clamp before this growth.
-  const grew = connection.sackEnabled && growThreshold(connection, w, length, length + config.receiveSegmentOverhead);
+  const grew = connection.sackEnabled && growThreshold(connection, w, length, truesize);
   growBuffer(connection, w); // room for the span held out of order
   return grew;
 }
@@ -197,7 +247,7 @@ export function linuxDataReceived(connection: TcpConnection, length: number, inO
  */
 function growThreshold(connection: TcpConnection, w: LinuxReceiveWindow, length: number, uncharged: number): boolean {
   const config = connection.host.config;
-  const truesize = length + config.receiveSegmentOverhead;
+  const truesize = truesizeOf(connection, length);
   const free = Math.max(0, w.windowFromSpace(connection.receiveBufferSize - usedMemory(connection, w) + uncharged));
   const room = Math.min(w.clamp, free) - w.threshold;
   if (room <= 0) return false;

@@ -21,7 +21,7 @@ import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
 
 const CLIENT = '10.0.0.1';
 const SERVER = '10.0.0.2';
-const BUFFER = { receiveBufferSize: 131072, receiveSegmentOverhead: 768 };
+const BUFFER = { receiveBufferSize: 131072, receiveSegmentOverhead: 768, receiveOffloadOverhead: 1845 };
 const FIXTURES = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../captures/fixtures');
 
 /** The reads the receiving application makes: nothing until its window has closed, then these (ms after the connection, bytes). */

@@ -138,6 +138,32 @@ describe("Linux's receive window (TcpConfig.receiveWindowGrowth)", () => {
     expect(h.conn.receiveBufferSize).toBe(buffer); // the read's time would have grown it to 261923
   });
 
+  it('charges a segment an offload kept as one buffer once, as Linux charges a GSO/GRO skb (skb_set_owner_r, tcp_measure_rcv_mss)', () => {
+    // eth-offload.pcap: the sender's TSO buffers reach the host whole over veth, 7240 bytes (five
+    // segments) and more. Linux charges each its one truesize, 9085 for the first (scaling_ratio
+    // 204, where five 1448-byte buffers would cost 5 × 2216 and give 167), until it is all read.
+    const h = established({ peerSynOptions: PEER_SYN, tcp: { ...LINUX_6_18, quickAck: 'linux' } });
+    const w = h.conn.quickAcks.receiveWindow;
+    const BUFFER = 5 * SEGMENT;
+    const windows = [0, 1, 2].map((i) => {
+      h.send({ seq: h.peerSeq(i * BUFFER), ack: h.ourSeq(0), flags: ACK, payload: BUFFER });
+      return h.take().at(-1)!.tcp.window;
+    });
+    expect(w.ratio).toBe(204); // 7240 × 256 / (7240 + 1845)
+    expect(w.clamp).toBe(104448); // eth-offload.pcap frames 15, 21, 23: 102 << 10
+    // Unread: three buffers of 9085 bytes leave (131072 − 27255) × 204/256 = 82729 of window
+    // (one overhead per 1448 bytes inside would leave 81127); the threshold had stopped at 89968.
+    expect(windows).toEqual([78, 88, 81]);
+    expect(w.threshold).toBe(89968);
+    // Read but for the last 1000 bytes: the third buffer is still charged whole; then all of it.
+    h.conn.receive(3 * BUFFER - 1000);
+    h.take();
+    expect(w.offloaded).toHaveLength(1);
+    h.read();
+    h.take();
+    expect(w.offloaded).toHaveLength(0);
+  });
+
   it('by default the window is the free buffer and no growth ACKs are sent', () => {
     const h = established({ peerSynOptions: PEER_SYN, tcp: { receiveBufferSize: 131072, receiveBufferMax: 32 * 1024 * 1024, quickAck: 'push' } });
     expect(segment(h, 0)).toHaveLength(0); // delayed: the first of two
