@@ -27,7 +27,7 @@ import { QuickAcks } from './quick-ack.js';
 import { RetransmissionQueue } from './retransmission-queue.js';
 import { LinuxRttEstimator } from './rtt-linux.js';
 import { RttEstimator, type RoundTripEstimator, type RtoConfig } from './rtt.js';
-import { SendBuffer, WriteMarks } from './send-buffer.js';
+import { SendBuffer, WriteMarks, type SendStoragePool } from './send-buffer.js';
 import { SendMemory } from './send-memory.js';
 import { Chrono, TcpInfoCounters } from './tcp-info-counters.js';
 import { sendReset, transmitPending, windowUpdateAfterRead } from './output.js';
@@ -52,6 +52,8 @@ export interface TcpHost {
   readonly stats: Stats<TcpCounterName>;
   /** The counters of every segment, looked up once. */
   readonly counters: TcpSegmentCounters;
+  /** Where send buffers' first storage comes from and returns to at rest (send-buffer.ts), if anywhere. */
+  readonly sendStoragePool?: SendStoragePool;
   /** The stack's current time (ms). */
   now(): number;
   /**
@@ -264,7 +266,7 @@ export class TcpConnection extends TimerDeadlines {
     const config = host.config;
     this.#options = defaultOptions(config);
     this.sendMss = config.defaultMss;
-    this.sendBuffer = new SendBuffer(config.sendBufferSize);
+    this.sendBuffer = new SendBuffer(config.sendBufferSize, host.sendStoragePool);
     this.sendMemory = new SendMemory(this, config.sendBufferAccounting);
     this.receiveBufferSize = config.receiveBufferSize;
     this.rtt = this.newRttEstimator(config.initialRtoMs);

@@ -14,7 +14,40 @@
 import { NO_BYTES } from '../core/bytes.js';
 
 /** The first allocation: enough for a few segments, small enough for thousands of idle sockets. */
-const INITIAL_STORAGE = 4096;
+export const INITIAL_STORAGE = 4096;
+
+/**
+ * First-size storage (INITIAL_STORAGE bytes) that send buffers dropped, for the next one that
+ * needs it: one per stack (TcpLayer). A connection at rest releases its send buffer's storage
+ * (an idle connection holds none) and the next write allocates again, so a server answering
+ * requests on a thousand keep-alive connections made and collected a 4 KiB ArrayBuffer per
+ * response. Here a resting connection's storage goes back and a busy one takes it: the same
+ * arrays circulate. Bounded (`limit` arrays), so what a stack keeps for this does not grow with
+ * its connections, idle or not; taken last in, first out, so which array a buffer gets depends
+ * only on the order of releases (nothing in a buffer's behavior depends on it: bytes outside
+ * what it holds are never read).
+ */
+export class SendStoragePool {
+  private readonly arrays: Uint8Array[] = [];
+
+  /** At most `limit` arrays are kept; a release beyond them is left to the garbage collector. */
+  constructor(readonly limit: number) {}
+
+  /** Arrays held now (for tests and memory accounts). */
+  get size(): number {
+    return this.arrays.length;
+  }
+
+  /** An array of INITIAL_STORAGE bytes, undefined when none is kept. */
+  take(): Uint8Array | undefined {
+    return this.arrays.pop();
+  }
+
+  /** Keeps `storage` (INITIAL_STORAGE bytes, no longer referenced by its buffer) if there is room. */
+  give(storage: Uint8Array): void {
+    if (this.arrays.length < this.limit) this.arrays.push(storage);
+  }
+}
 
 /** A byte ring holding unacknowledged and unsent data, with a settable capacity (SO_SNDBUF). */
 export class SendBuffer {
@@ -25,7 +58,11 @@ export class SendBuffer {
   private held = 0;
   private limit: number;
 
-  constructor(capacity: number) {
+  /** `pool`: where first-size storage comes from and goes back to (the stack's), if anywhere. */
+  constructor(
+    capacity: number,
+    private readonly pool?: SendStoragePool,
+  ) {
     this.limit = checkedCapacity(capacity);
   }
 
@@ -56,8 +93,14 @@ export class SendBuffer {
   /** Drops the storage of an empty buffer (the connection is at rest); the next write allocates again. */
   release(): void {
     if (this.held > 0) return;
+    this.dropStorage();
     this.storage = NO_BYTES;
     this.head = 0;
+  }
+
+  /** The storage is being replaced: first-size storage goes back to the pool. */
+  private dropStorage(): void {
+    if (this.storage.length === INITIAL_STORAGE) this.pool?.give(this.storage);
   }
 
   /** Bytes of storage allocated now (for tests and memory accounting); at most max(capacity, what was ever needed). */
@@ -142,12 +185,13 @@ export class SendBuffer {
     let size = Math.max(current, Math.min(INITIAL_STORAGE, this.limit));
     while (size < needed) size *= 2;
     size = Math.max(needed, Math.min(size, this.limit));
-    const grown = new Uint8Array(size);
+    const grown = (size === INITIAL_STORAGE && this.pool?.take()) || new Uint8Array(size);
     if (this.held > 0) {
       const firstPart = Math.min(this.held, current - this.head);
       grown.set(this.storage.subarray(this.head, this.head + firstPart), 0);
       if (firstPart < this.held) grown.set(this.storage.subarray(0, this.held - firstPart), firstPart);
     }
+    this.dropStorage();
     this.storage = grown;
     this.head = 0;
   }

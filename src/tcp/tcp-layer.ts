@@ -34,6 +34,7 @@ import { has, toSegment, type Segment, type SegmentOptions } from './segment.js'
 import { COOKIE_LIFETIME_MS, SynCookies, type CookieOptions } from './syn-cookies.js';
 import { seqAdd, seqGe, seqLt } from './seq.js';
 import { emitTcp, parseTcp, TcpFlag, tcpLength, TcpPacket, type TcpRepr } from './tcp-packet.js';
+import { SendStoragePool } from './send-buffer.js';
 import { tcpTraceEvent } from './tcp-trace.js';
 import { TimeWaitRecord, TimeWaitTable, type TimeWaitHost } from './time-wait.js';
 import { runTimers } from './timers.js';
@@ -186,6 +187,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
   private synCookies: SynCookies | null = null;
   private readonly challengeAckCeiling: ChallengeAckCeiling;
   readonly counters: TcpSegmentCounters;
+  /** Send-buffer storage that resting connections gave back (send-buffer.ts): 256 arrays, 1 MiB at most. */
+  readonly sendStoragePool = new SendStoragePool(256);
   /** Gets a trace event per segment in and out when set (core/trace.ts). */
   tracer: Tracer | null = null;
   private readonly rxSegments: Counter;

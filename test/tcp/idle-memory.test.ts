@@ -136,6 +136,32 @@ describe('an idle connection holds only its variables', () => {
     expect(client.heldWhileBusy()).toContain('retransmission queue');
   });
 
+  it("resting connections give their send storage to the stack's pool and the next writes take the same arrays (bounded)", () => {
+    const { net, clients, servers } = idleConnections(20);
+    const stack = clients[0].host as unknown as Stack['tcp'];
+    const round = (): Set<ArrayBufferLike> => {
+      const arrays = new Set<ArrayBufferLike>();
+      for (const client of clients) {
+        expect(unwrap(client.send(new Uint8Array(1000).fill(3)))).toBe(1000);
+        arrays.add(client.sendBuffer.read(0, 1).buffer);
+      }
+      net.runUntil(() => {
+        for (const server of servers) while (server.receive().length > 0);
+        return clients.every((client) => client.sendBuffer.length === 0);
+      }, 10_000);
+      net.runUntilIdle(1000);
+      return arrays;
+    };
+    const first = round();
+    expect(first.size).toBe(20);
+    for (const client of clients) expect(client.heldWhileBusy()).toEqual([]);
+    expect(stack.sendStoragePool.size).toBe(20);
+    const second = round();
+    expect([...second].filter((array) => first.has(array)).length).toBe(20);
+    expect(stack.sendStoragePool.size).toBe(20);
+    expect(stack.sendStoragePool.limit).toBe(256); // 1 MiB a stack at most, whatever its connections
+  });
+
   it('unread data keeps the receive queue (and so the busy record) of an otherwise idle connection', () => {
     const { net, clients, servers } = idleConnections(1);
     unwrap(clients[0].send(new Uint8Array(3000)));

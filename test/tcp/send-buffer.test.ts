@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
-import { SendBuffer } from '../../src/tcp/send-buffer.js';
+import { INITIAL_STORAGE, SendBuffer, SendStoragePool } from '../../src/tcp/send-buffer.js';
 
 /** Bytes start, start+1, … (mod 256), so any misplaced byte shows. */
 function ramp(length: number, start = 0): Uint8Array {
@@ -201,5 +201,81 @@ describe('SendBuffer', () => {
       expect(buffer.length).toBe(model.length);
       expect(buffer.free).toBe(3000 - model.length);
     }
+  });
+});
+
+describe('SendStoragePool: first-size storage circulates between buffers at rest and busy ones', () => {
+  /** The ArrayBuffer behind a buffer's storage (its reads of contiguous ranges are views). */
+  const storageOf = (buffer: SendBuffer) => buffer.read(0, 1).buffer;
+
+  it('a released buffer gives its storage back and the next buffer to write takes that array', () => {
+    const pool = new SendStoragePool(4);
+    const first = new SendBuffer(65536, pool);
+    first.write(ramp(1000));
+    const array = storageOf(first);
+    first.consume(1000);
+    first.release();
+    expect(first.allocated).toBe(0);
+    expect(pool.size).toBe(1);
+    const second = new SendBuffer(65536, pool);
+    second.write(ramp(10, 50));
+    expect(storageOf(second)).toBe(array);
+    expect(second.allocated).toBe(INITIAL_STORAGE);
+    expect(pool.size).toBe(0);
+  });
+
+  it("a taken array's old bytes are never read: only what the new buffer holds", () => {
+    const pool = new SendStoragePool(4);
+    const first = new SendBuffer(65536, pool);
+    first.write(ramp(3000));
+    first.consume(3000);
+    first.release();
+    const second = new SendBuffer(65536, pool);
+    second.write(ramp(10, 200));
+    expect(second.read(0, 10)).toEqual(ramp(10, 200));
+    expect(() => second.read(0, 11)).toThrow(RangeError);
+    const out = new Uint8Array(10);
+    second.copyTo(0, 10, out, 0);
+    expect(out).toEqual(ramp(10, 200));
+  });
+
+  it('keeps at most its limit: more releases are left to the collector', () => {
+    const pool = new SendStoragePool(2);
+    const buffers = Array.from({ length: 5 }, () => new SendBuffer(65536, pool));
+    for (const buffer of buffers) buffer.write(ramp(100)); // five busy at once: five arrays
+    for (const buffer of buffers) {
+      buffer.consume(100);
+      buffer.release();
+    }
+    expect(pool.size).toBe(2);
+  });
+
+  it('growing past the first size gives the first array back; other sizes never enter or leave the pool', () => {
+    const pool = new SendStoragePool(4);
+    const growing = new SendBuffer(65536, pool);
+    growing.write(ramp(100));
+    growing.write(ramp(5000, 100));
+    expect(growing.allocated).toBe(2 * INITIAL_STORAGE);
+    expect(pool.size).toBe(1); // the 4 KiB it started with
+    expect(growing.read(0, 5100)).toEqual(ramp(5100));
+    growing.consume(5100);
+    growing.release();
+    expect(pool.size).toBe(1); // 8 KiB is not the pooled size
+    const small = new SendBuffer(1000, pool); // SO_SNDBUF under the first size: its own 1000 bytes
+    small.write(ramp(500));
+    expect(small.allocated).toBe(1000);
+    expect(pool.size).toBe(1);
+    small.consume(500);
+    small.release();
+    expect(pool.size).toBe(1);
+  });
+
+  it('a buffer holding data never gives its storage away', () => {
+    const pool = new SendStoragePool(4);
+    const buffer = new SendBuffer(65536, pool);
+    buffer.write(ramp(100));
+    buffer.release();
+    expect(pool.size).toBe(0);
+    expect(buffer.read(0, 100)).toEqual(ramp(100));
   });
 });
