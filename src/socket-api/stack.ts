@@ -12,6 +12,7 @@ import { cidrBroadcast, formatIpv4Cidr, parseIpv4Address, parseIpv4Cidr, type Ip
 import type { Clock } from '../core/clock.js';
 import { Rng } from '../core/rng.js';
 import { Stats, type Counter } from '../core/stats.js';
+import { TimerHeap } from '../core/timer-heap.js';
 import type { CounterName } from './counters.js';
 import type { Tracer } from '../core/trace.js';
 import { DEFAULT_ICMP_CONFIG, IcmpLayer, type IcmpConfig } from '../ip/icmp-layer.js';
@@ -112,7 +113,7 @@ export class Stack {
   lastInternalError: unknown = null;
   private currentTime = 0;
   /** Deadlines set by layers above the core (socket timeouts, poll timeouts), in time order. */
-  private readonly userTimers: Array<{ readonly at: number; readonly callback: () => void; cancelled: boolean }> = [];
+  private readonly userTimers = new TimerHeap();
   /** The driver's clock, consulted when an application call needs the time (see setTimeSource). */
   private timeSource: Clock | null = null;
   private tracerFunction: Tracer | null = null;
@@ -314,7 +315,7 @@ export class Stack {
   /** The next time poll has work: a frame waiting, a link's delayed frame, a timer; or Infinity. */
   pollAt(): number {
     if (this.ip.hasOutput || this.ip6.hasOutput) return this.currentTime;
-    let next = Math.min(this.ip.pollAt(), this.ip6.pollAt(), this.igmp.pollAt(), this.tcp.pollAt(), this.userTimers[0]?.at ?? Infinity);
+    let next = Math.min(this.ip.pollAt(), this.ip6.pollAt(), this.igmp.pollAt(), this.tcp.pollAt(), this.userTimers.nextAt);
     for (const iface of this.ip.listInterfaces()) next = Math.min(next, iface.link.pollAt());
     return next;
   }
@@ -325,16 +326,11 @@ export class Stack {
    * function that cancels the timer.
    */
   schedule(at: number, callback: () => void): () => void {
-    const timer = { at, callback, cancelled: false };
-    let index = this.userTimers.length;
-    while (index > 0 && this.userTimers[index - 1].at > at) index--;
-    this.userTimers.splice(index, 0, timer);
+    // A heap (core/timer-heap.ts): a server's keep-alive timeouts, one a connection, are cancelled
+    // and re-armed at every request; equal times still fire in the order they were scheduled.
+    const timer = this.userTimers.add(at, callback);
     this.onWake?.();
-    return () => {
-      timer.cancelled = true;
-      const position = this.userTimers.indexOf(timer);
-      if (position >= 0) this.userTimers.splice(position, 1);
-    };
+    return () => this.userTimers.cancel(timer);
   }
 
   /** The time application calls see now (see setTimeSource). */
@@ -343,10 +339,7 @@ export class Stack {
   }
 
   private runUserTimers(now: number): void {
-    while (this.userTimers.length > 0 && this.userTimers[0].at <= now) {
-      const timer = this.userTimers.shift()!;
-      if (!timer.cancelled) timer.callback();
-    }
+    for (let timer = this.userTimers.takeDue(now); timer !== undefined; timer = this.userTimers.takeDue(now)) timer.callback();
   }
 
   /** Sends a ping (ICMP echo request); replies arrive through `icmp.onEchoReply`. */
