@@ -190,7 +190,10 @@ describeInterop('interop: path MTU discovery over TAP through a Linux router wit
       expect([...labels.keys()].sort()).toEqual([`fd00:87::2 ${localPort}`, 'fd00:89::2 9700']);
       const changes = (sequence: number[]) => sequence.filter((label, i) => i > 0 && label !== sequence[i - 1]).length;
       expect(ours[0]).toBe(stack.ip6.flowLabels.label(parseIpv6Address('fd00:87::2')!, far, 6, localPort, 9700));
-      expect(changes(ours)).toBeLessThanOrEqual(stack.stats.get('tcp.rto.fired'));
+      // Every retransmission timeout re-rolls it: the data's (tcp.rto.fired) and the SYN's (a
+      // loaded machine sometimes retransmits the SYN; CI saw one label change with no data RTO).
+      const timeouts = stack.stats.get('tcp.rto.fired') + stack.stats.get('tcp.tx.synRetransmits');
+      expect(changes(ours), `our labels ${[...new Set(ours)].join(', ')}, timeouts ${timeouts}`).toBeLessThanOrEqual(timeouts);
       const kernel = (await inNamespace(path.far.name, ['nstat', '-az', 'TcpExtTcpTimeoutRehash', 'TcpExtTcpDuplicateDataRehash'])).stdout;
       const rehashes = [...kernel.matchAll(/^TcpExt\w+Rehash\s+(\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
       expect(theirs.every((label) => label > 0)).toBe(true);
