@@ -35,7 +35,7 @@ export const DEVICE_OPTIONS = {
 } as const satisfies OptionSpecs;
 
 /** The defaults of the device options. */
-const DEVICE_DEFAULTS = { tun: 'ustack0', addr: '10.7.0.2/24', 'host-addr': '10.7.0.1', mtu: 1500, txqueuelen: 1000 } as const;
+const DEVICE_DEFAULTS = { tun: 'ustack0', addr: '10.7.0.2/24', 'host-addr': '10.7.0.1', mtu: 1500, txqueuelen: 10_000 } as const;
 
 /** Help text of the device options (as in `ustack up --help`). */
 export const DEVICE_USAGE = `  --tun NAME            TUN device name (default ustack0)
@@ -49,8 +49,10 @@ export const DEVICE_USAGE = `  --tun NAME            TUN device name (default us
   --host-addr6 ADDR     the host kernel's IPv6 address on the device (default: ::1 in --addr6's prefix)
   --netns NAME          put the kernel's end in this network namespace (made if missing)
   --mtu N               device MTU (default 1500)
-  --txqueuelen N        packets the kernel holds for us to read (default 1000: a full 1 MB
-                        receive window of segments fits, so a busy moment loses none)
+  --txqueuelen N        packets the kernel holds for us to read (default 10000: the kernel
+                        queues every peer's segments for us here, where a kernel server has a
+                        buffer per socket; at 1000 busy connections 1000 dropped 4000-7000 in
+                        6 s, each a retransmission timeout for its sender)
   --pcap FILE           record what crosses the device (pcap)
   --no-offload          no checksum/segmentation offload on the device: every packet within the MTU
                         (with it, the kernel and ustack pass TCP segments of up to 64 KiB)
