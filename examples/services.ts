@@ -145,10 +145,7 @@ export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: stri
     if (url === '/view') return void import('../src/view/serve-view.js').then((view) => view.serveView(response, capturePath));
     if (url === '/') {
       response.setHeader('content-type', 'text/plain; charset=utf-8');
-      const counters = Object.entries(stack.stats.snapshot()).filter(([, value]) => value > 0);
-      response.end(
-        `hello from ustack: this page came over a TCP/IP stack written in TypeScript\n\n${counters.map(([name, value]) => `${name} ${value}`).join('\n')}\n`,
-      );
+      response.end(`hello from ustack: this page came over a TCP/IP stack written in TypeScript\n\n${stack.stats.lines()}`);
     } else if (url === '/stats.json') {
       response.setHeader('content-type', 'application/json');
       response.end(JSON.stringify(statsReport(stack)));

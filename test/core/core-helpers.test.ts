@@ -31,6 +31,22 @@ describe('Stats counters', () => {
     unused.increment(0);
     expect(stats.snapshot()).toEqual({ 'ipv4.rx.packets': 3, 'tcp.rx.segments': 0 });
   });
+
+  it("lines(): `name value` per counter above 0 in name order, the snapshot's filtered entries as text (up's http /)", () => {
+    const stats = new Stats();
+    expect(stats.lines()).toBe('');
+    stats.increment('tcp.rx.segments', 0);
+    stats.increment('ipv4.rx.packets', 7);
+    stats.increment('drop.udp.badChecksum');
+    const expected = Object.entries(stats.snapshot())
+      .filter(([, value]) => value > 0)
+      .map(([name, value]) => `${name} ${value}\n`)
+      .join('');
+    expect(stats.lines()).toBe(expected);
+    expect(stats.lines()).toBe('drop.udp.badChecksum 1\nipv4.rx.packets 7\n');
+    stats.increment('drop.ipv4.badChecksum', 2); // a new counter: the order is made again
+    expect(stats.lines()).toBe('drop.ipv4.badChecksum 2\ndrop.udp.badChecksum 1\nipv4.rx.packets 7\n');
+  });
 });
 
 describe('ManualClock', () => {
