@@ -213,8 +213,15 @@ describe('IPv6 captures recorded now from the kernel (record-ipv6.sh), replayed'
       'receive-window',
       'syn-window-scale',
     ]);
-    expect(differences(await replayCapture(path, { host: receiver, linux: true }), false, finAcks)).toEqual(['receive-window']);
-    expect(differences(await replayCapture(path, { host: receiver, linux: true, tolerances: { windowBytes: 1 << 20 } }), false, finAcks)).toEqual([]);
+    // With Linux's window, which of the kernel's ACKs went at once follows when its receiving
+    // application read (the window grew and set quick ACKs), and a fresh run on a loaded machine
+    // reads at other moments than the inferred reads place them: ack-policy may show here (CI saw
+    // it once) where the committed fixture, pinned above, has none.
+    const linuxDifferences = differences(await replayCapture(path, { host: receiver, linux: true }), false, finAcks);
+    expect(linuxDifferences).toContain('receive-window');
+    expect(['ack-policy', 'receive-window']).toEqual(expect.arrayContaining(linuxDifferences));
+    const withinWindow = differences(await replayCapture(path, { host: receiver, linux: true, tolerances: { windowBytes: 1 << 20 } }), false, finAcks);
+    expect(['ack-policy']).toEqual(expect.arrayContaining(withinWindow));
     // The sender's data segments may echo a TS val a tick apart from the host's (which of the
     // receiver's ACKs each built one after varies from run to run).
     const sender = differences(await replayCapture(path, { host: 'fd00:15::1', linux: true, tolerances: { windowBytes: 1 << 20 } }), false);
