@@ -29,6 +29,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sendZeros } from '../examples/services.js';
 
 const { values } = parseArgs({
   options: {
@@ -128,25 +129,13 @@ async function ustackSetup(name: string, directory: string): Promise<Setup> {
 /** Node's http on the kernel's loopback: the service's handler for `/bytes/N`, and `/` a page of `pageLength` bytes. */
 async function kernelSetup(pageLength: number): Promise<Setup> {
   const page = 'k'.repeat(pageLength - 1) + '\n';
-  const chunk = Buffer.alloc(64 * 1024);
   const server = http.createServer((request, response) => {
     const bytes = /^\/bytes\/(\d+)$/.exec(request.url ?? '/');
     if (request.url === '/') {
       response.setHeader('content-type', 'text/plain; charset=utf-8');
       response.end(page);
     } else if (bytes) {
-      response.setHeader('content-type', 'application/octet-stream');
-      response.setHeader('content-length', Number(bytes[1]));
-      let left = Number(bytes[1]);
-      const pump = () => {
-        while (left > 0) {
-          const n = Math.min(left, chunk.length);
-          left -= n;
-          if (!response.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void response.once('drain', pump);
-        }
-        response.end();
-      };
-      pump();
+      sendZeros(response, Number(bytes[1]));
     } else {
       response.statusCode = 404;
       response.end('not found\n');

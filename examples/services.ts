@@ -167,7 +167,7 @@ export function startHttpServer(stack: Stack, port = HTTP_PORT, log: (line: stri
 }
 
 /** Writes `count` zero bytes to `response` in 64 KiB chunks, waiting for 'drain' when full. */
-function sendZeros(response: http.ServerResponse, count: number): void {
+export function sendZeros(response: http.ServerResponse, count: number): void {
   const chunk = ZEROS;
   response.setHeader('content-type', 'application/octet-stream');
   response.setHeader('content-length', count);

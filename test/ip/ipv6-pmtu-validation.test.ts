@@ -6,13 +6,13 @@
  * its MSS of 1388, so every segment left in IPv6 fragments.
  */
 import { describe, expect, it } from 'vitest';
+import { ourSegment } from '../../src/fuzz/frames.js';
 import { unwrap } from '../../src/core/result.js';
 import { emitIcmpv6, icmpv6Length, type Icmpv6Repr } from '../../src/ip/icmpv6.js';
 import { parseIpv6Address, type Ipv6Address } from '../../src/ip/ipv6-address.js';
 import { emitIpv6, Ipv6NextHeader } from '../../src/ip/ipv6.js';
 import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
 import type { TcpConnection } from '../../src/tcp/connection.js';
-import { emitTcp, tcpLength } from '../../src/tcp/tcp-packet.js';
 import { emitUdp } from '../../src/udp/udp-packet.js';
 
 const CLIENT = parseIpv6Address('fd00::1')!;
@@ -36,20 +36,7 @@ function packetTooBig(mtu: number, quoted: Uint8Array): Uint8Array {
 
 /** The client's segment on `connection` with sequence number `seq`, as it would have left. */
 function quotedSegment(connection: TcpConnection, seq: number): Uint8Array {
-  const repr = {
-    srcPort: connection.localPort,
-    dstPort: connection.remotePort,
-    seq,
-    ack: connection.rcvNxt,
-    flags: 0x010,
-    window: 0,
-    urgentPointer: 0,
-    options: [],
-    payload: new Uint8Array(0),
-  };
-  const segment = new Uint8Array(tcpLength(repr));
-  emitTcp(repr, segment, { source: CLIENT, destination: SERVER });
-  return ipv6(CLIENT, SERVER, Ipv6NextHeader.TCP, segment);
+  return ipv6(CLIENT, SERVER, Ipv6NextHeader.TCP, ourSegment(connection, seq, new Uint8Array(0), CLIENT, SERVER));
 }
 
 function connected() {
