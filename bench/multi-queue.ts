@@ -116,8 +116,8 @@ function wrk(namespace: string, path: string): { rps: number; p50: string; p99: 
     Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? 0),
-    p50: /50%\s+(\S+)/.exec(text)?.[1] ?? '-',
-    p99: /99%\s+(\S+)/.exec(text)?.[1] ?? '-',
+    p50: /^\s+50%\s+(\S+)/m.exec(text)?.[1] ?? '-',
+    p99: /^\s+99%\s+(\S+)/m.exec(text)?.[1] ?? '-',
     errors,
   };
 }
