@@ -93,7 +93,7 @@ export interface Tracked {
  */
 const LOSSY_TRANSFER_BYTES = [32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 32 * 1024, 128 * 1024] as const;
 
-/** Destinations whose IPv6 path MTU is remembered at most (ipv6-layer.ts PATH_MTU_ENTRIES_MAX). */
+/** Destinations whose IPv6 path MTU is remembered at most (path-mtu.ts PATH_MTU_ENTRIES_MAX). */
 const IPV6_PATH_MTU_ENTRIES_MAX = 4096;
 
 /** A raw socket's receive queue bound (raw-layer.ts RAW_RECEIVE_LIMIT, Linux's default rmem). */
@@ -942,7 +942,7 @@ export class Target {
     const held = reassembler.memory + stack.ip6.reassembler.memory;
     if (held > budget.limit) return `reassembly of both families holds ${held} bytes > ${budget.limit}`;
     if (budget.inUse !== held) return `the reassembly budget says ${budget.inUse} bytes in use, the reassemblers hold ${held}`;
-    const pathMtus = (stack.ip6 as unknown as { pathMtus: Map<string, unknown> }).pathMtus.size;
+    const pathMtus = (stack.ip6 as unknown as { pathMtus: { readonly size: number } }).pathMtus.size;
     if (pathMtus > IPV6_PATH_MTU_ENTRIES_MAX) return `IPv6 path MTUs remembered for ${pathMtus} destinations > ${IPV6_PATH_MTU_ENTRIES_MAX}`;
     for (const { socket } of [...this.udp, ...this.udp6]) {
       const queued = (socket as unknown as { queuedBytes: number }).queuedBytes;

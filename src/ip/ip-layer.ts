@@ -28,6 +28,8 @@ import {
   type Ipv4Repr,
 } from './ipv4.js';
 import { ipv4OptionsVerdict, type Ipv4Option } from './ipv4-options.js';
+import { PathMtuCache, PATH_MTU_ENTRIES_MAX, PATH_MTU_LIFETIME_MS } from './path-mtu.js';
+import { routeMtu } from './prefix-routes.js';
 import { RouteTable, type Route } from './routes.js';
 import { ipv4TraceFields } from './trace-fields.js';
 
@@ -168,7 +170,7 @@ export class IpLayer {
   /** IDs of the datagrams we originate (RFC 6864, RFC 7739 §5.3). */
   private readonly identification: Ipv4Identification;
   /** Path MTUs learned from fragmentation-needed messages (RFC 1191 §6.3), with expiry. */
-  private readonly pathMtus = new Map<Ipv4Address, { readonly mtu: number; readonly expires: number }>();
+  private readonly pathMtus = new PathMtuCache<Ipv4Address>({ floor: PATH_MTU_FLOOR, lifetimeMs: PATH_MTU_LIFETIME_MS, entriesMax: PATH_MTU_ENTRIES_MAX });
   /** ICMP, raw sockets and IGMP, from `connectUpperLayers` on; null only while the stack is being built. */
   private upper: IpUpperLayers | null = null;
   tracer: Tracer | null = null;
@@ -500,7 +502,7 @@ export class IpLayer {
     const learned = this.pathMtus.get(destination);
     // A link MTU above 65535 (loopback's 65536) cannot be used whole: Total Length is 16 bits.
     const mtu = Math.min(routeMtu(path.route, path.iface), IPV4_MAX_TOTAL_LENGTH);
-    return learned ? Math.min(mtu, learned.mtu) : mtu;
+    return learned !== undefined ? Math.min(mtu, learned) : mtu;
   }
 
   /**
@@ -514,14 +516,11 @@ export class IpLayer {
 
   /**
    * Records a smaller path MTU toward `destination` (RFC 1191 §6.3), never below 68 (RFC 791)
-   * or 552 + 20 as Linux's min_pmtu guards against forged tiny values; kept for 10 minutes (§6.3).
+   * or 552 + 20 as Linux's min_pmtu guards against forged tiny values; kept for 10 minutes (§6.3);
+   * at most 4096 destinations.
    */
   updatePathMtu(destination: Ipv4Address, mtu: number, now: number): void {
-    const clamped = Math.max(mtu, PATH_MTU_FLOOR);
-    const current = this.mtuTo(destination);
-    if (current !== null && clamped >= current) return;
-    this.stats.increment('ipv4.pmtu.lowered');
-    this.pathMtus.set(destination, { mtu: clamped, expires: now + PATH_MTU_LIFETIME_MS });
+    if (this.pathMtus.lower(destination, mtu, this.mtuTo(destination), now)) this.stats.increment('ipv4.pmtu.lowered');
   }
 
   /**
@@ -530,9 +529,7 @@ export class IpLayer {
    * Returns how many destinations were forgotten.
    */
   forgetPathMtus(): number {
-    const count = this.pathMtus.size;
-    this.pathMtus.clear();
-    return count;
+    return this.pathMtus.clear();
   }
 
   /**
@@ -637,7 +634,7 @@ export class IpLayer {
       this.looped = [];
       for (const { iface, frame } of looped) this.input(iface, frame, now);
     }
-    if (this.pathMtus.size > 0) for (const [destination, entry] of this.pathMtus) if (entry.expires <= now) this.pathMtus.delete(destination);
+    this.pathMtus.expire(now);
     if (this.reassembler.pollAt() > now) return;
     for (const expired of this.reassembler.expire(now)) {
       this.stats.increment('drop.ipv4.reassemblyTimeout');
@@ -648,9 +645,7 @@ export class IpLayer {
 
   /** The next time `poll` has work, or Infinity. */
   pollAt(): number {
-    let next = this.reassembler.pollAt();
-    if (this.pathMtus.size > 0) for (const entry of this.pathMtus.values()) next = Math.min(next, entry.expires);
-    return next;
+    return Math.min(this.reassembler.pollAt(), this.pathMtus.pollAt());
   }
 
   /**
@@ -708,15 +703,8 @@ export class IpLayer {
   }
 }
 
-/** Linux's min_pmtu: 552 bytes; a forged fragmentation-needed cannot push us below it. */
+/** Linux's min_pmtu: 552 bytes; a forged fragmentation-needed cannot push us below it (RFC 1191 leaves the floor to the host). */
 const PATH_MTU_FLOOR = 552;
-/** RFC 1191 §6.3: forget a learned PMTU after about ten minutes. */
-const PATH_MTU_LIFETIME_MS = 10 * 60_000;
-
-/** The MTU a route allows on its interface. */
-function routeMtu(route: Route, iface: NetworkInterface): number {
-  return route.mtu !== undefined ? Math.min(route.mtu, iface.mtu) : iface.mtu;
-}
 
 /**
  * A copy of `packet` (a whole, unfragmented datagram) whose TCP or UDP checksum is computed in

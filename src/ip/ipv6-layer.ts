@@ -45,6 +45,8 @@ import { parseIpv6ExtensionHeaders } from './ipv6-extension-headers.js';
 import { Ipv6FlowLabels } from './ipv6-flow-label.js';
 import { fragmentIpv6Packet, ipv6ReassemblyConfig, Ipv6Reassembler } from './ipv6-fragments.js';
 import { Ipv6RouteTable, type Ipv6Route } from './ipv6-routes.js';
+import { PathMtuCache, PATH_MTU_ENTRIES_MAX, PATH_MTU_LIFETIME_MS } from './path-mtu.js';
+import { routeMtu } from './prefix-routes.js';
 import { emitIpv6, IPV6_HEADER_LENGTH, IPV6_MAX_PAYLOAD_LENGTH, IPV6_MINIMUM_MTU, Ipv6NextHeader, Ipv6Packet, parseIpv6, type Ipv6Repr } from './ipv6.js';
 
 /** A packet delivered to an upper-layer protocol. */
@@ -146,10 +148,6 @@ export interface Ipv6InterfaceAddress {
   readonly state: Ipv6AddressState;
 }
 
-/** RFC 8201 §5.3: a learned PMTU may be raised after at least 5 minutes; Linux waits 10 (ip6_rt_mtu_expires). */
-const PATH_MTU_LIFETIME_MS = 10 * 60_000;
-/** Destinations whose path MTU is remembered at most: a flood of forged Packet Too Big costs bounded memory. */
-const PATH_MTU_ENTRIES_MAX = 4096;
 /** `fe80::/64`, where every interface's link-local address lives (RFC 4291 §2.5.6). */
 const LINK_LOCAL_PREFIX: Ipv6Cidr = { address: ipv6FromGroups([0xfe80, 0, 0, 0, 0, 0, 0, 0]), prefixLength: 64 };
 /** `ff00::/8`: multicast leaves by the interface the route names, as Linux's `multicast ff00::/8 dev …`. */
@@ -168,7 +166,11 @@ export class Ipv6Layer {
   private readonly protocols = new Map<number, Ipv6ProtocolHandler>();
   /** Groups joined (besides all-nodes and the solicited-node groups of our addresses), with join counts. */
   private readonly groups = new Map<string, number>();
-  private readonly pathMtus = new Map<string, { readonly mtu: number; readonly expires: number }>();
+  /**
+   * Path MTUs learned from Packet Too Big (RFC 8201), by destination text; never below 1280 (RFC
+   * 8201 §4: RFC 8200 §5 no longer lets a report ask for atomic fragments, RFC 8021).
+   */
+  private readonly pathMtus = new PathMtuCache<string>({ floor: IPV6_MINIMUM_MTU, lifetimeMs: PATH_MTU_LIFETIME_MS, entriesMax: PATH_MTU_ENTRIES_MAX });
   /** Copies of our own multicasts to joined groups, to come in at the next poll. */
   private looped: Array<{ readonly iface: NetworkInterface; readonly frame: Uint8Array }> = [];
   private errors: Icmpv6ErrorSender | null = null;
@@ -588,7 +590,7 @@ export class Ipv6Layer {
       this.errors?.destinationUnreachable(packet, 0, now);
       return;
     }
-    const mtu = linkMtu(path.route, path.iface);
+    const mtu = routeMtu(path.route, path.iface);
     if (packet.length > mtu) {
       // RFC 8200 §5: routers never fragment; the source learns the MTU (RFC 8201 §4).
       this.stats.increment('drop.ipv6.packetTooBig');
@@ -678,9 +680,9 @@ export class Ipv6Layer {
     const path = this.routeTo(destination, interfaceName);
     if (!path) return null;
     const advertised = this.neighborLinks.get(path.iface.name)?.nd.routers.linkMtu ?? Infinity; // an RA's MTU option (RFC 4861 §6.3.4)
-    const mtu = Math.min(linkMtu(path.route, path.iface), advertised, IPV6_HEADER_LENGTH + IPV6_MAX_PAYLOAD_LENGTH);
+    const mtu = Math.min(routeMtu(path.route, path.iface), advertised, IPV6_HEADER_LENGTH + IPV6_MAX_PAYLOAD_LENGTH);
     const learned = this.pathMtus.get(formatIpv6Address(destination));
-    return learned ? Math.min(mtu, learned.mtu) : mtu;
+    return learned !== undefined ? Math.min(mtu, learned) : mtu;
   }
 
   /** The route's advertised MSS toward `destination` (`ip -6 route … advmss`), or null. */
@@ -694,14 +696,7 @@ export class Ipv6Layer {
    * 8021), and no link may be smaller. Kept 10 minutes (§5.3); at most 4096 destinations.
    */
   updatePathMtu(destination: Ipv6Address, mtu: number, now: number): void {
-    const clamped = Math.max(mtu, IPV6_MINIMUM_MTU);
-    const current = this.mtuTo(destination);
-    if (current !== null && clamped >= current) return;
-    const key = formatIpv6Address(destination);
-    this.pathMtus.delete(key);
-    while (this.pathMtus.size >= PATH_MTU_ENTRIES_MAX) this.pathMtus.delete(this.pathMtus.keys().next().value as string);
-    this.stats.increment('ipv6.pmtu.lowered');
-    this.pathMtus.set(key, { mtu: clamped, expires: now + PATH_MTU_LIFETIME_MS });
+    if (this.pathMtus.lower(formatIpv6Address(destination), mtu, this.mtuTo(destination), now)) this.stats.increment('ipv6.pmtu.lowered');
   }
 
   /**
@@ -850,7 +845,7 @@ export class Ipv6Layer {
       this.looped = [];
       for (const { iface, frame } of looped) this.input(iface, frame, now);
     }
-    if (this.pathMtus.size > 0) for (const [destination, entry] of this.pathMtus) if (entry.expires <= now) this.pathMtus.delete(destination);
+    this.pathMtus.expire(now);
     if (this.reassembler.pollAt() > now) return;
     for (const expired of this.reassembler.expire(now)) {
       this.stats.increment('drop.ipv6.reassemblyTimeout');
@@ -866,8 +861,7 @@ export class Ipv6Layer {
 
   /** The next time `poll` has work, or Infinity. */
   pollAt(): number {
-    let next = this.reassembler.pollAt();
-    if (this.pathMtus.size > 0) for (const entry of this.pathMtus.values()) next = Math.min(next, entry.expires);
+    let next = Math.min(this.reassembler.pollAt(), this.pathMtus.pollAt());
     if (this.neighborLinks.size > 0) for (const { nd, mld } of this.neighborLinks.values()) next = Math.min(next, nd.pollAt(), mld.pollAt());
     return next;
   }
@@ -919,11 +913,6 @@ function parseIpv6AddressStrict(text: string): Ipv6Address {
   const address = parseIpv6Address(text);
   if (!address) throw new Error(`not an IPv6 address: ${text}`);
   return address;
-}
-
-/** The MTU a route allows on its interface. */
-function linkMtu(route: Ipv6Route, iface: NetworkInterface): number {
-  return route.mtu !== undefined ? Math.min(route.mtu, iface.mtu) : iface.mtu;
 }
 
 /** True when prefix `outer` holds all of `inner`. */
