@@ -1,15 +1,17 @@
 /**
  * IPv4 fragmentation and reassembly (RFC 791 §2.3 and §3.2, RFC 815 for the hole bookkeeping).
  *
- * Reassembly is bounded three ways: a timeout per datagram (30 s by default, as Linux), a
- * memory cap across all datagrams (new fragments are refused while it is exceeded, as Linux
- * does since 4.17), and a cap on fragments per datagram. A fragment that overlaps data already
- * received discards the whole datagram, as RFC 5722 prescribes for IPv6 and Linux does for IPv4;
- * a duplicate — a fragment wholly inside one already held — is dropped on its own, as Linux does.
+ * Reassembly is bounded three ways (reassembly.ts, shared with IPv6): a timeout per datagram
+ * (30 s by default, as Linux), a memory cap across all datagrams (new fragments are refused
+ * while it is exceeded, as Linux does since 4.17), and a cap on fragments per datagram. A
+ * fragment that overlaps data already received discards the whole datagram, as RFC 5722
+ * prescribes for IPv6 and Linux does for IPv4; a duplicate — a fragment wholly inside one
+ * already held — is dropped on its own, as Linux does.
  */
 import { emitIpv4, ipv4HeaderLength, IPV4_MAX_TOTAL_LENGTH, type Ipv4Repr } from './ipv4.js';
 import type { Ipv4Option } from './ipv4-options.js';
 import type { Ipv4Address } from './address.js';
+import { FRAGMENT_OVERHEAD, FragmentReassembly, ReassemblyMemory, type ReassemblyConfig, type ReassemblyDropped } from './reassembly.js';
 
 /**
  * Options repeated in every fragment: those whose type has the copied flag (RFC 791 §3.1,
@@ -68,51 +70,24 @@ export function fragmentDatagram(header: Ipv4Repr, payload: Uint8Array, mtu: num
   return frames;
 }
 
-/** Limits on reassembly. */
-export interface ReassemblyConfig {
-  /** Time a partial datagram is kept (ms). RFC 791 suggests 15 s; Linux and we use 30 s. */
-  readonly timeoutMs: number;
-  /** Bytes all partial datagrams may hold together (Linux ipfrag_high_thresh: 4 MiB). */
-  readonly memoryLimit: number;
-  /** Fragments one datagram may have. */
-  readonly maxFragmentsPerDatagram: number;
-}
-
-/** Defaults for ReassemblyConfig. */
+/** Defaults for IPv4 reassembly (ReassemblyConfig; IPv6 takes them with its own timeout). */
 export const DEFAULT_REASSEMBLY: ReassemblyConfig = { timeoutMs: 30_000, memoryLimit: 4 * 1024 * 1024, maxFragmentsPerDatagram: 128 };
 
-/** Bytes charged per fragment on top of its data, so that tiny fragments cannot be free. */
-const FRAGMENT_OVERHEAD = 64;
 /** Bytes of fragment zero kept for an ICMP error: all an error may quote (RFC 1812 §4.3.2.3). */
 const QUOTE_LIMIT = 576;
 
-interface Fragment {
-  readonly offset: number;
-  readonly data: Uint8Array;
+/** What fragment zero leaves: its header (options and all) and its start as received, for ICMP. */
+interface FirstFragment {
+  readonly header: Ipv4Repr;
+  readonly frame: Uint8Array;
 }
-
-interface PartialDatagram {
-  readonly key: string;
-  readonly deadline: number;
-  /** Sorted by offset, never overlapping. */
-  readonly fragments: Fragment[];
-  /** The header and first payload bytes of the offset-0 fragment, once it arrived (for ICMP). */
-  firstHeader: Ipv4Repr | null;
-  firstFrame: Uint8Array | null;
-  /** Total data length, known once the last fragment (MF clear) arrived. */
-  totalLength: number | null;
-  charged: number;
-}
-
-/** Why a fragment was not kept; each maps to a `drop.ipv4.<reason>` counter. */
-export type ReassemblyDrop = 'fragmentOverlap' | 'fragmentDuplicate' | 'fragmentTooLong' | 'fragmentInconsistent' | 'reassemblyMemoryFull' | 'tooManyFragments';
 
 /** What happened to one fragment. */
 export type ReassemblyResult =
   /** `firstFrame`: the start of fragment zero as received (≤ 576 bytes), for ICMP quoting. */
   | { readonly kind: 'complete'; readonly header: Ipv4Repr; readonly payload: Uint8Array; readonly firstFrame: Uint8Array }
   | { readonly kind: 'pending' }
-  | { readonly kind: 'dropped'; readonly reason: ReassemblyDrop };
+  | ReassemblyDropped;
 
 /** A datagram that timed out; `firstFrame` is set when its first fragment had arrived. */
 export interface ExpiredDatagram {
@@ -121,45 +96,29 @@ export interface ExpiredDatagram {
 }
 
 /**
- * The bytes held by every partial datagram of a host, IPv4's and IPv6's together: one budget
- * (`ReassemblyConfig.memoryLimit`), so that fragments of one family cannot take twice the
- * memory by arriving as both (Linux keeps a limit per family; one shared limit is the stricter
- * reading of "bounded").
+ * Collects IPv4 fragments into datagrams (RFC 791 §3.2), on the shared bookkeeping of
+ * reassembly.ts. A fragment wholly inside one held is a duplicate, dropped alone (Linux's
+ * IPFRAG_DUP); any other overlap discards the datagram. Time comes in as an argument.
  */
-export class ReassemblyMemory {
-  /** Bytes charged now. */
-  inUse = 0;
-
-  constructor(
-    /** Bytes all partial datagrams may hold together. */
-    public limit: number,
-  ) {}
-
-  /** Whether `cost` more bytes fit. */
-  fits(cost: number): boolean {
-    return this.inUse + cost <= this.limit;
-  }
-}
-
-/** Collects fragments into datagrams. Time comes in as an argument. */
 export class Reassembler {
-  private readonly partials = new Map<string, PartialDatagram>();
-  private memoryInUse = 0;
+  private readonly datagrams: FragmentReassembly<FirstFragment>;
 
   constructor(
-    private readonly config: ReassemblyConfig = DEFAULT_REASSEMBLY,
+    config: ReassemblyConfig = DEFAULT_REASSEMBLY,
     /** The host's reassembly budget, shared with IPv6's reassembler (a private one by default). */
     readonly budget: ReassemblyMemory = new ReassemblyMemory(config.memoryLimit),
-  ) {}
+  ) {
+    this.datagrams = new FragmentReassembly(config, budget, 'contained');
+  }
 
   /** Bytes currently held by this reassembler's datagrams. */
   get memory(): number {
-    return this.memoryInUse;
+    return this.datagrams.memory;
   }
 
   /** Datagrams currently being reassembled. */
   get pending(): number {
-    return this.partials.size;
+    return this.datagrams.pending;
   }
 
   /**
@@ -169,12 +128,10 @@ export class Reassembler {
   insert(header: Ipv4Repr, payload: Uint8Array, frame: Uint8Array, now: number): ReassemblyResult {
     const key = `${header.source}>${header.destination}/${header.protocol}#${header.identification}`;
     const start = header.fragmentOffset;
-    const end = start + payload.length;
     const isLast = !header.moreFragments;
-
-    let partial = this.partials.get(key);
-    if (end + ipv4HeaderLength(header) > IPV4_MAX_TOTAL_LENGTH) {
-      if (partial) this.discard(partial);
+    if (start + payload.length + ipv4HeaderLength(header) > IPV4_MAX_TOTAL_LENGTH) {
+      const held = this.datagrams.partial(key);
+      if (held) this.datagrams.discard(held);
       return { kind: 'dropped', reason: 'fragmentTooLong' };
     }
     // RFC 791: every fragment but the last carries a multiple of 8 data octets. A fragment with
@@ -184,106 +141,32 @@ export class Reassembler {
 
     // Fragment zero also leaves a copy of its first bytes for ICMP quoting: that is held too.
     const cost = payload.length + FRAGMENT_OVERHEAD + (start === 0 ? Math.min(frame.length, QUOTE_LIMIT) : 0);
-    if (!this.budget.fits(cost)) return { kind: 'dropped', reason: 'reassemblyMemoryFull' };
-
-    if (!partial) {
-      partial = { key, deadline: now + this.config.timeoutMs, fragments: [], firstHeader: null, firstFrame: null, totalLength: null, charged: 0 };
-      this.partials.set(key, partial);
-    }
-
-    if (isLast) {
-      if ((partial.totalLength !== null && partial.totalLength !== end) || end < this.highestEnd(partial)) {
-        this.discard(partial);
-        return { kind: 'dropped', reason: 'fragmentInconsistent' };
-      }
-      partial.totalLength = end;
-    } else if (partial.totalLength !== null && end > partial.totalLength) {
-      this.discard(partial);
-      return { kind: 'dropped', reason: 'fragmentInconsistent' };
-    }
-
-    // Find the insertion point and check the neighbours for overlap.
-    const fragments = partial.fragments;
-    let index = 0;
-    while (index < fragments.length && fragments[index].offset < start) index++;
-    const next = fragments[index];
-    const previous = fragments[index - 1];
-    // A fragment lying wholly inside one already received is a duplicate (Linux's IPFRAG_DUP).
-    const container = next && next.offset === start ? next : previous;
-    if (container && container.offset <= start && end <= container.offset + container.data.length) {
-      return { kind: 'dropped', reason: 'fragmentDuplicate' };
-    }
-    if ((previous && previous.offset + previous.data.length > start) || (next && next.offset < end)) {
-      this.discard(partial);
-      return { kind: 'dropped', reason: 'fragmentOverlap' };
-    }
-    if (fragments.length >= this.config.maxFragmentsPerDatagram) {
-      this.discard(partial);
-      return { kind: 'dropped', reason: 'tooManyFragments' };
-    }
-
-    fragments.splice(index, 0, { offset: start, data: payload.slice() });
-    partial.charged += cost;
-    this.memoryInUse += cost;
-    this.budget.inUse += cost;
-    if (start === 0) {
-      partial.firstHeader = header;
-      partial.firstFrame = frame.slice(0, Math.min(frame.length, QUOTE_LIMIT));
-    }
-
-    if (partial.totalLength === null || partial.firstHeader === null || !this.isContiguous(partial)) return { kind: 'pending' };
+    const partial = this.datagrams.add(key, start, payload, header.moreFragments, cost, now);
+    if ('kind' in partial) return partial;
+    if (start === 0) partial.first = { header, frame: frame.slice(0, Math.min(frame.length, QUOTE_LIMIT)) };
+    if (!this.datagrams.isComplete(partial)) return { kind: 'pending' };
 
     // The whole datagram is fragment zero's header (options and all) plus the data; a last
     // fragment with a short header can fit the limit on its own while the whole does not.
-    if (ipv4HeaderLength(partial.firstHeader) + partial.totalLength > IPV4_MAX_TOTAL_LENGTH) {
-      this.discard(partial);
-      return { kind: 'dropped', reason: 'fragmentTooLong' };
-    }
-    const data = new Uint8Array(partial.totalLength);
-    for (const fragment of fragments) data.set(fragment.data, fragment.offset);
-    const complete: Ipv4Repr = { ...partial.firstHeader, moreFragments: false, fragmentOffset: 0, payloadLength: data.length };
-    this.discard(partial);
-    return { kind: 'complete', header: complete, payload: data, firstFrame: partial.firstFrame! };
+    const first = partial.first!;
+    const totalLength = partial.totalLength!;
+    if (ipv4HeaderLength(first.header) + totalLength > IPV4_MAX_TOTAL_LENGTH) return this.datagrams.drop(partial, 'fragmentTooLong');
+    const data = new Uint8Array(totalLength);
+    this.datagrams.assemble(partial, data, 0);
+    const complete: Ipv4Repr = { ...first.header, moreFragments: false, fragmentOffset: 0, payloadLength: data.length };
+    return { kind: 'complete', header: complete, payload: data, firstFrame: first.frame };
   }
 
   /** Removes datagrams whose time ran out (RFC 791 §3.2 "timer runs out"). */
   expire(now: number): ExpiredDatagram[] {
-    const expired: ExpiredDatagram[] = [];
-    for (const partial of this.partials.values()) {
-      if (partial.deadline <= now) {
-        const source = partial.firstHeader?.source ?? Number(partial.key.slice(0, partial.key.indexOf('>')));
-        expired.push({ source, firstFrame: partial.firstFrame });
-        this.discard(partial);
-      }
-    }
-    return expired;
+    return this.datagrams.expire(now).map((partial) => ({
+      source: partial.first?.header.source ?? Number(partial.key.slice(0, partial.key.indexOf('>'))),
+      firstFrame: partial.first?.frame ?? null,
+    }));
   }
 
   /** The earliest deadline, or Infinity. */
   pollAt(): number {
-    if (this.partials.size === 0) return Infinity;
-    let earliest = Infinity;
-    for (const partial of this.partials.values()) earliest = Math.min(earliest, partial.deadline);
-    return earliest;
-  }
-
-  private highestEnd(partial: PartialDatagram): number {
-    const last = partial.fragments[partial.fragments.length - 1];
-    return last ? last.offset + last.data.length : 0;
-  }
-
-  private isContiguous(partial: PartialDatagram): boolean {
-    let covered = 0;
-    for (const fragment of partial.fragments) {
-      if (fragment.offset !== covered) return false;
-      covered += fragment.data.length;
-    }
-    return covered === partial.totalLength;
-  }
-
-  private discard(partial: PartialDatagram): void {
-    this.memoryInUse -= partial.charged;
-    this.budget.inUse -= partial.charged;
-    this.partials.delete(partial.key);
+    return this.datagrams.pollAt();
   }
 }

@@ -4,7 +4,7 @@
  */
 import { DECODE_REASONS, type DecodeReason } from '../core/decode-error.js';
 import { counterFamily, type CounterNameOf, type CounterRegistry } from '../core/stats.js';
-import type { ReassemblyDrop } from './fragments.js';
+import type { ReassemblyDrop } from './reassembly.js';
 import type { IcmpErrno } from './icmp-errors.js';
 import type { IcmpErrorKind, IcmpSuppression } from './icmp-layer.js';
 import type { IcmpRateLimit } from './icmp-rate-limit.js';

@@ -6,8 +6,8 @@
  * the unfragmentable part, a Fragment header, and a piece of the fragmentable part, every piece
  * but the last a multiple of 8 bytes. Only the source fragments; routers never do.
  *
- * Reassembly is bounded as IPv4's is (fragments.ts), and from the same budget
- * (`ReassemblyMemory`): a timeout per packet (60 s, RFC 8200 §4.5), the host's memory cap, and a
+ * Reassembly is bounded as IPv4's is, on the same bookkeeping (reassembly.ts) and from the same
+ * budget (`ReassemblyMemory`): a timeout per packet (60 s, RFC 8200 §4.5), the host's memory cap, and a
  * cap on fragments per packet. A fragment that overlaps one already held discards the whole
  * packet (RFC 5722 §4, RFC 8200 §4.5); an exact duplicate — same offset, same length — is
  * dropped alone, as RFC 8200 §4.5 allows ("may choose to detect this case and drop exact
@@ -18,15 +18,20 @@
 import { writeUint16 } from '../core/bytes.js';
 import { emitIpv6ExtensionHeader } from './ipv6-extension-headers.js';
 import { IPV6_HEADER_LENGTH, IPV6_MAX_PAYLOAD_LENGTH, Ipv6NextHeader } from './ipv6.js';
-import { ReassemblyMemory, type ReassemblyConfig } from './fragments.js';
+import {
+  FRAGMENT_OVERHEAD,
+  FragmentReassembly,
+  type ReassemblyConfig,
+  type ReassemblyDrop,
+  type ReassemblyDropped,
+  type ReassemblyMemory,
+} from './reassembly.js';
 
 /** RFC 8200 §4.5: reassembly is abandoned 60 seconds after the first-arriving fragment. */
 export const IPV6_REASSEMBLY_TIMEOUT_MS = 60_000;
 /** The Fragment header's length. */
 export const FRAGMENT_HEADER_LENGTH = 8;
 
-/** Bytes charged per fragment on top of its data (as fragments.ts), so tiny fragments are not free. */
-const FRAGMENT_OVERHEAD = 64;
 /** Bytes of the first fragment kept for a Time Exceeded: all an ICMPv6 error may quote (RFC 4443 §2.4(c)). */
 const QUOTE_LIMIT = 1232;
 
@@ -85,33 +90,19 @@ export interface Ipv6Fragment {
 }
 
 /** Why a fragment was not kept; each is counted as `drop.ipv6.<reason>`. */
-export type Ipv6ReassemblyDrop =
-  'fragmentOverlap' | 'fragmentDuplicate' | 'fragmentTooLong' | 'fragmentInconsistent' | 'reassemblyMemoryFull' | 'tooManyFragments';
+export type Ipv6ReassemblyDrop = ReassemblyDrop;
 
 /** What happened to one fragment. */
 export type Ipv6ReassemblyResult =
   /** `packet`: the reassembled packet, Fragment header gone (RFC 8200 §4.5); `firstFragment`: the start of the first fragment, to quote. */
-  | { readonly kind: 'complete'; readonly packet: Uint8Array; readonly firstFragment: Uint8Array }
-  | { readonly kind: 'pending' }
-  | { readonly kind: 'dropped'; readonly reason: Ipv6ReassemblyDrop };
+  { readonly kind: 'complete'; readonly packet: Uint8Array; readonly firstFragment: Uint8Array } | { readonly kind: 'pending' } | ReassemblyDropped;
 
-interface Piece {
-  readonly offset: number;
-  readonly data: Uint8Array;
-}
-
-interface PartialPacket {
-  readonly key: string;
-  readonly deadline: number;
-  /** Sorted by offset, never overlapping. */
-  readonly pieces: Piece[];
-  /** From the first fragment (offset 0): its unfragmentable part, with the Next Header field already naming the fragmentable part. */
-  unfragmentable: Uint8Array | null;
-  /** The first fragment's start, for a Time Exceeded (RFC 8200 §4.5). */
-  firstFragment: Uint8Array | null;
-  /** Length of the fragmentable part, known once the last fragment (M clear) arrived. */
-  totalLength: number | null;
-  charged: number;
+/** What the first fragment (offset 0) leaves. */
+interface FirstFragment {
+  /** Its unfragmentable part, with the Next Header field already naming the fragmentable part. */
+  readonly unfragmentable: Uint8Array;
+  /** Its start, for a Time Exceeded (RFC 8200 §4.5). */
+  readonly quote: Uint8Array;
 }
 
 /** A packet whose time ran out; `firstFragment` is set when its first fragment had arrived. */
@@ -119,131 +110,67 @@ export interface ExpiredIpv6Packet {
   readonly firstFragment: Uint8Array | null;
 }
 
-/** Collects IPv6 fragments into packets. Time comes in as an argument. */
+/**
+ * Collects IPv6 fragments into packets (RFC 8200 §4.5), on the shared bookkeeping of
+ * reassembly.ts: only an exact duplicate is dropped alone, any other overlap discards the packet
+ * (RFC 5722 §4). Time comes in as an argument.
+ */
 export class Ipv6Reassembler {
-  private readonly partials = new Map<string, PartialPacket>();
-  private memoryInUse = 0;
+  private readonly packets: FragmentReassembly<FirstFragment>;
 
   constructor(
-    private readonly config: ReassemblyConfig,
+    config: ReassemblyConfig,
     /** The host's reassembly budget, shared with IPv4's (fragments.ts). */
     readonly budget: ReassemblyMemory,
-  ) {}
+  ) {
+    this.packets = new FragmentReassembly(config, budget, 'exact');
+  }
 
   /** Bytes held by this reassembler's packets. */
   get memory(): number {
-    return this.memoryInUse;
+    return this.packets.memory;
   }
 
   /** Packets being reassembled. */
   get pending(): number {
-    return this.partials.size;
+    return this.packets.pending;
   }
 
   /** Adds one fragment; returns the packet when this fragment completed it. */
   insert(fragment: Ipv6Fragment, now: number): Ipv6ReassemblyResult {
     const data = fragment.packet.subarray(fragment.fragmentHeaderOffset + FRAGMENT_HEADER_LENGTH);
     const start = fragment.offset;
-    const end = start + data.length;
-    const isLast = !fragment.moreFragments;
-    let partial = this.partials.get(fragment.key);
     // A piece with no data has nothing to reassemble (the codec has already refused a non-last
     // piece whose length is not a multiple of 8, RFC 8200 §4.5).
     if (data.length === 0) return { kind: 'dropped', reason: 'fragmentInconsistent' };
     const cost = data.length + FRAGMENT_OVERHEAD + (start === 0 ? Math.min(fragment.packet.length, QUOTE_LIMIT) + fragment.fragmentHeaderOffset : 0);
-    if (!this.budget.fits(cost)) return { kind: 'dropped', reason: 'reassemblyMemoryFull' };
-    if (!partial) {
-      partial = {
-        key: fragment.key,
-        deadline: now + this.config.timeoutMs,
-        pieces: [],
-        unfragmentable: null,
-        firstFragment: null,
-        totalLength: null,
-        charged: 0,
-      };
-      this.partials.set(fragment.key, partial);
-    }
-    if (isLast) {
-      // RFC 8200 §4.5: the last fragment fixes the length; one that disagrees with what is held is an error.
-      if ((partial.totalLength !== null && partial.totalLength !== end) || end < this.highestEnd(partial)) return this.drop(partial, 'fragmentInconsistent');
-      partial.totalLength = end;
-    } else if (partial.totalLength !== null && end > partial.totalLength) {
-      return this.drop(partial, 'fragmentInconsistent');
-    }
-    const pieces = partial.pieces;
-    let index = 0;
-    while (index < pieces.length && pieces[index].offset < start) index++;
-    const next = pieces[index];
-    const previous = pieces[index - 1];
-    if (next && next.offset === start && next.data.length === data.length) return { kind: 'dropped', reason: 'fragmentDuplicate' };
-    if ((previous && previous.offset + previous.data.length > start) || (next && next.offset < end)) return this.drop(partial, 'fragmentOverlap');
-    if (pieces.length >= this.config.maxFragmentsPerDatagram) return this.drop(partial, 'tooManyFragments');
-    pieces.splice(index, 0, { offset: start, data: data.slice() });
-    partial.charged += cost;
-    this.memoryInUse += cost;
-    this.budget.inUse += cost;
+    const partial = this.packets.add(fragment.key, start, data, fragment.moreFragments, cost, now);
+    if ('kind' in partial) return partial;
     if (start === 0) {
       const unfragmentable = fragment.packet.slice(0, fragment.fragmentHeaderOffset);
       unfragmentable[fragment.nextHeaderField] = fragment.nextHeader;
-      partial.unfragmentable = unfragmentable;
-      partial.firstFragment = fragment.packet.slice(0, Math.min(fragment.packet.length, QUOTE_LIMIT));
+      partial.first = { unfragmentable, quote: fragment.packet.slice(0, Math.min(fragment.packet.length, QUOTE_LIMIT)) };
     }
-    if (partial.totalLength === null || partial.unfragmentable === null || !this.isContiguous(partial)) return { kind: 'pending' };
-    const head = partial.unfragmentable;
+    if (!this.packets.isComplete(partial)) return { kind: 'pending' };
+    const { unfragmentable: head, quote } = partial.first!;
+    const totalLength = partial.totalLength!;
     // RFC 8200 §4.5: the reassembled Payload Length must fit its 16 bits.
-    if (head.length - IPV6_HEADER_LENGTH + partial.totalLength > IPV6_MAX_PAYLOAD_LENGTH) return this.drop(partial, 'fragmentTooLong');
-    const packet = new Uint8Array(head.length + partial.totalLength);
+    if (head.length - IPV6_HEADER_LENGTH + totalLength > IPV6_MAX_PAYLOAD_LENGTH) return this.packets.drop(partial, 'fragmentTooLong');
+    const packet = new Uint8Array(head.length + totalLength);
     packet.set(head);
-    for (const piece of pieces) packet.set(piece.data, head.length + piece.offset);
+    this.packets.assemble(partial, packet, head.length);
     writeUint16(packet, 4, packet.length - IPV6_HEADER_LENGTH);
-    const firstFragment = partial.firstFragment!;
-    this.discard(partial);
-    return { kind: 'complete', packet, firstFragment };
+    return { kind: 'complete', packet, firstFragment: quote };
   }
 
   /** Removes the packets whose 60 seconds ran out (RFC 8200 §4.5). */
   expire(now: number): ExpiredIpv6Packet[] {
-    const expired: ExpiredIpv6Packet[] = [];
-    for (const partial of this.partials.values()) {
-      if (partial.deadline > now) continue;
-      expired.push({ firstFragment: partial.firstFragment });
-      this.discard(partial);
-    }
-    return expired;
+    return this.packets.expire(now).map((partial) => ({ firstFragment: partial.first?.quote ?? null }));
   }
 
   /** The earliest deadline, or Infinity. */
   pollAt(): number {
-    if (this.partials.size === 0) return Infinity;
-    let earliest = Infinity;
-    for (const partial of this.partials.values()) earliest = Math.min(earliest, partial.deadline);
-    return earliest;
-  }
-
-  private drop(partial: PartialPacket, reason: Ipv6ReassemblyDrop): Ipv6ReassemblyResult {
-    this.discard(partial);
-    return { kind: 'dropped', reason };
-  }
-
-  private highestEnd(partial: PartialPacket): number {
-    const last = partial.pieces[partial.pieces.length - 1];
-    return last ? last.offset + last.data.length : 0;
-  }
-
-  private isContiguous(partial: PartialPacket): boolean {
-    let covered = 0;
-    for (const piece of partial.pieces) {
-      if (piece.offset !== covered) return false;
-      covered += piece.data.length;
-    }
-    return covered === partial.totalLength;
-  }
-
-  private discard(partial: PartialPacket): void {
-    this.memoryInUse -= partial.charged;
-    this.budget.inUse -= partial.charged;
-    this.partials.delete(partial.key);
+    return this.packets.pollAt();
   }
 }
 

@@ -13,7 +13,7 @@ import { fail, ok, type Result } from '../core/result.js';
 import type { Rng } from '../core/rng.js';
 import type { Counter, Stats } from '../core/stats.js';
 import type { Tracer } from '../core/trace.js';
-import type { ReassemblyConfig } from './fragments.js';
+import type { ReassemblyConfig } from './reassembly.js';
 import type { NetworkInterface } from './interface.js';
 import type { IpLayer, IpSendError } from './ip-layer.js';
 import {
