@@ -25,7 +25,8 @@
 # The TUN run has no link layer (no NDP) and no router: pings, UDP, TCP and the hand-made packets.
 #
 # Everything happens inside network namespaces made here (named with this shell's PID); they,
-# and every process started here, are removed on exit, also on failure. Needs root, ip,
+# and every process started here, are removed on exit, also on failure
+# (../fixtures/capture-harness.sh). Needs root, ip,
 # tcpdump, ethtool, python3, ping, timeout, editcap (wireshark-common). Finishes in about 20 seconds on 2 loaded cores.
 set -Eeuo pipefail
 
@@ -33,70 +34,14 @@ if [[ $# -ne 1 ]]; then
   echo "usage: $0 OUTDIR" >&2
   exit 2
 fi
-if [[ $EUID -ne 0 ]]; then
-  echo "$0: needs root (network namespaces, tcpdump)" >&2
-  exit 1
-fi
-for tool in ip tcpdump ethtool python3 ping timeout editcap; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "$0: missing tool: $tool" >&2
-    exit 1
-  fi
-done
-
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-RELAY="$SCRIPT_DIR/../fixtures/tun-relay.py"
+source "$SCRIPT_DIR/../fixtures/capture-harness.sh"
+harness_start ustack-ipv6 ethtool python3 ping editcap
 mkdir -p "$1"
 OUTDIR=$(cd "$1" && pwd)
-
 NS_A="ustack-v6-a-$$"
 NS_B="ustack-v6-b-$$"
 NS_C="ustack-v6-c-$$"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ustack-ipv6.XXXXXX")
-chmod 755 "$WORK"
-PIDS=()
-
-cleanup() {
-  local rc=$?
-  set +e
-  trap - ERR
-  local pid
-  for pid in "${PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null
-  done
-  for pid in "${PIDS[@]}"; do
-    wait "$pid" 2>/dev/null
-  done
-  ip netns del "$NS_A" 2>/dev/null
-  ip netns del "$NS_B" 2>/dev/null
-  ip netns del "$NS_C" 2>/dev/null
-  if [[ $rc -ne 0 ]]; then
-    echo "$0: failed (exit $rc); logs follow" >&2
-    tail -n 20 "$WORK"/*.log >&2 2>/dev/null
-  fi
-  rm -rf "$WORK"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "$0: line $LINENO: command failed: $BASH_COMMAND" >&2' ERR
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-in_a() { ip netns exec "$NS_A" "$@"; }
-in_b() { ip netns exec "$NS_B" "$@"; }
-
-# wait_for_line FILE TEXT: wait (at most 10 s) until FILE contains TEXT.
-wait_for_line() {
-  local i
-  for ((i = 0; i < 100; i++)); do
-    if grep -q -- "$2" "$1" 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "timed out waiting for '$2' in $1" >&2
-  return 1
-}
 
 # wait_until_no_tentative NS: wait (at most 10 s) until duplicate address detection is over.
 wait_until_no_tentative() {
@@ -109,25 +54,6 @@ wait_until_no_tentative() {
   done
   echo "duplicate address detection did not finish in $1" >&2
   return 1
-}
-
-# start_capture NS IFACE FILE [tcpdump args...]: records until stop_capture; sets CAPTURE_PID.
-# `ip netns exec` forks rather than exec'ing, so the shell inside writes the PID it becomes.
-start_capture() {
-  local ns=$1 iface=$2 file=$3
-  shift 3
-  local name
-  name=$(basename "$file" .pcap)
-  ip netns exec "$ns" sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$WORK/$name.pid" \
-    timeout 60 tcpdump -i "$iface" -U --immediate-mode -B 65536 -Z root -w "$file" "$@" >"$WORK/tcpdump-$name.log" 2>&1 &
-  PIDS+=("$!")
-  wait_for_line "$WORK/tcpdump-$name.log" "listening on"
-}
-
-# stop_capture NAME: SIGTERM (a background job ignores SIGINT); tcpdump writes what it holds.
-stop_capture() {
-  kill -TERM "$(cat "$WORK/$1.pid")"
-  wait_for_line "$WORK/tcpdump-$1.log" "packets captured"
 }
 
 cat >"$WORK/traffic.py" <<'PY'
@@ -265,17 +191,6 @@ else:
     sys.exit("unknown command " + cmd)
 PY
 
-# serve_in_b NAME COMMAND...: a traffic.py server in B, started once it says "listening".
-serve_in_b() {
-  local log
-  log=$(mktemp "$WORK/$1.XXXXXX.log")
-  shift
-  in_b timeout 30 python3 "$WORK/traffic.py" "$@" >"$log" 2>&1 &
-  SERVER_PID=$!
-  PIDS+=("$SERVER_PID")
-  wait_for_line "$log" listening
-}
-
 # common_traffic A_ADDR B_ADDR: what both runs carry from A to B.
 common_traffic() {
   local a=$1 b=$2 py="$WORK/traffic.py"
@@ -292,12 +207,7 @@ common_traffic() {
   in_a timeout 10 python3 "$py" hostile "$a" "$b"
 }
 
-ip netns add "$NS_A"
-ip netns add "$NS_B"
-ip netns add "$NS_C"
-for ns in "$NS_A" "$NS_B" "$NS_C"; do
-  ip -n "$ns" link set lo up
-done
+add_namespaces "$NS_A" "$NS_B" "$NS_C"
 ip netns exec "$NS_B" sysctl -q -w net.ipv6.conf.all.forwarding=1
 # A learns its SLAAC address from the hand-made advertisement, not a default route.
 ip netns exec "$NS_A" sysctl -q -w net.ipv6.conf.default.accept_ra=1 net.ipv6.conf.default.accept_ra_defrtr=0
@@ -354,21 +264,14 @@ stop_capture sll
 stop_capture sll2
 
 echo "recording raw.pcap (tun + relay) ..."
-python3 "$RELAY" --a "$NS_A:tunA" --b "$NS_B:tunB" --lifetime 40 >"$WORK/relay.log" 2>&1 &
-relay_pid=$!
-PIDS+=("$relay_pid")
-wait_for_line "$WORK/relay.log" ready
-for side in "$NS_A:tunA:fd00:17::1" "$NS_B:tunB:fd00:17::2"; do
-  IFS=: read -r ns dev addr <<<"$side"
-  ip netns exec "$ns" ethtool -K "$dev" tx off tso off gso off gro off >/dev/null 2>&1 || true
-  ip -n "$ns" link set "$dev" mtu 1500 up
-  ip -n "$ns" addr add "$addr/64" dev "$dev" nodad
-done
+start_tun_relay
+tun_up "$NS_A" tunA fd00:17::1/64 nodad
+tun_up "$NS_B" tunB fd00:17::2/64 nodad
 start_capture "$NS_A" tunA "$WORK/raw.pcap"
 common_traffic fd00:17::1 fd00:17::2
 sleep 0.3
 stop_capture raw
-kill -TERM "$relay_pid"
+stop_tun_relay
 
 editcap -F pcap -T rawip6 "$WORK/raw.pcap" "$WORK/ipv6.pcap"
 
