@@ -30,10 +30,10 @@ import { armRetransmitTimer } from './deadlines.js';
 import { negotiateOptions, prepareOwnSyn, queueTextOfSyn, segmentArrives } from './input.js';
 import { IsnGenerator, tupleBytes } from './isn.js';
 import { sendSyn, sendSynAck, synWindow, tcpIpHeaderLength, transmitPending } from './output.js';
-import { has, toSegment, type Segment, type SegmentOptions } from './segment.js';
+import { has, receivedSegment, type Segment, type SegmentOptions } from './segment.js';
 import { COOKIE_LIFETIME_MS, SynCookies, type CookieOptions } from './syn-cookies.js';
 import { seqAdd, seqGe, seqLt } from './seq.js';
-import { emitTcp, parseTcp, TcpFlag, tcpLength, TcpPacket, type TcpRepr } from './tcp-packet.js';
+import { emitTcp, TcpFlag, tcpLength, TcpPacket, type TcpRepr } from './tcp-packet.js';
 import { SendStoragePool } from './send-buffer.js';
 import { tcpTraceEvent } from './tcp-trace.js';
 import { TimeWaitRecord, TimeWaitTable, type TimeWaitHost } from './time-wait.js';
@@ -136,10 +136,9 @@ function cookieSyn(from: Segment, seq: number, window: number, mss: number, carr
     flags: TcpFlag.SYN,
     window,
     urgentPointer: 0,
-    options: [],
     payload: NO_BYTES,
     len: 1,
-    parsed: { mss, windowScale: carried.windowScale, sackPermitted: carried.sack, sackBlocks: [], timestamps },
+    parsed: { mss, windowScale: carried.windowScale, sackPermitted: carried.sack, sackBlocks: [], timestamps, malformed: 0 },
   };
 }
 
@@ -519,26 +518,22 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
       this.stats.increment(`drop.tcp.${checked.error.reason}`);
       return;
     }
-    // Options as a receiver takes them: a malformed one ends or is left out of the parse, and
-    // the segment is still processed (Linux's tcp_parse_options; tcp-options.ts).
-    const parsed = parseTcp(
-      checked.value,
-      datagram.checksumTrusted
-        ? { verifyChecksum: false, optionParsing: 'lenient' }
-        : { source: header.source, destination: header.destination, optionParsing: 'lenient' },
-    );
-    if (!parsed.ok) {
-      this.stats.increment(`drop.tcp.${parsed.error.reason}`);
+    const packet = checked.value;
+    if (!datagram.checksumTrusted && !packet.checksumValid(header.source, header.destination)) {
+      this.stats.increment('drop.tcp.badChecksum');
       return;
     }
-    if (parsed.value.malformedOptions) this.stats.increment('tcp.rx.malformedOption');
+    // Options as a receiver takes them: a malformed one ends or is left out of the walk, and
+    // the segment is still processed (Linux's tcp_parse_options; segment.ts).
+    const segment = receivedSegment(packet);
+    if (segment.parsed.malformed > 0) this.stats.increment('tcp.rx.malformedOption');
     if (datagram.destinationKind !== 'unicast') {
       this.stats.increment('drop.tcp.notUnicast'); // RFC 1122 §4.2.3.10
       return;
     }
     this.rxSegments.increment();
     if (this.tracer) this.tracer(tcpTraceEvent('up', datagram.payload, now, datagram.checksumTrusted));
-    this.segmentInput(header.destination, header.source, toSegment(parsed.value), header.ecn, now);
+    this.segmentInput(header.destination, header.source, segment, header.ecn, now);
   }
 
   /** A TCP segment arrived over IPv6 (RFC 9293 §3.10.7; the checksum over RFC 8200 §8.1's pseudo-header). */
@@ -549,24 +544,20 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
       this.stats.increment(`drop.tcp.${checked.error.reason}`);
       return;
     }
-    const parsed = parseTcp(
-      checked.value,
-      datagram.checksumTrusted
-        ? { verifyChecksum: false, optionParsing: 'lenient' }
-        : { source: header.source, destination: header.destination, optionParsing: 'lenient' },
-    );
-    if (!parsed.ok) {
-      this.stats.increment(`drop.tcp.${parsed.error.reason}`);
+    const packet = checked.value;
+    if (!datagram.checksumTrusted && !packet.checksumValid(header.source, header.destination)) {
+      this.stats.increment('drop.tcp.badChecksum');
       return;
     }
-    if (parsed.value.malformedOptions) this.stats.increment('tcp.rx.malformedOption');
+    const segment = receivedSegment(packet);
+    if (segment.parsed.malformed > 0) this.stats.increment('tcp.rx.malformedOption');
     if (datagram.destinationKind !== 'unicast') {
       this.stats.increment('drop.tcp.notUnicast');
       return;
     }
     this.rxSegments.increment();
     if (this.tracer) this.tracer(tcpTraceEvent('up', datagram.payload, now, datagram.checksumTrusted));
-    this.segmentInput(ipv6Text(header.destination), ipv6Text(header.source), toSegment(parsed.value), header.ecn, now);
+    this.segmentInput(ipv6Text(header.destination), ipv6Text(header.source), segment, header.ecn, now);
   }
 
   /** The steps of RFC 9293 §3.10.7 after the checks: the connection, or a listener, or CLOSED. */
