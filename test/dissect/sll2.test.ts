@@ -5,9 +5,7 @@
  * one; and, as root, a capture recorded now in throw-away network namespaces, compared with
  * tshark on the same file.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +15,7 @@ import { emitLinuxSll2, LinuxSll2Header, parseLinuxSll2 } from '../../src/dissec
 import { LinkType, readCapture } from '../../src/pcap/pcap.js';
 import { writeGolden } from '../fixtures/write-golden.js';
 import { formatGoldenJsonl, readGoldenJsonl, readTsharkFields, TSHARK_FIELDS, tsharkVersion, type TsharkFrame } from '../fixtures/tshark-fields.js';
+import { freshRecording } from '../support/fresh-recording.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURE = resolve(HERE, '../../captures/fixtures/sll2.pcap');
@@ -27,7 +26,6 @@ const FIXTURE = resolve(HERE, '../../captures/fixtures/sll2.pcap');
 const SLL_GOLDEN = resolve(HERE, '../../captures/fixtures/sll2.sll-fields.tshark.jsonl');
 const RECORD_SCRIPT = join(HERE, 'record-sll2.sh');
 const TSHARK = tsharkVersion();
-const IS_ROOT = process.getuid?.() === 0;
 const IN_CI = process.env.CI === 'true';
 
 /** The frame and cooked-header fields tshark has for a v2 frame. */
@@ -180,35 +178,26 @@ describe('the committed SLL2 capture (captures/fixtures/sll2.pcap)', () => {
   });
 });
 
-const RECORDING_TOOLS = ['ip', 'tcpdump', 'python3', 'ping', 'timeout', 'tshark'];
-const MISSING_TOOLS =
-  IS_ROOT || IN_CI ? RECORDING_TOOLS.filter((tool) => spawnSync('sh', ['-c', 'command -v "$1" >/dev/null 2>&1', 'sh', tool]).status !== 0) : [];
-const RECORD_FRESH = IN_CI || (IS_ROOT && MISSING_TOOLS.length === 0);
+const RECORDING = freshRecording(
+  RECORD_SCRIPT,
+  ['ip', 'tcpdump', 'python3', 'ping', 'timeout', 'tshark'],
+  'recording a tcpdump -i any capture in network namespaces',
+);
 
 describe('an SLL2 capture recorded now with tcpdump -i any', () => {
-  if (!IS_ROOT && !IN_CI) {
-    console.warn('SKIPPED (needs root): record-sll2.sh recording a tcpdump -i any capture in network namespaces');
-  } else if (!RECORD_FRESH) {
-    console.warn(`SKIPPED (needs ${MISSING_TOOLS.join(', ')}): record-sll2.sh recording a fresh SLL2 capture`);
-  }
-
-  it.runIf(RECORD_FRESH)(
+  it.runIf(RECORDING.runs)(
     'is read field for field as tshark reads it',
     () => {
-      if (!IS_ROOT) throw new Error('CI=true: this test must run as root (it records in network namespaces)');
-      if (MISSING_TOOLS.length > 0) throw new Error(`CI=true: recording an SLL2 capture needs ${MISSING_TOOLS.join(', ')}`);
-      const directory = mkdtempSync(join(tmpdir(), 'ustack-sll2-'));
+      const directory = RECORDING.record({ file: 'any.pcap', timeoutMs: 60_000 });
       try {
         const path = join(directory, 'any.pcap');
-        const run = spawnSync('bash', [RECORD_SCRIPT, path], { encoding: 'utf8', timeout: 60_000 });
-        expect(run.status, `record-sll2.sh failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
         const fields = [...TSHARK_FIELDS, ...SLL_FIELDS.filter((name) => name !== 'frame.number')];
         const theirs = readTsharkFields(path, fields);
         expectRecordedTraffic(theirs);
         const diffs = differences(ourReading(path, fields), theirs);
         expect(diffs, diffs.join('\n')).toEqual([]);
       } finally {
-        rmSync(directory, { recursive: true, force: true });
+        RECORDING.remove(directory);
       }
     },
     90_000,

@@ -7,9 +7,7 @@
  * hand-made packet the kernel answered with a Parameter Problem, the codec refuses it with the
  * same code and pointer. As root, a capture recorded now is compared with tshark the same way.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +25,7 @@ import { checkNdpIpHeader, type NdpRepr } from '../../src/ip/ndp.js';
 import { readCapture } from '../../src/pcap/pcap.js';
 import { formatGoldenJsonl, readGoldenJsonl, runTshark, tsharkVersion, type TsharkFrame } from '../fixtures/tshark-fields.js';
 import { IPV6_TSHARK_FIELDS, ipv6TsharkArgs, readIpv6TsharkFields } from './ipv6-tshark.js';
+import { freshRecording } from '../support/fresh-recording.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURE_DIR = resolve(HERE, '../../captures/fixtures/ipv6');
@@ -35,7 +34,6 @@ const LINK_TYPES = { 'eth.pcap': 1, 'sll.pcap': 113, 'sll2.pcap': 276, 'raw.pcap
 const CAPTURES = Object.keys(LINK_TYPES) as (keyof typeof LINK_TYPES)[];
 const TSHARK = tsharkVersion();
 const TSHARK_MATCHES_GOLDEN = TSHARK?.startsWith('4.0.') ?? false;
-const IS_ROOT = process.getuid?.() === 0;
 const IN_CI = process.env.CI === 'true';
 
 const goldenPath = (pcap: string): string => pcap.replace(/\.pcap$/, '.tshark.jsonl');
@@ -456,24 +454,18 @@ describe.runIf(TSHARK !== undefined || IN_CI)('-Y on the IPv6 fields chooses the
   }, 60_000);
 });
 
-const RECORDING_TOOLS = ['ip', 'tcpdump', 'ethtool', 'python3', 'ping', 'timeout', 'tshark', 'editcap'];
-const MISSING_TOOLS =
-  IS_ROOT || IN_CI ? RECORDING_TOOLS.filter((tool) => spawnSync('sh', ['-c', 'command -v "$1" >/dev/null 2>&1', 'sh', tool]).status !== 0) : [];
-const RECORD_FRESH = IN_CI || (IS_ROOT && MISSING_TOOLS.length === 0);
+const RECORDING = freshRecording(
+  RECORD_SCRIPT,
+  ['ip', 'tcpdump', 'ethtool', 'python3', 'ping', 'timeout', 'tshark', 'editcap'],
+  'recording IPv6 kernel traffic in network namespaces',
+);
 
 describe('IPv6 captures recorded now from the kernel (record-ipv6.sh)', () => {
-  if (!IS_ROOT && !IN_CI) console.warn('SKIPPED (needs root): record-ipv6.sh recording IPv6 kernel traffic in network namespaces');
-  else if (!RECORD_FRESH) console.warn(`SKIPPED (needs ${MISSING_TOOLS.join(', ')}): record-ipv6.sh recording fresh IPv6 captures`);
-
-  it.runIf(RECORD_FRESH)(
+  it.runIf(RECORDING.runs)(
     'are read field for field as tshark reads them, in every link type',
     () => {
-      if (!IS_ROOT) throw new Error('CI=true: this test must run as root (it records in network namespaces)');
-      if (MISSING_TOOLS.length > 0) throw new Error(`CI=true: recording IPv6 captures needs ${MISSING_TOOLS.join(', ')}`);
-      const directory = mkdtempSync(join(tmpdir(), 'ustack-ipv6-'));
+      const directory = RECORDING.record();
       try {
-        const run = spawnSync('bash', [RECORD_SCRIPT, directory], { encoding: 'utf8', timeout: 90_000 });
-        expect(run.status, `record-ipv6.sh failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
         for (const name of CAPTURES) {
           const path = join(directory, name);
           const theirs = readIpv6TsharkFields(path);
@@ -482,7 +474,7 @@ describe('IPv6 captures recorded now from the kernel (record-ipv6.sh)', () => {
           expect(diffs, `${name}:\n${diffs.join('\n')}`).toEqual([]);
         }
       } finally {
-        rmSync(directory, { recursive: true, force: true });
+        RECORDING.remove(directory);
       }
     },
     120_000,

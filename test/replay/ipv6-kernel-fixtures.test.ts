@@ -7,9 +7,7 @@
  * the test. The captures also hold what an end host's replay leaves out, and the notes say so: MLD
  * and Neighbor Discovery, and the ICMPv6 errors B sent as a router about packets it forwarded.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +16,7 @@ import { readCapture } from '../../src/pcap/pcap.js';
 import { seqSub } from '../../src/tcp/seq.js';
 import { TcpFlag } from '../../src/tcp/tcp-packet.js';
 import { replayCapture, type Divergence, type ReplayResult } from '../../src/replay.js';
+import { freshRecording } from '../support/fresh-recording.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const FIXTURES = join(ROOT, 'captures/fixtures/ipv6');
@@ -173,12 +172,11 @@ describe.each(FILES)('ipv6/$file', ({ file, receiver, sender, relayed }) => {
   });
 });
 
-const IS_ROOT = process.getuid?.() === 0;
-const IN_CI = process.env.CI === 'true';
-const RECORDING_TOOLS = ['ip', 'tcpdump', 'ethtool', 'python3', 'ping', 'timeout', 'editcap'];
-const MISSING_TOOLS =
-  IS_ROOT || IN_CI ? RECORDING_TOOLS.filter((tool) => spawnSync('sh', ['-c', 'command -v "$1" >/dev/null 2>&1', 'sh', tool]).status !== 0) : [];
-const RECORD_FRESH = IN_CI || (IS_ROOT && MISSING_TOOLS.length === 0);
+const RECORDING = freshRecording(
+  join(ROOT, 'test/ip/record-ipv6.sh'),
+  ['ip', 'tcpdump', 'ethtool', 'python3', 'ping', 'timeout', 'editcap'],
+  'recording IPv6 kernel traffic to replay',
+);
 
 /**
  * The kernel of this machine, recorded now by the same script (test/ip/record-ipv6.sh, in
@@ -188,22 +186,15 @@ const RECORD_FRESH = IN_CI || (IS_ROOT && MISSING_TOOLS.length === 0);
  * committed ipv6/raw.pcap is held to its set (above).
  */
 describe('IPv6 captures recorded now from the kernel (record-ipv6.sh), replayed', () => {
-  if (!IS_ROOT && !IN_CI) console.warn('SKIPPED (needs root): record-ipv6.sh recording IPv6 kernel traffic to replay');
-  else if (!RECORD_FRESH) console.warn(`SKIPPED (needs ${MISSING_TOOLS.join(', ')}): record-ipv6.sh recording IPv6 kernel traffic to replay`);
   let directory = '';
   beforeAll(() => {
-    if (!RECORD_FRESH) return;
-    if (!IS_ROOT) throw new Error('CI=true: this test must run as root (it records in network namespaces)');
-    if (MISSING_TOOLS.length > 0) throw new Error(`CI=true: recording IPv6 captures needs ${MISSING_TOOLS.join(', ')}`);
-    directory = mkdtempSync(join(tmpdir(), 'ustack-replay6-'));
-    const run = spawnSync('bash', [join(ROOT, 'test/ip/record-ipv6.sh'), directory], { encoding: 'utf8', timeout: 90_000 });
-    expect(run.status, `record-ipv6.sh failed:\n${run.stdout}\n${run.stderr}`).toBe(0);
+    if (RECORDING.runs) directory = RECORDING.record();
   }, 120_000);
   afterAll(() => {
-    if (directory !== '') rmSync(directory, { recursive: true, force: true });
+    if (directory !== '') RECORDING.remove(directory);
   });
 
-  it.runIf(RECORD_FRESH)("over veth (eth.pcap): the fixture's differences, from both ends, with both defaults", async () => {
+  it.runIf(RECORDING.runs)("over veth (eth.pcap): the fixture's differences, from both ends, with both defaults", async () => {
     const path = join(directory, 'eth.pcap');
     const receiver = 'fd00:15::2';
     const finAcks = finAcksOf(path, receiver);

@@ -7,14 +7,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startTcpUpperServer } from '../../examples/tcp-upper.js';
-import type { FaultConfig } from '../../src/link/fault-injector.js';
-import { readCapture, type CaptureRecord } from '../../src/pcap/pcap.js';
+import { readCapture } from '../../src/pcap/pcap.js';
 import { PcapWriter } from '../../src/pcap/pcap-writer.js';
-import { timestampToMs } from '../../src/pcap/timestamp.js';
 import * as C from '../../src/socket-api/berkeley-constants.js';
 import { BerkeleySockets } from '../../src/socket-api/berkeley.js';
-import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
-import { inferDatagramSockets, replayCapture, type ReplayResult } from '../../src/replay.js';
+import { inferDatagramSockets, replayCapture } from '../../src/replay.js';
+import { captureUstackPair, describeDivergences, IPV6_PAIR, lossyTransfer, records, withRecordChanged } from './ustack-pair.js';
 import { runReplay } from '../../src/replay/replay-command.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mutatedCases } from '../dissect/edge-cases.js';
@@ -22,38 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const CLIENT = 'fd00:7::1';
-const SERVER = 'fd00:7::2';
-
-function records(bytes: Uint8Array): readonly CaptureRecord[] {
-  const capture = readCapture(bytes);
-  if (!capture.ok) throw new Error(capture.error.message);
-  return capture.value.records;
-}
-
-function describeDivergences(result: ReplayResult): string {
-  return result.divergences.map((d) => `${d.kind}: ${d.message}`).join('\n');
-}
-
-/** Two ustack stacks on a 1 ms wire with IPv6 addresses, each side's interface recorded (raw IP); `exchange` runs in virtual time. */
-async function captureUstackPair(
-  exchange: (client: BerkeleySockets, server: BerkeleySockets, net: { client: VirtualNetworkStack; server: VirtualNetworkStack }) => Promise<unknown>,
-  seed = 7,
-  clientFaults?: FaultConfig,
-): Promise<{ client: Uint8Array; server: Uint8Array }> {
-  const net = new VirtualNetwork(seed);
-  const clientStack = net.createStack('client');
-  const serverStack = net.createStack('server');
-  const { a, b } = net.connect(
-    { stack: clientStack, address: '10.0.0.1/24', address6: `${CLIENT}/64`, capture: true, faults: clientFaults },
-    { stack: serverStack, address: '10.0.0.2/24', address6: `${SERVER}/64`, capture: true },
-    { mtu: 1500, latencyMs: 1 },
-  );
-  await net.runAsync(exchange(new BerkeleySockets(clientStack), new BerkeleySockets(serverStack), { client: clientStack, server: serverStack }));
-  net.run(1000); // the last ACKs
-  return { client: a.tap!.writer.toBytes(), server: b.tap!.writer.toBytes() };
-}
-type VirtualNetworkStack = ReturnType<VirtualNetwork['createStack']>;
+const CLIENT = IPV6_PAIR.client;
+const SERVER = IPV6_PAIR.server;
 
 /** The client's side of the upper-casing exchange over AF_INET6: connect, write, read to the end. */
 async function upperClient6(api: BerkeleySockets, sentence: string, port: number): Promise<string> {
@@ -74,50 +42,41 @@ async function upperClient6(api: BerkeleySockets, sentence: string, port: number
 
 /** TCP (answered and refused), UDP (an echo of 100 and 3000 bytes, a closed port) and pings (56 and 3000 bytes), all over IPv6. */
 function mixedExchange() {
-  return captureUstackPair(async (client, server, stacks) => {
-    startTcpUpperServer(server, 12000, () => {}, 6);
-    const echo = stacks.server.dgram.createSocket('udp6');
-    echo.on('message', (message, from) => echo.send(message, from.port, from.address));
-    echo.bind(7000);
-    expect(await upperClient6(client, 'a sentence in lower case', 12000)).toBe('A SENTENCE IN LOWER CASE');
-    const refused = client.socket(C.AF_INET6, C.SOCK_STREAM);
-    await client.connect(refused, { address: SERVER, port: 12001 }).catch(() => undefined);
-    client.close(refused);
-    stacks.client.ping6(SERVER, 0x1234, 1);
-    stacks.client.ping6(
-      SERVER,
-      0x1234,
-      2,
-      new Uint8Array(3000).map((_, i) => i & 0xff),
-    );
-    const socket = stacks.client.dgram.createSocket('udp6');
-    const answered = new Promise<void>((resolve) => {
-      let answers = 0;
-      socket.on('message', () => {
-        if (++answers === 2) resolve();
+  return captureUstackPair(
+    async (client, server, stacks) => {
+      startTcpUpperServer(server, 12000, () => {}, 6);
+      const echo = stacks.server.dgram.createSocket('udp6');
+      echo.on('message', (message, from) => echo.send(message, from.port, from.address));
+      echo.bind(7000);
+      expect(await upperClient6(client, 'a sentence in lower case', 12000)).toBe('A SENTENCE IN LOWER CASE');
+      const refused = client.socket(C.AF_INET6, C.SOCK_STREAM);
+      await client.connect(refused, { address: SERVER, port: 12001 }).catch(() => undefined);
+      client.close(refused);
+      stacks.client.ping6(SERVER, 0x1234, 1);
+      stacks.client.ping6(
+        SERVER,
+        0x1234,
+        2,
+        new Uint8Array(3000).map((_, i) => i & 0xff),
+      );
+      const socket = stacks.client.dgram.createSocket('udp6');
+      const answered = new Promise<void>((resolve) => {
+        let answers = 0;
+        socket.on('message', () => {
+          if (++answers === 2) resolve();
+        });
       });
-    });
-    socket.send(new Uint8Array(100).fill(7), 7000, SERVER);
-    socket.send(
-      new Uint8Array(3000).map((_, i) => (i * 3) & 0xff),
-      7000,
-      SERVER,
-    );
-    await answered;
-    socket.send(new Uint8Array(20), 7001, SERVER);
-  });
-}
-
-/** `bytes` with frame `frame`'s IPv6 packet (raw IP: the record is the packet) changed by `edit`. */
-function withPacketChanged(bytes: Uint8Array, frame: number, edit: (packet: Uint8Array) => void): Uint8Array {
-  const list = records(bytes);
-  const writer = new PcapWriter({ linkType: list[0].linkType });
-  for (const record of list) {
-    const data = record.data.slice();
-    if (record.index + 1 === frame) edit(data);
-    writer.record(timestampToMs(record), data);
-  }
-  return writer.toBytes();
+      socket.send(new Uint8Array(100).fill(7), 7000, SERVER);
+      socket.send(
+        new Uint8Array(3000).map((_, i) => (i * 3) & 0xff),
+        7000,
+        SERVER,
+      );
+      await answered;
+      socket.send(new Uint8Array(20), 7001, SERVER);
+    },
+    { ipv6: true },
+  );
 }
 
 /** The frames of `bytes` carrying TCP over IPv6 (Next Header 6 right after the fixed header) from `source`'s last group `last`. */
@@ -160,32 +119,7 @@ describe('a capture of ustack talking to ustack over IPv6 replays with no diverg
   });
 
   it("64 KiB through a link losing 5 % of the client's frames, from both ends, each capture taken at either end (SACK, retransmissions)", async () => {
-    const data = new Uint8Array(64 * 1024).map((_, i) => (i * 7 + 3) & 0xff);
-    const capture = await captureUstackPair(
-      async (client, server) => {
-        const listener = server.socket(C.AF_INET6, C.SOCK_STREAM);
-        server.bind(listener, { address: '::', port: 5001 });
-        server.listen(listener, 4);
-        const receiving = (async () => {
-          const { fd } = await server.accept(listener);
-          let total = 0;
-          for (;;) {
-            const chunk = await server.recv(fd, 65536);
-            if (chunk.length === 0) break;
-            total += chunk.length;
-          }
-          server.close(fd);
-          return total;
-        })();
-        const fd = client.socket(C.AF_INET6, C.SOCK_STREAM);
-        await client.connect(fd, { address: SERVER, port: 5001 });
-        await client.send(fd, data);
-        client.close(fd);
-        expect(await receiving).toBe(data.length);
-      },
-      11,
-      { lossRate: 0.05 },
-    );
+    const capture = await lossyTransfer(6);
     // The application's reads are not on the wire: its window may stray by what it held (docs/replay.md).
     const tolerances = { windowBytes: 16 * 1024 };
     for (const [name, bytes] of Object.entries(capture)) {
@@ -209,7 +143,7 @@ describe('a changed IPv6 segment or datagram is caught and named', () => {
     // ustack's to differ in; the header fields the stack chooses are.
     const tcpHeaderOf = (packet: Uint8Array) => new DataView(packet.buffer, packet.byteOffset + 40);
     const window = await replayCapture(
-      withPacketChanged(capture.server, answer, (packet) => tcpHeaderOf(packet).setUint16(14, tcpHeaderOf(packet).getUint16(14) - 100)),
+      withRecordChanged(capture.server, answer, (packet) => tcpHeaderOf(packet).setUint16(14, tcpHeaderOf(packet).getUint16(14) - 100)),
       { host: SERVER },
     );
     expect(window.divergences.map((d) => [d.kind, d.frames.capture])).toEqual([['window', answer]]);
@@ -217,13 +151,13 @@ describe('a changed IPv6 segment or datagram is caught and named', () => {
       new RegExp(`^frame ${answer} \\(P\\. 1:25\\(24\\) ack 25 .*\\): ustack's window \\d+ bytes .*, the host's \\d+`),
     );
     const flags = await replayCapture(
-      withPacketChanged(capture.server, answer, (packet) => (packet[40 + 13] |= 0x40)),
+      withRecordChanged(capture.server, answer, (packet) => (packet[40 + 13] |= 0x40)),
       { host: SERVER },
     );
     expect(flags.divergences.map((d) => [d.kind, d.frames.capture])).toEqual([['flags', answer]]);
 
     const bareAck = fromServer.find((s) => s.length === 0 && s.flags === 0x10)!.frame;
-    const changedAck = withPacketChanged(capture.server, bareAck, (packet) => {
+    const changedAck = withRecordChanged(capture.server, bareAck, (packet) => {
       const view = new DataView(packet.buffer, packet.byteOffset + 40);
       view.setUint32(8, view.getUint32(8) + 1);
     });
@@ -238,7 +172,7 @@ describe('a changed IPv6 segment or datagram is caught and named', () => {
     const list = records(capture.server);
     // The first echo request (ICMPv6 type 128, not fragmented) from the client.
     const request = list.find((r) => r.data[6] === 58 && r.data[40] === 128)!.index + 1;
-    const changed = withPacketChanged(capture.server, request, (packet) => {
+    const changed = withRecordChanged(capture.server, request, (packet) => {
       packet[40 + 8 + 10] ^= 0xff; // the replay computes the ICMPv6 checksum again (over the pseudo-header)
     });
     const result = await replayCapture(changed, { host: SERVER });
@@ -251,7 +185,7 @@ describe('a changed IPv6 segment or datagram is caught and named', () => {
     // The datagram to the closed port 7001 sent to 7000 instead, with the capture's sockets
     // given: the echo socket answers it, so the host's port unreachable is missing and ustack's echo extra.
     const closed = list.find((r) => r.data[6] === 17 && ((r.data[42] << 8) | r.data[43]) === 7001)!.index + 1;
-    const reopened = withPacketChanged(capture.server, closed, (packet) => {
+    const reopened = withRecordChanged(capture.server, closed, (packet) => {
       packet[43] = 7000 & 0xff;
     });
     const sockets = await inferDatagramSockets(capture.server, SERVER);

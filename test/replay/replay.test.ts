@@ -5,76 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { startTcpUpperServer, tcpUpperClient } from '../../examples/tcp-upper.js';
-import type { FaultConfig } from '../../src/link/fault-injector.js';
 import * as C from '../../src/socket-api/berkeley-constants.js';
-import { readCapture, type CaptureRecord } from '../../src/pcap/pcap.js';
 import { PcapWriter } from '../../src/pcap/pcap-writer.js';
 import { timestampToMs } from '../../src/pcap/timestamp.js';
-import { BerkeleySockets } from '../../src/socket-api/berkeley.js';
-import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
-import { inferSockets, replayCapture, type ReplayResult } from '../../src/replay.js';
+import { inferSockets, replayCapture } from '../../src/replay.js';
+import { captureUstackPair, describeDivergences, IPV4_PAIR, lossyTransfer, records, withRecordChanged } from './ustack-pair.js';
 
-const CLIENT = '10.0.0.1';
-const SERVER = '10.0.0.2';
-
-function records(bytes: Uint8Array): readonly CaptureRecord[] {
-  const capture = readCapture(bytes);
-  if (!capture.ok) throw new Error(capture.error.message);
-  return capture.value.records;
-}
-
-/** Two ustack stacks on a 1 ms wire, each side's interface recorded; `exchange` runs between them in virtual time. */
-async function captureUstackPair(
-  exchange: (client: BerkeleySockets, server: BerkeleySockets) => Promise<unknown>,
-  seed = 7,
-  clientFaults?: FaultConfig,
-): Promise<{ client: Uint8Array; server: Uint8Array }> {
-  const net = new VirtualNetwork(seed);
-  const clientStack = net.createStack('client');
-  const serverStack = net.createStack('server');
-  const { a, b } = net.connect(
-    { stack: clientStack, address: `${CLIENT}/24`, capture: true, faults: clientFaults },
-    { stack: serverStack, address: `${SERVER}/24`, capture: true },
-    { mtu: 1500, latencyMs: 1 },
-  );
-  await net.runAsync(exchange(new BerkeleySockets(clientStack), new BerkeleySockets(serverStack)));
-  net.run(1000); // the last ACKs
-  return { client: a.tap!.writer.toBytes(), server: b.tap!.writer.toBytes() };
-}
-
-/** 64 KiB from the client to the server over a link losing 5 % of the client's frames (seed 11: some are lost, and retransmitted). */
-function lossyTransfer(): Promise<{ client: Uint8Array; server: Uint8Array }> {
-  const data = new Uint8Array(64 * 1024).map((_, i) => (i * 7 + 3) & 0xff);
-  return captureUstackPair(
-    async (client, server) => {
-      const listener = server.socket(C.AF_INET, C.SOCK_STREAM);
-      server.bind(listener, { address: '0.0.0.0', port: 5001 });
-      server.listen(listener, 4);
-      const receiving = (async () => {
-        const { fd } = await server.accept(listener);
-        let total = 0;
-        for (;;) {
-          const chunk = await server.recv(fd, 65536);
-          if (chunk.length === 0) break;
-          total += chunk.length;
-        }
-        server.close(fd);
-        return total;
-      })();
-      const fd = client.socket(C.AF_INET, C.SOCK_STREAM);
-      await client.connect(fd, { address: SERVER, port: 5001 });
-      await client.send(fd, data);
-      client.close(fd);
-      return receiving;
-    },
-    11,
-    { lossRate: 0.05 },
-  );
-}
-
-function describeDivergences(result: ReplayResult): string {
-  return result.divergences.map((d) => `${d.kind}: ${d.message}`).join('\n');
-}
+const CLIENT = IPV4_PAIR.client;
+const SERVER = IPV4_PAIR.server;
 
 describe('a capture of ustack talking to ustack replays with no divergence', () => {
   it('the upper-casing exchange, from the server end (listened, read, wrote, closed) and the client end (connected, wrote, read)', async () => {
@@ -94,7 +32,7 @@ describe('a capture of ustack talking to ustack replays with no divergence', () 
   });
 
   it("64 KiB through a link losing 5 % of the client's frames, from both ends, each capture taken at either end", async () => {
-    const capture = await lossyTransfer();
+    const capture = await lossyTransfer(4);
     // The server's capture holds what reached it; the client's also the segments lost on the way.
     // When the receiving application read is not on the wire (it read once per run of segments
     // that arrived together, as pcap2drill's plan says): its window may stray by what it held.
@@ -118,20 +56,13 @@ describe('a capture of ustack talking to ustack replays with no divergence', () 
   });
 });
 
-/** The capture with record `index` (from 0) changed by `edit` on its IPv4 packet's TCP header and payload. */
+/** The capture with frame `frame` (from 1) changed by `edit` on its IPv4 packet's TCP header and payload. */
 function withSegmentChanged(bytes: Uint8Array, frame: number, edit: (tcp: DataView, payload: Uint8Array) => void): Uint8Array {
-  const list = records(bytes);
-  const writer = new PcapWriter({ linkType: list[0].linkType });
-  for (const record of list) {
-    const data = record.data.slice();
-    if (record.index + 1 === frame) {
-      const ipHeader = (data[0] & 0x0f) * 4;
-      const tcpHeader = (data[ipHeader + 12] >> 4) * 4;
-      edit(new DataView(data.buffer, ipHeader, tcpHeader), data.subarray(ipHeader + tcpHeader));
-    }
-    writer.record(timestampToMs(record), data);
-  }
-  return writer.toBytes();
+  return withRecordChanged(bytes, frame, (data) => {
+    const ipHeader = (data[0] & 0x0f) * 4;
+    const tcpHeader = (data[ipHeader + 12] >> 4) * 4;
+    edit(new DataView(data.buffer, ipHeader, tcpHeader), data.subarray(ipHeader + tcpHeader));
+  });
 }
 
 /** Frame numbers of the segments `source` sent, with their payload lengths. */
@@ -155,7 +86,7 @@ describe('a capture with a deliberately changed segment: the divergence is caugh
   const bareAck = serverSegments.filter((s) => s.length === 0)[1].frame;
 
   it('a payload byte of a retransmission: the host resent other bytes than it first sent', async () => {
-    const lossy = await lossyTransfer();
+    const lossy = await lossyTransfer(4);
     // The client's retransmissions: a sequence number it sent data from twice.
     const seen = new Set<number>();
     let resent = 0;
