@@ -568,10 +568,14 @@ export class IpLayer {
     if (spec.dontFragment && headerLength + transportLength > mtu && !offloaded) return fail('EMSGSIZE');
     if (this.transmitQueueFull(path.iface)) return fail('ENOBUFS');
 
-    const frame = this.frames.allocate(headerLength + transportLength);
+    const length = headerLength + transportLength;
+    const whole = length <= mtu || offloaded;
+    // A datagram that goes to the link whole, with no tracer to show it to, may be built in the
+    // link's own reused memory (Link.frameMemory: a 64 KiB TSO segment then costs no allocation
+    // and no garbage); a fragmented one is copied into fragments, so its frame stays ours.
+    const frame = (whole && !this.tracer ? path.iface.link.frameMemory?.(length) : null) ?? this.frames.allocate(length);
     write(frame.subarray(headerLength), source, offloaded);
     const dontFragment = spec.dontFragment ?? false;
-    const whole = frame.length <= mtu || offloaded;
     // Atomic (RFC 6864 §4.1): DF set and not fragmented here. A TSO datagram the link cuts is
     // DF too (TCP always sets it), so its segments are atomic as well.
     const atomic = dontFragment && whole;

@@ -35,6 +35,15 @@ export interface Link {
    */
   transmit(frame: Uint8Array, now: number, segmentSize?: number): void;
   /**
+   * Zeroed memory for a frame of `length` bytes that the caller will pass to `transmit` (before
+   * any other frame it asks memory for is transmitted, or soon after: several may wait in the
+   * stack's outbox), or null to allocate as usual. For a link that copies each frame out during
+   * `transmit` (TunLink's write) and can reuse the memory then, so that a 64 KiB TSO segment
+   * costs no fresh allocation and no garbage. The caller must hand the frame to `transmit` and
+   * keep no reference past it. Absent on decorators: they may keep frames.
+   */
+  frameMemory?(length: number): Uint8Array | null;
+  /**
    * TCP segmentation offload: the largest frame the link takes with a `segmentSize` (0 or
    * absent: none). Such a link may also deliver TCP segments larger than its MTU (the device
    * joined them), their checksums vouched for (see FrameReceiver).

@@ -10,6 +10,7 @@ import { foldSum, onesComplementSum, pseudoHeaderSum } from '../../src/ip/checks
 import { IpProtocol } from '../../src/ip/ipv4.js';
 import { emitTcp, TcpFlag, tcpLength, type TcpRepr } from '../../src/tcp/tcp-packet.js';
 import { addr, ipv4Frame, pattern, udpFrame } from '../support/packets.js';
+import { Stack } from '../../src/socket-api/stack.js';
 
 const EAGAIN = -11;
 
@@ -284,5 +285,97 @@ describe('TunLink with offload (virtio_net_hdr: checksum and TCP segmentation of
 
   it('is absent without the option', () => {
     expect(open().link.tcpSegmentationMax).toBe(0);
+  });
+});
+
+describe('TunLink frame memory (Link.frameMemory: frames built in memory the link reuses)', () => {
+  it('hands out zeroed views of one arena and starts it over once every frame handed out was transmitted', () => {
+    const { kernel, link } = open({ offload: true });
+    const first = link.frameMemory(100)!;
+    const second = link.frameMemory(60)!;
+    expect(first.buffer).toBe(second.buffer);
+    expect(second.byteOffset).toBe(104); // 8-byte aligned after the first
+    first.fill(0xaa);
+    second.fill(0xbb);
+    link.transmit(first, 0);
+    expect(link.frameMemory(10)!.byteOffset).toBe(168); // `second` still waits: nothing is reused yet
+    link.transmit(second, 0);
+    expect(kernel.written).toEqual([Array(100).fill(0xaa), Array(60).fill(0xbb)]);
+    // One frame (the 10 bytes) was never transmitted: the arena is not reused while it is out.
+    expect(link.frameMemory(10)!.byteOffset).toBe(184);
+  });
+
+  it('reuses the arena from its start after a poll’s frames all left, zeroing what it hands out again', () => {
+    const { kernel, link } = open();
+    const a = link.frameMemory(64)!;
+    a.fill(7);
+    link.transmit(a, 0);
+    const b = link.frameMemory(64)!;
+    expect(b.buffer).toBe(a.buffer);
+    expect(b.byteOffset).toBe(a.byteOffset);
+    expect([...b]).toEqual(Array(64).fill(0));
+    b[0] = 0x45;
+    link.transmit(b, 0);
+    expect(kernel.written[0]).toEqual(Array(64).fill(7));
+    expect(kernel.written[1][0]).toBe(0x45);
+  });
+
+  it('copies a frame that must wait for the fd, so the arena’s reuse cannot change what is written later', () => {
+    const { kernel, link } = open();
+    kernel.full = true;
+    const waiting = link.frameMemory(4)!;
+    waiting.set([1, 2, 3, 4]);
+    link.transmit(waiting, 0);
+    expect(link.queuedFrames).toBe(1);
+    const next = link.frameMemory(4)!; // the arena started over: the same bytes
+    expect(next.byteOffset).toBe(waiting.byteOffset);
+    next.set([9, 9, 9, 9]);
+    link.transmit(next, 0);
+    kernel.drain();
+    expect(kernel.written).toEqual([
+      [1, 2, 3, 4],
+      [9, 9, 9, 9],
+    ]);
+  });
+
+  it('says null when a frame does not fit in what is left of the arena, and after close', () => {
+    const { link } = open();
+    const held = link.frameMemory(1024 * 1024 - 16)!;
+    expect(held).not.toBeNull();
+    expect(link.frameMemory(64)).toBeNull();
+    expect(link.frameMemory(8)).not.toBeNull();
+    link.close();
+    expect(link.frameMemory(8)).toBeNull();
+    link.transmit(held, 0); // late: nothing written, nothing thrown
+  });
+
+  it('is where the stack builds a datagram that goes whole to the link, but not a traced or fragmented one', () => {
+    const { kernel, link } = open();
+    const stack = new Stack({ name: 'frame-memory' });
+    stack.addInterface({ name: 'tunX', link, address: '10.9.0.2/24' });
+    const asked: number[] = [];
+    const frameMemory = link.frameMemory.bind(link);
+    link.frameMemory = (length) => {
+      asked.push(length);
+      return frameMemory(length);
+    };
+    const socket = stack.udp.open();
+    const send = (bytes: number) => {
+      expect(socket.send(pattern(bytes), addr('10.9.0.1'), 9).ok).toBe(true);
+      stack.poll(0);
+    };
+    send(100);
+    expect(asked).toEqual([128]);
+    expect(kernel.written.at(-1)!.slice(28)).toEqual([...pattern(100)]);
+    send(3000); // over the MTU: fragmented, the frame is copied into fragments and stays the stack's
+    expect(asked).toEqual([128]);
+    expect(kernel.written.length).toBe(4); // one datagram, then three fragments
+    stack.tracer = () => {};
+    send(10); // a tracer may keep what it is shown
+    expect(asked).toEqual([128]);
+    stack.tracer = null;
+    send(10);
+    expect(asked).toEqual([128, 38]);
+    expect(kernel.written.at(-1)!.slice(28)).toEqual([...pattern(10)]);
   });
 });
