@@ -4,7 +4,7 @@
  */
 import { DECODE_REASONS, type DecodeReason } from '../core/decode-error.js';
 import { counterFamily, type CounterNameOf, type CounterRegistry } from '../core/stats.js';
-import type { ReassemblyDrop } from './reassembly.js';
+import { REASSEMBLY_DROPS, type ReassemblyDrop } from './reassembly.js';
 import type { IcmpErrno } from './icmp-errors.js';
 import type { IcmpErrorKind, IcmpSuppression } from './icmp-layer.js';
 import type { IcmpRateLimit } from './icmp-rate-limit.js';
@@ -50,14 +50,7 @@ export const IPV4_COUNTERS = {
   'drop.ipv4.martianDestination': 'packets to 0/8, or to 127/8 off the loopback',
   'drop.ipv4.multicastNotJoined': 'multicast packets for a group this host has not joined (RFC 1112 §4)',
   'drop.ipv4.sourceRoute': 'source-routed packets (LSRR, SSRR), as Linux with accept_source_route=0 (RFC 7126 §4.3)',
-  'drop.ipv4.<ReassemblyDrop>': counterFamily<ReassemblyDrop>('fragments the reassembler refused (fragments.ts)', {
-    fragmentOverlap: true,
-    fragmentDuplicate: true,
-    fragmentTooLong: true,
-    fragmentInconsistent: true,
-    reassemblyMemoryFull: true,
-    tooManyFragments: true,
-  }),
+  'drop.ipv4.<ReassemblyDrop>': counterFamily<ReassemblyDrop>('fragments the reassembler refused (fragments.ts)', REASSEMBLY_DROPS),
   'drop.ipv4.reassemblyTimeout': 'datagrams whose fragments did not all arrive in time (RFC 791, RFC 1122 §3.3.2)',
   'drop.ipv4.unknownProtocol': 'datagrams for a protocol with no handler and no raw socket (protocol unreachable to unicast)',
   'drop.ipv4.notForUs': 'packets for another host, on a host that does not forward (RFC 1122 §3.3.4)',

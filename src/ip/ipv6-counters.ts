@@ -4,16 +4,7 @@
  */
 import { DECODE_REASONS, type DecodeReason } from '../core/decode-error.js';
 import { counterFamily, type CounterNameOf, type CounterRegistry } from '../core/stats.js';
-import type { Ipv6ReassemblyDrop } from './ipv6-fragments.js';
-
-const REASSEMBLY_DROPS: { readonly [Drop in Ipv6ReassemblyDrop]: true } = {
-  fragmentOverlap: true,
-  fragmentDuplicate: true,
-  fragmentTooLong: true,
-  fragmentInconsistent: true,
-  reassemblyMemoryFull: true,
-  tooManyFragments: true,
-};
+import { REASSEMBLY_DROPS, type ReassemblyDrop } from './reassembly.js';
 
 /** What the IPv6 layer counts (ipv6-layer.ts). */
 export const IPV6_COUNTERS = {
@@ -44,10 +35,7 @@ export const IPV6_COUNTERS = {
   'drop.ipv6.unknownNextHeader': 'packets for an upper-layer protocol this host does not serve (Parameter Problem, code 1, RFC 8200 §4)',
   'drop.ipv6.rawChecksum': 'copies a raw IPv6 socket with IPV6_CHECKSUM dropped for a bad checksum (RFC 3542 §3.1), one per socket',
   'drop.ipv6.nestedFragment': 'reassembled packets that held a Fragment header again',
-  'drop.ipv6.<Ipv6ReassemblyDrop>': counterFamily<Ipv6ReassemblyDrop>(
-    'fragments the reassembler refused (ipv6-fragments.ts; overlaps per RFC 5722)',
-    REASSEMBLY_DROPS,
-  ),
+  'drop.ipv6.<ReassemblyDrop>': counterFamily<ReassemblyDrop>('fragments the reassembler refused (ipv6-fragments.ts; overlaps per RFC 5722)', REASSEMBLY_DROPS),
   'drop.ipv6.reassemblyTimeout': 'packets whose fragments did not all arrive within 60 s (RFC 8200 §4.5)',
   'drop.ipv6.transmitQueueFull': 'IPv6 packets refused because the interface transmit queue was full (ENOBUFS)',
 } as const satisfies CounterRegistry;

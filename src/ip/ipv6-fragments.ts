@@ -18,14 +18,7 @@
 import { writeUint16 } from '../core/bytes.js';
 import { emitIpv6ExtensionHeader } from './ipv6-extension-headers.js';
 import { IPV6_HEADER_LENGTH, IPV6_MAX_PAYLOAD_LENGTH, Ipv6NextHeader } from './ipv6.js';
-import {
-  FRAGMENT_OVERHEAD,
-  FragmentReassembly,
-  type ReassemblyConfig,
-  type ReassemblyDrop,
-  type ReassemblyDropped,
-  type ReassemblyMemory,
-} from './reassembly.js';
+import { FRAGMENT_OVERHEAD, FragmentReassembly, type ReassemblyConfig, type ReassemblyDropped, type ReassemblyMemory } from './reassembly.js';
 
 /** RFC 8200 §4.5: reassembly is abandoned 60 seconds after the first-arriving fragment. */
 export const IPV6_REASSEMBLY_TIMEOUT_MS = 60_000;
@@ -88,9 +81,6 @@ export interface Ipv6Fragment {
   /** The M flag. */
   readonly moreFragments: boolean;
 }
-
-/** Why a fragment was not kept; each is counted as `drop.ipv6.<reason>`. */
-export type Ipv6ReassemblyDrop = ReassemblyDrop;
 
 /** What happened to one fragment. */
 export type Ipv6ReassemblyResult =

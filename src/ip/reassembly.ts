@@ -45,6 +45,16 @@ export class ReassemblyMemory {
 /** Why a fragment was not kept; counted as `drop.ipv4.<reason>` or `drop.ipv6.<reason>`. */
 export type ReassemblyDrop = 'fragmentOverlap' | 'fragmentDuplicate' | 'fragmentTooLong' | 'fragmentInconsistent' | 'reassemblyMemoryFull' | 'tooManyFragments';
 
+/** Every ReassemblyDrop, for the counter families of both families (ip-counters.ts, ipv6-counters.ts). */
+export const REASSEMBLY_DROPS: { readonly [Drop in ReassemblyDrop]: true } = {
+  fragmentOverlap: true,
+  fragmentDuplicate: true,
+  fragmentTooLong: true,
+  fragmentInconsistent: true,
+  reassemblyMemoryFull: true,
+  tooManyFragments: true,
+};
+
 /** A fragment refused, and why. */
 export interface ReassemblyDropped {
   readonly kind: 'dropped';
