@@ -1,4 +1,5 @@
 import type { Ipv4Address } from './address.js';
+import { SIMD_BLOCK, simdSummer } from './checksum-simd.js';
 
 /**
  * The Internet checksum (RFC 1071): the 16-bit one's complement of the one's complement sum
@@ -10,12 +11,29 @@ import type { Ipv4Address } from './address.js';
  * Adds `bytes` (or its bytes [start, end), which spares the caller a subarray) to a running,
  * unfolded sum (`initial`). An odd last byte is padded with zero.
  *
- * A long run that starts on a 4-byte boundary is read as 32-bit words in the machine's byte
- * order, one load per four bytes. Since 2^16 ≡ 1 (mod 2^16 − 1), folding the sum of 32-bit
- * words gives the one's complement sum of their 16-bit halves; on a little-endian machine each
- * half has its bytes swapped, and then so has that sum (RFC 1071 §2(B)), which is swapped back.
+ * A long run is summed in WebAssembly SIMD (checksum-simd.ts) where the runtime has it, else as
+ * 32-bit words (`wordSum`); a short one byte by byte, where either would cost more to set up.
  */
 export function onesComplementSum(bytes: Uint8Array, initial = 0, start = 0, end = bytes.length): number {
+  const length = end - start;
+  if (length < WORD_VIEW_MIN) return bytePairSum(bytes, initial, start, end);
+  if (simdSummer !== null && length <= simdSummer.capacity) {
+    // Whole 16-byte blocks there, the rest here: an even count, so the byte pairs stay aligned.
+    const blocks = length - (length % SIMD_BLOCK);
+    return bytePairSum(bytes, initial + simdSummer.sum(bytes, start, blocks), start + blocks, end);
+  }
+  return wordSum(bytes, initial, start, end);
+}
+
+/**
+ * onesComplementSum in JavaScript alone: a run that starts on a 4-byte boundary is read as 32-bit
+ * words in the machine's byte order, one load per four bytes. Since 2^16 ≡ 1 (mod 2^16 − 1),
+ * folding the sum of 32-bit words gives the one's complement sum of their 16-bit halves; on a
+ * little-endian machine each half has its bytes swapped, and then so has that sum (RFC 1071
+ * §2(B)), which is swapped back. For runtimes without WebAssembly SIMD and runs longer than its
+ * memory.
+ */
+export function wordSum(bytes: Uint8Array, initial = 0, start = 0, end = bytes.length): number {
   const offset = bytes.byteOffset + start;
   if (end - start < WORD_VIEW_MIN || (offset & 3) !== 0) return bytePairSum(bytes, initial, start, end);
   const count = (end - start) >>> 2;
@@ -38,7 +56,7 @@ export function onesComplementSum(bytes: Uint8Array, initial = 0, start = 0, end
   return bytePairSum(bytes, initial + folded, start + 4 * count, end);
 }
 
-/** Below this many bytes a Uint32Array view (~45 ns) costs more than it saves. */
+/** Below this many bytes a Uint32Array view (~45 ns), or the copy into WebAssembly's memory, costs more than it saves. */
 const WORD_VIEW_MIN = 128;
 /** True where a Uint32Array sees the bytes of each 16-bit half swapped. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -67,6 +85,13 @@ function bytePairSum(bytes: Uint8Array, initial: number, start: number, end: num
 
 /** Folds a running sum to 16 bits (end-around carry). */
 export function foldSum(sum: number): number {
+  // A sum that fits 31 bits (every header's, a segment's up to ~64 KiB of 16-bit words) folds
+  // with two integer steps: the first leaves at most 0xffff + 0x7fff, the second at most 0xffff.
+  // Larger sums (the 32-bit word loop's) take the division: `%` and Math.floor on a double.
+  if (sum <= 0x7fffffff) {
+    sum = (sum & 0xffff) + (sum >>> 16);
+    return (sum & 0xffff) + (sum >>> 16);
+  }
   while (sum > 0xffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
   return sum;
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fromHex } from '../../src/core/bytes.js';
 import { Rng } from '../../src/core/rng.js';
-import { checksumIsValid, foldSum, internetChecksum, onesComplementSum, pseudoHeaderSum } from '../../src/ip/checksum.js';
+import { checksumIsValid, foldSum, internetChecksum, onesComplementSum, pseudoHeaderSum, wordSum } from '../../src/ip/checksum.js';
+import { SIMD_BLOCK, simdSummer } from '../../src/ip/checksum-simd.js';
 import { addr } from '../support/packets.js';
 
 /** The textbook definition: add 16-bit big-endian words with end-around carry after each add. */
@@ -127,5 +128,42 @@ describe('Internet checksum (RFC 1071)', () => {
     expect(foldSum(0x1fffe)).toBe(0xffff);
     expect(foldSum(0xffff_ffff)).toBe(0xffff);
     expect(foldSum(2 ** 40 + 5)).toBe(foldSum(foldSum(2 ** 40 + 5)));
+  });
+});
+
+describe('the two ways a long run is summed (checksum-simd.ts, wordSum)', () => {
+  it('has WebAssembly SIMD on this runtime (Node ≥ 16.4), so the tests above ran through it', () => {
+    expect(simdSummer).not.toBeNull();
+  });
+
+  it('the WebAssembly sum agrees with the reference for every block count, at any offset of a larger buffer, all-ones included', () => {
+    const rng = new Rng(16);
+    for (let round = 0; round < 600; round++) {
+      const length = SIMD_BLOCK * rng.nextInt(0, 100);
+      const offset = round % 16;
+      const buffer = round % 50 === 0 ? new Uint8Array(length).fill(0xff) : rng.bytes(length);
+      const host = new Uint8Array(length + 32);
+      host.set(buffer, offset);
+      expect(~simdSummer!.sum(host, offset, length) & 0xffff).toBe(naiveChecksum(buffer));
+    }
+    const full = new Uint8Array(simdSummer!.capacity).fill(0xff); // the most a lane can gain
+    expect(~simdSummer!.sum(full, 0, full.length) & 0xffff).toBe(naiveChecksum(full));
+  });
+
+  it('the 32-bit word loop (runtimes without SIMD, runs past the module memory) agrees with the reference', () => {
+    const rng = new Rng(32);
+    for (let round = 0; round < 400; round++) {
+      const length = rng.nextInt(0, 3000);
+      const offset = round % 8;
+      const buffer = rng.bytes(length);
+      const host = new Uint8Array(length + 16);
+      host.set(buffer, offset);
+      expect(~foldSum(wordSum(host, 0, offset, offset + length)) & 0xffff).toBe(naiveChecksum(buffer));
+    }
+  });
+
+  it('a run longer than the module memory is summed by the word loop', () => {
+    const buffer = new Rng(33).bytes(simdSummer!.capacity + 6);
+    expect(internetChecksum(buffer)).toBe(naiveChecksum(buffer));
   });
 });
