@@ -26,10 +26,11 @@
  * - Growth (tcp_input.c, tcp_grow_window and __tcp_grow_window, from tcp_event_data_recv for
  *   in-order segments of 128 bytes or more and tcp_data_queue_ofo for out-of-order ones when
  *   SACK is on): while the threshold is below min(clamp, free window), it rises by two
- *   segments (twice our MSS, or twice the segment if larger) — when the segment's truesize is
- *   worth no more window than its payload, or, for a costlier one, while the threshold is small
- *   enough against tcp_rmem[2] — and each rise sets bit 0 of the quick-ACK count
- *   (`icsk_ack.quick |= 1`), so the sender hears of the larger window at once.
+ *   segments (twice advmss, our MSS less the timestamp option, or twice the segment if
+ *   larger) — when the segment's truesize is worth no more window than its payload, or, for a
+ *   costlier one, while the threshold is small enough against tcp_rmem[2] — and each rise sets
+ *   bit 0 of the quick-ACK count (`icsk_ack.quick |= 1`), so the sender hears of the larger
+ *   window at once.
  * - Selection (tcp_output.c, __tcp_select_window and tcp_select_window): the window is the
  *   free window, at most the threshold, rounded up to the scale's unit (RFC 7323 §2.3: a scaled
  *   window is a multiple of 2^shift); under half the full window, the quick-ACK count is
@@ -253,7 +254,9 @@ function growThreshold(connection: TcpConnection, w: LinuxReceiveWindow, length:
   const free = Math.max(0, w.windowFromSpace(connection.receiveBufferSize - usedMemory(connection, w) + uncharged));
   const room = Math.min(w.clamp, free) - w.threshold;
   if (room <= 0) return false;
-  const mss = connection.advertisedMss || connection.sendMss;
+  // Linux's advmss: our MSS less the timestamp option once timestamps are on
+  // (tcp_rcv_state_process and tcp_rcv_synsent_state_process take TCPOLEN_TSTAMP_ALIGNED off).
+  const mss = peerSegmentSize(connection);
   let increase = 0;
   if (w.windowFromSpace(truesize) <= length) increase = 2 * mss;
   else {

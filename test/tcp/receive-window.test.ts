@@ -38,6 +38,14 @@ describe("Linux's receive window (TcpConfig.receiveWindowGrowth)", () => {
     expect(fields).toEqual([67, 70, 73]); // eth.pcap frames 43–45
   });
 
+  it('grows by twice advmss, our MSS less the timestamp option (1448, not 1460): the fourth window is 75 << 10', () => {
+    // 65160 + 4 × 2896 = 76744 offers 75 << 10, as eth.pcap frame 46 does; 4 × 2920 would be 76840, 76 << 10.
+    const h = established({ peerSynOptions: PEER_SYN, tcp: { ...LINUX_6_18, quickAck: 'linux' } });
+    const fields = [0, 1, 2, 3].map((i) => segment(h, i)[0].tcp.window);
+    expect(fields).toEqual([67, 70, 73, 75]);
+    expect(h.conn.quickAcks.receiveWindow.threshold).toBe(65160 + 4 * 2 * 1448);
+  });
+
   it('stops growing when the queued memory leaves no room, and never withdraws the window offered', () => {
     const h = established({ peerSynOptions: PEER_SYN, tcp: { ...LINUX_6_18, quickAck: 'linux' } });
     let edge = 0;
