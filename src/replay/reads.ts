@@ -35,6 +35,15 @@
  * update (the same acknowledgement and blocks, a larger window) is a read at its own time. A read
  * takes no more than had been delivered then. Before a close or shutdown the application reads
  * what is left, as pcap2drill's plan does (close() with unread data resets, RFC 9293 §3.6).
+ *
+ * Only an ACK whose bound rises above every bound shown before it shows a read: an application
+ * that reads in chunks makes few reads, and a later ACK repeating a bound (or a lower one) says
+ * nothing new about it. When a read falls short of its bound because less had arrived by the
+ * segment it is placed before (the bound then comes from a window the host kept open, Linux's
+ * tcp_select_window never shrinking it, not from its free buffer), the rest is read when a higher
+ * bound shows, not at the next ACK that repeats the old one. The reads are then taken in the
+ * order of their times, not of the ACKs that showed them (an ACK answering an earlier segment
+ * places its read before a read shown earlier).
  */
 import { seqSub } from '../tcp/seq.js';
 import { TcpFlag } from '../tcp/tcp-packet.js';
@@ -129,6 +138,8 @@ export function inferReads<A extends IpAddress>(
   let read = 1; // relative sequence number past what the application read
   let previousFrame = 0;
   let shortestLag = Infinity;
+  let highestBound = 1; // the highest bound an ACK has shown (relative sequence number)
+  const shown: Array<{ target: number; limit: number; atMs: number; afterFrame: number; shownBy: number }> = [];
   let previous: { ack: number; window: number; sack: string } | undefined;
 
   const take = (arrival: { start: number; end: number }) => {
@@ -159,7 +170,8 @@ export function inferReads<A extends IpAddress>(
   for (const step of plan.steps) {
     if (step.kind === 'call') {
       // What is left is read before the socket is closed or shut (as pcap2drill's plan does).
-      if (step.call.name === 'close' || step.call.name === 'shutdown') readUpTo(delivered, delivered, step.timeMs, previousFrame, 0);
+      if (step.call.name === 'close' || step.call.name === 'shutdown')
+        shown.push({ target: delivered, limit: delivered, atMs: step.timeMs, afterFrame: previousFrame, shownBy: 0 });
       continue;
     }
     if (step.kind !== 'segment') continue;
@@ -201,14 +213,19 @@ export function inferReads<A extends IpAddress>(
     // The most the host can have left unread, and so the least it had read by now.
     const unread = Math.max(0, Math.floor((fullWindow - window) / bytesPerByte) - outOfOrder);
     const target = ack - unread;
-    if (target <= read) continue;
+    if (target <= highestBound) continue;
+    highestBound = target;
     // How long after the segment it answers the ACK was captured: the path from the tap to the
     // host and back (the least such lag), or more when the host held the ACK (delayed, RFC 9293
     // §3.8.6.3) until something sent it — a read, as Linux's tcp_cleanup_rbuf sends a held ACK.
     const lag = segment.timeMs - answered.segment.timeMs;
     if (!update) shortestLag = Math.min(shortestLag, lag);
-    if (update || lag - shortestLag > HELD_ACK_MS) readUpTo(target, Math.min(answered.deliveredAfter, ack), segment.timeMs, previousFrame, segment.frame);
-    else readUpTo(target, answered.deliveredBefore, answered.segment.timeMs, answered.previousFrame, segment.frame);
+    if (update || lag - shortestLag > HELD_ACK_MS)
+      shown.push({ target, limit: Math.min(answered.deliveredAfter, ack), atMs: segment.timeMs, afterFrame: previousFrame, shownBy: segment.frame });
+    else shown.push({ target, limit: answered.deliveredBefore, atMs: answered.segment.timeMs, afterFrame: answered.previousFrame, shownBy: segment.frame });
   }
+  // Stable: reads at the same moment stay in the order of the ACKs that showed them.
+  shown.sort((a, b) => a.atMs - b.atMs || a.afterFrame - b.afterFrame);
+  for (const { target, limit, atMs, afterFrame, shownBy } of shown) readUpTo(target, limit, atMs, afterFrame, shownBy);
   return reads;
 }

@@ -8,7 +8,8 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { planConversation } from '../../src/drill/pcap-to-script.js';
+import { readFileSync } from 'node:fs';
+import { planConversation, tcpConversations } from '../../src/drill/pcap-to-script.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import { readCapture } from '../../src/pcap/pcap.js';
 import { timestampToMs } from '../../src/pcap/timestamp.js';
@@ -114,8 +115,31 @@ it("eth.pcap's receiver on Linux's window: reading as its windows show leaves fe
   const extraAcks = (r: typeof perRun) => r.divergences.filter((d) => d.kind === 'extra').length;
   // A reader that takes everything keeps the buffer free, so the window threshold grows (an
   // immediate ACK each time) where the kernel's stood still: 143 divergences, 42 extra ACKs;
-  // reading as the windows show: 76 and 17 (docs/replay.md).
+  // reading as the windows show: 70 and 12 (docs/replay.md).
   expect(fromWindow.divergences.length).toBeLessThan(perRun.divergences.length * 0.6);
   expect(extraAcks(perRun)).toBeGreaterThan(30);
   expect(extraAcks(fromWindow)).toBeLessThanOrEqual(20);
+});
+
+it("eth.pcap: only an ACK whose bound rises above every earlier one shows a read — frames 179, 195 and 196 repeat a bound under frame 177's and show none", () => {
+  const parsed = readCapture(readFileSync(join(FIXTURES, 'eth.pcap')));
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  const records = parsed.value.records;
+  const host = parseIpv4Address('10.1.1.2')!;
+  // The 256 KiB transfer: the conversation with the most segments.
+  const conversations = tcpConversations(records);
+  const transfer = conversations.indexOf(conversations.reduce((a, b) => (b.segments.length > a.segments.length ? b : a))) + 1;
+  const plan = planConversation(records, { host, conversation: transfer });
+  const reads = inferReads(plan, lostBeforeHost(plan), BUFFER, timestampToMs(records[0]));
+  const shownBy = new Set(reads.map((r) => r.shownBy));
+  // Frame 177 keeps the right edge (ack 102809, window 58368) and so bounds the reading at
+  // 101692, more than had arrived by the segment its read is placed before (81089, all read by
+  // then). Frames 179, 195 and 196 show lower bounds (92883, 94331, 95779): what they would add
+  // is the rest of frame 177's, read at the next higher bound (frame 198's) instead of in three
+  // small reads.
+  expect([179, 195, 196].filter((frame) => shownBy.has(frame))).toEqual([]);
+  expect(shownBy.has(198)).toBe(true);
+  // The reads follow their times, whichever ACK showed them.
+  expect(reads.every((r, i) => i === 0 || r.atMs >= reads[i - 1].atMs)).toBe(true);
+  expect(reads.reduce((sum, r) => sum + (r.call.length ?? 0), 0)).toBe(256 * 1024);
 });
