@@ -24,6 +24,10 @@
  * Reads happen in batches: each wake-up reads until EAGAIN (at most MAX_BATCH packets) into one
  * slab and hands JavaScript a single Buffer copy of it: one call into JS and one allocation per
  * batch instead of one of each per packet (bench/tun-read.ts measured both; this was faster).
+ * A batch of POOLED_MIN bytes or more is copied into a block this addon recycles (see
+ * pool_take) rather than into a fresh allocation: JavaScript keeps views into a batch (TCP's
+ * receive queue), so its memory cannot be reused until the Buffer is collected, but a fresh
+ * allocation that large is a fresh mapping whose every page faults in the copy.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -41,6 +45,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <stdint.h>
 
 #define MAX_BATCH 256
 /* Each read needs room for the largest packet the device could hold or the kernel truncates
@@ -156,6 +161,77 @@ static void report_read_error(tun_t *t, int err) {
   call_js(t, REF_ON_PACKETS, 2, argv);
 }
 
+/* Batch memory that is recycled: size classes POOL_UNIT << c (64 KiB to 1 MiB, a batch's
+ * largest), each handed to JavaScript as an external Buffer whose finalizer gives the block
+ * back. Node runs those finalizers on the JavaScript thread, but every worker thread has its own
+ * (ustack up --queues), so the free lists are shared under a lock. bench:tun's ustack peer
+ * (MTU 65000, kernel -> stack, perf): page faults in the copy of each batch into a new Buffer
+ * were 16% of its main thread. What the pool keeps is bounded by POOL_BYTES; a block beyond it
+ * is freed. A smaller batch is copied into a plain Buffer (below malloc's mmap threshold). */
+#define POOLED_MIN (64 * 1024)
+#define POOL_UNIT (64 * 1024)
+#define POOL_CLASSES 5 /* 64, 128, 256, 512, 1024 KiB: SLAB_SIZE is the largest batch */
+#define POOL_BYTES (32 * 1024 * 1024)
+#define POOL_DEPTH (POOL_BYTES / POOL_UNIT)
+
+static uv_once_t pool_once = UV_ONCE_INIT;
+static uv_mutex_t pool_lock;
+static void *pool_blocks[POOL_CLASSES][POOL_DEPTH];
+static int pool_counts[POOL_CLASSES];
+static size_t pool_held; /* bytes in the free lists */
+
+static void pool_init(void) { uv_mutex_init(&pool_lock); }
+
+static int pool_class(size_t length) {
+  int c = 0;
+  while (((size_t)POOL_UNIT << c) < length) c++;
+  return c;
+}
+
+/* A block of class c from the free list, or a new one (NULL when malloc fails). */
+static void *pool_take(int c) {
+  void *block = NULL;
+  uv_mutex_lock(&pool_lock);
+  if (pool_counts[c] > 0) {
+    block = pool_blocks[c][--pool_counts[c]];
+    pool_held -= (size_t)POOL_UNIT << c;
+  }
+  uv_mutex_unlock(&pool_lock);
+  return block != NULL ? block : malloc((size_t)POOL_UNIT << c);
+}
+
+/* The finalizer of a pooled Buffer (napi_finalize): the block goes back, or is freed. */
+static void pool_give(napi_env env, void *block, void *hint) {
+  int c = (int)(intptr_t)hint;
+  size_t size = (size_t)POOL_UNIT << c;
+  (void)env;
+  uv_mutex_lock(&pool_lock);
+  if (pool_held + size <= POOL_BYTES && pool_counts[c] < POOL_DEPTH) {
+    pool_blocks[c][pool_counts[c]++] = block;
+    pool_held += size;
+    block = NULL;
+  }
+  uv_mutex_unlock(&pool_lock);
+  free(block);
+}
+
+/* The batch's bytes as a Buffer: in a pooled block when large enough, else a plain copy. */
+static void batch_buffer(napi_env env, const unsigned char *bytes, size_t length, napi_value *result) {
+  void *copy;
+  if (length >= POOLED_MIN) {
+    int c = pool_class(length);
+    void *block;
+    uv_once(&pool_once, pool_init);
+    block = pool_take(c);
+    if (block != NULL) {
+      memcpy(block, bytes, length);
+      if (napi_create_external_buffer(env, length, block, pool_give, (void *)(intptr_t)c, result) == napi_ok) return;
+      pool_give(env, block, (void *)(intptr_t)c); /* external buffers not allowed here: copy as below */
+    }
+  }
+  napi_create_buffer_copy(env, length, bytes, &copy, result);
+}
+
 static void read_batch(tun_t *t) {
   size_t used = 0;
   int count = 0, error = 0;
@@ -172,8 +248,7 @@ static void read_batch(tun_t *t) {
   /* Whatever is left (a full batch) wakes us again on the next turn: uv_poll is level-triggered. */
   if (count > 0) {
     napi_value argv[2];
-    void *copy;
-    napi_create_buffer_copy(t->env, used, t->slab, &copy, &argv[0]);
+    batch_buffer(t->env, t->slab, used, &argv[0]);
     napi_create_int32(t->env, count, &argv[1]);
     call_js(t, REF_ON_PACKETS, 2, argv);
   }
