@@ -140,7 +140,7 @@ export function inferReads<A extends IpAddress>(
   let shortestLag = Infinity;
   let highestBound = 1; // the highest bound an ACK has shown (relative sequence number)
   const shown: Array<{ target: number; limit: number; atMs: number; afterFrame: number; shownBy: number }> = [];
-  let previous: { ack: number; window: number; sack: string } | undefined;
+  let previous: { ack: number; window: number; sack: string; edge: number; kept: boolean } | undefined;
 
   const take = (arrival: { start: number; end: number }) => {
     held.push({ ...arrival });
@@ -196,7 +196,17 @@ export function inferReads<A extends IpAddress>(
     const sack = blocks.map((b) => `${b.start}:${b.end}`).join(' ');
     const advanced = previous === undefined || ack > previous.ack;
     const update = !advanced && sack === previous!.sack && window > previous!.window;
-    previous = { ack, window, sack };
+    // A kept right edge shows no read. Linux never moves the edge left (tcp_select_window: when
+    // the window it computes is smaller than the one still open, it offers that one, rounded up
+    // to the scale), so such a window is no larger than the free buffer's and bounds nothing
+    // read. It is kept when the edge stayed within a unit and the window shrank (the
+    // acknowledgement moved into it), or the ACK before kept it too. The same window at the same
+    // edge right after an edge that moved may be the computed one again, the threshold's while
+    // out-of-order data comes in (raw.pcap frames 81-101, 78 << 10): its bound stands.
+    const edge = ack + window;
+    const still = previous !== undefined && edge - previous.edge < 2 ** shift;
+    const kept = still && (window < previous!.window || previous!.kept);
+    previous = { ack, window, sack, edge, kept };
     // The peer's segment this ACK answers: one that moved the acknowledgement, the one that brought
     // delivery up to it; a duplicate, the one in its first SACK block (RFC 2018 §4: the most
     // recent); else the last one that arrived. (A window update answers none.)
@@ -213,7 +223,7 @@ export function inferReads<A extends IpAddress>(
     // The most the host can have left unread, and so the least it had read by now.
     const unread = Math.max(0, Math.floor((fullWindow - window) / bytesPerByte) - outOfOrder);
     const target = ack - unread;
-    if (target <= highestBound) continue;
+    if (kept || target <= highestBound) continue;
     highestBound = target;
     // How long after the segment it answers the ACK was captured: the path from the tap to the
     // host and back (the least such lag), or more when the host held the ACK (delayed, RFC 9293
