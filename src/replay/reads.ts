@@ -39,9 +39,9 @@
  * Only an ACK whose bound rises above every bound shown before it shows a read: an application
  * that reads in chunks makes few reads, and a later ACK repeating a bound (or a lower one) says
  * nothing new about it. When a read falls short of its bound because less had arrived by the
- * segment it is placed before (the bound then comes from a window the host kept open, Linux's
- * tcp_select_window never shrinking it, not from its free buffer), the rest is read when a higher
- * bound shows, not at the next ACK that repeats the old one. The reads are then taken in the
+ * segment it is placed before (the host's reader ran after that segment, before its ACK; placing
+ * such reads at the ACK fits sll.pcap but not raw.pcap's relay, docs/replay.md), the rest is read
+ * when a higher bound shows, not at the next ACK that repeats the old one. The reads are then taken in the
  * order of their times, not of the ACKs that showed them (an ACK answering an earlier segment
  * places its read before a read shown earlier).
  */
