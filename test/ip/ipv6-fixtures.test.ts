@@ -147,10 +147,10 @@ function expectRecordedTraffic(name: string, frames: readonly TsharkFrame[], vet
     count((f) => type(f)[0] === '133'),
     `${name}: router solicitation`,
   ).toBeGreaterThanOrEqual(1);
-  expect(
-    count((f) => type(f)[0] === '134' && f['icmpv6.opt.prefix'] === 'fd00:15:a::' && f['icmpv6.opt.mtu'] === '1500'),
-    `${name}: router advertisement`,
-  ).toBe(1);
+  // record-ipv6.sh sends the advertisement again (at most 5 times) while A has made no address from it.
+  const advertisements = count((f) => type(f)[0] === '134' && f['icmpv6.opt.prefix'] === 'fd00:15:a::' && f['icmpv6.opt.mtu'] === '1500');
+  expect(advertisements, `${name}: router advertisement`).toBeGreaterThanOrEqual(1);
+  expect(advertisements, `${name}: router advertisements, at most the script's 5`).toBeLessThanOrEqual(5);
   expect(
     count((f) => type(f)[0] === '3' && type(f)[1] === '128'),
     `${name}: time exceeded quoting the echo`,

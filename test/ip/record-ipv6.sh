@@ -242,11 +242,17 @@ ip -n "$NS_B" route add fd00:15:a::/64 dev vB
 ip -n "$NS_A" route add fd00:16::/64 via fd00:15::2
 wait_until_no_tentative "$NS_A"
 wait_until_no_tentative "$NS_B"
-# The advertisement is sent again (at most 5 times) until A has made its address from it.
+# The advertisement is sent again (at most 5 times) until A has made its address from it; A gets
+# 3 s for each (on a loaded machine 0.5 s was sometimes too short, and the capture then held a
+# second advertisement).
+has_slaac_address() { ip -n "$NS_A" -6 addr show dev vA | grep -q "fd00:15:a:"; }
 for ((try = 1; ; try++)); do
   in_b timeout 10 python3 "$WORK/traffic.py" router-advertisement vB fd00:15:a::
-  sleep 0.5
-  if ip -n "$NS_A" -6 addr show dev vA | grep -q "fd00:15:a:"; then
+  for ((wait = 0; wait < 30; wait++)); do
+    has_slaac_address && break
+    sleep 0.1
+  done
+  if has_slaac_address; then
     break
   elif ((try == 5)); then
     echo "$0: A made no address from the router advertisement" >&2
