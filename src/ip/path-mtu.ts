@@ -63,15 +63,21 @@ export class PathMtuCache<Destination> {
     return count;
   }
 
-  /** Forgets the MTUs whose lifetime ran out. */
+  /**
+   * Forgets the MTUs whose lifetime ran out. Entries are in expiry order: each is (re)inserted at
+   * the end with the same lifetime from a clock that never goes back, so the walk stops at the
+   * first one still alive.
+   */
   expire(now: number): void {
-    if (this.entries.size > 0) for (const [destination, entry] of this.entries) if (entry.expires <= now) this.entries.delete(destination);
+    for (const [destination, entry] of this.entries) {
+      if (entry.expires > now) return;
+      this.entries.delete(destination);
+    }
   }
 
-  /** The earliest expiry, or Infinity. */
+  /** The earliest expiry (the first entry's, see expire), or Infinity. */
   pollAt(): number {
-    let next = Infinity;
-    if (this.entries.size > 0) for (const entry of this.entries.values()) next = Math.min(next, entry.expires);
-    return next;
+    for (const entry of this.entries.values()) return entry.expires;
+    return Infinity;
   }
 }

@@ -26,6 +26,19 @@ describe('PathMtuCache: learned path MTUs of one family (RFC 1191 §6.3, RFC 820
     expect(cache.pollAt()).toBe(Infinity);
   });
 
+  it('expires in report order, a destination lowered again taking its new lifetime', () => {
+    const cache = new PathMtuCache<number>(limits);
+    cache.lower(1, 1400, 1500, 0);
+    cache.lower(2, 1400, 1500, 10);
+    cache.lower(1, 1300, 1400, 20); // lowered again: kept until 600_020
+    expect(cache.pollAt()).toBe(600_010);
+    cache.expire(600_010);
+    expect([cache.get(1), cache.get(2)]).toEqual([1300, undefined]);
+    expect(cache.pollAt()).toBe(600_020);
+    cache.expire(600_020);
+    expect(cache.size).toBe(0);
+  });
+
   it('holds at most entriesMax destinations, the oldest report going first', () => {
     const cache = new PathMtuCache<number>(limits);
     for (let destination = 1; destination <= 5; destination++) cache.lower(destination, 1000, 1500, destination);
