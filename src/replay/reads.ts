@@ -15,7 +15,9 @@
  *   unread ≤ (F − window) / k − held,
  *
  * which is exact while the free space is what limits the window, and a bound while the threshold
- * does. The application here reads lazily: nothing until the bound forces a read, and then just
+ * does. Under half of F Linux rounds the free window down to the scale, so the window is the
+ * free memory to within a unit, and there the bound is taken from the accounting in whole
+ * buffers (queuedWithin) rather than from k. The application here reads lazily: nothing until the bound forces a read, and then just
  * enough to meet it — a jump of the right edge (RCV.NXT + window) beyond what the queue explains.
  * A reader that reads more than the capture shows keeps its buffer free, so the threshold grows
  * where the host's stood still, and every growth is an immediate ACK the host did not send
@@ -96,6 +98,20 @@ interface Arrival {
 }
 
 /**
+ * The most bytes a receiver with `memory` bytes of buffer can hold queued (unread, or held out of
+ * order) and still offer `window`: a window is the free memory × `ratio` / 256
+ * (tcp_win_from_space), and each queued segment of `segment` bytes costs `overhead` more, a part
+ * of one too (Linux frees a buffer only once all of it is read, tcp_eat_recv_skb;
+ * src/tcp/receive-window.ts charges the queue the same way).
+ */
+export function queuedWithin(memory: number, window: number, ratio: number, segment: number, overhead: number): number {
+  const used = memory - Math.ceil((window * RATIO_ONE) / ratio);
+  if (used <= 0) return 0;
+  const whole = Math.floor(used / (segment + overhead));
+  return whole * segment + Math.max(0, used - whole * (segment + overhead) - overhead);
+}
+
+/**
  * The reads of the host's application in `plan`, from its advertised windows (see above), as
  * calls at their times (ms after `originMs`); `lost` are the peer's segments that never reached
  * the host (lostBeforeHost). Empty when the host received no data.
@@ -129,6 +145,7 @@ export function inferReads<A extends IpAddress>(
   const ratio = Math.min(RATIO_MAX, Math.floor((mss * RATIO_ONE) / (mss + overhead)));
   const bytesPerByte = ((mss + overhead) / mss) * (ratio / RATIO_ONE);
   let fullWindow = Math.floor((model.receiveBufferSize * ratio) / RATIO_ONE);
+  let bufferMemory = model.receiveBufferSize; // the memory behind fullWindow
 
   const relative = (value: number) => seqSub(value, plan.peerIsn);
   const reads: InferredRead[] = [];
@@ -219,9 +236,20 @@ export function inferReads<A extends IpAddress>(
     // What the host held out of order when it sent this ACK: what had arrived by the segment it answers.
     const outOfOrder = answered.heldAfter.reduce((sum, range) => sum + Math.max(0, range.end - Math.max(range.start, ack)), 0);
     // No window is larger than the whole buffer's: a larger one shows the buffer grew.
-    fullWindow = Math.max(fullWindow, window);
-    // The most the host can have left unread, and so the least it had read by now.
-    const unread = Math.max(0, Math.floor((fullWindow - window) / bytesPerByte) - outOfOrder);
+    if (window > fullWindow) {
+      fullWindow = window;
+      bufferMemory = Math.ceil((window * RATIO_ONE) / ratio);
+    }
+    // The most the host can have left unread, and so the least it had read by now. Under half the
+    // whole buffer's window Linux offers its free window rounded down to the scale
+    // (__tcp_select_window), so the free window is at least the window (within a unit of it
+    // while the threshold is above), and memory is charged in whole buffers: the bound inverts
+    // the accounting the replayed model charges (queuedWithin). Above half the window is the
+    // smaller of the free window and the threshold rounded up, no lower bound of the free
+    // window; it is read linearly, a byte of queue costing its share of a segment's truesize.
+    const exact = window > 0 && window < fullWindow >> 1 && mss <= peerSegment;
+    const queued = exact ? queuedWithin(bufferMemory, window, ratio, mss, overhead) : Math.floor((fullWindow - window) / bytesPerByte);
+    const unread = Math.max(0, queued - outOfOrder);
     const target = ack - unread;
     if (kept || target <= highestBound) continue;
     highestBound = target;

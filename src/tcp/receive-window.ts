@@ -39,11 +39,11 @@
  *   open is never offered: the edge stays (RFC 9293 §3.8.6.2.2: the right edge never moves
  *   left).
  * - Autotuning (tcp_input.c, tcp_rcv_space_adjust and tcp_rcvbuf_grow as in Linux 6.16 to
- *   6.18): once per receiver RTT, if the application read more than in the RTT before (less
- *   what it left unread), the buffer grows to hold twice that plus the span held out of order,
- *   at most tcp_rmem[2] (`receiveBufferMax`), unless SO_RCVBUF locked it; each out-of-order
- *   segment grows it the same way (tcp_data_queue_ofo); the clamp follows. The receiver's RTT
- *   is the smallest of the times a window's worth took to arrive and of the non-zero timestamp
+ *   6.18-rc3, the round timed by the last segment as 6.19 times it): once per receiver RTT, if
+ *   the application read more than in the RTT before (less what it left unread), the buffer
+ *   grows to hold twice that plus the span held out of order, at most tcp_rmem[2]
+ *   (`receiveBufferMax`), unless SO_RCVBUF locked it; each out-of-order segment grows it the
+ *   same way (tcp_data_queue_ofo); the clamp follows. The receiver's RTT is the smallest of the times a window's worth took to arrive and of the non-zero timestamp
  *   echoes (tcp_rcv_rtt_measure, tcp_rcv_rtt_measure_ts).
  */
 import type { TcpConnection } from './connection.js';
@@ -323,9 +323,10 @@ function readSeq(connection: TcpConnection): number {
 }
 
 /**
- * tcp_rcvbuf_grow (Linux 6.16 to 6.18): the buffer to hold twice what the application read in
- * the last RTT, plus the span held out of order, at most tcp_rmem[2] (`receiveBufferMax`),
- * never for a buffer SO_RCVBUF set; the clamp follows.
+ * tcp_rcvbuf_grow (Linux 6.16 to 6.18-rc3; 6.18-rc4 adds a slow-start term, not taken:
+ * docs/replay.md): the buffer to hold twice what the application read in the last RTT, plus
+ * the span held out of order, at most tcp_rmem[2] (`receiveBufferMax`), never for a buffer
+ * SO_RCVBUF set; the clamp follows.
  */
 function growBuffer(connection: TcpConnection, w: LinuxReceiveWindow): void {
   if (connection.options.receiveBufferLocked) return;
@@ -360,6 +361,8 @@ export function linuxDataRead(connection: TcpConnection, readAt: number): void {
   w.lastReadSeq = nowRead;
   // The round's clock is tcp_mstamp, which tcp_rcv_space_adjust does not refresh ("We do not
   // refresh tp->tcp_mstamp here"): for a receiver, when its last segment came in, not the read.
+  // That is Linux 6.19's; 6.18 refreshes it (the read's time), which the replayed fixtures fit
+  // worse (docs/replay.md, the reads inference table).
   const now = w.lastSegmentAt >= 0 ? w.lastSegmentAt : readAt;
   if (w.roundStart < 0 || w.rtt8 === 0 || now - w.roundStart < w.rtt8 / 8) return;
   // Where reading stood after the first buffer of this read, and what was queued behind it.

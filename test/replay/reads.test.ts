@@ -15,7 +15,7 @@ import { readCapture } from '../../src/pcap/pcap.js';
 import { timestampToMs } from '../../src/pcap/timestamp.js';
 import { replayCapture } from '../../src/replay.js';
 import { lostBeforeHost } from '../../src/replay/inbound.js';
-import { inferReads } from '../../src/replay/reads.js';
+import { inferReads, queuedWithin } from '../../src/replay/reads.js';
 import * as C from '../../src/socket-api/berkeley-constants.js';
 import { BerkeleySockets } from '../../src/socket-api/berkeley.js';
 import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
@@ -153,4 +153,27 @@ it("eth.pcap's inferred reads: a kept right edge shows none (frames 53-121, 152-
   // Each inferred read is shown by an ACK whose bound rose above every earlier one.
   expect(new Set(shownBy.filter((frame) => frame > 0)).size).toBe(shownBy.filter((frame) => frame > 0).length);
   expect(reads.reduce((sum, r) => sum + (r.call.length ?? 0), 0)).toBe(256 * 1024);
+});
+
+it('queuedWithin: the most a receiver can hold queued and still offer a window, a part segment charged as a whole one', () => {
+  // veth's buffers: 2216 bytes of memory for 1448 of payload, scaling ratio 167.
+  const queued = queuedWithin(131072, 33792, 167, 1448, 768);
+  const free = (bytes: number) => Math.floor(((131072 - bytes - Math.ceil(bytes / 1448) * 768) * 167) / 256);
+  expect(queued).toBe(35 * 1448 + 943);
+  expect(free(queued)).toBeGreaterThanOrEqual(33792);
+  expect(free(queued + 1)).toBeLessThan(33792);
+  // A whole segment more costs its overhead too: 943 bytes into the 36th segment, not 943 + 768.
+  expect(free(35 * 1448 + 944)).toBeLessThan(33792);
+  expect(queuedWithin(131072, 85504, 167, 1448, 768)).toBe(0);
+});
+
+it("eth.pcap's windows under half the buffer's are its free window rounded down: the reads inferred from them give the host's windows at frames 122-131", async () => {
+  // After the retransmission that fills the hole up to 62265 the host offers 33 << 10 and then 29
+  // << 10, under half of the 85504-byte window of its 131072-byte buffer, where Linux rounds the
+  // free window down to the unit (__tcp_select_window): its free memory was at least 33792 × 256 /
+  // 167 bytes. Read off linearly (a byte of queue costing its share of a segment's truesize), the
+  // bound let 175 bytes more stay queued than whole buffers allow, and ustack offered 32 and 28 << 10.
+  const result = await replayCapture(join(FIXTURES, 'eth.pcap'), { host: '10.1.1.2', linux: true, datagrams: false });
+  const windows = result.divergences.filter((d) => d.kind === 'window').map((d) => d.frames.capture);
+  expect(windows.filter((frame) => frame !== undefined && frame >= 122 && frame <= 131)).toEqual([]);
 });
