@@ -34,8 +34,10 @@
  * Each read is placed just before the peer's segment that the host's ACK answers (its
  * acknowledgement, or for a duplicate its first SACK block, RFC 2018 §4: the most recent), since
  * ustack answers a segment when it arrives while the host's ACK left a little later; a window
- * update (the same acknowledgement and blocks, a larger window) is a read at its own time. A read
- * takes no more than had been delivered then. Before a close or shutdown the application reads
+ * update (the same acknowledgement and blocks, a larger window) is a read at its own time, or
+ * just before the first segment that reached the tap before it and that it does not cover (the
+ * host had not taken that one in when its read sent the update). A read takes no more than had
+ * been delivered then. Before a close or shutdown the application reads
  * what is left, as pcap2drill's plan does (close() with unread data resets, RFC 9293 §3.6).
  *
  * Only an ACK whose bound rises above every bound shown before it shows a read: an application
@@ -109,6 +111,19 @@ export function queuedWithin(memory: number, window: number, ratio: number, segm
   if (used <= 0) return 0;
   const whole = Math.floor(used / (segment + overhead));
   return whole * segment + Math.max(0, used - whole * (segment + overhead) - overhead);
+}
+
+/**
+ * The first of `arrived` (in capture order) after the last one an ACK of `ack` with SACK `blocks`
+ * covers, when that one is not the last: a segment the host had not taken in when it sent the ACK.
+ */
+function firstUncovered(arrived: readonly Arrival[], ack: number, blocks: ReadonlyArray<{ start: number; end: number }>): Arrival | undefined {
+  const covered = (a: Arrival) => a.end <= ack || blocks.some((b) => a.start >= b.start && a.end <= b.end);
+  let last = -1;
+  arrived.forEach((a, i) => {
+    if (covered(a)) last = i;
+  });
+  return last >= 0 ? arrived[last + 1] : undefined;
 }
 
 /**
@@ -258,7 +273,21 @@ export function inferReads<A extends IpAddress>(
     // §3.8.6.3) until something sent it — a read, as Linux's tcp_cleanup_rbuf sends a held ACK.
     const lag = segment.timeMs - answered.segment.timeMs;
     if (!update) shortestLag = Math.min(shortestLag, lag);
-    if (update || lag - shortestLag > HELD_ACK_MS)
+    // A window update is sent by the read itself (tcp_cleanup_rbuf), and what it acknowledges
+    // and SACKs is what the host had taken in by then: a segment that reached the tap before it
+    // and that it does not cover came in while the reader held the socket (tcp_add_backlog,
+    // taken in at release_sock) or had not been processed yet. The read goes before the first
+    // such segment, so that ustack's update, like the host's, comes before it.
+    const unseen = update ? firstUncovered(arrived, ack, blocks) : undefined;
+    if (unseen)
+      shown.push({
+        target,
+        limit: Math.min(unseen.deliveredBefore, ack),
+        atMs: unseen.segment.timeMs,
+        afterFrame: unseen.previousFrame,
+        shownBy: segment.frame,
+      });
+    else if (update || lag - shortestLag > HELD_ACK_MS)
       shown.push({ target, limit: Math.min(answered.deliveredAfter, ack), atMs: segment.timeMs, afterFrame: previousFrame, shownBy: segment.frame });
     else shown.push({ target, limit: answered.deliveredBefore, atMs: answered.segment.timeMs, afterFrame: answered.previousFrame, shownBy: segment.frame });
   }

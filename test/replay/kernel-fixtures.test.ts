@@ -200,7 +200,7 @@ it("eth-offload.pcap as 10.1.2.2 under Linux's defaults: offloaded buffers charg
 // included. No fixture has more with it; raw.pcap and ipv4.pcap count TUN's buffers
 // (TUN_SEGMENT_OVERHEAD). docs/replay.md has the same table.
 it.each([
-  ['eth.pcap', '10.1.1.2', 65, 105],
+  ['eth.pcap', '10.1.1.2', 63, 105],
   ['sll.pcap', '10.1.1.2', 62, 106],
   ['raw.pcap', '10.2.2.2', 102, 120],
   ['ipv4.pcap', '10.2.2.2', 102, 120],

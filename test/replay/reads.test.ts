@@ -177,3 +177,22 @@ it("eth.pcap's windows under half the buffer's are its free window rounded down:
   const windows = result.divergences.filter((d) => d.kind === 'window').map((d) => d.frames.capture);
   expect(windows.filter((frame) => frame !== undefined && frame >= 122 && frame <= 131)).toEqual([]);
 });
+
+it("eth.pcap's window update at frame 232 shows a read made before frame 226, the first segment it does not acknowledge", () => {
+  const parsed = readCapture(readFileSync(join(FIXTURES, 'eth.pcap')));
+  if (!parsed.ok) throw new Error(parsed.error.message);
+  const records = parsed.value.records;
+  const conversations = tcpConversations(records);
+  const transfer = conversations.indexOf(conversations.reduce((a, b) => (b.segments.length > a.segments.length ? b : a))) + 1;
+  const plan = planConversation(records, { host: parseIpv4Address('10.1.1.2')!, conversation: transfer });
+  const origin = timestampToMs(records[0]);
+  const reads = inferReads(plan, lostBeforeHost(plan), BUFFER, origin);
+  // Frame 232 (1086.510 ms) opens the window at ack 175441, though frames 226-231 (175441-182889,
+  // from 1086.499 ms) had passed the tap: the host sent it before it took them in (the reader held
+  // the socket, or they were not processed yet). The read goes before frame 226, not at 232.
+  const update = reads.find((r) => r.shownBy === 232)!;
+  expect(update).toBeDefined();
+  expect(update.afterFrame).toBe(225);
+  const frame226 = records[225];
+  expect(update.atMs).toBeCloseTo(timestampToMs(frame226) - origin, 6);
+});
