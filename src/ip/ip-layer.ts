@@ -122,6 +122,9 @@ export interface OutgoingFrame {
   readonly segmentSize: number;
 }
 
+/** The options of a datagram sent without any (shared: option lists are never changed). */
+const NO_OPTIONS: readonly Ipv4Option[] = Object.freeze([]);
+
 /** What takeOutbox returns when nothing waits: shared, so an idle poll allocates nothing. */
 const NO_FRAMES: readonly OutgoingFrame[] = Object.freeze([]);
 
@@ -148,6 +151,15 @@ export interface IcmpErrorSender {
   parameterProblem(packet: Uint8Array, pointer: number, now: number): void;
 }
 
+/** The way out toward a destination: its route and the interface the route names. */
+export interface Ipv4Path {
+  readonly route: Route;
+  readonly iface: NetworkInterface;
+}
+
+/** How many destinations IpLayer.routeTo remembers before it starts again. */
+const PATH_CACHE_ENTRIES_MAX = 1024;
+
 /** Why `IpLayer.send` refused a datagram (see there). */
 export type IpSendError = 'ENETUNREACH' | 'EINVAL' | 'EMSGSIZE' | 'ENOBUFS';
 
@@ -160,6 +172,8 @@ export class IpLayer {
   private readonly interfaces = new Map<string, NetworkInterface>();
   /** The same interfaces as a list, rebuilt when one is added: every packet looks through them. */
   private interfaceList: readonly NetworkInterface[] = [];
+  /** The broadcast address of each non-loopback interface's network (none for a /31 or /32), kept with the list. */
+  private subnetBroadcasts: readonly Ipv4Address[] = [];
   private readonly protocols = new Map<number, ProtocolHandler>();
   private outbox: OutgoingFrame[] = [];
   /** Copies of our own broadcasts and multicasts, to come in at the next poll. */
@@ -172,6 +186,9 @@ export class IpLayer {
   private readonly identification: Ipv4Identification;
   /** Path MTUs learned from fragmentation-needed messages (RFC 1191 §6.3), with expiry. */
   private readonly pathMtus = new PathMtuCache<Ipv4Address>({ floor: PATH_MTU_FLOOR, lifetimeMs: PATH_MTU_LIFETIME_MS, entriesMax: PATH_MTU_ENTRIES_MAX });
+  /** routeTo's answers by destination, good while the route table stays at `pathsGeneration`. */
+  private readonly paths = new Map<Ipv4Address, Ipv4Path | null>();
+  private pathsGeneration = 0;
   /** ICMP, raw sockets and IGMP, from `connectUpperLayers` on; null only while the stack is being built. */
   private upper: IpUpperLayers | null = null;
   tracer: Tracer | null = null;
@@ -200,6 +217,11 @@ export class IpLayer {
     if (!(iface.mtu >= IPV4_MIN_MTU)) throw new RangeError(`${iface.name}: MTU ${iface.mtu} is below the IPv4 minimum of ${IPV4_MIN_MTU}`);
     this.interfaces.set(iface.name, iface);
     this.interfaceList = [...this.interfaces.values()];
+    this.subnetBroadcasts = this.interfaceList.flatMap((i) => {
+      const broadcast = i.loopback ? null : subnetBroadcast(i.address);
+      return broadcast === null ? [] : [broadcast];
+    });
+    this.paths.clear(); // a new local address, or a loopback, changes where some destinations go
     if (!iface.loopback) this.routes.add({ destination: iface.address, interfaceName: iface.name });
   }
 
@@ -244,11 +266,7 @@ export class IpLayer {
    * (RFC 2644); Linux does the same.
    */
   isBroadcastAddress(address: Ipv4Address): boolean {
-    if (address === IPV4_BROADCAST) return true;
-    for (const iface of this.interfaceList) {
-      if (!iface.loopback && address === subnetBroadcast(iface.address)) return true;
-    }
-    return false;
+    return address === IPV4_BROADCAST || this.subnetBroadcasts.includes(address);
   }
 
   /** Frames waiting to be transmitted, removed from the outbox. */
@@ -318,7 +336,11 @@ export class IpLayer {
       this.stats.increment(`drop.ipv4.${parsed.error.reason}`);
       return;
     }
-    const { source, destination } = packet;
+    // The fields the checks below need, read once.
+    const headerLength = packet.headerLength;
+    const totalLength = packet.totalLength;
+    const source = packet.source;
+    const destination = packet.destination;
     // Martians (RFC 1122 §3.2.1.3, RFC 1812 §5.3.7): a source that cannot be one host —
     // broadcast, multicast, "this network" 0/8 (except toward 255.255.255.255, from a host that
     // does not know its address yet: DHCP, RFC 2131 §4.1) — and loopback 127/8 as source or
@@ -334,14 +356,14 @@ export class IpLayer {
       this.stats.increment('drop.ipv4.martianDestination');
       return;
     }
-    let ipPacket = packet.totalLength === bytes.length ? bytes : bytes.subarray(0, packet.totalLength);
+    let ipPacket = totalLength === bytes.length ? bytes : bytes.subarray(0, totalLength);
     const destinationKind = this.classifyDestination(destination);
     if (destinationKind === 'multicast' && !this.isMember(destination)) {
       this.stats.increment('drop.ipv4.multicastNotJoined');
       return;
     }
     const routed = destinationKind !== null || this.config.forwarding;
-    if (routed && packet.headerLength > IPV4_MIN_HEADER_LENGTH && !this.acceptOptions(packet.optionBytes, ipPacket, now)) return;
+    if (routed && headerLength > IPV4_MIN_HEADER_LENGTH && !this.acceptOptions(packet.optionBytes, ipPacket, now)) return;
     if (!parsed.ok) {
       this.stats.increment(`drop.ipv4.${parsed.error.reason}`);
       return;
@@ -358,7 +380,7 @@ export class IpLayer {
         layer: 'ipv4',
         time: now,
         where: iface.name,
-        summary: `IPv4 ${formatIpv4Address(header.source)} → ${formatIpv4Address(header.destination)} proto ${header.protocol}, header ${packet.headerLength} bytes, checksum verified`,
+        summary: `IPv4 ${formatIpv4Address(header.source)} → ${formatIpv4Address(header.destination)} proto ${header.protocol}, header ${headerLength} bytes, checksum verified`,
         fields: ipv4TraceFields(packet),
         header: packet.header,
         payloadLength: header.payloadLength,
@@ -366,7 +388,7 @@ export class IpLayer {
     }
 
     let datagramHeader = header;
-    let payload = packet.payload;
+    let payload = ipPacket.subarray(headerLength);
     if (header.moreFragments || header.fragmentOffset !== 0) {
       this.stats.increment('ipv4.rx.fragments');
       const result = this.reassembler.insert(header, payload, ipPacket, now);
@@ -467,8 +489,28 @@ export class IpLayer {
 
   // ---- output ------------------------------------------------------------------------------
 
-  /** The route and interface a datagram to `destination` would take, or null. */
-  routeTo(destination: Ipv4Address): { readonly route: Route; readonly iface: NetworkInterface } | null {
+  /**
+   * The route and interface a datagram to `destination` would take, or null. Every datagram
+   * asks, and TCP asks again for the path MTU of each segment it sends: the answers are kept
+   * until the route table or the interfaces change (a connection sends to one destination).
+   */
+  routeTo(destination: Ipv4Address): Ipv4Path | null {
+    if (this.pathsGeneration !== this.routes.generation) {
+      this.paths.clear();
+      this.pathsGeneration = this.routes.generation;
+    }
+    const known = this.paths.get(destination);
+    if (known !== undefined) return known;
+    const path = this.lookUpPath(destination);
+    // Bounded: a host that sends to many destinations (a UDP server's replies) looks them up
+    // again once the cache is full rather than growing it without end.
+    if (this.paths.size >= PATH_CACHE_ENTRIES_MAX) this.paths.clear();
+    this.paths.set(destination, path);
+    return path;
+  }
+
+  /** routeTo without the cache: a local address by the loopback, else the longest-prefix route. */
+  private lookUpPath(destination: Ipv4Address): Ipv4Path | null {
     if (this.isLocalAddress(destination)) {
       for (const iface of this.interfaces.values()) {
         if (iface.loopback) return { route: { destination: { address: destination, prefixLength: 32 }, interfaceName: iface.name }, iface };
@@ -480,7 +522,7 @@ export class IpLayer {
   }
 
   /** A path to `destination` straight out of the interface whose address is `address`, or null. */
-  private pathThrough(address: Ipv4Address, destination: Ipv4Address): { readonly route: Route; readonly iface: NetworkInterface } | null {
+  private pathThrough(address: Ipv4Address, destination: Ipv4Address): Ipv4Path | null {
     const iface = this.interfaceList.find((i) => i.address.address === address);
     return iface ? { route: { destination: { address: destination, prefixLength: 32 }, interfaceName: iface.name }, iface } : null;
   }
@@ -548,16 +590,17 @@ export class IpLayer {
     write: (out: Uint8Array, source: Ipv4Address, checksumOffloaded: boolean) => void,
     now: number,
   ): Result<{ readonly source: Ipv4Address }, IpSendError> {
-    const path =
-      isMulticast(spec.destination) && spec.multicastInterface ? this.pathThrough(spec.multicastInterface, spec.destination) : this.routeTo(spec.destination);
+    const destination = spec.destination;
+    const multicast = isMulticast(destination);
+    const path = multicast && spec.multicastInterface ? this.pathThrough(spec.multicastInterface, destination) : this.routeTo(destination);
     if (!path) {
       this.stats.increment('ipv4.tx.noRoute');
       return fail('ENETUNREACH');
     }
-    const source = spec.source || this.sourceOn(path.iface, spec.destination);
+    const source = spec.source || this.sourceOn(path.iface, destination);
     // 127/8 must never appear outside the host (RFC 1122 §3.2.1.3 (g)); Linux says EINVAL.
     if (source >>> 24 === 127 && !path.iface.loopback) return fail('EINVAL');
-    const options = spec.options ?? [];
+    const options = spec.options ?? NO_OPTIONS;
     const headerLength = ipv4HeaderLength({ options });
     // IHL is 4 bits: at most 40 bytes of options (Linux's IP_OPTIONS says EINVAL too).
     if (headerLength > IPV4_MAX_HEADER_LENGTH) return fail('EINVAL');
@@ -582,7 +625,7 @@ export class IpLayer {
     const header: Ipv4Repr = {
       dscp: spec.dscp ?? 0,
       ecn: spec.ecn ?? 0,
-      identification: this.identification.select(source, spec.destination, spec.protocol, atomic),
+      identification: this.identification.select(source, destination, spec.protocol, atomic),
       reservedFlag: false,
       dontFragment,
       moreFragments: false,
@@ -590,14 +633,13 @@ export class IpLayer {
       ttl: spec.ttl ?? this.config.defaultTtl,
       protocol: spec.protocol,
       source,
-      destination: spec.destination,
+      destination,
       options,
       payloadLength: transportLength,
     };
-    const destination = spec.destination;
     const broadcast = destination === IPV4_BROADCAST || destination === subnetBroadcast(path.iface.address);
     // Linux loops every broadcast, and a multicast to a joined group, back to this host.
-    const loop = !path.iface.loopback && (broadcast || (isMulticast(destination) && spec.multicastLoop !== false && this.isMember(destination)));
+    const loop = !path.iface.loopback && (broadcast || (multicast && spec.multicastLoop !== false && this.isMember(destination)));
     if (whole || loop) emitIpv4(header, frame);
     if (loop) this.looped.push({ iface: path.iface, frame: frame.slice() });
     if (whole) {

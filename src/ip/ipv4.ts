@@ -24,7 +24,7 @@ import { readUint16, writeUint16 } from '../core/bytes.js';
 import { decodeFail, type DecodeError } from '../core/decode-error.js';
 import { ok, type Result } from '../core/result.js';
 import { readIpv4Address, writeIpv4Address, type Ipv4Address } from './address.js';
-import { checksumIsValid, internetChecksum } from './checksum.js';
+import { foldSum, onesComplementSum } from './checksum.js';
 import { emitIpv4Options, ipv4OptionsLength, parseIpv4Options, type Ipv4Option } from './ipv4-options.js';
 
 /** Protocol numbers carried in the IPv4 Protocol field (IANA). */
@@ -183,7 +183,7 @@ export class Ipv4Packet {
   }
   /** True when the header checksum verifies. */
   get checksumValid(): boolean {
-    return checksumIsValid(this.bytes, 0, 0, this.headerLength);
+    return foldSum(headerSum(this.bytes, this.headerLength)) === 0xffff;
   }
 
   /** Writes Time to Live (the checksum is not updated). */
@@ -197,8 +197,21 @@ export class Ipv4Packet {
   /** Recomputes the header checksum in place (after changing a field such as TTL). */
   fillChecksum(): void {
     this.checksum = 0;
-    this.checksum = internetChecksum(this.header);
+    this.checksum = ~foldSum(headerSum(this.bytes, this.headerLength)) & 0xffff;
   }
+}
+
+/**
+ * The unfolded one's complement sum of the first `headerLength` bytes (RFC 1071). Nearly every
+ * header is 20 bytes: those are summed as ten words in a row, with none of the general loop's
+ * set-up, which costs more than the sum itself at this size.
+ */
+function headerSum(bytes: Uint8Array, headerLength: number): number {
+  if (headerLength !== IPV4_MIN_HEADER_LENGTH) return onesComplementSum(bytes, 0, 0, headerLength);
+  return (
+    ((bytes[0] + bytes[2] + bytes[4] + bytes[6] + bytes[8] + bytes[10] + bytes[12] + bytes[14] + bytes[16] + bytes[18]) << 8) +
+    (bytes[1] + bytes[3] + bytes[5] + bytes[7] + bytes[9] + bytes[11] + bytes[13] + bytes[15] + bytes[17] + bytes[19])
+  );
 }
 
 /** An IPv4 header as plain data. The payload travels separately; only its length is here. */
@@ -246,27 +259,33 @@ export function parseIpv4(packet: Ipv4Packet, options: Ipv4ParseOptions = {}): R
     return decodeFail('ipv4', 'badChecksum', `header checksum 0x${packet.checksum.toString(16).padStart(4, '0')} does not verify`);
   }
   // Almost no header carries options: then there is nothing to look at.
-  const parsedOptions = packet.headerLength === IPV4_MIN_HEADER_LENGTH ? NO_OPTIONS : parseIpv4Options(packet.optionBytes);
+  const headerLength = packet.headerLength;
+  const parsedOptions = headerLength === IPV4_MIN_HEADER_LENGTH ? NO_OPTIONS : parseIpv4Options(packet.optionBytes);
   if (!parsedOptions.ok) return parsedOptions;
+  // Each field read once from the bytes (the getters would read the flags word four times).
+  const bytes = packet.bytes;
+  const dsField = bytes[Field.DSCP_ECN];
+  const flags = readUint16(bytes, Field.FLAGS_FRAGMENT_OFFSET);
   return ok({
-    dscp: packet.dscp,
-    ecn: packet.ecn,
-    identification: packet.identification,
-    reservedFlag: packet.reservedFlag,
-    dontFragment: packet.dontFragment,
-    moreFragments: packet.moreFragments,
-    fragmentOffset: packet.fragmentOffset,
-    ttl: packet.ttl,
-    protocol: packet.protocol,
-    source: packet.source,
-    destination: packet.destination,
+    dscp: dsField >> 2,
+    ecn: dsField & 0x03,
+    identification: readUint16(bytes, Field.IDENTIFICATION),
+    reservedFlag: (flags & FLAG_RESERVED) !== 0,
+    dontFragment: (flags & FLAG_DONT_FRAGMENT) !== 0,
+    moreFragments: (flags & FLAG_MORE_FRAGMENTS) !== 0,
+    fragmentOffset: (flags & FRAGMENT_OFFSET_MASK) * 8,
+    ttl: bytes[Field.TTL],
+    protocol: bytes[Field.PROTOCOL],
+    source: readIpv4Address(bytes, Field.SOURCE),
+    destination: readIpv4Address(bytes, Field.DESTINATION),
     options: parsedOptions.value,
-    payloadLength: packet.totalLength - packet.headerLength,
+    payloadLength: readUint16(bytes, Field.TOTAL_LENGTH) - headerLength,
   });
 }
 
 /** Header length in bytes that emitIpv4 will write for `repr` (options padded to 4 bytes). */
 export function ipv4HeaderLength(repr: Pick<Ipv4Repr, 'options'>): number {
+  if (repr.options.length === 0) return IPV4_MIN_HEADER_LENGTH;
   const optionsLength = ipv4OptionsLength(repr.options);
   return IPV4_MIN_HEADER_LENGTH + ((optionsLength + 3) & ~3);
 }
@@ -293,6 +312,6 @@ export function emitIpv4(repr: Ipv4Repr, out: Uint8Array): number {
     const optionsEnd = Field.OPTIONS + emitIpv4Options(repr.options, out.subarray(Field.OPTIONS, headerLength));
     out.fill(0, optionsEnd, headerLength); // padding with End of Option List
   }
-  writeUint16(out, Field.CHECKSUM, internetChecksum(out, 0, 0, headerLength));
+  writeUint16(out, Field.CHECKSUM, ~foldSum(headerSum(out, headerLength)) & 0xffff);
   return headerLength;
 }

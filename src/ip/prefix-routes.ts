@@ -53,8 +53,15 @@ export interface AddressFamilyRoutes<Address, Cidr extends Prefix<Address>> {
 /** A set of routes of one family with longest-prefix-match lookup. */
 export class PrefixRouteTable<Address, Cidr extends Prefix<Address>, Route extends PrefixRoute<Address, Cidr>> {
   private routes: Route[] = [];
+  /** Bumped by every change, so that a cache of lookups (IpLayer's paths) knows when it is stale. */
+  private changes = 0;
 
   constructor(private readonly family: AddressFamilyRoutes<Address, Cidr>) {}
+
+  /** How many times the table has changed: a lookup's answer holds while this stays the same. */
+  get generation(): number {
+    return this.changes;
+  }
 
   /** Adds a route (normalising the prefix to its network address). Throws on an MTU below the family's floor. */
   add(route: Route): void {
@@ -63,6 +70,7 @@ export class PrefixRouteTable<Address, Cidr extends Prefix<Address>, Route exten
     }
     const network = this.family.network(route.destination.address, route.destination.prefixLength);
     this.routes.push({ ...route, destination: { ...route.destination, address: network } });
+    this.changes++;
   }
 
   /** Removes every route for the prefix (and interface, if given); returns how many. */
@@ -80,6 +88,7 @@ export class PrefixRouteTable<Address, Cidr extends Prefix<Address>, Route exten
   removeWhere(match: (route: Route) => boolean): number {
     const before = this.routes.length;
     this.routes = this.routes.filter((route) => !match(route));
+    if (this.routes.length !== before) this.changes++;
     return before - this.routes.length;
   }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseIpv4Cidr } from '../../src/ip/address.js';
 import { Icmpv4Packet, parseIcmpv4, parseQuotedDatagram, type Icmpv4Repr } from '../../src/ip/icmpv4.js';
 import type { IcmpErrorReport } from '../../src/ip/icmp-layer.js';
 import type { IncomingDatagram } from '../../src/ip/ip-layer.js';
@@ -362,6 +363,24 @@ describe('output (RFC 1122 §3.3)', () => {
     expect(sendProbe(a, '10.0.0.2', 981, { dontFragment: true })).toEqual({ ok: false, error: 'EMSGSIZE' });
     expect(sendProbe(a, '192.0.2.1', 10)).toEqual({ ok: false, error: 'ENETUNREACH' });
     expect(a.stats.get('ipv4.tx.noRoute')).toBe(1);
+  });
+
+  it('each destination goes by the route the table holds now: a route added or removed after a send is taken at the next', () => {
+    const { a } = twoHosts();
+    expect(sendProbe(a, '192.0.2.1', 10)).toEqual({ ok: false, error: 'ENETUNREACH' });
+    a.addRoute('192.0.2.0/24', { via: '10.0.0.2', mtu: 600 });
+    expect(a.ip.routeTo(addr('192.0.2.1'))?.route.gateway).toBe(addr('10.0.0.2'));
+    expect(a.ip.mtuTo(addr('192.0.2.1'))).toBe(600);
+    expect(sendProbe(a, '192.0.2.1', 10).ok).toBe(true);
+    a.addRoute('192.0.2.1/32', { interfaceName: 'eth0', mtu: 576 });
+    expect(a.ip.mtuTo(addr('192.0.2.1'))).toBe(576);
+    expect(a.ip.routes.remove(parseIpv4Cidr('192.0.2.0/24')!)).toBe(1);
+    expect(a.ip.mtuTo(addr('192.0.2.1'))).toBe(576);
+    expect(a.ip.routeTo(addr('192.0.2.2'))).toBe(null);
+    expect(a.ip.routes.removeWhere((route) => route.destination.prefixLength === 32)).toBe(1);
+    expect(sendProbe(a, '192.0.2.1', 10)).toEqual({ ok: false, error: 'ENETUNREACH' });
+    // Our own address goes by the loopback, whatever the table says of it.
+    expect(a.ip.routeTo(addr('10.0.0.1'))?.iface.loopback).toBe(true);
   });
 
   it('refuses more than 40 bytes of options (IHL has 4 bits) with EINVAL', () => {
