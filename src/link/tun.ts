@@ -128,7 +128,12 @@ export class TunLink implements Link {
   mtu: number;
   /** Source of receive times. */
   clock: Clock;
-  /** Called after each received batch was handed to the receiver (a driver polls the stack here). */
+  /** Called before each received batch is handed to the receiver (a driver holds its polls until onBatch). */
+  onBatchStart: (() => void) | null = null;
+  /**
+   * Called after each received batch was handed to the receiver (a driver polls the stack here),
+   * also when the link was closed during the batch: whoever onBatchStart told is never left waiting.
+   */
   onBatch: (() => void) | null = null;
   /** Called when reading fails for good (the device was deleted under us) or a write fails. */
   onError: ((error: NodeJS.ErrnoException) => void) | null = null;
@@ -161,6 +166,9 @@ export class TunLink implements Link {
   private arena: ArrayBuffer | null = null;
   private arenaUsed = 0;
   private arenaFrames = 0;
+  /** vnetHeaderFor's header, rewritten for each packet sent. */
+  private readonly vnetHeader = new Uint8Array(VNET_HEADER_LENGTH);
+  private readonly vnetFields = new DataView(this.vnetHeader.buffer);
 
   private constructor(
     private readonly addon: NativeTunAddon,
@@ -263,8 +271,9 @@ export class TunLink implements Link {
     const tcpStart = ipStart + (ipv6 ? IPV6_HEADER : (frame[ipStart] & 0x0f) * 4);
     const headersLength = tcpStart + (frame[tcpStart + 12] >> 4) * 4;
     const cut = frame.length - headersLength > segmentSize;
-    const header = new Uint8Array(VNET_HEADER_LENGTH);
-    const fields = new DataView(header.buffer);
+    // One header for every write (the write copies it into the kernel; enqueue copies it).
+    const header = this.vnetHeader;
+    const fields = this.vnetFields;
     fields.setUint8(0, VNET_F_NEEDS_CSUM);
     const gsoType = ipv6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4;
     fields.setUint8(1, cut ? gsoType | (frame[tcpStart + 13] & TCP_FLAG_CWR ? VNET_GSO_ECN : 0) : VNET_GSO_NONE);
@@ -322,8 +331,9 @@ export class TunLink implements Link {
       this.counters.txDropped++;
       return;
     }
-    // An arena frame's memory is handed out again after transmit: the queue keeps a copy.
-    this.queue.push({ frame: frame.buffer === this.arena ? frame.slice() : frame, header });
+    // An arena frame's memory is handed out again after transmit, and the header is rewritten for
+    // the next packet: the queue keeps copies.
+    this.queue.push({ frame: frame.buffer === this.arena ? frame.slice() : frame, header: header === this.vnetHeader ? header.slice() : header });
   }
 
   /** The fd is writable again: send what waited, in order, until it fills up again. */
@@ -366,15 +376,15 @@ export class TunLink implements Link {
     this.counters.rxPackets += count;
     this.counters.rxBytes += buffer.length;
     const offload = this.tcpSegmentationMax > 0;
-    for (let i = 0; i < count; i++) {
+    if (offload) this.counters.rxBytes -= count * VNET_HEADER_LENGTH;
+    this.onBatchStart?.();
+    for (let i = 0; i < count && !this.closed; i++) {
       const end = ends[i];
       // A plain Uint8Array view (not a Buffer: Buffer#slice shares memory, Uint8Array#slice copies).
       if (offload) this.receiveWithVnetHeader(buffer, start, end, now);
       else if (receiver) receiver(new Uint8Array(buffer.buffer, buffer.byteOffset + start, end - start), now);
-      if (this.closed) return;
       start = end;
     }
-    if (offload) this.counters.rxBytes -= count * VNET_HEADER_LENGTH;
     this.onBatch?.();
   }
 
@@ -388,14 +398,16 @@ export class TunLink implements Link {
       this.counters.rxErrors++;
       return;
     }
-    const fields = new DataView(buffer.buffer, buffer.byteOffset + start, VNET_HEADER_LENGTH);
+    // The header's fields read from the batch directly (little-endian), no DataView per packet.
     const packet = new Uint8Array(buffer.buffer, buffer.byteOffset + start + VNET_HEADER_LENGTH, end - start - VNET_HEADER_LENGTH);
-    const flags = fields.getUint8(0);
-    if (flags & VNET_F_NEEDS_CSUM && fields.getUint16(6, true) + fields.getUint16(8, true) + 2 > packet.length) {
+    const flags = buffer[start];
+    const checksumStart = buffer[start + 6] | (buffer[start + 7] << 8);
+    const checksumOffset = buffer[start + 8] | (buffer[start + 9] << 8);
+    if (flags & VNET_F_NEEDS_CSUM && checksumStart + checksumOffset + 2 > packet.length) {
       this.counters.rxErrors++;
       return;
     }
-    if (fields.getUint8(1) !== VNET_GSO_NONE) this.counters.rxSegmentationOffloads++;
+    if (buffer[start + 1] !== VNET_GSO_NONE) this.counters.rxSegmentationOffloads++;
     this.receiver?.(packet, now, (flags & (VNET_F_NEEDS_CSUM | VNET_F_DATA_VALID)) !== 0);
   }
 }

@@ -54,6 +54,7 @@ export function attachDevice(stack: Stack, driver: RealtimeDriver, link: TunLink
     address6: options.address6,
     mtu: options.mtu,
   });
-  link.onBatch = () => driver.pollNow();
+  link.onBatchStart = () => driver.beginBatch();
+  link.onBatch = () => driver.endBatch();
   return iface;
 }

@@ -14,6 +14,8 @@ export class RealtimeDriver {
   private pollQueued = false;
   /** This turn of the event loop had its poll after ticks (pollSoon); later ones wait for the next turn. */
   private tickPollTaken = false;
+  /** A device's batch is being handed to the stack (beginBatch): the poll that ends it is coming. */
+  private inBatch = false;
   private running = false;
 
   /** Drives `stack` on `clock` (the system clock by default) once started. */
@@ -37,10 +39,28 @@ export class RealtimeDriver {
   /** Stops every timer; the stack keeps its state. */
   stop(): void {
     this.running = false;
+    this.inBatch = false;
     this.stack.onWake = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.timerDeadline = Infinity;
+  }
+
+  /**
+   * A device is about to hand the stack a batch of frames and will call `endBatch` after the
+   * last: until then pollSoon schedules nothing, since the poll that ends the batch sends every
+   * reply the batch queued. Without this each batch that queued output (an ACK, an echo) was
+   * polled twice — once at its end and again from the ticks pollSoon had queued, finding
+   * nothing — and left an immediate behind that cost the event loop one more turn.
+   */
+  beginBatch(): void {
+    this.inBatch = true;
+  }
+
+  /** The batch begun with beginBatch is over: polls now, so its replies leave together. */
+  endBatch(): void {
+    this.inBatch = false;
+    this.pollNow();
   }
 
   /** Hands a frame from a device to the stack at the current time, then polls. */
@@ -57,7 +77,7 @@ export class RealtimeDriver {
    * the loop from its I/O and timers.
    */
   pollSoon(): void {
-    if (!this.running || this.pollQueued) return;
+    if (!this.running || this.pollQueued || this.inBatch) return;
     this.pollQueued = true;
     if (this.tickPollTaken) {
       setImmediate(this.queuedPoll);
@@ -69,8 +89,8 @@ export class RealtimeDriver {
   }
 
   private readonly queuedPoll = (): void => {
-    this.pollQueued = false;
-    this.pollNow();
+    // A poll that ran since (pollNow) has done this one's work.
+    if (this.pollQueued) this.pollNow();
   };
 
   private readonly turnEnded = (): void => {
@@ -80,6 +100,7 @@ export class RealtimeDriver {
   /** Polls at the current time and re-arms the timer for the next deadline. */
   pollNow(): void {
     if (!this.running) return;
+    this.pollQueued = false;
     this.stack.poll(this.clock.now());
     this.arm();
   }

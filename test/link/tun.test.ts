@@ -105,6 +105,24 @@ describe('TunLink', () => {
     expect(link.name).toBe('tunX');
   });
 
+  it('calls onBatchStart before the first packet and onBatch after the last, also when the receiver closes the link mid-batch', () => {
+    const { kernel, link } = open();
+    const events: string[] = [];
+    link.onBatchStart = () => events.push('start');
+    link.onBatch = () => events.push('end');
+    link.setReceiver((frame) => {
+      events.push(`frame ${frame[1]}`);
+      if (frame[1] === 2) link.close();
+    });
+    kernel.deliver([
+      [0x45, 1],
+      [0x45, 2],
+      [0x45, 3],
+    ]);
+    // The third packet is not handed over once closed, but whoever was told of the batch hears its end.
+    expect(events).toEqual(['start', 'frame 1', 'frame 2', 'end']);
+  });
+
   it('queues frames while the fd refuses writes (EAGAIN), asks for writable, and flushes them in order', () => {
     const { kernel, link } = open();
     let drained = 0;
@@ -239,6 +257,18 @@ describe('TunLink with offload (virtio_net_hdr: checksum and TCP segmentation of
       [...header(0), ...datagram],
     ]);
     expect(trusted).toEqual([true, false]);
+  });
+
+  it('a segment that waits for the fd (EAGAIN) keeps its own virtio_net_hdr while later ones are sent', () => {
+    const { kernel, link } = open({ offload: true });
+    kernel.full = true;
+    link.transmit(tcpPacket(14_480, TcpFlag.ACK, true), 0, 1448);
+    kernel.full = false;
+    // Queued behind it, then flushed; written in between: one with a header of its own.
+    link.transmit(tcpPacket(1448, TcpFlag.ACK, true), 0, 1448);
+    kernel.drain();
+    expect(kernel.headers[0]).toEqual(vnetHeader({ flags: 1, gsoType: 1, headerLength: 40, gsoSize: 1448, checksumStart: 20, checksumOffset: 16 }));
+    expect(kernel.headers[1]).toEqual(vnetHeader({ flags: 1, gsoType: 0, headerLength: 0, gsoSize: 0, checksumStart: 20, checksumOffset: 16 }));
   });
 
   it('drops and counts a packet shorter than its header, or whose checksum offset lies outside it', () => {

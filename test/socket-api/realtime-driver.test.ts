@@ -4,6 +4,7 @@ import { unwrap } from '../../src/core/result.js';
 import { parseIpv4Address } from '../../src/ip/address.js';
 import { VirtualWire, type WireEnd } from '../../src/link/virtual-wire.js';
 import { RealtimeDriver } from '../../src/socket-api/realtime-driver.js';
+import { udpFrame } from '../support/packets.js';
 import { Stack } from '../../src/socket-api/stack.js';
 
 /** Two stacks on a wire, each on its own driver (one clock), a frame put on the wire waking the other's driver as a device read would. */
@@ -78,6 +79,36 @@ describe('RealtimeDriver', () => {
     expect(sent.a).toBe(1);
     await nextTurn();
     expect(sent.a).toBe(2);
+    stop();
+  });
+
+  it("a device's batch is polled once, at its end: the replies it queued leave together and no poll is left for later", async () => {
+    const { a, b, drivers, sent, stop } = wiredPair();
+    await nextTurn(); // the start polls are over
+    const echo = b.udp.open();
+    unwrap(echo.bind(undefined, 7));
+    echo.onReadable = () => {
+      for (let datagram = echo.receive(); datagram !== null; datagram = echo.receive())
+        unwrap(echo.send(datagram.payload, datagram.sourceAddress, datagram.sourcePort));
+    };
+    const replies = [0, 1, 2].map((i) => {
+      const socket = a.udp.open();
+      unwrap(socket.bind(undefined, 4000 + i));
+      return socket;
+    });
+    let polls = 0;
+    const poll = b.poll.bind(b);
+    b.poll = (now) => (polls++, poll(now));
+    drivers.b.beginBatch();
+    for (let i = 0; i < 3; i++) b.receive('eth0', udpFrame({ source: A, destination: B }, 4000 + i, 7, new Uint8Array([i])), drivers.b.clock.now());
+    expect(sent.b).toBe(0); // queued: nothing leaves before the batch ends
+    drivers.b.endBatch();
+    expect([polls, sent.b]).toEqual([1, 3]);
+    await nextTick();
+    await nextTurn();
+    expect(polls).toBe(1);
+    expect(replies.map((socket) => socket.receive()?.payload[0])).toEqual([0, 1, 2]);
+    expect(a.stats.sum('drop.') + b.stats.sum('drop.')).toBe(0);
     stop();
   });
 
