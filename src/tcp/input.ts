@@ -11,7 +11,7 @@ import { ecnMode } from './config.js';
 import type { TcpConnection } from './connection.js';
 import { armDelayedAck, armProbeTimer, armRetransmitTimer } from './deadlines.js';
 import { linuxDataReceived } from './receive-window.js';
-import { compressDuplicateAck } from './sack-compression.js';
+import { compressDuplicateAck, holeNarrowedAck } from './sack-compression.js';
 import { frtoAck } from './frto.js';
 import { advertisedMssFor, sendAck, sendSynAck, tcpIpHeaderLength, transmitPending, transmitSegment, windowShiftFor } from './output.js';
 import {
@@ -666,6 +666,7 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
   } else if (!inOrder || wasHolding || result.duplicate !== undefined) {
     // Out of order, a duplicate, or filling a hole: ACK at once (RFC 5681 §4.2, RFC 9293 §3.8.6.3).
     connection.ackNow = true;
+    if (inOrder && wasHolding && !quick) holeNarrowedAck(connection); // TcpConfig.sackCompression
   } else {
     // A segment longer than our MSS is several that a device joined (the kernel's segmentation
     // offload on a TUN): it counts as two, so it is ACKed at once as they would have been.

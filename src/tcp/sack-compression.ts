@@ -5,7 +5,9 @@
  * Linux sends the first three for each RCV.NXT at once — the DupThresh duplicates (RFC 5681 §3.2)
  * the sender's fast retransmit waits for — and holds the later ones for a short timer, sending
  * one ACK whose SACK blocks (RFC 2018) cover all that came meanwhile (__tcp_ack_snd_check in
- * net/ipv4/tcp_input.c; the timer is tcp_compressed_ack_kick in tcp_timer.c).
+ * net/ipv4/tcp_input.c; the timer is tcp_compressed_ack_kick in tcp_timer.c). The ACK of a
+ * segment that fills part of a hole is the first of the three for its new RCV.NXT: only a hole
+ * filled completely makes Linux ACK at once without counting (tcp_data_queue's ICSK_ACK_NOW).
  */
 import type { TcpConnection } from './connection.js';
 
@@ -57,6 +59,17 @@ export class SackCompression {
     return Math.min(MAX_DELAY_MS, rttMs * RTT_SHARE) + SLACK_MS;
   }
 
+  /**
+   * An in-order segment filled part of a hole — RCV.NXT moved to `rcvNxt` and data is still held
+   * beyond it — and is ACKed at once, not in quick-ACK mode. Linux asks for an ACK now only when
+   * the hole is filled completely (tcp_data_queue's ICSK_ACK_NOW); this one reaches
+   * __tcp_ack_snd_check's duplicate count for the new RCV.NXT and is the first of its three.
+   */
+  holeNarrowed(rcvNxt: number): void {
+    this.countedFor = rcvNxt;
+    this.immediate = 1;
+  }
+
   /** Nothing counted: the same as a new SackCompression. */
   get unused(): boolean {
     return this.compressed === 0 && this.countedFor === null;
@@ -79,4 +92,14 @@ export function compressDuplicateAck(connection: TcpConnection, now: number): bo
   if (wait === 0) return false;
   connection.delayedAckDeadline = Math.min(connection.delayedAckDeadline, now + wait);
   return true;
+}
+
+/**
+ * TcpConfig.sackCompression: an in-order segment that filled part of a hole was ACKed at once
+ * outside quick-ACK mode; with data still held out of order, that ACK counts as the first of the
+ * three immediate ones for the new RCV.NXT (SackCompression.holeNarrowed).
+ */
+export function holeNarrowedAck(connection: TcpConnection): void {
+  if (!connection.host.config.sackCompression || !connection.sackEnabled || connection.assembler.heldBytes === 0) return;
+  connection.quickAcks.sackCompression.holeNarrowed(connection.rcvNxt);
 }

@@ -200,10 +200,10 @@ it("eth-offload.pcap as 10.1.2.2 under Linux's defaults: offloaded buffers charg
 // included. No fixture has more with it; raw.pcap and ipv4.pcap count TUN's buffers
 // (TUN_SEGMENT_OVERHEAD). docs/replay.md has the same table.
 it.each([
-  ['eth.pcap', '10.1.1.2', 63, 105],
-  ['sll.pcap', '10.1.1.2', 62, 106],
-  ['raw.pcap', '10.2.2.2', 102, 120],
-  ['ipv4.pcap', '10.2.2.2', 102, 120],
+  ['eth.pcap', '10.1.1.2', 62, 102],
+  ['sll.pcap', '10.1.1.2', 61, 103],
+  ['raw.pcap', '10.2.2.2', 102, 118],
+  ['ipv4.pcap', '10.2.2.2', 102, 118],
   ['eth-offload.pcap', '10.1.2.2', 6, 9],
   ['sll2.pcap', '10.3.3.2', 1, 5],
   ['sll2.pcap', '10.3.3.1', 1, 7],

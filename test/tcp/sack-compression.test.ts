@@ -54,6 +54,25 @@ describe('SACK compression (TcpConfig.sackCompression)', () => {
     h.expectSent(flags(ACK), ack(h.peerSeq(5 * MSS))); // a new RCV.NXT: immediate again
   });
 
+  it('a segment that fills part of a hole is the first of the three immediate ACKs for the new RCV.NXT (Linux counts it; only a hole filled completely asks for an ACK now)', () => {
+    const h = established({ peerSynOptions: SACK_PEER, tcp: LINUX_NO_QUICK_ACKS });
+    // Segments 0 and 4 lost: 1..3 and 5 held.
+    expect(outOfOrderRun(h, 3)).toBe(3);
+    h.send({ seq: h.peerSeq(5 * MSS), ack: h.ourSeq(0), flags: ACK, payload: MSS });
+    h.advance(0.2);
+    expect(h.take()).toHaveLength(1); // the compressed ACK for 5
+    // The retransmission of 0 fills the first hole: RCV.NXT 4 × MSS, 5 still held. ACKed at once.
+    h.send({ seq: h.peerSeq(0), ack: h.ourSeq(0), flags: ACK, payload: MSS });
+    h.expectSent(flags(ACK), ack(h.peerSeq(4 * MSS)));
+    // Then two more duplicates go at once, and the next waits (__tcp_ack_snd_check's dup_ack_counter).
+    const sent = [6, 7, 8].map((k) => {
+      h.send({ seq: h.peerSeq(k * MSS), ack: h.ourSeq(0), flags: ACK, payload: MSS });
+      h.advance(0.01);
+      return h.take().length;
+    });
+    expect(sent).toEqual([1, 1, 0]);
+  });
+
   it('at most 44 out-of-order segments wait for one ACK', () => {
     const h = established({ peerSynOptions: SACK_PEER, tcp: { ...LINUX_NO_QUICK_ACKS, receiveBufferSize: 1 << 20 } });
     let immediate = 0;
