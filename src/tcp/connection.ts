@@ -83,11 +83,12 @@ export interface TcpHost {
   replyWithReset(localAddress: IpAddress, localPort: number, remoteAddress: IpAddress, remotePort: number, segment: Segment): void;
 }
 
-/** Counters incremented for every segment: `tcp.tx.segments`, `tcp.tx.dataSegments`, `tcp.rx.dataSegments`. */
+/** Counters incremented for every segment: `tcp.tx.segments`, `tcp.tx.dataSegments`, `tcp.rx.dataSegments`, `tcp.rx.headerPredicted`. */
 export interface TcpSegmentCounters {
   readonly txSegments: Counter;
   readonly txDataSegments: Counter;
   readonly rxDataSegments: Counter;
+  readonly rxPredicted: Counter;
 }
 
 /** Callbacks to the socket that owns the connection. */

@@ -13,6 +13,7 @@ import { armDelayedAck, armProbeTimer, armRetransmitTimer } from './deadlines.js
 import { linuxDataReceived } from './receive-window.js';
 import { compressDuplicateAck, holeNarrowedAck } from './sack-compression.js';
 import { frtoAck } from './frto.js';
+import { headerPrediction, segmentIsPredicted } from './header-prediction.js';
 import { advertisedMssFor, sendAck, sendSynAck, tcpIpHeaderLength, transmitPending, transmitSegment, windowShiftFor } from './output.js';
 import {
   ackArrives,
@@ -257,6 +258,13 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
     return;
   }
 
+  // Header prediction (header-prediction.ts): the expected segment skips the checks whose
+  // outcome its header already settles.
+  if (headerPrediction.enabled && segmentIsPredicted(connection, segment, ecnField)) {
+    predictedSegmentArrives(connection, segment, ts, ecnField, now);
+    return;
+  }
+
   const window = receiveWindow(connection);
   // Fourth check, taken first for a SYN: RFC 5961 §4.2 (and RFC 9293 §3.10.7.4) answer a SYN in
   // a synchronized state "irrespective of the sequence number". A passive half-open connection
@@ -387,6 +395,27 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
 
   connection.keepalive.restart(now);
   processTextAndFin(connection, segment, now);
+}
+
+/**
+ * The rest of RFC 9293 §3.10.7.4 for a segment header prediction picked (header-prediction.ts),
+ * in ESTABLISHED: the ACK, the timestamps, ECN's count of ECT data, the keepalive restart, and
+ * the text, by the full path's own functions. Skipped, with the outcome the prediction settled:
+ * the sequence check (in order: acceptable), RST, SYN, the SYN-RECEIVED and TIME-WAIT cases,
+ * CWR and CE (absent), data after close (not ESTABLISHED's), URG and FIN (absent).
+ */
+function predictedSegmentArrives(connection: TcpConnection, segment: Segment, ts: Segment['parsed']['timestamps'], ecnField: number, now: number): void {
+  connection.host.counters.rxPredicted.increment();
+  // Fifth: ACK. It cannot end ESTABLISHED: no FIN of ours is in flight there.
+  if (!processAck(connection, segment, now)) return;
+  if (connection.state === 'CLOSED') return;
+  if (ts && connection.timestamps.enabled) {
+    connection.timestamps.segmentAccepted(segment.seq, ts.tsVal, now);
+    connection.info.timestampEchoed(connection, segment.len, ts.tsEcr, now);
+  }
+  if (connection.ecn.enabled && ecnField !== 0 && segment.payload.length > 0) connection.info.ecnCapableDataArrived();
+  connection.keepalive.restart(now);
+  if (segment.payload.length > 0) processTextAndFin(connection, segment, now);
 }
 
 /**

@@ -14,6 +14,7 @@ export const TCP_COUNTERS = {
   // Segments and connections.
   'tcp.rx.segments': 'segments to a unicast address that the codec accepted',
   'tcp.rx.dataSegments': 'segments whose data, in order or not, went to the receive queue or the reassembly',
+  'tcp.rx.headerPredicted': 'segments of ESTABLISHED taken by header prediction: in order, ACK and at most PSH (header-prediction.ts)',
   'tcp.tx.segments': 'segments sent (a segmentation-offload segment counts once)',
   'tcp.tx.dataSegments': 'segments sent carrying new data (retransmissions not included)',
   'tcp.activeOpens': 'connections opened by connect (a SYN sent)',

@@ -209,6 +209,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
       txSegments: stats.counter('tcp.tx.segments'),
       txDataSegments: stats.counter('tcp.tx.dataSegments'),
       rxDataSegments: stats.counter('tcp.rx.dataSegments'),
+      rxPredicted: stats.counter('tcp.rx.headerPredicted'),
     };
     this.rxSegments = stats.counter('tcp.rx.segments');
   }
