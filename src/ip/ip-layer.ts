@@ -8,7 +8,7 @@ import type { ErrnoCode } from '../core/errno.js';
 import { fail, ok, type Result } from '../core/result.js';
 import type { Rng } from '../core/rng.js';
 import { SlabAllocator } from '../core/slab-allocator.js';
-import type { Counter, Stats } from '../core/stats.js';
+import type { Stats } from '../core/stats.js';
 import type { Ipv4CounterName } from './ip-counters.js';
 import type { Tracer } from '../core/trace.js';
 import { formatIpv4Address, IPV4_BROADCAST, isMulticast, subnetBroadcast, type Ipv4Address } from './address.js';
@@ -29,6 +29,7 @@ import {
   type Ipv4Repr,
 } from './ipv4.js';
 import { ipv4OptionsVerdict, type Ipv4Option } from './ipv4-options.js';
+import { PacketCounters, type QueueCounters } from './packet-counters.js';
 import { PathMtuCache, PATH_MTU_ENTRIES_MAX, PATH_MTU_LIFETIME_MS } from './path-mtu.js';
 import { routeMtu } from './prefix-routes.js';
 import { RouteTable, type Route } from './routes.js';
@@ -193,7 +194,7 @@ export class IpLayer {
   private upper: IpUpperLayers | null = null;
   tracer: Tracer | null = null;
   /** The counters of every packet, looked up once. */
-  private readonly counters: { readonly rxPackets: Counter; readonly rxDelivered: Counter; readonly txPackets: Counter };
+  private readonly counters: PacketCounters<'ipv4'>;
 
   constructor(
     readonly config: IpConfig,
@@ -205,11 +206,7 @@ export class IpLayer {
     this.reassemblyMemory = new ReassemblyMemory(config.reassembly.memoryLimit);
     this.reassembler = new Reassembler(config.reassembly, this.reassemblyMemory);
     this.identification = new Ipv4Identification(rng);
-    this.counters = {
-      rxPackets: stats.counter('ipv4.rx.packets'),
-      rxDelivered: stats.counter('ipv4.rx.delivered'),
-      txPackets: stats.counter('ipv4.tx.packets'),
-    };
+    this.counters = new PacketCounters(stats, 'ipv4');
   }
 
   /** Attaches an interface and its connected route. Throws on an MTU below 68 (RFC 791 §3.2). */
@@ -228,6 +225,11 @@ export class IpLayer {
   /** The interface with this name. */
   getInterface(name: string): NetworkInterface | undefined {
     return this.interfaces.get(name);
+  }
+
+  /** The loopback interface, where datagrams to this host's own addresses of either family go; undefined without one. */
+  loopbackInterface(): NetworkInterface | undefined {
+    return this.interfaceList.find((iface) => iface.loopback);
   }
 
   /** Every interface (the layer's own list, not a copy). */
@@ -322,18 +324,13 @@ export class IpLayer {
 
   /** Processes one IPv4 packet received on `iface` (RFC 1122 §3.2.1 checks, in order). */
   input(iface: NetworkInterface, bytes: Uint8Array, now: number, checksumTrusted = false): void {
-    this.counters.rxPackets.increment();
-    const checked = Ipv4Packet.checked(bytes);
-    if (!checked.ok) {
-      this.stats.increment(`drop.ipv4.${checked.error.reason}`);
-      return;
-    }
-    const packet = checked.value;
+    const packet = this.counters.arrived(Ipv4Packet.checked(bytes));
+    if (packet === null) return;
     const parsed = parseIpv4(packet);
     // Options that do not decode are looked at again below, once the packet is known to be
     // one we would route: those are answered with Parameter Problem.
     if (!parsed.ok && parsed.error.reason !== 'badOption') {
-      this.stats.increment(`drop.ipv4.${parsed.error.reason}`);
+      this.counters.refused(parsed.error.reason);
       return;
     }
     // The fields the checks below need, read once.
@@ -365,7 +362,7 @@ export class IpLayer {
     const routed = destinationKind !== null || this.config.forwarding;
     if (routed && headerLength > IPV4_MIN_HEADER_LENGTH && !this.acceptOptions(packet.optionBytes, ipPacket, now)) return;
     if (!parsed.ok) {
-      this.stats.increment(`drop.ipv4.${parsed.error.reason}`);
+      this.counters.refused(parsed.error.reason);
       return;
     }
     const header = parsed.value;
@@ -393,7 +390,7 @@ export class IpLayer {
       this.stats.increment('ipv4.rx.fragments');
       const result = this.reassembler.insert(header, payload, ipPacket, now);
       if (result.kind === 'dropped') {
-        this.stats.increment(`drop.ipv4.${result.reason}`);
+        this.counters.refused(result.reason);
         return;
       }
       if (result.kind === 'pending') return;
@@ -422,7 +419,7 @@ export class IpLayer {
       if (destinationKind === 'unicast') this.upper?.icmpErrors.protocolUnreachable(ipPacket, now);
       return;
     }
-    this.counters.rxDelivered.increment();
+    this.counters.delivered.increment();
     handler.input(incoming, now);
   }
 
@@ -511,11 +508,8 @@ export class IpLayer {
 
   /** routeTo without the cache: a local address by the loopback, else the longest-prefix route. */
   private lookUpPath(destination: Ipv4Address): Ipv4Path | null {
-    if (this.isLocalAddress(destination)) {
-      for (const iface of this.interfaces.values()) {
-        if (iface.loopback) return { route: { destination: { address: destination, prefixLength: 32 }, interfaceName: iface.name }, iface };
-      }
-    }
+    const loopback = this.isLocalAddress(destination) ? this.loopbackInterface() : undefined;
+    if (loopback) return { route: { destination: { address: destination, prefixLength: 32 }, interfaceName: loopback.name }, iface: loopback };
     const route = this.routes.lookup(destination);
     const iface = route && this.interfaces.get(route.interfaceName);
     return route && iface ? { route, iface } : null;
@@ -698,37 +692,27 @@ export class IpLayer {
   /**
    * Whether the transmit queue of `iface` (the frames waiting for its link) is at the link's
    * limit (Link.transmitQueueLimit, as a qdisc's): a datagram that finds it full is dropped
-   * before it reaches the wire, and counted. The whole datagram goes or none of it.
+   * before it reaches the wire, and counted by the family that sent it (`counters`, IPv4's by
+   * default). The whole datagram goes or none of it. The queue is the interface's, shared by
+   * IPv4 and IPv6 as a qdisc is shared by both families, so the IPv6 layer asks here.
    */
-  private transmitQueueFull(iface: NetworkInterface): boolean {
-    if (this.transmitQueueHasRoom(iface)) return false;
-    this.stats.increment('drop.ipv4.transmitQueueFull');
+  transmitQueueFull(iface: NetworkInterface, counters: QueueCounters = this.counters): boolean {
+    const limit = iface.link.transmitQueueLimit;
+    if (limit === undefined || limit === Number.POSITIVE_INFINITY) return false;
+    let queued = 0;
+    for (const frame of this.outbox) if (frame.interfaceName === iface.name) queued++;
+    if (queued < limit) return false;
+    counters.transmitQueueFull();
     return true;
   }
 
   /**
-   * Whether `iface`'s transmit queue takes another frame. The queue is the interface's, shared
-   * by IPv4 and IPv6 (as a qdisc is shared by both families), so the IPv6 layer asks here.
+   * Queues a frame for `iface`'s link, counted as sent by its family (`counters`, IPv4's by
+   * default): one outbox for both families, so the stack flushes them in the order they were
+   * sent. The caller checked transmitQueueFull.
    */
-  transmitQueueHasRoom(iface: NetworkInterface): boolean {
-    const limit = iface.link.transmitQueueLimit;
-    if (limit === undefined || limit === Number.POSITIVE_INFINITY) return true;
-    let queued = 0;
-    for (const frame of this.outbox) if (frame.interfaceName === iface.name) queued++;
-    return queued < limit;
-  }
-
-  /**
-   * Queues a frame the IPv6 layer built for `iface`'s link: one outbox for both families, so
-   * the stack flushes them in the order they were sent. The caller checked transmitQueueHasRoom.
-   */
-  enqueueIpv6(iface: NetworkInterface, frame: Uint8Array, segmentSize = 0): void {
-    this.outbox.push({ interfaceName: iface.name, frame, segmentSize });
-    this.onOutput();
-  }
-
-  private enqueue(iface: NetworkInterface, frame: Uint8Array, segmentSize = 0): void {
-    this.counters.txPackets.increment();
+  enqueue(iface: NetworkInterface, frame: Uint8Array, segmentSize = 0, counters: QueueCounters = this.counters): void {
+    counters.sent.increment();
     this.outbox.push({ interfaceName: iface.name, frame, segmentSize });
     this.onOutput();
   }

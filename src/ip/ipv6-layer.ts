@@ -11,7 +11,7 @@
  */
 import { fail, ok, type Result } from '../core/result.js';
 import type { Rng } from '../core/rng.js';
-import type { Counter, Stats } from '../core/stats.js';
+import type { Stats } from '../core/stats.js';
 import type { Tracer } from '../core/trace.js';
 import type { ReassemblyConfig } from './reassembly.js';
 import type { NetworkInterface } from './interface.js';
@@ -45,6 +45,7 @@ import { parseIpv6ExtensionHeaders } from './ipv6-extension-headers.js';
 import { Ipv6FlowLabels } from './ipv6-flow-label.js';
 import { fragmentIpv6Packet, ipv6ReassemblyConfig, Ipv6Reassembler } from './ipv6-fragments.js';
 import { Ipv6RouteTable, type Ipv6Route } from './ipv6-routes.js';
+import { PacketCounters } from './packet-counters.js';
 import { PathMtuCache, PATH_MTU_ENTRIES_MAX, PATH_MTU_LIFETIME_MS } from './path-mtu.js';
 import { routeMtu } from './prefix-routes.js';
 import { emitIpv6, IPV6_HEADER_LENGTH, IPV6_MAX_PAYLOAD_LENGTH, IPV6_MINIMUM_MTU, Ipv6NextHeader, Ipv6Packet, parseIpv6, type Ipv6Repr } from './ipv6.js';
@@ -176,7 +177,7 @@ export class Ipv6Layer {
   private errors: Icmpv6ErrorSender | null = null;
   /** Gets a trace event per packet in and out when set. */
   tracer: Tracer | null = null;
-  private readonly counters: { readonly rxPackets: Counter; readonly rxDelivered: Counter; readonly txPackets: Counter };
+  private readonly counters: PacketCounters<'ipv6'>;
 
   constructor(
     readonly config: Ipv6Config,
@@ -188,11 +189,7 @@ export class Ipv6Layer {
   ) {
     this.reassembler = new Ipv6Reassembler(ipv6ReassemblyConfig(reassembly), ipv4.reassemblyMemory);
     this.flowLabels = new Ipv6FlowLabels(rng);
-    this.counters = {
-      rxPackets: stats.counter('ipv6.rx.packets'),
-      rxDelivered: stats.counter('ipv6.rx.delivered'),
-      txPackets: stats.counter('ipv6.tx.packets'),
-    };
+    this.counters = new PacketCounters(stats, 'ipv6');
   }
 
   /** Hands over the ICMPv6 layer, once, when the stack has built it. */
@@ -417,19 +414,10 @@ export class Ipv6Layer {
 
   /** Processes one IPv6 packet received on `iface` (RFC 8200). Never throws on bad input. */
   input(iface: NetworkInterface, bytes: Uint8Array, now: number, checksumTrusted = false): void {
-    this.counters.rxPackets.increment();
-    const checked = Ipv6Packet.checked(bytes);
-    if (!checked.ok) {
-      this.stats.increment(`drop.ipv6.${checked.error.reason}`);
-      return;
-    }
-    const view = checked.value;
-    const parsed = parseIpv6(view);
-    if (!parsed.ok) {
-      this.stats.increment(`drop.ipv6.${parsed.error.reason}`);
-      return;
-    }
-    const header = parsed.value;
+    const view = this.counters.arrived(Ipv6Packet.checked(bytes));
+    if (view === null) return;
+    const header = this.counters.decoded(parseIpv6(view));
+    if (header === null) return;
     const packet = bytes.length === IPV6_HEADER_LENGTH + header.payloadLength ? bytes : bytes.subarray(0, IPV6_HEADER_LENGTH + header.payloadLength);
     // As Linux's ipv6_rcv: an IPv4-mapped source could pass for an IPv4 host (::ffff:127.0.0.1);
     // ::1 never comes from outside the host (RFC 4291 §2.5.3).
@@ -488,7 +476,7 @@ export class Ipv6Layer {
   ): void {
     const chain = parseIpv6ExtensionHeaders(packet.subarray(IPV6_HEADER_LENGTH), header.nextHeader);
     if (!chain.ok) {
-      this.stats.increment(`drop.ipv6.${chain.error.reason}`);
+      this.counters.refused(chain.error.reason);
       const problem = chain.error.parameterProblem;
       // RFC 8200 §4.2: an option whose high bits are 11 is reported only to a unicast destination.
       if (problem && !(problem.unlessMulticast && destinationKind === 'multicast')) this.errors?.parameterProblem(packet, problem.code, problem.pointer, now);
@@ -517,7 +505,7 @@ export class Ipv6Layer {
           },
           now,
         );
-        if (result.kind === 'dropped') this.stats.increment(`drop.ipv6.${result.reason}`);
+        if (result.kind === 'dropped') this.counters.refused(result.reason);
         if (result.kind !== 'complete') return;
         this.stats.increment('ipv6.rx.reassembled');
         const whole = Ipv6Packet.checked(result.packet);
@@ -543,7 +531,7 @@ export class Ipv6Layer {
       this.rawSockets !== null &&
       this.rawSockets.deliver(packet.subarray(chain.value.upperLayerOffset), header.source, header.destination, header.hopLimit, upperLayer);
     if (!handler && rawTook) {
-      this.counters.rxDelivered.increment();
+      this.counters.delivered.increment();
       return;
     }
     if (!handler) {
@@ -553,7 +541,7 @@ export class Ipv6Layer {
       this.errors?.parameterProblem(quote, 1, chain.value.upperLayerPointer, now);
       return;
     }
-    this.counters.rxDelivered.increment();
+    this.counters.delivered.increment();
     handler.inputIpv6(
       {
         header,
@@ -597,10 +585,7 @@ export class Ipv6Layer {
       this.errors?.packetTooBig(packet, mtu, now);
       return;
     }
-    if (!this.ipv4.transmitQueueHasRoom(path.iface)) {
-      this.stats.increment('drop.ipv6.transmitQueueFull');
-      return;
-    }
+    if (this.ipv4.transmitQueueFull(path.iface, this.counters)) return;
     const copy = packet.slice();
     Ipv6Packet.unchecked(copy).hopLimit = header.hopLimit - 1;
     this.stats.increment('ipv6.forwarded');
@@ -615,7 +600,7 @@ export class Ipv6Layer {
    */
   routeTo(destination: Ipv6Address, interfaceName?: string): { readonly route: Ipv6Route; readonly iface: NetworkInterface } | null {
     if (this.isLocalAddress(destination)) {
-      const loopback = this.ipv4.listInterfaces().find((i) => i.loopback);
+      const loopback = this.ipv4.loopbackInterface();
       if (loopback) return { route: { destination: { address: destination, prefixLength: 128 }, interfaceName: loopback.name }, iface: loopback };
     }
     const route = this.routes.lookup(destination, interfaceName);
@@ -749,10 +734,7 @@ export class Ipv6Layer {
     const offloaded = segmentSize > 0 && total <= (path.iface.link.tcpSegmentationMax ?? 0);
     const whole = total <= mtu || offloaded;
     if (!whole && spec.dontFragment) return fail('EMSGSIZE');
-    if (!this.ipv4.transmitQueueHasRoom(path.iface)) {
-      this.stats.increment('drop.ipv6.transmitQueueFull');
-      return fail('ENOBUFS');
-    }
+    if (this.ipv4.transmitQueueFull(path.iface, this.counters)) return fail('ENOBUFS');
     const frame = new Uint8Array(total);
     write(frame.subarray(IPV6_HEADER_LENGTH), source, offloaded);
     const trafficClass = spec.trafficClass ?? 0;
@@ -794,10 +776,7 @@ export class Ipv6Layer {
     const path = this.routeTo(checked.value.destination, interfaceName);
     if (!path) return fail('ENETUNREACH');
     if (packet.length > (this.mtuTo(checked.value.destination, interfaceName) ?? path.iface.mtu)) return fail('EMSGSIZE');
-    if (!this.ipv4.transmitQueueHasRoom(path.iface)) {
-      this.stats.increment('drop.ipv6.transmitQueueFull');
-      return fail('ENOBUFS');
-    }
+    if (this.ipv4.transmitQueueFull(path.iface, this.counters)) return fail('ENOBUFS');
     const parsed = parseIpv6(checked.value);
     if (parsed.ok) this.trace('down', path.iface, packet, parsed.value, now);
     this.enqueue(path.iface, packet, 0);
@@ -818,10 +797,7 @@ export class Ipv6Layer {
       return fail('ENETUNREACH');
     }
     if (packet.length > path.iface.mtu) return fail('EMSGSIZE');
-    if (!this.ipv4.transmitQueueHasRoom(path.iface)) {
-      this.stats.increment('drop.ipv6.transmitQueueFull');
-      return fail('ENOBUFS');
-    }
+    if (this.ipv4.transmitQueueFull(path.iface, this.counters)) return fail('ENOBUFS');
     const frame = packet.slice();
     const checked = Ipv6Packet.checked(frame);
     const parsed = checked.ok ? parseIpv6(checked.value) : checked;
@@ -867,8 +843,7 @@ export class Ipv6Layer {
   }
 
   private enqueue(iface: NetworkInterface, frame: Uint8Array, segmentSize: number): void {
-    this.counters.txPackets.increment();
-    this.ipv4.enqueueIpv6(iface, frame, segmentSize);
+    this.ipv4.enqueue(iface, frame, segmentSize, this.counters);
   }
 
   private trace(direction: 'up' | 'down', iface: NetworkInterface, packet: Uint8Array, header: Ipv6Repr, now: number): void {

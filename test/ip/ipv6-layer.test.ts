@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualNetwork } from '../../src/socket-api/virtual-network.js';
 import type { Icmpv6EchoReply } from '../../src/ip/icmpv6-layer.js';
-import { formatIpv6Address } from '../../src/ip/ipv6-address.js';
+import { formatIpv6Address, parseIpv6Address } from '../../src/ip/ipv6-address.js';
+import { Ipv6NextHeader } from '../../src/ip/ipv6.js';
+import type { Link } from '../../src/link/link.js';
+import { Stack } from '../../src/socket-api/stack.js';
 
 function twoStacks(options: { mtu?: number } = {}) {
   const net = new VirtualNetwork(7);
@@ -44,6 +47,32 @@ describe('IPv6 layer on the virtual network', () => {
     expect(b.stats.get('ipv6.rx.reassembled')).toBe(1);
     expect(b.stats.get('ipv6.tx.fragments')).toBe(3);
     expect(a.stats.get('ipv6.rx.reassembled')).toBe(1);
+  });
+
+  it("shares the interface's transmit queue with IPv4, each family counting its own packets and drops (ENOBUFS)", () => {
+    const frames: Uint8Array[] = [];
+    const link: Link = {
+      name: 'q0',
+      medium: 'ip',
+      mtu: 1500,
+      transmitQueueLimit: 2,
+      transmit: (frame) => frames.push(frame),
+      setReceiver: () => {},
+      pollAt: () => Infinity,
+      poll: () => {},
+    };
+    const host = new Stack({ name: 'host', seed: 5, loopback: false });
+    host.addInterface({ name: 'q0', link, address: '10.0.0.1/24', address6: 'fd00::1/64' });
+    const sendIpv6 = () => host.ip6.send({ destination: parseIpv6Address('fd00::2')!, nextHeader: Ipv6NextHeader.NO_NEXT_HEADER }, 0, () => {}, 0);
+    expect(host.ip.send({ destination: 0x0a000002, protocol: 253 }, 4, () => {}, 0).ok).toBe(true);
+    expect(sendIpv6().ok).toBe(true);
+    expect(sendIpv6()).toEqual({ ok: false, error: 'ENOBUFS' });
+    expect(host.stats.get('ipv6.tx.packets')).toBe(1);
+    expect(host.stats.get('ipv4.tx.packets')).toBe(1);
+    expect(host.stats.get('drop.ipv6.transmitQueueFull')).toBe(1);
+    expect(host.stats.get('drop.ipv4.transmitQueueFull')).toBe(0);
+    host.poll(0);
+    expect(frames.map((frame) => frame[0] >> 4)).toEqual([4, 6]);
   });
 
   it('pings its own addresses and ::1 over the loopback', () => {
