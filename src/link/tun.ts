@@ -132,7 +132,8 @@ export class TunLink implements Link {
   onBatchStart: (() => void) | null = null;
   /**
    * Called after each received batch was handed to the receiver (a driver polls the stack here),
-   * also when the link was closed during the batch: whoever onBatchStart told is never left waiting.
+   * also when the link was closed during the batch or a receiver threw: whoever onBatchStart told
+   * is never left waiting.
    */
   onBatch: (() => void) | null = null;
   /** Called when reading fails for good (the device was deleted under us) or a write fails. */
@@ -378,14 +379,18 @@ export class TunLink implements Link {
     const offload = this.tcpSegmentationMax > 0;
     if (offload) this.counters.rxBytes -= count * VNET_HEADER_LENGTH;
     this.onBatchStart?.();
-    for (let i = 0; i < count && !this.closed; i++) {
-      const end = ends[i];
-      // A plain Uint8Array view (not a Buffer: Buffer#slice shares memory, Uint8Array#slice copies).
-      if (offload) this.receiveWithVnetHeader(buffer, start, end, now);
-      else if (receiver) receiver(new Uint8Array(buffer.buffer, buffer.byteOffset + start, end - start), now);
-      start = end;
+    try {
+      for (let i = 0; i < count && !this.closed; i++) {
+        const end = ends[i];
+        // A plain Uint8Array view (not a Buffer: Buffer#slice shares memory, Uint8Array#slice copies).
+        if (offload) this.receiveWithVnetHeader(buffer, start, end, now);
+        else if (receiver) receiver(new Uint8Array(buffer.buffer, buffer.byteOffset + start, end - start), now);
+        start = end;
+      }
+    } finally {
+      // Even when a receiver threw (a Stack never does; a decorator might): a driver told of the batch must not wait for ever.
+      this.onBatch?.();
     }
-    this.onBatch?.();
   }
 
   /**

@@ -123,6 +123,17 @@ describe('TunLink', () => {
     expect(events).toEqual(['start', 'frame 1', 'frame 2', 'end']);
   });
 
+  it('calls onBatch even when a receiver throws, and the error still reaches the caller', () => {
+    const { kernel, link } = open();
+    let ended = 0;
+    link.onBatch = () => ended++;
+    link.setReceiver(() => {
+      throw new Error('a decorator failed');
+    });
+    expect(() => kernel.deliver([[0x45, 1]])).toThrow('a decorator failed');
+    expect(ended).toBe(1);
+  });
+
   it('queues frames while the fd refuses writes (EAGAIN), asks for writable, and flushes them in order', () => {
     const { kernel, link } = open();
     let drained = 0;
