@@ -15,6 +15,7 @@ import { tcpConversations } from '../../src/drill/pcap-to-script.js';
 import { readCapture } from '../../src/pcap/pcap.js';
 import { seqSub } from '../../src/tcp/seq.js';
 import { TcpFlag } from '../../src/tcp/tcp-packet.js';
+import { echoedTimestamp, onlyWindowScaleDiffers, sharedDifference } from '../support/replay-differences.js';
 import { replayCapture, type Divergence, type ReplayResult } from '../../src/replay.js';
 import { freshRecording } from '../support/fresh-recording.js';
 
@@ -45,20 +46,19 @@ function explain(d: Divergence, relayed: boolean, finAcks: ReadonlyMap<number, n
     if (d.kind === 'timing' && relayed && host && ours && ours.timeMs < host.timeMs && host.timeMs - ours.timeMs < RELAY_MS) return 'tap-before-relay';
     return null;
   }
+  const shared = sharedDifference(d, relayed);
+  if (shared !== null) return shared;
   switch (d.kind) {
-    case 'window':
-      return 'receive-window';
     case 'options': {
       if (!expected || !actual) return null;
-      const ecr = (text: string) => Number(/ecr (\d+)/.exec(text)?.[1]);
-      if (relayed && d.message.includes('echoed TS ecr') && ecr(actual.options) > ecr(expected.options)) return 'tap-before-relay';
       // Its TS val, relative to its first (the SYN-ACK's): the relay delayed that one more or less than this one.
       const tsVal = /ustack's TS val (\d+), the host's (\d+)/.exec(d.message);
       if (relayed && tsVal && Math.abs(Number(tsVal[1]) - Number(tsVal[2])) < RELAY_MS) return 'tap-before-relay';
       // A data segment of the sender built after another of the receiver's ACKs than the host's
       // was (open loop: each echoes the newest TS val it had then), a tick or so apart.
-      if (expected.length > 0 && d.message.includes('echoed TS ecr') && Math.abs(ecr(actual.options) - ecr(expected.options)) <= 5) return 'ts-echo-burst';
-      if (expected.flags.includes('S') && expected.options.replace(/wscale \d+/, '') === actual.options.replace(/wscale \d+/, '')) return 'syn-window-scale';
+      if (expected.length > 0 && d.message.includes('echoed TS ecr') && Math.abs(echoedTimestamp(actual.options) - echoedTimestamp(expected.options)) <= 5)
+        return 'ts-echo-burst';
+      if (onlyWindowScaleDiffers(d)) return 'syn-window-scale';
       return null;
     }
     case 'timing':

@@ -15,6 +15,7 @@ import { readCapture } from '../../src/pcap/pcap.js';
 import { replayCapture, type Divergence, type ReplayResult } from '../../src/replay.js';
 import { seqSub } from '../../src/tcp/seq.js';
 import { TcpFlag } from '../../src/tcp/tcp-packet.js';
+import { onlyWindowScaleDiffers, sharedDifference } from '../support/replay-differences.js';
 
 const FIXTURES = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../captures/fixtures');
 
@@ -39,15 +40,12 @@ const bareAck = (flags: string | undefined, length: number | undefined) => flags
 function explain(d: Divergence, carried: Map<number, Set<number>>, relayed: boolean): Difference | null {
   if (d.datagram !== undefined) return explainDatagram(d);
   const { expected, actual } = d;
+  const shared = sharedDifference(d, relayed);
+  if (shared !== null) return shared;
   switch (d.kind) {
-    case 'window':
-      return 'receive-window';
     case 'options': {
       if (!expected || !actual) return null;
-      // The same relay: the host sent its FIN before the peer's ACK, captured just before it, reached it.
-      const ecr = (text: string) => Number(/ecr (\d+)/.exec(text)?.[1]);
-      if (relayed && d.message.includes('echoed TS ecr') && ecr(actual.options) > ecr(expected.options)) return 'tap-before-relay';
-      if (expected.flags.includes('S') && expected.options.replace(/wscale \d+/, '') === actual.options.replace(/wscale \d+/, '')) return 'syn-window-scale';
+      if (onlyWindowScaleDiffers(d)) return 'syn-window-scale';
       if (bareAck(expected.flags, expected.length) && bareAck(actual.flags, actual.length) && expected.ack === actual.ack) {
         if (withoutSack(expected.options).replace(/TS val \d+/, '') !== withoutSack(actual.options).replace(/TS val \d+/, '')) return null;
         const edges = (text: string) => [...text.matchAll(/(\d+):(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
