@@ -32,6 +32,39 @@ interface Outcome {
   readonly received: number[];
   /** Segments header prediction took, both stacks. */
   readonly predicted: number;
+  /** Each end's variables and deadlines after every round (`snapshot`). */
+  readonly states: string[];
+}
+
+/** A connection's sequence variables, windows, RTT, congestion state and every deadline. */
+function snapshot(c: TcpConnection): string {
+  return JSON.stringify([
+    c.state,
+    c.sndUna,
+    c.sndNxt,
+    c.sndWnd,
+    c.sndWl1,
+    c.sndWl2,
+    c.maxSndWnd,
+    c.rcvNxt,
+    c.rcvAdvertisedEdge,
+    c.cc.cwnd,
+    c.cc.ssthresh,
+    c.rtt.srtt ?? null,
+    c.rtt.rto,
+    c.recovery.state,
+    c.dupAcks,
+    c.inFlight.length,
+    c.timeoutCount,
+    c.firstUnackedSentAt,
+    c.retransmitDeadline,
+    c.probeDeadline,
+    c.persistDeadline,
+    c.delayedAckDeadline,
+    c.keepaliveDeadline,
+    c.rackDeadline,
+    c.pollAt(),
+  ]);
 }
 
 /** One seeded run of random traffic between two stacks, with header prediction on or off. */
@@ -76,6 +109,7 @@ function run(seed: number, tcp: Partial<TcpConfig>, predicting: boolean): Outcom
   attach(0, connection);
   net.runUntil(() => accepted !== null, 10_000);
   const ends: TcpConnection[] = [connection, accepted!];
+  const states: string[] = [];
   for (let round = 0; round < 60; round++) {
     const side = rng.nextU32() % 2;
     const size = [1, 100, 1448, 5000, 40_000][rng.nextU32() % 5];
@@ -88,6 +122,7 @@ function run(seed: number, tcp: Partial<TcpConfig>, predicting: boolean): Outcom
       ends[reader].events.onReadable?.();
     }
     net.runUntilIdle(1 + (rng.nextU32() % 20));
+    states.push(snapshot(ends[0]), snapshot(ends[1]));
   }
   readers[0] = readers[1] = true;
   for (const end of ends) end.events.onReadable?.();
@@ -110,6 +145,7 @@ function run(seed: number, tcp: Partial<TcpConfig>, predicting: boolean): Outcom
     counters,
     received: [sums[0], sums[1], counts[0], counts[1]],
     predicted: client.stats.get(PREDICTED) + server.stats.get(PREDICTED),
+    states,
   };
 }
 
@@ -133,6 +169,7 @@ describe('header prediction takes the full path’s steps (RFC 9293 §3.10.7.4)'
         expect(full.predicted).toBe(0);
         expect(fast.predicted).toBeGreaterThan(100); // the short path did run
         expect(fast.received).toEqual(full.received);
+        expect(fast.states).toEqual(full.states);
         expect(fast.counters).toEqual(full.counters);
         expect(Buffer.from(fast.captures[0]).equals(Buffer.from(full.captures[0]))).toBe(true);
         expect(Buffer.from(fast.captures[1]).equals(Buffer.from(full.captures[1]))).toBe(true);
