@@ -51,6 +51,36 @@ describe('IPv4 addresses', () => {
     expect(parseIpv4Address('10.0.0.0')).toBe(0x0a000000);
   });
 
+  it('agree with the four-decimal-octets rule on every join of edge-case octets', () => {
+    // The rule written the slow, obvious way, as the parser was before it became one pass.
+    const byRule = (text: string): number | null => {
+      const parts = text.split('.');
+      if (parts.length !== 4) return null;
+      let value = 0;
+      for (const part of parts) {
+        if (!/^(0|[1-9][0-9]{0,2})$/.test(part) || Number(part) > 255) return null;
+        value = value * 256 + Number(part);
+      }
+      return value >>> 0;
+    };
+    const octets = ['', '0', '00', '01', '7', '10', '99', '100', '255', '256', '999', '1000', '1e2', ' 1', '+1', '\u0661'];
+    let checked = 0;
+    for (const a of octets) {
+      for (const b of octets) {
+        for (const c of ['0', '255', '01', '']) {
+          for (const d of octets) {
+            for (const text of [`${a}.${b}.${c}.${d}`, `${a}.${b}.${d}`, `${a}.${b}.${c}.${d}.1`, `${a}.${b}.${c}.${d}.`]) {
+              const parsed = parseIpv4Address(text);
+              if (parsed !== byRule(text)) expect(parsed, JSON.stringify(text)).toBe(byRule(text));
+              checked++;
+            }
+          }
+        }
+      }
+    }
+    expect(checked).toBe(16 * 16 * 4 * 16 * 4);
+  });
+
   it('read and write four big-endian bytes at an offset', () => {
     const bytes = new Uint8Array(6);
     writeIpv4Address(bytes, 1, 0xc0a80001);
