@@ -52,6 +52,8 @@ export interface TcpHost {
   readonly stats: Stats<TcpCounterName>;
   /** The counters of every segment, looked up once. */
   readonly counters: TcpSegmentCounters;
+  /** The counter of each state, `tcp.state.<state>`, looked up once (setState counts every transition). */
+  readonly stateCounters: Readonly<Record<TcpState, Counter>>;
   /** Where send buffers' first storage comes from and returns to at rest (send-buffer.ts), if anywhere. */
   readonly sendStoragePool?: SendStoragePool;
   /** The stack's current time (ms). */
@@ -727,7 +729,7 @@ export class TcpConnection extends TimerDeadlines {
   /** Moves to a new state, counting the transition. */
   setState(state: TcpState): void {
     if (this.#state === state) return;
-    this.stats.increment(`tcp.state.${state}`);
+    this.host.stateCounters[state].increment();
     this.#state = state;
   }
 

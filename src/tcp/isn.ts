@@ -19,13 +19,38 @@ export class IsnGenerator {
 
   /** The ISN for a connection at time `now` (ms). */
   next(localAddress: IpAddress, localPort: number, remoteAddress: IpAddress, remotePort: number, now: number): number {
-    const f = sipHash24(this.key, tupleBytes(localAddress, localPort, remoteAddress, remotePort)).low;
+    const tuple =
+      typeof localAddress === 'number' && typeof remoteAddress === 'number'
+        ? ipv4TupleBytes(localAddress, localPort, remoteAddress, remotePort)
+        : tupleBytes(localAddress, localPort, remoteAddress, remotePort);
+    const f = sipHash24(this.key, tuple).low;
     const m = Math.floor(now * 250) % 0x1_0000_0000; // one tick per 4 µs
     return (m + f) >>> 0;
   }
 }
 
 const encoder = new TextEncoder();
+
+/** The 12 bytes of an IPv4 tuple, rewritten by each ISN: every connection asks for one, and the hash keeps nothing of its input. */
+const ipv4Tuple = new Uint8Array(12);
+
+/** tupleBytes of an IPv4 tuple without extra bytes, written into ipv4Tuple (valid until the next call). */
+function ipv4TupleBytes(localAddress: number, localPort: number, remoteAddress: number, remotePort: number): Uint8Array {
+  const tuple = ipv4Tuple;
+  tuple[0] = localAddress >>> 24;
+  tuple[1] = localAddress >>> 16;
+  tuple[2] = localAddress >>> 8;
+  tuple[3] = localAddress;
+  tuple[4] = localPort >>> 8;
+  tuple[5] = localPort;
+  tuple[6] = remoteAddress >>> 24;
+  tuple[7] = remoteAddress >>> 16;
+  tuple[8] = remoteAddress >>> 8;
+  tuple[9] = remoteAddress;
+  tuple[10] = remotePort >>> 8;
+  tuple[11] = remotePort;
+  return tuple;
+}
 
 /**
  * The 4-tuple as the keyed hashes read it: IPv4's 12 bytes; for IPv6 the addresses' text and the

@@ -1,6 +1,6 @@
 /** What TCP counts (tcp-layer.ts and the connection's files; see core/stats.ts). docs/counters.md lists it. */
 import { DECODE_REASONS, type DecodeReason } from '../core/decode-error.js';
-import { counterFamily, type CounterNameOf, type CounterRegistry } from '../core/stats.js';
+import { counterFamily, type Counter, type CounterNameOf, type CounterRegistry, type Stats } from '../core/stats.js';
 import type { IcmpErrno } from '../ip/icmp-errors.js';
 import { ICMP_ERRNOS, IP_SEND_ERRORS } from '../ip/ip-counters.js';
 import type { IpSendError } from '../ip/ip-layer.js';
@@ -156,3 +156,14 @@ export const TCP_COUNTERS = {
 
 /** A counter of TCP. */
 export type TcpCounterName = CounterNameOf<typeof TCP_COUNTERS>;
+
+/**
+ * The counter `tcp.state.<state>` of every state, looked up once per stack: a connection's life
+ * passes through five to seven states, and setState counting each by a name built from the
+ * state and found in the map cost more than the transition itself.
+ */
+export function stateCounters(stats: Stats<TcpCounterName>): Readonly<Record<TcpState, Counter>> {
+  const counters = {} as Record<TcpState, Counter>;
+  for (const state of TCP_COUNTERS['tcp.state.<TcpState>'].parts!) counters[state] = stats.counter(`tcp.state.${state}`);
+  return counters;
+}

@@ -11,7 +11,7 @@ import { fail, ok, type Result } from '../core/result.js';
 import { DeadlineQueue } from '../core/deadline-queue.js';
 import type { Rng } from '../core/rng.js';
 import type { Counter, Stats } from '../core/stats.js';
-import type { TcpCounterName } from './tcp-counters.js';
+import { stateCounters, type TcpCounterName } from './tcp-counters.js';
 import type { Tracer } from '../core/trace.js';
 import { IPV4_ANY } from '../ip/address.js';
 import { icmpErrorMeaning, type IcmpErrorMeaning } from '../ip/icmp-errors.js';
@@ -25,7 +25,7 @@ import { allocateEphemeralPort, bindingsOverlap, type PortRange } from '../ip/po
 import { ChallengeAckCeiling } from './ack-rate-limits.js';
 import { ecnMode, type TcpConfig } from './config.js';
 import type { CongestionAlgorithm } from './congestion.js';
-import { connectionKey, TcpConnection, type TcpHost, type TcpSegmentCounters } from './connection.js';
+import { connectionKey, TcpConnection, type TcpHost, type TcpSegmentCounters, type TcpState } from './connection.js';
 import { armRetransmitTimer } from './deadlines.js';
 import { negotiateOptions, prepareOwnSyn, queueTextOfSyn, segmentArrives } from './input.js';
 import { IsnGenerator, tupleBytes } from './isn.js';
@@ -186,6 +186,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
   private synCookies: SynCookies | null = null;
   private readonly challengeAckCeiling: ChallengeAckCeiling;
   readonly counters: TcpSegmentCounters;
+  readonly stateCounters: Readonly<Record<TcpState, Counter>>;
   /** Send-buffer storage that resting connections gave back (send-buffer.ts): 256 arrays, 1 MiB at most. */
   readonly sendStoragePool = new SendStoragePool(256);
   /** Gets a trace event per segment in and out when set (core/trace.ts). */
@@ -212,6 +213,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
       rxPredicted: stats.counter('tcp.rx.headerPredicted'),
     };
     this.rxSegments = stats.counter('tcp.rx.segments');
+    this.stateCounters = stateCounters(stats);
   }
 
   // ---- TcpHost -----------------------------------------------------------------------------
