@@ -28,6 +28,7 @@ import type { CongestionAlgorithm } from './congestion.js';
 import { connectionKey, TcpConnection, type TcpHost, type TcpSegmentCounters, type TcpState } from './connection.js';
 import { armRetransmitTimer } from './deadlines.js';
 import { negotiateOptions, prepareOwnSyn, queueTextOfSyn, segmentArrives } from './input.js';
+import { AcceptQueue } from './accept-queue.js';
 import { IsnGenerator, tupleBytes } from './isn.js';
 import { sendSyn, sendSynAck, synWindow, tcpIpHeaderLength, transmitPending } from './output.js';
 import { has, receivedSegment, type Segment, type SegmentOptions } from './segment.js';
@@ -57,7 +58,7 @@ export class TcpListener {
   /** Half-open connections (SYN-RECEIVED), by key. */
   readonly synQueue = new Map<string, TcpConnection>();
   /** Established connections not yet accepted. */
-  readonly acceptQueue: TcpConnection[] = [];
+  readonly acceptQueue = new AcceptQueue();
   /** Called when a connection joins the accept queue. */
   onAcceptable: (() => void) | null = null;
   /**
@@ -103,7 +104,7 @@ export class TcpListener {
 
   /** Takes the oldest established connection, or null. */
   accept(): TcpConnection | null {
-    const connection = this.acceptQueue.shift() ?? null;
+    const connection = this.acceptQueue.take();
     if (connection) connection.listenerKey = null;
     return connection;
   }
@@ -118,7 +119,7 @@ export class TcpListener {
     for (const connection of [...this.synQueue.values()]) connection.closeWithError(null);
     for (const connection of [...this.acceptQueue]) this.layer.abort(connection);
     this.synQueue.clear();
-    this.acceptQueue.length = 0;
+    this.acceptQueue.clear();
     this.layer.removeListener(this);
   }
 }
@@ -286,10 +287,7 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
     if (connection.listenerKey !== null) {
       const listener = this.listenersByIdentity.get(connection.listenerKey);
       listener?.synQueue.delete(connection.key);
-      if (listener) {
-        const index = listener.acceptQueue.indexOf(connection);
-        if (index >= 0) listener.acceptQueue.splice(index, 1);
-      }
+      listener?.acceptQueue.remove(connection);
     }
   }
 

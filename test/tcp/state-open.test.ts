@@ -141,7 +141,7 @@ describe('LISTEN (RFC 9293 §3.10.7.2)', () => {
     h.send({ seq: 1001, ack: synAck.tcp.seq + 1, flags: ACK });
     expect(h.listener!.acceptQueue).toHaveLength(1);
     expect(h.listener!.synQueue.size).toBe(0);
-    expect(h.listener!.acceptQueue[0].state).toBe('ESTABLISHED');
+    expect(h.listener!.acceptQueue.at(0)!.state).toBe('ESTABLISHED');
   });
 
   it('text and FIN on the SYN wait for ESTABLISHED: the SYN-ACK acknowledges only the SYN, the completing ACK brings them in (dropSynFin off, as FreeBSD by default)', () => {
@@ -213,7 +213,7 @@ describe('the listen queues (Linux, tcp_abort_on_overflow = 0)', () => {
     h.expectSent(flags(SYN | ACK), seq(second.tcp.seq), ports(LISTEN_PORT, 40002));
     h.send({ seq: 5001, ack: second.tcp.seq + 1, flags: ACK, srcPort: 40002 });
     expect(h.listener!.acceptQueue).toHaveLength(1);
-    expect(h.listener!.acceptQueue[0].remotePort).toBe(40002);
+    expect(h.listener!.acceptQueue.at(0)!.remotePort).toBe(40002);
   });
 });
 
