@@ -7,7 +7,7 @@
  * IPv4 address it stands for, as Linux's dual-stack sockets do.
  */
 import { formatIpv4Address, IPV4_ANY, type Ipv4Address } from './address.js';
-import { formatIpv6Address, parseIpv6Address, type Ipv6Address } from './ipv6-address.js';
+import { formatIpv6Address, ipv6Equal, parseIpv6Address, type Ipv6Address } from './ipv6-address.js';
 
 /** An IPv4 address (a number) or an IPv6 address (its RFC 5952 text). */
 export type IpAddress = Ipv4Address | string;
@@ -30,14 +30,45 @@ export function formatIpAddress(address: IpAddress): string {
   return typeof address === 'number' ? formatIpv4Address(address) : address;
 }
 
-/** The IpAddress of 16 bytes (an IPv4-mapped one stays IPv6 text here; the socket layer maps). */
+/**
+ * The IpAddress of 16 bytes (an IPv4-mapped one stays IPv6 text here; the socket layer maps).
+ * TCP asks for every segment that arrives, nearly always about the same few addresses: the last
+ * few answers are kept and found by comparing the bytes, which costs less than writing the text.
+ */
 export function ipv6Text(address: Ipv6Address): string {
-  return formatIpv6Address(address);
+  for (let k = 0; k < RECENT_TEXTS; k++) {
+    const bytes = recentTextBytes[k];
+    if (recentTexts[k] !== undefined && ipv6Equal(bytes, address)) return recentTexts[k]!;
+  }
+  const text = formatIpv6Address(address);
+  const k = nextRecentText;
+  nextRecentText = (k + 1) % RECENT_TEXTS;
+  recentTextBytes[k].set(address.subarray(0, 16));
+  recentTexts[k] = text;
+  return text;
 }
 
-/** The 16 bytes of an IPv6 IpAddress. Throws on text that is not an address (a bug: the text is always ours). */
+/** How many of ipv6Text's answers are kept, each with the bytes it was for. */
+const RECENT_TEXTS = 8;
+const recentTextBytes = Array.from({ length: RECENT_TEXTS }, () => new Uint8Array(16));
+const recentTexts: Array<string | undefined> = new Array<string | undefined>(RECENT_TEXTS).fill(undefined);
+let nextRecentText = 0;
+
+/**
+ * The 16 bytes of an IPv6 IpAddress, a fresh array each time. Throws on text that is not an
+ * address (a bug: the text is always ours). TCP asks for every segment it sends: the bytes of
+ * each text are kept (up to 256 texts, then forgotten together), and a copy handed out.
+ */
 export function ipv6Bytes(address: string): Ipv6Address {
+  const known = parsedTexts.get(address);
+  if (known !== undefined) return known.slice();
   const bytes = parseIpv6Address(address);
   if (bytes === null) throw new Error(`not an IPv6 address: ${address}`);
+  if (parsedTexts.size >= PARSED_TEXTS_MAX) parsedTexts.clear();
+  parsedTexts.set(address, bytes.slice());
   return bytes;
 }
+
+/** ipv6Bytes's answers by text. */
+const parsedTexts = new Map<string, Ipv6Address>();
+const PARSED_TEXTS_MAX = 256;

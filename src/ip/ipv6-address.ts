@@ -49,7 +49,8 @@ export function readIpv6Address(bytes: Uint8Array, offset: number): Ipv6Address 
 
 /** Writes an address as 16 bytes at `offset`. */
 export function writeIpv6Address(bytes: Uint8Array, offset: number, address: Ipv6Address): void {
-  bytes.set(address.subarray(0, 16), offset);
+  // Byte by byte: `set` of a subarray makes a view and calls into the runtime for 16 bytes.
+  for (let i = 0; i < 16; i++) bytes[offset + i] = address[i];
 }
 
 /** True when both hold the same 16 bytes. */

@@ -38,6 +38,7 @@ import {
 } from './ipv6-address.js';
 import type { Ipv6CounterName } from './ipv6-counters.js';
 import type { Icmpv6RawSockets } from './icmpv6-raw.js';
+import { SlabAllocator } from '../core/slab-allocator.js';
 import { MldHost } from './mld-host.js';
 import type { NdpCounterName } from './ndp-counters.js';
 import { DEFAULT_NEIGHBOR_DISCOVERY_CONFIG, NeighborDiscovery, type NeighborDiscoveryConfig } from './neighbor-discovery.js';
@@ -175,6 +176,8 @@ export class Ipv6Layer {
   /** Copies of our own multicasts to joined groups, to come in at the next poll. */
   private looped: Array<{ readonly iface: NetworkInterface; readonly frame: Uint8Array }> = [];
   private errors: Icmpv6ErrorSender | null = null;
+  /** Where outgoing packets come from (see IpLayer's). */
+  private readonly frames = new SlabAllocator();
   /** Gets a trace event per packet in and out when set. */
   tracer: Tracer | null = null;
   private readonly counters: PacketCounters<'ipv6'>;
@@ -663,10 +666,15 @@ export class Ipv6Layer {
   /** Path MTU toward `destination` (learned, route or interface MTU), or null with no route. */
   mtuTo(destination: Ipv6Address, interfaceName?: string): number | null {
     const path = this.routeTo(destination, interfaceName);
-    if (!path) return null;
+    return path ? this.pathMtu(path, destination) : null;
+  }
+
+  /** mtuTo for a path already found. */
+  private pathMtu(path: { readonly route: Ipv6Route; readonly iface: NetworkInterface }, destination: Ipv6Address): number {
     const advertised = this.neighborLinks.get(path.iface.name)?.nd.routers.linkMtu ?? Infinity; // an RA's MTU option (RFC 4861 §6.3.4)
     const mtu = Math.min(routeMtu(path.route, path.iface), advertised, IPV6_HEADER_LENGTH + IPV6_MAX_PAYLOAD_LENGTH);
-    const learned = this.pathMtus.get(formatIpv6Address(destination));
+    // Learned MTUs are kept by the destination's text: none learned, none to write.
+    const learned = this.pathMtus.size === 0 ? undefined : this.pathMtus.get(formatIpv6Address(destination));
     return learned !== undefined ? Math.min(mtu, learned) : mtu;
   }
 
@@ -728,14 +736,16 @@ export class Ipv6Layer {
     // ::1 must never leave the host (RFC 4291 §2.5.3); Linux says EINVAL as for 127/8.
     if (isLoopbackAddress(source) && !path.iface.loopback) return fail('EINVAL');
     if (transportLength > IPV6_MAX_PAYLOAD_LENGTH) return fail('EMSGSIZE');
-    const mtu = this.mtuTo(spec.destination, spec.interfaceName) ?? path.iface.mtu;
+    const mtu = this.pathMtu(path, spec.destination);
     const segmentSize = spec.segmentSize ?? 0;
     const total = IPV6_HEADER_LENGTH + transportLength;
     const offloaded = segmentSize > 0 && total <= (path.iface.link.tcpSegmentationMax ?? 0);
     const whole = total <= mtu || offloaded;
     if (!whole && spec.dontFragment) return fail('EMSGSIZE');
     if (this.ipv4.transmitQueueFull(path.iface, this.counters)) return fail('ENOBUFS');
-    const frame = new Uint8Array(total);
+    // As IPv4's send: a whole packet with no tracer to show it to may be built in the link's
+    // reused memory, else in a slab; a fragmented one is copied into fragments.
+    const frame = (whole && !this.tracer ? path.iface.link.frameMemory?.(total) : null) ?? this.frames.allocate(total);
     write(frame.subarray(IPV6_HEADER_LENGTH), source, offloaded);
     const trafficClass = spec.trafficClass ?? 0;
     const flowLabel = spec.flowLabel ?? this.automaticFlowLabel(source, spec.destination, spec.nextHeader, frame);

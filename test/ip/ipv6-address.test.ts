@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../src/core/bytes.js';
 import { Rng } from '../../src/core/rng.js';
+import { ipv6Bytes, ipv6Text } from '../../src/ip/ip-address.js';
 import {
   formatIpv6Address,
   formatIpv6Cidr,
@@ -165,5 +166,30 @@ describe('IPv6 prefixes and what an address says about itself', () => {
     expect(toHex(modifiedEui64(mac))).toBe('021122fffe334455');
     expect(formatIpv6Address(ipv6WithInterfaceId(a('fe80::'), modifiedEui64(mac)))).toBe('fe80::211:22ff:fe33:4455');
     expect(ipv6Equal(ipv6FromGroups([0xfe80, 0, 0, 0, 0x211, 0x22ff, 0xfe33, 0x4455]), a('fe80::211:22ff:fe33:4455'))).toBe(true);
+  });
+});
+
+describe('IpAddress ⇄ bytes (ip-address.ts), asked for every segment and so remembered', () => {
+  it('hands out a fresh array each time: changing one leaves the next answer whole', () => {
+    const first = ipv6Bytes('fd00::7');
+    first.fill(0xff);
+    expect(formatIpv6Address(ipv6Bytes('fd00::7'))).toBe('fd00::7');
+    expect(ipv6Bytes('fd00::7')).not.toBe(ipv6Bytes('fd00::7'));
+  });
+
+  it('gives each address its own text however many addresses come and go, and none for a buffer changed after', () => {
+    const rng = new Rng(11);
+    const addresses = Array.from({ length: 40 }, () => rng.bytes(16));
+    for (let round = 0; round < 3; round++) {
+      for (const address of addresses) {
+        expect(ipv6Text(address)).toBe(formatIpv6Address(address));
+        expect(ipv6Bytes(ipv6Text(address))).toEqual(address);
+      }
+    }
+    expect(ipv6Text(new Uint8Array(16))).toBe('::');
+    const reused = Uint8Array.from(addresses[0]);
+    expect(ipv6Text(reused)).toBe(formatIpv6Address(addresses[0]));
+    reused[15] ^= 1;
+    expect(ipv6Text(reused)).toBe(formatIpv6Address(reused));
   });
 });
