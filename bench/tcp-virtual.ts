@@ -9,6 +9,7 @@
  *   connect+close N /s        connect, accept, FIN both ways, repeatedly (TIME-WAIT piles up)
  *   idle N bytes/connection   heap and ArrayBuffer growth per idle ESTABLISHED endpoint
  *
+ * Each rate is the median of BENCH_RUNS runs (3) after one discarded run, every run printed.
  * Every loop is bounded. The memory figure needs full collections: the script enables `gc` itself
  * when node was not started with `--expose-gc`. `BENCH_ONLY=bulk` runs one part (for profiling).
  */
@@ -71,10 +72,28 @@ function idleMemory(count: number): number {
 
 const only = process.env.BENCH_ONLY;
 const run = (name: string) => only === undefined || only === name;
+/** Measured runs of each workload, after one discarded run of the same size (JIT and heap settle first). */
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+/**
+ * A rate from `RUNS` runs of `measure` (each returns the rate of one run), after one discarded
+ * run: the median, and every run, so that the spread shows. A single cold run measures V8's
+ * compilation as much as the stack (connect+close ran 3.5–4k/s cold and 8–20k/s warm).
+ */
+function median(name: string, unit: string, digits: number, measure: () => number): void {
+  measure();
+  const rates = Array.from({ length: RUNS }, measure);
+  const sorted = [...rates].sort((a, b) => a - b);
+  const show = (rate: number) => rate.toFixed(digits);
+  console.log(`${name} ${show(sorted[Math.floor((sorted.length - 1) / 2)])} ${unit} (runs: ${rates.map(show).join(', ')})`);
+}
+
 /** Payload Gbit/s of `connections` transfers of `bytes` each. */
 const gbits = (connections: number, bytes: number) => (connections * bytes * 8) / (bulk(build, wall, connections, bytes) / 1000) / 1e9;
-if (run('bulk')) console.log(`bulk ${gbits(1, 200_000_000).toFixed(2)} Gbit/s`);
-if (run('bulk16')) console.log(`bulk16 ${gbits(16, 12_500_000).toFixed(2)} Gbit/s`);
-if (run('rr')) console.log(`rr ${Math.round(50_000 / (requestResponse(build, wall, 50_000) / 1000))} transactions/s`);
-if (run('connect')) console.log(`connect+close ${Math.round(5000 / (connectClose(build, wall, 5000) / 1000))} /s`);
+const transactions = (count: number) => count / (requestResponse(build, wall, count) / 1000);
+const connections = (count: number) => count / (connectClose(build, wall, count) / 1000);
+if (run('bulk')) median('bulk', 'Gbit/s', 2, () => gbits(1, 200_000_000));
+if (run('bulk16')) median('bulk16', 'Gbit/s', 2, () => gbits(16, 12_500_000));
+if (run('rr')) median('rr', 'transactions/s', 0, () => transactions(50_000));
+if (run('connect')) median('connect+close', '/s', 0, () => connections(5000));
 if (run('idle')) console.log(`idle ${Math.round(idleMemory(2000))} bytes/connection${exposedGc ? '' : ' (no --expose-gc: includes garbage)'}`);
