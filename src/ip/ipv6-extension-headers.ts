@@ -140,6 +140,14 @@ export interface Ipv6HeaderChain {
   readonly fragment?: Extract<Ipv6ExtensionHeader, { kind: 'fragment' }>;
 }
 
+/** The chain of a packet whose fixed header names `upperLayer` itself: no extension header. */
+function directChain(upperLayer: number): Ipv6HeaderChain {
+  return { entries: Object.freeze([]), upperLayer, upperLayerOffset: IPV6_HEADER_LENGTH, upperLayerPointer: 6 };
+}
+
+/** parseIpv6ExtensionHeaders's answers for packets without extension headers, by upper layer (shared: chains are never changed). */
+const DIRECT_CHAINS: Array<Result<Ipv6HeaderChain, Ipv6ChainError> | undefined> = new Array(256).fill(undefined);
+
 /** ICMPv6 Parameter Problem codes (RFC 4443 §3.4, RFC 7112 §7). */
 export const ParameterProblemCode = {
   /** Erroneous header field encountered. */
@@ -208,6 +216,8 @@ const UPPER_LAYER_HEADER_LENGTH: Readonly<Record<number, number>> = {
  * - a first fragment without the whole upper-layer header (RFC 7112 §5: code 3, pointer 0).
  */
 export function parseIpv6ExtensionHeaders(payload: Uint8Array, nextHeader: number): Result<Ipv6HeaderChain, Ipv6ChainError> {
+  // Nearly every packet has no extension header: its chain is the same for each upper layer.
+  if (!isIpv6ExtensionHeader(nextHeader)) return (DIRECT_CHAINS[nextHeader & 0xff] ??= Object.freeze(ok(Object.freeze(directChain(nextHeader & 0xff)))));
   const entries: Ipv6ChainEntry[] = [];
   let fragment: Extract<Ipv6ExtensionHeader, { kind: 'fragment' }> | undefined;
   let offset = 0;

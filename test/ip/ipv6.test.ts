@@ -104,6 +104,17 @@ function emitted(headers: Ipv6ExtensionHeader[], upperLayer: number, after = UDP
 }
 
 describe('the extension-header chain (RFC 8200 §4)', () => {
+  it('a fixed header that names the upper layer itself makes an empty chain: the upper layer at byte 40, named at byte 6', () => {
+    for (const upper of [Ipv6NextHeader.TCP, Ipv6NextHeader.UDP, Ipv6NextHeader.ICMPV6, Ipv6NextHeader.NO_NEXT_HEADER, 253]) {
+      for (const payload of [new Uint8Array(0), new Uint8Array(20)]) {
+        expect(chain(payload, upper)).toEqual({ ok: true, value: { entries: [], upperLayer: upper, upperLayerOffset: 40, upperLayerPointer: 6 } });
+      }
+    }
+    // Shared between packets, so that no packet's chain can change another's.
+    const tcp = chain(new Uint8Array(20), Ipv6NextHeader.TCP);
+    expect(Object.isFrozen(tcp) && tcp.ok && Object.isFrozen(tcp.value) && Object.isFrozen(tcp.value.entries)).toBe(true);
+  });
+
   it('reads hop-by-hop, destination options, routing (segments left 0) and fragment headers and writes them back byte for byte', () => {
     const headers: Ipv6ExtensionHeader[] = [
       routerAlertHeader(0),
