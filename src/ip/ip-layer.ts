@@ -29,6 +29,7 @@ import {
   type Ipv4Repr,
 } from './ipv4.js';
 import { ipv4OptionsVerdict, type Ipv4Option } from './ipv4-options.js';
+import { LoopedFrames } from './looped-frames.js';
 import { PacketCounters, type QueueCounters } from './packet-counters.js';
 import { PathMtuCache, PATH_MTU_ENTRIES_MAX, PATH_MTU_LIFETIME_MS } from './path-mtu.js';
 import { routeMtu } from './prefix-routes.js';
@@ -178,7 +179,7 @@ export class IpLayer {
   private readonly protocols = new Map<number, ProtocolHandler>();
   private outbox: OutgoingFrame[] = [];
   /** Copies of our own broadcasts and multicasts, to come in at the next poll. */
-  private looped: Array<{ readonly iface: NetworkInterface; readonly frame: Uint8Array }> = [];
+  private readonly looped = new LoopedFrames();
   /** Multicast groups joined, with how many joins each. */
   private readonly groups = new Map<Ipv4Address, number>();
   /** Where outgoing frames come from: one small allocation each instead of an ArrayBuffer each. */
@@ -281,7 +282,7 @@ export class IpLayer {
 
   /** True when frames are waiting. */
   get hasOutput(): boolean {
-    return this.outbox.length > 0 || this.looped.length > 0;
+    return this.outbox.length > 0 || this.looped.waiting;
   }
 
   // ---- multicast groups ------------------------------------------------------------------
@@ -635,7 +636,7 @@ export class IpLayer {
     // Linux loops every broadcast, and a multicast to a joined group, back to this host.
     const loop = !path.iface.loopback && (broadcast || (multicast && spec.multicastLoop !== false && this.isMember(destination)));
     if (whole || loop) emitIpv4(header, frame);
-    if (loop) this.looped.push({ iface: path.iface, frame: frame.slice() });
+    if (loop) this.looped.add(path.iface, frame);
     if (whole) {
       this.traceDown(path.iface, frame, now);
       this.enqueue(path.iface, frame, offloaded ? segmentSize : 0);
@@ -670,11 +671,7 @@ export class IpLayer {
   poll(now: number): void {
     // Our own broadcasts and multicasts come back in as if received on their interface.
     // (Every step of a driver polls: the checks first, so that an idle poll allocates nothing.)
-    if (this.looped.length > 0) {
-      const looped = this.looped;
-      this.looped = [];
-      for (const { iface, frame } of looped) this.input(iface, frame, now);
-    }
+    if (this.looped.waiting) this.looped.takeIn((iface, frame) => this.input(iface, frame, now));
     this.pathMtus.expire(now);
     if (this.reassembler.pollAt() > now) return;
     for (const expired of this.reassembler.expire(now)) {

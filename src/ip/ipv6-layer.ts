@@ -39,6 +39,7 @@ import {
 import type { Ipv6CounterName } from './ipv6-counters.js';
 import type { Icmpv6RawSockets } from './icmpv6-raw.js';
 import { SlabAllocator } from '../core/slab-allocator.js';
+import { LoopedFrames } from './looped-frames.js';
 import { MldHost } from './mld-host.js';
 import type { NdpCounterName } from './ndp-counters.js';
 import { DEFAULT_NEIGHBOR_DISCOVERY_CONFIG, NeighborDiscovery, type NeighborDiscoveryConfig } from './neighbor-discovery.js';
@@ -174,7 +175,7 @@ export class Ipv6Layer {
    */
   private readonly pathMtus = new PathMtuCache<string>({ floor: IPV6_MINIMUM_MTU, lifetimeMs: PATH_MTU_LIFETIME_MS, entriesMax: PATH_MTU_ENTRIES_MAX });
   /** Copies of our own multicasts to joined groups, to come in at the next poll. */
-  private looped: Array<{ readonly iface: NetworkInterface; readonly frame: Uint8Array }> = [];
+  private readonly looped = new LoopedFrames();
   private errors: Icmpv6ErrorSender | null = null;
   /** Where outgoing packets come from (see IpLayer's). */
   private readonly frames = new SlabAllocator();
@@ -761,7 +762,7 @@ export class Ipv6Layer {
     };
     emitIpv6(header, frame);
     if (isIpv6Multicast(spec.destination) && !path.iface.loopback && spec.multicastLoop !== false && this.isMember(spec.destination))
-      this.looped.push({ iface: path.iface, frame: frame.slice() });
+      this.looped.add(path.iface, frame);
     if (whole) {
       this.trace('down', path.iface, frame, header, now);
       this.enqueue(path.iface, frame, offloaded ? segmentSize : 0);
@@ -826,11 +827,7 @@ export class Ipv6Layer {
         mld.poll(now);
       }
     }
-    if (this.looped.length > 0) {
-      const looped = this.looped;
-      this.looped = [];
-      for (const { iface, frame } of looped) this.input(iface, frame, now);
-    }
+    if (this.looped.waiting) this.looped.takeIn((iface, frame) => this.input(iface, frame, now));
     this.pathMtus.expire(now);
     if (this.reassembler.pollAt() > now) return;
     for (const expired of this.reassembler.expire(now)) {
@@ -842,7 +839,7 @@ export class Ipv6Layer {
 
   /** True when looped-back packets wait for the next poll. */
   get hasOutput(): boolean {
-    return this.looped.length > 0;
+    return this.looped.waiting;
   }
 
   /** The next time `poll` has work, or Infinity. */
