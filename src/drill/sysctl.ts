@@ -305,6 +305,7 @@ const USTACK_FIELDS: Readonly<Record<string, 'number' | 'boolean' | 'congestion'
   dropSynFin: ['false', 'listen', 'true'],
   delayFinAck: 'boolean',
   repeatFinInAcks: 'boolean',
+  oldSegmentAck: ['ignore', 'process'],
   resetAfterCloseReported: 'boolean',
   closeWaitResetError: ['EPIPE', 'ECONNRESET'],
   inWindowSyn: ['challenge-ack', 'reset'],

@@ -301,6 +301,16 @@ export interface TcpConfig {
    */
   readonly repeatFinInAcks: boolean;
   /**
+   * A segment whose text and FIN lie wholly before RCV.NXT (a retransmission of what arrived):
+   * `ignore` ACKs and drops it unread, RFC 9293 §3.10.7.4's first check; `process` ACKs it,
+   * drops its text and FIN and reads its ACK field, as FreeBSD's tcp_input trims it (todrop >=
+   * tlen) and goes on. Needed with repeatFinInAcks, whose ACKs repeat an old FIN: read the
+   * RFC's way, neither FIN of a simultaneous close is ever acknowledged (input.ts,
+   * oldSegmentArrives). Linux reads the ACK only of such a segment ending at rcv_wup; the
+   * defaults and the Linux profile, whose ACKs are bare, keep `ignore`.
+   */
+  readonly oldSegmentAck: 'ignore' | 'process';
+  /**
    * A RST that ends a connection in CLOSING or LAST-ACK is reported to the user as ECONNRESET
    * (Linux and FreeBSD set so_error then). Off: RFC 9293 §3.10.7.4, which in these states only
    * enters CLOSED and deletes the TCB, with no "connection reset" signal.
@@ -487,6 +497,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   inWindowSyn: 'challenge-ack',
   inWindowReset: 'challenge-ack',
   repeatFinInAcks: false,
+  oldSegmentAck: 'ignore',
   resetAfterCloseReported: false,
   closeWaitResetError: 'EPIPE',
   duplicateThreshold: 3,

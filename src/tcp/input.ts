@@ -280,11 +280,18 @@ function synchronizedArrives(connection: TcpConnection, segment: Segment, now: n
       connection.stats.increment('drop.tcp.resetOutsideWindow');
       return;
     }
-    connection.stats.increment('drop.tcp.outsideWindow');
-    if (segment.len > 0 && seqLe(seqAdd(segment.seq, segment.len), connection.rcvNxt)) {
+    const wholeDuplicate = segment.len > 0 && seqLe(seqAdd(segment.seq, segment.len), connection.rcvNxt);
+    if (wholeDuplicate) {
       if (connection.sackEnabled) connection.pendingDsack = { leftEdge: segment.seq, rightEdge: seqAdd(segment.seq, segment.len) };
       connection.quickAcks.duplicateArrived(seqSub(connection.rcvAdvertisedEdge, connection.timestamps.lastAckSent));
     }
+    if (wholeDuplicate && connection.host.config.oldSegmentAck === 'process' && has.ack(segment) && !has.syn(segment) && state !== 'SYN-RECEIVED') {
+      // TcpConfig.oldSegmentAck 'process' (FreeBSD): a segment wholly before RCV.NXT is trimmed
+      // to nothing, ACKed at once, and its ACK field read; see oldSegmentArrives.
+      oldSegmentArrives(connection, segment, now, ecnField);
+      return;
+    }
+    connection.stats.increment('drop.tcp.outsideWindow');
     if (mayAnswerInvalid(connection, segment, now)) connection.ackNow = true;
     return;
   }
@@ -416,6 +423,48 @@ function predictedSegmentArrives(connection: TcpConnection, segment: Segment, ts
   if (connection.ecn.enabled && ecnField !== 0 && segment.payload.length > 0) connection.info.ecnCapableDataArrived();
   connection.keepalive.restart(now);
   if (segment.payload.length > 0) processTextAndFin(connection, segment, now);
+}
+
+/**
+ * A segment whose text and FIN lie wholly before RCV.NXT, with TcpConfig.oldSegmentAck =
+ * 'process'. RFC 9293 §3.10.7.4's first check finds it unacceptable: it is ACKed and dropped
+ * unread, ACK field and all. FreeBSD's tcp_input instead trims it (todrop >= tlen: the data
+ * and FIN are dropped, TF_ACKNOW set) and goes on to the ACK processing; Linux's
+ * tcp_sequence admits a segment whose end is not before rcv_wup (so a FIN sent again one
+ * sequence number behind RCV.NXT) and reads its ACK, then answers the duplicate. Reading
+ * only the RFC's way, a profile that repeats its unacknowledged FIN in every ACK
+ * (repeatFinInAcks) never has that FIN acknowledged on a simultaneous close: each side's ACK
+ * of the other's FIN is itself a repeated, wholly old FIN, dropped unread, so both stay in
+ * CLOSING trading ACKs (and duplication on the link multiplies them).
+ *
+ * The RFC's rule (TcpConfig.oldSegmentAck 'ignore', the defaults and the Linux profile) does
+ * not loop there: their ACKs are bare, at SND.NXT, so acceptable. A FIN retransmitted in
+ * CLOSING is wholly old to the peer and its new ACK goes unread, but the peer's answer, a bare
+ * ACK, acknowledges that FIN: one round trip more, no exchange. 4.3BSD read the ACK only of a
+ * segment one FIN to the left of the window ("or we will get into FIN wars if our FINs
+ * crossed"); FreeBSD reads it for every wholly old segment, and so does this.
+ *
+ * Here: the ACK step, as for an acceptable segment (so CLOSING may reach TIME-WAIT); TS.Recent
+ * only if the text ends at Last.ACK.sent (RFC 7323 §4.3 on what FreeBSD's trim leaves: the
+ * sequence number past the text, no length, no FIN); ECN's CWR and CE; the keepalive restart;
+ * an immediate ACK. No URG, text or FIN (all old). The window update rule (SND.WL1) ignores
+ * it, its sequence number being older than any accepted.
+ */
+function oldSegmentArrives(connection: TcpConnection, segment: Segment, now: number, ecnField: number): void {
+  connection.stats.increment('tcp.rx.oldSegmentAckRead');
+  connection.ackNow = true;
+  if (!processAck(connection, segment, now)) return;
+  if (connection.state === 'CLOSED') return;
+  const ts = segment.parsed.timestamps;
+  if (ts && connection.timestamps.enabled && seqAdd(segment.seq, segment.payload.length) === connection.timestamps.lastAckSent)
+    connection.timestamps.segmentAccepted(segment.seq, ts.tsVal, now);
+  if (connection.state === 'TIME-WAIT') return;
+  if (connection.ecn.enabled && has.cwr(segment)) connection.ecn.cwrReceived();
+  if (connection.ecn.enabled && ecnField === ECN_CE) {
+    connection.ecn.congestionExperienced();
+    connection.stats.increment('tcp.rx.congestionExperienced');
+  }
+  connection.keepalive.restart(now);
 }
 
 /**

@@ -39,7 +39,8 @@ export const LINUX_PROFILE: TcpProfile = {
  * FreeBSD (as of 14.x) where it differs from ustack's defaults: its socket-buffer accounting
  * (SO_RCVBUF as set, grown to whole segments once connected), its receive window for the
  * acceptability test (the free buffer space when larger than advertised), its FIN repeated in
- * ACKs while unacknowledged, ECONNRESET for a RST in CLOSING or LAST-ACK and in CLOSE-WAIT
+ * ACKs while unacknowledged and the ACK field read of a segment wholly before RCV.NXT (tcp_input's
+ * trim), ECONNRESET for a RST in CLOSING or LAST-ACK and in CLOSE-WAIT
  * (Linux and ustack say EPIPE there), a SYN+FIN
  * answered in LISTEN (drop_synfin = 0 by default; ustack, as Linux, drops it), and no F-RTO
  * (RFC 5682: its base stack has only tcp_bad_rexmt's undo, by timestamp or timing).
@@ -48,6 +49,7 @@ export const FREEBSD_PROFILE: TcpProfile = {
   socketBufferAccounting: 'freebsd',
   receiveWindow: 'buffer',
   repeatFinInAcks: true,
+  oldSegmentAck: 'process',
   resetAfterCloseReported: true,
   closeWaitResetError: 'ECONNRESET',
   dropSynFin: false,

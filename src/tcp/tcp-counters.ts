@@ -74,6 +74,7 @@ export const TCP_COUNTERS = {
   'tcp.rx.synRetransmitted': 'retransmitted SYNs in SYN-RECEIVED (the SYN-ACK sent again)',
   'drop.tcp.paws': 'segments with a timestamp older than TS.Recent (PAWS, RFC 7323 §5)',
   'drop.tcp.resetOutsideWindow': 'RSTs outside the receive window',
+  'tcp.rx.oldSegmentAckRead': 'segments wholly before RCV.NXT whose ACK field was read (TcpConfig.oldSegmentAck)',
   'drop.tcp.outsideWindow': 'segments outside the receive window (acknowledged unless a RST, RFC 9293 §3.10.7.4)',
   'tcp.rx.resetInTimeWaitIgnored': 'RSTs in TIME-WAIT, ignored (RFC 1337)',
   'tcp.rx.resets': 'RSTs accepted: the connection reset',

@@ -51,7 +51,7 @@ describe('FreeBSD sysctls', () => {
     const profileLines = result.applied.filter((line) => line.includes('freebsd profile'));
     expect(profileLines).toHaveLength(1);
     expect(profileLines[0]).toContain(
-      'tcp.socketBufferAccounting=freebsd, tcp.receiveWindow=buffer, tcp.repeatFinInAcks=true, tcp.resetAfterCloseReported=true',
+      'tcp.socketBufferAccounting=freebsd, tcp.receiveWindow=buffer, tcp.repeatFinInAcks=true, tcp.oldSegmentAck=process, tcp.resetAfterCloseReported=true',
     );
     const linux = await runScript('`sysctl -q net.ipv4.tcp_sack=1`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n', { name: 'linux.pkt' });
     expect(linux.applied.some((line) => line.includes('freebsd profile'))).toBe(false);
