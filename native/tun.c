@@ -6,9 +6,12 @@
  *   open(name, tap, multiQueue, offload) -> { handle, name }   TUNSETIFF with IFF_NO_PI; O_NONBLOCK.
  *       offload: IFF_VNET_HDR with checksum and TCPv4 segmentation offload (TUNSETOFFLOAD): every
  *       packet read starts with a 10-byte virtio_net_hdr, and every write takes one.
- *   start(handle, onPackets, onWritable, ends)          a uv_poll_t on the fd
+ *   start(handle, onPackets, onWritable, ends[, batch])   a uv_poll_t on the fd
  *       onPackets(buffer, count): `count` packets back to back in `buffer`, packet i ending at
  *       byte ends[i] (an Int32Array the caller owns). A read error: onPackets(null, -errno).
+ *       With `batch` (a Uint8Array of at least MAX_FRAME bytes, `batchBytes` to fill it
+ *       best) every batch is read straight into it and `buffer` is `batch` itself: the caller
+ *       lends the packets during onPackets only and the same memory takes the next batch.
  *   write(handle, header, bytes) -> bytes written, or -errno (-EAGAIN: queue it, wait for
  *       writable); one writev of the virtio_net_hdr (empty without offload) and the packet
  *   wantWritable(handle, yes)   also wake on POLLOUT; onWritable() is then called once
@@ -22,9 +25,10 @@
  *       sending socket's random txhash and so moves a flow to another queue after an RTO.
  *
  * Reads happen in batches: each wake-up reads until EAGAIN (at most MAX_BATCH packets) into one
- * slab and hands JavaScript a single Buffer copy of it: one call into JS and one allocation per
- * batch instead of one of each per packet (bench/tun-read.ts measured both; this was faster).
- * A batch of POOLED_MIN bytes or more is copied into a block this addon recycles (see
+ * slab: one call into JS per batch instead of one per packet (bench/tun-read.ts measured both;
+ * this was faster). Given a `batch` (TunLink gives one: the stack copies whatever it keeps of a
+ * frame), the slab is that memory and nothing is allocated or copied per batch. Without one
+ * JavaScript gets a Buffer copy of the slab per batch: a batch of POOLED_MIN bytes or more is copied into a block this addon recycles (see
  * pool_take) rather than into a fresh allocation: JavaScript keeps views into a batch (TCP's
  * receive queue), so its memory cannot be reused until the Buffer is collected, but a fresh
  * allocation that large is a fresh mapping whose every page faults in the copy.
@@ -55,7 +59,7 @@
 
 /* References into JS held while polling: the handle itself (so it is not collected while the
  * loop still calls us), the two callbacks and the `ends` array. */
-enum { REF_SELF, REF_ON_PACKETS, REF_ON_WRITABLE, REF_ENDS, REF_COUNT };
+enum { REF_SELF, REF_ON_PACKETS, REF_ON_WRITABLE, REF_ENDS, REF_BATCH, REF_COUNT };
 
 typedef struct {
   uv_poll_t poll;
@@ -68,7 +72,9 @@ typedef struct {
   napi_ref refs[REF_COUNT];
   napi_async_context async;
   int32_t *ends;
-  unsigned char *slab;
+  unsigned char *slab;   /* where batches are read: our own SLAB_SIZE bytes, or start's `batch` */
+  size_t slab_size;
+  int own_slab;          /* slab is ours to free (no `batch` given) */
   char name[IFNAMSIZ];
 } tun_t;
 
@@ -94,7 +100,7 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall, const 
 /* The struct lives until both the JS handle is collected and libuv has let go of the poll. */
 static void free_if_done(tun_t *t) {
   if (t->finalized && !t->polling) {
-    free(t->slab);
+    if (t->own_slab) free(t->slab);
     free(t);
   }
 }
@@ -104,7 +110,8 @@ static void free_if_done(tun_t *t) {
 static void on_poll_closed(uv_handle_t *handle) {
   tun_t *t = handle->data;
   if (t->env != NULL) {
-    for (int i = 0; i < REF_COUNT; i++) napi_delete_reference(t->env, t->refs[i]);
+    for (int i = 0; i < REF_COUNT; i++)
+      if (t->refs[i] != NULL) napi_delete_reference(t->env, t->refs[i]);
     napi_async_destroy(t->env, t->async);
   }
   t->polling = 0;
@@ -235,8 +242,8 @@ static void batch_buffer(napi_env env, const unsigned char *bytes, size_t length
 static void read_batch(tun_t *t) {
   size_t used = 0;
   int count = 0, error = 0;
-  while (count < MAX_BATCH && SLAB_SIZE - used >= MAX_FRAME) {
-    ssize_t n = read(t->fd, t->slab + used, SLAB_SIZE - used);
+  while (count < MAX_BATCH && t->slab_size - used >= MAX_FRAME) {
+    ssize_t n = read(t->fd, t->slab + used, t->slab_size - used);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) error = errno;
@@ -248,7 +255,8 @@ static void read_batch(tun_t *t) {
   /* Whatever is left (a full batch) wakes us again on the next turn: uv_poll is level-triggered. */
   if (count > 0) {
     napi_value argv[2];
-    batch_buffer(t->env, t->slab, used, &argv[0]);
+    if (t->own_slab) batch_buffer(t->env, t->slab, used, &argv[0]);
+    else napi_get_reference_value(t->env, t->refs[REF_BATCH], &argv[0]);
     napi_create_int32(t->env, count, &argv[1]);
     call_js(t, REF_ON_PACKETS, 2, argv);
   }
@@ -339,6 +347,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   t->env = env;
   t->fd = fd;
   t->slab = slab;
+  t->slab_size = SLAB_SIZE;
+  t->own_slab = 1;
   memcpy(t->name, ifr.ifr_name, IFNAMSIZ - 1);
   if (napi_create_external(env, t, finalize, NULL, &handle) != napi_ok) {
     close(fd);
@@ -356,13 +366,21 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_start(napi_env env, napi_callback_info info) {
-  napi_value argv[4], resource_name;
+  napi_value argv[5], resource_name;
+  napi_valuetype batch_type;
   napi_typedarray_type type;
-  size_t length;
-  void *data;
+  size_t length, argc = 5, batch_length = 0;
+  void *data, *batch = NULL;
   uv_loop_t *loop;
   tun_t *t = tun_args(env, info, 4, argv);
   if (t == NULL) return NULL;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL); /* argv[4]: undefined when not given */
+  if (napi_typeof(env, argv[4], &batch_type) == napi_ok && batch_type != napi_undefined &&
+      (napi_get_typedarray_info(env, argv[4], &type, &batch_length, &batch, NULL, NULL) != napi_ok || type != napi_uint8_array ||
+       batch_length < MAX_FRAME)) {
+    napi_throw_type_error(env, NULL, "start(handle, onPackets, onWritable, ends, batch?: Uint8Array of at least 65600 bytes)");
+    return NULL;
+  }
   if (t->closed || t->polling) {
     napi_throw_error(env, NULL, t->closed ? "the TUN device is closed" : "the TUN device is already started");
     return NULL;
@@ -377,7 +395,15 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   t->poll.data = t;
   t->polling = 1;
   t->ends = data;
-  for (int i = 0; i < REF_COUNT; i++) napi_create_reference(env, argv[i], 1, &t->refs[i]);
+  for (int i = 0; i < REF_COUNT; i++)
+    if (i != REF_BATCH || batch != NULL) napi_create_reference(env, argv[i], 1, &t->refs[i]);
+  if (batch != NULL) {
+    /* The reference keeps the memory alive (and where it is) while we poll. */
+    free(t->slab);
+    t->slab = batch;
+    t->slab_size = batch_length;
+    t->own_slab = 0;
+  }
   napi_create_string_utf8(env, "ustack:tun", NAPI_AUTO_LENGTH, &resource_name);
   napi_async_init(env, NULL, resource_name, &t->async);
   t->events = UV_READABLE;
@@ -504,7 +530,7 @@ static napi_value js_steer_by_ports(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value max_batch;
+  napi_value max_batch, batch_bytes;
   napi_property_descriptor functions[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
       {"start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL},
@@ -517,6 +543,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
   napi_create_int32(env, MAX_BATCH, &max_batch);
   napi_set_named_property(env, exports, "maxBatch", max_batch);
+  napi_create_int32(env, SLAB_SIZE, &batch_bytes);
+  napi_set_named_property(env, exports, "batchBytes", batch_bytes);
   return exports;
 }
 

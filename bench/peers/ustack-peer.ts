@@ -62,10 +62,11 @@ function listen(port: number, serve: (connection: TcpConnection) => void): void 
   };
 }
 
-// 5001 sink: read to EOF, then close.
+// 5001 sink: read to EOF into one reused buffer (as the gVisor and lwIP peers' sinks), then close.
+const sinkBuffer = new Uint8Array(256 * 1024);
 listen(5001, (c) => {
   c.events.onReadable = () => {
-    while (c.receive().length > 0);
+    while (c.receiveInto(sinkBuffer) > 0);
     if (c.endOfStream) c.close();
   };
 });

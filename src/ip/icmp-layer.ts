@@ -159,12 +159,15 @@ export class IcmpLayer implements ProtocolHandler, IcmpErrorSender {
       case 'echoRequest':
         this.answerEcho(datagram, { kind: 'echoReply', identifier: message.identifier, sequence: message.sequence, data: message.data }, now);
         return;
-      case 'echoReply':
+      case 'echoReply': {
         this.stats.increment('icmp.rx.echoReply');
+        // The frame is only lent (docs/architecture.md, "Link"): a ping program may keep the reply.
+        const data = message.data.slice();
         for (const listener of [...this.echoListeners]) {
-          listener({ source, identifier: message.identifier, sequence: message.sequence, data: message.data, ttl: datagram.header.ttl }, now);
+          listener({ source, identifier: message.identifier, sequence: message.sequence, data, ttl: datagram.header.ttl }, now);
         }
         return;
+      }
       case 'destinationUnreachable':
       case 'timeExceeded':
       case 'parameterProblem': {

@@ -178,12 +178,15 @@ export class Icmpv6Layer implements Ipv6ProtocolHandler, Icmpv6ErrorSender {
         this.send(source, { kind: 'echoReply', identifier: message.identifier, sequence: message.sequence, data: message.data }, now, replySource);
         return;
       }
-      case 'echoReply':
+      case 'echoReply': {
         this.stats.increment('icmpv6.rx.echoReplies');
+        // The frame is only lent (docs/architecture.md, "Link"): a ping program may keep the reply.
+        const data = message.data.slice();
         for (const listener of [...this.echoListeners]) {
-          listener({ source, identifier: message.identifier, sequence: message.sequence, data: message.data, hopLimit: datagram.header.hopLimit }, now);
+          listener({ source, identifier: message.identifier, sequence: message.sequence, data, hopLimit: datagram.header.hopLimit }, now);
         }
         return;
+      }
       case 'destinationUnreachable':
       case 'timeExceeded':
       case 'parameterProblem':

@@ -134,7 +134,9 @@ export class FaultInjector extends LinkDecorator {
       this.stats.increment('fault.queueDropped');
       return;
     }
-    let copy = frame;
+    // A received frame is lent only for the receive (docs/architecture.md, "Link"): one held
+    // for later is copied. A transmitted one the link may keep (Link.transmit).
+    let copy = direction === 'receive' ? frame.slice() : frame;
     // The draw only for ECN-capable packets, so that other traffic leaves the Rng's sequence alone.
     if (this.medium === 'ip' && isEcnCapable(frame) && this.chance(c.congestionMarkRate)) {
       copy = markCongestionExperienced(frame)!;

@@ -12,7 +12,10 @@ import type { Tracer } from '../core/trace.js';
 export type LinkMedium = 'ip' | 'ethernet';
 
 /**
- * Where a link hands frames it received. `checksumTrusted`: the device vouches for the TCP/UDP
+ * Where a link hands frames it received. The frame is lent for the duration of the call: the
+ * link may overwrite its memory as soon as the receiver returns (TunLink reads every batch into
+ * the same buffer), so whatever outlives the call — queued data, a held segment, a delayed
+ * frame, a reply a listener keeps — is copied. `checksumTrusted`: the device vouches for the TCP/UDP
  * checksum — the packet never crossed a wire (the kernel's own, with its checksum left partial
  * for an offloading device, or one it already verified) — so the stack need not verify it, and
  * the field may hold only the pseudo-header's partial sum (as Linux's CHECKSUM_PARTIAL).
@@ -55,7 +58,7 @@ export interface Link {
    * reaches the link and tells its sender (ENOBUFS; Linux's NET_XMIT_DROP).
    */
   readonly transmitQueueLimit?: number;
-  /** Sets the one receiver of frames arriving from the medium. */
+  /** Sets the one receiver of frames arriving from the medium, each lent for the call (see FrameReceiver). */
   setReceiver(receiver: FrameReceiver): void;
   /**
    * For a link with layers of its own (EthernetAdapter: Ethernet and ARP): installs (or removes,

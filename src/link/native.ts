@@ -26,8 +26,11 @@ export interface NativeTunAddon {
   /**
    * Starts watching the fd. `onPackets(buffer, count)` gets a batch: packet i is
    * `buffer[ends[i-1] ?? 0 .. ends[i])`. A read error arrives as `onPackets(null, -errno)`.
+   * With `batch` (at least 65600 bytes; `batchBytes` fill it best) every batch is read into that
+   * memory and `buffer` is `batch` itself, lent for the call: the next batch overwrites it.
+   * Without, `buffer` is memory of its own per batch.
    */
-  start(handle: unknown, onPackets: (buffer: Buffer | null, count: number) => void, onWritable: () => void, ends: Int32Array): void;
+  start(handle: unknown, onPackets: (buffer: Uint8Array | null, count: number) => void, onWritable: () => void, ends: Int32Array, batch?: Uint8Array): void;
   /**
    * Writes one packet after `header`, its virtio_net_hdr (empty without offload): the bytes
    * written, header included, or -errno (-EAGAIN: wait for writable and retry).
@@ -47,6 +50,8 @@ export interface NativeTunAddon {
   steerByPorts(handle: unknown, linkHeaderLength: number): void;
   /** Most packets handed over in one batch. */
   readonly maxBatch: number;
+  /** The bytes a `batch` given to `start` is read into at most (absent: an addon without `batch`). */
+  readonly batchBytes?: number;
 }
 
 const ADDON_FILE = join('native', 'build', 'Release', 'ustack_tun.node');

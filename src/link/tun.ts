@@ -6,7 +6,9 @@
  * Receiving is event-driven: the addon wakes on the fd, reads every packet waiting (a bounded
  * batch) and hands them over in one call; the link gives each to the receiver with one time
  * from its clock, then calls `onBatch` once, so a driver can poll the stack right after the
- * batch and every reply goes out together (see attachDevice).
+ * batch and every reply goes out together (see attachDevice). Every batch is read into the same
+ * memory, which the link owns: a frame is lent to the receiver for its call only (FrameReceiver),
+ * so receiving allocates nothing that the garbage collector must later find.
  *
  * Sending writes straight to the fd. When the kernel's queue is full (EAGAIN) frames wait in a
  * bounded queue, flushed when the fd becomes writable; beyond the bound they are dropped and
@@ -189,6 +191,7 @@ export class TunLink implements Link {
       (buffer, count) => this.arrived(buffer, count),
       () => this.flush(),
       this.ends,
+      addon.batchBytes === undefined ? undefined : new Uint8Array(addon.batchBytes),
     );
     if (options.ref === false) addon.setRef(handle, false);
   }
@@ -246,7 +249,7 @@ export class TunLink implements Link {
    * TSO segment per 64 KiB of data sent) was an ArrayBuffer of its own, and V8 counts those
    * bytes as external memory: with little else allocated, scavenges were rare and every ~20 MB
    * of them started a full mark-compact (bench:tun's ustack peer: 87–94 per run, 43–55 with
-   * this; the rest are the received batches, which TCP's receive queue keeps views into).
+   * this; the rest were the received batches, now read into one fixed buffer: see arrived).
    */
   frameMemory(length: number): Uint8Array | null {
     if (this.closed || this.arenaUsed + length > ARENA_SIZE) return null;
@@ -360,8 +363,12 @@ export class TunLink implements Link {
     this.onDrain?.();
   }
 
-  /** A batch from the addon: `count` packets back to back in `buffer`, or a read error. */
-  private arrived(buffer: Buffer | null, count: number): void {
+  /**
+   * A batch from the addon: `count` packets back to back in `buffer`, or a read error. The
+   * buffer is the link's fixed batch memory, read into again for the next batch: each frame is
+   * lent to the receiver for its call only (Link's contract; the stack copies what it keeps).
+   */
+  private arrived(buffer: Uint8Array | null, count: number): void {
     if (buffer === null) {
       const error = systemError('read', count, this.name);
       if (this.onError) this.onError(error);
@@ -398,7 +405,7 @@ export class TunLink implements Link {
    * checksum partial (NEEDS_CSUM: its own packet) or verified it (DATA_VALID) — or drops and
    * counts it when the header does not fit the packet.
    */
-  private receiveWithVnetHeader(buffer: Buffer, start: number, end: number, now: number): void {
+  private receiveWithVnetHeader(buffer: Uint8Array, start: number, end: number, now: number): void {
     if (end - start < VNET_HEADER_LENGTH) {
       this.counters.rxErrors++;
       return;

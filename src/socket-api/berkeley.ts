@@ -1020,13 +1020,7 @@ export class BerkeleySockets {
 /** Reads without consuming (MSG_PEEK). */
 function peekStream(connection: TcpConnection, max: number): Uint8Array {
   const out = new Uint8Array(Math.min(max, connection.readableBytes));
-  let filled = 0;
-  for (const chunk of connection.receiveQueue) {
-    if (filled === out.length) break;
-    const take = Math.min(chunk.length, out.length - filled);
-    out.set(chunk.subarray(0, take), filled);
-    filled += take;
-  }
+  connection.receiveQueue.peek(out);
   return out;
 }
 

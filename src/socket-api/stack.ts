@@ -280,7 +280,9 @@ export class Stack {
   /**
    * A frame arrived on an interface (`checksumTrusted`: see FrameReceiver): an IPv6 packet by its
    * version nibble, else IPv4 (a TUN device carries both bare). Never throws: bad input is
-   * counted and dropped.
+   * counted and dropped. `frame` is lent for the call (FrameReceiver): the caller may reuse its
+   * memory once this returns, because every layer copies what it keeps (TCP's receive ring and
+   * out-of-order segments, datagram and raw queues, echo replies).
    */
   receive(interfaceName: string, frame: Uint8Array, now: number, checksumTrusted = false): void {
     this.advanceTo(now);

@@ -17,6 +17,7 @@ import type { ForwardRtoRecovery } from './frto.js';
 import type { Keepalive } from './keepalive.js';
 import type { MtuProbing } from './mtu-probe.js';
 import type { ProportionalRateReduction } from './prr.js';
+import type { ReceiveRing } from './receive-ring.js';
 import type { RetransmissionQueue } from './retransmission-queue.js';
 import type { Segment } from './segment.js';
 import type { WriteMarks } from './send-buffer.js';
@@ -31,8 +32,8 @@ export class BusyState {
   frto: ForwardRtoRecovery | null = null;
   mtuProbing: MtuProbing | null = null;
   keepalive: Keepalive | null = null;
-  /** In-order data the application has not read yet; dropped when empty. */
-  receiveQueue: Uint8Array[] | null = null;
+  /** In-order data the application has not read yet, copied out of its frames; dropped when empty. */
+  receiveQueue: ReceiveRing | null = null;
   /** Kept once made: its token bucket remembers the last answer. */
   invalidSegmentAcks: InvalidSegmentAckLimit | null = null;
 
@@ -87,7 +88,10 @@ export function busyParts(busy: BusyState): string[] {
  */
 export function settle(busy: BusyState, sndUna: number): boolean {
   if (busy.writeMarks?.unused) busy.writeMarks = null;
-  if (busy.receiveQueue?.length === 0) busy.receiveQueue = null;
+  if (busy.receiveQueue?.byteLength === 0) {
+    busy.receiveQueue.release(); // its storage to the stack's pool, for the next ring
+    busy.receiveQueue = null;
+  }
   if (busy.assembler?.holes === false) busy.assembler = null;
   if (busy.inFlight?.length === 0) busy.inFlight = null;
   if (busy.windowUse?.unusedAt(sndUna)) busy.windowUse = null;

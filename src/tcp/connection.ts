@@ -14,6 +14,7 @@ import type { TcpCounterName } from './tcp-counters.js';
 import type { IpAddress } from '../ip/ip-address.js';
 import { InvalidSegmentAckLimit } from './ack-rate-limits.js';
 import { Keepalive, type KeepaliveSettings } from './keepalive.js';
+import { ReceiveRing, type ReceiveStoragePool } from './receive-ring.js';
 import { ReceiveAssembler } from './assembler.js';
 import type { TcpConfig } from './config.js';
 import type { CongestionAlgorithm, CongestionControl } from './congestion.js';
@@ -56,6 +57,8 @@ export interface TcpHost {
   readonly stateCounters: Readonly<Record<TcpState, Counter>>;
   /** Where send buffers' first storage comes from and returns to at rest (send-buffer.ts), if anywhere. */
   readonly sendStoragePool?: SendStoragePool;
+  /** Where receive rings' storage comes from and returns to at rest (receive-ring.ts), if anywhere. */
+  readonly receiveStoragePool?: ReceiveStoragePool;
   /** The stack's current time (ms). */
   now(): number;
   /**
@@ -632,9 +635,9 @@ export class TcpConnection extends TimerDeadlines {
     return this.#events;
   }
 
-  /** In-order data the application has not read yet, oldest first (`receiveQueueBytes` in all). */
-  get receiveQueue(): Uint8Array[] {
-    return this.#busy.receiveQueue ?? (this.#busyForWrite().receiveQueue = []);
+  /** In-order data the application has not read yet, oldest first (`receiveQueueBytes` in all), copied out of the frames it came in. */
+  get receiveQueue(): ReceiveRing {
+    return this.#busy.receiveQueue ?? (this.#busyForWrite().receiveQueue = new ReceiveRing(() => this.receiveBufferSize, this.host.receiveStoragePool));
   }
 
   /** Ends of writes in the unsent data: push points and record ends. */
@@ -736,26 +739,8 @@ export class TcpConnection extends TimerDeadlines {
   /** Reads up to `max` bytes of in-order data (RFC 9293 §3.10.3 RECEIVE); an empty array when none. */
   read(max = Infinity): Uint8Array {
     if (this.receiveQueueBytes === 0) return new Uint8Array(0);
-    const wanted = Math.min(max, this.receiveQueueBytes);
-    let out: Uint8Array;
-    const first = this.receiveQueue[0];
-    if (first.length >= wanted) {
-      out = first.subarray(0, wanted);
-      if (first.length === wanted) this.receiveQueue.shift();
-      else this.receiveQueue[0] = first.subarray(wanted);
-    } else {
-      out = new Uint8Array(wanted);
-      let filled = 0;
-      while (filled < wanted) {
-        const chunk = this.receiveQueue[0];
-        const take = Math.min(chunk.length, wanted - filled);
-        out.set(chunk.subarray(0, take), filled);
-        filled += take;
-        if (take === chunk.length) this.receiveQueue.shift();
-        else this.receiveQueue[0] = chunk.subarray(take);
-      }
-    }
-    this.receiveQueueBytes -= wanted;
+    const out = this.receiveQueue.read(max);
+    this.receiveQueueBytes -= out.length;
     return out;
   }
 
@@ -915,13 +900,30 @@ export class TcpConnection extends TimerDeadlines {
   /** RECEIVE (RFC 9293 §3.10.3): reads up to `max` bytes and reopens the window if it grew enough. */
   receive(max = Infinity): Uint8Array {
     const data = this.read(max);
-    if (data.length > 0) {
-      const now = this.host.now();
-      this.info.applicationRead(this, now);
-      windowUpdateAfterRead(this, now);
-      if (this.receiveQueueBytes === 0) this.restIfIdle(); // the queue drained: an idle connection gives it back
-    }
+    if (data.length > 0) this.#afterRead();
     return data;
+  }
+
+  /**
+   * RECEIVE into the caller's memory, as recv(2) into a buffer: copies up to `target.length`
+   * bytes of in-order data out of the receive ring and returns how many (0 when none). Unlike
+   * `receive`, it allocates nothing: a reader that reuses one buffer makes no garbage per read.
+   */
+  receiveInto(target: Uint8Array): number {
+    if (this.receiveQueueBytes === 0 || target.length === 0) return 0;
+    const count = this.receiveQueue.peek(target);
+    this.receiveQueue.discard(count);
+    this.receiveQueueBytes -= count;
+    this.#afterRead();
+    return count;
+  }
+
+  /** After a read: the window may reopen; a drained queue lets an idle connection rest. */
+  #afterRead(): void {
+    const now = this.host.now();
+    this.info.applicationRead(this, now);
+    windowUpdateAfterRead(this, now);
+    if (this.receiveQueueBytes === 0) this.restIfIdle(); // the queue drained: an idle connection gives it back
   }
 
   /**
@@ -1002,7 +1004,7 @@ export class TcpConnection extends TimerDeadlines {
   shutdownRead(): void {
     this.readShutdown = true;
     if (!this.host.config.readShutdownDiscards) return;
-    this.receiveQueue.length = 0;
+    this.#busy.receiveQueue?.clear();
     this.receiveQueueBytes = 0;
   }
 

@@ -36,6 +36,7 @@ import { COOKIE_LIFETIME_MS, SynCookies, type CookieOptions } from './syn-cookie
 import { seqAdd, seqGe, seqLt } from './seq.js';
 import { emitTcp, TcpFlag, tcpLength, TcpPacket, type TcpRepr } from './tcp-packet.js';
 import { SendStoragePool } from './send-buffer.js';
+import { ReceiveStoragePool } from './receive-ring.js';
 import { tcpTraceEvent } from './tcp-trace.js';
 import { TimeWaitRecord, TimeWaitTable, type TimeWaitHost } from './time-wait.js';
 import { runTimers } from './timers.js';
@@ -190,6 +191,8 @@ export class TcpLayer implements ProtocolHandler, IcmpErrorListener, Ipv6Protoco
   readonly stateCounters: Readonly<Record<TcpState, Counter>>;
   /** Send-buffer storage that resting connections gave back (send-buffer.ts): 256 arrays, 1 MiB at most. */
   readonly sendStoragePool = new SendStoragePool(256);
+  /** Receive-ring storage that resting connections gave back (receive-ring.ts): 4 MiB at most. */
+  readonly receiveStoragePool = new ReceiveStoragePool(4 * 1024 * 1024);
   /** Gets a trace event per segment in and out when set (core/trace.ts). */
   tracer: Tracer | null = null;
   private readonly rxSegments: Counter;

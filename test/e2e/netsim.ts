@@ -22,6 +22,7 @@ import { parseIpv4Address } from '../../src/ip/address.js';
 import { FaultInjector, type FaultConfig } from '../../src/link/fault-injector.js';
 import { LinkDecorator, type Link } from '../../src/link/link.js';
 import { PcapTap } from '../../src/link/pcap-tap.js';
+import { LendingLink } from '../support/lending-link.js';
 import { VirtualWire } from '../../src/link/virtual-wire.js';
 import type { CounterName } from '../../src/socket-api/counters.js';
 import type { Stack } from '../../src/socket-api/stack.js';
@@ -41,6 +42,12 @@ export interface LinkModel {
   readonly outage?: { readonly startMs: number; readonly durationMs: number };
   /** TCP segmentation offload: segments up to 64 KiB cross as one frame (VirtualWire). */
   readonly segmentationOffload?: boolean;
+  /**
+   * Each received frame is lent to the side's link chain and stack only while they take it
+   * (LendingLink, next to the wire): overwritten with garbage once the receive returns, as
+   * TunLink's fixed batch memory is.
+   */
+  readonly lendFrames?: boolean;
 }
 
 /** One netsim scenario. */
@@ -145,7 +152,7 @@ function defaultSnaplen(): number {
 
 /** One side's link chain; returns its decorators. */
 function attach(stack: Stack, address: string, address6: string, end: Link, model: LinkModel, seed: number, snaplen: number) {
-  let link: Link = end;
+  let link: Link = model.lendFrames ? new LendingLink(end) : end;
   let faults: FaultInjector | null = null;
   let outage: OutageLink | null = null;
   if (model.faults) link = faults = new FaultInjector(link, model.faults, new Rng(seed));

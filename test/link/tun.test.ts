@@ -17,6 +17,10 @@ const EAGAIN = -11;
 /** A fake fd: records writes, refuses them while `full`, and delivers batches on demand. */
 class FakeKernel implements NativeTunAddon {
   readonly maxBatch = 256;
+  /** Set: the fake reads batches into the memory start() was given, as the addon does. */
+  readonly batchBytes: number | undefined;
+  /** The memory TunLink gave start() for batches, if any. */
+  batch: Uint8Array | undefined = undefined;
   readonly written: number[][] = [];
   /** The virtio_net_hdr written before each packet (offload), or null. */
   readonly headers: Array<number[] | null> = [];
@@ -24,14 +28,19 @@ class FakeKernel implements NativeTunAddon {
   failWith = 0;
   wantsWritable = false;
   closed = false;
-  private onPackets: ((buffer: Buffer | null, count: number) => void) | null = null;
+  private onPackets: ((buffer: Uint8Array | null, count: number) => void) | null = null;
   private onWritable: (() => void) | null = null;
   private ends: Int32Array | null = null;
 
   open(name: string): NativeDevice {
     return { handle: { fake: true }, name: name || 'tun9' };
   }
-  start(_handle: unknown, onPackets: (buffer: Buffer | null, count: number) => void, onWritable: () => void, ends: Int32Array): void {
+  constructor(batchBytes?: number) {
+    this.batchBytes = batchBytes;
+  }
+
+  start(_handle: unknown, onPackets: (buffer: Uint8Array | null, count: number) => void, onWritable: () => void, ends: Int32Array, batch?: Uint8Array): void {
+    this.batch = batch;
     this.onPackets = onPackets;
     this.onWritable = onWritable;
     this.ends = ends;
@@ -58,7 +67,9 @@ class FakeKernel implements NativeTunAddon {
   deliver(packets: number[][]): void {
     let end = 0;
     packets.forEach((packet, i) => (this.ends![i] = end += packet.length));
-    this.onPackets!(Buffer.from(packets.flat()), packets.length);
+    if (this.batch === undefined) return this.onPackets!(Buffer.from(packets.flat()), packets.length);
+    this.batch.set(packets.flat());
+    this.onPackets!(this.batch, packets.length);
   }
   /** The fd became writable (the addon calls back once per request). */
   drain(): void {
@@ -73,8 +84,8 @@ class FakeKernel implements NativeTunAddon {
   }
 }
 
-function open(options: { writeQueueLimit?: number; offload?: boolean } = {}) {
-  const kernel = new FakeKernel();
+function open(options: { writeQueueLimit?: number; offload?: boolean; batchBytes?: number } = {}) {
+  const kernel = new FakeKernel(options.batchBytes);
   const clock = new ManualClock(5);
   const link = TunLink.open({ name: 'tunX', addon: kernel, clock, ...options });
   return { kernel, clock, link };
@@ -388,6 +399,29 @@ describe('TunLink frame memory (Link.frameMemory: frames built in memory the lin
     link.close();
     expect(link.frameMemory(8)).toBeNull();
     link.transmit(held, 0); // late: nothing written, nothing thrown
+  });
+
+  it('reads every batch into the one buffer it gave the addon; what the stack queued survives the next batch', () => {
+    const { kernel, link } = open({ batchBytes: 70_000 });
+    expect(kernel.batch?.length).toBe(70_000);
+    const stack = new Stack({ name: 'lent-batches' });
+    stack.addInterface({ name: 'tunX', link, address: '10.9.0.2/24' });
+    const socket = stack.udp.open();
+    expect(socket.bind(0, 7).ok).toBe(true);
+    const source = addr('10.9.0.1');
+    const destination = addr('10.9.0.2');
+    const seen: Uint8Array[] = [];
+    const receive = stack.receive.bind(stack);
+    stack.receive = (name, frame, now, trusted) => {
+      seen.push(frame);
+      receive(name, frame, now, trusted);
+    };
+    kernel.deliver([[...udpFrame({ source, destination }, 4000, 7, pattern(300))]]);
+    kernel.deliver([[...udpFrame({ source, destination }, 4000, 7, pattern(200, 99))]]);
+    expect(seen.map((frame) => frame.buffer === kernel.batch!.buffer && frame.byteOffset === 0)).toEqual([true, true]);
+    expect(socket.receive()?.payload).toEqual(pattern(300));
+    expect(socket.receive()?.payload).toEqual(pattern(200, 99));
+    link.close();
   });
 
   it('is where the stack builds a datagram that goes whole to the link, but not a traced or fragmented one', () => {
