@@ -382,7 +382,7 @@ export class TunLink implements Link {
     let start = 0;
     this.counters.rxBatches++;
     this.counters.rxPackets += count;
-    this.counters.rxBytes += buffer.length;
+    this.counters.rxBytes += count > 0 ? ends[count - 1] : 0; // the batch's bytes: the buffer is larger (fixed memory)
     const offload = this.tcpSegmentationMax > 0;
     if (offload) this.counters.rxBytes -= count * VNET_HEADER_LENGTH;
     this.onBatchStart?.();

@@ -421,6 +421,8 @@ describe('TunLink frame memory (Link.frameMemory: frames built in memory the lin
     expect(seen.map((frame) => frame.buffer === kernel.batch!.buffer && frame.byteOffset === 0)).toEqual([true, true]);
     expect(socket.receive()?.payload).toEqual(pattern(300));
     expect(socket.receive()?.payload).toEqual(pattern(200, 99));
+    // The batch's bytes, not the buffer's.
+    expect(link.counters).toMatchObject({ rxPackets: 2, rxBytes: 2 * 28 + 300 + 200, rxBatches: 2 });
     link.close();
   });
 
