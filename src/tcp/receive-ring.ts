@@ -14,6 +14,15 @@
  * peer: 36 full collections per 600 MB instead of 22).
  */
 
+import { SlabAllocator } from '../core/slab-allocator.js';
+
+/**
+ * Where `read`'s arrays come from: a read of a segment or two (the common case: a reader woken
+ * per arrival) is a view into a shared slab, not an ArrayBuffer of its own (~0.1 against ~0.8 µs,
+ * slab-allocator.ts). Nothing carved is handed out twice, so sharing one allocator is safe.
+ */
+const readArrays = new SlabAllocator();
+
 /** Smallest storage a ring starts with: one full-sized segment fits without growing. */
 const INITIAL_CAPACITY = 2048;
 
@@ -93,7 +102,7 @@ export class ReceiveRing {
 
   /** Takes up to `max` of the oldest bytes, copied into a new array (empty when none). */
   read(max: number): Uint8Array {
-    const out = new Uint8Array(Math.min(max, this.#length));
+    const out = readArrays.allocate(Math.min(max, this.#length));
     this.#copyOut(out);
     this.#consume(out.length);
     return out;
