@@ -218,7 +218,6 @@ export class TcpConnection extends TimerDeadlines {
   /** What a write may queue and when the socket is writable (SO_SNDBUF; TcpConfig.sendBufferAccounting). */
   readonly sendMemory: SendMemory;
   receiveBufferSize: number;
-  receiveQueueBytes = 0;
 
   // ---- retransmission and congestion ----
   /** Replaced (not reset) when the handshake needed a retransmission: RFC 6298 §5.7's 3 s start. */
@@ -635,7 +634,12 @@ export class TcpConnection extends TimerDeadlines {
     return this.#events;
   }
 
-  /** In-order data the application has not read yet, oldest first (`receiveQueueBytes` in all), copied out of the frames it came in. */
+  /** Bytes of in-order data the application has not read yet: what the receive ring holds (none at rest). */
+  get receiveQueueBytes(): number {
+    return this.#busy.receiveQueue?.byteLength ?? 0;
+  }
+
+  /** In-order data the application has not read yet, oldest first, copied out of the frames it came in. */
   get receiveQueue(): ReceiveRing {
     return this.#busy.receiveQueue ?? (this.#busyForWrite().receiveQueue = new ReceiveRing(() => this.receiveBufferSize, this.host.receiveStoragePool));
   }
@@ -739,9 +743,7 @@ export class TcpConnection extends TimerDeadlines {
   /** Reads up to `max` bytes of in-order data (RFC 9293 §3.10.3 RECEIVE); an empty array when none. */
   read(max = Infinity): Uint8Array {
     if (this.receiveQueueBytes === 0) return new Uint8Array(0);
-    const out = this.receiveQueue.read(max);
-    this.receiveQueueBytes -= out.length;
-    return out;
+    return this.receiveQueue.read(max);
   }
 
   /**
@@ -913,7 +915,6 @@ export class TcpConnection extends TimerDeadlines {
     if (this.receiveQueueBytes === 0 || target.length === 0) return 0;
     const count = this.receiveQueue.peek(target);
     this.receiveQueue.discard(count);
-    this.receiveQueueBytes -= count;
     this.#afterRead();
     return count;
   }
@@ -1005,7 +1006,6 @@ export class TcpConnection extends TimerDeadlines {
     this.readShutdown = true;
     if (!this.host.config.readShutdownDiscards) return;
     this.#busy.receiveQueue?.clear();
-    this.receiveQueueBytes = 0;
   }
 
   /** ABORT (RFC 9293 §3.10.5): RST in synchronized states, then CLOSED. */

@@ -720,7 +720,6 @@ function deliverText(connection: TcpConnection, start: number, data: Uint8Array,
   for (const chunk of result.delivered) {
     if (connection.readShutdown && connection.host.config.readShutdownDiscards) continue; // SHUT_RD: acknowledged and discarded
     connection.receiveQueue.push(chunk);
-    connection.receiveQueueBytes += chunk.length;
   }
   connection.host.counters.rxDataSegments.increment();
   const advertisedWindow = seqSub(connection.rcvAdvertisedEdge, connection.timestamps.lastAckSent);
