@@ -4,8 +4,8 @@
  *
  * `new Uint8Array(1500)` costs about 0.8 µs in V8: every such array gets an ArrayBuffer of its
  * own outside the JS heap. A view into a slab costs 0.1–0.2 µs. Nothing is ever handed out
- * twice: a slab is garbage once every array carved from it is, so an array kept long (a receive
- * queue holds views into arriving frames) keeps its 16 KiB slab alive; that is the price Node's
+ * twice: a slab is garbage once every array carved from it is, so an array kept long (a read
+ * the application holds on to) keeps its 16 KiB slab alive; that is the price Node's
  * own Buffer pool pays too, and why the slabs are small. Arrays over a quarter of a slab get a
  * buffer of their own.
  *
